@@ -1,0 +1,137 @@
+import { parseArgs } from 'node:util'
+import { type Config, ConfigError, loadConfig } from './config.js'
+import { ROLES, type Role } from './platform/auth/principal.js'
+import { AppError } from './platform/http/errors.js'
+import { createPlatform } from './platform/platform.js'
+import { migrateToLatest } from './platform/db/migrate.js'
+import { createDatabase } from './platform/db/database.js'
+import { startServer } from './server.js'
+
+const HELP = `ovasabi — real-time campaign backend
+
+Usage:
+  ovasabi serve                              start the server (what \`npm start\` runs)
+  ovasabi migrate                            apply database migrations
+  ovasabi apikey create --role R --name N    create an API key, printed once [--json]
+  ovasabi apikey list [--json]               list API keys (never the keys themselves)
+  ovasabi apikey revoke <id>                 revoke an API key
+  ovasabi campaign list [--json]             list campaigns
+
+Configuration comes from the environment (and .env); see .env.example.`
+
+type Command = (config: Config, args: string[]) => Promise<number>
+
+async function withPlatform<T>(
+  config: Config,
+  fn: (p: Awaited<ReturnType<typeof createPlatform>>) => Promise<T>,
+): Promise<T> {
+  const platform = await createPlatform(config)
+  try {
+    return await fn(platform)
+  } finally {
+    await platform.close()
+  }
+}
+
+const commands: Record<string, Command> = {
+  async serve(config) {
+    await startServer(config)
+    return -1 // keep running
+  },
+  async migrate(config) {
+    const database = await createDatabase(config)
+    try {
+      const applied = await migrateToLatest(database.db)
+      console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date.')
+    } finally {
+      await database.close()
+    }
+    return 0
+  },
+  async apikey(config, args) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { role: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } },
+    })
+    const [sub, id] = positionals
+    return withPlatform(config, async ({ apiKeys }) => {
+      if (sub === 'create') {
+        const role = (values.role ?? 'admin') as Role
+        if (!ROLES.includes(role) || role === 'guest')
+          throw new UsageError(`--role must be one of admin, editor, participant`)
+        if (!values.name) throw new UsageError('--name is required')
+        const key = await apiKeys.create({ name: values.name, role })
+        if (values.json)
+          console.log(JSON.stringify({ id: key.id, name: key.name, role: key.role, key: key.key }))
+        else
+          console.log(
+            `Created API key ${key.id} (${key.role}, "${key.name}"). It is shown only once:\n\n  ${key.key}\n`,
+          )
+        return 0
+      }
+      if (sub === 'list') {
+        const keys = await apiKeys.list()
+        if (values.json) console.log(JSON.stringify(keys))
+        else
+          for (const k of keys)
+            console.log(`${k.id}\t${k.role}\t${k.name}\t${k.revoked_at ? 'revoked' : 'active'}`)
+        return 0
+      }
+      if (sub === 'revoke' && id) {
+        const done = await apiKeys.revoke(id)
+        console.log(done ? `Revoked ${id}.` : `No active key ${id}.`)
+        return done ? 0 : 1
+      }
+      throw new UsageError('apikey create|list|revoke')
+    })
+  },
+  async campaign(config, args) {
+    const { values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } })
+    return withPlatform(config, async ({ database }) => {
+      const rows = await database.db
+        .selectFrom('service_campaign_main')
+        .select(['slug', 'title', 'archived_at'])
+        .orderBy('id')
+        .execute()
+      if (values.json) console.log(JSON.stringify(rows))
+      else for (const r of rows) console.log(`${r.slug}\t${r.title}${r.archived_at ? '\t(archived)' : ''}`)
+      return 0
+    })
+  },
+}
+
+class UsageError extends Error {}
+
+/** Registers extra commands (e.g. `kg`) without touching the dispatcher above. */
+export function addCommand(name: string, command: Command): void {
+  commands[name] = command
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    console.log(HELP)
+    return name ? 0 : 1
+  }
+  const command = commands[name]
+  if (!command) {
+    console.error(`Unknown command "${name}".\n\n${HELP}`)
+    return 2
+  }
+  try {
+    if (typeof process.loadEnvFile === 'function') {
+      try {
+        process.loadEnvFile()
+      } catch {
+        // no .env file: the environment alone configures the server
+      }
+    }
+    return await command(loadConfig(), args)
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof UsageError) console.error(err.message)
+    else if (err instanceof AppError) console.error(`${err.code}: ${err.message}`)
+    else console.error(err)
+    return 1
+  }
+}

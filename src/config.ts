@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+/** Environment variables Ovasabi reads. Every one is documented in `.env.example`. */
+const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8090 }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, default: 86400 }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  CORS_ORIGINS: Type.String({ default: '' }),
+  BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1024 * 1024 }),
+  JSON_MAX_DEPTH: Type.Integer({ minimum: 2, maximum: 1000, default: 32 }),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 6000 }),
+  OVASABI_ADMIN_KEY: Type.Optional(Type.String({ minLength: 24 })),
+  DEFAULT_CAMPAIGN: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', default: 'ovasabi_website' }),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  ENVIRONMENT: Type.String({ default: 'development' }),
+})
+
+type Env = Static<typeof EnvSchema>
+
+/** The parsed, frozen configuration passed down to every part of the server. */
+export interface Config extends Omit<Env, 'JWT_SECRET' | 'CORS_ORIGINS'> {
+  readonly JWT_SECRET: string
+  readonly CORS_ORIGINS: readonly string[]
+  readonly VERSION: string
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const INTEGER_KEYS = new Set([
+  'PORT',
+  'DATABASE_POOL_SIZE',
+  'SESSION_TTL_SECONDS',
+  'BODY_LIMIT',
+  'JSON_MAX_DEPTH',
+  'RATE_LIMIT_PER_MINUTE',
+])
+
+function coerce(source: Record<string, string | undefined>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const raw = source[key]
+    if (raw === undefined || raw === '') continue
+    out[key] = INTEGER_KEYS.has(key) && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw.trim()
+  }
+  return out
+}
+
+/**
+ * The JWT secret is never a built-in constant: when `JWT_SECRET` is unset a random one is
+ * generated once and kept in `DATA_DIR/jwt-secret`, so tokens survive restarts.
+ */
+function loadOrCreateSecret(dataDir: string): string {
+  const file = join(dataDir, 'jwt-secret')
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  mkdirSync(dataDir, { recursive: true })
+  const secret = randomBytes(48).toString('base64url')
+  writeFileSync(file, secret, { mode: 0o600, flag: 'wx' })
+  return secret
+}
+
+/** Parse the environment once. Throws `ConfigError` listing every bad value. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const input = Value.Default(EnvSchema, coerce(source)) as Record<string, unknown>
+  const errors = [...Value.Errors(EnvSchema, input)]
+  if (errors.length > 0) {
+    const byKey = new Map<string, string>()
+    for (const e of errors) {
+      const key = e.instancePath.replace(/^\//, '').split('/')[0] ?? ''
+      if (byKey.has(key)) continue
+      const schema = (EnvSchema.properties as Record<string, any>)[key]
+      const allowed = schema?.anyOf ? `one of ${schema.anyOf.map((s: any) => s.const).join(', ')}` : e.message
+      byKey.set(
+        key,
+        `${key}=${JSON.stringify(source[key] ?? '')}: must be ${allowed.replace(/^must be /, '')}`,
+      )
+    }
+    throw new ConfigError([...byKey.values()])
+  }
+  const env = input as Env
+  const dataDir = resolve(env.DATA_DIR)
+  return Object.freeze({
+    ...env,
+    DATA_DIR: dataDir,
+    JWT_SECRET: env.JWT_SECRET ?? loadOrCreateSecret(dataDir),
+    CORS_ORIGINS: Object.freeze(
+      env.CORS_ORIGINS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+    VERSION: readVersion(),
+  })
+}
+
+function readVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+    return String(pkg.version)
+  } catch {
+    return '0.0.0'
+  }
+}

@@ -1,0 +1,129 @@
+import { sql } from 'kysely'
+import type { Db } from '../../platform/db/database.js'
+import type { Campaign } from './campaign.schema.js'
+
+const columns = [
+  'id',
+  'slug',
+  'title',
+  'description',
+  'draft',
+  'metadata',
+  'version',
+  'created_by',
+  'created_at',
+  'updated_at',
+  'archived_at',
+] as const
+
+export async function findBySlug(db: Db, slug: string): Promise<Campaign | undefined> {
+  return (await db
+    .selectFrom('service_campaign_main')
+    .select(columns)
+    .where('slug', '=', slug)
+    .executeTakeFirst()) as Campaign | undefined
+}
+
+export async function list(
+  db: Db,
+  opts: { includeArchived: boolean; limit: number; offset: number; tag?: string },
+): Promise<{ rows: Campaign[]; total: number }> {
+  let q = db.selectFrom('service_campaign_main')
+  if (!opts.includeArchived) q = q.where('archived_at', 'is', null)
+  if (opts.tag) q = q.where(sql<boolean>`metadata @> ${JSON.stringify({ tags: [opts.tag] })}::jsonb`)
+  const [rows, count] = await Promise.all([
+    q.select(columns).orderBy('id', 'desc').limit(opts.limit).offset(opts.offset).execute(),
+    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ])
+  return { rows: rows as Campaign[], total: Number(count.n) }
+}
+
+export async function insert(
+  db: Db,
+  row: {
+    slug: string
+    title: string
+    description: string
+    draft: boolean
+    metadata: object
+    created_by: string
+  },
+): Promise<Campaign | undefined> {
+  return (await db
+    .insertInto('service_campaign_main')
+    .values({ ...row, metadata: JSON.stringify(row.metadata), updated_at: new Date() })
+    .onConflict((oc) => oc.column('slug').doNothing())
+    .returning(columns)
+    .executeTakeFirst()) as Campaign | undefined
+}
+
+/** Update when `version` still matches; returns undefined when another change won. */
+export async function update(
+  db: Db,
+  slug: string,
+  version: number,
+  patch: {
+    title?: string
+    description?: string
+    draft?: boolean
+    metadata?: object
+    archived_at?: Date | null
+  },
+): Promise<Campaign | undefined> {
+  return (await db
+    .updateTable('service_campaign_main')
+    .set({
+      ...patch,
+      metadata: patch.metadata ? JSON.stringify(patch.metadata) : undefined,
+      version: sql`version + 1`,
+      updated_at: new Date(),
+    })
+    .where('slug', '=', slug)
+    .where('version', '=', version)
+    .returning(columns)
+    .executeTakeFirst()) as Campaign | undefined
+}
+
+export async function insertAudit(
+  db: Db,
+  row: { campaign_slug: string; actor: string; action: string; changes: object },
+) {
+  await db
+    .insertInto('service_campaign_audit')
+    .values({ ...row, changes: JSON.stringify(row.changes) })
+    .execute()
+}
+
+export async function listAudit(db: Db, slug: string, limit: number) {
+  return db
+    .selectFrom('service_campaign_audit')
+    .select(['id', 'actor', 'action', 'changes', 'at'])
+    .where('campaign_slug', '=', slug)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute()
+}
+
+export async function counters(db: Db, slug: string): Promise<Record<string, number>> {
+  const rows = await db
+    .selectFrom('service_campaign_counter')
+    .select(['name', 'count'])
+    .where('campaign_slug', '=', slug)
+    .execute()
+  return Object.fromEntries(rows.map((r) => [r.name, Number(r.count)]))
+}
+
+/** Add to named counters in one statement; keys sorted so concurrent batches lock rows in one order. */
+export async function incrementCounters(db: Db, slug: string, deltas: Record<string, number>): Promise<void> {
+  const names = Object.keys(deltas).sort()
+  if (names.length === 0) return
+  await db
+    .insertInto('service_campaign_counter')
+    .values(names.map((name) => ({ campaign_slug: slug, name, count: deltas[name]! })))
+    .onConflict((oc) =>
+      oc
+        .columns(['campaign_slug', 'name'])
+        .doUpdateSet({ count: sql`service_campaign_counter.count + excluded.count` }),
+    )
+    .execute()
+}

@@ -1,0 +1,155 @@
+import { Type, type Static } from 'typebox'
+
+/** Campaign features known to the platform; a module's actions are enabled by one of these. */
+export const FEATURES = [
+  'presence',
+  'analytics',
+  'registration',
+  'quote',
+  'referral',
+  'translation',
+  'media',
+  'streaming',
+  'notification',
+] as const
+export type Feature = (typeof FEATURES)[number]
+
+const IsoDate = Type.String({ format: 'date-time' })
+
+/** The seed metadata pattern, validated. Unknown top-level keys are refused so typos surface. */
+export const CampaignMetadata = Type.Object(
+  {
+    scheduling: Type.Optional(
+      Type.Object(
+        {
+          start: Type.Optional(IsoDate),
+          end: Type.Optional(IsoDate),
+          /** Broadcast ticks per second for presence. */
+          frequency: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 60 })),
+          timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+        },
+        { additionalProperties: true },
+      ),
+    ),
+    features: Type.Optional(
+      Type.Array(Type.Union(FEATURES.map((f) => Type.Literal(f))), { maxItems: 32, uniqueItems: true }),
+    ),
+    custom_rules: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    audit: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 })),
+    service_specific: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    knowledge_graph: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    versioning: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+)
+export type CampaignMetadata = Static<typeof CampaignMetadata>
+
+export const Slug = Type.String({
+  pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
+  description: 'lower-case letters, digits, _ and -',
+})
+
+export const CampaignStatus = Type.Union([
+  Type.Literal('draft'),
+  Type.Literal('scheduled'),
+  Type.Literal('active'),
+  Type.Literal('ended'),
+  Type.Literal('archived'),
+])
+export type CampaignStatus = Static<typeof CampaignStatus>
+
+export const CreateCampaignBody = Type.Object(
+  {
+    slug: Slug,
+    title: Type.String({ minLength: 1, maxLength: 200 }),
+    description: Type.Optional(Type.String({ maxLength: 5000 })),
+    draft: Type.Optional(Type.Boolean()),
+    metadata: Type.Optional(CampaignMetadata),
+  },
+  { additionalProperties: false },
+)
+export type CreateCampaignBody = Static<typeof CreateCampaignBody>
+
+export const UpdateCampaignBody = Type.Object(
+  {
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    description: Type.Optional(Type.String({ maxLength: 5000 })),
+    draft: Type.Optional(Type.Boolean()),
+    metadata: Type.Optional(CampaignMetadata),
+    /** Optimistic concurrency: refuse the change when the campaign moved on. */
+    version: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+export type UpdateCampaignBody = Static<typeof UpdateCampaignBody>
+
+export const CampaignResponse = Type.Object({
+  id: Type.Integer(),
+  slug: Type.String(),
+  title: Type.String(),
+  description: Type.String(),
+  status: CampaignStatus,
+  draft: Type.Boolean(),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  version: Type.Integer(),
+  created_by: Type.String(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+  archived_at: Type.Union([Type.String(), Type.Null()]),
+})
+
+/** A campaign as services see it. */
+export interface Campaign {
+  id: number
+  slug: string
+  title: string
+  description: string
+  draft: boolean
+  metadata: CampaignMetadata & Record<string, unknown>
+  version: number
+  created_by: string
+  created_at: Date
+  updated_at: Date
+  archived_at: Date | null
+}
+
+/** Status is derived at request time, in UTC, from the flags and the schedule. */
+export function campaignStatus(
+  c: Pick<Campaign, 'draft' | 'archived_at' | 'metadata'>,
+  now = new Date(),
+): CampaignStatus {
+  if (c.archived_at) return 'archived'
+  if (c.draft) return 'draft'
+  const { start, end } = c.metadata.scheduling ?? {}
+  if (start && now < new Date(start)) return 'scheduled'
+  if (end && now >= new Date(end)) return 'ended'
+  return 'active'
+}
+
+export function hasFeature(c: Pick<Campaign, 'metadata'>, feature: string): boolean {
+  return (c.metadata.features as string[] | undefined)?.includes(feature) ?? false
+}
+
+/** Broadcast frequency in Hz: `metadata.scheduling.frequency`, default 1, at most 60. */
+export function tickRate(c: Pick<Campaign, 'metadata'>): number {
+  const f = Number(c.metadata.scheduling?.frequency ?? 1)
+  return Number.isFinite(f) && f > 0 ? Math.min(f, 60) : 1
+}
+
+export function toCampaignResponse(c: Campaign, now = new Date()) {
+  return {
+    id: c.id,
+    slug: c.slug,
+    title: c.title,
+    description: c.description,
+    status: campaignStatus(c, now),
+    draft: c.draft,
+    metadata: c.metadata,
+    version: c.version,
+    created_by: c.created_by,
+    created_at: c.created_at.toISOString(),
+    updated_at: c.updated_at.toISOString(),
+    archived_at: c.archived_at ? c.archived_at.toISOString() : null,
+  }
+}

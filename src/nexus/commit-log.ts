@@ -1,0 +1,228 @@
+import { sql } from 'kysely'
+import type { Db } from '../platform/db/database.js'
+
+/** The idempotency record that acknowledges one action. */
+export interface RequestRecord {
+  campaign_slug: string
+  actor: string
+  request_id: string
+  status_code: number
+  response: unknown
+  expires_at: Date
+}
+
+export interface EventRecord {
+  event_id: string
+  campaign_slug: string
+  event: string
+  user_id: string
+  session_id: string
+  payload: unknown
+  metadata: unknown
+  timestamp: string
+  received_at: string
+}
+
+/** Everything one action commits, together: its acknowledgement, its analytics event, its effects. */
+export interface CommitJob {
+  request: RequestRecord
+  /** The request row already exists as `pending` (claimed before an `immediate` handler ran). */
+  claimed: boolean
+  event?: EventRecord
+  counters: Record<string, number>
+  session?: { campaign_slug: string; session_id: string }
+  writes: Array<(trx: Db) => Promise<void>>
+}
+
+export interface CommitLog {
+  /** Resolves after the job's transaction committed; `duplicate` when the request id was already recorded. */
+  commit(job: CommitJob): Promise<{ duplicate: boolean }>
+  /** Waits for queued jobs; used at shutdown. */
+  flush(): Promise<void>
+}
+
+interface Pending {
+  job: CommitJob
+  resolve: (v: { duplicate: boolean }) => void
+  reject: (e: unknown) => void
+}
+
+const keyOf = (r: { campaign_slug: string; actor: string; request_id: string }) =>
+  `${r.campaign_slug}\u0000${r.actor}\u0000${r.request_id}`
+
+/**
+ * Group commit: concurrent actions share one transaction and multi-row INSERTs, and each caller
+ * is answered only after that transaction committed. A batch that fails is retried job by job,
+ * so one bad job never fails the others.
+ */
+export function createCommitLog(db: Db, options: { maxInFlight: number; maxBatch?: number }): CommitLog {
+  const maxBatch = options.maxBatch ?? 500
+  const queue: Pending[] = []
+  let inFlight = 0
+  const idle: Array<() => void> = []
+
+  function pump() {
+    while (inFlight < options.maxInFlight && queue.length > 0) {
+      const batch = queue.splice(0, maxBatch)
+      inFlight++
+      void runBatch(batch).finally(() => {
+        inFlight--
+        pump()
+        if (inFlight === 0 && queue.length === 0) for (const done of idle.splice(0)) done()
+      })
+    }
+  }
+
+  async function runBatch(batch: Pending[]) {
+    try {
+      const results = await db.transaction().execute((trx) =>
+        writeBatch(
+          trx,
+          batch.map((p) => p.job),
+        ),
+      )
+      for (const [i, p] of batch.entries()) p.resolve(results[i]!)
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]!.reject(err)
+        return
+      }
+      for (const p of batch) {
+        try {
+          const [result] = await db.transaction().execute((trx) => writeBatch(trx, [p.job]))
+          p.resolve(result!)
+        } catch (e) {
+          p.reject(e)
+        }
+      }
+    }
+  }
+
+  return {
+    commit(job) {
+      return new Promise((resolve, reject) => {
+        queue.push({ job, resolve, reject })
+        pump()
+      })
+    },
+    flush() {
+      if (inFlight === 0 && queue.length === 0) return Promise.resolve()
+      return new Promise((resolve) => idle.push(resolve))
+    },
+  }
+}
+
+async function writeBatch(trx: Db, jobs: CommitJob[]): Promise<Array<{ duplicate: boolean }>> {
+  const duplicate = new Array<boolean>(jobs.length).fill(false)
+  const seen = new Set<string>()
+  const fresh: number[] = []
+  jobs.forEach((job, i) => {
+    const key = keyOf(job.request)
+    if (seen.has(key)) duplicate[i] = true
+    else {
+      seen.add(key)
+      if (!job.claimed) fresh.push(i)
+    }
+  })
+
+  if (fresh.length > 0) {
+    const inserted = await trx
+      .insertInto('service_nexus_request')
+      .values(
+        fresh.map((i) => {
+          const r = jobs[i]!.request
+          return {
+            campaign_slug: r.campaign_slug,
+            actor: r.actor,
+            request_id: r.request_id,
+            status: 'done' as const,
+            status_code: r.status_code,
+            response: JSON.stringify(r.response),
+            expires_at: r.expires_at,
+          }
+        }),
+      )
+      .onConflict((oc) => oc.columns(['campaign_slug', 'actor', 'request_id']).doNothing())
+      .returning(['campaign_slug', 'actor', 'request_id'])
+      .execute()
+    const won = new Set(inserted.map(keyOf))
+    for (const i of fresh) if (!won.has(keyOf(jobs[i]!.request))) duplicate[i] = true
+  }
+
+  const live = jobs.filter((_, i) => !duplicate[i])
+  for (const job of live.filter((j) => j.claimed)) {
+    const r = job.request
+    await trx
+      .updateTable('service_nexus_request')
+      .set({
+        status: 'done',
+        status_code: r.status_code,
+        response: JSON.stringify(r.response),
+        expires_at: r.expires_at,
+      })
+      .where('campaign_slug', '=', r.campaign_slug)
+      .where('actor', '=', r.actor)
+      .where('request_id', '=', r.request_id)
+      .execute()
+  }
+
+  const events = live.flatMap((j) => (j.event ? [j.event] : []))
+  if (events.length > 0) {
+    await trx
+      .insertInto('service_analytics_event')
+      .values(
+        events.map((e) => ({
+          ...e,
+          payload: JSON.stringify(e.payload ?? null),
+          metadata: JSON.stringify(e.metadata ?? {}),
+        })),
+      )
+      .execute()
+  }
+
+  const counters = new Map<string, number>()
+  const bump = (campaign: string, name: string, by: number) => {
+    const k = `${campaign}\u0000${name}`
+    counters.set(k, (counters.get(k) ?? 0) + by)
+  }
+  for (const job of live)
+    for (const [name, by] of Object.entries(job.counters)) bump(job.request.campaign_slug, name, by)
+
+  const sessions = [
+    ...new Map(
+      live.flatMap((j) =>
+        j.session ? [[keyOf({ ...j.session, actor: '', request_id: '' }), j.session]] : [],
+      ),
+    ).values(),
+  ]
+  if (sessions.length > 0) {
+    const added = await trx
+      .insertInto('service_campaign_session')
+      .values(sessions)
+      .onConflict((oc) => oc.columns(['campaign_slug', 'session_id']).doNothing())
+      .returning(['campaign_slug'])
+      .execute()
+    for (const row of added) bump(row.campaign_slug, 'sessions', 1)
+  }
+
+  if (counters.size > 0) {
+    const rows = [...counters]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, count]) => {
+        const [campaign_slug, name] = k.split('\u0000') as [string, string]
+        return { campaign_slug, name, count }
+      })
+    await trx
+      .insertInto('service_campaign_counter')
+      .values(rows)
+      .onConflict((oc) =>
+        oc
+          .columns(['campaign_slug', 'name'])
+          .doUpdateSet({ count: sql`service_campaign_counter.count + excluded.count` }),
+      )
+      .execute()
+  }
+
+  for (const job of live) for (const write of job.writes) await write(trx)
+  return duplicate.map((d) => ({ duplicate: d }))
+}

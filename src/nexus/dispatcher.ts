@@ -1,0 +1,269 @@
+import { ulid } from 'ulid'
+import type { Config } from '../config.js'
+import { actorKey, hasRole, type Principal } from '../platform/auth/principal.js'
+import type { Db } from '../platform/db/database.js'
+import {
+  AppError,
+  BadRequestError,
+  ConflictError,
+  errorBody,
+  ForbiddenError,
+  ValidationError,
+} from '../platform/http/errors.js'
+import type { Metrics } from '../platform/observability/metrics.js'
+import type { RealtimePublisher } from '../realtime/publish.js'
+import { type Campaign, campaignStatus, hasFeature } from '../modules/campaign/campaign.schema.js'
+import type { CampaignService } from '../modules/campaign/campaign.service.js'
+import type { CommitJob, CommitLog, EventRecord } from './commit-log.js'
+import type { Envelope, EnvelopeInput, SeedInput } from './envelope.js'
+import {
+  claim,
+  IDEMPOTENCY_TTL_MS,
+  type RequestKey,
+  release,
+  type StoredResponse,
+  storedResponse,
+} from './idempotency.js'
+import type { ActionContext, ActionRegistry, RegisteredAction } from './registry.js'
+
+export interface DispatchInput {
+  campaignSlug: string
+  body: EnvelopeInput | SeedInput
+  principal: Principal
+  ip: string
+  /** From the `Idempotency-Key` header. */
+  idempotencyKey?: string
+}
+
+export interface DispatchOutcome extends StoredResponse {
+  request_id: string
+  /** True when this is the stored answer to an earlier copy of the same request. */
+  replayed: boolean
+  action?: string
+}
+
+export interface Dispatcher {
+  dispatch(input: DispatchInput): Promise<DispatchOutcome>
+}
+
+export interface DispatcherDeps {
+  db: Db
+  registry: ActionRegistry
+  campaigns: Pick<CampaignService, 'get'>
+  commitLog: CommitLog
+  publisher: RealtimePublisher
+  metrics: Pick<Metrics, 'actions'>
+  config: Pick<Config, 'VERSION' | 'ENVIRONMENT'>
+}
+
+function isEnvelope(body: EnvelopeInput | SeedInput): body is EnvelopeInput {
+  return (body as EnvelopeInput).type === 'campaign_event'
+}
+
+/**
+ * The single action path behind `POST /api/{campaign}/update` and WebSocket `campaign_event`
+ * frames: normalise, authorise, resolve, validate, run exactly once, record, acknowledge.
+ */
+export function createDispatcher(deps: DispatcherDeps): Dispatcher {
+  const inFlight = new Map<string, Promise<DispatchOutcome>>()
+
+  function normalise(input: DispatchInput, now: Date): Envelope {
+    const { body, principal } = input
+    const envelope = isEnvelope(body)
+    const claimedUser = envelope ? body.user?.user_id : body.user_id
+    if (claimedUser !== undefined && claimedUser !== principal.user_id) {
+      throw new ForbiddenError('The envelope names another user than the authenticated one', 'USER_MISMATCH')
+    }
+    const claimedSession = envelope ? body.user?.session_id : undefined
+    if (claimedSession !== undefined && claimedSession !== principal.session_id) {
+      throw new ForbiddenError(
+        'The envelope names another session than the authenticated one',
+        'USER_MISMATCH',
+      )
+    }
+    const campaignId = body.campaign_id
+    if (campaignId !== undefined && campaignId !== input.campaignSlug) {
+      throw new BadRequestError('campaign_id does not match the campaign in the path', 'CAMPAIGN_MISMATCH')
+    }
+    const metadata = { ...(body.metadata ?? {}) }
+    return {
+      type: 'campaign_event',
+      campaign_id: input.campaignSlug,
+      user: { user_id: principal.user_id, session_id: principal.session_id, roles: [...principal.roles] },
+      event: envelope ? body.event : body.action,
+      payload: (envelope ? body.payload : body.data) ?? {},
+      metadata: {
+        ...metadata,
+        versioning: {
+          ...((metadata.versioning as object | undefined) ?? {}),
+          system_version: deps.config.VERSION,
+          service_version: deps.config.VERSION,
+          environment: deps.config.ENVIRONMENT,
+        },
+      },
+      timestamp: (envelope && body.timestamp) || now.toISOString(),
+      received_at: now.toISOString(),
+      request_id: body.request_id ?? input.idempotencyKey ?? ulid(),
+    }
+  }
+
+  function authorise(action: RegisteredAction, campaign: Campaign, principal: Principal, envelope: Envelope) {
+    const status = campaignStatus(campaign)
+    if (status !== 'active') {
+      throw new ConflictError(`Campaign ${campaign.slug} is ${status}`, 'CAMPAIGN_NOT_ACTIVE', { status })
+    }
+    if (!hasFeature(campaign, action.feature)) {
+      throw new ForbiddenError(
+        `The ${action.feature} feature is not enabled for ${campaign.slug}`,
+        'FEATURE_DISABLED',
+      )
+    }
+    if (!hasRole(principal, action.role)) {
+      throw new ForbiddenError(`${action.name} requires the ${action.role} role`, 'FORBIDDEN')
+    }
+    if (!action.validator.Check(envelope.payload)) {
+      const details = [...action.validator.Errors(envelope.payload)].slice(0, 20).map((e) => ({
+        path: `/payload${e.instancePath}`,
+        message: e.message,
+      }))
+      throw new ValidationError(`Payload for ${action.name} is invalid`, details)
+    }
+  }
+
+  function success(result: { result: unknown; message?: string }, requestId: string): StoredResponse {
+    const body: Record<string, unknown> = {
+      status: 'success',
+      result: result.result ?? null,
+      request_id: requestId,
+    }
+    if (result.message) body.message = result.message
+    return { status_code: 200, body }
+  }
+
+  async function run(input: DispatchInput, envelope: Envelope, key: RequestKey): Promise<DispatchOutcome> {
+    const campaign = await deps.campaigns.get(input.campaignSlug)
+    const action = deps.registry.resolve(envelope.event)
+    if (!action) throw new BadRequestError(`Unknown action ${envelope.event}`, 'UNKNOWN_ACTION')
+    authorise(action, campaign, input.principal, envelope)
+
+    const writes: Array<(trx: Db) => Promise<void>> = []
+    const ctx: ActionContext = {
+      envelope,
+      principal: input.principal,
+      campaign,
+      ip: input.ip,
+      defer: (w) => void writes.push(w),
+    }
+    const event: EventRecord = {
+      event_id: envelope.request_id,
+      campaign_slug: campaign.slug,
+      event: envelope.event,
+      user_id: envelope.user.user_id,
+      session_id: envelope.user.session_id,
+      payload: envelope.payload,
+      metadata: envelope.metadata,
+      timestamp: envelope.timestamp,
+      received_at: envelope.received_at,
+    }
+    const job = (response: StoredResponse, claimed: boolean, withEvent: boolean): CommitJob => ({
+      request: {
+        ...key,
+        status_code: response.status_code,
+        response: response.body,
+        expires_at: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
+      },
+      claimed,
+      event: withEvent ? event : undefined,
+      counters: withEvent
+        ? ({ events_total: 1, [`event:${action.name === '*' ? envelope.event : action.name}`]: 1 } as Record<
+            string,
+            number
+          >)
+        : {},
+      session: withEvent ? { campaign_slug: campaign.slug, session_id: envelope.user.session_id } : undefined,
+      writes: withEvent ? writes : [],
+    })
+    const outcome = (r: StoredResponse, replayed: boolean): DispatchOutcome => ({
+      ...r,
+      request_id: envelope.request_id,
+      replayed,
+      action: action.name,
+    })
+
+    if (action.writes === 'deferred') {
+      const response = success(await action.handler(ctx, envelope.payload), envelope.request_id)
+      const { duplicate } = await deps.commitLog.commit(job(response, false, true))
+      if (!duplicate) return outcome(response, false)
+      const stored = await storedResponse(deps.db, key)
+      return outcome(stored ?? response, true)
+    }
+
+    const earlier = await claim(deps.db, key)
+    if (earlier) return outcome(earlier, true)
+    let response: StoredResponse
+    try {
+      response = success(await action.handler(ctx, envelope.payload), envelope.request_id)
+    } catch (err) {
+      if (!(err instanceof AppError) || err.statusCode >= 500) {
+        await release(deps.db, key).catch(() => {})
+        throw err
+      }
+      const failed = { status_code: err.statusCode, body: errorBody(err, envelope.request_id) }
+      await deps.commitLog.commit(job(failed, true, false))
+      return outcome(failed, false)
+    }
+    await deps.commitLog.commit(job(response, true, true))
+    return outcome(response, false)
+  }
+
+  return {
+    async dispatch(input) {
+      const envelope = normalise(input, new Date())
+      const key: RequestKey = {
+        campaign_slug: input.campaignSlug,
+        actor: actorKey(input.principal),
+        request_id: envelope.request_id,
+      }
+      const flightKey = `${key.campaign_slug}\u0000${key.actor}\u0000${key.request_id}`
+      const existing = inFlight.get(flightKey)
+      if (existing) return { ...(await existing), replayed: true }
+      const promise = run(input, envelope, key)
+      inFlight.set(flightKey, promise)
+      try {
+        const result = await promise
+        deps.metrics.actions.inc({
+          action: result.action ?? envelope.event,
+          outcome:
+            result.status_code < 400 ? 'ok' : String((result.body as any)?.error?.code ?? result.status_code),
+        })
+        void publishAck(result, input.principal, input.campaignSlug)
+        return result
+      } catch (err) {
+        deps.metrics.actions.inc({
+          action: envelope.event,
+          outcome: err instanceof AppError ? err.code : 'INTERNAL',
+        })
+        throw err
+      } finally {
+        inFlight.delete(flightKey)
+      }
+    },
+  }
+
+  async function publishAck(result: DispatchOutcome, principal: Principal, campaign: string) {
+    const body = result.body as Record<string, unknown>
+    const audience =
+      principal.user_id === 'guest'
+        ? ({ scope: 'session', campaign, session_id: principal.session_id } as const)
+        : ({ scope: 'user', campaign, user_id: principal.user_id } as const)
+    await deps.publisher
+      .publish(audience, {
+        type: 'update_ack',
+        request_id: result.request_id,
+        action: result.action,
+        status: body.status,
+        ...(body.status === 'success' ? { result: body.result } : { error: body.error }),
+      })
+      .catch(() => {})
+  }
+}

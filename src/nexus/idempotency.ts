@@ -1,0 +1,105 @@
+import { sql } from 'kysely'
+import type { Db } from '../platform/db/database.js'
+import { ConflictError } from '../platform/http/errors.js'
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
+/** A claim older than this is from a process that died mid-action; another may take it over. */
+const STALE_CLAIM_MS = 60_000
+const WAIT_FOR_OTHER_MS = 10_000
+
+export interface RequestKey {
+  campaign_slug: string
+  actor: string
+  request_id: string
+}
+
+export interface StoredResponse {
+  status_code: number
+  body: unknown
+}
+
+async function read(db: Db, key: RequestKey) {
+  return db
+    .selectFrom('service_nexus_request')
+    .select(['status', 'status_code', 'response', 'created_at'])
+    .where('campaign_slug', '=', key.campaign_slug)
+    .where('actor', '=', key.actor)
+    .where('request_id', '=', key.request_id)
+    .where('expires_at', '>', new Date())
+    .executeTakeFirst()
+}
+
+/** The stored first response for this key, once it is done; waits while another process holds it. */
+export async function storedResponse(db: Db, key: RequestKey): Promise<StoredResponse | undefined> {
+  const deadline = Date.now() + WAIT_FOR_OTHER_MS
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    const row = await read(db, key)
+    if (!row) return undefined
+    if (row.status === 'done') return { status_code: row.status_code ?? 200, body: row.response }
+    if (Date.now() > deadline) {
+      throw new ConflictError(
+        'A request with this request_id is still being processed',
+        'REQUEST_IN_PROGRESS',
+      )
+    }
+    await new Promise((r) => setTimeout(r, delay))
+  }
+}
+
+/**
+ * Claim the key before running a handler that writes on its own. Returns undefined when claimed,
+ * or the first response when the key was already used.
+ */
+export async function claim(db: Db, key: RequestKey): Promise<StoredResponse | undefined> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const inserted = await db
+      .insertInto('service_nexus_request')
+      .values({ ...key, status: 'pending', expires_at: new Date(Date.now() + IDEMPOTENCY_TTL_MS) })
+      .onConflict((oc) => oc.columns(['campaign_slug', 'actor', 'request_id']).doNothing())
+      .returning('request_id')
+      .executeTakeFirst()
+    if (inserted) return undefined
+    const takenOver = await db
+      .updateTable('service_nexus_request')
+      .set({ created_at: new Date(), expires_at: new Date(Date.now() + IDEMPOTENCY_TTL_MS) } as any)
+      .where('campaign_slug', '=', key.campaign_slug)
+      .where('actor', '=', key.actor)
+      .where('request_id', '=', key.request_id)
+      .where((eb) =>
+        eb.or([
+          eb.and([
+            eb('status', '=', 'pending'),
+            eb('created_at', '<', new Date(Date.now() - STALE_CLAIM_MS)),
+          ]),
+          eb('expires_at', '<=', new Date()),
+        ]),
+      )
+      .set({ status: 'pending', response: null, status_code: null })
+      .returning('request_id')
+      .executeTakeFirst()
+    if (takenOver) return undefined
+    const stored = await storedResponse(db, key)
+    if (stored) return stored
+  }
+  throw new ConflictError('A request with this request_id is still being processed', 'REQUEST_IN_PROGRESS')
+}
+
+/** Give a claim back after an unexpected failure, so the client's retry can run. */
+export async function release(db: Db, key: RequestKey): Promise<void> {
+  await db
+    .deleteFrom('service_nexus_request')
+    .where('campaign_slug', '=', key.campaign_slug)
+    .where('actor', '=', key.actor)
+    .where('request_id', '=', key.request_id)
+    .where('status', '=', 'pending')
+    .execute()
+}
+
+/** Drop records past their 24 h window; returns how many. */
+export async function purgeExpired(db: Db): Promise<number> {
+  const res = await db
+    .deleteFrom('service_nexus_request')
+    .where('expires_at', '<', sql<Date>`now()`)
+    .executeTakeFirst()
+  return Number(res.numDeletedRows)
+}

@@ -1,0 +1,89 @@
+import type { TSchema } from 'typebox'
+import { Compile, type Validator } from 'typebox/compile'
+import type { Role } from '../platform/auth/principal.js'
+import type { Principal } from '../platform/auth/principal.js'
+import type { Db } from '../platform/db/database.js'
+import type { Campaign } from '../modules/campaign/campaign.schema.js'
+import type { Envelope } from './envelope.js'
+
+/** What a handler sees: the filled envelope, the caller, the campaign, and a way to join the commit. */
+export interface ActionContext {
+  envelope: Envelope
+  principal: Principal
+  campaign: Campaign
+  /** Client IP, for rate limits and fraud rules. */
+  ip: string
+  /**
+   * Add writes to the transaction that also stores the idempotent response and the analytics
+   * event, so the action's effects and its acknowledgement commit together.
+   */
+  defer(write: (trx: Db) => Promise<void>): void
+}
+
+export interface ActionResult {
+  result: unknown
+  message?: string
+}
+
+/** One Nexus action: registered once, reachable by its canonical dotted name and its aliases. */
+export interface ActionDefinition<P = any> {
+  /** Canonical dotted name, e.g. `quote.submit`. */
+  name: string
+  /** Seed names, e.g. `submit_quote`. */
+  aliases?: string[]
+  description: string
+  payload: TSchema
+  /** Minimum role of the caller. */
+  role: Role
+  /** Campaign feature (in `metadata.features`) that enables this action. */
+  feature: string
+  /**
+   * `deferred`: every write goes through `ctx.defer`, so the handler may run before the
+   * idempotency record exists (one commit for everything). `immediate`: the handler writes on its
+   * own; the request is claimed first so a repeat never runs it twice.
+   */
+  writes: 'deferred' | 'immediate'
+  handler: (ctx: ActionContext, payload: P) => Promise<ActionResult>
+}
+
+export interface RegisteredAction extends ActionDefinition {
+  validator: Validator
+}
+
+/** The action registry. Modules register; the dispatcher resolves. */
+export class ActionRegistry {
+  private readonly byName = new Map<string, RegisteredAction>()
+  private readonly byAlias = new Map<string, RegisteredAction>()
+  private fallback?: RegisteredAction
+
+  register<P>(definition: ActionDefinition<P>): void {
+    const names = [definition.name, ...(definition.aliases ?? [])]
+    for (const n of names) {
+      if (this.byName.has(n) || this.byAlias.has(n)) throw new Error(`Action ${n} is registered twice`)
+    }
+    const registered = { ...definition, validator: Compile(definition.payload) } as RegisteredAction
+    this.byName.set(definition.name, registered)
+    for (const alias of definition.aliases ?? []) this.byAlias.set(alias, registered)
+  }
+
+  /** The handler for dotted events nobody registered (analytics tracking). */
+  registerFallback<P>(definition: ActionDefinition<P>): void {
+    this.fallback = { ...definition, validator: Compile(definition.payload) } as RegisteredAction
+  }
+
+  /** Canonical action for a name or alias; dotted unknown names go to the fallback. */
+  resolve(name: string): RegisteredAction | undefined {
+    const found = this.byName.get(name) ?? this.byAlias.get(name)
+    if (found) return found
+    if (this.fallback && /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/i.test(name)) return this.fallback
+    return undefined
+  }
+
+  list(): RegisteredAction[] {
+    return [...this.byName.values(), ...(this.fallback ? [this.fallback] : [])]
+  }
+
+  features(): string[] {
+    return [...new Set(this.list().map((a) => a.feature))]
+  }
+}

@@ -1,0 +1,72 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { Type } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { ValidationError } from '../platform/http/errors.js'
+import { errors, SecuredBy } from '../platform/http/schemas.js'
+import type { Dispatcher } from './dispatcher.js'
+import { EnvelopeInput, SeedInput } from './envelope.js'
+
+const envelopeValidator = Compile(EnvelopeInput)
+const seedValidator = Compile(SeedInput)
+
+/** Validate either body form, with the failing paths of the form the client meant. */
+export function parseActionBody(body: unknown): EnvelopeInput | SeedInput {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ValidationError('Body must be a JSON object', [{ path: '', message: 'must be object' }])
+  }
+  const validator = (body as { type?: unknown }).type !== undefined ? envelopeValidator : seedValidator
+  if (validator.Check(body)) return body as EnvelopeInput | SeedInput
+  const details = [...validator.Errors(body)]
+    .slice(0, 20)
+    .map((e) => ({ path: e.instancePath || '/', message: e.message }))
+  throw new ValidationError('Action body is invalid', details)
+}
+
+export const ActionResponse = Type.Object({
+  status: Type.Literal('success'),
+  result: Type.Unknown(),
+  message: Type.Optional(Type.String()),
+  request_id: Type.String(),
+})
+
+export const nexusRoutes: FastifyPluginAsync<{ dispatcher: Dispatcher }> = async (app, { dispatcher }) => {
+  app.post(
+    '/api/:campaign/update',
+    {
+      preHandler: app.authenticate,
+      // Both body forms are validated by parseActionBody, which reports the paths of the form used.
+      validatorCompiler: () => () => true,
+      schema: {
+        operationId: 'dispatchAction',
+        tags: ['nexus'],
+        security: SecuredBy,
+        description:
+          'The single action endpoint. Accepts the seed form `{user_id, action, data, metadata}` or the full ' +
+          '`campaign_event` envelope. `request_id` (or the `Idempotency-Key` header) makes repeats return the first response.',
+        params: Type.Object({ campaign: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }) }),
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 128 })) }),
+        body: Type.Union([EnvelopeInput, SeedInput]),
+        response: { 200: ActionResponse, ...errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const params = request.params as { campaign: string }
+      if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(params.campaign)) {
+        throw new ValidationError('Campaign slug is invalid', [
+          { path: '/campaign', message: 'must be a campaign slug' },
+        ])
+      }
+      const key = request.headers['idempotency-key']
+      const outcome = await dispatcher.dispatch({
+        campaignSlug: params.campaign,
+        body: parseActionBody(request.body),
+        principal: request.principal!,
+        ip: request.ip,
+        idempotencyKey: typeof key === 'string' && key.length > 0 && key.length <= 128 ? key : undefined,
+      })
+      if (outcome.replayed) reply.header('idempotent-replayed', 'true')
+      reply.header('x-request-id', outcome.request_id)
+      return reply.status(outcome.status_code as 200).send(outcome.body as any)
+    },
+  )
+}

@@ -1,0 +1,83 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { ForbiddenError, UnauthorizedError } from '../http/errors.js'
+import { type ApiKeyService, looksLikeApiKey } from './apikeys.js'
+import { hasRole, type Principal, type Role } from './principal.js'
+import type { TokenService } from './tokens.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by `authenticate`/`requireRole`; undefined on public routes. */
+    principal?: Principal
+  }
+}
+
+export const TOKEN_COOKIE = 'ovasabi_token'
+
+/** Bearer token or API key from `Authorization`, `X-API-Key`, or the session cookie. */
+export function credentialFrom(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization
+  if (header) {
+    const [scheme, value] = header.split(' ', 2)
+    if (scheme?.toLowerCase() === 'bearer' && value) return value.trim()
+    throw new UnauthorizedError('Authorization header must be "Bearer <token>"', 'INVALID_TOKEN')
+  }
+  const apiKey = request.headers['x-api-key']
+  if (typeof apiKey === 'string' && apiKey) return apiKey
+  const cookie = (request as any).cookies?.[TOKEN_COOKIE]
+  return typeof cookie === 'string' && cookie ? cookie : undefined
+}
+
+export interface Authenticator {
+  /** The principal for a token or API key, or throws `UnauthorizedError`. */
+  resolve(credential: string): Promise<Principal>
+}
+
+export function createAuthenticator(deps: {
+  tokens: TokenService
+  apiKeys: ApiKeyService
+  isRevoked?: (tokenId: string) => Promise<boolean>
+}): Authenticator {
+  return {
+    async resolve(credential) {
+      if (looksLikeApiKey(credential)) {
+        const principal = await deps.apiKeys.authenticate(credential)
+        if (!principal) throw new UnauthorizedError('API key is invalid or revoked', 'INVALID_API_KEY')
+        return principal
+      }
+      const principal = await deps.tokens.verify(credential)
+      if (principal.token_id && deps.isRevoked && (await deps.isRevoked(principal.token_id))) {
+        throw new UnauthorizedError('Token has been revoked', 'TOKEN_REVOKED')
+      }
+      return principal
+    },
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authenticator: Authenticator
+    /** preHandler: any valid session, user token or API key. */
+    authenticate: (request: FastifyRequest) => Promise<void>
+    /** preHandler factory: the caller must hold `role` or a stronger one. */
+    requireRole: (role: Role) => (request: FastifyRequest) => Promise<void>
+  }
+}
+
+export const authPlugin = fp<{ authenticator: Authenticator }>(
+  async (app: FastifyInstance, opts) => {
+    app.decorate('authenticator', opts.authenticator)
+    const authenticate = async (request: FastifyRequest) => {
+      if (request.principal) return
+      const credential = credentialFrom(request)
+      if (!credential) throw new UnauthorizedError()
+      request.principal = await opts.authenticator.resolve(credential)
+    }
+    app.decorate('authenticate', authenticate)
+    app.decorate('requireRole', (role: Role) => async (request: FastifyRequest) => {
+      await authenticate(request)
+      if (!hasRole(request.principal, role)) throw new ForbiddenError(`This requires the ${role} role`)
+    })
+  },
+  { name: 'ovasabi-auth' },
+)

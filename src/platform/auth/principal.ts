@@ -1,0 +1,28 @@
+/** Roles, from most to least powerful. */
+export const ROLES = ['admin', 'editor', 'participant', 'guest'] as const
+export type Role = (typeof ROLES)[number]
+
+/** Who is calling: a guest session, a registered user, or an API key. */
+export interface Principal {
+  kind: 'session' | 'user' | 'apikey'
+  user_id: string
+  session_id: string
+  roles: Role[]
+  /** Token id (`jti`), for revocation. */
+  token_id?: string
+  /** Token expiry, seconds since the epoch. */
+  exp?: number
+}
+
+const RANK: Record<Role, number> = { admin: 3, editor: 2, participant: 1, guest: 0 }
+
+/** True when the principal holds `role` or a stronger one. */
+export function hasRole(principal: Principal | undefined, role: Role): boolean {
+  if (!principal) return false
+  return principal.roles.some((r) => RANK[r] >= RANK[role])
+}
+
+/** The stable key that scopes a caller's idempotency keys and rate limits. */
+export function actorKey(principal: Principal): string {
+  return principal.user_id === 'guest' ? `session:${principal.session_id}` : `user:${principal.user_id}`
+}

@@ -1,0 +1,92 @@
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose'
+import { ulid } from 'ulid'
+import { UnauthorizedError } from '../http/errors.js'
+import { type Principal, ROLES, type Role } from './principal.js'
+
+const ALGORITHM = 'HS256'
+const ISSUER = 'ovasabi'
+
+export interface TokenService {
+  /** A guest session: `sub` is the session id, `user_id` is "guest". */
+  issueGuest(options?: {
+    sessionId?: string
+    ttlSeconds?: number
+  }): Promise<{ token: string; principal: Principal }>
+  /** A registered user's token; it keeps the guest session id when one is upgraded. */
+  issueUser(input: {
+    userId: string
+    sessionId?: string
+    roles: Role[]
+    ttlSeconds?: number
+    claims?: Record<string, unknown>
+  }): Promise<{ token: string; principal: Principal }>
+  /** Verify signature (HS256 only), issuer, expiry and shape. Throws `UnauthorizedError`. */
+  verify(token: string): Promise<Principal & { claims: Record<string, unknown> }>
+}
+
+export function createTokenService(options: { secret: string; ttlSeconds: number }): TokenService {
+  const key = new TextEncoder().encode(options.secret)
+
+  async function sign(principal: Principal, ttl: number, claims: Record<string, unknown> = {}) {
+    const jti = ulid()
+    const now = Math.floor(Date.now() / 1000)
+    const token = await new SignJWT({
+      ...claims,
+      user_id: principal.user_id,
+      sid: principal.session_id,
+      roles: principal.roles,
+      kind: principal.kind,
+    })
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setSubject(principal.kind === 'session' ? principal.session_id : principal.user_id)
+      .setJti(jti)
+      .setIssuedAt(now)
+      .setExpirationTime(now + ttl)
+      .sign(key)
+    return { token, principal: { ...principal, token_id: jti, exp: now + ttl } }
+  }
+
+  return {
+    issueGuest({ sessionId, ttlSeconds } = {}) {
+      const session_id = sessionId ?? `sess_${ulid()}`
+      return sign(
+        { kind: 'session', user_id: 'guest', session_id, roles: ['guest'] },
+        ttlSeconds ?? options.ttlSeconds,
+      )
+    },
+    issueUser({ userId, sessionId, roles, ttlSeconds, claims }) {
+      return sign(
+        { kind: 'user', user_id: userId, session_id: sessionId ?? `sess_${ulid()}`, roles },
+        ttlSeconds ?? options.ttlSeconds,
+        claims,
+      )
+    },
+    async verify(token) {
+      try {
+        const { payload } = await jwtVerify(token, key, { algorithms: [ALGORITHM], issuer: ISSUER })
+        const roles = Array.isArray(payload.roles)
+          ? payload.roles.filter((r): r is Role => ROLES.includes(r))
+          : []
+        const kind = payload.kind === 'user' ? 'user' : 'session'
+        if (typeof payload.user_id !== 'string' || typeof payload.sid !== 'string' || roles.length === 0) {
+          throw new UnauthorizedError('Token is missing required claims', 'INVALID_TOKEN')
+        }
+        return {
+          kind,
+          user_id: payload.user_id,
+          session_id: payload.sid,
+          roles,
+          token_id: payload.jti,
+          exp: payload.exp,
+          claims: payload as Record<string, unknown>,
+        }
+      } catch (err) {
+        if (err instanceof UnauthorizedError) throw err
+        if (err instanceof joseErrors.JWTExpired)
+          throw new UnauthorizedError('Token has expired', 'TOKEN_EXPIRED')
+        throw new UnauthorizedError('Token is invalid', 'INVALID_TOKEN')
+      }
+    },
+  }
+}

@@ -1,0 +1,25 @@
+import { type Migration, type MigrationProvider, Migrator } from 'kysely'
+import type { Db } from './database.js'
+import * as m001 from './migrations/001_foundation.js'
+
+/**
+ * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
+ * migrator holds an advisory lock, so processes starting together apply each migration once.
+ */
+const migrations: Record<string, Migration> = {
+  '001_foundation': m001,
+}
+
+const provider: MigrationProvider = { getMigrations: async () => migrations }
+
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'service_schema_migration',
+    migrationLockTableName: 'service_schema_migration_lock',
+  })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) throw error instanceof Error ? error : new Error(String(error))
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}

@@ -1,0 +1,70 @@
+import type { FastifyError, FastifyInstance } from 'fastify'
+import {
+  AppError,
+  BadRequestError,
+  errorBody,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from './errors.js'
+
+/** Fastify's own error codes for bad input, mapped to ours. Anything else unknown is a masked 500. */
+function fromFastifyError(err: FastifyError): AppError | undefined {
+  if (err.validation) {
+    const details = err.validation.map((v) => ({
+      path: `${err.validationContext ?? 'body'}${v.instancePath || ''}`,
+      message: v.message,
+      ...(v.params && (v.params as any).missingProperty
+        ? { missing: (v.params as any).missingProperty }
+        : {}),
+    }))
+    return new ValidationError(`Request ${err.validationContext ?? 'body'} is invalid`, details)
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PayloadTooLargeError()
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? new UnsupportedMediaTypeError(
+            `Content-Type ${err.message.split(': ').pop()} is not supported; send application/json`,
+          )
+        : new BadRequestError('Content-Length does not match the body', 'INVALID_CONTENT_LENGTH')
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new BadRequestError('Body is empty; send a JSON object', 'INVALID_JSON')
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new BadRequestError('Body is not valid JSON', 'INVALID_JSON')
+  }
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return new AppError(err.statusCode, err.code ?? 'BAD_REQUEST', err.message)
+  }
+  return undefined
+}
+
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const appError = error instanceof AppError ? error : fromFastifyError(error)
+    if (!appError) {
+      request.log.error({ err: error, request_id: request.id }, 'unhandled error')
+      return reply.status(500).send({
+        status: 'error',
+        error: { code: 'INTERNAL', message: 'Internal server error' },
+        request_id: request.id,
+      })
+    }
+    if (appError.statusCode >= 500) request.log.error({ err: error }, appError.message)
+    if (appError.headers) reply.headers(appError.headers)
+    return reply.status(appError.statusCode).send(errorBody(appError, request.id))
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({
+      status: 'error',
+      error: {
+        code: 'ROUTE_NOT_FOUND',
+        message: `No route for ${request.method} ${request.url.split('?')[0]}`,
+      },
+      request_id: request.id,
+    })
+  })
+}

@@ -1,0 +1,109 @@
+/**
+ * The one error model. Services throw these; `error-handler.ts` maps them to REST bodies and
+ * `realtime/` maps them to WebSocket `error` frames, with the same `code`.
+ */
+export class AppError extends Error {
+  readonly statusCode: number
+  readonly code: string
+  readonly details?: unknown
+  readonly headers?: Record<string, string>
+
+  constructor(
+    statusCode: number,
+    code: string,
+    message: string,
+    options: { details?: unknown; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause })
+    this.name = new.target.name
+    this.statusCode = statusCode
+    this.code = code
+    this.details = options.details
+    this.headers = options.headers
+  }
+}
+
+export class BadRequestError extends AppError {
+  constructor(message: string, code = 'BAD_REQUEST', details?: unknown) {
+    super(400, code, message, { details })
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(message: string, details?: unknown) {
+    super(400, 'VALIDATION_FAILED', message, { details })
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message = 'Authentication required', code = 'UNAUTHORIZED') {
+    super(401, code, message)
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'You are not allowed to do this', code = 'FORBIDDEN') {
+    super(403, code, message)
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(message = 'Not found', code = 'NOT_FOUND') {
+    super(404, code, message)
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string, code = 'CONFLICT', details?: unknown) {
+    super(409, code, message, { details })
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(message = 'Request body is too large', code = 'PAYLOAD_TOO_LARGE') {
+    super(413, code, message)
+  }
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(message = 'Unsupported content type', code = 'UNSUPPORTED_MEDIA_TYPE') {
+    super(415, code, message)
+  }
+}
+
+export class UnprocessableError extends AppError {
+  constructor(message: string, code = 'UNPROCESSABLE', details?: unknown) {
+    super(422, code, message, { details })
+  }
+}
+
+export class TooManyRequestsError extends AppError {
+  constructor(retryAfterSeconds: number, message = 'Too many requests', code = 'RATE_LIMITED') {
+    super(429, code, message, {
+      headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    })
+  }
+}
+
+export class ServiceUnavailableError extends AppError {
+  constructor(message: string, code = 'SERVICE_UNAVAILABLE', details?: unknown) {
+    super(503, code, message, { details })
+  }
+}
+
+/** The body every REST error is answered with. */
+export interface ErrorBody {
+  status: 'error'
+  error: { code: string; message: string; details?: unknown }
+  request_id: string
+}
+
+export function errorBody(error: AppError, requestId: string): ErrorBody {
+  const body: ErrorBody = {
+    status: 'error',
+    error: { code: error.code, message: error.message },
+    request_id: requestId,
+  }
+  if (error.details !== undefined) body.error.details = error.details
+  return body
+}

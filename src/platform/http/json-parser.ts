@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify'
+import { BadRequestError } from './errors.js'
+
+/**
+ * Depth of the deepest array/object in a JSON text, found in one pass without parsing, so a
+ * deeply nested body is refused before `JSON.parse` spends stack on it.
+ */
+export function jsonDepth(text: string, limit: number): number {
+  let depth = 0
+  let max = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92 /* \ */) i++
+      else if (c === 34 /* " */) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 123 || c === 91) {
+      depth++
+      if (depth > max) {
+        max = depth
+        if (max > limit) return max
+      }
+    } else if (c === 125 || c === 93) depth--
+  }
+  return max
+}
+
+/** JSON bodies: prototype-poisoning safe (Fastify's parser), depth-limited, `INVALID_JSON` when malformed. */
+export function registerJsonParser(app: FastifyInstance, maxDepth: number): void {
+  const parse = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser(
+    /^application\/([\w.+-]+\+)?json$/,
+    { parseAs: 'string' },
+    (request, body, done) => {
+      const text = body as string
+      if (jsonDepth(text, maxDepth) > maxDepth) {
+        done(new BadRequestError(`JSON is nested deeper than ${maxDepth} levels`, 'JSON_TOO_DEEP'), undefined)
+        return
+      }
+      parse(request, text, (err, value) => {
+        if (err) done(new BadRequestError('Body is not valid JSON', 'INVALID_JSON'), undefined)
+        else done(null, value)
+      })
+    },
+  )
+}

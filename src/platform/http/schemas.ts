@@ -1,0 +1,24 @@
+import { Type } from 'typebox'
+
+/** The REST error body, referenced by every route's response schema. */
+export const ErrorResponse = Type.Object(
+  {
+    status: Type.Literal('error'),
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Unknown()),
+    }),
+    request_id: Type.String(),
+  },
+  { $id: 'ErrorResponse' },
+)
+
+const ref = Type.Unsafe<{ status: 'error' }>({ $ref: 'ErrorResponse#' })
+
+/** Error responses shared by routes: pass the statuses the route can answer with. */
+export function errors(...codes: number[]): Record<number, typeof ref> {
+  return Object.fromEntries(codes.map((c) => [c, ref]))
+}
+
+export const SecuredBy: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { apiKey: [] }]

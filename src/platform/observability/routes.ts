@@ -1,0 +1,89 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { Type } from 'typebox'
+import type { HealthRegistry } from './health.js'
+import type { Metrics } from './metrics.js'
+
+const Dependency = Type.Object({
+  status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
+  critical: Type.Boolean(),
+  latency_ms: Type.Optional(Type.Number()),
+  details: Type.Optional(Type.String()),
+})
+const HealthBody = Type.Object({
+  status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')]),
+  timestamp: Type.String(),
+  version: Type.String(),
+  uptime_seconds: Type.Number(),
+  dependencies: Type.Record(Type.String(), Dependency),
+})
+
+export interface ObservabilityOptions {
+  health: HealthRegistry
+  metrics: Metrics
+  version: string
+  /** Pool numbers are read at scrape time. */
+  poolStats: () => { total: number; idle: number; waiting: number }
+  /** Whether the process is shutting down (ready turns 503 so balancers stop sending). */
+  isDraining: () => boolean
+}
+
+export const observabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = async (app, opts) => {
+  const tags = ['health']
+  const report = async () => {
+    const dependencies = await opts.health.run()
+    const values = Object.values(dependencies)
+    const criticalDown = values.some((d) => d.critical && d.status === 'down') || opts.isDraining()
+    const anyDown = values.some((d) => d.status === 'down')
+    return {
+      status: criticalDown ? ('unhealthy' as const) : anyDown ? ('degraded' as const) : ('healthy' as const),
+      timestamp: new Date().toISOString(),
+      version: opts.version,
+      uptime_seconds: Math.round(process.uptime()),
+      dependencies,
+    }
+  }
+
+  app.get(
+    '/health',
+    { schema: { operationId: 'health', tags, response: { 200: HealthBody, 503: HealthBody } } },
+    async (_req, reply) => {
+      const body = await report()
+      return reply.status(body.status === 'unhealthy' ? 503 : 200).send(body)
+    },
+  )
+  app.get(
+    '/health/live',
+    {
+      schema: {
+        operationId: 'healthLive',
+        tags,
+        response: { 200: Type.Object({ status: Type.Literal('alive') }) },
+      },
+    },
+    async () => ({ status: 'alive' as const }),
+  )
+  app.get(
+    '/health/ready',
+    { schema: { operationId: 'healthReady', tags, response: { 200: HealthBody, 503: HealthBody } } },
+    async (_req, reply) => {
+      const body = await report()
+      return reply.status(body.status === 'unhealthy' ? 503 : 200).send(body)
+    },
+  )
+
+  app.get('/metrics', { schema: { operationId: 'metrics', tags, hide: true } }, async (_req, reply) => {
+    const pool = opts.poolStats()
+    opts.metrics.dbPool.set({ state: 'total' }, pool.total)
+    opts.metrics.dbPool.set({ state: 'idle' }, pool.idle)
+    opts.metrics.dbPool.set({ state: 'waiting' }, pool.waiting)
+    return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics())
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    opts.metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    )
+  })
+}

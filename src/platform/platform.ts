@@ -1,0 +1,83 @@
+import type { Redis } from 'ioredis'
+import type { Config } from '../config.js'
+import { type ApiKeyService, createApiKeyService } from './auth/apikeys.js'
+import { createTokenService, type TokenService } from './auth/tokens.js'
+import type { EventBus } from './bus/bus.js'
+import { createMemoryBus } from './bus/memory.js'
+import { createRedisBus } from './bus/redis.js'
+import { createDatabase, type DatabaseHandle } from './db/database.js'
+import { migrateToLatest } from './db/migrate.js'
+import { HealthRegistry } from './observability/health.js'
+import { createMetrics, type Metrics } from './observability/metrics.js'
+import { createRedis } from './redis.js'
+
+/** Infrastructure shared by every module: built once per process, closed once at shutdown. */
+export interface Platform {
+  config: Config
+  database: DatabaseHandle
+  bus: EventBus
+  /** Present when `REDIS_URL` is set. */
+  redis?: Redis
+  tokens: TokenService
+  apiKeys: ApiKeyService
+  metrics: Metrics
+  health: HealthRegistry
+  close(): Promise<void>
+}
+
+export interface PlatformOptions {
+  /** Apply migrations first (default true). */
+  migrate?: boolean
+  /** PGlite in memory instead of `DATA_DIR` (tests). */
+  memoryDatabase?: boolean
+  onBusError?: (err: unknown) => void
+}
+
+export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
+  const database = await createDatabase(config, { memory: options.memoryDatabase })
+  let redis: Redis | undefined
+  try {
+    if (options.migrate !== false) await migrateToLatest(database.db)
+    redis = config.REDIS_URL ? await createRedis(config.REDIS_URL) : undefined
+  } catch (err) {
+    await database.close()
+    redis?.disconnect()
+    throw err
+  }
+  const bus = redis ? createRedisBus(redis, options.onBusError) : createMemoryBus(options.onBusError)
+  const health = new HealthRegistry()
+  health.register('database', async () => {
+    await database.ping()
+    return { status: 'up', details: database.dialect }
+  })
+  if (redis) {
+    const client = redis
+    health.register('redis', async () => {
+      await client.ping()
+      return { status: 'up' }
+    })
+  } else {
+    health.register(
+      'redis',
+      async () => ({ status: 'disabled', details: 'REDIS_URL not set: in-memory bus' }),
+      {
+        critical: false,
+      },
+    )
+  }
+  return {
+    config,
+    database,
+    bus,
+    redis,
+    tokens: createTokenService({ secret: config.JWT_SECRET, ttlSeconds: config.SESSION_TTL_SECONDS }),
+    apiKeys: createApiKeyService({ db: database.db }),
+    metrics: createMetrics(),
+    health,
+    async close() {
+      await bus.close()
+      if (redis) await redis.quit().catch(() => redis?.disconnect())
+      await database.close()
+    },
+  }
+}

@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import pg from 'pg'
+import { buildApp } from '../src/app.js'
+import { loadConfig, type Config } from '../src/config.js'
+
+/** The database dialects this run covers: PGlite always, PostgreSQL when DATABASE_URL is set. */
+export type Dialect = 'pglite' | 'postgres'
+export const DIALECTS: Dialect[] = process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite']
+export const REDIS_URL = process.env.REDIS_URL
+export const ADMIN_KEY = `ovs_test_admin_${randomBytes(12).toString('hex')}`
+
+/**
+ * A fresh PostgreSQL database for one test app, so test files running in parallel never share
+ * rows. Returns its URL and a function that drops it.
+ */
+export async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = process.env.DATABASE_URL!
+  const name = `ovasabi_t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`
+  const admin = new pg.Client({ connectionString: base })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  await admin.end()
+  const url = new URL(base)
+  url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: base })
+      await c.connect()
+      await c.query(`drop database if exists ${name} with (force)`)
+      await c.end()
+    },
+  }
+}
+
+export interface TestAppOptions {
+  dialect?: Dialect
+  redis?: boolean
+  env?: Record<string, string>
+  /** Share this PostgreSQL URL (e.g. two nodes on one database) instead of a fresh database. */
+  databaseUrl?: string
+}
+
+export interface TestContext {
+  app: FastifyInstance
+  config: Config
+  databaseUrl?: string
+  close(): Promise<void>
+}
+
+/** Build the real app (real database, real bus) for one suite; `close()` tears everything down. */
+export async function buildTestApp(options: TestAppOptions = {}): Promise<TestContext> {
+  const dir = mkdtempSync(join(tmpdir(), 'ovasabi-test-'))
+  let drop: (() => Promise<void>) | undefined
+  let databaseUrl = options.databaseUrl
+  if (options.dialect === 'postgres' && !databaseUrl) {
+    const fresh = await freshPostgres()
+    databaseUrl = fresh.url
+    drop = fresh.drop
+  }
+  const config = loadConfig({
+    DATA_DIR: dir,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    OVASABI_ADMIN_KEY: ADMIN_KEY,
+    RATE_LIMIT_PER_MINUTE: '100000',
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...(options.redis && REDIS_URL ? { REDIS_URL } : {}),
+    ...options.env,
+  })
+  const app = await buildApp(config, { memoryDatabase: !databaseUrl, logger: config.LOG_LEVEL !== 'silent' })
+  await app.ready()
+  return {
+    app,
+    config,
+    databaseUrl,
+    async close() {
+      await app.close()
+      await drop?.()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+export const adminHeaders = { 'x-api-key': ADMIN_KEY }
+
+export function json<T = any>(res: LightMyRequestResponse): T {
+  return JSON.parse(res.body) as T
+}
+
+/** A guest session token. */
+export async function guestToken(app: FastifyInstance): Promise<{ token: string; session_id: string }> {
+  const res = await app.inject({ method: 'POST', url: '/api/session' })
+  if (res.statusCode !== 201) throw new Error(`session: ${res.statusCode} ${res.body}`)
+  return json(res)
+}
+
+export function uniqueSlug(prefix = 'c'): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
+}
+
+/** Create a campaign with the given features (all on by default) through the admin API. */
+export async function createCampaign(
+  app: FastifyInstance,
+  overrides: { slug?: string; features?: string[]; metadata?: Record<string, unknown>; draft?: boolean } = {},
+): Promise<string> {
+  const slug = overrides.slug ?? uniqueSlug()
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/campaign',
+    headers: adminHeaders,
+    payload: {
+      slug,
+      title: `Test ${slug}`,
+      draft: overrides.draft,
+      metadata: {
+        features: overrides.features ?? [
+          'presence',
+          'analytics',
+          'registration',
+          'quote',
+          'referral',
+          'translation',
+          'media',
+          'streaming',
+          'notification',
+        ],
+        ...overrides.metadata,
+      },
+    },
+  })
+  if (res.statusCode !== 201) throw new Error(`create campaign: ${res.statusCode} ${res.body}`)
+  return slug
+}
