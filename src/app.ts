@@ -22,12 +22,15 @@ import { ModuleRegistry } from './platform/module.js'
 import { loggerOptions } from './platform/observability/logger.js'
 import { observabilityRoutes } from './platform/observability/routes.js'
 import { createPlatform, type Platform, type PlatformOptions } from './platform/platform.js'
+import { InboundRegistry } from './realtime/inbound.js'
 import { createBusPublisher } from './realtime/publish.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     platform: Platform
     modules: ModuleRegistry
+    /** Client → server frame types that modules handle (see realtime/inbound.ts). */
+    inbound: InboundRegistry
     /** Set by `server.ts` on SIGTERM: readiness turns 503 while in-flight work finishes. */
     draining: boolean
   }
@@ -123,6 +126,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const campaigns = campaign.createCampaignService({ db, bus: platform.bus })
   const actions = new nexus.ActionRegistry()
   const publisher = createBusPublisher(platform.bus)
+  const inbound = new InboundRegistry()
+  app.decorate('inbound', inbound)
   const commitLog = nexus.createCommitLog(db, {
     maxInFlight:
       platform.database.dialect === 'pglite' ? 1 : Math.max(1, Math.floor(config.DATABASE_POOL_SIZE / 2)),
