@@ -51,7 +51,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger: options.logger === false ? false : loggerOptions(config.LOG_LEVEL),
     bodyLimit: config.BODY_LIMIT,
     trustProxy: true,
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : ulid()
@@ -72,6 +72,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   registerRequestMetrics(app, platform.metrics)
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    if (app.draining) reply.header('connection', 'close')
   })
 
   await app.register(helmet, {
