@@ -1,7 +1,13 @@
 import { type Static, Type } from 'typebox'
 import { Slug } from '../campaign/campaign.schema.js'
 
-const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 })
+/** Surrounding spaces are allowed (people paste them); they are trimmed before anything else. */
+const Email = Type.String({
+  pattern: '^\\s*[^\\s@]+@[^\\s@.]+(\\.[^\\s@.]+)+\\s*$',
+  minLength: 3,
+  maxLength: 254,
+  description: 'An email address; trimmed and lower-cased',
+})
 const Password = Type.String({ minLength: 1, maxLength: 256 })
 
 /** `user.register` payload; the REST body adds `campaign`. */
