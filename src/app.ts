@@ -8,14 +8,18 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { ulid } from 'ulid'
 import { amadeusRoutes } from './amadeus/routes.js'
 import type { Config } from './config.js'
+import { scrubAnalyticsEvents } from './modules/analytics/analytics.erase.js'
 import * as analytics from './modules/analytics/index.js'
 import * as campaign from './modules/campaign/index.js'
+import * as referral from './modules/referral/index.js'
 import * as session from './modules/session/index.js'
+import * as user from './modules/user/index.js'
 import * as nexus from './nexus/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
 import { authPlugin, createAuthenticator } from './platform/auth/plugin.js'
 import { registerErrorHandler } from './platform/http/error-handler.js'
 import { registerJsonParser } from './platform/http/json-parser.js'
+import { createRateLimiter } from './platform/http/rate-limiter.js'
 import { ErrorResponse } from './platform/http/schemas.js'
 import { registerValidation } from './platform/http/validation.js'
 import { ModuleRegistry } from './platform/module.js'
@@ -146,11 +150,32 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
   })
   analytics.registerActions(actions)
+  const limiter = createRateLimiter({ redis: platform.redis })
+  const users = user.createUserService({ db, tokens: platform.tokens, publisher, limiter })
+  const referrals = referral.createReferralService({
+    db,
+    users,
+    publisher,
+    onError: (err) => app.log.warn({ err }, 'referral side effect failed'),
+  })
+  users.onJoinReferral(referrals.applyAtJoin)
+  // Erasure reaches every module holding personal data; each registers its hook here.
+  users.onErase((person, trx) => scrubAnalyticsEvents(trx, person).then(() => {}))
+  user.registerActions(actions, users)
+  referral.registerActions(actions, referrals)
 
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()
   app.decorate('modules', modules)
-  for (const m of [session.manifest, campaign.manifest, nexus.manifest, analytics.manifest]) modules.add(m)
+  for (const m of [
+    session.manifest,
+    campaign.manifest,
+    nexus.manifest,
+    analytics.manifest,
+    user.manifest,
+    referral.manifest,
+  ])
+    modules.add(m)
 
   await app.register(observabilityRoutes, {
     health: platform.health,
@@ -162,6 +187,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(session.routes, { tokens: platform.tokens })
   await app.register(campaign.routes, { campaigns })
   await app.register(nexus.routes, { dispatcher })
+  await app.register(user.routes, { users, campaigns })
+  await app.register(referral.routes, { referrals, campaigns })
   await app.register(amadeusRoutes, { modules, actions })
 
   let purgeTimer: NodeJS.Timeout | undefined

@@ -78,6 +78,78 @@ export interface ApiKeyTable {
   revoked_at: ColumnType<Date | null, never, Date | string | null>
 }
 
+export interface UserMasterTable {
+  id: string
+  email: string | null
+  display_name: string
+  password_hash: string | null
+  locale: string | null
+  consent: Json<{ text_version: string; at: string } | null>
+  metadata: Json
+  created_at: CreatedAt
+  updated_at: Timestamp
+  erased_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+export interface UserMembershipTable {
+  campaign_slug: string
+  user_id: string
+  referral_code: string
+  session_id: string
+  joined_at: CreatedAt
+}
+
+export type ReferralState = 'pending' | 'qualified' | 'rejected'
+
+export interface ReferralMainTable {
+  id: Generated<number>
+  campaign_slug: string
+  code: string
+  referrer_id: string
+  referred_id: string
+  state: ReferralState
+  reason: string | null
+  ip_hash: string
+  metadata: Json
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
+export interface ReferralAuditTable {
+  id: Generated<number>
+  campaign_slug: string
+  referral_id: number | null
+  code: string
+  actor: string
+  from_state: string | null
+  to_state: string
+  reason: string | null
+  at: CreatedAt
+}
+
+export interface ReferralCounterTable {
+  campaign_slug: string
+  user_id: string
+  qualified: ColumnType<number, number | undefined, number>
+  pending: ColumnType<number, number | undefined, number>
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface ReferralIpCountTable {
+  campaign_slug: string
+  code: string
+  ip_hash: string
+  count: number
+}
+
+export interface ReferralMilestoneTable {
+  campaign_slug: string
+  user_id: string
+  threshold: number
+  count: number
+  reached_at: CreatedAt
+}
+
 /**
  * Every table Ovasabi owns, named `service_{service}_{entity}`. Modules add theirs here next to
  * the migration that creates them.
@@ -90,4 +162,11 @@ export interface Database {
   service_nexus_request: NexusRequestTable
   service_analytics_event: AnalyticsEventTable
   service_security_apikey: ApiKeyTable
+  service_user_master: UserMasterTable
+  service_user_membership: UserMembershipTable
+  service_referral_main: ReferralMainTable
+  service_referral_audit: ReferralAuditTable
+  service_referral_counter: ReferralCounterTable
+  service_referral_ipcount: ReferralIpCountTable
+  service_referral_milestone: ReferralMilestoneTable
 }
