@@ -24,7 +24,7 @@ export const referralRoutes: FastifyPluginAsync<ReferralRoutesOptions> = async (
   app.post(
     '/api/referral',
     {
-      preHandler: app.requireRole('participant'),
+      onRequest: app.requireRole('participant'),
       schema: {
         operationId: 'applyReferral',
         tags,
@@ -54,7 +54,7 @@ export const referralRoutes: FastifyPluginAsync<ReferralRoutesOptions> = async (
   app.get(
     '/api/campaign/:slug/referrals/leaderboard',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         operationId: 'getReferralLeaderboard',
         tags,
@@ -83,7 +83,7 @@ export const referralRoutes: FastifyPluginAsync<ReferralRoutesOptions> = async (
   app.get(
     '/api/campaign/:slug/referrals/audit',
     {
-      preHandler: app.requireRole('editor'),
+      onRequest: app.requireRole('editor'),
       schema: {
         operationId: 'getReferralAudit',
         tags,

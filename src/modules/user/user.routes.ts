@@ -22,7 +22,7 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
   app.post(
     '/api/user/register',
     {
-      preHandler: maybeAuthenticate,
+      onRequest: maybeAuthenticate,
       schema: {
         operationId: 'registerUser',
         tags,
@@ -45,7 +45,7 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
   app.post(
     '/api/auth/login',
     {
-      preHandler: maybeAuthenticate,
+      onRequest: maybeAuthenticate,
       schema: {
         operationId: 'login',
         tags,
@@ -65,7 +65,7 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
   app.delete(
     '/api/user/:id',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         operationId: 'eraseUser',
         tags,
