@@ -10,6 +10,7 @@ import { amadeusRoutes } from './amadeus/routes.js'
 import type { Config } from './config.js'
 import * as analytics from './modules/analytics/index.js'
 import * as campaign from './modules/campaign/index.js'
+import * as localization from './modules/localization/index.js'
 import * as session from './modules/session/index.js'
 import * as nexus from './nexus/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
@@ -142,11 +143,25 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
   })
   analytics.registerActions(actions)
+  const translations = localization.createLocalizationService({
+    db,
+    config,
+    registry: platform.metrics.registry,
+  })
+  localization.registerActions(actions, translations)
+  platform.health.register('translation', translations.health, { critical: false })
 
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()
   app.decorate('modules', modules)
-  for (const m of [session.manifest, campaign.manifest, nexus.manifest, analytics.manifest]) modules.add(m)
+  for (const m of [
+    session.manifest,
+    campaign.manifest,
+    nexus.manifest,
+    analytics.manifest,
+    { ...localization.manifest, health: translations.health },
+  ])
+    modules.add(m)
 
   await app.register(observabilityRoutes, {
     health: platform.health,
@@ -158,6 +173,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(session.routes, { tokens: platform.tokens })
   await app.register(campaign.routes, { campaigns })
   await app.register(nexus.routes, { dispatcher })
+  await app.register(localization.routes, { localization: translations, campaigns })
   await app.register(amadeusRoutes, { modules, actions })
 
   let purgeTimer: NodeJS.Timeout | undefined
