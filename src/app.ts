@@ -11,6 +11,7 @@ import type { Config } from './config.js'
 import * as analytics from './modules/analytics/index.js'
 import * as campaign from './modules/campaign/index.js'
 import * as localization from './modules/localization/index.js'
+import * as media from './modules/media/index.js'
 import * as session from './modules/session/index.js'
 import * as nexus from './nexus/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
@@ -150,6 +151,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
   localization.registerActions(actions, translations)
   platform.health.register('translation', translations.health, { critical: false })
+  const mediaService = media.createMediaService({
+    db,
+    storage: media.createStorage(config),
+    signer: media.createUploadSigner(config.JWT_SECRET),
+    publisher,
+    campaigns,
+    config,
+  })
+  media.registerActions(actions, mediaService)
 
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()
@@ -160,6 +170,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     nexus.manifest,
     analytics.manifest,
     { ...localization.manifest, health: translations.health },
+    media.manifest,
   ])
     modules.add(m)
 
@@ -174,6 +185,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(campaign.routes, { campaigns })
   await app.register(nexus.routes, { dispatcher })
   await app.register(localization.routes, { localization: translations, campaigns })
+  await app.register(media.routes, { media: mediaService, campaigns, maxBytes: config.MEDIA_MAX_BYTES })
   await app.register(amadeusRoutes, { modules, actions })
 
   let purgeTimer: NodeJS.Timeout | undefined
