@@ -24,7 +24,7 @@ export function createDiskStorage(root: string): StorageAdapter {
       const final = pathOf(key)
       const temp = `${final}.${ulid()}.part`
       await mkdir(dirname(final), { recursive: true })
-      const stream = createWriteStream(temp, { flags: 'wx' })
+      const stream = createWriteStream(temp, { flags: 'wx', highWaterMark: 1024 * 1024 })
       return {
         stream,
         commit: () => rename(temp, final),
