@@ -12,6 +12,8 @@ import { scrubAnalyticsEvents } from './modules/analytics/analytics.erase.js'
 import * as analytics from './modules/analytics/index.js'
 import * as campaign from './modules/campaign/index.js'
 import * as referral from './modules/referral/index.js'
+import * as localization from './modules/localization/index.js'
+import * as media from './modules/media/index.js'
 import * as session from './modules/session/index.js'
 import * as user from './modules/user/index.js'
 import * as nexus from './nexus/index.js'
@@ -163,6 +165,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   users.onErase((person, trx) => scrubAnalyticsEvents(trx, person).then(() => {}))
   user.registerActions(actions, users)
   referral.registerActions(actions, referrals)
+  const translations = localization.createLocalizationService({
+    db,
+    config,
+    registry: platform.metrics.registry,
+  })
+  localization.registerActions(actions, translations)
+  platform.health.register('translation', translations.health, { critical: false })
+  const mediaService = media.createMediaService({
+    db,
+    storage: media.createStorage(config),
+    signer: media.createUploadSigner(config.JWT_SECRET),
+    publisher,
+    campaigns,
+    config,
+  })
+  media.registerActions(actions, mediaService)
 
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()
@@ -174,6 +192,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     analytics.manifest,
     user.manifest,
     referral.manifest,
+    { ...localization.manifest, health: translations.health },
+    media.manifest,
   ])
     modules.add(m)
 
@@ -189,6 +209,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(nexus.routes, { dispatcher })
   await app.register(user.routes, { users, campaigns })
   await app.register(referral.routes, { referrals, campaigns })
+  await app.register(localization.routes, { localization: translations, campaigns })
+  await app.register(media.routes, { media: mediaService, campaigns, maxBytes: config.MEDIA_MAX_BYTES })
   await app.register(amadeusRoutes, { modules, actions })
 
   let purgeTimer: NodeJS.Timeout | undefined

@@ -150,6 +150,52 @@ export interface ReferralMilestoneTable {
   reached_at: CreatedAt
 }
 
+export interface LocalizationTranslationTable {
+  text_hash: string
+  source: string
+  target: string
+  format: string
+  context: string
+  source_text: string
+  translated_text: string
+  provider: string
+  detected_source: string | null
+  created_at: CreatedAt
+}
+
+export interface LocalizationCatalogTable {
+  campaign_slug: string
+  key: string
+  locale: string
+  text: string
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface MediaMainTable {
+  id: string
+  campaign_slug: string
+  owner_user_id: string
+  owner_session_id: string
+  status: 'pending' | 'uploading' | 'processing' | 'ready' | 'failed'
+  filename: string
+  declared_type: string
+  content_type: string | null
+  /** bigint: read as a string by node-postgres, a number by PGlite. */
+  max_bytes: ColumnType<string | number, number, number>
+  size_bytes: ColumnType<string | number | null, number | null | undefined, number | null>
+  sha256: string | null
+  width: number | null
+  height: number | null
+  storage_key: string
+  thumbnail_key: string | null
+  upload_expires_at: Timestamp
+  upload_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  failure_reason: string | null
+  metadata: Json
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
 /**
  * Every table Ovasabi owns, named `service_{service}_{entity}`. Modules add theirs here next to
  * the migration that creates them.
@@ -169,4 +215,7 @@ export interface Database {
   service_referral_counter: ReferralCounterTable
   service_referral_ipcount: ReferralIpCountTable
   service_referral_milestone: ReferralMilestoneTable
+  service_localization_translation: LocalizationTranslationTable
+  service_localization_catalog: LocalizationCatalogTable
+  service_media_main: MediaMainTable
 }
