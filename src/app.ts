@@ -10,12 +10,15 @@ import { amadeusRoutes } from './amadeus/routes.js'
 import type { Config } from './config.js'
 import * as analytics from './modules/analytics/index.js'
 import * as campaign from './modules/campaign/index.js'
+import * as notification from './modules/notification/index.js'
+import * as quote from './modules/quote/index.js'
 import * as session from './modules/session/index.js'
 import * as nexus from './nexus/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
 import { authPlugin, createAuthenticator } from './platform/auth/plugin.js'
 import { registerErrorHandler } from './platform/http/error-handler.js'
 import { registerJsonParser } from './platform/http/json-parser.js'
+import { createRateLimiter } from './platform/http/rate-limiter.js'
 import { ErrorResponse } from './platform/http/schemas.js'
 import { registerValidation } from './platform/http/validation.js'
 import { ModuleRegistry } from './platform/module.js'
@@ -142,11 +145,50 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
   })
   analytics.registerActions(actions)
+  const deliveryWorker = notification.createDeliveryWorker(
+    {
+      db,
+      box: notification.createSecretBox(config.JWT_SECRET),
+      registry: platform.metrics.registry,
+      onError: (err) => app.log.warn({ err }, 'webhook delivery failed'),
+    },
+    {
+      pollMs: config.WEBHOOK_POLL_MS,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+      maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+      circuitThreshold: config.WEBHOOK_CIRCUIT_THRESHOLD,
+      circuitCooldownMs: config.WEBHOOK_CIRCUIT_COOLDOWN_MS,
+      allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+    },
+  )
+  const webhooks = notification.createWebhookService({
+    db,
+    box: notification.createSecretBox(config.JWT_SECRET),
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+    nudge: () => deliveryWorker.nudge(),
+  })
+  const quotes = quote.createQuoteService({
+    db,
+    limiter: createRateLimiter(platform.redis),
+    publisher,
+    webhooks,
+    nudge: () => deliveryWorker.nudge(),
+  })
+  quote.registerActions(actions, quotes)
 
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()
   app.decorate('modules', modules)
-  for (const m of [session.manifest, campaign.manifest, nexus.manifest, analytics.manifest]) modules.add(m)
+  for (const m of [
+    session.manifest,
+    campaign.manifest,
+    nexus.manifest,
+    analytics.manifest,
+    notification.manifest,
+    quote.manifest,
+  ])
+    modules.add(m)
 
   await app.register(observabilityRoutes, {
     health: platform.health,
@@ -159,6 +201,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(campaign.routes, { campaigns })
   await app.register(nexus.routes, { dispatcher })
   await app.register(amadeusRoutes, { modules, actions })
+  await app.register(notification.routes, { webhooks, campaigns })
+  await app.register(quote.routes, { quotes, dispatcher, campaigns })
 
   let purgeTimer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
@@ -176,10 +220,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       10 * 60_000,
     )
     purgeTimer.unref()
+    deliveryWorker.start()
   })
   app.addHook('preClose', async () => {
     clearInterval(purgeTimer)
     await commitLog.flush()
+    await deliveryWorker.stop()
   })
   return app
 }
