@@ -1,6 +1,5 @@
 import { Counter, type Registry } from 'prom-client'
 import type { Db } from '../../platform/db/database.js'
-import { AppError } from '../../platform/http/errors.js'
 import type { SecretBox } from './secret-box.js'
 import { send } from './sender.js'
 import { signedHeaders } from './signing.js'
@@ -65,15 +64,14 @@ export function createDeliveryWorker(
   let stopped = true
 
   async function deliver(row: repo.ClaimedRow, webhook: repo.WebhookRow | undefined): Promise<void> {
-    const log = (status: number | null, error: string | null, durationMs: number) =>
-      repo.logAttempt(db, {
-        outbox_id: row.id,
-        webhook_id: row.webhook_id,
-        attempt: row.attempts,
-        status_code: status,
-        error,
-        duration_ms: durationMs,
-      })
+    type Outcome = Parameters<typeof repo.settle>[2]
+    const finish = (status: number | null, error: string | null, durationMs: number, outcome: Outcome) =>
+      repo.settleAndLog(
+        db,
+        { id: row.id, webhook_id: row.webhook_id, attempt: row.attempts },
+        { status_code: status, error, duration_ms: durationMs },
+        outcome,
+      )
     if (!webhook?.enabled) {
       await repo.settle(db, row.id, { status: 'cancelled', error: 'endpoint disabled or deleted' })
       return
@@ -83,53 +81,55 @@ export function createDeliveryWorker(
       target = await resolveTarget(webhook.url, options.allowPrivate)
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
-      await log(null, message, 0)
       if (err instanceof PrivateTargetError) {
         // Policy, not a transient fault: retrying would only hit the same wall.
         outcomes?.inc({ outcome: 'refused' })
-        await repo.settle(db, row.id, { status: 'failed', error: message })
+        await finish(null, message, 0, { status: 'failed', error: message })
         return
       }
-      return retryOrFail(row, message, undefined, err instanceof AppError)
+      return finish(null, message, 0, await retryOrFail(row, message, undefined))
     }
     const body = JSON.stringify(row.payload)
     const headers = signedHeaders(box.open(webhook.secret_sealed), row.message_id, body)
     const result = await send(target, headers, body, options.timeoutMs)
-    await log(result.status ?? null, result.error ?? null, result.durationMs)
+    const status = result.status ?? null
     if (result.status !== undefined && result.status >= 200 && result.status < 300) {
       outcomes?.inc({ outcome: 'delivered' })
-      await repo.settle(db, row.id, { status: 'delivered' })
-      await repo.recordEndpointResult(db, row.webhook_id, true, breaker)
+      await finish(status, null, result.durationMs, { status: 'delivered' })
+      // Only an endpoint that was failing has anything to reset.
+      if (webhook.consecutive_failures > 0) await repo.recordEndpointResult(db, row.webhook_id, true, breaker)
       return
     }
     if (result.status === 410) {
       outcomes?.inc({ outcome: 'gone' })
       await repo.disableEndpoint(db, row.webhook_id, 'receiver answered 410 Gone')
-      await repo.settle(db, row.id, { status: 'failed', error: 'HTTP 410 Gone: endpoint disabled' })
+      await finish(status, null, result.durationMs, {
+        status: 'failed',
+        error: 'HTTP 410 Gone: endpoint disabled',
+      })
       return
     }
     const error = result.error ?? `HTTP ${result.status}`
-    return retryOrFail(row, error, result.retryAfterMs, true)
+    return finish(
+      status,
+      result.error ?? null,
+      result.durationMs,
+      await retryOrFail(row, error, result.retryAfterMs),
+    )
   }
 
-  async function retryOrFail(
-    row: repo.ClaimedRow,
-    error: string,
-    retryAfterMs?: number,
-    countFailure = true,
-  ) {
-    if (countFailure) await repo.recordEndpointResult(db, row.webhook_id, false, breaker)
+  async function retryOrFail(row: repo.ClaimedRow, error: string, retryAfterMs?: number) {
+    await repo.recordEndpointResult(db, row.webhook_id, false, breaker)
     if (row.attempts >= options.maxAttempts) {
       outcomes?.inc({ outcome: 'failed' })
-      await repo.settle(db, row.id, { status: 'failed', error })
-      return
+      return { status: 'failed' as const, error }
     }
     outcomes?.inc({ outcome: 'retry' })
     const delay =
       retryAfterMs !== undefined
         ? Math.min(MAX_RETRY_AFTER_MS, retryAfterMs)
         : backoffMs(row.attempts, options.retryBaseMs)
-    await repo.settle(db, row.id, { status: 'pending', nextAttemptAt: new Date(Date.now() + delay), error })
+    return { status: 'pending' as const, nextAttemptAt: new Date(Date.now() + delay), error }
   }
 
   async function pass(): Promise<number> {

@@ -125,18 +125,29 @@ export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<
   return res.rows.map((r) => ({ ...r, id: Number(r.id) }))
 }
 
-export async function logAttempt(
+/**
+ * Settle a row and log the attempt in one statement (one commit, not two): the worker's writes
+ * compete with lead submissions for the same WAL flushes.
+ */
+export async function settleAndLog(
   db: Db,
-  row: {
-    outbox_id: number
-    webhook_id: string
-    attempt: number
-    status_code: number | null
-    error: string | null
-    duration_ms: number
-  },
+  row: { id: number; webhook_id: string; attempt: number },
+  attempt: { status_code: number | null; error: string | null; duration_ms: number },
+  outcome: Parameters<typeof settle>[2],
 ) {
-  await db.insertInto('service_notification_delivery').values(row).execute()
+  const set =
+    outcome.status === 'delivered'
+      ? sql`status = 'delivered', lease_until = null, delivered_at = now(), last_error = null`
+      : outcome.status === 'pending'
+        ? sql`status = 'pending', lease_until = null, last_error = ${outcome.error}, next_attempt_at = ${outcome.nextAttemptAt}`
+        : sql`status = ${outcome.status}, lease_until = null, last_error = ${outcome.error}`
+  await sql`
+    with settled as (
+      update service_notification_outbox set ${set} where id = ${row.id} and status = 'sending' returning id
+    )
+    insert into service_notification_delivery (outbox_id, webhook_id, attempt, status_code, error, duration_ms)
+    values (${row.id}, ${row.webhook_id}, ${row.attempt}, ${attempt.status_code}, ${attempt.error}, ${attempt.duration_ms})
+  `.execute(db)
 }
 
 export async function settle(
