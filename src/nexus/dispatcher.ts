@@ -158,12 +158,21 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     authorise(action, campaign, input.principal, envelope)
 
     const writes: Array<(trx: Db) => Promise<void>> = []
+    const committed: Array<() => void | Promise<void>> = []
     const ctx: ActionContext = {
       envelope,
       principal: input.principal,
       campaign,
       ip: input.ip,
       defer: (w) => void writes.push(w),
+      afterCommit: (task) => void committed.push(task),
+    }
+    const runCommitted = () => {
+      for (const task of committed) {
+        void Promise.resolve()
+          .then(task)
+          .catch(() => {})
+      }
     }
     const event: EventRecord = {
       event_id: envelope.request_id,
@@ -204,7 +213,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     if (action.writes === 'deferred') {
       const response = success(await action.handler(ctx, envelope.payload), envelope.request_id)
       const { duplicate } = await deps.commitLog.commit(job(response, false, true))
-      if (!duplicate) return outcome(response, false)
+      if (!duplicate) {
+        runCommitted()
+        return outcome(response, false)
+      }
       const stored = await storedResponse(deps.db, key)
       return outcome(stored ?? response, true)
     }
@@ -224,6 +236,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       return outcome(failed, false)
     }
     await deps.commitLog.commit(job(response, true, true))
+    runCommitted()
     return outcome(response, false)
   }
 
