@@ -135,7 +135,7 @@ for (const dialect of DIALECTS) {
       const admin = createClient({ baseUrl, apiKey: ADMIN_KEY, fetch: spy })
       await admin.campaigns.list()
       assert.equal(seen[0]!.url, `${baseUrl}/api/campaign`)
-      assert.equal(seen[0]!.headers['x-api-key'], ADMIN_KEY)
+      assert.equal(seen[0]!.headers.authorization, `Bearer ${ADMIN_KEY}`)
       const guest = createClient({ baseUrl, fetch: spy })
       const s = await guest.createSession()
       assert.equal(seen[1]!.headers.authorization, undefined, 'public routes send no credential')

@@ -10,7 +10,7 @@ export interface ClientOptions {
   baseUrl: string
   /** A session or user JWT, sent as `Authorization: Bearer`. */
   token?: string
-  /** An `ovs_…` API key (admin console, scripts), sent as `X-API-Key`. */
+  /** An `ovs_…` API key (admin console, scripts); takes precedence over `token`. */
   apiKey?: string
   fetch?: FetchLike
   /** WebSocket constructor for `connect()` (Node < 22: pass `ws`). */

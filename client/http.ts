@@ -40,10 +40,10 @@ export class HttpCore {
     return `${this.baseUrl}${path}${s ? `?${s}` : ''}`
   }
 
+  /** API keys go as bearer too: the server tells `ovs_…` keys from JWTs, and `/api/v1` reads only `Authorization`. */
   authHeaders(): Record<string, string> {
-    if (this.apiKey) return { 'x-api-key': this.apiKey }
-    if (this.token) return { authorization: `Bearer ${this.token}` }
-    return {}
+    const credential = this.apiKey ?? this.token
+    return credential ? { authorization: `Bearer ${credential}` } : {}
   }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {

@@ -4,6 +4,7 @@ import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { ulid } from 'ulid'
 import { amadeusRoutes } from './amadeus/routes.js'
@@ -12,6 +13,7 @@ import * as analytics from './modules/analytics/index.js'
 import * as campaign from './modules/campaign/index.js'
 import * as session from './modules/session/index.js'
 import * as nexus from './nexus/index.js'
+import * as web from './web/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
 import { authPlugin, createAuthenticator } from './platform/auth/plugin.js'
 import { registerErrorHandler } from './platform/http/error-handler.js'
@@ -146,7 +148,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()
   app.decorate('modules', modules)
-  for (const m of [session.manifest, campaign.manifest, nexus.manifest, analytics.manifest]) modules.add(m)
+  for (const m of [session.manifest, campaign.manifest, nexus.manifest, analytics.manifest, web.manifest])
+    modules.add(m)
 
   await app.register(observabilityRoutes, {
     health: platform.health,
@@ -159,6 +162,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(campaign.routes, { campaigns })
   await app.register(nexus.routes, { dispatcher })
   await app.register(amadeusRoutes, { modules, actions })
+  // Last: the site's pages and assets never shadow an API route.
+  await app.register(web.routes, {
+    distDir: fileURLToPath(new URL('../web/dist', import.meta.url)),
+    defaultCampaign: config.DEFAULT_CAMPAIGN,
+  })
 
   let purgeTimer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
