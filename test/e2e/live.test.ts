@@ -45,12 +45,12 @@ const countIs = (page: Page, n: number) =>
   page.waitForFunction(
     (want) => document.querySelector('[data-testid="active-users"]')?.textContent?.trim() === String(want),
     n,
-    { timeout: 10_000 },
+    { timeout: 8_000 },
   )
 
 describe('live features in Chromium (after the merge)', () => {
   // Fail fast while the features are missing, so the whole file stays within the runner's timeout.
-  const WAIT = 10_000
+  const WAIT = 8_000
   const contexts: BrowserContext[] = []
   const newContext = async () => {
     const context = await browser.newContext(DESKTOP)
@@ -60,7 +60,8 @@ describe('live features in Chromium (after the merge)', () => {
   }
   // A failed test leaves its pages open (sockets retrying, animation running): close them.
   afterEach(async () => {
-    for (const c of contexts.splice(0)) await c.close().catch(() => {})
+    const closing = contexts.splice(0).map((c) => c.close().catch(() => {}))
+    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 5000))])
   })
 
   let server: Server
@@ -76,6 +77,7 @@ describe('live features in Chromium (after the merge)', () => {
   after(async () => {
     await browser?.close()
     await server?.close()
+    translator?.closeAllConnections()
     translator?.close()
   })
 
@@ -91,7 +93,7 @@ describe('live features in Chromium (after the merge)', () => {
       await pa.mouse.move(200 + i * 20, 300 + i * 5)
       await pa.waitForTimeout(50)
     }
-    await pb.locator('[data-cursor-id]').first().waitFor({ timeout: 10_000 })
+    await pb.locator('[data-cursor-id]').first().waitFor({ timeout: 8_000 })
     assert.equal(await pb.locator('[data-cursor-id]').count(), 1, 'B sees exactly A’s cursor')
     assert.equal(await pa.locator('[data-cursor-id]').count(), 0, 'A’s own cursor is not echoed')
     await screenshot(pb, 'site-two-visitors')
@@ -128,9 +130,7 @@ describe('live features in Chromium (after the merge)', () => {
       await row.waitFor()
       await screenshot(console, 'admin-leads')
       await row.locator('select').selectOption('contacted')
-      await page
-        .locator('[data-testid="quote-status"] [data-status="contacted"]')
-        .waitFor({ timeout: 10_000 })
+      await page.locator('[data-testid="quote-status"] [data-status="contacted"]').waitFor({ timeout: 8_000 })
       await visitor.close()
       await admin.close()
     },
@@ -159,7 +159,7 @@ describe('live features in Chromium (after the merge)', () => {
 
       for (const page of [pa, pb]) {
         const toast = page.locator('[data-testid="toast"]').first()
-        await toast.waitFor({ timeout: 10_000 })
+        await toast.waitFor({ timeout: 8_000 })
         assert.ok((await toast.textContent())?.includes(XSS), 'the name is shown literally')
         assert.equal(await toast.locator('img').count(), 0)
         assert.equal(await page.evaluate(() => (window as any).__xss), undefined)
