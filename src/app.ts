@@ -4,6 +4,7 @@ import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { ulid } from 'ulid'
 import { amadeusRoutes } from './amadeus/routes.js'
@@ -19,6 +20,7 @@ import * as quote from './modules/quote/index.js'
 import * as session from './modules/session/index.js'
 import * as user from './modules/user/index.js'
 import * as nexus from './nexus/index.js'
+import * as web from './web/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
 import { authPlugin, createAuthenticator } from './platform/auth/plugin.js'
 import { registerErrorHandler } from './platform/http/error-handler.js'
@@ -233,6 +235,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     media.manifest,
     notification.manifest,
     quote.manifest,
+    web.manifest,
   ])
     modules.add(m)
 
@@ -253,6 +256,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(amadeusRoutes, { modules, actions })
   await app.register(notification.routes, { webhooks, campaigns })
   await app.register(quote.routes, { quotes, dispatcher, campaigns })
+  // Last: the site's pages and assets never shadow an API route.
+  await app.register(web.routes, {
+    distDir: fileURLToPath(new URL('../web/dist', import.meta.url)),
+    defaultCampaign: config.DEFAULT_CAMPAIGN,
+  })
 
   let purgeTimer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {

@@ -1,0 +1,288 @@
+import type * as C from './contracts.js'
+import { OvasabiError } from './errors.js'
+import { type FetchLike, HttpCore, type Query } from './http.js'
+import { connectRealtime, type RealtimeConnection, type RealtimeOptions } from './realtime.js'
+import type * as T from './types.js'
+import { ulid } from './ulid.js'
+
+export interface ClientOptions {
+  /** Server origin, e.g. `http://localhost:8090` (`''` in a page served by the server). */
+  baseUrl: string
+  /** A session or user JWT, sent as `Authorization: Bearer`. */
+  token?: string
+  /** An `ovs_…` API key (admin console, scripts); takes precedence over `token`. */
+  apiKey?: string
+  fetch?: FetchLike
+  /** WebSocket constructor for `connect()` (Node < 22: pass `ws`). */
+  WebSocket?: RealtimeOptions['WebSocket']
+}
+
+export interface ActionOptions {
+  /** Idempotency key; a ULID is generated when absent. Reuse it to retry safely. */
+  requestId?: string
+  metadata?: Record<string, unknown>
+  signal?: AbortSignal
+}
+
+const enc = encodeURIComponent
+
+/**
+ * The Ovasabi client: typed calls for every REST route and the action endpoint, plus
+ * `connect()` for the real-time socket. Works in browsers and Node (inject `fetch`/`WebSocket`).
+ */
+export function createClient(options: ClientOptions) {
+  const http = new HttpCore(options)
+  const req = http.request.bind(http)
+
+  /** `POST /api/{campaign}/update` with the envelope built and `request_id` generated. */
+  async function action<R = unknown>(
+    campaign: string,
+    event: string,
+    payload: unknown = {},
+    opts: ActionOptions = {},
+  ): Promise<T.ActionSuccess<R>> {
+    const envelope: T.ActionEnvelope = {
+      type: 'campaign_event',
+      campaign_id: campaign,
+      event,
+      payload,
+      metadata: opts.metadata,
+      timestamp: new Date().toISOString(),
+      request_id: opts.requestId ?? ulid(),
+    }
+    return req<T.ActionSuccess<R>>('POST', `/api/${enc(campaign)}/update`, {
+      body: envelope,
+      signal: opts.signal,
+    })
+  }
+
+  const client = {
+    http,
+    /** Replace the credential (e.g. after join the user token replaces the guest one). */
+    setToken(token: string | undefined) {
+      http.token = token
+    },
+    get token() {
+      return http.token
+    },
+    setApiKey(key: string | undefined) {
+      http.apiKey = key
+    },
+
+    /** `POST /api/session`: a guest session; the client keeps using its token. */
+    async createSession(): Promise<T.Session> {
+      const s = await req<T.Session>('POST', '/api/session', { auth: false })
+      http.token = s.token
+      return s
+    },
+
+    action,
+
+    health: () => req<T.HealthReport>('GET', '/health', { auth: false }),
+
+    campaigns: {
+      list: (q: { include_archived?: boolean; tag?: string; page?: number; per_page?: number } = {}) =>
+        req<T.CampaignList>('GET', '/api/campaign', { query: q }),
+      /** Editors get the whole campaign; other sessions its public view. */
+      get: (slug: string) => req<T.Campaign | T.PublicCampaign>('GET', `/api/campaign/${enc(slug)}`),
+      create: (body: T.CreateCampaignInput) => req<T.Campaign>('POST', '/api/campaign', { body }),
+      update: (slug: string, body: T.UpdateCampaignInput) =>
+        req<T.Campaign>('PATCH', `/api/campaign/${enc(slug)}`, { body }),
+      archive: (slug: string) => req<T.Campaign>('DELETE', `/api/campaign/${enc(slug)}`),
+      stats: (slug: string) => req<T.CampaignStats>('GET', `/api/campaign/${enc(slug)}/stats`),
+      audit: (slug: string, limit?: number) =>
+        req<{ entries: T.AuditEntry[] }>('GET', `/api/campaign/${enc(slug)}/audit`, { query: { limit } }),
+    },
+
+    users: {
+      /** `POST /api/user/register`; the returned user token replaces the current one. */
+      async register(body: C.RegisterInput): Promise<C.AuthResult> {
+        const r = await req<C.AuthResult>('POST', '/api/user/register', { body })
+        if (r?.token) http.token = r.token
+        return r
+      },
+      async login(body: C.LoginInput): Promise<C.AuthResult> {
+        const r = await req<C.AuthResult>('POST', '/api/auth/login', { body })
+        if (r?.token) http.token = r.token
+        return r
+      },
+      erase: (userId: string) => req<unknown>('DELETE', `/api/user/${enc(userId)}`),
+    },
+
+    quotes: {
+      submit: (body: C.QuoteInput) =>
+        req<{ lead?: C.Lead; [k: string]: unknown }>('POST', '/api/quote', { body }),
+    },
+
+    leads: {
+      list: (
+        slug: string,
+        q: Query & { status?: string; q?: string; page?: number; per_page?: number } = {},
+      ) => req<C.LeadList>('GET', `/api/campaign/${enc(slug)}/leads`, { query: q }),
+      setStatus: (slug: string, id: string | number, status: C.LeadStatus) =>
+        req<C.Lead>('PATCH', `/api/campaign/${enc(slug)}/leads/${enc(String(id))}`, { body: { status } }),
+      /** The CSV export as text. */
+      csv: (slug: string, q: Query = {}) =>
+        req<string>('GET', `/api/campaign/${enc(slug)}/leads.csv`, { query: q, text: true }),
+      csvUrl: (slug: string) => http.url(`/api/campaign/${enc(slug)}/leads.csv`),
+    },
+
+    referrals: {
+      apply: (body: C.ReferralInput) => req<Record<string, unknown>>('POST', '/api/referral', { body }),
+      leaderboard: (slug: string, limit?: number) =>
+        req<{ leaders?: C.LeaderboardEntry[]; leaderboard?: C.LeaderboardEntry[] }>(
+          'GET',
+          `/api/campaign/${enc(slug)}/referrals/leaderboard`,
+          { query: { limit } },
+        ),
+    },
+
+    translation: {
+      translate: (body: C.TranslateInput, signal?: AbortSignal) =>
+        req<C.TranslateResult>('POST', '/api/translate', { body, signal }),
+      languages: () => req<{ languages: C.Language[] } | C.Language[]>('GET', '/api/translate/languages'),
+    },
+
+    media: {
+      /** `media.upload` through the action endpoint: a signed, single-use upload URL. */
+      requestUpload: (campaign: string, body: C.MediaUploadInput, opts?: ActionOptions) =>
+        action<C.MediaUpload>(campaign, 'media.upload', body, opts),
+      /** PUT the bytes to the signed URL; `onProgress` gets 0–1 (XHR in browsers, whole-body in Node). */
+      put: (
+        uploadUrl: string,
+        body: Blob | ArrayBuffer | Uint8Array,
+        onProgress?: (fraction: number) => void,
+      ) => putBytes(http, options.fetch, uploadUrl, body, onProgress),
+      list: (slug: string) =>
+        req<{ media: Array<Record<string, unknown>> }>('GET', `/api/campaign/${enc(slug)}/media`),
+    },
+
+    streams: {
+      start: (campaign: string, body: C.StreamStartInput, opts?: ActionOptions) =>
+        action<C.CampaignStream>(campaign, 'stream.start', body, opts),
+      pause: (campaign: string, streamId: string, opts?: ActionOptions) =>
+        action<C.CampaignStream>(campaign, 'stream.pause', { stream_id: streamId }, opts),
+      stop: (campaign: string, streamId: string, opts?: ActionOptions) =>
+        action<C.CampaignStream>(campaign, 'stream.stop', { stream_id: streamId }, opts),
+    },
+
+    webhooks: {
+      list: (slug: string) => req<{ webhooks: C.Webhook[] }>('GET', `/api/campaign/${enc(slug)}/webhooks`),
+      create: (slug: string, body: C.WebhookInput) =>
+        req<C.Webhook>('POST', `/api/campaign/${enc(slug)}/webhooks`, { body }),
+      remove: (slug: string, id: string) =>
+        req<unknown>('DELETE', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}`),
+      test: (slug: string, id: string) =>
+        req<unknown>('POST', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/test`, { body: {} }),
+      deliveries: (slug: string, id: string) =>
+        req<{ deliveries: C.WebhookDelivery[] }>(
+          'GET',
+          `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/deliveries`,
+        ),
+      replay: (slug: string, id: string, deliveryId: string) =>
+        req<unknown>(
+          'POST',
+          `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/replay`,
+          { body: {} },
+        ),
+    },
+
+    /** The StreamSource-compatible registry (`/api/v1`). */
+    streamSource: {
+      list: (q: C.SourceStreamQuery = {}) =>
+        req<C.SourceStreamList>('GET', '/api/v1/streams', { query: q as Query }),
+      get: (id: string | number) =>
+        req<{ stream: C.SourceStream }>('GET', `/api/v1/streams/${enc(String(id))}`),
+      create: (body: Partial<C.SourceStream> & { link: string }) =>
+        req<{ stream: C.SourceStream }>('POST', '/api/v1/streams', { body }),
+      update: (id: string | number, body: Partial<C.SourceStream>) =>
+        req<{ stream: C.SourceStream }>('PATCH', `/api/v1/streams/${enc(String(id))}`, { body }),
+      remove: (id: string | number) => req<unknown>('DELETE', `/api/v1/streams/${enc(String(id))}`),
+      pin: (id: string | number) =>
+        req<{ stream: C.SourceStream }>('PUT', `/api/v1/streams/${enc(String(id))}/pin`),
+      unpin: (id: string | number) =>
+        req<{ stream: C.SourceStream }>('DELETE', `/api/v1/streams/${enc(String(id))}/pin`),
+      archive: (id: string | number) =>
+        req<{ stream: C.SourceStream }>('PATCH', `/api/v1/streams/${enc(String(id))}`, {
+          body: { is_archived: true },
+        }),
+    },
+
+    amadeus: {
+      graph: (q: { type?: string } = {}) => req<T.ServiceGraph>('GET', '/api/amadeus/graph', { query: q }),
+      impact: (node: string) =>
+        req<Record<string, unknown>>('GET', '/api/amadeus/impact', { query: { node } }),
+      diagram: (q: { focus?: string; depth?: number } = {}) =>
+        req<string>('GET', '/api/amadeus/diagram.mmd', { query: q, text: true }),
+    },
+
+    /** Open the real-time socket for a campaign (reconnects with backoff, resumes with `since`). */
+    connect(campaign: string, opts: Omit<RealtimeOptions, 'baseUrl' | 'campaign'> = {}) {
+      return connectRealtime({
+        WebSocket: options.WebSocket,
+        ...opts,
+        campaign,
+        baseUrl: http.baseUrl,
+        token: opts.token ?? (() => http.token),
+        frequency:
+          opts.frequency ??
+          (async () => {
+            const c = await client.campaigns.get(campaign)
+            return Number((c.metadata as { scheduling?: { frequency?: unknown } }).scheduling?.frequency ?? 1)
+          }),
+      }) satisfies RealtimeConnection
+    },
+  }
+  return client
+}
+
+export type OvasabiClient = ReturnType<typeof createClient>
+
+async function putBytes(
+  http: HttpCore,
+  fetchImpl: FetchLike | undefined,
+  uploadUrl: string,
+  body: Blob | ArrayBuffer | Uint8Array,
+  onProgress?: (fraction: number) => void,
+): Promise<unknown> {
+  const url = /^https?:/.test(uploadUrl) ? uploadUrl : `${http.baseUrl}${uploadUrl}`
+  const type = typeof Blob !== 'undefined' && body instanceof Blob ? body.type : 'application/octet-stream'
+  if (!fetchImpl && typeof XMLHttpRequest !== 'undefined') {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest()
+      xhr.open('PUT', url)
+      xhr.setRequestHeader('content-type', type || 'application/octet-stream')
+      xhr.upload.onprogress = (e) => e.lengthComputable && onProgress?.(e.loaded / e.total)
+      xhr.onload = () => {
+        let parsed: unknown
+        try {
+          parsed = xhr.responseText ? JSON.parse(xhr.responseText) : undefined
+        } catch {
+          parsed = undefined
+        }
+        if (xhr.status >= 200 && xhr.status < 300) {
+          onProgress?.(1)
+          resolve(parsed)
+        } else reject(OvasabiError.fromBody(xhr.status, parsed))
+      }
+      xhr.onerror = () => reject(new OvasabiError('NETWORK_ERROR', `PUT ${uploadUrl} failed`))
+      xhr.send(body as XMLHttpRequestBodyInit)
+    })
+  }
+  const f = fetchImpl ?? ((i: string, init?: RequestInit) => globalThis.fetch(i, init))
+  const res = await f(url, {
+    method: 'PUT',
+    headers: { 'content-type': type || 'application/octet-stream' },
+    body: body as BodyInit,
+  })
+  const text = await res.text()
+  let parsed: unknown
+  try {
+    parsed = text ? JSON.parse(text) : undefined
+  } catch {
+    parsed = undefined
+  }
+  if (!res.ok) throw OvasabiError.fromBody(res.status, parsed, res.headers)
+  onProgress?.(1)
+  return parsed
+}

@@ -1,0 +1,17 @@
+export { createClient, type ActionOptions, type ClientOptions, type OvasabiClient } from './client.js'
+export type * from './contracts.js'
+export { isOvasabiError, OvasabiError, type FieldIssue } from './errors.js'
+export type * from './frames.js'
+export type { FetchLike } from './http.js'
+export {
+  backoffDelay,
+  type BackoffOptions,
+  type ConnectionState,
+  connectRealtime,
+  RealtimeConnection,
+  type RealtimeOptions,
+  type WebSocketCtor,
+  type WebSocketLike,
+} from './realtime.js'
+export type * from './types.js'
+export { ulid } from './ulid.js'

@@ -1,0 +1,159 @@
+// The connection logic (backoff, resume, throttling, acks) against an injected WebSocket. The
+// end-to-end socket tests run against the real gateway in test/e2e once it is merged.
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { backoffDelay, connectRealtime, type WebSocketLike } from './index.js'
+import { ulid } from './ulid.js'
+
+class FakeSocket implements WebSocketLike {
+  static all: FakeSocket[] = []
+  readyState = 0
+  sent: any[] = []
+  onopen: ((ev: any) => void) | null = null
+  onmessage: ((ev: { data: unknown }) => void) | null = null
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null
+  onerror: ((ev: any) => void) | null = null
+  constructor(
+    readonly url: string,
+    readonly protocols?: string | string[],
+  ) {
+    FakeSocket.all.push(this)
+  }
+  send(data: string) {
+    this.sent.push(JSON.parse(data))
+  }
+  close(code = 1000, reason = '') {
+    this.readyState = 3
+    this.onclose?.({ code, reason })
+  }
+  serverOpen(frame: Record<string, unknown> = {}) {
+    this.readyState = 1
+    this.onopen?.({})
+    this.frame({
+      type: 'connected',
+      session_id: 's1',
+      campaign: 'c',
+      active_users: 1,
+      server_time: '',
+      ...frame,
+    })
+  }
+  frame(f: Record<string, unknown>) {
+    this.onmessage?.({ data: JSON.stringify(f) })
+  }
+}
+
+const until = async (cond: () => boolean, ms = 3000) => {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+describe('realtime connection', () => {
+  test('backoff grows exponentially, is capped and jittered within [ceiling/2, ceiling]', () => {
+    assert.equal(
+      backoffDelay(0, { initialMs: 100 }, () => 0),
+      50,
+    )
+    assert.equal(
+      backoffDelay(0, { initialMs: 100 }, () => 1),
+      100,
+    )
+    assert.equal(
+      backoffDelay(3, { initialMs: 100 }, () => 1),
+      800,
+    )
+    assert.equal(
+      backoffDelay(30, { initialMs: 100, maxMs: 5000 }, () => 1),
+      5000,
+    )
+    const spread = new Set(Array.from({ length: 20 }, () => backoffDelay(4, { initialMs: 100 })))
+    assert.ok(spread.size > 1, 'jitter varies the delay')
+  })
+
+  test('token goes in the subprotocol, and a reconnect resumes with since=<last event id>', async () => {
+    FakeSocket.all = []
+    const conn = connectRealtime({
+      baseUrl: 'http://example.test',
+      campaign: 'launch',
+      token: 'tok.en.x',
+      frequency: 10,
+      WebSocket: FakeSocket,
+      backoff: { initialMs: 10 },
+    })
+    await until(() => FakeSocket.all.length === 1)
+    const first = FakeSocket.all[0]!
+    assert.equal(first.url, 'ws://example.test/ws/launch/guest')
+    assert.deepEqual(first.protocols, ['ovasabi', 'tok.en.x'])
+    first.serverOpen()
+    assert.equal(conn.state, 'open')
+    const events: unknown[] = []
+    conn.on('campaign_event', (f) => events.push(f.id))
+    first.frame({ type: 'campaign_event', id: 41, event: 'referral.milestone', payload: {} })
+    first.frame({ type: 'campaign_event', id: 42, event: 'referral.milestone', payload: {} })
+    first.close(1006)
+    assert.equal(conn.state, 'reconnecting')
+    await until(() => FakeSocket.all.length === 2)
+    assert.equal(FakeSocket.all[1]!.url, 'ws://example.test/ws/launch/guest?since=42')
+    assert.deepEqual(events, [41, 42])
+    conn.close()
+    assert.equal(conn.state, 'closed')
+  })
+
+  test('cursor frames are throttled to the campaign frequency, keeping the newest position', async () => {
+    FakeSocket.all = []
+    const conn = connectRealtime({
+      baseUrl: 'http://x.test',
+      campaign: 'c',
+      frequency: 5,
+      WebSocket: FakeSocket,
+    })
+    await until(() => FakeSocket.all.length === 1)
+    const s = FakeSocket.all[0]!
+    s.serverOpen()
+    for (let i = 0; i <= 10; i++) conn.sendCursor(i / 10, 2) // y clamps to 1
+    assert.deepEqual(s.sent, [{ type: 'cursor', x: 0, y: 1 }])
+    await until(() => s.sent.length === 2)
+    assert.deepEqual(s.sent[1], { type: 'cursor', x: 1, y: 1 })
+    conn.close()
+  })
+
+  test('dispatch over the socket resolves on the matching update_ack and rejects on an error ack', async () => {
+    FakeSocket.all = []
+    const conn = connectRealtime({
+      baseUrl: 'http://x.test',
+      campaign: 'c',
+      frequency: 1,
+      WebSocket: FakeSocket,
+    })
+    await until(() => FakeSocket.all.length === 1)
+    const s = FakeSocket.all[0]!
+    s.serverOpen()
+    const ok = conn.dispatch('content.create', { a: 1 })
+    const sent = s.sent[0]
+    assert.equal(sent.type, 'campaign_event')
+    assert.equal(sent.campaign_id, 'c')
+    assert.match(sent.request_id, /^[0-9A-Z]{26}$/)
+    s.frame({ type: 'update_ack', request_id: 'other', status: 'success' })
+    s.frame({ type: 'update_ack', request_id: sent.request_id, status: 'success', result: { done: true } })
+    assert.deepEqual((await ok).result, { done: true })
+    const bad = conn.dispatch('quote.submit', {})
+    s.frame({
+      type: 'update_ack',
+      request_id: s.sent[1].request_id,
+      status: 'error',
+      error: { code: 'VALIDATION_FAILED', message: 'no' },
+    })
+    await assert.rejects(bad, { code: 'VALIDATION_FAILED' })
+    conn.close()
+  })
+
+  test('ulid is 26 Crockford characters and sorts by time', () => {
+    const a = ulid(1_000_000)
+    const b = ulid(2_000_000)
+    assert.match(a, /^[0-9A-HJKMNP-TV-Z]{26}$/)
+    assert.ok(a < b)
+  })
+})

@@ -1,0 +1,73 @@
+// Types shared with the server: imported from its TypeBox schemas, never copied. Modules that have
+// not landed on this branch yet are described in `contracts.ts` until their schemas exist.
+import type { Static } from 'typebox'
+import type {
+  CampaignMetadata as CampaignMetadataType,
+  CampaignResponse,
+  CampaignStatus as CampaignStatusType,
+  CreateCampaignBody,
+  Feature as FeatureType,
+  UpdateCampaignBody,
+} from '../src/modules/campaign/campaign.schema.js'
+import type { SessionResponse } from '../src/modules/session/session.routes.js'
+import type { Envelope as ServerEnvelope, EnvelopeInput, SeedInput } from '../src/nexus/envelope.js'
+import type { ActionResponse } from '../src/nexus/routes.js'
+import type { ErrorBody } from '../src/platform/http/errors.js'
+
+export type Campaign = Static<typeof CampaignResponse>
+// The schema builds `features` with `Type.Union(FEATURES.map(...))`, whose static type is `never[]`;
+// callers need the feature names, so that one field is restated from the exported `Feature` union.
+export type CampaignMetadata = Omit<CampaignMetadataType, 'features'> & { features?: FeatureType[] }
+export type CampaignStatus = CampaignStatusType
+export type Feature = FeatureType
+export type CreateCampaignInput = Omit<CreateCampaignBody, 'metadata'> & { metadata?: CampaignMetadata }
+export type UpdateCampaignInput = Omit<UpdateCampaignBody, 'metadata'> & { metadata?: CampaignMetadata }
+export type Session = Static<typeof SessionResponse>
+export type ActionEnvelope = EnvelopeInput
+export type SeedAction = SeedInput
+export type FilledEnvelope = ServerEnvelope
+export type ActionSuccess<R = unknown> = Omit<Static<typeof ActionResponse>, 'result'> & { result: R }
+export type RestErrorBody = ErrorBody
+
+/** What `GET /api/campaign/{slug}` returns to a guest or participant. */
+export interface PublicCampaign {
+  slug: string
+  title: string
+  description: string
+  status: string
+  metadata: { features: string[]; scheduling: Record<string, unknown>; tags: string[] }
+}
+
+export interface CampaignList {
+  campaigns: Campaign[]
+  total: number
+  page: number
+}
+
+export interface CampaignStats {
+  campaign: string
+  status: string
+  events_total: number
+  sessions: number
+  events: Record<string, number>
+  counters: Record<string, number>
+}
+
+export interface AuditEntry {
+  id: number
+  actor: string
+  action: string
+  changes: unknown
+  at: string
+}
+
+export interface HealthReport {
+  status: string
+  [key: string]: unknown
+}
+
+export interface ServiceGraph {
+  modules: Array<Record<string, unknown>>
+  actions: Array<{ name: string; aliases: string[]; feature: string; role: string; description: string }>
+  [key: string]: unknown
+}

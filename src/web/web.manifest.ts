@@ -1,0 +1,19 @@
+import type { ModuleManifest } from '../platform/module.js'
+
+export const manifest: ModuleManifest = {
+  name: 'web',
+  version: '1.0.0',
+  description: 'Serves the built campaign site (/, /c/{campaign}) and the admin console (/admin)',
+  capabilities: ['web.site', 'web.admin'],
+  dependencies: ['campaign', 'session', 'nexus'],
+  endpoints: [
+    { method: 'GET', path: '/', auth: 'public', summary: 'Default campaign page' },
+    { method: 'GET', path: '/c/{campaign}', auth: 'public', summary: 'A campaign page' },
+    { method: 'GET', path: '/admin', auth: 'public', summary: 'Admin console (signs in with an API key)' },
+    { method: 'GET', path: '/assets/{file}', auth: 'public', summary: 'Built, content-hashed assets' },
+  ],
+  actions: [],
+  events: [],
+  tables: [],
+  features: [],
+}

@@ -1,0 +1,76 @@
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import { buildTestApp, type TestAppOptions, type TestContext } from '../helper.js'
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+export const ARTIFACTS = join(process.cwd(), 'test-artifacts')
+
+/** Build web/dist when it is missing or stale (the same script `npm start` runs). */
+export function ensureSiteBuilt(): void {
+  const r = spawnSync(process.execPath, ['scripts/build-web.mjs'], { stdio: 'inherit' })
+  if (r.status !== 0) throw new Error('building the web site failed')
+  if (!existsSync('web/dist/index.html')) throw new Error('web/dist/index.html missing after build')
+}
+
+export interface Server extends TestContext {
+  baseUrl: string
+}
+
+/** The real app on a real port. */
+export async function startServer(options: TestAppOptions = {}): Promise<Server> {
+  ensureSiteBuilt()
+  const ctx = await buildTestApp(options)
+  const baseUrl = await ctx.app.listen({ port: 0, host: '127.0.0.1' })
+  return { ...ctx, baseUrl }
+}
+
+export async function launch(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium`)
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-gpu',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  })
+}
+
+/** A page that records console errors and CSP violations, so tests can assert there were none. */
+export async function openPage(
+  context: BrowserContext,
+  url: string,
+): Promise<{ page: Page; problems: string[] }> {
+  const page = await context.newPage()
+  const problems: string[] = []
+  page.on('console', (m) => {
+    const text = m.text()
+    // Failed responses are handled by the page (a refused key, a feature this server lacks) and
+    // the socket retries while no gateway answers: neither is a page defect. CSP refusals and
+    // script errors are.
+    if (m.type() === 'error' && !/WebSocket|\/ws\/|Failed to load resource/.test(text)) problems.push(text)
+  })
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`))
+  await page.goto(url, { waitUntil: 'domcontentloaded' })
+  return { page, problems }
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  const path = join(ARTIFACTS, `${name}.png`)
+  await page.screenshot({ path, fullPage: true })
+  return path
+}
+
+export const PHONE = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+}
+export const DESKTOP = { viewport: { width: 1280, height: 900 } }

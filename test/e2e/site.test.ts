@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import type { Browser } from 'playwright-core'
+import { ADMIN_KEY, createCampaign, uniqueSlug } from '../helper.js'
+import { DESKTOP, launch, openPage, PHONE, type Server, screenshot, startServer } from './harness.js'
+
+const XSS = '<img src=x onerror="window.__xss=1">Ada'
+
+describe('campaign site and admin console in Chromium', () => {
+  let server: Server
+  let browser: Browser
+
+  before(async () => {
+    server = await startServer()
+    browser = await launch()
+  })
+  after(async () => {
+    await browser?.close()
+    await server?.close()
+  })
+
+  test('the default campaign page loads with live count, join and quote forms, and no CSP errors', async () => {
+    const context = await browser.newContext(DESKTOP)
+    const { page, problems } = await openPage(context, `${server.baseUrl}/`)
+    await page.locator('h1').waitFor()
+    assert.equal(await page.locator('h1').textContent(), 'Launch pages that feel alive.')
+    await page.locator('[data-testid="active-users"]').waitFor()
+    await page.locator('form[data-testid="join-form"]').waitFor()
+    await page.locator('form[data-testid="quote-form"]').waitFor()
+    // The page asked the server for the default campaign (title comes from its row).
+    await page.locator('.brand', { hasText: 'Ovasabi' }).waitFor()
+    // Every field has a label.
+    for (const id of ['join-name', 'join-email', 'quote-name', 'quote-email', 'quote-message']) {
+      assert.equal(await page.locator(`label[for="${id}"]`).count(), 1, `label for ${id}`)
+    }
+    await screenshot(page, 'site-desktop')
+    assert.deepEqual(problems, [])
+    await context.close()
+  })
+
+  test('/c/{campaign} shows that campaign and hides the features it does not enable', async () => {
+    const slug = await createCampaign(server.app, { features: ['presence', 'analytics'] })
+    const context = await browser.newContext(DESKTOP)
+    const { page, problems } = await openPage(context, `${server.baseUrl}/c/${slug}`)
+    await page.locator('.brand', { hasText: `Test ${slug}` }).waitFor()
+    await page.locator('[data-testid="active-users"]').waitFor()
+    assert.equal(await page.locator('form[data-testid="join-form"]').count(), 0)
+    assert.equal(await page.locator('form[data-testid="quote-form"]').count(), 0)
+    assert.deepEqual(problems, [])
+    await context.close()
+  })
+
+  test('a name with markup is shown literally, never interpreted', async () => {
+    const context = await browser.newContext(DESKTOP)
+    const { page } = await openPage(context, `${server.baseUrl}/`)
+    await page.locator('#join-name').fill(XSS)
+    const preview = page.locator('[data-testid="name-preview"]')
+    await page.waitForFunction(
+      (text) => document.querySelector('[data-testid="name-preview"]')?.textContent === text,
+      XSS,
+    )
+    assert.equal(await preview.locator('img').count(), 0)
+    assert.equal(await page.evaluate(() => (window as any).__xss), undefined)
+    await context.close()
+  })
+
+  test('phone-sized layout has no horizontal overflow and the forms stay usable', async () => {
+    const context = await browser.newContext(PHONE)
+    const { page } = await openPage(context, `${server.baseUrl}/`)
+    await page.locator('form[data-testid="quote-form"]').waitFor()
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`)
+    await screenshot(page, 'site-phone')
+    await context.close()
+  })
+
+  test('keyboard: Tab reaches the skip link first and then the join form fields', async () => {
+    const context = await browser.newContext(DESKTOP)
+    const { page } = await openPage(context, `${server.baseUrl}/`)
+    await page.locator('form[data-testid="join-form"]').waitFor()
+    await page.keyboard.press('Tab')
+    assert.equal(await page.evaluate(() => document.activeElement?.className), 'skip-link')
+    await page.locator('#join-name').focus()
+    await page.keyboard.press('Tab')
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'join-email')
+    await context.close()
+  })
+
+  test('admin: a wrong key is refused, the right key lists campaigns and edits one', async () => {
+    const slug = await createCampaign(server.app, { features: ['presence', 'analytics'] })
+    const context = await browser.newContext(DESKTOP)
+    const { page, problems } = await openPage(context, `${server.baseUrl}/admin`)
+    await page.locator('#api-key').fill('ovs_wrong_key_000000000000')
+    await page.locator('form[data-testid="login-form"] button[type="submit"]').click()
+    await page.locator('form[data-testid="login-form"] [role="alert"]').waitFor()
+
+    await page.locator('#api-key').fill(ADMIN_KEY)
+    await page.locator('form[data-testid="login-form"] button[type="submit"]').click()
+    const list = page.locator('[data-testid="campaign-list"]')
+    await list.locator('a', { hasText: 'ovasabi_website' }).waitFor()
+    await list.locator('a', { hasText: slug }).waitFor()
+    await screenshot(page, 'admin-campaigns')
+
+    // Edit: turn on quotes, raise the broadcast frequency, save; the API reflects it.
+    await list.locator('a', { hasText: slug }).click()
+    await page.locator('nav.tabs a', { hasText: 'Settings' }).click()
+    await page.locator('[data-testid="campaign-editor"]').waitFor()
+    await page.locator('label.toggle', { hasText: 'quote' }).click()
+    await page.locator('#ed-freq').fill('12')
+    await page.locator('#ed-rules').fill('{"max_cursors": 20}')
+    await page.locator('[data-testid="campaign-editor"] button[type="submit"]').click()
+    await page.locator('[data-testid="campaign-editor"] .notice[data-tone="ok"]').waitFor()
+    const res = await server.app.inject({ url: `/api/campaign/${slug}`, headers: { 'x-api-key': ADMIN_KEY } })
+    const saved = res.json()
+    assert.ok(saved.metadata.features.includes('quote'))
+    assert.equal(saved.metadata.scheduling.frequency, 12)
+    assert.deepEqual(saved.metadata.custom_rules, { max_cursors: 20 })
+    await screenshot(page, 'admin-settings')
+
+    // The key survives a reload (sessionStorage) and deep links work.
+    await page.goto(`${server.baseUrl}/admin/c/${slug}/dashboard`)
+    await page.locator('[data-testid="dashboard"]').waitFor()
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="dash-leads"]')?.textContent !== '–',
+    )
+    await screenshot(page, 'admin-dashboard')
+    assert.deepEqual(problems, [])
+    await context.close()
+  })
+
+  test('admin: a new campaign created in the console opens in its settings', async () => {
+    const slug = uniqueSlug('ui')
+    const context = await browser.newContext(DESKTOP)
+    await context.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)
+    const { page } = await openPage(context, `${server.baseUrl}/admin/new`)
+    await page.locator('#new-slug').fill(slug)
+    await page.locator('#new-title').fill('Made in the console')
+    await page.locator('form[data-testid="new-campaign-form"] button[type="submit"]').click()
+    await page.locator('[data-testid="campaign-editor"]').waitFor()
+    assert.equal(await page.locator('#ed-title').inputValue(), 'Made in the console')
+    assert.match(page.url(), new RegExp(`/admin/c/${slug}/settings$`))
+    await context.close()
+  })
+})

@@ -1,0 +1,147 @@
+import { useEffect, useRef, useState } from 'preact/hooks'
+import type { CampaignStats, LeaderboardEntry, OvasabiClient } from '../../../client/index.js'
+import { errorText, useLoad } from './api.js'
+import { LineChart } from './Chart.js'
+import { LoadView, Stat } from './ui.js'
+
+const POLL_MS = 3000
+const WINDOW_MS = 10 * 60_000
+
+interface Sample {
+  t: number
+  active: number
+  events: number
+}
+
+/** A stat that may be a counter or an event count, under the names the modules use. */
+function count(s: CampaignStats, names: string[]): number {
+  for (const n of names) {
+    const v = s.counters[n] ?? s.events[n]
+    if (typeof v === 'number') return v
+  }
+  return 0
+}
+
+function activeUsers(s: CampaignStats): number {
+  const v = (s as unknown as { active_users?: unknown }).active_users ?? s.counters.active_users
+  return typeof v === 'number' ? v : 0
+}
+
+/** Live numbers, polled: the stats endpoint is cheap (counters, never scans). */
+export function Dashboard({ client, slug }: { client: OvasabiClient; slug: string }) {
+  const [stats, setStats] = useState<CampaignStats>()
+  const [error, setError] = useState<string>()
+  const samples = useRef<Sample[]>([])
+  const [, force] = useState(0)
+
+  useEffect(() => {
+    samples.current = []
+    let stop = false
+    const tick = async () => {
+      try {
+        const s = await client.campaigns.stats(slug)
+        if (stop) return
+        const now = Date.now()
+        samples.current = [
+          ...samples.current,
+          { t: now, active: activeUsers(s), events: s.events_total },
+        ].filter((x) => x.t > now - WINDOW_MS)
+        setStats(s)
+        setError(undefined)
+        force((n) => n + 1)
+      } catch (err) {
+        if (!stop) setError(errorText(err))
+      }
+    }
+    void tick()
+    const timer = setInterval(tick, POLL_MS)
+    return () => {
+      stop = true
+      clearInterval(timer)
+    }
+  }, [client, slug])
+
+  const [leaders] = useLoad(() => client.referrals.leaderboard(slug, 10), [client, slug])
+  const ss = samples.current
+  const now = ss[ss.length - 1]
+  const minuteAgo = ss.find((x) => x.t >= (now?.t ?? 0) - 60_000)
+  const perMinute =
+    now && minuteAgo && now.t > minuteAgo.t
+      ? Math.round(((now.events - minuteAgo.events) * 60_000) / (now.t - minuteAgo.t))
+      : 0
+
+  return (
+    <div class="dashboard" data-testid="dashboard">
+      {error && (
+        <p class="notice" data-tone="danger">
+          {error}
+        </p>
+      )}
+      <div class="stats">
+        <Stat label="Active now" value={stats ? activeUsers(stats) : '–'} testid="dash-active" />
+        <Stat label="Events / min" value={stats ? perMinute : '–'} testid="dash-epm" />
+        <Stat
+          label="Leads"
+          value={stats ? count(stats, ['leads', 'quote.submit']) : '–'}
+          testid="dash-leads"
+        />
+        <Stat
+          label="Registrations"
+          value={stats ? count(stats, ['registrations', 'users', 'user.register']) : '–'}
+          testid="dash-registrations"
+        />
+        <Stat
+          label="Referrals"
+          value={stats ? count(stats, ['referrals', 'referrals_qualified', 'referral.apply']) : '–'}
+          testid="dash-referrals"
+        />
+        <Stat label="Events total" value={stats?.events_total ?? '–'} />
+      </div>
+      <div class="grid-2">
+        <div class="panel">
+          <h2>Active users</h2>
+          <LineChart points={ss.map((x) => ({ t: x.t, v: x.active }))} label="Active users" />
+        </div>
+        <div class="panel">
+          <h2>Top referrers</h2>
+          <LoadView value={leaders} what="leaderboard">
+            {(d) => {
+              const rows: LeaderboardEntry[] = d.leaders ?? d.leaderboard ?? []
+              return rows.length === 0 ? (
+                <p class="muted">No referrals yet.</p>
+              ) : (
+                <ol class="leaders">
+                  {rows.map((r, i) => (
+                    <li key={r.user_id ?? i}>
+                      <span>{r.name}</span>
+                      <strong>{r.referrals}</strong>
+                    </li>
+                  ))}
+                </ol>
+              )
+            }}
+          </LoadView>
+        </div>
+      </div>
+      {stats && Object.keys(stats.events).length > 0 && (
+        <div class="panel">
+          <h2>Events by action</h2>
+          <table class="table">
+            <tbody>
+              {Object.entries(stats.events)
+                .sort((a, b) => b[1] - a[1])
+                .map(([k, v]) => (
+                  <tr key={k}>
+                    <td>
+                      <code>{k}</code>
+                    </td>
+                    <td class="num">{v}</td>
+                  </tr>
+                ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  )
+}

@@ -1,0 +1,98 @@
+import { useState } from 'preact/hooks'
+import type { OvasabiClient, SourceStream } from '../../../client/index.js'
+import { errorText, useLoad } from './api.js'
+import { LoadView } from './ui.js'
+
+/** The StreamSource registry as a wall: pinned first, live highlighted; pin and archive in place. */
+export function StreamsWall({ client }: { client: OvasabiClient }) {
+  const [status, setStatus] = useState('')
+  const [streams, reload] = useLoad(
+    () => client.streamSource.list({ status: status || undefined, is_archived: false, per_page: 100 }),
+    [client, status],
+  )
+  const [message, setMessage] = useState<string>()
+  async function act(fn: () => Promise<unknown>) {
+    try {
+      await fn()
+      reload()
+    } catch (err) {
+      setMessage(errorText(err))
+    }
+  }
+  return (
+    <section>
+      <header class="content-head">
+        <h1>Streams wall</h1>
+        <div class="field inline">
+          <label for="wall-status">Status</label>
+          <select
+            id="wall-status"
+            value={status}
+            onChange={(e) => setStatus((e.currentTarget as HTMLSelectElement).value)}
+          >
+            <option value="">All</option>
+            <option>live</option>
+            <option>offline</option>
+            <option>unknown</option>
+          </select>
+        </div>
+      </header>
+      {message && (
+        <p class="notice" data-tone="danger">
+          {message}
+        </p>
+      )}
+      <LoadView value={streams} what="stream registry">
+        {(d) =>
+          d.streams.length === 0 ? (
+            <p class="muted">No streams registered.</p>
+          ) : (
+            <div class="wall" data-testid="streams-wall">
+              {d.streams.map((s: SourceStream) => (
+                <article
+                  key={s.id}
+                  class="tile"
+                  data-status={s.status}
+                  data-pinned={s.is_pinned ? 'true' : 'false'}
+                >
+                  <div class="tile-head">
+                    <span class="badge" data-tone={s.status === 'live' ? 'live' : undefined}>
+                      {s.status}
+                    </span>
+                    {s.is_pinned && <span class="badge">pinned</span>}
+                    <span class="muted push-right">{s.platform}</span>
+                  </div>
+                  <strong class="break">{s.title || s.source || s.link}</strong>
+                  <a class="break small" href={s.link} rel="noopener noreferrer" target="_blank">
+                    {s.link}
+                  </a>
+                  <span class="muted small">{[s.city, s.state].filter(Boolean).join(', ')}</span>
+                  <div class="tile-actions">
+                    <button
+                      class="btn btn-soft btn-sm"
+                      type="button"
+                      onClick={() =>
+                        act(() =>
+                          s.is_pinned ? client.streamSource.unpin(s.id) : client.streamSource.pin(s.id),
+                        )
+                      }
+                    >
+                      {s.is_pinned ? 'Unpin' : 'Pin'}
+                    </button>
+                    <button
+                      class="btn btn-danger btn-sm"
+                      type="button"
+                      onClick={() => act(() => client.streamSource.archive(s.id))}
+                    >
+                      Archive
+                    </button>
+                  </div>
+                </article>
+              ))}
+            </div>
+          )
+        }
+      </LoadView>
+    </section>
+  )
+}

@@ -1,0 +1,77 @@
+import { createClient, type OvasabiClient } from '../../../client/index.js'
+
+const TOKEN_KEY = 'ovasabi.token'
+const USER_KEY = 'ovasabi.user'
+
+export interface StoredUser {
+  id: string
+  name: string
+  referral_code?: string
+  referral_link?: string
+}
+
+/** The page's client, talking to the server that served it. */
+export function pageClient(): OvasabiClient {
+  return createClient({ baseUrl: '', token: readToken() })
+}
+
+function readToken(): string | undefined {
+  try {
+    return localStorage.getItem(TOKEN_KEY) ?? undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** A JWT's `exp` (seconds), read without verifying: only to decide whether to ask for a new one. */
+function expiresAt(token: string): number {
+  try {
+    const part = token.split('.')[1] ?? ''
+    const json = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')))
+    return Number(json.exp) || 0
+  } catch {
+    return 0
+  }
+}
+
+/** Use the stored token while it has a minute left; otherwise start a new guest session. */
+export async function ensureSession(client: OvasabiClient): Promise<void> {
+  const token = client.token
+  if (token && expiresAt(token) * 1000 > Date.now() + 60_000) return
+  forgetUser()
+  const s = await client.createSession()
+  saveToken(s.token)
+}
+
+export function saveToken(token: string): void {
+  try {
+    localStorage.setItem(TOKEN_KEY, token)
+  } catch {
+    // private mode: the session simply lasts as long as the tab
+  }
+}
+
+export function loadUser(): StoredUser | undefined {
+  try {
+    const raw = localStorage.getItem(USER_KEY)
+    return raw ? (JSON.parse(raw) as StoredUser) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function saveUser(user: StoredUser): void {
+  try {
+    localStorage.setItem(USER_KEY, JSON.stringify(user))
+  } catch {
+    // see saveToken
+  }
+}
+
+function forgetUser(): void {
+  try {
+    localStorage.removeItem(USER_KEY)
+  } catch {
+    // see saveToken
+  }
+}
