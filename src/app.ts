@@ -11,6 +11,7 @@ import type { Config } from './config.js'
 import * as analytics from './modules/analytics/index.js'
 import * as campaign from './modules/campaign/index.js'
 import * as session from './modules/session/index.js'
+import * as stream from './modules/stream/index.js'
 import * as nexus from './nexus/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
 import { authPlugin, createAuthenticator } from './platform/auth/plugin.js'
@@ -87,6 +88,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await app.register(cors, { origin: [...config.CORS_ORIGINS], credentials: true })
   }
   await app.register(cookie)
+  const streamModule = stream.createStreamModule({ platform, config })
+  await app.register(stream.maintenancePlugin, { maintenance: streamModule.maintenance })
   await app.register(rateLimit, {
     global: true,
     max: config.RATE_LIMIT_PER_MINUTE,
@@ -146,7 +149,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()
   app.decorate('modules', modules)
-  for (const m of [session.manifest, campaign.manifest, nexus.manifest, analytics.manifest]) modules.add(m)
+  for (const m of [session.manifest, campaign.manifest, nexus.manifest, analytics.manifest, stream.manifest])
+    modules.add(m)
 
   await app.register(observabilityRoutes, {
     health: platform.health,
@@ -159,6 +163,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(campaign.routes, { campaigns })
   await app.register(nexus.routes, { dispatcher })
   await app.register(amadeusRoutes, { modules, actions })
+  await app.register(stream.routes, { module: streamModule })
 
   let purgeTimer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {

@@ -26,6 +26,20 @@ const EnvSchema = Type.Object({
   DEFAULT_CAMPAIGN: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', default: 'ovasabi_website' }),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   ENVIRONMENT: Type.String({ default: 'development' }),
+  // Stream registry (StreamSource /api/v1, /cable) and campaign live streams.
+  MAINTENANCE_MODE: Type.Boolean({ default: false }),
+  STREAMSOURCE_RATE_LIMIT_ANONYMOUS: Type.Integer({ minimum: 1, default: 60 }),
+  STREAMSOURCE_RATE_LIMIT_AUTHENTICATED: Type.Integer({ minimum: 1, default: 600 }),
+  STREAMSOURCE_RATE_LIMIT_SERVICE: Type.Integer({ minimum: 1, default: 6000 }),
+  STREAMSOURCE_SIGNUP_ENABLED: Type.Boolean({ default: true }),
+  CABLE_LOCK_TTL_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
+  STREAM_INGEST_URL_TEMPLATE: Type.String({ minLength: 1, default: 'rtmp://localhost:1935/live/{key}' }),
+  STREAM_PLAYBACK_URL_TEMPLATE: Type.String({
+    minLength: 1,
+    default: '{public_url}/live/{stream_id}/index.m3u8',
+  }),
+  STREAM_CHAT_MAX_LENGTH: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  STREAM_CHAT_PER_MINUTE: Type.Integer({ minimum: 1, default: 30 }),
 })
 
 type Env = Static<typeof EnvSchema>
@@ -51,14 +65,31 @@ const INTEGER_KEYS = new Set([
   'BODY_LIMIT',
   'JSON_MAX_DEPTH',
   'RATE_LIMIT_PER_MINUTE',
+  'STREAMSOURCE_RATE_LIMIT_ANONYMOUS',
+  'STREAMSOURCE_RATE_LIMIT_AUTHENTICATED',
+  'STREAMSOURCE_RATE_LIMIT_SERVICE',
+  'CABLE_LOCK_TTL_MS',
+  'STREAM_CHAT_MAX_LENGTH',
+  'STREAM_CHAT_PER_MINUTE',
 ])
+const BOOLEAN_KEYS = new Set(['MAINTENANCE_MODE', 'STREAMSOURCE_SIGNUP_ENABLED'])
+const BOOLEAN_VALUES: Record<string, boolean> = {
+  true: true,
+  '1': true,
+  yes: true,
+  false: false,
+  '0': false,
+  no: false,
+}
 
 function coerce(source: Record<string, string | undefined>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const key of Object.keys(EnvSchema.properties)) {
     const raw = source[key]
     if (raw === undefined || raw === '') continue
-    out[key] = INTEGER_KEYS.has(key) && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw.trim()
+    const value = raw.trim()
+    if (BOOLEAN_KEYS.has(key)) out[key] = BOOLEAN_VALUES[value.toLowerCase()] ?? value
+    else out[key] = INTEGER_KEYS.has(key) && /^-?\d+$/.test(value) ? Number(value) : value
   }
   return out
 }
