@@ -6,6 +6,9 @@ import { createMaintenance } from './maintenance.js'
 import { createMemoryRateLimiter, createRedisRateLimiter } from './ratelimit.js'
 import { createStreamService } from './stream.service.js'
 import { v1Plugin } from './v1.plugin.js'
+import { collaborativeChannel, streamsChannel } from './cable/channels.js'
+import { createMemoryCollabStore, createRedisCollabStore } from './cable/collab.store.js'
+import { createCableServer } from './cable/server.js'
 
 export { maintenancePlugin } from './maintenance.js'
 export { streamManifest as manifest } from './stream.manifest.js'
@@ -21,18 +24,40 @@ export function createStreamModule(deps: {
   const streams = createStreamService({ db, bus: platform.bus, accounts })
   const maintenance = createMaintenance({ db, bus: platform.bus, forced: config.MAINTENANCE_MODE })
   const limiter = platform.redis ? createRedisRateLimiter(platform.redis) : createMemoryRateLimiter()
-  return { accounts, streams, maintenance, limiter, config }
+  const collab = platform.redis ? createRedisCollabStore(platform.redis) : createMemoryCollabStore()
+  return { accounts, streams, maintenance, limiter, collab, bus: platform.bus, config }
 }
 export type StreamModule = ReturnType<typeof createStreamModule>
 
-/** `/api/v1` (StreamSource-compatible). */
+/** `/api/v1` (StreamSource-compatible) and the ActionCable server on `/cable`. */
 export const routes: FastifyPluginAsync<{ module: StreamModule }> = async (app, { module }) => {
-  await app.register(v1Plugin, { ...module, prefix: '/api/v1' })
+  const { accounts, streams, maintenance, limiter, config } = module
+  await app.register(v1Plugin, { accounts, streams, maintenance, limiter, config, prefix: '/api/v1' })
+  const cable = createCableServer({
+    accounts,
+    bus: module.bus,
+    isMaintenance: maintenance.enabled,
+    log: app.log,
+    channels: {
+      StreamsChannel: streamsChannel(),
+      CollaborativeStreamsChannel: collaborativeChannel({
+        store: module.collab,
+        bus: module.bus,
+        streams,
+        lockTtlMs: config.CABLE_LOCK_TTL_MS,
+      }),
+    },
+  })
+  cable.attach(app.server)
   let purge: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
     await module.maintenance.start()
+    await cable.start()
     purge = setInterval(() => void module.accounts.purge().catch(() => {}), 60 * 60_000)
     purge.unref()
+  })
+  app.addHook('preClose', async () => {
+    await cable.close()
   })
   app.addHook('onClose', async () => {
     clearInterval(purge)
