@@ -145,6 +145,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
   })
   analytics.registerActions(actions)
+  const liveStreams = stream.createLive(streamModule, { publisher, redis: platform.redis })
+  stream.registerLiveActions(actions, liveStreams)
+  stream.registerLiveInbound(inbound, liveStreams)
 
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()
@@ -163,7 +166,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(campaign.routes, { campaigns })
   await app.register(nexus.routes, { dispatcher })
   await app.register(amadeusRoutes, { modules, actions })
-  await app.register(stream.routes, { module: streamModule })
+  await app.register(stream.routes, { module: streamModule, live: liveStreams })
 
   let purgeTimer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {

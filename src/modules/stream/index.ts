@@ -9,8 +9,13 @@ import { v1Plugin } from './v1.plugin.js'
 import { collaborativeChannel, streamsChannel } from './cable/channels.js'
 import { createMemoryCollabStore, createRedisCollabStore } from './cable/collab.store.js'
 import { createCableServer } from './cable/server.js'
+import { createLiveStreams, type LiveStreams } from './live.service.js'
+import { createMemoryViewerCounter, createRedisViewerCounter } from './live.viewers.js'
+import type { RealtimePublisher } from '../../realtime/publish.js'
+import { ulid } from 'ulid'
 
 export { maintenancePlugin } from './maintenance.js'
+export { registerLiveActions, registerLiveInbound } from './live.actions.js'
 export { streamManifest as manifest } from './stream.manifest.js'
 
 /** The module's services, built once in `app.ts`. */
@@ -29,8 +34,26 @@ export function createStreamModule(deps: {
 }
 export type StreamModule = ReturnType<typeof createStreamModule>
 
+/** Campaign live streams on the registry's rows; needs the realtime publisher, built after the module. */
+export function createLive(
+  module: StreamModule,
+  deps: { publisher: RealtimePublisher; redis?: Platform['redis'] },
+) {
+  const nodeId = ulid()
+  return createLiveStreams({
+    streams: module.streams,
+    publisher: deps.publisher,
+    limiter: module.limiter,
+    viewers: deps.redis ? createRedisViewerCounter(deps.redis, nodeId) : createMemoryViewerCounter(),
+    config: module.config,
+  })
+}
+
 /** `/api/v1` (StreamSource-compatible) and the ActionCable server on `/cable`. */
-export const routes: FastifyPluginAsync<{ module: StreamModule }> = async (app, { module }) => {
+export const routes: FastifyPluginAsync<{ module: StreamModule; live: LiveStreams }> = async (
+  app,
+  { module, live },
+) => {
   const { accounts, streams, maintenance, limiter, config } = module
   await app.register(v1Plugin, { accounts, streams, maintenance, limiter, config, prefix: '/api/v1' })
   const cable = createCableServer({
@@ -50,13 +73,28 @@ export const routes: FastifyPluginAsync<{ module: StreamModule }> = async (app, 
   })
   cable.attach(app.server)
   let purge: NodeJS.Timeout | undefined
+  let ticker: NodeJS.Timeout | undefined
+  let ticking = false
   app.addHook('onReady', async () => {
+    // Viewer counts of live campaign streams, once a second; a slow tick is skipped, never stacked.
+    ticker = setInterval(() => {
+      if (ticking) return
+      ticking = true
+      live
+        .tick()
+        .catch((err) => app.log.warn({ err }, 'stream viewer tick failed'))
+        .finally(() => {
+          ticking = false
+        })
+    }, 1000)
+    ticker.unref()
     await module.maintenance.start()
     await cable.start()
     purge = setInterval(() => void module.accounts.purge().catch(() => {}), 60 * 60_000)
     purge.unref()
   })
   app.addHook('preClose', async () => {
+    clearInterval(ticker)
     await cable.close()
   })
   app.addHook('onClose', async () => {

@@ -3,6 +3,7 @@ import type { Db } from '../../platform/db/database.js'
 import type { AccountService, V1Principal } from './account.service.js'
 import { CABLE_CHANNEL, type CableBroadcast } from './cable/protocol.js'
 import { parseStreamInput } from './stream.input.js'
+import { normalizeLink } from './stream.links.js'
 import * as repo from './stream.repo.js'
 import type { StreamJson, StreamInput, LiveStatus } from './stream.schema.js'
 import { forbidden, invalid, notFound } from './v1.errors.js'
@@ -244,14 +245,15 @@ export function createStreamService(deps: {
       campaign: string
       owner: string
       title: string
-      link: string
-      normalized: string
       ingestKey: string
+      /** The playback URL needs the row id, so the link is set once the row exists. */
+      playbackFor: (id: number) => string
       metadata: Record<string, unknown>
     }): Promise<repo.StreamRow> {
+      const placeholder = `campaign-stream:${input.ingestKey}`
       const row = await repo.insert(db, {
-        link: input.link,
-        normalized_link: input.normalized,
+        link: placeholder,
+        normalized_link: placeholder,
         title: input.title,
         source: `campaign:${input.campaign}`,
         posted_by: input.owner,
@@ -264,9 +266,15 @@ export function createStreamService(deps: {
         ingest_key: input.ingestKey,
         metadata: JSON.stringify(input.metadata),
       })
-      if (!row) throw new Error('stream link collision')
-      await broadcast('created', await one(row))
-      return row
+      if (!row) throw new Error('stream key collision')
+      const link = input.playbackFor(Number(row.id))
+      const withLink =
+        (await repo.update(db, Number(row.id), {
+          link,
+          normalized_link: normalizeLink(link) ?? `campaign-stream:${row.id}`,
+        })) ?? row
+      await broadcast('created', await one(withLink))
+      return withLink
     },
     async setLiveStatus(row: repo.StreamRow, status: LiveStatus): Promise<repo.StreamRow> {
       const patch = withTimestamps({ live_status: status, status: STATUS_BY_LIVE[status] }, row)
