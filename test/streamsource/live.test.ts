@@ -177,7 +177,7 @@ for (const dialect of DIALECTS) {
       await ctx.app.inbound.closed(socket(slug, 'c3'))
       await until(() => latest() === 1, 'one viewer')
       await assert.rejects(
-        join(socket(await createCampaign(ctx.app), 'c9'), { type: 'stream_join', stream_id: id }),
+        async () => join(socket(await createCampaign(ctx.app), 'c9'), { type: 'stream_join', stream_id: id }),
         (e: any) => e.code === 'STREAM_NOT_FOUND',
       )
       await act(ctx.app, slug, owner, 'stream.stop', { stream_id: id })
