@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomInt } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { adminHeaders, json } from '../helper.js'
 
@@ -18,9 +18,12 @@ export async function account(
   options: { service?: boolean } = {},
 ): Promise<TestAccount> {
   const email = `u_${randomBytes(5).toString('hex')}@example.com`
+  // Anonymous calls are rate-limited per address: each account signs up from an address of its own.
+  const from = { 'x-forwarded-for': `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}` }
   const signup = await app.inject({
     method: 'POST',
     url: '/api/v1/signup',
+    headers: from,
     payload: { user: { email, password: PASSWORD, password_confirmation: PASSWORD } },
   })
   if (signup.statusCode !== 201) throw new Error(`signup: ${signup.statusCode} ${signup.body}`)

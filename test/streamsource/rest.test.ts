@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import type { InjectOptions } from 'fastify'
 import { decodeJwt } from 'jose'
 import { adminHeaders, buildTestApp, DIALECTS, json, type TestContext } from '../helper.js'
 import { account, PASSWORD, type TestAccount, uniqueLink } from './helpers.js'
@@ -11,7 +12,7 @@ for (const dialect of DIALECTS) {
     let editor2: TestAccount
     let viewer: TestAccount
     let admin: TestAccount
-    const inject = (o: Parameters<TestContext['app']['inject']>[0]) => ctx.app.inject(o as any)
+    const inject = (o: InjectOptions) => ctx.app.inject(o)
     const create = async (who: TestAccount, payload: Record<string, unknown>) => {
       const res = await inject({ method: 'POST', url: '/api/v1/streams', headers: who.headers, payload })
       assert.ok([200, 201].includes(res.statusCode), res.body)
