@@ -84,8 +84,17 @@ describe('/api/v1 rate limits shared by two nodes through Redis', {
   let a: TestContext
   let b: TestContext
   before(async () => {
-    a = await buildTestApp({ redis: true, env: LIMITS })
-    b = await buildTestApp({ redis: true, env: LIMITS })
+    // One shared PostgreSQL database when there is one (the real deployment); else PGlite each.
+    a = await buildTestApp({
+      redis: true,
+      env: LIMITS,
+      ...(process.env.DATABASE_URL ? { dialect: 'postgres' as const } : {}),
+    })
+    b = await buildTestApp({
+      redis: true,
+      env: LIMITS,
+      ...(a.databaseUrl ? { databaseUrl: a.databaseUrl } : {}),
+    })
   })
   after(async () => {
     await a?.close()
