@@ -19,6 +19,7 @@ import * as notification from './modules/notification/index.js'
 import * as quote from './modules/quote/index.js'
 import * as session from './modules/session/index.js'
 import * as user from './modules/user/index.js'
+import * as stream from './modules/stream/index.js'
 import * as nexus from './nexus/index.js'
 import * as web from './web/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
@@ -101,6 +102,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await app.register(cors, { origin: [...config.CORS_ORIGINS], credentials: true })
   }
   await app.register(cookie)
+  const streamModule = stream.createStreamModule({ platform, config })
+  await app.register(stream.maintenancePlugin, { maintenance: streamModule.maintenance })
   await app.register(rateLimit, {
     global: true,
     max: config.RATE_LIMIT_PER_MINUTE,
@@ -220,6 +223,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await quotes.eraseByUser(person.user_id, trx)
     if (person.email) await quotes.eraseByEmail(person.email, undefined, trx)
   })
+  const liveStreams = stream.createLive(streamModule, { publisher, redis: platform.redis })
+  stream.registerLiveActions(actions, liveStreams)
+  stream.registerLiveInbound(inbound, liveStreams)
 
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()
@@ -235,6 +241,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     media.manifest,
     notification.manifest,
     quote.manifest,
+    stream.manifest,
     web.manifest,
   ])
     modules.add(m)
@@ -256,6 +263,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(amadeusRoutes, { modules, actions })
   await app.register(notification.routes, { webhooks, campaigns })
   await app.register(quote.routes, { quotes, dispatcher, campaigns })
+  await app.register(stream.routes, { module: streamModule, live: liveStreams })
   // Last: the site's pages and assets never shadow an API route.
   await app.register(web.routes, {
     distDir: fileURLToPath(new URL('../web/dist', import.meta.url)),

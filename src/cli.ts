@@ -6,6 +6,7 @@ import { createPlatform } from './platform/platform.js'
 import { migrateToLatest } from './platform/db/migrate.js'
 import { createDatabase } from './platform/db/database.js'
 import { startServer } from './server.js'
+import { STREAMSOURCE_USER_HELP, streamSourceUserCommand } from './modules/stream/stream.cli.js'
 
 const HELP = `ovasabi — real-time campaign backend
 
@@ -16,6 +17,7 @@ Usage:
   ovasabi apikey list [--json]               list API keys (never the keys themselves)
   ovasabi apikey revoke <id>                 revoke an API key
   ovasabi campaign list [--json]             list campaigns
+${STREAMSOURCE_USER_HELP}
 
 Configuration comes from the environment (and .env); see .env.example.`
 
@@ -34,6 +36,7 @@ async function withPlatform<T>(
 }
 
 const commands: Record<string, Command> = {
+  'streamsource-user': streamSourceUserCommand,
   async serve(config) {
     await startServer(config)
     return -1 // keep running

@@ -50,6 +50,20 @@ const EnvSchema = Type.Object({
   WEBHOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
   WEBHOOK_CIRCUIT_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
   WEBHOOK_CIRCUIT_COOLDOWN_MS: Type.Integer({ minimum: 10, maximum: 86_400_000, default: 60_000 }),
+  // Stream registry (StreamSource /api/v1, /cable) and campaign live streams.
+  MAINTENANCE_MODE: Type.Boolean({ default: false }),
+  STREAMSOURCE_RATE_LIMIT_ANONYMOUS: Type.Integer({ minimum: 1, default: 60 }),
+  STREAMSOURCE_RATE_LIMIT_AUTHENTICATED: Type.Integer({ minimum: 1, default: 600 }),
+  STREAMSOURCE_RATE_LIMIT_SERVICE: Type.Integer({ minimum: 1, default: 6000 }),
+  STREAMSOURCE_SIGNUP_ENABLED: Type.Boolean({ default: true }),
+  CABLE_LOCK_TTL_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
+  STREAM_INGEST_URL_TEMPLATE: Type.String({ minLength: 1, default: 'rtmp://localhost:1935/live/{key}' }),
+  STREAM_PLAYBACK_URL_TEMPLATE: Type.String({
+    minLength: 1,
+    default: '{public_url}/live/{stream_id}/index.m3u8',
+  }),
+  STREAM_CHAT_MAX_LENGTH: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  STREAM_CHAT_PER_MINUTE: Type.Integer({ minimum: 1, default: 30 }),
 })
 
 type Env = Static<typeof EnvSchema>
@@ -91,8 +105,22 @@ const INTEGER_KEYS = new Set([
   'WEBHOOK_MAX_ATTEMPTS',
   'WEBHOOK_CIRCUIT_THRESHOLD',
   'WEBHOOK_CIRCUIT_COOLDOWN_MS',
+  'STREAMSOURCE_RATE_LIMIT_ANONYMOUS',
+  'STREAMSOURCE_RATE_LIMIT_AUTHENTICATED',
+  'STREAMSOURCE_RATE_LIMIT_SERVICE',
+  'CABLE_LOCK_TTL_MS',
+  'STREAM_CHAT_MAX_LENGTH',
+  'STREAM_CHAT_PER_MINUTE',
 ])
-const BOOLEAN_KEYS = new Set(['WEBHOOK_ALLOW_PRIVATE'])
+const BOOLEAN_KEYS = new Set(['WEBHOOK_ALLOW_PRIVATE', 'MAINTENANCE_MODE', 'STREAMSOURCE_SIGNUP_ENABLED'])
+const BOOLEAN_VALUES: Record<string, boolean> = {
+  true: true,
+  '1': true,
+  yes: true,
+  false: false,
+  '0': false,
+  no: false,
+}
 
 function coerce(source: Record<string, string | undefined>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
@@ -103,6 +131,8 @@ function coerce(source: Record<string, string | undefined>): Record<string, unkn
     if (INTEGER_KEYS.has(key) && /^-?\d+$/.test(value)) out[key] = Number(value)
     else if (BOOLEAN_KEYS.has(key) && /^(true|false|1|0)$/i.test(value)) out[key] = /^(true|1)$/i.test(value)
     else out[key] = value
+    if (BOOLEAN_KEYS.has(key)) out[key] = BOOLEAN_VALUES[value.toLowerCase()] ?? value
+    else out[key] = INTEGER_KEYS.has(key) && /^-?\d+$/.test(value) ? Number(value) : value
   }
   return out
 }

@@ -4,6 +4,7 @@ import * as m001 from './migrations/001_foundation.js'
 import * as m003 from './migrations/003_users_referrals.js'
 import * as m005 from './migrations/005_localization_media.js'
 import * as m004 from './migrations/004_leads_webhooks.js'
+import * as m006 from './migrations/006_streams.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '003_users_referrals': m003,
   '005_localization_media': m005,
   '004_leads_webhooks': m004,
+  '006_streams': m006,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

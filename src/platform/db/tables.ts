@@ -267,6 +267,58 @@ export interface NotificationDeliveryTable {
   created_at: CreatedAt
 }
 
+export interface StreamUserTable {
+  id: Generated<number>
+  email: string
+  password_hash: string
+  role: ColumnType<'default' | 'editor' | 'admin', 'default' | 'editor' | 'admin' | undefined>
+  is_service_account: ColumnType<boolean, boolean | undefined, boolean>
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface StreamTokenDenylistTable {
+  jti: string
+  expires_at: Timestamp
+}
+
+type NullableText = ColumnType<string | null, string | null | undefined, string | null>
+type NullableTime = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+
+export interface StreamMainTable {
+  id: Generated<number>
+  user_id: ColumnType<number | null, number | null | undefined, number | null>
+  source: NullableText
+  link: string
+  normalized_link: string
+  status: ColumnType<string, string | undefined, string>
+  is_pinned: ColumnType<boolean, boolean | undefined, boolean>
+  is_archived: ColumnType<boolean, boolean | undefined, boolean>
+  city: NullableText
+  state: NullableText
+  platform: ColumnType<string, string | undefined, string>
+  notes: NullableText
+  title: NullableText
+  posted_by: NullableText
+  orientation: NullableText
+  kind: ColumnType<string, string | undefined, string>
+  last_checked_at: NullableTime
+  last_live_at: NullableTime
+  campaign_slug: NullableText
+  owner_id: NullableText
+  live_status: NullableText
+  ingest_key: NullableText
+  metadata: ColumnType<Record<string, unknown>, string | undefined, string>
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface StreamSettingTable {
+  key: string
+  value: Json<object>
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
 /**
  * Every table Ovasabi owns, named `service_{service}_{entity}`. Modules add theirs here next to
  * the migration that creates them.
@@ -293,4 +345,8 @@ export interface Database {
   service_notification_webhook: NotificationWebhookTable
   service_notification_outbox: NotificationOutboxTable
   service_notification_delivery: NotificationDeliveryTable
+  service_stream_user: StreamUserTable
+  service_stream_token_denylist: StreamTokenDenylistTable
+  service_stream_main: StreamMainTable
+  service_stream_setting: StreamSettingTable
 }

@@ -1,0 +1,114 @@
+import type { Db } from '../../platform/db/database.js'
+import type { AccountRole } from './stream.schema.js'
+
+export interface AccountRow {
+  id: number
+  email: string
+  password_hash: string
+  role: AccountRole
+  is_service_account: boolean
+  created_at: Date
+  updated_at: Date
+}
+
+const columns = [
+  'id',
+  'email',
+  'password_hash',
+  'role',
+  'is_service_account',
+  'created_at',
+  'updated_at',
+] as const
+
+export async function insert(
+  db: Db,
+  values: { email: string; password_hash: string; role?: AccountRole; is_service_account?: boolean },
+): Promise<AccountRow | undefined> {
+  return (await db
+    .insertInto('service_stream_user')
+    .values(values)
+    .onConflict((oc) => oc.column('email').doNothing())
+    .returning(columns)
+    .executeTakeFirst()) as AccountRow | undefined
+}
+
+export async function findByEmail(db: Db, email: string): Promise<AccountRow | undefined> {
+  return (await db
+    .selectFrom('service_stream_user')
+    .select(columns)
+    .where('email', '=', email)
+    .executeTakeFirst()) as AccountRow | undefined
+}
+
+export async function findById(db: Db, id: number): Promise<AccountRow | undefined> {
+  return (await db
+    .selectFrom('service_stream_user')
+    .select(columns)
+    .where('id', '=', id)
+    .executeTakeFirst()) as AccountRow | undefined
+}
+
+export async function findMany(db: Db, ids: number[]): Promise<AccountRow[]> {
+  if (ids.length === 0) return []
+  return (await db
+    .selectFrom('service_stream_user')
+    .select(columns)
+    .where('id', 'in', ids)
+    .execute()) as AccountRow[]
+}
+
+export async function list(
+  db: Db,
+  page: number,
+  perPage: number,
+): Promise<{ rows: AccountRow[]; total: number }> {
+  const [rows, count] = await Promise.all([
+    db
+      .selectFrom('service_stream_user')
+      .select(columns)
+      .orderBy('id')
+      .limit(perPage)
+      .offset((page - 1) * perPage)
+      .execute(),
+    db
+      .selectFrom('service_stream_user')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow(),
+  ])
+  return { rows: rows as AccountRow[], total: Number(count.n) }
+}
+
+export async function update(
+  db: Db,
+  id: number,
+  patch: { role?: AccountRole; is_service_account?: boolean; password_hash?: string },
+): Promise<AccountRow | undefined> {
+  return (await db
+    .updateTable('service_stream_user')
+    .set({ ...patch, updated_at: new Date() })
+    .where('id', '=', id)
+    .returning(columns)
+    .executeTakeFirst()) as AccountRow | undefined
+}
+
+export async function denyToken(db: Db, jti: string, expiresAt: Date): Promise<void> {
+  await db
+    .insertInto('service_stream_token_denylist')
+    .values({ jti, expires_at: expiresAt })
+    .onConflict((oc) => oc.column('jti').doNothing())
+    .execute()
+}
+
+export async function isDenied(db: Db, jti: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('service_stream_token_denylist')
+    .select('jti')
+    .where('jti', '=', jti)
+    .executeTakeFirst()
+  return row !== undefined
+}
+
+export async function purgeDenylist(db: Db, now = new Date()): Promise<void> {
+  await db.deleteFrom('service_stream_token_denylist').where('expires_at', '<', now).execute()
+}

@@ -1,0 +1,183 @@
+import { createHmac } from 'node:crypto'
+import { jwtVerify, SignJWT } from 'jose'
+import { ulid } from 'ulid'
+import type { ApiKeyService } from '../../platform/auth/apikeys.js'
+import { looksLikeApiKey } from '../../platform/auth/apikeys.js'
+import { hasRole } from '../../platform/auth/principal.js'
+import type { Db } from '../../platform/db/database.js'
+import * as repo from './account.repo.js'
+import { DUMMY_HASH, hashPassword, passwordProblems, verifyPassword } from './account.password.js'
+import type { AccountJson, AccountRole } from './stream.schema.js'
+import { invalid, MESSAGES, notFound, unauthorized, V1Error } from './v1.errors.js'
+
+const ALGORITHM = 'HS256'
+const ISSUER = 'ovasabi:streamsource'
+const DAY = 86_400
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+/** Who calls `/api/v1`: a StreamSource account (by token) or an Ovasabi API key. */
+export interface V1Principal {
+  kind: 'account' | 'apikey'
+  /** The account id; undefined for API keys. */
+  account_id?: number
+  email?: string
+  role: AccountRole
+  service: boolean
+  token_id?: string
+  exp?: number
+}
+
+export function toAccountJson(row: repo.AccountRow): AccountJson {
+  return {
+    id: Number(row.id),
+    email: row.email,
+    role: row.role,
+    is_service_account: row.is_service_account,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  }
+}
+
+export interface AccountService {
+  signup(input: { email: unknown; password: unknown; password_confirmation?: unknown }): Promise<AccountJson>
+  login(email: unknown, password: unknown): Promise<{ user: AccountJson; token: string }>
+  /** Revokes the token for good (its `jti` goes on the denylist until it would have expired). */
+  logout(principal: V1Principal): Promise<void>
+  /** The caller for a bearer credential (account JWT or `ovs_` API key), or 401. */
+  authenticate(credential: string): Promise<V1Principal>
+  issue(account: repo.AccountRow): Promise<string>
+  list(page: number, perPage: number): Promise<{ users: AccountJson[]; total: number }>
+  get(id: number): Promise<AccountJson>
+  update(id: number, patch: { role?: AccountRole; is_service_account?: boolean }): Promise<AccountJson>
+  /** For the CLI: create an account with any role. */
+  create(input: {
+    email: string
+    password: string
+    role?: AccountRole
+    is_service_account?: boolean
+  }): Promise<AccountJson>
+  accounts(ids: number[]): Promise<Map<number, AccountJson>>
+  purge(): Promise<void>
+}
+
+export function createAccountService(deps: {
+  db: Db
+  apiKeys: Pick<ApiKeyService, 'authenticate'>
+  secret: string
+}) {
+  const { db } = deps
+  // A key of its own, so registry tokens and campaign tokens can never stand in for each other.
+  const key = createHmac('sha256', deps.secret).update('ovasabi:streamsource:v1').digest()
+
+  function validate(email: unknown, password: unknown, confirmation?: unknown) {
+    const fields: Record<string, string[]> = {}
+    if (typeof email !== 'string' || email.trim() === '') fields.email = ["can't be blank"]
+    else if (!EMAIL.test(email.trim()) || email.length > 254) fields.email = ['is invalid']
+    if (typeof password !== 'string' || password === '') fields.password = ["can't be blank"]
+    else {
+      const problems = passwordProblems(password)
+      if (problems.length) fields.password = problems
+    }
+    if (confirmation !== undefined && confirmation !== password)
+      fields.password_confirmation = ["doesn't match Password"]
+    if (Object.keys(fields).length) throw invalid(fields)
+    return { email: (email as string).trim().toLowerCase(), password: password as string }
+  }
+
+  async function create(input: {
+    email: unknown
+    password: unknown
+    password_confirmation?: unknown
+    role?: AccountRole
+    is_service_account?: boolean
+  }) {
+    const { email, password } = validate(input.email, input.password, input.password_confirmation)
+    const row = await repo.insert(db, {
+      email,
+      password_hash: await hashPassword(password),
+      role: input.role,
+      is_service_account: input.is_service_account,
+    })
+    if (!row) throw invalid({ email: ['has already been taken'] })
+    return toAccountJson(row)
+  }
+
+  async function issue(account: repo.AccountRow): Promise<string> {
+    const now = Math.floor(Date.now() / 1000)
+    return new SignJWT({ email: account.email, role: account.role, svc: account.is_service_account })
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setIssuer(ISSUER)
+      .setSubject(String(account.id))
+      .setJti(ulid())
+      .setIssuedAt(now)
+      .setExpirationTime(now + (account.is_service_account ? 30 * DAY : DAY))
+      .sign(key)
+  }
+
+  const service: AccountService = {
+    signup: (input) => create(input),
+    create: (input) => create(input),
+    issue,
+    async login(email, password) {
+      if (typeof email !== 'string' || typeof password !== 'string') {
+        throw new V1Error(401, 'INVALID_CREDENTIALS', MESSAGES.badCredentials)
+      }
+      const row = await repo.findByEmail(db, email.trim().toLowerCase())
+      const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH)
+      if (!row || !ok) throw new V1Error(401, 'INVALID_CREDENTIALS', MESSAGES.badCredentials)
+      return { user: toAccountJson(row), token: await issue(row) }
+    },
+    async logout(principal) {
+      if (principal.kind !== 'account' || !principal.token_id) return
+      await repo.denyToken(db, principal.token_id, new Date((principal.exp ?? 0) * 1000))
+    },
+    async authenticate(credential) {
+      if (looksLikeApiKey(credential)) {
+        const p = await deps.apiKeys.authenticate(credential)
+        if (!p) throw unauthorized()
+        return { kind: 'apikey', role: hasRole(p, 'admin') ? 'admin' : 'editor', service: true }
+      }
+      let payload: Record<string, unknown>
+      try {
+        payload = (await jwtVerify(credential, key, { algorithms: [ALGORITHM], issuer: ISSUER })).payload
+      } catch {
+        throw unauthorized()
+      }
+      const id = Number(payload.sub)
+      const jti = typeof payload.jti === 'string' ? payload.jti : undefined
+      if (!Number.isSafeInteger(id) || !jti) throw unauthorized()
+      // The account is read on every request, so role changes and deletions apply at once.
+      const [row, denied] = await Promise.all([repo.findById(db, id), repo.isDenied(db, jti)])
+      if (!row || denied) throw unauthorized()
+      return {
+        kind: 'account',
+        account_id: Number(row.id),
+        email: row.email,
+        role: row.role,
+        service: row.is_service_account,
+        token_id: jti,
+        exp: typeof payload.exp === 'number' ? payload.exp : undefined,
+      }
+    },
+    async list(page, perPage) {
+      const { rows, total } = await repo.list(db, page, perPage)
+      return { users: rows.map(toAccountJson), total }
+    },
+    async get(id) {
+      const row = await repo.findById(db, id)
+      if (!row) throw notFound()
+      return toAccountJson(row)
+    },
+    async update(id, patch) {
+      const row = await repo.update(db, id, patch)
+      if (!row) throw notFound()
+      return toAccountJson(row)
+    },
+    async accounts(ids) {
+      const rows = await repo.findMany(db, [...new Set(ids)])
+      return new Map(rows.map((r) => [Number(r.id), toAccountJson(r)]))
+    },
+    purge: () => repo.purgeDenylist(db),
+  }
+  return service
+}

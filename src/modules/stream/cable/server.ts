@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto'
+import type { IncomingMessage, Server } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { FastifyBaseLogger } from 'fastify'
+import { ulid } from 'ulid'
+import { type WebSocket, WebSocketServer } from 'ws'
+import type { EventBus } from '../../../platform/bus/bus.js'
+import type { AccountService, V1Principal } from '../account.service.js'
+import type { Channel, CableConnection } from './channels.js'
+import * as wire from './protocol.js'
+
+interface Subscription {
+  channel: Channel
+  /** false until `subscribed` resolves; a repeated subscribe meanwhile is the same subscription. */
+  confirmed: boolean
+}
+
+interface Live {
+  conn: CableConnection
+  socket: WebSocket
+  subscriptions: Map<string, Subscription>
+}
+
+export interface CableServerDeps {
+  accounts: Pick<AccountService, 'authenticate'>
+  bus: EventBus
+  channels: Record<string, Channel>
+  isMaintenance: () => boolean
+  log: FastifyBaseLogger
+  /** Largest accepted frame (bytes). */
+  maxPayload?: number
+}
+
+function cookie(header: string | undefined, name: string): string | undefined {
+  for (const part of header?.split(';') ?? []) {
+    const [k, ...v] = part.trim().split('=')
+    if (k === name) return decodeURIComponent(v.join('='))
+  }
+  return undefined
+}
+
+/**
+ * The ActionCable protocol on `/cable` over raw `ws`: welcome, pings every 3 s, subscribe /
+ * unsubscribe / message with identifiers echoed verbatim, confirm / reject, and broadcasts from
+ * every node through the bus. Only `/cable` upgrades are touched; other paths belong to others.
+ */
+export function createCableServer(deps: CableServerDeps) {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: deps.maxPayload ?? 64 * 1024,
+    // The client closes at once unless the server picks its protocol.
+    handleProtocols: (protocols) => (protocols.has(wire.SUBPROTOCOL) ? wire.SUBPROTOCOL : false),
+  })
+  const live = new Set<Live>()
+  let unsubscribe: (() => Promise<void>) | undefined
+  let pinger: NodeJS.Timeout | undefined
+
+  function deliver(b: wire.CableBroadcast) {
+    for (const l of live) {
+      if (b.connection_id && l.conn.id !== b.connection_id) continue
+      for (const [identifier, sub] of l.subscriptions) {
+        if (sub.confirmed && sub.channel.broadcastings.includes(b.broadcasting))
+          l.conn.transmit(identifier, b.message)
+      }
+    }
+  }
+
+  async function command(l: Live, raw: string) {
+    let cmd: wire.CableCommand
+    try {
+      cmd = JSON.parse(raw)
+    } catch {
+      return // ActionCable ignores frames it cannot read
+    }
+    if (!cmd || typeof cmd.identifier !== 'string') return
+    const { identifier } = cmd
+    if (cmd.command === 'subscribe') {
+      if (l.subscriptions.has(identifier)) return // the client re-sends until confirmed: one subscription
+      let name: unknown
+      try {
+        name = (JSON.parse(identifier) as { channel?: unknown }).channel
+      } catch {
+        name = undefined
+      }
+      const channel = typeof name === 'string' ? deps.channels[name] : undefined
+      if (!channel) {
+        l.socket.send(wire.reject(identifier))
+        return
+      }
+      const sub: Subscription = { channel, confirmed: false }
+      l.subscriptions.set(identifier, sub)
+      const ok = await channel.subscribed(l.conn, identifier).catch((err) => {
+        deps.log.warn({ err }, 'cable subscribe failed')
+        return false
+      })
+      if (!ok) {
+        l.subscriptions.delete(identifier)
+        l.socket.send(wire.reject(identifier))
+        return
+      }
+      sub.confirmed = true
+      l.socket.send(wire.confirm(identifier))
+    } else if (cmd.command === 'unsubscribe') {
+      const sub = l.subscriptions.get(identifier)
+      if (!sub) return
+      l.subscriptions.delete(identifier)
+      await sub.channel.unsubscribed(l.conn, identifier)
+    } else if (cmd.command === 'message') {
+      const sub = l.subscriptions.get(identifier)
+      if (!sub?.confirmed || typeof cmd.data !== 'string') return
+      let data: Record<string, unknown>
+      try {
+        data = JSON.parse(cmd.data)
+      } catch {
+        return
+      }
+      if (!data || typeof data !== 'object' || typeof data.action !== 'string') return
+      await sub.channel.perform(l.conn, identifier, data.action, data)
+    }
+  }
+
+  function connected(socket: WebSocket, principal: V1Principal, credential: string) {
+    const userId =
+      principal.kind === 'account'
+        ? String(principal.account_id)
+        : `apikey:${createHash('sha256').update(credential).digest('hex').slice(0, 12)}`
+    const conn: CableConnection = {
+      id: ulid(),
+      principal,
+      userId,
+      locks: new Set(),
+      transmit: (identifier, payload) => {
+        if (socket.readyState === socket.OPEN) socket.send(wire.message(identifier, payload))
+      },
+    }
+    const l: Live = { conn, socket, subscriptions: new Map() }
+    live.add(l)
+    // Commands of one connection run in order, like ActionCable's per-connection worker.
+    let queue = Promise.resolve()
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return
+      queue = queue
+        .then(() => command(l, data.toString()))
+        .catch((err) => deps.log.warn({ err }, 'cable command failed'))
+    })
+    socket.on('close', () => {
+      live.delete(l)
+      queue = queue.then(async () => {
+        for (const [identifier, sub] of l.subscriptions)
+          await sub.channel.unsubscribed(conn, identifier).catch(() => {})
+        l.subscriptions.clear()
+      })
+    })
+    socket.on('error', () => {})
+    socket.send(wire.welcome())
+  }
+
+  async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer) {
+    const url = new URL(request.url ?? '/', 'http://localhost')
+    if (deps.isMaintenance()) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
+    const credential = url.searchParams.get('token') ?? cookie(request.headers.cookie, 'jwt_token')
+    const principal = credential
+      ? await deps.accounts.authenticate(credential).catch(() => undefined)
+      : undefined
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      if (!principal || !credential) {
+        // What Rails does for reject_unauthorized_connection: say why, forbid reconnecting, close.
+        ws.send(wire.disconnect('unauthorized', false))
+        ws.close()
+        return
+      }
+      connected(ws, principal, credential)
+    })
+  }
+
+  return {
+    attach(server: Server) {
+      server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const path = (request.url ?? '').split('?')[0]
+        if (path !== wire.CABLE_PATH) return // another listener's path
+        upgrade(request, socket, head).catch((err) => {
+          deps.log.warn({ err }, 'cable upgrade failed')
+          socket.destroy()
+        })
+      })
+    },
+    async start() {
+      unsubscribe = await deps.bus.subscribe(wire.CABLE_CHANNEL, (m) => deliver(m as wire.CableBroadcast))
+      pinger = setInterval(() => {
+        const frame = wire.ping()
+        for (const l of live) if (l.socket.readyState === l.socket.OPEN) l.socket.send(frame)
+      }, wire.PING_INTERVAL_MS)
+      pinger.unref()
+    },
+    /** Tell clients to come back (server restart), then close. */
+    async close() {
+      clearInterval(pinger)
+      await unsubscribe?.()
+      for (const l of live) {
+        if (l.socket.readyState === l.socket.OPEN) l.socket.send(wire.disconnect('server_restart', true))
+        l.socket.close(1001)
+      }
+      wss.close()
+    },
+    connections: () => live.size,
+  }
+}
+export type CableServer = ReturnType<typeof createCableServer>

@@ -1,0 +1,61 @@
+/** RFC 4180 CSV, small and strict enough for stream import/export. */
+
+/** Rows of fields; quoted fields may hold commas, quotes ("") and newlines. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = []
+  let row: string[] = []
+  let field = ''
+  let quoted = false
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0
+  for (; i < text.length; i++) {
+    const c = text[i]!
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"'
+          i++
+        } else quoted = false
+      } else field += c
+    } else if (c === '"' && field === '') quoted = true
+    else if (c === ',') {
+      row.push(field)
+      field = ''
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++
+      row.push(field)
+      rows.push(row)
+      row = []
+      field = ''
+    } else field += c
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field)
+    rows.push(row)
+  }
+  return rows.filter((r) => r.length > 1 || r[0] !== '')
+}
+
+/** CSV rows as objects keyed by the header row. */
+export function csvObjects(text: string): Array<Record<string, string>> {
+  const [header, ...rows] = parseCsv(text)
+  if (!header) return []
+  const keys = header.map((h) => h.trim().toLowerCase())
+  return rows.map((r) => Object.fromEntries(keys.map((k, i) => [k, r[i] ?? ''])))
+}
+
+/**
+ * One CSV field. Values that a spreadsheet would run as a formula (=, +, -, @) are prefixed with
+ * a quote, so an exported registry cannot carry a formula-injection payload.
+ */
+export function csvField(value: unknown): string {
+  if (value === null || value === undefined) return ''
+  let s = String(value)
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+}
+
+export function toCsv(columns: readonly string[], rows: Array<Record<string, unknown>>): string {
+  const lines = [columns.join(',')]
+  for (const r of rows) lines.push(columns.map((c) => csvField(r[c])).join(','))
+  return `${lines.join('\r\n')}\r\n`
+}

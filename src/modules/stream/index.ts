@@ -1,0 +1,104 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { Config } from '../../config.js'
+import type { Platform } from '../../platform/platform.js'
+import { createAccountService } from './account.service.js'
+import { createMaintenance } from './maintenance.js'
+import { createMemoryRateLimiter, createRedisRateLimiter } from './ratelimit.js'
+import { createStreamService } from './stream.service.js'
+import { v1Plugin } from './v1.plugin.js'
+import { collaborativeChannel, streamsChannel } from './cable/channels.js'
+import { createMemoryCollabStore, createRedisCollabStore } from './cable/collab.store.js'
+import { createCableServer } from './cable/server.js'
+import { createLiveStreams, type LiveStreams } from './live.service.js'
+import { createMemoryViewerCounter, createRedisViewerCounter } from './live.viewers.js'
+import type { RealtimePublisher } from '../../realtime/publish.js'
+import { ulid } from 'ulid'
+
+export { maintenancePlugin } from './maintenance.js'
+export { registerLiveActions, registerLiveInbound } from './live.actions.js'
+export { streamManifest as manifest } from './stream.manifest.js'
+
+/** The module's services, built once in `app.ts`. */
+export function createStreamModule(deps: {
+  platform: Pick<Platform, 'database' | 'bus' | 'redis' | 'apiKeys'>
+  config: Config
+}) {
+  const { platform, config } = deps
+  const db = platform.database.db
+  const accounts = createAccountService({ db, apiKeys: platform.apiKeys, secret: config.JWT_SECRET })
+  const streams = createStreamService({ db, bus: platform.bus, accounts })
+  const maintenance = createMaintenance({ db, bus: platform.bus, forced: config.MAINTENANCE_MODE })
+  const limiter = platform.redis ? createRedisRateLimiter(platform.redis) : createMemoryRateLimiter()
+  const collab = platform.redis ? createRedisCollabStore(platform.redis) : createMemoryCollabStore()
+  return { accounts, streams, maintenance, limiter, collab, bus: platform.bus, config }
+}
+export type StreamModule = ReturnType<typeof createStreamModule>
+
+/** Campaign live streams on the registry's rows; needs the realtime publisher, built after the module. */
+export function createLive(
+  module: StreamModule,
+  deps: { publisher: RealtimePublisher; redis?: Platform['redis'] },
+) {
+  const nodeId = ulid()
+  return createLiveStreams({
+    streams: module.streams,
+    publisher: deps.publisher,
+    limiter: module.limiter,
+    viewers: deps.redis ? createRedisViewerCounter(deps.redis, nodeId) : createMemoryViewerCounter(),
+    config: module.config,
+  })
+}
+
+/** `/api/v1` (StreamSource-compatible) and the ActionCable server on `/cable`. */
+export const routes: FastifyPluginAsync<{ module: StreamModule; live: LiveStreams }> = async (
+  app,
+  { module, live },
+) => {
+  const { accounts, streams, maintenance, limiter, config } = module
+  await app.register(v1Plugin, { accounts, streams, maintenance, limiter, config, prefix: '/api/v1' })
+  const cable = createCableServer({
+    accounts,
+    bus: module.bus,
+    isMaintenance: maintenance.enabled,
+    log: app.log,
+    channels: {
+      StreamsChannel: streamsChannel(),
+      CollaborativeStreamsChannel: collaborativeChannel({
+        store: module.collab,
+        bus: module.bus,
+        streams,
+        lockTtlMs: config.CABLE_LOCK_TTL_MS,
+      }),
+    },
+  })
+  cable.attach(app.server)
+  let purge: NodeJS.Timeout | undefined
+  let ticker: NodeJS.Timeout | undefined
+  let ticking = false
+  app.addHook('onReady', async () => {
+    // Viewer counts of live campaign streams, once a second; a slow tick is skipped, never stacked.
+    ticker = setInterval(() => {
+      if (ticking) return
+      ticking = true
+      live
+        .tick()
+        .catch((err) => app.log.warn({ err }, 'stream viewer tick failed'))
+        .finally(() => {
+          ticking = false
+        })
+    }, 1000)
+    ticker.unref()
+    await module.maintenance.start()
+    await cable.start()
+    purge = setInterval(() => void module.accounts.purge().catch(() => {}), 60 * 60_000)
+    purge.unref()
+  })
+  app.addHook('preClose', async () => {
+    clearInterval(ticker)
+    await cable.close()
+  })
+  app.addHook('onClose', async () => {
+    clearInterval(purge)
+    await module.maintenance.stop()
+  })
+}

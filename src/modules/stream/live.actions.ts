@@ -1,0 +1,74 @@
+import { Type } from 'typebox'
+import type { ActionRegistry } from '../../nexus/registry.js'
+import type { InboundRegistry } from '../../realtime/inbound.js'
+import type { LiveStreams } from './live.service.js'
+
+const StreamId = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[0-9]{1,15}$' })])
+
+/** `stream.start` / `stream.pause` / `stream.stop` / `stream.chat` (feature `streaming`). */
+export function registerLiveActions(registry: ActionRegistry, live: LiveStreams): void {
+  registry.register({
+    name: 'stream.start',
+    aliases: ['start_stream'],
+    description:
+      'Without stream_id: create a stream (starting) and get {stream_id, ingest_url, playback_url}. ' +
+      'With stream_id: go live (from starting or paused).',
+    payload: Type.Object(
+      { title: Type.Optional(Type.String({ maxLength: 200 })), stream_id: Type.Optional(StreamId) },
+      { additionalProperties: false },
+    ),
+    role: 'participant',
+    feature: 'streaming',
+    writes: 'immediate',
+    handler: async (ctx, p: { title?: string; stream_id?: number | string }) => ({
+      result: await live.start(ctx.principal, ctx.campaign.slug, p),
+    }),
+  })
+  registry.register({
+    name: 'stream.pause',
+    aliases: ['pause_stream'],
+    description: 'Pause a live stream (owner or admin)',
+    payload: Type.Object({ stream_id: StreamId }, { additionalProperties: false }),
+    role: 'participant',
+    feature: 'streaming',
+    writes: 'immediate',
+    handler: async (ctx, p: { stream_id: number | string }) => ({
+      result: await live.pause(ctx.principal, ctx.campaign.slug, p.stream_id),
+    }),
+  })
+  registry.register({
+    name: 'stream.stop',
+    aliases: ['stop_stream'],
+    description: 'End a stream for good (owner or admin)',
+    payload: Type.Object({ stream_id: StreamId }, { additionalProperties: false }),
+    role: 'participant',
+    feature: 'streaming',
+    writes: 'immediate',
+    handler: async (ctx, p: { stream_id: number | string }) => ({
+      result: await live.stop(ctx.principal, ctx.campaign.slug, p.stream_id),
+    }),
+  })
+  registry.register({
+    name: 'stream.chat',
+    aliases: ['stream_chat'],
+    description: 'Send a plain-text chat message to the viewers of a live stream',
+    // The configured limit is checked by the service with a clear code; this only bounds the frame.
+    payload: Type.Object(
+      { stream_id: StreamId, text: Type.String({ minLength: 1, maxLength: 10_000 }) },
+      { additionalProperties: false },
+    ),
+    role: 'guest',
+    feature: 'streaming',
+    writes: 'immediate',
+    handler: async (ctx, p: { stream_id: number | string; text: string }) => ({
+      result: await live.chat(ctx.principal, ctx.campaign.slug, p),
+    }),
+  })
+}
+
+/** `stream_join` / `stream_leave` frames from the campaign gateway, and socket closes. */
+export function registerLiveInbound(inbound: InboundRegistry, live: LiveStreams): void {
+  inbound.register('stream_join', (socket, frame) => live.join(socket, frame))
+  inbound.register('stream_leave', (socket, frame) => live.leave(socket, frame))
+  inbound.onClose((socket) => live.closed(socket))
+}

@@ -1,0 +1,221 @@
+import { randomBytes } from 'node:crypto'
+import { ulid } from 'ulid'
+import type { Config } from '../../config.js'
+import { actorKey, hasRole, type Principal } from '../../platform/auth/principal.js'
+import {
+  AppError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnprocessableError,
+} from '../../platform/http/errors.js'
+import type { RealtimePublisher } from '../../realtime/publish.js'
+import type { SocketInfo } from '../../realtime/inbound.js'
+import type { RateLimiter } from './ratelimit.js'
+import type { StreamRow } from './stream.repo.js'
+import type { LiveStatus } from './stream.schema.js'
+import type { StreamService } from './stream.service.js'
+import type { ViewerCounter } from './live.viewers.js'
+
+type LiveConfig = Pick<
+  Config,
+  | 'STREAM_INGEST_URL_TEMPLATE'
+  | 'STREAM_PLAYBACK_URL_TEMPLATE'
+  | 'STREAM_CHAT_MAX_LENGTH'
+  | 'STREAM_CHAT_PER_MINUTE'
+  | 'PUBLIC_URL'
+  | 'PORT'
+>
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+}
+/** An HTML-escaped copy for clients that insert chat into markup; `text` itself is plain text. */
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)
+
+/**
+ * Campaign live streams (issue 5): lifecycle `starting → live → paused → ended` on the registry's
+ * rows, `stream_event`s to the campaign, chat, and viewers counted across nodes.
+ */
+export function createLiveStreams(deps: {
+  streams: StreamService
+  publisher: RealtimePublisher
+  limiter: RateLimiter
+  viewers: ViewerCounter
+  config: LiveConfig
+}) {
+  const { streams, publisher, config } = deps
+  const publicUrl = (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '')
+  /** stream id → connection id → campaign, for this node's sockets. */
+  const watching = new Map<number, Map<string, string>>()
+
+  const fill = (template: string, row: { id: number; campaign: string; key: string }) =>
+    template
+      .replaceAll('{public_url}', publicUrl)
+      .replaceAll('{stream_id}', String(row.id))
+      .replaceAll('{campaign}', encodeURIComponent(row.campaign))
+      .replaceAll('{key}', row.key)
+  const urls = (row: StreamRow) => {
+    const r = { id: Number(row.id), campaign: row.campaign_slug!, key: row.ingest_key! }
+    return {
+      ingest_url: fill(config.STREAM_INGEST_URL_TEMPLATE, r),
+      playback_url: fill(config.STREAM_PLAYBACK_URL_TEMPLATE, r),
+    }
+  }
+
+  async function load(campaign: string, rawId: unknown): Promise<StreamRow> {
+    const id = Number(rawId)
+    const row = await streams.findRow(id)
+    // Another campaign's stream is as invisible as a missing one.
+    if (!row || row.campaign_slug !== campaign)
+      throw new NotFoundError(`Stream ${rawId} does not exist`, 'STREAM_NOT_FOUND')
+    return row
+  }
+  function control(principal: Principal, row: StreamRow) {
+    if (row.owner_id !== principal.user_id && !hasRole(principal, 'admin')) {
+      throw new ForbiddenError('Only the stream owner or an admin controls this stream', 'FORBIDDEN')
+    }
+  }
+  async function announce(row: StreamRow) {
+    await publisher.publish(
+      { scope: 'campaign', campaign: row.campaign_slug! },
+      {
+        type: 'stream_event',
+        kind: 'status',
+        stream_id: Number(row.id),
+        status: row.live_status,
+        title: row.title,
+        owner_id: row.owner_id,
+        playback_url: urls(row).playback_url,
+        timestamp: new Date().toISOString(),
+      },
+    )
+  }
+  async function transition(row: StreamRow, from: LiveStatus[], to: LiveStatus) {
+    if (!from.includes(row.live_status as LiveStatus)) {
+      throw new ConflictError(
+        `Stream ${row.id} is ${row.live_status}; it cannot become ${to}`,
+        'INVALID_STREAM_STATE',
+        {
+          status: row.live_status,
+        },
+      )
+    }
+    const updated = await streams.setLiveStatus(row, to)
+    await announce(updated)
+    return updated
+  }
+  const answer = (row: StreamRow) => ({ stream_id: Number(row.id), status: row.live_status, ...urls(row) })
+
+  return {
+    /** Without `stream_id`: create (starting). With it: go live (from starting or paused). */
+    async start(
+      principal: Principal,
+      campaign: string,
+      input: { title?: string; stream_id?: number | string },
+    ) {
+      if (input.stream_id !== undefined) {
+        const row = await load(campaign, input.stream_id)
+        control(principal, row)
+        return answer(await transition(row, ['starting', 'paused'], 'live'))
+      }
+      const key = randomBytes(18).toString('base64url')
+      const row = await streams.createLive({
+        campaign,
+        owner: principal.user_id,
+        title: input.title?.trim() || 'Live stream',
+        ingestKey: key,
+        playbackFor: (id) => fill(config.STREAM_PLAYBACK_URL_TEMPLATE, { id, campaign, key }),
+        metadata: { created_by_session: principal.session_id },
+      })
+      await announce(row)
+      return answer(row)
+    },
+    async pause(principal: Principal, campaign: string, streamId: number | string) {
+      const row = await load(campaign, streamId)
+      control(principal, row)
+      return answer(await transition(row, ['live'], 'paused'))
+    },
+    async stop(principal: Principal, campaign: string, streamId: number | string) {
+      const row = await load(campaign, streamId)
+      control(principal, row)
+      const ended = await transition(row, ['starting', 'live', 'paused'], 'ended')
+      watching.delete(Number(ended.id))
+      return answer(ended)
+    },
+    async chat(principal: Principal, campaign: string, input: { stream_id: number | string; text: string }) {
+      // Plain text: control characters (but newlines) removed; nothing is ever parsed as HTML.
+      const text = input.text.replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, '').trim()
+      if (!text) throw new UnprocessableError('Chat message is empty', 'CHAT_EMPTY')
+      if ([...text].length > config.STREAM_CHAT_MAX_LENGTH) {
+        throw new UnprocessableError(
+          `Chat messages are at most ${config.STREAM_CHAT_MAX_LENGTH} characters`,
+          'CHAT_TOO_LONG',
+        )
+      }
+      const row = await load(campaign, input.stream_id)
+      if (row.live_status !== 'live' && row.live_status !== 'paused') {
+        throw new ConflictError(`Stream ${row.id} is ${row.live_status}`, 'STREAM_NOT_LIVE')
+      }
+      const rate = await deps.limiter.hit(
+        `chat:${campaign}:${actorKey(principal)}`,
+        config.STREAM_CHAT_PER_MINUTE,
+      )
+      if (!rate.allowed)
+        throw new TooManyRequestsError(rate.retryAfter, 'Too many chat messages', 'CHAT_RATE_LIMITED')
+      const message = {
+        type: 'stream_event',
+        kind: 'chat',
+        stream_id: Number(row.id),
+        message_id: ulid(),
+        user_id: principal.user_id,
+        text,
+        text_html: escapeHtml(text),
+        timestamp: new Date().toISOString(),
+      }
+      await publisher.publish({ scope: 'campaign', campaign }, message)
+      return { message_id: message.message_id, stream_id: message.stream_id, text }
+    },
+
+    async join(socket: SocketInfo, frame: Record<string, unknown>) {
+      const row = await load(socket.campaign, frame.stream_id)
+      if (row.live_status === 'ended')
+        throw new ConflictError(`Stream ${row.id} has ended`, 'STREAM_NOT_LIVE')
+      const id = Number(row.id)
+      let set = watching.get(id)
+      if (!set) {
+        set = new Map()
+        watching.set(id, set)
+      }
+      set.set(socket.connection_id, socket.campaign)
+    },
+    async leave(socket: SocketInfo, frame: Record<string, unknown>) {
+      const id = Number(frame.stream_id)
+      if (!Number.isSafeInteger(id)) throw new AppError(400, 'BAD_REQUEST', 'stream_id is required')
+      watching.get(id)?.delete(socket.connection_id)
+    },
+    async closed(socket: SocketInfo) {
+      for (const set of watching.values()) set.delete(socket.connection_id)
+    },
+    localViewers: (id: number) => watching.get(id)?.size ?? 0,
+
+    /** Once a second: report this node's counts; one node per stream publishes the total. */
+    async tick() {
+      for (const row of await streams.liveRows()) {
+        const id = Number(row.id)
+        await deps.viewers.report(id, watching.get(id)?.size ?? 0)
+        if (!(await deps.viewers.elect(id))) continue
+        await publisher.publish(
+          { scope: 'campaign', campaign: row.campaign_slug! },
+          { type: 'stream_event', kind: 'viewers', stream_id: id, viewers: await deps.viewers.total(id) },
+        )
+      }
+    },
+  }
+}
+export type LiveStreams = ReturnType<typeof createLiveStreams>

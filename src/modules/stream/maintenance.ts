@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { EventBus } from '../../platform/bus/bus.js'
+import type { Db } from '../../platform/db/database.js'
+import { MESSAGES } from './v1.errors.js'
+
+const KEY = 'maintenance'
+const CHANNEL = 'ovasabi:stream:maintenance'
+/** Paths that answer during maintenance: health (balancers), metrics, and the switch itself. */
+const EXEMPT = /^\/(health(\/|$|\?)|metrics($|\?)|api\/v1\/admin\/maintenance($|\?))/
+
+export interface Maintenance {
+  /** `MAINTENANCE_MODE` from config, or the admin toggle (stored, shared by every node). */
+  enabled(): boolean
+  forced: boolean
+  set(on: boolean, actor: string): Promise<void>
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+export function createMaintenance(deps: { db: Db; bus: EventBus; forced: boolean }): Maintenance {
+  let toggled = false
+  let unsubscribe: (() => Promise<void>) | undefined
+  async function load() {
+    const row = await deps.db
+      .selectFrom('service_stream_setting')
+      .select('value')
+      .where('key', '=', KEY)
+      .executeTakeFirst()
+    toggled = (row?.value as { enabled?: boolean } | undefined)?.enabled === true
+  }
+  return {
+    forced: deps.forced,
+    enabled: () => deps.forced || toggled,
+    async set(on, actor) {
+      const value = JSON.stringify({ enabled: on, by: actor })
+      await deps.db
+        .insertInto('service_stream_setting')
+        .values({ key: KEY, value })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: new Date() }))
+        .execute()
+      toggled = on
+      await deps.bus.publish(CHANNEL, { enabled: on })
+    },
+    async start() {
+      await load()
+      // Other nodes reload from the database, which stays the one source of truth.
+      unsubscribe = await deps.bus.subscribe(CHANNEL, () => void load().catch(() => {}))
+    },
+    async stop() {
+      await unsubscribe?.()
+    },
+  }
+}
+
+/** A global hook (not encapsulated): during maintenance every route but health answers 503. */
+export const maintenancePlugin = fp<{ maintenance: Maintenance }>(
+  async (app: FastifyInstance, { maintenance }) => {
+    app.addHook('onRequest', async (request, reply) => {
+      if (!maintenance.enabled() || EXEMPT.test(request.url)) return
+      return reply
+        .status(503)
+        .header('retry-after', '60')
+        .send({ error: MESSAGES.maintenance, maintenance: true })
+    })
+  },
+  { name: 'ovasabi-stream-maintenance' },
+)

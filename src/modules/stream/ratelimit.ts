@@ -1,0 +1,63 @@
+import type { Redis } from 'ioredis'
+
+export interface RateDecision {
+  limit: number
+  remaining: number
+  /** Seconds since the epoch when the window resets. */
+  reset: number
+  allowed: boolean
+  retryAfter: number
+}
+
+/** Fixed one-minute windows: memory on one node, Redis (INCR + PEXPIRE) shared by all nodes. */
+export interface RateLimiter {
+  hit(key: string, limit: number, windowMs?: number): Promise<RateDecision>
+}
+
+function decide(count: number, limit: number, resetMs: number): RateDecision {
+  const now = Date.now()
+  return {
+    limit,
+    remaining: Math.max(0, limit - count),
+    reset: Math.ceil(resetMs / 1000),
+    allowed: count <= limit,
+    retryAfter: Math.max(1, Math.ceil((resetMs - now) / 1000)),
+  }
+}
+
+export function createMemoryRateLimiter(): RateLimiter {
+  const windows = new Map<string, { count: number; resetMs: number }>()
+  let sweep = Date.now()
+  return {
+    async hit(key, limit, windowMs = 60_000) {
+      const now = Date.now()
+      if (now - sweep > windowMs) {
+        for (const [k, w] of windows) if (w.resetMs <= now) windows.delete(k)
+        sweep = now
+      }
+      let w = windows.get(key)
+      if (!w || w.resetMs <= now) {
+        w = { count: 0, resetMs: Math.floor(now / windowMs) * windowMs + windowMs }
+        windows.set(key, w)
+      }
+      w.count++
+      return decide(w.count, limit, w.resetMs)
+    },
+  }
+}
+
+export function createRedisRateLimiter(redis: Redis, prefix = 'ovasabi:ss:rl:'): RateLimiter {
+  return {
+    async hit(key, limit, windowMs = 60_000) {
+      // Windows are aligned to the clock, so every node agrees on when one ends.
+      const resetMs = Math.floor(Date.now() / windowMs) * windowMs + windowMs
+      const redisKey = `${prefix}${key}:${resetMs}`
+      const [[, count]] = (await redis
+        .multi()
+        .incr(redisKey)
+        .pexpire(redisKey, windowMs + 1000)
+        .exec()) as [[unknown, number], unknown]
+      return decide(Number(count), limit, resetMs)
+    },
+  }
+}

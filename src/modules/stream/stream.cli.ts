@@ -1,0 +1,71 @@
+import { parseArgs } from 'node:util'
+import type { Config } from '../../config.js'
+import { createPlatform } from '../../platform/platform.js'
+import { createAccountService } from './account.service.js'
+import { ACCOUNT_ROLES, type AccountRole } from './stream.schema.js'
+
+export const STREAMSOURCE_USER_HELP = `  ovasabi streamsource-user create --email E [--role default|editor|admin] [--service]
+                                             create a StreamSource account (password from STREAMSOURCE_PASSWORD)
+  ovasabi streamsource-user list [--json]    list StreamSource accounts
+  ovasabi streamsource-user set <id> [--role R] [--service|--no-service]`
+
+/** `ovasabi streamsource-user …`: manage registry accounts without the HTTP API. */
+export async function streamSourceUserCommand(config: Config, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      email: { type: 'string' },
+      role: { type: 'string' },
+      service: { type: 'boolean' },
+      'no-service': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  })
+  const role = values.role as AccountRole | undefined
+  if (role !== undefined && !ACCOUNT_ROLES.includes(role))
+    throw new Error(`--role must be one of ${ACCOUNT_ROLES.join(', ')}`)
+  const platform = await createPlatform(config)
+  try {
+    const accounts = createAccountService({
+      db: platform.database.db,
+      apiKeys: platform.apiKeys,
+      secret: config.JWT_SECRET,
+    })
+    const [sub, id] = positionals
+    if (sub === 'create') {
+      // The password comes from the environment so it stays out of shell history and `ps`.
+      const user = await accounts.create({
+        email: values.email ?? '',
+        password: process.env.STREAMSOURCE_PASSWORD ?? '',
+        role,
+        is_service_account: values.service === true,
+      })
+      console.log(values.json ? JSON.stringify(user) : `Created ${user.email} (#${user.id}, ${user.role})`)
+      return 0
+    }
+    if (sub === 'list') {
+      const { users } = await accounts.list(1, 10_000)
+      if (values.json) console.log(JSON.stringify(users))
+      else
+        for (const u of users)
+          console.log(`${u.id}\t${u.email}\t${u.role}${u.is_service_account ? '\tservice' : ''}`)
+      return 0
+    }
+    if (sub === 'set' && id) {
+      const service = values.service ? true : values['no-service'] ? false : undefined
+      const user = await accounts.update(Number(id), {
+        ...(role ? { role } : {}),
+        ...(service !== undefined ? { is_service_account: service } : {}),
+      })
+      console.log(
+        `#${user.id} ${user.email}: ${user.role}${user.is_service_account ? ', service account' : ''}`,
+      )
+      return 0
+    }
+    console.error(STREAMSOURCE_USER_HELP)
+    return 2
+  } finally {
+    await platform.close()
+  }
+}

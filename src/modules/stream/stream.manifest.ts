@@ -1,0 +1,95 @@
+import type { EndpointDeclaration, ModuleManifest } from '../../platform/module.js'
+
+const ss = (method: EndpointDeclaration['method'], path: string, summary: string): EndpointDeclaration => ({
+  method,
+  path: `/api/v1${path}`,
+  auth: 'streamsource',
+  summary,
+})
+
+/** The stream registry: StreamSource-compatible `/api/v1` + `/cable`, and campaign live streams. */
+export const streamManifest: ModuleManifest = {
+  name: 'stream',
+  version: '1.0.0',
+  description:
+    'Stream registry speaking the StreamSource v1 API and ActionCable (/cable), and campaign live streams ' +
+    '(start/pause/stop, chat, viewers) on the same records',
+  capabilities: [
+    'streamsource.api',
+    'streamsource.accounts',
+    'streamsource.ratelimit',
+    'streamsource.maintenance',
+    'actioncable.streams',
+    'actioncable.collaboration',
+    'stream.lifecycle',
+    'stream.chat',
+    'stream.viewers',
+  ],
+  dependencies: ['campaign', 'nexus', 'realtime', 'database', 'bus', 'redis'],
+  endpoints: [
+    ss('POST', '/login', 'Log in (nested form)'),
+    ss('POST', '/signup', 'Sign up (nested form)'),
+    ss('POST', '/users/login', 'Log in (flat form)'),
+    ss('POST', '/users/signup', 'Sign up (flat form)'),
+    ss('DELETE', '/logout', 'Revoke the token'),
+    ss('GET', '/users', 'List accounts (admin)'),
+    ss('GET', '/users/:id', 'Read an account (admin)'),
+    ss('PATCH', '/users/:id', 'Change role / service account (admin)'),
+    ss('GET', '/admin/maintenance', 'Maintenance switch state (admin)'),
+    ss('PUT', '/admin/maintenance', 'Toggle maintenance (admin)'),
+    ss('GET', '/streams', 'List streams with filters'),
+    ss('POST', '/streams', 'Create a stream (duplicates answer the existing one)'),
+    ss('GET', '/streams/export', 'Export CSV/JSON'),
+    ss('POST', '/streams/import', 'Bulk import CSV/JSON'),
+    ss('PATCH', '/streams/batch', 'Batch update'),
+    ss('GET', '/streams/:id', 'Read a stream'),
+    ss('PATCH', '/streams/:id', 'Update a stream'),
+    ss('PUT', '/streams/:id', 'Update a stream'),
+    ss('DELETE', '/streams/:id', 'Delete a stream'),
+    ss('PUT', '/streams/:id/pin', 'Pin'),
+    ss('DELETE', '/streams/:id/pin', 'Unpin'),
+    ss('POST', '/streams/:id/archive', 'Archive'),
+    ss('POST', '/streams/:id/unarchive', 'Unarchive'),
+  ],
+  actions: ['stream.start', 'stream.pause', 'stream.stop', 'stream.chat'],
+  events: [
+    {
+      name: 'StreamsChannel',
+      channel: 'cable',
+      direction: 'emits',
+      description: '{action, stream} on every change',
+    },
+    {
+      name: 'CollaborativeStreamsChannel',
+      channel: 'cable',
+      direction: 'emits',
+      description: 'active_users_list, cell_locked, cell_unlocked, cell_updated',
+    },
+    {
+      name: 'stream_event',
+      channel: 'ws',
+      direction: 'emits',
+      description: 'status, viewers and chat of live streams',
+    },
+    {
+      name: 'stream_join',
+      channel: 'ws',
+      direction: 'consumes',
+      description: 'A socket starts watching a stream',
+    },
+    { name: 'stream_leave', channel: 'ws', direction: 'consumes', description: 'A socket stops watching' },
+    {
+      name: 'ovasabi:cable',
+      channel: 'bus',
+      direction: 'emits',
+      description: 'Cable broadcasts to every node',
+    },
+  ],
+  tables: [
+    'service_stream_main',
+    'service_stream_user',
+    'service_stream_token_denylist',
+    'service_stream_setting',
+  ],
+  features: ['streaming'],
+}

@@ -1,0 +1,94 @@
+import { Type, type Static } from 'typebox'
+import { PLATFORMS } from './stream.links.js'
+
+export const STATUSES = ['live', 'offline', 'unknown'] as const
+export const KINDS = ['video', 'web', 'overlay', 'background'] as const
+export const ORIENTATIONS = ['vertical', 'horizontal'] as const
+export const ACCOUNT_ROLES = ['default', 'editor', 'admin'] as const
+export const LIVE_STATUSES = ['starting', 'live', 'paused', 'ended'] as const
+
+export type StreamStatus = (typeof STATUSES)[number]
+export type AccountRole = (typeof ACCOUNT_ROLES)[number]
+export type LiveStatus = (typeof LIVE_STATUSES)[number]
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
+const Time = Type.String({ format: 'date-time' })
+
+/** A StreamSource account as the API shows it (never the password hash). */
+export const AccountJson = Type.Object({
+  id: Type.Integer(),
+  email: Type.String(),
+  role: Type.Enum(ACCOUNT_ROLES),
+  is_service_account: Type.Boolean(),
+  created_at: Time,
+  updated_at: Time,
+})
+export type AccountJson = Static<typeof AccountJson>
+
+/** A stream in StreamSource shape; `campaign` is set on campaign live streams only. */
+export const StreamJson = Type.Object({
+  id: Type.Integer(),
+  source: Nullable(Type.String()),
+  link: Type.String(),
+  url: Type.String({ description: 'Same as link (older clients read `url`)' }),
+  status: Type.Enum(STATUSES),
+  is_pinned: Type.Boolean(),
+  is_archived: Type.Boolean(),
+  created_at: Time,
+  updated_at: Time,
+  city: Nullable(Type.String()),
+  state: Nullable(Type.String()),
+  platform: Type.Enum(PLATFORMS),
+  notes: Nullable(Type.String()),
+  title: Nullable(Type.String()),
+  last_checked_at: Nullable(Time),
+  last_live_at: Nullable(Time),
+  posted_by: Nullable(Type.String()),
+  orientation: Nullable(Type.String()),
+  kind: Type.Enum(KINDS),
+  user_id: Nullable(Type.Integer()),
+  user: Nullable(AccountJson),
+  campaign: Nullable(
+    Type.Object({
+      slug: Type.String(),
+      owner_id: Type.String(),
+      live_status: Type.Enum(LIVE_STATUSES),
+    }),
+  ),
+})
+export type StreamJson = Static<typeof StreamJson>
+
+/** StreamSource's error body: `{error: "…"}` (plus `details` per field on 422). */
+export const V1Error = Type.Object({
+  error: Type.String(),
+  details: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
+  maintenance: Type.Optional(Type.Boolean()),
+})
+
+/** Stream fields a client may write; unknown fields are ignored like StreamSource does. */
+export const StreamWritable = {
+  link: Type.Optional(Type.String({ maxLength: 2048 })),
+  url: Type.Optional(Type.String({ maxLength: 2048, description: 'Alias of link' })),
+  source: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+  status: Type.Optional(Type.String({ maxLength: 32 })),
+  is_pinned: Type.Optional(Type.Boolean()),
+  is_archived: Type.Optional(Type.Boolean()),
+  city: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+  state: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+  platform: Type.Optional(Nullable(Type.String({ maxLength: 32 }))),
+  notes: Type.Optional(Nullable(Type.String({ maxLength: 10_000 }))),
+  title: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+  posted_by: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+  orientation: Type.Optional(Nullable(Type.String({ maxLength: 32 }))),
+  kind: Type.Optional(Type.String({ maxLength: 32 })),
+  last_checked_at: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
+  last_checked: Type.Optional(
+    Nullable(Type.String({ maxLength: 64, description: 'Alias of last_checked_at' })),
+  ),
+  last_live_at: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
+}
+export const StreamInput = Type.Object(StreamWritable)
+export type StreamInput = Static<typeof StreamInput>
+
+/** `POST /streams` accepts the fields at top level or nested under `stream` (Rails params). */
+export const StreamBody = Type.Object({ ...StreamWritable, stream: Type.Optional(StreamInput) })

@@ -1,0 +1,310 @@
+import type { EventBus } from '../../platform/bus/bus.js'
+import type { Db } from '../../platform/db/database.js'
+import type { AccountService, V1Principal } from './account.service.js'
+import { CABLE_CHANNEL, type CableBroadcast } from './cable/protocol.js'
+import { parseStreamInput } from './stream.input.js'
+import { normalizeLink } from './stream.links.js'
+import * as repo from './stream.repo.js'
+import type { StreamJson, StreamInput, LiveStatus } from './stream.schema.js'
+import { forbidden, invalid, notFound } from './v1.errors.js'
+
+export type StreamAction = 'created' | 'updated' | 'archived' | 'deleted'
+
+export interface ListResult {
+  streams: StreamJson[]
+  meta: { current_page: number; total_pages: number; total_count: number; per_page: number }
+}
+
+export interface ItemResult {
+  index: number
+  id?: number
+  link?: string
+  success: boolean
+  status: 'created' | 'duplicate' | 'updated' | 'error'
+  stream?: StreamJson
+  error?: string
+  details?: Record<string, string[]>
+}
+
+const STATUS_BY_LIVE: Record<LiveStatus, string> = {
+  starting: 'unknown',
+  live: 'live',
+  paused: 'offline',
+  ended: 'offline',
+}
+
+export function createStreamService(deps: {
+  db: Db
+  bus: EventBus
+  accounts: Pick<AccountService, 'accounts'>
+}) {
+  const { db, bus } = deps
+
+  async function toJson(rows: repo.StreamRow[]): Promise<StreamJson[]> {
+    const users = await deps.accounts.accounts(
+      rows.flatMap((r) => (r.user_id == null ? [] : [Number(r.user_id)])),
+    )
+    return rows.map((r) => ({
+      id: Number(r.id),
+      source: r.source,
+      link: r.link,
+      url: r.link,
+      status: r.status as StreamJson['status'],
+      is_pinned: r.is_pinned,
+      is_archived: r.is_archived,
+      created_at: r.created_at.toISOString(),
+      updated_at: r.updated_at.toISOString(),
+      city: r.city,
+      state: r.state,
+      platform: r.platform as StreamJson['platform'],
+      notes: r.notes,
+      title: r.title,
+      last_checked_at: r.last_checked_at?.toISOString() ?? null,
+      last_live_at: r.last_live_at?.toISOString() ?? null,
+      posted_by: r.posted_by,
+      orientation: r.orientation,
+      kind: r.kind as StreamJson['kind'],
+      user_id: r.user_id == null ? null : Number(r.user_id),
+      user: r.user_id == null ? null : (users.get(Number(r.user_id)) ?? null),
+      campaign:
+        r.campaign_slug && r.owner_id && r.live_status
+          ? { slug: r.campaign_slug, owner_id: r.owner_id, live_status: r.live_status as LiveStatus }
+          : null,
+    }))
+  }
+  const one = async (row: repo.StreamRow) => (await toJson([row]))[0]!
+
+  async function broadcast(action: StreamAction, stream: StreamJson): Promise<void> {
+    await bus.publish(CABLE_CHANNEL, {
+      broadcasting: 'streams',
+      message: { action, stream },
+    } satisfies CableBroadcast)
+  }
+
+  /** Editors and admins create; changing needs ownership unless admin. */
+  function canCreate(p: V1Principal) {
+    if (p.role !== 'editor' && p.role !== 'admin') throw forbidden()
+  }
+  function canChange(p: V1Principal, row: repo.StreamRow) {
+    if (p.role === 'admin') return
+    if (p.role !== 'editor' || p.account_id === undefined || Number(row.user_id) !== p.account_id)
+      throw forbidden()
+  }
+
+  async function load(id: number): Promise<repo.StreamRow> {
+    const row = Number.isSafeInteger(id) && id > 0 ? await repo.findById(db, id) : undefined
+    if (!row) throw notFound()
+    return row
+  }
+
+  /** Status semantics: any status change is a check; going live is also a sighting. */
+  function withTimestamps(patch: repo.StreamPatch, before?: repo.StreamRow): repo.StreamPatch {
+    const now = new Date()
+    if (patch.status !== undefined && patch.status !== before?.status) {
+      if (patch.last_checked_at === undefined) patch.last_checked_at = now
+      if (patch.status === 'live' && patch.last_live_at === undefined) patch.last_live_at = now
+    }
+    return patch
+  }
+
+  async function create(
+    principal: V1Principal,
+    input: StreamInput,
+  ): Promise<{ stream: StreamJson; created: boolean }> {
+    canCreate(principal)
+    const { patch, normalized } = parseStreamInput(input, true)
+    const existing = await repo.findByNormalizedLink(db, normalized!)
+    if (existing) return { stream: await one(existing), created: false }
+    const row = await repo.insert(db, {
+      ...(withTimestamps(patch) as repo.StreamInsert),
+      link: patch.link!,
+      normalized_link: normalized!,
+      user_id: principal.account_id ?? null,
+    })
+    // Lost a race with an identical link: answer with the row that won.
+    if (!row)
+      return { stream: await one((await repo.findByNormalizedLink(db, normalized!))!), created: false }
+    const stream = await one(row)
+    await broadcast('created', stream)
+    return { stream, created: true }
+  }
+
+  async function applyPatch(
+    row: repo.StreamRow,
+    patch: repo.StreamPatch,
+    normalized?: string,
+  ): Promise<StreamJson> {
+    if (normalized !== undefined && normalized !== row.normalized_link) {
+      const clash = await repo.findByNormalizedLink(db, normalized)
+      if (clash) throw invalid({ link: ['has already been taken'] })
+      patch.normalized_link = normalized
+    }
+    const updated = await repo.update(db, Number(row.id), withTimestamps(patch, row))
+    if (!updated) throw notFound()
+    const stream = await one(updated)
+    const archivedNow = !row.is_archived && updated.is_archived
+    await broadcast(archivedNow ? 'archived' : 'updated', stream)
+    return stream
+  }
+
+  async function update(principal: V1Principal, id: number, input: StreamInput): Promise<StreamJson> {
+    const row = await load(id)
+    canChange(principal, row)
+    const { patch, normalized } = parseStreamInput(input, false)
+    return applyPatch(row, patch, normalized)
+  }
+
+  return {
+    toJson,
+    broadcast,
+    create,
+    update,
+    async get(id: number): Promise<StreamJson> {
+      return one(await load(id))
+    },
+    async list(filters: repo.StreamFilters, page: number, perPage: number): Promise<ListResult> {
+      const { rows, total } = await repo.list(db, filters, { limit: perPage, offset: (page - 1) * perPage })
+      return {
+        streams: await toJson(rows),
+        meta: {
+          current_page: page,
+          total_pages: Math.ceil(total / perPage),
+          total_count: total,
+          per_page: perPage,
+        },
+      }
+    },
+    /** Every matching stream (export), capped so one request cannot exhaust memory. */
+    async all(filters: repo.StreamFilters, cap = 50_000): Promise<StreamJson[]> {
+      const { rows } = await repo.list(db, filters, { limit: cap, offset: 0 })
+      return toJson(rows)
+    },
+    async remove(principal: V1Principal, id: number): Promise<void> {
+      const row = await load(id)
+      canChange(principal, row)
+      const removed = await repo.remove(db, Number(row.id))
+      if (removed) await broadcast('deleted', await one(removed))
+    },
+    async setPinned(principal: V1Principal, id: number, pinned: boolean): Promise<StreamJson> {
+      const row = await load(id)
+      canChange(principal, row)
+      return applyPatch(row, { is_pinned: pinned })
+    },
+    async setArchived(principal: V1Principal, id: number, archived: boolean): Promise<StreamJson> {
+      const row = await load(id)
+      canChange(principal, row)
+      return applyPatch(row, { is_archived: archived })
+    },
+    /** Each item names its stream by `id` or by `link`/`url`; one bad item never fails the others. */
+    async batch(principal: V1Principal, items: Array<StreamInput & { id?: number }>): Promise<ItemResult[]> {
+      const results: ItemResult[] = []
+      for (const [index, item] of items.entries()) {
+        try {
+          let row: repo.StreamRow | undefined
+          const { id, ...fields } = item
+          if (id !== undefined) row = await load(id)
+          else {
+            const { normalized } = parseStreamInput({ link: item.link ?? item.url }, true)
+            row = await repo.findByNormalizedLink(db, normalized!)
+            if (!row) throw notFound()
+            delete fields.link
+            delete fields.url
+          }
+          canChange(principal, row)
+          const { patch, normalized } = parseStreamInput(fields, false)
+          const stream = await applyPatch(row, patch, normalized)
+          results.push({ index, id: stream.id, success: true, status: 'updated', stream })
+        } catch (err) {
+          results.push(failure(index, item, err))
+        }
+      }
+      return results
+    },
+    async importMany(principal: V1Principal, items: StreamInput[]): Promise<ItemResult[]> {
+      canCreate(principal)
+      const results: ItemResult[] = []
+      for (const [index, item] of items.entries()) {
+        try {
+          const { stream, created } = await create(principal, item)
+          results.push({
+            index,
+            id: stream.id,
+            success: true,
+            status: created ? 'created' : 'duplicate',
+            stream,
+          })
+        } catch (err) {
+          results.push(failure(index, item, err))
+        }
+      }
+      return results
+    },
+
+    // Campaign live streams (issue 5) share the rows; these are their writes.
+    async createLive(input: {
+      campaign: string
+      owner: string
+      title: string
+      ingestKey: string
+      /** The playback URL needs the row id, so the link is set once the row exists. */
+      playbackFor: (id: number) => string
+      metadata: Record<string, unknown>
+    }): Promise<repo.StreamRow> {
+      const placeholder = `campaign-stream:${input.ingestKey}`
+      const row = await repo.insert(db, {
+        link: placeholder,
+        normalized_link: placeholder,
+        title: input.title,
+        source: `campaign:${input.campaign}`,
+        posted_by: input.owner,
+        platform: 'other',
+        kind: 'video',
+        status: STATUS_BY_LIVE.starting,
+        campaign_slug: input.campaign,
+        owner_id: input.owner,
+        live_status: 'starting',
+        ingest_key: input.ingestKey,
+        metadata: JSON.stringify(input.metadata),
+      })
+      if (!row) throw new Error('stream key collision')
+      const link = input.playbackFor(Number(row.id))
+      const withLink =
+        (await repo.update(db, Number(row.id), {
+          link,
+          normalized_link: normalizeLink(link) ?? `campaign-stream:${row.id}`,
+        })) ?? row
+      await broadcast('created', await one(withLink))
+      return withLink
+    },
+    async setLiveStatus(row: repo.StreamRow, status: LiveStatus): Promise<repo.StreamRow> {
+      const patch = withTimestamps({ live_status: status, status: STATUS_BY_LIVE[status] }, row)
+      const updated = await repo.update(db, Number(row.id), patch)
+      if (!updated) throw notFound()
+      await broadcast('updated', await one(updated))
+      return updated
+    },
+    findRow: (id: number) =>
+      Number.isSafeInteger(id) && id > 0 ? repo.findById(db, id) : Promise.resolve(undefined),
+    liveRows: () => repo.live(db),
+  }
+}
+
+export type StreamService = ReturnType<typeof createStreamService>
+
+function failure(
+  index: number,
+  item: { id?: number; link?: string; url?: string },
+  err: unknown,
+): ItemResult {
+  const e = err as { statusCode?: number; message?: string; fields?: Record<string, string[]> }
+  if (typeof e.statusCode !== 'number' || e.statusCode >= 500) throw err
+  return {
+    index,
+    ...(item.id !== undefined ? { id: item.id } : {}),
+    ...((item.link ?? item.url) ? { link: item.link ?? item.url } : {}),
+    success: false,
+    status: 'error',
+    error: e.message ?? 'Failed',
+    ...(e.fields ? { details: e.fields } : {}),
+  }
+}

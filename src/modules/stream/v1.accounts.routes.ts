@@ -1,0 +1,242 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { SecuredBy } from '../../platform/http/schemas.js'
+import { Type } from 'typebox'
+import { AccountJson, V1Error as V1ErrorSchema } from './stream.schema.js'
+import { requireV1, requireV1Admin, V1_ROUTE_CONFIG, type V1Options } from './v1.plugin.js'
+import { V1Error } from './v1.errors.js'
+
+const tags = ['streamsource']
+const security = SecuredBy
+const err = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, V1ErrorSchema]))
+const Credentials = Type.Object({
+  email: Type.String({ maxLength: 254 }),
+  password: Type.String({ maxLength: 128 }),
+  password_confirmation: Type.Optional(Type.String({ maxLength: 128 })),
+})
+const Status = Type.Object({ code: Type.Integer(), message: Type.String() })
+const Session = Type.Object({ status: Status, user: AccountJson, token: Type.String() })
+const FlatSession = Type.Object({ user: AccountJson, token: Type.String() })
+const IdParams = Type.Object({ id: Type.String({ maxLength: 20 }) })
+
+export const accountRoutes: FastifyPluginAsync<V1Options> = async (
+  app,
+  { accounts, maintenance, config },
+) => {
+  const route = { config: V1_ROUTE_CONFIG }
+  const signupAllowed = () => {
+    if (!config.STREAMSOURCE_SIGNUP_ENABLED) throw new V1Error(403, 'SIGNUP_DISABLED', 'Sign up is disabled')
+  }
+
+  app.post(
+    '/login',
+    {
+      ...route,
+      schema: {
+        operationId: 'streamSourceLogin',
+        tags,
+        body: Type.Object({ user: Credentials }),
+        response: { 200: Session, ...err(401, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { user } = request.body as { user: { email: string; password: string } }
+      const session = await accounts.login(user.email, user.password)
+      reply.header('authorization', `Bearer ${session.token}`)
+      return { status: { code: 200, message: 'Logged in successfully.' }, ...session }
+    },
+  )
+
+  app.post(
+    '/signup',
+    {
+      ...route,
+      schema: {
+        operationId: 'streamSourceSignup',
+        tags,
+        body: Type.Object({ user: Credentials }),
+        response: { 201: Session, ...err(403, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      signupAllowed()
+      const { user } = request.body as {
+        user: { email: string; password: string; password_confirmation?: string }
+      }
+      await accounts.signup(user)
+      const session = await accounts.login(user.email, user.password)
+      reply.header('authorization', `Bearer ${session.token}`)
+      return reply.status(201).send({ status: { code: 201, message: 'Signed up successfully.' }, ...session })
+    },
+  )
+
+  // The older flat forms, still used by deployed updaters.
+  app.post(
+    '/users/login',
+    {
+      ...route,
+      schema: {
+        operationId: 'streamSourceLoginFlat',
+        tags,
+        body: Credentials,
+        response: { 200: FlatSession, ...err(401, 422, 429) },
+      },
+    },
+    async (request) => {
+      const { email, password } = request.body as { email: string; password: string }
+      return accounts.login(email, password)
+    },
+  )
+
+  app.post(
+    '/users/signup',
+    {
+      ...route,
+      schema: {
+        operationId: 'streamSourceSignupFlat',
+        tags,
+        body: Credentials,
+        response: { 201: FlatSession, ...err(403, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      signupAllowed()
+      const body = request.body as { email: string; password: string; password_confirmation?: string }
+      await accounts.signup(body)
+      return reply.status(201).send(await accounts.login(body.email, body.password))
+    },
+  )
+
+  app.delete(
+    '/logout',
+    {
+      ...route,
+      preHandler: requireV1,
+      schema: {
+        operationId: 'streamSourceLogout',
+        tags,
+        security,
+        response: { 200: Type.Object({ status: Status }), ...err(401, 429) },
+      },
+    },
+    async (request) => {
+      await accounts.logout(request.v1!)
+      return { status: { code: 200, message: 'Logged out successfully.' } }
+    },
+  )
+
+  app.get(
+    '/users',
+    {
+      ...route,
+      preHandler: requireV1Admin,
+      schema: {
+        operationId: 'streamSourceListUsers',
+        tags,
+        security,
+        querystring: Type.Object({
+          page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+          per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
+        }),
+        response: {
+          200: Type.Object({
+            users: Type.Array(AccountJson),
+            meta: Type.Object({
+              current_page: Type.Integer(),
+              total_pages: Type.Integer(),
+              total_count: Type.Integer(),
+              per_page: Type.Integer(),
+            }),
+          }),
+          ...err(401, 403, 422, 429),
+        },
+      },
+    },
+    async (request) => {
+      const { page = 1, per_page = 25 } = request.query as { page?: number; per_page?: number }
+      const { users, total } = await accounts.list(page, per_page)
+      return {
+        users,
+        meta: { current_page: page, total_pages: Math.ceil(total / per_page), total_count: total, per_page },
+      }
+    },
+  )
+
+  app.get(
+    '/users/:id',
+    {
+      ...route,
+      preHandler: requireV1Admin,
+      schema: {
+        operationId: 'streamSourceGetUser',
+        tags,
+        security,
+        params: IdParams,
+        response: { 200: Type.Object({ user: AccountJson }), ...err(401, 403, 404, 429) },
+      },
+    },
+    async (request) => ({ user: await accounts.get(Number((request.params as { id: string }).id)) }),
+  )
+
+  app.patch(
+    '/users/:id',
+    {
+      ...route,
+      preHandler: requireV1Admin,
+      schema: {
+        operationId: 'streamSourceUpdateUser',
+        tags,
+        security,
+        params: IdParams,
+        body: Type.Object(
+          {
+            role: Type.Optional(Type.Enum(['default', 'editor', 'admin'])),
+            is_service_account: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ user: AccountJson }), ...err(401, 403, 404, 422, 429) },
+      },
+    },
+    async (request) => {
+      const body = request.body as { role?: 'default' | 'editor' | 'admin'; is_service_account?: boolean }
+      return { user: await accounts.update(Number((request.params as { id: string }).id), body) }
+    },
+  )
+
+  const MaintenanceState = Type.Object({ maintenance: Type.Boolean(), forced_by_config: Type.Boolean() })
+  app.get(
+    '/admin/maintenance',
+    {
+      ...route,
+      preHandler: requireV1Admin,
+      schema: {
+        operationId: 'streamSourceMaintenanceState',
+        tags,
+        security,
+        response: { 200: MaintenanceState, ...err(401, 403, 429) },
+      },
+    },
+    async () => ({ maintenance: maintenance.enabled(), forced_by_config: maintenance.forced }),
+  )
+  app.put(
+    '/admin/maintenance',
+    {
+      ...route,
+      preHandler: requireV1Admin,
+      schema: {
+        operationId: 'streamSourceSetMaintenance',
+        tags,
+        security,
+        description:
+          'Turn the maintenance switch on or off on every node (MAINTENANCE_MODE=true keeps it on).',
+        body: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
+        response: { 200: MaintenanceState, ...err(401, 403, 422, 429) },
+      },
+    },
+    async (request) => {
+      const { enabled } = request.body as { enabled: boolean }
+      await maintenance.set(enabled, request.v1!.email ?? 'apikey')
+      return { maintenance: maintenance.enabled(), forced_by_config: maintenance.forced }
+    },
+  )
+}

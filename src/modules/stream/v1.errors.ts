@@ -1,0 +1,81 @@
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { AppError } from '../../platform/http/errors.js'
+
+/** StreamSource's own wording, which deployed clients match on. */
+export const MESSAGES = {
+  unauthorized: 'Unauthorized',
+  forbidden: 'You are not authorized to perform this action',
+  notFound: 'Record not found',
+  rateLimited: 'Too many requests. Please try again later.',
+  maintenance: 'The API is currently under maintenance. Please try again later.',
+  badCredentials: 'Invalid email or password',
+} as const
+
+/** An error answered as `{error, details?}` on `/api/v1` (and as our error model elsewhere). */
+export class V1Error extends AppError {
+  readonly fields?: Record<string, string[]>
+  constructor(
+    statusCode: number,
+    code: string,
+    message: string,
+    options: { fields?: Record<string, string[]>; headers?: Record<string, string> } = {},
+  ) {
+    super(statusCode, code, message, { details: options.fields, headers: options.headers })
+    this.fields = options.fields
+  }
+}
+
+export const unauthorized = () => new V1Error(401, 'UNAUTHORIZED', MESSAGES.unauthorized)
+export const forbidden = () => new V1Error(403, 'FORBIDDEN', MESSAGES.forbidden)
+export const notFound = () => new V1Error(404, 'NOT_FOUND', MESSAGES.notFound)
+
+const human = (field: string) => {
+  const words = field.replace(/_/g, ' ')
+  return words.charAt(0).toUpperCase() + words.slice(1)
+}
+
+/** 422 naming every field: `{error: "Link must be …, Status is not …", details: {link: ["must be …"]}}`. */
+export function invalid(fields: Record<string, string[]>): V1Error {
+  const message = Object.entries(fields)
+    .flatMap(([field, problems]) => problems.map((p) => `${human(field)} ${p}`))
+    .join(', ')
+  return new V1Error(422, 'VALIDATION_FAILED', message, { fields })
+}
+
+/** Fastify's schema errors become the same 422, named by field. */
+function fromValidation(err: FastifyError): V1Error {
+  const fields: Record<string, string[]> = {}
+  for (const v of err.validation ?? []) {
+    const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty
+    const path = (v.instancePath || '').split('/').filter(Boolean)
+    const field = missing ?? path[path.length - 1] ?? err.validationContext ?? 'body'
+    const message = missing ? "can't be blank" : (v.message ?? 'is invalid')
+    fields[field] = [...(fields[field] ?? []), message]
+  }
+  return invalid(fields)
+}
+
+/**
+ * Scoped to the `/api/v1` plugin: these routes answer errors in StreamSource's shape while the
+ * rest of the API keeps ours.
+ */
+export function registerV1ErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let appError: AppError | undefined = error instanceof AppError ? error : undefined
+    if (!appError && error.validation) appError = fromValidation(error)
+    if (!appError && typeof error.statusCode === 'number' && error.statusCode < 500) {
+      appError = new AppError(error.statusCode, error.code ?? 'BAD_REQUEST', error.message)
+    }
+    if (!appError) {
+      request.log.error({ err: error, request_id: request.id }, 'unhandled error')
+      return reply.status(500).send({ error: 'Internal server error' })
+    }
+    if (appError.statusCode >= 500 && appError.statusCode !== 503)
+      request.log.error({ err: error }, appError.message)
+    if (appError.headers) reply.headers(appError.headers)
+    const body: Record<string, unknown> = { error: appError.message }
+    if (appError instanceof V1Error && appError.fields) body.details = appError.fields
+    return reply.status(appError.statusCode).send(body)
+  })
+  app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'Not found' }))
+}

@@ -1,0 +1,60 @@
+import ActionCable, { type Consumer, type Subscription } from '@rails/actioncable'
+import { WebSocket } from 'ws'
+
+// The real browser client, run in Node: `ws` is its WebSocket, and the page-visibility hooks it
+// installs are no-ops here.
+ActionCable.adapters.WebSocket = WebSocket
+const g = globalThis as Record<string, unknown>
+g.addEventListener ??= () => {}
+g.removeEventListener ??= () => {}
+
+/** Wait until `check` is true (no timing assertions: a generous deadline only). */
+export async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+export interface TestSubscription {
+  subscription: Subscription
+  received: any[]
+  connected: boolean
+  rejected: boolean
+}
+
+export function consumer(baseUrl: string, token: string): Consumer {
+  return ActionCable.createConsumer(
+    `${baseUrl.replace(/^http/, 'ws')}/cable?token=${encodeURIComponent(token)}`,
+  )
+}
+
+export async function subscribe(
+  c: Consumer,
+  channel: string | Record<string, unknown>,
+  options: { expectReject?: boolean } = {},
+): Promise<TestSubscription> {
+  const state: TestSubscription = {
+    subscription: undefined as never,
+    received: [],
+    connected: false,
+    rejected: false,
+  }
+  state.subscription = c.subscriptions.create(channel, {
+    connected() {
+      state.connected = true
+    },
+    rejected() {
+      state.rejected = true
+    },
+    received(data: unknown) {
+      state.received.push(data)
+    },
+  })
+  await until(
+    () => (options.expectReject ? state.rejected : state.connected),
+    `subscription to ${JSON.stringify(channel)}`,
+  )
+  return state
+}

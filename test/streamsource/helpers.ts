@@ -1,0 +1,55 @@
+import { randomBytes, randomInt } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { adminHeaders, json } from '../helper.js'
+
+export const PASSWORD = 'Passw0rdOk'
+
+export interface TestAccount {
+  id: number
+  email: string
+  token: string
+  headers: { authorization: string }
+}
+
+/** Signs up a StreamSource account and gives it `role` (and service status) through the admin API key. */
+export async function account(
+  app: FastifyInstance,
+  role: 'default' | 'editor' | 'admin' = 'editor',
+  options: { service?: boolean } = {},
+): Promise<TestAccount> {
+  const email = `u_${randomBytes(5).toString('hex')}@example.com`
+  // Anonymous calls are rate-limited per address: each account signs up from an address of its own.
+  const from = { 'x-forwarded-for': `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}` }
+  const signup = await app.inject({
+    method: 'POST',
+    url: '/api/v1/signup',
+    headers: from,
+    payload: { user: { email, password: PASSWORD, password_confirmation: PASSWORD } },
+  })
+  if (signup.statusCode !== 201) throw new Error(`signup: ${signup.statusCode} ${signup.body}`)
+  const { user } = json(signup)
+  if (role !== 'default' || options.service) {
+    const res = await app.inject({
+      method: 'PATCH',
+      url: `/api/v1/users/${user.id}`,
+      headers: adminHeaders,
+      payload: { role, ...(options.service ? { is_service_account: true } : {}) },
+    })
+    if (res.statusCode !== 200) throw new Error(`role: ${res.statusCode} ${res.body}`)
+  }
+  // Log in again so the token reflects the service flag (its lifetime depends on it).
+  const login = await app.inject({
+    method: 'POST',
+    url: '/api/v1/users/login',
+    payload: { email, password: PASSWORD },
+  })
+  const { token } = json(login)
+  return { id: user.id, email, token, headers: { authorization: `Bearer ${token}` } }
+}
+
+let counter = 0
+/** A link no other test uses. */
+export function uniqueLink(host = 'twitch.tv'): string {
+  counter++
+  return `https://${host}/s_${Date.now().toString(36)}_${counter}_${randomBytes(3).toString('hex')}`
+}

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { FastifyInstance } from 'fastify'
+import { REALTIME_CHANNEL, type RealtimeMessage } from '../../src/realtime/publish.js'
+import type { SocketInfo } from '../../src/realtime/inbound.js'
+import {
+  adminHeaders,
+  buildTestApp,
+  createCampaign,
+  DIALECTS,
+  guestToken,
+  json,
+  type TestContext,
+} from '../helper.js'
+import { until } from './cable-client.js'
+
+async function userToken(
+  app: FastifyInstance,
+  userId: string,
+  roles: Array<'participant' | 'admin'> = ['participant'],
+) {
+  return (await app.platform.tokens.issueUser({ userId, roles })).token
+}
+
+function act(app: FastifyInstance, slug: string, token: string, action: string, data: unknown) {
+  return app.inject({
+    method: 'POST',
+    url: `/api/${slug}/update`,
+    headers: { authorization: `Bearer ${token}` },
+    payload: { action, data },
+  })
+}
+
+function socket(campaign: string, id: string): SocketInfo {
+  return { connection_id: id, campaign, user_id: 'guest', session_id: `sess_${id}`, roles: ['guest'] }
+}
+
+for (const dialect of DIALECTS) {
+  describe(`campaign live streams (${dialect})`, () => {
+    let ctx: TestContext
+    let slug: string
+    let owner: string
+    let intruder: string
+    const frames: RealtimeMessage[] = []
+
+    before(async () => {
+      ctx = await buildTestApp({
+        dialect,
+        env: {
+          STREAM_CHAT_MAX_LENGTH: '20',
+          STREAM_CHAT_PER_MINUTE: '3',
+          STREAM_INGEST_URL_TEMPLATE: 'rtmp://ingest.test/live/{key}',
+          STREAM_PLAYBACK_URL_TEMPLATE: 'https://cdn.test/{campaign}/{stream_id}.m3u8',
+        },
+      })
+      await ctx.app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => frames.push(m as RealtimeMessage))
+      slug = await createCampaign(ctx.app)
+      owner = await userToken(ctx.app, 'user_owner')
+      intruder = await userToken(ctx.app, 'user_intruder')
+    })
+    after(async () => ctx.close())
+
+    const events = (streamId: number, kind: string) =>
+      frames.filter(
+        (f) => f.frame.type === 'stream_event' && f.frame.stream_id === streamId && f.frame.kind === kind,
+      )
+
+    it('start → live → paused → live → ended, with stream_events, URLs from templates, and the registry row', async () => {
+      const res = await act(ctx.app, slug, owner, 'start_stream', { title: 'Launch' })
+      assert.equal(res.statusCode, 200, res.body)
+      const started = json(res).result
+      assert.equal(started.status, 'starting')
+      assert.match(started.ingest_url, /^rtmp:\/\/ingest\.test\/live\/[\w-]{20,}$/)
+      assert.equal(started.playback_url, `https://cdn.test/${slug}/${started.stream_id}.m3u8`)
+      const id = started.stream_id as number
+
+      for (const [action, data, status] of [
+        ['stream.start', { stream_id: id }, 'live'],
+        ['pause_stream', { stream_id: id }, 'paused'],
+        ['stream.start', { stream_id: String(id) }, 'live'],
+        ['stop_stream', { stream_id: id }, 'ended'],
+      ] as const) {
+        const r = await act(ctx.app, slug, owner, action, data)
+        assert.equal(r.statusCode, 200, r.body)
+        assert.equal(json(r).result.status, status)
+      }
+      await until(() => events(id, 'status').length === 5, 'five status events')
+      assert.deepEqual(
+        events(id, 'status').map((f) => f.frame.status),
+        ['starting', 'live', 'paused', 'live', 'ended'],
+      )
+      assert.deepEqual(events(id, 'status')[0]!.audience, { scope: 'campaign', campaign: slug })
+
+      // The same record in the StreamSource registry.
+      const reg = await ctx.app.inject({ url: `/api/v1/streams/${id}`, headers: adminHeaders })
+      assert.equal(reg.statusCode, 200)
+      const stream = json(reg)
+      assert.equal(stream.campaign.slug, slug)
+      assert.equal(stream.campaign.live_status, 'ended')
+      assert.equal(stream.status, 'offline')
+      assert.equal(stream.link, started.playback_url)
+      assert.ok(stream.last_live_at, 'going live set last_live_at')
+      const list = json(await ctx.app.inject({ url: '/api/v1/streams?format=array', headers: adminHeaders }))
+      assert.ok(list.some((s: any) => s.id === id))
+
+      const again = await act(ctx.app, slug, owner, 'stream.pause', { stream_id: id })
+      assert.equal(again.statusCode, 409)
+      assert.equal(json(again).error.code, 'INVALID_STREAM_STATE')
+    })
+
+    it('only the owner or an admin controls a stream; guests cannot start; other campaigns cannot see it', async () => {
+      const id = json(await act(ctx.app, slug, owner, 'stream.start', { title: 'Mine' })).result.stream_id
+      const denied = await act(ctx.app, slug, intruder, 'stream.start', { stream_id: id })
+      assert.equal(denied.statusCode, 403)
+      const guest = await guestToken(ctx.app)
+      assert.equal((await act(ctx.app, slug, guest.token, 'stream.start', { title: 'x' })).statusCode, 403)
+      const admin = await userToken(ctx.app, 'user_admin', ['admin'])
+      assert.equal((await act(ctx.app, slug, admin, 'stream.start', { stream_id: id })).statusCode, 200)
+      const otherSlug = await createCampaign(ctx.app)
+      const missing = await act(ctx.app, otherSlug, owner, 'stream.stop', { stream_id: id })
+      assert.equal(missing.statusCode, 404)
+      assert.equal(json(missing).error.code, 'STREAM_NOT_FOUND')
+      const noFeature = await createCampaign(ctx.app, { features: ['presence'] })
+      assert.equal((await act(ctx.app, noFeature, owner, 'stream.start', {})).statusCode, 403)
+      assert.equal((await act(ctx.app, slug, owner, 'stream.stop', { stream_id: 'abc' })).statusCode, 400)
+    })
+
+    it('chat: plain text (HTML never interpreted), length limit, per-user rate limit, only while live', async () => {
+      const id = json(await act(ctx.app, slug, owner, 'stream.start', { title: 'Chat' })).result.stream_id
+      const viewer = await guestToken(ctx.app)
+      const early = await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: 'hi' })
+      assert.equal(json(early).error.code, 'STREAM_NOT_LIVE')
+      await act(ctx.app, slug, owner, 'stream.start', { stream_id: id })
+
+      const html = '<b>hi</b> & "x"'
+      const sent = await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: html })
+      assert.equal(sent.statusCode, 200, sent.body)
+      await until(() => events(id, 'chat').length === 1, 'chat event')
+      const chat = events(id, 'chat')[0]!.frame
+      assert.equal(chat.text, html, 'text is sent verbatim as plain text')
+      assert.equal(chat.text_html, '&lt;b&gt;hi&lt;/b&gt; &amp; &quot;x&quot;')
+      assert.equal(chat.user_id, 'guest')
+
+      const long = await act(ctx.app, slug, viewer.token, 'stream.chat', {
+        stream_id: id,
+        text: 'x'.repeat(21),
+      })
+      assert.equal(long.statusCode, 422)
+      assert.equal(json(long).error.code, 'CHAT_TOO_LONG')
+      const blank = await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: ' \u0001 ' })
+      assert.equal(json(blank).error.code, 'CHAT_EMPTY')
+      await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: 'two' })
+      await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: 'three' })
+      const limited = await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: 'four' })
+      assert.equal(limited.statusCode, 429)
+      assert.equal(json(limited).error.code, 'CHAT_RATE_LIMITED')
+      // Another user still may.
+      const other = await guestToken(ctx.app)
+      assert.equal(
+        (await act(ctx.app, slug, other.token, 'stream.chat', { stream_id: id, text: 'ok' })).statusCode,
+        200,
+      )
+    })
+
+    it('viewers: stream_join / stream_leave / close through the inbound handlers, published every tick while live', async () => {
+      const id = json(await act(ctx.app, slug, owner, 'stream.start', { title: 'Viewers' })).result.stream_id
+      await act(ctx.app, slug, owner, 'stream.start', { stream_id: id })
+      const join = ctx.app.inbound.get('stream_join')!
+      const leave = ctx.app.inbound.get('stream_leave')!
+      await join(socket(slug, 'c1'), { type: 'stream_join', stream_id: id })
+      await join(socket(slug, 'c2'), { type: 'stream_join', stream_id: id })
+      await join(socket(slug, 'c2'), { type: 'stream_join', stream_id: id }) // the same socket counts once
+      await join(socket(slug, 'c3'), { type: 'stream_join', stream_id: id })
+      const latest = () => events(id, 'viewers').at(-1)?.frame.viewers
+      await until(() => latest() === 3, 'three viewers')
+      await leave(socket(slug, 'c1'), { type: 'stream_leave', stream_id: id })
+      await ctx.app.inbound.closed(socket(slug, 'c3'))
+      await until(() => latest() === 1, 'one viewer')
+      await assert.rejects(
+        async () => join(socket(await createCampaign(ctx.app), 'c9'), { type: 'stream_join', stream_id: id }),
+        (e: any) => e.code === 'STREAM_NOT_FOUND',
+      )
+      await act(ctx.app, slug, owner, 'stream.stop', { stream_id: id })
+      await new Promise((r) => setTimeout(r, 1500))
+      const count = events(id, 'viewers').length
+      await new Promise((r) => setTimeout(r, 1500))
+      assert.equal(events(id, 'viewers').length, count, 'no viewer ticks once ended')
+    })
+  })
+}

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import type { Consumer } from '@rails/actioncable'
+import { REALTIME_CHANNEL, type RealtimeMessage } from '../../src/realtime/publish.js'
+import {
+  ADMIN_KEY,
+  adminHeaders,
+  buildTestApp,
+  createCampaign,
+  json,
+  REDIS_URL,
+  type TestContext,
+} from '../helper.js'
+import { consumer, subscribe, until } from './cable-client.js'
+import { uniqueLink } from './helpers.js'
+
+const url = (ctx: TestContext) => `http://127.0.0.1:${(ctx.app.server.address() as { port: number }).port}`
+
+describe('two nodes sharing Redis', { skip: !REDIS_URL && 'REDIS_URL not set' }, () => {
+  let a: TestContext
+  let b: TestContext
+  const consumers: Consumer[] = []
+  const editorKey = `ovs_test_editor_${randomBytes(12).toString('hex')}`
+  const shared = process.env.DATABASE_URL !== undefined
+
+  before(async () => {
+    const env = { JWT_SECRET: randomBytes(32).toString('hex') }
+    // With PostgreSQL both nodes share one database (the real deployment); PGlite gives each its own.
+    a = await buildTestApp({ redis: true, env, ...(shared ? { dialect: 'postgres' as const } : {}) })
+    b = await buildTestApp({ redis: true, env, ...(a.databaseUrl ? { databaseUrl: a.databaseUrl } : {}) })
+    for (const node of [a, b]) {
+      await node.app.listen({ port: 0, host: '127.0.0.1' })
+      await node.app.platform.apiKeys.create({ name: 'editor', role: 'editor', key: editorKey })
+    }
+  })
+  after(async () => {
+    for (const c of consumers) c.disconnect()
+    await b?.close()
+    await a?.close()
+  })
+
+  it('a change on node A reaches an @rails/actioncable subscriber on node B', async () => {
+    const c = consumer(url(b), ADMIN_KEY)
+    consumers.push(c)
+    const sub = await subscribe(c, 'StreamsChannel')
+    const link = uniqueLink()
+    const res = await a.app.inject({
+      method: 'POST',
+      url: '/api/v1/streams',
+      headers: adminHeaders,
+      payload: { link },
+    })
+    assert.equal(res.statusCode, 201)
+    await until(
+      () => sub.received.some((m) => m.action === 'created' && m.stream.link === link),
+      'broadcast on B',
+    )
+    await new Promise((r) => setTimeout(r, 200))
+    assert.equal(sub.received.filter((m) => m.stream.link === link).length, 1, 'exactly once')
+  })
+
+  it('cell locks are exclusive across nodes and presence is shared', async () => {
+    const ca = consumer(url(a), ADMIN_KEY)
+    const cb = consumer(url(b), editorKey)
+    consumers.push(ca, cb)
+    const sa = await subscribe(ca, 'CollaborativeStreamsChannel')
+    const sb = await subscribe(cb, 'CollaborativeStreamsChannel')
+    await until(
+      () => sa.received.some((m) => m.action === 'active_users_list' && m.users.length >= 2),
+      'shared presence',
+    )
+    const cell = `cell_${randomBytes(6).toString('hex')}`
+    sa.subscription.perform('lock_cell', { cell_id: cell })
+    await until(
+      () => sb.received.some((m) => m.action === 'cell_locked' && m.cell_id === cell),
+      'B sees the lock',
+    )
+    sb.subscription.perform('lock_cell', { cell_id: cell })
+    await until(() => sb.received.some((m) => m.action === 'error'), 'B refused')
+    assert.ok(!sa.received.some((m) => m.action === 'error'))
+    sa.subscription.perform('unlock_cell', { cell_id: cell })
+    await until(() => sb.received.some((m) => m.action === 'cell_unlocked' && m.cell_id === cell), 'unlocked')
+    sb.subscription.perform('lock_cell', { cell_id: cell })
+    await until(
+      () => sa.received.filter((m) => m.action === 'cell_locked' && m.cell_id === cell).length === 2,
+      'B locks',
+    )
+  })
+
+  it('counts campaign stream viewers across nodes', {
+    skip: !shared && 'needs DATABASE_URL (one shared database)',
+  }, async () => {
+    const frames: RealtimeMessage[] = []
+    await a.app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => frames.push(m as RealtimeMessage))
+    const slug = await createCampaign(a.app)
+    const token = (await a.app.platform.tokens.issueUser({ userId: 'streamer', roles: ['participant'] }))
+      .token
+    const act = (action: string, data: unknown) =>
+      a.app.inject({
+        method: 'POST',
+        url: `/api/${slug}/update`,
+        headers: { authorization: `Bearer ${token}` },
+        payload: { action, data },
+      })
+    const id = json(await act('stream.start', { title: 'Both nodes' })).result.stream_id
+    await act('stream.start', { stream_id: id })
+    const sock = (n: string) => ({
+      connection_id: n,
+      campaign: slug,
+      user_id: 'guest',
+      session_id: n,
+      roles: ['guest' as const],
+    })
+    await a.app.inbound.get('stream_join')!(sock('a1'), { type: 'stream_join', stream_id: id })
+    await b.app.inbound.get('stream_join')!(sock('b1'), { type: 'stream_join', stream_id: id })
+    await b.app.inbound.get('stream_join')!(sock('b2'), { type: 'stream_join', stream_id: id })
+    const latest = () =>
+      frames.filter((f) => f.frame.kind === 'viewers' && f.frame.stream_id === id).at(-1)?.frame.viewers
+    await until(() => latest() === 3, 'three viewers over two nodes')
+    await b.app.inbound.closed(sock('b1'))
+    await until(() => latest() === 2, 'two after a close on B')
+  })
+})

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict'
+import { randomInt } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import type { FastifyInstance } from 'fastify'
+import { adminHeaders, buildTestApp, DIALECTS, json, REDIS_URL, type TestContext } from '../helper.js'
+import { account } from './helpers.js'
+
+const LIMITS = {
+  STREAMSOURCE_RATE_LIMIT_ANONYMOUS: '3',
+  STREAMSOURCE_RATE_LIMIT_AUTHENTICATED: '5',
+  STREAMSOURCE_RATE_LIMIT_SERVICE: '8',
+}
+/** A client address of its own (the app trusts X-Forwarded-For), so runs never share a window. */
+const randomIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`
+
+async function exhaust(app: FastifyInstance, headers: Record<string, string>, url = '/api/v1/streams') {
+  const statuses: number[] = []
+  let last: Awaited<ReturnType<FastifyInstance['inject']>> | undefined
+  for (let i = 0; i < 12; i++) {
+    last = await app.inject({ url, headers })
+    statuses.push(last.statusCode)
+    if (last.statusCode === 429) break
+  }
+  return { statuses, last: last! }
+}
+
+for (const dialect of DIALECTS) {
+  describe(`/api/v1 rate limits (${dialect})`, () => {
+    let ctx: TestContext
+    before(async () => {
+      ctx = await buildTestApp({ dialect, env: LIMITS })
+    })
+    after(async () => ctx.close())
+
+    it('sends X-RateLimit headers on every response, errors included', async () => {
+      const ip = randomIp()
+      for (const url of ['/api/v1/streams', '/api/v1/nope']) {
+        const res = await ctx.app.inject({ url, headers: { 'x-forwarded-for': ip } })
+        assert.ok([401, 404].includes(res.statusCode))
+        assert.equal(res.headers['x-ratelimit-limit'], '3')
+        assert.match(String(res.headers['x-ratelimit-remaining']), /^\d+$/)
+        const reset = Number(res.headers['x-ratelimit-reset'])
+        assert.ok(reset > Date.now() / 1000 && reset <= Date.now() / 1000 + 61, 'reset is an epoch second')
+      }
+      assert.equal(json(await ctx.app.inject({ url: '/api/v1/nope' })).error, 'Not found')
+    })
+
+    it('limits anonymous, signed-in and service callers in their own tiers, then answers 429', async () => {
+      const anon = await exhaust(ctx.app, { 'x-forwarded-for': randomIp() })
+      assert.deepEqual(anon.statuses, [401, 401, 401, 429])
+      assert.deepEqual(json(anon.last), { error: 'Too many requests. Please try again later.' })
+      assert.ok(Number(anon.last.headers['retry-after']) >= 1)
+      assert.equal(anon.last.headers['x-ratelimit-remaining'], '0')
+
+      const user = await account(ctx.app, 'default')
+      const signed = await exhaust(ctx.app, { ...user.headers, 'x-forwarded-for': randomIp() })
+      assert.deepEqual(signed.statuses, [200, 200, 200, 200, 200, 429])
+      assert.equal(signed.last.headers['x-ratelimit-limit'], '5')
+      // The limit follows the account, not the address.
+      assert.equal(
+        (
+          await ctx.app.inject({
+            url: '/api/v1/streams',
+            headers: { ...user.headers, 'x-forwarded-for': randomIp() },
+          })
+        ).statusCode,
+        429,
+      )
+
+      const service = await account(ctx.app, 'editor', { service: true })
+      const svc = await exhaust(ctx.app, { ...service.headers, 'x-forwarded-for': randomIp() })
+      assert.equal(svc.statuses.filter((s) => s === 200).length, 8)
+      assert.equal(svc.last.statusCode, 429)
+      const key = await exhaust(ctx.app, { ...adminHeaders, 'x-forwarded-for': randomIp() })
+      assert.equal(key.last.statusCode, 429)
+      assert.equal(key.last.headers['x-ratelimit-limit'], '8', 'API keys are service callers')
+    })
+  })
+}
+
+describe('/api/v1 rate limits shared by two nodes through Redis', {
+  skip: !REDIS_URL && 'REDIS_URL not set',
+}, () => {
+  let a: TestContext
+  let b: TestContext
+  before(async () => {
+    // One shared PostgreSQL database when there is one (the real deployment); else PGlite each.
+    a = await buildTestApp({
+      redis: true,
+      env: LIMITS,
+      ...(process.env.DATABASE_URL ? { dialect: 'postgres' as const } : {}),
+    })
+    b = await buildTestApp({
+      redis: true,
+      env: LIMITS,
+      ...(a.databaseUrl ? { databaseUrl: a.databaseUrl } : {}),
+    })
+  })
+  after(async () => {
+    await a?.close()
+    await b?.close()
+  })
+
+  it('counts one client across both nodes', async () => {
+    const headers = { 'x-forwarded-for': randomIp() }
+    const statuses = []
+    for (const node of [a, b, a, b])
+      statuses.push((await node.app.inject({ url: '/api/v1/streams', headers })).statusCode)
+    assert.deepEqual(statuses, [401, 401, 401, 429])
+  })
+})

@@ -1,0 +1,612 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { InjectOptions } from 'fastify'
+import { decodeJwt } from 'jose'
+import { adminHeaders, buildTestApp, DIALECTS, json, type TestContext } from '../helper.js'
+import { account, PASSWORD, type TestAccount, uniqueLink } from './helpers.js'
+
+for (const dialect of DIALECTS) {
+  describe(`StreamSource /api/v1 (${dialect})`, () => {
+    let ctx: TestContext
+    let editor: TestAccount
+    let editor2: TestAccount
+    let viewer: TestAccount
+    let admin: TestAccount
+    const inject = (o: InjectOptions) => ctx.app.inject(o)
+    const create = async (who: TestAccount, payload: Record<string, unknown>) => {
+      const res = await inject({ method: 'POST', url: '/api/v1/streams', headers: who.headers, payload })
+      assert.ok([200, 201].includes(res.statusCode), res.body)
+      return json(res).stream
+    }
+
+    before(async () => {
+      ctx = await buildTestApp({ dialect })
+      editor = await account(ctx.app, 'editor')
+      editor2 = await account(ctx.app, 'editor')
+      viewer = await account(ctx.app, 'default')
+      admin = await account(ctx.app, 'admin')
+    })
+    after(async () => ctx.close())
+
+    describe('accounts', () => {
+      it('signs up and logs in with the nested and the flat forms', async () => {
+        const email = `Nested_${Date.now()}@Example.com`
+        const signup = await inject({
+          method: 'POST',
+          url: '/api/v1/signup',
+          payload: { user: { email, password: PASSWORD, password_confirmation: PASSWORD } },
+        })
+        assert.equal(signup.statusCode, 201)
+        assert.equal(json(signup).user.email, email.toLowerCase())
+        assert.equal(json(signup).user.role, 'default')
+        const login = await inject({
+          method: 'POST',
+          url: '/api/v1/login',
+          payload: { user: { email, password: PASSWORD } },
+        })
+        assert.equal(login.statusCode, 200)
+        const body = json(login)
+        assert.deepEqual(body.status, { code: 200, message: 'Logged in successfully.' })
+        assert.deepEqual(Object.keys(body.user).sort(), [
+          'created_at',
+          'email',
+          'id',
+          'is_service_account',
+          'role',
+          'updated_at',
+        ])
+        assert.ok(!login.body.includes('password'))
+        const claims = decodeJwt(body.token)
+        assert.equal(claims.exp! - claims.iat!, 86_400, 'one-day token')
+
+        const flatEmail = `flat_${Date.now()}@example.com`
+        const flat = await inject({
+          method: 'POST',
+          url: '/api/v1/users/signup',
+          payload: { email: flatEmail, password: PASSWORD },
+        })
+        assert.equal(flat.statusCode, 201)
+        assert.ok(json(flat).token)
+        const flatLogin = await inject({
+          method: 'POST',
+          url: '/api/v1/users/login',
+          payload: { email: flatEmail, password: PASSWORD },
+        })
+        assert.deepEqual(Object.keys(json(flatLogin)).sort(), ['token', 'user'])
+      })
+
+      it('refuses bad credentials, weak passwords and taken emails in StreamSource shape', async () => {
+        const wrong = await inject({
+          method: 'POST',
+          url: '/api/v1/login',
+          payload: { user: { email: editor.email, password: 'Wrong1234' } },
+        })
+        assert.equal(wrong.statusCode, 401)
+        assert.deepEqual(json(wrong), { error: 'Invalid email or password' })
+        const unknown = await inject({
+          method: 'POST',
+          url: '/api/v1/users/login',
+          payload: { email: 'nobody@example.com', password: PASSWORD },
+        })
+        assert.deepEqual(json(unknown), { error: 'Invalid email or password' })
+        for (const password of ['short1A', 'alllowercase1', 'ALLUPPER1', 'NoDigitsHere']) {
+          const res = await inject({
+            method: 'POST',
+            url: '/api/v1/signup',
+            payload: { user: { email: `w_${Date.now()}@example.com`, password } },
+          })
+          assert.equal(res.statusCode, 422, password)
+          assert.match(json(res).error, /^Password /)
+          assert.ok(json(res).details.password)
+        }
+        const taken = await inject({
+          method: 'POST',
+          url: '/api/v1/users/signup',
+          payload: { email: editor.email, password: PASSWORD },
+        })
+        assert.equal(taken.statusCode, 422)
+        assert.equal(json(taken).error, 'Email has already been taken')
+        const missing = await inject({
+          method: 'POST',
+          url: '/api/v1/login',
+          payload: { user: { email: 'a@b.co' } },
+        })
+        assert.equal(missing.statusCode, 422)
+        assert.deepEqual(json(missing).details, { password: ["can't be blank"] })
+      })
+
+      it('logout revokes the token for good', async () => {
+        const temp = await account(ctx.app, 'editor')
+        assert.equal((await inject({ url: '/api/v1/streams', headers: temp.headers })).statusCode, 200)
+        const out = await inject({ method: 'DELETE', url: '/api/v1/logout', headers: temp.headers })
+        assert.equal(out.statusCode, 200)
+        const after = await inject({ url: '/api/v1/streams', headers: temp.headers })
+        assert.equal(after.statusCode, 401)
+        assert.deepEqual(json(after), { error: 'Unauthorized' })
+        assert.equal((await inject({ method: 'DELETE', url: '/api/v1/logout' })).statusCode, 401)
+      })
+
+      it('admins (and the admin API key) manage users; others are refused', async () => {
+        const asViewer = await inject({ url: '/api/v1/users', headers: viewer.headers })
+        assert.equal(asViewer.statusCode, 403)
+        assert.deepEqual(json(asViewer), { error: 'You are not authorized to perform this action' })
+        assert.equal((await inject({ url: '/api/v1/users', headers: editor.headers })).statusCode, 403)
+        const list = await inject({ url: '/api/v1/users?per_page=2', headers: admin.headers })
+        assert.equal(list.statusCode, 200)
+        assert.equal(json(list).users.length, 2)
+        assert.ok(json(list).meta.total_count >= 4)
+        const bearer = await inject({
+          url: `/api/v1/users/${viewer.id}`,
+          headers: { authorization: `Bearer ${adminHeaders['x-api-key']}` },
+        })
+        assert.equal(json(bearer).user.role, 'default')
+        const svc = await account(ctx.app, 'editor', { service: true })
+        const claims = decodeJwt(svc.token)
+        assert.equal(claims.exp! - claims.iat!, 30 * 86_400, 'service accounts get 30-day tokens')
+        const bad = await inject({
+          method: 'PATCH',
+          url: `/api/v1/users/${viewer.id}`,
+          headers: admin.headers,
+          payload: { role: 'root' },
+        })
+        assert.equal(bad.statusCode, 422)
+        assert.equal((await inject({ url: '/api/v1/users/99999', headers: admin.headers })).statusCode, 404)
+        // Role changes apply to tokens already issued.
+        const promoted = await account(ctx.app, 'default')
+        assert.equal((await create(editor, { link: uniqueLink() })).user.id, editor.id)
+        const before = await inject({
+          method: 'POST',
+          url: '/api/v1/streams',
+          headers: promoted.headers,
+          payload: { link: uniqueLink() },
+        })
+        assert.equal(before.statusCode, 403)
+        await inject({
+          method: 'PATCH',
+          url: `/api/v1/users/${promoted.id}`,
+          headers: admin.headers,
+          payload: { role: 'editor' },
+        })
+        const now = await inject({
+          method: 'POST',
+          url: '/api/v1/streams',
+          headers: promoted.headers,
+          payload: { link: uniqueLink() },
+        })
+        assert.equal(now.statusCode, 201)
+      })
+    })
+
+    describe('streams', () => {
+      it('creates with platform detection, validation naming fields, and duplicate detection', async () => {
+        const link = uniqueLink('www.tiktok.com')
+        const res = await inject({
+          method: 'POST',
+          url: '/api/v1/streams',
+          headers: editor.headers,
+          payload: {
+            stream: {
+              link,
+              title: 'T',
+              city: 'Seattle',
+              state: 'WA',
+              status: 'live',
+              orientation: 'vertical',
+            },
+          },
+        })
+        assert.equal(res.statusCode, 201)
+        const s = json(res).stream
+        assert.equal(s.platform, 'tiktok')
+        assert.equal(s.status, 'live')
+        assert.ok(s.last_checked_at && s.last_live_at)
+        assert.equal(s.user.email, editor.email)
+        assert.equal(json(res).id, s.id, 'top-level fields for older clients')
+
+        const variant = link.replace('https://www.', 'http://') + '/?utm_source=discord'
+        const dup = await inject({
+          method: 'POST',
+          url: '/api/v1/streams',
+          headers: editor2.headers,
+          payload: { url: variant },
+        })
+        assert.equal(dup.statusCode, 200)
+        assert.equal(json(dup).stream.id, s.id)
+
+        const bad = await inject({
+          method: 'POST',
+          url: '/api/v1/streams',
+          headers: editor.headers,
+          payload: { link: 'not a url', status: 'sideways', kind: 'hologram' },
+        })
+        assert.equal(bad.statusCode, 422)
+        const b = json(bad)
+        assert.match(b.error, /Link must be a valid HTTP or HTTPS URL/)
+        assert.deepEqual(Object.keys(b.details).sort(), ['kind', 'link', 'status'])
+        const typed = await inject({
+          method: 'POST',
+          url: '/api/v1/streams',
+          headers: editor.headers,
+          payload: { link: 5 },
+        })
+        assert.equal(typed.statusCode, 422)
+        assert.ok(json(typed).details.link)
+        const given = await create(editor, {
+          link: uniqueLink('example.com'),
+          platform: 'Kick',
+          status: 'checking',
+        })
+        assert.equal(given.platform, 'kick')
+        assert.equal(given.status, 'unknown')
+      })
+
+      it('enforces roles and ownership with StreamSource errors', async () => {
+        const noToken = await inject({
+          method: 'POST',
+          url: '/api/v1/streams',
+          payload: { link: uniqueLink() },
+        })
+        assert.equal(noToken.statusCode, 401)
+        assert.deepEqual(json(noToken), { error: 'Unauthorized' })
+        const badToken = await inject({ url: '/api/v1/streams', headers: { authorization: 'Bearer x.y.z' } })
+        assert.deepEqual(json(badToken), { error: 'Unauthorized' })
+        const campaignToken = (await ctx.app.platform.tokens.issueUser({ userId: 'u1', roles: ['admin'] }))
+          .token
+        const crossed = await inject({
+          url: '/api/v1/streams',
+          headers: { authorization: `Bearer ${campaignToken}` },
+        })
+        assert.equal(crossed.statusCode, 401, 'campaign tokens are not registry tokens')
+        const asViewer = await inject({
+          method: 'POST',
+          url: '/api/v1/streams',
+          headers: viewer.headers,
+          payload: { link: uniqueLink() },
+        })
+        assert.equal(asViewer.statusCode, 403)
+        assert.deepEqual(json(asViewer), { error: 'You are not authorized to perform this action' })
+
+        const s = await create(editor, { link: uniqueLink() })
+        for (const [method, url, payload] of [
+          ['PATCH', `/api/v1/streams/${s.id}`, { title: 'x' }],
+          ['PUT', `/api/v1/streams/${s.id}`, { title: 'x' }],
+          ['DELETE', `/api/v1/streams/${s.id}`, undefined],
+          ['PUT', `/api/v1/streams/${s.id}/pin`, undefined],
+          ['POST', `/api/v1/streams/${s.id}/archive`, undefined],
+        ] as const) {
+          const res = await inject({ method, url, headers: editor2.headers, payload })
+          assert.equal(res.statusCode, 403, `${method} ${url}`)
+        }
+        const byAdmin = await inject({
+          method: 'PATCH',
+          url: `/api/v1/streams/${s.id}`,
+          headers: admin.headers,
+          payload: { title: 'Admin' },
+        })
+        assert.equal(json(byAdmin).stream.title, 'Admin')
+        const missing = await inject({ url: '/api/v1/streams/999999', headers: editor.headers })
+        assert.equal(missing.statusCode, 404)
+        assert.deepEqual(json(missing), { error: 'Record not found' })
+        assert.equal((await inject({ url: '/api/v1/streams/abc', headers: editor.headers })).statusCode, 404)
+        // Our own API keeps our error model.
+        const ours = await inject({ url: '/api/campaign/none', headers: adminHeaders })
+        assert.equal(json(ours).status, 'error')
+      })
+
+      it('updates with status semantics, pins, archives and deletes', async () => {
+        const s = await create(editor, { link: uniqueLink() })
+        assert.equal(s.last_checked_at, null)
+        const offline = json(
+          await inject({
+            method: 'PATCH',
+            url: `/api/v1/streams/${s.id}`,
+            headers: editor.headers,
+            payload: { status: 'offline' },
+          }),
+        ).stream
+        assert.ok(offline.last_checked_at)
+        assert.equal(offline.last_live_at, null)
+        const live = json(
+          await inject({
+            method: 'PUT',
+            url: `/api/v1/streams/${s.id}`,
+            headers: editor.headers,
+            payload: { status: 'Live' },
+          }),
+        ).stream
+        assert.ok(live.last_live_at)
+        assert.ok(live.last_checked_at >= offline.last_checked_at)
+        const checked = json(
+          await inject({
+            method: 'PATCH',
+            url: `/api/v1/streams/${s.id}`,
+            headers: editor.headers,
+            payload: { last_checked: '2024-01-01T00:00:00Z' },
+          }),
+        ).stream
+        assert.equal(checked.last_checked_at, '2024-01-01T00:00:00.000Z')
+
+        const pinned = await inject({
+          method: 'PUT',
+          url: `/api/v1/streams/${s.id}/pin`,
+          headers: editor.headers,
+        })
+        assert.equal(json(pinned).stream.is_pinned, true)
+        const unpinned = await inject({
+          method: 'DELETE',
+          url: `/api/v1/streams/${s.id}/pin`,
+          headers: editor.headers,
+        })
+        assert.equal(json(unpinned).stream.is_pinned, false)
+        const archived = await inject({
+          method: 'POST',
+          url: `/api/v1/streams/${s.id}/archive`,
+          headers: editor.headers,
+        })
+        assert.equal(json(archived).stream.is_archived, true)
+        const back = await inject({
+          method: 'POST',
+          url: `/api/v1/streams/${s.id}/unarchive`,
+          headers: editor.headers,
+        })
+        assert.equal(json(back).stream.is_archived, false)
+        const viaPatch = await inject({
+          method: 'PATCH',
+          url: `/api/v1/streams/${s.id}`,
+          headers: editor.headers,
+          payload: { is_archived: true },
+        })
+        assert.equal(json(viaPatch).stream.is_archived, true)
+        const del = await inject({
+          method: 'DELETE',
+          url: `/api/v1/streams/${s.id}`,
+          headers: editor.headers,
+        })
+        assert.equal(del.statusCode, 204)
+        assert.equal(
+          (await inject({ url: `/api/v1/streams/${s.id}`, headers: editor.headers })).statusCode,
+          404,
+        )
+      })
+
+      it('lists with every filter, sort, pagination and format=array', async () => {
+        const tag = `f${Date.now().toString(36)}`
+        const mine = await account(ctx.app, 'editor')
+        const a = await create(mine, { link: uniqueLink('twitch.tv'), title: `${tag} Alpha`, status: 'live' })
+        const b = await create(mine, {
+          link: uniqueLink('youtube.com'),
+          title: `${tag} bravo`,
+          status: 'offline',
+        })
+        const c = await create(mine, {
+          link: uniqueLink('kick.com'),
+          title: `${tag} Charlie`,
+          status: 'live',
+        })
+        const d = await create(mine, {
+          link: uniqueLink('kick.com'),
+          title: `${tag} Delta`,
+          is_archived: true,
+        })
+        await inject({ method: 'PUT', url: `/api/v1/streams/${b.id}/pin`, headers: mine.headers })
+        const ids = async (query: string) => {
+          const res = await inject({
+            url: `/api/v1/streams?user_id=${mine.id}&${query}`,
+            headers: viewer.headers,
+          })
+          assert.equal(res.statusCode, 200, res.body)
+          return json(res).streams.map((s: any) => s.id)
+        }
+        assert.deepEqual(await ids(''), [b.id, c.id, a.id], 'pinned first, then newest; archived left out')
+        assert.deepEqual(await ids('status=live'), [c.id, a.id])
+        assert.deepEqual(await ids('notStatus=live'), [b.id])
+        assert.deepEqual(await ids('is_pinned=true'), [b.id])
+        assert.deepEqual(await ids('pinned=false'), [c.id, a.id])
+        assert.deepEqual(await ids('is_archived=true'), [d.id])
+        assert.deepEqual(await ids('platform=kick'), [c.id])
+        assert.deepEqual(await ids(`search=${encodeURIComponent('BRAVO')}`), [b.id])
+        assert.deepEqual(await ids('sort=name'), [a.id, b.id, c.id])
+        assert.deepEqual(await ids('sort=-name'), [c.id, b.id, a.id])
+        assert.deepEqual(await ids('sort=created'), [a.id, b.id, c.id])
+        assert.deepEqual(await ids('sort=-created'), [c.id, b.id, a.id])
+        const variant = `${a.link.replace('https://', 'http://www.')}/?utm_campaign=x`
+        assert.deepEqual(await ids(`link=${encodeURIComponent(variant)}`), [a.id])
+        assert.deepEqual(await ids(`url=${encodeURIComponent(a.link)}`), [a.id])
+        assert.deepEqual(await ids('link=garbage'), [])
+
+        const page = json(
+          await inject({
+            url: `/api/v1/streams?user_id=${mine.id}&per_page=2&page=2`,
+            headers: viewer.headers,
+          }),
+        )
+        assert.deepEqual(page.meta, { current_page: 2, total_pages: 2, total_count: 3, per_page: 2 })
+        assert.deepEqual(
+          page.streams.map((s: any) => s.id),
+          [a.id],
+        )
+        const capped = json(await inject({ url: '/api/v1/streams?per_page=1000', headers: viewer.headers }))
+        assert.equal(capped.meta.per_page, 100)
+        const arr = json(
+          await inject({
+            url: `/api/v1/streams?user_id=${mine.id}&format=array&status=live`,
+            headers: viewer.headers,
+          }),
+        )
+        assert.ok(Array.isArray(arr))
+        assert.deepEqual(
+          arr.map((s: any) => s.id),
+          [c.id, a.id],
+        )
+        const bad = await inject({ url: '/api/v1/streams?page=0', headers: viewer.headers })
+        assert.equal(bad.statusCode, 422)
+        assert.equal(
+          (await inject({ url: '/api/v1/streams?is_pinned=maybe', headers: viewer.headers })).statusCode,
+          422,
+        )
+      })
+
+      it('batch-updates per item, by id or link', async () => {
+        const s1 = await create(editor, { link: uniqueLink() })
+        const s2 = await create(editor, { link: uniqueLink() })
+        const foreign = await create(editor2, { link: uniqueLink() })
+        const res = await inject({
+          method: 'PATCH',
+          url: '/api/v1/streams/batch',
+          headers: editor.headers,
+          payload: [
+            { id: s1.id, status: 'live' },
+            { url: s2.link.replace('https://', 'http://'), status: 'offline' },
+            { id: foreign.id, status: 'live' },
+            { id: 999999, status: 'live' },
+            { id: s1.id, status: 'bogus' },
+          ],
+        })
+        assert.equal(res.statusCode, 200)
+        const body = json(res)
+        assert.equal(body.updated, 2)
+        assert.equal(body.failed, 3)
+        assert.deepEqual(
+          body.results.map((r: any) => [r.index, r.success, r.error ?? r.stream.status]),
+          [
+            [0, true, 'live'],
+            [1, true, 'offline'],
+            [2, false, 'You are not authorized to perform this action'],
+            [3, false, 'Record not found'],
+            [4, false, 'Status is not included in the list (live, offline, unknown)'],
+          ],
+        )
+        const wrapped = await inject({
+          method: 'PATCH',
+          url: '/api/v1/streams/batch',
+          headers: editor.headers,
+          payload: { streams: [{ id: s1.id, title: 'W' }] },
+        })
+        assert.equal(json(wrapped).results[0].stream.title, 'W')
+      })
+
+      it('imports JSON and CSV with partial failures, and exports CSV/JSON respecting filters', async () => {
+        const existing = await create(editor, { link: uniqueLink() })
+        const l1 = uniqueLink('twitch.tv')
+        const res = await inject({
+          method: 'POST',
+          url: '/api/v1/streams/import',
+          headers: editor.headers,
+          payload: { streams: [{ link: l1, title: 'Imported' }, { link: existing.link }, { link: 'nope' }] },
+        })
+        assert.equal(res.statusCode, 200, res.body)
+        const body = json(res)
+        assert.deepEqual([body.created, body.duplicates, body.failed], [1, 1, 1])
+        assert.equal(body.results[2].details.link[0], 'must be a valid HTTP or HTTPS URL')
+
+        const l2 = uniqueLink('kick.com')
+        const csv = `link,title,status,city,is_pinned\r\n${l2},"Hello, CSV",live,Austin,true\r\nbad-link,x,live,,\r\n`
+        const imp = await inject({
+          method: 'POST',
+          url: '/api/v1/streams/import',
+          headers: { ...editor.headers, 'content-type': 'text/csv' },
+          payload: csv,
+        })
+        assert.equal(imp.statusCode, 200, imp.body)
+        assert.deepEqual([json(imp).created, json(imp).failed], [1, 1])
+        const csvStream = json(imp).results[0].stream
+        assert.equal(csvStream.title, 'Hello, CSV')
+        assert.equal(csvStream.is_pinned, true)
+        assert.equal(csvStream.platform, 'kick')
+        assert.equal(
+          (
+            await inject({
+              method: 'POST',
+              url: '/api/v1/streams/import',
+              headers: viewer.headers,
+              payload: [],
+            })
+          ).statusCode,
+          403,
+        )
+
+        const out = await inject({
+          url: `/api/v1/streams/export?format=csv&user_id=${editor.id}&platform=kick`,
+          headers: editor.headers,
+        })
+        assert.equal(out.statusCode, 200)
+        assert.match(String(out.headers['content-type']), /^text\/csv/)
+        const lines = out.body.trim().split('\r\n')
+        assert.equal(lines[0]!.split(',')[1], 'link')
+        assert.ok(lines.length >= 2)
+        assert.ok(
+          lines.slice(1).every((l) => l.split(',')[3] === 'kick'),
+          'platform filter respected',
+        )
+        assert.ok(!out.body.includes(l1), 'twitch import not exported')
+        assert.ok(lines[1]!.includes('"Hello, CSV"'))
+        const jsonOut = json(
+          await inject({
+            url: `/api/v1/streams/export?user_id=${editor.id}&status=live`,
+            headers: editor.headers,
+          }),
+        )
+        assert.ok(jsonOut.streams.every((s: any) => s.status === 'live'))
+        assert.ok(jsonOut.streams.some((s: any) => s.id === csvStream.id))
+      })
+    })
+
+    it('maintenance switch: 503 everywhere but health, on and off by an admin', async () => {
+      const off = await inject({
+        method: 'PUT',
+        url: '/api/v1/admin/maintenance',
+        headers: editor.headers,
+        payload: { enabled: true },
+      })
+      assert.equal(off.statusCode, 403)
+      const on = await inject({
+        method: 'PUT',
+        url: '/api/v1/admin/maintenance',
+        headers: admin.headers,
+        payload: { enabled: true },
+      })
+      assert.equal(json(on).maintenance, true)
+      for (const url of ['/api/v1/streams', '/api/campaign', '/docs/openapi.json']) {
+        const res = await inject({ url, headers: admin.headers })
+        assert.equal(res.statusCode, 503, url)
+        assert.deepEqual(json(res), {
+          error: 'The API is currently under maintenance. Please try again later.',
+          maintenance: true,
+        })
+      }
+      const health = await inject({ url: '/health' })
+      assert.equal(health.statusCode, 200)
+      assert.equal(json(health).status, 'healthy')
+      assert.ok(json(health).timestamp && json(health).version)
+      assert.equal((await inject({ url: '/health/live' })).statusCode, 200)
+      await inject({
+        method: 'PUT',
+        url: '/api/v1/admin/maintenance',
+        headers: admin.headers,
+        payload: { enabled: false },
+      })
+      assert.equal((await inject({ url: '/api/v1/streams', headers: admin.headers })).statusCode, 200)
+    })
+  })
+}
+
+describe('MAINTENANCE_MODE=true from config', () => {
+  it('answers 503 but health, and the admin toggle cannot turn it off', async () => {
+    const ctx = await buildTestApp({ env: { MAINTENANCE_MODE: 'true' } })
+    try {
+      const res = await ctx.app.inject({ url: '/api/v1/streams' })
+      assert.equal(res.statusCode, 503)
+      assert.equal(json(res).maintenance, true)
+      assert.equal((await ctx.app.inject({ url: '/health' })).statusCode, 200)
+      const state = await ctx.app.inject({
+        method: 'PUT',
+        url: '/api/v1/admin/maintenance',
+        headers: adminHeaders,
+        payload: { enabled: false },
+      })
+      assert.deepEqual(json(state), { maintenance: true, forced_by_config: true })
+    } finally {
+      await ctx.close()
+    }
+  })
+})
