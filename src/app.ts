@@ -22,6 +22,7 @@ import { ModuleRegistry } from './platform/module.js'
 import { loggerOptions } from './platform/observability/logger.js'
 import { observabilityRoutes } from './platform/observability/routes.js'
 import { createPlatform, type Platform, type PlatformOptions } from './platform/platform.js'
+import * as realtime from './realtime/index.js'
 import { InboundRegistry } from './realtime/inbound.js'
 import { createBusPublisher } from './realtime/publish.js'
 
@@ -125,7 +126,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const { db } = platform.database
   const campaigns = campaign.createCampaignService({ db, bus: platform.bus })
   const actions = new nexus.ActionRegistry()
-  const publisher = createBusPublisher(platform.bus)
+  const history = realtime.createEventHistory({
+    bus: platform.bus,
+    redis: platform.redis,
+    size: config.WS_EVENT_HISTORY_SIZE,
+    maxAgeSeconds: config.WS_EVENT_HISTORY_SECONDS,
+  })
+  const publisher = createBusPublisher(platform.bus, history)
   const inbound = new InboundRegistry()
   app.decorate('inbound', inbound)
   const commitLog = nexus.createCommitLog(db, {
@@ -146,7 +153,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()
   app.decorate('modules', modules)
-  for (const m of [session.manifest, campaign.manifest, nexus.manifest, analytics.manifest]) modules.add(m)
+  for (const m of [
+    session.manifest,
+    campaign.manifest,
+    nexus.manifest,
+    analytics.manifest,
+    realtime.manifest,
+  ])
+    modules.add(m)
 
   await app.register(observabilityRoutes, {
     health: platform.health,
@@ -159,6 +173,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(campaign.routes, { campaigns })
   await app.register(nexus.routes, { dispatcher })
   await app.register(amadeusRoutes, { modules, actions })
+  realtime.attachGateway(app, {
+    authenticator: app.authenticator,
+    campaigns,
+    dispatcher,
+    history,
+    inbound,
+    bus: platform.bus,
+    redis: platform.redis,
+    metrics: realtime.createRealtimeMetrics(platform.metrics.registry),
+    config,
+  })
 
   let purgeTimer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {

@@ -26,6 +26,14 @@ const EnvSchema = Type.Object({
   DEFAULT_CAMPAIGN: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', default: 'ovasabi_website' }),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   ENVIRONMENT: Type.String({ default: 'development' }),
+  WS_MAX_PAYLOAD: Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024, default: 16384 }),
+  WS_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 10000, default: 60 }),
+  WS_SLOW_CLIENT_GRACE_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 10000 }),
+  WS_HEARTBEAT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 10000 }),
+  WS_PRESENCE_LEAVE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 3000 }),
+  WS_IDLE_MS: Type.Integer({ minimum: 1000, maximum: 86400000, default: 60000 }),
+  WS_EVENT_HISTORY_SIZE: Type.Integer({ minimum: 0, maximum: 1000000, default: 1000 }),
+  WS_EVENT_HISTORY_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 300 }),
 })
 
 type Env = Static<typeof EnvSchema>
@@ -51,6 +59,14 @@ const INTEGER_KEYS = new Set([
   'BODY_LIMIT',
   'JSON_MAX_DEPTH',
   'RATE_LIMIT_PER_MINUTE',
+  'WS_MAX_PAYLOAD',
+  'WS_MESSAGES_PER_SECOND',
+  'WS_SLOW_CLIENT_GRACE_MS',
+  'WS_HEARTBEAT_MS',
+  'WS_PRESENCE_LEAVE_MS',
+  'WS_IDLE_MS',
+  'WS_EVENT_HISTORY_SIZE',
+  'WS_EVENT_HISTORY_SECONDS',
 ])
 
 function coerce(source: Record<string, string | undefined>): Record<string, unknown> {
