@@ -24,7 +24,7 @@ import { observabilityRoutes } from './platform/observability/routes.js'
 import { createPlatform, type Platform, type PlatformOptions } from './platform/platform.js'
 import * as realtime from './realtime/index.js'
 import { InboundRegistry } from './realtime/inbound.js'
-import { createBusPublisher } from './realtime/publish.js'
+import { createBusPublisher, type RealtimePublisher } from './realtime/publish.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -32,6 +32,8 @@ declare module 'fastify' {
     modules: ModuleRegistry
     /** Client → server frame types that modules handle (see realtime/inbound.ts). */
     inbound: InboundRegistry
+    /** The one publish API to reach sockets on every node (see realtime/publish.ts). */
+    publisher: RealtimePublisher
     /** Set by `server.ts` on SIGTERM: readiness turns 503 while in-flight work finishes. */
     draining: boolean
   }
@@ -133,6 +135,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     maxAgeSeconds: config.WS_EVENT_HISTORY_SECONDS,
   })
   const publisher = createBusPublisher(platform.bus, history)
+  app.decorate('publisher', publisher)
   const inbound = new InboundRegistry()
   app.decorate('inbound', inbound)
   const commitLog = nexus.createCommitLog(db, {
