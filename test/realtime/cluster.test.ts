@@ -95,8 +95,7 @@ for (const dialect of DIALECTS) {
       const evA = await ca.next((f) => f.type === 'campaign_event' && f.k === 2)
       const evB = await cb.next((f) => f.type === 'campaign_event' && f.k === 2)
       assert.equal(evA.id, evB.id)
-      await ca
-        .catch(() => {})
+      await ca.catch(() => {})
       ca.send({ type: 'ping' })
       cb.send({ type: 'ping' })
       await ca.next((f) => f.type === 'pong')
