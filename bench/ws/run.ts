@@ -7,7 +7,10 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
 const here = import.meta.dirname
-const ns = (process.env.BENCH_N ?? '250,500,1000,2000').split(',').map(Number)
+const ns = (process.env.BENCH_N ?? '250,500,1000,2000')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0)
 const kinds = (process.env.BENCH_KINDS ?? 'ovasabi,raw,socketio').split(',')
 const seconds = process.env.BENCH_SECONDS ?? '10'
 const secret = 'bench-secret-bench-secret-bench-secret-0123'
@@ -87,4 +90,26 @@ for (const r of rows) {
   console.log(
     `| ${r.clients} | ${r.kind} | ${r.frames_per_s ?? '-'} | ${r.cursors_per_s ?? '-'} | ${r.p50_ms ?? '-'} | ${r.p99_ms ?? '-'} | ${r.server_cpu_pct ?? '-'} | ${r.server_rss_mb ?? r.error} |`,
   )
+}
+
+// Idle connections: RSS per authenticated, idle socket (BENCH_IDLE=19000; the fd limit caps it).
+if (process.env.BENCH_IDLE) {
+  const server = start('server-ovasabi.ts', { WS_HEARTBEAT_MS: '600000' })
+  const port = await new Promise<number>((resolve) =>
+    lines(server, (l) => l.startsWith('{') && resolve(JSON.parse(l).port)),
+  )
+  await new Promise((r) => setTimeout(r, 3000))
+  const base = usage(server.pid!).rssMb
+  const clients = start('idle-clients.ts', { BENCH_PORT: String(port) })
+  const opened = await new Promise<{ open: number }>((resolve) =>
+    lines(clients, (l) => l.startsWith('OPEN ') && resolve(JSON.parse(l.slice(5)))),
+  )
+  await new Promise((r) => setTimeout(r, 5000))
+  const after = usage(server.pid!).rssMb
+  const perConnKb = ((after - base) * 1024) / opened.open
+  console.log(
+    `\nIdle: ${opened.open} sockets, server RSS ${base} MB -> ${after} MB, ${perConnKb.toFixed(1)} KB per connection`,
+  )
+  server.kill('SIGKILL')
+  clients.kill('SIGKILL')
 }
