@@ -1,6 +1,8 @@
 import type { Connection, SendLimits } from './connection.js'
 import { CursorBoard, type CursorDelta } from './cursors.js'
 
+const COUNT_ONLY_MS = 1000
+
 export interface RoomDeps {
   limits: SendLimits
   /** Exact distinct users of the campaign (cluster-wide when shared). */
@@ -30,6 +32,7 @@ export class Room {
   private timer: NodeJS.Timeout | undefined
   private tickNo = 0
   private lastActive = -1
+  private lastCountAt = 0
   settings: RoomSettings
 
   constructor(
@@ -83,7 +86,11 @@ export class Room {
     if (this.local?.hasChanges()) this.deps.shareLocal!(this.campaign, this.local.takeDelta(cap))
     const active = this.deps.activeUsers(this.campaign)
     let frame: Buffer | undefined
-    if (this.board.hasChanges() || active !== this.lastActive) {
+    // A count-only change (a join or leave, no cursor moved) goes out at most once a second: a
+    // wave of joins would otherwise broadcast to every socket on every tick.
+    const countDue = active !== this.lastActive && now - this.lastCountAt >= COUNT_ONLY_MS
+    if (this.board.hasChanges() || countDue) {
+      this.lastCountAt = now
       const d = this.board.takeDelta(cap)
       this.lastActive = active
       frame = Buffer.from(

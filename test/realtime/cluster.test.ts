@@ -69,8 +69,8 @@ for (const dialect of DIALECTS) {
       // One user with a tab on each node counts once.
       await open(a, `/ws/${slug}/user_both?token=${u.token}`)
       await open(b, `/ws/${slug}/user_both?token=${u.token}`)
-      await ca.next((f) => f.type === 'presence_update' && f.active_users === 3, 10_000, ca.frames.length)
-      await cb.next((f) => f.type === 'presence_update' && f.active_users === 3, 10_000, cb.frames.length)
+      await ca.next((f) => f.type === 'presence_update' && f.active_users === 3, 10_000)
+      await cb.next((f) => f.type === 'presence_update' && f.active_users === 3, 10_000)
       const idA = ca.frames[0].cursor_id
       const idB = cb.frames[0].cursor_id
       ca.send({ type: 'cursor', x: 0.1, y: 0.2 })
