@@ -113,7 +113,10 @@ for (const dialect of DIALECTS) {
       await ca.next((f) => f.type === 'presence_update' && f.active_users === 2, 10_000)
     })
 
-    it('kill -9 of a node drops its users from everyone within 10 s', async () => {
+    // Presence lives in Redis, not the database: one dialect is enough, and a spawned node is slow
+    // to start on a shared machine.
+    const once = dialect === DIALECTS[0] ? {} : { skip: 'runs with the first dialect' }
+    it('kill -9 of a node drops its users from everyone within 10 s', once, async () => {
       const slug = uniqueSlug('rt')
       await campaignOn(a, slug)
       const child: ChildProcess = spawn(
@@ -128,7 +131,8 @@ for (const dialect of DIALECTS) {
             DATA_DIR: mkdtempSync(join(tmpdir(), 'ovasabi-node-')),
             LOG_LEVEL: 'silent',
             TEST_CAMPAIGN: slug,
-            ...(a.databaseUrl ? { DATABASE_URL: a.databaseUrl } : {}),
+            // The node shares node A's database, or uses its own embedded one (never the base URL).
+            DATABASE_URL: a.databaseUrl ?? '',
           },
           stdio: ['ignore', 'pipe', 'inherit'],
         },
