@@ -33,8 +33,9 @@ import { ModuleRegistry } from './platform/module.js'
 import { loggerOptions } from './platform/observability/logger.js'
 import { observabilityRoutes, registerRequestMetrics } from './platform/observability/routes.js'
 import { createPlatform, type Platform, type PlatformOptions } from './platform/platform.js'
+import * as realtime from './realtime/index.js'
 import { InboundRegistry } from './realtime/inbound.js'
-import { createBusPublisher } from './realtime/publish.js'
+import { createBusPublisher, type RealtimePublisher } from './realtime/publish.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -42,6 +43,8 @@ declare module 'fastify' {
     modules: ModuleRegistry
     /** Client → server frame types that modules handle (see realtime/inbound.ts). */
     inbound: InboundRegistry
+    /** The one publish API to reach sockets on every node (see realtime/publish.ts). */
+    publisher: RealtimePublisher
     /** Set by `server.ts` on SIGTERM: readiness turns 503 while in-flight work finishes. */
     draining: boolean
   }
@@ -142,7 +145,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const { db } = platform.database
   const campaigns = campaign.createCampaignService({ db, bus: platform.bus })
   const actions = new nexus.ActionRegistry()
-  const publisher = createBusPublisher(platform.bus)
+  const history = realtime.createEventHistory({
+    bus: platform.bus,
+    redis: platform.redis,
+    size: config.WS_EVENT_HISTORY_SIZE,
+    maxAgeSeconds: config.WS_EVENT_HISTORY_SECONDS,
+  })
+  const publisher = createBusPublisher(platform.bus, history)
+  app.decorate('publisher', publisher)
   const inbound = new InboundRegistry()
   app.decorate('inbound', inbound)
   const commitLog = nexus.createCommitLog(db, {
@@ -243,6 +253,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     quote.manifest,
     stream.manifest,
     web.manifest,
+    realtime.manifest,
   ])
     modules.add(m)
 
@@ -268,6 +279,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(web.routes, {
     distDir: fileURLToPath(new URL('../web/dist', import.meta.url)),
     defaultCampaign: config.DEFAULT_CAMPAIGN,
+  })
+  realtime.attachGateway(app, {
+    authenticator: app.authenticator,
+    campaigns,
+    dispatcher,
+    history,
+    inbound,
+    bus: platform.bus,
+    redis: platform.redis,
+    metrics: realtime.createRealtimeMetrics(platform.metrics.registry),
+    config,
   })
 
   let purgeTimer: NodeJS.Timeout | undefined

@@ -64,6 +64,14 @@ const EnvSchema = Type.Object({
   }),
   STREAM_CHAT_MAX_LENGTH: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
   STREAM_CHAT_PER_MINUTE: Type.Integer({ minimum: 1, default: 30 }),
+  WS_MAX_PAYLOAD: Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024, default: 16384 }),
+  WS_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 10000, default: 60 }),
+  WS_SLOW_CLIENT_GRACE_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 10000 }),
+  WS_HEARTBEAT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 10000 }),
+  WS_PRESENCE_LEAVE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 3000 }),
+  WS_IDLE_MS: Type.Integer({ minimum: 1000, maximum: 86400000, default: 60000 }),
+  WS_EVENT_HISTORY_SIZE: Type.Integer({ minimum: 0, maximum: 1000000, default: 1000 }),
+  WS_EVENT_HISTORY_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 300 }),
 })
 
 type Env = Static<typeof EnvSchema>
@@ -111,6 +119,14 @@ const INTEGER_KEYS = new Set([
   'CABLE_LOCK_TTL_MS',
   'STREAM_CHAT_MAX_LENGTH',
   'STREAM_CHAT_PER_MINUTE',
+  'WS_MAX_PAYLOAD',
+  'WS_MESSAGES_PER_SECOND',
+  'WS_SLOW_CLIENT_GRACE_MS',
+  'WS_HEARTBEAT_MS',
+  'WS_PRESENCE_LEAVE_MS',
+  'WS_IDLE_MS',
+  'WS_EVENT_HISTORY_SIZE',
+  'WS_EVENT_HISTORY_SECONDS',
 ])
 const BOOLEAN_KEYS = new Set(['WEBHOOK_ALLOW_PRIVATE', 'MAINTENANCE_MODE', 'STREAMSOURCE_SIGNUP_ENABLED'])
 const BOOLEAN_VALUES: Record<string, boolean> = {

@@ -1,4 +1,5 @@
 import type { EventBus } from '../platform/bus/bus.js'
+import type { EventHistory } from './history.js'
 
 /** Who a frame is for. The gateway delivers it to the matching sockets on every node. */
 export type Audience =
@@ -18,18 +19,38 @@ export interface RealtimePublisher {
   publish(audience: Audience, frame: OutboundFrame): Promise<void>
 }
 
+/** Frames for audiences without a campaign (a user or session wherever they are connected). */
 export const REALTIME_CHANNEL = 'ovasabi:realtime'
+
+/**
+ * Frames for one campaign: a node subscribes only while it holds sockets of that campaign, so
+ * campaign traffic reaches only the nodes that have an audience for it.
+ */
+export function campaignChannel(campaign: string): string {
+  return `ovasabi:realtime:c:${campaign}`
+}
 
 export interface RealtimeMessage {
   audience: Audience
   frame: OutboundFrame
 }
 
-/** Publishes onto the bus, so frames reach sockets on every node (memory or Redis). */
-export function createBusPublisher(bus: EventBus): RealtimePublisher {
+/**
+ * Publishes onto the bus, so frames reach sockets on every node (memory or Redis) exactly once.
+ * `campaign_event` frames get the campaign's next id through the history, for `?since=` replay.
+ */
+export function createBusPublisher(bus: EventBus, history?: EventHistory): RealtimePublisher {
   return {
     async publish(audience, frame) {
-      await bus.publish(REALTIME_CHANNEL, { audience, frame } satisfies RealtimeMessage)
+      const message: RealtimeMessage = { audience, frame }
+      const campaign = audience.campaign
+      if (!campaign) return bus.publish(REALTIME_CHANNEL, message)
+      const channel = campaignChannel(campaign)
+      if (frame.type === 'campaign_event' && history) {
+        await history.publish(channel, campaign, message)
+        return
+      }
+      await bus.publish(channel, message)
     },
   }
 }

@@ -1,0 +1,220 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { RawData } from 'ws'
+import { ulid } from 'ulid'
+import type { Dispatcher } from '../nexus/dispatcher.js'
+import { parseActionBody } from '../nexus/routes.js'
+import type { Authenticator } from '../platform/auth/plugin.js'
+import type { Principal } from '../platform/auth/principal.js'
+import { AppError, BadRequestError, ForbiddenError, ValidationError } from '../platform/http/errors.js'
+import type { Connection, SendLimits } from './connection.js'
+import { coordinate, encode, errorFrame, refusedAck } from './frames.js'
+import type { InboundRegistry } from './inbound.js'
+import type { RealtimeMetrics } from './metrics.js'
+import type { Room } from './room.js'
+
+export interface ClientFramesDeps {
+  authenticator: Authenticator
+  dispatcher: Dispatcher
+  inbound: InboundRegistry
+  metrics: RealtimeMetrics
+  limits: SendLimits
+  config: { WS_MESSAGES_PER_SECOND: number }
+  log: FastifyBaseLogger
+  close(conn: Connection, code: number, reason: string): void
+  room(conn: Connection): Room | undefined
+}
+
+/** Drops allowed in a 10 s window before a flooding socket is closed with 1008. */
+const FLOOD_WINDOW_MS = 10_000
+
+/** Client → server frames: cursor, ping, auth refresh, campaign_event, and module-owned types. */
+export class ClientFrames {
+  private readonly accepted: Record<string, { inc(): void }>
+  private readonly rateDropped: { inc(): void }
+  private readonly invalid: { inc(): void }
+
+  constructor(private readonly deps: ClientFramesDeps) {
+    const m = deps.metrics
+    this.accepted = {
+      cursor: m.inbound.labels('cursor'),
+      ping: m.inbound.labels('ping'),
+      auth: m.inbound.labels('auth'),
+      campaign_event: m.inbound.labels('campaign_event'),
+      module: m.inbound.labels('module'),
+    }
+    this.rateDropped = m.dropped.labels('inbound_rate_limited')
+    this.invalid = m.dropped.labels('inbound_invalid')
+  }
+
+  handle(conn: Connection, data: RawData, isBinary: boolean): void {
+    if (conn.closing) return
+    const now = Date.now()
+    const rate = this.deps.config.WS_MESSAGES_PER_SECOND
+    if (!conn.admit(rate, now)) {
+      this.rateDropped.inc()
+      if (now - conn.floodWindow > FLOOD_WINDOW_MS) {
+        conn.floodWindow = now
+        conn.floodDrops = 0
+      }
+      if (++conn.floodDrops > rate * 3) {
+        this.error(conn, 'RATE_LIMITED', 'Too many messages; closing')
+        this.deps.close(conn, 1008, 'RATE_LIMITED')
+      }
+      return
+    }
+    conn.lastInput = now
+    if (conn.idle) conn.idle = false
+    let frame: unknown
+    try {
+      if (isBinary) throw new Error('binary')
+      frame = JSON.parse(data.toString())
+    } catch {
+      this.reject(conn, new ValidationError('Frames are JSON text objects with a "type"'))
+      return
+    }
+    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
+      this.reject(conn, new ValidationError('Frames are JSON objects with a "type"'))
+      return
+    }
+    const f = frame as Record<string, unknown>
+    switch (f.type) {
+      case 'cursor':
+        this.cursor(conn, f)
+        return
+      case 'ping':
+        this.accepted.ping!.inc()
+        conn.write(
+          encode(
+            typeof f.ts === 'number'
+              ? { type: 'pong', ts: f.ts, server_time: now }
+              : { type: 'pong', server_time: now },
+          ),
+        )
+        return
+      case 'auth':
+        return void this.auth(conn, f)
+      case 'campaign_event':
+        return void this.action(conn, f)
+      default:
+        return void this.module(conn, f)
+    }
+  }
+
+  error(conn: Connection, code: string, message: string, requestId?: string): void {
+    if (conn.ws.readyState !== 1) return
+    conn.write(errorFrame(new AppError(400, code, message), requestId))
+    this.deps.metrics.framesSent.labels('error').inc()
+  }
+
+  private reject(conn: Connection, err: AppError, requestId?: string) {
+    this.invalid.inc()
+    if (conn.ws.readyState !== 1) return
+    conn.write(errorFrame(err, requestId))
+    this.deps.metrics.framesSent.labels('error').inc()
+  }
+
+  private cursor(conn: Connection, f: Record<string, unknown>) {
+    const room = this.deps.room(conn)
+    if (!room) return
+    if (!room.settings.presence) {
+      return this.reject(
+        conn,
+        new ForbiddenError(`The presence feature is not enabled for ${conn.campaign}`, 'FEATURE_DISABLED'),
+      )
+    }
+    const x = coordinate(f.x)
+    const y = coordinate(f.y)
+    if (x === undefined || y === undefined) {
+      return this.reject(
+        conn,
+        new ValidationError('Cursor x and y must be numbers from 0 to 1', [
+          ...(x === undefined ? [{ path: '/x', message: 'must be a number in [0, 1]' }] : []),
+          ...(y === undefined ? [{ path: '/y', message: 'must be a number in [0, 1]' }] : []),
+        ]),
+      )
+    }
+    this.accepted.cursor!.inc()
+    room.move(conn, x, y)
+  }
+
+  /** In-band token refresh: same user (and same guest session), new expiry. */
+  private async auth(conn: Connection, f: Record<string, unknown>) {
+    if (typeof f.token !== 'string' || f.token.length === 0 || f.token.length > 4096) {
+      return this.reject(conn, new ValidationError('auth needs a "token" string'))
+    }
+    try {
+      const p = await this.deps.authenticator.resolve(f.token)
+      if (p.user_id !== conn.user_id || (p.user_id === 'guest' && p.session_id !== conn.session_id)) {
+        throw new ForbiddenError('The new token is for another user or session', 'USER_MISMATCH')
+      }
+      conn.token = f.token
+      conn.roles = p.roles
+      conn.expiresAt = p.exp ? p.exp * 1000 : 0
+      this.accepted.auth!.inc()
+      if (conn.ws.readyState === 1) {
+        conn.write(
+          encode({
+            type: 'auth_ok',
+            expires_at: conn.expiresAt ? new Date(conn.expiresAt).toISOString() : null,
+          }),
+        )
+      }
+    } catch (err) {
+      this.reject(
+        conn,
+        err instanceof AppError ? err : new AppError(401, 'INVALID_TOKEN', 'Token is invalid'),
+      )
+    }
+  }
+
+  /** A campaign_event envelope: the same dispatcher as REST; it publishes the `update_ack`. */
+  private async action(conn: Connection, f: Record<string, unknown>) {
+    const requestId = typeof f.request_id === 'string' && f.request_id ? f.request_id : ulid()
+    try {
+      const body = parseActionBody({ ...f, request_id: requestId })
+      this.accepted.campaign_event!.inc()
+      await this.deps.dispatcher.dispatch({
+        campaignSlug: conn.campaign,
+        body,
+        principal: this.principal(conn),
+        ip: conn.ip,
+      })
+    } catch (err) {
+      if (!(err instanceof AppError) || err.statusCode >= 500) {
+        this.deps.log.error({ err, request_id: requestId }, 'WebSocket action failed')
+      }
+      if (conn.ws.readyState === 1) {
+        conn.write(refusedAck(err, requestId))
+        this.deps.metrics.framesSent.labels('update_ack').inc()
+      }
+    }
+  }
+
+  private async module(conn: Connection, f: Record<string, unknown>) {
+    const type = f.type
+    const handler = typeof type === 'string' ? this.deps.inbound.get(type) : undefined
+    if (!handler) {
+      return this.reject(
+        conn,
+        new BadRequestError(`Unknown frame type ${JSON.stringify(type)}`, 'UNKNOWN_FRAME_TYPE'),
+      )
+    }
+    try {
+      this.accepted.module!.inc()
+      await handler(conn.info(), f)
+    } catch (err) {
+      if (!(err instanceof AppError)) this.deps.log.error({ err, type }, 'inbound handler failed')
+      this.reject(conn, err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'Internal error'))
+    }
+  }
+
+  private principal(conn: Connection): Principal {
+    return {
+      kind: conn.kind,
+      user_id: conn.user_id,
+      session_id: conn.session_id,
+      roles: [...conn.roles],
+      exp: conn.expiresAt ? conn.expiresAt / 1000 : undefined,
+    }
+  }
+}

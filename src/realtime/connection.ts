@@ -1,0 +1,163 @@
+import type { WebSocket } from 'ws'
+import type { Principal, Role } from '../platform/auth/principal.js'
+import type { SocketInfo } from './inbound.js'
+
+/** Limits of one socket's outgoing side. */
+export interface SendLimits {
+  /** Above this many buffered bytes the socket is "behind": presence waits, events queue. */
+  softBytes: number
+  /** Queued event bytes beyond which events are dropped. */
+  queueBytes: number
+  /** How long a socket may stay behind (or overflowing) before it is closed with 1013. */
+  graceMs: number
+}
+
+const SEND_OPTIONS = { binary: false, compress: false, fin: true } as const
+
+/**
+ * One socket and what the gateway knows about it. Kept to plain fields (no timers, no closures
+ * per socket) so an idle connection costs little beyond the `ws` object itself.
+ */
+export class Connection implements SocketInfo {
+  /** Public id: the cursor id other clients see, unique across nodes. */
+  readonly connection_id: string
+  readonly campaign: string
+  readonly user_id: string
+  readonly kind: Principal['kind']
+  session_id: string
+  roles: Role[]
+  /** Presence key: a user counts once across tabs; a guest session counts as one user. */
+  readonly presenceKey: string
+  token: string
+  /** Token expiry in ms since the epoch (0: none, e.g. an API key). */
+  expiresAt: number
+  ip: string
+
+  /** Presence: the next tick sends a full snapshot instead of a delta. */
+  needsSnapshot = true
+  /** When the socket went over its limits (0: it is not). */
+  behindSince = 0
+  queue: Buffer[] | null = null
+  queuedBytes = 0
+  /** While the `since` replay is being fetched, live events wait here. */
+  replaying: Buffer[] | null = null
+  replayIds: number[] | null = null
+
+  lastInput: number
+  idle = false
+  alive = true
+  tokens: number
+  lastRefill: number
+  floodWindow = 0
+  floodDrops = 0
+  closing = false
+  /** The code this side closed with (metrics), 0 while open. */
+  closeCode = 0
+
+  constructor(
+    readonly ws: WebSocket,
+    init: {
+      id: string
+      campaign: string
+      user_id: string
+      session_id: string
+      roles: Role[]
+      kind: Principal['kind']
+      token: string
+      expiresAt: number
+      ip: string
+      burst: number
+    },
+  ) {
+    this.connection_id = init.id
+    this.campaign = init.campaign
+    this.user_id = init.user_id
+    this.kind = init.kind
+    this.session_id = init.session_id
+    this.roles = init.roles
+    this.presenceKey = init.user_id === 'guest' ? `s:${init.session_id}` : `u:${init.user_id}`
+    this.token = init.token
+    this.expiresAt = init.expiresAt
+    this.ip = init.ip
+    this.tokens = init.burst
+    this.lastRefill = Date.now()
+    this.lastInput = this.lastRefill
+  }
+
+  get open(): boolean {
+    return this.ws.readyState === 1 && !this.closing
+  }
+
+  /** True when the socket can take another frame now. */
+  writable(limits: SendLimits): boolean {
+    return this.ws.bufferedAmount < limits.softBytes
+  }
+
+  write(data: Buffer): void {
+    this.ws.send(data, SEND_OPTIONS)
+  }
+
+  /**
+   * An event frame: written now when the socket keeps up, else queued (bounded). Returns false
+   * when it had to be dropped.
+   */
+  sendEvent(data: Buffer, limits: SendLimits, now: number): boolean {
+    if (!this.open) return false
+    if (this.replaying) {
+      this.replaying.push(data)
+      return true
+    }
+    if (this.queue === null && this.writable(limits)) {
+      this.write(data)
+      return true
+    }
+    if (this.queuedBytes + data.length > limits.queueBytes) {
+      if (this.behindSince === 0) this.behindSince = now
+      return false
+    }
+    if (this.queue === null) this.queue = []
+    this.queue.push(data)
+    this.queuedBytes += data.length
+    return true
+  }
+
+  /** Write queued events while the socket keeps up; returns how many went out. */
+  flush(limits: SendLimits): number {
+    const q = this.queue
+    if (!q) return 0
+    let n = 0
+    while (n < q.length && this.writable(limits)) this.write(q[n++]!)
+    if (n === q.length) {
+      this.queue = null
+      this.queuedBytes = 0
+    } else {
+      for (let i = 0; i < n; i++) this.queuedBytes -= q[i]!.length
+      q.splice(0, n)
+    }
+    return n
+  }
+
+  /** Token bucket on inbound frames; false means drop this one. */
+  admit(ratePerSecond: number, now: number): boolean {
+    const elapsed = now - this.lastRefill
+    if (elapsed > 0) {
+      this.tokens = Math.min(ratePerSecond * 2, this.tokens + (elapsed * ratePerSecond) / 1000)
+      this.lastRefill = now
+    }
+    if (this.tokens >= 1) {
+      this.tokens -= 1
+      return true
+    }
+    return false
+  }
+
+  info(): SocketInfo {
+    return {
+      connection_id: this.connection_id,
+      campaign: this.campaign,
+      user_id: this.user_id,
+      session_id: this.session_id,
+      roles: [...this.roles],
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import { AppError } from '../platform/http/errors.js'
+
+/** Serialise a frame once; the same buffer is written to every socket it is for. */
+export function encode(frame: object): Buffer {
+  return Buffer.from(JSON.stringify(frame))
+}
+
+/** The `error` frame: the same codes as REST errors. */
+export function errorFrame(err: unknown, requestId?: string): Buffer {
+  const e = err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'Internal error')
+  const frame: Record<string, unknown> = { type: 'error', code: e.code, message: e.message }
+  if (requestId) frame.request_id = requestId
+  if (e.details !== undefined) frame.details = e.details
+  return encode(frame)
+}
+
+/** `update_ack` for an action the dispatcher refused before it ran (it acks the rest itself). */
+export function refusedAck(err: unknown, requestId: string): Buffer {
+  const e = err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'Internal error')
+  const error: Record<string, unknown> = { code: e.code, message: e.message }
+  if (e.details !== undefined) error.details = e.details
+  return encode({ type: 'update_ack', request_id: requestId, status: 'error', error })
+}
+
+/** A cursor coordinate: a finite number in [0, 1], kept to 4 decimals (sub-pixel on any screen). */
+export function coordinate(v: unknown): number | undefined {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1) return undefined
+  return Math.round(v * 10_000) / 10_000
+}

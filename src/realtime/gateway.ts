@@ -1,0 +1,415 @@
+import { randomBytes } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Redis } from 'ioredis'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { Config } from '../config.js'
+import { type Campaign, campaignStatus, hasFeature, tickRate } from '../modules/campaign/campaign.schema.js'
+import type { CampaignService } from '../modules/campaign/campaign.service.js'
+import type { Dispatcher } from '../nexus/dispatcher.js'
+import type { Authenticator } from '../platform/auth/plugin.js'
+import type { EventBus } from '../platform/bus/bus.js'
+import { ServiceUnavailableError } from '../platform/http/errors.js'
+import { ClientFrames } from './client-frames.js'
+import { Cluster } from './cluster.js'
+import { Connection, type SendLimits } from './connection.js'
+import { encode } from './frames.js'
+import type { EventHistory, StoredMessage } from './history.js'
+import { Hub, matches } from './hub.js'
+import type { InboundRegistry } from './inbound.js'
+import type { RealtimeMetrics } from './metrics.js'
+import { Presence } from './presence.js'
+import { createRedisPresence } from './presence-redis.js'
+import { campaignChannel, REALTIME_CHANNEL } from './publish.js'
+import { Room, type RoomSettings } from './room.js'
+import { authorizeUpgrade, refuse, SUBPROTOCOL, type UpgradeGrant } from './upgrade.js'
+
+export interface GatewayDeps {
+  authenticator: Authenticator
+  campaigns: CampaignService
+  dispatcher: Dispatcher
+  history: EventHistory
+  inbound: InboundRegistry
+  bus: EventBus
+  redis?: Redis
+  metrics: RealtimeMetrics
+  config: Pick<
+    Config,
+    | 'WS_MAX_PAYLOAD'
+    | 'WS_MESSAGES_PER_SECOND'
+    | 'WS_SLOW_CLIENT_GRACE_MS'
+    | 'WS_HEARTBEAT_MS'
+    | 'WS_PRESENCE_LEAVE_MS'
+    | 'WS_IDLE_MS'
+  >
+  log: FastifyBaseLogger
+}
+
+/** Default per-socket outgoing limits: ~64 KB in flight before presence coalesces, 1 MB of queued events. */
+const SOFT_BYTES = 64 * 1024
+const QUEUE_BYTES = 1024 * 1024
+const REVALIDATE_MS = 30_000
+const PROTOCOL_CLOSE: Record<string, number> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
+  WS_ERR_INVALID_UTF8: 1007,
+}
+
+export function roomSettings(c: Campaign): RoomSettings {
+  const cap = Number((c.metadata.custom_rules as Record<string, unknown> | undefined)?.max_cursors)
+  return {
+    rate: tickRate(c),
+    maxCursors: Number.isInteger(cap) && cap > 0 ? Math.min(cap, 1000) : 50,
+    presence: hasFeature(c, 'presence'),
+  }
+}
+
+/**
+ * The WebSocket gateway `/ws/{campaign}/{user_id}`: upgrades, per-campaign rooms and ticks,
+ * delivery of published frames, heartbeats, token expiry, scale-out over Redis.
+ */
+export class Gateway {
+  readonly nodeId = randomBytes(4).toString('base64url')
+  readonly hub = new Hub()
+  readonly limits: SendLimits
+  private readonly wss: WebSocketServer
+  private readonly presence: Presence
+  private readonly cluster?: Cluster
+  private readonly frames: ClientFrames
+  private readonly subscriptions = new Map<string, Promise<Array<() => Promise<void>>>>()
+  private readonly stopFns: Array<() => Promise<void>> = []
+  private seq = 0
+  private housekeeping?: NodeJS.Timeout
+  private lastHeartbeat = Date.now()
+  private lastRevalidate = Date.now()
+  private closing = false
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.limits = {
+      softBytes: SOFT_BYTES,
+      queueBytes: QUEUE_BYTES,
+      graceMs: deps.config.WS_SLOW_CLIENT_GRACE_MS,
+    }
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: deps.config.WS_MAX_PAYLOAD,
+      clientTracking: false,
+      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    })
+    const onError = (err: unknown) => deps.log.warn({ err }, 'realtime bus error')
+    if (deps.redis) {
+      this.cluster = new Cluster(this.nodeId, deps.bus, onError)
+      const backend = createRedisPresence({
+        redis: deps.redis,
+        nodeId: this.nodeId,
+        onReaped: (node) => {
+          this.dropNode(node)
+          this.cluster!.announceDown(node)
+        },
+      })
+      this.presence = new Presence(deps.config.WS_PRESENCE_LEAVE_MS, backend)
+    } else {
+      this.presence = new Presence(deps.config.WS_PRESENCE_LEAVE_MS)
+    }
+    this.frames = new ClientFrames({
+      ...deps,
+      limits: this.limits,
+      close: (conn, code, reason) => this.close(conn, code, reason),
+      room: (conn) => this.hub.rooms.get(conn.campaign),
+    })
+  }
+
+  async start(): Promise<void> {
+    this.stopFns.push(
+      await this.deps.bus.subscribe(REALTIME_CHANNEL, (m) => this.deliver(m as StoredMessage)),
+    )
+    if (this.cluster) this.stopFns.push(await this.cluster.onNodeDown((node) => this.dropNode(node)))
+    const off = this.deps.campaigns.onChange((c) => this.campaignChanged(c))
+    this.stopFns.push(async () => void off())
+    this.housekeeping = setInterval(() => this.sweep(), 1000)
+    this.housekeeping.unref()
+  }
+
+  /** Node's 'upgrade' event: returns false when the path is not ours (e.g. `/cable`). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    if (!req.url?.startsWith('/ws/')) return false
+    socket.on('error', () => socket.destroy())
+    if (this.closing) {
+      this.refused(socket, new ServiceUnavailableError('The server is shutting down', 'SHUTTING_DOWN'))
+      return true
+    }
+    authorizeUpgrade(req, this.deps).then(
+      (grant) => {
+        if (socket.destroyed) return
+        this.wss.handleUpgrade(req, socket, head, (ws) => void this.open(ws, grant, req))
+      },
+      (err) => this.refused(socket, err),
+    )
+    return true
+  }
+
+  private refused(socket: Duplex, err: unknown) {
+    const code = refuse(socket, err)
+    this.deps.metrics.refused.labels(code).inc()
+    if (code === 'INTERNAL') this.deps.log.error({ err }, 'WebSocket upgrade failed')
+  }
+
+  private room(campaign: Campaign): Room {
+    let room = this.hub.rooms.get(campaign.slug)
+    if (room) return room
+    const { metrics } = this.deps
+    const sentPresence = metrics.framesSent.labels('presence_update')
+    const coalesced = metrics.dropped.labels('presence_coalesced')
+    room = new Room(campaign.slug, roomSettings(campaign), {
+      limits: this.limits,
+      activeUsers: (slug) => this.presence.count(slug),
+      shareLocal: this.cluster ? (slug, delta) => this.cluster!.share(slug, delta) : undefined,
+      onSent: (n, c) => {
+        sentPresence.inc(n)
+        if (c > 0) coalesced.inc(c)
+      },
+      onSlow: (conn) => this.close(conn, 1013, 'SLOW_CONSUMER'),
+    })
+    this.hub.rooms.set(campaign.slug, room)
+    const r = room
+    const subs = Promise.all([
+      this.deps.bus.subscribe(campaignChannel(campaign.slug), (m) => this.deliver(m as StoredMessage)),
+      ...(this.cluster ? [this.cluster.subscribe(campaign.slug, (node, d) => r.merge(node, d))] : []),
+    ])
+    this.subscriptions.set(campaign.slug, subs)
+    return room
+  }
+
+  private async open(ws: WebSocket, grant: UpgradeGrant, req: IncomingMessage) {
+    const { principal, campaign } = grant
+    const conn = new Connection(ws, {
+      id: `${this.nodeId}.${(++this.seq).toString(36)}`,
+      campaign: campaign.slug,
+      user_id: principal.user_id,
+      session_id: principal.session_id,
+      roles: principal.roles,
+      kind: principal.kind,
+      token: grant.token,
+      expiresAt: principal.exp ? principal.exp * 1000 : 0,
+      ip: req.socket.remoteAddress ?? '',
+      burst: this.deps.config.WS_MESSAGES_PER_SECOND * 2,
+    })
+    // Live events wait until `connected` (and any replay) went out first.
+    conn.replaying = []
+    conn.replayIds = []
+    const room = this.room(campaign)
+    this.hub.add(room, conn)
+    this.presence.join(campaign.slug, conn.presenceKey)
+    this.deps.metrics.connections.inc()
+    ws.on('message', (data, isBinary) => this.frames.handle(conn, data, isBinary))
+    ws.on('pong', () => {
+      conn.alive = true
+    })
+    ws.on('error', (err: Error & { code?: string }) => {
+      // ws closes the socket itself on protocol errors; record the code it closed with.
+      if (!conn.closeCode) conn.closeCode = PROTOCOL_CLOSE[err.code ?? ''] ?? 1002
+    })
+    ws.on('close', (code) => void this.closed(conn, code))
+    try {
+      await this.subscriptions.get(campaign.slug)
+      const latest = await this.deps.history.latest(campaign.slug)
+      if (!conn.open) return
+      conn.write(
+        encode({
+          type: 'connected',
+          session_id: conn.session_id,
+          user_id: conn.user_id,
+          campaign: campaign.slug,
+          cursor_id: conn.connection_id,
+          active_users: this.presence.count(campaign.slug),
+          server_time: new Date().toISOString(),
+          tick_rate: room.settings.rate,
+          max_cursors: room.settings.maxCursors,
+          last_event_id: latest,
+          expires_at: conn.expiresAt ? new Date(conn.expiresAt).toISOString() : null,
+        }),
+      )
+      this.deps.metrics.framesSent.labels('connected').inc()
+      let after = 0
+      if (grant.since !== undefined) after = await this.replay(conn, grant.since)
+      const held = conn.replaying
+      const ids = conn.replayIds!
+      conn.replaying = null
+      conn.replayIds = null
+      const now = Date.now()
+      for (let i = 0; i < held.length; i++) {
+        if (ids[i]! > 0 && ids[i]! <= after) continue
+        conn.sendEvent(held[i]!, this.limits, now)
+      }
+    } catch (err) {
+      this.deps.log.error({ err }, 'WebSocket open failed')
+      this.close(conn, 1011, 'INTERNAL')
+    }
+  }
+
+  /** Send what the client missed since `since`; returns the last id it now has. */
+  private async replay(conn: Connection, since: number): Promise<number> {
+    const replay = await this.deps.history.since(conn.campaign, since)
+    if ('resync' in replay) {
+      conn.write(encode({ type: 'resync_required', since, latest_id: replay.latest }))
+      this.deps.metrics.framesSent.labels('resync_required').inc()
+      return replay.latest
+    }
+    let sent = 0
+    for (const e of replay.events) {
+      if (!matches(e.audience, conn)) continue
+      conn.write(encode(e.frame))
+      sent++
+    }
+    if (sent > 0) this.deps.metrics.framesSent.labels('campaign_event').inc(sent)
+    return Math.max(since, replay.latest)
+  }
+
+  /** A published frame: serialised once, written to (or queued for) each local socket it names. */
+  private deliver(message: StoredMessage) {
+    const { audience, frame } = message
+    if (!audience || !frame || typeof frame.type !== 'string') return
+    let data: Buffer | undefined
+    let sent = 0
+    let dropped = 0
+    const now = Date.now()
+    const id = typeof frame.id === 'number' ? frame.id : 0
+    for (const c of this.hub.targets(audience)) {
+      data ??= encode(frame)
+      if (c.replaying) {
+        c.replaying.push(data)
+        c.replayIds!.push(id)
+        sent++
+      } else if (c.sendEvent(data, this.limits, now)) sent++
+      else dropped++
+    }
+    if (sent > 0) this.deps.metrics.framesSent.labels(frame.type).inc(sent)
+    if (dropped > 0) this.deps.metrics.dropped.labels('queue_full').inc(dropped)
+  }
+
+  private campaignChanged(c: Campaign) {
+    const room = this.hub.rooms.get(c.slug)
+    if (!room) return
+    room.configure(roomSettings(c))
+    const status = campaignStatus(c)
+    if (status === 'ended' || status === 'archived') {
+      for (const conn of room.conns) this.close(conn, 1000, 'CAMPAIGN_NOT_ACTIVE')
+    }
+  }
+
+  /** Another node died: its cursors leave every room here. */
+  private dropNode(node: string) {
+    for (const room of this.hub.rooms.values()) for (const id of room.board.idsOf(node)) room.board.remove(id)
+  }
+
+  close(conn: Connection, code: number, reason: string): void {
+    if (conn.closing) return
+    conn.closing = true
+    conn.closeCode = code
+    conn.ws.close(code, reason)
+    // A socket that does not answer the close handshake (paused, dead) is cut.
+    setTimeout(() => conn.ws.terminate(), 2000).unref()
+  }
+
+  private async closed(conn: Connection, code: number) {
+    const slug = conn.campaign
+    this.hub.rooms.get(slug)?.removeCursor(conn.connection_id)
+    const room = this.hub.remove(conn)
+    if (room) {
+      room.retire()
+      this.hub.rooms.delete(slug)
+      const subs = this.subscriptions.get(slug)
+      this.subscriptions.delete(slug)
+      void subs?.then((offs) => Promise.all(offs.map((off) => off()))).catch(() => {})
+    }
+    this.presence.leave(slug, conn.presenceKey)
+    this.deps.metrics.connections.dec()
+    this.deps.metrics.closes.labels(String(conn.closeCode || code)).inc()
+    try {
+      await this.deps.inbound.closed(conn.info())
+    } catch (err) {
+      this.deps.log.warn({ err }, 'inbound close handler failed')
+    }
+  }
+
+  /** Once a second: token expiry, idle marks, heartbeats, periodic re-validation. */
+  private sweep() {
+    const now = Date.now()
+    const heartbeat = now - this.lastHeartbeat >= this.deps.config.WS_HEARTBEAT_MS
+    if (heartbeat) this.lastHeartbeat = now
+    const revalidate = now - this.lastRevalidate >= REVALIDATE_MS
+    if (revalidate) this.lastRevalidate = now
+    const idleMs = this.deps.config.WS_IDLE_MS
+    const toCheck: Connection[] = []
+    for (const room of this.hub.rooms.values()) {
+      for (const c of room.conns) {
+        if (c.closing) continue
+        if (c.expiresAt && now >= c.expiresAt) {
+          this.frames.error(c, 'TOKEN_EXPIRED', 'The token expired; reconnect with a fresh one')
+          this.close(c, 1008, 'TOKEN_EXPIRED')
+          continue
+        }
+        if (!c.idle && now - c.lastInput >= idleMs) {
+          c.idle = true
+          room.markIdle(c)
+        }
+        if (heartbeat) {
+          if (!c.alive) {
+            c.closeCode = 1006
+            c.closing = true
+            c.ws.terminate()
+            continue
+          }
+          c.alive = false
+          c.ws.ping()
+        }
+        if (revalidate) toCheck.push(c)
+      }
+    }
+    if (toCheck.length > 0) void this.revalidate(toCheck)
+  }
+
+  /** Revoked API keys and tokens close their sockets too, not only expired ones. */
+  private async revalidate(conns: Connection[]) {
+    for (const c of conns) {
+      if (c.closing) continue
+      try {
+        await this.deps.authenticator.resolve(c.token)
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? 'UNAUTHORIZED'
+        this.frames.error(c, code, 'The credential is no longer valid')
+        this.close(c, 1008, code)
+      }
+    }
+  }
+
+  /** Shutdown: every socket gets 1012 (reconnect elsewhere); this node leaves the cluster. */
+  async shutdown(): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    clearInterval(this.housekeeping)
+    const open = [...this.hub.all()]
+    const done = Promise.all(
+      open.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.ws.readyState === 3) return resolve()
+            c.ws.once('close', () => resolve())
+            this.close(c, 1012, 'SERVER_RESTART')
+          }),
+      ),
+    )
+    await Promise.race([done, new Promise((r) => setTimeout(r, 3000).unref())])
+    for (const c of open) c.ws.terminate()
+    for (const room of this.hub.rooms.values()) room.stop()
+    await this.presence.close()
+    this.cluster?.announceDown(this.nodeId)
+    for (const off of this.stopFns) await off().catch(() => {})
+    for (const subs of this.subscriptions.values()) {
+      const offs = await subs.catch(() => [])
+      for (const off of offs) await off().catch(() => {})
+    }
+    this.wss.close()
+  }
+}

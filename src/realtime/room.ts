@@ -1,0 +1,154 @@
+import type { Connection, SendLimits } from './connection.js'
+import { CursorBoard, type CursorDelta } from './cursors.js'
+
+const COUNT_ONLY_MS = 1000
+
+export interface RoomDeps {
+  limits: SendLimits
+  /** Exact distinct users of the campaign (cluster-wide when shared). */
+  activeUsers(campaign: string): number
+  /** Clustered: hand this node's own cursor changes to the other nodes, once per tick. */
+  shareLocal?(campaign: string, delta: CursorDelta): void
+  onSent(presence: number, coalesced: number): void
+  onSlow(conn: Connection): void
+}
+
+export interface RoomSettings {
+  rate: number
+  maxCursors: number
+  presence: boolean
+}
+
+/**
+ * One campaign on one node: its sockets, its cursors, its tick. Each tick serialises one
+ * `presence_update` and writes the same buffer to every socket that is keeping up; a socket that
+ * fell behind skips frames (they coalesce) and gets one snapshot when it catches up.
+ */
+export class Room {
+  readonly conns = new Set<Connection>()
+  readonly board = new CursorBoard()
+  /** This node's own changes, shared with other nodes each tick (clustered only). */
+  private readonly local: CursorBoard | undefined
+  private timer: NodeJS.Timeout | undefined
+  private tickNo = 0
+  private lastActive = -1
+  private lastCountAt = 0
+  settings: RoomSettings
+
+  constructor(
+    readonly campaign: string,
+    settings: RoomSettings,
+    private readonly deps: RoomDeps,
+  ) {
+    this.settings = settings
+    this.local = deps.shareLocal ? new CursorBoard() : undefined
+    this.schedule()
+  }
+
+  configure(settings: RoomSettings): void {
+    const rateChanged = settings.rate !== this.settings.rate
+    this.settings = settings
+    if (rateChanged) this.schedule()
+  }
+
+  private schedule(): void {
+    clearInterval(this.timer)
+    this.timer = setInterval(() => this.tick(), Math.max(1, Math.round(1000 / this.settings.rate)))
+  }
+
+  move(conn: Connection, x: number, y: number): void {
+    this.board.move(conn.connection_id, x, y)
+    this.local?.move(conn.connection_id, x, y)
+  }
+
+  markIdle(conn: Connection): void {
+    this.board.markIdle(conn.connection_id)
+    this.local?.markIdle(conn.connection_id)
+  }
+
+  removeCursor(id: string): void {
+    this.board.remove(id)
+    this.local?.remove(id)
+  }
+
+  /** Another node's batch: merged now, sent with this node's next tick. */
+  merge(node: string, delta: CursorDelta): void {
+    for (const [id, x, y] of delta.cursors) this.board.move(id, x, y, node)
+    for (const id of delta.left) this.board.remove(id)
+    for (const id of delta.idle) this.board.markIdle(id)
+  }
+
+  tick(): void {
+    const now = Date.now()
+    const { limits } = this.deps
+    const cap = this.settings.maxCursors
+    this.tickNo++
+    if (this.local?.hasChanges()) this.deps.shareLocal!(this.campaign, this.local.takeDelta(cap))
+    const active = this.deps.activeUsers(this.campaign)
+    let frame: Buffer | undefined
+    // A count-only change (a join or leave, no cursor moved) goes out at most once a second: a
+    // wave of joins would otherwise broadcast to every socket on every tick.
+    const countDue = active !== this.lastActive && now - this.lastCountAt >= COUNT_ONLY_MS
+    if (this.board.hasChanges() || countDue) {
+      this.lastCountAt = now
+      const d = this.board.takeDelta(cap)
+      this.lastActive = active
+      frame = Buffer.from(
+        JSON.stringify({
+          type: 'presence_update',
+          active_users: active,
+          cursors: d.cursors,
+          left: d.left,
+          idle: d.idle,
+          tick: this.tickNo,
+        }),
+      )
+    }
+    let snapshot: Buffer | undefined
+    let sent = 0
+    let coalesced = 0
+    for (const c of this.conns) {
+      if (!c.open) continue
+      if (c.queue) c.flush(limits)
+      if (!c.writable(limits)) {
+        if (frame && !c.needsSnapshot) coalesced++
+        if (frame) c.needsSnapshot = true
+        if (c.behindSince === 0) c.behindSince = now
+        else if (now - c.behindSince > limits.graceMs) this.deps.onSlow(c)
+        continue
+      }
+      if (c.queue === null) c.behindSince = 0
+      if (c.needsSnapshot) {
+        snapshot ??= Buffer.from(
+          JSON.stringify({
+            type: 'presence_update',
+            active_users: active,
+            cursors: this.board.snapshot(cap),
+            left: [],
+            idle: [],
+            tick: this.tickNo,
+            snapshot: true,
+          }),
+        )
+        c.write(snapshot)
+        c.needsSnapshot = false
+        sent++
+      } else if (frame) {
+        c.write(frame)
+        sent++
+      }
+    }
+    if (sent > 0 || coalesced > 0) this.deps.onSent(sent, coalesced)
+  }
+
+  /** The last local socket left: tell the other nodes before going quiet. */
+  retire(): void {
+    if (this.local?.hasChanges()) this.deps.shareLocal!(this.campaign, this.local.takeDelta(1000))
+    this.stop()
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+  }
+}

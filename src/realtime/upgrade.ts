@@ -1,0 +1,129 @@
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { ulid } from 'ulid'
+import type { Authenticator } from '../platform/auth/plugin.js'
+import { TOKEN_COOKIE } from '../platform/auth/plugin.js'
+import type { Principal } from '../platform/auth/principal.js'
+import {
+  AppError,
+  ConflictError,
+  errorBody,
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from '../platform/http/errors.js'
+import { type Campaign, campaignStatus } from '../modules/campaign/campaign.schema.js'
+import type { CampaignService } from '../modules/campaign/campaign.service.js'
+
+export const WS_PATH = /^\/ws\/([^/?]+)\/([^/?]+)\/?$/
+const SLUG = /^[a-z0-9][a-z0-9_-]{0,63}$/
+/** The subprotocol a browser names next to its token: `new WebSocket(url, ['ovasabi', token])`. */
+export const SUBPROTOCOL = 'ovasabi'
+
+export interface UpgradeGrant {
+  principal: Principal
+  token: string
+  campaign: Campaign
+  since?: number
+}
+
+/** The token from `?token=`, the `Sec-WebSocket-Protocol` list (after `ovasabi`), or the cookie. */
+export function credentialOf(req: IncomingMessage, url: URL): string | undefined {
+  const query = url.searchParams.get('token')
+  if (query) return query
+  const protocols = req.headers['sec-websocket-protocol']
+  if (typeof protocols === 'string') {
+    const list = protocols.split(',').map((p) => p.trim())
+    const token = list.find((p) => p !== SUBPROTOCOL && p.length > 0)
+    if (token) return token
+  }
+  const cookie = req.headers.cookie
+  if (cookie) {
+    for (const part of cookie.split(';')) {
+      const eq = part.indexOf('=')
+      if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE) {
+        const value = part.slice(eq + 1).trim()
+        try {
+          return decodeURIComponent(value) || undefined
+        } catch {
+          return value || undefined
+        }
+      }
+    }
+  }
+  return undefined
+}
+
+/** Decide an upgrade: who, which campaign, replay point. Throws the `AppError` to refuse with. */
+export async function authorizeUpgrade(
+  req: IncomingMessage,
+  deps: { authenticator: Authenticator; campaigns: Pick<CampaignService, 'get'> },
+): Promise<UpgradeGrant> {
+  const url = new URL(req.url ?? '/', 'http://localhost')
+  const match = WS_PATH.exec(url.pathname)
+  if (!match) throw new NotFoundError('No WebSocket endpoint here', 'NOT_FOUND')
+  const slug = decodeURIComponent(match[1]!)
+  const userId = decodeURIComponent(match[2]!)
+  if (!SLUG.test(slug)) {
+    throw new ValidationError('Campaign slug is invalid', [{ path: '/campaign', message: 'must be a slug' }])
+  }
+  const sinceRaw = url.searchParams.get('since')
+  let since: number | undefined
+  if (sinceRaw !== null) {
+    if (!/^\d{1,15}$/.test(sinceRaw)) {
+      throw new ValidationError('since must be a non-negative integer event id', [
+        { path: '/since', message: 'must be an integer' },
+      ])
+    }
+    since = Number(sinceRaw)
+  }
+  const token = credentialOf(req, url)
+  if (!token) throw new UnauthorizedError('A token is required (?token=, subprotocol or cookie)')
+  const principal = await deps.authenticator.resolve(token)
+  if (principal.user_id !== userId) {
+    throw new ForbiddenError(
+      principal.user_id === 'guest'
+        ? 'A guest session connects as /ws/{campaign}/guest'
+        : 'The path names another user than the token',
+      'USER_MISMATCH',
+    )
+  }
+  const campaign = await deps.campaigns.get(slug)
+  const status = campaignStatus(campaign)
+  if (status === 'ended' || status === 'archived') {
+    throw new ConflictError(`Campaign ${slug} is ${status}`, 'CAMPAIGN_NOT_ACTIVE', { status })
+  }
+  return { principal, token, campaign, since }
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+}
+
+/** Refuse before the upgrade with a plain HTTP answer and the REST error body. */
+export function refuse(socket: Duplex, err: unknown): string {
+  const error =
+    err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'The upgrade could not be completed')
+  const body = JSON.stringify(errorBody(error, ulid()))
+  const status = error.statusCode
+  if (!socket.writable) socket.destroy()
+  else {
+    socket.end(
+      `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n` +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'Connection: close\r\n\r\n' +
+        body,
+    )
+  }
+  socket.once('finish', () => socket.destroy())
+  return error.code
+}
