@@ -3,7 +3,7 @@
 //       PostgreSQL, and again on PGlite;
 //   (b) a bare Fastify route returning a constant (the ceiling);
 //   (c) a bare Fastify route doing one `pg` INSERT per request (what a user would write by hand).
-// Options: --only=a,b,c,pglite  --json=FILE  (BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, DATABASE_URL)
+// Options: --only=a,b,c,pglite  --json=FILE  --profile=DIR (CPU profiles of our server, see bench/README.md)  (BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, DATABASE_URL)
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -27,7 +27,7 @@ import {
 import { countPgliteEvents } from './lib/pglite.js'
 
 const { values: args } = parseArgs({
-  options: { only: { type: 'string' }, json: { type: 'string' } },
+  options: { only: { type: 'string' }, json: { type: 'string' }, profile: { type: 'string' } },
 })
 const only = new Set((args.only ?? 'b,c,a,pglite').split(',').map((s) => s.trim()))
 
@@ -58,16 +58,27 @@ function eventBody(seq: number): string {
   })
 }
 
+/** Errors or non-2xx mean the figures are not what they claim: show why. */
+function reportTrouble(result: LoadResult, server: SpawnedServer) {
+  if (result.errors + result.timeouts + result.non2xx === 0) return
+  console.error(
+    `\n${result.name}: ${result.errors} errors, ${result.timeouts} timeouts, statuses ${JSON.stringify(result.statusCodes)}. Server output:\n${server.output().split('\n').slice(-30).join('\n')}\n`,
+  )
+}
+
 async function measurePeer(name: string, file: string, env: Record<string, string>, path: string) {
   const server = await spawnServer({ name, args: ['--import', 'tsx', file], env })
   try {
-    return await runLoad({
+    const result = await runLoad({
       name,
       url: server.url,
       path,
       pid: server.pid,
       request: (seq) => ({ body: eventBody(seq) }),
     })
+    await server.stop()
+    reportTrouble(result, server)
+    return result
   } finally {
     await server.stop()
   }
@@ -81,7 +92,11 @@ async function measureOvasabi(name: string, databaseUrl: string | undefined) {
   try {
     server = await spawnServer({
       name,
-      args: ['bin/ovasabi.js', 'serve'],
+      args: [
+        ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []),
+        'bin/ovasabi.js',
+        'serve',
+      ],
       env: {
         HOST: '127.0.0.1',
         DATA_DIR: dataDir,
@@ -115,6 +130,7 @@ async function measureOvasabi(name: string, databaseUrl: string | undefined) {
       request: (seq) => ({ body: eventBody(seq), headers: { authorization: tokens[seq % tokens.length]! } }),
     })
     await server.stop()
+    reportTrouble(result, server)
     return { result, dataDir }
   } catch (err) {
     await server?.stop()

@@ -5,7 +5,6 @@ import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { ulid } from 'ulid'
 import { amadeusRoutes } from './amadeus/routes.js'
 import type { Config } from './config.js'
 import * as analytics from './modules/analytics/index.js'
@@ -15,6 +14,7 @@ import * as nexus from './nexus/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
 import { authPlugin, createAuthenticator } from './platform/auth/plugin.js'
 import { registerErrorHandler } from './platform/http/error-handler.js'
+import { newUlid } from './platform/ids.js'
 import { registerJsonParser } from './platform/http/json-parser.js'
 import { ErrorResponse } from './platform/http/schemas.js'
 import { registerValidation } from './platform/http/validation.js'
@@ -54,7 +54,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestIdHeader: 'x-request-id',
     genReqId: (req) => {
       const given = req.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : ulid()
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newUlid()
     },
     ajv: { customOptions: { removeAdditional: false } },
     forceCloseConnections: 'idle',

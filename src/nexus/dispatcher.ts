@@ -1,7 +1,7 @@
-import { ulid } from 'ulid'
 import type { Config } from '../config.js'
 import { actorKey, hasRole, type Principal } from '../platform/auth/principal.js'
 import type { Db } from '../platform/db/database.js'
+import { newUlid } from '../platform/ids.js'
 import {
   AppError,
   BadRequestError,
@@ -103,7 +103,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       },
       timestamp: (envelope && body.timestamp) || now.toISOString(),
       received_at: now.toISOString(),
-      request_id: body.request_id ?? input.idempotencyKey ?? ulid(),
+      request_id: body.request_id ?? input.idempotencyKey ?? newUlid(),
     }
   }
 
