@@ -20,7 +20,7 @@ import { ErrorResponse } from './platform/http/schemas.js'
 import { registerValidation } from './platform/http/validation.js'
 import { ModuleRegistry } from './platform/module.js'
 import { loggerOptions } from './platform/observability/logger.js'
-import { observabilityRoutes } from './platform/observability/routes.js'
+import { observabilityRoutes, registerRequestMetrics } from './platform/observability/routes.js'
 import { createPlatform, type Platform, type PlatformOptions } from './platform/platform.js'
 import { InboundRegistry } from './realtime/inbound.js'
 import { createBusPublisher } from './realtime/publish.js'
@@ -65,8 +65,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   registerValidation(app)
   registerJsonParser(app, config.JSON_MAX_DEPTH)
+  // Only JSON is accepted unless a route scopes its own parser (uploads): anything else is 415.
+  app.removeContentTypeParser('text/plain')
   registerErrorHandler(app)
   app.addSchema(ErrorResponse)
+  registerRequestMetrics(app, platform.metrics)
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })

@@ -12,6 +12,8 @@ export type Dialect = 'pglite' | 'postgres'
 export const DIALECTS: Dialect[] = process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite']
 export const REDIS_URL = process.env.REDIS_URL
 export const ADMIN_KEY = `ovs_test_admin_${randomBytes(12).toString('hex')}`
+/** Nodes of one deployment share a secret; so do the test apps of one test process. */
+export const JWT_SECRET = randomBytes(32).toString('hex')
 
 /**
  * A fresh PostgreSQL database for one test app, so test files running in parallel never share
@@ -66,6 +68,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestCo
     DATA_DIR: dir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     OVASABI_ADMIN_KEY: ADMIN_KEY,
+    JWT_SECRET,
     RATE_LIMIT_PER_MINUTE: '100000',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(options.redis && REDIS_URL ? { REDIS_URL } : {}),

@@ -12,7 +12,7 @@ export const amadeusRoutes: FastifyPluginAsync<{ modules: ModuleRegistry; action
   app.get(
     '/api/amadeus/graph',
     {
-      preHandler: app.requireRole('admin'),
+      onRequest: app.requireRole('admin'),
       schema: {
         operationId: 'getServiceGraph',
         tags: ['amadeus'],

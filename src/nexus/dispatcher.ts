@@ -33,6 +33,8 @@ export interface DispatchInput {
   ip: string
   /** From the `Idempotency-Key` header. */
   idempotencyKey?: string
+  /** The id to use when the client sent none (the HTTP request id, so logs and body agree). */
+  fallbackRequestId?: string
 }
 
 export interface DispatchOutcome extends StoredResponse {
@@ -103,7 +105,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       },
       timestamp: (envelope && body.timestamp) || now.toISOString(),
       received_at: now.toISOString(),
-      request_id: body.request_id ?? input.idempotencyKey ?? newUlid(),
+      request_id: body.request_id ?? input.idempotencyKey ?? input.fallbackRequestId ?? newUlid(),
     }
   }
 
@@ -175,10 +177,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       claimed,
       event: withEvent ? event : undefined,
       counters: withEvent
-        ? ({ events_total: 1, [`event:${action.name === '*' ? envelope.event : action.name}`]: 1 } as Record<
-            string,
-            number
-          >)
+        ? ({
+            events_total: 1,
+            [`event:${deps.registry.isFallback(action) ? envelope.event : action.name}`]: 1,
+          } as Record<string, number>)
         : {},
       session: withEvent ? { campaign_slug: campaign.slug, session_id: envelope.user.session_id } : undefined,
       writes: withEvent ? writes : [],

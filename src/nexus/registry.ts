@@ -79,6 +79,11 @@ export class ActionRegistry {
     return undefined
   }
 
+  /** True for the fallback handler, whose events are counted under their own names. */
+  isFallback(action: RegisteredAction): boolean {
+    return action === this.fallback
+  }
+
   list(): RegisteredAction[] {
     return [...this.byName.values(), ...(this.fallback ? [this.fallback] : [])]
   }

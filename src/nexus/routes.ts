@@ -33,7 +33,7 @@ export const nexusRoutes: FastifyPluginAsync<{ dispatcher: Dispatcher }> = async
   app.post(
     '/api/:campaign/update',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       // Both body forms are validated by parseActionBody, which reports the paths of the form used.
       validatorCompiler: () => () => true,
       schema: {
@@ -63,9 +63,9 @@ export const nexusRoutes: FastifyPluginAsync<{ dispatcher: Dispatcher }> = async
         principal: request.principal!,
         ip: request.ip,
         idempotencyKey: typeof key === 'string' && key.length > 0 && key.length <= 128 ? key : undefined,
+        fallbackRequestId: request.id,
       })
       if (outcome.replayed) reply.header('idempotent-replayed', 'true')
-      reply.header('x-request-id', outcome.request_id)
       return reply.status(outcome.status_code as 200).send(outcome.body as any)
     },
   )

@@ -9,7 +9,7 @@ export const manifest: ModuleManifest = {
   capabilities: ['analytics.track', 'analytics.counters'],
   dependencies: ['nexus', 'database'],
   endpoints: [],
-  actions: ['*'],
+  actions: ['analytics.track'],
   events: [],
   tables: ['service_analytics_event', 'service_campaign_counter'],
   features: ['analytics'],
@@ -21,7 +21,7 @@ export const manifest: ModuleManifest = {
  */
 export function registerActions(registry: ActionRegistry): void {
   registry.registerFallback({
-    name: '*',
+    name: 'analytics.track',
     description: 'Record a tracked event (any dotted name)',
     payload: Type.Unknown(),
     role: 'guest',

@@ -34,7 +34,7 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
   app.post(
     '/api/campaign',
     {
-      preHandler: app.requireRole('editor'),
+      onRequest: app.requireRole('editor'),
       schema: {
         operationId: 'createCampaign',
         tags,
@@ -52,7 +52,7 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
   app.get(
     '/api/campaign',
     {
-      preHandler: app.requireRole('editor'),
+      onRequest: app.requireRole('editor'),
       schema: {
         operationId: 'listCampaigns',
         tags,
@@ -88,7 +88,7 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
   app.get(
     '/api/campaign/:slug',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: {
         operationId: 'getCampaign',
         tags,
@@ -119,7 +119,7 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
   app.patch(
     '/api/campaign/:slug',
     {
-      preHandler: app.requireRole('editor'),
+      onRequest: app.requireRole('editor'),
       schema: {
         operationId: 'updateCampaign',
         tags,
@@ -149,7 +149,7 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
   app.delete(
     '/api/campaign/:slug',
     {
-      preHandler: app.requireRole('admin'),
+      onRequest: app.requireRole('admin'),
       schema: {
         operationId: 'archiveCampaign',
         tags,
@@ -168,7 +168,7 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
   app.get(
     '/api/campaign/:slug/stats',
     {
-      preHandler: app.requireRole('editor'),
+      onRequest: app.requireRole('editor'),
       schema: {
         operationId: 'getCampaignStats',
         tags,
@@ -211,7 +211,7 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
   app.get(
     '/api/campaign/:slug/audit',
     {
-      preHandler: app.requireRole('editor'),
+      onRequest: app.requireRole('editor'),
       schema: {
         operationId: 'getCampaignAudit',
         tags,

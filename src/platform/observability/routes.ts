@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import type { HealthRegistry } from './health.js'
 import type { Metrics } from './metrics.js'
@@ -78,11 +78,17 @@ export const observabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = asy
     opts.metrics.dbPool.set({ state: 'waiting' }, pool.waiting)
     return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics())
   })
+}
 
+/** Request durations by route and status for every route; call on the root instance. */
+export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched'
-    opts.metrics.httpDuration.observe(
-      { method: request.method, route, status: String(reply.statusCode) },
+    metrics.httpDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
       reply.elapsedTime / 1000,
     )
   })

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { ConfigError, loadConfig } from './config.js'
+
+describe('loadConfig', () => {
+  const dir = () => mkdtempSync(join(tmpdir(), 'ovasabi-config-'))
+
+  it('applies the embedded defaults', () => {
+    const config = loadConfig({ DATA_DIR: dir() })
+    assert.equal(config.PORT, 8090)
+    assert.equal(config.DATABASE_URL, undefined)
+    assert.equal(config.BODY_LIMIT, 1024 * 1024)
+    assert.ok(Object.isFrozen(config))
+  })
+
+  it('generates a JWT secret once and keeps it in DATA_DIR', () => {
+    const d = dir()
+    const first = loadConfig({ DATA_DIR: d })
+    const second = loadConfig({ DATA_DIR: d })
+    assert.ok(first.JWT_SECRET.length >= 32)
+    assert.equal(first.JWT_SECRET, second.JWT_SECRET)
+    assert.equal(readFileSync(join(d, 'jwt-secret'), 'utf8'), first.JWT_SECRET)
+    assert.notEqual(loadConfig({ DATA_DIR: dir() }).JWT_SECRET, first.JWT_SECRET)
+  })
+
+  it('lists every bad value in one error', () => {
+    assert.throws(
+      () =>
+        loadConfig({
+          DATA_DIR: dir(),
+          PORT: 'eighty',
+          LOG_LEVEL: 'loud',
+          DATABASE_URL: 'mysql://x',
+          JWT_SECRET: 'short',
+        }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError)
+        assert.equal(err.problems.length, 4)
+        assert.match(err.message, /PORT="eighty"/)
+        assert.match(err.message, /LOG_LEVEL="loud": must be one of fatal, error/)
+        assert.match(err.message, /DATABASE_URL/)
+        assert.match(err.message, /JWT_SECRET/)
+        return true
+      },
+    )
+  })
+
+  it('parses numbers and lists', () => {
+    const config = loadConfig({
+      DATA_DIR: dir(),
+      PORT: '9000',
+      CORS_ORIGINS: 'https://a.example, https://b.example',
+    })
+    assert.equal(config.PORT, 9000)
+    assert.deepEqual(config.CORS_ORIGINS, ['https://a.example', 'https://b.example'])
+  })
+})

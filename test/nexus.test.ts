@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { REALTIME_CHANNEL, type RealtimeMessage } from '../src/realtime/publish.js'
+import {
+  adminHeaders,
+  buildTestApp,
+  createCampaign,
+  DIALECTS,
+  guestToken,
+  json,
+  type TestContext,
+} from './helper.js'
+
+for (const dialect of DIALECTS) {
+  describe(`POST /api/{campaign}/update (${dialect})`, () => {
+    let t: TestContext
+    let slug: string
+    let auth: { authorization: string }
+    let session: { token: string; session_id: string }
+
+    before(async () => {
+      t = await buildTestApp({ dialect })
+      slug = await createCampaign(t.app)
+      session = await guestToken(t.app)
+      auth = { authorization: `Bearer ${session.token}` }
+    })
+    after(() => t.close())
+
+    const post = (payload: object, headers: Record<string, string> = {}) =>
+      t.app.inject({ method: 'POST', url: `/api/${slug}/update`, headers: { ...auth, ...headers }, payload })
+
+    const events = (requestId?: string) => {
+      let q = t.app.platform.database.db
+        .selectFrom('service_analytics_event')
+        .selectAll()
+        .where('campaign_slug', '=', slug)
+      if (requestId) q = q.where('event_id', '=', requestId)
+      return q.execute()
+    }
+
+    it('records a seed-form action as a filled envelope', async () => {
+      const res = await post({
+        action: 'content.create',
+        data: { title: 'hello' },
+        metadata: { source: 'test' },
+        request_id: 'seed-1',
+      })
+      assert.equal(res.statusCode, 200, res.body)
+      const body = json(res)
+      assert.equal(body.status, 'success')
+      assert.equal(body.request_id, 'seed-1')
+      assert.deepEqual(body.result, { recorded: true, event: 'content.create', event_id: 'seed-1' })
+      const [row] = await events('seed-1')
+      assert.ok(row)
+      assert.equal(row.event, 'content.create')
+      assert.equal(row.user_id, 'guest')
+      assert.equal(row.session_id, session.session_id)
+      assert.deepEqual(row.payload, { title: 'hello' })
+      const metadata = row.metadata as any
+      assert.equal(metadata.source, 'test')
+      assert.equal(metadata.versioning.system_version, t.config.VERSION)
+      assert.equal(metadata.versioning.environment, t.config.ENVIRONMENT)
+      assert.ok(row.received_at instanceof Date)
+    })
+
+    it('accepts the full envelope and keeps the client timestamp apart from received_at', async () => {
+      const timestamp = '2025-06-04T12:00:00.000Z'
+      const res = await post({
+        type: 'campaign_event',
+        campaign_id: slug,
+        user: { user_id: 'guest', session_id: session.session_id, roles: ['participant'] },
+        event: 'media.play',
+        payload: { media_id: 'm1' },
+        metadata: {},
+        timestamp,
+        request_id: 'env-1',
+      })
+      assert.equal(res.statusCode, 200, res.body)
+      const [row] = await events('env-1')
+      assert.equal(row!.timestamp.toISOString(), timestamp)
+      assert.notEqual(row!.received_at.toISOString(), timestamp)
+    })
+
+    it('generates a request id when none is given', async () => {
+      const res = await post({ action: 'content.view' })
+      const id = json(res).request_id
+      assert.match(id, /^[0-9A-Z]{26}$/)
+      assert.equal(res.headers['x-request-id'], id)
+      assert.equal((await events(id)).length, 1)
+    })
+
+    it('returns the first response for a repeated request_id and records once', async () => {
+      const first = await post({ action: 'content.create', data: { n: 1 }, request_id: 'dup-1' })
+      const second = await post({ action: 'content.create', data: { n: 2 }, request_id: 'dup-1' })
+      assert.equal(second.statusCode, 200)
+      assert.equal(second.headers['idempotent-replayed'], 'true')
+      assert.deepEqual(json(second), json(first))
+      assert.equal((await events('dup-1')).length, 1)
+    })
+
+    it('treats the Idempotency-Key header as the request id', async () => {
+      await post({ action: 'content.create' }, { 'idempotency-key': 'hdr-1' })
+      const again = await post({ action: 'content.create' }, { 'idempotency-key': 'hdr-1' })
+      assert.equal(again.headers['idempotent-replayed'], 'true')
+      assert.equal((await events('hdr-1')).length, 1)
+    })
+
+    it('runs concurrent copies of one request once', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => post({ action: 'content.create', request_id: 'race-1' })),
+      )
+      for (const r of results) assert.equal(r.statusCode, 200)
+      for (const r of results) assert.deepEqual(json(r), json(results[0]!))
+      assert.equal((await events('race-1')).length, 1)
+    })
+
+    it('scopes request ids per caller: another session with the same id is a new request', async () => {
+      const other = await guestToken(t.app)
+      await post({ action: 'content.create', request_id: 'shared-1' })
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/${slug}/update`,
+        headers: { authorization: `Bearer ${other.token}` },
+        payload: { action: 'content.create', request_id: 'shared-1' },
+      })
+      assert.equal(res.headers['idempotent-replayed'], undefined)
+      assert.equal((await events('shared-1')).length, 2)
+    })
+
+    it('commits every concurrent distinct action (group commit) and counts them', async () => {
+      const fresh = await createCampaign(t.app)
+      const n = 60
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          t.app.inject({
+            method: 'POST',
+            url: `/api/${fresh}/update`,
+            headers: auth,
+            payload: { action: i % 2 ? 'content.create' : 'media.play', request_id: `bulk-${i}` },
+          }),
+        ),
+      )
+      assert.ok(results.every((r) => r.statusCode === 200))
+      const stats = json(
+        await t.app.inject({ method: 'GET', url: `/api/campaign/${fresh}/stats`, headers: adminHeaders }),
+      )
+      assert.equal(stats.events_total, n)
+      assert.deepEqual(stats.events, { 'content.create': n / 2, 'media.play': n / 2 })
+      assert.equal(stats.sessions, 1)
+    })
+
+    it("sends an update_ack to the caller's sockets", async () => {
+      const acks: RealtimeMessage[] = []
+      const off = await t.app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => acks.push(m as RealtimeMessage))
+      await post({ action: 'content.create', request_id: 'ack-1' })
+      for (let i = 0; i < 100 && !acks.some((a) => a.frame.request_id === 'ack-1'); i++)
+        await new Promise((r) => setTimeout(r, 20))
+      await off()
+      const ack = acks.find((a) => a.frame.request_id === 'ack-1')
+      assert.ok(ack, 'ack published')
+      assert.equal(ack.frame.type, 'update_ack')
+      assert.equal(ack.frame.status, 'success')
+      assert.deepEqual(ack.audience, { scope: 'session', campaign: slug, session_id: session.session_id })
+    })
+
+    it('counts actions in /metrics', async () => {
+      const res = await t.app.inject({ method: 'GET', url: '/metrics' })
+      assert.match(res.body, /ovasabi_actions_total\{action="analytics.track",outcome="ok"\} \d+/)
+      assert.match(
+        res.body,
+        /ovasabi_http_request_duration_seconds_bucket\{.*route="\/api\/:campaign\/update"/,
+      )
+    })
+  })
+}
+
+if (DIALECTS.includes('postgres')) {
+  describe('idempotency across two server processes sharing PostgreSQL', () => {
+    let a: TestContext
+    let b: TestContext
+    before(async () => {
+      a = await buildTestApp({ dialect: 'postgres' })
+      b = await buildTestApp({ dialect: 'postgres', databaseUrl: a.databaseUrl })
+    })
+    after(async () => {
+      await b.close()
+      await a.close()
+    })
+
+    it('records a request sent to both at the same moment once, and both answer the same', async () => {
+      const slug = await createCampaign(a.app)
+      const { token } = await guestToken(a.app)
+      const headers = { authorization: `Bearer ${token}` }
+      const send = (ctx: TestContext, id: string) =>
+        ctx.app.inject({
+          method: 'POST',
+          url: `/api/${slug}/update`,
+          headers,
+          payload: { action: 'content.create', request_id: id },
+        })
+      for (let i = 0; i < 10; i++) {
+        const [ra, rb] = await Promise.all([send(a, `two-${i}`), send(b, `two-${i}`)])
+        assert.equal(ra.statusCode, 200, ra.body)
+        assert.equal(rb.statusCode, 200, rb.body)
+        assert.deepEqual(json(ra), json(rb))
+        const rows = await a.app.platform.database.db
+          .selectFrom('service_analytics_event')
+          .select('id')
+          .where('event_id', '=', `two-${i}`)
+          .execute()
+        assert.equal(rows.length, 1)
+      }
+    })
+  })
+}
