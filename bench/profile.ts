@@ -1,6 +1,7 @@
 // Summarise a V8 .cpuprofile (from `node --cpu-prof`, e.g. `npm run bench -- --profile=DIR`):
 // top functions by self time, and self time by package / source file.
-//   node --import tsx bench/profile.ts FILE.cpuprofile [--top=40]
+//   node --import tsx bench/profile.ts FILE.cpuprofile [--top=40] [--last=SECONDS]
+// --last keeps only the final SECONDS of samples (the measured window, without start-up).
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
@@ -11,7 +12,10 @@ interface Node {
   children?: number[]
 }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string' } } })
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { top: { type: 'string' }, last: { type: 'string' } },
+})
 const file = positionals[0]
 if (!file) {
   console.error('usage: node --import tsx bench/profile.ts FILE.cpuprofile [--top=40]')
@@ -25,8 +29,16 @@ const profile = JSON.parse(readFileSync(file, 'utf8')) as {
 }
 
 const selfUs = new Map<number, number>()
-for (const [i, id] of profile.samples.entries())
-  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0))
+const times: number[] = []
+let t = 0
+for (const d of profile.timeDeltas) {
+  t += d
+  times.push(t)
+}
+const from = values.last ? t - Number(values.last) * 1e6 : Number.NEGATIVE_INFINITY
+for (const [i, id] of profile.samples.entries()) {
+  if (times[i]! >= from) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0))
+}
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0)
 
 /** `node_modules/<pkg>` (scoped too), `src/...` or `node:...` for a script URL. */

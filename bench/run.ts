@@ -48,6 +48,9 @@ const NOTES: Record<string, string> = {
 
 const runId = randomBytes(4).toString('hex')
 
+/** `--profile=DIR`: every server writes a V8 CPU profile there when it stops. */
+const profileArgs = () => (args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [])
+
 /** The same analytics event for every scenario; request_id is unique per request. */
 function eventBody(seq: number): string {
   return JSON.stringify({
@@ -67,13 +70,14 @@ function reportTrouble(result: LoadResult, server: SpawnedServer) {
 }
 
 async function measurePeer(name: string, file: string, env: Record<string, string>, path: string) {
-  const server = await spawnServer({ name, args: ['--import', 'tsx', file], env })
+  const server = await spawnServer({ name, args: [...profileArgs(), '--import', 'tsx', file], env })
   try {
     const result = await runLoad({
       name,
       url: server.url,
       path,
       pid: server.pid,
+      sampleCommands: ['postgres'],
       request: (seq) => ({ body: eventBody(seq) }),
     })
     await server.stop()
@@ -92,11 +96,7 @@ async function measureOvasabi(name: string, databaseUrl: string | undefined) {
   try {
     server = await spawnServer({
       name,
-      args: [
-        ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : []),
-        'bin/ovasabi.js',
-        'serve',
-      ],
+      args: [...profileArgs(), 'bin/ovasabi.js', 'serve'],
       env: {
         HOST: '127.0.0.1',
         DATA_DIR: dataDir,
@@ -127,6 +127,7 @@ async function measureOvasabi(name: string, databaseUrl: string | undefined) {
       url: server.url,
       path: `/api/${CAMPAIGN}/update`,
       pid: server.pid,
+      sampleCommands: ['postgres'],
       request: (seq) => ({ body: eventBody(seq), headers: { authorization: tokens[seq % tokens.length]! } }),
     })
     await server.stop()

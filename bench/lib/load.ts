@@ -1,5 +1,5 @@
 import autocannon, { type RawRequest, type Result } from 'autocannon'
-import { type ProcessStats, sampleProcess } from './proc.js'
+import { type ProcessStats, sampleCommandCpu, sampleProcess, sampleSelfCpu } from './proc.js'
 
 /** Seconds of measured load per scenario: `BENCH_DURATION` (default 10). */
 export const DEFAULT_DURATION = Number(process.env.BENCH_DURATION ?? 10)
@@ -29,6 +29,8 @@ export interface LoadOptions {
   warmupSec?: number
   /** Sample this process's CPU and RSS during the measured window (Linux `/proc`). */
   pid?: number
+  /** Also measure the CPU of every process with this command name, e.g. `postgres`. */
+  sampleCommands?: string[]
 }
 
 export interface LoadResult {
@@ -53,6 +55,10 @@ export interface LoadResult {
   statusCodes: Record<string, number>
   /** The server process during the measured window, when `pid` was given. */
   process?: ProcessStats
+  /** CPU (percent of one core) of the load generator (this process) in the measured window. */
+  loadGeneratorCpu: number
+  /** CPU (percent of one core) of each command in `sampleCommands`. */
+  commandCpu: Record<string, number>
 }
 
 function cannon(options: LoadOptions, durationSec: number, counter: { seq: number }): Promise<Result> {
@@ -105,8 +111,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let warmupOk = 0
   if (warmupSec > 0) warmupOk = (await cannon(options, warmupSec, counter))['2xx']
   const sampler = options.pid ? sampleProcess(options.pid) : undefined
+  const self = sampleSelfCpu()
+  const commands = (options.sampleCommands ?? []).map((comm) => [comm, sampleCommandCpu(comm)] as const)
   const result = await cannon(options, options.durationSec ?? DEFAULT_DURATION, counter)
   const stats = sampler?.stop()
+  const loadGeneratorCpu = self.stop()
+  const commandCpu = Object.fromEntries(commands.map(([comm, s]) => [comm, s.stop()]))
   const statusCodes: Record<string, number> = {}
   for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) {
     statusCodes[code] = Number(count)
@@ -127,6 +137,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     durationSec: result.duration,
     okIncludingWarmup: warmupOk + result['2xx'],
     statusCodes,
+    loadGeneratorCpu,
+    commandCpu,
     ...(stats ? { process: stats } : {}),
   }
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 
 /** Linux USER_HZ: the unit of utime/stime in /proc/<pid>/stat. It is 100 on every mainstream kernel. */
@@ -79,4 +79,47 @@ export function sampleProcess(pid: number, intervalMs = 250): ProcessSampler {
 export function machineLoad(): { load1: number; load5: number; load15: number } {
   const [load1, load5, load15] = loadavg() as [number, number, number]
   return { load1, load5, load15 }
+}
+
+function commandTicks(comm: string): number {
+  let ticks = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== comm) continue
+      ticks += cpuTicks(Number(entry))
+    } catch {
+      // gone between readdir and read
+    }
+  }
+  return ticks
+}
+
+/**
+ * CPU of every process named `comm` (e.g. `postgres`: all backends) between the call and `stop()`,
+ * in percent of one core. On a shared machine this includes other users of that program, and a
+ * process that exits in the window takes its ticks with it, so read it as an estimate.
+ */
+export function sampleCommandCpu(comm: string): { stop(): number } {
+  const start = commandTicks(comm)
+  const at = process.hrtime.bigint()
+  return {
+    stop() {
+      const seconds = Number(process.hrtime.bigint() - at) / 1e9
+      return seconds > 0 ? ((commandTicks(comm) - start) / CLOCK_TICKS / seconds) * 100 : 0
+    },
+  }
+}
+
+/** CPU this process (e.g. the load generator) uses from the call until `stop()`, percent of one core. */
+export function sampleSelfCpu(): { stop(): number } {
+  const start = process.cpuUsage()
+  const at = process.hrtime.bigint()
+  return {
+    stop() {
+      const used = process.cpuUsage(start)
+      const seconds = Number(process.hrtime.bigint() - at) / 1e9
+      return seconds > 0 ? ((used.user + used.system) / 1e6 / seconds) * 100 : 0
+    },
+  }
 }

@@ -16,7 +16,9 @@ export function markdownTable(
   const base = options.baseline ? results.find((r) => r.name === options.baseline) : undefined
   const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms']
   if (base) header.push(`req/s ÷ ${base.name}`, `p99 ÷ ${base.name}`)
-  header.push('errors', 'non-2xx', 'server CPU', 'server RSS (max)')
+  const commands = [...new Set(results.flatMap((r) => Object.keys(r.commandCpu)))]
+  header.push('errors', 'non-2xx', 'server CPU', 'CPU ms/req', 'server RSS (max)')
+  header.push(...commands.map((c) => `${c} CPU`), 'load gen CPU')
   if (options.notes) header.push('notes')
   const rows = results.map((r) => {
     const row = [r.name, fmt(r.rps), fmt(r.p50, 1), fmt(r.p99, 1)]
@@ -25,7 +27,10 @@ export function markdownTable(
       fmt(r.errors + r.timeouts),
       fmt(r.non2xx),
       r.process ? `${fmt(r.process.cpuPercent)} %` : '–',
+      r.process && r.rps > 0 ? fmt((r.process.cpuPercent * 10) / r.rps, 2) : '–',
       r.process ? `${fmt(r.process.rssMaxMb)} MiB` : '–',
+      ...commands.map((c) => (r.commandCpu[c] === undefined ? '–' : `${fmt(r.commandCpu[c]!)} %`)),
+      `${fmt(r.loadGeneratorCpu)} %`,
     )
     if (options.notes) row.push(options.notes[r.name] ?? '')
     return row

@@ -23,40 +23,39 @@ export async function writeStatement(
   jobs: CommitJob[],
   sessions: Array<{ campaign_slug: string; actor: string; request_id: string; session_id: string }>,
 ): Promise<Array<{ campaign_slug: string; actor: string; request_id: string }>> {
-  const req = columns(6)
-  const ev = columns(11)
-  const cnt = columns(5)
+  // Each row set goes as ONE jsonb parameter (JSON.stringify is native and payloads stay JSON),
+  // which costs far less than pg's per-element array-literal escaping of unnest() arrays.
+  const req: unknown[] = []
+  const ev: unknown[] = []
+  const cnt: unknown[] = []
   for (const { request: r, event: e, counters } of jobs) {
-    req.push(r.campaign_slug, r.actor, r.request_id, r.status_code, JSON.stringify(r.response), r.expires_at)
+    const key = { campaign_slug: r.campaign_slug, actor: r.actor, request_id: r.request_id }
+    req.push({ ...key, status_code: r.status_code, response: r.response ?? null, expires_at: r.expires_at })
     if (e) {
-      ev.push(
-        r.campaign_slug,
-        r.actor,
-        r.request_id,
-        e.event_id,
-        e.event,
-        e.user_id,
-        e.session_id,
-        JSON.stringify(e.payload ?? null),
-        JSON.stringify(e.metadata ?? {}),
-        e.timestamp,
-        e.received_at,
-      )
+      ev.push({
+        ...key,
+        event_id: e.event_id,
+        event: e.event,
+        user_id: e.user_id,
+        session_id: e.session_id,
+        payload: e.payload ?? null,
+        metadata: e.metadata ?? {},
+        timestamp: e.timestamp,
+        received_at: e.received_at,
+      })
     }
-    for (const [name, by] of Object.entries(counters))
-      cnt.push(r.campaign_slug, r.actor, r.request_id, name, by)
+    for (const [name, n] of Object.entries(counters)) cnt.push({ ...key, name, n })
   }
-  const ses = columns(4)
-  for (const s of sessions) ses.push(s.campaign_slug, s.actor, s.request_id, s.session_id)
 
+  // A JSON null in a recordset is an SQL NULL: coalesce keeps the jsonb `null` the columns expect.
   const { rows } = await sql<{ campaign_slug: string; actor: string; request_id: string }>`
     with won as (
       insert into service_nexus_request
         (campaign_slug, actor, request_id, status, status_code, response, expires_at)
-      select campaign_slug, actor, request_id, 'done', status_code, response, expires_at
-      from unnest(${req.col(0)}::text[], ${req.col(1)}::text[], ${req.col(2)}::text[],
-                  ${req.col(3)}::int[], ${req.col(4)}::jsonb[], ${req.col(5)}::timestamptz[])
-        as r(campaign_slug, actor, request_id, status_code, response, expires_at)
+      select campaign_slug, actor, request_id, 'done', status_code, coalesce(response, 'null'::jsonb), expires_at
+      from jsonb_to_recordset(${JSON.stringify(req)}::jsonb)
+        as r(campaign_slug text, actor text, request_id text, status_code int, response jsonb,
+             expires_at timestamptz)
       order by campaign_slug, actor, request_id
       on conflict (campaign_slug, actor, request_id) do nothing
       returning campaign_slug, actor, request_id
@@ -64,20 +63,18 @@ export async function writeStatement(
     ev as (
       insert into service_analytics_event
         (event_id, campaign_slug, event, user_id, session_id, payload, metadata, "timestamp", received_at)
-      select e.event_id, e.campaign_slug, e.event, e.user_id, e.session_id, e.payload, e.metadata,
-             e."timestamp", e.received_at
-      from unnest(${ev.col(0)}::text[], ${ev.col(1)}::text[], ${ev.col(2)}::text[], ${ev.col(3)}::text[],
-                  ${ev.col(4)}::text[], ${ev.col(5)}::text[], ${ev.col(6)}::text[], ${ev.col(7)}::jsonb[],
-                  ${ev.col(8)}::jsonb[], ${ev.col(9)}::timestamptz[], ${ev.col(10)}::timestamptz[])
-        as e(campaign_slug, actor, request_id, event_id, event, user_id, session_id, payload, metadata,
-             "timestamp", received_at)
+      select e.event_id, e.campaign_slug, e.event, e.user_id, e.session_id, coalesce(e.payload, 'null'::jsonb),
+             coalesce(e.metadata, '{}'::jsonb), e."timestamp", e.received_at
+      from jsonb_to_recordset(${JSON.stringify(ev)}::jsonb)
+        as e(campaign_slug text, actor text, request_id text, event_id text, event text, user_id text,
+             session_id text, payload jsonb, metadata jsonb, "timestamp" timestamptz, received_at timestamptz)
       join won using (campaign_slug, actor, request_id)
     ),
     ses as (
       insert into service_campaign_session (campaign_slug, session_id)
       select distinct s.campaign_slug, s.session_id
-      from unnest(${ses.col(0)}::text[], ${ses.col(1)}::text[], ${ses.col(2)}::text[], ${ses.col(3)}::text[])
-        as s(campaign_slug, actor, request_id, session_id)
+      from jsonb_to_recordset(${JSON.stringify(sessions)}::jsonb)
+        as s(campaign_slug text, actor text, request_id text, session_id text)
       join won using (campaign_slug, actor, request_id)
       order by s.campaign_slug, s.session_id
       on conflict (campaign_slug, session_id) do nothing
@@ -88,9 +85,8 @@ export async function writeStatement(
       select campaign_slug, name, sum(n)::bigint
       from (
         select c.campaign_slug, c.name, c.n
-        from unnest(${cnt.col(0)}::text[], ${cnt.col(1)}::text[], ${cnt.col(2)}::text[], ${cnt.col(3)}::text[],
-                    ${cnt.col(4)}::bigint[])
-          as c(campaign_slug, actor, request_id, name, n)
+        from jsonb_to_recordset(${JSON.stringify(cnt)}::jsonb)
+          as c(campaign_slug text, actor text, request_id text, name text, n bigint)
         join won using (campaign_slug, actor, request_id)
         union all
         select campaign_slug, 'sessions', 1 from ses
@@ -103,17 +99,4 @@ export async function writeStatement(
     select campaign_slug, actor, request_id from won
   `.execute(db)
   return rows
-}
-
-/** `width` column-wise arrays for `unnest`: `push` appends one row, `col(i)` is the i-th column. */
-function columns(width: number) {
-  const cols: unknown[][] = Array.from({ length: width }, () => [])
-  return {
-    push(...values: unknown[]) {
-      for (let i = 0; i < width; i++) cols[i]!.push(values[i])
-    },
-    col(i: number): unknown[] {
-      return cols[i]!
-    },
-  }
 }
