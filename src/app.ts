@@ -7,15 +7,21 @@ import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { amadeusRoutes } from './amadeus/routes.js'
 import type { Config } from './config.js'
+import { scrubAnalyticsEvents } from './modules/analytics/analytics.erase.js'
 import * as analytics from './modules/analytics/index.js'
 import * as campaign from './modules/campaign/index.js'
+import * as referral from './modules/referral/index.js'
+import * as localization from './modules/localization/index.js'
+import * as media from './modules/media/index.js'
 import * as session from './modules/session/index.js'
+import * as user from './modules/user/index.js'
 import * as nexus from './nexus/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
 import { authPlugin, createAuthenticator } from './platform/auth/plugin.js'
 import { registerErrorHandler } from './platform/http/error-handler.js'
 import { newUlid } from './platform/ids.js'
 import { registerJsonParser } from './platform/http/json-parser.js'
+import { createRateLimiter } from './platform/http/rate-limiter.js'
 import { ErrorResponse } from './platform/http/schemas.js'
 import { registerValidation } from './platform/http/validation.js'
 import { ModuleRegistry } from './platform/module.js'
@@ -51,7 +57,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger: options.logger === false ? false : loggerOptions(config.LOG_LEVEL),
     bodyLimit: config.BODY_LIMIT,
     trustProxy: true,
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newUlid()
@@ -72,6 +78,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   registerRequestMetrics(app, platform.metrics)
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    if (app.draining) reply.header('connection', 'close')
   })
 
   await app.register(helmet, {
@@ -145,11 +152,50 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
   })
   analytics.registerActions(actions)
+  const limiter = createRateLimiter({ redis: platform.redis })
+  const users = user.createUserService({ db, tokens: platform.tokens, publisher, limiter })
+  const referrals = referral.createReferralService({
+    db,
+    users,
+    publisher,
+    onError: (err) => app.log.warn({ err }, 'referral side effect failed'),
+  })
+  users.onJoinReferral(referrals.applyAtJoin)
+  // Erasure reaches every module holding personal data; each registers its hook here.
+  users.onErase((person, trx) => scrubAnalyticsEvents(trx, person).then(() => {}))
+  user.registerActions(actions, users)
+  referral.registerActions(actions, referrals)
+  const translations = localization.createLocalizationService({
+    db,
+    config,
+    registry: platform.metrics.registry,
+  })
+  localization.registerActions(actions, translations)
+  platform.health.register('translation', translations.health, { critical: false })
+  const mediaService = media.createMediaService({
+    db,
+    storage: media.createStorage(config),
+    signer: media.createUploadSigner(config.JWT_SECRET),
+    publisher,
+    campaigns,
+    config,
+  })
+  media.registerActions(actions, mediaService)
 
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()
   app.decorate('modules', modules)
-  for (const m of [session.manifest, campaign.manifest, nexus.manifest, analytics.manifest]) modules.add(m)
+  for (const m of [
+    session.manifest,
+    campaign.manifest,
+    nexus.manifest,
+    analytics.manifest,
+    user.manifest,
+    referral.manifest,
+    { ...localization.manifest, health: translations.health },
+    media.manifest,
+  ])
+    modules.add(m)
 
   await app.register(observabilityRoutes, {
     health: platform.health,
@@ -161,6 +207,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(session.routes, { tokens: platform.tokens })
   await app.register(campaign.routes, { campaigns })
   await app.register(nexus.routes, { dispatcher })
+  await app.register(user.routes, { users, campaigns })
+  await app.register(referral.routes, { referrals, campaigns })
+  await app.register(localization.routes, { localization: translations, campaigns })
+  await app.register(media.routes, { media: mediaService, campaigns, maxBytes: config.MEDIA_MAX_BYTES })
   await app.register(amadeusRoutes, { modules, actions })
 
   let purgeTimer: NodeJS.Timeout | undefined

@@ -26,13 +26,32 @@ const EnvSchema = Type.Object({
   DEFAULT_CAMPAIGN: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', default: 'ovasabi_website' }),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   ENVIRONMENT: Type.String({ default: 'development' }),
+  LIBRETRANSLATE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  LIBRETRANSLATE_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  LIBRETRANSLATE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 5000 }),
+  LIBRETRANSLATE_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),
+  LIBRETRANSLATE_BATCH_WINDOW_MS: Type.Integer({ minimum: 0, maximum: 1000, default: 10 }),
+  LIBRETRANSLATE_BATCH_LIMIT: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+  LIBRETRANSLATE_BREAKER_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  LIBRETRANSLATE_BREAKER_COOLDOWN_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+  MEDIA_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  MEDIA_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 10 * 1024 * 1024 * 1024, default: 100 * 1024 * 1024 }),
+  MEDIA_UPLOAD_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 7 * 86400, default: 900 }),
+  S3_BUCKET: Type.Optional(Type.String({ minLength: 1 })),
+  S3_REGION: Type.String({ minLength: 1, default: 'us-east-1' }),
+  S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  S3_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
+  S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  S3_FORCE_PATH_STYLE: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false' }),
 })
 
 type Env = Static<typeof EnvSchema>
 
 /** The parsed, frozen configuration passed down to every part of the server. */
-export interface Config extends Omit<Env, 'JWT_SECRET' | 'CORS_ORIGINS'> {
+export interface Config extends Omit<Env, 'JWT_SECRET' | 'CORS_ORIGINS' | 'MEDIA_DIR'> {
   readonly JWT_SECRET: string
+  /** Where uploads live on disk: `MEDIA_DIR`, default `DATA_DIR/media`. */
+  readonly MEDIA_DIR: string
   readonly CORS_ORIGINS: readonly string[]
   readonly VERSION: string
 }
@@ -51,6 +70,14 @@ const INTEGER_KEYS = new Set([
   'BODY_LIMIT',
   'JSON_MAX_DEPTH',
   'RATE_LIMIT_PER_MINUTE',
+  'LIBRETRANSLATE_TIMEOUT_MS',
+  'LIBRETRANSLATE_RETRIES',
+  'LIBRETRANSLATE_BATCH_WINDOW_MS',
+  'LIBRETRANSLATE_BATCH_LIMIT',
+  'LIBRETRANSLATE_BREAKER_THRESHOLD',
+  'LIBRETRANSLATE_BREAKER_COOLDOWN_MS',
+  'MEDIA_MAX_BYTES',
+  'MEDIA_UPLOAD_TTL_SECONDS',
 ])
 
 function coerce(source: Record<string, string | undefined>): Record<string, unknown> {
@@ -99,6 +126,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   return Object.freeze({
     ...env,
     DATA_DIR: dataDir,
+    MEDIA_DIR: resolve(env.MEDIA_DIR ?? join(dataDir, 'media')),
     JWT_SECRET: env.JWT_SECRET ?? loadOrCreateSecret(dataDir),
     CORS_ORIGINS: Object.freeze(
       env.CORS_ORIGINS.split(',')

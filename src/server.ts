@@ -13,7 +13,14 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
     if (err) app.log.error({ err }, 'shutting down after an error')
     else app.log.info({ signal }, 'shutting down')
     app.draining = true
-    await app.close()
+    // Requests that finish during shutdown leave keep-alive sockets behind; Node closes only the
+    // sockets idle at close() time, so keep closing the ones that become idle until all are gone.
+    const sweeper = setInterval(() => app.server.closeIdleConnections(), 100)
+    try {
+      await app.close()
+    } finally {
+      clearInterval(sweeper)
+    }
   })
   await app.listen({ port: config.PORT, host: config.HOST })
   return app

@@ -58,6 +58,15 @@ export interface DispatcherDeps {
   config: Pick<Config, 'VERSION' | 'ENVIRONMENT'>
 }
 
+/** The payload as the analytics log keeps it: secrets (passwords) never stored. */
+function redact(payload: unknown, fields: string[] | undefined): unknown {
+  if (!fields?.length || typeof payload !== 'object' || payload === null || Array.isArray(payload))
+    return payload
+  const copy = { ...(payload as Record<string, unknown>) }
+  for (const f of fields) if (f in copy) copy[f] = '[redacted]'
+  return copy
+}
+
 /** What one action commits, before its response is known. */
 interface JobParts {
   key: RequestKey
@@ -204,7 +213,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         event: envelope.event,
         user_id: envelope.user.user_id,
         session_id: envelope.user.session_id,
-        payload: envelope.payload,
+        payload: redact(envelope.payload, action.sensitive),
         metadata: envelope.metadata,
         timestamp: envelope.timestamp,
         received_at: envelope.received_at,

@@ -37,6 +37,8 @@ export interface ActionDefinition<P = any> {
   role: Role
   /** Campaign feature (in `metadata.features`) that enables this action. */
   feature: string
+  /** Top-level payload fields (e.g. `password`) stored as "[redacted]" in the analytics log. */
+  sensitive?: string[]
   /**
    * `deferred`: every write goes through `ctx.defer`, so the handler may run before the
    * idempotency record exists (one commit for everything). `immediate`: the handler writes on its

@@ -1,6 +1,8 @@
 import { type Migration, type MigrationProvider, Migrator } from 'kysely'
 import type { Db } from './database.js'
 import * as m001 from './migrations/001_foundation.js'
+import * as m003 from './migrations/003_users_referrals.js'
+import * as m005 from './migrations/005_localization_media.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -8,6 +10,8 @@ import * as m001 from './migrations/001_foundation.js'
  */
 const migrations: Record<string, Migration> = {
   '001_foundation': m001,
+  '003_users_referrals': m003,
+  '005_localization_media': m005,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -78,6 +78,124 @@ export interface ApiKeyTable {
   revoked_at: ColumnType<Date | null, never, Date | string | null>
 }
 
+export interface UserMasterTable {
+  id: string
+  email: string | null
+  display_name: string
+  password_hash: string | null
+  locale: string | null
+  consent: Json<{ text_version: string; at: string } | null>
+  metadata: Json
+  created_at: CreatedAt
+  updated_at: Timestamp
+  erased_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+export interface UserMembershipTable {
+  campaign_slug: string
+  user_id: string
+  referral_code: string
+  session_id: string
+  joined_at: CreatedAt
+}
+
+export type ReferralState = 'pending' | 'qualified' | 'rejected'
+
+export interface ReferralMainTable {
+  id: Generated<number>
+  campaign_slug: string
+  code: string
+  referrer_id: string
+  referred_id: string
+  state: ReferralState
+  reason: string | null
+  ip_hash: string
+  metadata: Json
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
+export interface ReferralAuditTable {
+  id: Generated<number>
+  campaign_slug: string
+  referral_id: number | null
+  code: string
+  actor: string
+  from_state: string | null
+  to_state: string
+  reason: string | null
+  at: CreatedAt
+}
+
+export interface ReferralCounterTable {
+  campaign_slug: string
+  user_id: string
+  qualified: ColumnType<number, number | undefined, number>
+  pending: ColumnType<number, number | undefined, number>
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface ReferralIpCountTable {
+  campaign_slug: string
+  code: string
+  ip_hash: string
+  count: number
+}
+
+export interface ReferralMilestoneTable {
+  campaign_slug: string
+  user_id: string
+  threshold: number
+  count: number
+  reached_at: CreatedAt
+}
+
+export interface LocalizationTranslationTable {
+  text_hash: string
+  source: string
+  target: string
+  format: string
+  context: string
+  source_text: string
+  translated_text: string
+  provider: string
+  detected_source: string | null
+  created_at: CreatedAt
+}
+
+export interface LocalizationCatalogTable {
+  campaign_slug: string
+  key: string
+  locale: string
+  text: string
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface MediaMainTable {
+  id: string
+  campaign_slug: string
+  owner_user_id: string
+  owner_session_id: string
+  status: 'pending' | 'uploading' | 'processing' | 'ready' | 'failed'
+  filename: string
+  declared_type: string
+  content_type: string | null
+  /** bigint: read as a string by node-postgres, a number by PGlite. */
+  max_bytes: ColumnType<string | number, number, number>
+  size_bytes: ColumnType<string | number | null, number | null | undefined, number | null>
+  sha256: string | null
+  width: number | null
+  height: number | null
+  storage_key: string
+  thumbnail_key: string | null
+  upload_expires_at: Timestamp
+  upload_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  failure_reason: string | null
+  metadata: Json
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
 /**
  * Every table Ovasabi owns, named `service_{service}_{entity}`. Modules add theirs here next to
  * the migration that creates them.
@@ -90,4 +208,14 @@ export interface Database {
   service_nexus_request: NexusRequestTable
   service_analytics_event: AnalyticsEventTable
   service_security_apikey: ApiKeyTable
+  service_user_master: UserMasterTable
+  service_user_membership: UserMembershipTable
+  service_referral_main: ReferralMainTable
+  service_referral_audit: ReferralAuditTable
+  service_referral_counter: ReferralCounterTable
+  service_referral_ipcount: ReferralIpCountTable
+  service_referral_milestone: ReferralMilestoneTable
+  service_localization_translation: LocalizationTranslationTable
+  service_localization_catalog: LocalizationCatalogTable
+  service_media_main: MediaMainTable
 }

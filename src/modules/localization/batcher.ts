@@ -1,0 +1,111 @@
+import type { LibreTranslateClient } from './libretranslate.client.js'
+
+export interface BatchedResult {
+  text: string
+  detected?: string
+}
+
+/**
+ * Micro-batching in front of LibreTranslate. Strings for one (source, target, format) that
+ * arrive within `windowMs` go upstream in one call (at most `limit` strings each); a string that
+ * is already queued or in flight is never sent twice (single flight), and a just-translated one
+ * is answered from a short in-memory memo that covers the moment before the cache row is visible.
+ */
+export interface Batcher {
+  translate(text: string, source: string, target: string, format: 'text' | 'html'): Promise<BatchedResult>
+}
+
+interface Deferred {
+  promise: Promise<BatchedResult>
+  resolve(value: BatchedResult): void
+  reject(err: unknown): void
+}
+
+function deferred(): Deferred {
+  let resolve!: (v: BatchedResult) => void
+  let reject!: (e: unknown) => void
+  const promise = new Promise<BatchedResult>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+const MEMO_TTL_MS = 60_000
+const MEMO_MAX = 10_000
+
+export function createBatcher(deps: {
+  client: LibreTranslateClient
+  windowMs: number
+  limit: number
+  /** Called with the number of strings of each upstream call. */
+  onUpstream?: (strings: number) => void
+}): Batcher {
+  const groups = new Map<string, { pending: Map<string, Deferred>; timer?: NodeJS.Timeout }>()
+  const inflight = new Map<string, Promise<BatchedResult>>()
+  const memo = new Map<string, { value: BatchedResult; until: number }>()
+
+  function remember(key: string, value: BatchedResult) {
+    if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value as string)
+    memo.set(key, { value, until: Date.now() + MEMO_TTL_MS })
+  }
+
+  function flush(groupKey: string) {
+    const group = groups.get(groupKey)
+    if (!group) return
+    clearTimeout(group.timer)
+    groups.delete(groupKey)
+    const [source, target, format] = groupKey.split('\u0000') as [string, string, 'text' | 'html']
+    const entries = [...group.pending]
+    void send(groupKey, source, target, format, entries)
+  }
+
+  async function send(
+    groupKey: string,
+    source: string,
+    target: string,
+    format: 'text' | 'html',
+    entries: Array<[string, Deferred]>,
+  ) {
+    try {
+      deps.onUpstream?.(entries.length)
+      const res = await deps.client.translate(
+        entries.map(([text]) => text),
+        source,
+        target,
+        format,
+      )
+      entries.forEach(([text, d], i) => {
+        const value = { text: res.texts[i] as string, detected: res.detected[i] }
+        remember(`${groupKey}\u0000${text}`, value)
+        d.resolve(value)
+      })
+    } catch (err) {
+      for (const [, d] of entries) d.reject(err)
+    } finally {
+      for (const [text] of entries) inflight.delete(`${groupKey}\u0000${text}`)
+    }
+  }
+
+  return {
+    translate(text, source, target, format) {
+      const groupKey = `${source}\u0000${target}\u0000${format}`
+      const key = `${groupKey}\u0000${text}`
+      const hit = memo.get(key)
+      if (hit && hit.until > Date.now()) return Promise.resolve(hit.value)
+      const running = inflight.get(key)
+      if (running) return running
+      let group = groups.get(groupKey)
+      if (!group) {
+        group = { pending: new Map() }
+        groups.set(groupKey, group)
+      }
+      const d = deferred()
+      group.pending.set(text, d)
+      inflight.set(key, d.promise)
+      if (group.pending.size >= deps.limit) flush(groupKey)
+      else if (!group.timer) group.timer = setTimeout(() => flush(groupKey), deps.windowMs)
+      return d.promise
+    },
+  }
+}

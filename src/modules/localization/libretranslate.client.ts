@@ -1,0 +1,160 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { CircuitBreaker } from './breaker.js'
+
+/** LibreTranslate said the request itself is wrong (its 400): retrying will not help. */
+export class UpstreamRejectedError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message)
+    this.name = 'UpstreamRejectedError'
+  }
+}
+
+/** LibreTranslate could not answer (403, 429, 5xx, timeout, network, open circuit). */
+export class UpstreamUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message)
+    this.name = 'UpstreamUnavailableError'
+  }
+}
+
+export interface UpstreamLanguage {
+  code: string
+  name: string
+  targets: string[]
+}
+
+export interface Detection {
+  language: string
+  confidence: number
+}
+
+export interface UpstreamTranslation {
+  texts: string[]
+  /** Per string, when `source` was `auto`. */
+  detected: Array<string | undefined>
+}
+
+/** The real LibreTranslate HTTP API: `POST /translate`, `GET /languages`, `POST /detect`. */
+export interface LibreTranslateClient {
+  translate(
+    q: string[],
+    source: string,
+    target: string,
+    format: 'text' | 'html',
+  ): Promise<UpstreamTranslation>
+  languages(): Promise<UpstreamLanguage[]>
+  detect(q: string): Promise<Detection[]>
+}
+
+export interface ClientOptions {
+  url: string
+  apiKey?: string
+  timeoutMs: number
+  retries: number
+  breaker: CircuitBreaker
+  /** Longest wait between attempts; a longer `Retry-After` gives up at once. */
+  maxBackoffMs?: number
+  /** Called once per HTTP attempt with its outcome, for metrics. */
+  onAttempt?: (outcome: string) => void
+}
+
+/** `Retry-After` is seconds or an HTTP date. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined
+  const trimmed = header.trim()
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000)
+  const at = Date.parse(trimmed)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
+}
+
+export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateClient {
+  const base = opts.url.replace(/\/+$/, '')
+  const maxBackoff = opts.maxBackoffMs ?? 10_000
+
+  const backoff = (attempt: number) =>
+    Math.min(maxBackoff, 100 * 2 ** attempt + Math.floor(Math.random() * 50))
+
+  async function call<T>(method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<T> {
+    let lastError = new UpstreamUnavailableError('LibreTranslate was not called')
+    for (let attempt = 0; attempt <= opts.retries; attempt++) {
+      if (!opts.breaker.allow()) throw new UpstreamUnavailableError('LibreTranslate circuit is open')
+      let res: Response
+      let text: string
+      try {
+        res = await fetch(`${base}${path}`, {
+          method,
+          headers: body ? { 'content-type': 'application/json', accept: 'application/json' } : {},
+          body: body ? JSON.stringify(opts.apiKey ? { ...body, api_key: opts.apiKey } : body) : undefined,
+          signal: AbortSignal.timeout(opts.timeoutMs),
+        })
+        text = await res.text()
+      } catch (err) {
+        opts.breaker.failure()
+        opts.onAttempt?.((err as Error).name === 'TimeoutError' ? 'timeout' : 'network')
+        lastError = new UpstreamUnavailableError(`LibreTranslate unreachable: ${(err as Error).message}`)
+        if (attempt < opts.retries) await sleep(backoff(attempt))
+        continue
+      }
+      opts.onAttempt?.(res.ok ? 'ok' : String(res.status))
+      if (res.ok) {
+        try {
+          const parsed = JSON.parse(text) as T
+          opts.breaker.success()
+          return parsed
+        } catch {
+          opts.breaker.failure()
+          throw new UpstreamUnavailableError('LibreTranslate answered something that is not JSON')
+        }
+      }
+      const message = errorMessage(text) ?? `HTTP ${res.status}`
+      if (res.status === 400) {
+        // The upstream is healthy; the input is not. Not a failure for the breaker.
+        opts.breaker.success()
+        throw new UpstreamRejectedError(message, 400)
+      }
+      opts.breaker.failure()
+      lastError = new UpstreamUnavailableError(`LibreTranslate ${res.status}: ${message}`, res.status)
+      // 403 (bad key, banned) and other 4xx will not get better by retrying.
+      if (res.status !== 429 && res.status < 500) throw lastError
+      const asked = retryAfterMs(res.headers.get('retry-after'))
+      if (asked !== undefined && asked > maxBackoff) throw lastError
+      if (attempt < opts.retries) await sleep(asked ?? backoff(attempt))
+    }
+    throw lastError
+  }
+
+  return {
+    async translate(q, source, target, format) {
+      const res = await call<{
+        translatedText: string | string[]
+        detectedLanguage?: Detection | Detection[]
+      }>('POST', '/translate', { q, source, target, format })
+      const texts = Array.isArray(res.translatedText) ? res.translatedText : [res.translatedText]
+      if (texts.length !== q.length || texts.some((t) => typeof t !== 'string')) {
+        throw new UpstreamUnavailableError('LibreTranslate answered a different number of strings')
+      }
+      const det = res.detectedLanguage
+      const detected = Array.isArray(det)
+        ? det.map((d) => d?.language)
+        : q.map(() => (det ? det.language : undefined))
+      return { texts, detected }
+    },
+    languages: () => call<UpstreamLanguage[]>('GET', '/languages'),
+    detect: (q) => call<Detection[]>('POST', '/detect', { q }),
+  }
+}
+
+function errorMessage(text: string): string | undefined {
+  try {
+    const body = JSON.parse(text) as { error?: unknown }
+    return typeof body.error === 'string' ? body.error : undefined
+  } catch {
+    return text ? text.slice(0, 200) : undefined
+  }
+}

@@ -1,0 +1,132 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { Type } from 'typebox'
+import { ConflictError, ForbiddenError } from '../../platform/http/errors.js'
+import { errors, SecuredBy } from '../../platform/http/schemas.js'
+import { campaignStatus, hasFeature, Slug } from '../campaign/campaign.schema.js'
+import type { CampaignService } from '../campaign/campaign.service.js'
+import {
+  Catalog,
+  CatalogResponse,
+  LanguagesResponse,
+  TranslateBody,
+  type TranslateInput,
+  TranslateResult,
+} from './localization.schema.js'
+import type { LocalizationService } from './localization.service.js'
+
+export interface LocalizationRoutesOptions {
+  localization: LocalizationService
+  campaigns: Pick<CampaignService, 'get'>
+}
+
+function catalogResponse(slug: string, entries: Catalog) {
+  const locales = new Set<string>()
+  for (const byLocale of Object.values(entries)) for (const l of Object.keys(byLocale)) locales.add(l)
+  return { campaign: slug, keys: Object.keys(entries).length, locales: [...locales].sort(), entries }
+}
+
+export const localizationRoutes: FastifyPluginAsync<LocalizationRoutesOptions> = async (
+  app,
+  { localization, campaigns },
+) => {
+  const tags = ['localization']
+  const SlugParams = Type.Object({ slug: Slug })
+
+  app.post(
+    '/api/translate',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        operationId: 'translate',
+        tags,
+        security: SecuredBy,
+        description:
+          'Translate strings with context. Answered, per string, by the campaign catalog (when `campaign_id` is ' +
+          'given), the translation cache, or LibreTranslate. 503 `TRANSLATION_UNAVAILABLE` carries the source ' +
+          'text as `details.fallback`.',
+        body: TranslateBody,
+        response: { 200: TranslateResult, ...errors(400, 401, 403, 404, 409, 422, 503) },
+      },
+    },
+    async (request) => {
+      const body = request.body as TranslateInput
+      if (body.campaign_id) {
+        // The same checks the action path makes, so both routes agree on who may use a catalog.
+        const campaign = await campaigns.get(body.campaign_id)
+        const status = campaignStatus(campaign)
+        if (status !== 'active') {
+          throw new ConflictError(`Campaign ${campaign.slug} is ${status}`, 'CAMPAIGN_NOT_ACTIVE', { status })
+        }
+        if (!hasFeature(campaign, 'translation')) {
+          throw new ForbiddenError(
+            `The translation feature is not enabled for ${campaign.slug}`,
+            'FEATURE_DISABLED',
+          )
+        }
+      }
+      return localization.translate(body, body.campaign_id)
+    },
+  )
+
+  app.get(
+    '/api/translate/languages',
+    {
+      schema: {
+        operationId: 'translationLanguages',
+        tags,
+        description:
+          "LibreTranslate's languages, and the locales of a campaign's catalog when `campaign_id` is given.",
+        querystring: Type.Object({ campaign_id: Type.Optional(Slug) }),
+        response: { 200: LanguagesResponse, ...errors(400, 404) },
+      },
+    },
+    async (request) => {
+      const { campaign_id } = request.query as { campaign_id?: string }
+      if (campaign_id) await campaigns.get(campaign_id)
+      return localization.languages(campaign_id)
+    },
+  )
+
+  app.put(
+    '/api/campaign/:slug/catalog',
+    {
+      onRequest: app.requireRole('admin'),
+      schema: {
+        operationId: 'putCampaignCatalog',
+        tags,
+        security: SecuredBy,
+        description:
+          'Replace the campaign translation catalog: key → locale → text. Every locale of a key must use the ' +
+          'same ICU `{placeholders}` (422 `PLACEHOLDER_MISMATCH` otherwise).',
+        params: SlugParams,
+        body: Catalog,
+        response: { 200: CatalogResponse, ...errors(400, 401, 403, 404, 413, 422) },
+      },
+    },
+    async (request) => {
+      const { slug } = request.params as { slug: string }
+      await campaigns.get(slug)
+      return catalogResponse(slug, await localization.putCatalog(slug, request.body as Catalog))
+    },
+  )
+
+  app.get(
+    '/api/campaign/:slug/catalog',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        operationId: 'getCampaignCatalog',
+        tags,
+        security: SecuredBy,
+        description: "The campaign's catalog (UI strings are public to the campaign's sessions).",
+        params: SlugParams,
+        response: { 200: CatalogResponse, ...errors(401, 404) },
+      },
+    },
+    async (request) => {
+      const { slug } = request.params as { slug: string }
+      await campaigns.get(slug)
+      return catalogResponse(slug, await localization.getCatalog(slug))
+    },
+  )
+}

@@ -1,0 +1,94 @@
+import { Type, type Static } from 'typebox'
+
+/** BCP 47-ish language code as LibreTranslate uses them (`en`, `pt-BR`, `zh-Hans`). */
+export const LangCode = Type.String({ pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$', maxLength: 32 })
+export const MAX_STRINGS = 100
+export const MAX_TARGETS = 10
+export const MAX_CHARS = 5000
+
+export const TranslateContext = Type.Object(
+  {
+    page: Type.Optional(Type.String({ maxLength: 200 })),
+    key: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    locale: Type.Optional(LangCode),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+)
+export type TranslateContext = Static<typeof TranslateContext>
+
+const translateFields = {
+  q: Type.Union([
+    Type.String({ maxLength: MAX_CHARS }),
+    Type.Array(Type.String({ maxLength: MAX_CHARS }), { minItems: 1, maxItems: MAX_STRINGS }),
+  ]),
+  source: Type.Optional(Type.Union([Type.Literal('auto'), LangCode], { default: 'auto' })),
+  target: Type.Union([
+    LangCode,
+    Type.Array(LangCode, { minItems: 1, maxItems: MAX_TARGETS, uniqueItems: true }),
+  ]),
+  format: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('html')])),
+  context: Type.Optional(TranslateContext),
+}
+
+/** The `localization.translate` action payload (the campaign is the path's). */
+export const TranslatePayload = Type.Object(
+  {
+    ...translateFields,
+    campaign_id: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' })),
+  },
+  { additionalProperties: false },
+)
+export type TranslateInput = Static<typeof TranslatePayload>
+
+/** `POST /api/translate`: the same input; `campaign_id` selects the campaign's catalog. */
+export const TranslateBody = TranslatePayload
+
+export const Provider = Type.Union([
+  Type.Literal('identity'),
+  Type.Literal('catalog'),
+  Type.Literal('cache'),
+  Type.Literal('libretranslate'),
+])
+export type Provider = Static<typeof Provider>
+
+export const Translation = Type.Object({
+  /** Position of the string in `q`. */
+  index: Type.Integer(),
+  source: Type.String(),
+  target: Type.String(),
+  text: Type.String(),
+  provider: Provider,
+  detected_source: Type.Optional(Type.String()),
+})
+export type Translation = Static<typeof Translation>
+
+export const TranslateResult = Type.Object({
+  /** Ordered by `index`, then by the order of `target`. */
+  translations: Type.Array(Translation),
+})
+export type TranslateResult = Static<typeof TranslateResult>
+
+export const LanguagesResponse = Type.Object({
+  /** State of the machine-translation upstream when the list was made. */
+  upstream: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')]),
+  languages: Type.Array(
+    Type.Object({ code: Type.String(), name: Type.String(), targets: Type.Array(Type.String()) }),
+  ),
+  catalog_locales: Type.Array(Type.String()),
+})
+
+const CatalogKey = Type.String({ pattern: '^[A-Za-z0-9_.:/-]{1,200}$' })
+
+/** key → locale → text. */
+export const Catalog = Type.Record(CatalogKey, Type.Record(LangCode, Type.String({ maxLength: 10_000 })), {
+  maxProperties: 5000,
+})
+export type Catalog = Record<string, Record<string, string>>
+
+export const CatalogResponse = Type.Object({
+  campaign: Type.String(),
+  keys: Type.Integer(),
+  locales: Type.Array(Type.String()),
+  entries: Catalog,
+})

@@ -1,0 +1,350 @@
+import { createHash } from 'node:crypto'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Config } from '../../config.js'
+import type { Db } from '../../platform/db/database.js'
+import { ServiceUnavailableError, UnprocessableError } from '../../platform/http/errors.js'
+import type { HealthCheck } from '../../platform/observability/health.js'
+import { type Batcher, createBatcher } from './batcher.js'
+import { type CircuitBreaker, createBreaker } from './breaker.js'
+import { restorePlaceholders, samePlaceholders } from './icu.js'
+import {
+  createLibreTranslateClient,
+  type LibreTranslateClient,
+  type UpstreamLanguage,
+  UpstreamRejectedError,
+} from './libretranslate.client.js'
+import * as repo from './localization.repo.js'
+import type {
+  Catalog,
+  TranslateContext,
+  TranslateInput,
+  TranslateResult,
+  Translation,
+} from './localization.schema.js'
+
+export interface LocalizationService {
+  /** The provider chain: identity → campaign catalog → cache → LibreTranslate (batched). */
+  translate(input: TranslateInput, campaignSlug?: string): Promise<TranslateResult>
+  languages(campaignSlug?: string): Promise<{
+    upstream: 'up' | 'down' | 'disabled'
+    languages: UpstreamLanguage[]
+    catalog_locales: string[]
+  }>
+  putCatalog(slug: string, catalog: Catalog): Promise<Catalog>
+  getCatalog(slug: string): Promise<Catalog>
+  /** For `/health`: disabled without `LIBRETRANSLATE_URL`, down while the circuit is open. */
+  health: HealthCheck
+}
+
+type LocalizationConfig = Pick<
+  Config,
+  | 'LIBRETRANSLATE_URL'
+  | 'LIBRETRANSLATE_API_KEY'
+  | 'LIBRETRANSLATE_TIMEOUT_MS'
+  | 'LIBRETRANSLATE_RETRIES'
+  | 'LIBRETRANSLATE_BATCH_WINDOW_MS'
+  | 'LIBRETRANSLATE_BATCH_LIMIT'
+  | 'LIBRETRANSLATE_BREAKER_THRESHOLD'
+  | 'LIBRETRANSLATE_BREAKER_COOLDOWN_MS'
+>
+
+const LANGUAGES_TTL_MS = 5 * 60_000
+const HEALTH_TTL_MS = 5_000
+const BREAKER_STATES = { closed: 0, half_open: 1, open: 2 } as const
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
+
+/** The cache's context column: the fields that can change a translation, in a fixed order. */
+function contextKey(context: TranslateContext | undefined): string {
+  if (!context) return ''
+  const { page, key, description } = context
+  if (page === undefined && key === undefined && description === undefined) return ''
+  return JSON.stringify([page ?? null, key ?? null, description ?? null])
+}
+
+const baseLang = (code: string) => code.toLowerCase().replace('_', '-')
+
+export function createLocalizationService(deps: {
+  db: Db
+  config: LocalizationConfig
+  registry: Registry
+}): LocalizationService {
+  const { db, config } = deps
+  const provided = new Counter({
+    name: 'ovasabi_translation_strings_total',
+    help: 'Translated strings by the provider that answered',
+    labelNames: ['provider'],
+    registers: [deps.registry],
+  })
+  const upstreamStrings = new Counter({
+    name: 'ovasabi_translation_upstream_strings_total',
+    help: 'Strings sent to LibreTranslate (after batching and single flight)',
+    registers: [deps.registry],
+  })
+  const upstreamAttempts = new Counter({
+    name: 'ovasabi_translation_upstream_requests_total',
+    help: 'HTTP calls to LibreTranslate by outcome (ok, status code, timeout, network)',
+    labelNames: ['outcome'],
+    registers: [deps.registry],
+  })
+  const breakerGauge = new Gauge({
+    name: 'ovasabi_translation_breaker_state',
+    help: 'LibreTranslate circuit: 0 closed, 1 half-open, 2 open',
+    registers: [deps.registry],
+  })
+
+  let breaker: CircuitBreaker | undefined
+  let client: LibreTranslateClient | undefined
+  let batcher: Batcher | undefined
+  if (config.LIBRETRANSLATE_URL) {
+    breaker = createBreaker({
+      threshold: config.LIBRETRANSLATE_BREAKER_THRESHOLD,
+      cooldownMs: config.LIBRETRANSLATE_BREAKER_COOLDOWN_MS,
+      onChange: (s) => breakerGauge.set(BREAKER_STATES[s]),
+    })
+    client = createLibreTranslateClient({
+      url: config.LIBRETRANSLATE_URL,
+      apiKey: config.LIBRETRANSLATE_API_KEY,
+      timeoutMs: config.LIBRETRANSLATE_TIMEOUT_MS,
+      retries: config.LIBRETRANSLATE_RETRIES,
+      breaker,
+      onAttempt: (outcome) => upstreamAttempts.inc({ outcome }),
+    })
+    batcher = createBatcher({
+      client,
+      windowMs: config.LIBRETRANSLATE_BATCH_WINDOW_MS,
+      limit: config.LIBRETRANSLATE_BATCH_LIMIT,
+      onUpstream: (n) => upstreamStrings.inc(n),
+    })
+  }
+
+  let languagesCache: { at: number; list: UpstreamLanguage[] } | undefined
+  async function upstreamLanguages(): Promise<UpstreamLanguage[]> {
+    if (!client) throw new Error('LIBRETRANSLATE_URL is not set')
+    if (languagesCache && Date.now() - languagesCache.at < LANGUAGES_TTL_MS) return languagesCache.list
+    const list = await client.languages()
+    languagesCache = { at: Date.now(), list }
+    return list
+  }
+
+  let healthCache: { at: number; result: Awaited<ReturnType<HealthCheck>> } | undefined
+
+  async function fromCatalog(
+    slug: string,
+    qs: string[],
+    source: string,
+    targets: string[],
+    context: TranslateContext | undefined,
+    put: (qi: number, ti: number, text: string, provider: 'catalog') => void,
+  ) {
+    const key = qs.length === 1 ? context?.key : undefined
+    const rows = await repo.catalogMatches(db, slug, {
+      key,
+      texts: qs,
+      sourceLocale: source === 'auto' ? undefined : source,
+    })
+    if (rows.length === 0) return
+    const byKey = new Map<string, Map<string, string>>()
+    for (const r of rows) {
+      let locales = byKey.get(r.key)
+      if (!locales) {
+        locales = new Map()
+        byKey.set(r.key, locales)
+      }
+      locales.set(baseLang(r.locale), r.text)
+    }
+    qs.forEach((q, qi) => {
+      let locales = key ? byKey.get(key) : undefined
+      if (!locales) {
+        for (const candidate of byKey.values()) {
+          const sourceText = source === 'auto' ? [...candidate.values()] : [candidate.get(baseLang(source))]
+          if (sourceText.includes(q)) {
+            locales = candidate
+            break
+          }
+        }
+      }
+      if (!locales) return
+      targets.forEach((target, ti) => {
+        const text = locales.get(baseLang(target))
+        if (text !== undefined) put(qi, ti, text, 'catalog')
+      })
+    })
+  }
+
+  async function translate(input: TranslateInput, campaignSlug?: string): Promise<TranslateResult> {
+    const qs = Array.isArray(input.q) ? input.q : [input.q]
+    const targets = Array.isArray(input.target) ? input.target : [input.target]
+    const source = input.source ?? 'auto'
+    const format = input.format ?? 'text'
+    const context = contextKey(input.context)
+    // Filled, not sparse: array methods skip holes.
+    const slots: Array<Translation | undefined> = Array.from(
+      { length: qs.length * targets.length },
+      () => undefined,
+    )
+    const put = (
+      qi: number,
+      ti: number,
+      text: string,
+      provider: Translation['provider'],
+      detected?: string | null,
+    ) => {
+      const t: Translation = { index: qi, source, target: targets[ti] as string, text, provider }
+      if (detected) t.detected_source = detected
+      slots[qi * targets.length + ti] = t
+    }
+    const missing = () =>
+      slots.reduce<Array<[number, number]>>((acc, slot, i) => {
+        if (!slot) acc.push([Math.floor(i / targets.length), i % targets.length])
+        return acc
+      }, [])
+    // Empty strings and same-language pairs need nobody.
+    for (let i = 0; i < slots.length; i++) {
+      const qi = Math.floor(i / targets.length)
+      const ti = i % targets.length
+      const q = qs[qi] as string
+      if (q.trim() === '' || (source !== 'auto' && baseLang(source) === baseLang(targets[ti] as string))) {
+        put(qi, ti, q, 'identity')
+      }
+    }
+
+    if (campaignSlug && missing().length > 0) {
+      await fromCatalog(campaignSlug, qs, source, targets, input.context, put)
+    }
+
+    let todo = missing()
+    if (todo.length > 0) {
+      const hashes = qs.map(sha256)
+      const rows = await repo.findCached(db, {
+        hashes: [...new Set(todo.map(([qi]) => hashes[qi] as string))],
+        source,
+        targets: [...new Set(todo.map(([, ti]) => targets[ti] as string))],
+        format,
+        context,
+      })
+      const found = new Map(rows.map((r) => [`${r.text_hash}\u0000${r.target}`, r]))
+      for (const [qi, ti] of todo) {
+        const row = found.get(`${hashes[qi]}\u0000${targets[ti]}`)
+        if (row) put(qi, ti, row.translated_text, 'cache', row.detected_source)
+      }
+      todo = missing()
+      if (todo.length > 0) await fromUpstream(todo, qs, hashes, targets, source, format, context, put, input)
+    }
+
+    const translations = slots as Translation[]
+    for (const t of translations) provided.inc({ provider: t.provider })
+    return { translations }
+  }
+
+  async function fromUpstream(
+    todo: Array<[number, number]>,
+    qs: string[],
+    hashes: string[],
+    targets: string[],
+    source: string,
+    format: 'text' | 'html',
+    context: string,
+    put: (qi: number, ti: number, text: string, provider: 'libretranslate', detected?: string) => void,
+    input: TranslateInput,
+  ) {
+    const unavailable = (reason: string) =>
+      new ServiceUnavailableError('No translation provider could answer', 'TRANSLATION_UNAVAILABLE', {
+        fallback: input.q,
+        reason,
+      })
+    if (!batcher) throw unavailable('LIBRETRANSLATE_URL is not set and no catalog or cache entry matched')
+    const settled = await Promise.allSettled(
+      todo.map(([qi, ti]) => batcher.translate(qs[qi] as string, source, targets[ti] as string, format)),
+    )
+    const rejected = settled.find(
+      (s): s is PromiseRejectedResult => s.status === 'rejected' && s.reason instanceof UpstreamRejectedError,
+    )
+    if (rejected) {
+      throw new UnprocessableError(
+        `LibreTranslate refused the request: ${(rejected.reason as Error).message}`,
+        'TRANSLATION_REJECTED',
+      )
+    }
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+    if (failed) throw unavailable((failed.reason as Error).message)
+    const rows: repo.CacheRow[] = []
+    settled.forEach((s, i) => {
+      const [qi, ti] = todo[i] as [number, number]
+      const { text, detected } = (s as PromiseFulfilledResult<{ text: string; detected?: string }>).value
+      const q = qs[qi] as string
+      const fixed = restorePlaceholders(q, text)
+      put(qi, ti, fixed, 'libretranslate', detected)
+      // A translation whose placeholders could not be repaired is answered but never cached.
+      if (!samePlaceholders(q, fixed)) return
+      rows.push({
+        text_hash: hashes[qi] as string,
+        source,
+        target: targets[ti] as string,
+        format,
+        context,
+        source_text: q,
+        translated_text: fixed,
+        provider: 'libretranslate',
+        detected_source: detected ?? null,
+      })
+    })
+    const unique = new Map(rows.map((r) => [`${r.text_hash}\u0000${r.target}`, r]))
+    await repo.insertCached(db, [...unique.values()])
+  }
+
+  return {
+    translate,
+    async languages(campaignSlug) {
+      const catalog_locales = campaignSlug ? await repo.catalogLocales(db, campaignSlug) : []
+      if (!client) return { upstream: 'disabled', languages: [], catalog_locales }
+      try {
+        return { upstream: 'up', languages: await upstreamLanguages(), catalog_locales }
+      } catch {
+        return { upstream: 'down', languages: [], catalog_locales }
+      }
+    },
+    async putCatalog(slug, catalog) {
+      const problems: Array<{ key: string; locale: string; message: string }> = []
+      for (const [key, locales] of Object.entries(catalog)) {
+        const entries = Object.entries(locales)
+        const [firstLocale, firstText] = entries[0] ?? []
+        for (const [locale, text] of entries.slice(1)) {
+          if (!samePlaceholders(firstText as string, text)) {
+            problems.push({
+              key,
+              locale,
+              message: `placeholders differ from ${firstLocale}: every locale must use the same {arguments}`,
+            })
+          }
+        }
+      }
+      if (problems.length > 0) {
+        throw new UnprocessableError(
+          'Catalog placeholders do not match',
+          'PLACEHOLDER_MISMATCH',
+          problems.slice(0, 50),
+        )
+      }
+      await repo.replaceCatalog(db, slug, catalog)
+      return repo.readCatalog(db, slug)
+    },
+    getCatalog: (slug) => repo.readCatalog(db, slug),
+    async health() {
+      if (!client || !breaker) return { status: 'disabled', details: 'LIBRETRANSLATE_URL not set' }
+      if (breaker.state() === 'open')
+        return { status: 'down', details: 'circuit open after repeated failures' }
+      if (healthCache && Date.now() - healthCache.at < HEALTH_TTL_MS) return healthCache.result
+      let result: Awaited<ReturnType<HealthCheck>>
+      try {
+        // Straight to the upstream (not the languages cache), so the answer is current.
+        const list = await client.languages()
+        result = { status: 'up', details: `${list.length} languages` }
+      } catch (err) {
+        result = { status: 'down', details: (err as Error).message }
+      }
+      healthCache = { at: Date.now(), result }
+      return result
+    },
+  }
+}

@@ -1,0 +1,34 @@
+import type { ModuleManifest } from '../../platform/module.js'
+
+export const mediaManifest: ModuleManifest = {
+  name: 'media',
+  version: '1.0.0',
+  description:
+    'Media uploads through signed single-use URLs, streamed to disk or S3 with live progress, magic-byte ' +
+    'checks, SHA-256, image dimensions and thumbnails; served with Range support',
+  capabilities: ['media.upload', 'media.serve', 'media.thumbnail'],
+  dependencies: ['campaign', 'nexus', 'realtime', 'database', 'storage'],
+  endpoints: [
+    {
+      method: 'PUT',
+      path: '/media/upload/:token',
+      auth: 'public',
+      summary: 'Signed upload URL (single use)',
+    },
+    { method: 'GET', path: '/media/:id', auth: 'public', summary: 'Media bytes (Range)' },
+    { method: 'GET', path: '/media/:id/thumbnail', auth: 'public', summary: 'Image thumbnail (WebP)' },
+    { method: 'GET', path: '/api/campaign/:slug/media', auth: 'editor', summary: "A campaign's media" },
+  ],
+  actions: ['media.upload'],
+  events: [
+    {
+      name: 'media_event',
+      channel: 'ws',
+      direction: 'emits',
+      description:
+        'To the uploader: uploading {progress} → processing → ready {url, thumbnail_url} | failed {reason}',
+    },
+  ],
+  tables: ['service_media_main'],
+  features: ['media'],
+}

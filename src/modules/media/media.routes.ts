@@ -1,0 +1,161 @@
+import type { IncomingMessage } from 'node:http'
+import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import { Type } from 'typebox'
+import { NotFoundError } from '../../platform/http/errors.js'
+import { errors, SecuredBy } from '../../platform/http/schemas.js'
+import { Slug } from '../campaign/campaign.schema.js'
+import type { CampaignService } from '../campaign/campaign.service.js'
+import type { MediaRow } from './media.repo.js'
+import { MediaResponse } from './media.schema.js'
+import type { MediaService } from './media.service.js'
+import { contentDisposition, parseRange } from './range.js'
+
+export interface MediaRoutesOptions {
+  media: MediaService
+  campaigns: Pick<CampaignService, 'get'>
+  /** Largest upload, so the route's own limit is known (the app's JSON bodyLimit does not apply). */
+  maxBytes: number
+}
+
+const Binary = Type.Unsafe<unknown>({ type: 'string', format: 'binary' })
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
+const INLINE = /^(image|video|audio)\//
+
+export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
+  app,
+  { media, campaigns, maxBytes },
+) => {
+  const tags = ['media']
+
+  // Upload bodies are raw bytes streamed to storage: this scope has one parser that hands the
+  // request stream through untouched, whatever the Content-Type, and no body limit of its own
+  // (the signed upload carries the limit and the stream enforces it).
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers()
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
+    scope.put(
+      '/media/upload/:token',
+      {
+        bodyLimit: maxBytes,
+        schema: {
+          operationId: 'uploadMedia',
+          tags,
+          description:
+            'PUT the bytes to the signed, expiring, single-use `upload_url` returned by `media.upload`. ' +
+            '`media_event`s (uploading → processing → ready | failed) go to the uploader meanwhile.',
+          params: Type.Object({ token: Type.String({ maxLength: 200 }) }),
+          response: { 200: MediaResponse, ...errors(400, 403, 404, 409, 413, 415, 422) },
+        },
+      },
+      async (request) => {
+        const { token } = request.params as { token: string }
+        return media.receive(token, request.raw as IncomingMessage)
+      },
+    )
+  })
+
+  async function send(
+    row: MediaRow,
+    key: string,
+    contentType: string,
+    range: string | undefined,
+    reply: FastifyReply,
+  ) {
+    const disposition = contentDisposition(INLINE.test(contentType) ? 'inline' : 'attachment', row.filename)
+    if (media.storage.directUrl) {
+      return reply.redirect(await media.storage.directUrl(key, { contentType, disposition }), 302)
+    }
+    const size = await media.storage.size(key)
+    if (size === undefined) throw new NotFoundError('Media bytes are missing', 'MEDIA_NOT_FOUND')
+    reply
+      .header('content-type', contentType)
+      .header('content-disposition', disposition)
+      .header('x-content-type-options', 'nosniff')
+      .header('accept-ranges', 'bytes')
+      .header('cache-control', 'public, max-age=31536000, immutable')
+    if (row.sha256) reply.header('etag', `"${row.sha256}${key.endsWith('original') ? '' : '-thumb'}"`)
+    const wanted = parseRange(range, size)
+    if (wanted === 'unsatisfiable') {
+      return reply
+        .status(416)
+        .header('content-range', `bytes */${size}`)
+        .header('content-type', 'application/json')
+        .send({
+          status: 'error',
+          error: { code: 'RANGE_NOT_SATISFIABLE', message: `Range is outside 0-${size - 1}` },
+          request_id: reply.request.id,
+        })
+    }
+    if (!wanted) return reply.header('content-length', size).send(await media.storage.read(key))
+    return reply
+      .status(206)
+      .header('content-range', `bytes ${wanted.start}-${wanted.end}/${size}`)
+      .header('content-length', wanted.end - wanted.start + 1)
+      .send(await media.storage.read(key, wanted))
+  }
+
+  const readyRow = async (id: string) => {
+    const row = await media.get(id)
+    if (row.status !== 'ready' || !row.content_type)
+      throw new NotFoundError('No such media', 'MEDIA_NOT_FOUND')
+    return row
+  }
+
+  app.get(
+    '/media/:id',
+    {
+      schema: {
+        operationId: 'getMedia',
+        tags,
+        description: 'The uploaded bytes, with Range support (206/416).',
+        params: IdParams,
+        headers: Type.Object({ range: Type.Optional(Type.String({ maxLength: 200 })) }),
+        response: { 200: Binary, 206: Binary, 302: Type.Null(), ...errors(404, 416) },
+      },
+    },
+    async (request, reply) => {
+      const row = await readyRow((request.params as { id: string }).id)
+      return send(row, row.storage_key, row.content_type!, request.headers.range, reply)
+    },
+  )
+
+  app.get(
+    '/media/:id/thumbnail',
+    {
+      schema: {
+        operationId: 'getMediaThumbnail',
+        tags,
+        params: IdParams,
+        headers: Type.Object({ range: Type.Optional(Type.String({ maxLength: 200 })) }),
+        response: { 200: Binary, 206: Binary, 302: Type.Null(), ...errors(404, 416) },
+      },
+    },
+    async (request, reply) => {
+      const row = await readyRow((request.params as { id: string }).id)
+      if (!row.thumbnail_key) throw new NotFoundError('This media has no thumbnail', 'MEDIA_NOT_FOUND')
+      return send(row, row.thumbnail_key, 'image/webp', request.headers.range, reply)
+    },
+  )
+
+  app.get(
+    '/api/campaign/:slug/media',
+    {
+      onRequest: app.requireRole('editor'),
+      schema: {
+        operationId: 'listCampaignMedia',
+        tags,
+        security: SecuredBy,
+        params: Type.Object({ slug: Slug }),
+        querystring: Type.Object({
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+        }),
+        response: { 200: Type.Object({ media: Type.Array(MediaResponse) }), ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { slug } = request.params as { slug: string }
+      await campaigns.get(slug)
+      return { media: await media.list(slug, (request.query as { limit: number }).limit) }
+    },
+  )
+}

@@ -1,0 +1,32 @@
+import type { Readable, Writable } from 'node:stream'
+
+/** An object being written: pipe bytes into `stream`, then `commit()`; `abort()` leaves nothing behind. */
+export interface StorageWrite {
+  stream: Writable
+  commit(): Promise<void>
+  abort(): Promise<void>
+}
+
+export interface ByteRange {
+  start: number
+  /** Inclusive. */
+  end: number
+}
+
+/**
+ * Where media bytes live. Keys are made by the server (`{campaign}/{media_id}/original`), never
+ * from a client's file name. Two adapters: disk (`MEDIA_DIR`) and S3-compatible (`S3_*`).
+ */
+export interface StorageAdapter {
+  readonly kind: 'disk' | 's3'
+  open(key: string, contentType: string): Promise<StorageWrite>
+  read(key: string, range?: ByteRange): Promise<Readable>
+  /** Size in bytes, or undefined when the object does not exist. */
+  size(key: string): Promise<number | undefined>
+  remove(key: string): Promise<void>
+  /**
+   * A short-lived URL the client can fetch directly (S3 presigned GET with the response headers
+   * set); undefined when the server serves the bytes itself (disk).
+   */
+  directUrl?(key: string, opts: { contentType: string; disposition: string }): Promise<string>
+}

@@ -1,0 +1,189 @@
+import { sql } from 'kysely'
+import type { Db } from '../../platform/db/database.js'
+import type { ReferralState } from '../../platform/db/tables.js'
+
+/**
+ * Count one more referral for (code, IP) unless the cap is reached; false when it is. One
+ * statement, so concurrent applies from one IP cannot both slip under the cap.
+ */
+export async function bumpIpCount(
+  trx: Db,
+  row: { campaign_slug: string; code: string; ip_hash: string },
+  cap: number,
+): Promise<boolean> {
+  const result = await trx
+    .insertInto('service_referral_ipcount')
+    .values({ ...row, count: 1 })
+    .onConflict((oc) =>
+      oc
+        .columns(['campaign_slug', 'code', 'ip_hash'])
+        .doUpdateSet({ count: sql`service_referral_ipcount.count + 1` })
+        .where('service_referral_ipcount.count', '<', cap),
+    )
+    .returning('count')
+    .executeTakeFirst()
+  return result !== undefined
+}
+
+export async function findByReferred(db: Db, campaign: string, referredId: string) {
+  return db
+    .selectFrom('service_referral_main')
+    .select(['id', 'code', 'referrer_id', 'state'])
+    .where('campaign_slug', '=', campaign)
+    .where('referred_id', '=', referredId)
+    .executeTakeFirst()
+}
+
+/** Undefined when this person already has a referral in the campaign. */
+export async function insertReferral(
+  trx: Db,
+  row: { campaign_slug: string; code: string; referrer_id: string; referred_id: string; ip_hash: string },
+): Promise<number | undefined> {
+  const inserted = await trx
+    .insertInto('service_referral_main')
+    .values({ ...row, state: 'pending', metadata: '{}', updated_at: new Date() })
+    .onConflict((oc) => oc.columns(['campaign_slug', 'referred_id']).doNothing())
+    .returning('id')
+    .executeTakeFirst()
+  return inserted ? Number(inserted.id) : undefined
+}
+
+/** Move a referral out of `from`; false when another writer moved it first. */
+export async function transition(
+  trx: Db,
+  id: number,
+  from: ReferralState,
+  to: ReferralState,
+  reason: string | null,
+): Promise<boolean> {
+  const moved = await trx
+    .updateTable('service_referral_main')
+    .set({ state: to, reason, updated_at: new Date() })
+    .where('id', '=', id)
+    .where('state', '=', from)
+    .returning('id')
+    .executeTakeFirst()
+  return moved !== undefined
+}
+
+export async function pendingFor(db: Db, campaign: string, referredId: string) {
+  return db
+    .selectFrom('service_referral_main')
+    .select(['id', 'code', 'referrer_id'])
+    .where('campaign_slug', '=', campaign)
+    .where('referred_id', '=', referredId)
+    .where('state', '=', 'pending')
+    .executeTakeFirst()
+}
+
+export async function audit(
+  db: Db,
+  row: {
+    campaign_slug: string
+    referral_id: number | null
+    code: string
+    actor: string
+    from_state: string | null
+    to_state: string
+    reason?: string | null
+  },
+): Promise<void> {
+  await db
+    .insertInto('service_referral_audit')
+    .values({ ...row, reason: row.reason ?? null })
+    .execute()
+}
+
+export async function listAudit(db: Db, campaign: string, limit: number) {
+  return db
+    .selectFrom('service_referral_audit')
+    .select(['id', 'referral_id', 'code', 'actor', 'from_state', 'to_state', 'reason', 'at'])
+    .where('campaign_slug', '=', campaign)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute()
+}
+
+/**
+ * `qualified + 1` for the referrer, atomically, unless `max` is reached (undefined then). The
+ * returned count is the one this transaction produced: no two transactions see the same value.
+ */
+export async function incrementQualified(
+  trx: Db,
+  campaign: string,
+  userId: string,
+  max: number | null,
+): Promise<number | undefined> {
+  const row = await trx
+    .insertInto('service_referral_counter')
+    .values({ campaign_slug: campaign, user_id: userId, qualified: 1, pending: 0, updated_at: new Date() })
+    .onConflict((oc) => {
+      const update = oc.columns(['campaign_slug', 'user_id']).doUpdateSet({
+        qualified: sql`service_referral_counter.qualified + 1`,
+        updated_at: new Date(),
+      })
+      return max === null ? update : update.where('service_referral_counter.qualified', '<', max)
+    })
+    .returning('qualified')
+    .executeTakeFirst()
+  return row?.qualified
+}
+
+/** Adjust the pending counter by `delta` (+1 on apply, -1 when resolved), never below zero. */
+export async function addPending(trx: Db, campaign: string, userId: string, delta: 1 | -1): Promise<void> {
+  await trx
+    .insertInto('service_referral_counter')
+    .values({ campaign_slug: campaign, user_id: userId, qualified: 0, pending: Math.max(delta, 0) })
+    .onConflict((oc) =>
+      oc.columns(['campaign_slug', 'user_id']).doUpdateSet({
+        pending: sql`greatest(service_referral_counter.pending + ${delta}, 0)`,
+      }),
+    )
+    .execute()
+}
+
+export async function qualifiedCount(db: Db, campaign: string, userId: string): Promise<number> {
+  const row = await db
+    .selectFrom('service_referral_counter')
+    .select('qualified')
+    .where('campaign_slug', '=', campaign)
+    .where('user_id', '=', userId)
+    .executeTakeFirst()
+  return row?.qualified ?? 0
+}
+
+/**
+ * Record every threshold up to `count` not yet reached. ON CONFLICT DO NOTHING on the
+ * (campaign, user, threshold) key means exactly one transaction, on any node, gets each row back.
+ */
+export async function claimMilestones(
+  trx: Db,
+  campaign: string,
+  userId: string,
+  thresholds: number[],
+  count: number,
+): Promise<number[]> {
+  const reached = thresholds.filter((t) => t <= count)
+  if (reached.length === 0) return []
+  const rows = await trx
+    .insertInto('service_referral_milestone')
+    .values(reached.map((threshold) => ({ campaign_slug: campaign, user_id: userId, threshold, count })))
+    .onConflict((oc) => oc.columns(['campaign_slug', 'user_id', 'threshold']).doNothing())
+    .returning('threshold')
+    .execute()
+  return rows.map((r) => r.threshold).sort((a, b) => a - b)
+}
+
+/** Top referrers by qualified referrals; ties go to whoever got there first. */
+export async function topReferrers(db: Db, campaign: string, limit: number) {
+  return db
+    .selectFrom('service_referral_counter')
+    .select(['user_id', 'qualified'])
+    .where('campaign_slug', '=', campaign)
+    .where('qualified', '>', 0)
+    .orderBy('qualified', 'desc')
+    .orderBy('updated_at', 'asc')
+    .orderBy('user_id', 'asc')
+    .limit(limit)
+    .execute()
+}

@@ -1,0 +1,113 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { Type } from 'typebox'
+import { ForbiddenError } from '../../platform/http/errors.js'
+import { errors, SecuredBy } from '../../platform/http/schemas.js'
+import { assertActionAllowed } from '../campaign/campaign.guard.js'
+import { hasFeature, Slug } from '../campaign/campaign.schema.js'
+import type { CampaignService } from '../campaign/campaign.service.js'
+import { ApplyBody, ApplyResponse, AuditEntry, LeaderboardResponse } from './referral.schema.js'
+import type { ReferralService } from './referral.service.js'
+
+export interface ReferralRoutesOptions {
+  referrals: ReferralService
+  campaigns: Pick<CampaignService, 'get'>
+}
+
+const SlugParams = Type.Object({ slug: Slug })
+
+export const referralRoutes: FastifyPluginAsync<ReferralRoutesOptions> = async (
+  app,
+  { referrals, campaigns },
+) => {
+  const tags = ['referral']
+
+  app.post(
+    '/api/referral',
+    {
+      onRequest: app.requireRole('participant'),
+      schema: {
+        operationId: 'applyReferral',
+        tags,
+        security: SecuredBy,
+        description:
+          'Apply a referral code as the registered caller (same service as the `referral.apply` action). Refusals: ' +
+          'UNKNOWN_REFERRAL_CODE, OWN_REFERRAL_CODE, ALREADY_REFERRED, REFERRAL_IP_LIMIT_REACHED, DISPOSABLE_EMAIL, ' +
+          'MAX_REFERRALS_REACHED, REGISTRATION_REQUIRED.',
+        body: ApplyBody,
+        response: { 200: ApplyResponse, ...errors(400, 401, 403, 404, 409, 422) },
+      },
+    },
+    async (request) => {
+      const body = request.body as ApplyBody
+      const campaign = await campaigns.get(body.campaign)
+      assertActionAllowed(campaign, 'referral')
+      const principal = request.principal!
+      return referrals.apply(campaign, {
+        userId: principal.user_id,
+        sessionId: principal.session_id,
+        ip: request.ip,
+        code: body.code,
+      })
+    },
+  )
+
+  app.get(
+    '/api/campaign/:slug/referrals/leaderboard',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        operationId: 'getReferralLeaderboard',
+        tags,
+        security: SecuredBy,
+        description: 'Top referrers by qualified referrals; any session of the campaign; display names only.',
+        params: SlugParams,
+        querystring: Type.Object({
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
+        }),
+        response: { 200: LeaderboardResponse, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { slug } = request.params as { slug: string }
+      const campaign = await campaigns.get(slug)
+      if (!hasFeature(campaign, 'referral')) {
+        throw new ForbiddenError(`The referral feature is not enabled for ${slug}`, 'FEATURE_DISABLED')
+      }
+      return {
+        campaign: slug,
+        entries: await referrals.leaderboard(slug, (request.query as { limit: number }).limit),
+      }
+    },
+  )
+
+  app.get(
+    '/api/campaign/:slug/referrals/audit',
+    {
+      onRequest: app.requireRole('editor'),
+      schema: {
+        operationId: 'getReferralAudit',
+        tags,
+        security: SecuredBy,
+        description: 'Referral state changes and refused attempts, newest first.',
+        params: SlugParams,
+        querystring: Type.Object({
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+        }),
+        response: { 200: Type.Object({ entries: Type.Array(AuditEntry) }), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { slug } = request.params as { slug: string }
+      await campaigns.get(slug)
+      const rows = await referrals.audit(slug, (request.query as { limit: number }).limit)
+      return {
+        entries: rows.map((r) => ({
+          ...r,
+          id: Number(r.id),
+          referral_id: r.referral_id === null ? null : Number(r.referral_id),
+          at: r.at.toISOString(),
+        })),
+      }
+    },
+  )
+}

@@ -1,0 +1,40 @@
+import type { Campaign } from '../campaign/campaign.schema.js'
+
+export interface ReferralRules {
+  /** Referrals per code from one client IP (`max_referrals_per_ip`, default 3). */
+  maxPerIp: number
+  /** Qualified referrals per referrer (`max_referrals`), unlimited when absent. */
+  maxReferrals: number | null
+  /** The action that qualifies a referral (`referral_qualifies_on`, default `register`). */
+  qualifiesOn: string
+  /** Ascending thresholds that fire a milestone (`referral_milestones`). */
+  milestones: number[]
+}
+
+export const DEFAULT_MILESTONES = [1, 5, 10, 25, 50, 100]
+/** These qualify a referral as soon as it is applied: the referred person has joined by then. */
+const AT_JOIN = new Set(['register', 'user.register', 'apply', 'referral.apply', 'apply_referral'])
+
+const positiveInt = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined
+
+/** `custom_rules` are free-form JSON: anything malformed falls back to the default. */
+export function referralRules(campaign: Pick<Campaign, 'metadata'>): ReferralRules {
+  const rules = (campaign.metadata.custom_rules ?? {}) as Record<string, unknown>
+  const milestones = Array.isArray(rules.referral_milestones)
+    ? [...new Set(rules.referral_milestones.map(positiveInt).filter((n): n is number => n !== undefined))]
+    : DEFAULT_MILESTONES
+  return {
+    maxPerIp: positiveInt(rules.max_referrals_per_ip) ?? 3,
+    maxReferrals: positiveInt(rules.max_referrals) ?? (rules.max_referrals === 0 ? 0 : null),
+    qualifiesOn:
+      typeof rules.referral_qualifies_on === 'string' && rules.referral_qualifies_on
+        ? rules.referral_qualifies_on
+        : 'register',
+    milestones: milestones.sort((a, b) => a - b).slice(0, 100),
+  }
+}
+
+export function qualifiesAtApply(rules: ReferralRules): boolean {
+  return AT_JOIN.has(rules.qualifiesOn)
+}

@@ -1,0 +1,265 @@
+import { createHash } from 'node:crypto'
+import type { Db } from '../../platform/db/database.js'
+import {
+  AppError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnprocessableError,
+} from '../../platform/http/errors.js'
+import type { RealtimePublisher } from '../../realtime/publish.js'
+import type { Campaign } from '../campaign/campaign.schema.js'
+import { canonicalEmail, isDisposableEmail } from '../user/email.js'
+import { normaliseReferralCode } from '../user/referral-code.js'
+import type { JoinReferralHook, UserService } from '../user/user.service.js'
+import * as repo from './referral.repo.js'
+import { qualifiesAtApply, type ReferralRules, referralRules } from './referral.rules.js'
+import type { ApplyResponse, LeaderboardEntry } from './referral.schema.js'
+
+export interface ApplyInput {
+  /** The referred person: the caller, who must have joined the campaign. */
+  userId: string
+  sessionId: string
+  ip: string
+  code: string
+}
+
+export interface ReferralService {
+  /** `referral.apply` and `POST /api/referral`. */
+  apply(campaign: Campaign, input: ApplyInput): Promise<ApplyResponse>
+  /** A code given at registration: wired into the user service with `users.onJoinReferral`. */
+  applyAtJoin: JoinReferralHook
+  /**
+   * The referred person did `action`: a pending referral qualifies when it is the campaign's
+   * `referral_qualifies_on`. Modules whose action qualifies (e.g. `quote.submit`) call this.
+   */
+  recordAction(campaign: Campaign, userId: string, action: string): Promise<void>
+  /** Top `limit` referrers by qualified referrals, display names only (REST and `stats_update`). */
+  leaderboard(campaignSlug: string, limit?: number): Promise<LeaderboardEntry[]>
+  audit(campaignSlug: string, limit: number): ReturnType<typeof repo.listAudit>
+}
+
+export interface ReferralServiceDeps {
+  db: Db
+  users: Pick<UserService, 'findMember' | 'displayNames'>
+  publisher: RealtimePublisher
+  onError?: (err: unknown) => void
+}
+
+interface Won {
+  referrerId: string
+  count: number
+  thresholds: number[]
+}
+
+const ipHash = (campaign: string, ip: string) =>
+  createHash('sha256').update(`${campaign}\u0000${ip}`).digest('hex').slice(0, 32)
+
+const refusals = {
+  unknown: () =>
+    new NotFoundError('This referral code does not exist in this campaign', 'UNKNOWN_REFERRAL_CODE'),
+  notMember: () =>
+    new ForbiddenError('Join the campaign before applying a referral code', 'REGISTRATION_REQUIRED'),
+  own: () => new UnprocessableError('You cannot use your own referral code', 'OWN_REFERRAL_CODE'),
+  disposable: () =>
+    new UnprocessableError('Referrals from disposable email addresses do not count', 'DISPOSABLE_EMAIL'),
+  already: () => new ConflictError('You have already been referred in this campaign', 'ALREADY_REFERRED'),
+  ipCap: () =>
+    new UnprocessableError(
+      'This referral code has reached its limit for your network',
+      'REFERRAL_IP_LIMIT_REACHED',
+    ),
+  max: () =>
+    new ConflictError(
+      'This referral code has reached its maximum number of referrals',
+      'MAX_REFERRALS_REACHED',
+    ),
+}
+
+export function createReferralService(deps: ReferralServiceDeps): ReferralService {
+  const { db } = deps
+
+  /** Qualify inside the caller's transaction: bump the counter and claim any milestone reached. */
+  async function qualify(
+    trx: Db,
+    campaign: string,
+    referral: { id: number; code: string; referrer_id: string },
+    rules: ReferralRules,
+    actor: string,
+  ): Promise<Won | undefined> {
+    const count = await repo.incrementQualified(trx, campaign, referral.referrer_id, rules.maxReferrals)
+    if (count === undefined) return undefined
+    if (!(await repo.transition(trx, referral.id, 'pending', 'qualified', null))) {
+      throw new ConflictError('This referral changed concurrently; retry', 'REFERRAL_CONFLICT')
+    }
+    await repo.audit(trx, {
+      campaign_slug: campaign,
+      referral_id: referral.id,
+      code: referral.code,
+      actor,
+      from_state: 'pending',
+      to_state: 'qualified',
+    })
+    const thresholds = await repo.claimMilestones(
+      trx,
+      campaign,
+      referral.referrer_id,
+      rules.milestones,
+      count,
+    )
+    return { referrerId: referral.referrer_id, count, thresholds }
+  }
+
+  /** After commit, and only for milestone rows this transaction inserted. */
+  async function announce(campaign: string, won: Won | undefined) {
+    if (!won || won.thresholds.length === 0) return
+    const name = (await deps.users.displayNames([won.referrerId])).get(won.referrerId)
+    if (name === undefined) return
+    for (const threshold of won.thresholds) {
+      await deps.publisher
+        .publish(
+          { scope: 'campaign', campaign },
+          {
+            type: 'campaign_event',
+            campaign_id: campaign,
+            event: 'referral.milestone',
+            payload: {
+              user_display_name: name,
+              count: won.count,
+              threshold,
+              message: `${name} now has ${threshold} referral${threshold === 1 ? '' : 's'}`,
+            },
+            timestamp: new Date().toISOString(),
+          },
+        )
+        .catch((err) => deps.onError?.(err))
+    }
+  }
+
+  async function check(campaign: Campaign, input: ApplyInput, code: string, rules: ReferralRules) {
+    const slug = campaign.slug
+    const referrer = await deps.users.findMember(slug, { code })
+    if (!referrer || referrer.erased_at) throw refusals.unknown()
+    const referred = await deps.users.findMember(slug, { userId: input.userId })
+    if (!referred || referred.erased_at || !referred.email) throw refusals.notMember()
+    const ownSession = referrer.session_id === input.sessionId || referrer.session_id === referred.session_id
+    const ownEmail = !!referrer.email && canonicalEmail(referrer.email) === canonicalEmail(referred.email)
+    if (referrer.user_id === referred.user_id || ownSession || ownEmail) throw refusals.own()
+    if (await repo.findByReferred(db, slug, referred.user_id)) throw refusals.already()
+    if (isDisposableEmail(referred.email)) throw refusals.disposable()
+    if (rules.maxReferrals !== null) {
+      if ((await repo.qualifiedCount(db, slug, referrer.user_id)) >= rules.maxReferrals) throw refusals.max()
+    }
+    return referrer
+  }
+
+  async function apply(campaign: Campaign, input: ApplyInput): Promise<ApplyResponse> {
+    const slug = campaign.slug
+    const rules = referralRules(campaign)
+    const code = normaliseReferralCode(input.code)
+    try {
+      const referrer = await check(campaign, input, code, rules)
+      const { id, won, status } = await db.transaction().execute(async (trx) => {
+        if (
+          !(await repo.bumpIpCount(
+            trx,
+            { campaign_slug: slug, code, ip_hash: ipHash(slug, input.ip) },
+            rules.maxPerIp,
+          ))
+        )
+          throw refusals.ipCap()
+        const id = await repo.insertReferral(trx, {
+          campaign_slug: slug,
+          code,
+          referrer_id: referrer.user_id,
+          referred_id: input.userId,
+          ip_hash: ipHash(slug, input.ip),
+        })
+        if (id === undefined) throw refusals.already()
+        await repo.audit(trx, {
+          campaign_slug: slug,
+          referral_id: id,
+          code,
+          actor: input.userId,
+          from_state: null,
+          to_state: 'pending',
+        })
+        if (!qualifiesAtApply(rules)) {
+          await repo.addPending(trx, slug, referrer.user_id, 1)
+          return { id, won: undefined, status: 'pending' as const }
+        }
+        const won = await qualify(trx, slug, { id, code, referrer_id: referrer.user_id }, rules, input.userId)
+        // Lost the race for the last slot under max_referrals: refuse, and roll everything back.
+        if (!won) throw refusals.max()
+        return { id, won, status: 'qualified' as const }
+      })
+      await announce(slug, won)
+      return { referral_id: id, code, status }
+    } catch (err) {
+      if (err instanceof AppError && err.statusCode < 500) {
+        // Refused attempts stay in the audit trail for fraud review; best effort, never fatal.
+        await repo
+          .audit(db, {
+            campaign_slug: slug,
+            referral_id: null,
+            code: code.slice(0, 32),
+            actor: input.userId,
+            from_state: null,
+            to_state: 'refused',
+            reason: err.code,
+          })
+          .catch((e) => deps.onError?.(e))
+      }
+      throw err
+    }
+  }
+
+  return {
+    apply,
+    async applyAtJoin({ campaign, userId, sessionId, ip, code }) {
+      const existing = await repo.findByReferred(db, campaign.slug, userId)
+      // A repeated join with the same code reports the referral it already made.
+      if (existing && existing.code === normaliseReferralCode(code)) return { status: existing.state }
+      const applied = await apply(campaign, { userId, sessionId, ip, code })
+      return { status: applied.status }
+    },
+
+    async recordAction(campaign, userId, action) {
+      const rules = referralRules(campaign)
+      if (qualifiesAtApply(rules) || rules.qualifiesOn !== action) return
+      const pending = await repo.pendingFor(db, campaign.slug, userId)
+      if (!pending) return
+      const won = await db.transaction().execute(async (trx) => {
+        const won = await qualify(trx, campaign.slug, pending, rules, userId)
+        await repo.addPending(trx, campaign.slug, pending.referrer_id, -1)
+        if (won) return won
+        // The referrer filled max_referrals while this one waited: rejected, with the reason.
+        if (await repo.transition(trx, pending.id, 'pending', 'rejected', 'max_referrals')) {
+          await repo.audit(trx, {
+            campaign_slug: campaign.slug,
+            referral_id: pending.id,
+            code: pending.code,
+            actor: userId,
+            from_state: 'pending',
+            to_state: 'rejected',
+            reason: 'max_referrals',
+          })
+        }
+        return undefined
+      })
+      await announce(campaign.slug, won)
+    },
+
+    async leaderboard(campaignSlug, limit = 10) {
+      // Read a few extra rows: erased people keep their counters but leave the board.
+      const rows = await repo.topReferrers(db, campaignSlug, limit + 20)
+      const names = await deps.users.displayNames(rows.map((r) => r.user_id))
+      return rows
+        .filter((r) => names.has(r.user_id))
+        .slice(0, limit)
+        .map((r, i) => ({ rank: i + 1, display_name: names.get(r.user_id)!, referrals: r.qualified }))
+    },
+
+    audit: (campaignSlug, limit) => repo.listAudit(db, campaignSlug, limit),
+  }
+}

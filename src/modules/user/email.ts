@@ -1,0 +1,37 @@
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+// The maintained list (disposable-email-domains): exact domains, and wildcard parents whose every
+// subdomain is disposable.
+const exact = new Set<string>(require('disposable-email-domains') as string[])
+const wildcard = new Set<string>(require('disposable-email-domains/wildcard.json') as string[])
+
+/** What we store and dedupe on: trimmed and lower-cased. */
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase()
+}
+
+/**
+ * The mailbox an address delivers to, for "is this the same person" checks: `+tags` dropped
+ * everywhere, dots dropped for Gmail (which ignores them). Never stored; only compared.
+ */
+export function canonicalEmail(email: string): string {
+  const normal = normaliseEmail(email)
+  const at = normal.lastIndexOf('@')
+  if (at < 0) return normal
+  let local = normal.slice(0, at).split('+')[0]!
+  let domain = normal.slice(at + 1)
+  if (domain === 'googlemail.com') domain = 'gmail.com'
+  if (domain === 'gmail.com') local = local.replaceAll('.', '')
+  return `${local}@${domain}`
+}
+
+export function isDisposableEmail(email: string): boolean {
+  const domain = normaliseEmail(email).split('@').pop() ?? ''
+  if (exact.has(domain)) return true
+  const labels = domain.split('.')
+  for (let i = 1; i < labels.length - 1; i++) {
+    if (wildcard.has(labels.slice(i).join('.'))) return true
+  }
+  return wildcard.has(domain)
+}

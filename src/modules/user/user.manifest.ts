@@ -1,0 +1,26 @@
+import type { ModuleManifest } from '../../platform/module.js'
+
+export const userManifest: ModuleManifest = {
+  name: 'user',
+  version: '1.0.0',
+  description:
+    'Registration (join a campaign), password login, per-campaign referral codes and erasure of personal data',
+  capabilities: ['user.register', 'user.login', 'user.erase', 'user.referral_code'],
+  dependencies: ['campaign', 'nexus', 'auth', 'database', 'realtime', 'redis'],
+  endpoints: [
+    { method: 'POST', path: '/api/user/register', auth: 'public', summary: 'Join a campaign' },
+    { method: 'POST', path: '/api/auth/login', auth: 'public', summary: 'Log in' },
+    {
+      method: 'DELETE',
+      path: '/api/user/:id',
+      auth: 'participant',
+      summary: 'Erase a person (self or admin)',
+    },
+  ],
+  actions: ['user.register'],
+  events: [
+    { name: 'notification', channel: 'ws', direction: 'emits', description: 'Welcome message on join' },
+  ],
+  tables: ['service_user_master', 'service_user_membership', 'service_analytics_event'],
+  features: ['registration'],
+}

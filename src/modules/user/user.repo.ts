@@ -1,0 +1,156 @@
+import { sql } from 'kysely'
+import type { Db } from '../../platform/db/database.js'
+
+export interface UserRow {
+  id: string
+  email: string | null
+  display_name: string
+  password_hash: string | null
+  locale: string | null
+  created_at: Date
+  erased_at: Date | null
+}
+
+export interface MembershipRow {
+  campaign_slug: string
+  user_id: string
+  referral_code: string
+  session_id: string
+  joined_at: Date
+}
+
+const userColumns = [
+  'id',
+  'email',
+  'display_name',
+  'password_hash',
+  'locale',
+  'created_at',
+  'erased_at',
+] as const
+
+export async function findById(db: Db, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('service_user_master').select(userColumns).where('id', '=', id).executeTakeFirst()
+}
+
+export async function findByEmail(db: Db, email: string): Promise<UserRow | undefined> {
+  return db
+    .selectFrom('service_user_master')
+    .select(userColumns)
+    .where('email', '=', email)
+    .executeTakeFirst()
+}
+
+/** Insert unless the email exists (a concurrent join may have won); undefined then. */
+export async function insertUser(
+  db: Db,
+  row: {
+    id: string
+    email: string
+    display_name: string
+    password_hash: string | null
+    locale: string | null
+    consent: { text_version: string; at: string } | null
+    metadata: Record<string, unknown>
+  },
+): Promise<UserRow | undefined> {
+  return db
+    .insertInto('service_user_master')
+    .values({
+      ...row,
+      consent: row.consent ? JSON.stringify(row.consent) : null,
+      metadata: JSON.stringify(row.metadata),
+      updated_at: new Date(),
+    })
+    .onConflict((oc) => oc.column('email').doNothing())
+    .returning(userColumns)
+    .executeTakeFirst()
+}
+
+export async function findMembership(db: Db, campaign: string, userId: string) {
+  return db
+    .selectFrom('service_user_membership')
+    .selectAll()
+    .where('campaign_slug', '=', campaign)
+    .where('user_id', '=', userId)
+    .executeTakeFirst()
+}
+
+/** Insert; undefined when either the (campaign, user) row or the (campaign, code) pair exists. */
+export async function insertMembership(
+  db: Db,
+  row: { campaign_slug: string; user_id: string; referral_code: string; session_id: string },
+): Promise<MembershipRow | undefined> {
+  return db
+    .insertInto('service_user_membership')
+    .values(row)
+    .onConflict((oc) => oc.doNothing())
+    .returningAll()
+    .executeTakeFirst()
+}
+
+/** A campaign member with the fields referral rules need. */
+export async function findMember(
+  db: Db,
+  campaign: string,
+  by: { userId: string } | { code: string },
+): Promise<
+  (MembershipRow & { email: string | null; display_name: string; erased_at: Date | null }) | undefined
+> {
+  let q = db
+    .selectFrom('service_user_membership as m')
+    .innerJoin('service_user_master as u', 'u.id', 'm.user_id')
+    .select([
+      'm.campaign_slug',
+      'm.user_id',
+      'm.referral_code',
+      'm.session_id',
+      'm.joined_at',
+      'u.email',
+      'u.display_name',
+      'u.erased_at',
+    ])
+    .where('m.campaign_slug', '=', campaign)
+  q = 'code' in by ? q.where('m.referral_code', '=', by.code) : q.where('m.user_id', '=', by.userId)
+  return q.executeTakeFirst()
+}
+
+export async function sessionIds(db: Db, userId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('service_user_membership')
+    .select('session_id')
+    .where('user_id', '=', userId)
+    .execute()
+  return [...new Set(rows.map((r) => r.session_id))]
+}
+
+export async function displayNames(db: Db, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map()
+  const rows = await db
+    .selectFrom('service_user_master')
+    .select(['id', 'display_name'])
+    .where('id', 'in', ids)
+    .where('erased_at', 'is', null)
+    .execute()
+  return new Map(rows.map((r) => [r.id, r.display_name]))
+}
+
+/** Remove every personal field; the row (and every counter pointing at it) stays. */
+export async function erase(db: Db, id: string): Promise<Date | undefined> {
+  const row = await db
+    .updateTable('service_user_master')
+    .set({
+      email: null,
+      display_name: '',
+      password_hash: null,
+      locale: null,
+      metadata: sql`'{}'::jsonb`,
+      erased_at: new Date(),
+      updated_at: new Date(),
+    })
+    .where('id', '=', id)
+    .where('erased_at', 'is', null)
+    .returning('erased_at')
+    .executeTakeFirst()
+  return row?.erased_at ?? undefined
+}

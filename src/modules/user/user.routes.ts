@@ -1,0 +1,86 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { credentialFrom } from '../../platform/auth/plugin.js'
+import { errors, SecuredBy } from '../../platform/http/schemas.js'
+import { assertActionAllowed } from '../campaign/campaign.guard.js'
+import type { CampaignService } from '../campaign/campaign.service.js'
+import { AuthResponse, EraseResponse, LoginBody, RegisterBody, type RegisterPayload } from './user.schema.js'
+import type { UserService } from './user.service.js'
+
+export interface UserRoutesOptions {
+  users: UserService
+  campaigns: Pick<CampaignService, 'get'>
+}
+
+export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { users, campaigns }) => {
+  const tags = ['user']
+  /** Anyone may join or log in; a guest token, when sent, is the session that gets upgraded. */
+  const maybeAuthenticate = async (request: FastifyRequest) => {
+    if (credentialFrom(request)) await app.authenticate(request)
+  }
+
+  app.post(
+    '/api/user/register',
+    {
+      onRequest: maybeAuthenticate,
+      schema: {
+        operationId: 'registerUser',
+        tags,
+        description:
+          'Join a campaign (same service as the `user.register` action). A repeat passwordless join of the ' +
+          'same email is idempotent; a join that would set or change a password of an existing email is 409 EMAIL_TAKEN.',
+        body: RegisterBody,
+        response: { 200: AuthResponse, 201: AuthResponse, ...errors(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { campaign: slug, ...input } = request.body as RegisterPayload & { campaign: string }
+      const campaign = await campaigns.get(slug)
+      assertActionAllowed(campaign, 'registration')
+      const result = await users.register(campaign, input, { principal: request.principal, ip: request.ip })
+      return reply.status(result.created ? 201 : 200).send(result)
+    },
+  )
+
+  app.post(
+    '/api/auth/login',
+    {
+      onRequest: maybeAuthenticate,
+      schema: {
+        operationId: 'login',
+        tags,
+        description:
+          'Log in with email and password; rate-limited per IP and per email (429 with Retry-After).',
+        body: LoginBody,
+        response: { 200: AuthResponse, ...errors(400, 401, 404, 429) },
+      },
+    },
+    async (request) => {
+      const body = request.body as LoginBody
+      const campaign = body.campaign ? await campaigns.get(body.campaign) : undefined
+      return users.login(body, { principal: request.principal, ip: request.ip, campaign })
+    },
+  )
+
+  app.delete(
+    '/api/user/:id',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        operationId: 'eraseUser',
+        tags,
+        security: SecuredBy,
+        description:
+          'Erase a person (themself or an admin): personal data is removed from the user, from their analytics ' +
+          'events and from every module that registered an erasure hook. Counters stay.',
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
+        response: { 200: EraseResponse, ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string }
+      const erased = await users.erase(id, request.principal!)
+      return { id: erased.id, status: 'erased' as const, erased_at: erased.erased_at.toISOString() }
+    },
+  )
+}

@@ -1,0 +1,85 @@
+import { type Static, Type } from 'typebox'
+import { Slug } from '../campaign/campaign.schema.js'
+
+/** Surrounding spaces are allowed (people paste them); they are trimmed before anything else. */
+const Email = Type.String({
+  pattern: '^\\s*[^\\s@]+@[^\\s@.]+(\\.[^\\s@.]+)+\\s*$',
+  minLength: 3,
+  maxLength: 254,
+  description: 'An email address; trimmed and lower-cased',
+})
+const Password = Type.String({ minLength: 1, maxLength: 256 })
+
+/** `user.register` payload; the REST body adds `campaign`. */
+export const RegisterPayload = Type.Object(
+  {
+    email: Email,
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+    password: Type.Optional(Password),
+    locale: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$' })),
+    consent: Type.Optional(
+      Type.Object(
+        { text_version: Type.String({ minLength: 1, maxLength: 64 }) },
+        { additionalProperties: false },
+      ),
+    ),
+    referral_code: Type.Optional(Type.String({ minLength: 4, maxLength: 32 })),
+    metadata: Type.Optional(
+      Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 50 }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type RegisterPayload = Static<typeof RegisterPayload>
+
+export const RegisterBody = Type.Object(
+  { campaign: Slug, ...RegisterPayload.properties },
+  { additionalProperties: false },
+)
+
+export const LoginBody = Type.Object(
+  { email: Email, password: Password, campaign: Type.Optional(Slug) },
+  { additionalProperties: false },
+)
+export type LoginBody = Static<typeof LoginBody>
+
+/** Only the caller's own data: never another person's. */
+export const UserView = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  display_name: Type.String(),
+  locale: Type.Union([Type.String(), Type.Null()]),
+  campaign: Type.Union([Type.String(), Type.Null()]),
+  referral_code: Type.Union([Type.String(), Type.Null()]),
+  joined_at: Type.Union([Type.String(), Type.Null()]),
+})
+export type UserView = Static<typeof UserView>
+
+export const ReferralOutcome = Type.Object({
+  status: Type.Union([
+    Type.Literal('pending'),
+    Type.Literal('qualified'),
+    Type.Literal('rejected'),
+    Type.Literal('refused'),
+  ]),
+  code: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+})
+export type ReferralOutcome = Static<typeof ReferralOutcome>
+
+export const AuthResponse = Type.Object({
+  user: UserView,
+  token: Type.String(),
+  session_id: Type.String(),
+  expires_at: Type.String(),
+  /** False when this join repeated an earlier one (same person, same code). */
+  created: Type.Optional(Type.Boolean()),
+  referral: Type.Optional(ReferralOutcome),
+})
+export type AuthResponse = Static<typeof AuthResponse>
+
+export const EraseResponse = Type.Object({
+  id: Type.String(),
+  status: Type.Literal('erased'),
+  erased_at: Type.String(),
+})

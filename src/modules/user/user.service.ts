@@ -1,0 +1,259 @@
+import { createHash } from 'node:crypto'
+import { ulid } from 'ulid'
+import { hasRole, type Principal } from '../../platform/auth/principal.js'
+import type { TokenService } from '../../platform/auth/tokens.js'
+import type { Db } from '../../platform/db/database.js'
+import {
+  AppError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  ServiceUnavailableError,
+  TooManyRequestsError,
+  UnauthorizedError,
+} from '../../platform/http/errors.js'
+import type { RateLimiter } from '../../platform/http/rate-limiter.js'
+import type { RealtimePublisher } from '../../realtime/publish.js'
+import type { Campaign } from '../campaign/campaign.schema.js'
+import { normaliseEmail } from './email.js'
+import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword } from './password.js'
+import { generateReferralCode } from './referral-code.js'
+import * as repo from './user.repo.js'
+import type { AuthResponse, LoginBody, ReferralOutcome, RegisterPayload, UserView } from './user.schema.js'
+
+/** Who is joining or logging in, and from where. */
+export interface CallerContext {
+  /** The guest session being upgraded (or the caller's current token); absent for anonymous REST calls. */
+  principal?: Principal
+  ip: string
+}
+
+/** What an erasure hook receives: enough to find the person's rows before their email is gone. */
+export interface ErasedPerson {
+  user_id: string
+  email: string | null
+  session_ids: string[]
+}
+export type EraseHook = (person: ErasedPerson, trx: Db) => Promise<void>
+
+/** Applies a referral code given at join (the referral module provides it). */
+export type JoinReferralHook = (input: {
+  campaign: Campaign
+  userId: string
+  sessionId: string
+  ip: string
+  code: string
+}) => Promise<ReferralOutcome>
+
+export type Member = NonNullable<Awaited<ReturnType<typeof repo.findMember>>>
+
+export interface UserService {
+  /** `user.register` and `POST /api/user/register`. */
+  register(campaign: Campaign, input: RegisterPayload, caller: CallerContext): Promise<AuthResponse>
+  login(input: LoginBody, caller: CallerContext & { campaign?: Campaign }): Promise<AuthResponse>
+  /** `DELETE /api/user/{id}`: the person themself or an admin. */
+  erase(userId: string, actor: Principal): Promise<{ id: string; erased_at: Date }>
+  /** Modules that hold personal data register here; hooks run in the erasure transaction. */
+  onErase(hook: EraseHook): void
+  /** Set once by the wiring: a referral code at join is applied through this. */
+  onJoinReferral(hook: JoinReferralHook): void
+  findMember(campaign: string, by: { userId: string } | { code: string }): Promise<Member | undefined>
+  /** Display names of people not erased (leaderboards, milestone messages). */
+  displayNames(ids: string[]): Promise<Map<string, string>>
+}
+
+export interface UserServiceDeps {
+  db: Db
+  tokens: Pick<TokenService, 'issueUser'>
+  publisher: RealtimePublisher
+  limiter: RateLimiter
+  /** Login attempts per IP and per email, per window (defaults 30 / 5 per 15 min). */
+  loginLimits?: { perIp: number; perEmail: number; windowMs: number }
+}
+
+const MAX_CODE_ATTEMPTS = 8
+
+function sha(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 32)
+}
+
+export function createUserService(deps: UserServiceDeps): UserService {
+  const { db } = deps
+  const limits = deps.loginLimits ?? { perIp: 30, perEmail: 5, windowMs: 15 * 60_000 }
+  const eraseHooks: EraseHook[] = []
+  let joinReferral: JoinReferralHook | undefined
+
+  /** The membership, created with a fresh code unless it exists; code collisions are retried. */
+  async function ensureMembership(campaign: string, userId: string, sessionId: string) {
+    for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt++) {
+      const inserted = await repo.insertMembership(db, {
+        campaign_slug: campaign,
+        user_id: userId,
+        referral_code: generateReferralCode(),
+        session_id: sessionId,
+      })
+      if (inserted) return { membership: inserted, created: true }
+      const existing = await repo.findMembership(db, campaign, userId)
+      if (existing) return { membership: existing, created: false }
+    }
+    throw new ServiceUnavailableError('Could not allocate a referral code; retry', 'CODE_ALLOCATION_FAILED')
+  }
+
+  /** An existing person may join again only without a password (passwordless) or with theirs. */
+  async function admitExisting(user: repo.UserRow, password: string | undefined) {
+    const taken = () => new ConflictError('This email is already registered; log in instead', 'EMAIL_TAKEN')
+    if (user.password_hash) {
+      if (password === undefined || !(await verifyPassword(password, user.password_hash))) throw taken()
+    } else if (password !== undefined) {
+      // Setting a password on an account nobody proved they own would hand it over.
+      throw taken()
+    }
+  }
+
+  async function issue(userId: string, caller: CallerContext) {
+    // Upgrade the guest session (its id stays), so the visitor's earlier events stay theirs.
+    const sessionId = caller.principal?.session_id ?? `sess_${ulid()}`
+    return deps.tokens.issueUser({ userId, sessionId, roles: ['participant'] })
+  }
+
+  function view(user: repo.UserRow, membership?: repo.MembershipRow): UserView {
+    return {
+      id: user.id,
+      email: user.email ?? '',
+      display_name: user.display_name,
+      locale: user.locale,
+      campaign: membership?.campaign_slug ?? null,
+      referral_code: membership?.referral_code ?? null,
+      joined_at: membership ? membership.joined_at.toISOString() : null,
+    }
+  }
+
+  return {
+    async register(campaign, input, caller) {
+      const email = normaliseEmail(input.email)
+      if (input.password !== undefined) assertStrongPassword(input.password, email)
+      let user: repo.UserRow | undefined
+      let created = false
+      for (let attempt = 0; attempt < 3 && !user; attempt++) {
+        const existing = await repo.findByEmail(db, email)
+        if (existing) {
+          await admitExisting(existing, input.password)
+          user = existing
+          break
+        }
+        user = await repo.insertUser(db, {
+          id: `usr_${ulid()}`,
+          email,
+          display_name: input.name.trim(),
+          password_hash: input.password === undefined ? null : await hashPassword(input.password),
+          locale: input.locale ?? null,
+          consent: input.consent
+            ? { text_version: input.consent.text_version, at: new Date().toISOString() }
+            : null,
+          metadata: input.metadata ?? {},
+        })
+        created = user !== undefined
+      }
+      if (!user) throw new ServiceUnavailableError('Registration raced; retry', 'REGISTRATION_CONFLICT')
+
+      const issued = await issue(user.id, caller)
+      const joined = await ensureMembership(campaign.slug, user.id, issued.principal.session_id)
+      let referral: ReferralOutcome | undefined
+      if (input.referral_code !== undefined && joinReferral) {
+        try {
+          referral = await joinReferral({
+            campaign,
+            userId: user.id,
+            sessionId: joined.membership.session_id,
+            ip: caller.ip,
+            code: input.referral_code,
+          })
+        } catch (err) {
+          // A bad code never fails the join: the person is in, the referral is not.
+          if (!(err instanceof AppError) || err.statusCode >= 500) throw err
+          referral = { status: 'refused', code: err.code, message: err.message }
+        }
+      }
+      if (joined.created) {
+        void deps.publisher
+          .publish(
+            { scope: 'user', campaign: campaign.slug, user_id: user.id },
+            {
+              type: 'notification',
+              event: 'user.welcome',
+              campaign: campaign.slug,
+              message: `Welcome to ${campaign.title}, ${user.display_name}!`,
+              referral_code: joined.membership.referral_code,
+            },
+          )
+          .catch(() => {})
+      }
+      return {
+        user: view(user, joined.membership),
+        token: issued.token,
+        session_id: issued.principal.session_id,
+        expires_at: new Date(issued.principal.exp! * 1000).toISOString(),
+        created: created || joined.created,
+        ...(referral ? { referral } : {}),
+      }
+    },
+
+    async login(input, caller) {
+      const email = normaliseEmail(input.email)
+      // Counted before the password is checked: a guesser pays for every attempt.
+      for (const [key, limit] of [
+        [`login:ip:${caller.ip}`, limits.perIp],
+        [`login:email:${sha(email)}`, limits.perEmail],
+      ] as const) {
+        const r = await deps.limiter.consume(key, limit, limits.windowMs)
+        if (!r.allowed) throw new TooManyRequestsError(r.retryAfter, 'Too many login attempts; retry later')
+      }
+      const user = await repo.findByEmail(db, email)
+      const ok = user?.password_hash
+        ? await verifyPassword(input.password, user.password_hash)
+        : await burnPasswordCheck(input.password)
+      if (!user || !ok) throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS')
+      await deps.limiter.reset(`login:email:${sha(email)}`)
+      const membership = caller.campaign
+        ? await repo.findMembership(db, caller.campaign.slug, user.id)
+        : undefined
+      const issued = await issue(user.id, caller)
+      return {
+        user: view(user, membership),
+        token: issued.token,
+        session_id: issued.principal.session_id,
+        expires_at: new Date(issued.principal.exp! * 1000).toISOString(),
+      }
+    },
+
+    async erase(userId, actor) {
+      if (actor.user_id !== userId && !hasRole(actor, 'admin')) {
+        throw new ForbiddenError('Only the person themself or an admin can erase an account')
+      }
+      const user = await repo.findById(db, userId)
+      if (!user) throw new NotFoundError(`User ${userId} does not exist`, 'USER_NOT_FOUND')
+      if (user.erased_at) return { id: user.id, erased_at: user.erased_at }
+      const person: ErasedPerson = {
+        user_id: user.id,
+        email: user.email,
+        session_ids: await repo.sessionIds(db, user.id),
+      }
+      const erasedAt = await db.transaction().execute(async (trx) => {
+        for (const hook of eraseHooks) await hook(person, trx)
+        return repo.erase(trx, user.id)
+      })
+      if (erasedAt) return { id: user.id, erased_at: erasedAt }
+      const again = await repo.findById(db, userId)
+      return { id: userId, erased_at: again?.erased_at ?? new Date() }
+    },
+
+    onErase(hook) {
+      eraseHooks.push(hook)
+    },
+    onJoinReferral(hook) {
+      joinReferral = hook
+    },
+    findMember: (campaign, by) => repo.findMember(db, campaign, by),
+    displayNames: (ids) => repo.displayNames(db, ids),
+  }
+}

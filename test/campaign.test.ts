@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { campaignStatus } from '../src/modules/campaign/campaign.schema.js'
+import {
+  adminHeaders,
+  buildTestApp,
+  DIALECTS,
+  guestToken,
+  json,
+  type TestContext,
+  uniqueSlug,
+} from './helper.js'
+
+describe('campaignStatus (derived in UTC at request time)', () => {
+  const at = (iso: string) => new Date(iso)
+  const c = (scheduling: object, extra: object = {}) => ({
+    draft: false,
+    archived_at: null,
+    metadata: { scheduling },
+    ...extra,
+  })
+  it('derives draft, scheduled, active, ended and archived', () => {
+    const s = { start: '2026-01-01T00:00:00Z', end: '2026-02-01T00:00:00Z' }
+    assert.equal(campaignStatus(c(s), at('2025-12-31T23:59:59Z')), 'scheduled')
+    assert.equal(campaignStatus(c(s), at('2026-01-01T00:00:00Z')), 'active')
+    assert.equal(campaignStatus(c(s), at('2026-02-01T00:00:00Z')), 'ended')
+    assert.equal(campaignStatus(c({}), at('2030-01-01T00:00:00Z')), 'active')
+    assert.equal(campaignStatus(c(s, { draft: true }), at('2026-01-15T00:00:00Z')), 'draft')
+    assert.equal(campaignStatus(c(s, { archived_at: new Date() }), at('2026-01-15T00:00:00Z')), 'archived')
+  })
+  it('compares instants, whatever offset the schedule was written in', () => {
+    const s = { start: '2026-01-01T10:00:00+02:00' } // 08:00 UTC
+    assert.equal(campaignStatus(c(s), at('2026-01-01T07:59:00Z')), 'scheduled')
+    assert.equal(campaignStatus(c(s), at('2026-01-01T08:00:00Z')), 'active')
+  })
+})
+
+for (const dialect of DIALECTS) {
+  describe(`campaign management (${dialect})`, () => {
+    let t: TestContext
+    before(async () => {
+      t = await buildTestApp({ dialect })
+    })
+    after(() => t.close())
+
+    const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
+      t.app.inject({ method, url, headers: adminHeaders, payload })
+
+    it('creates, reads, updates, archives and lists with an audit trail', async () => {
+      const slug = uniqueSlug('spring')
+      const created = await api('POST', '/api/campaign', {
+        slug,
+        title: 'Spring sale',
+        metadata: {
+          scheduling: { start: '2025-01-01T00:00:00Z', frequency: 5, timezone: 'Europe/Berlin' },
+          features: ['presence', 'analytics'],
+          custom_rules: { max_referrals: 10 },
+          audit: {},
+          tags: ['spring'],
+          service_specific: { content: { editor_mode: 'richtext' } },
+          knowledge_graph: {},
+          versioning: { schema: 1 },
+        },
+      })
+      assert.equal(created.statusCode, 201, created.body)
+      const c = json(created)
+      assert.equal(c.status, 'active')
+      assert.equal(c.version, 1)
+      assert.equal(c.metadata.scheduling.frequency, 5)
+
+      const dup = await api('POST', '/api/campaign', { slug, title: 'again' })
+      assert.equal(dup.statusCode, 409)
+      assert.equal(json(dup).error.code, 'CAMPAIGN_EXISTS')
+
+      const patched = await api('PATCH', `/api/campaign/${slug}`, {
+        title: 'Spring sale 2025',
+        metadata: { ...c.metadata, features: ['presence', 'analytics', 'quote'] },
+      })
+      assert.equal(patched.statusCode, 200, patched.body)
+      assert.equal(json(patched).version, 2)
+      assert.deepEqual(json(patched).metadata.features, ['presence', 'analytics', 'quote'])
+
+      const stale = await api('PATCH', `/api/campaign/${slug}`, { title: 'x', version: 1 })
+      assert.equal(stale.statusCode, 409)
+      assert.equal(json(stale).error.code, 'VERSION_CONFLICT')
+
+      const archived = await api('DELETE', `/api/campaign/${slug}`)
+      assert.equal(json(archived).status, 'archived')
+
+      const listed = json(await api('GET', '/api/campaign?tag=spring'))
+      assert.equal(listed.campaigns.length, 0, 'archived campaigns are hidden by default')
+      const all = json(await api('GET', '/api/campaign?tag=spring&include_archived=true'))
+      assert.deepEqual(
+        all.campaigns.map((x: any) => x.slug),
+        [slug],
+      )
+
+      const audit = json(await api('GET', `/api/campaign/${slug}/audit`)).entries
+      assert.deepEqual(
+        audit.map((e: any) => e.action),
+        ['archive', 'update', 'create'],
+      )
+      const update = audit[1]
+      assert.equal(update.actor.startsWith('apikey:'), true)
+      assert.deepEqual(update.changes.title, { from: 'Spring sale', to: 'Spring sale 2025' })
+      assert.deepEqual(update.changes['metadata.features'].to, ['presence', 'analytics', 'quote'])
+    })
+
+    it('validates the metadata pattern with the failing paths', async () => {
+      const bad = await api('POST', '/api/campaign', {
+        slug: uniqueSlug(),
+        title: 'Bad',
+        metadata: {
+          scheduling: { frequency: 500, start: 'tomorrow' },
+          features: ['teleport'],
+          tags: 'x',
+          colour: 'red',
+        },
+      })
+      assert.equal(bad.statusCode, 400)
+      const body = json(bad)
+      assert.equal(body.error.code, 'VALIDATION_FAILED')
+      const paths = body.error.details.map((d: any) => d.path).join(' ')
+      for (const p of ['scheduling/frequency', 'scheduling/start', 'features/0', 'tags'])
+        assert.match(paths, new RegExp(p))
+    })
+
+    it('refuses bad slugs', async () => {
+      for (const slug of ['Upper', '../x', '', 'a b', 'x'.repeat(65)]) {
+        const res = await api('POST', '/api/campaign', { slug, title: 't' })
+        assert.equal(res.statusCode, 400, slug)
+      }
+    })
+
+    it('answers 404 for unknown campaigns', async () => {
+      const res = await api('GET', '/api/campaign/nope_nope')
+      assert.equal(res.statusCode, 404)
+      assert.equal(json(res).error.code, 'CAMPAIGN_NOT_FOUND')
+    })
+
+    it('shows sessions only the public view', async () => {
+      const slug = uniqueSlug()
+      await api('POST', '/api/campaign', {
+        slug,
+        title: 'Public',
+        metadata: { custom_rules: { secret: 1 }, features: ['quote'] },
+      })
+      const { token } = await guestToken(t.app)
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/api/campaign/${slug}`,
+        headers: { authorization: `Bearer ${token}` },
+      })
+      const body = json(res)
+      assert.equal(body.title, 'Public')
+      assert.deepEqual(body.metadata.features, ['quote'])
+      assert.equal(body.metadata.custom_rules, undefined)
+      assert.equal(body.created_by, undefined)
+    })
+
+    it('creates the default campaign on first start', async () => {
+      const res = await api('GET', `/api/campaign/${t.config.DEFAULT_CAMPAIGN}`)
+      assert.equal(res.statusCode, 200)
+      assert.equal(json(res).status, 'active')
+    })
+
+    it('tells every node when a campaign changes', async () => {
+      const slug = uniqueSlug()
+      await api('POST', '/api/campaign', { slug, title: 'Tick' })
+      const campaigns: any = (t.app as any).campaigns
+      assert.equal(campaigns, undefined, 'campaign service is not a global')
+      const seen: string[] = []
+      const off = await t.app.platform.bus.subscribe('ovasabi:campaign:changed', (m: any) =>
+        seen.push(m.slug),
+      )
+      await api('PATCH', `/api/campaign/${slug}`, { metadata: { scheduling: { frequency: 20 } } })
+      for (let i = 0; i < 100 && !seen.includes(slug); i++) await new Promise((r) => setTimeout(r, 10))
+      await off()
+      assert.ok(seen.includes(slug))
+    })
+  })
+}

@@ -1,0 +1,293 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, readdirSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import sharp from 'sharp'
+import { ulid } from 'ulid'
+import { createUploadSigner } from '../src/modules/media/signing.js'
+import { REALTIME_CHANNEL, type RealtimeMessage } from '../src/realtime/publish.js'
+import { buildTestApp, createCampaign, DIALECTS, guestToken, json, type TestContext } from './helper.js'
+
+async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+interface PutResult {
+  status?: number
+  body?: any
+  error?: string
+}
+
+/**
+ * PUT `body` over a real socket in `chunk`-sized writes. `chunked` drops Content-Length;
+ * `abortAfter` destroys the request after that many bytes (a client going away).
+ */
+function put(
+  url: string,
+  body: Buffer,
+  opts: { chunk?: number; chunked?: boolean; abortAfter?: number; contentLength?: number } = {},
+): Promise<PutResult> {
+  return new Promise((resolve) => {
+    const u = new URL(url)
+    const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' }
+    if (!opts.chunked) headers['content-length'] = opts.contentLength ?? body.length
+    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'PUT', headers })
+    let settled = false
+    req.on('response', (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c) => chunks.push(c))
+      res.on('end', () => {
+        settled = true
+        const text = Buffer.concat(chunks).toString()
+        resolve({ status: res.statusCode, body: text ? JSON.parse(text) : undefined })
+      })
+    })
+    req.on('error', (err) => {
+      if (!settled) setTimeout(() => !settled && resolve({ error: (err as NodeJS.ErrnoException).code }), 200)
+    })
+    const size = opts.chunk ?? 64 * 1024
+    let offset = 0
+    const pump = () => {
+      while (offset < body.length) {
+        if (opts.abortAfter !== undefined && offset >= opts.abortAfter) {
+          setTimeout(() => req.destroy(), 50)
+          return
+        }
+        const piece = body.subarray(offset, offset + size)
+        offset += piece.length
+        if (!req.write(piece)) {
+          req.once('drain', pump)
+          return
+        }
+      }
+      req.end()
+    }
+    pump()
+  })
+}
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+}
+
+for (const dialect of DIALECTS) {
+  describe(`media (${dialect})`, () => {
+    let ctx: TestContext
+    let base: string
+    let auth: Record<string, string>
+    let sessionId: string
+    let slug: string
+    const events: RealtimeMessage[] = []
+    let png: Buffer
+
+    before(async () => {
+      ctx = await buildTestApp({ dialect })
+      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
+      base = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}`
+      const guest = await guestToken(ctx.app)
+      auth = { authorization: `Bearer ${guest.token}` }
+      sessionId = guest.session_id
+      slug = await createCampaign(ctx.app)
+      await ctx.app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => {
+        const msg = m as RealtimeMessage
+        if (msg.frame.type === 'media_event') events.push(msg)
+      })
+      // Noise does not compress: about 1.4 MB, so the upload takes many chunks.
+      png = await sharp(randomBytes(800 * 600 * 3), { raw: { width: 800, height: 600, channels: 3 } })
+        .png({ compressionLevel: 0 })
+        .toBuffer()
+    })
+    after(async () => ctx.close())
+
+    async function ticket(data: Record<string, unknown>, campaign = slug) {
+      const res = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/${campaign}/update`,
+        headers: auth,
+        payload: { action: 'upload_media', data },
+      })
+      return { status: res.statusCode, body: json(res) }
+    }
+    const eventsFor = (id: string) => events.filter((e) => e.frame.media_id === id).map((e) => e.frame)
+
+    it('uploads an image with progress events, then serves it, its thumbnail and ranges', async () => {
+      const t = await ticket({ filename: 'Été photo.png', content_type: 'image/png', size: png.length })
+      assert.equal(t.status, 200, JSON.stringify(t.body))
+      const { media_id, upload_url, expires_at, max_bytes } = t.body.result
+      assert.match(upload_url, /^\/media\/upload\//)
+      assert.ok(new Date(expires_at).getTime() > Date.now())
+      assert.equal(max_bytes, ctx.config.MEDIA_MAX_BYTES)
+
+      const res = await put(base + upload_url, png)
+      assert.equal(res.status, 200, JSON.stringify(res))
+      assert.equal(res.body.status, 'ready')
+      assert.equal(res.body.width, 800)
+      assert.equal(res.body.height, 600)
+      assert.equal(res.body.size, png.length)
+      assert.equal(res.body.sha256, createHash('sha256').update(png).digest('hex'))
+      assert.equal(res.body.url, `/media/${media_id}`)
+
+      await waitFor(() => eventsFor(media_id).some((e) => e.status === 'ready'))
+      const frames = eventsFor(media_id)
+      const audience = events.find((e) => e.frame.media_id === media_id)!.audience
+      assert.deepEqual(audience, { scope: 'session', campaign: slug, session_id: sessionId })
+      const uploading = frames.filter((f) => f.status === 'uploading').map((f) => f.progress as number)
+      assert.ok(uploading.length >= 5, `only ${uploading.length} progress events`)
+      assert.deepEqual(
+        uploading,
+        [...uploading].sort((a, b) => a - b),
+        'progress only grows',
+      )
+      assert.equal(uploading.at(-1), 100)
+      const order = frames.map((f) => f.status).filter((s, i, all) => s !== all[i - 1])
+      assert.deepEqual(order, ['uploading', 'processing', 'ready'])
+      const ready = frames.find((f) => f.status === 'ready')!
+      assert.equal(ready.url, `/media/${media_id}`)
+      assert.equal(ready.thumbnail_url, `/media/${media_id}/thumbnail`)
+
+      const full = await fetch(`${base}/media/${media_id}`)
+      assert.equal(full.status, 200)
+      assert.equal(full.headers.get('content-type'), 'image/png')
+      assert.equal(full.headers.get('x-content-type-options'), 'nosniff')
+      assert.equal(full.headers.get('accept-ranges'), 'bytes')
+      assert.match(
+        full.headers.get('content-disposition')!,
+        /^inline; filename="_t_ photo.png"; filename\*=UTF-8''%C3%89t%C3%A9%20photo.png$/,
+      )
+      assert.ok(Buffer.from(await full.arrayBuffer()).equals(png))
+
+      const part = await fetch(`${base}/media/${media_id}`, { headers: { range: 'bytes=100-199' } })
+      assert.equal(part.status, 206)
+      assert.equal(part.headers.get('content-range'), `bytes 100-199/${png.length}`)
+      assert.ok(Buffer.from(await part.arrayBuffer()).equals(png.subarray(100, 200)))
+      const tail = await fetch(`${base}/media/${media_id}`, { headers: { range: 'bytes=-10' } })
+      assert.ok(Buffer.from(await tail.arrayBuffer()).equals(png.subarray(png.length - 10)))
+      const beyond = await fetch(`${base}/media/${media_id}`, { headers: { range: `bytes=${png.length}-` } })
+      assert.equal(beyond.status, 416)
+      assert.equal(beyond.headers.get('content-range'), `bytes */${png.length}`)
+
+      const thumb = await fetch(`${base}/media/${media_id}/thumbnail`)
+      assert.equal(thumb.headers.get('content-type'), 'image/webp')
+      const meta = await sharp(Buffer.from(await thumb.arrayBuffer())).metadata()
+      assert.equal(meta.format, 'webp')
+      assert.equal(meta.width, 320)
+
+      // Single use.
+      const again = await put(base + upload_url, png)
+      assert.equal(again.status, 409)
+      assert.equal(again.body.error.code, 'UPLOAD_URL_USED')
+
+      const list = await ctx.app.inject({
+        method: 'GET',
+        url: `/api/campaign/${slug}/media`,
+        headers: { 'x-api-key': (await import('./helper.js')).ADMIN_KEY },
+      })
+      assert.ok(json(list).media.some((m: any) => m.media_id === media_id && m.status === 'ready'))
+    })
+
+    it('refuses tampered and expired upload URLs with 403', async () => {
+      const t = await ticket({ filename: 'a.png', content_type: 'image/png' })
+      const url: string = t.body.result.upload_url
+      const flipped = url.slice(0, -1) + (url.endsWith('A') ? 'B' : 'A')
+      const tampered = await put(base + flipped, png.subarray(0, 1000))
+      assert.equal(tampered.status, 403)
+      assert.equal(tampered.body.error.code, 'UPLOAD_URL_INVALID')
+      const otherId = url.replace(/\/media\/upload\/[0-9A-Z]{26}/, `/media/upload/${ulid()}`)
+      assert.equal((await put(base + otherId, png.subarray(0, 10))).status, 403)
+
+      const expired = createUploadSigner(ctx.config.JWT_SECRET).sign(ulid(), new Date(Date.now() - 1000))
+      const res = await put(`${base}/media/upload/${expired}`, png.subarray(0, 1000))
+      assert.equal(res.status, 403)
+      assert.equal(res.body.error.code, 'UPLOAD_URL_EXPIRED')
+      // The genuine URL still works after those attempts.
+      assert.equal((await put(base + url, png)).status, 200)
+    })
+
+    it('refuses bytes that are not the declared type (415) and leaves nothing behind', async () => {
+      const t = await ticket({ filename: 'doc.png', content_type: 'image/png' })
+      const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n%âãÏÓ\n1 0 obj\n<<>>\nendobj\n'), randomBytes(5000)])
+      const res = await put(base + t.body.result.upload_url, pdf)
+      assert.equal(res.status, 415)
+      assert.equal(res.body.error.code, 'MEDIA_TYPE_MISMATCH')
+      const id = t.body.result.media_id
+      await waitFor(() => eventsFor(id).some((e) => e.status === 'failed'))
+      assert.equal(eventsFor(id).find((e) => e.status === 'failed')!.reason, 'type_mismatch')
+      assert.deepEqual(filesUnder(join(ctx.config.MEDIA_DIR, slug, id)), [])
+      assert.equal((await fetch(`${base}/media/${id}`)).status, 404)
+    })
+
+    it("refuses types outside the campaign's allowed list at request time", async () => {
+      const only = await createCampaign(ctx.app, {
+        metadata: { custom_rules: { media_allowed_types: ['image/png'] } },
+      })
+      const t = await ticket({ filename: 'clip.mp4', content_type: 'video/mp4' }, only)
+      assert.equal(t.status, 415)
+      assert.equal(t.body.error.code, 'MEDIA_TYPE_NOT_ALLOWED')
+      assert.equal((await ticket({ filename: 'ok.png', content_type: 'image/png' }, only)).status, 200)
+    })
+
+    it('refuses names with ../ or control characters', async () => {
+      for (const filename of ['../../etc/passwd', 'a\u0001b.png', 'dir/x.png', '..']) {
+        const t = await ticket({ filename, content_type: 'image/png' })
+        assert.equal(t.status, 400, filename)
+        assert.equal(t.body.error.code, 'INVALID_FILENAME')
+      }
+    })
+
+    it('answers 413 over the size limit and removes the partial file', async () => {
+      const small = await createCampaign(ctx.app, {
+        metadata: { custom_rules: { media_max_bytes: 100_000 } },
+      })
+      const early = await ticket({ filename: 'big.png', content_type: 'image/png', size: 200_000 }, small)
+      assert.equal(early.status, 413)
+      assert.equal(early.body.error.code, 'MEDIA_TOO_LARGE')
+
+      const byHeader = await ticket({ filename: 'big.png', content_type: 'image/png' }, small)
+      assert.equal(byHeader.body.result.max_bytes, 100_000)
+      const declared = await put(base + byHeader.body.result.upload_url, png)
+      assert.equal(declared.status, 413)
+
+      // No Content-Length: the stream itself stops at the limit.
+      const byStream = await ticket({ filename: 'big.png', content_type: 'image/png' }, small)
+      const id = byStream.body.result.media_id
+      const streamed = await put(base + byStream.body.result.upload_url, png, {
+        chunked: true,
+        chunk: 16 * 1024,
+      })
+      assert.ok(streamed.status === 413 || streamed.error, JSON.stringify(streamed))
+      if (streamed.status) assert.equal(streamed.body.error.code, 'MEDIA_TOO_LARGE')
+      await waitFor(() => eventsFor(id).some((e) => e.status === 'failed'))
+      assert.equal(eventsFor(id).find((e) => e.status === 'failed')!.reason, 'too_large')
+      assert.deepEqual(filesUnder(join(ctx.config.MEDIA_DIR, small, id)), [])
+    })
+
+    it('marks a client disconnect mid-upload as failed and leaves nothing behind', async () => {
+      const t = await ticket({ filename: 'cut.png', content_type: 'image/png' })
+      const id = t.body.result.media_id
+      const res = await put(base + t.body.result.upload_url, png, { abortAfter: 300_000, chunk: 32 * 1024 })
+      assert.ok(res.error, 'the client went away')
+      await waitFor(() => eventsFor(id).some((e) => e.status === 'failed'))
+      const frames = eventsFor(id)
+      assert.ok(frames.some((f) => f.status === 'uploading'))
+      assert.equal(frames.find((f) => f.status === 'failed')!.reason, 'client_disconnected')
+      assert.deepEqual(filesUnder(join(ctx.config.MEDIA_DIR, slug, id)), [])
+    })
+
+    it('refuses the action when the campaign has no media feature', async () => {
+      const off = await createCampaign(ctx.app, { features: ['analytics'] })
+      const t = await ticket({ filename: 'x.png', content_type: 'image/png' }, off)
+      assert.equal(t.status, 403)
+      assert.equal(t.body.error.code, 'FEATURE_DISABLED')
+    })
+  })
+}

@@ -1,0 +1,431 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import type { FastifyInstance } from 'fastify'
+import { createReferralService } from '../src/modules/referral/referral.service.js'
+import { createUserService } from '../src/modules/user/user.service.js'
+import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
+import { REALTIME_CHANNEL, type RealtimeMessage } from '../src/realtime/publish.js'
+import {
+  adminHeaders,
+  buildTestApp,
+  createCampaign,
+  DIALECTS,
+  guestToken,
+  json,
+  type TestContext,
+} from './helper.js'
+
+interface Joined {
+  user: { id: string; email: string; display_name: string; referral_code: string }
+  token: string
+  session_id: string
+  referral?: { status: string; code?: string }
+}
+
+const mail = (tag = 'r', domain = 'example.com') => `${tag}_${randomBytes(4).toString('hex')}@${domain}`
+const ip = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
+
+async function join(
+  app: FastifyInstance,
+  campaign: string,
+  fields: { email?: string; name?: string; referral_code?: string; token?: string; ip?: string } = {},
+): Promise<Joined> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/user/register',
+    headers: {
+      'x-forwarded-for': fields.ip ?? ip(),
+      ...(fields.token ? { authorization: `Bearer ${fields.token}` } : {}),
+    },
+    payload: {
+      campaign,
+      email: fields.email ?? mail(),
+      name: fields.name ?? 'Person',
+      ...(fields.referral_code ? { referral_code: fields.referral_code } : {}),
+    },
+  })
+  if (res.statusCode >= 300) throw new Error(`join: ${res.statusCode} ${res.body}`)
+  return json(res)
+}
+
+function apply(app: FastifyInstance, campaign: string, who: Joined, code: string, fromIp = ip()) {
+  return app.inject({
+    method: 'POST',
+    url: '/api/referral',
+    headers: { authorization: `Bearer ${who.token}`, 'x-forwarded-for': fromIp },
+    payload: { campaign, code },
+  })
+}
+
+function milestoneFrames(frames: RealtimeMessage[], campaign: string) {
+  return frames.filter(
+    (m) =>
+      m.audience.scope === 'campaign' &&
+      m.audience.campaign === campaign &&
+      m.frame.type === 'campaign_event' &&
+      m.frame.event === 'referral.milestone',
+  )
+}
+
+async function settle() {
+  // Memory-bus deliveries are queued as microtasks after each publish; let them run.
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
+}
+
+async function milestoneRows(app: FastifyInstance, campaign: string, userId: string) {
+  return app.platform.database.db
+    .selectFrom('service_referral_milestone')
+    .select(['threshold', 'count'])
+    .where('campaign_slug', '=', campaign)
+    .where('user_id', '=', userId)
+    .orderBy('threshold')
+    .execute()
+}
+
+for (const dialect of DIALECTS) {
+  describe(`referrals (${dialect})`, () => {
+    let ctx: TestContext
+    let app: FastifyInstance
+    const frames: RealtimeMessage[] = []
+
+    before(async () => {
+      ctx = await buildTestApp({ dialect })
+      app = ctx.app
+      await app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => frames.push(m as RealtimeMessage))
+    })
+    after(() => ctx.close())
+
+    it('applies a code over REST and through the action, counts it, and ranks the referrer', async () => {
+      const slug = await createCampaign(app)
+      const ada = await join(app, slug, { name: 'Ada', email: mail('ada') })
+      const bob = await join(app, slug, { name: 'Bob' })
+      const res = await apply(app, slug, bob, ada.user.referral_code.toLowerCase())
+      assert.equal(res.statusCode, 200, res.body)
+      assert.equal(json(res).status, 'qualified')
+
+      const cy = await join(app, slug, { name: 'Cy' })
+      const action = await app.inject({
+        method: 'POST',
+        url: `/api/${slug}/update`,
+        headers: { authorization: `Bearer ${cy.token}` },
+        payload: { action: 'apply_referral', data: { code: ada.user.referral_code } },
+      })
+      assert.equal(action.statusCode, 200, action.body)
+      assert.equal(json(action).result.status, 'qualified')
+
+      const guest = await guestToken(app)
+      const board = await app.inject({
+        method: 'GET',
+        url: `/api/campaign/${slug}/referrals/leaderboard`,
+        headers: { authorization: `Bearer ${guest.token}` },
+      })
+      assert.equal(board.statusCode, 200, board.body)
+      assert.deepEqual(json(board).entries, [{ rank: 1, display_name: 'Ada', referrals: 2 }])
+      assert.ok(!board.body.includes(ada.user.email))
+      assert.ok(!board.body.includes(ada.user.id))
+    })
+
+    it('applies a code given at registration (qualified at join) and repeats the join idempotently', async () => {
+      const slug = await createCampaign(app)
+      const ada = await join(app, slug, { name: 'Ada' })
+      const email = mail('joiner')
+      const joined = await join(app, slug, { email, referral_code: ada.user.referral_code })
+      assert.deepEqual(joined.referral, { status: 'qualified' })
+      const again = await join(app, slug, { email, referral_code: ada.user.referral_code })
+      assert.equal(again.user.id, joined.user.id)
+      assert.deepEqual(again.referral, { status: 'qualified' })
+      const counter = await app.platform.database.db
+        .selectFrom('service_referral_counter')
+        .select('qualified')
+        .where('campaign_slug', '=', slug)
+        .where('user_id', '=', ada.user.id)
+        .executeTakeFirstOrThrow()
+      assert.equal(counter.qualified, 1)
+      // A bad code never fails the join itself.
+      const typo = await join(app, slug, { referral_code: 'ZZZZZZZ' })
+      assert.equal(typo.referral?.status, 'refused')
+      assert.equal(typo.referral?.code, 'UNKNOWN_REFERRAL_CODE')
+      assert.match(typo.user.referral_code, /^[2-9A-HJKMNP-Z]{7}$/)
+    })
+
+    it('refuses with a clear code: unknown, own (user, email, session), already, disposable, not joined', async () => {
+      const slug = await createCampaign(app)
+      const ada = await join(app, slug, {
+        name: 'Ada',
+        email: `a.da.${randomBytes(3).toString('hex')}@gmail.com`,
+      })
+      const expect = async (res: Awaited<ReturnType<typeof apply>>, status: number, code: string) => {
+        assert.equal(res.statusCode, status, res.body)
+        assert.equal(json(res).error.code, code)
+      }
+
+      const someone = await join(app, slug)
+      await expect(await apply(app, slug, someone, 'ABCDEFG'), 404, 'UNKNOWN_REFERRAL_CODE')
+      await expect(await apply(app, slug, ada, ada.user.referral_code), 422, 'OWN_REFERRAL_CODE')
+
+      // The same Gmail mailbox under another spelling is the same person.
+      const [local, domain] = ada.user.email.split('@') as [string, string]
+      const alias = await join(app, slug, { email: `${local.replaceAll('.', '')}+promo@${domain}` })
+      await expect(await apply(app, slug, alias, ada.user.referral_code), 422, 'OWN_REFERRAL_CODE')
+
+      // A second account made from the same browser session as the referrer.
+      const guest = await guestToken(app)
+      const first = await join(app, slug, { token: guest.token })
+      const second = await join(app, slug, { token: guest.token })
+      await expect(await apply(app, slug, second, first.user.referral_code), 422, 'OWN_REFERRAL_CODE')
+
+      const ok = await apply(app, slug, someone, ada.user.referral_code)
+      assert.equal(ok.statusCode, 200, ok.body)
+      await expect(await apply(app, slug, someone, ada.user.referral_code), 409, 'ALREADY_REFERRED')
+      await expect(await apply(app, slug, someone, first.user.referral_code), 409, 'ALREADY_REFERRED')
+
+      const throwaway = await join(app, slug, { email: mail('x', 'mailinator.com') })
+      await expect(await apply(app, slug, throwaway, ada.user.referral_code), 422, 'DISPOSABLE_EMAIL')
+
+      const elsewhere = await join(app, await createCampaign(app))
+      await expect(await apply(app, slug, elsewhere, ada.user.referral_code), 403, 'REGISTRATION_REQUIRED')
+
+      const visitor = await guestToken(app)
+      const asGuest = await app.inject({
+        method: 'POST',
+        url: '/api/referral',
+        headers: { authorization: `Bearer ${visitor.token}` },
+        payload: { campaign: slug, code: ada.user.referral_code },
+      })
+      assert.equal(asGuest.statusCode, 403)
+
+      const counter = await app.platform.database.db
+        .selectFrom('service_referral_counter')
+        .select('qualified')
+        .where('user_id', '=', ada.user.id)
+        .executeTakeFirstOrThrow()
+      assert.equal(counter.qualified, 1)
+
+      const audit = json(
+        await app.inject({
+          method: 'GET',
+          url: `/api/campaign/${slug}/referrals/audit`,
+          headers: adminHeaders,
+        }),
+      ).entries as Array<{ to_state: string; reason: string | null }>
+      const reasons = audit.filter((e) => e.to_state === 'refused').map((e) => e.reason)
+      for (const code of [
+        'UNKNOWN_REFERRAL_CODE',
+        'OWN_REFERRAL_CODE',
+        'ALREADY_REFERRED',
+        'DISPOSABLE_EMAIL',
+        'REGISTRATION_REQUIRED',
+      ])
+        assert.ok(reasons.includes(code), `audit has ${code}`)
+      assert.deepEqual(
+        audit
+          .filter((e) => e.to_state !== 'refused')
+          .map((e) => e.to_state)
+          .reverse(),
+        ['pending', 'qualified'],
+      )
+    })
+
+    it('caps referrals per code and IP (default 3), and per referrer (max_referrals)', async () => {
+      const slug = await createCampaign(app)
+      const ada = await join(app, slug, { name: 'Ada' })
+      const office = ip()
+      for (let i = 0; i < 3; i++) {
+        const res = await apply(app, slug, await join(app, slug), ada.user.referral_code, office)
+        assert.equal(res.statusCode, 200, res.body)
+      }
+      const capped = await apply(app, slug, await join(app, slug), ada.user.referral_code, office)
+      assert.equal(capped.statusCode, 422)
+      assert.equal(json(capped).error.code, 'REFERRAL_IP_LIMIT_REACHED')
+      // The same office may still refer through another code, and the code still works elsewhere.
+      const bo = await join(app, slug, { name: 'Bo' })
+      assert.equal(
+        (await apply(app, slug, await join(app, slug), bo.user.referral_code, office)).statusCode,
+        200,
+      )
+      assert.equal(
+        (await apply(app, slug, await join(app, slug), ada.user.referral_code, ip())).statusCode,
+        200,
+      )
+
+      const limited = await createCampaign(app, {
+        metadata: { custom_rules: { max_referrals: 2, max_referrals_per_ip: 10 } },
+      })
+      const cap = await join(app, limited, { name: 'Cap' })
+      for (let i = 0; i < 2; i++)
+        assert.equal(
+          (await apply(app, limited, await join(app, limited), cap.user.referral_code)).statusCode,
+          200,
+        )
+      const full = await apply(app, limited, await join(app, limited), cap.user.referral_code)
+      assert.equal(full.statusCode, 409)
+      assert.equal(json(full).error.code, 'MAX_REFERRALS_REACHED')
+    })
+
+    it('fires each milestone once, to the campaign, with the display name only', async () => {
+      const slug = await createCampaign(app, { metadata: { custom_rules: { referral_milestones: [1, 3] } } })
+      const ada = await join(app, slug, { name: 'Ada' })
+      for (let i = 0; i < 4; i++) {
+        const res = await apply(app, slug, await join(app, slug), ada.user.referral_code)
+        assert.equal(res.statusCode, 200, res.body)
+      }
+      await settle()
+      const events = milestoneFrames(frames, slug)
+      assert.deepEqual(
+        events.map((m) => (m.frame.payload as any).threshold),
+        [1, 3],
+      )
+      const three = events[1]!.frame.payload as Record<string, unknown>
+      assert.deepEqual(three, {
+        user_display_name: 'Ada',
+        count: 3,
+        threshold: 3,
+        message: 'Ada now has 3 referrals',
+      })
+      assert.equal((events[0]!.frame.payload as any).message, 'Ada now has 1 referral')
+      assert.ok(!JSON.stringify(events).includes(ada.user.email))
+      assert.deepEqual(
+        (await milestoneRows(app, slug, ada.user.id)).map((r) => r.threshold),
+        [1, 3],
+      )
+    })
+
+    it('fires a milestone exactly once when 50 applies race across it', async () => {
+      const slug = await createCampaign(app, {
+        metadata: { custom_rules: { referral_milestones: [10, 25, 50], max_referrals_per_ip: 1000 } },
+      })
+      const ada = await join(app, slug, { name: 'Ada' })
+      const referred: Joined[] = []
+      for (let i = 0; i < 50; i++) referred.push(await join(app, slug))
+      const results = await Promise.all(
+        referred.map((p) => apply(app, slug, p, ada.user.referral_code, '10.9.9.9')),
+      )
+      for (const r of results) assert.equal(r.statusCode, 200, r.body)
+      await settle()
+      const rows = await milestoneRows(app, slug, ada.user.id)
+      assert.deepEqual(
+        rows.map((r) => r.threshold),
+        [10, 25, 50],
+      )
+      assert.deepEqual(
+        milestoneFrames(frames, slug)
+          .map((m) => (m.frame.payload as any).threshold)
+          .sort((a, b) => a - b),
+        [10, 25, 50],
+      )
+      const counter = await app.platform.database.db
+        .selectFrom('service_referral_counter')
+        .select('qualified')
+        .where('campaign_slug', '=', slug)
+        .where('user_id', '=', ada.user.id)
+        .executeTakeFirstOrThrow()
+      assert.equal(counter.qualified, 50)
+    })
+
+    it('keeps a referral pending until its qualifying action, then qualifies or rejects it', async () => {
+      const slug = await createCampaign(app, {
+        metadata: { custom_rules: { referral_qualifies_on: 'quote.submit', max_referrals: 1 } },
+      })
+      const ada = await join(app, slug, { name: 'Ada' })
+      const bob = await join(app, slug)
+      const cy = await join(app, slug)
+      for (const who of [bob, cy]) {
+        const res = await apply(app, slug, who, ada.user.referral_code)
+        assert.equal(res.statusCode, 200, res.body)
+        assert.equal(json(res).status, 'pending')
+      }
+      const { db } = app.platform.database
+      const users = createUserService({
+        db,
+        tokens: app.platform.tokens,
+        publisher: { publish: async () => {} },
+        limiter: createRateLimiter(),
+      })
+      const referrals = createReferralService({ db, users, publisher: { publish: async () => {} } })
+      const campaign = await (await import('../src/modules/campaign/campaign.repo.js')).findBySlug(db, slug)
+      await referrals.recordAction(campaign!, bob.user.id, 'content.create') // not the qualifying action
+      await referrals.recordAction(campaign!, bob.user.id, 'quote.submit')
+      await referrals.recordAction(campaign!, cy.user.id, 'quote.submit')
+      const states = await db
+        .selectFrom('service_referral_main')
+        .select(['referred_id', 'state', 'reason'])
+        .where('campaign_slug', '=', slug)
+        .execute()
+      const byUser = Object.fromEntries(states.map((s) => [s.referred_id, s]))
+      assert.equal(byUser[bob.user.id]!.state, 'qualified')
+      assert.equal(byUser[cy.user.id]!.state, 'rejected')
+      assert.equal(byUser[cy.user.id]!.reason, 'max_referrals')
+      const counter = await db
+        .selectFrom('service_referral_counter')
+        .select(['qualified', 'pending'])
+        .where('campaign_slug', '=', slug)
+        .where('user_id', '=', ada.user.id)
+        .executeTakeFirstOrThrow()
+      assert.deepEqual(counter, { qualified: 1, pending: 0 })
+    })
+
+    it('leaves erased people off the leaderboard and refuses their code', async () => {
+      const slug = await createCampaign(app)
+      const ada = await join(app, slug, { name: 'Ada' })
+      const eve = await join(app, slug, { name: 'Eve' })
+      await apply(app, slug, await join(app, slug), ada.user.referral_code)
+      await apply(app, slug, await join(app, slug), eve.user.referral_code)
+      await apply(app, slug, await join(app, slug), eve.user.referral_code)
+      const erase = await app.inject({
+        method: 'DELETE',
+        url: `/api/user/${eve.user.id}`,
+        headers: adminHeaders,
+      })
+      assert.equal(erase.statusCode, 200)
+      const board = await app.inject({
+        method: 'GET',
+        url: `/api/campaign/${slug}/referrals/leaderboard?limit=5`,
+        headers: { authorization: `Bearer ${ada.token}` },
+      })
+      assert.deepEqual(json(board).entries, [{ rank: 1, display_name: 'Ada', referrals: 1 }])
+      const refused = await apply(app, slug, await join(app, slug), eve.user.referral_code)
+      assert.equal(json(refused).error.code, 'UNKNOWN_REFERRAL_CODE')
+    })
+  })
+}
+
+describe('referral milestones across two nodes on one PostgreSQL', {
+  skip: !process.env.DATABASE_URL && 'DATABASE_URL not set',
+}, () => {
+  it('fires each threshold exactly once when 50 applies race on two app instances', async () => {
+    // Nodes of one deployment share the JWT secret, so a token from one is valid on the other.
+    const env = { JWT_SECRET: randomBytes(32).toString('hex') }
+    const first = await buildTestApp({ dialect: 'postgres', env })
+    const second = await buildTestApp({ dialect: 'postgres', databaseUrl: first.databaseUrl, env })
+    try {
+      const frames: RealtimeMessage[] = []
+      for (const node of [first, second])
+        await node.app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => frames.push(m as RealtimeMessage))
+      const slug = await createCampaign(first.app, {
+        metadata: { custom_rules: { referral_milestones: [5, 25, 49], max_referrals_per_ip: 1000 } },
+      })
+      const ada = await join(first.app, slug, { name: 'Ada' })
+      const referred: Joined[] = []
+      for (let i = 0; i < 50; i++) referred.push(await join(i % 2 ? first.app : second.app, slug))
+      const results = await Promise.all(
+        referred.map((p, i) =>
+          apply(i % 2 ? second.app : first.app, slug, p, ada.user.referral_code, '10.8.8.8'),
+        ),
+      )
+      for (const r of results) assert.equal(r.statusCode, 200, r.body)
+      await settle()
+      assert.deepEqual(
+        (await milestoneRows(first.app, slug, ada.user.id)).map((r) => r.threshold),
+        [5, 25, 49],
+      )
+      const thresholds = milestoneFrames(frames, slug)
+        .map((m) => (m.frame.payload as any).threshold)
+        .sort((a, b) => a - b)
+      assert.deepEqual(thresholds, [5, 25, 49])
+    } finally {
+      await second.close()
+      await first.close()
+    }
+  })
+})

@@ -1,0 +1,419 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import type { FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
+import { sql } from 'kysely'
+import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
+import { REALTIME_CHANNEL, type RealtimeMessage } from '../src/realtime/publish.js'
+import {
+  adminHeaders,
+  buildTestApp,
+  createCampaign,
+  DIALECTS,
+  guestToken,
+  json,
+  REDIS_URL,
+  type TestContext,
+  uniqueSlug,
+} from './helper.js'
+
+const CODE = /^[2-9A-HJKMNP-Z]{7}$/
+const PASSWORD = 'correct horse 42'
+
+const email = (tag = 'p') => `${tag}_${randomBytes(4).toString('hex')}@example.com`
+const ip = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
+
+function register(app: FastifyInstance, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  return app.inject({ method: 'POST', url: '/api/user/register', payload: body, headers })
+}
+
+function login(app: FastifyInstance, body: Record<string, unknown>, fromIp = '10.0.0.1') {
+  return app.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    payload: body,
+    headers: { 'x-forwarded-for': fromIp },
+  })
+}
+
+async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = probe()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+for (const dialect of DIALECTS) {
+  describe(`users (${dialect})`, () => {
+    let ctx: TestContext
+    let app: FastifyInstance
+    let slug: string
+    const frames: RealtimeMessage[] = []
+
+    before(async () => {
+      ctx = await buildTestApp({ dialect })
+      app = ctx.app
+      slug = await createCampaign(app)
+      await app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => frames.push(m as RealtimeMessage))
+    })
+    after(() => ctx.close())
+
+    it('registers over REST with a normalised email, a referral code and a participant token', async () => {
+      const raw = `  Ada_${randomBytes(3).toString('hex')}@Example.COM `
+      const res = await register(app, {
+        campaign: slug,
+        email: raw,
+        name: ' Ada ',
+        consent: { text_version: 'v3' },
+      })
+      assert.equal(res.statusCode, 201, res.body)
+      const body = json(res)
+      assert.equal(body.user.email, raw.trim().toLowerCase())
+      assert.equal(body.user.display_name, 'Ada')
+      assert.equal(body.user.campaign, slug)
+      assert.match(body.user.referral_code, CODE)
+      assert.equal(body.created, true)
+      const principal = await app.platform.tokens.verify(body.token)
+      assert.equal(principal.user_id, body.user.id)
+      assert.deepEqual(principal.roles, ['participant'])
+      const row = await app.platform.database.db
+        .selectFrom('service_user_master')
+        .selectAll()
+        .where('id', '=', body.user.id)
+        .executeTakeFirstOrThrow()
+      assert.equal(row.consent?.text_version, 'v3')
+      assert.ok(!Number.isNaN(Date.parse(row.consent!.at)))
+      assert.equal(row.password_hash, null)
+
+      // The welcome notification goes to this user's sockets only.
+      const welcome = await waitFor(
+        () =>
+          frames.find(
+            (f) =>
+              f.frame.type === 'notification' &&
+              f.audience.scope === 'user' &&
+              f.audience.user_id === body.user.id,
+          ),
+        'welcome notification',
+      )
+      assert.equal((welcome.audience as { campaign?: string }).campaign, slug)
+    })
+
+    it('registers through the action, upgrading the guest session, and never logs the password', async () => {
+      const guest = await guestToken(app)
+      const address = email('act')
+      const res = await app.inject({
+        method: 'POST',
+        url: `/api/${slug}/update`,
+        headers: { authorization: `Bearer ${guest.token}` },
+        payload: { action: 'register', data: { email: address, name: 'Grace', password: PASSWORD } },
+      })
+      assert.equal(res.statusCode, 200, res.body)
+      const result = json(res).result
+      assert.equal(result.session_id, guest.session_id)
+      const principal = await app.platform.tokens.verify(result.token)
+      assert.equal(principal.session_id, guest.session_id)
+      assert.equal(principal.user_id, result.user.id)
+
+      const events = await app.platform.database.db
+        .selectFrom('service_analytics_event')
+        .select(['event', 'payload'])
+        .where('session_id', '=', guest.session_id)
+        .execute()
+      assert.equal(events.length, 1)
+      assert.equal((events[0]!.payload as any).password, '[redacted]')
+      assert.ok(!JSON.stringify(events).includes(PASSWORD))
+      const row = await app.platform.database.db
+        .selectFrom('service_user_master')
+        .select('password_hash')
+        .where('id', '=', result.user.id)
+        .executeTakeFirstOrThrow()
+      assert.match(row.password_hash!, /^scrypt\$/)
+      assert.ok(!row.password_hash!.includes(PASSWORD))
+    })
+
+    it('repeats a passwordless join idempotently: same person, same code', async () => {
+      const address = email('again')
+      const first = json(await register(app, { campaign: slug, email: address, name: 'Lin' }))
+      const res = await register(app, { campaign: slug, email: `  ${address.toUpperCase()}`, name: 'Lin' })
+      assert.equal(res.statusCode, 200, res.body)
+      const second = json(res)
+      assert.equal(second.created, false)
+      assert.equal(second.user.id, first.user.id)
+      assert.equal(second.user.referral_code, first.user.referral_code)
+      const n = await app.platform.database.db
+        .selectFrom('service_user_membership')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('user_id', '=', first.user.id)
+        .executeTakeFirstOrThrow()
+      assert.equal(Number(n.n), 1)
+
+      // Concurrent first joins of one email still make one person with one code.
+      const racing = email('race')
+      const all = await Promise.all(
+        Array.from({ length: 5 }, () => register(app, { campaign: slug, email: racing, name: 'R' })),
+      )
+      const ids = new Set(all.map((r) => json(r).user.id))
+      const codes = new Set(all.map((r) => json(r).user.referral_code))
+      assert.equal(ids.size, 1)
+      assert.equal(codes.size, 1)
+    })
+
+    it('answers 409 EMAIL_TAKEN where a password would be set or overwritten, leaking nothing', async () => {
+      const address = email('taken')
+      const first = json(
+        await register(app, { campaign: slug, email: address, name: 'Owner', password: PASSWORD }),
+      )
+      for (const attempt of [{ name: 'Mallory' }, { name: 'Mallory', password: 'another pass 99' }]) {
+        const res = await register(app, { campaign: slug, email: address, ...attempt })
+        assert.equal(res.statusCode, 409, res.body)
+        assert.equal(json(res).error.code, 'EMAIL_TAKEN')
+        assert.ok(!res.body.includes(first.user.id))
+        assert.ok(!res.body.includes('Owner'))
+        assert.ok(!res.body.includes(first.user.referral_code))
+      }
+      // With the right password a repeat join is the owner's, idempotent.
+      const same = await register(app, { campaign: slug, email: address, name: 'Owner', password: PASSWORD })
+      assert.equal(same.statusCode, 200, same.body)
+      assert.equal(json(same).user.id, first.user.id)
+
+      // A password on an account that never had one would hand the account over.
+      const passwordless = email('nopw')
+      await register(app, { campaign: slug, email: passwordless, name: 'NoPw' })
+      const grab = await register(app, { campaign: slug, email: passwordless, name: 'X', password: PASSWORD })
+      assert.equal(grab.statusCode, 409)
+      assert.equal(json(grab).error.code, 'EMAIL_TAKEN')
+    })
+
+    it('refuses weak passwords, bad emails and disabled registration with clear codes', async () => {
+      const weak = await register(app, { campaign: slug, email: email(), name: 'W', password: 'short1' })
+      assert.equal(weak.statusCode, 400)
+      assert.equal(json(weak).error.code, 'WEAK_PASSWORD')
+      const letters = await register(app, {
+        campaign: slug,
+        email: email(),
+        name: 'W',
+        password: 'onlylettersherefolks',
+      })
+      assert.equal(json(letters).error.code, 'WEAK_PASSWORD')
+      const bad = await register(app, { campaign: slug, email: 'not-an-email', name: 'W' })
+      assert.equal(bad.statusCode, 400)
+      assert.equal(json(bad).error.code, 'VALIDATION_FAILED')
+      const off = await createCampaign(app, { features: ['analytics'] })
+      const disabled = await register(app, { campaign: off, email: email(), name: 'W' })
+      assert.equal(disabled.statusCode, 403)
+      assert.equal(json(disabled).error.code, 'FEATURE_DISABLED')
+      const missing = await register(app, { campaign: uniqueSlug('nope'), email: email(), name: 'W' })
+      assert.equal(missing.statusCode, 404)
+    })
+
+    it('logs in with the password, and refuses wrong or unknown credentials alike', async () => {
+      const address = email('login')
+      const joined = json(
+        await register(app, { campaign: slug, email: address, name: 'Log', password: PASSWORD }),
+      )
+      const from = ip()
+      const ok = await login(app, { email: address.toUpperCase(), password: PASSWORD, campaign: slug }, from)
+      assert.equal(ok.statusCode, 200, ok.body)
+      assert.equal(json(ok).user.id, joined.user.id)
+      assert.equal(json(ok).user.referral_code, joined.user.referral_code)
+      assert.equal((await app.platform.tokens.verify(json(ok).token)).user_id, joined.user.id)
+      const wrong = await login(app, { email: address, password: 'wrong password 1' }, from)
+      assert.equal(wrong.statusCode, 401)
+      assert.equal(json(wrong).error.code, 'INVALID_CREDENTIALS')
+      const unknown = await login(app, { email: email('ghost'), password: PASSWORD }, from)
+      assert.equal(unknown.statusCode, 401)
+      assert.equal(json(unknown).error.code, 'INVALID_CREDENTIALS')
+    })
+
+    it('rate-limits login per email (429 with Retry-After), then per IP', async () => {
+      const address = email('brute')
+      await register(app, { campaign: slug, email: address, name: 'B', password: PASSWORD })
+      for (let i = 0; i < 5; i++) {
+        const res = await login(app, { email: address, password: `guess number ${i}` }, ip())
+        assert.equal(res.statusCode, 401)
+      }
+      // Even the right password is refused now, from any IP: the email's budget is spent.
+      const blocked = await login(app, { email: address, password: PASSWORD }, ip())
+      assert.equal(blocked.statusCode, 429)
+      assert.equal(json(blocked).error.code, 'RATE_LIMITED')
+      assert.ok(Number(blocked.headers['retry-after']) > 0)
+
+      const from = ip()
+      for (let i = 0; i < 30; i++) {
+        const res = await login(app, { email: email('spray'), password: PASSWORD }, from)
+        assert.equal(res.statusCode, 401, `attempt ${i}`)
+      }
+      const sprayed = await login(app, { email: email('spray'), password: PASSWORD }, from)
+      assert.equal(sprayed.statusCode, 429)
+      assert.ok(Number(sprayed.headers['retry-after']) > 0)
+    })
+
+    it('erases a person: user row, analytics events and login; counters stay', async () => {
+      const db = app.platform.database.db
+      const guest = await guestToken(app)
+      const address = email('erase')
+      const reg = await app.inject({
+        method: 'POST',
+        url: `/api/${slug}/update`,
+        headers: { authorization: `Bearer ${guest.token}` },
+        payload: {
+          action: 'user.register',
+          data: { email: address, name: 'Erin Erasable', password: PASSWORD, metadata: { phone: '+1555' } },
+        },
+      })
+      assert.equal(reg.statusCode, 200, reg.body)
+      const { user, token } = json(reg).result
+      const tracked = await app.inject({
+        method: 'POST',
+        url: `/api/${slug}/update`,
+        headers: { authorization: `Bearer ${token}` },
+        payload: {
+          action: 'content.create',
+          data: { note: `call Erin at ${address}` },
+          metadata: { mail: address },
+        },
+      })
+      assert.equal(tracked.statusCode, 200, tracked.body)
+      const countersBefore = json(
+        await app.inject({ method: 'GET', url: `/api/campaign/${slug}/stats`, headers: adminHeaders }),
+      )
+
+      const other = json(await register(app, { campaign: slug, email: email('other'), name: 'Other' }))
+      const forbidden = await app.inject({
+        method: 'DELETE',
+        url: `/api/user/${user.id}`,
+        headers: { authorization: `Bearer ${other.token}` },
+      })
+      assert.equal(forbidden.statusCode, 403)
+
+      const res = await app.inject({
+        method: 'DELETE',
+        url: `/api/user/${user.id}`,
+        headers: { authorization: `Bearer ${token}` },
+      })
+      assert.equal(res.statusCode, 200, res.body)
+      assert.equal(json(res).status, 'erased')
+
+      const row = await db
+        .selectFrom('service_user_master')
+        .selectAll()
+        .where('id', '=', user.id)
+        .executeTakeFirstOrThrow()
+      assert.equal(row.email, null)
+      assert.equal(row.display_name, '')
+      assert.equal(row.password_hash, null)
+      assert.deepEqual(row.metadata, {})
+      assert.ok(row.erased_at)
+      const leftovers = await db
+        .selectFrom('service_analytics_event')
+        .select(['event', 'payload', 'metadata'])
+        .where((eb) => eb.or([eb('user_id', '=', user.id), eb('session_id', '=', guest.session_id)]))
+        .execute()
+      assert.equal(leftovers.length, 2)
+      for (const e of leftovers) assert.deepEqual(e.payload, { erased: true })
+      const anywhere = await db
+        .selectFrom('service_analytics_event')
+        .select('id')
+        .where(sql<boolean>`(payload::text || metadata::text) ilike ${`%${address}%`}`)
+        .execute()
+      assert.equal(anywhere.length, 0)
+      const countersAfter = json(
+        await app.inject({ method: 'GET', url: `/api/campaign/${slug}/stats`, headers: adminHeaders }),
+      )
+      assert.ok(countersAfter.events_total >= countersBefore.events_total)
+      assert.equal(countersAfter.events['content.create'], countersBefore.events['content.create'])
+
+      const relogin = await login(app, { email: address, password: PASSWORD }, ip())
+      assert.equal(relogin.statusCode, 401)
+      // Erasing twice is harmless; the same email can join again as a new person.
+      const again = await app.inject({ method: 'DELETE', url: `/api/user/${user.id}`, headers: adminHeaders })
+      assert.equal(again.statusCode, 200)
+      const rejoin = await register(app, { campaign: slug, email: address, name: 'New Erin' })
+      assert.equal(rejoin.statusCode, 201)
+      assert.notEqual(json(rejoin).user.id, user.id)
+    })
+
+    it('lets an admin erase anyone, and 404s an unknown id', async () => {
+      const joined = json(await register(app, { campaign: slug, email: email('adm'), name: 'Adm' }))
+      const res = await app.inject({
+        method: 'DELETE',
+        url: `/api/user/${joined.user.id}`,
+        headers: adminHeaders,
+      })
+      assert.equal(res.statusCode, 200, res.body)
+      const missing = await app.inject({
+        method: 'DELETE',
+        url: '/api/user/usr_nobody',
+        headers: adminHeaders,
+      })
+      assert.equal(missing.statusCode, 404)
+      assert.equal(json(missing).error.code, 'USER_NOT_FOUND')
+    })
+  })
+}
+
+describe('rate limiter (memory)', () => {
+  it('allows `limit` attempts per window, then refuses with the time left', async () => {
+    const limiter = createRateLimiter()
+    for (let i = 0; i < 3; i++) assert.equal((await limiter.consume('k', 3, 60_000)).allowed, true)
+    const refused = await limiter.consume('k', 3, 60_000)
+    assert.equal(refused.allowed, false)
+    assert.ok(refused.retryAfter > 0 && refused.retryAfter <= 60)
+    assert.equal((await limiter.consume('other', 3, 60_000)).allowed, true)
+    await limiter.reset('k')
+    assert.equal((await limiter.consume('k', 3, 60_000)).allowed, true)
+  })
+
+  it('starts a new window once the old one ends', async () => {
+    const limiter = createRateLimiter()
+    assert.equal((await limiter.consume('w', 1, 30)).allowed, true)
+    assert.equal((await limiter.consume('w', 1, 30)).allowed, false)
+    await new Promise((r) => setTimeout(r, 60))
+    assert.equal((await limiter.consume('w', 1, 30)).allowed, true)
+  })
+})
+
+describe('rate limiter (redis)', { skip: !REDIS_URL && 'REDIS_URL not set' }, () => {
+  it('shares counts between nodes', async () => {
+    const a = new Redis(REDIS_URL!)
+    const b = new Redis(REDIS_URL!)
+    try {
+      const key = `test:${randomBytes(6).toString('hex')}`
+      const one = createRateLimiter({ redis: a })
+      const two = createRateLimiter({ redis: b })
+      assert.equal((await one.consume(key, 2, 60_000)).allowed, true)
+      assert.equal((await two.consume(key, 2, 60_000)).allowed, true)
+      const refused = await one.consume(key, 2, 60_000)
+      assert.equal(refused.allowed, false)
+      assert.ok(refused.retryAfter > 0 && refused.retryAfter <= 60)
+      await two.reset(key)
+      assert.equal((await one.consume(key, 2, 60_000)).allowed, true)
+      await one.reset(key)
+    } finally {
+      a.disconnect()
+      b.disconnect()
+    }
+  })
+
+  it('limits logins per email across two app nodes sharing Redis', async () => {
+    const first = await buildTestApp({ redis: true })
+    const second = await buildTestApp({ redis: true })
+    try {
+      const address = email('shared')
+      for (let i = 0; i < 5; i++) {
+        const node = i % 2 === 0 ? first.app : second.app
+        assert.equal((await login(node, { email: address, password: PASSWORD }, ip())).statusCode, 401)
+      }
+      const res = await login(second.app, { email: address, password: PASSWORD }, ip())
+      assert.equal(res.statusCode, 429)
+    } finally {
+      await first.close()
+      await second.close()
+    }
+  })
+})
