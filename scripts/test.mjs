@@ -2,10 +2,11 @@
 // `npm test`: every test file under node's test runner (through tsx). PostgreSQL and Redis
 // suites run when DATABASE_URL / REDIS_URL are set; otherwise this says plainly what it skipped.
 import { spawnSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
 function find(dir, out = []) {
+  if (!existsSync(dir)) return out
   for (const name of readdirSync(dir)) {
     if (name === 'node_modules' || name.startsWith('.')) continue
     const path = join(dir, name)

@@ -13,6 +13,8 @@ import * as campaign from './modules/campaign/index.js'
 import * as referral from './modules/referral/index.js'
 import * as localization from './modules/localization/index.js'
 import * as media from './modules/media/index.js'
+import * as notification from './modules/notification/index.js'
+import * as quote from './modules/quote/index.js'
 import * as session from './modules/session/index.js'
 import * as user from './modules/user/index.js'
 import * as nexus from './nexus/index.js'
@@ -181,6 +183,41 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
   })
   media.registerActions(actions, mediaService)
+  const deliveryWorker = notification.createDeliveryWorker(
+    {
+      db,
+      box: notification.createSecretBox(config.JWT_SECRET),
+      registry: platform.metrics.registry,
+      onError: (err) => app.log.warn({ err }, 'webhook delivery failed'),
+    },
+    {
+      pollMs: config.WEBHOOK_POLL_MS,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+      maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+      circuitThreshold: config.WEBHOOK_CIRCUIT_THRESHOLD,
+      circuitCooldownMs: config.WEBHOOK_CIRCUIT_COOLDOWN_MS,
+      allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+    },
+  )
+  const webhooks = notification.createWebhookService({
+    db,
+    box: notification.createSecretBox(config.JWT_SECRET),
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+    nudge: () => deliveryWorker.nudge(),
+  })
+  const quotes = quote.createQuoteService({
+    db,
+    limiter,
+    publisher,
+    webhooks,
+    nudge: () => deliveryWorker.nudge(),
+  })
+  quote.registerActions(actions, quotes)
+  users.onErase(async (person, trx) => {
+    await quotes.eraseByUser(person.user_id, trx)
+    if (person.email) await quotes.eraseByEmail(person.email, undefined, trx)
+  })
 
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()
@@ -194,6 +231,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     referral.manifest,
     { ...localization.manifest, health: translations.health },
     media.manifest,
+    notification.manifest,
+    quote.manifest,
   ])
     modules.add(m)
 
@@ -212,6 +251,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(localization.routes, { localization: translations, campaigns })
   await app.register(media.routes, { media: mediaService, campaigns, maxBytes: config.MEDIA_MAX_BYTES })
   await app.register(amadeusRoutes, { modules, actions })
+  await app.register(notification.routes, { webhooks, campaigns })
+  await app.register(quote.routes, { quotes, dispatcher, campaigns })
 
   let purgeTimer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
@@ -229,10 +270,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       10 * 60_000,
     )
     purgeTimer.unref()
+    deliveryWorker.start()
   })
   app.addHook('preClose', async () => {
     clearInterval(purgeTimer)
     await commitLog.flush()
+    await deliveryWorker.stop()
   })
   return app
 }

@@ -43,6 +43,13 @@ const EnvSchema = Type.Object({
   S3_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
   S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
   S3_FORCE_PATH_STYLE: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false' }),
+  WEBHOOK_ALLOW_PRIVATE: Type.Boolean({ default: false }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 10_000 }),
+  WEBHOOK_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
+  WEBHOOK_RETRY_BASE_MS: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 10_000 }),
+  WEBHOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
+  WEBHOOK_CIRCUIT_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  WEBHOOK_CIRCUIT_COOLDOWN_MS: Type.Integer({ minimum: 10, maximum: 86_400_000, default: 60_000 }),
 })
 
 type Env = Static<typeof EnvSchema>
@@ -78,14 +85,24 @@ const INTEGER_KEYS = new Set([
   'LIBRETRANSLATE_BREAKER_COOLDOWN_MS',
   'MEDIA_MAX_BYTES',
   'MEDIA_UPLOAD_TTL_SECONDS',
+  'WEBHOOK_TIMEOUT_MS',
+  'WEBHOOK_POLL_MS',
+  'WEBHOOK_RETRY_BASE_MS',
+  'WEBHOOK_MAX_ATTEMPTS',
+  'WEBHOOK_CIRCUIT_THRESHOLD',
+  'WEBHOOK_CIRCUIT_COOLDOWN_MS',
 ])
+const BOOLEAN_KEYS = new Set(['WEBHOOK_ALLOW_PRIVATE'])
 
 function coerce(source: Record<string, string | undefined>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const key of Object.keys(EnvSchema.properties)) {
     const raw = source[key]
     if (raw === undefined || raw === '') continue
-    out[key] = INTEGER_KEYS.has(key) && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw.trim()
+    const value = raw.trim()
+    if (INTEGER_KEYS.has(key) && /^-?\d+$/.test(value)) out[key] = Number(value)
+    else if (BOOLEAN_KEYS.has(key) && /^(true|false|1|0)$/i.test(value)) out[key] = /^(true|1)$/i.test(value)
+    else out[key] = value
   }
   return out
 }

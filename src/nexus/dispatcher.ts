@@ -101,6 +101,15 @@ function commitJob(
   }
 }
 
+/** `ctx.afterCommit` tasks, once the action's writes committed; their failures never reach the caller. */
+function runAfterCommit(tasks: Array<() => void | Promise<void>>): void {
+  for (const task of tasks) {
+    void Promise.resolve()
+      .then(task)
+      .catch(() => {})
+  }
+}
+
 function toOutcome(r: StoredResponse, requestId: string, action: string, replayed: boolean): DispatchOutcome {
   return { ...r, request_id: requestId, replayed, action }
 }
@@ -196,6 +205,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     authorise(action, campaign, input.principal, envelope)
 
     const writes: Array<(trx: Db) => Promise<void>> = []
+    const committed: Array<() => void | Promise<void>> = []
     const ctx: ActionContext = {
       envelope,
       principal: input.principal,
@@ -203,6 +213,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       ip: input.ip,
       defer(w) {
         writes.push(w)
+      },
+      afterCommit(task) {
+        committed.push(task)
       },
     }
     const parts: JobParts = {
@@ -224,7 +237,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     if (action.writes === 'deferred') {
       const response = success(await action.handler(ctx, envelope.payload), envelope.request_id)
       const { duplicate } = await deps.commitLog.commit(commitJob(parts, response, false, true))
-      if (!duplicate) return toOutcome(response, envelope.request_id, action.name, false)
+      if (!duplicate) {
+        runAfterCommit(committed)
+        return toOutcome(response, envelope.request_id, action.name, false)
+      }
       const stored = await storedResponse(deps.db, key)
       return toOutcome(stored ?? response, envelope.request_id, action.name, true)
     }
@@ -244,6 +260,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       return toOutcome(failed, envelope.request_id, action.name, false)
     }
     await deps.commitLog.commit(commitJob(parts, response, true, true))
+    runAfterCommit(committed)
     return toOutcome(response, envelope.request_id, action.name, false)
   }
 

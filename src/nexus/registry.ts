@@ -18,6 +18,11 @@ export interface ActionContext {
    * event, so the action's effects and its acknowledgement commit together.
    */
   defer(write: (trx: Db) => Promise<void>): void
+  /**
+   * Run after the action's writes committed (never for a replayed duplicate): real-time frames
+   * and worker nudges that must not announce something a rollback would take back.
+   */
+  afterCommit(task: () => void | Promise<void>): void
 }
 
 export interface ActionResult {

@@ -3,6 +3,7 @@ import type { Db } from './database.js'
 import * as m001 from './migrations/001_foundation.js'
 import * as m003 from './migrations/003_users_referrals.js'
 import * as m005 from './migrations/005_localization_media.js'
+import * as m004 from './migrations/004_leads_webhooks.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '001_foundation': m001,
   '003_users_referrals': m003,
   '005_localization_media': m005,
+  '004_leads_webhooks': m004,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -196,6 +196,77 @@ export interface MediaMainTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>
 }
 
+export type LeadStatus = 'new' | 'contacted' | 'qualified' | 'won' | 'lost'
+
+export interface QuoteMainTable {
+  id: string
+  campaign_slug: string
+  email: string | null
+  name: string | null
+  company: string | null
+  phone: string | null
+  message: string | null
+  budget: string | null
+  interest: string | null
+  locale: string | null
+  consent: ColumnType<boolean, boolean | undefined, boolean>
+  consent_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  metadata: Json
+  status: ColumnType<LeadStatus, LeadStatus | undefined, LeadStatus>
+  user_id: string
+  session_id: string
+  submissions: ColumnType<number, number | undefined, number>
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+  erased_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+export interface NotificationWebhookTable {
+  id: string
+  campaign_slug: string
+  url: string
+  events: Json<string[]>
+  description: ColumnType<string, string | undefined, string>
+  secret_sealed: string
+  enabled: ColumnType<boolean, boolean | undefined, boolean>
+  disabled_reason: ColumnType<string | null, string | null | undefined, string | null>
+  consecutive_failures: ColumnType<number, number | undefined, number>
+  circuit_open_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  created_by: string
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export type OutboxStatus = 'pending' | 'sending' | 'delivered' | 'failed' | 'cancelled'
+
+export interface NotificationOutboxTable {
+  id: Generated<number>
+  message_id: string
+  webhook_id: string
+  campaign_slug: string
+  event: string
+  subject_id: string | null
+  payload: Json<object>
+  status: ColumnType<OutboxStatus, OutboxStatus | undefined, OutboxStatus>
+  attempts: ColumnType<number, number | undefined, number>
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>
+  lease_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  last_error: ColumnType<string | null, string | null | undefined, string | null>
+  created_at: CreatedAt
+  delivered_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+export interface NotificationDeliveryTable {
+  id: Generated<number>
+  outbox_id: number
+  webhook_id: string
+  attempt: number
+  status_code: number | null
+  error: string | null
+  duration_ms: number
+  created_at: CreatedAt
+}
+
 /**
  * Every table Ovasabi owns, named `service_{service}_{entity}`. Modules add theirs here next to
  * the migration that creates them.
@@ -218,4 +289,8 @@ export interface Database {
   service_localization_translation: LocalizationTranslationTable
   service_localization_catalog: LocalizationCatalogTable
   service_media_main: MediaMainTable
+  service_quote_main: QuoteMainTable
+  service_notification_webhook: NotificationWebhookTable
+  service_notification_outbox: NotificationOutboxTable
+  service_notification_delivery: NotificationDeliveryTable
 }

@@ -1,0 +1,258 @@
+/**
+ * Issue 4 performance: durable lead submissions/s on PostgreSQL (lead row + webhook outbox row +
+ * analytics event + idempotency record, one commit) against a bare Fastify route doing one `pg`
+ * INSERT per request. Same run, same database server, autocannon with 50 connections. Each server
+ * runs in its own child process so the load generator does not share its event loop.
+ *
+ *   DATABASE_URL=postgres://root@127.0.0.1:5432/test npm run bench:leads
+ *   (BENCH_SECONDS=15 BENCH_CONNECTIONS=50 to change the load)
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+
+const require = createRequire(import.meta.url)
+const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<any>
+
+const BASE_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test'
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
+const POOL = 10
+const ADMIN_KEY = `ovs_bench_admin_${randomBytes(12).toString('hex')}`
+
+async function serveOvasabi(databaseUrl: string) {
+  const { loadConfig } = await import('../src/config.js')
+  const { buildApp } = await import('../src/app.js')
+  const { mkdtempSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const config = loadConfig({
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'ovasabi-bench-')),
+    DATABASE_URL: databaseUrl,
+    DATABASE_POOL_SIZE: String(POOL),
+    LOG_LEVEL: 'silent',
+    OVASABI_ADMIN_KEY: ADMIN_KEY,
+    RATE_LIMIT_PER_MINUTE: '100000000',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+  })
+  const app = await buildApp(config, { logger: false })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  return app
+}
+
+async function serveBare(databaseUrl: string) {
+  const { default: Fastify } = await import('fastify')
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: POOL })
+  await pool.query(
+    'create table if not exists bench_bare_lead (id bigserial primary key, name text not null, email text not null, payload jsonb not null, created_at timestamptz not null default now())',
+  )
+  const app = Fastify({ logger: false })
+  app.post('/bare', async (request, reply) => {
+    const body = request.body as { name: string; email: string }
+    const { rows } = await pool.query(
+      'insert into bench_bare_lead (name, email, payload) values ($1, $2, $3) returning id',
+      [body.name, body.email, JSON.stringify(body)],
+    )
+    return reply.status(201).send({ id: rows[0].id })
+  })
+  app.addHook('onClose', () => pool.end())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  return app
+}
+
+/** Child mode: serve, print the port, stay until killed. */
+async function child(mode: string, databaseUrl: string) {
+  const app = mode === 'ovasabi' ? await serveOvasabi(databaseUrl) : await serveBare(databaseUrl)
+  process.stdout.write(`READY ${(app.server.address() as AddressInfo).port} ${ADMIN_KEY}\n`)
+  process.on('SIGTERM', () => void app.close().then(() => process.exit(0)))
+}
+
+function start(
+  mode: string,
+  databaseUrl: string,
+): Promise<{ proc: ChildProcess; port: number; adminKey: string }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode], {
+    env: { ...process.env, BENCH_CHILD_DB: databaseUrl },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    proc.stdout!.on('data', (c) => {
+      out += c
+      const m = /READY (\d+) (\S+)/.exec(out)
+      if (m) resolve({ proc, port: Number(m[1]), adminKey: m[2]! })
+    })
+    proc.on('exit', (code) => reject(new Error(`${mode} server exited (${code})`)))
+  })
+}
+
+async function stop(proc: ChildProcess) {
+  await new Promise<void>((r) => {
+    proc.removeAllListeners('exit')
+    proc.once('exit', () => r())
+    proc.kill('SIGTERM')
+  })
+}
+
+async function api(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: unknown,
+) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  })
+  const json = (await res.json()) as any
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`)
+  return json
+}
+
+function load(port: number, path: string, headers: Record<string, string>, extra: Record<string, unknown>) {
+  let n = 0
+  const tag = randomBytes(3).toString('hex')
+  const run = (duration: number) =>
+    autocannon({
+      url: `http://127.0.0.1:${port}`,
+      connections: CONNECTIONS,
+      duration,
+      requests: [
+        {
+          method: 'POST',
+          path,
+          headers: { ...headers, 'content-type': 'application/json' },
+          setupRequest: (req: Record<string, unknown>) => ({
+            ...req,
+            body: JSON.stringify({
+              ...extra,
+              name: 'Bench Lead',
+              email: `lead${tag}_${n++}@example.com`,
+              company: 'Bench Ltd',
+              message: 'Load test submission',
+              consent: true,
+            }),
+          }),
+        },
+      ],
+    })
+  return run
+}
+
+function summary(r: any) {
+  return {
+    requests_per_s: Math.round(r.requests.average),
+    ok: r['2xx'],
+    non_2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    p50_ms: r.latency.p50,
+    p99_ms: r.latency.p99,
+  }
+}
+
+async function main() {
+  const admin = new pg.Client({ connectionString: BASE_URL })
+  await admin.connect()
+  const name = `ovasabi_bench_leads_${Date.now().toString(36)}`
+  await admin.query(`create database ${name}`)
+  const url = new URL(BASE_URL)
+  url.pathname = `/${name}`
+  const databaseUrl = url.toString()
+  const receiver = http.createServer((req, res) => {
+    req.resume()
+    req.on('end', () => res.writeHead(204).end())
+  })
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r))
+  let delivered = 0
+  receiver.on('request', () => delivered++)
+
+  try {
+    // Bare baseline.
+    const bare = await start('bare', databaseUrl)
+    const bareRun = load(bare.port, '/bare', {}, {})
+    await bareRun(3)
+    const bareResult = summary(await bareRun(SECONDS))
+    await stop(bare.proc)
+
+    // Ovasabi: campaign with a CRM webhook (so every lead writes an outbox row), a guest session.
+    const ovs = await start('ovasabi', databaseUrl)
+    const adminHeaders = { 'x-api-key': ovs.adminKey }
+    const slug = `bench_${Date.now().toString(36)}`
+    await api(ovs.port, 'POST', '/api/campaign', adminHeaders, {
+      slug,
+      title: 'Leads bench',
+      metadata: { features: ['quote', 'analytics'], custom_rules: { quote_rate_limit: { max: 1e9 } } },
+    })
+    await api(ovs.port, 'POST', `/api/campaign/${slug}/webhooks`, adminHeaders, {
+      url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/crm`,
+      events: ['lead.created'],
+    })
+    const { token } = await api(ovs.port, 'POST', '/api/session', {})
+    const ovsRun = load(ovs.port, '/api/quote', { authorization: `Bearer ${token}` }, { campaign: slug })
+    await ovsRun(3)
+    const db = new pg.Client({ connectionString: databaseUrl })
+    await db.connect()
+    const count = async (sql: string) => Number((await db.query(sql, [slug])).rows[0].n)
+    const before = {
+      leads: await count('select count(*) n from service_quote_main where campaign_slug = $1'),
+      outbox: await count('select count(*) n from service_notification_outbox where campaign_slug = $1'),
+      events: await count('select count(*) n from service_analytics_event where campaign_slug = $1'),
+    }
+    const ovsResult = summary(await ovsRun(SECONDS))
+    const afterRun = {
+      leads:
+        (await count('select count(*) n from service_quote_main where campaign_slug = $1')) - before.leads,
+      outbox:
+        (await count('select count(*) n from service_notification_outbox where campaign_slug = $1')) -
+        before.outbox,
+      events:
+        (await count('select count(*) n from service_analytics_event where campaign_slug = $1')) -
+        before.events,
+    }
+    const deadline = Date.now() + 60_000
+    while (Date.now() < deadline) {
+      const pending = await count(
+        "select count(*) n from service_notification_outbox where campaign_slug = $1 and status in ('pending','sending')",
+      )
+      if (pending === 0) break
+      await new Promise((r) => setTimeout(r, 500))
+    }
+    await db.end()
+    await stop(ovs.proc)
+
+    const ratio = ovsResult.requests_per_s / bareResult.requests_per_s
+    const p99x = ovsResult.p99_ms / Math.max(1, bareResult.p99_ms)
+    const report = {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: (await import('node:os')).cpus().length,
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      pool: POOL,
+      bare: bareResult,
+      ovasabi: ovsResult,
+      durable_rows_written_during_run: afterRun,
+      webhook_deliveries_received: delivered,
+      throughput_ratio: Number(ratio.toFixed(2)),
+      p99_ratio: Number(p99x.toFixed(2)),
+      target: 'throughput ratio >= 0.8 and p99 ratio <= 2',
+      target_met: ratio >= 0.8 && p99x <= 2,
+    }
+    console.log(JSON.stringify(report, null, 2))
+  } finally {
+    receiver.close()
+    await admin.query(`drop database if exists ${name} with (force)`)
+    await admin.end()
+  }
+}
+
+const serveAt = process.argv.indexOf('--serve')
+if (serveAt >= 0) await child(process.argv[serveAt + 1]!, process.env.BENCH_CHILD_DB!)
+else await main()

@@ -1,0 +1,205 @@
+import { Counter, type Registry } from 'prom-client'
+import type { Db } from '../../platform/db/database.js'
+import type { SecretBox } from './secret-box.js'
+import { send } from './sender.js'
+import { signedHeaders } from './signing.js'
+import { PrivateTargetError, resolveTarget } from './target-guard.js'
+import * as repo from './webhook.repo.js'
+
+export interface DeliveryWorkerOptions {
+  pollMs: number
+  timeoutMs: number
+  retryBaseMs: number
+  maxAttempts: number
+  circuitThreshold: number
+  circuitCooldownMs: number
+  allowPrivate: boolean
+  /** Rows leased per poll. */
+  batchSize?: number
+}
+
+export interface DeliveryWorker {
+  start(): void
+  /** Stops polling and waits for the sends in flight. */
+  stop(): Promise<void>
+  /** Poll now (after a commit that enqueued something) instead of at the next interval. */
+  nudge(): void
+  /** One claim-and-send pass; returns how many rows it handled. */
+  runOnce(): Promise<number>
+}
+
+const MAX_RETRY_DELAY_MS = 6 * 60 * 60_000
+const MAX_RETRY_AFTER_MS = 24 * 60 * 60_000
+
+/** Exponential backoff with ±25 % jitter, so endpoints that failed together do not retry together. */
+export function backoffMs(attempt: number, baseMs: number, random = Math.random): number {
+  const exp = Math.min(MAX_RETRY_DELAY_MS, baseMs * 2 ** Math.max(0, attempt - 1))
+  return Math.round(exp * (0.75 + random() * 0.5))
+}
+
+export function createDeliveryWorker(
+  deps: { db: Db; box: SecretBox; registry?: Registry; onError?: (err: unknown) => void },
+  options: DeliveryWorkerOptions,
+): DeliveryWorker {
+  const { db, box } = deps
+  const batchSize = options.batchSize ?? 50
+  // Longer than any single send, so a live worker's lease never expires under it.
+  const leaseMs = Math.max(60_000, options.timeoutMs * 3)
+  const breaker = { threshold: options.circuitThreshold, cooldownMs: options.circuitCooldownMs }
+  const outcomes = deps.registry
+    ? ((deps.registry.getSingleMetric('ovasabi_webhook_deliveries_total') as
+        | Counter<'outcome'>
+        | undefined) ??
+      new Counter({
+        name: 'ovasabi_webhook_deliveries_total',
+        help: 'Webhook delivery attempts by outcome (delivered, retry, failed, gone, refused)',
+        labelNames: ['outcome'],
+        registers: [deps.registry],
+      }))
+    : undefined
+
+  let timer: NodeJS.Timeout | undefined
+  let running: Promise<number> | undefined
+  let again = false
+  let stopped = true
+
+  async function deliver(row: repo.ClaimedRow, webhook: repo.WebhookRow | undefined): Promise<void> {
+    type Outcome = Parameters<typeof repo.settle>[2]
+    const finish = (status: number | null, error: string | null, durationMs: number, outcome: Outcome) =>
+      repo.settleAndLog(
+        db,
+        { id: row.id, webhook_id: row.webhook_id, attempt: row.attempts },
+        { status_code: status, error, duration_ms: durationMs },
+        outcome,
+      )
+    if (!webhook?.enabled) {
+      await repo.settle(db, row.id, { status: 'cancelled', error: 'endpoint disabled or deleted' })
+      return
+    }
+    let target: Awaited<ReturnType<typeof resolveTarget>>
+    try {
+      target = await resolveTarget(webhook.url, options.allowPrivate)
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      if (err instanceof PrivateTargetError) {
+        // Policy, not a transient fault: retrying would only hit the same wall.
+        outcomes?.inc({ outcome: 'refused' })
+        await finish(null, message, 0, { status: 'failed', error: message })
+        return
+      }
+      return finish(null, message, 0, await retryOrFail(row, message, undefined))
+    }
+    const body = JSON.stringify(row.payload)
+    const headers = signedHeaders(box.open(webhook.secret_sealed), row.message_id, body)
+    const result = await send(target, headers, body, options.timeoutMs)
+    const status = result.status ?? null
+    if (result.status !== undefined && result.status >= 200 && result.status < 300) {
+      outcomes?.inc({ outcome: 'delivered' })
+      await finish(status, null, result.durationMs, { status: 'delivered' })
+      // Only an endpoint that was failing has anything to reset.
+      if (webhook.consecutive_failures > 0) await repo.recordEndpointResult(db, row.webhook_id, true, breaker)
+      return
+    }
+    if (result.status === 410) {
+      outcomes?.inc({ outcome: 'gone' })
+      await repo.disableEndpoint(db, row.webhook_id, 'receiver answered 410 Gone')
+      await finish(status, null, result.durationMs, {
+        status: 'failed',
+        error: 'HTTP 410 Gone: endpoint disabled',
+      })
+      return
+    }
+    const error = result.error ?? `HTTP ${result.status}`
+    return finish(
+      status,
+      result.error ?? null,
+      result.durationMs,
+      await retryOrFail(row, error, result.retryAfterMs),
+    )
+  }
+
+  async function retryOrFail(row: repo.ClaimedRow, error: string, retryAfterMs?: number) {
+    await repo.recordEndpointResult(db, row.webhook_id, false, breaker)
+    if (row.attempts >= options.maxAttempts) {
+      outcomes?.inc({ outcome: 'failed' })
+      return { status: 'failed' as const, error }
+    }
+    outcomes?.inc({ outcome: 'retry' })
+    const delay =
+      retryAfterMs !== undefined
+        ? Math.min(MAX_RETRY_AFTER_MS, retryAfterMs)
+        : backoffMs(row.attempts, options.retryBaseMs)
+    return { status: 'pending' as const, nextAttemptAt: new Date(Date.now() + delay), error }
+  }
+
+  async function pass(): Promise<number> {
+    const rows = await repo.claimDue(db, batchSize, leaseMs)
+    if (rows.length === 0) return 0
+    const ids = [...new Set(rows.map((r) => r.webhook_id))]
+    const webhooks = new Map(
+      (await db.selectFrom('service_notification_webhook').selectAll().where('id', 'in', ids).execute()).map(
+        (w) => [w.id, w],
+      ),
+    )
+    await Promise.all(
+      rows.map((row) =>
+        deliver(row, webhooks.get(row.webhook_id)).catch((err) => {
+          deps.onError?.(err)
+          return repo
+            .settle(db, row.id, {
+              status: 'pending',
+              nextAttemptAt: new Date(Date.now() + options.retryBaseMs),
+              error: String(err),
+            })
+            .catch(() => {})
+        }),
+      ),
+    )
+    return rows.length
+  }
+
+  function schedule(ms: number) {
+    if (stopped) return
+    clearTimeout(timer)
+    timer = setTimeout(() => void tick(), ms)
+    timer.unref()
+  }
+
+  async function tick(): Promise<void> {
+    if (running) {
+      again = true
+      return
+    }
+    let handled = 0
+    running = pass().catch((err) => {
+      deps.onError?.(err)
+      return 0
+    })
+    try {
+      handled = await running
+    } finally {
+      running = undefined
+    }
+    // A full batch means more may be due: go again at once instead of waiting a poll interval.
+    const more = again || handled >= batchSize
+    again = false
+    schedule(more ? 0 : options.pollMs)
+  }
+
+  return {
+    start() {
+      if (!stopped) return
+      stopped = false
+      schedule(0)
+    },
+    async stop() {
+      stopped = true
+      clearTimeout(timer)
+      await running?.catch(() => {})
+    },
+    nudge() {
+      if (!stopped) schedule(0)
+    },
+    runOnce: () => pass(),
+  }
+}

@@ -1,0 +1,7 @@
+export { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.js'
+export { notificationManifest as manifest } from './notification.manifest.js'
+export { createSecretBox } from './secret-box.js'
+export { sign, signedHeaders, verify } from './signing.js'
+export { isPrivateAddress } from './target-guard.js'
+export { webhookRoutes as routes } from './webhook.routes.js'
+export { createWebhookService, type WebhookService } from './webhook.service.js'

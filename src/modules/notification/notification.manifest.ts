@@ -1,0 +1,42 @@
+import type { ModuleManifest } from '../../platform/module.js'
+
+const base = '/api/campaign/:slug/webhooks'
+
+export const notificationManifest: ModuleManifest = {
+  name: 'notification',
+  version: '1.0.0',
+  description:
+    'CRM webhooks: per-campaign endpoints, transactional outbox, signed (Standard Webhooks) delivery with retries, circuit breaker and replay',
+  capabilities: [
+    'webhooks.register',
+    'webhooks.outbox',
+    'webhooks.delivery',
+    'webhooks.replay',
+    'webhooks.signing',
+  ],
+  dependencies: ['campaign', 'auth', 'database', 'webhooks'],
+  endpoints: [
+    { method: 'POST', path: base, auth: 'admin', summary: 'Register a CRM endpoint' },
+    { method: 'GET', path: base, auth: 'admin', summary: 'List endpoints' },
+    { method: 'DELETE', path: `${base}/:id`, auth: 'admin', summary: 'Delete an endpoint' },
+    { method: 'POST', path: `${base}/:id/rotate`, auth: 'admin', summary: 'Rotate the signing secret' },
+    { method: 'POST', path: `${base}/:id/enable`, auth: 'admin', summary: 'Re-enable an endpoint' },
+    { method: 'GET', path: `${base}/:id/deliveries`, auth: 'admin', summary: 'Delivery log' },
+    { method: 'GET', path: `${base}/:id/messages`, auth: 'admin', summary: 'Messages and their state' },
+    {
+      method: 'POST',
+      path: `${base}/:id/messages/:messageId/replay`,
+      auth: 'admin',
+      summary: 'Replay a message',
+    },
+    { method: 'POST', path: `${base}/:id/test`, auth: 'admin', summary: 'Send a test event' },
+  ],
+  actions: [],
+  events: [
+    { name: 'lead.created', channel: 'webhook', direction: 'emits', description: 'A new lead, to CRMs' },
+    { name: 'lead.updated', channel: 'webhook', direction: 'emits', description: 'A lead changed, to CRMs' },
+    { name: 'webhook.test', channel: 'webhook', direction: 'emits', description: 'A test delivery' },
+  ],
+  tables: ['service_notification_webhook', 'service_notification_outbox', 'service_notification_delivery'],
+  features: [],
+}

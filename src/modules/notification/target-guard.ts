@@ -1,0 +1,100 @@
+import { lookup } from 'node:dns/promises'
+import { BlockList, isIP } from 'node:net'
+import { UnprocessableError } from '../../platform/http/errors.js'
+
+/** Addresses a webhook must never reach unless `WEBHOOK_ALLOW_PRIVATE=true` (SSRF guard). */
+const blocked = new BlockList()
+for (const [net, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
+  blocked.addSubnet(net, prefix, 'ipv4')
+}
+for (const [net, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  ['64:ff9b::', 96],
+  ['100::', 64],
+  ['2001:db8::', 32],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const) {
+  blocked.addSubnet(net, prefix, 'ipv6')
+}
+
+/** True for loopback, private, link-local, CGNAT, documentation, multicast and reserved addresses. */
+export function isPrivateAddress(address: string): boolean {
+  const family = isIP(address)
+  if (family === 4) return blocked.check(address, 'ipv4')
+  if (family === 6) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+    if (mapped) return blocked.check(mapped[1]!, 'ipv4')
+    return blocked.check(address, 'ipv6')
+  }
+  return true
+}
+
+export interface ResolvedTarget {
+  url: URL
+  address: string
+  family: 4 | 6
+}
+
+export class PrivateTargetError extends UnprocessableError {
+  constructor(host: string, address: string) {
+    super(
+      `Webhook target ${host} resolves to ${address}, a private or loopback address; ` +
+        'set WEBHOOK_ALLOW_PRIVATE=true to allow it',
+      'WEBHOOK_TARGET_PRIVATE',
+      { host, address },
+    )
+  }
+}
+
+/**
+ * Resolve the target once and check every address. The sender then connects to the address
+ * returned here, so DNS cannot answer differently between the check and the connection.
+ */
+export async function resolveTarget(rawUrl: string, allowPrivate: boolean): Promise<ResolvedTarget> {
+  let url: URL
+  try {
+    url = new URL(rawUrl)
+  } catch {
+    throw new UnprocessableError(`${rawUrl} is not a URL`, 'WEBHOOK_URL_INVALID')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new UnprocessableError('Webhook URLs must be http(s)', 'WEBHOOK_URL_INVALID')
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '')
+  let addresses: Array<{ address: string; family: number }>
+  if (isIP(host)) addresses = [{ address: host, family: isIP(host) }]
+  else {
+    try {
+      addresses = await lookup(host, { all: true, verbatim: true })
+    } catch {
+      throw new UnprocessableError(`Webhook host ${host} does not resolve`, 'WEBHOOK_HOST_UNRESOLVED')
+    }
+  }
+  if (addresses.length === 0) {
+    throw new UnprocessableError(`Webhook host ${host} does not resolve`, 'WEBHOOK_HOST_UNRESOLVED')
+  }
+  if (!allowPrivate) {
+    const bad = addresses.find((a) => isPrivateAddress(a.address))
+    if (bad) throw new PrivateTargetError(host, bad.address)
+  }
+  const first = addresses[0]!
+  return { url, address: first.address, family: first.family === 6 ? 6 : 4 }
+}

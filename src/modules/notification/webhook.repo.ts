@@ -1,0 +1,285 @@
+import { sql } from 'kysely'
+import type { Db } from '../../platform/db/database.js'
+
+export type WebhookRow = Awaited<ReturnType<typeof findWebhook>> & {}
+
+export async function insertWebhook(
+  db: Db,
+  row: {
+    id: string
+    campaign_slug: string
+    url: string
+    events: string[]
+    description: string
+    secret_sealed: string
+    created_by: string
+  },
+) {
+  return db
+    .insertInto('service_notification_webhook')
+    .values({ ...row, events: JSON.stringify(row.events) })
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+export function findWebhook(db: Db, campaign: string, id: string) {
+  return db
+    .selectFrom('service_notification_webhook')
+    .selectAll()
+    .where('campaign_slug', '=', campaign)
+    .where('id', '=', id)
+    .executeTakeFirst()
+}
+
+export function listWebhooks(db: Db, campaign: string) {
+  return db
+    .selectFrom('service_notification_webhook')
+    .selectAll()
+    .where('campaign_slug', '=', campaign)
+    .orderBy('created_at')
+    .execute()
+}
+
+export async function deleteWebhook(db: Db, campaign: string, id: string): Promise<boolean> {
+  const res = await db
+    .deleteFrom('service_notification_webhook')
+    .where('campaign_slug', '=', campaign)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  return Number(res.numDeletedRows) > 0
+}
+
+export function updateWebhook(
+  db: Db,
+  campaign: string,
+  id: string,
+  patch: {
+    secret_sealed?: string
+    enabled?: boolean
+    disabled_reason?: string | null
+    consecutive_failures?: number
+    circuit_open_until?: Date | null
+  },
+) {
+  return db
+    .updateTable('service_notification_webhook')
+    .set({ ...patch, updated_at: new Date() })
+    .where('campaign_slug', '=', campaign)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst()
+}
+
+/**
+ * One outbox row per enabled endpoint of the campaign subscribed to `event` (or `*`), written in
+ * the caller's transaction so the event and its deliveries commit or vanish together.
+ */
+export async function enqueue(
+  trx: Db,
+  e: { messageId: string; campaign: string; event: string; subjectId: string | null; payload: object },
+  onlyWebhook?: string,
+): Promise<number> {
+  const res = await sql`
+    insert into service_notification_outbox (message_id, webhook_id, campaign_slug, event, subject_id, payload)
+    select ${e.messageId}, w.id, w.campaign_slug, ${e.event}, ${e.subjectId}, ${JSON.stringify(e.payload)}::jsonb
+    from service_notification_webhook w
+    where w.campaign_slug = ${e.campaign} and w.enabled
+      and (w.events @> ${JSON.stringify([e.event])}::jsonb or w.events @> '["*"]'::jsonb)
+      ${onlyWebhook ? sql`and w.id = ${onlyWebhook}` : sql``}
+  `.execute(trx)
+  return Number(res.numAffectedRows ?? 0)
+}
+
+export interface ClaimedRow {
+  id: number
+  message_id: string
+  webhook_id: string
+  campaign_slug: string
+  event: string
+  payload: unknown
+  attempts: number
+}
+
+/**
+ * Lease up to `limit` due rows. `FOR UPDATE SKIP LOCKED` lets concurrent workers (any node) pass
+ * over rows another is claiming; the committed `sending` status plus the lease keeps them off
+ * those rows until the lease ends, so a crashed worker's rows come back after `leaseMs`.
+ */
+export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<ClaimedRow[]> {
+  const res = await sql<ClaimedRow>`
+    update service_notification_outbox o
+    set status = 'sending', attempts = o.attempts + 1,
+        lease_until = now() + (${leaseMs}::int * interval '1 millisecond')
+    where o.id in (
+      select d.id from service_notification_outbox d
+      join service_notification_webhook w on w.id = d.webhook_id
+      where ((d.status = 'pending' and d.next_attempt_at <= now())
+          or (d.status = 'sending' and d.lease_until < now()))
+        and w.enabled and (w.circuit_open_until is null or w.circuit_open_until <= now())
+      order by d.next_attempt_at, d.id
+      limit ${limit}
+      for update of d skip locked
+    )
+    returning o.id, o.message_id, o.webhook_id, o.campaign_slug, o.event, o.payload, o.attempts
+  `.execute(db)
+  return res.rows.map((r) => ({ ...r, id: Number(r.id) }))
+}
+
+/**
+ * Settle a row and log the attempt in one statement (one commit, not two): the worker's writes
+ * compete with lead submissions for the same WAL flushes.
+ */
+export async function settleAndLog(
+  db: Db,
+  row: { id: number; webhook_id: string; attempt: number },
+  attempt: { status_code: number | null; error: string | null; duration_ms: number },
+  outcome: Parameters<typeof settle>[2],
+) {
+  const set =
+    outcome.status === 'delivered'
+      ? sql`status = 'delivered', lease_until = null, delivered_at = now(), last_error = null`
+      : outcome.status === 'pending'
+        ? sql`status = 'pending', lease_until = null, last_error = ${outcome.error}, next_attempt_at = ${outcome.nextAttemptAt}`
+        : sql`status = ${outcome.status}, lease_until = null, last_error = ${outcome.error}`
+  await sql`
+    with settled as (
+      update service_notification_outbox set ${set} where id = ${row.id} and status = 'sending' returning id
+    )
+    insert into service_notification_delivery (outbox_id, webhook_id, attempt, status_code, error, duration_ms)
+    values (${row.id}, ${row.webhook_id}, ${row.attempt}, ${attempt.status_code}, ${attempt.error}, ${attempt.duration_ms})
+  `.execute(db)
+}
+
+export async function settle(
+  db: Db,
+  id: number,
+  outcome:
+    | { status: 'delivered' }
+    | { status: 'pending'; nextAttemptAt: Date; error: string }
+    | { status: 'failed' | 'cancelled'; error: string },
+) {
+  await db
+    .updateTable('service_notification_outbox')
+    .set({
+      status: outcome.status,
+      lease_until: null,
+      ...(outcome.status === 'delivered'
+        ? { delivered_at: new Date(), last_error: null }
+        : { last_error: outcome.error }),
+      ...(outcome.status === 'pending' ? { next_attempt_at: outcome.nextAttemptAt } : {}),
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'sending')
+    .execute()
+}
+
+/** Endpoint health after an attempt: reset on success, count and maybe open the breaker on failure. */
+export async function recordEndpointResult(
+  db: Db,
+  webhookId: string,
+  ok: boolean,
+  breaker: { threshold: number; cooldownMs: number },
+) {
+  if (ok) {
+    await db
+      .updateTable('service_notification_webhook')
+      .set({ consecutive_failures: 0, circuit_open_until: null })
+      .where('id', '=', webhookId)
+      .where('consecutive_failures', '>', 0)
+      .execute()
+    return
+  }
+  await sql`
+    update service_notification_webhook
+    set consecutive_failures = consecutive_failures + 1,
+        circuit_open_until = case when consecutive_failures + 1 >= ${breaker.threshold}
+          then now() + (${breaker.cooldownMs}::int * interval '1 millisecond') else circuit_open_until end
+    where id = ${webhookId}
+  `.execute(db)
+}
+
+/** A 410 Gone: the receiver asked us to stop. Pending messages for it are cancelled. */
+export async function disableEndpoint(db: Db, webhookId: string, reason: string) {
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('service_notification_webhook')
+      .set({ enabled: false, disabled_reason: reason, updated_at: new Date() })
+      .where('id', '=', webhookId)
+      .execute()
+    await trx
+      .updateTable('service_notification_outbox')
+      .set({ status: 'cancelled', last_error: reason, lease_until: null })
+      .where('webhook_id', '=', webhookId)
+      .where('status', '=', 'pending')
+      .execute()
+  })
+}
+
+export function listDeliveries(db: Db, webhookId: string, limit: number, beforeId?: number) {
+  let q = db
+    .selectFrom('service_notification_delivery as d')
+    .innerJoin('service_notification_outbox as o', 'o.id', 'd.outbox_id')
+    .select([
+      'd.id',
+      'd.attempt',
+      'd.status_code',
+      'd.error',
+      'd.duration_ms',
+      'd.created_at',
+      'o.message_id',
+      'o.event',
+      'o.status as message_status',
+    ])
+    .where('d.webhook_id', '=', webhookId)
+    .orderBy('d.id', 'desc')
+    .limit(limit)
+  if (beforeId !== undefined) q = q.where('d.id', '<', beforeId)
+  return q.execute()
+}
+
+export function listMessages(db: Db, webhookId: string, limit: number) {
+  return db
+    .selectFrom('service_notification_outbox')
+    .select([
+      'message_id',
+      'event',
+      'status',
+      'attempts',
+      'next_attempt_at',
+      'last_error',
+      'created_at',
+      'delivered_at',
+    ])
+    .where('webhook_id', '=', webhookId)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute()
+}
+
+/** Manual replay: the message goes back to `pending` now, with a fresh retry budget. */
+export async function replay(db: Db, webhookId: string, messageId: string): Promise<boolean> {
+  const res = await db
+    .updateTable('service_notification_outbox')
+    .set({ status: 'pending', attempts: 0, next_attempt_at: new Date(), lease_until: null })
+    .where('webhook_id', '=', webhookId)
+    .where('message_id', '=', messageId)
+    .where('status', '!=', 'sending')
+    .executeTakeFirst()
+  return Number(res.numUpdatedRows) > 0
+}
+
+/** Erasure: scrub the payloads of every message about these subjects and stop unsent ones. */
+export async function scrubSubjects(db: Db, subjectIds: string[]) {
+  if (subjectIds.length === 0) return
+  await db
+    .updateTable('service_notification_outbox')
+    .set({ payload: JSON.stringify({ erased: true }) })
+    .where('subject_id', 'in', subjectIds)
+    .execute()
+  await db
+    .updateTable('service_notification_outbox')
+    .set({ status: 'cancelled', last_error: 'subject erased', lease_until: null })
+    .where('subject_id', 'in', subjectIds)
+    .where('status', '=', 'pending')
+    .execute()
+}

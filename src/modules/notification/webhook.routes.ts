@@ -1,0 +1,225 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { Type } from 'typebox'
+import { errors, SecuredBy } from '../../platform/http/schemas.js'
+import type { CampaignService } from '../campaign/campaign.service.js'
+import { Slug } from '../campaign/campaign.schema.js'
+import {
+  CreateWebhookBody,
+  DeliveryView,
+  MessageView,
+  WebhookView,
+  WebhookWithSecret,
+} from './webhook.schema.js'
+import type { WebhookService } from './webhook.service.js'
+
+export interface WebhookRoutesOptions {
+  webhooks: WebhookService
+  campaigns: Pick<CampaignService, 'get'>
+}
+
+const Params = Type.Object({ slug: Slug })
+const IdParams = Type.Object({ slug: Slug, id: Type.String({ pattern: '^wh_[0-9A-Z]{26}$' }) })
+const MessageParams = Type.Object({
+  slug: Slug,
+  id: Type.String({ pattern: '^wh_[0-9A-Z]{26}$' }),
+  messageId: Type.String({ pattern: '^msg_[0-9A-Z]{26}$' }),
+})
+
+/** CRM webhook endpoints per campaign: admin only, since they send lead data off the server. */
+export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
+  app,
+  { webhooks, campaigns },
+) => {
+  const tags = ['webhooks']
+  const admin = app.requireRole('admin')
+  const base = '/api/campaign/:slug/webhooks'
+  const ids = (request: { params: unknown }) =>
+    request.params as { slug: string; id: string; messageId: string }
+
+  app.post(
+    base,
+    {
+      preHandler: admin,
+      schema: {
+        operationId: 'createWebhook',
+        tags,
+        security: SecuredBy,
+        description: 'Register a CRM endpoint. The `whsec_` secret is returned here and on rotation only.',
+        params: Params,
+        body: CreateWebhookBody,
+        response: { 201: WebhookWithSecret, ...errors(400, 401, 403, 404, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { slug } = ids(request)
+      await campaigns.get(slug)
+      const created = await webhooks.register(slug, request.body as any, request.principal!.user_id)
+      return reply.status(201).send(created)
+    },
+  )
+
+  app.get(
+    base,
+    {
+      preHandler: admin,
+      schema: {
+        operationId: 'listWebhooks',
+        tags,
+        security: SecuredBy,
+        params: Params,
+        response: { 200: Type.Object({ webhooks: Type.Array(WebhookView) }), ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { slug } = ids(request)
+      await campaigns.get(slug)
+      return { webhooks: await webhooks.list(slug) }
+    },
+  )
+
+  app.delete(
+    `${base}/:id`,
+    {
+      preHandler: admin,
+      schema: {
+        operationId: 'deleteWebhook',
+        tags,
+        security: SecuredBy,
+        params: IdParams,
+        response: { 204: Type.Null(), ...errors(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { slug, id } = ids(request)
+      await webhooks.remove(slug, id)
+      return reply.status(204).send()
+    },
+  )
+
+  app.post(
+    `${base}/:id/rotate`,
+    {
+      preHandler: admin,
+      schema: {
+        operationId: 'rotateWebhookSecret',
+        tags,
+        security: SecuredBy,
+        description: 'Replace the signing secret; the old one stops signing at once.',
+        params: IdParams,
+        response: { 200: WebhookWithSecret, ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { slug, id } = ids(request)
+      return webhooks.rotate(slug, id)
+    },
+  )
+
+  app.post(
+    `${base}/:id/enable`,
+    {
+      preHandler: admin,
+      schema: {
+        operationId: 'enableWebhook',
+        tags,
+        security: SecuredBy,
+        description: 'Re-enable an endpoint disabled by a 410 and close its circuit breaker.',
+        params: IdParams,
+        response: { 200: WebhookView, ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { slug, id } = ids(request)
+      return webhooks.enable(slug, id)
+    },
+  )
+
+  app.get(
+    `${base}/:id/deliveries`,
+    {
+      preHandler: admin,
+      schema: {
+        operationId: 'listWebhookDeliveries',
+        tags,
+        security: SecuredBy,
+        description: 'Every attempt, newest first; page with `before` (the last id you saw).',
+        params: IdParams,
+        querystring: Type.Object({
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+          before: Type.Optional(Type.Integer({ minimum: 1 })),
+        }),
+        response: {
+          200: Type.Object({ deliveries: Type.Array(DeliveryView) }),
+          ...errors(400, 401, 403, 404),
+        },
+      },
+    },
+    async (request) => {
+      const { slug, id } = ids(request)
+      const q = request.query as { limit: number; before?: number }
+      return { deliveries: await webhooks.deliveries(slug, id, { limit: q.limit, before: q.before }) }
+    },
+  )
+
+  app.get(
+    `${base}/:id/messages`,
+    {
+      preHandler: admin,
+      schema: {
+        operationId: 'listWebhookMessages',
+        tags,
+        security: SecuredBy,
+        params: IdParams,
+        querystring: Type.Object({
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+        }),
+        response: { 200: Type.Object({ messages: Type.Array(MessageView) }), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { slug, id } = ids(request)
+      return { messages: await webhooks.messages(slug, id, (request.query as { limit: number }).limit) }
+    },
+  )
+
+  app.post(
+    `${base}/:id/messages/:messageId/replay`,
+    {
+      preHandler: admin,
+      schema: {
+        operationId: 'replayWebhookMessage',
+        tags,
+        security: SecuredBy,
+        description: 'Send a message again (same webhook-id, fresh signature and retry budget).',
+        params: MessageParams,
+        response: { 202: Type.Object({ status: Type.Literal('queued') }), ...errors(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { slug, id, messageId } = ids(request)
+      await webhooks.replay(slug, id, messageId)
+      return reply.status(202).send({ status: 'queued' })
+    },
+  )
+
+  app.post(
+    `${base}/:id/test`,
+    {
+      preHandler: admin,
+      schema: {
+        operationId: 'sendWebhookTest',
+        tags,
+        security: SecuredBy,
+        params: IdParams,
+        response: {
+          202: Type.Object({ status: Type.Literal('queued'), message_id: Type.String() }),
+          ...errors(401, 403, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { slug, id } = ids(request)
+      return reply.status(202).send({ status: 'queued', message_id: await webhooks.sendTest(slug, id) })
+    },
+  )
+}

@@ -1,0 +1,60 @@
+import { Type } from 'typebox'
+
+/** Events a CRM endpoint can subscribe to; `*` is every one, present and future. */
+export const WEBHOOK_EVENTS = ['lead.created', 'lead.updated', '*'] as const
+
+export const CreateWebhookBody = Type.Object(
+  {
+    url: Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://' }),
+    events: Type.Array(Type.Union(WEBHOOK_EVENTS.map((e) => Type.Literal(e))), {
+      minItems: 1,
+      maxItems: 16,
+      uniqueItems: true,
+    }),
+    description: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+)
+
+export const WebhookView = Type.Object({
+  id: Type.String(),
+  url: Type.String(),
+  events: Type.Array(Type.String()),
+  description: Type.String(),
+  enabled: Type.Boolean(),
+  disabled_reason: Type.Union([Type.String(), Type.Null()]),
+  consecutive_failures: Type.Integer(),
+  circuit: Type.Union([Type.Literal('closed'), Type.Literal('open')]),
+  circuit_open_until: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String(),
+})
+
+export const WebhookWithSecret = Type.Object({
+  id: Type.String(),
+  /** Shown once, here and on rotation: store it in the CRM. */
+  secret: Type.String(),
+  webhook: WebhookView,
+})
+
+export const DeliveryView = Type.Object({
+  id: Type.Integer(),
+  message_id: Type.String(),
+  event: Type.String(),
+  attempt: Type.Integer(),
+  status_code: Type.Union([Type.Integer(), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()]),
+  duration_ms: Type.Integer(),
+  message_status: Type.String(),
+  created_at: Type.String(),
+})
+
+export const MessageView = Type.Object({
+  message_id: Type.String(),
+  event: Type.String(),
+  status: Type.String(),
+  attempts: Type.Integer(),
+  next_attempt_at: Type.String(),
+  last_error: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String(),
+  delivered_at: Type.Union([Type.String(), Type.Null()]),
+})

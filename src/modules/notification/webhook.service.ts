@@ -1,0 +1,172 @@
+import { ulid } from 'ulid'
+import type { Db } from '../../platform/db/database.js'
+import { NotFoundError } from '../../platform/http/errors.js'
+import type { SecretBox } from './secret-box.js'
+import { newWebhookSecret } from './signing.js'
+import { resolveTarget } from './target-guard.js'
+import * as repo from './webhook.repo.js'
+
+/** A domain event as CRM endpoints receive it (the Standard Webhooks payload shape). */
+export interface WebhookEvent {
+  campaign: string
+  event: string
+  /** What the event is about (a lead id), so erasure can find its messages. */
+  subjectId: string | null
+  data: object
+}
+
+export interface WebhookService {
+  register(
+    campaign: string,
+    input: { url: string; events: string[]; description?: string },
+    actor: string,
+  ): Promise<{ id: string; secret: string; webhook: ReturnType<typeof view> }>
+  list(campaign: string): Promise<Array<ReturnType<typeof view>>>
+  remove(campaign: string, id: string): Promise<void>
+  rotate(
+    campaign: string,
+    id: string,
+  ): Promise<{ id: string; secret: string; webhook: ReturnType<typeof view> }>
+  /** Turn an endpoint disabled by a 410 (or by hand) back on and close its breaker. */
+  enable(campaign: string, id: string): Promise<ReturnType<typeof view>>
+  deliveries(campaign: string, id: string, opts: { limit: number; before?: number }): Promise<unknown[]>
+  messages(campaign: string, id: string, limit: number): Promise<unknown[]>
+  replay(campaign: string, id: string, messageId: string): Promise<void>
+  /** Queue a `webhook.test` message to this endpoint only; returns its message id. */
+  sendTest(campaign: string, id: string): Promise<string>
+  /** Write the outbox rows for an event inside the caller's transaction; returns how many. */
+  enqueue(trx: Db, event: WebhookEvent): Promise<number>
+  /** Erasure: scrub stored payloads about these subjects, cancel unsent ones. */
+  /** Inside the caller's transaction when `trx` is given (erasure runs in one). */
+  scrubSubjects(subjectIds: string[], trx?: Db): Promise<void>
+}
+
+export function view(w: repo.WebhookRow, now = new Date()) {
+  const open = w.circuit_open_until !== null && w.circuit_open_until > now
+  return {
+    id: w.id,
+    url: w.url,
+    events: w.events,
+    description: w.description,
+    enabled: w.enabled,
+    disabled_reason: w.disabled_reason,
+    consecutive_failures: w.consecutive_failures,
+    circuit: open ? ('open' as const) : ('closed' as const),
+    circuit_open_until: w.circuit_open_until ? w.circuit_open_until.toISOString() : null,
+    created_at: w.created_at.toISOString(),
+  }
+}
+
+export function eventBody(event: string, data: object, at = new Date()) {
+  return { type: event, timestamp: at.toISOString(), data }
+}
+
+export function createWebhookService(deps: {
+  db: Db
+  box: SecretBox
+  allowPrivate: boolean
+  /** Called after something was queued outside a lead transaction (test sends, replays). */
+  nudge?: () => void
+}): WebhookService {
+  const { db, box } = deps
+
+  async function get(campaign: string, id: string) {
+    const found = await repo.findWebhook(db, campaign, id)
+    if (!found) throw new NotFoundError(`Webhook ${id} not found in ${campaign}`, 'WEBHOOK_NOT_FOUND')
+    return found
+  }
+
+  return {
+    async register(campaign, input, actor) {
+      // Checked here too, not only at send time, so an admin learns at once that a URL is refused.
+      await resolveTarget(input.url, deps.allowPrivate)
+      const secret = newWebhookSecret()
+      const row = await repo.insertWebhook(db, {
+        id: `wh_${ulid()}`,
+        campaign_slug: campaign,
+        url: input.url,
+        events: input.events,
+        description: input.description ?? '',
+        secret_sealed: box.seal(secret),
+        created_by: actor,
+      })
+      return { id: row.id, secret, webhook: view(row) }
+    },
+    async list(campaign) {
+      return (await repo.listWebhooks(db, campaign)).map((w) => view(w))
+    },
+    async remove(campaign, id) {
+      if (!(await repo.deleteWebhook(db, campaign, id))) {
+        throw new NotFoundError(`Webhook ${id} not found in ${campaign}`, 'WEBHOOK_NOT_FOUND')
+      }
+    },
+    async rotate(campaign, id) {
+      await get(campaign, id)
+      const secret = newWebhookSecret()
+      const row = await repo.updateWebhook(db, campaign, id, { secret_sealed: box.seal(secret) })
+      return { id, secret, webhook: view(row!) }
+    },
+    async enable(campaign, id) {
+      await get(campaign, id)
+      const row = await repo.updateWebhook(db, campaign, id, {
+        enabled: true,
+        disabled_reason: null,
+        consecutive_failures: 0,
+        circuit_open_until: null,
+      })
+      return view(row!)
+    },
+    async deliveries(campaign, id, opts) {
+      await get(campaign, id)
+      const rows = await repo.listDeliveries(db, id, opts.limit, opts.before)
+      return rows.map((r) => ({ ...r, id: Number(r.id), created_at: r.created_at.toISOString() }))
+    },
+    async messages(campaign, id, limit) {
+      await get(campaign, id)
+      const rows = await repo.listMessages(db, id, limit)
+      return rows.map((r) => ({
+        ...r,
+        next_attempt_at: r.next_attempt_at.toISOString(),
+        created_at: r.created_at.toISOString(),
+        delivered_at: r.delivered_at ? r.delivered_at.toISOString() : null,
+      }))
+    },
+    async replay(campaign, id, messageId) {
+      await get(campaign, id)
+      if (!(await repo.replay(db, id, messageId))) {
+        throw new NotFoundError(
+          `Message ${messageId} not found for webhook ${id} (or it is being sent right now)`,
+          'MESSAGE_NOT_FOUND',
+        )
+      }
+      deps.nudge?.()
+    },
+    async sendTest(campaign, id) {
+      const w = await get(campaign, id)
+      const messageId = `msg_${ulid()}`
+      await db
+        .insertInto('service_notification_outbox')
+        .values({
+          message_id: messageId,
+          webhook_id: w.id,
+          campaign_slug: campaign,
+          event: 'webhook.test',
+          subject_id: null,
+          payload: JSON.stringify(eventBody('webhook.test', { campaign, webhook_id: w.id })),
+        })
+        .execute()
+      deps.nudge?.()
+      return messageId
+    },
+    enqueue(trx, e) {
+      return repo.enqueue(trx, {
+        messageId: `msg_${ulid()}`,
+        campaign: e.campaign,
+        event: e.event,
+        subjectId: e.subjectId,
+        payload: eventBody(e.event, e.data),
+      })
+    },
+    scrubSubjects: (ids, trx) => repo.scrubSubjects(trx ?? db, ids),
+  }
+}

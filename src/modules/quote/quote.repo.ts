@@ -1,0 +1,174 @@
+import { sql } from 'kysely'
+import type { Db } from '../../platform/db/database.js'
+import type { LeadStatus } from '../../platform/db/tables.js'
+import type { LeadFilters } from './quote.schema.js'
+
+export const DEDUPE_WINDOW_MS = 24 * 60 * 60_000
+
+export type LeadRow = NonNullable<Awaited<ReturnType<typeof findLead>>>
+
+export function findLead(db: Db, campaign: string, id: string) {
+  return db
+    .selectFrom('service_quote_main')
+    .selectAll()
+    .where('campaign_slug', '=', campaign)
+    .where('id', '=', id)
+    .executeTakeFirst()
+}
+
+/** This email's newest lead created in the last 24 h, if any. */
+export function findRecentByEmail(db: Db, campaign: string, email: string, now = new Date()) {
+  return db
+    .selectFrom('service_quote_main')
+    .select(['id', 'status'])
+    .where('campaign_slug', '=', campaign)
+    .where('email', '=', email)
+    .where('erased_at', 'is', null)
+    .where('created_at', '>', new Date(now.getTime() - DEDUPE_WINDOW_MS))
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst()
+}
+
+/**
+ * Serialises submissions of one email in one campaign until the transaction ends, so two racing
+ * first submissions cannot both insert (the 24 h window is sliding: no unique index can say it).
+ */
+export async function lockEmail(trx: Db, campaign: string, email: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`quote:${campaign}:${email}`}, 0))`.execute(trx)
+}
+
+export interface LeadValues {
+  name: string
+  email: string
+  company: string | null
+  phone: string | null
+  message: string | null
+  budget: string | null
+  interest: string | null
+  locale: string | null
+  consent: boolean
+  metadata: Record<string, unknown>
+}
+
+export function insertLead(
+  trx: Db,
+  row: LeadValues & { id: string; campaign_slug: string; user_id: string; session_id: string },
+) {
+  return trx
+    .insertInto('service_quote_main')
+    .values({
+      ...row,
+      metadata: JSON.stringify(row.metadata),
+      consent_at: row.consent ? new Date() : null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+/** A repeat submission: given fields replace stored ones, metadata merges, the count goes up. */
+export function mergeLead(
+  trx: Db,
+  id: string,
+  values: LeadValues,
+  user: { user_id: string; session_id: string },
+) {
+  const keep = <K extends keyof LeadValues>(k: K) =>
+    values[k] === null ? sql.ref(k) : sql`${values[k] as string}`
+  return trx
+    .updateTable('service_quote_main')
+    .set({
+      name: values.name,
+      company: keep('company') as any,
+      phone: keep('phone') as any,
+      message: keep('message') as any,
+      budget: keep('budget') as any,
+      interest: keep('interest') as any,
+      locale: keep('locale') as any,
+      consent: values.consent ? true : (sql`consent` as any),
+      consent_at: values.consent ? (sql`coalesce(consent_at, now())` as any) : (sql`consent_at` as any),
+      metadata: sql`metadata || ${JSON.stringify(values.metadata)}::jsonb` as any,
+      submissions: sql`submissions + 1` as any,
+      // A guest who registered since keeps their lead reachable under the user id.
+      user_id: user.user_id === 'guest' ? (sql`user_id` as any) : user.user_id,
+      session_id: user.session_id,
+      updated_at: new Date(),
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+export function lockLead(trx: Db, campaign: string, id: string) {
+  return trx
+    .selectFrom('service_quote_main')
+    .selectAll()
+    .where('campaign_slug', '=', campaign)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst()
+}
+
+export function setStatus(trx: Db, id: string, status: LeadStatus) {
+  return trx
+    .updateTable('service_quote_main')
+    .set({ status, updated_at: new Date() })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+function filtered(db: Db, campaign: string, f: LeadFilters) {
+  let q = db.selectFrom('service_quote_main').where('campaign_slug', '=', campaign)
+  if (f.status) q = q.where('status', '=', f.status)
+  if (f.email) q = q.where('email', '=', f.email.trim().toLowerCase())
+  if (f.interest) q = q.where('interest', '=', f.interest)
+  if (f.from) q = q.where('created_at', '>=', new Date(f.from))
+  if (f.to) q = q.where('created_at', '<', new Date(f.to))
+  if (f.q) {
+    const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    q = q.where((eb) =>
+      eb.or([eb('name', 'ilike', like), eb('email', 'ilike', like), eb('company', 'ilike', like)]),
+    )
+  }
+  return q
+}
+
+export async function listLeads(db: Db, campaign: string, f: LeadFilters, limit: number, offset: number) {
+  const q = filtered(db, campaign, f)
+  const [rows, count] = await Promise.all([
+    q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute(),
+    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ])
+  return { rows, total: Number(count.n) }
+}
+
+export function allLeads(db: Db, campaign: string, f: LeadFilters, max: number) {
+  return filtered(db, campaign, f)
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(max)
+    .execute()
+}
+
+const ERASED = {
+  email: null,
+  name: null,
+  company: null,
+  phone: null,
+  message: null,
+  budget: null,
+  interest: null,
+  metadata: JSON.stringify({}),
+}
+
+/** Erasure: personal fields cleared, the row (and every counter) kept. Returns the lead ids. */
+export async function eraseWhere(db: Db, where: { email?: string; user_id?: string; campaign?: string }) {
+  let q = db.updateTable('service_quote_main').set({ ...ERASED, erased_at: new Date() })
+  if (where.email !== undefined) q = q.where('email', '=', where.email)
+  if (where.user_id !== undefined) q = q.where('user_id', '=', where.user_id)
+  if (where.campaign !== undefined) q = q.where('campaign_slug', '=', where.campaign)
+  const rows = await q.returning('id').execute()
+  return rows.map((r) => r.id)
+}

@@ -1,0 +1,175 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { Type } from 'typebox'
+import type { Dispatcher } from '../../nexus/dispatcher.js'
+import type { LeadStatus } from '../../platform/db/tables.js'
+import { ValidationError } from '../../platform/http/errors.js'
+import { errors, SecuredBy } from '../../platform/http/schemas.js'
+import { Slug } from '../campaign/campaign.schema.js'
+import type { CampaignService } from '../campaign/campaign.service.js'
+import { leadsToCsv } from './quote.csv.js'
+import {
+  type LeadFilters,
+  LeadFilters as LeadFiltersSchema,
+  LeadListQuery,
+  LeadView,
+  PatchLeadBody,
+  SubmitQuoteBody,
+  SubmitResult,
+} from './quote.schema.js'
+import type { QuoteService } from './quote.service.js'
+
+export interface QuoteRoutesOptions {
+  quotes: QuoteService
+  dispatcher: Dispatcher
+  campaigns: Pick<CampaignService, 'get'>
+}
+
+const SLUG = /^[a-z0-9][a-z0-9_-]{0,63}$/
+
+export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
+  app,
+  { quotes, dispatcher, campaigns },
+) => {
+  const tags = ['quote']
+
+  app.post(
+    '/api/quote',
+    {
+      onRequest: app.authenticate,
+      // The quote service validates field by field (same errors as the action); only the campaign is read here.
+      validatorCompiler: () => () => true,
+      schema: {
+        operationId: 'submitQuote',
+        tags,
+        security: SecuredBy,
+        description:
+          'Submit a lead to a campaign. Runs the `quote.submit` action (same service, idempotency with ' +
+          '`Idempotency-Key`, analytics event, webhook outbox in the same commit).',
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 128 })) }),
+        body: SubmitQuoteBody,
+        response: { 200: SubmitResult, ...errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw new ValidationError('Body must be a JSON object', [
+          { field: '', path: '/', message: 'must be an object' },
+        ])
+      }
+      const { campaign, ...data } = body as Record<string, unknown>
+      if (typeof campaign !== 'string' || !SLUG.test(campaign)) {
+        throw new ValidationError('campaign must be a campaign slug', [
+          { field: 'campaign', path: '/campaign', message: 'campaign is required: the slug of the campaign' },
+        ])
+      }
+      const key = request.headers['idempotency-key']
+      const outcome = await dispatcher.dispatch({
+        campaignSlug: campaign,
+        body: { action: 'quote.submit', data },
+        principal: request.principal!,
+        ip: request.ip,
+        idempotencyKey: typeof key === 'string' && key.length > 0 && key.length <= 128 ? key : undefined,
+      })
+      if (outcome.replayed) reply.header('idempotent-replayed', 'true')
+      return reply.status(outcome.status_code as 200).send(outcome.body as any)
+    },
+  )
+
+  const editor = app.requireRole('editor')
+  const SlugParams = Type.Object({ slug: Slug })
+
+  app.get(
+    '/api/campaign/:slug/leads',
+    {
+      preHandler: editor,
+      schema: {
+        operationId: 'listLeads',
+        tags,
+        security: SecuredBy,
+        params: SlugParams,
+        querystring: LeadListQuery,
+        response: {
+          200: Type.Object({
+            leads: Type.Array(LeadView),
+            total: Type.Integer(),
+            page: Type.Integer(),
+            per_page: Type.Integer(),
+          }),
+          ...errors(400, 401, 403, 404),
+        },
+      },
+    },
+    async (request) => {
+      const { slug } = request.params as { slug: string }
+      await campaigns.get(slug)
+      const { page, per_page, ...filters } = request.query as LeadFilters & { page: number; per_page: number }
+      const { leads, total } = await quotes.list(slug, filters, page, per_page)
+      return { leads, total, page, per_page }
+    },
+  )
+
+  app.get(
+    '/api/campaign/:slug/leads.csv',
+    {
+      preHandler: editor,
+      schema: {
+        operationId: 'exportLeadsCsv',
+        tags,
+        security: SecuredBy,
+        description: 'Every lead matching the filters as CSV; formula-like cells are neutralised.',
+        params: SlugParams,
+        querystring: LeadFiltersSchema,
+        response: { 200: Type.String(), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { slug } = request.params as { slug: string }
+      await campaigns.get(slug)
+      const csv = leadsToCsv(await quotes.exportRows(slug, request.query as LeadFilters))
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${slug}-leads.csv"`)
+        .send(csv)
+    },
+  )
+
+  app.get(
+    '/api/campaign/:slug/leads/:id',
+    {
+      preHandler: editor,
+      schema: {
+        operationId: 'getLead',
+        tags,
+        security: SecuredBy,
+        params: Type.Object({ slug: Slug, id: Type.String({ maxLength: 64 }) }),
+        response: { 200: LeadView, ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { slug, id } = request.params as { slug: string; id: string }
+      return quotes.get(slug, id)
+    },
+  )
+
+  app.patch(
+    '/api/campaign/:slug/leads/:id',
+    {
+      preHandler: editor,
+      schema: {
+        operationId: 'updateLeadStatus',
+        tags,
+        security: SecuredBy,
+        description: 'Move a lead along new → contacted → qualified → won | lost (lost from any open stage).',
+        params: Type.Object({ slug: Slug, id: Type.String({ maxLength: 64 }) }),
+        body: PatchLeadBody,
+        response: { 200: LeadView, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const { slug, id } = request.params as { slug: string; id: string }
+      const { status } = request.body as { status: LeadStatus }
+      return quotes.transition(slug, id, status, request.principal!.user_id)
+    },
+  )
+}

@@ -1,0 +1,110 @@
+import { Type, type Static } from 'typebox'
+import type { LeadStatus } from '../../platform/db/tables.js'
+
+export const LEAD_STATUSES = ['new', 'contacted', 'qualified', 'won', 'lost'] as const satisfies LeadStatus[]
+
+/** `new → contacted → qualified → won | lost`; a lead can be lost at any open stage. */
+export const TRANSITIONS: Record<LeadStatus, LeadStatus[]> = {
+  new: ['contacted', 'lost'],
+  contacted: ['qualified', 'lost'],
+  qualified: ['won', 'lost'],
+  won: [],
+  lost: [],
+}
+
+/** The lead form. `website` is a honeypot: people never see it, form-filling bots do. */
+export const QuoteFields = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    email: Type.String({ format: 'email', maxLength: 254 }),
+    company: Type.Optional(Type.String({ maxLength: 200 })),
+    phone: Type.Optional(Type.String({ pattern: '^\\+?[0-9 ().-]{5,32}$' })),
+    message: Type.Optional(Type.String({ maxLength: 5000 })),
+    budget: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Number({ minimum: 0 })])),
+    interest: Type.Optional(Type.String({ maxLength: 200 })),
+    locale: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$' })),
+    consent: Type.Optional(Type.Boolean()),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { maxProperties: 50 })),
+    website: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+)
+export type QuoteFields = Static<typeof QuoteFields>
+
+/** Per-field wording for the errors a person filling the form can act on. */
+export const FIELD_HINTS: Record<string, string> = {
+  name: 'name is required (1 to 200 characters)',
+  email: 'email must be a valid email address (at most 254 characters)',
+  company: 'company must be text of at most 200 characters',
+  phone: 'phone must be 5 to 32 digits, spaces, +, (, ), . or -',
+  message: 'message must be text of at most 5000 characters',
+  budget: 'budget must be a non-negative number or text of at most 100 characters',
+  interest: 'interest must be text of at most 200 characters',
+  locale: 'locale must be a language tag such as en or pt-BR',
+  consent: 'consent must be true or false',
+  metadata: 'metadata must be an object with at most 50 keys',
+  website: 'website must be text',
+}
+
+export const SubmitQuoteBody = Type.Object(
+  { campaign: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }), ...QuoteFields.properties },
+  { additionalProperties: false },
+)
+
+export const SubmitResult = Type.Object({
+  status: Type.Literal('success'),
+  result: Type.Object({
+    lead_id: Type.String(),
+    status: Type.String(),
+    /** True when this email's lead from the last 24 h was updated instead of a new one created. */
+    updated: Type.Boolean(),
+  }),
+  message: Type.Optional(Type.String()),
+  request_id: Type.String(),
+})
+
+export const LeadView = Type.Object({
+  id: Type.String(),
+  campaign: Type.String(),
+  status: Type.String(),
+  name: Type.Union([Type.String(), Type.Null()]),
+  email: Type.Union([Type.String(), Type.Null()]),
+  company: Type.Union([Type.String(), Type.Null()]),
+  phone: Type.Union([Type.String(), Type.Null()]),
+  message: Type.Union([Type.String(), Type.Null()]),
+  budget: Type.Union([Type.String(), Type.Null()]),
+  interest: Type.Union([Type.String(), Type.Null()]),
+  locale: Type.Union([Type.String(), Type.Null()]),
+  consent: Type.Boolean(),
+  consent_at: Type.Union([Type.String(), Type.Null()]),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  submissions: Type.Integer(),
+  user_id: Type.String(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+  erased: Type.Boolean(),
+})
+export type LeadView = Static<typeof LeadView>
+
+export const LeadFilters = Type.Object({
+  status: Type.Optional(Type.Union(LEAD_STATUSES.map((s) => Type.Literal(s)))),
+  q: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 200, description: 'name, email or company contains' }),
+  ),
+  email: Type.Optional(Type.String({ maxLength: 254 })),
+  interest: Type.Optional(Type.String({ maxLength: 200 })),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'created at or after' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'created before' })),
+})
+export type LeadFilters = Static<typeof LeadFilters>
+
+export const LeadListQuery = Type.Object({
+  ...LeadFilters.properties,
+  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+})
+
+export const PatchLeadBody = Type.Object(
+  { status: Type.Union(LEAD_STATUSES.map((s) => Type.Literal(s))) },
+  { additionalProperties: false },
+)

@@ -1,0 +1,276 @@
+import { ulid } from 'ulid'
+import type { ActionContext, ActionResult } from '../../nexus/registry.js'
+import type { Db } from '../../platform/db/database.js'
+import type { LeadStatus } from '../../platform/db/tables.js'
+import {
+  ConflictError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnprocessableError,
+} from '../../platform/http/errors.js'
+import type { RateLimiter } from '../../platform/http/rate-limiter.js'
+import type { RealtimePublisher } from '../../realtime/publish.js'
+import type { WebhookService } from '../notification/webhook.service.js'
+import { isDisposableEmail } from './disposable.js'
+import * as repo from './quote.repo.js'
+import { type LeadFilters, type LeadView, TRANSITIONS } from './quote.schema.js'
+import { validateQuote } from './quote.validate.js'
+
+export interface QuoteService {
+  /** The one submit path: the `quote.submit` action and `POST /api/quote` both end here. */
+  submit(ctx: ActionContext, payload: unknown): Promise<ActionResult>
+  list(
+    campaign: string,
+    filters: LeadFilters,
+    page: number,
+    perPage: number,
+  ): Promise<{ leads: LeadView[]; total: number }>
+  exportRows(campaign: string, filters: LeadFilters): Promise<LeadView[]>
+  get(campaign: string, id: string): Promise<LeadView>
+  /** Editors move a lead along its lifecycle; the submitter and admins hear of it. */
+  transition(campaign: string, id: string, to: LeadStatus, actor: string): Promise<LeadView>
+  /** GDPR erasure by email (all campaigns, or one): PII cleared, rows and counters kept. */
+  eraseByEmail(email: string, campaign?: string, trx?: Db): Promise<number>
+  /** Erasure of every lead a user submitted (the users module's erase calls this). */
+  eraseByUser(userId: string, trx?: Db): Promise<number>
+}
+
+export interface QuoteServiceDeps {
+  db: Db
+  limiter: RateLimiter
+  publisher: RealtimePublisher
+  webhooks: Pick<WebhookService, 'enqueue' | 'scrubSubjects'>
+  /** Wake the delivery worker after a commit that queued webhook messages. */
+  nudge?: () => void
+}
+
+interface RateRule {
+  max: number
+  window_seconds: number
+}
+
+const DEFAULT_RATE: RateRule = { max: 10, window_seconds: 600 }
+const EXPORT_MAX_ROWS = 100_000
+
+const STATUS_MESSAGES: Record<LeadStatus, string> = {
+  new: 'Your quote request was received',
+  contacted: 'Your quote is being processed',
+  qualified: 'Your quote is being processed',
+  won: 'Your quote was accepted',
+  lost: 'Your quote request was closed',
+}
+
+export function toLeadView(r: repo.LeadRow): LeadView {
+  return {
+    id: r.id,
+    campaign: r.campaign_slug,
+    status: r.status,
+    name: r.name,
+    email: r.email,
+    company: r.company,
+    phone: r.phone,
+    message: r.message,
+    budget: r.budget,
+    interest: r.interest,
+    locale: r.locale,
+    consent: r.consent,
+    consent_at: r.consent_at ? r.consent_at.toISOString() : null,
+    metadata: r.metadata,
+    submissions: r.submissions,
+    user_id: r.user_id,
+    created_at: r.created_at.toISOString(),
+    updated_at: r.updated_at.toISOString(),
+    erased: r.erased_at !== null,
+  }
+}
+
+function rateRule(rules: Record<string, unknown>): RateRule {
+  const r = rules.quote_rate_limit as Partial<RateRule> | undefined
+  const max = Number(r?.max)
+  const win = Number(r?.window_seconds)
+  return {
+    max: Number.isFinite(max) && max > 0 ? max : DEFAULT_RATE.max,
+    window_seconds: Number.isFinite(win) && win > 0 ? win : DEFAULT_RATE.window_seconds,
+  }
+}
+
+export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
+  const { db, publisher } = deps
+
+  async function announce(lead: repo.LeadRow, event: 'lead.created' | 'lead.updated', extra: object = {}) {
+    await publisher.publish(
+      { scope: 'role', campaign: lead.campaign_slug, role: 'admin' },
+      {
+        type: 'campaign_event',
+        campaign_id: lead.campaign_slug,
+        event,
+        payload: { lead: toLeadView(lead), ...extra },
+        timestamp: new Date().toISOString(),
+      },
+    )
+  }
+
+  async function notifySubmitter(lead: repo.LeadRow) {
+    const frame = {
+      type: 'notification',
+      campaign_id: lead.campaign_slug,
+      kind: 'quote.status',
+      lead_id: lead.id,
+      status: lead.status,
+      message: STATUS_MESSAGES[lead.status],
+      timestamp: new Date().toISOString(),
+    }
+    const sends = [
+      publisher.publish(
+        { scope: 'session', campaign: lead.campaign_slug, session_id: lead.session_id },
+        frame,
+      ),
+    ]
+    if (lead.user_id !== 'guest') {
+      sends.push(
+        publisher.publish({ scope: 'user', campaign: lead.campaign_slug, user_id: lead.user_id }, frame),
+      )
+    }
+    await Promise.all(sends)
+  }
+
+  return {
+    async submit(ctx, payload) {
+      const campaign = ctx.campaign.slug
+      const rules = (ctx.campaign.metadata.custom_rules ?? {}) as Record<string, unknown>
+      const rate = rateRule(rules)
+      const decision = await deps.limiter.consume(
+        `quote:${campaign}:${ctx.ip}`,
+        rate.max,
+        rate.window_seconds * 1000,
+      )
+      if (!decision.allowed) {
+        throw new TooManyRequestsError(
+          decision.retryAfter,
+          `Too many quote requests from this address; retry in ${decision.retryAfter} s`,
+        )
+      }
+      const input = validateQuote(payload)
+      const received = 'Thanks, your quote request was received'
+      if (input.website) {
+        // Honeypot filled: answer exactly like a success so the bot learns nothing; store nothing.
+        return { result: { lead_id: `lead_${ulid()}`, status: 'new', updated: false }, message: received }
+      }
+      if (rules.block_disposable_emails === true && isDisposableEmail(input.email)) {
+        throw new UnprocessableError('Disposable email addresses are not accepted', 'DISPOSABLE_EMAIL', [
+          { field: 'email', path: '/payload/email', message: 'use a permanent email address' },
+        ])
+      }
+      const values: repo.LeadValues = {
+        name: input.name,
+        email: input.email,
+        company: input.company ?? null,
+        phone: input.phone ?? null,
+        message: input.message ?? null,
+        budget: input.budget === undefined ? null : String(input.budget),
+        interest: input.interest ?? null,
+        locale: input.locale ?? null,
+        consent: input.consent === true,
+        metadata: input.metadata ?? {},
+      }
+      const user = { user_id: ctx.principal.user_id, session_id: ctx.principal.session_id }
+      const recent = await repo.findRecentByEmail(db, campaign, input.email)
+      const leadId = recent?.id ?? `lead_${ulid()}`
+      let written: { lead: repo.LeadRow; event: 'lead.created' | 'lead.updated' } | undefined
+
+      ctx.defer(async (trx) => {
+        await repo.lockEmail(trx, campaign, input.email)
+        // Checked again under the lock: a racing first submission may have committed meanwhile.
+        const existing = recent ?? (await repo.findRecentByEmail(trx, campaign, input.email))
+        const lead = existing
+          ? await repo.mergeLead(trx, existing.id, values, user)
+          : await repo.insertLead(trx, { ...values, id: leadId, campaign_slug: campaign, ...user })
+        const event = existing ? 'lead.updated' : 'lead.created'
+        await deps.webhooks.enqueue(trx, {
+          campaign,
+          event,
+          subjectId: lead.id,
+          data: { lead: toLeadView(lead), ...(existing ? { reason: 'resubmitted' } : {}) },
+        })
+        written = { lead, event }
+      })
+      ctx.afterCommit(async () => {
+        deps.nudge?.()
+        if (written)
+          await announce(
+            written.lead,
+            written.event,
+            written.event === 'lead.updated' ? { reason: 'resubmitted' } : {},
+          )
+      })
+      return {
+        result: { lead_id: leadId, status: recent?.status ?? 'new', updated: recent !== undefined },
+        message: received,
+      }
+    },
+
+    async list(campaign, filters, page, perPage) {
+      const { rows, total } = await repo.listLeads(db, campaign, filters, perPage, (page - 1) * perPage)
+      return { leads: rows.map(toLeadView), total }
+    },
+
+    async exportRows(campaign, filters) {
+      return (await repo.allLeads(db, campaign, filters, EXPORT_MAX_ROWS)).map(toLeadView)
+    },
+
+    async get(campaign, id) {
+      const lead = await repo.findLead(db, campaign, id)
+      if (!lead) throw new NotFoundError(`Lead ${id} not found in ${campaign}`, 'LEAD_NOT_FOUND')
+      return toLeadView(lead)
+    },
+
+    async transition(campaign, id, to, actor) {
+      const { lead, from } = await db.transaction().execute(async (trx) => {
+        const current = await repo.lockLead(trx, campaign, id)
+        if (!current) throw new NotFoundError(`Lead ${id} not found in ${campaign}`, 'LEAD_NOT_FOUND')
+        if (current.erased_at) throw new ConflictError(`Lead ${id} was erased`, 'LEAD_ERASED')
+        const allowed = TRANSITIONS[current.status]
+        if (!allowed.includes(to)) {
+          throw new ConflictError(
+            `A ${current.status} lead cannot become ${to}` +
+              (allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ' (it is closed)'),
+            'INVALID_TRANSITION',
+            { from: current.status, to, allowed },
+          )
+        }
+        const updated = await repo.setStatus(trx, id, to)
+        await deps.webhooks.enqueue(trx, {
+          campaign,
+          event: 'lead.updated',
+          subjectId: id,
+          data: {
+            lead: toLeadView(updated),
+            change: { field: 'status', from: current.status, to, by: actor },
+          },
+        })
+        return { lead: updated, from: current.status }
+      })
+      deps.nudge?.()
+      await Promise.all([
+        notifySubmitter(lead),
+        announce(lead, 'lead.updated', { change: { field: 'status', from, to, by: actor } }),
+      ]).catch(() => {})
+      return toLeadView(lead)
+    },
+
+    async eraseByEmail(email, campaign, trx) {
+      const normalised = email.trim().toLowerCase()
+      if (!normalised) return 0
+      const ids = await repo.eraseWhere(trx ?? db, { email: normalised, campaign })
+      await deps.webhooks.scrubSubjects(ids, trx)
+      return ids.length
+    },
+
+    async eraseByUser(userId, trx) {
+      if (!userId || userId === 'guest') return 0
+      const ids = await repo.eraseWhere(trx ?? db, { user_id: userId })
+      await deps.webhooks.scrubSubjects(ids, trx)
+      return ids.length
+    },
+  }
+}

@@ -1,0 +1,60 @@
+import { Compile } from 'typebox/compile'
+import { ValidationError } from '../../platform/http/errors.js'
+import { FIELD_HINTS, QuoteFields } from './quote.schema.js'
+
+const validator = Compile(QuoteFields)
+
+export interface FieldError {
+  field: string
+  path: string
+  message: string
+}
+
+/** Strings trimmed and the email lower-cased before validation, so " Ada@X.io " is one person. */
+function normalise(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(raw)) out[k] = typeof v === 'string' ? v.trim() : v
+  if (typeof out.email === 'string') out.email = out.email.toLowerCase()
+  for (const key of ['company', 'phone', 'message', 'interest', 'locale', 'budget']) {
+    if (out[key] === '') delete out[key]
+  }
+  return out
+}
+
+/**
+ * The lead form, validated with one error per field in words a person can act on
+ * (`details: [{field, path, message}]`), identical for `POST /api/quote` and the action.
+ */
+export function validateQuote(raw: unknown): QuoteFields {
+  const input = normalise(raw)
+  if (validator.Check(input)) return input as QuoteFields
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ValidationError('The quote form must be a JSON object', [
+      { field: '', path: '/payload', message: 'must be an object' },
+    ])
+  }
+  const byField = new Map<string, FieldError>()
+  const add = (field: string, message: string) => {
+    if (!byField.has(field)) byField.set(field, { field, path: `/payload/${field}`, message })
+  }
+  for (const e of validator.Errors(input)) {
+    const params = e.params as { requiredProperties?: string[]; additionalProperties?: string[] }
+    if (e.keyword === 'required') {
+      for (const f of params.requiredProperties ?? []) add(f, `${f} is required`)
+    } else if (e.keyword === 'additionalProperties') {
+      for (const f of params.additionalProperties ?? []) add(f, `${f} is not a field of the quote form`)
+    } else {
+      const field = e.instancePath.split('/')[1] ?? ''
+      if (field && !(field in QuoteFields.properties)) add(field, `${field} is not a field of the quote form`)
+      else if (field) add(field, FIELD_HINTS[field] ?? `${field} ${e.message}`)
+    }
+  }
+  const details = [...byField.values()]
+  throw new ValidationError(
+    `The quote form has ${details.length} invalid field${details.length === 1 ? '' : 's'}: ${details
+      .map((d) => d.field)
+      .join(', ')}`,
+    details,
+  )
+}

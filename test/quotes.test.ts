@@ -1,0 +1,357 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
+import { createQuoteService } from '../src/modules/quote/quote.service.js'
+import { csvCell } from '../src/modules/quote/quote.csv.js'
+import { REALTIME_CHANNEL, type RealtimeMessage } from '../src/realtime/publish.js'
+import {
+  adminHeaders,
+  buildTestApp,
+  createCampaign,
+  DIALECTS,
+  guestToken,
+  json,
+  type TestContext,
+} from './helper.js'
+
+async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, what: string, ms = 10_000) {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+const lead = (overrides: Record<string, unknown> = {}) => ({
+  name: 'Ada Lovelace',
+  email: 'ada@example.com',
+  company: 'Analytical Engines',
+  message: 'We need 40 stands',
+  budget: 12000,
+  interest: 'stands',
+  locale: 'en-GB',
+  consent: true,
+  metadata: { utm_source: 'newsletter' },
+  ...overrides,
+})
+
+for (const dialect of DIALECTS) {
+  describe(`quotes (${dialect})`, () => {
+    let ctx: TestContext
+    let guest: { token: string; session_id: string }
+    const frames: RealtimeMessage[] = []
+    let unsubscribe: () => Promise<void>
+
+    before(async () => {
+      ctx = await buildTestApp({ dialect })
+      guest = await guestToken(ctx.app)
+      unsubscribe = await ctx.app.platform.bus.subscribe(REALTIME_CHANNEL, (m) =>
+        frames.push(m as RealtimeMessage),
+      )
+    })
+    after(async () => {
+      await unsubscribe()
+      await ctx.close()
+    })
+
+    const submit = (campaign: string, body: Record<string, unknown>, token = guest.token) =>
+      ctx.app.inject({
+        method: 'POST',
+        url: '/api/quote',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { campaign, ...body },
+      })
+    const leads = async (campaign: string, query = '') =>
+      json(
+        await ctx.app.inject({
+          method: 'GET',
+          url: `/api/campaign/${campaign}/leads${query}`,
+          headers: adminHeaders,
+        }),
+      )
+
+    it('stores a valid lead, records the analytics event and tells admins', async () => {
+      const slug = await createCampaign(ctx.app)
+      const res = await submit(slug, lead())
+      assert.equal(res.statusCode, 200, res.body)
+      const body = json(res)
+      assert.equal(body.status, 'success')
+      assert.match(body.result.lead_id, /^lead_/)
+      assert.equal(body.result.updated, false)
+      const list = await leads(slug)
+      assert.equal(list.total, 1)
+      assert.equal(list.leads[0].id, body.result.lead_id)
+      assert.equal(list.leads[0].email, 'ada@example.com')
+      assert.equal(list.leads[0].budget, '12000')
+      assert.equal(list.leads[0].status, 'new')
+      assert.deepEqual(list.leads[0].metadata, { utm_source: 'newsletter' })
+      const events = await ctx.app.platform.database.db
+        .selectFrom('service_analytics_event')
+        .select('event')
+        .where('campaign_slug', '=', slug)
+        .execute()
+      assert.deepEqual(
+        events.map((e) => e.event),
+        ['quote.submit'],
+      )
+      const frame = await waitFor(
+        () =>
+          frames.find(
+            (f) =>
+              f.frame.event === 'lead.created' && (f.frame.payload as any).lead.id === body.result.lead_id,
+          ),
+        'lead.created frame',
+      )
+      assert.deepEqual(frame.audience, { scope: 'role', campaign: slug, role: 'admin' })
+      assert.equal(frame.frame.type, 'campaign_event')
+    })
+
+    it('answers the submit_quote action through the same service', async () => {
+      const slug = await createCampaign(ctx.app)
+      const res = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/${slug}/update`,
+        headers: { authorization: `Bearer ${guest.token}` },
+        payload: { action: 'submit_quote', data: lead({ email: 'grace@example.com' }) },
+      })
+      assert.equal(res.statusCode, 200, res.body)
+      assert.equal((await leads(slug)).leads[0].email, 'grace@example.com')
+    })
+
+    it('refuses bad fields one by one, on both routes', async () => {
+      const slug = await createCampaign(ctx.app)
+      const res = await submit(slug, { email: 'not-an-email', phone: 'call me', extra: 1 })
+      assert.equal(res.statusCode, 400)
+      const err = json(res).error
+      assert.equal(err.code, 'VALIDATION_FAILED')
+      const fields = Object.fromEntries(err.details.map((d: any) => [d.field, d.message]))
+      assert.match(fields.name, /name is required/)
+      assert.match(fields.email, /valid email/)
+      assert.match(fields.phone, /digits/)
+      assert.match(fields.extra, /not a field/)
+
+      const viaAction = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/${slug}/update`,
+        headers: { authorization: `Bearer ${guest.token}` },
+        payload: { action: 'quote.submit', data: { name: 'A', email: 'nope' } },
+      })
+      assert.equal(viaAction.statusCode, 400)
+      assert.deepEqual(
+        json(viaAction).error.details.map((d: any) => d.field),
+        ['email'],
+      )
+      const noCampaign = await ctx.app.inject({
+        method: 'POST',
+        url: '/api/quote',
+        headers: { authorization: `Bearer ${guest.token}` },
+        payload: lead(),
+      })
+      assert.equal(noCampaign.statusCode, 400)
+      assert.equal(json(noCampaign).error.details[0].field, 'campaign')
+      assert.equal((await leads(slug)).total, 0)
+    })
+
+    it('answers a filled honeypot like a success and stores nothing', async () => {
+      const slug = await createCampaign(ctx.app)
+      const res = await submit(slug, lead({ website: 'http://spam.example' }))
+      assert.equal(res.statusCode, 200)
+      assert.match(json(res).result.lead_id, /^lead_/)
+      assert.equal((await leads(slug)).total, 0)
+      const outbox = await ctx.app.platform.database.db
+        .selectFrom('service_notification_outbox')
+        .select('id')
+        .where('campaign_slug', '=', slug)
+        .execute()
+      assert.equal(outbox.length, 0)
+    })
+
+    it('rate-limits per IP with 429 and Retry-After', async () => {
+      const slug = await createCampaign(ctx.app, {
+        metadata: { custom_rules: { quote_rate_limit: { max: 2, window_seconds: 120 } } },
+      })
+      for (let i = 0; i < 2; i++) {
+        assert.equal((await submit(slug, lead({ email: `p${i}@example.com` }))).statusCode, 200)
+      }
+      const limited = await submit(slug, lead({ email: 'p3@example.com' }))
+      assert.equal(limited.statusCode, 429)
+      assert.equal(json(limited).error.code, 'RATE_LIMITED')
+      const retry = Number(limited.headers['retry-after'])
+      assert.ok(retry >= 1 && retry <= 120, `retry-after ${retry}`)
+      // Another address is not affected.
+      const other = await ctx.app.inject({
+        method: 'POST',
+        url: '/api/quote',
+        remoteAddress: '203.0.113.9',
+        headers: { authorization: `Bearer ${guest.token}` },
+        payload: { campaign: slug, ...lead({ email: 'p4@example.com' }) },
+      })
+      assert.equal(other.statusCode, 200, other.body)
+      assert.equal((await leads(slug)).total, 3)
+    })
+
+    it('refuses disposable email domains only when the campaign says so', async () => {
+      const strict = await createCampaign(ctx.app, {
+        metadata: { custom_rules: { block_disposable_emails: true } },
+      })
+      const refused = await submit(strict, lead({ email: 'bot@mailinator.com' }))
+      assert.equal(refused.statusCode, 422)
+      assert.equal(json(refused).error.code, 'DISPOSABLE_EMAIL')
+      assert.equal(json(refused).error.details[0].field, 'email')
+      assert.equal((await submit(strict, lead({ email: 'real@example.com' }))).statusCode, 200)
+      const lax = await createCampaign(ctx.app)
+      assert.equal((await submit(lax, lead({ email: 'bot@mailinator.com' }))).statusCode, 200)
+    })
+
+    it('updates the same email’s lead within 24 h instead of duplicating it', async () => {
+      const slug = await createCampaign(ctx.app)
+      const first = json(await submit(slug, lead({ email: 'Dup@Example.com', company: 'First' })))
+      const second = json(
+        await submit(slug, lead({ email: ' dup@example.com ', company: 'Second', metadata: { b: 1 } })),
+      )
+      assert.equal(second.result.lead_id, first.result.lead_id)
+      assert.equal(second.result.updated, true)
+      await submit(slug, lead({ email: 'someone-else@example.com' }))
+      const list = await leads(slug, '?email=dup@example.com')
+      assert.equal(list.total, 1)
+      assert.equal(list.leads[0].company, 'Second')
+      assert.equal(list.leads[0].submissions, 2)
+      assert.deepEqual(list.leads[0].metadata, { utm_source: 'newsletter', b: 1 })
+      assert.equal((await leads(slug)).total, 2)
+      // Older than 24 h: a new lead.
+      await ctx.app.platform.database.db
+        .updateTable('service_quote_main')
+        .set({ created_at: new Date(Date.now() - 25 * 3600_000) } as any)
+        .where('id', '=', first.result.lead_id)
+        .execute()
+      const third = json(await submit(slug, lead({ email: 'dup@example.com' })))
+      assert.notEqual(third.result.lead_id, first.result.lead_id)
+      assert.equal((await leads(slug, '?email=dup@example.com')).total, 2)
+    })
+
+    it('moves leads through the lifecycle and notifies submitter and admins', async () => {
+      const slug = await createCampaign(ctx.app)
+      const id = json(await submit(slug, lead({ email: 'life@example.com' }))).result.lead_id
+      const patch = (status: string, headers: Record<string, string> = adminHeaders) =>
+        ctx.app.inject({
+          method: 'PATCH',
+          url: `/api/campaign/${slug}/leads/${id}`,
+          headers,
+          payload: { status },
+        })
+
+      const skip = await patch('won')
+      assert.equal(skip.statusCode, 409)
+      assert.equal(json(skip).error.code, 'INVALID_TRANSITION')
+      assert.equal((await patch('contacted', { authorization: `Bearer ${guest.token}` })).statusCode, 403)
+
+      const contacted = await patch('contacted')
+      assert.equal(contacted.statusCode, 200, contacted.body)
+      assert.equal(json(contacted).status, 'contacted')
+      const note = await waitFor(
+        () => frames.find((f) => f.frame.type === 'notification' && f.frame.lead_id === id),
+        'submitter notification',
+      )
+      assert.deepEqual(note.audience, { scope: 'session', campaign: slug, session_id: guest.session_id })
+      assert.equal(note.frame.status, 'contacted')
+      assert.match(String(note.frame.message), /being processed/)
+      const updated = await waitFor(
+        () => frames.find((f) => f.frame.event === 'lead.updated' && (f.frame.payload as any).lead.id === id),
+        'lead.updated frame',
+      )
+      assert.equal((updated.frame.payload as any).change.to, 'contacted')
+
+      assert.equal((await patch('qualified')).statusCode, 200)
+      assert.equal((await patch('won')).statusCode, 200)
+      assert.equal((await patch('lost')).statusCode, 409)
+      assert.equal((await leads(slug, '?status=won')).total, 1)
+      assert.equal((await leads(slug, '?status=new')).total, 0)
+      const missing = await ctx.app.inject({
+        method: 'PATCH',
+        url: `/api/campaign/${slug}/leads/lead_nope`,
+        headers: adminHeaders,
+        payload: { status: 'contacted' },
+      })
+      assert.equal(missing.statusCode, 404)
+    })
+
+    it('lists with filters and pages', async () => {
+      const slug = await createCampaign(ctx.app)
+      for (const [i, company] of ['Acme', 'Globex', 'Acme Two'].entries()) {
+        await submit(slug, lead({ email: `page${i}@example.com`, company }))
+      }
+      const page1 = await leads(slug, '?per_page=2&page=1')
+      const page2 = await leads(slug, '?per_page=2&page=2')
+      assert.equal(page1.total, 3)
+      assert.equal(page1.leads.length, 2)
+      assert.equal(page2.leads.length, 1)
+      const ids = new Set([...page1.leads, ...page2.leads].map((l: any) => l.id))
+      assert.equal(ids.size, 3)
+      assert.equal((await leads(slug, '?q=acme')).total, 2)
+      const guestList = await ctx.app.inject({
+        method: 'GET',
+        url: `/api/campaign/${slug}/leads`,
+        headers: { authorization: `Bearer ${guest.token}` },
+      })
+      assert.equal(guestList.statusCode, 403)
+    })
+
+    it('exports CSV with formula-like cells neutralised', async () => {
+      const slug = await createCampaign(ctx.app)
+      await submit(
+        slug,
+        lead({
+          email: 'csv@example.com',
+          name: '=HYPERLINK("http://evil")',
+          company: '+cmd',
+          interest: '@SUM(A1)',
+          message: 'line one\nline, two',
+          budget: '-5',
+        }),
+      )
+      const res = await ctx.app.inject({
+        method: 'GET',
+        url: `/api/campaign/${slug}/leads.csv`,
+        headers: adminHeaders,
+      })
+      assert.equal(res.statusCode, 200)
+      assert.match(String(res.headers['content-type']), /^text\/csv/)
+      const [header, row] = res.body.split('\r\n')
+      assert.match(header!, /^id,created_at,updated_at,status,name,email/)
+      assert.ok(row!.includes(`"'=HYPERLINK(""http://evil"")"`), row)
+      assert.ok(row!.includes(",'+cmd,"), row)
+      assert.ok(row!.includes(",'@SUM(A1),"), row)
+      assert.ok(row!.includes(",'-5,"), row)
+      assert.ok(res.body.includes('"line one\nline, two"'))
+      assert.equal(csvCell('\tx'), "'\tx")
+      assert.equal(csvCell('\rx'), `"'\rx"`)
+      assert.equal(csvCell('plain'), 'plain')
+    })
+
+    it('erases leads by email and by user, keeping the rows', async () => {
+      const slug = await createCampaign(ctx.app)
+      const id = json(await submit(slug, lead({ email: 'forget@example.com' }))).result.lead_id
+      const quotes = createQuoteService({
+        db: ctx.app.platform.database.db,
+        limiter: createRateLimiter(),
+        publisher: { publish: async () => {} },
+        webhooks: { enqueue: async () => 0, scrubSubjects: async () => {} },
+      })
+      assert.equal(await quotes.eraseByEmail('Forget@Example.com'), 1)
+      const row = (await leads(slug)).leads.find((l: any) => l.id === id)
+      assert.equal(row.erased, true)
+      assert.equal(row.email, null)
+      assert.equal(row.name, null)
+      assert.equal((await leads(slug)).total, 1)
+      const { token } = await ctx.app.platform.tokens.issueUser({
+        userId: 'user_erase_me',
+        roles: ['participant'],
+      })
+      await submit(slug, lead({ email: 'user@example.com' }), token)
+      assert.equal(await quotes.eraseByUser('user_erase_me'), 1)
+      assert.equal((await leads(slug, '?email=user@example.com')).total, 0)
+    })
+  })
+}

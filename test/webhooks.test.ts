@@ -1,0 +1,477 @@
+import assert from 'node:assert/strict'
+import { createHmac } from 'node:crypto'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import { createDeliveryWorker, createSecretBox, isPrivateAddress } from '../src/modules/notification/index.js'
+import {
+  adminHeaders,
+  buildTestApp,
+  createCampaign,
+  DIALECTS,
+  guestToken,
+  json,
+  type TestContext,
+} from './helper.js'
+
+interface Received {
+  id: string
+  timestamp: number
+  signature: string
+  body: any
+  verified: boolean
+  at: number
+}
+
+/** Standard Webhooks verification, written from the spec (not with the server's own helper). */
+function verifies(secret: string, id: string, timestamp: string, body: string, header: string): boolean {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64')
+  const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')
+  return header.split(' ').some((s) => s === `v1,${expected}`)
+}
+
+/** A CRM on a real port: checks every signature, answers with `respond(n)` (n = request number). */
+async function receiver(
+  respond: (n: number, req: http.IncomingMessage, res: http.ServerResponse) => void = () => {},
+) {
+  const got: Received[] = []
+  let secret = ''
+  const server = http.createServer((req, res) => {
+    let raw = ''
+    req.on('data', (c) => {
+      raw += c
+    })
+    req.on('end', () => {
+      const id = String(req.headers['webhook-id'])
+      const ts = String(req.headers['webhook-timestamp'])
+      const sig = String(req.headers['webhook-signature'])
+      got.push({
+        id,
+        timestamp: Number(ts),
+        signature: sig,
+        body: JSON.parse(raw),
+        verified: verifies(secret, id, ts, raw, sig),
+        at: Date.now(),
+      })
+      const n = got.length
+      respond(n, req, res)
+      if (!res.headersSent && !(res as any).held) {
+        res.writeHead(204).end()
+      }
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`
+  return {
+    url,
+    got,
+    setSecret: (s: string) => {
+      secret = s
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
+  }
+}
+
+async function waitFor<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  ms = 15_000,
+) {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+const FAST = {
+  WEBHOOK_ALLOW_PRIVATE: 'true',
+  WEBHOOK_POLL_MS: '50',
+  WEBHOOK_TIMEOUT_MS: '300',
+  WEBHOOK_RETRY_BASE_MS: '50',
+  WEBHOOK_MAX_ATTEMPTS: '5',
+  WEBHOOK_CIRCUIT_THRESHOLD: '3',
+  WEBHOOK_CIRCUIT_COOLDOWN_MS: '60000',
+}
+
+for (const dialect of DIALECTS) {
+  describe(`webhooks (${dialect})`, () => {
+    let ctx: TestContext
+    let guest: { token: string }
+    const servers: Array<{ close(): Promise<void> }> = []
+
+    before(async () => {
+      ctx = await buildTestApp({ dialect, env: FAST })
+      guest = await guestToken(ctx.app)
+    })
+    after(async () => {
+      for (const s of servers) await s.close()
+      await ctx.close()
+    })
+
+    async function setup(
+      respond?: Parameters<typeof receiver>[0],
+      events: string[] = ['lead.created', 'lead.updated'],
+      rules: Record<string, unknown> = {},
+    ) {
+      const slug = await createCampaign(ctx.app, { metadata: { custom_rules: rules } })
+      const r = await receiver(respond)
+      servers.push(r)
+      const res = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/campaign/${slug}/webhooks`,
+        headers: adminHeaders,
+        payload: { url: r.url, events },
+      })
+      assert.equal(res.statusCode, 201, res.body)
+      const { id, secret } = json(res)
+      r.setSecret(secret)
+      return { slug, r, id: id as string, secret: secret as string }
+    }
+    const submit = (slug: string, email = `p${Math.random().toString(36).slice(2)}@example.com`) =>
+      ctx.app.inject({
+        method: 'POST',
+        url: '/api/quote',
+        headers: { authorization: `Bearer ${guest.token}` },
+        payload: { campaign: slug, name: 'Ada', email },
+      })
+    const get = async (url: string) =>
+      json(await ctx.app.inject({ method: 'GET', url, headers: adminHeaders }))
+
+    it('registers an endpoint and delivers a signed lead.created', async () => {
+      const { slug, r, id, secret } = await setup()
+      assert.match(secret, /^whsec_[A-Za-z0-9+/]+=*$/)
+      const list = await get(`/api/campaign/${slug}/webhooks`)
+      assert.equal(list.webhooks.length, 1)
+      assert.equal(list.webhooks[0].id, id)
+      assert.equal(JSON.stringify(list).includes(secret.slice(6)), false, 'the secret is never listed')
+      const stored = await ctx.app.platform.database.db
+        .selectFrom('service_notification_webhook')
+        .select('secret_sealed')
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow()
+      assert.equal(stored.secret_sealed.includes(secret.slice(6)), false, 'the secret is sealed at rest')
+
+      const lead = json(await submit(slug, 'crm@example.com')).result.lead_id
+      const got = await waitFor(() => r.got[0], 'delivery')
+      assert.equal(got.verified, true)
+      assert.match(got.id, /^msg_/)
+      assert.ok(Math.abs(got.timestamp - Date.now() / 1000) < 60)
+      assert.equal(got.body.type, 'lead.created')
+      assert.equal(got.body.data.lead.id, lead)
+      assert.equal(got.body.data.lead.email, 'crm@example.com')
+      const log = await waitFor(async () => {
+        const d = (await get(`/api/campaign/${slug}/webhooks/${id}/deliveries`)).deliveries
+        return d.length > 0 && d[0].message_status === 'delivered' && d
+      }, 'delivery log')
+      assert.equal(log[0].status_code, 204)
+      assert.equal(log[0].message_id, got.id)
+    })
+
+    it('sends only subscribed events; status changes arrive as lead.updated', async () => {
+      const { slug, r } = await setup(undefined, ['lead.updated'])
+      const lead = json(await submit(slug)).result.lead_id
+      const patch = await ctx.app.inject({
+        method: 'PATCH',
+        url: `/api/campaign/${slug}/leads/${lead}`,
+        headers: adminHeaders,
+        payload: { status: 'contacted' },
+      })
+      assert.equal(patch.statusCode, 200)
+      const got = await waitFor(() => r.got[0], 'lead.updated')
+      assert.equal(got.body.type, 'lead.updated')
+      assert.equal(got.body.data.change.to, 'contacted')
+      assert.equal(r.got.length, 1, 'lead.created was not sent')
+    })
+
+    it('retries failures with the same webhook-id, honouring Retry-After', async () => {
+      const { slug, r, id } = await setup((n, _req, res) => {
+        if (n === 1) res.writeHead(503, { 'retry-after': '1' }).end()
+        else if (n === 2) res.writeHead(500).end()
+      })
+      await submit(slug)
+      await waitFor(() => r.got.length >= 3, 'three attempts')
+      assert.equal(new Set(r.got.map((g) => g.id)).size, 1)
+      assert.ok(r.got.every((g) => g.verified))
+      assert.ok(
+        r.got[1]!.at - r.got[0]!.at >= 900,
+        `Retry-After: 1 honoured (${r.got[1]!.at - r.got[0]!.at} ms)`,
+      )
+      const log = await waitFor(async () => {
+        const d = (await get(`/api/campaign/${slug}/webhooks/${id}/deliveries`)).deliveries
+        return d.length === 3 && d[0].message_status === 'delivered' && d
+      }, 'log of three attempts')
+      assert.deepEqual(
+        log.map((d: any) => d.status_code),
+        [204, 500, 503],
+      )
+      assert.deepEqual(
+        log.map((d: any) => d.attempt),
+        [3, 2, 1],
+      )
+    })
+
+    it('gives up on a timeout attempt and retries', async () => {
+      const { slug, r, id } = await setup((n, _req, res) => {
+        if (n === 1) {
+          ;(res as any).held = true
+          setTimeout(() => res.writeHead(200).end(), 1500).unref()
+        }
+      })
+      await submit(slug)
+      const log = await waitFor(async () => {
+        const d = (await get(`/api/campaign/${slug}/webhooks/${id}/deliveries`)).deliveries
+        return d.some((x: any) => x.message_status === 'delivered') && d
+      }, 'delivery after a timeout')
+      const first = log[log.length - 1]
+      assert.equal(first.status_code, null)
+      assert.match(first.error, /timeout/)
+      assert.ok(r.got.length >= 2)
+    })
+
+    it('disables the endpoint on 410 Gone', async () => {
+      const { slug, r, id } = await setup((_n, _req, res) => res.writeHead(410).end())
+      await submit(slug)
+      const hook = await waitFor(async () => {
+        const w = (await get(`/api/campaign/${slug}/webhooks`)).webhooks[0]
+        return w.enabled === false && w
+      }, 'endpoint disabled')
+      assert.match(hook.disabled_reason, /410/)
+      await submit(slug)
+      await new Promise((res) => setTimeout(res, 300))
+      assert.equal(r.got.length, 1, 'nothing sent to a disabled endpoint')
+      const messages = (await get(`/api/campaign/${slug}/webhooks/${id}/messages`)).messages
+      assert.equal(messages.length, 1, 'no outbox row for a disabled endpoint')
+      assert.equal(messages[0].status, 'failed')
+      const enabled = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/campaign/${slug}/webhooks/${id}/enable`,
+        headers: adminHeaders,
+      })
+      assert.equal(json(enabled).enabled, true)
+    })
+
+    it('opens the circuit breaker after repeated failures', async () => {
+      const { slug, r, id } = await setup((_n, _req, res) => res.writeHead(500).end())
+      await submit(slug)
+      const hook = await waitFor(async () => {
+        const w = (await get(`/api/campaign/${slug}/webhooks`)).webhooks[0]
+        return w.circuit === 'open' && w
+      }, 'circuit open')
+      assert.equal(hook.consecutive_failures, 3)
+      await new Promise((res) => setTimeout(res, 400))
+      assert.equal(r.got.length, 3, 'no attempts while the circuit is open')
+      const messages = (await get(`/api/campaign/${slug}/webhooks/${id}/messages`)).messages
+      assert.equal(messages[0].status, 'pending')
+    })
+
+    it('replays a message, sends a test event, and signs with the rotated secret', async () => {
+      const { slug, r, id, secret } = await setup()
+      await submit(slug)
+      const first = await waitFor(() => r.got[0], 'first delivery')
+      await waitFor(async () => {
+        const m = (await get(`/api/campaign/${slug}/webhooks/${id}/messages`)).messages
+        return m[0]?.status === 'delivered'
+      }, 'delivered state')
+      const replay = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/campaign/${slug}/webhooks/${id}/messages/${first.id}/replay`,
+        headers: adminHeaders,
+      })
+      assert.equal(replay.statusCode, 202, replay.body)
+      const again = await waitFor(() => r.got[1], 'replayed delivery')
+      assert.equal(again.id, first.id)
+      assert.equal(again.verified, true)
+      assert.deepEqual(again.body, first.body)
+
+      const rotated = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/campaign/${slug}/webhooks/${id}/rotate`,
+        headers: adminHeaders,
+      })
+      const fresh = json(rotated).secret
+      assert.notEqual(fresh, secret)
+      r.setSecret(fresh)
+      const test = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/campaign/${slug}/webhooks/${id}/test`,
+        headers: adminHeaders,
+      })
+      assert.equal(test.statusCode, 202)
+      const probe = await waitFor(() => r.got[2], 'test delivery')
+      assert.equal(probe.body.type, 'webhook.test')
+      assert.equal(probe.id, json(test).message_id)
+      assert.equal(probe.verified, true, 'signed with the new secret')
+      r.setSecret(secret)
+      assert.equal(
+        verifies(secret, probe.id, String(probe.timestamp), JSON.stringify(probe.body), probe.signature),
+        false,
+      )
+
+      const missing = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/campaign/${slug}/webhooks/${id}/messages/msg_01HZZZZZZZZZZZZZZZZZZZZZZZ/replay`,
+        headers: adminHeaders,
+      })
+      assert.equal(missing.statusCode, 404)
+      const del = await ctx.app.inject({
+        method: 'DELETE',
+        url: `/api/campaign/${slug}/webhooks/${id}`,
+        headers: adminHeaders,
+      })
+      assert.equal(del.statusCode, 204)
+      assert.equal((await get(`/api/campaign/${slug}/webhooks`)).webhooks.length, 0)
+    })
+
+    it('never sends one outbox row twice with several workers racing', async () => {
+      const { slug, r } = await setup(undefined, ['lead.created'], { quote_rate_limit: { max: 1000 } })
+      const options = {
+        pollMs: 5,
+        timeoutMs: 2000,
+        retryBaseMs: 50,
+        maxAttempts: 5,
+        circuitThreshold: 100,
+        circuitCooldownMs: 1000,
+        allowPrivate: true,
+        batchSize: 3,
+      }
+      const box = createSecretBox(ctx.config.JWT_SECRET)
+      const workers = [1, 2, 3].map(() =>
+        createDeliveryWorker({ db: ctx.app.platform.database.db, box }, options),
+      )
+      for (const w of workers) w.start()
+      try {
+        const n = 30
+        for (let i = 0; i < n; i++) assert.equal((await submit(slug, `race${i}@example.com`)).statusCode, 200)
+        await waitFor(() => r.got.length >= n, `${n} deliveries`)
+        await new Promise((res) => setTimeout(res, 300))
+        assert.equal(r.got.length, n)
+        assert.equal(new Set(r.got.map((g) => g.id)).size, n)
+      } finally {
+        for (const w of workers) await w.stop()
+      }
+    })
+
+    it('rejects bad registrations', async () => {
+      const slug = await createCampaign(ctx.app)
+      const bad = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/campaign/${slug}/webhooks`,
+        headers: adminHeaders,
+        payload: { url: 'ftp://example.com/x', events: ['lead.created'] },
+      })
+      assert.equal(bad.statusCode, 400)
+      const unknownEvent = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/campaign/${slug}/webhooks`,
+        headers: adminHeaders,
+        payload: { url: 'http://127.0.0.1:9/x', events: ['lead.deleted'] },
+      })
+      assert.equal(unknownEvent.statusCode, 400)
+      const notAdmin = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/campaign/${slug}/webhooks`,
+        headers: { authorization: `Bearer ${guest.token}` },
+        payload: { url: 'http://127.0.0.1:9/x', events: ['lead.created'] },
+      })
+      assert.equal(notAdmin.statusCode, 403)
+    })
+  })
+
+  describe(`webhook SSRF guard (${dialect})`, () => {
+    let ctx: TestContext
+    before(async () => {
+      ctx = await buildTestApp({ dialect, env: { ...FAST, WEBHOOK_ALLOW_PRIVATE: 'false' } })
+    })
+    after(() => ctx.close())
+
+    it('refuses private and loopback targets at registration', async () => {
+      const slug = await createCampaign(ctx.app)
+      for (const url of [
+        'http://127.0.0.1:8080/x',
+        'http://localhost/x',
+        'http://10.1.2.3/x',
+        'http://[::1]/x',
+        'http://169.254.169.254/latest',
+      ]) {
+        const res = await ctx.app.inject({
+          method: 'POST',
+          url: `/api/campaign/${slug}/webhooks`,
+          headers: adminHeaders,
+          payload: { url, events: ['*'] },
+        })
+        assert.equal(res.statusCode, 422, url)
+        assert.equal(json(res).error.code, 'WEBHOOK_TARGET_PRIVATE', url)
+      }
+    })
+
+    it('refuses them at send time too (the address is checked when delivering)', async () => {
+      const slug = await createCampaign(ctx.app)
+      const r = await receiver()
+      try {
+        const box = createSecretBox(ctx.config.JWT_SECRET)
+        await ctx.app.platform.database.db
+          .insertInto('service_notification_webhook')
+          .values({
+            id: 'wh_01HZZZZZZZZZZZZZZZZZZZZZZZ',
+            campaign_slug: slug,
+            url: r.url,
+            events: JSON.stringify(['*']),
+            secret_sealed: box.seal('whsec_c2VjcmV0'),
+            created_by: 'test',
+          })
+          .execute()
+        const guest = await guestToken(ctx.app)
+        const res = await ctx.app.inject({
+          method: 'POST',
+          url: '/api/quote',
+          headers: { authorization: `Bearer ${guest.token}` },
+          payload: { campaign: slug, name: 'Ada', email: 'ssrf@example.com' },
+        })
+        assert.equal(res.statusCode, 200)
+        const row = await waitFor(
+          () =>
+            ctx.app.platform.database.db
+              .selectFrom('service_notification_outbox')
+              .select(['status', 'last_error'])
+              .where('campaign_slug', '=', slug)
+              .where('status', '=', 'failed')
+              .executeTakeFirst(),
+          'refused message',
+        )
+        assert.match(String(row.last_error), /private or loopback/)
+        assert.equal(r.got.length, 0)
+      } finally {
+        await r.close()
+      }
+    })
+  })
+}
+
+describe('isPrivateAddress', () => {
+  it('classifies addresses', () => {
+    for (const a of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.16.5.4',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '::1',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+      '::',
+    ])
+      assert.equal(isPrivateAddress(a), true, a)
+    for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700::1111', '::ffff:8.8.8.8'])
+      assert.equal(isPrivateAddress(a), false, a)
+  })
+})
