@@ -6,7 +6,6 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { ulid } from 'ulid'
 import { amadeusRoutes } from './amadeus/routes.js'
 import type { Config } from './config.js'
 import { scrubAnalyticsEvents } from './modules/analytics/analytics.erase.js'
@@ -25,6 +24,7 @@ import * as web from './web/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
 import { authPlugin, createAuthenticator } from './platform/auth/plugin.js'
 import { registerErrorHandler } from './platform/http/error-handler.js'
+import { newUlid } from './platform/ids.js'
 import { registerJsonParser } from './platform/http/json-parser.js'
 import { createRateLimiter } from './platform/http/rate-limiter.js'
 import { ErrorResponse } from './platform/http/schemas.js'
@@ -68,7 +68,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : ulid()
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newUlid()
     },
     ajv: { customOptions: { removeAdditional: false } },
     forceCloseConnections: 'idle',

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../platform/db/database.js'
+import { fitsOneStatement, writeStatement } from './commit-statement.js'
 
 /** The idempotency record that acknowledges one action. */
 export interface RequestRecord {
@@ -57,6 +58,7 @@ const keyOf = (r: { campaign_slug: string; actor: string; request_id: string }) 
  */
 export function createCommitLog(db: Db, options: { maxInFlight: number; maxBatch?: number }): CommitLog {
   const maxBatch = options.maxBatch ?? 500
+  const known = new KnownSessions(50_000)
   const queue: Pending[] = []
   let inFlight = 0
   const idle: Array<() => void> = []
@@ -73,14 +75,19 @@ export function createCommitLog(db: Db, options: { maxInFlight: number; maxBatch
     }
   }
 
+  /** One batch, committed: as one statement when it can be, else in a transaction. */
+  async function write(jobs: CommitJob[]): Promise<Array<{ duplicate: boolean }>> {
+    const ensured: string[] = []
+    const results = fitsOneStatement(jobs)
+      ? await writeFresh(db, jobs, known, ensured)
+      : await db.transaction().execute((trx) => writeBatch(trx, jobs, known, ensured))
+    known.add(ensured)
+    return results
+  }
+
   async function runBatch(batch: Pending[]) {
     try {
-      const results = await db.transaction().execute((trx) =>
-        writeBatch(
-          trx,
-          batch.map((p) => p.job),
-        ),
-      )
+      const results = await write(batch.map((p) => p.job))
       for (const [i, p] of batch.entries()) p.resolve(results[i]!)
     } catch (err) {
       if (batch.length === 1) {
@@ -89,7 +96,7 @@ export function createCommitLog(db: Db, options: { maxInFlight: number; maxBatch
       }
       for (const p of batch) {
         try {
-          const [result] = await db.transaction().execute((trx) => writeBatch(trx, [p.job]))
+          const [result] = await write([p.job])
           p.resolve(result!)
         } catch (e) {
           p.reject(e)
@@ -112,18 +119,76 @@ export function createCommitLog(db: Db, options: { maxInFlight: number; maxBatch
   }
 }
 
-async function writeBatch(trx: Db, jobs: CommitJob[]): Promise<Array<{ duplicate: boolean }>> {
-  const duplicate = new Array<boolean>(jobs.length).fill(false)
+/**
+ * Sessions this process saw committed in `service_campaign_session`. A session sends many events,
+ * and its row never changes once written, so the insert (ON CONFLICT DO NOTHING, which counts
+ * `sessions` only for new rows) is skipped for a known one. Bounded: the oldest are forgotten.
+ */
+class KnownSessions {
+  private readonly keys = new Set<string>()
+  constructor(private readonly max: number) {}
+  has(key: string): boolean {
+    return this.keys.has(key)
+  }
+  /** Only after the transaction that wrote (or found) these rows committed. */
+  add(keys: string[]) {
+    for (const key of keys) {
+      this.keys.delete(key)
+      this.keys.add(key)
+      if (this.keys.size > this.max) this.keys.delete(this.keys.values().next().value!)
+    }
+  }
+}
+
+const sessionKey = (s: { campaign_slug: string; session_id: string }) =>
+  `${s.campaign_slug}\u0000${s.session_id}`
+
+/** Marks repeats of a key within the batch as duplicates; returns the indexes of first copies. */
+function firstCopies(jobs: CommitJob[], duplicate: boolean[]): number[] {
   const seen = new Set<string>()
-  const fresh: number[] = []
+  const first: number[] = []
   jobs.forEach((job, i) => {
     const key = keyOf(job.request)
     if (seen.has(key)) duplicate[i] = true
     else {
       seen.add(key)
-      if (!job.claimed) fresh.push(i)
+      first.push(i)
     }
   })
+  return first
+}
+
+/** The one-statement path (see commit-statement.ts) for batches of unclaimed jobs without handler writes. */
+async function writeFresh(
+  db: Db,
+  jobs: CommitJob[],
+  known: KnownSessions,
+  ensured: string[],
+): Promise<Array<{ duplicate: boolean }>> {
+  const duplicate = new Array<boolean>(jobs.length).fill(false)
+  const fresh = firstCopies(jobs, duplicate).map((i) => jobs[i]!)
+  const sessions: Array<{ campaign_slug: string; actor: string; request_id: string; session_id: string }> = []
+  for (const job of fresh) {
+    if (job.session && !known.has(sessionKey(job.session)))
+      sessions.push({ ...job.session, actor: job.request.actor, request_id: job.request.request_id })
+  }
+  const won = new Set((await writeStatement(db, fresh, sessions)).map(keyOf))
+  // Only the sessions of requests that were recorded were written.
+  for (const s of sessions) if (won.has(keyOf(s))) ensured.push(sessionKey(s))
+  jobs.forEach((job, i) => {
+    if (!duplicate[i] && !won.has(keyOf(job.request))) duplicate[i] = true
+  })
+  return duplicate.map((d) => ({ duplicate: d }))
+}
+
+async function writeBatch(
+  trx: Db,
+  jobs: CommitJob[],
+  known: KnownSessions,
+  ensured: string[],
+): Promise<Array<{ duplicate: boolean }>> {
+  const duplicate = new Array<boolean>(jobs.length).fill(false)
+  const fresh = firstCopies(jobs, duplicate).filter((i) => !jobs[i]!.claimed)
 
   if (fresh.length > 0) {
     const inserted = await trx
@@ -188,14 +253,15 @@ async function writeBatch(trx: Db, jobs: CommitJob[]): Promise<Array<{ duplicate
   for (const job of live)
     for (const [name, by] of Object.entries(job.counters)) bump(job.request.campaign_slug, name, by)
 
-  const sessions = [
-    ...new Map(
-      live.flatMap((j) =>
-        j.session ? [[keyOf({ ...j.session, actor: '', request_id: '' }), j.session]] : [],
-      ),
-    ).values(),
-  ]
+  const unknown = new Map<string, { campaign_slug: string; session_id: string }>()
+  for (const j of live) {
+    if (!j.session) continue
+    const k = sessionKey(j.session)
+    if (!known.has(k)) unknown.set(k, j.session)
+  }
+  const sessions = [...unknown.values()]
   if (sessions.length > 0) {
+    ensured.push(...unknown.keys())
     const added = await trx
       .insertInto('service_campaign_session')
       .values(sessions)

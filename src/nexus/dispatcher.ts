@@ -1,7 +1,7 @@
-import { ulid } from 'ulid'
 import type { Config } from '../config.js'
 import { actorKey, hasRole, type Principal } from '../platform/auth/principal.js'
 import type { Db } from '../platform/db/database.js'
+import { newUlid } from '../platform/ids.js'
 import {
   AppError,
   BadRequestError,
@@ -67,6 +67,53 @@ function redact(payload: unknown, fields: string[] | undefined): unknown {
   return copy
 }
 
+/** What one action commits, before its response is known. */
+interface JobParts {
+  key: RequestKey
+  event: EventRecord
+  /** `event:<name>`, counted with `events_total`. */
+  counter: string
+  writes: Array<(trx: Db) => Promise<void>>
+}
+
+// Module-level rather than closures per request: under tsx every named closure costs a
+// defineProperty (keepNames), which showed in the action endpoint's profile.
+function commitJob(
+  parts: JobParts,
+  response: StoredResponse,
+  claimed: boolean,
+  withEvent: boolean,
+): CommitJob {
+  return {
+    request: {
+      ...parts.key,
+      status_code: response.status_code,
+      response: response.body,
+      expires_at: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
+    },
+    claimed,
+    event: withEvent ? parts.event : undefined,
+    counters: withEvent ? { events_total: 1, [parts.counter]: 1 } : {},
+    session: withEvent
+      ? { campaign_slug: parts.event.campaign_slug, session_id: parts.event.session_id }
+      : undefined,
+    writes: withEvent ? parts.writes : [],
+  }
+}
+
+/** `ctx.afterCommit` tasks, once the action's writes committed; their failures never reach the caller. */
+function runAfterCommit(tasks: Array<() => void | Promise<void>>): void {
+  for (const task of tasks) {
+    void Promise.resolve()
+      .then(task)
+      .catch(() => {})
+  }
+}
+
+function toOutcome(r: StoredResponse, requestId: string, action: string, replayed: boolean): DispatchOutcome {
+  return { ...r, request_id: requestId, replayed, action }
+}
+
 function isEnvelope(body: EnvelopeInput | SeedInput): body is EnvelopeInput {
   return (body as EnvelopeInput).type === 'campaign_event'
 }
@@ -114,7 +161,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       },
       timestamp: (envelope && body.timestamp) || now.toISOString(),
       received_at: now.toISOString(),
-      request_id: body.request_id ?? input.idempotencyKey ?? input.fallbackRequestId ?? ulid(),
+      request_id: body.request_id ?? input.idempotencyKey ?? input.fallbackRequestId ?? newUlid(),
     }
   }
 
@@ -164,65 +211,42 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       principal: input.principal,
       campaign,
       ip: input.ip,
-      defer: (w) => void writes.push(w),
-      afterCommit: (task) => void committed.push(task),
-    }
-    const runCommitted = () => {
-      for (const task of committed) {
-        void Promise.resolve()
-          .then(task)
-          .catch(() => {})
-      }
-    }
-    const event: EventRecord = {
-      event_id: envelope.request_id,
-      campaign_slug: campaign.slug,
-      event: envelope.event,
-      user_id: envelope.user.user_id,
-      session_id: envelope.user.session_id,
-      payload: redact(envelope.payload, action.sensitive),
-      metadata: envelope.metadata,
-      timestamp: envelope.timestamp,
-      received_at: envelope.received_at,
-    }
-    const job = (response: StoredResponse, claimed: boolean, withEvent: boolean): CommitJob => ({
-      request: {
-        ...key,
-        status_code: response.status_code,
-        response: response.body,
-        expires_at: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
+      defer(w) {
+        writes.push(w)
       },
-      claimed,
-      event: withEvent ? event : undefined,
-      counters: withEvent
-        ? ({
-            events_total: 1,
-            [`event:${deps.registry.isFallback(action) ? envelope.event : action.name}`]: 1,
-          } as Record<string, number>)
-        : {},
-      session: withEvent ? { campaign_slug: campaign.slug, session_id: envelope.user.session_id } : undefined,
-      writes: withEvent ? writes : [],
-    })
-    const outcome = (r: StoredResponse, replayed: boolean): DispatchOutcome => ({
-      ...r,
-      request_id: envelope.request_id,
-      replayed,
-      action: action.name,
-    })
-
+      afterCommit(task) {
+        committed.push(task)
+      },
+    }
+    const parts: JobParts = {
+      key,
+      event: {
+        event_id: envelope.request_id,
+        campaign_slug: campaign.slug,
+        event: envelope.event,
+        user_id: envelope.user.user_id,
+        session_id: envelope.user.session_id,
+        payload: redact(envelope.payload, action.sensitive),
+        metadata: envelope.metadata,
+        timestamp: envelope.timestamp,
+        received_at: envelope.received_at,
+      },
+      counter: `event:${deps.registry.isFallback(action) ? envelope.event : action.name}`,
+      writes,
+    }
     if (action.writes === 'deferred') {
       const response = success(await action.handler(ctx, envelope.payload), envelope.request_id)
-      const { duplicate } = await deps.commitLog.commit(job(response, false, true))
+      const { duplicate } = await deps.commitLog.commit(commitJob(parts, response, false, true))
       if (!duplicate) {
-        runCommitted()
-        return outcome(response, false)
+        runAfterCommit(committed)
+        return toOutcome(response, envelope.request_id, action.name, false)
       }
       const stored = await storedResponse(deps.db, key)
-      return outcome(stored ?? response, true)
+      return toOutcome(stored ?? response, envelope.request_id, action.name, true)
     }
 
     const earlier = await claim(deps.db, key)
-    if (earlier) return outcome(earlier, true)
+    if (earlier) return toOutcome(earlier, envelope.request_id, action.name, true)
     let response: StoredResponse
     try {
       response = success(await action.handler(ctx, envelope.payload), envelope.request_id)
@@ -232,12 +256,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         throw err
       }
       const failed = { status_code: err.statusCode, body: errorBody(err, envelope.request_id) }
-      await deps.commitLog.commit(job(failed, true, false))
-      return outcome(failed, false)
+      await deps.commitLog.commit(commitJob(parts, failed, true, false))
+      return toOutcome(failed, envelope.request_id, action.name, false)
     }
-    await deps.commitLog.commit(job(response, true, true))
-    runCommitted()
-    return outcome(response, false)
+    await deps.commitLog.commit(commitJob(parts, response, true, true))
+    runAfterCommit(committed)
+    return toOutcome(response, envelope.request_id, action.name, false)
   }
 
   return {
