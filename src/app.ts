@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { ulid } from 'ulid'
-import { amadeusRoutes } from './amadeus/routes.js'
+import * as amadeus from './amadeus/index.js'
 import type { Config } from './config.js'
 import * as analytics from './modules/analytics/index.js'
 import * as campaign from './modules/campaign/index.js'
@@ -31,6 +31,10 @@ declare module 'fastify' {
     modules: ModuleRegistry
     /** Client → server frame types that modules handle (see realtime/inbound.ts). */
     inbound: InboundRegistry
+    /** Every event type's schema (see amadeus/event-schemas.ts): modules register theirs here. */
+    eventSchemas: amadeus.EventSchemaRegistry
+    /** The service graph (the `kg` CLI commands use it on an app that does not listen). */
+    amadeus: amadeus.AmadeusService
     /** Set by `server.ts` on SIGTERM: readiness turns 503 while in-flight work finishes. */
     draining: boolean
   }
@@ -128,6 +132,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const publisher = createBusPublisher(platform.bus)
   const inbound = new InboundRegistry()
   app.decorate('inbound', inbound)
+  const eventSchemas = amadeus.createEventSchemaRegistry()
+  app.decorate('eventSchemas', eventSchemas)
   const commitLog = nexus.createCommitLog(db, {
     maxInFlight:
       platform.database.dialect === 'pglite' ? 1 : Math.max(1, Math.floor(config.DATABASE_POOL_SIZE / 2)),
@@ -146,7 +152,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()
   app.decorate('modules', modules)
-  for (const m of [session.manifest, campaign.manifest, nexus.manifest, analytics.manifest]) modules.add(m)
+  for (const m of [session.manifest, campaign.manifest, nexus.manifest, analytics.manifest, amadeus.manifest])
+    modules.add(m)
+  eventSchemas.addFromManifests(modules.list())
 
   await app.register(observabilityRoutes, {
     health: platform.health,
@@ -158,7 +166,29 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(session.routes, { tokens: platform.tokens })
   await app.register(campaign.routes, { campaigns })
   await app.register(nexus.routes, { dispatcher })
-  await app.register(amadeusRoutes, { modules, actions })
+  const graph = amadeus.createAmadeusService({
+    db,
+    dialect: platform.database.dialect,
+    redis: Boolean(platform.redis),
+    modules,
+    actions,
+    campaigns,
+    health: platform.health,
+    metrics: platform.metrics,
+    eventSchemas,
+    hasRoute: (method, url) => app.hasRoute({ method: method as 'GET', url }),
+  })
+  app.decorate('amadeus', graph)
+  await app.register(amadeus.routes, {
+    amadeus: graph,
+    eventSchemas,
+    asyncapi: { version: config.VERSION, publicUrl: config.PUBLIC_URL, port: config.PORT },
+  })
+  const snapshots = amadeus.createSnapshotScheduler({
+    amadeus: graph,
+    onError: (err) => app.log.error({ err }, 'service graph snapshot failed'),
+  })
+  campaigns.onChange(() => snapshots.campaignChanged())
 
   let purgeTimer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
@@ -181,6 +211,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     clearInterval(purgeTimer)
     await commitLog.flush()
   })
+  // After the hook above: the snapshot includes the default campaign.
+  app.addHook('onReady', () => snapshots.start())
+  app.addHook('preClose', () => snapshots.stop())
   return app
 }
 

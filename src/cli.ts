@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { KG_HELP, kgCommand } from './amadeus/cli.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { ROLES, type Role } from './platform/auth/principal.js'
 import { AppError } from './platform/http/errors.js'
@@ -16,6 +17,7 @@ Usage:
   ovasabi apikey list [--json]               list API keys (never the keys themselves)
   ovasabi apikey revoke <id>                 revoke an API key
   ovasabi campaign list [--json]             list campaigns
+${KG_HELP}
 
 Configuration comes from the environment (and .env); see .env.example.`
 
@@ -107,6 +109,8 @@ class UsageError extends Error {}
 export function addCommand(name: string, command: Command): void {
   commands[name] = command
 }
+
+addCommand('kg', kgCommand)
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv

@@ -1,6 +1,7 @@
 import { type Migration, type MigrationProvider, Migrator } from 'kysely'
 import type { Db } from './database.js'
 import * as m001 from './migrations/001_foundation.js'
+import * as m007 from './migrations/007_amadeus.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -8,6 +9,7 @@ import * as m001 from './migrations/001_foundation.js'
  */
 const migrations: Record<string, Migration> = {
   '001_foundation': m001,
+  '007_amadeus': m007,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

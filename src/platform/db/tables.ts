@@ -78,6 +78,22 @@ export interface ApiKeyTable {
   revoked_at: ColumnType<Date | null, never, Date | string | null>
 }
 
+export interface AmadeusSnapshotTable {
+  id: Generated<number>
+  version: number
+  hash: string
+  reason: string
+  graph: Json<{ nodes: unknown[]; edges: unknown[] }>
+  diff: Json<{
+    added_nodes: string[]
+    removed_nodes: string[]
+    added_edges: string[]
+    removed_edges: string[]
+  }>
+  metadata: ColumnType<Record<string, unknown>, string | undefined, string>
+  created_at: ColumnType<Date, Date | string | undefined, never>
+}
+
 /**
  * Every table Ovasabi owns, named `service_{service}_{entity}`. Modules add theirs here next to
  * the migration that creates them.
@@ -90,4 +106,5 @@ export interface Database {
   service_nexus_request: NexusRequestTable
   service_analytics_event: AnalyticsEventTable
   service_security_apikey: ApiKeyTable
+  service_amadeus_snapshot: AmadeusSnapshotTable
 }
