@@ -7,7 +7,7 @@ import { buildTestApp, type TestContext } from '../helper.js'
 import { kg } from './kg-cli.js'
 
 // The CLI builds the real app per run; its tests are split over two files to run in parallel.
-describe('ovasabi kg validate | impact | show | history (CLI)', () => {
+describe('ovasabi kg validate | impact | history (CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ovasabi-kg-'))
   const data = join(dir, 'data')
   let t: TestContext
