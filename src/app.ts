@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { amadeusRoutes } from './amadeus/routes.js'
+import * as amadeus from './amadeus/index.js'
 import type { Config } from './config.js'
 import { scrubAnalyticsEvents } from './modules/analytics/analytics.erase.js'
 import * as analytics from './modules/analytics/index.js'
@@ -45,6 +45,10 @@ declare module 'fastify' {
     inbound: InboundRegistry
     /** The one publish API to reach sockets on every node (see realtime/publish.ts). */
     publisher: RealtimePublisher
+    /** Every event type's schema (see amadeus/event-schemas.ts): modules register theirs here. */
+    eventSchemas: amadeus.EventSchemaRegistry
+    /** The service graph (the `kg` CLI commands use it on an app that does not listen). */
+    amadeus: amadeus.AmadeusService
     /** Set by `server.ts` on SIGTERM: readiness turns 503 while in-flight work finishes. */
     draining: boolean
   }
@@ -155,6 +159,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('publisher', publisher)
   const inbound = new InboundRegistry()
   app.decorate('inbound', inbound)
+  const eventSchemas = amadeus.createEventSchemaRegistry()
+  app.decorate('eventSchemas', eventSchemas)
   const commitLog = nexus.createCommitLog(db, {
     maxInFlight:
       platform.database.dialect === 'pglite' ? 1 : Math.max(1, Math.floor(config.DATABASE_POOL_SIZE / 2)),
@@ -254,8 +260,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     stream.manifest,
     web.manifest,
     realtime.manifest,
+    amadeus.manifest,
   ])
     modules.add(m)
+  eventSchemas.addFromManifests(modules.list())
 
   await app.register(observabilityRoutes, {
     health: platform.health,
@@ -271,7 +279,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(referral.routes, { referrals, campaigns })
   await app.register(localization.routes, { localization: translations, campaigns })
   await app.register(media.routes, { media: mediaService, campaigns, maxBytes: config.MEDIA_MAX_BYTES })
-  await app.register(amadeusRoutes, { modules, actions })
   await app.register(notification.routes, { webhooks, campaigns })
   await app.register(quote.routes, { quotes, dispatcher, campaigns })
   await app.register(stream.routes, { module: streamModule, live: liveStreams })
@@ -291,6 +298,29 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     metrics: realtime.createRealtimeMetrics(platform.metrics.registry),
     config,
   })
+  const graph = amadeus.createAmadeusService({
+    db,
+    dialect: platform.database.dialect,
+    redis: Boolean(platform.redis),
+    modules,
+    actions,
+    campaigns,
+    health: platform.health,
+    metrics: platform.metrics,
+    eventSchemas,
+    hasRoute: (method, url) => app.hasRoute({ method: method as 'GET', url }),
+  })
+  app.decorate('amadeus', graph)
+  await app.register(amadeus.routes, {
+    amadeus: graph,
+    eventSchemas,
+    asyncapi: { version: config.VERSION, publicUrl: config.PUBLIC_URL, port: config.PORT },
+  })
+  const snapshots = amadeus.createSnapshotScheduler({
+    amadeus: graph,
+    onError: (err) => app.log.error({ err }, 'service graph snapshot failed'),
+  })
+  campaigns.onChange(() => snapshots.campaignChanged())
 
   let purgeTimer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
@@ -315,6 +345,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await commitLog.flush()
     await deliveryWorker.stop()
   })
+  // After the hook above: the snapshot includes the default campaign.
+  app.addHook('onReady', () => snapshots.start())
+  app.addHook('preClose', () => snapshots.stop())
   return app
 }
 

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { KG_HELP, kgCommand } from './amadeus/cli.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { ROLES, type Role } from './platform/auth/principal.js'
 import { AppError } from './platform/http/errors.js'
@@ -18,6 +19,7 @@ Usage:
   ovasabi apikey revoke <id>                 revoke an API key
   ovasabi campaign list [--json]             list campaigns
 ${STREAMSOURCE_USER_HELP}
+${KG_HELP}
 
 Configuration comes from the environment (and .env); see .env.example.`
 
@@ -110,6 +112,8 @@ class UsageError extends Error {}
 export function addCommand(name: string, command: Command): void {
   commands[name] = command
 }
+
+addCommand('kg', kgCommand)
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv

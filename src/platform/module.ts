@@ -1,3 +1,4 @@
+import type { TSchema } from 'typebox'
 import type { HealthCheck } from './observability/health.js'
 
 /** An HTTP endpoint a module serves, as the service graph shows it. */
@@ -16,6 +17,11 @@ export interface EventDeclaration {
   channel: 'ws' | 'cable' | 'bus' | 'webhook'
   direction: 'emits' | 'consumes'
   description?: string
+  /**
+   * The frame's (or, for a dotted campaign event on `ws`, its payload's) TypeBox schema. Amadeus
+   * refuses an emitted event without a schema, here or in `app.eventSchemas`.
+   */
+  schema?: TSchema
 }
 
 /**

@@ -2,9 +2,10 @@ import { type Migration, type MigrationProvider, Migrator } from 'kysely'
 import type { Db } from './database.js'
 import * as m001 from './migrations/001_foundation.js'
 import * as m003 from './migrations/003_users_referrals.js'
-import * as m005 from './migrations/005_localization_media.js'
 import * as m004 from './migrations/004_leads_webhooks.js'
+import * as m005 from './migrations/005_localization_media.js'
 import * as m006 from './migrations/006_streams.js'
+import * as m007 from './migrations/007_amadeus.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -13,9 +14,10 @@ import * as m006 from './migrations/006_streams.js'
 const migrations: Record<string, Migration> = {
   '001_foundation': m001,
   '003_users_referrals': m003,
-  '005_localization_media': m005,
   '004_leads_webhooks': m004,
+  '005_localization_media': m005,
   '006_streams': m006,
+  '007_amadeus': m007,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

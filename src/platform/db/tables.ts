@@ -319,6 +319,22 @@ export interface StreamSettingTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>
 }
 
+export interface AmadeusSnapshotTable {
+  id: Generated<number>
+  version: number
+  hash: string
+  reason: string
+  graph: Json<{ nodes: unknown[]; edges: unknown[] }>
+  diff: Json<{
+    added_nodes: string[]
+    removed_nodes: string[]
+    added_edges: string[]
+    removed_edges: string[]
+  }>
+  metadata: ColumnType<Record<string, unknown>, string | undefined, string>
+  created_at: ColumnType<Date, Date | string | undefined, never>
+}
+
 /**
  * Every table Ovasabi owns, named `service_{service}_{entity}`. Modules add theirs here next to
  * the migration that creates them.
@@ -349,4 +365,5 @@ export interface Database {
   service_stream_token_denylist: StreamTokenDenylistTable
   service_stream_main: StreamMainTable
   service_stream_setting: StreamSettingTable
+  service_amadeus_snapshot: AmadeusSnapshotTable
 }

@@ -17,6 +17,11 @@ export class HealthRegistry {
     this.checks.set(name, { check, critical: options.critical })
   }
 
+  /** Registered check names, without running them (Amadeus puts the named externals in its graph). */
+  names(): string[] {
+    return [...this.checks.keys()]
+  }
+
   async run(timeoutMs = 2000): Promise<Record<string, DependencyHealth>> {
     const entries = await Promise.all(
       [...this.checks].map(async ([name, { check, critical }]) => {

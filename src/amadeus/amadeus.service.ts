@@ -1,0 +1,225 @@
+import { FEATURES } from '../modules/campaign/campaign.schema.js'
+import type { CampaignService } from '../modules/campaign/campaign.service.js'
+import type { ActionRegistry } from '../nexus/registry.js'
+import type { Db } from '../platform/db/database.js'
+import { ConflictError, UnprocessableError } from '../platform/http/errors.js'
+import type { ModuleRegistry } from '../platform/module.js'
+import type { HealthRegistry } from '../platform/observability/health.js'
+import type { Metrics } from '../platform/observability/metrics.js'
+import * as repo from './amadeus.repo.js'
+import type { EventSchemaRegistry } from './event-schemas.js'
+import { buildGraph, type CampaignInfo, type GraphSources, structureHash } from './graph.builder.js'
+import {
+  type ExportDocument,
+  edgeKey,
+  type Graph,
+  type GraphDiff,
+  type LiveNode,
+  type NodeType,
+  type Snapshot,
+} from './graph.schema.js'
+import { focusGraph, impactOf, neighbours, resolveNode } from './impact.js'
+import { renderMermaid } from './mermaid.js'
+import { computeRuntime, readTraffic } from './runtime.js'
+import { existingTables, type ValidationProblem, validateDeclarations } from './validate.js'
+
+export interface AmadeusDeps {
+  db: Db
+  dialect: 'pglite' | 'postgres'
+  redis: boolean
+  modules: Pick<ModuleRegistry, 'list'>
+  actions: Pick<ActionRegistry, 'list'>
+  campaigns: Pick<CampaignService, 'list'>
+  health: Pick<HealthRegistry, 'run' | 'names'>
+  metrics: Pick<Metrics, 'registry'>
+  eventSchemas: EventSchemaRegistry
+  /** Whether the server serves `METHOD path` (Fastify's `hasRoute`), for validation. */
+  hasRoute?: (method: string, path: string) => boolean
+}
+
+const CAMPAIGN_PAGE = 500
+
+export function diffGraphs(before: Graph | undefined, after: Graph): GraphDiff {
+  const nodesBefore = new Set(before?.nodes.map((n) => n.id))
+  const nodesAfter = new Set(after.nodes.map((n) => n.id))
+  const edgesBefore = new Set(before?.edges.map(edgeKey))
+  const edgesAfter = new Set(after.edges.map(edgeKey))
+  return {
+    added_nodes: [...nodesAfter].filter((n) => !nodesBefore.has(n)),
+    removed_nodes: [...nodesBefore].filter((n) => !nodesAfter.has(n)),
+    added_edges: [...edgesAfter].filter((e) => !edgesBefore.has(e)),
+    removed_edges: [...edgesBefore].filter((e) => !edgesAfter.has(e)),
+  }
+}
+
+export type AmadeusService = ReturnType<typeof createAmadeusService>
+
+export function createAmadeusService(deps: AmadeusDeps) {
+  const { db } = deps
+
+  async function campaigns(): Promise<CampaignInfo[]> {
+    const out: CampaignInfo[] = []
+    for (let page = 1; ; page++) {
+      const { rows, total } = await deps.campaigns.list({ page, perPage: CAMPAIGN_PAGE })
+      for (const c of rows)
+        out.push({ slug: c.slug, features: [...((c.metadata.features as string[]) ?? [])] })
+      if (rows.length < CAMPAIGN_PAGE || page * CAMPAIGN_PAGE >= total) return out
+    }
+  }
+
+  function actionInfos() {
+    return deps.actions.list().map((a) => ({
+      name: a.name,
+      aliases: a.aliases ?? [],
+      feature: a.feature,
+      role: a.role,
+      description: a.description,
+      writes: a.writes,
+    }))
+  }
+
+  async function sources(): Promise<GraphSources> {
+    return {
+      modules: deps.modules.list(),
+      actions: actionInfos(),
+      campaigns: await campaigns(),
+      features: FEATURES,
+      platform: { dialect: deps.dialect, redis: deps.redis },
+      healthChecks: deps.health.names(),
+    }
+  }
+
+  async function graph(): Promise<Graph> {
+    return buildGraph(await sources())
+  }
+
+  /** The graph with live health and traffic on every node. */
+  async function live(graphIn?: Graph): Promise<{ nodes: LiveNode[]; edges: Graph['edges']; hash: string }> {
+    const g = graphIn ?? (await graph())
+    const [dependencies, traffic] = await Promise.all([deps.health.run(), readTraffic(deps.metrics.registry)])
+    const runtime = await computeRuntime(g, { modules: deps.modules.list(), dependencies, traffic })
+    return {
+      nodes: g.nodes.map((n) => ({ ...n, runtime: runtime.get(n.id) ?? {} })),
+      edges: g.edges,
+      hash: structureHash(g),
+    }
+  }
+
+  /** Stores a new version when the structure changed since the latest one; concurrent nodes agree on one. */
+  async function snapshot(reason: string): Promise<{ created: boolean; snapshot: Snapshot }> {
+    const g = await graph()
+    const hash = structureHash(g)
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const last = await repo.latest(db)
+      if (last?.hash === hash) return { created: false, snapshot: last }
+      const next: Snapshot = {
+        version: (last?.version ?? 0) + 1,
+        hash,
+        reason,
+        graph: g,
+        diff: diffGraphs(last?.graph, g),
+        created_at: new Date().toISOString(),
+      }
+      if (await repo.insert(db, next)) return { created: true, snapshot: next }
+    }
+    throw new ConflictError('Could not store a graph snapshot: versions kept moving', 'SNAPSHOT_CONFLICT')
+  }
+
+  return {
+    sources,
+    graph,
+    live,
+    snapshot,
+
+    async liveFiltered(type?: NodeType) {
+      const g = await live()
+      if (!type) return g
+      const nodes = g.nodes.filter((n) => n.type === type)
+      const ids = new Set(nodes.map((n) => n.id))
+      return { ...g, nodes, edges: g.edges.filter((e) => ids.has(e.from) || ids.has(e.to)) }
+    },
+
+    async node(ref: string) {
+      const g = await graph()
+      const found = resolveNode(g, ref)
+      const { outgoing, incoming } = neighbours(g, found.id)
+      const near = new Set([found.id, ...outgoing.map((e) => e.to), ...incoming.map((e) => e.from)])
+      const withRuntime = await live({
+        nodes: g.nodes.filter((n) => near.has(n.id)),
+        edges: [...outgoing, ...incoming],
+      })
+      return {
+        node: withRuntime.nodes.find((n) => n.id === found.id)!,
+        outgoing,
+        incoming,
+        neighbours: withRuntime.nodes.filter((n) => n.id !== found.id),
+      }
+    },
+
+    async impact(ref: string) {
+      const g = await graph()
+      const root = resolveNode(g, ref)
+      const impacted = impactOf(g, root.id)
+      return { node: root, count: impacted.length, impacted }
+    },
+
+    async diagram(options: { focus?: string; depth?: number }) {
+      const g = await graph()
+      if (!options.focus) return renderMermaid(g)
+      const root = resolveNode(g, options.focus)
+      return renderMermaid(focusGraph(g, root.id, options.depth ?? 2), { focus: root.id })
+    },
+
+    history: (limit = 100) => repo.history(db, limit),
+
+    async exportAll(): Promise<ExportDocument> {
+      return {
+        format: 'ovasabi.amadeus/v1',
+        exported_at: new Date().toISOString(),
+        snapshots: await repo.all(db),
+      }
+    },
+
+    /**
+     * Restores snapshots from an export. A version already present with the same hash is skipped;
+     * with a different hash the whole import is refused (409), so history is never rewritten.
+     */
+    async importAll(doc: ExportDocument): Promise<{ imported: number; skipped: number }> {
+      return db.transaction().execute(async (trx) => {
+        let imported = 0
+        let skipped = 0
+        for (const s of [...doc.snapshots].sort((a, b) => a.version - b.version)) {
+          const existing = await repo.byVersion(trx, s.version)
+          if (existing) {
+            if (existing.hash !== s.hash)
+              throw new ConflictError(
+                `Version ${s.version} exists with a different graph (hash ${existing.hash.slice(0, 12)}…)`,
+                'SNAPSHOT_CONFLICT',
+              )
+            skipped++
+            continue
+          }
+          if (structureHash(s.graph) !== s.hash)
+            throw new UnprocessableError(
+              `Snapshot ${s.version}: hash does not match its graph`,
+              'SNAPSHOT_CORRUPT',
+            )
+          await repo.insert(trx, s)
+          imported++
+        }
+        return { imported, skipped }
+      })
+    },
+
+    async validate(): Promise<ValidationProblem[]> {
+      return validateDeclarations({
+        modules: deps.modules.list(),
+        actions: actionInfos(),
+        features: FEATURES,
+        eventSchemas: deps.eventSchemas,
+        tables: await existingTables(db),
+        hasRoute: deps.hasRoute,
+      })
+    },
+  }
+}

@@ -1,0 +1,168 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import type { FastifyInstance } from 'fastify'
+import { Value } from 'typebox/value'
+import { buildApp } from '../app.js'
+import type { Config } from '../config.js'
+import { ExportDocument, type GraphEdge, NODE_TYPES, type NodeType } from './graph.schema.js'
+
+export const KG_HELP = `  ovasabi kg show [--type T] [--json]        the live service graph
+  ovasabi kg impact <node> [--json]          what relies on a node (id or name, e.g. redis)
+  ovasabi kg diagram [--focus X] [--depth N] Mermaid flowchart
+  ovasabi kg validate [--json]               check declarations; exits 1 listing problems
+  ovasabi kg history [--json]                snapshot versions and what changed
+  ovasabi kg export [--out FILE]             snapshots as JSON (stdout by default)
+  ovasabi kg import <file>                   restore snapshots from an export`
+
+/** The real app (real manifests, migrated database), never listening; closed afterwards. */
+async function withApp<T>(config: Config, fn: (app: FastifyInstance) => Promise<T>): Promise<T> {
+  const app = await buildApp(config, { logger: false })
+  try {
+    await app.ready()
+    return await fn(app)
+  } finally {
+    await app.close()
+  }
+}
+
+function usage(message: string): number {
+  console.error(`${message}\n\nUsage:\n${KG_HELP}`)
+  return 2
+}
+
+/** `A ⇢ B (depends_on) ⇢ C (exposes)`: how the change travels, from the root outwards. */
+export function describePath(root: string, path: GraphEdge[]): string {
+  let current = root
+  const parts = [root]
+  for (const e of path) {
+    current = e.from === current ? e.to : e.from
+    parts.push(`${current} (${e.type})`)
+  }
+  return parts.join(' ⇢ ')
+}
+
+/** `ovasabi kg …`: the service graph from the command line (and CI's `kg validate`). */
+export async function kgCommand(config: Config, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean' },
+      type: { type: 'string' },
+      focus: { type: 'string' },
+      depth: { type: 'string' },
+      out: { type: 'string' },
+    },
+  })
+  const [sub, arg] = positionals
+  const print = (v: unknown) => {
+    console.log(JSON.stringify(v, null, 2))
+    return 0
+  }
+
+  switch (sub) {
+    case 'show': {
+      const type = values.type as NodeType | undefined
+      if (type && !NODE_TYPES.includes(type)) return usage(`--type must be one of ${NODE_TYPES.join(', ')}`)
+      return withApp(config, async (app) => {
+        const g = await app.amadeus.liveFiltered(type)
+        if (values.json) return print(g)
+        console.log(`Service graph ${g.hash.slice(0, 12)}: ${g.nodes.length} nodes, ${g.edges.length} edges`)
+        for (const t of NODE_TYPES) {
+          const nodes = g.nodes.filter((n) => n.type === t)
+          if (nodes.length === 0) continue
+          console.log(`\n${t} (${nodes.length})`)
+          for (const n of nodes) {
+            const h = n.runtime.health ? ` [${n.runtime.health.status}]` : ''
+            const tr = n.runtime.traffic
+            const traffic =
+              tr && tr.requests > 0 ? ` (${tr.requests} requests, error rate ${tr.error_rate})` : ''
+            console.log(`  ${n.id}${h}${traffic}`)
+            for (const e of g.edges.filter((e) => e.from === n.id)) console.log(`      -${e.type}-> ${e.to}`)
+          }
+        }
+        return 0
+      })
+    }
+    case 'impact': {
+      if (!arg) return usage('kg impact needs a node, e.g. `ovasabi kg impact redis`')
+      return withApp(config, async (app) => {
+        const result = await app.amadeus.impact(arg)
+        if (values.json) return print(result)
+        console.log(`Impact of ${result.node.id}: ${result.count} node(s) rely on it`)
+        for (const i of result.impacted)
+          console.log(`  ${i.node.id}\n      ${describePath(result.node.id, i.path)}`)
+        return 0
+      })
+    }
+    case 'diagram': {
+      const depth = values.depth === undefined ? undefined : Number(values.depth)
+      if (depth !== undefined && !(Number.isInteger(depth) && depth >= 0 && depth <= 10))
+        return usage('--depth must be an integer from 0 to 10')
+      return withApp(config, async (app) => {
+        process.stdout.write(await app.amadeus.diagram({ focus: values.focus, depth }))
+        return 0
+      })
+    }
+    case 'validate':
+      return withApp(config, async (app) => {
+        const problems = await app.amadeus.validate()
+        if (values.json) print({ ok: problems.length === 0, problems })
+        else if (problems.length === 0) {
+          const g = await app.amadeus.graph()
+          console.log(
+            `Service graph is consistent: ${app.modules.list().length} modules, ${g.nodes.length} nodes, ${g.edges.length} edges.`,
+          )
+        } else {
+          console.error(`Service graph validation failed (${problems.length} problem(s)):`)
+          for (const p of problems) console.error(`  - [${p.code}] ${p.subject}: ${p.message}`)
+        }
+        return problems.length === 0 ? 0 : 1
+      })
+    case 'history':
+      return withApp(config, async (app) => {
+        const rows = await app.amadeus.history(1000)
+        if (values.json) return print(rows)
+        for (const r of rows) {
+          const d = r.diff
+          console.log(
+            `v${r.version}\t${r.created_at.toISOString()}\t${r.reason}\t${r.node_count} nodes, ${r.edge_count} edges\t` +
+              `+${d.added_nodes.length}/-${d.removed_nodes.length} nodes, +${d.added_edges.length}/-${d.removed_edges.length} edges`,
+          )
+        }
+        return 0
+      })
+    case 'export':
+      return withApp(config, async (app) => {
+        const doc = JSON.stringify(await app.amadeus.exportAll(), null, 2)
+        if (values.out) {
+          writeFileSync(values.out, `${doc}\n`)
+          console.error(`Wrote ${values.out}`)
+        } else console.log(doc)
+        return 0
+      })
+    case 'import': {
+      if (!arg) return usage('kg import needs a file written by `ovasabi kg export`')
+      let doc: unknown
+      try {
+        doc = JSON.parse(readFileSync(arg, 'utf8'))
+      } catch (err) {
+        console.error(`Cannot read ${arg}: ${(err as Error).message}`)
+        return 1
+      }
+      if (!Value.Check(ExportDocument, doc)) {
+        const first = [...Value.Errors(ExportDocument, doc)].slice(0, 5)
+        console.error(`${arg} is not an Amadeus export:`)
+        for (const e of first) console.error(`  - ${e.instancePath || '/'}: ${e.message}`)
+        return 1
+      }
+      return withApp(config, async (app) => {
+        const r = await app.amadeus.importAll(doc as ExportDocument)
+        console.log(`Imported ${r.imported} snapshot(s), skipped ${r.skipped} already present.`)
+        return 0
+      })
+    }
+    default:
+      return usage(sub ? `Unknown kg command "${sub}".` : 'kg needs a command.')
+  }
+}

@@ -1,0 +1,5 @@
+export { amadeusManifest as manifest } from './amadeus.manifest.js'
+export { amadeusRoutes as routes } from './amadeus.routes.js'
+export { type AmadeusService, createAmadeusService } from './amadeus.service.js'
+export { createEventSchemaRegistry, type EventSchemaEntry, EventSchemaRegistry } from './event-schemas.js'
+export { createSnapshotScheduler } from './snapshot-scheduler.js'
