@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import pg from 'pg'
 import { buildApp } from '../src/app.js'
+import type { RealtimeMessage } from '../src/realtime/publish.js'
 import { loadConfig, type Config } from '../src/config.js'
 
 /** The database dialects this run covers: PGlite always, PostgreSQL when DATABASE_URL is set. */
@@ -137,4 +138,24 @@ export async function createCampaign(
   })
   if (res.statusCode !== 201) throw new Error(`create campaign: ${res.statusCode} ${res.body}`)
   return slug
+}
+
+/**
+ * Every frame the app's modules publish (to any audience), as the bus carries it (a JSON copy).
+ * Modules all share `app.publisher`; wrapping its `publish` sees campaign-scoped and user-scoped
+ * frames alike. Returns the function that stops capturing.
+ */
+export async function captureFrames(
+  app: FastifyInstance,
+  handler: (message: RealtimeMessage) => void,
+): Promise<() => Promise<void>> {
+  const publisher = app.publisher
+  const original = publisher.publish
+  publisher.publish = async (audience, frame) => {
+    handler(JSON.parse(JSON.stringify({ audience, frame })) as RealtimeMessage)
+    return original.call(publisher, audience, frame)
+  }
+  return async () => {
+    publisher.publish = original
+  }
 }

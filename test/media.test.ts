@@ -8,8 +8,16 @@ import { after, before, describe, it } from 'node:test'
 import sharp from 'sharp'
 import { ulid } from 'ulid'
 import { createUploadSigner } from '../src/modules/media/signing.js'
-import { REALTIME_CHANNEL, type RealtimeMessage } from '../src/realtime/publish.js'
-import { buildTestApp, createCampaign, DIALECTS, guestToken, json, type TestContext } from './helper.js'
+import type { RealtimeMessage } from '../src/realtime/publish.js'
+import {
+  captureFrames,
+  buildTestApp,
+  createCampaign,
+  DIALECTS,
+  guestToken,
+  json,
+  type TestContext,
+} from './helper.js'
 
 async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs
@@ -98,7 +106,7 @@ for (const dialect of DIALECTS) {
       auth = { authorization: `Bearer ${guest.token}` }
       sessionId = guest.session_id
       slug = await createCampaign(ctx.app)
-      await ctx.app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => {
+      await captureFrames(ctx.app, (m) => {
         const msg = m as RealtimeMessage
         if (msg.frame.type === 'media_event') events.push(msg)
       })

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { REALTIME_CHANNEL, type RealtimeMessage } from '../src/realtime/publish.js'
+import type { RealtimeMessage } from '../src/realtime/publish.js'
 import {
+  captureFrames,
   adminHeaders,
   buildTestApp,
   createCampaign,
@@ -151,7 +152,7 @@ for (const dialect of DIALECTS) {
 
     it("sends an update_ack to the caller's sockets", async () => {
       const acks: RealtimeMessage[] = []
-      const off = await t.app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => acks.push(m as RealtimeMessage))
+      const off = await captureFrames(t.app, (m) => acks.push(m as RealtimeMessage))
       await post({ action: 'content.create', request_id: 'ack-1' })
       for (let i = 0; i < 100 && !acks.some((a) => a.frame.request_id === 'ack-1'); i++)
         await new Promise((r) => setTimeout(r, 20))

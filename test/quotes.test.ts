@@ -3,8 +3,9 @@ import { after, before, describe, it } from 'node:test'
 import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
 import { createQuoteService } from '../src/modules/quote/quote.service.js'
 import { csvCell } from '../src/modules/quote/quote.csv.js'
-import { REALTIME_CHANNEL, type RealtimeMessage } from '../src/realtime/publish.js'
+import type { RealtimeMessage } from '../src/realtime/publish.js'
 import {
+  captureFrames,
   adminHeaders,
   buildTestApp,
   createCampaign,
@@ -47,9 +48,7 @@ for (const dialect of DIALECTS) {
     before(async () => {
       ctx = await buildTestApp({ dialect })
       guest = await guestToken(ctx.app)
-      unsubscribe = await ctx.app.platform.bus.subscribe(REALTIME_CHANNEL, (m) =>
-        frames.push(m as RealtimeMessage),
-      )
+      unsubscribe = await captureFrames(ctx.app, (m) => frames.push(m as RealtimeMessage))
     })
     after(async () => {
       await unsubscribe()

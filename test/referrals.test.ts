@@ -5,8 +5,9 @@ import type { FastifyInstance } from 'fastify'
 import { createReferralService } from '../src/modules/referral/referral.service.js'
 import { createUserService } from '../src/modules/user/user.service.js'
 import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
-import { REALTIME_CHANNEL, type RealtimeMessage } from '../src/realtime/publish.js'
+import type { RealtimeMessage } from '../src/realtime/publish.js'
 import {
+  captureFrames,
   adminHeaders,
   buildTestApp,
   createCampaign,
@@ -92,7 +93,7 @@ for (const dialect of DIALECTS) {
     before(async () => {
       ctx = await buildTestApp({ dialect })
       app = ctx.app
-      await app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => frames.push(m as RealtimeMessage))
+      await captureFrames(app, (m) => frames.push(m as RealtimeMessage))
     })
     after(() => ctx.close())
 
@@ -401,7 +402,7 @@ describe('referral milestones across two nodes on one PostgreSQL', {
     try {
       const frames: RealtimeMessage[] = []
       for (const node of [first, second])
-        await node.app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => frames.push(m as RealtimeMessage))
+        await captureFrames(node.app, (m) => frames.push(m as RealtimeMessage))
       const slug = await createCampaign(first.app, {
         metadata: { custom_rules: { referral_milestones: [5, 25, 49], max_referrals_per_ip: 1000 } },
       })

@@ -5,8 +5,9 @@ import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { sql } from 'kysely'
 import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
-import { REALTIME_CHANNEL, type RealtimeMessage } from '../src/realtime/publish.js'
+import type { RealtimeMessage } from '../src/realtime/publish.js'
 import {
+  captureFrames,
   adminHeaders,
   buildTestApp,
   createCampaign,
@@ -58,7 +59,7 @@ for (const dialect of DIALECTS) {
       ctx = await buildTestApp({ dialect })
       app = ctx.app
       slug = await createCampaign(app)
-      await app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => frames.push(m as RealtimeMessage))
+      await captureFrames(app, (m) => frames.push(m as RealtimeMessage))
     })
     after(() => ctx.close())
 
