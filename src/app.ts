@@ -11,6 +11,7 @@ import type { Config } from './config.js'
 import { scrubAnalyticsEvents } from './modules/analytics/analytics.erase.js'
 import * as analytics from './modules/analytics/index.js'
 import * as campaign from './modules/campaign/index.js'
+import type { Feature } from './modules/campaign/campaign.schema.js'
 import * as referral from './modules/referral/index.js'
 import * as localization from './modules/localization/index.js'
 import * as media from './modules/media/index.js'
@@ -369,7 +370,7 @@ function defaultCampaign(slug: string) {
         'media',
         'streaming',
         'notification',
-      ] as any,
+      ] satisfies Feature[],
       custom_rules: {},
       tags: ['demo'],
     },

@@ -31,9 +31,7 @@ export const CampaignMetadata = Type.Object(
         { additionalProperties: true },
       ),
     ),
-    features: Type.Optional(
-      Type.Array(Type.Union(FEATURES.map((f) => Type.Literal(f))), { maxItems: 32, uniqueItems: true }),
-    ),
+    features: Type.Optional(Type.Array(Type.Enum([...FEATURES]), { maxItems: 32, uniqueItems: true })),
     custom_rules: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     audit: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 })),
