@@ -11,7 +11,7 @@ import type { Config } from './config.js'
 import { scrubAnalyticsEvents } from './modules/analytics/analytics.erase.js'
 import * as analytics from './modules/analytics/index.js'
 import * as campaign from './modules/campaign/index.js'
-import type { Feature } from './modules/campaign/campaign.schema.js'
+import { FEATURES } from './modules/campaign/campaign.schema.js'
 import * as referral from './modules/referral/index.js'
 import * as localization from './modules/localization/index.js'
 import * as media from './modules/media/index.js'
@@ -360,17 +360,7 @@ function defaultCampaign(slug: string) {
     description: 'The Ovasabi website campaign: live presence, leads, referrals and more.',
     metadata: {
       scheduling: { frequency: 10, timezone: 'UTC' },
-      features: [
-        'presence',
-        'analytics',
-        'registration',
-        'quote',
-        'referral',
-        'translation',
-        'media',
-        'streaming',
-        'notification',
-      ] satisfies Feature[],
+      features: [...FEATURES],
       custom_rules: {},
       tags: ['demo'],
     },

@@ -6,6 +6,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import pg from 'pg'
 import { buildApp } from '../src/app.js'
 import type { RealtimeMessage } from '../src/realtime/publish.js'
+import { FEATURES } from '../src/modules/campaign/campaign.schema.js'
 import { loadConfig, type Config } from '../src/config.js'
 
 /** The database dialects this run covers: PGlite always, PostgreSQL when DATABASE_URL is set. */
@@ -121,17 +122,7 @@ export async function createCampaign(
       title: `Test ${slug}`,
       draft: overrides.draft,
       metadata: {
-        features: overrides.features ?? [
-          'presence',
-          'analytics',
-          'registration',
-          'quote',
-          'referral',
-          'translation',
-          'media',
-          'streaming',
-          'notification',
-        ],
+        features: overrides.features ?? [...FEATURES],
         ...overrides.metadata,
       },
     },
