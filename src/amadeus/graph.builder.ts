@@ -83,7 +83,7 @@ export function buildGraph(src: GraphSources): Graph {
 
   const actions = new Map(src.actions.map((a) => [a.name, a]))
   for (const a of src.actions) {
-    const id = node(nodeId.action(a.name), 'action', a.name === '*' ? '* (any dotted event)' : a.name, {
+    const id = node(nodeId.action(a.name), 'action', a.name, {
       aliases: [...(a.aliases ?? [])].sort(),
       role: a.role,
       feature: a.feature,
