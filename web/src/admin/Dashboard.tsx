@@ -106,14 +106,14 @@ export function Dashboard({ client, slug }: { client: OvasabiClient; slug: strin
           <h2>Top referrers</h2>
           <LoadView value={leaders} what="leaderboard">
             {(d) => {
-              const rows: LeaderboardEntry[] = d.leaders ?? d.leaderboard ?? []
+              const rows: LeaderboardEntry[] = d.entries
               return rows.length === 0 ? (
                 <p class="muted">No referrals yet.</p>
               ) : (
                 <ol class="leaders">
-                  {rows.map((r, i) => (
-                    <li key={r.user_id ?? i}>
-                      <span>{r.name}</span>
+                  {rows.map((r) => (
+                    <li key={r.rank}>
+                      <span>{r.display_name}</span>
                       <strong>{r.referrals}</strong>
                     </li>
                   ))}
