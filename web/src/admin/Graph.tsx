@@ -9,14 +9,19 @@ const TYPE_ORDER = ['module', 'feature', 'action', 'endpoint', 'event', 'table',
 const keyOf = (type: string, label: string) => `${type}\u0000${label.trim()}`
 
 /**
- * The service graph as Amadeus draws it (`/api/amadeus/diagram.mmd`). Picking a node asks for its
- * impact set (`/api/amadeus/impact`): the node and everything that relies on it are highlighted
- * in the diagram and listed with the distance and the chain of edges that links them.
+ * The service graph as Amadeus draws it (`/api/amadeus/diagram.mmd`). Picking a node narrows the
+ * diagram to its neighbourhood (`focus`, `depth`: the whole graph has hundreds of nodes) and asks
+ * for its impact set (`/api/amadeus/impact`): the node and everything drawn that relies on it are
+ * highlighted, and the whole set is listed with the distance and the chain of edges to it.
  */
 export function GraphView({ client }: { client: OvasabiClient }) {
   const [graph] = useLoad(() => client.amadeus.graph(), [client])
-  const [diagram] = useLoad(() => client.amadeus.diagram(), [client])
   const [picked, setPicked] = useState('')
+  const [depth, setDepth] = useState(1)
+  const [diagram] = useLoad(
+    () => client.amadeus.diagram(picked ? { focus: picked, depth } : {}),
+    [client, picked, depth],
+  )
   const [impact, setImpact] = useState<Impact>()
   const [error, setError] = useState<string>()
 
@@ -38,7 +43,16 @@ export function GraphView({ client }: { client: OvasabiClient }) {
     <section>
       <h1>Service graph</h1>
       <LoadView value={graph} what="service graph">
-        {(g) => <Picker graph={g} value={picked} onPick={setPicked} impact={impact} />}
+        {(g) => (
+          <Picker
+            graph={g}
+            value={picked}
+            onPick={setPicked}
+            depth={depth}
+            onDepth={setDepth}
+            impact={impact}
+          />
+        )}
       </LoadView>
       {error && (
         <p class="notice" data-tone="danger" role="alert">
@@ -46,7 +60,11 @@ export function GraphView({ client }: { client: OvasabiClient }) {
         </p>
       )}
       <div class="panel">
-        <h2>Diagram</h2>
+        <h2>
+          {picked
+            ? `Within ${depth} edge${depth === 1 ? '' : 's'} of ${impact?.node.label ?? picked}`
+            : 'Diagram'}
+        </h2>
         <LoadView value={diagram} what="diagram">
           {(text) => <Mermaid source={text} impact={impact} />}
         </LoadView>
@@ -56,7 +74,14 @@ export function GraphView({ client }: { client: OvasabiClient }) {
   )
 }
 
-function Picker(props: { graph: LiveGraph; value: string; onPick: (id: string) => void; impact?: Impact }) {
+function Picker(props: {
+  graph: LiveGraph
+  value: string
+  onPick: (id: string) => void
+  depth: number
+  onDepth: (depth: number) => void
+  impact?: Impact
+}) {
   const groups = useMemo(() => {
     const by = new Map<string, GraphNode[]>()
     for (const n of props.graph.nodes) by.set(n.type, [...(by.get(n.type) ?? []), n])
@@ -84,6 +109,21 @@ function Picker(props: { graph: LiveGraph; value: string; onPick: (id: string) =
           ))}
         </select>
       </div>
+      <div class="field inline">
+        <label for="graph-depth">Depth</label>
+        <select
+          id="graph-depth"
+          value={String(props.depth)}
+          disabled={!props.value}
+          onChange={(e) => props.onDepth(Number((e.currentTarget as HTMLSelectElement).value))}
+        >
+          {[1, 2, 3].map((d) => (
+            <option key={d} value={String(d)}>
+              {d}
+            </option>
+          ))}
+        </select>
+      </div>
       <span class="muted" data-testid="graph-size">
         {props.graph.nodes.length} nodes, {props.graph.edges.length} edges
         {props.impact ? ` · ${props.impact.count} impacted` : ''}
@@ -101,28 +141,30 @@ function ImpactList({ impact }: { impact: Impact }) {
       {impact.count === 0 ? (
         <p class="muted">Nothing relies on this node.</p>
       ) : (
-        <table class="table" data-testid="graph-impact">
-          <thead>
-            <tr>
-              <th scope="col">Node</th>
-              <th scope="col">Type</th>
-              <th scope="col">Distance</th>
-              <th scope="col">Through</th>
-            </tr>
-          </thead>
-          <tbody>
-            {impact.impacted.map((e) => (
-              <tr key={e.node.id}>
-                <td>
-                  <code>{e.node.label}</code>
-                </td>
-                <td>{e.node.type}</td>
-                <td class="num">{e.distance}</td>
-                <td class="muted small">{e.path.map((p) => p.type).join(' → ')}</td>
+        <div class="table-wrap impact-list">
+          <table class="table" data-testid="graph-impact">
+            <thead>
+              <tr>
+                <th scope="col">Node</th>
+                <th scope="col">Type</th>
+                <th scope="col">Distance</th>
+                <th scope="col">Through</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {impact.impacted.map((e) => (
+                <tr key={e.node.id}>
+                  <td>
+                    <code>{e.node.label}</code>
+                  </td>
+                  <td>{e.node.type}</td>
+                  <td class="num">{e.distance}</td>
+                  <td class="muted small">{e.path.map((p) => p.type).join(' → ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </div>
   )
