@@ -163,22 +163,26 @@ describe('live features in Chromium', () => {
     await context.close()
   })
 
-  test('admin: the service graph is drawn and picking a node highlights what relies on it', LIMIT, async () => {
-    const admin = await newContext()
-    await admin.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)
-    const { page, problems } = await openPage(admin, `${server.baseUrl}/admin/graph`)
-    await page.locator('[data-testid="graph-diagram"] svg g.node').first().waitFor({ timeout: 20_000 })
-    await page.locator('[data-testid="graph-node"]').selectOption('module:quote')
-    await page.locator('[data-testid="graph-impact"]').waitFor()
-    const listed = await page.locator('[data-testid="graph-impact"] tbody tr').count()
-    assert.ok(listed > 0, 'the quote endpoints and actions rely on the quote module')
-    await page.waitForFunction(
-      () => document.querySelectorAll('[data-testid="graph-diagram"] g.node[data-impact]').length > 1,
-    )
-    const root = page.locator('[data-testid="graph-diagram"] g.node[data-impact="root"]')
-    assert.equal(await root.count(), 1)
-    assert.equal((await root.textContent())?.trim(), 'quote')
-    await screenshot(page, 'admin-graph')
-    assert.deepEqual(problems, [])
-  })
+  test(
+    'admin: the service graph is drawn and picking a node highlights what relies on it',
+    LIMIT,
+    async () => {
+      const admin = await newContext()
+      await admin.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)
+      const { page, problems } = await openPage(admin, `${server.baseUrl}/admin/graph`)
+      await page.locator('[data-testid="graph-diagram"] svg g.node').first().waitFor({ timeout: 20_000 })
+      await page.locator('[data-testid="graph-node"]').selectOption('module:quote')
+      await page.locator('[data-testid="graph-impact"]').waitFor()
+      const listed = await page.locator('[data-testid="graph-impact"] tbody tr').count()
+      assert.ok(listed > 0, 'the quote endpoints and actions rely on the quote module')
+      await page.waitForFunction(
+        () => document.querySelectorAll('[data-testid="graph-diagram"] g.node[data-impact]').length > 1,
+      )
+      const root = page.locator('[data-testid="graph-diagram"] g.node[data-impact="root"]')
+      assert.equal(await root.count(), 1)
+      assert.equal((await root.textContent())?.trim(), 'quote')
+      await screenshot(page, 'admin-graph')
+      assert.deepEqual(problems, [])
+    },
+  )
 })
