@@ -110,8 +110,12 @@ export function createClient(options: ClientOptions) {
     },
 
     quotes: {
-      submit: (body: C.QuoteInput) =>
-        req<{ lead?: C.Lead; [k: string]: unknown }>('POST', '/api/quote', { body }),
+      /** `POST /api/quote`; `result.lead_id` names the lead whose status then arrives live. */
+      submit: (body: C.QuoteInput, opts: { idempotencyKey?: string } = {}) =>
+        req<C.QuoteSubmitResult>('POST', '/api/quote', {
+          body,
+          headers: opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : undefined,
+        }),
     },
 
     leads: {
@@ -128,19 +132,15 @@ export function createClient(options: ClientOptions) {
     },
 
     referrals: {
-      apply: (body: C.ReferralInput) => req<Record<string, unknown>>('POST', '/api/referral', { body }),
+      apply: (body: C.ReferralInput) => req<C.ReferralResult>('POST', '/api/referral', { body }),
       leaderboard: (slug: string, limit?: number) =>
-        req<{ leaders?: C.LeaderboardEntry[]; leaderboard?: C.LeaderboardEntry[] }>(
-          'GET',
-          `/api/campaign/${enc(slug)}/referrals/leaderboard`,
-          { query: { limit } },
-        ),
+        req<C.Leaderboard>('GET', `/api/campaign/${enc(slug)}/referrals/leaderboard`, { query: { limit } }),
     },
 
     translation: {
       translate: (body: C.TranslateInput, signal?: AbortSignal) =>
         req<C.TranslateResult>('POST', '/api/translate', { body, signal }),
-      languages: () => req<{ languages: C.Language[] } | C.Language[]>('GET', '/api/translate/languages'),
+      languages: () => req<C.Languages>('GET', '/api/translate/languages'),
     },
 
     media: {
@@ -153,37 +153,45 @@ export function createClient(options: ClientOptions) {
         body: Blob | ArrayBuffer | Uint8Array,
         onProgress?: (fraction: number) => void,
       ) => putBytes(http, options.fetch, uploadUrl, body, onProgress),
-      list: (slug: string) =>
-        req<{ media: Array<Record<string, unknown>> }>('GET', `/api/campaign/${enc(slug)}/media`),
+      list: (slug: string) => req<{ media: C.Media[] }>('GET', `/api/campaign/${enc(slug)}/media`),
     },
 
     streams: {
       start: (campaign: string, body: C.StreamStartInput, opts?: ActionOptions) =>
         action<C.CampaignStream>(campaign, 'stream.start', body, opts),
-      pause: (campaign: string, streamId: string, opts?: ActionOptions) =>
+      pause: (campaign: string, streamId: string | number, opts?: ActionOptions) =>
         action<C.CampaignStream>(campaign, 'stream.pause', { stream_id: streamId }, opts),
-      stop: (campaign: string, streamId: string, opts?: ActionOptions) =>
+      stop: (campaign: string, streamId: string | number, opts?: ActionOptions) =>
         action<C.CampaignStream>(campaign, 'stream.stop', { stream_id: streamId }, opts),
     },
 
     webhooks: {
       list: (slug: string) => req<{ webhooks: C.Webhook[] }>('GET', `/api/campaign/${enc(slug)}/webhooks`),
+      /** The signing secret is in this answer only: store it in the CRM. */
       create: (slug: string, body: C.WebhookInput) =>
-        req<C.Webhook>('POST', `/api/campaign/${enc(slug)}/webhooks`, { body }),
+        req<C.CreatedWebhook>('POST', `/api/campaign/${enc(slug)}/webhooks`, { body }),
       remove: (slug: string, id: string) =>
         req<unknown>('DELETE', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}`),
       test: (slug: string, id: string) =>
-        req<unknown>('POST', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/test`, { body: {} }),
+        req<{ status: 'queued'; message_id: string }>(
+          'POST',
+          `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/test`,
+        ),
       deliveries: (slug: string, id: string) =>
         req<{ deliveries: C.WebhookDelivery[] }>(
           'GET',
           `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/deliveries`,
         ),
-      replay: (slug: string, id: string, deliveryId: string) =>
-        req<unknown>(
+      messages: (slug: string, id: string) =>
+        req<{ messages: C.WebhookMessage[] }>(
+          'GET',
+          `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/messages`,
+        ),
+      /** Send a message again (same webhook-id, fresh signature). */
+      replay: (slug: string, id: string, messageId: string) =>
+        req<{ status: 'queued' }>(
           'POST',
-          `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/replay`,
-          { body: {} },
+          `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/messages/${enc(messageId)}/replay`,
         ),
     },
 
@@ -209,9 +217,8 @@ export function createClient(options: ClientOptions) {
     },
 
     amadeus: {
-      graph: (q: { type?: string } = {}) => req<T.ServiceGraph>('GET', '/api/amadeus/graph', { query: q }),
-      impact: (node: string) =>
-        req<Record<string, unknown>>('GET', '/api/amadeus/impact', { query: { node } }),
+      graph: (q: { type?: string } = {}) => req<C.LiveGraph>('GET', '/api/amadeus/graph', { query: q }),
+      impact: (node: string) => req<C.Impact>('GET', '/api/amadeus/impact', { query: { node } }),
       diagram: (q: { focus?: string; depth?: number } = {}) =>
         req<string>('GET', '/api/amadeus/diagram.mmd', { query: q, text: true }),
     },

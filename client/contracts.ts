@@ -1,184 +1,95 @@
-// Request and response shapes of modules that are specified (ARCHITECTURE.md, issues 3–6, 8) but
-// not yet on this branch. Each is replaced by an `import type` of the module's schema when it
-// merges; until then the SDK tolerates extra fields and the UI reads them defensively.
+// Request and response shapes of the modules' REST routes and actions, taken from the server's own
+// TypeBox schemas with `import type` (erased at build time: the browser bundle carries none of
+// the server). Only query shapes that a route declares inline are restated here.
+import type { Static } from 'typebox'
+import type { ImpactEntry as ServerImpactEntry } from '../src/amadeus/impact.js'
+import type {
+  GraphEdge as ServerGraphEdge,
+  GraphNode as ServerGraphNode,
+  LiveNode,
+} from '../src/amadeus/graph.schema.js'
+import type {
+  LanguagesResponse,
+  TranslateInput as ServerTranslateInput,
+  TranslateResult as ServerTranslateResult,
+  Translation as ServerTranslation,
+} from '../src/modules/localization/localization.schema.js'
+import type { MediaResponse, UploadPayload, UploadTicket } from '../src/modules/media/media.schema.js'
+import type {
+  CreateWebhookBody,
+  DeliveryView,
+  MessageView,
+  WebhookView,
+  WEBHOOK_EVENTS,
+  WebhookWithSecret,
+} from '../src/modules/notification/webhook.schema.js'
+import type { LeadView, QuoteFields, SubmitResult } from '../src/modules/quote/quote.schema.js'
+import type {
+  ApplyBody,
+  ApplyResponse,
+  LeaderboardEntry as ServerLeaderboardEntry,
+  LeaderboardResponse,
+} from '../src/modules/referral/referral.schema.js'
+import type { StreamJson } from '../src/modules/stream/stream.schema.js'
+import type { AuthResponse, LoginBody, RegisterPayload, UserView } from '../src/modules/user/user.schema.js'
+import type { LeadStatus as ServerLeadStatus } from '../src/platform/db/tables.js'
 
-export interface RegisterInput {
-  email: string
-  name: string
-  password?: string
-  locale?: string
-  consent?: boolean
-  referral_code?: string
-  campaign_id?: string
-  metadata?: Record<string, unknown>
-}
+/** `POST /api/user/register`: the `user.register` payload plus the campaign slug. */
+export type RegisterInput = RegisterPayload & { campaign: string }
+export type User = UserView
+export type AuthResult = AuthResponse
+export type LoginInput = LoginBody
 
-export interface User {
-  id: string
-  name: string
-  email?: string
-  referral_code?: string
-  referral_link?: string
-  [key: string]: unknown
-}
-
-export interface AuthResult {
-  user: User
-  token: string
-  [key: string]: unknown
-}
-
-export interface LoginInput {
-  email: string
-  password: string
-  campaign_id?: string
-}
-
-export type LeadStatus = 'new' | 'contacted' | 'qualified' | 'won' | 'lost'
-
-export interface QuoteInput {
-  name: string
-  email: string
-  company?: string
-  phone?: string
-  message?: string
-  budget?: string
-  interest?: string
-  locale?: string
-  consent?: boolean
-  campaign_id?: string
-  metadata?: Record<string, unknown>
-  /** Honeypot: left empty by people, filled by bots. */
-  website?: string
-}
-
-export interface Lead {
-  id: string | number
-  status: LeadStatus | string
-  name?: string
-  email?: string
-  company?: string
-  message?: string
-  created_at?: string
-  updated_at?: string
-  [key: string]: unknown
-}
-
+export type LeadStatus = ServerLeadStatus
+/** `POST /api/quote`: the quote form plus the campaign slug. */
+export type QuoteInput = QuoteFields & { campaign: string }
+export type QuoteSubmitResult = Static<typeof SubmitResult>
+export type Lead = LeadView
 export interface LeadList {
   leads: Lead[]
-  total?: number
-  page?: number
-  [key: string]: unknown
+  total: number
+  page: number
+  per_page: number
 }
 
-export interface ReferralInput {
-  code: string
-  campaign_id?: string
-}
+export type ReferralInput = ApplyBody
+export type ReferralResult = ApplyResponse
+export type LeaderboardEntry = ServerLeaderboardEntry
+export type Leaderboard = Static<typeof LeaderboardResponse>
 
-export interface LeaderboardEntry {
-  user_id?: string
-  name: string
-  referrals: number
-  [key: string]: unknown
-}
+export type TranslateInput = ServerTranslateInput
+export type Translation = ServerTranslation
+export type TranslateResult = ServerTranslateResult
+export type Languages = Static<typeof LanguagesResponse>
+export type Language = Languages['languages'][number]
 
-export interface TranslateInput {
-  q: string | string[]
-  source: string
-  target: string | string[]
-  format?: 'text' | 'html'
-  context?: { page?: string; key?: string; locale?: string; description?: string }
-  campaign_id?: string
-}
+export type MediaUploadInput = UploadPayload
+export type MediaUpload = UploadTicket
+export type Media = MediaResponse
 
-export interface Translation {
-  text?: string
-  translatedText?: string
-  provider?: string
-  [key: string]: unknown
-}
-
-export interface TranslateResult {
-  translations: Translation[]
-  [key: string]: unknown
-}
-
-export interface Language {
-  code: string
-  name: string
-  [key: string]: unknown
-}
-
-export interface MediaUploadInput {
-  filename: string
-  content_type: string
-  size: number
-  metadata?: Record<string, unknown>
-}
-
-export interface MediaUpload {
-  media_id: string
-  upload_url: string
-  expires_at?: string
-  max_bytes?: number
-  [key: string]: unknown
-}
-
+/** `stream.start`: without `stream_id` a new stream, with it go live (see `stream/live.actions.ts`). */
 export interface StreamStartInput {
-  title: string
-  metadata?: Record<string, unknown>
+  title?: string
+  stream_id?: number | string
 }
-
 export interface CampaignStream {
-  stream_id: string
+  stream_id: string | number
   ingest_url?: string
   playback_url?: string
   status?: string
   [key: string]: unknown
 }
 
-export interface WebhookInput {
-  url: string
-  events: string[]
-}
-
-export interface Webhook {
-  id: string
-  url: string
-  events: string[]
-  secret?: string
-  disabled?: boolean
-  created_at?: string
-  [key: string]: unknown
-}
-
-export interface WebhookDelivery {
-  id: string
-  event?: string
-  status?: string
-  attempts?: number
-  response_status?: number | null
-  created_at?: string
-  [key: string]: unknown
-}
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number]
+// A union mapped from a list infers as `never[]` in TypeBox: `events` is pinned to the list.
+export type WebhookInput = Omit<Static<typeof CreateWebhookBody>, 'events'> & { events: WebhookEvent[] }
+export type Webhook = Static<typeof WebhookView>
+export type CreatedWebhook = Static<typeof WebhookWithSecret>
+export type WebhookDelivery = Static<typeof DeliveryView>
+export type WebhookMessage = Static<typeof MessageView>
 
 /** A StreamSource registry stream (`/api/v1/streams`). */
-export interface SourceStream {
-  id: number | string
-  link: string
-  source?: string
-  title?: string | null
-  status: 'live' | 'offline' | 'unknown' | string
-  platform?: string
-  is_pinned: boolean
-  is_archived?: boolean
-  city?: string | null
-  state?: string | null
-  created_at?: string
-  updated_at?: string
-  [key: string]: unknown
-}
+export type SourceStream = StreamJson
 
 export interface SourceStreamList {
   streams: SourceStream[]
@@ -195,4 +106,18 @@ export interface SourceStreamQuery {
   sort?: string
   page?: number
   per_page?: number
+}
+
+export type GraphNode = ServerGraphNode
+export type GraphEdge = ServerGraphEdge
+export interface LiveGraph {
+  hash: string
+  nodes: LiveNode[]
+  edges: GraphEdge[]
+}
+export type ImpactEntry = ServerImpactEntry
+export interface Impact {
+  node: GraphNode
+  count: number
+  impacted: ImpactEntry[]
 }

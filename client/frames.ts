@@ -1,89 +1,89 @@
-// Server → client frames of `/ws/{campaign}/{user_id}` (ARCHITECTURE.md section 4). The gateway's
-// schemas replace these with `import type` once it merges.
+// Server → client frames of `/ws/{campaign}/{user_id}`, from the server's frame schemas
+// (`src/amadeus/frames.schema.ts`, the ones the AsyncAPI document is built from). Where the gateway
+// (`src/realtime/gateway.ts`, `room.ts`, `client-frames.ts`) sends more than the schema lists, the
+// extra fields are added here, each with the line of the gateway that sends it.
+import type { Static } from 'typebox'
+import type {
+  CampaignEventFrame as CampaignEventSchema,
+  ConnectedFrame as ConnectedSchema,
+  ErrorFrame as ErrorSchema,
+  PresenceUpdateFrame as PresenceSchema,
+  StatsUpdateFrame as StatsSchema,
+  UpdateAckFrame as UpdateAckSchema,
+} from '../src/amadeus/frames.schema.js'
 
-export type CursorTuple = [id: string, x: number, y: number, label?: string]
+export type CursorTuple = [id: string, x: number, y: number]
 
-export interface ConnectedFrame {
-  type: 'connected'
-  session_id: string
-  campaign: string
-  active_users: number
-  server_time: string
-  [key: string]: unknown
+/** `gateway.ts` open(): also the socket's own `cursor_id` (never drawn), tick rate and replay point. */
+export type ConnectedFrame = Static<typeof ConnectedSchema> & {
+  user_id: string
+  /** This socket's id in `presence_update.cursors`: a client skips it (its own cursor). */
+  cursor_id: string
+  tick_rate: number
+  max_cursors: number
+  last_event_id: number | null
+  expires_at: string | null
 }
 
-export interface PresenceFrame {
-  type: 'presence_update'
-  active_users: number
-  cursors: CursorTuple[]
-  left?: string[]
-  tick: number
+/** `room.ts` tick(): cursors that left or went idle, and `snapshot` after a slow socket caught up. */
+export type PresenceFrame = Static<typeof PresenceSchema> & {
+  left: string[]
+  idle: string[]
+  snapshot?: boolean
 }
 
-export interface StatsFrame {
-  type: 'stats_update'
-  [key: string]: unknown
-}
+export type StatsFrame = Static<typeof StatsSchema> & { [key: string]: unknown }
+export type UpdateAckFrame = Static<typeof UpdateAckSchema>
 
-export interface UpdateAckFrame {
-  type: 'update_ack'
-  request_id: string
-  action?: string
-  status: 'success' | 'error' | string
-  result?: unknown
-  error?: { code: string; message: string; details?: unknown }
-}
+/** The envelope as the server filled it in; `id` is the history id `?since=` resumes from. */
+export type CampaignEventFrame = Static<typeof CampaignEventSchema> & { id?: number; [key: string]: unknown }
 
-export interface CampaignEventFrame {
-  type: 'campaign_event'
-  id?: number | string
-  event: string
-  payload: any
-  campaign_id?: string
-  timestamp?: string
-  [key: string]: unknown
-}
-
+/** `media_event`, `stream_event` and `notification` are open lifecycle frames in the schema. */
 export interface MediaEventFrame {
   type: 'media_event'
   media_id: string
-  status: 'uploading' | 'processing' | 'ready' | 'failed' | string
+  status: string
   progress?: number
-  url?: string
-  thumbnail_url?: string
+  url?: string | null
+  thumbnail_url?: string | null
   reason?: string
+  [key: string]: unknown
 }
 
 export interface StreamEventFrame {
   type: 'stream_event'
-  stream_id: string
+  stream_id: string | number
   status?: string
   viewers?: number
-  kind?: string
   [key: string]: unknown
 }
 
+/** E.g. a lead's status change (`quote.service.ts` announce): `lead_id`, `status`, `message`. */
 export interface NotificationFrame {
   type: 'notification'
   message?: string
   [key: string]: unknown
 }
 
-export interface ErrorFrame {
-  type: 'error'
-  code: string
-  message: string
-  request_id?: string
-}
+export type ErrorFrame = Static<typeof ErrorSchema> & { details?: unknown }
 
+/** `gateway.ts` replay(): the history no longer reaches back to `since`. */
 export interface ResyncFrame {
   type: 'resync_required'
-  [key: string]: unknown
+  since: number
+  latest_id: number
 }
 
 export interface PongFrame {
   type: 'pong'
-  [key: string]: unknown
+  ts?: number
+  server_time: number
+}
+
+/** `client-frames.ts` auth(): the in-band token refresh was accepted. */
+export interface AuthOkFrame {
+  type: 'auth_ok'
+  expires_at: string | null
 }
 
 export interface FrameMap {
@@ -98,6 +98,7 @@ export interface FrameMap {
   error: ErrorFrame
   resync_required: ResyncFrame
   pong: PongFrame
+  auth_ok: AuthOkFrame
 }
 
 export type ServerFrame = FrameMap[keyof FrameMap]

@@ -1,5 +1,6 @@
-// The connection logic (backoff, resume, throttling, acks) against an injected WebSocket. The
-// end-to-end socket tests run against the real gateway in test/e2e once it is merged.
+// The connection logic (backoff, resume, throttling, acks) against an injected WebSocket, where
+// drops and timing are under the test's control. `gateway.test.ts` runs the SDK against the real
+// gateway; test/e2e drives it from the browser.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { backoffDelay, connectRealtime, type WebSocketLike } from './index.js'

@@ -1,5 +1,5 @@
-// Types shared with the server: imported from its TypeBox schemas, never copied. Modules that have
-// not landed on this branch yet are described in `contracts.ts` until their schemas exist.
+// Types shared with the server: imported from its TypeBox schemas, never copied (the modules' route
+// shapes are in `contracts.ts`, the socket frames in `frames.ts`).
 import type { Static } from 'typebox'
 import type {
   CampaignMetadata as CampaignMetadataType,
@@ -63,11 +63,5 @@ export interface AuditEntry {
 
 export interface HealthReport {
   status: string
-  [key: string]: unknown
-}
-
-export interface ServiceGraph {
-  modules: Array<Record<string, unknown>>
-  actions: Array<{ name: string; aliases: string[]; feature: string; role: string; description: string }>
   [key: string]: unknown
 }

@@ -1,45 +1,15 @@
-// Browser tests of the features other branches deliver (gateway, leads, referrals, translation).
-// They are written against the contracts and marked `todo` until those branches merge: node:test
-// still runs and reports them, without failing the suite. Remove the `todo` after the merge.
+// Browser tests of the live features against the real server: gateway (presence, cursors), leads,
+// referral milestones and translation (through the LibreTranslate-compatible test upstream).
 import assert from 'node:assert/strict'
-import { createServer, type Server as HttpServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { after, afterEach, before, describe, test } from 'node:test'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { type FakeLibreTranslate, startFakeLibreTranslate } from '../fixtures/libretranslate.js'
 import { ADMIN_KEY, createCampaign } from '../helper.js'
 import { DESKTOP, launch, openPage, type Server, screenshot, startServer } from './harness.js'
 
 // Each test has its own timeout so one hang cannot use up the file's budget.
-const TODO = { todo: 'needs gateway merge', timeout: 25_000 }
+const LIMIT = { timeout: 25_000 }
 const XSS = '<img src=x onerror="window.__xss=1">Ada'
-
-/** A LibreTranslate-compatible upstream (POST /translate, GET /languages) that tags each string. */
-function fakeLibreTranslate(): Promise<HttpServer> {
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (c) => {
-      body += c
-    })
-    req.on('end', () => {
-      res.setHeader('content-type', 'application/json')
-      if (req.method === 'GET' && req.url?.startsWith('/languages')) {
-        const all = ['en', 'es', 'fr', 'de', 'pt', 'ja']
-        return res.end(JSON.stringify(all.map((code) => ({ code, name: code, targets: all }))))
-      }
-      if (req.method === 'POST' && req.url?.startsWith('/translate')) {
-        const input = req.headers['content-type']?.includes('json')
-          ? JSON.parse(body)
-          : Object.fromEntries(new URLSearchParams(body))
-        const tag = (s: string) => `[${input.target}] ${s}`
-        const q = input.q
-        return res.end(JSON.stringify({ translatedText: Array.isArray(q) ? q.map(tag) : tag(q) }))
-      }
-      res.statusCode = 404
-      res.end(JSON.stringify({ error: 'Not found' }))
-    })
-  })
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
-}
 
 const countIs = (page: Page, n: number) =>
   page.waitForFunction(
@@ -48,7 +18,7 @@ const countIs = (page: Page, n: number) =>
     { timeout: 8_000 },
   )
 
-describe('live features in Chromium (after the merge)', () => {
+describe('live features in Chromium', () => {
   // Fail fast while the features are missing, so the whole file stays within the runner's timeout.
   const WAIT = 8_000
   const contexts: BrowserContext[] = []
@@ -66,22 +36,20 @@ describe('live features in Chromium (after the merge)', () => {
 
   let server: Server
   let browser: Browser
-  let translator: HttpServer
+  let translator: FakeLibreTranslate
 
   before(async () => {
-    translator = await fakeLibreTranslate()
-    const port = (translator.address() as AddressInfo).port
-    server = await startServer({ env: { LIBRETRANSLATE_URL: `http://127.0.0.1:${port}` } })
+    translator = await startFakeLibreTranslate()
+    server = await startServer({ env: { LIBRETRANSLATE_URL: translator.url } })
     browser = await launch()
   })
   after(async () => {
     await browser?.close()
     await server?.close()
-    translator?.closeAllConnections()
-    translator?.close()
+    await translator?.close()
   })
 
-  test('two visitors see each other’s cursor and an active count of 2', TODO, async () => {
+  test('two visitors see each other’s cursor and an active count of 2', LIMIT, async () => {
     const slug = await createCampaign(server.app, { metadata: { scheduling: { frequency: 10 } } })
     const a = await newContext()
     const b = await newContext()
@@ -104,7 +72,7 @@ describe('live features in Chromium (after the merge)', () => {
 
   test(
     'a quote submitted on the site shows up in the admin leads table, and its status goes back live',
-    TODO,
+    LIMIT,
     async () => {
       const slug = await createCampaign(server.app)
       const visitor = await newContext()
@@ -138,7 +106,7 @@ describe('live features in Chromium (after the merge)', () => {
 
   test(
     'a referral milestone reached through one visitor appears as a toast for the other, name as text',
-    TODO,
+    LIMIT,
     async () => {
       const slug = await createCampaign(server.app)
       const a = await newContext()
@@ -170,7 +138,7 @@ describe('live features in Chromium (after the merge)', () => {
     },
   )
 
-  test('switching language translates the page through /api/translate and caches it', TODO, async () => {
+  test('switching language translates the page through /api/translate and caches it', LIMIT, async () => {
     const context = await newContext()
     const { page } = await openPage(context, `${server.baseUrl}/`)
     await page.locator('h1').waitFor()
@@ -180,6 +148,7 @@ describe('live features in Chromium (after the merge)', () => {
     await page.waitForFunction(() => document.querySelector('h1')?.textContent?.startsWith('[es] '))
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'es')
     assert.ok(requests.length > 0)
+    assert.ok(translator.strings > 0, 'the strings went through the LibreTranslate upstream')
     await screenshot(page, 'site-spanish')
 
     // Back to English, then Spanish again: served from the cache, no new requests.
@@ -193,4 +162,27 @@ describe('live features in Chromium (after the merge)', () => {
     assert.equal(requests.length, before)
     await context.close()
   })
+
+  test(
+    'admin: the service graph is drawn and picking a node highlights what relies on it',
+    LIMIT,
+    async () => {
+      const admin = await newContext()
+      await admin.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)
+      const { page, problems } = await openPage(admin, `${server.baseUrl}/admin/graph`)
+      await page.locator('[data-testid="graph-diagram"] svg g.node').first().waitFor({ timeout: 20_000 })
+      await page.locator('[data-testid="graph-node"]').selectOption('module:quote')
+      await page.locator('[data-testid="graph-impact"]').waitFor()
+      const listed = await page.locator('[data-testid="graph-impact"] tbody tr').count()
+      assert.ok(listed > 0, 'the quote endpoints and actions rely on the quote module')
+      await page.waitForFunction(
+        () => document.querySelectorAll('[data-testid="graph-diagram"] g.node[data-impact]').length > 1,
+      )
+      const root = page.locator('[data-testid="graph-diagram"] g.node[data-impact="root"]')
+      assert.equal(await root.count(), 1)
+      assert.equal((await root.textContent())?.trim(), 'quote')
+      await screenshot(page, 'admin-graph')
+      assert.deepEqual(problems, [])
+    },
+  )
 })

@@ -1,87 +1,197 @@
-import { useEffect, useRef, useState } from 'preact/hooks'
-import type { OvasabiClient } from '../../../client/index.js'
-import { useLoad } from './api.js'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import type { GraphNode, Impact, LiveGraph, OvasabiClient } from '../../../client/index.js'
+import { errorText, useLoad } from './api.js'
 import { LoadView } from './ui.js'
 
-/** The service graph: a Mermaid diagram when Amadeus serves one, and the module/action tables. */
+const TYPE_ORDER = ['module', 'feature', 'action', 'endpoint', 'event', 'table', 'campaign', 'external']
+
+/** A node as Mermaid shows it: its type is its class (`:::module`), its label its text. */
+const keyOf = (type: string, label: string) => `${type}\u0000${label.trim()}`
+
+/**
+ * The service graph as Amadeus draws it (`/api/amadeus/diagram.mmd`). Picking a node narrows the
+ * diagram to its neighbourhood (`focus`, `depth`: the whole graph has hundreds of nodes) and asks
+ * for its impact set (`/api/amadeus/impact`): the node and everything drawn that relies on it are
+ * highlighted, and the whole set is listed with the distance and the chain of edges to it.
+ */
 export function GraphView({ client }: { client: OvasabiClient }) {
   const [graph] = useLoad(() => client.amadeus.graph(), [client])
-  const [diagram] = useLoad(() => client.amadeus.diagram(), [client])
+  const [picked, setPicked] = useState('')
+  const [depth, setDepth] = useState(1)
+  const [diagram] = useLoad(
+    () => client.amadeus.diagram(picked ? { focus: picked, depth } : {}),
+    [client, picked, depth],
+  )
+  const [impact, setImpact] = useState<Impact>()
+  const [error, setError] = useState<string>()
+
+  useEffect(() => {
+    setImpact(undefined)
+    setError(undefined)
+    if (!picked) return
+    let stop = false
+    client.amadeus.impact(picked).then(
+      (r) => !stop && setImpact(r),
+      (err) => !stop && setError(errorText(err)),
+    )
+    return () => {
+      stop = true
+    }
+  }, [client, picked])
+
   return (
     <section>
       <h1>Service graph</h1>
-      <div class="panel">
-        <h2>Diagram</h2>
-        <LoadView value={diagram} what="diagram">
-          {(text) => <Mermaid source={text} />}
-        </LoadView>
-      </div>
       <LoadView value={graph} what="service graph">
         {(g) => (
-          <div class="grid-2">
-            <div class="panel">
-              <h2>Modules</h2>
-              <ul class="modules" data-testid="graph-modules">
-                {g.modules.map((m) => (
-                  <li key={String(m.name)}>
-                    <strong>{String(m.name)}</strong> <span class="muted">v{String(m.version ?? '')}</span>
-                    <div class="muted small">{String(m.description ?? '')}</div>
-                    {Array.isArray(m.dependencies) && m.dependencies.length > 0 && (
-                      <div class="chips">
-                        {(m.dependencies as string[]).map((d) => (
-                          <span class="chip" key={d}>
-                            → {d}
-                          </span>
-                        ))}
-                      </div>
-                    )}
-                  </li>
-                ))}
-              </ul>
-            </div>
-            <div class="panel">
-              <h2>Actions</h2>
-              <table class="table">
-                <thead>
-                  <tr>
-                    <th scope="col">Action</th>
-                    <th scope="col">Feature</th>
-                    <th scope="col">Role</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {g.actions.map((a) => (
-                    <tr key={a.name}>
-                      <td>
-                        <code>{a.name}</code>
-                        {a.aliases.length > 0 && <div class="muted small">{a.aliases.join(', ')}</div>}
-                      </td>
-                      <td>{a.feature}</td>
-                      <td>{a.role}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          </div>
+          <Picker
+            graph={g}
+            value={picked}
+            onPick={setPicked}
+            depth={depth}
+            onDepth={setDepth}
+            impact={impact}
+          />
         )}
       </LoadView>
+      {error && (
+        <p class="notice" data-tone="danger" role="alert">
+          {error}
+        </p>
+      )}
+      <div class="panel">
+        <h2>
+          {picked
+            ? `Within ${depth} edge${depth === 1 ? '' : 's'} of ${impact?.node.label ?? picked}`
+            : 'Diagram'}
+        </h2>
+        <LoadView value={diagram} what="diagram">
+          {(text) => <Mermaid source={text} impact={impact} />}
+        </LoadView>
+      </div>
+      {impact && <ImpactList impact={impact} />}
     </section>
   )
 }
 
+function Picker(props: {
+  graph: LiveGraph
+  value: string
+  onPick: (id: string) => void
+  depth: number
+  onDepth: (depth: number) => void
+  impact?: Impact
+}) {
+  const groups = useMemo(() => {
+    const by = new Map<string, GraphNode[]>()
+    for (const n of props.graph.nodes) by.set(n.type, [...(by.get(n.type) ?? []), n])
+    return [...by.entries()].sort((a, b) => TYPE_ORDER.indexOf(a[0]) - TYPE_ORDER.indexOf(b[0]))
+  }, [props.graph])
+  return (
+    <div class="panel toolbar">
+      <div class="field inline grow">
+        <label for="graph-node">What breaks if this changes?</label>
+        <select
+          id="graph-node"
+          data-testid="graph-node"
+          value={props.value}
+          onChange={(e) => props.onPick((e.currentTarget as HTMLSelectElement).value)}
+        >
+          <option value="">Pick a node…</option>
+          {groups.map(([type, nodes]) => (
+            <optgroup key={type} label={type}>
+              {nodes.map((n) => (
+                <option key={n.id} value={n.id}>
+                  {n.label}
+                </option>
+              ))}
+            </optgroup>
+          ))}
+        </select>
+      </div>
+      <div class="field inline">
+        <label for="graph-depth">Depth</label>
+        <select
+          id="graph-depth"
+          value={String(props.depth)}
+          disabled={!props.value}
+          onChange={(e) => props.onDepth(Number((e.currentTarget as HTMLSelectElement).value))}
+        >
+          {[1, 2, 3].map((d) => (
+            <option key={d} value={String(d)}>
+              {d}
+            </option>
+          ))}
+        </select>
+      </div>
+      <span class="muted" data-testid="graph-size">
+        {props.graph.nodes.length} nodes, {props.graph.edges.length} edges
+        {props.impact ? ` · ${props.impact.count} impacted` : ''}
+      </span>
+    </div>
+  )
+}
+
+function ImpactList({ impact }: { impact: Impact }) {
+  return (
+    <div class="panel">
+      <h2>
+        Relies on {impact.node.label} ({impact.count})
+      </h2>
+      {impact.count === 0 ? (
+        <p class="muted">Nothing relies on this node.</p>
+      ) : (
+        <div class="table-wrap impact-list">
+          <table class="table" data-testid="graph-impact">
+            <thead>
+              <tr>
+                <th scope="col">Node</th>
+                <th scope="col">Type</th>
+                <th scope="col">Distance</th>
+                <th scope="col">Through</th>
+              </tr>
+            </thead>
+            <tbody>
+              {impact.impacted.map((e) => (
+                <tr key={e.node.id}>
+                  <td>
+                    <code>{e.node.label}</code>
+                  </td>
+                  <td>{e.node.type}</td>
+                  <td class="num">{e.distance}</td>
+                  <td class="muted small">{e.path.map((p) => p.type).join(' → ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  )
+}
+
 /** Mermaid is loaded on demand (it is large) and renders in strict mode, which sanitises labels. */
-function Mermaid({ source }: { source: string }) {
+function Mermaid({ source, impact }: { source: string; impact?: Impact }) {
   const host = useRef<HTMLDivElement>(null)
   const [error, setError] = useState<string>()
+  const [rendered, setRendered] = useState(0)
   useEffect(() => {
     let stop = false
     ;(async () => {
       try {
         const { default: mermaid } = await import('mermaid')
-        mermaid.initialize({ startOnLoad: false, securityLevel: 'strict', theme: 'neutral' })
+        mermaid.initialize({
+          startOnLoad: false,
+          securityLevel: 'strict',
+          theme: 'neutral',
+          maxEdges: 5000,
+          maxTextSize: 500_000,
+        })
         const { svg } = await mermaid.render(`graph-${Date.now()}`, source)
-        if (!stop && host.current) host.current.innerHTML = svg
+        if (!stop && host.current) {
+          host.current.innerHTML = svg
+          setRendered((n) => n + 1)
+        }
       } catch (err) {
         if (!stop) setError(String(err))
       }
@@ -90,6 +200,25 @@ function Mermaid({ source }: { source: string }) {
       stop = true
     }
   }, [source])
+
+  // Mark the impact set on the drawn nodes (matched by type and label).
+  useEffect(() => {
+    const root = host.current
+    if (!root) return
+    const hit = new Map<string, 'root' | 'impacted'>()
+    if (impact) {
+      hit.set(keyOf(impact.node.type, impact.node.label), 'root')
+      for (const e of impact.impacted) hit.set(keyOf(e.node.type, e.node.label), 'impacted')
+    }
+    root.dataset.highlight = impact ? 'true' : 'false'
+    for (const el of root.querySelectorAll<SVGGElement>('g.node')) {
+      const type = TYPE_ORDER.find((t) => el.classList.contains(t)) ?? ''
+      const mark = hit.get(keyOf(type, el.textContent ?? ''))
+      if (mark) el.dataset.impact = mark
+      else delete el.dataset.impact
+    }
+  }, [impact, rendered])
+
   return (
     <>
       {error && (

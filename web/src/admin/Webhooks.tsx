@@ -1,9 +1,10 @@
 import { useState } from 'preact/hooks'
-import type { OvasabiClient, Webhook } from '../../../client/index.js'
+import type { OvasabiClient, Webhook, WebhookInput } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
 import { LoadView } from './ui.js'
 
-const EVENTS = ['lead.created', 'lead.updated', 'user.registered', 'referral.qualified', 'referral.milestone']
+/** The events a CRM endpoint can subscribe to (`WEBHOOK_EVENTS` in the notification module). */
+const EVENTS: WebhookInput['events'] = ['lead.created', 'lead.updated', '*']
 
 export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string }) {
   const [hooks, reload] = useLoad(() => client.webhooks.list(slug), [client, slug])
@@ -19,7 +20,7 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
         url: String(f.get('url')),
         events: EVENTS.filter((ev) => f.get(ev) === 'on'),
       })
-      setMessage({ tone: 'ok', text: `Added. Signing secret (shown once): ${created.secret ?? '(none)'}` })
+      setMessage({ tone: 'ok', text: `Added. Signing secret (shown once): ${created.secret}` })
       form.reset()
       reload()
     } catch (err) {
@@ -81,9 +82,14 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
                     <strong class="break">{h.url}</strong>
                     <div class="muted">{h.events.join(', ')}</div>
                   </div>
-                  {h.disabled && (
-                    <span class="badge" data-tone="danger">
+                  {!h.enabled && (
+                    <span class="badge" data-tone="danger" title={h.disabled_reason ?? undefined}>
                       disabled
+                    </span>
+                  )}
+                  {h.enabled && h.circuit === 'open' && (
+                    <span class="badge" data-tone="warn">
+                      paused after failures
                     </span>
                   )}
                   <button
@@ -137,7 +143,7 @@ function Deliveries(props: {
               <tr>
                 <th scope="col">Event</th>
                 <th scope="col">Status</th>
-                <th scope="col">Attempts</th>
+                <th scope="col">Attempt</th>
                 <th scope="col">HTTP</th>
                 <th scope="col">When</th>
                 <th scope="col" />
@@ -149,9 +155,9 @@ function Deliveries(props: {
                   <td>
                     <code>{x.event}</code>
                   </td>
-                  <td>{x.status}</td>
-                  <td class="num">{x.attempts}</td>
-                  <td class="num">{x.response_status ?? '–'}</td>
+                  <td title={x.error ?? undefined}>{x.message_status}</td>
+                  <td class="num">{x.attempt}</td>
+                  <td class="num">{x.status_code ?? '–'}</td>
                   <td class="nowrap">{x.created_at ? new Date(x.created_at).toLocaleString() : ''}</td>
                   <td>
                     <button
@@ -159,7 +165,7 @@ function Deliveries(props: {
                       type="button"
                       onClick={() =>
                         props.onReplay(
-                          () => props.client.webhooks.replay(props.slug, props.hook.id, x.id),
+                          () => props.client.webhooks.replay(props.slug, props.hook.id, x.message_id),
                           'Replay queued.',
                         )
                       }

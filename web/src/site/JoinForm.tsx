@@ -6,6 +6,9 @@ import { describedBy, Field } from './Field.js'
 import { formValues, useSubmit } from './forms.js'
 import { useI18n } from './i18n.js'
 
+/** The version of the consent sentence shown next to the checkbox (`join.consent`), recorded with it. */
+const CONSENT_VERSION = 'site-2025-01'
+
 function initials(name: string): string {
   const parts = name.trim().split(/\s+/).filter(Boolean)
   return ((parts[0]?.[0] ?? '') + (parts[1]?.[0] ?? '')).toUpperCase() || '?'
@@ -29,9 +32,9 @@ export function JoinForm(props: {
       props.client.users.register({
         name: v.name ?? '',
         email: v.email ?? '',
-        consent: v.consent === 'on',
+        ...(v.consent === 'on' ? { consent: { text_version: CONSENT_VERSION } } : {}),
         locale: lang,
-        campaign_id: props.campaign,
+        campaign: props.campaign,
         ...(v.referral_code ? { referral_code: v.referral_code } : {}),
       }),
     )
@@ -39,9 +42,8 @@ export function JoinForm(props: {
     saveToken(res.token)
     const user: StoredUser = {
       id: String(res.user.id),
-      name: String(res.user.name ?? v.name),
-      referral_code: res.user.referral_code as string | undefined,
-      referral_link: res.user.referral_link as string | undefined,
+      name: res.user.display_name,
+      referral_code: res.user.referral_code ?? undefined,
     }
     saveUser(user)
     props.onJoined(user)

@@ -51,7 +51,7 @@ export function QuoteForm(props: {
     const body = {
       name: v.name ?? '',
       email: v.email ?? '',
-      campaign_id: props.campaign,
+      campaign: props.campaign,
       locale: lang,
       ...(v.company ? { company: v.company } : {}),
       ...(v.budget ? { budget: v.budget } : {}),
@@ -60,12 +60,7 @@ export function QuoteForm(props: {
     }
     const res = await run(() => props.client.quotes.submit(body))
     if (!res) return
-    const l = (res.lead ?? res) as Record<string, unknown>
-    setLead({
-      id: l.id === undefined ? (l.lead_id as string | undefined) : String(l.id),
-      status: typeof l.status === 'string' ? l.status : 'new',
-      name: body.name,
-    })
+    setLead({ id: res.result.lead_id, status: res.result.status, name: body.name })
   }
 
   if (lead) {

@@ -29,10 +29,10 @@ export function StreamPanel(props: {
     return conn.on('stream_event', (f: StreamEventFrame) => {
       if (f.kind === 'chat') return
       setStream((s) => {
-        const same = s?.stream_id === f.stream_id
+        const same = s?.stream_id === String(f.stream_id)
         if (!same && f.status === 'ended') return s
         const next: StreamView = {
-          stream_id: f.stream_id,
+          stream_id: String(f.stream_id),
           status: f.status ?? s?.status ?? 'live',
           viewers: typeof f.viewers === 'number' ? f.viewers : same ? (s?.viewers ?? 0) : 0,
           title: typeof f.title === 'string' ? f.title : same ? s?.title : undefined,
@@ -48,8 +48,12 @@ export function StreamPanel(props: {
   async function start() {
     await run(async () => {
       const res = await props.client.streams.start(props.campaign, { title: `${document.title} live` })
-      if (!res.result || typeof res.result.stream_id !== 'string') return setUnavailable(true)
-      setStream({ stream_id: res.result.stream_id, status: res.result.status ?? 'starting', viewers: 0 })
+      if (!res.result || res.result.stream_id === undefined) return setUnavailable(true)
+      setStream({
+        stream_id: String(res.result.stream_id),
+        status: res.result.status ?? 'starting',
+        viewers: 0,
+      })
     })
   }
 

@@ -56,6 +56,8 @@ export function useLive(client: OvasabiClient, campaign: string, ready: boolean,
       conn.onState(setState),
       conn.on('connected', (f) => {
         selfIds.clear()
+        // The gateway names cursors by socket (`cursor_id`); session and user ids are kept too.
+        selfIds.add(f.cursor_id)
         selfIds.add(f.session_id)
         if (userId) selfIds.add(userId)
         if (typeof f.user_id === 'string') selfIds.add(f.user_id)
@@ -64,11 +66,11 @@ export function useLive(client: OvasabiClient, campaign: string, ready: boolean,
       conn.on('presence_update', (f) => {
         if (typeof f.active_users === 'number') setActiveUsers(f.active_users)
         const now = performance.now()
-        for (const [id, x, y, label] of f.cursors ?? []) {
-          if (selfIds.has(String(id))) continue
-          const c = cursors.get(String(id))
-          if (c) Object.assign(c, { tx: x, ty: y, seenAt: now, label: label ?? c.label })
-          else cursors.set(String(id), { id: String(id), label, tx: x, ty: y, x, y, seenAt: now })
+        for (const [id, x, y] of f.cursors ?? []) {
+          if (selfIds.has(id)) continue
+          const c = cursors.get(id)
+          if (c) Object.assign(c, { tx: x, ty: y, seenAt: now })
+          else cursors.set(id, { id, tx: x, ty: y, x, y, seenAt: now })
         }
         for (const id of f.left ?? []) cursors.delete(String(id))
       }),
