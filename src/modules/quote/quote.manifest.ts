@@ -1,4 +1,5 @@
 import type { ModuleManifest } from '../../platform/module.js'
+import { LeadCreatedEvent, LeadUpdatedEvent } from './quote.schema.js'
 
 export const quoteManifest: ModuleManifest = {
   name: 'quote',
@@ -16,8 +17,20 @@ export const quoteManifest: ModuleManifest = {
   ],
   actions: ['quote.submit'],
   events: [
-    { name: 'lead.created', channel: 'ws', direction: 'emits', description: 'campaign_event to admins' },
-    { name: 'lead.updated', channel: 'ws', direction: 'emits', description: 'campaign_event to admins' },
+    {
+      name: 'lead.created',
+      channel: 'ws',
+      direction: 'emits',
+      description: 'campaign_event to admins',
+      schema: LeadCreatedEvent,
+    },
+    {
+      name: 'lead.updated',
+      channel: 'ws',
+      direction: 'emits',
+      description: 'campaign_event to admins: resubmitted, or status changed',
+      schema: LeadUpdatedEvent,
+    },
     {
       name: 'notification',
       channel: 'ws',
