@@ -94,6 +94,8 @@ export const UpdateAckFrame = Type.Object({
 export const CampaignEventFrame = Type.Object(
   {
     type: Type.Literal('campaign_event'),
+    /** The campaign's event id, increasing: reconnect with `?since=` the last one seen to miss nothing. */
+    id: Type.Optional(Type.Integer({ minimum: 1 })),
     campaign_id: Id,
     user: Type.Optional(
       Type.Object({

@@ -7,7 +7,7 @@ export const quoteManifest: ModuleManifest = {
   description:
     'Leads (QuoteService): validated capture with spam defences, 24 h dedupe, lifecycle, admin list and CSV export',
   capabilities: ['quote.submit', 'quote.lifecycle', 'quote.list', 'quote.export', 'quote.erase'],
-  dependencies: ['nexus', 'campaign', 'notification', 'realtime', 'database', 'redis'],
+  dependencies: ['nexus', 'campaign', 'notification', 'realtime', 'database', 'ratelimit'],
   endpoints: [
     { method: 'POST', path: '/api/quote', auth: 'session', summary: 'Submit a lead' },
     { method: 'GET', path: '/api/campaign/:slug/leads', auth: 'editor', summary: 'List leads' },
