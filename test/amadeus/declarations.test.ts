@@ -110,7 +110,14 @@ describe('the real app declares every event it sends, and sends what it declares
     const ws = names('campaignSocket')
     for (const n of ['auth', 'stream_join', 'stream_leave', 'cursor', 'ping'])
       assert.ok(doc.channels.campaignSocket.messages[`client.${n}`], `client ${n}`)
-    for (const n of ['lead.created', 'lead.updated', 'referral.milestone', 'resync_required', 'pong', 'auth_ok'])
+    for (const n of [
+      'lead.created',
+      'lead.updated',
+      'referral.milestone',
+      'resync_required',
+      'pong',
+      'auth_ok',
+    ])
       assert.ok(ws.includes(n), n)
     assert.ok(names('cable').includes('CollaborativeStreamsChannel'))
   })
@@ -171,7 +178,12 @@ describe('the real app declares every event it sends, and sends what it declares
       payload: { status: 'contacted' },
     })
     assert.equal(patch.statusCode, 200, patch.body)
-    conforms('ws', 'send', 'lead.updated', await c.next((f) => f.event === 'lead.updated' && f.payload.change))
+    conforms(
+      'ws',
+      'send',
+      'lead.updated',
+      await c.next((f) => f.event === 'lead.updated' && f.payload.change),
+    )
     const test = await t.app.inject({
       method: 'POST',
       url: `/api/campaign/${slug}/webhooks/${json(hook).id}/test`,
@@ -217,12 +229,7 @@ describe('the real app declares every event it sends, and sends what it declares
       payload: { campaign: slug, code: ada.user.referral_code },
     })
     assert.equal(applied.statusCode, 200, applied.body)
-    conforms(
-      'ws',
-      'send',
-      'referral.milestone',
-      await c.next((f) => f.event === 'referral.milestone'),
-    )
+    conforms('ws', 'send', 'referral.milestone', await c.next((f) => f.event === 'referral.milestone'))
   })
 })
 

@@ -34,7 +34,7 @@ for (const dialect of DIALECTS) {
       }
       assert.equal(g.nodes.filter((n: any) => n.type === 'module').length, t.app.modules.list().length)
       assert.ok(ids.has(`campaign:${t.config.DEFAULT_CAMPAIGN}`))
-      assert.ok(ids.has('action:*'), 'the analytics fallback action from the registry')
+      assert.ok(ids.has('action:analytics.track'), 'the analytics fallback action from the registry')
       const db = g.nodes.find((n: any) => n.id === 'external:database')
       assert.equal(db.label, dialect === 'postgres' ? 'PostgreSQL' : 'PGlite (embedded)')
       assert.equal(db.runtime.health.status, 'up')
@@ -80,7 +80,7 @@ for (const dialect of DIALECTS) {
         node.incoming.map((e: any) => [e.from, e.type]),
         [['module:campaign', 'exposes']],
       )
-      const action = json(await get('/api/amadeus/node/action:*'))
+      const action = json(await get('/api/amadeus/node/action:analytics.track'))
       assert.ok(action.node.runtime.traffic.requests >= 1)
       assert.ok(action.node.runtime.traffic.outcomes.ok >= 1)
     })
