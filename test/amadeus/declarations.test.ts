@@ -231,6 +231,28 @@ describe('the real app declares every event it sends, and sends what it declares
     assert.equal(applied.statusCode, 200, applied.body)
     conforms('ws', 'send', 'referral.milestone', await c.next((f) => f.event === 'referral.milestone'))
   })
+
+  // Last: it adds a module to this app's registry.
+  it('the same validation catches, on the real server, a route it lacks and an event without a schema', async () => {
+    t.app.modules.add({
+      name: 'ghost',
+      version: '0.0.0',
+      description: 'Declares what the server does not have',
+      capabilities: [],
+      dependencies: ['campaign'],
+      // The OpenAPI spelling: Fastify serves `/c/:campaign`, not this.
+      endpoints: [{ method: 'GET', path: '/c/{campaign}', auth: 'public' }],
+      actions: [],
+      events: [{ name: 'ghost.appeared', channel: 'ws', direction: 'emits' }],
+      tables: [],
+      features: [],
+    })
+    const problems = await t.app.amadeus.validate()
+    assert.deepEqual(problems.map((p) => `${p.code} ${p.subject}`).sort(), [
+      'MISSING_EVENT_SCHEMA module:ghost',
+      'MISSING_ROUTE module:ghost',
+    ])
+  })
 })
 
 describe('impact of Redis in the real app', { skip: !REDIS_URL }, () => {
