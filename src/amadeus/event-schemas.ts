@@ -85,9 +85,13 @@ export function createEventSchemaRegistry(): EventSchemaRegistry {
   ws('send', 'stream_event', f.StreamEventFrame, 'Stream lifecycle')
   ws('send', 'notification', f.NotificationFrame, 'A notification')
   ws('send', 'error', f.ErrorFrame, 'An error, with the same codes as REST')
+  ws('send', 'resync_required', f.ResyncRequiredFrame, '`?since=` is older than the history: reload state')
+  ws('send', 'pong', f.PongFrame, 'Answer to ping')
+  ws('send', 'auth_ok', f.AuthOkFrame, 'In-band token refresh accepted')
   ws('receive', 'cursor', f.CursorFrame, 'Cursor position, normalised 0–1')
   ws('receive', 'campaign_event', f.ClientCampaignEventFrame, 'An action, dispatched through Nexus')
   ws('receive', 'ping', f.PingFrame, 'Keep-alive')
+  ws('receive', 'auth', f.AuthFrame, 'In-band token refresh (same user, new expiry)')
 
   const cable = (direction: EventDirection, name: string, schema: TSchema, description: string) =>
     r.register({ channel: 'cable', name, direction, schema, description })
@@ -96,7 +100,6 @@ export function createEventSchemaRegistry(): EventSchemaRegistry {
   cable('send', 'confirm_subscription', f.CableConfirm, 'Subscription accepted')
   cable('send', 'reject_subscription', f.CableReject, 'Subscription refused')
   cable('send', 'disconnect', f.CableDisconnect, 'Server closes the connection')
-  cable('send', 'StreamsChannel', f.StreamsChannelMessage, 'A stream was created, updated or archived')
   cable('receive', 'command', f.CableCommand, 'subscribe / unsubscribe / message')
 
   r.register({
@@ -112,6 +115,20 @@ export function createEventSchemaRegistry(): EventSchemaRegistry {
     direction: 'send',
     schema: f.RealtimeBusMessage,
     description: 'A frame for the gateways of every node',
+  })
+  r.register({
+    channel: 'bus',
+    name: 'ovasabi:rt:cur:{campaign}',
+    direction: 'send',
+    schema: f.CursorBatchMessage,
+    description: "One node's cursor changes per tick, merged by the other nodes",
+  })
+  r.register({
+    channel: 'bus',
+    name: 'ovasabi:rt:node-down',
+    direction: 'send',
+    schema: f.NodeDownMessage,
+    description: 'A node was reaped; the others drop its cursors',
   })
   return r
 }

@@ -16,20 +16,59 @@ const ErrorInfo = Type.Object({
   details: Type.Optional(Type.Unknown()),
 })
 
+/** What the gateway sends once after the upgrade (see `realtime/gateway.ts`). */
 export const ConnectedFrame = Type.Object({
   type: Type.Literal('connected'),
   session_id: Id,
+  user_id: Id,
   campaign: Id,
+  /** This socket's id in `presence_update` cursor tuples. */
+  cursor_id: Id,
   active_users: Type.Integer({ minimum: 0 }),
   server_time: IsoTime,
+  /** Presence ticks per second. */
+  tick_rate: Type.Number({ exclusiveMinimum: 0 }),
+  max_cursors: Type.Integer({ minimum: 0 }),
+  /** The newest campaign event id: reconnect with `?since=` it to miss nothing. */
+  last_event_id: Type.Integer({ minimum: 0 }),
+  /** When the token expires (refresh in-band with an `auth` frame), or null. */
+  expires_at: Type.Union([IsoTime, Type.Null()]),
 })
+
+const CursorTuple = Type.Tuple([Type.String(), Type.Number(), Type.Number()])
 
 export const PresenceUpdateFrame = Type.Object({
   type: Type.Literal('presence_update'),
   active_users: Type.Integer({ minimum: 0 }),
-  /** Only cursors that changed since the last tick: `[id, x, y]`, x and y normalised 0–1. */
-  cursors: Type.Array(Type.Tuple([Type.String(), Type.Number(), Type.Number()])),
+  /** Only cursors that changed since the last tick (all of them when `snapshot`): `[id, x, y]`, x and y normalised 0–1. */
+  cursors: Type.Array(CursorTuple),
+  /** Cursor ids whose sockets left since the last tick. */
+  left: Type.Array(Type.String()),
+  /** Cursor ids that went idle since the last tick. */
+  idle: Type.Array(Type.String()),
   tick: Type.Integer({ minimum: 0 }),
+  /** Set on the catch-up frame a socket gets after it fell behind. */
+  snapshot: Type.Optional(Type.Literal(true)),
+})
+
+/** `?since=` is older than the history keeps: reload state, then go on from `latest_id`. */
+export const ResyncRequiredFrame = Type.Object({
+  type: Type.Literal('resync_required'),
+  since: Type.Integer({ minimum: 0 }),
+  latest_id: Type.Integer({ minimum: 0 }),
+})
+
+/** Answer to `ping`; `ts` echoes the client's when it sent one. `server_time` is epoch milliseconds. */
+export const PongFrame = Type.Object({
+  type: Type.Literal('pong'),
+  ts: Type.Optional(Type.Number()),
+  server_time: Type.Integer(),
+})
+
+/** In-band token refresh accepted: the socket now lives until `expires_at`. */
+export const AuthOkFrame = Type.Object({
+  type: Type.Literal('auth_ok'),
+  expires_at: Type.Union([IsoTime, Type.Null()]),
 })
 
 export const StatsUpdateFrame = Type.Object(
@@ -55,6 +94,8 @@ export const UpdateAckFrame = Type.Object({
 export const CampaignEventFrame = Type.Object(
   {
     type: Type.Literal('campaign_event'),
+    /** The campaign's event id, increasing: reconnect with `?since=` the last one seen to miss nothing. */
+    id: Type.Optional(Type.Integer({ minimum: 1 })),
     campaign_id: Id,
     user: Type.Optional(
       Type.Object({
@@ -95,7 +136,15 @@ export const CursorFrame = Type.Object(
   },
   { additionalProperties: false },
 )
-export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additionalProperties: false })
+export const PingFrame = Type.Object(
+  { type: Type.Literal('ping'), ts: Type.Optional(Type.Number({ description: 'Echoed in the pong' })) },
+  { additionalProperties: false },
+)
+/** In-band token refresh: a new token for the same user (and the same guest session). */
+export const AuthFrame = Type.Object({
+  type: Type.Literal('auth'),
+  token: Type.String({ minLength: 1, maxLength: 4096 }),
+})
 export const ClientCampaignEventFrame = EnvelopeInput
 
 // ActionCable protocol (what `@rails/actioncable` speaks on `/cable`).
@@ -120,18 +169,21 @@ export const CableCommand = Type.Object({
   identifier: Type.String(),
   data: Type.Optional(Type.String()),
 })
-/** A StreamsChannel broadcast: `{identifier, message: {action, stream}}`. */
-export const StreamsChannelMessage = Type.Object({
-  identifier: Type.String(),
-  message: Type.Object({
-    action: Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('archived')]),
-    stream: Type.Record(Type.String(), Type.Unknown()),
-  }),
-})
-
 // Internal bus channels of the foundation.
 export const CampaignChangedMessage = Type.Object({ slug: Type.String() })
 export const RealtimeBusMessage = Type.Object({
   audience: Type.Record(Type.String(), Type.Unknown()),
   frame: Type.Object({ type: Type.String() }, { additionalProperties: true }),
 })
+
+/** Each node's own cursor changes per tick and campaign, merged by the other nodes (`realtime/cluster.ts`). */
+export const CursorBatchMessage = Type.Object({
+  node: Type.String({ minLength: 1 }),
+  d: Type.Object({
+    cursors: Type.Array(CursorTuple),
+    left: Type.Array(Type.String()),
+    idle: Type.Array(Type.String()),
+  }),
+})
+/** A node that stopped heartbeating, announced by the node that reaped it; the others drop its cursors. */
+export const NodeDownMessage = Type.Object({ node: Type.String({ minLength: 1 }) })

@@ -46,6 +46,11 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (app, opts) => {
       immutable: true,
       maxAge: '365d',
     })
+  } else {
+    // The same route the static plugin serves, so `/assets/*` always exists (and says why it is empty).
+    app.get('/assets/*', { schema: { hide: true } }, async () => {
+      throw new ServiceUnavailableError('The web site is not built; run `npm run build`', 'SITE_NOT_BUILT')
+    })
   }
 
   const page = (reply: FastifyReply, html: string) => {

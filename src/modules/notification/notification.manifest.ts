@@ -1,4 +1,7 @@
 import type { ModuleManifest } from '../../platform/module.js'
+// The lead events' data is the quote module's: the same objects the admins' campaign_event carries.
+import { LeadCreatedEvent, LeadUpdatedEvent } from '../quote/quote.schema.js'
+import { WebhookTestBody, webhookBody } from './webhook.schema.js'
 
 const base = '/api/campaign/:slug/webhooks'
 
@@ -33,9 +36,27 @@ export const notificationManifest: ModuleManifest = {
   ],
   actions: [],
   events: [
-    { name: 'lead.created', channel: 'webhook', direction: 'emits', description: 'A new lead, to CRMs' },
-    { name: 'lead.updated', channel: 'webhook', direction: 'emits', description: 'A lead changed, to CRMs' },
-    { name: 'webhook.test', channel: 'webhook', direction: 'emits', description: 'A test delivery' },
+    {
+      name: 'lead.created',
+      channel: 'webhook',
+      direction: 'emits',
+      description: 'A new lead, to CRMs',
+      schema: webhookBody('lead.created', LeadCreatedEvent),
+    },
+    {
+      name: 'lead.updated',
+      channel: 'webhook',
+      direction: 'emits',
+      description: 'A lead changed, to CRMs',
+      schema: webhookBody('lead.updated', LeadUpdatedEvent),
+    },
+    {
+      name: 'webhook.test',
+      channel: 'webhook',
+      direction: 'emits',
+      description: 'A test delivery',
+      schema: WebhookTestBody,
+    },
   ],
   tables: ['service_notification_webhook', 'service_notification_outbox', 'service_notification_delivery'],
   features: [],

@@ -1,4 +1,4 @@
-import { Type } from 'typebox'
+import { type TSchema, Type } from 'typebox'
 
 /** Events a CRM endpoint can subscribe to; `*` is every one, present and future. */
 export const WEBHOOK_EVENTS = ['lead.created', 'lead.updated', '*'] as const
@@ -58,3 +58,21 @@ export const MessageView = Type.Object({
   created_at: Type.String(),
   delivered_at: Type.Union([Type.String(), Type.Null()]),
 })
+
+/**
+ * The body every CRM endpoint receives (`eventBody` in webhook.service.ts), signed with the
+ * Standard Webhooks headers: `{type, timestamp, data}`.
+ */
+export function webhookBody(type: string, data: TSchema) {
+  return Type.Object({
+    type: Type.Literal(type),
+    timestamp: Type.String({ format: 'date-time' }),
+    data,
+  })
+}
+
+/** `webhook.test`: what `POST …/webhooks/:id/test` queues for that one endpoint. */
+export const WebhookTestBody = webhookBody(
+  'webhook.test',
+  Type.Object({ campaign: Type.String(), webhook_id: Type.String() }),
+)

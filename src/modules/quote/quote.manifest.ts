@@ -1,4 +1,5 @@
 import type { ModuleManifest } from '../../platform/module.js'
+import { LeadCreatedEvent, LeadUpdatedEvent } from './quote.schema.js'
 
 export const quoteManifest: ModuleManifest = {
   name: 'quote',
@@ -6,7 +7,7 @@ export const quoteManifest: ModuleManifest = {
   description:
     'Leads (QuoteService): validated capture with spam defences, 24 h dedupe, lifecycle, admin list and CSV export',
   capabilities: ['quote.submit', 'quote.lifecycle', 'quote.list', 'quote.export', 'quote.erase'],
-  dependencies: ['nexus', 'campaign', 'notification', 'realtime', 'database', 'redis'],
+  dependencies: ['nexus', 'campaign', 'notification', 'realtime', 'database', 'ratelimit'],
   endpoints: [
     { method: 'POST', path: '/api/quote', auth: 'session', summary: 'Submit a lead' },
     { method: 'GET', path: '/api/campaign/:slug/leads', auth: 'editor', summary: 'List leads' },
@@ -16,8 +17,20 @@ export const quoteManifest: ModuleManifest = {
   ],
   actions: ['quote.submit'],
   events: [
-    { name: 'lead.created', channel: 'ws', direction: 'emits', description: 'campaign_event to admins' },
-    { name: 'lead.updated', channel: 'ws', direction: 'emits', description: 'campaign_event to admins' },
+    {
+      name: 'lead.created',
+      channel: 'ws',
+      direction: 'emits',
+      description: 'campaign_event to admins',
+      schema: LeadCreatedEvent,
+    },
+    {
+      name: 'lead.updated',
+      channel: 'ws',
+      direction: 'emits',
+      description: 'campaign_event to admins: resubmitted, or status changed',
+      schema: LeadUpdatedEvent,
+    },
     {
       name: 'notification',
       channel: 'ws',

@@ -108,3 +108,27 @@ export const PatchLeadBody = Type.Object(
   { status: Type.Union(LEAD_STATUSES.map((s) => Type.Literal(s))) },
   { additionalProperties: false },
 )
+
+// `Unsafe` keeps the static type: a union built from an array would be `never`.
+const LeadStatusSchema = Type.Unsafe<LeadStatus>(Type.Union(LEAD_STATUSES.map((s) => Type.Literal(s))))
+
+/** An editor moved the lead along its lifecycle (`by` is the editor's user id). */
+export const LeadStatusChange = Type.Object({
+  field: Type.Literal('status'),
+  from: LeadStatusSchema,
+  to: LeadStatusSchema,
+  by: Type.String(),
+})
+export type LeadStatusChange = Static<typeof LeadStatusChange>
+
+/**
+ * The data of `lead.created` / `lead.updated`, the same in the admins' `campaign_event` payload
+ * and in the CRM webhook's `data` (see `submit` and `transition` in quote.service.ts).
+ */
+export const LeadCreatedEvent = Type.Object({ lead: LeadView })
+/** A resubmission within 24 h merges into the lead (`reason`), or an editor changed its status (`change`). */
+export const LeadUpdatedEvent = Type.Union([
+  Type.Object({ lead: LeadView, reason: Type.Literal('resubmitted') }),
+  Type.Object({ lead: LeadView, change: LeadStatusChange }),
+])
+export type LeadEventExtra = { reason: 'resubmitted' } | { change: LeadStatusChange } | Record<string, never>

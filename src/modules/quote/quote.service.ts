@@ -13,7 +13,7 @@ import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { WebhookService } from '../notification/webhook.service.js'
 import { isDisposableEmail } from './disposable.js'
 import * as repo from './quote.repo.js'
-import { type LeadFilters, type LeadView, TRANSITIONS } from './quote.schema.js'
+import { type LeadEventExtra, type LeadFilters, type LeadView, TRANSITIONS } from './quote.schema.js'
 import { validateQuote } from './quote.validate.js'
 
 export interface QuoteService {
@@ -97,7 +97,11 @@ function rateRule(rules: Record<string, unknown>): RateRule {
 export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
   const { db, publisher } = deps
 
-  async function announce(lead: repo.LeadRow, event: 'lead.created' | 'lead.updated', extra: object = {}) {
+  async function announce(
+    lead: repo.LeadRow,
+    event: 'lead.created' | 'lead.updated',
+    extra: LeadEventExtra = {},
+  ) {
     await publisher.publish(
       { scope: 'role', campaign: lead.campaign_slug, role: 'admin' },
       {

@@ -1,4 +1,5 @@
 import type { ModuleManifest } from '../../platform/module.js'
+import { MilestoneEvent } from './referral.schema.js'
 
 export const referralManifest: ModuleManifest = {
   name: 'referral',
@@ -29,6 +30,7 @@ export const referralManifest: ModuleManifest = {
       channel: 'ws',
       direction: 'emits',
       description: 'campaign_event to the whole campaign when a referrer crosses a threshold (exactly once)',
+      schema: MilestoneEvent,
     },
   ],
   tables: [

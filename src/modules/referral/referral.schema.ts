@@ -39,3 +39,17 @@ export const AuditEntry = Type.Object({
   reason: Type.Union([Type.String(), Type.Null()]),
   at: Type.String(),
 })
+
+/**
+ * `referral.milestone`: the payload of the `campaign_event` the whole campaign gets, exactly once,
+ * when a referrer's qualified count reaches a threshold (see `announce` in referral.service.ts).
+ * Display name only: every socket of the campaign sees it.
+ */
+export const MilestoneEvent = Type.Object({
+  user_display_name: Type.String(),
+  /** The referrer's qualified referrals when the threshold was crossed. */
+  count: Type.Integer({ minimum: 1 }),
+  threshold: Type.Integer({ minimum: 1 }),
+  message: Type.String(),
+})
+export type MilestoneEvent = Static<typeof MilestoneEvent>

@@ -14,7 +14,7 @@ import { normaliseReferralCode } from '../user/referral-code.js'
 import type { JoinReferralHook, UserService } from '../user/user.service.js'
 import * as repo from './referral.repo.js'
 import { qualifiesAtApply, type ReferralRules, referralRules } from './referral.rules.js'
-import type { ApplyResponse, LeaderboardEntry } from './referral.schema.js'
+import type { ApplyResponse, LeaderboardEntry, MilestoneEvent } from './referral.schema.js'
 
 export interface ApplyInput {
   /** The referred person: the caller, who must have joined the campaign. */
@@ -128,7 +128,7 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
               count: won.count,
               threshold,
               message: `${name} now has ${threshold} referral${threshold === 1 ? '' : 's'}`,
-            },
+            } satisfies MilestoneEvent,
             timestamp: new Date().toISOString(),
           },
         )

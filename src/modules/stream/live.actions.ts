@@ -66,6 +66,10 @@ export function registerLiveActions(registry: ActionRegistry, live: LiveStreams)
   })
 }
 
+/** Campaign WebSocket frames this module handles (`live.join` / `live.leave`). */
+export const StreamJoinFrame = Type.Object({ type: Type.Literal('stream_join'), stream_id: StreamId })
+export const StreamLeaveFrame = Type.Object({ type: Type.Literal('stream_leave'), stream_id: StreamId })
+
 /** `stream_join` / `stream_leave` frames from the campaign gateway, and socket closes. */
 export function registerLiveInbound(inbound: InboundRegistry, live: LiveStreams): void {
   inbound.register('stream_join', (socket, frame) => live.join(socket, frame))

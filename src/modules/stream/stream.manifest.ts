@@ -1,4 +1,10 @@
 import type { EndpointDeclaration, ModuleManifest } from '../../platform/module.js'
+import {
+  CableBusMessage,
+  CollaborativeStreamsChannelMessage,
+  StreamsChannelMessage,
+} from './cable/cable.schema.js'
+import { StreamJoinFrame, StreamLeaveFrame } from './live.actions.js'
 
 const ss = (method: EndpointDeclaration['method'], path: string, summary: string): EndpointDeclaration => ({
   method,
@@ -58,12 +64,14 @@ export const streamManifest: ModuleManifest = {
       channel: 'cable',
       direction: 'emits',
       description: '{action, stream} on every change',
+      schema: StreamsChannelMessage,
     },
     {
       name: 'CollaborativeStreamsChannel',
       channel: 'cable',
       direction: 'emits',
-      description: 'active_users_list, cell_locked, cell_unlocked, cell_updated',
+      description: 'active_users_list, cell_locked, cell_unlocked, cell_updated; errors to the sender only',
+      schema: CollaborativeStreamsChannelMessage,
     },
     {
       name: 'stream_event',
@@ -76,13 +84,21 @@ export const streamManifest: ModuleManifest = {
       channel: 'ws',
       direction: 'consumes',
       description: 'A socket starts watching a stream',
+      schema: StreamJoinFrame,
     },
-    { name: 'stream_leave', channel: 'ws', direction: 'consumes', description: 'A socket stops watching' },
+    {
+      name: 'stream_leave',
+      channel: 'ws',
+      direction: 'consumes',
+      description: 'A socket stops watching',
+      schema: StreamLeaveFrame,
+    },
     {
       name: 'ovasabi:cable',
       channel: 'bus',
       direction: 'emits',
       description: 'Cable broadcasts to every node',
+      schema: CableBusMessage,
     },
   ],
   tables: [

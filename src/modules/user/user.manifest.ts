@@ -6,7 +6,7 @@ export const userManifest: ModuleManifest = {
   description:
     'Registration (join a campaign), password login, per-campaign referral codes and erasure of personal data',
   capabilities: ['user.register', 'user.login', 'user.erase', 'user.referral_code'],
-  dependencies: ['campaign', 'nexus', 'auth', 'database', 'realtime', 'redis'],
+  dependencies: ['campaign', 'nexus', 'auth', 'database', 'realtime', 'ratelimit'],
   endpoints: [
     { method: 'POST', path: '/api/user/register', auth: 'public', summary: 'Join a campaign' },
     { method: 'POST', path: '/api/auth/login', auth: 'public', summary: 'Log in' },

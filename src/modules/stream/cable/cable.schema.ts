@@ -1,0 +1,67 @@
+import { Type } from 'typebox'
+import { StreamJson } from '../stream.schema.js'
+
+/**
+ * What `/cable` subscribers receive, as TypeBox schemas for the service graph and the AsyncAPI
+ * document. A subscriber gets `{identifier, message}`; `identifier` is its own subscribe string,
+ * echoed byte for byte.
+ */
+const Identifier = Type.String({ description: 'The subscription identifier, echoed verbatim' })
+
+/** `StreamsChannel`: one message per create / update / archive / delete (`broadcast` in stream.service.ts). */
+export const StreamsChannelMessage = Type.Object({
+  identifier: Identifier,
+  message: Type.Object({
+    action: Type.Union([
+      Type.Literal('created'),
+      Type.Literal('updated'),
+      Type.Literal('archived'),
+      Type.Literal('deleted'),
+    ]),
+    stream: StreamJson,
+  }),
+})
+
+const CellId = Type.String({ minLength: 1, maxLength: 200 })
+const Who = Type.String({
+  description: 'The collaborator: an account id, or `apikey:<hash>` (one per account; tabs share it)',
+})
+
+/** `CollaborativeStreamsChannel` (see `collaborativeChannel` in channels.ts). */
+export const CollaborationMessage = Type.Union([
+  Type.Object({
+    action: Type.Literal('active_users_list'),
+    users: Type.Array(Type.Object({ user_id: Who, user_email: Type.Union([Type.String(), Type.Null()]) })),
+  }),
+  Type.Object({
+    action: Type.Literal('cell_locked'),
+    cell_id: CellId,
+    user_id: Who,
+    user_email: Type.Union([Type.String(), Type.Null()]),
+    expires_at: Type.String({ format: 'date-time' }),
+  }),
+  Type.Object({ action: Type.Literal('cell_unlocked'), cell_id: CellId, user_id: Who }),
+  Type.Object({
+    action: Type.Literal('cell_updated'),
+    cell_id: CellId,
+    stream_id: Type.Integer(),
+    field: Type.String(),
+    value: Type.Unknown(),
+    user_id: Who,
+    stream: StreamJson,
+  }),
+  /** To the sender only: a refused lock, edit or unknown action. */
+  Type.Object({ action: Type.Literal('error'), message: Type.String() }),
+])
+
+export const CollaborativeStreamsChannelMessage = Type.Object({
+  identifier: Identifier,
+  message: CollaborationMessage,
+})
+
+/** Bus channel `ovasabi:cable`: a broadcast every node delivers to its own `/cable` subscribers. */
+export const CableBusMessage = Type.Object({
+  broadcasting: Type.Union([Type.Literal('streams'), Type.Literal('collaboration')]),
+  message: Type.Record(Type.String(), Type.Unknown()),
+  connection_id: Type.Optional(Type.String({ description: 'Only this connection' })),
+})
