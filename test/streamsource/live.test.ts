@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { REALTIME_CHANNEL, type RealtimeMessage } from '../../src/realtime/publish.js'
+import type { RealtimeMessage } from '../../src/realtime/publish.js'
 import type { SocketInfo } from '../../src/realtime/inbound.js'
 import {
+  captureFrames,
   adminHeaders,
   buildTestApp,
   createCampaign,
@@ -53,7 +54,7 @@ for (const dialect of DIALECTS) {
           STREAM_PLAYBACK_URL_TEMPLATE: 'https://cdn.test/{campaign}/{stream_id}.m3u8',
         },
       })
-      await ctx.app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => frames.push(m as RealtimeMessage))
+      await captureFrames(ctx.app, (m) => frames.push(m as RealtimeMessage))
       slug = await createCampaign(ctx.app)
       owner = await userToken(ctx.app, 'user_owner')
       intruder = await userToken(ctx.app, 'user_intruder')

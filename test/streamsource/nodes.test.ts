@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import type { Consumer } from '@rails/actioncable'
-import { REALTIME_CHANNEL, type RealtimeMessage } from '../../src/realtime/publish.js'
+import { campaignChannel, type RealtimeMessage } from '../../src/realtime/publish.js'
 import {
   ADMIN_KEY,
   adminHeaders,
@@ -92,8 +92,9 @@ describe('two nodes sharing Redis', { skip: !REDIS_URL && 'REDIS_URL not set' },
     skip: !shared && 'needs DATABASE_URL (one shared database)',
   }, async () => {
     const frames: RealtimeMessage[] = []
-    await a.app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => frames.push(m as RealtimeMessage))
     const slug = await createCampaign(a.app)
+    // the campaign's channel carries what either node publishes for it
+    await a.app.platform.bus.subscribe(campaignChannel(slug), (m) => frames.push(m as RealtimeMessage))
     const token = (await a.app.platform.tokens.issueUser({ userId: 'streamer', roles: ['participant'] }))
       .token
     const act = (action: string, data: unknown) =>
