@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { REALTIME_CHANNEL, type RealtimeMessage } from '../src/realtime/publish.js'
+import { campaignChannel, type RealtimeMessage } from '../src/realtime/publish.js'
 import {
   adminHeaders,
   buildTestApp,
@@ -151,7 +151,10 @@ for (const dialect of DIALECTS) {
 
     it("sends an update_ack to the caller's sockets", async () => {
       const acks: RealtimeMessage[] = []
-      const off = await t.app.platform.bus.subscribe(REALTIME_CHANNEL, (m) => acks.push(m as RealtimeMessage))
+      // A frame for a campaign's audience goes out on that campaign's channel (realtime/publish.ts).
+      const off = await t.app.platform.bus.subscribe(campaignChannel(slug), (m) =>
+        acks.push(m as RealtimeMessage),
+      )
       await post({ action: 'content.create', request_id: 'ack-1' })
       for (let i = 0; i < 100 && !acks.some((a) => a.frame.request_id === 'ack-1'); i++)
         await new Promise((r) => setTimeout(r, 20))

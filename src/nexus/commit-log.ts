@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../platform/db/database.js'
+import type { GroupedWrite, WriteGroup } from './registry.js'
 import { fitsOneStatement, writeStatement } from './commit-statement.js'
 
 /** The idempotency record that acknowledges one action. */
@@ -33,6 +34,8 @@ export interface CommitJob {
   counters: Record<string, number>
   session?: { campaign_slug: string; session_id: string }
   writes: Array<(trx: Db) => Promise<void>>
+  /** `ctx.deferGrouped` items: one call per group for the whole batch, after `writes`. */
+  grouped?: GroupedWrite[]
 }
 
 export interface CommitLog {
@@ -290,5 +293,14 @@ async function writeBatch(
   }
 
   for (const job of live) for (const write of job.writes) await write(trx)
+  const groups = new Map<WriteGroup<unknown>, unknown[]>()
+  for (const job of live) {
+    for (const { group, item } of job.grouped ?? []) {
+      const items = groups.get(group)
+      if (items) items.push(item)
+      else groups.set(group, [item])
+    }
+  }
+  for (const [group, items] of groups) await group.write(trx, items)
   return duplicate.map((d) => ({ duplicate: d }))
 }
