@@ -274,6 +274,18 @@ async function writeBatch(
     for (const row of added) bump(row.campaign_slug, 'sessions', 1)
   }
 
+  for (const job of live) for (const write of job.writes) await write(trx)
+  const groups = new Map<WriteGroup<unknown>, unknown[]>()
+  for (const job of live) {
+    for (const { group, item } of job.grouped ?? []) {
+      const items = groups.get(group)
+      if (items) items.push(item)
+      else groups.set(group, [item])
+    }
+  }
+  for (const [group, items] of groups) await group.write(trx, items)
+  // Counters last: every batch updates the same counter rows, and their row locks are held until
+  // COMMIT, so taking them after the handler writes keeps concurrent batches from queuing on them.
   if (counters.size > 0) {
     const rows = [...counters]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -292,15 +304,5 @@ async function writeBatch(
       .execute()
   }
 
-  for (const job of live) for (const write of job.writes) await write(trx)
-  const groups = new Map<WriteGroup<unknown>, unknown[]>()
-  for (const job of live) {
-    for (const { group, item } of job.grouped ?? []) {
-      const items = groups.get(group)
-      if (items) items.push(item)
-      else groups.set(group, [item])
-    }
-  }
-  for (const [group, items] of groups) await group.write(trx, items)
   return duplicate.map((d) => ({ duplicate: d }))
 }

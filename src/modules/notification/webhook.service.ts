@@ -1,4 +1,4 @@
-import { ulid } from 'ulid'
+import { newUlid } from '../../platform/ids.js'
 import type { Db } from '../../platform/db/database.js'
 import { NotFoundError } from '../../platform/http/errors.js'
 import type { SecretBox } from './secret-box.js'
@@ -85,7 +85,7 @@ export function createWebhookService(deps: {
       await resolveTarget(input.url, deps.allowPrivate)
       const secret = newWebhookSecret()
       const row = await repo.insertWebhook(db, {
-        id: `wh_${ulid()}`,
+        id: `wh_${newUlid()}`,
         campaign_slug: campaign,
         url: input.url,
         events: input.events,
@@ -146,7 +146,7 @@ export function createWebhookService(deps: {
     },
     async sendTest(campaign, id) {
       const w = await get(campaign, id)
-      const messageId = `msg_${ulid()}`
+      const messageId = `msg_${newUlid()}`
       await db
         .insertInto('service_notification_outbox')
         .values({
@@ -163,7 +163,7 @@ export function createWebhookService(deps: {
     },
     enqueue(trx, e) {
       const message = (m: WebhookEvent) => ({
-        messageId: `msg_${ulid()}`,
+        messageId: `msg_${newUlid()}`,
         campaign: m.campaign,
         event: m.event,
         subjectId: m.subjectId,

@@ -1,4 +1,4 @@
-import { ulid } from 'ulid'
+import { newUlid } from '../../platform/ids.js'
 import type { ActionContext, ActionResult, WriteGroup } from '../../nexus/registry.js'
 import type { Db } from '../../platform/db/database.js'
 import type { LeadStatus } from '../../platform/db/tables.js'
@@ -211,7 +211,7 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       const received = 'Thanks, your quote request was received'
       if (input.website) {
         // Honeypot filled: answer exactly like a success so the bot learns nothing; store nothing.
-        return { result: { lead_id: `lead_${ulid()}`, status: 'new', updated: false }, message: received }
+        return { result: { lead_id: `lead_${newUlid()}`, status: 'new', updated: false }, message: received }
       }
       if (rules.block_disposable_emails === true && isDisposableEmail(input.email)) {
         throw new UnprocessableError('Disposable email addresses are not accepted', 'DISPOSABLE_EMAIL', [
@@ -232,7 +232,7 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       }
       const user = { user_id: ctx.principal.user_id, session_id: ctx.principal.session_id }
       const recent = await repo.findRecentByEmail(db, campaign, input.email)
-      const leadId = recent?.id ?? `lead_${ulid()}`
+      const leadId = recent?.id ?? `lead_${newUlid()}`
 
       const item: LeadWrite = { campaign, email: input.email, values, user, leadId, recent }
       ctx.deferGrouped(leadWrites, item)
