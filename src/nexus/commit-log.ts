@@ -59,15 +59,28 @@ const keyOf = (r: { campaign_slug: string; actor: string; request_id: string }) 
  * is answered only after that transaction committed. A batch that fails is retried job by job,
  * so one bad job never fails the others.
  */
-export function createCommitLog(db: Db, options: { maxInFlight: number; maxBatch?: number }): CommitLog {
+export function createCommitLog(
+  db: Db,
+  options: { maxInFlight: number; maxBatch?: number; minBatch?: number },
+): CommitLog {
   const maxBatch = options.maxBatch ?? 500
+  const minBatch = options.minBatch ?? 10
   const known = new KnownSessions(50_000)
   const queue: Pending[] = []
   let inFlight = 0
   const idle: Array<() => void> = []
 
+  // While a batch is in flight, a batch that needs the transaction path (handler writes: ~9
+  // round trips whatever its size) starts only once `minBatch` jobs wait: batches of one taking
+  // the free slots as requests trickled in left the rest queuing behind them. One-statement
+  // batches (one round trip) start at once as before. Nothing waits longer than the batch in
+  // flight: when it ends, pump runs again and starts whatever is queued.
   function pump() {
-    while (inFlight < options.maxInFlight && queue.length > 0) {
+    while (
+      inFlight < options.maxInFlight &&
+      queue.length > 0 &&
+      (inFlight === 0 || queue.length >= minBatch || fitsOneStatement([queue[0]!.job]))
+    ) {
       const batch = queue.splice(0, maxBatch)
       inFlight++
       void runBatch(batch).finally(() => {
