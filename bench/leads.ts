@@ -75,7 +75,12 @@ function start(
   mode: string,
   databaseUrl: string,
 ): Promise<{ proc: ChildProcess; port: number; adminKey: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode], {
+  // BENCH_PROFILE=DIR: CPU profile of each server (read with bench/profile.ts).
+  const profile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+    : []
+  const args = [...profile, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode]
+  const proc = spawn(process.execPath, args, {
     env: { ...process.env, BENCH_CHILD_DB: databaseUrl },
     stdio: ['ignore', 'pipe', 'inherit'],
   })

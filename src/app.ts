@@ -1,6 +1,5 @@
 import cookie from '@fastify/cookie'
 import cors from '@fastify/cors'
-import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -28,6 +27,7 @@ import { registerErrorHandler } from './platform/http/error-handler.js'
 import { newUlid } from './platform/ids.js'
 import { registerJsonParser } from './platform/http/json-parser.js'
 import { createRateLimiter } from './platform/http/rate-limiter.js'
+import { securityHeaders } from './platform/http/security-headers.js'
 import { ErrorResponse } from './platform/http/schemas.js'
 import { registerValidation } from './platform/http/validation.js'
 import { ModuleRegistry } from './platform/module.js'
@@ -94,7 +94,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (app.draining) reply.header('connection', 'close')
   })
 
-  await app.register(helmet, {
+  // Helmet's headers, computed once (see security-headers.ts), on every response.
+  const security = securityHeaders({
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
@@ -105,6 +106,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       },
     },
     crossOriginResourcePolicy: { policy: 'same-site' },
+  })
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(security)
+    done()
   })
   if (config.CORS_ORIGINS.length > 0) {
     await app.register(cors, { origin: [...config.CORS_ORIGINS], credentials: true })

@@ -3,9 +3,8 @@ import { after, before, describe, it } from 'node:test'
 import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
 import { createQuoteService } from '../src/modules/quote/quote.service.js'
 import { csvCell } from '../src/modules/quote/quote.csv.js'
-import type { RealtimeMessage } from '../src/realtime/publish.js'
+import { campaignChannel, REALTIME_CHANNEL, type RealtimeMessage } from '../src/realtime/publish.js'
 import {
-  captureFrames,
   adminHeaders,
   buildTestApp,
   createCampaign,
@@ -43,15 +42,19 @@ for (const dialect of DIALECTS) {
     let ctx: TestContext
     let guest: { token: string; session_id: string }
     const frames: RealtimeMessage[] = []
-    let unsubscribe: () => Promise<void>
+    const unsubscribers: Array<() => Promise<void>> = []
+    const record = (m: unknown) => frames.push(m as RealtimeMessage)
+    // Frames about a campaign go out on that campaign's channel (see realtime/publish.ts).
+    const watch = async (slug: string) =>
+      unsubscribers.push(await ctx.app.platform.bus.subscribe(campaignChannel(slug), record))
 
     before(async () => {
       ctx = await buildTestApp({ dialect })
       guest = await guestToken(ctx.app)
-      unsubscribe = await captureFrames(ctx.app, (m) => frames.push(m as RealtimeMessage))
+      unsubscribers.push(await ctx.app.platform.bus.subscribe(REALTIME_CHANNEL, record))
     })
     after(async () => {
-      await unsubscribe()
+      for (const unsubscribe of unsubscribers) await unsubscribe()
       await ctx.close()
     })
 
@@ -73,6 +76,7 @@ for (const dialect of DIALECTS) {
 
     it('stores a valid lead, records the analytics event and tells admins', async () => {
       const slug = await createCampaign(ctx.app)
+      await watch(slug)
       const res = await submit(slug, lead())
       assert.equal(res.statusCode, 200, res.body)
       const body = json(res)
@@ -230,8 +234,26 @@ for (const dialect of DIALECTS) {
       assert.equal((await leads(slug, '?email=dup@example.com')).total, 2)
     })
 
+    it('merges concurrent submissions of one email committed together into one lead', async () => {
+      const slug = await createCampaign(ctx.app)
+      // Submitted at once, they share commit batches: the lead writes of a batch run together.
+      const results = await Promise.all([
+        ...[1, 2, 3, 4].map((n) =>
+          submit(slug, lead({ email: 'burst@example.com', metadata: { [`k${n}`]: n } })),
+        ),
+        ...[1, 2, 3, 4].map((n) => submit(slug, lead({ email: `burst${n}@example.com` }))),
+      ])
+      for (const res of results) assert.equal(res.statusCode, 200, res.body)
+      const burst = await leads(slug, '?email=burst@example.com')
+      assert.equal(burst.total, 1)
+      assert.equal(burst.leads[0].submissions, 4)
+      assert.deepEqual(burst.leads[0].metadata, { k1: 1, k2: 2, k3: 3, k4: 4 })
+      assert.equal((await leads(slug)).total, 5)
+    })
+
     it('moves leads through the lifecycle and notifies submitter and admins', async () => {
       const slug = await createCampaign(ctx.app)
+      await watch(slug)
       const id = json(await submit(slug, lead({ email: 'life@example.com' }))).result.lead_id
       const patch = (status: string, headers: Record<string, string> = adminHeaders) =>
         ctx.app.inject({

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../platform/db/database.js'
+import type { GroupedWrite, WriteGroup } from './registry.js'
 import { fitsOneStatement, writeStatement } from './commit-statement.js'
 
 /** The idempotency record that acknowledges one action. */
@@ -33,6 +34,8 @@ export interface CommitJob {
   counters: Record<string, number>
   session?: { campaign_slug: string; session_id: string }
   writes: Array<(trx: Db) => Promise<void>>
+  /** `ctx.deferGrouped` items: one call per group for the whole batch, after `writes`. */
+  grouped?: GroupedWrite[]
 }
 
 export interface CommitLog {
@@ -56,15 +59,28 @@ const keyOf = (r: { campaign_slug: string; actor: string; request_id: string }) 
  * is answered only after that transaction committed. A batch that fails is retried job by job,
  * so one bad job never fails the others.
  */
-export function createCommitLog(db: Db, options: { maxInFlight: number; maxBatch?: number }): CommitLog {
+export function createCommitLog(
+  db: Db,
+  options: { maxInFlight: number; maxBatch?: number; minBatch?: number },
+): CommitLog {
   const maxBatch = options.maxBatch ?? 500
+  const minBatch = options.minBatch ?? 10
   const known = new KnownSessions(50_000)
   const queue: Pending[] = []
   let inFlight = 0
   const idle: Array<() => void> = []
 
+  // While a batch is in flight, a batch that needs the transaction path (handler writes: ~9
+  // round trips whatever its size) starts only once `minBatch` jobs wait: batches of one taking
+  // the free slots as requests trickled in left the rest queuing behind them. One-statement
+  // batches (one round trip) start at once as before. Nothing waits longer than the batch in
+  // flight: when it ends, pump runs again and starts whatever is queued.
   function pump() {
-    while (inFlight < options.maxInFlight && queue.length > 0) {
+    while (
+      inFlight < options.maxInFlight &&
+      queue.length > 0 &&
+      (inFlight === 0 || queue.length >= minBatch || fitsOneStatement([queue[0]!.job]))
+    ) {
       const batch = queue.splice(0, maxBatch)
       inFlight++
       void runBatch(batch).finally(() => {
@@ -271,6 +287,18 @@ async function writeBatch(
     for (const row of added) bump(row.campaign_slug, 'sessions', 1)
   }
 
+  for (const job of live) for (const write of job.writes) await write(trx)
+  const groups = new Map<WriteGroup<unknown>, unknown[]>()
+  for (const job of live) {
+    for (const { group, item } of job.grouped ?? []) {
+      const items = groups.get(group)
+      if (items) items.push(item)
+      else groups.set(group, [item])
+    }
+  }
+  for (const [group, items] of groups) await group.write(trx, items)
+  // Counters last: every batch updates the same counter rows, and their row locks are held until
+  // COMMIT, so taking them after the handler writes keeps concurrent batches from queuing on them.
   if (counters.size > 0) {
     const rows = [...counters]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -289,6 +317,5 @@ async function writeBatch(
       .execute()
   }
 
-  for (const job of live) for (const write of job.writes) await write(trx)
   return duplicate.map((d) => ({ duplicate: d }))
 }

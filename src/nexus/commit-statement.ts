@@ -4,7 +4,7 @@ import type { CommitJob } from './commit-log.js'
 
 /** True when a batch can be written by `writeStatement`: nothing claimed, no handler writes. */
 export function fitsOneStatement(jobs: CommitJob[]): boolean {
-  return jobs.every((j) => !j.claimed && j.writes.length === 0)
+  return jobs.every((j) => !j.claimed && j.writes.length === 0 && !j.grouped?.length)
 }
 
 /**

@@ -24,7 +24,7 @@ import {
   type StoredResponse,
   storedResponse,
 } from './idempotency.js'
-import type { ActionContext, ActionRegistry, RegisteredAction } from './registry.js'
+import type { ActionContext, ActionRegistry, GroupedWrite, RegisteredAction } from './registry.js'
 
 export interface DispatchInput {
   campaignSlug: string
@@ -74,6 +74,7 @@ interface JobParts {
   /** `event:<name>`, counted with `events_total`. */
   counter: string
   writes: Array<(trx: Db) => Promise<void>>
+  grouped: GroupedWrite[]
 }
 
 // Module-level rather than closures per request: under tsx every named closure costs a
@@ -98,6 +99,7 @@ function commitJob(
       ? { campaign_slug: parts.event.campaign_slug, session_id: parts.event.session_id }
       : undefined,
     writes: withEvent ? parts.writes : [],
+    grouped: withEvent ? parts.grouped : [],
   }
 }
 
@@ -205,6 +207,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     authorise(action, campaign, input.principal, envelope)
 
     const writes: Array<(trx: Db) => Promise<void>> = []
+    const grouped: GroupedWrite[] = []
     const committed: Array<() => void | Promise<void>> = []
     const ctx: ActionContext = {
       envelope,
@@ -213,6 +216,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       ip: input.ip,
       defer(w) {
         writes.push(w)
+      },
+      deferGrouped(group, item) {
+        grouped.push({ group, item })
       },
       afterCommit(task) {
         committed.push(task)
@@ -233,6 +239,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       },
       counter: `event:${deps.registry.isFallback(action) ? envelope.event : action.name}`,
       writes,
+      grouped,
     }
     if (action.writes === 'deferred') {
       const response = success(await action.handler(ctx, envelope.payload), envelope.request_id)

@@ -19,10 +19,27 @@ export interface ActionContext {
    */
   defer(write: (trx: Db) => Promise<void>): void
   /**
+   * Like `defer`, but the items of every job of a commit batch that name the same `group` are
+   * written by ONE `group.write(trx, items)` call (in job order), after the plain deferred writes:
+   * multi-row statements instead of a few round trips per action inside the shared transaction.
+   */
+  deferGrouped<T>(group: WriteGroup<T>, item: T): void
+  /**
    * Run after the action's writes committed (never for a replayed duplicate): real-time frames
    * and worker nudges that must not announce something a rollback would take back.
    */
   afterCommit(task: () => void | Promise<void>): void
+}
+
+/** A batch-level writer (see `ActionContext.deferGrouped`); its identity is the grouping key. */
+export interface WriteGroup<T> {
+  write(trx: Db, items: T[]): Promise<void>
+}
+
+/** One `deferGrouped` call. */
+export interface GroupedWrite {
+  group: WriteGroup<any>
+  item: unknown
 }
 
 export interface ActionResult {

@@ -90,6 +90,38 @@ export async function enqueue(
   return Number(res.numAffectedRows ?? 0)
 }
 
+/** `enqueue` for several events in one statement; rows keep the events' order. */
+export async function enqueueMany(
+  trx: Db,
+  events: Array<{
+    messageId: string
+    campaign: string
+    event: string
+    subjectId: string | null
+    payload: object
+  }>,
+): Promise<number> {
+  if (events.length === 0) return 0
+  const rows = events.map((e, i) => ({
+    i,
+    message_id: e.messageId,
+    campaign: e.campaign,
+    event: e.event,
+    subject_id: e.subjectId,
+    payload: e.payload,
+  }))
+  const res = await sql`
+    insert into service_notification_outbox (message_id, webhook_id, campaign_slug, event, subject_id, payload)
+    select e.message_id, w.id, w.campaign_slug, e.event, e.subject_id, e.payload
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      as e(i int, message_id text, campaign text, event text, subject_id text, payload jsonb)
+    join service_notification_webhook w on w.campaign_slug = e.campaign and w.enabled
+      and (w.events @> jsonb_build_array(e.event) or w.events @> '["*"]'::jsonb)
+    order by e.i, w.id
+  `.execute(trx)
+  return Number(res.numAffectedRows ?? 0)
+}
+
 export interface ClaimedRow {
   id: number
   message_id: string

@@ -1,4 +1,4 @@
-import { ulid } from 'ulid'
+import { newUlid } from '../../platform/ids.js'
 import type { Db } from '../../platform/db/database.js'
 import { NotFoundError } from '../../platform/http/errors.js'
 import type { SecretBox } from './secret-box.js'
@@ -34,8 +34,11 @@ export interface WebhookService {
   replay(campaign: string, id: string, messageId: string): Promise<void>
   /** Queue a `webhook.test` message to this endpoint only; returns its message id. */
   sendTest(campaign: string, id: string): Promise<string>
-  /** Write the outbox rows for an event inside the caller's transaction; returns how many. */
-  enqueue(trx: Db, event: WebhookEvent): Promise<number>
+  /**
+   * Write the outbox rows for an event (or several, in one statement) inside the caller's
+   * transaction; returns how many.
+   */
+  enqueue(trx: Db, event: WebhookEvent | WebhookEvent[]): Promise<number>
   /** Erasure: scrub stored payloads about these subjects, cancel unsent ones. */
   /** Inside the caller's transaction when `trx` is given (erasure runs in one). */
   scrubSubjects(subjectIds: string[], trx?: Db): Promise<void>
@@ -82,7 +85,7 @@ export function createWebhookService(deps: {
       await resolveTarget(input.url, deps.allowPrivate)
       const secret = newWebhookSecret()
       const row = await repo.insertWebhook(db, {
-        id: `wh_${ulid()}`,
+        id: `wh_${newUlid()}`,
         campaign_slug: campaign,
         url: input.url,
         events: input.events,
@@ -143,7 +146,7 @@ export function createWebhookService(deps: {
     },
     async sendTest(campaign, id) {
       const w = await get(campaign, id)
-      const messageId = `msg_${ulid()}`
+      const messageId = `msg_${newUlid()}`
       await db
         .insertInto('service_notification_outbox')
         .values({
@@ -159,13 +162,14 @@ export function createWebhookService(deps: {
       return messageId
     },
     enqueue(trx, e) {
-      return repo.enqueue(trx, {
-        messageId: `msg_${ulid()}`,
-        campaign: e.campaign,
-        event: e.event,
-        subjectId: e.subjectId,
-        payload: eventBody(e.event, e.data),
+      const message = (m: WebhookEvent) => ({
+        messageId: `msg_${newUlid()}`,
+        campaign: m.campaign,
+        event: m.event,
+        subjectId: m.subjectId,
+        payload: eventBody(m.event, m.data),
       })
+      return Array.isArray(e) ? repo.enqueueMany(trx, e.map(message)) : repo.enqueue(trx, message(e))
     },
     scrubSubjects: (ids, trx) => repo.scrubSubjects(trx ?? db, ids),
   }

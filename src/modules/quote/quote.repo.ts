@@ -38,6 +38,42 @@ export async function lockEmail(trx: Db, campaign: string, email: string): Promi
   await sql`select pg_advisory_xact_lock(hashtextextended(${`quote:${campaign}:${email}`}, 0))`.execute(trx)
 }
 
+/**
+ * `lockEmail` for every (campaign, email) of a commit batch in one statement, in sorted order so
+ * two concurrent batches sharing emails cannot deadlock on each other.
+ */
+export async function lockEmails(trx: Db, keys: Array<{ campaign: string; email: string }>): Promise<void> {
+  const names = [...new Set(keys.map((k) => `quote:${k.campaign}:${k.email}`))].sort()
+  await sql`
+    select pg_advisory_xact_lock(hashtextextended(s.name, 0))
+    from (select n.name from jsonb_array_elements_text(${JSON.stringify(names)}::jsonb) as n(name)
+          order by n.name) s
+  `.execute(trx)
+}
+
+/** `findRecentByEmail` for several emails in one statement: the newest recent lead of each. */
+export async function findRecentByEmails(
+  db: Db,
+  keys: Array<{ campaign: string; email: string }>,
+  now = new Date(),
+): Promise<Map<string, { id: string; status: LeadStatus }>> {
+  const found = new Map<string, { id: string; status: LeadStatus }>()
+  if (keys.length === 0) return found
+  const pairs = keys.map((k) => [k.campaign, k.email])
+  const { rows } = await sql<{ id: string; status: LeadStatus; campaign_slug: string; email: string }>`
+    select distinct on (q.campaign_slug, q.email) q.id, q.status, q.campaign_slug, q.email
+    from service_quote_main q
+    join jsonb_array_elements(${JSON.stringify(pairs)}::jsonb) as k(pair)
+      on q.campaign_slug = k.pair->>0 and q.email = k.pair->>1
+    where q.erased_at is null and q.created_at > ${new Date(now.getTime() - DEDUPE_WINDOW_MS)}
+    order by q.campaign_slug, q.email, q.created_at desc
+  `.execute(db)
+  for (const r of rows) found.set(emailKey(r.campaign_slug, r.email), { id: r.id, status: r.status })
+  return found
+}
+
+export const emailKey = (campaign: string, email: string) => `${campaign}\u0000${email}`
+
 export interface LeadValues {
   name: string
   email: string
@@ -64,6 +100,27 @@ export function insertLead(
     })
     .returningAll()
     .executeTakeFirstOrThrow()
+}
+
+/** `insertLead` for several new leads in one statement; returns the rows by id. */
+export async function insertLeads(
+  trx: Db,
+  rows: Array<LeadValues & { id: string; campaign_slug: string; user_id: string; session_id: string }>,
+): Promise<Map<string, LeadRow>> {
+  if (rows.length === 0) return new Map()
+  const now = new Date()
+  const inserted = await trx
+    .insertInto('service_quote_main')
+    .values(
+      rows.map((row) => ({
+        ...row,
+        metadata: JSON.stringify(row.metadata),
+        consent_at: row.consent ? now : null,
+      })),
+    )
+    .returningAll()
+    .execute()
+  return new Map(inserted.map((r) => [r.id, r]))
 }
 
 /** A repeat submission: given fields replace stored ones, metadata merges, the count goes up. */

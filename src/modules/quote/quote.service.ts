@@ -1,5 +1,5 @@
-import { ulid } from 'ulid'
-import type { ActionContext, ActionResult } from '../../nexus/registry.js'
+import { newUlid } from '../../platform/ids.js'
+import type { ActionContext, ActionResult, WriteGroup } from '../../nexus/registry.js'
 import type { Db } from '../../platform/db/database.js'
 import type { LeadStatus } from '../../platform/db/tables.js'
 import {
@@ -94,8 +94,65 @@ function rateRule(rules: Record<string, unknown>): RateRule {
   }
 }
 
+/** One submission's deferred write (see `leadWriter`); `written` is filled in by the commit. */
+interface LeadWrite {
+  campaign: string
+  email: string
+  values: repo.LeadValues
+  user: { user_id: string; session_id: string }
+  /** The id a new lead gets (the one already answered to the caller). */
+  leadId: string
+  /** The recent lead found before the commit, if any. */
+  recent: { id: string } | undefined
+  written?: { lead: repo.LeadRow; event: 'lead.created' | 'lead.updated' }
+}
+
+/**
+ * Writes every lead of a commit batch together, in the batch's transaction: one advisory-lock
+ * statement for all (campaign, email) pairs, one dedupe re-check under those locks, one
+ * multi-row INSERT for new leads, an UPDATE per resubmission, one multi-row outbox INSERT. The
+ * result is the one a job-by-job run would give: a later submission in the batch with the same
+ * email merges into the lead an earlier one inserted.
+ */
+function leadWriter(webhooks: QuoteServiceDeps['webhooks']): WriteGroup<LeadWrite> {
+  return {
+    async write(trx, items) {
+      await repo.lockEmails(trx, items)
+      // Checked again under the locks: a racing first submission may have committed meanwhile.
+      const recheck = items.filter((i) => !i.recent)
+      const found = await repo.findRecentByEmails(trx, recheck)
+      const target = new Map<string, string>()
+      const inserts: Parameters<typeof repo.insertLeads>[1] = []
+      const plan = items.map((item) => {
+        const key = repo.emailKey(item.campaign, item.email)
+        const existing = target.get(key) ?? item.recent?.id ?? found.get(key)?.id
+        if (existing) return { item, existing }
+        target.set(key, item.leadId)
+        inserts.push({ ...item.values, id: item.leadId, campaign_slug: item.campaign, ...item.user })
+        return { item, existing: undefined }
+      })
+      const inserted = await repo.insertLeads(trx, inserts)
+      for (const { item, existing } of plan) {
+        item.written = existing
+          ? { lead: await repo.mergeLead(trx, existing, item.values, item.user), event: 'lead.updated' }
+          : { lead: inserted.get(item.leadId)!, event: 'lead.created' }
+      }
+      await webhooks.enqueue(
+        trx,
+        plan.map(({ item, existing }) => ({
+          campaign: item.campaign,
+          event: item.written!.event,
+          subjectId: item.written!.lead.id,
+          data: { lead: toLeadView(item.written!.lead), ...(existing ? { reason: 'resubmitted' } : {}) },
+        })),
+      )
+    },
+  }
+}
+
 export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
   const { db, publisher } = deps
+  const leadWrites = leadWriter(deps.webhooks)
 
   async function announce(
     lead: repo.LeadRow,
@@ -158,7 +215,7 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       const received = 'Thanks, your quote request was received'
       if (input.website) {
         // Honeypot filled: answer exactly like a success so the bot learns nothing; store nothing.
-        return { result: { lead_id: `lead_${ulid()}`, status: 'new', updated: false }, message: received }
+        return { result: { lead_id: `lead_${newUlid()}`, status: 'new', updated: false }, message: received }
       }
       if (rules.block_disposable_emails === true && isDisposableEmail(input.email)) {
         throw new UnprocessableError('Disposable email addresses are not accepted', 'DISPOSABLE_EMAIL', [
@@ -179,27 +236,13 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       }
       const user = { user_id: ctx.principal.user_id, session_id: ctx.principal.session_id }
       const recent = await repo.findRecentByEmail(db, campaign, input.email)
-      const leadId = recent?.id ?? `lead_${ulid()}`
-      let written: { lead: repo.LeadRow; event: 'lead.created' | 'lead.updated' } | undefined
+      const leadId = recent?.id ?? `lead_${newUlid()}`
 
-      ctx.defer(async (trx) => {
-        await repo.lockEmail(trx, campaign, input.email)
-        // Checked again under the lock: a racing first submission may have committed meanwhile.
-        const existing = recent ?? (await repo.findRecentByEmail(trx, campaign, input.email))
-        const lead = existing
-          ? await repo.mergeLead(trx, existing.id, values, user)
-          : await repo.insertLead(trx, { ...values, id: leadId, campaign_slug: campaign, ...user })
-        const event = existing ? 'lead.updated' : 'lead.created'
-        await deps.webhooks.enqueue(trx, {
-          campaign,
-          event,
-          subjectId: lead.id,
-          data: { lead: toLeadView(lead), ...(existing ? { reason: 'resubmitted' } : {}) },
-        })
-        written = { lead, event }
-      })
+      const item: LeadWrite = { campaign, email: input.email, values, user, leadId, recent }
+      ctx.deferGrouped(leadWrites, item)
       ctx.afterCommit(async () => {
         deps.nudge?.()
+        const written = item.written
         if (written)
           await announce(
             written.lead,
