@@ -1,18 +1,8 @@
 import { Type, type Static } from 'typebox'
 
-/** Campaign features known to the platform; a module's actions are enabled by one of these. */
-export const FEATURES = [
-  'presence',
-  'analytics',
-  'registration',
-  'quote',
-  'referral',
-  'translation',
-  'media',
-  'streaming',
-  'notification',
-] as const
-export type Feature = (typeof FEATURES)[number]
+import { FEATURES } from './features.js'
+
+export { FEATURES, type Feature } from './features.js'
 
 const IsoDate = Type.String({ format: 'date-time' })
 

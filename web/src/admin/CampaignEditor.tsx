@@ -1,18 +1,7 @@
 import { useState } from 'preact/hooks'
-import type { Campaign, Feature, OvasabiClient } from '../../../client/index.js'
+import type { Campaign, OvasabiClient } from '../../../client/index.js'
+import { FEATURES } from '../../../src/modules/campaign/features.js'
 import { errorText } from './api.js'
-
-const FEATURES: Feature[] = [
-  'presence',
-  'analytics',
-  'registration',
-  'quote',
-  'referral',
-  'translation',
-  'media',
-  'streaming',
-  'notification',
-]
 
 /** `datetime-local` wants local time without a zone; the API stores ISO instants. */
 const toLocal = (iso?: string) => {
