@@ -21,7 +21,6 @@ const files = only.length > 0 ? only : [...find('src'), ...find('test'), ...find
 const skipped = []
 if (!process.env.DATABASE_URL) skipped.push('PostgreSQL suites (set DATABASE_URL=postgres://… to run them)')
 if (!process.env.REDIS_URL) skipped.push('Redis suites (set REDIS_URL=redis://… to run them)')
-if (process.env.OVASABI_BROWSER_TESTS === '0') skipped.push('browser suites (OVASABI_BROWSER_TESTS=0)')
 for (const s of skipped) console.log(`SKIPPING: ${s}`)
 
 const result = spawnSync(
