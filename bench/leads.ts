@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { sampleCommandCpu, sampleProcess, sampleSelfCpu } from './lib/proc.js'
 
 const require = createRequire(import.meta.url)
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<any>
@@ -64,11 +65,36 @@ async function serveBare(databaseUrl: string) {
   return app
 }
 
+/**
+ * BENCH_QUERIES=1: count the statements each server sends to PostgreSQL, printed at exit, so a
+ * change's effect on round trips per request is visible next to its effect on throughput.
+ */
+function countQueries() {
+  const counts = new Map<string, number>()
+  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '?')
+    const key = text.replace(/\s+/g, ' ').trim().slice(0, 90)
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+    return query.apply(this, args)
+  } as typeof pg.Client.prototype.query
+  return () =>
+    [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 25)
+      .map(([k, n]) => `${String(n).padStart(8)}  ${k}`)
+      .join('\n')
+}
+
 /** Child mode: serve, print the port, stay until killed. */
 async function child(mode: string, databaseUrl: string) {
+  const report = process.env.BENCH_QUERIES ? countQueries() : undefined
   const app = mode === 'ovasabi' ? await serveOvasabi(databaseUrl) : await serveBare(databaseUrl)
   process.stdout.write(`READY ${(app.server.address() as AddressInfo).port} ${ADMIN_KEY}\n`)
-  process.on('SIGTERM', () => void app.close().then(() => process.exit(0)))
+  process.on('SIGTERM', () => {
+    if (report) process.stderr.write(`statements sent by ${mode}:\n${report()}\n`)
+    void app.close().then(() => process.exit(0))
+  })
 }
 
 function start(
@@ -150,6 +176,25 @@ function load(port: number, path: string, headers: Record<string, string>, extra
   return run
 }
 
+/**
+ * CPU per request of each process taking part, in ms: where the machine's two cores went. The
+ * server, every PostgreSQL backend, and this process (the load generator and webhook receiver).
+ */
+async function measured<T extends { requests: { average: number } }>(pid: number, run: () => Promise<T>) {
+  const server = sampleProcess(pid)
+  const postgres = sampleCommandCpu('postgres')
+  const self = sampleSelfCpu()
+  const result = await run()
+  const perRequest = (percent: number) =>
+    Number((((percent / 100) * 1000) / Math.max(1, result.requests.average)).toFixed(3))
+  const cpu = {
+    server_ms_per_request: perRequest(server.stop().cpuPercent),
+    postgres_ms_per_request: perRequest(postgres.stop()),
+    loadgen_ms_per_request: perRequest(self.stop()),
+  }
+  return { result, cpu }
+}
+
 function summary(r: any) {
   return {
     requests_per_s: Math.round(r.requests.average),
@@ -183,7 +228,8 @@ async function main() {
     const bare = await start('bare', databaseUrl)
     const bareRun = load(bare.port, '/bare', {}, {})
     await bareRun(3)
-    const bareResult = summary(await bareRun(SECONDS))
+    const bareMeasured = await measured(bare.proc.pid!, () => bareRun(SECONDS))
+    const bareResult = { ...summary(bareMeasured.result), cpu: bareMeasured.cpu }
     await stop(bare.proc)
 
     // Ovasabi: campaign with a CRM webhook (so every lead writes an outbox row), a guest session.
@@ -210,7 +256,8 @@ async function main() {
       outbox: await count('select count(*) n from service_notification_outbox where campaign_slug = $1'),
       events: await count('select count(*) n from service_analytics_event where campaign_slug = $1'),
     }
-    const ovsResult = summary(await ovsRun(SECONDS))
+    const ovsMeasured = await measured(ovs.proc.pid!, () => ovsRun(SECONDS))
+    const ovsResult = { ...summary(ovsMeasured.result), cpu: ovsMeasured.cpu }
     const afterRun = {
       leads:
         (await count('select count(*) n from service_quote_main where campaign_slug = $1')) - before.leads,
@@ -253,7 +300,9 @@ async function main() {
     console.log(JSON.stringify(report, null, 2))
   } finally {
     receiver.close()
-    await admin.query(`drop database if exists ${name} with (force)`)
+    // BENCH_KEEP_DB=1 leaves the database for EXPLAIN ANALYZE of the statements a run sent.
+    if (process.env.BENCH_KEEP_DB) console.error(`kept database ${name}`)
+    else await admin.query(`drop database if exists ${name} with (force)`)
     await admin.end()
   }
 }

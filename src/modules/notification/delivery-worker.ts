@@ -1,4 +1,5 @@
 import { Counter, type Registry } from 'prom-client'
+import { coalesce } from '../../platform/coalesce.js'
 import type { Db } from '../../platform/db/database.js'
 import type { SecretBox } from './secret-box.js'
 import { send } from './sender.js'
@@ -63,18 +64,28 @@ export function createDeliveryWorker(
   let again = false
   let stopped = true
 
+  // Attempts finishing while a settlement is being written are settled together by the next one.
+  const settle = coalesce(async (items: repo.Settlement[]) => {
+    await repo.settleMany(db, items)
+    return items.map(() => undefined)
+  })
+
   async function deliver(row: repo.ClaimedRow, webhook: repo.WebhookRow | undefined): Promise<void> {
-    type Outcome = Parameters<typeof repo.settle>[2]
-    const finish = (status: number | null, error: string | null, durationMs: number, outcome: Outcome) =>
-      repo.settleAndLog(
-        db,
-        { id: row.id, webhook_id: row.webhook_id, attempt: row.attempts },
-        { status_code: status, error, duration_ms: durationMs },
+    const finish = (status: number | null, error: string | null, durationMs: number, outcome: repo.Outcome) =>
+      settle({
+        id: row.id,
+        webhook_id: row.webhook_id,
+        attempt: row.attempts,
         outcome,
-      )
+        log: { status_code: status, error, duration_ms: durationMs },
+      })
     if (!webhook?.enabled) {
-      await repo.settle(db, row.id, { status: 'cancelled', error: 'endpoint disabled or deleted' })
-      return
+      return settle({
+        id: row.id,
+        webhook_id: row.webhook_id,
+        attempt: row.attempts,
+        outcome: { status: 'cancelled', error: 'endpoint disabled or deleted' },
+      })
     }
     let target: Awaited<ReturnType<typeof resolveTarget>>
     try {

@@ -157,39 +157,61 @@ export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<
   return res.rows.map((r) => ({ ...r, id: Number(r.id) }))
 }
 
+export type Outcome =
+  | { status: 'delivered' }
+  | { status: 'pending'; nextAttemptAt: Date; error: string }
+  | { status: 'failed' | 'cancelled'; error: string }
+
+/** One finished attempt: the row's new state and, when a request was made or refused, its log line. */
+export interface Settlement {
+  id: number
+  webhook_id: string
+  attempt: number
+  outcome: Outcome
+  log?: { status_code: number | null; error: string | null; duration_ms: number }
+}
+
 /**
- * Settle a row and log the attempt in one statement (one commit, not two): the worker's writes
- * compete with lead submissions for the same WAL flushes.
+ * Settle many rows and log their attempts in ONE statement (one commit): the worker's writes
+ * compete with lead submissions for the same WAL flushes, so a pass's deliveries are settled
+ * together rather than one commit each. A row is only settled while still `sending` (a lease
+ * that expired and was re-claimed elsewhere is left to that claim); the log line is kept anyway.
  */
-export async function settleAndLog(
-  db: Db,
-  row: { id: number; webhook_id: string; attempt: number },
-  attempt: { status_code: number | null; error: string | null; duration_ms: number },
-  outcome: Parameters<typeof settle>[2],
-) {
-  const set =
-    outcome.status === 'delivered'
-      ? sql`status = 'delivered', lease_until = null, delivered_at = now(), last_error = null`
-      : outcome.status === 'pending'
-        ? sql`status = 'pending', lease_until = null, last_error = ${outcome.error}, next_attempt_at = ${outcome.nextAttemptAt}`
-        : sql`status = ${outcome.status}, lease_until = null, last_error = ${outcome.error}`
+export async function settleMany(db: Db, settlements: Settlement[]): Promise<void> {
+  if (settlements.length === 0) return
+  const rows = settlements.map((s) => ({
+    id: s.id,
+    webhook_id: s.webhook_id,
+    attempt: s.attempt,
+    status: s.outcome.status,
+    error: s.outcome.status === 'delivered' ? null : s.outcome.error,
+    next_attempt_at: s.outcome.status === 'pending' ? s.outcome.nextAttemptAt.toISOString() : null,
+    logged: s.log !== undefined,
+    status_code: s.log?.status_code ?? null,
+    log_error: s.log?.error ?? null,
+    duration_ms: s.log?.duration_ms ?? 0,
+  }))
   await sql`
-    with settled as (
-      update service_notification_outbox set ${set} where id = ${row.id} and status = 'sending' returning id
+    with s as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        as s(id bigint, webhook_id text, attempt int, status text, error text, next_attempt_at timestamptz,
+             logged boolean, status_code int, log_error text, duration_ms int)
+    ),
+    settled as (
+      update service_notification_outbox o
+      set status = s.status, lease_until = null, last_error = s.error,
+          delivered_at = case when s.status = 'delivered' then now() else o.delivered_at end,
+          next_attempt_at = coalesce(s.next_attempt_at, o.next_attempt_at)
+      from s where o.id = s.id and o.status = 'sending'
+      returning o.id
     )
     insert into service_notification_delivery (outbox_id, webhook_id, attempt, status_code, error, duration_ms)
-    values (${row.id}, ${row.webhook_id}, ${row.attempt}, ${attempt.status_code}, ${attempt.error}, ${attempt.duration_ms})
+    select id, webhook_id, attempt, status_code, log_error, duration_ms from s where logged
+    order by id
   `.execute(db)
 }
 
-export async function settle(
-  db: Db,
-  id: number,
-  outcome:
-    | { status: 'delivered' }
-    | { status: 'pending'; nextAttemptAt: Date; error: string }
-    | { status: 'failed' | 'cancelled'; error: string },
-) {
+export async function settle(db: Db, id: number, outcome: Outcome) {
   await db
     .updateTable('service_notification_outbox')
     .set({

@@ -16,31 +16,11 @@ export function findLead(db: Db, campaign: string, id: string) {
     .executeTakeFirst()
 }
 
-/** This email's newest lead created in the last 24 h, if any. */
-export function findRecentByEmail(db: Db, campaign: string, email: string, now = new Date()) {
-  return db
-    .selectFrom('service_quote_main')
-    .select(['id', 'status'])
-    .where('campaign_slug', '=', campaign)
-    .where('email', '=', email)
-    .where('erased_at', 'is', null)
-    .where('created_at', '>', new Date(now.getTime() - DEDUPE_WINDOW_MS))
-    .orderBy('created_at', 'desc')
-    .limit(1)
-    .executeTakeFirst()
-}
-
 /**
- * Serialises submissions of one email in one campaign until the transaction ends, so two racing
- * first submissions cannot both insert (the 24 h window is sliding: no unique index can say it).
- */
-export async function lockEmail(trx: Db, campaign: string, email: string): Promise<void> {
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`quote:${campaign}:${email}`}, 0))`.execute(trx)
-}
-
-/**
- * `lockEmail` for every (campaign, email) of a commit batch in one statement, in sorted order so
- * two concurrent batches sharing emails cannot deadlock on each other.
+ * Serialises submissions of each (campaign, email) of a commit batch until the transaction ends,
+ * so two racing first submissions cannot both insert (the 24 h window is sliding: no unique index
+ * can say it). One statement, in sorted order, so two concurrent batches sharing emails cannot
+ * deadlock on each other.
  */
 export async function lockEmails(trx: Db, keys: Array<{ campaign: string; email: string }>): Promise<void> {
   const names = [...new Set(keys.map((k) => `quote:${k.campaign}:${k.email}`))].sort()
@@ -51,7 +31,7 @@ export async function lockEmails(trx: Db, keys: Array<{ campaign: string; email:
   `.execute(trx)
 }
 
-/** `findRecentByEmail` for several emails in one statement: the newest recent lead of each. */
+/** The newest lead created in the last 24 h of each (campaign, email), in one statement. */
 export async function findRecentByEmails(
   db: Db,
   keys: Array<{ campaign: string; email: string }>,
@@ -59,14 +39,19 @@ export async function findRecentByEmails(
 ): Promise<Map<string, { id: string; status: LeadStatus }>> {
   const found = new Map<string, { id: string; status: LeadStatus }>()
   if (keys.length === 0) return found
-  const pairs = keys.map((k) => [k.campaign, k.email])
+  const pairs = [...new Map(keys.map((k) => [emailKey(k.campaign, k.email), k])).values()]
+  // One index probe per key (LATERAL … LIMIT 1 on campaign_slug, email, created_at): a join
+  // against the key list would be planned as a hash join over every lead of the table.
   const { rows } = await sql<{ id: string; status: LeadStatus; campaign_slug: string; email: string }>`
-    select distinct on (q.campaign_slug, q.email) q.id, q.status, q.campaign_slug, q.email
-    from service_quote_main q
-    join jsonb_array_elements(${JSON.stringify(pairs)}::jsonb) as k(pair)
-      on q.campaign_slug = k.pair->>0 and q.email = k.pair->>1
-    where q.erased_at is null and q.created_at > ${new Date(now.getTime() - DEDUPE_WINDOW_MS)}
-    order by q.campaign_slug, q.email, q.created_at desc
+    select r.id, r.status, k.campaign as campaign_slug, k.email
+    from jsonb_to_recordset(${JSON.stringify(pairs)}::jsonb) as k(campaign text, email text)
+    cross join lateral (
+      select q.id, q.status from service_quote_main q
+      where q.campaign_slug = k.campaign and q.email = k.email
+        and q.erased_at is null and q.created_at > ${new Date(now.getTime() - DEDUPE_WINDOW_MS)}
+      order by q.created_at desc
+      limit 1
+    ) r
   `.execute(db)
   for (const r of rows) found.set(emailKey(r.campaign_slug, r.email), { id: r.id, status: r.status })
   return found

@@ -1,3 +1,4 @@
+import { coalesce } from '../../platform/coalesce.js'
 import { newUlid } from '../../platform/ids.js'
 import type { ActionContext, ActionResult, WriteGroup } from '../../nexus/registry.js'
 import type { Db } from '../../platform/db/database.js'
@@ -153,6 +154,11 @@ function leadWriter(webhooks: QuoteServiceDeps['webhooks']): WriteGroup<LeadWrit
 export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
   const { db, publisher } = deps
   const leadWrites = leadWriter(deps.webhooks)
+  // The dedupe read before each submission, one statement for all the submissions in flight.
+  const findRecent = coalesce(async (keys: Array<{ campaign: string; email: string }>) => {
+    const found = await repo.findRecentByEmails(db, keys)
+    return keys.map((k) => found.get(repo.emailKey(k.campaign, k.email)))
+  })
 
   async function announce(
     lead: repo.LeadRow,
@@ -235,7 +241,7 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
         metadata: input.metadata ?? {},
       }
       const user = { user_id: ctx.principal.user_id, session_id: ctx.principal.session_id }
-      const recent = await repo.findRecentByEmail(db, campaign, input.email)
+      const recent = await findRecent({ campaign, email: input.email })
       const leadId = recent?.id ?? `lead_${newUlid()}`
 
       const item: LeadWrite = { campaign, email: input.email, values, user, leadId, recent }
