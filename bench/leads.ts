@@ -26,8 +26,10 @@ const POOL = 10
 const ADMIN_KEY = `ovs_bench_admin_${randomBytes(12).toString('hex')}`
 
 async function serveOvasabi(databaseUrl: string) {
-  const { loadConfig } = await import('../src/config.js')
-  const { buildApp } = await import('../src/app.js')
+  // The compiled server (`npm run bench:leads` builds it first), as `npm start` runs it.
+  const dist = '../dist'
+  const { loadConfig } = await import(`${dist}/config.js`)
+  const { buildApp } = await import(`${dist}/app.js`)
   const { mkdtempSync } = await import('node:fs')
   const { tmpdir } = await import('node:os')
   const { join } = await import('node:path')

@@ -179,7 +179,7 @@ async function main() {
         [CAMPAIGN],
       )
       const [counter] = await db!.query<{ n: number }>(
-        `select count::int as n from service_campaign_counter where campaign_slug = $1 and name = 'events_total'`,
+        `select coalesce(sum(count), 0)::int as n from service_campaign_counter where campaign_slug = $1 and name = 'events_total'`,
         [CAMPAIGN],
       )
       checks.push(checkRows(result, row!.n, counter?.n))

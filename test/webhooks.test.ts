@@ -358,6 +358,49 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    it('delivers a message whose worker died mid-send once its lease ran out', async () => {
+      const { slug, r, id } = await setup(undefined, ['lead.created'])
+      const db = ctx.app.platform.database.db
+      // What a worker that claimed the row and died leaves behind: `sending`, its lease over.
+      await db
+        .insertInto('service_notification_outbox')
+        .values({
+          message_id: 'msg_orphan',
+          webhook_id: id,
+          campaign_slug: slug,
+          event: 'lead.created',
+          subject_id: null,
+          payload: JSON.stringify({ type: 'lead.created', data: { lead: { id: 'lead_orphan' } } }),
+          status: 'sending',
+          attempts: 1,
+          lease_until: new Date(Date.now() - 1000),
+        })
+        .execute()
+      const worker = createDeliveryWorker(
+        { db, box: createSecretBox(ctx.config.JWT_SECRET) },
+        {
+          pollMs: 20,
+          timeoutMs: 2000,
+          retryBaseMs: 50,
+          maxAttempts: 5,
+          circuitThreshold: 100,
+          circuitCooldownMs: 1000,
+          allowPrivate: true,
+        },
+      )
+      await worker.runOnce()
+      await waitFor(() => r.got.length >= 1, 'the orphaned delivery')
+      await new Promise((res) => setTimeout(res, 200))
+      assert.equal(r.got.length, 1)
+      assert.equal(r.got[0]!.id, 'msg_orphan')
+      const row = await db
+        .selectFrom('service_notification_outbox')
+        .select(['status', 'attempts'])
+        .where('message_id', '=', 'msg_orphan')
+        .executeTakeFirstOrThrow()
+      assert.deepEqual(row, { status: 'delivered', attempts: 2 })
+    })
+
     it('rejects bad registrations', async () => {
       const slug = await createCampaign(ctx.app)
       const bad = await ctx.app.inject({

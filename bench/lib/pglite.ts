@@ -12,7 +12,7 @@ export async function countPgliteEvents(
       [campaign],
     )
     const counter = await client.query<{ n: number }>(
-      `select count::int as n from service_campaign_counter where campaign_slug = $1 and name = 'events_total'`,
+      `select coalesce(sum(count), 0)::int as n from service_campaign_counter where campaign_slug = $1 and name = 'events_total'`,
       [campaign],
     )
     return { rows: rows.rows[0]!.n, eventsTotal: counter.rows[0]?.n }

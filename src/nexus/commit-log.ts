@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import type { Db } from '../platform/db/database.js'
 import type { GroupedWrite, WriteGroup } from './registry.js'
 import { fitsOneStatement, writeStatement } from './commit-statement.js'
@@ -68,9 +67,12 @@ export function createCommitLog(
   const known = new KnownSessions(50_000)
   const queue: Pending[] = []
   let inFlight = 0
+  // Each batch in flight adds to its own counter shard (see migration 008): batches sharing a
+  // counter row would wait for each other's COMMIT, which serialised them.
+  const freeShards = Array.from({ length: options.maxInFlight }, (_, i) => options.maxInFlight - 1 - i)
   const idle: Array<() => void> = []
 
-  // While a batch is in flight, a batch that needs the transaction path (handler writes: ~9
+  // While a batch is in flight, a batch that needs the transaction path (handler writes: a few
   // round trips whatever its size) starts only once `minBatch` jobs wait: batches of one taking
   // the free slots as requests trickled in left the rest queuing behind them. One-statement
   // batches (one round trip) start at once as before. Nothing waits longer than the batch in
@@ -82,8 +84,10 @@ export function createCommitLog(
       (inFlight === 0 || queue.length >= minBatch || fitsOneStatement([queue[0]!.job]))
     ) {
       const batch = queue.splice(0, maxBatch)
+      const shard = freeShards.pop() ?? 0
       inFlight++
-      void runBatch(batch).finally(() => {
+      void runBatch(batch, shard).finally(() => {
+        freeShards.push(shard)
         inFlight--
         pump()
         if (inFlight === 0 && queue.length === 0) for (const done of idle.splice(0)) done()
@@ -92,18 +96,21 @@ export function createCommitLog(
   }
 
   /** One batch, committed: as one statement when it can be, else in a transaction. */
-  async function write(jobs: CommitJob[]): Promise<Array<{ duplicate: boolean }>> {
+  async function write(jobs: CommitJob[], shard: number): Promise<Array<{ duplicate: boolean }>> {
     const ensured: string[] = []
     const results = fitsOneStatement(jobs)
-      ? await writeFresh(db, jobs, known, ensured)
-      : await db.transaction().execute((trx) => writeBatch(trx, jobs, known, ensured))
+      ? await writeRecords(db, jobs, known, ensured, shard)
+      : await db.transaction().execute((trx) => writeBatch(trx, jobs, known, ensured, shard))
     known.add(ensured)
     return results
   }
 
-  async function runBatch(batch: Pending[]) {
+  async function runBatch(batch: Pending[], shard: number) {
     try {
-      const results = await write(batch.map((p) => p.job))
+      const results = await write(
+        batch.map((p) => p.job),
+        shard,
+      )
       for (const [i, p] of batch.entries()) p.resolve(results[i]!)
     } catch (err) {
       if (batch.length === 1) {
@@ -112,7 +119,7 @@ export function createCommitLog(
       }
       for (const p of batch) {
         try {
-          const [result] = await write([p.job])
+          const [result] = await write([p.job], shard)
           p.resolve(result!)
         } catch (e) {
           p.reject(e)
@@ -174,119 +181,44 @@ function firstCopies(jobs: CommitJob[], duplicate: boolean[]): number[] {
   return first
 }
 
-/** The one-statement path (see commit-statement.ts) for batches of unclaimed jobs without handler writes. */
-async function writeFresh(
+/** The batch's records (requests, events, sessions, counters) in one statement; see commit-statement.ts. */
+async function writeRecords(
   db: Db,
   jobs: CommitJob[],
   known: KnownSessions,
   ensured: string[],
+  shard: number,
 ): Promise<Array<{ duplicate: boolean }>> {
   const duplicate = new Array<boolean>(jobs.length).fill(false)
-  const fresh = firstCopies(jobs, duplicate).map((i) => jobs[i]!)
+  const distinct = firstCopies(jobs, duplicate).map((i) => jobs[i]!)
   const sessions: Array<{ campaign_slug: string; actor: string; request_id: string; session_id: string }> = []
-  for (const job of fresh) {
-    if (job.session && !known.has(sessionKey(job.session)))
-      sessions.push({ ...job.session, actor: job.request.actor, request_id: job.request.request_id })
+  const seen = new Set<string>()
+  for (const job of distinct) {
+    if (!job.session || !job.event) continue
+    const key = sessionKey(job.session)
+    if (known.has(key) || seen.has(key)) continue
+    seen.add(key)
+    sessions.push({ ...job.session, actor: job.request.actor, request_id: job.request.request_id })
   }
-  const won = new Set((await writeStatement(db, fresh, sessions)).map(keyOf))
+  const written = new Set((await writeStatement(db, distinct, sessions, shard)).map(keyOf))
   // Only the sessions of requests that were recorded were written.
-  for (const s of sessions) if (won.has(keyOf(s))) ensured.push(sessionKey(s))
+  for (const s of sessions) if (written.has(keyOf(s))) ensured.push(sessionKey(s))
   jobs.forEach((job, i) => {
-    if (!duplicate[i] && !won.has(keyOf(job.request))) duplicate[i] = true
+    if (!duplicate[i] && !written.has(keyOf(job.request))) duplicate[i] = true
   })
   return duplicate.map((d) => ({ duplicate: d }))
 }
 
+/** A batch with handler writes: its records, then those writes, in one transaction. */
 async function writeBatch(
   trx: Db,
   jobs: CommitJob[],
   known: KnownSessions,
   ensured: string[],
+  shard: number,
 ): Promise<Array<{ duplicate: boolean }>> {
-  const duplicate = new Array<boolean>(jobs.length).fill(false)
-  const fresh = firstCopies(jobs, duplicate).filter((i) => !jobs[i]!.claimed)
-
-  if (fresh.length > 0) {
-    const inserted = await trx
-      .insertInto('service_nexus_request')
-      .values(
-        fresh.map((i) => {
-          const r = jobs[i]!.request
-          return {
-            campaign_slug: r.campaign_slug,
-            actor: r.actor,
-            request_id: r.request_id,
-            status: 'done' as const,
-            status_code: r.status_code,
-            response: JSON.stringify(r.response),
-            expires_at: r.expires_at,
-          }
-        }),
-      )
-      .onConflict((oc) => oc.columns(['campaign_slug', 'actor', 'request_id']).doNothing())
-      .returning(['campaign_slug', 'actor', 'request_id'])
-      .execute()
-    const won = new Set(inserted.map(keyOf))
-    for (const i of fresh) if (!won.has(keyOf(jobs[i]!.request))) duplicate[i] = true
-  }
-
-  const live = jobs.filter((_, i) => !duplicate[i])
-  for (const job of live.filter((j) => j.claimed)) {
-    const r = job.request
-    await trx
-      .updateTable('service_nexus_request')
-      .set({
-        status: 'done',
-        status_code: r.status_code,
-        response: JSON.stringify(r.response),
-        expires_at: r.expires_at,
-      })
-      .where('campaign_slug', '=', r.campaign_slug)
-      .where('actor', '=', r.actor)
-      .where('request_id', '=', r.request_id)
-      .execute()
-  }
-
-  const events = live.flatMap((j) => (j.event ? [j.event] : []))
-  if (events.length > 0) {
-    await trx
-      .insertInto('service_analytics_event')
-      .values(
-        events.map((e) => ({
-          ...e,
-          payload: JSON.stringify(e.payload ?? null),
-          metadata: JSON.stringify(e.metadata ?? {}),
-        })),
-      )
-      .execute()
-  }
-
-  const counters = new Map<string, number>()
-  const bump = (campaign: string, name: string, by: number) => {
-    const k = `${campaign}\u0000${name}`
-    counters.set(k, (counters.get(k) ?? 0) + by)
-  }
-  for (const job of live)
-    for (const [name, by] of Object.entries(job.counters)) bump(job.request.campaign_slug, name, by)
-
-  const unknown = new Map<string, { campaign_slug: string; session_id: string }>()
-  for (const j of live) {
-    if (!j.session) continue
-    const k = sessionKey(j.session)
-    if (!known.has(k)) unknown.set(k, j.session)
-  }
-  const sessions = [...unknown.values()]
-  if (sessions.length > 0) {
-    ensured.push(...unknown.keys())
-    const added = await trx
-      .insertInto('service_campaign_session')
-      .values(sessions)
-      .onConflict((oc) => oc.columns(['campaign_slug', 'session_id']).doNothing())
-      .returning(['campaign_slug'])
-      .execute()
-    for (const row of added) bump(row.campaign_slug, 'sessions', 1)
-  }
-
+  const results = await writeRecords(trx, jobs, known, ensured, shard)
+  const live = jobs.filter((_, i) => !results[i]!.duplicate)
   for (const job of live) for (const write of job.writes) await write(trx)
   const groups = new Map<WriteGroup<unknown>, unknown[]>()
   for (const job of live) {
@@ -297,25 +229,5 @@ async function writeBatch(
     }
   }
   for (const [group, items] of groups) await group.write(trx, items)
-  // Counters last: every batch updates the same counter rows, and their row locks are held until
-  // COMMIT, so taking them after the handler writes keeps concurrent batches from queuing on them.
-  if (counters.size > 0) {
-    const rows = [...counters]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, count]) => {
-        const [campaign_slug, name] = k.split('\u0000') as [string, string]
-        return { campaign_slug, name, count }
-      })
-    await trx
-      .insertInto('service_campaign_counter')
-      .values(rows)
-      .onConflict((oc) =>
-        oc
-          .columns(['campaign_slug', 'name'])
-          .doUpdateSet({ count: sql`service_campaign_counter.count + excluded.count` }),
-      )
-      .execute()
-  }
-
-  return duplicate.map((d) => ({ duplicate: d }))
+  return results
 }

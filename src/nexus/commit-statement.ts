@@ -2,18 +2,19 @@ import { sql } from 'kysely'
 import type { Db } from '../platform/db/database.js'
 import type { CommitJob } from './commit-log.js'
 
-/** True when a batch can be written by `writeStatement`: nothing claimed, no handler writes. */
+/** True when a batch can be written by `writeStatement` alone: no handler writes to add to it. */
 export function fitsOneStatement(jobs: CommitJob[]): boolean {
-  return jobs.every((j) => !j.claimed && j.writes.length === 0 && !j.grouped?.length)
+  return jobs.every((j) => j.writes.length === 0 && !j.grouped?.length)
 }
 
 /**
- * Writes a batch of fresh (unclaimed, distinct) jobs as ONE statement: data-modifying CTEs insert
- * the idempotency records (ON CONFLICT DO NOTHING) and, only for the records that were inserted,
- * their analytics events, new sessions and counter increments. A single statement is atomic, so
- * this is the same commit as the transaction path in one round trip instead of six, which is
- * what the action endpoint's throughput and latency are bound by. Returns the keys inserted;
- * the others were already recorded (duplicates).
+ * Writes a batch of distinct jobs' records as ONE statement: data-modifying CTEs insert the
+ * idempotency records of fresh jobs (ON CONFLICT DO NOTHING) and complete those of claimed ones,
+ * then, only for the records that were inserted or completed, write their analytics events, new
+ * sessions and counter increments. A single statement is atomic, so a batch without handler
+ * writes commits in one round trip instead of six; a batch with them runs this first inside its
+ * transaction. Returns the keys written; a fresh job missing from them was already recorded (a
+ * duplicate).
  *
  * Rows go in sorted order (requests, sessions, counters) so concurrent batches lock in the same
  * order and cannot deadlock on each other.
@@ -22,15 +23,23 @@ export async function writeStatement(
   db: Db,
   jobs: CommitJob[],
   sessions: Array<{ campaign_slug: string; actor: string; request_id: string; session_id: string }>,
+  /** The counter shard this batch adds to (see migration 008). */
+  shard: number,
 ): Promise<Array<{ campaign_slug: string; actor: string; request_id: string }>> {
   // Each row set goes as ONE jsonb parameter (JSON.stringify is native and payloads stay JSON),
   // which costs far less than pg's per-element array-literal escaping of unnest() arrays.
   const req: unknown[] = []
+  const done: unknown[] = []
   const ev: unknown[] = []
   const cnt: unknown[] = []
-  for (const { request: r, event: e, counters } of jobs) {
+  for (const { request: r, event: e, counters, claimed } of jobs) {
     const key = { campaign_slug: r.campaign_slug, actor: r.actor, request_id: r.request_id }
-    req.push({ ...key, status_code: r.status_code, response: r.response ?? null, expires_at: r.expires_at })
+    ;(claimed ? done : req).push({
+      ...key,
+      status_code: r.status_code,
+      response: r.response ?? null,
+      expires_at: r.expires_at,
+    })
     if (e) {
       ev.push({
         ...key,
@@ -60,6 +69,17 @@ export async function writeStatement(
       on conflict (campaign_slug, actor, request_id) do nothing
       returning campaign_slug, actor, request_id
     ),
+    completed as (
+      update service_nexus_request t
+      set status = 'done', status_code = c.status_code, response = coalesce(c.response, 'null'::jsonb),
+          expires_at = c.expires_at
+      from jsonb_to_recordset(${JSON.stringify(done)}::jsonb)
+        as c(campaign_slug text, actor text, request_id text, status_code int, response jsonb,
+             expires_at timestamptz)
+      where t.campaign_slug = c.campaign_slug and t.actor = c.actor and t.request_id = c.request_id
+      returning t.campaign_slug, t.actor, t.request_id
+    ),
+    live as (select * from won union all select * from completed),
     ev as (
       insert into service_analytics_event
         (event_id, campaign_slug, event, user_id, session_id, payload, metadata, "timestamp", received_at)
@@ -68,35 +88,35 @@ export async function writeStatement(
       from jsonb_to_recordset(${JSON.stringify(ev)}::jsonb)
         as e(campaign_slug text, actor text, request_id text, event_id text, event text, user_id text,
              session_id text, payload jsonb, metadata jsonb, "timestamp" timestamptz, received_at timestamptz)
-      join won using (campaign_slug, actor, request_id)
+      join live using (campaign_slug, actor, request_id)
     ),
     ses as (
       insert into service_campaign_session (campaign_slug, session_id)
       select distinct s.campaign_slug, s.session_id
       from jsonb_to_recordset(${JSON.stringify(sessions)}::jsonb)
         as s(campaign_slug text, actor text, request_id text, session_id text)
-      join won using (campaign_slug, actor, request_id)
+      join live using (campaign_slug, actor, request_id)
       order by s.campaign_slug, s.session_id
       on conflict (campaign_slug, session_id) do nothing
       returning campaign_slug
     ),
     cnt as (
-      insert into service_campaign_counter (campaign_slug, name, count)
-      select campaign_slug, name, sum(n)::bigint
+      insert into service_campaign_counter (campaign_slug, name, shard, count)
+      select campaign_slug, name, ${shard}::smallint, sum(n)::bigint
       from (
         select c.campaign_slug, c.name, c.n
         from jsonb_to_recordset(${JSON.stringify(cnt)}::jsonb)
           as c(campaign_slug text, actor text, request_id text, name text, n bigint)
-        join won using (campaign_slug, actor, request_id)
+        join live using (campaign_slug, actor, request_id)
         union all
         select campaign_slug, 'sessions', 1 from ses
       ) increments
       group by campaign_slug, name
       order by campaign_slug, name
-      on conflict (campaign_slug, name)
+      on conflict (campaign_slug, name, shard)
         do update set count = service_campaign_counter.count + excluded.count
     )
-    select campaign_slug, actor, request_id from won
+    select campaign_slug, actor, request_id from live
   `.execute(db)
   return rows
 }

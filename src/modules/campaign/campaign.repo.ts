@@ -107,13 +107,17 @@ export async function listAudit(db: Db, slug: string, limit: number) {
 export async function counters(db: Db, slug: string): Promise<Record<string, number>> {
   const rows = await db
     .selectFrom('service_campaign_counter')
-    .select(['name', 'count'])
+    .select(['name', (eb) => eb.fn.sum<string>('count').as('count')])
     .where('campaign_slug', '=', slug)
+    .groupBy('name')
     .execute()
   return Object.fromEntries(rows.map((r) => [r.name, Number(r.count)]))
 }
 
-/** Add to named counters in one statement; keys sorted so concurrent batches lock rows in one order. */
+/**
+ * Add to named counters in one statement (shard 0); keys sorted so concurrent writers lock rows in
+ * one order.
+ */
 export async function incrementCounters(db: Db, slug: string, deltas: Record<string, number>): Promise<void> {
   const names = Object.keys(deltas).sort()
   if (names.length === 0) return
@@ -122,7 +126,7 @@ export async function incrementCounters(db: Db, slug: string, deltas: Record<str
     .values(names.map((name) => ({ campaign_slug: slug, name, count: deltas[name]! })))
     .onConflict((oc) =>
       oc
-        .columns(['campaign_slug', 'name'])
+        .columns(['campaign_slug', 'name', 'shard'])
         .doUpdateSet({ count: sql`service_campaign_counter.count + excluded.count` }),
     )
     .execute()

@@ -70,7 +70,11 @@ export function createDeliveryWorker(
     return items.map(() => undefined)
   })
 
-  async function deliver(row: repo.ClaimedRow, webhook: repo.WebhookRow | undefined): Promise<void> {
+  async function deliver(
+    row: repo.ClaimedRow,
+    webhook: repo.WebhookRow | undefined,
+    secrets: Map<string, string>,
+  ): Promise<void> {
     const finish = (status: number | null, error: string | null, durationMs: number, outcome: repo.Outcome) =>
       settle({
         id: row.id,
@@ -101,7 +105,13 @@ export function createDeliveryWorker(
       return finish(null, message, 0, await retryOrFail(row, message, undefined))
     }
     const body = JSON.stringify(row.payload)
-    const headers = signedHeaders(box.open(webhook.secret_sealed), row.message_id, body)
+    // Opened once per endpoint and pass, not once per message.
+    let secret = secrets.get(webhook.id)
+    if (secret === undefined) {
+      secret = box.open(webhook.secret_sealed)
+      secrets.set(webhook.id, secret)
+    }
+    const headers = signedHeaders(secret, row.message_id, body)
     const result = await send(target, headers, body, options.timeoutMs)
     const status = result.status ?? null
     if (result.status !== undefined && result.status >= 200 && result.status < 300) {
@@ -143,7 +153,15 @@ export function createDeliveryWorker(
     return { status: 'pending' as const, nextAttemptAt: new Date(Date.now() + delay), error }
   }
 
+  // Expired leases are rare (a worker died mid-send): looked for now and then, not every pass.
+  const releaseEveryMs = Math.min(leaseMs / 2, 30_000)
+  let releasedAt = 0
+
   async function pass(): Promise<number> {
+    if (Date.now() - releasedAt >= releaseEveryMs) {
+      releasedAt = Date.now()
+      await repo.releaseExpiredLeases(db)
+    }
     const rows = await repo.claimDue(db, batchSize, leaseMs)
     if (rows.length === 0) return 0
     const ids = [...new Set(rows.map((r) => r.webhook_id))]
@@ -152,9 +170,10 @@ export function createDeliveryWorker(
         (w) => [w.id, w],
       ),
     )
+    const secrets = new Map<string, string>()
     await Promise.all(
       rows.map((row) =>
-        deliver(row, webhooks.get(row.webhook_id)).catch((err) => {
+        deliver(row, webhooks.get(row.webhook_id), secrets).catch((err) => {
           deps.onError?.(err)
           return repo
             .settle(db, row.id, {

@@ -135,7 +135,9 @@ export interface ClaimedRow {
 /**
  * Lease up to `limit` due rows. `FOR UPDATE SKIP LOCKED` lets concurrent workers (any node) pass
  * over rows another is claiming; the committed `sending` status plus the lease keeps them off
- * those rows until the lease ends, so a crashed worker's rows come back after `leaseMs`.
+ * those rows until the lease ends, and `releaseExpiredLeases` gives a crashed worker's rows back.
+ * Only `pending` rows, in index order: a plain index scan marks the entries of rows that were
+ * settled since as dead as it passes them, so the queue's churn does not make each claim slower.
  */
 export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<ClaimedRow[]> {
   const res = await sql<ClaimedRow>`
@@ -145,8 +147,7 @@ export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<
     where o.id in (
       select d.id from service_notification_outbox d
       join service_notification_webhook w on w.id = d.webhook_id
-      where ((d.status = 'pending' and d.next_attempt_at <= now())
-          or (d.status = 'sending' and d.lease_until < now()))
+      where d.status = 'pending' and d.next_attempt_at <= now()
         and w.enabled and (w.circuit_open_until is null or w.circuit_open_until <= now())
       order by d.next_attempt_at, d.id
       limit ${limit}
@@ -171,10 +172,22 @@ export interface Settlement {
   log?: { status_code: number | null; error: string | null; duration_ms: number }
 }
 
+/** Rows whose lease ran out (their worker died mid-send) are due again now; returns how many. */
+export async function releaseExpiredLeases(db: Db): Promise<number> {
+  const res = await db
+    .updateTable('service_notification_outbox')
+    .set({ status: 'pending', lease_until: null, next_attempt_at: sql`now()` })
+    .where('status', '=', 'sending')
+    .where('lease_until', '<', sql<Date>`now()`)
+    .executeTakeFirst()
+  return Number(res.numUpdatedRows)
+}
+
 /**
  * Settle many rows and log their attempts in ONE statement (one commit): the worker's writes
  * compete with lead submissions for the same WAL flushes, so a pass's deliveries are settled
- * together rather than one commit each. A row is only settled while still `sending` (a lease
+ * together rather than one commit each. (The `= any(ids)` lets the planner probe the primary key
+ * instead of hashing the whole outbox against the recordset, whose size it cannot estimate.) A row is only settled while still `sending` (a lease
  * that expired and was re-claimed elsewhere is left to that claim); the log line is kept anyway.
  */
 export async function settleMany(db: Db, settlements: Settlement[]): Promise<void> {
@@ -203,6 +216,7 @@ export async function settleMany(db: Db, settlements: Settlement[]): Promise<voi
           delivered_at = case when s.status = 'delivered' then now() else o.delivered_at end,
           next_attempt_at = coalesce(s.next_attempt_at, o.next_attempt_at)
       from s where o.id = s.id and o.status = 'sending'
+        and o.id = any(${settlements.map((x) => x.id)}::bigint[])
       returning o.id
     )
     insert into service_notification_delivery (outbox_id, webhook_id, attempt, status_code, error, duration_ms)

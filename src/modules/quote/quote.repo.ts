@@ -72,73 +72,97 @@ export interface LeadValues {
   metadata: Record<string, unknown>
 }
 
-export function insertLead(
-  trx: Db,
-  row: LeadValues & { id: string; campaign_slug: string; user_id: string; session_id: string },
-) {
-  return trx
-    .insertInto('service_quote_main')
-    .values({
-      ...row,
-      metadata: JSON.stringify(row.metadata),
-      consent_at: row.consent ? new Date() : null,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow()
+/** One submission to write: its values, its caller, and what the dedupe read before the commit found. */
+export interface LeadSubmission {
+  campaign: string
+  values: LeadValues
+  user: { user_id: string; session_id: string }
+  /** The id a new lead gets. */
+  leadId: string
+  /** The recent lead of this email found before the commit, if any. */
+  recentId: string | undefined
 }
 
-/** `insertLead` for several new leads in one statement; returns the rows by id. */
-export async function insertLeads(
+/**
+ * Writes submissions of DISTINCT (campaign, email) pairs in one statement, under the caller's
+ * `lockEmails`: each merges into its email's lead of the last 24 h (the one found before the
+ * commit, else one found now, since a racing submission may have committed meanwhile) or becomes
+ * a new lead. A merge replaces the fields given, merges metadata, keeps consent once given and
+ * counts the submission; a guest who registered since keeps the lead under their user id.
+ * Returns each submission's written row, in order.
+ */
+export async function writeLeads(
   trx: Db,
-  rows: Array<LeadValues & { id: string; campaign_slug: string; user_id: string; session_id: string }>,
-): Promise<Map<string, LeadRow>> {
-  if (rows.length === 0) return new Map()
-  const now = new Date()
-  const inserted = await trx
-    .insertInto('service_quote_main')
-    .values(
-      rows.map((row) => ({
-        ...row,
-        metadata: JSON.stringify(row.metadata),
-        consent_at: row.consent ? now : null,
-      })),
+  submissions: LeadSubmission[],
+  now = new Date(),
+): Promise<Array<{ lead: LeadRow; event: 'lead.created' | 'lead.updated' }>> {
+  if (submissions.length === 0) return []
+  const items = submissions.map((s, i) => ({
+    i,
+    lead_id: s.leadId,
+    recent_id: s.recentId ?? null,
+    campaign_slug: s.campaign,
+    ...s.values,
+    ...s.user,
+  }))
+  const { rows } = await sql<LeadRow & { i: number; event: 'lead.created' | 'lead.updated' }>`
+    with item as (
+      select * from jsonb_to_recordset(${JSON.stringify(items)}::jsonb)
+        as i(i int, lead_id text, recent_id text, campaign_slug text, email text, name text, company text,
+             phone text, message text, budget text, interest text, locale text, consent boolean,
+             metadata jsonb, user_id text, session_id text)
+    ),
+    target as (
+      select item.*, coalesce(item.recent_id, (
+        select q.id from service_quote_main q
+        where q.campaign_slug = item.campaign_slug and q.email = item.email and q.erased_at is null
+          and q.created_at > ${new Date(now.getTime() - DEDUPE_WINDOW_MS)}
+        order by q.created_at desc
+        limit 1
+      )) as existing
+      from item
+    ),
+    inserted as (
+      insert into service_quote_main (id, campaign_slug, name, email, company, phone, message, budget,
+        interest, locale, consent, consent_at, metadata, user_id, session_id)
+      select lead_id, campaign_slug, name, email, company, phone, message, budget, interest, locale,
+        consent, case when consent then now() end, coalesce(metadata, '{}'::jsonb), user_id, session_id
+      from target where existing is null
+      order by i
+      returning *
+    ),
+    merged as (
+      update service_quote_main q set
+        name = t.name,
+        company = coalesce(t.company, q.company),
+        phone = coalesce(t.phone, q.phone),
+        message = coalesce(t.message, q.message),
+        budget = coalesce(t.budget, q.budget),
+        interest = coalesce(t.interest, q.interest),
+        locale = coalesce(t.locale, q.locale),
+        consent = q.consent or t.consent,
+        consent_at = case when t.consent then coalesce(q.consent_at, now()) else q.consent_at end,
+        metadata = q.metadata || coalesce(t.metadata, '{}'::jsonb),
+        submissions = q.submissions + 1,
+        user_id = case when t.user_id = 'guest' then q.user_id else t.user_id end,
+        session_id = t.session_id,
+        updated_at = now()
+      from target t
+      where t.existing is not null and q.id = t.existing
+      returning q.*
     )
-    .returningAll()
-    .execute()
-  return new Map(inserted.map((r) => [r.id, r]))
-}
-
-/** A repeat submission: given fields replace stored ones, metadata merges, the count goes up. */
-export function mergeLead(
-  trx: Db,
-  id: string,
-  values: LeadValues,
-  user: { user_id: string; session_id: string },
-) {
-  const keep = <K extends keyof LeadValues>(k: K) =>
-    values[k] === null ? sql.ref(k) : sql`${values[k] as string}`
-  return trx
-    .updateTable('service_quote_main')
-    .set({
-      name: values.name,
-      company: keep('company') as any,
-      phone: keep('phone') as any,
-      message: keep('message') as any,
-      budget: keep('budget') as any,
-      interest: keep('interest') as any,
-      locale: keep('locale') as any,
-      consent: values.consent ? true : (sql`consent` as any),
-      consent_at: values.consent ? (sql`coalesce(consent_at, now())` as any) : (sql`consent_at` as any),
-      metadata: sql`metadata || ${JSON.stringify(values.metadata)}::jsonb` as any,
-      submissions: sql`submissions + 1` as any,
-      // A guest who registered since keeps their lead reachable under the user id.
-      user_id: user.user_id === 'guest' ? (sql`user_id` as any) : user.user_id,
-      session_id: user.session_id,
-      updated_at: new Date(),
-    })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow()
+    select t.i, 'lead.created' as event, r.* from inserted r join target t on t.existing is null and t.lead_id = r.id
+    union all
+    select t.i, 'lead.updated' as event, r.* from merged r join target t on t.existing = r.id
+    order by i
+  `.execute(trx)
+  const written = new Array<{ lead: LeadRow; event: 'lead.created' | 'lead.updated' }>(items.length)
+  for (const { i, event, ...lead } of rows) written[i] = { lead: lead as LeadRow, event }
+  const missing = written.findIndex((w) => w === undefined)
+  if (rows.length !== items.length || missing >= 0) {
+    throw new Error(`writeLeads: submission ${missing} was not written (${rows.length} of ${items.length})`)
+  }
+  return written
 }
 
 export function lockLead(trx: Db, campaign: string, id: string) {

@@ -96,59 +96,55 @@ function rateRule(rules: Record<string, unknown>): RateRule {
 }
 
 /** One submission's deferred write (see `leadWriter`); `written` is filled in by the commit. */
-interface LeadWrite {
-  campaign: string
+interface LeadWrite extends repo.LeadSubmission {
   email: string
-  values: repo.LeadValues
-  user: { user_id: string; session_id: string }
-  /** The id a new lead gets (the one already answered to the caller). */
-  leadId: string
-  /** The recent lead found before the commit, if any. */
-  recent: { id: string } | undefined
   written?: { lead: repo.LeadRow; event: 'lead.created' | 'lead.updated' }
 }
 
 /**
  * Writes every lead of a commit batch together, in the batch's transaction: one advisory-lock
- * statement for all (campaign, email) pairs, one dedupe re-check under those locks, one
- * multi-row INSERT for new leads, an UPDATE per resubmission, one multi-row outbox INSERT. The
- * result is the one a job-by-job run would give: a later submission in the batch with the same
- * email merges into the lead an earlier one inserted.
+ * statement for all (campaign, email) pairs, one statement that re-checks the dedupe window under
+ * those locks and inserts or merges, one multi-row outbox INSERT. A later submission in the batch
+ * with an email already in it goes in a later round of that statement, so it merges into the lead
+ * the earlier one wrote: the result is the one a job-by-job run would give.
  */
 function leadWriter(webhooks: QuoteServiceDeps['webhooks']): WriteGroup<LeadWrite> {
   return {
     async write(trx, items) {
       await repo.lockEmails(trx, items)
-      // Checked again under the locks: a racing first submission may have committed meanwhile.
-      const recheck = items.filter((i) => !i.recent)
-      const found = await repo.findRecentByEmails(trx, recheck)
-      const target = new Map<string, string>()
-      const inserts: Parameters<typeof repo.insertLeads>[1] = []
-      const plan = items.map((item) => {
-        const key = repo.emailKey(item.campaign, item.email)
-        const existing = target.get(key) ?? item.recent?.id ?? found.get(key)?.id
-        if (existing) return { item, existing }
-        target.set(key, item.leadId)
-        inserts.push({ ...item.values, id: item.leadId, campaign_slug: item.campaign, ...item.user })
-        return { item, existing: undefined }
-      })
-      const inserted = await repo.insertLeads(trx, inserts)
-      for (const { item, existing } of plan) {
-        item.written = existing
-          ? { lead: await repo.mergeLead(trx, existing, item.values, item.user), event: 'lead.updated' }
-          : { lead: inserted.get(item.leadId)!, event: 'lead.created' }
+      for (const round of rounds(items)) {
+        const written = await repo.writeLeads(trx, round)
+        round.forEach((item, k) => {
+          item.written = written[k]
+        })
       }
       await webhooks.enqueue(
         trx,
-        plan.map(({ item, existing }) => ({
+        items.map((item) => ({
           campaign: item.campaign,
           event: item.written!.event,
           subjectId: item.written!.lead.id,
-          data: { lead: toLeadView(item.written!.lead), ...(existing ? { reason: 'resubmitted' } : {}) },
+          data: {
+            lead: toLeadView(item.written!.lead),
+            ...(item.written!.event === 'lead.updated' ? { reason: 'resubmitted' } : {}),
+          },
         })),
       )
     },
   }
+}
+
+/** Splits a batch so no round holds one (campaign, email) twice: round k has each email's k-th submission. */
+function rounds(items: LeadWrite[]): LeadWrite[][] {
+  const seen = new Map<string, number>()
+  const out: LeadWrite[][] = []
+  for (const item of items) {
+    const key = repo.emailKey(item.campaign, item.email)
+    const n = seen.get(key) ?? 0
+    seen.set(key, n + 1)
+    ;(out[n] ??= []).push(item)
+  }
+  return out
 }
 
 export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
@@ -244,7 +240,7 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       const recent = await findRecent({ campaign, email: input.email })
       const leadId = recent?.id ?? `lead_${newUlid()}`
 
-      const item: LeadWrite = { campaign, email: input.email, values, user, leadId, recent }
+      const item: LeadWrite = { campaign, email: input.email, values, user, leadId, recentId: recent?.id }
       ctx.deferGrouped(leadWrites, item)
       ctx.afterCommit(async () => {
         deps.nudge?.()

@@ -38,6 +38,10 @@ export class HandlerMap {
     return true
   }
 
+  has(channel: string): boolean {
+    return this.handlers.has(channel)
+  }
+
   deliver(channel: string, message: unknown, onError: (err: unknown) => void): void {
     const set = this.handlers.get(channel)
     if (!set) return

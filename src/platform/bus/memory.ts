@@ -6,6 +6,8 @@ export function createMemoryBus(onError: (err: unknown) => void = () => {}): Eve
   return {
     kind: 'memory',
     async publish(channel, message) {
+      // Nobody listening in this process (a REST caller's ack with no socket open): no copy to make.
+      if (!handlers.has(channel)) return
       const copy = JSON.parse(JSON.stringify(message))
       queueMicrotask(() => handlers.deliver(channel, copy, onError))
     },

@@ -6,6 +6,7 @@ import * as m004 from './migrations/004_leads_webhooks.js'
 import * as m005 from './migrations/005_localization_media.js'
 import * as m006 from './migrations/006_streams.js'
 import * as m007 from './migrations/007_amadeus.js'
+import * as m008 from './migrations/008_counter_shards.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '005_localization_media': m005,
   '006_streams': m006,
   '007_amadeus': m007,
+  '008_counter_shards': m008,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

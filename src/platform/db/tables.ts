@@ -32,9 +32,11 @@ export interface CampaignAuditTable {
   at: CreatedAt
 }
 
+/** A counter is the sum of its shards (see migration 008). */
 export interface CampaignCounterTable {
   campaign_slug: string
   name: string
+  shard: ColumnType<number, number | undefined, number>
   count: number
 }
 
