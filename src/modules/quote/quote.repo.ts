@@ -156,13 +156,13 @@ export async function writeLeads(
     select t.i, 'lead.updated' as event, r.* from merged r join target t on t.existing = r.id
     order by i
   `.execute(trx)
-  const written = new Array<{ lead: LeadRow; event: 'lead.created' | 'lead.updated' }>(items.length)
-  for (const { i, event, ...lead } of rows) written[i] = { lead: lead as LeadRow, event }
-  const missing = written.findIndex((w) => w === undefined)
-  if (rows.length !== items.length || missing >= 0) {
-    throw new Error(`writeLeads: submission ${missing} was not written (${rows.length} of ${items.length})`)
-  }
-  return written
+  const written = new Map<number, { lead: LeadRow; event: 'lead.created' | 'lead.updated' }>()
+  for (const { i, event, ...lead } of rows) written.set(i, { lead: lead as LeadRow, event })
+  return items.map((_, i) => {
+    const w = written.get(i)
+    if (!w) throw new Error(`writeLeads: submission ${i} was not written (${rows.length} of ${items.length})`)
+    return w
+  })
 }
 
 export function lockLead(trx: Db, campaign: string, id: string) {

@@ -142,7 +142,9 @@ function rounds(items: LeadWrite[]): LeadWrite[][] {
     const key = repo.emailKey(item.campaign, item.email)
     const n = seen.get(key) ?? 0
     seen.set(key, n + 1)
-    ;(out[n] ??= []).push(item)
+    const round = out[n]
+    if (round) round.push(item)
+    else out[n] = [item]
   }
   return out
 }
