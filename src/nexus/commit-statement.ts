@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../platform/db/database.js'
+import { prepared } from '../platform/db/prepared.js'
 import type { CommitJob } from './commit-log.js'
 
 /** True when a batch can be written by `writeStatement` alone: no handler writes to add to it. */
@@ -58,7 +59,7 @@ export async function writeStatement(
 
   // A JSON null in a recordset is an SQL NULL: coalesce keeps the jsonb `null` the columns expect.
   const { rows } = await sql<{ campaign_slug: string; actor: string; request_id: string }>`
-    with won as (
+    ${prepared('commit-records')} with won as (
       insert into service_nexus_request
         (campaign_slug, actor, request_id, status, status_code, response, expires_at)
       select campaign_slug, actor, request_id, 'done', status_code, coalesce(response, 'null'::jsonb), expires_at

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
+import { prepared } from '../../platform/db/prepared.js'
 
 export type WebhookRow = Awaited<ReturnType<typeof findWebhook>> & {}
 
@@ -111,7 +112,7 @@ export async function enqueueMany(
     payload: e.payload,
   }))
   const res = await sql`
-    insert into service_notification_outbox (message_id, webhook_id, campaign_slug, event, subject_id, payload)
+    ${prepared('outbox-enqueue-many')} insert into service_notification_outbox (message_id, webhook_id, campaign_slug, event, subject_id, payload)
     select e.message_id, w.id, w.campaign_slug, e.event, e.subject_id, e.payload
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
       as e(i int, message_id text, campaign text, event text, subject_id text, payload jsonb)
@@ -141,7 +142,7 @@ export interface ClaimedRow {
  */
 export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<ClaimedRow[]> {
   const res = await sql<ClaimedRow>`
-    update service_notification_outbox o
+    ${prepared('outbox-claim-due')} update service_notification_outbox o
     set status = 'sending', attempts = o.attempts + 1,
         lease_until = now() + (${leaseMs}::int * interval '1 millisecond')
     where o.id in (
@@ -186,9 +187,10 @@ export async function releaseExpiredLeases(db: Db): Promise<number> {
 /**
  * Settle many rows and log their attempts in ONE statement (one commit): the worker's writes
  * compete with lead submissions for the same WAL flushes, so a pass's deliveries are settled
- * together rather than one commit each. (The `= any(ids)` lets the planner probe the primary key
- * instead of hashing the whole outbox against the recordset, whose size it cannot estimate.) A row is only settled while still `sending` (a lease
- * that expired and was re-claimed elsewhere is left to that claim); the log line is kept anyway.
+ * together rather than one commit each. The attempt number is the fence: a row whose lease
+ * expired and that another worker claimed again (attempts went up) is left to that claim; the
+ * log line is kept anyway. (Matching on the key and attempts, not on `status`, also keeps the
+ * planner on the primary key rather than on the status index and its churn.)
  */
 export async function settleMany(db: Db, settlements: Settlement[]): Promise<void> {
   if (settlements.length === 0) return
@@ -205,7 +207,7 @@ export async function settleMany(db: Db, settlements: Settlement[]): Promise<voi
     duration_ms: s.log?.duration_ms ?? 0,
   }))
   await sql`
-    with s as (
+    ${prepared('outbox-settle-many')} with s as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
         as s(id bigint, webhook_id text, attempt int, status text, error text, next_attempt_at timestamptz,
              logged boolean, status_code int, log_error text, duration_ms int)
@@ -215,8 +217,7 @@ export async function settleMany(db: Db, settlements: Settlement[]): Promise<voi
       set status = s.status, lease_until = null, last_error = s.error,
           delivered_at = case when s.status = 'delivered' then now() else o.delivered_at end,
           next_attempt_at = coalesce(s.next_attempt_at, o.next_attempt_at)
-      from s where o.id = s.id and o.status = 'sending'
-        and o.id = any(${settlements.map((x) => x.id)}::bigint[])
+      from s where o.id = s.id and o.attempts = s.attempt
       returning o.id
     )
     insert into service_notification_delivery (outbox_id, webhook_id, attempt, status_code, error, duration_ms)

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
+import { prepared } from '../../platform/db/prepared.js'
 import type { LeadStatus } from '../../platform/db/tables.js'
 import type { LeadFilters } from './quote.schema.js'
 
@@ -25,7 +26,7 @@ export function findLead(db: Db, campaign: string, id: string) {
 export async function lockEmails(trx: Db, keys: Array<{ campaign: string; email: string }>): Promise<void> {
   const names = [...new Set(keys.map((k) => `quote:${k.campaign}:${k.email}`))].sort()
   await sql`
-    select pg_advisory_xact_lock(hashtextextended(s.name, 0))
+    ${prepared('quote-lock-emails')} select pg_advisory_xact_lock(hashtextextended(s.name, 0))
     from (select n.name from jsonb_array_elements_text(${JSON.stringify(names)}::jsonb) as n(name)
           order by n.name) s
   `.execute(trx)
@@ -43,7 +44,7 @@ export async function findRecentByEmails(
   // One index probe per key (LATERAL … LIMIT 1 on campaign_slug, email, created_at): a join
   // against the key list would be planned as a hash join over every lead of the table.
   const { rows } = await sql<{ id: string; status: LeadStatus; campaign_slug: string; email: string }>`
-    select r.id, r.status, k.campaign as campaign_slug, k.email
+    ${prepared('quote-find-recent')} select r.id, r.status, k.campaign as campaign_slug, k.email
     from jsonb_to_recordset(${JSON.stringify(pairs)}::jsonb) as k(campaign text, email text)
     cross join lateral (
       select q.id, q.status from service_quote_main q
@@ -106,7 +107,7 @@ export async function writeLeads(
     ...s.user,
   }))
   const { rows } = await sql<LeadRow & { i: number; event: 'lead.created' | 'lead.updated' }>`
-    with item as (
+    ${prepared('quote-write-leads')} with item as (
       select * from jsonb_to_recordset(${JSON.stringify(items)}::jsonb)
         as i(i int, lead_id text, recent_id text, campaign_slug text, email text, name text, company text,
              phone text, message text, budget text, interest text, locale text, consent boolean,

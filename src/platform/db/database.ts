@@ -5,6 +5,7 @@ import { PGliteDialect } from 'kysely-pglite-dialect'
 import pg from 'pg'
 import type { Config } from '../../config.js'
 import { lockDataDir } from './lock.js'
+import { preparingClient } from './prepared.js'
 import type { Database } from './tables.js'
 
 export type Db = Kysely<Database>
@@ -39,6 +40,7 @@ async function createPostgres(url: string, max: number): Promise<DatabaseHandle>
   }
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000, types: types as any })
   pool.on('error', () => {}) // an idle client dropped by the server; the pool replaces it
+  pool.on('connect', preparingClient)
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return {
     db,

@@ -7,6 +7,7 @@ import * as m005 from './migrations/005_localization_media.js'
 import * as m006 from './migrations/006_streams.js'
 import * as m007 from './migrations/007_amadeus.js'
 import * as m008 from './migrations/008_counter_shards.js'
+import * as m009 from './migrations/009_outbox_vacuum.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '006_streams': m006,
   '007_amadeus': m007,
   '008_counter_shards': m008,
+  '009_outbox_vacuum': m009,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
