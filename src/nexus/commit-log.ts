@@ -191,6 +191,23 @@ async function writeRecords(
 ): Promise<Array<{ duplicate: boolean }>> {
   const duplicate = new Array<boolean>(jobs.length).fill(false)
   const distinct = firstCopies(jobs, duplicate).map((i) => jobs[i]!)
+  // Claimed records (immediate actions, rare) are completed by key, one by one: an UPDATE joined
+  // to a recordset would be planned as a scan of the whole request table.
+  for (const job of distinct.filter((j) => j.claimed)) {
+    const r = job.request
+    await db
+      .updateTable('service_nexus_request')
+      .set({
+        status: 'done',
+        status_code: r.status_code,
+        response: JSON.stringify(r.response),
+        expires_at: r.expires_at,
+      })
+      .where('campaign_slug', '=', r.campaign_slug)
+      .where('actor', '=', r.actor)
+      .where('request_id', '=', r.request_id)
+      .execute()
+  }
   const sessions: Array<{ campaign_slug: string; actor: string; request_id: string; session_id: string }> = []
   const seen = new Set<string>()
   for (const job of distinct) {

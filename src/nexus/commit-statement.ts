@@ -3,19 +3,19 @@ import type { Db } from '../platform/db/database.js'
 import { prepared } from '../platform/db/prepared.js'
 import type { CommitJob } from './commit-log.js'
 
-/** True when a batch can be written by `writeStatement` alone: no handler writes to add to it. */
+/** True when a batch can be written by `writeStatement` alone: nothing claimed, no handler writes. */
 export function fitsOneStatement(jobs: CommitJob[]): boolean {
-  return jobs.every((j) => j.writes.length === 0 && !j.grouped?.length)
+  return jobs.every((j) => !j.claimed && j.writes.length === 0 && !j.grouped?.length)
 }
 
 /**
  * Writes a batch of distinct jobs' records as ONE statement: data-modifying CTEs insert the
- * idempotency records of fresh jobs (ON CONFLICT DO NOTHING) and complete those of claimed ones,
- * then, only for the records that were inserted or completed, write their analytics events, new
- * sessions and counter increments. A single statement is atomic, so a batch without handler
- * writes commits in one round trip instead of six; a batch with them runs this first inside its
- * transaction. Returns the keys written; a fresh job missing from them was already recorded (a
- * duplicate).
+ * idempotency records of fresh jobs (ON CONFLICT DO NOTHING), then, only for the records that
+ * were inserted and for claimed jobs (whose records the caller completed just before, in the
+ * same transaction), write their analytics events, new sessions and counter increments. A single
+ * statement is atomic, so a batch without handler writes commits in one round trip instead of
+ * six; a batch with them runs this first inside its transaction. Returns the keys written; a
+ * fresh job missing from them was already recorded (a duplicate).
  *
  * Rows go in sorted order (requests, sessions, counters) so concurrent batches lock in the same
  * order and cannot deadlock on each other.
@@ -35,12 +35,9 @@ export async function writeStatement(
   const cnt: unknown[] = []
   for (const { request: r, event: e, counters, claimed } of jobs) {
     const key = { campaign_slug: r.campaign_slug, actor: r.actor, request_id: r.request_id }
-    ;(claimed ? done : req).push({
-      ...key,
-      status_code: r.status_code,
-      response: r.response ?? null,
-      expires_at: r.expires_at,
-    })
+    if (claimed) done.push(key)
+    else
+      req.push({ ...key, status_code: r.status_code, response: r.response ?? null, expires_at: r.expires_at })
     if (e) {
       ev.push({
         ...key,
@@ -70,17 +67,11 @@ export async function writeStatement(
       on conflict (campaign_slug, actor, request_id) do nothing
       returning campaign_slug, actor, request_id
     ),
-    completed as (
-      update service_nexus_request t
-      set status = 'done', status_code = c.status_code, response = coalesce(c.response, 'null'::jsonb),
-          expires_at = c.expires_at
-      from jsonb_to_recordset(${JSON.stringify(done)}::jsonb)
-        as c(campaign_slug text, actor text, request_id text, status_code int, response jsonb,
-             expires_at timestamptz)
-      where t.campaign_slug = c.campaign_slug and t.actor = c.actor and t.request_id = c.request_id
-      returning t.campaign_slug, t.actor, t.request_id
+    live as (
+      select * from won
+      union all
+      select * from jsonb_to_recordset(${JSON.stringify(done)}::jsonb) as c(campaign_slug text, actor text, request_id text)
     ),
-    live as (select * from won union all select * from completed),
     ev as (
       insert into service_analytics_event
         (event_id, campaign_slug, event, user_id, session_id, payload, metadata, "timestamp", received_at)

@@ -142,7 +142,7 @@ export interface ClaimedRow {
  */
 export async function claimDue(db: Db, limit: number, leaseMs: number): Promise<ClaimedRow[]> {
   const res = await sql<ClaimedRow>`
-    ${prepared('outbox-claim-due')} update service_notification_outbox o
+    update service_notification_outbox o
     set status = 'sending', attempts = o.attempts + 1,
         lease_until = now() + (${leaseMs}::int * interval '1 millisecond')
     where o.id in (
@@ -189,8 +189,9 @@ export async function releaseExpiredLeases(db: Db): Promise<number> {
  * compete with lead submissions for the same WAL flushes, so a pass's deliveries are settled
  * together rather than one commit each. The attempt number is the fence: a row whose lease
  * expired and that another worker claimed again (attempts went up) is left to that claim; the
- * log line is kept anyway. (Matching on the key and attempts, not on `status`, also keeps the
- * planner on the primary key rather than on the status index and its churn.)
+ * log line is kept anyway. (Matching on the key and attempts, not on `status`, and naming the
+ * ids as an array keep the planner on the primary key, rather than on the status index and its
+ * churn or on a scan of the whole outbox hashed against the recordset, whose size it cannot see.)
  */
 export async function settleMany(db: Db, settlements: Settlement[]): Promise<void> {
   if (settlements.length === 0) return
@@ -207,7 +208,7 @@ export async function settleMany(db: Db, settlements: Settlement[]): Promise<voi
     duration_ms: s.log?.duration_ms ?? 0,
   }))
   await sql`
-    ${prepared('outbox-settle-many')} with s as (
+    with s as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
         as s(id bigint, webhook_id text, attempt int, status text, error text, next_attempt_at timestamptz,
              logged boolean, status_code int, log_error text, duration_ms int)
@@ -218,6 +219,7 @@ export async function settleMany(db: Db, settlements: Settlement[]): Promise<voi
           delivered_at = case when s.status = 'delivered' then now() else o.delivered_at end,
           next_attempt_at = coalesce(s.next_attempt_at, o.next_attempt_at)
       from s where o.id = s.id and o.attempts = s.attempt
+        and o.id = any(${settlements.map((x) => x.id)}::bigint[])
       returning o.id
     )
     insert into service_notification_delivery (outbox_id, webhook_id, attempt, status_code, error, duration_ms)

@@ -44,7 +44,7 @@ export async function findRecentByEmails(
   // One index probe per key (LATERAL … LIMIT 1 on campaign_slug, email, created_at): a join
   // against the key list would be planned as a hash join over every lead of the table.
   const { rows } = await sql<{ id: string; status: LeadStatus; campaign_slug: string; email: string }>`
-    ${prepared('quote-find-recent')} select r.id, r.status, k.campaign as campaign_slug, k.email
+    select r.id, r.status, k.campaign as campaign_slug, k.email
     from jsonb_to_recordset(${JSON.stringify(pairs)}::jsonb) as k(campaign text, email text)
     cross join lateral (
       select q.id, q.status from service_quote_main q
@@ -107,7 +107,7 @@ export async function writeLeads(
     ...s.user,
   }))
   const { rows } = await sql<LeadRow & { i: number; event: 'lead.created' | 'lead.updated' }>`
-    ${prepared('quote-write-leads')} with item as (
+    with item as (
       select * from jsonb_to_recordset(${JSON.stringify(items)}::jsonb)
         as i(i int, lead_id text, recent_id text, campaign_slug text, email text, name text, company text,
              phone text, message text, budget text, interest text, locale text, consent boolean,

@@ -11,6 +11,11 @@ const MARKED = /^\s*\/\* prepared:([a-z][a-z0-9-]*) \*\//
  * per call. The commit path's statements are large CTEs whose planning cost as much as running
  * them. Put it first in the template: sql`${prepared('commit-records')} with ...`. On PGlite it
  * is only a comment.
+ *
+ * Only for statements whose plan cannot go wrong as tables grow: inserts and reads of small or
+ * key-probed tables. PostgreSQL settles on a generic plan after five runs and keeps it until the
+ * table is next analysed, so a read planned while a table was empty (a fresh install) would keep
+ * its sequential scan while the table grows: measured, 15 ms instead of 0.2 ms per call.
  */
 export function prepared(name: string): RawBuilder<unknown> {
   if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`Bad prepared statement name ${name}`)
