@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { sampleCommandCpu, sampleProcess, sampleSelfCpu } from './lib/proc.js'
+import { sampleCommandCpu, sampleProcess, sampleSelfCpu, sampleSteal } from './lib/proc.js'
 
 const require = createRequire(import.meta.url)
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<any>
@@ -184,6 +184,7 @@ function load(port: number, path: string, headers: Record<string, string>, extra
  */
 async function measured<T extends { requests: { average: number } }>(pid: number, run: () => Promise<T>) {
   const server = sampleProcess(pid)
+  const steal = sampleSteal()
   const postgres = sampleCommandCpu('postgres')
   const self = sampleSelfCpu()
   const result = await run()
@@ -193,6 +194,7 @@ async function measured<T extends { requests: { average: number } }>(pid: number
     server_ms_per_request: perRequest(server.stop().cpuPercent),
     postgres_ms_per_request: perRequest(postgres.stop()),
     loadgen_ms_per_request: perRequest(self.stop()),
+    hypervisor_steal_percent: Number(steal.stop().toFixed(1)),
   }
   return { result, cpu }
 }

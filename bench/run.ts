@@ -21,6 +21,7 @@ import {
   markdownTable,
   requestJson,
   runLoad,
+  sampleSteal,
   type SpawnedServer,
   spawnServer,
 } from './lib/index.js'
@@ -150,6 +151,7 @@ function checkRows(result: LoadResult, rows: number, counted?: number): string {
 
 async function main() {
   const loadBefore = machineLoad()
+  const steal = sampleSteal()
   const results: LoadResult[] = []
   const checks: string[] = []
   let db: FreshDatabase | undefined
@@ -202,7 +204,7 @@ async function main() {
   const lines = [
     `## Foundation: action endpoint (${DEFAULT_CONNECTIONS} connections, ${DEFAULT_WARMUP} s warm-up, ${DEFAULT_DURATION} s measured)`,
     '',
-    machineSummary(loadBefore),
+    machineSummary(loadBefore, steal.stop()),
     '',
     table,
     '',

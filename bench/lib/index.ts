@@ -9,6 +9,6 @@ export {
   runLoad,
 } from './load.js'
 export { BENCH_DATABASE_URL, type FreshDatabase, freshDatabase } from './postgres.js'
-export { machineLoad, type ProcessStats, sampleProcess } from './proc.js'
+export { machineLoad, type ProcessStats, sampleProcess, sampleSteal } from './proc.js'
 export { machineSummary, markdownTable } from './report.js'
 export { freePort, type SpawnedServer, spawnServer } from './server.js'

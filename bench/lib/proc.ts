@@ -123,3 +123,26 @@ export function sampleSelfCpu(): { stop(): number } {
     },
   }
 }
+
+/** Aggregate CPU time counters from `/proc/stat` (all cores), in ticks. */
+function cpuTimes(): { steal: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number)
+  return { steal: ticks[7] ?? 0, total: ticks.reduce((a, b) => a + b, 0) }
+}
+
+/**
+ * Share of the machine's CPU time the hypervisor gave to other VMs (steal) between the call and
+ * `stop()`, in percent. On a shared VM this is what makes one run's figures incomparable with
+ * another's: every process here gets slower, not just ours.
+ */
+export function sampleSteal(): { stop(): number } {
+  const start = cpuTimes()
+  return {
+    stop() {
+      const end = cpuTimes()
+      const total = end.total - start.total
+      return total > 0 ? ((end.steal - start.steal) / total) * 100 : 0
+    },
+  }
+}

@@ -40,12 +40,17 @@ export function markdownTable(
 }
 
 /** One paragraph saying where and when the figures were taken, and how loaded the machine was. */
-export function machineSummary(loadBefore = machineLoad()): string {
+export function machineSummary(loadBefore = machineLoad(), stealPercent?: number): string {
   const cpu = cpus()
   const load = machineLoad()
   return [
     `- date: ${new Date().toISOString()}`,
     `- machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}`,
     `- load average before the run: ${loadBefore.load1.toFixed(2)} / ${loadBefore.load5.toFixed(2)} / ${loadBefore.load15.toFixed(2)} (1 / 5 / 15 min); after: ${load.load1.toFixed(2)} / ${load.load5.toFixed(2)} / ${load.load15.toFixed(2)}`,
+    ...(stealPercent === undefined
+      ? []
+      : [
+          `- CPU time stolen by the hypervisor during the run: ${stealPercent.toFixed(1)} % (other VMs on the host)`,
+        ]),
   ].join('\n')
 }
