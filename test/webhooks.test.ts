@@ -100,6 +100,17 @@ const FAST = {
   WEBHOOK_CIRCUIT_COOLDOWN_MS: '60000',
 }
 
+/** A delivery worker of a test's own, beside the app's. */
+const WORKER = {
+  pollMs: 20,
+  timeoutMs: 2000,
+  retryBaseMs: 50,
+  maxAttempts: 5,
+  circuitThreshold: 100,
+  circuitCooldownMs: 1000,
+  allowPrivate: true,
+}
+
 for (const dialect of DIALECTS) {
   describe(`webhooks (${dialect})`, () => {
     let ctx: TestContext
@@ -331,16 +342,7 @@ for (const dialect of DIALECTS) {
 
     it('never sends one outbox row twice with several workers racing', async () => {
       const { slug, r } = await setup(undefined, ['lead.created'], { quote_rate_limit: { max: 1000 } })
-      const options = {
-        pollMs: 5,
-        timeoutMs: 2000,
-        retryBaseMs: 50,
-        maxAttempts: 5,
-        circuitThreshold: 100,
-        circuitCooldownMs: 1000,
-        allowPrivate: true,
-        batchSize: 3,
-      }
+      const options = { ...WORKER, pollMs: 5, batchSize: 3 }
       const box = createSecretBox(ctx.config.JWT_SECRET)
       const workers = [1, 2, 3].map(() =>
         createDeliveryWorker({ db: ctx.app.platform.database.db, box }, options),
@@ -376,18 +378,7 @@ for (const dialect of DIALECTS) {
           lease_until: new Date(Date.now() - 1000),
         })
         .execute()
-      const worker = createDeliveryWorker(
-        { db, box: createSecretBox(ctx.config.JWT_SECRET) },
-        {
-          pollMs: 20,
-          timeoutMs: 2000,
-          retryBaseMs: 50,
-          maxAttempts: 5,
-          circuitThreshold: 100,
-          circuitCooldownMs: 1000,
-          allowPrivate: true,
-        },
-      )
+      const worker = createDeliveryWorker({ db, box: createSecretBox(ctx.config.JWT_SECRET) }, WORKER)
       await worker.runOnce()
       await waitFor(() => r.got.length >= 1, 'the orphaned delivery')
       await new Promise((res) => setTimeout(res, 200))
