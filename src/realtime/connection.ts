@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws'
 import type { Principal, Role } from '../platform/auth/principal.js'
 import type { SocketInfo } from './inbound.js'
+import { type Broadcast, writeBroadcast } from './wire.js'
 
 /** Limits of one socket's outgoing side. */
 export interface SendLimits {
@@ -95,6 +96,11 @@ export class Connection implements SocketInfo {
 
   write(data: Buffer): void {
     this.ws.send(data, SEND_OPTIONS)
+  }
+
+  /** The same frame as many other sockets get this tick, framed once (see `wire.ts`). */
+  writeBroadcast(b: Broadcast): void {
+    writeBroadcast(this.ws, b)
   }
 
   /**
