@@ -10,7 +10,7 @@ import type { CampaignService } from '../modules/campaign/campaign.service.js'
 import type { Dispatcher } from '../nexus/dispatcher.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import type { EventBus } from '../platform/bus/bus.js'
-import { ServiceUnavailableError } from '../platform/http/errors.js'
+import { NotFoundError, ServiceUnavailableError } from '../platform/http/errors.js'
 import { ClientFrames } from './client-frames.js'
 import { Cluster } from './cluster.js'
 import { Connection, type SendLimits } from './connection.js'
@@ -147,6 +147,12 @@ export class Gateway {
       (err) => this.refused(socket, err),
     )
     return true
+  }
+
+  /** An upgrade to a path no listener owns: 404 before the upgrade rather than a hanging socket. */
+  refuseUnknownPath(socket: Duplex): void {
+    socket.on('error', () => socket.destroy())
+    this.refused(socket, new NotFoundError('No WebSocket endpoint here', 'NOT_FOUND'))
   }
 
   private refused(socket: Duplex, err: unknown) {
