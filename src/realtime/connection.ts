@@ -29,6 +29,8 @@ export class Connection implements SocketInfo {
   roles: Role[]
   /** Presence key: a user counts once across tabs; a guest session counts as one user. */
   readonly presenceKey: string
+  /** A registered user's guest-session key (a guest who joined keeps the session): counted as them. */
+  readonly sessionKey: string | undefined
   token: string
   /** Token expiry in ms since the epoch (0: none, e.g. an API key). */
   expiresAt: number
@@ -77,6 +79,7 @@ export class Connection implements SocketInfo {
     this.session_id = init.session_id
     this.roles = init.roles
     this.presenceKey = init.user_id === 'guest' ? `s:${init.session_id}` : `u:${init.user_id}`
+    this.sessionKey = init.kind === 'user' && init.user_id !== 'guest' ? `s:${init.session_id}` : undefined
     this.token = init.token
     this.expiresAt = init.expiresAt
     this.ip = init.ip

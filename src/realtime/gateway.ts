@@ -206,7 +206,7 @@ export class Gateway {
     conn.replayIds = []
     const room = this.room(campaign)
     this.hub.add(room, conn)
-    this.presence.join(campaign.slug, conn.presenceKey)
+    this.presence.join(campaign.slug, conn.presenceKey, conn.sessionKey)
     this.deps.metrics.connections.inc()
     ws.on('message', (data, isBinary) => this.frames.handle(conn, data, isBinary))
     ws.on('pong', () => {
