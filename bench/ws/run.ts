@@ -13,7 +13,7 @@ const ns = (process.env.BENCH_N ?? '250,500,1000,2000')
   .filter((n) => n > 0)
 const kinds = (process.env.BENCH_KINDS ?? 'ovasabi,raw,socketio').split(',')
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
-const procs = Number(process.env.BENCH_CLIENT_PROCS ?? 3)
+const procs = Number(process.env.BENCH_CLIENT_PROCS ?? 2)
 const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))

@@ -22,6 +22,8 @@ const SEND_OPTIONS = { binary: false, compress: false, fin: true } as const
 export class Connection implements SocketInfo {
   /** Public id: the cursor id other clients see, unique across nodes. */
   readonly connection_id: string
+  /** This node's sequence number of the socket (spreads heartbeats over the period). */
+  readonly seq: number
   readonly campaign: string
   readonly user_id: string
   readonly kind: Principal['kind']
@@ -61,6 +63,7 @@ export class Connection implements SocketInfo {
     readonly ws: WebSocket,
     init: {
       id: string
+      seq: number
       campaign: string
       user_id: string
       session_id: string
@@ -73,6 +76,7 @@ export class Connection implements SocketInfo {
     },
   ) {
     this.connection_id = init.id
+    this.seq = init.seq
     this.campaign = init.campaign
     this.user_id = init.user_id
     this.kind = init.kind

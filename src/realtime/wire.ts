@@ -31,6 +31,11 @@ export function broadcast(payload: Buffer): Broadcast {
 
 const SEND_OPTIONS = { binary: false, compress: false, fin: true } as const
 
+/** The TCP socket under a `ws` socket (a private field of `ws` 8; undefined if that changes). */
+function socketOf(ws: WebSocket): Duplex | null | undefined {
+  return (ws as unknown as { _socket?: Duplex | null })._socket
+}
+
 /**
  * Write a broadcast to one socket. Writing the framed bytes straight to the TCP socket keeps
  * ordering with `ws`'s own sends only because the gateway never negotiates compression and never
@@ -39,7 +44,17 @@ const SEND_OPTIONS = { binary: false, compress: false, fin: true } as const
  * `ws.send` when the socket is not reachable (another `ws` version).
  */
 export function writeBroadcast(ws: WebSocket, b: Broadcast): void {
-  const socket = (ws as unknown as { _socket?: Duplex | null })._socket
+  const socket = socketOf(ws)
   if (socket) socket.write(b.wire)
   else ws.send(b.payload, SEND_OPTIONS)
+}
+
+/** An empty ping control frame (FIN + opcode 9, no payload): the same two bytes for every socket. */
+const PING = Buffer.from([0x89, 0x00])
+
+/** Heartbeat ping, written straight to the socket like a broadcast (same ordering argument). */
+export function writePing(ws: WebSocket): void {
+  const socket = socketOf(ws)
+  if (socket) socket.write(PING)
+  else ws.ping()
 }
