@@ -293,17 +293,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     distDir: fileURLToPath(new URL('../web/dist', import.meta.url)),
     defaultCampaign: config.DEFAULT_CAMPAIGN,
   })
-  realtime.attachGateway(app, {
-    authenticator: app.authenticator,
-    campaigns,
-    dispatcher,
-    history,
-    inbound,
-    bus: platform.bus,
-    redis: platform.redis,
-    metrics: realtime.createRealtimeMetrics(platform.metrics.registry),
-    config,
-  })
+  realtime.attachGateway(
+    app,
+    {
+      authenticator: app.authenticator,
+      campaigns,
+      dispatcher,
+      history,
+      inbound,
+      bus: platform.bus,
+      redis: platform.redis,
+      metrics: realtime.createRealtimeMetrics(platform.metrics.registry),
+      config,
+    },
+    { otherUpgradePaths: [stream.CABLE_PATH] },
+  )
   const graph = amadeus.createAmadeusService({
     db,
     dialect: platform.database.dialect,

@@ -1,10 +1,14 @@
-// Opens BENCH_IDLE authenticated sockets to Ovasabi from several 127.0.0.x source addresses (one
-// address has ~28k ephemeral ports) and keeps them idle; prints OPEN when all are connected.
+// One idle-client process: BENCH_IDLE authenticated sockets to one node, opened from
+// BENCH_ADDRS source addresses starting at 127.0.0.BENCH_ADDR_FIRST (one address has ~28k
+// ephemeral ports), then kept idle. Reports `{open, failed}` over IPC once all are settled.
 import WebSocket from 'ws'
 import { createTokenService } from '../../src/platform/auth/tokens.js'
 
 const port = Number(process.env.BENCH_PORT)
+const path = process.env.BENCH_PATH ?? '/ws/bench/guest'
 const total = Number(process.env.BENCH_IDLE ?? 19000)
+const firstAddr = Number(process.env.BENCH_ADDR_FIRST ?? 2)
+const addrs = Number(process.env.BENCH_ADDRS ?? 8)
 const tokens = createTokenService({ secret: process.env.BENCH_JWT_SECRET ?? '', ttlSeconds: 3600 })
 const sockets: WebSocket[] = []
 let failed = 0
@@ -12,9 +16,9 @@ for (let i = 0; i < total; i += 200) {
   await Promise.all(
     Array.from({ length: Math.min(200, total - i) }, async (_, k) => {
       const { token } = await tokens.issueGuest()
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/bench/guest?token=${token}`, {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}${path}?token=${token}`, {
         perMessageDeflate: false,
-        localAddress: `127.0.0.${2 + ((i + k) % 8)}`,
+        localAddress: `127.0.0.${firstAddr + ((i + k) % addrs)}`,
       })
       ws.on('error', () => {})
       await new Promise<void>((resolve) => {
@@ -28,5 +32,5 @@ for (let i = 0; i < total; i += 200) {
     }),
   )
 }
-process.stdout.write(`OPEN ${JSON.stringify({ open: sockets.length - failed, failed })}\n`)
+process.send!({ open: sockets.length - failed, failed })
 setInterval(() => {}, 60_000)

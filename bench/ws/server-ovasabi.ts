@@ -1,4 +1,5 @@
-// Ovasabi itself (embedded database, memory bus), with one campaign at the benchmark's tick rate.
+// Ovasabi itself (embedded database; memory bus, or Redis when REDIS_URL is set), with one campaign
+// at the benchmark's tick rate. SIGTERM closes the app (sockets get 1012, the node leaves Redis).
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,7 +20,7 @@ const res = await app.inject({
   url: '/api/campaign',
   headers: { 'x-api-key': key },
   payload: {
-    slug: 'bench',
+    slug: process.env.BENCH_CAMPAIGN ?? 'bench',
     title: 'bench',
     metadata: {
       features: ['presence'],
@@ -31,3 +32,12 @@ const res = await app.inject({
 if (res.statusCode !== 201) throw new Error(res.body)
 const addr = app.server.address()
 process.stdout.write(`${JSON.stringify({ port: typeof addr === 'object' && addr ? addr.port : 0 })}\n`)
+// SIGUSR2 (idle bench, with --expose-gc): collect garbage so RSS before and after compare live memory.
+process.on('SIGUSR2', () => {
+  const { gc } = globalThis as { gc?: () => void }
+  gc?.()
+  gc?.()
+})
+process.once('SIGTERM', () => {
+  void app.close().finally(() => process.exit(0))
+})

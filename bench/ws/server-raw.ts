@@ -33,3 +33,5 @@ wss.on('listening', () => {
   const addr = wss.address()
   process.stdout.write(`${JSON.stringify({ port: typeof addr === 'object' && addr ? addr.port : 0 })}\n`)
 })
+// Exit on SIGTERM through process.exit, so `--cpu-prof` (BENCH_NODE_ARGS) writes its profile.
+process.once('SIGTERM', () => process.exit(0))

@@ -12,3 +12,5 @@ http.listen(0, '127.0.0.1', () => {
   const addr = http.address()
   process.stdout.write(`${JSON.stringify({ port: typeof addr === 'object' && addr ? addr.port : 0 })}\n`)
 })
+// Exit on SIGTERM through process.exit, so `--cpu-prof` (BENCH_NODE_ARGS) writes its profile.
+process.once('SIGTERM', () => process.exit(0))

@@ -3,13 +3,28 @@ import { Type } from 'typebox'
 import { UpgradeRequiredError } from './errors.js'
 import { Gateway, type GatewayDeps } from './gateway.js'
 
+export interface AttachOptions {
+  /** Upgrade paths other 'upgrade' listeners own (e.g. `/cable`); left to them. */
+  otherUpgradePaths?: readonly string[]
+}
+
 /**
  * Wire the gateway into the app: the HTTP server's 'upgrade' event for `/ws/…`, a documented
  * route answering 426 to plain GETs, start on ready and 1012 to every socket before close.
+ * An upgrade to any other path nobody owns is refused with 404 before the upgrade: Node leaves
+ * such a socket open when an 'upgrade' listener exists, so the client would hang.
  */
-export function attachGateway(app: FastifyInstance, deps: Omit<GatewayDeps, 'log'>): Gateway {
+export function attachGateway(
+  app: FastifyInstance,
+  deps: Omit<GatewayDeps, 'log'>,
+  options: AttachOptions = {},
+): Gateway {
   const gateway = new Gateway({ ...deps, log: app.log })
-  app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head))
+  const others = new Set(options.otherUpgradePaths ?? [])
+  app.server.on('upgrade', (req, socket, head) => {
+    if (gateway.handleUpgrade(req, socket, head)) return
+    if (!others.has((req.url ?? '/').split('?')[0]!)) gateway.refuseUnknownPath(socket)
+  })
   app.get(
     '/ws/:campaign/:user_id',
     {

@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws'
 import type { Principal, Role } from '../platform/auth/principal.js'
 import type { SocketInfo } from './inbound.js'
+import { type Broadcast, writeBroadcast } from './wire.js'
 
 /** Limits of one socket's outgoing side. */
 export interface SendLimits {
@@ -21,6 +22,8 @@ const SEND_OPTIONS = { binary: false, compress: false, fin: true } as const
 export class Connection implements SocketInfo {
   /** Public id: the cursor id other clients see, unique across nodes. */
   readonly connection_id: string
+  /** This node's sequence number of the socket (spreads heartbeats over the period). */
+  readonly seq: number
   readonly campaign: string
   readonly user_id: string
   readonly kind: Principal['kind']
@@ -28,6 +31,8 @@ export class Connection implements SocketInfo {
   roles: Role[]
   /** Presence key: a user counts once across tabs; a guest session counts as one user. */
   readonly presenceKey: string
+  /** A registered user's guest-session key (a guest who joined keeps the session): counted as them. */
+  readonly sessionKey: string | undefined
   token: string
   /** Token expiry in ms since the epoch (0: none, e.g. an API key). */
   expiresAt: number
@@ -58,6 +63,7 @@ export class Connection implements SocketInfo {
     readonly ws: WebSocket,
     init: {
       id: string
+      seq: number
       campaign: string
       user_id: string
       session_id: string
@@ -70,12 +76,14 @@ export class Connection implements SocketInfo {
     },
   ) {
     this.connection_id = init.id
+    this.seq = init.seq
     this.campaign = init.campaign
     this.user_id = init.user_id
     this.kind = init.kind
     this.session_id = init.session_id
     this.roles = init.roles
     this.presenceKey = init.user_id === 'guest' ? `s:${init.session_id}` : `u:${init.user_id}`
+    this.sessionKey = init.kind === 'user' && init.user_id !== 'guest' ? `s:${init.session_id}` : undefined
     this.token = init.token
     this.expiresAt = init.expiresAt
     this.ip = init.ip
@@ -95,6 +103,11 @@ export class Connection implements SocketInfo {
 
   write(data: Buffer): void {
     this.ws.send(data, SEND_OPTIONS)
+  }
+
+  /** The same frame as many other sockets get this tick, framed once (see `wire.ts`). */
+  writeBroadcast(b: Broadcast): void {
+    writeBroadcast(this.ws, b)
   }
 
   /**

@@ -10,11 +10,12 @@ import type { CampaignService } from '../modules/campaign/campaign.service.js'
 import type { Dispatcher } from '../nexus/dispatcher.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import type { EventBus } from '../platform/bus/bus.js'
-import { ServiceUnavailableError } from '../platform/http/errors.js'
+import { NotFoundError, ServiceUnavailableError } from '../platform/http/errors.js'
 import { ClientFrames } from './client-frames.js'
 import { Cluster } from './cluster.js'
 import { Connection, type SendLimits } from './connection.js'
 import { encode } from './frames.js'
+import { writePing } from './wire.js'
 import type { EventHistory, StoredMessage } from './history.js'
 import { Hub, matches } from './hub.js'
 import type { InboundRegistry } from './inbound.js'
@@ -50,6 +51,7 @@ export interface GatewayDeps {
 const SOFT_BYTES = 64 * 1024
 const QUEUE_BYTES = 1024 * 1024
 const REVALIDATE_MS = 30_000
+const SWEEP_MS = 1000
 const PROTOCOL_CLOSE: Record<string, number> = {
   WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
   WS_ERR_INVALID_UTF8: 1007,
@@ -80,7 +82,7 @@ export class Gateway {
   private readonly stopFns: Array<() => Promise<void>> = []
   private seq = 0
   private housekeeping?: NodeJS.Timeout
-  private lastHeartbeat = Date.now()
+  private sweeps = 0
   private lastRevalidate = Date.now()
   private closing = false
 
@@ -127,7 +129,7 @@ export class Gateway {
     if (this.cluster) this.stopFns.push(await this.cluster.onNodeDown((node) => this.dropNode(node)))
     const off = this.deps.campaigns.onChange((c) => this.campaignChanged(c))
     this.stopFns.push(async () => void off())
-    this.housekeeping = setInterval(() => this.sweep(), 1000)
+    this.housekeeping = setInterval(() => this.sweep(), SWEEP_MS)
     this.housekeeping.unref()
   }
 
@@ -147,6 +149,12 @@ export class Gateway {
       (err) => this.refused(socket, err),
     )
     return true
+  }
+
+  /** An upgrade to a path no listener owns: 404 before the upgrade rather than a hanging socket. */
+  refuseUnknownPath(socket: Duplex): void {
+    socket.on('error', () => socket.destroy())
+    this.refused(socket, new NotFoundError('No WebSocket endpoint here', 'NOT_FOUND'))
   }
 
   private refused(socket: Duplex, err: unknown) {
@@ -183,8 +191,10 @@ export class Gateway {
 
   private async open(ws: WebSocket, grant: UpgradeGrant, req: IncomingMessage) {
     const { principal, campaign } = grant
+    const seq = ++this.seq
     const conn = new Connection(ws, {
-      id: `${this.nodeId}.${(++this.seq).toString(36)}`,
+      id: `${this.nodeId}.${seq.toString(36)}`,
+      seq,
       campaign: campaign.slug,
       user_id: principal.user_id,
       session_id: principal.session_id,
@@ -200,7 +210,7 @@ export class Gateway {
     conn.replayIds = []
     const room = this.room(campaign)
     this.hub.add(room, conn)
-    this.presence.join(campaign.slug, conn.presenceKey)
+    this.presence.join(campaign.slug, conn.presenceKey, conn.sessionKey)
     this.deps.metrics.connections.inc()
     ws.on('message', (data, isBinary) => this.frames.handle(conn, data, isBinary))
     ws.on('pong', () => {
@@ -336,8 +346,10 @@ export class Gateway {
   /** Once a second: token expiry, idle marks, heartbeats, periodic re-validation. */
   private sweep() {
     const now = Date.now()
-    const heartbeat = now - this.lastHeartbeat >= this.deps.config.WS_HEARTBEAT_MS
-    if (heartbeat) this.lastHeartbeat = now
+    // Each socket is pinged once per heartbeat period, but in its own slot of the period: one
+    // sweep pinging every socket at once stalled the event loop (and every tick) at N = 1000.
+    const slots = Math.max(1, Math.round(this.deps.config.WS_HEARTBEAT_MS / SWEEP_MS))
+    const slot = this.sweeps++ % slots
     const revalidate = now - this.lastRevalidate >= REVALIDATE_MS
     if (revalidate) this.lastRevalidate = now
     const idleMs = this.deps.config.WS_IDLE_MS
@@ -354,7 +366,7 @@ export class Gateway {
           c.idle = true
           room.markIdle(c)
         }
-        if (heartbeat) {
+        if (c.seq % slots === slot) {
           if (!c.alive) {
             c.closeCode = 1006
             c.closing = true
@@ -362,7 +374,7 @@ export class Gateway {
             continue
           }
           c.alive = false
-          c.ws.ping()
+          writePing(c.ws)
         }
         if (revalidate) toCheck.push(c)
       }

@@ -18,10 +18,18 @@ export interface PresenceBackend {
 interface Entry {
   sockets: number
   timer?: NodeJS.Timeout
+  /** Guest-session keys folded into this user's entry (the session that joined as this user). */
+  sessions?: string[]
+}
+
+interface CampaignPresence {
+  keys: Map<string, Entry>
+  /** Guest-session key → the user key it became: that session's guest sockets count as the user. */
+  aliases: Map<string, string>
 }
 
 export class Presence {
-  private readonly campaigns = new Map<string, Map<string, Entry>>()
+  private readonly campaigns = new Map<string, CampaignPresence>()
 
   constructor(
     private readonly leaveMs: number,
@@ -29,41 +37,63 @@ export class Presence {
   ) {
     backend?.setResync(() => {
       const all: Array<[string, string]> = []
-      for (const [campaign, keys] of this.campaigns) for (const key of keys.keys()) all.push([campaign, key])
+      for (const [campaign, p] of this.campaigns) for (const key of p.keys.keys()) all.push([campaign, key])
       return all
     })
   }
 
-  join(campaign: string, key: string): void {
-    let keys = this.campaigns.get(campaign)
-    if (!keys) {
-      keys = new Map()
-      this.campaigns.set(campaign, keys)
+  /**
+   * A socket joined as `key`. `sessionKey` is the guest-session key of the same session when
+   * `key` is a registered user's: a guest who joins keeps the session id, so the guest entry (an
+   * open tab, or one waiting out its leave debounce) folds into the user's and counts once.
+   */
+  join(campaign: string, key: string, sessionKey?: string): void {
+    let p = this.campaigns.get(campaign)
+    if (!p) {
+      p = { keys: new Map(), aliases: new Map() }
+      this.campaigns.set(campaign, p)
     }
-    const entry = keys.get(key)
+    const target = p.aliases.get(key) ?? key
+    const fold = sessionKey !== undefined && sessionKey !== target && !p.aliases.has(sessionKey)
+    let carried = 0
+    const guest = fold ? p.keys.get(sessionKey) : undefined
+    if (fold && guest) {
+      clearTimeout(guest.timer)
+      p.keys.delete(sessionKey)
+      this.backend?.leave(campaign, sessionKey)
+      carried = guest.sockets
+    }
+    let entry = p.keys.get(target)
     if (entry) {
-      entry.sockets++
-      if (entry.timer) {
-        clearTimeout(entry.timer)
-        entry.timer = undefined
-      }
-      return
+      entry.sockets += 1 + carried
+      clearTimeout(entry.timer)
+      entry.timer = undefined
+    } else {
+      entry = { sockets: 1 + carried }
+      p.keys.set(target, entry)
+      this.backend?.join(campaign, target)
     }
-    keys.set(key, { sockets: 1 })
-    this.backend?.join(campaign, key)
+    if (fold) {
+      p.aliases.set(sessionKey, target)
+      entry.sessions ??= []
+      entry.sessions.push(sessionKey)
+    }
   }
 
   leave(campaign: string, key: string): void {
-    const keys = this.campaigns.get(campaign)
-    const entry = keys?.get(key)
-    if (!keys || !entry) return
+    const p = this.campaigns.get(campaign)
+    if (!p) return
+    const target = p.aliases.get(key) ?? key
+    const entry = p.keys.get(target)
+    if (!entry) return
     entry.sockets--
     if (entry.sockets > 0) return
     const drop = () => {
       if (entry.sockets > 0) return
-      keys.delete(key)
-      if (keys.size === 0) this.campaigns.delete(campaign)
-      this.backend?.leave(campaign, key)
+      p.keys.delete(target)
+      for (const s of entry.sessions ?? []) p.aliases.delete(s)
+      if (p.keys.size === 0) this.campaigns.delete(campaign)
+      this.backend?.leave(campaign, target)
     }
     if (this.leaveMs <= 0) drop()
     else {
@@ -74,7 +104,7 @@ export class Presence {
 
   /** Exact distinct users/sessions: this node's own, or the cluster's when shared. */
   count(campaign: string): number {
-    const local = this.campaigns.get(campaign)?.size ?? 0
+    const local = this.campaigns.get(campaign)?.keys.size ?? 0
     if (!this.backend) return local
     this.backend.refresh(campaign)
     // Until the shared count answers, this node's own users are a lower bound.
@@ -83,7 +113,7 @@ export class Presence {
 
   /** Drop everything now (shutdown): no debounce, the backend forgets this node. */
   async close(): Promise<void> {
-    for (const keys of this.campaigns.values()) for (const e of keys.values()) clearTimeout(e.timer)
+    for (const p of this.campaigns.values()) for (const e of p.keys.values()) clearTimeout(e.timer)
     this.campaigns.clear()
     await this.backend?.close()
   }

@@ -1,5 +1,6 @@
 import type { Connection, SendLimits } from './connection.js'
 import { CursorBoard, type CursorDelta } from './cursors.js'
+import { type Broadcast, broadcast } from './wire.js'
 
 const COUNT_ONLY_MS = 1000
 
@@ -85,7 +86,7 @@ export class Room {
     this.tickNo++
     if (this.local?.hasChanges()) this.deps.shareLocal!(this.campaign, this.local.takeDelta(cap))
     const active = this.deps.activeUsers(this.campaign)
-    let frame: Buffer | undefined
+    let frame: Broadcast | undefined
     // A count-only change (a join or leave, no cursor moved) goes out at most once a second: a
     // wave of joins would otherwise broadcast to every socket on every tick.
     const countDue = active !== this.lastActive && now - this.lastCountAt >= COUNT_ONLY_MS
@@ -93,18 +94,20 @@ export class Room {
       this.lastCountAt = now
       const d = this.board.takeDelta(cap)
       this.lastActive = active
-      frame = Buffer.from(
-        JSON.stringify({
-          type: 'presence_update',
-          active_users: active,
-          cursors: d.cursors,
-          left: d.left,
-          idle: d.idle,
-          tick: this.tickNo,
-        }),
+      frame = broadcast(
+        Buffer.from(
+          JSON.stringify({
+            type: 'presence_update',
+            active_users: active,
+            cursors: d.cursors,
+            left: d.left,
+            idle: d.idle,
+            tick: this.tickNo,
+          }),
+        ),
       )
     }
-    let snapshot: Buffer | undefined
+    let snapshot: Broadcast | undefined
     let sent = 0
     let coalesced = 0
     for (const c of this.conns) {
@@ -119,22 +122,24 @@ export class Room {
       }
       if (c.queue === null) c.behindSince = 0
       if (c.needsSnapshot) {
-        snapshot ??= Buffer.from(
-          JSON.stringify({
-            type: 'presence_update',
-            active_users: active,
-            cursors: this.board.snapshot(cap),
-            left: [],
-            idle: [],
-            tick: this.tickNo,
-            snapshot: true,
-          }),
+        snapshot ??= broadcast(
+          Buffer.from(
+            JSON.stringify({
+              type: 'presence_update',
+              active_users: active,
+              cursors: this.board.snapshot(cap),
+              left: [],
+              idle: [],
+              tick: this.tickNo,
+              snapshot: true,
+            }),
+          ),
         )
-        c.write(snapshot)
+        c.writeBroadcast(snapshot)
         c.needsSnapshot = false
         sent++
       } else if (frame) {
-        c.write(frame)
+        c.writeBroadcast(frame)
         sent++
       }
     }

@@ -14,6 +14,7 @@ import { createMemoryViewerCounter, createRedisViewerCounter } from './live.view
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import { ulid } from 'ulid'
 
+export { CABLE_PATH } from './cable/protocol.js'
 export { maintenancePlugin } from './maintenance.js'
 export { registerLiveActions, registerLiveInbound } from './live.actions.js'
 export { streamManifest as manifest } from './stream.manifest.js'
