@@ -13,7 +13,18 @@ const LIMITS = {
 /** A client address of its own (the app trusts X-Forwarded-For), so runs never share a window. */
 const randomIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`
 
+/**
+ * Windows are aligned to the clock minute (every node agrees on them), so a burst that straddles
+ * a minute boundary is counted in two windows. Start each burst with at least 10 s of its window
+ * left; the wait is at most that long, and nothing here asserts a duration.
+ */
+async function awayFromWindowEnd() {
+  const left = 60_000 - (Date.now() % 60_000)
+  if (left < 10_000) await new Promise((r) => setTimeout(r, left + 50))
+}
+
 async function exhaust(app: FastifyInstance, headers: Record<string, string>, url = '/api/v1/streams') {
+  await awayFromWindowEnd()
   const statuses: number[] = []
   let last: Awaited<ReturnType<FastifyInstance['inject']>> | undefined
   for (let i = 0; i < 12; i++) {
@@ -104,6 +115,7 @@ describe('/api/v1 rate limits shared by two nodes through Redis', {
   it('counts one client across both nodes', async () => {
     const headers = { 'x-forwarded-for': randomIp() }
     const statuses = []
+    await awayFromWindowEnd()
     for (const node of [a, b, a, b])
       statuses.push((await node.app.inject({ url: '/api/v1/streams', headers })).statusCode)
     assert.deepEqual(statuses, [401, 401, 401, 429])
