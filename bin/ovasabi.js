@@ -2,26 +2,18 @@
 // Runs the compiled server (dist/, built by `npm start` through scripts/build-server.mjs) when it
 // is at least as new as every source file; otherwise the TypeScript sources through tsx, so a
 // checkout needs no build step and an edited source is never run stale.
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { newestMtime } from '../scripts/newest-mtime.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-
-function newestSource(dir) {
-  let max = 0
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name)
-    max = Math.max(max, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs)
-  }
-  return max
-}
 
 function distIsCurrent() {
   const stamp = join(root, 'dist/.built')
   if (!existsSync(stamp)) return false
   const builtAt = statSync(stamp).mtimeMs
-  return builtAt >= newestSource(join(root, 'src')) && builtAt >= statSync(join(root, 'package.json')).mtimeMs
+  return builtAt >= Math.max(newestMtime(join(root, 'src')), newestMtime(join(root, 'package.json')))
 }
 
 let main

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { build } from 'esbuild'
+import { newestMtime } from './newest-mtime.mjs'
 
 const SOURCE = 'src'
 const OUT = 'dist'
@@ -21,9 +22,11 @@ function sources(dir) {
   return files
 }
 
-const files = sources(SOURCE)
-const newest = Math.max(...files.map((f) => statSync(f).mtimeMs), statSync('package.json').mtimeMs)
+// The same rule bin/ovasabi.js applies before it runs dist/.
+const newest = Math.max(newestMtime(SOURCE), newestMtime('package.json'))
 if (existsSync(STAMP) && statSync(STAMP).mtimeMs >= newest) process.exit(0)
+
+const files = sources(SOURCE)
 
 rmSync(OUT, { recursive: true, force: true })
 await build({

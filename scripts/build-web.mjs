@@ -2,24 +2,15 @@
 // `npm start` runs this first: builds the web site when web/dist is missing or older than any
 // source it is built from, so a fresh checkout serves pages without a manual build step.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { newestMtime } from './newest-mtime.mjs'
 
 const SOURCES = ['web/src', 'web/public', 'web/index.html', 'web/admin.html', 'web/vite.config.ts', 'client']
 const OUTPUT = 'web/dist/index.html'
 
-function newest(path) {
-  if (!existsSync(path)) return 0
-  const s = statSync(path)
-  if (!s.isDirectory()) return s.mtimeMs
-  let max = 0
-  for (const name of readdirSync(path)) {
-    if (name === 'node_modules' || name.endsWith('.test.ts')) continue
-    max = Math.max(max, newest(join(path, name)))
-  }
-  return max
-}
+const newest = (path) => newestMtime(path, (name) => name === 'node_modules' || name.endsWith('.test.ts'))
 
 const builtAt = () => (existsSync(OUTPUT) ? statSync(OUTPUT).mtimeMs : 0)
 const fresh = () => builtAt() > 0 && builtAt() >= Math.max(...SOURCES.map(newest))

@@ -175,13 +175,16 @@ export function createDeliveryWorker(
       rows.map((row) =>
         deliver(row, webhooks.get(row.webhook_id), secrets).catch((err) => {
           deps.onError?.(err)
-          return repo
-            .settle(db, row.id, {
+          return settle({
+            id: row.id,
+            webhook_id: row.webhook_id,
+            attempt: row.attempts,
+            outcome: {
               status: 'pending',
               nextAttemptAt: new Date(Date.now() + options.retryBaseMs),
               error: String(err),
-            })
-            .catch(() => {})
+            },
+          }).catch(() => {})
         }),
       ),
     )

@@ -228,22 +228,6 @@ export async function settleMany(db: Db, settlements: Settlement[]): Promise<voi
   `.execute(db)
 }
 
-export async function settle(db: Db, id: number, outcome: Outcome) {
-  await db
-    .updateTable('service_notification_outbox')
-    .set({
-      status: outcome.status,
-      lease_until: null,
-      ...(outcome.status === 'delivered'
-        ? { delivered_at: new Date(), last_error: null }
-        : { last_error: outcome.error }),
-      ...(outcome.status === 'pending' ? { next_attempt_at: outcome.nextAttemptAt } : {}),
-    })
-    .where('id', '=', id)
-    .where('status', '=', 'sending')
-    .execute()
-}
-
 /** Endpoint health after an attempt: reset on success, count and maybe open the breaker on failure. */
 export async function recordEndpointResult(
   db: Db,

@@ -97,7 +97,6 @@ function rateRule(rules: Record<string, unknown>): RateRule {
 
 /** One submission's deferred write (see `leadWriter`); `written` is filled in by the commit. */
 interface LeadWrite extends repo.LeadSubmission {
-  email: string
   written?: { lead: repo.LeadRow; event: 'lead.created' | 'lead.updated' }
 }
 
@@ -111,7 +110,10 @@ interface LeadWrite extends repo.LeadSubmission {
 function leadWriter(webhooks: QuoteServiceDeps['webhooks']): WriteGroup<LeadWrite> {
   return {
     async write(trx, items) {
-      await repo.lockEmails(trx, items)
+      await repo.lockEmails(
+        trx,
+        items.map((i) => ({ campaign: i.campaign, email: i.values.email })),
+      )
       for (const round of rounds(items)) {
         const written = await repo.writeLeads(trx, round)
         round.forEach((item, k) => {
@@ -139,7 +141,7 @@ function rounds(items: LeadWrite[]): LeadWrite[][] {
   const seen = new Map<string, number>()
   const out: LeadWrite[][] = []
   for (const item of items) {
-    const key = repo.emailKey(item.campaign, item.email)
+    const key = repo.emailKey(item.campaign, item.values.email)
     const n = seen.get(key) ?? 0
     seen.set(key, n + 1)
     const round = out[n]
@@ -242,7 +244,7 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       const recent = await findRecent({ campaign, email: input.email })
       const leadId = recent?.id ?? `lead_${newUlid()}`
 
-      const item: LeadWrite = { campaign, email: input.email, values, user, leadId, recentId: recent?.id }
+      const item: LeadWrite = { campaign, values, user, leadId, recentId: recent?.id }
       ctx.deferGrouped(leadWrites, item)
       ctx.afterCommit(async () => {
         deps.nudge?.()
