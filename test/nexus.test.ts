@@ -150,6 +150,24 @@ for (const dialect of DIALECTS) {
       assert.equal(stats.sessions, 1)
     })
 
+    it('reads a counter as the sum of the shards concurrent batches wrote', async () => {
+      const fresh = await createCampaign(t.app)
+      await t.app.platform.database.db
+        .insertInto('service_campaign_counter')
+        .values([
+          { campaign_slug: fresh, name: 'events_total', shard: 0, count: 5 },
+          { campaign_slug: fresh, name: 'events_total', shard: 3, count: 7 },
+          { campaign_slug: fresh, name: 'event:media.play', shard: 1, count: 2 },
+          { campaign_slug: fresh, name: 'event:media.play', shard: 4, count: 10 },
+        ])
+        .execute()
+      const stats = json(
+        await t.app.inject({ method: 'GET', url: `/api/campaign/${fresh}/stats`, headers: adminHeaders }),
+      )
+      assert.equal(stats.events_total, 12)
+      assert.deepEqual(stats.events, { 'media.play': 12 })
+    })
+
     it("sends an update_ack to the caller's sockets", async () => {
       const acks: RealtimeMessage[] = []
       const off = await captureFrames(t.app, (m) => acks.push(m as RealtimeMessage))
