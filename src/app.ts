@@ -89,9 +89,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   registerErrorHandler(app)
   app.addSchema(ErrorResponse)
   registerRequestMetrics(app, platform.metrics)
-  app.addHook('onSend', async (request, reply) => {
+  // Callback-style hooks on every request: an async hook costs a promise per request.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
     if (app.draining) reply.header('connection', 'close')
+    done(null, payload)
   })
 
   // Helmet's headers, computed once (see security-headers.ts), on every response.
@@ -168,8 +170,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const eventSchemas = amadeus.createEventSchemaRegistry()
   app.decorate('eventSchemas', eventSchemas)
   const commitLog = nexus.createCommitLog(db, {
+    // Leave the pool at least one connection for everything else (reads, idempotency claims).
     maxInFlight:
-      platform.database.dialect === 'pglite' ? 1 : Math.max(1, Math.floor(config.DATABASE_POOL_SIZE / 2)),
+      platform.database.dialect === 'pglite'
+        ? 1
+        : Math.max(1, Math.min(config.COMMIT_CONCURRENCY, config.DATABASE_POOL_SIZE - 1)),
   })
   const dispatcher = nexus.createDispatcher({
     db,

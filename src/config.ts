@@ -11,6 +11,7 @@ const EnvSchema = Type.Object({
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  COMMIT_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, default: 86400 }),
@@ -95,6 +96,7 @@ export class ConfigError extends Error {
 const INTEGER_KEYS = new Set([
   'PORT',
   'DATABASE_POOL_SIZE',
+  'COMMIT_CONCURRENCY',
   'SESSION_TTL_SECONDS',
   'BODY_LIMIT',
   'JSON_MAX_DEPTH',

@@ -215,7 +215,12 @@ async function writeRecords(
     const key = sessionKey(job.session)
     if (known.has(key) || seen.has(key)) continue
     seen.add(key)
-    sessions.push({ ...job.session, actor: job.request.actor, request_id: job.request.request_id })
+    sessions.push({
+      campaign_slug: job.session.campaign_slug,
+      session_id: job.session.session_id,
+      actor: job.request.actor,
+      request_id: job.request.request_id,
+    })
   }
   const written = new Set((await writeStatement(db, distinct, sessions, shard)).map(keyOf))
   // Only the sessions of requests that were recorded were written.

@@ -87,7 +87,9 @@ function commitJob(
 ): CommitJob {
   return {
     request: {
-      ...parts.key,
+      campaign_slug: parts.key.campaign_slug,
+      actor: parts.key.actor,
+      request_id: parts.key.request_id,
       status_code: response.status_code,
       response: response.body,
       expires_at: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
@@ -113,7 +115,7 @@ function runAfterCommit(tasks: Array<() => void | Promise<void>>): void {
 }
 
 function toOutcome(r: StoredResponse, requestId: string, action: string, replayed: boolean): DispatchOutcome {
-  return { ...r, request_id: requestId, replayed, action }
+  return { status_code: r.status_code, body: r.body, request_id: requestId, replayed, action }
 }
 
 function isEnvelope(body: EnvelopeInput | SeedInput): body is EnvelopeInput {
@@ -145,22 +147,20 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     if (campaignId !== undefined && campaignId !== input.campaignSlug) {
       throw new BadRequestError('campaign_id does not match the campaign in the path', 'CAMPAIGN_MISMATCH')
     }
-    const metadata = { ...(body.metadata ?? {}) }
+    // Object.assign rather than `{ ...x, more }`, which V8 runs on a slow path (per request here).
+    const versioning = Object.assign({}, body.metadata?.versioning as object | undefined, {
+      system_version: deps.config.VERSION,
+      service_version: deps.config.VERSION,
+      environment: deps.config.ENVIRONMENT,
+    })
+    const metadata = Object.assign({}, body.metadata, { versioning })
     return {
       type: 'campaign_event',
       campaign_id: input.campaignSlug,
-      user: { user_id: principal.user_id, session_id: principal.session_id, roles: [...principal.roles] },
+      user: { user_id: principal.user_id, session_id: principal.session_id, roles: principal.roles.slice() },
       event: envelope ? body.event : body.action,
       payload: (envelope ? body.payload : body.data) ?? {},
-      metadata: {
-        ...metadata,
-        versioning: {
-          ...((metadata.versioning as object | undefined) ?? {}),
-          system_version: deps.config.VERSION,
-          service_version: deps.config.VERSION,
-          environment: deps.config.ENVIRONMENT,
-        },
-      },
+      metadata,
       timestamp: (envelope && body.timestamp) || now.toISOString(),
       received_at: now.toISOString(),
       request_id: body.request_id ?? input.idempotencyKey ?? input.fallbackRequestId ?? newUlid(),

@@ -56,12 +56,10 @@ export function createMaintenance(deps: { db: Db; bus: EventBus; forced: boolean
 /** A global hook (not encapsulated): during maintenance every route but health answers 503. */
 export const maintenancePlugin = fp<{ maintenance: Maintenance }>(
   async (app: FastifyInstance, { maintenance }) => {
-    app.addHook('onRequest', async (request, reply) => {
-      if (!maintenance.enabled() || EXEMPT.test(request.url)) return
-      return reply
-        .status(503)
-        .header('retry-after', '60')
-        .send({ error: MESSAGES.maintenance, maintenance: true })
+    // Callback style: it runs on every request, and an async hook costs a promise each time.
+    app.addHook('onRequest', (request, reply, done) => {
+      if (!maintenance.enabled() || EXEMPT.test(request.url)) return done()
+      reply.status(503).header('retry-after', '60').send({ error: MESSAGES.maintenance, maintenance: true })
     })
   },
   { name: 'ovasabi-stream-maintenance' },

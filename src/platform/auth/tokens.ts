@@ -52,7 +52,18 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
       return undefined
     }
     // A copy, so a caller changing its principal never changes the cached one.
-    return { ...hit.principal, roles: [...hit.principal.roles], claims: { ...hit.principal.claims } }
+    // A literal, not `{ ...p, roles }`: V8's slow path for spread-then-add showed per request.
+    const p = hit.principal
+    const copy: Verified = {
+      kind: p.kind,
+      user_id: p.user_id,
+      session_id: p.session_id,
+      roles: p.roles.slice(),
+      claims: Object.assign({}, p.claims),
+    }
+    if (p.token_id !== undefined) copy.token_id = p.token_id
+    if (p.exp !== undefined) copy.exp = p.exp
+    return copy
   }
 
   async function sign(principal: Principal, ttl: number, claims: Record<string, unknown> = {}) {

@@ -82,7 +82,7 @@ export const observabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = asy
 
 /** Request durations by route and status for every route; call on the root instance. */
 export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.httpDuration.observe(
       {
         method: request.method,
@@ -91,5 +91,6 @@ export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): 
       },
       reply.elapsedTime / 1000,
     )
+    done()
   })
 }
