@@ -360,6 +360,44 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    it('delivers a row committed below the ids a running worker already claimed', async () => {
+      // Fresh claims walk the primary key past the last id claimed; a row whose transaction
+      // committed late (a lower id than rows already sent) is the sweep's to find.
+      const { slug, r, id } = await setup(undefined, ['lead.created'])
+      const db = ctx.app.platform.database.db
+      const worker = createDeliveryWorker(
+        { db, box: createSecretBox(ctx.config.JWT_SECRET) },
+        { ...WORKER, pollMs: 100 },
+      )
+      worker.start()
+      try {
+        assert.equal((await submit(slug, 'first@example.com')).statusCode, 200)
+        await waitFor(() => r.got.length >= 1, 'the first delivery')
+        const lowest = await db
+          .selectFrom('service_notification_outbox')
+          .select((eb) => eb.fn.min('id').as('id'))
+          .executeTakeFirstOrThrow()
+        await db
+          .insertInto('service_notification_outbox')
+          .values({
+            id: Number(lowest.id) - 1000,
+            message_id: 'msg_late',
+            webhook_id: id,
+            campaign_slug: slug,
+            event: 'lead.created',
+            subject_id: null,
+            payload: JSON.stringify({ type: 'lead.created', data: { lead: { id: 'lead_late' } } }),
+          })
+          .execute()
+        await waitFor(() => r.got.some((g) => g.id === 'msg_late'), 'the late row, by a sweep')
+        assert.equal((await submit(slug, 'second@example.com')).statusCode, 200)
+        await waitFor(() => r.got.length >= 3, 'a fresh row after the sweep')
+        assert.equal(new Set(r.got.map((g) => g.id)).size, 3)
+      } finally {
+        await worker.stop()
+      }
+    })
+
     it('delivers a message whose worker died mid-send once its lease ran out', async () => {
       const { slug, r, id } = await setup(undefined, ['lead.created'])
       const db = ctx.app.platform.database.db

@@ -25,7 +25,7 @@ export interface DeliveryWorker {
   stop(): Promise<void>
   /** Poll now (after a commit that enqueued something) instead of at the next interval. */
   nudge(): void
-  /** One claim-and-send pass; returns how many rows it handled. */
+  /** One claim-and-send pass over every due row (a sweep); returns how many rows it handled. */
   runOnce(): Promise<number>
 }
 
@@ -157,12 +157,39 @@ export function createDeliveryWorker(
   const releaseEveryMs = Math.min(leaseMs / 2, 30_000)
   let releasedAt = 0
 
-  async function pass(): Promise<number> {
+  // Fresh claims walk the primary key past `cursor`; a sweep over every due row runs first and
+  // then once per poll interval (see repo.claimDue). Until a sweep has drained everything due up
+  // to the last id it saw, the cursor does not move past rows it has not handled.
+  let cursor = 0
+  let sweptAt = Number.NEGATIVE_INFINITY
+  // The last id a sweep in progress covers, fixed until it drains: under a steady stream of new
+  // rows a bound read afresh each pass would keep the sweep (and its slow scan) going.
+  let sweepUpTo: number | undefined
+
+  async function claim(sweep: boolean): Promise<repo.ClaimedRow[]> {
+    if (!sweep) {
+      const rows = await repo.claimDue(db, batchSize, leaseMs, { sweep: false, after: cursor })
+      for (const row of rows) if (row.id > cursor) cursor = row.id
+      return rows
+    }
+    sweepUpTo ??= await repo.lastOutboxId(db)
+    const upTo = sweepUpTo
+    const rows = await repo.claimDue(db, batchSize, leaseMs, { sweep: true, upTo })
+    // Drained up to `upTo`: fresh claims take over from there. A full sweep goes on next pass.
+    if (rows.length < batchSize) {
+      sweptAt = Date.now()
+      sweepUpTo = undefined
+      if (upTo > cursor) cursor = upTo
+    }
+    return rows
+  }
+
+  async function pass(sweep = Date.now() - sweptAt >= options.pollMs): Promise<number> {
     if (Date.now() - releasedAt >= releaseEveryMs) {
       releasedAt = Date.now()
       await repo.releaseExpiredLeases(db)
     }
-    const rows = await repo.claimDue(db, batchSize, leaseMs)
+    const rows = await claim(sweep)
     if (rows.length === 0) return 0
     const ids = [...new Set(rows.map((r) => r.webhook_id))]
     const webhooks = new Map(
@@ -233,6 +260,6 @@ export function createDeliveryWorker(
     nudge() {
       if (!stopped) schedule(0)
     },
-    runOnce: () => pass(),
+    runOnce: () => pass(true),
   }
 }
