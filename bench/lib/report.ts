@@ -32,7 +32,12 @@ export function markdownTable(
       ...commands.map((c) => (r.commandCpu[c] === undefined ? '–' : `${fmt(r.commandCpu[c]!)} %`)),
       `${fmt(r.loadGeneratorCpu)} %`,
     )
-    if (options.notes) row.push(options.notes[r.name] ?? '')
+    // A scenario measured in rounds ("… , round 2") keeps its scenario's note.
+    if (options.notes) {
+      row.push(
+        options.notes[r.name] ?? Object.entries(options.notes).find(([k]) => r.name.startsWith(k))?.[1] ?? '',
+      )
+    }
     return row
   })
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`
