@@ -34,6 +34,9 @@ for (const dialect of DIALECTS) {
       const paused = await open(`/ws/${slug}/guest?token=${await token()}`)
       const reader = await open(`/ws/${slug}/guest?token=${await token()}`)
       const mover = await open(`/ws/${slug}/guest?token=${await token()}`)
+      // A tick after all three joined has sent each its first presence snapshot: a socket still
+      // owed one when it backs up takes the snapshot path later, which is not counted as coalesced.
+      await reader.next((f) => f.type === 'presence_update' && f.active_users >= 3, 5000)
       ;(paused.ws as any)._socket.pause()
       const publisher = createBusPublisher(ctx.app.platform.bus)
       const big = 'x'.repeat(64 * 1024)
@@ -45,15 +48,22 @@ for (const dialect of DIALECTS) {
         await reader.next((f) => f.type === 'notification' && f.i === i, 10_000)
       }
       const moverId = mover.frames[0].cursor_id
-      const before = await metric(ctx.app, 'ovasabi_ws_frames_dropped_total', 'reason="presence_coalesced"')
-      assert.ok(before > 0, 'presence frames for the paused socket coalesce')
+      // Coalescing happens on a tick (every 50 ms here) that has a cursor move and finds the paused
+      // socket backed up; the loop above can end within two ticks, so keep moving until one has.
+      // The loop spent the mover's inbound burst: one move per tick stays within its rate.
+      let coalesced = 0
+      for (let i = 0; i < 60 && coalesced === 0; i++) {
+        mover.send({ type: 'cursor', x: 0.8, y: i / 1000 })
+        await new Promise((r) => setTimeout(r, 50))
+        coalesced = await metric(ctx.app, 'ovasabi_ws_frames_dropped_total', 'reason="presence_coalesced"')
+      }
+      assert.ok(coalesced > 0, 'presence frames for the paused socket coalesce')
       for (let i = 1; i <= 5; i++) {
+        const seen = (f: any) =>
+          f.type === 'presence_update' && f.cursors.some((c: any) => c[0] === moverId && c[1] === i / 10)
         mover.send({ type: 'cursor', x: i / 10, y: 0.5 })
-        await reader.next(
-          (f) =>
-            f.type === 'presence_update' && f.cursors.some((c: any) => c[0] === moverId && c[1] === i / 10),
-          5000,
-        )
+        await reader.next(seen, 5000)
+        await new Promise((r) => setTimeout(r, 20))
       }
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error('paused client was not closed')), 15_000)
