@@ -158,48 +158,27 @@ export async function claimDue(
   db: Db,
   limit: number,
   leaseMs: number,
-  scope: ClaimScope = { sweep: true, upTo: Number.MAX_SAFE_INTEGER },
+  scope: ClaimScope,
 ): Promise<ClaimedRow[]> {
-  const res = scope.sweep
-    ? await sql<ClaimedRow>`
-      update service_notification_outbox o
-      set status = 'sending', attempts = o.attempts + 1,
-          lease_until = now() + (${leaseMs}::int * interval '1 millisecond')
-      where o.id in (
-        select d.id from service_notification_outbox d
-        join service_notification_webhook w on w.id = d.webhook_id
-        where d.status = 'pending' and d.next_attempt_at <= now() and d.id <= ${scope.upTo}
-          and w.enabled and (w.circuit_open_until is null or w.circuit_open_until <= now())
-        order by d.next_attempt_at, d.id
-        limit ${limit}
-        for update of d skip locked
-      )
-      returning o.id, o.message_id, o.webhook_id, o.campaign_slug, o.event, o.payload, o.attempts
-    `.execute(db)
-    : await sql<ClaimedRow>`
-      update service_notification_outbox o
-      set status = 'sending', attempts = o.attempts + 1,
-          lease_until = now() + (${leaseMs}::int * interval '1 millisecond')
-      where o.id in (
-        select d.id from service_notification_outbox d
-        join service_notification_webhook w on w.id = d.webhook_id
-        where d.id > ${scope.after} and d.status = 'pending' and d.next_attempt_at <= now()
-          and w.enabled and (w.circuit_open_until is null or w.circuit_open_until <= now())
-        order by d.id
-        limit ${limit}
-        for update of d skip locked
-      )
-      returning o.id, o.message_id, o.webhook_id, o.campaign_slug, o.event, o.payload, o.attempts
-    `.execute(db)
-  return res.rows.map((r) => ({
-    id: Number(r.id),
-    message_id: r.message_id,
-    webhook_id: r.webhook_id,
-    campaign_slug: r.campaign_slug,
-    event: r.event,
-    payload: r.payload,
-    attempts: r.attempts,
-  }))
+  const [bound, order] = scope.sweep
+    ? [sql`d.id <= ${scope.upTo}`, sql`d.next_attempt_at, d.id`]
+    : [sql`d.id > ${scope.after}`, sql`d.id`]
+  const res = await sql<ClaimedRow>`
+    update service_notification_outbox o
+    set status = 'sending', attempts = o.attempts + 1,
+        lease_until = now() + (${leaseMs}::int * interval '1 millisecond')
+    where o.id in (
+      select d.id from service_notification_outbox d
+      join service_notification_webhook w on w.id = d.webhook_id
+      where ${bound} and d.status = 'pending' and d.next_attempt_at <= now()
+        and w.enabled and (w.circuit_open_until is null or w.circuit_open_until <= now())
+      order by ${order}
+      limit ${limit}
+      for update of d skip locked
+    )
+    returning o.id, o.message_id, o.webhook_id, o.campaign_slug, o.event, o.payload, o.attempts
+  `.execute(db)
+  return res.rows.map((r) => ({ ...r, id: Number(r.id) }))
 }
 
 /** The highest outbox id so far (0 when empty): where a worker's fresh claims start after a sweep. */
