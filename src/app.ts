@@ -236,15 +236,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     db,
     box: notification.createSecretBox(config.JWT_SECRET),
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
-    nudge: () => deliveryWorker.nudge(),
+    worker: deliveryWorker,
   })
-  const quotes = quote.createQuoteService({
-    db,
-    limiter,
-    publisher,
-    webhooks,
-    nudge: () => deliveryWorker.nudge(),
-  })
+  const quotes = quote.createQuoteService({ db, limiter, publisher, webhooks })
   quote.registerActions(actions, quotes)
   users.onErase(async (person, trx) => {
     await quotes.eraseByUser(person.user_id, trx)

@@ -358,7 +358,7 @@ for (const dialect of DIALECTS) {
         db: ctx.app.platform.database.db,
         limiter: createRateLimiter(),
         publisher: { publish: async () => {} },
-        webhooks: { enqueue: async () => 0, scrubSubjects: async () => {} },
+        webhooks: { enqueue: async () => [], deliver: () => {}, scrubSubjects: async () => {} },
       })
       assert.equal(await quotes.eraseByEmail('Forget@Example.com'), 1)
       const row = (await leads(slug)).leads.find((l: any) => l.id === id)

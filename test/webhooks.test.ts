@@ -4,6 +4,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { createDeliveryWorker, createSecretBox, isPrivateAddress } from '../src/modules/notification/index.js'
+import { enqueueMany } from '../src/modules/notification/webhook.repo.js'
 import {
   adminHeaders,
   buildTestApp,
@@ -341,16 +342,29 @@ for (const dialect of DIALECTS) {
     })
 
     it('never sends one outbox row twice with several workers racing', async () => {
-      const { slug, r } = await setup(undefined, ['lead.created'], { quote_rate_limit: { max: 1000 } })
+      // Rows that are due (retries, released leases, what other nodes queued) are claimed by
+      // whichever worker gets there first: three workers race over the same 30 rows.
+      const { slug, r, id } = await setup(undefined, ['lead.created'])
+      const db = ctx.app.platform.database.db
       const options = { ...WORKER, pollMs: 5, batchSize: 3 }
       const box = createSecretBox(ctx.config.JWT_SECRET)
-      const workers = [1, 2, 3].map(() =>
-        createDeliveryWorker({ db: ctx.app.platform.database.db, box }, options),
-      )
+      const workers = [1, 2, 3].map(() => createDeliveryWorker({ db, box }, options))
+      const n = 30
+      await db
+        .insertInto('service_notification_outbox')
+        .values(
+          Array.from({ length: n }, (_, i) => ({
+            message_id: `msg_race_${i}`,
+            webhook_id: id,
+            campaign_slug: slug,
+            event: 'lead.created',
+            subject_id: null,
+            payload: JSON.stringify({ type: 'lead.created', data: { lead: { id: `lead_race_${i}` } } }),
+          })),
+        )
+        .execute()
       for (const w of workers) w.start()
       try {
-        const n = 30
-        for (let i = 0; i < n; i++) assert.equal((await submit(slug, `race${i}@example.com`)).statusCode, 200)
         await waitFor(() => r.got.length >= n, `${n} deliveries`)
         await new Promise((res) => setTimeout(res, 300))
         assert.equal(r.got.length, n)
@@ -428,6 +442,120 @@ for (const dialect of DIALECTS) {
         .where('message_id', '=', 'msg_orphan')
         .executeTakeFirstOrThrow()
       assert.deepEqual(row, { status: 'delivered', attempts: 2 })
+    })
+
+    /** Outbox rows written already claimed, as a lead commit writes them, ready to hand to `worker`. */
+    async function leased(slug: string, leaseMs: number, ids: string[]) {
+      const payload = (i: string) => ({ type: 'lead.created', data: { lead: { id: `lead_${i}` } } })
+      const rows = await enqueueMany(
+        ctx.app.platform.database.db,
+        ids.map((i) => ({
+          messageId: `msg_${i}`,
+          campaign: slug,
+          event: 'lead.created',
+          subjectId: null,
+          payload: payload(i),
+        })),
+        leaseMs,
+      )
+      assert.equal(rows.length, ids.length)
+      return rows.map((r) => ({
+        ...r,
+        campaign_slug: slug,
+        event: 'lead.created',
+        payload: payload(r.message_id.slice(4)),
+        attempts: 1,
+      }))
+    }
+    const outboxRow = (messageId: string) =>
+      ctx.app.platform.database.db
+        .selectFrom('service_notification_outbox')
+        .select(['status', 'attempts'])
+        .where('message_id', '=', messageId)
+        .executeTakeFirstOrThrow()
+
+    it('sends a lead from the node that committed it, without waiting for a poll', async () => {
+      // A poll interval of a minute: only the hand-off after the commit can deliver in time.
+      const slow = await buildTestApp({ dialect, env: { ...FAST, WEBHOOK_POLL_MS: '60000' } })
+      try {
+        const slug = await createCampaign(slow.app)
+        const r = await receiver()
+        servers.push(r)
+        const reg = await slow.app.inject({
+          method: 'POST',
+          url: `/api/campaign/${slug}/webhooks`,
+          headers: adminHeaders,
+          payload: { url: r.url, events: ['lead.created'] },
+        })
+        r.setSecret(json(reg).secret)
+        const { token } = await guestToken(slow.app)
+        const res = await slow.app.inject({
+          method: 'POST',
+          url: '/api/quote',
+          headers: { authorization: `Bearer ${token}` },
+          payload: { campaign: slug, name: 'Ada', email: 'handoff@example.com' },
+        })
+        assert.equal(res.statusCode, 200, res.body)
+        const got = await waitFor(() => r.got[0], 'the handed-off delivery')
+        assert.equal(got.verified, true)
+        assert.equal(got.body.data.lead.email, 'handoff@example.com')
+        const row = await waitFor(async () => {
+          const row = await slow.app.platform.database.db
+            .selectFrom('service_notification_outbox')
+            .select(['status', 'attempts'])
+            .where('message_id', '=', got.id)
+            .executeTakeFirstOrThrow()
+          return row.status === 'delivered' && row
+        }, 'the settled row')
+        assert.deepEqual(row, { status: 'delivered', attempts: 1 })
+      } finally {
+        await slow.close()
+      }
+    })
+
+    it('gives rows handed to a stopped worker back, and a sweep delivers them', async () => {
+      const { slug, r } = await setup(undefined, ['lead.created'])
+      const worker = createDeliveryWorker(
+        { db: ctx.app.platform.database.db, box: createSecretBox(ctx.config.JWT_SECRET) },
+        WORKER,
+      )
+      const rows = await leased(slug, worker.leaseMs, ['handed_stopped'])
+      assert.deepEqual(await outboxRow('msg_handed_stopped'), { status: 'sending', attempts: 1 })
+      worker.handoff(rows) // never started
+      // Released (its unused attempt not counted), then the app's worker sweeps it up.
+      await waitFor(() => r.got.some((g) => g.id === 'msg_handed_stopped'), 'the released row, delivered')
+      assert.equal(r.got[0]!.verified, true)
+      const row = await waitFor(async () => {
+        const row = await outboxRow('msg_handed_stopped')
+        return row.status === 'delivered' && row
+      }, 'the settled row')
+      assert.deepEqual(row, { status: 'delivered', attempts: 1 })
+    })
+
+    it('stops sending queued rows to an endpoint whose circuit opened, and gives them back', async () => {
+      const { slug, r } = await setup((_n, _req, res) => res.writeHead(500).end(), ['lead.created'])
+      // One row per slot and two slots: the first failure opens the circuit with three rows queued.
+      const worker = createDeliveryWorker(
+        { db: ctx.app.platform.database.db, box: createSecretBox(ctx.config.JWT_SECRET) },
+        { ...WORKER, batchSize: 1, circuitThreshold: 1, circuitCooldownMs: 60_000 },
+      )
+      worker.start()
+      try {
+        const ids = ['cb_1', 'cb_2', 'cb_3', 'cb_4', 'cb_5']
+        worker.handoff(await leased(slug, worker.leaseMs, ids))
+        const states = await waitFor(async () => {
+          const all = await Promise.all(ids.map((i) => outboxRow(`msg_${i}`)))
+          return all.every((x) => x.status === 'pending') && all
+        }, 'every row pending again')
+        await new Promise((res) => setTimeout(res, 200))
+        assert.equal(r.got.length, 2, 'only the two rows already being sent reached the endpoint')
+        assert.deepEqual(
+          states.map((x) => x.attempts),
+          [1, 1, 0, 0, 0],
+        )
+      } finally {
+        await worker.stop()
+      }
     })
 
     it('rejects bad registrations', async () => {

@@ -27,6 +27,20 @@ export interface DeliveryWorker {
   nudge(): void
   /** One claim-and-send pass over every due row (a sweep); returns how many rows it handled. */
   runOnce(): Promise<number>
+  /** How long a claim holds a row: what `repo.enqueueMany` leases handed rows for. */
+  readonly leaseMs: number
+  /**
+   * Send rows this node committed already claimed (`repo.enqueueMany` with `leaseMs`), once
+   * their transaction committed: no claim statement, no wait for a poll. Rows it cannot take
+   * (stopping, too many queued, their endpoint's circuit opened) go back to `pending` for any
+   * worker's sweep; if this process dies first, their lease runs out and they come back too.
+   */
+  handoff(rows: HandedRow[]): void
+}
+
+/** A row written already claimed, with what sending it needs. */
+export interface HandedRow extends repo.ClaimedRow {
+  endpoint: repo.Endpoint
 }
 
 const MAX_RETRY_DELAY_MS = 6 * 60 * 60_000
@@ -47,6 +61,11 @@ export function createDeliveryWorker(
   // Longer than any single send, so a live worker's lease never expires under it.
   const leaseMs = Math.max(60_000, options.timeoutMs * 3)
   const breaker = { threshold: options.circuitThreshold, cooldownMs: options.circuitCooldownMs }
+  // Handed rows wait here for a send slot; at most `maxHandedInFlight` are being sent at once.
+  const maxHandedInFlight = batchSize * 2
+  const maxQueued = 10_000
+  const handed: Array<{ row: HandedRow; startBy: number }> = []
+  const sending = new Set<Promise<void>>()
   const outcomes = deps.registry
     ? ((deps.registry.getSingleMetric('ovasabi_webhook_deliveries_total') as
         | Counter<'outcome'>
@@ -70,11 +89,19 @@ export function createDeliveryWorker(
     return items.map(() => undefined)
   })
 
-  async function deliver(
-    row: repo.ClaimedRow,
-    webhook: repo.WebhookRow | undefined,
-    secrets: Map<string, string>,
-  ): Promise<void> {
+  // Endpoint secrets opened once, keyed by their sealed text (which a rotation changes).
+  const secrets = new Map<string, string>()
+  function openSecret(sealed: string): string {
+    let secret = secrets.get(sealed)
+    if (secret === undefined) {
+      if (secrets.size >= 1000) secrets.clear()
+      secret = box.open(sealed)
+      secrets.set(sealed, secret)
+    }
+    return secret
+  }
+
+  async function deliver(row: repo.ClaimedRow, webhook: repo.Endpoint | undefined): Promise<void> {
     const finish = (status: number | null, error: string | null, durationMs: number, outcome: repo.Outcome) =>
       settle({
         id: row.id,
@@ -105,13 +132,7 @@ export function createDeliveryWorker(
       return finish(null, message, 0, await retryOrFail(row, message, undefined))
     }
     const body = JSON.stringify(row.payload)
-    // Opened once per endpoint and pass, not once per message.
-    let secret = secrets.get(webhook.id)
-    if (secret === undefined) {
-      secret = box.open(webhook.secret_sealed)
-      secrets.set(webhook.id, secret)
-    }
-    const headers = signedHeaders(secret, row.message_id, body)
+    const headers = signedHeaders(openSecret(webhook.secret_sealed), row.message_id, body)
     const result = await send(target, headers, body, options.timeoutMs)
     const status = result.status ?? null
     if (result.status !== undefined && result.status >= 200 && result.status < 300) {
@@ -124,6 +145,15 @@ export function createDeliveryWorker(
     if (result.status === 410) {
       outcomes?.inc({ outcome: 'gone' })
       await repo.disableEndpoint(db, row.webhook_id, 'receiver answered 410 Gone')
+      // What disableEndpoint does to the endpoint's pending rows, for those queued here.
+      for (const queued of takeQueued(row.webhook_id)) {
+        void settle({
+          id: queued.id,
+          webhook_id: queued.webhook_id,
+          attempt: queued.attempts,
+          outcome: { status: 'cancelled', error: 'receiver answered 410 Gone' },
+        }).catch(() => {})
+      }
       await finish(status, null, result.durationMs, {
         status: 'failed',
         error: 'HTTP 410 Gone: endpoint disabled',
@@ -140,7 +170,10 @@ export function createDeliveryWorker(
   }
 
   async function retryOrFail(row: repo.ClaimedRow, error: string, retryAfterMs?: number) {
-    await repo.recordEndpointResult(db, row.webhook_id, false, breaker)
+    if (await repo.recordEndpointResult(db, row.webhook_id, false, breaker)) {
+      // The breaker opened: what is queued for this endpoint waits for it to close, like the rest.
+      await release(takeQueued(row.webhook_id))
+    }
     if (row.attempts >= options.maxAttempts) {
       outcomes?.inc({ outcome: 'failed' })
       return { status: 'failed' as const, error }
@@ -197,25 +230,56 @@ export function createDeliveryWorker(
         (w) => [w.id, w],
       ),
     )
-    const secrets = new Map<string, string>()
-    await Promise.all(
-      rows.map((row) =>
-        deliver(row, webhooks.get(row.webhook_id), secrets).catch((err) => {
-          deps.onError?.(err)
-          return settle({
-            id: row.id,
-            webhook_id: row.webhook_id,
-            attempt: row.attempts,
-            outcome: {
-              status: 'pending',
-              nextAttemptAt: new Date(Date.now() + options.retryBaseMs),
-              error: String(err),
-            },
-          }).catch(() => {})
-        }),
-      ),
-    )
+    await Promise.all(rows.map((row) => deliverSafely(row, webhooks.get(row.webhook_id))))
     return rows.length
+  }
+
+  /** `deliver`, and a retry soon when something unexpected failed on our side. */
+  function deliverSafely(row: repo.ClaimedRow, endpoint: repo.Endpoint | undefined): Promise<void> {
+    return deliver(row, endpoint).catch((err) => {
+      deps.onError?.(err)
+      return settle({
+        id: row.id,
+        webhook_id: row.webhook_id,
+        attempt: row.attempts,
+        outcome: {
+          status: 'pending',
+          nextAttemptAt: new Date(Date.now() + options.retryBaseMs),
+          error: String(err),
+        },
+      }).catch(() => {})
+    })
+  }
+
+  function release(rows: repo.ClaimedRow[]): Promise<void> {
+    return repo
+      .releaseLeases(
+        db,
+        rows.map((r) => ({ id: r.id, attempt: r.attempts })),
+      )
+      .catch((err) => deps.onError?.(err))
+  }
+
+  /** Removes and returns the handed rows still queued for one endpoint. */
+  function takeQueued(webhookId: string): HandedRow[] {
+    const taken: HandedRow[] = []
+    for (let i = handed.length - 1; i >= 0; i--) {
+      if (handed[i]!.row.webhook_id === webhookId) taken.push(handed.splice(i, 1)[0]!.row)
+    }
+    return taken
+  }
+
+  function pumpHanded() {
+    while (sending.size < maxHandedInFlight && handed.length > 0) {
+      const { row, startBy } = handed.shift()!
+      // A send started now could outlast the lease: leave the row to run out and be released.
+      if (Date.now() > startBy) continue
+      const send: Promise<void> = deliverSafely(row, row.endpoint).finally(() => {
+        sending.delete(send)
+        pumpHanded()
+      })
+      sending.add(send)
+    }
   }
 
   function schedule(ms: number) {
@@ -255,11 +319,25 @@ export function createDeliveryWorker(
     async stop() {
       stopped = true
       clearTimeout(timer)
+      await release(handed.splice(0).map((h) => h.row))
       await running?.catch(() => {})
+      await Promise.all(sending)
     },
     nudge() {
       if (!stopped) schedule(0)
     },
     runOnce: () => pass(true),
+    leaseMs,
+    handoff(rows) {
+      if (rows.length === 0) return
+      if (stopped || handed.length + rows.length > maxQueued) {
+        void release(rows)
+        return
+      }
+      // The lease began at the commit, a moment ago; a send takes at most timeoutMs.
+      const startBy = Date.now() + leaseMs - options.timeoutMs - 5_000
+      for (const row of rows) handed.push({ row, startBy })
+      pumpHanded()
+    },
   }
 }

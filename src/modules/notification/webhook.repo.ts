@@ -71,27 +71,24 @@ export function updateWebhook(
     .executeTakeFirst()
 }
 
-/**
- * One outbox row per enabled endpoint of the campaign subscribed to `event` (or `*`), written in
- * the caller's transaction so the event and its deliveries commit or vanish together.
- */
-export async function enqueue(
-  trx: Db,
-  e: { messageId: string; campaign: string; event: string; subjectId: string | null; payload: object },
-  onlyWebhook?: string,
-): Promise<number> {
-  const res = await sql`
-    insert into service_notification_outbox (message_id, webhook_id, campaign_slug, event, subject_id, payload)
-    select ${e.messageId}, w.id, w.campaign_slug, ${e.event}, ${e.subjectId}, ${JSON.stringify(e.payload)}::jsonb
-    from service_notification_webhook w
-    where w.campaign_slug = ${e.campaign} and w.enabled
-      and (w.events @> ${JSON.stringify([e.event])}::jsonb or w.events @> '["*"]'::jsonb)
-      ${onlyWebhook ? sql`and w.id = ${onlyWebhook}` : sql``}
-  `.execute(trx)
-  return Number(res.numAffectedRows ?? 0)
+/** What a send needs to know about its endpoint. */
+export type Endpoint = Pick<WebhookRow, 'id' | 'url' | 'enabled' | 'secret_sealed' | 'consecutive_failures'>
+
+/** A row `enqueueMany` wrote already claimed (its first attempt leased), for this node's worker. */
+export interface LeasedRow {
+  id: number
+  message_id: string
+  webhook_id: string
+  endpoint: Endpoint
 }
 
-/** `enqueue` for several events in one statement; rows keep the events' order. */
+/**
+ * `enqueue` for several events in one statement; rows keep the events' order. With `leaseMs`
+ * the rows are written already claimed, `sending` with their first attempt leased, and returned
+ * with their endpoint so the worker of the node that committed them sends them at once (see
+ * `DeliveryWorker.handoff`): no claim statement and no second update of each row. Rows for an
+ * endpoint whose circuit is open are written `pending` and left to the worker's sweep.
+ */
 export async function enqueueMany(
   trx: Db,
   events: Array<{
@@ -101,8 +98,9 @@ export async function enqueueMany(
     subjectId: string | null
     payload: object
   }>,
-): Promise<number> {
-  if (events.length === 0) return 0
+  leaseMs?: number,
+): Promise<LeasedRow[]> {
+  if (events.length === 0) return []
   const rows = events.map((e, i) => ({
     i,
     message_id: e.messageId,
@@ -111,16 +109,47 @@ export async function enqueueMany(
     subject_id: e.subjectId,
     payload: e.payload,
   }))
-  const res = await sql`
-    ${prepared('outbox-enqueue-many')} insert into service_notification_outbox (message_id, webhook_id, campaign_slug, event, subject_id, payload)
-    select e.message_id, w.id, w.campaign_slug, e.event, e.subject_id, e.payload
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      as e(i int, message_id text, campaign text, event text, subject_id text, payload jsonb)
-    join service_notification_webhook w on w.campaign_slug = e.campaign and w.enabled
-      and (w.events @> jsonb_build_array(e.event) or w.events @> '["*"]'::jsonb)
-    order by e.i, w.id
+  const res = await sql<{
+    id: string
+    message_id: string
+    webhook_id: string
+    url: string
+    secret_sealed: string
+    consecutive_failures: number
+  }>`
+    ${prepared('outbox-enqueue-many')} with ins as (
+      insert into service_notification_outbox
+        (message_id, webhook_id, campaign_slug, event, subject_id, payload, status, attempts, lease_until)
+      select e.message_id, w.id, w.campaign_slug, e.event, e.subject_id, e.payload,
+        case when c.leased then 'sending' else 'pending' end, case when c.leased then 1 else 0 end,
+        case when c.leased then now() + ${leaseMs ?? null}::int * interval '1 millisecond' end
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        as e(i int, message_id text, campaign text, event text, subject_id text, payload jsonb)
+      join service_notification_webhook w on w.campaign_slug = e.campaign and w.enabled
+        and (w.events @> jsonb_build_array(e.event) or w.events @> '["*"]'::jsonb)
+      cross join lateral (
+        select ${leaseMs ?? null}::int is not null
+          and (w.circuit_open_until is null or w.circuit_open_until <= now()) as leased
+      ) c
+      order by e.i, w.id
+      returning id, message_id, webhook_id, status
+    )
+    select ins.id, ins.message_id, ins.webhook_id, w.url, w.secret_sealed, w.consecutive_failures
+    from ins join service_notification_webhook w on w.id = ins.webhook_id
+    where ins.status = 'sending'
   `.execute(trx)
-  return Number(res.numAffectedRows ?? 0)
+  return res.rows.map((r) => ({
+    id: Number(r.id),
+    message_id: r.message_id,
+    webhook_id: r.webhook_id,
+    endpoint: {
+      id: r.webhook_id,
+      url: r.url,
+      enabled: true,
+      secret_sealed: r.secret_sealed,
+      consecutive_failures: r.consecutive_failures,
+    },
+  }))
 }
 
 export interface ClaimedRow {
@@ -206,6 +235,22 @@ export interface Settlement {
   log?: { status_code: number | null; error: string | null; duration_ms: number }
 }
 
+/**
+ * Gives back leased rows this worker will not send (handed to it while stopping, or for an
+ * endpoint whose circuit opened meanwhile): due now, their unused attempt not counted. The
+ * attempt number fences off a row another worker claimed again after the lease ran out.
+ */
+export async function releaseLeases(db: Db, rows: Array<{ id: number; attempt: number }>): Promise<void> {
+  if (rows.length === 0) return
+  await sql`
+    update service_notification_outbox o
+    set status = 'pending', attempts = o.attempts - 1, lease_until = null, next_attempt_at = now()
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(id bigint, attempt int)
+    where o.id = r.id and o.attempts = r.attempt and o.status = 'sending'
+      and o.id = any(${rows.map((r) => r.id)}::bigint[])
+  `.execute(db)
+}
+
 /** Rows whose lease ran out (their worker died mid-send) are due again now; returns how many. */
 export async function releaseExpiredLeases(db: Db): Promise<number> {
   const res = await db
@@ -261,13 +306,16 @@ export async function settleMany(db: Db, settlements: Settlement[]): Promise<voi
   `.execute(db)
 }
 
-/** Endpoint health after an attempt: reset on success, count and maybe open the breaker on failure. */
+/**
+ * Endpoint health after an attempt: reset on success, count and maybe open the breaker on
+ * failure. Returns true when the endpoint's circuit is open after this attempt.
+ */
 export async function recordEndpointResult(
   db: Db,
   webhookId: string,
   ok: boolean,
   breaker: { threshold: number; cooldownMs: number },
-) {
+): Promise<boolean> {
   if (ok) {
     await db
       .updateTable('service_notification_webhook')
@@ -275,15 +323,17 @@ export async function recordEndpointResult(
       .where('id', '=', webhookId)
       .where('consecutive_failures', '>', 0)
       .execute()
-    return
+    return false
   }
-  await sql`
+  const { rows } = await sql<{ open: boolean }>`
     update service_notification_webhook
     set consecutive_failures = consecutive_failures + 1,
         circuit_open_until = case when consecutive_failures + 1 >= ${breaker.threshold}
           then now() + (${breaker.cooldownMs}::int * interval '1 millisecond') else circuit_open_until end
     where id = ${webhookId}
+    returning coalesce(circuit_open_until > now(), false) as open
   `.execute(db)
+  return rows[0]?.open === true
 }
 
 /** A 410 Gone: the receiver asked us to stop. Pending messages for it are cancelled. */

@@ -4,6 +4,7 @@ import { NotFoundError } from '../../platform/http/errors.js'
 import type { SecretBox } from './secret-box.js'
 import { newWebhookSecret } from './signing.js'
 import { resolveTarget } from './target-guard.js'
+import type { DeliveryWorker, HandedRow } from './delivery-worker.js'
 import * as repo from './webhook.repo.js'
 
 /** A domain event as CRM endpoints receive it (the Standard Webhooks payload shape). */
@@ -36,9 +37,12 @@ export interface WebhookService {
   sendTest(campaign: string, id: string): Promise<string>
   /**
    * Write the outbox rows for an event (or several, in one statement) inside the caller's
-   * transaction; returns how many.
+   * transaction. Returns the rows claimed for this node's worker: give them to `deliver` once
+   * the transaction committed (never before: a rollback would have sent a phantom).
    */
-  enqueue(trx: Db, event: WebhookEvent | WebhookEvent[]): Promise<number>
+  enqueue(trx: Db, event: WebhookEvent | WebhookEvent[]): Promise<HandedRow[]>
+  /** After the commit that wrote them: this node's worker sends the rows `enqueue` returned. */
+  deliver(rows: HandedRow[]): void
   /** Erasure: scrub stored payloads about these subjects, cancel unsent ones. */
   /** Inside the caller's transaction when `trx` is given (erasure runs in one). */
   scrubSubjects(subjectIds: string[], trx?: Db): Promise<void>
@@ -68,8 +72,8 @@ export function createWebhookService(deps: {
   db: Db
   box: SecretBox
   allowPrivate: boolean
-  /** Called after something was queued outside a lead transaction (test sends, replays). */
-  nudge?: () => void
+  /** This node's delivery worker: sends what this node commits, and is woken for replays. */
+  worker?: Pick<DeliveryWorker, 'leaseMs' | 'handoff' | 'nudge'>
 }): WebhookService {
   const { db, box } = deps
 
@@ -142,7 +146,7 @@ export function createWebhookService(deps: {
           'MESSAGE_NOT_FOUND',
         )
       }
-      deps.nudge?.()
+      deps.worker?.nudge()
     },
     async sendTest(campaign, id) {
       const w = await get(campaign, id)
@@ -158,18 +162,36 @@ export function createWebhookService(deps: {
           payload: JSON.stringify(eventBody('webhook.test', { campaign, webhook_id: w.id })),
         })
         .execute()
-      deps.nudge?.()
+      deps.worker?.nudge()
       return messageId
     },
-    enqueue(trx, e) {
-      const message = (m: WebhookEvent) => ({
+    async enqueue(trx, e) {
+      const messages = (Array.isArray(e) ? e : [e]).map((m) => ({
         messageId: `msg_${newUlid()}`,
         campaign: m.campaign,
         event: m.event,
         subjectId: m.subjectId,
         payload: eventBody(m.event, m.data),
+      }))
+      const leased = await repo.enqueueMany(trx, messages, deps.worker?.leaseMs)
+      if (leased.length === 0) return []
+      const byId = new Map(messages.map((m) => [m.messageId, m]))
+      return leased.map((r) => {
+        const m = byId.get(r.message_id)!
+        return {
+          id: r.id,
+          message_id: r.message_id,
+          webhook_id: r.webhook_id,
+          campaign_slug: m.campaign,
+          event: m.event,
+          payload: m.payload,
+          attempts: 1,
+          endpoint: r.endpoint,
+        }
       })
-      return Array.isArray(e) ? repo.enqueueMany(trx, e.map(message)) : repo.enqueue(trx, message(e))
+    },
+    deliver(rows) {
+      if (rows.length > 0) deps.worker?.handoff(rows)
     },
     scrubSubjects: (ids, trx) => repo.scrubSubjects(trx ?? db, ids),
   }

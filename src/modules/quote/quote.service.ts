@@ -11,6 +11,7 @@ import {
 } from '../../platform/http/errors.js'
 import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
+import type { HandedRow } from '../notification/delivery-worker.js'
 import type { WebhookService } from '../notification/webhook.service.js'
 import { isDisposableEmail } from './disposable.js'
 import * as repo from './quote.repo.js'
@@ -40,9 +41,7 @@ export interface QuoteServiceDeps {
   db: Db
   limiter: RateLimiter
   publisher: RealtimePublisher
-  webhooks: Pick<WebhookService, 'enqueue' | 'scrubSubjects'>
-  /** Wake the delivery worker after a commit that queued webhook messages. */
-  nudge?: () => void
+  webhooks: Pick<WebhookService, 'enqueue' | 'deliver' | 'scrubSubjects'>
 }
 
 interface RateRule {
@@ -98,6 +97,8 @@ function rateRule(rules: Record<string, unknown>): RateRule {
 /** One submission's deferred write (see `leadWriter`); `written` is filled in by the commit. */
 interface LeadWrite extends repo.LeadSubmission {
   written?: { lead: repo.LeadRow; event: 'lead.created' | 'lead.updated' }
+  /** The webhook rows its batch queued, shared by the batch's items: the first to hear of the commit sends them. */
+  outbox?: { rows: HandedRow[]; handed: boolean }
 }
 
 /**
@@ -120,7 +121,7 @@ function leadWriter(webhooks: QuoteServiceDeps['webhooks']): WriteGroup<LeadWrit
           item.written = written[k]
         })
       }
-      await webhooks.enqueue(
+      const rows = await webhooks.enqueue(
         trx,
         items.map((item) => ({
           campaign: item.campaign,
@@ -132,6 +133,8 @@ function leadWriter(webhooks: QuoteServiceDeps['webhooks']): WriteGroup<LeadWrit
           },
         })),
       )
+      const outbox = { rows, handed: false }
+      for (const item of items) item.outbox = outbox
     },
   }
 }
@@ -247,7 +250,11 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       const item: LeadWrite = { campaign, values, user, leadId, recentId: recent?.id }
       ctx.deferGrouped(leadWrites, item)
       ctx.afterCommit(async () => {
-        deps.nudge?.()
+        const outbox = item.outbox
+        if (outbox && !outbox.handed) {
+          outbox.handed = true
+          deps.webhooks.deliver(outbox.rows)
+        }
         const written = item.written
         if (written)
           await announce(
@@ -278,7 +285,7 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
     },
 
     async transition(campaign, id, to, actor) {
-      const { lead, from } = await db.transaction().execute(async (trx) => {
+      const { lead, from, queued } = await db.transaction().execute(async (trx) => {
         const current = await repo.lockLead(trx, campaign, id)
         if (!current) throw new NotFoundError(`Lead ${id} not found in ${campaign}`, 'LEAD_NOT_FOUND')
         if (current.erased_at) throw new ConflictError(`Lead ${id} was erased`, 'LEAD_ERASED')
@@ -292,7 +299,7 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
           )
         }
         const updated = await repo.setStatus(trx, id, to)
-        await deps.webhooks.enqueue(trx, {
+        const queued = await deps.webhooks.enqueue(trx, {
           campaign,
           event: 'lead.updated',
           subjectId: id,
@@ -301,9 +308,9 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
             change: { field: 'status', from: current.status, to, by: actor },
           },
         })
-        return { lead: updated, from: current.status }
+        return { lead: updated, from: current.status, queued }
       })
-      deps.nudge?.()
+      deps.webhooks.deliver(queued)
       await Promise.all([
         notifySubmitter(lead),
         announce(lead, 'lead.updated', { change: { field: 'status', from, to, by: actor } }),
