@@ -19,6 +19,7 @@ import {
   machineLoad,
   machineSummary,
   markdownTable,
+  median,
   requestJson,
   runLoad,
   sampleSteal,
@@ -161,12 +162,6 @@ async function settle(db: FreshDatabase) {
 
 /** (c) then (a) this many times, interleaved, so drift in a noisy host's speed hits both alike. */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3))
-
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((x, y) => x - y)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
 
 async function main() {
   const loadBefore = machineLoad()

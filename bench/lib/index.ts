@@ -10,5 +10,5 @@ export {
 } from './load.js'
 export { BENCH_DATABASE_URL, type FreshDatabase, freshDatabase } from './postgres.js'
 export { machineLoad, type ProcessStats, sampleProcess, sampleSteal } from './proc.js'
-export { machineSummary, markdownTable } from './report.js'
+export { machineSummary, markdownTable, median } from './report.js'
 export { freePort, type SpawnedServer, spawnServer } from './server.js'

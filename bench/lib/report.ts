@@ -59,3 +59,10 @@ export function machineSummary(loadBefore = machineLoad(), stealPercent?: number
         ]),
   ].join('\n')
 }
+
+/** The median: what a run of interleaved rounds reports, so one noisy round does not decide. */
+export function median(xs: number[]): number {
+  const sorted = [...xs].sort((x, y) => x - y)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
