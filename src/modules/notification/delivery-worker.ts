@@ -2,7 +2,7 @@ import { Counter, type Registry } from 'prom-client'
 import { coalesce } from '../../platform/coalesce.js'
 import type { Db } from '../../platform/db/database.js'
 import type { SecretBox } from './secret-box.js'
-import { send } from './sender.js'
+import { createSender } from './sender.js'
 import { signedHeaders } from './signing.js'
 import { PrivateTargetError, resolveTarget } from './target-guard.js'
 import * as repo from './webhook.repo.js'
@@ -66,6 +66,7 @@ export function createDeliveryWorker(
   const maxQueued = 10_000
   const handed: Array<{ row: HandedRow; startBy: number }> = []
   const sending = new Set<Promise<void>>()
+  const sender = createSender()
   const outcomes = deps.registry
     ? ((deps.registry.getSingleMetric('ovasabi_webhook_deliveries_total') as
         | Counter<'outcome'>
@@ -133,7 +134,7 @@ export function createDeliveryWorker(
     }
     const body = JSON.stringify(row.payload)
     const headers = signedHeaders(openSecret(webhook.secret_sealed), row.message_id, body)
-    const result = await send(target, headers, body, options.timeoutMs)
+    const result = await sender.send(target, headers, body, options.timeoutMs)
     const status = result.status ?? null
     if (result.status !== undefined && result.status >= 200 && result.status < 300) {
       outcomes?.inc({ outcome: 'delivered' })
@@ -322,6 +323,7 @@ export function createDeliveryWorker(
       await release(handed.splice(0).map((h) => h.row))
       await running?.catch(() => {})
       await Promise.all(sending)
+      await sender.close()
     },
     nudge() {
       if (!stopped) schedule(0)

@@ -1,6 +1,5 @@
-import http from 'node:http'
-import https from 'node:https'
 import type { LookupFunction } from 'node:net'
+import { Pool } from 'undici'
 import type { ResolvedTarget } from './target-guard.js'
 
 export interface SendResult {
@@ -11,79 +10,103 @@ export interface SendResult {
   durationMs: number
 }
 
+export interface Sender {
+  /** POST one signed body; never throws (a failure is a result with `error`). */
+  send(
+    target: ResolvedTarget,
+    headers: Record<string, string>,
+    body: string,
+    timeoutMs: number,
+  ): Promise<SendResult>
+  /** Closes every kept-alive connection. */
+  close(): Promise<void>
+}
+
 const MAX_RESPONSE_BYTES = 64 * 1024
 
 /** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from now. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
-  const at = Date.parse(value)
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value
+  if (!v) return undefined
+  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000
+  const at = Date.parse(v)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
 
 /**
- * POST one signed body. `node:http` rather than `fetch` because it lets us pin the connection to
- * the address the SSRF guard checked (custom `lookup`); the deadline is `AbortSignal.timeout`
- * over the whole exchange, body included.
+ * Webhook sends over undici connection pools: one pool per endpoint origin and checked address,
+ * its connections kept alive between messages. (Measured: undici's request costs a third of the
+ * CPU of `node:http`'s, whose ClientRequest, agent and response stream dominate a small POST.)
+ * Each pool connects only to the address the SSRF guard checked, whatever DNS says by then
+ * (a pinned `lookup`); a new address means a new pool. Redirects are not followed. The deadline
+ * (`AbortSignal.timeout`) covers the whole exchange, response body included.
  */
-export function send(
-  target: ResolvedTarget,
-  headers: Record<string, string>,
-  body: string,
-  timeoutMs: number,
-): Promise<SendResult> {
-  const started = performance.now()
-  const elapsed = () => Math.round(performance.now() - started)
-  const pinned: LookupFunction = (_host, options, callback) => {
-    if ((options as { all?: boolean }).all) {
-      ;(callback as any)(null, [{ address: target.address, family: target.family }])
-    } else callback(null, target.address, target.family)
-  }
-  const client = target.url.protocol === 'https:' ? https : http
-  return new Promise((resolve) => {
-    let settled = false
-    const done = (r: SendResult) => {
-      if (settled) return
-      settled = true
-      resolve(r)
+export function createSender(options: { maxPools?: number; connectionsPerPool?: number } = {}): Sender {
+  const maxPools = options.maxPools ?? 256
+  const connections = options.connectionsPerPool ?? 32
+  // Insertion order is recency (a hit moves its pool to the end): the first entry is the least used.
+  const pools = new Map<string, Pool>()
+
+  function poolFor(target: ResolvedTarget): Pool {
+    const key = `${target.url.origin} ${target.address}`
+    let pool = pools.get(key)
+    if (pool) {
+      pools.delete(key)
+      pools.set(key, pool)
+      return pool
     }
-    const req = client.request(
-      target.url,
-      {
-        method: 'POST',
-        lookup: pinned,
-        signal: AbortSignal.timeout(timeoutMs),
-        headers: {
-          ...headers,
-          'content-type': 'application/json',
-          'content-length': String(Buffer.byteLength(body)),
-          'user-agent': 'Ovasabi-Webhooks/1',
-        },
-      },
-      (res) => {
-        let size = 0
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length
-          if (size > MAX_RESPONSE_BYTES) res.destroy()
+    const pinned: LookupFunction = (_host, opts, callback) => {
+      if ((opts as { all?: boolean }).all) {
+        ;(callback as any)(null, [{ address: target.address, family: target.family }])
+      } else callback(null, target.address, target.family)
+    }
+    pool = new Pool(target.url.origin, { connections, connect: { lookup: pinned } })
+    pools.set(key, pool)
+    if (pools.size > maxPools) {
+      const [oldest, old] = pools.entries().next().value!
+      pools.delete(oldest)
+      void old.close().catch(() => {})
+    }
+    return pool
+  }
+
+  return {
+    async send(target, headers, body, timeoutMs) {
+      const started = performance.now()
+      const elapsed = () => Math.round(performance.now() - started)
+      try {
+        const res = await poolFor(target).request({
+          method: 'POST',
+          path: `${target.url.pathname}${target.url.search}`,
+          headers: {
+            ...headers,
+            host: target.url.host,
+            'content-type': 'application/json',
+            'user-agent': 'Ovasabi-Webhooks/1',
+          },
+          body,
+          signal: AbortSignal.timeout(timeoutMs),
         })
-        const finish = () =>
-          done({
-            status: res.statusCode,
-            retryAfterMs: parseRetryAfter(res.headers['retry-after']),
-            durationMs: elapsed(),
-          })
-        res.on('end', finish)
-        res.on('close', finish)
-        res.on('error', finish)
-      },
-    )
-    req.on('error', (err: Error & { code?: string }) => {
-      const timedOut = err.name === 'AbortError' || err.name === 'TimeoutError' || err.code === 'ABORT_ERR'
-      done({
-        error: timedOut ? `timeout after ${timeoutMs} ms` : `${err.code ?? err.name}: ${err.message}`,
-        durationMs: elapsed(),
-      })
-    })
-    req.end(body)
-  })
+        // Read (at most 64 KiB of) the answer, so the connection can serve the next message.
+        await res.body.dump({ limit: MAX_RESPONSE_BYTES }).catch(() => {})
+        return {
+          status: res.statusCode,
+          retryAfterMs: parseRetryAfter(res.headers['retry-after']),
+          durationMs: elapsed(),
+        }
+      } catch (err) {
+        const e = err as Error & { code?: string }
+        const timedOut = e.name === 'AbortError' || e.name === 'TimeoutError' || e.code === 'UND_ERR_ABORTED'
+        return {
+          error: timedOut ? `timeout after ${timeoutMs} ms` : `${e.code ?? e.name}: ${e.message}`,
+          durationMs: elapsed(),
+        }
+      }
+    },
+    async close() {
+      const all = [...pools.values()]
+      pools.clear()
+      await Promise.all(all.map((p) => p.close().catch(() => {})))
+    },
+  }
 }
