@@ -283,7 +283,7 @@ for (const dialect of DIALECTS) {
       assert.equal(messages[0].status, 'pending')
     })
 
-    it('replays a message, sends a test event, and signs with the rotated secret', async () => {
+    it('replays a message, sends a test event, and rotates the secret with a grace period', async () => {
       const { slug, r, id, secret } = await setup()
       await submit(slug)
       const first = await waitFor(() => r.got[0], 'first delivery')
@@ -320,11 +320,47 @@ for (const dialect of DIALECTS) {
       assert.equal(probe.body.type, 'webhook.test')
       assert.equal(probe.id, json(test).message_id)
       assert.equal(probe.verified, true, 'signed with the new secret')
-      r.setSecret(secret)
+      // A day's grace by default: the previous secret signs too, so a CRM still on it accepts.
+      assert.equal(probe.signature.split(' ').length, 2)
       assert.equal(
         verifies(secret, probe.id, String(probe.timestamp), JSON.stringify(probe.body), probe.signature),
-        false,
+        true,
+        'the previous secret still verifies during the grace period',
       )
+      const until = Date.parse(json(rotated).webhook.previous_secret_expires_at)
+      assert.ok(until > Date.now() + 23 * 3600_000 && until <= Date.now() + 24 * 3600_000)
+
+      // A rotation without grace: only the newest secret signs from now on.
+      const cut = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/campaign/${slug}/webhooks/${id}/rotate?grace_seconds=0`,
+        headers: adminHeaders,
+      })
+      assert.equal(cut.statusCode, 200, cut.body)
+      assert.equal(json(cut).webhook.previous_secret_expires_at, null)
+      const newest = json(cut).secret
+      r.setSecret(newest)
+      const test2 = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/campaign/${slug}/webhooks/${id}/test`,
+        headers: adminHeaders,
+      })
+      assert.equal(test2.statusCode, 202)
+      const probe2 = await waitFor(() => r.got[3], 'second test delivery')
+      assert.equal(probe2.verified, true, 'signed with the newest secret')
+      assert.equal(probe2.signature.split(' ').length, 1)
+      for (const old of [secret, fresh]) {
+        assert.equal(
+          verifies(old, probe2.id, String(probe2.timestamp), JSON.stringify(probe2.body), probe2.signature),
+          false,
+        )
+      }
+      const badGrace = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/campaign/${slug}/webhooks/${id}/rotate?grace_seconds=-5`,
+        headers: adminHeaders,
+      })
+      assert.equal(badGrace.statusCode, 400)
 
       const missing = await ctx.app.inject({
         method: 'POST',

@@ -133,7 +133,14 @@ export function createDeliveryWorker(
       return finish(null, message, 0, await retryOrFail(row, message, undefined))
     }
     const body = JSON.stringify(row.payload)
-    const headers = signedHeaders(openSecret(webhook.secret_sealed), row.message_id, body)
+    // During a rotation's grace period the previous secret signs too.
+    const previous = webhook.previous_secret_sealed
+    const expires = webhook.previous_secret_expires_at
+    const secrets =
+      previous && expires && expires.getTime() > Date.now()
+        ? [openSecret(webhook.secret_sealed), openSecret(previous)]
+        : openSecret(webhook.secret_sealed)
+    const headers = signedHeaders(secrets, row.message_id, body)
     const result = await sender.send(target, headers, body, options.timeoutMs)
     const status = result.status ?? null
     if (result.status !== undefined && result.status >= 200 && result.status < 300) {

@@ -15,13 +15,17 @@ export function sign(secret: string, id: string, timestamp: number, body: string
   return `v1,${mac}`
 }
 
-/** The three Standard Webhooks headers for one send. */
-export function signedHeaders(secret: string, id: string, body: string, now = new Date()) {
+/**
+ * The three Standard Webhooks headers for one send; with several secrets (a rotation's grace
+ * period), one signature per secret, space-separated, any of which a receiver may check.
+ */
+export function signedHeaders(secrets: string | string[], id: string, body: string, now = new Date()) {
   const timestamp = Math.floor(now.getTime() / 1000)
+  const all = typeof secrets === 'string' ? [secrets] : secrets
   return {
     'webhook-id': id,
     'webhook-timestamp': String(timestamp),
-    'webhook-signature': sign(secret, id, timestamp, body),
+    'webhook-signature': all.map((secret) => sign(secret, id, timestamp, body)).join(' '),
   }
 }
 

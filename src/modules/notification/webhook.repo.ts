@@ -56,6 +56,8 @@ export function updateWebhook(
   id: string,
   patch: {
     secret_sealed?: string
+    previous_secret_sealed?: string | null
+    previous_secret_expires_at?: Date | null
     enabled?: boolean
     disabled_reason?: string | null
     consecutive_failures?: number
@@ -72,7 +74,16 @@ export function updateWebhook(
 }
 
 /** What a send needs to know about its endpoint. */
-export type Endpoint = Pick<WebhookRow, 'id' | 'url' | 'enabled' | 'secret_sealed' | 'consecutive_failures'>
+export type Endpoint = Pick<
+  WebhookRow,
+  | 'id'
+  | 'url'
+  | 'enabled'
+  | 'secret_sealed'
+  | 'previous_secret_sealed'
+  | 'previous_secret_expires_at'
+  | 'consecutive_failures'
+>
 
 /** A row `enqueueMany` wrote already claimed (its first attempt leased), for this node's worker. */
 export interface LeasedRow {
@@ -115,6 +126,8 @@ export async function enqueueMany(
     webhook_id: string
     url: string
     secret_sealed: string
+    previous_secret_sealed: string | null
+    previous_secret_expires_at: Date | null
     consecutive_failures: number
   }>`
     ${prepared('outbox-enqueue-many')} with ins as (
@@ -134,7 +147,8 @@ export async function enqueueMany(
       order by e.i, w.id
       returning id, message_id, webhook_id, status
     )
-    select ins.id, ins.message_id, ins.webhook_id, w.url, w.secret_sealed, w.consecutive_failures
+    select ins.id, ins.message_id, ins.webhook_id, w.url, w.secret_sealed, w.previous_secret_sealed,
+      w.previous_secret_expires_at, w.consecutive_failures
     from ins join service_notification_webhook w on w.id = ins.webhook_id
     where ins.status = 'sending'
   `.execute(trx)
@@ -147,6 +161,8 @@ export async function enqueueMany(
       url: r.url,
       enabled: true,
       secret_sealed: r.secret_sealed,
+      previous_secret_sealed: r.previous_secret_sealed,
+      previous_secret_expires_at: r.previous_secret_expires_at,
       consecutive_failures: r.consecutive_failures,
     },
   }))

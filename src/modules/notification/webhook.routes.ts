@@ -104,14 +104,21 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         operationId: 'rotateWebhookSecret',
         tags,
         security: SecuredBy,
-        description: 'Replace the signing secret; the old one stops signing at once.',
+        description:
+          'Replace the signing secret. The previous one keeps signing beside it (a second `v1,` ' +
+          'signature in `webhook-signature`) for `grace_seconds` (default 86400; 0 stops it at once).',
         params: IdParams,
+        querystring: Type.Object(
+          { grace_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 24 * 60 * 60 })) },
+          { additionalProperties: false },
+        ),
         response: { 200: WebhookWithSecret, ...errors(401, 403, 404) },
       },
     },
     async (request) => {
       const { slug, id } = ids(request)
-      return webhooks.rotate(slug, id)
+      const { grace_seconds } = request.query as { grace_seconds?: number }
+      return webhooks.rotate(slug, id, grace_seconds)
     },
   )
 

@@ -26,6 +26,8 @@ export const WebhookView = Type.Object({
   consecutive_failures: Type.Integer(),
   circuit: Type.Union([Type.Literal('closed'), Type.Literal('open')]),
   circuit_open_until: Type.Union([Type.String(), Type.Null()]),
+  /** Until when the secret before the last rotation still signs (beside the current one). */
+  previous_secret_expires_at: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String(),
 })
 

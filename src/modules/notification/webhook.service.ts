@@ -24,9 +24,14 @@ export interface WebhookService {
   ): Promise<{ id: string; secret: string; webhook: ReturnType<typeof view> }>
   list(campaign: string): Promise<Array<ReturnType<typeof view>>>
   remove(campaign: string, id: string): Promise<void>
+  /**
+   * A new signing secret. The previous one keeps signing beside it for `graceSeconds` (default
+   * 24 h, 0 to stop at once), so the CRM can switch over without rejecting anything.
+   */
   rotate(
     campaign: string,
     id: string,
+    graceSeconds?: number,
   ): Promise<{ id: string; secret: string; webhook: ReturnType<typeof view> }>
   /** Turn an endpoint disabled by a 410 (or by hand) back on and close its breaker. */
   enable(campaign: string, id: string): Promise<ReturnType<typeof view>>
@@ -48,6 +53,9 @@ export interface WebhookService {
   scrubSubjects(subjectIds: string[], trx?: Db): Promise<void>
 }
 
+/** How long a rotated-out secret keeps signing, unless the rotation says otherwise. */
+export const DEFAULT_ROTATION_GRACE_SECONDS = 24 * 60 * 60
+
 export function view(w: repo.WebhookRow, now = new Date()) {
   const open = w.circuit_open_until !== null && w.circuit_open_until > now
   return {
@@ -60,6 +68,10 @@ export function view(w: repo.WebhookRow, now = new Date()) {
     consecutive_failures: w.consecutive_failures,
     circuit: open ? ('open' as const) : ('closed' as const),
     circuit_open_until: w.circuit_open_until ? w.circuit_open_until.toISOString() : null,
+    previous_secret_expires_at:
+      w.previous_secret_expires_at && w.previous_secret_expires_at > now
+        ? w.previous_secret_expires_at.toISOString()
+        : null,
     created_at: w.created_at.toISOString(),
   }
 }
@@ -107,10 +119,14 @@ export function createWebhookService(deps: {
         throw new NotFoundError(`Webhook ${id} not found in ${campaign}`, 'WEBHOOK_NOT_FOUND')
       }
     },
-    async rotate(campaign, id) {
-      await get(campaign, id)
+    async rotate(campaign, id, graceSeconds = DEFAULT_ROTATION_GRACE_SECONDS) {
+      const current = await get(campaign, id)
       const secret = newWebhookSecret()
-      const row = await repo.updateWebhook(db, campaign, id, { secret_sealed: box.seal(secret) })
+      const row = await repo.updateWebhook(db, campaign, id, {
+        secret_sealed: box.seal(secret),
+        previous_secret_sealed: graceSeconds > 0 ? current.secret_sealed : null,
+        previous_secret_expires_at: graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null,
+      })
       return { id, secret, webhook: view(row!) }
     },
     async enable(campaign, id) {

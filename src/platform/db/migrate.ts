@@ -8,6 +8,7 @@ import * as m006 from './migrations/006_streams.js'
 import * as m007 from './migrations/007_amadeus.js'
 import * as m008 from './migrations/008_counter_shards.js'
 import * as m009 from './migrations/009_outbox_vacuum.js'
+import * as m010 from './migrations/010_webhook_secret_grace.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '007_amadeus': m007,
   '008_counter_shards': m008,
   '009_outbox_vacuum': m009,
+  '010_webhook_secret_grace': m010,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

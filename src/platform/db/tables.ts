@@ -230,6 +230,9 @@ export interface NotificationWebhookTable {
   events: Json<string[]>
   description: ColumnType<string, string | undefined, string>
   secret_sealed: string
+  /** The secret before the last rotation, still signing beside the new one until it expires. */
+  previous_secret_sealed: ColumnType<string | null, string | null | undefined, string | null>
+  previous_secret_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   enabled: ColumnType<boolean, boolean | undefined, boolean>
   disabled_reason: ColumnType<string | null, string | null | undefined, string | null>
   consecutive_failures: ColumnType<number, number | undefined, number>
