@@ -6,6 +6,7 @@ import { parseActionBody } from '../nexus/routes.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import type { Principal } from '../platform/auth/principal.js'
 import { AppError, BadRequestError, ForbiddenError, ValidationError } from '../platform/http/errors.js'
+import { isPrototypeKeyError, parseUntrustedJson } from '../platform/json.js'
 import type { Connection, SendLimits } from './connection.js'
 import { coordinate, encode, errorFrame, refusedAck } from './frames.js'
 import type { InboundRegistry } from './inbound.js'
@@ -67,9 +68,16 @@ export class ClientFrames {
     let frame: unknown
     try {
       if (isBinary) throw new Error('binary')
-      frame = JSON.parse(data.toString())
-    } catch {
-      this.reject(conn, new ValidationError('Frames are JSON text objects with a "type"'))
+      frame = parseUntrustedJson(data.toString())
+    } catch (err) {
+      this.reject(
+        conn,
+        new ValidationError(
+          isPrototypeKeyError(err)
+            ? 'Frames must not carry "__proto__" or "constructor.prototype" keys'
+            : 'Frames are JSON text objects with a "type"',
+        ),
+      )
       return
     }
     if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {

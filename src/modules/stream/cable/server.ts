@@ -5,6 +5,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { ulid } from 'ulid'
 import { type WebSocket, WebSocketServer } from 'ws'
 import type { EventBus } from '../../../platform/bus/bus.js'
+import { parseUntrustedJson } from '../../../platform/json.js'
 import type { AccountService, V1Principal } from '../account.service.js'
 import type { Channel, CableConnection } from './channels.js'
 import * as wire from './protocol.js'
@@ -68,7 +69,7 @@ export function createCableServer(deps: CableServerDeps) {
   async function command(l: Live, raw: string) {
     let cmd: wire.CableCommand
     try {
-      cmd = JSON.parse(raw)
+      cmd = parseUntrustedJson(raw) as wire.CableCommand
     } catch {
       return // ActionCable ignores frames it cannot read
     }
@@ -78,7 +79,7 @@ export function createCableServer(deps: CableServerDeps) {
       if (l.subscriptions.has(identifier)) return // the client re-sends until confirmed: one subscription
       let name: unknown
       try {
-        name = (JSON.parse(identifier) as { channel?: unknown }).channel
+        name = (parseUntrustedJson(identifier) as { channel?: unknown } | null)?.channel
       } catch {
         name = undefined
       }
@@ -110,7 +111,7 @@ export function createCableServer(deps: CableServerDeps) {
       if (!sub?.confirmed || typeof cmd.data !== 'string') return
       let data: Record<string, unknown>
       try {
-        data = JSON.parse(cmd.data)
+        data = parseUntrustedJson(cmd.data) as Record<string, unknown>
       } catch {
         return
       }
