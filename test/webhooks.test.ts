@@ -4,7 +4,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { createDeliveryWorker, createSecretBox, isPrivateAddress } from '../src/modules/notification/index.js'
-import { enqueueMany } from '../src/modules/notification/webhook.repo.js'
+import { enqueueMany, scrubSubjects } from '../src/modules/notification/webhook.repo.js'
 import {
   adminHeaders,
   buildTestApp,
@@ -592,6 +592,24 @@ for (const dialect of DIALECTS) {
       } finally {
         await worker.stop()
       }
+    })
+
+    it('refuses to replay a message about an erased person (409 MESSAGE_ERASED)', async () => {
+      const { slug, r, id } = await setup(undefined, ['lead.created'])
+      assert.equal((await submit(slug, 'forget-me@example.com')).statusCode, 200)
+      const sent = await waitFor(() => r.got[0], 'the delivery')
+      await waitFor(async () => (await outboxRow(sent.id)).status === 'delivered', 'the settled row')
+      // What erasing the person does to their messages.
+      await scrubSubjects(ctx.app.platform.database.db, [sent.body.data.lead.id])
+      const res = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/campaign/${slug}/webhooks/${id}/messages/${sent.id}/replay`,
+        headers: adminHeaders,
+      })
+      assert.equal(res.statusCode, 409, res.body)
+      assert.equal(json(res).error.code, 'MESSAGE_ERASED')
+      await new Promise((res) => setTimeout(res, 200))
+      assert.equal(r.got.length, 1, 'nothing was sent again')
     })
 
     it('rejects bad registrations', async () => {

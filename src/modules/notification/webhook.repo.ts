@@ -410,16 +410,36 @@ export function listMessages(db: Db, webhookId: string, limit: number) {
     .execute()
 }
 
-/** Manual replay: the message goes back to `pending` now, with a fresh retry budget. */
-export async function replay(db: Db, webhookId: string, messageId: string): Promise<boolean> {
+/** What erasure leaves of a message's payload (see `scrubSubjects`). */
+const ERASED_PAYLOAD = JSON.stringify({ erased: true })
+
+/**
+ * Manual replay: the message goes back to `pending` now, with a fresh retry budget. Not a
+ * message being sent right now, and not one whose subject was erased (there is nothing left
+ * to send): `missing` / `erased` say which.
+ */
+export async function replay(
+  db: Db,
+  webhookId: string,
+  messageId: string,
+): Promise<'queued' | 'missing' | 'erased'> {
   const res = await db
     .updateTable('service_notification_outbox')
     .set({ status: 'pending', attempts: 0, next_attempt_at: new Date(), lease_until: null })
     .where('webhook_id', '=', webhookId)
     .where('message_id', '=', messageId)
     .where('status', '!=', 'sending')
+    .where(sql<boolean>`payload <> ${ERASED_PAYLOAD}::jsonb`)
     .executeTakeFirst()
-  return Number(res.numUpdatedRows) > 0
+  if (Number(res.numUpdatedRows) > 0) return 'queued'
+  const erased = await db
+    .selectFrom('service_notification_outbox')
+    .select('id')
+    .where('webhook_id', '=', webhookId)
+    .where('message_id', '=', messageId)
+    .where(sql<boolean>`payload = ${ERASED_PAYLOAD}::jsonb`)
+    .executeTakeFirst()
+  return erased ? 'erased' : 'missing'
 }
 
 /** Erasure: scrub the payloads of every message about these subjects and stop unsent ones. */
@@ -427,7 +447,7 @@ export async function scrubSubjects(db: Db, subjectIds: string[]) {
   if (subjectIds.length === 0) return
   await db
     .updateTable('service_notification_outbox')
-    .set({ payload: JSON.stringify({ erased: true }) })
+    .set({ payload: ERASED_PAYLOAD })
     .where('subject_id', 'in', subjectIds)
     .execute()
   await db

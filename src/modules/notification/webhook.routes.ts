@@ -197,9 +197,11 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         operationId: 'replayWebhookMessage',
         tags,
         security: SecuredBy,
-        description: 'Send a message again (same webhook-id, fresh signature and retry budget).',
+        description:
+          'Send a message again (same webhook-id, fresh signature and retry budget). ' +
+          '409 MESSAGE_ERASED when its subject was erased.',
         params: MessageParams,
-        response: { 202: Type.Object({ status: Type.Literal('queued') }), ...errors(401, 403, 404) },
+        response: { 202: Type.Object({ status: Type.Literal('queued') }), ...errors(401, 403, 404, 409) },
       },
     },
     async (request, reply) => {

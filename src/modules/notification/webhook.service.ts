@@ -1,6 +1,6 @@
 import { newUlid } from '../../platform/ids.js'
 import type { Db } from '../../platform/db/database.js'
-import { NotFoundError } from '../../platform/http/errors.js'
+import { ConflictError, NotFoundError } from '../../platform/http/errors.js'
 import type { SecretBox } from './secret-box.js'
 import { newWebhookSecret } from './signing.js'
 import { resolveTarget } from './target-guard.js'
@@ -156,7 +156,14 @@ export function createWebhookService(deps: {
     },
     async replay(campaign, id, messageId) {
       await get(campaign, id)
-      if (!(await repo.replay(db, id, messageId))) {
+      const outcome = await repo.replay(db, id, messageId)
+      if (outcome === 'erased') {
+        throw new ConflictError(
+          `Message ${messageId} is about a person who was erased: nothing is left to send`,
+          'MESSAGE_ERASED',
+        )
+      }
+      if (outcome === 'missing') {
         throw new NotFoundError(
           `Message ${messageId} not found for webhook ${id} (or it is being sent right now)`,
           'MESSAGE_NOT_FOUND',
