@@ -199,6 +199,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   users.onErase((person, trx) => scrubAnalyticsEvents(trx, person).then(() => {}))
   user.registerActions(actions, users)
   referral.registerActions(actions, referrals)
+  referral.qualifyOnActions(dispatcher, referrals, (err) =>
+    app.log.warn({ err }, 'referral qualification failed'),
+  )
   const translations = localization.createLocalizationService({
     db,
     config,

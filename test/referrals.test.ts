@@ -2,9 +2,6 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { createReferralService } from '../src/modules/referral/referral.service.js'
-import { createUserService } from '../src/modules/user/user.service.js'
-import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
 import type { RealtimeMessage } from '../src/realtime/publish.js'
 import {
   captureFrames,
@@ -72,6 +69,14 @@ function milestoneFrames(frames: RealtimeMessage[], campaign: string) {
 async function settle() {
   // Memory-bus deliveries are queued as microtasks after each publish; let them run.
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 10_000) {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
 }
 
 async function milestoneRows(app: FastifyInstance, campaign: string, userId: string) {
@@ -337,17 +342,36 @@ for (const dialect of DIALECTS) {
         assert.equal(json(res).status, 'pending')
       }
       const { db } = app.platform.database
-      const users = createUserService({
-        db,
-        tokens: app.platform.tokens,
-        publisher: { publish: async () => {} },
-        limiter: createRateLimiter(),
+      const state = async (who: Joined) =>
+        (
+          await db
+            .selectFrom('service_referral_main')
+            .select('state')
+            .where('campaign_slug', '=', slug)
+            .where('referred_id', '=', who.user.id)
+            .executeTakeFirstOrThrow()
+        ).state
+      const act = async (who: Joined, url: string, payload: object) => {
+        const res = await app.inject({
+          method: 'POST',
+          url,
+          headers: { authorization: `Bearer ${who.token}` },
+          payload,
+        })
+        assert.equal(res.statusCode, 200, res.body)
+      }
+      // Another action of Bob's: still pending.
+      await act(bob, `/api/${slug}/update`, { action: 'page.view', data: {} })
+      await new Promise((r) => setTimeout(r, 200))
+      assert.equal(await state(bob), 'pending')
+      // Bob asks for a quote (the qualifying action, by REST); then Cy, by its legacy event name.
+      await act(bob, '/api/quote', { campaign: slug, name: 'Bob', email: mail('bob') })
+      await waitFor(async () => (await state(bob)) === 'qualified', 'bob qualified')
+      await act(cy, `/api/${slug}/update`, {
+        action: 'submit_quote',
+        data: { name: 'Cy', email: mail('cy') },
       })
-      const referrals = createReferralService({ db, users, publisher: { publish: async () => {} } })
-      const campaign = await (await import('../src/modules/campaign/campaign.repo.js')).findBySlug(db, slug)
-      await referrals.recordAction(campaign!, bob.user.id, 'content.create') // not the qualifying action
-      await referrals.recordAction(campaign!, bob.user.id, 'quote.submit')
-      await referrals.recordAction(campaign!, cy.user.id, 'quote.submit')
+      await waitFor(async () => (await state(cy)) === 'rejected', 'cy rejected at max_referrals')
       const states = await db
         .selectFrom('service_referral_main')
         .select(['referred_id', 'state', 'reason'])

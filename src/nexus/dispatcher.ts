@@ -44,8 +44,23 @@ export interface DispatchOutcome extends StoredResponse {
   action?: string
 }
 
+/** An action that succeeded and committed (see `Dispatcher.onCommitted`). */
+export interface CommittedAction {
+  campaign: Campaign
+  user_id: string
+  /** The registered name (`quote.submit`) and the event as the client sent it (`submit_quote`). */
+  action: string
+  event: string
+}
+
 export interface Dispatcher {
   dispatch(input: DispatchInput): Promise<DispatchOutcome>
+  /**
+   * Tells `listener` of every action that succeeded, once it committed (replays excluded). It
+   * runs on the request's path: it must return at once (start its work, do not await it) and
+   * its errors are its own.
+   */
+  onCommitted(listener: (committed: CommittedAction) => void): void
 }
 
 export interface DispatcherDeps {
@@ -128,6 +143,19 @@ function isEnvelope(body: EnvelopeInput | SeedInput): body is EnvelopeInput {
  */
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const inFlight = new Map<string, Promise<DispatchOutcome>>()
+  const listeners: Array<(committed: CommittedAction) => void> = []
+
+  function tellCommitted(campaign: Campaign, envelope: Envelope, action: string) {
+    if (listeners.length === 0) return
+    const committed = { campaign, user_id: envelope.user.user_id, action, event: envelope.event }
+    for (const listener of listeners) {
+      try {
+        listener(committed)
+      } catch {
+        // A listener's failure is its own; the action committed and is answered.
+      }
+    }
+  }
 
   function normalise(input: DispatchInput, now: Date): Envelope {
     const { body, principal } = input
@@ -246,6 +274,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const { duplicate } = await deps.commitLog.commit(commitJob(parts, response, false, true))
       if (!duplicate) {
         runAfterCommit(committed)
+        tellCommitted(campaign, envelope, action.name)
         return toOutcome(response, envelope.request_id, action.name, false)
       }
       const stored = await storedResponse(deps.db, key)
@@ -268,10 +297,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
     await deps.commitLog.commit(commitJob(parts, response, true, true))
     runAfterCommit(committed)
+    tellCommitted(campaign, envelope, action.name)
     return toOutcome(response, envelope.request_id, action.name, false)
   }
 
   return {
+    onCommitted(listener) {
+      listeners.push(listener)
+    },
     async dispatch(input) {
       const envelope = normalise(input, new Date())
       const key: RequestKey = {

@@ -1,4 +1,7 @@
-export { registerReferralActions as registerActions } from './referral.actions.js'
+export {
+  qualifyReferralsOnActions as qualifyOnActions,
+  registerReferralActions as registerActions,
+} from './referral.actions.js'
 export { referralManifest as manifest } from './referral.manifest.js'
 export { referralRoutes as routes } from './referral.routes.js'
 export { createReferralService, type ReferralService } from './referral.service.js'
