@@ -481,7 +481,7 @@ for (const dialect of DIALECTS) {
     })
 
     /** Outbox rows written already claimed, as a lead commit writes them, ready to hand to `worker`. */
-    async function leased(slug: string, leaseMs: number, ids: string[]) {
+    async function leased(slug: string, leaseMs: number, ids: string[], subject: string | null = null) {
       const payload = (i: string) => ({ type: 'lead.created', data: { lead: { id: `lead_${i}` } } })
       const rows = await enqueueMany(
         ctx.app.platform.database.db,
@@ -489,7 +489,7 @@ for (const dialect of DIALECTS) {
           messageId: `msg_${i}`,
           campaign: slug,
           event: 'lead.created',
-          subjectId: null,
+          subjectId: subject,
           payload: payload(i),
         })),
         leaseMs,
@@ -499,6 +499,7 @@ for (const dialect of DIALECTS) {
         ...r,
         campaign_slug: slug,
         event: 'lead.created',
+        subject_id: subject,
         payload: payload(r.message_id.slice(4)),
         attempts: 1,
       }))
@@ -589,6 +590,38 @@ for (const dialect of DIALECTS) {
           states.map((x) => x.attempts),
           [1, 1, 0, 0, 0],
         )
+      } finally {
+        await worker.stop()
+      }
+    })
+
+    it('sends nothing more about a person erased while their messages wait in memory', async () => {
+      // Slow answers: two sends on the wire, two rows queued behind them in this worker.
+      const { slug, r } = await setup(
+        (_n, _req, res) => {
+          ;(res as any).held = true
+          setTimeout(() => res.writeHead(204).end(), 300)
+        },
+        ['lead.created'],
+      )
+      const db = ctx.app.platform.database.db
+      const worker = createDeliveryWorker(
+        { db, box: createSecretBox(ctx.config.JWT_SECRET) },
+        { ...WORKER, batchSize: 1 },
+      )
+      worker.start()
+      try {
+        const ids = ['erased_1', 'erased_2', 'erased_3', 'erased_4']
+        worker.handoff(await leased(slug, worker.leaseMs, ids, 'lead_erased'))
+        await waitFor(() => r.got.length >= 2, 'the two sends on the wire')
+        // What erasure does (webhooks.scrubSubjects): the rows, then this node's queue.
+        await scrubSubjects(db, ['lead_erased'])
+        worker.forget(['lead_erased'])
+        await new Promise((res) => setTimeout(res, 800))
+        assert.equal(r.got.length, 2, 'the queued rows were never sent')
+        for (const i of ids) {
+          assert.deepEqual(await outboxRow(`msg_${i}`), { status: 'cancelled', attempts: 1 }, i)
+        }
       } finally {
         await worker.stop()
       }

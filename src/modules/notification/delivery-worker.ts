@@ -36,10 +36,16 @@ export interface DeliveryWorker {
    * worker's sweep; if this process dies first, their lease runs out and they come back too.
    */
   handoff(rows: HandedRow[]): void
+  /**
+   * Drops the handed rows still queued here about these subjects (erased people): their payload
+   * in memory is the one erasure scrubbed from the database. Erasure has cancelled their rows.
+   */
+  forget(subjectIds: string[]): void
 }
 
 /** A row written already claimed, with what sending it needs. */
 export interface HandedRow extends repo.ClaimedRow {
+  subject_id: string | null
   endpoint: repo.Endpoint
 }
 
@@ -337,6 +343,13 @@ export function createDeliveryWorker(
     },
     runOnce: () => pass(true),
     leaseMs,
+    forget(subjectIds) {
+      const gone = new Set(subjectIds)
+      for (let i = handed.length - 1; i >= 0; i--) {
+        const subject = handed[i]!.row.subject_id
+        if (subject !== null && gone.has(subject)) handed.splice(i, 1)
+      }
+    },
     handoff(rows) {
       if (rows.length === 0) return
       if (stopped || handed.length + rows.length > maxQueued) {

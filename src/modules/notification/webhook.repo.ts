@@ -282,8 +282,8 @@ export async function releaseExpiredLeases(db: Db): Promise<number> {
  * Settle many rows and log their attempts in ONE statement (one commit): the worker's writes
  * compete with lead submissions for the same WAL flushes, so a pass's deliveries are settled
  * together rather than one commit each. The attempt number is the fence: a row whose lease
- * expired and that another worker claimed again (attempts went up) is left to that claim; the
- * log line is kept anyway. (Matching on the key and attempts, not on `status`, and naming the
+ * expired and that another worker claimed again (attempts went up) is left to that claim, and a
+ * row cancelled meanwhile (its subject erased) stays cancelled; the log line is kept anyway. (Matching on the key and attempts, not on `status`, and naming the
  * ids as an array keep the planner on the primary key, rather than on the status index and its
  * churn or on a scan of the whole outbox hashed against the recordset, whose size it cannot see.)
  */
@@ -312,7 +312,7 @@ export async function settleMany(db: Db, settlements: Settlement[]): Promise<voi
       set status = s.status, lease_until = null, last_error = s.error,
           delivered_at = case when s.status = 'delivered' then now() else o.delivered_at end,
           next_attempt_at = coalesce(s.next_attempt_at, o.next_attempt_at)
-      from s where o.id = s.id and o.attempts = s.attempt
+      from s where o.id = s.id and o.attempts = s.attempt and o.status <> 'cancelled'
         and o.id = any(${settlements.map((x) => x.id)}::bigint[])
       returning o.id
     )
@@ -442,7 +442,11 @@ export async function replay(
   return erased ? 'erased' : 'missing'
 }
 
-/** Erasure: scrub the payloads of every message about these subjects and stop unsent ones. */
+/**
+ * Erasure: scrub the payloads of every message about these subjects and stop unsent ones,
+ * including those claimed (`sending`): a send already on the wire finishes, but its settlement
+ * leaves a cancelled row cancelled (see `settleMany`), so nothing is retried.
+ */
 export async function scrubSubjects(db: Db, subjectIds: string[]) {
   if (subjectIds.length === 0) return
   await db
@@ -454,6 +458,6 @@ export async function scrubSubjects(db: Db, subjectIds: string[]) {
     .updateTable('service_notification_outbox')
     .set({ status: 'cancelled', last_error: 'subject erased', lease_until: null })
     .where('subject_id', 'in', subjectIds)
-    .where('status', '=', 'pending')
+    .where('status', 'in', ['pending', 'sending'])
     .execute()
 }

@@ -85,7 +85,7 @@ export function createWebhookService(deps: {
   box: SecretBox
   allowPrivate: boolean
   /** This node's delivery worker: sends what this node commits, and is woken for replays. */
-  worker?: Pick<DeliveryWorker, 'leaseMs' | 'handoff' | 'nudge'>
+  worker?: Pick<DeliveryWorker, 'leaseMs' | 'handoff' | 'nudge' | 'forget'>
 }): WebhookService {
   const { db, box } = deps
 
@@ -207,6 +207,7 @@ export function createWebhookService(deps: {
           webhook_id: r.webhook_id,
           campaign_slug: m.campaign,
           event: m.event,
+          subject_id: m.subjectId,
           payload: m.payload,
           attempts: 1,
           endpoint: r.endpoint,
@@ -216,6 +217,10 @@ export function createWebhookService(deps: {
     deliver(rows) {
       if (rows.length > 0) deps.worker?.handoff(rows)
     },
-    scrubSubjects: (ids, trx) => repo.scrubSubjects(trx ?? db, ids),
+    async scrubSubjects(ids, trx) {
+      await repo.scrubSubjects(trx ?? db, ids)
+      // What this node still holds in memory, unsent, for those people.
+      deps.worker?.forget(ids)
+    },
   }
 }
