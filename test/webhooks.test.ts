@@ -155,6 +155,7 @@ for (const dialect of DIALECTS) {
       })
     const get = async (url: string) =>
       json(await ctx.app.inject({ method: 'GET', url, headers: adminHeaders }))
+    const post = (url: string) => ctx.app.inject({ method: 'POST', url, headers: adminHeaders })
 
     it('registers an endpoint and delivers a signed lead.created', async () => {
       const { slug, r, id, secret } = await setup()
@@ -261,11 +262,7 @@ for (const dialect of DIALECTS) {
       const messages = (await get(`/api/campaign/${slug}/webhooks/${id}/messages`)).messages
       assert.equal(messages.length, 1, 'no outbox row for a disabled endpoint')
       assert.equal(messages[0].status, 'failed')
-      const enabled = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/campaign/${slug}/webhooks/${id}/enable`,
-        headers: adminHeaders,
-      })
+      const enabled = await post(`/api/campaign/${slug}/webhooks/${id}/enable`)
       assert.equal(json(enabled).enabled, true)
     })
 
@@ -291,30 +288,18 @@ for (const dialect of DIALECTS) {
         const m = (await get(`/api/campaign/${slug}/webhooks/${id}/messages`)).messages
         return m[0]?.status === 'delivered'
       }, 'delivered state')
-      const replay = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/campaign/${slug}/webhooks/${id}/messages/${first.id}/replay`,
-        headers: adminHeaders,
-      })
+      const replay = await post(`/api/campaign/${slug}/webhooks/${id}/messages/${first.id}/replay`)
       assert.equal(replay.statusCode, 202, replay.body)
       const again = await waitFor(() => r.got[1], 'replayed delivery')
       assert.equal(again.id, first.id)
       assert.equal(again.verified, true)
       assert.deepEqual(again.body, first.body)
 
-      const rotated = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/campaign/${slug}/webhooks/${id}/rotate`,
-        headers: adminHeaders,
-      })
+      const rotated = await post(`/api/campaign/${slug}/webhooks/${id}/rotate`)
       const fresh = json(rotated).secret
       assert.notEqual(fresh, secret)
       r.setSecret(fresh)
-      const test = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/campaign/${slug}/webhooks/${id}/test`,
-        headers: adminHeaders,
-      })
+      const test = await post(`/api/campaign/${slug}/webhooks/${id}/test`)
       assert.equal(test.statusCode, 202)
       const probe = await waitFor(() => r.got[2], 'test delivery')
       assert.equal(probe.body.type, 'webhook.test')
@@ -331,20 +316,12 @@ for (const dialect of DIALECTS) {
       assert.ok(until > Date.now() + 23 * 3600_000 && until <= Date.now() + 24 * 3600_000)
 
       // A rotation without grace: only the newest secret signs from now on.
-      const cut = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/campaign/${slug}/webhooks/${id}/rotate?grace_seconds=0`,
-        headers: adminHeaders,
-      })
+      const cut = await post(`/api/campaign/${slug}/webhooks/${id}/rotate?grace_seconds=0`)
       assert.equal(cut.statusCode, 200, cut.body)
       assert.equal(json(cut).webhook.previous_secret_expires_at, null)
       const newest = json(cut).secret
       r.setSecret(newest)
-      const test2 = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/campaign/${slug}/webhooks/${id}/test`,
-        headers: adminHeaders,
-      })
+      const test2 = await post(`/api/campaign/${slug}/webhooks/${id}/test`)
       assert.equal(test2.statusCode, 202)
       const probe2 = await waitFor(() => r.got[3], 'second test delivery')
       assert.equal(probe2.verified, true, 'signed with the newest secret')
@@ -355,18 +332,12 @@ for (const dialect of DIALECTS) {
           false,
         )
       }
-      const badGrace = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/campaign/${slug}/webhooks/${id}/rotate?grace_seconds=-5`,
-        headers: adminHeaders,
-      })
+      const badGrace = await post(`/api/campaign/${slug}/webhooks/${id}/rotate?grace_seconds=-5`)
       assert.equal(badGrace.statusCode, 400)
 
-      const missing = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/campaign/${slug}/webhooks/${id}/messages/msg_01HZZZZZZZZZZZZZZZZZZZZZZZ/replay`,
-        headers: adminHeaders,
-      })
+      const missing = await post(
+        `/api/campaign/${slug}/webhooks/${id}/messages/msg_01HZZZZZZZZZZZZZZZZZZZZZZZ/replay`,
+      )
       assert.equal(missing.statusCode, 404)
       const del = await ctx.app.inject({
         method: 'DELETE',
@@ -634,11 +605,7 @@ for (const dialect of DIALECTS) {
       await waitFor(async () => (await outboxRow(sent.id)).status === 'delivered', 'the settled row')
       // What erasing the person does to their messages.
       await scrubSubjects(ctx.app.platform.database.db, [sent.body.data.lead.id])
-      const res = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/campaign/${slug}/webhooks/${id}/messages/${sent.id}/replay`,
-        headers: adminHeaders,
-      })
+      const res = await post(`/api/campaign/${slug}/webhooks/${id}/messages/${sent.id}/replay`)
       assert.equal(res.statusCode, 409, res.body)
       assert.equal(json(res).error.code, 'MESSAGE_ERASED')
       await new Promise((res) => setTimeout(res, 200))

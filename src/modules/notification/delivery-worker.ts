@@ -140,12 +140,10 @@ export function createDeliveryWorker(
     }
     const body = JSON.stringify(row.payload)
     // During a rotation's grace period the previous secret signs too.
-    const previous = webhook.previous_secret_sealed
-    const expires = webhook.previous_secret_expires_at
-    const secrets =
-      previous && expires && expires.getTime() > Date.now()
-        ? [openSecret(webhook.secret_sealed), openSecret(previous)]
-        : openSecret(webhook.secret_sealed)
+    const previous = repo.previousSecretInGrace(webhook)
+    const secrets = previous
+      ? [openSecret(webhook.secret_sealed), openSecret(previous)]
+      : openSecret(webhook.secret_sealed)
     const headers = signedHeaders(secrets, row.message_id, body)
     const result = await sender.send(target, headers, body, options.timeoutMs)
     const status = result.status ?? null
@@ -160,7 +158,7 @@ export function createDeliveryWorker(
       outcomes?.inc({ outcome: 'gone' })
       await repo.disableEndpoint(db, row.webhook_id, 'receiver answered 410 Gone')
       // What disableEndpoint does to the endpoint's pending rows, for those queued here.
-      for (const queued of takeQueued(row.webhook_id)) {
+      for (const queued of takeQueued((q) => q.webhook_id === row.webhook_id)) {
         void settle({
           id: queued.id,
           webhook_id: queued.webhook_id,
@@ -186,7 +184,7 @@ export function createDeliveryWorker(
   async function retryOrFail(row: repo.ClaimedRow, error: string, retryAfterMs?: number) {
     if (await repo.recordEndpointResult(db, row.webhook_id, false, breaker)) {
       // The breaker opened: what is queued for this endpoint waits for it to close, like the rest.
-      await release(takeQueued(row.webhook_id))
+      await release(takeQueued((q) => q.webhook_id === row.webhook_id))
     }
     if (row.attempts >= options.maxAttempts) {
       outcomes?.inc({ outcome: 'failed' })
@@ -274,11 +272,11 @@ export function createDeliveryWorker(
       .catch((err) => deps.onError?.(err))
   }
 
-  /** Removes and returns the handed rows still queued for one endpoint. */
-  function takeQueued(webhookId: string): HandedRow[] {
+  /** Removes and returns the handed rows still queued that `match` picks. */
+  function takeQueued(match: (row: HandedRow) => boolean): HandedRow[] {
     const taken: HandedRow[] = []
     for (let i = handed.length - 1; i >= 0; i--) {
-      if (handed[i]!.row.webhook_id === webhookId) taken.push(handed.splice(i, 1)[0]!.row)
+      if (match(handed[i]!.row)) taken.push(handed.splice(i, 1)[0]!.row)
     }
     return taken
   }
@@ -345,10 +343,7 @@ export function createDeliveryWorker(
     leaseMs,
     forget(subjectIds) {
       const gone = new Set(subjectIds)
-      for (let i = handed.length - 1; i >= 0; i--) {
-        const subject = handed[i]!.row.subject_id
-        if (subject !== null && gone.has(subject)) handed.splice(i, 1)
-      }
+      takeQueued((q) => q.subject_id !== null && gone.has(q.subject_id))
     },
     handoff(rows) {
       if (rows.length === 0) return

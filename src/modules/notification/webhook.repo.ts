@@ -85,6 +85,15 @@ export type Endpoint = Pick<
   | 'consecutive_failures'
 >
 
+/** The sealed secret from before the last rotation while it still signs (its grace period), else null. */
+export function previousSecretInGrace(
+  w: Pick<Endpoint, 'previous_secret_sealed' | 'previous_secret_expires_at'>,
+  now = new Date(),
+): string | null {
+  const expires = w.previous_secret_expires_at
+  return expires && expires > now ? w.previous_secret_sealed : null
+}
+
 /** A row `enqueueMany` wrote already claimed (its first attempt leased), for this node's worker. */
 export interface LeasedRow {
   id: number

@@ -68,10 +68,9 @@ export function view(w: repo.WebhookRow, now = new Date()) {
     consecutive_failures: w.consecutive_failures,
     circuit: open ? ('open' as const) : ('closed' as const),
     circuit_open_until: w.circuit_open_until ? w.circuit_open_until.toISOString() : null,
-    previous_secret_expires_at:
-      w.previous_secret_expires_at && w.previous_secret_expires_at > now
-        ? w.previous_secret_expires_at.toISOString()
-        : null,
+    previous_secret_expires_at: repo.previousSecretInGrace(w, now)
+      ? w.previous_secret_expires_at!.toISOString()
+      : null,
     created_at: w.created_at.toISOString(),
   }
 }
