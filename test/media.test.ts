@@ -81,6 +81,31 @@ function put(
   })
 }
 
+describe('upload URL signatures', () => {
+  it('accept only the spelling they were issued with (no spare-bit variants)', () => {
+    const signer = createUploadSigner('a-secret-long-enough-for-tests-0123456789')
+    const id = ulid()
+    const token = signer.sign(id, new Date(Date.now() + 60_000))
+    assert.equal(signer.verify(token), id)
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const last = alphabet.indexOf(token.at(-1)!)
+    // The last of 43 characters holds 4 bits of MAC and 2 spare bits: these three decode alike.
+    const variants = [1, 2, 3].map(
+      (spare) => token.slice(0, -1) + alphabet[(last & ~3) | ((last + spare) & 3)],
+    )
+    for (const v of variants) {
+      assert.deepEqual(
+        Buffer.from(v.split('.')[2]!, 'base64url'),
+        Buffer.from(token.split('.')[2]!, 'base64url'),
+      )
+      assert.throws(
+        () => signer.verify(v),
+        (e: any) => e.code === 'UPLOAD_URL_INVALID',
+      )
+    }
+  })
+})
+
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return []
   return readdirSync(dir, { recursive: true, withFileTypes: true })
