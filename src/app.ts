@@ -240,7 +240,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     box: notification.createSecretBox(config.JWT_SECRET),
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
     worker: deliveryWorker,
+    bus: platform.bus,
+    onError: (err) => app.log.warn({ err }, 'erasure not announced to the other nodes'),
   })
+  const stopForgetting = await notification.forgetErasedSubjects(platform.bus, deliveryWorker)
   const quotes = quote.createQuoteService({ db, limiter, publisher, webhooks })
   quote.registerActions(actions, quotes)
   users.onErase(async (person, trx) => {
@@ -355,6 +358,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('preClose', async () => {
     clearInterval(purgeTimer)
     await commitLog.flush()
+    await stopForgetting()
     await deliveryWorker.stop()
   })
   // After the hook above: the snapshot includes the default campaign.

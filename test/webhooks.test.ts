@@ -3,8 +3,16 @@ import { createHmac } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { createDeliveryWorker, createSecretBox, isPrivateAddress } from '../src/modules/notification/index.js'
+import {
+  createDeliveryWorker,
+  createSecretBox,
+  createWebhookService,
+  forgetErasedSubjects,
+  isPrivateAddress,
+} from '../src/modules/notification/index.js'
 import { enqueueMany, scrubSubjects } from '../src/modules/notification/webhook.repo.js'
+import { createRedisBus } from '../src/platform/bus/redis.js'
+import { createRedis } from '../src/platform/redis.js'
 import {
   adminHeaders,
   buildTestApp,
@@ -12,6 +20,7 @@ import {
   DIALECTS,
   guestToken,
   json,
+  REDIS_URL,
   type TestContext,
 } from './helper.js'
 
@@ -595,6 +604,45 @@ for (const dialect of DIALECTS) {
         }
       } finally {
         await worker.stop()
+      }
+    })
+
+    it('drops what another node holds in memory about a person erased through this one (Redis bus)', {
+      skip: !REDIS_URL && 'needs REDIS_URL',
+    }, async () => {
+      const { slug, r } = await setup(
+        (_n, _req, res) => {
+          ;(res as any).held = true
+          setTimeout(() => res.writeHead(204).end(), 300)
+        },
+        ['lead.created'],
+      )
+      const db = ctx.app.platform.database.db
+      const box = createSecretBox(ctx.config.JWT_SECRET)
+      const clients = [await createRedis(REDIS_URL!), await createRedis(REDIS_URL!)]
+      const [busA, busB] = clients.map((c) => createRedisBus(c))
+      // Node A: a worker with rows queued in memory behind two slow sends.
+      const worker = createDeliveryWorker({ db, box }, { ...WORKER, batchSize: 1 })
+      const stopForgetting = await forgetErasedSubjects(busA!, worker)
+      worker.start()
+      try {
+        const tag = Math.random().toString(36).slice(2, 8)
+        const ids = [1, 2, 3, 4].map((n) => `far_${tag}_${n}`)
+        worker.handoff(await leased(slug, worker.leaseMs, ids, `lead_far_${tag}`))
+        await waitFor(() => r.got.length >= 2, 'the two sends on the wire')
+        // Node B erases: its own webhook service, which knows nothing of A's queue but the bus.
+        const nodeB = createWebhookService({ db, box, allowPrivate: true, bus: busB })
+        await nodeB.scrubSubjects([`lead_far_${tag}`])
+        await new Promise((res) => setTimeout(res, 800))
+        assert.equal(r.got.length, 2, 'node A sent none of the rows it still held')
+        for (const i of ids) {
+          assert.deepEqual(await outboxRow(`msg_${i}`), { status: 'cancelled', attempts: 1 }, i)
+        }
+      } finally {
+        await stopForgetting()
+        await worker.stop()
+        for (const bus of [busA, busB]) await bus!.close()
+        for (const c of clients) c.disconnect()
       }
     })
 

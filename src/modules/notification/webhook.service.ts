@@ -1,3 +1,4 @@
+import type { EventBus } from '../../platform/bus/bus.js'
 import { newUlid } from '../../platform/ids.js'
 import type { Db } from '../../platform/db/database.js'
 import { ConflictError, NotFoundError } from '../../platform/http/errors.js'
@@ -5,6 +6,7 @@ import type { SecretBox } from './secret-box.js'
 import { newWebhookSecret } from './signing.js'
 import { resolveTarget } from './target-guard.js'
 import type { DeliveryWorker, HandedRow } from './delivery-worker.js'
+import { announceErasure } from './erasure-channel.js'
 import * as repo from './webhook.repo.js'
 
 /** A domain event as CRM endpoints receive it (the Standard Webhooks payload shape). */
@@ -85,6 +87,9 @@ export function createWebhookService(deps: {
   allowPrivate: boolean
   /** This node's delivery worker: sends what this node commits, and is woken for replays. */
   worker?: Pick<DeliveryWorker, 'leaseMs' | 'handoff' | 'nudge' | 'forget'>
+  /** Carries erasures to the other nodes' workers (see `erasure-channel.ts`). */
+  bus?: Pick<EventBus, 'publish'>
+  onError?: (err: unknown) => void
 }): WebhookService {
   const { db, box } = deps
 
@@ -218,8 +223,11 @@ export function createWebhookService(deps: {
     },
     async scrubSubjects(ids, trx) {
       await repo.scrubSubjects(trx ?? db, ids)
-      // What this node still holds in memory, unsent, for those people.
+      if (ids.length === 0) return
+      // What this node still holds in memory, unsent, for those people; then every other node.
       deps.worker?.forget(ids)
+      // A bus failure leaves those nodes' copies to be sent, but never fails the erasure itself.
+      if (deps.bus) await announceErasure(deps.bus, ids).catch((err) => deps.onError?.(err))
     },
   }
 }
