@@ -10,6 +10,7 @@ import {
   forgetErasedSubjects,
   isPrivateAddress,
 } from '../src/modules/notification/index.js'
+import { lookupCached } from '../src/modules/notification/target-guard.js'
 import { enqueueMany, scrubSubjects } from '../src/modules/notification/webhook.repo.js'
 import { createRedisBus } from '../src/platform/bus/redis.js'
 import { createRedis } from '../src/platform/redis.js'
@@ -120,6 +121,34 @@ const WORKER = {
   circuitCooldownMs: 1000,
   allowPrivate: true,
 }
+
+describe('webhook target lookups', () => {
+  it('resolve a host once per 30 s, share the lookup in flight, and never keep a failure', async () => {
+    const host = `crm-${Math.random().toString(36).slice(2)}.example`
+    let calls = 0
+    const resolve = async () => {
+      calls++
+      return [{ address: '203.0.113.7', family: 4 }]
+    }
+    const t0 = Date.now()
+    const [a, b] = await Promise.all([lookupCached(host, resolve, t0), lookupCached(host, resolve, t0)])
+    assert.deepEqual(a, b)
+    await lookupCached(host, resolve, t0 + 29_000)
+    assert.equal(calls, 1)
+    await lookupCached(host, resolve, t0 + 31_000)
+    assert.equal(calls, 2, 'asked again once the 30 s are up')
+
+    const failing = `down-${host}`
+    let failures = 0
+    const fail = async () => {
+      failures++
+      throw new Error('ENOTFOUND')
+    }
+    await assert.rejects(lookupCached(failing, fail, t0))
+    await assert.rejects(lookupCached(failing, fail, t0 + 1))
+    assert.equal(failures, 2, 'a failed lookup is not cached')
+  })
+})
 
 for (const dialect of DIALECTS) {
   describe(`webhooks (${dialect})`, () => {

@@ -64,6 +64,34 @@ export class PrivateTargetError extends UnprocessableError {
   }
 }
 
+type Addresses = Array<{ address: string; family: number }>
+
+/** How long a host's addresses are reused: a busy endpoint is sent to many times a second. */
+const DNS_CACHE_MS = 30_000
+const DNS_CACHE_MAX = 1000
+const dnsCache = new Map<string, { at: number; addresses: Promise<Addresses> }>()
+
+/**
+ * The host's addresses, looked up at most once per `DNS_CACHE_MS` (concurrent sends share the
+ * lookup in flight); a failed lookup is not kept, so the next send asks again.
+ */
+export function lookupCached(
+  host: string,
+  resolve: (host: string) => Promise<Addresses> = (h) => lookup(h, { all: true, verbatim: true }),
+  now = Date.now(),
+): Promise<Addresses> {
+  const hit = dnsCache.get(host)
+  if (hit && now - hit.at < DNS_CACHE_MS) return hit.addresses
+  if (dnsCache.size >= DNS_CACHE_MAX) dnsCache.delete(dnsCache.keys().next().value!)
+  const addresses = resolve(host)
+  dnsCache.delete(host)
+  dnsCache.set(host, { at: now, addresses })
+  addresses.catch(() => {
+    if (dnsCache.get(host)?.addresses === addresses) dnsCache.delete(host)
+  })
+  return addresses
+}
+
 /**
  * Resolve the target once and check every address. The sender then connects to the address
  * returned here, so DNS cannot answer differently between the check and the connection.
@@ -79,11 +107,11 @@ export async function resolveTarget(rawUrl: string, allowPrivate: boolean): Prom
     throw new UnprocessableError('Webhook URLs must be http(s)', 'WEBHOOK_URL_INVALID')
   }
   const host = url.hostname.replace(/^\[|\]$/g, '')
-  let addresses: Array<{ address: string; family: number }>
+  let addresses: Addresses
   if (isIP(host)) addresses = [{ address: host, family: isIP(host) }]
   else {
     try {
-      addresses = await lookup(host, { all: true, verbatim: true })
+      addresses = await lookupCached(host)
     } catch {
       throw new UnprocessableError(`Webhook host ${host} does not resolve`, 'WEBHOOK_HOST_UNRESOLVED')
     }
