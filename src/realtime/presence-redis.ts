@@ -82,6 +82,11 @@ export function createRedisPresence(options: RedisPresenceOptions): PresenceBack
         .eval(LEAVE, 2, campaignKey(campaign), nodeKey(nodeId), key, `${campaign}\0${key}`)
         .catch(fail)
     },
+    absorb(campaign, sessionKey) {
+      // The nodes that still hold the session keep it in their `pn:` sets: their LEAVE, or a
+      // reap, then finds the field gone and takes nothing more (the script drops counts <= 0).
+      void redis.hdel(campaignKey(campaign), sessionKey).catch(fail)
+    },
     refresh(campaign) {
       if (closed || inFlight.has(campaign)) return
       inFlight.add(campaign)

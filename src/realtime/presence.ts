@@ -7,6 +7,12 @@
 export interface PresenceBackend {
   join(campaign: string, key: string): void
   leave(campaign: string, key: string): void
+  /**
+   * A guest session became a registered user (`join` with its `sessionKey`): the session stops
+   * counting cluster-wide, whichever nodes still hold it (a guest tab open on another node, or
+   * one waiting out its leave debounce there), so the person counts once, as the user.
+   */
+  absorb(campaign: string, sessionKey: string): void
   /** The cluster-wide count, refreshed asynchronously; undefined until the first answer. */
   refresh(campaign: string): void
   count(campaign: string): number | undefined
@@ -74,6 +80,7 @@ export class Presence {
       this.backend?.join(campaign, target)
     }
     if (fold) {
+      this.backend?.absorb(campaign, sessionKey)
       p.aliases.set(sessionKey, target)
       entry.sessions ??= []
       entry.sessions.push(sessionKey)

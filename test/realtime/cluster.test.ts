@@ -13,7 +13,7 @@ import {
   type TestContext,
   uniqueSlug,
 } from '../helper.js'
-import { baseUrl, connect, type TestClient } from './client.js'
+import { baseUrl, connect, type TestClient, waitUntil } from './client.js'
 
 const SECRET = 'cluster-test-secret-cluster-test-secret-0123'
 
@@ -111,6 +111,31 @@ for (const dialect of DIALECTS) {
       cb.close()
       await ca.next((f) => f.type === 'presence_update' && f.left.includes(idB), 10_000)
       await ca.next((f) => f.type === 'presence_update' && f.active_users === 2, 10_000)
+    })
+
+    it('a guest who joins on another node counts once, while their guest tab is still open', async () => {
+      const slug = uniqueSlug('rt')
+      await campaignOn(a, slug)
+      await campaignOn(b, slug)
+      const watcher = await open(a, `/ws/${slug}/guest?token=${await token(a)}`)
+      const guest = await a.app.platform.tokens.issueGuest()
+      await open(a, `/ws/${slug}/guest?token=${guest.token}`)
+      const latest = () =>
+        [...watcher.frames].reverse().find((f) => f.type === 'presence_update')?.active_users
+      await waitUntil(() => latest() === 2, 10_000, 'watcher and guest')
+      // The guest joins (same session id) and a tab on node B reconnects as the user; the guest
+      // tab on node A stays open. One person.
+      const user = await b.app.platform.tokens.issueUser({
+        userId: 'user_joined_elsewhere',
+        sessionId: guest.principal.session_id,
+        roles: ['participant'],
+      })
+      await open(b, `/ws/${slug}/user_joined_elsewhere?token=${user.token}`)
+      // Someone else arrives on node B: once the count has taken them in, it has the user too.
+      await open(b, `/ws/${slug}/guest?token=${await token(b)}`)
+      await waitUntil(() => (latest() ?? 0) >= 3, 10_000, 'the newcomer counted')
+      await new Promise((r) => setTimeout(r, 1500)) // a few more refreshes of the shared count
+      assert.equal(latest(), 3, 'watcher, the person (guest tab + user tab), the newcomer')
     })
 
     // Presence lives in Redis, not the database: one dialect is enough, and a spawned node is slow
