@@ -43,6 +43,10 @@ async function serveOvasabi(databaseUrl: string) {
     OVASABI_ADMIN_KEY: ADMIN_KEY,
     RATE_LIMIT_PER_MINUTE: '100000000',
     WEBHOOK_ALLOW_PRIVATE: 'true',
+    // Server settings to compare (e.g. COMMIT_CONCURRENCY=4 npm run bench:leads).
+    ...Object.fromEntries(
+      ['COMMIT_CONCURRENCY', 'WEBHOOK_POLL_MS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
+    ),
   })
   const app = await buildApp(config, { logger: false })
   await app.listen({ port: 0, host: '127.0.0.1' })

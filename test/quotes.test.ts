@@ -134,6 +134,12 @@ for (const dialect of DIALECTS) {
       assert.match(fields.email, /valid email/)
       assert.match(fields.phone, /digits/)
       assert.match(fields.extra, /not a field/)
+      // A field of the wrong type is named as such, not as missing.
+      const wrongType = json(await submit(slug, { name: { first: 'Ada' }, email: 'ada@example.com' })).error
+      assert.deepEqual(
+        wrongType.details.map((d: any) => [d.field, d.message]),
+        [['name', 'name must be text of 1 to 200 characters']],
+      )
 
       const viaAction = await ctx.app.inject({
         method: 'POST',

@@ -33,7 +33,7 @@ export type QuoteFields = Static<typeof QuoteFields>
 
 /** Per-field wording for the errors a person filling the form can act on. */
 export const FIELD_HINTS: Record<string, string> = {
-  name: 'name is required (1 to 200 characters)',
+  name: 'name must be text of 1 to 200 characters',
   email: 'email must be a valid email address (at most 254 characters)',
   company: 'company must be text of at most 200 characters',
   phone: 'phone must be 5 to 32 digits, spaces, +, (, ), . or -',
