@@ -604,15 +604,27 @@ for (const dialect of DIALECTS) {
       }
     })
 
-    it('sends nothing more about a person erased while their messages wait in memory', async () => {
-      // Slow answers: two sends on the wire, two rows queued behind them in this worker.
-      const { slug, r } = await setup(
+    /** An endpoint that answers each send after 300 ms, so a worker's sends queue behind it. */
+    const slowEndpoint = () =>
+      setup(
         (_n, _req, res) => {
           ;(res as any).held = true
           setTimeout(() => res.writeHead(204).end(), 300)
         },
         ['lead.created'],
       )
+    /** The two sends already on the wire went out; the erased rows queued behind them did not. */
+    async function neverSentAfterErasure(r: { got: unknown[] }, ids: string[]) {
+      await new Promise((res) => setTimeout(res, 800))
+      assert.equal(r.got.length, 2, 'the queued rows were never sent')
+      for (const i of ids) {
+        assert.deepEqual(await outboxRow(`msg_${i}`), { status: 'cancelled', attempts: 1 }, i)
+      }
+    }
+
+    it('sends nothing more about a person erased while their messages wait in memory', async () => {
+      // Slow answers: two sends on the wire, two rows queued behind them in this worker.
+      const { slug, r } = await slowEndpoint()
       const db = ctx.app.platform.database.db
       const worker = createDeliveryWorker(
         { db, box: createSecretBox(ctx.config.JWT_SECRET) },
@@ -626,11 +638,7 @@ for (const dialect of DIALECTS) {
         // What erasure does (webhooks.scrubSubjects): the rows, then this node's queue.
         await scrubSubjects(db, ['lead_erased'])
         worker.forget(['lead_erased'])
-        await new Promise((res) => setTimeout(res, 800))
-        assert.equal(r.got.length, 2, 'the queued rows were never sent')
-        for (const i of ids) {
-          assert.deepEqual(await outboxRow(`msg_${i}`), { status: 'cancelled', attempts: 1 }, i)
-        }
+        await neverSentAfterErasure(r, ids)
       } finally {
         await worker.stop()
       }
@@ -639,13 +647,7 @@ for (const dialect of DIALECTS) {
     it('drops what another node holds in memory about a person erased through this one (Redis bus)', {
       skip: !REDIS_URL && 'needs REDIS_URL',
     }, async () => {
-      const { slug, r } = await setup(
-        (_n, _req, res) => {
-          ;(res as any).held = true
-          setTimeout(() => res.writeHead(204).end(), 300)
-        },
-        ['lead.created'],
-      )
+      const { slug, r } = await slowEndpoint()
       const db = ctx.app.platform.database.db
       const box = createSecretBox(ctx.config.JWT_SECRET)
       const clients = [await createRedis(REDIS_URL!), await createRedis(REDIS_URL!)]
@@ -662,11 +664,7 @@ for (const dialect of DIALECTS) {
         // Node B erases: its own webhook service, which knows nothing of A's queue but the bus.
         const nodeB = createWebhookService({ db, box, allowPrivate: true, bus: busB })
         await nodeB.scrubSubjects([`lead_far_${tag}`])
-        await new Promise((res) => setTimeout(res, 800))
-        assert.equal(r.got.length, 2, 'node A sent none of the rows it still held')
-        for (const i of ids) {
-          assert.deepEqual(await outboxRow(`msg_${i}`), { status: 'cancelled', attempts: 1 }, i)
-        }
+        await neverSentAfterErasure(r, ids)
       } finally {
         await stopForgetting()
         await worker.stop()
