@@ -28,17 +28,22 @@ export async function startServer(options: TestAppOptions = {}): Promise<Server>
 
 export async function launch(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium`)
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-gpu',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  })
+  const start = () =>
+    chromium.launch({
+      executablePath: CHROMIUM,
+      timeout: 60_000,
+      args: [
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-gpu',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    })
+  // The first start after Chromium was installed builds its caches and has timed out once on a
+  // busy machine; a second start finds them built.
+  return start().catch(start)
 }
 
 /** A page that records console errors and CSP violations, so tests can assert there were none. */
