@@ -144,6 +144,33 @@ for (const dialect of DIALECTS) {
       assert.equal(seen.at(-1)!.headers.authorization, `Bearer ${s.token}`)
     })
 
+    test('webhooks: create, update, rotate, enable and remove an endpoint', async () => {
+      const slug = await createCampaign(ctx.app)
+      const admin = createClient({ baseUrl, apiKey: ADMIN_KEY })
+      // A public address literal: nothing is sent (no lead is submitted), and no DNS is needed.
+      const created = await admin.webhooks.create(slug, {
+        url: 'https://93.184.215.14/a',
+        events: ['lead.created'],
+      })
+      assert.match(created.secret, /^whsec_/)
+      const updated = await admin.webhooks.update(slug, created.id, {
+        url: 'https://93.184.215.14/b',
+        events: ['lead.created', 'lead.updated'],
+      })
+      assert.deepEqual(
+        [updated.url, updated.events],
+        ['https://93.184.215.14/b', ['lead.created', 'lead.updated']],
+      )
+      const rotated = await admin.webhooks.rotate(slug, created.id, 0)
+      assert.notEqual(rotated.secret, created.secret)
+      assert.equal(rotated.webhook.previous_secret_expires_at, null, 'grace 0: the old secret stops at once')
+      assert.equal((await admin.webhooks.enable(slug, created.id)).enabled, true)
+      const bad = await failure(admin.webhooks.update(slug, created.id, {}))
+      assert.equal(bad.code, 'VALIDATION_FAILED')
+      await admin.webhooks.remove(slug, created.id)
+      assert.deepEqual((await admin.webhooks.list(slug)).webhooks, [])
+    })
+
     test('a server that cannot be reached gives NETWORK_ERROR with status 0', async () => {
       const dead = createClient({ baseUrl: 'http://127.0.0.1:9' })
       const err = await failure(dead.health())

@@ -170,6 +170,23 @@ export function createClient(options: ClientOptions) {
       /** The signing secret is in this answer only: store it in the CRM. */
       create: (slug: string, body: C.WebhookInput) =>
         req<C.CreatedWebhook>('POST', `/api/campaign/${enc(slug)}/webhooks`, { body }),
+      /** Change the URL, events or description; the secret and the delivery log stay. */
+      update: (slug: string, id: string, body: C.WebhookUpdate) =>
+        req<C.Webhook>('PATCH', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}`, { body }),
+      /**
+       * A new signing secret (in this answer only); the old one keeps signing beside it for
+       * `graceSeconds` (server default 24 h, 0 stops it at once).
+       */
+      rotate: (slug: string, id: string, graceSeconds?: number) =>
+        req<C.CreatedWebhook>(
+          'POST',
+          `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/rotate${
+            graceSeconds === undefined ? '' : `?grace_seconds=${graceSeconds}`
+          }`,
+        ),
+      /** Turn an endpoint disabled by a 410 back on and close its circuit breaker. */
+      enable: (slug: string, id: string) =>
+        req<C.Webhook>('POST', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/enable`),
       remove: (slug: string, id: string) =>
         req<unknown>('DELETE', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}`),
       test: (slug: string, id: string) =>

@@ -17,6 +17,7 @@ import type {
 import type { MediaResponse, UploadPayload, UploadTicket } from '../src/modules/media/media.schema.js'
 import type {
   CreateWebhookBody,
+  UpdateWebhookBody,
   DeliveryView,
   MessageView,
   WebhookView,
@@ -83,6 +84,7 @@ export interface CampaignStream {
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number]
 // A union mapped from a list infers as `never[]` in TypeBox: `events` is pinned to the list.
 export type WebhookInput = Omit<Static<typeof CreateWebhookBody>, 'events'> & { events: WebhookEvent[] }
+export type WebhookUpdate = Omit<Static<typeof UpdateWebhookBody>, 'events'> & { events?: WebhookEvent[] }
 export type Webhook = Static<typeof WebhookView>
 export type CreatedWebhook = Static<typeof WebhookWithSecret>
 export type WebhookDelivery = Static<typeof DeliveryView>

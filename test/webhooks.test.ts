@@ -241,6 +241,61 @@ for (const dialect of DIALECTS) {
       assert.equal(r.got.length, 1, 'lead.created was not sent')
     })
 
+    it('moves an endpoint to a new URL and changes its events, keeping its secret and history', async () => {
+      const { slug, r, id, secret } = await setup(undefined, ['lead.created'])
+      await submit(slug)
+      await waitFor(() => r.got[0], 'the first lead.created at the old URL')
+      const moved = await receiver()
+      servers.push(moved)
+      moved.setSecret(secret)
+      const patch = (payload: Record<string, unknown>, headers: Record<string, string> = adminHeaders) =>
+        ctx.app.inject({ method: 'PATCH', url: `/api/campaign/${slug}/webhooks/${id}`, headers, payload })
+      const res = await patch({ url: moved.url, events: ['lead.updated'], description: 'HubSpot' })
+      assert.equal(res.statusCode, 200, res.body)
+      assert.deepEqual(
+        [json(res).url, json(res).events, json(res).description],
+        [moved.url, ['lead.updated'], 'HubSpot'],
+      )
+      // No longer subscribed to lead.created; a status change goes to the new URL, signed with
+      // the same secret.
+      const lead = json(await submit(slug)).result.lead_id
+      const changed = await ctx.app.inject({
+        method: 'PATCH',
+        url: `/api/campaign/${slug}/leads/${lead}`,
+        headers: adminHeaders,
+        payload: { status: 'contacted' },
+      })
+      assert.equal(changed.statusCode, 200)
+      const got = await waitFor(() => moved.got[0], 'lead.updated at the new URL')
+      assert.equal(got.body.type, 'lead.updated')
+      assert.equal(got.verified, true)
+      assert.equal(r.got.length, 1, 'nothing more went to the old URL')
+      assert.equal(moved.got.length, 1, 'the second lead.created was not sent')
+      const deliveries = await get(`/api/campaign/${slug}/webhooks/${id}/deliveries`)
+      assert.equal(deliveries.deliveries.length, 2, 'the log kept the attempt at the old URL')
+
+      for (const bad of [
+        {},
+        { url: 'ftp://example.com/x' },
+        { events: [] },
+        { events: ['x'] },
+        { secret: 's' },
+      ]) {
+        assert.equal((await patch(bad)).statusCode, 400, JSON.stringify(bad))
+      }
+      assert.equal(
+        (await patch({ description: 'x' }, { authorization: `Bearer ${guest.token}` })).statusCode,
+        403,
+      )
+      const missing = await ctx.app.inject({
+        method: 'PATCH',
+        url: `/api/campaign/${slug}/webhooks/wh_01HZZZZZZZZZZZZZZZZZZZZZZZ`,
+        headers: adminHeaders,
+        payload: { description: 'x' },
+      })
+      assert.equal(missing.statusCode, 404)
+    })
+
     it('retries failures with the same webhook-id, honouring Retry-After', async () => {
       const { slug, r, id } = await setup((n, _req, res) => {
         if (n === 1) res.writeHead(503, { 'retry-after': '1' }).end()
@@ -738,6 +793,37 @@ for (const dialect of DIALECTS) {
         assert.equal(res.statusCode, 422, url)
         assert.equal(json(res).error.code, 'WEBHOOK_TARGET_PRIVATE', url)
       }
+    })
+
+    it('refuses to move an endpoint to a private target', async () => {
+      const slug = await createCampaign(ctx.app)
+      const box = createSecretBox(ctx.config.JWT_SECRET)
+      const id = 'wh_01HYYYYYYYYYYYYYYYYYYYYYYY'
+      await ctx.app.platform.database.db
+        .insertInto('service_notification_webhook')
+        .values({
+          id,
+          campaign_slug: slug,
+          url: 'https://crm.example.com/hook',
+          events: JSON.stringify(['*']),
+          secret_sealed: box.seal('whsec_c2VjcmV0'),
+          created_by: 'test',
+        })
+        .execute()
+      const res = await ctx.app.inject({
+        method: 'PATCH',
+        url: `/api/campaign/${slug}/webhooks/${id}`,
+        headers: adminHeaders,
+        payload: { url: 'http://169.254.169.254/latest' },
+      })
+      assert.equal(res.statusCode, 422)
+      assert.equal(json(res).error.code, 'WEBHOOK_TARGET_PRIVATE')
+      const list = await ctx.app.inject({
+        method: 'GET',
+        url: `/api/campaign/${slug}/webhooks`,
+        headers: adminHeaders,
+      })
+      assert.equal(json(list).webhooks[0].url, 'https://crm.example.com/hook', 'unchanged')
     })
 
     it('refuses them at send time too (the address is checked when delivering)', async () => {

@@ -163,6 +163,45 @@ describe('live features in Chromium', () => {
     await context.close()
   })
 
+  test('admin: a CRM endpoint is added, edited, and its secret rotated', LIMIT, async () => {
+    const slug = await createCampaign(server.app)
+    const admin = await newContext()
+    await admin.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)
+    const { page, problems } = await openPage(admin, `${server.baseUrl}/admin/c/${slug}/webhooks`)
+    const add = page.locator('form[data-testid="webhook-form"]')
+    // A public address literal: nothing is sent (no lead is submitted here), no DNS needed.
+    await add.locator('#wh-url').fill('https://93.184.215.14/crm')
+    await add.locator('button[type="submit"]').click()
+    const status = page.locator('p[role="status"]')
+    await status.filter({ hasText: 'Signing secret (shown once): whsec_' }).waitFor()
+    const first = (await status.textContent())!.split('shown once): ')[1]!
+
+    await page.getByRole('button', { name: 'Edit' }).click()
+    const edit = page.locator('form[data-testid="webhook-edit"]')
+    await edit.locator('input[name="url"]').fill('https://93.184.215.14/crm/v2')
+    await edit.locator('input[name="lead.created"]').uncheck()
+    await edit.locator('button[type="submit"]').click()
+    await page.locator('.panel strong', { hasText: 'https://93.184.215.14/crm/v2' }).waitFor()
+    assert.equal(await edit.count(), 0, 'the edit form closes once saved')
+    const [stored] = (
+      await server.app
+        .inject({
+          method: 'GET',
+          url: `/api/campaign/${slug}/webhooks`,
+          headers: { 'x-api-key': ADMIN_KEY },
+        })
+        .then((r) => r.json())
+    ).webhooks
+    assert.deepEqual([stored.url, stored.events], ['https://93.184.215.14/crm/v2', ['lead.updated']])
+
+    await page.getByRole('button', { name: 'Rotate secret' }).click()
+    await status.filter({ hasText: 'New signing secret' }).waitFor()
+    const rotated = /whsec_\S+?(?=\.|\s|$)/.exec((await status.textContent())!)?.[0]
+    assert.ok(rotated && rotated !== first, 'a different secret, shown once')
+    await screenshot(page, 'admin-webhooks')
+    assert.deepEqual(problems, [])
+  })
+
   test(
     'admin: the service graph is drawn and picking a node highlights what relies on it',
     LIMIT,

@@ -21,6 +21,12 @@ export const notificationManifest: ModuleManifest = {
   endpoints: [
     { method: 'POST', path: base, auth: 'admin', summary: 'Register a CRM endpoint' },
     { method: 'GET', path: base, auth: 'admin', summary: 'List endpoints' },
+    {
+      method: 'PATCH',
+      path: `${base}/:id`,
+      auth: 'admin',
+      summary: 'Change the URL, events or description',
+    },
     { method: 'DELETE', path: `${base}/:id`, auth: 'admin', summary: 'Delete an endpoint' },
     { method: 'POST', path: `${base}/:id/rotate`, auth: 'admin', summary: 'Rotate the signing secret' },
     { method: 'POST', path: `${base}/:id/enable`, auth: 'admin', summary: 'Re-enable an endpoint' },

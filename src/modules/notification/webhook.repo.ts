@@ -55,6 +55,10 @@ export function updateWebhook(
   campaign: string,
   id: string,
   patch: {
+    url?: string
+    /** JSON text of the event list. */
+    events?: string
+    description?: string
     secret_sealed?: string
     previous_secret_sealed?: string | null
     previous_secret_expires_at?: Date | null

@@ -7,6 +7,7 @@ import {
   CreateWebhookBody,
   DeliveryView,
   MessageView,
+  UpdateWebhookBody,
   WebhookView,
   WebhookWithSecret,
 } from './webhook.schema.js'
@@ -93,6 +94,28 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
       const { slug, id } = ids(request)
       await webhooks.remove(slug, id)
       return reply.status(204).send()
+    },
+  )
+
+  app.patch(
+    `${base}/:id`,
+    {
+      preHandler: admin,
+      schema: {
+        operationId: 'updateWebhook',
+        tags,
+        security: SecuredBy,
+        description:
+          'Change the URL, the events or the description. The secret, the circuit and the delivery ' +
+          'log stay; queued messages go to the new URL; a new event list applies to later events.',
+        params: IdParams,
+        body: UpdateWebhookBody,
+        response: { 200: WebhookView, ...errors(400, 401, 403, 404, 422) },
+      },
+    },
+    async (request) => {
+      const { slug, id } = ids(request)
+      return webhooks.update(slug, id, request.body as UpdateWebhookBody)
     },
   )
 

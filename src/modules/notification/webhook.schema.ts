@@ -1,20 +1,26 @@
-import { type TSchema, Type } from 'typebox'
+import { type Static, type TSchema, Type } from 'typebox'
 
 /** Events a CRM endpoint can subscribe to; `*` is every one, present and future. */
 export const WEBHOOK_EVENTS = ['lead.created', 'lead.updated', '*'] as const
 
+const Url = Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://' })
+const Events = Type.Array(Type.Union(WEBHOOK_EVENTS.map((e) => Type.Literal(e))), {
+  minItems: 1,
+  maxItems: 16,
+  uniqueItems: true,
+})
+const Description = Type.String({ maxLength: 500 })
+
 export const CreateWebhookBody = Type.Object(
-  {
-    url: Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://' }),
-    events: Type.Array(Type.Union(WEBHOOK_EVENTS.map((e) => Type.Literal(e))), {
-      minItems: 1,
-      maxItems: 16,
-      uniqueItems: true,
-    }),
-    description: Type.Optional(Type.String({ maxLength: 500 })),
-  },
+  { url: Url, events: Events, description: Type.Optional(Description) },
   { additionalProperties: false },
 )
+
+export const UpdateWebhookBody = Type.Object(
+  { url: Type.Optional(Url), events: Type.Optional(Events), description: Type.Optional(Description) },
+  { additionalProperties: false, minProperties: 1 },
+)
+export type UpdateWebhookBody = Static<typeof UpdateWebhookBody>
 
 export const WebhookView = Type.Object({
   id: Type.String(),

@@ -35,6 +35,16 @@ export interface WebhookService {
     id: string,
     graceSeconds?: number,
   ): Promise<{ id: string; secret: string; webhook: ReturnType<typeof view> }>
+  /**
+   * Change where an endpoint sends, what it subscribes to, or its description; its secret, its
+   * state and its history stay. Messages already queued go to the new URL; a changed event list
+   * applies to events from now on.
+   */
+  update(
+    campaign: string,
+    id: string,
+    patch: { url?: string; events?: string[]; description?: string },
+  ): Promise<ReturnType<typeof view>>
   /** Turn an endpoint disabled by a 410 (or by hand) back on and close its breaker. */
   enable(campaign: string, id: string): Promise<ReturnType<typeof view>>
   deliveries(campaign: string, id: string, opts: { limit: number; before?: number }): Promise<unknown[]>
@@ -132,6 +142,17 @@ export function createWebhookService(deps: {
         previous_secret_expires_at: graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null,
       })
       return { id, secret, webhook: view(row!) }
+    },
+    async update(campaign, id, patch) {
+      await get(campaign, id)
+      if (patch.url !== undefined) await resolveTarget(patch.url, deps.allowPrivate)
+      const row = await repo.updateWebhook(db, campaign, id, {
+        url: patch.url,
+        events: patch.events && JSON.stringify(patch.events),
+        description: patch.description,
+      })
+      if (!row) throw new NotFoundError(`Webhook ${id} not found in ${campaign}`, 'WEBHOOK_NOT_FOUND')
+      return view(row)
     },
     async enable(campaign, id) {
       await get(campaign, id)

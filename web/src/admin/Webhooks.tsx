@@ -6,20 +6,56 @@ import { LoadView } from './ui.js'
 /** The events a CRM endpoint can subscribe to (`WEBHOOK_EVENTS` in the notification module). */
 const EVENTS: WebhookInput['events'] = ['lead.created', 'lead.updated', '*']
 
+/** The URL and event fields of an endpoint, empty (add) or filled from one (edit). */
+function EndpointFields({ idPrefix, hook }: { idPrefix: string; hook?: Webhook }) {
+  return (
+    <>
+      <div class="field">
+        <label for={`${idPrefix}-url`}>URL</label>
+        <input
+          id={`${idPrefix}-url`}
+          name="url"
+          type="url"
+          required
+          defaultValue={hook?.url}
+          placeholder="https://crm.example.com/hooks/ovasabi"
+        />
+      </div>
+      <fieldset class="group">
+        <legend>Events</legend>
+        <div class="toggles">
+          {EVENTS.map((ev) => (
+            <label key={ev} class="check">
+              <input
+                type="checkbox"
+                name={ev}
+                defaultChecked={hook ? hook.events.includes(ev) : ev.startsWith('lead.')}
+              />{' '}
+              <code>{ev}</code>
+            </label>
+          ))}
+        </div>
+      </fieldset>
+    </>
+  )
+}
+
+function endpointInput(form: HTMLFormElement) {
+  const f = new FormData(form)
+  return { url: String(f.get('url')), events: EVENTS.filter((ev) => f.get(ev) === 'on') }
+}
+
 export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string }) {
   const [hooks, reload] = useLoad(() => client.webhooks.list(slug), [client, slug])
   const [message, setMessage] = useState<{ tone?: string; text: string }>()
   const [open, setOpen] = useState<string>()
+  const [editing, setEditing] = useState<string>()
 
   async function add(e: Event) {
     e.preventDefault()
     const form = e.currentTarget as HTMLFormElement
-    const f = new FormData(form)
     try {
-      const created = await client.webhooks.create(slug, {
-        url: String(f.get('url')),
-        events: EVENTS.filter((ev) => f.get(ev) === 'on'),
-      })
+      const created = await client.webhooks.create(slug, endpointInput(form))
       setMessage({ tone: 'ok', text: `Added. Signing secret (shown once): ${created.secret}` })
       form.reset()
       reload()
@@ -28,13 +64,23 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
     }
   }
 
-  async function act(fn: () => Promise<unknown>, done: string) {
+  async function save(e: Event, id: string) {
+    e.preventDefault()
+    const form = e.currentTarget as HTMLFormElement
+    if (await act(() => client.webhooks.update(slug, id, endpointInput(form)), 'Saved.'))
+      setEditing(undefined)
+  }
+
+  /** Runs an admin call and says how it went; true when it succeeded. */
+  async function act(fn: () => Promise<unknown>, done: string): Promise<boolean> {
     try {
       await fn()
       setMessage({ tone: 'ok', text: done })
       reload()
+      return true
     } catch (err) {
       setMessage({ tone: 'danger', text: errorText(err) })
+      return false
     }
   }
 
@@ -50,27 +96,7 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
           <>
             <form class="panel" onSubmit={add} data-testid="webhook-form">
               <h2>Add endpoint</h2>
-              <div class="field">
-                <label for="wh-url">URL</label>
-                <input
-                  id="wh-url"
-                  name="url"
-                  type="url"
-                  required
-                  placeholder="https://crm.example.com/hooks/ovasabi"
-                />
-              </div>
-              <fieldset class="group">
-                <legend>Events</legend>
-                <div class="toggles">
-                  {EVENTS.map((ev) => (
-                    <label key={ev} class="check">
-                      <input type="checkbox" name={ev} defaultChecked={ev.startsWith('lead.')} />{' '}
-                      <code>{ev}</code>
-                    </label>
-                  ))}
-                </div>
-              </fieldset>
+              <EndpointFields idPrefix="wh" />
               <button class="btn btn-primary btn-sm" type="submit">
                 Add webhook
               </button>
@@ -92,12 +118,47 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
                       paused after failures
                     </span>
                   )}
+                  {(!h.enabled || h.circuit === 'open') && (
+                    <button
+                      class="btn btn-soft btn-sm"
+                      type="button"
+                      onClick={() => act(() => client.webhooks.enable(slug, h.id), 'Enabled.')}
+                    >
+                      Enable
+                    </button>
+                  )}
                   <button
                     class="btn btn-soft btn-sm"
                     type="button"
                     onClick={() => act(() => client.webhooks.test(slug, h.id), 'Test event queued.')}
                   >
                     Send test
+                  </button>
+                  <button
+                    class="btn btn-soft btn-sm"
+                    type="button"
+                    onClick={() => setEditing(editing === h.id ? undefined : h.id)}
+                    aria-expanded={editing === h.id}
+                  >
+                    Edit
+                  </button>
+                  <button
+                    class="btn btn-soft btn-sm"
+                    type="button"
+                    onClick={async () => {
+                      try {
+                        const { secret } = await client.webhooks.rotate(slug, h.id)
+                        setMessage({
+                          tone: 'ok',
+                          text: `New signing secret (shown once): ${secret}. The old one keeps signing beside it for 24 h.`,
+                        })
+                        reload()
+                      } catch (err) {
+                        setMessage({ tone: 'danger', text: errorText(err) })
+                      }
+                    }}
+                  >
+                    Rotate secret
                   </button>
                   <button
                     class="btn btn-soft btn-sm"
@@ -115,6 +176,14 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
                     Remove
                   </button>
                 </div>
+                {editing === h.id && (
+                  <form class="stack" onSubmit={(e) => save(e, h.id)} data-testid="webhook-edit">
+                    <EndpointFields idPrefix={`wh-${h.id}`} hook={h} />
+                    <button class="btn btn-primary btn-sm" type="submit">
+                      Save
+                    </button>
+                  </form>
+                )}
                 {open === h.id && <Deliveries client={client} slug={slug} hook={h} onReplay={act} />}
               </div>
             ))}
@@ -129,7 +198,7 @@ function Deliveries(props: {
   client: OvasabiClient
   slug: string
   hook: Webhook
-  onReplay: (fn: () => Promise<unknown>, done: string) => void
+  onReplay: (fn: () => Promise<unknown>, done: string) => Promise<boolean>
 }) {
   const [log] = useLoad(() => props.client.webhooks.deliveries(props.slug, props.hook.id), [props.hook.id])
   return (
