@@ -125,6 +125,9 @@ export function createClient(options: ClientOptions) {
       ) => req<C.LeadList>('GET', `/api/campaign/${enc(slug)}/leads`, { query: q }),
       setStatus: (slug: string, id: string | number, status: C.LeadStatus) =>
         req<C.Lead>('PATCH', `/api/campaign/${enc(slug)}/leads/${enc(String(id))}`, { body: { status } }),
+      /** GDPR erasure of one lead (admin): its personal fields cleared, the row kept. */
+      erase: (slug: string, id: string | number) =>
+        req<C.Lead>('DELETE', `/api/campaign/${enc(slug)}/leads/${enc(String(id))}`),
       /** The CSV export as text. */
       csv: (slug: string, q: Query = {}) =>
         req<string>('GET', `/api/campaign/${enc(slug)}/leads.csv`, { query: q, text: true }),

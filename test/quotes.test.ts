@@ -13,6 +13,7 @@ import {
   json,
   type TestContext,
 } from './helper.js'
+import * as migration011 from '../src/platform/db/migrations/011_quote_events_without_pii.js'
 
 async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, what: string, ms = 10_000) {
   const deadline = Date.now() + ms
@@ -92,13 +93,20 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(list.leads[0].metadata, { utm_source: 'newsletter' })
       const events = await ctx.app.platform.database.db
         .selectFrom('service_analytics_event')
-        .select('event')
+        .select(['event', 'payload'])
         .where('campaign_slug', '=', slug)
         .execute()
       assert.deepEqual(
         events.map((e) => e.event),
         ['quote.submit'],
       )
+      // The lead row is the one home of the person's fields; the log keeps the rest.
+      const logged = events[0]!.payload as Record<string, unknown>
+      for (const f of ['name', 'email', 'phone', 'company', 'message']) {
+        assert.ok(!(f in logged) || logged[f] === '[redacted]', `${f} is not in the analytics log`)
+      }
+      assert.equal(logged.email, '[redacted]')
+      assert.equal(logged.budget, 12000)
       const frame = await waitFor(
         () =>
           frames.find(
@@ -355,6 +363,92 @@ for (const dialect of DIALECTS) {
       assert.equal(csvCell('\tx'), "'\tx")
       assert.equal(csvCell('\rx'), `"'\rx"`)
       assert.equal(csvCell('plain'), 'plain')
+    })
+
+    it('lets an admin erase one lead: personal fields gone everywhere, row and counters kept', async () => {
+      const slug = await createCampaign(ctx.app)
+      await watch(slug)
+      const email = `erase.${Date.now()}@example.com`
+      const id = json(await submit(slug, lead({ email, name: 'Grace Brewster', phone: '+1 555 0100' })))
+        .result.lead_id
+      const erase = (headers: Record<string, string> = adminHeaders, leadId = id) =>
+        ctx.app.inject({ method: 'DELETE', url: `/api/campaign/${slug}/leads/${leadId}`, headers })
+      assert.equal((await erase({ authorization: `Bearer ${guest.token}` })).statusCode, 403)
+      const res = await erase()
+      assert.equal(res.statusCode, 200, res.body)
+      const view = json(res)
+      assert.deepEqual(
+        [view.id, view.erased, view.email, view.name, view.phone, view.message],
+        [id, true, null, null, null, null],
+      )
+      const frame = await waitFor(
+        () =>
+          frames.find(
+            (f) => f.frame.event === 'lead.updated' && (f.frame.payload as any).reason === 'erased',
+          ),
+        'lead.updated (erased) to admins',
+      )
+      assert.equal((frame.frame.payload as any).lead.email, null)
+      // Nothing in the database still names the person.
+      const db = ctx.app.platform.database.db
+      const events = await db
+        .selectFrom('service_analytics_event')
+        .select('payload')
+        .where('campaign_slug', '=', slug)
+        .execute()
+      assert.equal(JSON.stringify(events).includes('Brewster'), false)
+      const stored = await db
+        .selectFrom('service_quote_main')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow()
+      assert.equal(
+        JSON.stringify(stored).includes('Brewster') || JSON.stringify(stored).includes(email),
+        false,
+      )
+      assert.equal((await leads(slug)).total, 1, 'the row stays')
+      // Again: nothing changes, the first erasure time stays.
+      assert.deepEqual(json(await erase()), view)
+      assert.equal((await erase(adminHeaders, 'lead_01HZZZZZZZZZZZZZZZZZZZZZZZ')).statusCode, 404)
+    })
+
+    it('migration 011 scrubs the personal fields of quote events logged before it', async () => {
+      const db = ctx.app.platform.database.db
+      const slug = await createCampaign(ctx.app)
+      const row = (event: string, payload: object) => ({
+        event_id: `legacy_${event}_${Math.random().toString(36).slice(2)}`,
+        campaign_slug: slug,
+        event,
+        user_id: 'guest',
+        session_id: 'sess_legacy',
+        payload: JSON.stringify(payload),
+        metadata: JSON.stringify({}),
+        timestamp: new Date(),
+        received_at: new Date(),
+      })
+      await db
+        .insertInto('service_analytics_event')
+        .values([
+          row('submit_quote', { name: 'Old Lead', email: 'old@example.com', budget: 5, metadata: { a: 1 } }),
+          row('quote.submit', { email: 'older@example.com', interest: 'x' }),
+          row('content.create', { email: 'not-a-lead@example.com' }),
+        ])
+        .execute()
+      await migration011.up(db)
+      const after = await db
+        .selectFrom('service_analytics_event')
+        .select(['event', 'payload'])
+        .where('campaign_slug', '=', slug)
+        .orderBy('id')
+        .execute()
+      assert.deepEqual(
+        after.map((e) => e.payload),
+        [
+          { name: '[redacted]', email: '[redacted]', budget: 5, metadata: { a: 1 } },
+          { email: '[redacted]', interest: 'x' },
+          { email: 'not-a-lead@example.com' },
+        ],
+      )
     })
 
     it('erases leads by email and by user, keeping the rows', async () => {

@@ -99,6 +99,14 @@ describe('live features in Chromium', () => {
       await screenshot(console, 'admin-leads')
       await row.locator('select').selectOption('contacted')
       await page.locator('[data-testid="quote-status"] [data-status="contacted"]').waitFor({ timeout: 8_000 })
+      // A GDPR request: the admin erases the lead (after confirming); the row stays, nameless.
+      console.once('dialog', (dialog) => void dialog.accept())
+      await row.getByRole('button', { name: 'Erase' }).click()
+      await console.locator('[data-testid="leads-table"] td', { hasText: /^erased$/ }).waitFor()
+      assert.equal(
+        await console.locator('[data-testid="leads-table"] tr', { hasText: 'Grace Hopper' }).count(),
+        0,
+      )
       await visitor.close()
       await admin.close()
     },

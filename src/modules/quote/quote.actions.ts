@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import type { ActionRegistry } from '../../nexus/registry.js'
+import { PERSONAL_FIELDS } from './quote.schema.js'
 import type { QuoteService } from './quote.service.js'
 
 export function registerActions(registry: ActionRegistry, quotes: Pick<QuoteService, 'submit'>): void {
@@ -13,6 +14,7 @@ export function registerActions(registry: ActionRegistry, quotes: Pick<QuoteServ
     payload: Type.Record(Type.String(), Type.Unknown()),
     role: 'guest',
     feature: 'quote',
+    sensitive: PERSONAL_FIELDS,
     // The lead, its outbox rows, the analytics event and the acknowledgement share one commit.
     writes: 'deferred',
     handler: (ctx, payload) => quotes.submit(ctx, payload),

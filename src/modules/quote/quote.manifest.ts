@@ -14,6 +14,7 @@ export const quoteManifest: ModuleManifest = {
     { method: 'GET', path: '/api/campaign/:slug/leads.csv', auth: 'editor', summary: 'Export leads as CSV' },
     { method: 'GET', path: '/api/campaign/:slug/leads/:id', auth: 'editor', summary: 'Read a lead' },
     { method: 'PATCH', path: '/api/campaign/:slug/leads/:id', auth: 'editor', summary: 'Change lead status' },
+    { method: 'DELETE', path: '/api/campaign/:slug/leads/:id', auth: 'admin', summary: 'Erase a lead' },
   ],
   actions: ['quote.submit'],
   events: [

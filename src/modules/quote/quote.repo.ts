@@ -233,8 +233,12 @@ const ERASED = {
 }
 
 /** Erasure: personal fields cleared, the row (and every counter) kept. Returns the lead ids. */
-export async function eraseWhere(db: Db, where: { email?: string; user_id?: string; campaign?: string }) {
+export async function eraseWhere(
+  db: Db,
+  where: { email?: string; user_id?: string; campaign?: string; id?: string },
+) {
   let q = db.updateTable('service_quote_main').set({ ...ERASED, erased_at: new Date() })
+  if (where.id !== undefined) q = q.where('id', '=', where.id).where('erased_at', 'is', null)
   if (where.email !== undefined) q = q.where('email', '=', where.email)
   if (where.user_id !== undefined) q = q.where('user_id', '=', where.user_id)
   if (where.campaign !== undefined) q = q.where('campaign_slug', '=', where.campaign)

@@ -77,6 +77,7 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
   )
 
   const editor = app.requireRole('editor')
+  const admin = app.requireRole('admin')
   const SlugParams = Type.Object({ slug: Slug })
 
   app.get(
@@ -170,6 +171,28 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
       const { slug, id } = request.params as { slug: string; id: string }
       const { status } = request.body as { status: LeadStatus }
       return quotes.transition(slug, id, status, request.principal!.user_id)
+    },
+  )
+
+  app.delete(
+    '/api/campaign/:slug/leads/:id',
+    {
+      preHandler: admin,
+      schema: {
+        operationId: 'eraseLead',
+        tags,
+        security: SecuredBy,
+        description:
+          'Erase one lead (a request from someone who submitted a quote without registering): its ' +
+          'personal fields are cleared, its unsent webhooks cancelled and scrubbed; the row and the ' +
+          'counters stay, and admins hear `lead.updated` with `reason: erased`. Repeating it changes nothing.',
+        params: Type.Object({ slug: Slug, id: Type.String({ maxLength: 64 }) }),
+        response: { 200: LeadView, ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { slug, id } = request.params as { slug: string; id: string }
+      return quotes.erase(slug, id, request.principal!.user_id)
     },
   )
 }

@@ -32,6 +32,13 @@ export const QuoteFields = Type.Object(
 export type QuoteFields = Static<typeof QuoteFields>
 
 /** Per-field wording for the errors a person filling the form can act on. */
+/**
+ * The lead fields that identify or describe a person. The analytics log keeps a submission's
+ * other fields (budget, interest, locale, consent, metadata) but not these: the lead row is their
+ * one home, where erasure finds them (migration 011 scrubbed the events written before).
+ */
+export const PERSONAL_FIELDS = ['name', 'email', 'phone', 'company', 'message']
+
 export const FIELD_HINTS: Record<string, string> = {
   name: 'name must be text of 1 to 200 characters',
   email: 'email must be a valid email address (at most 254 characters)',
@@ -126,9 +133,17 @@ export type LeadStatusChange = Static<typeof LeadStatusChange>
  * and in the CRM webhook's `data` (see `submit` and `transition` in quote.service.ts).
  */
 export const LeadCreatedEvent = Type.Object({ lead: LeadView })
-/** A resubmission within 24 h merges into the lead (`reason`), or an editor changed its status (`change`). */
+/**
+ * A resubmission within 24 h merges into the lead (`reason: resubmitted`), an editor changed its
+ * status (`change`), or an admin erased it (`reason: erased`, `by`: the lead has no personal fields left).
+ */
 export const LeadUpdatedEvent = Type.Union([
   Type.Object({ lead: LeadView, reason: Type.Literal('resubmitted') }),
   Type.Object({ lead: LeadView, change: LeadStatusChange }),
+  Type.Object({ lead: LeadView, reason: Type.Literal('erased'), by: Type.String() }),
 ])
-export type LeadEventExtra = { reason: 'resubmitted' } | { change: LeadStatusChange } | Record<string, never>
+export type LeadEventExtra =
+  | { reason: 'resubmitted' }
+  | { change: LeadStatusChange }
+  | { reason: 'erased'; by: string }
+  | Record<string, never>

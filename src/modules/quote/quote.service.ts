@@ -31,6 +31,12 @@ export interface QuoteService {
   get(campaign: string, id: string): Promise<LeadView>
   /** Editors move a lead along its lifecycle; the submitter and admins hear of it. */
   transition(campaign: string, id: string, to: LeadStatus, actor: string): Promise<LeadView>
+  /**
+   * GDPR erasure of one lead (an admin acting on a request from someone who never registered):
+   * its personal fields cleared, its unsent webhooks cancelled and their payloads scrubbed; the
+   * row and every counter stay. Erasing an erased lead changes nothing.
+   */
+  erase(campaign: string, id: string, actor: string): Promise<LeadView>
   /** GDPR erasure by email (all campaigns, or one): PII cleared, rows and counters kept. */
   eraseByEmail(email: string, campaign?: string, trx?: Db): Promise<number>
   /** Erasure of every lead a user submitted (the users module's erase calls this). */
@@ -316,6 +322,21 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
         announce(lead, 'lead.updated', { change: { field: 'status', from, to, by: actor } }),
       ]).catch(() => {})
       return toLeadView(lead)
+    },
+
+    async erase(campaign, id, actor) {
+      const lead = await db.transaction().execute(async (trx) => {
+        const current = await repo.lockLead(trx, campaign, id)
+        if (!current) throw new NotFoundError(`Lead ${id} not found in ${campaign}`, 'LEAD_NOT_FOUND')
+        if (current.erased_at) return { row: current, erasedNow: false }
+        const ids = await repo.eraseWhere(trx, { campaign, id })
+        await deps.webhooks.scrubSubjects(ids, trx)
+        return { row: (await repo.findLead(trx, campaign, id))!, erasedNow: true }
+      })
+      if (lead.erasedNow) {
+        await announce(lead.row, 'lead.updated', { reason: 'erased', by: actor }).catch(() => {})
+      }
+      return toLeadView(lead.row)
     },
 
     async eraseByEmail(email, campaign, trx) {

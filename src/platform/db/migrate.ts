@@ -9,6 +9,7 @@ import * as m007 from './migrations/007_amadeus.js'
 import * as m008 from './migrations/008_counter_shards.js'
 import * as m009 from './migrations/009_outbox_vacuum.js'
 import * as m010 from './migrations/010_webhook_secret_grace.js'
+import * as m011 from './migrations/011_quote_events_without_pii.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '008_counter_shards': m008,
   '009_outbox_vacuum': m009,
   '010_webhook_secret_grace': m010,
+  '011_quote_events_without_pii': m011,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -24,6 +24,18 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
     }
   }
 
+  async function erase(lead: Lead) {
+    const who = lead.name ?? lead.email ?? lead.id
+    if (!confirm(`Erase ${who}? Their name, email, phone, company and message are removed for good.`)) return
+    try {
+      await client.leads.erase(slug, lead.id)
+      setMessage(`Lead ${lead.id} was erased.`)
+      reload()
+    } catch (err) {
+      setMessage(errorText(err))
+    }
+  }
+
   // The export needs the API key header, so it is fetched and handed over as a file.
   async function exportCsv() {
     try {
@@ -88,12 +100,15 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
                     <th scope="col">Message</th>
                     <th scope="col">Received</th>
                     <th scope="col">Status</th>
+                    <th scope="col">
+                      <span class="sr-only">Erase</span>
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
                   {d.leads.map((l) => (
                     <tr key={l.id} data-lead-id={String(l.id)}>
-                      <td>{l.name}</td>
+                      <td>{l.erased ? <span class="muted">erased</span> : l.name}</td>
                       <td>{l.email}</td>
                       <td>{l.company}</td>
                       <td class="clip">{l.message}</td>
@@ -113,6 +128,13 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
                             <option key={s}>{s}</option>
                           ))}
                         </select>
+                      </td>
+                      <td>
+                        {!l.erased && (
+                          <button class="btn btn-danger btn-sm" type="button" onClick={() => erase(l)}>
+                            Erase
+                          </button>
+                        )}
                       </td>
                     </tr>
                   ))}
