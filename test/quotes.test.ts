@@ -458,7 +458,12 @@ for (const dialect of DIALECTS) {
         db: ctx.app.platform.database.db,
         limiter: createRateLimiter(),
         publisher: { publish: async () => {} },
-        webhooks: { enqueue: async () => [], deliver: () => {}, scrubSubjects: async () => {} },
+        webhooks: {
+          enqueue: async () => [],
+          deliver: () => {},
+          scrubSubjects: async () => {},
+          nudge: () => {},
+        },
       })
       assert.equal(await quotes.eraseByEmail('Forget@Example.com'), 1)
       const row = (await leads(slug)).leads.find((l: any) => l.id === id)

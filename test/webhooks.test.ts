@@ -296,6 +296,54 @@ for (const dialect of DIALECTS) {
       assert.equal(missing.statusCode, 404)
     })
 
+    it('tells subscribed CRMs when a lead is erased (lead.erased, no personal field)', async () => {
+      const { slug, r } = await setup(undefined, ['lead.erased'])
+      const email = `gone.${Date.now()}@example.com`
+      const lead = json(await submit(slug, email)).result.lead_id
+      const erased = await ctx.app.inject({
+        method: 'DELETE',
+        url: `/api/campaign/${slug}/leads/${lead}`,
+        headers: adminHeaders,
+      })
+      assert.equal(erased.statusCode, 200, erased.body)
+      const got = await waitFor(() => r.got.find((m) => m.body.type === 'lead.erased'), 'lead.erased')
+      assert.equal(got.verified, true)
+      assert.deepEqual(Object.keys(got.body.data).sort(), ['campaign', 'erased_at', 'lead_id'])
+      assert.deepEqual([got.body.data.lead_id, got.body.data.campaign], [lead, slug])
+      assert.equal(JSON.stringify(got.body).includes(email), false)
+      assert.equal(r.got.length, 1, 'lead.created was not subscribed; the notice went once')
+
+      // The same through a registered person's own erasure (in the users module's transaction).
+      const joined = json(
+        await ctx.app.inject({
+          method: 'POST',
+          url: '/api/user/register',
+          payload: { campaign: slug, email: `member.${email}`, name: 'Member' },
+        }),
+      )
+      const mine = json(
+        await ctx.app.inject({
+          method: 'POST',
+          url: '/api/quote',
+          headers: { authorization: `Bearer ${joined.token}` },
+          payload: { campaign: slug, name: 'Member', email: `member.${email}` },
+        }),
+      ).result.lead_id
+      const gone = await ctx.app.inject({
+        method: 'DELETE',
+        url: `/api/user/${joined.user.id}`,
+        headers: { authorization: `Bearer ${joined.token}` },
+      })
+      assert.equal(gone.statusCode, 200, gone.body)
+      const second = await waitFor(
+        () => r.got.find((m) => m.body.type === 'lead.erased' && m.body.data.lead_id === mine),
+        'lead.erased after the account erasure',
+      )
+      assert.equal(second.verified, true)
+      await new Promise((res) => setTimeout(res, 300))
+      assert.equal(r.got.length, 2, 'one notice per erased lead')
+    })
+
     it('retries failures with the same webhook-id, honouring Retry-After', async () => {
       const { slug, r, id } = await setup((n, _req, res) => {
         if (n === 1) res.writeHead(503, { 'retry-after': '1' }).end()

@@ -200,7 +200,10 @@ describe('live features in Chromium', () => {
         })
         .then((r) => r.json())
     ).webhooks
-    assert.deepEqual([stored.url, stored.events], ['https://93.184.215.14/crm/v2', ['lead.updated']])
+    assert.deepEqual(
+      [stored.url, stored.events],
+      ['https://93.184.215.14/crm/v2', ['lead.updated', 'lead.erased']],
+    )
 
     await page.getByRole('button', { name: 'Rotate secret' }).click()
     await status.filter({ hasText: 'New signing secret' }).waitFor()

@@ -1,6 +1,6 @@
 import type { ModuleManifest } from '../../platform/module.js'
 // The lead events' data is the quote module's: the same objects the admins' campaign_event carries.
-import { LeadCreatedEvent, LeadUpdatedEvent } from '../quote/quote.schema.js'
+import { LeadCreatedEvent, LeadErasedEvent, LeadUpdatedEvent } from '../quote/quote.schema.js'
 import { WebhookTestBody, webhookBody } from './webhook.schema.js'
 
 const base = '/api/campaign/:slug/webhooks'
@@ -55,6 +55,13 @@ export const notificationManifest: ModuleManifest = {
       direction: 'emits',
       description: 'A lead changed, to CRMs',
       schema: webhookBody('lead.updated', LeadUpdatedEvent),
+    },
+    {
+      name: 'lead.erased',
+      channel: 'webhook',
+      direction: 'emits',
+      description: 'A lead was erased: the CRM erases its copy (no personal field is sent)',
+      schema: webhookBody('lead.erased', LeadErasedEvent),
     },
     {
       name: 'webhook.test',

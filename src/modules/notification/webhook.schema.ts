@@ -1,7 +1,7 @@
 import { type Static, type TSchema, Type } from 'typebox'
 
 /** Events a CRM endpoint can subscribe to; `*` is every one, present and future. */
-export const WEBHOOK_EVENTS = ['lead.created', 'lead.updated', '*'] as const
+export const WEBHOOK_EVENTS = ['lead.created', 'lead.updated', 'lead.erased', '*'] as const
 
 const Url = Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://' })
 const Events = Type.Array(Type.Union(WEBHOOK_EVENTS.map((e) => Type.Literal(e))), {

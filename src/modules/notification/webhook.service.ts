@@ -57,7 +57,19 @@ export interface WebhookService {
    * transaction. Returns the rows claimed for this node's worker: give them to `deliver` once
    * the transaction committed (never before: a rollback would have sent a phantom).
    */
-  enqueue(trx: Db, event: WebhookEvent | WebhookEvent[]): Promise<HandedRow[]>
+  enqueue(
+    trx: Db,
+    event: WebhookEvent | WebhookEvent[],
+    options?: {
+      /**
+       * false: write the rows due (not claimed) and hand nothing back, for a caller that cannot
+       * act after its commit; a worker's sweep sends them (sooner after `nudge`). Default true.
+       */
+      handoff?: boolean
+    },
+  ): Promise<HandedRow[]>
+  /** Wake this node's worker: rows were committed due (see `enqueue`'s `handoff: false`). */
+  nudge(): void
   /** After the commit that wrote them: this node's worker sends the rows `enqueue` returned. */
   deliver(rows: HandedRow[]): void
   /** Erasure: scrub stored payloads about these subjects, cancel unsent ones. */
@@ -213,7 +225,10 @@ export function createWebhookService(deps: {
       deps.worker?.nudge()
       return messageId
     },
-    async enqueue(trx, e) {
+    nudge() {
+      deps.worker?.nudge()
+    },
+    async enqueue(trx, e, options) {
       const messages = (Array.isArray(e) ? e : [e]).map((m) => ({
         messageId: `msg_${newUlid()}`,
         campaign: m.campaign,
@@ -221,8 +236,9 @@ export function createWebhookService(deps: {
         subjectId: m.subjectId,
         payload: eventBody(m.event, m.data),
       }))
-      const leased = await repo.enqueueMany(trx, messages, deps.worker?.leaseMs)
-      if (leased.length === 0) return []
+      const handoff = options?.handoff !== false
+      const leased = await repo.enqueueMany(trx, messages, handoff ? deps.worker?.leaseMs : undefined)
+      if (!handoff || leased.length === 0) return []
       const byId = new Map(messages.map((m) => [m.messageId, m]))
       return leased.map((r) => {
         const m = byId.get(r.message_id)!

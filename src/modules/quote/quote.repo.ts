@@ -232,16 +232,25 @@ const ERASED = {
   metadata: JSON.stringify({}),
 }
 
-/** Erasure: personal fields cleared, the row (and every counter) kept. Returns the lead ids. */
-export async function eraseWhere(
-  db: Db,
-  where: { email?: string; user_id?: string; campaign?: string; id?: string },
-) {
-  let q = db.updateTable('service_quote_main').set({ ...ERASED, erased_at: new Date() })
-  if (where.id !== undefined) q = q.where('id', '=', where.id).where('erased_at', 'is', null)
+export interface EraseWhere {
+  email?: string
+  user_id?: string
+  campaign?: string
+  id?: string
+}
+
+/**
+ * Erasure: personal fields cleared, the row (and every counter) kept. Leads erased before are
+ * left as they are (their erasure time too). Returns the leads erased now.
+ */
+export async function eraseWhere(db: Db, where: EraseWhere) {
+  let q = db
+    .updateTable('service_quote_main')
+    .set({ ...ERASED, erased_at: new Date() })
+    .where('erased_at', 'is', null)
+  if (where.id !== undefined) q = q.where('id', '=', where.id)
   if (where.email !== undefined) q = q.where('email', '=', where.email)
   if (where.user_id !== undefined) q = q.where('user_id', '=', where.user_id)
   if (where.campaign !== undefined) q = q.where('campaign_slug', '=', where.campaign)
-  const rows = await q.returning('id').execute()
-  return rows.map((r) => r.id)
+  return q.returning(['id', 'campaign_slug', 'erased_at']).execute()
 }

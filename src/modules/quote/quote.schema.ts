@@ -142,6 +142,16 @@ export const LeadUpdatedEvent = Type.Union([
   Type.Object({ lead: LeadView, change: LeadStatusChange }),
   Type.Object({ lead: LeadView, reason: Type.Literal('erased'), by: Type.String() }),
 ])
+/**
+ * A lead was erased (an admin's erasure, or its submitter's account erased): the CRM should erase
+ * its copy too (GDPR art. 17(2)). No personal field: the lead is named by its id.
+ */
+export const LeadErasedEvent = Type.Object({
+  lead_id: Type.String(),
+  campaign: Type.String(),
+  erased_at: Type.String({ format: 'date-time' }),
+})
+
 export type LeadEventExtra =
   | { reason: 'resubmitted' }
   | { change: LeadStatusChange }

@@ -47,7 +47,7 @@ export interface QuoteServiceDeps {
   db: Db
   limiter: RateLimiter
   publisher: RealtimePublisher
-  webhooks: Pick<WebhookService, 'enqueue' | 'deliver' | 'scrubSubjects'>
+  webhooks: Pick<WebhookService, 'enqueue' | 'deliver' | 'scrubSubjects' | 'nudge'>
 }
 
 interface RateRule {
@@ -168,6 +168,35 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
     const found = await repo.findRecentByEmails(db, keys)
     return keys.map((k) => found.get(repo.emailKey(k.campaign, k.email)))
   })
+
+  /**
+   * What every erasure does, in one transaction: the leads' personal fields cleared, their unsent
+   * webhooks cancelled and scrubbed, then a `lead.erased` for each to the CRMs that subscribe, so
+   * they erase their copy too. Those are written due rather than handed to this node's worker: an
+   * erasure may commit later, in its caller's transaction, and the next sweep sends them.
+   */
+  async function eraseLeads(trx: Db, where: repo.EraseWhere): Promise<number> {
+    const erased = await repo.eraseWhere(trx, where)
+    if (erased.length === 0) return 0
+    await deps.webhooks.scrubSubjects(
+      erased.map((r) => r.id),
+      trx,
+    )
+    await deps.webhooks.enqueue(
+      trx,
+      erased.map((r) => ({
+        campaign: r.campaign_slug,
+        event: 'lead.erased',
+        subjectId: r.id,
+        data: { lead_id: r.id, campaign: r.campaign_slug, erased_at: r.erased_at!.toISOString() },
+      })),
+      { handoff: false },
+    )
+    return erased.length
+  }
+
+  const inTransaction = <T>(trx: Db | undefined, fn: (trx: Db) => Promise<T>): Promise<T> =>
+    trx ? fn(trx) : db.transaction().execute(fn)
 
   async function announce(
     lead: repo.LeadRow,
@@ -329,11 +358,11 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
         const current = await repo.lockLead(trx, campaign, id)
         if (!current) throw new NotFoundError(`Lead ${id} not found in ${campaign}`, 'LEAD_NOT_FOUND')
         if (current.erased_at) return { row: current, erasedNow: false }
-        const ids = await repo.eraseWhere(trx, { campaign, id })
-        await deps.webhooks.scrubSubjects(ids, trx)
+        await eraseLeads(trx, { campaign, id })
         return { row: (await repo.findLead(trx, campaign, id))!, erasedNow: true }
       })
       if (lead.erasedNow) {
+        deps.webhooks.nudge()
         await announce(lead.row, 'lead.updated', { reason: 'erased', by: actor }).catch(() => {})
       }
       return toLeadView(lead.row)
@@ -342,16 +371,12 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
     async eraseByEmail(email, campaign, trx) {
       const normalised = email.trim().toLowerCase()
       if (!normalised) return 0
-      const ids = await repo.eraseWhere(trx ?? db, { email: normalised, campaign })
-      await deps.webhooks.scrubSubjects(ids, trx)
-      return ids.length
+      return inTransaction(trx, (t) => eraseLeads(t, { email: normalised, campaign }))
     },
 
     async eraseByUser(userId, trx) {
       if (!userId || userId === 'guest') return 0
-      const ids = await repo.eraseWhere(trx ?? db, { user_id: userId })
-      await deps.webhooks.scrubSubjects(ids, trx)
-      return ids.length
+      return inTransaction(trx, (t) => eraseLeads(t, { user_id: userId }))
     },
   }
 }

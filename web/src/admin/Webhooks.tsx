@@ -4,7 +4,7 @@ import { errorText, useLoad } from './api.js'
 import { LoadView } from './ui.js'
 
 /** The events a CRM endpoint can subscribe to (`WEBHOOK_EVENTS` in the notification module). */
-const EVENTS: WebhookInput['events'] = ['lead.created', 'lead.updated', '*']
+const EVENTS: WebhookInput['events'] = ['lead.created', 'lead.updated', 'lead.erased', '*']
 
 /** The URL and event fields of an endpoint, empty (add) or filled from one (edit). */
 function EndpointFields({ idPrefix, hook }: { idPrefix: string; hook?: Webhook }) {
