@@ -148,6 +148,14 @@ for (const dialect of DIALECTS) {
         .where('user_id', '=', ada.user.id)
         .executeTakeFirstOrThrow()
       assert.equal(counter.qualified, 1)
+      const stats = json(
+        await app.inject({ method: 'GET', url: `/api/campaign/${slug}/stats`, headers: adminHeaders }),
+      )
+      assert.deepEqual(
+        [stats.counters.registrations, stats.counters.referrals, stats.counters.referrals_qualified],
+        [2, 1, 1],
+        'the campaign counts members and referrals made at join, not only through actions',
+      )
       // A bad code never fails the join itself.
       const typo = await join(app, slug, { referral_code: 'ZZZZZZZ' })
       assert.equal(typo.referral?.status, 'refused')

@@ -164,6 +164,34 @@ for (const dialect of DIALECTS) {
       assert.equal(codes.size, 1)
     })
 
+    it('counts each new member once in the campaign stats, whatever the route', async () => {
+      const own = await createCampaign(app)
+      const stats = async () =>
+        json(await app.inject({ method: 'GET', url: `/api/campaign/${own}/stats`, headers: adminHeaders }))
+          .counters as Record<string, number>
+      const first = email('counted')
+      await register(app, { campaign: own, email: first, name: 'One' })
+      await register(app, { campaign: own, email: first, name: 'One' }) // a repeat join
+      const racing = email('counted_race')
+      await Promise.all(
+        Array.from({ length: 4 }, () => register(app, { campaign: own, email: racing, name: 'Two' })),
+      )
+      // Through the action too.
+      const { token } = await guestToken(app)
+      const viaAction = await app.inject({
+        method: 'POST',
+        url: `/api/${own}/update`,
+        headers: { authorization: `Bearer ${token}` },
+        payload: { action: 'register', data: { email: email('counted_action'), name: 'Three' } },
+      })
+      assert.equal(viaAction.statusCode, 200, viaAction.body)
+      // Someone already a member elsewhere joining this campaign is a new member here.
+      const elsewhere = email('elsewhere_first')
+      await register(app, { campaign: slug, email: elsewhere, name: 'Four' })
+      await register(app, { campaign: own, email: elsewhere, name: 'Four' })
+      assert.equal((await stats()).registrations, 4)
+    })
+
     it('answers 409 EMAIL_TAKEN where a password would be set or overwritten, leaking nothing', async () => {
       const address = email('taken')
       const first = json(

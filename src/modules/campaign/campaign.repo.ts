@@ -113,21 +113,3 @@ export async function counters(db: Db, slug: string): Promise<Record<string, num
     .execute()
   return Object.fromEntries(rows.map((r) => [r.name, Number(r.count)]))
 }
-
-/**
- * Add to named counters in one statement (shard 0); keys sorted so concurrent writers lock rows in
- * one order.
- */
-export async function incrementCounters(db: Db, slug: string, deltas: Record<string, number>): Promise<void> {
-  const names = Object.keys(deltas).sort()
-  if (names.length === 0) return
-  await db
-    .insertInto('service_campaign_counter')
-    .values(names.map((name) => ({ campaign_slug: slug, name, count: deltas[name]! })))
-    .onConflict((oc) =>
-      oc
-        .columns(['campaign_slug', 'name', 'shard'])
-        .doUpdateSet({ count: sql`service_campaign_counter.count + excluded.count` }),
-    )
-    .execute()
-}

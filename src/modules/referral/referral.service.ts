@@ -15,6 +15,7 @@ import type { JoinReferralHook, UserService } from '../user/user.service.js'
 import * as repo from './referral.repo.js'
 import { qualifiesAtApply, type ReferralRules, referralRules } from './referral.rules.js'
 import type { ApplyResponse, LeaderboardEntry, MilestoneEvent } from './referral.schema.js'
+import { addToCounters } from '../../platform/db/counters.js'
 
 export interface ApplyInput {
   /** The referred person: the caller, who must have joined the campaign. */
@@ -92,6 +93,7 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     if (!(await repo.transition(trx, referral.id, 'pending', 'qualified', null))) {
       throw new ConflictError('This referral changed concurrently; retry', 'REFERRAL_CONFLICT')
     }
+    await addToCounters(trx, campaign, { referrals_qualified: 1 })
     await repo.audit(trx, {
       campaign_slug: campaign,
       referral_id: referral.id,
@@ -176,6 +178,8 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
           ip_hash: ipHash(slug, input.ip),
         })
         if (id === undefined) throw refusals.already()
+        // The campaign's `referrals` (its stats and dashboard), at join or after, by any route.
+        await addToCounters(trx, slug, { referrals: 1 })
         await repo.audit(trx, {
           campaign_slug: slug,
           referral_id: id,

@@ -20,6 +20,7 @@ import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword }
 import { generateReferralCode } from './referral-code.js'
 import * as repo from './user.repo.js'
 import type { AuthResponse, LoginBody, ReferralOutcome, RegisterPayload, UserView } from './user.schema.js'
+import { addToCounters } from '../../platform/db/counters.js'
 
 /** Who is joining or logging in, and from where. */
 export interface CallerContext {
@@ -86,11 +87,17 @@ export function createUserService(deps: UserServiceDeps): UserService {
   /** The membership, created with a fresh code unless it exists; code collisions are retried. */
   async function ensureMembership(campaign: string, userId: string, sessionId: string) {
     for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt++) {
-      const inserted = await repo.insertMembership(db, {
-        campaign_slug: campaign,
-        user_id: userId,
-        referral_code: generateReferralCode(),
-        session_id: sessionId,
+      // A new member counts once in the campaign's `registrations` (its stats and dashboard),
+      // whichever route they joined by; a repeat join does not.
+      const inserted = await db.transaction().execute(async (trx) => {
+        const row = await repo.insertMembership(trx, {
+          campaign_slug: campaign,
+          user_id: userId,
+          referral_code: generateReferralCode(),
+          session_id: sessionId,
+        })
+        if (row) await addToCounters(trx, campaign, { registrations: 1 })
+        return row
       })
       if (inserted) return { membership: inserted, created: true }
       const existing = await repo.findMembership(db, campaign, userId)

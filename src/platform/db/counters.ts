@@ -1,0 +1,22 @@
+import { sql } from 'kysely'
+import type { Db } from './database.js'
+
+/**
+ * Add to a campaign's named counters (`GET /api/campaign/{slug}/stats` sums them), inside the
+ * caller's transaction so a counter moves with what it counts. One statement, keys sorted so
+ * concurrent writers lock rows in one order; shard 0 (the action path's group commit spreads its
+ * own counters over shards, see migration 008).
+ */
+export async function addToCounters(db: Db, campaign: string, deltas: Record<string, number>): Promise<void> {
+  const names = Object.keys(deltas).sort()
+  if (names.length === 0) return
+  await db
+    .insertInto('service_campaign_counter')
+    .values(names.map((name) => ({ campaign_slug: campaign, name, count: deltas[name]! })))
+    .onConflict((oc) =>
+      oc
+        .columns(['campaign_slug', 'name', 'shard'])
+        .doUpdateSet({ count: sql`service_campaign_counter.count + excluded.count` }),
+    )
+    .execute()
+}
