@@ -185,6 +185,26 @@ for (const dialect of DIALECTS) {
       assert.equal(outbox.length, 0)
     })
 
+    it('counts leads once each in the campaign stats: not resubmissions, not honeypot fakes', async () => {
+      const slug = await createCampaign(ctx.app)
+      // Concurrent, so several share a commit batch; one email twice (a merge), one spam bot.
+      const results = await Promise.all([
+        submit(slug, lead({ email: 'one@example.com' })),
+        submit(slug, lead({ email: 'two@example.com' })),
+        submit(slug, lead({ email: 'three@example.com' })),
+        submit(slug, lead({ email: 'one@example.com' })),
+        submit(slug, lead({ email: 'bot@example.com', website: 'http://spam.example' })),
+      ])
+      for (const r of results) assert.equal(r.statusCode, 200, r.body)
+      await submit(slug, lead({ email: 'two@example.com' }))
+      const stats = json(
+        await ctx.app.inject({ method: 'GET', url: `/api/campaign/${slug}/stats`, headers: adminHeaders }),
+      )
+      assert.equal(stats.counters.leads, 3)
+      assert.equal((await leads(slug)).total, 3)
+      assert.equal(stats.events['quote.submit'], 6, 'every submission is still an event')
+    })
+
     it('rate-limits per IP with 429 and Retry-After', async () => {
       const slug = await createCampaign(ctx.app, {
         metadata: { custom_rules: { quote_rate_limit: { max: 2, window_seconds: 120 } } },

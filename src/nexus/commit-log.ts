@@ -250,6 +250,6 @@ async function writeBatch(
       else groups.set(group, [item])
     }
   }
-  for (const [group, items] of groups) await group.write(trx, items)
+  for (const [group, items] of groups) await group.write(trx, items, { counterShard: shard })
   return results
 }

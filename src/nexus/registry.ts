@@ -33,7 +33,12 @@ export interface ActionContext {
 
 /** A batch-level writer (see `ActionContext.deferGrouped`); its identity is the grouping key. */
 export interface WriteGroup<T> {
-  write(trx: Db, items: T[]): Promise<void>
+  /**
+   * `batch.counterShard`: the shard of `service_campaign_counter` this commit batch owns; a group
+   * that counts something adds to that shard (see `addToCounters`), so concurrent batches never
+   * wait on one counter row.
+   */
+  write(trx: Db, items: T[], batch: { counterShard: number }): Promise<void>
 }
 
 /** One `deferGrouped` call. */

@@ -17,6 +17,7 @@ import { isDisposableEmail } from './disposable.js'
 import * as repo from './quote.repo.js'
 import { type LeadEventExtra, type LeadFilters, type LeadView, TRANSITIONS } from './quote.schema.js'
 import { validateQuote } from './quote.validate.js'
+import { addToCounters } from '../../platform/db/counters.js'
 
 export interface QuoteService {
   /** The one submit path: the `quote.submit` action and `POST /api/quote` both end here. */
@@ -116,7 +117,7 @@ interface LeadWrite extends repo.LeadSubmission {
  */
 function leadWriter(webhooks: QuoteServiceDeps['webhooks']): WriteGroup<LeadWrite> {
   return {
-    async write(trx, items) {
+    async write(trx, items, batch) {
       await repo.lockEmails(
         trx,
         items.map((i) => ({ campaign: i.campaign, email: i.values.email })),
@@ -127,6 +128,15 @@ function leadWriter(webhooks: QuoteServiceDeps['webhooks']): WriteGroup<LeadWrit
           item.written = written[k]
         })
       }
+      // `leads` counts people who asked, once each: not a resubmission merged into its lead, not
+      // a honeypot's fake success (which writes nothing), unlike the `event:quote.submit` counter.
+      const created = new Map<string, number>()
+      for (const item of items) {
+        if (item.written!.event === 'lead.created')
+          created.set(item.campaign, (created.get(item.campaign) ?? 0) + 1)
+      }
+      for (const [campaign, n] of created)
+        await addToCounters(trx, campaign, { leads: n }, batch.counterShard)
       const rows = await webhooks.enqueue(
         trx,
         items.map((item) => ({

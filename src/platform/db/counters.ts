@@ -4,15 +4,20 @@ import type { Db } from './database.js'
 /**
  * Add to a campaign's named counters (`GET /api/campaign/{slug}/stats` sums them), inside the
  * caller's transaction so a counter moves with what it counts. One statement, keys sorted so
- * concurrent writers lock rows in one order; shard 0 (the action path's group commit spreads its
- * own counters over shards, see migration 008).
+ * concurrent writers lock rows in one order. `shard`: 0 for occasional writers; a commit batch
+ * passes its own (`WriteGroup.write`'s `counterShard`, see migration 008).
  */
-export async function addToCounters(db: Db, campaign: string, deltas: Record<string, number>): Promise<void> {
+export async function addToCounters(
+  db: Db,
+  campaign: string,
+  deltas: Record<string, number>,
+  shard = 0,
+): Promise<void> {
   const names = Object.keys(deltas).sort()
   if (names.length === 0) return
   await db
     .insertInto('service_campaign_counter')
-    .values(names.map((name) => ({ campaign_slug: campaign, name, count: deltas[name]! })))
+    .values(names.map((name) => ({ campaign_slug: campaign, name, shard, count: deltas[name]! })))
     .onConflict((oc) =>
       oc
         .columns(['campaign_slug', 'name', 'shard'])
