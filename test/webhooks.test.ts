@@ -191,6 +191,14 @@ for (const dialect of DIALECTS) {
         headers: { authorization: `Bearer ${guest.token}` },
         payload: { campaign: slug, name: 'Ada', email },
       })
+    /** An editor moves a lead along its lifecycle (which sends lead.updated). */
+    const moveLead = (slug: string, lead: string, status: string) =>
+      ctx.app.inject({
+        method: 'PATCH',
+        url: `/api/campaign/${slug}/leads/${lead}`,
+        headers: adminHeaders,
+        payload: { status },
+      })
     const get = async (url: string) =>
       json(await ctx.app.inject({ method: 'GET', url, headers: adminHeaders }))
     const post = (url: string) => ctx.app.inject({ method: 'POST', url, headers: adminHeaders })
@@ -228,13 +236,7 @@ for (const dialect of DIALECTS) {
     it('sends only subscribed events; status changes arrive as lead.updated', async () => {
       const { slug, r } = await setup(undefined, ['lead.updated'])
       const lead = json(await submit(slug)).result.lead_id
-      const patch = await ctx.app.inject({
-        method: 'PATCH',
-        url: `/api/campaign/${slug}/leads/${lead}`,
-        headers: adminHeaders,
-        payload: { status: 'contacted' },
-      })
-      assert.equal(patch.statusCode, 200)
+      assert.equal((await moveLead(slug, lead, 'contacted')).statusCode, 200)
       const got = await waitFor(() => r.got[0], 'lead.updated')
       assert.equal(got.body.type, 'lead.updated')
       assert.equal(got.body.data.change.to, 'contacted')
@@ -259,13 +261,7 @@ for (const dialect of DIALECTS) {
       // No longer subscribed to lead.created; a status change goes to the new URL, signed with
       // the same secret.
       const lead = json(await submit(slug)).result.lead_id
-      const changed = await ctx.app.inject({
-        method: 'PATCH',
-        url: `/api/campaign/${slug}/leads/${lead}`,
-        headers: adminHeaders,
-        payload: { status: 'contacted' },
-      })
-      assert.equal(changed.statusCode, 200)
+      assert.equal((await moveLead(slug, lead, 'contacted')).statusCode, 200)
       const got = await waitFor(() => moved.got[0], 'lead.updated at the new URL')
       assert.equal(got.body.type, 'lead.updated')
       assert.equal(got.verified, true)

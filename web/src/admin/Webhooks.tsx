@@ -54,14 +54,11 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
   async function add(e: Event) {
     e.preventDefault()
     const form = e.currentTarget as HTMLFormElement
-    try {
-      const created = await client.webhooks.create(slug, endpointInput(form))
-      setMessage({ tone: 'ok', text: `Added. Signing secret (shown once): ${created.secret}` })
-      form.reset()
-      reload()
-    } catch (err) {
-      setMessage({ tone: 'danger', text: errorText(err) })
-    }
+    const added = await act(
+      () => client.webhooks.create(slug, endpointInput(form)),
+      (created) => `Added. Signing secret (shown once): ${created.secret}`,
+    )
+    if (added) form.reset()
   }
 
   async function save(e: Event, id: string) {
@@ -71,11 +68,11 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
       setEditing(undefined)
   }
 
-  /** Runs an admin call and says how it went; true when it succeeded. */
-  async function act(fn: () => Promise<unknown>, done: string): Promise<boolean> {
+  /** Runs an admin call and says how it went (`done` may read its answer); true when it succeeded. */
+  async function act<T>(fn: () => Promise<T>, done: string | ((result: T) => string)): Promise<boolean> {
     try {
-      await fn()
-      setMessage({ tone: 'ok', text: done })
+      const result = await fn()
+      setMessage({ tone: 'ok', text: typeof done === 'string' ? done : done(result) })
       reload()
       return true
     } catch (err) {
@@ -145,18 +142,13 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
                   <button
                     class="btn btn-soft btn-sm"
                     type="button"
-                    onClick={async () => {
-                      try {
-                        const { secret } = await client.webhooks.rotate(slug, h.id)
-                        setMessage({
-                          tone: 'ok',
-                          text: `New signing secret (shown once): ${secret}. The old one keeps signing beside it for 24 h.`,
-                        })
-                        reload()
-                      } catch (err) {
-                        setMessage({ tone: 'danger', text: errorText(err) })
-                      }
-                    }}
+                    onClick={() =>
+                      act(
+                        () => client.webhooks.rotate(slug, h.id),
+                        ({ secret }) =>
+                          `New signing secret (shown once): ${secret}. The old one keeps signing beside it for 24 h.`,
+                      )
+                    }
                   >
                     Rotate secret
                   </button>
