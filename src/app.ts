@@ -348,8 +348,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       })
     }
     await campaigns.ensure(defaultCampaign(config.DEFAULT_CAMPAIGN), 'system')
+    // Expired idempotency records, and webhook messages past their retention.
+    const purge = async () => {
+      await purgeExpired(db)
+      await webhooks.purgeFinished(config.WEBHOOK_RETENTION_DAYS)
+    }
     purgeTimer = setInterval(
-      () => void purgeExpired(db).catch((err) => app.log.warn({ err }, 'purge failed')),
+      () => void purge().catch((err) => app.log.warn({ err }, 'purge failed')),
       10 * 60_000,
     )
     purgeTimer.unref()

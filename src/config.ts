@@ -51,6 +51,7 @@ const EnvSchema = Type.Object({
   WEBHOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 50, default: 10 }),
   WEBHOOK_CIRCUIT_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
   WEBHOOK_CIRCUIT_COOLDOWN_MS: Type.Integer({ minimum: 10, maximum: 86_400_000, default: 60_000 }),
+  WEBHOOK_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
   // Stream registry (StreamSource /api/v1, /cable) and campaign live streams.
   MAINTENANCE_MODE: Type.Boolean({ default: false }),
   STREAMSOURCE_RATE_LIMIT_ANONYMOUS: Type.Integer({ minimum: 1, default: 60 }),
@@ -115,6 +116,7 @@ const INTEGER_KEYS = new Set([
   'WEBHOOK_MAX_ATTEMPTS',
   'WEBHOOK_CIRCUIT_THRESHOLD',
   'WEBHOOK_CIRCUIT_COOLDOWN_MS',
+  'WEBHOOK_RETENTION_DAYS',
   'STREAMSOURCE_RATE_LIMIT_ANONYMOUS',
   'STREAMSOURCE_RATE_LIMIT_AUTHENTICATED',
   'STREAMSOURCE_RATE_LIMIT_SERVICE',

@@ -11,7 +11,7 @@ import {
   isPrivateAddress,
 } from '../src/modules/notification/index.js'
 import { lookupCached } from '../src/modules/notification/target-guard.js'
-import { enqueueMany, scrubSubjects } from '../src/modules/notification/webhook.repo.js'
+import { enqueueMany, purgeFinished, scrubSubjects } from '../src/modules/notification/webhook.repo.js'
 import { createRedisBus } from '../src/platform/bus/redis.js'
 import { createRedis } from '../src/platform/redis.js'
 import {
@@ -784,6 +784,78 @@ for (const dialect of DIALECTS) {
       assert.equal(json(res).error.code, 'MESSAGE_ERASED')
       await new Promise((res) => setTimeout(res, 200))
       assert.equal(r.got.length, 1, 'nothing was sent again')
+    })
+
+    it('deletes finished messages past their retention, with their log, and keeps the rest', async () => {
+      // A database of its own: the purge relies on ids growing with time, which the messages
+      // other tests wrote just now (low ids, young) would contradict for these backdated ones.
+      const fresh = await buildTestApp({ dialect, env: FAST })
+      try {
+        const db = fresh.app.platform.database.db
+        const slug = await createCampaign(fresh.app)
+        const id = 'wh_01HRRRRRRRRRRRRRRRRRRRRRRR'
+        await db
+          .insertInto('service_notification_webhook')
+          .values({
+            id,
+            campaign_slug: slug,
+            url: 'https://93.184.215.14/crm',
+            events: JSON.stringify(['*']),
+            secret_sealed: createSecretBox(fresh.config.JWT_SECRET).seal('whsec_c2VjcmV0'),
+            created_by: 'test',
+            // Open, so the app's worker leaves these rows alone.
+            circuit_open_until: new Date(Date.now() + 3_600_000),
+          })
+          .execute()
+        const day = 24 * 60 * 60_000
+        const row = (
+          name: string,
+          status: 'delivered' | 'failed' | 'cancelled' | 'pending',
+          ageDays: number,
+        ) => ({
+          message_id: `msg_ret_${name}`,
+          webhook_id: id,
+          campaign_slug: slug,
+          event: 'lead.created',
+          subject_id: null,
+          payload: JSON.stringify({ type: 'lead.created', data: {} }),
+          status,
+          next_attempt_at: new Date(Date.now() + day),
+          created_at: new Date(Date.now() - ageDays * day),
+        })
+        const inserted = await db
+          .insertInto('service_notification_outbox')
+          .values([
+            row('old_delivered', 'delivered', 40),
+            row('old_failed', 'failed', 39),
+            row('old_retrying', 'pending', 38),
+            row('old_cancelled', 'cancelled', 37),
+            row('young_delivered', 'delivered', 2),
+          ])
+          .returning(['id', 'message_id'])
+          .execute()
+        const oldDelivered = inserted.find((r) => r.message_id === 'msg_ret_old_delivered')!.id
+        await db
+          .insertInto('service_notification_delivery')
+          .values({ outbox_id: oldDelivered, webhook_id: id, attempt: 1, status_code: 204, duration_ms: 3 })
+          .execute()
+        // Two at a time: the purge goes on until nothing old and finished is left.
+        assert.equal(await purgeFinished(db, new Date(Date.now() - 30 * day), 2), 3)
+        const left = await db
+          .selectFrom('service_notification_outbox')
+          .select('message_id')
+          .orderBy('id')
+          .execute()
+        assert.deepEqual(
+          left.map((r) => r.message_id),
+          ['msg_ret_old_retrying', 'msg_ret_young_delivered'],
+        )
+        const log = await db.selectFrom('service_notification_delivery').select('id').execute()
+        assert.equal(log.length, 0, 'the delivery log went with its message')
+        assert.equal(await purgeFinished(db, new Date(Date.now() - 30 * day)), 0)
+      } finally {
+        await fresh.close()
+      }
     })
 
     it('rejects bad registrations', async () => {

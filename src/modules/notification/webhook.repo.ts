@@ -474,3 +474,35 @@ export async function scrubSubjects(db: Db, subjectIds: string[]) {
     .where('status', 'in', ['pending', 'sending'])
     .execute()
 }
+
+/**
+ * Deletes finished messages (delivered, failed, cancelled) created before `before`, with their
+ * delivery log (cascade), a batch at a time so no statement holds many locks; messages still
+ * being retried stay whatever their age. Ids grow with time, so the walk stops at the first
+ * message young enough to keep: each call reads little more than what it deletes. Returns how
+ * many it deleted.
+ */
+export async function purgeFinished(db: Db, before: Date, batch = 1000): Promise<number> {
+  const young = await db
+    .selectFrom('service_notification_outbox')
+    .select('id')
+    .where('created_at', '>=', before)
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst()
+  let deleted = 0
+  for (;;) {
+    const res = await sql`
+      delete from service_notification_outbox where id in (
+        select id from service_notification_outbox
+        where status in ('delivered', 'failed', 'cancelled') and created_at < ${before}
+          ${young ? sql`and id < ${young.id}` : sql``}
+        order by id
+        limit ${batch}
+      )
+    `.execute(db)
+    const n = Number(res.numAffectedRows ?? 0)
+    deleted += n
+    if (n < batch) return deleted
+  }
+}

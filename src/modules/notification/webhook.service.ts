@@ -70,6 +70,11 @@ export interface WebhookService {
   ): Promise<HandedRow[]>
   /** Wake this node's worker: rows were committed due (see `enqueue`'s `handoff: false`). */
   nudge(): void
+  /**
+   * Retention: delete finished messages (and their delivery log) older than `retentionDays`;
+   * messages still being retried stay. Returns how many went.
+   */
+  purgeFinished(retentionDays: number): Promise<number>
   /** After the commit that wrote them: this node's worker sends the rows `enqueue` returned. */
   deliver(rows: HandedRow[]): void
   /** Erasure: scrub stored payloads about these subjects, cancel unsent ones. */
@@ -227,6 +232,9 @@ export function createWebhookService(deps: {
     },
     nudge() {
       deps.worker?.nudge()
+    },
+    purgeFinished(retentionDays) {
+      return repo.purgeFinished(db, new Date(Date.now() - retentionDays * 24 * 60 * 60_000))
     },
     async enqueue(trx, e, options) {
       const messages = (Array.isArray(e) ? e : [e]).map((m) => ({

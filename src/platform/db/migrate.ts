@@ -10,6 +10,7 @@ import * as m008 from './migrations/008_counter_shards.js'
 import * as m009 from './migrations/009_outbox_vacuum.js'
 import * as m010 from './migrations/010_webhook_secret_grace.js'
 import * as m011 from './migrations/011_quote_events_without_pii.js'
+import * as m012 from './migrations/012_delivery_log_by_message.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '009_outbox_vacuum': m009,
   '010_webhook_secret_grace': m010,
   '011_quote_events_without_pii': m011,
+  '012_delivery_log_by_message': m012,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
