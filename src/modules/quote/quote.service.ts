@@ -1,6 +1,7 @@
 import { coalesce } from '../../platform/coalesce.js'
 import { newUlid } from '../../platform/ids.js'
 import type { ActionContext, ActionResult, WriteGroup } from '../../nexus/registry.js'
+import { addToCounters } from '../../platform/db/counters.js'
 import type { Db } from '../../platform/db/database.js'
 import type { LeadStatus } from '../../platform/db/tables.js'
 import {
@@ -17,7 +18,6 @@ import { isDisposableEmail } from './disposable.js'
 import * as repo from './quote.repo.js'
 import { type LeadEventExtra, type LeadFilters, type LeadView, TRANSITIONS } from './quote.schema.js'
 import { validateQuote } from './quote.validate.js'
-import { addToCounters } from '../../platform/db/counters.js'
 
 export interface QuoteService {
   /** The one submit path: the `quote.submit` action and `POST /api/quote` both end here. */

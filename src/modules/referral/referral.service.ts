@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { addToCounters } from '../../platform/db/counters.js'
 import type { Db } from '../../platform/db/database.js'
 import {
   AppError,
@@ -15,7 +16,6 @@ import type { JoinReferralHook, UserService } from '../user/user.service.js'
 import * as repo from './referral.repo.js'
 import { qualifiesAtApply, type ReferralRules, referralRules } from './referral.rules.js'
 import type { ApplyResponse, LeaderboardEntry, MilestoneEvent } from './referral.schema.js'
-import { addToCounters } from '../../platform/db/counters.js'
 
 export interface ApplyInput {
   /** The referred person: the caller, who must have joined the campaign. */

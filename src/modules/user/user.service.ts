@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { ulid } from 'ulid'
 import { hasRole, type Principal } from '../../platform/auth/principal.js'
 import type { TokenService } from '../../platform/auth/tokens.js'
+import { addToCounters } from '../../platform/db/counters.js'
 import type { Db } from '../../platform/db/database.js'
 import {
   AppError,
@@ -20,7 +21,6 @@ import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword }
 import { generateReferralCode } from './referral-code.js'
 import * as repo from './user.repo.js'
 import type { AuthResponse, LoginBody, ReferralOutcome, RegisterPayload, UserView } from './user.schema.js'
-import { addToCounters } from '../../platform/db/counters.js'
 
 /** Who is joining or logging in, and from where. */
 export interface CallerContext {
