@@ -501,3 +501,48 @@ for (const dialect of DIALECTS) {
     })
   })
 }
+
+describe('one email submitted on two nodes of one PostgreSQL at once', {
+  skip: !process.env.DATABASE_URL && 'DATABASE_URL not set',
+}, () => {
+  it('makes one lead that counts every submission', async () => {
+    // Nodes of one deployment share the JWT secret, so a token from one is valid on the other.
+    const env = { JWT_SECRET: 'x'.repeat(64) }
+    const first = await buildTestApp({ dialect: 'postgres', env })
+    const second = await buildTestApp({ dialect: 'postgres', databaseUrl: first.databaseUrl, env })
+    try {
+      const slug = await createCampaign(first.app, {
+        metadata: { features: ['quote'], custom_rules: { quote_rate_limit: { max: 1000 } } },
+      })
+      const { token } = await guestToken(first.app)
+      const n = 40
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          (i % 2 ? second : first).app.inject({
+            method: 'POST',
+            url: '/api/quote',
+            headers: { authorization: `Bearer ${token}` },
+            payload: { campaign: slug, ...lead({ email: 'race@example.com', metadata: { [`k${i}`]: i } }) },
+          }),
+        ),
+      )
+      for (const res of results) assert.equal(res.statusCode, 200, res.body)
+      const db = first.app.platform.database.db
+      const rows = await db
+        .selectFrom('service_quote_main')
+        .selectAll()
+        .where('campaign_slug', '=', slug)
+        .execute()
+      assert.equal(rows.length, 1, 'one lead')
+      assert.equal(rows[0]!.submissions, n)
+      assert.equal(Object.keys(rows[0]!.metadata as object).length, n, 'every submission merged')
+      const stats = json(
+        await first.app.inject({ method: 'GET', url: `/api/campaign/${slug}/stats`, headers: adminHeaders }),
+      )
+      assert.equal(stats.counters.leads, 1)
+    } finally {
+      await second.close()
+      await first.close()
+    }
+  })
+})

@@ -225,6 +225,8 @@ for (const dialect of DIALECTS) {
       assert.equal(got.body.type, 'lead.created')
       assert.equal(got.body.data.lead.id, lead)
       assert.equal(got.body.data.lead.email, 'crm@example.com')
+      // The payload's lead is the lead the admin API shows.
+      assert.deepEqual(got.body.data.lead, await get(`/api/campaign/${slug}/leads/${lead}`))
       const log = await waitFor(async () => {
         const d = (await get(`/api/campaign/${slug}/webhooks/${id}/deliveries`)).deliveries
         return d.length > 0 && d[0].message_status === 'delivered' && d
