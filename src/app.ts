@@ -241,9 +241,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
     worker: deliveryWorker,
     bus: platform.bus,
-    onError: (err) => app.log.warn({ err }, 'erasure not announced to the other nodes'),
+    onError: (err) => app.log.warn({ err }, 'a notice to the other nodes’ webhook workers was not sent'),
   })
-  const stopForgetting = await notification.forgetErasedSubjects(platform.bus, deliveryWorker)
+  const stopFollowing = await notification.followWorkerNotices(platform.bus, deliveryWorker)
   const quotes = quote.createQuoteService({ db, limiter, publisher, webhooks })
   quote.registerActions(actions, quotes)
   users.onErase(async (person, trx) => {
@@ -363,7 +363,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('preClose', async () => {
     clearInterval(purgeTimer)
     await commitLog.flush()
-    await stopForgetting()
+    await stopFollowing()
     await deliveryWorker.stop()
   })
   // After the hook above: the snapshot includes the default campaign.

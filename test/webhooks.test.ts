@@ -7,7 +7,7 @@ import {
   createDeliveryWorker,
   createSecretBox,
   createWebhookService,
-  forgetErasedSubjects,
+  followWorkerNotices,
   isPrivateAddress,
 } from '../src/modules/notification/index.js'
 import { lookupCached } from '../src/modules/notification/target-guard.js'
@@ -745,6 +745,81 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    it('sends messages waiting in memory to the new URL when their endpoint moves', async () => {
+      // Slow answers: two sends on the wire, two rows queued behind them in this worker, which
+      // follows the app's notices like every node's worker does.
+      const { slug, r, id, secret } = await slowEndpoint()
+      const db = ctx.app.platform.database.db
+      const worker = createDeliveryWorker(
+        { db, box: createSecretBox(ctx.config.JWT_SECRET) },
+        { ...WORKER, batchSize: 1 },
+      )
+      const stopFollowing = await followWorkerNotices(ctx.app.platform.bus, worker)
+      worker.start()
+      try {
+        const moved = await receiver()
+        servers.push(moved)
+        moved.setSecret(secret)
+        const ids = ['moved_1', 'moved_2', 'moved_3', 'moved_4']
+        worker.handoff(await leased(slug, worker.leaseMs, ids))
+        await waitFor(() => r.got.length >= 2, 'the two sends on the wire')
+        const res = await ctx.app.inject({
+          method: 'PATCH',
+          url: `/api/campaign/${slug}/webhooks/${id}`,
+          headers: adminHeaders,
+          payload: { url: moved.url },
+        })
+        assert.equal(res.statusCode, 200, res.body)
+        await waitFor(() => moved.got.length >= 2, 'the queued rows, at the new URL')
+        await new Promise((res) => setTimeout(res, 400))
+        assert.deepEqual(
+          r.got.map((g) => g.id),
+          ['msg_moved_1', 'msg_moved_2'],
+          'only what was already on the wire went to the old URL',
+        )
+        assert.deepEqual(moved.got.map((g) => g.id).sort(), ['msg_moved_3', 'msg_moved_4'])
+        assert.ok(moved.got.every((g) => g.verified))
+        for (const i of ids) {
+          const row = await waitFor(async () => {
+            const row = await outboxRow(`msg_${i}`)
+            return row.status === 'delivered' && row
+          }, i)
+          assert.deepEqual(row, { status: 'delivered', attempts: 1 }, i)
+        }
+      } finally {
+        await stopFollowing()
+        await worker.stop()
+      }
+    })
+
+    it('sends nothing more from memory to an endpoint deleted meanwhile', async () => {
+      const { slug, r, id } = await slowEndpoint()
+      const db = ctx.app.platform.database.db
+      const worker = createDeliveryWorker(
+        { db, box: createSecretBox(ctx.config.JWT_SECRET) },
+        { ...WORKER, batchSize: 1 },
+      )
+      const stopFollowing = await followWorkerNotices(ctx.app.platform.bus, worker)
+      worker.start()
+      try {
+        worker.handoff(
+          await leased(slug, worker.leaseMs, ['deleted_1', 'deleted_2', 'deleted_3', 'deleted_4']),
+        )
+        await waitFor(() => r.got.length >= 2, 'the two sends on the wire')
+        const res = await ctx.app.inject({
+          method: 'DELETE',
+          url: `/api/campaign/${slug}/webhooks/${id}`,
+          headers: adminHeaders,
+        })
+        assert.equal(res.statusCode, 204, res.body)
+        await new Promise((res) => setTimeout(res, 800))
+        assert.equal(r.got.length, 2, 'the queued rows were never sent')
+      } finally {
+        await stopFollowing()
+        await worker.stop()
+      }
+    })
+
     it('drops what another node holds in memory about a person erased through this one (Redis bus)', {
       skip: !REDIS_URL && 'needs REDIS_URL',
     }, async () => {
@@ -755,7 +830,7 @@ for (const dialect of DIALECTS) {
       const [busA, busB] = clients.map((c) => createRedisBus(c))
       // Node A: a worker with rows queued in memory behind two slow sends.
       const worker = createDeliveryWorker({ db, box }, { ...WORKER, batchSize: 1 })
-      const stopForgetting = await forgetErasedSubjects(busA!, worker)
+      const stopForgetting = await followWorkerNotices(busA!, worker)
       worker.start()
       try {
         const tag = Math.random().toString(36).slice(2, 8)

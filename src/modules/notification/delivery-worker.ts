@@ -41,6 +41,13 @@ export interface DeliveryWorker {
    * in memory is the one erasure scrubbed from the database. Erasure has cancelled their rows.
    */
   forget(subjectIds: string[]): void
+  /**
+   * Gives back the handed rows still queued here for these endpoints (moved, re-keyed or
+   * deleted since their rows were committed): a sweep sends them with the endpoint as it is now,
+   * and nothing goes to a deleted one, whose rows are gone. A row handed after this call with the
+   * endpoint read before the change (a commit in the same instant) is not caught.
+   */
+  requeue(webhookIds: string[]): void
 }
 
 /** A row written already claimed, with what sending it needs. */
@@ -344,6 +351,11 @@ export function createDeliveryWorker(
     forget(subjectIds) {
       const gone = new Set(subjectIds)
       takeQueued((q) => q.subject_id !== null && gone.has(q.subject_id))
+    },
+    requeue(webhookIds) {
+      const changed = new Set(webhookIds)
+      const rows = takeQueued((q) => changed.has(q.webhook_id))
+      if (rows.length > 0) void release(rows).then(() => schedule(0))
     },
     handoff(rows) {
       if (rows.length === 0) return

@@ -1,6 +1,6 @@
 export { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.js'
 export { notificationManifest as manifest } from './notification.manifest.js'
-export { announceErasure, forgetErasedSubjects } from './erasure-channel.js'
+export { announceEndpointChange, announceErasure, followWorkerNotices } from './worker-channel.js'
 export { createSecretBox } from './secret-box.js'
 export { sign, signedHeaders, verify } from './signing.js'
 export { isPrivateAddress } from './target-guard.js'

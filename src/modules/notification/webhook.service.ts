@@ -6,7 +6,7 @@ import type { SecretBox } from './secret-box.js'
 import { newWebhookSecret } from './signing.js'
 import { resolveTarget } from './target-guard.js'
 import type { DeliveryWorker, HandedRow } from './delivery-worker.js'
-import { announceErasure } from './erasure-channel.js'
+import { announceEndpointChange, announceErasure } from './worker-channel.js'
 import * as repo from './webhook.repo.js'
 
 /** A domain event as CRM endpoints receive it (the Standard Webhooks payload shape). */
@@ -113,8 +113,8 @@ export function createWebhookService(deps: {
   box: SecretBox
   allowPrivate: boolean
   /** This node's delivery worker: sends what this node commits, and is woken for replays. */
-  worker?: Pick<DeliveryWorker, 'leaseMs' | 'handoff' | 'nudge' | 'forget'>
-  /** Carries erasures to the other nodes' workers (see `erasure-channel.ts`). */
+  worker?: Pick<DeliveryWorker, 'leaseMs' | 'handoff' | 'nudge' | 'forget' | 'requeue'>
+  /** Carries erasures and endpoint changes to the other nodes' workers (see `worker-channel.ts`). */
   bus?: Pick<EventBus, 'publish'>
   onError?: (err: unknown) => void
 }): WebhookService {
@@ -124,6 +124,15 @@ export function createWebhookService(deps: {
     const found = await repo.findWebhook(db, campaign, id)
     if (!found) throw new NotFoundError(`Webhook ${id} not found in ${campaign}`, 'WEBHOOK_NOT_FOUND')
     return found
+  }
+
+  /**
+   * Endpoint `id` changed in a way a message queued in some node's memory must see (its URL, its
+   * secret, or it is gone): every worker gives its queued rows back to the sweep.
+   */
+  async function endpointChanged(id: string) {
+    deps.worker?.requeue([id])
+    if (deps.bus) await announceEndpointChange(deps.bus, [id]).catch((err) => deps.onError?.(err))
   }
 
   return {
@@ -149,6 +158,7 @@ export function createWebhookService(deps: {
       if (!(await repo.deleteWebhook(db, campaign, id))) {
         throw new NotFoundError(`Webhook ${id} not found in ${campaign}`, 'WEBHOOK_NOT_FOUND')
       }
+      await endpointChanged(id)
     },
     async rotate(campaign, id, graceSeconds = DEFAULT_ROTATION_GRACE_SECONDS) {
       const current = await get(campaign, id)
@@ -158,6 +168,8 @@ export function createWebhookService(deps: {
         previous_secret_sealed: graceSeconds > 0 ? current.secret_sealed : null,
         previous_secret_expires_at: graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null,
       })
+      // What is queued was to be signed with the old secret alone: sign it with the new one too.
+      await endpointChanged(id)
       return { id, secret, webhook: view(row!) }
     },
     async update(campaign, id, patch) {
@@ -169,6 +181,7 @@ export function createWebhookService(deps: {
         description: patch.description,
       })
       if (!row) throw new NotFoundError(`Webhook ${id} not found in ${campaign}`, 'WEBHOOK_NOT_FOUND')
+      if (patch.url !== undefined) await endpointChanged(id)
       return view(row)
     },
     async enable(campaign, id) {
