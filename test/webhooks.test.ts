@@ -745,17 +745,27 @@ for (const dialect of DIALECTS) {
       }
     })
 
-    it('sends messages waiting in memory to the new URL when their endpoint moves', async () => {
-      // Slow answers: two sends on the wire, two rows queued behind them in this worker, which
-      // follows the app's notices like every node's worker does.
-      const { slug, r, id, secret } = await slowEndpoint()
-      const db = ctx.app.platform.database.db
+    /** A worker sending one row at a time, told of endpoint changes like every node's worker. */
+    async function followingWorker() {
       const worker = createDeliveryWorker(
-        { db, box: createSecretBox(ctx.config.JWT_SECRET) },
+        { db: ctx.app.platform.database.db, box: createSecretBox(ctx.config.JWT_SECRET) },
         { ...WORKER, batchSize: 1 },
       )
-      const stopFollowing = await followWorkerNotices(ctx.app.platform.bus, worker)
+      const unfollow = await followWorkerNotices(ctx.app.platform.bus, worker)
       worker.start()
+      return {
+        worker,
+        async stop() {
+          await unfollow()
+          await worker.stop()
+        },
+      }
+    }
+
+    it('sends messages waiting in memory to the new URL when their endpoint moves', async () => {
+      // Slow answers: two sends on the wire, two rows queued behind them in this worker.
+      const { slug, r, id, secret } = await slowEndpoint()
+      const { worker, stop } = await followingWorker()
       try {
         const moved = await receiver()
         servers.push(moved)
@@ -787,20 +797,13 @@ for (const dialect of DIALECTS) {
           assert.deepEqual(row, { status: 'delivered', attempts: 1 }, i)
         }
       } finally {
-        await stopFollowing()
-        await worker.stop()
+        await stop()
       }
     })
 
     it('sends nothing more from memory to an endpoint deleted meanwhile', async () => {
       const { slug, r, id } = await slowEndpoint()
-      const db = ctx.app.platform.database.db
-      const worker = createDeliveryWorker(
-        { db, box: createSecretBox(ctx.config.JWT_SECRET) },
-        { ...WORKER, batchSize: 1 },
-      )
-      const stopFollowing = await followWorkerNotices(ctx.app.platform.bus, worker)
-      worker.start()
+      const { worker, stop } = await followingWorker()
       try {
         worker.handoff(
           await leased(slug, worker.leaseMs, ['deleted_1', 'deleted_2', 'deleted_3', 'deleted_4']),
@@ -815,8 +818,7 @@ for (const dialect of DIALECTS) {
         await new Promise((res) => setTimeout(res, 800))
         assert.equal(r.got.length, 2, 'the queued rows were never sent')
       } finally {
-        await stopFollowing()
-        await worker.stop()
+        await stop()
       }
     })
 
