@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import pg from 'pg'
 import { after, before, describe, it } from 'node:test'
 import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
 import { createQuoteService } from '../src/modules/quote/quote.service.js'
@@ -543,6 +544,65 @@ describe('one email submitted on two nodes of one PostgreSQL at once', {
     } finally {
       await second.close()
       await first.close()
+    }
+  })
+})
+
+describe('a lead erased while a resubmission of its email commits (PostgreSQL)', {
+  skip: !process.env.DATABASE_URL && 'DATABASE_URL not set',
+}, () => {
+  it('starts a new lead and leaves the erased one empty', async () => {
+    const node = await buildTestApp({ dialect: 'postgres' })
+    const eraser = new pg.Client({ connectionString: node.databaseUrl })
+    await eraser.connect()
+    try {
+      const slug = await createCampaign(node.app)
+      const { token } = await guestToken(node.app)
+      const submit = (name: string) =>
+        node.app.inject({
+          method: 'POST',
+          url: '/api/quote',
+          headers: { authorization: `Bearer ${token}` },
+          payload: { campaign: slug, ...lead({ email: 'erased.race@example.com', name }) },
+        })
+      const first = json(await submit('Before Erasure')).result.lead_id
+      // An erasure in progress: the lead's row is locked, its clearing not yet committed, so the
+      // resubmission's dedupe read and its commit's lookup both still see the lead open.
+      await eraser.query('begin')
+      await eraser.query(
+        `update service_quote_main set name = null, email = null, company = null, phone = null,
+           message = null, metadata = '{}', erased_at = now() where id = $1`,
+        [first],
+      )
+      const pending = submit('After Erasure')
+      await waitFor(async () => {
+        const { rows } = await eraser.query(
+          `select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`,
+        )
+        return rows.length > 0
+      }, 'the resubmission waiting on the erased row')
+      await eraser.query('commit')
+      const res = await pending
+      assert.equal(res.statusCode, 200, res.body)
+      const rows = await node.app.platform.database.db
+        .selectFrom('service_quote_main')
+        .selectAll()
+        .where('campaign_slug', '=', slug)
+        .orderBy('created_at')
+        .execute()
+      assert.equal(rows.length, 2, 'a new lead')
+      assert.deepEqual(
+        [rows[0]!.id, rows[0]!.name, rows[0]!.message, rows[0]!.erased_at !== null],
+        [first, null, null, true],
+        'nothing written back into the erased lead',
+      )
+      assert.deepEqual(
+        [rows[1]!.name, rows[1]!.email, rows[1]!.submissions],
+        ['After Erasure', 'erased.race@example.com', 1],
+      )
+    } finally {
+      await eraser.end()
+      await node.close()
     }
   })
 })

@@ -75,22 +75,22 @@ export interface LeadValues {
   metadata: Record<string, unknown>
 }
 
-/** One submission to write: its values, its caller, and what the dedupe read before the commit found. */
+/** One submission to write: its values and its caller. */
 export interface LeadSubmission {
   campaign: string
   values: LeadValues
   user: { user_id: string; session_id: string }
   /** The id a new lead gets. */
   leadId: string
-  /** The recent lead of this email found before the commit, if any. */
-  recentId: string | undefined
 }
 
 /**
  * Writes submissions of DISTINCT (campaign, email) pairs in one statement, under the caller's
- * `lockEmails`: each merges into its email's lead of the last 24 h (the one found before the
- * commit, else one found now, since a racing submission may have committed meanwhile) or becomes
- * a new lead. A merge replaces the fields given, merges metadata, keeps consent once given and
+ * `lockEmails`: each merges into its email's open lead (newest of the last 24 h, not erased),
+ * looked up here under the lock rather than trusted from the read before the commit (a racing
+ * submission may have made one since, an erasure may have closed it), or becomes a new lead. An
+ * erasure committing while this runs (it takes no lock of ours) makes the merge skip the erased
+ * row; those submissions go again in a new statement, which sees the erasure. A merge replaces the fields given, merges metadata, keeps consent once given and
  * counts the submission; a guest who registered since keeps the lead under their user id.
  * Returns each submission's written row, in order.
  */
@@ -98,12 +98,12 @@ export async function writeLeads(
   trx: Db,
   submissions: LeadSubmission[],
   now = new Date(),
+  retries = 2,
 ): Promise<Array<{ lead: LeadRow; event: 'lead.created' | 'lead.updated' }>> {
   if (submissions.length === 0) return []
   const items = submissions.map((s, i) => ({
     i,
     lead_id: s.leadId,
-    recent_id: s.recentId ?? null,
     campaign_slug: s.campaign,
     ...s.values,
     ...s.user,
@@ -111,18 +111,18 @@ export async function writeLeads(
   const { rows } = await sql<LeadRow & { i: number; event: 'lead.created' | 'lead.updated' }>`
     with item as (
       select * from jsonb_to_recordset(${JSON.stringify(items)}::jsonb)
-        as i(i int, lead_id text, recent_id text, campaign_slug text, email text, name text, company text,
+        as i(i int, lead_id text, campaign_slug text, email text, name text, company text,
              phone text, message text, budget text, interest text, locale text, consent boolean,
              metadata jsonb, user_id text, session_id text)
     ),
     target as (
-      select item.*, coalesce(item.recent_id, (
+      select item.*, (
         select q.id from service_quote_main q
         where q.campaign_slug = item.campaign_slug and q.email = item.email and q.erased_at is null
           and q.created_at > ${new Date(now.getTime() - DEDUPE_WINDOW_MS)}
         order by q.created_at desc
         limit 1
-      )) as existing
+      ) as existing
       from item
     ),
     inserted as (
@@ -151,7 +151,7 @@ export async function writeLeads(
         session_id = t.session_id,
         updated_at = now()
       from target t
-      where t.existing is not null and q.id = t.existing
+      where t.existing is not null and q.id = t.existing and q.erased_at is null
       returning q.*
     )
     select t.i, 'lead.created' as event, r.* from inserted r join target t on t.existing is null and t.lead_id = r.id
@@ -161,11 +161,14 @@ export async function writeLeads(
   `.execute(trx)
   const written = new Map<number, { lead: LeadRow; event: 'lead.created' | 'lead.updated' }>()
   for (const { i, event, ...lead } of rows) written.set(i, { lead: lead as LeadRow, event })
-  return items.map((_, i) => {
-    const w = written.get(i)
-    if (!w) throw new Error(`writeLeads: submission ${i} was not written (${rows.length} of ${items.length})`)
-    return w
-  })
+  const missing = submissions.filter((_, i) => !written.has(i))
+  if (missing.length > 0) {
+    // Their lead was erased while this ran: again, in a statement that sees the erasure.
+    if (retries === 0) throw new Error(`writeLeads: ${missing.length} of ${items.length} not written`)
+    const again = await writeLeads(trx, missing, now, retries - 1)
+    for (const [k, s] of missing.entries()) written.set(submissions.indexOf(s), again[k]!)
+  }
+  return items.map((_, i) => written.get(i)!)
 }
 
 export function lockLead(trx: Db, campaign: string, id: string) {

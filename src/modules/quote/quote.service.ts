@@ -289,10 +289,10 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
         metadata: input.metadata ?? {},
       }
       const user = { user_id: ctx.principal.user_id, session_id: ctx.principal.session_id }
+      // What the answer says the submission does; the commit decides again, under the lock.
       const recent = await findRecent({ campaign, email: input.email })
-      const leadId = recent?.id ?? `lead_${newUlid()}`
-
-      const item: LeadWrite = { campaign, values, user, leadId, recentId: recent?.id }
+      const leadId = `lead_${newUlid()}`
+      const item: LeadWrite = { campaign, values, user, leadId }
       ctx.deferGrouped(leadWrites, item)
       ctx.afterCommit(async () => {
         const outbox = item.outbox
@@ -309,7 +309,11 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
           )
       })
       return {
-        result: { lead_id: leadId, status: recent?.status ?? 'new', updated: recent !== undefined },
+        result: {
+          lead_id: recent?.id ?? leadId,
+          status: recent?.status ?? 'new',
+          updated: recent !== undefined,
+        },
         message: received,
       }
     },
