@@ -90,9 +90,10 @@ export interface LeadSubmission {
  * looked up here under the lock rather than trusted from the read before the commit (a racing
  * submission may have made one since, an erasure may have closed it), or becomes a new lead. An
  * erasure committing while this runs (it takes no lock of ours) makes the merge skip the erased
- * row; those submissions go again in a new statement, which sees the erasure. A merge replaces the fields given, merges metadata, keeps consent once given and
- * counts the submission; a guest who registered since keeps the lead under their user id.
- * Returns each submission's written row, in order.
+ * row; those submissions go again in a new statement, which sees the erasure. A merge replaces
+ * the fields given, merges metadata, keeps consent once given and counts the submission; a guest
+ * who registered since keeps the lead under their user id. Returns each submission's written
+ * row, in order.
  */
 export async function writeLeads(
   trx: Db,
