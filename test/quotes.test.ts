@@ -558,11 +558,11 @@ describe('a lead erased while a resubmission of its email commits (PostgreSQL)',
     try {
       const slug = await createCampaign(node.app)
       const { token } = await guestToken(node.app)
-      const submit = (name: string) =>
+      const submit = (name: string, key = `k_${name.replaceAll(' ', '_')}`) =>
         node.app.inject({
           method: 'POST',
           url: '/api/quote',
-          headers: { authorization: `Bearer ${token}` },
+          headers: { authorization: `Bearer ${token}`, 'idempotency-key': key },
           payload: { campaign: slug, ...lead({ email: 'erased.race@example.com', name }) },
         })
       const first = json(await submit('Before Erasure')).result.lead_id
@@ -600,6 +600,14 @@ describe('a lead erased while a resubmission of its email commits (PostgreSQL)',
         [rows[1]!.name, rows[1]!.email, rows[1]!.submissions],
         ['After Erasure', 'erased.race@example.com', 1],
       )
+
+      // The answer names the lead the commit wrote, not the one its earlier read saw; so does the
+      // stored copy a retry of the same request gets.
+      const answer = json(res).result
+      assert.deepEqual(answer, { lead_id: rows[1]!.id, status: 'new', updated: false })
+      const again = await submit('After Erasure')
+      assert.equal(again.headers['idempotent-replayed'], 'true')
+      assert.deepEqual(json(again).result, answer)
     } finally {
       await eraser.end()
       await node.close()

@@ -241,6 +241,10 @@ async function writeBatch(
 ): Promise<Array<{ duplicate: boolean }>> {
   const results = await writeRecords(trx, jobs, known, ensured, shard)
   const live = jobs.filter((_, i) => !results[i]!.duplicate)
+  // A grouped write may refine the answer its handler gave (see `deferGrouped`): noted as stored.
+  const stored = new Map(
+    live.filter((j) => j.grouped?.length).map((j) => [j, JSON.stringify(j.request.response)]),
+  )
   for (const job of live) for (const write of job.writes) await write(trx)
   const groups = new Map<WriteGroup<unknown>, unknown[]>()
   for (const job of live) {
@@ -251,5 +255,17 @@ async function writeBatch(
     }
   }
   for (const [group, items] of groups) await group.write(trx, items, { counterShard: shard })
+  for (const [job, before] of stored) {
+    const after = JSON.stringify(job.request.response)
+    if (after === before) continue
+    const r = job.request
+    await trx
+      .updateTable('service_nexus_request')
+      .set({ response: after })
+      .where('campaign_slug', '=', r.campaign_slug)
+      .where('actor', '=', r.actor)
+      .where('request_id', '=', r.request_id)
+      .execute()
+  }
   return results
 }

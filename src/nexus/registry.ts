@@ -22,6 +22,9 @@ export interface ActionContext {
    * Like `defer`, but the items of every job of a commit batch that name the same `group` are
    * written by ONE `group.write(trx, items)` call (in job order), after the plain deferred writes:
    * multi-row statements instead of a few round trips per action inside the shared transaction.
+   * The write may refine the result object the handler returned (what the commit actually did,
+   * where the handler could only tell what it expected): the answer, and its stored copy that a
+   * retry of the request gets, follow.
    */
   deferGrouped<T>(group: WriteGroup<T>, item: T): void
   /**

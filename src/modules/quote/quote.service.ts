@@ -103,6 +103,8 @@ function rateRule(rules: Record<string, unknown>): RateRule {
 
 /** One submission's deferred write (see `leadWriter`); `written` is filled in by the commit. */
 interface LeadWrite extends repo.LeadSubmission {
+  /** The answer the handler gave, from the read before the commit; the commit sets what it did. */
+  answer: { lead_id: string; status: LeadStatus; updated: boolean }
   written?: { lead: repo.LeadRow; event: 'lead.created' | 'lead.updated' }
   /** The webhook rows its batch queued, shared by the batch's items: the first to hear of the commit sends them. */
   outbox?: { rows: HandedRow[]; handed: boolean }
@@ -125,7 +127,13 @@ function leadWriter(webhooks: QuoteServiceDeps['webhooks']): WriteGroup<LeadWrit
       for (const round of rounds(items)) {
         const written = await repo.writeLeads(trx, round)
         round.forEach((item, k) => {
-          item.written = written[k]
+          const w = written[k]!
+          item.written = w
+          // Differs from the read before the commit only in a race (the same email submitted
+          // elsewhere at that instant, the lead erased meanwhile).
+          item.answer.lead_id = w.lead.id
+          item.answer.status = w.lead.status
+          item.answer.updated = w.event === 'lead.updated'
         })
       }
       // `leads` counts people who asked, once each: not a resubmission merged into its lead, not
@@ -289,10 +297,15 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
         metadata: input.metadata ?? {},
       }
       const user = { user_id: ctx.principal.user_id, session_id: ctx.principal.session_id }
-      // What the answer says the submission does; the commit decides again, under the lock.
+      // The answer as far as a read can tell; the commit decides under its lock and corrects it.
       const recent = await findRecent({ campaign, email: input.email })
       const leadId = `lead_${newUlid()}`
-      const item: LeadWrite = { campaign, values, user, leadId }
+      const answer: LeadWrite['answer'] = {
+        lead_id: recent?.id ?? leadId,
+        status: recent?.status ?? 'new',
+        updated: recent !== undefined,
+      }
+      const item: LeadWrite = { campaign, values, user, leadId, answer }
       ctx.deferGrouped(leadWrites, item)
       ctx.afterCommit(async () => {
         const outbox = item.outbox
@@ -309,11 +322,7 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
           )
       })
       return {
-        result: {
-          lead_id: recent?.id ?? leadId,
-          status: recent?.status ?? 'new',
-          updated: recent !== undefined,
-        },
+        result: answer,
         message: received,
       }
     },
