@@ -6,7 +6,9 @@
  *
  *   DATABASE_URL=postgres://root@127.0.0.1:5432/test npm run bench:leads
  *   (BENCH_SECONDS=15 BENCH_CONNECTIONS=50 BENCH_ROUNDS=3 to change the load; the verdict is the
- *   median of the rounds' ratios, each Ovasabi run against the bare run just before it)
+ *   median of the rounds' ratios, each Ovasabi run against the bare run just before it;
+ *   BENCH_WEBHOOK=0 leaves out the CRM endpoint, so no outbox rows and no deliveries: a diagnostic
+ *   of what the webhooks cost, not the issue's figure)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -78,19 +80,24 @@ async function serveBare(databaseUrl: string) {
  * change's effect on round trips per request is visible next to its effect on throughput.
  */
 function countQueries() {
-  const counts = new Map<string, number>()
+  const counts = new Map<string, { n: number; bytes: number }>()
   const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     const text = typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '?')
     const key = text.replace(/\s+/g, ' ').trim().slice(0, 90)
-    counts.set(key, (counts.get(key) ?? 0) + 1)
+    const values = (Array.isArray(args[1]) ? args[1] : (args[0] as { values?: unknown[] })?.values) ?? []
+    const size = text.length + values.reduce<number>((n, v) => n + (v == null ? 0 : String(v).length), 0)
+    const c = counts.get(key) ?? { n: 0, bytes: 0 }
+    c.n++
+    c.bytes += size
+    counts.set(key, c)
     return query.apply(this, args)
   } as typeof pg.Client.prototype.query
   return () =>
     [...counts]
-      .sort((a, b) => b[1] - a[1])
+      .sort((a, b) => b[1].n - a[1].n)
       .slice(0, 25)
-      .map(([k, n]) => `${String(n).padStart(8)}  ${k}`)
+      .map(([k, c]) => `${String(c.n).padStart(8)} ${String(Math.round(c.bytes / c.n)).padStart(7)} B  ${k}`)
       .join('\n')
 }
 
@@ -100,7 +107,10 @@ async function child(mode: string, databaseUrl: string) {
   const app = mode === 'ovasabi' ? await serveOvasabi(databaseUrl) : await serveBare(databaseUrl)
   process.stdout.write(`READY ${(app.server.address() as AddressInfo).port} ${ADMIN_KEY}\n`)
   process.on('SIGTERM', () => {
-    if (report) process.stderr.write(`statements sent by ${mode}:\n${report()}\n`)
+    if (report)
+      process.stderr.write(
+        `statements sent by ${mode} (count, mean size of text and parameters):\n${report()}\n`,
+      )
     void app.close().then(() => process.exit(0))
   })
 }
@@ -266,10 +276,11 @@ async function main() {
         title: 'Leads bench',
         metadata: { features: ['quote', 'analytics'], custom_rules: { quote_rate_limit: { max: 1e9 } } },
       })
-      await api(ovs.port, 'POST', `/api/campaign/${slug}/webhooks`, adminHeaders, {
-        url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/crm`,
-        events: ['lead.created'],
-      })
+      if (process.env.BENCH_WEBHOOK !== '0')
+        await api(ovs.port, 'POST', `/api/campaign/${slug}/webhooks`, adminHeaders, {
+          url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/crm`,
+          events: ['lead.created'],
+        })
       const { token } = await api(ovs.port, 'POST', '/api/session', {})
       const ovsRun = load(ovs.port, '/api/quote', { authorization: `Bearer ${token}` }, { campaign: slug })
       await ovsRun(3)
@@ -279,11 +290,17 @@ async function main() {
             .rows[0].n,
         )
       const tables = ['service_quote_main', 'service_notification_outbox', 'service_analytics_event']
-      const before = await Promise.all(tables.map((t) => count(t)))
+      // One after another: the client runs one query at a time.
+      const countAll = async () => {
+        const n: number[] = []
+        for (const t of tables) n.push(await count(t))
+        return n
+      }
+      const before = await countAll()
       const deliveredBefore = delivered
       const ovsMeasured = await measured(ovs.proc.pid!, () => ovsRun(SECONDS))
       const ovsResult = { ...summary(ovsMeasured.result), cpu: ovsMeasured.cpu }
-      const after = await Promise.all(tables.map((t) => count(t)))
+      const after = await countAll()
       // Every acknowledged lead's webhook goes out: wait for the outbox to drain.
       const deadline = Date.now() + 60_000
       let undelivered = Number.NaN

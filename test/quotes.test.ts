@@ -246,11 +246,23 @@ for (const dialect of DIALECTS) {
     it('updates the same email’s lead within 24 h instead of duplicating it', async () => {
       const slug = await createCampaign(ctx.app)
       const first = json(await submit(slug, lead({ email: 'Dup@Example.com', company: 'First' })))
-      const second = json(
-        await submit(slug, lead({ email: ' dup@example.com ', company: 'Second', metadata: { b: 1 } })),
-      )
+      const resubmit = () =>
+        ctx.app.inject({
+          method: 'POST',
+          url: '/api/quote',
+          headers: { authorization: `Bearer ${guest.token}`, 'idempotency-key': 'dup-second' },
+          payload: {
+            campaign: slug,
+            ...lead({ email: ' dup@example.com ', company: 'Second', metadata: { b: 1 } }),
+          },
+        })
+      const second = json(await resubmit())
       assert.equal(second.result.lead_id, first.result.lead_id)
       assert.equal(second.result.updated, true)
+      // A retry of that request gets the same answer (the one its commit decided), and no write.
+      const retried = await resubmit()
+      assert.equal(retried.headers['idempotent-replayed'], 'true')
+      assert.deepEqual(json(retried).result, second.result)
       await submit(slug, lead({ email: 'someone-else@example.com' }))
       const list = await leads(slug, '?email=dup@example.com')
       assert.equal(list.total, 1)
@@ -567,7 +579,7 @@ describe('a lead erased while a resubmission of its email commits (PostgreSQL)',
         })
       const first = json(await submit('Before Erasure')).result.lead_id
       // An erasure in progress: the lead's row is locked, its clearing not yet committed, so the
-      // resubmission's dedupe read and its commit's lookup both still see the lead open.
+      // resubmission's commit still finds the lead open when it looks it up.
       await eraser.query('begin')
       await eraser.query(
         `update service_quote_main set name = null, email = null, company = null, phone = null,
@@ -601,8 +613,8 @@ describe('a lead erased while a resubmission of its email commits (PostgreSQL)',
         ['After Erasure', 'erased.race@example.com', 1],
       )
 
-      // The answer names the lead the commit wrote, not the one its earlier read saw; so does the
-      // stored copy a retry of the same request gets.
+      // The answer names the lead the commit wrote, not the one it found first; so does the stored
+      // copy a retry of the same request gets.
       const answer = json(res).result
       assert.deepEqual(answer, { lead_id: rows[1]!.id, status: 'new', updated: false })
       const again = await submit('After Erasure')

@@ -32,34 +32,6 @@ export async function lockEmails(trx: Db, keys: Array<{ campaign: string; email:
   `.execute(trx)
 }
 
-/** The newest lead created in the last 24 h of each (campaign, email), in one statement. */
-export async function findRecentByEmails(
-  db: Db,
-  keys: Array<{ campaign: string; email: string }>,
-  now = new Date(),
-): Promise<Map<string, { id: string; status: LeadStatus }>> {
-  const found = new Map<string, { id: string; status: LeadStatus }>()
-  if (keys.length === 0) return found
-  const pairs = [...new Map(keys.map((k) => [emailKey(k.campaign, k.email), k])).values()]
-  // One index probe per key (LATERAL … LIMIT 1 on campaign_slug, email, created_at): a join
-  // against the key list would be planned as a hash join over every lead of the table. Not
-  // prepared: a generic plan made while the table was small scans it (measured in the leads
-  // bench: 10 ms per call instead of 0.1 ms, until the next ANALYZE).
-  const { rows } = await sql<{ id: string; status: LeadStatus; campaign_slug: string; email: string }>`
-    select r.id, r.status, k.campaign as campaign_slug, k.email
-    from jsonb_to_recordset(${JSON.stringify(pairs)}::jsonb) as k(campaign text, email text)
-    cross join lateral (
-      select q.id, q.status from service_quote_main q
-      where q.campaign_slug = k.campaign and q.email = k.email
-        and q.erased_at is null and q.created_at > ${new Date(now.getTime() - DEDUPE_WINDOW_MS)}
-      order by q.created_at desc
-      limit 1
-    ) r
-  `.execute(db)
-  for (const r of rows) found.set(emailKey(r.campaign_slug, r.email), { id: r.id, status: r.status })
-  return found
-}
-
 export const emailKey = (campaign: string, email: string) => `${campaign}\u0000${email}`
 
 export interface LeadValues {
@@ -87,9 +59,8 @@ export interface LeadSubmission {
 /**
  * Writes submissions of DISTINCT (campaign, email) pairs in one statement, under the caller's
  * `lockEmails`: each merges into its email's open lead (newest of the last 24 h, not erased),
- * looked up here under the lock rather than trusted from the read before the commit (a racing
- * submission may have made one since, an erasure may have closed it), or becomes a new lead. An
- * erasure committing while this runs (it takes no lock of ours) makes the merge skip the erased
+ * looked up here under the lock (so a racing submission's lead is seen, and one being erased is
+ * not), or becomes a new lead. An erasure committing while this runs (it takes no lock of ours) makes the merge skip the erased
  * row; those submissions go again in a new statement, which sees the erasure. A merge replaces
  * the fields given, merges metadata, keeps consent once given and counts the submission; a guest
  * who registered since keeps the lead under their user id. Returns each submission's written

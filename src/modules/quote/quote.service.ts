@@ -1,4 +1,3 @@
-import { coalesce } from '../../platform/coalesce.js'
 import { newUlid } from '../../platform/ids.js'
 import type { ActionContext, ActionResult, WriteGroup } from '../../nexus/registry.js'
 import { addToCounters } from '../../platform/db/counters.js'
@@ -103,7 +102,7 @@ function rateRule(rules: Record<string, unknown>): RateRule {
 
 /** One submission's deferred write (see `leadWriter`); `written` is filled in by the commit. */
 interface LeadWrite extends repo.LeadSubmission {
-  /** The answer the handler gave, from the read before the commit; the commit sets what it did. */
+  /** The answer: a new lead until the commit, which sets what it did. */
   answer: { lead_id: string; status: LeadStatus; updated: boolean }
   written?: { lead: repo.LeadRow; event: 'lead.created' | 'lead.updated' }
   /** The webhook rows its batch queued, shared by the batch's items: the first to hear of the commit sends them. */
@@ -129,8 +128,6 @@ function leadWriter(webhooks: QuoteServiceDeps['webhooks']): WriteGroup<LeadWrit
         round.forEach((item, k) => {
           const w = written[k]!
           item.written = w
-          // Differs from the read before the commit only in a race (the same email submitted
-          // elsewhere at that instant, the lead erased meanwhile).
           item.answer.lead_id = w.lead.id
           item.answer.status = w.lead.status
           item.answer.updated = w.event === 'lead.updated'
@@ -181,11 +178,6 @@ function rounds(items: LeadWrite[]): LeadWrite[][] {
 export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
   const { db, publisher } = deps
   const leadWrites = leadWriter(deps.webhooks)
-  // The dedupe read before each submission, one statement for all the submissions in flight.
-  const findRecent = coalesce(async (keys: Array<{ campaign: string; email: string }>) => {
-    const found = await repo.findRecentByEmails(db, keys)
-    return keys.map((k) => found.get(repo.emailKey(k.campaign, k.email)))
-  })
 
   /**
    * What every erasure does, in one transaction: the leads' personal fields cleared, their unsent
@@ -297,14 +289,11 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
         metadata: input.metadata ?? {},
       }
       const user = { user_id: ctx.principal.user_id, session_id: ctx.principal.session_id }
-      // The answer as far as a read can tell; the commit decides under its lock and corrects it.
-      const recent = await findRecent({ campaign, email: input.email })
+      // Whether this makes a lead or joins the email's open one, only the commit can tell (under
+      // its lock, see `leadWriter`): it sets the answer, which is sent after it. No read before
+      // it, which could only guess (a racing submission, an erasure) and cost a statement.
       const leadId = `lead_${newUlid()}`
-      const answer: LeadWrite['answer'] = {
-        lead_id: recent?.id ?? leadId,
-        status: recent?.status ?? 'new',
-        updated: recent !== undefined,
-      }
+      const answer: LeadWrite['answer'] = { lead_id: leadId, status: 'new', updated: false }
       const item: LeadWrite = { campaign, values, user, leadId, answer }
       ctx.deferGrouped(leadWrites, item)
       ctx.afterCommit(async () => {
