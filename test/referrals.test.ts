@@ -138,7 +138,7 @@ for (const dialect of DIALECTS) {
       const email = mail('joiner')
       const joined = await join(app, slug, { email, referral_code: ada.user.referral_code })
       assert.deepEqual(joined.referral, { status: 'qualified' })
-      const again = await join(app, slug, { email, referral_code: ada.user.referral_code })
+      const again = await join(app, slug, { email, referral_code: ada.user.referral_code, token: joined.token })
       assert.equal(again.user.id, joined.user.id)
       assert.deepEqual(again.referral, { status: 'qualified' })
       const counter = await app.platform.database.db

@@ -137,15 +137,27 @@ for (const dialect of DIALECTS) {
       assert.ok(!row.password_hash!.includes(PASSWORD))
     })
 
-    it('repeats a passwordless join idempotently: same person, same code', async () => {
+    it('repeats a passwordless join idempotently for its own caller: same person, same code', async () => {
       const address = email('again')
-      const first = json(await register(app, { campaign: slug, email: address, name: 'Lin' }))
-      const res = await register(app, { campaign: slug, email: `  ${address.toUpperCase()}`, name: 'Lin' })
-      assert.equal(res.statusCode, 200, res.body)
-      const second = json(res)
-      assert.equal(second.created, false)
-      assert.equal(second.user.id, first.user.id)
-      assert.equal(second.user.referral_code, first.user.referral_code)
+      const guest = await guestToken(app)
+      const as = (token: string) => ({ authorization: `Bearer ${token}` })
+      const first = json(
+        await register(app, { campaign: slug, email: address, name: 'Lin' }, as(guest.token)),
+      )
+      // A retry with the guest token the join upgraded, or with the token it gave: the same answer.
+      for (const token of [guest.token, first.token]) {
+        const res = await register(
+          app,
+          { campaign: slug, email: `  ${address.toUpperCase()}`, name: 'Lin' },
+          as(token),
+        )
+        assert.equal(res.statusCode, 200, res.body)
+        const second = json(res)
+        assert.equal(second.created, false)
+        assert.equal(second.user.id, first.user.id)
+        assert.equal(second.user.referral_code, first.user.referral_code)
+        assert.equal(second.session_id, guest.session_id)
+      }
       const n = await app.platform.database.db
         .selectFrom('service_user_membership')
         .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -153,15 +165,68 @@ for (const dialect of DIALECTS) {
         .executeTakeFirstOrThrow()
       assert.equal(Number(n.n), 1)
 
-      // Concurrent first joins of one email still make one person with one code.
+      // Concurrent first joins of one email from one page (one guest session) make one person
+      // with one code, and every one of them is answered as that person.
       const racing = email('race')
+      const page = await guestToken(app)
       const all = await Promise.all(
-        Array.from({ length: 5 }, () => register(app, { campaign: slug, email: racing, name: 'R' })),
+        Array.from({ length: 5 }, () =>
+          register(app, { campaign: slug, email: racing, name: 'R' }, as(page.token)),
+        ),
       )
-      const ids = new Set(all.map((r) => json(r).user.id))
-      const codes = new Set(all.map((r) => json(r).user.referral_code))
-      assert.equal(ids.size, 1)
-      assert.equal(codes.size, 1)
+      assert.deepEqual(
+        all.map((r) => r.statusCode).sort(),
+        [200, 200, 200, 200, 201],
+        all.map((r) => r.body).join('\n'),
+      )
+      assert.equal(new Set(all.map((r) => json(r).user.id)).size, 1)
+      assert.equal(new Set(all.map((r) => json(r).user.referral_code)).size, 1)
+    })
+
+    it('answers anyone else joining with a passwordless member’s email 409, handing over nothing', async () => {
+      const address = email('victim')
+      const victim = json(await register(app, { campaign: slug, email: address, name: 'Victim' }))
+      const other = await guestToken(app)
+      const stranger = json(await register(app, { campaign: slug, email: email('stranger'), name: 'S' }))
+      for (const headers of [
+        {} as Record<string, string>,
+        { authorization: `Bearer ${other.token}` },
+        { authorization: `Bearer ${stranger.token}` },
+      ]) {
+        const res = await register(
+          app,
+          { campaign: slug, email: address.toUpperCase(), name: 'Mallory' },
+          headers,
+        )
+        assert.equal(res.statusCode, 409, res.body)
+        assert.equal(json(res).error.code, 'EMAIL_TAKEN')
+        for (const secret of [victim.user.id, victim.user.referral_code, 'Victim', victim.session_id])
+          assert.ok(!res.body.includes(secret), `no ${secret} in ${res.body}`)
+      }
+      // Nor through the action, nor in another campaign (a new membership would hand over a token).
+      const elsewhere = await createCampaign(app)
+      const viaAction = await app.inject({
+        method: 'POST',
+        url: `/api/${elsewhere}/update`,
+        headers: { authorization: `Bearer ${other.token}` },
+        payload: { action: 'register', data: { email: address, name: 'Mallory' } },
+      })
+      assert.equal(viaAction.statusCode, 409, viaAction.body)
+      assert.equal(json(viaAction).error.code, 'EMAIL_TAKEN')
+      // Concurrent anonymous joins of one new email: one person, the others refused.
+      const racing = email('anon_race')
+      const all = await Promise.all(
+        Array.from({ length: 4 }, () => register(app, { campaign: slug, email: racing, name: 'A' })),
+      )
+      assert.deepEqual(all.map((r) => r.statusCode).sort(), [201, 409, 409, 409])
+      // The member themself, from their own token, may join another campaign.
+      const joinsElsewhere = await register(
+        app,
+        { campaign: elsewhere, email: address, name: 'Victim' },
+        { authorization: `Bearer ${victim.token}` },
+      )
+      assert.equal(joinsElsewhere.statusCode, 201, joinsElsewhere.body)
+      assert.equal(json(joinsElsewhere).user.id, victim.user.id)
     })
 
     it('counts each new member once in the campaign stats, whatever the route', async () => {
@@ -170,11 +235,23 @@ for (const dialect of DIALECTS) {
         json(await app.inject({ method: 'GET', url: `/api/campaign/${own}/stats`, headers: adminHeaders }))
           .counters as Record<string, number>
       const first = email('counted')
-      await register(app, { campaign: own, email: first, name: 'One' })
-      await register(app, { campaign: own, email: first, name: 'One' }) // a repeat join
+      const one = json(await register(app, { campaign: own, email: first, name: 'One' }))
+      // A repeat join.
+      await register(
+        app,
+        { campaign: own, email: first, name: 'One' },
+        { authorization: `Bearer ${one.token}` },
+      )
       const racing = email('counted_race')
+      const page = await guestToken(app)
       await Promise.all(
-        Array.from({ length: 4 }, () => register(app, { campaign: own, email: racing, name: 'Two' })),
+        Array.from({ length: 4 }, () =>
+          register(
+            app,
+            { campaign: own, email: racing, name: 'Two' },
+            { authorization: `Bearer ${page.token}` },
+          ),
+        ),
       )
       // Through the action too.
       const { token } = await guestToken(app)
@@ -187,8 +264,12 @@ for (const dialect of DIALECTS) {
       assert.equal(viaAction.statusCode, 200, viaAction.body)
       // Someone already a member elsewhere joining this campaign is a new member here.
       const elsewhere = email('elsewhere_first')
-      await register(app, { campaign: slug, email: elsewhere, name: 'Four' })
-      await register(app, { campaign: own, email: elsewhere, name: 'Four' })
+      const four = json(await register(app, { campaign: slug, email: elsewhere, name: 'Four' }))
+      await register(
+        app,
+        { campaign: own, email: elsewhere, name: 'Four' },
+        { authorization: `Bearer ${four.token}` },
+      )
       assert.equal((await stats()).registrations, 4)
     })
 
@@ -280,6 +361,21 @@ for (const dialect of DIALECTS) {
       const sprayed = await login(app, { email: email('spray'), password: PASSWORD }, from)
       assert.equal(sprayed.statusCode, 429)
       assert.ok(Number(sprayed.headers['retry-after']) > 0)
+    })
+
+    it('counts a join’s password guesses against the same budget as login', async () => {
+      const address = email('join_brute')
+      await register(app, { campaign: slug, email: address, name: 'B', password: PASSWORD })
+      const guess = (password: string) =>
+        register(app, { campaign: slug, email: address, name: 'M', password }, { 'x-forwarded-for': ip() })
+      for (let i = 0; i < 3; i++) assert.equal((await guess(`guess number ${i}`)).statusCode, 409)
+      for (let i = 3; i < 5; i++) {
+        const res = await login(app, { email: address, password: `guess number ${i}` }, ip())
+        assert.equal(res.statusCode, 401)
+      }
+      const blocked = await guess(PASSWORD)
+      assert.equal(blocked.statusCode, 429, blocked.body)
+      assert.ok(Number(blocked.headers['retry-after']) > 0)
     })
 
     it('erases a person: user row, analytics events and login; counters stay', async () => {

@@ -84,43 +84,77 @@ export function createUserService(deps: UserServiceDeps): UserService {
   const eraseHooks: EraseHook[] = []
   let joinReferral: JoinReferralHook | undefined
 
-  /** The membership, created with a fresh code unless it exists; code collisions are retried. */
-  async function ensureMembership(campaign: string, userId: string, sessionId: string) {
+  /**
+   * The membership, created with a fresh code unless it exists (code collisions are retried), in
+   * the caller's transaction: a new person's user row and membership commit together, so a racing
+   * join of the same email finds both or neither.
+   */
+  async function ensureMembership(trx: Db, campaign: string, userId: string, sessionId: string) {
     for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt++) {
+      const row = await repo.insertMembership(trx, {
+        campaign_slug: campaign,
+        user_id: userId,
+        referral_code: generateReferralCode(),
+        session_id: sessionId,
+      })
       // A new member counts once in the campaign's `registrations` (its stats and dashboard),
       // whichever route they joined by; a repeat join does not.
-      const inserted = await db.transaction().execute(async (trx) => {
-        const row = await repo.insertMembership(trx, {
-          campaign_slug: campaign,
-          user_id: userId,
-          referral_code: generateReferralCode(),
-          session_id: sessionId,
-        })
-        if (row) await addToCounters(trx, campaign, { registrations: 1 })
-        return row
-      })
-      if (inserted) return { membership: inserted, created: true }
-      const existing = await repo.findMembership(db, campaign, userId)
+      if (row) {
+        await addToCounters(trx, campaign, { registrations: 1 })
+        return { membership: row, created: true }
+      }
+      const existing = await repo.findMembership(trx, campaign, userId)
       if (existing) return { membership: existing, created: false }
     }
     throw new ServiceUnavailableError('Could not allocate a referral code; retry', 'CODE_ALLOCATION_FAILED')
   }
 
-  /** An existing person may join again only without a password (passwordless) or with theirs. */
-  async function admitExisting(user: repo.UserRow, password: string | undefined) {
-    const taken = () => new ConflictError('This email is already registered; log in instead', 'EMAIL_TAKEN')
-    if (user.password_hash) {
-      if (password === undefined || !(await verifyPassword(password, user.password_hash))) throw taken()
-    } else if (password !== undefined) {
-      // Setting a password on an account nobody proved they own would hand it over.
-      throw taken()
+  /** Counted before a password is checked, at login and at a join with one: a guesser pays for every attempt. */
+  async function countPasswordAttempt(ip: string, email: string) {
+    for (const [key, limit] of [
+      [`login:ip:${ip}`, limits.perIp],
+      [`login:email:${sha(email)}`, limits.perEmail],
+    ] as const) {
+      const r = await deps.limiter.consume(key, limit, limits.windowMs)
+      if (!r.allowed) throw new TooManyRequestsError(r.retryAfter, 'Too many login attempts; retry later')
     }
   }
 
-  async function issue(userId: string, caller: CallerContext) {
-    // Upgrade the guest session (its id stays), so the visitor's earlier events stay theirs.
-    const sessionId = caller.principal?.session_id ?? `sess_${ulid()}`
-    return deps.tokens.issueUser({ userId, sessionId, roles: ['participant'] })
+  /**
+   * An existing person joins again only as themself: with their password, or, without one, from
+   * a session they already hold (the token their join gave, or the guest session it upgraded).
+   * Anyone else gets the same 409 whether or not the account has a password: knowing an email
+   * is not owning it, and the answer would carry the person's token and referral code.
+   */
+  async function admitExisting(user: repo.UserRow, password: string | undefined, caller: CallerContext) {
+    const taken = () =>
+      new ConflictError(
+        'This email has already joined; continue where you joined, or log in if you set a password',
+        'EMAIL_TAKEN',
+      )
+    if (user.password_hash) {
+      if (password === undefined) throw taken()
+      await countPasswordAttempt(caller.ip, user.email!)
+      if (!(await verifyPassword(password, user.password_hash))) throw taken()
+      await deps.limiter.reset(`login:email:${sha(user.email!)}`)
+      return
+    }
+    // Setting a password on an account nobody proved they own would hand it over.
+    if (password !== undefined) throw taken()
+    const p = caller.principal
+    if (p?.user_id === user.id) return
+    if (p && p.kind !== 'apikey' && (await repo.sessionIds(db, user.id)).includes(p.session_id)) return
+    throw taken()
+  }
+
+  /**
+   * The session a join or login continues: a guest session is upgraded (its id stays, so the
+   * visitor's earlier events stay theirs), a person's own token keeps theirs; anyone else's
+   * (another person's token, an API key) is not handed to this person, who gets a new one.
+   */
+  function sessionFor(caller: CallerContext, userId: string, fresh: string): string {
+    const p = caller.principal
+    return p && (p.kind === 'session' || p.user_id === userId) ? p.session_id : fresh
   }
 
   function view(user: repo.UserRow, membership?: repo.MembershipRow): UserView {
@@ -139,32 +173,48 @@ export function createUserService(deps: UserServiceDeps): UserService {
     async register(campaign, input, caller) {
       const email = normaliseEmail(input.email)
       if (input.password !== undefined) assertStrongPassword(input.password, email)
-      let user: repo.UserRow | undefined
-      let created = false
-      for (let attempt = 0; attempt < 3 && !user; attempt++) {
+      const fresh = `sess_${ulid()}`
+      let joined: { user: repo.UserRow; membership: repo.MembershipRow; created: boolean } | undefined
+      for (let attempt = 0; attempt < 3 && !joined; attempt++) {
         const existing = await repo.findByEmail(db, email)
         if (existing) {
-          await admitExisting(existing, input.password)
-          user = existing
+          await admitExisting(existing, input.password, caller)
+          const sessionId = sessionFor(caller, existing.id, fresh)
+          const m = await db
+            .transaction()
+            .execute((trx) => ensureMembership(trx, campaign.slug, existing.id, sessionId))
+          joined = { user: existing, ...m }
           break
         }
-        user = await repo.insertUser(db, {
-          id: `usr_${ulid()}`,
-          email,
-          display_name: input.name.trim(),
-          password_hash: input.password === undefined ? null : await hashPassword(input.password),
-          locale: input.locale ?? null,
-          consent: input.consent
-            ? { text_version: input.consent.text_version, at: new Date().toISOString() }
-            : null,
-          metadata: input.metadata ?? {},
+        const hash = input.password === undefined ? null : await hashPassword(input.password)
+        joined = await db.transaction().execute(async (trx) => {
+          const user = await repo.insertUser(trx, {
+            id: `usr_${ulid()}`,
+            email,
+            display_name: input.name.trim(),
+            password_hash: hash,
+            locale: input.locale ?? null,
+            consent: input.consent
+              ? { text_version: input.consent.text_version, at: new Date().toISOString() }
+              : null,
+            metadata: input.metadata ?? {},
+          })
+          // Taken meanwhile: the next round finds that person (and their membership, committed with them).
+          if (!user) return undefined
+          return {
+            user,
+            ...(await ensureMembership(trx, campaign.slug, user.id, sessionFor(caller, user.id, fresh))),
+          }
         })
-        created = user !== undefined
       }
-      if (!user) throw new ServiceUnavailableError('Registration raced; retry', 'REGISTRATION_CONFLICT')
+      if (!joined) throw new ServiceUnavailableError('Registration raced; retry', 'REGISTRATION_CONFLICT')
+      const user = joined.user
 
-      const issued = await issue(user.id, caller)
-      const joined = await ensureMembership(campaign.slug, user.id, issued.principal.session_id)
+      const issued = await deps.tokens.issueUser({
+        userId: user.id,
+        sessionId: sessionFor(caller, user.id, fresh),
+        roles: ['participant'],
+      })
       let referral: ReferralOutcome | undefined
       if (input.referral_code !== undefined && joinReferral) {
         try {
@@ -200,21 +250,14 @@ export function createUserService(deps: UserServiceDeps): UserService {
         token: issued.token,
         session_id: issued.principal.session_id,
         expires_at: new Date(issued.principal.exp! * 1000).toISOString(),
-        created: created || joined.created,
+        created: joined.created,
         ...(referral ? { referral } : {}),
       }
     },
 
     async login(input, caller) {
       const email = normaliseEmail(input.email)
-      // Counted before the password is checked: a guesser pays for every attempt.
-      for (const [key, limit] of [
-        [`login:ip:${caller.ip}`, limits.perIp],
-        [`login:email:${sha(email)}`, limits.perEmail],
-      ] as const) {
-        const r = await deps.limiter.consume(key, limit, limits.windowMs)
-        if (!r.allowed) throw new TooManyRequestsError(r.retryAfter, 'Too many login attempts; retry later')
-      }
+      await countPasswordAttempt(caller.ip, email)
       const user = await repo.findByEmail(db, email)
       const ok = user?.password_hash
         ? await verifyPassword(input.password, user.password_hash)
@@ -224,7 +267,11 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const membership = caller.campaign
         ? await repo.findMembership(db, caller.campaign.slug, user.id)
         : undefined
-      const issued = await issue(user.id, caller)
+      const issued = await deps.tokens.issueUser({
+        userId: user.id,
+        sessionId: sessionFor(caller, user.id, `sess_${ulid()}`),
+        roles: ['participant'],
+      })
       return {
         user: view(user, membership),
         token: issued.token,
