@@ -10,7 +10,7 @@ import type { Config } from './config.js'
 import { scrubAnalyticsEvents } from './modules/analytics/analytics.erase.js'
 import * as analytics from './modules/analytics/index.js'
 import * as campaign from './modules/campaign/index.js'
-import { FEATURES } from './modules/campaign/campaign.schema.js'
+import { type Campaign, FEATURES, hasFeature } from './modules/campaign/campaign.schema.js'
 import * as referral from './modules/referral/index.js'
 import * as localization from './modules/localization/index.js'
 import * as media from './modules/media/index.js'
@@ -309,6 +309,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       bus: platform.bus,
       redis: platform.redis,
       metrics: realtime.createRealtimeMetrics(platform.metrics.registry),
+      // `stats_update`: the campaign's public counters (see `publicCounters`), and the leaderboard.
+      stats: async (slug) => {
+        const c = await campaigns.get(slug)
+        const all = await campaigns.counters(slug)
+        const counters = Object.fromEntries(publicCounters(c).map((name) => [name, all[name] ?? 0]))
+        if (!hasFeature(c, 'referral')) return { counters }
+        return { counters, leaderboard: await referrals.leaderboard(slug, leaderboardSize(c)) }
+      },
       config,
     },
     { otherUpgradePaths: [stream.CABLE_PATH] },
@@ -370,6 +378,26 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('onReady', () => snapshots.start())
   app.addHook('preClose', () => snapshots.stop())
   return app
+}
+
+/**
+ * Which counters every socket of the campaign sees in `stats_update` (guests included):
+ * `custom_rules.public_counters`, default the community's own figures (members, referrals). The
+ * rest (leads, say) stay on the editors' `GET /api/campaign/{slug}/stats` unless a campaign lists them.
+ */
+function publicCounters(c: Campaign): string[] {
+  const listed = (c.metadata.custom_rules as Record<string, unknown> | undefined)?.public_counters
+  if (!Array.isArray(listed)) return ['registrations', 'referrals', 'referrals_qualified']
+  return [...new Set(listed.filter((n): n is string => typeof n === 'string' && n.length <= 100))].slice(
+    0,
+    50,
+  )
+}
+
+/** How many referrers `stats_update` ranks: `custom_rules.leaderboard_size`, 1–100, default 10. */
+function leaderboardSize(c: Campaign): number {
+  const n = (c.metadata.custom_rules as Record<string, unknown> | undefined)?.leaderboard_size
+  return typeof n === 'number' && Number.isInteger(n) ? Math.min(100, Math.max(1, n)) : 10
 }
 
 /** The demo campaign created on first start: every feature on, 10 Hz presence. */

@@ -78,7 +78,7 @@ export function createEventSchemaRegistry(): EventSchemaRegistry {
     r.register({ channel: 'ws', name, direction, schema, description })
   ws('send', 'connected', f.ConnectedFrame, 'Once, after the upgrade')
   ws('send', 'presence_update', f.PresenceUpdateFrame, 'Every tick: active users and changed cursors')
-  ws('send', 'stats_update', f.StatsUpdateFrame, 'Every tick when changed: counts, leaderboard')
+  ws('send', 'stats_update', f.StatsUpdateFrame, 'On a tick when changed: counters, leaderboard')
   ws('send', 'update_ack', f.UpdateAckFrame, "Result of the user's own action")
   ws('send', 'campaign_event', f.CampaignEventFrame, 'Envelope events for the campaign')
   ws('send', 'media_event', f.MediaEventFrame, 'Media progress and lifecycle')

@@ -71,11 +71,28 @@ export const AuthOkFrame = Type.Object({
   expires_at: Type.Union([IsoTime, Type.Null()]),
 })
 
+/**
+ * The campaign's figures, sent on a tick when they changed (read at most once a second per node)
+ * and once to each socket after `connected` (see `realtime/stats.ts`).
+ */
 export const StatsUpdateFrame = Type.Object(
   {
     type: Type.Literal('stats_update'),
-    counts: Type.Optional(Type.Record(Type.String(), Type.Number())),
-    leaderboard: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
+    campaign_id: Id,
+    active_users: Type.Integer({ minimum: 0 }),
+    /** The counters `GET /api/campaign/{slug}/stats` lists under `counters` (leads, registrations, referrals…). */
+    counters: Type.Record(Type.String(), Type.Integer()),
+    /** Top referrers by qualified referrals, display names only; present when the `referral` feature is on. */
+    leaderboard: Type.Optional(
+      Type.Array(
+        Type.Object({
+          rank: Type.Integer({ minimum: 1 }),
+          display_name: Type.String(),
+          referrals: Type.Integer({ minimum: 0 }),
+        }),
+      ),
+    ),
+    timestamp: IsoTime,
   },
   { additionalProperties: true },
 )

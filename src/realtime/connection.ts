@@ -40,6 +40,8 @@ export class Connection implements SocketInfo {
 
   /** Presence: the next tick sends a full snapshot instead of a delta. */
   needsSnapshot = true
+  /** The `stats_update` figures version this socket last got (0: none yet; see stats.ts). */
+  statsSeen = 0
   /** When the socket went over its limits (0: it is not). */
   behindSince = 0
   queue: Buffer[] | null = null

@@ -24,6 +24,7 @@ import { Presence } from './presence.js'
 import { createRedisPresence } from './presence-redis.js'
 import { campaignChannel, REALTIME_CHANNEL } from './publish.js'
 import { Room, type RoomSettings } from './room.js'
+import { StatsFeed, type StatsProvider } from './stats.js'
 import { authorizeUpgrade, refuse, SUBPROTOCOL, type UpgradeGrant } from './upgrade.js'
 
 export interface GatewayDeps {
@@ -35,6 +36,8 @@ export interface GatewayDeps {
   bus: EventBus
   redis?: Redis
   metrics: RealtimeMetrics
+  /** A campaign's `stats_update` figures (counters, leaderboard); without it no such frames go out. */
+  stats?: StatsProvider
   config: Pick<
     Config,
     | 'WS_MAX_PAYLOAD'
@@ -78,6 +81,7 @@ export class Gateway {
   private readonly presence: Presence
   private readonly cluster?: Cluster
   private readonly frames: ClientFrames
+  private readonly stats?: StatsFeed
   private readonly subscriptions = new Map<string, Promise<Array<() => Promise<void>>>>()
   private readonly stopFns: Array<() => Promise<void>> = []
   private seq = 0
@@ -113,6 +117,14 @@ export class Gateway {
       this.presence = new Presence(deps.config.WS_PRESENCE_LEAVE_MS, backend)
     } else {
       this.presence = new Presence(deps.config.WS_PRESENCE_LEAVE_MS)
+    }
+    if (deps.stats) {
+      this.stats = new StatsFeed({
+        read: deps.stats,
+        // A database outage would repeat this every second per campaign: warn once, then debug.
+        onError: (err, campaign, repeated) =>
+          deps.log[repeated ? 'debug' : 'warn']({ err, campaign }, 'campaign stats read failed'),
+      })
     }
     this.frames = new ClientFrames({
       ...deps,
@@ -169,17 +181,23 @@ export class Gateway {
     const { metrics } = this.deps
     const sentPresence = metrics.framesSent.labels('presence_update')
     const coalesced = metrics.dropped.labels('presence_coalesced')
+    const sentStats = metrics.framesSent.labels('stats_update')
+    const stats = this.stats
     room = new Room(campaign.slug, roomSettings(campaign), {
       limits: this.limits,
       activeUsers: (slug) => this.presence.count(slug),
       shareLocal: this.cluster ? (slug, delta) => this.cluster!.share(slug, delta) : undefined,
-      onSent: (n, c) => {
-        sentPresence.inc(n)
+      stats: stats ? (slug) => stats.poll(slug) : undefined,
+      onSent: (n, c, s) => {
+        if (n > 0) sentPresence.inc(n)
         if (c > 0) coalesced.inc(c)
+        if (s > 0) sentStats.inc(s)
       },
       onSlow: (conn) => this.close(conn, 1013, 'SLOW_CONSUMER'),
     })
     this.hub.rooms.set(campaign.slug, room)
+    // Start the first read now: the room's first tick then has figures for the new socket.
+    stats?.poll(campaign.slug)
     const r = room
     const subs = Promise.all([
       this.deps.bus.subscribe(campaignChannel(campaign.slug), (m) => this.deliver(m as StoredMessage)),
@@ -380,6 +398,7 @@ export class Gateway {
       }
     }
     if (toCheck.length > 0) void this.revalidate(toCheck)
+    this.stats?.prune((slug) => this.hub.rooms.has(slug), now)
   }
 
   /** Revoked API keys and tokens close their sockets too, not only expired ones. */
@@ -415,6 +434,7 @@ export class Gateway {
     await Promise.race([done, new Promise((r) => setTimeout(r, 3000).unref())])
     for (const c of open) c.ws.terminate()
     for (const room of this.hub.rooms.values()) room.stop()
+    this.stats?.close()
     await this.presence.close()
     this.cluster?.announceDown(this.nodeId)
     for (const off of this.stopFns) await off().catch(() => {})

@@ -44,7 +44,7 @@ export const manifest: ModuleManifest = {
       name: 'stats_update',
       channel: 'ws',
       direction: 'emits',
-      description: 'Delivered for the publishing module',
+      description: 'On a tick when changed (read at most once a second): counters, referral leaderboard',
     },
     {
       name: 'notification',

@@ -1,5 +1,6 @@
 import type { Connection, SendLimits } from './connection.js'
 import { CursorBoard, type CursorDelta } from './cursors.js'
+import type { StatsFigures } from './stats.js'
 import { type Broadcast, broadcast } from './wire.js'
 
 const COUNT_ONLY_MS = 1000
@@ -10,7 +11,9 @@ export interface RoomDeps {
   activeUsers(campaign: string): number
   /** Clustered: hand this node's own cursor changes to the other nodes, once per tick. */
   shareLocal?(campaign: string, delta: CursorDelta): void
-  onSent(presence: number, coalesced: number): void
+  /** The campaign's `stats_update` figures, asked every tick (a `StatsFeed` throttles the reads). */
+  stats?(campaign: string): StatsFigures | undefined
+  onSent(presence: number, coalesced: number, stats: number): void
   onSlow(conn: Connection): void
 }
 
@@ -23,7 +26,9 @@ export interface RoomSettings {
 /**
  * One campaign on one node: its sockets, its cursors, its tick. Each tick serialises one
  * `presence_update` and writes the same buffer to every socket that is keeping up; a socket that
- * fell behind skips frames (they coalesce) and gets one snapshot when it catches up.
+ * fell behind skips frames (they coalesce) and gets one snapshot when it catches up. When the
+ * campaign's figures changed, the same tick sends one `stats_update` the same way; a socket gets
+ * the current one after it connects, and one that fell behind gets only the newest.
  */
 export class Room {
   readonly conns = new Set<Connection>()
@@ -110,6 +115,9 @@ export class Room {
     let snapshot: Broadcast | undefined
     let sent = 0
     let coalesced = 0
+    const figures = this.conns.size > 0 ? this.deps.stats?.(this.campaign) : undefined
+    let stats: Broadcast | undefined
+    let statsSent = 0
     for (const c of this.conns) {
       if (!c.open) continue
       if (c.queue) c.flush(limits)
@@ -142,8 +150,29 @@ export class Room {
         c.writeBroadcast(frame)
         sent++
       }
+      // Not before `connected` (and any replay) went out: a socket's first frame is `connected`.
+      if (figures && c.statsSeen !== figures.version && c.replaying === null) {
+        stats ??= this.statsFrame(figures, active, now)
+        c.writeBroadcast(stats)
+        c.statsSeen = figures.version
+        statsSent++
+      }
     }
-    if (sent > 0 || coalesced > 0) this.deps.onSent(sent, coalesced)
+    if (sent > 0 || coalesced > 0 || statsSent > 0) this.deps.onSent(sent, coalesced, statsSent)
+  }
+
+  private statsFrame(f: StatsFigures, active: number, now: number): Broadcast {
+    return broadcast(
+      Buffer.from(
+        JSON.stringify({
+          type: 'stats_update',
+          campaign_id: this.campaign,
+          active_users: active,
+          ...f.figures,
+          timestamp: new Date(now).toISOString(),
+        }),
+      ),
+    )
   }
 
   /** The last local socket left: tell the other nodes before going quiet. */
