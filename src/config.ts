@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { compileTrustProxy } from './platform/http/client-ip.js'
 
 /** Environment variables Ovasabi reads. Every one is documented in `.env.example`. */
 const EnvSchema = Type.Object({
@@ -21,6 +22,8 @@ const EnvSchema = Type.Object({
   ),
   CORS_ORIGINS: Type.String({ default: '' }),
   BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1024 * 1024 }),
+  // Which peers may name the client in X-Forwarded-For: false, true, or proxy addresses/CIDRs.
+  TRUST_PROXY: Type.String({ default: 'false' }),
   JSON_MAX_DEPTH: Type.Integer({ minimum: 2, maximum: 1000, default: 32 }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 6000 }),
   OVASABI_ADMIN_KEY: Type.Optional(Type.String({ minLength: 24 })),
@@ -189,6 +192,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError([...byKey.values()])
   }
   const env = input as Env
+  try {
+    compileTrustProxy(env.TRUST_PROXY)
+  } catch {
+    throw new ConfigError([
+      `TRUST_PROXY=${JSON.stringify(env.TRUST_PROXY)}: must be true, false, or proxy addresses/CIDRs separated by commas`,
+    ])
+  }
   const dataDir = resolve(env.DATA_DIR)
   return Object.freeze({
     ...env,

@@ -72,6 +72,8 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestCo
     OVASABI_ADMIN_KEY: ADMIN_KEY,
     JWT_SECRET,
     RATE_LIMIT_PER_MINUTE: '100000',
+    // Tests name their clients' addresses in X-Forwarded-For.
+    TRUST_PROXY: 'true',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(options.redis && REDIS_URL ? { REDIS_URL } : {}),
     ...options.env,

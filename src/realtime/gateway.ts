@@ -5,6 +5,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { Config } from '../config.js'
+import { clientIp, compileTrustProxy, type TrustProxy } from '../platform/http/client-ip.js'
 import { type Campaign, campaignStatus, hasFeature, tickRate } from '../modules/campaign/campaign.schema.js'
 import type { CampaignService } from '../modules/campaign/campaign.service.js'
 import type { Dispatcher } from '../nexus/dispatcher.js'
@@ -46,6 +47,7 @@ export interface GatewayDeps {
     | 'WS_HEARTBEAT_MS'
     | 'WS_PRESENCE_LEAVE_MS'
     | 'WS_IDLE_MS'
+    | 'TRUST_PROXY'
   >
   log: FastifyBaseLogger
 }
@@ -90,7 +92,11 @@ export class Gateway {
   private lastRevalidate = Date.now()
   private closing = false
 
+  /** Whose X-Forwarded-For names the client: the same rule as `request.ip` on the HTTP routes. */
+  private readonly trustProxy: TrustProxy
+
   constructor(private readonly deps: GatewayDeps) {
+    this.trustProxy = compileTrustProxy(deps.config.TRUST_PROXY)
     this.limits = {
       softBytes: SOFT_BYTES,
       queueBytes: QUEUE_BYTES,
@@ -220,7 +226,7 @@ export class Gateway {
       kind: principal.kind,
       token: grant.token,
       expiresAt: principal.exp ? principal.exp * 1000 : 0,
-      ip: req.socket.remoteAddress ?? '',
+      ip: clientIp(req, this.trustProxy),
       burst: this.deps.config.WS_MESSAGES_PER_SECOND * 2,
     })
     // Live events wait until `connected` (and any replay) went out first.
