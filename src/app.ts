@@ -199,6 +199,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   users.onJoinReferral(referrals.applyAtJoin)
   // Erasure reaches every module holding personal data; each registers its hook here.
   users.onErase((person, trx) => scrubAnalyticsEvents(trx, person).then(() => {}))
+  users.onErase((person, trx) => referrals.forget(person.user_id, trx))
   user.registerActions(actions, users)
   referral.registerActions(actions, referrals)
   referral.qualifyOnActions(dispatcher, referrals, (err) =>

@@ -107,6 +107,35 @@ for (const dialect of DIALECTS) {
         'CAMPAIGN_MISMATCH',
       ],
       [
+        'a NUL character in a string (PostgreSQL cannot store one)',
+        () => post('{"action":"content.create","data":{"title":"a\\u0000b"}}'),
+        400,
+        'INVALID_CHARACTER',
+      ],
+      [
+        'a NUL character in a registration',
+        () =>
+          t.app.inject({
+            method: 'POST',
+            url: '/api/user/register',
+            headers: { 'content-type': 'application/json' },
+            payload: `{"campaign":"${slug}","email":"a\\u0000b@example.com","name":"N"}`,
+          }),
+        400,
+        'INVALID_CHARACTER',
+      ],
+      [
+        'a NUL character in a query string',
+        () =>
+          t.app.inject({
+            method: 'GET',
+            url: `/api/campaign/${slug}/leads?q=a%00b`,
+            headers: adminHeaders,
+          }),
+        400,
+        'INVALID_CHARACTER',
+      ],
+      [
         'a payload that fails its schema',
         () => post({ action: 'content.create', data: 'x', metadata: [] }),
         400,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
+import pg from 'pg'
 import type { RealtimeMessage } from '../src/realtime/publish.js'
 import {
   captureFrames,
@@ -138,7 +139,11 @@ for (const dialect of DIALECTS) {
       const email = mail('joiner')
       const joined = await join(app, slug, { email, referral_code: ada.user.referral_code })
       assert.deepEqual(joined.referral, { status: 'qualified' })
-      const again = await join(app, slug, { email, referral_code: ada.user.referral_code, token: joined.token })
+      const again = await join(app, slug, {
+        email,
+        referral_code: ada.user.referral_code,
+        token: joined.token,
+      })
       assert.equal(again.user.id, joined.user.id)
       assert.deepEqual(again.referral, { status: 'qualified' })
       const counter = await app.platform.database.db
@@ -398,6 +403,50 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(counter, { qualified: 1, pending: 0 })
     })
 
+    it('refuses a code given at join in a campaign without referrals, and counts nothing', async () => {
+      const slug = await createCampaign(app, { features: ['registration', 'analytics'] })
+      const ada = await join(app, slug, { name: 'Ada' })
+      const joined = await join(app, slug, { referral_code: ada.user.referral_code })
+      assert.deepEqual([joined.referral?.status, joined.referral?.code], ['refused', 'FEATURE_DISABLED'])
+      const stats = json(
+        await app.inject({ method: 'GET', url: `/api/campaign/${slug}/stats`, headers: adminHeaders }),
+      )
+      assert.equal(stats.counters.referrals ?? 0, 0)
+      // A code that could be no code (a NUL, punctuation) is unknown, not a failure.
+      const odd = await join(app, await createCampaign(app), { referral_code: 'AB!?CD' })
+      assert.equal(odd.referral?.code, 'UNKNOWN_REFERRAL_CODE')
+    })
+
+    it('forgets the address a referred person applied from when they are erased; counts stay', async () => {
+      const slug = await createCampaign(app)
+      const ada = await join(app, slug, { name: 'Ada' })
+      const bob = await join(app, slug, { ip: '198.51.100.23' })
+      assert.equal((await apply(app, slug, bob, ada.user.referral_code)).statusCode, 200)
+      const row = () =>
+        app.platform.database.db
+          .selectFrom('service_referral_main')
+          .select(['ip_hash', 'state'])
+          .where('campaign_slug', '=', slug)
+          .where('referred_id', '=', bob.user.id)
+          .executeTakeFirstOrThrow()
+      assert.notEqual((await row()).ip_hash, '')
+      const erased = await app.inject({
+        method: 'DELETE',
+        url: `/api/user/${bob.user.id}`,
+        headers: { authorization: `Bearer ${bob.token}` },
+      })
+      assert.equal(erased.statusCode, 200, erased.body)
+      assert.deepEqual(await row(), { ip_hash: '', state: 'qualified' })
+      const board = json(
+        await app.inject({
+          method: 'GET',
+          url: `/api/campaign/${slug}/referrals/leaderboard`,
+          headers: adminHeaders,
+        }),
+      )
+      assert.equal(JSON.stringify(board).includes('"referrals":1'), true, JSON.stringify(board))
+    })
+
     it('leaves erased people off the leaderboard and refuses their code', async () => {
       const slug = await createCampaign(app)
       const ada = await join(app, slug, { name: 'Ada' })
@@ -459,6 +508,94 @@ describe('referral milestones across two nodes on one PostgreSQL', {
     } finally {
       await second.close()
       await first.close()
+    }
+  })
+})
+
+describe('qualifying actions racing for one pending referral (PostgreSQL)', {
+  skip: !process.env.DATABASE_URL && 'DATABASE_URL not set',
+}, () => {
+  it('settles it once: the referrer’s pending count drops by one, not by each', async () => {
+    const node = await buildTestApp({ dialect: 'postgres' })
+    const blocker = new pg.Client({ connectionString: node.databaseUrl })
+    await blocker.connect()
+    try {
+      const { app } = node
+      const { db } = app.platform.database
+      const slug = await createCampaign(app, {
+        metadata: { custom_rules: { referral_qualifies_on: 'quote.submit', max_referrals: 1 } },
+      })
+      const ada = await join(app, slug, { name: 'Ada' })
+      const [bob, cy, dee] = [await join(app, slug), await join(app, slug), await join(app, slug)]
+      for (const who of [bob, cy, dee]) await apply(app, slug, who, ada.user.referral_code)
+      const counter = () =>
+        db
+          .selectFrom('service_referral_counter')
+          .select(['qualified', 'pending'])
+          .where('campaign_slug', '=', slug)
+          .where('user_id', '=', ada.user.id)
+          .executeTakeFirstOrThrow()
+      const quote = (who: Joined, name: string) =>
+        app.inject({
+          method: 'POST',
+          url: `/api/${slug}/update`,
+          headers: { authorization: `Bearer ${who.token}` },
+          payload: { action: 'quote.submit', data: { name, email: mail(name) } },
+        })
+      await quote(bob, 'bob')
+      await waitFor(async () => (await counter()).qualified === 1, 'bob qualified')
+      assert.deepEqual(await counter(), { qualified: 1, pending: 2 })
+
+      // Ada's counters held by another transaction: Cy's four qualification checks all start
+      // (each after its action committed) and wait, so none of them sees another's outcome early.
+      await blocker.query('begin')
+      await blocker.query(
+        'select 1 from service_referral_counter where campaign_slug = $1 and user_id = $2 for update',
+        [slug, ada.user.id],
+      )
+      const all = await Promise.all(Array.from({ length: 4 }, (_, i) => quote(cy, `cy${i}`)))
+      for (const res of all) assert.equal(res.statusCode, 200, res.body)
+      const waiting = async () =>
+        Number(
+          (
+            await blocker.query(
+              `select count(*) n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`,
+            )
+          ).rows[0].n,
+        )
+      await waitFor(async () => (await waiting()) >= 4, 'the four checks waiting')
+      await blocker.query('commit')
+
+      const cyState = async () =>
+        (
+          await db
+            .selectFrom('service_referral_main')
+            .select('state')
+            .where('campaign_slug', '=', slug)
+            .where('referred_id', '=', cy.user.id)
+            .executeTakeFirstOrThrow()
+        ).state
+      await waitFor(async () => (await cyState()) === 'rejected', 'cy rejected at max_referrals')
+      await waitFor(async () => (await waiting()) === 0, 'no check waiting')
+      // And the last one committed: the counter stops moving.
+      for (let still = 0, last = ''; still < 5; await new Promise((r) => setTimeout(r, 100))) {
+        const now = JSON.stringify(await counter())
+        still = now === last ? still + 1 : 0
+        last = now
+      }
+      // Cy rejected once; Dee still waits: one pending left, not none.
+      assert.deepEqual(await counter(), { qualified: 1, pending: 1 })
+      const rejections = await db
+        .selectFrom('service_referral_audit')
+        .select('id')
+        .where('campaign_slug', '=', slug)
+        .where('to_state', '=', 'rejected')
+        .execute()
+      assert.equal(rejections.length, 1)
+      assert.equal(dee.referral, undefined)
+    } finally {
+      await blocker.end()
+      await node.close()
     }
   })
 })

@@ -66,14 +66,20 @@ export async function transition(
   return moved !== undefined
 }
 
-export async function pendingFor(db: Db, campaign: string, referredId: string) {
-  return db
+/** The person's pending referral; with `lock`, row-locked until the transaction ends. */
+export async function pendingFor(
+  db: Db,
+  campaign: string,
+  referredId: string,
+  opts: { lock?: boolean } = {},
+) {
+  const q = db
     .selectFrom('service_referral_main')
     .select(['id', 'code', 'referrer_id'])
     .where('campaign_slug', '=', campaign)
     .where('referred_id', '=', referredId)
     .where('state', '=', 'pending')
-    .executeTakeFirst()
+  return (opts.lock ? q.forUpdate() : q).executeTakeFirst()
 }
 
 export async function audit(
@@ -185,5 +191,18 @@ export async function topReferrers(db: Db, campaign: string, limit: number) {
     .orderBy('updated_at', 'asc')
     .orderBy('user_id', 'asc')
     .limit(limit)
+    .execute()
+}
+
+/**
+ * Erasure: the address hash of the person's own referral goes (a hash of an IPv4 address is as
+ * good as the address: there are only 2^32). The referral, its state and every counter stay; the
+ * per-code per-IP counts, which name no one, too.
+ */
+export async function forgetAddress(trx: Db, referredId: string): Promise<void> {
+  await trx
+    .updateTable('service_referral_main')
+    .set({ ip_hash: '' })
+    .where('referred_id', '=', referredId)
     .execute()
 }

@@ -15,8 +15,9 @@ export const DEFAULT_MILESTONES = [1, 5, 10, 25, 50, 100]
 /** These qualify a referral as soon as it is applied: the referred person has joined by then. */
 const AT_JOIN = new Set(['register', 'user.register', 'apply', 'referral.apply', 'apply_referral'])
 
+/** A positive integer that fits the counters' `integer` columns (a larger one would fail every comparison with them). */
 const positiveInt = (v: unknown): number | undefined =>
-  typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined
+  typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 2_147_483_647 ? v : undefined
 
 /** `custom_rules` are free-form JSON: anything malformed falls back to the default. */
 export function referralRules(campaign: Pick<Campaign, 'metadata'>): ReferralRules {

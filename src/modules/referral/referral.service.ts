@@ -10,6 +10,7 @@ import {
 } from '../../platform/http/errors.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
+import { assertActionAllowed } from '../campaign/campaign.guard.js'
 import { canonicalEmail, isDisposableEmail } from '../user/email.js'
 import { normaliseReferralCode } from '../user/referral-code.js'
 import type { JoinReferralHook, UserService } from '../user/user.service.js'
@@ -38,6 +39,8 @@ export interface ReferralService {
   /** Top `limit` referrers by qualified referrals, display names only (REST and `stats_update`). */
   leaderboard(campaignSlug: string, limit?: number): Promise<LeaderboardEntry[]>
   audit(campaignSlug: string, limit: number): ReturnType<typeof repo.listAudit>
+  /** Erasure hook: what the referrals hold about the person's address. */
+  forget(userId: string, trx: Db): Promise<void>
 }
 
 export interface ReferralServiceDeps {
@@ -52,6 +55,9 @@ interface Won {
   count: number
   thresholds: number[]
 }
+
+/** A normalised code as people could have been given it (letters and digits). */
+const CODE_SHAPE = /^[A-Z0-9]{1,32}$/
 
 const ipHash = (campaign: string, ip: string) =>
   createHash('sha256').update(`${campaign}\u0000${ip}`).digest('hex').slice(0, 32)
@@ -112,10 +118,16 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     return { referrerId: referral.referrer_id, count, thresholds }
   }
 
-  /** After commit, and only for milestone rows this transaction inserted. */
+  /**
+   * After commit, and only for milestone rows this transaction inserted. Never fails its caller:
+   * the referral is committed, and an error here must not answer it with a 500.
+   */
   async function announce(campaign: string, won: Won | undefined) {
     if (!won || won.thresholds.length === 0) return
-    const name = (await deps.users.displayNames([won.referrerId])).get(won.referrerId)
+    const name = await deps.users
+      .displayNames([won.referrerId])
+      .then((names) => names.get(won.referrerId))
+      .catch((err) => deps.onError?.(err))
     if (name === undefined) return
     for (const threshold of won.thresholds) {
       await deps.publisher
@@ -140,6 +152,8 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
 
   async function check(campaign: Campaign, input: ApplyInput, code: string, rules: ReferralRules) {
     const slug = campaign.slug
+    // Not the shape of any code: unknown, without a lookup.
+    if (!CODE_SHAPE.test(code)) throw refusals.unknown()
     const referrer = await deps.users.findMember(slug, { code })
     if (!referrer || referrer.erased_at) throw refusals.unknown()
     const referred = await deps.users.findMember(slug, { userId: input.userId })
@@ -221,6 +235,8 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
   return {
     apply,
     async applyAtJoin({ campaign, userId, sessionId, ip, code }) {
+      // A code given at join is a referral like any other: not in a campaign without them.
+      assertActionAllowed(campaign, 'referral')
       const existing = await repo.findByReferred(db, campaign.slug, userId)
       // A repeated join with the same code reports the referral it already made.
       if (existing && existing.code === normaliseReferralCode(code)) return { status: existing.state }
@@ -231,9 +247,12 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     async recordAction(campaign, userId, action) {
       const rules = referralRules(campaign)
       if (qualifiesAtApply(rules) || rules.qualifiesOn !== action) return
-      const pending = await repo.pendingFor(db, campaign.slug, userId)
-      if (!pending) return
+      if (!(await repo.pendingFor(db, campaign.slug, userId))) return
       const won = await db.transaction().execute(async (trx) => {
+        // Locked and read again: a concurrent qualifying action waits here, then finds it settled
+        // (else both would settle it, and the referrer's pending count would drop twice).
+        const pending = await repo.pendingFor(trx, campaign.slug, userId, { lock: true })
+        if (!pending) return undefined
         const won = await qualify(trx, campaign.slug, pending, rules, userId)
         await repo.addPending(trx, campaign.slug, pending.referrer_id, -1)
         if (won) return won
@@ -265,5 +284,6 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     },
 
     audit: (campaignSlug, limit) => repo.listAudit(db, campaignSlug, limit),
+    forget: (userId, trx) => repo.forgetAddress(trx, userId),
   }
 }

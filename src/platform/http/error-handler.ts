@@ -34,6 +34,11 @@ function fromFastifyError(err: FastifyError): AppError | undefined {
       return new BadRequestError('Body is empty; send a JSON object', 'INVALID_JSON')
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new BadRequestError('Body is not valid JSON', 'INVALID_JSON')
+    // PostgreSQL (and PGlite) refusing a character it cannot store (a NUL that reached a query
+    // some other way than a JSON body, e.g. a query string): the client's input, not our fault.
+    case '22021':
+    case '22P05':
+      return new BadRequestError('Input holds a character that cannot be stored (NUL)', 'INVALID_CHARACTER')
   }
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     return new AppError(err.statusCode, err.code ?? 'BAD_REQUEST', err.message)

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { hasNulEscape, NUL_REFUSED } from '../json.js'
 import { BadRequestError } from './errors.js'
 
 /**
@@ -26,7 +27,10 @@ export function jsonDepth(text: string, limit: number): number {
   return max
 }
 
-/** JSON bodies: prototype-poisoning safe (Fastify's parser), depth-limited, `INVALID_JSON` when malformed. */
+/**
+ * JSON bodies: prototype-poisoning safe (Fastify's parser), depth-limited, `INVALID_JSON` when
+ * malformed, `INVALID_CHARACTER` when a string holds a NUL (see `hasNulEscape`).
+ */
 export function registerJsonParser(app: FastifyInstance, maxDepth: number): void {
   const parse = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
@@ -37,6 +41,10 @@ export function registerJsonParser(app: FastifyInstance, maxDepth: number): void
       const text = body as string
       if (jsonDepth(text, maxDepth) > maxDepth) {
         done(new BadRequestError(`JSON is nested deeper than ${maxDepth} levels`, 'JSON_TOO_DEEP'), undefined)
+        return
+      }
+      if (hasNulEscape(text)) {
+        done(new BadRequestError(NUL_REFUSED, 'INVALID_CHARACTER'), undefined)
         return
       }
       parse(request, text, (err, value) => {
