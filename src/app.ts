@@ -152,7 +152,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
-  const authenticator = createAuthenticator({ tokens: platform.tokens, apiKeys: platform.apiKeys })
+  // An erased person's tokens stop working (see erased-users.ts).
+  const erasedUsers = user.createErasedUsers(platform.database.db)
+  const authenticator = createAuthenticator({
+    tokens: platform.tokens,
+    apiKeys: platform.apiKeys,
+    isRevoked: async (p) => p.kind === 'user' && (await erasedUsers.isErased(p.user_id)),
+  })
   await app.register(authPlugin, { authenticator })
 
   // Services, in dependency order.
@@ -200,6 +206,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Erasure reaches every module holding personal data; each registers its hook here.
   users.onErase((person, trx) => scrubAnalyticsEvents(trx, person).then(() => {}))
   users.onErase((person, trx) => referrals.forget(person.user_id, trx))
+  users.onErase(async (person, trx) => {
+    await nexus.forgetResponses(trx, [
+      `user:${person.user_id}`,
+      ...person.session_ids.map((id) => `session:${id}`),
+    ])
+    erasedUsers.forget(person.user_id)
+  })
   user.registerActions(actions, users)
   referral.registerActions(actions, referrals)
   referral.qualifyOnActions(dispatcher, referrals, (err) =>

@@ -387,6 +387,7 @@ for (const dialect of DIALECTS) {
         url: `/api/${slug}/update`,
         headers: { authorization: `Bearer ${guest.token}` },
         payload: {
+          request_id: 'erin-joins',
           action: 'user.register',
           data: { email: address, name: 'Erin Erasable', password: PASSWORD, metadata: { phone: '+1555' } },
         },
@@ -447,6 +448,30 @@ for (const dialect of DIALECTS) {
         .where(sql<boolean>`(payload::text || metadata::text) ilike ${`%${address}%`}`)
         .execute()
       assert.equal(anywhere.length, 0)
+      // Nor in the stored answers a retry would get (the join's held her token and email) ...
+      const stored = await db
+        .selectFrom('service_nexus_request')
+        .select(['status_code', 'response'])
+        .where(sql<boolean>`response::text ilike ${`%${address}%`} or response::text like ${`%${token}%`}`)
+        .execute()
+      assert.equal(stored.length, 0)
+      const retried = await app.inject({
+        method: 'POST',
+        url: `/api/${slug}/update`,
+        headers: { authorization: `Bearer ${guest.token}` },
+        payload: { request_id: 'erin-joins', action: 'user.register', data: { email: address, name: 'E' } },
+      })
+      assert.equal(retried.statusCode, 410, retried.body)
+      assert.equal(json(retried).error.code, 'ERASED')
+      // ... and her token no longer works.
+      const after = await app.inject({
+        method: 'POST',
+        url: `/api/${slug}/update`,
+        headers: { authorization: `Bearer ${token}` },
+        payload: { action: 'content.create', data: { note: 'still here?' } },
+      })
+      assert.equal(after.statusCode, 401, after.body)
+      assert.equal(json(after).error.code, 'TOKEN_REVOKED')
       const countersAfter = json(
         await app.inject({ method: 'GET', url: `/api/campaign/${slug}/stats`, headers: adminHeaders }),
       )

@@ -103,3 +103,25 @@ export async function purgeExpired(db: Db): Promise<number> {
     .executeTakeFirst()
   return Number(res.numDeletedRows)
 }
+
+/**
+ * Erasure: the stored answers of a person's requests (a join's answer holds their email, name,
+ * referral code and a token) are replaced by a 410 naming the erasure, so a retry with the same
+ * key learns that, and nothing of them stays until the records expire. `actors` as `actorKey`
+ * makes them: `user:<id>`, and `session:<id>` for the guest sessions that became theirs.
+ */
+export async function forgetResponses(trx: Db, actors: string[]): Promise<void> {
+  if (actors.length === 0) return
+  await trx
+    .updateTable('service_nexus_request')
+    .set({
+      status_code: 410,
+      response: JSON.stringify({
+        status: 'error',
+        error: { code: 'ERASED', message: 'The person this request was about has been erased' },
+      }),
+    })
+    .where('actor', 'in', actors)
+    .where('status', '=', 'done')
+    .execute()
+}

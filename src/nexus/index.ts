@@ -2,6 +2,7 @@ import type { ModuleManifest } from '../platform/module.js'
 
 export { createCommitLog } from './commit-log.js'
 export { createDispatcher, type Dispatcher } from './dispatcher.js'
+export { forgetResponses } from './idempotency.js'
 export { ActionRegistry } from './registry.js'
 export { nexusRoutes as routes } from './routes.js'
 

@@ -36,7 +36,8 @@ export interface Authenticator {
 export function createAuthenticator(deps: {
   tokens: TokenService
   apiKeys: ApiKeyService
-  isRevoked?: (tokenId: string) => Promise<boolean>
+  /** A token that verified but must not be honoured any more (its person erased, say). */
+  isRevoked?: (principal: Principal) => Promise<boolean>
 }): Authenticator {
   return {
     async resolve(credential) {
@@ -46,7 +47,7 @@ export function createAuthenticator(deps: {
         return principal
       }
       const principal = await deps.tokens.verify(credential)
-      if (principal.token_id && deps.isRevoked && (await deps.isRevoked(principal.token_id))) {
+      if (deps.isRevoked && (await deps.isRevoked(principal))) {
         throw new UnauthorizedError('Token has been revoked', 'TOKEN_REVOKED')
       }
       return principal
