@@ -138,6 +138,34 @@ for (const dialect of DIALECTS) {
       assert.equal(json(res).error.code, 'CAMPAIGN_NOT_FOUND')
     })
 
+    it('refuses a custom rule a module reads with the wrong type or range, naming it', async () => {
+      for (const [rules, path] of [
+        [{ max_referrals: '10' }, 'max_referrals'],
+        [{ max_referrals: -1 }, 'max_referrals'],
+        [{ max_referrals_per_ip: 1e10 }, 'max_referrals_per_ip'],
+        [{ referral_milestones: [0, 5] }, 'referral_milestones'],
+        [{ quote_rate_limit: { max: 0 } }, 'quote_rate_limit'],
+        [{ block_disposable_emails: 'yes' }, 'block_disposable_emails'],
+        [{ leaderboard_size: 1000 }, 'leaderboard_size'],
+      ] as const) {
+        const res = await api('POST', '/api/campaign', {
+          slug: uniqueSlug(),
+          title: 'Rules',
+          metadata: { custom_rules: rules },
+        })
+        assert.equal(res.statusCode, 400, `${JSON.stringify(rules)}: ${res.body}`)
+        assert.equal(json(res).error.code, 'VALIDATION_FAILED')
+        assert.match(JSON.stringify(json(res).error.details), new RegExp(`custom_rules/${path}`))
+      }
+      // Rules no module reads stay free-form.
+      const ok = await api('POST', '/api/campaign', {
+        slug: uniqueSlug(),
+        title: 'Rules',
+        metadata: { custom_rules: { max_referrals: 0, team_colour: 'teal', anything: { goes: [1] } } },
+      })
+      assert.equal(ok.statusCode, 201, ok.body)
+    })
+
     it('shows sessions only the public view', async () => {
       const slug = uniqueSlug()
       await api('POST', '/api/campaign', {

@@ -6,6 +6,39 @@ export { FEATURES, type Feature } from './features.js'
 
 const IsoDate = Type.String({ format: 'date-time' })
 
+const Count = (minimum: number, maximum = 2_147_483_647) => Type.Integer({ minimum, maximum })
+
+/**
+ * `custom_rules`: free-form, but the rules the modules read are checked when a campaign is
+ * written, so a typo (`max_referrals: "10"`, `-1`) is a 400 naming the rule rather than a limit
+ * silently off. Each reader still falls back to its default on anything else (older rows).
+ */
+export const CustomRules = Type.Object(
+  {
+    block_disposable_emails: Type.Optional(Type.Boolean()),
+    quote_rate_limit: Type.Optional(
+      Type.Object(
+        { max: Type.Optional(Count(1)), window_seconds: Type.Optional(Count(1, 86_400 * 30)) },
+        { additionalProperties: false },
+      ),
+    ),
+    max_referrals: Type.Optional(Count(0)),
+    max_referrals_per_ip: Type.Optional(Count(1)),
+    referral_milestones: Type.Optional(Type.Array(Count(1), { maxItems: 100 })),
+    referral_qualifies_on: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    public_counters: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 }),
+    ),
+    leaderboard_size: Type.Optional(Count(1, 100)),
+    media_allowed_types: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100 }),
+    ),
+    media_max_bytes: Type.Optional(Count(1, Number.MAX_SAFE_INTEGER)),
+    max_cursors: Type.Optional(Count(1, 1000)),
+  },
+  { additionalProperties: true },
+)
+
 /** The seed metadata pattern, validated. Unknown top-level keys are refused so typos surface. */
 export const CampaignMetadata = Type.Object(
   {
@@ -22,7 +55,7 @@ export const CampaignMetadata = Type.Object(
       ),
     ),
     features: Type.Optional(Type.Array(Type.Enum([...FEATURES]), { maxItems: 32, uniqueItems: true })),
-    custom_rules: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    custom_rules: Type.Optional(CustomRules),
     audit: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 })),
     service_specific: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
