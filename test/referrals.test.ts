@@ -447,6 +447,34 @@ for (const dialect of DIALECTS) {
       assert.equal(JSON.stringify(board).includes('"referrals":1'), true, JSON.stringify(board))
     })
 
+    it('fills the leaderboard past erased people, however many rank above', async () => {
+      const slug = await createCampaign(app)
+      const gone: Joined[] = []
+      for (let i = 0; i < 22; i++) {
+        const referrer = await join(app, slug, { name: `Gone ${i}` })
+        await apply(app, slug, await join(app, slug), referrer.user.referral_code)
+        gone.push(referrer)
+      }
+      const ada = await join(app, slug, { name: 'Ada Last' })
+      await apply(app, slug, await join(app, slug), ada.user.referral_code)
+      for (const who of gone) {
+        const res = await app.inject({
+          method: 'DELETE',
+          url: `/api/user/${who.user.id}`,
+          headers: adminHeaders,
+        })
+        assert.equal(res.statusCode, 200, res.body)
+      }
+      const board = json(
+        await app.inject({
+          method: 'GET',
+          url: `/api/campaign/${slug}/referrals/leaderboard?limit=1`,
+          headers: adminHeaders,
+        }),
+      )
+      assert.deepEqual(board.entries, [{ rank: 1, display_name: 'Ada Last', referrals: 1 }])
+    })
+
     it('leaves erased people off the leaderboard and refuses their code', async () => {
       const slug = await createCampaign(app)
       const ada = await join(app, slug, { name: 'Ada' })

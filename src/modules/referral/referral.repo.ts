@@ -181,7 +181,7 @@ export async function claimMilestones(
 }
 
 /** Top referrers by qualified referrals; ties go to whoever got there first. */
-export async function topReferrers(db: Db, campaign: string, limit: number) {
+export async function topReferrers(db: Db, campaign: string, limit: number, offset = 0) {
   return db
     .selectFrom('service_referral_counter')
     .select(['user_id', 'qualified'])
@@ -191,6 +191,7 @@ export async function topReferrers(db: Db, campaign: string, limit: number) {
     .orderBy('updated_at', 'asc')
     .orderBy('user_id', 'asc')
     .limit(limit)
+    .offset(offset)
     .execute()
 }
 

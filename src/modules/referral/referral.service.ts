@@ -274,13 +274,20 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     },
 
     async leaderboard(campaignSlug, limit = 10) {
-      // Read a few extra rows: erased people keep their counters but leave the board.
-      const rows = await repo.topReferrers(db, campaignSlug, limit + 20)
-      const names = await deps.users.displayNames(rows.map((r) => r.user_id))
-      return rows
-        .filter((r) => names.has(r.user_id))
-        .slice(0, limit)
-        .map((r, i) => ({ rank: i + 1, display_name: names.get(r.user_id)!, referrals: r.qualified }))
+      // Erased people keep their counters but leave the board: read pages until it is full.
+      const page = limit + 20
+      const board: LeaderboardEntry[] = []
+      for (let offset = 0; board.length < limit; offset += page) {
+        const rows = await repo.topReferrers(db, campaignSlug, page, offset)
+        const names = await deps.users.displayNames(rows.map((r) => r.user_id))
+        for (const r of rows) {
+          const name = names.get(r.user_id)
+          if (name !== undefined && board.length < limit)
+            board.push({ rank: board.length + 1, display_name: name, referrals: r.qualified })
+        }
+        if (rows.length < page) break
+      }
+      return board
     },
 
     audit: (campaignSlug, limit) => repo.listAudit(db, campaignSlug, limit),
