@@ -119,7 +119,8 @@ export class Room {
     let stats: Broadcast | undefined
     let statsSent = 0
     for (const c of this.conns) {
-      if (!c.open) continue
+      // Still opening: `connected` (and any replay) goes first; its snapshot comes on the next tick.
+      if (!c.open || c.replaying !== null) continue
       if (c.queue) c.flush(limits)
       if (!c.writable(limits)) {
         if (frame && !c.needsSnapshot) coalesced++
@@ -150,8 +151,7 @@ export class Room {
         c.writeBroadcast(frame)
         sent++
       }
-      // Not before `connected` (and any replay) went out: a socket's first frame is `connected`.
-      if (figures && c.statsSeen !== figures.version && c.replaying === null) {
+      if (figures && c.statsSeen !== figures.version) {
         stats ??= this.statsFrame(figures, active, now)
         c.writeBroadcast(stats)
         c.statsSeen = figures.version
