@@ -80,6 +80,17 @@ async function waitFor(check: () => Promise<boolean>, what: string, ms = 10_000)
   }
 }
 
+/** The state of the referral that made `referredId` someone's referral in `campaign`. */
+async function referralState(app: FastifyInstance, campaign: string, referredId: string) {
+  const row = await app.platform.database.db
+    .selectFrom('service_referral_main')
+    .select('state')
+    .where('campaign_slug', '=', campaign)
+    .where('referred_id', '=', referredId)
+    .executeTakeFirstOrThrow()
+  return row.state
+}
+
 async function milestoneRows(app: FastifyInstance, campaign: string, userId: string) {
   return app.platform.database.db
     .selectFrom('service_referral_milestone')
@@ -355,15 +366,7 @@ for (const dialect of DIALECTS) {
         assert.equal(json(res).status, 'pending')
       }
       const { db } = app.platform.database
-      const state = async (who: Joined) =>
-        (
-          await db
-            .selectFrom('service_referral_main')
-            .select('state')
-            .where('campaign_slug', '=', slug)
-            .where('referred_id', '=', who.user.id)
-            .executeTakeFirstOrThrow()
-        ).state
+      const state = (who: Joined) => referralState(app, slug, who.user.id)
       const act = async (who: Joined, url: string, payload: object) => {
         const res = await app.inject({
           method: 'POST',
@@ -594,15 +597,7 @@ describe('qualifying actions racing for one pending referral (PostgreSQL)', {
       await waitFor(async () => (await waiting()) >= 4, 'the four checks waiting')
       await blocker.query('commit')
 
-      const cyState = async () =>
-        (
-          await db
-            .selectFrom('service_referral_main')
-            .select('state')
-            .where('campaign_slug', '=', slug)
-            .where('referred_id', '=', cy.user.id)
-            .executeTakeFirstOrThrow()
-        ).state
+      const cyState = () => referralState(app, slug, cy.user.id)
       await waitFor(async () => (await cyState()) === 'rejected', 'cy rejected at max_referrals')
       await waitFor(async () => (await waiting()) === 0, 'no check waiting')
       // And the last one committed: the counter stops moving.
