@@ -34,7 +34,7 @@ import { ModuleRegistry } from './platform/module.js'
 import { loggerOptions } from './platform/observability/logger.js'
 import { observabilityRoutes, registerRequestMetrics } from './platform/observability/routes.js'
 import { createPlatform, type Platform, type PlatformOptions } from './platform/platform.js'
-import { compileTrustProxy } from './platform/http/client-ip.js'
+import { fastifyTrustProxy } from './platform/http/client-ip.js'
 import * as realtime from './realtime/index.js'
 import { InboundRegistry } from './realtime/inbound.js'
 import { createBusPublisher, type RealtimePublisher } from './realtime/publish.js'
@@ -70,8 +70,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: options.logger === false ? false : loggerOptions(config.LOG_LEVEL),
     bodyLimit: config.BODY_LIMIT,
-    trustProxy:
-      config.TRUST_PROXY.trim().toLowerCase() === 'false' ? false : compileTrustProxy(config.TRUST_PROXY),
+    trustProxy: fastifyTrustProxy(config.TRUST_PROXY),
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id']

@@ -27,3 +27,8 @@ export function clientIp(req: IncomingMessage, trust: TrustProxy): string {
   const chain = proxyAddr.all(req, trust)
   return chain[chain.length - 1] ?? ''
 }
+
+/** Fastify's `trustProxy` option for the setting: `false` keeps its plain (faster) `request.ip`. */
+export function fastifyTrustProxy(setting: string): false | TrustProxy {
+  return setting.trim().toLowerCase() === 'false' ? false : compileTrustProxy(setting)
+}
