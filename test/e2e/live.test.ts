@@ -139,6 +139,15 @@ describe('live features in Chromium', () => {
         assert.ok((await toast.textContent())?.includes(XSS), 'the name is shown literally')
         assert.equal(await toast.locator('img').count(), 0)
         assert.equal(await page.evaluate(() => (window as any).__xss), undefined)
+        // The leaderboard, live from stats_update: Ada first with one referral, her name as text.
+        const first = page.locator('[data-testid="leaderboard"] li').first()
+        await page.waitForFunction(
+          () => document.querySelector('[data-testid="leaderboard"] li .board-count')?.textContent === '1',
+          undefined,
+          { timeout: 8_000 },
+        )
+        assert.equal(await first.locator('.board-name').textContent(), XSS)
+        assert.equal(await first.locator('img').count(), 0)
       }
       await screenshot(pb, 'site-milestone-toast')
       await a.close()

@@ -8,6 +8,7 @@ import { I18nProvider, useI18n } from './i18n.js'
 import { JoinForm } from './JoinForm.js'
 import { useLive, type Live } from './live.js'
 import { MediaUpload } from './MediaUpload.js'
+import { Leaderboard } from './Leaderboard.js'
 import { Milestones } from './Milestones.js'
 import { QuoteForm } from './QuoteForm.js'
 import { StreamPanel } from './StreamPanel.js'
@@ -140,6 +141,12 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
             <article class="card" aria-labelledby="feed-title">
               <h2 id="feed-title">{t('feed.title')}</h2>
               <Milestones connection={live.connection} />
+            </article>
+          )}
+          {has('referral') && (
+            <article class="card" aria-labelledby="board-title">
+              <h2 id="board-title">{t('board.title')}</h2>
+              <Leaderboard entries={live.leaderboard} />
             </article>
           )}
           {has('streaming') && (

@@ -18,9 +18,18 @@ export interface RemoteCursor {
   seenAt: number
 }
 
+/** A row of the referral leaderboard `stats_update` carries (display names only). */
+export interface BoardEntry {
+  rank: number
+  display_name: string
+  referrals: number
+}
+
 export interface Live {
   state: ConnectionState
   activeUsers: number | null
+  /** The leaderboard from the latest `stats_update` (null until one arrives or without referrals). */
+  leaderboard: BoardEntry[] | null
   connection: RealtimeConnection | null
   /** Mutable map read by the cursor layer's animation loop (no re-render per tick). */
   cursors: Map<string, RemoteCursor>
@@ -34,6 +43,7 @@ export interface Live {
 export function useLive(client: OvasabiClient, campaign: string, ready: boolean, userId: string | undefined) {
   const [state, setState] = useState<ConnectionState>('connecting')
   const [activeUsers, setActiveUsers] = useState<number | null>(null)
+  const [leaderboard, setLeaderboard] = useState<BoardEntry[] | null>(null)
   const [connection, setConnection] = useState<RealtimeConnection | null>(null)
   const cursors = useRef(new Map<string, RemoteCursor>()).current
   const selfIds = useRef(new Set<string>()).current
@@ -76,6 +86,7 @@ export function useLive(client: OvasabiClient, campaign: string, ready: boolean,
       }),
       conn.on('stats_update', (f) => {
         if (typeof f.active_users === 'number') setActiveUsers(f.active_users)
+        if (Array.isArray(f.leaderboard)) setLeaderboard(f.leaderboard as BoardEntry[])
       }),
     ]
     return () => {
@@ -86,7 +97,7 @@ export function useLive(client: OvasabiClient, campaign: string, ready: boolean,
     }
   }, [client, campaign, ready, userId, cursors, selfIds])
 
-  return { state, activeUsers, connection, cursors, selfIds, frequency } satisfies Live
+  return { state, activeUsers, leaderboard, connection, cursors, selfIds, frequency } satisfies Live
 }
 
 /** Subscribe to campaign events of one name (e.g. `referral.milestone`). */
