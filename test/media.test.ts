@@ -262,6 +262,19 @@ for (const dialect of DIALECTS) {
       assert.equal((await fetch(`${base}/media/${id}`)).status, 404)
     })
 
+    it('refuses an image that declares more pixels than the decode limit (a small file, a huge canvas)', async () => {
+      // 9000 × 5000 of one colour: 45 megapixels in a few hundred kilobytes.
+      const bomb = await sharp({ create: { width: 9000, height: 5000, channels: 3, background: '#888' } })
+        .png({ compressionLevel: 9 })
+        .toBuffer()
+      assert.ok(bomb.length < 2 * 1024 * 1024, `${bomb.length} bytes`)
+      const t = await ticket({ filename: 'bomb.png', content_type: 'image/png', size: bomb.length })
+      const res = await put(base + t.body.result.upload_url, bomb)
+      assert.equal(res.status, 422, JSON.stringify(res.body))
+      assert.equal(res.body.error.code, 'INVALID_IMAGE')
+      assert.deepEqual(filesUnder(join(ctx.config.MEDIA_DIR, slug, t.body.result.media_id)), [])
+    })
+
     it("refuses types outside the campaign's allowed list at request time", async () => {
       const only = await createCampaign(ctx.app, {
         metadata: { custom_rules: { media_allowed_types: ['image/png'] } },
