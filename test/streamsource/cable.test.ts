@@ -154,6 +154,27 @@ for (const dialect of DIALECTS) {
       assert.equal(revoked.frames[0].reason, 'unauthorized')
     })
 
+    it('keeps read-only accounts out of CollaborativeStreamsChannel (editors’ emails, cell locks)', async () => {
+      const reader = await account(ctx.app, 'default')
+      const c = await raw(`${base.replace('http', 'ws')}/cable?token=${reader.token}`)
+      const identifier = '{"channel":"CollaborativeStreamsChannel"}'
+      c.ws.send(JSON.stringify({ command: 'subscribe', identifier }))
+      await until(
+        () => c.frames.some((f) => f.type === 'reject_subscription' && f.identifier === identifier),
+        'reject',
+      )
+      c.ws.send(
+        JSON.stringify({
+          command: 'message',
+          identifier,
+          data: JSON.stringify({ action: 'lock_cell', cell_id: 'cell_1_title' }),
+        }),
+      )
+      await new Promise((r) => setTimeout(r, 200))
+      assert.ok(!c.frames.some((f) => f.message?.action === 'cell_locked'), JSON.stringify(c.frames))
+      c.ws.close()
+    })
+
     it('CollaborativeStreamsChannel: presence, exclusive locks, edits, errors to the sender only, expiry', async () => {
       const created = await ctx.app.inject({
         method: 'POST',

@@ -151,6 +151,25 @@ for (const dialect of DIALECTS) {
         })
         assert.equal(bad.statusCode, 422)
         assert.equal((await inject({ url: '/api/v1/users/99999', headers: admin.headers })).statusCode, 404)
+        for (const id of ['abc', '1.5', '99999999999999999999'])
+          assert.equal(
+            (await inject({ url: `/api/v1/users/${id}`, headers: admin.headers })).statusCode,
+            404,
+            id,
+          )
+        // An API key is what its role says: a participant key reads, it does not edit.
+        const { key } = await ctx.app.platform.apiKeys.create({ name: 'widget', role: 'participant' })
+        const byKey = await inject({
+          method: 'POST',
+          url: '/api/v1/streams',
+          headers: { authorization: `Bearer ${key}` },
+          payload: { link: uniqueLink() },
+        })
+        assert.equal(byKey.statusCode, 403, byKey.body)
+        assert.equal(
+          (await inject({ url: '/api/v1/streams', headers: { authorization: `Bearer ${key}` } })).statusCode,
+          200,
+        )
         // Role changes apply to tokens already issued.
         const promoted = await account(ctx.app, 'default')
         assert.equal((await create(editor, { link: uniqueLink() })).user.id, editor.id)

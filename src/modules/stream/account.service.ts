@@ -135,7 +135,10 @@ export function createAccountService(deps: {
       if (looksLikeApiKey(credential)) {
         const p = await deps.apiKeys.authenticate(credential)
         if (!p) throw unauthorized()
-        return { kind: 'apikey', role: hasRole(p, 'admin') ? 'admin' : 'editor', service: true }
+        // The key's own role, mapped: an admin key administers, an editor key edits, any other
+        // key (participant, guest) only reads, like a `default` account.
+        const role = hasRole(p, 'admin') ? 'admin' : hasRole(p, 'editor') ? 'editor' : 'default'
+        return { kind: 'apikey', role, service: true }
       }
       let payload: Record<string, unknown>
       try {

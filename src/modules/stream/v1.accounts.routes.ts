@@ -1,9 +1,9 @@
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { SecuredBy } from '../../platform/http/schemas.js'
 import { Type } from 'typebox'
 import { AccountJson, V1Error as V1ErrorSchema } from './stream.schema.js'
 import { requireV1, requireV1Admin, V1_ROUTE_CONFIG, type V1Options } from './v1.plugin.js'
-import { V1Error } from './v1.errors.js'
+import { notFound, V1Error } from './v1.errors.js'
 
 const tags = ['streamsource']
 const security = SecuredBy
@@ -17,6 +17,12 @@ const Status = Type.Object({ code: Type.Integer(), message: Type.String() })
 const Session = Type.Object({ status: Status, user: AccountJson, token: Type.String() })
 const FlatSession = Type.Object({ user: AccountJson, token: Type.String() })
 const IdParams = Type.Object({ id: Type.String({ maxLength: 20 }) })
+/** An account id from the path: digits only, else no such record (`abc`, `1.5` would reach the query as NaN). */
+const accountId = (request: FastifyRequest) => {
+  const raw = (request.params as { id: string }).id
+  if (!/^\d{1,15}$/.test(raw)) throw notFound()
+  return Number(raw)
+}
 
 export const accountRoutes: FastifyPluginAsync<V1Options> = async (
   app,
@@ -174,7 +180,7 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
         response: { 200: Type.Object({ user: AccountJson }), ...err(401, 403, 404, 429) },
       },
     },
-    async (request) => ({ user: await accounts.get(Number((request.params as { id: string }).id)) }),
+    async (request) => ({ user: await accounts.get(accountId(request)) }),
   )
 
   app.patch(
@@ -199,7 +205,7 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
     },
     async (request) => {
       const body = request.body as { role?: 'default' | 'editor' | 'admin'; is_service_account?: boolean }
-      return { user: await accounts.update(Number((request.params as { id: string }).id), body) }
+      return { user: await accounts.update(accountId(request), body) }
     },
   )
 

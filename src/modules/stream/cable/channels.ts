@@ -92,6 +92,9 @@ export function collaborativeChannel(deps: {
   return {
     broadcastings: ['collaboration'],
     async subscribed(conn) {
+      // Editing together is for those who may edit: a read-only (`default`) account would learn
+      // every online editor's email and could lock cells to block them.
+      if (conn.principal.role !== 'editor' && conn.principal.role !== 'admin') return false
       await touch(conn)
       await activeUsers()
       return true
