@@ -148,10 +148,49 @@ for (const dialect of DIALECTS) {
       ok.on('message', (d) => okFrames.push(JSON.parse(d.toString())))
       await until(() => okFrames.some((f) => f.type === 'welcome'), 'cookie welcome')
       ok.close()
+      // The cookie from the server's own page works; from another site's page it does not
+      // (cross-site WebSocket hijacking), while a token in the URL needs no origin.
+      const from = (origin: string, url = `${base.replace('http', 'ws')}/cable`) =>
+        new Promise<number | 'open'>((resolve) => {
+          const ws = new WebSocket(url, ['actioncable-v1-json'], {
+            headers: { cookie: `jwt_token=${temp.token}`, origin },
+          })
+          ws.once('open', () => {
+            ws.close()
+            resolve('open')
+          })
+          ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+          ws.once('error', () => {})
+        })
+      assert.equal(await from(base), 'open')
+      assert.equal(await from('https://evil.example'), 403)
+      assert.equal(
+        await from('https://evil.example', `${base.replace('http', 'ws')}/cable?token=${temp.token}`),
+        'open',
+      )
       await ctx.app.inject({ method: 'DELETE', url: '/api/v1/logout', headers: temp.headers })
       const revoked = await raw(`${base.replace('http', 'ws')}/cable?token=${temp.token}`)
       await revoked.closed
       assert.equal(revoked.frames[0].reason, 'unauthorized')
+    })
+
+    it('ends an open socket whose login ended (logout), at its next command', async () => {
+      const temp = await account(ctx.app, 'editor')
+      const c = await raw(`${base.replace('http', 'ws')}/cable?token=${temp.token}`)
+      const identifier = '{"channel":"CollaborativeStreamsChannel"}'
+      c.ws.send(JSON.stringify({ command: 'subscribe', identifier }))
+      await until(() => c.frames.some((f) => f.type === 'confirm_subscription'), 'confirmed')
+      await ctx.app.inject({ method: 'DELETE', url: '/api/v1/logout', headers: temp.headers })
+      c.ws.send(
+        JSON.stringify({
+          command: 'message',
+          identifier,
+          data: JSON.stringify({ action: 'lock_cell', cell_id: 'cell_9_title' }),
+        }),
+      )
+      await until(() => c.ws.readyState === c.ws.CLOSED, 'the socket closed by the server')
+      assert.ok(!c.frames.some((f) => f.message?.action === 'cell_locked'), JSON.stringify(c.frames))
+      assert.deepEqual(c.frames.at(-1), { type: 'disconnect', reason: 'unauthorized', reconnect: false })
     })
 
     it('keeps read-only accounts out of CollaborativeStreamsChannel (editors’ emails, cell locks)', async () => {

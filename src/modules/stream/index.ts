@@ -62,6 +62,7 @@ export const routes: FastifyPluginAsync<{ module: StreamModule; live: LiveStream
     bus: module.bus,
     isMaintenance: maintenance.enabled,
     log: app.log,
+    allowedOrigins: config.CORS_ORIGINS,
     channels: {
       StreamsChannel: streamsChannel(),
       CollaborativeStreamsChannel: collaborativeChannel({

@@ -20,6 +20,8 @@ interface Live {
   conn: CableConnection
   socket: WebSocket
   subscriptions: Map<string, Subscription>
+  /** What it connected with: checked again before each command, like every REST request. */
+  credential: string
 }
 
 export interface CableServerDeps {
@@ -30,6 +32,20 @@ export interface CableServerDeps {
   log: FastifyBaseLogger
   /** Largest accepted frame (bytes). */
   maxPayload?: number
+  /** Origins besides the server's own whose pages may connect with the login cookie (`CORS_ORIGINS`). */
+  allowedOrigins?: readonly string[]
+}
+
+/** No Origin (not a browser), the request's own host, or a listed origin. */
+function sameOrAllowedOrigin(request: IncomingMessage, allowed: readonly string[]): boolean {
+  const origin = request.headers.origin
+  if (!origin) return true
+  if (allowed.includes(origin)) return true
+  try {
+    return new URL(origin).host === request.headers.host
+  } catch {
+    return false
+  }
 }
 
 function cookie(header: string | undefined, name: string): string | undefined {
@@ -75,6 +91,17 @@ export function createCableServer(deps: CableServerDeps) {
     }
     if (!cmd || typeof cmd.identifier !== 'string') return
     const { identifier } = cmd
+    if (cmd.command === 'subscribe' || cmd.command === 'message') {
+      // An open socket does not outlive its login: a logout, a deleted account or an expired
+      // token ends it, and a role change applies to the next command (REST reads it per request).
+      const principal = await deps.accounts.authenticate(l.credential).catch(() => undefined)
+      if (!principal) {
+        l.socket.send(wire.disconnect('unauthorized', false))
+        l.socket.close()
+        return
+      }
+      l.conn.principal = principal
+    }
     if (cmd.command === 'subscribe') {
       if (l.subscriptions.has(identifier)) return // the client re-sends until confirmed: one subscription
       let name: unknown
@@ -134,7 +161,7 @@ export function createCableServer(deps: CableServerDeps) {
         if (socket.readyState === socket.OPEN) socket.send(wire.message(identifier, payload))
       },
     }
-    const l: Live = { conn, socket, subscriptions: new Map() }
+    const l: Live = { conn, socket, subscriptions: new Map(), credential }
     live.add(l)
     // Commands of one connection run in order, like ActionCable's per-connection worker.
     let queue = Promise.resolve()
@@ -162,7 +189,14 @@ export function createCableServer(deps: CableServerDeps) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       return
     }
-    const credential = url.searchParams.get('token') ?? cookie(request.headers.cookie, 'jwt_token')
+    const fromQuery = url.searchParams.get('token')
+    // The cookie rides along with any page's request: like Rails' allowed_request_origins, only
+    // the server's own pages (and CORS_ORIGINS) may use it; a token in the URL needs no such check.
+    if (!fromQuery && !sameOrAllowedOrigin(request, deps.allowedOrigins ?? [])) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
+    const credential = fromQuery ?? cookie(request.headers.cookie, 'jwt_token')
     const principal = credential
       ? await deps.accounts.authenticate(credential).catch(() => undefined)
       : undefined
