@@ -118,6 +118,15 @@ for (const dialect of DIALECTS) {
         payload: { q: 'a', target: 'fr' },
       })
       assert.equal(anon.statusCode, 401)
+      // Within every per-field limit, but 5 million characters upstream all told: refused, unsent.
+      const sentBefore = lt.strings
+      const huge = await translate({
+        q: Array.from({ length: 100 }, (_, i) => `${i} ${'x'.repeat(4990)}`),
+        target: ['fr', 'de', 'es', 'it', 'pt', 'nl', 'sv', 'da', 'fi', 'pl'],
+      })
+      assert.equal(huge.statusCode, 422, huge.body.slice(0, 300))
+      assert.equal(json(huge).error.code, 'TRANSLATION_TOO_LARGE')
+      assert.equal(lt.strings, sentBefore)
     })
 
     it('retries 429 (honouring Retry-After) and 500, then succeeds', async () => {

@@ -5,6 +5,12 @@ export const LangCode = Type.String({ pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2
 export const MAX_STRINGS = 100
 export const MAX_TARGETS = 10
 export const MAX_CHARS = 5000
+/**
+ * Characters one request may send upstream, over all its strings and targets (each string goes
+ * once per target): a page's worth. 100 strings × 5,000 × 10 targets would be 5 million, enough
+ * for one request to time out the upstream and open its breaker for everyone.
+ */
+export const MAX_REQUEST_CHARS = 50_000
 
 export const TranslateContext = Type.Object(
   {

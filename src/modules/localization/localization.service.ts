@@ -21,6 +21,7 @@ import type {
   TranslateResult,
   Translation,
 } from './localization.schema.js'
+import { MAX_REQUEST_CHARS } from './localization.schema.js'
 
 export interface LocalizationService {
   /** The provider chain: identity → campaign catalog → cache → LibreTranslate (batched). */
@@ -175,6 +176,13 @@ export function createLocalizationService(deps: {
   async function translate(input: TranslateInput, campaignSlug?: string): Promise<TranslateResult> {
     const qs = Array.isArray(input.q) ? input.q : [input.q]
     const targets = Array.isArray(input.target) ? input.target : [input.target]
+    const chars = qs.reduce((n, q) => n + q.length, 0) * targets.length
+    if (chars > MAX_REQUEST_CHARS) {
+      throw new UnprocessableError(
+        `At most ${MAX_REQUEST_CHARS} characters per request, counting each string once per target (this one: ${chars}); split it`,
+        'TRANSLATION_TOO_LARGE',
+      )
+    }
     const source = input.source ?? 'auto'
     const format = input.format ?? 'text'
     const context = contextKey(input.context)
