@@ -75,6 +75,31 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(Object.keys(json(flatLogin)).sort(), ['token', 'user'])
       })
 
+      it('counts password guesses per email, whatever address or token they come with', async () => {
+        const target = await account(ctx.app, 'editor')
+        const helper = await account(ctx.app, 'default')
+        const statuses: number[] = []
+        for (let i = 0; i < 11; i++) {
+          const res = await inject({
+            method: 'POST',
+            url: i % 2 ? '/api/v1/login' : '/api/v1/users/login',
+            headers: { 'x-forwarded-for': `10.77.${i}.1`, ...helper.headers },
+            payload:
+              i % 2
+                ? { user: { email: target.email, password: `Wrong${i}abcd` } }
+                : { email: target.email, password: `Wrong${i}abcd` },
+          })
+          statuses.push(res.statusCode)
+        }
+        // Ten guesses per email per 15 minutes (the helper's own login counted one of them).
+        const first = statuses.indexOf(429)
+        assert.ok(first >= 8, statuses.join(' '))
+        assert.ok(
+          statuses.slice(first).every((s) => s === 429),
+          statuses.join(' '),
+        )
+      })
+
       it('refuses bad credentials, weak passwords and taken emails in StreamSource shape', async () => {
         const wrong = await inject({
           method: 'POST',

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { SecuredBy } from '../../platform/http/schemas.js'
 import { Type } from 'typebox'
 import { AccountJson, V1Error as V1ErrorSchema } from './stream.schema.js'
 import { requireV1, requireV1Admin, V1_ROUTE_CONFIG, type V1Options } from './v1.plugin.js'
-import { notFound, V1Error } from './v1.errors.js'
+import { MESSAGES, notFound, V1Error } from './v1.errors.js'
 
 const tags = ['streamsource']
 const security = SecuredBy
@@ -26,9 +27,27 @@ const accountId = (request: FastifyRequest) => {
 
 export const accountRoutes: FastifyPluginAsync<V1Options> = async (
   app,
-  { accounts, maintenance, config },
+  { accounts, maintenance, config, limiter },
 ) => {
   const route = { config: V1_ROUTE_CONFIG }
+  /**
+   * Password guesses are counted per address and per email, whatever token came with them (the
+   * tiered limit is per account when one does, so N accounts were N budgets), before the check.
+   */
+  const countLogin = async (request: FastifyRequest, email: string) => {
+    const who = createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 32)
+    for (const [key, limit] of [
+      [`login:ip:${request.ip}`, 30],
+      [`login:email:${who}`, 10],
+    ] as const) {
+      const d = await limiter.hit(key, limit, 15 * 60_000)
+      if (!d.allowed) {
+        throw new V1Error(429, 'RATE_LIMITED', MESSAGES.rateLimited, {
+          headers: { 'retry-after': String(d.retryAfter) },
+        })
+      }
+    }
+  }
   const signupAllowed = () => {
     if (!config.STREAMSOURCE_SIGNUP_ENABLED) throw new V1Error(403, 'SIGNUP_DISABLED', 'Sign up is disabled')
   }
@@ -46,6 +65,7 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
     },
     async (request, reply) => {
       const { user } = request.body as { user: { email: string; password: string } }
+      await countLogin(request, user.email)
       const session = await accounts.login(user.email, user.password)
       reply.header('authorization', `Bearer ${session.token}`)
       return { status: { code: 200, message: 'Logged in successfully.' }, ...session }
@@ -89,6 +109,7 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
     },
     async (request) => {
       const { email, password } = request.body as { email: string; password: string }
+      await countLogin(request, email)
       return accounts.login(email, password)
     },
   )
