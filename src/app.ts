@@ -151,12 +151,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
-  // An erased person's tokens stop working (see erased-users.ts).
+  // An erased person's tokens and guest sessions stop working (see erased-users.ts).
   const erasedUsers = user.createErasedUsers(platform.database.db)
   const authenticator = createAuthenticator({
     tokens: platform.tokens,
     apiKeys: platform.apiKeys,
-    isRevoked: async (p) => p.kind === 'user' && (await erasedUsers.isErased(p.user_id)),
+    isRevoked: erasedUsers.isRevoked,
   })
   await app.register(authPlugin, { authenticator })
 
@@ -210,7 +210,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       `user:${person.user_id}`,
       ...person.session_ids.map((id) => `session:${id}`),
     ])
-    erasedUsers.forget(person.user_id)
+    erasedUsers.forget(person)
   })
   user.registerActions(actions, users)
   referral.registerActions(actions, referrals)

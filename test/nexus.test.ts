@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { forgetResponses } from '../src/nexus/idempotency.js'
 import type { RealtimeMessage } from '../src/realtime/publish.js'
 import {
   captureFrames,
@@ -97,6 +98,16 @@ for (const dialect of DIALECTS) {
       assert.equal(second.headers['idempotent-replayed'], 'true')
       assert.deepEqual(json(second), json(first))
       assert.equal((await events('dup-1')).length, 1)
+    })
+
+    it('answers a retry whose stored answer an erasure forgot with 410 ERASED, and records nothing', async () => {
+      // What a node still trusting the token (up to 10 s after an erasure elsewhere) answers.
+      await post({ action: 'content.create', data: { n: 1 }, request_id: 'forgotten-1' })
+      await forgetResponses(t.app.platform.database.db, [`session:${session.session_id}`])
+      const retry = await post({ action: 'content.create', data: { n: 1 }, request_id: 'forgotten-1' })
+      assert.equal(retry.statusCode, 410, retry.body)
+      assert.equal(json(retry).error.code, 'ERASED')
+      assert.equal((await events('forgotten-1')).length, 1)
     })
 
     it('treats the Idempotency-Key header as the request id', async () => {

@@ -461,8 +461,9 @@ for (const dialect of DIALECTS) {
         headers: { authorization: `Bearer ${guest.token}` },
         payload: { request_id: 'erin-joins', action: 'user.register', data: { email: address, name: 'E' } },
       })
-      assert.equal(retried.statusCode, 410, retried.body)
-      assert.equal(json(retried).error.code, 'ERASED')
+      // ... nor does the guest session she joined from work any more (its answers were hers) ...
+      assert.equal(retried.statusCode, 401, retried.body)
+      assert.equal(json(retried).error.code, 'TOKEN_REVOKED')
       // ... and her token no longer works.
       const after = await app.inject({
         method: 'POST',
@@ -477,6 +478,15 @@ for (const dialect of DIALECTS) {
       )
       assert.ok(countersAfter.events_total >= countersBefore.events_total)
       assert.equal(countersAfter.events['content.create'], countersBefore.events['content.create'])
+      // Other visitors' guest sessions are not touched.
+      const otherGuest = await guestToken(app)
+      const fresh = await app.inject({
+        method: 'POST',
+        url: `/api/${slug}/update`,
+        headers: { authorization: `Bearer ${otherGuest.token}` },
+        payload: { action: 'content.create', data: { note: 'a visitor who was never erased' } },
+      })
+      assert.equal(fresh.statusCode, 200, fresh.body)
 
       const relogin = await login(app, { email: address, password: PASSWORD }, ip())
       assert.equal(relogin.statusCode, 401)

@@ -21,6 +21,11 @@ export const userManifest: ModuleManifest = {
   events: [
     { name: 'notification', channel: 'ws', direction: 'emits', description: 'Welcome message on join' },
   ],
-  tables: ['service_user_master', 'service_user_membership', 'service_analytics_event'],
+  tables: [
+    'service_user_master',
+    'service_user_membership',
+    'service_user_revoked_session',
+    'service_analytics_event',
+  ],
   features: ['registration'],
 }

@@ -124,6 +124,34 @@ export async function sessionIds(db: Db, userId: string): Promise<string[]> {
   return [...new Set(rows.map((r) => r.session_id))]
 }
 
+/** Guest sessions that must stop working (an erased person's); already revoked ones stay as they were. */
+export async function revokeSessions(db: Db, sessionIds: string[], reason: string): Promise<void> {
+  if (sessionIds.length === 0) return
+  await db
+    .insertInto('service_user_revoked_session')
+    .values(sessionIds.map((session_id) => ({ session_id, reason })))
+    .onConflict((oc) => oc.column('session_id').doNothing())
+    .execute()
+}
+
+export async function isSessionRevoked(db: Db, sessionId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('service_user_revoked_session')
+    .select('session_id')
+    .where('session_id', '=', sessionId)
+    .executeTakeFirst()
+  return row !== undefined
+}
+
+export async function isUserErased(db: Db, userId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('service_user_master')
+    .select('erased_at')
+    .where('id', '=', userId)
+    .executeTakeFirst()
+  return Boolean(row?.erased_at)
+}
+
 export async function displayNames(db: Db, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map()
   const rows = await db

@@ -75,7 +75,8 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
         security: SecuredBy,
         description:
           'Erase a person (themself or an admin): personal data is removed from the user, from their analytics ' +
-          'events and from every module that registered an erasure hook. Counters stay.',
+          'events and from every module that registered an erasure hook. Counters stay. Their user tokens and the ' +
+          'guest sessions they joined from stop working (401 TOKEN_REVOKED), and their sockets close.',
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
         response: { 200: EraseResponse, ...errors(401, 403, 404) },
       },

@@ -294,6 +294,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       }
       const erasedAt = await db.transaction().execute(async (trx) => {
         for (const hook of eraseHooks) await hook(person, trx)
+        await repo.revokeSessions(trx, person.session_ids, 'erased')
         return repo.erase(trx, user.id)
       })
       if (erasedAt) return { id: user.id, erased_at: erasedAt }

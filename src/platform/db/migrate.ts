@@ -11,6 +11,7 @@ import * as m009 from './migrations/009_outbox_vacuum.js'
 import * as m010 from './migrations/010_webhook_secret_grace.js'
 import * as m011 from './migrations/011_quote_events_without_pii.js'
 import * as m012 from './migrations/012_delivery_log_by_message.js'
+import * as m013 from './migrations/013_revoked_sessions.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '010_webhook_secret_grace': m010,
   '011_quote_events_without_pii': m011,
   '012_delivery_log_by_message': m012,
+  '013_revoked_sessions': m013,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -101,6 +101,12 @@ export interface UserMembershipTable {
   joined_at: CreatedAt
 }
 
+export interface UserRevokedSessionTable {
+  session_id: string
+  reason: string
+  revoked_at: CreatedAt
+}
+
 export type ReferralState = 'pending' | 'qualified' | 'rejected'
 
 export interface ReferralMainTable {
@@ -354,6 +360,7 @@ export interface Database {
   service_security_apikey: ApiKeyTable
   service_user_master: UserMasterTable
   service_user_membership: UserMembershipTable
+  service_user_revoked_session: UserRevokedSessionTable
   service_referral_main: ReferralMainTable
   service_referral_audit: ReferralAuditTable
   service_referral_counter: ReferralCounterTable
