@@ -50,6 +50,41 @@ describe('campaign site and admin console in Chromium', () => {
     await context.close()
   })
 
+  test('a visitor whose token the server revoked (their person erased) gets the page as a new guest', async () => {
+    const context = await browser.newContext(DESKTOP)
+    const { page, problems } = await openPage(context, `${server.baseUrl}/`)
+    await page.locator('#join-name').fill('Erin')
+    await page.locator('#join-email').fill(`erin.${Date.now()}@example.org`)
+    await page.locator('form[data-testid="join-form"] button[type="submit"]').click()
+    await page.locator('[data-testid="referral-card"]').waitFor()
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('ovasabi.user') ?? '{}'))
+    const erased = await server.app.inject({
+      method: 'DELETE',
+      url: `/api/user/${stored.id}`,
+      headers: { 'x-api-key': ADMIN_KEY },
+    })
+    assert.equal(erased.statusCode, 200, erased.body)
+
+    await page.reload({ waitUntil: 'domcontentloaded' })
+    await page.locator('form[data-testid="join-form"]').waitFor()
+    await page.locator('[data-testid="active-users"]').waitFor()
+    assert.equal(await page.locator('[data-testid="referral-card"]').count(), 0)
+    assert.equal(await page.evaluate(() => localStorage.getItem('ovasabi.user')), null)
+    // The page holds a working guest token again: the server accepts it.
+    const [token, slug] = await page.evaluate(() => [
+      localStorage.getItem('ovasabi.token'),
+      document.querySelector<HTMLMetaElement>('meta[name="ovasabi-campaign"]')?.content ?? 'ovasabi_website',
+    ])
+    const check = await server.app.inject({
+      method: 'GET',
+      url: `/api/campaign/${slug}`,
+      headers: { authorization: `Bearer ${token}` },
+    })
+    assert.equal(check.statusCode, 200, check.body)
+    assert.deepEqual(problems, [])
+    await context.close()
+  })
+
   test('a name with markup is shown literally, never interpreted', async () => {
     const context = await browser.newContext(DESKTOP)
     const { page } = await openPage(context, `${server.baseUrl}/`)

@@ -1,4 +1,4 @@
-import { createClient, type OvasabiClient } from '../../../client/index.js'
+import { createClient, isOvasabiError, type OvasabiClient } from '../../../client/index.js'
 
 const TOKEN_KEY = 'ovasabi.token'
 const USER_KEY = 'ovasabi.user'
@@ -41,6 +41,21 @@ export async function ensureSession(client: OvasabiClient): Promise<void> {
   forgetUser()
   const s = await client.createSession()
   saveToken(s.token)
+}
+
+/**
+ * The server refused the stored token (401: its person was erased, the signing key changed):
+ * forget it and the person it named, and continue as a new guest rather than a broken page.
+ */
+export async function renewSession(client: OvasabiClient): Promise<void> {
+  forgetUser()
+  const s = await client.createSession()
+  saveToken(s.token)
+}
+
+/** True for an answer that says the credential, not the request, is the problem. */
+export function credentialRefused(err: unknown): boolean {
+  return isOvasabiError(err) && err.status === 401
 }
 
 export function saveToken(token: string): void {

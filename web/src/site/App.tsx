@@ -1,7 +1,14 @@
 import { useEffect, useMemo, useState } from 'preact/hooks'
 import type { PublicCampaign } from '../../../client/index.js'
 import { Logo } from '../shared/Logo.js'
-import { ensureSession, loadUser, pageClient, type StoredUser } from '../shared/session.js'
+import {
+  credentialRefused,
+  ensureSession,
+  loadUser,
+  pageClient,
+  renewSession,
+  type StoredUser,
+} from '../shared/session.js'
 import { currentCampaign } from './campaign.js'
 import { CursorLayer } from './Cursors.js'
 import { I18nProvider, useI18n } from './i18n.js'
@@ -38,8 +45,13 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
     ;(async () => {
       try {
         await ensureSession(client)
+        const load = () => client.campaigns.get(campaign) as Promise<PublicCampaign>
+        const info = await load().catch(async (err) => {
+          if (!credentialRefused(err)) throw err
+          await renewSession(client)
+          return load()
+        })
         if (!loadUser()) setUser(undefined)
-        const info = (await client.campaigns.get(campaign)) as PublicCampaign
         if (!stop) setLoaded({ kind: 'ready', info })
       } catch (err) {
         if (!stop) setLoaded({ kind: 'error', message: (err as Error).message })
