@@ -185,7 +185,7 @@ for (const dialect of DIALECTS) {
         JSON.stringify({
           command: 'message',
           identifier,
-          data: JSON.stringify({ action: 'lock_cell', cell_id: 'cell_9_title' }),
+          data: JSON.stringify({ action: 'lock_cell', cell_id: 'stream_9_title' }),
         }),
       )
       await until(() => c.ws.readyState === c.ws.CLOSED, 'the socket closed by the server')
@@ -206,7 +206,7 @@ for (const dialect of DIALECTS) {
         JSON.stringify({
           command: 'message',
           identifier,
-          data: JSON.stringify({ action: 'lock_cell', cell_id: 'cell_1_title' }),
+          data: JSON.stringify({ action: 'lock_cell', cell_id: 'stream_1_title' }),
         }),
       )
       await new Promise((r) => setTimeout(r, 200))
@@ -239,7 +239,7 @@ for (const dialect of DIALECTS) {
         'presence',
       )
       b.subscription.perform('presence_ping')
-      const cell = `cell_${streamId}_title`
+      const cell = `stream_${streamId}_title`
       a.subscription.perform('lock_cell', { cell_id: cell })
       await until(
         () => b.received.some((m) => m.action === 'cell_locked' && m.cell_id === cell),
@@ -273,7 +273,7 @@ for (const dialect of DIALECTS) {
       a.subscription.perform('unlock_cell', { cell_id: cell })
       await until(() => b.received.some((m) => m.action === 'cell_unlocked' && m.cell_id === cell), 'unlock')
       // Locks expire (1 s here): B can take a cell A locked and abandoned.
-      const cell2 = `${cell}_2`
+      const cell2 = `stream_${streamId}_notes`
       a.subscription.perform('lock_cell', { cell_id: cell2 })
       await until(() => b.received.some((m) => m.action === 'cell_locked' && m.cell_id === cell2), 'lock 2')
       await new Promise((r) => setTimeout(r, 1200))

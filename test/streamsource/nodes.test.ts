@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomInt } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import type { Consumer } from '@rails/actioncable'
 import { campaignChannel, type RealtimeMessage } from '../../src/realtime/publish.js'
@@ -70,7 +70,8 @@ describe('two nodes sharing Redis', { skip: !REDIS_URL && 'REDIS_URL not set' },
       () => sa.received.some((m) => m.action === 'active_users_list' && m.users.length >= 2),
       'shared presence',
     )
-    const cell = `cell_${randomBytes(6).toString('hex')}`
+    // A real cell id (stream_<id>_<field>); the stream need not exist to be locked.
+    const cell = `stream_${randomInt(1, 2 ** 47)}_title`
     sa.subscription.perform('lock_cell', { cell_id: cell })
     await until(
       () => sb.received.some((m) => m.action === 'cell_locked' && m.cell_id === cell),

@@ -22,7 +22,11 @@ export const StreamsChannelMessage = Type.Object({
   }),
 })
 
-const CellId = Type.String({ minLength: 1, maxLength: 200 })
+const CellId = Type.String({
+  pattern: '^stream_[1-9][0-9]*_[a-z_]+$',
+  maxLength: 200,
+  description: 'One field of one stream, `stream_<id>_<field>` (as StreamSource’s spreadsheet names it)',
+})
 const Who = Type.String({
   description: 'The collaborator: an account id, or `apikey:<hash>` (one per account; tabs share it)',
 })

@@ -1,6 +1,7 @@
 import type { EventBus } from '../../../platform/bus/bus.js'
 import type { V1Principal } from '../account.service.js'
 import type { StreamService } from '../stream.service.js'
+import { CELL_FIELDS, cellKey, cellOf, parseCellId } from './cell.js'
 import type { CollabStore } from './collab.store.js'
 import { CABLE_CHANNEL, type CableBroadcast } from './protocol.js'
 
@@ -39,25 +40,11 @@ export function streamsChannel(): Channel {
   }
 }
 
-/** Fields a collaborator may change through `update_cell`. */
-const CELL_FIELDS = new Set([
-  'title',
-  'notes',
-  'status',
-  'city',
-  'state',
-  'source',
-  'posted_by',
-  'platform',
-  'orientation',
-  'kind',
-  'link',
-  'is_pinned',
-])
-
 /**
  * `CollaborativeStreamsChannel`: presence, exclusive cell locks (across nodes with Redis) and
- * cell edits. Results go to everyone through the bus; errors only to the sender.
+ * cell edits. A cell is one field of one stream (`stream_<id>_<field>`, see cell.ts): an edit
+ * needs the lock on the very cell it changes. Results go to everyone through the bus; errors
+ * only to the sender.
  */
 export function collaborativeChannel(deps: {
   store: CollabStore
@@ -118,6 +105,9 @@ export function collaborativeChannel(deps: {
         case 'lock_cell': {
           const cell = cellId(data)
           if (!cell) return error(conn, identifier, 'cell_id is required')
+          // Only real cells: a lock on a free-form id guards nothing and is never released by an edit.
+          if (!parseCellId(cell))
+            return error(conn, identifier, 'cell_id is not a cell (stream_<id>_<field>)')
           const got = await store.lock(cell, conn.userId, deps.lockTtlMs)
           if (!got) return error(conn, identifier, 'Cell is locked by another user')
           conn.locks.add(cell)
@@ -140,16 +130,21 @@ export function collaborativeChannel(deps: {
           return
         }
         case 'update_cell': {
-          const cell = cellId(data)
           const field = typeof data.field === 'string' ? data.field : ''
-          const streamId = Number(data.stream_id)
-          if (!cell) return error(conn, identifier, 'cell_id is required')
           if (!CELL_FIELDS.has(field))
             return error(conn, identifier, `Field ${field || '(none)'} cannot be edited`)
+          const target = cellOf(data.stream_id, field)
+          if (!target) return error(conn, identifier, 'stream_id must be a stream id')
+          // The lock that counts is the one on the cell being changed, whatever id the client
+          // names: holding some other cell's lock must not let an edit past another's lock.
+          const cell = cellKey(target)
+          if (data.cell_id !== undefined && data.cell_id !== cell)
+            return error(conn, identifier, 'cell_id does not match stream_id and field')
           if ((await store.holder(cell)) !== conn.userId)
             return error(conn, identifier, 'Cell is not locked by you')
           try {
-            const stream = await deps.streams.update(conn.principal, streamId, {
+            // The service's own checks apply (owner or admin), as for a REST PATCH.
+            const stream = await deps.streams.update(conn.principal, target.streamId, {
               [field]: data.value,
             } as never)
             await publish({

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { Consumer } from '@rails/actioncable'
+import { buildTestApp, DIALECTS, json, type TestContext } from '../helper.js'
+import { consumer, subscribe, type TestSubscription, until } from './cable-client.js'
+import { account, type TestAccount, uniqueLink } from './helpers.js'
+
+/** What one collaborator's own commands got back: its errors, and the locks and edits made as it. */
+const replies = (s: TestSubscription, userId: number) =>
+  s.received.filter(
+    (m) =>
+      m.action === 'error' ||
+      ((m.action === 'cell_locked' || m.action === 'cell_updated') && m.user_id === String(userId)),
+  )
+
+for (const dialect of DIALECTS) {
+  describe(`CollaborativeStreamsChannel cells (${dialect})`, () => {
+    let ctx: TestContext
+    let base: string
+    let owner: TestAccount
+    let admin: TestAccount
+    let stranger: TestAccount
+    const consumers: Consumer[] = []
+    const track = (c: Consumer) => {
+      consumers.push(c)
+      return c
+    }
+
+    before(async () => {
+      ctx = await buildTestApp({ dialect })
+      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
+      base = `http://127.0.0.1:${(ctx.app.server.address() as { port: number }).port}`
+      owner = await account(ctx.app, 'editor')
+      admin = await account(ctx.app, 'admin')
+      stranger = await account(ctx.app, 'editor')
+    })
+    after(async () => {
+      for (const c of consumers) c.disconnect()
+      await ctx.close()
+    })
+
+    const title = async (id: number) =>
+      json(await ctx.app.inject({ url: `/api/v1/streams/${id}`, headers: owner.headers })).title
+
+    it('an edit needs the lock on the cell it changes, not on some other cell', async () => {
+      const created = await ctx.app.inject({
+        method: 'POST',
+        url: '/api/v1/streams',
+        headers: owner.headers,
+        payload: { link: uniqueLink(), title: 'Original' },
+      })
+      const id: number = json(created).stream.id
+      const cell = `stream_${id}_title`
+      const a = await subscribe(track(consumer(base, owner.token)), 'CollaborativeStreamsChannel')
+      // An admin may change any stream: only the lock stands between B and A's cell.
+      const b = await subscribe(track(consumer(base, admin.token)), 'CollaborativeStreamsChannel')
+
+      a.subscription.perform('lock_cell', { cell_id: cell })
+      await until(() => b.received.some((m) => m.action === 'cell_locked' && m.cell_id === cell), 'A locks')
+
+      const before = replies(b, admin.id).length
+      // Ids that name no cell are refused: free-form, unknown field, a second spelling of A's cell.
+      for (const bogus of ['x', `stream_${id}_bogus`, `stream_0${id}_title`, `${cell} `])
+        b.subscription.perform('lock_cell', { cell_id: bogus })
+      b.subscription.perform('lock_cell', { cell_id: `stream_${id}_notes` })
+      const attempts = [
+        { cell_id: 'x' },
+        { cell_id: `stream_${id}_notes` },
+        { cell_id: `stream_0${id}_title` },
+        {},
+        { cell_id: cell },
+      ]
+      for (const named of attempts)
+        b.subscription.perform('update_cell', { ...named, stream_id: id, field: 'title', value: 'B' })
+      await until(() => replies(b, admin.id).length >= before + 5 + attempts.length, 'B answered')
+      const got = replies(b, admin.id).slice(before)
+      assert.deepEqual(
+        got.filter((m) => m.action !== 'error').map((m) => [m.action, m.cell_id]),
+        [['cell_locked', `stream_${id}_notes`]],
+        JSON.stringify(got),
+      )
+      assert.ok(!a.received.some((m) => m.action === 'cell_updated'), 'nothing was edited')
+      assert.equal(await title(id), 'Original')
+
+      // The real client sends stream_id as a string (a data attribute).
+      a.subscription.perform('update_cell', {
+        cell_id: cell,
+        stream_id: String(id),
+        field: 'title',
+        value: 'A',
+      })
+      await until(
+        () => b.received.some((m) => m.action === 'cell_updated' && m.cell_id === cell && m.value === 'A'),
+        'A edits',
+      )
+      assert.equal(await title(id), 'A')
+      assert.ok(!a.received.some((m) => m.action === 'error'), JSON.stringify(a.received))
+    })
+
+    it('holding the right lock does not skip the stream permission check', async () => {
+      const created = await ctx.app.inject({
+        method: 'POST',
+        url: '/api/v1/streams',
+        headers: owner.headers,
+        payload: { link: uniqueLink(), title: 'Mine' },
+      })
+      const id: number = json(created).stream.id
+      const cell = `stream_${id}_title`
+      const s = await subscribe(track(consumer(base, stranger.token)), 'CollaborativeStreamsChannel')
+      s.subscription.perform('lock_cell', { cell_id: cell })
+      await until(() => s.received.some((m) => m.action === 'cell_locked' && m.cell_id === cell), 'locked')
+      s.subscription.perform('update_cell', {
+        cell_id: cell,
+        stream_id: id,
+        field: 'title',
+        value: 'Not yours',
+      })
+      await until(() => s.received.some((m) => m.action === 'error'), 'refused')
+      assert.ok(!s.received.some((m) => m.action === 'cell_updated'), JSON.stringify(s.received))
+      assert.equal(await title(id), 'Mine')
+    })
+  })
+}
