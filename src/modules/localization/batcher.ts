@@ -1,4 +1,5 @@
 import type { LibreTranslateClient } from './libretranslate.client.js'
+import { MAX_CHARS } from './localization.schema.js'
 
 export interface BatchedResult {
   text: string
@@ -7,9 +8,10 @@ export interface BatchedResult {
 
 /**
  * Micro-batching in front of LibreTranslate. Strings for one (source, target, format) that
- * arrive within `windowMs` go upstream in one call (at most `limit` strings each); a string that
- * is already queued or in flight is never sent twice (single flight), and a just-translated one
- * is answered from a short in-memory memo that covers the moment before the cache row is visible.
+ * arrive within `windowMs` go upstream in one call (at most `limit` strings and `maxChars`
+ * characters each; a longer string goes alone); a string that is already queued or in flight is
+ * never sent twice (single flight), and a just-translated one is answered from a short in-memory
+ * memo that covers the moment before the cache row is visible.
  */
 export interface Batcher {
   translate(text: string, source: string, target: string, format: 'text' | 'html'): Promise<BatchedResult>
@@ -33,15 +35,24 @@ function deferred(): Deferred {
 
 const MEMO_TTL_MS = 60_000
 const MEMO_MAX = 10_000
+/**
+ * One accepted string (at most `MAX_CHARS`) always fits a batch, and instances run with the
+ * common `--char-limit 5000` take every batch; a request's 50,000 characters become at least ten
+ * calls, each short enough to finish within the upstream timeout.
+ */
+export const DEFAULT_BATCH_MAX_CHARS = MAX_CHARS
 
 export function createBatcher(deps: {
   client: LibreTranslateClient
   windowMs: number
   limit: number
+  /** Characters per upstream call (UTF-16 units, never fewer than the upstream counts). */
+  maxChars?: number
   /** Called with the number of strings of each upstream call. */
   onUpstream?: (strings: number) => void
 }): Batcher {
-  const groups = new Map<string, { pending: Map<string, Deferred>; timer?: NodeJS.Timeout }>()
+  const maxChars = deps.maxChars ?? DEFAULT_BATCH_MAX_CHARS
+  const groups = new Map<string, { pending: Map<string, Deferred>; chars: number; timer?: NodeJS.Timeout }>()
   const inflight = new Map<string, Promise<BatchedResult>>()
   const memo = new Map<string, { value: BatchedResult; until: number }>()
 
@@ -96,14 +107,20 @@ export function createBatcher(deps: {
       const running = inflight.get(key)
       if (running) return running
       let group = groups.get(groupKey)
+      if (group && group.chars + text.length > maxChars) {
+        // The queued strings go now rather than wait for the window: they cannot grow any more.
+        flush(groupKey)
+        group = undefined
+      }
       if (!group) {
-        group = { pending: new Map() }
+        group = { pending: new Map(), chars: 0 }
         groups.set(groupKey, group)
       }
       const d = deferred()
       group.pending.set(text, d)
+      group.chars += text.length
       inflight.set(key, d.promise)
-      if (group.pending.size >= deps.limit) flush(groupKey)
+      if (group.pending.size >= deps.limit || group.chars >= maxChars) flush(groupKey)
       else if (!group.timer) group.timer = setTimeout(() => flush(groupKey), deps.windowMs)
       return d.promise
     },

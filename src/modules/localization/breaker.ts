@@ -11,6 +11,11 @@ export interface CircuitBreaker {
   allow(): boolean
   success(): void
   failure(): void
+  /**
+   * The call ended without showing whether the upstream is healthy (it refused our input): ends a
+   * half-open trial undecided, so the next call is the trial, and leaves the failure count alone.
+   */
+  neutral(): void
 }
 
 export function createBreaker(opts: {
@@ -58,6 +63,9 @@ export function createBreaker(opts: {
         openedAt = now()
         set('open')
       }
+    },
+    neutral() {
+      trialRunning = false
     },
   }
 }

@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CircuitBreaker } from './breaker.js'
 
-/** LibreTranslate said the request itself is wrong (its 400): retrying will not help. */
+/**
+ * LibreTranslate (or a proxy in front of it) refused our input: 400 (bad field, over its
+ * `--char-limit` or `--batch-limit`), 413, 414 or 422. Retrying will not help.
+ */
 export class UpstreamRejectedError extends Error {
   constructor(
     message: string,
@@ -12,7 +15,7 @@ export class UpstreamRejectedError extends Error {
   }
 }
 
-/** LibreTranslate could not answer (403, 429, 5xx, timeout, network, open circuit). */
+/** LibreTranslate could not answer (403, 429, other 4xx, 5xx, timeout, network, open circuit). */
 export class UpstreamUnavailableError extends Error {
   constructor(
     message: string,
@@ -64,6 +67,12 @@ export interface ClientOptions {
   onAttempt?: (outcome: string) => void
 }
 
+/**
+ * Statuses that refuse the request for what it contains. They must not count towards opening the
+ * circuit: one caller's oversized batch would otherwise refuse every caller's translations.
+ */
+const INPUT_REJECTED = new Set([400, 413, 414, 422])
+
 /** `Retry-After` is seconds or an HTTP date. */
 export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
   if (!header) return undefined
@@ -113,11 +122,13 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
         }
       }
       const message = errorMessage(text) ?? `HTTP ${res.status}`
-      if (res.status === 400) {
-        // The upstream is healthy; the input is not. Not a failure for the breaker.
-        opts.breaker.success()
-        throw new UpstreamRejectedError(message, 400)
+      if (INPUT_REJECTED.has(res.status)) {
+        // Not a success either: a proxy may answer 413 for an upstream that is down.
+        opts.breaker.neutral()
+        throw new UpstreamRejectedError(message, res.status)
       }
+      // 429 counts: the upstream is overloaded for everyone, and LibreTranslate bans (403) a
+      // caller that keeps exceeding its limit, so backing off together is the point.
       opts.breaker.failure()
       lastError = new UpstreamUnavailableError(`LibreTranslate ${res.status}: ${message}`, res.status)
       // 403 (bad key, banned) and other 4xx will not get better by retrying.
@@ -155,6 +166,7 @@ function errorMessage(text: string): string | undefined {
     const body = JSON.parse(text) as { error?: unknown }
     return typeof body.error === 'string' ? body.error : undefined
   } catch {
-    return text ? text.slice(0, 200) : undefined
+    // A proxy's HTML error page would only clutter the message callers see.
+    return text && !text.trimStart().startsWith('<') ? text.slice(0, 200) : undefined
   }
 }
