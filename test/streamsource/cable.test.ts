@@ -37,7 +37,8 @@ for (const dialect of DIALECTS) {
       const addr = ctx.app.server.address() as { port: number }
       base = `http://127.0.0.1:${addr.port}`
       editor = await account(ctx.app, 'editor')
-      other = await account(ctx.app, 'editor')
+      // An admin: may lock and change the editor's streams (only the editor's lock stands in the way).
+      other = await account(ctx.app, 'admin')
     })
     after(async () => {
       for (const c of consumers) c.disconnect()

@@ -97,7 +97,7 @@ for (const dialect of DIALECTS) {
       assert.ok(!a.received.some((m) => m.action === 'error'), JSON.stringify(a.received))
     })
 
-    it('holding the right lock does not skip the stream permission check', async () => {
+    it('only someone who may change a stream can lock its cells or edit them', async () => {
       const created = await ctx.app.inject({
         method: 'POST',
         url: '/api/v1/streams',
@@ -106,18 +106,31 @@ for (const dialect of DIALECTS) {
       })
       const id: number = json(created).stream.id
       const cell = `stream_${id}_title`
+      const o = await subscribe(track(consumer(base, owner.token)), 'CollaborativeStreamsChannel')
       const s = await subscribe(track(consumer(base, stranger.token)), 'CollaborativeStreamsChannel')
+      // Another editor cannot lock the owner out of their own stream ...
       s.subscription.perform('lock_cell', { cell_id: cell })
-      await until(() => s.received.some((m) => m.action === 'cell_locked' && m.cell_id === cell), 'locked')
-      s.subscription.perform('update_cell', {
+      s.subscription.perform('lock_cell', { cell_id: `stream_${id + 1_000_000}_title` })
+      await until(() => replies(s, stranger.id).filter((m) => m.action === 'error').length >= 2, 'refused')
+      // ... nor edit it without a lock.
+      s.subscription.perform('update_cell', { stream_id: id, field: 'title', value: 'Not yours' })
+      await until(() => replies(s, stranger.id).filter((m) => m.action === 'error').length >= 3, 'refused')
+      assert.ok(!o.received.some((m) => m.action === 'cell_locked'), JSON.stringify(o.received))
+      assert.ok(!s.received.some((m) => m.action === 'cell_updated'), JSON.stringify(s.received))
+      // The owner can still take the lock and edit.
+      o.subscription.perform('lock_cell', { cell_id: cell })
+      await until(
+        () => o.received.some((m) => m.action === 'cell_locked' && m.cell_id === cell),
+        'owner locks',
+      )
+      o.subscription.perform('update_cell', {
         cell_id: cell,
         stream_id: id,
         field: 'title',
-        value: 'Not yours',
+        value: 'Still mine',
       })
-      await until(() => s.received.some((m) => m.action === 'error'), 'refused')
-      assert.ok(!s.received.some((m) => m.action === 'cell_updated'), JSON.stringify(s.received))
-      assert.equal(await title(id), 'Mine')
+      await until(() => o.received.some((m) => m.action === 'cell_updated'), 'owner edits')
+      assert.equal(await title(id), 'Still mine')
     })
   })
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { randomBytes, randomInt } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import type { Consumer } from '@rails/actioncable'
 import { campaignChannel, type RealtimeMessage } from '../../src/realtime/publish.js'
@@ -21,7 +21,8 @@ describe('two nodes sharing Redis', { skip: !REDIS_URL && 'REDIS_URL not set' },
   let a: TestContext
   let b: TestContext
   const consumers: Consumer[] = []
-  const editorKey = `ovs_test_editor_${randomBytes(12).toString('hex')}`
+  // A second admin: locking a stream's cells needs the right to change it.
+  const otherAdminKey = `ovs_test_admin2_${randomBytes(12).toString('hex')}`
   const shared = process.env.DATABASE_URL !== undefined
 
   before(async () => {
@@ -31,7 +32,7 @@ describe('two nodes sharing Redis', { skip: !REDIS_URL && 'REDIS_URL not set' },
     b = await buildTestApp({ redis: true, env, ...(a.databaseUrl ? { databaseUrl: a.databaseUrl } : {}) })
     for (const node of [a, b]) {
       await node.app.listen({ port: 0, host: '127.0.0.1' })
-      await node.app.platform.apiKeys.create({ name: 'editor', role: 'editor', key: editorKey })
+      await node.app.platform.apiKeys.create({ name: 'admin 2', role: 'admin', key: otherAdminKey })
     }
   })
   after(async () => {
@@ -62,7 +63,7 @@ describe('two nodes sharing Redis', { skip: !REDIS_URL && 'REDIS_URL not set' },
 
   it('cell locks are exclusive across nodes and presence is shared', async () => {
     const ca = consumer(url(a), ADMIN_KEY)
-    const cb = consumer(url(b), editorKey)
+    const cb = consumer(url(b), otherAdminKey)
     consumers.push(ca, cb)
     const sa = await subscribe(ca, 'CollaborativeStreamsChannel')
     const sb = await subscribe(cb, 'CollaborativeStreamsChannel')
@@ -70,8 +71,24 @@ describe('two nodes sharing Redis', { skip: !REDIS_URL && 'REDIS_URL not set' },
       () => sa.received.some((m) => m.action === 'active_users_list' && m.users.length >= 2),
       'shared presence',
     )
-    // A real cell id (stream_<id>_<field>); the stream need not exist to be locked.
-    const cell = `stream_${randomInt(1, 2 ** 47)}_title`
+    const created = await a.app.inject({
+      method: 'POST',
+      url: '/api/v1/streams',
+      headers: adminHeaders,
+      payload: { link: uniqueLink() },
+    })
+    const id: number = JSON.parse(created.body).stream.id
+    if (!shared) {
+      // PGlite gives each node its own database: B needs the same stream to check the lock against.
+      const db = (n: TestContext) => n.app.platform.database.db
+      const row = await db(a)
+        .selectFrom('service_stream_main')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow()
+      await db(b).insertInto('service_stream_main').values(row).execute()
+    }
+    const cell = `stream_${id}_title`
     sa.subscription.perform('lock_cell', { cell_id: cell })
     await until(
       () => sb.received.some((m) => m.action === 'cell_locked' && m.cell_id === cell),

@@ -159,6 +159,10 @@ export function createStreamService(deps: {
     broadcast,
     create,
     update,
+    /** Throws as `update` would for who is asking (not found, forbidden): a cell lock needs it first. */
+    async assertCanChange(principal: V1Principal, id: number): Promise<void> {
+      canChange(principal, await load(id))
+    },
     async get(id: number): Promise<StreamJson> {
       return one(await load(id))
     },

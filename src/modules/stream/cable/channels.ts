@@ -49,7 +49,7 @@ export function streamsChannel(): Channel {
 export function collaborativeChannel(deps: {
   store: CollabStore
   bus: EventBus
-  streams: Pick<StreamService, 'update'>
+  streams: Pick<StreamService, 'update' | 'assertCanChange'>
   lockTtlMs: number
 }): Channel {
   const { store, bus } = deps
@@ -106,8 +106,12 @@ export function collaborativeChannel(deps: {
           const cell = cellId(data)
           if (!cell) return error(conn, identifier, 'cell_id is required')
           // Only real cells: a lock on a free-form id guards nothing and is never released by an edit.
-          if (!parseCellId(cell))
-            return error(conn, identifier, 'cell_id is not a cell (stream_<id>_<field>)')
+          const target = parseCellId(cell)
+          if (!target) return error(conn, identifier, 'cell_id is not a cell (stream_<id>_<field>)')
+          // Only someone who may change the stream may lock its cells, or any editor could lock
+          // other people's streams to keep them from editing.
+          const refusal = await refused(() => deps.streams.assertCanChange(conn.principal, target.streamId))
+          if (refusal) return error(conn, identifier, refusal)
           const got = await store.lock(cell, conn.userId, deps.lockTtlMs)
           if (!got) return error(conn, identifier, 'Cell is locked by another user')
           conn.locks.add(cell)
@@ -157,9 +161,7 @@ export function collaborativeChannel(deps: {
               stream,
             })
           } catch (err) {
-            const e = err as { statusCode?: number; message?: string }
-            if (typeof e.statusCode !== 'number' || e.statusCode >= 500) throw err
-            error(conn, identifier, e.message ?? 'Update failed')
+            error(conn, identifier, clientMessage(err, 'Update failed'))
           }
           return
         }
@@ -167,5 +169,22 @@ export function collaborativeChannel(deps: {
           return error(conn, identifier, `Unknown action ${action}`)
       }
     },
+  }
+}
+
+/** A service refusal (4xx) as the message of an error frame; anything else is rethrown. */
+function clientMessage(err: unknown, fallback: string): string {
+  const e = err as { statusCode?: number; message?: string }
+  if (typeof e.statusCode !== 'number' || e.statusCode >= 500) throw err
+  return e.message ?? fallback
+}
+
+/** Runs a check; its refusal's message, or undefined when it passed. */
+async function refused(check: () => Promise<void>): Promise<string | undefined> {
+  try {
+    await check()
+    return undefined
+  } catch (err) {
+    return clientMessage(err, 'Not allowed')
   }
 }
