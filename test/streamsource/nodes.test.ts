@@ -86,7 +86,10 @@ describe('two nodes sharing Redis', { skip: !REDIS_URL && 'REDIS_URL not set' },
         .selectAll()
         .where('id', '=', id)
         .executeTakeFirstOrThrow()
-      await db(b).insertInto('service_stream_main').values(row).execute()
+      await db(b)
+        .insertInto('service_stream_main')
+        .values({ ...row, metadata: JSON.stringify(row.metadata) })
+        .execute()
     }
     const cell = `stream_${id}_title`
     sa.subscription.perform('lock_cell', { cell_id: cell })
