@@ -139,6 +139,68 @@ describe('localization batching and breaker (client level)', () => {
   })
 })
 
+describe('localization upstream concurrency', () => {
+  it('sends at most maxConcurrent calls at once and refuses past maxWaiting without opening the breaker', async () => {
+    let inFlight = 0
+    let most = 0
+    const held: Array<() => void> = []
+    const server = createServer(async (req, res) => {
+      const body: Buffer[] = []
+      for await (const c of req) body.push(c as Buffer)
+      inFlight++
+      most = Math.max(most, inFlight)
+      await new Promise<void>((resolve) => held.push(resolve))
+      inFlight--
+      const { q } = JSON.parse(Buffer.concat(body).toString('utf8'))
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ translatedText: q }))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const breaker = createBreaker({ threshold: 1, cooldownMs: 60_000 })
+      const client = createLibreTranslateClient({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        timeoutMs: 30_000,
+        retries: 0,
+        breaker,
+        maxConcurrent: 2,
+        maxWaiting: 3,
+      })
+      const calls = Array.from({ length: 8 }, (_, i) =>
+        client.translate([`text ${i}`], 'en', 'de', 'text').then(
+          (r) => ({ ok: r.texts[0] }),
+          (err: Error) => ({ err }),
+        ),
+      )
+      // Two reach the upstream, three wait, three are refused at once.
+      const until = async (done: () => boolean) => {
+        for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10))
+        assert.ok(done())
+      }
+      await until(() => held.length === 2)
+      for (let answered = 0; answered < 5; answered++) {
+        await until(() => held.length > 0)
+        held.shift()!()
+      }
+      const results = await Promise.all(calls)
+      assert.equal(most, 2)
+      const refused = results.filter((r) => 'err' in r)
+      assert.equal(refused.length, 3)
+      for (const r of refused) assert.ok((r as { err: Error }).err instanceof UpstreamUnavailableError)
+      assert.deepEqual(
+        results.filter((r) => 'ok' in r).map((r) => (r as { ok: string }).ok),
+        ['text 0', 'text 1', 'text 2', 'text 3', 'text 4'],
+      )
+      // Being busy here says nothing about the upstream: the circuit stays closed.
+      assert.equal(breaker.allow(), true)
+    } finally {
+      for (const release of held) release()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
+})
+
 for (const dialect of DIALECTS) {
   describe(`localization batching and breaker (${dialect})`, () => {
     let up: Awaited<ReturnType<typeof startUpstream>>

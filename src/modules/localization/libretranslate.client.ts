@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { CircuitBreaker } from './breaker.js'
+import { createUpstreamSlots } from './upstream-slots.js'
 
 /**
  * LibreTranslate (or a proxy in front of it) refused our input: 400 (bad field, over its
@@ -63,8 +64,19 @@ export interface ClientOptions {
   breaker: CircuitBreaker
   /** Longest wait between attempts; a longer `Retry-After` gives up at once. */
   maxBackoffMs?: number
+  /** Calls in flight to the upstream at once (default 4); more wait their turn. */
+  maxConcurrent?: number
+  /** Calls that may wait for a slot (default 200); past that a call fails at once as busy. */
+  maxWaiting?: number
   /** Called once per HTTP attempt with its outcome, for metrics. */
   onAttempt?: (outcome: string) => void
+}
+
+/** Too many translations are already waiting for the upstream on this node. */
+export class UpstreamBusyError extends UpstreamUnavailableError {
+  constructor() {
+    super('LibreTranslate is busy: too many translations are waiting for it')
+  }
 }
 
 /**
@@ -84,6 +96,7 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 
 export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateClient {
   const base = opts.url.replace(/\/+$/, '')
+  const slots = createUpstreamSlots(opts.maxConcurrent ?? 4, opts.maxWaiting ?? 200)
   const maxBackoff = opts.maxBackoffMs ?? 10_000
 
   const backoff = (attempt: number) =>
@@ -96,14 +109,25 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
       let res: Response
       let text: string
       try {
-        res = await fetch(`${base}${path}`, {
-          method,
-          headers: body ? { 'content-type': 'application/json', accept: 'application/json' } : {},
-          body: body ? JSON.stringify(opts.apiKey ? { ...body, api_key: opts.apiKey } : body) : undefined,
-          signal: AbortSignal.timeout(opts.timeoutMs),
+        const answered = await slots.run(async () => {
+          // The deadline starts with the call itself, not while it waits for a slot.
+          const r = await fetch(`${base}${path}`, {
+            method,
+            headers: body ? { 'content-type': 'application/json', accept: 'application/json' } : {},
+            body: body ? JSON.stringify(opts.apiKey ? { ...body, api_key: opts.apiKey } : body) : undefined,
+            signal: AbortSignal.timeout(opts.timeoutMs),
+          })
+          return { r, text: await r.text() }
         })
-        text = await res.text()
+        if (!answered) {
+          // Our own queue is full: nothing was asked of the upstream, so nothing for the breaker.
+          opts.onAttempt?.('busy')
+          throw new UpstreamBusyError()
+        }
+        res = answered.value.r
+        text = answered.value.text
       } catch (err) {
+        if (err instanceof UpstreamBusyError) throw err
         opts.breaker.failure()
         opts.onAttempt?.((err as Error).name === 'TimeoutError' ? 'timeout' : 'network')
         lastError = new UpstreamUnavailableError(`LibreTranslate unreachable: ${(err as Error).message}`)
