@@ -41,6 +41,18 @@ const EnvSchema = Type.Object({
   MEDIA_DIR: Type.Optional(Type.String({ minLength: 1 })),
   MEDIA_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 10 * 1024 * 1024 * 1024, default: 100 * 1024 * 1024 }),
   MEDIA_UPLOAD_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 7 * 86400, default: 900 }),
+  /** Bytes one campaign may hold: media stored plus what its open upload URLs may still bring. */
+  MEDIA_CAMPAIGN_QUOTA_BYTES: Type.Integer({
+    minimum: 1,
+    maximum: Number.MAX_SAFE_INTEGER,
+    default: 10 * 1024 * 1024 * 1024,
+  }),
+  /** The same, per uploader (a user, or a guest session), over every campaign. */
+  MEDIA_USER_QUOTA_BYTES: Type.Integer({
+    minimum: 1,
+    maximum: Number.MAX_SAFE_INTEGER,
+    default: 1024 * 1024 * 1024,
+  }),
   S3_BUCKET: Type.Optional(Type.String({ minLength: 1 })),
   S3_REGION: Type.String({ minLength: 1, default: 'us-east-1' }),
   S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
@@ -113,6 +125,8 @@ const INTEGER_KEYS = new Set([
   'LIBRETRANSLATE_BREAKER_COOLDOWN_MS',
   'MEDIA_MAX_BYTES',
   'MEDIA_UPLOAD_TTL_SECONDS',
+  'MEDIA_CAMPAIGN_QUOTA_BYTES',
+  'MEDIA_USER_QUOTA_BYTES',
   'WEBHOOK_TIMEOUT_MS',
   'WEBHOOK_POLL_MS',
   'WEBHOOK_RETRY_BASE_MS',

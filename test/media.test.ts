@@ -10,6 +10,7 @@ import { ulid } from 'ulid'
 import { createUploadSigner } from '../src/modules/media/signing.js'
 import type { RealtimeMessage } from '../src/realtime/publish.js'
 import {
+  adminHeaders,
   captureFrames,
   buildTestApp,
   createCampaign,
@@ -330,6 +331,82 @@ for (const dialect of DIALECTS) {
       assert.ok(frames.some((f) => f.status === 'uploading'))
       assert.equal(frames.find((f) => f.status === 'failed')!.reason, 'client_disconnected')
       assert.deepEqual(filesUnder(join(ctx.config.MEDIA_DIR, slug, id)), [])
+    })
+
+    /** What an operator's hard delete does: the row goes, and every node's campaign cache is told. */
+    async function deleteCampaign(campaign: string) {
+      await ctx.app.platform.database.db
+        .deleteFrom('service_campaign_main')
+        .where('slug', '=', campaign)
+        .execute()
+      await ctx.app.platform.bus.publish('ovasabi:campaign:changed', { slug: campaign })
+      for (let i = 0; ; i++) {
+        const res = await ctx.app.inject({ url: `/api/campaign/${campaign}`, headers: adminHeaders })
+        if (res.statusCode === 404) return
+        if (i > 200) throw new Error('the campaign cache never heard of the deletion')
+        await new Promise((r) => setTimeout(r, 10))
+      }
+    }
+    const mediaRow = (id: string) =>
+      ctx.app.platform.database.db
+        .selectFrom('service_media_main')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow()
+
+    it('fails an upload whose campaign was deleted before its bytes came, keeping none', async () => {
+      const doomed = await createCampaign(ctx.app)
+      const t = await ticket({ filename: 'late.png', content_type: 'image/png' }, doomed)
+      await deleteCampaign(doomed)
+      const res = await put(base + t.body.result.upload_url, png.subarray(0, 2000))
+      assert.equal(res.status, 404, JSON.stringify(res))
+      assert.equal(res.body.error.code, 'CAMPAIGN_NOT_FOUND')
+      const row = await mediaRow(t.body.result.media_id)
+      assert.equal(row.status, 'failed')
+      assert.equal(row.failure_reason, 'campaign_deleted')
+      assert.deepEqual(filesUnder(join(ctx.config.MEDIA_DIR, doomed)), [])
+    })
+
+    it('fails an upload whose campaign is deleted mid-flow instead of leaving it processing', async () => {
+      const doomed = await createCampaign(ctx.app)
+      const t = await ticket({ filename: 'mid.png', content_type: 'image/png' }, doomed)
+      const id = t.body.result.media_id
+      const u = new URL(base + t.body.result.upload_url)
+      const req = httpRequest({
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'PUT',
+        headers: { 'content-type': 'application/octet-stream', 'content-length': png.length },
+      })
+      const answer = new Promise<{ status?: number; body: any }>((resolve, reject) => {
+        req.on('error', reject)
+        req.on('response', (r) => {
+          const chunks: Buffer[] = []
+          r.on('data', (c) => chunks.push(c))
+          r.on('end', () =>
+            resolve({ status: r.statusCode, body: JSON.parse(Buffer.concat(chunks).toString()) }),
+          )
+        })
+      })
+      req.write(png.subarray(0, 64 * 1024))
+      // The URL is claimed and bytes are streaming when the campaign goes.
+      const until = Date.now() + 10_000
+      while ((await mediaRow(id)).status !== 'uploading') {
+        if (Date.now() > until) throw new Error('upload never started')
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      await deleteCampaign(doomed)
+      req.end(png.subarray(64 * 1024))
+      const res = await answer
+      assert.equal(res.status, 404, JSON.stringify(res.body))
+      assert.equal(res.body.error.code, 'CAMPAIGN_NOT_FOUND')
+      const row = await mediaRow(id)
+      assert.equal(row.status, 'failed')
+      assert.equal(row.failure_reason, 'campaign_deleted')
+      await waitFor(() => eventsFor(id).some((e) => e.status === 'failed'))
+      assert.equal(eventsFor(id).find((e) => e.status === 'failed')!.reason, 'campaign_deleted')
+      assert.deepEqual(filesUnder(join(ctx.config.MEDIA_DIR, doomed)), [])
     })
 
     it('refuses the action when the campaign has no media feature', async () => {

@@ -13,9 +13,10 @@ export function registerMediaActions(registry: ActionRegistry, media: MediaServi
     // The media row commits with the idempotency record: a repeat returns the same URL.
     writes: 'deferred',
     handler: async (ctx, payload) => {
-      const { row, ticket } = await media.prepare(ctx.campaign, ctx.principal, payload)
-      ctx.defer((trx) => media.insert(trx, row))
-      return { result: ticket }
+      const reservation = await media.prepare(ctx.campaign, ctx.principal, payload)
+      // Inserted under the storage quotas, which may cut the ticket's max_bytes to what is left.
+      ctx.deferGrouped(media.reservations, reservation)
+      return { result: reservation.ticket }
     },
   })
 }

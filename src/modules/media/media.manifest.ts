@@ -5,7 +5,8 @@ export const mediaManifest: ModuleManifest = {
   version: '1.0.0',
   description:
     'Media uploads through signed single-use URLs, streamed to disk or S3 with live progress, magic-byte ' +
-    'checks, SHA-256, image dimensions and thumbnails; served with Range support',
+    'checks, SHA-256, image dimensions and thumbnails, within per-campaign and per-uploader storage ' +
+    'quotas; served with Range support',
   capabilities: ['media.upload', 'media.serve', 'media.thumbnail'],
   dependencies: ['campaign', 'nexus', 'realtime', 'database', 'storage'],
   endpoints: [
@@ -18,6 +19,12 @@ export const mediaManifest: ModuleManifest = {
     { method: 'GET', path: '/media/:id', auth: 'public', summary: 'Media bytes (Range)' },
     { method: 'GET', path: '/media/:id/thumbnail', auth: 'public', summary: 'Image thumbnail (WebP)' },
     { method: 'GET', path: '/api/campaign/:slug/media', auth: 'editor', summary: "A campaign's media" },
+    {
+      method: 'DELETE',
+      path: '/api/campaign/:slug/media/:id',
+      auth: 'session',
+      summary: 'Delete a media (its uploader or an editor), freeing its storage quota',
+    },
   ],
   actions: ['media.upload'],
   events: [

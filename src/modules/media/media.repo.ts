@@ -1,8 +1,9 @@
-import type { Insertable, Selectable, Updateable } from 'kysely'
+import { type Insertable, type Selectable, type Updateable, sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import type { MediaMainTable } from '../../platform/db/tables.js'
 
 export type MediaRow = Selectable<MediaMainTable>
+type Status = MediaMainTable['status']
 
 export async function insert(db: Db, row: Insertable<MediaMainTable>): Promise<void> {
   await db.insertInto('service_media_main').values(row).execute()
@@ -32,6 +33,26 @@ export async function update(db: Db, id: string, patch: Updateable<MediaMainTabl
     .execute()
 }
 
+/** Move an upload on from `from`; false when its row is gone (deleted while it was uploading). */
+export async function advance(
+  db: Db,
+  id: string,
+  from: Status,
+  patch: Updateable<MediaMainTable>,
+): Promise<boolean> {
+  const done = await db
+    .updateTable('service_media_main')
+    .set({ ...patch, updated_at: new Date() })
+    .where('id', '=', id)
+    .where('status', '=', from)
+    .executeTakeFirst()
+  return done.numUpdatedRows > 0n
+}
+
+export async function remove(db: Db, id: string): Promise<MediaRow | undefined> {
+  return db.deleteFrom('service_media_main').where('id', '=', id).returningAll().executeTakeFirst()
+}
+
 export async function listByCampaign(db: Db, slug: string, limit: number): Promise<MediaRow[]> {
   return db
     .selectFrom('service_media_main')
@@ -40,4 +61,41 @@ export async function listByCampaign(db: Db, slug: string, limit: number): Promi
     .orderBy('created_at', 'desc')
     .limit(limit)
     .execute()
+}
+
+/** Whose bytes a quota counts: a campaign's, or one uploader's over every campaign. */
+export type QuotaScope = { campaign: string } | { user_id: string } | { session_id: string }
+
+/**
+ * Bytes a scope holds: ready media by their size, failed ones nothing (their bytes are removed),
+ * a pending upload URL its whole `max_bytes` until it expires, and an upload in flight what it
+ * has (or may still get) until `inFlightSince`: an upload that began before its URL expired may
+ * outlast it, but one left `uploading` by a crashed process must not hold its bytes for good.
+ */
+export async function usage(db: Db, scope: QuotaScope, now: Date, inFlightSince: Date): Promise<number> {
+  let query = db.selectFrom('service_media_main').select(
+    sql<string | number>`coalesce(sum(case
+      when status = 'ready' then size_bytes
+      when status = 'pending' and upload_expires_at > ${now} then max_bytes
+      when status in ('uploading', 'processing') and upload_expires_at > ${inFlightSince}
+        then coalesce(size_bytes, max_bytes)
+      else 0 end), 0)`.as('bytes'),
+  )
+  if ('campaign' in scope) query = query.where('campaign_slug', '=', scope.campaign)
+  else if ('user_id' in scope) query = query.where('owner_user_id', '=', scope.user_id)
+  else query = query.where('owner_user_id', '=', 'guest').where('owner_session_id', '=', scope.session_id)
+  return Number((await query.executeTakeFirstOrThrow()).bytes)
+}
+
+/**
+ * Holds the quota locks of `names` until the transaction ends, so two requests cannot both fit
+ * in the same free bytes. One statement, in sorted order: concurrent batches cannot deadlock.
+ */
+export async function lockQuotas(trx: Db, names: string[]): Promise<void> {
+  const sorted = [...new Set(names)].sort()
+  await sql`
+    select pg_advisory_xact_lock(hashtextextended(s.name, 0))
+    from (select n.name from jsonb_array_elements_text(${JSON.stringify(sorted)}::jsonb) as n(name)
+          order by n.name) s
+  `.execute(trx)
 }

@@ -158,4 +158,26 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
       return { media: await media.list(slug, (request.query as { limit: number }).limit) }
     },
   )
+
+  app.delete(
+    '/api/campaign/:slug/media/:id',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        operationId: 'deleteCampaignMedia',
+        tags,
+        security: SecuredBy,
+        description:
+          'Deletes a media (its uploader or an editor): its bytes go and its storage quota is freed. ' +
+          'An unused upload URL stops working; an upload still arriving is refused when it ends.',
+        params: Type.Object({ slug: Slug, id: IdParams.properties.id }),
+        response: { 204: Type.Null(), ...errors(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { slug, id } = request.params as { slug: string; id: string }
+      await media.remove(slug, id, request.principal!)
+      return reply.status(204).send()
+    },
+  )
 }

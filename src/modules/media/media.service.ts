@@ -1,97 +1,63 @@
 import type { IncomingMessage } from 'node:http'
-import { pipeline } from 'node:stream/promises'
-import { fileTypeFromBuffer } from 'file-type'
-import sharp from 'sharp'
 import { ulid } from 'ulid'
 import type { Config } from '../../config.js'
-import type { Principal } from '../../platform/auth/principal.js'
+import { actorKey, hasRole, type Principal } from '../../platform/auth/principal.js'
 import type { Db } from '../../platform/db/database.js'
 import {
-  AppError,
   BadRequestError,
-  ConflictError,
+  ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from '../../platform/http/errors.js'
-import type { Audience, RealtimePublisher } from '../../realtime/publish.js'
+import type { WriteGroup } from '../../nexus/registry.js'
+import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
+import { type QuotaConfig, type Reservation, reservationWriter } from './media.quota.js'
+import { createReceiver } from './media.receive.js'
 import * as repo from './media.repo.js'
-import {
-  DEFAULT_ALLOWED_TYPES,
-  type MediaResponse,
-  THUMBNAIL_TYPES,
-  type UploadPayload,
-  type UploadTicket,
-} from './media.schema.js'
-import { UploadMeter } from './meter.js'
+import { allowedTypes, maxBytes, normaliseType } from './media.rules.js'
+import type { MediaResponse, UploadPayload } from './media.schema.js'
 import type { UploadSigner } from './signing.js'
 import type { StorageAdapter } from './storage.js'
 
-type MediaConfig = Pick<Config, 'MEDIA_MAX_BYTES' | 'MEDIA_UPLOAD_TTL_SECONDS' | 'PUBLIC_URL'>
+type MediaConfig = Pick<Config, 'MEDIA_MAX_BYTES' | 'MEDIA_UPLOAD_TTL_SECONDS' | 'PUBLIC_URL'> & QuotaConfig
 
 export interface MediaService {
-  /** `media.upload`: the row to insert (by the caller, in its commit) and the ticket to answer. */
-  prepare(
-    campaign: Campaign,
-    principal: Principal,
-    input: UploadPayload,
-  ): Promise<{
-    row: Parameters<typeof repo.insert>[1]
-    ticket: UploadTicket
-  }>
-  insert: typeof repo.insert
+  /** `media.upload`: the reservation to commit through `reservations`, with the ticket it answers. */
+  prepare(campaign: Campaign, principal: Principal, input: UploadPayload): Promise<Reservation>
+  /** Inserts a commit batch's reservations within the storage quotas (for `ctx.deferGrouped`). */
+  reservations: WriteGroup<Reservation>
   /** `PUT upload_url`: stream the body to storage, then check, measure and publish it. */
   receive(token: string, body: IncomingMessage): Promise<MediaResponse>
   get(id: string): Promise<repo.MediaRow>
   list(slug: string, limit: number): Promise<MediaResponse[]>
+  /** Deletes a media of `slug` (its uploader or an editor): its bytes go and its quota is freed. */
+  remove(slug: string, id: string, principal: Principal): Promise<void>
   toResponse(row: repo.MediaRow): MediaResponse
   storage: StorageAdapter
 }
 
-/**
- * Decoding limits for thumbnails: a small file can declare a huge canvas (sharp's default limit is
- * ~268 megapixels, seconds of CPU per upload); 40 megapixels covers any camera photo.
- */
-const DECODE = { limitInputPixels: 40_000_000 }
-
 const BAD_NAME = /[\u0000-\u001f\u007f/\\]|^\.{1,2}$/
-
-function normaliseType(type: string): string {
-  return type.split(';')[0]!.trim().toLowerCase()
-}
-
-function allowedTypes(campaign: Campaign): string[] {
-  const rule = campaign.metadata.custom_rules?.media_allowed_types
-  return Array.isArray(rule) && rule.every((t) => typeof t === 'string')
-    ? rule.map((t) => normaliseType(t as string))
-    : DEFAULT_ALLOWED_TYPES
-}
-
-function maxBytes(campaign: Campaign, config: MediaConfig): number {
-  const rule = Number(campaign.metadata.custom_rules?.media_max_bytes)
-  return Number.isInteger(rule) && rule > 0 ? Math.min(rule, config.MEDIA_MAX_BYTES) : config.MEDIA_MAX_BYTES
-}
+const MEDIA_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
 
 const num = (v: string | number | null) => (v === null ? null : Number(v))
+
+/** The uploader as `actorKey` names a principal. */
+const ownerKey = (row: repo.MediaRow) =>
+  row.owner_user_id === 'guest' ? `session:${row.owner_session_id}` : `user:${row.owner_user_id}`
 
 export function createMediaService(deps: {
   db: Db
   storage: StorageAdapter
   signer: UploadSigner
   publisher: RealtimePublisher
-  campaigns: Pick<CampaignService, 'get'>
+  campaigns: Pick<CampaignService, 'find'>
   config: MediaConfig
 }): MediaService {
   const { db, storage, config } = deps
   const base = config.PUBLIC_URL?.replace(/\/+$/, '') ?? ''
-
-  function audienceOf(row: repo.MediaRow): Audience {
-    return row.owner_user_id === 'guest'
-      ? { scope: 'session', campaign: row.campaign_slug, session_id: row.owner_session_id }
-      : { scope: 'user', campaign: row.campaign_slug, user_id: row.owner_user_id }
-  }
 
   function toResponse(row: repo.MediaRow): MediaResponse {
     const ready = row.status === 'ready'
@@ -151,164 +117,36 @@ export function createMediaService(deps: {
       expires_at: new Date(Math.floor(expiresAt.getTime() / 1000) * 1000).toISOString(),
       max_bytes: max,
     }
-    return { row, ticket }
+    return { row, ticket, limit: max, declared: input.size }
   }
 
-  async function receive(token: string, body: IncomingMessage): Promise<MediaResponse> {
-    const id = deps.signer.verify(token)
-    const row = await repo.claim(db, id)
-    if (!row) {
-      const existing = await repo.find(db, id)
-      if (!existing) throw new NotFoundError('No such upload', 'MEDIA_NOT_FOUND')
-      throw new ConflictError('This upload URL has already been used', 'UPLOAD_URL_USED')
-    }
-    const emit = (status: string, extra: Record<string, unknown> = {}) =>
-      deps.publisher
-        .publish(audienceOf(row), {
-          type: 'media_event',
-          campaign_id: row.campaign_slug,
-          media_id: id,
-          status,
-          ...extra,
-        })
-        .catch(() => {})
-    const fail = async (reason: string, err: AppError): Promise<never> => {
-      await repo.update(db, id, { status: 'failed', failure_reason: reason })
-      void emit('failed', { reason })
-      // The rest of the body is not read: close the connection after answering.
-      throw new AppError(err.statusCode, err.code, err.message, { headers: { connection: 'close' } })
-    }
+  async function get(id: string) {
+    const row = MEDIA_ID.test(id) ? await repo.find(db, id) : undefined
+    if (!row) throw new NotFoundError('No such media', 'MEDIA_NOT_FOUND')
+    return row
+  }
 
-    const max = Number(row.max_bytes)
-    const length = body.headers['content-length'] ? Number(body.headers['content-length']) : undefined
-    if (length !== undefined && length > max) {
-      return fail(
-        'too_large',
-        new PayloadTooLargeError(`File is larger than ${max} bytes`, 'MEDIA_TOO_LARGE'),
-      )
+  async function remove(slug: string, id: string, principal: Principal) {
+    const row = await get(id)
+    if (row.campaign_slug !== slug) throw new NotFoundError('No such media', 'MEDIA_NOT_FOUND')
+    if (!hasRole(principal, 'editor') && actorKey(principal) !== ownerKey(row)) {
+      throw new ForbiddenError('Only its uploader or an editor may delete this media')
     }
-    const declaredSize = (row.metadata as { declared_size?: number | null }).declared_size ?? undefined
-    const meter = new UploadMeter(max, length ?? declaredSize, (p) => void emit('uploading', { ...p }))
-    const out = await storage.open(row.storage_key, row.declared_type)
-
-    // The request is piped by hand, not through pipeline(): pipeline would destroy the request
-    // (and its socket) on a 413, and the client would never see the answer.
-    const onClose = () => {
-      if (!body.complete) meter.destroy(new Error('client disconnected'))
-    }
-    body.once('close', onClose)
-    body.once('error', (err) => meter.destroy(err))
-    body.pipe(meter)
-    try {
-      await pipeline(meter, out.stream)
-      await out.commit()
-    } catch (err) {
-      body.unpipe(meter)
-      await out.abort().catch(() => {})
-      if (meter.tooLarge) {
-        return fail(
-          'too_large',
-          new PayloadTooLargeError(`File is larger than ${max} bytes`, 'MEDIA_TOO_LARGE'),
-        )
-      }
-      if (!body.complete) {
-        return fail(
-          'client_disconnected',
-          new BadRequestError('Upload was interrupted', 'UPLOAD_INTERRUPTED'),
-        )
-      }
-      await repo.update(db, id, { status: 'failed', failure_reason: 'storage_error' })
-      void emit('failed', { reason: 'storage_error' })
-      throw err
-    } finally {
-      body.off('close', onClose)
-    }
-
-    void emit('processing')
-    const sha256 = meter.digest()
-    await repo.update(db, id, { status: 'processing', size_bytes: meter.bytes, sha256 })
-    const campaign = await deps.campaigns.get(row.campaign_slug)
-    const sniffed = meter.bytes > 0 ? await fileTypeFromBuffer(meter.head()) : undefined
-    const actual = sniffed?.mime
-    if (!actual || actual !== row.declared_type || !allowedTypes(campaign).includes(actual)) {
-      await storage.remove(row.storage_key).catch(() => {})
-      return fail(
-        'type_mismatch',
-        new UnsupportedMediaTypeError(
-          `The file is ${actual ?? 'of an unknown type'}, not the declared ${row.declared_type}`,
-          'MEDIA_TYPE_MISMATCH',
-        ),
-      )
-    }
-
-    let width: number | null = null
-    let height: number | null = null
-    let thumbnailKey: string | null = null
-    if (THUMBNAIL_TYPES.has(actual)) {
-      try {
-        const meta = await (await storage.read(row.storage_key)).pipe(sharp(DECODE)).metadata()
-        width = meta.width ?? null
-        height = meta.height ?? null
-        thumbnailKey = `${row.campaign_slug}/${id}/thumbnail.webp`
-        const thumb = await storage.open(thumbnailKey, 'image/webp')
-        try {
-          await pipeline(
-            await storage.read(row.storage_key),
-            sharp(DECODE).rotate().resize(320, 320, { fit: 'inside', withoutEnlargement: true }).webp(),
-            thumb.stream,
-          )
-          await thumb.commit()
-        } catch (err) {
-          await thumb.abort().catch(() => {})
-          throw err
-        }
-      } catch {
-        await storage.remove(row.storage_key).catch(() => {})
-        if (thumbnailKey) await storage.remove(thumbnailKey).catch(() => {})
-        return fail(
-          'invalid_image',
-          new AppError(
-            422,
-            'INVALID_IMAGE',
-            'The image could not be decoded (or has more than 40 megapixels)',
-          ),
-        )
-      }
-    }
-
-    await repo.update(db, id, {
-      status: 'ready',
-      content_type: actual,
-      width,
-      height,
-      thumbnail_key: thumbnailKey,
-    })
-    const ready = toResponse({
-      ...row,
-      status: 'ready',
-      content_type: actual,
-      size_bytes: meter.bytes,
-      sha256,
-      width,
-      height,
-      thumbnail_key: thumbnailKey,
-    })
-    void emit('ready', { url: ready.url, thumbnail_url: ready.thumbnail_url })
-    return ready
+    // Bytes first: if removing them fails, the row stays and a retry finishes the job. An upload
+    // still arriving finds its row gone when it ends, and removes what it wrote (see `deleted`).
+    for (const key of [row.storage_key, row.thumbnail_key]) if (key) await storage.remove(key)
+    await repo.remove(db, id)
   }
 
   return {
     prepare,
-    insert: repo.insert,
-    receive,
-    async get(id) {
-      const row = /^[0-9A-HJKMNP-TV-Z]{26}$/.test(id) ? await repo.find(db, id) : undefined
-      if (!row) throw new NotFoundError('No such media', 'MEDIA_NOT_FOUND')
-      return row
-    },
+    reservations: reservationWriter(config),
+    receive: createReceiver({ ...deps, toResponse }),
+    get,
     async list(slug, limit) {
       return (await repo.listByCampaign(db, slug, limit)).map(toResponse)
     },
+    remove,
     toResponse,
     storage,
   }

@@ -12,6 +12,7 @@ import * as m010 from './migrations/010_webhook_secret_grace.js'
 import * as m011 from './migrations/011_quote_events_without_pii.js'
 import * as m012 from './migrations/012_delivery_log_by_message.js'
 import * as m013 from './migrations/013_revoked_sessions.js'
+import * as m014 from './migrations/014_media_quota.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '011_quote_events_without_pii': m011,
   '012_delivery_log_by_message': m012,
   '013_revoked_sessions': m013,
+  '014_media_quota': m014,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

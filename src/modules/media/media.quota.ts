@@ -1,0 +1,100 @@
+import type { Insertable } from 'kysely'
+import type { Config } from '../../config.js'
+import type { MediaMainTable } from '../../platform/db/tables.js'
+import { AppError } from '../../platform/http/errors.js'
+import type { WriteGroup } from '../../nexus/registry.js'
+import * as repo from './media.repo.js'
+import type { UploadTicket } from './media.schema.js'
+
+export type QuotaConfig = Pick<Config, 'MEDIA_CAMPAIGN_QUOTA_BYTES' | 'MEDIA_USER_QUOTA_BYTES'>
+
+/**
+ * An upload in flight keeps its reservation this long after its URL expired: far longer than any
+ * real upload takes, short enough that one a crashed process left behind frees its bytes.
+ */
+export const IN_FLIGHT_GRACE_MS = 24 * 60 * 60 * 1000
+
+/** One `media.upload` waiting for its commit: the row to insert and the ticket to answer. */
+export interface Reservation {
+  row: Insertable<MediaMainTable> & { max_bytes: number }
+  ticket: UploadTicket
+  /** The per-file limit before any quota (kept: a retried batch must not start from a cut one). */
+  limit: number
+  /** The size the client declared, if any: less than that left is a refusal. */
+  declared?: number
+}
+
+/** 413: the upload URL would let the campaign or the uploader hold more than its quota. */
+export class StorageQuotaExceededError extends AppError {
+  constructor(scope: 'campaign' | 'uploader', limit: number, used: number, needed: number) {
+    const left = Math.max(0, limit - used)
+    const whose = scope === 'campaign' ? "this campaign's" : 'your'
+    super(
+      413,
+      'STORAGE_QUOTA_EXCEEDED',
+      left === 0
+        ? `All of ${whose} storage quota (${bytes(limit)}) is in use: delete media, or wait for open upload URLs to be used or expire`
+        : `Only ${bytes(left)} of ${whose} storage quota (${bytes(limit)}) is left; this upload needs ${bytes(needed)}`,
+      { details: { quota: scope, limit_bytes: limit, used_bytes: used, remaining_bytes: left } },
+    )
+  }
+}
+
+function bytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB']
+  let i = 0
+  let v = n
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return i === 0 ? `${n} bytes` : `${Number(v.toFixed(1))} ${units[i]}`
+}
+
+const ownerScope = (row: Reservation['row']): repo.QuotaScope =>
+  row.owner_user_id === 'guest' ? { session_id: row.owner_session_id } : { user_id: row.owner_user_id }
+
+const lockName = (scope: repo.QuotaScope) =>
+  'campaign' in scope
+    ? `media-quota:campaign:${scope.campaign}`
+    : 'user_id' in scope
+      ? `media-quota:user:${scope.user_id}`
+      : `media-quota:session:${scope.session_id}`
+
+/**
+ * Inserts the upload rows of a commit batch under their campaigns' and uploaders' quota locks.
+ * Each reservation gets what is left, up to its per-file limit (the ticket's `max_bytes` says
+ * so); one that would not fit fails its request with 413 `STORAGE_QUOTA_EXCEEDED`.
+ */
+export function reservationWriter(config: QuotaConfig): WriteGroup<Reservation> {
+  return {
+    async write(trx, items) {
+      const scopes = items.flatMap((i) => [{ campaign: i.row.campaign_slug }, ownerScope(i.row)])
+      await repo.lockQuotas(trx, scopes.map(lockName))
+      const now = new Date()
+      const since = new Date(now.getTime() - IN_FLIGHT_GRACE_MS)
+      // One by one: a later reservation of the batch sees the rows the earlier ones inserted.
+      for (const item of items) {
+        const campaignUsed = await repo.usage(trx, { campaign: item.row.campaign_slug }, now, since)
+        const ownerUsed = await repo.usage(trx, ownerScope(item.row), now, since)
+        const campaignLeft = config.MEDIA_CAMPAIGN_QUOTA_BYTES - campaignUsed
+        const ownerLeft = config.MEDIA_USER_QUOTA_BYTES - ownerUsed
+        const allowed = Math.min(item.limit, campaignLeft, ownerLeft)
+        const needed = item.declared ?? 1
+        if (allowed < needed) {
+          throw campaignLeft <= ownerLeft
+            ? new StorageQuotaExceededError(
+                'campaign',
+                config.MEDIA_CAMPAIGN_QUOTA_BYTES,
+                campaignUsed,
+                needed,
+              )
+            : new StorageQuotaExceededError('uploader', config.MEDIA_USER_QUOTA_BYTES, ownerUsed, needed)
+        }
+        item.row.max_bytes = allowed
+        item.ticket.max_bytes = allowed
+        await repo.insert(trx, item.row)
+      }
+    },
+  }
+}

@@ -1,0 +1,190 @@
+import type { IncomingMessage } from 'node:http'
+import { pipeline } from 'node:stream/promises'
+import { fileTypeFromBuffer } from 'file-type'
+import type { Db } from '../../platform/db/database.js'
+import {
+  AppError,
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from '../../platform/http/errors.js'
+import type { Audience, RealtimePublisher } from '../../realtime/publish.js'
+import type { CampaignService } from '../campaign/campaign.service.js'
+import * as repo from './media.repo.js'
+import { allowedTypes } from './media.rules.js'
+import { type MediaResponse, THUMBNAIL_TYPES } from './media.schema.js'
+import { UploadMeter } from './meter.js'
+import type { UploadSigner } from './signing.js'
+import type { StorageAdapter } from './storage.js'
+import { makeThumbnail } from './thumbnail.js'
+
+function audienceOf(row: repo.MediaRow): Audience {
+  return row.owner_user_id === 'guest'
+    ? { scope: 'session', campaign: row.campaign_slug, session_id: row.owner_session_id }
+    : { scope: 'user', campaign: row.campaign_slug, user_id: row.owner_user_id }
+}
+
+/**
+ * `PUT upload_url`: streams the body to storage, then checks, measures and publishes it. Every
+ * path ends the upload `ready` or `failed` (with its bytes removed), whatever happens meanwhile
+ * to its campaign or its row.
+ */
+export function createReceiver(deps: {
+  db: Db
+  storage: StorageAdapter
+  signer: UploadSigner
+  publisher: RealtimePublisher
+  campaigns: Pick<CampaignService, 'find'>
+  toResponse(row: repo.MediaRow): MediaResponse
+}): (token: string, body: IncomingMessage) => Promise<MediaResponse> {
+  const { db, storage, signer, publisher, campaigns, toResponse } = deps
+
+  return async function receive(token: string, body: IncomingMessage): Promise<MediaResponse> {
+    const id = signer.verify(token)
+    const claimed = await repo.claim(db, id)
+    if (!claimed) {
+      const existing = await repo.find(db, id)
+      if (!existing) throw new NotFoundError('No such upload', 'MEDIA_NOT_FOUND')
+      throw new ConflictError('This upload URL has already been used', 'UPLOAD_URL_USED')
+    }
+    const row = claimed
+    const emit = (status: string, extra: Record<string, unknown> = {}) =>
+      publisher
+        .publish(audienceOf(row), {
+          type: 'media_event',
+          campaign_id: row.campaign_slug,
+          media_id: id,
+          status,
+          ...extra,
+        })
+        .catch(() => {})
+    const thumbnailKey = `${row.campaign_slug}/${id}/thumbnail.webp`
+    let ended = false
+    /** Ends the upload `failed`, without the bytes it kept (`keys`), and answers `err`. */
+    const fail = async (reason: string, err: AppError, keys: string[] = []): Promise<never> => {
+      ended = true
+      for (const key of keys) await storage.remove(key).catch(() => {})
+      await repo.update(db, id, { status: 'failed', failure_reason: reason })
+      void emit('failed', { reason })
+      // The rest of the body may be unread: close the connection after answering.
+      throw new AppError(err.statusCode, err.code, err.message, { headers: { connection: 'close' } })
+    }
+    const campaignGone = (keys: string[]) =>
+      fail(
+        'campaign_deleted',
+        new NotFoundError(`Campaign ${row.campaign_slug} no longer exists`, 'CAMPAIGN_NOT_FOUND'),
+        keys,
+      )
+    /** The row was deleted while its bytes came: they go too. */
+    const deleted = async (): Promise<never> => {
+      ended = true
+      for (const key of [row.storage_key, thumbnailKey]) await storage.remove(key).catch(() => {})
+      void emit('failed', { reason: 'deleted' })
+      throw new NotFoundError('This upload was deleted', 'MEDIA_NOT_FOUND')
+    }
+
+    /** Checks, measures and publishes the stored bytes. */
+    const finish = async (size: number, sha256: string, head: Buffer): Promise<MediaResponse> => {
+      const stored = { status: 'processing' as const, size_bytes: size, sha256 }
+      if (!(await repo.advance(db, id, 'uploading', stored))) return deleted()
+      void emit('processing')
+      // The campaign may have been deleted while the bytes came.
+      const campaign = await campaigns.find(row.campaign_slug)
+      if (!campaign) return campaignGone([row.storage_key])
+      const actual = size > 0 ? (await fileTypeFromBuffer(head))?.mime : undefined
+      if (!actual || actual !== row.declared_type || !allowedTypes(campaign).includes(actual)) {
+        return fail(
+          'type_mismatch',
+          new UnsupportedMediaTypeError(
+            `The file is ${actual ?? 'of an unknown type'}, not the declared ${row.declared_type}`,
+            'MEDIA_TYPE_MISMATCH',
+          ),
+          [row.storage_key],
+        )
+      }
+      let dims: { width: number | null; height: number | null } = { width: null, height: null }
+      const thumb = THUMBNAIL_TYPES.has(actual) ? thumbnailKey : null
+      if (thumb) {
+        try {
+          dims = await makeThumbnail(storage, row.storage_key, thumb)
+        } catch {
+          return fail(
+            'invalid_image',
+            new AppError(
+              422,
+              'INVALID_IMAGE',
+              'The image could not be decoded (or has more than 40 megapixels)',
+            ),
+            [row.storage_key, thumb],
+          )
+        }
+      }
+      const done = { status: 'ready' as const, content_type: actual, ...dims, thumbnail_key: thumb }
+      if (!(await repo.advance(db, id, 'processing', done))) return deleted()
+      const ready = toResponse({ ...row, ...stored, ...done })
+      void emit('ready', { url: ready.url, thumbnail_url: ready.thumbnail_url })
+      return ready
+    }
+
+    // No bytes are taken for a campaign that is gone.
+    if (!(await campaigns.find(row.campaign_slug))) return campaignGone([])
+
+    const max = Number(row.max_bytes)
+    const length = body.headers['content-length'] ? Number(body.headers['content-length']) : undefined
+    if (length !== undefined && length > max) {
+      return fail(
+        'too_large',
+        new PayloadTooLargeError(`File is larger than ${max} bytes`, 'MEDIA_TOO_LARGE'),
+      )
+    }
+    const declaredSize = (row.metadata as { declared_size?: number | null }).declared_size ?? undefined
+    const meter = new UploadMeter(max, length ?? declaredSize, (p) => void emit('uploading', { ...p }))
+    const out = await storage.open(row.storage_key, row.declared_type)
+
+    // The request is piped by hand, not through pipeline(): pipeline would destroy the request
+    // (and its socket) on a 413, and the client would never see the answer.
+    const onClose = () => {
+      if (!body.complete) meter.destroy(new Error('client disconnected'))
+    }
+    body.once('close', onClose)
+    body.once('error', (err) => meter.destroy(err))
+    body.pipe(meter)
+    try {
+      await pipeline(meter, out.stream)
+      await out.commit()
+    } catch (err) {
+      body.unpipe(meter)
+      await out.abort().catch(() => {})
+      if (meter.tooLarge) {
+        return fail(
+          'too_large',
+          new PayloadTooLargeError(`File is larger than ${max} bytes`, 'MEDIA_TOO_LARGE'),
+        )
+      }
+      if (!body.complete) {
+        return fail(
+          'client_disconnected',
+          new BadRequestError('Upload was interrupted', 'UPLOAD_INTERRUPTED'),
+        )
+      }
+      await repo.update(db, id, { status: 'failed', failure_reason: 'storage_error' })
+      void emit('failed', { reason: 'storage_error' })
+      throw err
+    } finally {
+      body.off('close', onClose)
+    }
+
+    try {
+      return await finish(meter.bytes, meter.digest(), meter.head())
+    } catch (err) {
+      if (ended) throw err
+      // Whatever broke once the bytes were kept, the upload ends failed, never `processing` for good.
+      for (const key of [row.storage_key, thumbnailKey]) await storage.remove(key).catch(() => {})
+      await repo.update(db, id, { status: 'failed', failure_reason: 'processing_error' }).catch(() => {})
+      void emit('failed', { reason: 'processing_error' })
+      throw err
+    }
+  }
+}
