@@ -45,6 +45,7 @@ type LocalizationConfig = Pick<
   | 'LIBRETRANSLATE_RETRIES'
   | 'LIBRETRANSLATE_BATCH_WINDOW_MS'
   | 'LIBRETRANSLATE_BATCH_LIMIT'
+  | 'LIBRETRANSLATE_MAX_CONCURRENCY'
   | 'LIBRETRANSLATE_BREAKER_THRESHOLD'
   | 'LIBRETRANSLATE_BREAKER_COOLDOWN_MS'
 >
@@ -108,6 +109,7 @@ export function createLocalizationService(deps: {
       apiKey: config.LIBRETRANSLATE_API_KEY,
       timeoutMs: config.LIBRETRANSLATE_TIMEOUT_MS,
       retries: config.LIBRETRANSLATE_RETRIES,
+      maxConcurrent: config.LIBRETRANSLATE_MAX_CONCURRENCY,
       breaker,
       onAttempt: (outcome) => upstreamAttempts.inc({ outcome }),
     })
