@@ -124,6 +124,18 @@ export async function sessionIds(db: Db, userId: string): Promise<string[]> {
   return [...new Set(rows.map((r) => r.session_id))]
 }
 
+/** Whether someone other than `userId` joined from this session. */
+export async function sessionHeldByOther(db: Db, sessionId: string, userId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('service_user_membership')
+    .select('user_id')
+    .where('session_id', '=', sessionId)
+    .where('user_id', '<>', userId)
+    .limit(1)
+    .executeTakeFirst()
+  return row !== undefined
+}
+
 /** Guest sessions that must stop working (an erased person's); already revoked ones stay as they were. */
 export async function revokeSessions(db: Db, sessionIds: string[], reason: string): Promise<void> {
   if (sessionIds.length === 0) return

@@ -150,11 +150,16 @@ export function createUserService(deps: UserServiceDeps): UserService {
   /**
    * The session a join or login continues: a guest session is upgraded (its id stays, so the
    * visitor's earlier events stay theirs), a person's own token keeps theirs; anyone else's
-   * (another person's token, an API key) is not handed to this person, who gets a new one.
+   * (another person's token, an API key, a guest session someone else already joined from on
+   * this browser) is not handed to this person, who gets a new one. Otherwise two people would
+   * share one session: erasing one would revoke it under the other and scrub their events.
    */
-  function sessionFor(caller: CallerContext, userId: string, fresh: string): string {
+  async function sessionFor(caller: CallerContext, userId: string, fresh: string): Promise<string> {
     const p = caller.principal
-    return p && (p.kind === 'session' || p.user_id === userId) ? p.session_id : fresh
+    if (!p) return fresh
+    if (p.user_id === userId) return p.session_id
+    if (p.kind !== 'session') return fresh
+    return (await repo.sessionHeldByOther(db, p.session_id, userId)) ? fresh : p.session_id
   }
 
   function view(user: repo.UserRow, membership?: repo.MembershipRow): UserView {
@@ -179,7 +184,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
         const existing = await repo.findByEmail(db, email)
         if (existing) {
           await admitExisting(existing, input.password, caller)
-          const sessionId = sessionFor(caller, existing.id, fresh)
+          const sessionId = await sessionFor(caller, existing.id, fresh)
           const m = await db
             .transaction()
             .execute((trx) => ensureMembership(trx, campaign.slug, existing.id, sessionId))
@@ -187,9 +192,12 @@ export function createUserService(deps: UserServiceDeps): UserService {
           break
         }
         const hash = input.password === undefined ? null : await hashPassword(input.password)
+        const id = `usr_${ulid()}`
+        // Asked before the transaction: on PGlite it holds the only connection.
+        const sessionId = await sessionFor(caller, id, fresh)
         joined = await db.transaction().execute(async (trx) => {
           const user = await repo.insertUser(trx, {
-            id: `usr_${ulid()}`,
+            id,
             email,
             display_name: input.name.trim(),
             password_hash: hash,
@@ -203,7 +211,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
           if (!user) return undefined
           return {
             user,
-            ...(await ensureMembership(trx, campaign.slug, user.id, sessionFor(caller, user.id, fresh))),
+            ...(await ensureMembership(trx, campaign.slug, user.id, sessionId)),
           }
         })
       }
@@ -212,7 +220,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
 
       const issued = await deps.tokens.issueUser({
         userId: user.id,
-        sessionId: sessionFor(caller, user.id, fresh),
+        sessionId: await sessionFor(caller, user.id, fresh),
         roles: ['participant'],
       })
       let referral: ReferralOutcome | undefined
@@ -269,7 +277,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
         : undefined
       const issued = await deps.tokens.issueUser({
         userId: user.id,
-        sessionId: sessionFor(caller, user.id, `sess_${ulid()}`),
+        sessionId: await sessionFor(caller, user.id, `sess_${ulid()}`),
         roles: ['participant'],
       })
       return {
