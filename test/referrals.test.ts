@@ -594,7 +594,8 @@ describe('qualifying actions racing for one pending referral (PostgreSQL)', {
             )
           ).rows[0].n,
         )
-      await waitFor(async () => (await waiting()) >= 4, 'the four checks waiting')
+      // Generous: on a loaded machine the four post-commit checks can take a while to start.
+      await waitFor(async () => (await waiting()) >= 4, 'the four checks waiting', 60_000)
       await blocker.query('commit')
 
       const cyState = () => referralState(app, slug, cy.user.id)

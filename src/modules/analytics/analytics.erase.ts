@@ -2,8 +2,8 @@ import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 
 /**
- * Erase a person from the analytics log: every event they sent as a user, and every event of the
- * guest sessions they joined from (the join itself carried their email and name). The rows and
+ * Erase a person from the analytics log: every event they sent as a user, and every guest event of
+ * the sessions they joined from (the join itself carried their email and name). The rows and
  * the counters stay; only payload and metadata are replaced (versioning is kept, it is not personal).
  */
 export async function scrubAnalyticsEvents(
@@ -18,7 +18,12 @@ export async function scrubAnalyticsEvents(
     })
     .where((eb) =>
       person.session_ids.length > 0
-        ? eb.or([eb('user_id', '=', person.user_id), eb('session_id', 'in', person.session_ids)])
+        ? eb.or([
+            eb('user_id', '=', person.user_id),
+            // What the sessions did before anyone joined from them (the join itself among it);
+            // not what another person who joined from the same browser did as themself.
+            eb.and([eb('session_id', 'in', person.session_ids), eb('user_id', '=', 'guest')]),
+          ])
         : eb('user_id', '=', person.user_id),
     )
     .executeTakeFirst()

@@ -124,16 +124,26 @@ export async function sessionIds(db: Db, userId: string): Promise<string[]> {
   return [...new Set(rows.map((r) => r.session_id))]
 }
 
-/** Whether someone other than `userId` joined from this session. */
-export async function sessionHeldByOther(db: Db, sessionId: string, userId: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('service_user_membership')
-    .select('user_id')
-    .where('session_id', '=', sessionId)
-    .where('user_id', '<>', userId)
-    .limit(1)
-    .executeTakeFirst()
-  return row !== undefined
+/**
+ * Of these sessions, those someone else (not erased) also joined from: one browser, two people.
+ * Erasing one must not revoke such a session under the other.
+ */
+export async function sessionsSharedWithOthers(
+  db: Db,
+  sessionIds: string[],
+  userId: string,
+): Promise<string[]> {
+  if (sessionIds.length === 0) return []
+  const rows = await db
+    .selectFrom('service_user_membership as m')
+    .innerJoin('service_user_master as u', 'u.id', 'm.user_id')
+    .select('m.session_id')
+    .distinct()
+    .where('m.session_id', 'in', sessionIds)
+    .where('m.user_id', '<>', userId)
+    .where('u.erased_at', 'is', null)
+    .execute()
+  return rows.map((r) => r.session_id)
 }
 
 /** Guest sessions that must stop working (an erased person's); already revoked ones stay as they were. */

@@ -150,16 +150,14 @@ export function createUserService(deps: UserServiceDeps): UserService {
   /**
    * The session a join or login continues: a guest session is upgraded (its id stays, so the
    * visitor's earlier events stay theirs), a person's own token keeps theirs; anyone else's
-   * (another person's token, an API key, a guest session someone else already joined from on
-   * this browser) is not handed to this person, who gets a new one. Otherwise two people would
-   * share one session: erasing one would revoke it under the other and scrub their events.
+   * (another person's token, an API key) is not handed to this person, who gets a new one. Two
+   * people joining from one browser share its session, which is how the referral rules see a
+   * second account made there (own code, same session); erasing one of them leaves that shared
+   * session working and the other's events as they were.
    */
-  async function sessionFor(caller: CallerContext, userId: string, fresh: string): Promise<string> {
+  function sessionFor(caller: CallerContext, userId: string, fresh: string): string {
     const p = caller.principal
-    if (!p) return fresh
-    if (p.user_id === userId) return p.session_id
-    if (p.kind !== 'session') return fresh
-    return (await repo.sessionHeldByOther(db, p.session_id, userId)) ? fresh : p.session_id
+    return p && (p.kind === 'session' || p.user_id === userId) ? p.session_id : fresh
   }
 
   function view(user: repo.UserRow, membership?: repo.MembershipRow): UserView {
@@ -184,7 +182,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
         const existing = await repo.findByEmail(db, email)
         if (existing) {
           await admitExisting(existing, input.password, caller)
-          const sessionId = await sessionFor(caller, existing.id, fresh)
+          const sessionId = sessionFor(caller, existing.id, fresh)
           const m = await db
             .transaction()
             .execute((trx) => ensureMembership(trx, campaign.slug, existing.id, sessionId))
@@ -192,12 +190,9 @@ export function createUserService(deps: UserServiceDeps): UserService {
           break
         }
         const hash = input.password === undefined ? null : await hashPassword(input.password)
-        const id = `usr_${ulid()}`
-        // Asked before the transaction: on PGlite it holds the only connection.
-        const sessionId = await sessionFor(caller, id, fresh)
         joined = await db.transaction().execute(async (trx) => {
           const user = await repo.insertUser(trx, {
-            id,
+            id: `usr_${ulid()}`,
             email,
             display_name: input.name.trim(),
             password_hash: hash,
@@ -211,7 +206,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
           if (!user) return undefined
           return {
             user,
-            ...(await ensureMembership(trx, campaign.slug, user.id, sessionId)),
+            ...(await ensureMembership(trx, campaign.slug, user.id, sessionFor(caller, user.id, fresh))),
           }
         })
       }
@@ -220,7 +215,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
 
       const issued = await deps.tokens.issueUser({
         userId: user.id,
-        sessionId: await sessionFor(caller, user.id, fresh),
+        sessionId: sessionFor(caller, user.id, fresh),
         roles: ['participant'],
       })
       let referral: ReferralOutcome | undefined
@@ -277,7 +272,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
         : undefined
       const issued = await deps.tokens.issueUser({
         userId: user.id,
-        sessionId: await sessionFor(caller, user.id, `sess_${ulid()}`),
+        sessionId: sessionFor(caller, user.id, `sess_${ulid()}`),
         roles: ['participant'],
       })
       return {
@@ -302,7 +297,13 @@ export function createUserService(deps: UserServiceDeps): UserService {
       }
       const erasedAt = await db.transaction().execute(async (trx) => {
         for (const hook of eraseHooks) await hook(person, trx)
-        await repo.revokeSessions(trx, person.session_ids, 'erased')
+        // A session another person also joined from stays theirs (see sessionFor).
+        const shared = new Set(await repo.sessionsSharedWithOthers(trx, person.session_ids, user.id))
+        await repo.revokeSessions(
+          trx,
+          person.session_ids.filter((id) => !shared.has(id)),
+          'erased',
+        )
         return repo.erase(trx, user.id)
       })
       if (erasedAt) return { id: user.id, erased_at: erasedAt }
