@@ -113,6 +113,18 @@ for (const dialect of DIALECTS) {
         'INVALID_CHARACTER',
       ],
       [
+        'half a surrogate pair in a string (PostgreSQL cannot store one in jsonb)',
+        () => post('{"action":"content.create","data":{"title":"a\\ud800b"}}'),
+        400,
+        'INVALID_CHARACTER',
+      ],
+      [
+        'half a surrogate pair in a key',
+        () => post('{"action":"content.create","metadata":{"k\\udc00":1}}'),
+        400,
+        'INVALID_CHARACTER',
+      ],
+      [
         'a NUL character in a registration',
         () =>
           t.app.inject({
@@ -215,6 +227,17 @@ for (const dialect of DIALECTS) {
         const res = await tryToken(expired)
         assert.equal(res.statusCode, 401)
         assert.equal(json(res).error.code, 'TOKEN_EXPIRED')
+      })
+
+      it('refuses a token without exp, which would never expire', async () => {
+        const forever = await new SignJWT({ user_id: 'guest', sid: 's', roles: ['guest'], kind: 'session' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuer('ovasabi')
+          .setIssuedAt()
+          .sign(new TextEncoder().encode(t.config.JWT_SECRET))
+        const res = await tryToken(forever)
+        assert.equal(res.statusCode, 401, res.body)
+        assert.equal(json(res).error.code, 'INVALID_TOKEN')
       })
 
       it('refuses garbage and a malformed Authorization header', async () => {
@@ -326,3 +349,30 @@ for (const dialect of DIALECTS) {
     })
   })
 }
+
+describe('the global rate limit', () => {
+  let t: TestContext
+  before(async () => {
+    t = await buildTestApp({ env: { RATE_LIMIT_PER_MINUTE: '2' } })
+  })
+  after(() => t.close())
+
+  it('answers 429 RATE_LIMITED with a message and Retry-After', async () => {
+    const get = () =>
+      t.app.inject({
+        method: 'GET',
+        url: '/api/campaign',
+        headers: { ...adminHeaders, 'x-forwarded-for': '198.51.100.7' },
+      })
+    await get()
+    await get()
+    const res = await get()
+    assert.equal(res.statusCode, 429, res.body)
+    const body = json(res)
+    assert.equal(body.status, 'error')
+    assert.equal(body.error.code, 'RATE_LIMITED')
+    assert.match(body.error.message, /Too many requests/)
+    assert.equal(body.request_id, res.headers['x-request-id'])
+    assert.ok(Number(res.headers['retry-after']) >= 1)
+  })
+})

@@ -132,6 +132,39 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    it('refuses input PostgreSQL cannot store or read with a 400, changing nothing', async () => {
+      const slug = uniqueSlug()
+      assert.equal((await api('POST', '/api/campaign', { slug, title: 'Plain' })).statusCode, 201)
+      const raw = (method: 'POST' | 'PATCH', url: string, payload: string) =>
+        t.app.inject({
+          method,
+          url,
+          headers: { ...adminHeaders, 'content-type': 'application/json' },
+          payload,
+        })
+      const patched = await raw(
+        'PATCH',
+        `/api/campaign/${slug}`,
+        '{"metadata":{"custom_rules":{"team":"\\udc00"}}}',
+      )
+      assert.equal(patched.statusCode, 400, patched.body)
+      assert.equal(json(patched).error.code, 'INVALID_CHARACTER')
+      const created = await raw('POST', '/api/campaign', `{"slug":"${uniqueSlug()}","title":"\\ud800"}`)
+      assert.equal(created.statusCode, 400, created.body)
+      assert.equal(json(created).error.code, 'INVALID_CHARACTER')
+      const unchanged = json(await api('GET', `/api/campaign/${slug}`))
+      assert.equal(unchanged.version, 1)
+      assert.deepEqual(unchanged.metadata, {})
+
+      const page = await api('GET', '/api/campaign?page=100000000000000000000')
+      assert.equal(page.statusCode, 400, page.body)
+      assert.equal(json(page).error.code, 'VALIDATION_FAILED')
+      // A well-formed surrogate pair (an emoji) is ordinary text.
+      const emoji = await raw('PATCH', `/api/campaign/${slug}`, '{"title":"Launch \\ud83d\\ude80"}')
+      assert.equal(emoji.statusCode, 200, emoji.body)
+      assert.equal(json(emoji).title, 'Launch \u{1F680}')
+    })
+
     it('answers 404 for unknown campaigns', async () => {
       const res = await api('GET', '/api/campaign/nope_nope')
       assert.equal(res.statusCode, 404)

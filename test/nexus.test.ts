@@ -117,6 +117,78 @@ for (const dialect of DIALECTS) {
       assert.equal((await events('hdr-1')).length, 1)
     })
 
+    it('records a request whose id has an expired record not purged yet, and does not replay it', async () => {
+      // The 24 h window is over but the purge (every 10 min) has not run: the id is new again.
+      await t.app.platform.database.db
+        .insertInto('service_nexus_request')
+        .values({
+          campaign_slug: slug,
+          actor: `session:${session.session_id}`,
+          request_id: 'expired-1',
+          status: 'done',
+          status_code: 200,
+          response: JSON.stringify({ status: 'success', result: 'yesterday', request_id: 'expired-1' }),
+          expires_at: new Date(Date.now() - 1000),
+        })
+        .execute()
+      const res = await post({ action: 'content.create', request_id: 'expired-1' })
+      assert.equal(res.statusCode, 200, res.body)
+      assert.equal(res.headers['idempotent-replayed'], undefined)
+      assert.equal(json(res).result.event_id, 'expired-1')
+      assert.equal((await events('expired-1')).length, 1, 'the acknowledged action was recorded')
+      const again = await post({ action: 'content.create', request_id: 'expired-1' })
+      assert.equal(again.headers['idempotent-replayed'], 'true')
+      assert.deepEqual(json(again), json(res))
+      assert.equal((await events('expired-1')).length, 1)
+    })
+
+    it('replays the first answer to a retry that running again would refuse (quote rate limit)', async () => {
+      const limited = await createCampaign(t.app, {
+        metadata: { custom_rules: { quote_rate_limit: { max: 1, window_seconds: 3600 } } },
+      })
+      const send = (requestId: string) =>
+        t.app.inject({
+          method: 'POST',
+          url: `/api/${limited}/update`,
+          headers: { ...auth, 'x-forwarded-for': '203.0.113.91' },
+          payload: {
+            action: 'submit_quote',
+            request_id: requestId,
+            data: { name: 'Ada', email: 'ada.retry@example.com' },
+          },
+        })
+      const first = await send('lead-1')
+      assert.equal(first.statusCode, 200, first.body)
+      const retry = await send('lead-1')
+      assert.equal(retry.statusCode, 200, retry.body)
+      assert.equal(retry.headers['idempotent-replayed'], 'true')
+      assert.deepEqual(json(retry), json(first))
+      // A new request from that address is still held to the limit.
+      const other = await send('lead-2')
+      assert.equal(other.statusCode, 429, other.body)
+      assert.equal(json(other).error.code, 'RATE_LIMITED')
+    })
+
+    it('accepts a leap second and refuses a timestamp PostgreSQL cannot store, recording nothing', async () => {
+      const leap = await post({
+        type: 'campaign_event',
+        event: 'content.create',
+        timestamp: '2016-12-31T23:59:60Z',
+        request_id: 'ts-leap',
+      })
+      assert.equal(leap.statusCode, 200, leap.body)
+      for (const [id, timestamp] of [
+        ['ts-year0', '0000-01-01T00:00:00Z'],
+        ['ts-suffix', '2025-06-04T12:00:00Z[Europe/Paris]'],
+      ] as const) {
+        const res = await post({ type: 'campaign_event', event: 'content.create', timestamp, request_id: id })
+        assert.equal(res.statusCode, 400, `${timestamp}: ${res.body}`)
+        assert.equal(json(res).error.code, 'VALIDATION_FAILED')
+        assert.equal(json(res).error.details[0].path, '/timestamp')
+        assert.equal((await events(id)).length, 0)
+      }
+    })
+
     it('runs concurrent copies of one request once', async () => {
       const results = await Promise.all(
         Array.from({ length: 20 }, () => post({ action: 'content.create', request_id: 'race-1' })),

@@ -10,12 +10,12 @@ export function fitsOneStatement(jobs: CommitJob[]): boolean {
 
 /**
  * Writes a batch of distinct jobs' records as ONE statement: data-modifying CTEs insert the
- * idempotency records of fresh jobs (ON CONFLICT DO NOTHING), then, only for the records that
- * were inserted and for claimed jobs (whose records the caller completed just before, in the
- * same transaction), write their analytics events, new sessions and counter increments. A single
- * statement is atomic, so a batch without handler writes commits in one round trip instead of
- * six; a batch with them runs this first inside its transaction. Returns the keys written; a
- * fresh job missing from them was already recorded (a duplicate).
+ * idempotency records of fresh jobs (a conflicting record is kept unless it expired), then, only
+ * for the records that were written and for claimed jobs (whose records the caller completed just
+ * before, in the same transaction), write their analytics events, new sessions and counter
+ * increments. A single statement is atomic, so a batch without handler writes commits in one
+ * round trip instead of six; a batch with them runs this first inside its transaction. Returns
+ * the keys written; a fresh job missing from them was already recorded (a duplicate).
  *
  * Rows go in sorted order (requests, sessions, counters) so concurrent batches lock in the same
  * order and cannot deadlock on each other.
@@ -66,6 +66,10 @@ export async function writeStatement(
     for (const name in counters) cnt.push({ campaign_slug, actor, request_id, name, n: counters[name] })
   }
 
+  // A record past its 24 h (not purged yet) is no duplicate: the request is new again, as
+  // `storedResponse` no longer sees the old answer. It is taken over, or the action would be
+  // acknowledged without being recorded. The same clock as `storedResponse`'s reads (this node's).
+  const now = new Date()
   // A JSON null in a recordset is an SQL NULL: coalesce keeps the jsonb `null` the columns expect.
   const { rows } = await sql<{ campaign_slug: string; actor: string; request_id: string }>`
     ${prepared('commit-records')} with won as (
@@ -76,7 +80,10 @@ export async function writeStatement(
         as r(campaign_slug text, actor text, request_id text, status_code int, response jsonb,
              expires_at timestamptz)
       order by campaign_slug, actor, request_id
-      on conflict (campaign_slug, actor, request_id) do nothing
+      on conflict (campaign_slug, actor, request_id) do update
+        set status = 'done', status_code = excluded.status_code, response = excluded.response,
+            created_at = ${now}, expires_at = excluded.expires_at
+        where service_nexus_request.expires_at <= ${now}
       returning campaign_slug, actor, request_id
     ),
     live as (

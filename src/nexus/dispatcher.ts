@@ -18,6 +18,7 @@ import type { CommitJob, CommitLog, EventRecord } from './commit-log.js'
 import type { Envelope, EnvelopeInput, SeedInput } from './envelope.js'
 import {
   claim,
+  finishedResponse,
   IDEMPOTENCY_TTL_MS,
   type RequestKey,
   release,
@@ -228,6 +229,31 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     return { status_code: 200, body }
   }
 
+  /**
+   * A refusal (4xx) of a request whose request_id already has a finished answer: that answer. A
+   * retry must get the first response even when running it again would now be refused (the quote
+   * rate limit its first copy used up, a campaign that ended since), and a `deferred` action
+   * only learns it is a repeat at its commit, after its checks and handler ran.
+   */
+  async function replayInstead(err: unknown, envelope: Envelope, key: RequestKey): Promise<DispatchOutcome> {
+    if (err instanceof AppError && err.statusCode < 500 && err.code !== 'REQUEST_IN_PROGRESS') {
+      const earlier = await finishedResponse(deps.db, key).catch(() => undefined)
+      if (earlier) {
+        const action = deps.registry.resolve(envelope.event)?.name ?? envelope.event
+        return toOutcome(earlier, envelope.request_id, action, true)
+      }
+    }
+    throw err
+  }
+
+  async function runOrReplay(input: DispatchInput, envelope: Envelope, key: RequestKey) {
+    try {
+      return await run(input, envelope, key)
+    } catch (err) {
+      return replayInstead(err, envelope, key)
+    }
+  }
+
   async function run(input: DispatchInput, envelope: Envelope, key: RequestKey): Promise<DispatchOutcome> {
     const campaign = await deps.campaigns.get(input.campaignSlug)
     const action = deps.registry.resolve(envelope.event)
@@ -271,14 +297,23 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
     if (action.writes === 'deferred') {
       const response = success(await action.handler(ctx, envelope.payload), envelope.request_id)
-      const { duplicate } = await deps.commitLog.commit(commitJob(parts, response, false, true))
-      if (!duplicate) {
-        runAfterCommit(committed)
-        tellCommitted(campaign, envelope, action.name)
-        return toOutcome(response, envelope.request_id, action.name, false)
+      const job = commitJob(parts, response, false, true)
+      // The answer is this commit's or the stored first one, never a success nothing recorded: a
+      // record that expired or was purged between the commit and the read is committed over.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const { duplicate } = await deps.commitLog.commit(job)
+        if (!duplicate) {
+          runAfterCommit(committed)
+          tellCommitted(campaign, envelope, action.name)
+          return toOutcome(response, envelope.request_id, action.name, false)
+        }
+        const stored = await storedResponse(deps.db, key)
+        if (stored) return toOutcome(stored, envelope.request_id, action.name, true)
       }
-      const stored = await storedResponse(deps.db, key)
-      return toOutcome(stored ?? response, envelope.request_id, action.name, true)
+      throw new ConflictError(
+        'A request with this request_id could not be recorded; retry',
+        'REQUEST_IN_PROGRESS',
+      )
     }
 
     const earlier = await claim(deps.db, key)
@@ -315,7 +350,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const flightKey = `${key.campaign_slug}\u0000${key.actor}\u0000${key.request_id}`
       const existing = inFlight.get(flightKey)
       if (existing) return { ...(await existing), replayed: true }
-      const promise = run(input, envelope, key)
+      const promise = runOrReplay(input, envelope, key)
       inFlight.set(flightKey, promise)
       try {
         const result = await promise

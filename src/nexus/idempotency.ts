@@ -46,6 +46,12 @@ export async function storedResponse(db: Db, key: RequestKey): Promise<StoredRes
   }
 }
 
+/** The stored first response for this key when one is done, without waiting; undefined otherwise. */
+export async function finishedResponse(db: Db, key: RequestKey): Promise<StoredResponse | undefined> {
+  const row = await read(db, key)
+  return row?.status === 'done' ? { status_code: row.status_code ?? 200, body: row.response } : undefined
+}
+
 /**
  * Claim the key before running a handler that writes on its own. Returns undefined when claimed,
  * or the first response when the key was already used.

@@ -9,13 +9,34 @@ import { EnvelopeInput, SeedInput } from './envelope.js'
 const envelopeValidator = Compile(EnvelopeInput)
 const seedValidator = Compile(SeedInput)
 
+/**
+ * The instants a client `timestamp` may name. The date-time format also allows what PostgreSQL
+ * refuses to store (year 0000, an RFC 9557 `[zone]` suffix), which then failed at the commit as a
+ * 500. A leap second (`23:59:60`), which PostgreSQL takes, is checked as the second before it.
+ */
+const EARLIEST = Date.parse('0001-01-01T00:00:00Z')
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z')
+
+function storableTimestamp(value: string): boolean {
+  const at = Date.parse(value.replace(/:60(?=[.Zz+-])/, ':59'))
+  return at >= EARLIEST && at <= LATEST
+}
+
 /** Validate either body form, with the failing paths of the form the client meant. */
 export function parseActionBody(body: unknown): EnvelopeInput | SeedInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ValidationError('Body must be a JSON object', [{ path: '', message: 'must be object' }])
   }
   const validator = (body as { type?: unknown }).type !== undefined ? envelopeValidator : seedValidator
-  if (validator.Check(body)) return body as EnvelopeInput | SeedInput
+  if (validator.Check(body)) {
+    const { timestamp } = body as { timestamp?: string }
+    if (timestamp !== undefined && !storableTimestamp(timestamp)) {
+      throw new ValidationError('Action body is invalid', [
+        { path: '/timestamp', message: 'must be an RFC 3339 instant between years 0001 and 9999' },
+      ])
+    }
+    return body as EnvelopeInput | SeedInput
+  }
   const details = [...validator.Errors(body)]
     .slice(0, 20)
     .map((e) => ({ path: e.instancePath || '/', message: e.message }))

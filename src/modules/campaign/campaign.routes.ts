@@ -60,7 +60,8 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
         querystring: Type.Object({
           include_archived: Type.Optional(Type.Boolean()),
           tag: Type.Optional(Type.String({ maxLength: 64 })),
-          page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+          // Bounded: a huge page made an OFFSET PostgreSQL cannot read (`5e+21`), a 500.
+          page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
           per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
         }),
         response: {

@@ -20,7 +20,7 @@ export interface TokenService {
     ttlSeconds?: number
     claims?: Record<string, unknown>
   }): Promise<{ token: string; principal: Principal }>
-  /** Verify signature (HS256 only), issuer, expiry and shape. Throws `UnauthorizedError`. */
+  /** Verify signature (HS256 only), issuer, expiry (required) and shape. Throws `UnauthorizedError`. */
   verify(token: string): Promise<Principal & { claims: Record<string, unknown> }>
 }
 
@@ -105,7 +105,12 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
       const hit = cached(token)
       if (hit) return hit
       try {
-        const { payload } = await jwtVerify(token, key, { algorithms: [ALGORITHM], issuer: ISSUER })
+        // `exp` required: jose accepts a token without one, which would then never expire.
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: [ALGORITHM],
+          issuer: ISSUER,
+          requiredClaims: ['exp'],
+        })
         const roles = Array.isArray(payload.roles)
           ? payload.roles.filter((r): r is Role => ROLES.includes(r))
           : []

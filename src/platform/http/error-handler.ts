@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import {
   AppError,
@@ -41,7 +42,16 @@ function fromFastifyError(err: FastifyError): AppError | undefined {
       return new BadRequestError('Input holds a character that cannot be stored (NUL)', 'INVALID_CHARACTER')
   }
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-    return new AppError(err.statusCode, err.code ?? 'BAD_REQUEST', err.message)
+    // A plugin that builds its own refusal (the global rate limit's `errorResponseBuilder`) throws
+    // what it built: our error body, not an Error. Its code and message are the answer's.
+    const built = (err as { error?: { code?: unknown; message?: unknown } }).error
+    const code = typeof built?.code === 'string' ? built.code : err.code
+    const message = typeof built?.message === 'string' ? built.message : err.message
+    return new AppError(
+      err.statusCode,
+      code ?? (err.statusCode === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST'),
+      message || STATUS_CODES[err.statusCode] || 'Bad request',
+    )
   }
   return undefined
 }
