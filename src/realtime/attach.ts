@@ -33,7 +33,8 @@ export function attachGateway(
         tags: ['realtime'],
         description:
           'WebSocket endpoint (see /docs/asyncapi.json). Token in `?token=`, the `Sec-WebSocket-Protocol` ' +
-          "header (`['ovasabi', token]`) or the `ovasabi_token` cookie; `?since=<id>` replays missed campaign events.",
+          "header (`['ovasabi', token]`) or the `ovasabi_token` cookie (only from the site's own pages, `PUBLIC_URL` " +
+          'or `CORS_ORIGINS`, else 403 ORIGIN_NOT_ALLOWED); `?since=<id>` replays missed campaign events.',
         params: Type.Object({ campaign: Type.String(), user_id: Type.String() }),
         querystring: Type.Object({
           token: Type.Optional(Type.String()),

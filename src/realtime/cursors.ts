@@ -53,6 +53,11 @@ export class CursorBoard {
     if (this.all.has(id)) this.idle.push(id)
   }
 
+  /** The cursor `id` as the board has it (undefined: not on the board). */
+  get(id: string): Readonly<Cursor> | undefined {
+    return this.all.get(id)
+  }
+
   /** Cursors merged from `node`, e.g. to drop them all when that node dies. */
   idsOf(node: string): string[] {
     const ids: string[] = []

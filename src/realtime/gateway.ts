@@ -48,6 +48,8 @@ export interface GatewayDeps {
     | 'WS_PRESENCE_LEAVE_MS'
     | 'WS_IDLE_MS'
     | 'TRUST_PROXY'
+    | 'CORS_ORIGINS'
+    | 'PUBLIC_URL'
   >
   log: FastifyBaseLogger
 }
@@ -61,6 +63,8 @@ const PROTOCOL_CLOSE: Record<string, number> = {
   WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
   WS_ERR_INVALID_UTF8: 1007,
 }
+
+const shuttingDown = () => new ServiceUnavailableError('The server is shutting down', 'SHUTTING_DOWN')
 
 export function roomSettings(c: Campaign): RoomSettings {
   const cap = Number((c.metadata.custom_rules as Record<string, unknown> | undefined)?.max_cursors)
@@ -119,6 +123,10 @@ export class Gateway {
           this.dropNode(node)
           this.cluster!.announceDown(node)
         },
+        // The others dropped this node's cursors when they reaped it: they get them all again.
+        onRejoined: () => {
+          for (const room of this.hub.rooms.values()) room.requestSync()
+        },
       })
       this.presence = new Presence(deps.config.WS_PRESENCE_LEAVE_MS, backend)
     } else {
@@ -156,12 +164,22 @@ export class Gateway {
     if (!req.url?.startsWith('/ws/')) return false
     socket.on('error', () => socket.destroy())
     if (this.closing) {
-      this.refused(socket, new ServiceUnavailableError('The server is shutting down', 'SHUTTING_DOWN'))
+      this.refused(socket, shuttingDown())
       return true
     }
-    authorizeUpgrade(req, this.deps).then(
+    const { authenticator, campaigns, config } = this.deps
+    authorizeUpgrade(req, {
+      authenticator,
+      campaigns,
+      allowedOrigins: config.CORS_ORIGINS,
+      publicUrl: config.PUBLIC_URL,
+    }).then(
       (grant) => {
         if (socket.destroyed) return
+        // Shutdown began while the token and campaign were being checked: it has already sent
+        // 1012 to the sockets it knows, so one opened now would be left open (and would keep
+        // the HTTP server, which waits for every socket, from closing).
+        if (this.closing) return this.refused(socket, shuttingDown())
         this.wss.handleUpgrade(req, socket, head, (ws) => void this.open(ws, grant, req))
       },
       (err) => this.refused(socket, err),
@@ -192,7 +210,7 @@ export class Gateway {
     room = new Room(campaign.slug, roomSettings(campaign), {
       limits: this.limits,
       activeUsers: (slug) => this.presence.count(slug),
-      shareLocal: this.cluster ? (slug, delta) => this.cluster!.share(slug, delta) : undefined,
+      shareLocal: this.cluster ? (slug, delta, full) => this.cluster!.share(slug, delta, full) : undefined,
       stats: stats ? (slug) => stats.poll(slug) : undefined,
       onSent: (n, c, s) => {
         if (n > 0) sentPresence.inc(n)
@@ -207,10 +225,23 @@ export class Gateway {
     const r = room
     const subs = Promise.all([
       this.deps.bus.subscribe(campaignChannel(campaign.slug), (m) => this.deliver(m as StoredMessage)),
-      ...(this.cluster ? [this.cluster.subscribe(campaign.slug, (node, d) => r.merge(node, d))] : []),
+      ...(this.cluster ? [this.subscribeCursors(campaign.slug, r, this.cluster)] : []),
     ])
     this.subscriptions.set(campaign.slug, subs)
     return room
+  }
+
+  /**
+   * The other nodes' cursors of this campaign: their changes from now on and, once listening,
+   * the cursors as they stand (changes made before this node listened never reached it).
+   */
+  private async subscribeCursors(slug: string, room: Room, cluster: Cluster) {
+    const off = await cluster.subscribe(slug, {
+      merge: (node, d, full) => room.merge(node, d, full),
+      syncRequested: () => room.requestSync(),
+    })
+    cluster.requestSync(slug)
+    return off
   }
 
   private async open(ws: WebSocket, grant: UpgradeGrant, req: IncomingMessage) {

@@ -35,6 +35,12 @@ export interface RedisPresenceOptions {
   heartbeatEveryMs?: number
   /** Called on this node when it reaped a dead node (to drop that node's cursors everywhere). */
   onReaped: (node: string) => void
+  /**
+   * This node found itself unregistered after it had registered (another node reaped it during a
+   * stall, or Redis lost its data): its users are announced again here; the other nodes dropped
+   * its cursors too, which the caller sends again.
+   */
+  onRejoined?: () => void
 }
 
 /** Presence shared through Redis, with node heartbeats so a killed node's users vanish. */
@@ -46,6 +52,7 @@ export function createRedisPresence(options: RedisPresenceOptions): PresenceBack
   const inFlight = new Set<string>()
   let resync: () => Array<[string, string]> = () => []
   let closed = false
+  let registered = false
   const fail = () => {} // Redis reconnects by itself; the next beat or refresh repairs the state
 
   const join = (campaign: string, key: string) =>
@@ -53,8 +60,12 @@ export function createRedisPresence(options: RedisPresenceOptions): PresenceBack
 
   async function beat() {
     const fresh = await redis.eval(BEAT, 2, heartbeatKey(nodeId), NODES, nodeId, String(ttl))
+    if (fresh !== 1) return
+    const rejoined = registered
+    registered = true
     // Reaped while alive (e.g. a long pause): announce our users again.
-    if (fresh === 1) for (const [campaign, key] of resync()) await join(campaign, key)
+    for (const [campaign, key] of resync()) await join(campaign, key)
+    if (rejoined && !closed) options.onRejoined?.()
   }
 
   async function reapDead() {

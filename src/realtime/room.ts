@@ -4,13 +4,17 @@ import type { StatsFigures } from './stats.js'
 import { type Broadcast, broadcast } from './wire.js'
 
 const COUNT_ONLY_MS = 1000
+/** Least time between two answers to other nodes' sync requests (a room's churn must not flood). */
+const SYNC_EVERY_MS = 1000
+/** At most this many cursors in a message to other nodes (the per-frame cap's maximum). */
+const SHARE_MAX = 1000
 
 export interface RoomDeps {
   limits: SendLimits
   /** Exact distinct users of the campaign (cluster-wide when shared). */
   activeUsers(campaign: string): number
   /** Clustered: hand this node's own cursor changes to the other nodes, once per tick. */
-  shareLocal?(campaign: string, delta: CursorDelta): void
+  shareLocal?(campaign: string, delta: CursorDelta, full?: boolean): void
   /** The campaign's `stats_update` figures, asked every tick (a `StatsFeed` throttles the reads). */
   stats?(campaign: string): StatsFigures | undefined
   onSent(presence: number, coalesced: number, stats: number): void
@@ -39,6 +43,9 @@ export class Room {
   private tickNo = 0
   private lastActive = -1
   private lastCountAt = 0
+  /** Another node asked for this node's cursors; answered on a tick, at most once a second. */
+  private syncWanted = false
+  private lastSyncAt = 0
   settings: RoomSettings
 
   constructor(
@@ -77,19 +84,31 @@ export class Room {
     this.local?.remove(id)
   }
 
-  /** Another node's batch: merged now, sent with this node's next tick. */
-  merge(node: string, delta: CursorDelta): void {
-    for (const [id, x, y] of delta.cursors) this.board.move(id, x, y, node)
+  /**
+   * Another node's batch: merged now, sent with this node's next tick. A full batch (the answer
+   * to a sync) repeats cursors this room may have already: those that did not move are not sent
+   * to this room's sockets again.
+   */
+  merge(node: string, delta: CursorDelta, full = false): void {
+    for (const [id, x, y] of delta.cursors) {
+      const known = full ? this.board.get(id) : undefined
+      if (known && known.x === x && known.y === y) continue
+      this.board.move(id, x, y, node)
+    }
     for (const id of delta.left) this.board.remove(id)
     for (const id of delta.idle) this.board.markIdle(id)
   }
 
-  tick(): void {
-    const now = Date.now()
+  /** Another node started listening to this campaign: it gets this node's cursors as they stand. */
+  requestSync(): void {
+    if (this.local) this.syncWanted = true
+  }
+
+  tick(now = Date.now()): void {
     const { limits } = this.deps
     const cap = this.settings.maxCursors
     this.tickNo++
-    if (this.local?.hasChanges()) this.deps.shareLocal!(this.campaign, this.local.takeDelta(cap))
+    if (this.local) this.shareWithNodes(this.local, cap, now)
     const active = this.deps.activeUsers(this.campaign)
     let frame: Broadcast | undefined
     // A count-only change (a join or leave, no cursor moved) goes out at most once a second: a
@@ -161,6 +180,17 @@ export class Room {
     if (sent > 0 || coalesced > 0 || statsSent > 0) this.deps.onSent(sent, coalesced, statsSent)
   }
 
+  /** Clustered: this tick's own changes, then (when asked) every own cursor, to the other nodes. */
+  private shareWithNodes(local: CursorBoard, cap: number, now: number): void {
+    if (local.hasChanges()) this.deps.shareLocal!(this.campaign, local.takeDelta(cap))
+    if (!this.syncWanted || now - this.lastSyncAt < SYNC_EVERY_MS) return
+    this.syncWanted = false
+    this.lastSyncAt = now
+    if (local.size > 0) {
+      this.deps.shareLocal!(this.campaign, { cursors: local.snapshot(SHARE_MAX), left: [], idle: [] }, true)
+    }
+  }
+
   private statsFrame(f: StatsFigures, active: number, now: number): Broadcast {
     return broadcast(
       Buffer.from(
@@ -177,7 +207,7 @@ export class Room {
 
   /** The last local socket left: tell the other nodes before going quiet. */
   retire(): void {
-    if (this.local?.hasChanges()) this.deps.shareLocal!(this.campaign, this.local.takeDelta(1000))
+    if (this.local?.hasChanges()) this.deps.shareLocal!(this.campaign, this.local.takeDelta(SHARE_MAX))
     this.stop()
   }
 

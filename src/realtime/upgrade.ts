@@ -28,43 +28,85 @@ export interface UpgradeGrant {
   since?: number
 }
 
+/** Where the token came from: a cookie is sent by the browser on any page's behalf. */
+export type CredentialSource = 'query' | 'protocol' | 'cookie'
+
 /** The token from `?token=`, the `Sec-WebSocket-Protocol` list (after `ovasabi`), or the cookie. */
-export function credentialOf(req: IncomingMessage, url: URL): string | undefined {
+export function credentialOf(
+  req: IncomingMessage,
+  url: URL,
+): { token: string; source: CredentialSource } | undefined {
   const query = url.searchParams.get('token')
-  if (query) return query
+  if (query) return { token: query, source: 'query' }
   const protocols = req.headers['sec-websocket-protocol']
   if (typeof protocols === 'string') {
     const list = protocols.split(',').map((p) => p.trim())
     const token = list.find((p) => p !== SUBPROTOCOL && p.length > 0)
-    if (token) return token
+    if (token) return { token, source: 'protocol' }
   }
   const cookie = req.headers.cookie
   if (cookie) {
     for (const part of cookie.split(';')) {
       const eq = part.indexOf('=')
       if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE) {
-        const value = part.slice(eq + 1).trim()
+        const raw = part.slice(eq + 1).trim()
+        let token = raw
         try {
-          return decodeURIComponent(value) || undefined
-        } catch {
-          return value || undefined
-        }
+          token = decodeURIComponent(raw)
+        } catch {}
+        return token ? { token, source: 'cookie' } : undefined
       }
     }
   }
   return undefined
 }
 
+/**
+ * Whether a page at the request's `Origin` may use the ambient cookie: no Origin (not a
+ * browser), the request's own host, `PUBLIC_URL`'s origin, or one listed in `CORS_ORIGINS` (the
+ * rule `/cable` applies too). Browsers send cookies on cross-site WebSocket handshakes (a
+ * `SameSite=None` cookie, or a sibling subdomain) and CORS does not cover WebSockets, so without
+ * this any page could open a socket as its visitor and act for them.
+ */
+export function originAllowed(req: IncomingMessage, allowed: readonly string[], publicUrl?: string): boolean {
+  const origin = req.headers.origin
+  if (origin === undefined) return true
+  if (allowed.includes(origin)) return true
+  try {
+    const o = new URL(origin)
+    if (publicUrl && o.origin === new URL(publicUrl).origin) return true
+    return o.host === req.headers.host
+  } catch {
+    return false
+  }
+}
+
+function decodeSegment(segment: string, path: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    throw new ValidationError('The path has a malformed percent-encoding', [
+      { path, message: 'must be valid percent-encoded UTF-8' },
+    ])
+  }
+}
+
 /** Decide an upgrade: who, which campaign, replay point. Throws the `AppError` to refuse with. */
 export async function authorizeUpgrade(
   req: IncomingMessage,
-  deps: { authenticator: Authenticator; campaigns: Pick<CampaignService, 'get'> },
+  deps: {
+    authenticator: Authenticator
+    campaigns: Pick<CampaignService, 'get'>
+    /** Origins besides the own site whose pages may connect with the cookie (`CORS_ORIGINS`). */
+    allowedOrigins?: readonly string[]
+    publicUrl?: string
+  },
 ): Promise<UpgradeGrant> {
   const url = new URL(req.url ?? '/', 'http://localhost')
   const match = WS_PATH.exec(url.pathname)
   if (!match) throw new NotFoundError('No WebSocket endpoint here', 'NOT_FOUND')
-  const slug = decodeURIComponent(match[1]!)
-  const userId = decodeURIComponent(match[2]!)
+  const slug = decodeSegment(match[1]!, '/campaign')
+  const userId = decodeSegment(match[2]!, '/user_id')
   if (!SLUG.test(slug)) {
     throw new ValidationError('Campaign slug is invalid', [{ path: '/campaign', message: 'must be a slug' }])
   }
@@ -78,8 +120,15 @@ export async function authorizeUpgrade(
     }
     since = Number(sinceRaw)
   }
-  const token = credentialOf(req, url)
-  if (!token) throw new UnauthorizedError('A token is required (?token=, subprotocol or cookie)')
+  const credential = credentialOf(req, url)
+  if (!credential) throw new UnauthorizedError('A token is required (?token=, subprotocol or cookie)')
+  if (credential.source === 'cookie' && !originAllowed(req, deps.allowedOrigins ?? [], deps.publicUrl)) {
+    throw new ForbiddenError(
+      'This page may not use the session cookie; send the token (?token= or subprotocol)',
+      'ORIGIN_NOT_ALLOWED',
+    )
+  }
+  const { token } = credential
   const principal = await deps.authenticator.resolve(token)
   if (principal.user_id !== userId) {
     throw new ForbiddenError(

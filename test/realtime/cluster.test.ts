@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { Redis } from 'ioredis'
 import {
   ADMIN_KEY,
   adminHeaders,
@@ -111,6 +112,64 @@ for (const dialect of DIALECTS) {
       cb.close()
       await ca.next((f) => f.type === 'presence_update' && f.left.includes(idB), 10_000)
       await ca.next((f) => f.type === 'presence_update' && f.active_users === 2, 10_000)
+    })
+
+    // Nodes exchange cursor changes only, and a node hears a campaign only while it holds sockets of
+    // it: the first visitor on a node used to see none of the other nodes' cursors until they moved.
+    it("the first socket of a campaign on a node gets the other nodes' standing cursors", async () => {
+      const slug = uniqueSlug('rt')
+      await campaignOn(a, slug)
+      await campaignOn(b, slug)
+      const mover = await open(b, `/ws/${slug}/guest?token=${await token(b)}`)
+      const watcher = await open(b, `/ws/${slug}/guest?token=${await token(b)}`)
+      const id = mover.frames[0].cursor_id
+      mover.send({ type: 'cursor', x: 0.3, y: 0.4 })
+      // Node B has broadcast (and shared) the move; then the cursor stands still.
+      await watcher.next((f) => f.type === 'presence_update' && f.cursors.some((c: any) => c[0] === id))
+      const newcomer = await open(a, `/ws/${slug}/guest?token=${await token(a)}`)
+      const seen = await newcomer.next(
+        (f) => f.type === 'presence_update' && f.cursors.some((c: any) => c[0] === id),
+        8000,
+      )
+      assert.deepEqual(
+        seen.cursors.find((c: any) => c[0] === id),
+        [id, 0.3, 0.4],
+      )
+    })
+
+    // A node that stalls past its heartbeat (a long GC pause, a blocked event loop) is reaped by
+    // the others, who drop its cursors; it then registers again, and its users are counted again,
+    // but its cursors were gone for good from every other node until they moved.
+    it('a node reaped while alive gives its cursors back when it registers again', async () => {
+      const slug = uniqueSlug('rt')
+      await campaignOn(a, slug)
+      await campaignOn(b, slug)
+      const watcher = await open(a, `/ws/${slug}/guest?token=${await token(a)}`)
+      const mover = await open(b, `/ws/${slug}/guest?token=${await token(b)}`)
+      const id: string = mover.frames[0].cursor_id
+      const nodeB = id.slice(0, id.lastIndexOf('.'))
+      mover.send({ type: 'cursor', x: 0.6, y: 0.7 })
+      await watcher.next((f) => f.type === 'presence_update' && f.cursors.some((c: any) => c[0] === id))
+      // What a reaper does to a node it believes dead: it forgets it and tells the others.
+      const redis = new Redis(REDIS_URL!)
+      try {
+        await redis.publish('ovasabi:rt:node-down', JSON.stringify({ node: nodeB }))
+        await watcher.next((f) => f.type === 'presence_update' && f.left.includes(id))
+        const from = watcher.frames.length
+        await redis.srem('ovasabi:rt:nodes', nodeB)
+        // Node B's next heartbeat finds itself unregistered and says what it holds again.
+        const back = await watcher.next(
+          (f) => f.type === 'presence_update' && f.cursors.some((c: any) => c[0] === id),
+          8000,
+          from,
+        )
+        assert.deepEqual(
+          back.cursors.find((c: any) => c[0] === id),
+          [id, 0.6, 0.7],
+        )
+      } finally {
+        redis.disconnect()
+      }
     })
 
     it('a guest who joins on another node counts once, while their guest tab is still open', async () => {
