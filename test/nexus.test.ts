@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { forgetResponses } from '../src/nexus/idempotency.js'
+import { sql } from 'kysely'
+import { forgetResponses, forgetResponsesQuery } from '../src/nexus/idempotency.js'
 import type { RealtimeMessage } from '../src/realtime/publish.js'
 import {
   captureFrames,
@@ -108,6 +109,28 @@ for (const dialect of DIALECTS) {
       assert.equal(retry.statusCode, 410, retry.body)
       assert.equal(json(retry).error.code, 'ERASED')
       assert.equal((await events('forgotten-1')).length, 1)
+    })
+
+    it("finds an erased person's stored answers through the key, not by scanning every request", {
+      skip: dialect !== 'postgres' && "plans are PostgreSQL's",
+    }, async () => {
+      const db = t.app.platform.database.db
+      const plan = await db.transaction().execute(async (trx) => {
+        // Forbid a scan where another path exists: an index path must exist for every table size.
+        await sql`set local enable_seqscan = off`.execute(trx)
+        const q = forgetResponsesQuery(
+          trx,
+          [`session:${session.session_id}`, 'user:x'],
+          [slug, 'other'],
+        ).compile()
+        const rows = await trx.executeQuery<{ 'QUERY PLAN': string }>({
+          ...q,
+          sql: `explain ${q.sql}`,
+        })
+        return rows.rows.map((r) => r['QUERY PLAN']).join('\n')
+      })
+      assert.match(plan, /Index Scan using service_nexus_request_pk/, plan)
+      assert.doesNotMatch(plan, /Seq Scan/, plan)
     })
 
     it('treats the Idempotency-Key header as the request id', async () => {
