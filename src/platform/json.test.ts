@@ -17,3 +17,14 @@ describe('hasNulEscape', () => {
     assert.deepEqual(parseUntrustedJson('{"a":"\\\\u0000"}'), { a: '\\u0000' })
   })
 })
+
+describe('parseUntrustedJson and half surrogate pairs', () => {
+  it('refuses a lone surrogate in a value or a key, and keeps a real pair (WebSocket and ActionCable frames)', () => {
+    assert.throws(
+      () => parseUntrustedJson('{"type":"campaign_event","payload":{"t":"a\\ud800b"}}'),
+      SyntaxError,
+    )
+    assert.throws(() => parseUntrustedJson('{"k\\udc00":1}'), SyntaxError)
+    assert.deepEqual(parseUntrustedJson('{"a":"\\ud83d\\ude00"}'), { a: '😀' })
+  })
+})

@@ -4,11 +4,14 @@ import sjson from 'secure-json-parse'
  * JSON text from a client (WebSocket frames, ActionCable commands): like `JSON.parse`, but a
  * `__proto__` or `constructor.prototype` key is an error, as it is for HTTP bodies (Fastify's
  * parser), so no object copied from the result can pick up a prototype the client chose.
- * Throws a SyntaxError on malformed JSON and on those keys.
+ * Throws a SyntaxError on malformed JSON, on those keys, and on strings PostgreSQL cannot store
+ * (a NUL, half a surrogate pair).
  */
 export function parseUntrustedJson(text: string): unknown {
   if (hasNulEscape(text)) throw new SyntaxError(NUL_REFUSED)
-  return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' })
+  const value = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' })
+  if (hasLoneSurrogateEscape(text, value)) throw new SyntaxError(LONE_SURROGATE_REFUSED)
+  return value
 }
 
 export const NUL_REFUSED = 'JSON strings must not contain the NUL character (\\u0000)'
@@ -33,4 +36,32 @@ export function hasNulEscape(text: string): boolean {
 /** True when `parseUntrustedJson` refused the text for a prototype key (not for its syntax). */
 export function isPrototypeKeyError(err: unknown): boolean {
   return err instanceof SyntaxError && /prototype property/.test(err.message)
+}
+
+/** A `\uD800`–`\uDFFF` escape may be in the text: the cheap test before `hasLoneSurrogate`. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/
+/** With the `u` flag a well-formed pair is one code point; only a lone half matches. */
+const LONE_SURROGATE = /\p{Cs}/u
+
+export const LONE_SURROGATE_REFUSED =
+  'JSON strings must not contain half of a UTF-16 surrogate pair (\\uD800-\\uDFFF alone)'
+
+/**
+ * True when a string, or a key or string anywhere in a parsed JSON value, holds a lone UTF-16
+ * surrogate (`"\ud800"` is valid JSON). PostgreSQL refuses one in jsonb, so a value holding one
+ * failed at the database, after validation, as a 500 (and text columns silently get U+FFFD).
+ */
+export function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value)
+  if (typeof value !== 'object' || value === null) return false
+  if (Array.isArray(value)) return value.some(hasLoneSurrogate)
+  for (const key of Object.keys(value)) {
+    if (LONE_SURROGATE.test(key) || hasLoneSurrogate((value as Record<string, unknown>)[key])) return true
+  }
+  return false
+}
+
+/** True when a JSON text holds an escaped lone surrogate (a raw one cannot arrive as UTF-8). */
+export function hasLoneSurrogateEscape(text: string, parsed: unknown): boolean {
+  return SURROGATE_ESCAPE.test(text) && hasLoneSurrogate(parsed)
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { hasLoneSurrogateEscape, jsonDepth } from './json-parser.js'
+import { hasLoneSurrogateEscape } from '../json.js'
+import { jsonDepth } from './json-parser.js'
 
 describe('jsonDepth', () => {
   it('counts nesting of objects and arrays', () => {

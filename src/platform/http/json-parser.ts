@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { hasNulEscape, NUL_REFUSED } from '../json.js'
+import { hasLoneSurrogateEscape, hasNulEscape, LONE_SURROGATE_REFUSED, NUL_REFUSED } from '../json.js'
 import { BadRequestError } from './errors.js'
 
 /**
@@ -25,34 +25,6 @@ export function jsonDepth(text: string, limit: number): number {
     } else if (c === 125 || c === 93) depth--
   }
   return max
-}
-
-/** A `\uD800`–`\uDFFF` escape may be in the text: the cheap test before `hasLoneSurrogate`. */
-const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/
-/** With the `u` flag a well-formed pair is one code point; only a lone half matches. */
-const LONE_SURROGATE = /\p{Cs}/u
-
-export const LONE_SURROGATE_REFUSED =
-  'JSON strings must not contain half of a UTF-16 surrogate pair (\\uD800-\\uDFFF alone)'
-
-/**
- * True when a string, or a key or string anywhere in a parsed JSON value, holds a lone UTF-16
- * surrogate (`"\ud800"` is valid JSON). PostgreSQL refuses one in jsonb, so a value holding one
- * failed at the database, after validation, as a 500 (and text columns silently get U+FFFD).
- */
-export function hasLoneSurrogate(value: unknown): boolean {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value)
-  if (typeof value !== 'object' || value === null) return false
-  if (Array.isArray(value)) return value.some(hasLoneSurrogate)
-  for (const key of Object.keys(value)) {
-    if (LONE_SURROGATE.test(key) || hasLoneSurrogate((value as Record<string, unknown>)[key])) return true
-  }
-  return false
-}
-
-/** True when a JSON text holds an escaped lone surrogate (a raw one cannot arrive as UTF-8). */
-export function hasLoneSurrogateEscape(text: string, parsed: unknown): boolean {
-  return SURROGATE_ESCAPE.test(text) && hasLoneSurrogate(parsed)
 }
 
 /**
