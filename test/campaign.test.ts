@@ -125,6 +125,31 @@ for (const dialect of DIALECTS) {
         assert.match(paths, new RegExp(p))
     })
 
+    it('refuses a schedule that ends before it starts, on create and on update', async () => {
+      const swapped = { start: '2027-03-01T00:00:00Z', end: '2027-02-01T00:00:00+01:00' }
+      const slug = uniqueSlug()
+      const created = await api('POST', '/api/campaign', {
+        slug,
+        title: 'Swapped',
+        metadata: { scheduling: swapped },
+      })
+      assert.equal(created.statusCode, 400, created.body)
+      assert.equal(json(created).error.details[0].path, '/metadata/scheduling/end')
+      assert.equal((await api('GET', `/api/campaign/${slug}`)).statusCode, 404)
+
+      const ok = await api('POST', '/api/campaign', {
+        slug,
+        title: 'Fine',
+        metadata: { scheduling: { start: swapped.start } },
+      })
+      assert.equal(ok.statusCode, 201, ok.body)
+      const patched = await api('PATCH', `/api/campaign/${slug}`, { metadata: { scheduling: swapped } })
+      assert.equal(patched.statusCode, 400, patched.body)
+      assert.deepEqual(json(await api('GET', `/api/campaign/${slug}`)).metadata.scheduling, {
+        start: swapped.start,
+      })
+    })
+
     it('refuses bad slugs', async () => {
       for (const slug of ['Upper', '../x', '', 'a b', 'x'.repeat(65)]) {
         const res = await api('POST', '/api/campaign', { slug, title: 't' })

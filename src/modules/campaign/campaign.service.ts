@@ -1,8 +1,8 @@
 import type { EventBus } from '../../platform/bus/bus.js'
 import type { Db } from '../../platform/db/database.js'
-import { ConflictError, NotFoundError } from '../../platform/http/errors.js'
+import { ConflictError, NotFoundError, ValidationError } from '../../platform/http/errors.js'
 import * as repo from './campaign.repo.js'
-import type { Campaign, CreateCampaignBody, UpdateCampaignBody } from './campaign.schema.js'
+import type { Campaign, CampaignMetadata, CreateCampaignBody, UpdateCampaignBody } from './campaign.schema.js'
 
 const CHANGED_CHANNEL = 'ovasabi:campaign:changed'
 const CACHE_MS = 5_000
@@ -46,6 +46,19 @@ function diff(before: Campaign, after: Campaign): Record<string, { from: unknown
       changes[`metadata.${key}`] = { from: from ?? null, to: to ?? null }
   }
   return changes
+}
+
+/**
+ * A schedule whose end is not after its start takes the campaign from `scheduled` straight to
+ * `ended`, never `active`: most likely two swapped dates, refused where they are typed.
+ */
+function assertSchedule(metadata: CampaignMetadata | undefined): void {
+  const { start, end } = metadata?.scheduling ?? {}
+  if (start && end && Date.parse(end) <= Date.parse(start)) {
+    throw new ValidationError('The campaign would end before it starts', [
+      { path: '/metadata/scheduling/end', message: 'must be after scheduling.start' },
+    ])
+  }
 }
 
 export function createCampaignService(deps: { db: Db; bus: EventBus }): CampaignService {
@@ -98,6 +111,7 @@ export function createCampaignService(deps: { db: Db; bus: EventBus }): Campaign
 
   return {
     async create(input, actor) {
+      assertSchedule(input.metadata)
       const created = await db.transaction().execute(async (trx) => {
         const row = await repo.insert(trx, {
           slug: input.slug,
@@ -126,6 +140,7 @@ export function createCampaignService(deps: { db: Db; bus: EventBus }): Campaign
     },
     async update(slug, patch, actor) {
       const { version, ...fields } = patch
+      assertSchedule(fields.metadata)
       const after = await applyChange(slug, actor, 'update', fields, version)
       await changed(after)
       return after
