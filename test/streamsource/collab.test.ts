@@ -39,18 +39,23 @@ for (const dialect of DIALECTS) {
       await ctx.close()
     })
 
-    const title = async (id: number) =>
-      json(await ctx.app.inject({ url: `/api/v1/streams/${id}`, headers: owner.headers })).title
-
-    it('an edit needs the lock on the cell it changes, not on some other cell', async () => {
+    /** A stream of the owner's, and the cell of its title. */
+    const ownersStream = async (title: string) => {
       const created = await ctx.app.inject({
         method: 'POST',
         url: '/api/v1/streams',
         headers: owner.headers,
-        payload: { link: uniqueLink(), title: 'Original' },
+        payload: { link: uniqueLink(), title },
       })
       const id: number = json(created).stream.id
-      const cell = `stream_${id}_title`
+      return { id, cell: `stream_${id}_title` }
+    }
+
+    const title = async (id: number) =>
+      json(await ctx.app.inject({ url: `/api/v1/streams/${id}`, headers: owner.headers })).title
+
+    it('an edit needs the lock on the cell it changes, not on some other cell', async () => {
+      const { id, cell } = await ownersStream('Original')
       const a = await subscribe(track(consumer(base, owner.token)), 'CollaborativeStreamsChannel')
       // An admin may change any stream: only the lock stands between B and A's cell.
       const b = await subscribe(track(consumer(base, admin.token)), 'CollaborativeStreamsChannel')
@@ -98,14 +103,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('only someone who may change a stream can lock its cells or edit them', async () => {
-      const created = await ctx.app.inject({
-        method: 'POST',
-        url: '/api/v1/streams',
-        headers: owner.headers,
-        payload: { link: uniqueLink(), title: 'Mine' },
-      })
-      const id: number = json(created).stream.id
-      const cell = `stream_${id}_title`
+      const { id, cell } = await ownersStream('Mine')
       const o = await subscribe(track(consumer(base, owner.token)), 'CollaborativeStreamsChannel')
       const s = await subscribe(track(consumer(base, stranger.token)), 'CollaborativeStreamsChannel')
       // Another editor cannot lock the owner out of their own stream ...
