@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { sql } from 'kysely'
 import pg from 'pg'
 import { after, before, describe, it } from 'node:test'
 import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
@@ -396,6 +397,92 @@ for (const dialect of DIALECTS) {
       assert.equal(csvCell('\tx'), "'\tx")
       assert.equal(csvCell('\rx'), `"'\rx"`)
       assert.equal(csvCell('plain'), 'plain')
+    })
+
+    it('answers an absurd page number with 400, not a 500', async () => {
+      const slug = await createCampaign(ctx.app)
+      const res = await ctx.app.inject({
+        method: 'GET',
+        url: `/api/campaign/${slug}/leads?page=99999999999999999999`,
+        headers: adminHeaders,
+      })
+      assert.equal(res.statusCode, 400, res.body)
+      assert.equal(json(res).error.code, 'VALIDATION_FAILED')
+    })
+
+    it('bounds metadata: a large object is refused, and resubmissions never grow it past the limits', async () => {
+      const slug = await createCampaign(ctx.app)
+      const big = await submit(
+        slug,
+        lead({ email: 'big@example.com', metadata: { blob: 'x'.repeat(20_000) } }),
+      )
+      assert.equal(big.statusCode, 400, big.body)
+      assert.deepEqual(
+        json(big).error.details.map((d: any) => d.field),
+        ['metadata'],
+      )
+      const keys = (prefix: string) =>
+        Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`${prefix}${i}`, i]))
+      // Each submission is within the form's 50 keys; merged, the second would make 80.
+      assert.equal(
+        (await submit(slug, lead({ email: 'grow@example.com', metadata: keys('a') }))).statusCode,
+        200,
+      )
+      const again = await submit(slug, lead({ email: 'grow@example.com', metadata: keys('b') }))
+      assert.equal(json(again).result.updated, true)
+      let row = (await leads(slug, '?email=grow@example.com')).leads[0]
+      assert.deepEqual(row.metadata, keys('b'), 'the newest metadata, not 80 keys')
+      // Each 10 KB, within the limit; merged, 20 KB would not be.
+      const blob = (k: string) => ({ [k]: k.repeat(10_000) })
+      assert.equal(
+        (await submit(slug, lead({ email: 'wide@example.com', metadata: blob('p') }))).statusCode,
+        200,
+      )
+      assert.equal(
+        (await submit(slug, lead({ email: 'wide@example.com', metadata: blob('q') }))).statusCode,
+        200,
+      )
+      row = (await leads(slug, '?email=wide@example.com')).leads[0]
+      assert.equal(row.submissions, 2)
+      assert.deepEqual(row.metadata, blob('q'))
+      // Small additions still merge.
+      await submit(slug, lead({ email: 'wide@example.com', metadata: { utm_campaign: 'spring' } }))
+      row = (await leads(slug, '?email=wide@example.com')).leads[0]
+      assert.deepEqual(row.metadata, { ...blob('q'), utm_campaign: 'spring' })
+    })
+
+    it('streams the CSV export of every lead, however many, newest first', async () => {
+      const slug = await createCampaign(ctx.app)
+      const n = 100_003
+      // Groups of three share a creation time; neighbouring groups are a microsecond apart.
+      await sql`
+        insert into service_quote_main (id, campaign_slug, name, email, user_id, session_id, created_at)
+        select 'lead_bulk_' || lpad(g::text, 7, '0'), ${slug}, 'Bulk ' || g, 'bulk' || g || '@example.com',
+          'guest', 'sess_bulk', timestamptz '2025-01-01 00:00:00+00' + (g / 3) * interval '1 microsecond'
+        from generate_series(1, ${n}::int) g
+      `.execute(ctx.app.platform.database.db)
+      const res = await ctx.app.inject({
+        method: 'GET',
+        url: `/api/campaign/${slug}/leads.csv`,
+        headers: adminHeaders,
+      })
+      assert.equal(res.statusCode, 200)
+      assert.equal(res.headers['transfer-encoding'], 'chunked', 'sent as it is read, not built whole')
+      const lines = res.body.split('\r\n')
+      assert.match(lines[0]!, /^id,created_at,/)
+      assert.equal(lines.at(-1), '', 'ends with CRLF')
+      const ids = lines.slice(1, -1).map((l) => l.slice(0, l.indexOf(',')))
+      assert.equal(ids.length, n, 'every lead, none cut off')
+      const expected = Array.from({ length: n }, (_, i) => n - i)
+        .sort((a, b) => Math.floor(b / 3) - Math.floor(a / 3) || b - a)
+        .map((g) => `lead_bulk_${String(g).padStart(7, '0')}`)
+      assert.deepEqual(ids, expected, 'created_at desc, id desc, no row twice')
+      const filtered = await ctx.app.inject({
+        method: 'GET',
+        url: `/api/campaign/${slug}/leads.csv?q=bulk7777@`,
+        headers: adminHeaders,
+      })
+      assert.equal(filtered.body.split('\r\n').length, 3)
     })
 
     it('lets an admin erase one lead: personal fields gone everywhere, row and counters kept', async () => {

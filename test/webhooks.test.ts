@@ -10,6 +10,8 @@ import {
   followWorkerNotices,
   isPrivateAddress,
 } from '../src/modules/notification/index.js'
+import { backoffMs } from '../src/modules/notification/delivery-worker.js'
+import { parseRetryAfter } from '../src/modules/notification/sender.js'
 import { lookupCached } from '../src/modules/notification/target-guard.js'
 import { enqueueMany, purgeFinished, scrubSubjects } from '../src/modules/notification/webhook.repo.js'
 import { createRedisBus } from '../src/platform/bus/redis.js'
@@ -937,6 +939,79 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    it('pages the delivery log newest first with `before`, and refuses a cursor out of range', async () => {
+      const { slug, r, id } = await setup((n, _req, res) => {
+        if (n < 3) res.writeHead(500).end()
+      })
+      await submit(slug)
+      await waitFor(() => r.got.length >= 3, 'three attempts')
+      const all = await waitFor(async () => {
+        const d = (await get(`/api/campaign/${slug}/webhooks/${id}/deliveries`)).deliveries
+        return d.length === 3 && d
+      }, 'three log lines')
+      const page1 = (await get(`/api/campaign/${slug}/webhooks/${id}/deliveries?limit=2`)).deliveries
+      assert.deepEqual(
+        page1.map((d: any) => d.id),
+        all.slice(0, 2).map((d: any) => d.id),
+      )
+      const page2 = (
+        await get(`/api/campaign/${slug}/webhooks/${id}/deliveries?limit=2&before=${page1[1].id}`)
+      ).deliveries
+      assert.deepEqual(
+        page2.map((d: any) => d.attempt),
+        [1],
+      )
+      const huge = await ctx.app.inject({
+        method: 'GET',
+        url: `/api/campaign/${slug}/webhooks/${id}/deliveries?before=99999999999999999999`,
+        headers: adminHeaders,
+      })
+      assert.equal(huge.statusCode, 400, huge.body)
+    })
+
+    it('falls back to its own backoff when Retry-After is not a valid value', async () => {
+      // A backoff of a minute: a malformed Retry-After read as "now" would retry at once instead.
+      const slow = await buildTestApp({ dialect, env: { ...FAST, WEBHOOK_RETRY_BASE_MS: '60000' } })
+      const r = await receiver((_n, _req, res) => res.writeHead(503, { 'retry-after': '1.5' }).end())
+      try {
+        const slug = await createCampaign(slow.app)
+        const created = await slow.app.inject({
+          method: 'POST',
+          url: `/api/campaign/${slug}/webhooks`,
+          headers: adminHeaders,
+          payload: { url: r.url, events: ['lead.created'] },
+        })
+        const { id, secret } = json(created)
+        r.setSecret(secret)
+        const { token } = await guestToken(slow.app)
+        const lead = await slow.app.inject({
+          method: 'POST',
+          url: '/api/quote',
+          headers: { authorization: `Bearer ${token}` },
+          payload: { campaign: slug, name: 'Ada', email: 'retry-after@example.com' },
+        })
+        assert.equal(lead.statusCode, 200)
+        const message = await waitFor(async () => {
+          const res = await slow.app.inject({
+            method: 'GET',
+            url: `/api/campaign/${slug}/webhooks/${id}/messages`,
+            headers: adminHeaders,
+          })
+          const m = json(res).messages[0]
+          return m?.status === 'pending' && m.last_error && m
+        }, 'a failed first attempt')
+        assert.equal(message.attempts, 1)
+        assert.ok(
+          Date.parse(message.next_attempt_at) - Date.now() > 30_000,
+          `next attempt at ${message.next_attempt_at}: the backoff, not at once`,
+        )
+        assert.equal(r.got.length, 1)
+      } finally {
+        await r.close()
+        await slow.close()
+      }
+    })
+
     it('rejects bad registrations', async () => {
       const slug = await createCampaign(ctx.app)
       const bad = await ctx.app.inject({
@@ -1063,6 +1138,33 @@ for (const dialect of DIALECTS) {
     })
   })
 }
+
+describe('retry timing', () => {
+  it('reads Retry-After as delay-seconds or an HTTP-date, and nothing else', () => {
+    const now = Date.parse('2025-06-04T12:00:00Z')
+    assert.equal(parseRetryAfter('120', now), 120_000)
+    assert.equal(parseRetryAfter(' 5 ', now), 5_000)
+    assert.equal(parseRetryAfter('Wed, 04 Jun 2025 12:00:30 GMT', now), 30_000)
+    assert.equal(parseRetryAfter('Wednesday, 04-Jun-25 12:01:00 GMT', now), 60_000)
+    assert.equal(parseRetryAfter('Wed Jun  4 12:00:10 2025', now), 10_000)
+    assert.equal(parseRetryAfter('Tue, 03 Jun 2025 12:00:00 GMT', now), 0, 'a date past is now')
+    // What a lenient date parser reads as some day in 2001 (so: retry at once) is no value at all.
+    for (const bad of ['1.5', '-5', '10 minutes', 'soon', 'abc 1', '2025-06-04', ''])
+      assert.equal(parseRetryAfter(bad, now), undefined, JSON.stringify(bad))
+  })
+
+  it('keeps retries at most 6 h apart, jitter included', () => {
+    const sixHours = 6 * 60 * 60_000
+    for (const attempt of [12, 20, 49]) {
+      assert.ok(backoffMs(attempt, 10_000, () => 0.9999) <= sixHours, `attempt ${attempt}`)
+      assert.ok(backoffMs(attempt, 10_000, () => 0) >= sixHours / 2, `attempt ${attempt}`)
+    }
+    assert.equal(
+      backoffMs(1, 10_000, () => 0.5),
+      10_000,
+    )
+  })
+})
 
 describe('isPrivateAddress', () => {
   it('classifies addresses', () => {

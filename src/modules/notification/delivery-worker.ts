@@ -59,10 +59,13 @@ export interface HandedRow extends repo.ClaimedRow {
 const MAX_RETRY_DELAY_MS = 6 * 60 * 60_000
 const MAX_RETRY_AFTER_MS = 24 * 60 * 60_000
 
-/** Exponential backoff with ±25 % jitter, so endpoints that failed together do not retry together. */
+/**
+ * Exponential backoff with ±25 % jitter, so endpoints that failed together do not retry together.
+ * The jitter stays inside the 6 h bound: the delay it spreads is capped at 6 h / 1.25.
+ */
 export function backoffMs(attempt: number, baseMs: number, random = Math.random): number {
-  const exp = Math.min(MAX_RETRY_DELAY_MS, baseMs * 2 ** Math.max(0, attempt - 1))
-  return Math.round(exp * (0.75 + random() * 0.5))
+  const exp = Math.min(MAX_RETRY_DELAY_MS / 1.25, baseMs * 2 ** Math.max(0, attempt - 1))
+  return Math.round(Math.min(MAX_RETRY_DELAY_MS, exp * (0.75 + random() * 0.5)))
 }
 
 export function createDeliveryWorker(

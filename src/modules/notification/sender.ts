@@ -24,12 +24,23 @@ export interface Sender {
 
 const MAX_RESPONSE_BYTES = 64 * 1024
 
-/** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from now. */
+/** The three HTTP-date forms (RFC 9110 §5.6.7): IMF-fixdate, RFC 850, and asctime (which is GMT). */
+const IMF_FIXDATE = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/
+const RFC_850 = /^[A-Za-z]{6,9}, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT$/
+const ASCTIME = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/
+
+/**
+ * `Retry-After` as delay-seconds or an HTTP-date, in milliseconds from now; undefined for
+ * anything else, so the caller keeps its own backoff. (`Date.parse` alone takes "1.5" or "-5"
+ * for dates in 2001: a retry at once, again and again, for a malformed header.)
+ */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value
+  const v = (Array.isArray(value) ? value[0] : value)?.trim()
   if (!v) return undefined
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000
-  const at = Date.parse(v)
+  if (/^\d+$/.test(v)) return Number(v) * 1000
+  let at = Number.NaN
+  if (IMF_FIXDATE.test(v) || RFC_850.test(v)) at = Date.parse(v)
+  else if (ASCTIME.test(v)) at = Date.parse(`${v} GMT`)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
 

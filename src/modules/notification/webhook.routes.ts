@@ -176,7 +176,8 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         params: IdParams,
         querystring: Type.Object({
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
-          before: Type.Optional(Type.Integer({ minimum: 1 })),
+          // Ids are bigints; past this a number is no id (and no longer exact), so bad input.
+          before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
         }),
         response: {
           200: Type.Object({ deliveries: Type.Array(DeliveryView) }),

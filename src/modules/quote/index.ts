@@ -1,5 +1,5 @@
 export { registerActions } from './quote.actions.js'
-export { csvCell, leadsToCsv } from './quote.csv.js'
+export { csvCell, leadsToCsv, leadsToCsvChunks } from './quote.csv.js'
 export { quoteManifest as manifest } from './quote.manifest.js'
 export { quoteRoutes as routes } from './quote.routes.js'
 export { createQuoteService, type QuoteService } from './quote.service.js'

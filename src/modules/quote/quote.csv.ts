@@ -29,9 +29,20 @@ export const CSV_COLUMNS = [
   'metadata',
 ] as const satisfies Array<keyof LeadView>
 
+/** RFC 4180 lines (CRLF ends) for these leads, without the header. */
+function csvLines(leads: LeadView[]): string {
+  let out = ''
+  for (const lead of leads) out += `${CSV_COLUMNS.map((c) => csvCell(lead[c])).join(',')}\r\n`
+  return out
+}
+
 /** RFC 4180 text with CRLF line ends and a header row. */
 export function leadsToCsv(leads: LeadView[]): string {
-  const lines = [CSV_COLUMNS.join(',')]
-  for (const lead of leads) lines.push(CSV_COLUMNS.map((c) => csvCell(lead[c])).join(','))
-  return `${lines.join('\r\n')}\r\n`
+  return `${CSV_COLUMNS.join(',')}\r\n${csvLines(leads)}`
+}
+
+/** The same text, a chunk per page of leads as they are read (the header first). */
+export async function* leadsToCsvChunks(pages: AsyncIterable<LeadView[]>): AsyncGenerator<string> {
+  yield `${CSV_COLUMNS.join(',')}\r\n`
+  for await (const leads of pages) yield csvLines(leads)
 }

@@ -1,8 +1,8 @@
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import { prepared } from '../../platform/db/prepared.js'
 import type { LeadStatus } from '../../platform/db/tables.js'
-import type { LeadFilters } from './quote.schema.js'
+import { LEAD_STATUSES, type LeadFilters, METADATA_MAX_BYTES, METADATA_MAX_KEYS } from './quote.schema.js'
 
 export const DEDUPE_WINDOW_MS = 24 * 60 * 60_000
 
@@ -62,7 +62,9 @@ export interface LeadSubmission {
  * looked up here under the lock (so a racing submission's lead is seen, and one being erased is
  * not), or becomes a new lead. An erasure committing while this runs (it takes no lock of ours) makes the merge skip the erased
  * row; those submissions go again in a new statement, which sees the erasure. A merge replaces
- * the fields given, merges metadata, keeps consent once given and counts the submission; a guest
+ * the fields given, merges metadata (unless the merge would pass the form's limits, which one
+ * submission cannot: then the newest metadata replaces the old, so resubmissions cannot grow a
+ * lead without bound), keeps consent once given and counts the submission; a guest
  * who registered since keeps the lead under their user id. Returns each submission's written
  * row, in order.
  */
@@ -117,7 +119,15 @@ export async function writeLeads(
         locale = coalesce(t.locale, q.locale),
         consent = q.consent or t.consent,
         consent_at = case when t.consent then coalesce(q.consent_at, now()) else q.consent_at end,
-        metadata = q.metadata || coalesce(t.metadata, '{}'::jsonb),
+        metadata = case
+          when (select count(*) from jsonb_object_keys(q.metadata || coalesce(t.metadata, '{}'::jsonb)))
+              <= ${sql.lit(METADATA_MAX_KEYS)}
+            and octet_length((q.metadata || coalesce(t.metadata, '{}'::jsonb))::text)
+              <= ${sql.lit(METADATA_MAX_BYTES)}
+          then q.metadata || coalesce(t.metadata, '{}'::jsonb)
+          when coalesce(t.metadata, '{}'::jsonb) = '{}'::jsonb then q.metadata
+          else t.metadata
+        end,
         submissions = q.submissions + 1,
         user_id = case when t.user_id = 'guest' then q.user_id else t.user_id end,
         session_id = t.session_id,
@@ -162,19 +172,24 @@ export function setStatus(trx: Db, id: string, status: LeadStatus) {
     .executeTakeFirstOrThrow()
 }
 
-function filtered(db: Db, campaign: string, f: LeadFilters) {
-  let q = db.selectFrom('service_quote_main').where('campaign_slug', '=', campaign)
-  if (f.status) q = q.where('status', '=', f.status)
-  if (f.email) q = q.where('email', '=', f.email.trim().toLowerCase())
-  if (f.interest) q = q.where('interest', '=', f.interest)
-  if (f.from) q = q.where('created_at', '>=', new Date(f.from))
-  if (f.to) q = q.where('created_at', '<', new Date(f.to))
+/** The admin list's filters as conditions on `service_quote_main`'s columns (unqualified). */
+function conditions(campaign: string, f: LeadFilters): Array<RawBuilder<boolean>> {
+  const c = [sql<boolean>`campaign_slug = ${campaign}`]
+  if (f.status) c.push(sql<boolean>`status = ${f.status}`)
+  if (f.email) c.push(sql<boolean>`email = ${f.email.trim().toLowerCase()}`)
+  if (f.interest) c.push(sql<boolean>`interest = ${f.interest}`)
+  if (f.from) c.push(sql<boolean>`created_at >= ${new Date(f.from)}`)
+  if (f.to) c.push(sql<boolean>`created_at < ${new Date(f.to)}`)
   if (f.q) {
-    const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-    q = q.where((eb) =>
-      eb.or([eb('name', 'ilike', like), eb('email', 'ilike', like), eb('company', 'ilike', like)]),
-    )
+    const like = `%${f.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`
+    c.push(sql<boolean>`(name ilike ${like} or email ilike ${like} or company ilike ${like})`)
   }
+  return c
+}
+
+function filtered(db: Db, campaign: string, f: LeadFilters) {
+  let q = db.selectFrom('service_quote_main')
+  for (const condition of conditions(campaign, f)) q = q.where(condition)
   return q
 }
 
@@ -187,13 +202,49 @@ export async function listLeads(db: Db, campaign: string, f: LeadFilters, limit:
   return { rows, total: Number(count.n) }
 }
 
-export function allLeads(db: Db, campaign: string, f: LeadFilters, max: number) {
-  return filtered(db, campaign, f)
-    .selectAll()
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(max)
-    .execute()
+/** Where an export page ends: its last row's creation time (as text, to the microsecond) and id. */
+export interface ExportCursor {
+  at: string
+  id: string
+}
+
+/**
+ * One page of an export, in the list's order (newest first), after `after`: keyset paging, so
+ * no row is skipped or repeated. The cursor's time is PostgreSQL's own text, not a JS Date,
+ * which would cut the microseconds. Read status by status (a lateral join over the statuses),
+ * each a short backward walk of the (campaign, status, created_at) index from the cursor (in
+ * that index's order, `with ties` so a time shared by leads of one commit is taken whole, then
+ * sorted by id), so a page costs the same however deep the export goes: one sorted read of the
+ * whole campaign per page would make an export's cost grow with the square of its size.
+ */
+export async function exportPage(
+  db: Db,
+  campaign: string,
+  f: LeadFilters,
+  limit: number,
+  after?: ExportCursor,
+): Promise<Array<LeadRow & { cursor_at: string }>> {
+  // Every status a lead can have (the lifecycle's): a lead in none of them would be left out.
+  const statuses: LeadStatus[] = f.status ? [f.status] : [...LEAD_STATUSES]
+  const where = conditions(campaign, { ...f, status: undefined })
+  if (after) {
+    where.push(
+      sql<boolean>`created_at <= ${after.at}::timestamptz`,
+      sql<boolean>`(created_at, id) < (${after.at}::timestamptz, ${after.id})`,
+    )
+  }
+  const { rows } = await sql<LeadRow & { cursor_at: string }>`
+    select l.* from unnest(${statuses}::text[]) as s(wanted)
+    cross join lateral (
+      select q.*, q.created_at::text as cursor_at from service_quote_main q
+      where q.status = s.wanted and ${sql.join(where, sql` and `)}
+      order by q.created_at desc
+      fetch first ${sql.lit(limit)} rows with ties
+    ) l
+    order by l.created_at desc, l.id desc
+    limit ${limit}
+  `.execute(db)
+  return rows
 }
 
 const ERASED = {

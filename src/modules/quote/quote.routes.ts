@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import type { Dispatcher } from '../../nexus/dispatcher.js'
@@ -6,7 +7,7 @@ import { ValidationError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { Slug } from '../campaign/campaign.schema.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
-import { leadsToCsv } from './quote.csv.js'
+import { leadsToCsvChunks } from './quote.csv.js'
 import {
   type LeadFilters,
   LeadFilters as LeadFiltersSchema,
@@ -118,7 +119,8 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
         operationId: 'exportLeadsCsv',
         tags,
         security: SecuredBy,
-        description: 'Every lead matching the filters as CSV; formula-like cells are neutralised.',
+        description:
+          'Every lead matching the filters as CSV, newest first, streamed; formula-like cells are neutralised.',
         params: SlugParams,
         querystring: LeadFiltersSchema,
         response: { 200: Type.String(), ...errors(400, 401, 403, 404) },
@@ -127,11 +129,19 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
     async (request, reply) => {
       const { slug } = request.params as { slug: string }
       await campaigns.get(slug)
-      const csv = leadsToCsv(await quotes.exportRows(slug, request.query as LeadFilters))
+      const pages = quotes.exportLeads(slug, request.query as LeadFilters)
+      // The first page is read before the answer starts, so a failure there is still an error
+      // answer; later pages stream as the client takes them (a failure then cuts the download).
+      const first = await pages.next()
+      async function* all() {
+        if (first.done) return
+        yield first.value
+        yield* pages
+      }
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="${slug}-leads.csv"`)
-        .send(csv)
+        .send(Readable.from(leadsToCsvChunks(all()), { objectMode: false }))
     },
   )
 

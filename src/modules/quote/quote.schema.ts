@@ -12,6 +12,14 @@ export const TRANSITIONS: Record<LeadStatus, LeadStatus[]> = {
   lost: [],
 }
 
+/** At most this many metadata keys, on one submission and on a lead its resubmissions merge into. */
+export const METADATA_MAX_KEYS = 50
+/**
+ * At most this many bytes of metadata as JSON, likewise: a lead travels whole in every webhook,
+ * list page and export, so a form field must not make it megabytes (the body limit alone would).
+ */
+export const METADATA_MAX_BYTES = 16 * 1024
+
 /** The lead form. `website` is a honeypot: people never see it, form-filling bots do. */
 export const QuoteFields = Type.Object(
   {
@@ -24,7 +32,12 @@ export const QuoteFields = Type.Object(
     interest: Type.Optional(Type.String({ maxLength: 200 })),
     locale: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$' })),
     consent: Type.Optional(Type.Boolean()),
-    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { maxProperties: 50 })),
+    metadata: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        maxProperties: METADATA_MAX_KEYS,
+        description: `At most ${METADATA_MAX_KEYS} keys and ${METADATA_MAX_BYTES / 1024} KiB as JSON`,
+      }),
+    ),
     website: Type.Optional(Type.String({ maxLength: 500 })),
   },
   { additionalProperties: false },
@@ -49,7 +62,7 @@ export const FIELD_HINTS: Record<string, string> = {
   interest: 'interest must be text of at most 200 characters',
   locale: 'locale must be a language tag such as en or pt-BR',
   consent: 'consent must be true or false',
-  metadata: 'metadata must be an object with at most 50 keys',
+  metadata: `metadata must be an object with at most ${METADATA_MAX_KEYS} keys and ${METADATA_MAX_BYTES / 1024} KiB of JSON`,
   website: 'website must be text',
 }
 
@@ -107,7 +120,8 @@ export type LeadFilters = Static<typeof LeadFilters>
 
 export const LeadListQuery = Type.Object({
   ...LeadFilters.properties,
-  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  // Bounded so the offset stays a number PostgreSQL can take (a larger page is bad input, not a 500).
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: 1 })),
   per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 })
 

@@ -27,7 +27,11 @@ export interface QuoteService {
     page: number,
     perPage: number,
   ): Promise<{ leads: LeadView[]; total: number }>
-  exportRows(campaign: string, filters: LeadFilters): Promise<LeadView[]>
+  /**
+   * Every lead matching the filters, newest first, a page at a time: an export of any size is
+   * read and sent as it goes, never held whole.
+   */
+  exportLeads(campaign: string, filters: LeadFilters): AsyncGenerator<LeadView[]>
   get(campaign: string, id: string): Promise<LeadView>
   /** Editors move a lead along its lifecycle; the submitter and admins hear of it. */
   transition(campaign: string, id: string, to: LeadStatus, actor: string): Promise<LeadView>
@@ -56,7 +60,7 @@ interface RateRule {
 }
 
 const DEFAULT_RATE: RateRule = { max: 10, window_seconds: 600 }
-const EXPORT_MAX_ROWS = 100_000
+const EXPORT_PAGE_ROWS = 1000
 
 const STATUS_MESSAGES: Record<LeadStatus, string> = {
   new: 'Your quote request was received',
@@ -321,8 +325,15 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       return { leads: rows.map(toLeadView), total }
     },
 
-    async exportRows(campaign, filters) {
-      return (await repo.allLeads(db, campaign, filters, EXPORT_MAX_ROWS)).map(toLeadView)
+    async *exportLeads(campaign, filters) {
+      let after: repo.ExportCursor | undefined
+      for (;;) {
+        const rows = await repo.exportPage(db, campaign, filters, EXPORT_PAGE_ROWS, after)
+        if (rows.length > 0) yield rows.map(toLeadView)
+        if (rows.length < EXPORT_PAGE_ROWS) return
+        const last = rows[rows.length - 1]!
+        after = { at: last.cursor_at, id: last.id }
+      }
     },
 
     async get(campaign, id) {

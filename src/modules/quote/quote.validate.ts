@@ -1,6 +1,6 @@
 import { Compile } from 'typebox/compile'
 import { ValidationError } from '../../platform/http/errors.js'
-import { FIELD_HINTS, QuoteFields } from './quote.schema.js'
+import { FIELD_HINTS, METADATA_MAX_BYTES, QuoteFields } from './quote.schema.js'
 
 const validator = Compile(QuoteFields)
 
@@ -22,13 +22,21 @@ function normalise(raw: unknown): unknown {
   return out
 }
 
+/** True when the form's metadata object is larger, as JSON, than `METADATA_MAX_BYTES`. */
+function metadataTooLarge(input: unknown): boolean {
+  const metadata = (input as { metadata?: unknown }).metadata
+  if (typeof metadata !== 'object' || metadata === null) return false
+  return Buffer.byteLength(JSON.stringify(metadata)) > METADATA_MAX_BYTES
+}
+
 /**
  * The lead form, validated with one error per field in words a person can act on
  * (`details: [{field, path, message}]`), identical for `POST /api/quote` and the action.
  */
 export function validateQuote(raw: unknown): QuoteFields {
   const input = normalise(raw)
-  if (validator.Check(input)) return input as QuoteFields
+  const valid = validator.Check(input)
+  if (valid && !metadataTooLarge(input)) return input as QuoteFields
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new ValidationError('The quote form must be a JSON object', [
       { field: '', path: '/payload', message: 'must be an object' },
@@ -38,7 +46,7 @@ export function validateQuote(raw: unknown): QuoteFields {
   const add = (field: string, message: string) => {
     if (!byField.has(field)) byField.set(field, { field, path: `/payload/${field}`, message })
   }
-  for (const e of validator.Errors(input)) {
+  for (const e of valid ? [] : validator.Errors(input)) {
     const params = e.params as { requiredProperties?: string[]; additionalProperties?: string[] }
     if (e.keyword === 'required') {
       for (const f of params.requiredProperties ?? []) add(f, `${f} is required`)
@@ -50,6 +58,7 @@ export function validateQuote(raw: unknown): QuoteFields {
       else if (field) add(field, FIELD_HINTS[field] ?? `${field} ${e.message}`)
     }
   }
+  if (!byField.has('metadata') && metadataTooLarge(input)) add('metadata', FIELD_HINTS.metadata!)
   const details = [...byField.values()]
   throw new ValidationError(
     `The quote form has ${details.length} invalid field${details.length === 1 ? '' : 's'}: ${details
