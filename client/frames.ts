@@ -67,7 +67,7 @@ export interface NotificationFrame {
 
 export type ErrorFrame = Static<typeof ErrorSchema> & { details?: unknown }
 
-/** `gateway.ts` replay(): the history no longer reaches back to `since`. */
+/** After `?since=`: the history no longer reaches back to `since`, or the replay is too large to send. */
 export interface ResyncFrame {
   type: 'resync_required'
   since: number

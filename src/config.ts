@@ -90,6 +90,10 @@ const EnvSchema = Type.Object({
   WS_IDLE_MS: Type.Integer({ minimum: 1000, maximum: 86400000, default: 60000 }),
   WS_EVENT_HISTORY_SIZE: Type.Integer({ minimum: 0, maximum: 1000000, default: 1000 }),
   WS_EVENT_HISTORY_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 300 }),
+  /** Sockets one session token may hold open on one node (a browser's tabs share one); 0: no limit. */
+  WS_MAX_SOCKETS_PER_SESSION: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10 }),
+  /** Sockets one client address (as `TRUST_PROXY` reads it) may hold open on one node; 0: no limit. */
+  WS_MAX_SOCKETS_PER_IP: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100 }),
 })
 
 type Env = Static<typeof EnvSchema>
@@ -150,6 +154,8 @@ const INTEGER_KEYS = new Set([
   'WS_IDLE_MS',
   'WS_EVENT_HISTORY_SIZE',
   'WS_EVENT_HISTORY_SECONDS',
+  'WS_MAX_SOCKETS_PER_SESSION',
+  'WS_MAX_SOCKETS_PER_IP',
 ])
 const BOOLEAN_KEYS = new Set(['WEBHOOK_ALLOW_PRIVATE', 'MAINTENANCE_MODE', 'STREAMSOURCE_SIGNUP_ENABLED'])
 const BOOLEAN_VALUES: Record<string, boolean> = {

@@ -12,6 +12,9 @@ const config = loadConfig({
   DATA_DIR: mkdtempSync(join(tmpdir(), 'ovasabi-bench-')),
   LOG_LEVEL: 'silent',
   OVASABI_ADMIN_KEY: key,
+  // The load generator opens thousands of sockets from one address, some with one token.
+  WS_MAX_SOCKETS_PER_IP: '0',
+  WS_MAX_SOCKETS_PER_SESSION: '0',
 })
 const app = await buildApp(config, { memoryDatabase: true, logger: false })
 await app.listen({ port: 0, host: '127.0.0.1' })

@@ -85,7 +85,12 @@ export function createEventSchemaRegistry(): EventSchemaRegistry {
   ws('send', 'stream_event', f.StreamEventFrame, 'Stream lifecycle')
   ws('send', 'notification', f.NotificationFrame, 'A notification')
   ws('send', 'error', f.ErrorFrame, 'An error, with the same codes as REST')
-  ws('send', 'resync_required', f.ResyncRequiredFrame, '`?since=` is older than the history: reload state')
+  ws(
+    'send',
+    'resync_required',
+    f.ResyncRequiredFrame,
+    '`?since=` is older than the history, or too much to replay: reload state',
+  )
   ws('send', 'pong', f.PongFrame, 'Answer to ping')
   ws('send', 'auth_ok', f.AuthOkFrame, 'In-band token refresh accepted')
   ws('receive', 'cursor', f.CursorFrame, 'Cursor position, normalised 0–1')

@@ -34,7 +34,9 @@ export function attachGateway(
         description:
           'WebSocket endpoint (see /docs/asyncapi.json). Token in `?token=`, the `Sec-WebSocket-Protocol` ' +
           "header (`['ovasabi', token]`) or the `ovasabi_token` cookie (only from the site's own pages, `PUBLIC_URL` " +
-          'or `CORS_ORIGINS`, else 403 ORIGIN_NOT_ALLOWED); `?since=<id>` replays missed campaign events.',
+          'or `CORS_ORIGINS`, else 403 ORIGIN_NOT_ALLOWED); `?since=<id>` replays missed campaign events. ' +
+          'A session token, and a client address, may hold `WS_MAX_SOCKETS_PER_SESSION` and ' +
+          '`WS_MAX_SOCKETS_PER_IP` sockets on a node; the next upgrade gets 429 TOO_MANY_CONNECTIONS.',
         params: Type.Object({ campaign: Type.String(), user_id: Type.String() }),
         querystring: Type.Object({
           token: Type.Optional(Type.String()),

@@ -13,6 +13,18 @@ export interface SendLimits {
   graceMs: number
 }
 
+/** The per-socket outgoing limits: ~64 KB in flight before presence coalesces, 1 MB of queued events. */
+export function sendLimits(graceMs: number): SendLimits {
+  return { softBytes: 64 * 1024, queueBytes: 1024 * 1024, graceMs }
+}
+
+/** Live events held while a socket opens, with their history ids (0: none) to skip replayed ones. */
+export interface Held {
+  frames: Buffer[]
+  ids: number[]
+  bytes: number
+}
+
 const SEND_OPTIONS = { binary: false, compress: false, fin: true } as const
 
 /**
@@ -46,9 +58,11 @@ export class Connection implements SocketInfo {
   behindSince = 0
   queue: Buffer[] | null = null
   queuedBytes = 0
-  /** While the `since` replay is being fetched, live events wait here. */
-  replaying: Buffer[] | null = null
-  replayIds: number[] | null = null
+  /**
+   * A socket starts opening: until `connected` and any replay went out, live events wait here,
+   * bounded like the queue, and nothing else is written; null once it is open.
+   */
+  held: Held | null = { frames: [], ids: [], bytes: 0 }
 
   lastInput: number
   idle = false
@@ -113,26 +127,30 @@ export class Connection implements SocketInfo {
   }
 
   /**
-   * An event frame: written now when the socket keeps up, else queued (bounded). Returns false
-   * when it had to be dropped.
+   * An event frame: written now when the socket keeps up, else queued (bounded); held while the
+   * socket opens (bounded the same way). Returns false when it had to be dropped: the socket is
+   * then behind, and closed with 1013 if it stays behind (see `Room.tick`).
    */
-  sendEvent(data: Buffer, limits: SendLimits, now: number): boolean {
+  sendEvent(data: Buffer, limits: SendLimits, now: number, id = 0): boolean {
     if (!this.open) return false
-    if (this.replaying) {
-      this.replaying.push(data)
-      return true
-    }
-    if (this.queue === null && this.writable(limits)) {
+    const held = this.held
+    if (!held && this.queue === null && this.writable(limits)) {
       this.write(data)
       return true
     }
-    if (this.queuedBytes + data.length > limits.queueBytes) {
+    if ((held ? held.bytes : this.queuedBytes) + data.length > limits.queueBytes) {
       if (this.behindSince === 0) this.behindSince = now
       return false
     }
-    if (this.queue === null) this.queue = []
-    this.queue.push(data)
-    this.queuedBytes += data.length
+    if (held) {
+      held.frames.push(data)
+      held.ids.push(id)
+      held.bytes += data.length
+    } else {
+      this.queue ??= []
+      this.queue.push(data)
+      this.queuedBytes += data.length
+    }
     return true
   }
 

@@ -68,7 +68,7 @@ export const manifest: ModuleManifest = {
       name: 'resync_required',
       channel: 'ws',
       direction: 'emits',
-      description: '?since= is older than the history',
+      description: "?since= is older than the history, or its replay would not fit the socket's queue",
     },
     { name: 'pong', channel: 'ws', direction: 'emits', description: 'Answer to ping' },
     { name: 'auth_ok', channel: 'ws', direction: 'emits', description: 'In-band token refresh accepted' },

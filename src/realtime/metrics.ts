@@ -25,7 +25,7 @@ export function createRealtimeMetrics(registry: Registry): RealtimeMetrics {
     }),
     dropped: new Counter({
       name: 'ovasabi_ws_frames_dropped_total',
-      help: 'Frames not delivered: coalesced presence, queue overflow, inbound rate limit, invalid input',
+      help: 'Frames not delivered: coalesced presence, queue overflow, replay too large, inbound rate limit, invalid input',
       labelNames: ['reason'],
       registers: [registry],
     }),

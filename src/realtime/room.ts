@@ -139,7 +139,7 @@ export class Room {
     let statsSent = 0
     for (const c of this.conns) {
       // Still opening: `connected` (and any replay) goes first; its snapshot comes on the next tick.
-      if (!c.open || c.replaying !== null) continue
+      if (!c.open || c.held !== null) continue
       if (c.queue) c.flush(limits)
       if (!c.writable(limits)) {
         if (frame && !c.needsSnapshot) coalesced++

@@ -1,0 +1,97 @@
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config } from '../config.js'
+import type { CampaignService } from '../modules/campaign/campaign.service.js'
+import type { Authenticator } from '../platform/auth/plugin.js'
+import { clientIp, compileTrustProxy, type TrustProxy } from '../platform/http/client-ip.js'
+import { NotFoundError, ServiceUnavailableError } from '../platform/http/errors.js'
+import { SocketCounts, tooManyConnections } from './limits.js'
+import type { RealtimeMetrics } from './metrics.js'
+import { authorizeUpgrade, refuse, type UpgradeGrant } from './upgrade.js'
+
+export interface AdmissionDeps {
+  authenticator: Authenticator
+  campaigns: CampaignService
+  metrics: RealtimeMetrics
+  log: FastifyBaseLogger
+  config: Pick<
+    Config,
+    'TRUST_PROXY' | 'CORS_ORIGINS' | 'PUBLIC_URL' | 'WS_MAX_SOCKETS_PER_SESSION' | 'WS_MAX_SOCKETS_PER_IP'
+  >
+  /** True once shutdown began: upgrades are refused with 503. */
+  closing(): boolean
+  /** Complete the handshake of an admitted upgrade (`ip` as the limits counted it). */
+  accept(req: IncomingMessage, socket: Duplex, head: Buffer, grant: UpgradeGrant, ip: string): void
+}
+
+const shuttingDown = () => new ServiceUnavailableError('The server is shutting down', 'SHUTTING_DOWN')
+
+/**
+ * Who may open a socket: shutdown, the per-address and per-session socket limits, the token and
+ * the campaign, all decided before the upgrade and refused with a plain HTTP answer carrying the
+ * REST error body (and counted by code).
+ */
+export class Admission {
+  readonly counts: SocketCounts
+  /** Whose X-Forwarded-For names the client: the same rule as `request.ip` on the HTTP routes. */
+  private readonly trustProxy: TrustProxy
+
+  constructor(private readonly deps: AdmissionDeps) {
+    this.trustProxy = compileTrustProxy(deps.config.TRUST_PROXY)
+    this.counts = new SocketCounts({
+      perSession: deps.config.WS_MAX_SOCKETS_PER_SESSION,
+      perIp: deps.config.WS_MAX_SOCKETS_PER_IP,
+    })
+  }
+
+  /** An upgrade to `/ws/…`. */
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy())
+    if (this.deps.closing()) {
+      this.refuse(socket, shuttingDown())
+      return
+    }
+    const { authenticator, campaigns, config } = this.deps
+    // Counted before the token and campaign are checked: that work is what a flood would cost.
+    const ip = clientIp(req, this.trustProxy)
+    if (!this.counts.takeIp(socket, ip)) {
+      this.refuse(socket, tooManyConnections('ip', config.WS_MAX_SOCKETS_PER_IP))
+      return
+    }
+    authorizeUpgrade(req, {
+      authenticator,
+      campaigns,
+      allowedOrigins: config.CORS_ORIGINS,
+      publicUrl: config.PUBLIC_URL,
+    }).then(
+      (grant) => {
+        if (socket.destroyed) return
+        // Shutdown began while the token and campaign were being checked: it has already sent
+        // 1012 to the sockets it knows, so one opened now would be left open (and would keep
+        // the HTTP server, which waits for every socket, from closing).
+        if (this.deps.closing()) {
+          this.refuse(socket, shuttingDown())
+          return
+        }
+        if (!this.counts.takeSession(socket, grant.principal.session_id)) {
+          return this.refuse(socket, tooManyConnections('session', config.WS_MAX_SOCKETS_PER_SESSION))
+        }
+        this.deps.accept(req, socket, head, grant, ip)
+      },
+      (err) => this.refuse(socket, err),
+    )
+  }
+
+  /** An upgrade to a path no listener owns: 404 before the upgrade rather than a hanging socket. */
+  refuseUnknownPath(socket: Duplex): void {
+    socket.on('error', () => socket.destroy())
+    this.refuse(socket, new NotFoundError('No WebSocket endpoint here', 'NOT_FOUND'))
+  }
+
+  private refuse(socket: Duplex, err: unknown): void {
+    const code = refuse(socket, err)
+    this.deps.metrics.refused.labels(code).inc()
+    if (code === 'INTERNAL') this.deps.log.error({ err }, 'WebSocket upgrade failed')
+  }
+}

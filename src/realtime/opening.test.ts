@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { Registry } from 'prom-client'
+import type { WebSocket } from 'ws'
+import { Connection } from './connection.js'
+import type { Replay, StoredMessage } from './history.js'
+import { createRealtimeMetrics } from './metrics.js'
+import { finishOpening } from './opening.js'
+
+const limits = { softBytes: 1 << 20, queueBytes: 1000, graceMs: 1000 }
+
+/** A socket that is opening, over a fake `ws` that records what is written. */
+function opening() {
+  const written: any[] = []
+  const ws = {
+    readyState: 1,
+    bufferedAmount: 0,
+    send: (data: Buffer) => void written.push(JSON.parse(data.toString())),
+  } as unknown as WebSocket
+  const conn = new Connection(ws, {
+    id: 'n.1',
+    seq: 1,
+    campaign: 'c',
+    user_id: 'guest',
+    session_id: 's',
+    roles: ['guest'],
+    kind: 'session',
+    token: 't',
+    expiresAt: 0,
+    ip: '',
+    burst: 10,
+  })
+  return { conn, written }
+}
+
+const event = (id: number, pad = ''): StoredMessage => ({
+  audience: { scope: 'campaign', campaign: 'c' },
+  frame: { type: 'campaign_event', id, pad },
+  ts: 0,
+})
+const live = (frame: object) => Buffer.from(JSON.stringify(frame))
+const deps = (replay: Replay) => ({
+  history: { since: async () => replay },
+  metrics: createRealtimeMetrics(new Registry()),
+  limits,
+})
+
+describe("finishing a socket's opening", () => {
+  it('holds live events up to the queue limit, then drops them as for a slow consumer', () => {
+    const { conn, written } = opening()
+    const frame = live({ type: 'notification', pad: 'x'.repeat(400) })
+    assert.equal(conn.sendEvent(frame, limits, 5), true)
+    assert.equal(conn.sendEvent(frame, limits, 5), true)
+    assert.equal(conn.sendEvent(frame, limits, 6), false)
+    assert.equal(conn.behindSince, 5 + 1)
+    assert.equal(written.length, 0, 'nothing is written while it opens')
+  })
+
+  it('sends the replay, then the held events it does not already carry, each once and in order', async () => {
+    const { conn, written } = opening()
+    conn.sendEvent(live(event(3).frame), limits, 1, 3)
+    conn.sendEvent(live({ type: 'notification' }), limits, 1)
+    conn.sendEvent(live(event(4).frame), limits, 1, 4)
+    await finishOpening(conn, 1, deps({ events: [event(2), event(3)], latest: 3 }))
+    assert.deepEqual(
+      written.map((f) => f.id ?? f.type),
+      [2, 3, 'notification', 4],
+    )
+    assert.equal(conn.held, null)
+  })
+
+  it('answers a replay that would not fit next to the held events with resync_required', async () => {
+    const { conn, written } = opening()
+    conn.sendEvent(live(event(4).frame), limits, 1, 4)
+    // ~980 bytes: it would fit the 1000-byte queue alone, not next to the held event.
+    const pad = 'x'.repeat(450)
+    await finishOpening(conn, 1, deps({ events: [event(2, pad), event(3, pad)], latest: 3 }))
+    assert.deepEqual(
+      written.map((f) => f.id ?? f.type),
+      ['resync_required', 4],
+    )
+    assert.deepEqual(written[0], { type: 'resync_required', since: 1, latest_id: 3 })
+  })
+})

@@ -1,0 +1,88 @@
+import type { Connection, SendLimits } from './connection.js'
+import { encode } from './frames.js'
+import type { EventHistory } from './history.js'
+import { matches } from './hub.js'
+import type { RealtimeMetrics } from './metrics.js'
+import type { Room } from './room.js'
+
+export interface OpeningDeps {
+  history: Pick<EventHistory, 'since'>
+  metrics: RealtimeMetrics
+  limits: SendLimits
+}
+
+/** The first frame of every socket (section 4): who it is, where, and what the campaign runs at. */
+export function connectedFrame(conn: Connection, room: Room, activeUsers: number, latest: number): Buffer {
+  return encode({
+    type: 'connected',
+    session_id: conn.session_id,
+    user_id: conn.user_id,
+    campaign: conn.campaign,
+    cursor_id: conn.connection_id,
+    active_users: activeUsers,
+    server_time: new Date().toISOString(),
+    tick_rate: room.settings.rate,
+    max_cursors: room.settings.maxCursors,
+    last_event_id: latest,
+    expires_at: conn.expiresAt ? new Date(conn.expiresAt).toISOString() : null,
+  })
+}
+
+/**
+ * After `connected`: what the client missed since `since` (when it asked), then the live events
+ * held while the socket opened, all through the socket's bounded queue, as live events go. A
+ * replay that would not fit that queue next to the held events is not sent piecemeal: the client
+ * gets `resync_required` instead (as when the history no longer reaches back), then the live
+ * events after the history's latest id. Ends the opening: from here events go out as they come.
+ */
+export async function finishOpening(
+  conn: Connection,
+  since: number | undefined,
+  deps: OpeningDeps,
+): Promise<void> {
+  const { metrics, limits } = deps
+  let replay: Buffer[] = []
+  let resync = false
+  let after = 0
+  if (since !== undefined) {
+    const r = await deps.history.since(conn.campaign, since)
+    after = r.latest
+    if ('resync' in r) resync = true
+    else replay = r.events.filter((e) => matches(e.audience, conn)).map((e) => encode(e.frame))
+  }
+  const held = conn.held
+  if (!held || !conn.open) return
+  conn.held = null
+  // Held events the replay already carries (or the client had) are skipped.
+  const live: Buffer[] = []
+  let liveBytes = 0
+  for (let i = 0; i < held.frames.length; i++) {
+    const id = held.ids[i]!
+    if (id > 0 && id <= after) continue
+    live.push(held.frames[i]!)
+    liveBytes += held.frames[i]!.length
+  }
+  if (replay.length > 0 && bytesOf(replay) + liveBytes > limits.queueBytes) {
+    metrics.dropped.labels('replay_too_large').inc(replay.length)
+    replay = []
+    resync = true
+  }
+  if (resync) {
+    replay = [encode({ type: 'resync_required', since, latest_id: after })]
+    metrics.framesSent.labels('resync_required').inc()
+  } else if (replay.length > 0) {
+    metrics.framesSent.labels('campaign_event').inc(replay.length)
+  }
+  const now = Date.now()
+  let dropped = 0
+  for (const frames of [replay, live]) {
+    for (const data of frames) if (!conn.sendEvent(data, limits, now)) dropped++
+  }
+  if (dropped > 0) metrics.dropped.labels('queue_full').inc(dropped)
+}
+
+function bytesOf(frames: Buffer[]): number {
+  let n = 0
+  for (const f of frames) n += f.length
+  return n
+}
