@@ -282,6 +282,37 @@ for (const dialect of DIALECTS) {
       assert.equal((await leads(slug, '?email=dup@example.com')).total, 2)
     })
 
+    it('does not let someone else with the same email rewrite that lead or learn of it', async () => {
+      const slug = await createCampaign(ctx.app)
+      const victim = json(await submit(slug, lead({ email: 'victim@example.com', name: 'Victim' })))
+      const impostor = await guestToken(ctx.app)
+      const res = await ctx.app.inject({
+        method: 'POST',
+        url: '/api/quote',
+        headers: { authorization: `Bearer ${impostor.token}` },
+        payload: {
+          campaign: slug,
+          ...lead({ email: 'victim@example.com', name: 'Impostor', phone: '+1 555 0100' }),
+        },
+      })
+      assert.equal(res.statusCode, 200, res.body)
+      // Answered as any new lead: nothing says the address asked for a quote today.
+      assert.equal(json(res).result.updated, false)
+      assert.notEqual(json(res).result.lead_id, victim.result.lead_id)
+      const list = await leads(slug, '?email=victim@example.com')
+      assert.equal(list.total, 2)
+      const original = list.leads.find((l: any) => l.id === victim.result.lead_id)
+      assert.equal(original.name, 'Victim')
+      assert.equal(original.phone, null)
+      assert.equal(original.submissions, 1)
+      const row = await ctx.app.platform.database.db
+        .selectFrom('service_quote_main')
+        .select(['session_id'])
+        .where('id', '=', victim.result.lead_id)
+        .executeTakeFirstOrThrow()
+      assert.equal(row.session_id, guest.session_id)
+    })
+
     it('merges concurrent submissions of one email committed together into one lead', async () => {
       const slug = await createCampaign(ctx.app)
       // Submitted at once, they share commit batches: the lead writes of a batch run together.

@@ -58,7 +58,10 @@ export interface LeadSubmission {
 
 /**
  * Writes submissions of DISTINCT (campaign, email) pairs in one statement, under the caller's
- * `lockEmails`: each merges into its email's open lead (newest of the last 24 h, not erased),
+ * `lockEmails`: each merges into its email's open lead from the same submitter (newest of the
+ * last 24 h, not erased, sent from the same session or by the same user: anyone can type an
+ * email, so someone else's submission with it must not rewrite that lead, take its status
+ * notifications, or learn from the answer that the address asked for a quote),
  * looked up here under the lock (so a racing submission's lead is seen, and one being erased is
  * not), or becomes a new lead. An erasure committing while this runs (it takes no lock of ours) makes the merge skip the erased
  * row; those submissions go again in a new statement, which sees the erasure. A merge replaces
@@ -94,6 +97,7 @@ export async function writeLeads(
         select q.id from service_quote_main q
         where q.campaign_slug = item.campaign_slug and q.email = item.email and q.erased_at is null
           and q.created_at > ${new Date(now.getTime() - DEDUPE_WINDOW_MS)}
+          and (q.session_id = item.session_id or (item.user_id <> 'guest' and q.user_id = item.user_id))
         order by q.created_at desc
         limit 1
       ) as existing
