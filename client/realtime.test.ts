@@ -151,6 +151,74 @@ describe('realtime connection', () => {
     conn.close()
   })
 
+  test('a token hook that fails (offline while refreshing) is retried with backoff, not fatal', async () => {
+    FakeSocket.all = []
+    let failing = true
+    let calls = 0
+    const states: string[] = []
+    const conn = connectRealtime({
+      baseUrl: 'http://x.test',
+      campaign: 'c',
+      frequency: 1,
+      WebSocket: FakeSocket,
+      backoff: { initialMs: 2, maxMs: 4 },
+      token: async () => {
+        calls++
+        if (failing) throw new Error('fetch failed')
+        return 'fresh.token'
+      },
+    })
+    conn.onState((s) => states.push(s))
+    // The first connect cannot get a token: the connection keeps trying, it does not give up.
+    await until(() => calls >= 3)
+    assert.equal(FakeSocket.all.length, 0)
+    assert.equal(conn.state, 'reconnecting')
+    failing = false
+    await until(() => FakeSocket.all.length === 1)
+    FakeSocket.all[0]!.serverOpen()
+    assert.equal(conn.state, 'open')
+    assert.deepEqual(FakeSocket.all[0]!.protocols, ['ovasabi', 'fresh.token'])
+
+    // A drop, then the refresh fails again: still reconnecting, then back.
+    failing = true
+    const before = calls
+    FakeSocket.all[0]!.close(1006)
+    await until(() => calls >= before + 2)
+    assert.equal(conn.state, 'reconnecting')
+    failing = false
+    await until(() => FakeSocket.all.length === 2)
+    FakeSocket.all[1]!.serverOpen()
+    assert.equal(conn.state, 'open')
+    assert.ok(!states.includes('closed'), states.join(' → '))
+    conn.close()
+  })
+
+  test('close() while the token hook is pending opens no socket', async () => {
+    FakeSocket.all = []
+    let release: (token: string) => void = () => {}
+    let asked = false
+    const conn = connectRealtime({
+      baseUrl: 'http://x.test',
+      campaign: 'c',
+      frequency: 1,
+      WebSocket: FakeSocket,
+      token: () => {
+        asked = true
+        return new Promise<string>((resolve) => {
+          release = resolve
+        })
+      },
+    })
+    await until(() => asked)
+    conn.close()
+    release('late.token')
+    // The hook's answer arrives after close(): nothing may connect (a socket nobody closes would
+    // count as a visitor on the campaign). Give the resolution a few turns to run.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
+    assert.equal(FakeSocket.all.length, 0)
+    assert.equal(conn.state, 'closed')
+  })
+
   test('ulid is 26 Crockford characters and sorts by time', () => {
     const a = ulid(1_000_000)
     const b = ulid(2_000_000)

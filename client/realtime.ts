@@ -29,7 +29,10 @@ export interface RealtimeOptions {
   campaign: string
   /** The path's user id: `guest` for a guest session (default), else the user's id. */
   userId?: string
-  /** The JWT, or a function asked before every (re)connect so a refreshed token is used. */
+  /**
+   * The JWT, or a function asked before every (re)connect so a refreshed token is used. A
+   * function that throws (a refresh while offline) counts as a failed attempt: retried with backoff.
+   */
   token?: string | (() => string | undefined | Promise<string | undefined>)
   WebSocket?: WebSocketCtor
   /** Resume after this campaign_event id (then kept up to date automatically). */
@@ -191,7 +194,17 @@ export class RealtimeConnection {
     const Ctor = this.opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket
     if (!Ctor) throw new TypeError('No WebSocket available: pass `WebSocket` to createClient')
     const t = this.opts.token
-    const token = typeof t === 'function' ? await t() : t
+    let token: string | undefined
+    try {
+      token = typeof t === 'function' ? await t() : t
+    } catch {
+      // A hook that refreshes the token over the network fails while offline: that is a drop
+      // like any other, retried with backoff, not the end of the connection.
+      this.retryLater()
+      return
+    }
+    // close() may have been called while the hook was answering.
+    if (this.closedByUser) return
     const base = this.opts.baseUrl || (typeof location !== 'undefined' ? location.origin : '')
     const url = new URL(
       `/ws/${encodeURIComponent(this.opts.campaign)}/${encodeURIComponent(this.userId)}`,
@@ -211,12 +224,20 @@ export class RealtimeConnection {
       for (const [, p] of this.pendingAcks)
         p.reject(new OvasabiError('NOT_CONNECTED', `Socket closed (${ev.code})`))
       this.pendingAcks.clear()
-      if (this.closedByUser || this.opts.reconnect === false) return this.setState('closed')
-      this.setState('reconnecting')
       // A deliberate identity switch reconnects at once; drops back off.
-      const delay = ev.code === 4000 ? 0 : backoffDelay(this.attempt++, this.opts.backoff, this.opts.random)
-      this.retryTimer = setTimeout(() => void this.open().catch(() => this.setState('closed')), delay)
+      this.retryLater(ev.code === 4000)
     }
+  }
+
+  private retryLater(now = false): void {
+    if (this.closedByUser || this.opts.reconnect === false) {
+      this.setState('closed')
+      return
+    }
+    this.setState('reconnecting')
+    const delay = now ? 0 : backoffDelay(this.attempt++, this.opts.backoff, this.opts.random)
+    clearTimeout(this.retryTimer)
+    this.retryTimer = setTimeout(() => void this.open().catch(() => this.setState('closed')), delay)
   }
 
   private receive(data: unknown): void {

@@ -106,6 +106,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         connectSrc: ["'self'", 'ws:', 'wss:'],
         styleSrc: ["'self'", "'unsafe-inline'"],
         mediaSrc: ["'self'", 'blob:'],
+        // Helmet's default `upgrade-insecure-requests` makes a page served over plain HTTP (a LAN
+        // box, a fresh VPS: anything but localhost) fetch its own scripts over HTTPS, and stay
+        // blank. Sent only when the public URL is HTTPS.
+        upgradeInsecureRequests: config.PUBLIC_URL?.startsWith('https:') ? [] : null,
       },
     },
     crossOriginResourcePolicy: { policy: 'same-site' },
@@ -126,6 +130,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     timeWindow: '1 minute',
     ...(platform.redis ? { redis: platform.redis, nameSpace: 'ovasabi:rl:' } : {}),
     keyGenerator: (request) => request.ip,
+    // Redis down must not turn every request (the pages included) into a 500: limits fail open.
+    skipOnError: true,
     errorResponseBuilder: (request, context) => ({
       statusCode: 429,
       status: 'error',
@@ -164,6 +170,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const { db } = platform.database
   const campaigns = campaign.createCampaignService({ db, bus: platform.bus })
   const actions = new nexus.ActionRegistry()
+  // The `action` metric label holds registered names only: the event name is the client's to choose.
+  platform.metrics.actions.nameActions((name) => actions.resolve(name)?.name)
   const history = realtime.createEventHistory({
     bus: platform.bus,
     redis: platform.redis,

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net'
+import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
-import { buildTestApp, json, type TestContext } from './helper.js'
+import Fastify from 'fastify'
+import { loggerOptions } from '../src/platform/observability/logger.js'
+import { buildTestApp, guestToken, json, REDIS_URL, type TestContext } from './helper.js'
 
 describe('health, metrics, docs, request ids', () => {
   let t: TestContext
@@ -92,5 +96,146 @@ describe('readiness when the database is unreachable', () => {
     } finally {
       await t.close().catch(() => {})
     }
+  })
+})
+
+describe('what the public health and metrics endpoints reveal', () => {
+  let t: TestContext
+  before(async () => {
+    t = await buildTestApp()
+  })
+  after(() => t.close())
+
+  it('counts unregistered action names as unknown, not one series each', async () => {
+    const { token } = await guestToken(t.app)
+    const post = (action: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/ovasabi_website/update',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { action, data: {} },
+      })
+    for (let i = 0; i < 30; i++) assert.equal((await post(`zz_flood_${i}`)).statusCode, 400)
+    // A dotted name is the analytics fallback's: counted under the fallback, not under itself.
+    assert.equal((await post('x.flood_dotted')).statusCode, 200)
+    // An alias is counted under its canonical name.
+    await post('submit_quote')
+    const body = (await t.app.inject({ method: 'GET', url: '/metrics' })).body
+    const series = body.split('\n').filter((l) => l.startsWith('ovasabi_actions_total{'))
+    assert.ok(!body.includes('flood'), series.join('\n'))
+    assert.match(body, /ovasabi_actions_total\{action="unknown",outcome="UNKNOWN_ACTION"\} 30/)
+    assert.ok(
+      series.some((l) => l.includes('action="quote.submit"')),
+      series.join('\n'),
+    )
+    assert.ok(!series.some((l) => l.includes('action="submit_quote"')), series.join('\n'))
+  })
+
+  it('says a dependency is down without its error, which names internal hosts', async () => {
+    t.app.platform.health.register(
+      'probe',
+      async () => {
+        throw new Error('connect ECONNREFUSED 10.9.8.7:5432 (user ovasabi_prod)')
+      },
+      { critical: false },
+    )
+    for (const url of ['/health', '/health/ready']) {
+      const res = await t.app.inject({ method: 'GET', url })
+      assert.equal(res.statusCode, 200)
+      const body = json(res)
+      assert.equal(body.status, 'degraded')
+      assert.equal(body.dependencies.probe.status, 'down')
+      assert.ok(!/10\.9\.8\.7|ovasabi_prod/.test(res.body), res.body)
+    }
+  })
+})
+
+describe('probes and scrapes under the rate limit', () => {
+  it('are never limited: a balancer probing from one address is not told 429', async () => {
+    const t = await buildTestApp({ env: { RATE_LIMIT_PER_MINUTE: '3' } })
+    try {
+      for (let i = 0; i < 3; i++)
+        for (const url of ['/health/live', '/health/ready', '/health', '/metrics']) {
+          const res = await t.app.inject({ method: 'GET', url })
+          assert.equal(res.statusCode, 200, `${url} #${i}: ${res.body.slice(0, 200)}`)
+        }
+      // Everything else is still limited.
+      const codes: number[] = []
+      for (let i = 0; i < 4; i++)
+        codes.push((await t.app.inject({ method: 'GET', url: '/docs/openapi.json' })).statusCode)
+      assert.deepEqual(codes, [200, 200, 200, 429])
+    } finally {
+      await t.close()
+    }
+  })
+})
+
+describe('health while Redis is unreachable', { skip: !REDIS_URL && 'REDIS_URL not set' }, () => {
+  it('stays live, reports redis down without its address, and still serves metrics', async () => {
+    // The app reaches Redis through a proxy the test can cut, as a network failure would.
+    const target = new URL(REDIS_URL!)
+    const sockets = new Set<Socket>()
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(target.port || 6379), target.hostname)
+      for (const s of [client, upstream]) {
+        sockets.add(s)
+        s.on('error', () => {})
+      }
+      client.pipe(upstream).pipe(client)
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const port = (proxy.address() as AddressInfo).port
+    const t = await buildTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } })
+    try {
+      assert.equal((await t.app.inject({ method: 'GET', url: '/health' })).statusCode, 200)
+      // Redis goes away: open connections drop, new ones are refused.
+      proxy.close()
+      for (const s of sockets) s.destroy()
+
+      const live = await t.app.inject({ method: 'GET', url: '/health/live' })
+      assert.equal(live.statusCode, 200, live.body)
+      const ready = await t.app.inject({ method: 'GET', url: '/health/ready' })
+      assert.equal(ready.statusCode, 503, ready.body)
+      assert.equal(json(ready).dependencies.redis.status, 'down')
+      assert.equal(json(ready).dependencies.database.status, 'up')
+      assert.ok(!ready.body.includes(String(port)), ready.body)
+      const metrics = await t.app.inject({ method: 'GET', url: '/metrics' })
+      assert.equal(metrics.statusCode, 200, metrics.body.slice(0, 300))
+      // Other routes are not limited while the limiter cannot count: answered, not a 500.
+      const session = await t.app.inject({ method: 'POST', url: '/api/session' })
+      assert.equal(session.statusCode, 201, session.body)
+    } finally {
+      proxy.close()
+      await t.close().catch(() => {})
+    }
+  })
+})
+
+describe('request logs', () => {
+  it('carry no credentials or personal data from the URL', async () => {
+    const lines: string[] = []
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk))
+        done()
+      },
+    })
+    const app = Fastify({ logger: { ...(loggerOptions('info') as object), stream } })
+    app.all('/*', async () => 'ok')
+    try {
+      // An editor searching leads by email or name; a socket URL with its token (twice); the
+      // signed, single-use upload URL that `media.upload` hands out.
+      await app.inject({ url: '/api/campaign/spring/leads?email=ada%40example.org&q=Lovelace&status=new' })
+      await app.inject({ url: '/ws/spring/guest?since=4&token=tok.AAA&token=tok.BBB' })
+      await app.inject({ method: 'PUT', url: '/media/upload/SIGNED.capability' })
+    } finally {
+      await app.close()
+    }
+    const log = lines.join('')
+    assert.match(log, /status=new/)
+    assert.match(log, /since=4/)
+    assert.match(log, /\/media\/upload\//)
+    for (const secret of ['ada', 'Lovelace', 'tok.AAA', 'tok.BBB', 'SIGNED.capability'])
+      assert.ok(!log.includes(secret), `${secret} in ${log}`)
   })
 })

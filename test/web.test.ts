@@ -50,3 +50,22 @@ describe('web plugin: pages and assets', () => {
     assert.notEqual(traversal.statusCode, 200)
   })
 })
+
+describe('web plugin: the CSP fits how the site is reached', () => {
+  test('asks browsers to upgrade requests only when the public URL is HTTPS', async () => {
+    // Over plain HTTP the upgrade sends the page's own scripts to HTTPS: a blank page
+    // (test/e2e/site.test.ts loads one that way in Chromium).
+    const plain = await buildTestApp()
+    const tls = await buildTestApp({ env: { PUBLIC_URL: 'https://campaigns.example.org' } })
+    try {
+      const csp = async (c: TestContext) =>
+        String((await c.app.inject({ url: '/health/live' })).headers['content-security-policy'])
+      assert.doesNotMatch(await csp(plain), /upgrade-insecure-requests/)
+      assert.match(await csp(plain), /script-src 'self'/)
+      assert.match(await csp(tls), /upgrade-insecure-requests/)
+    } finally {
+      await plain.close()
+      await tls.close()
+    }
+  })
+})

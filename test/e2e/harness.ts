@@ -26,7 +26,8 @@ export async function startServer(options: TestAppOptions = {}): Promise<Server>
   return { ...ctx, baseUrl }
 }
 
-export async function launch(): Promise<Browser> {
+/** Chromium; `args` adds switches (e.g. `--host-resolver-rules` to reach the server by a name). */
+export async function launch(args: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium`)
   const start = () =>
     chromium.launch({
@@ -39,6 +40,7 @@ export async function launch(): Promise<Browser> {
         '--disable-component-update',
         '--disable-sync',
         '--no-first-run',
+        ...args,
       ],
     })
   // The first start after Chromium was installed builds its caches and has timed out once on a

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { Browser } from 'playwright-core'
-import { ADMIN_KEY, createCampaign, uniqueSlug } from '../helper.js'
+import { ADMIN_KEY, createCampaign, guestToken, json, uniqueSlug } from '../helper.js'
 import { DESKTOP, launch, openPage, PHONE, type Server, screenshot, startServer } from './harness.js'
 
 const XSS = '<img src=x onerror="window.__xss=1">Ada'
@@ -36,6 +36,30 @@ describe('campaign site and admin console in Chromium', () => {
     await screenshot(page, 'site-desktop')
     assert.deepEqual(problems, [])
     await context.close()
+  })
+
+  test('served over plain HTTP at a name other than localhost, the page still loads and goes live', async () => {
+    // Chromium never upgrades requests to localhost, so the server is reached by another name,
+    // as a LAN box or a fresh VPS would be: a CSP `upgrade-insecure-requests` would send the
+    // page's own scripts and socket to HTTPS, which this server does not speak.
+    const port = new URL(server.baseUrl).port
+    const named = await launch(['--host-resolver-rules=MAP ovasabi.test 127.0.0.1'])
+    try {
+      const context = await named.newContext(DESKTOP)
+      const { page, problems } = await openPage(context, `http://ovasabi.test:${port}/`)
+      await page.locator('h1', { hasText: 'Launch pages that feel alive.' }).waitFor({ timeout: 15_000 })
+      await page.waitForFunction(
+        () => /^\d+$/.test(document.querySelector('[data-testid="active-users"]')?.textContent ?? ''),
+        undefined,
+        { timeout: 15_000 },
+      )
+      assert.deepEqual(
+        problems.filter((p) => /Content Security Policy|pageerror/.test(p)),
+        [],
+      )
+    } finally {
+      await named.close()
+    }
   })
 
   test('/c/{campaign} shows that campaign and hides the features it does not enable', async () => {
@@ -81,6 +105,46 @@ describe('campaign site and admin console in Chromium', () => {
       headers: { authorization: `Bearer ${token}` },
     })
     assert.equal(check.statusCode, 200, check.body)
+    assert.deepEqual(problems, [])
+    await context.close()
+  })
+
+  test('a referral code typed before the name is kept, and the join is credited to the referrer', async () => {
+    const slug = await createCampaign(server.app, { features: ['presence', 'registration', 'referral'] })
+    const { token } = await guestToken(server.app)
+    const referrer = await server.app.inject({
+      method: 'POST',
+      url: '/api/user/register',
+      headers: { authorization: `Bearer ${token}` },
+      payload: { campaign: slug, name: 'Rita Referrer', email: `rita.${Date.now()}@example.org` },
+    })
+    assert.equal(referrer.statusCode, 201, referrer.body)
+    const code = json(referrer).user.referral_code as string
+    assert.ok(code)
+
+    const context = await browser.newContext(DESKTOP)
+    const { page, problems } = await openPage(context, `${server.baseUrl}/c/${slug}`)
+    await page.locator('form[data-testid="join-form"]').waitFor()
+    // A visitor pastes the code a friend sent first, then fills in the rest.
+    await page.locator('#join-code').fill(code)
+    await page.locator('#join-name').fill('Bea')
+    await page.locator('#join-email').fill(`bea.${Date.now()}@example.org`)
+    assert.equal(await page.locator('#join-code').inputValue(), code)
+    await page.locator('form[data-testid="join-form"] button[type="submit"]').click()
+    await page.locator('[data-testid="referral-card"]').waitFor()
+
+    const board = await server.app.inject({
+      url: `/api/campaign/${slug}/referrals/leaderboard`,
+      headers: { 'x-api-key': ADMIN_KEY },
+    })
+    assert.equal(board.statusCode, 200, board.body)
+    assert.deepEqual(
+      json(board).entries.map((e: { display_name: string; referrals: number }) => [
+        e.display_name,
+        e.referrals,
+      ]),
+      [['Rita Referrer', 1]],
+    )
     assert.deepEqual(problems, [])
     await context.close()
   })
@@ -159,6 +223,33 @@ describe('campaign site and admin console in Chromium', () => {
       () => document.querySelector('[data-testid="dash-leads"]')?.textContent !== '–',
     )
     await screenshot(page, 'admin-dashboard')
+    assert.deepEqual(problems, [])
+    await context.close()
+  })
+
+  test('admin: a key revoked while signed in sends the console back to sign-in, saying why', async () => {
+    const revoked = await server.app.platform.apiKeys.create({
+      name: `soon-revoked-${Date.now()}`,
+      role: 'admin',
+    })
+    const context = await browser.newContext(DESKTOP)
+    const { page, problems } = await openPage(context, `${server.baseUrl}/admin`)
+    await page.locator('#api-key').fill(revoked.key)
+    await page.locator('form[data-testid="login-form"] button[type="submit"]').click()
+    await page.locator('[data-testid="campaign-list"] a', { hasText: 'ovasabi_website' }).waitFor()
+
+    assert.equal(await server.app.platform.apiKeys.revoke(revoked.id), true)
+    await page.locator('a', { hasText: 'Streams wall' }).click()
+    // Not a page of "INVALID_API_KEY" notices: the sign-in form, with the reason, and the key gone.
+    await page.locator('form[data-testid="login-form"]').waitFor({ timeout: 10_000 })
+    assert.match((await page.locator('[data-testid="key-refused"]').textContent()) ?? '', /refused|revoked/i)
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('ovasabi.admin.apiKey')), null)
+
+    // A new key signs straight back in.
+    await page.locator('#api-key').fill(ADMIN_KEY)
+    await page.locator('form[data-testid="login-form"] button[type="submit"]').click()
+    await page.locator('[data-testid="campaign-list"] a', { hasText: 'ovasabi_website' }).waitFor()
+    assert.equal(await page.locator('[data-testid="key-refused"]').count(), 0)
     assert.deepEqual(problems, [])
     await context.close()
   })

@@ -1,14 +1,60 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 /**
+ * `ovasabi_actions_total` by action and outcome. The action name arrives from the client (the
+ * envelope's `event`), so it is never a label as sent: every distinct label value is a series
+ * Prometheus keeps for good, and a guest posting random names would grow it without bound.
+ */
+export interface ActionMetrics {
+  inc(labels: { action: string; outcome: string }): void
+  /**
+   * The registry's resolver (alias or name → canonical name, undefined when no action answers):
+   * the `action` label then only holds canonical names, and `unknown` for anything else. Until it
+   * is set, the first {@link MAX_ACTION_LABELS} names are kept and the rest counted as `other`.
+   */
+  nameActions(resolve: (name: string) => string | undefined): void
+}
+
+/**
  * One registry per app instance (tests build many apps in one process). Modules add their own
  * metrics to `registry`; the common ones live here.
  */
 export interface Metrics {
   readonly registry: Registry
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>
-  readonly actions: Counter<'action' | 'outcome'>
+  readonly actions: ActionMetrics
   readonly dbPool: Gauge<'state'>
+}
+
+/** Distinct `action` label values kept before a resolver is set. */
+export const MAX_ACTION_LABELS = 200
+/** Outcomes are `ok`, an error code (`UNKNOWN_ACTION`) or an HTTP status. */
+const OUTCOME = /^(?:ok|[A-Z][A-Z0-9_]{0,63}|\d{3})$/
+
+function actionMetrics(registry: Registry): ActionMetrics {
+  const counter = new Counter({
+    name: 'ovasabi_actions_total',
+    help: 'Nexus actions by canonical name and outcome (ok, error code); unregistered names count as unknown',
+    labelNames: ['action', 'outcome'],
+    registers: [registry],
+  })
+  let resolve: ((name: string) => string | undefined) | undefined
+  const seen = new Set<string>()
+  const actionLabel = (name: string): string => {
+    if (resolve) return resolve(name) ?? 'unknown'
+    if (seen.has(name)) return name
+    if (seen.size >= MAX_ACTION_LABELS) return 'other'
+    seen.add(name)
+    return name
+  }
+  return {
+    inc({ action, outcome }) {
+      counter.inc({ action: actionLabel(action), outcome: OUTCOME.test(outcome) ? outcome : 'other' })
+    },
+    nameActions(fn) {
+      resolve = fn
+    },
+  }
 }
 
 export function createMetrics(): Metrics {
@@ -23,12 +69,7 @@ export function createMetrics(): Metrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    actions: new Counter({
-      name: 'ovasabi_actions_total',
-      help: 'Nexus actions by canonical name and outcome (ok, error code)',
-      labelNames: ['action', 'outcome'],
-      registers: [registry],
-    }),
+    actions: actionMetrics(registry),
     dbPool: new Gauge({
       name: 'ovasabi_db_pool_connections',
       help: 'Database pool connections by state (total, idle, waiting)',

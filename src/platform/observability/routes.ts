@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
-import type { HealthRegistry } from './health.js'
+import type { DependencyHealth, HealthRegistry } from './health.js'
 import type { Metrics } from './metrics.js'
 
 const Dependency = Type.Object({
@@ -27,10 +27,39 @@ export interface ObservabilityOptions {
   isDraining: () => boolean
 }
 
+/**
+ * Probes and scrapes skip the global rate limit: its counters live in Redis when `REDIS_URL` is
+ * set, so during a Redis outage every limited route fails, and a liveness probe that fails gets
+ * every node restarted over a dependency `/health` exists to report. Concurrent calls share one
+ * run of the checks (and one rendering of the metrics), so unlimited does not mean unbounded work.
+ */
+const unlimited = { rateLimit: false }
+
+/** A failed check's own message names hosts, ports and accounts: logged, never sent to anyone. */
+const WITHHELD = 'unavailable (details in the server log)'
+
 export const observabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = async (app, opts) => {
   const tags = ['health']
-  const report = async () => {
+  const logged = new Map<string, string | undefined>()
+  const check = async () => {
     const dependencies = await opts.health.run()
+    for (const [name, d] of Object.entries(dependencies)) {
+      const reason = d.status === 'down' ? (d.details ?? 'down') : undefined
+      if (reason !== logged.get(name)) {
+        if (reason) app.log.warn({ dependency: name, reason }, 'dependency down')
+        else if (logged.get(name)) app.log.info({ dependency: name }, 'dependency back up')
+        logged.set(name, reason)
+      }
+      if (d.status === 'down') d.details = WITHHELD
+    }
+    return dependencies
+  }
+  let running: Promise<Record<string, DependencyHealth>> | undefined
+  const report = async () => {
+    running ??= check().finally(() => {
+      running = undefined
+    })
+    const dependencies = await running
     const values = Object.values(dependencies)
     const criticalDown = values.some((d) => d.critical && d.status === 'down') || opts.isDraining()
     const anyDown = values.some((d) => d.status === 'down')
@@ -45,7 +74,10 @@ export const observabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = asy
 
   app.get(
     '/health',
-    { schema: { operationId: 'health', tags, response: { 200: HealthBody, 503: HealthBody } } },
+    {
+      config: unlimited,
+      schema: { operationId: 'health', tags, response: { 200: HealthBody, 503: HealthBody } },
+    },
     async (_req, reply) => {
       const body = await report()
       return reply.status(body.status === 'unhealthy' ? 503 : 200).send(body)
@@ -54,6 +86,7 @@ export const observabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = asy
   app.get(
     '/health/live',
     {
+      config: unlimited,
       schema: {
         operationId: 'healthLive',
         tags,
@@ -64,20 +97,34 @@ export const observabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = asy
   )
   app.get(
     '/health/ready',
-    { schema: { operationId: 'healthReady', tags, response: { 200: HealthBody, 503: HealthBody } } },
+    {
+      config: unlimited,
+      schema: { operationId: 'healthReady', tags, response: { 200: HealthBody, 503: HealthBody } },
+    },
     async (_req, reply) => {
       const body = await report()
       return reply.status(body.status === 'unhealthy' ? 503 : 200).send(body)
     },
   )
 
-  app.get('/metrics', { schema: { operationId: 'metrics', tags, hide: true } }, async (_req, reply) => {
+  let rendering: Promise<string> | undefined
+  const render = () => {
     const pool = opts.poolStats()
     opts.metrics.dbPool.set({ state: 'total' }, pool.total)
     opts.metrics.dbPool.set({ state: 'idle' }, pool.idle)
     opts.metrics.dbPool.set({ state: 'waiting' }, pool.waiting)
-    return reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics())
-  })
+    return opts.metrics.registry.metrics()
+  }
+  app.get(
+    '/metrics',
+    { config: unlimited, schema: { operationId: 'metrics', tags, hide: true } },
+    async (_req, reply) => {
+      rendering ??= render().finally(() => {
+        rendering = undefined
+      })
+      return reply.type(opts.metrics.registry.contentType).send(await rendering)
+    },
+  )
 }
 
 /** Request durations by route and status for every route; call on the root instance. */

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import type { OvasabiClient } from '../../../client/index.js'
 import { Logo } from '../shared/Logo.js'
 import { adminClient, errorText, storedKey, storeKey, useLoad } from './api.js'
@@ -34,10 +34,38 @@ function href(r: Route): string {
   return r.page === 'home' ? '/admin' : `/admin/${r.page}`
 }
 
+const REFUSED =
+  'The server refused this API key: it was revoked, or the server’s keys changed. Sign in with a new key.'
+
 export function Console() {
   const [key, setKey] = useState(storedKey())
-  const client = useMemo(() => (key ? adminClient(key) : undefined), [key])
-  if (!client) return <Login onKey={setKey} />
+  const [refused, setRefused] = useState(false)
+  const current = useRef(key)
+  current.current = key
+  const client = useMemo(
+    () =>
+      key
+        ? adminClient(key, () => {
+            // A late answer to a key already replaced must not sign the new one out.
+            if (current.current !== key) return
+            current.current = undefined
+            storeKey(undefined)
+            setRefused(true)
+            setKey(undefined)
+          })
+        : undefined,
+    [key],
+  )
+  if (!client)
+    return (
+      <Login
+        refused={refused}
+        onKey={(k) => {
+          setRefused(false)
+          setKey(k)
+        }}
+      />
+    )
   return (
     <Shell
       client={client}
@@ -49,7 +77,7 @@ export function Console() {
   )
 }
 
-function Login({ onKey }: { onKey: (key: string) => void }) {
+function Login({ onKey, refused }: { onKey: (key: string) => void; refused: boolean }) {
   const [error, setError] = useState<string>()
   const [pending, setPending] = useState(false)
   async function submit(e: Event) {
@@ -89,6 +117,11 @@ function Login({ onKey }: { onKey: (key: string) => void }) {
             Create one with <code>ovasabi apikey create --role admin --name me</code>. Kept for this tab only.
           </span>
         </div>
+        {refused && !error && (
+          <p class="notice" data-tone="warn" role="status" data-testid="key-refused">
+            {REFUSED}
+          </p>
+        )}
         {error && (
           <p class="notice" data-tone="danger" role="alert">
             {error}

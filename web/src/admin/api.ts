@@ -20,7 +20,20 @@ export function storeKey(key: string | undefined): void {
   }
 }
 
-export const adminClient = (apiKey: string): OvasabiClient => createClient({ baseUrl: '', apiKey })
+/**
+ * The console's client. `onRefused` runs when the server answers 401: the key itself is refused
+ * (revoked, or the server's keys changed), so no screen of the console can work with it.
+ */
+export const adminClient = (apiKey: string, onRefused?: () => void): OvasabiClient =>
+  createClient({
+    baseUrl: '',
+    apiKey,
+    fetch: async (input, init) => {
+      const res = await globalThis.fetch(input, init)
+      if (res.status === 401) onRefused?.()
+      return res
+    },
+  })
 
 export type Loadable<T> =
   | { state: 'loading' }

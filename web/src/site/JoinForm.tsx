@@ -76,10 +76,12 @@ export function JoinForm(props: {
         />
       </Field>
       <Field id="join-code" label={t('join.code')} error={err.referral_code ?? err.code}>
+        {/* Uncontrolled: a `value` would put `?ref=` back over what the visitor typed on every
+            re-render (each keystroke in the name, each failed submit). */}
         <input
           id="join-code"
           name="referral_code"
-          value={ref}
+          defaultValue={ref}
           autocomplete="off"
           maxLength={32}
           aria-describedby={describedBy('join-code')}
