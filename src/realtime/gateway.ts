@@ -19,7 +19,7 @@ import { connectedFrame, finishOpening } from './opening.js'
 import type { EventHistory, StoredMessage } from './history.js'
 import { Hub } from './hub.js'
 import type { InboundRegistry } from './inbound.js'
-import type { RealtimeMetrics } from './metrics.js'
+import { closeCodeLabel, type RealtimeMetrics } from './metrics.js'
 import { Presence } from './presence.js'
 import { createRedisPresence } from './presence-redis.js'
 import { REALTIME_CHANNEL } from './publish.js'
@@ -257,7 +257,7 @@ export class Gateway {
     if (room) this.rooms.retire(room)
     this.presence.leave(slug, conn.presenceKey)
     this.deps.metrics.connections.dec()
-    this.deps.metrics.closes.labels(String(conn.closeCode || code)).inc()
+    this.deps.metrics.closes.labels(closeCodeLabel(conn.closeCode || code)).inc()
     try {
       await this.deps.inbound.closed(conn.info())
     } catch (err) {

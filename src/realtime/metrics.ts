@@ -49,3 +49,15 @@ export function createRealtimeMetrics(registry: Registry): RealtimeMetrics {
     }),
   }
 }
+
+/**
+ * The `code` label of `ovasabi_ws_closes_total`. The client chooses its close code (3000–4999 are
+ * free for applications), so codes outside the protocol's own range are counted by thousand:
+ * every distinct label value is a series Prometheus keeps, and a client must not mint them.
+ */
+export function closeCodeLabel(code: number): string {
+  if (Number.isInteger(code) && code >= 1000 && code <= 1015) return String(code)
+  if (code >= 3000 && code <= 3999) return '3xxx'
+  if (code >= 4000 && code <= 4999) return '4xxx'
+  return 'other'
+}
