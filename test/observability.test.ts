@@ -211,6 +211,41 @@ describe('health while Redis is unreachable', { skip: !REDIS_URL && 'REDIS_URL n
   })
 })
 
+describe('requests while Redis keeps the connection but stops answering', {
+  skip: !REDIS_URL && 'REDIS_URL not set',
+}, () => {
+  it('are answered (the limiter fails open) instead of waiting for good', async () => {
+    const target = new URL(REDIS_URL!)
+    let stalled = false
+    const sockets = new Set<Socket>()
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(target.port || 6379), target.hostname)
+      for (const s of [client, upstream]) {
+        sockets.add(s)
+        s.on('error', () => {})
+      }
+      // Bytes flow until the stall; then they are swallowed and the connections stay open.
+      client.on('data', (chunk) => stalled || upstream.write(chunk))
+      upstream.on('data', (chunk) => stalled || client.write(chunk))
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const port = (proxy.address() as AddressInfo).port
+    const t = await buildTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } })
+    try {
+      assert.equal((await t.app.inject({ method: 'POST', url: '/api/session' })).statusCode, 201)
+      stalled = true
+      const session = await t.app.inject({ method: 'POST', url: '/api/session' })
+      assert.equal(session.statusCode, 201, session.body)
+      const ready = await t.app.inject({ method: 'GET', url: '/health/ready' })
+      assert.equal(ready.statusCode, 503, ready.body)
+    } finally {
+      proxy.close()
+      for (const s of sockets) s.destroy()
+      await t.close().catch(() => {})
+    }
+  })
+})
+
 describe('request logs', () => {
   it('carry no credentials or personal data from the URL', async () => {
     const lines: string[] = []
