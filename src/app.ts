@@ -305,6 +305,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     version: config.VERSION,
     poolStats: () => platform.database.poolStats(),
     isDraining: () => app.draining,
+    metricsToken: config.METRICS_TOKEN,
   })
   await app.register(session.routes, { tokens: platform.tokens })
   await app.register(campaign.routes, { campaigns })

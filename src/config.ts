@@ -27,6 +27,8 @@ const EnvSchema = Type.Object({
   JSON_MAX_DEPTH: Type.Integer({ minimum: 2, maximum: 1000, default: 32 }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 6000 }),
   OVASABI_ADMIN_KEY: Type.Optional(Type.String({ minLength: 24 })),
+  /** When set, `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus' `authorization`). */
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   DEFAULT_CAMPAIGN: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', default: 'ovasabi_website' }),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   ENVIRONMENT: Type.String({ default: 'development' }),

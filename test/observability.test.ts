@@ -82,6 +82,27 @@ describe('health, metrics, docs, request ids', () => {
   })
 })
 
+describe('/metrics with METRICS_TOKEN', () => {
+  it('answers the token as a bearer and refuses anything else', async () => {
+    const token = 'scrape-token-0123456789'
+    const t = await buildTestApp({ env: { METRICS_TOKEN: token } })
+    try {
+      const scrape = (authorization?: string) =>
+        t.app.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} })
+      const ok = await scrape(`Bearer ${token}`)
+      assert.equal(ok.statusCode, 200)
+      assert.match(ok.body, /ovasabi_/)
+      for (const bad of [undefined, 'Bearer wrong', `Basic ${token}`, `Bearer ${token}x`]) {
+        const res = await scrape(bad)
+        assert.equal(res.statusCode, 401, String(bad))
+        assert.doesNotMatch(res.body, /ovasabi_/)
+      }
+    } finally {
+      await t.close()
+    }
+  })
+})
+
 describe('readiness when the database is unreachable', () => {
   it('answers 503 with the database down', async () => {
     const t = await buildTestApp()

@@ -1,4 +1,6 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import { UnauthorizedError } from '../http/errors.js'
 import { Type } from 'typebox'
 import type { DependencyHealth, HealthRegistry } from './health.js'
 import type { Metrics } from './metrics.js'
@@ -25,6 +27,16 @@ export interface ObservabilityOptions {
   poolStats: () => { total: number; idle: number; waiting: number }
   /** Whether the process is shutting down (ready turns 503 so balancers stop sending). */
   isDraining: () => boolean
+  /** `METRICS_TOKEN`: when set, scrapes must send it as a bearer token. */
+  metricsToken?: string
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest()
+
+/** A scrape's bearer token against `METRICS_TOKEN`, in constant time (digests of equal length). */
+function scrapeAllowed(header: string | undefined, expected: Buffer): boolean {
+  const match = /^Bearer (.+)$/i.exec(header ?? '')
+  return match !== null && timingSafeEqual(digest(match[1]!.trim()), expected)
 }
 
 /**
@@ -107,6 +119,7 @@ export const observabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = asy
     },
   )
 
+  const expectedToken = opts.metricsToken ? digest(opts.metricsToken) : undefined
   let rendering: Promise<string> | undefined
   const render = () => {
     const pool = opts.poolStats()
@@ -118,7 +131,11 @@ export const observabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = asy
   app.get(
     '/metrics',
     { config: unlimited, schema: { operationId: 'metrics', tags, hide: true } },
-    async (_req, reply) => {
+    async (req, reply) => {
+      // Runtime figures (pool sizes, memory, event-loop lag, traffic) are for the operator.
+      if (expectedToken && !scrapeAllowed(req.headers.authorization, expectedToken)) {
+        throw new UnauthorizedError('Metrics need the METRICS_TOKEN as a bearer token', 'UNAUTHORIZED')
+      }
       rendering ??= render().finally(() => {
         rendering = undefined
       })
