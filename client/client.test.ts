@@ -190,3 +190,32 @@ describe('OvasabiError.fromBody', () => {
     assert.equal(e.message, 'Too many requests. Please try again later.')
   })
 })
+
+describe('client timeouts', () => {
+  test('a server that accepts but never finishes its answer gives TIMEOUT; with no deadline it is awaited', async () => {
+    const { createServer } = await import('node:http')
+    const held: Array<() => void> = []
+    // Sends the headers, then holds the body: the deadline covers the answer, not only the headers.
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.write('{"status":')
+      held.push(() => res.end('"ok"}'))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+    try {
+      const err = await failure(createClient({ baseUrl, timeoutMs: 200 }).health())
+      assert.equal(err.code, 'TIMEOUT')
+      assert.equal(err.status, 0)
+
+      const answered = createClient({ baseUrl, timeoutMs: 0 }).health()
+      for (let i = 0; i < 500 && held.length < 2; i++) await new Promise((r) => setTimeout(r, 10))
+      held[1]!()
+      assert.deepEqual(await answered, { status: 'ok' })
+    } finally {
+      for (const release of held) release()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
+})

@@ -13,6 +13,8 @@ export interface ClientOptions {
   /** An `ovs_…` API key (admin console, scripts); takes precedence over `token`. */
   apiKey?: string
   fetch?: FetchLike
+  /** Longest a REST call may take, answer included, before it fails with `TIMEOUT` (default 30 s; 0: none). */
+  timeoutMs?: number
   /** WebSocket constructor for `connect()` (Node < 22: pass `ws`). */
   WebSocket?: RealtimeOptions['WebSocket']
 }
@@ -128,9 +130,9 @@ export function createClient(options: ClientOptions) {
       /** GDPR erasure of one lead (admin): its personal fields cleared, the row kept. */
       erase: (slug: string, id: string | number) =>
         req<C.Lead>('DELETE', `/api/campaign/${enc(slug)}/leads/${enc(String(id))}`),
-      /** The CSV export as text. */
+      /** The CSV export as text. No deadline: a large campaign's export streams for as long as it takes. */
       csv: (slug: string, q: Query = {}) =>
-        req<string>('GET', `/api/campaign/${enc(slug)}/leads.csv`, { query: q, text: true }),
+        req<string>('GET', `/api/campaign/${enc(slug)}/leads.csv`, { query: q, text: true, timeoutMs: 0 }),
       csvUrl: (slug: string) => http.url(`/api/campaign/${enc(slug)}/leads.csv`),
     },
 

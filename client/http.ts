@@ -13,7 +13,12 @@ export interface RequestOptions {
   /** Return the response text instead of parsing JSON (CSV, Mermaid). */
   text?: boolean
   signal?: AbortSignal
+  /** Overrides the client's `timeoutMs` for this call (0: none). */
+  timeoutMs?: number
 }
+
+/** How long a call may take, answer body included, unless the client or the call says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 30_000
 
 /** Holds the base URL and the current credential; every typed call goes through `request`. */
 export class HttpCore {
@@ -21,9 +26,17 @@ export class HttpCore {
   token?: string
   apiKey?: string
   private readonly fetchImpl: FetchLike
+  private readonly timeoutMs: number
 
-  constructor(opts: { baseUrl: string; token?: string; apiKey?: string; fetch?: FetchLike }) {
+  constructor(opts: {
+    baseUrl: string
+    token?: string
+    apiKey?: string
+    fetch?: FetchLike
+    timeoutMs?: number
+  }) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '')
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.token = opts.token
     this.apiKey = opts.apiKey
     if (!opts.fetch && typeof globalThis.fetch !== 'function') {
@@ -54,16 +67,42 @@ export class HttpCore {
       headers['content-type'] = 'application/json'
       body = JSON.stringify(opts.body)
     }
-    let res: Response
-    try {
-      res = await this.fetchImpl(this.url(path, opts.query), { method, headers, body, signal: opts.signal })
-    } catch (err) {
-      const aborted = (err as { name?: string })?.name === 'AbortError'
-      throw new OvasabiError(aborted ? 'ABORTED' : 'NETWORK_ERROR', `${method} ${path}: ${String(err)}`, {
-        cause: err,
-      })
+    // One signal for the caller's abort and the deadline (AbortSignal.any is too new for some browsers).
+    const limit = opts.timeoutMs ?? this.timeoutMs
+    const controller = new AbortController()
+    let timedOut = false
+    const expire = () => {
+      timedOut = true
+      controller.abort()
     }
-    const raw = await res.text()
+    const timer = limit > 0 ? setTimeout(expire, limit) : undefined
+    const forward = () => controller.abort()
+    if (opts.signal?.aborted) controller.abort()
+    else opts.signal?.addEventListener('abort', forward, { once: true })
+    const failed = (err: unknown) =>
+      timedOut
+        ? new OvasabiError('TIMEOUT', `${method} ${path}: no answer within ${limit} ms`, { cause: err })
+        : new OvasabiError(
+            (err as { name?: string })?.name === 'AbortError' ? 'ABORTED' : 'NETWORK_ERROR',
+            `${method} ${path}: ${String(err)}`,
+            { cause: err },
+          )
+    let res: Response
+    let raw: string
+    try {
+      res = await this.fetchImpl(this.url(path, opts.query), {
+        method,
+        headers,
+        body,
+        signal: controller.signal,
+      })
+      raw = await res.text()
+    } catch (err) {
+      throw failed(err)
+    } finally {
+      clearTimeout(timer)
+      opts.signal?.removeEventListener('abort', forward)
+    }
     if (!res.ok) {
       let parsed: unknown
       try {

@@ -227,6 +227,43 @@ describe('campaign site and admin console in Chromium', () => {
     await context.close()
   })
 
+  test('admin: the CSV export holds the leads the table shows (its status and its search)', async () => {
+    const slug = await createCampaign(server.app)
+    for (const [name, email] of [
+      ['Grace Hopper', 'grace@example.org'],
+      ['Alan Turing', 'alan@example.org'],
+    ]) {
+      const guest = (await server.app.inject({ method: 'POST', url: '/api/session' })).json()
+      const res = await server.app.inject({
+        method: 'POST',
+        url: '/api/quote',
+        headers: { authorization: `Bearer ${guest.token}` },
+        payload: { campaign: slug, name, email, message: 'A launch page' },
+      })
+      assert.equal(res.statusCode, 200, res.body)
+    }
+    const context = await browser.newContext({ ...DESKTOP, acceptDownloads: true })
+    await context.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)
+    const { page } = await openPage(context, `${server.baseUrl}/admin/c/${slug}/leads`)
+    const rows = page.locator('[data-testid="leads-table"] tbody tr')
+    await page.locator('[data-testid="leads-table"] tr', { hasText: 'Alan Turing' }).waitFor()
+    await page.locator('#lead-q').fill('grace')
+    await page.locator('#lead-q').press('Enter')
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="leads-table"] tbody tr').length === 1,
+    )
+    assert.match((await rows.first().textContent()) ?? '', /Grace Hopper/)
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('[data-testid="leads-csv"]').click(),
+    ])
+    const { readFile } = await import('node:fs/promises')
+    const csv = await readFile((await download.path())!, 'utf8')
+    assert.match(csv, /Grace Hopper/)
+    assert.doesNotMatch(csv, /Alan Turing/)
+    await context.close()
+  })
+
   test('admin: a key revoked while signed in sends the console back to sign-in, saying why', async () => {
     const revoked = await server.app.platform.apiKeys.create({
       name: `soon-revoked-${Date.now()}`,

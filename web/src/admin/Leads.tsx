@@ -36,10 +36,11 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
     }
   }
 
-  // The export needs the API key header, so it is fetched and handed over as a file.
+  // The export needs the API key header, so it is fetched and handed over as a file: the rows
+  // the table shows (its status and search), all of them.
   async function exportCsv() {
     try {
-      const csv = await client.leads.csv(slug, { status: status || undefined })
+      const csv = await client.leads.csv(slug, { status: status || undefined, q: q || undefined })
       const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }))
       const a = document.createElement('a')
       a.href = url
