@@ -204,10 +204,12 @@ export function createClient(options: ClientOptions) {
           'GET',
           `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/deliveries`,
         ),
-      messages: (slug: string, id: string) =>
+      /** Newest first; `before`: the last `message_id` of the previous page. */
+      messages: (slug: string, id: string, q: { limit?: number; before?: string; status?: string } = {}) =>
         req<{ messages: C.WebhookMessage[] }>(
           'GET',
           `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/messages`,
+          { query: q },
         ),
       /** Send a message again (same webhook-id, fresh signature). */
       replay: (slug: string, id: string, messageId: string) =>

@@ -421,6 +421,49 @@ for (const dialect of DIALECTS) {
       assert.equal(messages[0].status, 'pending')
     })
 
+    it('pages through every message with before, and picks them by status', async () => {
+      const { slug, r, id } = await setup()
+      for (let i = 0; i < 5; i++) assert.equal((await submit(slug)).statusCode, 200)
+      await waitFor(() => r.got.length >= 5, 'five deliveries')
+      const list = async (query: string) =>
+        (await get(`/api/campaign/${slug}/webhooks/${id}/messages?${query}`)).messages as Array<{
+          message_id: string
+          status: string
+        }>
+      const all = await list('limit=500')
+      assert.equal(all.length, 5)
+      const seen: string[] = []
+      let before = ''
+      for (let page = 0; page < 5; page++) {
+        const got = await list(`limit=2${before ? `&before=${before}` : ''}`)
+        if (got.length === 0) break
+        seen.push(...got.map((m) => m.message_id))
+        before = got.at(-1)!.message_id
+      }
+      assert.deepEqual(
+        seen,
+        all.map((m) => m.message_id),
+        'newest first, each once',
+      )
+
+      await ctx.app.platform.database.db
+        .updateTable('service_notification_outbox')
+        .set({ status: 'failed', last_error: 'HTTP 500' })
+        .where('message_id', '=', all[3]!.message_id)
+        .execute()
+      const failed = await list('status=failed')
+      assert.deepEqual(
+        failed.map((m) => m.message_id),
+        [all[3]!.message_id],
+      )
+      const bogus = await ctx.app.inject({
+        method: 'GET',
+        url: `/api/campaign/${slug}/webhooks/${id}/messages?status=bogus`,
+        headers: adminHeaders,
+      })
+      assert.equal(bogus.statusCode, 400)
+    })
+
     it('replays a message, sends a test event, and rotates the secret with a grace period', async () => {
       const { slug, r, id, secret } = await setup()
       await submit(slug)

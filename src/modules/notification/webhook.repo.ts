@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import { prepared } from '../../platform/db/prepared.js'
+import type { OutboxStatus } from '../../platform/db/tables.js'
 
 export type WebhookRow = Awaited<ReturnType<typeof findWebhook>> & {}
 
@@ -404,8 +405,17 @@ export function listDeliveries(db: Db, webhookId: string, limit: number, beforeI
   return q.execute()
 }
 
-export function listMessages(db: Db, webhookId: string, limit: number) {
-  return db
+/**
+ * An endpoint's messages, newest first: `before` (a message id from the previous page) pages back
+ * through all of them, `status` picks the ones to look at (the failed ones, to replay them).
+ */
+export function listMessages(
+  db: Db,
+  webhookId: string,
+  limit: number,
+  opts: { before?: string; status?: OutboxStatus } = {},
+) {
+  let q = db
     .selectFrom('service_notification_outbox')
     .select([
       'message_id',
@@ -420,7 +430,19 @@ export function listMessages(db: Db, webhookId: string, limit: number) {
     .where('webhook_id', '=', webhookId)
     .orderBy('id', 'desc')
     .limit(limit)
-    .execute()
+  if (opts.status) q = q.where('status', '=', opts.status)
+  if (opts.before) {
+    const { before } = opts
+    // The page's last message, found by its key (message, endpoint); an unknown one ends the list.
+    q = q.where('id', '<', (eb) =>
+      eb
+        .selectFrom('service_notification_outbox')
+        .select('id')
+        .where('webhook_id', '=', webhookId)
+        .where('message_id', '=', before),
+    )
+  }
+  return q.execute()
 }
 
 /** What erasure leaves of a message's payload (see `scrubSubjects`). */

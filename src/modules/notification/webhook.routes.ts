@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
+import type { OutboxStatus } from '../../platform/db/tables.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import { Slug } from '../campaign/campaign.schema.js'
@@ -200,16 +201,26 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         operationId: 'listWebhookMessages',
         tags,
         security: SecuredBy,
+        description:
+          'Messages to this endpoint, newest first; page with `before` (the last message_id you saw), ' +
+          'pick a `status` (e.g. `failed`, to replay them).',
         params: IdParams,
         querystring: Type.Object({
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+          before: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+          status: Type.Optional(
+            Type.Union(
+              ['pending', 'sending', 'delivered', 'failed', 'cancelled'].map((s) => Type.Literal(s)),
+            ),
+          ),
         }),
         response: { 200: Type.Object({ messages: Type.Array(MessageView) }), ...errors(400, 401, 403, 404) },
       },
     },
     async (request) => {
       const { slug, id } = ids(request)
-      return { messages: await webhooks.messages(slug, id, (request.query as { limit: number }).limit) }
+      const q = request.query as { limit: number; before?: string; status?: OutboxStatus }
+      return { messages: await webhooks.messages(slug, id, q) }
     },
   )
 

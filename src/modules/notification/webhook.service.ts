@@ -1,6 +1,7 @@
 import type { EventBus } from '../../platform/bus/bus.js'
 import { newUlid } from '../../platform/ids.js'
 import type { Db } from '../../platform/db/database.js'
+import type { OutboxStatus } from '../../platform/db/tables.js'
 import { ConflictError, NotFoundError } from '../../platform/http/errors.js'
 import type { SecretBox } from './secret-box.js'
 import { newWebhookSecret } from './signing.js'
@@ -48,7 +49,11 @@ export interface WebhookService {
   /** Turn an endpoint disabled by a 410 (or by hand) back on and close its breaker. */
   enable(campaign: string, id: string): Promise<ReturnType<typeof view>>
   deliveries(campaign: string, id: string, opts: { limit: number; before?: number }): Promise<unknown[]>
-  messages(campaign: string, id: string, limit: number): Promise<unknown[]>
+  messages(
+    campaign: string,
+    id: string,
+    opts: { limit: number; before?: string; status?: OutboxStatus },
+  ): Promise<unknown[]>
   replay(campaign: string, id: string, messageId: string): Promise<void>
   /** Queue a `webhook.test` message to this endpoint only; returns its message id. */
   sendTest(campaign: string, id: string): Promise<string>
@@ -199,9 +204,9 @@ export function createWebhookService(deps: {
       const rows = await repo.listDeliveries(db, id, opts.limit, opts.before)
       return rows.map((r) => ({ ...r, id: Number(r.id), created_at: r.created_at.toISOString() }))
     },
-    async messages(campaign, id, limit) {
+    async messages(campaign, id, { limit, ...page }) {
       await get(campaign, id)
-      const rows = await repo.listMessages(db, id, limit)
+      const rows = await repo.listMessages(db, id, limit, page)
       return rows.map((r) => ({
         ...r,
         next_attempt_at: r.next_attempt_at.toISOString(),
