@@ -403,8 +403,21 @@ for (const dialect of DIALECTS) {
       const messages = (await get(`/api/campaign/${slug}/webhooks/${id}/messages`)).messages
       assert.equal(messages.length, 1, 'no outbox row for a disabled endpoint')
       assert.equal(messages[0].status, 'failed')
+      // Nothing can be queued for it while it is disabled: it would wait for good.
+      for (const refused of [
+        await post(`/api/campaign/${slug}/webhooks/${id}/messages/${messages[0].message_id}/replay`),
+        await post(`/api/campaign/${slug}/webhooks/${id}/test`),
+      ]) {
+        assert.equal(refused.statusCode, 409, refused.body)
+        assert.equal(json(refused).error.code, 'WEBHOOK_DISABLED')
+        assert.match(json(refused).error.message, /410/)
+      }
       const enabled = await post(`/api/campaign/${slug}/webhooks/${id}/enable`)
       assert.equal(json(enabled).enabled, true)
+      const replayed = await post(
+        `/api/campaign/${slug}/webhooks/${id}/messages/${messages[0].message_id}/replay`,
+      )
+      assert.equal(replayed.statusCode, 202, replayed.body)
     })
 
     it('opens the circuit breaker after repeated failures', async () => {

@@ -234,7 +234,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         security: SecuredBy,
         description:
           'Send a message again (same webhook-id, fresh signature and retry budget). ' +
-          '409 MESSAGE_ERASED when its subject was erased.',
+          '409 MESSAGE_ERASED when its subject was erased, 409 WEBHOOK_DISABLED while the endpoint is disabled.',
         params: MessageParams,
         response: { 202: Type.Object({ status: Type.Literal('queued') }), ...errors(401, 403, 404, 409) },
       },
@@ -254,10 +254,11 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         operationId: 'sendWebhookTest',
         tags,
         security: SecuredBy,
+        description: 'Queue a webhook.test event; 409 WEBHOOK_DISABLED while the endpoint is disabled.',
         params: IdParams,
         response: {
           202: Type.Object({ status: Type.Literal('queued'), message_id: Type.String() }),
-          ...errors(401, 403, 404),
+          ...errors(401, 403, 404, 409),
         },
       },
     },

@@ -132,6 +132,21 @@ export function createWebhookService(deps: {
   }
 
   /**
+   * A replay or a test to a disabled endpoint would wait, pending, until someone enabled it (and
+   * retention never removes a pending message): refused instead, saying why it is disabled.
+   */
+  async function getEnabled(campaign: string, id: string) {
+    const w = await get(campaign, id)
+    if (!w.enabled) {
+      throw new ConflictError(
+        `Webhook ${id} is disabled (${w.disabled_reason ?? 'by an admin'}): enable it first`,
+        'WEBHOOK_DISABLED',
+      )
+    }
+    return w
+  }
+
+  /**
    * Endpoint `id` changed in a way a message queued in some node's memory must see (its URL, its
    * secret, or it is gone): every worker gives its queued rows back to the sweep.
    */
@@ -215,7 +230,7 @@ export function createWebhookService(deps: {
       }))
     },
     async replay(campaign, id, messageId) {
-      await get(campaign, id)
+      await getEnabled(campaign, id)
       const outcome = await repo.replay(db, id, messageId)
       if (outcome === 'erased') {
         throw new ConflictError(
@@ -232,7 +247,7 @@ export function createWebhookService(deps: {
       deps.worker?.nudge()
     },
     async sendTest(campaign, id) {
-      const w = await get(campaign, id)
+      const w = await getEnabled(campaign, id)
       const messageId = `msg_${newUlid()}`
       await db
         .insertInto('service_notification_outbox')
