@@ -148,8 +148,31 @@ for (const dialect of DIALECTS) {
       const wrongType = json(await submit(slug, { name: { first: 'Ada' }, email: 'ada@example.com' })).error
       assert.deepEqual(
         wrongType.details.map((d: any) => [d.field, d.message]),
-        [['name', 'name must be text of 1 to 200 characters']],
+        [['name', 'name must be one line of 1 to 200 characters, without control characters']],
       )
+      // Control characters (an ESC sequence that would recolour a terminal, a line break in a name)
+      // and a domain without a dot are refused; a message keeps its line breaks and tabs.
+      const controls = json(
+        await submit(slug, {
+          name: 'Ada\u001b[31m',
+          email: 'ada@localhost',
+          company: 'Engines\nLtd',
+          interest: 'x\u0085',
+          message: 'ok\u0007',
+        }),
+      ).error
+      assert.deepEqual(controls.details.map((d: any) => d.field).sort(), [
+        'company',
+        'email',
+        'interest',
+        'message',
+        'name',
+      ])
+      const multiline = await submit(
+        await createCampaign(ctx.app),
+        lead({ email: 'lines@example.com', message: 'Line one\n\tLine two\r\n' }),
+      )
+      assert.equal(multiline.statusCode, 200, multiline.body)
 
       const viaAction = await ctx.app.inject({
         method: 'POST',

@@ -20,16 +20,27 @@ export const METADATA_MAX_KEYS = 50
  */
 export const METADATA_MAX_BYTES = 16 * 1024
 
+/**
+ * One line of text without control characters: an ESC or a backspace in a name is no name, and
+ * such characters reach CSV exports, CRMs and terminals, where they can rewrite what is shown.
+ */
+const LINE = '^[^\\u0000-\\u001F\\u007F-\\u009F]*$'
+/** Free text: the same, but tabs and line breaks are the message's own. */
+const TEXT = '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$'
+
 /** The lead form. `website` is a honeypot: people never see it, form-filling bots do. */
 export const QuoteFields = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    email: Type.String({ format: 'email', maxLength: 254 }),
-    company: Type.Optional(Type.String({ maxLength: 200 })),
+    name: Type.String({ minLength: 1, maxLength: 200, pattern: LINE }),
+    // A dotted domain, as registration asks: `ada@localhost` reaches no one a campaign could answer.
+    email: Type.String({ format: 'email', maxLength: 254, pattern: '^[^\\s@]+@[^\\s@.]+(\\.[^\\s@.]+)+$' }),
+    company: Type.Optional(Type.String({ maxLength: 200, pattern: LINE })),
     phone: Type.Optional(Type.String({ pattern: '^\\+?[0-9 ().-]{5,32}$' })),
-    message: Type.Optional(Type.String({ maxLength: 5000 })),
-    budget: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Number({ minimum: 0 })])),
-    interest: Type.Optional(Type.String({ maxLength: 200 })),
+    message: Type.Optional(Type.String({ maxLength: 5000, pattern: TEXT })),
+    budget: Type.Optional(
+      Type.Union([Type.String({ maxLength: 100, pattern: LINE }), Type.Number({ minimum: 0 })]),
+    ),
+    interest: Type.Optional(Type.String({ maxLength: 200, pattern: LINE })),
     locale: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$' })),
     consent: Type.Optional(Type.Boolean()),
     metadata: Type.Optional(
@@ -53,13 +64,13 @@ export type QuoteFields = Static<typeof QuoteFields>
 export const PERSONAL_FIELDS = ['name', 'email', 'phone', 'company', 'message']
 
 export const FIELD_HINTS: Record<string, string> = {
-  name: 'name must be text of 1 to 200 characters',
-  email: 'email must be a valid email address (at most 254 characters)',
-  company: 'company must be text of at most 200 characters',
+  name: 'name must be one line of 1 to 200 characters, without control characters',
+  email: 'email must be a valid email address with a domain such as example.com (at most 254 characters)',
+  company: 'company must be one line of at most 200 characters, without control characters',
   phone: 'phone must be 5 to 32 digits, spaces, +, (, ), . or -',
-  message: 'message must be text of at most 5000 characters',
-  budget: 'budget must be a non-negative number or text of at most 100 characters',
-  interest: 'interest must be text of at most 200 characters',
+  message: 'message must be text of at most 5000 characters, without control characters',
+  budget: 'budget must be a non-negative number or one line of at most 100 characters',
+  interest: 'interest must be one line of at most 200 characters, without control characters',
   locale: 'locale must be a language tag such as en or pt-BR',
   consent: 'consent must be true or false',
   metadata: `metadata must be an object with at most ${METADATA_MAX_KEYS} keys and ${METADATA_MAX_BYTES / 1024} KiB of JSON`,
