@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream'
 import { ulid } from 'ulid'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import { TOKEN_COOKIE } from '../platform/auth/plugin.js'
+import { originAllowed, requestCookie } from '../platform/http/browser-cookie.js'
 import type { Principal } from '../platform/auth/principal.js'
 import {
   AppError,
@@ -44,41 +45,8 @@ export function credentialOf(
     const token = list.find((p) => p !== SUBPROTOCOL && p.length > 0)
     if (token) return { token, source: 'protocol' }
   }
-  const cookie = req.headers.cookie
-  if (cookie) {
-    for (const part of cookie.split(';')) {
-      const eq = part.indexOf('=')
-      if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE) {
-        const raw = part.slice(eq + 1).trim()
-        let token = raw
-        try {
-          token = decodeURIComponent(raw)
-        } catch {}
-        return token ? { token, source: 'cookie' } : undefined
-      }
-    }
-  }
-  return undefined
-}
-
-/**
- * Whether a page at the request's `Origin` may use the ambient cookie: no Origin (not a
- * browser), the request's own host, `PUBLIC_URL`'s origin, or one listed in `CORS_ORIGINS` (the
- * rule `/cable` applies too). Browsers send cookies on cross-site WebSocket handshakes (a
- * `SameSite=None` cookie, or a sibling subdomain) and CORS does not cover WebSockets, so without
- * this any page could open a socket as its visitor and act for them.
- */
-export function originAllowed(req: IncomingMessage, allowed: readonly string[], publicUrl?: string): boolean {
-  const origin = req.headers.origin
-  if (origin === undefined) return true
-  if (allowed.includes(origin)) return true
-  try {
-    const o = new URL(origin)
-    if (publicUrl && o.origin === new URL(publicUrl).origin) return true
-    return o.host === req.headers.host
-  } catch {
-    return false
-  }
+  const cookie = requestCookie(req, TOKEN_COOKIE)
+  return cookie ? { token: cookie, source: 'cookie' } : undefined
 }
 
 function decodeSegment(segment: string, path: string): string {

@@ -6,6 +6,7 @@ import { ulid } from 'ulid'
 import { type WebSocket, WebSocketServer } from 'ws'
 import type { EventBus } from '../../../platform/bus/bus.js'
 import { parseUntrustedJson } from '../../../platform/json.js'
+import { originAllowed, requestCookie } from '../../../platform/http/browser-cookie.js'
 import type { AccountService, V1Principal } from '../account.service.js'
 import type { Channel, CableConnection } from './channels.js'
 import * as wire from './protocol.js'
@@ -34,26 +35,6 @@ export interface CableServerDeps {
   maxPayload?: number
   /** Origins besides the server's own whose pages may connect with the login cookie (`CORS_ORIGINS`). */
   allowedOrigins?: readonly string[]
-}
-
-/** No Origin (not a browser), the request's own host, or a listed origin. */
-function sameOrAllowedOrigin(request: IncomingMessage, allowed: readonly string[]): boolean {
-  const origin = request.headers.origin
-  if (!origin) return true
-  if (allowed.includes(origin)) return true
-  try {
-    return new URL(origin).host === request.headers.host
-  } catch {
-    return false
-  }
-}
-
-function cookie(header: string | undefined, name: string): string | undefined {
-  for (const part of header?.split(';') ?? []) {
-    const [k, ...v] = part.trim().split('=')
-    if (k === name) return decodeURIComponent(v.join('='))
-  }
-  return undefined
 }
 
 /**
@@ -192,11 +173,11 @@ export function createCableServer(deps: CableServerDeps) {
     const fromQuery = url.searchParams.get('token')
     // The cookie rides along with any page's request: like Rails' allowed_request_origins, only
     // the server's own pages (and CORS_ORIGINS) may use it; a token in the URL needs no such check.
-    if (!fromQuery && !sameOrAllowedOrigin(request, deps.allowedOrigins ?? [])) {
+    if (!fromQuery && !originAllowed(request, deps.allowedOrigins ?? [])) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       return
     }
-    const credential = fromQuery ?? cookie(request.headers.cookie, 'jwt_token')
+    const credential = fromQuery ?? requestCookie(request, 'jwt_token')
     const principal = credential
       ? await deps.accounts.authenticate(credential).catch(() => undefined)
       : undefined
