@@ -8,8 +8,6 @@
 export interface UpstreamSlots {
   /** Runs `fn` in a slot, or returns `undefined` without running it when too many are waiting. */
   run<T>(fn: () => Promise<T>): Promise<{ value: T } | undefined>
-  readonly active: number
-  readonly waiting: number
 }
 
 export function createUpstreamSlots(max: number, maxWaiting: number): UpstreamSlots {
@@ -32,12 +30,6 @@ export function createUpstreamSlots(max: number, maxWaiting: number): UpstreamSl
       } finally {
         release()
       }
-    },
-    get active() {
-      return active
-    },
-    get waiting() {
-      return queue.length
     },
   }
 }

@@ -45,7 +45,6 @@ export function createErasedUsers(db: Db) {
   const users = finalAnswers((id) => isUserErased(db, id))
   const sessions = finalAnswers((id) => isSessionRevoked(db, id))
   return {
-    isErased: (userId: string, now?: number) => users.has(userId, now),
     /** The authenticator's `isRevoked`: user tokens by person, guest tokens by session. */
     isRevoked(principal: Principal): Promise<boolean> {
       if (principal.kind === 'user') return users.has(principal.user_id)
