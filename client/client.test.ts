@@ -54,9 +54,16 @@ for (const dialect of DIALECTS) {
       const client = createClient({ baseUrl })
       await client.createSession()
       const first = await client.action(slug, 'content.like', { a: 1 }, { requestId: 'retry-me-1' })
-      const again = await client.action(slug, 'content.like', { a: 2 }, { requestId: 'retry-me-1' })
+      const again = await client.action(slug, 'content.like', { a: 1 }, { requestId: 'retry-me-1' })
       assert.equal(first.request_id, 'retry-me-1')
       assert.deepEqual(again, first)
+      // The id of another request is refused, not answered with the first one's success.
+      const reused = await client.action(slug, 'content.like', { a: 2 }, { requestId: 'retry-me-1' }).then(
+        () => assert.fail('expected IDEMPOTENCY_KEY_REUSED'),
+        (e: unknown) => e as { code: string; status: number },
+      )
+      assert.equal(reused.code, 'IDEMPOTENCY_KEY_REUSED')
+      assert.equal(reused.status, 422)
       const stats = await createClient({ baseUrl, apiKey: ADMIN_KEY }).campaigns.stats(slug)
       assert.equal(stats.events['content.like'], 1)
     })

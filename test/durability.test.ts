@@ -74,7 +74,7 @@ for (const dialect of DIALECTS) {
           const res = await fetch(`${second.url}/api/${slug}/update`, {
             method: 'POST',
             headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ action: 'content.create', request_id: id }),
+            body: JSON.stringify({ action: 'content.create', request_id: id, data: { id } }),
           })
           assert.equal(res.headers.get('idempotent-replayed'), 'true', `acknowledged ${id} was lost`)
         }

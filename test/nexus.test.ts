@@ -94,11 +94,89 @@ for (const dialect of DIALECTS) {
 
     it('returns the first response for a repeated request_id and records once', async () => {
       const first = await post({ action: 'content.create', data: { n: 1 }, request_id: 'dup-1' })
-      const second = await post({ action: 'content.create', data: { n: 2 }, request_id: 'dup-1' })
+      const second = await post({ action: 'content.create', data: { n: 1 }, request_id: 'dup-1' })
       assert.equal(second.statusCode, 200)
       assert.equal(second.headers['idempotent-replayed'], 'true')
       assert.deepEqual(json(second), json(first))
       assert.equal((await events('dup-1')).length, 1)
+    })
+
+    it('refuses a request_id reused for another payload or action with 422, recording nothing', async () => {
+      const first = await post({ action: 'content.create', data: { n: 1 }, request_id: 'reuse-1' })
+      assert.equal(first.statusCode, 200, first.body)
+      for (const other of [
+        { action: 'content.create', data: { n: 2 } },
+        { action: 'content.update', data: { n: 1 } },
+        { type: 'campaign_event', event: 'content.create', payload: { n: 1, extra: true } },
+      ]) {
+        const res = await post({ ...other, request_id: 'reuse-1' })
+        assert.equal(res.statusCode, 422, res.body)
+        assert.equal(json(res).error.code, 'IDEMPOTENCY_KEY_REUSED')
+        assert.equal(res.headers['idempotent-replayed'], undefined)
+      }
+      assert.equal((await events('reuse-1')).length, 1)
+      // The same request in envelope form is the same request: replayed.
+      const retry = await post({
+        type: 'campaign_event',
+        event: 'content.create',
+        payload: { n: 1 },
+        request_id: 'reuse-1',
+      })
+      assert.equal(retry.statusCode, 200, retry.body)
+      assert.equal(retry.headers['idempotent-replayed'], 'true')
+      assert.deepEqual(json(retry), json(first))
+    })
+
+    it('refuses a reused request_id on an action that claims its id first (registration)', async () => {
+      const join = (email: string) =>
+        post({ action: 'user.register', data: { email, name: 'Reuse' }, request_id: 'reuse-join' })
+      const first = await join('reuse.first@example.com')
+      assert.equal(first.statusCode, 200, first.body)
+      const other = await join('reuse.second@example.com')
+      assert.equal(other.statusCode, 422, other.body)
+      assert.equal(json(other).error.code, 'IDEMPOTENCY_KEY_REUSED')
+      const users = await t.app.platform.database.db
+        .selectFrom('service_user_master')
+        .select('email')
+        .where('email', '=', 'reuse.second@example.com')
+        .execute()
+      assert.equal(users.length, 0, 'the second registration did not run')
+      const retry = await join('reuse.first@example.com')
+      assert.equal(retry.headers['idempotent-replayed'], 'true')
+    })
+
+    it('answers concurrent requests sharing one id with different payloads: one runs, the rest are refused', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          post({ action: 'content.create', data: { n: i % 2 }, request_id: 'reuse-race' }),
+        ),
+      )
+      const ok = results.filter((r) => r.statusCode === 200)
+      const refused = results.filter((r) => r.statusCode === 422)
+      assert.equal(ok.length + refused.length, 6, results.map((r) => r.body).join('\n'))
+      assert.ok(refused.length >= 3, 'at least the copies with the other payload are refused')
+      for (const r of refused) assert.equal(json(r).error.code, 'IDEMPOTENCY_KEY_REUSED')
+      for (const r of ok) assert.deepEqual(json(r), json(ok[0]!))
+      assert.equal((await events('reuse-race')).length, 1)
+    })
+
+    it('replays a record written before fingerprints were kept, whatever the payload', async () => {
+      await t.app.platform.database.db
+        .insertInto('service_nexus_request')
+        .values({
+          campaign_slug: slug,
+          actor: `session:${session.session_id}`,
+          request_id: 'legacy-1',
+          status: 'done',
+          status_code: 200,
+          response: JSON.stringify({ status: 'success', result: 'before', request_id: 'legacy-1' }),
+          expires_at: new Date(Date.now() + 60_000),
+        })
+        .execute()
+      const res = await post({ action: 'content.create', data: { any: 1 }, request_id: 'legacy-1' })
+      assert.equal(res.statusCode, 200, res.body)
+      assert.equal(res.headers['idempotent-replayed'], 'true')
+      assert.equal(json(res).result, 'before')
     })
 
     it('answers a retry whose stored answer an erasure forgot with 410 ERASED, and records nothing', async () => {

@@ -9,6 +9,8 @@ export interface RequestRecord {
   request_id: string
   status_code: number
   response: unknown
+  /** What the request was (`requestFingerprint`): a later copy must match it to be a replay. */
+  fingerprint: string
   expires_at: Date
 }
 

@@ -45,6 +45,7 @@ export async function writeStatement(
         request_id,
         status_code: r.status_code,
         response: r.response ?? null,
+        fingerprint: r.fingerprint,
         expires_at: r.expires_at,
       })
     }
@@ -74,15 +75,16 @@ export async function writeStatement(
   const { rows } = await sql<{ campaign_slug: string; actor: string; request_id: string }>`
     ${prepared('commit-records')} with won as (
       insert into service_nexus_request
-        (campaign_slug, actor, request_id, status, status_code, response, expires_at)
-      select campaign_slug, actor, request_id, 'done', status_code, coalesce(response, 'null'::jsonb), expires_at
+        (campaign_slug, actor, request_id, status, status_code, response, fingerprint, expires_at)
+      select campaign_slug, actor, request_id, 'done', status_code, coalesce(response, 'null'::jsonb),
+             fingerprint, expires_at
       from jsonb_to_recordset(${JSON.stringify(req)}::jsonb)
         as r(campaign_slug text, actor text, request_id text, status_code int, response jsonb,
-             expires_at timestamptz)
+             fingerprint text, expires_at timestamptz)
       order by campaign_slug, actor, request_id
       on conflict (campaign_slug, actor, request_id) do update
         set status = 'done', status_code = excluded.status_code, response = excluded.response,
-            created_at = ${now}, expires_at = excluded.expires_at
+            fingerprint = excluded.fingerprint, created_at = ${now}, expires_at = excluded.expires_at
         where service_nexus_request.expires_at <= ${now}
       returning campaign_slug, actor, request_id
     ),

@@ -22,6 +22,8 @@ import {
   IDEMPOTENCY_TTL_MS,
   type RequestKey,
   release,
+  requestFingerprint,
+  sameRequest,
   type StoredResponse,
   storedResponse,
 } from './idempotency.js'
@@ -86,6 +88,8 @@ function redact(payload: unknown, fields: string[] | undefined): unknown {
 /** What one action commits, before its response is known. */
 interface JobParts {
   key: RequestKey
+  /** `requestFingerprint` of this request: stored with its record, compared by later copies. */
+  fingerprint: string
   event: EventRecord
   /** `event:<name>`, counted with `events_total`. */
   counter: string
@@ -108,6 +112,7 @@ function commitJob(
       request_id: parts.key.request_id,
       status_code: response.status_code,
       response: response.body,
+      fingerprint: parts.fingerprint,
       expires_at: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
     },
     claimed,
@@ -143,7 +148,7 @@ function isEnvelope(body: EnvelopeInput | SeedInput): body is EnvelopeInput {
  * frames: normalise, authorise, resolve, validate, run exactly once, record, acknowledge.
  */
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
-  const inFlight = new Map<string, Promise<DispatchOutcome>>()
+  const inFlight = new Map<string, { promise: Promise<DispatchOutcome>; fingerprint: string }>()
   const listeners: Array<(committed: CommittedAction) => void> = []
 
   function tellCommitted(campaign: Campaign, envelope: Envelope, action: string) {
@@ -235,26 +240,41 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
    * rate limit its first copy used up, a campaign that ended since), and a `deferred` action
    * only learns it is a repeat at its commit, after its checks and handler ran.
    */
-  async function replayInstead(err: unknown, envelope: Envelope, key: RequestKey): Promise<DispatchOutcome> {
-    if (err instanceof AppError && err.statusCode < 500 && err.code !== 'REQUEST_IN_PROGRESS') {
+  async function replayInstead(
+    err: unknown,
+    envelope: Envelope,
+    key: RequestKey,
+    fingerprint: string,
+  ): Promise<DispatchOutcome> {
+    if (
+      err instanceof AppError &&
+      err.statusCode < 500 &&
+      err.code !== 'REQUEST_IN_PROGRESS' &&
+      err.code !== 'IDEMPOTENCY_KEY_REUSED'
+    ) {
       const earlier = await finishedResponse(deps.db, key).catch(() => undefined)
       if (earlier) {
         const action = deps.registry.resolve(envelope.event)?.name ?? envelope.event
-        return toOutcome(earlier, envelope.request_id, action, true)
+        return toOutcome(sameRequest(earlier, fingerprint), envelope.request_id, action, true)
       }
     }
     throw err
   }
 
-  async function runOrReplay(input: DispatchInput, envelope: Envelope, key: RequestKey) {
+  async function runOrReplay(input: DispatchInput, envelope: Envelope, key: RequestKey, fingerprint: string) {
     try {
-      return await run(input, envelope, key)
+      return await run(input, envelope, key, fingerprint)
     } catch (err) {
-      return replayInstead(err, envelope, key)
+      return replayInstead(err, envelope, key, fingerprint)
     }
   }
 
-  async function run(input: DispatchInput, envelope: Envelope, key: RequestKey): Promise<DispatchOutcome> {
+  async function run(
+    input: DispatchInput,
+    envelope: Envelope,
+    key: RequestKey,
+    fingerprint: string,
+  ): Promise<DispatchOutcome> {
     const campaign = await deps.campaigns.get(input.campaignSlug)
     const action = deps.registry.resolve(envelope.event)
     if (!action) throw new BadRequestError(`Unknown action ${envelope.event}`, 'UNKNOWN_ACTION')
@@ -280,6 +300,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
     const parts: JobParts = {
       key,
+      fingerprint,
       event: {
         event_id: envelope.request_id,
         campaign_slug: campaign.slug,
@@ -308,7 +329,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           return toOutcome(response, envelope.request_id, action.name, false)
         }
         const stored = await storedResponse(deps.db, key)
-        if (stored) return toOutcome(stored, envelope.request_id, action.name, true)
+        if (stored) return toOutcome(sameRequest(stored, fingerprint), envelope.request_id, action.name, true)
       }
       throw new ConflictError(
         'A request with this request_id could not be recorded; retry',
@@ -316,8 +337,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       )
     }
 
-    const earlier = await claim(deps.db, key)
-    if (earlier) return toOutcome(earlier, envelope.request_id, action.name, true)
+    const earlier = await claim(deps.db, key, fingerprint)
+    if (earlier) return toOutcome(sameRequest(earlier, fingerprint), envelope.request_id, action.name, true)
     let response: StoredResponse
     try {
       response = success(await action.handler(ctx, envelope.payload), envelope.request_id)
@@ -347,11 +368,17 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         actor: actorKey(input.principal),
         request_id: envelope.request_id,
       }
+      // The registered name, so an alias and its name are one action; fallback events are their own.
+      const resolved = deps.registry.resolve(envelope.event)
+      const fingerprint = requestFingerprint(
+        resolved && !deps.registry.isFallback(resolved) ? resolved.name : envelope.event,
+        envelope.payload,
+      )
       const flightKey = `${key.campaign_slug}\u0000${key.actor}\u0000${key.request_id}`
       const existing = inFlight.get(flightKey)
-      if (existing) return { ...(await existing), replayed: true }
-      const promise = runOrReplay(input, envelope, key)
-      inFlight.set(flightKey, promise)
+      if (existing) return { ...(await sameRequest(existing, fingerprint).promise), replayed: true }
+      const promise = runOrReplay(input, envelope, key, fingerprint)
+      inFlight.set(flightKey, { promise, fingerprint })
       try {
         const result = await promise
         deps.metrics.actions.inc({

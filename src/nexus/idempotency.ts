@@ -1,6 +1,7 @@
+import { hash } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Db } from '../platform/db/database.js'
-import { ConflictError } from '../platform/http/errors.js'
+import { ConflictError, UnprocessableError } from '../platform/http/errors.js'
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
 /** A claim older than this is from a process that died mid-action; another may take it over. */
@@ -18,10 +19,39 @@ export interface StoredResponse {
   body: unknown
 }
 
+/** A stored answer and what its request was (null for records older than migration 016). */
+export interface StoredRequest extends StoredResponse {
+  fingerprint: string | null
+}
+
+/**
+ * What a request_id is used for: its action (the registered name, so an alias and its name are
+ * the same action) and its payload as sent. A retry sends the same body, so the same text.
+ */
+export function requestFingerprint(action: string, payload: unknown): string {
+  return hash('sha256', `${action}\u0000${JSON.stringify(payload)}`, 'base64url')
+}
+
+/**
+ * The stored answer is a replay only for the same request: a request_id reused for another
+ * action or payload (a client bug, or ids that collide) would otherwise be answered with the
+ * first request's success while nothing of its own ran. Refused as the IETF Idempotency-Key
+ * draft and Stripe do: 422, and nothing recorded.
+ */
+export function sameRequest<T extends { fingerprint: string | null }>(stored: T, fingerprint: string): T {
+  if (stored.fingerprint !== null && stored.fingerprint !== fingerprint) {
+    throw new UnprocessableError(
+      'This request_id was already used for a different request; use a new request_id for a new request',
+      'IDEMPOTENCY_KEY_REUSED',
+    )
+  }
+  return stored
+}
+
 async function read(db: Db, key: RequestKey) {
   return db
     .selectFrom('service_nexus_request')
-    .select(['status', 'status_code', 'response', 'created_at'])
+    .select(['status', 'status_code', 'response', 'fingerprint'])
     .where('campaign_slug', '=', key.campaign_slug)
     .where('actor', '=', key.actor)
     .where('request_id', '=', key.request_id)
@@ -29,13 +59,19 @@ async function read(db: Db, key: RequestKey) {
     .executeTakeFirst()
 }
 
+const toStored = (row: { status_code: number | null; response: unknown; fingerprint: string | null }) => ({
+  status_code: row.status_code ?? 200,
+  body: row.response,
+  fingerprint: row.fingerprint,
+})
+
 /** The stored first response for this key, once it is done; waits while another process holds it. */
-export async function storedResponse(db: Db, key: RequestKey): Promise<StoredResponse | undefined> {
+export async function storedResponse(db: Db, key: RequestKey): Promise<StoredRequest | undefined> {
   const deadline = Date.now() + WAIT_FOR_OTHER_MS
   for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
     const row = await read(db, key)
     if (!row) return undefined
-    if (row.status === 'done') return { status_code: row.status_code ?? 200, body: row.response }
+    if (row.status === 'done') return toStored(row)
     if (Date.now() > deadline) {
       throw new ConflictError(
         'A request with this request_id is still being processed',
@@ -47,20 +83,29 @@ export async function storedResponse(db: Db, key: RequestKey): Promise<StoredRes
 }
 
 /** The stored first response for this key when one is done, without waiting; undefined otherwise. */
-export async function finishedResponse(db: Db, key: RequestKey): Promise<StoredResponse | undefined> {
+export async function finishedResponse(db: Db, key: RequestKey): Promise<StoredRequest | undefined> {
   const row = await read(db, key)
-  return row?.status === 'done' ? { status_code: row.status_code ?? 200, body: row.response } : undefined
+  return row?.status === 'done' ? toStored(row) : undefined
 }
 
 /**
  * Claim the key before running a handler that writes on its own. Returns undefined when claimed,
  * or the first response when the key was already used.
  */
-export async function claim(db: Db, key: RequestKey): Promise<StoredResponse | undefined> {
+export async function claim(
+  db: Db,
+  key: RequestKey,
+  fingerprint: string,
+): Promise<StoredRequest | undefined> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const inserted = await db
       .insertInto('service_nexus_request')
-      .values({ ...key, status: 'pending', expires_at: new Date(Date.now() + IDEMPOTENCY_TTL_MS) })
+      .values({
+        ...key,
+        status: 'pending',
+        fingerprint,
+        expires_at: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
+      })
       .onConflict((oc) => oc.columns(['campaign_slug', 'actor', 'request_id']).doNothing())
       .returning('request_id')
       .executeTakeFirst()
@@ -80,12 +125,12 @@ export async function claim(db: Db, key: RequestKey): Promise<StoredResponse | u
           eb('expires_at', '<=', new Date()),
         ]),
       )
-      .set({ status: 'pending', response: null, status_code: null })
+      .set({ status: 'pending', response: null, status_code: null, fingerprint })
       .returning('request_id')
       .executeTakeFirst()
     if (takenOver) return undefined
-    const stored = await storedResponse(db, key)
-    if (stored) return stored
+    const earlier = await storedResponse(db, key)
+    if (earlier) return earlier
   }
   throw new ConflictError('A request with this request_id is still being processed', 'REQUEST_IN_PROGRESS')
 }

@@ -14,6 +14,7 @@ import * as m012 from './migrations/012_delivery_log_by_message.js'
 import * as m013 from './migrations/013_revoked_sessions.js'
 import * as m014 from './migrations/014_media_quota.js'
 import * as m015 from './migrations/015_membership_by_session.js'
+import * as m016 from './migrations/016_request_fingerprint.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -34,6 +35,7 @@ const migrations: Record<string, Migration> = {
   '013_revoked_sessions': m013,
   '014_media_quota': m014,
   '015_membership_by_session': m015,
+  '016_request_fingerprint': m016,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -53,6 +53,8 @@ export interface NexusRequestTable {
   status: 'pending' | 'done'
   status_code: ColumnType<number | null, number | null | undefined, number | null>
   response: ColumnType<unknown, string | null | undefined, string | null>
+  /** What the id was first used for (nexus/idempotency.ts `requestFingerprint`); null before migration 016. */
+  fingerprint: ColumnType<string | null, string | null | undefined, string | null>
   created_at: CreatedAt
   expires_at: Timestamp
 }
