@@ -380,10 +380,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       })
     }
     await campaigns.ensure(defaultCampaign(config.DEFAULT_CAMPAIGN), 'system')
-    // Expired idempotency records, and webhook messages past their retention.
+    // Expired idempotency records, webhook messages past their retention, and revoked guest
+    // sessions whose tokens have all expired.
     const purge = async () => {
       await purgeExpired(db)
       await webhooks.purgeFinished(config.WEBHOOK_RETENTION_DAYS)
+      await users.purgeRevokedSessions(config.SESSION_TTL_SECONDS)
     }
     purgeTimer = setInterval(
       () => void purge().catch((err) => app.log.warn({ err }, 'purge failed')),

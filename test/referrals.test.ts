@@ -293,6 +293,27 @@ for (const dialect of DIALECTS) {
       assert.equal(json(full).error.code, 'MAX_REFERRALS_REACHED')
     })
 
+    it('counts the per-IP cap per IPv6 /64, whichever address of it a referral comes from', async () => {
+      const slug = await createCampaign(app)
+      const ada = await join(app, slug, { name: 'Ada' })
+      const net = `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`
+      for (let i = 1; i <= 3; i++) {
+        const res = await apply(app, slug, await join(app, slug), ada.user.referral_code, `${net}::${i}`)
+        assert.equal(res.statusCode, 200, res.body)
+      }
+      const capped = await apply(app, slug, await join(app, slug), ada.user.referral_code, `${net}:9:8:7:6`)
+      assert.equal(capped.statusCode, 422, capped.body)
+      assert.equal(json(capped).error.code, 'REFERRAL_IP_LIMIT_REACHED')
+      const otherNet = await apply(
+        app,
+        slug,
+        await join(app, slug),
+        ada.user.referral_code,
+        '2001:db8:ffff::1',
+      )
+      assert.equal(otherNet.statusCode, 200, otherNet.body)
+    })
+
     it('fires each milestone once, to the campaign, with the display name only', async () => {
       const slug = await createCampaign(app, { metadata: { custom_rules: { referral_milestones: [1, 3] } } })
       const ada = await join(app, slug, { name: 'Ada' })

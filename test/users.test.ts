@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { sql } from 'kysely'
+import { hashPassword } from '../src/modules/user/password.js'
 import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
 import type { RealtimeMessage } from '../src/realtime/publish.js'
 import {
@@ -310,6 +311,12 @@ for (const dialect of DIALECTS) {
         password: 'onlylettersherefolks',
       })
       assert.equal(json(letters).error.code, 'WEAK_PASSWORD')
+      // Ten characters, letters and digits, and still guessed at once: too few different ones.
+      for (const password of ['aaaaaaaaa1', '1111111111a', 'ab12ab12ab12']) {
+        const repetitive = await register(app, { campaign: slug, email: email(), name: 'W', password })
+        assert.equal(repetitive.statusCode, 400, `${password}: ${repetitive.body}`)
+        assert.equal(json(repetitive).error.code, 'WEAK_PASSWORD')
+      }
       const bad = await register(app, { campaign: slug, email: 'not-an-email', name: 'W' })
       assert.equal(bad.statusCode, 400)
       assert.equal(json(bad).error.code, 'VALIDATION_FAILED')
@@ -376,6 +383,167 @@ for (const dialect of DIALECTS) {
       const blocked = await guess(PASSWORD)
       assert.equal(blocked.statusCode, 429, blocked.body)
       assert.ok(Number(blocked.headers['retry-after']) > 0)
+    })
+
+    it('answers a password join of a passwordless account as a wrong password is, 429 included', async () => {
+      // Else 409 forever here, and 429 after a few guesses for an account with a password, would
+      // tell which accounts have a password worth guessing.
+      const address = email('nopw_guess')
+      await register(app, { campaign: slug, email: address, name: 'N' })
+      const guess = (password: string) =>
+        register(app, { campaign: slug, email: address, name: 'M', password }, { 'x-forwarded-for': ip() })
+      for (let i = 0; i < 5; i++) {
+        const res = await guess(`guess number ${i}`)
+        assert.equal(res.statusCode, 409, res.body)
+        assert.equal(json(res).error.code, 'EMAIL_TAKEN')
+      }
+      const blocked = await guess('guess number 5')
+      assert.equal(blocked.statusCode, 429, blocked.body)
+      assert.ok(Number(blocked.headers['retry-after']) > 0)
+    })
+
+    it('lets a password account join again with its own token, or a password set under older rules', async () => {
+      const guest = await guestToken(app)
+      const asGuest = { authorization: `Bearer ${guest.token}` }
+      const address = email('pw_owner')
+      const owner = json(
+        await register(app, { campaign: slug, email: address, name: 'Owner', password: PASSWORD }, asGuest),
+      )
+      const elsewhere = await createCampaign(app)
+      // Their own token proves what the password would: no need to send it again.
+      const own = await register(
+        app,
+        { campaign: elsewhere, email: address, name: 'Owner' },
+        { authorization: `Bearer ${owner.token}` },
+      )
+      assert.equal(own.statusCode, 201, own.body)
+      assert.equal(json(own).user.id, owner.user.id)
+      // The browser's guest session is not enough for an account with a password, nor another's token.
+      const third = await createCampaign(app)
+      const stranger = json(await register(app, { campaign: third, email: email('str'), name: 'S' }))
+      for (const headers of [asGuest, { authorization: `Bearer ${stranger.token}` }]) {
+        const res = await register(app, { campaign: third, email: address, name: 'Owner' }, headers)
+        assert.equal(res.statusCode, 409, res.body)
+      }
+
+      // A password the strength rule would refuse today is still its owner's to join with.
+      const old = email('old_rules')
+      const made = json(await register(app, { campaign: slug, email: old, name: 'Old' }))
+      await app.platform.database.db
+        .updateTable('service_user_master')
+        .set({ password_hash: await hashPassword('aaaaaaaaa1') })
+        .where('id', '=', made.user.id)
+        .execute()
+      const again = await register(
+        app,
+        { campaign: elsewhere, email: old, name: 'Old', password: 'aaaaaaaaa1' },
+        { 'x-forwarded-for': ip() },
+      )
+      assert.equal(again.statusCode, 201, again.body)
+      assert.equal(json(again).user.id, made.user.id)
+    })
+
+    it('counts login attempts per IPv6 /64, and an IPv4-mapped address as that IPv4 address', async () => {
+      const hex = () => randomBytes(2).toString('hex')
+      const net = `2001:db8:${hex()}:${hex()}`
+      // Every attempt from another address of the one /64, as any IPv6 client can send them.
+      for (let i = 0; i < 30; i++) {
+        const res = await login(
+          app,
+          { email: email('v6'), password: PASSWORD },
+          `${net}:${i.toString(16)}::1`,
+        )
+        assert.equal(res.statusCode, 401, `attempt ${i}`)
+      }
+      const sprayed = await login(app, { email: email('v6'), password: PASSWORD }, `${net}:ffff:1:2:3`)
+      assert.equal(sprayed.statusCode, 429, sprayed.body)
+      const elsewhere = await login(app, { email: email('v6'), password: PASSWORD }, `2001:db8:${hex()}::1`)
+      assert.equal(elsewhere.statusCode, 401)
+
+      const v4 = ip()
+      for (let i = 0; i < 30; i++) {
+        const from = i % 2 === 0 ? v4 : `::ffff:${v4}`
+        const res = await login(app, { email: email('v4'), password: PASSWORD }, from)
+        assert.equal(res.statusCode, 401, `attempt ${i}`)
+      }
+      const mapped = await login(app, { email: email('v4'), password: PASSWORD }, `::ffff:${v4}`)
+      assert.equal(mapped.statusCode, 429, mapped.body)
+    })
+
+    it('takes an address in any Unicode form as one person (NFC), and keeps +tags apart', async () => {
+      const tag = randomBytes(3).toString('hex')
+      const composed = `jos\u00e9_${tag}@example.com`
+      const decomposed = `JOSE\u0301_${tag}@example.com`
+      const first = await register(app, { campaign: slug, email: composed, name: 'José', password: PASSWORD })
+      assert.equal(first.statusCode, 201, first.body)
+      const again = await register(app, { campaign: slug, email: decomposed, name: 'Not José' })
+      assert.equal(again.statusCode, 409, again.body)
+      assert.equal(json(again).error.code, 'EMAIL_TAKEN')
+      const loggedIn = await login(app, { email: decomposed, password: PASSWORD }, ip())
+      assert.equal(loggedIn.statusCode, 200, loggedIn.body)
+      assert.equal(json(loggedIn).user.id, json(first).user.id)
+      assert.equal(json(loggedIn).user.email, composed)
+      const tagged = await register(app, {
+        campaign: slug,
+        email: `jos\u00e9_${tag}+news@example.com`,
+        name: 'J',
+      })
+      assert.equal(tagged.statusCode, 201, tagged.body)
+      assert.notEqual(json(tagged).user.id, json(first).user.id)
+
+      // An account stored before addresses were NFC is still found as its owner types it.
+      const legacy = `rene\u0301_${tag}@example.com`
+      const rene = await register(app, { campaign: slug, email: legacy, name: 'René', password: PASSWORD })
+      assert.equal(rene.statusCode, 201, rene.body)
+      await app.platform.database.db
+        .updateTable('service_user_master')
+        .set({ email: legacy })
+        .where('id', '=', json(rene).user.id)
+        .execute()
+      const old = await login(app, { email: legacy, password: PASSWORD }, ip())
+      assert.equal(old.statusCode, 200, old.body)
+      assert.equal(json(old).user.id, json(rene).user.id)
+    })
+
+    it('refuses names that rewrite what others see, and invisible characters in an address', async () => {
+      const tag = randomBytes(3).toString('hex')
+      const names = [
+        'Ada\u001b[31m',
+        'Ada\nAdmin',
+        'Ada\u0085',
+        'Ada\u2028Admin',
+        'Ada\u202Egnp',
+        '\u2066Ada\u2069',
+        '\u200b \u200b',
+      ]
+      for (const name of names) {
+        const res = await register(app, { campaign: slug, email: email('ctl'), name })
+        assert.equal(res.statusCode, 400, `${JSON.stringify(name)}: ${res.body}`)
+        assert.equal(json(res).error.code, 'VALIDATION_FAILED')
+        assert.match(JSON.stringify(json(res).error.details), /name/)
+      }
+      const guest = await guestToken(app)
+      const viaAction = await app.inject({
+        method: 'POST',
+        url: `/api/${slug}/update`,
+        headers: { authorization: `Bearer ${guest.token}` },
+        payload: { action: 'register', data: { email: email('ctl'), name: 'Ada\u202Egnp' } },
+      })
+      assert.equal(viaAction.statusCode, 400, viaAction.body)
+      for (const address of [
+        `zw\u200b_${tag}@example.com`,
+        `soft_${tag}@exa\u00admple.com`,
+        `c_${tag}\u0007@example.com`,
+      ]) {
+        const res = await register(app, { campaign: slug, email: address, name: 'Z' })
+        assert.equal(res.statusCode, 400, `${JSON.stringify(address)}: ${res.body}`)
+      }
+      // Names in any script, emoji sequences (joined by ZWJ) and apostrophes are names.
+      for (const name of ['Zoë O’Brien 👩\u200d💻', 'אדה לאבלייס', '李小龍']) {
+        const res = await register(app, { campaign: slug, email: email('ok'), name })
+        assert.equal(res.statusCode, 201, `${name}: ${res.body}`)
+        assert.equal(json(res).user.display_name, name)
+      }
     })
 
     it('erases a person: user row, analytics events and login; counters stay', async () => {

@@ -11,6 +11,7 @@ import {
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
 import { assertActionAllowed } from '../campaign/campaign.guard.js'
+import { clientNetwork } from '../user/client-network.js'
 import { canonicalEmail, isDisposableEmail } from '../user/email.js'
 import { normaliseReferralCode } from '../user/referral-code.js'
 import type { JoinReferralHook, UserService } from '../user/user.service.js'
@@ -59,8 +60,12 @@ interface Won {
 /** A normalised code as people could have been given it (letters and digits). */
 const CODE_SHAPE = /^[A-Z0-9]{1,32}$/
 
+/** Per campaign, of the client's network (an IPv6 client's /64: it may send from any address in it). */
 const ipHash = (campaign: string, ip: string) =>
-  createHash('sha256').update(`${campaign}\u0000${ip}`).digest('hex').slice(0, 32)
+  createHash('sha256')
+    .update(`${campaign}\u0000${clientNetwork(ip)}`)
+    .digest('hex')
+    .slice(0, 32)
 
 const refusals = {
   unknown: () =>

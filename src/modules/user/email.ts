@@ -6,8 +6,18 @@ const require = createRequire(import.meta.url)
 const exact = new Set<string>(require('disposable-email-domains') as string[])
 const wildcard = new Set<string>(require('disposable-email-domains/wildcard.json') as string[])
 
-/** What we store and dedupe on: trimmed and lower-cased. */
+/**
+ * What we store and dedupe on: trimmed, lower-cased and in Unicode NFC (the form RFC 6532 asks
+ * for), so `josé@…` typed with a precomposed é and with e plus a combining accent (as some
+ * keyboards and pasted text give it) is one address, one person and one login budget.
+ * `+tags` are kept: `ada+news@` is an address of its own (see `canonicalEmail`).
+ */
 export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase().normalize('NFC')
+}
+
+/** How addresses were stored before NFC (trimmed and lower-cased only), to find such an account. */
+export function legacyEmail(email: string): string {
   return email.trim().toLowerCase()
 }
 

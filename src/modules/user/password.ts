@@ -43,10 +43,12 @@ export async function burnPasswordCheck(password: string): Promise<false> {
 }
 
 export const PASSWORD_MIN_LENGTH = 10
+/** `aaaaaaaaa1` or `1212121212a` is 10 characters long and guessed in a moment. */
+export const PASSWORD_MIN_DISTINCT = 5
 
 /**
- * The strength rule: at least 10 characters, at least one letter and one non-letter, not made of
- * one repeated character, and not containing the email's local part.
+ * The strength rule: at least 10 characters, at least one letter and one non-letter, at least 5
+ * different characters (so not one or two repeated), and not containing the email's local part.
  */
 export function assertStrongPassword(password: string, email: string): void {
   const problems: string[] = []
@@ -54,7 +56,8 @@ export function assertStrongPassword(password: string, email: string): void {
     problems.push(`must be at least ${PASSWORD_MIN_LENGTH} characters`)
   if (!/\p{L}/u.test(password) || !/[^\p{L}]/u.test(password))
     problems.push('must contain a letter and a digit or symbol')
-  if (/^(.)\1*$/su.test(password)) problems.push('must not repeat a single character')
+  if (new Set(password.toLowerCase()).size < PASSWORD_MIN_DISTINCT)
+    problems.push(`must use at least ${PASSWORD_MIN_DISTINCT} different characters`)
   const local = email.split('@')[0] ?? ''
   if (local.length >= 4 && password.toLowerCase().includes(local))
     problems.push('must not contain your email')

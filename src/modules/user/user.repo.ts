@@ -156,6 +156,18 @@ export async function revokeSessions(db: Db, sessionIds: string[], reason: strin
     .execute()
 }
 
+/**
+ * Forget revocations made more than `seconds` ago, by the database's clock (the one that stamped
+ * them): once every token of such a session has expired, its row stops nothing.
+ */
+export async function purgeRevokedSessions(db: Db, seconds: number): Promise<number> {
+  const res = await db
+    .deleteFrom('service_user_revoked_session')
+    .where('revoked_at', '<', sql<Date>`now() - make_interval(secs => ${seconds}::double precision)`)
+    .executeTakeFirst()
+  return Number(res.numDeletedRows)
+}
+
 export async function isSessionRevoked(db: Db, sessionId: string): Promise<boolean> {
   const row = await db
     .selectFrom('service_user_revoked_session')

@@ -28,10 +28,10 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
         tags,
         description:
           'Join a campaign (same service as the `user.register` action). A repeat join of an existing email is ' +
-          'idempotent for the person themself: with their password, or, without one, from the session their ' +
-          'join upgraded or with the token it gave. Anyone else, and a join that would set a password on an ' +
-          'account without one, gets 409 EMAIL_TAKEN (nothing of the person in it). Password guesses here count ' +
-          'against the login rate limit.',
+          'idempotent for the person themself: with their password, with their own user token, or (an account ' +
+          'without a password) from the guest session their join upgraded. Anyone else, and a join that would set ' +
+          'a password on an account without one, gets 409 EMAIL_TAKEN (nothing of the person in it). Password ' +
+          'guesses here, and passwords sent for an account without one, count against the login rate limit.',
         body: RegisterBody,
         response: { 200: AuthResponse, 201: AuthResponse, ...errors(400, 401, 403, 404, 409, 429) },
       },

@@ -1,20 +1,37 @@
 import { type Static, Type } from 'typebox'
 import { Slug } from '../campaign/campaign.schema.js'
 
-/** Surrounding spaces are allowed (people paste them); they are trimmed before anything else. */
+/**
+ * Surrounding spaces are allowed (people paste them); they are trimmed before anything else.
+ * Control and invisible format characters (a zero-width space, a bidi override) are in no one's
+ * address: they would only make a second account that looks like the first.
+ */
 const Email = Type.String({
-  pattern: '^\\s*[^\\s@]+@[^\\s@.]+(\\.[^\\s@.]+)+\\s*$',
+  pattern: '^\\s*[^\\s@\\p{Cc}\\p{Cf}]+@[^\\s@.\\p{Cc}\\p{Cf}]+(\\.[^\\s@.\\p{Cc}\\p{Cf}]+)+\\s*$',
   minLength: 3,
   maxLength: 254,
-  description: 'An email address; trimmed and lower-cased',
+  description: 'An email address; trimmed, lower-cased and put in Unicode NFC',
 })
 const Password = Type.String({ minLength: 1, maxLength: 256 })
+
+/**
+ * A display name, shown to every visitor of a campaign (leaderboard, milestone messages): one
+ * line that reads as typed. Control characters (an ESC recolours a terminal or log viewer, a line
+ * break forges a second line) and bidirectional overrides and isolates (which reverse the text
+ * around them, so "Ada" can pose as someone else's entry) are refused; something visible is required.
+ */
+const DisplayName = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: '^(?=.*[^\\s\\p{Cf}])[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]+$',
+  description: 'One line, without control characters or bidirectional overrides',
+})
 
 /** `user.register` payload; the REST body adds `campaign`. */
 export const RegisterPayload = Type.Object(
   {
     email: Email,
-    name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+    name: DisplayName,
     password: Type.Optional(Password),
     locale: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$' })),
     consent: Type.Optional(

@@ -16,7 +16,8 @@ import {
 import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
-import { normaliseEmail } from './email.js'
+import { clientNetwork } from './client-network.js'
+import { legacyEmail, normaliseEmail } from './email.js'
 import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword } from './password.js'
 import { generateReferralCode } from './referral-code.js'
 import * as repo from './user.repo.js'
@@ -61,6 +62,26 @@ export interface UserService {
   findMember(campaign: string, by: { userId: string } | { code: string }): Promise<Member | undefined>
   /** Display names of people not erased (leaderboards, milestone messages). */
   displayNames(ids: string[]): Promise<Map<string, string>>
+  /**
+   * The periodic purge: forget the guest sessions revoked at erasure once no token of theirs can
+   * be valid (see `revocationRetentionSeconds`). `tokenTtlSeconds` is `SESSION_TTL_SECONDS`.
+   */
+  purgeRevokedSessions(tokenTtlSeconds: number): Promise<number>
+}
+
+/**
+ * How much later a node's clock may run than the database's: a token is checked against the
+ * clock of the node it reaches, a revocation is stamped and purged by the database's.
+ */
+const CLOCK_SKEW_SECONDS = 300
+
+/**
+ * How long a revoked guest session stays revoked. Guest tokens are only ever issued for a new
+ * session, so every token of a revoked session was issued before its revocation and expires within
+ * the token lifetime after it; past that (and the clock skew), the row stops nothing any more.
+ */
+export function revocationRetentionSeconds(tokenTtlSeconds: number): number {
+  return tokenTtlSeconds + CLOCK_SKEW_SECONDS
 }
 
 export interface UserServiceDeps {
@@ -74,8 +95,9 @@ export interface UserServiceDeps {
 
 const MAX_CODE_ATTEMPTS = 8
 
-function sha(value: string): string {
-  return createHash('sha256').update(value).digest('hex').slice(0, 32)
+/** An address's login budget, whichever form it is stored or typed in. */
+function emailKey(email: string): string {
+  return `login:email:${createHash('sha256').update(normaliseEmail(email)).digest('hex').slice(0, 32)}`
 }
 
 export function createUserService(deps: UserServiceDeps): UserService {
@@ -112,8 +134,8 @@ export function createUserService(deps: UserServiceDeps): UserService {
   /** Counted before a password is checked, at login and at a join with one: a guesser pays for every attempt. */
   async function countPasswordAttempt(ip: string, email: string) {
     for (const [key, limit] of [
-      [`login:ip:${ip}`, limits.perIp],
-      [`login:email:${sha(email)}`, limits.perEmail],
+      [`login:ip:${clientNetwork(ip)}`, limits.perIp],
+      [emailKey(email), limits.perEmail],
     ] as const) {
       const r = await deps.limiter.consume(key, limit, limits.windowMs)
       if (!r.allowed) throw new TooManyRequestsError(r.retryAfter, 'Too many login attempts; retry later')
@@ -121,10 +143,11 @@ export function createUserService(deps: UserServiceDeps): UserService {
   }
 
   /**
-   * An existing person joins again only as themself: with their password, or, without one, from
-   * a session they already hold (the token their join gave, or the guest session it upgraded).
-   * Anyone else gets the same 409 whether or not the account has a password: knowing an email
-   * is not owning it, and the answer would carry the person's token and referral code.
+   * An existing person joins again only as themself: with their password; or without one, with
+   * their own user token (only their password, or the join that created them, gives one) or, for
+   * an account without a password, from a guest session they joined from. Anyone else gets the
+   * same 409 whether or not the account has a password: knowing an email is not owning it, and
+   * the answer would carry the person's token and referral code.
    */
   async function admitExisting(user: repo.UserRow, password: string | undefined, caller: CallerContext) {
     const taken = () =>
@@ -132,18 +155,22 @@ export function createUserService(deps: UserServiceDeps): UserService {
         'This email has already joined; continue where you joined, or log in if you set a password',
         'EMAIL_TAKEN',
       )
-    if (user.password_hash) {
-      if (password === undefined) throw taken()
+    if (password !== undefined) {
       await countPasswordAttempt(caller.ip, user.email!)
-      if (!(await verifyPassword(password, user.password_hash))) throw taken()
-      await deps.limiter.reset(`login:email:${sha(user.email!)}`)
-      return
+      if (user.password_hash && (await verifyPassword(password, user.password_hash))) {
+        await deps.limiter.reset(emailKey(user.email!))
+        return
+      }
+      // Setting a password on an account nobody proved they own would hand it over. Refused as a
+      // wrong password is, counted and as slow: else a 429 that never comes (or a faster answer)
+      // would tell which accounts have a password worth guessing.
+      if (!user.password_hash) await burnPasswordCheck(password)
+      throw taken()
     }
-    // Setting a password on an account nobody proved they own would hand it over.
-    if (password !== undefined) throw taken()
     const p = caller.principal
-    if (p?.user_id === user.id) return
-    if (p && p.kind !== 'apikey' && (await repo.sessionIds(db, user.id)).includes(p.session_id)) return
+    if (p?.kind === 'user' && p.user_id === user.id) return
+    if (user.password_hash || !p || p.kind === 'apikey') throw taken()
+    if ((await repo.sessionIds(db, user.id)).includes(p.session_id)) return
     throw taken()
   }
 
@@ -158,6 +185,16 @@ export function createUserService(deps: UserServiceDeps): UserService {
   function sessionFor(caller: CallerContext, userId: string, fresh: string): string {
     const p = caller.principal
     return p && (p.kind === 'session' || p.user_id === userId) ? p.session_id : fresh
+  }
+
+  /**
+   * The person with this address (normalised). An account stored before addresses were NFC is
+   * found as its owner types it, so nobody already in is locked out of their account.
+   */
+  async function findByEmail(typed: string, email: string) {
+    const found = await repo.findByEmail(db, email)
+    const legacy = legacyEmail(typed)
+    return found ?? (legacy === email ? undefined : await repo.findByEmail(db, legacy))
   }
 
   function view(user: repo.UserRow, membership?: repo.MembershipRow): UserView {
@@ -175,11 +212,10 @@ export function createUserService(deps: UserServiceDeps): UserService {
   return {
     async register(campaign, input, caller) {
       const email = normaliseEmail(input.email)
-      if (input.password !== undefined) assertStrongPassword(input.password, email)
       const fresh = `sess_${ulid()}`
       let joined: { user: repo.UserRow; membership: repo.MembershipRow; created: boolean } | undefined
       for (let attempt = 0; attempt < 3 && !joined; attempt++) {
-        const existing = await repo.findByEmail(db, email)
+        const existing = await findByEmail(input.email, email)
         if (existing) {
           await admitExisting(existing, input.password, caller)
           const sessionId = sessionFor(caller, existing.id, fresh)
@@ -189,6 +225,8 @@ export function createUserService(deps: UserServiceDeps): UserService {
           joined = { user: existing, ...m }
           break
         }
+        // The strength rule is for a password being set: an existing person's is only checked.
+        if (input.password !== undefined) assertStrongPassword(input.password, email)
         const hash = input.password === undefined ? null : await hashPassword(input.password)
         joined = await db.transaction().execute(async (trx) => {
           const user = await repo.insertUser(trx, {
@@ -261,12 +299,12 @@ export function createUserService(deps: UserServiceDeps): UserService {
     async login(input, caller) {
       const email = normaliseEmail(input.email)
       await countPasswordAttempt(caller.ip, email)
-      const user = await repo.findByEmail(db, email)
+      const user = await findByEmail(input.email, email)
       const ok = user?.password_hash
         ? await verifyPassword(input.password, user.password_hash)
         : await burnPasswordCheck(input.password)
       if (!user || !ok) throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS')
-      await deps.limiter.reset(`login:email:${sha(email)}`)
+      await deps.limiter.reset(emailKey(email))
       const membership = caller.campaign
         ? await repo.findMembership(db, caller.campaign.slug, user.id)
         : undefined
@@ -319,5 +357,6 @@ export function createUserService(deps: UserServiceDeps): UserService {
     },
     findMember: (campaign, by) => repo.findMember(db, campaign, by),
     displayNames: (ids) => repo.displayNames(db, ids),
+    purgeRevokedSessions: (ttl) => repo.purgeRevokedSessions(db, revocationRetentionSeconds(ttl)),
   }
 }

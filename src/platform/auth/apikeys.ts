@@ -20,12 +20,25 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex')
 }
 
+/** A signed token's shape (JWS compact serialization): three base64url parts. */
+const JWS = /^[\w-]+\.[\w-]+\.[\w-]*$/
+
+/**
+ * Whether a credential is to be checked as an API key: the keys we issue (`ovs_…`), and anything
+ * not shaped like a signed token, such as an `OVASABI_ADMIN_KEY` an operator chose (any text of
+ * 24 characters or more), which otherwise was stored at start and then refused as a bad token.
+ */
 export function looksLikeApiKey(value: string): boolean {
-  return value.startsWith(PREFIX)
+  return value.startsWith(PREFIX) || !JWS.test(value)
 }
 
 export interface ApiKeyService {
-  /** Returns the key itself once; it cannot be read back later. */
+  /**
+   * Returns the key itself once; it cannot be read back later. A given `key` is a key from
+   * configuration (`OVASABI_ADMIN_KEY`): it replaces the key configured before under that name,
+   * which is revoked, so changing the setting rotates the key instead of adding a second one.
+   * A configured key that was revoked stays revoked.
+   */
   create(input: { name: string; role: Role; key?: string }): Promise<ApiKeyRecord & { key: string }>
   list(): Promise<ApiKeyRecord[]>
   revoke(id: string): Promise<boolean>
@@ -47,6 +60,16 @@ export function createApiKeyService(deps: { db: Db }): ApiKeyService {
         .onConflict((oc) => oc.column('key_hash').doUpdateSet({ name }))
         .returning(columns)
         .executeTakeFirstOrThrow()
+      if (key !== undefined) {
+        await deps.db
+          .updateTable('service_security_apikey')
+          .set({ revoked_at: new Date() })
+          .where('name', '=', name)
+          .where('id', '<>', row.id)
+          .where('revoked_at', 'is', null)
+          .execute()
+        cache.clear()
+      }
       return { ...(row as ApiKeyRecord), key: secret }
     },
     async list() {

@@ -7,7 +7,12 @@ const ALGORITHM = 'HS256'
 const ISSUER = 'ovasabi'
 
 export interface TokenService {
-  /** A guest session: `sub` is the session id, `user_id` is "guest". */
+  /**
+   * A guest session: `sub` is the session id, `user_id` is "guest". The options are for tests:
+   * a revoked guest session is remembered for the token lifetime after its revocation (see
+   * `revocationRetentionSeconds` in the user module), which holds because its tokens were all
+   * issued before it, for SESSION_TTL_SECONDS.
+   */
   issueGuest(options?: {
     sessionId?: string
     ttlSeconds?: number
