@@ -119,12 +119,18 @@ for (const dialect of DIALECTS) {
       const first = await granted(me, slug)
       const put = await fetch(base + first.upload_url, { method: 'PUT', body: new Uint8Array(png) })
       assert.equal(put.status, 200)
-      // Stored: the file's size counts, not the URL's max_bytes.
+      const thumbnail = (await (await fetch(`${base}/media/${first.media_id}/thumbnail`)).arrayBuffer())
+        .byteLength
+      assert.ok(thumbnail > 0)
+      // Stored: the file's size and its thumbnail's count, not the URL's max_bytes.
+      const stored = png.length + thumbnail
       const pending = await granted(me, slug)
       assert.equal(pending.max_bytes, PER_FILE)
       assert.equal((await granted(me, slug)).max_bytes, PER_FILE)
-      assert.equal((await granted(me, slug)).max_bytes, USER_QUOTA - png.length - 2 * PER_FILE)
-      assert.equal((await ticket(me, slug)).status, 413)
+      assert.equal((await granted(me, slug)).max_bytes, USER_QUOTA - stored - 2 * PER_FILE)
+      const full = await ticket(me, slug)
+      assert.equal(full.status, 413)
+      assert.equal(full.body.error.details.used_bytes, USER_QUOTA)
 
       // Nobody else may delete it; its uploader may, and its bytes go with it.
       assert.equal((await remove(await guest(), slug, first.media_id)).statusCode, 403)
@@ -132,7 +138,8 @@ for (const dialect of DIALECTS) {
       assert.equal((await remove(me, slug, first.media_id)).statusCode, 204)
       assert.equal((await fetch(`${base}/media/${first.media_id}`)).status, 404)
       assert.equal(filesUnder(join(ctx.config.MEDIA_DIR, slug, first.media_id)).length, 0)
-      assert.equal((await granted(me, slug)).max_bytes, png.length)
+      // Both files are freed.
+      assert.equal((await granted(me, slug)).max_bytes, stored)
 
       // Deleting an unused upload URL frees its reservation and the URL stops working.
       assert.equal((await remove(me, slug, pending.media_id)).statusCode, 204)
@@ -144,6 +151,45 @@ for (const dialect of DIALECTS) {
       // An editor may delete anyone's media.
       const theirs = await granted(await guest(), slug)
       assert.equal((await remove(adminHeaders, slug, theirs.media_id)).statusCode, 204)
+    })
+
+    it('refuses an upload whose original fits but not with its thumbnail, keeping nothing', async () => {
+      const slug = await campaign()
+      const me = await guest()
+      // Another upload URL of the uploader's holds all but a few bytes more than the file.
+      const other = await granted(me, slug)
+      await db()
+        .updateTable('service_media_main')
+        .set({ max_bytes: USER_QUOTA - png.length - 100 })
+        .where('id', '=', other.media_id)
+        .execute()
+      const tight = await granted(me, slug, { size: png.length })
+      assert.equal(tight.max_bytes, png.length + 100, 'the original fits')
+      const put = await fetch(base + tight.upload_url, { method: 'PUT', body: new Uint8Array(png) })
+      const answer = await put.json()
+      assert.equal(put.status, 413, JSON.stringify(answer))
+      assert.equal(answer.error.code, 'STORAGE_QUOTA_EXCEEDED')
+      assert.match(answer.error.message, /thumbnail/)
+      assert.equal(answer.error.details.quota, 'uploader')
+      assert.equal(answer.error.details.used_bytes, USER_QUOTA - png.length - 100)
+      const row = await db()
+        .selectFrom('service_media_main')
+        .selectAll()
+        .where('id', '=', tight.media_id)
+        .executeTakeFirstOrThrow()
+      assert.equal(row.status, 'failed')
+      assert.equal(row.failure_reason, 'quota_exceeded')
+      assert.deepEqual(filesUnder(join(ctx.config.MEDIA_DIR, slug, tight.media_id)), [])
+      // With room for both, the same file is stored, and what it holds counts its thumbnail.
+      await remove(me, slug, other.media_id)
+      const roomy = await granted(me, slug)
+      const ok = await fetch(base + roomy.upload_url, { method: 'PUT', body: new Uint8Array(png) })
+      assert.equal(ok.status, 200)
+      const thumbnail = (await (await fetch(`${base}/media/${roomy.media_id}/thumbnail`)).arrayBuffer())
+        .byteLength
+      assert.equal((await granted(me, slug)).max_bytes, PER_FILE)
+      assert.equal((await granted(me, slug)).max_bytes, PER_FILE)
+      assert.equal((await granted(me, slug)).max_bytes, USER_QUOTA - 2 * PER_FILE - png.length - thumbnail)
     })
 
     it('does not count expired upload URLs, nor uploads a crashed process left in flight', async () => {

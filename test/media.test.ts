@@ -409,6 +409,81 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(filesUnder(join(ctx.config.MEDIA_DIR, doomed)), [])
     })
 
+    it('accepts Ogg Opus declared as audio/ogg (the type is sniffed without its parameters)', async () => {
+      // An Ogg page holding an OpusHead packet: what Firefox's MediaRecorder and voice notes make.
+      const page = Buffer.alloc(28)
+      page.write('OggS', 0, 'latin1')
+      page[5] = 0x02 // first page of the stream
+      page[26] = 1 // one segment…
+      page[27] = 19 // …of 19 bytes
+      const head = Buffer.concat([
+        Buffer.from('OpusHead', 'latin1'),
+        Buffer.from([1, 2, 0x38, 0x01, 0x80, 0xbb, 0, 0, 0, 0, 0]),
+      ])
+      const ogg = Buffer.concat([page, head, randomBytes(4000)])
+      const t = await ticket({ filename: 'voice.ogg', content_type: 'audio/ogg', size: ogg.length })
+      assert.equal(t.status, 200, JSON.stringify(t.body))
+      const res = await put(base + t.body.result.upload_url, ogg)
+      assert.equal(res.status, 200, JSON.stringify(res.body))
+      assert.equal(res.body.content_type, 'audio/ogg')
+      const served = await fetch(`${base}/media/${t.body.result.media_id}`)
+      assert.equal(served.headers.get('content-type'), 'audio/ogg')
+      assert.equal(Buffer.from(await served.arrayBuffer()).length, ogg.length)
+    })
+
+    it('reports the size a photo is shown at when its EXIF orientation turns it', async () => {
+      // Stored 400 × 200, shown 200 × 400 (orientation 6: turned a quarter clockwise), as phones do.
+      const jpeg = await sharp({ create: { width: 400, height: 200, channels: 3, background: '#369' } })
+        .jpeg()
+        .withMetadata({ orientation: 6 })
+        .toBuffer()
+      const t = await ticket({ filename: 'portrait.jpg', content_type: 'image/jpeg', size: jpeg.length })
+      const res = await put(base + t.body.result.upload_url, jpeg)
+      assert.equal(res.status, 200, JSON.stringify(res.body))
+      assert.deepEqual([res.body.width, res.body.height], [200, 400])
+      const thumb = await sharp(
+        Buffer.from(await (await fetch(`${base}/media/${t.body.result.media_id}/thumbnail`)).arrayBuffer()),
+      ).metadata()
+      assert.deepEqual([thumb.width, thumb.height], [160, 320], 'the thumbnail is upright too')
+    })
+
+    const tinyPng = () =>
+      sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })
+        .png()
+        .toBuffer()
+
+    it('ignores a Range in another unit, and reads the bytes unit in any case', async () => {
+      const small = await tinyPng()
+      const t = await ticket({ filename: 'dot.png', content_type: 'image/png' })
+      assert.equal((await put(base + t.body.result.upload_url, small)).status, 200)
+      const url = `${base}/media/${t.body.result.media_id}`
+      const other = await fetch(url, { headers: { range: 'items=0-1' } })
+      assert.equal(other.status, 200, 'a unit it does not know is ignored, not 416')
+      assert.ok(Buffer.from(await other.arrayBuffer()).equals(small))
+      const upper = await fetch(url, { headers: { range: 'Bytes=0-3' } })
+      assert.equal(upper.status, 206, 'range units are case-insensitive')
+      assert.equal(upper.headers.get('content-range'), `bytes 0-3/${small.length}`)
+      assert.ok(Buffer.from(await upper.arrayBuffer()).equals(small.subarray(0, 4)))
+      assert.equal((await fetch(url, { headers: { range: 'bytes=9999-' } })).status, 416)
+    })
+
+    it('names a download with the extension of the type it really is', async () => {
+      const small = await tinyPng()
+      const t = await ticket({ filename: 'page.html', content_type: 'image/png' })
+      assert.equal((await put(base + t.body.result.upload_url, small)).status, 200)
+      const url = `${base}/media/${t.body.result.media_id}`
+      // Saved as page.html, these bytes would open as a page: the served type's extension is added.
+      assert.match((await fetch(url)).headers.get('content-disposition')!, /filename="page\.html\.png"/)
+      assert.match(
+        (await fetch(`${url}/thumbnail`)).headers.get('content-disposition')!,
+        /filename="page\.html\.webp"/,
+      )
+      const fine = await ticket({ filename: 'Logo.PNG', content_type: 'image/png' })
+      assert.equal((await put(base + fine.body.result.upload_url, small)).status, 200)
+      const kept = await fetch(`${base}/media/${fine.body.result.media_id}`)
+      assert.match(kept.headers.get('content-disposition')!, /filename="Logo\.PNG"/)
+    })
+
     it('refuses the action when the campaign has no media feature', async () => {
       const off = await createCampaign(ctx.app, { features: ['analytics'] })
       const t = await ticket({ filename: 'x.png', content_type: 'image/png' }, off)

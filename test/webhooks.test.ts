@@ -10,7 +10,7 @@ import {
   followWorkerNotices,
   isPrivateAddress,
 } from '../src/modules/notification/index.js'
-import { backoffMs } from '../src/modules/notification/delivery-worker.js'
+import { backoffMs, retryDelayMs } from '../src/modules/notification/delivery-worker.js'
 import { parseRetryAfter } from '../src/modules/notification/sender.js'
 import { lookupCached } from '../src/modules/notification/target-guard.js'
 import { enqueueMany, purgeFinished, scrubSubjects } from '../src/modules/notification/webhook.repo.js'
@@ -1068,6 +1068,60 @@ for (const dialect of DIALECTS) {
       }
     })
 
+    it('never retries sooner than its backoff, whatever Retry-After says (0, or a date past)', async () => {
+      // A backoff of a minute (±25 %): Retry-After 0 or a date past, read as "at once", would
+      // have the worker (polling every 50 ms) spend all five attempts in well under a second.
+      const base = 60_000
+      const slow = await buildTestApp({ dialect, env: { ...FAST, WEBHOOK_RETRY_BASE_MS: String(base) } })
+      const past = new Date(Date.now() - 3_600_000).toUTCString()
+      const r = await receiver((n, _req, res) => {
+        const zero = r.got[n - 1]!.body.data.lead.email.startsWith('zero')
+        res.writeHead(503, { 'retry-after': zero ? '0' : past }).end()
+      })
+      try {
+        const slug = await createCampaign(slow.app)
+        const created = await slow.app.inject({
+          method: 'POST',
+          url: `/api/campaign/${slug}/webhooks`,
+          headers: adminHeaders,
+          payload: { url: r.url, events: ['lead.created'] },
+        })
+        const { id, secret } = json(created)
+        r.setSecret(secret)
+        const { token } = await guestToken(slow.app)
+        for (const email of ['zero@example.com', 'past@example.com']) {
+          const lead = await slow.app.inject({
+            method: 'POST',
+            url: '/api/quote',
+            headers: { authorization: `Bearer ${token}` },
+            payload: { campaign: slug, name: 'Ada', email },
+          })
+          assert.equal(lead.statusCode, 200, lead.body)
+        }
+        const messages = await waitFor(async () => {
+          const res = await slow.app.inject({
+            method: 'GET',
+            url: `/api/campaign/${slug}/webhooks/${id}/messages`,
+            headers: adminHeaders,
+          })
+          const all = json(res).messages
+          return all.length === 2 && all.every((m: any) => m.attempts >= 1 && m.last_error) && all
+        }, 'both first attempts answered 503')
+        assert.equal(r.got.length, 2, 'one attempt each: no retry at once')
+        for (const m of messages) {
+          const attempt = r.got.find((g) => g.id === m.message_id)!
+          assert.equal(m.status, 'pending')
+          assert.equal(m.attempts, 1)
+          // The receiver saw the attempt before the worker read its answer and chose the delay.
+          const wait = Date.parse(m.next_attempt_at) - attempt.at
+          assert.ok(wait >= base * 0.75, `next attempt ${wait} ms after the first: at least the backoff`)
+        }
+      } finally {
+        await r.close()
+        await slow.close()
+      }
+    })
+
     it('rejects bad registrations', async () => {
       const slug = await createCampaign(ctx.app)
       const bad = await ctx.app.inject({
@@ -1207,6 +1261,21 @@ describe('retry timing', () => {
     // What a lenient date parser reads as some day in 2001 (so: retry at once) is no value at all.
     for (const bad of ['1.5', '-5', '10 minutes', 'soon', 'abc 1', '2025-06-04', ''])
       assert.equal(parseRetryAfter(bad, now), undefined, JSON.stringify(bad))
+  })
+
+  it('lets Retry-After postpone a retry, never bring it before the backoff', () => {
+    const mid = () => 0.5
+    // Attempt 3 at a 10 s base: a 40 s backoff.
+    assert.equal(retryDelayMs(3, 10_000, undefined, mid), 40_000)
+    assert.equal(retryDelayMs(3, 10_000, 0, mid), 40_000, 'Retry-After: 0')
+    const now = Date.parse('2025-06-04T12:00:00Z')
+    const past = parseRetryAfter('Tue, 03 Jun 2025 12:00:00 GMT', now)
+    assert.equal(retryDelayMs(3, 10_000, past, mid), 40_000, 'a date past')
+    assert.equal(retryDelayMs(3, 10_000, 5_000, mid), 40_000, 'sooner than the backoff')
+    assert.equal(retryDelayMs(3, 10_000, 120_000, mid), 120_000, 'later: honoured')
+    assert.equal(retryDelayMs(1, 10_000, 7 * 24 * 3_600_000, mid), 24 * 3_600_000, 'at most a day')
+    // Jitter never takes the first retry below three quarters of the base.
+    assert.ok(retryDelayMs(1, 10_000, 0, () => 0) >= 7_500)
   })
 
   it('keeps retries at most 6 h apart, jitter included', () => {

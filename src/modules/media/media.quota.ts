@@ -1,5 +1,6 @@
 import type { Insertable } from 'kysely'
 import type { Config } from '../../config.js'
+import type { Db } from '../../platform/db/database.js'
 import type { MediaMainTable } from '../../platform/db/tables.js'
 import { AppError } from '../../platform/http/errors.js'
 import type { WriteGroup } from '../../nexus/registry.js'
@@ -26,7 +27,14 @@ export interface Reservation {
 
 /** 413: the upload URL would let the campaign or the uploader hold more than its quota. */
 export class StorageQuotaExceededError extends AppError {
-  constructor(scope: 'campaign' | 'uploader', limit: number, used: number, needed: number) {
+  /** `needs`: what the bytes asked for are, in the message (an upload, or its thumbnail). */
+  constructor(
+    scope: 'campaign' | 'uploader',
+    limit: number,
+    used: number,
+    needed: number,
+    needs = 'this upload needs',
+  ) {
     const left = Math.max(0, limit - used)
     const whose = scope === 'campaign' ? "this campaign's" : 'your'
     super(
@@ -34,7 +42,7 @@ export class StorageQuotaExceededError extends AppError {
       'STORAGE_QUOTA_EXCEEDED',
       left === 0
         ? `All of ${whose} storage quota (${bytes(limit)}) is in use: delete media, or wait for open upload URLs to be used or expire`
-        : `Only ${bytes(left)} of ${whose} storage quota (${bytes(limit)}) is left; this upload needs ${bytes(needed)}`,
+        : `Only ${bytes(left)} of ${whose} storage quota (${bytes(limit)}) is left; ${needs} ${bytes(needed)}`,
       { details: { quota: scope, limit_bytes: limit, used_bytes: used, remaining_bytes: left } },
     )
   }
@@ -51,7 +59,7 @@ function bytes(n: number): string {
   return i === 0 ? `${n} bytes` : `${Number(v.toFixed(1))} ${units[i]}`
 }
 
-const ownerScope = (row: Reservation['row']): repo.QuotaScope =>
+const ownerScope = (row: { owner_user_id: string; owner_session_id: string }): repo.QuotaScope =>
   row.owner_user_id === 'guest' ? { session_id: row.owner_session_id } : { user_id: row.owner_user_id }
 
 const lockName = (scope: repo.QuotaScope) =>
@@ -97,4 +105,50 @@ export function reservationWriter(config: QuotaConfig): WriteGroup<Reservation> 
       }
     },
   }
+}
+
+/**
+ * Takes room for the files made from an upload (its thumbnail, `derived` bytes) when they do not
+ * fit in what its upload URL reserved beside the original, under the same quota locks as
+ * reservations, and records them on the row before they are written. Answers the 413 to fail
+ * the upload with when either quota has no room, or 'gone' when the row was deleted meanwhile.
+ */
+export async function claimDerived(
+  db: Db,
+  config: QuotaConfig,
+  row: repo.MediaRow,
+  size: number,
+  derived: number,
+): Promise<'claimed' | 'gone' | StorageQuotaExceededError> {
+  return db.transaction().execute(async (trx) => {
+    const campaign = { campaign: row.campaign_slug }
+    const owner = ownerScope(row)
+    await repo.lockQuotas(trx, [lockName(campaign), lockName(owner)])
+    const now = new Date()
+    const since = new Date(now.getTime() - IN_FLIGHT_GRACE_MS)
+    // Everything else the scope holds, and this media as it will be: original and thumbnail.
+    const needed = size + derived
+    const needs = 'with its thumbnail this upload needs'
+    const campaignUsed = await repo.usage(trx, campaign, now, since, row.id)
+    if (campaignUsed + needed > config.MEDIA_CAMPAIGN_QUOTA_BYTES) {
+      return new StorageQuotaExceededError(
+        'campaign',
+        config.MEDIA_CAMPAIGN_QUOTA_BYTES,
+        campaignUsed,
+        needed,
+        needs,
+      )
+    }
+    const ownerUsed = await repo.usage(trx, owner, now, since, row.id)
+    if (ownerUsed + needed > config.MEDIA_USER_QUOTA_BYTES) {
+      return new StorageQuotaExceededError(
+        'uploader',
+        config.MEDIA_USER_QUOTA_BYTES,
+        ownerUsed,
+        needed,
+        needs,
+      )
+    }
+    return (await repo.setDerivedBytes(trx, row.id, derived)) ? 'claimed' : 'gone'
+  })
 }

@@ -12,13 +12,14 @@ import {
 } from '../../platform/http/errors.js'
 import type { Audience, RealtimePublisher } from '../../realtime/publish.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
+import { claimDerived, type QuotaConfig } from './media.quota.js'
 import * as repo from './media.repo.js'
-import { allowedTypes } from './media.rules.js'
+import { allowedTypes, normaliseType } from './media.rules.js'
 import { type MediaResponse, THUMBNAIL_TYPES } from './media.schema.js'
 import { UploadMeter } from './meter.js'
 import type { UploadSigner } from './signing.js'
 import type { StorageAdapter } from './storage.js'
-import { makeThumbnail } from './thumbnail.js'
+import { makeThumbnail, storeBytes, type Thumbnail, thumbnailKeyOf } from './thumbnail.js'
 
 function audienceOf(row: repo.MediaRow): Audience {
   return row.owner_user_id === 'guest'
@@ -37,9 +38,10 @@ export function createReceiver(deps: {
   signer: UploadSigner
   publisher: RealtimePublisher
   campaigns: Pick<CampaignService, 'find'>
+  config: QuotaConfig
   toResponse(row: repo.MediaRow): MediaResponse
 }): (token: string, body: IncomingMessage) => Promise<MediaResponse> {
-  const { db, storage, signer, publisher, campaigns, toResponse } = deps
+  const { db, storage, signer, publisher, campaigns, config, toResponse } = deps
 
   return async function receive(token: string, body: IncomingMessage): Promise<MediaResponse> {
     const id = signer.verify(token)
@@ -60,7 +62,7 @@ export function createReceiver(deps: {
           ...extra,
         })
         .catch(() => {})
-    const thumbnailKey = `${row.campaign_slug}/${id}/thumbnail.webp`
+    const thumbnailKey = thumbnailKeyOf(row)
     let ended = false
     /** Ends the upload `failed`, without the bytes it kept (`keys`), and answers `err`. */
     const fail = async (reason: string, err: AppError, keys: string[] = []): Promise<never> => {
@@ -69,7 +71,10 @@ export function createReceiver(deps: {
       await repo.update(db, id, { status: 'failed', failure_reason: reason })
       void emit('failed', { reason })
       // The rest of the body may be unread: close the connection after answering.
-      throw new AppError(err.statusCode, err.code, err.message, { headers: { connection: 'close' } })
+      throw new AppError(err.statusCode, err.code, err.message, {
+        details: err.details,
+        headers: { connection: 'close' },
+      })
     }
     const campaignGone = (keys: string[]) =>
       fail(
@@ -93,7 +98,9 @@ export function createReceiver(deps: {
       // The campaign may have been deleted while the bytes came.
       const campaign = await campaigns.find(row.campaign_slug)
       if (!campaign) return campaignGone([row.storage_key])
-      const actual = size > 0 ? (await fileTypeFromBuffer(head))?.mime : undefined
+      // Without parameters: Ogg Opus is detected as `audio/ogg; codecs=opus`.
+      const detected = size > 0 ? (await fileTypeFromBuffer(head))?.mime : undefined
+      const actual = detected === undefined ? undefined : normaliseType(detected)
       if (!actual || actual !== row.declared_type || !allowedTypes(campaign).includes(actual)) {
         return fail(
           'type_mismatch',
@@ -105,11 +112,15 @@ export function createReceiver(deps: {
         )
       }
       let dims: { width: number | null; height: number | null } = { width: null, height: null }
+      let derived = 0
       const thumb = THUMBNAIL_TYPES.has(actual) ? thumbnailKey : null
       if (thumb) {
+        let made: Thumbnail
         try {
-          dims = await makeThumbnail(storage, row.storage_key, thumb)
+          made = await makeThumbnail(storage, row.storage_key)
         } catch {
+          // Deleted meanwhile (its original went first), not a bad image.
+          if (!(await repo.find(db, id))) return deleted()
           return fail(
             'invalid_image',
             new AppError(
@@ -117,12 +128,24 @@ export function createReceiver(deps: {
               'INVALID_IMAGE',
               'The image could not be decoded (or has more than 40 megapixels)',
             ),
-            [row.storage_key, thumb],
+            [row.storage_key],
           )
         }
+        dims = { width: made.width, height: made.height }
+        derived = made.webp.length
+        // The thumbnail counts against the quotas with the original. Until the upload is ready
+        // its row holds the whole `max_bytes` its URL reserved; only a thumbnail that does not
+        // fit beside the original there needs more, taken under the quota locks before it is
+        // written (so what is stored never passes what is counted).
+        if (size + derived > Number(row.max_bytes)) {
+          const claimed = await claimDerived(db, config, row, size, derived)
+          if (claimed === 'gone') return deleted()
+          if (claimed !== 'claimed') return fail('quota_exceeded', claimed, [row.storage_key])
+        }
+        await storeBytes(storage, thumb, 'image/webp', made.webp)
       }
       const done = { status: 'ready' as const, content_type: actual, ...dims, thumbnail_key: thumb }
-      if (!(await repo.advance(db, id, 'processing', done))) return deleted()
+      if (!(await repo.advance(db, id, 'processing', done, thumb ? derived : undefined))) return deleted()
       const ready = toResponse({ ...row, ...stored, ...done })
       void emit('ready', { url: ready.url, thumbnail_url: ready.thumbnail_url })
       return ready

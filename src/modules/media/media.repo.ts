@@ -33,16 +33,24 @@ export async function update(db: Db, id: string, patch: Updateable<MediaMainTabl
     .execute()
 }
 
-/** Move an upload on from `from`; false when its row is gone (deleted while it was uploading). */
+/**
+ * Move an upload on from `from`; false when its row is gone (deleted while it was uploading).
+ * `derivedBytes`: what the files made from it (its thumbnail) hold, recorded with the move.
+ */
 export async function advance(
   db: Db,
   id: string,
   from: Status,
   patch: Updateable<MediaMainTable>,
+  derivedBytes?: number,
 ): Promise<boolean> {
   const done = await db
     .updateTable('service_media_main')
-    .set({ ...patch, updated_at: new Date() })
+    .set({
+      ...patch,
+      ...(derivedBytes === undefined ? {} : { metadata: withDerived(derivedBytes) }),
+      updated_at: new Date(),
+    })
     .where('id', '=', id)
     .where('status', '=', from)
     .executeTakeFirst()
@@ -66,26 +74,53 @@ export async function listByCampaign(db: Db, slug: string, limit: number): Promi
 /** Whose bytes a quota counts: a campaign's, or one uploader's over every campaign. */
 export type QuotaScope = { campaign: string } | { user_id: string } | { session_id: string }
 
+/** Bytes of the files the server made from an upload (its thumbnail), kept in `metadata`. */
+const derived = sql<number>`coalesce((metadata->>'derived_bytes')::bigint, 0)`
+
 /**
- * Bytes a scope holds: ready media by their size, failed ones nothing (their bytes are removed),
- * a pending upload URL its whole `max_bytes` until it expires, and an upload in flight what it
- * has (or may still get) until `inFlightSince`: an upload that began before its URL expired may
- * outlast it, but one left `uploading` by a crashed process must not hold its bytes for good.
+ * Bytes a scope holds: ready media by their size and their derived files' (a thumbnail), failed
+ * ones nothing (their bytes are removed), a pending upload URL its whole `max_bytes` until it
+ * expires, and an upload in flight what its URL reserved, or what it has once that is more (a
+ * thumbnail bigger than the room its original left), until `inFlightSince`: an upload that began
+ * before its URL expired may outlast it, but one left `uploading` by a crashed process must not
+ * hold its bytes for good. `except` leaves one media out.
  */
-export async function usage(db: Db, scope: QuotaScope, now: Date, inFlightSince: Date): Promise<number> {
+export async function usage(
+  db: Db,
+  scope: QuotaScope,
+  now: Date,
+  inFlightSince: Date,
+  except?: string,
+): Promise<number> {
   let query = db.selectFrom('service_media_main').select(
     sql<string | number>`coalesce(sum(case
-      when status = 'ready' then size_bytes
+      when status = 'ready' then size_bytes + ${derived}
       when status = 'pending' and upload_expires_at > ${now} then max_bytes
       when status in ('uploading', 'processing') and upload_expires_at > ${inFlightSince}
-        then coalesce(size_bytes, max_bytes)
+        then greatest(max_bytes, coalesce(size_bytes, 0) + ${derived})
       else 0 end), 0)`.as('bytes'),
   )
   if ('campaign' in scope) query = query.where('campaign_slug', '=', scope.campaign)
   else if ('user_id' in scope) query = query.where('owner_user_id', '=', scope.user_id)
   else query = query.where('owner_user_id', '=', 'guest').where('owner_session_id', '=', scope.session_id)
+  if (except !== undefined) query = query.where('id', '<>', except)
   return Number((await query.executeTakeFirstOrThrow()).bytes)
 }
+
+/** Records an upload's derived bytes while it is `processing`; false when its row is gone. */
+export async function setDerivedBytes(db: Db, id: string, bytes: number): Promise<boolean> {
+  const done = await db
+    .updateTable('service_media_main')
+    .set({ metadata: withDerived(bytes), updated_at: new Date() })
+    .where('id', '=', id)
+    .where('status', '=', 'processing')
+    .executeTakeFirst()
+  return done.numUpdatedRows > 0n
+}
+
+/** `metadata` with `derived_bytes` set, for an update. */
+const withDerived = (bytes: number) =>
+  sql<Record<string, unknown>>`metadata || jsonb_build_object('derived_bytes', ${bytes}::bigint)`
 
 /**
  * Holds the quota locks of `names` until the transaction ends, so two requests cannot both fit

@@ -8,7 +8,7 @@ import type { CampaignService } from '../campaign/campaign.service.js'
 import type { MediaRow } from './media.repo.js'
 import { MediaResponse } from './media.schema.js'
 import type { MediaService } from './media.service.js'
-import { contentDisposition, parseRange } from './range.js'
+import { contentDisposition, downloadName, parseRange } from './range.js'
 
 export interface MediaRoutesOptions {
   media: MediaService
@@ -61,7 +61,10 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
     range: string | undefined,
     reply: FastifyReply,
   ) {
-    const disposition = contentDisposition(INLINE.test(contentType) ? 'inline' : 'attachment', row.filename)
+    const disposition = contentDisposition(
+      INLINE.test(contentType) ? 'inline' : 'attachment',
+      downloadName(row.filename, contentType),
+    )
     if (media.storage.directUrl) {
       return reply.redirect(await media.storage.directUrl(key, { contentType, disposition }), 302)
     }

@@ -21,6 +21,7 @@ import { allowedTypes, maxBytes, normaliseType } from './media.rules.js'
 import type { MediaResponse, UploadPayload } from './media.schema.js'
 import type { UploadSigner } from './signing.js'
 import type { StorageAdapter } from './storage.js'
+import { thumbnailKeyOf } from './thumbnail.js'
 
 type MediaConfig = Pick<Config, 'MEDIA_MAX_BYTES' | 'MEDIA_UPLOAD_TTL_SECONDS' | 'PUBLIC_URL'> & QuotaConfig
 
@@ -39,6 +40,8 @@ export interface MediaService {
   storage: StorageAdapter
 }
 
+/** Statuses in which an upload may still write files. */
+const IN_FLIGHT = new Set(['pending', 'uploading', 'processing'])
 const BAD_NAME = /[\u0000-\u001f\u007f/\\]|^\.{1,2}$/
 const MEDIA_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
 
@@ -133,9 +136,15 @@ export function createMediaService(deps: {
       throw new ForbiddenError('Only its uploader or an editor may delete this media')
     }
     // Bytes first: if removing them fails, the row stays and a retry finishes the job. An upload
-    // still arriving finds its row gone when it ends, and removes what it wrote (see `deleted`).
-    for (const key of [row.storage_key, row.thumbnail_key]) if (key) await storage.remove(key)
-    await repo.remove(db, id)
+    // still arriving finds its row gone when it next moves on, and removes what it wrote (see
+    // `deleted`); its thumbnail, named by its row only once ready, is removed by its key.
+    const inFlight = IN_FLIGHT.has(row.status)
+    const keys = [row.storage_key, inFlight ? thumbnailKeyOf(row) : row.thumbnail_key]
+    for (const key of keys) if (key) await storage.remove(key)
+    const gone = await repo.remove(db, id)
+    // One that stored a file after the removal above and became ready before the row went never
+    // learns it was deleted: what it stored goes now.
+    if (gone && inFlight) for (const key of keys) if (key) await storage.remove(key)
   }
 
   return {

@@ -2,16 +2,19 @@ import type { ByteRange } from './storage.js'
 
 /**
  * One `Range: bytes=…` header against an object of `size` bytes: the range to send, `undefined`
- * for the whole object (no header, or several ranges, which may be answered in full), or
- * `'unsatisfiable'` for 416.
+ * for the whole object (no header, several ranges, which may be answered in full, or a unit
+ * other than bytes, which must be ignored: RFC 9110 §14.2), or `'unsatisfiable'` for 416.
+ * The unit is case-insensitive.
  */
 export function parseRange(
   header: string | undefined,
   size: number,
 ): ByteRange | undefined | 'unsatisfiable' {
   if (!header) return undefined
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim())
-  if (!m) return header.trim().startsWith('bytes=') && header.includes(',') ? undefined : 'unsatisfiable'
+  const value = header.trim()
+  if (!/^bytes=/i.test(value)) return undefined
+  const m = /^bytes=(\d*)-(\d*)$/i.exec(value)
+  if (!m) return value.includes(',') ? undefined : 'unsatisfiable'
   const [, from, to] = m as unknown as [string, string, string]
   if (from === '' && to === '') return 'unsatisfiable'
   if (from === '') {
@@ -33,4 +36,34 @@ export function contentDisposition(kind: 'inline' | 'attachment', filename: stri
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   )
   return `${kind}; filename="${ascii}"; filename*=UTF-8''${encoded}`
+}
+
+/** The file name extensions of the types served by default (and a few close ones). */
+const EXTENSIONS: Record<string, string[]> = {
+  'image/jpeg': ['jpg', 'jpeg', 'jpe', 'jfif'],
+  'image/png': ['png'],
+  'image/gif': ['gif'],
+  'image/webp': ['webp'],
+  'image/avif': ['avif'],
+  'video/mp4': ['mp4', 'm4v'],
+  'video/webm': ['webm'],
+  'video/quicktime': ['mov', 'qt'],
+  'audio/mpeg': ['mp3', 'mpga'],
+  'audio/ogg': ['ogg', 'oga', 'opus', 'spx'],
+  'audio/wav': ['wav'],
+  'application/pdf': ['pdf'],
+}
+
+/**
+ * The name a download is saved under: the uploader's, with the extension of what is really
+ * served appended when its own says otherwise. The uploader names the file; the bytes were
+ * checked against the type only, so `page.html` holding a PDF must not be saved as `.html`
+ * (a browser would open it as a page). Names of types not listed above are kept as they are.
+ */
+export function downloadName(filename: string, contentType: string): string {
+  const extensions = EXTENSIONS[contentType]
+  if (!extensions) return filename
+  const dot = filename.lastIndexOf('.')
+  const ext = dot > 0 ? filename.slice(dot + 1).toLowerCase() : ''
+  return extensions.includes(ext) ? filename : `${filename}.${extensions[0]}`
 }

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import sharp from 'sharp'
 import type { StorageAdapter } from './storage.js'
@@ -8,27 +9,54 @@ import type { StorageAdapter } from './storage.js'
  */
 const DECODE = { limitInputPixels: 40_000_000 }
 
+/** Where an upload's thumbnail is stored: its row names it only once the upload is ready. */
+export const thumbnailKeyOf = (media: { campaign_slug: string; id: string }) =>
+  `${media.campaign_slug}/${media.id}/thumbnail.webp`
+
+export interface Thumbnail {
+  /** As the image is shown: a photo whose EXIF orientation turns it has its sides swapped. */
+  width: number | null
+  height: number | null
+  /** The 320 px WebP, not yet stored (its bytes count against the quotas before they are). */
+  webp: Buffer
+}
+
 /**
- * Reads the image at `key` for its size and writes a 320 px WebP thumbnail at `thumbnailKey`.
- * Throws when the image cannot be decoded (or is over the pixel limit); the caller cleans up.
+ * Streams the object at `key` into `transformer` while `result` is produced. A read that fails
+ * (the object deleted meanwhile, a storage error) rejects: piped by hand, sharp would wait for
+ * the rest of its input for good.
  */
-export async function makeThumbnail(
+async function through<T>(storage: StorageAdapter, key: string, transformer: Duplex, result: Promise<T>) {
+  const [value] = await Promise.all([result, pipeline(await storage.read(key), transformer)])
+  return value
+}
+
+/**
+ * Reads the image at `key` for its size and makes a 320 px WebP thumbnail of it, turned upright.
+ * Throws when the image cannot be read or decoded (or is over the pixel limit).
+ */
+export async function makeThumbnail(storage: StorageAdapter, key: string): Promise<Thumbnail> {
+  const probe = sharp(DECODE)
+  const meta = await through(storage, key, probe, probe.metadata())
+  const resize = sharp(DECODE).rotate().resize(320, 320, { fit: 'inside', withoutEnlargement: true }).webp()
+  const webp = await through(storage, key, resize, resize.toBuffer())
+  const shown = meta.autoOrient ?? meta
+  return { width: shown.width ?? null, height: shown.height ?? null, webp }
+}
+
+/** Stores `bytes` at `key` in one write; nothing is left behind when it fails. */
+export async function storeBytes(
   storage: StorageAdapter,
   key: string,
-  thumbnailKey: string,
-): Promise<{ width: number | null; height: number | null }> {
-  const meta = await (await storage.read(key)).pipe(sharp(DECODE)).metadata()
-  const thumb = await storage.open(thumbnailKey, 'image/webp')
+  contentType: string,
+  bytes: Buffer,
+): Promise<void> {
+  const out = await storage.open(key, contentType)
   try {
-    await pipeline(
-      await storage.read(key),
-      sharp(DECODE).rotate().resize(320, 320, { fit: 'inside', withoutEnlargement: true }).webp(),
-      thumb.stream,
-    )
-    await thumb.commit()
+    await pipeline([bytes], out.stream)
+    await out.commit()
   } catch (err) {
-    await thumb.abort().catch(() => {})
+    await out.abort().catch(() => {})
     throw err
   }
-  return { width: meta.width ?? null, height: meta.height ?? null }
 }

@@ -68,6 +68,22 @@ export function backoffMs(attempt: number, baseMs: number, random = Math.random)
   return Math.round(Math.min(MAX_RETRY_DELAY_MS, exp * (0.75 + random() * 0.5)))
 }
 
+/**
+ * How long to wait before retrying a failed attempt: the backoff, or the receiver's `Retry-After`
+ * (capped at 24 h) when that is later. `Retry-After` only ever postpones a retry: `0`, a date
+ * already past, or anything shorter than the backoff gets the backoff, so a receiver stuck
+ * answering `503` with `Retry-After: 0` cannot spend every attempt within milliseconds.
+ */
+export function retryDelayMs(
+  attempt: number,
+  baseMs: number,
+  retryAfterMs: number | undefined,
+  random = Math.random,
+): number {
+  const backoff = backoffMs(attempt, baseMs, random)
+  return retryAfterMs === undefined ? backoff : Math.max(backoff, Math.min(MAX_RETRY_AFTER_MS, retryAfterMs))
+}
+
 export function createDeliveryWorker(
   deps: { db: Db; box: SecretBox; registry?: Registry; onError?: (err: unknown) => void },
   options: DeliveryWorkerOptions,
@@ -201,10 +217,7 @@ export function createDeliveryWorker(
       return { status: 'failed' as const, error }
     }
     outcomes?.inc({ outcome: 'retry' })
-    const delay =
-      retryAfterMs !== undefined
-        ? Math.min(MAX_RETRY_AFTER_MS, retryAfterMs)
-        : backoffMs(row.attempts, options.retryBaseMs)
+    const delay = retryDelayMs(row.attempts, options.retryBaseMs, retryAfterMs)
     return { status: 'pending' as const, nextAttemptAt: new Date(Date.now() + delay), error }
   }
 

@@ -5,6 +5,7 @@ import type { ResolvedTarget } from './target-guard.js'
 export interface SendResult {
   /** Undefined when no response arrived (network error or timeout). */
   status?: number
+  /** The receiver's `Retry-After`, ms from now (0 for a date past): a floor the worker may raise. */
   retryAfterMs?: number
   error?: string
   durationMs: number
