@@ -27,7 +27,7 @@ import { registerErrorHandler } from './platform/http/error-handler.js'
 import { newUlid } from './platform/ids.js'
 import { registerJsonParser } from './platform/http/json-parser.js'
 import { createRateLimiter } from './platform/http/rate-limiter.js'
-import { securityHeaders } from './platform/http/security-headers.js'
+import { connectSources, hostCsp, securityHeaders } from './platform/http/security-headers.js'
 import { ErrorResponse } from './platform/http/schemas.js'
 import { registerValidation } from './platform/http/validation.js'
 import { ModuleRegistry } from './platform/module.js'
@@ -36,6 +36,7 @@ import { observabilityRoutes, registerRequestMetrics } from './platform/observab
 import { createPlatform, type Platform, type PlatformOptions } from './platform/platform.js'
 import { fastifyTrustProxy } from './platform/http/client-ip.js'
 import * as realtime from './realtime/index.js'
+import { shareAdmission } from './realtime/admission.js'
 import { InboundRegistry } from './realtime/inbound.js'
 import { createBusPublisher, type RealtimePublisher } from './realtime/publish.js'
 
@@ -97,13 +98,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     done(null, payload)
   })
 
-  // Helmet's headers, computed once (see security-headers.ts), on every response.
+  // Helmet's headers, computed once (see security-headers.ts), on every response. Only the CSP's
+  // connect-src may vary, by the host a page was asked for (see `hostCsp`).
   const security = securityHeaders({
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
         imgSrc: ["'self'", 'data:', 'blob:'],
-        connectSrc: ["'self'", 'ws:', 'wss:'],
+        // The pages talk to their own origin (REST, uploads) and its WebSocket origin (the SDK
+        // opens ws(s)://{page host}/ws/…): never `ws:`/`wss:` to any host, which would let
+        // injected script carry data off over a socket. Named, since only CSP Level 3 browsers
+        // count ws(s) to the page's host as 'self': PUBLIC_URL's, or the request's own host's.
+        connectSrc: ["'self'", ...connectSources(config.PUBLIC_URL)],
         styleSrc: ["'self'", "'unsafe-inline'"],
         mediaSrc: ["'self'", 'blob:'],
         // Helmet's default `upgrade-insecure-requests` makes a page served over plain HTTP (a LAN
@@ -114,8 +120,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     crossOriginResourcePolicy: { policy: 'same-site' },
   })
-  app.addHook('onRequest', (_request, reply, done) => {
+  const cspFor = hostCsp(security)
+  app.addHook('onRequest', (request, reply, done) => {
     reply.headers(security)
+    if (cspFor) reply.header('content-security-policy', cspFor(request.host))
     done()
   })
   if (config.CORS_ORIGINS.length > 0) {
@@ -322,7 +330,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     distDir: fileURLToPath(new URL('../web/dist', import.meta.url)),
     defaultCampaign: config.DEFAULT_CAMPAIGN,
   })
-  realtime.attachGateway(
+  const gateway = realtime.attachGateway(
     app,
     {
       authenticator: app.authenticator,
@@ -345,6 +353,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     { otherUpgradePaths: [stream.CABLE_PATH] },
   )
+  // `/cable` is admitted with the same socket limits, and one budget per client address.
+  shareAdmission(app.server, gateway.admission)
   const graph = amadeus.createAmadeusService({
     db,
     dialect: platform.database.dialect,

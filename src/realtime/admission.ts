@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
@@ -54,11 +54,8 @@ export class Admission {
     }
     const { authenticator, campaigns, config } = this.deps
     // Counted before the token and campaign are checked: that work is what a flood would cost.
-    const ip = clientIp(req, this.trustProxy)
-    if (!this.counts.takeIp(socket, ip)) {
-      this.refuse(socket, tooManyConnections('ip', config.WS_MAX_SOCKETS_PER_IP))
-      return
-    }
+    const ip = this.admitAddress(req, socket)
+    if (ip === undefined) return
     authorizeUpgrade(req, {
       authenticator,
       campaigns,
@@ -74,13 +71,33 @@ export class Admission {
           this.refuse(socket, shuttingDown())
           return
         }
-        if (!this.counts.takeSession(socket, grant.principal.session_id)) {
-          return this.refuse(socket, tooManyConnections('session', config.WS_MAX_SOCKETS_PER_SESSION))
-        }
+        if (!this.admitSession(socket, grant.principal.session_id)) return
         this.deps.accept(req, socket, head, grant, ip)
       },
       (err) => this.refuse(socket, err),
     )
+  }
+
+  /**
+   * Take a slot of the client's address for `socket`, whichever endpoint it is upgrading to
+   * (`/ws`, `/cable`): one budget per address on this node. Returns the address as counted, or
+   * undefined after refusing the upgrade with 429 `TOO_MANY_CONNECTIONS`.
+   */
+  admitAddress(req: IncomingMessage, socket: Duplex): string | undefined {
+    const ip = clientIp(req, this.trustProxy)
+    if (this.counts.takeIp(socket, ip)) return ip
+    this.refuse(socket, tooManyConnections('ip', this.deps.config.WS_MAX_SOCKETS_PER_IP))
+    return undefined
+  }
+
+  /**
+   * Take a slot of `session` (the caller's key for the authenticated principal; endpoints keep
+   * their keys apart) for `socket`, or refuse the upgrade with 429 and return false.
+   */
+  admitSession(socket: Duplex, session: string): boolean {
+    if (this.counts.takeSession(socket, session)) return true
+    this.refuse(socket, tooManyConnections('session', this.deps.config.WS_MAX_SOCKETS_PER_SESSION))
+    return false
   }
 
   /** An upgrade to a path no listener owns: 404 before the upgrade rather than a hanging socket. */
@@ -94,4 +111,20 @@ export class Admission {
     this.deps.metrics.refused.labels(code).inc()
     if (code === 'INTERNAL') this.deps.log.error({ err }, 'WebSocket upgrade failed')
   }
+}
+
+/** Each HTTP server's `/ws` admission, for the server's other WebSocket endpoints to count against. */
+const shared = new WeakMap<Server, Admission>()
+
+/**
+ * Let the other WebSocket endpoints on `server` (`/cable`) admit their upgrades with this
+ * admission's limits and counts: a client address has one budget on a node, not one per endpoint.
+ */
+export function shareAdmission(server: Server, admission: Admission): void {
+  shared.set(server, admission)
+}
+
+/** The admission `shareAdmission` gave `server`, if any. */
+export function sharedAdmission(server: Server): Admission | undefined {
+  return shared.get(server)
 }

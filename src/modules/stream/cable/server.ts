@@ -7,6 +7,7 @@ import { type WebSocket, WebSocketServer } from 'ws'
 import type { EventBus } from '../../../platform/bus/bus.js'
 import { parseUntrustedJson } from '../../../platform/json.js'
 import { originAllowed, requestCookie } from '../../../platform/http/browser-cookie.js'
+import { type Admission, sharedAdmission } from '../../../realtime/admission.js'
 import type { AccountService, V1Principal } from '../account.service.js'
 import type { Channel, CableConnection } from './channels.js'
 import * as wire from './protocol.js'
@@ -41,6 +42,8 @@ export interface CableServerDeps {
  * The ActionCable protocol on `/cable` over raw `ws`: welcome, pings every 3 s, subscribe /
  * unsubscribe / message with identifiers echoed verbatim, confirm / reject, and broadcasts from
  * every node through the bus. Only `/cable` upgrades are touched; other paths belong to others.
+ * They count against the `/ws` socket limits of the same server (`shareAdmission`): one budget per
+ * client address, and `WS_MAX_SOCKETS_PER_SESSION` per login token or API key.
  */
 export function createCableServer(deps: CableServerDeps) {
   const wss = new WebSocketServer({
@@ -129,10 +132,7 @@ export function createCableServer(deps: CableServerDeps) {
   }
 
   function connected(socket: WebSocket, principal: V1Principal, credential: string) {
-    const userId =
-      principal.kind === 'account'
-        ? String(principal.account_id)
-        : `apikey:${createHash('sha256').update(credential).digest('hex').slice(0, 12)}`
+    const userId = principal.kind === 'account' ? String(principal.account_id) : keyId(credential)
     const conn: CableConnection = {
       id: ulid(),
       principal,
@@ -164,12 +164,17 @@ export function createCableServer(deps: CableServerDeps) {
     socket.send(wire.welcome())
   }
 
-  async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer) {
+  async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, admission?: Admission) {
+    socket.on('error', () => socket.destroy())
     const url = new URL(request.url ?? '/', 'http://localhost')
     if (deps.isMaintenance()) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       return
     }
+    // The `/ws` socket limits, counted with `/ws`'s sockets (realtime/admission.ts): the address's
+    // slot is taken before the credential is checked (that check is what a flood would cost) and
+    // given back when the TCP socket closes, however it ended. Over either limit: 429 before the upgrade.
+    if (admission && admission.admitAddress(request, socket) === undefined) return
     const fromQuery = url.searchParams.get('token')
     // The cookie rides along with any page's request: like Rails' allowed_request_origins, only
     // the server's own pages (and CORS_ORIGINS) may use it; a token in the URL needs no such check.
@@ -181,6 +186,9 @@ export function createCableServer(deps: CableServerDeps) {
     const principal = credential
       ? await deps.accounts.authenticate(credential).catch(() => undefined)
       : undefined
+    if (principal && credential && admission) {
+      if (!admission.admitSession(socket, sessionOf(principal, credential))) return
+    }
     wss.handleUpgrade(request, socket, head, (ws) => {
       if (!principal || !credential) {
         // What Rails does for reject_unauthorized_connection: say why, forbid reconnecting, close.
@@ -197,7 +205,8 @@ export function createCableServer(deps: CableServerDeps) {
       server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
         const path = (request.url ?? '').split('?')[0]
         if (path !== wire.CABLE_PATH) return // another listener's path
-        upgrade(request, socket, head).catch((err) => {
+        // Looked up per upgrade: the `/ws` gateway is attached to the server after this listener.
+        upgrade(request, socket, head, sharedAdmission(server)).catch((err) => {
           deps.log.warn({ err }, 'cable upgrade failed')
           socket.destroy()
         })
@@ -225,3 +234,17 @@ export function createCableServer(deps: CableServerDeps) {
   }
 }
 export type CableServer = ReturnType<typeof createCableServer>
+
+/** An API key's stand-in id on `/cable`: never the key itself. */
+function keyId(credential: string): string {
+  return `apikey:${createHash('sha256').update(credential).digest('hex').slice(0, 12)}`
+}
+
+/**
+ * Whose sockets count together against `WS_MAX_SOCKETS_PER_SESSION`: one login (its token's `jti`,
+ * as `/ws` counts one session token, so a wall's tabs share it), or one API key. Prefixed so no
+ * key can meet a `/ws` session id.
+ */
+function sessionOf(principal: V1Principal, credential: string): string {
+  return principal.kind === 'account' ? `cable:token:${principal.token_id}` : `cable:${keyId(credential)}`
+}
