@@ -67,7 +67,12 @@ export interface NotificationFrame {
 
 export type ErrorFrame = Static<typeof ErrorSchema> & { details?: unknown }
 
-/** After `?since=`: the history no longer reaches back to `since`, or the replay is too large to send. */
+/**
+ * Events were lost: after `?since=`, the history no longer reaches back to `since` or the replay is
+ * too large to send; on an open socket, events overflowed its send queue (a slow link), sent once
+ * the socket can take frames again. `since` is the last `campaign_event` id the socket got,
+ * `latest_id` the newest one it lost: reload state, then go on from `latest_id`.
+ */
 export interface ResyncFrame {
   type: 'resync_required'
   since: number

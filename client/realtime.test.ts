@@ -103,6 +103,32 @@ describe('realtime connection', () => {
     assert.equal(conn.state, 'closed')
   })
 
+  test('resync_required reaches the handlers, and a reconnect then resumes after its latest_id', async () => {
+    FakeSocket.all = []
+    const conn = connectRealtime({
+      baseUrl: 'http://example.test',
+      campaign: 'launch',
+      frequency: 10,
+      WebSocket: FakeSocket,
+      backoff: { initialMs: 10 },
+    })
+    await until(() => FakeSocket.all.length === 1)
+    const first = FakeSocket.all[0]!
+    first.serverOpen({ last_event_id: 40 })
+    const resyncs: unknown[] = []
+    conn.on('resync_required', (f) => resyncs.push(f))
+    first.frame({ type: 'campaign_event', id: 41, event: 'x.y', payload: {} })
+    // The socket's send queue overflowed (a slow link): 42-45 were lost.
+    first.frame({ type: 'resync_required', since: 41, latest_id: 45 })
+    assert.deepEqual(resyncs, [{ type: 'resync_required', since: 41, latest_id: 45 }])
+    assert.equal(conn.lastEventId, 45)
+    // Dropped before any later event: the reconnect replays what came after 45, not from scratch.
+    first.close(1006)
+    await until(() => FakeSocket.all.length === 2)
+    assert.equal(FakeSocket.all[1]!.url, 'ws://example.test/ws/launch/guest?since=45')
+    conn.close()
+  })
+
   test('cursor frames are throttled to the campaign frequency, keeping the newest position', async () => {
     FakeSocket.all = []
     const conn = connectRealtime({

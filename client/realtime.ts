@@ -64,7 +64,10 @@ export function backoffDelay(attempt: number, opts: BackoffOptions = {}, random:
  */
 export class RealtimeConnection {
   state: ConnectionState = 'connecting'
-  /** Id of the last `campaign_event` seen; sent as `since` on reconnect. */
+  /**
+   * Id of the last `campaign_event` seen (or `latest_id` of a `resync_required`); sent as `since`
+   * on reconnect.
+   */
   lastEventId?: string | number
   /** The `connected` frame of the current socket. */
   session?: FrameMap['connected']
@@ -259,7 +262,10 @@ export class RealtimeConnection {
         if (frame.id !== undefined) this.lastEventId = frame.id
         break
       case 'resync_required':
-        this.lastEventId = undefined
+        // Events were lost (a `?since=` the history no longer reaches, or a queue that overflowed
+        // on a slow link): the handlers reload state, and a reconnect resumes after `latest_id`.
+        // Forgetting the id instead would make that reconnect skip the replay altogether.
+        if (typeof frame.latest_id === 'number') this.lastEventId = frame.latest_id
         break
       case 'update_ack': {
         const pending = this.pendingAcks.get(frame.request_id)

@@ -51,7 +51,11 @@ export const PresenceUpdateFrame = Type.Object({
   snapshot: Type.Optional(Type.Literal(true)),
 })
 
-/** `?since=` is older than the history keeps, or more than the socket may queue: reload state, then go on from `latest_id`. */
+/**
+ * Events were lost: `?since=` is older than the history keeps or more than the socket may queue,
+ * or events overflowed a slow socket's queue. `since`: the last id it got; reload state, then go
+ * on from `latest_id`.
+ */
 export const ResyncRequiredFrame = Type.Object({
   type: Type.Literal('resync_required'),
   since: Type.Integer({ minimum: 0 }),

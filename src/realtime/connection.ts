@@ -1,13 +1,18 @@
 import type { WebSocket } from 'ws'
 import type { Principal, Role } from '../platform/auth/principal.js'
+import { encode } from './frames.js'
 import type { SocketInfo } from './inbound.js'
+import type { OutboundFrame } from './publish.js'
 import { type Broadcast, writeBroadcast } from './wire.js'
 
 /** Limits of one socket's outgoing side. */
 export interface SendLimits {
   /** Above this many buffered bytes the socket is "behind": presence waits, events queue. */
   softBytes: number
-  /** Queued event bytes beyond which events are dropped. */
+  /**
+   * Queued event bytes beyond which events are dropped; unless superseded (presence, stats), the
+   * client is then told with `resync_required` (see `Connection.resync`).
+   */
   queueBytes: number
   /** How long a socket may stay behind (or overflowing) before it is closed with 1013. */
   graceMs: number
@@ -26,6 +31,17 @@ export interface Held {
 }
 
 const SEND_OPTIONS = { binary: false, compress: false, fin: true } as const
+/** `resync_required` with both ids at their largest (`Number.MAX_SAFE_INTEGER`) is 80 bytes. */
+const RESYNC_MAX_BYTES = 96
+
+/**
+ * Frames a later one replaces by design (presence and stats snapshots, a stream's viewer count):
+ * one lost to a full queue costs the client nothing, so it needs no `resync_required`.
+ */
+export function isSuperseded(frame: OutboundFrame): boolean {
+  const t = frame.type
+  return t === 'presence_update' || t === 'stats_update' || (t === 'stream_event' && frame.kind === 'viewers')
+}
 
 /**
  * One socket and what the gateway knows about it. Kept to plain fields (no timers, no closures
@@ -58,6 +74,14 @@ export class Connection implements SocketInfo {
   behindSince = 0
   queue: Buffer[] | null = null
   queuedBytes = 0
+  /** The newest `campaign_event` id written or queued for this socket: `since` of an overflow resync. */
+  lastId = 0
+  /**
+   * An overflow episode: -1 while nothing was lost, else the newest `campaign_event` id lost (at
+   * least `lastId`; an event without an id counts as lost at `lastId`). Until the episode's
+   * `resync_required` is queued every event for the socket is dropped, so none arrives past a gap.
+   */
+  lostUpTo = -1
   /**
    * A socket starts opening: until `connected` and any replay went out, live events wait here,
    * bounded like the queue, and nothing else is written; null once it is open.
@@ -129,17 +153,20 @@ export class Connection implements SocketInfo {
   /**
    * An event frame: written now when the socket keeps up, else queued (bounded); held while the
    * socket opens (bounded the same way). Returns false when it had to be dropped: the socket is
-   * then behind, and closed with 1013 if it stays behind (see `Room.tick`).
+   * then behind, and closed with 1013 if it stays behind (see `Room.tick`). Unless the frame is
+   * `superseded`, a drop starts (or extends) an overflow episode, ended by `resync`.
    */
-  sendEvent(data: Buffer, limits: SendLimits, now: number, id = 0): boolean {
+  sendEvent(data: Buffer, limits: SendLimits, now: number, id = 0, superseded = false): boolean {
     if (!this.open) return false
     const held = this.held
-    if (!held && this.queue === null && this.writable(limits)) {
+    if (!held && this.queue === null && this.lostUpTo < 0 && this.writable(limits)) {
       this.write(data)
+      if (id > this.lastId) this.lastId = id
       return true
     }
-    if ((held ? held.bytes : this.queuedBytes) + data.length > limits.queueBytes) {
+    if (this.lostUpTo >= 0 || (held ? held.bytes : this.queuedBytes) + data.length > limits.queueBytes) {
       if (this.behindSince === 0) this.behindSince = now
+      if (!superseded) this.lose(id)
       return false
     }
     if (held) {
@@ -150,7 +177,37 @@ export class Connection implements SocketInfo {
       this.queue ??= []
       this.queue.push(data)
       this.queuedBytes += data.length
+      if (id > this.lastId) this.lastId = id
     }
+    return true
+  }
+
+  /** An event the client cannot get back otherwise was dropped: it must hear of it. */
+  lose(id: number): void {
+    this.lostUpTo = Math.max(this.lostUpTo, id, this.lastId)
+  }
+
+  /**
+   * Ends an overflow episode as soon as the socket can take a frame again: `resync_required`
+   * (`since`: the last event id it got; `latest_id`: the newest one it lost) is written, or queued
+   * behind what it already got. Events after `latest_id` then go out as before. False while there
+   * is no room yet (or no episode, or the socket still opens: its queue starts after `connected`).
+   */
+  resync(limits: SendLimits): boolean {
+    if (this.lostUpTo < 0 || this.held !== null || !this.open) return false
+    const direct = this.queue === null && this.writable(limits)
+    // Checked before encoding: a socket that stays full costs no frame per tick.
+    if (!direct && this.queuedBytes + RESYNC_MAX_BYTES > limits.queueBytes) return false
+    const latest = this.lostUpTo
+    const data = encode({ type: 'resync_required', since: this.lastId, latest_id: latest })
+    if (direct) this.write(data)
+    else {
+      this.queue ??= []
+      this.queue.push(data)
+      this.queuedBytes += data.length
+    }
+    this.lastId = latest
+    this.lostUpTo = -1
     return true
   }
 

@@ -13,7 +13,7 @@ import type { EventBus } from '../platform/bus/bus.js'
 import { Admission, type AdmissionDeps } from './admission.js'
 import { ClientFrames } from './client-frames.js'
 import { Cluster } from './cluster.js'
-import { Connection, type SendLimits, sendLimits } from './connection.js'
+import { Connection, isSuperseded, type SendLimits, sendLimits } from './connection.js'
 import { encode } from './frames.js'
 import { connectedFrame, finishOpening } from './opening.js'
 import type { EventHistory, StoredMessage } from './history.js'
@@ -202,6 +202,8 @@ export class Gateway {
       await this.rooms.subscribed(campaign.slug)
       const latest = await this.deps.history.latest(campaign.slug)
       if (!conn.open) return
+      // Where the client stands (unless `since` says otherwise): `since` of an overflow resync.
+      conn.lastId = latest
       conn.write(connectedFrame(conn, room, this.presence.count(campaign.slug), latest))
       this.deps.metrics.framesSent.labels('connected').inc()
       await finishOpening(conn, grant.since, { ...this.deps, limits: this.limits })
@@ -220,10 +222,12 @@ export class Gateway {
     let sent = 0
     let dropped = 0
     const now = Date.now()
-    const id = typeof frame.id === 'number' ? frame.id : 0
+    // Only a campaign_event's id is a history id (`?since=`); other frames may carry their own.
+    const id = frame.type === 'campaign_event' && typeof frame.id === 'number' ? frame.id : 0
+    const superseded = isSuperseded(frame)
     for (const c of this.hub.targets(audience)) {
       data ??= encode(frame)
-      if (c.sendEvent(data, this.limits, now, id)) sent++
+      if (c.sendEvent(data, this.limits, now, id, superseded)) sent++
       else dropped++
     }
     if (sent > 0) this.deps.metrics.framesSent.labels(frame.type).inc(sent)

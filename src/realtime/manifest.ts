@@ -68,7 +68,8 @@ export const manifest: ModuleManifest = {
       name: 'resync_required',
       channel: 'ws',
       direction: 'emits',
-      description: "?since= is older than the history, or its replay would not fit the socket's queue",
+      description:
+        "Events were lost: ?since= is older than the history or its replay would not fit the socket's queue, or events overflowed the queue of a slow socket",
     },
     { name: 'pong', channel: 'ws', direction: 'emits', description: 'Answer to ping' },
     { name: 'auth_ok', channel: 'ws', direction: 'emits', description: 'In-band token refresh accepted' },

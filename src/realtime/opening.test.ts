@@ -81,4 +81,22 @@ describe("finishing a socket's opening", () => {
     )
     assert.deepEqual(written[0], { type: 'resync_required', since: 1, latest_id: 3 })
   })
+
+  it('tells a socket of live events dropped while it opened, after the held ones', async () => {
+    const { conn, written } = opening()
+    conn.lastId = 3 // `connected` said last_event_id 3
+    const pad = 'x'.repeat(450)
+    assert.equal(conn.sendEvent(live(event(4, pad).frame), limits, 1, 4), true)
+    assert.equal(conn.sendEvent(live(event(5, pad).frame), limits, 1, 5), true)
+    assert.equal(conn.sendEvent(live(event(6, pad).frame), limits, 1, 6), false)
+    // Would fit, but comes after a lost one.
+    assert.equal(conn.sendEvent(live({ type: 'notification' }), limits, 1), false)
+    await finishOpening(conn, undefined, deps({ events: [], latest: 3 }))
+    assert.deepEqual(
+      written.map((f) => f.id ?? f.type),
+      [4, 5, 'resync_required'],
+    )
+    assert.deepEqual(written[2], { type: 'resync_required', since: 5, latest_id: 6 })
+    assert.equal(conn.lostUpTo, -1)
+  })
 })

@@ -1,6 +1,6 @@
 import type { Connection, SendLimits } from './connection.js'
 import { encode } from './frames.js'
-import type { EventHistory } from './history.js'
+import type { EventHistory, StoredMessage } from './history.js'
 import { matches } from './hub.js'
 import type { RealtimeMetrics } from './metrics.js'
 import type { Room } from './room.js'
@@ -33,7 +33,9 @@ export function connectedFrame(conn: Connection, room: Room, activeUsers: number
  * held while the socket opened, all through the socket's bounded queue, as live events go. A
  * replay that would not fit that queue next to the held events is not sent piecemeal: the client
  * gets `resync_required` instead (as when the history no longer reaches back), then the live
- * events after the history's latest id. Ends the opening: from here events go out as they come.
+ * events after the history's latest id. Live events dropped while it opened (beyond the bound)
+ * came after every held one: the overflow's `resync_required` follows the held ones. Ends the
+ * opening: from here events go out as they come.
  */
 export async function finishOpening(
   conn: Connection,
@@ -41,44 +43,58 @@ export async function finishOpening(
   deps: OpeningDeps,
 ): Promise<void> {
   const { metrics, limits } = deps
-  let replay: Buffer[] = []
+  let missed: StoredMessage[] = []
   let resync = false
   let after = 0
   if (since !== undefined) {
     const r = await deps.history.since(conn.campaign, since)
     after = r.latest
     if ('resync' in r) resync = true
-    else replay = r.events.filter((e) => matches(e.audience, conn)).map((e) => encode(e.frame))
+    else missed = r.events.filter((e) => matches(e.audience, conn))
   }
   const held = conn.held
   if (!held || !conn.open) return
   conn.held = null
+  // The events lost while it opened are reported after the held ones go out, not before.
+  const lost = conn.lostUpTo
+  conn.lostUpTo = -1
   // Held events the replay already carries (or the client had) are skipped.
   const live: Buffer[] = []
+  const liveIds: number[] = []
   let liveBytes = 0
   for (let i = 0; i < held.frames.length; i++) {
     const id = held.ids[i]!
     if (id > 0 && id <= after) continue
     live.push(held.frames[i]!)
+    liveIds.push(id)
     liveBytes += held.frames[i]!.length
   }
+  let replay = missed.map((e) => encode(e.frame))
+  let replayIds = missed.map((e) => e.frame.id as number)
   if (replay.length > 0 && bytesOf(replay) + liveBytes > limits.queueBytes) {
     metrics.dropped.labels('replay_too_large').inc(replay.length)
     replay = []
     resync = true
   }
+  if (since !== undefined) conn.lastId = resync ? after : since
   if (resync) {
     replay = [encode({ type: 'resync_required', since, latest_id: after })]
+    replayIds = [after]
     metrics.framesSent.labels('resync_required').inc()
   } else if (replay.length > 0) {
     metrics.framesSent.labels('campaign_event').inc(replay.length)
   }
   const now = Date.now()
   let dropped = 0
-  for (const frames of [replay, live]) {
-    for (const data of frames) if (!conn.sendEvent(data, limits, now)) dropped++
+  for (let i = 0; i < replay.length; i++) {
+    if (!conn.sendEvent(replay[i]!, limits, now, replayIds[i])) dropped++
+  }
+  for (let i = 0; i < live.length; i++) {
+    if (!conn.sendEvent(live[i]!, limits, now, liveIds[i])) dropped++
   }
   if (dropped > 0) metrics.dropped.labels('queue_full').inc(dropped)
+  if (lost >= 0) conn.lose(lost)
+  if (conn.resync(limits)) metrics.framesSent.labels('resync_required').inc()
 }
 
 function bytesOf(frames: Buffer[]): number {

@@ -17,7 +17,8 @@ export interface RoomDeps {
   shareLocal?(campaign: string, delta: CursorDelta, full?: boolean): void
   /** The campaign's `stats_update` figures, asked every tick (a `StatsFeed` throttles the reads). */
   stats?(campaign: string): StatsFigures | undefined
-  onSent(presence: number, coalesced: number, stats: number): void
+  /** Per tick: presence frames sent and coalesced, `stats_update`s and overflow `resync_required`s sent. */
+  onSent(presence: number, coalesced: number, stats: number, resyncs: number): void
   onSlow(conn: Connection): void
 }
 
@@ -32,7 +33,9 @@ export interface RoomSettings {
  * `presence_update` and writes the same buffer to every socket that is keeping up; a socket that
  * fell behind skips frames (they coalesce) and gets one snapshot when it catches up. When the
  * campaign's figures changed, the same tick sends one `stats_update` the same way; a socket gets
- * the current one after it connects, and one that fell behind gets only the newest.
+ * the current one after it connects, and one that fell behind gets only the newest. A campaign
+ * without the `presence` feature gets no `presence_update` at all. The tick also flushes each
+ * socket's queued events and, after events were lost to a full queue, its `resync_required`.
  */
 export class Room {
   readonly conns = new Set<Connection>()
@@ -60,6 +63,8 @@ export class Room {
 
   configure(settings: RoomSettings): void {
     const rateChanged = settings.rate !== this.settings.rate
+    // Presence turned back on: nobody saw what changed meanwhile, so everyone starts from a snapshot.
+    if (settings.presence && !this.settings.presence) for (const c of this.conns) c.needsSnapshot = true
     this.settings = settings
     if (rateChanged) this.schedule()
   }
@@ -110,11 +115,16 @@ export class Room {
     this.tickNo++
     if (this.local) this.shareWithNodes(this.local, cap, now)
     const active = this.deps.activeUsers(this.campaign)
+    const presence = this.settings.presence
     let frame: Broadcast | undefined
     // A count-only change (a join or leave, no cursor moved) goes out at most once a second: a
     // wave of joins would otherwise broadcast to every socket on every tick.
     const countDue = active !== this.lastActive && now - this.lastCountAt >= COUNT_ONLY_MS
-    if (this.board.hasChanges() || countDue) {
+    // Presence off (the campaign's `features` lack it): no presence frame at all. What the board
+    // still changes (cursors of sockets from before it was turned off leaving) is discarded.
+    if (!presence) {
+      if (this.board.hasChanges()) this.board.takeDelta(cap)
+    } else if (this.board.hasChanges() || countDue) {
       this.lastCountAt = now
       const d = this.board.takeDelta(cap)
       this.lastActive = active
@@ -137,10 +147,13 @@ export class Room {
     const figures = this.conns.size > 0 ? this.deps.stats?.(this.campaign) : undefined
     let stats: Broadcast | undefined
     let statsSent = 0
+    let resyncs = 0
     for (const c of this.conns) {
       // Still opening: `connected` (and any replay) goes first; its snapshot comes on the next tick.
       if (!c.open || c.held !== null) continue
       if (c.queue) c.flush(limits)
+      // Events were lost to a full queue: the client is told once there is room (see `resync`).
+      if (c.lostUpTo >= 0 && c.resync(limits)) resyncs++
       if (!c.writable(limits)) {
         if (frame && !c.needsSnapshot) coalesced++
         if (frame) c.needsSnapshot = true
@@ -149,7 +162,8 @@ export class Room {
         continue
       }
       if (c.queue === null) c.behindSince = 0
-      if (c.needsSnapshot) {
+      // Presence off: no frame, and its first snapshot waits until presence is turned on.
+      if (presence && c.needsSnapshot) {
         snapshot ??= broadcast(
           Buffer.from(
             JSON.stringify({
@@ -177,7 +191,9 @@ export class Room {
         statsSent++
       }
     }
-    if (sent > 0 || coalesced > 0 || statsSent > 0) this.deps.onSent(sent, coalesced, statsSent)
+    if (sent > 0 || coalesced > 0 || statsSent > 0 || resyncs > 0) {
+      this.deps.onSent(sent, coalesced, statsSent, resyncs)
+    }
   }
 
   /** Clustered: this tick's own changes, then (when asked) every own cursor, to the other nodes. */

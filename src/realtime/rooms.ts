@@ -51,15 +51,17 @@ export class Rooms {
     const sentPresence = metrics.framesSent.labels('presence_update')
     const coalesced = metrics.dropped.labels('presence_coalesced')
     const sentStats = metrics.framesSent.labels('stats_update')
+    const sentResyncs = metrics.framesSent.labels('resync_required')
     room = new Room(campaign.slug, roomSettings(campaign), {
       limits: this.deps.limits,
       activeUsers: (slug) => this.deps.activeUsers(slug),
       shareLocal: cluster ? (slug, delta, full) => cluster.share(slug, delta, full) : undefined,
       stats: stats ? (slug) => stats.poll(slug) : undefined,
-      onSent: (n, c, s) => {
+      onSent: (n, c, s, r) => {
         if (n > 0) sentPresence.inc(n)
         if (c > 0) coalesced.inc(c)
         if (s > 0) sentStats.inc(s)
+        if (r > 0) sentResyncs.inc(r)
       },
       onSlow: (conn) => this.deps.onSlow(conn),
     })

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import type { Principal } from '../platform/auth/principal.js'
+import type { Connection } from './connection.js'
+import { Hub } from './hub.js'
+import type { Room } from './room.js'
+import { REVALIDATE_CONCURRENCY, Sweeper } from './sweep.js'
+
+/** Open sockets as the sweep reads them: idle already (no cursor to mark), none due a ping. */
+function sockets(n: number) {
+  return Array.from(
+    { length: n },
+    (_, i) =>
+      ({
+        connection_id: `n.${i}`,
+        seq: i,
+        token: i % 5 === 0 ? `revoked.${i}` : `ok.${i}`,
+        closing: false,
+        held: null,
+        expiresAt: 0,
+        idle: true,
+        alive: true,
+        lastInput: 0,
+        ws: { ping() {} },
+      }) as unknown as Connection,
+  )
+}
+
+/** An authenticator whose answers the test gives, one check at a time, recording how many wait. */
+function heldAuthenticator() {
+  const waiting: Array<{ token: string; answer: () => void }> = []
+  const asked: string[] = []
+  let inFlight = 0
+  let most = 0
+  return {
+    waiting,
+    asked,
+    most: () => most,
+    resolve(token: string): Promise<Principal> {
+      asked.push(token)
+      most = Math.max(most, ++inFlight)
+      return new Promise((resolve, reject) => {
+        waiting.push({
+          token,
+          answer: () => {
+            inFlight--
+            if (token.startsWith('revoked'))
+              reject(Object.assign(new Error('revoked'), { code: 'TOKEN_REVOKED' }))
+            else resolve({ kind: 'session', user_id: 'guest', session_id: 's', roles: ['guest'] })
+          },
+        })
+      })
+    },
+  }
+}
+
+const turns = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
+}
+
+describe('the periodic token re-check', () => {
+  it(`checks ${REVALIDATE_CONCURRENCY} sockets at a time, skipping those closed meanwhile`, async () => {
+    const conns = sockets(50)
+    const hub = new Hub()
+    hub.rooms.set('c', { conns: new Set(conns), markIdle() {} } as unknown as Room)
+    const auth = heldAuthenticator()
+    const closed: Array<[string, number, string]> = []
+    const errors: string[] = []
+    const sweeper = new Sweeper({
+      hub,
+      authenticator: auth,
+      frames: { error: (c, code) => void errors.push(`${c.connection_id}:${code}`) },
+      config: { WS_HEARTBEAT_MS: 1_000_000, WS_IDLE_MS: 1_000_000 },
+      close: (c, code, reason) => {
+        c.closing = true
+        closed.push([c.connection_id, code, reason])
+      },
+    })
+    const due = Date.now() + 30_000
+    sweeper.run(due)
+    await turns()
+    assert.equal(auth.waiting.length, REVALIDATE_CONCURRENCY, 'a pass runs its checks side by side')
+    // The next pass comes due while this one still waits: it does not start a second set.
+    sweeper.run(due + 30_000)
+    await turns()
+    assert.equal(auth.asked.length, REVALIDATE_CONCURRENCY)
+
+    // Closed before its turn: never checked. Closed while its check ran: not closed again.
+    conns[40]!.closing = true
+    const revokedInFlight = conns[5]!
+    revokedInFlight.closing = true
+    // Refreshed in-band (`auth`) while its old token was being checked: judged by the new one later.
+    conns[10]!.token = 'ok.refreshed'
+    while (auth.waiting.length > 0) {
+      for (const w of auth.waiting.splice(0)) w.answer()
+      await turns()
+    }
+    assert.equal(auth.most(), REVALIDATE_CONCURRENCY)
+    assert.equal(auth.asked.length, 49, 'every open socket once, not the one closed before its turn')
+    assert.ok(!auth.asked.includes('revoked.40'))
+    const expected = [0, 15, 20, 25, 30, 35, 45].map((i) => `n.${i}`)
+    assert.deepEqual(closed.map(([id]) => id).sort(), expected.sort())
+    assert.ok(closed.every(([, code, reason]) => code === 1008 && reason === 'TOKEN_REVOKED'))
+    assert.deepEqual(errors.sort(), expected.map((id) => `${id}:TOKEN_REVOKED`).sort())
+  })
+})
