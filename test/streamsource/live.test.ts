@@ -109,6 +109,34 @@ for (const dialect of DIALECTS) {
       assert.equal(json(again).error.code, 'INVALID_STREAM_STATE')
     })
 
+    it('a stop racing a pause or a start always ends the stream: an ended stream never comes back', async () => {
+      const ids: number[] = []
+      for (let i = 0; i < 6; i++) {
+        const id = json(await act(ctx.app, slug, owner, 'stream.start', { title: `Race ${i}` })).result
+          .stream_id
+        await act(ctx.app, slug, owner, 'stream.start', { stream_id: id })
+        ids.push(id)
+      }
+      // Half pause while stopping (live → paused), half go live again while stopping (paused → live).
+      for (const id of ids.slice(3)) await act(ctx.app, slug, owner, 'stream.pause', { stream_id: id })
+      const answers = await Promise.all(
+        ids.flatMap((id, i) => [
+          act(ctx.app, slug, owner, 'stream.stop', { stream_id: id }),
+          act(ctx.app, slug, owner, i < 3 ? 'stream.pause' : 'stream.start', { stream_id: id }),
+        ]),
+      )
+      for (const [i, res] of answers.entries()) {
+        // The stop always goes through; the other step either went first or is refused as stale.
+        if (i % 2 === 0) assert.equal(res.statusCode, 200, res.body)
+        else if (res.statusCode !== 200) assert.equal(json(res).error.code, 'INVALID_STREAM_STATE', res.body)
+      }
+      for (const id of ids) {
+        const row = json(await ctx.app.inject({ url: `/api/v1/streams/${id}`, headers: adminHeaders }))
+        assert.equal(row.campaign.live_status, 'ended', `stream ${id}`)
+        assert.equal(row.status, 'offline', `stream ${id}`)
+      }
+    })
+
     it('only the owner or an admin controls a stream; guests cannot start; other campaigns cannot see it', async () => {
       const id = json(await act(ctx.app, slug, owner, 'stream.start', { title: 'Mine' })).result.stream_id
       const denied = await act(ctx.app, slug, intruder, 'stream.start', { stream_id: id })
@@ -124,6 +152,12 @@ for (const dialect of DIALECTS) {
       const noFeature = await createCampaign(ctx.app, { features: ['presence'] })
       assert.equal((await act(ctx.app, noFeature, owner, 'stream.start', {})).statusCode, 403)
       assert.equal((await act(ctx.app, slug, owner, 'stream.stop', { stream_id: 'abc' })).statusCode, 400)
+      // The title becomes the registry's: an ESC sequence or a line break is refused there, and here.
+      for (const title of ['Launch\u001b]0;owned\u0007', 'two\nlines']) {
+        const bad = await act(ctx.app, slug, owner, 'stream.start', { title })
+        assert.equal(bad.statusCode, 400, bad.body)
+        assert.equal(json(bad).error.code, 'VALIDATION_FAILED')
+      }
     })
 
     it('chat: plain text (HTML never interpreted), length limit, per-user rate limit, only while live', async () => {
@@ -150,7 +184,10 @@ for (const dialect of DIALECTS) {
       assert.equal(json(long).error.code, 'CHAT_TOO_LONG')
       const blank = await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: ' \u0001 ' })
       assert.equal(json(blank).error.code, 'CHAT_EMPTY')
-      await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: 'two' })
+      // C1 controls (\u009b is a one-character CSI) go like the C0 ones.
+      await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: 't\u009b31mwo\u0085' })
+      await until(() => events(id, 'chat').length === 2, 'second chat event')
+      assert.equal(events(id, 'chat')[1]!.frame.text, 't31mwo')
       await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: 'three' })
       const limited = await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: 'four' })
       assert.equal(limited.statusCode, 429)

@@ -144,3 +144,49 @@ describe('two nodes sharing Redis', { skip: !REDIS_URL && 'REDIS_URL not set' },
     await until(() => latest() === 2, 'two after a close on B')
   })
 })
+
+describe('two nodes on one PostgreSQL that miss each other’s bus messages', {
+  skip: !process.env.DATABASE_URL && 'DATABASE_URL not set',
+}, () => {
+  let a: TestContext
+  let b: TestContext
+  before(async () => {
+    // No Redis: each node has its own in-process bus, as a node cut off from Redis would have
+    // while the switch is turned. The database is the only thing they share.
+    a = await buildTestApp({ dialect: 'postgres' })
+    b = await buildTestApp({ databaseUrl: a.databaseUrl })
+  })
+  after(async () => {
+    await b?.close()
+    await a?.close()
+  })
+
+  it('the maintenance switch still reaches the other node, on and off', async () => {
+    const status = async () =>
+      (await b.app.inject({ url: '/api/v1/streams', headers: adminHeaders })).statusCode
+    /** Polls node B until it answers `code` (a generous deadline only, nothing timed). */
+    const untilStatus = async (code: number, what: string) => {
+      const deadline = Date.now() + 30_000
+      while ((await status()) !== code) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    }
+    assert.equal(await status(), 200)
+    const on = await a.app.inject({
+      method: 'PUT',
+      url: '/api/v1/admin/maintenance',
+      headers: adminHeaders,
+      payload: { enabled: true },
+    })
+    assert.equal(json(on).maintenance, true)
+    await untilStatus(503, 'node B in maintenance')
+    await a.app.inject({
+      method: 'PUT',
+      url: '/api/v1/admin/maintenance',
+      headers: adminHeaders,
+      payload: { enabled: false },
+    })
+    await untilStatus(200, 'node B out of maintenance')
+  })
+})

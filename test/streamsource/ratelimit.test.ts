@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomInt } from 'node:crypto'
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { adminHeaders, buildTestApp, DIALECTS, json, REDIS_URL, type TestContext } from '../helper.js'
@@ -119,5 +120,51 @@ describe('/api/v1 rate limits shared by two nodes through Redis', {
     for (const node of [a, b, a, b])
       statuses.push((await node.app.inject({ url: '/api/v1/streams', headers })).statusCode)
     assert.deepEqual(statuses, [401, 401, 401, 429])
+  })
+})
+
+describe('/api/v1 while Redis is unreachable', { skip: !REDIS_URL && 'REDIS_URL not set' }, () => {
+  it('answers from a per-node count instead of a 500, and still limits login guesses', async () => {
+    // The app reaches Redis through a proxy the test can cut, as a network failure would.
+    const target = new URL(REDIS_URL!)
+    const sockets = new Set<Socket>()
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(target.port || 6379), target.hostname)
+      for (const s of [client, upstream]) {
+        sockets.add(s)
+        s.on('error', () => {})
+      }
+      client.pipe(upstream).pipe(client)
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const port = (proxy.address() as AddressInfo).port
+    const t = await buildTestApp({ env: { ...LIMITS, REDIS_URL: `redis://127.0.0.1:${port}` } })
+    try {
+      const user = await account(t.app, 'default')
+      proxy.close()
+      for (const s of sockets) s.destroy()
+
+      await awayFromWindowEnd()
+      const headers = { ...user.headers, 'x-forwarded-for': randomIp() }
+      const read = await t.app.inject({ url: '/api/v1/streams', headers })
+      assert.equal(read.statusCode, 200, read.body)
+      assert.equal(read.headers['x-ratelimit-limit'], '5')
+      // Guesses at one email are still counted (on this node): ten, then 429.
+      const statuses: number[] = []
+      for (let i = 0; i < 11; i++) {
+        const res = await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/users/login',
+          headers: { 'x-forwarded-for': randomIp() },
+          payload: { email: user.email, password: `Wrong${i}abcd` },
+        })
+        statuses.push(res.statusCode)
+      }
+      assert.deepEqual(statuses, [...Array(10).fill(401), 429])
+    } finally {
+      proxy.close()
+      for (const s of sockets) s.destroy()
+      await t.close().catch(() => {})
+    }
   })
 })

@@ -140,6 +140,46 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(json(missing).details, { password: ["can't be blank"] })
       })
 
+      it('refuses an email holding control characters (it would reach the admin terminal)', async () => {
+        for (const email of ['x\u001b[31m@evil.example', 'bell\u0007@evil.example', 'a@b\u009b.example']) {
+          const res = await inject({
+            method: 'POST',
+            url: '/api/v1/signup',
+            headers: { 'x-forwarded-for': '10.66.0.1' },
+            payload: { user: { email, password: PASSWORD, password_confirmation: PASSWORD } },
+          })
+          assert.equal(res.statusCode, 422, res.body)
+          assert.deepEqual(json(res).details, { email: ['is invalid'] })
+        }
+      })
+
+      it('counts sign-ups per address: one address cannot probe emails (or farm accounts) at the request rate', async () => {
+        const statuses: number[] = []
+        for (let i = 0; i < 11; i++) {
+          // Taken emails and new ones alike: each answer tells whether the email has an account.
+          const email = i % 2 ? editor.email : `probe_${i}_${Date.now()}@example.com`
+          const res = await inject({
+            method: 'POST',
+            url: i % 3 ? '/api/v1/signup' : '/api/v1/users/signup',
+            headers: { 'x-forwarded-for': '10.55.0.1' },
+            payload:
+              i % 3
+                ? { user: { email, password: PASSWORD, password_confirmation: PASSWORD } }
+                : { email, password: PASSWORD },
+          })
+          statuses.push(res.statusCode)
+        }
+        assert.deepEqual(statuses.slice(0, 10).sort(), [...Array(5).fill(201), ...Array(5).fill(422)].sort())
+        assert.equal(statuses[10], 429, statuses.join(' '))
+        const other = await inject({
+          method: 'POST',
+          url: '/api/v1/signup',
+          headers: { 'x-forwarded-for': '10.55.0.2' },
+          payload: { user: { email: `other_${Date.now()}@example.com`, password: PASSWORD } },
+        })
+        assert.equal(other.statusCode, 201, 'another address still signs up')
+      })
+
       it('logout revokes the token for good', async () => {
         const temp = await account(ctx.app, 'editor')
         assert.equal((await inject({ url: '/api/v1/streams', headers: temp.headers })).statusCode, 200)
@@ -444,6 +484,10 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(await ids(''), [b.id, c.id, a.id], 'pinned first, then newest; archived left out')
         assert.deepEqual(await ids('status=live'), [c.id, a.id])
         assert.deepEqual(await ids('notStatus=live'), [b.id])
+        // The status words checkers write are stored as StreamSource's three, and found by them too.
+        assert.deepEqual(await ids('status=online'), [c.id, a.id])
+        assert.deepEqual(await ids('notStatus=Ended'), [c.id, a.id])
+        assert.deepEqual(await ids('status=constructor'), [])
         assert.deepEqual(await ids('is_pinned=true'), [b.id])
         assert.deepEqual(await ids('pinned=false'), [c.id, a.id])
         assert.deepEqual(await ids('is_archived=true'), [d.id])
@@ -488,6 +532,136 @@ for (const dialect of DIALECTS) {
           (await inject({ url: '/api/v1/streams?is_pinned=maybe', headers: viewer.headers })).statusCode,
           422,
         )
+      })
+
+      it('refuses out-of-range times, control characters and over-long values, from JSON and CSV alike', async () => {
+        const post = (payload: unknown) =>
+          inject({
+            method: 'POST',
+            url: '/api/v1/streams',
+            headers: editor.headers,
+            payload: payload as object,
+          })
+        // Years PostgreSQL cannot store were 500s; a 422 names the field.
+        for (const when of ['-100000-01-01T00:00:00Z', '+275760-09-13T00:00:00Z', '0001-01-01T00:00:00Z']) {
+          const res = await post({ link: uniqueLink(), last_checked_at: when })
+          assert.equal(res.statusCode, 422, `${when}: ${res.body}`)
+          assert.deepEqual(json(res).details, { last_checked_at: ['is not a valid datetime'] })
+        }
+        const ok = await post({
+          link: uniqueLink(),
+          last_live_at: '2024-06-01T12:00:00Z',
+          notes: 'a\n\tb',
+          title: 'Pasted with its line break\r\n',
+        })
+        assert.equal(ok.statusCode, 201, ok.body)
+        assert.equal(json(ok).stream.notes, 'a\n\tb', 'notes keep tabs and line breaks')
+        assert.equal(json(ok).stream.title, 'Pasted with its line break', 'trimmed, as before')
+        // A word every object answers to is no status (it reached the database as a function).
+        for (const status of ['constructor', 'toString', '__proto__']) {
+          const res = await post({ link: uniqueLink(), status })
+          assert.equal(res.statusCode, 422, `${status}: ${res.body}`)
+          assert.deepEqual(Object.keys(json(res).details), ['status'])
+        }
+        // An ESC sequence (recolours a terminal), a BEL, a line break in a one-line field.
+        for (const [field, value] of [
+          ['title', 'a\u001b]0;pwned\u0007b'],
+          ['city', 'x\ny'],
+          ['link', `${uniqueLink()}\u001b[31m`],
+          ['notes', 'bell\u0007'],
+          ['posted_by', 'c1\u0085'],
+        ] as const) {
+          const res = await post({ link: uniqueLink(), [field]: value })
+          assert.equal(res.statusCode, 422, `${field}: ${res.body}`)
+          assert.deepEqual(Object.keys(json(res).details), [field])
+        }
+
+        // A CSV import has no body schema: the same limits apply row by row.
+        const l1 = uniqueLink()
+        const l2 = uniqueLink()
+        const l3 = uniqueLink()
+        const l4 = uniqueLink()
+        const csv = [
+          'link,title,is_pinned,last_checked_at',
+          `${l1},${'x'.repeat(501)},,`,
+          `${l2},fine,maybe,`,
+          `${l3},fine,,-100000-01-01T00:00:00Z`,
+          `${l4},"Fine, too",no,`,
+        ].join('\r\n')
+        const imp = await inject({
+          method: 'POST',
+          url: '/api/v1/streams/import',
+          headers: { ...editor.headers, 'content-type': 'text/csv' },
+          payload: csv,
+        })
+        assert.equal(imp.statusCode, 200, imp.body)
+        const results = json(imp).results
+        assert.deepEqual(
+          results.map((r: any) => [r.success, r.details && Object.keys(r.details)]),
+          [
+            [false, ['title']],
+            [false, ['is_pinned']],
+            [false, ['last_checked_at']],
+            [true, undefined],
+          ],
+        )
+        assert.equal(results[0].details.title[0], 'is too long (maximum is 500 characters)')
+        assert.equal(results[3].stream.is_pinned, false)
+        for (const link of [l1, l2, l3]) {
+          const found = await inject({
+            url: `/api/v1/streams?link=${encodeURIComponent(link)}`,
+            headers: editor.headers,
+          })
+          assert.equal(json(found).meta.total_count, 0, `${link} was not imported`)
+        }
+        // A NUL (which PostgreSQL cannot store) fails its row like any control character, not the file.
+        const nul = await inject({
+          method: 'POST',
+          url: '/api/v1/streams/import',
+          headers: { ...editor.headers, 'content-type': 'text/csv' },
+          payload: `link,title\r\n${uniqueLink()},ok\r\n${uniqueLink()},a\u0000b\r\n`,
+        })
+        assert.equal(nul.statusCode, 200, nul.body)
+        assert.deepEqual([json(nul).created, json(nul).failed], [1, 1])
+        assert.deepEqual(json(nul).results[1].details, { title: ['must not contain control characters'] })
+      })
+
+      it('answers odd query strings with 4xx, never a 500', async () => {
+        for (const query of ['search=%00', 'status=a%00b', 'platform=%00', 'link=%00']) {
+          const res = await inject({ url: `/api/v1/streams?${query}`, headers: viewer.headers })
+          assert.equal(res.statusCode, 400, `${query}: ${res.body}`)
+          assert.deepEqual(Object.keys(json(res)), ['error'])
+        }
+        const users = await inject({ url: '/api/v1/users?page=1e300', headers: admin.headers })
+        assert.equal(users.statusCode, 422, users.body)
+        assert.ok(json(users).details.page)
+      })
+
+      it('a link taken by a concurrent change is refused, not a 500', async () => {
+        // Each change checks that the link is free, then writes: racing changes pass the check
+        // together and only the database's unique key tells them apart (PostgreSQL interleaves them).
+        for (let round = 0; round < 4; round++) {
+          const streams = await Promise.all(
+            Array.from({ length: 10 }, () => create(editor, { link: uniqueLink() })),
+          )
+          const target = uniqueLink()
+          const answers = await Promise.all(
+            streams.map((s) =>
+              inject({
+                method: 'PATCH',
+                url: `/api/v1/streams/${s.id}`,
+                headers: editor.headers,
+                payload: { link: target },
+              }),
+            ),
+          )
+          const codes = answers.map((r) => r.statusCode)
+          assert.equal(codes.filter((c) => c === 200).length, 1, codes.join(' '))
+          for (const r of answers.filter((r) => r.statusCode !== 200)) {
+            assert.equal(r.statusCode, 422, r.body)
+            assert.deepEqual(json(r).details, { link: ['has already been taken'] })
+          }
+        }
       })
 
       it('batch-updates per item, by id or link', async () => {

@@ -14,6 +14,8 @@ const ALGORITHM = 'HS256'
 const ISSUER = 'ovasabi:streamsource'
 const DAY = 86_400
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+/** C0/C1 controls: an ESC sequence in an email would reach the admin's terminal (`streamsource-user list`). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
 /** Who calls `/api/v1`: a StreamSource account (by token) or an Ovasabi API key. */
 export interface V1Principal {
@@ -72,7 +74,8 @@ export function createAccountService(deps: {
   function validate(email: unknown, password: unknown, confirmation?: unknown) {
     const fields: Record<string, string[]> = {}
     if (typeof email !== 'string' || email.trim() === '') fields.email = ["can't be blank"]
-    else if (!EMAIL.test(email.trim()) || email.length > 254) fields.email = ['is invalid']
+    else if (!EMAIL.test(email.trim()) || email.length > 254 || CONTROL.test(email))
+      fields.email = ['is invalid']
     if (typeof password !== 'string' || password === '') fields.password = ["can't be blank"]
     else {
       const problems = passwordProblems(password)

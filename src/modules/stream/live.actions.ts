@@ -4,6 +4,8 @@ import type { InboundRegistry } from '../../realtime/inbound.js'
 import type { LiveStreams } from './live.service.js'
 
 const StreamId = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[0-9]{1,15}$' })])
+/** The title becomes the registry row's title, where control characters are refused too. */
+const Title = Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]*$' })
 
 /** `stream.start` / `stream.pause` / `stream.stop` / `stream.chat` (feature `streaming`). */
 export function registerLiveActions(registry: ActionRegistry, live: LiveStreams): void {
@@ -14,7 +16,7 @@ export function registerLiveActions(registry: ActionRegistry, live: LiveStreams)
       'Without stream_id: create a stream (starting) and get {stream_id, ingest_url, playback_url}. ' +
       'With stream_id: go live (from starting or paused).',
     payload: Type.Object(
-      { title: Type.Optional(Type.String({ maxLength: 200 })), stream_id: Type.Optional(StreamId) },
+      { title: Type.Optional(Title), stream_id: Type.Optional(StreamId) },
       { additionalProperties: false },
     ),
     role: 'participant',

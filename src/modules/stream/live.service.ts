@@ -96,17 +96,20 @@ export function createLiveStreams(deps: {
       },
     )
   }
+  const refuse = (id: unknown, status: string | null, to: LiveStatus) =>
+    new ConflictError(`Stream ${id} is ${status}; it cannot become ${to}`, 'INVALID_STREAM_STATE', {
+      status,
+    })
   async function transition(row: StreamRow, from: LiveStatus[], to: LiveStatus) {
-    if (!from.includes(row.live_status as LiveStatus)) {
-      throw new ConflictError(
-        `Stream ${row.id} is ${row.live_status}; it cannot become ${to}`,
-        'INVALID_STREAM_STATE',
-        {
-          status: row.live_status,
-        },
-      )
+    if (!from.includes(row.live_status as LiveStatus)) throw refuse(row.id, row.live_status, to)
+    // The step applies only if the row is still where it was read: a stop racing a pause (or a
+    // start) must not bring an ended stream back.
+    const updated = await streams.setLiveStatus(row, from, to)
+    if (!updated) {
+      const now = await streams.findRow(Number(row.id))
+      if (!now) throw new NotFoundError(`Stream ${row.id} does not exist`, 'STREAM_NOT_FOUND')
+      throw refuse(row.id, now.live_status, to)
     }
-    const updated = await streams.setLiveStatus(row, to)
     await announce(updated)
     return updated
   }
@@ -149,8 +152,9 @@ export function createLiveStreams(deps: {
       return answer(ended)
     },
     async chat(principal: Principal, campaign: string, input: { stream_id: number | string; text: string }) {
-      // Plain text: control characters (but newlines) removed; nothing is ever parsed as HTML.
-      const text = input.text.replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, '').trim()
+      // Plain text: control characters (but newlines), C1 ones included, removed; nothing is ever
+      // parsed as HTML.
+      const text = input.text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, '').trim()
       if (!text) throw new UnprocessableError('Chat message is empty', 'CHAT_EMPTY')
       if ([...text].length > config.STREAM_CHAT_MAX_LENGTH) {
         throw new UnprocessableError(

@@ -18,27 +18,45 @@ export interface Maintenance {
   stop(): Promise<void>
 }
 
-export function createMaintenance(deps: { db: Db; bus: EventBus; forced: boolean }): Maintenance {
+/**
+ * How often each node reads the switch again. The bus message is only the fast path: a node that
+ * was cut off from Redis when it was sent (pub/sub keeps nothing for it) would otherwise stay in
+ * (or out of) maintenance until it restarts.
+ */
+const RELOAD_MS = 5000
+
+export function createMaintenance(deps: {
+  db: Db
+  bus: EventBus
+  forced: boolean
+  reloadMs?: number
+}): Maintenance {
   let toggled = false
   let unsubscribe: (() => Promise<void>) | undefined
+  let reload: NodeJS.Timeout | undefined
+  /** Bumped before and after each local `set`'s write: a read that overlapped it must not undo it. */
+  let writes = 0
   async function load() {
+    const seen = writes
     const row = await deps.db
       .selectFrom('service_stream_setting')
       .select('value')
       .where('key', '=', KEY)
       .executeTakeFirst()
-    toggled = (row?.value as { enabled?: boolean } | undefined)?.enabled === true
+    if (seen === writes) toggled = (row?.value as { enabled?: boolean } | undefined)?.enabled === true
   }
   return {
     forced: deps.forced,
     enabled: () => deps.forced || toggled,
     async set(on, actor) {
+      writes++
       const value = JSON.stringify({ enabled: on, by: actor })
       await deps.db
         .insertInto('service_stream_setting')
         .values({ key: KEY, value })
         .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: new Date() }))
         .execute()
+      writes++
       toggled = on
       await deps.bus.publish(CHANNEL, { enabled: on })
     },
@@ -46,8 +64,12 @@ export function createMaintenance(deps: { db: Db; bus: EventBus; forced: boolean
       await load()
       // Other nodes reload from the database, which stays the one source of truth.
       unsubscribe = await deps.bus.subscribe(CHANNEL, () => void load().catch(() => {}))
+      // A failed read keeps the last known state until the next one.
+      reload = setInterval(() => void load().catch(() => {}), deps.reloadMs ?? RELOAD_MS)
+      reload.unref()
     },
     async stop() {
+      clearInterval(reload)
       await unsubscribe?.()
     },
   }

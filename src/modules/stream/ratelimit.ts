@@ -46,18 +46,41 @@ export function createMemoryRateLimiter(): RateLimiter {
   }
 }
 
-export function createRedisRateLimiter(redis: Redis, prefix = 'ovasabi:ss:rl:'): RateLimiter {
+/** How long the Redis limiter stays on its in-process fallback after Redis failed. */
+const FALLBACK_MS = 5000
+
+/**
+ * Shared by every node through Redis. When Redis fails (down, or not answering within the
+ * client's command timeout) the decision comes from an in-process limiter instead, for a few
+ * seconds before Redis is tried again: each node then counts on its own, so limits still hold per
+ * node (login guesses included) rather than every `/api/v1` request failing with a 500.
+ */
+export function createRedisRateLimiter(
+  redis: Redis,
+  options: { prefix?: string; onError?: (err: unknown) => void } = {},
+): RateLimiter {
+  const prefix = options.prefix ?? 'ovasabi:ss:rl:'
+  const fallback = createMemoryRateLimiter()
+  let downUntil = 0
   return {
     async hit(key, limit, windowMs = 60_000) {
+      if (Date.now() < downUntil) return fallback.hit(key, limit, windowMs)
       // Windows are aligned to the clock, so every node agrees on when one ends.
       const resetMs = Math.floor(Date.now() / windowMs) * windowMs + windowMs
       const redisKey = `${prefix}${key}:${resetMs}`
-      const [[, count]] = (await redis
-        .multi()
-        .incr(redisKey)
-        .pexpire(redisKey, windowMs + 1000)
-        .exec()) as [[unknown, number], unknown]
-      return decide(Number(count), limit, resetMs)
+      try {
+        const [[err, count]] = (await redis
+          .multi()
+          .incr(redisKey)
+          .pexpire(redisKey, windowMs + 1000)
+          .exec()) as [[Error | null, number], unknown]
+        if (err) throw err
+        return decide(Number(count), limit, resetMs)
+      } catch (err) {
+        downUntil = Date.now() + FALLBACK_MS
+        options.onError?.(err)
+        return fallback.hit(key, limit, windowMs)
+      }
     },
   }
 }

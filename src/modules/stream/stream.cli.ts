@@ -9,6 +9,13 @@ export const STREAMSOURCE_USER_HELP = `  ovasabi streamsource-user create --emai
   ovasabi streamsource-user list [--json]    list StreamSource accounts
   ovasabi streamsource-user set <id> [--role R] [--service|--no-service]`
 
+/**
+ * A value as the terminal may show it: control characters (an ESC sequence in an email stored
+ * before sign-up refused them could retitle or recolour the admin's terminal) as `\u` escapes.
+ */
+const printable = (value: string) =>
+  value.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+
 /** `ovasabi streamsource-user …`: manage registry accounts without the HTTP API. */
 export async function streamSourceUserCommand(config: Config, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -41,7 +48,9 @@ export async function streamSourceUserCommand(config: Config, args: string[]): P
         role,
         is_service_account: values.service === true,
       })
-      console.log(values.json ? JSON.stringify(user) : `Created ${user.email} (#${user.id}, ${user.role})`)
+      console.log(
+        values.json ? JSON.stringify(user) : `Created ${printable(user.email)} (#${user.id}, ${user.role})`,
+      )
       return 0
     }
     if (sub === 'list') {
@@ -49,17 +58,21 @@ export async function streamSourceUserCommand(config: Config, args: string[]): P
       if (values.json) console.log(JSON.stringify(users))
       else
         for (const u of users)
-          console.log(`${u.id}\t${u.email}\t${u.role}${u.is_service_account ? '\tservice' : ''}`)
+          console.log(`${u.id}\t${printable(u.email)}\t${u.role}${u.is_service_account ? '\tservice' : ''}`)
       return 0
     }
     if (sub === 'set' && id) {
+      if (!/^\d{1,15}$/.test(id)) {
+        console.error(`Account id must be a number, not ${JSON.stringify(printable(id))}`)
+        return 2
+      }
       const service = values.service ? true : values['no-service'] ? false : undefined
       const user = await accounts.update(Number(id), {
         ...(role ? { role } : {}),
         ...(service !== undefined ? { is_service_account: service } : {}),
       })
       console.log(
-        `#${user.id} ${user.email}: ${user.role}${user.is_service_account ? ', service account' : ''}`,
+        `#${user.id} ${printable(user.email)}: ${user.role}${user.is_service_account ? ', service account' : ''}`,
       )
       return 0
     }

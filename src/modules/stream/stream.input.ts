@@ -12,79 +12,165 @@ const STATUS_ALIASES: Record<string, (typeof STATUSES)[number]> = {
   ended: 'offline',
 }
 
+/** The status a word stands for (lower case), or undefined; `constructor` is no status. */
+export function statusAlias(word: string): string | undefined {
+  if ((STATUSES as readonly string[]).includes(word)) return word
+  return Object.hasOwn(STATUS_ALIASES, word) ? STATUS_ALIASES[word] : undefined
+}
+
+/**
+ * Longest value of each text field. The route schemas say the same for JSON bodies, but CSV
+ * imports and `/cable` cell edits reach this parser without them, so it checks on its own.
+ */
+const MAX_LENGTH = {
+  link: 2048,
+  source: 255,
+  city: 255,
+  state: 255,
+  posted_by: 255,
+  title: 500,
+  notes: 10_000,
+  status: 32,
+  platform: 32,
+  kind: 32,
+  orientation: 32,
+  last_checked_at: 64,
+  last_live_at: 64,
+} as const
+/** One line: no C0/C1 control character (an ESC sequence recolours a terminal, a log viewer). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+/** Notes are text: tabs and line breaks are kept, other control characters refused. */
+const TEXT_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/
+/** Timestamps PostgreSQL stores and clients can show; out of it, a bad value, not a 500. */
+const EARLIEST = Date.UTC(1970, 0, 1)
+const LATEST = Date.UTC(10_000, 0, 1)
+
 export interface ParsedInput {
   patch: StreamPatch
   /** Set when the input names a link. */
   normalized?: string
 }
 
-function text(value: unknown): string | null | undefined {
+/**
+ * A string field: undefined when absent, null when cleared (null or blank), else the trimmed
+ * string; anything else is recorded as a problem with the field.
+ */
+function text(
+  input: Record<string, unknown>,
+  key: keyof typeof MAX_LENGTH,
+  fields: Record<string, string[]>,
+  options: { nullable?: boolean; multiline?: boolean } = {},
+): string | null | undefined {
+  const value = input[key]
   if (value === undefined) return undefined
-  if (value === null) return null
-  const t = String(value).trim()
-  return t === '' ? null : t
+  if (value === null && options.nullable !== false) return null
+  if (typeof value !== 'string') {
+    fields[key] = ['must be a string']
+    return undefined
+  }
+  if ([...value].length > MAX_LENGTH[key]) {
+    fields[key] = [`is too long (maximum is ${MAX_LENGTH[key]} characters)`]
+    return undefined
+  }
+  // Checked once trimmed: a cell pasted with its trailing line break is still one line.
+  const t = value.trim()
+  if ((options.multiline ? TEXT_CONTROL : CONTROL).test(t)) {
+    fields[key] = ['must not contain control characters']
+    return undefined
+  }
+  return t === '' && options.nullable !== false ? null : t
 }
 
-function time(value: unknown, field: string, fields: Record<string, string[]>): Date | null | undefined {
-  if (value === undefined) return undefined
-  if (value === null || value === '') return null
-  const d = new Date(String(value))
-  if (Number.isNaN(d.getTime())) {
-    fields[field] = ['is not a valid datetime']
+function time(
+  input: Record<string, unknown>,
+  key: 'last_checked_at' | 'last_live_at',
+  fields: Record<string, string[]>,
+): Date | null | undefined {
+  const value = text(input, key, fields)
+  if (value === undefined || value === null) return value
+  const d = new Date(value)
+  const t = d.getTime()
+  if (Number.isNaN(t) || t < EARLIEST || t >= LATEST) {
+    fields[key] = ['is not a valid datetime']
     return undefined
   }
   return d
 }
 
+function oneOf(
+  input: Record<string, unknown>,
+  key: 'status' | 'platform' | 'kind' | 'orientation',
+  allowed: readonly string[],
+  fields: Record<string, string[]>,
+): string | null | undefined {
+  const v = text(input, key, fields)
+  if (v === undefined || v === null) return v
+  const lower = v.toLowerCase()
+  const found = key === 'status' ? statusAlias(lower) : allowed.includes(lower) ? lower : undefined
+  if (!found) fields[key] = [`is not included in the list (${allowed.join(', ')})`]
+  return found
+}
+
+function bool(
+  input: Record<string, unknown>,
+  key: 'is_pinned' | 'is_archived',
+  fields: Record<string, string[]>,
+) {
+  const v = input[key]
+  if (v === undefined || typeof v === 'boolean') return v
+  fields[key] = ['must be true or false']
+  return undefined
+}
+
 /**
  * Client fields → column values, or a 422 naming every bad field. `creating` requires the link.
- * Unknown fields are ignored (StreamSource permits a fixed set and drops the rest).
+ * Unknown fields are ignored (StreamSource permits a fixed set and drops the rest). Every value is
+ * checked here (type, length, characters), whichever way it came: JSON, CSV or a `/cable` edit.
  */
 export function parseStreamInput(input: StreamInput, creating: boolean): ParsedInput {
+  const raw = input as Record<string, unknown>
   const fields: Record<string, string[]> = {}
   const patch: StreamPatch = {}
   let normalized: string | undefined
 
-  const link = input.link ?? input.url
-  if (link !== undefined) {
+  // `url` is the older clients' name for the link.
+  const link = text({ link: raw.link ?? raw.url }, 'link', fields, { nullable: false })
+  if (typeof link === 'string') {
     normalized = normalizeLink(link)
     if (!normalized) fields.link = ['must be a valid HTTP or HTTPS URL']
-    else patch.link = link.trim()
-  } else if (creating) fields.link = ["can't be blank", 'must be a valid HTTP or HTTPS URL']
+    else patch.link = link
+  } else if (link === undefined && creating && !fields.link)
+    fields.link = ["can't be blank", 'must be a valid HTTP or HTTPS URL']
 
-  if (input.status !== undefined) {
-    const s = input.status.trim().toLowerCase()
-    const status = (STATUSES as readonly string[]).includes(s) ? s : STATUS_ALIASES[s]
-    if (!status) fields.status = [`is not included in the list (${STATUSES.join(', ')})`]
-    else patch.status = status
-  }
-  if (input.platform !== undefined && input.platform !== null && input.platform !== '') {
-    const p = input.platform.trim().toLowerCase()
-    if (!(PLATFORMS as readonly string[]).includes(p))
-      fields.platform = [`is not included in the list (${PLATFORMS.join(', ')})`]
-    else patch.platform = p
-  } else if (patch.link !== undefined) patch.platform = detectPlatform(patch.link)
-  if (input.kind !== undefined) {
-    const k = input.kind.trim().toLowerCase()
-    if (!(KINDS as readonly string[]).includes(k))
-      fields.kind = [`is not included in the list (${KINDS.join(', ')})`]
-    else patch.kind = k
-  }
-  if (input.orientation !== undefined) {
-    const o = text(input.orientation)?.toLowerCase() ?? null
-    if (o !== null && !(ORIENTATIONS as readonly string[]).includes(o))
-      fields.orientation = [`is not included in the list (${ORIENTATIONS.join(', ')})`]
-    else patch.orientation = o
-  }
-  for (const key of ['source', 'city', 'state', 'notes', 'title', 'posted_by'] as const) {
-    const v = text(input[key])
+  // Status, platform and kind always hold a value: blank is not one of theirs.
+  const status = oneOf(raw, 'status', STATUSES, fields)
+  if (status === null) fields.status = [`is not included in the list (${STATUSES.join(', ')})`]
+  else if (status !== undefined) patch.status = status
+  const platform = oneOf(raw, 'platform', PLATFORMS, fields)
+  if (typeof platform === 'string') patch.platform = platform
+  else if (!fields.platform && patch.link !== undefined) patch.platform = detectPlatform(patch.link)
+  const kind = oneOf(raw, 'kind', KINDS, fields)
+  if (kind === null) fields.kind = [`is not included in the list (${KINDS.join(', ')})`]
+  else if (kind !== undefined) patch.kind = kind
+  const orientation = oneOf(raw, 'orientation', ORIENTATIONS, fields)
+  if (orientation !== undefined) patch.orientation = orientation
+
+  for (const key of ['source', 'city', 'state', 'title', 'posted_by'] as const) {
+    const v = text(raw, key, fields)
     if (v !== undefined) patch[key] = v
   }
-  if (input.is_pinned !== undefined) patch.is_pinned = input.is_pinned
-  if (input.is_archived !== undefined) patch.is_archived = input.is_archived
-  const checked = time(input.last_checked_at ?? input.last_checked, 'last_checked_at', fields)
+  const notes = text(raw, 'notes', fields, { multiline: true })
+  if (notes !== undefined) patch.notes = notes
+  const pinned = bool(raw, 'is_pinned', fields)
+  if (pinned !== undefined) patch.is_pinned = pinned
+  const archived = bool(raw, 'is_archived', fields)
+  if (archived !== undefined) patch.is_archived = archived
+  const checked =
+    raw.last_checked_at !== undefined
+      ? time(raw, 'last_checked_at', fields)
+      : time({ last_checked_at: raw.last_checked }, 'last_checked_at', fields)
   if (checked !== undefined) patch.last_checked_at = checked
-  const liveAt = time(input.last_live_at, 'last_live_at', fields)
+  const liveAt = time(raw, 'last_live_at', fields)
   if (liveAt !== undefined) patch.last_live_at = liveAt
 
   if (Object.keys(fields).length) throw invalid(fields)

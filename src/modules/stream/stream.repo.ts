@@ -105,6 +105,25 @@ export async function update(db: Db, id: number, patch: StreamPatch): Promise<St
     .executeTakeFirst()
 }
 
+/**
+ * A campaign stream's lifecycle step, only from the states in `from`: `undefined` when the row
+ * moved on meanwhile (a concurrent stop), so two racing steps never both apply.
+ */
+export async function updateLive(
+  db: Db,
+  id: number,
+  from: readonly string[],
+  patch: StreamPatch,
+): Promise<StreamRow | undefined> {
+  return db
+    .updateTable('service_stream_main')
+    .set({ ...patch, updated_at: new Date() })
+    .where('id', '=', id)
+    .where('live_status', 'in', from)
+    .returningAll()
+    .executeTakeFirst()
+}
+
 export async function remove(db: Db, id: number): Promise<StreamRow | undefined> {
   return db.deleteFrom('service_stream_main').where('id', '=', id).returningAll().executeTakeFirst()
 }

@@ -26,6 +26,8 @@ export interface ItemResult {
   details?: Record<string, string[]>
 }
 
+const UNIQUE_VIOLATION = '23505'
+
 const STATUS_BY_LIVE: Record<LiveStatus, string> = {
   starting: 'unknown',
   live: 'live',
@@ -139,7 +141,13 @@ export function createStreamService(deps: {
       if (clash) throw invalid({ link: ['has already been taken'] })
       patch.normalized_link = normalized
     }
-    const updated = await repo.update(db, Number(row.id), withTimestamps(patch, row))
+    const updated = await repo.update(db, Number(row.id), withTimestamps(patch, row)).catch((err) => {
+      // The link was free when checked, but another request took it before this update: the
+      // database's unique key says so, and the caller hears what the check would have said.
+      if (patch.normalized_link !== undefined && (err as { code?: string }).code === UNIQUE_VIOLATION)
+        throw invalid({ link: ['has already been taken'] })
+      throw err
+    })
     if (!updated) throw notFound()
     const stream = await one(updated)
     const archivedNow = !row.is_archived && updated.is_archived
@@ -280,11 +288,18 @@ export function createStreamService(deps: {
       await broadcast('created', await one(withLink))
       return withLink
     },
-    async setLiveStatus(row: repo.StreamRow, status: LiveStatus): Promise<repo.StreamRow> {
+    /**
+     * Moves a campaign stream to `status` if it is still in one of `from` (checked by the update
+     * itself, not by the earlier read): `undefined` when it no longer is.
+     */
+    async setLiveStatus(
+      row: repo.StreamRow,
+      from: readonly LiveStatus[],
+      status: LiveStatus,
+    ): Promise<repo.StreamRow | undefined> {
       const patch = withTimestamps({ live_status: status, status: STATUS_BY_LIVE[status] }, row)
-      const updated = await repo.update(db, Number(row.id), patch)
-      if (!updated) throw notFound()
-      await broadcast('updated', await one(updated))
+      const updated = await repo.updateLive(db, Number(row.id), from, patch)
+      if (updated) await broadcast('updated', await one(updated))
       return updated
     },
     findRow: (id: number) =>

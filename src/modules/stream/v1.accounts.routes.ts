@@ -18,6 +18,8 @@ const Status = Type.Object({ code: Type.Integer(), message: Type.String() })
 const Session = Type.Object({ status: Status, user: AccountJson, token: Type.String() })
 const FlatSession = Type.Object({ user: AccountJson, token: Type.String() })
 const IdParams = Type.Object({ id: Type.String({ maxLength: 20 }) })
+/** Sign-up attempts one client address may make in an hour. */
+const SIGNUPS_PER_HOUR = 10
 /** An account id from the path: digits only, else no such record (`abc`, `1.5` would reach the query as NaN). */
 const accountId = (request: FastifyRequest) => {
   const raw = (request.params as { id: string }).id
@@ -48,8 +50,19 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
       }
     }
   }
-  const signupAllowed = () => {
+  /**
+   * Sign-ups are counted per address too (StreamSource allows a few an hour): each one tells
+   * whether an email has an account ("has already been taken") and costs two password hashes, so
+   * the request tier alone (60 a minute) let one address probe thousands of emails an hour.
+   */
+  const signupAllowed = async (request: FastifyRequest) => {
     if (!config.STREAMSOURCE_SIGNUP_ENABLED) throw new V1Error(403, 'SIGNUP_DISABLED', 'Sign up is disabled')
+    const d = await limiter.hit(`signup:ip:${request.ip}`, SIGNUPS_PER_HOUR, 60 * 60_000)
+    if (!d.allowed) {
+      throw new V1Error(429, 'RATE_LIMITED', MESSAGES.rateLimited, {
+        headers: { 'retry-after': String(d.retryAfter) },
+      })
+    }
   }
 
   app.post(
@@ -84,7 +97,7 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
       },
     },
     async (request, reply) => {
-      signupAllowed()
+      await signupAllowed(request)
       const { user } = request.body as {
         user: { email: string; password: string; password_confirmation?: string }
       }
@@ -126,7 +139,7 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
       },
     },
     async (request, reply) => {
-      signupAllowed()
+      await signupAllowed(request)
       const body = request.body as { email: string; password: string; password_confirmation?: string }
       await accounts.signup(body)
       return reply.status(201).send(await accounts.login(body.email, body.password))
@@ -161,7 +174,8 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
         tags,
         security,
         querystring: Type.Object({
-          page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+          // Bounded so the offset stays within PostgreSQL's bigint (1e300 was a 500).
+          page: Type.Optional(Type.Integer({ minimum: 1, maximum: 999_999_999, default: 1 })),
           per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
         }),
         response: {

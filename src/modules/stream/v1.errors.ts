@@ -28,6 +28,8 @@ export class V1Error extends AppError {
 export const unauthorized = () => new V1Error(401, 'UNAUTHORIZED', MESSAGES.unauthorized)
 export const forbidden = () => new V1Error(403, 'FORBIDDEN', MESSAGES.forbidden)
 export const notFound = () => new V1Error(404, 'NOT_FOUND', MESSAGES.notFound)
+export const nulRefused = () =>
+  new V1Error(400, 'INVALID_CHARACTER', 'Input holds a character that cannot be stored (NUL)')
 
 const human = (field: string) => {
   const words = field.replace(/_/g, ' ')
@@ -63,6 +65,8 @@ export function registerV1ErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let appError: AppError | undefined = error instanceof AppError ? error : undefined
     if (!appError && error.validation) appError = fromValidation(error)
+    // PostgreSQL (and PGlite) refusing a NUL that came in a query string: the input, not a 500.
+    if (!appError && (error.code === '22021' || error.code === '22P05')) appError = nulRefused()
     if (!appError && typeof error.statusCode === 'number' && error.statusCode < 500) {
       appError = new AppError(error.statusCode, error.code ?? 'BAD_REQUEST', error.message)
     }

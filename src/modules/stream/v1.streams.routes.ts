@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { SecuredBy } from '../../platform/http/schemas.js'
 import { csvObjects, toCsv } from './csv.js'
+import { statusAlias } from './stream.input.js'
 import { normalizeLink } from './stream.links.js'
 import type { StreamFilters } from './stream.repo.js'
 import { StreamBody, StreamInput, StreamJson, V1Error as V1ErrorSchema } from './stream.schema.js'
@@ -93,9 +94,14 @@ function filters(q: ListQuery): StreamFilters {
     normalizedLink = normalizeLink(link) ?? `invalid:${link}`
   }
   const sort = q.sort as StreamFilters['sort']
+  // A checker filters by the status words it writes (`online`, `checking`…), stored as their alias.
+  const status = (s: string | undefined) => {
+    const lower = s?.trim().toLowerCase()
+    return lower ? (statusAlias(lower) ?? lower) : undefined
+  }
   return {
-    status: q.status?.toLowerCase() || undefined,
-    notStatus: q.notStatus?.toLowerCase() || undefined,
+    status: status(q.status),
+    notStatus: status(q.notStatus),
     userId: positive(q.user_id, 'user_id'),
     isPinned: bool(q.is_pinned ?? q.pinned, 'is_pinned'),
     isArchived: bool(q.is_archived, 'is_archived'),
@@ -212,7 +218,7 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (app, { streams
         typeof body === 'string'
           ? csvObjects(body).map((r) =>
               Object.fromEntries(
-                Object.entries(r).filter(([k, v]) => v !== '' && k in StreamInput.properties),
+                Object.entries(r).filter(([k, v]) => v !== '' && Object.hasOwn(StreamInput.properties, k)),
               ),
             )
           : Array.isArray(body)
@@ -383,12 +389,17 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (app, { streams
 
 type StreamBodyValue = StreamInput & { stream?: StreamInput }
 
-/** CSV cells are strings; the boolean columns become booleans so the same validation applies. */
+/**
+ * CSV cells are strings; the boolean columns' usual spellings become booleans so the same
+ * validation applies (anything else stays a string, and is refused for that row).
+ */
 function normaliseCsvBooleans(item: StreamInput): StreamInput {
   const out: Record<string, unknown> = { ...item }
   for (const k of ['is_pinned', 'is_archived'] as const) {
     const v = out[k]
-    if (typeof v === 'string') out[k] = ['true', '1', 'yes'].includes(v.toLowerCase())
+    if (typeof v !== 'string') continue
+    if (['true', '1', 'yes'].includes(v.trim().toLowerCase())) out[k] = true
+    else if (['false', '0', 'no'].includes(v.trim().toLowerCase())) out[k] = false
   }
   return out as StreamInput
 }
