@@ -249,6 +249,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
   })
   media.registerActions(actions, mediaService)
+  users.onErase((person, trx) => mediaService.erase(person, trx))
   const deliveryWorker = notification.createDeliveryWorker(
     {
       db,

@@ -192,6 +192,55 @@ for (const dialect of DIALECTS) {
       assert.equal((await granted(me, slug)).max_bytes, USER_QUOTA - 2 * PER_FILE - png.length - thumbnail)
     })
 
+    it('counts a photo as stored without its metadata, refusing it when that needs more room', async () => {
+      const slug = await campaign()
+      const me = await guest()
+      // A coarse JPEG with a GPS position: stored again at a finer quality, it grows.
+      const photo = await sharp(randomBytes(96 * 96 * 3), { raw: { width: 96, height: 96, channels: 3 } })
+        .jpeg({ quality: 20 })
+        .withExifMerge({ IFD3: { GPSMapDatum: 'WGS-84' } })
+        .toBuffer()
+      const jpeg = { filename: 'a.jpg', content_type: 'image/jpeg' }
+      const roomy = await granted(me, slug, jpeg)
+      const ok = await fetch(base + roomy.upload_url, { method: 'PUT', body: new Uint8Array(photo) })
+      const stored = await ok.json()
+      assert.equal(ok.status, 200, JSON.stringify(stored))
+      const served = (await (await fetch(`${base}/media/${roomy.media_id}`)).arrayBuffer()).byteLength
+      const thumbnail = (await (await fetch(`${base}/media/${roomy.media_id}/thumbnail`)).arrayBuffer())
+        .byteLength
+      assert.equal(stored.size, served)
+      assert.ok(served > photo.length + 200, `${served} stored for ${photo.length} uploaded`)
+      // What it holds is what is stored: the re-encoded original and its thumbnail.
+      assert.equal((await granted(me, slug)).max_bytes, PER_FILE)
+      assert.equal((await granted(me, slug)).max_bytes, PER_FILE)
+      assert.equal((await granted(me, slug)).max_bytes, USER_QUOTA - 2 * PER_FILE - served - thumbnail)
+
+      // Room for the file as uploaded and its thumbnail, not for it as it would be stored.
+      const other = await guest()
+      // The uploader's quota runs over every campaign: another one's URL holds all but `room`.
+      const holder = await granted(other, await campaign())
+      const room = photo.length + thumbnail + 100
+      await db()
+        .updateTable('service_media_main')
+        .set({ max_bytes: USER_QUOTA - room })
+        .where('id', '=', holder.media_id)
+        .execute()
+      const tight = await granted(other, slug, { ...jpeg, size: photo.length })
+      assert.equal(tight.max_bytes, room)
+      const put = await fetch(base + tight.upload_url, { method: 'PUT', body: new Uint8Array(photo) })
+      const answer = await put.json()
+      assert.equal(put.status, 413, JSON.stringify(answer))
+      assert.equal(answer.error.code, 'STORAGE_QUOTA_EXCEEDED')
+      assert.equal(answer.error.details.quota, 'uploader')
+      const row = await db()
+        .selectFrom('service_media_main')
+        .selectAll()
+        .where('id', '=', tight.media_id)
+        .executeTakeFirstOrThrow()
+      assert.equal(row.failure_reason, 'quota_exceeded')
+      assert.deepEqual(filesUnder(join(ctx.config.MEDIA_DIR, slug, tight.media_id)), [])
+    })
+
     it('does not count expired upload URLs, nor uploads a crashed process left in flight', async () => {
       const slug = await campaign()
       const me = await guest()

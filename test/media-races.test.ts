@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import sharp from 'sharp'
 import { createDiskStorage } from '../src/modules/media/disk.storage.js'
+import { usage } from '../src/modules/media/media.repo.js'
 import { createMediaService, type MediaService } from '../src/modules/media/media.service.js'
 import { createUploadSigner } from '../src/modules/media/signing.js'
 import type { StorageAdapter } from '../src/modules/media/storage.js'
@@ -73,6 +74,7 @@ for (const dialect of DIALECTS) {
     let server: http.Server
     let base: string
     let png: Buffer
+    let photo: Buffer
     const hooks: { current: Hooks } = { current: {} }
     const slug = uniqueSlug('race')
     const campaign = { slug, metadata: {} } as unknown as Campaign
@@ -103,6 +105,11 @@ for (const dialect of DIALECTS) {
       png = await sharp(randomBytes(400 * 300 * 3), { raw: { width: 400, height: 300, channels: 3 } })
         .png()
         .toBuffer()
+      // Coarse, with a GPS position: published without it, at a finer quality, it grows.
+      photo = await sharp(randomBytes(96 * 96 * 3), { raw: { width: 96, height: 96, channels: 3 } })
+        .jpeg({ quality: 20 })
+        .withExifMerge({ IFD3: { GPSMapDatum: 'WGS-84' } })
+        .toBuffer()
     })
     after(async () => {
       server.closeAllConnections()
@@ -111,10 +118,10 @@ for (const dialect of DIALECTS) {
     })
 
     /** An upload URL, committed as `media.upload` commits it. */
-    async function upload() {
+    async function upload(type = 'image/png') {
       const reservation = await media.prepare(campaign, uploader, {
-        filename: 'a.png',
-        content_type: 'image/png',
+        filename: type === 'image/png' ? 'a.png' : 'a.jpg',
+        content_type: type,
       })
       await ctx.app.platform.database.db
         .transaction()
@@ -232,6 +239,80 @@ for (const dialect of DIALECTS) {
         // A deletion that never removed the thumbnail's key let the upload go on after it.
         release.open()
         await answered(put)
+        assert.equal(await status(id), undefined)
+        assert.deepEqual(filesUnder(join(dir, slug, id)), [])
+      } finally {
+        hooks.current = {}
+        release.open()
+      }
+    })
+
+    it('counts a photo at its published size while its thumbnail is written, once it took more room', async () => {
+      const { id, url } = await upload('image/jpeg')
+      const db = ctx.app.platform.database.db
+      // Its URL reserved the file as uploaded: published with its thumbnail, it needs more.
+      await db
+        .updateTable('service_media_main')
+        .set({ max_bytes: photo.length + 100 })
+        .where('id', '=', id)
+        .execute()
+      const writing = gate()
+      const release = gate()
+      hooks.current = {
+        async open(key) {
+          if (!key.endsWith('thumbnail.webp')) return
+          writing.open()
+          await release.opened
+        },
+      }
+      try {
+        const put = fetch(url, { method: 'PUT', body: new Uint8Array(photo) })
+        await writing.opened
+        const scope = { session_id: uploader.session_id }
+        const now = new Date()
+        const held =
+          (await usage(db, scope, now, new Date(0))) - (await usage(db, scope, now, new Date(0), id))
+        hooks.current = {}
+        release.open()
+        const res = await answered(put)
+        assert.equal(res.status, 200, JSON.stringify(res.body))
+        assert.notEqual(res.body.size, photo.length)
+        const thumbnail = (await createDiskStorage(dir).size(`${slug}/${id}/thumbnail.webp`))!
+        // Before its files were written, what they hold was counted: nobody else could take it.
+        assert.equal(held, res.body.size + thumbnail)
+        assert.equal(
+          (await usage(db, scope, new Date(), new Date(0))) -
+            (await usage(db, scope, new Date(), new Date(0), id)),
+          res.body.size + thumbnail,
+        )
+      } finally {
+        hooks.current = {}
+        release.open()
+      }
+    })
+
+    it('keeps no original published without its metadata after the media was deleted', async () => {
+      const { id, url } = await upload('image/jpeg')
+      const writing = gate()
+      const release = gate()
+      let originals = 0
+      hooks.current = {
+        // The first write of the original is the upload; the second, its copy without metadata.
+        async open(key) {
+          if (!key.endsWith('/original') || ++originals < 2) return
+          writing.open()
+          await release.opened
+        },
+      }
+      try {
+        const put = fetch(url, { method: 'PUT', body: new Uint8Array(photo) })
+        const first = await Promise.race([writing.opened.then(() => 'writing'), put.then(() => 'answered')])
+        assert.equal(first, 'writing', 'the original was written again, without its metadata')
+        assert.equal(await status(id), 'processing')
+        await media.remove(slug, id, editor)
+        release.open()
+        const res = await answered(put)
+        assert.equal(res.status, 404, JSON.stringify(res.body))
         assert.equal(await status(id), undefined)
         assert.deepEqual(filesUnder(join(dir, slug, id)), [])
       } finally {

@@ -452,6 +452,141 @@ for (const dialect of DIALECTS) {
         .png()
         .toBuffer()
 
+    it('publishes a photo without its EXIF: no GPS position, turned upright, its colour profile kept', async () => {
+      // Stored 400 × 200 with a red left edge, shown 200 × 400 (orientation 6) as phones write it,
+      // with where it was taken, who took it and a Display P3 profile.
+      const pixels = await sharp({ create: { width: 400, height: 200, channels: 3, background: '#369' } })
+        .composite([
+          {
+            input: { create: { width: 100, height: 200, channels: 3, background: '#f00' } },
+            left: 0,
+            top: 0,
+          },
+        ])
+        .png()
+        .toBuffer()
+      const photo = await sharp(pixels)
+        .jpeg({ quality: 90 })
+        .withMetadata({ orientation: 6 })
+        .withExifMerge({
+          IFD0: { Artist: 'Erin Example' },
+          IFD3: {
+            GPSMapDatum: 'WGS-84',
+            GPSLatitudeRef: 'N',
+            GPSLatitude: '48/1 51/1 2981/100',
+            GPSLongitudeRef: 'E',
+            GPSLongitude: '2/1 17/1 4035/100',
+          },
+        })
+        .withIccProfile('p3')
+        .toBuffer()
+      const sent = await sharp(photo).metadata()
+      assert.equal(sent.orientation, 6)
+      assert.ok(sent.exif?.toString('latin1').includes('WGS-84'), 'the test photo carries a GPS IFD')
+      assert.ok(photo.toString('latin1').includes('Erin Example'))
+
+      const t = await ticket({ filename: 'holiday.jpg', content_type: 'image/jpeg', size: photo.length })
+      const res = await put(base + t.body.result.upload_url, photo)
+      assert.equal(res.status, 200, JSON.stringify(res.body))
+      const served = await fetch(`${base}/media/${t.body.result.media_id}`)
+      assert.equal(served.status, 200)
+      const bytes = Buffer.from(await served.arrayBuffer())
+      const meta = await sharp(bytes).metadata()
+      assert.equal(meta.format, 'jpeg')
+      assert.equal(meta.exif, undefined, 'no EXIF (GPS, author, camera) is served')
+      assert.equal(meta.xmp, undefined)
+      assert.equal(meta.orientation, undefined)
+      for (const text of ['WGS-84', 'Erin Example']) assert.ok(!bytes.toString('latin1').includes(text), text)
+      // Upright in its pixels, since the tag that turned it is gone: the red edge is now on top.
+      assert.deepEqual([meta.width, meta.height], [200, 400])
+      const { data } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true })
+      const [r, g, b] = [data[0]!, data[1]!, data[2]!]
+      assert.ok(r > 200 && g < 60 && b < 60, `top-left pixel ${[r, g, b]}`)
+      const bottomLeft = (400 - 1) * 200 * 3
+      assert.ok(data[bottomLeft]! < 120, 'the bottom is the blue of the rest')
+      assert.ok(meta.icc?.equals(sent.icc!), 'the colour profile is kept')
+      // What the client is told describes what is served: its size, its SHA-256, its ETag.
+      assert.equal(res.body.size, bytes.length)
+      assert.equal(res.body.sha256, createHash('sha256').update(bytes).digest('hex'))
+      assert.notEqual(res.body.sha256, createHash('sha256').update(photo).digest('hex'))
+      assert.equal(served.headers.get('etag'), `"${res.body.sha256}"`)
+      assert.deepEqual([res.body.width, res.body.height], [200, 400])
+    })
+
+    it('answers a conditional request with 304 while the copy the client holds is current', async () => {
+      const small = await tinyPng()
+      const t = await ticket({ filename: 'dot.png', content_type: 'image/png' })
+      assert.equal((await put(base + t.body.result.upload_url, small)).status, 200)
+      const url = `${base}/media/${t.body.result.media_id}`
+      const first = await fetch(url)
+      const etag = first.headers.get('etag')!
+      const lastModified = first.headers.get('last-modified')!
+      assert.match(etag, /^"[0-9a-f]{64}"$/)
+      assert.ok(Date.parse(lastModified) <= Date.now())
+      for (const tag of [etag, `W/${etag}`, `"stale", ${etag}`, '*']) {
+        const res = await fetch(url, { headers: { 'if-none-match': tag } })
+        assert.equal(res.status, 304, tag)
+        assert.equal(res.headers.get('etag'), etag)
+        assert.equal(res.headers.get('cache-control'), first.headers.get('cache-control'))
+        assert.equal((await res.arrayBuffer()).byteLength, 0)
+      }
+      const stale = await fetch(url, { headers: { 'if-none-match': '"stale"' } })
+      assert.equal(stale.status, 200)
+      assert.ok(Buffer.from(await stale.arrayBuffer()).equals(small))
+      // Before a Range: what the client holds is whole and current.
+      const ranged = await fetch(url, { headers: { 'if-none-match': etag, range: 'bytes=0-3' } })
+      assert.equal(ranged.status, 304)
+      const head = await fetch(url, { method: 'HEAD', headers: { 'if-none-match': etag } })
+      assert.equal(head.status, 304)
+
+      // If-Modified-Since, by the Last-Modified sent; not when If-None-Match is there to decide.
+      assert.equal((await fetch(url, { headers: { 'if-modified-since': lastModified } })).status, 304)
+      const later = new Date(Date.parse(lastModified) + 60_000).toUTCString()
+      assert.equal((await fetch(url, { headers: { 'if-modified-since': later } })).status, 304)
+      const earlier = new Date(Date.parse(lastModified) - 1000).toUTCString()
+      assert.equal((await fetch(url, { headers: { 'if-modified-since': earlier } })).status, 200)
+      assert.equal((await fetch(url, { headers: { 'if-modified-since': 'yesterday' } })).status, 200)
+      const both = { 'if-none-match': '"stale"', 'if-modified-since': lastModified }
+      assert.equal((await fetch(url, { headers: both })).status, 200)
+
+      // The thumbnail has a tag of its own.
+      const thumb = await fetch(`${url}/thumbnail`)
+      const thumbTag = thumb.headers.get('etag')!
+      assert.notEqual(thumbTag, etag)
+      assert.equal((await fetch(`${url}/thumbnail`, { headers: { 'if-none-match': thumbTag } })).status, 304)
+      assert.equal((await fetch(`${url}/thumbnail`, { headers: { 'if-none-match': etag } })).status, 200)
+    })
+
+    it('answers HEAD with the headers a GET would have, and no body', async () => {
+      const small = await tinyPng()
+      const t = await ticket({ filename: 'dot.png', content_type: 'image/png' })
+      assert.equal((await put(base + t.body.result.upload_url, small)).status, 200)
+      const url = `${base}/media/${t.body.result.media_id}`
+      const get = await fetch(url)
+      await get.arrayBuffer()
+      for (const head of [
+        await fetch(url, { method: 'HEAD' }),
+        await fetch(url, { method: 'HEAD', headers: { range: 'bytes=0-3' } }),
+      ]) {
+        assert.equal(head.status, 200)
+        assert.equal(head.headers.get('content-length'), String(small.length))
+        for (const name of [
+          'content-type',
+          'etag',
+          'last-modified',
+          'accept-ranges',
+          'content-disposition',
+        ]) {
+          assert.equal(head.headers.get(name), get.headers.get(name), name)
+        }
+        assert.equal((await head.arrayBuffer()).byteLength, 0)
+      }
+      const thumb = await fetch(`${url}/thumbnail`, { method: 'HEAD' })
+      assert.equal(thumb.status, 200)
+      assert.equal(thumb.headers.get('content-type'), 'image/webp')
+      assert.ok(Number(thumb.headers.get('content-length')) > 0)
+    })
+
     it('ignores a Range in another unit, and reads the bytes unit in any case', async () => {
       const small = await tinyPng()
       const t = await ticket({ filename: 'dot.png', content_type: 'image/png' })

@@ -5,8 +5,9 @@ export const mediaManifest: ModuleManifest = {
   version: '1.0.0',
   description:
     'Media uploads through signed single-use URLs, streamed to disk or S3 with live progress, magic-byte ' +
-    'checks, SHA-256, image dimensions and thumbnails, within per-campaign and per-uploader storage ' +
-    'quotas; served with Range support',
+    'checks, SHA-256, image dimensions and thumbnails, images published without their EXIF/XMP (GPS ' +
+    'position included), within per-campaign and per-uploader storage quotas; served with Range, ' +
+    'conditional requests and HEAD; erased with their uploader',
   capabilities: ['media.upload', 'media.serve', 'media.thumbnail'],
   dependencies: ['campaign', 'nexus', 'realtime', 'database', 'storage'],
   endpoints: [
@@ -16,8 +17,13 @@ export const mediaManifest: ModuleManifest = {
       auth: 'public',
       summary: 'Signed upload URL (single use)',
     },
-    { method: 'GET', path: '/media/:id', auth: 'public', summary: 'Media bytes (Range)' },
-    { method: 'GET', path: '/media/:id/thumbnail', auth: 'public', summary: 'Image thumbnail (WebP)' },
+    { method: 'GET', path: '/media/:id', auth: 'public', summary: 'Media bytes (Range, 304, HEAD)' },
+    {
+      method: 'GET',
+      path: '/media/:id/thumbnail',
+      auth: 'public',
+      summary: 'Image thumbnail (WebP; 304, HEAD)',
+    },
     { method: 'GET', path: '/api/campaign/:slug/media', auth: 'editor', summary: "A campaign's media" },
     {
       method: 'DELETE',

@@ -108,12 +108,13 @@ export function reservationWriter(config: QuotaConfig): WriteGroup<Reservation> 
 }
 
 /**
- * Takes room for the files made from an upload (its thumbnail, `derived` bytes) when they do not
- * fit in what its upload URL reserved beside the original, under the same quota locks as
- * reservations, and records them on the row before they are written. Answers the 413 to fail
- * the upload with when either quota has no room, or 'gone' when the row was deleted meanwhile.
+ * Takes room for what an upload stores when it does not fit in what its upload URL reserved: its
+ * original as stored (`size`: what was uploaded, or less or more once its metadata is removed) and
+ * the files made from it (its thumbnail, `derived` bytes). Under the same quota locks as
+ * reservations, it records both on the row before they are written. Answers the 413 to fail the
+ * upload with when either quota has no room, or 'gone' when the row was deleted meanwhile.
  */
-export async function claimDerived(
+export async function claimStored(
   db: Db,
   config: QuotaConfig,
   row: repo.MediaRow,
@@ -149,6 +150,6 @@ export async function claimDerived(
         needs,
       )
     }
-    return (await repo.setDerivedBytes(trx, row.id, derived)) ? 'claimed' : 'gone'
+    return (await repo.setStoredBytes(trx, row.id, size, derived)) ? 'claimed' : 'gone'
   })
 }

@@ -12,13 +12,14 @@ import {
 } from '../../platform/http/errors.js'
 import type { Audience, RealtimePublisher } from '../../realtime/publish.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
-import { claimDerived, type QuotaConfig } from './media.quota.js'
+import { claimStored, type QuotaConfig } from './media.quota.js'
 import * as repo from './media.repo.js'
 import { allowedTypes, normaliseType } from './media.rules.js'
 import { type MediaResponse, THUMBNAIL_TYPES } from './media.schema.js'
 import { UploadMeter } from './meter.js'
 import type { UploadSigner } from './signing.js'
 import type { StorageAdapter } from './storage.js'
+import { STRIPPED_TYPES, type Stripped, withoutMetadata } from './strip.js'
 import { makeThumbnail, storeBytes, type Thumbnail, thumbnailKeyOf } from './thumbnail.js'
 
 function audienceOf(row: repo.MediaRow): Audience {
@@ -113,10 +114,14 @@ export function createReceiver(deps: {
       }
       let dims: { width: number | null; height: number | null } = { width: null, height: null }
       let derived = 0
+      // What is published: the bytes as uploaded, or as re-encoded without their metadata.
+      let published = { size_bytes: size, sha256 }
       const thumb = THUMBNAIL_TYPES.has(actual) ? thumbnailKey : null
       if (thumb) {
         let made: Thumbnail
+        let stripped: Stripped | undefined
         try {
+          if (STRIPPED_TYPES.has(actual)) stripped = await withoutMetadata(storage, row.storage_key, actual)
           made = await makeThumbnail(storage, row.storage_key)
         } catch {
           // Deleted meanwhile (its original went first), not a bad image.
@@ -133,18 +138,28 @@ export function createReceiver(deps: {
         }
         dims = { width: made.width, height: made.height }
         derived = made.webp.length
-        // The thumbnail counts against the quotas with the original. Until the upload is ready
-        // its row holds the whole `max_bytes` its URL reserved; only a thumbnail that does not
-        // fit beside the original there needs more, taken under the quota locks before it is
+        if (stripped) published = { size_bytes: stripped.bytes.length, sha256: stripped.sha256 }
+        // What is stored counts against the quotas: the original as published and its thumbnail.
+        // Until the upload is ready its row holds the whole `max_bytes` its URL reserved; only
+        // files that do not fit in there need more, taken under the quota locks before they are
         // written (so what is stored never passes what is counted).
-        if (size + derived > Number(row.max_bytes)) {
-          const claimed = await claimDerived(db, config, row, size, derived)
+        if (published.size_bytes + derived > Number(row.max_bytes)) {
+          const claimed = await claimStored(db, config, row, published.size_bytes, derived)
           if (claimed === 'gone') return deleted()
           if (claimed !== 'claimed') return fail('quota_exceeded', claimed, [row.storage_key])
         }
+        // Replaces the original in one rename: it is never served with its metadata, as it is
+        // served only once ready.
+        if (stripped) await storeBytes(storage, row.storage_key, actual, stripped.bytes)
         await storeBytes(storage, thumb, 'image/webp', made.webp)
       }
-      const done = { status: 'ready' as const, content_type: actual, ...dims, thumbnail_key: thumb }
+      const done = {
+        status: 'ready' as const,
+        content_type: actual,
+        ...dims,
+        ...published,
+        thumbnail_key: thumb,
+      }
       if (!(await repo.advance(db, id, 'processing', done, thumb ? derived : undefined))) return deleted()
       const ready = toResponse({ ...row, ...stored, ...done })
       void emit('ready', { url: ready.url, thumbnail_url: ready.thumbnail_url })

@@ -61,6 +61,38 @@ export async function remove(db: Db, id: string): Promise<MediaRow | undefined> 
   return db.deleteFrom('service_media_main').where('id', '=', id).returningAll().executeTakeFirst()
 }
 
+/**
+ * Deletes every media a person uploaded, as a user or as a guest of one of `sessionIds` (the
+ * guest sessions they joined from), returning the rows: the caller removes their files.
+ */
+export async function removeByOwner(db: Db, userId: string, sessionIds: string[]): Promise<MediaRow[]> {
+  return db
+    .deleteFrom('service_media_main')
+    .where((eb) =>
+      sessionIds.length > 0
+        ? eb.or([
+            eb('owner_user_id', '=', userId),
+            eb.and([eb('owner_user_id', '=', 'guest'), eb('owner_session_id', 'in', sessionIds)]),
+          ])
+        : eb('owner_user_id', '=', userId),
+    )
+    .returningAll()
+    .execute()
+}
+
+/** Of `ids`, the uploads still in flight as the quotas count them (see `usage`). */
+export async function inFlight(db: Db, ids: string[], inFlightSince: Date): Promise<string[]> {
+  if (ids.length === 0) return []
+  const rows = await db
+    .selectFrom('service_media_main')
+    .select('id')
+    .where('id', 'in', ids)
+    .where('status', 'in', ['uploading', 'processing'])
+    .where('upload_expires_at', '>', inFlightSince)
+    .execute()
+  return rows.map((r) => r.id)
+}
+
 export async function listByCampaign(db: Db, slug: string, limit: number): Promise<MediaRow[]> {
   return db
     .selectFrom('service_media_main')
@@ -107,11 +139,15 @@ export async function usage(
   return Number((await query.executeTakeFirstOrThrow()).bytes)
 }
 
-/** Records an upload's derived bytes while it is `processing`; false when its row is gone. */
-export async function setDerivedBytes(db: Db, id: string, bytes: number): Promise<boolean> {
+/**
+ * Records what an upload will store while it is `processing`: its original (`size`, which may
+ * differ from what was uploaded once its metadata is removed) and its derived files' bytes.
+ * False when its row is gone.
+ */
+export async function setStoredBytes(db: Db, id: string, size: number, derived: number): Promise<boolean> {
   const done = await db
     .updateTable('service_media_main')
-    .set({ metadata: withDerived(bytes), updated_at: new Date() })
+    .set({ size_bytes: size, metadata: withDerived(derived), updated_at: new Date() })
     .where('id', '=', id)
     .where('status', '=', 'processing')
     .executeTakeFirst()

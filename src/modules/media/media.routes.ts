@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { NotFoundError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
@@ -8,7 +8,8 @@ import type { CampaignService } from '../campaign/campaign.service.js'
 import type { MediaRow } from './media.repo.js'
 import { MediaResponse } from './media.schema.js'
 import type { MediaService } from './media.service.js'
-import { contentDisposition, downloadName, parseRange } from './range.js'
+import { contentDisposition, downloadName, notModified, parseRange } from './range.js'
+import { createSweeper } from './media.sweep.js'
 
 export interface MediaRoutesOptions {
   media: MediaService
@@ -19,6 +20,11 @@ export interface MediaRoutesOptions {
 
 const Binary = Type.Unsafe<unknown>({ type: 'string', format: 'binary' })
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
+const ServeHeaders = Type.Object({
+  range: Type.Optional(Type.String({ maxLength: 200 })),
+  'if-none-match': Type.Optional(Type.String({ maxLength: 4096 })),
+  'if-modified-since': Type.Optional(Type.String({ maxLength: 100 })),
+})
 const INLINE = /^(image|video|audio)\//
 
 export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
@@ -26,6 +32,14 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
   { media, campaigns, maxBytes },
 ) => {
   const tags = ['media']
+
+  // What uploads a crash cut short left on disk goes before the first request, then periodically.
+  const sweeper = createSweeper(
+    () => media.sweepPartials(),
+    (err) => app.log.warn({ err }, 'removing the files of interrupted uploads failed'),
+  )
+  app.addHook('onReady', () => sweeper.start())
+  app.addHook('preClose', () => sweeper.stop())
 
   // Upload bodies are raw bytes streamed to storage: this scope has one parser that hands the
   // request stream through untouched, whatever the Content-Type, and no body limit of its own
@@ -55,11 +69,11 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
   })
 
   async function send(
+    request: FastifyRequest,
+    reply: FastifyReply,
     row: MediaRow,
     key: string,
     contentType: string,
-    range: string | undefined,
-    reply: FastifyReply,
   ) {
     const disposition = contentDisposition(
       INLINE.test(contentType) ? 'inline' : 'attachment',
@@ -70,14 +84,21 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
     }
     const size = await media.storage.size(key)
     if (size === undefined) throw new NotFoundError('Media bytes are missing', 'MEDIA_NOT_FOUND')
+    // A ready media never changes: its row was last written when it became ready.
+    const etag = row.sha256 ? `"${row.sha256}${key.endsWith('original') ? '' : '-thumb'}"` : undefined
+    if (etag) reply.header('etag', etag)
+    reply
+      .header('last-modified', row.updated_at.toUTCString())
+      .header('cache-control', 'public, max-age=31536000, immutable')
+    if (notModified(request.headers, etag, row.updated_at)) return reply.status(304).send()
     reply
       .header('content-type', contentType)
       .header('content-disposition', disposition)
       .header('x-content-type-options', 'nosniff')
       .header('accept-ranges', 'bytes')
-      .header('cache-control', 'public, max-age=31536000, immutable')
-    if (row.sha256) reply.header('etag', `"${row.sha256}${key.endsWith('original') ? '' : '-thumb'}"`)
-    const wanted = parseRange(range, size)
+    // HEAD: the headers only, the file unread. Range is defined for GET alone (RFC 9110 §14.2).
+    if (request.method === 'HEAD') return reply.header('content-length', size).send()
+    const wanted = parseRange(request.headers.range, size)
     if (wanted === 'unsatisfiable') {
       return reply
         .status(416)
@@ -104,41 +125,48 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
     return row
   }
 
-  app.get(
-    '/media/:id',
-    {
+  const original = async (request: FastifyRequest, reply: FastifyReply) => {
+    const row = await readyRow((request.params as { id: string }).id)
+    return send(request, reply, row, row.storage_key, row.content_type!)
+  }
+  const thumbnail = async (request: FastifyRequest, reply: FastifyReply) => {
+    const row = await readyRow((request.params as { id: string }).id)
+    if (!row.thumbnail_key) throw new NotFoundError('This media has no thumbnail', 'MEDIA_NOT_FOUND')
+    return send(request, reply, row, row.thumbnail_key, 'image/webp')
+  }
+  // HEAD routes of their own: Fastify's automatic ones run the GET handler and read the stream.
+  for (const method of ['GET', 'HEAD'] as const) {
+    const head = method === 'HEAD'
+    app.route({
+      method,
+      url: '/media/:id',
+      exposeHeadRoute: false,
       schema: {
-        operationId: 'getMedia',
+        operationId: head ? 'headMedia' : 'getMedia',
         tags,
-        description: 'The uploaded bytes, with Range support (206/416).',
+        description:
+          'The uploaded bytes, with Range support (206/416) and conditional requests (304). An ' +
+          'image is served without the metadata it was uploaded with (EXIF, GPS position, XMP).',
         params: IdParams,
-        headers: Type.Object({ range: Type.Optional(Type.String({ maxLength: 200 })) }),
-        response: { 200: Binary, 206: Binary, 302: Type.Null(), ...errors(404, 416) },
+        headers: ServeHeaders,
+        response: { 200: Binary, 206: Binary, 302: Type.Null(), 304: Type.Null(), ...errors(404, 416) },
       },
-    },
-    async (request, reply) => {
-      const row = await readyRow((request.params as { id: string }).id)
-      return send(row, row.storage_key, row.content_type!, request.headers.range, reply)
-    },
-  )
-
-  app.get(
-    '/media/:id/thumbnail',
-    {
+      handler: original,
+    })
+    app.route({
+      method,
+      url: '/media/:id/thumbnail',
+      exposeHeadRoute: false,
       schema: {
-        operationId: 'getMediaThumbnail',
+        operationId: head ? 'headMediaThumbnail' : 'getMediaThumbnail',
         tags,
         params: IdParams,
-        headers: Type.Object({ range: Type.Optional(Type.String({ maxLength: 200 })) }),
-        response: { 200: Binary, 206: Binary, 302: Type.Null(), ...errors(404, 416) },
+        headers: ServeHeaders,
+        response: { 200: Binary, 206: Binary, 302: Type.Null(), 304: Type.Null(), ...errors(404, 416) },
       },
-    },
-    async (request, reply) => {
-      const row = await readyRow((request.params as { id: string }).id)
-      if (!row.thumbnail_key) throw new NotFoundError('This media has no thumbnail', 'MEDIA_NOT_FOUND')
-      return send(row, row.thumbnail_key, 'image/webp', request.headers.range, reply)
-    },
-  )
+      handler: thumbnail,
+    })
+  }
 
   app.get(
     '/api/campaign/:slug/media',

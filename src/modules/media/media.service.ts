@@ -16,6 +16,7 @@ import type { Campaign } from '../campaign/campaign.schema.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import { type QuotaConfig, type Reservation, reservationWriter } from './media.quota.js'
 import { createReceiver } from './media.receive.js'
+import { sweepPartials } from './media.sweep.js'
 import * as repo from './media.repo.js'
 import { allowedTypes, maxBytes, normaliseType } from './media.rules.js'
 import type { MediaResponse, UploadPayload } from './media.schema.js'
@@ -36,6 +37,13 @@ export interface MediaService {
   list(slug: string, limit: number): Promise<MediaResponse[]>
   /** Deletes a media of `slug` (its uploader or an editor): its bytes go and its quota is freed. */
   remove(slug: string, id: string, principal: Principal): Promise<void>
+  /**
+   * Erasure (a `users.onErase` hook, in the erasure transaction): every media the person uploaded,
+   * as a user or as a guest of a session they joined from, goes with its files, freeing its quota.
+   */
+  erase(person: { user_id: string; session_ids: string[] }, trx: Db): Promise<void>
+  /** Removes what uploads a crash interrupted left on disk (see `sweepPartials`); how many went. */
+  sweepPartials(): Promise<number>
   toResponse(row: repo.MediaRow): MediaResponse
   storage: StorageAdapter
 }
@@ -147,6 +155,17 @@ export function createMediaService(deps: {
     if (gone && inFlight) for (const key of keys) if (key) await storage.remove(key)
   }
 
+  async function erase(person: { user_id: string; session_ids: string[] }, trx: Db) {
+    // Rows first, in the erasure transaction, then their files: if removing one fails, the
+    // transaction rolls back with the rows and a retry finishes the job. An upload still arriving
+    // finds its row gone when it next moves on, and removes what it wrote (see `deleted`).
+    const rows = await repo.removeByOwner(trx, person.user_id, person.session_ids)
+    for (const row of rows) {
+      if (row.status === 'pending') continue
+      for (const key of [row.storage_key, row.thumbnail_key ?? thumbnailKeyOf(row)]) await storage.remove(key)
+    }
+  }
+
   return {
     prepare,
     reservations: reservationWriter(config),
@@ -156,6 +175,8 @@ export function createMediaService(deps: {
       return (await repo.listByCampaign(db, slug, limit)).map(toResponse)
     },
     remove,
+    erase,
+    sweepPartials: () => sweepPartials({ db, storage, config }),
     toResponse,
     storage,
   }

@@ -28,6 +28,31 @@ export function parseRange(
   return { start, end }
 }
 
+/**
+ * Whether a GET or HEAD is answered 304 Not Modified (RFC 9110 §13.1.2, §13.1.3, §13.2.2):
+ * `If-None-Match` names the entity tag (weak comparison) or is `*`; only when it is absent,
+ * `If-Modified-Since` is no earlier than `lastModified`, in the whole seconds HTTP dates carry.
+ * An unparseable date is ignored.
+ */
+export function notModified(
+  headers: { 'if-none-match'?: string; 'if-modified-since'?: string },
+  etag: string | undefined,
+  lastModified: Date,
+): boolean {
+  const ifNoneMatch = headers['if-none-match']
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() === '*') return true
+    if (!etag) return false
+    const opaque = (tag: string) => tag.replace(/^W\//, '')
+    // Matched as tags, not split on commas: a comma may sit inside a quoted tag.
+    return (ifNoneMatch.match(/(?:W\/)?"[^"]*"/g) ?? []).some((tag) => opaque(tag) === opaque(etag))
+  }
+  const since = headers['if-modified-since']
+  if (since === undefined) return false
+  const date = Date.parse(since)
+  return !Number.isNaN(date) && Math.floor(lastModified.getTime() / 1000) * 1000 <= date
+}
+
 /** `Content-Disposition` with an ASCII fallback and the exact UTF-8 name (RFC 6266 / 5987). */
 export function contentDisposition(kind: 'inline' | 'attachment', filename: string): string {
   const ascii = filename.replace(/[^\x20-\x7e]|["\\%]/g, '_')

@@ -29,4 +29,16 @@ export interface StorageAdapter {
    * set); undefined when the server serves the bytes itself (disk).
    */
   directUrl?(key: string, opts: { contentType: string; disposition: string }): Promise<string>
+  /**
+   * The temporary files of writes never committed nor aborted (a crash), last written before
+   * `before`, with the key each was for. Disk only: an S3 bucket drops unfinished multipart
+   * uploads by its own lifecycle rule.
+   */
+  stalePartials?(before: Date): Promise<PartialWrite[]>
+}
+
+/** A temporary file a write left behind. */
+export interface PartialWrite {
+  key: string
+  remove(): Promise<void>
 }

@@ -4,10 +4,10 @@ import sharp from 'sharp'
 import type { StorageAdapter } from './storage.js'
 
 /**
- * Decoding limits for thumbnails: a small file can declare a huge canvas (sharp's default limit is
+ * Decoding limits for images: a small file can declare a huge canvas (sharp's default limit is
  * ~268 megapixels, seconds of CPU per upload); 40 megapixels covers any camera photo.
  */
-const DECODE = { limitInputPixels: 40_000_000 }
+export const DECODE = { limitInputPixels: 40_000_000 }
 
 /** Where an upload's thumbnail is stored: its row names it only once the upload is ready. */
 export const thumbnailKeyOf = (media: { campaign_slug: string; id: string }) =>
@@ -26,7 +26,12 @@ export interface Thumbnail {
  * (the object deleted meanwhile, a storage error) rejects: piped by hand, sharp would wait for
  * the rest of its input for good.
  */
-async function through<T>(storage: StorageAdapter, key: string, transformer: Duplex, result: Promise<T>) {
+export async function through<T>(
+  storage: StorageAdapter,
+  key: string,
+  transformer: Duplex,
+  result: Promise<T>,
+) {
   const [value] = await Promise.all([result, pipeline(await storage.read(key), transformer)])
   return value
 }

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto'
+import sharp, { type Metadata, type Sharp } from 'sharp'
+import type { StorageAdapter } from './storage.js'
+import { DECODE, through } from './thumbnail.js'
+
+/**
+ * Images published without their metadata: those sharp both reads and writes back in their own
+ * format. GIF is left as it is (re-encoding would cost its palette and timing, and it carries no
+ * EXIF); HEIC is not decoded by the libvips sharp ships (HEVC), so it cannot be cleaned either.
+ */
+export const STRIPPED_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/avif'])
+
+export interface Stripped {
+  bytes: Buffer
+  sha256: string
+}
+
+/** Whether an image says more than its pixels and colours: where, when and with what it was taken. */
+function carriesMetadata(meta: Metadata): boolean {
+  return Boolean(
+    meta.exif ||
+      meta.xmp ||
+      meta.iptc ||
+      meta.tifftagPhotoshop ||
+      (meta.comments?.length ?? 0) > 0 ||
+      (meta.orientation ?? 1) !== 1,
+  )
+}
+
+/**
+ * The image at `key` (of `type`, one of `STRIPPED_TYPES`) re-encoded without its EXIF (GPS
+ * position, time, camera and its serial), XMP, IPTC and PNG text, turned upright first (its
+ * orientation is EXIF too), its ICC colour profile kept. Undefined when it carries none of these:
+ * it is then published byte for byte as uploaded, without a generation of loss. Throws when the
+ * image cannot be read or decoded (or is over the pixel limit).
+ */
+export async function withoutMetadata(
+  storage: StorageAdapter,
+  key: string,
+  type: string,
+): Promise<Stripped | undefined> {
+  const probe = sharp(DECODE)
+  const meta = await through(storage, key, probe, probe.metadata())
+  if (!carriesMetadata(meta)) return undefined
+  const orientation = meta.orientation ?? 1
+  const animated = (meta.pages ?? 1) > 1
+  let image = sharp({ ...DECODE, animated }).keepIccProfile()
+  // libvips turns no animation: one keeps its orientation, as the only tag of a new EXIF.
+  if (!animated) image = image.rotate()
+  else if (orientation !== 1) image = image.withExif({ IFD0: { Orientation: String(orientation) } })
+  image = encode(image, type, meta)
+  const bytes = await through(storage, key, image, image.toBuffer())
+  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') }
+}
+
+/**
+ * The same format again: PNG losslessly, the others at a quality that hides the generation (a
+ * lossless WebP, which sharp cannot tell from a lossy one, comes back lossy).
+ */
+function encode(image: Sharp, type: string, meta: Metadata): Sharp {
+  switch (type) {
+    case 'image/jpeg':
+      return image.jpeg({
+        quality: 92,
+        progressive: meta.isProgressive,
+        chromaSubsampling: meta.chromaSubsampling === '4:4:4' ? '4:4:4' : '4:2:0',
+      })
+    case 'image/png':
+      return image.png()
+    case 'image/webp':
+      return image.webp({ quality: 92 })
+    case 'image/avif':
+      return image.avif({ quality: 70 })
+    default:
+      throw new Error(`cannot re-encode ${type}`)
+  }
+}
