@@ -35,6 +35,7 @@ import { loggerOptions } from './platform/observability/logger.js'
 import { observabilityRoutes, registerRequestMetrics } from './platform/observability/routes.js'
 import { createPlatform, type Platform, type PlatformOptions } from './platform/platform.js'
 import { fastifyTrustProxy } from './platform/http/client-ip.js'
+import { clientNetwork } from './platform/http/client-network.js'
 import * as realtime from './realtime/index.js'
 import { shareAdmission } from './realtime/admission.js'
 import { InboundRegistry } from './realtime/inbound.js'
@@ -137,7 +138,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     max: config.RATE_LIMIT_PER_MINUTE,
     timeWindow: '1 minute',
     ...(platform.redis ? { redis: platform.redis, nameSpace: 'ovasabi:rl:' } : {}),
-    keyGenerator: (request) => request.ip,
+    // By client network (an IPv6 client's /64), which it may send from any address of.
+    keyGenerator: (request) => clientNetwork(request.ip),
     // Redis down must not turn every request (the pages included) into a 500: limits fail open.
     skipOnError: true,
     errorResponseBuilder: (request, context) => ({
@@ -404,12 +406,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     )
     purgeTimer.unref()
     deliveryWorker.start()
+    // Milestones committed but not announced (a failed publish, a node that died) go out late.
+    referrals.start()
   })
   app.addHook('preClose', async () => {
     clearInterval(purgeTimer)
     await commitLog.flush()
     await stopFollowing()
     await deliveryWorker.stop()
+    await referrals.stop()
   })
   // After the hook above: the snapshot includes the default campaign.
   app.addHook('onReady', () => snapshots.start())

@@ -375,4 +375,24 @@ describe('the global rate limit', () => {
     assert.equal(body.request_id, res.headers['x-request-id'])
     assert.ok(Number(res.headers['retry-after']) >= 1)
   })
+
+  it('counts an IPv6 client by its /64, and an IPv4-mapped address as that IPv4 address', async () => {
+    const get = (ip: string) =>
+      t.app.inject({
+        method: 'GET',
+        url: '/api/campaign',
+        headers: { ...adminHeaders, 'x-forwarded-for': ip },
+      })
+    // Each from another address of one /64, as its holder may send them.
+    const statuses = []
+    for (const ip of ['2001:db8:7:1::1', '2001:db8:7:1::2', '2001:db8:7:1:ffff:ffff:ffff:ffff'])
+      statuses.push((await get(ip)).statusCode)
+    assert.deepEqual(statuses, [200, 200, 429])
+    assert.equal((await get('2001:db8:7:2::1')).statusCode, 200, 'another /64 is another client')
+
+    const mapped = []
+    for (const ip of ['198.51.100.8', '::ffff:198.51.100.8', '198.51.100.8'])
+      mapped.push((await get(ip)).statusCode)
+    assert.deepEqual(mapped, [200, 200, 429])
+  })
 })

@@ -254,6 +254,30 @@ for (const dialect of DIALECTS) {
       assert.equal((await leads(slug)).total, 3)
     })
 
+    it('counts an IPv6 client by its /64, and an IPv4-mapped address as that IPv4 address', async () => {
+      const slug = await createCampaign(ctx.app, {
+        metadata: { custom_rules: { quote_rate_limit: { max: 2, window_seconds: 600 } } },
+      })
+      const from = (ip: string, i: string) =>
+        ctx.app.inject({
+          method: 'POST',
+          url: '/api/quote',
+          headers: { authorization: `Bearer ${guest.token}`, 'x-forwarded-for': ip },
+          payload: { campaign: slug, ...lead({ email: `net_${i}@example.com` }) },
+        })
+      // Each from another address of one /64, as its holder may send them.
+      const statuses = []
+      for (const [i, ip] of ['2001:db8:51:1::1', '2001:db8:51:1::2', '2001:db8:51:1:ffff::3'].entries())
+        statuses.push((await from(ip, `a${i}`)).statusCode)
+      assert.deepEqual(statuses, [200, 200, 429])
+      assert.equal((await from('2001:db8:51:2::1', 'b')).statusCode, 200, 'another /64 is another client')
+
+      const mapped = []
+      for (const [i, ip] of ['198.51.100.61', '::ffff:198.51.100.61', '198.51.100.61'].entries())
+        mapped.push((await from(ip, `c${i}`)).statusCode)
+      assert.deepEqual(mapped, [200, 200, 429])
+    })
+
     it('refuses disposable email domains only when the campaign says so', async () => {
       const strict = await createCampaign(ctx.app, {
         metadata: { custom_rules: { block_disposable_emails: true } },

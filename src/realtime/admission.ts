@@ -5,6 +5,7 @@ import type { Config } from '../config.js'
 import type { CampaignService } from '../modules/campaign/campaign.service.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import { clientIp, compileTrustProxy, type TrustProxy } from '../platform/http/client-ip.js'
+import { clientNetwork } from '../platform/http/client-network.js'
 import { NotFoundError, ServiceUnavailableError } from '../platform/http/errors.js'
 import { SocketCounts, tooManyConnections } from './limits.js'
 import type { RealtimeMetrics } from './metrics.js'
@@ -21,7 +22,7 @@ export interface AdmissionDeps {
   >
   /** True once shutdown began: upgrades are refused with 503. */
   closing(): boolean
-  /** Complete the handshake of an admitted upgrade (`ip` as the limits counted it). */
+  /** Complete the handshake of an admitted upgrade (`ip`: the client's full address). */
   accept(req: IncomingMessage, socket: Duplex, head: Buffer, grant: UpgradeGrant, ip: string): void
 }
 
@@ -79,13 +80,14 @@ export class Admission {
   }
 
   /**
-   * Take a slot of the client's address for `socket`, whichever endpoint it is upgrading to
-   * (`/ws`, `/cable`): one budget per address on this node. Returns the address as counted, or
-   * undefined after refusing the upgrade with 429 `TOO_MANY_CONNECTIONS`.
+   * Take a slot of the client's network (its IPv4 address, its IPv6 /64) for `socket`, whichever
+   * endpoint it is upgrading to (`/ws`, `/cable`): one budget per network on this node. Returns the
+   * client's full address (the connection keeps it; the limits its actions meet take its network
+   * themselves), or undefined after refusing the upgrade with 429 `TOO_MANY_CONNECTIONS`.
    */
   admitAddress(req: IncomingMessage, socket: Duplex): string | undefined {
     const ip = clientIp(req, this.trustProxy)
-    if (this.counts.takeIp(socket, ip)) return ip
+    if (this.counts.takeIp(socket, clientNetwork(ip))) return ip
     this.refuse(socket, tooManyConnections('ip', this.deps.config.WS_MAX_SOCKETS_PER_IP))
     return undefined
   }

@@ -7,12 +7,15 @@ export interface SocketLimits {
   perIp: number
 }
 
-/** What the limit is counted by: the client's address, or the session token's session. */
+/**
+ * What the limit is counted by: the client's network (`clientNetwork`: an IPv4 address, an IPv6
+ * /64), or the session token's session.
+ */
 export type LimitScope = 'ip' | 'session'
 
 /** 429 before the upgrade, answered like every other refusal (REST error body, no socket). */
 export function tooManyConnections(scope: LimitScope, limit: number): AppError {
-  const who = scope === 'ip' ? 'This address' : 'This session'
+  const who = scope === 'ip' ? 'This address (or its network)' : 'This session'
   return new AppError(
     429,
     'TOO_MANY_CONNECTIONS',
@@ -22,12 +25,13 @@ export function tooManyConnections(scope: LimitScope, limit: number): AppError {
 }
 
 /**
- * The sockets each client address and each session holds on this node, so one address or one
- * guest token cannot open thousands (each with its own message allowance, each guest session
- * counted in `active_users`). A slot is taken before the upgrade completes, while the token and
- * campaign are still being checked too (concurrent upgrades cannot overrun it), and is given back
- * when the TCP socket closes, whatever ended it: a refusal, a handshake `ws` aborted, a socket that
- * failed while opening, or a normal close.
+ * The sockets each client network and each session holds on this node, so one address (or one
+ * IPv6 /64, whose holder may send from any address in it) or one guest token cannot open
+ * thousands (each with its own message allowance, each guest session counted in `active_users`).
+ * A slot is taken before the upgrade completes, while the token and campaign are still being
+ * checked too (concurrent upgrades cannot overrun it), and is given back when the TCP socket
+ * closes, whatever ended it: a refusal, a handshake `ws` aborted, a socket that failed while
+ * opening, or a normal close.
  */
 export class SocketCounts {
   private readonly byIp = new Map<string, number>()
@@ -35,9 +39,9 @@ export class SocketCounts {
 
   constructor(private readonly limits: SocketLimits) {}
 
-  /** Take a slot of `ip` for `socket`; false (nothing taken) when the address is at its limit. */
-  takeIp(socket: Duplex, ip: string): boolean {
-    return take(this.byIp, ip, this.limits.perIp, socket)
+  /** Take a slot of `network` (the address's `clientNetwork`) for `socket`; false (none taken) when full. */
+  takeIp(socket: Duplex, network: string): boolean {
+    return take(this.byIp, network, this.limits.perIp, socket)
   }
 
   /** Take a slot of `session` for `socket`; false (nothing taken) when the session is at its limit. */
@@ -45,7 +49,7 @@ export class SocketCounts {
     return take(this.bySession, session, this.limits.perSession, socket)
   }
 
-  /** Sockets counted for an address or a session now (tests, diagnostics). */
+  /** Sockets counted for a network or a session now (tests, diagnostics). */
   count(scope: LimitScope, key: string): number {
     return (scope === 'ip' ? this.byIp : this.bySession).get(key) ?? 0
   }

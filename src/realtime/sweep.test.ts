@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { Principal } from '../platform/auth/principal.js'
+import { UnauthorizedError } from '../platform/http/errors.js'
 import type { Connection } from './connection.js'
 import { Hub } from './hub.js'
 import type { Room } from './room.js'
@@ -44,8 +45,7 @@ function heldAuthenticator() {
           token,
           answer: () => {
             inFlight--
-            if (token.startsWith('revoked'))
-              reject(Object.assign(new Error('revoked'), { code: 'TOKEN_REVOKED' }))
+            if (token.startsWith('revoked')) reject(new UnauthorizedError('revoked', 'TOKEN_REVOKED'))
             else resolve({ kind: 'session', user_id: 'guest', session_id: 's', roles: ['guest'] })
           },
         })
@@ -75,6 +75,7 @@ describe('the periodic token re-check', () => {
         c.closing = true
         closed.push([c.connection_id, code, reason])
       },
+      log: { warn() {} },
     })
     const due = Date.now() + 30_000
     sweeper.run(due)
@@ -102,5 +103,55 @@ describe('the periodic token re-check', () => {
     assert.deepEqual(closed.map(([id]) => id).sort(), expected.sort())
     assert.ok(closed.every(([, code, reason]) => code === 1008 && reason === 'TOKEN_REVOKED'))
     assert.deepEqual(errors.sort(), expected.map((id) => `${id}:TOKEN_REVOKED`).sort())
+  })
+})
+
+describe('a re-check that gets no answer', () => {
+  it('keeps the socket and checks it again on the next pass; a refusal still closes', async () => {
+    const conns = sockets(10)
+    const hub = new Hub()
+    hub.rooms.set('c', { conns: new Set(conns), markIdle() {} } as unknown as Room)
+    let outage = true
+    const asked: string[] = []
+    const closed: Array<[string, number, string]> = []
+    const errors: string[] = []
+    const warned: unknown[] = []
+    const sweeper = new Sweeper({
+      hub,
+      authenticator: {
+        async resolve(token: string): Promise<Principal> {
+          asked.push(token)
+          // The API key or revocation lookup cannot reach the database: not an answer.
+          if (outage) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' })
+          if (token.startsWith('revoked')) throw new UnauthorizedError('revoked', 'TOKEN_REVOKED')
+          return { kind: 'apikey', user_id: 'apikey:k', session_id: 'apikey:k', roles: ['admin'] }
+        },
+      },
+      frames: { error: (c, code) => void errors.push(`${c.connection_id}:${code}`) },
+      config: { WS_HEARTBEAT_MS: 1_000_000, WS_IDLE_MS: 1_000_000 },
+      close: (c, code, reason) => {
+        c.closing = true
+        closed.push([c.connection_id, code, reason])
+      },
+      log: { warn: (fields: unknown) => void warned.push(fields) },
+    })
+    const due = Date.now() + 30_000
+    sweeper.run(due)
+    await turns()
+    assert.equal(asked.length, 10, 'every socket was checked')
+    assert.equal(closed.length, 0, 'no socket closed for a failure to check')
+    assert.equal(errors.length, 0)
+    assert.equal(warned.length, 1, 'the pass logged its failures once')
+    assert.equal((warned[0] as { unanswered: number }).unanswered, 10)
+
+    // The database is back: the next pass checks them all again and closes the revoked ones only.
+    outage = false
+    sweeper.run(due + 30_000)
+    await turns()
+    assert.equal(asked.length, 20)
+    assert.deepEqual(closed.map(([id]) => id).sort(), ['n.0', 'n.5'])
+    assert.ok(closed.every(([, code, reason]) => code === 1008 && reason === 'TOKEN_REVOKED'))
+    assert.deepEqual(errors.sort(), ['n.0:TOKEN_REVOKED', 'n.5:TOKEN_REVOKED'])
+    assert.equal(warned.length, 1)
   })
 })

@@ -1,5 +1,7 @@
+import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
+import { AppError } from '../platform/http/errors.js'
 import type { ClientFrames } from './client-frames.js'
 import type { Connection } from './connection.js'
 import type { Hub } from './hub.js'
@@ -14,6 +16,8 @@ export interface SweepDeps {
   /** Campaign figures nobody here reads any more are forgotten on each sweep. */
   stats?: Pick<StatsFeed, 'prune'>
   close(conn: Connection, code: number, reason: string): void
+  /** A re-check that could not be answered (database or Redis down) is logged here. */
+  log: Pick<FastifyBaseLogger, 'warn'>
 }
 
 /** How often the gateway sweeps its sockets (ms). */
@@ -21,6 +25,15 @@ export const SWEEP_MS = 1000
 const REVALIDATE_MS = 30_000
 /** Token re-checks in flight at once during a re-validation pass. */
 export const REVALIDATE_CONCURRENCY = 16
+
+/**
+ * Whether a failed re-check is an answer about the credential (revoked, expired, erased, unknown
+ * key: the authenticator's `UnauthorizedError`) rather than a failure to ask (the database or Redis
+ * unreachable, a timeout), which says nothing about it.
+ */
+export function isCredentialRefusal(err: unknown): err is AppError {
+  return err instanceof AppError && err.statusCode === 401
+}
 
 /**
  * The gateway's once-a-second pass: token expiry, idle marks, heartbeats, periodic re-validation,
@@ -79,11 +92,18 @@ export class Sweeper {
    * sockets take a sixteenth of the time one at a time took. A socket that closed meanwhile is
    * skipped, and one that refreshed its token (`auth`) meanwhile is judged by the new one later.
    * A pass still running when the next is due is not doubled: the next one is skipped.
+   *
+   * Only a refusal closes a socket. A check that failed to get an answer (a database blip while
+   * reading an API key or a revocation) keeps it, to be checked again on the next pass: closing on
+   * any error cut every API-key socket, and every guest, whenever the database hiccuped. Such
+   * failures are logged once per pass, with how many there were.
    */
   private async revalidate(conns: Connection[]) {
     if (this.revalidating) return
     this.revalidating = true
     let next = 0
+    let unanswered = 0
+    let lastError: unknown
     const worker = async () => {
       while (next < conns.length) {
         const c = conns[next++]!
@@ -92,10 +112,14 @@ export class Sweeper {
         try {
           await this.deps.authenticator.resolve(token)
         } catch (err) {
+          if (!isCredentialRefusal(err)) {
+            unanswered++
+            lastError = err
+            continue
+          }
           if (c.closing || c.token !== token) continue
-          const code = (err as { code?: string }).code ?? 'UNAUTHORIZED'
-          this.deps.frames.error(c, code, 'The credential is no longer valid')
-          this.deps.close(c, 1008, code)
+          this.deps.frames.error(c, err.code, 'The credential is no longer valid')
+          this.deps.close(c, 1008, err.code)
         }
       }
     }
@@ -104,6 +128,12 @@ export class Sweeper {
       await Promise.all(Array.from({ length: n }, worker))
     } finally {
       this.revalidating = false
+    }
+    if (unanswered > 0) {
+      this.deps.log.warn(
+        { err: lastError, unanswered, checked: conns.length },
+        'credential re-check failed; those sockets stay open and are checked again on the next pass',
+      )
     }
   }
 }

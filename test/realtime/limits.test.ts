@@ -79,6 +79,20 @@ for (const dialect of DIALECTS) {
       assert.equal((await attempt(`/ws/${slug}/guest?token=${await guest()}`, '203.0.113.10')).status, 101)
     })
 
+    it('counts an IPv6 client by its /64, and an IPv4-mapped address as that IPv4 address', async () => {
+      const slug = await createCampaign(ctx.app)
+      const path = async () => `/ws/${slug}/guest?token=${await guest()}`
+      // Each socket from another address of one /64, as its holder may open them.
+      for (let i = 0; i < PER_IP; i++) await open(await path(), `2001:db8:9:1::${i + 1}`)
+      const refused = await attempt(await path(), '2001:db8:9:1:ffff:ffff:ffff:ffff')
+      assert.equal(refused.status, 429)
+      assert.deepEqual(refused.error.details, { scope: 'ip', limit: PER_IP })
+      assert.equal((await attempt(await path(), '2001:db8:9:2::1')).status, 101, 'another /64')
+
+      for (const ip of ['192.0.2.88', '::ffff:192.0.2.88', '::ffff:c000:258']) await open(await path(), ip)
+      assert.equal((await attempt(await path(), '192.0.2.88')).status, 429)
+    })
+
     it('frees the slots of upgrades that were refused, aborted or failed while opening', async () => {
       const slug = await createCampaign(ctx.app)
       const ip = '192.0.2.77'

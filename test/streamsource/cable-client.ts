@@ -22,6 +22,8 @@ export interface TestSubscription {
   received: any[]
   connected: boolean
   rejected: boolean
+  /** Set when the connection went away (the server closed it, or said `disconnect`). */
+  disconnected: boolean
 }
 
 export function consumer(baseUrl: string, token: string): Consumer {
@@ -40,6 +42,7 @@ export async function subscribe(
     received: [],
     connected: false,
     rejected: false,
+    disconnected: false,
   }
   state.subscription = c.subscriptions.create(channel, {
     connected() {
@@ -47,6 +50,9 @@ export async function subscribe(
     },
     rejected() {
       state.rejected = true
+    },
+    disconnected() {
+      state.disconnected = true
     },
     received(data: unknown) {
       state.received.push(data)

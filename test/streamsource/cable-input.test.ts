@@ -88,5 +88,46 @@ for (const dialect of DIALECTS) {
       await until(() => edits().length === 1, 'edit')
       assert.equal(edits()[0].stream.is_pinned, true)
     })
+
+    it('cell_updated carries the value as stored (trimmed, the alias resolved, blank as null), not as sent', async () => {
+      const created = await ctx.app.inject({
+        method: 'POST',
+        url: '/api/v1/streams',
+        headers: owner.headers,
+        payload: { link: uniqueLink(), title: 'Original', city: 'Austin' },
+      })
+      const id: number = json(created).stream.id
+      const c = consumer(base, owner.token)
+      consumers.push(c)
+      const s = await subscribe(c, 'CollaborativeStreamsChannel')
+      const cases: Array<[string, unknown, unknown]> = [
+        ['title', '  Padded title \n', 'Padded title'],
+        ['status', ' ONLINE ', 'live'],
+        ['city', '   ', null],
+        ['platform', 'YouTube', 'youtube'],
+      ]
+      for (const [field, sent, stored] of cases) {
+        const cell = `stream_${id}_${field}`
+        s.subscription.perform('lock_cell', { cell_id: cell })
+        await until(
+          () => s.received.some((m) => m.action === 'cell_locked' && m.cell_id === cell),
+          `lock ${cell}`,
+        )
+        s.subscription.perform('update_cell', { cell_id: cell, stream_id: id, field, value: sent })
+        await until(
+          () =>
+            s.received.some(
+              (m) => (m.action === 'cell_updated' && m.cell_id === cell) || m.action === 'error',
+            ),
+          `edit of ${field}`,
+        )
+        const edit = s.received.find((m) => m.action === 'cell_updated' && m.cell_id === cell)
+        assert.ok(edit, JSON.stringify(s.received.filter((m) => m.action === 'error')))
+        assert.deepEqual(edit.value, stored, field)
+        assert.deepEqual(edit.stream[field], stored, `${field} in the stream`)
+      }
+      const stream = json(await ctx.app.inject({ url: `/api/v1/streams/${id}`, headers: owner.headers }))
+      assert.deepEqual([stream.title, stream.status, stream.city], ['Padded title', 'live', null])
+    })
   })
 }

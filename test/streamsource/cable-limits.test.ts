@@ -127,6 +127,21 @@ for (const dialect of DIALECTS) {
       assert.equal(other.status, 101)
     })
 
+    it('gives an IPv6 /64 one budget across /ws and /cable, whichever of its addresses each socket comes from', async () => {
+      const slug = await createCampaign(ctx.app)
+      const guest = async () => (await ctx.app.platform.tokens.issueGuest()).token
+      const editor = async () => (await account(ctx.app, 'editor')).token
+      for (let i = 0; i < PER_IP - 1; i++) {
+        const headers = { 'x-forwarded-for': `2001:db8:c:1::${i + 1}` }
+        clients.push(await connectWs(`${ws}/ws/${slug}/guest?token=${await guest()}`, { headers }))
+      }
+      await hold(`${ws}/cable?token=${await editor()}`, '2001:db8:c:1:aaaa::1')
+      const refused = await attempt(`${ws}/cable?token=${await editor()}`, '2001:db8:c:1:bbbb::1')
+      assert.equal(refused.status, 429)
+      assert.deepEqual(refused.error.details, { scope: 'ip', limit: PER_IP })
+      assert.equal((await attempt(`${ws}/cable?token=${await editor()}`, '2001:db8:c:2::1')).status, 101)
+    })
+
     it('frees the slots of /cable upgrades that were refused or unauthenticated', async () => {
       const ip = '192.0.2.51'
       const editor = await account(ctx.app, 'editor')

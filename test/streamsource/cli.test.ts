@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test'
 import { createDatabase } from '../../src/platform/db/database.js'
 import { migrateToLatest } from '../../src/platform/db/migrate.js'
 import { loadConfig } from '../../src/config.js'
+import { createAccountService } from '../../src/modules/stream/account.service.js'
 import { freshPostgres } from '../helper.js'
 
 function cli(args: string[], env: Record<string, string>) {
@@ -45,5 +46,50 @@ describe('ovasabi streamsource-user', { skip: !process.env.DATABASE_URL && 'DATA
     const good = cli(['set', '1', '--role', 'editor'], env)
     assert.equal(good.code, 0, good.err)
     assert.match(good.out, /^#1 evil\\u001b.*: editor$/m)
+  })
+
+  it('revoke, and set --password, cut off every token the account was issued before', async () => {
+    const database = await createDatabase(loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent' }))
+    const env = { DATABASE_URL: db.url }
+    try {
+      await migrateToLatest(database.db)
+      const accounts = createAccountService({
+        db: database.db,
+        apiKeys: { authenticate: async () => undefined },
+        secret: 'cli-test-secret',
+      })
+      const email = 'leaky@example.com'
+      const { id } = await accounts.create({ email, password: 'Passw0rdOk' })
+      const first = (await accounts.login(email, 'Passw0rdOk')).token
+      assert.equal((await accounts.authenticate(first)).account_id, id)
+
+      const revoked = cli(['revoke', String(id)], env)
+      assert.equal(revoked.code, 0, revoked.err)
+      assert.match(revoked.out, /^#\d+ leaky@example\.com: tokens issued before \S+ refused$/m)
+      await assert.rejects(accounts.authenticate(first), { statusCode: 401 })
+      const second = (await accounts.login(email, 'Passw0rdOk')).token
+      assert.equal((await accounts.authenticate(second)).account_id, id, 'a new login works')
+
+      const weak = cli(['set', String(id), '--password'], { ...env, STREAMSOURCE_PASSWORD: 'weak' })
+      assert.equal(weak.code, 1)
+      assert.equal(
+        (await accounts.authenticate(second)).account_id,
+        id,
+        'a refused password cuts nothing off',
+      )
+      const reset = cli(['set', String(id), '--password'], { ...env, STREAMSOURCE_PASSWORD: 'N3wPassword' })
+      assert.equal(reset.code, 0, reset.err)
+      await assert.rejects(accounts.authenticate(second), { statusCode: 401 })
+      await assert.rejects(accounts.login(email, 'Passw0rdOk'), { statusCode: 401 })
+      const third = (await accounts.login(email, 'N3wPassword')).token
+      assert.equal((await accounts.authenticate(third)).account_id, id)
+
+      assert.equal(cli(['revoke', 'abc'], env).code, 2)
+      const missing = cli(['revoke', '99999999'], env)
+      assert.equal(missing.code, 1)
+      assert.match(missing.err, /Record not found/)
+    } finally {
+      await database.close()
+    }
   })
 })

@@ -13,7 +13,7 @@ import {
   type TestContext,
 } from '../helper.js'
 import { consumer, subscribe, until } from './cable-client.js'
-import { uniqueLink } from './helpers.js'
+import { account, uniqueLink } from './helpers.js'
 
 const url = (ctx: TestContext) => `http://127.0.0.1:${(ctx.app.server.address() as { port: number }).port}`
 
@@ -107,6 +107,25 @@ describe('two nodes sharing Redis', { skip: !REDIS_URL && 'REDIS_URL not set' },
       () => sa.received.filter((m) => m.action === 'cell_locked' && m.cell_id === cell).length === 2,
       'B locks',
     )
+  })
+
+  it('a token cut off on node A closes its /cable socket on node B', {
+    skip: !shared && 'needs DATABASE_URL (one shared database)',
+  }, async () => {
+    const user = await account(a.app, 'default')
+    const c = consumer(url(b), user.token)
+    consumers.push(c)
+    const sub = await subscribe(c, 'StreamsChannel')
+    const res = await a.app.inject({
+      method: 'POST',
+      url: `/api/v1/users/${user.id}/revoke_tokens`,
+      headers: adminHeaders,
+    })
+    assert.equal(res.statusCode, 200, res.body)
+    // The bus message has B check it at once (cable-recheck.test.ts shows that path alone); the
+    // deadline also allows for B's periodic re-check, so nothing here depends on how fast it is.
+    await until(() => sub.disconnected, 'the socket on B closed', 60_000)
+    assert.equal((await b.app.inject({ url: '/api/v1/streams', headers: user.headers })).statusCode, 401)
   })
 
   it('counts campaign stream viewers across nodes', {

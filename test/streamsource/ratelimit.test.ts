@@ -87,6 +87,35 @@ for (const dialect of DIALECTS) {
       assert.equal(key.last.statusCode, 429)
       assert.equal(key.last.headers['x-ratelimit-limit'], '8', 'API keys are service callers')
     })
+
+    it('counts an anonymous IPv6 caller by its /64, and an IPv4-mapped address as that IPv4 address', async () => {
+      // Runs never share a window: a /64 of their own (and the next one up, as another client).
+      const site = `2001:db8:${randomInt(0x10000).toString(16)}`
+      const subnet = randomInt(0xffff)
+      const net = `${site}:${subnet.toString(16)}`
+      await awayFromWindowEnd()
+      const statuses = []
+      // Each from another address of one /64, as its holder may send them.
+      for (let i = 1; i <= 4; i++) {
+        const res = await ctx.app.inject({
+          url: '/api/v1/streams',
+          headers: { 'x-forwarded-for': `${net}::${i}` },
+        })
+        statuses.push(res.statusCode)
+      }
+      assert.deepEqual(statuses, [401, 401, 401, 429])
+      const elsewhere = await ctx.app.inject({
+        url: '/api/v1/streams',
+        headers: { 'x-forwarded-for': `${site}:${(subnet + 1).toString(16)}::1` },
+      })
+      assert.equal(elsewhere.statusCode, 401, 'another /64 is another client')
+
+      const v4 = randomIp()
+      const mapped = await exhaust(ctx.app, { 'x-forwarded-for': `::ffff:${v4}` })
+      assert.deepEqual(mapped.statuses, [401, 401, 401, 429])
+      const plain = await ctx.app.inject({ url: '/api/v1/streams', headers: { 'x-forwarded-for': v4 } })
+      assert.equal(plain.statusCode, 429, 'the IPv4 address and its mapped form are one client')
+    })
   })
 }
 

@@ -153,6 +153,44 @@ for (const dialect of DIALECTS) {
         }
       })
 
+      it('counts sign-ups and login guesses per IPv6 /64, whichever of its addresses each comes from', async () => {
+        /**
+         * Windows are aligned to the clock (`windowMs` multiples), so a run straddling an end is
+         * counted in two: start with a few seconds of the window left, waiting for the next if not.
+         */
+        const awayFromWindowEnd = async (windowMs: number) => {
+          const left = windowMs - (Date.now() % windowMs)
+          if (left < 20_000) await new Promise((r) => setTimeout(r, left + 50))
+        }
+        const signup = (ip: string) =>
+          inject({
+            method: 'POST',
+            url: '/api/v1/signup',
+            headers: { 'x-forwarded-for': ip },
+            // A weak password: refused (422) after it was counted, without hashing anything.
+            payload: { user: { email: `net_${Date.now()}@example.com`, password: 'weak' } },
+          }).then((r) => r.statusCode)
+        await awayFromWindowEnd(60 * 60_000)
+        const signups: number[] = []
+        for (let i = 1; i <= 11; i++) signups.push(await signup(`2001:db8:5:1::${i.toString(16)}`))
+        assert.deepEqual(signups, [...Array(10).fill(422), 429])
+        assert.equal(await signup('2001:db8:5:2::1'), 422, 'another /64 is not refused')
+
+        // 31 requests: within the anonymous tier (60 a minute), so only the login limit can refuse.
+        const login = (ip: string, i: number) =>
+          inject({
+            method: 'POST',
+            url: '/api/v1/users/login',
+            headers: { 'x-forwarded-for': ip },
+            payload: { email: `nobody_${i}@example.com`, password: 'Wrong1234' },
+          }).then((r) => r.statusCode)
+        await awayFromWindowEnd(15 * 60_000)
+        const logins: number[] = []
+        for (let i = 1; i <= 31; i++) logins.push(await login(`2001:db8:5:3:${i.toString(16)}::1`, i))
+        assert.deepEqual(logins, [...Array(30).fill(401), 429])
+        assert.equal(await login('2001:db8:5:4::1', 0), 401, 'another /64 is not refused')
+      })
+
       it('counts sign-ups per address: one address cannot probe emails (or farm accounts) at the request rate', async () => {
         const statuses: number[] = []
         for (let i = 0; i < 11; i++) {

@@ -3,6 +3,7 @@ import type { ActionContext, ActionResult, WriteGroup } from '../../nexus/regist
 import { addToCounters } from '../../platform/db/counters.js'
 import type { Db } from '../../platform/db/database.js'
 import type { LeadStatus } from '../../platform/db/tables.js'
+import { clientNetwork } from '../../platform/http/client-network.js'
 import {
   ConflictError,
   NotFoundError,
@@ -259,7 +260,7 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       const rules = (ctx.campaign.metadata.custom_rules ?? {}) as Record<string, unknown>
       const rate = rateRule(rules)
       const decision = await deps.limiter.consume(
-        `quote:${campaign}:${ctx.ip}`,
+        `quote:${campaign}:${clientNetwork(ctx.ip)}`,
         rate.max,
         rate.window_seconds * 1000,
       )

@@ -158,9 +158,24 @@ export async function qualifiedCount(db: Db, campaign: string, userId: string): 
   return row?.qualified ?? 0
 }
 
+/** A claimed milestone, as its announcement needs it. */
+export interface MilestoneRow {
+  campaign_slug: string
+  user_id: string
+  threshold: number
+  /** The referrer's qualified referrals when it was reached. */
+  count: number
+  reached_at: Date
+}
+
+/** `now() + ms` by the database's clock: leases never depend on a node's clock. */
+const inMs = (ms: number) => sql<Date>`clock_timestamp() + (${ms}::int * interval '1 millisecond')`
+
 /**
  * Record every threshold up to `count` not yet reached. ON CONFLICT DO NOTHING on the
  * (campaign, user, threshold) key means exactly one transaction, on any node, gets each row back.
+ * The rows start unannounced, leased to this transaction's request for `leaseMs` (see
+ * referral.milestones.ts): a sweep takes them over only once that has run out.
  */
 export async function claimMilestones(
   trx: Db,
@@ -168,16 +183,62 @@ export async function claimMilestones(
   userId: string,
   thresholds: number[],
   count: number,
-): Promise<number[]> {
+  leaseMs: number,
+): Promise<MilestoneRow[]> {
   const reached = thresholds.filter((t) => t <= count)
   if (reached.length === 0) return []
   const rows = await trx
     .insertInto('service_referral_milestone')
-    .values(reached.map((threshold) => ({ campaign_slug: campaign, user_id: userId, threshold, count })))
+    .values(
+      reached.map((threshold) => ({
+        campaign_slug: campaign,
+        user_id: userId,
+        threshold,
+        count,
+        announced_at: null,
+        announce_after: inMs(leaseMs),
+      })),
+    )
     .onConflict((oc) => oc.columns(['campaign_slug', 'user_id', 'threshold']).doNothing())
-    .returning('threshold')
+    .returning(['campaign_slug', 'user_id', 'threshold', 'count', 'reached_at'])
     .execute()
-  return rows.map((r) => r.threshold).sort((a, b) => a - b)
+  return rows.sort((a, b) => a.threshold - b.threshold)
+}
+
+/**
+ * Lease up to `limit` milestones committed but not announced whose lease ran out, for `leaseMs`.
+ * One statement, and `FOR UPDATE SKIP LOCKED`: sweeps on several nodes pass over the rows another
+ * is claiming, and a row claimed meanwhile no longer matches (its lease moved on).
+ */
+export async function claimUnannounced(db: Db, limit: number, leaseMs: number): Promise<MilestoneRow[]> {
+  const res = await sql<MilestoneRow>`
+    update service_referral_milestone m
+    set announce_after = ${inMs(leaseMs)}
+    where (m.campaign_slug, m.user_id, m.threshold) in (
+      select d.campaign_slug, d.user_id, d.threshold from service_referral_milestone d
+      where d.announced_at is null and d.announce_after <= now()
+      order by d.announce_after
+      limit ${limit}
+      for update skip locked
+    )
+    returning m.campaign_slug, m.user_id, m.threshold, m.count, m.reached_at
+  `.execute(db)
+  return res.rows
+}
+
+/** The milestone's announcement went out (or has nothing to say): no sweep takes it again. */
+export async function markAnnounced(
+  db: Db,
+  row: Pick<MilestoneRow, 'campaign_slug' | 'user_id' | 'threshold'>,
+): Promise<void> {
+  await db
+    .updateTable('service_referral_milestone')
+    .set({ announced_at: sql<Date>`now()` })
+    .where('campaign_slug', '=', row.campaign_slug)
+    .where('user_id', '=', row.user_id)
+    .where('threshold', '=', row.threshold)
+    .where('announced_at', 'is', null)
+    .execute()
 }
 
 /** Top referrers by qualified referrals; ties go to whoever got there first. */

@@ -42,7 +42,7 @@ export const AuditEntry = Type.Object({
 
 /**
  * `referral.milestone`: the payload of the `campaign_event` the whole campaign gets, exactly once,
- * when a referrer's qualified count reaches a threshold (see `announce` in referral.service.ts).
+ * when a referrer's qualified count reaches a threshold (see referral.milestones.ts).
  * Display name only: every socket of the campaign sees it.
  */
 export const MilestoneEvent = Type.Object({

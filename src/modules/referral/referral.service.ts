@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { addToCounters } from '../../platform/db/counters.js'
 import type { Db } from '../../platform/db/database.js'
+import { clientNetwork } from '../../platform/http/client-network.js'
 import {
   AppError,
   ConflictError,
@@ -11,13 +12,17 @@ import {
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
 import { assertActionAllowed } from '../campaign/campaign.guard.js'
-import { clientNetwork } from '../user/client-network.js'
 import { canonicalEmail, isDisposableEmail } from '../user/email.js'
 import { normaliseReferralCode } from '../user/referral-code.js'
 import type { JoinReferralHook, UserService } from '../user/user.service.js'
+import {
+  type ClaimedMilestones,
+  createMilestoneAnnouncer,
+  type MilestoneAnnouncerOptions,
+} from './referral.milestones.js'
 import * as repo from './referral.repo.js'
 import { qualifiesAtApply, type ReferralRules, referralRules } from './referral.rules.js'
-import type { ApplyResponse, LeaderboardEntry, MilestoneEvent } from './referral.schema.js'
+import type { ApplyResponse, LeaderboardEntry } from './referral.schema.js'
 
 export interface ApplyInput {
   /** The referred person: the caller, who must have joined the campaign. */
@@ -42,6 +47,14 @@ export interface ReferralService {
   audit(campaignSlug: string, limit: number): ReturnType<typeof repo.listAudit>
   /** Erasure hook: what the referrals hold about the person's address. */
   forget(userId: string, trx: Db): Promise<void>
+  /**
+   * Start the periodic sweep that announces milestones committed but never announced (a failed
+   * publish, a crash after commit). Safe on every node at once; `stop()` before closing the db.
+   */
+  start(): void
+  stop(): Promise<void>
+  /** One such sweep now; how many announcements went out. */
+  sweepMilestones(): Promise<number>
 }
 
 export interface ReferralServiceDeps {
@@ -49,12 +62,8 @@ export interface ReferralServiceDeps {
   users: Pick<UserService, 'findMember' | 'displayNames'>
   publisher: RealtimePublisher
   onError?: (err: unknown) => void
-}
-
-interface Won {
-  referrerId: string
-  count: number
-  thresholds: number[]
+  /** The milestone announcer's lease and sweep interval (see referral.milestones.ts). */
+  milestones?: MilestoneAnnouncerOptions
 }
 
 /** A normalised code as people could have been given it (letters and digits). */
@@ -90,15 +99,19 @@ const refusals = {
 
 export function createReferralService(deps: ReferralServiceDeps): ReferralService {
   const { db } = deps
+  const milestones = createMilestoneAnnouncer(deps, deps.milestones)
 
-  /** Qualify inside the caller's transaction: bump the counter and claim any milestone reached. */
+  /**
+   * Qualify inside the caller's transaction: bump the counter and claim any milestone reached,
+   * leased to this request for announcing after commit. Undefined when `max_referrals` is reached.
+   */
   async function qualify(
     trx: Db,
     campaign: string,
     referral: { id: number; code: string; referrer_id: string },
     rules: ReferralRules,
     actor: string,
-  ): Promise<Won | undefined> {
+  ): Promise<ClaimedMilestones | undefined> {
     const count = await repo.incrementQualified(trx, campaign, referral.referrer_id, rules.maxReferrals)
     if (count === undefined) return undefined
     if (!(await repo.transition(trx, referral.id, 'pending', 'qualified', null))) {
@@ -113,46 +126,24 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
       from_state: 'pending',
       to_state: 'qualified',
     })
-    const thresholds = await repo.claimMilestones(
+    const claimedAt = Date.now()
+    const rows = await repo.claimMilestones(
       trx,
       campaign,
       referral.referrer_id,
       rules.milestones,
       count,
+      milestones.leaseMs,
     )
-    return { referrerId: referral.referrer_id, count, thresholds }
+    return { rows, claimedAt }
   }
 
   /**
    * After commit, and only for milestone rows this transaction inserted. Never fails its caller:
-   * the referral is committed, and an error here must not answer it with a 500.
+   * the referral is committed, and what does not go out now is announced by a sweep.
    */
-  async function announce(campaign: string, won: Won | undefined) {
-    if (!won || won.thresholds.length === 0) return
-    const name = await deps.users
-      .displayNames([won.referrerId])
-      .then((names) => names.get(won.referrerId))
-      .catch((err) => deps.onError?.(err))
-    if (name === undefined) return
-    for (const threshold of won.thresholds) {
-      await deps.publisher
-        .publish(
-          { scope: 'campaign', campaign },
-          {
-            type: 'campaign_event',
-            campaign_id: campaign,
-            event: 'referral.milestone',
-            payload: {
-              user_display_name: name,
-              count: won.count,
-              threshold,
-              message: `${name} now has ${threshold} referral${threshold === 1 ? '' : 's'}`,
-            } satisfies MilestoneEvent,
-            timestamp: new Date().toISOString(),
-          },
-        )
-        .catch((err) => deps.onError?.(err))
-    }
+  async function announce(won: ClaimedMilestones | undefined) {
+    if (won) await milestones.announce(won)
   }
 
   async function check(campaign: Campaign, input: ApplyInput, code: string, rules: ReferralRules) {
@@ -216,7 +207,7 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
         if (!won) throw refusals.max()
         return { id, won, status: 'qualified' as const }
       })
-      await announce(slug, won)
+      await announce(won)
       return { referral_id: id, code, status }
     } catch (err) {
       if (err instanceof AppError && err.statusCode < 500) {
@@ -275,7 +266,7 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
         }
         return undefined
       })
-      await announce(campaign.slug, won)
+      await announce(won)
     },
 
     async leaderboard(campaignSlug, limit = 10) {
@@ -297,5 +288,8 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
 
     audit: (campaignSlug, limit) => repo.listAudit(db, campaignSlug, limit),
     forget: (userId, trx) => repo.forgetAddress(trx, userId),
+    start: () => milestones.start(),
+    stop: () => milestones.stop(),
+    sweepMilestones: () => milestones.sweep(),
   }
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import type { AccountRole } from './stream.schema.js'
 
@@ -7,6 +8,8 @@ export interface AccountRow {
   password_hash: string
   role: AccountRole
   is_service_account: boolean
+  /** Tokens issued before this are refused; null when none were cut off. */
+  tokens_valid_after: Date | null
   created_at: Date
   updated_at: Date
 }
@@ -17,6 +20,7 @@ const columns = [
   'password_hash',
   'role',
   'is_service_account',
+  'tokens_valid_after',
   'created_at',
   'updated_at',
 ] as const
@@ -87,6 +91,29 @@ export async function update(
   return (await db
     .updateTable('service_stream_user')
     .set({ ...patch, updated_at: new Date() })
+    .where('id', '=', id)
+    .returning(columns)
+    .executeTakeFirst()) as AccountRow | undefined
+}
+
+/**
+ * Refuses every token of the account issued before `at` (and a new password, when given, in the
+ * same write). Never moves the cut-off back: a node whose clock runs behind cannot revive tokens
+ * another node cut off.
+ */
+export async function cutOffTokens(
+  db: Db,
+  id: number,
+  at: Date,
+  passwordHash?: string,
+): Promise<AccountRow | undefined> {
+  return (await db
+    .updateTable('service_stream_user')
+    .set({
+      tokens_valid_after: sql<Date>`greatest(coalesce(tokens_valid_after, ${at}::timestamptz), ${at}::timestamptz)`,
+      ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
+      updated_at: at,
+    })
     .where('id', '=', id)
     .returning(columns)
     .executeTakeFirst()) as AccountRow | undefined

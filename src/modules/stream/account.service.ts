@@ -2,13 +2,14 @@ import { createHmac } from 'node:crypto'
 import { jwtVerify, SignJWT } from 'jose'
 import { ulid } from 'ulid'
 import type { ApiKeyService } from '../../platform/auth/apikeys.js'
+import type { EventBus } from '../../platform/bus/bus.js'
 import { looksLikeApiKey } from '../../platform/auth/apikeys.js'
 import { hasRole } from '../../platform/auth/principal.js'
 import type { Db } from '../../platform/db/database.js'
 import * as repo from './account.repo.js'
 import { DUMMY_HASH, hashPassword, passwordProblems, verifyPassword } from './account.password.js'
 import type { AccountJson, AccountRole } from './stream.schema.js'
-import { invalid, MESSAGES, notFound, unauthorized, V1Error } from './v1.errors.js'
+import { forbidden, invalid, MESSAGES, notFound, unauthorized, V1Error } from './v1.errors.js'
 
 const ALGORITHM = 'HS256'
 const ISSUER = 'ovasabi:streamsource'
@@ -17,11 +18,19 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 /** C0/C1 controls: an ESC sequence in an email would reach the admin's terminal (`streamsource-user list`). */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
+/**
+ * Bus channel on which an account's token cut-off (`{account_id}`) is announced, so every node
+ * re-checks that account's open `/cable` sockets at once instead of at its next periodic pass.
+ */
+export const TOKENS_CUT_OFF_CHANNEL = 'ovasabi:stream:tokens-cut-off'
+
 /** Who calls `/api/v1`: a StreamSource account (by token) or an Ovasabi API key. */
 export interface V1Principal {
   kind: 'account' | 'apikey'
   /** The account id; undefined for API keys. */
   account_id?: number
+  /** The API key's id (`service_security_apikey.id`); undefined for accounts. */
+  key_id?: string
   email?: string
   role: AccountRole
   service: boolean
@@ -45,6 +54,20 @@ export interface AccountService {
   login(email: unknown, password: unknown): Promise<{ user: AccountJson; token: string }>
   /** Revokes the token for good (its `jti` goes on the denylist until it would have expired). */
   logout(principal: V1Principal): Promise<void>
+  /** Refuses every token the caller's account holds now ("log out everywhere"). */
+  logoutEverywhere(principal: V1Principal): Promise<void>
+  /**
+   * The caller's own password, checked against the current one; every older token of the account
+   * stops working, and the answer carries a new token.
+   */
+  changePassword(
+    principal: V1Principal,
+    input: { current_password?: unknown; password?: unknown; password_confirmation?: unknown },
+  ): Promise<{ user: AccountJson; token: string }>
+  /** An admin's cut-off (REST or CLI): every token of account `id` issued until now is refused. */
+  revokeTokens(id: number): Promise<{ user: AccountJson; tokens_valid_after: string }>
+  /** For the CLI: a new password, which also cuts off every token issued before. */
+  setPassword(id: number, password: string): Promise<AccountJson>
   /** The caller for a bearer credential (account JWT or `ovs_` API key), or 401. */
   authenticate(credential: string): Promise<V1Principal>
   issue(account: repo.AccountRow): Promise<string>
@@ -66,6 +89,8 @@ export function createAccountService(deps: {
   db: Db
   apiKeys: Pick<ApiKeyService, 'authenticate'>
   secret: string
+  /** Announces token cut-offs to every node's `/cable` server (none in a one-off CLI run without Redis). */
+  bus?: Pick<EventBus, 'publish'>
 }) {
   const { db } = deps
   // A key of its own, so registry tokens and campaign tokens can never stand in for each other.
@@ -107,7 +132,16 @@ export function createAccountService(deps: {
 
   async function issue(account: repo.AccountRow): Promise<string> {
     const now = Math.floor(Date.now() / 1000)
-    return new SignJWT({ email: account.email, role: account.role, svc: account.is_service_account })
+    // `iat` counts whole seconds; the cut-off needs the millisecond, and a token issued after a
+    // cut-off read with the account is never older than it (a node whose clock runs behind the
+    // one that cut off would otherwise issue tokens refused at once).
+    const issuedMs = Math.max(Date.now(), account.tokens_valid_after?.getTime() ?? 0)
+    return new SignJWT({
+      email: account.email,
+      role: account.role,
+      svc: account.is_service_account,
+      iat_ms: issuedMs,
+    })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setIssuer(ISSUER)
       .setSubject(String(account.id))
@@ -115,6 +149,16 @@ export function createAccountService(deps: {
       .setIssuedAt(now)
       .setExpirationTime(now + (account.is_service_account ? 30 * DAY : DAY))
       .sign(key)
+  }
+
+  /** Stores the cut-off (and a new password with it), then tells every node's `/cable` server. */
+  async function cutOff(id: number, passwordHash?: string): Promise<repo.AccountRow> {
+    const row = await repo.cutOffTokens(db, id, new Date(), passwordHash)
+    if (!row) throw notFound()
+    // The cut-off is committed and REST refuses the old tokens from now on, on every node. A lost
+    // announcement only delays closing open `/cable` sockets until their periodic re-check.
+    await deps.bus?.publish(TOKENS_CUT_OFF_CHANNEL, { account_id: Number(row.id) }).catch(() => {})
+    return row
   }
 
   const service: AccountService = {
@@ -134,6 +178,37 @@ export function createAccountService(deps: {
       if (principal.kind !== 'account' || !principal.token_id) return
       await repo.denyToken(db, principal.token_id, new Date((principal.exp ?? 0) * 1000))
     },
+    async logoutEverywhere(principal) {
+      if (principal.kind !== 'account' || principal.account_id === undefined) throw forbidden()
+      await cutOff(principal.account_id)
+    },
+    async changePassword(principal, input) {
+      if (principal.kind !== 'account' || principal.account_id === undefined) throw forbidden()
+      const row = await repo.findById(db, principal.account_id)
+      if (!row) throw unauthorized()
+      const fields: Record<string, string[]> = {}
+      if (typeof input.current_password !== 'string' || input.current_password === '')
+        fields.current_password = ["can't be blank"]
+      else if (!(await verifyPassword(input.current_password, row.password_hash)))
+        fields.current_password = ['is invalid']
+      const problems = typeof input.password === 'string' ? passwordProblems(input.password) : []
+      if (typeof input.password !== 'string' || input.password === '') fields.password = ["can't be blank"]
+      else if (problems.length) fields.password = problems
+      if (input.password_confirmation !== undefined && input.password_confirmation !== input.password)
+        fields.password_confirmation = ["doesn't match Password"]
+      if (Object.keys(fields).length) throw invalid(fields)
+      const updated = await cutOff(row.id, await hashPassword(input.password as string))
+      return { user: toAccountJson(updated), token: await issue(updated) }
+    },
+    async revokeTokens(id) {
+      const row = await cutOff(id)
+      return { user: toAccountJson(row), tokens_valid_after: row.tokens_valid_after!.toISOString() }
+    },
+    async setPassword(id, password) {
+      const problems = passwordProblems(password)
+      if (problems.length) throw invalid({ password: problems })
+      return toAccountJson(await cutOff(id, await hashPassword(password)))
+    },
     async authenticate(credential) {
       if (looksLikeApiKey(credential)) {
         const p = await deps.apiKeys.authenticate(credential)
@@ -141,7 +216,9 @@ export function createAccountService(deps: {
         // The key's own role, mapped: an admin key administers, an editor key edits, any other
         // key (participant, guest) only reads, like a `default` account.
         const role = hasRole(p, 'admin') ? 'admin' : hasRole(p, 'editor') ? 'editor' : 'default'
-        return { kind: 'apikey', role, service: true }
+        // The key's id (`apikey:<id>` as a principal): the owner of the streams the key creates.
+        const keyId = p.user_id.startsWith('apikey:') ? p.user_id.slice('apikey:'.length) : undefined
+        return { kind: 'apikey', role, service: true, key_id: keyId }
       }
       let payload: Record<string, unknown>
       try {
@@ -152,9 +229,11 @@ export function createAccountService(deps: {
       const id = Number(payload.sub)
       const jti = typeof payload.jti === 'string' ? payload.jti : undefined
       if (!Number.isSafeInteger(id) || !jti) throw unauthorized()
-      // The account is read on every request, so role changes and deletions apply at once.
+      // The account is read on every request, so role changes, deletions and token cut-offs
+      // apply at once, on every node: the cut-off is a column of that same row, so it costs nothing.
       const [row, denied] = await Promise.all([repo.findById(db, id), repo.isDenied(db, jti)])
       if (!row || denied) throw unauthorized()
+      if (row.tokens_valid_after && issuedAt(payload) < row.tokens_valid_after.getTime()) throw unauthorized()
       return {
         kind: 'account',
         account_id: Number(row.id),
@@ -186,4 +265,14 @@ export function createAccountService(deps: {
     purge: () => repo.purgeDenylist(db),
   }
   return service
+}
+
+/**
+ * When a token was issued (ms): its `iat_ms`, or for tokens from before that claim its `iat`
+ * (whole seconds, so such a token issued in the second of a cut-off counts as older). A token
+ * with neither is older than any cut-off.
+ */
+function issuedAt(payload: Record<string, unknown>): number {
+  if (typeof payload.iat_ms === 'number') return payload.iat_ms
+  return typeof payload.iat === 'number' ? payload.iat * 1000 : 0
 }

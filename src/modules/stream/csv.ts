@@ -54,8 +54,13 @@ export function csvField(value: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
+/** CRLF-ended lines for these rows, without the header. */
+export function csvLines(columns: readonly string[], rows: Array<Record<string, unknown>>): string {
+  let out = ''
+  for (const r of rows) out += `${columns.map((c) => csvField(r[c])).join(',')}\r\n`
+  return out
+}
+
 export function toCsv(columns: readonly string[], rows: Array<Record<string, unknown>>): string {
-  const lines = [columns.join(',')]
-  for (const r of rows) lines.push(columns.map((c) => csvField(r[c])).join(','))
-  return `${lines.join('\r\n')}\r\n`
+  return `${columns.join(',')}\r\n${csvLines(columns, rows)}`
 }

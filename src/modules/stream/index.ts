@@ -26,7 +26,12 @@ export function createStreamModule(deps: {
 }) {
   const { platform, config } = deps
   const db = platform.database.db
-  const accounts = createAccountService({ db, apiKeys: platform.apiKeys, secret: config.JWT_SECRET })
+  const accounts = createAccountService({
+    db,
+    apiKeys: platform.apiKeys,
+    secret: config.JWT_SECRET,
+    bus: platform.bus,
+  })
   const streams = createStreamService({ db, bus: platform.bus, accounts })
   const maintenance = createMaintenance({ db, bus: platform.bus, forced: config.MAINTENANCE_MODE })
   const limiter = platform.redis ? createRedisRateLimiter(platform.redis) : createMemoryRateLimiter()

@@ -7,7 +7,10 @@ import { ACCOUNT_ROLES, type AccountRole } from './stream.schema.js'
 export const STREAMSOURCE_USER_HELP = `  ovasabi streamsource-user create --email E [--role default|editor|admin] [--service]
                                              create a StreamSource account (password from STREAMSOURCE_PASSWORD)
   ovasabi streamsource-user list [--json]    list StreamSource accounts
-  ovasabi streamsource-user set <id> [--role R] [--service|--no-service]`
+  ovasabi streamsource-user set <id> [--role R] [--service|--no-service] [--password]
+                                             --password: a new password from STREAMSOURCE_PASSWORD
+                                             (every token issued before stops working)
+  ovasabi streamsource-user revoke <id>      every token of the account stops working (a leaked one too)`
 
 /**
  * A value as the terminal may show it: control characters (an ESC sequence in an email stored
@@ -26,6 +29,7 @@ export async function streamSourceUserCommand(config: Config, args: string[]): P
       role: { type: 'string' },
       service: { type: 'boolean' },
       'no-service': { type: 'boolean' },
+      password: { type: 'boolean' },
       json: { type: 'boolean' },
     },
   })
@@ -38,6 +42,8 @@ export async function streamSourceUserCommand(config: Config, args: string[]): P
       db: platform.database.db,
       apiKeys: platform.apiKeys,
       secret: config.JWT_SECRET,
+      // With Redis, running nodes hear of a cut-off at once and close its `/cable` sockets.
+      bus: platform.bus,
     })
     const [sub, id] = positionals
     if (sub === 'create') {
@@ -61,12 +67,18 @@ export async function streamSourceUserCommand(config: Config, args: string[]): P
           console.log(`${u.id}\t${printable(u.email)}\t${u.role}${u.is_service_account ? '\tservice' : ''}`)
       return 0
     }
+    if ((sub === 'set' || sub === 'revoke') && id && !/^\d{1,15}$/.test(id)) {
+      console.error(`Account id must be a number, not ${JSON.stringify(printable(id))}`)
+      return 2
+    }
+    if (sub === 'revoke' && id) {
+      const { user, tokens_valid_after } = await accounts.revokeTokens(Number(id))
+      console.log(`#${user.id} ${printable(user.email)}: tokens issued before ${tokens_valid_after} refused`)
+      return 0
+    }
     if (sub === 'set' && id) {
-      if (!/^\d{1,15}$/.test(id)) {
-        console.error(`Account id must be a number, not ${JSON.stringify(printable(id))}`)
-        return 2
-      }
       const service = values.service ? true : values['no-service'] ? false : undefined
+      if (values.password) await accounts.setPassword(Number(id), process.env.STREAMSOURCE_PASSWORD ?? '')
       const user = await accounts.update(Number(id), {
         ...(role ? { role } : {}),
         ...(service !== undefined ? { is_service_account: service } : {}),

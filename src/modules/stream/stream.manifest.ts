@@ -1,6 +1,8 @@
 import type { EndpointDeclaration, ModuleManifest } from '../../platform/module.js'
+import { TOKENS_CUT_OFF_CHANNEL } from './account.service.js'
 import {
   CableBusMessage,
+  TokensCutOffMessage,
   CollaborativeStreamsChannelMessage,
   StreamsChannelMessage,
 } from './cable/cable.schema.js'
@@ -38,9 +40,13 @@ export const streamManifest: ModuleManifest = {
     ss('POST', '/users/login', 'Log in (flat form)'),
     ss('POST', '/users/signup', 'Sign up (flat form)'),
     ss('DELETE', '/logout', 'Revoke the token'),
+    ss('DELETE', '/logout/all', "Cut off every token of the caller's account"),
+    ss('PUT', '/users/password', 'Change your password (cuts off older tokens, answers a new one)'),
+    ss('PATCH', '/users/password', 'Change your password (cuts off older tokens, answers a new one)'),
     ss('GET', '/users', 'List accounts (admin)'),
     ss('GET', '/users/:id', 'Read an account (admin)'),
     ss('PATCH', '/users/:id', 'Change role / service account (admin)'),
+    ss('POST', '/users/:id/revoke_tokens', 'Cut off every token of an account (admin)'),
     ss('GET', '/admin/maintenance', 'Maintenance switch state (admin)'),
     ss('PUT', '/admin/maintenance', 'Toggle maintenance (admin)'),
     ss('GET', '/streams', 'List streams with filters'),
@@ -92,6 +98,14 @@ export const streamManifest: ModuleManifest = {
       direction: 'consumes',
       description: 'A socket stops watching',
       schema: StreamLeaveFrame,
+    },
+    {
+      name: TOKENS_CUT_OFF_CHANNEL,
+      channel: 'bus',
+      direction: 'emits',
+      description:
+        "An account's tokens were cut off: every node re-checks its /cable sockets of that account",
+      schema: TokensCutOffMessage,
     },
     {
       name: 'ovasabi:cable',

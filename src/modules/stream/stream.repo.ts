@@ -1,4 +1,4 @@
-import { sql, type Selectable, type Updateable, type Insertable } from 'kysely'
+import { type Insertable, type RawBuilder, type Selectable, sql, type Updateable } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import type { StreamMainTable } from '../../platform/db/tables.js'
 
@@ -43,35 +43,77 @@ function filtered(db: Db, f: StreamFilters) {
   return q
 }
 
+/**
+ * The list's order as a key whose parts all run one way (so one row comparison pages it), each
+ * with the type its text form casts back to: `name` sorts by title (else link) then id, `created`
+ * by time then id, the default puts pinned first, then newest. The id last makes every key unique.
+ */
+function sortKey(sort: StreamFilters['sort']) {
+  const part = (expr: RawBuilder<unknown>, type: string) => ({ expr, type: sql.raw(type) })
+  const id = part(sql`id`, 'bigint')
+  const created = part(sql`created_at`, 'timestamptz')
+  switch (sort) {
+    case 'name':
+    case '-name':
+      return { parts: [part(sql`lower(coalesce(title, link))`, 'text'), id], desc: sort === '-name' }
+    case 'created':
+    case '-created':
+      return { parts: [created, id], desc: sort === '-created' }
+    default:
+      return { parts: [part(sql`is_pinned`, 'boolean'), created, id], desc: true }
+  }
+}
+
+function ordered(db: Db, f: StreamFilters) {
+  const { parts, desc } = sortKey(f.sort)
+  let q = filtered(db, f).selectAll()
+  for (const p of parts) q = q.orderBy(p.expr, desc ? 'desc' : 'asc')
+  return q
+}
+
 export async function list(
   db: Db,
   f: StreamFilters,
   page: { limit: number; offset: number },
 ): Promise<{ rows: StreamRow[]; total: number }> {
-  let q = filtered(db, f).selectAll()
-  switch (f.sort) {
-    case 'name':
-      q = q.orderBy(sql`lower(coalesce(title, link))`, 'asc').orderBy('id', 'asc')
-      break
-    case '-name':
-      q = q.orderBy(sql`lower(coalesce(title, link))`, 'desc').orderBy('id', 'desc')
-      break
-    case 'created':
-      q = q.orderBy('created_at', 'asc').orderBy('id', 'asc')
-      break
-    case '-created':
-      q = q.orderBy('created_at', 'desc').orderBy('id', 'desc')
-      break
-    default:
-      q = q.orderBy('is_pinned', 'desc').orderBy('created_at', 'desc').orderBy('id', 'desc')
-  }
   const [rows, count] = await Promise.all([
-    q.limit(page.limit).offset(page.offset).execute(),
+    ordered(db, f).limit(page.limit).offset(page.offset).execute(),
     filtered(db, f)
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow(),
   ])
   return { rows, total: Number(count.n) }
+}
+
+/** Where an export page ended: its last row's sort key, as PostgreSQL's own text (see `exportPage`). */
+export type ExportCursor = string[]
+
+/**
+ * One page of an export in the list's order, after `after`: keyset paging (a row comparison on
+ * the sort key), so no row is skipped or repeated however many pages it takes, and no page reads
+ * past the rows before it as an offset would. The key travels as text: a JS Date would cut
+ * `created_at`'s microseconds, and the next page would repeat rows.
+ */
+export async function exportPage(
+  db: Db,
+  f: StreamFilters,
+  limit: number,
+  after?: ExportCursor,
+): Promise<{ rows: StreamRow[]; next?: ExportCursor }> {
+  const { parts, desc } = sortKey(f.sort)
+  let q = ordered(db, f).select(parts.map((p, i) => sql<string>`(${p.expr})::text`.as(`cursor_${i}`)))
+  if (after) {
+    const columns = sql.join(parts.map((p) => p.expr))
+    // Each value goes as text, cast by the query: drivers would otherwise convert it by the type
+    // they infer for the parameter (PGlite refuses the string 'true' for a boolean).
+    const values = sql.join(parts.map((p, i) => sql`cast(${after[i]}::text as ${p.type})`))
+    q = q.where(sql<boolean>`(${columns}) ${sql.raw(desc ? '<' : '>')} (${values})`)
+  }
+  const rows = (await q.limit(limit).execute()) as Array<StreamRow & Record<string, unknown>>
+  const last = rows.at(-1)
+  const next = last ? parts.map((_, i) => String(last[`cursor_${i}`])) : undefined
+  for (const row of rows) for (let i = 0; i < parts.length; i++) delete row[`cursor_${i}`]
+  return { rows, next }
 }
 
 export async function findById(db: Db, id: number): Promise<StreamRow | undefined> {

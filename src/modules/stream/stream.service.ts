@@ -35,10 +35,15 @@ const STATUS_BY_LIVE: Record<LiveStatus, string> = {
   ended: 'offline',
 }
 
+/** Rows an export reads (and holds) at a time. */
+export const EXPORT_PAGE_ROWS = 1000
+
 export function createStreamService(deps: {
   db: Db
   bus: EventBus
   accounts: Pick<AccountService, 'accounts'>
+  /** Rows per export page (tests make it small); `EXPORT_PAGE_ROWS` by default. */
+  exportPageRows?: number
 }) {
   const { db, bus } = deps
 
@@ -87,10 +92,14 @@ export function createStreamService(deps: {
   function canCreate(p: V1Principal) {
     if (p.role !== 'editor' && p.role !== 'admin') throw forbidden()
   }
+  /** The owner is the account that created the stream, or the API key that did (never both). */
+  function owns(p: V1Principal, row: repo.StreamRow) {
+    if (p.account_id !== undefined) return row.user_id != null && Number(row.user_id) === p.account_id
+    return p.key_id !== undefined && row.apikey_id === p.key_id
+  }
   function canChange(p: V1Principal, row: repo.StreamRow) {
     if (p.role === 'admin') return
-    if (p.role !== 'editor' || p.account_id === undefined || Number(row.user_id) !== p.account_id)
-      throw forbidden()
+    if (p.role !== 'editor' || !owns(p, row)) throw forbidden()
   }
 
   async function load(id: number): Promise<repo.StreamRow> {
@@ -122,6 +131,7 @@ export function createStreamService(deps: {
       link: patch.link!,
       normalized_link: normalized!,
       user_id: principal.account_id ?? null,
+      apikey_id: principal.account_id === undefined ? (principal.key_id ?? null) : null,
     })
     // Lost a race with an identical link: answer with the row that won.
     if (!row)
@@ -186,10 +196,19 @@ export function createStreamService(deps: {
         },
       }
     },
-    /** Every matching stream (export), capped so one request cannot exhaust memory. */
-    async all(filters: repo.StreamFilters, cap = 50_000): Promise<StreamJson[]> {
-      const { rows } = await repo.list(db, filters, { limit: cap, offset: 0 })
-      return toJson(rows)
+    /**
+     * Every matching stream (export) in the list's order, a page at a time: an export of any size
+     * is read and sent as it goes, never held whole, and never cut short.
+     */
+    async *exportPages(filters: repo.StreamFilters): AsyncGenerator<StreamJson[]> {
+      const size = deps.exportPageRows ?? EXPORT_PAGE_ROWS
+      let after: repo.ExportCursor | undefined
+      for (;;) {
+        const { rows, next } = await repo.exportPage(db, filters, size, after)
+        if (rows.length > 0) yield toJson(rows)
+        if (rows.length < size || !next) return
+        after = next
+      }
     },
     async remove(principal: V1Principal, id: number): Promise<void> {
       const row = await load(id)

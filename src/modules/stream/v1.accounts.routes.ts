@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { clientNetwork } from '../../platform/http/client-network.js'
 import { SecuredBy } from '../../platform/http/schemas.js'
 import { Type } from 'typebox'
 import { AccountJson, V1Error as V1ErrorSchema } from './stream.schema.js'
 import { requireV1, requireV1Admin, V1_ROUTE_CONFIG, type V1Options } from './v1.plugin.js'
 import { MESSAGES, notFound, V1Error } from './v1.errors.js'
+import { tokenRoutes } from './v1.tokens.routes.js'
 
 const tags = ['streamsource']
 const security = SecuredBy
@@ -33,13 +35,14 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
 ) => {
   const route = { config: V1_ROUTE_CONFIG }
   /**
-   * Password guesses are counted per address and per email, whatever token came with them (the
-   * tiered limit is per account when one does, so N accounts were N budgets), before the check.
+   * Password guesses are counted per client network (`clientNetwork`: an IPv6 client's /64) and per
+   * email, whatever token came with them (the tiered limit is per account when one does, so N
+   * accounts were N budgets), before the check.
    */
   const countLogin = async (request: FastifyRequest, email: string) => {
     const who = createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 32)
     for (const [key, limit] of [
-      [`login:ip:${request.ip}`, 30],
+      [`login:ip:${clientNetwork(request.ip)}`, 30],
       [`login:email:${who}`, 10],
     ] as const) {
       const d = await limiter.hit(key, limit, 15 * 60_000)
@@ -51,13 +54,13 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
     }
   }
   /**
-   * Sign-ups are counted per address too (StreamSource allows a few an hour): each one tells
+   * Sign-ups are counted per client network too (StreamSource allows a few an hour): each one tells
    * whether an email has an account ("has already been taken") and costs two password hashes, so
    * the request tier alone (60 a minute) let one address probe thousands of emails an hour.
    */
   const signupAllowed = async (request: FastifyRequest) => {
     if (!config.STREAMSOURCE_SIGNUP_ENABLED) throw new V1Error(403, 'SIGNUP_DISABLED', 'Sign up is disabled')
-    const d = await limiter.hit(`signup:ip:${request.ip}`, SIGNUPS_PER_HOUR, 60 * 60_000)
+    const d = await limiter.hit(`signup:ip:${clientNetwork(request.ip)}`, SIGNUPS_PER_HOUR, 60 * 60_000)
     if (!d.allowed) {
       throw new V1Error(429, 'RATE_LIMITED', MESSAGES.rateLimited, {
         headers: { 'retry-after': String(d.retryAfter) },
@@ -280,4 +283,6 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
       return { maintenance: maintenance.enabled(), forced_by_config: maintenance.forced }
     },
   )
+
+  await app.register(tokenRoutes, { accounts, limiter })
 }

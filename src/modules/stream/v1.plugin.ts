@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
+import { clientNetwork } from '../../platform/http/client-network.js'
 import type { AccountService, V1Principal } from './account.service.js'
 import type { Maintenance } from './maintenance.js'
 import type { RateLimiter } from './ratelimit.js'
@@ -73,7 +74,7 @@ export const v1Plugin: FastifyPluginAsync<V1Options> = async (app: FastifyInstan
     }
     const p = request.v1
     const [key, limit] = !p
-      ? [`ip:${request.ip}`, config.STREAMSOURCE_RATE_LIMIT_ANONYMOUS]
+      ? [`ip:${clientNetwork(request.ip)}`, config.STREAMSOURCE_RATE_LIMIT_ANONYMOUS]
       : p.kind === 'apikey'
         ? [
             `key:${createHash('sha256').update(given!).digest('hex').slice(0, 32)}`,

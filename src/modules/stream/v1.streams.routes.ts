@@ -1,7 +1,8 @@
+import { Readable } from 'node:stream'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { SecuredBy } from '../../platform/http/schemas.js'
-import { csvObjects, toCsv } from './csv.js'
+import { csvLines, csvObjects } from './csv.js'
 import { statusAlias } from './stream.input.js'
 import { normalizeLink } from './stream.links.js'
 import type { StreamFilters } from './stream.repo.js'
@@ -163,25 +164,31 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (app, { streams
         operationId: 'streamSourceExportStreams',
         tags,
         security,
-        description: 'Every stream matching the list filters, as CSV (`format=csv`) or JSON.',
+        description:
+          'Every stream matching the list filters, in the list order, as CSV (`format=csv`) or JSON ' +
+          '(`{exported_at, streams, count}`); streamed, whatever the size.',
         querystring: ListQuery,
         response: { 200: Type.Unknown(), ...err(401, 422, 429) },
       },
     },
     async (request, reply) => {
       const q = request.query as ListQuery
-      const rows = await streams.all(filters(q))
-      const stamp = new Date().toISOString().slice(0, 10)
-      if (q.format === 'csv') {
-        return reply
-          .type('text/csv; charset=utf-8')
-          .header('content-disposition', `attachment; filename="streams-${stamp}.csv"`)
-          .send(toCsv(EXPORT_COLUMNS, rows as unknown as Array<Record<string, unknown>>))
+      const pages = streams.exportPages(filters(q))
+      // The first page is read before the answer starts, so a failure there is still an error
+      // answer; later pages stream as the client takes them (a failure then cuts the download).
+      const first = await pages.next()
+      async function* all() {
+        if (first.done) return
+        yield first.value
+        yield* pages
       }
+      const now = new Date().toISOString()
+      const stamp = now.slice(0, 10)
+      const csv = q.format === 'csv'
       return reply
-        .type('application/json; charset=utf-8')
-        .header('content-disposition', `attachment; filename="streams-${stamp}.json"`)
-        .send(JSON.stringify({ streams: rows, exported_at: new Date().toISOString(), count: rows.length }))
+        .type(csv ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
+        .header('content-disposition', `attachment; filename="streams-${stamp}.${csv ? 'csv' : 'json'}"`)
+        .send(Readable.from(csv ? csvChunks(all()) : jsonChunks(all(), now), { objectMode: false }))
     },
   )
 
@@ -388,6 +395,25 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (app, { streams
 }
 
 type StreamBodyValue = StreamInput & { stream?: StreamInput }
+
+/** The export as CSV: the header, then a chunk per page. */
+async function* csvChunks(pages: AsyncIterable<StreamJson[]>): AsyncGenerator<string> {
+  yield `${EXPORT_COLUMNS.join(',')}\r\n`
+  for await (const rows of pages)
+    yield csvLines(EXPORT_COLUMNS, rows as unknown as Array<Record<string, unknown>>)
+}
+
+/** The export as JSON, `{exported_at, streams, count}` as StreamSource answers: the count comes last, once known. */
+async function* jsonChunks(pages: AsyncIterable<StreamJson[]>, exportedAt: string): AsyncGenerator<string> {
+  yield `{"exported_at":${JSON.stringify(exportedAt)},"streams":[`
+  let count = 0
+  for await (const rows of pages) {
+    if (rows.length === 0) continue
+    yield `${count > 0 ? ',' : ''}${rows.map((r) => JSON.stringify(r)).join(',')}`
+    count += rows.length
+  }
+  yield `],"count":${count}}`
+}
 
 /**
  * CSV cells are strings; the boolean columns' usual spellings become booleans so the same

@@ -4,6 +4,7 @@ import { hasRole, type Principal } from '../../platform/auth/principal.js'
 import type { TokenService } from '../../platform/auth/tokens.js'
 import { addToCounters } from '../../platform/db/counters.js'
 import type { Db } from '../../platform/db/database.js'
+import { clientNetwork } from '../../platform/http/client-network.js'
 import {
   AppError,
   ConflictError,
@@ -16,7 +17,6 @@ import {
 import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
-import { clientNetwork } from './client-network.js'
 import { legacyEmail, normaliseEmail } from './email.js'
 import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword } from './password.js'
 import { generateReferralCode } from './referral-code.js'

@@ -15,6 +15,8 @@ import * as m013 from './migrations/013_revoked_sessions.js'
 import * as m014 from './migrations/014_media_quota.js'
 import * as m015 from './migrations/015_membership_by_session.js'
 import * as m016 from './migrations/016_request_fingerprint.js'
+import * as m017 from './migrations/017_referral_milestone_announced.js'
+import * as m018 from './migrations/018_stream_token_cutoff_key_owner.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -36,6 +38,8 @@ const migrations: Record<string, Migration> = {
   '014_media_quota': m014,
   '015_membership_by_session': m015,
   '016_request_fingerprint': m016,
+  '017_referral_milestone_announced': m017,
+  '018_stream_token_cutoff_key_owner': m018,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

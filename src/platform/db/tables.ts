@@ -158,6 +158,10 @@ export interface ReferralMilestoneTable {
   threshold: number
   count: number
   reached_at: CreatedAt
+  /** When its `referral.milestone` went out; null until then (migration 017: earlier rows count as announced). */
+  announced_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  /** Until then only its claimant (the committing request, or a sweep) may announce it; then any sweep. */
+  announce_after: ColumnType<Date, Date | string | undefined, Date | string>
 }
 
 export interface LocalizationTranslationTable {
@@ -286,6 +290,8 @@ export interface StreamUserTable {
   password_hash: string
   role: ColumnType<'default' | 'editor' | 'admin', 'default' | 'editor' | 'admin' | undefined>
   is_service_account: ColumnType<boolean, boolean | undefined, boolean>
+  /** Tokens issued before this are refused (migration 018); null: none were cut off. */
+  tokens_valid_after: ColumnType<Date | null, Date | null | undefined, Date | null>
   created_at: CreatedAt
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>
 }
@@ -301,6 +307,8 @@ type NullableTime = ColumnType<Date | null, Date | string | null | undefined, Da
 export interface StreamMainTable {
   id: Generated<number>
   user_id: ColumnType<number | null, number | null | undefined, number | null>
+  /** The API key that created the stream (migration 018); it may change the stream like an owner. */
+  apikey_id: NullableText
   source: NullableText
   link: string
   normalized_link: string

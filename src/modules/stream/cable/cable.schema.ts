@@ -50,7 +50,7 @@ export const CollaborationMessage = Type.Union([
     cell_id: CellId,
     stream_id: Type.Integer(),
     field: Type.String(),
-    value: Type.Unknown(),
+    value: Type.Unknown({ description: 'The value as stored (trimmed, aliases resolved), as in `stream`' }),
     user_id: Who,
     stream: StreamJson,
   }),
@@ -69,3 +69,6 @@ export const CableBusMessage = Type.Object({
   message: Type.Record(Type.String(), Type.Unknown()),
   connection_id: Type.Optional(Type.String({ description: 'Only this connection' })),
 })
+
+/** Bus channel `TOKENS_CUT_OFF_CHANNEL`: an account's tokens were cut off (account.service.ts). */
+export const TokensCutOffMessage = Type.Object({ account_id: Type.Integer() })

@@ -1,5 +1,6 @@
 import type { EventBus } from '../../../platform/bus/bus.js'
 import type { V1Principal } from '../account.service.js'
+import type { StreamJson } from '../stream.schema.js'
 import type { StreamService } from '../stream.service.js'
 import { CELL_FIELDS, cellKey, cellOf, parseCellId } from './cell.js'
 import type { CollabStore } from './collab.store.js'
@@ -156,7 +157,9 @@ export function collaborativeChannel(deps: {
               cell_id: cell,
               stream_id: stream.id,
               field,
-              value: data.value,
+              // What was stored (trimmed, an alias resolved, blank as null), which every other
+              // client shows next, not what this one typed.
+              value: stream[field as keyof StreamJson] ?? null,
               user_id: conn.userId,
               stream,
             })

@@ -8,9 +8,10 @@ import type { EventBus } from '../../../platform/bus/bus.js'
 import { parseUntrustedJson } from '../../../platform/json.js'
 import { originAllowed, requestCookie } from '../../../platform/http/browser-cookie.js'
 import { type Admission, sharedAdmission } from '../../../realtime/admission.js'
-import type { AccountService, V1Principal } from '../account.service.js'
+import { type AccountService, TOKENS_CUT_OFF_CHANNEL, type V1Principal } from '../account.service.js'
 import type { Channel, CableConnection } from './channels.js'
 import * as wire from './protocol.js'
+import { type Checked, RECHECK_MS, recheck } from './recheck.js'
 
 interface Subscription {
   channel: Channel
@@ -36,6 +37,8 @@ export interface CableServerDeps {
   maxPayload?: number
   /** Origins besides the server's own whose pages may connect with the login cookie (`CORS_ORIGINS`). */
   allowedOrigins?: readonly string[]
+  /** How often open sockets' credentials are checked again (ms); `RECHECK_MS` by default. */
+  recheckMs?: number
 }
 
 /**
@@ -43,7 +46,10 @@ export interface CableServerDeps {
  * unsubscribe / message with identifiers echoed verbatim, confirm / reject, and broadcasts from
  * every node through the bus. Only `/cable` upgrades are touched; other paths belong to others.
  * They count against the `/ws` socket limits of the same server (`shareAdmission`): one budget per
- * client address, and `WS_MAX_SOCKETS_PER_SESSION` per login token or API key.
+ * client address, and `WS_MAX_SOCKETS_PER_SESSION` per login token or API key. A socket's
+ * credential is checked again before each command, on every node at once when its account's
+ * tokens are cut off (a bus message), and every `RECHECK_MS` for all sockets, so one that only
+ * listens is closed too once its token is revoked, cut off or expired, or its key revoked.
  */
 export function createCableServer(deps: CableServerDeps) {
   const wss = new WebSocketServer({
@@ -54,7 +60,30 @@ export function createCableServer(deps: CableServerDeps) {
   })
   const live = new Set<Live>()
   let unsubscribe: (() => Promise<void>) | undefined
+  let unsubscribeCutOffs: (() => Promise<void>) | undefined
   let pinger: NodeJS.Timeout | undefined
+  let rechecker: NodeJS.Timeout | undefined
+  let rechecking = false
+
+  /** Told why (as Rails' reject_unauthorized_connection says it, no reconnecting), then closed. */
+  function refuse(l: Live) {
+    if (l.socket.readyState === l.socket.OPEN) l.socket.send(wire.disconnect('unauthorized', false))
+    l.socket.close()
+  }
+  const checked = (l: Live): Checked => ({
+    credential: l.credential,
+    open: () => live.has(l) && l.socket.readyState === l.socket.OPEN,
+    keep: (principal) => {
+      l.conn.principal = principal
+    },
+    refuse: () => refuse(l),
+  })
+  const recheckLive = (targets: Live[]) =>
+    recheck(
+      targets.map(checked),
+      (c) => deps.accounts.authenticate(c),
+      (err) => deps.log.warn({ err }, 'cable credential re-check failed'),
+    )
 
   function deliver(b: wire.CableBroadcast) {
     for (const l of live) {
@@ -79,11 +108,7 @@ export function createCableServer(deps: CableServerDeps) {
       // An open socket does not outlive its login: a logout, a deleted account or an expired
       // token ends it, and a role change applies to the next command (REST reads it per request).
       const principal = await deps.accounts.authenticate(l.credential).catch(() => undefined)
-      if (!principal) {
-        l.socket.send(wire.disconnect('unauthorized', false))
-        l.socket.close()
-        return
-      }
+      if (!principal) return refuse(l)
       l.conn.principal = principal
     }
     if (cmd.command === 'subscribe') {
@@ -219,11 +244,30 @@ export function createCableServer(deps: CableServerDeps) {
         for (const l of live) if (l.socket.readyState === l.socket.OPEN) l.socket.send(frame)
       }, wire.PING_INTERVAL_MS)
       pinger.unref()
+      // A cut-off on any node: this node's sockets of that account are checked now.
+      unsubscribeCutOffs = await deps.bus.subscribe(TOKENS_CUT_OFF_CHANNEL, (m) => {
+        const id = (m as { account_id?: unknown } | null)?.account_id
+        if (typeof id !== 'number') return
+        const mine = [...live].filter((l) => l.conn.principal.account_id === id)
+        if (mine.length > 0) void recheckLive(mine)
+      })
+      // Every socket, periodically: a lost bus message, an expiry, a logout or a revoked key. A
+      // pass still running when the next is due is not doubled: the next one is skipped.
+      rechecker = setInterval(() => {
+        if (rechecking || live.size === 0) return
+        rechecking = true
+        void recheckLive([...live]).finally(() => {
+          rechecking = false
+        })
+      }, deps.recheckMs ?? RECHECK_MS)
+      rechecker.unref()
     },
     /** Tell clients to come back (server restart), then close. */
     async close() {
       clearInterval(pinger)
+      clearInterval(rechecker)
       await unsubscribe?.()
+      await unsubscribeCutOffs?.()
       for (const l of live) {
         if (l.socket.readyState === l.socket.OPEN) l.socket.send(wire.disconnect('server_restart', true))
         l.socket.close(1001)

@@ -1,0 +1,45 @@
+import type { V1Principal } from '../account.service.js'
+
+/** How often every open `/cable` socket's credential is checked again (as `/ws` does its tokens). */
+export const RECHECK_MS = 30_000
+/** Credential checks in flight at once during a pass (each may read the database). */
+export const RECHECK_CONCURRENCY = 16
+
+/** What a socket is judged by: its credential, and what to do with the answer. */
+export interface Checked {
+  credential: string
+  /** False once it closed: skipped, and a late answer is dropped. */
+  open(): boolean
+  /** Still valid: the principal as it stands now (a role change applies to later commands). */
+  keep(principal: V1Principal): void
+  /** No longer valid (revoked, cut off, expired, deleted): the socket is told and closed. */
+  refuse(): void
+}
+
+/**
+ * Checks `sockets` `RECHECK_CONCURRENCY` at a time. Only a refusal of the credential (401) closes
+ * a socket: a database that cannot answer for a moment must not close every socket of the node,
+ * so such a check is logged and the socket judged again on the next pass.
+ */
+export async function recheck(
+  sockets: Checked[],
+  authenticate: (credential: string) => Promise<V1Principal>,
+  onError: (err: unknown) => void,
+): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < sockets.length) {
+      const s = sockets[next++]!
+      if (!s.open()) continue
+      try {
+        const principal = await authenticate(s.credential)
+        if (s.open()) s.keep(principal)
+      } catch (err) {
+        if (!s.open()) continue
+        if ((err as { statusCode?: number }).statusCode === 401) s.refuse()
+        else onError(err)
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(RECHECK_CONCURRENCY, sockets.length) }, worker))
+}
