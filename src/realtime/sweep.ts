@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
+import { eachLimited } from '../platform/concurrency.js'
 import { AppError } from '../platform/http/errors.js'
 import type { ClientFrames } from './client-frames.js'
 import type { Connection } from './connection.js'
@@ -101,13 +102,11 @@ export class Sweeper {
   private async revalidate(conns: Connection[]) {
     if (this.revalidating) return
     this.revalidating = true
-    let next = 0
     let unanswered = 0
     let lastError: unknown
-    const worker = async () => {
-      while (next < conns.length) {
-        const c = conns[next++]!
-        if (c.closing) continue
+    try {
+      await eachLimited(conns, REVALIDATE_CONCURRENCY, async (c) => {
+        if (c.closing) return
         const token = c.token
         try {
           await this.deps.authenticator.resolve(token)
@@ -115,17 +114,13 @@ export class Sweeper {
           if (!isCredentialRefusal(err)) {
             unanswered++
             lastError = err
-            continue
+            return
           }
-          if (c.closing || c.token !== token) continue
+          if (c.closing || c.token !== token) return
           this.deps.frames.error(c, err.code, 'The credential is no longer valid')
           this.deps.close(c, 1008, err.code)
         }
-      }
-    }
-    try {
-      const n = Math.min(REVALIDATE_CONCURRENCY, conns.length)
-      await Promise.all(Array.from({ length: n }, worker))
+      })
     } finally {
       this.revalidating = false
     }

@@ -1,3 +1,4 @@
+import { eachLimited } from '../../../platform/concurrency.js'
 import type { V1Principal } from '../account.service.js'
 
 /** How often every open `/cable` socket's credential is checked again (as `/ws` does its tokens). */
@@ -26,20 +27,15 @@ export async function recheck(
   authenticate: (credential: string) => Promise<V1Principal>,
   onError: (err: unknown) => void,
 ): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    while (next < sockets.length) {
-      const s = sockets[next++]!
-      if (!s.open()) continue
-      try {
-        const principal = await authenticate(s.credential)
-        if (s.open()) s.keep(principal)
-      } catch (err) {
-        if (!s.open()) continue
-        if ((err as { statusCode?: number }).statusCode === 401) s.refuse()
-        else onError(err)
-      }
+  await eachLimited(sockets, RECHECK_CONCURRENCY, async (s) => {
+    if (!s.open()) return
+    try {
+      const principal = await authenticate(s.credential)
+      if (s.open()) s.keep(principal)
+    } catch (err) {
+      if (!s.open()) return
+      if ((err as { statusCode?: number }).statusCode === 401) s.refuse()
+      else onError(err)
     }
-  }
-  await Promise.all(Array.from({ length: Math.min(RECHECK_CONCURRENCY, sockets.length) }, worker))
+  })
 }
