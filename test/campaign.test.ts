@@ -150,6 +150,101 @@ for (const dialect of DIALECTS) {
       })
     })
 
+    const mergePatch = (slug: string, payload: object, headers: Record<string, string> = {}) =>
+      t.app.inject({
+        method: 'PATCH',
+        url: `/api/campaign/${slug}`,
+        headers: { ...adminHeaders, 'content-type': 'application/merge-patch+json', ...headers },
+        payload: JSON.stringify(payload),
+      })
+
+    it('merges metadata with application/merge-patch+json (RFC 7396), validating the result', async () => {
+      const slug = uniqueSlug('merge')
+      const metadata = {
+        scheduling: { start: '2026-01-01T00:00:00Z', frequency: 5 },
+        features: ['presence', 'quote'],
+        custom_rules: { max_referrals: 10, block_disposable_emails: true },
+        tags: ['launch'],
+      }
+      assert.equal((await api('POST', '/api/campaign', { slug, title: 'Merge', metadata })).statusCode, 201)
+
+      const merged = await mergePatch(slug, {
+        title: 'Merged',
+        metadata: { custom_rules: { max_referrals: 20, block_disposable_emails: null }, tags: ['a', 'b'] },
+      })
+      assert.equal(merged.statusCode, 200, merged.body)
+      const m = json(merged).metadata
+      assert.deepEqual(m.scheduling, metadata.scheduling, 'keys the patch does not name stay')
+      assert.deepEqual(m.features, metadata.features)
+      assert.deepEqual(m.custom_rules, { max_referrals: 20 }, 'nested keys merge, null removes one')
+      assert.deepEqual(m.tags, ['a', 'b'], 'arrays are replaced')
+      assert.equal(json(merged).title, 'Merged')
+
+      // The merged result is what is validated: a bad value or an unknown key is a 400 naming its
+      // path, and nothing changes.
+      for (const bad of [{ scheduling: { frequency: 500 } }, { colour: 'red' }, { features: ['teleport'] }]) {
+        const res = await mergePatch(slug, { metadata: bad })
+        assert.equal(res.statusCode, 400, res.body)
+        assert.equal(json(res).error.code, 'VALIDATION_FAILED')
+        assert.match(json(res).error.details[0].path, /^body\/metadata/)
+      }
+      const swapped = await mergePatch(slug, { metadata: { scheduling: { end: '2025-06-01T00:00:00Z' } } })
+      assert.equal(swapped.statusCode, 400, 'the merged schedule ends before it starts')
+      const now = json(await api('GET', `/api/campaign/${slug}`))
+      assert.equal(now.version, 2)
+      assert.deepEqual(now.metadata, m)
+
+      const cleared = await mergePatch(slug, { metadata: null })
+      assert.equal(cleared.statusCode, 200, cleared.body)
+      assert.deepEqual(json(cleared).metadata, {})
+      assert.equal((await mergePatch(slug, {})).statusCode, 400, 'an empty patch changes nothing and says so')
+    })
+
+    it('sends the version as an ETag and refuses a stale If-Match with 412', async () => {
+      const slug = uniqueSlug('etag')
+      assert.equal((await api('POST', '/api/campaign', { slug, title: 'ETag' })).statusCode, 201)
+      const read = await api('GET', `/api/campaign/${slug}`)
+      assert.equal(read.headers.etag, '"1"')
+
+      const first = await mergePatch(slug, { title: 'one' }, { 'if-match': read.headers.etag as string })
+      assert.equal(first.statusCode, 200, first.body)
+      assert.equal(first.headers.etag, '"2"')
+      const lost = await t.app.inject({
+        method: 'PATCH',
+        url: `/api/campaign/${slug}`,
+        headers: { ...adminHeaders, 'if-match': '"1"' },
+        payload: { title: 'two' },
+      })
+      assert.equal(lost.statusCode, 412, lost.body)
+      assert.equal(json(lost).error.code, 'PRECONDITION_FAILED')
+      assert.equal(
+        json(await api('GET', `/api/campaign/${slug}`)).title,
+        'one',
+        'the stale write changed nothing',
+      )
+
+      assert.equal((await mergePatch(slug, { title: 'any' }, { 'if-match': '*' })).statusCode, 200)
+      for (const bad of ['W/"3"', '"3", "4"', '3', '"0"']) {
+        const res = await mergePatch(slug, { title: 'x' }, { 'if-match': bad })
+        assert.equal(res.statusCode, 400, `${bad}: ${res.body}`)
+        assert.equal(json(res).error.code, 'INVALID_IF_MATCH')
+      }
+      assert.equal((await api('DELETE', `/api/campaign/${slug}`)).headers.etag, '"4"')
+    })
+
+    it('refuses a PATCH body of any other JSON type instead of taking it unvalidated', async () => {
+      const slug = uniqueSlug('ctype')
+      assert.equal((await api('POST', '/api/campaign', { slug, title: 'Type' })).statusCode, 201)
+      const res = await t.app.inject({
+        method: 'PATCH',
+        url: `/api/campaign/${slug}`,
+        headers: { ...adminHeaders, 'content-type': 'application/vnd.other+json' },
+        payload: JSON.stringify({ metadata: { colour: 'red' }, title: '' }),
+      })
+      assert.equal(res.statusCode, 415, res.body)
+      assert.equal(json(await api('GET', `/api/campaign/${slug}`)).title, 'Type')
+    })
+
     it('refuses bad slugs', async () => {
       for (const slug of ['Upper', '../x', '', 'a b', 'x'.repeat(65)]) {
         const res = await api('POST', '/api/campaign', { slug, title: 't' })

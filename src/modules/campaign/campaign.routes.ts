@@ -1,13 +1,15 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import { hasRole } from '../../platform/auth/principal.js'
+import { BadRequestError, UnsupportedMediaTypeError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import {
   CampaignResponse,
   CreateCampaignBody,
+  MergePatchCampaignBody,
   Slug,
   toCampaignResponse,
-  type UpdateCampaignBody,
+  UpdateCampaignBody,
 } from './campaign.schema.js'
 import type { CampaignService } from './campaign.service.js'
 
@@ -23,6 +25,30 @@ const PublicCampaign = Type.Object({
     tags: Type.Array(Type.String()),
   }),
 })
+
+const MERGE_PATCH = 'application/merge-patch+json'
+const PATCH_TYPES = new Set(['application/json', MERGE_PATCH])
+
+function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]!.trim().toLowerCase()
+}
+
+/** A campaign's version as an HTTP validator: strong, since a version names one exact state. */
+function etag(version: number): string {
+  return `"${version}"`
+}
+
+/**
+ * The version an `If-Match` names (`"7"`), or undefined for none or `*` (any current campaign).
+ * A list or a weak tag cannot name one version to compare with: refused rather than ignored.
+ */
+function ifMatchVersion(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined
+  const m = /^\s*"([1-9]\d{0,15})"\s*$/.exec(header)
+  if (!m)
+    throw new BadRequestError('If-Match must be one ETag of this campaign, like "7"', 'INVALID_IF_MATCH')
+  return Number(m[1])
+}
 
 export interface CampaignRoutesOptions {
   campaigns: CampaignService
@@ -99,10 +125,10 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
         response: { 200: Type.Union([CampaignResponse, PublicCampaign]), ...errors(401, 404) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const campaign = await campaigns.get((request.params as { slug: string }).slug)
       const full = toCampaignResponse(campaign)
-      if (hasRole(request.principal, 'editor')) return full
+      if (hasRole(request.principal, 'editor')) return reply.header('etag', etag(campaign.version)).send(full)
       return {
         slug: full.slug,
         title: full.title,
@@ -121,29 +147,48 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
     '/api/campaign/:slug',
     {
       onRequest: app.requireRole('editor'),
+      // Fastify validates a body only against the schema of its own media type: any other JSON
+      // type (our parser takes every `+json`) would pass unchecked, so it is refused first.
+      preValidation: async (request) => {
+        if (!PATCH_TYPES.has(mediaType(request.headers['content-type']))) {
+          throw new UnsupportedMediaTypeError(
+            'Send application/json (fields replace, metadata whole) or application/merge-patch+json',
+          )
+        }
+      },
       schema: {
         operationId: 'updateCampaign',
         tags,
         security: SecuredBy,
+        description:
+          'As `application/json`, the fields given replace the stored ones (`metadata` whole); as ' +
+          '`application/merge-patch+json` (RFC 7396) `metadata` merges into the stored one and `null` ' +
+          'removes a key. `If-Match` (the `ETag` of a read) or `version` refuse the change when the ' +
+          'campaign moved on: 412 and 409.',
         params: SlugParams,
-        body: Type.Object(
-          {
-            title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-            description: Type.Optional(Type.String({ maxLength: 5000 })),
-            draft: Type.Optional(Type.Boolean()),
-            metadata: Type.Optional(CreateCampaignBody.properties.metadata),
-            version: Type.Optional(Type.Integer({ minimum: 1 })),
+        headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 200 })) }),
+        body: {
+          content: {
+            'application/json': { schema: UpdateCampaignBody },
+            'application/merge-patch+json': { schema: MergePatchCampaignBody },
           },
-          { additionalProperties: false, minProperties: 1 },
-        ),
-        response: { 200: CampaignResponse, ...errors(400, 401, 403, 404, 409) },
+        },
+        response: { 200: CampaignResponse, ...errors(400, 401, 403, 404, 409, 412, 415) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { slug } = request.params as { slug: string }
-      return toCampaignResponse(
-        await campaigns.update(slug, request.body as UpdateCampaignBody, request.principal!.user_id),
+      const { version, ...fields } = request.body as UpdateCampaignBody | MergePatchCampaignBody
+      const expect = { version, ifMatch: ifMatchVersion(request.headers['if-match']) }
+      const merge = mediaType(request.headers['content-type']) === MERGE_PATCH
+      const updated = await campaigns.update(
+        slug,
+        merge
+          ? { fields: fields as MergePatchCampaignBody, merge, ...expect }
+          : { fields: fields as UpdateCampaignBody, ...expect },
+        request.principal!.user_id,
       )
+      return reply.header('etag', etag(updated.version)).send(toCampaignResponse(updated))
     },
   )
 
@@ -160,9 +205,10 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
         response: { 200: CampaignResponse, ...errors(401, 403, 404) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { slug } = request.params as { slug: string }
-      return toCampaignResponse(await campaigns.archive(slug, request.principal!.user_id))
+      const archived = await campaigns.archive(slug, request.principal!.user_id)
+      return reply.header('etag', etag(archived.version)).send(toCampaignResponse(archived))
     },
   )
 

@@ -105,6 +105,22 @@ export const UpdateCampaignBody = Type.Object(
 )
 export type UpdateCampaignBody = Static<typeof UpdateCampaignBody>
 
+/**
+ * `PATCH` as `application/merge-patch+json` (RFC 7396): `metadata` merges into what is stored,
+ * `null` removes a key; the merged metadata is then validated as `CampaignMetadata`.
+ */
+export const MergePatchCampaignBody = Type.Object(
+  {
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    description: Type.Optional(Type.String({ maxLength: 5000 })),
+    draft: Type.Optional(Type.Boolean()),
+    metadata: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
+    version: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+export type MergePatchCampaignBody = Static<typeof MergePatchCampaignBody>
+
 export const CampaignResponse = Type.Object({
   id: Type.Integer(),
   slug: Type.String(),

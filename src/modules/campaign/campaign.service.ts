@@ -1,11 +1,32 @@
 import type { EventBus } from '../../platform/bus/bus.js'
 import type { Db } from '../../platform/db/database.js'
-import { ConflictError, NotFoundError, ValidationError } from '../../platform/http/errors.js'
+import { Compile } from 'typebox/compile'
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../platform/http/errors.js'
 import * as repo from './campaign.repo.js'
-import type { Campaign, CampaignMetadata, CreateCampaignBody, UpdateCampaignBody } from './campaign.schema.js'
+import {
+  type Campaign,
+  CampaignMetadata,
+  type CreateCampaignBody,
+  type MergePatchCampaignBody,
+  type UpdateCampaignBody,
+} from './campaign.schema.js'
+import { applyMergePatch } from './merge-patch.js'
 
 const CHANGED_CHANNEL = 'ovasabi:campaign:changed'
 const CACHE_MS = 5_000
+/** A merge patch adds to what is stored, so its result is bounded as a whole body is (BODY_LIMIT's default). */
+const METADATA_MAX_BYTES = 1024 * 1024
+const metadataValidator = Compile(CampaignMetadata)
+
+/**
+ * A change to a campaign. `fields` set what they name, `metadata` replaced whole; with `merge`,
+ * they are a JSON Merge Patch (RFC 7396) over the stored campaign instead: metadata keys merge,
+ * `null` removes one. `version` (the body's) refuses the change with 409 `VERSION_CONFLICT`, and
+ * `ifMatch` (the `If-Match` header's) with 412 `PRECONDITION_FAILED`, when the campaign moved on.
+ */
+export type CampaignChange =
+  | { fields: Omit<UpdateCampaignBody, 'version'>; merge?: false; version?: number; ifMatch?: number }
+  | { fields: Omit<MergePatchCampaignBody, 'version'>; merge: true; version?: number; ifMatch?: number }
 
 export type CampaignListener = (campaign: Campaign) => void
 
@@ -20,7 +41,7 @@ export interface CampaignService {
     perPage?: number
     tag?: string
   }): Promise<{ rows: Campaign[]; total: number }>
-  update(slug: string, patch: UpdateCampaignBody, actor: string): Promise<Campaign>
+  update(slug: string, change: CampaignChange, actor: string): Promise<Campaign>
   archive(slug: string, actor: string): Promise<Campaign>
   /** Creates the campaign unless it exists; used for the default demo campaign. */
   ensure(input: CreateCampaignBody, actor: string): Promise<Campaign>
@@ -61,6 +82,27 @@ function assertSchedule(metadata: CampaignMetadata | undefined): void {
   }
 }
 
+type RepoPatch = Parameters<typeof repo.update>[3]
+
+/** Stored metadata with a merge patch applied, validated as a whole body's metadata is. */
+function mergedMetadata(stored: CampaignMetadata, patch: Record<string, unknown> | null): CampaignMetadata {
+  // `"metadata": null` removes the member, which a campaign always has: back to none set.
+  const merged = (patch === null ? {} : applyMergePatch(stored, patch)) as Record<string, unknown>
+  if (!metadataValidator.Check(merged)) {
+    const details = [...metadataValidator.Errors(merged)].map((e) => ({
+      path: `body/metadata${e.instancePath}`,
+      message: e.message,
+    }))
+    throw new ValidationError('The merged campaign metadata is invalid', details)
+  }
+  if (Buffer.byteLength(JSON.stringify(merged)) > METADATA_MAX_BYTES) {
+    throw new ValidationError('The merged campaign metadata is too large', [
+      { path: 'body/metadata', message: `must be at most ${METADATA_MAX_BYTES} bytes as JSON` },
+    ])
+  }
+  return merged
+}
+
 export function createCampaignService(deps: { db: Db; bus: EventBus }): CampaignService {
   const { db, bus } = deps
   const cache = new Map<string, { campaign: Campaign | undefined; until: number }>()
@@ -90,19 +132,32 @@ export function createCampaignService(deps: { db: Db; bus: EventBus }): Campaign
     slug: string,
     actor: string,
     action: string,
-    patch: Parameters<typeof repo.update>[3],
-    version?: number,
+    patch: RepoPatch | ((before: Campaign) => RepoPatch),
+    expect: { version?: number; ifMatch?: number } = {},
   ) {
     return db.transaction().execute(async (trx) => {
       const before = await repo.findBySlug(trx, slug)
       if (!before) throw new NotFoundError(`Campaign ${slug} does not exist`, 'CAMPAIGN_NOT_FOUND')
-      if (version !== undefined && version !== before.version) {
+      if (expect.ifMatch !== undefined && expect.ifMatch !== before.version) {
+        throw new AppError(
+          412,
+          'PRECONDITION_FAILED',
+          `Campaign ${slug} is at version ${before.version}, not ${expect.ifMatch} (If-Match)`,
+          { details: { version: before.version } },
+        )
+      }
+      if (expect.version !== undefined && expect.version !== before.version) {
         throw new ConflictError(
-          `Campaign ${slug} is at version ${before.version}, not ${version}`,
+          `Campaign ${slug} is at version ${before.version}, not ${expect.version}`,
           'VERSION_CONFLICT',
         )
       }
-      const after = await repo.update(trx, slug, before.version, patch)
+      const after = await repo.update(
+        trx,
+        slug,
+        before.version,
+        typeof patch === 'function' ? patch(before) : patch,
+      )
       if (!after) throw new ConflictError(`Campaign ${slug} changed concurrently; retry`, 'VERSION_CONFLICT')
       await repo.insertAudit(trx, { campaign_slug: slug, actor, action, changes: diff(before, after) })
       return after
@@ -138,10 +193,27 @@ export function createCampaignService(deps: { db: Db; bus: EventBus }): Campaign
     async list({ includeArchived = false, page = 1, perPage = 50, tag }) {
       return repo.list(db, { includeArchived, limit: perPage, offset: (page - 1) * perPage, tag })
     },
-    async update(slug, patch, actor) {
-      const { version, ...fields } = patch
-      assertSchedule(fields.metadata)
-      const after = await applyChange(slug, actor, 'update', fields, version)
+    async update(slug, change, actor) {
+      const expect = { version: change.version, ifMatch: change.ifMatch }
+      let after: Campaign
+      if (change.merge) {
+        const { metadata, ...fields } = change.fields
+        after = await applyChange(
+          slug,
+          actor,
+          'update',
+          (before) => {
+            if (metadata === undefined) return fields
+            const merged = mergedMetadata(before.metadata, metadata)
+            assertSchedule(merged)
+            return { ...fields, metadata: merged }
+          },
+          expect,
+        )
+      } else {
+        assertSchedule(change.fields.metadata)
+        after = await applyChange(slug, actor, 'update', change.fields, expect)
+      }
       await changed(after)
       return after
     },
