@@ -257,6 +257,23 @@ for (const dialect of DIALECTS) {
       )
     })
 
+    it('refuses a code traded back: whom you referred cannot count you (MUTUAL_REFERRAL)', async () => {
+      const slug = await createCampaign(app)
+      const [ada, bob, cy] = [await join(app, slug), await join(app, slug), await join(app, slug)]
+      assert.equal((await apply(app, slug, bob, ada.user.referral_code)).statusCode, 200)
+      const back = await apply(app, slug, ada, bob.user.referral_code)
+      assert.equal(back.statusCode, 422, back.body)
+      assert.equal(json(back).error.code, 'MUTUAL_REFERRAL')
+      const bobs = await app.platform.database.db
+        .selectFrom('service_referral_counter')
+        .select('qualified')
+        .where('campaign_slug', '=', slug)
+        .where('user_id', '=', bob.user.id)
+        .executeTakeFirst()
+      assert.equal(bobs?.qualified ?? 0, 0, 'nothing counted for the code traded back')
+      assert.equal((await apply(app, slug, ada, cy.user.referral_code)).statusCode, 200, 'anyone else’s code')
+    })
+
     it('caps referrals per code and IP (default 3), and per referrer (max_referrals)', async () => {
       const slug = await createCampaign(app)
       const ada = await join(app, slug, { name: 'Ada' })
@@ -557,6 +574,36 @@ describe('referral milestones across two nodes on one PostgreSQL', {
         .map((m) => (m.frame.payload as any).threshold)
         .sort((a, b) => a - b)
       assert.deepEqual(thresholds, [5, 25, 49])
+    } finally {
+      await second.close()
+      await first.close()
+    }
+  })
+})
+
+describe('two people applying each other’s codes at once (PostgreSQL, two nodes)', {
+  skip: !process.env.DATABASE_URL && 'DATABASE_URL not set',
+}, () => {
+  it('lets exactly one of each pair count', async () => {
+    const env = { JWT_SECRET: randomBytes(32).toString('hex') }
+    const first = await buildTestApp({ dialect: 'postgres', env })
+    const second = await buildTestApp({ dialect: 'postgres', databaseUrl: first.databaseUrl, env })
+    try {
+      const slug = await createCampaign(first.app)
+      const pairs: Array<[Joined, Joined]> = []
+      for (let i = 0; i < 20; i++) pairs.push([await join(first.app, slug), await join(second.app, slug)])
+      const results = await Promise.all(
+        pairs.map(([a, b]) =>
+          Promise.all([
+            apply(first.app, slug, a, b.user.referral_code),
+            apply(second.app, slug, b, a.user.referral_code),
+          ]),
+        ),
+      )
+      for (const pair of results) {
+        const codes = pair.map((r) => (r.statusCode === 200 ? 'ok' : json(r).error.code)).sort()
+        assert.deepEqual(codes, ['MUTUAL_REFERRAL', 'ok'])
+      }
     } finally {
       await second.close()
       await first.close()

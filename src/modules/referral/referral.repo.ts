@@ -34,6 +34,17 @@ export async function findByReferred(db: Db, campaign: string, referredId: strin
     .executeTakeFirst()
 }
 
+/**
+ * Serialises referrals between these two people in this campaign (either direction) until the
+ * transaction ends, so two people applying each other's codes at once cannot both succeed.
+ */
+export async function lockPair(trx: Db, campaign: string, a: string, b: string): Promise<void> {
+  const [first, second] = [a, b].sort()
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`referral-pair:${campaign}:${first}:${second}`}, 0))`.execute(
+    trx,
+  )
+}
+
 /** Undefined when this person already has a referral in the campaign. */
 export async function insertReferral(
   trx: Db,

@@ -85,6 +85,11 @@ const refusals = {
   disposable: () =>
     new UnprocessableError('Referrals from disposable email addresses do not count', 'DISPOSABLE_EMAIL'),
   already: () => new ConflictError('You have already been referred in this campaign', 'ALREADY_REFERRED'),
+  mutual: () =>
+    new UnprocessableError(
+      'You referred this person: their code cannot count you as their referral',
+      'MUTUAL_REFERRAL',
+    ),
   ipCap: () =>
     new UnprocessableError(
       'This referral code has reached its limit for your network',
@@ -146,6 +151,11 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     if (won) await milestones.announce(won)
   }
 
+  /** True when `referrer` was themself referred by `referred` (a code traded back). */
+  async function referredBy(q: Db, slug: string, referrer: string, referred: string) {
+    return (await repo.findByReferred(q, slug, referrer))?.referrer_id === referred
+  }
+
   async function check(campaign: Campaign, input: ApplyInput, code: string, rules: ReferralRules) {
     const slug = campaign.slug
     // Not the shape of any code: unknown, without a lookup.
@@ -158,6 +168,7 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     const ownEmail = !!referrer.email && canonicalEmail(referrer.email) === canonicalEmail(referred.email)
     if (referrer.user_id === referred.user_id || ownSession || ownEmail) throw refusals.own()
     if (await repo.findByReferred(db, slug, referred.user_id)) throw refusals.already()
+    if (await referredBy(db, slug, referrer.user_id, referred.user_id)) throw refusals.mutual()
     if (isDisposableEmail(referred.email)) throw refusals.disposable()
     if (rules.maxReferrals !== null) {
       if ((await repo.qualifiedCount(db, slug, referrer.user_id)) >= rules.maxReferrals) throw refusals.max()
@@ -172,6 +183,9 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     try {
       const referrer = await check(campaign, input, code, rules)
       const { id, won, status } = await db.transaction().execute(async (trx) => {
+        // Checked again under the pair's lock: the other direction may have committed meanwhile.
+        await repo.lockPair(trx, slug, referrer.user_id, input.userId)
+        if (await referredBy(trx, slug, referrer.user_id, input.userId)) throw refusals.mutual()
         if (
           !(await repo.bumpIpCount(
             trx,
