@@ -211,8 +211,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
   })
   analytics.registerActions(actions)
-  const limiter = createRateLimiter({ redis: platform.redis })
-  const users = user.createUserService({ db, tokens: platform.tokens, publisher, limiter })
+  const limiter = createRateLimiter({
+    redis: platform.redis,
+    onFallback: (err) =>
+      app.log.warn({ err }, 'rate limits: Redis failed; each node counts on its own until it answers'),
+  })
+  const users = user.createUserService({
+    db,
+    tokens: platform.tokens,
+    publisher,
+    limiter,
+    revocations: erasedUsers,
+  })
   const referrals = referral.createReferralService({
     db,
     users,

@@ -1,8 +1,8 @@
 import type { Db } from '../../platform/db/database.js'
 import type { Principal } from '../../platform/auth/principal.js'
-import { isSessionRevoked, isUserErased } from './user.repo.js'
+import { isSessionRevoked, tokenState } from './user.repo.js'
 
-/** How long a "still valid" answer is trusted: an erasure on another node is honoured within this. */
+/** How long a "still valid" answer is trusted: an erasure or logout on another node is honoured within this. */
 const FRESH_MS = 10_000
 const MAX_ENTRIES = 50_000
 
@@ -34,27 +34,63 @@ function finalAnswers(ask: (id: string) => Promise<boolean>) {
   }
 }
 
+/** What a person's user tokens are judged by: erasure (final) and their cut-off (only ever moves on). */
+interface TokenState {
+  erased: boolean
+  /** Tokens issued before this (ms since the epoch) are refused; 0 when never cut off. */
+  validAfter: number
+}
+
+/** Each person's `TokenState`, asked again after FRESH_MS unless erased (erasure is final). */
+function tokenStates(ask: (id: string) => Promise<TokenState>) {
+  const known = new Map<string, { state: TokenState; until: number }>()
+  return {
+    async get(id: string, now = Date.now()): Promise<TokenState> {
+      const hit = known.get(id)
+      if (hit && (hit.state.erased || hit.until > now)) return hit.state
+      const state = await ask(id)
+      if (known.size >= MAX_ENTRIES) known.clear()
+      known.set(id, { state, until: now + FRESH_MS })
+      return state
+    },
+    recheck(id: string): void {
+      known.delete(id)
+    },
+  }
+}
+
 /**
- * Whether a token belongs to someone erased, for the authenticator. An erased person's user
- * tokens (valid for up to SESSION_TTL_SECONDS) and the guest sessions they joined from stop
- * working at once on the node that erased them and within 10 s on the others, so nothing more is
- * written under an identity that was forgotten, and their open sockets close at the gateway's
- * next check. Erasure is final (a new join of the same email is a new person).
+ * Whether a token must not be honoured any more, for the authenticator. A user token is refused
+ * once its person is erased, once its session is revoked (erasure of the person who joined from
+ * it, or a logout), and when it was issued before the person's cut-off ("log out everywhere"); a
+ * guest token once its session is revoked. Each takes effect at once on the node that made it
+ * (through `forget`) and within 10 s on the others, so nothing more is written under an identity
+ * that was forgotten or logged out, and open sockets close at the gateway's next check.
  */
 export function createErasedUsers(db: Db) {
-  const users = finalAnswers((id) => isUserErased(db, id))
+  const users = tokenStates(async (id) => {
+    const row = await tokenState(db, id)
+    return { erased: Boolean(row?.erased_at), validAfter: row?.tokens_valid_after?.getTime() ?? 0 }
+  })
   const sessions = finalAnswers((id) => isSessionRevoked(db, id))
   return {
-    /** The authenticator's `isRevoked`: user tokens by person, guest tokens by session. */
-    isRevoked(principal: Principal): Promise<boolean> {
-      if (principal.kind === 'user') return users.has(principal.user_id)
+    /** The authenticator's `isRevoked`: user tokens by person, session and cut-off; guest tokens by session. */
+    async isRevoked(principal: Principal): Promise<boolean> {
       if (principal.kind === 'session') return sessions.has(principal.session_id)
-      return Promise.resolve(false)
+      if (principal.kind !== 'user') return false
+      const [state, revoked] = await Promise.all([
+        users.get(principal.user_id),
+        sessions.has(principal.session_id),
+      ])
+      return state.erased || revoked || (principal.issued_at ?? 0) < state.validAfter
     },
-    /** Called as an erasure commits: ask the database again on the next request. */
+    /** Called as an erasure or a logout commits: ask the database again on the next request. */
     forget(person: { user_id: string; session_ids: string[] }): void {
       users.recheck(person.user_id)
       for (const id of person.session_ids) sessions.recheck(id)
     },
   }
 }
+
+/** What the user service tells when it revoked something: this node honours it at once. */
+export type Revocations = Pick<ReturnType<typeof createErasedUsers>, 'forget'>

@@ -5,11 +5,18 @@ export const userManifest: ModuleManifest = {
   version: '1.0.0',
   description:
     'Registration (join a campaign), password login, per-campaign referral codes and erasure of personal data',
-  capabilities: ['user.register', 'user.login', 'user.erase', 'user.referral_code'],
+  capabilities: ['user.register', 'user.login', 'user.logout', 'user.erase', 'user.referral_code'],
   dependencies: ['campaign', 'nexus', 'auth', 'database', 'realtime', 'ratelimit'],
   endpoints: [
     { method: 'POST', path: '/api/user/register', auth: 'public', summary: 'Join a campaign' },
     { method: 'POST', path: '/api/auth/login', auth: 'public', summary: 'Log in' },
+    { method: 'POST', path: '/api/auth/logout', auth: 'session', summary: "End the caller's session" },
+    {
+      method: 'POST',
+      path: '/api/auth/logout/all',
+      auth: 'session',
+      summary: "End all of the caller's sessions",
+    },
     {
       method: 'DELETE',
       path: '/api/user/:id',
@@ -25,6 +32,7 @@ export const userManifest: ModuleManifest = {
     'service_user_master',
     'service_user_membership',
     'service_user_revoked_session',
+    'service_user_session',
     'service_analytics_event',
   ],
   features: ['registration'],

@@ -9,6 +9,7 @@ export interface UserRow {
   locale: string | null
   created_at: Date
   erased_at: Date | null
+  tokens_valid_after: Date | null
 }
 
 export interface MembershipRow {
@@ -27,6 +28,7 @@ const userColumns = [
   'locale',
   'created_at',
   'erased_at',
+  'tokens_valid_after',
 ] as const
 
 export async function findById(db: Db, id: string): Promise<UserRow | undefined> {
@@ -115,18 +117,32 @@ export async function findMember(
   return q.executeTakeFirst()
 }
 
+/**
+ * Records that a person continued this session (a guest who logged in or joined again from it):
+ * their memberships do not name it, and erasure and "log out everywhere" must find it.
+ */
+export async function linkSession(db: Db, userId: string, sessionId: string): Promise<void> {
+  await db
+    .insertInto('service_user_session')
+    .values({ user_id: userId, session_id: sessionId })
+    .onConflict((oc) => oc.columns(['user_id', 'session_id']).doNothing())
+    .execute()
+}
+
+/** Every session a person joined or logged in from (those that had a guest's history before them). */
 export async function sessionIds(db: Db, userId: string): Promise<string[]> {
   const rows = await db
     .selectFrom('service_user_membership')
     .select('session_id')
     .where('user_id', '=', userId)
+    .union(db.selectFrom('service_user_session').select('session_id').where('user_id', '=', userId))
     .execute()
   return [...new Set(rows.map((r) => r.session_id))]
 }
 
 /**
- * Of these sessions, those someone else (not erased) also joined from: one browser, two people.
- * Erasing one must not revoke such a session under the other.
+ * Of these sessions, those someone else (not erased) also joined or logged in from: one browser,
+ * two people. Erasing one must not revoke such a session under the other.
  */
 export async function sessionsSharedWithOthers(
   db: Db,
@@ -138,15 +154,26 @@ export async function sessionsSharedWithOthers(
     .selectFrom('service_user_membership as m')
     .innerJoin('service_user_master as u', 'u.id', 'm.user_id')
     .select('m.session_id')
-    .distinct()
     .where('m.session_id', 'in', sessionIds)
     .where('m.user_id', '<>', userId)
     .where('u.erased_at', 'is', null)
+    .union(
+      db
+        .selectFrom('service_user_session as s')
+        .innerJoin('service_user_master as u', 'u.id', 's.user_id')
+        .select('s.session_id')
+        .where('s.session_id', 'in', sessionIds)
+        .where('s.user_id', '<>', userId)
+        .where('u.erased_at', 'is', null),
+    )
     .execute()
-  return rows.map((r) => r.session_id)
+  return [...new Set(rows.map((r) => r.session_id))]
 }
 
-/** Guest sessions that must stop working (an erased person's); already revoked ones stay as they were. */
+/**
+ * Sessions that must stop working, every token of them (an erased person's, one logged out of);
+ * already revoked ones stay as they were.
+ */
 export async function revokeSessions(db: Db, sessionIds: string[], reason: string): Promise<void> {
   if (sessionIds.length === 0) return
   await db
@@ -177,13 +204,33 @@ export async function isSessionRevoked(db: Db, sessionId: string): Promise<boole
   return row !== undefined
 }
 
-export async function isUserErased(db: Db, userId: string): Promise<boolean> {
-  const row = await db
+/** What decides whether a person's user tokens are honoured: erasure, and their cut-off. */
+export async function tokenState(
+  db: Db,
+  userId: string,
+): Promise<{ erased_at: Date | null; tokens_valid_after: Date | null } | undefined> {
+  return db
     .selectFrom('service_user_master')
-    .select('erased_at')
+    .select(['erased_at', 'tokens_valid_after'])
     .where('id', '=', userId)
     .executeTakeFirst()
-  return Boolean(row?.erased_at)
+}
+
+/**
+ * Refuses every user token of the person issued before `at`. Never moves the cut-off back: a node
+ * whose clock runs behind cannot revive tokens another node cut off.
+ */
+export async function cutOffTokens(db: Db, userId: string, at: Date): Promise<Date | undefined> {
+  const row = await db
+    .updateTable('service_user_master')
+    .set({
+      tokens_valid_after: sql<Date>`greatest(coalesce(tokens_valid_after, ${at}::timestamptz), ${at}::timestamptz)`,
+      updated_at: at,
+    })
+    .where('id', '=', userId)
+    .returning('tokens_valid_after')
+    .executeTakeFirst()
+  return row?.tokens_valid_after ?? undefined
 }
 
 export async function displayNames(db: Db, ids: string[]): Promise<Map<string, string>> {

@@ -4,7 +4,14 @@ import { credentialFrom } from '../../platform/auth/plugin.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { assertActionAllowed } from '../campaign/campaign.guard.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
-import { AuthResponse, EraseResponse, LoginBody, RegisterBody, type RegisterPayload } from './user.schema.js'
+import {
+  AuthResponse,
+  EraseResponse,
+  LoginBody,
+  LogoutResponse,
+  RegisterBody,
+  type RegisterPayload,
+} from './user.schema.js'
 import type { UserService } from './user.service.js'
 
 export interface UserRoutesOptions {
@@ -64,6 +71,30 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
       return users.login(body, { principal: request.principal, ip: request.ip, campaign })
     },
   )
+
+  for (const all of [false, true]) {
+    app.post(
+      all ? '/api/auth/logout/all' : '/api/auth/logout',
+      {
+        onRequest: app.authenticate,
+        schema: {
+          operationId: all ? 'logoutEverywhere' : 'logout',
+          tags,
+          security: SecuredBy,
+          description: all
+            ? 'Log out everywhere: every user token of the caller issued before now stops working (401 ' +
+              'TOKEN_REVOKED), this one included, and so does every session they joined or logged in from ' +
+              '(its guest tokens too) but one another person also joined from. Log in again for a new token.'
+            : "End the caller's session: every token of it, user and guest alike, stops working (401 " +
+              'TOKEN_REVOKED) on every node within 10 s, and its open sockets close at their next re-check. ' +
+              'Two people who joined from one browser share its session: it ends for both. An account ' +
+              'without a password cannot log in again afterwards. API keys: 403 NOT_A_SESSION.',
+          response: { 200: LogoutResponse, ...errors(401, 403) },
+        },
+      },
+      async (request) => users.logout(request.principal!, { all }),
+    )
+  }
 
   app.delete(
     '/api/user/:id',

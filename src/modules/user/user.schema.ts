@@ -100,3 +100,12 @@ export const EraseResponse = Type.Object({
   status: Type.Literal('erased'),
   erased_at: Type.String(),
 })
+
+export const LogoutResponse = Type.Object({
+  status: Type.Literal('logged_out'),
+  /** True for `/api/auth/logout/all`: the person's other sessions ended too. */
+  all: Type.Boolean(),
+  /** With `all`: user tokens of the person issued before this are refused. */
+  tokens_valid_after: Type.Optional(Type.String({ format: 'date-time' })),
+})
+export type LogoutResponse = Static<typeof LogoutResponse>

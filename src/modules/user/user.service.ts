@@ -20,8 +20,17 @@ import type { Campaign } from '../campaign/campaign.schema.js'
 import { legacyEmail, normaliseEmail } from './email.js'
 import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword } from './password.js'
 import { generateReferralCode } from './referral-code.js'
+import type { Revocations } from './erased-users.js'
+import { logOut } from './logout.js'
 import * as repo from './user.repo.js'
-import type { AuthResponse, LoginBody, ReferralOutcome, RegisterPayload, UserView } from './user.schema.js'
+import type {
+  AuthResponse,
+  LoginBody,
+  LogoutResponse,
+  ReferralOutcome,
+  RegisterPayload,
+  UserView,
+} from './user.schema.js'
 
 /** Who is joining or logging in, and from where. */
 export interface CallerContext {
@@ -53,6 +62,12 @@ export interface UserService {
   /** `user.register` and `POST /api/user/register`. */
   register(campaign: Campaign, input: RegisterPayload, caller: CallerContext): Promise<AuthResponse>
   login(input: LoginBody, caller: CallerContext & { campaign?: Campaign }): Promise<AuthResponse>
+  /**
+   * `POST /api/auth/logout`: the caller's session ends, every token of it (user and guest alike).
+   * With `all`, so do the person's other sessions: every user token of theirs issued before now is
+   * refused, and the sessions they joined or logged in from (but another person's) are revoked.
+   */
+  logout(principal: Principal, options: { all: boolean }): Promise<LogoutResponse>
   /** `DELETE /api/user/{id}`: the person themself or an admin. */
   erase(userId: string, actor: Principal): Promise<{ id: string; erased_at: Date }>
   /** Modules that hold personal data register here; hooks run in the erasure transaction. */
@@ -63,8 +78,8 @@ export interface UserService {
   /** Display names of people not erased (leaderboards, milestone messages). */
   displayNames(ids: string[]): Promise<Map<string, string>>
   /**
-   * The periodic purge: forget the guest sessions revoked at erasure once no token of theirs can
-   * be valid (see `revocationRetentionSeconds`). `tokenTtlSeconds` is `SESSION_TTL_SECONDS`.
+   * The periodic purge: forget the sessions revoked at erasure or logout once no token of theirs
+   * can be valid (see `revocationRetentionSeconds`). `tokenTtlSeconds` is `SESSION_TTL_SECONDS`.
    */
   purgeRevokedSessions(tokenTtlSeconds: number): Promise<number>
 }
@@ -76,9 +91,12 @@ export interface UserService {
 const CLOCK_SKEW_SECONDS = 300
 
 /**
- * How long a revoked guest session stays revoked. Guest tokens are only ever issued for a new
- * session, so every token of a revoked session was issued before its revocation and expires within
- * the token lifetime after it; past that (and the clock skew), the row stops nothing any more.
+ * How long a revoked session stays revoked. Guest tokens are only ever issued for a new session,
+ * and user tokens for an existing one only to a caller holding a token of it, which is refused
+ * once the revocation is known: every token of a revoked session was issued before its revocation
+ * (or, by a node that had not heard of it yet, within the 10 s a node trusts a "not revoked" — well
+ * inside the skew allowance) and expires within the token lifetime after it; past that (and the
+ * clock skew), the row stops nothing any more. Every token is issued for SESSION_TTL_SECONDS.
  */
 export function revocationRetentionSeconds(tokenTtlSeconds: number): number {
   return tokenTtlSeconds + CLOCK_SKEW_SECONDS
@@ -89,6 +107,8 @@ export interface UserServiceDeps {
   tokens: Pick<TokenService, 'issueUser'>
   publisher: RealtimePublisher
   limiter: RateLimiter
+  /** The authenticator's revocation cache: told of each erasure and logout, so this node honours it at once. */
+  revocations?: Revocations
   /** Login attempts per IP and per email, per window (defaults 30 / 5 per 15 min). */
   loginLimits?: { perIp: number; perEmail: number; windowMs: number }
 }
@@ -188,6 +208,14 @@ export function createUserService(deps: UserServiceDeps): UserService {
   }
 
   /**
+   * A guest session a person continues belongs to them from now on, membership or not (a login
+   * makes none): erasure finds its earlier events and uploads, and revokes it.
+   */
+  async function linkGuestSession(caller: CallerContext, userId: string, sessionId: string) {
+    if (caller.principal?.kind === 'session') await repo.linkSession(db, userId, sessionId)
+  }
+
+  /**
    * The person with this address (normalised). An account stored before addresses were NFC is
    * found as its owner types it, so nobody already in is locked out of their account.
    */
@@ -251,10 +279,14 @@ export function createUserService(deps: UserServiceDeps): UserService {
       if (!joined) throw new ServiceUnavailableError('Registration raced; retry', 'REGISTRATION_CONFLICT')
       const user = joined.user
 
+      const sessionId = sessionFor(caller, user.id, fresh)
+      // A join again from another guest session: the membership names the first one only.
+      if (joined.membership.session_id !== sessionId) await linkGuestSession(caller, user.id, sessionId)
       const issued = await deps.tokens.issueUser({
         userId: user.id,
-        sessionId: sessionFor(caller, user.id, fresh),
+        sessionId,
         roles: ['participant'],
+        validAfter: user.tokens_valid_after,
       })
       let referral: ReferralOutcome | undefined
       if (input.referral_code !== undefined && joinReferral) {
@@ -308,10 +340,13 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const membership = caller.campaign
         ? await repo.findMembership(db, caller.campaign.slug, user.id)
         : undefined
+      const sessionId = sessionFor(caller, user.id, `sess_${ulid()}`)
+      await linkGuestSession(caller, user.id, sessionId)
       const issued = await deps.tokens.issueUser({
         userId: user.id,
-        sessionId: sessionFor(caller, user.id, `sess_${ulid()}`),
+        sessionId,
         roles: ['participant'],
+        validAfter: user.tokens_valid_after,
       })
       return {
         user: view(user, membership),
@@ -344,11 +379,19 @@ export function createUserService(deps: UserServiceDeps): UserService {
         )
         return repo.erase(trx, user.id)
       })
+      // Again once committed: a request between a hook's `forget` and the commit re-read "valid".
+      deps.revocations?.forget(person)
       if (erasedAt) return { id: user.id, erased_at: erasedAt }
       const again = await repo.findById(db, userId)
       return { id: userId, erased_at: again?.erased_at ?? new Date() }
     },
 
+    async logout(principal, { all }) {
+      const ended = await logOut(db, principal, all)
+      deps.revocations?.forget(ended)
+      const cutOff = ended.tokens_valid_after
+      return { status: 'logged_out', all, ...(cutOff ? { tokens_valid_after: cutOff.toISOString() } : {}) }
+    },
     onErase(hook) {
       eraseHooks.push(hook)
     },

@@ -12,6 +12,11 @@ export interface Principal {
   token_id?: string
   /** Token expiry, seconds since the epoch. */
   exp?: number
+  /**
+   * When the token was issued, ms since the epoch (its `iat_ms`, else its whole-second `iat`):
+   * what a person's "log out everywhere" cut-off is compared with.
+   */
+  issued_at?: number
 }
 
 const RANK: Record<Role, number> = { admin: 3, editor: 2, participant: 1, guest: 0 }

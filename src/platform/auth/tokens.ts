@@ -17,13 +17,18 @@ export interface TokenService {
     sessionId?: string
     ttlSeconds?: number
   }): Promise<{ token: string; principal: Principal }>
-  /** A registered user's token; it keeps the guest session id when one is upgraded. */
+  /**
+   * A registered user's token; it keeps the guest session id when one is upgraded. `validAfter`
+   * is the person's token cut-off: the token is stamped no earlier than it, so a node whose clock
+   * runs behind the one that cut off never issues a token refused at once.
+   */
   issueUser(input: {
     userId: string
     sessionId?: string
     roles: Role[]
     ttlSeconds?: number
     claims?: Record<string, unknown>
+    validAfter?: Date | null
   }): Promise<{ token: string; principal: Principal }>
   /** Verify signature (HS256 only), issuer, expiry (required) and shape. Throws `UnauthorizedError`. */
   verify(token: string): Promise<Principal & { claims: Record<string, unknown> }>
@@ -68,14 +73,23 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
     }
     if (p.token_id !== undefined) copy.token_id = p.token_id
     if (p.exp !== undefined) copy.exp = p.exp
+    if (p.issued_at !== undefined) copy.issued_at = p.issued_at
     return copy
   }
 
-  async function sign(principal: Principal, ttl: number, claims: Record<string, unknown> = {}) {
+  async function sign(
+    principal: Principal,
+    ttl: number,
+    claims: Record<string, unknown> = {},
+    validAfter?: Date | null,
+  ) {
     const jti = ulid()
     const now = Math.floor(Date.now() / 1000)
+    // `iat` counts whole seconds; a cut-off needs the millisecond.
+    const issuedMs = Math.max(Date.now(), validAfter?.getTime() ?? 0)
     const token = await new SignJWT({
       ...claims,
+      iat_ms: issuedMs,
       user_id: principal.user_id,
       sid: principal.session_id,
       roles: principal.roles,
@@ -88,7 +102,7 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
       .setIssuedAt(now)
       .setExpirationTime(now + ttl)
       .sign(key)
-    return { token, principal: { ...principal, token_id: jti, exp: now + ttl } }
+    return { token, principal: { ...principal, token_id: jti, exp: now + ttl, issued_at: issuedMs } }
   }
 
   return {
@@ -99,11 +113,12 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
         ttlSeconds ?? options.ttlSeconds,
       )
     },
-    issueUser({ userId, sessionId, roles, ttlSeconds, claims }) {
+    issueUser({ userId, sessionId, roles, ttlSeconds, claims, validAfter }) {
       return sign(
         { kind: 'user', user_id: userId, session_id: sessionId ?? `sess_${ulid()}`, roles },
         ttlSeconds ?? options.ttlSeconds,
         claims,
+        validAfter,
       )
     },
     async verify(token) {
@@ -132,6 +147,15 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
           exp: payload.exp,
           claims: payload as Record<string, unknown>,
         }
+        // Tokens from before `iat_ms` have only whole seconds: such a token issued in the second
+        // of a cut-off counts as older (refused), never as newer.
+        const issuedAt =
+          typeof payload.iat_ms === 'number'
+            ? payload.iat_ms
+            : typeof payload.iat === 'number'
+              ? payload.iat * 1000
+              : undefined
+        if (issuedAt !== undefined) principal.issued_at = issuedAt
         remember(token, principal)
         return cached(token) ?? principal
       } catch (err) {

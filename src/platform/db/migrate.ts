@@ -17,6 +17,7 @@ import * as m015 from './migrations/015_membership_by_session.js'
 import * as m016 from './migrations/016_request_fingerprint.js'
 import * as m017 from './migrations/017_referral_milestone_announced.js'
 import * as m018 from './migrations/018_stream_token_cutoff_key_owner.js'
+import * as m019 from './migrations/019_user_sessions_logout.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -40,6 +41,7 @@ const migrations: Record<string, Migration> = {
   '016_request_fingerprint': m016,
   '017_referral_milestone_announced': m017,
   '018_stream_token_cutoff_key_owner': m018,
+  '019_user_sessions_logout': m019,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -93,6 +93,8 @@ export interface UserMasterTable {
   created_at: CreatedAt
   updated_at: Timestamp
   erased_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  /** Every user token of the person issued before this is refused (log out everywhere). */
+  tokens_valid_after: ColumnType<Date | null, Date | null | undefined, Date | null>
 }
 
 export interface UserMembershipTable {
@@ -101,6 +103,13 @@ export interface UserMembershipTable {
   referral_code: string
   session_id: string
   joined_at: CreatedAt
+}
+
+/** A session a person continued without a membership recording it (a guest who logged in). */
+export interface UserSessionTable {
+  user_id: string
+  session_id: string
+  linked_at: CreatedAt
 }
 
 export interface UserRevokedSessionTable {
@@ -371,6 +380,7 @@ export interface Database {
   service_user_master: UserMasterTable
   service_user_membership: UserMembershipTable
   service_user_revoked_session: UserRevokedSessionTable
+  service_user_session: UserSessionTable
   service_referral_main: ReferralMainTable
   service_referral_audit: ReferralAuditTable
   service_referral_counter: ReferralCounterTable

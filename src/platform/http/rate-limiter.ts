@@ -12,7 +12,8 @@ export interface RateLimitResult {
 /**
  * Fixed-window attempt counter for business rules (login attempts per IP and per email, lead
  * submissions per IP…), separate from the global per-IP HTTP limit. With Redis every node shares
- * the counts; without it they live in this process, which is right for a single node.
+ * the counts (and counts alone while Redis is down); without it they live in this process, which
+ * is right for a single node.
  */
 export interface RateLimiter {
   /** Count one attempt under `key`; refused once more than `limit` attempts fall in `windowMs`. */
@@ -38,23 +39,58 @@ function result(count: number, limit: number, msLeft: number): RateLimitResult {
   return { allowed, count, retryAfter: allowed ? 0 : Math.max(1, Math.ceil(msLeft / 1000)) }
 }
 
-export function createRateLimiter(options: { redis?: Redis } = {}): RateLimiter {
+/** How long the shared limiter counts on its own after Redis failed, before asking Redis again. */
+const FALLBACK_MS = 5000
+
+/**
+ * With Redis every node shares the counts. When Redis fails (down, or not answering within the
+ * client's command timeout) the counting goes on in this process, Redis being asked again every
+ * few seconds: limits then hold per node (login guesses included) instead of every limited
+ * request failing with a 500, and are never lifted. `onFallback` hears of each outage once.
+ */
+export function createRateLimiter(
+  options: { redis?: Redis; onFallback?: (err: unknown) => void } = {},
+): RateLimiter {
+  const memory = createMemoryRateLimiter()
   const { redis } = options
-  if (redis) {
-    return {
-      async consume(key, limit, windowMs) {
+  if (!redis) return memory
+  let downUntil = 0
+  let down = false
+  const fail = (err: unknown) => {
+    downUntil = Date.now() + FALLBACK_MS
+    if (down) return
+    down = true
+    options.onFallback?.(err)
+  }
+  return {
+    async consume(key, limit, windowMs) {
+      if (Date.now() < downUntil) return memory.consume(key, limit, windowMs)
+      try {
         const [count, ttl] = (await redis.eval(CONSUME_SCRIPT, 1, PREFIX + key, String(windowMs))) as [
           number,
           number,
         ]
+        down = false
         return result(Number(count), limit, Number(ttl))
-      },
-      async reset(key) {
+      } catch (err) {
+        fail(err)
+        return memory.consume(key, limit, windowMs)
+      }
+    },
+    async reset(key) {
+      await memory.reset(key)
+      if (Date.now() < downUntil) return
+      try {
         await redis.del(PREFIX + key)
-      },
-    }
+      } catch (err) {
+        fail(err)
+      }
+    },
   }
+}
 
+/** This process's own counts: a single node's limiter, and the shared one's fallback. */
+function createMemoryRateLimiter(): RateLimiter {
   const windows = new Map<string, { count: number; resetAt: number }>()
   let lastSweep = Date.now()
   // Expired windows are dropped now and then, so the map stays as large as the live keys.
