@@ -46,7 +46,11 @@ describe('HEAD on media', () => {
       sha256: 'ab'.repeat(32),
       updated_at: new Date(),
     } as MediaRow
-    const media = { get: async () => row, storage, sweepPartials: async () => 0 } as unknown as MediaService
+    const media = {
+      get: async () => row,
+      storage,
+      sweep: async () => ({ interrupted: 0, partials: 0 }),
+    } as unknown as MediaService
     app = Fastify()
     app.addSchema(ErrorResponse)
     app.decorate('authenticate', async () => {})

@@ -248,16 +248,22 @@ for (const dialect of DIALECTS) {
       ids.push((await granted(me, slug)).media_id)
       assert.equal((await ticket(me, slug)).status, 413)
       const day = 24 * 60 * 60 * 1000
-      const set = (id: string, patch: { status?: 'uploading'; upload_expires_at: Date }) =>
+      const set = (id: string, patch: { status?: 'uploading'; upload_expires_at: Date; updated_at?: Date }) =>
         db().updateTable('service_media_main').set(patch).where('id', '=', id).execute()
       // An unused URL that expired holds nothing.
       await set(ids[0]!, { upload_expires_at: new Date(Date.now() - 1000) })
       assert.equal((await granted(me, slug)).max_bytes, PER_FILE)
       assert.equal((await ticket(me, slug)).status, 413)
-      // An upload still arriving after its URL expired holds its bytes; one stuck for a day does not.
+      // An upload still arriving after its URL expired holds its bytes, even for more than a day
+      // while its heartbeat writes its row; one with no sign of life for a day does not.
       await set(ids[1]!, { status: 'uploading', upload_expires_at: new Date(Date.now() - 60_000) })
       assert.equal((await ticket(me, slug)).status, 413)
       await set(ids[1]!, { status: 'uploading', upload_expires_at: new Date(Date.now() - day - 60_000) })
+      assert.equal((await ticket(me, slug)).status, 413)
+      await set(ids[1]!, {
+        upload_expires_at: new Date(Date.now() - day - 60_000),
+        updated_at: new Date(Date.now() - day - 60_000),
+      })
       assert.equal((await granted(me, slug)).max_bytes, PER_FILE)
     })
 

@@ -64,7 +64,11 @@ for (const dialect of DIALECTS) {
       after(async () => ctx.close())
 
       const db = () => ctx.app.platform.database.db
-      async function row(status: 'uploading' | 'processing' | 'failed', expiresAt: Date) {
+      async function row(
+        status: 'uploading' | 'processing' | 'failed',
+        expiresAt: Date,
+        updatedAt = new Date(),
+      ) {
         const id = ulid()
         await db()
           .insertInto('service_media_main')
@@ -81,6 +85,7 @@ for (const dialect of DIALECTS) {
             upload_expires_at: expiresAt,
             upload_used_at: new Date(),
             metadata: {},
+            updated_at: updatedAt,
           })
           .execute()
         return { id, key: `${slug}/${id}/original`, thumb: `${slug}/${id}/thumbnail.webp` }
@@ -95,14 +100,15 @@ for (const dialect of DIALECTS) {
           plant(mediaDir, processing.thumb, 2 * TTL_SECONDS),
         ]
         // One a crashed process left `uploading` past the grace the quotas give it.
-        const stuck = await row('uploading', new Date(Date.now() - IN_FLIGHT_GRACE_MS - 60_000))
+        const longAgo = new Date(Date.now() - IN_FLIGHT_GRACE_MS - 60_000)
+        const stuck = await row('uploading', longAgo, longAgo)
         const failed = await row('failed', new Date(Date.now() + 60_000))
         const gone = [
           plant(mediaDir, stuck.key, 2 * TTL_SECONDS),
           plant(mediaDir, failed.key, 2 * TTL_SECONDS),
         ]
 
-        assert.equal(await media.sweepPartials(), 2)
+        assert.equal((await media.sweep()).partials, 2)
         for (const path of kept) assert.equal(existsSync(path), true, path)
         for (const path of gone) assert.equal(existsSync(path), false, path)
 
@@ -112,7 +118,7 @@ for (const dialect of DIALECTS) {
           .where('id', '=', slow.id)
           .execute()
         await db().deleteFrom('service_media_main').where('id', '=', processing.id).execute()
-        assert.equal(await media.sweepPartials(), 2)
+        assert.equal((await media.sweep()).partials, 2)
         for (const path of kept) assert.equal(existsSync(path), false, path)
       })
 

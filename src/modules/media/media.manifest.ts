@@ -5,9 +5,10 @@ export const mediaManifest: ModuleManifest = {
   version: '1.0.0',
   description:
     'Media uploads through signed single-use URLs, streamed to disk or S3 with live progress, magic-byte ' +
-    'checks, SHA-256, image dimensions and thumbnails, images published without their EXIF/XMP (GPS ' +
-    'position included), within per-campaign and per-uploader storage quotas; served with Range, ' +
-    'conditional requests and HEAD; erased with their uploader',
+    'checks, SHA-256, image dimensions and thumbnails, images published without their EXIF/XMP and ' +
+    'comments (GPS position included), MP4/QuickTime/3GP/M4A without their location boxes, within ' +
+    'per-campaign and per-uploader storage quotas; uploads a crash interrupted fail; served with ' +
+    'Range, conditional requests and HEAD; erased with their uploader',
   capabilities: ['media.upload', 'media.serve', 'media.thumbnail'],
   dependencies: ['campaign', 'nexus', 'realtime', 'database', 'storage'],
   endpoints: [
@@ -39,7 +40,8 @@ export const mediaManifest: ModuleManifest = {
       channel: 'ws',
       direction: 'emits',
       description:
-        'To the uploader: uploading {progress} → processing → ready {url, thumbnail_url} | failed {reason}',
+        'To the uploader: uploading {progress} → processing → ready {url, thumbnail_url} | failed {reason} ' +
+        '(reason "interrupted": its server died mid-upload, found by the sweep)',
     },
   ],
   tables: ['service_media_main'],

@@ -10,10 +10,18 @@ import type { UploadTicket } from './media.schema.js'
 export type QuotaConfig = Pick<Config, 'MEDIA_CAMPAIGN_QUOTA_BYTES' | 'MEDIA_USER_QUOTA_BYTES'>
 
 /**
- * An upload in flight keeps its reservation this long after its URL expired: far longer than any
- * real upload takes, short enough that one a crashed process left behind frees its bytes.
+ * An upload in flight keeps its reservation this long after its URL expired and its row was last
+ * written (a heartbeat while its bytes arrive, see `HEARTBEAT_MS`): far longer than any upload
+ * goes without a byte, short enough that one a crashed process left behind frees its bytes (and
+ * the sweep then fails it, `interrupted`).
  */
 export const IN_FLIGHT_GRACE_MS = 24 * 60 * 60 * 1000
+
+/**
+ * How often an upload whose bytes are arriving writes its row, so one that takes longer than the
+ * grace (a large file on a slow link) is never taken for one a crash interrupted.
+ */
+export const HEARTBEAT_MS = 5 * 60 * 1000
 
 /** One `media.upload` waiting for its commit: the row to insert and the ticket to answer. */
 export interface Reservation {

@@ -10,9 +10,11 @@ import {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from '../../platform/http/errors.js'
-import type { Audience, RealtimePublisher } from '../../realtime/publish.js'
+import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
-import { claimStored, type QuotaConfig } from './media.quota.js'
+import { LOCATED_TYPES, withoutLocation } from './location.js'
+import { publishStatus } from './media.events.js'
+import { claimStored, HEARTBEAT_MS, type QuotaConfig } from './media.quota.js'
 import * as repo from './media.repo.js'
 import { allowedTypes, normaliseType } from './media.rules.js'
 import { type MediaResponse, THUMBNAIL_TYPES } from './media.schema.js'
@@ -21,12 +23,6 @@ import type { UploadSigner } from './signing.js'
 import type { StorageAdapter } from './storage.js'
 import { STRIPPED_TYPES, type Stripped, withoutMetadata } from './strip.js'
 import { makeThumbnail, storeBytes, type Thumbnail, thumbnailKeyOf } from './thumbnail.js'
-
-function audienceOf(row: repo.MediaRow): Audience {
-  return row.owner_user_id === 'guest'
-    ? { scope: 'session', campaign: row.campaign_slug, session_id: row.owner_session_id }
-    : { scope: 'user', campaign: row.campaign_slug, user_id: row.owner_user_id }
-}
 
 /**
  * `PUT upload_url`: streams the body to storage, then checks, measures and publishes it. Every
@@ -41,8 +37,11 @@ export function createReceiver(deps: {
   campaigns: Pick<CampaignService, 'find'>
   config: QuotaConfig
   toResponse(row: repo.MediaRow): MediaResponse
+  /** How often an upload whose bytes arrive writes its row (default `HEARTBEAT_MS`). */
+  heartbeatMs?: number
 }): (token: string, body: IncomingMessage) => Promise<MediaResponse> {
   const { db, storage, signer, publisher, campaigns, config, toResponse } = deps
+  const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS
 
   return async function receive(token: string, body: IncomingMessage): Promise<MediaResponse> {
     const id = signer.verify(token)
@@ -54,15 +53,7 @@ export function createReceiver(deps: {
     }
     const row = claimed
     const emit = (status: string, extra: Record<string, unknown> = {}) =>
-      publisher
-        .publish(audienceOf(row), {
-          type: 'media_event',
-          campaign_id: row.campaign_slug,
-          media_id: id,
-          status,
-          ...extra,
-        })
-        .catch(() => {})
+      publishStatus(publisher, row, status, extra)
     const thumbnailKey = thumbnailKeyOf(row)
     let ended = false
     /** Ends the upload `failed`, without the bytes it kept (`keys`), and answers `err`. */
@@ -116,6 +107,17 @@ export function createReceiver(deps: {
       let derived = 0
       // What is published: the bytes as uploaded, or as re-encoded without their metadata.
       let published = { size_bytes: size, sha256 }
+      if (LOCATED_TYPES.has(actual)) {
+        // Where a recording was made goes in place (same size): no quota to claim, only a new hash.
+        try {
+          const relocated = await withoutLocation(storage, row.storage_key, actual, size)
+          if (relocated) published = { size_bytes: size, sha256: relocated.sha256 }
+        } catch (err) {
+          // Deleted meanwhile (its original went first), not a storage failure.
+          if (!(await repo.find(db, id))) return deleted()
+          throw err
+        }
+      }
       const thumb = THUMBNAIL_TYPES.has(actual) ? thumbnailKey : null
       if (thumb) {
         let made: Thumbnail
@@ -178,7 +180,25 @@ export function createReceiver(deps: {
       )
     }
     const declaredSize = (row.metadata as { declared_size?: number | null }).declared_size ?? undefined
-    const meter = new UploadMeter(max, length ?? declaredSize, (p) => void emit('uploading', { ...p }))
+    // While bytes arrive the row is written now and then, so the sweep never fails an upload
+    // that is slow but alive for one a crash interrupted (see `failInterrupted`). One at a time.
+    let lastBeat = Date.now()
+    let beating = false
+    const heartbeat = () => {
+      if (beating || Date.now() - lastBeat < heartbeatMs) return
+      beating = true
+      lastBeat = Date.now()
+      repo
+        .touch(db, id)
+        .catch(() => {})
+        .finally(() => {
+          beating = false
+        })
+    }
+    const meter = new UploadMeter(max, length ?? declaredSize, (p) => {
+      void emit('uploading', { ...p })
+      heartbeat()
+    })
     const out = await storage.open(row.storage_key, row.declared_type)
 
     // The request is piped by hand, not through pipeline(): pipeline would destroy the request

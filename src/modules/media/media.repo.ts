@@ -1,4 +1,4 @@
-import { type Insertable, type Selectable, type Updateable, sql } from 'kysely'
+import { type Insertable, type RawBuilder, type Selectable, type Updateable, sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import type { MediaMainTable } from '../../platform/db/tables.js'
 
@@ -80,6 +80,15 @@ export async function removeByOwner(db: Db, userId: string, sessionIds: string[]
     .execute()
 }
 
+/**
+ * Whether an upload `uploading` or `processing` still counts as in flight: its URL expired after
+ * `since`, or its row was written after it (claimed, a heartbeat while bytes arrive, moved on).
+ * One that did neither for that long was left behind by a process that died: the quotas stop
+ * counting it and the sweep fails it (`failInterrupted`), so it is always one or the other.
+ */
+const aliveSince = (since: Date | RawBuilder<Date>) =>
+  sql<boolean>`(upload_expires_at > ${since} or updated_at > ${since})`
+
 /** Of `ids`, the uploads still in flight as the quotas count them (see `usage`). */
 export async function inFlight(db: Db, ids: string[], inFlightSince: Date): Promise<string[]> {
   if (ids.length === 0) return []
@@ -88,9 +97,44 @@ export async function inFlight(db: Db, ids: string[], inFlightSince: Date): Prom
     .select('id')
     .where('id', 'in', ids)
     .where('status', 'in', ['uploading', 'processing'])
-    .where('upload_expires_at', '>', inFlightSince)
+    .where(aliveSince(inFlightSince))
     .execute()
   return rows.map((r) => r.id)
+}
+
+/**
+ * Heartbeat of an upload whose bytes are arriving: its row says it is alive, by the database
+ * clock. Only while `uploading`: it never moves a row on, nor brings one back.
+ */
+export async function touch(db: Db, id: string): Promise<void> {
+  await db
+    .updateTable('service_media_main')
+    .set({ updated_at: sql`now()` })
+    .where('id', '=', id)
+    .where('status', '=', 'uploading')
+    .execute()
+}
+
+/**
+ * Fails up to `limit` uploads left `uploading` or `processing` with no sign of life for `graceMs`
+ * (by the database clock, so nodes agree), returning them. Rows another node is failing at the
+ * same time are skipped, not waited for: each row is failed, and returned, once. Call it in a
+ * transaction that removes their files, so a removal that fails leaves them to the next sweep.
+ */
+export async function failInterrupted(trx: Db, graceMs: number, limit: number): Promise<MediaRow[]> {
+  const since = sql<Date>`now() - ${`${graceMs} milliseconds`}::interval`
+  const stuck = (db: Db) =>
+    db
+      .selectFrom('service_media_main')
+      .where('status', 'in', ['uploading', 'processing'])
+      .where(sql<boolean>`not ${aliveSince(since)}`)
+  return trx
+    .updateTable('service_media_main')
+    .set({ status: 'failed', failure_reason: 'interrupted', updated_at: sql`now()` })
+    .where('id', 'in', stuck(trx).select('id').limit(limit).forUpdate().skipLocked())
+    .where('status', 'in', ['uploading', 'processing'])
+    .returningAll()
+    .execute()
 }
 
 export async function listByCampaign(db: Db, slug: string, limit: number): Promise<MediaRow[]> {
@@ -113,9 +157,9 @@ const derived = sql<number>`coalesce((metadata->>'derived_bytes')::bigint, 0)`
  * Bytes a scope holds: ready media by their size and their derived files' (a thumbnail), failed
  * ones nothing (their bytes are removed), a pending upload URL its whole `max_bytes` until it
  * expires, and an upload in flight what its URL reserved, or what it has once that is more (a
- * thumbnail bigger than the room its original left), until `inFlightSince`: an upload that began
- * before its URL expired may outlast it, but one left `uploading` by a crashed process must not
- * hold its bytes for good. `except` leaves one media out.
+ * thumbnail bigger than the room its original left), while it is alive since `inFlightSince` (see
+ * `aliveSince`): an upload that began before its URL expired may outlast it, but one left
+ * `uploading` by a crashed process must not hold its bytes for good. `except` leaves one media out.
  */
 export async function usage(
   db: Db,
@@ -128,7 +172,7 @@ export async function usage(
     sql<string | number>`coalesce(sum(case
       when status = 'ready' then size_bytes + ${derived}
       when status = 'pending' and upload_expires_at > ${now} then max_bytes
-      when status in ('uploading', 'processing') and upload_expires_at > ${inFlightSince}
+      when status in ('uploading', 'processing') and ${aliveSince(inFlightSince)}
         then greatest(max_bytes, coalesce(size_bytes, 0) + ${derived})
       else 0 end), 0)`.as('bytes'),
   )

@@ -33,10 +33,14 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
 ) => {
   const tags = ['media']
 
-  // What uploads a crash cut short left on disk goes before the first request, then periodically.
+  // Uploads a crash cut short fail, and what they left on disk goes, before the first request,
+  // then periodically.
   const sweeper = createSweeper(
-    () => media.sweepPartials(),
-    (err) => app.log.warn({ err }, 'removing the files of interrupted uploads failed'),
+    async () => {
+      const swept = await media.sweep()
+      if (swept.interrupted > 0) app.log.warn(swept, 'failed uploads a crash interrupted')
+    },
+    (err) => app.log.warn({ err }, 'cleaning up after interrupted uploads failed'),
   )
   app.addHook('onReady', () => sweeper.start())
   app.addHook('preClose', () => sweeper.stop())

@@ -16,7 +16,7 @@ import type { Campaign } from '../campaign/campaign.schema.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import { type QuotaConfig, type Reservation, reservationWriter } from './media.quota.js'
 import { createReceiver } from './media.receive.js'
-import { sweepPartials } from './media.sweep.js'
+import { failInterrupted, sweepPartials } from './media.sweep.js'
 import * as repo from './media.repo.js'
 import { allowedTypes, maxBytes, normaliseType } from './media.rules.js'
 import type { MediaResponse, UploadPayload } from './media.schema.js'
@@ -42,8 +42,11 @@ export interface MediaService {
    * as a user or as a guest of a session they joined from, goes with its files, freeing its quota.
    */
   erase(person: { user_id: string; session_ids: string[] }, trx: Db): Promise<void>
-  /** Removes what uploads a crash interrupted left on disk (see `sweepPartials`); how many went. */
-  sweepPartials(): Promise<number>
+  /**
+   * Cleans up after uploads a crash interrupted: fails those it left in flight past the quotas'
+   * grace (see `failInterrupted`), then removes what was left on disk (see `sweepPartials`).
+   */
+  sweep(): Promise<{ interrupted: number; partials: number }>
   toResponse(row: repo.MediaRow): MediaResponse
   storage: StorageAdapter
 }
@@ -66,6 +69,8 @@ export function createMediaService(deps: {
   publisher: RealtimePublisher
   campaigns: Pick<CampaignService, 'find'>
   config: MediaConfig
+  /** How often an upload whose bytes arrive writes its row (default `HEARTBEAT_MS`). */
+  heartbeatMs?: number
 }): MediaService {
   const { db, storage, config } = deps
   const base = config.PUBLIC_URL?.replace(/\/+$/, '') ?? ''
@@ -176,7 +181,11 @@ export function createMediaService(deps: {
     },
     remove,
     erase,
-    sweepPartials: () => sweepPartials({ db, storage, config }),
+    async sweep() {
+      // Rows first: the files of the uploads it fails are then no longer in progress.
+      const interrupted = await failInterrupted({ db, storage, publisher: deps.publisher })
+      return { interrupted, partials: await sweepPartials({ db, storage, config }) }
+    },
     toResponse,
     storage,
   }

@@ -1,14 +1,49 @@
 import type { Config } from '../../config.js'
 import type { Db } from '../../platform/db/database.js'
+import type { RealtimePublisher } from '../../realtime/publish.js'
+import { publishStatus } from './media.events.js'
 import { IN_FLIGHT_GRACE_MS } from './media.quota.js'
 import * as repo from './media.repo.js'
 import type { StorageAdapter } from './storage.js'
+import { thumbnailKeyOf } from './thumbnail.js'
 
 /** How often each node sweeps, besides once at start. */
 export const SWEEP_INTERVAL_MS = 10 * 60_000
 
 /** The media a storage key belongs to: keys are `{campaign}/{media_id}/{file}`. */
 const mediaIdOf = (key: string) => key.split('/')[1] ?? ''
+
+/** Rows failed per transaction: each batch's files are removed while its rows are held. */
+const INTERRUPTED_BATCH = 100
+
+/**
+ * Fails the uploads whose process died (a crash mid-upload or mid-thumbnail): those left
+ * `uploading` or `processing` past the grace the quotas give them, by their URL's expiry and the
+ * last write of their row (a heartbeat while bytes arrive), so a slow upload still alive is never
+ * one of them. Each goes `failed` with `interrupted`, without its files, freeing its quota, and its
+ * uploader hears so. Nodes sweeping at once fail each row once; a file removal that fails keeps
+ * its batch for the next sweep. Returns how many uploads failed.
+ */
+export async function failInterrupted(
+  deps: { db: Db; storage: StorageAdapter; publisher: RealtimePublisher },
+  graceMs = IN_FLIGHT_GRACE_MS,
+): Promise<number> {
+  const { db, storage, publisher } = deps
+  let failed = 0
+  for (;;) {
+    const rows = await db.transaction().execute(async (trx) => {
+      const rows = await repo.failInterrupted(trx, graceMs, INTERRUPTED_BATCH)
+      // Committed files only: what was still being written is a `.part` file, `sweepPartials`'.
+      for (const row of rows) {
+        for (const key of [row.storage_key, thumbnailKeyOf(row)]) await storage.remove(key)
+      }
+      return rows
+    })
+    for (const row of rows) await publishStatus(publisher, row, 'failed', { reason: 'interrupted' })
+    failed += rows.length
+    if (rows.length < INTERRUPTED_BATCH) return failed
+  }
+}
 
 /**
  * Removes the temporary files of writes a crash (or a kill) cut short: those last written longer
@@ -40,7 +75,7 @@ export async function sweepPartials(
  * Runs `sweep` once before the server takes requests, then every `SWEEP_INTERVAL_MS`, one at a
  * time; `stop` waits for a sweep under way.
  */
-export function createSweeper(sweep: () => Promise<number>, onError: (err: unknown) => void) {
+export function createSweeper(sweep: () => Promise<unknown>, onError: (err: unknown) => void) {
   let timer: NodeJS.Timeout | undefined
   let running: Promise<void> | undefined
   const run = () => {

@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto'
+import { buffer } from 'node:stream/consumers'
 import sharp, { type Metadata, type Sharp } from 'sharp'
+import { gifWithoutComments, jpegWithoutComments } from './comments.js'
 import type { StorageAdapter } from './storage.js'
 import { DECODE, through } from './thumbnail.js'
 
 /**
  * Images published without their metadata: those sharp both reads and writes back in their own
- * format. GIF is left as it is (re-encoding would cost its palette and timing, and it carries no
- * EXIF); HEIC is not decoded by the libvips sharp ships (HEVC), so it cannot be cleaned either.
+ * format, and GIF, whose comments and XMP go without re-encoding it (which would cost its palette
+ * and timing; it carries no EXIF). HEIC is not decoded by the libvips sharp ships (HEVC), so it
+ * cannot be cleaned.
  */
-export const STRIPPED_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/avif'])
+export const STRIPPED_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/gif'])
 
 export interface Stripped {
   bytes: Buffer
@@ -30,18 +33,23 @@ function carriesMetadata(meta: Metadata): boolean {
 /**
  * The image at `key` (of `type`, one of `STRIPPED_TYPES`) re-encoded without its EXIF (GPS
  * position, time, camera and its serial), XMP, IPTC and PNG text, turned upright first (its
- * orientation is EXIF too), its ICC colour profile kept. Undefined when it carries none of these:
- * it is then published byte for byte as uploaded, without a generation of loss. Throws when the
- * image cannot be read or decoded (or is over the pixel limit).
+ * orientation is EXIF too), its ICC colour profile kept. A JPEG with comments only, and a GIF,
+ * lose what they carry without being re-encoded (see `comments.ts`). Undefined when it carries
+ * none of these: it is then published byte for byte as uploaded, without a generation of loss.
+ * Throws when the image cannot be read or decoded (or is over the pixel limit).
  */
 export async function withoutMetadata(
   storage: StorageAdapter,
   key: string,
   type: string,
 ): Promise<Stripped | undefined> {
+  if (type === 'image/gif') return lossless(storage, key, gifWithoutComments)
   const probe = sharp(DECODE)
   const meta = await through(storage, key, probe, probe.metadata())
-  if (!carriesMetadata(meta)) return undefined
+  // sharp does not report a JPEG's comments: one with no other metadata loses them as it is.
+  if (!carriesMetadata(meta)) {
+    return type === 'image/jpeg' ? lossless(storage, key, jpegWithoutComments) : undefined
+  }
   const orientation = meta.orientation ?? 1
   const animated = (meta.pages ?? 1) > 1
   let image = sharp({ ...DECODE, animated }).keepIccProfile()
@@ -51,6 +59,16 @@ export async function withoutMetadata(
   image = encode(image, type, meta)
   const bytes = await through(storage, key, image, image.toBuffer())
   return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') }
+}
+
+/** The image at `key` without what `strip` drops, as it is otherwise; undefined if nothing goes. */
+async function lossless(
+  storage: StorageAdapter,
+  key: string,
+  strip: (bytes: Buffer) => Buffer | undefined,
+): Promise<Stripped | undefined> {
+  const bytes = strip(await buffer(await storage.read(key)))
+  return bytes && { bytes, sha256: createHash('sha256').update(bytes).digest('hex') }
 }
 
 /**
