@@ -37,7 +37,6 @@ import { createPlatform, type Platform, type PlatformOptions } from './platform/
 import { fastifyTrustProxy } from './platform/http/client-ip.js'
 import { clientNetwork } from './platform/http/client-network.js'
 import * as realtime from './realtime/index.js'
-import { shareAdmission } from './realtime/admission.js'
 import { InboundRegistry } from './realtime/inbound.js'
 import { createBusPublisher, type RealtimePublisher } from './realtime/publish.js'
 
@@ -337,7 +336,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(media.routes, { media: mediaService, campaigns, maxBytes: config.MEDIA_MAX_BYTES })
   await app.register(notification.routes, { webhooks, campaigns })
   await app.register(quote.routes, { quotes, dispatcher, campaigns })
-  await app.register(stream.routes, { module: streamModule, live: liveStreams })
+  // `/cable` counts against the gateway's socket limits; the gateway is built below, so a getter.
+  await app.register(stream.routes, {
+    module: streamModule,
+    live: liveStreams,
+    admission: () => gateway.admission,
+  })
   // Last: the site's pages and assets never shadow an API route.
   await app.register(web.routes, {
     distDir: fileURLToPath(new URL('../web/dist', import.meta.url)),
@@ -366,8 +370,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     { otherUpgradePaths: [stream.CABLE_PATH] },
   )
-  // `/cable` is admitted with the same socket limits, and one budget per client address.
-  shareAdmission(app.server, gateway.admission)
   const graph = amadeus.createAmadeusService({
     db,
     dialect: platform.database.dialect,

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
@@ -113,20 +113,4 @@ export class Admission {
     this.deps.metrics.refused.labels(code).inc()
     if (code === 'INTERNAL') this.deps.log.error({ err }, 'WebSocket upgrade failed')
   }
-}
-
-/** Each HTTP server's `/ws` admission, for the server's other WebSocket endpoints to count against. */
-const shared = new WeakMap<Server, Admission>()
-
-/**
- * Let the other WebSocket endpoints on `server` (`/cable`) admit their upgrades with this
- * admission's limits and counts: a client address has one budget on a node, not one per endpoint.
- */
-export function shareAdmission(server: Server, admission: Admission): void {
-  shared.set(server, admission)
-}
-
-/** The admission `shareAdmission` gave `server`, if any. */
-export function sharedAdmission(server: Server): Admission | undefined {
-  return shared.get(server)
 }

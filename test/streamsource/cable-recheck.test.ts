@@ -1,64 +1,12 @@
 import assert from 'node:assert/strict'
-import { createServer, type Server } from 'node:http'
 import { after, before, describe, it } from 'node:test'
 import type { Consumer } from '@rails/actioncable'
-import type { FastifyBaseLogger } from 'fastify'
-import { createMemoryBus } from '../../src/platform/bus/memory.js'
-import { TOKENS_CUT_OFF_CHANNEL, type V1Principal } from '../../src/modules/stream/account.service.js'
-import { streamsChannel } from '../../src/modules/stream/cable/channels.js'
-import { createCableServer } from '../../src/modules/stream/cable/server.js'
-import { unauthorized } from '../../src/modules/stream/v1.errors.js'
+import { TOKENS_CUT_OFF_CHANNEL } from '../../src/modules/stream/account.service.js'
 import { consumer, subscribe, until } from './cable-client.js'
-
-const silent = { warn() {}, info() {}, error() {}, debug() {} } as unknown as FastifyBaseLogger
-
-/** Credentials the test turns bad (401) or broken (a database that cannot answer) as it goes. */
-function fakeAccounts() {
-  const refused = new Set<string>()
-  const broken = new Set<string>()
-  const checks = new Map<string, number>()
-  return {
-    refused,
-    broken,
-    checks: (token: string) => checks.get(token) ?? 0,
-    async authenticate(credential: string): Promise<V1Principal> {
-      checks.set(credential, (checks.get(credential) ?? 0) + 1)
-      if (refused.has(credential)) throw unauthorized()
-      if (broken.has(credential)) throw new Error('connection terminated')
-      const id = Number(credential.split('-')[1])
-      return { kind: 'account', account_id: id, role: 'default', service: false, token_id: credential }
-    },
-  }
-}
+import { cableOn as cableWith } from './cable-node.js'
 
 /** A `/cable` server on its own HTTP server, with the re-check period the test chooses. */
-async function cableOn(recheckMs: number) {
-  const accounts = fakeAccounts()
-  const bus = createMemoryBus()
-  const cable = createCableServer({
-    accounts,
-    bus,
-    channels: { StreamsChannel: streamsChannel() },
-    isMaintenance: () => false,
-    log: silent,
-    recheckMs,
-  })
-  const server: Server = createServer()
-  cable.attach(server)
-  await cable.start()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`
-  return {
-    accounts,
-    bus,
-    base,
-    async close() {
-      await cable.close()
-      server.closeAllConnections()
-      await new Promise((r) => server.close(r))
-    },
-  }
-}
+const cableOn = (recheckMs: number) => cableWith({ recheckMs })
 
 describe('/cable checks open sockets again', () => {
   const consumers: Consumer[] = []

@@ -8,7 +8,7 @@ import { createStreamService } from './stream.service.js'
 import { v1Plugin } from './v1.plugin.js'
 import { collaborativeChannel, streamsChannel } from './cable/channels.js'
 import { createMemoryCollabStore, createRedisCollabStore } from './cable/collab.store.js'
-import { createCableServer } from './cable/server.js'
+import { type CableServerDeps, createCableServer } from './cable/server.js'
 import { createLiveStreams, type LiveStreams } from './live.service.js'
 import { createMemoryViewerCounter, createRedisViewerCounter } from './live.viewers.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
@@ -55,11 +55,19 @@ export function createLive(
   })
 }
 
+/** What the stream module's routes are registered with. */
+export interface StreamRoutesOptions {
+  module: StreamModule
+  live: LiveStreams
+  /**
+   * The `/ws` gateway's admission, so `/cable` sockets count against the same per-address and
+   * per-session limits. A getter: the gateway is built after this plugin is registered.
+   */
+  admission?: CableServerDeps['admission']
+}
+
 /** `/api/v1` (StreamSource-compatible) and the ActionCable server on `/cable`. */
-export const routes: FastifyPluginAsync<{ module: StreamModule; live: LiveStreams }> = async (
-  app,
-  { module, live },
-) => {
+export const routes: FastifyPluginAsync<StreamRoutesOptions> = async (app, { module, live, admission }) => {
   const { accounts, streams, maintenance, limiter, config } = module
   await app.register(v1Plugin, { accounts, streams, maintenance, limiter, config, prefix: '/api/v1' })
   const cable = createCableServer({
@@ -68,6 +76,7 @@ export const routes: FastifyPluginAsync<{ module: StreamModule; live: LiveStream
     isMaintenance: maintenance.enabled,
     log: app.log,
     allowedOrigins: config.CORS_ORIGINS,
+    admission,
     channels: {
       StreamsChannel: streamsChannel(),
       CollaborativeStreamsChannel: collaborativeChannel({

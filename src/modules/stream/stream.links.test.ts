@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { detectPlatform, normalizeLink } from './stream.links.js'
+import { canonicalLinkKey, channelSpan, detectPlatform, normalizeLink } from './stream.links.js'
 
 describe('stream links', () => {
   it('normalises scheme, www, trailing slash, fragments and tracking parameters', () => {
@@ -20,6 +20,47 @@ describe('stream links', () => {
       normalizeLink('https://youtube.com/watch?v=abd'),
     )
     assert.notEqual(normalizeLink('https://twitch.tv/Example'), normalizeLink('https://twitch.tv/other'))
+  })
+
+  it("folds the channel name's case where the platform ignores it, and nothing else", () => {
+    for (const [a, b] of [
+      ['https://twitch.tv/Foo', 'https://www.twitch.tv/foo/'],
+      ['https://m.twitch.tv/FOO', 'https://m.twitch.tv/foo'],
+      ['https://kick.com/SomeOne', 'https://kick.com/someone'],
+      ['https://youtube.com/@MyHandle/live', 'https://www.youtube.com/@myhandle/live'],
+      ['https://youtube.com/c/MyName', 'https://youtube.com/c/myname'],
+      ['https://youtube.com/user/MyName/videos', 'https://youtube.com/user/myname/videos'],
+      ['https://www.tiktok.com/@User/live', 'https://tiktok.com/@user/live'],
+      ['https://instagram.com/SomeOne/live', 'https://instagram.com/someone/live'],
+      ['https://facebook.com/SomePage/videos/1', 'https://facebook.com/somepage/videos/1'],
+    ]) {
+      assert.equal(normalizeLink(a!), normalizeLink(b!), `${a} = ${b}`)
+    }
+    assert.equal(normalizeLink('https://twitch.tv/Foo/clip/AbC'), 'twitch.tv/foo/clip/AbC')
+    for (const [a, b] of [
+      ['https://youtube.com/watch?v=AbC', 'https://youtube.com/watch?v=abc'],
+      ['https://youtu.be/AbC', 'https://youtu.be/abc'],
+      ['https://youtube.com/channel/UCAbC', 'https://youtube.com/channel/UCabc'],
+      ['https://youtube.com/live/AbC', 'https://youtube.com/live/abc'],
+      ['https://clips.twitch.tv/AbC', 'https://clips.twitch.tv/abc'],
+      ['https://twitch.tv/foo/clip/AbC', 'https://twitch.tv/foo/clip/abc'],
+      ['https://instagram.com/p/AbC', 'https://instagram.com/p/abc'],
+      ['https://fb.watch/AbC', 'https://fb.watch/abc'],
+      ['https://vm.tiktok.com/AbC', 'https://vm.tiktok.com/abc'],
+      ['https://example.com/Foo', 'https://example.com/foo'],
+      ['https://twitch.tv:8080/Foo', 'https://twitch.tv:8080/foo'],
+    ]) {
+      assert.notEqual(normalizeLink(a!), normalizeLink(b!), `${a} != ${b}`)
+    }
+  })
+
+  it('channelSpan and canonicalLinkKey find and fold the name in a stored key', () => {
+    assert.deepEqual(channelSpan('twitch.tv/Foo/clip/X'), [10, 13])
+    assert.deepEqual(channelSpan('youtube.com/c/Name?x=1'), [14, 18])
+    assert.equal(channelSpan('youtube.com/watch?v=AbC'), undefined)
+    assert.equal(channelSpan('campaign-stream:abc'), undefined)
+    assert.equal(canonicalLinkKey('twitch.tv/Foo/clip/X'), 'twitch.tv/foo/clip/X')
+    assert.equal(canonicalLinkKey('youtube.com/@Me?si=Q'), 'youtube.com/@me?si=Q')
   })
 
   it('refuses anything that is not an absolute http(s) URL', () => {

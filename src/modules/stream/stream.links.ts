@@ -39,8 +39,10 @@ export function parseHttpUrl(raw: string): URL | undefined {
 
 /**
  * The duplicate-detection key of a link: no scheme, lower-case host without `www.`, no trailing
- * slash, no fragment, tracking parameters removed and the rest sorted. `http://www.twitch.tv/x/`
- * and `https://twitch.tv/x?utm_source=discord` have the same key.
+ * slash, no fragment, tracking parameters removed and the rest sorted, and on the platforms whose
+ * channel names ignore case (see `channelSpan`) the name in lower case. `http://www.twitch.tv/X/`
+ * and `https://twitch.tv/x?utm_source=discord` have the same key. The link itself is kept as
+ * entered; only the key is folded.
  */
 export function normalizeLink(raw: string): string | undefined {
   const url = parseHttpUrl(raw)
@@ -52,7 +54,59 @@ export function normalizeLink(raw: string): string | undefined {
     .filter(([k]) => !k.toLowerCase().startsWith('utm_') && !TRACKING.has(k.toLowerCase()))
     .sort(([a, av], [b, bv]) => (a === b ? av.localeCompare(bv) : a.localeCompare(b)))
   const query = params.length ? `?${new URLSearchParams(params).toString()}` : ''
-  return `${host}${port}${path}${query}`
+  return canonicalLinkKey(`${host}${port}${path}${query}`)
+}
+
+/** Hosts (after `www.`) whose first path segment is an account, channel or page name. */
+const NAMED_BY_FIRST_SEGMENT = new Set([
+  'twitch.tv',
+  'm.twitch.tv',
+  'kick.com',
+  'instagram.com',
+  'facebook.com',
+  'm.facebook.com',
+])
+const YOUTUBE = new Set(['youtube.com', 'm.youtube.com'])
+const TIKTOK = new Set(['tiktok.com', 'm.tiktok.com'])
+
+/**
+ * Where the channel name is in a link key (`[start, end)`), on the platforms where names ignore
+ * case: Twitch and Kick channels, Instagram and Facebook accounts and pages (the first path
+ * segment), YouTube handles (`/@name`) and custom names (`/c/name`, `/user/name`), TikTok
+ * accounts (`/@name`). Everything else keeps its case, as it may matter there: YouTube video and
+ * channel ids, Twitch clip slugs (`clips.twitch.tv/Slug`, `/name/clip/Slug`), short links
+ * (`youtu.be`, `fb.watch`, `vm.tiktok.com`), query values, and every other site's paths.
+ * Keys are ASCII (the URL parser percent-encodes the rest), so lower-casing keeps their length.
+ */
+export function channelSpan(key: string): [number, number] | undefined {
+  const slash = key.indexOf('/')
+  if (slash < 0) return undefined
+  const host = key.slice(0, slash)
+  if (host.includes('?')) return undefined
+  const queryAt = key.indexOf('?', slash)
+  const segments = key.slice(slash + 1, queryAt < 0 ? key.length : queryAt).split('/')
+  const span = (index: number): [number, number] | undefined => {
+    const segment = segments[index]
+    if (!segment) return undefined
+    const start = slash + 1 + segments.slice(0, index).reduce((n, s) => n + s.length + 1, 0)
+    return [start, start + segment.length]
+  }
+  const first = segments[0] ?? ''
+  if (NAMED_BY_FIRST_SEGMENT.has(host)) return span(0)
+  if (YOUTUBE.has(host)) {
+    if (first.startsWith('@')) return span(0)
+    if (first === 'c' || first === 'user') return span(1)
+  }
+  if (TIKTOK.has(host) && first.startsWith('@')) return span(0)
+  return undefined
+}
+
+/** A key with its channel name (`channelSpan`) in lower case: keys stored before names were folded become today's. */
+export function canonicalLinkKey(key: string): string {
+  const span = channelSpan(key)
+  if (!span) return key
+  const [start, end] = span
+  return key.slice(0, start) + key.slice(start, end).toLowerCase() + key.slice(end)
 }
 
 const HOSTS: Array<[RegExp, Platform]> = [

@@ -1,6 +1,7 @@
 import { type Insertable, type RawBuilder, type Selectable, sql, type Updateable } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import type { StreamMainTable } from '../../platform/db/tables.js'
+import { channelSpan } from './stream.links.js'
 
 export type StreamRow = Selectable<StreamMainTable>
 export type StreamInsert = Insertable<StreamMainTable>
@@ -20,6 +21,22 @@ export interface StreamFilters {
   sort?: 'name' | '-name' | 'created' | '-created'
 }
 
+/**
+ * Rows whose link has the key `key` (as `normalizeLink` makes it). Keys stored before channel
+ * names were lower-cased may hold the name in any case (`twitch.tv/Foo`): where the key has a
+ * name (`channelSpan`) it is compared without case, the rest of the key exactly (a video id's
+ * case matters). The `lower(...)` term is implied by the others; an index on
+ * `lower(normalized_link)` would serve it.
+ */
+function sameLink(key: string) {
+  const span = channelSpan(key)
+  if (!span) return sql<boolean>`normalized_link = ${key}`
+  const [start, end] = span
+  return sql<boolean>`(normalized_link = ${key} or (lower(normalized_link) = ${key.toLowerCase()}
+    and left(normalized_link, ${sql.lit(start)}) = ${key.slice(0, start)}
+    and substr(normalized_link, ${sql.lit(end + 1)}) = ${key.slice(end)}))`
+}
+
 function filtered(db: Db, f: StreamFilters) {
   let q = db.selectFrom('service_stream_main')
   if (f.status !== undefined) q = q.where('status', '=', f.status)
@@ -27,7 +44,7 @@ function filtered(db: Db, f: StreamFilters) {
   if (f.userId !== undefined) q = q.where('user_id', '=', f.userId)
   if (f.isPinned !== undefined) q = q.where('is_pinned', '=', f.isPinned)
   q = q.where('is_archived', '=', f.isArchived ?? false)
-  if (f.normalizedLink !== undefined) q = q.where('normalized_link', '=', f.normalizedLink)
+  if (f.normalizedLink !== undefined) q = q.where(sameLink(f.normalizedLink))
   if (f.platform !== undefined) q = q.where('platform', '=', f.platform)
   if (f.campaign !== undefined) q = q.where('campaign_slug', '=', f.campaign)
   if (f.search) {
@@ -120,12 +137,15 @@ export async function findById(db: Db, id: number): Promise<StreamRow | undefine
   return db.selectFrom('service_stream_main').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
-export async function findByNormalizedLink(db: Db, key: string): Promise<StreamRow | undefined> {
-  return db
-    .selectFrom('service_stream_main')
-    .selectAll()
-    .where('normalized_link', '=', key)
-    .executeTakeFirst()
+/** The stream whose link has the key `key` (see `sameLink`), other than `exceptId`; the exact key first. */
+export async function findByNormalizedLink(
+  db: Db,
+  key: string,
+  exceptId?: number,
+): Promise<StreamRow | undefined> {
+  let q = db.selectFrom('service_stream_main').selectAll().where(sameLink(key))
+  if (exceptId !== undefined) q = q.where('id', '!=', exceptId)
+  return q.orderBy(sql`normalized_link = ${key}`, 'desc').orderBy('id').limit(1).executeTakeFirst()
 }
 
 /** Inserts unless the normalised link exists; `undefined` then (the caller returns the existing one). */

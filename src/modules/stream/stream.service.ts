@@ -2,8 +2,10 @@ import type { EventBus } from '../../platform/bus/bus.js'
 import type { Db } from '../../platform/db/database.js'
 import type { AccountService, V1Principal } from './account.service.js'
 import { CABLE_CHANNEL, type CableBroadcast } from './cable/protocol.js'
+import { createBulkOperations } from './stream.bulk.js'
 import { parseStreamInput } from './stream.input.js'
-import { normalizeLink } from './stream.links.js'
+import { toStreamJson } from './stream.json.js'
+import { canonicalLinkKey, normalizeLink } from './stream.links.js'
 import * as repo from './stream.repo.js'
 import type { StreamJson, StreamInput, LiveStatus } from './stream.schema.js'
 import { forbidden, invalid, notFound } from './v1.errors.js'
@@ -13,17 +15,6 @@ export type StreamAction = 'created' | 'updated' | 'archived' | 'deleted'
 export interface ListResult {
   streams: StreamJson[]
   meta: { current_page: number; total_pages: number; total_count: number; per_page: number }
-}
-
-export interface ItemResult {
-  index: number
-  id?: number
-  link?: string
-  success: boolean
-  status: 'created' | 'duplicate' | 'updated' | 'error'
-  stream?: StreamJson
-  error?: string
-  details?: Record<string, string[]>
 }
 
 const UNIQUE_VIOLATION = '23505'
@@ -47,38 +38,7 @@ export function createStreamService(deps: {
 }) {
   const { db, bus } = deps
 
-  async function toJson(rows: repo.StreamRow[]): Promise<StreamJson[]> {
-    const users = await deps.accounts.accounts(
-      rows.flatMap((r) => (r.user_id == null ? [] : [Number(r.user_id)])),
-    )
-    return rows.map((r) => ({
-      id: Number(r.id),
-      source: r.source,
-      link: r.link,
-      url: r.link,
-      status: r.status as StreamJson['status'],
-      is_pinned: r.is_pinned,
-      is_archived: r.is_archived,
-      created_at: r.created_at.toISOString(),
-      updated_at: r.updated_at.toISOString(),
-      city: r.city,
-      state: r.state,
-      platform: r.platform as StreamJson['platform'],
-      notes: r.notes,
-      title: r.title,
-      last_checked_at: r.last_checked_at?.toISOString() ?? null,
-      last_live_at: r.last_live_at?.toISOString() ?? null,
-      posted_by: r.posted_by,
-      orientation: r.orientation,
-      kind: r.kind as StreamJson['kind'],
-      user_id: r.user_id == null ? null : Number(r.user_id),
-      user: r.user_id == null ? null : (users.get(Number(r.user_id)) ?? null),
-      campaign:
-        r.campaign_slug && r.owner_id && r.live_status
-          ? { slug: r.campaign_slug, owner_id: r.owner_id, live_status: r.live_status as LiveStatus }
-          : null,
-    }))
-  }
+  const toJson = (rows: repo.StreamRow[]) => toStreamJson(rows, deps.accounts)
   const one = async (row: repo.StreamRow) => (await toJson([row]))[0]!
 
   async function broadcast(action: StreamAction, stream: StreamJson): Promise<void> {
@@ -146,8 +106,10 @@ export function createStreamService(deps: {
     patch: repo.StreamPatch,
     normalized?: string,
   ): Promise<StreamJson> {
-    if (normalized !== undefined && normalized !== row.normalized_link) {
-      const clash = await repo.findByNormalizedLink(db, normalized)
+    // The same stream's link in another case (`twitch.tv/Foo` → `twitch.tv/foo`) is no new key:
+    // the link shows as entered, and a key stored before names were folded is left as it is.
+    if (normalized !== undefined && normalized !== canonicalLinkKey(row.normalized_link)) {
+      const clash = await repo.findByNormalizedLink(db, normalized, Number(row.id))
       if (clash) throw invalid({ link: ['has already been taken'] })
       patch.normalized_link = normalized
     }
@@ -226,50 +188,14 @@ export function createStreamService(deps: {
       canChange(principal, row)
       return applyPatch(row, { is_archived: archived })
     },
-    /** Each item names its stream by `id` or by `link`/`url`; one bad item never fails the others. */
-    async batch(principal: V1Principal, items: Array<StreamInput & { id?: number }>): Promise<ItemResult[]> {
-      const results: ItemResult[] = []
-      for (const [index, item] of items.entries()) {
-        try {
-          let row: repo.StreamRow | undefined
-          const { id, ...fields } = item
-          if (id !== undefined) row = await load(id)
-          else {
-            const { normalized } = parseStreamInput({ link: item.link ?? item.url }, true)
-            row = await repo.findByNormalizedLink(db, normalized!)
-            if (!row) throw notFound()
-            delete fields.link
-            delete fields.url
-          }
-          canChange(principal, row)
-          const { patch, normalized } = parseStreamInput(fields, false)
-          const stream = await applyPatch(row, patch, normalized)
-          results.push({ index, id: stream.id, success: true, status: 'updated', stream })
-        } catch (err) {
-          results.push(failure(index, item, err))
-        }
-      }
-      return results
-    },
-    async importMany(principal: V1Principal, items: StreamInput[]): Promise<ItemResult[]> {
-      canCreate(principal)
-      const results: ItemResult[] = []
-      for (const [index, item] of items.entries()) {
-        try {
-          const { stream, created } = await create(principal, item)
-          results.push({
-            index,
-            id: stream.id,
-            success: true,
-            status: created ? 'created' : 'duplicate',
-            stream,
-          })
-        } catch (err) {
-          results.push(failure(index, item, err))
-        }
-      }
-      return results
-    },
+    ...createBulkOperations({
+      load,
+      findByLink: (key) => repo.findByNormalizedLink(db, key),
+      canCreate,
+      canChange,
+      create,
+      applyPatch,
+    }),
 
     // Campaign live streams (issue 5) share the rows; these are their writes.
     async createLive(input: {
@@ -328,21 +254,3 @@ export function createStreamService(deps: {
 }
 
 export type StreamService = ReturnType<typeof createStreamService>
-
-function failure(
-  index: number,
-  item: { id?: number; link?: string; url?: string },
-  err: unknown,
-): ItemResult {
-  const e = err as { statusCode?: number; message?: string; fields?: Record<string, string[]> }
-  if (typeof e.statusCode !== 'number' || e.statusCode >= 500) throw err
-  return {
-    index,
-    ...(item.id !== undefined ? { id: item.id } : {}),
-    ...((item.link ?? item.url) ? { link: item.link ?? item.url } : {}),
-    success: false,
-    status: 'error',
-    error: e.message ?? 'Failed',
-    ...(e.fields ? { details: e.fields } : {}),
-  }
-}

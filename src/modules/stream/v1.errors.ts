@@ -31,6 +31,16 @@ export const notFound = () => new V1Error(404, 'NOT_FOUND', MESSAGES.notFound)
 export const nulRefused = () =>
   new V1Error(400, 'INVALID_CHARACTER', 'Input holds a character that cannot be stored (NUL)')
 
+/**
+ * Whether a failed credential check is an answer about the credential (revoked, cut off,
+ * expired, its account or key gone: `authenticate`'s 401) rather than a failure to get one (the
+ * database unreachable, a timeout), which says nothing about it. Only an answer may close a
+ * `/cable` socket or refuse it as `unauthorized`.
+ */
+export function isCredentialRefusal(err: unknown): err is AppError {
+  return err instanceof AppError && err.statusCode === 401
+}
+
 const human = (field: string) => {
   const words = field.replace(/_/g, ' ')
   return words.charAt(0).toUpperCase() + words.slice(1)

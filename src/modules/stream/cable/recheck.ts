@@ -1,5 +1,6 @@
 import { eachLimited } from '../../../platform/concurrency.js'
 import type { V1Principal } from '../account.service.js'
+import { isCredentialRefusal } from '../v1.errors.js'
 
 /** How often every open `/cable` socket's credential is checked again (as `/ws` does its tokens). */
 export const RECHECK_MS = 30_000
@@ -34,7 +35,7 @@ export async function recheck(
       if (s.open()) s.keep(principal)
     } catch (err) {
       if (!s.open()) return
-      if ((err as { statusCode?: number }).statusCode === 401) s.refuse()
+      if (isCredentialRefusal(err)) s.refuse()
       else onError(err)
     }
   })

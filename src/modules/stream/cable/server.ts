@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
@@ -6,9 +5,10 @@ import { ulid } from 'ulid'
 import { type WebSocket, WebSocketServer } from 'ws'
 import type { EventBus } from '../../../platform/bus/bus.js'
 import { parseUntrustedJson } from '../../../platform/json.js'
-import { originAllowed, requestCookie } from '../../../platform/http/browser-cookie.js'
-import { type Admission, sharedAdmission } from '../../../realtime/admission.js'
+import type { Admission } from '../../../realtime/admission.js'
 import { type AccountService, TOKENS_CUT_OFF_CHANNEL, type V1Principal } from '../account.service.js'
+import { isCredentialRefusal } from '../v1.errors.js'
+import { admitUpgrade, keyId, UNCHECKED_MESSAGE } from './admit.js'
 import type { Channel, CableConnection } from './channels.js'
 import * as wire from './protocol.js'
 import { type Checked, RECHECK_MS, recheck } from './recheck.js'
@@ -39,17 +39,28 @@ export interface CableServerDeps {
   allowedOrigins?: readonly string[]
   /** How often open sockets' credentials are checked again (ms); `RECHECK_MS` by default. */
   recheckMs?: number
+  /**
+   * The `/ws` gateway's admission, whose per-address and per-session socket limits `/cable`
+   * upgrades count against too. A getter, read per upgrade: `app.ts` builds the gateway after
+   * this server. None (or undefined): `/cable` sockets are not limited.
+   */
+  admission?: () => Pick<Admission, 'admitAddress' | 'admitSession'> | undefined
 }
+
+/** The error frame a command gets when the credential could not be checked (the socket stays). */
+const UNCHECKED = { action: 'error', code: 'SERVICE_UNAVAILABLE', message: UNCHECKED_MESSAGE } as const
 
 /**
  * The ActionCable protocol on `/cable` over raw `ws`: welcome, pings every 3 s, subscribe /
  * unsubscribe / message with identifiers echoed verbatim, confirm / reject, and broadcasts from
  * every node through the bus. Only `/cable` upgrades are touched; other paths belong to others.
- * They count against the `/ws` socket limits of the same server (`shareAdmission`): one budget per
- * client address, and `WS_MAX_SOCKETS_PER_SESSION` per login token or API key. A socket's
- * credential is checked again before each command, on every node at once when its account's
- * tokens are cut off (a bus message), and every `RECHECK_MS` for all sockets, so one that only
- * listens is closed too once its token is revoked, cut off or expired, or its key revoked.
+ * They count against the `/ws` socket limits (`deps.admission`): one budget per client address, and
+ * `WS_MAX_SOCKETS_PER_SESSION` per login token or API key. A socket's credential is checked again
+ * before each command, on every node at once when its account's tokens are cut off (a bus
+ * message), and every `RECHECK_MS` for all sockets, so one that only listens is closed too once
+ * its token is revoked, cut off or expired, or its key revoked. Only such a refusal closes a
+ * socket: a check that got no answer (the database down a moment) turns down that one command.
+ * Upgrades refused before the handshake get a plain HTTP answer with the REST error body, as `/ws`'s.
  */
 export function createCableServer(deps: CableServerDeps) {
   const wss = new WebSocketServer({
@@ -64,6 +75,8 @@ export function createCableServer(deps: CableServerDeps) {
   let pinger: NodeJS.Timeout | undefined
   let rechecker: NodeJS.Timeout | undefined
   let rechecking = false
+  /** True once `close()` began: upgrades are refused with 503 from then on. */
+  let closing = false
 
   /** Told why (as Rails' reject_unauthorized_connection says it, no reconnecting), then closed. */
   function refuse(l: Live) {
@@ -107,9 +120,19 @@ export function createCableServer(deps: CableServerDeps) {
     if (cmd.command === 'subscribe' || cmd.command === 'message') {
       // An open socket does not outlive its login: a logout, a deleted account or an expired
       // token ends it, and a role change applies to the next command (REST reads it per request).
-      const principal = await deps.accounts.authenticate(l.credential).catch(() => undefined)
-      if (!principal) return refuse(l)
-      l.conn.principal = principal
+      try {
+        l.conn.principal = await deps.accounts.authenticate(l.credential)
+      } catch (err) {
+        if (isCredentialRefusal(err)) return refuse(l)
+        // No answer about the credential (as the periodic re-check, see recheck.ts): this command
+        // is turned down and the socket kept. A subscription already asked for (the client
+        // re-sends until confirmed) is left to the answer it gets.
+        deps.log.warn({ err }, 'cable credential check failed; command turned down')
+        if (cmd.command === 'subscribe' && l.subscriptions.has(identifier)) return
+        l.conn.transmit(identifier, UNCHECKED)
+        if (cmd.command === 'subscribe') l.socket.send(wire.reject(identifier))
+        return
+      }
     }
     if (cmd.command === 'subscribe') {
       if (l.subscriptions.has(identifier)) return // the client re-sends until confirmed: one subscription
@@ -189,39 +212,17 @@ export function createCableServer(deps: CableServerDeps) {
     socket.send(wire.welcome())
   }
 
-  async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, admission?: Admission) {
-    socket.on('error', () => socket.destroy())
-    const url = new URL(request.url ?? '/', 'http://localhost')
-    if (deps.isMaintenance()) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
-      return
-    }
-    // The `/ws` socket limits, counted with `/ws`'s sockets (realtime/admission.ts): the address's
-    // slot is taken before the credential is checked (that check is what a flood would cost) and
-    // given back when the TCP socket closes, however it ended. Over either limit: 429 before the upgrade.
-    if (admission && admission.admitAddress(request, socket) === undefined) return
-    const fromQuery = url.searchParams.get('token')
-    // The cookie rides along with any page's request: like Rails' allowed_request_origins, only
-    // the server's own pages (and CORS_ORIGINS) may use it; a token in the URL needs no such check.
-    if (!fromQuery && !originAllowed(request, deps.allowedOrigins ?? [])) {
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
-      return
-    }
-    const credential = fromQuery ?? requestCookie(request, 'jwt_token')
-    const principal = credential
-      ? await deps.accounts.authenticate(credential).catch(() => undefined)
-      : undefined
-    if (principal && credential && admission) {
-      if (!admission.admitSession(socket, sessionOf(principal, credential))) return
-    }
+  async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer) {
+    const admitted = await admitUpgrade(request, socket, { ...deps, closing: () => closing })
+    if (!admitted) return
     wss.handleUpgrade(request, socket, head, (ws) => {
-      if (!principal || !credential) {
+      if (!admitted.principal) {
         // What Rails does for reject_unauthorized_connection: say why, forbid reconnecting, close.
         ws.send(wire.disconnect('unauthorized', false))
         ws.close()
         return
       }
-      connected(ws, principal, credential)
+      connected(ws, admitted.principal, admitted.credential)
     })
   }
 
@@ -230,8 +231,7 @@ export function createCableServer(deps: CableServerDeps) {
       server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
         const path = (request.url ?? '').split('?')[0]
         if (path !== wire.CABLE_PATH) return // another listener's path
-        // Looked up per upgrade: the `/ws` gateway is attached to the server after this listener.
-        upgrade(request, socket, head, sharedAdmission(server)).catch((err) => {
+        upgrade(request, socket, head).catch((err) => {
           deps.log.warn({ err }, 'cable upgrade failed')
           socket.destroy()
         })
@@ -264,6 +264,7 @@ export function createCableServer(deps: CableServerDeps) {
     },
     /** Tell clients to come back (server restart), then close. */
     async close() {
+      closing = true
       clearInterval(pinger)
       clearInterval(rechecker)
       await unsubscribe?.()
@@ -278,17 +279,3 @@ export function createCableServer(deps: CableServerDeps) {
   }
 }
 export type CableServer = ReturnType<typeof createCableServer>
-
-/** An API key's stand-in id on `/cable`: never the key itself. */
-function keyId(credential: string): string {
-  return `apikey:${createHash('sha256').update(credential).digest('hex').slice(0, 12)}`
-}
-
-/**
- * Whose sockets count together against `WS_MAX_SOCKETS_PER_SESSION`: one login (its token's `jti`,
- * as `/ws` counts one session token, so a wall's tabs share it), or one API key. Prefixed so no
- * key can meet a `/ws` session id.
- */
-function sessionOf(principal: V1Principal, credential: string): string {
-  return principal.kind === 'account' ? `cable:token:${principal.token_id}` : `cable:${keyId(credential)}`
-}

@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { FastifyBaseLogger } from 'fastify'
+import { originAllowed, requestCookie } from '../../../platform/http/browser-cookie.js'
+import { ForbiddenError, ServiceUnavailableError } from '../../../platform/http/errors.js'
+import type { Admission } from '../../../realtime/admission.js'
+import { refuse } from '../../../realtime/upgrade.js'
+import type { AccountService, V1Principal } from '../account.service.js'
+import { isCredentialRefusal, MESSAGES } from '../v1.errors.js'
+
+/** What decides a `/cable` upgrade (a part of `CableServerDeps`, and the server's own state). */
+export interface AdmitDeps {
+  accounts: Pick<AccountService, 'authenticate'>
+  isMaintenance: () => boolean
+  log: Pick<FastifyBaseLogger, 'warn'>
+  allowedOrigins?: readonly string[]
+  admission?: () => Pick<Admission, 'admitAddress' | 'admitSession'> | undefined
+  /** True once the server's `close()` began. */
+  closing: () => boolean
+}
+
+/** Who an admitted upgrade is: nobody (no credential, or a refused one) is upgraded only to be told `unauthorized`. */
+export type Admitted = { principal: V1Principal; credential: string } | { principal?: undefined }
+
+/** The text a command or an upgrade gets when the credential could not be checked. */
+export const UNCHECKED_MESSAGE = 'Your credentials could not be checked just now; please try again'
+
+const shuttingDown = () => new ServiceUnavailableError('The server is shutting down', 'SHUTTING_DOWN')
+
+/**
+ * Decide a `/cable` upgrade before the handshake: shutdown and maintenance (503), the `/ws`
+ * socket limits (429), the cookie's origin (403) and the credential. Refusals get a plain HTTP
+ * answer with the REST error body, as `/ws`'s do (realtime/upgrade.ts); undefined then.
+ */
+export async function admitUpgrade(
+  request: IncomingMessage,
+  socket: Duplex,
+  deps: AdmitDeps,
+): Promise<Admitted | undefined> {
+  socket.on('error', () => socket.destroy())
+  // Shutdown has begun (or is done): an upgrade accepted now would be left open, or half open.
+  if (deps.closing()) return void refuse(socket, shuttingDown())
+  if (deps.isMaintenance())
+    return void refuse(socket, new ServiceUnavailableError(MESSAGES.maintenance, 'MAINTENANCE'))
+  // The `/ws` socket limits, counted with `/ws`'s sockets (realtime/admission.ts): the address's
+  // slot is taken before the credential is checked (that check is what a flood would cost) and
+  // given back when the TCP socket closes, however it ended. Over either limit: 429 before the upgrade.
+  const admission = deps.admission?.()
+  if (admission && admission.admitAddress(request, socket) === undefined) return undefined
+  const fromQuery = new URL(request.url ?? '/', 'http://localhost').searchParams.get('token')
+  // The cookie rides along with any page's request: like Rails' allowed_request_origins, only
+  // the server's own pages (and CORS_ORIGINS) may use it; a token in the URL needs no such check.
+  if (!fromQuery && !originAllowed(request, deps.allowedOrigins ?? [])) {
+    const message = 'This page may not use the login cookie; send the token (?token=)'
+    return void refuse(socket, new ForbiddenError(message, 'ORIGIN_NOT_ALLOWED'))
+  }
+  const credential = fromQuery ?? requestCookie(request, 'jwt_token')
+  let principal: V1Principal | undefined
+  if (credential) {
+    try {
+      principal = await deps.accounts.authenticate(credential)
+    } catch (err) {
+      // Only a refusal is `unauthorized` (which tells the client never to come back); a check
+      // that got no answer is a 503, after which the client tries again.
+      if (!isCredentialRefusal(err)) {
+        deps.log.warn({ err }, 'cable credential check failed; upgrade refused')
+        return void refuse(socket, new ServiceUnavailableError(UNCHECKED_MESSAGE, 'SERVICE_UNAVAILABLE'))
+      }
+    }
+  }
+  if (socket.destroyed) return undefined
+  // Shutdown began while the credential was checked: it has already told the sockets it knows.
+  if (deps.closing()) return void refuse(socket, shuttingDown())
+  if (!principal || !credential) return {}
+  if (admission && !admission.admitSession(socket, sessionOf(principal, credential))) return undefined
+  return { principal, credential }
+}
+
+/** An API key's stand-in id on `/cable`: never the key itself. */
+export function keyId(credential: string): string {
+  return `apikey:${createHash('sha256').update(credential).digest('hex').slice(0, 12)}`
+}
+
+/**
+ * Whose sockets count together against `WS_MAX_SOCKETS_PER_SESSION`: one login (its token's `jti`,
+ * as `/ws` counts one session token, so a wall's tabs share it), or one API key. Prefixed so no
+ * key can meet a `/ws` session id.
+ */
+function sessionOf(principal: V1Principal, credential: string): string {
+  return principal.kind === 'account' ? `cable:token:${principal.token_id}` : `cable:${keyId(credential)}`
+}

@@ -1,0 +1,207 @@
+import { Readable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
+import { csvLines, csvObjects } from './csv.js'
+import { StreamInput, StreamJson } from './stream.schema.js'
+import type { StreamService } from './stream.service.js'
+import { invalid } from './v1.errors.js'
+import { err, filters, ListQuery, route as v1Route, security, tags } from './v1.streams.params.js'
+
+const ItemResult = Type.Object({
+  index: Type.Integer(),
+  id: Type.Optional(Type.Integer()),
+  link: Type.Optional(Type.String()),
+  success: Type.Boolean(),
+  status: Type.Enum(['created', 'duplicate', 'updated', 'error']),
+  stream: Type.Optional(StreamJson),
+  error: Type.Optional(Type.String()),
+  details: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
+})
+const BatchItem = Type.Object({ ...StreamInput.properties, id: Type.Optional(Type.Integer({ minimum: 1 })) })
+const MAX_ITEMS = 1000
+const EXPORT_COLUMNS = [
+  'id',
+  'link',
+  'status',
+  'platform',
+  'title',
+  'source',
+  'city',
+  'state',
+  'notes',
+  'posted_by',
+  'orientation',
+  'kind',
+  'is_pinned',
+  'is_archived',
+  'last_checked_at',
+  'last_live_at',
+  'created_at',
+  'updated_at',
+] as const
+
+/** Many streams at once: export (CSV or JSON, streamed), import (JSON or CSV) and batch update. */
+export function registerBulkStreamRoutes(app: FastifyInstance, streams: StreamService): void {
+  const route = v1Route()
+
+  // Bulk import accepts CSV as well as JSON.
+  app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_req, body, done) =>
+    done(null, body),
+  )
+
+  app.get(
+    '/streams/export',
+    {
+      ...route,
+      schema: {
+        operationId: 'streamSourceExportStreams',
+        tags,
+        security,
+        description:
+          'Every stream matching the list filters, in the list order, as CSV (`format=csv`) or JSON ' +
+          '(`{exported_at, streams, count}`); streamed, whatever the size.',
+        querystring: ListQuery,
+        response: { 200: Type.Unknown(), ...err(401, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query as ListQuery
+      const pages = streams.exportPages(filters(q))
+      // The first page is read before the answer starts, so a failure there is still an error
+      // answer; later pages stream as the client takes them (a failure then cuts the download).
+      const first = await pages.next()
+      async function* all() {
+        if (first.done) return
+        yield first.value
+        yield* pages
+      }
+      const now = new Date().toISOString()
+      const stamp = now.slice(0, 10)
+      const csv = q.format === 'csv'
+      return reply
+        .type(csv ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
+        .header('content-disposition', `attachment; filename="streams-${stamp}.${csv ? 'csv' : 'json'}"`)
+        .send(Readable.from(csv ? csvChunks(all()) : jsonChunks(all(), now), { objectMode: false }))
+    },
+  )
+
+  app.post(
+    '/streams/import',
+    {
+      ...route,
+      schema: {
+        operationId: 'streamSourceImportStreams',
+        tags,
+        security,
+        description:
+          'JSON `{streams:[…]}` / `[…]`, or CSV with a header row. Duplicates return the existing stream; ' +
+          'bad rows are reported without failing the others.',
+        body: Type.Union([
+          Type.String({ description: 'CSV' }),
+          Type.Array(StreamInput, { maxItems: MAX_ITEMS }),
+          Type.Object({ streams: Type.Array(StreamInput, { maxItems: MAX_ITEMS }) }),
+        ]),
+        response: {
+          200: Type.Object({
+            created: Type.Integer(),
+            duplicates: Type.Integer(),
+            failed: Type.Integer(),
+            results: Type.Array(ItemResult),
+          }),
+          ...err(401, 403, 422, 429),
+        },
+      },
+    },
+    async (request) => {
+      const body = request.body as string | StreamInput[] | { streams: StreamInput[] }
+      const items: StreamInput[] =
+        typeof body === 'string'
+          ? csvObjects(body).map((r) =>
+              Object.fromEntries(
+                Object.entries(r).filter(([k, v]) => v !== '' && Object.hasOwn(StreamInput.properties, k)),
+              ),
+            )
+          : Array.isArray(body)
+            ? body
+            : body.streams
+      if (items.length > MAX_ITEMS) throw invalid({ streams: [`must have at most ${MAX_ITEMS} items`] })
+      const results = await streams.importMany(request.v1!, items.map(normaliseCsvBooleans))
+      return {
+        created: results.filter((r) => r.status === 'created').length,
+        duplicates: results.filter((r) => r.status === 'duplicate').length,
+        failed: results.filter((r) => !r.success).length,
+        results,
+      }
+    },
+  )
+
+  app.patch(
+    '/streams/batch',
+    {
+      ...route,
+      schema: {
+        operationId: 'streamSourceBatchUpdate',
+        tags,
+        security,
+        description: 'Each item names a stream by `id` or `link`; answered per item.',
+        body: Type.Union([
+          Type.Array(BatchItem, { maxItems: MAX_ITEMS }),
+          Type.Object({ streams: Type.Array(BatchItem, { maxItems: MAX_ITEMS }) }),
+          Type.Object({ updates: Type.Array(BatchItem, { maxItems: MAX_ITEMS }) }),
+        ]),
+        response: {
+          200: Type.Object({
+            updated: Type.Integer(),
+            failed: Type.Integer(),
+            results: Type.Array(ItemResult),
+          }),
+          ...err(401, 422, 429),
+        },
+      },
+    },
+    async (request) => {
+      const body = request.body as any
+      const items = Array.isArray(body) ? body : (body.streams ?? body.updates)
+      const results = await streams.batch(request.v1!, items)
+      return {
+        updated: results.filter((r) => r.success).length,
+        failed: results.filter((r) => !r.success).length,
+        results,
+      }
+    },
+  )
+}
+
+/** The export as CSV: the header, then a chunk per page. */
+async function* csvChunks(pages: AsyncIterable<StreamJson[]>): AsyncGenerator<string> {
+  yield `${EXPORT_COLUMNS.join(',')}\r\n`
+  for await (const rows of pages)
+    yield csvLines(EXPORT_COLUMNS, rows as unknown as Array<Record<string, unknown>>)
+}
+
+/** The export as JSON, `{exported_at, streams, count}` as StreamSource answers: the count comes last, once known. */
+async function* jsonChunks(pages: AsyncIterable<StreamJson[]>, exportedAt: string): AsyncGenerator<string> {
+  yield `{"exported_at":${JSON.stringify(exportedAt)},"streams":[`
+  let count = 0
+  for await (const rows of pages) {
+    if (rows.length === 0) continue
+    yield `${count > 0 ? ',' : ''}${rows.map((r) => JSON.stringify(r)).join(',')}`
+    count += rows.length
+  }
+  yield `],"count":${count}}`
+}
+
+/**
+ * CSV cells are strings; the boolean columns' usual spellings become booleans so the same
+ * validation applies (anything else stays a string, and is refused for that row).
+ */
+function normaliseCsvBooleans(item: StreamInput): StreamInput {
+  const out: Record<string, unknown> = { ...item }
+  for (const k of ['is_pinned', 'is_archived'] as const) {
+    const v = out[k]
+    if (typeof v !== 'string') continue
+    if (['true', '1', 'yes'].includes(v.trim().toLowerCase())) out[k] = true
+    else if (['false', '0', 'no'].includes(v.trim().toLowerCase())) out[k] = false
+  }
+  return out as StreamInput
+}

@@ -1,0 +1,82 @@
+import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { SecuredBy } from '../../platform/http/schemas.js'
+import { statusAlias } from './stream.input.js'
+import { normalizeLink } from './stream.links.js'
+import type { StreamFilters } from './stream.repo.js'
+import { V1Error as V1ErrorSchema } from './stream.schema.js'
+import { invalid, notFound } from './v1.errors.js'
+import { requireV1, V1_ROUTE_CONFIG } from './v1.plugin.js'
+
+/** What every `/streams` route shares: its OpenAPI tags and security, the v1 guard. */
+export const tags = ['streamsource']
+export const security = SecuredBy
+export const err = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, V1ErrorSchema]))
+export const route = () => ({ config: V1_ROUTE_CONFIG, preHandler: requireV1 })
+
+export const IdParams = Type.Object({ id: Type.String({ maxLength: 20 }) })
+/** The stream id in the path; anything but digits is a stream that does not exist. */
+export const id = (request: FastifyRequest) => {
+  const raw = (request.params as { id: string }).id
+  if (!/^\d{1,15}$/.test(raw)) throw notFound()
+  return Number(raw)
+}
+
+export const ListQuery = Type.Object({
+  status: Type.Optional(Type.String({ maxLength: 32 })),
+  notStatus: Type.Optional(Type.String({ maxLength: 32 })),
+  user_id: Type.Optional(Type.String({ maxLength: 20 })),
+  is_pinned: Type.Optional(Type.String({ maxLength: 5 })),
+  pinned: Type.Optional(Type.String({ maxLength: 5, description: 'Alias of is_pinned' })),
+  is_archived: Type.Optional(Type.String({ maxLength: 5 })),
+  link: Type.Optional(Type.String({ maxLength: 2048 })),
+  url: Type.Optional(Type.String({ maxLength: 2048, description: 'Alias of link' })),
+  platform: Type.Optional(Type.String({ maxLength: 32 })),
+  search: Type.Optional(Type.String({ maxLength: 200 })),
+  sort: Type.Optional(Type.String({ maxLength: 16 })),
+  page: Type.Optional(Type.String({ maxLength: 10 })),
+  per_page: Type.Optional(Type.String({ maxLength: 10 })),
+  format: Type.Optional(Type.String({ maxLength: 8 })),
+})
+export type ListQuery = Record<string, string | undefined>
+
+function bool(value: string | undefined, field: string): boolean | undefined {
+  if (value === undefined || value === '') return undefined
+  if (['true', '1', 'yes'].includes(value.toLowerCase())) return true
+  if (['false', '0', 'no'].includes(value.toLowerCase())) return false
+  throw invalid({ [field]: ['must be true or false'] })
+}
+
+export function positive(value: string | undefined, field: string): number | undefined {
+  if (value === undefined || value === '') return undefined
+  if (!/^\d{1,9}$/.test(value) || Number(value) < 1)
+    throw invalid({ [field]: ['must be a positive integer'] })
+  return Number(value)
+}
+
+/** Query string → repository filters; every filter of StreamSource's index. */
+export function filters(q: ListQuery): StreamFilters {
+  const link = q.link ?? q.url
+  let normalizedLink: string | undefined
+  if (link !== undefined) {
+    // A link that cannot be normalised matches nothing rather than everything.
+    normalizedLink = normalizeLink(link) ?? `invalid:${link}`
+  }
+  const sort = q.sort as StreamFilters['sort']
+  // A checker filters by the status words it writes (`online`, `checking`…), stored as their alias.
+  const status = (s: string | undefined) => {
+    const lower = s?.trim().toLowerCase()
+    return lower ? (statusAlias(lower) ?? lower) : undefined
+  }
+  return {
+    status: status(q.status),
+    notStatus: status(q.notStatus),
+    userId: positive(q.user_id, 'user_id'),
+    isPinned: bool(q.is_pinned ?? q.pinned, 'is_pinned'),
+    isArchived: bool(q.is_archived, 'is_archived'),
+    normalizedLink,
+    platform: q.platform?.toLowerCase() || undefined,
+    search: q.search?.trim() || undefined,
+    sort: sort && ['name', '-name', 'created', '-created'].includes(sort) ? sort : undefined,
+  }
+}
