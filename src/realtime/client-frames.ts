@@ -192,6 +192,8 @@ export class ClientFrames {
         this.deps.log.error({ err, request_id: requestId }, 'WebSocket action failed')
       }
       if (conn.ws.readyState === 1) {
+        // Written at once, ahead of any queued events: a refused action committed nothing, so none
+        // of them stem from it (the dispatcher's own acks keep their place: `Connection.sendEvent`).
         conn.write(refusedAck(err, requestId))
         this.deps.metrics.framesSent.labels('update_ack').inc()
       }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { WebSocket } from 'ws'
-import { Connection, isSuperseded } from './connection.js'
+import { Connection, deliveryOf, isSuperseded } from './connection.js'
 
 const limits = { softBytes: 100, queueBytes: 1000, graceMs: 1000 }
 
@@ -59,7 +59,7 @@ describe('a socket whose send queue overflows', () => {
     const { conn, ws, written } = openSocket()
     conn.sendEvent(event(7), limits, 0, 7)
     ws.bufferedAmount = 10_000
-    assert.equal(conn.sendEvent(frame({ type: 'update_ack', pad: 'x'.repeat(1000) }), limits, 0), false)
+    assert.equal(conn.sendEvent(frame({ type: 'notification', pad: 'x'.repeat(1000) }), limits, 0), false)
     assert.equal(conn.resync(limits), true, 'the queue is empty: room at once')
     ws.bufferedAmount = 0
     conn.flush(limits)
@@ -93,7 +93,7 @@ describe('a socket whose send queue overflows', () => {
     const { conn, ws } = openSocket()
     ws.bufferedAmount = 10_000
     const big = frame({ type: 'stats_update', pad: 'x'.repeat(1000) })
-    assert.equal(conn.sendEvent(big, limits, 0, 0, true), false)
+    assert.equal(conn.sendEvent(big, limits, 0, 0, 'superseded'), false)
     assert.equal(conn.lostUpTo, -1)
     assert.equal(conn.resync(limits), false)
     assert.equal(isSuperseded({ type: 'presence_update' }), true)
@@ -102,5 +102,38 @@ describe('a socket whose send queue overflows', () => {
     for (const type of ['campaign_event', 'notification', 'update_ack', 'media_event', 'stream_event']) {
       assert.equal(isSuperseded({ type }), false, type)
     }
+  })
+})
+
+describe('a reply (update_ack) to a socket whose send queue is full', () => {
+  const ack = (n: number, pad = 0) => frame({ type: 'update_ack', request_id: `r${n}`, pad: 'x'.repeat(pad) })
+
+  it('is never dropped: queued past the bound and during an episode, in order, before its resync', () => {
+    const { conn, ws, written } = openSocket()
+    assert.deepEqual(
+      ['update_ack', 'campaign_event', 'stats_update'].map((type) => deliveryOf({ type })),
+      ['reply', 'event', 'superseded'],
+    )
+    ws.bufferedAmount = 10_000 // the client stopped reading
+    assert.equal(conn.sendEvent(event(1, 450), limits, 0, 1), true)
+    assert.equal(conn.sendEvent(event(2, 450), limits, 0, 2), true)
+    // Past the 1000-byte bound: an event would be dropped here; the answer is queued all the same.
+    assert.equal(conn.sendEvent(ack(1, 200), limits, 7, 0, 'reply'), true)
+    assert.ok(conn.queuedBytes > limits.queueBytes)
+    assert.equal(conn.behindSince, 7, 'the socket counts as behind (closed with 1013 if it stays)')
+    assert.equal(conn.lostUpTo, -1, 'nothing was lost')
+    // An event that does not fit starts an episode; a reply during it still goes in.
+    assert.equal(conn.sendEvent(event(3), limits, 0, 3), false)
+    assert.equal(conn.sendEvent(ack(2), limits, 0, 0, 'reply'), true)
+    assert.equal(conn.sendEvent(event(4), limits, 0, 4), false)
+    ws.bufferedAmount = 0
+    conn.flush(limits)
+    assert.equal(conn.resync(limits), true)
+    assert.deepEqual(
+      written.map((f) => (f.type === 'update_ack' ? f.request_id : (f.id ?? f.type))),
+      [1, 2, 'r1', 'r2', 'resync_required'],
+      'each answer behind the events queued before it; the gap is reported once, after them',
+    )
+    assert.deepEqual(written.at(-1), { type: 'resync_required', since: 2, latest_id: 4 })
   })
 })

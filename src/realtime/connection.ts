@@ -23,10 +23,14 @@ export function sendLimits(graceMs: number): SendLimits {
   return { softBytes: 64 * 1024, queueBytes: 1024 * 1024, graceMs }
 }
 
-/** Live events held while a socket opens, with their history ids (0: none) to skip replayed ones. */
+/**
+ * Live events held while a socket opens, with their history ids (0: none) to skip replayed ones
+ * and how each is delivered once the socket opens.
+ */
 export interface Held {
   frames: Buffer[]
   ids: number[]
+  kinds: Delivery[]
   bytes: number
 }
 
@@ -41,6 +45,24 @@ const RESYNC_MAX_BYTES = 96
 export function isSuperseded(frame: OutboundFrame): boolean {
   const t = frame.type
   return t === 'presence_update' || t === 'stats_update' || (t === 'stream_event' && frame.kind === 'viewers')
+}
+
+/**
+ * How a frame fares when the socket's send queue is full (see `Connection.sendEvent`):
+ * - `event`: dropped, and the client is told with `resync_required`;
+ * - `superseded`: dropped silently, a later one replaces it (`isSuperseded`);
+ * - `reply`: never dropped. An `update_ack` answers the client's own request: dropped, the client
+ *   would wait for it until it gives up (the SDK's `TIMEOUT`) though the server handled it, and no
+ *   `resync_required` can stand in for it (it names lost events, not answers). Replies are
+ *   small next to the bound and come no faster than the user's own actions (rate-limited), and a
+ *   socket that stays behind is closed after `graceMs` anyway: letting them past the bound
+ *   cannot grow a queue for long.
+ */
+export type Delivery = 'event' | 'superseded' | 'reply'
+
+export function deliveryOf(frame: OutboundFrame): Delivery {
+  if (frame.type === 'update_ack') return 'reply'
+  return isSuperseded(frame) ? 'superseded' : 'event'
 }
 
 /**
@@ -86,7 +108,7 @@ export class Connection implements SocketInfo {
    * A socket starts opening: until `connected` and any replay went out, live events wait here,
    * bounded like the queue, and nothing else is written; null once it is open.
    */
-  held: Held | null = { frames: [], ids: [], bytes: 0 }
+  held: Held | null = { frames: [], ids: [], kinds: [], bytes: 0 }
 
   lastInput: number
   idle = false
@@ -153,10 +175,20 @@ export class Connection implements SocketInfo {
   /**
    * An event frame: written now when the socket keeps up, else queued (bounded); held while the
    * socket opens (bounded the same way). Returns false when it had to be dropped: the socket is
-   * then behind, and closed with 1013 if it stays behind (see `Room.tick`). Unless the frame is
-   * `superseded`, a drop starts (or extends) an overflow episode, ended by `resync`.
+   * then behind, and closed with 1013 if it stays behind (see `Room.tick`). A dropped `event`
+   * starts (or extends) an overflow episode, ended by `resync`; a `superseded` one is dropped
+   * silently.
+   *
+   * A `reply` is never dropped: past the bound, and during an episode, it is queued all the same.
+   * It keeps its place behind what is already queued instead of being written ahead of it (as
+   * `pong`, `error` and the refusals of actions that committed nothing are: nothing queued can
+   * stem from those). Ordering matters for an ack: a client acts on it (reloads what it shows
+   * over REST, sends its next action) taking every frame published before it as received; an ack
+   * that overtook up to `queueBytes` of older events would have those applied on top of the
+   * reloaded state, some twice. It may arrive before the episode's `resync_required`: it is no
+   * campaign event, so it arrives past no gap, and the client hears of the gap right after.
    */
-  sendEvent(data: Buffer, limits: SendLimits, now: number, id = 0, superseded = false): boolean {
+  sendEvent(data: Buffer, limits: SendLimits, now: number, id = 0, delivery: Delivery = 'event'): boolean {
     if (!this.open) return false
     const held = this.held
     if (!held && this.queue === null && this.lostUpTo < 0 && this.writable(limits)) {
@@ -166,12 +198,15 @@ export class Connection implements SocketInfo {
     }
     if (this.lostUpTo >= 0 || (held ? held.bytes : this.queuedBytes) + data.length > limits.queueBytes) {
       if (this.behindSince === 0) this.behindSince = now
-      if (!superseded) this.lose(id)
-      return false
+      if (delivery !== 'reply') {
+        if (delivery === 'event') this.lose(id)
+        return false
+      }
     }
     if (held) {
       held.frames.push(data)
       held.ids.push(id)
+      held.kinds.push(delivery)
       held.bytes += data.length
     } else {
       this.queue ??= []

@@ -13,7 +13,7 @@ import type { EventBus } from '../platform/bus/bus.js'
 import { Admission, type AdmissionDeps } from './admission.js'
 import { ClientFrames } from './client-frames.js'
 import { Cluster } from './cluster.js'
-import { Connection, isSuperseded, type SendLimits, sendLimits } from './connection.js'
+import { Connection, deliveryOf, type SendLimits, sendLimits } from './connection.js'
 import { encode } from './frames.js'
 import { connectedFrame, finishOpening } from './opening.js'
 import type { EventHistory, StoredMessage } from './history.js'
@@ -224,10 +224,10 @@ export class Gateway {
     const now = Date.now()
     // Only a campaign_event's id is a history id (`?since=`); other frames may carry their own.
     const id = frame.type === 'campaign_event' && typeof frame.id === 'number' ? frame.id : 0
-    const superseded = isSuperseded(frame)
+    const delivery = deliveryOf(frame)
     for (const c of this.hub.targets(audience)) {
       data ??= encode(frame)
-      if (c.sendEvent(data, this.limits, now, id, superseded)) sent++
+      if (c.sendEvent(data, this.limits, now, id, delivery)) sent++
       else dropped++
     }
     if (sent > 0) this.deps.metrics.framesSent.labels(frame.type).inc(sent)

@@ -8,6 +8,7 @@ export interface RealtimeMetrics {
   closes: Counter<'code'>
   inbound: Counter<'type'>
   refused: Counter<'code'>
+  rechecksFailed: Counter<'outcome'>
 }
 
 export function createRealtimeMetrics(registry: Registry): RealtimeMetrics {
@@ -45,6 +46,14 @@ export function createRealtimeMetrics(registry: Registry): RealtimeMetrics {
       name: 'ovasabi_ws_upgrades_refused_total',
       help: 'Refused upgrades by error code',
       labelNames: ['code'],
+      registers: [registry],
+    }),
+    rechecksFailed: new Counter({
+      name: 'ovasabi_ws_credential_rechecks_failed_total',
+      help:
+        'Periodic credential re-checks of open sockets that failed: refused (revoked, expired, erased: ' +
+        'the socket was closed) or error (no answer, e.g. the database unreachable: the socket was kept)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
   }

@@ -30,7 +30,7 @@ function opening() {
     ip: '',
     burst: 10,
   })
-  return { conn, written }
+  return { conn, ws: ws as unknown as { bufferedAmount: number }, written }
 }
 
 const event = (id: number, pad = ''): StoredMessage => ({
@@ -98,5 +98,30 @@ describe("finishing a socket's opening", () => {
     )
     assert.deepEqual(written[2], { type: 'resync_required', since: 5, latest_id: 6 })
     assert.equal(conn.lostUpTo, -1)
+  })
+
+  it('holds an update_ack past the bound and after a loss, and sends it once open, before the resync', async () => {
+    const { conn, ws, written } = opening()
+    conn.lastId = 3
+    const pad = 'x'.repeat(450)
+    const ack = live({ type: 'update_ack', request_id: 'r1', status: 'success', pad: 'x'.repeat(200) })
+    assert.equal(conn.sendEvent(live(event(4, pad).frame), limits, 1, 4), true)
+    assert.equal(conn.sendEvent(live(event(5, pad).frame), limits, 1, 5), true)
+    assert.equal(conn.sendEvent(live(event(6, pad).frame), limits, 1, 6), false)
+    // The answer to an action made over REST meanwhile: the client waits for it, it is not lost.
+    assert.equal(conn.sendEvent(ack, limits, 1, 0, 'reply'), true)
+    // The client reads nothing yet: what was held goes to the queue, the ack past its bound too.
+    ws.bufferedAmount = 1 << 21
+    await finishOpening(conn, undefined, deps({ events: [], latest: 3 }))
+    assert.equal(written.length, 0)
+    ws.bufferedAmount = 0
+    // The room's next tick: the queue drains, then the resync goes out.
+    conn.flush(limits)
+    assert.equal(conn.resync(limits), true)
+    assert.deepEqual(
+      written.map((f) => f.id ?? f.request_id ?? f.type),
+      [4, 5, 'r1', 'resync_required'],
+    )
+    assert.deepEqual(written[3], { type: 'resync_required', since: 5, latest_id: 6 })
   })
 })

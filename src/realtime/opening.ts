@@ -1,4 +1,4 @@
-import type { Connection, SendLimits } from './connection.js'
+import type { Connection, Delivery, SendLimits } from './connection.js'
 import { encode } from './frames.js'
 import type { EventHistory, StoredMessage } from './history.js'
 import { matches } from './hub.js'
@@ -61,12 +61,14 @@ export async function finishOpening(
   // Held events the replay already carries (or the client had) are skipped.
   const live: Buffer[] = []
   const liveIds: number[] = []
+  const liveKinds: Delivery[] = []
   let liveBytes = 0
   for (let i = 0; i < held.frames.length; i++) {
     const id = held.ids[i]!
     if (id > 0 && id <= after) continue
     live.push(held.frames[i]!)
     liveIds.push(id)
+    liveKinds.push(held.kinds[i]!)
     liveBytes += held.frames[i]!.length
   }
   let replay = missed.map((e) => encode(e.frame))
@@ -90,7 +92,7 @@ export async function finishOpening(
     if (!conn.sendEvent(replay[i]!, limits, now, replayIds[i])) dropped++
   }
   for (let i = 0; i < live.length; i++) {
-    if (!conn.sendEvent(live[i]!, limits, now, liveIds[i])) dropped++
+    if (!conn.sendEvent(live[i]!, limits, now, liveIds[i], liveKinds[i])) dropped++
   }
   if (dropped > 0) metrics.dropped.labels('queue_full').inc(dropped)
   if (lost >= 0) conn.lose(lost)

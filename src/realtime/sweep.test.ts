@@ -3,7 +3,9 @@ import { describe, it } from 'node:test'
 import type { Principal } from '../platform/auth/principal.js'
 import { UnauthorizedError } from '../platform/http/errors.js'
 import type { Connection } from './connection.js'
+import { Registry } from 'prom-client'
 import { Hub } from './hub.js'
+import { createRealtimeMetrics } from './metrics.js'
 import type { Room } from './room.js'
 import { REVALIDATE_CONCURRENCY, Sweeper } from './sweep.js'
 
@@ -54,6 +56,14 @@ function heldAuthenticator() {
   }
 }
 
+/** The gateway's metrics on their own registry, and `ovasabi_ws_credential_rechecks_failed_total` by outcome. */
+function recheckMetrics() {
+  const metrics = createRealtimeMetrics(new Registry())
+  const failed = async (outcome: 'refused' | 'error') =>
+    (await metrics.rechecksFailed.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0
+  return { metrics, failed }
+}
+
 const turns = async () => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
 }
@@ -66,8 +76,10 @@ describe('the periodic token re-check', () => {
     const auth = heldAuthenticator()
     const closed: Array<[string, number, string]> = []
     const errors: string[] = []
+    const { metrics, failed } = recheckMetrics()
     const sweeper = new Sweeper({
       hub,
+      metrics,
       authenticator: auth,
       frames: { error: (c, code) => void errors.push(`${c.connection_id}:${code}`) },
       config: { WS_HEARTBEAT_MS: 1_000_000, WS_IDLE_MS: 1_000_000 },
@@ -103,6 +115,9 @@ describe('the periodic token re-check', () => {
     assert.deepEqual(closed.map(([id]) => id).sort(), expected.sort())
     assert.ok(closed.every(([, code, reason]) => code === 1008 && reason === 'TOKEN_REVOKED'))
     assert.deepEqual(errors.sort(), expected.map((id) => `${id}:TOKEN_REVOKED`).sort())
+    // Counted per socket closed: not the one closed meanwhile, nor one judged by its old token.
+    assert.equal(await failed('refused'), expected.length)
+    assert.equal(await failed('error'), 0)
   })
 })
 
@@ -116,8 +131,10 @@ describe('a re-check that gets no answer', () => {
     const closed: Array<[string, number, string]> = []
     const errors: string[] = []
     const warned: unknown[] = []
+    const { metrics, failed } = recheckMetrics()
     const sweeper = new Sweeper({
       hub,
+      metrics,
       authenticator: {
         async resolve(token: string): Promise<Principal> {
           asked.push(token)
@@ -143,6 +160,8 @@ describe('a re-check that gets no answer', () => {
     assert.equal(errors.length, 0)
     assert.equal(warned.length, 1, 'the pass logged its failures once')
     assert.equal((warned[0] as { unanswered: number }).unanswered, 10)
+    assert.equal(await failed('error'), 10, 'every unanswered check is counted')
+    assert.equal(await failed('refused'), 0)
 
     // The database is back: the next pass checks them all again and closes the revoked ones only.
     outage = false
@@ -153,5 +172,7 @@ describe('a re-check that gets no answer', () => {
     assert.ok(closed.every(([, code, reason]) => code === 1008 && reason === 'TOKEN_REVOKED'))
     assert.deepEqual(errors.sort(), ['n.0:TOKEN_REVOKED', 'n.5:TOKEN_REVOKED'])
     assert.equal(warned.length, 1)
+    assert.equal(await failed('refused'), 2)
+    assert.equal(await failed('error'), 10, 'a pass with answers adds no errors')
   })
 })

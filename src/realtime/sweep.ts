@@ -6,6 +6,7 @@ import { AppError } from '../platform/http/errors.js'
 import type { ClientFrames } from './client-frames.js'
 import type { Connection } from './connection.js'
 import type { Hub } from './hub.js'
+import type { RealtimeMetrics } from './metrics.js'
 import type { StatsFeed } from './stats.js'
 import { writePing } from './wire.js'
 
@@ -19,6 +20,8 @@ export interface SweepDeps {
   close(conn: Connection, code: number, reason: string): void
   /** A re-check that could not be answered (database or Redis down) is logged here. */
   log: Pick<FastifyBaseLogger, 'warn'>
+  /** Failed re-checks are counted: a log line per pass does not show a trend, nor alert. */
+  metrics: Pick<RealtimeMetrics, 'rechecksFailed'>
 }
 
 /** How often the gateway sweeps its sockets (ms). */
@@ -116,7 +119,9 @@ export class Sweeper {
             lastError = err
             return
           }
+          // A verdict on a token the socket no longer uses (closed, or refreshed) closes nothing.
           if (c.closing || c.token !== token) return
+          this.deps.metrics.rechecksFailed.labels('refused').inc()
           this.deps.frames.error(c, err.code, 'The credential is no longer valid')
           this.deps.close(c, 1008, err.code)
         }
@@ -125,6 +130,7 @@ export class Sweeper {
       this.revalidating = false
     }
     if (unanswered > 0) {
+      this.deps.metrics.rechecksFailed.labels('error').inc(unanswered)
       this.deps.log.warn(
         { err: lastError, unanswered, checked: conns.length },
         'credential re-check failed; those sockets stay open and are checked again on the next pass',

@@ -4,7 +4,11 @@ import { after, before, describe, it, mock } from 'node:test'
 import { sql } from 'kysely'
 import type { Principal } from '../../src/platform/auth/principal.js'
 import { buildTestApp, createCampaign, DIALECTS, guestToken, json, type TestContext } from '../helper.js'
-import { baseUrl, connect, type TestClient } from './client.js'
+import { baseUrl, connect, metric, type TestClient } from './client.js'
+
+/** `ovasabi_ws_credential_rechecks_failed_total` as `/metrics` shows it. */
+const rechecksFailed = (ctx: TestContext, outcome: 'refused' | 'error') =>
+  metric(ctx.app, 'ovasabi_ws_credential_rechecks_failed_total', `outcome="${outcome}"`)
 
 /** Polls without reading the clock: the test moves `Date` forward while it waits. */
 async function until(cond: () => boolean, what: string, tries = 2000) {
@@ -114,6 +118,8 @@ for (const dialect of DIALECTS) {
       // This node learns it (as the node that erased them does at once), before the outage.
       await assert.rejects(app.authenticator.resolve(gone.token), { code: 'TOKEN_REVOKED' })
 
+      const refusedBefore = await rechecksFailed(ctx, 'refused')
+      const errorsBefore = await rechecksFailed(ctx, 'error')
       // The database stops answering the API-key and revocation lookups.
       await sql`alter table service_security_apikey rename to service_security_apikey_away`.execute(db)
       await sql`alter table service_user_revoked_session rename to service_user_revoked_session_away`.execute(
@@ -136,12 +142,17 @@ for (const dialect of DIALECTS) {
       assert.equal(await answersPing(guestSocket), true, 'the guest socket stays open')
       assert.deepEqual(await goneSocket.untilClosed(), { code: 1008, reason: 'TOKEN_REVOKED' })
       assert.ok(goneSocket.frames.some((f) => f.type === 'error' && f.code === 'TOKEN_REVOKED'))
+      // Scraped: the two checks that got no answer, and the refusal that closed a socket.
+      assert.equal((await rechecksFailed(ctx, 'error')) - errorsBefore, 2)
+      assert.equal((await rechecksFailed(ctx, 'refused')) - refusedBefore, 1)
 
       // The database is back and the key has been revoked: the next pass closes that socket.
       assert.equal(await app.platform.apiKeys.revoke(key.id), true)
       await recheck(62_000, [key.key, guest.token])
       assert.deepEqual(await apiKeySocket.untilClosed(), { code: 1008, reason: 'INVALID_API_KEY' })
       assert.equal(await answersPing(guestSocket), true, 'the guest socket still stays open')
+      assert.equal((await rechecksFailed(ctx, 'refused')) - refusedBefore, 2)
+      assert.equal((await rechecksFailed(ctx, 'error')) - errorsBefore, 2, 'the database answered')
     })
   })
 }

@@ -62,8 +62,14 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
     }
   }, [client, campaign])
 
-  const live = useLive(client, campaign, loaded.kind === 'ready', user?.id)
   const info = loaded.kind === 'ready' ? loaded.info : undefined
+  const live = useLive(
+    client,
+    campaign,
+    loaded.kind === 'ready',
+    user?.id,
+    info?.metadata.features.includes('referral') ?? false,
+  )
   const has = (f: string) => !info || info.metadata.features.includes(f)
   const title = info?.title ?? 'Ovasabi'
   useEffect(() => {
@@ -152,7 +158,7 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
           {has('referral') && (
             <article class="card" aria-labelledby="feed-title">
               <h2 id="feed-title">{t('feed.title')}</h2>
-              <Milestones connection={live.connection} />
+              <Milestones connection={live.connection} resyncs={live.resyncs} />
             </article>
           )}
           {has('referral') && (

@@ -1,4 +1,4 @@
-import { useRef, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { CampaignEventFrame, RealtimeConnection } from '../../../client/index.js'
 import { useI18n } from './i18n.js'
 import { useCampaignEvent } from './live.js'
@@ -7,6 +7,8 @@ interface Item {
   key: string
   text: string
   at: string
+  /** Not a milestone: where the page lost events (`resync_required`), so some may be missing. */
+  gap?: boolean
 }
 
 /** "Ada now has 5 referrals": from the payload's message, or built from its name and count. */
@@ -19,12 +21,31 @@ export function milestoneText(f: CampaignEventFrame): string {
   return `${name} now has ${String(count ?? 'more')} referrals`
 }
 
-/** The live milestone feed plus toasts. Text is always rendered as text (Preact escapes it). */
-export function Milestones({ connection }: { connection: RealtimeConnection | null }) {
+/**
+ * The live milestone feed plus toasts. Text is always rendered as text (Preact escapes it).
+ * Milestones exist only as events: after `resync_required` (`resyncs` grew) the ones lost cannot be
+ * read back, so the feed says where it may be missing some rather than look complete.
+ */
+export function Milestones({
+  connection,
+  resyncs = 0,
+}: {
+  connection: RealtimeConnection | null
+  resyncs?: number
+}) {
   const { t } = useI18n()
   const [feed, setFeed] = useState<Item[]>([])
   const [toasts, setToasts] = useState<Item[]>([])
   const seq = useRef(0)
+
+  useEffect(() => {
+    if (resyncs === 0) return
+    const at = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    // One mark per gap: two resyncs with no milestone between them are one stretch of loss.
+    setFeed((xs) =>
+      xs[0]?.gap ? xs : [{ key: `gap-${seq.current++}`, text: '', at, gap: true }, ...xs].slice(0, 8),
+    )
+  }, [resyncs])
 
   useCampaignEvent(connection, 'referral.milestone', (f) => {
     const item = {
@@ -41,13 +62,20 @@ export function Milestones({ connection }: { connection: RealtimeConnection | nu
     <>
       <ul class="feed" data-testid="milestone-feed" aria-live="polite">
         {feed.length === 0 && <li class="feed-empty">{t('feed.empty')}</li>}
-        {feed.map((i) => (
-          <li key={i.key} class="feed-item">
-            <span class="feed-dot" aria-hidden="true" />
-            <span class="feed-text">{i.text}</span>
-            <time class="feed-time">{i.at}</time>
-          </li>
-        ))}
+        {feed.map((i) =>
+          i.gap ? (
+            <li key={i.key} class="feed-item feed-gap" data-testid="feed-gap">
+              <span class="feed-text">{t('feed.gap')}</span>
+              <time class="feed-time">{i.at}</time>
+            </li>
+          ) : (
+            <li key={i.key} class="feed-item">
+              <span class="feed-dot" aria-hidden="true" />
+              <span class="feed-text">{i.text}</span>
+              <time class="feed-time">{i.at}</time>
+            </li>
+          ),
+        )}
       </ul>
       <div class="toasts" role="status" aria-live="polite">
         {toasts.map((i) => (

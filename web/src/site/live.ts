@@ -37,10 +37,29 @@ export interface Live {
   selfIds: Set<string>
   /** Frequency (Hz) of presence ticks, for the interpolation time constant. */
   frequency: number
+  /** How many `resync_required` frames this page got: events it shows may have been lost. */
+  resyncs: number
 }
 
-/** One socket per page: presence, events. Reconnects and resumes on its own. */
-export function useLive(client: OvasabiClient, campaign: string, ready: boolean, userId: string | undefined) {
+/**
+ * One socket per page: presence, events. Reconnects and resumes on its own.
+ *
+ * After `resync_required` (events were lost: a slow link overflowed the socket's send queue, or a
+ * reconnect came too late for the server's replay) the page reloads what it can. Presence and
+ * stats are not lost for good: once the socket catches up the server sends the newest (a presence
+ * `snapshot`, which replaces the cursors, and the current `stats_update`). The leaderboard, the one
+ * thing a visitor may read over REST, is read again all the same, so the page does not depend on
+ * that. What only events carry (the milestone feed) cannot be read back: its component marks the
+ * gap instead.
+ */
+export function useLive(
+  client: OvasabiClient,
+  campaign: string,
+  ready: boolean,
+  userId: string | undefined,
+  /** The campaign has the `referral` feature: a resync reads the leaderboard again. */
+  referral = false,
+) {
   const [state, setState] = useState<ConnectionState>('connecting')
   const [activeUsers, setActiveUsers] = useState<number | null>(null)
   const [leaderboard, setLeaderboard] = useState<BoardEntry[] | null>(null)
@@ -48,6 +67,9 @@ export function useLive(client: OvasabiClient, campaign: string, ready: boolean,
   const cursors = useRef(new Map<string, RemoteCursor>()).current
   const selfIds = useRef(new Set<string>()).current
   const [frequency, setFrequency] = useState(1)
+  const [resyncs, setResyncs] = useState(0)
+  /** Leaderboards from `stats_update` so far, and the last one's length (see the resync effect). */
+  const boards = useRef({ seen: 0, size: 0 }).current
 
   useEffect(() => {
     if (!ready) return
@@ -76,6 +98,13 @@ export function useLive(client: OvasabiClient, campaign: string, ready: boolean,
       conn.on('presence_update', (f) => {
         if (typeof f.active_users === 'number') setActiveUsers(f.active_users)
         const now = performance.now()
+        // A snapshot is every cursor there is now (a socket's first, and the one a socket gets once
+        // it caught up after its frames coalesced): a cursor it lacks left meanwhile, and the
+        // frame that said so was never sent to this page.
+        if (f.snapshot) {
+          const present = new Set((f.cursors ?? []).map(([id]) => id))
+          for (const id of cursors.keys()) if (!present.has(id)) cursors.delete(id)
+        }
         for (const [id, x, y] of f.cursors ?? []) {
           if (selfIds.has(id)) continue
           const c = cursors.get(id)
@@ -86,8 +115,13 @@ export function useLive(client: OvasabiClient, campaign: string, ready: boolean,
       }),
       conn.on('stats_update', (f) => {
         if (typeof f.active_users === 'number') setActiveUsers(f.active_users)
-        if (Array.isArray(f.leaderboard)) setLeaderboard(f.leaderboard as BoardEntry[])
+        if (Array.isArray(f.leaderboard)) {
+          boards.seen++
+          boards.size = f.leaderboard.length
+          setLeaderboard(f.leaderboard as BoardEntry[])
+        }
       }),
+      conn.on('resync_required', () => setResyncs((n) => n + 1)),
     ]
     return () => {
       for (const off of offs) off()
@@ -95,9 +129,38 @@ export function useLive(client: OvasabiClient, campaign: string, ready: boolean,
       cursors.clear()
       setConnection(null)
     }
-  }, [client, campaign, ready, userId, cursors, selfIds])
+  }, [client, campaign, ready, userId, cursors, selfIds, boards])
 
-  return { state, activeUsers, leaderboard, connection, cursors, selfIds, frequency } satisfies Live
+  useEffect(() => {
+    if (resyncs === 0 || !referral) return
+    let current = true
+    const seen = boards.seen
+    // As many rows as the last `stats_update` had (it ranks the campaign's `leaderboard_size`,
+    // which a visitor cannot read), else the server's default.
+    client.referrals.leaderboard(campaign, boards.size || undefined).then(
+      (board) => {
+        // A `stats_update` that came meanwhile is newer than this answer.
+        if (current && boards.seen === seen) setLeaderboard(board.entries)
+      },
+      () => {
+        // Unreadable now: the next `stats_update` brings the figures anyway.
+      },
+    )
+    return () => {
+      current = false
+    }
+  }, [client, campaign, referral, resyncs, boards])
+
+  return {
+    state,
+    activeUsers,
+    leaderboard,
+    connection,
+    cursors,
+    selfIds,
+    frequency,
+    resyncs,
+  } satisfies Live
 }
 
 /** Subscribe to campaign events of one name (e.g. `referral.milestone`). */

@@ -49,6 +49,7 @@ export const STRINGS = {
   'quote.status.lost': 'Closed',
   'feed.title': 'Live milestones',
   'feed.empty': 'Milestones appear here the moment they happen.',
+  'feed.gap': 'The connection fell behind: some milestones may be missing here.',
   'board.title': 'Top referrers',
   'board.waiting': 'Loading the leaderboard…',
   'board.empty': 'No referrals yet: share your link and lead the board.',
