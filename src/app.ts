@@ -208,6 +208,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     publisher,
     metrics: platform.metrics,
     config,
+    log: app.log,
   })
   analytics.registerActions(actions)
   const limiter = createRateLimiter({

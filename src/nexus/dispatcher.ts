@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import { actorKey, hasRole, type Principal } from '../platform/auth/principal.js'
 import type { Db } from '../platform/db/database.js'
@@ -11,7 +12,7 @@ import {
   ValidationError,
 } from '../platform/http/errors.js'
 import type { Metrics } from '../platform/observability/metrics.js'
-import type { RealtimePublisher } from '../realtime/publish.js'
+import type { OutboundFrame, RealtimePublisher } from '../realtime/publish.js'
 import { type Campaign, campaignStatus, hasFeature } from '../modules/campaign/campaign.schema.js'
 import type { CampaignService } from '../modules/campaign/campaign.service.js'
 import type { CommitJob, CommitLog, EventRecord } from './commit-log.js'
@@ -38,6 +39,13 @@ export interface DispatchInput {
   idempotencyKey?: string
   /** The id to use when the client sent none (the HTTP request id, so logs and body agree). */
   fallbackRequestId?: string
+  /**
+   * Writes the `update_ack` straight to the socket that sent the action (a WebSocket action: that
+   * socket is on this node); false when it could not (the socket closed). Called only when
+   * publishing the ack on the bus failed (Redis unreachable), so the client that waits for it
+   * still gets its answer instead of giving up (the SDK's `TIMEOUT`) on an action that committed.
+   */
+  ackLocally?: (frame: OutboundFrame) => boolean
 }
 
 export interface DispatchOutcome extends StoredResponse {
@@ -72,8 +80,10 @@ export interface DispatcherDeps {
   campaigns: Pick<CampaignService, 'get'>
   commitLog: CommitLog
   publisher: RealtimePublisher
-  metrics: Pick<Metrics, 'actions'>
+  metrics: Pick<Metrics, 'actions' | 'ackPublishesFailed'>
   config: Pick<Config, 'VERSION' | 'ENVIRONMENT'>
+  /** An `update_ack` the bus did not take is logged here (never silently lost). */
+  log: Pick<FastifyBaseLogger, 'warn'>
 }
 
 /** The payload as the analytics log keeps it: secrets (passwords) never stored. */
@@ -386,7 +396,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           outcome:
             result.status_code < 400 ? 'ok' : String((result.body as any)?.error?.code ?? result.status_code),
         })
-        void publishAck(result, input.principal, input.campaignSlug)
+        void publishAck(result, input)
         return result
       } catch (err) {
         deps.metrics.actions.inc({
@@ -400,20 +410,43 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     },
   }
 
-  async function publishAck(result: DispatchOutcome, principal: Principal, campaign: string) {
+  /**
+   * The `update_ack` goes to the caller's sockets on every node through the bus, the socket that
+   * sent a WebSocket action included (even on this node). When the bus does not take it (Redis
+   * down), nobody would get it: that socket gets it straight from here when it is on this node
+   * (`ackLocally`), and the failure is counted and logged (ids only: no user, no payload). Never
+   * rejects: it runs detached from the request.
+   */
+  async function publishAck(result: DispatchOutcome, input: DispatchInput) {
+    const { principal, campaignSlug: campaign } = input
     const body = result.body as Record<string, unknown>
     const audience =
       principal.user_id === 'guest'
         ? ({ scope: 'session', campaign, session_id: principal.session_id } as const)
         : ({ scope: 'user', campaign, user_id: principal.user_id } as const)
-    await deps.publisher
-      .publish(audience, {
-        type: 'update_ack',
-        request_id: result.request_id,
-        action: result.action,
-        status: body.status,
-        ...(body.status === 'success' ? { result: body.result } : { error: body.error }),
-      })
-      .catch(() => {})
+    const frame: OutboundFrame = {
+      type: 'update_ack',
+      request_id: result.request_id,
+      action: result.action,
+      status: body.status,
+      ...(body.status === 'success' ? { result: body.result } : { error: body.error }),
+    }
+    try {
+      await deps.publisher.publish(audience, frame)
+    } catch (err) {
+      let local = false
+      try {
+        local = input.ackLocally?.(frame) === true
+      } catch {
+        // The socket's own failure: the ack is counted as undelivered below.
+      }
+      deps.metrics.ackPublishesFailed.labels(local ? 'delivered_locally' : 'undelivered').inc()
+      deps.log.warn(
+        { err, campaign, action: result.action, request_id: result.request_id, delivered_locally: local },
+        local
+          ? 'update_ack publish failed; written to the sending socket on this node only'
+          : 'update_ack publish failed; no socket got it',
+      )
+    }
   }
 }

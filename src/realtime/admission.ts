@@ -108,7 +108,13 @@ export class Admission {
     this.refuse(socket, new NotFoundError('No WebSocket endpoint here', 'NOT_FOUND'))
   }
 
-  private refuse(socket: Duplex, err: unknown): void {
+  /**
+   * Refuse an upgrade before the handshake with `err`'s plain HTTP answer (`refuse` in upgrade.ts),
+   * counted in `ovasabi_ws_upgrades_refused_total` by code. `/cable` refuses its own upgrades
+   * (maintenance, shutdown, the cookie's origin, an unchecked credential) through it too, so both
+   * endpoints' refusals are counted there.
+   */
+  refuse(socket: Duplex, err: unknown): void {
     const code = refuse(socket, err)
     this.deps.metrics.refused.labels(code).inc()
     if (code === 'INTERNAL') this.deps.log.error({ err }, 'WebSocket upgrade failed')

@@ -11,6 +11,7 @@ import type { Connection, SendLimits } from './connection.js'
 import { coordinate, encode, errorFrame, refusedAck } from './frames.js'
 import type { InboundRegistry } from './inbound.js'
 import type { RealtimeMetrics } from './metrics.js'
+import type { OutboundFrame } from './publish.js'
 import type { Room } from './room.js'
 
 export interface ClientFramesDeps {
@@ -186,6 +187,8 @@ export class ClientFrames {
         body,
         principal: this.principal(conn),
         ip: conn.ip,
+        // The bus did not take the ack (Redis down): this socket, which waits for it, still gets it.
+        ackLocally: (frame) => this.ackLocally(conn, frame),
       })
     } catch (err) {
       if (!(err instanceof AppError) || err.statusCode >= 500) {
@@ -198,6 +201,13 @@ export class ClientFrames {
         this.deps.metrics.framesSent.labels('update_ack').inc()
       }
     }
+  }
+
+  /** An `update_ack` written here rather than through the bus: queued like a delivered one (a `reply`). */
+  private ackLocally(conn: Connection, frame: OutboundFrame): boolean {
+    if (!conn.sendEvent(encode(frame), this.deps.limits, Date.now(), 0, 'reply')) return false
+    this.deps.metrics.framesSent.labels('update_ack').inc()
+    return true
   }
 
   private async module(conn: Connection, f: Record<string, unknown>) {

@@ -44,7 +44,7 @@ export function createRealtimeMetrics(registry: Registry): RealtimeMetrics {
     }),
     refused: new Counter({
       name: 'ovasabi_ws_upgrades_refused_total',
-      help: 'Refused upgrades by error code',
+      help: 'Upgrades (/ws and /cable) refused before the handshake, by error code',
       labelNames: ['code'],
       registers: [registry],
     }),

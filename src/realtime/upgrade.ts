@@ -125,7 +125,44 @@ const REASONS: Record<number, string> = {
   503: 'Service Unavailable',
 }
 
-/** Refuse before the upgrade with a plain HTTP answer and the REST error body. */
+/**
+ * `Retry-After` (seconds) of a refusal whose error names none: a node shutting down (behind a
+ * balancer another node answers at once; a restarted one is back within seconds), maintenance
+ * (as the REST answer's), a credential check that got no answer, and a client at its socket limit
+ * (no time at which a slot frees, only a pace for its retries: a slot frees when it closes one).
+ */
+const RETRY_AFTER = new Map([
+  ['SHUTTING_DOWN', '5'],
+  ['MAINTENANCE', '60'],
+  ['SERVICE_UNAVAILABLE', '5'],
+  ['TOO_MANY_CONNECTIONS', '10'],
+])
+/** Written by `refuse` itself: an error's own would contradict them (two lengths, a kept-alive socket). */
+const FRAMING = new Set(['content-type', 'content-length', 'connection', 'transfer-encoding'])
+/** A header name (RFC 9110 token) and a value of visible ASCII, spaces and tabs: no CR, LF or NUL. */
+const NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const VALUE = /^[\t\x20-\x7e]*$/
+
+/**
+ * The error's own headers (as REST sends them: `AppError.headers`), with a `Retry-After` by code
+ * when it names none. A header whose name or value could break the answer (CR/LF: a header of the
+ * client's making, a split response) is left out, never written as is.
+ */
+function headerLines(error: AppError): string {
+  const headers = new Map<string, [string, string]>()
+  const retryAfter = RETRY_AFTER.get(error.code)
+  if (retryAfter) headers.set('retry-after', ['Retry-After', retryAfter])
+  for (const [name, raw] of Object.entries(error.headers ?? {})) {
+    const value = String(raw)
+    const key = name.toLowerCase()
+    if (NAME.test(name) && !FRAMING.has(key) && VALUE.test(value)) headers.set(key, [name, value])
+  }
+  let lines = ''
+  for (const [name, value] of headers.values()) lines += `${name}: ${value}\r\n`
+  return lines
+}
+
+/** Refuse before the upgrade with a plain HTTP answer, the error's headers and the REST error body. */
 export function refuse(socket: Duplex, err: unknown): string {
   const error =
     err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'The upgrade could not be completed')
@@ -137,6 +174,7 @@ export function refuse(socket: Duplex, err: unknown): string {
       `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n` +
         'Content-Type: application/json; charset=utf-8\r\n' +
         `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        headerLines(error) +
         'Connection: close\r\n\r\n' +
         body,
     )

@@ -8,6 +8,7 @@ import { createStreamService } from './stream.service.js'
 import { v1Plugin } from './v1.plugin.js'
 import { collaborativeChannel, streamsChannel } from './cable/channels.js'
 import { createMemoryCollabStore, createRedisCollabStore } from './cable/collab.store.js'
+import { createCableMetrics } from './cable/metrics.js'
 import { type CableServerDeps, createCableServer } from './cable/server.js'
 import { createLiveStreams, type LiveStreams } from './live.service.js'
 import { createMemoryViewerCounter, createRedisViewerCounter } from './live.viewers.js'
@@ -21,7 +22,7 @@ export { streamManifest as manifest } from './stream.manifest.js'
 
 /** The module's services, built once in `app.ts`. */
 export function createStreamModule(deps: {
-  platform: Pick<Platform, 'database' | 'bus' | 'redis' | 'apiKeys'>
+  platform: Pick<Platform, 'database' | 'bus' | 'redis' | 'apiKeys' | 'metrics'>
   config: Config
 }) {
   const { platform, config } = deps
@@ -36,7 +37,8 @@ export function createStreamModule(deps: {
   const maintenance = createMaintenance({ db, bus: platform.bus, forced: config.MAINTENANCE_MODE })
   const limiter = platform.redis ? createRedisRateLimiter(platform.redis) : createMemoryRateLimiter()
   const collab = platform.redis ? createRedisCollabStore(platform.redis) : createMemoryCollabStore()
-  return { accounts, streams, maintenance, limiter, collab, bus: platform.bus, config }
+  const cableMetrics = createCableMetrics(platform.metrics.registry)
+  return { accounts, streams, maintenance, limiter, collab, cableMetrics, bus: platform.bus, config }
 }
 export type StreamModule = ReturnType<typeof createStreamModule>
 
@@ -77,6 +79,7 @@ export const routes: FastifyPluginAsync<StreamRoutesOptions> = async (app, { mod
     log: app.log,
     allowedOrigins: config.CORS_ORIGINS,
     admission,
+    metrics: module.cableMetrics,
     channels: {
       StreamsChannel: streamsChannel(),
       CollaborativeStreamsChannel: collaborativeChannel({

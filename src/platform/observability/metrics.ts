@@ -23,6 +23,12 @@ export interface Metrics {
   readonly registry: Registry
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>
   readonly actions: ActionMetrics
+  /**
+   * `ovasabi_action_ack_publishes_failed_total`: `update_ack`s the bus (Redis) did not take, by
+   * what became of them: `delivered_locally` (written to the socket that sent the action, on this
+   * node) or `undelivered` (no socket got it; a REST caller still has its HTTP answer).
+   */
+  readonly ackPublishesFailed: Counter<'outcome'>
   readonly dbPool: Gauge<'state'>
 }
 
@@ -70,6 +76,14 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     actions: actionMetrics(registry),
+    ackPublishesFailed: new Counter({
+      name: 'ovasabi_action_ack_publishes_failed_total',
+      help:
+        'update_ack frames whose publish on the bus failed (e.g. Redis unreachable), by outcome: ' +
+        'delivered_locally (written to the sending socket on this node) or undelivered',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     dbPool: new Gauge({
       name: 'ovasabi_db_pool_connections',
       help: 'Database pool connections by state (total, idle, waiting)',

@@ -3,11 +3,19 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import { originAllowed, requestCookie } from '../../../platform/http/browser-cookie.js'
-import { ForbiddenError, ServiceUnavailableError } from '../../../platform/http/errors.js'
+import { type AppError, ForbiddenError, ServiceUnavailableError } from '../../../platform/http/errors.js'
 import type { Admission } from '../../../realtime/admission.js'
 import { refuse } from '../../../realtime/upgrade.js'
 import type { AccountService, V1Principal } from '../account.service.js'
 import { isCredentialRefusal, MESSAGES } from '../v1.errors.js'
+
+/**
+ * What `/cable` uses of the gateway's admission (realtime/admission.ts): its socket limits, and its
+ * `refuse`, which counts a refusal in `ovasabi_ws_upgrades_refused_total` as `/ws`'s are. Without
+ * `refuse` (a stand-in), refusals are answered the same way but not counted.
+ */
+export type CableAdmission = Pick<Admission, 'admitAddress' | 'admitSession'> &
+  Partial<Pick<Admission, 'refuse'>>
 
 /** What decides a `/cable` upgrade (a part of `CableServerDeps`, and the server's own state). */
 export interface AdmitDeps {
@@ -15,7 +23,7 @@ export interface AdmitDeps {
   isMaintenance: () => boolean
   log: Pick<FastifyBaseLogger, 'warn'>
   allowedOrigins?: readonly string[]
-  admission?: () => Pick<Admission, 'admitAddress' | 'admitSession'> | undefined
+  admission?: () => CableAdmission | undefined
   /** True once the server's `close()` began. */
   closing: () => boolean
 }
@@ -39,21 +47,25 @@ export async function admitUpgrade(
   deps: AdmitDeps,
 ): Promise<Admitted | undefined> {
   socket.on('error', () => socket.destroy())
+  const admission = deps.admission?.()
+  const refused = (err: AppError): undefined => {
+    if (admission?.refuse) admission.refuse(socket, err)
+    else refuse(socket, err)
+    return undefined
+  }
   // Shutdown has begun (or is done): an upgrade accepted now would be left open, or half open.
-  if (deps.closing()) return void refuse(socket, shuttingDown())
-  if (deps.isMaintenance())
-    return void refuse(socket, new ServiceUnavailableError(MESSAGES.maintenance, 'MAINTENANCE'))
+  if (deps.closing()) return refused(shuttingDown())
+  if (deps.isMaintenance()) return refused(new ServiceUnavailableError(MESSAGES.maintenance, 'MAINTENANCE'))
   // The `/ws` socket limits, counted with `/ws`'s sockets (realtime/admission.ts): the address's
   // slot is taken before the credential is checked (that check is what a flood would cost) and
   // given back when the TCP socket closes, however it ended. Over either limit: 429 before the upgrade.
-  const admission = deps.admission?.()
   if (admission && admission.admitAddress(request, socket) === undefined) return undefined
   const fromQuery = new URL(request.url ?? '/', 'http://localhost').searchParams.get('token')
   // The cookie rides along with any page's request: like Rails' allowed_request_origins, only
   // the server's own pages (and CORS_ORIGINS) may use it; a token in the URL needs no such check.
   if (!fromQuery && !originAllowed(request, deps.allowedOrigins ?? [])) {
     const message = 'This page may not use the login cookie; send the token (?token=)'
-    return void refuse(socket, new ForbiddenError(message, 'ORIGIN_NOT_ALLOWED'))
+    return refused(new ForbiddenError(message, 'ORIGIN_NOT_ALLOWED'))
   }
   const credential = fromQuery ?? requestCookie(request, 'jwt_token')
   let principal: V1Principal | undefined
@@ -65,13 +77,13 @@ export async function admitUpgrade(
       // that got no answer is a 503, after which the client tries again.
       if (!isCredentialRefusal(err)) {
         deps.log.warn({ err }, 'cable credential check failed; upgrade refused')
-        return void refuse(socket, new ServiceUnavailableError(UNCHECKED_MESSAGE, 'SERVICE_UNAVAILABLE'))
+        return refused(new ServiceUnavailableError(UNCHECKED_MESSAGE, 'SERVICE_UNAVAILABLE'))
       }
     }
   }
   if (socket.destroyed) return undefined
   // Shutdown began while the credential was checked: it has already told the sockets it knows.
-  if (deps.closing()) return void refuse(socket, shuttingDown())
+  if (deps.closing()) return refused(shuttingDown())
   if (!principal || !credential) return {}
   if (admission && !admission.admitSession(socket, sessionOf(principal, credential))) return undefined
   return { principal, credential }

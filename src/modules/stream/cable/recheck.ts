@@ -18,16 +18,25 @@ export interface Checked {
   refuse(): void
 }
 
+/** What a pass found: sockets refused (and closed), checks that got no answer (sockets kept). */
+export interface RecheckResult {
+  refused: number
+  unanswered: number
+  /** The last check's failure to get an answer, for the log. */
+  lastError?: unknown
+}
+
 /**
  * Checks `sockets` `RECHECK_CONCURRENCY` at a time. Only a refusal of the credential (401) closes
  * a socket: a database that cannot answer for a moment must not close every socket of the node,
- * so such a check is logged and the socket judged again on the next pass.
+ * so such a check is only counted (the caller logs and counts the pass) and the socket judged
+ * again on the next pass. A socket that closed meanwhile counts for neither.
  */
 export async function recheck(
   sockets: Checked[],
   authenticate: (credential: string) => Promise<V1Principal>,
-  onError: (err: unknown) => void,
-): Promise<void> {
+): Promise<RecheckResult> {
+  const result: RecheckResult = { refused: 0, unanswered: 0 }
   await eachLimited(sockets, RECHECK_CONCURRENCY, async (s) => {
     if (!s.open()) return
     try {
@@ -35,8 +44,14 @@ export async function recheck(
       if (s.open()) s.keep(principal)
     } catch (err) {
       if (!s.open()) return
-      if (isCredentialRefusal(err)) s.refuse()
-      else onError(err)
+      if (isCredentialRefusal(err)) {
+        result.refused++
+        s.refuse()
+      } else {
+        result.unanswered++
+        result.lastError = err
+      }
     }
   })
+  return result
 }

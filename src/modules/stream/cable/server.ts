@@ -5,11 +5,11 @@ import { ulid } from 'ulid'
 import { type WebSocket, WebSocketServer } from 'ws'
 import type { EventBus } from '../../../platform/bus/bus.js'
 import { parseUntrustedJson } from '../../../platform/json.js'
-import type { Admission } from '../../../realtime/admission.js'
 import { type AccountService, TOKENS_CUT_OFF_CHANNEL, type V1Principal } from '../account.service.js'
 import { isCredentialRefusal } from '../v1.errors.js'
-import { admitUpgrade, keyId, UNCHECKED_MESSAGE } from './admit.js'
+import { type CableAdmission, admitUpgrade, keyId, UNCHECKED_MESSAGE } from './admit.js'
 import type { Channel, CableConnection } from './channels.js'
+import type { CableMetrics } from './metrics.js'
 import * as wire from './protocol.js'
 import { type Checked, RECHECK_MS, recheck } from './recheck.js'
 
@@ -42,9 +42,12 @@ export interface CableServerDeps {
   /**
    * The `/ws` gateway's admission, whose per-address and per-session socket limits `/cable`
    * upgrades count against too. A getter, read per upgrade: `app.ts` builds the gateway after
-   * this server. None (or undefined): `/cable` sockets are not limited.
+   * this server. None (or undefined): `/cable` sockets are not limited. Its `refuse` answers (and
+   * counts, in `ovasabi_ws_upgrades_refused_total`) `/cable`'s own refusals too.
    */
-  admission?: () => Pick<Admission, 'admitAddress' | 'admitSession'> | undefined
+  admission?: () => CableAdmission | undefined
+  /** Failed credential re-checks are counted here (none: not counted, only logged). */
+  metrics?: CableMetrics
 }
 
 /** The error frame a command gets when the credential could not be checked (the socket stays). */
@@ -91,12 +94,21 @@ export function createCableServer(deps: CableServerDeps) {
     },
     refuse: () => refuse(l),
   })
-  const recheckLive = (targets: Live[]) =>
-    recheck(
-      targets.map(checked),
-      (c) => deps.accounts.authenticate(c),
-      (err) => deps.log.warn({ err }, 'cable credential re-check failed'),
+  // Counted as `/ws` counts its re-checks (realtime/sweep.ts), and logged once per pass: a
+  // database outage would otherwise log a line per open socket every pass.
+  async function recheckLive(targets: Live[]) {
+    const { refused, unanswered, lastError } = await recheck(targets.map(checked), (c) =>
+      deps.accounts.authenticate(c),
     )
+    if (refused > 0) deps.metrics?.rechecksFailed.labels('refused').inc(refused)
+    if (unanswered > 0) {
+      deps.metrics?.rechecksFailed.labels('error').inc(unanswered)
+      deps.log.warn(
+        { err: lastError, unanswered, checked: targets.length },
+        'cable credential re-check failed; those sockets stay open and are checked again on the next pass',
+      )
+    }
+  }
 
   function deliver(b: wire.CableBroadcast) {
     for (const l of live) {
