@@ -29,6 +29,7 @@ import { registerJsonParser } from './platform/http/json-parser.js'
 import { createRateLimiter } from './platform/http/rate-limiter.js'
 import { connectSources, hostCsp, securityHeaders } from './platform/http/security-headers.js'
 import { ErrorResponse } from './platform/http/schemas.js'
+import { httpTimeouts } from './platform/http/timeouts.js'
 import { registerValidation } from './platform/http/validation.js'
 import { ModuleRegistry } from './platform/module.js'
 import { loggerOptions } from './platform/observability/logger.js'
@@ -68,6 +69,11 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/
 /** Build the whole server as a Fastify instance. It never listens: `server.ts` does. */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const platform = options.platform ?? (await createPlatform(config, options))
+  // Headers deadline, body idle timeout, no total request deadline (see timeouts.ts).
+  const timeouts = httpTimeouts({
+    headersMs: config.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+    bodyIdleMs: config.HTTP_BODY_IDLE_TIMEOUT_SECONDS * 1000,
+  })
   const app = Fastify({
     logger: options.logger === false ? false : loggerOptions(config.LOG_LEVEL),
     bodyLimit: config.BODY_LIMIT,
@@ -79,7 +85,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     ajv: { customOptions: { removeAdditional: false } },
     forceCloseConnections: 'idle',
+    ...timeouts.options,
   })
+  timeouts.watch(app)
   app.decorate('platform', platform)
   app.decorate('draining', false)
   if (!options.platform) app.addHook('onClose', () => platform.close())

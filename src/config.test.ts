@@ -57,4 +57,32 @@ describe('loadConfig', () => {
     assert.equal(config.PORT, 9000)
     assert.deepEqual(config.CORS_ORIGINS, ['https://a.example', 'https://b.example'])
   })
+
+  it('bounds how long a client may take to send headers, and a body may go without a byte', () => {
+    const defaults = loadConfig({ DATA_DIR: dir() })
+    assert.equal(defaults.HTTP_HEADERS_TIMEOUT_SECONDS, 30)
+    assert.equal(defaults.HTTP_BODY_IDLE_TIMEOUT_SECONDS, 60)
+    const set = loadConfig({
+      DATA_DIR: dir(),
+      HTTP_HEADERS_TIMEOUT_SECONDS: '5',
+      HTTP_BODY_IDLE_TIMEOUT_SECONDS: '120',
+    })
+    assert.equal(set.HTTP_HEADERS_TIMEOUT_SECONDS, 5)
+    assert.equal(set.HTTP_BODY_IDLE_TIMEOUT_SECONDS, 120)
+    // Never off: 0 would let a client hold a connection for ever.
+    assert.throws(
+      () =>
+        loadConfig({
+          DATA_DIR: dir(),
+          HTTP_HEADERS_TIMEOUT_SECONDS: '0',
+          HTTP_BODY_IDLE_TIMEOUT_SECONDS: '1.5',
+        }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError)
+        assert.match(err.message, /HTTP_HEADERS_TIMEOUT_SECONDS="0"/)
+        assert.match(err.message, /HTTP_BODY_IDLE_TIMEOUT_SECONDS="1.5"/)
+        return true
+      },
+    )
+  })
 })

@@ -22,6 +22,13 @@ const EnvSchema = Type.Object({
   ),
   CORS_ORIGINS: Type.String({ default: '' }),
   BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1024 * 1024 }),
+  /** Seconds a request may take to send its headers; then 408 and the connection is closed. */
+  HTTP_HEADERS_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
+  /**
+   * Seconds a request body (an upload included) may go without a byte, and a client may leave its
+   * response unread; then 408 (a body) and the connection is closed. A body has no total deadline.
+   */
+  HTTP_BODY_IDLE_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
   // Which peers may name the client in X-Forwarded-For: false, true, or proxy addresses/CIDRs.
   TRUST_PROXY: Type.String({ default: 'false' }),
   JSON_MAX_DEPTH: Type.Integer({ minimum: 2, maximum: 1000, default: 32 }),
@@ -122,6 +129,8 @@ const INTEGER_KEYS = new Set([
   'COMMIT_CONCURRENCY',
   'SESSION_TTL_SECONDS',
   'BODY_LIMIT',
+  'HTTP_HEADERS_TIMEOUT_SECONDS',
+  'HTTP_BODY_IDLE_TIMEOUT_SECONDS',
   'JSON_MAX_DEPTH',
   'RATE_LIMIT_PER_MINUTE',
   'LIBRETRANSLATE_TIMEOUT_MS',

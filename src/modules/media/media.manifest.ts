@@ -41,7 +41,8 @@ export const mediaManifest: ModuleManifest = {
       direction: 'emits',
       description:
         'To the uploader: uploading {progress} → processing → ready {url, thumbnail_url} | failed {reason} ' +
-        '(reason "interrupted": its server died mid-upload, found by the sweep)',
+        '(reason "interrupted": its server died mid-upload, found by the sweep; "idle_timeout": no ' +
+        'byte came for HTTP_BODY_IDLE_TIMEOUT_SECONDS)',
     },
   ],
   tables: ['service_media_main'],

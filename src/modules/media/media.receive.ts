@@ -10,6 +10,7 @@ import {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from '../../platform/http/errors.js'
+import { type RequestTimeoutError, whenBodyIdle } from '../../platform/http/timeouts.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import { LOCATED_TYPES, withoutLocation } from './location.js'
@@ -208,6 +209,13 @@ export function createReceiver(deps: {
     }
     body.once('close', onClose)
     body.once('error', (err) => meter.destroy(err))
+    // A client that stops sending (HTTP_BODY_IDLE_TIMEOUT_SECONDS) is answered 408 here, so the
+    // upload fails like any other, not with its socket held open.
+    let idle: RequestTimeoutError | undefined
+    const stopWatching = whenBodyIdle(body, (err) => {
+      idle = err
+      meter.destroy(err)
+    })
     body.pipe(meter)
     try {
       await pipeline(meter, out.stream)
@@ -221,6 +229,7 @@ export function createReceiver(deps: {
           new PayloadTooLargeError(`File is larger than ${max} bytes`, 'MEDIA_TOO_LARGE'),
         )
       }
+      if (idle) return fail('idle_timeout', idle)
       if (!body.complete) {
         return fail(
           'client_disconnected',
@@ -232,6 +241,7 @@ export function createReceiver(deps: {
       throw err
     } finally {
       body.off('close', onClose)
+      stopWatching()
     }
 
     try {

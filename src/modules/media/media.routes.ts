@@ -60,9 +60,11 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
           tags,
           description:
             'PUT the bytes to the signed, expiring, single-use `upload_url` returned by `media.upload`. ' +
-            '`media_event`s (uploading → processing → ready | failed) go to the uploader meanwhile.',
+            '`media_event`s (uploading → processing → ready | failed) go to the uploader meanwhile. ' +
+            'The bytes may come as slowly as they must, but a body with no byte for ' +
+            '`HTTP_BODY_IDLE_TIMEOUT_SECONDS` fails the upload (408 `REQUEST_TIMEOUT`).',
           params: Type.Object({ token: Type.String({ maxLength: 200 }) }),
-          response: { 200: MediaResponse, ...errors(400, 403, 404, 409, 413, 415, 422) },
+          response: { 200: MediaResponse, ...errors(400, 403, 404, 408, 409, 413, 415, 422) },
         },
       },
       async (request) => {

@@ -1,0 +1,144 @@
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyHttpOptions, FastifyInstance } from 'fastify'
+import { AppError } from './errors.js'
+
+/**
+ * Deadlines for clients that hold a connection without sending (slowloris), like nginx's
+ * `client_header_timeout` and `client_body_timeout`.
+ */
+export interface HttpTimeouts {
+  /** Longest a request may take to send its head (request line and headers). */
+  headersMs: number
+  /**
+   * Longest a request body may go without a byte (and a client may leave its response unread).
+   * A body has no total deadline: a large upload on a slow link goes on while bytes arrive.
+   */
+  bodyIdleMs: number
+}
+
+/** How long a keep-alive connection waits for its next request: Fastify's default, kept. */
+const KEEP_ALIVE_MS = 72_000
+
+export class RequestTimeoutError extends AppError {
+  constructor(message = 'The request took too long to arrive') {
+    super(408, 'REQUEST_TIMEOUT', message)
+  }
+}
+
+const bodyIdleHandlers = new WeakMap<IncomingMessage, (err: RequestTimeoutError) => void>()
+
+/**
+ * For a route that reads a request body itself (uploads): when the body goes `bodyIdleMs` without
+ * a byte while it is read, `onIdle` is called instead of the connection being answered 408 and
+ * closed; it must end the request. Returns the function that stops watching.
+ */
+export function whenBodyIdle(req: IncomingMessage, onIdle: (err: RequestTimeoutError) => void): () => void {
+  bodyIdleHandlers.set(req, onIdle)
+  return () => {
+    if (bodyIdleHandlers.get(req) === onIdle) bodyIdleHandlers.delete(req)
+  }
+}
+
+/** An answer written straight to the socket, for a request Fastify cannot answer (or never saw). */
+function writeError(socket: Socket, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ status: 'error', error: { code, message } })
+  socket.write(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  )
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE', 'Request headers are too large'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'PAYLOAD_TOO_LARGE', 'Chunk extensions are too large'],
+}
+
+/**
+ * The HTTP server's deadlines: Fastify options, and `watch`, to call on the app before any other
+ * hook is added. With them:
+ * - a request's head must come whole within `headersMs` (Node's `headersTimeout`), else 408;
+ * - a request has no total deadline (Node's `requestTimeout` off);
+ * - a connection quiet for `bodyIdleMs` (Node's socket timeout) is judged by what it is doing: a
+ *   body being read that stopped coming is answered 408 and closed; an answer the client stopped
+ *   reading, or no request at all (Node's default), is closed; a request the server is still
+ *   working on is left alone.
+ * Malformed requests get the standard error body too.
+ */
+export function httpTimeouts(timeouts: HttpTimeouts): {
+  options: Required<
+    Pick<
+      FastifyHttpOptions<Server>,
+      'connectionTimeout' | 'keepAliveTimeout' | 'requestTimeout' | 'http' | 'clientErrorHandler'
+    >
+  >
+  watch(app: FastifyInstance): void
+} {
+  const { headersMs, bodyIdleMs } = timeouts
+  /** The latest response of each connection. */
+  const responses = new WeakMap<Socket, ServerResponse>()
+  /** A response of this connection has begun: writing anything else on it would corrupt it. */
+  const answering = (socket: Socket) => {
+    const res = responses.get(socket)
+    return res?.headersSent === true && !res.writableFinished
+  }
+
+  /** The connection of `res`, under way, sent and received nothing for `bodyIdleMs`. */
+  function onQuiet(this: ServerResponse, socket: Socket): void {
+    const req = this.req
+    if (!req.complete) {
+      // Bytes stop coming while nobody reads them (a body not read yet, storage slower than the
+      // client): that is not the client's silence. Watch again.
+      if (req.readableFlowing !== true) {
+        socket.setTimeout(bodyIdleMs)
+        return
+      }
+      const err = new RequestTimeoutError(`No bytes of the request body came for ${bodyIdleMs / 1000} s`)
+      const onIdle = bodyIdleHandlers.get(req)
+      if (onIdle) {
+        onIdle(err)
+        return
+      }
+      if (socket.writable && !this.headersSent) writeError(socket, err.statusCode, err.code, err.message)
+      socket.destroy()
+      return
+    }
+    // The whole request came. An answer stuck in the socket's buffer: the client stopped reading.
+    if (socket.writableLength > 0) socket.destroy()
+    // Otherwise the server is still working on the answer; its first byte restarts the clock.
+  }
+
+  return {
+    options: {
+      // Node's socket timeout: with a listener on the response (see `watch`), Node leaves a
+      // connection under way to it; one with no request under way is destroyed.
+      connectionTimeout: bodyIdleMs,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      requestTimeout: 0,
+      http: {
+        headersTimeout: headersMs,
+        requestTimeout: 0,
+        // How often head deadlines are checked: Node's 30 s would let a 30 s deadline run to 60 s.
+        connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(headersMs / 4))),
+      },
+      clientErrorHandler: (err, socket) => {
+        if (err.code === 'ECONNRESET' || socket.destroyed) return
+        const [status, code, message] =
+          err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'REQUEST_TIMEOUT', `The request's headers did not come within ${headersMs / 1000} s`]
+            : (CLIENT_ERRORS[err.code] ?? [400, 'BAD_REQUEST', 'Malformed HTTP request'])
+        if (socket.writable && !answering(socket)) writeError(socket, status, code, message)
+        socket.destroy(err)
+      },
+    },
+    watch(app) {
+      // Every server the app listens with (Fastify opens one per address of `localhost`) runs
+      // this: a callback hook, first, so a request is watched before anything else awaits.
+      app.addHook('onRequest', (request, reply, done) => {
+        responses.set(request.raw.socket, reply.raw)
+        reply.raw.on('timeout', onQuiet)
+        done()
+      })
+    },
+  }
+}
