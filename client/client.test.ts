@@ -133,6 +133,18 @@ for (const dialect of DIALECTS) {
       assert.ok(!('id' in pub), 'guests get the public view')
     })
 
+    test('translation catalog: an admin replaces it, a guest reads it, a guest cannot write it', async () => {
+      const admin = createClient({ baseUrl, apiKey: ADMIN_KEY })
+      const slug = await createCampaign(ctx.app, { features: ['translation'] })
+      const entries = { 'hero.title': { en: 'Live now', es: 'En vivo' } }
+      const put = await admin.translation.setCatalog(slug, entries)
+      assert.equal(put.keys, 1)
+      const guest = createClient({ baseUrl })
+      await guest.createSession()
+      assert.deepEqual((await guest.translation.catalog(slug)).entries, entries)
+      assert.equal((await failure(guest.translation.setCatalog(slug, {}))).status, 403)
+    })
+
     test('an injected fetch receives every call with the credential header', async () => {
       const seen: Array<{ url: string; headers: Record<string, string> }> = []
       const spy: FetchLike = (url, init) => {

@@ -35,6 +35,31 @@ const enc = encodeURIComponent
 export function createClient(options: ClientOptions) {
   const http = new HttpCore(options)
   const req = http.request.bind(http)
+  /** Sockets opened by `connect()` on the client's own token: a logout ends them with it. */
+  const sockets = new Set<RealtimeConnection>()
+
+  /**
+   * Ends the session (`all`: every session of the person) and forgets the token. A 401 means the
+   * token was already refused (logged out elsewhere, expired): it is forgotten too, and the error
+   * thrown. Any other failure (network, 5xx) keeps it, so the logout can be retried.
+   */
+  async function logout(all: boolean): Promise<C.LogoutResult> {
+    const sent = http.token
+    const forget = () => {
+      // A token set meanwhile (a login racing the logout) is not this one's to drop.
+      if (http.token === sent) http.token = undefined
+      for (const s of sockets) s.close()
+      sockets.clear()
+    }
+    try {
+      const r = await req<C.LogoutResult>('POST', all ? '/api/auth/logout/all' : '/api/auth/logout')
+      forget()
+      return r
+    } catch (err) {
+      if (err instanceof OvasabiError && err.status === 401) forget()
+      throw err
+    }
+  }
 
   /** `POST /api/{campaign}/update` with the envelope built and `request_id` generated. */
   async function action<R = unknown>(
@@ -109,6 +134,16 @@ export function createClient(options: ClientOptions) {
         return r
       },
       erase: (userId: string) => req<unknown>('DELETE', `/api/user/${enc(userId)}`),
+      /**
+       * `POST /api/auth/logout`: every token of this session stops working (user and guest alike).
+       * The client forgets its token and closes the sockets `connect()` opened on it.
+       */
+      logout: () => logout(false),
+      /**
+       * `POST /api/auth/logout/all`: every session of the person ends (a user token only), this
+       * one included; the client forgets its token and closes its sockets as `logout()` does.
+       */
+      logoutEverywhere: () => logout(true),
     },
 
     quotes: {
@@ -118,6 +153,16 @@ export function createClient(options: ClientOptions) {
           body,
           headers: opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : undefined,
         }),
+      /**
+       * `GET /api/quote/{id}`: where a lead stands, for the session or user that submitted it
+       * (404 `LEAD_NOT_FOUND` for anyone else). Read it again after `resync_required`: the status
+       * notifications that were lost are not replayed.
+       */
+      get: (leadId: string) =>
+        req<{ lead_id: string; campaign: string; status: C.LeadStatus; updated_at: string }>(
+          'GET',
+          `/api/quote/${enc(leadId)}`,
+        ),
     },
 
     leads: {
@@ -146,6 +191,11 @@ export function createClient(options: ClientOptions) {
       translate: (body: C.TranslateInput, signal?: AbortSignal) =>
         req<C.TranslateResult>('POST', '/api/translate', { body, signal }),
       languages: () => req<C.Languages>('GET', '/api/translate/languages'),
+      /** `GET /api/campaign/{slug}/catalog`: the campaign's own translations (any session). */
+      catalog: (slug: string) => req<C.CatalogView>('GET', `/api/campaign/${enc(slug)}/catalog`),
+      /** `PUT /api/campaign/{slug}/catalog` (admin): replaces the whole catalog. */
+      setCatalog: (slug: string, entries: C.Catalog) =>
+        req<C.CatalogView>('PUT', `/api/campaign/${enc(slug)}/catalog`, { body: entries }),
     },
 
     media: {
@@ -159,6 +209,24 @@ export function createClient(options: ClientOptions) {
         onProgress?: (fraction: number) => void,
       ) => putBytes(http, options.fetch, uploadUrl, body, onProgress),
       list: (slug: string) => req<{ media: C.Media[] }>('GET', `/api/campaign/${enc(slug)}/media`),
+      /**
+       * `GET /api/media/{id}`: where an upload stands, for the session or user that uploaded it
+       * (404 `MEDIA_NOT_FOUND` for anyone else, and once it is deleted): what its `media_event`s
+       * say, `reason` once `failed`, `url`, `thumbnail_url` and `size` once `ready`. Read it again
+       * after `resync_required`: the `media_event`s that were lost are not replayed.
+       */
+      get: (mediaId: string) =>
+        req<{
+          media_id: string
+          campaign: string
+          status: 'pending' | 'uploading' | 'processing' | 'ready' | 'failed'
+          reason?: string
+          content_type: string
+          size?: number
+          url?: string
+          thumbnail_url?: string
+          updated_at: string
+        }>('GET', `/api/media/${enc(mediaId)}`),
     },
 
     streams: {
@@ -168,6 +236,24 @@ export function createClient(options: ClientOptions) {
         action<C.CampaignStream>(campaign, 'stream.pause', { stream_id: streamId }, opts),
       stop: (campaign: string, streamId: string | number, opts?: ActionOptions) =>
         action<C.CampaignStream>(campaign, 'stream.stop', { stream_id: streamId }, opts),
+      /**
+       * The campaign's streams that have not ended (any session of the campaign may read it): what
+       * `stream_event`s say, for a page that lost some (`resync_required`). A stream not listed has ended.
+       */
+      live: (campaign: string) =>
+        req<{
+          streams: Array<{
+            stream_id: number
+            title: string
+            status: 'starting' | 'live' | 'paused'
+            /** When it last went live; null while starting. */
+            started_at: string | null
+            /** Live streams only. */
+            viewers?: number
+            /** The caller started it: it may take it live, pause and end it. */
+            mine: boolean
+          }>
+        }>('GET', `/api/campaign/${enc(campaign)}/streams/live`),
     },
 
     webhooks: {
@@ -247,9 +333,13 @@ export function createClient(options: ClientOptions) {
         req<string>('GET', '/api/amadeus/diagram.mmd', { query: q, text: true }),
     },
 
-    /** Open the real-time socket for a campaign (reconnects with backoff, resumes with `since`). */
+    /**
+     * Open the real-time socket for a campaign (reconnects with backoff, resumes with `since`).
+     * Without `opts.token` it uses the client's token, asked at every (re)connect, and a logout
+     * closes it.
+     */
     connect(campaign: string, opts: Omit<RealtimeOptions, 'baseUrl' | 'campaign'> = {}) {
-      return connectRealtime({
+      const conn = connectRealtime({
         WebSocket: options.WebSocket,
         ...opts,
         campaign,
@@ -262,6 +352,11 @@ export function createClient(options: ClientOptions) {
             return Number((c.metadata as { scheduling?: { frequency?: unknown } }).scheduling?.frequency ?? 1)
           }),
       }) satisfies RealtimeConnection
+      if (opts.token === undefined && conn.state !== 'closed') {
+        sockets.add(conn)
+        conn.onState((s) => s === 'closed' && sockets.delete(conn))
+      }
+      return conn
     },
   }
   return client

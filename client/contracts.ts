@@ -9,6 +9,8 @@ import type {
   LiveNode,
 } from '../src/amadeus/graph.schema.js'
 import type {
+  Catalog as ServerCatalog,
+  CatalogResponse,
   LanguagesResponse,
   TranslateInput as ServerTranslateInput,
   TranslateResult as ServerTranslateResult,
@@ -32,7 +34,13 @@ import type {
   LeaderboardResponse,
 } from '../src/modules/referral/referral.schema.js'
 import type { StreamJson } from '../src/modules/stream/stream.schema.js'
-import type { AuthResponse, LoginBody, RegisterPayload, UserView } from '../src/modules/user/user.schema.js'
+import type {
+  AuthResponse,
+  LoginBody,
+  LogoutResponse,
+  RegisterPayload,
+  UserView,
+} from '../src/modules/user/user.schema.js'
 import type { LeadStatus as ServerLeadStatus } from '../src/platform/db/tables.js'
 
 /** `POST /api/user/register`: the `user.register` payload plus the campaign slug. */
@@ -40,6 +48,8 @@ export type RegisterInput = RegisterPayload & { campaign: string }
 export type User = UserView
 export type AuthResult = AuthResponse
 export type LoginInput = LoginBody
+/** `POST /api/auth/logout` and `/api/auth/logout/all`. */
+export type LogoutResult = LogoutResponse
 
 export type LeadStatus = ServerLeadStatus
 /** `POST /api/quote`: the quote form plus the campaign slug. */
@@ -63,6 +73,9 @@ export type Translation = ServerTranslation
 export type TranslateResult = ServerTranslateResult
 export type Languages = Static<typeof LanguagesResponse>
 export type Language = Languages['languages'][number]
+/** A campaign's translation catalog: key → locale → text. */
+export type Catalog = ServerCatalog
+export type CatalogView = Static<typeof CatalogResponse>
 
 export type MediaUploadInput = UploadPayload
 export type MediaUpload = UploadTicket

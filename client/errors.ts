@@ -1,5 +1,15 @@
-/** Codes that mean "this server does not offer that feature here", so a UI hides it. */
-const UNAVAILABLE_CODES = new Set(['ROUTE_NOT_FOUND', 'FEATURE_DISABLED', 'UNKNOWN_ACTION'])
+/**
+ * Codes that mean "this server does not offer that feature here", so a UI hides it or says "not
+ * available" instead of showing the error: a missing route, a disabled feature, an unknown action,
+ * and no translation provider configured (`TRANSLATION_UNAVAILABLE`, a 503 that retrying at once
+ * does not cure).
+ */
+const UNAVAILABLE_CODES = new Set([
+  'ROUTE_NOT_FOUND',
+  'FEATURE_DISABLED',
+  'UNKNOWN_ACTION',
+  'TRANSLATION_UNAVAILABLE',
+])
 
 /** Status codes of StreamSource-style `{error:"…"}` bodies, mapped to our error codes. */
 const CODE_BY_STATUS: Record<number, string> = {

@@ -15,7 +15,7 @@ import type {
 export type CursorTuple = [id: string, x: number, y: number]
 
 /** `gateway.ts` open(): also the socket's own `cursor_id` (never drawn), tick rate and replay point. */
-export type ConnectedFrame = Static<typeof ConnectedSchema> & {
+export type ConnectedFrame = Omit<Static<typeof ConnectedSchema>, 'limits'> & {
   user_id: string
   /** This socket's id in `presence_update.cursors`: a client skips it (its own cursor). */
   cursor_id: string
@@ -23,6 +23,11 @@ export type ConnectedFrame = Static<typeof ConnectedSchema> & {
   max_cursors: number
   last_event_id: number | null
   expires_at: string | null
+  /**
+   * `opening.ts` connectedFrame(): the server's inbound token bucket (`WS_MESSAGES_PER_SECOND`,
+   * refilling up to `burst`); frames over it are dropped. Absent from older servers.
+   */
+  limits?: Static<typeof ConnectedSchema>['limits']
 }
 
 /** `room.ts` tick(): cursors that left or went idle, and `snapshot` after a slow socket caught up. */
@@ -65,6 +70,10 @@ export interface NotificationFrame {
   [key: string]: unknown
 }
 
+/**
+ * `retry_after_ms`: `client-frames.ts` handle(), on a `RATE_LIMITED` error telling the first frame
+ * of a flood window dropped for the socket's rate: when the server reads frames again.
+ */
 export type ErrorFrame = Static<typeof ErrorSchema> & { details?: unknown }
 
 /**

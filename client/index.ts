@@ -8,6 +8,7 @@ export {
   type BackoffOptions,
   type ConnectionState,
   connectRealtime,
+  type DispatchOptions,
   RealtimeConnection,
   type RealtimeOptions,
   type WebSocketCtor,

@@ -1,5 +1,6 @@
 import { OvasabiError } from './errors.js'
 import type { FrameMap, ServerFrame, UpdateAckFrame } from './frames.js'
+import { type SendBudget, sendBudget } from './pacing.js'
 import { ulid } from './ulid.js'
 
 /** The subset of the WebSocket API the SDK uses: browsers' `WebSocket` and Node's `ws` both fit. */
@@ -46,9 +47,44 @@ export interface RealtimeOptions {
   reconnect?: boolean
   /** Injectable randomness for the jitter (tests). */
   random?: () => number
+  /**
+   * Dispatches that may wait for the socket (made while it is down, or sent and not acknowledged
+   * when it dropped) before a new one made while it is down is refused with `QUEUE_FULL`
+   * (default 100). Once connected they go out paced to the server's `connected.limits`.
+   */
+  maxQueued?: number
+}
+
+export interface DispatchOptions {
+  /** The idempotency key (default: a fresh ULID); a resend after a reconnect reuses it. */
+  requestId?: string
+  /** From the call, across reconnects: rejects with `TIMEOUT` when no ack came by then (default 15 000). */
+  timeoutMs?: number
+}
+
+/** A dispatch waiting for its `update_ack`: queued, or sent on a socket that may have dropped since. */
+interface PendingDispatch {
+  requestId: string
+  /** The frame as first serialised: a resend is byte for byte the same request. */
+  frame: string
+  /** Event and payload, to tell a repeat of this request from another one reusing its id. */
+  fingerprint: string
+  promise: Promise<UpdateAckFrame>
+  resolve: (f: UpdateAckFrame) => void
+  reject: (e: Error) => void
+  timer: ReturnType<typeof setTimeout>
+  /** Written to the current socket and not acknowledged: resent if the server reports drops. */
+  sent: boolean
+  /** In the backlog, waiting for a token. */
+  waiting: boolean
 }
 
 type Handler<F> = (frame: F) => void
+
+/** Whose request a server deduplicates (its `actorKey`): a guest's session, else the user. */
+function actorOf(f: FrameMap['connected']): string {
+  return f.user_id === undefined || f.user_id === 'guest' ? `session:${f.session_id}` : `user:${f.user_id}`
+}
 
 /** Delay before reconnect attempt `attempt` (0-based): exponential ceiling, "equal jitter". */
 export function backoffDelay(attempt: number, opts: BackoffOptions = {}, random: () => number = Math.random) {
@@ -59,8 +95,15 @@ export function backoffDelay(attempt: number, opts: BackoffOptions = {}, random:
 
 /**
  * A campaign's real-time connection. It reconnects with backoff and jitter after drops, resumes
- * from the last `campaign_event` id with `?since=`, and throttles cursor frames to the campaign's
- * broadcast frequency (sending more would only be dropped by the server).
+ * from the last `campaign_event` id with `?since=`, throttles cursor frames to the campaign's
+ * broadcast frequency (sending more would only be dropped by the server), and keeps dispatches
+ * across drops: queued while it is down, re-sent with their `request_id` after a reconnect.
+ *
+ * Every frame it sends is paced to the server's inbound limit (`connected.limits`): frames over it
+ * wait, in order, for the budget to refill, so the server drops none; a waiting cursor position
+ * is replaced by a newer one and goes after the other frames. When the server still reports drops
+ * (a `RATE_LIMITED` error with `retry_after_ms`), the dispatches sent and not acknowledged are
+ * sent again, same `request_id`, once it reads frames again.
  */
 export class RealtimeConnection {
   state: ConnectionState = 'connecting'
@@ -76,16 +119,28 @@ export class RealtimeConnection {
   private retryTimer?: ReturnType<typeof setTimeout>
   private readonly handlers = new Map<string, Set<Handler<any>>>()
   private readonly stateHandlers = new Set<(s: ConnectionState) => void>()
-  private readonly pendingAcks = new Map<
-    string,
-    { resolve: (f: UpdateAckFrame) => void; reject: (e: Error) => void }
-  >()
+  /** By request_id, in the order dispatch() was called (a Map iterates in insertion order). */
+  private readonly outbox = new Map<string, PendingDispatch>()
+  /** The socket whose `connected` frame arrived: dispatches go out on it, or wait. */
+  private ready?: WebSocketLike
+  /** `actorOf` the last `connected`; undefined before the first and after an identity switch. */
+  private actor?: string
   private cursorIntervalMs = 1000
   private lastCursorAt = 0
   private pendingCursor?: [number, number]
   private cursorTimer?: ReturnType<typeof setTimeout>
   private closedByUser = false
   private userId: string
+  /** The ready socket's budget (from `connected.limits`): frames over it wait in the backlog. */
+  private budget?: SendBudget
+  /** Frames waiting for a token, in order: text, or a dispatch (skipped once it is settled). */
+  private backlog: Array<string | PendingDispatch> = []
+  /** A cursor frame waiting for a token; a newer one replaces it. Goes after the backlog. */
+  private waitingCursor?: string
+  /** The one timer that sends what waits as tokens come. */
+  private paceTimer?: ReturnType<typeof setTimeout>
+  /** Frames sent on the current socket before its `connected`: the server counted them too. */
+  private sentEarly = 0
 
   constructor(private readonly opts: RealtimeOptions) {
     this.userId = opts.userId ?? 'guest'
@@ -117,18 +172,40 @@ export class RealtimeConnection {
     else this.cursorTimer ??= setTimeout(() => this.flushCursor(), wait)
   }
 
-  /** Send any client frame (`ping`, `stream_join`, …). Returns false when the socket is not open. */
+  /**
+   * Send any client frame (`ping`, `stream_join`, …). Returns false when the socket is not open.
+   * Over the server's rate it waits for its turn (and is lost if the socket drops meanwhile).
+   */
   send(frame: { type: string; [k: string]: unknown }): boolean {
-    if (this.ws?.readyState !== 1) return false
-    this.ws!.send(JSON.stringify(frame))
-    return true
+    return this.out(JSON.stringify(frame))
   }
 
-  /** Dispatch an action over the socket; resolves with its `update_ack`, rejects on an error ack. */
-  dispatch(event: string, payload: unknown = {}, opts: { requestId?: string; timeoutMs?: number } = {}) {
+  /**
+   * Dispatch an action over the socket; resolves with its `update_ack`, rejects on an error ack.
+   *
+   * Made while the socket is down (connecting, reconnecting), it is queued and sent once the
+   * server's `connected` frame arrives; sent but not acknowledged when the socket drops, it is
+   * sent again after the reconnect with the same `request_id`, which the server answers with the
+   * first response instead of acting twice. Queued and re-sent frames go out in call order, paced
+   * to the server's inbound limit (`connected.limits`); one the server reports it may have dropped
+   * (`RATE_LIMITED`) is sent again the same way.
+   * Rejects with `TIMEOUT` (no ack within `timeoutMs` of the call, reconnects included),
+   * `QUEUE_FULL` (made while down with `maxQueued` already waiting), `IDENTITY_CHANGED` (the
+   * connection now acts for another user or session: nothing made before is sent as them) or
+   * `NOT_CONNECTED` (`close()`, or a drop with `reconnect: false`). Each carries the `requestId`,
+   * so a dispatch with it again is a safe retry. A call with the requestId of one still waiting
+   * shares its answer.
+   */
+  dispatch(event: string, payload: unknown = {}, opts: DispatchOptions = {}): Promise<UpdateAckFrame> {
     const request_id = opts.requestId ?? ulid()
-    return new Promise<UpdateAckFrame>((resolve, reject) => {
-      const sent = this.send({
+    const fail = (code: string, message: string) =>
+      Promise.reject(new OvasabiError(code, message, { requestId: request_id }))
+    if (this.state === 'closed') return fail('NOT_CONNECTED', 'The real-time connection is closed')
+    let fingerprint: string
+    let frame: string
+    try {
+      fingerprint = JSON.stringify([event, payload])
+      frame = JSON.stringify({
         type: 'campaign_event',
         campaign_id: this.opts.campaign,
         event,
@@ -136,43 +213,69 @@ export class RealtimeConnection {
         request_id,
         timestamp: new Date().toISOString(),
       })
-      if (!sent) return reject(new OvasabiError('NOT_CONNECTED', 'The real-time connection is not open'))
-      const timer = setTimeout(() => {
-        this.pendingAcks.delete(request_id)
-        reject(new OvasabiError('TIMEOUT', `No update_ack for ${request_id}`, { requestId: request_id }))
-      }, opts.timeoutMs ?? 15_000)
-      this.pendingAcks.set(request_id, {
-        resolve: (f) => {
-          clearTimeout(timer)
-          resolve(f)
-        },
-        reject: (e) => {
-          clearTimeout(timer)
-          reject(e)
-        },
-      })
+    } catch (err) {
+      return Promise.reject(err) // a payload JSON cannot carry (a cycle, a BigInt)
+    }
+    const waiting = this.outbox.get(request_id)
+    if (waiting) {
+      return waiting.fingerprint === fingerprint
+        ? waiting.promise
+        : fail('IDEMPOTENCY_KEY_REUSED', `${request_id} is already waiting for another action`)
+    }
+    const max = this.opts.maxQueued ?? 100
+    if (!this.isReady() && this.outbox.size >= max)
+      return fail('QUEUE_FULL', `${max} dispatches already wait for the real-time connection`)
+    let settle!: Pick<PendingDispatch, 'resolve' | 'reject'>
+    const promise = new Promise<UpdateAckFrame>((resolve, reject) => {
+      settle = { resolve, reject }
     })
+    const pending: PendingDispatch = {
+      requestId: request_id,
+      frame,
+      fingerprint,
+      promise,
+      ...settle,
+      timer: setTimeout(() => {
+        this.outbox.delete(request_id)
+        settle.reject(
+          new OvasabiError('TIMEOUT', `No update_ack for ${request_id}`, { requestId: request_id }),
+        )
+      }, opts.timeoutMs ?? 15_000),
+      sent: false,
+      waiting: false,
+    }
+    this.outbox.set(request_id, pending)
+    if (this.isReady()) this.emit(pending)
+    return promise
   }
 
-  /** Refresh the token in-band, or reconnect when the identity (user id) changes. */
+  /**
+   * Refresh the token in-band, or reconnect when the identity (user id) changes. Dispatches still
+   * waiting then reject with `IDENTITY_CHANGED`: made as the old identity, they are never sent as
+   * the new one; those made after this call wait for the new identity's socket.
+   */
   reauth(token: string, userId?: string): void {
     this.opts.token = token
     if (userId && userId !== this.userId) {
       this.userId = userId
+      this.ready = undefined
+      this.actor = undefined
+      this.resetPacing()
+      this.failPending('IDENTITY_CHANGED', `The connection now acts as ${userId}`)
       this.ws?.close(4000, 'identity changed')
       return
     }
     this.send({ type: 'auth', token })
   }
 
+  /** Close for good: no reconnect, and dispatches still waiting reject with `NOT_CONNECTED`. */
   close(): void {
     this.closedByUser = true
     clearTimeout(this.retryTimer)
     clearTimeout(this.cursorTimer)
+    this.resetPacing()
     this.ws?.close(1000, 'client closed')
-    this.setState('closed')
-    for (const [, p] of this.pendingAcks) p.reject(new OvasabiError('NOT_CONNECTED', 'Connection closed'))
-    this.pendingAcks.clear()
+    this.end('Connection closed')
   }
 
   /** @internal started by `connectRealtime`. */
@@ -219,14 +322,16 @@ export class RealtimeConnection {
     if (token && viaQuery) url.searchParams.set('token', token)
     const ws = token && !viaQuery ? new Ctor(url.toString(), ['ovasabi', token]) : new Ctor(url.toString())
     this.ws = ws
-    ws.onmessage = (ev) => this.receive(ev.data)
+    this.sentEarly = 0
+    ws.onmessage = (ev) => this.receive(ev.data, ws)
     ws.onerror = () => {}
     ws.onclose = (ev) => {
       if (this.ws !== ws) return
       this.ws = undefined
-      for (const [, p] of this.pendingAcks)
-        p.reject(new OvasabiError('NOT_CONNECTED', `Socket closed (${ev.code})`))
-      this.pendingAcks.clear()
+      this.ready = undefined
+      this.resetPacing()
+      // Dispatches still waiting stay: re-sent after the reconnect's `connected`, or rejected by
+      // their timeout or by the end of the connection.
       // A deliberate identity switch reconnects at once; drops back off.
       this.retryLater(ev.code === 4000)
     }
@@ -234,16 +339,131 @@ export class RealtimeConnection {
 
   private retryLater(now = false): void {
     if (this.closedByUser || this.opts.reconnect === false) {
-      this.setState('closed')
+      this.end('Socket closed; not reconnecting')
       return
     }
     this.setState('reconnecting')
     const delay = now ? 0 : backoffDelay(this.attempt++, this.opts.backoff, this.opts.random)
     clearTimeout(this.retryTimer)
-    this.retryTimer = setTimeout(() => void this.open().catch(() => this.setState('closed')), delay)
+    this.retryTimer = setTimeout(
+      () => void this.open().catch(() => this.end('The real-time connection could not be opened')),
+      delay,
+    )
   }
 
-  private receive(data: unknown): void {
+  private end(message: string): void {
+    this.ready = undefined
+    this.setState('closed')
+    this.failPending('NOT_CONNECTED', message)
+  }
+
+  private isReady(): boolean {
+    return this.ready !== undefined && this.ready === this.ws && this.ready.readyState === 1
+  }
+
+  /** A frame for the open socket: paced once `connected` came, else (no limits known yet) at once. */
+  private out(data: string): boolean {
+    const ws = this.ws
+    if (ws?.readyState !== 1) return false
+    if (this.isReady()) this.emit(data)
+    else {
+      ws.send(data)
+      this.sentEarly++
+    }
+    return true
+  }
+
+  /** A frame for the ready socket: written now if nothing waits and the budget allows, else queued. */
+  private emit(item: string | PendingDispatch): void {
+    if (typeof item !== 'string' && item.waiting) return
+    if (this.budget && (this.backlog.length > 0 || !this.budget.take(Date.now()))) {
+      if (typeof item !== 'string') item.waiting = true
+      this.backlog.push(item)
+      this.pace()
+      return
+    }
+    this.write(item)
+  }
+
+  private write(item: string | PendingDispatch): void {
+    try {
+      this.ready?.send(typeof item === 'string' ? item : item.frame)
+      if (typeof item !== 'string') item.sent = true
+    } catch {
+      // The socket is going down: its close event follows and the frame is re-sent after the reconnect.
+    }
+  }
+
+  /** Arms the pacing timer for the next token, unless it is armed. */
+  private pace(): void {
+    if (this.paceTimer !== undefined || !this.budget) return
+    this.paceTimer = setTimeout(() => this.drain(), this.budget.wait(Date.now()))
+  }
+
+  /** Sends what waits while tokens last: the backlog in order, then the newest cursor. */
+  private drain(): void {
+    this.paceTimer = undefined
+    const budget = this.budget
+    if (!budget || !this.ready) return
+    const now = Date.now()
+    while (this.backlog.length > 0) {
+      const item = this.backlog[0]!
+      // A dispatch answered, timed out or failed while it waited goes without spending a token.
+      const live = typeof item === 'string' || this.outbox.get(item.requestId) === item
+      if (live && !budget.take(now)) break
+      this.backlog.shift()
+      if (typeof item !== 'string') item.waiting = false
+      if (live) this.write(item)
+    }
+    if (this.backlog.length === 0 && this.waitingCursor !== undefined && budget.take(now)) {
+      this.write(this.waitingCursor)
+      this.waitingCursor = undefined
+    }
+    if (this.backlog.length > 0 || this.waitingCursor !== undefined) this.pace()
+  }
+
+  /** The socket is gone (or will be): what waits for it goes with it; dispatches stay in the outbox. */
+  private resetPacing(): void {
+    clearTimeout(this.paceTimer)
+    this.paceTimer = undefined
+    this.budget = undefined
+    this.backlog = []
+    this.waitingCursor = undefined
+    for (const p of this.outbox.values()) {
+      p.sent = false
+      p.waiting = false
+    }
+  }
+
+  /**
+   * The server dropped frames over its rate (it says so once per 10 s flood window): any dispatch
+   * sent on this socket and not acknowledged may have been one. Each goes again, first in line,
+   * with its `request_id` (a repeat of one the server did read is answered with its first
+   * response), once the server reads frames again.
+   */
+  private rateLimited(retryAfterMs: number): void {
+    const budget = this.budget
+    if (!budget) return
+    budget.empty(Date.now(), retryAfterMs)
+    const again = [...this.outbox.values()].filter((p) => p.sent && !p.waiting)
+    for (const p of again) {
+      p.sent = false
+      p.waiting = true
+    }
+    this.backlog.unshift(...again)
+    this.pace()
+  }
+
+  private failPending(code: string, message: string): void {
+    const pending = [...this.outbox]
+    this.outbox.clear()
+    for (const [requestId, p] of pending) {
+      clearTimeout(p.timer)
+      p.reject(new OvasabiError(code, message, { requestId }))
+    }
+  }
+
+  private receive(data: unknown, from: WebSocketLike): void {
     let frame: ServerFrame
     try {
       const text = typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer)
@@ -253,10 +473,26 @@ export class RealtimeConnection {
     }
     if (!frame || typeof frame.type !== 'string') return
     switch (frame.type) {
-      case 'connected':
+      case 'connected': {
+        if (from !== this.ws) return
         this.session = frame
         this.attempt = 0
+        // The server deduplicates per actor: a repeat sent as someone else would act again.
+        const actor = actorOf(frame)
+        if (this.actor !== undefined && actor !== this.actor)
+          this.failPending('IDENTITY_CHANGED', 'The connection now acts for another user or session')
+        this.actor = actor
+        this.ready = from
+        this.budget = sendBudget(frame.limits, Date.now(), this.sentEarly)
         this.setState('open')
+        // Before the handlers run, so what they dispatch goes out after what waited.
+        for (const p of this.outbox.values()) this.emit(p)
+        break
+      }
+      case 'error':
+        // The flood notice (the close at a flood's end carries no retry_after_ms).
+        if (frame.code === 'RATE_LIMITED' && typeof frame.retry_after_ms === 'number' && from === this.ready)
+          this.rateLimited(frame.retry_after_ms)
         break
       case 'campaign_event':
         if (frame.id !== undefined) this.lastEventId = frame.id
@@ -268,9 +504,10 @@ export class RealtimeConnection {
         if (typeof frame.latest_id === 'number') this.lastEventId = frame.latest_id
         break
       case 'update_ack': {
-        const pending = this.pendingAcks.get(frame.request_id)
+        const pending = this.outbox.get(frame.request_id)
         if (pending) {
-          this.pendingAcks.delete(frame.request_id)
+          this.outbox.delete(frame.request_id)
+          clearTimeout(pending.timer)
           if (frame.status === 'error' || frame.error)
             pending.reject(
               new OvasabiError(
@@ -297,7 +534,18 @@ export class RealtimeConnection {
     if (!c) return
     this.pendingCursor = undefined
     this.lastCursorAt = Date.now()
-    this.send({ type: 'cursor', x: c[0], y: c[1] })
+    const data = JSON.stringify({ type: 'cursor', x: c[0], y: c[1] })
+    if (!this.isReady() || !this.budget) {
+      this.out(data)
+      return
+    }
+    this.waitingCursor = undefined
+    if (this.backlog.length === 0 && this.budget.take(this.lastCursorAt)) this.write(data)
+    else {
+      // Over budget, or behind other frames: it waits, and a newer position replaces it.
+      this.waitingCursor = data
+      this.pace()
+    }
   }
 
   private setState(s: ConnectionState): void {

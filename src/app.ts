@@ -73,6 +73,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const timeouts = httpTimeouts({
     headersMs: config.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
     bodyIdleMs: config.HTTP_BODY_IDLE_TIMEOUT_SECONDS * 1000,
+    bodyMinBytesPerSecond: config.HTTP_BODY_MIN_BYTES_PER_SECOND,
+    bodyRateGraceMs: config.HTTP_BODY_MIN_RATE_GRACE_SECONDS * 1000,
   })
   const app = Fastify({
     logger: options.logger === false ? false : loggerOptions(config.LOG_LEVEL),
@@ -138,7 +140,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await app.register(cors, { origin: [...config.CORS_ORIGINS], credentials: true })
   }
   await app.register(cookie)
-  const streamModule = stream.createStreamModule({ platform, config })
+  const streamModule = stream.createStreamModule({
+    platform,
+    config,
+    onLimiterFallback: (err) =>
+      app.log.warn(
+        { err },
+        'StreamSource limits: Redis failed; each node counts on its own until it answers',
+      ),
+  })
   await app.register(stream.maintenancePlugin, { maintenance: streamModule.maintenance })
   await app.register(rateLimit, {
     global: true,
@@ -174,12 +184,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
-  // An erased person's tokens and guest sessions stop working (see erased-users.ts).
-  const erasedUsers = user.createErasedUsers(platform.database.db)
+  // Tokens of an erased person, of a revoked (logged out) session or from before a person's
+  // cut-off stop working (see revocations.ts).
+  const revocations = user.createRevocations(platform.database.db)
   const authenticator = createAuthenticator({
     tokens: platform.tokens,
     apiKeys: platform.apiKeys,
-    isRevoked: erasedUsers.isRevoked,
+    isRevoked: revocations.isRevoked,
   })
   await app.register(authPlugin, { authenticator })
 
@@ -229,7 +240,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     tokens: platform.tokens,
     publisher,
     limiter,
-    revocations: erasedUsers,
+    revocations: revocations,
   })
   const referrals = referral.createReferralService({
     db,
@@ -246,7 +257,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       `user:${person.user_id}`,
       ...person.session_ids.map((id) => `session:${id}`),
     ])
-    erasedUsers.forget(person)
+    revocations.forget(person)
   })
   user.registerActions(actions, users)
   referral.registerActions(actions, referrals)
@@ -349,6 +360,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(stream.routes, {
     module: streamModule,
     live: liveStreams,
+    campaigns,
     admission: () => gateway.admission,
   })
   // Last: the site's pages and assets never shadow an API route.

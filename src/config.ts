@@ -29,6 +29,15 @@ const EnvSchema = Type.Object({
    * response unread; then 408 (a body) and the connection is closed. A body has no total deadline.
    */
   HTTP_BODY_IDLE_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+  /**
+   * Bytes per second a request body (an upload included) must average while it is read, over
+   * the last HTTP_BODY_IDLE_TIMEOUT_SECONDS (or since it began, while shorter), once it has been
+   * read for HTTP_BODY_MIN_RATE_GRACE_SECONDS; then 408 `BODY_TOO_SLOW` and the connection is
+   * closed. Stops a trickle that never trips the idle timeout. 0: no floor.
+   */
+  HTTP_BODY_MIN_BYTES_PER_SECOND: Type.Integer({ minimum: 0, maximum: 1024 * 1024 * 1024, default: 240 }),
+  /** Seconds of reading a request body gets before its rate is judged (a connection's slow start). */
+  HTTP_BODY_MIN_RATE_GRACE_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 5 }),
   // Which peers may name the client in X-Forwarded-For: false, true, or proxy addresses/CIDRs.
   TRUST_PROXY: Type.String({ default: 'false' }),
   JSON_MAX_DEPTH: Type.Integer({ minimum: 2, maximum: 1000, default: 32 }),
@@ -91,6 +100,7 @@ const EnvSchema = Type.Object({
   }),
   STREAM_CHAT_MAX_LENGTH: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
   STREAM_CHAT_PER_MINUTE: Type.Integer({ minimum: 1, default: 30 }),
+  STREAM_OPEN_PER_USER: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
   WS_MAX_PAYLOAD: Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024, default: 16384 }),
   WS_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 10000, default: 60 }),
   WS_SLOW_CLIENT_GRACE_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 10000 }),
@@ -131,6 +141,8 @@ const INTEGER_KEYS = new Set([
   'BODY_LIMIT',
   'HTTP_HEADERS_TIMEOUT_SECONDS',
   'HTTP_BODY_IDLE_TIMEOUT_SECONDS',
+  'HTTP_BODY_MIN_BYTES_PER_SECOND',
+  'HTTP_BODY_MIN_RATE_GRACE_SECONDS',
   'JSON_MAX_DEPTH',
   'RATE_LIMIT_PER_MINUTE',
   'LIBRETRANSLATE_TIMEOUT_MS',
@@ -157,6 +169,7 @@ const INTEGER_KEYS = new Set([
   'CABLE_LOCK_TTL_MS',
   'STREAM_CHAT_MAX_LENGTH',
   'STREAM_CHAT_PER_MINUTE',
+  'STREAM_OPEN_PER_USER',
   'WS_MAX_PAYLOAD',
   'WS_MESSAGES_PER_SECOND',
   'WS_SLOW_CLIENT_GRACE_MS',

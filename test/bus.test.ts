@@ -111,3 +111,26 @@ if (redisUrl) {
     }
   })
 }
+
+describe('Redis bus: a subscription Redis refused', () => {
+  it('is not remembered: the next subscribe to the channel asks Redis again', async () => {
+    // Nothing listens on port 1 and the client neither queues nor retries: every SUBSCRIBE fails.
+    const { Redis } = await import('ioredis')
+    const client = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    })
+    client.on('error', () => {})
+    const bus = createRedisBus(client)
+    try {
+      await assert.rejects(bus.subscribe('test:refused', () => {}))
+      // Before, the first handler stayed registered, so this resolved without a SUBSCRIBE sent.
+      await assert.rejects(bus.subscribe('test:refused', () => {}))
+    } finally {
+      await bus.close()
+      client.disconnect()
+    }
+  })
+})

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -92,6 +93,33 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestCo
   }
 }
 
+/**
+ * Runs `test` on two nodes of one deployment on one fresh PostgreSQL database, then closes them.
+ * They share the JWT secret (a token from one is valid on the other), as every test app of a
+ * test process does.
+ */
+export async function onTwoPostgresNodes(
+  test: (first: TestContext, second: TestContext) => Promise<void>,
+): Promise<void> {
+  const first = await buildTestApp({ dialect: 'postgres' })
+  try {
+    const second = await buildTestApp({ dialect: 'postgres', databaseUrl: first.databaseUrl })
+    try {
+      await test(first, second)
+    } finally {
+      await second.close()
+    }
+  } finally {
+    await first.close()
+  }
+}
+
+/** Has `app` listen on a free port of 127.0.0.1, for clients over a real socket; its `http://…` origin. */
+export async function listenLocally(app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+}
+
 export const adminHeaders = { 'x-api-key': ADMIN_KEY }
 
 export function json<T = any>(res: LightMyRequestResponse): T {
@@ -103,6 +131,91 @@ export async function guestToken(app: FastifyInstance): Promise<{ token: string;
   const res = await app.inject({ method: 'POST', url: '/api/session' })
   if (res.statusCode !== 201) throw new Error(`session: ${res.statusCode} ${res.body}`)
   return json(res)
+}
+
+/**
+ * A visitor joins campaign `slug` from the guest session `token` belongs to, then erases their
+ * account: that guest session is revoked.
+ */
+export async function joinAndErase(app: FastifyInstance, slug: string, token: string): Promise<void> {
+  const joined = await app.inject({
+    method: 'POST',
+    url: '/api/user/register',
+    headers: { authorization: `Bearer ${token}` },
+    payload: {
+      campaign: slug,
+      email: `gone_${randomBytes(4).toString('hex')}@example.com`,
+      name: 'Gone',
+    },
+  })
+  assert.equal(joined.statusCode, 201, joined.body)
+  const erased = await app.inject({
+    method: 'DELETE',
+    url: `/api/user/${json(joined).user.id}`,
+    headers: { authorization: `Bearer ${json(joined).token}` },
+  })
+  assert.equal(erased.statusCode, 200, erased.body)
+}
+
+/** `POST /api/:slug/update`: the session of `token` sends `action` with `data`. */
+export function sendAction(app: FastifyInstance, slug: string, token: string, action: string, data: unknown) {
+  return app.inject({
+    method: 'POST',
+    url: `/api/${slug}/update`,
+    headers: { authorization: `Bearer ${token}` },
+    payload: { action, data },
+  })
+}
+
+/** A token of user `userId` (a participant unless `roles` say otherwise), issued without a login. */
+export async function userToken(
+  app: FastifyInstance,
+  userId: string,
+  roles: Array<'participant' | 'admin'> = ['participant'],
+): Promise<string> {
+  return (await app.platform.tokens.issueUser({ userId, roles })).token
+}
+
+/** Someone who joined a campaign with a password: their session's token, and how they log in. */
+export interface Member {
+  token: string
+  email: string
+  password: string
+}
+
+/** Grace joins campaign `slug` with a password, from a new guest session. */
+export async function joinWithPassword(app: FastifyInstance, slug: string): Promise<Member> {
+  const { token: guest } = await guestToken(app)
+  const email = `grace.${Date.now()}@example.org`
+  const password = 'correct horse battery staple'
+  const joined = await app.inject({
+    method: 'POST',
+    url: '/api/user/register',
+    headers: { authorization: `Bearer ${guest}` },
+    payload: { campaign: slug, name: 'Grace', email, password },
+  })
+  assert.equal(joined.statusCode, 201, joined.body)
+  return { token: json(joined).token, email, password }
+}
+
+/**
+ * `member` on another device: a new guest session (`guest`, someone else until it logs in),
+ * logged in to campaign `slug` (`token`: a new session, the same user).
+ */
+export async function logInElsewhere(
+  app: FastifyInstance,
+  slug: string,
+  member: Member,
+): Promise<{ guest: string; token: string }> {
+  const { token: guest } = await guestToken(app)
+  const login = await app.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    headers: { authorization: `Bearer ${guest}` },
+    payload: { email: member.email, password: member.password, campaign: slug },
+  })
+  assert.equal(login.statusCode, 200, login.body)
+  return { guest, token: json(login).token }
 }
 
 export function uniqueSlug(prefix = 'c'): string {

@@ -1,50 +1,19 @@
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
 import { after, before, describe, it } from 'node:test'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { ConfigError, loadConfig } from '../src/config.js'
 import { httpTimeouts } from '../src/platform/http/timeouts.js'
-import { buildTestApp, type TestContext } from './helper.js'
+import { buildTestApp, JWT_SECRET, type TestContext } from './helper.js'
+import { assertClosedWith, DEADLINE_MS, open, sleep, trickle } from './slow-client.js'
 
 /**
  * Slowloris: a client that opens a request and then sends nothing (or a trickle) must not hold
  * its connection for ever; a slow but steady one, or a slow server, must not be cut. Over real
  * sockets, with the deadlines set to 1 s; outcomes are awaited, never timed.
  */
-
-const DEADLINE_MS = 20_000
-
-interface Answer {
-  status?: number
-  body?: any
-}
-
-/** A raw connection: what it received by the time the server closed it. */
-function open(port: number): { socket: Socket; closed: Promise<Answer> } {
-  const socket = connect(port, '127.0.0.1')
-  const chunks: Buffer[] = []
-  socket.on('data', (c) => chunks.push(c))
-  socket.on('error', () => {})
-  const closed = new Promise<Answer>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy()
-      reject(new Error('the server never closed the connection'))
-    }, DEADLINE_MS)
-    socket.on('close', () => {
-      clearTimeout(timer)
-      resolve(parse(Buffer.concat(chunks).toString()))
-    })
-  })
-  return { socket, closed }
-}
-
-function parse(text: string): Answer {
-  if (!text) return {}
-  const [head, body] = text.split('\r\n\r\n', 2) as [string, string | undefined]
-  return { status: Number(head.split(' ')[1]), body: body ? JSON.parse(body) : undefined }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('HTTP timeouts of the app', () => {
   let ctx: TestContext
@@ -74,9 +43,11 @@ describe('HTTP timeouts of the app', () => {
     }
   })
 
-  it('closes a connection that never sends a byte', async () => {
+  it('closes a connection that never sends a byte, answering nothing (`closed` rejects after DEADLINE_MS)', async () => {
     const { closed } = open(port)
-    await closed
+    const answer = await closed
+    // Nothing was asked, so nothing is answered: the connection is closed, not left open.
+    assert.deepEqual(answer, { headers: {} })
   })
 
   it('answers 408 and closes a JSON body that stops coming', async () => {
@@ -86,9 +57,72 @@ describe('HTTP timeouts of the app', () => {
       `POST /api/auth/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n` +
         `content-length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
     )
+    // The standard error body: the request got an id before its body stopped coming.
+    assertClosedWith(await closed, 408, 'REQUEST_TIMEOUT')
+  })
+
+  it('keeps the id a client gave its request in the 408', async () => {
+    const { socket, closed } = open(port)
+    socket.write(
+      `POST /api/auth/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n` +
+        `x-request-id: slow-client-1\r\ncontent-length: 100\r\n\r\n{"email":`,
+    )
     const answer = await closed
     assert.equal(answer.status, 408)
-    assert.equal(answer.body.error.code, 'REQUEST_TIMEOUT')
+    assert.equal(answer.body.request_id, 'slow-client-1')
+  })
+})
+
+describe('HTTP body rate floor of the app', () => {
+  let ctx: TestContext
+  let port: number
+
+  before(async () => {
+    // The idle timeout stays long: only the floor can cut these bodies.
+    ctx = await buildTestApp({
+      env: { HTTP_BODY_MIN_BYTES_PER_SECOND: '1000', HTTP_BODY_MIN_RATE_GRACE_SECONDS: '1' },
+    })
+    await ctx.app.listen({ port: 0, host: '127.0.0.1' })
+    port = (ctx.app.server.address() as AddressInfo).port
+  })
+  after(async () => ctx.close())
+
+  it('answers 408 BODY_TOO_SLOW and closes a JSON body that trickles in, never idle', async () => {
+    const { socket, closed } = open(port)
+    const body = Buffer.from(JSON.stringify({ email: 'slow@example.com', password: 'p'.repeat(400) }))
+    socket.write(
+      `POST /api/auth/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n` +
+        `content-length: ${body.length}\r\n\r\n`,
+    )
+    // 10 bytes/s, a byte every 100 ms: it would take over 40 s.
+    void trickle(socket, body, 1, 100)
+    assertClosedWith(await closed, 408, 'BODY_TOO_SLOW')
+  })
+})
+
+describe('HTTP body rate floor configuration', () => {
+  it('defaults to 240 bytes/s after 5 s, takes 0 (no floor), refuses what is not a count', () => {
+    // With a secret given, loading writes nothing to DATA_DIR.
+    const env = { DATA_DIR: tmpdir(), JWT_SECRET }
+    const defaults = loadConfig(env)
+    assert.equal(defaults.HTTP_BODY_MIN_BYTES_PER_SECOND, 240)
+    assert.equal(defaults.HTTP_BODY_MIN_RATE_GRACE_SECONDS, 5)
+    const off = loadConfig({ ...env, HTTP_BODY_MIN_BYTES_PER_SECOND: '0' })
+    assert.equal(off.HTTP_BODY_MIN_BYTES_PER_SECOND, 0)
+    assert.throws(
+      () =>
+        loadConfig({
+          ...env,
+          HTTP_BODY_MIN_BYTES_PER_SECOND: '-1',
+          HTTP_BODY_MIN_RATE_GRACE_SECONDS: '0',
+        }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError)
+        assert.match(err.message, /HTTP_BODY_MIN_BYTES_PER_SECOND="-1"/)
+        assert.match(err.message, /HTTP_BODY_MIN_RATE_GRACE_SECONDS="0"/)
+        return true
+      },
+    )
   })
 })
 
@@ -98,7 +132,13 @@ describe('HTTP timeouts of the server', () => {
   const big = Buffer.alloc(64 * 1024 * 1024)
 
   before(async () => {
-    const timeouts = httpTimeouts({ headersMs: 1000, bodyIdleMs: 1000 })
+    // No rate floor: these bodies are slow on purpose (see the floor's own suite below).
+    const timeouts = httpTimeouts({
+      headersMs: 1000,
+      bodyIdleMs: 1000,
+      bodyMinBytesPerSecond: 0,
+      bodyRateGraceMs: 1000,
+    })
     app = Fastify({ ...timeouts.options })
     timeouts.watch(app)
     app.get('/slow', async () => {
@@ -182,5 +222,80 @@ describe('HTTP timeouts of the server', () => {
       })
     })
     socket.destroy()
+  })
+})
+
+describe('HTTP body rate floor of the server', () => {
+  let app: FastifyInstance
+  let port: number
+  const head = (path: string, length: number) =>
+    `POST ${path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/octet-stream\r\n` +
+    `connection: close\r\ncontent-length: ${length}\r\n\r\n`
+
+  before(async () => {
+    const timeouts = httpTimeouts({
+      headersMs: 1000,
+      bodyIdleMs: 1000,
+      bodyMinBytesPerSecond: 1000,
+      bodyRateGraceMs: 1000,
+    })
+    app = Fastify({ ...timeouts.options })
+    timeouts.watch(app)
+    const count = (payload: NodeJS.ReadableStream, done: (err: null, bytes: number) => void) => {
+      let bytes = 0
+      payload.on('data', (c: Buffer) => {
+        bytes += c.length
+      })
+      payload.on('end', () => done(null, bytes))
+    }
+    app.register(async (scope) => {
+      scope.addContentTypeParser('application/octet-stream', (_request, payload, done) =>
+        count(payload, done),
+      )
+      scope.post('/count', async (request) => ({ bytes: request.body }))
+    })
+    // A body the server starts reading late (its storage is slow, a lookup comes first).
+    app.register(async (scope) => {
+      scope.addContentTypeParser('application/octet-stream', (_request, payload, done) => {
+        setTimeout(() => count(payload, done), 2500)
+      })
+      scope.post('/late', async (request) => ({ bytes: request.body }))
+    })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    port = (app.server.address() as AddressInfo).port
+  })
+  after(async () => app.close())
+
+  it('answers 408 BODY_TOO_SLOW to a body that began fast and then trickles, never idle', async () => {
+    const { socket, closed } = open(port)
+    const body = Buffer.alloc(1024 * 1024)
+    // A quarter at once (credit for minutes, were the rate averaged since the body began), then
+    // 10 bytes/s.
+    socket.write(head('/count', body.length))
+    socket.write(body.subarray(0, body.length / 4))
+    void trickle(socket, body.subarray(body.length / 4), 1, 100)
+    assertClosedWith(await closed, 408, 'BODY_TOO_SLOW')
+  })
+
+  it('takes a body that comes slowly but above the floor, for longer than every deadline', async () => {
+    const { socket, closed } = open(port)
+    const body = Buffer.alloc(16 * 1024)
+    socket.write(head('/count', body.length))
+    // About 4 KiB/s (four times the floor): 4 s in all.
+    await trickle(socket, body, 1024, 250)
+    const answer = await closed
+    assert.equal(answer.status, 200, JSON.stringify(answer))
+    assert.deepEqual(answer.body, { bytes: body.length })
+  })
+
+  it('does not count against the client the time the server takes to read its body', async () => {
+    const { socket, closed } = open(port)
+    const body = Buffer.alloc(32 * 1024 * 1024)
+    socket.write(head('/late', body.length))
+    // More than the socket buffers hold: nothing comes while the server does not read.
+    socket.write(body)
+    const answer = await closed
+    assert.equal(answer.status, 200, JSON.stringify(answer))
+    assert.deepEqual(answer.body, { bytes: body.length })
   })
 })

@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import sharp from 'sharp'
 import { gifWithoutComments, jpegWithoutComments } from '../src/modules/media/comments.js'
-import { buildTestApp, createCampaign, DIALECTS, guestToken, json, type TestContext } from './helper.js'
+import {
+  buildTestApp,
+  createCampaign,
+  DIALECTS,
+  guestToken,
+  type TestContext,
+  listenLocally,
+} from './helper.js'
+import { publishedUpload } from './media-fixtures.js'
 
 /** Comments and XMP in JPEG and GIF uploads go without the image being re-encoded. */
 
@@ -90,32 +97,20 @@ for (const dialect of DIALECTS) {
   describe(`images published without their comments (${dialect})`, () => {
     let ctx: TestContext
     let base: string
-    let auth: { authorization: string }
+    let token: string
     let slug: string
 
     before(async () => {
       ctx = await buildTestApp({ dialect })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      base = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}`
-      auth = { authorization: `Bearer ${(await guestToken(ctx.app)).token}` }
+      base = await listenLocally(ctx.app)
+      token = (await guestToken(ctx.app)).token
       slug = await createCampaign(ctx.app)
     })
     after(async () => ctx.close())
 
-    async function upload(file: Buffer, type: string) {
-      const t = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/${slug}/update`,
-        headers: auth,
-        payload: { action: 'upload_media', data: { filename: 'img', content_type: type, size: file.length } },
-      })
-      assert.equal(t.statusCode, 200, t.body)
-      const res = await fetch(base + json(t).result.upload_url, { method: 'PUT', body: new Uint8Array(file) })
-      const body = await res.json()
-      assert.equal(res.status, 200, JSON.stringify(body))
-      const served = await fetch(`${base}/media/${body.media_id}`)
-      return { body, served: Buffer.from(await served.arrayBuffer()) }
-    }
+    /** Uploads `file` as `type`; the answer and the bytes then served. */
+    const upload = (bytes: Buffer, type: string) =>
+      publishedUpload(ctx.app, base, slug, token, { bytes, type, filename: 'img' })
 
     it('a JPEG whose only metadata is a comment: the comment goes, its pixels are not re-encoded', async () => {
       const { body, served } = await upload(withSegments(jpeg, com(SECRET)), 'image/jpeg')

@@ -1,19 +1,20 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readdirSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import sharp from 'sharp'
 import { usage } from '../src/modules/media/media.repo.js'
-import { buildTestApp, createCampaign, DIALECTS, guestToken, json, type TestContext } from './helper.js'
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => e.name)
-}
+import {
+  buildTestApp,
+  createCampaign,
+  DIALECTS,
+  guestToken,
+  json,
+  type TestContext,
+  sendAction,
+  listenLocally,
+} from './helper.js'
+import { filesUnder } from './media-fixtures.js'
 
 for (const dialect of DIALECTS) {
   describe(`erasing a person erases their uploads (${dialect})`, () => {
@@ -24,8 +25,7 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       ctx = await buildTestApp({ dialect })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      base = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}`
+      base = await listenLocally(ctx.app)
       slug = await createCampaign(ctx.app)
       photo = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#c84' } })
         .jpeg()
@@ -36,11 +36,9 @@ for (const dialect of DIALECTS) {
 
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
     async function ticket(token: string, filename: string) {
-      const res = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/${slug}/update`,
-        headers: bearer(token),
-        payload: { action: 'upload_media', data: { filename, content_type: 'image/jpeg' } },
+      const res = await sendAction(ctx.app, slug, token, 'upload_media', {
+        filename,
+        content_type: 'image/jpeg',
       })
       assert.equal(res.statusCode, 200, res.body)
       return json(res).result as { media_id: string; upload_url: string }

@@ -1,20 +1,19 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { ulid } from 'ulid'
-import { createDiskStorage, PARTIAL_DIR } from '../src/modules/media/disk.storage.js'
+import { PARTIAL_DIR } from '../src/modules/media/disk.storage.js'
 import { IN_FLIGHT_GRACE_MS } from '../src/modules/media/media.quota.js'
 import { usage } from '../src/modules/media/media.repo.js'
-import { createMediaService, type MediaService } from '../src/modules/media/media.service.js'
-import { createUploadSigner } from '../src/modules/media/signing.js'
+import type { MediaService } from '../src/modules/media/media.service.js'
 import type { Campaign } from '../src/modules/campaign/campaign.schema.js'
 import type { Principal } from '../src/platform/auth/principal.js'
 import type { RealtimeMessage } from '../src/realtime/publish.js'
-import { buildTestApp, DIALECTS, JWT_SECRET, type TestContext, uniqueSlug } from './helper.js'
+import { buildTestApp, DIALECTS, type TestContext, uniqueSlug } from './helper.js'
+import { mediaRow as rowOf, openPut, reserveUpload, standaloneMedia, uploadServer } from './media-fixtures.js'
+import { waitUntil } from './realtime/client.js'
 
 /**
  * Uploads whose process died (a crash mid-upload or mid-thumbnail) are failed by the sweep once
@@ -39,17 +38,13 @@ for (const dialect of DIALECTS) {
     before(async () => {
       ctx = await buildTestApp({ dialect })
       dir = join(ctx.config.DATA_DIR, 'stuck-media')
-      media = createMediaService({
-        db: ctx.app.platform.database.db,
-        storage: createDiskStorage(dir),
-        signer: createUploadSigner(JWT_SECRET),
+      media = standaloneMedia(ctx, dir, {
         publisher: {
           publish: async (audience, frame) => {
             frames.push({ audience, frame })
           },
         },
         campaigns: { find: async (s) => (s === slug ? campaign : undefined) },
-        config: ctx.config,
         // Every progress report writes the row: the test need not wait minutes for a heartbeat.
         heartbeatMs: 0,
       })
@@ -59,8 +54,7 @@ for (const dialect of DIALECTS) {
     const db = () => ctx.app.platform.database.db
     const failedEvents = (id: string) =>
       frames.filter((f) => f.frame.media_id === id && f.frame.status === 'failed')
-    const mediaRow = (id: string) =>
-      db().selectFrom('service_media_main').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
+    const mediaRow = (id: string) => rowOf(db(), id)
 
     /** A row as an upload leaves it, with a file at each of `files` (`part`: still being written). */
     async function planted(
@@ -176,64 +170,22 @@ for (const dialect of DIALECTS) {
     })
 
     describe('an upload slower than the grace', () => {
-      let server: http.Server
-      let base: string
+      let server: Awaited<ReturnType<typeof uploadServer>>
 
       before(async () => {
-        server = http.createServer((req, res) => {
-          const token = req.url!.split('/').at(-1)!
-          media.receive(token, req).then(
-            (body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
-            (err) =>
-              res
-                .writeHead(err.statusCode ?? 500, { 'content-type': 'application/json' })
-                .end(JSON.stringify({ code: err.code, message: err.message })),
-          )
-        })
-        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-        base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+        server = await uploadServer(media)
       })
-      after(async () => {
-        server.closeAllConnections()
-        await new Promise((r) => server.close(r))
-      })
+      after(async () => server.close())
 
       it('is not failed while its bytes keep coming', async () => {
-        const reservation = await media.prepare(campaign, uploader, {
+        const { id, url } = await reserveUpload(db(), media, server.base, campaign, uploader, {
           filename: 'slow.bin',
           content_type: 'application/pdf',
         })
-        await db()
-          .transaction()
-          .execute((trx) => media.reservations.write(trx, [reservation], { counterShard: 0 }))
-        const id = reservation.ticket.media_id
-        const u = new URL(base + reservation.ticket.upload_url.replace(/^.*\/media\/upload\//, '/upload/'))
         const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n', 'latin1'), randomBytes(200_000)])
-        const req = http.request({
-          host: u.hostname,
-          port: u.port,
-          path: u.pathname,
-          method: 'PUT',
-          headers: { 'content-type': 'application/pdf', 'content-length': pdf.length },
-        })
-        const answer = new Promise<{ status?: number; body: any }>((resolve, reject) => {
-          req.on('error', reject)
-          req.on('response', (r) => {
-            const chunks: Buffer[] = []
-            r.on('data', (c) => chunks.push(c))
-            r.on('end', () =>
-              resolve({ status: r.statusCode, body: JSON.parse(Buffer.concat(chunks).toString()) }),
-            )
-          })
-        })
-        const until = async (check: () => Promise<boolean>, what: string) => {
-          for (let i = 0; !(await check()); i++) {
-            if (i > 500) throw new Error(`never: ${what}`)
-            await new Promise((r) => setTimeout(r, 20))
-          }
-        }
+        const { req, answer } = openPut(url, 'application/pdf', pdf.length)
         req.write(pdf.subarray(0, 50_000))
-        await until(async () => (await mediaRow(id)).status === 'uploading', 'uploading')
+        await waitUntil(async () => (await mediaRow(id)).status === 'uploading', 10_000, 'uploading')
         // As if it had been arriving for more than a day since its URL expired.
         const past = longAgo()
         await db()
@@ -243,7 +195,7 @@ for (const dialect of DIALECTS) {
           .execute()
         req.write(pdf.subarray(50_000, 100_000))
         // Its heartbeat: the row says it is alive again.
-        await until(async () => (await mediaRow(id)).updated_at > past, 'a heartbeat')
+        await waitUntil(async () => (await mediaRow(id)).updated_at > past, 10_000, 'a heartbeat')
         assert.equal((await media.sweep()).interrupted, 0)
         assert.equal((await mediaRow(id)).status, 'uploading')
         req.end(pdf.subarray(100_000))

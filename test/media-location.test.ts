@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { usage } from '../src/modules/media/media.repo.js'
 import {
@@ -15,7 +14,15 @@ import {
   xmpUuid,
   xyz,
 } from './fixtures/media-bmff.js'
-import { buildTestApp, createCampaign, DIALECTS, guestToken, json, type TestContext } from './helper.js'
+import {
+  buildTestApp,
+  createCampaign,
+  DIALECTS,
+  guestToken,
+  type TestContext,
+  listenLocally,
+} from './helper.js'
+import { publishedUpload } from './media-fixtures.js'
 
 /** Recordings are published without where they were made, the same size, hashed as published. */
 
@@ -26,16 +33,15 @@ for (const dialect of DIALECTS) {
   describe(`recordings published without their location (${dialect})`, () => {
     let ctx: TestContext
     let base: string
-    let auth: { authorization: string }
+    let token: string
     let sessionId: string
     let slug: string
 
     before(async () => {
       ctx = await buildTestApp({ dialect })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      base = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}`
+      base = await listenLocally(ctx.app)
       const guest = await guestToken(ctx.app)
-      auth = { authorization: `Bearer ${guest.token}` }
+      token = guest.token
       sessionId = guest.session_id
       slug = await createCampaign(ctx.app, {
         metadata: {
@@ -46,25 +52,8 @@ for (const dialect of DIALECTS) {
     after(async () => ctx.close())
 
     /** Uploads `file` as `type`; the answer and the bytes then served. */
-    async function upload(file: Buffer, type: string) {
-      const t = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/${slug}/update`,
-        headers: auth,
-        payload: {
-          action: 'upload_media',
-          data: { filename: 'clip', content_type: type, size: file.length },
-        },
-      })
-      assert.equal(t.statusCode, 200, t.body)
-      const { upload_url, media_id } = json(t).result
-      const res = await fetch(base + upload_url, { method: 'PUT', body: new Uint8Array(file) })
-      const body = await res.json()
-      assert.equal(res.status, 200, JSON.stringify(body))
-      const served = await fetch(`${base}/media/${media_id}`)
-      assert.equal(served.status, 200)
-      return { body, media_id, served: Buffer.from(await served.arrayBuffer()) }
-    }
+    const upload = (bytes: Buffer, type: string) =>
+      publishedUpload(ctx.app, base, slug, token, { bytes, type, filename: 'clip' })
 
     it('makes the boxes that say where free, keeping the size and hashing what is served', async () => {
       const apple = appleMeta([

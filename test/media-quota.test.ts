@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readdirSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { sql } from 'kysely'
@@ -16,7 +14,9 @@ import {
   guestToken,
   json,
   type TestContext,
+  listenLocally,
 } from './helper.js'
+import { filesUnder } from './media-fixtures.js'
 
 // Small numbers, so a few upload URLs reach them: each URL may bring up to PER_FILE bytes.
 const USER_QUOTA = 100_000
@@ -39,8 +39,7 @@ for (const dialect of DIALECTS) {
           COMMIT_CONCURRENCY: '8',
         },
       })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      base = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}`
+      base = await listenLocally(ctx.app)
       png = await sharp(randomBytes(64 * 64 * 3), { raw: { width: 64, height: 64, channels: 3 } })
         .png({ compressionLevel: 0 })
         .toBuffer()
@@ -346,11 +345,4 @@ for (const dialect of DIALECTS) {
       assert.equal(res.body.error.details.remaining_bytes, 0)
     })
   })
-}
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => e.name)
 }

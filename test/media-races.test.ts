@@ -1,31 +1,22 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readdirSync } from 'node:fs'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import sharp from 'sharp'
 import { createDiskStorage } from '../src/modules/media/disk.storage.js'
 import { usage } from '../src/modules/media/media.repo.js'
-import { createMediaService, type MediaService } from '../src/modules/media/media.service.js'
-import { createUploadSigner } from '../src/modules/media/signing.js'
+import type { MediaService } from '../src/modules/media/media.service.js'
 import type { StorageAdapter } from '../src/modules/media/storage.js'
 import type { Campaign } from '../src/modules/campaign/campaign.schema.js'
 import type { Principal } from '../src/platform/auth/principal.js'
-import { buildTestApp, DIALECTS, JWT_SECRET, type TestContext, uniqueSlug } from './helper.js'
+import { buildTestApp, DIALECTS, type TestContext, uniqueSlug } from './helper.js'
+import { filesUnder, reserveUpload, standaloneMedia, uploadServer } from './media-fixtures.js'
+import { waitUntil } from './realtime/client.js'
 
 /**
  * A media deleted while its upload is being processed: the service over a disk storage whose
  * calls the test holds at chosen points, so each interleaving happens every run.
  */
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => e.name)
-}
 
 /** A promise and its resolver. */
 function gate() {
@@ -71,8 +62,7 @@ for (const dialect of DIALECTS) {
     let ctx: TestContext
     let media: MediaService
     let dir: string
-    let server: http.Server
-    let base: string
+    let server: Awaited<ReturnType<typeof uploadServer>>
     let png: Buffer
     let photo: Buffer
     const hooks: { current: Hooks } = { current: {} }
@@ -82,26 +72,11 @@ for (const dialect of DIALECTS) {
     before(async () => {
       ctx = await buildTestApp({ dialect })
       dir = join(ctx.config.DATA_DIR, 'race-media')
-      media = createMediaService({
-        db: ctx.app.platform.database.db,
+      media = standaloneMedia(ctx, dir, {
         storage: hookedStorage(createDiskStorage(dir), hooks),
-        signer: createUploadSigner(JWT_SECRET),
-        publisher: { publish: async () => {} },
         campaigns: { find: async (s) => (s === slug ? campaign : undefined) },
-        config: ctx.config,
       })
-      server = http.createServer((req, res) => {
-        const token = req.url!.split('/').at(-1)!
-        media.receive(token, req).then(
-          (body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
-          (err) =>
-            res
-              .writeHead(err.statusCode ?? 500, { 'content-type': 'application/json' })
-              .end(JSON.stringify({ code: err.code, message: err.message })),
-        )
-      })
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      server = await uploadServer(media)
       png = await sharp(randomBytes(400 * 300 * 3), { raw: { width: 400, height: 300, channels: 3 } })
         .png()
         .toBuffer()
@@ -112,22 +87,15 @@ for (const dialect of DIALECTS) {
         .toBuffer()
     })
     after(async () => {
-      server.closeAllConnections()
-      await new Promise((r) => server.close(r))
+      await server.close()
       await ctx.close()
     })
 
     /** An upload URL, committed as `media.upload` commits it. */
     async function upload(type = 'image/png') {
-      const reservation = await media.prepare(campaign, uploader, {
-        filename: type === 'image/png' ? 'a.png' : 'a.jpg',
-        content_type: type,
-      })
-      await ctx.app.platform.database.db
-        .transaction()
-        .execute((trx) => media.reservations.write(trx, [reservation], { counterShard: 0 }))
-      const { media_id, upload_url } = reservation.ticket
-      return { id: media_id, url: base + upload_url.replace(/^.*\/media\/upload\//, '/upload/') }
+      const filename = type === 'image/png' ? 'a.png' : 'a.jpg'
+      const db = ctx.app.platform.database.db
+      return reserveUpload(db, media, server.base, campaign, uploader, { filename, content_type: type })
     }
     const status = async (id: string) =>
       (
@@ -137,12 +105,6 @@ for (const dialect of DIALECTS) {
           .where('id', '=', id)
           .executeTakeFirst()
       )?.status
-    async function until(check: () => Promise<boolean>, what: string) {
-      for (let i = 0; !(await check()); i++) {
-        if (i > 500) throw new Error(`never: ${what}`)
-        await new Promise((r) => setTimeout(r, 20))
-      }
-    }
     /** The answer to a PUT, or a note that none came (a request hung for good). */
     async function answered(res: Promise<Response>) {
       const none = new Promise<'no answer'>((r) => setTimeout(() => r('no answer'), 10_000).unref())
@@ -150,6 +112,28 @@ for (const dialect of DIALECTS) {
       assert.notEqual(got, 'no answer', 'the upload was answered')
       const r = got as Response
       return { status: r.status, body: await r.json() }
+    }
+    /** The thumbnail's write, held: `writing` opens when it starts, and it goes on once `release` opens. */
+    function holdThumbnail() {
+      const writing = gate()
+      const release = gate()
+      const open = async (key: string) => {
+        if (!key.endsWith('thumbnail.webp')) return
+        writing.open()
+        await release.opened
+      }
+      return { writing, release, open }
+    }
+    /** Ends the test's holds: the held write goes on, and `id` becomes ready. */
+    async function releaseUntilReady(id: string, release: ReturnType<typeof gate>) {
+      hooks.current = {}
+      release.open()
+      await waitUntil(async () => (await status(id)) === 'ready', 10_000, `${id} ready`)
+    }
+    /** Neither the row nor any file of media `id` is left. */
+    async function assertGone(id: string) {
+      assert.equal(await status(id), undefined)
+      assert.deepEqual(filesUnder(join(dir, slug, id)), [])
     }
 
     it('answers 404 and keeps nothing when deleted before its thumbnail is read', async () => {
@@ -180,22 +164,15 @@ for (const dialect of DIALECTS) {
 
     it('keeps no thumbnail of a media deleted while it is being written', async () => {
       const { id, url } = await upload()
-      const writing = gate()
-      const release = gate()
+      const { writing, release, open } = holdThumbnail()
       hooks.current = {
-        async open(key) {
-          if (!key.endsWith('thumbnail.webp')) return
-          writing.open()
-          await release.opened
-        },
+        open,
         // The deletion's first removal lets the thumbnail be written and the upload become
         // ready before the deletion goes on.
         async remove(_key, real) {
           await real()
           if (hooks.current.remove === undefined) return
-          hooks.current = {}
-          release.open()
-          await until(async () => (await status(id)) === 'ready', `${id} ready`)
+          await releaseUntilReady(id, release)
         },
       }
       try {
@@ -204,8 +181,7 @@ for (const dialect of DIALECTS) {
         assert.equal(await status(id), 'processing')
         await media.remove(slug, id, editor)
         assert.equal((await answered(put)).status, 200)
-        assert.equal(await status(id), undefined)
-        assert.deepEqual(filesUnder(join(dir, slug, id)), [])
+        await assertGone(id)
       } finally {
         hooks.current = {}
         release.open()
@@ -214,22 +190,15 @@ for (const dialect of DIALECTS) {
 
     it('keeps no thumbnail written after the deletion removed the bytes, before the row went', async () => {
       const { id, url } = await upload()
-      const writing = gate()
-      const release = gate()
+      const { writing, release, open } = holdThumbnail()
       hooks.current = {
-        async open(key) {
-          if (!key.endsWith('thumbnail.webp')) return
-          writing.open()
-          await release.opened
-        },
+        open,
         // Once the deletion has removed every file, the thumbnail is written and the upload
         // becomes ready; then the deletion removes the row.
         async remove(key, real) {
           await real()
           if (!key.endsWith('thumbnail.webp') || hooks.current.remove === undefined) return
-          hooks.current = {}
-          release.open()
-          await until(async () => (await status(id)) === 'ready', `${id} ready`)
+          await releaseUntilReady(id, release)
         },
       }
       try {
@@ -239,8 +208,7 @@ for (const dialect of DIALECTS) {
         // A deletion that never removed the thumbnail's key let the upload go on after it.
         release.open()
         await answered(put)
-        assert.equal(await status(id), undefined)
-        assert.deepEqual(filesUnder(join(dir, slug, id)), [])
+        await assertGone(id)
       } finally {
         hooks.current = {}
         release.open()
@@ -256,15 +224,8 @@ for (const dialect of DIALECTS) {
         .set({ max_bytes: photo.length + 100 })
         .where('id', '=', id)
         .execute()
-      const writing = gate()
-      const release = gate()
-      hooks.current = {
-        async open(key) {
-          if (!key.endsWith('thumbnail.webp')) return
-          writing.open()
-          await release.opened
-        },
-      }
+      const { writing, release, open } = holdThumbnail()
+      hooks.current = { open }
       try {
         const put = fetch(url, { method: 'PUT', body: new Uint8Array(photo) })
         await writing.opened
@@ -313,8 +274,7 @@ for (const dialect of DIALECTS) {
         release.open()
         const res = await answered(put)
         assert.equal(res.status, 404, JSON.stringify(res.body))
-        assert.equal(await status(id), undefined)
-        assert.deepEqual(filesUnder(join(dir, slug, id)), [])
+        await assertGone(id)
       } finally {
         hooks.current = {}
         release.open()

@@ -6,9 +6,9 @@ import { after, before, describe, it } from 'node:test'
 import { ulid } from 'ulid'
 import { createDiskStorage, PARTIAL_DIR } from '../src/modules/media/disk.storage.js'
 import { IN_FLIGHT_GRACE_MS } from '../src/modules/media/media.quota.js'
-import { createMediaService, type MediaService } from '../src/modules/media/media.service.js'
-import { createUploadSigner } from '../src/modules/media/signing.js'
-import { buildTestApp, DIALECTS, JWT_SECRET, type TestContext, uniqueSlug } from './helper.js'
+import type { MediaService } from '../src/modules/media/media.service.js'
+import { buildTestApp, DIALECTS, type TestContext, uniqueSlug } from './helper.js'
+import { standaloneMedia } from './media-fixtures.js'
 
 /** The upload URL lifetime these tests run with (the default). */
 const TTL_SECONDS = 900
@@ -52,12 +52,7 @@ for (const dialect of DIALECTS) {
       before(async () => {
         ctx = await buildTestApp({ dialect })
         mediaDir = join(ctx.config.DATA_DIR, 'sweep-media')
-        media = createMediaService({
-          db: ctx.app.platform.database.db,
-          storage: createDiskStorage(mediaDir),
-          signer: createUploadSigner(JWT_SECRET),
-          publisher: { publish: async () => {} },
-          campaigns: { find: async () => undefined },
+        media = standaloneMedia(ctx, mediaDir, {
           config: { ...ctx.config, MEDIA_UPLOAD_TTL_SECONDS: TTL_SECONDS },
         })
       })

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, readdirSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import sharp from 'sharp'
@@ -18,7 +16,10 @@ import {
   guestToken,
   json,
   type TestContext,
+  listenLocally,
 } from './helper.js'
+import { filesUnder, mediaRow as rowOf, openPut } from './media-fixtures.js'
+import { waitUntil } from './realtime/client.js'
 
 async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs
@@ -107,13 +108,6 @@ describe('upload URL signatures', () => {
   })
 })
 
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => e.name)
-}
-
 for (const dialect of DIALECTS) {
   describe(`media (${dialect})`, () => {
     let ctx: TestContext
@@ -126,8 +120,7 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       ctx = await buildTestApp({ dialect })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      base = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}`
+      base = await listenLocally(ctx.app)
       const guest = await guestToken(ctx.app)
       auth = { authorization: `Bearer ${guest.token}` }
       sessionId = guest.session_id
@@ -301,6 +294,9 @@ for (const dialect of DIALECTS) {
       const early = await ticket({ filename: 'big.png', content_type: 'image/png', size: 200_000 }, small)
       assert.equal(early.status, 413)
       assert.equal(early.body.error.code, 'MEDIA_TOO_LARGE')
+      // Said as people read sizes, with the exact figure for programs.
+      assert.equal(early.body.error.message, 'File is larger than 97.7 KiB, the largest upload here')
+      assert.deepEqual(early.body.error.details, { max_bytes: 100_000 })
 
       const byHeader = await ticket({ filename: 'big.png', content_type: 'image/png' }, small)
       assert.equal(byHeader.body.result.max_bytes, 100_000)
@@ -347,12 +343,7 @@ for (const dialect of DIALECTS) {
         await new Promise((r) => setTimeout(r, 10))
       }
     }
-    const mediaRow = (id: string) =>
-      ctx.app.platform.database.db
-        .selectFrom('service_media_main')
-        .selectAll()
-        .where('id', '=', id)
-        .executeTakeFirstOrThrow()
+    const mediaRow = (id: string) => rowOf(ctx.app.platform.database.db, id)
 
     it('fails an upload whose campaign was deleted before its bytes came, keeping none', async () => {
       const doomed = await createCampaign(ctx.app)
@@ -371,31 +362,10 @@ for (const dialect of DIALECTS) {
       const doomed = await createCampaign(ctx.app)
       const t = await ticket({ filename: 'mid.png', content_type: 'image/png' }, doomed)
       const id = t.body.result.media_id
-      const u = new URL(base + t.body.result.upload_url)
-      const req = httpRequest({
-        host: u.hostname,
-        port: u.port,
-        path: u.pathname,
-        method: 'PUT',
-        headers: { 'content-type': 'application/octet-stream', 'content-length': png.length },
-      })
-      const answer = new Promise<{ status?: number; body: any }>((resolve, reject) => {
-        req.on('error', reject)
-        req.on('response', (r) => {
-          const chunks: Buffer[] = []
-          r.on('data', (c) => chunks.push(c))
-          r.on('end', () =>
-            resolve({ status: r.statusCode, body: JSON.parse(Buffer.concat(chunks).toString()) }),
-          )
-        })
-      })
+      const { req, answer } = openPut(base + t.body.result.upload_url, 'application/octet-stream', png.length)
       req.write(png.subarray(0, 64 * 1024))
       // The URL is claimed and bytes are streaming when the campaign goes.
-      const until = Date.now() + 10_000
-      while ((await mediaRow(id)).status !== 'uploading') {
-        if (Date.now() > until) throw new Error('upload never started')
-        await new Promise((r) => setTimeout(r, 20))
-      }
+      await waitUntil(async () => (await mediaRow(id)).status === 'uploading', 10_000, 'the upload to start')
       await deleteCampaign(doomed)
       req.end(png.subarray(64 * 1024))
       const res = await answer

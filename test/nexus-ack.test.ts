@@ -3,37 +3,18 @@
 // action when that socket is on this node.
 import assert from 'node:assert/strict'
 import { beforeEach, describe, it } from 'node:test'
-import { Type } from 'typebox'
-import type { Campaign } from '../src/modules/campaign/campaign.schema.js'
-import type { CommitLog } from '../src/nexus/commit-log.js'
-import { createDispatcher, type DispatchInput } from '../src/nexus/dispatcher.js'
+import type { DispatchInput, Dispatcher } from '../src/nexus/dispatcher.js'
 import { ActionRegistry } from '../src/nexus/registry.js'
-import type { Principal } from '../src/platform/auth/principal.js'
-import type { Db } from '../src/platform/db/database.js'
 import { createMetrics, type Metrics } from '../src/platform/observability/metrics.js'
 import type { OutboundFrame, RealtimePublisher } from '../src/realtime/publish.js'
+import {
+  assertIdsOnly,
+  contentCreate,
+  eventInput,
+  standInDispatcher,
+  type Warning,
+} from './nexus-fixtures.js'
 import { waitUntil } from './realtime/client.js'
-
-const campaign = {
-  id: 1,
-  slug: 'spring',
-  title: 'Spring',
-  description: '',
-  draft: false,
-  metadata: { features: ['analytics'] },
-  version: 1,
-  created_by: 'system',
-  created_at: new Date(),
-  updated_at: new Date(),
-  archived_at: null,
-} as unknown as Campaign
-
-const principal: Principal = {
-  kind: 'user',
-  user_id: 'user_secret_1',
-  session_id: 'sess_secret_1',
-  roles: ['participant'],
-}
 
 /** A publisher in front of a bus that can be made to fail, as Redis does when it is unreachable. */
 function flakyPublisher() {
@@ -51,56 +32,21 @@ function flakyPublisher() {
 describe('update_ack whose publish fails', () => {
   let metrics: Metrics
   let publisher: ReturnType<typeof flakyPublisher>
-  let warnings: Array<{ fields: Record<string, unknown>; message: string }>
-  let dispatcher: ReturnType<typeof createDispatcher>
-  let n = 0
+  let warnings: Warning[]
+  let dispatcher: Dispatcher
 
   beforeEach(() => {
     metrics = createMetrics()
     publisher = flakyPublisher()
-    warnings = []
     const registry = new ActionRegistry()
-    // Deferred writes: the commit log (a stand-in here) records everything, no database needed.
-    registry.register({
-      name: 'content.create',
-      description: 'test action',
-      payload: Type.Object({ email: Type.Optional(Type.String()) }),
-      role: 'participant',
-      feature: 'analytics',
-      writes: 'deferred',
-      handler: async () => ({ result: { created: true } }),
-    })
-    const commitLog: CommitLog = { commit: async () => ({ duplicate: false }), flush: async () => {} }
-    dispatcher = createDispatcher({
-      db: {} as Db,
-      registry,
-      campaigns: { get: async () => campaign },
-      commitLog,
-      publisher,
-      metrics,
-      config: { VERSION: 'test', ENVIRONMENT: 'test' },
-      log: {
-        warn: ((fields: Record<string, unknown>, message: string) =>
-          void warnings.push({ fields, message })) as never,
-      },
-    })
+    registry.register(contentCreate(async () => ({ result: { created: true } })))
+    ;({ dispatcher, warnings } = standInDispatcher({ registry, publisher, metrics }))
   })
 
   const failed = async (outcome: string) =>
     (await metrics.ackPublishesFailed.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0
 
-  const input = (extra: Partial<DispatchInput> = {}): DispatchInput => ({
-    campaignSlug: 'spring',
-    body: {
-      type: 'campaign_event',
-      event: 'content.create',
-      payload: { email: 'someone@example.com' },
-      request_id: `req_${++n}`,
-    },
-    principal,
-    ip: '127.0.0.1',
-    ...extra,
-  })
+  const input = (extra: Partial<DispatchInput> = {}) => eventInput('content.create', undefined, extra)
 
   it('writes the ack to the sending socket on this node, counts and logs the failed publish', async () => {
     publisher.failing = true
@@ -122,10 +68,7 @@ describe('update_ack whose publish fails', () => {
     assert.equal(fields.request_id, outcome.request_id)
     assert.equal(fields.delivered_locally, true)
     assert.ok(fields.err instanceof Error)
-    // Ids only: nothing about the person (user, session, payload) goes to the log.
-    const logged = JSON.stringify(warnings[0])
-    for (const secret of ['user_secret_1', 'sess_secret_1', 'someone@example.com'])
-      assert.ok(!logged.includes(secret), `${secret} logged`)
+    assertIdsOnly(warnings[0])
   })
 
   it('counts and logs an ack no socket of this node sent (REST), or whose socket closed', async () => {

@@ -41,6 +41,21 @@ for (const dialect of DIALECTS) {
       return q.execute()
     }
 
+    /** A successful answer to `requestId` from this session, stored without a fingerprint, kept until `expiresAt`. */
+    async function storedAnswer(requestId: string, result: string, expiresAt: number) {
+      await t.app.platform.database.db
+        .insertInto('service_nexus_request')
+        .values({
+          campaign_slug: slug,
+          actor: `session:${session.session_id}`,
+          request_id: requestId,
+          status: 'done',
+          status_code: 200,
+          response: JSON.stringify({ status: 'success', result, request_id: requestId }),
+          expires_at: new Date(expiresAt),
+        })
+        .execute()
+    }
     it('records a seed-form action as a filled envelope', async () => {
       const res = await post({
         action: 'content.create',
@@ -161,18 +176,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('replays a record written before fingerprints were kept, whatever the payload', async () => {
-      await t.app.platform.database.db
-        .insertInto('service_nexus_request')
-        .values({
-          campaign_slug: slug,
-          actor: `session:${session.session_id}`,
-          request_id: 'legacy-1',
-          status: 'done',
-          status_code: 200,
-          response: JSON.stringify({ status: 'success', result: 'before', request_id: 'legacy-1' }),
-          expires_at: new Date(Date.now() + 60_000),
-        })
-        .execute()
+      await storedAnswer('legacy-1', 'before', Date.now() + 60_000)
       const res = await post({ action: 'content.create', data: { any: 1 }, request_id: 'legacy-1' })
       assert.equal(res.statusCode, 200, res.body)
       assert.equal(res.headers['idempotent-replayed'], 'true')
@@ -220,18 +224,7 @@ for (const dialect of DIALECTS) {
 
     it('records a request whose id has an expired record not purged yet, and does not replay it', async () => {
       // The 24 h window is over but the purge (every 10 min) has not run: the id is new again.
-      await t.app.platform.database.db
-        .insertInto('service_nexus_request')
-        .values({
-          campaign_slug: slug,
-          actor: `session:${session.session_id}`,
-          request_id: 'expired-1',
-          status: 'done',
-          status_code: 200,
-          response: JSON.stringify({ status: 'success', result: 'yesterday', request_id: 'expired-1' }),
-          expires_at: new Date(Date.now() - 1000),
-        })
-        .execute()
+      await storedAnswer('expired-1', 'yesterday', Date.now() - 1000)
       const res = await post({ action: 'content.create', request_id: 'expired-1' })
       assert.equal(res.statusCode, 200, res.body)
       assert.equal(res.headers['idempotent-replayed'], undefined)

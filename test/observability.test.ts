@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net'
 import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import Fastify from 'fastify'
 import { loggerOptions } from '../src/platform/observability/logger.js'
 import { buildTestApp, guestToken, json, REDIS_URL, type TestContext } from './helper.js'
+import { redisProxy } from './redis-proxy.js'
 
 describe('health, metrics, docs, request ids', () => {
   let t: TestContext
@@ -194,24 +194,13 @@ describe('probes and scrapes under the rate limit', () => {
 describe('health while Redis is unreachable', { skip: !REDIS_URL && 'REDIS_URL not set' }, () => {
   it('stays live, reports redis down without its address, and still serves metrics', async () => {
     // The app reaches Redis through a proxy the test can cut, as a network failure would.
-    const target = new URL(REDIS_URL!)
-    const sockets = new Set<Socket>()
-    const proxy = createServer((client) => {
-      const upstream = connect(Number(target.port || 6379), target.hostname)
-      for (const s of [client, upstream]) {
-        sockets.add(s)
-        s.on('error', () => {})
-      }
-      client.pipe(upstream).pipe(client)
-    })
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-    const port = (proxy.address() as AddressInfo).port
-    const t = await buildTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } })
+    const proxy = await redisProxy(REDIS_URL!)
+    const port = proxy.port
+    const t = await buildTestApp({ env: { REDIS_URL: proxy.url } })
     try {
       assert.equal((await t.app.inject({ method: 'GET', url: '/health' })).statusCode, 200)
       // Redis goes away: open connections drop, new ones are refused.
-      proxy.close()
-      for (const s of sockets) s.destroy()
+      proxy.cut()
 
       const live = await t.app.inject({ method: 'GET', url: '/health/live' })
       assert.equal(live.statusCode, 200, live.body)
@@ -226,7 +215,7 @@ describe('health while Redis is unreachable', { skip: !REDIS_URL && 'REDIS_URL n
       const session = await t.app.inject({ method: 'POST', url: '/api/session' })
       assert.equal(session.statusCode, 201, session.body)
     } finally {
-      proxy.close()
+      proxy.cut()
       await t.close().catch(() => {})
     }
   })
@@ -236,32 +225,17 @@ describe('requests while Redis keeps the connection but stops answering', {
   skip: !REDIS_URL && 'REDIS_URL not set',
 }, () => {
   it('are answered (the limiter fails open) instead of waiting for good', async () => {
-    const target = new URL(REDIS_URL!)
-    let stalled = false
-    const sockets = new Set<Socket>()
-    const proxy = createServer((client) => {
-      const upstream = connect(Number(target.port || 6379), target.hostname)
-      for (const s of [client, upstream]) {
-        sockets.add(s)
-        s.on('error', () => {})
-      }
-      // Bytes flow until the stall; then they are swallowed and the connections stay open.
-      client.on('data', (chunk) => stalled || upstream.write(chunk))
-      upstream.on('data', (chunk) => stalled || client.write(chunk))
-    })
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-    const port = (proxy.address() as AddressInfo).port
-    const t = await buildTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } })
+    const proxy = await redisProxy(REDIS_URL!)
+    const t = await buildTestApp({ env: { REDIS_URL: proxy.url } })
     try {
       assert.equal((await t.app.inject({ method: 'POST', url: '/api/session' })).statusCode, 201)
-      stalled = true
+      proxy.stall()
       const session = await t.app.inject({ method: 'POST', url: '/api/session' })
       assert.equal(session.statusCode, 201, session.body)
       const ready = await t.app.inject({ method: 'GET', url: '/health/ready' })
       assert.equal(ready.statusCode, 503, ready.body)
     } finally {
-      proxy.close()
-      for (const s of sockets) s.destroy()
+      proxy.cut()
       await t.close().catch(() => {})
     }
   })

@@ -9,6 +9,7 @@ import { campaignChannel, REALTIME_CHANNEL, type RealtimeMessage } from '../src/
 import {
   adminHeaders,
   buildTestApp,
+  onTwoPostgresNodes,
   createCampaign,
   DIALECTS,
   guestToken,
@@ -683,12 +684,8 @@ for (const dialect of DIALECTS) {
 describe('one email submitted on two nodes of one PostgreSQL at once', {
   skip: !process.env.DATABASE_URL && 'DATABASE_URL not set',
 }, () => {
-  it('makes one lead that counts every submission', async () => {
-    // Nodes of one deployment share the JWT secret, so a token from one is valid on the other.
-    const env = { JWT_SECRET: 'x'.repeat(64) }
-    const first = await buildTestApp({ dialect: 'postgres', env })
-    const second = await buildTestApp({ dialect: 'postgres', databaseUrl: first.databaseUrl, env })
-    try {
+  it('makes one lead that counts every submission', () =>
+    onTwoPostgresNodes(async (first, second) => {
       const slug = await createCampaign(first.app, {
         metadata: { features: ['quote'], custom_rules: { quote_rate_limit: { max: 1000 } } },
       })
@@ -718,11 +715,7 @@ describe('one email submitted on two nodes of one PostgreSQL at once', {
         await first.app.inject({ method: 'GET', url: `/api/campaign/${slug}/stats`, headers: adminHeaders }),
       )
       assert.equal(stats.counters.leads, 1)
-    } finally {
-      await second.close()
-      await first.close()
-    }
-  })
+    }))
 })
 
 describe('a lead erased while a resubmission of its email commits (PostgreSQL)', {

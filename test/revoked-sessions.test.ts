@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, before, describe, it, mock } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import { createAuthenticator } from '../src/platform/auth/plugin.js'
 import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
-import { createErasedUsers } from '../src/modules/user/erased-users.js'
+import { createRevocations } from '../src/modules/user/revocations.js'
 import { createUserService, revocationRetentionSeconds } from '../src/modules/user/user.service.js'
-import { buildTestApp, createCampaign, DIALECTS, guestToken, json, type TestContext } from './helper.js'
+import {
+  buildTestApp,
+  createCampaign,
+  DIALECTS,
+  guestToken,
+  joinAndErase,
+  type TestContext,
+} from './helper.js'
 
 const TTL = 3600
 
@@ -40,7 +46,7 @@ for (const dialect of DIALECTS) {
       return createAuthenticator({
         tokens: app.platform.tokens,
         apiKeys: app.platform.apiKeys,
-        isRevoked: createErasedUsers(app.platform.database.db).isRevoked,
+        isRevoked: createRevocations(app.platform.database.db).isRevoked,
       })
     }
 
@@ -69,26 +75,10 @@ for (const dialect of DIALECTS) {
       return row !== undefined
     }
 
-    /** A visitor joins from a guest session and is erased: that session is revoked. */
+    /** A guest session revoked by its visitor's erasure, as a node that never saw it refuses it. */
     async function erasedGuest() {
       const guest = await guestToken(app)
-      const joined = await app.inject({
-        method: 'POST',
-        url: '/api/user/register',
-        headers: { authorization: `Bearer ${guest.token}` },
-        payload: {
-          campaign: slug,
-          email: `gone_${randomBytes(4).toString('hex')}@example.com`,
-          name: 'Gone',
-        },
-      })
-      assert.equal(joined.statusCode, 201, joined.body)
-      const erased = await app.inject({
-        method: 'DELETE',
-        url: `/api/user/${json(joined).user.id}`,
-        headers: { authorization: `Bearer ${json(joined).token}` },
-      })
-      assert.equal(erased.statusCode, 200, erased.body)
+      await joinAndErase(app, slug, guest.token)
       assert.equal(await refusal(guest.token), 'TOKEN_REVOKED')
       return guest
     }

@@ -6,6 +6,7 @@ import { createUserService } from '../src/modules/user/user.service.js'
 import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
 import { REDIS_COMMAND_TIMEOUT_MS } from '../src/platform/redis.js'
 import { buildTestApp, createCampaign, json, REDIS_URL, type TestContext } from './helper.js'
+import { assertLimitsPerKey } from './rate-limiter-contract.js'
 
 const PASSWORD = 'correct horse 42'
 const email = (tag: string) => `${tag}_${randomBytes(4).toString('hex')}@example.com`
@@ -35,13 +36,7 @@ describe('the login limiter while Redis is down', () => {
   it('keeps limiting on this node, and says so once', async () => {
     const outages: unknown[] = []
     const limiter = createRateLimiter({ redis: dead(), onFallback: (err) => outages.push(err) })
-    for (let i = 0; i < 3; i++) assert.equal((await limiter.consume('k', 3, 60_000)).allowed, true)
-    const refused = await limiter.consume('k', 3, 60_000)
-    assert.equal(refused.allowed, false)
-    assert.ok(refused.retryAfter > 0 && refused.retryAfter <= 60)
-    assert.equal((await limiter.consume('other', 3, 60_000)).allowed, true)
-    await limiter.reset('k')
-    assert.equal((await limiter.consume('k', 3, 60_000)).allowed, true)
+    await assertLimitsPerKey(limiter)
     assert.equal(outages.length, 1)
   })
 
@@ -115,5 +110,97 @@ describe('logins when the app’s Redis goes away', { skip: !REDIS_URL && 'REDIS
     assert.equal(limited.statusCode, 429, limited.body)
     assert.equal(json(limited).error.code, 'RATE_LIMITED')
     assert.ok(Number(limited.headers['retry-after']) > 0)
+  })
+})
+
+describe('login budgets per address and client network', () => {
+  let ctx: TestContext
+  before(async () => {
+    ctx = await buildTestApp()
+  })
+  after(() => ctx.close())
+
+  const login = (address: string, password: string, from: string) =>
+    ctx.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: address, password },
+      headers: { 'x-forwarded-for': from },
+    })
+  const member = async (tag: string) => {
+    const address = email(tag)
+    const joined = await ctx.app.inject({
+      method: 'POST',
+      url: '/api/user/register',
+      payload: { campaign: await createCampaign(ctx.app), email: address, name: 'Owner', password: PASSWORD },
+    })
+    assert.equal(joined.statusCode, 201, joined.body)
+    return address
+  }
+  const hex = () => randomBytes(2).toString('hex')
+  /** A fresh IPv6 /64, as its first four groups. */
+  const v6Network = () => `2001:db8:${hex()}:${hex()}`
+  /** An address of a fresh client network: IPv4, or with `v6` one of a fresh /64. */
+  const network = (v6 = false) =>
+    v6 ? `${v6Network()}::1` : `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
+
+  it('locks out the guesser’s network, not the owner on theirs', async () => {
+    const address = await member('owner')
+    const attacker = network()
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await login(address, `guess number ${i}`, attacker)).statusCode, 401)
+    }
+    const locked = await login(address, PASSWORD, attacker)
+    assert.equal(locked.statusCode, 429, 'the right password too, from the guessing network')
+    assert.equal(json(locked).error.code, 'RATE_LIMITED')
+    assert.ok(Number(locked.headers['retry-after']) > 0)
+    // Each address of an IPv6 /64 is the same network.
+    const v6 = v6Network()
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await login(address, `guess number ${i}`, `${v6}::${i + 1}`)).statusCode, 401)
+    }
+    assert.equal((await login(address, PASSWORD, `${v6}:ffff::99`)).statusCode, 429)
+
+    const home = network()
+    assert.equal((await login(address, 'typo password 1', home)).statusCode, 401)
+    assert.equal((await login(address, PASSWORD, home)).statusCode, 200, 'the owner, on their network')
+    // The owner's success resets their own network's count, not the guesser's.
+    for (let i = 0; i < 5; i++) assert.equal((await login(address, `typo ${i} again`, home)).statusCode, 401)
+    assert.equal((await login(address, PASSWORD, attacker)).statusCode, 429)
+  })
+
+  it('stops a guesser spread over many networks at the address’s ceiling, for everyone', async () => {
+    const address = await member('ceiling')
+    // 99 guesses from 20 networks, at most 5 each: every one within its network's budget.
+    for (let n = 0; n < 20; n++) {
+      const from = network(n % 2 === 1)
+      for (let i = 0; i < (n < 19 ? 5 : 4); i++) {
+        const res = await login(address, `guess ${n} ${i}`, from)
+        assert.equal(res.statusCode, 401, `network ${n}, guess ${i}: ${res.body}`)
+      }
+    }
+    // The owner's login is the 100th attempt; it resets their network's count, not the ceiling.
+    const home = network()
+    assert.equal((await login(address, PASSWORD, home)).statusCode, 200)
+    assert.equal((await login(address, 'guess 20 0', network(true))).statusCode, 429)
+    const owner = await login(address, PASSWORD, home)
+    assert.equal(owner.statusCode, 429, owner.body)
+    assert.equal(json(owner).error.code, 'RATE_LIMITED')
+    assert.ok(Number(owner.headers['retry-after']) > 0)
+    assert.equal((await login(address, PASSWORD, network())).statusCode, 429)
+    // Other addresses are not touched.
+    assert.equal((await login(await member('bystander'), PASSWORD, network())).statusCode, 200)
+  })
+
+  it('keeps the per-network limit across addresses (30 per 15 min)', async () => {
+    const from = network()
+    for (let i = 0; i < 30; i++) {
+      const res = await login(email('spray'), PASSWORD, from)
+      assert.equal(res.statusCode, 401, `attempt ${i}`)
+    }
+    const sprayed = await login(email('spray'), PASSWORD, from)
+    assert.equal(sprayed.statusCode, 429)
+    assert.ok(Number(sprayed.headers['retry-after']) > 0)
+    assert.equal((await login(email('spray'), PASSWORD, network())).statusCode, 401)
   })
 })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it, mock } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { createErasedUsers } from '../src/modules/user/erased-users.js'
+import { createRevocations } from '../src/modules/user/revocations.js'
 import { createUserService } from '../src/modules/user/user.service.js'
 import { createAuthenticator } from '../src/platform/auth/plugin.js'
 import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
@@ -22,7 +22,7 @@ const email = (tag: string) => `${tag}_${randomBytes(4).toString('hex')}@example
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
 /**
- * A node trusts a "not revoked" answer for 10 s (erased-users.ts); these tests read what every
+ * A node trusts a "not revoked" answer for 10 s (revocations.ts); these tests read what every
  * node answers once that has passed, by moving `Date` past it. Each call moves further than the
  * last, so nothing a previous call cached is still trusted.
  */
@@ -219,6 +219,19 @@ for (const dialect of DIALECTS) {
       assert.equal(await later(() => answer(other.token)), 200)
       // Logging in again gives a token issued after the cut-off: it works.
       assert.equal(await later(async () => answer((await login(person.user.email)).token)), 200)
+      // Also from a client still sending its dead token: the password decides, not the token.
+      const again = await later(() => login(person.user.email, laptop.token))
+      assert.notEqual(again.session_id, laptop.session_id)
+      assert.equal(await later(() => answer(again.token)), 200)
+      const joined = await later(() =>
+        app.inject({
+          method: 'POST',
+          url: '/api/user/register',
+          headers: bearer(laptop.token),
+          payload: { campaign: slug, email: email('newcomer'), name: 'newcomer' },
+        }),
+      )
+      assert.equal(joined.statusCode, 201, joined.body)
     })
 
     it('answers a logout without a token 401, and one with an API key 403', async () => {
@@ -243,7 +256,7 @@ for (const dialect of DIALECTS) {
     it('a node that was told of a logout refuses the token at once', async () => {
       // Wired as in app.ts: the authenticator's revocation cache is the one the service tells.
       const { db } = app.platform.database
-      const revocations = createErasedUsers(db)
+      const revocations = createRevocations(db)
       const node = createAuthenticator({
         tokens: app.platform.tokens,
         apiKeys: app.platform.apiKeys,

@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict'
-import { createHmac } from 'node:crypto'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import {
   createDeliveryWorker,
@@ -26,82 +23,15 @@ import {
   REDIS_URL,
   type TestContext,
 } from './helper.js'
-
-interface Received {
-  id: string
-  timestamp: number
-  signature: string
-  body: any
-  verified: boolean
-  at: number
-}
-
-/** Standard Webhooks verification, written from the spec (not with the server's own helper). */
-function verifies(secret: string, id: string, timestamp: string, body: string, header: string): boolean {
-  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64')
-  const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')
-  return header.split(' ').some((s) => s === `v1,${expected}`)
-}
-
-/** A CRM on a real port: checks every signature, answers with `respond(n)` (n = request number). */
-async function receiver(
-  respond: (n: number, req: http.IncomingMessage, res: http.ServerResponse) => void = () => {},
-) {
-  const got: Received[] = []
-  let secret = ''
-  const server = http.createServer((req, res) => {
-    let raw = ''
-    req.on('data', (c) => {
-      raw += c
-    })
-    req.on('end', () => {
-      const id = String(req.headers['webhook-id'])
-      const ts = String(req.headers['webhook-timestamp'])
-      const sig = String(req.headers['webhook-signature'])
-      got.push({
-        id,
-        timestamp: Number(ts),
-        signature: sig,
-        body: JSON.parse(raw),
-        verified: verifies(secret, id, ts, raw, sig),
-        at: Date.now(),
-      })
-      const n = got.length
-      respond(n, req, res)
-      if (!res.headersSent && !(res as any).held) {
-        res.writeHead(204).end()
-      }
-    })
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`
-  return {
-    url,
-    got,
-    setSecret: (s: string) => {
-      secret = s
-    },
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections()
-        server.close(() => r())
-      }),
-  }
-}
-
-async function waitFor<T>(
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  ms = 15_000,
-) {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await check()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
+import {
+  receiver,
+  registerWebhook,
+  submitLead,
+  subscribe,
+  verifies,
+  waitFor,
+  webhookMessages,
+} from './webhook-fixtures.js'
 
 const FAST = {
   WEBHOOK_ALLOW_PRIVATE: 'true',
@@ -175,24 +105,10 @@ for (const dialect of DIALECTS) {
       const slug = await createCampaign(ctx.app, { metadata: { custom_rules: rules } })
       const r = await receiver(respond)
       servers.push(r)
-      const res = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/campaign/${slug}/webhooks`,
-        headers: adminHeaders,
-        payload: { url: r.url, events },
-      })
-      assert.equal(res.statusCode, 201, res.body)
-      const { id, secret } = json(res)
-      r.setSecret(secret)
-      return { slug, r, id: id as string, secret: secret as string }
+      return { slug, r, ...(await subscribe(ctx.app, slug, r, events)) }
     }
     const submit = (slug: string, email = `p${Math.random().toString(36).slice(2)}@example.com`) =>
-      ctx.app.inject({
-        method: 'POST',
-        url: '/api/quote',
-        headers: { authorization: `Bearer ${guest.token}` },
-        payload: { campaign: slug, name: 'Ada', email },
-      })
+      submitLead(ctx.app, guest.token, slug, email)
     /** An editor moves a lead along its lifecycle (which sends lead.updated). */
     const moveLead = (slug: string, lead: string, status: string) =>
       ctx.app.inject({
@@ -321,14 +237,8 @@ for (const dialect of DIALECTS) {
           payload: { campaign: slug, email: `member.${email}`, name: 'Member' },
         }),
       )
-      const mine = json(
-        await ctx.app.inject({
-          method: 'POST',
-          url: '/api/quote',
-          headers: { authorization: `Bearer ${joined.token}` },
-          payload: { campaign: slug, name: 'Member', email: `member.${email}` },
-        }),
-      ).result.lead_id
+      const mine = json(await submitLead(ctx.app, joined.token, slug, `member.${email}`, 'Member')).result
+        .lead_id
       const gone = await ctx.app.inject({
         method: 'DELETE',
         url: `/api/user/${joined.user.id}`,
@@ -686,20 +596,9 @@ for (const dialect of DIALECTS) {
         const slug = await createCampaign(slow.app)
         const r = await receiver()
         servers.push(r)
-        const reg = await slow.app.inject({
-          method: 'POST',
-          url: `/api/campaign/${slug}/webhooks`,
-          headers: adminHeaders,
-          payload: { url: r.url, events: ['lead.created'] },
-        })
-        r.setSecret(json(reg).secret)
+        await subscribe(slow.app, slug, r)
         const { token } = await guestToken(slow.app)
-        const res = await slow.app.inject({
-          method: 'POST',
-          url: '/api/quote',
-          headers: { authorization: `Bearer ${token}` },
-          payload: { campaign: slug, name: 'Ada', email: 'handoff@example.com' },
-        })
+        const res = await submitLead(slow.app, token, slug, 'handoff@example.com')
         assert.equal(res.statusCode, 200, res.body)
         const got = await waitFor(() => r.got[0], 'the handed-off delivery')
         assert.equal(got.verified, true)
@@ -1031,29 +930,12 @@ for (const dialect of DIALECTS) {
       const r = await receiver((_n, _req, res) => res.writeHead(503, { 'retry-after': '1.5' }).end())
       try {
         const slug = await createCampaign(slow.app)
-        const created = await slow.app.inject({
-          method: 'POST',
-          url: `/api/campaign/${slug}/webhooks`,
-          headers: adminHeaders,
-          payload: { url: r.url, events: ['lead.created'] },
-        })
-        const { id, secret } = json(created)
-        r.setSecret(secret)
+        const { id } = await subscribe(slow.app, slug, r)
         const { token } = await guestToken(slow.app)
-        const lead = await slow.app.inject({
-          method: 'POST',
-          url: '/api/quote',
-          headers: { authorization: `Bearer ${token}` },
-          payload: { campaign: slug, name: 'Ada', email: 'retry-after@example.com' },
-        })
+        const lead = await submitLead(slow.app, token, slug, 'retry-after@example.com')
         assert.equal(lead.statusCode, 200)
         const message = await waitFor(async () => {
-          const res = await slow.app.inject({
-            method: 'GET',
-            url: `/api/campaign/${slug}/webhooks/${id}/messages`,
-            headers: adminHeaders,
-          })
-          const m = json(res).messages[0]
+          const m = (await webhookMessages(slow.app, slug, id))[0]
           return m?.status === 'pending' && m.last_error && m
         }, 'a failed first attempt')
         assert.equal(message.attempts, 1)
@@ -1080,31 +962,14 @@ for (const dialect of DIALECTS) {
       })
       try {
         const slug = await createCampaign(slow.app)
-        const created = await slow.app.inject({
-          method: 'POST',
-          url: `/api/campaign/${slug}/webhooks`,
-          headers: adminHeaders,
-          payload: { url: r.url, events: ['lead.created'] },
-        })
-        const { id, secret } = json(created)
-        r.setSecret(secret)
+        const { id } = await subscribe(slow.app, slug, r)
         const { token } = await guestToken(slow.app)
         for (const email of ['zero@example.com', 'past@example.com']) {
-          const lead = await slow.app.inject({
-            method: 'POST',
-            url: '/api/quote',
-            headers: { authorization: `Bearer ${token}` },
-            payload: { campaign: slug, name: 'Ada', email },
-          })
+          const lead = await submitLead(slow.app, token, slug, email)
           assert.equal(lead.statusCode, 200, lead.body)
         }
         const messages = await waitFor(async () => {
-          const res = await slow.app.inject({
-            method: 'GET',
-            url: `/api/campaign/${slug}/webhooks/${id}/messages`,
-            headers: adminHeaders,
-          })
-          const all = json(res).messages
+          const all = await webhookMessages(slow.app, slug, id)
           return all.length === 2 && all.every((m: any) => m.attempts >= 1 && m.last_error) && all
         }, 'both first attempts answered 503')
         assert.equal(r.got.length, 2, 'one attempt each: no retry at once')
@@ -1124,26 +989,22 @@ for (const dialect of DIALECTS) {
 
     it('rejects bad registrations', async () => {
       const slug = await createCampaign(ctx.app)
-      const bad = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/campaign/${slug}/webhooks`,
-        headers: adminHeaders,
-        payload: { url: 'ftp://example.com/x', events: ['lead.created'] },
+      const bad = await registerWebhook(ctx.app, slug, {
+        url: 'ftp://example.com/x',
+        events: ['lead.created'],
       })
       assert.equal(bad.statusCode, 400)
-      const unknownEvent = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/campaign/${slug}/webhooks`,
-        headers: adminHeaders,
-        payload: { url: 'http://127.0.0.1:9/x', events: ['lead.deleted'] },
+      const unknownEvent = await registerWebhook(ctx.app, slug, {
+        url: 'http://127.0.0.1:9/x',
+        events: ['lead.deleted'],
       })
       assert.equal(unknownEvent.statusCode, 400)
-      const notAdmin = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/campaign/${slug}/webhooks`,
-        headers: { authorization: `Bearer ${guest.token}` },
-        payload: { url: 'http://127.0.0.1:9/x', events: ['lead.created'] },
-      })
+      const notAdmin = await registerWebhook(
+        ctx.app,
+        slug,
+        { url: 'http://127.0.0.1:9/x', events: ['lead.created'] },
+        { authorization: `Bearer ${guest.token}` },
+      )
       assert.equal(notAdmin.statusCode, 403)
     })
   })
@@ -1155,6 +1016,22 @@ for (const dialect of DIALECTS) {
     })
     after(() => ctx.close())
 
+    /** An endpoint to `url` for every event, written to the database past the registration guard. */
+    async function plantWebhook(slug: string, id: string, url: string) {
+      const box = createSecretBox(ctx.config.JWT_SECRET)
+      await ctx.app.platform.database.db
+        .insertInto('service_notification_webhook')
+        .values({
+          id,
+          campaign_slug: slug,
+          url,
+          events: JSON.stringify(['*']),
+          secret_sealed: box.seal('whsec_c2VjcmV0'),
+          created_by: 'test',
+        })
+        .execute()
+    }
+
     it('refuses private and loopback targets at registration', async () => {
       const slug = await createCampaign(ctx.app)
       for (const url of [
@@ -1164,12 +1041,7 @@ for (const dialect of DIALECTS) {
         'http://[::1]/x',
         'http://169.254.169.254/latest',
       ]) {
-        const res = await ctx.app.inject({
-          method: 'POST',
-          url: `/api/campaign/${slug}/webhooks`,
-          headers: adminHeaders,
-          payload: { url, events: ['*'] },
-        })
+        const res = await registerWebhook(ctx.app, slug, { url, events: ['*'] })
         assert.equal(res.statusCode, 422, url)
         assert.equal(json(res).error.code, 'WEBHOOK_TARGET_PRIVATE', url)
       }
@@ -1177,19 +1049,8 @@ for (const dialect of DIALECTS) {
 
     it('refuses to move an endpoint to a private target', async () => {
       const slug = await createCampaign(ctx.app)
-      const box = createSecretBox(ctx.config.JWT_SECRET)
       const id = 'wh_01HYYYYYYYYYYYYYYYYYYYYYYY'
-      await ctx.app.platform.database.db
-        .insertInto('service_notification_webhook')
-        .values({
-          id,
-          campaign_slug: slug,
-          url: 'https://crm.example.com/hook',
-          events: JSON.stringify(['*']),
-          secret_sealed: box.seal('whsec_c2VjcmV0'),
-          created_by: 'test',
-        })
-        .execute()
+      await plantWebhook(slug, id, 'https://crm.example.com/hook')
       const res = await ctx.app.inject({
         method: 'PATCH',
         url: `/api/campaign/${slug}/webhooks/${id}`,
@@ -1210,25 +1071,9 @@ for (const dialect of DIALECTS) {
       const slug = await createCampaign(ctx.app)
       const r = await receiver()
       try {
-        const box = createSecretBox(ctx.config.JWT_SECRET)
-        await ctx.app.platform.database.db
-          .insertInto('service_notification_webhook')
-          .values({
-            id: 'wh_01HZZZZZZZZZZZZZZZZZZZZZZZ',
-            campaign_slug: slug,
-            url: r.url,
-            events: JSON.stringify(['*']),
-            secret_sealed: box.seal('whsec_c2VjcmV0'),
-            created_by: 'test',
-          })
-          .execute()
+        await plantWebhook(slug, 'wh_01HZZZZZZZZZZZZZZZZZZZZZZZ', r.url)
         const guest = await guestToken(ctx.app)
-        const res = await ctx.app.inject({
-          method: 'POST',
-          url: '/api/quote',
-          headers: { authorization: `Bearer ${guest.token}` },
-          payload: { campaign: slug, name: 'Ada', email: 'ssrf@example.com' },
-        })
+        const res = await submitLead(ctx.app, guest.token, slug, 'ssrf@example.com')
         assert.equal(res.statusCode, 200)
         const row = await waitFor(
           () =>

@@ -33,6 +33,11 @@ export const ConnectedFrame = Type.Object({
   last_event_id: Type.Integer({ minimum: 0 }),
   /** When the token expires (refresh in-band with an `auth` frame), or null. */
   expires_at: Type.Union([IsoTime, Type.Null()]),
+  /** The socket's inbound token bucket: frames over it are dropped (told once per 10 s window). */
+  limits: Type.Object({
+    messages_per_second: Type.Number({ exclusiveMinimum: 0 }),
+    burst: Type.Integer({ minimum: 1 }),
+  }),
 })
 
 const CursorTuple = Type.Tuple([Type.String(), Type.Number(), Type.Number()])
@@ -147,6 +152,8 @@ export const ErrorFrame = Type.Object({
   code: Type.String(),
   message: Type.String(),
   request_id: Type.Optional(Type.String()),
+  /** `RATE_LIMITED` while frames are being dropped: when the socket's bucket holds a token again. */
+  retry_after_ms: Type.Optional(Type.Integer({ minimum: 0 })),
 })
 
 export const CursorFrame = Type.Object(

@@ -31,6 +31,11 @@ export interface CommitJob {
   request: RequestRecord
   /** The request row already exists as `pending` (claimed before an `immediate` handler ran). */
   claimed: boolean
+  /**
+   * No request row at all: the request id is this server's, so no copy of the request can come
+   * (see the dispatcher's `ActionKey`). Its event, counters and writes are committed as always.
+   */
+  keyless?: boolean
   event?: EventRecord
   counters: Record<string, number>
   session?: { campaign_slug: string; session_id: string }
@@ -258,6 +263,7 @@ async function writeBatch(
   }
   for (const [group, items] of groups) await group.write(trx, items, { counterShard: shard })
   for (const [job, before] of stored) {
+    if (job.keyless) continue
     const after = JSON.stringify(job.request.response)
     if (after === before) continue
     const r = job.request

@@ -11,9 +11,9 @@ export function fitsOneStatement(jobs: CommitJob[]): boolean {
 /**
  * Writes a batch of distinct jobs' records as ONE statement: data-modifying CTEs insert the
  * idempotency records of fresh jobs (a conflicting record is kept unless it expired), then, only
- * for the records that were written and for claimed jobs (whose records the caller completed just
- * before, in the same transaction), write their analytics events, new sessions and counter
- * increments. A single statement is atomic, so a batch without handler writes commits in one
+ * for the records that were written, for claimed jobs (whose records the caller completed just
+ * before, in the same transaction) and for keyless ones (no record), write their analytics
+ * events, new sessions and counter increments. A single statement is atomic, so a batch without handler writes commits in one
  * round trip instead of six; a batch with them runs this first inside its transaction. Returns
  * the keys written; a fresh job missing from them was already recorded (a duplicate).
  *
@@ -35,9 +35,9 @@ export async function writeStatement(
   const cnt: unknown[] = []
   // Object literals, not `{ ...key, more }`: V8 takes a slow path when a spread object gets more
   // properties (~0.35 µs each, measured), and this loop runs per job.
-  for (const { request: r, event: e, counters, claimed } of jobs) {
+  for (const { request: r, event: e, counters, claimed, keyless } of jobs) {
     const { campaign_slug, actor, request_id } = r
-    if (claimed) done.push({ campaign_slug, actor, request_id })
+    if (claimed || keyless) done.push({ campaign_slug, actor, request_id })
     else {
       req.push({
         campaign_slug,

@@ -37,8 +37,13 @@ export interface DispatchInput {
   ip: string
   /** From the `Idempotency-Key` header. */
   idempotencyKey?: string
-  /** The id to use when the client sent none (the HTTP request id, so logs and body agree). */
+  /** The id to use when the body names none: the HTTP request id the client sent (`X-Request-Id`). */
   fallbackRequestId?: string
+  /**
+   * The id to use when the client named none: the one this server gave the HTTP request, so logs
+   * and body agree. No copy of the request can name it, so it keys no idempotency record.
+   */
+  serverRequestId?: string
   /**
    * Writes the `update_ack` straight to the socket that sent the action (a WebSocket action: that
    * socket is on this node); false when it could not (the socket closed). Called only when
@@ -80,9 +85,12 @@ export interface DispatcherDeps {
   campaigns: Pick<CampaignService, 'get'>
   commitLog: CommitLog
   publisher: RealtimePublisher
-  metrics: Pick<Metrics, 'actions' | 'ackPublishesFailed'>
+  metrics: Pick<Metrics, 'actions' | 'ackPublishesFailed' | 'afterCommitFailures'>
   config: Pick<Config, 'VERSION' | 'ENVIRONMENT'>
-  /** An `update_ack` the bus did not take is logged here (never silently lost). */
+  /**
+   * An `update_ack` the bus did not take, after-commit work that threw and a claim that could not
+   * be released are logged here (never silently lost).
+   */
   log: Pick<FastifyBaseLogger, 'warn'>
 }
 
@@ -95,9 +103,18 @@ function redact(payload: unknown, fields: string[] | undefined): unknown {
   return copy
 }
 
+/**
+ * The key of one action's idempotency record. `keyless` when the request id is this server's (the
+ * client named none, see `DispatchInput.serverRequestId`): no copy of the request can name it, so
+ * nothing is recorded under it, claimed or looked up (Stripe keeps only the keys clients send).
+ */
+interface ActionKey extends RequestKey {
+  keyless: boolean
+}
+
 /** What one action commits, before its response is known. */
 interface JobParts {
-  key: RequestKey
+  key: ActionKey
   /** `requestFingerprint` of this request: stored with its record, compared by later copies. */
   fingerprint: string
   event: EventRecord
@@ -126,6 +143,7 @@ function commitJob(
       expires_at: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
     },
     claimed,
+    keyless: parts.key.keyless,
     event: withEvent ? parts.event : undefined,
     counters: withEvent ? { events_total: 1, [parts.counter]: 1 } : {},
     session: withEvent
@@ -133,15 +151,6 @@ function commitJob(
       : undefined,
     writes: withEvent ? parts.writes : [],
     grouped: withEvent ? parts.grouped : [],
-  }
-}
-
-/** `ctx.afterCommit` tasks, once the action's writes committed; their failures never reach the caller. */
-function runAfterCommit(tasks: Array<() => void | Promise<void>>): void {
-  for (const task of tasks) {
-    void Promise.resolve()
-      .then(task)
-      .catch(() => {})
   }
 }
 
@@ -161,14 +170,41 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const inFlight = new Map<string, { promise: Promise<DispatchOutcome>; fingerprint: string }>()
   const listeners: Array<(committed: CommittedAction) => void> = []
 
+  /**
+   * Work an action left for after its commit failed. The action committed and its 2xx stands, so
+   * the failure never reaches the caller: it is counted and logged (ids only: no user, no payload).
+   */
+  function afterCommitFailed(
+    err: unknown,
+    stage: 'after_commit' | 'on_committed',
+    envelope: Envelope,
+    action: string,
+  ) {
+    deps.metrics.afterCommitFailures.labels(action).inc()
+    deps.log.warn(
+      { err, campaign: envelope.campaign_id, action, request_id: envelope.request_id, stage },
+      'after-commit work failed; the action committed and was answered',
+    )
+  }
+
+  /** `ctx.afterCommit` tasks, once the action's writes committed; detached from the request. */
+  function runAfterCommit(tasks: Array<() => void | Promise<void>>, envelope: Envelope, action: string) {
+    for (const task of tasks) {
+      void Promise.resolve()
+        .then(task)
+        .catch((err: unknown) => afterCommitFailed(err, 'after_commit', envelope, action))
+    }
+  }
+
   function tellCommitted(campaign: Campaign, envelope: Envelope, action: string) {
     if (listeners.length === 0) return
     const committed = { campaign, user_id: envelope.user.user_id, action, event: envelope.event }
     for (const listener of listeners) {
       try {
         listener(committed)
-      } catch {
-        // A listener's failure is its own; the action committed and is answered.
+      } catch (err) {
+        // A listener's failure is its own (the action committed and is answered), but not silent.
+        afterCommitFailed(err, 'on_committed', envelope, action)
       }
     }
   }
@@ -207,7 +243,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       metadata,
       timestamp: (envelope && body.timestamp) || now.toISOString(),
       received_at: now.toISOString(),
-      request_id: body.request_id ?? input.idempotencyKey ?? input.fallbackRequestId ?? newUlid(),
+      request_id:
+        body.request_id ??
+        input.idempotencyKey ??
+        input.fallbackRequestId ??
+        input.serverRequestId ??
+        newUlid(),
     }
   }
 
@@ -253,10 +294,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   async function replayInstead(
     err: unknown,
     envelope: Envelope,
-    key: RequestKey,
+    key: ActionKey,
     fingerprint: string,
   ): Promise<DispatchOutcome> {
     if (
+      !key.keyless &&
       err instanceof AppError &&
       err.statusCode < 500 &&
       err.code !== 'REQUEST_IN_PROGRESS' &&
@@ -271,7 +313,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     throw err
   }
 
-  async function runOrReplay(input: DispatchInput, envelope: Envelope, key: RequestKey, fingerprint: string) {
+  async function runOrReplay(input: DispatchInput, envelope: Envelope, key: ActionKey, fingerprint: string) {
     try {
       return await run(input, envelope, key, fingerprint)
     } catch (err) {
@@ -282,12 +324,20 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   async function run(
     input: DispatchInput,
     envelope: Envelope,
-    key: RequestKey,
+    key: ActionKey,
     fingerprint: string,
   ): Promise<DispatchOutcome> {
     const campaign = await deps.campaigns.get(input.campaignSlug)
     const action = deps.registry.resolve(envelope.event)
-    if (!action) throw new BadRequestError(`Unknown action ${envelope.event}`, 'UNKNOWN_ACTION')
+    if (!action) {
+      const meant = deps.registry.suggest(envelope.event)
+      throw new BadRequestError(
+        meant
+          ? `Unknown action ${envelope.event}; did you mean ${meant}?`
+          : `Unknown action ${envelope.event}`,
+        'UNKNOWN_ACTION',
+      )
+    }
     authorise(action, campaign, input.principal, envelope)
 
     const writes: Array<(trx: Db) => Promise<void>> = []
@@ -334,7 +384,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       for (let attempt = 0; attempt < 2; attempt++) {
         const { duplicate } = await deps.commitLog.commit(job)
         if (!duplicate) {
-          runAfterCommit(committed)
+          runAfterCommit(committed, envelope, action.name)
           tellCommitted(campaign, envelope, action.name)
           return toOutcome(response, envelope.request_id, action.name, false)
         }
@@ -347,22 +397,36 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       )
     }
 
-    const earlier = await claim(deps.db, key, fingerprint)
+    const earlier = key.keyless ? undefined : await claim(deps.db, key, fingerprint)
     if (earlier) return toOutcome(sameRequest(earlier, fingerprint), envelope.request_id, action.name, true)
     let response: StoredResponse
     try {
       response = success(await action.handler(ctx, envelope.payload), envelope.request_id)
     } catch (err) {
       if (!(err instanceof AppError) || err.statusCode >= 500) {
-        await release(deps.db, key).catch(() => {})
+        // Nothing committed; the handler's error is the answer. A claim left behind turns retries
+        // of this request_id away (REQUEST_IN_PROGRESS) until it goes stale, so it is logged.
+        if (!key.keyless)
+          await release(deps.db, key).catch((releaseErr: unknown) =>
+            deps.log.warn(
+              {
+                err: releaseErr,
+                campaign: key.campaign_slug,
+                action: action.name,
+                request_id: key.request_id,
+              },
+              'idempotency claim not released after a failed action; retries wait until it goes stale',
+            ),
+          )
         throw err
       }
       const failed = { status_code: err.statusCode, body: errorBody(err, envelope.request_id) }
-      await deps.commitLog.commit(commitJob(parts, failed, true, false))
+      // Recorded so that a retry gets the same refusal; a keyless one has no retry to answer.
+      if (!key.keyless) await deps.commitLog.commit(commitJob(parts, failed, true, false))
       return toOutcome(failed, envelope.request_id, action.name, false)
     }
-    await deps.commitLog.commit(commitJob(parts, response, true, true))
-    runAfterCommit(committed)
+    await deps.commitLog.commit(commitJob(parts, response, !key.keyless, true))
+    runAfterCommit(committed, envelope, action.name)
     tellCommitted(campaign, envelope, action.name)
     return toOutcome(response, envelope.request_id, action.name, false)
   }
@@ -373,10 +437,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     },
     async dispatch(input) {
       const envelope = normalise(input, new Date())
-      const key: RequestKey = {
+      const key: ActionKey = {
         campaign_slug: input.campaignSlug,
         actor: actorKey(input.principal),
         request_id: envelope.request_id,
+        keyless:
+          input.body.request_id === undefined &&
+          input.idempotencyKey === undefined &&
+          input.fallbackRequestId === undefined,
       }
       // The registered name, so an alias and its name are one action; fallback events are their own.
       const resolved = deps.registry.resolve(envelope.event)

@@ -101,7 +101,10 @@ export async function claim(
     const inserted = await db
       .insertInto('service_nexus_request')
       .values({
-        ...key,
+        // Its columns only: a caller's key may carry more (the dispatcher's `keyless`).
+        campaign_slug: key.campaign_slug,
+        actor: key.actor,
+        request_id: key.request_id,
         status: 'pending',
         fingerprint,
         expires_at: new Date(Date.now() + IDEMPOTENCY_TTL_MS),

@@ -103,11 +103,32 @@ export class ActionRegistry {
     this.fallback = { ...definition, validator: Compile(definition.payload) } as RegisteredAction
   }
 
-  /** Canonical action for a name or alias; dotted unknown names go to the fallback. */
+  /**
+   * Canonical action for a name or alias; dotted unknown names go to the fallback, except a near
+   * miss of a registered action (`quote.submitt`): a typo would otherwise be acknowledged as a
+   * tracked event while the action it meant never ran (see `suggest`).
+   */
   resolve(name: string): RegisteredAction | undefined {
     const found = this.byName.get(name) ?? this.byAlias.get(name)
     if (found) return found
-    if (this.fallback && /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/i.test(name)) return this.fallback
+    if (this.fallback && /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/i.test(name) && !this.suggest(name)) {
+      return this.fallback
+    }
+    return undefined
+  }
+
+  /**
+   * The registered action an unknown dotted name is a typo of: same namespace (`quote.`), at
+   * most two letters inserted, deleted or changed (`quote.submitt`, `user.registr`). Other names
+   * in that namespace (`media.play`) are tracked events.
+   */
+  suggest(name: string): string | undefined {
+    const dot = name.indexOf('.')
+    if (dot < 1) return undefined
+    const namespace = name.slice(0, dot + 1)
+    for (const known of this.byName.keys()) {
+      if (known.startsWith(namespace) && withinEdits(name, known, 2)) return known
+    }
     return undefined
   }
 
@@ -123,4 +144,22 @@ export class ActionRegistry {
   features(): string[] {
     return [...new Set(this.list().map((a) => a.feature))]
   }
+}
+
+/** Whether `a` becomes `b` with at most `max` single-letter insertions, deletions or changes. */
+function withinEdits(a: string, b: string, max: number): boolean {
+  if (Math.abs(a.length - b.length) > max) return false
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    let best = i
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + cost)
+      best = Math.min(best, row[j]!)
+    }
+    if (best > max) return false
+    previous = row
+  }
+  return previous[b.length]! <= max
 }

@@ -5,6 +5,7 @@ import { ValidationError } from '../platform/http/errors.js'
 import { errors, SecuredBy } from '../platform/http/schemas.js'
 import type { Dispatcher } from './dispatcher.js'
 import { EnvelopeInput, SeedInput } from './envelope.js'
+import { dispatchWithPayloadAt } from './payload-paths.js'
 
 const envelopeValidator = Compile(EnvelopeInput)
 const seedValidator = Compile(SeedInput)
@@ -22,12 +23,22 @@ function storableTimestamp(value: string): boolean {
   return at >= EARLIEST && at <= LATEST
 }
 
+/**
+ * Whether a body meant the envelope: it says `type`, or it names the envelope's `event` or
+ * `payload` and not the seed form's `action`. A body that forgot only `type` is then told that,
+ * not that it lacks `action` and that `event` and `payload` are not allowed.
+ */
+function meantEnvelope(body: object): boolean {
+  if ('type' in body) return true
+  return !('action' in body) && ('event' in body || 'payload' in body)
+}
+
 /** Validate either body form, with the failing paths of the form the client meant. */
 export function parseActionBody(body: unknown): EnvelopeInput | SeedInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ValidationError('Body must be a JSON object', [{ path: '', message: 'must be object' }])
   }
-  const validator = (body as { type?: unknown }).type !== undefined ? envelopeValidator : seedValidator
+  const validator = meantEnvelope(body) ? envelopeValidator : seedValidator
   if (validator.Check(body)) {
     const { timestamp } = body as { timestamp?: string }
     if (timestamp !== undefined && !storableTimestamp(timestamp)) {
@@ -78,14 +89,22 @@ export const nexusRoutes: FastifyPluginAsync<{ dispatcher: Dispatcher }> = async
         ])
       }
       const key = request.headers['idempotency-key']
-      const outcome = await dispatcher.dispatch({
-        campaignSlug: params.campaign,
-        body: parseActionBody(request.body),
-        principal: request.principal!,
-        ip: request.ip,
-        idempotencyKey: typeof key === 'string' && key.length > 0 && key.length <= 128 ? key : undefined,
-        fallbackRequestId: request.id,
-      })
+      const body = parseActionBody(request.body)
+      // The seed form carries the payload as `data`: its refusals point there.
+      const at = 'type' in body ? '/payload' : '/data'
+      const outcome = await dispatchWithPayloadAt(at, () =>
+        dispatcher.dispatch({
+          campaignSlug: params.campaign,
+          body,
+          principal: request.principal!,
+          ip: request.ip,
+          idempotencyKey: typeof key === 'string' && key.length > 0 && key.length <= 128 ? key : undefined,
+          // The HTTP request id: named by the client (`X-Request-Id`), or this server's (no record).
+          ...(request.headers['x-request-id'] === request.id
+            ? { fallbackRequestId: request.id }
+            : { serverRequestId: request.id }),
+        }),
+      )
       if (outcome.replayed) reply.header('idempotent-replayed', 'true')
       return reply.status(outcome.status_code as 200).send(outcome.body as any)
     },

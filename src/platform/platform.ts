@@ -71,7 +71,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     bus,
     redis,
     tokens: createTokenService({ secret: config.JWT_SECRET, ttlSeconds: config.SESSION_TTL_SECONDS }),
-    apiKeys: createApiKeyService({ db: database.db }),
+    apiKeys: createApiKeyService({ db: database.db, bus, onError: options.onBusError }),
     metrics: createMetrics(),
     health,
     async close() {

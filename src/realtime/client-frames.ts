@@ -8,7 +8,7 @@ import type { Principal } from '../platform/auth/principal.js'
 import { AppError, BadRequestError, ForbiddenError, ValidationError } from '../platform/http/errors.js'
 import { isPrototypeKeyError, parseUntrustedJson } from '../platform/json.js'
 import type { Connection, SendLimits } from './connection.js'
-import { coordinate, encode, errorFrame, refusedAck } from './frames.js'
+import { coordinate, encode, errorFrame, rateLimitedFrame, refusedAck } from './frames.js'
 import type { InboundRegistry } from './inbound.js'
 import type { RealtimeMetrics } from './metrics.js'
 import type { OutboundFrame } from './publish.js'
@@ -20,13 +20,15 @@ export interface ClientFramesDeps {
   inbound: InboundRegistry
   metrics: RealtimeMetrics
   limits: SendLimits
-  config: { WS_MESSAGES_PER_SECOND: number }
   log: FastifyBaseLogger
   close(conn: Connection, code: number, reason: string): void
   room(conn: Connection): Room | undefined
 }
 
-/** Drops allowed in a 10 s window before a flooding socket is closed with 1008. */
+/**
+ * The flood window: its first drop is told with a `RATE_LIMITED` error frame; past 3× the rate of
+ * drops within it the socket is closed with 1008.
+ */
 const FLOOD_WINDOW_MS = 10_000
 
 /** Client → server frames: cursor, ping, auth refresh, campaign_event, and module-owned types. */
@@ -51,8 +53,8 @@ export class ClientFrames {
   handle(conn: Connection, data: RawData, isBinary: boolean): void {
     if (conn.closing) return
     const now = Date.now()
-    const rate = this.deps.config.WS_MESSAGES_PER_SECOND
-    if (!conn.admit(rate, now)) {
+    if (!conn.admit(now)) {
+      const rate = conn.messagesPerSecond
       this.rateDropped.inc()
       if (now - conn.floodWindow > FLOOD_WINDOW_MS) {
         conn.floodWindow = now
@@ -61,6 +63,11 @@ export class ClientFrames {
       if (++conn.floodDrops > rate * 3) {
         this.error(conn, 'RATE_LIMITED', 'Too many messages; closing')
         this.deps.close(conn, 1008, 'RATE_LIMITED')
+      } else if (conn.floodDrops === 1 && conn.ws.readyState === 1) {
+        // The window's first drop is told (a dropped action would otherwise just time out); the
+        // rest are not, so a flood costs one frame per window and no parsing.
+        conn.write(rateLimitedFrame(rate, conn.untilAdmitted()))
+        this.deps.metrics.framesSent.labels('error').inc()
       }
       return
     }
@@ -178,15 +185,19 @@ export class ClientFrames {
 
   /** A campaign_event envelope: the same dispatcher as REST; it publishes the `update_ack`. */
   private async action(conn: Connection, f: Record<string, unknown>) {
-    const requestId = typeof f.request_id === 'string' && f.request_id ? f.request_id : ulid()
+    const named = typeof f.request_id === 'string' && f.request_id ? f.request_id : undefined
+    // One the client did not name is this server's: it keys no idempotency record (see Nexus).
+    const requestId = named ?? ulid()
     try {
-      const body = parseActionBody({ ...f, request_id: requestId })
+      const { request_id: _unnamed, ...rest } = f
+      const body = parseActionBody(named ? f : rest)
       this.accepted.campaign_event!.inc()
       await this.deps.dispatcher.dispatch({
         campaignSlug: conn.campaign,
         body,
         principal: this.principal(conn),
         ip: conn.ip,
+        serverRequestId: named ? undefined : requestId,
         // The bus did not take the ack (Redis down): this socket, which waits for it, still gets it.
         ackLocally: (frame) => this.ackLocally(conn, frame),
       })

@@ -1,33 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { WebSocket } from 'ws'
-import { Connection, deliveryOf, isSuperseded } from './connection.js'
+import { fakeConnection } from '../../test/realtime/fake-connection.js'
+import { deliveryOf, isSuperseded } from './connection.js'
 
 const limits = { softBytes: 100, queueBytes: 1000, graceMs: 1000 }
 
 /** An open socket over a fake `ws`: `buffered` stands for the bytes the kernel has not taken yet. */
 function openSocket() {
-  const written: any[] = []
-  const ws = {
-    readyState: 1,
-    bufferedAmount: 0,
-    send: (data: Buffer) => void written.push(JSON.parse(data.toString())),
-  }
-  const conn = new Connection(ws as unknown as WebSocket, {
-    id: 'n.1',
-    seq: 1,
-    campaign: 'c',
-    user_id: 'guest',
-    session_id: 's',
-    roles: ['guest'],
-    kind: 'session',
-    token: 't',
-    expiresAt: 0,
-    ip: '',
-    burst: 10,
-  })
-  conn.held = null
-  return { conn, ws, written }
+  const socket = fakeConnection()
+  socket.conn.held = null
+  return socket
 }
 
 const frame = (f: object) => Buffer.from(JSON.stringify(f))

@@ -113,6 +113,8 @@ export class Connection implements SocketInfo {
   lastInput: number
   idle = false
   alive = true
+  /** The inbound bucket's rate (`WS_MESSAGES_PER_SECOND`): told to the client in `connected`. */
+  readonly messagesPerSecond: number
   tokens: number
   lastRefill: number
   floodWindow = 0
@@ -134,7 +136,7 @@ export class Connection implements SocketInfo {
       token: string
       expiresAt: number
       ip: string
-      burst: number
+      messagesPerSecond: number
     },
   ) {
     this.connection_id = init.id
@@ -149,7 +151,8 @@ export class Connection implements SocketInfo {
     this.token = init.token
     this.expiresAt = init.expiresAt
     this.ip = init.ip
-    this.tokens = init.burst
+    this.messagesPerSecond = init.messagesPerSecond
+    this.tokens = this.burst
     this.lastRefill = Date.now()
     this.lastInput = this.lastRefill
   }
@@ -262,11 +265,16 @@ export class Connection implements SocketInfo {
     return n
   }
 
+  /** The inbound bucket's capacity: two seconds' worth of frames. */
+  get burst(): number {
+    return this.messagesPerSecond * 2
+  }
+
   /** Token bucket on inbound frames; false means drop this one. */
-  admit(ratePerSecond: number, now: number): boolean {
+  admit(now: number): boolean {
     const elapsed = now - this.lastRefill
     if (elapsed > 0) {
-      this.tokens = Math.min(ratePerSecond * 2, this.tokens + (elapsed * ratePerSecond) / 1000)
+      this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.messagesPerSecond) / 1000)
       this.lastRefill = now
     }
     if (this.tokens >= 1) {
@@ -274,6 +282,11 @@ export class Connection implements SocketInfo {
       return true
     }
     return false
+  }
+
+  /** Milliseconds until the inbound bucket holds a token again (as of its last `admit`). */
+  untilAdmitted(): number {
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.messagesPerSecond)
   }
 
   info(): SocketInfo {

@@ -14,6 +14,20 @@ export function errorFrame(err: unknown, requestId?: string): Buffer {
   return encode(frame)
 }
 
+/**
+ * The `error` frame of a socket whose frames are being dropped for its rate: once per flood window,
+ * so a client learns that frames it sent (dispatches among them) may not have been read, and when
+ * it may send again.
+ */
+export function rateLimitedFrame(ratePerSecond: number, retryAfterMs: number): Buffer {
+  return encode({
+    type: 'error',
+    code: 'RATE_LIMITED',
+    message: `Over ${ratePerSecond} messages per second: frames are being dropped`,
+    retry_after_ms: retryAfterMs,
+  })
+}
+
 /** `update_ack` for an action the dispatcher refused before it ran (it acks the rest itself). */
 export function refusedAck(err: unknown, requestId: string): Buffer {
   const e = err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'Internal error')

@@ -183,7 +183,7 @@ export class Gateway {
       token: grant.token,
       expiresAt: principal.exp ? principal.exp * 1000 : 0,
       ip,
-      burst: this.deps.config.WS_MESSAGES_PER_SECOND * 2,
+      messagesPerSecond: this.deps.config.WS_MESSAGES_PER_SECOND,
     })
     const room = this.rooms.open(campaign)
     this.hub.add(room, conn)

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Registry } from 'prom-client'
-import type { WebSocket } from 'ws'
-import { Connection } from './connection.js'
+import { fakeConnection } from '../../test/realtime/fake-connection.js'
 import type { Replay, StoredMessage } from './history.js'
 import { createRealtimeMetrics } from './metrics.js'
 import { finishOpening } from './opening.js'
@@ -10,28 +9,7 @@ import { finishOpening } from './opening.js'
 const limits = { softBytes: 1 << 20, queueBytes: 1000, graceMs: 1000 }
 
 /** A socket that is opening, over a fake `ws` that records what is written. */
-function opening() {
-  const written: any[] = []
-  const ws = {
-    readyState: 1,
-    bufferedAmount: 0,
-    send: (data: Buffer) => void written.push(JSON.parse(data.toString())),
-  } as unknown as WebSocket
-  const conn = new Connection(ws, {
-    id: 'n.1',
-    seq: 1,
-    campaign: 'c',
-    user_id: 'guest',
-    session_id: 's',
-    roles: ['guest'],
-    kind: 'session',
-    token: 't',
-    expiresAt: 0,
-    ip: '',
-    burst: 10,
-  })
-  return { conn, ws: ws as unknown as { bufferedAmount: number }, written }
-}
+const opening = fakeConnection
 
 const event = (id: number, pad = ''): StoredMessage => ({
   audience: { scope: 'campaign', campaign: 'c' },

@@ -25,6 +25,8 @@ export function connectedFrame(conn: Connection, room: Room, activeUsers: number
     max_cursors: room.settings.maxCursors,
     last_event_id: latest,
     expires_at: conn.expiresAt ? new Date(conn.expiresAt).toISOString() : null,
+    // The inbound token bucket (`Connection.admit`): a client that paces itself to it loses no frame.
+    limits: { messages_per_second: conn.messagesPerSecond, burst: conn.burst },
   })
 }
 

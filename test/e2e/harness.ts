@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process'
+import { after, afterEach, before } from 'node:test'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
@@ -81,3 +82,39 @@ export const PHONE = {
   hasTouch: true,
 }
 export const DESKTOP = { viewport: { width: 1280, height: 900 } }
+
+/**
+ * A Chromium suite against one real server, for a `describe` block: `server` and a browser start
+ * before its tests, and the contexts `newContext()` opened (desktop size, `waitMs` per action)
+ * are closed after each test, so a failed one cannot leave pages running into the next.
+ */
+export function browserSuite(options: TestAppOptions = {}, waitMs = 15_000) {
+  let server: Server | undefined
+  let browser: Browser | undefined
+  const contexts: BrowserContext[] = []
+  before(async () => {
+    server = await startServer(options)
+    browser = await launch()
+  })
+  afterEach(async () => {
+    const closing = contexts.splice(0).map((c) => c.close().catch(() => {}))
+    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 5000))])
+  })
+  after(async () => {
+    await browser?.close()
+    await server?.close()
+  })
+  return {
+    get server(): Server {
+      if (!server) throw new Error('the suite has not started')
+      return server
+    },
+    async newContext(): Promise<BrowserContext> {
+      if (!browser) throw new Error('the suite has not started')
+      const context = await browser.newContext(DESKTOP)
+      context.setDefaultTimeout(waitMs)
+      contexts.push(context)
+      return context
+    },
+  }
+}

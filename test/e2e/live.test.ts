@@ -230,7 +230,7 @@ describe('live features in Chromium', () => {
       const admin = await newContext()
       await admin.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)
       const { page, problems } = await openPage(admin, `${server.baseUrl}/admin/graph`)
-      await page.locator('[data-testid="graph-diagram"] svg g.node').first().waitFor({ timeout: 20_000 })
+      await page.locator('[data-testid="graph-diagram"] svg g.node').first().waitFor({ timeout: 45_000 })
       await page.locator('[data-testid="graph-node"]').selectOption('module:quote')
       await page.locator('[data-testid="graph-impact"]').waitFor()
       const listed = await page.locator('[data-testid="graph-impact"] tbody tr').count()

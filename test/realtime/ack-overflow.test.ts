@@ -2,42 +2,31 @@
 // full send queue drops: it arrives in order, before the episode's `resync_required`, and the SDK's
 // pending dispatch resolves instead of ending in TIMEOUT although the server handled it.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import WebSocket from 'ws'
-import { createClient, type UpdateAckFrame, type WebSocketCtor } from '../../client/index.js'
-import { buildTestApp, createCampaign, DIALECTS, type TestContext } from '../helper.js'
-import { baseUrl, connect, metric, type TestClient, waitUntil } from './client.js'
+import { describe, it } from 'node:test'
+import type { FastifyInstance } from 'fastify'
+import type { UpdateAckFrame } from '../../client/index.js'
+import { createCampaign, DIALECTS } from '../helper.js'
+import { type TestClient, waitUntil } from './client.js'
+import {
+  framesDropped,
+  framesSent,
+  publishEvent,
+  realtimeSuite,
+  recordingSdk,
+  slowAndReader,
+  tcpSocket,
+  unpadded,
+} from './fixtures.js'
 
-const dropped = (ctx: TestContext) =>
-  metric(ctx.app, 'ovasabi_ws_frames_dropped_total', 'reason="queue_full"')
+const dropped = (app: FastifyInstance) => framesDropped(app, 'queue_full')
 /** Acks written or queued, plus frames dropped: grows once the gateway has dealt with an ack either way. */
-const handled = async (ctx: TestContext) =>
-  (await metric(ctx.app, 'ovasabi_ws_frames_sent_total', 'type="update_ack"')) + (await dropped(ctx))
-
-/** The 64 KB padding is not kept: a failed wait prints the last frames. */
-function unpadded(c: TestClient) {
-  c.ws.on('message', () => void delete c.frames.at(-1)?.big)
-  return c
-}
+const handled = async (app: FastifyInstance) => (await framesSent(app, 'update_ack')) + (await dropped(app))
 
 for (const dialect of DIALECTS) {
   describe(`realtime: update_ack to a socket whose send queue overflowed (${dialect})`, () => {
-    let ctx: TestContext
-    let url: string
-    const clients: TestClient[] = []
-    const open = async (path: string) => {
-      const c = await connect(`${url}${path}`)
-      clients.push(c)
-      return c
-    }
-    const token = async () => (await ctx.app.platform.tokens.issueGuest()).token
-    const pub = (slug: string, n: number, extra: Record<string, unknown> = {}) =>
-      ctx.app.publisher.publish(
-        { scope: 'campaign', campaign: slug },
-        { type: 'campaign_event', event: 'x.y', n, ...extra },
-      )
-
-    const resyncs = () => metric(ctx.app, 'ovasabi_ws_frames_sent_total', 'type="resync_required"')
+    // The paused socket must not be closed as a slow consumer while the test looks at it.
+    const live = realtimeSuite({ dialect, env: { WS_SLOW_CLIENT_GRACE_MS: '600000' } })
+    const resyncs = () => framesSent(live.app, 'resync_required')
 
     /**
      * With `paused`'s socket not reading, campaign events (64 KB, then smaller) until its queue has
@@ -52,12 +41,12 @@ for (const dialect of DIALECTS) {
       for (const size of [64 * 1024, 4096, 256, 0]) {
         const pad = 'x'.repeat(size)
         for (;;) {
-          const before = await dropped(ctx)
+          const before = await dropped(live.app)
           const told = await resyncs()
           n++
-          await pub(slug, n, { big: pad })
+          await publishEvent(live.app, slug, n, { big: pad })
           await reader.next((f) => f.type === 'campaign_event' && f.n === n, 10_000)
-          if ((await dropped(ctx)) === before) continue
+          if ((await dropped(live.app)) === before) continue
           lost.push(n)
           // The room's next tick queues the episode's resync_required when 96 bytes are left.
           const queued = await waitUntil(async () => (await resyncs()) > told, 2000).then(
@@ -71,32 +60,18 @@ for (const dialect of DIALECTS) {
       throw new Error('the queue kept room for a resync_required')
     }
 
-    before(async () => {
-      // The paused socket must not be closed as a slow consumer while the test looks at it.
-      ctx = await buildTestApp({ dialect, env: { WS_SLOW_CLIENT_GRACE_MS: '600000' } })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      url = baseUrl(ctx.app)
-    })
-    after(async () => {
-      for (const c of clients) c.close()
-      await ctx.close()
-    })
-
     it('queues the ack of an action sent while events are being dropped, behind what came before', async () => {
-      const slug = await createCampaign(ctx.app, { metadata: { scheduling: { frequency: 20 } } })
-      const slow = unpadded(await open(`/ws/${slug}/guest?token=${await token()}`))
-      const reader = unpadded(await open(`/ws/${slug}/guest?token=${await token()}`))
-      const socket = (slow.ws as any)._socket
+      const { slug, slow, reader, socket } = await slowAndReader(live)
       const lost = await fillUp(slug, socket, reader)
       const last = lost.at(-1)!
-      const acked = await handled(ctx)
+      const acked = await handled(live.app)
       // The client still writes (only its reading stopped): the server runs the action and acks it.
       slow.send({ type: 'campaign_event', event: 'content.view', payload: {}, request_id: 'ack-in-overflow' })
-      await waitUntil(async () => (await handled(ctx)) > acked, 10_000, 'the ack delivered')
+      await waitUntil(async () => (await handled(live.app)) > acked, 30_000, 'the ack delivered')
       // The episode goes on: events after the ack are still dropped.
-      const before = await dropped(ctx)
-      await pub(slug, last + 1)
-      await waitUntil(async () => (await dropped(ctx)) > before, 10_000, 'the next event dropped')
+      const before = await dropped(live.app)
+      await publishEvent(live.app, slug, last + 1)
+      await waitUntil(async () => (await dropped(live.app)) > before, 10_000, 'the next event dropped')
       socket.resume()
       // One resync_required per episode (one per lost event here), the last one once it can read.
       await waitUntil(
@@ -119,18 +94,8 @@ for (const dialect of DIALECTS) {
     })
 
     it("the SDK's dispatch during an overflow resolves with its ack, not TIMEOUT", async () => {
-      const slug = await createCampaign(ctx.app, { metadata: { scheduling: { frequency: 20 } } })
-      const sockets: WebSocket[] = []
-      class Recorded extends WebSocket {
-        constructor(address: string, protocols?: string | string[]) {
-          super(address, protocols)
-          sockets.push(this)
-        }
-      }
-      const sdk = createClient({
-        baseUrl: url.replace('ws:', 'http:'),
-        WebSocket: Recorded as unknown as WebSocketCtor,
-      })
+      const slug = await createCampaign(live.app, { metadata: { scheduling: { frequency: 20 } } })
+      const { sdk, sockets } = recordingSdk(live.url)
       await sdk.createSession()
       const conn = sdk.connect(slug, { frequency: 20 })
       try {
@@ -139,10 +104,10 @@ for (const dialect of DIALECTS) {
           resynced++
         })
         await waitUntil(() => conn.state === 'open')
-        const reader = unpadded(await open(`/ws/${slug}/guest?token=${await token()}`))
-        const socket = (sockets[0] as any)._socket
+        const reader = unpadded(await live.openGuest(slug))
+        const socket = tcpSocket(sockets[0]!)
         const lost = await fillUp(slug, socket, reader)
-        const acked = await handled(ctx)
+        const acked = await handled(live.app)
         let outcome: UpdateAckFrame | Error | undefined
         conn.dispatch('content.view', { page: '/' }, { timeoutMs: 120_000 }).then(
           (ack) => {
@@ -152,7 +117,7 @@ for (const dialect of DIALECTS) {
             outcome = err
           },
         )
-        await waitUntil(async () => (await handled(ctx)) > acked, 10_000, 'the ack delivered')
+        await waitUntil(async () => (await handled(live.app)) > acked, 30_000, 'the ack delivered')
         socket.resume()
         await waitUntil(() => resynced === lost.length, 30_000, 'the last resync_required')
         // The ack was queued ahead of the last resync: the dispatch settled when it was read.

@@ -1,44 +1,27 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { adminHeaders, buildTestApp, createCampaign, DIALECTS, type TestContext } from '../helper.js'
+import { describe, it } from 'node:test'
+import { adminHeaders, createCampaign, DIALECTS } from '../helper.js'
 import { createBusPublisher } from '../../src/realtime/publish.js'
-import { baseUrl, connect, metric, type TestClient } from './client.js'
+import { metric } from './client.js'
+import { framesDropped, publishEvent, realtimeSuite, tcpSocket } from './fixtures.js'
 
 for (const dialect of DIALECTS) {
   describe(`realtime slow clients, replay and live tick rate (${dialect})`, () => {
-    let ctx: TestContext
-    let url: string
-    const clients: TestClient[] = []
-    const open = async (path: string) => {
-      const c = await connect(`${url}${path}`)
-      clients.push(c)
-      return c
-    }
-    const token = async () => (await ctx.app.platform.tokens.issueGuest()).token
-
-    before(async () => {
-      ctx = await buildTestApp({
-        dialect,
-        env: { WS_SLOW_CLIENT_GRACE_MS: '1500', WS_EVENT_HISTORY_SIZE: '5' },
-      })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      url = baseUrl(ctx.app)
-    })
-    after(async () => {
-      for (const c of clients) c.close()
-      await ctx.close()
+    const live = realtimeSuite({
+      dialect,
+      env: { WS_SLOW_CLIENT_GRACE_MS: '1500', WS_EVENT_HISTORY_SIZE: '5' },
     })
 
     it('a paused client does not delay others and is closed with 1013', async () => {
-      const slug = await createCampaign(ctx.app, { metadata: { scheduling: { frequency: 20 } } })
-      const paused = await open(`/ws/${slug}/guest?token=${await token()}`)
-      const reader = await open(`/ws/${slug}/guest?token=${await token()}`)
-      const mover = await open(`/ws/${slug}/guest?token=${await token()}`)
+      const slug = await createCampaign(live.app, { metadata: { scheduling: { frequency: 20 } } })
+      const paused = await live.openGuest(slug)
+      const reader = await live.openGuest(slug)
+      const mover = await live.openGuest(slug)
       // A tick after all three joined has sent each its first presence snapshot: a socket still
       // owed one when it backs up takes the snapshot path later, which is not counted as coalesced.
       await reader.next((f) => f.type === 'presence_update' && f.active_users >= 3, 5000)
-      ;(paused.ws as any)._socket.pause()
-      const publisher = createBusPublisher(ctx.app.platform.bus)
+      tcpSocket(paused.ws).pause()
+      const publisher = createBusPublisher(live.app.platform.bus)
       const big = 'x'.repeat(64 * 1024)
       // ~8 MB of notifications, more than the kernel buffers take, so the paused socket backs up;
       // each one reaches the reading client while the paused one is stuck, and cursors keep moving.
@@ -55,7 +38,7 @@ for (const dialect of DIALECTS) {
       for (let i = 0; i < 60 && coalesced === 0; i++) {
         mover.send({ type: 'cursor', x: 0.8, y: i / 1000 })
         await new Promise((r) => setTimeout(r, 50))
-        coalesced = await metric(ctx.app, 'ovasabi_ws_frames_dropped_total', 'reason="presence_coalesced"')
+        coalesced = await framesDropped(live.app, 'presence_coalesced')
       }
       assert.ok(coalesced > 0, 'presence frames for the paused socket coalesce')
       for (let i = 1; i <= 5; i++) {
@@ -68,33 +51,29 @@ for (const dialect of DIALECTS) {
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error('paused client was not closed')), 15_000)
         const check = async () => {
-          if ((await metric(ctx.app, 'ovasabi_ws_closes_total', 'code="1013"')) >= 1) {
+          if ((await metric(live.app, 'ovasabi_ws_closes_total', 'code="1013"')) >= 1) {
             clearTimeout(t)
             resolve()
           } else setTimeout(check, 100)
         }
         void check()
       })
-      ;(paused.ws as any)._socket.resume()
+      tcpSocket(paused.ws).resume()
       await paused.untilClosed()
       assert.equal(reader.closed, undefined)
     })
 
     it('replays missed campaign events with ?since= and asks for a resync when too old', async () => {
-      const slug = await createCampaign(ctx.app)
-      const first = await open(`/ws/${slug}/guest?token=${await token()}`)
-      const pub = (n: number) =>
-        ctx.app.publisher.publish(
-          { scope: 'campaign', campaign: slug },
-          { type: 'campaign_event', event: 'x.y', n },
-        )
+      const slug = await createCampaign(live.app)
+      const first = await live.openGuest(slug)
+      const pub = (n: number) => publishEvent(live.app, slug, n)
       await pub(1)
       const e1 = await first.next((f) => f.type === 'campaign_event' && f.n === 1)
       assert.equal(typeof e1.id, 'number')
       first.close()
       await pub(2)
       await pub(3)
-      const back = await open(`/ws/${slug}/guest?token=${await token()}&since=${e1.id}`)
+      const back = await live.openGuest(slug, `&since=${e1.id}`)
       const e3 = await back.next((f) => f.type === 'campaign_event' && f.n === 3)
       const got = back.frames.filter((f) => f.type === 'campaign_event').map((f) => f.n)
       assert.deepEqual(got, [2, 3])
@@ -103,17 +82,17 @@ for (const dialect of DIALECTS) {
       assert.equal(back.frames[0].last_event_id, e3.id)
       // History keeps 5 events: a client 7 events behind must resync.
       for (let n = 4; n <= 10; n++) await pub(n)
-      const old = await open(`/ws/${slug}/guest?token=${await token()}&since=${e1.id}`)
+      const old = await live.openGuest(slug, `&since=${e1.id}`)
       const resync = await old.next((f) => f.type === 'resync_required')
       assert.equal(resync.latest_id, e1.id + 9)
       assert.equal(old.frames.filter((f) => f.type === 'campaign_event').length, 0)
     })
 
     it('changes the tick rate live when the campaign is patched', async () => {
-      const slug = await createCampaign(ctx.app, { metadata: { scheduling: { frequency: 1 } } })
-      const c = await open(`/ws/${slug}/guest?token=${await token()}`)
+      const slug = await createCampaign(live.app, { metadata: { scheduling: { frequency: 1 } } })
+      const c = await live.openGuest(slug)
       assert.equal(c.frames[0].tick_rate, 1)
-      const res = await ctx.app.inject({
+      const res = await live.app.inject({
         method: 'PATCH',
         url: `/api/campaign/${slug}`,
         headers: adminHeaders,

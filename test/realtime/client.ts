@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import type { Registry } from 'prom-client'
 import WebSocket from 'ws'
 
 /** A real `ws` client that records every frame and waits for conditions (never for fixed times). */
@@ -102,9 +103,19 @@ export async function waitUntil(
   }
 }
 
+/** The value of a counter/gauge sample in Prometheus exposition text (0 when it is not there). */
+function sample(text: string, name: string, labels: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `))
+  return line ? Number(line.split(' ').pop()) : 0
+}
+
 /** The value of a counter/gauge sample in /metrics text. */
 export async function metric(app: FastifyInstance, name: string, labels = ''): Promise<number> {
   const res = await app.inject({ method: 'GET', url: '/metrics' })
-  const line = res.body.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `))
-  return line ? Number(line.split(' ').pop()) : 0
+  return sample(res.body, name, labels)
+}
+
+/** The same, from a registry of its own (a server the test built without the app). */
+export async function registryMetric(registry: Registry, name: string, labels = ''): Promise<number> {
+  return sample(await registry.metrics(), name, labels)
 }

@@ -1,32 +1,17 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { adminHeaders, buildTestApp, createCampaign, DIALECTS, type TestContext } from '../helper.js'
-import { baseUrl, connect, metric, type TestClient, waitUntil } from './client.js'
+import { describe, it } from 'node:test'
+import { adminHeaders, createCampaign, DIALECTS } from '../helper.js'
+import { connect, metric, type TestClient, waitUntil } from './client.js'
+import { realtimeSuite } from './fixtures.js'
 
 for (const dialect of DIALECTS) {
   describe(`realtime gateway (${dialect})`, () => {
-    let ctx: TestContext
-    let url: string
-    const clients: TestClient[] = []
-    const guest = async () => ctx.app.platform.tokens.issueGuest()
-    const open = async (path: string, opts?: Parameters<typeof connect>[1]) => {
-      const c = await connect(`${url}${path}`, opts)
-      clients.push(c)
-      return c
-    }
-
-    before(async () => {
-      ctx = await buildTestApp({ dialect, env: { WS_PRESENCE_LEAVE_MS: '300', WS_MAX_PAYLOAD: '4096' } })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      url = baseUrl(ctx.app)
-    })
-    after(async () => {
-      for (const c of clients) c.close()
-      await ctx.close()
-    })
+    const live = realtimeSuite({ dialect, env: { WS_PRESENCE_LEAVE_MS: '300', WS_MAX_PAYLOAD: '4096' } })
+    const guest = async () => live.app.platform.tokens.issueGuest()
+    const { open } = live
 
     it('sends connected first, with the session and the count', async () => {
-      const slug = await createCampaign(ctx.app, { metadata: { scheduling: { frequency: 20 } } })
+      const slug = await createCampaign(live.app, { metadata: { scheduling: { frequency: 20 } } })
       const { token, principal } = await guest()
       const c = await open(`/ws/${slug}/guest?token=${token}`)
       const first = c.frames[0]
@@ -38,7 +23,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('accepts the token as a subprotocol and as a cookie', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(live.app)
       const a = await guest()
       const viaProtocol = await open(`/ws/${slug}/guest`, { protocols: ['ovasabi', a.token] })
       assert.equal(viaProtocol.ws.protocol, 'ovasabi')
@@ -48,11 +33,11 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses forged user ids, missing tokens, unknown and ended campaigns before the upgrade', async () => {
-      const slug = await createCampaign(ctx.app)
-      const user = await ctx.app.platform.tokens.issueUser({ userId: 'user_alice', roles: ['participant'] })
+      const slug = await createCampaign(live.app)
+      const user = await live.app.platform.tokens.issueUser({ userId: 'user_alice', roles: ['participant'] })
       const g = await guest()
       const refused = async (path: string, status: number, code: string) => {
-        const err: any = await connect(`${url}${path}`).then(
+        const err: any = await connect(`${live.url}${path}`).then(
           () => assert.fail(`${path} should be refused`),
           (e) => e,
         )
@@ -65,18 +50,18 @@ for (const dialect of DIALECTS) {
       await refused(`/ws/${slug}/guest`, 401, 'UNAUTHORIZED')
       await refused(`/ws/${slug}/guest?token=not.a.jwt`, 401, 'INVALID_TOKEN')
       await refused(`/ws/no_such_campaign/guest?token=${g.token}`, 404, 'CAMPAIGN_NOT_FOUND')
-      const ended = await createCampaign(ctx.app, {
+      const ended = await createCampaign(live.app, {
         metadata: { scheduling: { start: '2020-01-01T00:00:00Z', end: '2020-02-01T00:00:00Z' } },
       })
       await refused(`/ws/${ended}/guest?token=${g.token}`, 409, 'CAMPAIGN_NOT_ACTIVE')
       // The real user on their own path is accepted.
       const ok = await open(`/ws/${slug}/user_alice?token=${user.token}`)
       assert.equal(ok.frames[0].user_id, 'user_alice')
-      assert.ok((await metric(ctx.app, 'ovasabi_ws_upgrades_refused_total', 'code="USER_MISMATCH"')) >= 3)
+      assert.ok((await metric(live.app, 'ovasabi_ws_upgrades_refused_total', 'code="USER_MISMATCH"')) >= 3)
     })
 
     it('delivers a cursor from A to B within two ticks, and A leaving', async () => {
-      const slug = await createCampaign(ctx.app, { metadata: { scheduling: { frequency: 10 } } })
+      const slug = await createCampaign(live.app, { metadata: { scheduling: { frequency: 10 } } })
       const a = await open(`/ws/${slug}/guest?token=${(await guest()).token}`)
       const b = await open(`/ws/${slug}/guest?token=${(await guest()).token}`)
       const aId = a.frames[0].cursor_id
@@ -100,8 +85,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('counts a user with three tabs once and debounces leaves', async () => {
-      const slug = await createCampaign(ctx.app, { metadata: { scheduling: { frequency: 20 } } })
-      const u = await ctx.app.platform.tokens.issueUser({ userId: 'user_tabs', roles: ['participant'] })
+      const slug = await createCampaign(live.app, { metadata: { scheduling: { frequency: 20 } } })
+      const u = await live.app.platform.tokens.issueUser({ userId: 'user_tabs', roles: ['participant'] })
       const watcher = await open(`/ws/${slug}/guest?token=${(await guest()).token}`)
       const tabs = [
         await open(`/ws/${slug}/user_tabs?token=${u.token}`),
@@ -122,7 +107,7 @@ for (const dialect of DIALECTS) {
       tabs[2]!.close()
       await waitUntil(() => latest() === 2, 5000, 'count back to 2')
       // A reconnect within the debounce does not flicker the count.
-      const v = await ctx.app.platform.tokens.issueUser({ userId: 'user_flap', roles: ['participant'] })
+      const v = await live.app.platform.tokens.issueUser({ userId: 'user_flap', roles: ['participant'] })
       const flap = await open(`/ws/${slug}/user_flap?token=${v.token}`)
       await waitUntil(() => latest() === 3, 5000, 'count 3 with user_flap')
       const from = watcher.frames.length
@@ -140,7 +125,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('rejects bad cursor values with VALIDATION_FAILED and keeps the socket', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(live.app)
       const c = await open(`/ws/${slug}/guest?token=${(await guest()).token}`)
       for (const bad of [
         { type: 'cursor', x: 1.5, y: 0 },
@@ -173,32 +158,32 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses cursors when the presence feature is off', async () => {
-      const slug = await createCampaign(ctx.app, { features: ['analytics'] })
+      const slug = await createCampaign(live.app, { features: ['analytics'] })
       const c = await open(`/ws/${slug}/guest?token=${(await guest()).token}`)
       c.send({ type: 'cursor', x: 0.5, y: 0.5 })
       assert.equal((await c.next((f) => f.type === 'error')).code, 'FEATURE_DISABLED')
     })
 
     it('closes with 1009 on an oversized frame', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(live.app)
       const c = await open(`/ws/${slug}/guest?token=${(await guest()).token}`)
       c.send({ type: 'ping', pad: 'x'.repeat(8000) })
       assert.equal((await c.untilClosed()).code, 1009)
-      await waitUntil(async () => (await metric(ctx.app, 'ovasabi_ws_closes_total', 'code="1009"')) >= 1)
+      await waitUntil(async () => (await metric(live.app, 'ovasabi_ws_closes_total', 'code="1009"')) >= 1)
     })
 
     it('drops a flood and then closes it with 1008', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(live.app)
       const c = await open(`/ws/${slug}/guest?token=${(await guest()).token}`)
       for (let i = 0; i < 2000 && !c.closed; i++) c.send({ type: 'cursor', x: 0.1, y: 0.1 })
       assert.equal((await c.untilClosed()).code, 1008)
       assert.ok(
-        (await metric(ctx.app, 'ovasabi_ws_frames_dropped_total', 'reason="inbound_rate_limited"')) > 0,
+        (await metric(live.app, 'ovasabi_ws_frames_dropped_total', 'reason="inbound_rate_limited"')) > 0,
       )
     })
 
     it('dispatches campaign_event through Nexus and answers with update_ack; REST acks reach sockets', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(live.app)
       const g = await guest()
       const c = await open(`/ws/${slug}/guest?token=${g.token}`)
       c.send({
@@ -219,7 +204,7 @@ for (const dialect of DIALECTS) {
       const refused = await c.next((f) => f.type === 'update_ack' && f.request_id === 'r2')
       assert.equal(refused.status, 'error')
       assert.equal(refused.error.code, 'USER_MISMATCH')
-      const rest = await ctx.app.inject({
+      const rest = await live.app.inject({
         method: 'POST',
         url: `/api/${slug}/update`,
         headers: { authorization: `Bearer ${g.token}` },
@@ -231,13 +216,13 @@ for (const dialect of DIALECTS) {
     })
 
     it('refreshes the token in-band and closes on expiry', async () => {
-      const slug = await createCampaign(ctx.app)
-      const short = await ctx.app.platform.tokens.issueGuest({ ttlSeconds: 2 })
+      const slug = await createCampaign(live.app)
+      const short = await live.app.platform.tokens.issueGuest({ ttlSeconds: 2 })
       const c = await open(`/ws/${slug}/guest?token=${short.token}`)
-      const other = await ctx.app.platform.tokens.issueGuest()
+      const other = await live.app.platform.tokens.issueGuest()
       c.send({ type: 'auth', token: other.token })
       assert.equal((await c.next((f) => f.type === 'error')).code, 'USER_MISMATCH')
-      const fresh = await ctx.app.platform.tokens.issueGuest({ sessionId: short.principal.session_id })
+      const fresh = await live.app.platform.tokens.issueGuest({ sessionId: short.principal.session_id })
       c.send({ type: 'auth', token: fresh.token })
       const ok = await c.next((f) => f.type === 'auth_ok')
       assert.ok(Date.parse(ok.expires_at) > Date.now() + 60_000)
@@ -249,18 +234,18 @@ for (const dialect of DIALECTS) {
     })
 
     it('delivers published frames to the campaign, one user, one session and admins', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(live.app)
       const g = await guest()
-      const user = await ctx.app.platform.tokens.issueUser({ userId: 'user_pub', roles: ['participant'] })
-      const admin = await ctx.app.platform.tokens.issueUser({ userId: 'user_admin', roles: ['admin'] })
+      const user = await live.app.platform.tokens.issueUser({ userId: 'user_pub', roles: ['participant'] })
+      const admin = await live.app.platform.tokens.issueUser({ userId: 'user_admin', roles: ['admin'] })
       const cg = await open(`/ws/${slug}/guest?token=${g.token}`)
       const cu = await open(`/ws/${slug}/user_pub?token=${user.token}`)
       const ca = await open(`/ws/${slug}/user_admin?token=${admin.token}`)
-      const pub = (ctx.app as any).realtimePublisher ?? undefined
+      const pub = (live.app as any).realtimePublisher ?? undefined
       assert.equal(pub, undefined)
       const publish = async (audience: any, frame: any) =>
         (await import('../../src/realtime/publish.js'))
-          .createBusPublisher(ctx.app.platform.bus)
+          .createBusPublisher(live.app.platform.bus)
           .publish(audience, frame)
       await publish({ scope: 'user', user_id: 'user_pub' }, { type: 'notification', n: 1 })
       await publish(
@@ -282,10 +267,10 @@ for (const dialect of DIALECTS) {
     })
 
     it('answers a plain GET with 426', async () => {
-      const res = await ctx.app.inject({ method: 'GET', url: '/ws/x/guest' })
+      const res = await live.app.inject({ method: 'GET', url: '/ws/x/guest' })
       assert.equal(res.statusCode, 426)
       assert.equal(JSON.parse(res.body).error.code, 'UPGRADE_REQUIRED')
-      const m = await ctx.app.inject({ method: 'GET', url: '/api/amadeus/graph', headers: adminHeaders })
+      const m = await live.app.inject({ method: 'GET', url: '/api/amadeus/graph', headers: adminHeaders })
       assert.ok(m.body.includes('realtime'))
     })
   })

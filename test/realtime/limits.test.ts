@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { connect as tcpConnect } from 'node:net'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import WebSocket from 'ws'
-import { buildTestApp, createCampaign, DIALECTS, type TestContext } from '../helper.js'
-import { baseUrl, connect, metric, type TestClient, waitUntil } from './client.js'
+import { createCampaign, DIALECTS } from '../helper.js'
+import { connect, metric, type TestClient, waitUntil } from './client.js'
+import { realtimeSuite } from './fixtures.js'
 
 /** Sockets one session, and one address, may hold open (small, so the limits are reached cheaply). */
 const PER_SESSION = 2
@@ -11,20 +12,21 @@ const PER_IP = 3
 
 for (const dialect of DIALECTS) {
   describe(`realtime socket limits per session and per address (${dialect})`, () => {
-    let ctx: TestContext
-    let url: string
-    const clients: TestClient[] = []
-    const guest = async () => (await ctx.app.platform.tokens.issueGuest()).token
+    const live = realtimeSuite({
+      dialect,
+      env: { WS_MAX_SOCKETS_PER_SESSION: String(PER_SESSION), WS_MAX_SOCKETS_PER_IP: String(PER_IP) },
+    })
+    const guest = async () => (await live.app.platform.tokens.issueGuest()).token
     // TRUST_PROXY=true in tests: X-Forwarded-For names the client address, as behind a proxy.
     const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } })
     const open = async (path: string, ip: string) => {
-      const c = await connect(`${url}${path}`, from(ip))
-      clients.push(c)
+      const c = await connect(`${live.url}${path}`, from(ip))
+      live.keep(c)
       return c
     }
     /** The upgrade's answer: 101 (closed again at once), or the refusal's status and error. */
     const attempt = async (path: string, ip: string) =>
-      connect(`${url}${path}`, from(ip)).then(
+      connect(`${live.url}${path}`, from(ip)).then(
         (c) => {
           c.close()
           return { status: 101, error: undefined }
@@ -35,21 +37,8 @@ for (const dialect of DIALECTS) {
         }),
       )
 
-    before(async () => {
-      ctx = await buildTestApp({
-        dialect,
-        env: { WS_MAX_SOCKETS_PER_SESSION: String(PER_SESSION), WS_MAX_SOCKETS_PER_IP: String(PER_IP) },
-      })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      url = baseUrl(ctx.app)
-    })
-    after(async () => {
-      for (const c of clients) c.close()
-      await ctx.close()
-    })
-
     it("refuses a session's socket over the limit with 429 TOO_MANY_CONNECTIONS; a closed one frees its slot", async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(live.app)
       const ip = '198.51.100.1'
       const token = await guest()
       const path = `/ws/${slug}/guest?token=${token}`
@@ -65,12 +54,12 @@ for (const dialect of DIALECTS) {
       // The server sees the close a moment later; then the session has a slot again.
       await waitUntil(async () => (await attempt(path, '198.51.100.2')).status === 101, 10_000, 'a free slot')
       assert.ok(
-        (await metric(ctx.app, 'ovasabi_ws_upgrades_refused_total', 'code="TOO_MANY_CONNECTIONS"')) >= 1,
+        (await metric(live.app, 'ovasabi_ws_upgrades_refused_total', 'code="TOO_MANY_CONNECTIONS"')) >= 1,
       )
     })
 
     it("refuses an address's socket over the limit, whatever the session; other addresses are not affected", async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(live.app)
       const ip = '203.0.113.9'
       for (let i = 0; i < PER_IP; i++) await open(`/ws/${slug}/guest?token=${await guest()}`, ip)
       const refused = await attempt(`/ws/${slug}/guest?token=${await guest()}`, ip)
@@ -80,7 +69,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('counts an IPv6 client by its /64, and an IPv4-mapped address as that IPv4 address', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(live.app)
       const path = async () => `/ws/${slug}/guest?token=${await guest()}`
       // Each socket from another address of one /64, as its holder may open them.
       for (let i = 0; i < PER_IP; i++) await open(await path(), `2001:db8:9:1::${i + 1}`)
@@ -94,9 +83,9 @@ for (const dialect of DIALECTS) {
     })
 
     it('frees the slots of upgrades that were refused, aborted or failed while opening', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(live.app)
       const ip = '192.0.2.77'
-      const { port } = new URL(url)
+      const { port } = new URL(live.url)
       // Refused for another reason (after the address's slot was taken).
       for (let i = 0; i < PER_IP + 1; i++) {
         assert.equal((await attempt(`/ws/${slug}/guest?token=not.a.jwt`, ip)).status, 401)
@@ -121,7 +110,7 @@ for (const dialect of DIALECTS) {
         assert.match(answer, /^HTTP\/1\.1 400/)
       }
       // The client went away while its token was being checked.
-      const auth = ctx.app.authenticator
+      const auth = live.app.authenticator
       const resolve = auth.resolve
       const slow = await guest()
       let entered!: () => void
@@ -140,7 +129,7 @@ for (const dialect of DIALECTS) {
         return resolve(credential)
       }
       try {
-        const ws = new WebSocket(`${url}/ws/${slug}/guest?token=${slow}`, from(ip))
+        const ws = new WebSocket(`${live.url}/ws/${slug}/guest?token=${slow}`, from(ip))
         ws.on('error', () => {})
         await inside
         ws.terminate()
@@ -150,8 +139,8 @@ for (const dialect of DIALECTS) {
         auth.resolve = resolve
       }
       // Failed while opening: its campaign's channel could not be listened to (closed with 1011).
-      const broken = await createCampaign(ctx.app)
-      const bus = ctx.app.platform.bus
+      const broken = await createCampaign(live.app)
+      const bus = live.app.platform.bus
       const subscribe = bus.subscribe
       bus.subscribe = async (channel, handler) => {
         if (channel.endsWith(`:${broken}`)) throw new Error('bus down (test)')
@@ -159,7 +148,7 @@ for (const dialect of DIALECTS) {
       }
       try {
         for (let i = 0; i < PER_IP + 1; i++) {
-          const ws = new WebSocket(`${url}/ws/${broken}/guest?token=${await guest()}`, from(ip))
+          const ws = new WebSocket(`${live.url}/ws/${broken}/guest?token=${await guest()}`, from(ip))
           const code = await new Promise<number>((r) => ws.once('close', r))
           assert.equal(code, 1011)
         }
@@ -170,7 +159,7 @@ for (const dialect of DIALECTS) {
       let first: TestClient | undefined
       await waitUntil(
         async () => {
-          first = await connect(`${url}/ws/${slug}/guest?token=${await guest()}`, from(ip)).catch(
+          first = await connect(`${live.url}/ws/${slug}/guest?token=${await guest()}`, from(ip)).catch(
             () => undefined,
           )
           return first !== undefined
@@ -178,7 +167,7 @@ for (const dialect of DIALECTS) {
         10_000,
         'the closed sockets to free their slots',
       )
-      clients.push(first!)
+      live.keep(first!)
       for (let i = 1; i < PER_IP; i++) await open(`/ws/${slug}/guest?token=${await guest()}`, ip)
       assert.equal((await attempt(`/ws/${slug}/guest?token=${await guest()}`, ip)).status, 429)
     })

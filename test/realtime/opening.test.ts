@@ -1,34 +1,23 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import WebSocket from 'ws'
-import { buildTestApp, createCampaign, DIALECTS, type TestContext } from '../helper.js'
-import { baseUrl, connect, metric, TestClient, waitUntil } from './client.js'
+import { createCampaign, DIALECTS } from '../helper.js'
+import { connect, metric, TestClient, waitUntil } from './client.js'
+import { realtimeSuite } from './fixtures.js'
 import { holdOpening } from './hold.js'
 
 for (const dialect of DIALECTS) {
   describe(`realtime sockets while they open (${dialect})`, () => {
-    let ctx: TestContext
-    let url: string
-    const clients: TestClient[] = []
-    const guest = () => ctx.app.platform.tokens.issueGuest()
-
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      url = baseUrl(ctx.app)
-    })
-    after(async () => {
-      for (const c of clients) c.close()
-      await ctx.close()
-    })
+    const live = realtimeSuite({ dialect })
+    const guest = () => live.app.platform.tokens.issueGuest()
 
     it('sends nothing before connected: frames the client sent first are answered after it', async () => {
-      const slug = await createCampaign(ctx.app)
-      const hold = holdOpening(ctx.app, slug)
+      const slug = await createCampaign(live.app)
+      const hold = holdOpening(live.app, slug)
       const { token } = await guest()
-      const c = new TestClient(new WebSocket(`${url}/ws/${slug}/guest?token=${token}`))
-      clients.push(c)
+      const c = new TestClient(new WebSocket(`${live.url}/ws/${slug}/guest?token=${token}`))
+      live.keep(c)
       try {
         await once(c.ws, 'open')
         c.send({ type: 'ping', ts: 7 })
@@ -51,21 +40,21 @@ for (const dialect of DIALECTS) {
     })
 
     it('holds live events while the socket opens only up to its queue; the rest are dropped as for a slow consumer', async () => {
-      const slug = await createCampaign(ctx.app)
-      const hold = holdOpening(ctx.app, slug)
+      const slug = await createCampaign(live.app)
+      const hold = holdOpening(live.app, slug)
       const { token, principal } = await guest()
       const audience = { scope: 'session' as const, session_id: principal.session_id }
-      const pending = connect(`${url}/ws/${slug}/guest?token=${token}`)
+      const pending = connect(`${live.url}/ws/${slug}/guest?token=${token}`)
       const big = 'x'.repeat(64 * 1024)
       // 40 × 64 KB: well over the 1 MB a socket may have queued.
       const count = 40
-      const sent = () => metric(ctx.app, 'ovasabi_ws_frames_sent_total', 'type="notification"')
-      const full = () => metric(ctx.app, 'ovasabi_ws_frames_dropped_total', 'reason="queue_full"')
+      const sent = () => metric(live.app, 'ovasabi_ws_frames_sent_total', 'type="notification"')
+      const full = () => metric(live.app, 'ovasabi_ws_frames_dropped_total', 'reason="queue_full"')
       const [sentBefore, fullBefore] = [await sent(), await full()]
       try {
         await hold.entered
         for (let i = 0; i < count; i++)
-          await ctx.app.publisher.publish(audience, { type: 'notification', big, i })
+          await live.app.publisher.publish(audience, { type: 'notification', big, i })
         // Every one reached the opening socket (held or dropped) before it may finish opening.
         await waitUntil(
           async () => (await sent()) - sentBefore + (await full()) - fullBefore >= count,
@@ -76,8 +65,8 @@ for (const dialect of DIALECTS) {
         hold.release()
       }
       const c = await pending
-      clients.push(c)
-      await ctx.app.publisher.publish(audience, { type: 'notification', i: 'after' })
+      live.keep(c)
+      await live.app.publisher.publish(audience, { type: 'notification', i: 'after' })
       await c.next((f) => f.type === 'notification' && f.i === 'after')
       const got = c.frames.filter((f) => f.type === 'notification' && typeof f.i === 'number').map((f) => f.i)
       assert.ok(got.length > 0 && got.length < count, `${got.length} of ${count} held`)

@@ -1,25 +1,20 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { buildTestApp, createCampaign, DIALECTS, type TestContext } from '../helper.js'
-import { baseUrl, connect, metric, type TestClient } from './client.js'
+import { describe, it } from 'node:test'
+import { createCampaign, DIALECTS } from '../helper.js'
+import { connect, metric } from './client.js'
+import { realtimeSuite } from './fixtures.js'
 
 const PARTNER = 'https://partner.example'
 const PUBLIC = 'https://campaigns.example'
 
 for (const dialect of DIALECTS) {
   describe(`WebSocket upgrade: origins and malformed paths (${dialect})`, () => {
-    let ctx: TestContext
-    let url: string
-    const clients: TestClient[] = []
-    const open = async (path: string, opts?: Parameters<typeof connect>[1]) => {
-      const c = await connect(`${url}${path}`, opts)
-      clients.push(c)
-      return c
-    }
+    const live = realtimeSuite({ dialect, env: { CORS_ORIGINS: PARTNER, PUBLIC_URL: PUBLIC } })
+    const { open } = live
     const refusal = async (path: string, opts?: Parameters<typeof connect>[1]) => {
-      const err: any = await connect(`${url}${path}`, opts).then(
+      const err: any = await connect(`${live.url}${path}`, opts).then(
         (c) => {
-          clients.push(c)
+          live.keep(c)
           assert.fail(`${path} should be refused`)
         },
         (e) => e,
@@ -27,21 +22,11 @@ for (const dialect of DIALECTS) {
       return { status: err.status as number, code: JSON.parse(err.body).error.code as string }
     }
 
-    before(async () => {
-      ctx = await buildTestApp({ dialect, env: { CORS_ORIGINS: PARTNER, PUBLIC_URL: PUBLIC } })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      url = baseUrl(ctx.app)
-    })
-    after(async () => {
-      for (const c of clients) c.close()
-      await ctx.close()
-    })
-
     // A cookie rides along with any page's WebSocket, so a page on another site could act as the
     // visitor (cross-site WebSocket hijacking): the cookie counts only from the site's own pages.
     it('takes the cookie only from the own site, CORS_ORIGINS and PUBLIC_URL', async () => {
-      const slug = await createCampaign(ctx.app)
-      const user = await ctx.app.platform.tokens.issueUser({ userId: 'user_cookie', roles: ['participant'] })
+      const slug = await createCampaign(live.app)
+      const user = await live.app.platform.tokens.issueUser({ userId: 'user_cookie', roles: ['participant'] })
       const cookie = `ovasabi_token=${user.token}`
       const path = `/ws/${slug}/user_cookie`
       for (const origin of ['https://evil.example', 'null', `http://127.0.0.1.evil.example`]) {
@@ -52,7 +37,7 @@ for (const dialect of DIALECTS) {
         )
       }
       // The same site, the listed partner, the public URL, and clients that are not browsers.
-      for (const origin of [url.replace('ws:', 'http:'), PARTNER, PUBLIC, undefined]) {
+      for (const origin of [live.url.replace('ws:', 'http:'), PARTNER, PUBLIC, undefined]) {
         const c = await open(path, { headers: origin ? { cookie, origin } : { cookie } })
         assert.equal(c.frames[0].user_id, 'user_cookie', String(origin))
       }
@@ -67,23 +52,23 @@ for (const dialect of DIALECTS) {
       })
       assert.equal(viaQuery.frames[0].user_id, 'user_cookie')
       assert.ok(
-        (await metric(ctx.app, 'ovasabi_ws_upgrades_refused_total', 'code="ORIGIN_NOT_ALLOWED"')) >= 3,
+        (await metric(live.app, 'ovasabi_ws_upgrades_refused_total', 'code="ORIGIN_NOT_ALLOWED"')) >= 3,
       )
     })
 
     it('answers a malformed percent-encoding in the path with 400, not 500', async () => {
-      const { token } = await ctx.app.platform.tokens.issueGuest()
-      const before = await metric(ctx.app, 'ovasabi_ws_upgrades_refused_total', 'code="INTERNAL"')
+      const { token } = await live.app.platform.tokens.issueGuest()
+      const before = await metric(live.app, 'ovasabi_ws_upgrades_refused_total', 'code="INTERNAL"')
       assert.deepEqual(await refusal(`/ws/%E0%A4%A/guest?token=${token}`), {
         status: 400,
         code: 'VALIDATION_FAILED',
       })
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(live.app)
       assert.deepEqual(await refusal(`/ws/${slug}/%ZZ?token=${token}`), {
         status: 400,
         code: 'VALIDATION_FAILED',
       })
-      assert.equal(await metric(ctx.app, 'ovasabi_ws_upgrades_refused_total', 'code="INTERNAL"'), before)
+      assert.equal(await metric(live.app, 'ovasabi_ws_upgrades_refused_total', 'code="INTERNAL"'), before)
     })
   })
 }

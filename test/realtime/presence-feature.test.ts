@@ -1,26 +1,19 @@
 // A campaign whose `metadata.features` lacks `presence` broadcasts no `presence_update`: not the
 // first snapshot, not a count change. Turned on, every socket starts from a snapshot.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { adminHeaders, buildTestApp, createCampaign, DIALECTS, type TestContext } from '../helper.js'
-import { baseUrl, connect, type TestClient } from './client.js'
+import { describe, it } from 'node:test'
+import { adminHeaders, createCampaign, DIALECTS } from '../helper.js'
+import type { TestClient } from './client.js'
+import { realtimeSuite } from './fixtures.js'
 
 const isPresence = (f: any) => f.type === 'presence_update'
 const isStats = (f: any) => f.type === 'stats_update'
 
 for (const dialect of DIALECTS) {
   describe(`realtime presence_update follows the campaign's presence feature (${dialect})`, () => {
-    let ctx: TestContext
-    let url: string
-    const clients: TestClient[] = []
-    const open = async (slug: string) => {
-      const { token } = await ctx.app.platform.tokens.issueGuest()
-      const c = await connect(`${url}/ws/${slug}/guest?token=${token}`)
-      clients.push(c)
-      return c
-    }
+    const live = realtimeSuite({ dialect })
     const setFeatures = async (slug: string, features: string[]) => {
-      const res = await ctx.app.inject({
+      const res = await live.app.inject({
         method: 'PATCH',
         url: `/api/campaign/${slug}`,
         headers: adminHeaders,
@@ -45,25 +38,15 @@ for (const dialect of DIALECTS) {
       throw new Error('cursors were still accepted')
     }
 
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      url = baseUrl(ctx.app)
-    })
-    after(async () => {
-      for (const c of clients) c.close()
-      await ctx.close()
-    })
-
     it('sends none without the feature, and a snapshot once it is turned on', async () => {
-      const slug = await createCampaign(ctx.app, {
+      const slug = await createCampaign(live.app, {
         features: ['analytics', 'registration'],
         metadata: { scheduling: { frequency: 20 } },
       })
-      const a = await open(slug)
+      const a = await live.openGuest(slug)
       // A socket's first tick writes its presence snapshot before its first stats_update.
       await a.next(isStats)
-      const b = await open(slug)
+      const b = await live.openGuest(slug)
       await b.next(isStats)
       await presenceOff(a)
       assert.deepEqual(a.frames.filter(isPresence), [])
@@ -78,16 +61,16 @@ for (const dialect of DIALECTS) {
     })
 
     it('stops when the feature is turned off, and starts again from a snapshot', async () => {
-      const slug = await createCampaign(ctx.app, {
+      const slug = await createCampaign(live.app, {
         features: ['analytics', 'presence'],
         metadata: { scheduling: { frequency: 20 } },
       })
-      const a = await open(slug)
+      const a = await live.openGuest(slug)
       await a.next((f) => isPresence(f) && f.snapshot === true)
       await setFeatures(slug, ['analytics'])
       const from = await presenceOff(a)
       // A newcomer changes the count (a presence frame to `a` when on) and gets no snapshot.
-      const b = await open(slug)
+      const b = await live.openGuest(slug)
       await b.next(isStats)
       await presenceOff(b)
       assert.deepEqual(a.frames.slice(from).filter(isPresence), [])

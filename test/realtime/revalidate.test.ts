@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it, mock } from 'node:test'
+import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import type { Principal } from '../../src/platform/auth/principal.js'
-import { buildTestApp, createCampaign, DIALECTS, guestToken, json, type TestContext } from '../helper.js'
-import { baseUrl, connect, metric, type TestClient } from './client.js'
+import { createCampaign, DIALECTS, guestToken, joinAndErase } from '../helper.js'
+import { metric, type TestClient } from './client.js'
+import { realtimeSuite } from './fixtures.js'
 
 /** `ovasabi_ws_credential_rechecks_failed_total` as `/metrics` shows it. */
-const rechecksFailed = (ctx: TestContext, outcome: 'refused' | 'error') =>
-  metric(ctx.app, 'ovasabi_ws_credential_rechecks_failed_total', `outcome="${outcome}"`)
+const rechecksFailed = (app: FastifyInstance, outcome: 'refused' | 'error') =>
+  metric(app, 'ovasabi_ws_credential_rechecks_failed_total', `outcome="${outcome}"`)
 
 /** Polls without reading the clock: the test moves `Date` forward while it waits. */
 async function until(cond: () => boolean, what: string, tries = 2000) {
@@ -35,18 +37,15 @@ async function answersPing(c: TestClient): Promise<boolean> {
 // credential still closes it (1008).
 for (const dialect of DIALECTS) {
   describe(`the 30 s credential re-check over real sockets (${dialect})`, () => {
-    let ctx: TestContext
-    let url: string
-    const clients: TestClient[] = []
+    // Registered first, so it runs before the suite closes its sockets and app.
+    after(() => mock.timers.reset())
+    const live = realtimeSuite({ dialect })
     /** The outcome of each re-check, by credential: 'ok' or the error it threw. */
     const checked = new Map<string, unknown>()
 
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      url = baseUrl(ctx.app)
+    before(() => {
       // The gateway's sweep holds this object: watch what its checks answer, without changing them.
-      const auth = ctx.app.authenticator
+      const auth = live.app.authenticator
       const resolve = auth.resolve.bind(auth)
       auth.resolve = async (credential: string): Promise<Principal> => {
         try {
@@ -59,17 +58,9 @@ for (const dialect of DIALECTS) {
         }
       }
     })
-    after(async () => {
-      mock.timers.reset()
-      for (const c of clients) c.close()
-      await ctx.close()
-    })
 
-    const open = async (slug: string, userId: string, token: string) => {
-      const c = await connect(`${url}/ws/${slug}/${encodeURIComponent(userId)}?token=${token}`)
-      clients.push(c)
-      return c
-    }
+    const open = (slug: string, userId: string, token: string) =>
+      live.open(`/ws/${slug}/${encodeURIComponent(userId)}?token=${token}`)
 
     /** Move the clock past the next re-check and wait until it answered for each of `tokens`. */
     async function recheck(skipMs: number, tokens: string[]) {
@@ -83,7 +74,7 @@ for (const dialect of DIALECTS) {
     }
 
     it('keeps API-key and guest sockets through a database outage, and closes a revoked one', async () => {
-      const { app } = ctx
+      const { app } = live
       const { db } = app.platform.database
       const slug = await createCampaign(app)
       const key = await app.platform.apiKeys.create({
@@ -98,28 +89,12 @@ for (const dialect of DIALECTS) {
       // A visitor joins from their guest session and is erased: that session is revoked.
       const gone = await guestToken(app)
       const goneSocket = await open(slug, 'guest', gone.token)
-      const joined = await app.inject({
-        method: 'POST',
-        url: '/api/user/register',
-        headers: { authorization: `Bearer ${gone.token}` },
-        payload: {
-          campaign: slug,
-          email: `gone_${randomBytes(4).toString('hex')}@example.com`,
-          name: 'Gone',
-        },
-      })
-      assert.equal(joined.statusCode, 201, joined.body)
-      const erased = await app.inject({
-        method: 'DELETE',
-        url: `/api/user/${json(joined).user.id}`,
-        headers: { authorization: `Bearer ${json(joined).token}` },
-      })
-      assert.equal(erased.statusCode, 200, erased.body)
+      await joinAndErase(app, slug, gone.token)
       // This node learns it (as the node that erased them does at once), before the outage.
       await assert.rejects(app.authenticator.resolve(gone.token), { code: 'TOKEN_REVOKED' })
 
-      const refusedBefore = await rechecksFailed(ctx, 'refused')
-      const errorsBefore = await rechecksFailed(ctx, 'error')
+      const refusedBefore = await rechecksFailed(app, 'refused')
+      const errorsBefore = await rechecksFailed(app, 'error')
       // The database stops answering the API-key and revocation lookups.
       await sql`alter table service_security_apikey rename to service_security_apikey_away`.execute(db)
       await sql`alter table service_user_revoked_session rename to service_user_revoked_session_away`.execute(
@@ -143,16 +118,16 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await goneSocket.untilClosed(), { code: 1008, reason: 'TOKEN_REVOKED' })
       assert.ok(goneSocket.frames.some((f) => f.type === 'error' && f.code === 'TOKEN_REVOKED'))
       // Scraped: the two checks that got no answer, and the refusal that closed a socket.
-      assert.equal((await rechecksFailed(ctx, 'error')) - errorsBefore, 2)
-      assert.equal((await rechecksFailed(ctx, 'refused')) - refusedBefore, 1)
+      assert.equal((await rechecksFailed(app, 'error')) - errorsBefore, 2)
+      assert.equal((await rechecksFailed(app, 'refused')) - refusedBefore, 1)
 
       // The database is back and the key has been revoked: the next pass closes that socket.
       assert.equal(await app.platform.apiKeys.revoke(key.id), true)
       await recheck(62_000, [key.key, guest.token])
       assert.deepEqual(await apiKeySocket.untilClosed(), { code: 1008, reason: 'INVALID_API_KEY' })
       assert.equal(await answersPing(guestSocket), true, 'the guest socket still stays open')
-      assert.equal((await rechecksFailed(ctx, 'refused')) - refusedBefore, 2)
-      assert.equal((await rechecksFailed(ctx, 'error')) - errorsBefore, 2, 'the database answered')
+      assert.equal((await rechecksFailed(app, 'refused')) - refusedBefore, 2)
+      assert.equal((await rechecksFailed(app, 'error')) - errorsBefore, 2, 'the database answered')
     })
   })
 }

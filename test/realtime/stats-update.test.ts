@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { Value } from 'typebox/value'
 import { StatsUpdateFrame } from '../../src/amadeus/frames.schema.js'
-import {
-  adminHeaders,
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  json,
-  type TestContext,
-} from '../helper.js'
-import { baseUrl, connect, metric, type TestClient } from './client.js'
+import { adminHeaders, createCampaign, DIALECTS, guestToken, json } from '../helper.js'
+import { framesSent, realtimeSuite } from './fixtures.js'
 
 const mail = (tag: string) => `${tag}_${randomBytes(4).toString('hex')}@example.com`
 const ip = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
@@ -20,18 +12,10 @@ const isStats = (f: any) => f.type === 'stats_update'
 
 for (const dialect of DIALECTS) {
   describe(`realtime stats_update (${dialect})`, () => {
-    let ctx: TestContext
-    let url: string
-    const clients: TestClient[] = []
-    const open = async (slug: string) => {
-      const { token } = await ctx.app.platform.tokens.issueGuest()
-      const c = await connect(`${url}/ws/${slug}/guest?token=${token}`)
-      clients.push(c)
-      return c
-    }
+    const live = realtimeSuite({ dialect })
     const submitLead = async (slug: string, email = mail('lead')) => {
-      const { token } = await guestToken(ctx.app)
-      const res = await ctx.app.inject({
+      const { token } = await guestToken(live.app)
+      const res = await live.app.inject({
         method: 'POST',
         url: '/api/quote',
         headers: { authorization: `Bearer ${token}` },
@@ -40,7 +24,7 @@ for (const dialect of DIALECTS) {
       assert.equal(res.statusCode, 200, res.body)
     }
     const join = async (slug: string, name: string, email: string, referral_code?: string) => {
-      const res = await ctx.app.inject({
+      const res = await live.app.inject({
         method: 'POST',
         url: '/api/user/register',
         headers: { 'x-forwarded-for': ip() },
@@ -50,7 +34,7 @@ for (const dialect of DIALECTS) {
       return json(res).user as { email: string; referral_code: string }
     }
     const restCounters = async (slug: string) => {
-      const res = await ctx.app.inject({
+      const res = await live.app.inject({
         method: 'GET',
         url: `/api/campaign/${slug}/stats`,
         headers: adminHeaders,
@@ -59,16 +43,6 @@ for (const dialect of DIALECTS) {
       return json(res).counters as Record<string, number>
     }
 
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      url = baseUrl(ctx.app)
-    })
-    after(async () => {
-      for (const c of clients) c.close()
-      await ctx.close()
-    })
-
     // Leads are counted in public only where a campaign says so.
     const withLeads = (frequency: number) => ({
       scheduling: { frequency },
@@ -76,10 +50,10 @@ for (const dialect of DIALECTS) {
     })
 
     it('sends the campaign counters, as REST lists them, soon after connecting', async () => {
-      const slug = await createCampaign(ctx.app, { metadata: withLeads(10) })
+      const slug = await createCampaign(live.app, { metadata: withLeads(10) })
       await submitLead(slug)
-      const sentBefore = await metric(ctx.app, 'ovasabi_ws_frames_sent_total', 'type="stats_update"')
-      const c = await open(slug)
+      const sentBefore = await framesSent(live.app, 'stats_update')
+      const c = await live.openGuest(slug)
       const f = await c.next(isStats)
       assert.equal(c.frames[0].type, 'connected', 'connected stays the first frame')
       assert.ok(Value.Check(StatsUpdateFrame, f), JSON.stringify([...Value.Errors(StatsUpdateFrame, f)]))
@@ -94,23 +68,23 @@ for (const dialect of DIALECTS) {
         referrals_qualified: rest.referrals_qualified ?? 0,
       })
       assert.ok(
-        (await metric(ctx.app, 'ovasabi_ws_frames_sent_total', 'type="stats_update"')) > sentBefore,
+        (await framesSent(live.app, 'stats_update')) > sentBefore,
         'counted in the frames-sent metric',
       )
     })
 
     it('keeps counters a campaign does not make public (leads by default) out of the frame', async () => {
-      const slug = await createCampaign(ctx.app, { metadata: { scheduling: { frequency: 20 } } })
+      const slug = await createCampaign(live.app, { metadata: { scheduling: { frequency: 20 } } })
       await submitLead(slug)
-      const c = await open(slug)
+      const c = await live.openGuest(slug)
       const f = await c.next(isStats)
       assert.deepEqual(f.counters, { registrations: 0, referrals: 0, referrals_qualified: 0 })
       assert.equal((await restCounters(slug)).leads, 1)
     })
 
     it('sends a later stats_update after a lead and after a registration', async () => {
-      const slug = await createCampaign(ctx.app, { metadata: withLeads(20) })
-      const c = await open(slug)
+      const slug = await createCampaign(live.app, { metadata: withLeads(20) })
+      const c = await live.openGuest(slug)
       const first = await c.next(isStats)
       assert.equal(first.counters.leads ?? 0, 0)
       assert.equal(first.counters.registrations ?? 0, 0)
@@ -123,8 +97,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('ranks a qualified referrer by display name, with no email address in any frame', async () => {
-      const slug = await createCampaign(ctx.app, { metadata: { scheduling: { frequency: 20 } } })
-      const c = await open(slug)
+      const slug = await createCampaign(live.app, { metadata: { scheduling: { frequency: 20 } } })
+      const c = await live.openGuest(slug)
       const first = await c.next(isStats)
       assert.deepEqual(first.leaderboard, [], 'the referral feature is on: an empty board')
       const ada = await join(slug, 'Ada Stats', mail('ada'))
@@ -140,8 +114,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('does not repeat a stats_update while nothing changes', async () => {
-      const slug = await createCampaign(ctx.app, { features: ['presence', 'quote'], metadata: withLeads(1) })
-      const c = await open(slug)
+      const slug = await createCampaign(live.app, { features: ['presence', 'quote'], metadata: withLeads(1) })
+      const c = await live.openGuest(slug)
       await c.next(isStats)
       await submitLead(slug)
       await c.next((f) => isStats(f) && f.counters.leads === 1)
@@ -153,11 +127,11 @@ for (const dialect of DIALECTS) {
     })
 
     it('sends no leaderboard when the campaign has no referral feature', async () => {
-      const slug = await createCampaign(ctx.app, {
+      const slug = await createCampaign(live.app, {
         features: ['presence', 'quote', 'registration'],
         metadata: withLeads(20),
       })
-      const c = await open(slug)
+      const c = await live.openGuest(slug)
       const first = await c.next(isStats)
       assert.ok(!('leaderboard' in first), JSON.stringify(first))
       await submitLead(slug)

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { FastifyBaseLogger } from 'fastify'
 import { WebSocket } from 'ws'
@@ -127,4 +128,22 @@ export function upgrade(url: string, headers: Record<string, string> = {}): Prom
     })
     ws.once('error', reject)
   })
+}
+
+/**
+ * A `/cable` socket on `base` (`http://…` or `ws://…`) that only listens: no commands, so only the
+ * server's credential re-checks can close it.
+ */
+export async function listeningSocket(
+  base: string,
+  token: string,
+): Promise<{ ws: WebSocket; closed: () => boolean }> {
+  const answer = await upgrade(`${base.replace(/^http/, 'ws')}/cable?token=${token}`)
+  assert.equal(answer.first?.type, 'welcome')
+  const ws = answer.ws!
+  let closed = false
+  ws.on('close', () => {
+    closed = true
+  })
+  return { ws, closed: () => closed }
 }

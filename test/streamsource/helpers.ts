@@ -4,6 +4,12 @@ import { adminHeaders, json } from '../helper.js'
 
 export const PASSWORD = 'Passw0rdOk'
 
+/** Where a started stream is sent (`{key}`: its stream key) and watched, as the app is told. */
+export const STREAM_URLS = {
+  STREAM_INGEST_URL_TEMPLATE: 'rtmp://ingest.test/live/{key}',
+  STREAM_PLAYBACK_URL_TEMPLATE: 'https://cdn.test/{campaign}/{stream_id}.m3u8',
+}
+
 export interface TestAccount {
   id: number
   email: string

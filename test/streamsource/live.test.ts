@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { FastifyInstance } from 'fastify'
 import type { RealtimeMessage } from '../../src/realtime/publish.js'
 import type { SocketInfo } from '../../src/realtime/inbound.js'
 import {
@@ -11,26 +10,12 @@ import {
   DIALECTS,
   guestToken,
   json,
+  sendAction,
   type TestContext,
+  userToken,
 } from '../helper.js'
 import { until } from './cable-client.js'
-
-async function userToken(
-  app: FastifyInstance,
-  userId: string,
-  roles: Array<'participant' | 'admin'> = ['participant'],
-) {
-  return (await app.platform.tokens.issueUser({ userId, roles })).token
-}
-
-function act(app: FastifyInstance, slug: string, token: string, action: string, data: unknown) {
-  return app.inject({
-    method: 'POST',
-    url: `/api/${slug}/update`,
-    headers: { authorization: `Bearer ${token}` },
-    payload: { action, data },
-  })
-}
+import { STREAM_URLS } from './helpers.js'
 
 function socket(campaign: string, id: string): SocketInfo {
   return { connection_id: id, campaign, user_id: 'guest', session_id: `sess_${id}`, roles: ['guest'] }
@@ -50,8 +35,9 @@ for (const dialect of DIALECTS) {
         env: {
           STREAM_CHAT_MAX_LENGTH: '20',
           STREAM_CHAT_PER_MINUTE: '3',
-          STREAM_INGEST_URL_TEMPLATE: 'rtmp://ingest.test/live/{key}',
-          STREAM_PLAYBACK_URL_TEMPLATE: 'https://cdn.test/{campaign}/{stream_id}.m3u8',
+          // The race below keeps six streams of one owner open at once.
+          STREAM_OPEN_PER_USER: '20',
+          ...STREAM_URLS,
         },
       })
       await captureFrames(ctx.app, (m) => frames.push(m as RealtimeMessage))
@@ -67,7 +53,7 @@ for (const dialect of DIALECTS) {
       )
 
     it('start → live → paused → live → ended, with stream_events, URLs from templates, and the registry row', async () => {
-      const res = await act(ctx.app, slug, owner, 'start_stream', { title: 'Launch' })
+      const res = await sendAction(ctx.app, slug, owner, 'start_stream', { title: 'Launch' })
       assert.equal(res.statusCode, 200, res.body)
       const started = json(res).result
       assert.equal(started.status, 'starting')
@@ -81,7 +67,7 @@ for (const dialect of DIALECTS) {
         ['stream.start', { stream_id: String(id) }, 'live'],
         ['stop_stream', { stream_id: id }, 'ended'],
       ] as const) {
-        const r = await act(ctx.app, slug, owner, action, data)
+        const r = await sendAction(ctx.app, slug, owner, action, data)
         assert.equal(r.statusCode, 200, r.body)
         assert.equal(json(r).result.status, status)
       }
@@ -104,7 +90,7 @@ for (const dialect of DIALECTS) {
       const list = json(await ctx.app.inject({ url: '/api/v1/streams?format=array', headers: adminHeaders }))
       assert.ok(list.some((s: any) => s.id === id))
 
-      const again = await act(ctx.app, slug, owner, 'stream.pause', { stream_id: id })
+      const again = await sendAction(ctx.app, slug, owner, 'stream.pause', { stream_id: id })
       assert.equal(again.statusCode, 409)
       assert.equal(json(again).error.code, 'INVALID_STREAM_STATE')
     })
@@ -112,17 +98,17 @@ for (const dialect of DIALECTS) {
     it('a stop racing a pause or a start always ends the stream: an ended stream never comes back', async () => {
       const ids: number[] = []
       for (let i = 0; i < 6; i++) {
-        const id = json(await act(ctx.app, slug, owner, 'stream.start', { title: `Race ${i}` })).result
+        const id = json(await sendAction(ctx.app, slug, owner, 'stream.start', { title: `Race ${i}` })).result
           .stream_id
-        await act(ctx.app, slug, owner, 'stream.start', { stream_id: id })
+        await sendAction(ctx.app, slug, owner, 'stream.start', { stream_id: id })
         ids.push(id)
       }
       // Half pause while stopping (live → paused), half go live again while stopping (paused → live).
-      for (const id of ids.slice(3)) await act(ctx.app, slug, owner, 'stream.pause', { stream_id: id })
+      for (const id of ids.slice(3)) await sendAction(ctx.app, slug, owner, 'stream.pause', { stream_id: id })
       const answers = await Promise.all(
         ids.flatMap((id, i) => [
-          act(ctx.app, slug, owner, 'stream.stop', { stream_id: id }),
-          act(ctx.app, slug, owner, i < 3 ? 'stream.pause' : 'stream.start', { stream_id: id }),
+          sendAction(ctx.app, slug, owner, 'stream.stop', { stream_id: id }),
+          sendAction(ctx.app, slug, owner, i < 3 ? 'stream.pause' : 'stream.start', { stream_id: id }),
         ]),
       )
       for (const [i, res] of answers.entries()) {
@@ -138,37 +124,51 @@ for (const dialect of DIALECTS) {
     })
 
     it('only the owner or an admin controls a stream; guests cannot start; other campaigns cannot see it', async () => {
-      const id = json(await act(ctx.app, slug, owner, 'stream.start', { title: 'Mine' })).result.stream_id
-      const denied = await act(ctx.app, slug, intruder, 'stream.start', { stream_id: id })
+      const id = json(await sendAction(ctx.app, slug, owner, 'stream.start', { title: 'Mine' })).result
+        .stream_id
+      const denied = await sendAction(ctx.app, slug, intruder, 'stream.start', { stream_id: id })
       assert.equal(denied.statusCode, 403)
       const guest = await guestToken(ctx.app)
-      assert.equal((await act(ctx.app, slug, guest.token, 'stream.start', { title: 'x' })).statusCode, 403)
+      assert.equal(
+        (await sendAction(ctx.app, slug, guest.token, 'stream.start', { title: 'x' })).statusCode,
+        403,
+      )
       const admin = await userToken(ctx.app, 'user_admin', ['admin'])
-      assert.equal((await act(ctx.app, slug, admin, 'stream.start', { stream_id: id })).statusCode, 200)
+      assert.equal(
+        (await sendAction(ctx.app, slug, admin, 'stream.start', { stream_id: id })).statusCode,
+        200,
+      )
       const otherSlug = await createCampaign(ctx.app)
-      const missing = await act(ctx.app, otherSlug, owner, 'stream.stop', { stream_id: id })
+      const missing = await sendAction(ctx.app, otherSlug, owner, 'stream.stop', { stream_id: id })
       assert.equal(missing.statusCode, 404)
       assert.equal(json(missing).error.code, 'STREAM_NOT_FOUND')
       const noFeature = await createCampaign(ctx.app, { features: ['presence'] })
-      assert.equal((await act(ctx.app, noFeature, owner, 'stream.start', {})).statusCode, 403)
-      assert.equal((await act(ctx.app, slug, owner, 'stream.stop', { stream_id: 'abc' })).statusCode, 400)
+      assert.equal((await sendAction(ctx.app, noFeature, owner, 'stream.start', {})).statusCode, 403)
+      assert.equal(
+        (await sendAction(ctx.app, slug, owner, 'stream.stop', { stream_id: 'abc' })).statusCode,
+        400,
+      )
       // The title becomes the registry's: an ESC sequence or a line break is refused there, and here.
       for (const title of ['Launch\u001b]0;owned\u0007', 'two\nlines']) {
-        const bad = await act(ctx.app, slug, owner, 'stream.start', { title })
+        const bad = await sendAction(ctx.app, slug, owner, 'stream.start', { title })
         assert.equal(bad.statusCode, 400, bad.body)
         assert.equal(json(bad).error.code, 'VALIDATION_FAILED')
       }
     })
 
     it('chat: plain text (HTML never interpreted), length limit, per-user rate limit, only while live', async () => {
-      const id = json(await act(ctx.app, slug, owner, 'stream.start', { title: 'Chat' })).result.stream_id
+      const id = json(await sendAction(ctx.app, slug, owner, 'stream.start', { title: 'Chat' })).result
+        .stream_id
       const viewer = await guestToken(ctx.app)
-      const early = await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: 'hi' })
+      const early = await sendAction(ctx.app, slug, viewer.token, 'stream.chat', {
+        stream_id: id,
+        text: 'hi',
+      })
       assert.equal(json(early).error.code, 'STREAM_NOT_LIVE')
-      await act(ctx.app, slug, owner, 'stream.start', { stream_id: id })
+      await sendAction(ctx.app, slug, owner, 'stream.start', { stream_id: id })
 
       const html = '<b>hi</b> & "x"'
-      const sent = await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: html })
+      const sent = await sendAction(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: html })
       assert.equal(sent.statusCode, 200, sent.body)
       await until(() => events(id, 'chat').length === 1, 'chat event')
       const chat = events(id, 'chat')[0]!.frame
@@ -176,33 +176,44 @@ for (const dialect of DIALECTS) {
       assert.equal(chat.text_html, '&lt;b&gt;hi&lt;/b&gt; &amp; &quot;x&quot;')
       assert.equal(chat.user_id, 'guest')
 
-      const long = await act(ctx.app, slug, viewer.token, 'stream.chat', {
+      const long = await sendAction(ctx.app, slug, viewer.token, 'stream.chat', {
         stream_id: id,
         text: 'x'.repeat(21),
       })
       assert.equal(long.statusCode, 422)
       assert.equal(json(long).error.code, 'CHAT_TOO_LONG')
-      const blank = await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: ' \u0001 ' })
+      const blank = await sendAction(ctx.app, slug, viewer.token, 'stream.chat', {
+        stream_id: id,
+        text: ' \u0001 ',
+      })
       assert.equal(json(blank).error.code, 'CHAT_EMPTY')
       // C1 controls (\u009b is a one-character CSI) go like the C0 ones.
-      await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: 't\u009b31mwo\u0085' })
+      await sendAction(ctx.app, slug, viewer.token, 'stream.chat', {
+        stream_id: id,
+        text: 't\u009b31mwo\u0085',
+      })
       await until(() => events(id, 'chat').length === 2, 'second chat event')
       assert.equal(events(id, 'chat')[1]!.frame.text, 't31mwo')
-      await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: 'three' })
-      const limited = await act(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: 'four' })
+      await sendAction(ctx.app, slug, viewer.token, 'stream.chat', { stream_id: id, text: 'three' })
+      const limited = await sendAction(ctx.app, slug, viewer.token, 'stream.chat', {
+        stream_id: id,
+        text: 'four',
+      })
       assert.equal(limited.statusCode, 429)
       assert.equal(json(limited).error.code, 'CHAT_RATE_LIMITED')
       // Another user still may.
       const other = await guestToken(ctx.app)
       assert.equal(
-        (await act(ctx.app, slug, other.token, 'stream.chat', { stream_id: id, text: 'ok' })).statusCode,
+        (await sendAction(ctx.app, slug, other.token, 'stream.chat', { stream_id: id, text: 'ok' }))
+          .statusCode,
         200,
       )
     })
 
     it('viewers: stream_join / stream_leave / close through the inbound handlers, published every tick while live', async () => {
-      const id = json(await act(ctx.app, slug, owner, 'stream.start', { title: 'Viewers' })).result.stream_id
-      await act(ctx.app, slug, owner, 'stream.start', { stream_id: id })
+      const id = json(await sendAction(ctx.app, slug, owner, 'stream.start', { title: 'Viewers' })).result
+        .stream_id
+      await sendAction(ctx.app, slug, owner, 'stream.start', { stream_id: id })
       const join = ctx.app.inbound.get('stream_join')!
       const leave = ctx.app.inbound.get('stream_leave')!
       await join(socket(slug, 'c1'), { type: 'stream_join', stream_id: id })
@@ -218,7 +229,7 @@ for (const dialect of DIALECTS) {
         async () => join(socket(await createCampaign(ctx.app), 'c9'), { type: 'stream_join', stream_id: id }),
         (e: any) => e.code === 'STREAM_NOT_FOUND',
       )
-      await act(ctx.app, slug, owner, 'stream.stop', { stream_id: id })
+      await sendAction(ctx.app, slug, owner, 'stream.stop', { stream_id: id })
       await new Promise((r) => setTimeout(r, 1500))
       const count = events(id, 'viewers').length
       await new Promise((r) => setTimeout(r, 1500))

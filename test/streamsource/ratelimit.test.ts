@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomInt } from 'node:crypto'
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { adminHeaders, buildTestApp, DIALECTS, json, REDIS_URL, type TestContext } from '../helper.js'
+import { redisProxy } from '../redis-proxy.js'
 import { account } from './helpers.js'
 
 const LIMITS = {
@@ -155,23 +155,11 @@ describe('/api/v1 rate limits shared by two nodes through Redis', {
 describe('/api/v1 while Redis is unreachable', { skip: !REDIS_URL && 'REDIS_URL not set' }, () => {
   it('answers from a per-node count instead of a 500, and still limits login guesses', async () => {
     // The app reaches Redis through a proxy the test can cut, as a network failure would.
-    const target = new URL(REDIS_URL!)
-    const sockets = new Set<Socket>()
-    const proxy = createServer((client) => {
-      const upstream = connect(Number(target.port || 6379), target.hostname)
-      for (const s of [client, upstream]) {
-        sockets.add(s)
-        s.on('error', () => {})
-      }
-      client.pipe(upstream).pipe(client)
-    })
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-    const port = (proxy.address() as AddressInfo).port
-    const t = await buildTestApp({ env: { ...LIMITS, REDIS_URL: `redis://127.0.0.1:${port}` } })
+    const proxy = await redisProxy(REDIS_URL!)
+    const t = await buildTestApp({ env: { ...LIMITS, REDIS_URL: proxy.url } })
     try {
       const user = await account(t.app, 'default')
-      proxy.close()
-      for (const s of sockets) s.destroy()
+      proxy.cut()
 
       await awayFromWindowEnd()
       const headers = { ...user.headers, 'x-forwarded-for': randomIp() }
@@ -191,8 +179,7 @@ describe('/api/v1 while Redis is unreachable', { skip: !REDIS_URL && 'REDIS_URL 
       }
       assert.deepEqual(statuses, [...Array(10).fill(401), 429])
     } finally {
-      proxy.close()
-      for (const s of sockets) s.destroy()
+      proxy.cut()
       await t.close().catch(() => {})
     }
   })

@@ -13,8 +13,11 @@ for (const dialect of DIALECTS) {
     let viewer: TestAccount
     let admin: TestAccount
     const inject = (o: InjectOptions) => ctx.app.inject(o)
+    /** `method` `url` (with `payload`) as `who`. */
+    const send = (who: TestAccount, method: InjectOptions['method'], url: string, payload?: object) =>
+      inject({ method, url, headers: who.headers, payload })
     const create = async (who: TestAccount, payload: Record<string, unknown>) => {
-      const res = await inject({ method: 'POST', url: '/api/v1/streams', headers: who.headers, payload })
+      const res = await send(who, 'POST', '/api/v1/streams', payload)
       assert.ok([200, 201].includes(res.statusCode), res.body)
       return json(res).stream
     }
@@ -220,21 +223,21 @@ for (const dialect of DIALECTS) {
 
       it('logout revokes the token for good', async () => {
         const temp = await account(ctx.app, 'editor')
-        assert.equal((await inject({ url: '/api/v1/streams', headers: temp.headers })).statusCode, 200)
-        const out = await inject({ method: 'DELETE', url: '/api/v1/logout', headers: temp.headers })
+        assert.equal((await send(temp, 'GET', '/api/v1/streams')).statusCode, 200)
+        const out = await send(temp, 'DELETE', '/api/v1/logout')
         assert.equal(out.statusCode, 200)
-        const after = await inject({ url: '/api/v1/streams', headers: temp.headers })
+        const after = await send(temp, 'GET', '/api/v1/streams')
         assert.equal(after.statusCode, 401)
         assert.deepEqual(json(after), { error: 'Unauthorized' })
         assert.equal((await inject({ method: 'DELETE', url: '/api/v1/logout' })).statusCode, 401)
       })
 
       it('admins (and the admin API key) manage users; others are refused', async () => {
-        const asViewer = await inject({ url: '/api/v1/users', headers: viewer.headers })
+        const asViewer = await send(viewer, 'GET', '/api/v1/users')
         assert.equal(asViewer.statusCode, 403)
         assert.deepEqual(json(asViewer), { error: 'You are not authorized to perform this action' })
-        assert.equal((await inject({ url: '/api/v1/users', headers: editor.headers })).statusCode, 403)
-        const list = await inject({ url: '/api/v1/users?per_page=2', headers: admin.headers })
+        assert.equal((await send(editor, 'GET', '/api/v1/users')).statusCode, 403)
+        const list = await send(admin, 'GET', '/api/v1/users?per_page=2')
         assert.equal(list.statusCode, 200)
         assert.equal(json(list).users.length, 2)
         assert.ok(json(list).meta.total_count >= 4)
@@ -246,20 +249,11 @@ for (const dialect of DIALECTS) {
         const svc = await account(ctx.app, 'editor', { service: true })
         const claims = decodeJwt(svc.token)
         assert.equal(claims.exp! - claims.iat!, 30 * 86_400, 'service accounts get 30-day tokens')
-        const bad = await inject({
-          method: 'PATCH',
-          url: `/api/v1/users/${viewer.id}`,
-          headers: admin.headers,
-          payload: { role: 'root' },
-        })
+        const bad = await send(admin, 'PATCH', `/api/v1/users/${viewer.id}`, { role: 'root' })
         assert.equal(bad.statusCode, 422)
-        assert.equal((await inject({ url: '/api/v1/users/99999', headers: admin.headers })).statusCode, 404)
+        assert.equal((await send(admin, 'GET', '/api/v1/users/99999')).statusCode, 404)
         for (const id of ['abc', '1.5', '99999999999999999999'])
-          assert.equal(
-            (await inject({ url: `/api/v1/users/${id}`, headers: admin.headers })).statusCode,
-            404,
-            id,
-          )
+          assert.equal((await send(admin, 'GET', `/api/v1/users/${id}`)).statusCode, 404, id)
         // An API key is what its role says: a participant key reads, it does not edit.
         const { key } = await ctx.app.platform.apiKeys.create({ name: 'widget', role: 'participant' })
         const byKey = await inject({
@@ -276,25 +270,10 @@ for (const dialect of DIALECTS) {
         // Role changes apply to tokens already issued.
         const promoted = await account(ctx.app, 'default')
         assert.equal((await create(editor, { link: uniqueLink() })).user.id, editor.id)
-        const before = await inject({
-          method: 'POST',
-          url: '/api/v1/streams',
-          headers: promoted.headers,
-          payload: { link: uniqueLink() },
-        })
+        const before = await send(promoted, 'POST', '/api/v1/streams', { link: uniqueLink() })
         assert.equal(before.statusCode, 403)
-        await inject({
-          method: 'PATCH',
-          url: `/api/v1/users/${promoted.id}`,
-          headers: admin.headers,
-          payload: { role: 'editor' },
-        })
-        const now = await inject({
-          method: 'POST',
-          url: '/api/v1/streams',
-          headers: promoted.headers,
-          payload: { link: uniqueLink() },
-        })
+        await send(admin, 'PATCH', `/api/v1/users/${promoted.id}`, { role: 'editor' })
+        const now = await send(promoted, 'POST', '/api/v1/streams', { link: uniqueLink() })
         assert.equal(now.statusCode, 201)
       })
     })
@@ -326,31 +305,20 @@ for (const dialect of DIALECTS) {
         assert.equal(json(res).id, s.id, 'top-level fields for older clients')
 
         const variant = link.replace('https://www.', 'http://') + '/?utm_source=discord'
-        const dup = await inject({
-          method: 'POST',
-          url: '/api/v1/streams',
-          headers: editor2.headers,
-          payload: { url: variant },
-        })
+        const dup = await send(editor2, 'POST', '/api/v1/streams', { url: variant })
         assert.equal(dup.statusCode, 200)
         assert.equal(json(dup).stream.id, s.id)
 
-        const bad = await inject({
-          method: 'POST',
-          url: '/api/v1/streams',
-          headers: editor.headers,
-          payload: { link: 'not a url', status: 'sideways', kind: 'hologram' },
+        const bad = await send(editor, 'POST', '/api/v1/streams', {
+          link: 'not a url',
+          status: 'sideways',
+          kind: 'hologram',
         })
         assert.equal(bad.statusCode, 422)
         const b = json(bad)
         assert.match(b.error, /Link must be a valid HTTP or HTTPS URL/)
         assert.deepEqual(Object.keys(b.details).sort(), ['kind', 'link', 'status'])
-        const typed = await inject({
-          method: 'POST',
-          url: '/api/v1/streams',
-          headers: editor.headers,
-          payload: { link: 5 },
-        })
+        const typed = await send(editor, 'POST', '/api/v1/streams', { link: 5 })
         assert.equal(typed.statusCode, 422)
         assert.ok(json(typed).details.link)
         const given = await create(editor, {
@@ -379,12 +347,7 @@ for (const dialect of DIALECTS) {
           headers: { authorization: `Bearer ${campaignToken}` },
         })
         assert.equal(crossed.statusCode, 401, 'campaign tokens are not registry tokens')
-        const asViewer = await inject({
-          method: 'POST',
-          url: '/api/v1/streams',
-          headers: viewer.headers,
-          payload: { link: uniqueLink() },
-        })
+        const asViewer = await send(viewer, 'POST', '/api/v1/streams', { link: uniqueLink() })
         assert.equal(asViewer.statusCode, 403)
         assert.deepEqual(json(asViewer), { error: 'You are not authorized to perform this action' })
 
@@ -399,17 +362,12 @@ for (const dialect of DIALECTS) {
           const res = await inject({ method, url, headers: editor2.headers, payload })
           assert.equal(res.statusCode, 403, `${method} ${url}`)
         }
-        const byAdmin = await inject({
-          method: 'PATCH',
-          url: `/api/v1/streams/${s.id}`,
-          headers: admin.headers,
-          payload: { title: 'Admin' },
-        })
+        const byAdmin = await send(admin, 'PATCH', `/api/v1/streams/${s.id}`, { title: 'Admin' })
         assert.equal(json(byAdmin).stream.title, 'Admin')
-        const missing = await inject({ url: '/api/v1/streams/999999', headers: editor.headers })
+        const missing = await send(editor, 'GET', '/api/v1/streams/999999')
         assert.equal(missing.statusCode, 404)
         assert.deepEqual(json(missing), { error: 'Record not found' })
-        assert.equal((await inject({ url: '/api/v1/streams/abc', headers: editor.headers })).statusCode, 404)
+        assert.equal((await send(editor, 'GET', '/api/v1/streams/abc')).statusCode, 404)
         // Our own API keeps our error model.
         const ours = await inject({ url: '/api/campaign/none', headers: adminHeaders })
         assert.equal(json(ours).status, 'error')
@@ -419,76 +377,31 @@ for (const dialect of DIALECTS) {
         const s = await create(editor, { link: uniqueLink() })
         assert.equal(s.last_checked_at, null)
         const offline = json(
-          await inject({
-            method: 'PATCH',
-            url: `/api/v1/streams/${s.id}`,
-            headers: editor.headers,
-            payload: { status: 'offline' },
-          }),
+          await send(editor, 'PATCH', `/api/v1/streams/${s.id}`, { status: 'offline' }),
         ).stream
         assert.ok(offline.last_checked_at)
         assert.equal(offline.last_live_at, null)
-        const live = json(
-          await inject({
-            method: 'PUT',
-            url: `/api/v1/streams/${s.id}`,
-            headers: editor.headers,
-            payload: { status: 'Live' },
-          }),
-        ).stream
+        const live = json(await send(editor, 'PUT', `/api/v1/streams/${s.id}`, { status: 'Live' })).stream
         assert.ok(live.last_live_at)
         assert.ok(live.last_checked_at >= offline.last_checked_at)
         const checked = json(
-          await inject({
-            method: 'PATCH',
-            url: `/api/v1/streams/${s.id}`,
-            headers: editor.headers,
-            payload: { last_checked: '2024-01-01T00:00:00Z' },
-          }),
+          await send(editor, 'PATCH', `/api/v1/streams/${s.id}`, { last_checked: '2024-01-01T00:00:00Z' }),
         ).stream
         assert.equal(checked.last_checked_at, '2024-01-01T00:00:00.000Z')
 
-        const pinned = await inject({
-          method: 'PUT',
-          url: `/api/v1/streams/${s.id}/pin`,
-          headers: editor.headers,
-        })
+        const pinned = await send(editor, 'PUT', `/api/v1/streams/${s.id}/pin`)
         assert.equal(json(pinned).stream.is_pinned, true)
-        const unpinned = await inject({
-          method: 'DELETE',
-          url: `/api/v1/streams/${s.id}/pin`,
-          headers: editor.headers,
-        })
+        const unpinned = await send(editor, 'DELETE', `/api/v1/streams/${s.id}/pin`)
         assert.equal(json(unpinned).stream.is_pinned, false)
-        const archived = await inject({
-          method: 'POST',
-          url: `/api/v1/streams/${s.id}/archive`,
-          headers: editor.headers,
-        })
+        const archived = await send(editor, 'POST', `/api/v1/streams/${s.id}/archive`)
         assert.equal(json(archived).stream.is_archived, true)
-        const back = await inject({
-          method: 'POST',
-          url: `/api/v1/streams/${s.id}/unarchive`,
-          headers: editor.headers,
-        })
+        const back = await send(editor, 'POST', `/api/v1/streams/${s.id}/unarchive`)
         assert.equal(json(back).stream.is_archived, false)
-        const viaPatch = await inject({
-          method: 'PATCH',
-          url: `/api/v1/streams/${s.id}`,
-          headers: editor.headers,
-          payload: { is_archived: true },
-        })
+        const viaPatch = await send(editor, 'PATCH', `/api/v1/streams/${s.id}`, { is_archived: true })
         assert.equal(json(viaPatch).stream.is_archived, true)
-        const del = await inject({
-          method: 'DELETE',
-          url: `/api/v1/streams/${s.id}`,
-          headers: editor.headers,
-        })
+        const del = await send(editor, 'DELETE', `/api/v1/streams/${s.id}`)
         assert.equal(del.statusCode, 204)
-        assert.equal(
-          (await inject({ url: `/api/v1/streams/${s.id}`, headers: editor.headers })).statusCode,
-          404,
-        )
+        assert.equal((await send(editor, 'GET', `/api/v1/streams/${s.id}`)).statusCode, 404)
       })
 
       it('lists with every filter, sort, pagination and format=array', async () => {
@@ -510,12 +423,9 @@ for (const dialect of DIALECTS) {
           title: `${tag} Delta`,
           is_archived: true,
         })
-        await inject({ method: 'PUT', url: `/api/v1/streams/${b.id}/pin`, headers: mine.headers })
+        await send(mine, 'PUT', `/api/v1/streams/${b.id}/pin`)
         const ids = async (query: string) => {
-          const res = await inject({
-            url: `/api/v1/streams?user_id=${mine.id}&${query}`,
-            headers: viewer.headers,
-          })
+          const res = await send(viewer, 'GET', `/api/v1/streams?user_id=${mine.id}&${query}`)
           assert.equal(res.statusCode, 200, res.body)
           return json(res).streams.map((s: any) => s.id)
         }
@@ -540,46 +450,29 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(await ids(`url=${encodeURIComponent(a.link)}`), [a.id])
         assert.deepEqual(await ids('link=garbage'), [])
 
-        const page = json(
-          await inject({
-            url: `/api/v1/streams?user_id=${mine.id}&per_page=2&page=2`,
-            headers: viewer.headers,
-          }),
-        )
+        const page = json(await send(viewer, 'GET', `/api/v1/streams?user_id=${mine.id}&per_page=2&page=2`))
         assert.deepEqual(page.meta, { current_page: 2, total_pages: 2, total_count: 3, per_page: 2 })
         assert.deepEqual(
           page.streams.map((s: any) => s.id),
           [a.id],
         )
-        const capped = json(await inject({ url: '/api/v1/streams?per_page=1000', headers: viewer.headers }))
+        const capped = json(await send(viewer, 'GET', '/api/v1/streams?per_page=1000'))
         assert.equal(capped.meta.per_page, 100)
         const arr = json(
-          await inject({
-            url: `/api/v1/streams?user_id=${mine.id}&format=array&status=live`,
-            headers: viewer.headers,
-          }),
+          await send(viewer, 'GET', `/api/v1/streams?user_id=${mine.id}&format=array&status=live`),
         )
         assert.ok(Array.isArray(arr))
         assert.deepEqual(
           arr.map((s: any) => s.id),
           [c.id, a.id],
         )
-        const bad = await inject({ url: '/api/v1/streams?page=0', headers: viewer.headers })
+        const bad = await send(viewer, 'GET', '/api/v1/streams?page=0')
         assert.equal(bad.statusCode, 422)
-        assert.equal(
-          (await inject({ url: '/api/v1/streams?is_pinned=maybe', headers: viewer.headers })).statusCode,
-          422,
-        )
+        assert.equal((await send(viewer, 'GET', '/api/v1/streams?is_pinned=maybe')).statusCode, 422)
       })
 
       it('refuses out-of-range times, control characters and over-long values, from JSON and CSV alike', async () => {
-        const post = (payload: unknown) =>
-          inject({
-            method: 'POST',
-            url: '/api/v1/streams',
-            headers: editor.headers,
-            payload: payload as object,
-          })
+        const post = (payload: unknown) => send(editor, 'POST', '/api/v1/streams', payload as object)
         // Years PostgreSQL cannot store were 500s; a 422 names the field.
         for (const when of ['-100000-01-01T00:00:00Z', '+275760-09-13T00:00:00Z', '0001-01-01T00:00:00Z']) {
           const res = await post({ link: uniqueLink(), last_checked_at: when })
@@ -646,10 +539,7 @@ for (const dialect of DIALECTS) {
         assert.equal(results[0].details.title[0], 'is too long (maximum is 500 characters)')
         assert.equal(results[3].stream.is_pinned, false)
         for (const link of [l1, l2, l3]) {
-          const found = await inject({
-            url: `/api/v1/streams?link=${encodeURIComponent(link)}`,
-            headers: editor.headers,
-          })
+          const found = await send(editor, 'GET', `/api/v1/streams?link=${encodeURIComponent(link)}`)
           assert.equal(json(found).meta.total_count, 0, `${link} was not imported`)
         }
         // A NUL (which PostgreSQL cannot store) fails its row like any control character, not the file.
@@ -666,11 +556,11 @@ for (const dialect of DIALECTS) {
 
       it('answers odd query strings with 4xx, never a 500', async () => {
         for (const query of ['search=%00', 'status=a%00b', 'platform=%00', 'link=%00']) {
-          const res = await inject({ url: `/api/v1/streams?${query}`, headers: viewer.headers })
+          const res = await send(viewer, 'GET', `/api/v1/streams?${query}`)
           assert.equal(res.statusCode, 400, `${query}: ${res.body}`)
           assert.deepEqual(Object.keys(json(res)), ['error'])
         }
-        const users = await inject({ url: '/api/v1/users?page=1e300', headers: admin.headers })
+        const users = await send(admin, 'GET', '/api/v1/users?page=1e300')
         assert.equal(users.statusCode, 422, users.body)
         assert.ok(json(users).details.page)
       })
@@ -684,14 +574,7 @@ for (const dialect of DIALECTS) {
           )
           const target = uniqueLink()
           const answers = await Promise.all(
-            streams.map((s) =>
-              inject({
-                method: 'PATCH',
-                url: `/api/v1/streams/${s.id}`,
-                headers: editor.headers,
-                payload: { link: target },
-              }),
-            ),
+            streams.map((s) => send(editor, 'PATCH', `/api/v1/streams/${s.id}`, { link: target })),
           )
           const codes = answers.map((r) => r.statusCode)
           assert.equal(codes.filter((c) => c === 200).length, 1, codes.join(' '))
@@ -732,11 +615,8 @@ for (const dialect of DIALECTS) {
             [4, false, 'Status is not included in the list (live, offline, unknown)'],
           ],
         )
-        const wrapped = await inject({
-          method: 'PATCH',
-          url: '/api/v1/streams/batch',
-          headers: editor.headers,
-          payload: { streams: [{ id: s1.id, title: 'W' }] },
+        const wrapped = await send(editor, 'PATCH', '/api/v1/streams/batch', {
+          streams: [{ id: s1.id, title: 'W' }],
         })
         assert.equal(json(wrapped).results[0].stream.title, 'W')
       })
@@ -744,11 +624,8 @@ for (const dialect of DIALECTS) {
       it('imports JSON and CSV with partial failures, and exports CSV/JSON respecting filters', async () => {
         const existing = await create(editor, { link: uniqueLink() })
         const l1 = uniqueLink('twitch.tv')
-        const res = await inject({
-          method: 'POST',
-          url: '/api/v1/streams/import',
-          headers: editor.headers,
-          payload: { streams: [{ link: l1, title: 'Imported' }, { link: existing.link }, { link: 'nope' }] },
+        const res = await send(editor, 'POST', '/api/v1/streams/import', {
+          streams: [{ link: l1, title: 'Imported' }, { link: existing.link }, { link: 'nope' }],
         })
         assert.equal(res.statusCode, 200, res.body)
         const body = json(res)
@@ -769,22 +646,13 @@ for (const dialect of DIALECTS) {
         assert.equal(csvStream.title, 'Hello, CSV')
         assert.equal(csvStream.is_pinned, true)
         assert.equal(csvStream.platform, 'kick')
-        assert.equal(
-          (
-            await inject({
-              method: 'POST',
-              url: '/api/v1/streams/import',
-              headers: viewer.headers,
-              payload: [],
-            })
-          ).statusCode,
-          403,
-        )
+        assert.equal((await send(viewer, 'POST', '/api/v1/streams/import', [])).statusCode, 403)
 
-        const out = await inject({
-          url: `/api/v1/streams/export?format=csv&user_id=${editor.id}&platform=kick`,
-          headers: editor.headers,
-        })
+        const out = await send(
+          editor,
+          'GET',
+          `/api/v1/streams/export?format=csv&user_id=${editor.id}&platform=kick`,
+        )
         assert.equal(out.statusCode, 200)
         assert.match(String(out.headers['content-type']), /^text\/csv/)
         const lines = out.body.trim().split('\r\n')
@@ -797,10 +665,7 @@ for (const dialect of DIALECTS) {
         assert.ok(!out.body.includes(l1), 'twitch import not exported')
         assert.ok(lines[1]!.includes('"Hello, CSV"'))
         const jsonOut = json(
-          await inject({
-            url: `/api/v1/streams/export?user_id=${editor.id}&status=live`,
-            headers: editor.headers,
-          }),
+          await send(editor, 'GET', `/api/v1/streams/export?user_id=${editor.id}&status=live`),
         )
         assert.ok(jsonOut.streams.every((s: any) => s.status === 'live'))
         assert.ok(jsonOut.streams.some((s: any) => s.id === csvStream.id))
@@ -808,19 +673,9 @@ for (const dialect of DIALECTS) {
     })
 
     it('maintenance switch: 503 everywhere but health, on and off by an admin', async () => {
-      const off = await inject({
-        method: 'PUT',
-        url: '/api/v1/admin/maintenance',
-        headers: editor.headers,
-        payload: { enabled: true },
-      })
+      const off = await send(editor, 'PUT', '/api/v1/admin/maintenance', { enabled: true })
       assert.equal(off.statusCode, 403)
-      const on = await inject({
-        method: 'PUT',
-        url: '/api/v1/admin/maintenance',
-        headers: admin.headers,
-        payload: { enabled: true },
-      })
+      const on = await send(admin, 'PUT', '/api/v1/admin/maintenance', { enabled: true })
       assert.equal(json(on).maintenance, true)
       for (const url of ['/api/v1/streams', '/api/campaign', '/docs/openapi.json']) {
         const res = await inject({ url, headers: admin.headers })
@@ -835,13 +690,8 @@ for (const dialect of DIALECTS) {
       assert.equal(json(health).status, 'healthy')
       assert.ok(json(health).timestamp && json(health).version)
       assert.equal((await inject({ url: '/health/live' })).statusCode, 200)
-      await inject({
-        method: 'PUT',
-        url: '/api/v1/admin/maintenance',
-        headers: admin.headers,
-        payload: { enabled: false },
-      })
-      assert.equal((await inject({ url: '/api/v1/streams', headers: admin.headers })).statusCode, 200)
+      await send(admin, 'PUT', '/api/v1/admin/maintenance', { enabled: false })
+      assert.equal((await send(admin, 'GET', '/api/v1/streams')).statusCode, 200)
     })
   })
 }

@@ -69,15 +69,45 @@ function diff(before: Campaign, after: Campaign): Record<string, { from: unknown
   return changes
 }
 
+/** A zone `Intl` knows (IANA names and `UTC`): "EST5" or "Berlin" was stored as typed and meant nothing. */
+function knownTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
+
 /**
  * A schedule whose end is not after its start takes the campaign from `scheduled` straight to
  * `ended`, never `active`: most likely two swapped dates, refused where they are typed.
  */
 function assertSchedule(metadata: CampaignMetadata | undefined): void {
-  const { start, end } = metadata?.scheduling ?? {}
+  const { start, end, timezone } = metadata?.scheduling ?? {}
+  if (timezone !== undefined && !knownTimeZone(timezone)) {
+    throw new ValidationError(`Unknown time zone ${JSON.stringify(timezone)}`, [
+      {
+        path: '/metadata/scheduling/timezone',
+        message: 'must be an IANA time zone, e.g. UTC or Europe/Berlin',
+      },
+    ])
+  }
   if (start && end && Date.parse(end) <= Date.parse(start)) {
     throw new ValidationError('The campaign would end before it starts', [
       { path: '/metadata/scheduling/end', message: 'must be after scheduling.start' },
+    ])
+  }
+}
+
+/**
+ * A title of spaces passes `minLength` but names nothing: the console's list and the campaign
+ * page showed a blank where it belongs.
+ */
+function assertTitle(title: string | undefined): void {
+  if (title !== undefined && title.trim() === '') {
+    throw new ValidationError('The campaign title is blank', [
+      { path: '/title', message: 'must not be blank' },
     ])
   }
 }
@@ -166,6 +196,7 @@ export function createCampaignService(deps: { db: Db; bus: EventBus }): Campaign
 
   return {
     async create(input, actor) {
+      assertTitle(input.title)
       assertSchedule(input.metadata)
       const created = await db.transaction().execute(async (trx) => {
         const row = await repo.insert(trx, {
@@ -195,6 +226,7 @@ export function createCampaignService(deps: { db: Db; bus: EventBus }): Campaign
     },
     async update(slug, change, actor) {
       const expect = { version: change.version, ifMatch: change.ifMatch }
+      assertTitle(change.fields.title)
       let after: Campaign
       if (change.merge) {
         const { metadata, ...fields } = change.fields

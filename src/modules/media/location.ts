@@ -6,9 +6,9 @@ import { locationBoxes, neutraliser, type ReadAt } from './bmff.js'
 import type { StorageAdapter } from './storage.js'
 
 /**
- * Recordings published without where they were made: the types `file-type` detects as ISO base
- * media (MP4, QuickTime, 3GP, M4V; and M4A, which voice memos fill the same way), whichever of
- * them a campaign accepts.
+ * Recordings and photos published without where they were made: the types `file-type` detects
+ * as ISO base media (MP4, QuickTime, 3GP, M4V; M4A, which voice memos fill the same way; and
+ * HEIF/HEIC photos, which no bundled decoder can re-encode), whichever of them a campaign accepts.
  */
 export const LOCATED_TYPES = new Set([
   'video/mp4',
@@ -18,6 +18,10 @@ export const LOCATED_TYPES = new Set([
   'video/x-m4v',
   'audio/mp4',
   'audio/x-m4a',
+  'image/heic',
+  'image/heif',
+  'image/heic-sequence',
+  'image/heif-sequence',
 ])
 
 /** How much one read of the walk takes: a movie's boxes come in few reads, `mdat` is skipped. */

@@ -8,7 +8,7 @@ export const mediaManifest: ModuleManifest = {
     'checks, SHA-256, image dimensions and thumbnails, images published without their EXIF/XMP and ' +
     'comments (GPS position included), MP4/QuickTime/3GP/M4A without their location boxes, within ' +
     'per-campaign and per-uploader storage quotas; uploads a crash interrupted fail; served with ' +
-    'Range, conditional requests and HEAD; erased with their uploader',
+    'Range, conditional requests and HEAD; their uploader reads where they stand; erased with their uploader',
   capabilities: ['media.upload', 'media.serve', 'media.thumbnail'],
   dependencies: ['campaign', 'nexus', 'realtime', 'database', 'storage'],
   endpoints: [
@@ -25,6 +25,7 @@ export const mediaManifest: ModuleManifest = {
       auth: 'public',
       summary: 'Image thumbnail (WebP; 304, HEAD)',
     },
+    { method: 'GET', path: '/api/media/:id', auth: 'session', summary: "Read one's own upload status" },
     { method: 'GET', path: '/api/campaign/:slug/media', auth: 'editor', summary: "A campaign's media" },
     {
       method: 'DELETE',
@@ -42,7 +43,8 @@ export const mediaManifest: ModuleManifest = {
       description:
         'To the uploader: uploading {progress} → processing → ready {url, thumbnail_url} | failed {reason} ' +
         '(reason "interrupted": its server died mid-upload, found by the sweep; "idle_timeout": no ' +
-        'byte came for HTTP_BODY_IDLE_TIMEOUT_SECONDS)',
+        'byte came for HTTP_BODY_IDLE_TIMEOUT_SECONDS; "too_slow": the bytes came under ' +
+        'HTTP_BODY_MIN_BYTES_PER_SECOND)',
     },
   ],
   tables: ['service_media_main'],

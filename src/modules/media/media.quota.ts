@@ -3,6 +3,7 @@ import type { Config } from '../../config.js'
 import type { Db } from '../../platform/db/database.js'
 import type { MediaMainTable } from '../../platform/db/tables.js'
 import { AppError } from '../../platform/http/errors.js'
+import { formatBytes } from './sizes.js'
 import type { WriteGroup } from '../../nexus/registry.js'
 import * as repo from './media.repo.js'
 import type { UploadTicket } from './media.schema.js'
@@ -49,22 +50,11 @@ export class StorageQuotaExceededError extends AppError {
       413,
       'STORAGE_QUOTA_EXCEEDED',
       left === 0
-        ? `All of ${whose} storage quota (${bytes(limit)}) is in use: delete media, or wait for open upload URLs to be used or expire`
-        : `Only ${bytes(left)} of ${whose} storage quota (${bytes(limit)}) is left; ${needs} ${bytes(needed)}`,
+        ? `All of ${whose} storage quota (${formatBytes(limit)}) is in use: delete media, or wait for open upload URLs to be used or expire`
+        : `Only ${formatBytes(left)} of ${whose} storage quota (${formatBytes(limit)}) is left; ${needs} ${formatBytes(needed)}`,
       { details: { quota: scope, limit_bytes: limit, used_bytes: used, remaining_bytes: left } },
     )
   }
-}
-
-function bytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB']
-  let i = 0
-  let v = n
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024
-    i++
-  }
-  return i === 0 ? `${n} bytes` : `${Number(v.toFixed(1))} ${units[i]}`
 }
 
 const ownerScope = (row: { owner_user_id: string; owner_session_id: string }): repo.QuotaScope =>

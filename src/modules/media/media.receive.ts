@@ -7,16 +7,16 @@ import {
   BadRequestError,
   ConflictError,
   NotFoundError,
-  PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from '../../platform/http/errors.js'
-import { type RequestTimeoutError, whenBodyIdle } from '../../platform/http/timeouts.js'
+import { BodyTooSlowError, type RequestTimeoutError, whenBodyIdle } from '../../platform/http/timeouts.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import { LOCATED_TYPES, withoutLocation } from './location.js'
 import { publishStatus } from './media.events.js'
 import { claimStored, HEARTBEAT_MS, type QuotaConfig } from './media.quota.js'
 import * as repo from './media.repo.js'
+import { fileTooLarge } from './sizes.js'
 import { allowedTypes, normaliseType } from './media.rules.js'
 import { type MediaResponse, THUMBNAIL_TYPES } from './media.schema.js'
 import { UploadMeter } from './meter.js'
@@ -175,10 +175,7 @@ export function createReceiver(deps: {
     const max = Number(row.max_bytes)
     const length = body.headers['content-length'] ? Number(body.headers['content-length']) : undefined
     if (length !== undefined && length > max) {
-      return fail(
-        'too_large',
-        new PayloadTooLargeError(`File is larger than ${max} bytes`, 'MEDIA_TOO_LARGE'),
-      )
+      return fail('too_large', fileTooLarge(max))
     }
     const declaredSize = (row.metadata as { declared_size?: number | null }).declared_size ?? undefined
     // While bytes arrive the row is written now and then, so the sweep never fails an upload
@@ -209,11 +206,12 @@ export function createReceiver(deps: {
     }
     body.once('close', onClose)
     body.once('error', (err) => meter.destroy(err))
-    // A client that stops sending (HTTP_BODY_IDLE_TIMEOUT_SECONDS) is answered 408 here, so the
-    // upload fails like any other, not with its socket held open.
+    // A client that stops sending (HTTP_BODY_IDLE_TIMEOUT_SECONDS), or sends too slowly
+    // (HTTP_BODY_MIN_BYTES_PER_SECOND), is answered 408 here, so the upload fails like any other,
+    // not with its socket held open.
     let idle: RequestTimeoutError | undefined
     const stopWatching = whenBodyIdle(body, (err) => {
-      idle = err
+      idle ??= err
       meter.destroy(err)
     })
     body.pipe(meter)
@@ -224,12 +222,9 @@ export function createReceiver(deps: {
       body.unpipe(meter)
       await out.abort().catch(() => {})
       if (meter.tooLarge) {
-        return fail(
-          'too_large',
-          new PayloadTooLargeError(`File is larger than ${max} bytes`, 'MEDIA_TOO_LARGE'),
-        )
+        return fail('too_large', fileTooLarge(max))
       }
-      if (idle) return fail('idle_timeout', idle)
+      if (idle) return fail(idle instanceof BodyTooSlowError ? 'too_slow' : 'idle_timeout', idle)
       if (!body.complete) {
         return fail(
           'client_disconnected',

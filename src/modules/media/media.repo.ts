@@ -13,6 +13,27 @@ export async function find(db: Db, id: string): Promise<MediaRow | undefined> {
   return db.selectFrom('service_media_main').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
+/**
+ * The media `id` as its uploader sees it: found only from the session that uploaded it, or by the
+ * registered user who did (as `findOwnLead` finds a lead for its submitter).
+ */
+export async function findOwn(
+  db: Db,
+  id: string,
+  owner: { user_id: string; session_id: string },
+): Promise<MediaRow | undefined> {
+  return db
+    .selectFrom('service_media_main')
+    .selectAll()
+    .where('id', '=', id)
+    .where((eb) =>
+      owner.user_id === 'guest'
+        ? eb('owner_session_id', '=', owner.session_id)
+        : eb.or([eb('owner_session_id', '=', owner.session_id), eb('owner_user_id', '=', owner.user_id)]),
+    )
+    .executeTakeFirst()
+}
+
 /** Claim the upload URL: only the first PUT for a pending media wins (single use, across nodes). */
 export async function claim(db: Db, id: string): Promise<MediaRow | undefined> {
   return db

@@ -6,7 +6,7 @@ import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { Slug } from '../campaign/campaign.schema.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import type { MediaRow } from './media.repo.js'
-import { MediaResponse } from './media.schema.js'
+import { MediaIdParams, MediaResponse, OwnMediaView } from './media.schema.js'
 import type { MediaService } from './media.service.js'
 import { contentDisposition, downloadName, notModified, parseRange } from './range.js'
 import { createSweeper } from './media.sweep.js'
@@ -61,8 +61,9 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
           description:
             'PUT the bytes to the signed, expiring, single-use `upload_url` returned by `media.upload`. ' +
             '`media_event`s (uploading → processing → ready | failed) go to the uploader meanwhile. ' +
-            'The bytes may come as slowly as they must, but a body with no byte for ' +
-            '`HTTP_BODY_IDLE_TIMEOUT_SECONDS` fails the upload (408 `REQUEST_TIMEOUT`).',
+            'There is no total deadline, but a body with no byte for `HTTP_BODY_IDLE_TIMEOUT_SECONDS` ' +
+            'fails the upload (408 `REQUEST_TIMEOUT`), as does one averaging under ' +
+            '`HTTP_BODY_MIN_BYTES_PER_SECOND` (408 `BODY_TOO_SLOW`).',
           params: Type.Object({ token: Type.String({ maxLength: 200 }) }),
           response: { 200: MediaResponse, ...errors(400, 403, 404, 408, 409, 413, 415, 422) },
         },
@@ -173,6 +174,27 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
       handler: thumbnail,
     })
   }
+
+  app.get(
+    '/api/media/:id',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        operationId: 'getOwnMedia',
+        tags,
+        security: SecuredBy,
+        description:
+          'Where an upload stands, for whoever uploaded it (the session that asked for its URL, or ' +
+          'the user): what its `media_event`s say (status, `reason` once failed, `url` and ' +
+          '`thumbnail_url` once ready). 404 `MEDIA_NOT_FOUND` for anyone else, and once it is ' +
+          'deleted or its uploader erased. A page that missed `media_event`s (after ' +
+          '`resync_required`) reads it here.',
+        params: MediaIdParams,
+        response: { 200: OwnMediaView, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => media.own((request.params as { id: string }).id, request.principal!),
+  )
 
   app.get(
     '/api/campaign/:slug/media',

@@ -36,6 +36,32 @@ export const MediaResponse = Type.Object({
 })
 export type MediaResponse = Static<typeof MediaResponse>
 
+export const MEDIA_STATUSES = ['pending', 'uploading', 'processing', 'ready', 'failed'] as const
+export type MediaStatus = (typeof MEDIA_STATUSES)[number]
+
+/** A media id as `media.upload` hands it out (a ULID). */
+export const MediaIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' }) })
+
+/**
+ * What an uploader reads back of their own upload: what its `media_event`s tell them (status,
+ * `reason` once failed, `url` and `thumbnail_url` once ready), nothing of who else sees it.
+ */
+export const OwnMediaView = Type.Object({
+  media_id: Type.String(),
+  campaign: Type.String(),
+  status: Type.Unsafe<MediaStatus>(Type.Union(MEDIA_STATUSES.map((s) => Type.Literal(s)))),
+  /** Why it failed (`failed` only), as the `failed` event says it. */
+  reason: Type.Optional(Type.String()),
+  /** The type found in its bytes, or the type it was declared with until they are read. */
+  content_type: Type.String(),
+  /** Bytes of the stored file (`ready` only: until then stripping its metadata may change it). */
+  size: Type.Optional(Type.Integer()),
+  url: Type.Optional(Type.String()),
+  thumbnail_url: Type.Optional(Type.String()),
+  updated_at: Type.String({ format: 'date-time' }),
+})
+export type OwnMediaView = Static<typeof OwnMediaView>
+
 /** Types accepted when a campaign sets no `custom_rules.media_allowed_types`: all detectable by magic bytes. */
 export const DEFAULT_ALLOWED_TYPES = [
   'image/jpeg',

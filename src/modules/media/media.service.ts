@@ -7,7 +7,6 @@ import {
   BadRequestError,
   ForbiddenError,
   NotFoundError,
-  PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from '../../platform/http/errors.js'
 import type { WriteGroup } from '../../nexus/registry.js'
@@ -18,9 +17,10 @@ import { type QuotaConfig, type Reservation, reservationWriter } from './media.q
 import { createReceiver } from './media.receive.js'
 import { failInterrupted, sweepPartials } from './media.sweep.js'
 import * as repo from './media.repo.js'
+import { fileTooLarge } from './sizes.js'
 import { allowedTypes, maxBytes, normaliseType } from './media.rules.js'
-import type { MediaResponse, UploadPayload } from './media.schema.js'
-import type { UploadSigner } from './signing.js'
+import type { MediaResponse, OwnMediaView, UploadPayload } from './media.schema.js'
+import { type UploadSigner, urlExpiry } from './signing.js'
 import type { StorageAdapter } from './storage.js'
 import { thumbnailKeyOf } from './thumbnail.js'
 
@@ -34,6 +34,11 @@ export interface MediaService {
   /** `PUT upload_url`: stream the body to storage, then check, measure and publish it. */
   receive(token: string, body: IncomingMessage): Promise<MediaResponse>
   get(id: string): Promise<repo.MediaRow>
+  /**
+   * Where an upload stands, for its uploader (the session that uploaded it, or the user): anyone
+   * else is told it does not exist. How a page that missed `media_event`s catches up.
+   */
+  own(id: string, principal: Pick<Principal, 'user_id' | 'session_id'>): Promise<OwnMediaView>
   list(slug: string, limit: number): Promise<MediaResponse[]>
   /** Deletes a media of `slug` (its uploader or an editor): its bytes go and its quota is freed. */
   remove(slug: string, id: string, principal: Principal): Promise<void>
@@ -109,7 +114,7 @@ export function createMediaService(deps: {
     }
     const max = maxBytes(campaign, config)
     if (input.size !== undefined && input.size > max) {
-      throw new PayloadTooLargeError(`File is larger than ${max} bytes`, 'MEDIA_TOO_LARGE')
+      throw fileTooLarge(max)
     }
     const id = ulid()
     const expiresAt = new Date(Date.now() + config.MEDIA_UPLOAD_TTL_SECONDS * 1000)
@@ -130,7 +135,7 @@ export function createMediaService(deps: {
       media_id: id,
       upload_url: `${base}/media/upload/${deps.signer.sign(id, expiresAt)}`,
       // The signature carries whole seconds; say the same instant.
-      expires_at: new Date(Math.floor(expiresAt.getTime() / 1000) * 1000).toISOString(),
+      expires_at: urlExpiry(expiresAt).toISOString(),
       max_bytes: max,
     }
     return { row, ticket, limit: max, declared: input.size }
@@ -140,6 +145,31 @@ export function createMediaService(deps: {
     const row = MEDIA_ID.test(id) ? await repo.find(db, id) : undefined
     if (!row) throw new NotFoundError('No such media', 'MEDIA_NOT_FOUND')
     return row
+  }
+
+  async function own(id: string, principal: Pick<Principal, 'user_id' | 'session_id'>) {
+    const row = MEDIA_ID.test(id) ? await repo.findOwn(db, id, principal) : undefined
+    if (!row) throw new NotFoundError('No such media', 'MEDIA_NOT_FOUND')
+    const { url, thumbnail_url, size } = toResponse(row)
+    // A URL never used before it expired can no longer be (`PUT` answers 403 UPLOAD_URL_EXPIRED,
+    // by the same rule): the upload failed then, although nothing wrote to its row.
+    const expiredAt = row.status === 'pending' ? urlExpiry(row.upload_expires_at) : undefined
+    const expired = expiredAt !== undefined && expiredAt.getTime() <= Date.now()
+    const view: OwnMediaView = {
+      media_id: row.id,
+      campaign: row.campaign_slug,
+      status: expired ? 'failed' : row.status,
+      content_type: row.content_type ?? row.declared_type,
+      updated_at: (expired ? expiredAt : row.updated_at).toISOString(),
+    }
+    if (expired) view.reason = 'expired'
+    if (row.status === 'failed' && row.failure_reason) view.reason = row.failure_reason
+    if (row.status === 'ready') {
+      if (size !== null) view.size = size
+      if (url) view.url = url
+      if (thumbnail_url) view.thumbnail_url = thumbnail_url
+    }
+    return view
   }
 
   async function remove(slug: string, id: string, principal: Principal) {
@@ -176,6 +206,7 @@ export function createMediaService(deps: {
     reservations: reservationWriter(config),
     receive: createReceiver({ ...deps, toResponse }),
     get,
+    own,
     async list(slug, limit) {
       return (await repo.listByCampaign(db, slug, limit)).map(toResponse)
     },

@@ -12,6 +12,13 @@ export interface UploadSigner {
   verify(token: string, now?: Date): string
 }
 
+/**
+ * When a URL signed to expire at `expiresAt` stops being accepted: URLs carry whole seconds, so
+ * the second it falls in. What the client is told (`expires_at`) and what an unused upload's
+ * uploader reads after it (`failed`, `expired`) follow the same instant as `verify`.
+ */
+export const urlExpiry = (expiresAt: Date): Date => new Date(Math.floor(expiresAt.getTime() / 1000) * 1000)
+
 const TOKEN = /^([0-9A-HJKMNP-TV-Z]{26})\.(\d{10,13})\.([A-Za-z0-9_-]{43})$/
 
 export function createUploadSigner(secret: string): UploadSigner {
@@ -20,7 +27,7 @@ export function createUploadSigner(secret: string): UploadSigner {
 
   return {
     sign(mediaId, expiresAt) {
-      const payload = `${mediaId}.${Math.floor(expiresAt.getTime() / 1000)}`
+      const payload = `${mediaId}.${urlExpiry(expiresAt).getTime() / 1000}`
       return `${payload}.${mac(payload).toString('base64url')}`
     },
     verify(token, now = new Date()) {

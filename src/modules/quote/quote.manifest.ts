@@ -10,6 +10,7 @@ export const quoteManifest: ModuleManifest = {
   dependencies: ['nexus', 'campaign', 'notification', 'realtime', 'database', 'ratelimit'],
   endpoints: [
     { method: 'POST', path: '/api/quote', auth: 'session', summary: 'Submit a lead' },
+    { method: 'GET', path: '/api/quote/:id', auth: 'session', summary: "Read one's own lead status" },
     { method: 'GET', path: '/api/campaign/:slug/leads', auth: 'editor', summary: 'List leads' },
     { method: 'GET', path: '/api/campaign/:slug/leads.csv', auth: 'editor', summary: 'Export leads as CSV' },
     { method: 'GET', path: '/api/campaign/:slug/leads/:id', auth: 'editor', summary: 'Read a lead' },

@@ -18,6 +18,23 @@ export function findLead(db: Db, campaign: string, id: string) {
 }
 
 /**
+ * The lead `id` as its submitter sees it: found only from the session that last sent it, or by
+ * the registered user who did (the audience `notifySubmitter` tells of status changes).
+ */
+export function findOwnLead(db: Db, id: string, owner: { user_id: string; session_id: string }) {
+  return db
+    .selectFrom('service_quote_main')
+    .select(['id', 'campaign_slug', 'status', 'updated_at'])
+    .where('id', '=', id)
+    .where((eb) =>
+      owner.user_id === 'guest'
+        ? eb('session_id', '=', owner.session_id)
+        : eb.or([eb('session_id', '=', owner.session_id), eb('user_id', '=', owner.user_id)]),
+    )
+    .executeTakeFirst()
+}
+
+/**
  * Serialises submissions of each (campaign, email) of a commit batch until the transaction ends,
  * so two racing first submissions cannot both insert (the 24 h window is sliding: no unique index
  * can say it). One statement, in sorted order, so two concurrent batches sharing emails cannot

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import type { Dispatcher } from '../../nexus/dispatcher.js'
+import { dispatchWithPayloadAt } from '../../nexus/payload-paths.js'
 import type { LeadStatus } from '../../platform/db/tables.js'
 import { ValidationError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
@@ -11,8 +12,10 @@ import { leadsToCsvChunks } from './quote.csv.js'
 import {
   type LeadFilters,
   LeadFilters as LeadFiltersSchema,
+  LeadIdParams,
   LeadListQuery,
   LeadView,
+  OwnLeadView,
   PatchLeadBody,
   SubmitQuoteBody,
   SubmitResult,
@@ -65,16 +68,38 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
         ])
       }
       const key = request.headers['idempotency-key']
-      const outcome = await dispatcher.dispatch({
-        campaignSlug: campaign,
-        body: { action: 'quote.submit', data },
-        principal: request.principal!,
-        ip: request.ip,
-        idempotencyKey: typeof key === 'string' && key.length > 0 && key.length <= 128 ? key : undefined,
-      })
+      // The form's fields are this body's own: refusals name them at its top level (`/email`).
+      const outcome = await dispatchWithPayloadAt('', () =>
+        dispatcher.dispatch({
+          campaignSlug: campaign,
+          body: { action: 'quote.submit', data },
+          principal: request.principal!,
+          ip: request.ip,
+          idempotencyKey: typeof key === 'string' && key.length > 0 && key.length <= 128 ? key : undefined,
+        }),
+      )
       if (outcome.replayed) reply.header('idempotent-replayed', 'true')
       return reply.status(outcome.status_code as 200).send(outcome.body as any)
     },
+  )
+
+  app.get(
+    '/api/quote/:id',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        operationId: 'getOwnQuote',
+        tags,
+        security: SecuredBy,
+        description:
+          'Where a lead stands, for whoever submitted it (the session that sent it, or the user): ' +
+          'its status and when it last changed, none of its fields. 404 for anyone else. A page ' +
+          'that missed `quote.status` notifications (after `resync_required`) reads it here.',
+        params: LeadIdParams,
+        response: { 200: OwnLeadView, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => quotes.own((request.params as { id: string }).id, request.principal!),
   )
 
   const editor = app.requireRole('editor')

@@ -3,6 +3,12 @@ import type { LeadStatus } from '../../platform/db/tables.js'
 
 export const LEAD_STATUSES = ['new', 'contacted', 'qualified', 'won', 'lost'] as const satisfies LeadStatus[]
 
+/**
+ * A lead status: one `enum`, so a wrong value is one validation error (a union of literals gave
+ * one error per literal and an `anyOf` one). `Unsafe` keeps the static type the union.
+ */
+export const LeadStatusSchema = Type.Unsafe<LeadStatus>({ type: 'string', enum: [...LEAD_STATUSES] })
+
 /** `new → contacted → qualified → won | lost`; a lead can be lost at any open stage. */
 export const TRANSITIONS: Record<LeadStatus, LeadStatus[]> = {
   new: ['contacted', 'lost'],
@@ -94,6 +100,18 @@ export const SubmitResult = Type.Object({
   request_id: Type.String(),
 })
 
+/** A lead id as `POST /api/quote` answers it (`lead_` and a ULID). */
+export const LeadIdParams = Type.Object({ id: Type.String({ pattern: '^lead_[0-9A-Z]{26}$' }) })
+
+/** What a lead's submitter reads back: where it stands, none of the fields it was sent with. */
+export const OwnLeadView = Type.Object({
+  lead_id: Type.String(),
+  campaign: Type.String(),
+  status: LeadStatusSchema,
+  updated_at: Type.String({ format: 'date-time' }),
+})
+export type OwnLeadView = Static<typeof OwnLeadView>
+
 export const LeadView = Type.Object({
   id: Type.String(),
   campaign: Type.String(),
@@ -118,7 +136,7 @@ export const LeadView = Type.Object({
 export type LeadView = Static<typeof LeadView>
 
 export const LeadFilters = Type.Object({
-  status: Type.Optional(Type.Union(LEAD_STATUSES.map((s) => Type.Literal(s)))),
+  status: Type.Optional(LeadStatusSchema),
   q: Type.Optional(
     Type.String({ minLength: 1, maxLength: 200, description: 'name, email or company contains' }),
   ),
@@ -136,13 +154,7 @@ export const LeadListQuery = Type.Object({
   per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 })
 
-export const PatchLeadBody = Type.Object(
-  { status: Type.Union(LEAD_STATUSES.map((s) => Type.Literal(s))) },
-  { additionalProperties: false },
-)
-
-// `Unsafe` keeps the static type: a union built from an array would be `never`.
-const LeadStatusSchema = Type.Unsafe<LeadStatus>(Type.Union(LEAD_STATUSES.map((s) => Type.Literal(s))))
+export const PatchLeadBody = Type.Object({ status: LeadStatusSchema }, { additionalProperties: false })
 
 /** An editor moved the lead along its lifecycle (`by` is the editor's user id). */
 export const LeadStatusChange = Type.Object({

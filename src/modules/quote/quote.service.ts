@@ -3,6 +3,7 @@ import type { ActionContext, ActionResult, WriteGroup } from '../../nexus/regist
 import { addToCounters } from '../../platform/db/counters.js'
 import type { Db } from '../../platform/db/database.js'
 import type { LeadStatus } from '../../platform/db/tables.js'
+import type { Principal } from '../../platform/auth/principal.js'
 import { clientNetwork } from '../../platform/http/client-network.js'
 import {
   ConflictError,
@@ -16,7 +17,13 @@ import type { HandedRow } from '../notification/delivery-worker.js'
 import type { WebhookService } from '../notification/webhook.service.js'
 import { isDisposableEmail } from './disposable.js'
 import * as repo from './quote.repo.js'
-import { type LeadEventExtra, type LeadFilters, type LeadView, TRANSITIONS } from './quote.schema.js'
+import {
+  type LeadEventExtra,
+  type LeadFilters,
+  type LeadView,
+  type OwnLeadView,
+  TRANSITIONS,
+} from './quote.schema.js'
 import { validateQuote } from './quote.validate.js'
 
 export interface QuoteService {
@@ -34,6 +41,11 @@ export interface QuoteService {
    */
   exportLeads(campaign: string, filters: LeadFilters): AsyncGenerator<LeadView[]>
   get(campaign: string, id: string): Promise<LeadView>
+  /**
+   * Where a lead stands, for its submitter (the session that sent it, or the user): anyone else
+   * is told it does not exist. How a page that missed status notifications catches up.
+   */
+  own(id: string, principal: Pick<Principal, 'user_id' | 'session_id'>): Promise<OwnLeadView>
   /** Editors move a lead along its lifecycle; the submitter and admins hear of it. */
   transition(campaign: string, id: string, to: LeadStatus, actor: string): Promise<LeadView>
   /**
@@ -341,6 +353,17 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       const lead = await repo.findLead(db, campaign, id)
       if (!lead) throw new NotFoundError(`Lead ${id} not found in ${campaign}`, 'LEAD_NOT_FOUND')
       return toLeadView(lead)
+    },
+
+    async own(id, principal) {
+      const lead = await repo.findOwnLead(db, id, principal)
+      if (!lead) throw new NotFoundError(`Lead ${id} not found`, 'LEAD_NOT_FOUND')
+      return {
+        lead_id: lead.id,
+        campaign: lead.campaign_slug,
+        status: lead.status,
+        updated_at: lead.updated_at.toISOString(),
+      }
     },
 
     async transition(campaign, id, to, actor) {

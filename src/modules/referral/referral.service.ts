@@ -30,6 +30,11 @@ export interface ApplyInput {
   sessionId: string
   ip: string
   code: string
+  /**
+   * At a join, the person whose user token it presented and that token's session (see
+   * `JoinReferralHook`): their code, or one of their session's, is the new person's own.
+   */
+  presentedBy?: { userId: string; sessionId: string }
 }
 
 export interface ReferralService {
@@ -166,7 +171,15 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     if (!referred || referred.erased_at || !referred.email) throw refusals.notMember()
     const ownSession = referrer.session_id === input.sessionId || referrer.session_id === referred.session_id
     const ownEmail = !!referrer.email && canonicalEmail(referrer.email) === canonicalEmail(referred.email)
-    if (referrer.user_id === referred.user_id || ownSession || ownEmail) throw refusals.own()
+    // A second account made while logged in as the referrer: their token presented at this join,
+    // or at the one that made the referred person's membership.
+    const madeBy = (by: { userId: string | null; sessionId: string | null } | undefined) =>
+      !!by && (referrer.user_id === by.userId || referrer.session_id === by.sessionId)
+    const madeByReferrer =
+      madeBy(input.presentedBy) ||
+      madeBy({ userId: referred.joined_via_user_id, sessionId: referred.joined_via_session_id })
+    if (referrer.user_id === referred.user_id || ownSession || ownEmail || madeByReferrer)
+      throw refusals.own()
     if (await repo.findByReferred(db, slug, referred.user_id)) throw refusals.already()
     if (await referredBy(db, slug, referrer.user_id, referred.user_id)) throw refusals.mutual()
     if (isDisposableEmail(referred.email)) throw refusals.disposable()
@@ -244,13 +257,13 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
 
   return {
     apply,
-    async applyAtJoin({ campaign, userId, sessionId, ip, code }) {
+    async applyAtJoin({ campaign, userId, sessionId, ip, code, presentedBy }) {
       // A code given at join is a referral like any other: not in a campaign without them.
       assertActionAllowed(campaign, 'referral')
       const existing = await repo.findByReferred(db, campaign.slug, userId)
       // A repeated join with the same code reports the referral it already made.
       if (existing && existing.code === normaliseReferralCode(code)) return { status: existing.state }
-      const applied = await apply(campaign, { userId, sessionId, ip, code })
+      const applied = await apply(campaign, { userId, sessionId, ip, code, presentedBy })
       return { status: applied.status }
     },
 

@@ -35,12 +35,23 @@ export function parseCsv(text: string): string[][] {
   return rows.filter((r) => r.length > 1 || r[0] !== '')
 }
 
-/** CSV rows as objects keyed by the header row. */
+/**
+ * CSV rows as objects keyed by the header row, its names as a spreadsheet titles them too
+ * (`Posted By` is `posted_by`). A row of empty cells (`,,,`, what spreadsheets export for a blank
+ * line) is a blank line, not a row missing its link.
+ */
 export function csvObjects(text: string): Array<Record<string, string>> {
   const [header, ...rows] = parseCsv(text)
   if (!header) return []
-  const keys = header.map((h) => h.trim().toLowerCase())
-  return rows.map((r) => Object.fromEntries(keys.map((k, i) => [k, r[i] ?? ''])))
+  const keys = header.map((h) =>
+    h
+      .trim()
+      .toLowerCase()
+      .replace(/[\s-]+/g, '_'),
+  )
+  return rows
+    .filter((r) => r.some((cell) => cell.trim() !== ''))
+    .map((r) => Object.fromEntries(keys.map((k, i) => [k, r[i] ?? ''])))
 }
 
 /**

@@ -11,6 +11,8 @@ import { createMemoryCollabStore, createRedisCollabStore } from './cable/collab.
 import { createCableMetrics } from './cable/metrics.js'
 import { type CableServerDeps, createCableServer } from './cable/server.js'
 import { createLiveStreams, type LiveStreams } from './live.service.js'
+import { liveRoutes } from './live.routes.js'
+import type { CampaignService } from '../campaign/campaign.service.js'
 import { createMemoryViewerCounter, createRedisViewerCounter } from './live.viewers.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import { ulid } from 'ulid'
@@ -24,6 +26,8 @@ export { streamManifest as manifest } from './stream.manifest.js'
 export function createStreamModule(deps: {
   platform: Pick<Platform, 'database' | 'bus' | 'redis' | 'apiKeys' | 'metrics'>
   config: Config
+  /** The `/api/v1` limits' Redis failed: each node counts on its own until it answers (told once per outage). */
+  onLimiterFallback?: (err: unknown) => void
 }) {
   const { platform, config } = deps
   const db = platform.database.db
@@ -35,7 +39,9 @@ export function createStreamModule(deps: {
   })
   const streams = createStreamService({ db, bus: platform.bus, accounts })
   const maintenance = createMaintenance({ db, bus: platform.bus, forced: config.MAINTENANCE_MODE })
-  const limiter = platform.redis ? createRedisRateLimiter(platform.redis) : createMemoryRateLimiter()
+  const limiter = platform.redis
+    ? createRedisRateLimiter(platform.redis, { onError: deps.onLimiterFallback })
+    : createMemoryRateLimiter()
   const collab = platform.redis ? createRedisCollabStore(platform.redis) : createMemoryCollabStore()
   const cableMetrics = createCableMetrics(platform.metrics.registry)
   return { accounts, streams, maintenance, limiter, collab, cableMetrics, bus: platform.bus, config }
@@ -61,6 +67,8 @@ export function createLive(
 export interface StreamRoutesOptions {
   module: StreamModule
   live: LiveStreams
+  /** For `GET /api/campaign/{slug}/streams/live`: the campaign and its features. */
+  campaigns: Pick<CampaignService, 'get'>
   /**
    * The `/ws` gateway's admission, so `/cable` sockets count against the same per-address and
    * per-session limits. A getter: the gateway is built after this plugin is registered.
@@ -68,10 +76,17 @@ export interface StreamRoutesOptions {
   admission?: CableServerDeps['admission']
 }
 
-/** `/api/v1` (StreamSource-compatible) and the ActionCable server on `/cable`. */
-export const routes: FastifyPluginAsync<StreamRoutesOptions> = async (app, { module, live, admission }) => {
+/**
+ * `/api/v1` (StreamSource-compatible), the ActionCable server on `/cable`, and visitors' read of
+ * the campaign's live streams.
+ */
+export const routes: FastifyPluginAsync<StreamRoutesOptions> = async (
+  app,
+  { module, live, campaigns, admission },
+) => {
   const { accounts, streams, maintenance, limiter, config } = module
   await app.register(v1Plugin, { accounts, streams, maintenance, limiter, config, prefix: '/api/v1' })
+  await app.register(liveRoutes, { live, campaigns })
   const cable = createCableServer({
     accounts,
     bus: module.bus,

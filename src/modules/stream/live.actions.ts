@@ -14,7 +14,8 @@ export function registerLiveActions(registry: ActionRegistry, live: LiveStreams)
     aliases: ['start_stream'],
     description:
       'Without stream_id: create a stream (starting) and get {stream_id, ingest_url, playback_url}. ' +
-      'With stream_id: go live (from starting or paused).',
+      'With stream_id: go live (from starting or paused). A person keeps at most STREAM_OPEN_PER_USER ' +
+      'streams open (not ended) per campaign: 409 STREAM_LIMIT_REACHED names them.',
     payload: Type.Object(
       { title: Type.Optional(Title), stream_id: Type.Optional(StreamId) },
       { additionalProperties: false },

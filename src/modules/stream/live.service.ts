@@ -14,7 +14,7 @@ import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { SocketInfo } from '../../realtime/inbound.js'
 import type { RateLimiter } from './ratelimit.js'
 import type { StreamRow } from './stream.repo.js'
-import type { LiveStatus } from './stream.schema.js'
+import type { LiveStatus, VisitorLiveStream } from './stream.schema.js'
 import type { StreamService } from './stream.service.js'
 import type { ViewerCounter } from './live.viewers.js'
 
@@ -24,6 +24,7 @@ type LiveConfig = Pick<
   | 'STREAM_PLAYBACK_URL_TEMPLATE'
   | 'STREAM_CHAT_MAX_LENGTH'
   | 'STREAM_CHAT_PER_MINUTE'
+  | 'STREAM_OPEN_PER_USER'
   | 'PUBLIC_URL'
   | 'PORT'
 >
@@ -135,6 +136,7 @@ export function createLiveStreams(deps: {
         ingestKey: key,
         playbackFor: (id) => fill(config.STREAM_PLAYBACK_URL_TEMPLATE, { id, campaign, key }),
         metadata: { created_by_session: principal.session_id },
+        openLimit: config.STREAM_OPEN_PER_USER,
       })
       await announce(row)
       return answer(row)
@@ -207,6 +209,29 @@ export function createLiveStreams(deps: {
       for (const set of watching.values()) set.delete(socket.connection_id)
     },
     localViewers: (id: number) => watching.get(id)?.size ?? 0,
+
+    /**
+     * The campaign's streams that have not ended, as `stream_event`s describe them: a page that
+     * lost frames (`resync_required`) reads the truth here. Viewers only for live streams; `mine`
+     * for those `reader` owns (guests own none).
+     */
+    async current(campaign: string, reader: Pick<Principal, 'user_id'>): Promise<VisitorLiveStream[]> {
+      const rows = await streams.currentInCampaign(campaign)
+      return Promise.all(
+        rows.map(async (row) => {
+          const id = Number(row.id)
+          const status = row.live_status as VisitorLiveStream['status']
+          return {
+            stream_id: id,
+            title: row.title ?? 'Live stream',
+            status,
+            started_at: status === 'starting' || !row.last_live_at ? null : row.last_live_at.toISOString(),
+            ...(status === 'live' ? { viewers: await deps.viewers.total(id) } : {}),
+            mine: reader.user_id !== 'guest' && row.owner_id === reader.user_id,
+          }
+        }),
+      )
+    },
 
     /** Once a second: report this node's counts; one node per stream publishes the total. */
     async tick() {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { createRateLimiter, type RateLimiter as Counter } from '../../platform/http/rate-limiter.js'
 
 export interface RateDecision {
   limit: number
@@ -9,78 +10,49 @@ export interface RateDecision {
   retryAfter: number
 }
 
-/** Fixed one-minute windows: memory on one node, Redis (INCR + PEXPIRE) shared by all nodes. */
+/** Fixed windows aligned to the clock (one minute unless told), for the `/api/v1` tiers and headers. */
 export interface RateLimiter {
   hit(key: string, limit: number, windowMs?: number): Promise<RateDecision>
 }
 
-function decide(count: number, limit: number, resetMs: number): RateDecision {
-  const now = Date.now()
-  return {
-    limit,
-    remaining: Math.max(0, limit - count),
-    reset: Math.ceil(resetMs / 1000),
-    allowed: count <= limit,
-    retryAfter: Math.max(1, Math.ceil((resetMs - now) / 1000)),
-  }
-}
-
-export function createMemoryRateLimiter(): RateLimiter {
-  const windows = new Map<string, { count: number; resetMs: number }>()
-  let sweep = Date.now()
+/**
+ * The StreamSource tiers on the platform's counter (`platform/http/rate-limiter.ts`), which owns
+ * the counting: in Redis, shared by every node, or in this process, alone or while Redis fails.
+ * Windows are aligned to the clock, so every node agrees on when one ends and can send it as
+ * `X-RateLimit-Reset`: each window is its own counter, named by its end.
+ */
+function clockWindows(counter: Counter): RateLimiter {
   return {
     async hit(key, limit, windowMs = 60_000) {
-      const now = Date.now()
-      if (now - sweep > windowMs) {
-        for (const [k, w] of windows) if (w.resetMs <= now) windows.delete(k)
-        sweep = now
+      const resetMs = Math.floor(Date.now() / windowMs) * windowMs + windowMs
+      const { count } = await counter.consume(`${key}:${resetMs}`, limit, windowMs)
+      return {
+        limit,
+        remaining: Math.max(0, limit - count),
+        reset: Math.ceil(resetMs / 1000),
+        allowed: count <= limit,
+        retryAfter: Math.max(1, Math.ceil((resetMs - Date.now()) / 1000)),
       }
-      let w = windows.get(key)
-      if (!w || w.resetMs <= now) {
-        w = { count: 0, resetMs: Math.floor(now / windowMs) * windowMs + windowMs }
-        windows.set(key, w)
-      }
-      w.count++
-      return decide(w.count, limit, w.resetMs)
     },
   }
 }
 
-/** How long the Redis limiter stays on its in-process fallback after Redis failed. */
-const FALLBACK_MS = 5000
+/** One node's counts. */
+export function createMemoryRateLimiter(): RateLimiter {
+  return clockWindows(createRateLimiter())
+}
 
 /**
- * Shared by every node through Redis. When Redis fails (down, or not answering within the
- * client's command timeout) the decision comes from an in-process limiter instead, for a few
- * seconds before Redis is tried again: each node then counts on its own, so limits still hold per
- * node (login guesses included) rather than every `/api/v1` request failing with a 500.
+ * Shared by every node through Redis. While Redis fails (down, or not answering within the
+ * client's command timeout) each node counts on its own, asking Redis again every 5 s, so limits
+ * still hold per node (login guesses included) rather than every `/api/v1` request failing with a
+ * 500. `onError` hears of each outage once.
  */
 export function createRedisRateLimiter(
   redis: Redis,
   options: { prefix?: string; onError?: (err: unknown) => void } = {},
 ): RateLimiter {
-  const prefix = options.prefix ?? 'ovasabi:ss:rl:'
-  const fallback = createMemoryRateLimiter()
-  let downUntil = 0
-  return {
-    async hit(key, limit, windowMs = 60_000) {
-      if (Date.now() < downUntil) return fallback.hit(key, limit, windowMs)
-      // Windows are aligned to the clock, so every node agrees on when one ends.
-      const resetMs = Math.floor(Date.now() / windowMs) * windowMs + windowMs
-      const redisKey = `${prefix}${key}:${resetMs}`
-      try {
-        const [[err, count]] = (await redis
-          .multi()
-          .incr(redisKey)
-          .pexpire(redisKey, windowMs + 1000)
-          .exec()) as [[Error | null, number], unknown]
-        if (err) throw err
-        return decide(Number(count), limit, resetMs)
-      } catch (err) {
-        downUntil = Date.now() + FALLBACK_MS
-        options.onError?.(err)
-        return fallback.hit(key, limit, windowMs)
-      }
-    },
-  }
+  return clockWindows(
+    createRateLimiter({ redis, prefix: options.prefix ?? 'ovasabi:ss:rl:', onFallback: options.onError }),
+  )
 }

@@ -88,13 +88,85 @@ function time(
 ): Date | null | undefined {
   const value = text(input, key, fields)
   if (value === undefined || value === null) return value
-  const d = new Date(value)
-  const t = d.getTime()
-  if (Number.isNaN(t) || t < EARLIEST || t >= LATEST) {
+  const t = parseTime(value)
+  if (t === undefined || t < EARLIEST || t >= LATEST) {
     fields[key] = ['is not a valid datetime']
     return undefined
   }
-  return d
+  return new Date(t)
+}
+
+/**
+ * ISO 8601 (`2024-01-01`, `2024-01-01T12:00:00.5Z`, `2024-01-01 12:00 +02:00`, Ruby's
+ * `2024-01-01 12:00:00 UTC`) and HTTP dates (`Mon, 01 Jan 2024 12:00:00 GMT`), each part checked:
+ * `Date`'s own parser took `1` for 2001, `foo 1` too, rolled `2024-02-30` over to March and read a
+ * time without zone in the server's zone. Without a zone, a time is UTC (as StreamSource's).
+ */
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(?: ?(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?))?$/i
+const HTTP_TIME =
+  /^(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2})(?::(\d{2}))? (Z|UTC|GMT|[+-]\d{4})$/i
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec']
+
+/** Milliseconds since the epoch for a time written as above, or undefined. */
+export function parseTime(value: string): number | undefined {
+  const iso = ISO_TIME.exec(value)
+  const http = iso ? null : HTTP_TIME.exec(value)
+  type Parts = {
+    y: string
+    mo: number
+    d: string
+    h?: string
+    mi?: string
+    s?: string
+    ms?: string
+    zone?: string
+  }
+  let p: Parts
+  if (iso)
+    p = {
+      y: iso[1]!,
+      mo: Number(iso[2]),
+      d: iso[3]!,
+      h: iso[4],
+      mi: iso[5],
+      s: iso[6],
+      ms: iso[7],
+      zone: iso[8],
+    }
+  else if (http)
+    p = {
+      y: http[3]!,
+      mo: MONTHS.indexOf(http[2]!.toLowerCase()) + 1,
+      d: http[1]!,
+      h: http[4],
+      mi: http[5],
+      s: http[6],
+      zone: http[7],
+    }
+  else return undefined
+  const [year, day, hour, minute, second] = [p.y, p.d, p.h ?? '0', p.mi ?? '0', p.s ?? '0'].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ]
+  const month = p.mo
+  const zone = p.zone ?? 'Z'
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined
+  if (day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return undefined
+  let offset = 0
+  if (/^[+-]/.test(zone)) {
+    const digits = zone.slice(1).replace(':', '')
+    const [oh, om] = [Number(digits.slice(0, 2)), Number(digits.slice(2) || '0')]
+    if (oh > 14 || om > 59) return undefined
+    offset = (zone[0] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000
+  }
+  const ms = Number((p.ms ?? '').padEnd(3, '0').slice(0, 3))
+  const utc = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, ms))
+  utc.setUTCFullYear(year) // Date.UTC reads years 0–99 as 1900–1999
+  return utc.getTime() - offset
 }
 
 function oneOf(

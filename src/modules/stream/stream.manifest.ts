@@ -62,6 +62,12 @@ export const streamManifest: ModuleManifest = {
     ss('DELETE', '/streams/:id/pin', 'Unpin'),
     ss('POST', '/streams/:id/archive', 'Archive'),
     ss('POST', '/streams/:id/unarchive', 'Unarchive'),
+    {
+      method: 'GET',
+      path: '/api/campaign/:slug/streams/live',
+      auth: 'session',
+      summary: "The campaign's streams that have not ended, as stream_event frames tell visitors",
+    },
   ],
   actions: ['stream.start', 'stream.pause', 'stream.stop', 'stream.chat'],
   events: [

@@ -199,3 +199,30 @@ export async function live(db: Db): Promise<Array<{ id: number; campaign_slug: s
     .where('campaign_slug', 'is not', null)
     .execute()
 }
+
+/** The ids of `owner`'s streams in `campaign` that have not ended, oldest first. */
+export async function openByOwner(db: Db, campaign: string, owner: string): Promise<number[]> {
+  const rows = await db
+    .selectFrom('service_stream_main')
+    .select('id')
+    .where('live_status', 'in', ['starting', 'live', 'paused'])
+    .where('campaign_slug', '=', campaign)
+    .where('owner_id', '=', owner)
+    .orderBy('id')
+    .execute()
+  return rows.map((r) => Number(r.id))
+}
+
+/** A campaign's streams that have not ended (starting, live or paused), oldest first. */
+export async function currentInCampaign(
+  db: Db,
+  campaign: string,
+): Promise<Array<Pick<StreamRow, 'id' | 'title' | 'live_status' | 'last_live_at' | 'owner_id'>>> {
+  return db
+    .selectFrom('service_stream_main')
+    .select(['id', 'title', 'live_status', 'last_live_at', 'owner_id'])
+    .where('campaign_slug', '=', campaign)
+    .where('live_status', 'in', ['starting', 'live', 'paused'])
+    .orderBy('id')
+    .execute()
+}

@@ -92,3 +92,22 @@ export type StreamInput = Static<typeof StreamInput>
 
 /** `POST /streams` accepts the fields at top level or nested under `stream` (Rails params). */
 export const StreamBody = Type.Object({ ...StreamWritable, stream: Type.Optional(StreamInput) })
+
+/**
+ * A campaign stream as visitors read it (`GET /api/campaign/{slug}/streams/live`): what its
+ * `stream_event` frames tell them and whether it is the reader's own, never who owns it, its
+ * ingest key or URLs.
+ */
+export const VisitorLiveStream = Type.Object({
+  stream_id: Type.Integer(),
+  title: Type.String(),
+  status: Type.Union([Type.Literal('starting'), Type.Literal('live'), Type.Literal('paused')]),
+  /** When it last went live (the latest `live` status frame); null while still starting. */
+  started_at: Nullable(Time),
+  /** The latest viewer count, for live streams only (as the `viewers` frames). */
+  viewers: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** The reader started it (so may take it live, pause and end it): a page shows its controls. */
+  mine: Type.Boolean(),
+})
+export type VisitorLiveStream = Static<typeof VisitorLiveStream>
+export const VisitorLiveStreams = Type.Object({ streams: Type.Array(VisitorLiveStream) })

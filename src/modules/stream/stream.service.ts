@@ -1,5 +1,7 @@
+import { sql } from 'kysely'
 import type { EventBus } from '../../platform/bus/bus.js'
 import type { Db } from '../../platform/db/database.js'
+import { ConflictError } from '../../platform/http/errors.js'
 import type { AccountService, V1Principal } from './account.service.js'
 import { CABLE_CHANNEL, type CableBroadcast } from './cable/protocol.js'
 import { createBulkOperations } from './stream.bulk.js'
@@ -28,6 +30,45 @@ const STATUS_BY_LIVE: Record<LiveStatus, string> = {
 
 /** Rows an export reads (and holds) at a time. */
 export const EXPORT_PAGE_ROWS = 1000
+
+/** What a new campaign live stream is made of. */
+interface NewLiveStream {
+  campaign: string
+  owner: string
+  title: string
+  ingestKey: string
+  /** The playback URL needs the row id, so the link is set once the row exists. */
+  playbackFor: (id: number) => string
+  metadata: Record<string, unknown>
+}
+
+/** A campaign stream's row in `starting`, its link the playback URL. */
+async function insertLive(db: Db, input: NewLiveStream): Promise<repo.StreamRow> {
+  const placeholder = `campaign-stream:${input.ingestKey}`
+  const row = await repo.insert(db, {
+    link: placeholder,
+    normalized_link: placeholder,
+    title: input.title,
+    source: `campaign:${input.campaign}`,
+    posted_by: input.owner,
+    platform: 'other',
+    kind: 'video',
+    status: STATUS_BY_LIVE.starting,
+    campaign_slug: input.campaign,
+    owner_id: input.owner,
+    live_status: 'starting',
+    ingest_key: input.ingestKey,
+    metadata: JSON.stringify(input.metadata),
+  })
+  if (!row) throw new Error('stream key collision')
+  const link = input.playbackFor(Number(row.id))
+  return (
+    (await repo.update(db, Number(row.id), {
+      link,
+      normalized_link: normalizeLink(link) ?? `campaign-stream:${row.id}`,
+    })) ?? row
+  )
+}
 
 export function createStreamService(deps: {
   db: Db
@@ -198,41 +239,30 @@ export function createStreamService(deps: {
     }),
 
     // Campaign live streams (issue 5) share the rows; these are their writes.
-    async createLive(input: {
-      campaign: string
-      owner: string
-      title: string
-      ingestKey: string
-      /** The playback URL needs the row id, so the link is set once the row exists. */
-      playbackFor: (id: number) => string
-      metadata: Record<string, unknown>
-    }): Promise<repo.StreamRow> {
-      const placeholder = `campaign-stream:${input.ingestKey}`
-      const row = await repo.insert(db, {
-        link: placeholder,
-        normalized_link: placeholder,
-        title: input.title,
-        source: `campaign:${input.campaign}`,
-        posted_by: input.owner,
-        platform: 'other',
-        kind: 'video',
-        status: STATUS_BY_LIVE.starting,
-        campaign_slug: input.campaign,
-        owner_id: input.owner,
-        live_status: 'starting',
-        ingest_key: input.ingestKey,
-        metadata: JSON.stringify(input.metadata),
+    /**
+     * A new campaign stream, unless its owner already has `openLimit` streams in the campaign
+     * that have not ended (409 `STREAM_LIMIT_REACHED`, naming them). The count and the insert
+     * hold one lock per owner and campaign, so starts sent together cannot all pass the count.
+     */
+    async createLive(input: NewLiveStream & { openLimit: number }): Promise<repo.StreamRow> {
+      const created = await db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(hashtextextended(${`campaign-streams:${input.campaign}:${input.owner}`}, 0))`.execute(
+          trx,
+        )
+        const open = await repo.openByOwner(trx, input.campaign, input.owner)
+        if (open.length >= input.openLimit) {
+          throw new ConflictError(
+            `You already have ${open.length} streams in this campaign that have not ended (at most ${input.openLimit}); stop one first`,
+            'STREAM_LIMIT_REACHED',
+            { limit: input.openLimit, open_stream_ids: open },
+          )
+        }
+        return insertLive(trx, input)
       })
-      if (!row) throw new Error('stream key collision')
-      const link = input.playbackFor(Number(row.id))
-      const withLink =
-        (await repo.update(db, Number(row.id), {
-          link,
-          normalized_link: normalizeLink(link) ?? `campaign-stream:${row.id}`,
-        })) ?? row
-      await broadcast('created', await one(withLink))
-      return withLink
+      await broadcast('created', await one(created))
+      return created
     },
+
     /**
      * Moves a campaign stream to `status` if it is still in one of `from` (checked by the update
      * itself, not by the earlier read): `undefined` when it no longer is.
@@ -250,6 +280,8 @@ export function createStreamService(deps: {
     findRow: (id: number) =>
       Number.isSafeInteger(id) && id > 0 ? repo.findById(db, id) : Promise.resolve(undefined),
     liveRows: () => repo.live(db),
+    /** A campaign's streams that have not ended, for visitors' REST read. */
+    currentInCampaign: (campaign: string) => repo.currentInCampaign(db, campaign),
   }
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { clientNetwork } from '../../platform/http/client-network.js'
 import { SecuredBy } from '../../platform/http/schemas.js'
-import { Type } from 'typebox'
+import { type Static, Type } from 'typebox'
 import { AccountJson, V1Error as V1ErrorSchema } from './stream.schema.js'
 import { requireV1, requireV1Admin, V1_ROUTE_CONFIG, type V1Options } from './v1.plugin.js'
 import { MESSAGES, notFound, V1Error } from './v1.errors.js'
@@ -17,6 +17,15 @@ const Credentials = Type.Object({
   password_confirmation: Type.Optional(Type.String({ maxLength: 128 })),
 })
 const Status = Type.Object({ code: Type.Integer(), message: Type.String() })
+/** An admin's change to an account: flat, or nested under `user` as Rails forms send it. */
+const AccountChange = Type.Object(
+  {
+    role: Type.Optional(Type.Enum(['default', 'editor', 'admin'])),
+    is_service_account: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+)
+type AccountChange = Static<typeof AccountChange>
 const Session = Type.Object({ status: Status, user: AccountJson, token: Type.String() })
 const FlatSession = Type.Object({ user: AccountJson, token: Type.String() })
 const IdParams = Type.Object({ id: Type.String({ maxLength: 20 }) })
@@ -233,8 +242,8 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
         params: IdParams,
         body: Type.Object(
           {
-            role: Type.Optional(Type.Enum(['default', 'editor', 'admin'])),
-            is_service_account: Type.Optional(Type.Boolean()),
+            ...AccountChange.properties,
+            user: Type.Optional(AccountChange),
           },
           { additionalProperties: false },
         ),
@@ -242,8 +251,8 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
       },
     },
     async (request) => {
-      const body = request.body as { role?: 'default' | 'editor' | 'admin'; is_service_account?: boolean }
-      return { user: await accounts.update(accountId(request), body) }
+      const body = request.body as AccountChange & { user?: AccountChange }
+      return { user: await accounts.update(accountId(request), body.user ?? body) }
     },
   )
 

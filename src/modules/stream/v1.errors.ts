@@ -54,16 +54,62 @@ export function invalid(fields: Record<string, string[]>): V1Error {
   return new V1Error(422, 'VALIDATION_FAILED', message, { fields })
 }
 
+type SchemaError = NonNullable<FastifyError['validation']>[number]
+
+const TYPE_WORDS: Record<string, string> = {
+  string: 'a string',
+  boolean: 'true or false',
+  integer: 'an integer',
+  number: 'a number',
+  object: 'an object',
+  array: 'an array',
+}
+
+/**
+ * One field's schema errors as the parser (stream.input.ts) words them, so a value is refused in
+ * the same words however it arrives. A nullable or union field fails every branch at once (`must
+ * be string`, `must be null`, `must match a schema in anyOf`): that is one problem, `must be a
+ * string`, and a too-long value is the problem rather than its not being null.
+ */
+function fieldMessages(errors: SchemaError[]): string[] {
+  const specific = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf')
+  const types = specific.filter((e) => e.keyword === 'type')
+  const others = specific.filter((e) => e.keyword !== 'type')
+  const params = (e: SchemaError) => (e.params ?? {}) as Record<string, unknown>
+  if (others.length > 0) {
+    return others.map((e) => {
+      if (e.keyword === 'required') return "can't be blank"
+      if (e.keyword === 'additionalProperties') return 'is not a permitted field'
+      if (e.keyword === 'maxLength') return `is too long (maximum is ${params(e).limit} characters)`
+      if (e.keyword === 'enum' && Array.isArray(params(e).allowedValues))
+        return `is not included in the list (${(params(e).allowedValues as unknown[]).join(', ')})`
+      return e.message ?? 'is invalid'
+    })
+  }
+  if (types.length > 0) {
+    // As the parser words it (stream.input.ts): a nullable string that is a number "must be a string".
+    const names = [...new Set(types.map((e) => String(params(e).type)))]
+    const shown = names.length > 1 ? names.filter((n) => n !== 'null') : names
+    return [`must be ${shown.map((n) => TYPE_WORDS[n] ?? n).join(' or ')}`]
+  }
+  return [errors[0]?.message ?? 'is invalid']
+}
+
 /** Fastify's schema errors become the same 422, named by field. */
 function fromValidation(err: FastifyError): V1Error {
-  const fields: Record<string, string[]> = {}
+  const byField = new Map<string, SchemaError[]>()
   for (const v of err.validation ?? []) {
-    const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty
+    const { missingProperty: missing, additionalProperty: extra } = (v.params ?? {}) as {
+      missingProperty?: string
+      additionalProperty?: string
+    }
     const path = (v.instancePath || '').split('/').filter(Boolean)
-    const field = missing ?? path[path.length - 1] ?? err.validationContext ?? 'body'
-    const message = missing ? "can't be blank" : (v.message ?? 'is invalid')
-    fields[field] = [...(fields[field] ?? []), message]
+    // A field not allowed is named itself ("Rank is not a permitted field"), not as the body.
+    const field = missing ?? extra ?? path[path.length - 1] ?? err.validationContext ?? 'body'
+    byField.set(field, [...(byField.get(field) ?? []), v])
   }
+  const fields: Record<string, string[]> = {}
+  for (const [field, errors] of byField) fields[field] = fieldMessages(errors)
   return invalid(fields)
 }
 

@@ -67,6 +67,12 @@ export const v1Plugin: FastifyPluginAsync<V1Options> = async (app: FastifyInstan
   const { config, limiter } = opts
 
   app.addHook('onRequest', async (request, reply) => {
+    // Clients that set `Content-Type: application/json` on every call send it with no body on
+    // pin, archive, delete and logout; Rails reads that as no body, the JSON parser as bad JSON
+    // (400). Without its type an empty body is no body: routes that need one still say so (422).
+    const { 'content-length': length, 'transfer-encoding': chunked } = request.headers
+    if ((length === undefined || length === '0') && chunked === undefined)
+      delete request.raw.headers['content-type']
     const given = credential(request)
     if (given) {
       request.v1Credential = given

@@ -17,7 +17,16 @@ const ItemResult = Type.Object({
   error: Type.Optional(Type.String()),
   details: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
 })
-const BatchItem = Type.Object({ ...StreamInput.properties, id: Type.Optional(Type.Integer({ minimum: 1 })) })
+/**
+ * Items are checked one by one (stream.input.ts), not by the body schema: a wrong type in one
+ * item failed the whole request with 422, while a bad item must fail only itself.
+ */
+const ImportItem = Type.Unknown({
+  description: 'A stream as `POST /streams` takes it (`StreamInput`); checked on its own',
+})
+const BatchItem = Type.Unknown({
+  description: 'A stream by `id` (or `link`) and the fields to change (`StreamInput`); checked on its own',
+})
 const MAX_ITEMS = 1000
 const EXPORT_COLUMNS = [
   'id',
@@ -98,8 +107,8 @@ export function registerBulkStreamRoutes(app: FastifyInstance, streams: StreamSe
           'bad rows are reported without failing the others.',
         body: Type.Union([
           Type.String({ description: 'CSV' }),
-          Type.Array(StreamInput, { maxItems: MAX_ITEMS }),
-          Type.Object({ streams: Type.Array(StreamInput, { maxItems: MAX_ITEMS }) }),
+          Type.Array(ImportItem, { maxItems: MAX_ITEMS }),
+          Type.Object({ streams: Type.Array(ImportItem, { maxItems: MAX_ITEMS }) }),
         ]),
         response: {
           200: Type.Object({
@@ -113,19 +122,21 @@ export function registerBulkStreamRoutes(app: FastifyInstance, streams: StreamSe
       },
     },
     async (request) => {
-      const body = request.body as string | StreamInput[] | { streams: StreamInput[] }
-      const items: StreamInput[] =
+      const body = request.body as string | unknown[] | { streams: unknown[] }
+      const items: unknown[] =
         typeof body === 'string'
           ? csvObjects(body).map((r) =>
-              Object.fromEntries(
-                Object.entries(r).filter(([k, v]) => v !== '' && Object.hasOwn(StreamInput.properties, k)),
+              normaliseCsvBooleans(
+                Object.fromEntries(
+                  Object.entries(r).filter(([k, v]) => v !== '' && Object.hasOwn(StreamInput.properties, k)),
+                ),
               ),
             )
           : Array.isArray(body)
             ? body
             : body.streams
       if (items.length > MAX_ITEMS) throw invalid({ streams: [`must have at most ${MAX_ITEMS} items`] })
-      const results = await streams.importMany(request.v1!, items.map(normaliseCsvBooleans))
+      const results = await streams.importMany(request.v1!, items)
       return {
         created: results.filter((r) => r.status === 'created').length,
         duplicates: results.filter((r) => r.status === 'duplicate').length,
@@ -195,7 +206,7 @@ async function* jsonChunks(pages: AsyncIterable<StreamJson[]>, exportedAt: strin
  * CSV cells are strings; the boolean columns' usual spellings become booleans so the same
  * validation applies (anything else stays a string, and is refused for that row).
  */
-function normaliseCsvBooleans(item: StreamInput): StreamInput {
+function normaliseCsvBooleans(item: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...item }
   for (const k of ['is_pinned', 'is_archived'] as const) {
     const v = out[k]
@@ -203,5 +214,5 @@ function normaliseCsvBooleans(item: StreamInput): StreamInput {
     if (['true', '1', 'yes'].includes(v.trim().toLowerCase())) out[k] = true
     else if (['false', '0', 'no'].includes(v.trim().toLowerCase())) out[k] = false
   }
-  return out as StreamInput
+  return out
 }

@@ -18,6 +18,8 @@ export interface MembershipRow {
   referral_code: string
   session_id: string
   joined_at: Date
+  joined_via_user_id: string | null
+  joined_via_session_id: string | null
 }
 
 const userColumns = [
@@ -81,7 +83,14 @@ export async function findMembership(db: Db, campaign: string, userId: string) {
 /** Insert; undefined when either the (campaign, user) row or the (campaign, code) pair exists. */
 export async function insertMembership(
   db: Db,
-  row: { campaign_slug: string; user_id: string; referral_code: string; session_id: string },
+  row: {
+    campaign_slug: string
+    user_id: string
+    referral_code: string
+    session_id: string
+    joined_via_user_id?: string
+    joined_via_session_id?: string
+  },
 ): Promise<MembershipRow | undefined> {
   return db
     .insertInto('service_user_membership')
@@ -108,6 +117,8 @@ export async function findMember(
       'm.referral_code',
       'm.session_id',
       'm.joined_at',
+      'm.joined_via_user_id',
+      'm.joined_via_session_id',
       'u.email',
       'u.display_name',
       'u.erased_at',

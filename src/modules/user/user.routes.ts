@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { credentialFrom } from '../../platform/auth/plugin.js'
+import { UnauthorizedError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { assertActionAllowed } from '../campaign/campaign.guard.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
@@ -22,8 +23,18 @@ export interface UserRoutesOptions {
 export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { users, campaigns }) => {
   const tags = ['user']
   /** Anyone may join or log in; a guest token, when sent, is the session that gets upgraded. */
+  /**
+   * A join or login continues the caller's session when their credential still works. One that
+   * does not (expired, logged out, its person erased) is ignored, not refused: the email and
+   * password are what these routes check, and a client left holding a dead token must still be
+   * able to log in or join as a newcomer.
+   */
   const maybeAuthenticate = async (request: FastifyRequest) => {
-    if (credentialFrom(request)) await app.authenticate(request)
+    try {
+      if (credentialFrom(request)) await app.authenticate(request)
+    } catch (err) {
+      if (!(err instanceof UnauthorizedError)) throw err
+    }
   }
 
   app.post(
@@ -60,7 +71,9 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
         operationId: 'login',
         tags,
         description:
-          'Log in with email and password; rate-limited per IP and per email (429 with Retry-After).',
+          'Log in with email and password. Rate-limited (429 with Retry-After, the same whichever limit): ' +
+          '30 attempts per client network (IPv4 address, IPv6 /64), 5 per email from one network (a ' +
+          'success resets that network’s count) and 100 per email from all networks, per 15 min.',
         body: LoginBody,
         response: { 200: AuthResponse, ...errors(400, 401, 404, 429) },
       },

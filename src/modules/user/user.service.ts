@@ -20,7 +20,7 @@ import type { Campaign } from '../campaign/campaign.schema.js'
 import { legacyEmail, normaliseEmail } from './email.js'
 import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword } from './password.js'
 import { generateReferralCode } from './referral-code.js'
-import type { Revocations } from './erased-users.js'
+import type { Revocations } from './revocations.js'
 import { logOut } from './logout.js'
 import * as repo from './user.repo.js'
 import type {
@@ -54,6 +54,12 @@ export type JoinReferralHook = (input: {
   sessionId: string
   ip: string
   code: string
+  /**
+   * The person whose user token the join presented, and that token's session: someone already
+   * in, who may be making a second account from their own browser. The new person gets a session
+   * of their own (see `sessionFor`), so only this tells the referral rules who made them.
+   */
+  presentedBy?: { userId: string; sessionId: string }
 }) => Promise<ReferralOutcome>
 
 export type Member = NonNullable<Awaited<ReturnType<typeof repo.findMember>>>
@@ -109,20 +115,42 @@ export interface UserServiceDeps {
   limiter: RateLimiter
   /** The authenticator's revocation cache: told of each erasure and logout, so this node honours it at once. */
   revocations?: Revocations
-  /** Login attempts per IP and per email, per window (defaults 30 / 5 per 15 min). */
-  loginLimits?: { perIp: number; perEmail: number; windowMs: number }
+  /** Password attempts per window (see `countPasswordAttempt`); defaults in `DEFAULT_LOGIN_LIMITS`. */
+  loginLimits?: LoginLimits
+}
+
+export interface LoginLimits {
+  /** Attempts from one client network, whatever the addresses. */
+  perIp: number
+  /** Attempts at one address from one client network: what a guesser anywhere gets. */
+  perEmailAndNetwork: number
+  /** Attempts at one address from all networks together: the ceiling a distributed guesser meets. */
+  perEmail: number
+  windowMs: number
+}
+
+const DEFAULT_LOGIN_LIMITS: LoginLimits = {
+  perIp: 30,
+  perEmailAndNetwork: 5,
+  perEmail: 100,
+  windowMs: 15 * 60_000,
 }
 
 const MAX_CODE_ATTEMPTS = 8
 
-/** An address's login budget, whichever form it is stored or typed in. */
+/** An address's login budget across all networks, whichever form it is stored or typed in. */
 function emailKey(email: string): string {
   return `login:email:${createHash('sha256').update(normaliseEmail(email)).digest('hex').slice(0, 32)}`
 }
 
+/** An address's login budget from one client network (an IPv6 client's /64). */
+function emailNetworkKey(email: string, ip: string): string {
+  return `${emailKey(email)}:net:${clientNetwork(ip)}`
+}
+
 export function createUserService(deps: UserServiceDeps): UserService {
   const { db } = deps
-  const limits = deps.loginLimits ?? { perIp: 30, perEmail: 5, windowMs: 15 * 60_000 }
+  const limits = deps.loginLimits ?? DEFAULT_LOGIN_LIMITS
   const eraseHooks: EraseHook[] = []
   let joinReferral: JoinReferralHook | undefined
 
@@ -131,13 +159,21 @@ export function createUserService(deps: UserServiceDeps): UserService {
    * the caller's transaction: a new person's user row and membership commit together, so a racing
    * join of the same email finds both or neither.
    */
-  async function ensureMembership(trx: Db, campaign: string, userId: string, sessionId: string) {
+  async function ensureMembership(
+    trx: Db,
+    campaign: string,
+    userId: string,
+    sessionId: string,
+    caller: CallerContext,
+  ) {
+    const via = presenter(caller, userId)
     for (let attempt = 0; attempt < MAX_CODE_ATTEMPTS; attempt++) {
       const row = await repo.insertMembership(trx, {
         campaign_slug: campaign,
         user_id: userId,
         referral_code: generateReferralCode(),
         session_id: sessionId,
+        ...(via ? { joined_via_user_id: via.userId, joined_via_session_id: via.sessionId } : {}),
       })
       // A new member counts once in the campaign's `registrations` (its stats and dashboard),
       // whichever route they joined by; a repeat join does not.
@@ -151,10 +187,18 @@ export function createUserService(deps: UserServiceDeps): UserService {
     throw new ServiceUnavailableError('Could not allocate a referral code; retry', 'CODE_ALLOCATION_FAILED')
   }
 
-  /** Counted before a password is checked, at login and at a join with one: a guesser pays for every attempt. */
+  /**
+   * Counted before a password is checked, at login and at a join with one: a guesser pays for every
+   * attempt. The low budget is per address and client network, so whoever guesses from elsewhere
+   * cannot lock the owner out on their own network (OWASP); the ceiling per address over all
+   * networks stops a guesser spread over many. An attempt refused by one budget is not counted in
+   * the next, so a guesser held at their network's budget does not spend the address's ceiling.
+   * Every refusal is the same 429 whichever budget it comes from.
+   */
   async function countPasswordAttempt(ip: string, email: string) {
     for (const [key, limit] of [
       [`login:ip:${clientNetwork(ip)}`, limits.perIp],
+      [emailNetworkKey(email, ip), limits.perEmailAndNetwork],
       [emailKey(email), limits.perEmail],
     ] as const) {
       const r = await deps.limiter.consume(key, limit, limits.windowMs)
@@ -178,7 +222,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
     if (password !== undefined) {
       await countPasswordAttempt(caller.ip, user.email!)
       if (user.password_hash && (await verifyPassword(password, user.password_hash))) {
-        await deps.limiter.reset(emailKey(user.email!))
+        await deps.limiter.reset(emailNetworkKey(user.email!, caller.ip))
         return
       }
       // Setting a password on an account nobody proved they own would hand it over. Refused as a
@@ -205,6 +249,14 @@ export function createUserService(deps: UserServiceDeps): UserService {
   function sessionFor(caller: CallerContext, userId: string, fresh: string): string {
     const p = caller.principal
     return p && (p.kind === 'session' || p.user_id === userId) ? p.session_id : fresh
+  }
+
+  /** Another person whose user token a join presented (a second account made while logged in). */
+  function presenter(caller: CallerContext, userId: string) {
+    const p = caller.principal
+    return p?.kind === 'user' && p.user_id !== userId
+      ? { userId: p.user_id, sessionId: p.session_id }
+      : undefined
   }
 
   /**
@@ -249,7 +301,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
           const sessionId = sessionFor(caller, existing.id, fresh)
           const m = await db
             .transaction()
-            .execute((trx) => ensureMembership(trx, campaign.slug, existing.id, sessionId))
+            .execute((trx) => ensureMembership(trx, campaign.slug, existing.id, sessionId, caller))
           joined = { user: existing, ...m }
           break
         }
@@ -272,7 +324,13 @@ export function createUserService(deps: UserServiceDeps): UserService {
           if (!user) return undefined
           return {
             user,
-            ...(await ensureMembership(trx, campaign.slug, user.id, sessionFor(caller, user.id, fresh))),
+            ...(await ensureMembership(
+              trx,
+              campaign.slug,
+              user.id,
+              sessionFor(caller, user.id, fresh),
+              caller,
+            )),
           }
         })
       }
@@ -290,6 +348,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       })
       let referral: ReferralOutcome | undefined
       if (input.referral_code !== undefined && joinReferral) {
+        const p = caller.principal
         try {
           referral = await joinReferral({
             campaign,
@@ -297,6 +356,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
             sessionId: joined.membership.session_id,
             ip: caller.ip,
             code: input.referral_code,
+            ...(p?.kind === 'user' ? { presentedBy: { userId: p.user_id, sessionId: p.session_id } } : {}),
           })
         } catch (err) {
           // A bad code never fails the join: the person is in, the referral is not.
@@ -336,7 +396,9 @@ export function createUserService(deps: UserServiceDeps): UserService {
         ? await verifyPassword(input.password, user.password_hash)
         : await burnPasswordCheck(input.password)
       if (!user || !ok) throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS')
-      await deps.limiter.reset(emailKey(email))
+      // Only this network's budget: the ceiling over all networks stays spent (else the owner's
+      // login would hand a distributed guesser a fresh one).
+      await deps.limiter.reset(emailNetworkKey(email, caller.ip))
       const membership = caller.campaign
         ? await repo.findMembership(db, caller.campaign.slug, user.id)
         : undefined

@@ -1,10 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { ulid } from 'ulid'
+import type { EventBus } from '../bus/bus.js'
 import type { Db } from '../db/database.js'
 import type { Principal, Role } from './principal.js'
 
 const PREFIX = 'ovs_'
+/** How long a node trusts what it read about a key; a revocation announced on the bus ends it at once. */
 const CACHE_MS = 30_000
+/** `{ ids }` of keys just revoked (by `revoke`, or by a configured key's rotation), on every node. */
+export const APIKEY_REVOKED_CHANNEL = 'ovasabi:apikey:revoked'
+/** How long after a failed subscription to the revocations a node asks the bus again. */
+const SUBSCRIBE_RETRY_MS = 5000
 
 export interface ApiKeyRecord {
   id: string
@@ -46,9 +52,71 @@ export interface ApiKeyService {
   authenticate(key: string): Promise<Principal | undefined>
 }
 
-export function createApiKeyService(deps: { db: Db }): ApiKeyService {
+export interface ApiKeyServiceDeps {
+  db: Db
+  /**
+   * Where revocations are announced to every node (each drops its cached keys at once). Without
+   * it, or when a message is lost, a revoked key is refused within the cache's 30 s.
+   */
+  bus?: Pick<EventBus, 'publish' | 'subscribe'>
+  /** A revocation that could not be announced, or a subscription that failed (the cache's 30 s then bound it). */
+  onError?: (err: unknown) => void
+}
+
+export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
   const cache = new Map<string, { principal: Principal | undefined; until: number }>()
   const columns = ['id', 'name', 'role', 'created_at', 'last_used_at', 'revoked_at'] as const
+  /**
+   * Bumped by every revocation heard of: a key read from the database before one is not cached
+   * after it (the read may predate the revocation it was told of).
+   */
+  let generation = 0
+  const forgetAll = () => {
+    generation++
+    cache.clear()
+  }
+
+  /**
+   * Subscribed at the first key checked, which waits for it before caching anything: a node holds
+   * no key in its cache without hearing of its revocation. A failed subscription (Redis down) is
+   * tried again at a check at most every few seconds, as the rate limiter retries Redis; meanwhile
+   * keys are cached as without a bus.
+   */
+  let subscribed = false
+  let subscribing: Promise<void> | undefined
+  let retryAt = 0
+  function listen(): Promise<void> | undefined {
+    const bus = deps.bus
+    if (!bus || subscribed) return undefined
+    if (subscribing || Date.now() < retryAt) return subscribing
+    subscribing = bus
+      .subscribe(APIKEY_REVOKED_CHANNEL, forgetAll)
+      .then(
+        () => {
+          subscribed = true
+        },
+        (err) => {
+          retryAt = Date.now() + SUBSCRIBE_RETRY_MS
+          deps.onError?.(err)
+        },
+      )
+      .finally(() => {
+        subscribing = undefined
+      })
+    return subscribing
+  }
+
+  /** Tell every node (this one included, already done) that these keys no longer work. */
+  async function announce(ids: string[]) {
+    forgetAll()
+    if (ids.length === 0 || !deps.bus) return
+    try {
+      await deps.bus.publish(APIKEY_REVOKED_CHANNEL, { ids })
+    } catch (err) {
+      // The revocation is committed; other nodes refuse the key once their cache runs out.
+      deps.onError?.(err)
+    }
+  }
 
   return {
     async create({ name, role, key }) {
@@ -61,14 +129,15 @@ export function createApiKeyService(deps: { db: Db }): ApiKeyService {
         .returning(columns)
         .executeTakeFirstOrThrow()
       if (key !== undefined) {
-        await deps.db
+        const revoked = await deps.db
           .updateTable('service_security_apikey')
           .set({ revoked_at: new Date() })
           .where('name', '=', name)
           .where('id', '<>', row.id)
           .where('revoked_at', 'is', null)
+          .returning('id')
           .execute()
-        cache.clear()
+        await announce(revoked.map((r) => r.id))
       }
       return { ...(row as ApiKeyRecord), key: secret }
     },
@@ -80,19 +149,22 @@ export function createApiKeyService(deps: { db: Db }): ApiKeyService {
         .execute()) as ApiKeyRecord[]
     },
     async revoke(id) {
-      const res = await deps.db
+      const revoked = await deps.db
         .updateTable('service_security_apikey')
         .set({ revoked_at: new Date() })
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
-        .executeTakeFirst()
-      cache.clear()
-      return Number(res.numUpdatedRows) > 0
+        .returning('id')
+        .execute()
+      await announce(revoked.map((r) => r.id))
+      return revoked.length > 0
     },
     async authenticate(key) {
       const hash = hashApiKey(key)
       const hit = cache.get(hash)
       if (hit && hit.until > Date.now()) return hit.principal
+      await listen()
+      const seen = generation
       const row = await deps.db
         .selectFrom('service_security_apikey')
         .select(['id', 'role', 'revoked_at'])
@@ -114,6 +186,7 @@ export function createApiKeyService(deps: { db: Db }): ApiKeyService {
           .where('id', '=', row.id)
           .execute()
       }
+      if (generation !== seen) return principal
       if (cache.size > 10_000) cache.clear()
       cache.set(hash, { principal, until: Date.now() + CACHE_MS })
       return principal

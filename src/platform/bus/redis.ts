@@ -9,6 +9,8 @@ export function createRedisBus(client: Redis, onError: (err: unknown) => void = 
   const publisher = client
   const subscriber = client.duplicate()
   const handlers = new HandlerMap()
+  /** A channel's SUBSCRIBE in flight: a second handler on the channel waits for it too. */
+  const subscribing = new Map<string, Promise<unknown>>()
   subscriber.on('message', (channel: string, raw: string) => {
     let message: unknown
     try {
@@ -26,7 +28,22 @@ export function createRedisBus(client: Redis, onError: (err: unknown) => void = 
       await publisher.publish(channel, JSON.stringify(message))
     },
     async subscribe(channel: string, handler: BusHandler) {
-      if (handlers.add(channel, handler)) await subscriber.subscribe(channel)
+      if (handlers.add(channel, handler)) {
+        const sent = subscriber.subscribe(channel)
+        subscribing.set(channel, sent)
+        sent.then(
+          () => subscribing.delete(channel),
+          () => subscribing.delete(channel),
+        )
+      }
+      try {
+        await subscribing.get(channel)
+      } catch (err) {
+        // Not subscribed: the handler goes, so the channel's next subscribe sends SUBSCRIBE again
+        // instead of finding a handler there and trusting a subscription Redis never made.
+        handlers.remove(channel, handler)
+        throw err
+      }
       return async () => {
         if (handlers.remove(channel, handler) && subscriber.status === 'ready')
           await subscriber.unsubscribe(channel)

@@ -19,6 +19,7 @@ import * as m017 from './migrations/017_referral_milestone_announced.js'
 import * as m018 from './migrations/018_stream_token_cutoff_key_owner.js'
 import * as m019 from './migrations/019_user_sessions_logout.js'
 import * as m020 from './migrations/020_in_flight_media_and_link_case.js'
+import * as m021 from './migrations/021_membership_joined_via.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -44,6 +45,7 @@ const migrations: Record<string, Migration> = {
   '018_stream_token_cutoff_key_owner': m018,
   '019_user_sessions_logout': m019,
   '020_in_flight_media_and_link_case': m020,
+  '021_membership_joined_via': m021,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

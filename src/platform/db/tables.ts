@@ -103,6 +103,9 @@ export interface UserMembershipTable {
   referral_code: string
   session_id: string
   joined_at: CreatedAt
+  /** Whose user token the join presented, when another person's (see `sessionFor`), and its session. */
+  joined_via_user_id: ColumnType<string | null, string | null | undefined, string | null>
+  joined_via_session_id: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 /** A session a person continued without a membership recording it (a guest who logged in). */

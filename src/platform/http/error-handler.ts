@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import {
   AppError,
   BadRequestError,
@@ -9,17 +9,62 @@ import {
   ValidationError,
 } from './errors.js'
 
+/** A client's header as an error message may quote it: printable, bounded. */
+function quoted(value: string | undefined): string {
+  if (!value) return 'none'
+  const printable = value.replace(/[^\x20-\x7e]/g, '?')
+  return printable.length > 100 ? `${printable.slice(0, 100)}…` : printable
+}
+
+/** An `enum` miss names the values allowed (Ajv says only "must be equal to one of the allowed values"). */
+function enumMessage(v: { keyword?: string; params?: unknown }): string | undefined {
+  const allowed = (v.params as { allowedValues?: unknown } | undefined)?.allowedValues
+  if (v.keyword !== 'enum' || !Array.isArray(allowed)) return undefined
+  return `must be one of: ${allowed.map((a) => String(a)).join(', ')}`
+}
+
+type Violation = NonNullable<FastifyError['validation']>[number]
+
+/**
+ * One detail per violation, except a union of constants (TypeBox's `Union([Literal…])`): Ajv says
+ * "must be equal to constant" once per branch and then "must match a schema in anyOf"; those
+ * become one "must be one of: a, b, c" at that path.
+ */
+function validationDetails(violations: Violation[], context: string) {
+  const constants = new Map<string, unknown[]>()
+  for (const v of violations) {
+    if (v.keyword !== 'const') continue
+    const allowed = constants.get(v.instancePath) ?? []
+    allowed.push((v.params as { allowedValue?: unknown }).allowedValue)
+    constants.set(v.instancePath, allowed)
+  }
+  const told = new Set<string>()
+  const details: Array<{ path: string; message: string; missing?: unknown }> = []
+  for (const v of violations) {
+    const path = `${context}${v.instancePath || ''}`
+    const allowed = constants.get(v.instancePath)
+    if (allowed && (v.keyword === 'const' || v.keyword === 'anyOf')) {
+      if (told.has(v.instancePath)) continue
+      told.add(v.instancePath)
+      const values = allowed.map((a) => String(a)).join(', ')
+      details.push({ path, message: allowed.length > 1 ? `must be one of: ${values}` : `must be ${values}` })
+      continue
+    }
+    const missing = (v.params as { missingProperty?: unknown } | undefined)?.missingProperty
+    details.push({
+      path,
+      message: enumMessage(v) ?? v.message ?? 'is invalid',
+      ...(missing ? { missing } : {}),
+    })
+  }
+  return details
+}
+
 /** Fastify's own error codes for bad input, mapped to ours. Anything else unknown is a masked 500. */
-function fromFastifyError(err: FastifyError): AppError | undefined {
+function fromFastifyError(err: FastifyError, request: FastifyRequest): AppError | undefined {
   if (err.validation) {
-    const details = err.validation.map((v) => ({
-      path: `${err.validationContext ?? 'body'}${v.instancePath || ''}`,
-      message: v.message,
-      ...(v.params && (v.params as any).missingProperty
-        ? { missing: (v.params as any).missingProperty }
-        : {}),
-    }))
-    return new ValidationError(`Request ${err.validationContext ?? 'body'} is invalid`, details)
+    const context = err.validationContext ?? 'body'
+    return new ValidationError(`Request ${context} is invalid`, validationDetails(err.validation, context))
   }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -28,7 +73,7 @@ function fromFastifyError(err: FastifyError): AppError | undefined {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
         ? new UnsupportedMediaTypeError(
-            `Content-Type ${err.message.split(': ').pop()} is not supported; send application/json`,
+            `Content-Type ${quoted(request.headers['content-type'])} is not supported; send application/json`,
           )
         : new BadRequestError('Content-Length does not match the body', 'INVALID_CONTENT_LENGTH')
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -58,7 +103,7 @@ function fromFastifyError(err: FastifyError): AppError | undefined {
 
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const appError = error instanceof AppError ? error : fromFastifyError(error)
+    const appError = error instanceof AppError ? error : fromFastifyError(error, request)
     if (!appError) {
       request.log.error({ err: error, request_id: request.id }, 'unhandled error')
       return reply.status(500).send({
@@ -67,7 +112,10 @@ export function registerErrorHandler(app: FastifyInstance): void {
         request_id: request.id,
       })
     }
-    if (appError.statusCode >= 500) request.log.error({ err: error }, appError.message)
+    // A 503 is a state we answer on purpose (a dependency down or switched off, shutting down):
+    // a warning naming it, no stack. Any other 5xx is a fault: logged as an error, stack and all.
+    if (appError.statusCode === 503) request.log.warn({ code: appError.code }, appError.message)
+    else if (appError.statusCode >= 500) request.log.error({ err: error }, appError.message)
     if (appError.headers) reply.headers(appError.headers)
     return reply.status(appError.statusCode).send(errorBody(appError, request.id))
   })

@@ -49,11 +49,26 @@ export function registerJsonParser(app: FastifyInstance, maxDepth: number): void
         return
       }
       parse(request, text, (err, value) => {
-        if (err) done(new BadRequestError('Body is not valid JSON', 'INVALID_JSON'), undefined)
-        else if (hasLoneSurrogateEscape(text, value))
+        if (err) {
+          // Fastify's parser reports both alike: JSON that parses was refused for a key that could
+          // reach an object's prototype, and is told so.
+          const message = parsesAsJson(text)
+            ? 'Bodies must not carry "__proto__" or "constructor.prototype" keys'
+            : 'Body is not valid JSON'
+          done(new BadRequestError(message, 'INVALID_JSON'), undefined)
+        } else if (hasLoneSurrogateEscape(text, value))
           done(new BadRequestError(LONE_SURROGATE_REFUSED, 'INVALID_CHARACTER'), undefined)
         else done(null, value)
       })
     },
   )
+}
+
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
 }

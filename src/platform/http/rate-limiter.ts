@@ -11,9 +11,10 @@ export interface RateLimitResult {
 
 /**
  * Fixed-window attempt counter for business rules (login attempts per IP and per email, lead
- * submissions per IP…), separate from the global per-IP HTTP limit. With Redis every node shares
- * the counts (and counts alone while Redis is down); without it they live in this process, which
- * is right for a single node.
+ * submissions per IP…), separate from the global per-IP HTTP limit, and under the StreamSource
+ * `/api/v1` tiers (`modules/stream/ratelimit.ts`). With Redis every node shares the counts (and
+ * counts alone while Redis is down); without it they live in this process, which is right for a
+ * single node.
  */
 export interface RateLimiter {
   /** Count one attempt under `key`; refused once more than `limit` attempts fall in `windowMs`. */
@@ -49,10 +50,15 @@ const FALLBACK_MS = 5000
  * request failing with a 500, and are never lifted. `onFallback` hears of each outage once.
  */
 export function createRateLimiter(
-  options: { redis?: Redis; onFallback?: (err: unknown) => void } = {},
+  options: {
+    redis?: Redis
+    onFallback?: (err: unknown) => void
+    /** Redis key prefix (default `ovasabi:limit:`), so callers' keys cannot meet. */
+    prefix?: string
+  } = {},
 ): RateLimiter {
   const memory = createMemoryRateLimiter()
-  const { redis } = options
+  const { redis, prefix = PREFIX } = options
   if (!redis) return memory
   let downUntil = 0
   let down = false
@@ -66,7 +72,7 @@ export function createRateLimiter(
     async consume(key, limit, windowMs) {
       if (Date.now() < downUntil) return memory.consume(key, limit, windowMs)
       try {
-        const [count, ttl] = (await redis.eval(CONSUME_SCRIPT, 1, PREFIX + key, String(windowMs))) as [
+        const [count, ttl] = (await redis.eval(CONSUME_SCRIPT, 1, prefix + key, String(windowMs))) as [
           number,
           number,
         ]
@@ -81,7 +87,7 @@ export function createRateLimiter(
       await memory.reset(key)
       if (Date.now() < downUntil) return
       try {
-        await redis.del(PREFIX + key)
+        await redis.del(prefix + key)
       } catch (err) {
         fail(err)
       }

@@ -1,7 +1,8 @@
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify'
-import { AppError } from './errors.js'
+import { AppError, errorBody } from './errors.js'
+import { bodyRateFloor } from './min-rate.js'
 
 /**
  * Deadlines for clients that hold a connection without sending (slowloris), like nginx's
@@ -15,37 +16,63 @@ export interface HttpTimeouts {
    * A body has no total deadline: a large upload on a slow link goes on while bytes arrive.
    */
   bodyIdleMs: number
+  /**
+   * Bytes per second a request body must average while it is read, over the last `bodyIdleMs`
+   * (since it began, while shorter), once it has been read for `bodyRateGraceMs`; else 408
+   * `BODY_TOO_SLOW` and the connection is closed. 0: no floor.
+   */
+  bodyMinBytesPerSecond: number
+  /** Reading time a body has before its rate is judged. */
+  bodyRateGraceMs: number
 }
 
 /** How long a keep-alive connection waits for its next request: Fastify's default, kept. */
 const KEEP_ALIVE_MS = 72_000
 
 export class RequestTimeoutError extends AppError {
-  constructor(message = 'The request took too long to arrive') {
-    super(408, 'REQUEST_TIMEOUT', message)
+  constructor(message = 'The request took too long to arrive', code = 'REQUEST_TIMEOUT') {
+    super(408, code, message)
   }
 }
 
-const bodyIdleHandlers = new WeakMap<IncomingMessage, (err: RequestTimeoutError) => void>()
+/**
+ * A body under the rate floor. Still 408, so clients and proxies treat it as the timeout it is
+ * (retried as one); its own code, as `MEDIA_TOO_LARGE` is a 413 of its own, tells the client it
+ * was too slow rather than silent, which `REQUEST_TIMEOUT` would leave it to guess.
+ */
+export class BodyTooSlowError extends RequestTimeoutError {
+  constructor(message: string) {
+    super(message, 'BODY_TOO_SLOW')
+  }
+}
+
+const bodyStallHandlers = new WeakMap<IncomingMessage, (err: RequestTimeoutError) => void>()
 
 /**
  * For a route that reads a request body itself (uploads): when the body goes `bodyIdleMs` without
- * a byte while it is read, `onIdle` is called instead of the connection being answered 408 and
- * closed; it must end the request. Returns the function that stops watching.
+ * a byte while it is read, or comes under the rate floor (a `BodyTooSlowError`), `onIdle` is
+ * called instead of the connection being answered 408 and closed; it must end the request.
+ * Returns the function that stops watching.
  */
 export function whenBodyIdle(req: IncomingMessage, onIdle: (err: RequestTimeoutError) => void): () => void {
-  bodyIdleHandlers.set(req, onIdle)
+  bodyStallHandlers.set(req, onIdle)
   return () => {
-    if (bodyIdleHandlers.get(req) === onIdle) bodyIdleHandlers.delete(req)
+    if (bodyStallHandlers.get(req) === onIdle) bodyStallHandlers.delete(req)
   }
 }
 
-/** An answer written straight to the socket, for a request Fastify cannot answer (or never saw). */
-function writeError(socket: Socket, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ status: 'error', error: { code, message } })
+/**
+ * An answer written straight to the socket, for a request Fastify cannot answer (or never saw):
+ * the standard error body, with the request's id when it got one.
+ */
+function writeError(socket: Socket, err: AppError, requestId?: string): void {
+  const full = errorBody(err, requestId ?? '')
+  const body = JSON.stringify(requestId ? full : { status: full.status, error: full.error })
+  // An id is a ULID or a given `x-request-id` that matched `[\w.:-]`: safe in a header.
+  const id = requestId ? `x-request-id: ${requestId}\r\n` : ''
   socket.write(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${err.statusCode} ${STATUS_CODES[err.statusCode]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n${id}connection: close\r\n\r\n${body}`,
   )
 }
 
@@ -62,7 +89,8 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
  * - a connection quiet for `bodyIdleMs` (Node's socket timeout) is judged by what it is doing: a
  *   body being read that stopped coming is answered 408 and closed; an answer the client stopped
  *   reading, or no request at all (Node's default), is closed; a request the server is still
- *   working on is left alone.
+ *   working on is left alone;
+ * - a body read under `bodyMinBytesPerSecond` (see `min-rate.ts`) is answered 408 and closed.
  * Malformed requests get the standard error body too.
  */
 export function httpTimeouts(timeouts: HttpTimeouts): {
@@ -77,11 +105,42 @@ export function httpTimeouts(timeouts: HttpTimeouts): {
   const { headersMs, bodyIdleMs } = timeouts
   /** The latest response of each connection. */
   const responses = new WeakMap<Socket, ServerResponse>()
+  /** The id Fastify gave each request, for the answers written without it. */
+  const requestIds = new WeakMap<IncomingMessage, string>()
   /** A response of this connection has begun: writing anything else on it would corrupt it. */
   const answering = (socket: Socket) => {
     const res = responses.get(socket)
     return res?.headersSent === true && !res.writableFinished
   }
+
+  /** The body of `res`'s request stopped coming, or comes too slowly, while it is read. */
+  function stalled(res: ServerResponse, err: RequestTimeoutError): void {
+    const req = res.req
+    const onIdle = bodyStallHandlers.get(req)
+    if (onIdle) {
+      onIdle(err)
+      return
+    }
+    const socket = req.socket
+    if (socket.writable && !res.headersSent) writeError(socket, err, requestIds.get(req))
+    socket.destroy()
+  }
+
+  const watchRate = bodyRateFloor(
+    {
+      bytesPerSecond: timeouts.bodyMinBytesPerSecond,
+      graceMs: timeouts.bodyRateGraceMs,
+      windowMs: Math.max(timeouts.bodyRateGraceMs, bodyIdleMs),
+    },
+    (res, rate) =>
+      stalled(
+        res,
+        new BodyTooSlowError(
+          `The request body came at ${Math.floor(rate)} bytes/s, under the ` +
+            `${timeouts.bodyMinBytesPerSecond} bytes/s required`,
+        ),
+      ),
+  )
 
   /** The connection of `res`, under way, sent and received nothing for `bodyIdleMs`. */
   function onQuiet(this: ServerResponse, socket: Socket): void {
@@ -93,14 +152,7 @@ export function httpTimeouts(timeouts: HttpTimeouts): {
         socket.setTimeout(bodyIdleMs)
         return
       }
-      const err = new RequestTimeoutError(`No bytes of the request body came for ${bodyIdleMs / 1000} s`)
-      const onIdle = bodyIdleHandlers.get(req)
-      if (onIdle) {
-        onIdle(err)
-        return
-      }
-      if (socket.writable && !this.headersSent) writeError(socket, err.statusCode, err.code, err.message)
-      socket.destroy()
+      stalled(this, new RequestTimeoutError(`No bytes of the request body came for ${bodyIdleMs / 1000} s`))
       return
     }
     // The whole request came. An answer stuck in the socket's buffer: the client stopped reading.
@@ -127,7 +179,7 @@ export function httpTimeouts(timeouts: HttpTimeouts): {
           err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
             ? [408, 'REQUEST_TIMEOUT', `The request's headers did not come within ${headersMs / 1000} s`]
             : (CLIENT_ERRORS[err.code] ?? [400, 'BAD_REQUEST', 'Malformed HTTP request'])
-        if (socket.writable && !answering(socket)) writeError(socket, status, code, message)
+        if (socket.writable && !answering(socket)) writeError(socket, new AppError(status, code, message))
         socket.destroy(err)
       },
     },
@@ -136,7 +188,9 @@ export function httpTimeouts(timeouts: HttpTimeouts): {
       // this: a callback hook, first, so a request is watched before anything else awaits.
       app.addHook('onRequest', (request, reply, done) => {
         responses.set(request.raw.socket, reply.raw)
+        requestIds.set(request.raw, request.id)
         reply.raw.on('timeout', onQuiet)
+        watchRate(reply.raw)
         done()
       })
     },

@@ -29,6 +29,12 @@ export interface Metrics {
    * node) or `undelivered` (no socket got it; a REST caller still has its HTTP answer).
    */
   readonly ackPublishesFailed: Counter<'outcome'>
+  /**
+   * `ovasabi_action_after_commit_failures_total`: work an action left for after its commit (its
+   * `ctx.afterCommit` tasks, `onCommitted` listeners) that threw, by canonical action name. The
+   * action still committed and was answered 2xx.
+   */
+  readonly afterCommitFailures: Counter<'action'>
   readonly dbPool: Gauge<'state'>
 }
 
@@ -82,6 +88,14 @@ export function createMetrics(): Metrics {
         'update_ack frames whose publish on the bus failed (e.g. Redis unreachable), by outcome: ' +
         'delivered_locally (written to the sending socket on this node) or undelivered',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    afterCommitFailures: new Counter({
+      name: 'ovasabi_action_after_commit_failures_total',
+      help:
+        'Nexus actions that committed but whose after-commit work (afterCommit tasks, onCommitted ' +
+        'listeners) threw, by canonical action name',
+      labelNames: ['action'],
       registers: [registry],
     }),
     dbPool: new Gauge({

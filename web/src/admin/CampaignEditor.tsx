@@ -1,5 +1,5 @@
-import { useState } from 'preact/hooks'
-import type { Campaign, OvasabiClient } from '../../../client/index.js'
+import { useRef, useState } from 'preact/hooks'
+import { type Campaign, OvasabiError, type OvasabiClient } from '../../../client/index.js'
 import { FEATURES } from '../../../src/modules/campaign/features.js'
 import { errorText } from './api.js'
 
@@ -11,21 +11,45 @@ const toLocal = (iso?: string) => {
 }
 const fromLocal = (v: string) => (v ? new Date(v).toISOString() : undefined)
 
+/** The zones the time-zone field suggests (the server accepts what `Intl` knows). */
+const ZONES: string[] = (() => {
+  try {
+    return ['UTC', ...Intl.supportedValuesOf('timeZone').filter((z) => z !== 'UTC')]
+  } catch {
+    return ['UTC']
+  }
+})()
+const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone
+
 export function NewCampaign(props: { client: OvasabiClient; onCreated: (slug: string) => void }) {
   const [error, setError] = useState<string>()
+  const [pending, setPending] = useState(false)
+  const busy = useRef(false)
   async function submit(e: Event) {
     e.preventDefault()
+    // A second click while the first is on its way would be refused as CAMPAIGN_EXISTS.
+    if (busy.current) return
     const f = new FormData(e.currentTarget as HTMLFormElement)
+    const title = String(f.get('title') ?? '').trim()
+    if (!title) {
+      setError('Give the campaign a title.')
+      return
+    }
+    busy.current = true
+    setPending(true)
     try {
       const c = await props.client.campaigns.create({
         slug: String(f.get('slug')),
-        title: String(f.get('title')),
+        title,
         draft: f.get('draft') === 'on',
         metadata: { features: ['presence', 'analytics'], scheduling: { frequency: 1 } },
       })
       props.onCreated(c.slug)
     } catch (err) {
       setError(errorText(err))
+    } finally {
+      busy.current = false
+      setPending(false)
     }
   }
   return (
@@ -55,7 +79,7 @@ export function NewCampaign(props: { client: OvasabiClient; onCreated: (slug: st
             {error}
           </p>
         )}
-        <button class="btn btn-primary" type="submit">
+        <button class="btn btn-primary" type="submit" disabled={pending}>
           Create
         </button>
       </form>
@@ -63,18 +87,43 @@ export function NewCampaign(props: { client: OvasabiClient; onCreated: (slug: st
   )
 }
 
-/** Metadata with real controls; saved with the campaign's version so concurrent edits are refused. */
-export function CampaignEditor(props: { client: OvasabiClient; campaign: Campaign; onSaved: () => void }) {
+interface EditorProps {
+  client: OvasabiClient
+  campaign: Campaign
+  /** Reload the campaign (after a save, an archive, or a refused save: to learn the latest version). */
+  onSaved: () => void
+}
+
+/** A save refused because the campaign changed since the form was filled. */
+const isConflict = (err: unknown) =>
+  err instanceof OvasabiError && (err.code === 'VERSION_CONFLICT' || err.code === 'PRECONDITION_FAILED')
+
+/**
+ * Metadata with real controls; saved with the campaign's version so concurrent edits are refused.
+ * "Load the latest version" remounts the form (its fields start from the campaign they are given).
+ */
+export function CampaignEditor(props: EditorProps) {
+  const [generation, setGeneration] = useState(0)
+  return <EditorForm key={generation} {...props} onReset={() => setGeneration((g) => g + 1)} />
+}
+
+function EditorForm(props: EditorProps & { onReset: () => void }) {
   const c = props.campaign
   const meta = c.metadata as Record<string, any>
   const [features, setFeatures] = useState<Set<string>>(new Set((meta.features as string[]) ?? []))
   const [rules, setRules] = useState(JSON.stringify(meta.custom_rules ?? {}, null, 2))
   const [rulesError, setRulesError] = useState<string>()
   const [message, setMessage] = useState<{ tone: string; text: string }>()
+  // The version a save was refused at: the latest can be loaded once the reload has brought it.
+  const [conflictAt, setConflictAt] = useState<number>()
+  const [pending, setPending] = useState(false)
+  const busy = useRef(false)
   const archived = c.status === 'archived'
 
   async function save(e: Event) {
     e.preventDefault()
+    // A double click sent the same version twice: the second was refused as a conflict with the first.
+    if (busy.current) return
     const f = new FormData(e.currentTarget as HTMLFormElement)
     let customRules: Record<string, unknown>
     try {
@@ -84,6 +133,12 @@ export function CampaignEditor(props: { client: OvasabiClient; campaign: Campaig
       setRulesError(undefined)
     } catch (err) {
       setRulesError(`Rules must be a JSON object (${(err as Error).message})`)
+      setMessage(undefined)
+      return
+    }
+    const title = String(f.get('title') ?? '').trim()
+    if (!title) {
+      setMessage({ tone: 'danger', text: 'Give the campaign a title.' })
       return
     }
     const scheduling: Record<string, unknown> = { ...(meta.scheduling ?? {}) }
@@ -99,9 +154,11 @@ export function CampaignEditor(props: { client: OvasabiClient; campaign: Campaig
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean)
+    busy.current = true
+    setPending(true)
     try {
       await props.client.campaigns.update(c.slug, {
-        title: String(f.get('title')),
+        title,
         description: String(f.get('description') ?? ''),
         draft: f.get('draft') === 'on',
         version: c.version,
@@ -114,9 +171,20 @@ export function CampaignEditor(props: { client: OvasabiClient; campaign: Campaig
         },
       })
       setMessage({ tone: 'ok', text: 'Saved.' })
+      setConflictAt(undefined)
       props.onSaved()
     } catch (err) {
-      setMessage({ tone: 'danger', text: errorText(err) })
+      if (isConflict(err)) {
+        setConflictAt(c.version)
+        setMessage({
+          tone: 'warn',
+          text: 'Someone else saved this campaign after you opened it. Load the latest version (your unsaved changes here are lost), or save again to replace their changes with yours.',
+        })
+        props.onSaved()
+      } else setMessage({ tone: 'danger', text: errorText(err) })
+    } finally {
+      busy.current = false
+      setPending(false)
     }
   }
 
@@ -124,6 +192,7 @@ export function CampaignEditor(props: { client: OvasabiClient; campaign: Campaig
     if (!confirm(`Archive ${c.slug}? Its page stays readable; its actions stop.`)) return
     try {
       await props.client.campaigns.archive(c.slug)
+      setMessage({ tone: 'ok', text: 'Archived.' })
       props.onSaved()
     } catch (err) {
       setMessage({ tone: 'danger', text: errorText(err) })
@@ -174,13 +243,14 @@ export function CampaignEditor(props: { client: OvasabiClient; campaign: Campaig
         </fieldset>
         <fieldset class="group">
           <legend>Schedule and broadcast</legend>
-          <div class="grid-4">
+          <div class="grid-4 schedule">
             <div class="field">
               <label for="ed-freq">Frequency (Hz)</label>
               <input
                 id="ed-freq"
                 name="frequency"
                 type="number"
+                required
                 min={0.1}
                 max={60}
                 step={0.1}
@@ -210,11 +280,21 @@ export function CampaignEditor(props: { client: OvasabiClient; campaign: Campaig
               <input
                 id="ed-tz"
                 name="timezone"
+                list="ed-tz-zones"
                 defaultValue={meta.scheduling?.timezone ?? 'UTC'}
                 maxLength={64}
               />
+              <datalist id="ed-tz-zones">
+                {ZONES.map((z) => (
+                  <option key={z} value={z} />
+                ))}
+              </datalist>
             </div>
           </div>
+          {/* The inputs are local times: without saying so, an operator took them for the campaign's zone. */}
+          <p class="hint" data-testid="schedule-zone-hint">
+            Start and End are in this browser’s time zone ({BROWSER_ZONE}).
+          </p>
           <label class="check">
             <input type="checkbox" name="draft" defaultChecked={c.draft} /> Draft (not live)
           </label>
@@ -239,12 +319,31 @@ export function CampaignEditor(props: { client: OvasabiClient; campaign: Campaig
         </div>
       </fieldset>
       {message && (
-        <p class="notice" data-tone={message.tone} role="status">
+        <p
+          class="notice"
+          data-tone={message.tone}
+          role={message.tone === 'ok' ? 'status' : 'alert'}
+          data-testid="editor-message"
+        >
           {message.text}
+          {conflictAt !== undefined && (
+            <>
+              {' '}
+              <button
+                class="btn btn-sm btn-soft"
+                type="button"
+                disabled={c.version === conflictAt}
+                onClick={props.onReset}
+                data-testid="load-latest"
+              >
+                {c.version === conflictAt ? 'Loading the latest version…' : `Load version ${c.version}`}
+              </button>
+            </>
+          )}
         </p>
       )}
       <div class="actions">
-        <button class="btn btn-primary" type="submit" disabled={archived}>
+        <button class="btn btn-primary" type="submit" disabled={archived || pending}>
           Save changes
         </button>
         <span class="muted">version {c.version}</span>

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import type { OvasabiClient } from '../../../client/index.js'
+import type { Campaign, OvasabiClient } from '../../../client/index.js'
 import { Logo } from '../shared/Logo.js'
 import { adminClient, errorText, storedKey, storeKey, useLoad } from './api.js'
 import { CampaignEditor, NewCampaign } from './CampaignEditor.js'
@@ -159,10 +159,35 @@ function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => vo
     },
   })
   const list = campaigns.state === 'ready' ? campaigns.data.campaigns : []
-  const current = route.page === 'campaign' ? list.find((c) => c.slug === route.slug) : undefined
+  const slug = route.page === 'campaign' ? route.slug : undefined
+  const listed = slug ? list.find((c) => c.slug === slug) : undefined
+  // A campaign past the first page of the list (or a mistyped address) is asked for by name, so
+  // the page says which it is instead of showing empty tabs.
+  const [single] = useLoad(
+    async () =>
+      slug && campaigns.state === 'ready' && !listed
+        ? ((await client.campaigns.get(slug)) as Campaign)
+        : undefined,
+    [client, slug, campaigns, listed === undefined],
+  )
+  const fetched = single.state === 'ready' && single.data?.slug === slug ? single.data : undefined
+  const current = listed ?? fetched
+  useEffect(() => {
+    const what =
+      route.page === 'campaign'
+        ? `${current?.title || route.slug} · ${route.tab}`
+        : { home: 'Campaigns', new: 'New campaign', streams: 'Streams wall', graph: 'Service graph' }[
+            route.page
+          ]
+    document.title = `${what} · Ovasabi console`
+  }, [route, current?.title])
 
   return (
     <div class="console">
+      {/* Past the sidebar (every campaign is a link in it) to the page, for keyboard users. */}
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
       <aside class="sidebar" aria-label="Navigation">
         <a class="side-brand" {...link({ page: 'home' })}>
           <Logo /> <span>Console</span>
@@ -210,11 +235,21 @@ function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => vo
           Sign out
         </button>
       </aside>
-      <main class="content" id="main">
+      <main class="content" id="main" tabIndex={-1}>
         {route.page === 'home' && (
           <section>
             <h1>Campaigns</h1>
-            {campaigns.state === 'error' && <p class="notice">{errorText(campaigns.error)}</p>}
+            {campaigns.state === 'loading' && <p class="muted">Loading campaigns…</p>}
+            {campaigns.state === 'error' && (
+              <p class="notice" data-tone="danger" role="alert">
+                {errorText(campaigns.error)}
+              </p>
+            )}
+            {campaigns.state === 'ready' && list.length === 0 && (
+              <p class="muted" data-testid="no-campaigns">
+                No campaigns yet. <a {...link({ page: 'new' })}>Create the first one</a>.
+              </p>
+            )}
             <div class="campaign-cards" data-testid="campaign-cards">
               {list.map((c) => (
                 <a
@@ -247,16 +282,37 @@ function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => vo
             }}
           />
         )}
-        {route.page === 'campaign' && (
+        {route.page === 'campaign' && !current && (
+          <section data-testid="campaign-missing">
+            <h1>{route.slug}</h1>
+            {single.state === 'error' && single.error.code === 'CAMPAIGN_NOT_FOUND' ? (
+              <p class="notice" data-tone="warn" role="alert">
+                There is no campaign <code>{route.slug}</code>.{' '}
+                <a {...link({ page: 'home' })}>Back to campaigns</a>
+              </p>
+            ) : single.state === 'error' ? (
+              <p class="notice" data-tone="danger" role="alert">
+                {errorText(single.error)}
+              </p>
+            ) : campaigns.state === 'error' ? (
+              <p class="notice" data-tone="danger" role="alert">
+                {errorText(campaigns.error)}
+              </p>
+            ) : (
+              <p class="muted">Loading campaign…</p>
+            )}
+          </section>
+        )}
+        {route.page === 'campaign' && current && (
           <section>
             <header class="content-head">
               <div>
-                <h1>{current?.title ?? route.slug}</h1>
+                <h1>{current.title}</h1>
                 <p class="muted">
                   <code>{route.slug}</code> · <a href={`/c/${route.slug}`}>open page</a>
                 </p>
               </div>
-              {current && <span class="badge">{current.status}</span>}
+              <span class="badge">{current.status}</span>
             </header>
             <nav class="tabs" aria-label="Campaign sections">
               {TABS.map((t) => (
@@ -269,8 +325,14 @@ function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => vo
                 </a>
               ))}
             </nav>
-            {route.tab === 'dashboard' && <Dashboard client={client} slug={route.slug} />}
-            {route.tab === 'settings' && current && (
+            {route.tab === 'dashboard' && (
+              <Dashboard
+                client={client}
+                slug={route.slug}
+                referral={((current.metadata.features as string[] | undefined) ?? []).includes('referral')}
+              />
+            )}
+            {route.tab === 'settings' && (
               <CampaignEditor key={current.slug} client={client} campaign={current} onSaved={reload} />
             )}
             {route.tab === 'leads' && <Leads client={client} slug={route.slug} />}

@@ -45,7 +45,16 @@ function rates(ss: Sample[]): Array<{ t: number; v: number }> {
 }
 
 /** Live numbers, polled: the stats endpoint is cheap (counters, never scans). */
-export function Dashboard({ client, slug }: { client: OvasabiClient; slug: string }) {
+export function Dashboard({
+  client,
+  slug,
+  referral,
+}: {
+  client: OvasabiClient
+  slug: string
+  /** The campaign has the `referral` feature (else there is no leaderboard to ask for). */
+  referral: boolean
+}) {
   const [stats, setStats] = useState<CampaignStats>()
   const [error, setError] = useState<string>()
   const samples = useRef<Sample[]>([])
@@ -78,7 +87,12 @@ export function Dashboard({ client, slug }: { client: OvasabiClient; slug: strin
     }
   }, [client, slug])
 
-  const [leaders] = useLoad(() => client.referrals.leaderboard(slug, 10), [client, slug])
+  // The leaderboard answers 403 FEATURE_DISABLED on a campaign without `referral`: it is asked for
+  // only when the campaign has it (`null`: it does not).
+  const [leaders] = useLoad(
+    async () => (referral ? client.referrals.leaderboard(slug, 10) : null),
+    [client, slug, referral],
+  )
   const ss = samples.current
   const now = ss[ss.length - 1]
   const minuteAgo = ss.find((x) => x.t >= (now?.t ?? 0) - 60_000)
@@ -90,7 +104,7 @@ export function Dashboard({ client, slug }: { client: OvasabiClient; slug: strin
   return (
     <div class="dashboard" data-testid="dashboard">
       {error && (
-        <p class="notice" data-tone="danger">
+        <p class="notice" data-tone="danger" role="alert">
           {error}
         </p>
       )}
@@ -136,6 +150,12 @@ export function Dashboard({ client, slug }: { client: OvasabiClient; slug: strin
           <h2>Top referrers</h2>
           <LoadView value={leaders} what="leaderboard">
             {(d) => {
+              if (!d)
+                return (
+                  <p class="muted" data-testid="dash-referral-off">
+                    The referral feature is off for this campaign.
+                  </p>
+                )
               const rows: LeaderboardEntry[] = d.entries
               return rows.length === 0 ? (
                 <p class="muted">No referrals yet.</p>

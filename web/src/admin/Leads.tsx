@@ -4,35 +4,40 @@ import { errorText, useLoad } from './api.js'
 import { LoadView } from './ui.js'
 
 const STATUSES: LeadStatus[] = ['new', 'contacted', 'qualified', 'won', 'lost']
+const PER_PAGE = 100
 
 export function Leads({ client, slug }: { client: OvasabiClient; slug: string }) {
   const [status, setStatus] = useState('')
   const [q, setQ] = useState('')
+  // Past the first hundred the table pages: it showed the first 100 and said nothing of the rest.
+  const [page, setPage] = useState(1)
   const [leads, reload] = useLoad(
-    () => client.leads.list(slug, { status: status || undefined, q: q || undefined, per_page: 100 }),
-    [client, slug, status, q],
+    () =>
+      client.leads.list(slug, { status: status || undefined, q: q || undefined, page, per_page: PER_PAGE }),
+    [client, slug, status, q, page],
   )
-  const [message, setMessage] = useState<string>()
+  const [message, setMessage] = useState<{ tone: 'ok' | 'danger'; text: string }>()
 
   async function change(lead: Lead, next: LeadStatus) {
     try {
       await client.leads.setStatus(slug, lead.id, next)
-      setMessage(`Lead ${lead.name ?? lead.id} is now ${next}.`)
-      reload()
+      setMessage({ tone: 'ok', text: `Lead ${lead.name || lead.id} is now ${next}.` })
     } catch (err) {
-      setMessage(errorText(err))
+      setMessage({ tone: 'danger', text: errorText(err) })
     }
+    // Either way the table shows what the server holds: a refused change must not stay selected.
+    reload()
   }
 
   async function erase(lead: Lead) {
-    const who = lead.name ?? lead.email ?? lead.id
+    const who = lead.name || lead.email || lead.id
     if (!confirm(`Erase ${who}? Their name, email, phone, company and message are removed for good.`)) return
     try {
       await client.leads.erase(slug, lead.id)
-      setMessage(`Lead ${lead.id} was erased.`)
+      setMessage({ tone: 'ok', text: `Lead ${who} was erased.` })
       reload()
     } catch (err) {
-      setMessage(errorText(err))
+      setMessage({ tone: 'danger', text: errorText(err) })
     }
   }
 
@@ -48,7 +53,7 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
       a.click()
       setTimeout(() => URL.revokeObjectURL(url), 10_000)
     } catch (err) {
-      setMessage(errorText(err))
+      setMessage({ tone: 'danger', text: errorText(err) })
     }
   }
 
@@ -60,7 +65,10 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
           <select
             id="lead-status"
             value={status}
-            onChange={(e) => setStatus((e.currentTarget as HTMLSelectElement).value)}
+            onChange={(e) => {
+              setStatus((e.currentTarget as HTMLSelectElement).value)
+              setPage(1)
+            }}
           >
             <option value="">All</option>
             {STATUSES.map((s) => (
@@ -74,7 +82,10 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
             id="lead-q"
             type="search"
             placeholder="name, email, company"
-            onChange={(e) => setQ((e.currentTarget as HTMLInputElement).value.trim())}
+            onChange={(e) => {
+              setQ((e.currentTarget as HTMLInputElement).value.trim())
+              setPage(1)
+            }}
           />
         </div>
         <button class="btn btn-soft btn-sm" type="button" onClick={exportCsv} data-testid="leads-csv">
@@ -82,69 +93,126 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
         </button>
       </div>
       {message && (
-        <p class="notice" role="status">
-          {message}
+        <p
+          class="notice"
+          data-tone={message.tone}
+          role={message.tone === 'ok' ? 'status' : 'alert'}
+          data-testid="leads-message"
+        >
+          {message.text}
         </p>
       )}
       <LoadView value={leads} what="leads">
         {(d) =>
-          d.leads.length === 0 ? (
-            <p class="muted">No leads yet.</p>
+          d.leads.length === 0 && page === 1 ? (
+            <p class="muted" data-testid="leads-empty">
+              {status || q ? 'No leads match this status and search.' : 'No leads yet.'}
+            </p>
           ) : (
-            <div class="table-wrap">
-              <table class="table" data-testid="leads-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Email</th>
-                    <th scope="col">Company</th>
-                    <th scope="col">Message</th>
-                    <th scope="col">Received</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">
-                      <span class="sr-only">Erase</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.leads.map((l) => (
-                    <tr key={l.id} data-lead-id={String(l.id)}>
-                      <td>{l.erased ? <span class="muted">erased</span> : l.name}</td>
-                      <td>{l.email}</td>
-                      <td>{l.company}</td>
-                      <td class="clip">{l.message}</td>
-                      <td class="nowrap">{l.created_at ? new Date(l.created_at).toLocaleString() : ''}</td>
-                      <td>
-                        <label class="sr-only" for={`lead-${l.id}`}>
-                          Status of {l.name}
-                        </label>
-                        <select
-                          id={`lead-${l.id}`}
-                          value={l.status}
-                          onChange={(e) =>
-                            change(l, (e.currentTarget as HTMLSelectElement).value as LeadStatus)
-                          }
-                        >
-                          {STATUSES.map((s) => (
-                            <option key={s}>{s}</option>
-                          ))}
-                        </select>
-                      </td>
-                      <td>
-                        {!l.erased && (
-                          <button class="btn btn-danger btn-sm" type="button" onClick={() => erase(l)}>
-                            Erase
-                          </button>
-                        )}
-                      </td>
+            <>
+              <div class="table-wrap">
+                <table class="table" data-testid="leads-table">
+                  <thead>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col">Email</th>
+                      <th scope="col">Company</th>
+                      <th scope="col">Message</th>
+                      <th scope="col">Received</th>
+                      <th scope="col">Status</th>
+                      <th scope="col">
+                        <span class="sr-only">Erase</span>
+                      </th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+                  </thead>
+                  <tbody>
+                    {d.leads.map((l) => (
+                      <tr key={l.id} data-lead-id={String(l.id)}>
+                        <td>
+                          {l.erased ? (
+                            <span class="muted">erased</span>
+                          ) : (
+                            <span class="clip" title={l.name ?? undefined}>
+                              {l.name}
+                            </span>
+                          )}
+                        </td>
+                        <td class="email">{l.email}</td>
+                        <td>{l.company}</td>
+                        <td class="message">
+                          {/* A 5,000-character message would make its row pages tall: a few lines, all on hover. */}
+                          <span class="clip" title={l.message ?? undefined}>
+                            {l.message}
+                          </span>
+                        </td>
+                        <td class="nowrap">{l.created_at ? new Date(l.created_at).toLocaleString() : ''}</td>
+                        <td>
+                          <label class="sr-only" for={`lead-${l.id}`}>
+                            Status of {l.erased ? `erased lead ${l.id}` : l.name || l.email || l.id}
+                          </label>
+                          {/* An erased lead's status is settled: the server refuses to change it. */}
+                          <select
+                            id={`lead-${l.id}`}
+                            value={l.status}
+                            disabled={l.erased}
+                            onChange={(e) =>
+                              change(l, (e.currentTarget as HTMLSelectElement).value as LeadStatus)
+                            }
+                          >
+                            {STATUSES.map((s) => (
+                              <option key={s}>{s}</option>
+                            ))}
+                          </select>
+                        </td>
+                        <td>
+                          {!l.erased && (
+                            <button class="btn btn-danger btn-sm" type="button" onClick={() => erase(l)}>
+                              Erase
+                            </button>
+                          )}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              <Pager page={page} total={d.total} shown={d.leads.length} onPage={setPage} />
+            </>
           )
         }
       </LoadView>
     </div>
+  )
+}
+
+/** Where this page sits in the whole list, and the way to the pages around it. */
+function Pager(props: { page: number; total: number; shown: number; onPage: (page: number) => void }) {
+  const first = (props.page - 1) * PER_PAGE
+  const last = Math.ceil(props.total / PER_PAGE)
+  if (last <= 1 && props.page === 1) return null
+  return (
+    <nav class="toolbar pager" aria-label="Lead pages" data-testid="leads-pager">
+      <span class="muted">
+        {props.shown === 0
+          ? `No leads on page ${props.page}`
+          : `Leads ${first + 1}–${first + props.shown} of ${props.total}`}
+      </span>
+      <button
+        class="btn btn-soft btn-sm push-right"
+        type="button"
+        disabled={props.page <= 1}
+        onClick={() => props.onPage(Math.max(1, Math.min(props.page - 1, last)))}
+      >
+        Previous
+      </button>
+      <button
+        class="btn btn-soft btn-sm"
+        type="button"
+        disabled={props.page >= last}
+        onClick={() => props.onPage(props.page + 1)}
+      >
+        Next
+      </button>
+    </nav>
   )
 }

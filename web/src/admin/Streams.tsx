@@ -14,6 +14,8 @@ export function StreamsWall({ client }: { client: OvasabiClient }) {
   async function act(fn: () => Promise<unknown>) {
     try {
       await fn()
+      // An earlier refusal no longer describes the wall.
+      setMessage(undefined)
       reload()
     } catch (err) {
       setMessage(errorText(err))
@@ -38,7 +40,7 @@ export function StreamsWall({ client }: { client: OvasabiClient }) {
         </div>
       </header>
       {message && (
-        <p class="notice" data-tone="danger">
+        <p class="notice" data-tone="danger" role="alert">
           {message}
         </p>
       )}
@@ -82,7 +84,11 @@ export function StreamsWall({ client }: { client: OvasabiClient }) {
                     <button
                       class="btn btn-danger btn-sm"
                       type="button"
-                      onClick={() => act(() => client.streamSource.archive(s.id))}
+                      onClick={() => {
+                        const name = s.title || s.source || s.link
+                        if (confirm(`Archive ${name}? It leaves the wall.`))
+                          void act(() => client.streamSource.archive(s.id))
+                      }}
                     >
                       Archive
                     </button>

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { OvasabiClient, Webhook, WebhookInput } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
 import { LoadView } from './ui.js'
@@ -17,9 +17,14 @@ function EndpointFields({ idPrefix, hook }: { idPrefix: string; hook?: Webhook }
           name="url"
           type="url"
           required
+          maxLength={2048}
+          aria-describedby={`${idPrefix}-url-hint`}
           defaultValue={hook?.url}
           placeholder="https://crm.example.com/hooks/ovasabi"
         />
+        <span class="hint" id={`${idPrefix}-url-hint`}>
+          An http:// or https:// address the CRM listens on.
+        </span>
       </div>
       <fieldset class="group">
         <legend>Events</legend>
@@ -40,53 +45,128 @@ function EndpointFields({ idPrefix, hook }: { idPrefix: string; hook?: Webhook }
   )
 }
 
-function endpointInput(form: HTMLFormElement) {
+/**
+ * The form's endpoint, or what to fix first, in words: the server's refusals for these
+ * ("url must match pattern \"^https?://\"", "events must NOT have fewer than 1 items") are schema text.
+ */
+function endpointInput(form: HTMLFormElement): WebhookInput | string {
   const f = new FormData(form)
-  return { url: String(f.get('url')), events: EVENTS.filter((ev) => f.get(ev) === 'on') }
+  const url = String(f.get('url') ?? '').trim()
+  const events = EVENTS.filter((ev) => f.get(ev) === 'on')
+  if (!/^https?:\/\/\S/i.test(url)) return 'The URL must start with http:// or https://.'
+  if (events.length === 0) return 'Pick at least one event to send.'
+  // The scheme is matched as typed; `HTTPS://` is the same address.
+  return { url: url.replace(/^https?/i, (scheme) => scheme.toLowerCase()), events }
 }
 
 export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string }) {
   const [hooks, reload] = useLoad(() => client.webhooks.list(slug), [client, slug])
   const [message, setMessage] = useState<{ tone?: string; text: string }>()
+  /**
+   * A signing secret just made (add, rotate): the server never shows it again, so it stays on
+   * screen until the operator says it is saved, whatever the status line says next.
+   */
+  const [secret, setSecret] = useState<{ url: string; value: string }>()
+  const [copied, setCopied] = useState(false)
+  const keep = (url: string, value: string) => {
+    setSecret({ url, value })
+    setCopied(false)
+  }
   const [open, setOpen] = useState<string>()
   const [editing, setEditing] = useState<string>()
+  // Bumped after a call that adds deliveries (test, replay, enable): the open log reloads.
+  const [sent, setSent] = useState(0)
+  const [pending, setPending] = useState(false)
+  const busy = useRef(false)
 
   async function add(e: Event) {
     e.preventDefault()
     const form = e.currentTarget as HTMLFormElement
+    const input = endpointInput(form)
+    if (typeof input === 'string') return setMessage({ tone: 'danger', text: input })
     const added = await act(
-      () => client.webhooks.create(slug, endpointInput(form)),
-      (created) => `Added. Signing secret (shown once): ${created.secret}`,
+      () => client.webhooks.create(slug, input),
+      (created) => {
+        keep(created.webhook.url, created.secret)
+        return `Added. Signing secret (shown once): ${created.secret}`
+      },
     )
     if (added) form.reset()
   }
 
   async function save(e: Event, id: string) {
     e.preventDefault()
-    const form = e.currentTarget as HTMLFormElement
-    if (await act(() => client.webhooks.update(slug, id, endpointInput(form)), 'Saved.'))
-      setEditing(undefined)
+    const input = endpointInput(e.currentTarget as HTMLFormElement)
+    if (typeof input === 'string') return setMessage({ tone: 'danger', text: input })
+    if (await act(() => client.webhooks.update(slug, id, input), 'Saved.')) setEditing(undefined)
   }
 
-  /** Runs an admin call and says how it went (`done` may read its answer); true when it succeeded. */
+  async function remove(h: Webhook) {
+    if (!confirm(`Remove the webhook to ${h.url}? It stops receiving events, and its delivery log goes.`))
+      return
+    await act(() => client.webhooks.remove(slug, h.id), 'Removed.')
+  }
+
+  /**
+   * Runs an admin call and says how it went (`done` may read its answer); true when it succeeded.
+   * One at a time: a double click on "Add webhook" added the endpoint twice.
+   */
   async function act<T>(fn: () => Promise<T>, done: string | ((result: T) => string)): Promise<boolean> {
+    if (busy.current) return false
+    busy.current = true
+    setPending(true)
     try {
       const result = await fn()
       setMessage({ tone: 'ok', text: typeof done === 'string' ? done : done(result) })
       reload()
+      setSent((n) => n + 1)
       return true
     } catch (err) {
       setMessage({ tone: 'danger', text: errorText(err) })
       return false
+    } finally {
+      busy.current = false
+      setPending(false)
     }
   }
 
   return (
     <div class="stack">
       {message && (
-        <p class="notice" data-tone={message.tone} role="status">
+        <p
+          class="notice"
+          data-tone={message.tone}
+          role={message.tone === 'ok' ? 'status' : 'alert'}
+          data-testid="webhooks-message"
+        >
           {message.text}
         </p>
+      )}
+      {secret && (
+        <div class="panel secret" data-testid="webhook-secret">
+          <p>
+            Signing secret for <strong class="break">{secret.url}</strong>. It is shown only now: store it
+            where your receiver checks the signatures.
+          </p>
+          <code class="break">{secret.value}</code>
+          <div class="toolbar">
+            <button
+              class="btn btn-soft btn-sm"
+              type="button"
+              onClick={() =>
+                navigator.clipboard?.writeText(secret.value).then(
+                  () => setCopied(true),
+                  () => setCopied(false),
+                )
+              }
+            >
+              {copied ? 'Copied' : 'Copy'}
+            </button>
+            <button class="btn btn-soft btn-sm" type="button" onClick={() => setSecret(undefined)}>
+              I have stored it
+            </button>
+          </div>
+        </div>
       )}
       <LoadView value={hooks} what="webhooks">
         {(d) => (
@@ -94,7 +174,7 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
             <form class="panel" onSubmit={add} data-testid="webhook-form">
               <h2>Add endpoint</h2>
               <EndpointFields idPrefix="wh" />
-              <button class="btn btn-primary btn-sm" type="submit">
+              <button class="btn btn-primary btn-sm" type="submit" disabled={pending}>
                 Add webhook
               </button>
             </form>
@@ -145,8 +225,10 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
                     onClick={() =>
                       act(
                         () => client.webhooks.rotate(slug, h.id),
-                        ({ secret }) =>
-                          `New signing secret (shown once): ${secret}. The old one keeps signing beside it for 24 h.`,
+                        ({ secret }) => {
+                          keep(h.url, secret)
+                          return `New signing secret (shown once): ${secret}. The old one keeps signing beside it for 24 h.`
+                        },
                       )
                     }
                   >
@@ -160,23 +242,21 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
                   >
                     Deliveries
                   </button>
-                  <button
-                    class="btn btn-danger btn-sm"
-                    type="button"
-                    onClick={() => act(() => client.webhooks.remove(slug, h.id), 'Removed.')}
-                  >
+                  <button class="btn btn-danger btn-sm" type="button" onClick={() => remove(h)}>
                     Remove
                   </button>
                 </div>
                 {editing === h.id && (
                   <form class="stack" onSubmit={(e) => save(e, h.id)} data-testid="webhook-edit">
                     <EndpointFields idPrefix={`wh-${h.id}`} hook={h} />
-                    <button class="btn btn-primary btn-sm" type="submit">
+                    <button class="btn btn-primary btn-sm" type="submit" disabled={pending}>
                       Save
                     </button>
                   </form>
                 )}
-                {open === h.id && <Deliveries client={client} slug={slug} hook={h} onReplay={act} />}
+                {open === h.id && (
+                  <Deliveries client={client} slug={slug} hook={h} sent={sent} onReplay={act} />
+                )}
               </div>
             ))}
           </>
@@ -186,58 +266,80 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
   )
 }
 
+/** Messages not settled yet: the log is read again until they are. */
+const UNSETTLED = new Set(['pending', 'sending'])
+const RECHECK_MS = 3000
+
 function Deliveries(props: {
   client: OvasabiClient
   slug: string
   hook: Webhook
+  /** Changes after a test, replay or enable: what they queued is shown, not the log as first read. */
+  sent: number
   onReplay: (fn: () => Promise<unknown>, done: string) => Promise<boolean>
 }) {
-  const [log] = useLoad(() => props.client.webhooks.deliveries(props.slug, props.hook.id), [props.hook.id])
+  const { client, slug, hook } = props
+  // A queued message has no delivery until its first attempt: the outbox says whether any waits.
+  const [log, reload] = useLoad(async () => {
+    const [d, m] = await Promise.all([
+      client.webhooks.deliveries(slug, hook.id),
+      client.webhooks.messages(slug, hook.id, { limit: 20 }),
+    ])
+    return { deliveries: d.deliveries, waiting: m.messages.some((x) => UNSETTLED.has(x.status)) }
+  }, [client, slug, hook.id, props.sent])
+  const waiting = log.state === 'ready' && log.data.waiting
+  useEffect(() => {
+    if (!waiting) return
+    const timer = setTimeout(reload, RECHECK_MS)
+    return () => clearTimeout(timer)
+  }, [log, waiting])
   return (
     <LoadView value={log} what="delivery log">
       {(d) =>
         d.deliveries.length === 0 ? (
           <p class="muted">No deliveries yet.</p>
         ) : (
-          <table class="table">
-            <thead>
-              <tr>
-                <th scope="col">Event</th>
-                <th scope="col">Status</th>
-                <th scope="col">Attempt</th>
-                <th scope="col">HTTP</th>
-                <th scope="col">When</th>
-                <th scope="col" />
-              </tr>
-            </thead>
-            <tbody>
-              {d.deliveries.map((x) => (
-                <tr key={x.id}>
-                  <td>
-                    <code>{x.event}</code>
-                  </td>
-                  <td title={x.error ?? undefined}>{x.message_status}</td>
-                  <td class="num">{x.attempt}</td>
-                  <td class="num">{x.status_code ?? '–'}</td>
-                  <td class="nowrap">{x.created_at ? new Date(x.created_at).toLocaleString() : ''}</td>
-                  <td>
-                    <button
-                      class="btn btn-soft btn-sm"
-                      type="button"
-                      onClick={() =>
-                        props.onReplay(
-                          () => props.client.webhooks.replay(props.slug, props.hook.id, x.message_id),
-                          'Replay queued.',
-                        )
-                      }
-                    >
-                      Replay
-                    </button>
-                  </td>
+          <div class="table-wrap">
+            <table class="table" data-testid="webhook-deliveries">
+              <thead>
+                <tr>
+                  <th scope="col">Event</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Attempt</th>
+                  <th scope="col">HTTP</th>
+                  <th scope="col">When</th>
+                  <th scope="col" />
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {d.deliveries.map((x) => (
+                  <tr key={x.id}>
+                    <td>
+                      <code>{x.event}</code>
+                    </td>
+                    <td title={x.error ?? undefined}>{x.message_status}</td>
+                    <td class="num">{x.attempt}</td>
+                    <td class="num">{x.status_code ?? '–'}</td>
+                    <td class="nowrap">{x.created_at ? new Date(x.created_at).toLocaleString() : ''}</td>
+                    <td>
+                      <button
+                        class="btn btn-soft btn-sm"
+                        type="button"
+                        onClick={() =>
+                          props.onReplay(
+                            () => props.client.webhooks.replay(props.slug, props.hook.id, x.message_id),
+                            'Replay queued.',
+                          )
+                        }
+                      >
+                        Replay
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )
       }
     </LoadView>

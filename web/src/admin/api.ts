@@ -62,7 +62,34 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[]): [Loadable<T>,
   return [value, useCallback(() => setN((x) => x + 1), [])]
 }
 
+/** At most this many field issues in one message: a long list would bury the first. */
+const MAX_ISSUES = 3
+const MAX_ISSUE_CHARS = 200
+
+/** `body/metadata/custom_rules/max_cursors` → `metadata.custom_rules.max_cursors`. */
+function fieldName(path: string): string {
+  const segments = path.split('/').filter(Boolean)
+  if (['body', 'querystring', 'params', 'headers', 'payload'].includes(segments[0] ?? '')) segments.shift()
+  return segments.join('.')
+}
+
+/**
+ * One line for a notice: the code and message, then the fields the server named in `details`
+ * (a validation failure's message alone says only that the body is invalid, not where).
+ */
 export function errorText(err: unknown): string {
-  if (err instanceof OvasabiError) return `${err.code}: ${err.message}`
-  return String(err)
+  if (!(err instanceof OvasabiError)) return String(err)
+  const head = `${err.code}: ${err.message}`
+  const issues = (Array.isArray(err.details) ? (err.details as unknown[]) : []).filter(
+    (d): d is { path?: unknown; message: string } =>
+      typeof d === 'object' && d !== null && typeof (d as { message?: unknown }).message === 'string',
+  )
+  if (issues.length === 0) return head
+  const shown = issues.slice(0, MAX_ISSUES).map((d) => {
+    const field = fieldName(typeof d.path === 'string' ? d.path : '')
+    const text = field ? `${field} ${d.message}` : d.message
+    return text.length > MAX_ISSUE_CHARS ? `${text.slice(0, MAX_ISSUE_CHARS)}…` : text
+  })
+  const more = issues.length > MAX_ISSUES ? ` (and ${issues.length - MAX_ISSUES} more)` : ''
+  return `${head}: ${shown.join('; ')}${more}`
 }

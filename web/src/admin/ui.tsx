@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact'
-import type { Loadable } from './api.js'
+import { errorText, type Loadable } from './api.js'
 
 /** Renders a `Loadable`: spinner, "unavailable" note, error, or the content. */
 export function LoadView<T>(props: {
@@ -18,7 +18,7 @@ export function LoadView<T>(props: {
   if (v.state === 'error')
     return (
       <p class="notice" data-tone="danger" role="alert">
-        {v.error.code}: {v.error.message}
+        {errorText(v.error)}
       </p>
     )
   return <>{props.children(v.data)}</>

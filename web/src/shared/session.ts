@@ -34,13 +34,26 @@ function expiresAt(token: string): number {
   }
 }
 
-/** Use the stored token while it has a minute left; otherwise start a new guest session. */
-export async function ensureSession(client: OvasabiClient): Promise<void> {
+/** A guest session being started, per client: every caller waiting for one gets the same. */
+const starting = new WeakMap<OvasabiClient, Promise<void>>()
+
+/**
+ * Use the stored token while it has a minute left; otherwise start a new guest session. Callers
+ * that ask while one is being started (the page loading its campaign, a language switch in the
+ * first moment) wait for that one instead of each starting their own.
+ */
+export function ensureSession(client: OvasabiClient): Promise<void> {
   const token = client.token
-  if (token && expiresAt(token) * 1000 > Date.now() + 60_000) return
-  forgetUser()
-  const s = await client.createSession()
-  saveToken(s.token)
+  if (token && expiresAt(token) * 1000 > Date.now() + 60_000) return Promise.resolve()
+  const pending = starting.get(client)
+  if (pending) return pending
+  const started = (async () => {
+    forgetUser()
+    const s = await client.createSession()
+    saveToken(s.token)
+  })().finally(() => starting.delete(client))
+  starting.set(client, started)
+  return started
 }
 
 /**

@@ -1,5 +1,6 @@
+import type { ComponentChildren } from 'preact'
 import { useEffect, useMemo, useState } from 'preact/hooks'
-import type { PublicCampaign } from '../../../client/index.js'
+import { OvasabiError, type PublicCampaign } from '../../../client/index.js'
 import { Logo } from '../shared/Logo.js'
 import {
   credentialRefused,
@@ -33,6 +34,8 @@ export function App() {
 type Loaded =
   | { kind: 'loading' }
   | { kind: 'ready'; info: PublicCampaign }
+  /** No campaign by that slug: the page shows only that, no features and no socket. */
+  | { kind: 'missing' }
   | { kind: 'error'; message: string }
 
 function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; campaign: string }) {
@@ -54,7 +57,9 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
         if (!loadUser()) setUser(undefined)
         if (!stop) setLoaded({ kind: 'ready', info })
       } catch (err) {
-        if (!stop) setLoaded({ kind: 'error', message: (err as Error).message })
+        if (stop) return
+        if (err instanceof OvasabiError && err.code === 'CAMPAIGN_NOT_FOUND') setLoaded({ kind: 'missing' })
+        else setLoaded({ kind: 'error', message: (err as Error).message })
       }
     })()
     return () => {
@@ -70,7 +75,8 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
     user?.id,
     info?.metadata.features.includes('referral') ?? false,
   )
-  const has = (f: string) => !info || info.metadata.features.includes(f)
+  // Until the campaign is read every feature shows (the usual case); once read, only its own.
+  const has = (f: string) => (info ? info.metadata.features.includes(f) : loaded.kind !== 'missing')
   const title = info?.title ?? 'Ovasabi'
   useEffect(() => {
     document.title = `${title}: live campaigns`
@@ -91,107 +97,140 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
           {has('registration') && <a href="#join">{t('nav.join')}</a>}
         </nav>
         <div class="topbar-right">
-          <LivePill live={live} />
+          {/* Without `presence` the server sends no counts: a pill would freeze on its first. */}
+          {has('presence') && <LivePill live={live} />}
           <LanguageSwitcher />
         </div>
       </header>
 
-      <main id="main" class="page">
-        {has('presence') && <CursorLayer live={live} />}
-        <section class="hero">
-          <div class="hero-glow" aria-hidden="true" />
-          <p class="eyebrow">{t('hero.eyebrow')}</p>
-          <h1>{t('hero.title')}</h1>
-          <p class="lead">{info?.description || t('hero.lead')}</p>
-          <div class="hero-cta">
+      {loaded.kind === 'missing' ? (
+        <main id="main" class="page">
+          <section class="hero hero-missing">
+            <p class="notice" role="alert" data-testid="campaign-missing">
+              {t('campaign.missing')} (<code>{campaign}</code>)
+            </p>
+          </section>
+        </main>
+      ) : (
+        <main id="main" class="page">
+          {has('presence') && <CursorLayer live={live} />}
+          <section class="hero">
+            <div class="hero-glow" aria-hidden="true" />
+            <p class="eyebrow">{t('hero.eyebrow')}</p>
+            <h1>{t('hero.title')}</h1>
+            <p class="lead">{info?.description || t('hero.lead')}</p>
+            <div class="hero-cta">
+              {has('registration') && (
+                <a class="btn btn-primary" href="#join">
+                  {t('hero.cta.join')}
+                </a>
+              )}
+              {has('quote') && (
+                <a class="btn btn-ghost on-dark" href="#quote">
+                  {t('hero.cta.quote')}
+                </a>
+              )}
+            </div>
+            <p class="hero-hint">{t('hero.hint')}</p>
+            {loaded.kind === 'error' && (
+              <p class="notice" data-tone="danger" role="alert">
+                {loaded.message}
+              </p>
+            )}
+            {info && info.status !== 'active' && (
+              <p class="notice" role="status">
+                This campaign is {info.status}.
+              </p>
+            )}
+          </section>
+
+          <section class="features" aria-labelledby="features-title">
+            <h2 id="features-title">{t('features.title')}</h2>
+            <div class="feature-grid">
+              <Feature icon="◎" title={t('features.presence.title')} body={t('features.presence.body')} />
+              <Feature icon="✦" title={t('features.leads.title')} body={t('features.leads.body')} />
+              <Feature icon="↗" title={t('features.referrals.title')} body={t('features.referrals.body')} />
+            </div>
+          </section>
+
+          <section class="panels">
             {has('registration') && (
-              <a class="btn btn-primary" href="#join">
-                {t('hero.cta.join')}
-              </a>
+              <Card name="join" anchor title={t('join.title')} lead={t('join.lead')}>
+                <JoinForm client={client} campaign={campaign} user={user} onJoined={setUser} />
+              </Card>
             )}
             {has('quote') && (
-              <a class="btn btn-ghost on-dark" href="#quote">
-                {t('hero.cta.quote')}
-              </a>
+              <Card name="quote" anchor title={t('quote.title')} lead={t('quote.lead')}>
+                <QuoteForm
+                  client={client}
+                  campaign={campaign}
+                  connection={live.connection}
+                  resyncs={live.resyncs}
+                />
+              </Card>
             )}
-          </div>
-          <p class="hero-hint">{t('hero.hint')}</p>
-          {loaded.kind === 'error' && (
-            <p class="notice" data-tone="danger" role="alert">
-              {loaded.message}
-            </p>
-          )}
-          {info && info.status !== 'active' && (
-            <p class="notice" role="status">
-              This campaign is {info.status}.
-            </p>
-          )}
-        </section>
+          </section>
 
-        <section class="features" aria-labelledby="features-title">
-          <h2 id="features-title">{t('features.title')}</h2>
-          <div class="feature-grid">
-            <Feature icon="◎" title={t('features.presence.title')} body={t('features.presence.body')} />
-            <Feature icon="✦" title={t('features.leads.title')} body={t('features.leads.body')} />
-            <Feature icon="↗" title={t('features.referrals.title')} body={t('features.referrals.body')} />
-          </div>
-        </section>
-
-        <section class="panels">
-          {has('registration') && (
-            <article class="card" id="join" aria-labelledby="join-title">
-              <h2 id="join-title">{t('join.title')}</h2>
-              <p class="card-lead">{t('join.lead')}</p>
-              <JoinForm client={client} campaign={campaign} user={user} onJoined={setUser} />
-            </article>
-          )}
-          {has('quote') && (
-            <article class="card" id="quote" aria-labelledby="quote-title">
-              <h2 id="quote-title">{t('quote.title')}</h2>
-              <p class="card-lead">{t('quote.lead')}</p>
-              <QuoteForm client={client} campaign={campaign} connection={live.connection} />
-            </article>
-          )}
-        </section>
-
-        <section class="panels panels-3">
-          {has('referral') && (
-            <article class="card" aria-labelledby="feed-title">
-              <h2 id="feed-title">{t('feed.title')}</h2>
-              <Milestones connection={live.connection} resyncs={live.resyncs} />
-            </article>
-          )}
-          {has('referral') && (
-            <article class="card" aria-labelledby="board-title">
-              <h2 id="board-title">{t('board.title')}</h2>
-              <Leaderboard entries={live.leaderboard} />
-            </article>
-          )}
-          {has('streaming') && (
-            <article class="card" aria-labelledby="stream-title">
-              <h2 id="stream-title">{t('stream.title')}</h2>
-              <StreamPanel
-                client={client}
-                campaign={campaign}
-                connection={live.connection}
-                canStart={Boolean(user)}
-              />
-            </article>
-          )}
-          {has('media') && (
-            <article class="card" aria-labelledby="media-title">
-              <h2 id="media-title">{t('media.title')}</h2>
-              <p class="card-lead">{t('media.lead')}</p>
-              <MediaUpload client={client} campaign={campaign} connection={live.connection} />
-            </article>
-          )}
-        </section>
-      </main>
+          <section class="panels panels-3">
+            {has('referral') && (
+              <Card name="feed" title={t('feed.title')}>
+                <Milestones connection={live.connection} resyncs={live.resyncs} />
+              </Card>
+            )}
+            {has('referral') && (
+              <Card name="board" title={t('board.title')}>
+                <Leaderboard entries={live.leaderboard} />
+              </Card>
+            )}
+            {has('streaming') && (
+              <Card name="stream" title={t('stream.title')}>
+                <StreamPanel
+                  client={client}
+                  campaign={campaign}
+                  connection={live.connection}
+                  resyncs={live.resyncs}
+                  canStart={Boolean(user)}
+                />
+              </Card>
+            )}
+            {has('media') && (
+              <Card name="media" title={t('media.title')} lead={t('media.lead')}>
+                <MediaUpload
+                  client={client}
+                  campaign={campaign}
+                  connection={live.connection}
+                  resyncs={live.resyncs}
+                />
+              </Card>
+            )}
+          </section>
+        </main>
+      )}
       <footer class="footer">
         <Logo />
         <span>{t('footer.note')}</span>
       </footer>
     </div>
+  )
+}
+
+/**
+ * A panel titled by its heading (`{name}-title`), with an optional lead line; `anchor` makes it the
+ * target of the navigation's and the hero's `#{name}` links.
+ */
+function Card(props: {
+  name: string
+  title: string
+  lead?: string
+  anchor?: boolean
+  children: ComponentChildren
+}) {
+  return (
+    <article class="card" id={props.anchor ? props.name : undefined} aria-labelledby={`${props.name}-title`}>
+      <h2 id={`${props.name}-title`}>{props.title}</h2>
+      {props.lead && <p class="card-lead">{props.lead}</p>}
+      {props.children}
+    </article>
   )
 }
 
@@ -223,7 +262,7 @@ function LivePill({ live }: { live: Live }) {
 }
 
 function LanguageSwitcher() {
-  const { lang, setLang, languages, status, available } = useI18n()
+  const { lang, setLang, languages, status, t } = useI18n()
   return (
     <div class="lang">
       <label class="sr-only" for="lang-select">
@@ -245,10 +284,10 @@ function LanguageSwitcher() {
       <span id="lang-status" class="lang-status" aria-live="polite">
         {status === 'loading'
           ? '…'
-          : !available
-            ? 'Translation unavailable'
-            : status === 'error'
-              ? 'Partly translated'
+          : status === 'unavailable'
+            ? t('lang.unavailable')
+            : status === 'partial'
+              ? t('lang.partial')
               : ''}
       </span>
     </div>

@@ -1,4 +1,4 @@
-import type { ComponentChildren } from 'preact'
+import type { ComponentChildren, InputHTMLAttributes } from 'preact'
 
 /** A labelled field with its inline error, linked by `aria-describedby`. */
 export function Field(props: {
@@ -27,3 +27,16 @@ export function Field(props: {
 }
 
 export const describedBy = (id: string) => `${id}-error`
+
+/** A `Field` around one `<input>`, which gets its `id` and the `aria-describedby` of the error. */
+export function InputField({
+  label,
+  error,
+  ...input
+}: { id: string; label: string; error?: string } & InputHTMLAttributes<HTMLInputElement>) {
+  return (
+    <Field id={input.id} label={label} error={error}>
+      <input {...input} aria-describedby={describedBy(input.id)} />
+    </Field>
+  )
+}

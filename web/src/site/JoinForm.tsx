@@ -1,13 +1,52 @@
 import { useState } from 'preact/hooks'
-import type { OvasabiClient } from '../../../client/index.js'
+import type { AuthResult, OvasabiClient } from '../../../client/index.js'
 import { type StoredUser, saveToken, saveUser } from '../shared/session.js'
 import { hueFor } from './Cursors.js'
-import { describedBy, Field } from './Field.js'
+import { InputField } from './Field.js'
+import { FormStatus } from './FormStatus.js'
 import { formValues, useSubmit } from './forms.js'
 import { useI18n } from './i18n.js'
+import type { StringKey } from './strings.js'
 
 /** The version of the consent sentence shown next to the checkbox (`join.consent`), recorded with it. */
 const CONSENT_VERSION = 'site-2025-01'
+
+const FIELDS = ['name', 'email', 'referral_code'] as const
+type JoinField = (typeof FIELDS)[number]
+
+/** Close to what the server accepts (`format: email`): something@something.tld, no spaces. */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+/** What a visitor must fix before the form is worth sending. */
+export function checkJoin(v: Record<string, string>): Partial<Record<JoinField, StringKey>> {
+  const out: Partial<Record<JoinField, StringKey>> = {}
+  if (!v.name) out.name = 'join.error.name.required'
+  if (!v.email) out.email = 'join.error.email.required'
+  else if (!EMAIL.test(v.email)) out.email = 'join.error.email.invalid'
+  return out
+}
+
+/** The server's schema messages ("must NOT have fewer than 1 characters") are for developers. */
+const SERVER_FIELD_MESSAGE: Record<JoinField, StringKey> = {
+  name: 'join.error.name.invalid',
+  email: 'join.error.email.invalid',
+  referral_code: 'join.error.code.invalid',
+}
+
+/** Why a referral code given with the join was not counted, by the server's code. */
+const REFERRAL_REASON: Record<string, StringKey> = {
+  UNKNOWN_REFERRAL_CODE: 'join.referral.unknown',
+  OWN_REFERRAL_CODE: 'join.referral.own',
+  ALREADY_REFERRED: 'join.referral.already',
+  DISPOSABLE_EMAIL: 'join.referral.disposable',
+}
+
+/** The reason to show when the join went through but its referral code did not count. */
+export function referralProblem(referral: AuthResult['referral']): StringKey | undefined {
+  if (referral?.status === 'refused') return REFERRAL_REASON[referral.code ?? ''] ?? 'join.referral.other'
+  if (referral?.status === 'rejected') return 'join.referral.rejected'
+  return undefined
+}
 
 function initials(name: string): string {
   const parts = name.trim().split(/\s+/).filter(Boolean)
@@ -21,13 +60,20 @@ export function JoinForm(props: {
   onJoined: (user: StoredUser) => void
 }) {
   const { t, lang } = useI18n()
-  const { state, run } = useSubmit()
+  const { state, run } = useSubmit(props.client, FIELDS)
+  /** Problems found before sending; while there are any, earlier answers' errors are stale. */
+  const [local, setLocal] = useState<Partial<Record<JoinField, StringKey>>>({})
   const [name, setName] = useState('')
+  /** Why the code given with the join was not applied (kept for the referral card). */
+  const [refused, setRefused] = useState<StringKey>()
   const ref = new URLSearchParams(location.search).get('ref') ?? ''
 
   async function submit(e: Event) {
     e.preventDefault()
     const v = formValues(e.currentTarget as HTMLFormElement)
+    const problems = checkJoin(v)
+    setLocal(problems)
+    if (Object.keys(problems).length > 0) return
     const res = await run(() =>
       props.client.users.register({
         name: v.name ?? '',
@@ -39,6 +85,7 @@ export function JoinForm(props: {
       }),
     )
     if (!res) return
+    setRefused(v.referral_code ? referralProblem(res.referral) : undefined)
     saveToken(res.token)
     const user: StoredUser = {
       id: String(res.user.id),
@@ -49,44 +96,47 @@ export function JoinForm(props: {
     props.onJoined(user)
   }
 
-  if (props.user) return <ReferralCard campaign={props.campaign} user={props.user} />
-  const err = state.fieldErrors
+  if (props.user) return <ReferralCard campaign={props.campaign} user={props.user} refused={refused} />
+  // The server's field messages are replaced by ours, so no schema wording reaches the visitor.
+  const hasLocal = Object.keys(local).length > 0
+  const err: Partial<Record<JoinField, string>> = {}
+  for (const f of FIELDS) {
+    const key = hasLocal ? local[f] : f in state.fieldErrors ? SERVER_FIELD_MESSAGE[f] : undefined
+    if (key) err[f] = t(key)
+  }
   return (
     <form data-testid="join-form" class="card-form" onSubmit={submit} noValidate>
-      <Field id="join-name" label={t('join.name')} error={err.name}>
-        <input
-          id="join-name"
-          name="name"
-          autocomplete="name"
-          required
-          maxLength={100}
-          value={name}
-          onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)}
-          aria-describedby={describedBy('join-name')}
-        />
-      </Field>
-      <Field id="join-email" label={t('join.email')} error={err.email}>
-        <input
-          id="join-email"
-          name="email"
-          type="email"
-          autocomplete="email"
-          required
-          aria-describedby={describedBy('join-email')}
-        />
-      </Field>
-      <Field id="join-code" label={t('join.code')} error={err.referral_code ?? err.code}>
-        {/* Uncontrolled: a `value` would put `?ref=` back over what the visitor typed on every
-            re-render (each keystroke in the name, each failed submit). */}
-        <input
-          id="join-code"
-          name="referral_code"
-          defaultValue={ref}
-          autocomplete="off"
-          maxLength={32}
-          aria-describedby={describedBy('join-code')}
-        />
-      </Field>
+      <InputField
+        id="join-name"
+        name="name"
+        label={t('join.name')}
+        error={err.name}
+        autocomplete="name"
+        required
+        maxLength={100}
+        value={name}
+        onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)}
+      />
+      <InputField
+        id="join-email"
+        name="email"
+        type="email"
+        label={t('join.email')}
+        error={err.email}
+        autocomplete="email"
+        required
+      />
+      {/* Uncontrolled: a `value` would put `?ref=` back over what the visitor typed on every
+          re-render (each keystroke in the name, each failed submit). */}
+      <InputField
+        id="join-code"
+        name="referral_code"
+        label={t('join.code')}
+        error={err.referral_code}
+        defaultValue={ref}
+        autocomplete="off"
+        maxLength={32}
+      />
       <label class="check">
         <input type="checkbox" name="consent" /> <span>{t('join.consent')}</span>
       </label>
@@ -101,20 +151,21 @@ export function JoinForm(props: {
           </span>
         </div>
       </div>
-      {state.unavailable && <p class="notice">{t('unavailable')}</p>}
-      {state.formError && (
-        <p class="notice" data-tone="danger" role="alert">
-          {state.formError}
-        </p>
-      )}
-      <button class="btn btn-primary" type="submit" disabled={state.pending}>
-        {state.pending ? '…' : t('join.submit')}
-      </button>
+      <FormStatus state={hasLocal ? { ...state, formError: undefined } : state} submit={t('join.submit')} />
     </form>
   )
 }
 
-export function ReferralCard({ campaign, user }: { campaign: string; user: StoredUser }) {
+export function ReferralCard({
+  campaign,
+  user,
+  refused,
+}: {
+  campaign: string
+  user: StoredUser
+  /** Why the referral code given with this join was not applied, when it was not. */
+  refused?: StringKey
+}) {
   const { t } = useI18n()
   const [copied, setCopied] = useState(false)
   const link =
@@ -139,6 +190,11 @@ export function ReferralCard({ campaign, user }: { campaign: string; user: Store
       <p class="welcome">
         {t('join.welcome')}, <strong data-testid="user-name">{user.name}</strong>
       </p>
+      {refused && (
+        <p class="notice" data-tone="warn" role="status" data-testid="referral-refused">
+          {t('join.referral.notApplied')} {t(refused)}
+        </p>
+      )}
       {link ? (
         <>
           <label for="referral-link" class="label">

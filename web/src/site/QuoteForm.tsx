@@ -1,10 +1,10 @@
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { OvasabiClient, RealtimeConnection } from '../../../client/index.js'
-import { describedBy, Field } from './Field.js'
+import { describedBy, Field, InputField } from './Field.js'
+import { FormStatus } from './FormStatus.js'
 import { formValues, useSubmit } from './forms.js'
 import { useI18n } from './i18n.js'
 import type { StringKey } from './strings.js'
-import { useEffect } from 'preact/hooks'
 
 const STEPS = ['new', 'contacted', 'qualified', 'won'] as const
 
@@ -22,10 +22,14 @@ export function QuoteForm(props: {
   client: OvasabiClient
   campaign: string
   connection: RealtimeConnection | null
+  /** `resync_required` frames so far (see `useLive`): each one reads the lead's status again. */
+  resyncs?: number
 }) {
   const { t, lang } = useI18n()
-  const { state, run } = useSubmit()
+  const { state, run } = useSubmit(props.client)
   const [lead, setLead] = useState<{ id?: string; status: string; name: string } | null>(null)
+  /** Status notifications applied so far, so a REST answer never undoes a newer one. */
+  const heard = useRef(0)
 
   // Live status: the server notifies the submitter's sockets when an editor moves the lead.
   useEffect(() => {
@@ -33,8 +37,10 @@ export function QuoteForm(props: {
     if (!conn || !lead) return
     const apply = (f: Record<string, any>) => {
       const u = leadUpdate(f)
-      if (u?.status && (!u.id || !lead.id || u.id === lead.id))
+      if (u?.status && (!u.id || !lead.id || u.id === lead.id)) {
+        heard.current++
         setLead((l) => (l ? { ...l, status: u.status! } : l))
+      }
     }
     const offs = [
       conn.on('notification', apply),
@@ -44,6 +50,28 @@ export function QuoteForm(props: {
       for (const off of offs) off()
     }
   }, [props.connection, lead?.id])
+
+  // After `resync_required` the notifications that were lost are not sent again: the submitter
+  // reads where the lead stands over REST. Only then: the socket tells of every change otherwise.
+  const leadId = lead?.id
+  const resyncs = props.resyncs ?? 0
+  useEffect(() => {
+    if (resyncs === 0 || !leadId) return
+    let current = true
+    const before = heard.current
+    props.client.quotes.get(leadId).then(
+      (own) => {
+        if (current && heard.current === before)
+          setLead((l) => (l?.id === leadId ? { ...l, status: own.status } : l))
+      },
+      () => {
+        // Unreadable now (offline, or a honeypot's lead that was never stored): keep what was heard.
+      },
+    )
+    return () => {
+      current = false
+    }
+  }, [props.client, leadId, resyncs])
 
   async function submit(e: Event) {
     e.preventDefault()
@@ -89,35 +117,32 @@ export function QuoteForm(props: {
   return (
     <form data-testid="quote-form" class="card-form" onSubmit={submit} noValidate>
       <div class="row">
-        <Field id="quote-name" label={t('quote.name')} error={err.name}>
-          <input
-            id="quote-name"
-            name="name"
-            autocomplete="name"
-            required
-            aria-describedby={describedBy('quote-name')}
-          />
-        </Field>
-        <Field id="quote-email" label={t('quote.email')} error={err.email}>
-          <input
-            id="quote-email"
-            name="email"
-            type="email"
-            autocomplete="email"
-            required
-            aria-describedby={describedBy('quote-email')}
-          />
-        </Field>
+        <InputField
+          id="quote-name"
+          name="name"
+          label={t('quote.name')}
+          error={err.name}
+          autocomplete="name"
+          required
+        />
+        <InputField
+          id="quote-email"
+          name="email"
+          type="email"
+          label={t('quote.email')}
+          error={err.email}
+          autocomplete="email"
+          required
+        />
       </div>
       <div class="row">
-        <Field id="quote-company" label={t('quote.company')} error={err.company}>
-          <input
-            id="quote-company"
-            name="company"
-            autocomplete="organization"
-            aria-describedby={describedBy('quote-company')}
-          />
-        </Field>
+        <InputField
+          id="quote-company"
+          name="company"
+          label={t('quote.company')}
+          error={err.company}
+          autocomplete="organization"
+        />
         <Field id="quote-budget" label={t('quote.budget')} error={err.budget}>
           <select id="quote-budget" name="budget" aria-describedby={describedBy('quote-budget')}>
             <option value="">—</option>
@@ -141,15 +166,7 @@ export function QuoteForm(props: {
         <label for="quote-website">Website</label>
         <input id="quote-website" name="website" tabIndex={-1} autocomplete="off" />
       </div>
-      {state.unavailable && <p class="notice">{t('unavailable')}</p>}
-      {state.formError && (
-        <p class="notice" data-tone="danger" role="alert">
-          {state.formError}
-        </p>
-      )}
-      <button class="btn btn-primary" type="submit" disabled={state.pending}>
-        {state.pending ? '…' : t('quote.submit')}
-      </button>
+      <FormStatus state={state} submit={t('quote.submit')} />
     </form>
   )
 }

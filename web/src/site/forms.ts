@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks'
-import { OvasabiError } from '../../../client/index.js'
+import { OvasabiError, type OvasabiClient } from '../../../client/index.js'
+import { ensureSession } from '../shared/session.js'
 
 export interface SubmitState {
   pending: boolean
@@ -8,12 +9,20 @@ export interface SubmitState {
   unavailable: boolean
 }
 
-/** Runs a submit, mapping the server's validation details onto fields (inline errors). */
-export function useSubmit() {
+/**
+ * Runs a submit through `client`, mapping the server's validation details onto fields (inline
+ * errors). `fields` names the form's fields: when one of them carries an error, that is the
+ * message, and the server's summary ("Request body is invalid") is not shown as well.
+ *
+ * The forms show before the page's guest session exists (the page does not wait for it to draw):
+ * a submit in that moment waits for the session instead of going out without a token.
+ */
+export function useSubmit(client: OvasabiClient, fields?: readonly string[]) {
   const [state, setState] = useState<SubmitState>({ pending: false, fieldErrors: {}, unavailable: false })
   async function run<T>(fn: () => Promise<T>): Promise<T | undefined> {
     setState({ pending: true, fieldErrors: {}, unavailable: false })
     try {
+      await ensureSession(client)
       const out = await fn()
       setState({ pending: false, fieldErrors: {}, unavailable: false })
       return out
@@ -22,16 +31,22 @@ export function useSubmit() {
         err instanceof OvasabiError
           ? err
           : new OvasabiError('NETWORK_ERROR', 'Something went wrong', { cause: err })
+      const fieldErrors = e.fieldErrors()
+      const onField = fields?.some((f) => f in fieldErrors) ?? false
       setState({
         pending: false,
-        fieldErrors: e.fieldErrors(),
-        formError: e.unavailable ? undefined : friendly(e),
+        fieldErrors,
+        formError: e.unavailable || onField ? undefined : friendly(e),
         unavailable: e.unavailable,
       })
       return undefined
     }
   }
-  return { state, run }
+  /** Forget the last outcome (e.g. a new file was chosen: its errors no longer apply). */
+  function reset() {
+    setState({ pending: false, fieldErrors: {}, unavailable: false })
+  }
+  return { state, run, reset }
 }
 
 function friendly(e: OvasabiError): string {

@@ -1,16 +1,23 @@
 import { type ComponentChildren, createContext } from 'preact'
-import { useCallback, useContext, useEffect, useState } from 'preact/hooks'
+import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks'
 import type { OvasabiClient } from '../../../client/index.js'
+import { ensureSession } from '../shared/session.js'
 import { LANGUAGES, STRINGS, type StringKey } from './strings.js'
 
 type Catalog = Partial<Record<StringKey, string>>
 
-export type I18nStatus = 'idle' | 'loading' | 'unavailable' | 'error'
+/**
+ * `unavailable`: the server has no translation provider (only strings cached earlier or found in
+ * the campaign's catalog are translated); `partial`: some strings could not be translated (shown in English).
+ */
+export type I18nStatus = 'idle' | 'loading' | 'unavailable' | 'partial'
 
 interface I18n {
+  /** The language the visitor chose. */
   lang: string
+  /** The language the page is actually shown in (`<html lang>`). */
+  shown: string
   status: I18nStatus
-  available: boolean
   languages: typeof LANGUAGES
   t: (key: StringKey) => string
   setLang: (code: string) => void
@@ -18,8 +25,8 @@ interface I18n {
 
 const I18nContext = createContext<I18n>({
   lang: 'en',
+  shown: 'en',
   status: 'idle',
-  available: true,
   languages: LANGUAGES,
   t: (key) => STRINGS[key],
   setLang: () => {},
@@ -59,10 +66,64 @@ function translatedText(t: { text?: string; translatedText?: string } | undefine
   return typeof v === 'string' && v.length > 0 ? v : undefined
 }
 
+const baseLang = (code: string) => code.toLowerCase().split(/[-_]/)[0] ?? code
+
+/**
+ * The page's strings that the campaign's own catalog has in `lang`, matched as the server matches
+ * them: by key (the page's string keys), or by the English text.
+ */
+function fromCatalog(entries: Record<string, Record<string, string>>, lang: string): Catalog {
+  const byLocale = (locales: Record<string, string>) =>
+    new Map(Object.entries(locales).map(([l, text]) => [baseLang(l), text]))
+  const byEnglish = new Map<string, Map<string, string>>()
+  for (const locales of Object.values(entries)) {
+    const map = byLocale(locales)
+    const en = map.get('en')
+    if (en !== undefined) byEnglish.set(en, map)
+  }
+  const out: Catalog = {}
+  for (const key of Object.keys(STRINGS) as StringKey[]) {
+    const locales = entries[key] ? byLocale(entries[key]) : byEnglish.get(STRINGS[key])
+    const text = locales?.get(baseLang(lang))
+    if (text) out[key] = text
+  }
+  return out
+}
+
+/** How long a "no translation provider" answer is believed before the page asks again. */
+const UNAVAILABLE_FOR_MS = 10 * 60_000
+const UNAVAILABLE_KEY = 'ovasabi.i18n.unavailable'
+
+/**
+ * When the server last said it has no translation provider (ms since the epoch), if that is recent.
+ * Not per language: the answer means no provider at all, so every language would get it.
+ */
+function unavailableSince(now = Date.now()): number | undefined {
+  try {
+    const at = Number(localStorage.getItem(UNAVAILABLE_KEY))
+    return at > 0 && now - at < UNAVAILABLE_FOR_MS ? at : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function rememberUnavailable(): void {
+  try {
+    localStorage.setItem(UNAVAILABLE_KEY, String(Date.now()))
+  } catch {
+    // storage blocked: the next switch asks once more, which costs one request
+  }
+}
+
 /**
  * Translates the page's strings through `/api/translate`, one request per string so each carries
  * its own context key (the server batches concurrent requests upstream and caches per context),
  * and keeps the results in localStorage.
+ *
+ * One string is asked first: when the server has no provider (`TRANSLATION_UNAVAILABLE`) the rest
+ * are never sent one by one; the campaign's catalog is read once instead (an operator's own
+ * translations need no provider), the answer is remembered for a while (re-selecting does not ask
+ * again at once), and `<html lang>` stays the language most of the page is actually shown in.
  */
 export function I18nProvider(props: {
   client: OvasabiClient
@@ -70,54 +131,99 @@ export function I18nProvider(props: {
   children: ComponentChildren
 }) {
   const { client, campaign } = props
+  /** The language the visitor chose (the switcher's value, and the locale forms send). */
   const [lang, setLangState] = useState('en')
+  /** The language most of the page is shown in: what `<html lang>` says. */
+  const [shown, setShown] = useState('en')
   const [catalog, setCatalog] = useState<Catalog>({})
   const [status, setStatus] = useState<I18nStatus>('idle')
-  const [available, setAvailable] = useState(true)
+  /** Bumped per switch, so a slower answer for an earlier choice does not overwrite a later one. */
+  const generation = useRef(0)
 
   const load = useCallback(
     async (target: string) => {
+      const gen = ++generation.current
+      const current = () => gen === generation.current
       if (target === 'en') {
         setCatalog({})
+        setShown('en')
         setStatus('idle')
         return
       }
       const cached = readCache(target)
       const missing = (Object.keys(STRINGS) as StringKey[]).filter((k) => !(k in cached))
+      const some = Object.keys(cached).length > 0
       setCatalog(cached)
-      if (missing.length === 0) return setStatus('idle')
+      if (missing.length === 0) {
+        setShown(target)
+        return setStatus('idle')
+      }
       setStatus('loading')
-      const results = await Promise.allSettled(
-        missing.map((key) =>
-          client.translation.translate({
-            q: STRINGS[key],
-            source: 'en',
-            target,
-            format: 'text',
-            campaign_id: campaign,
-            context: { page: campaign, key, locale: target, description: 'Marketing launch page UI text' },
-          }),
-        ),
+      // `/api/translate` wants a session: a switch in the page's first moment waits for the one
+      // the page is starting rather than being refused without it.
+      const session = await ensureSession(client).then(
+        () => true,
+        () => false,
       )
+      if (!current()) return
+      if (!session) {
+        setShown(some ? target : 'en')
+        return setStatus('partial')
+      }
+      const ask = (key: StringKey) =>
+        client.translation.translate({
+          q: STRINGS[key],
+          source: 'en',
+          target,
+          format: 'text',
+          campaign_id: campaign,
+          context: { page: campaign, key, locale: target, description: 'Marketing launch page UI text' },
+        })
       const next: Catalog = { ...cached }
-      let unavailable = false
-      results.forEach((r, i) => {
+      // Said recently: no string is sent, only the catalog read.
+      let unavailable = unavailableSince() !== undefined
+      let failed = false
+      const take = (key: StringKey, r: PromiseSettledResult<Awaited<ReturnType<typeof ask>>>) => {
         if (r.status === 'fulfilled') {
           const text = translatedText(r.value?.translations?.[0])
-          if (text) next[missing[i]!] = text
+          if (text) next[key] = text
+          else failed = true
         } else if ((r.reason as { unavailable?: boolean })?.unavailable) unavailable = true
-      })
+        else failed = true
+      }
+      if (!unavailable) {
+        // The first string alone: without a provider there is no point sending the others.
+        const [first, ...rest] = missing as [StringKey, ...StringKey[]]
+        const [probe] = await Promise.allSettled([ask(first)])
+        take(first, probe!)
+        if (unavailable) rememberUnavailable()
+        else {
+          const results = await Promise.allSettled(rest.map(ask))
+          for (const [i, r] of results.entries()) take(rest[i]!, r)
+        }
+      }
+      if (unavailable) {
+        const entries = await client.translation.catalog(campaign).then(
+          (c) => c.entries,
+          () => ({}),
+        )
+        for (const [key, text] of Object.entries(fromCatalog(entries, target)))
+          next[key as StringKey] ??= text
+      }
+      const complete = (Object.keys(STRINGS) as StringKey[]).every((k) => k in next)
+      if (!current()) return
       writeCache(target, next)
       setCatalog(next)
-      if (unavailable) setAvailable(false)
-      setStatus(unavailable ? 'unavailable' : results.some((r) => r.status === 'rejected') ? 'error' : 'idle')
+      const translated = Object.keys(next).length > 0
+      setShown(translated ? target : 'en')
+      setStatus(complete ? 'idle' : unavailable ? 'unavailable' : failed ? 'partial' : 'idle')
     },
     [client, campaign],
   )
 
   useEffect(() => {
-    document.documentElement.lang = lang
-  }, [lang])
+    document.documentElement.lang = shown
+  }, [shown])
 
   const setLang = useCallback(
     (code: string) => {
@@ -129,7 +235,7 @@ export function I18nProvider(props: {
 
   const t = useCallback((key: StringKey) => catalog[key] ?? STRINGS[key], [catalog])
   return (
-    <I18nContext.Provider value={{ lang, status, available, languages: LANGUAGES, t, setLang }}>
+    <I18nContext.Provider value={{ lang, shown, status, languages: LANGUAGES, t, setLang }}>
       {props.children}
     </I18nContext.Provider>
   )

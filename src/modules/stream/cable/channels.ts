@@ -22,6 +22,8 @@ export interface Channel {
   /** Broadcastings (stream names) whose messages reach this channel's subscribers. */
   broadcastings: string[]
   subscribed(conn: CableConnection, identifier: string): Promise<boolean>
+  /** After the confirmation went out, so what it broadcasts reaches the new subscriber too. */
+  confirmed?(conn: CableConnection, identifier: string): Promise<void>
   unsubscribed(conn: CableConnection, identifier: string): Promise<void>
   perform(
     conn: CableConnection,
@@ -84,9 +86,11 @@ export function collaborativeChannel(deps: {
       // every online editor's email and could lock cells to block them.
       if (conn.principal.role !== 'editor' && conn.principal.role !== 'admin') return false
       await touch(conn)
-      await activeUsers()
       return true
     },
+    // Announced once the subscription is confirmed: before, the broadcast reached everyone but
+    // the one who joined, who saw no one online until someone else came or pinged.
+    confirmed: () => activeUsers(),
     async unsubscribed(conn) {
       for (const cell of conn.locks) {
         if (await store.unlock(cell, conn.userId))

@@ -172,6 +172,9 @@ export function createCableServer(deps: CableServerDeps) {
       }
       sub.confirmed = true
       l.socket.send(wire.confirm(identifier))
+      await channel.confirmed?.(l.conn, identifier).catch((err) => {
+        deps.log.warn({ err }, 'cable subscription follow-up failed')
+      })
     } else if (cmd.command === 'unsubscribe') {
       const sub = l.subscriptions.get(identifier)
       if (!sub) return

@@ -4,48 +4,33 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Registry } from 'prom-client'
-import { Admission } from '../../src/realtime/admission.js'
-import { createRealtimeMetrics } from '../../src/realtime/metrics.js'
-import { adminHeaders, buildTestApp, json, type TestContext } from '../helper.js'
-import { metric } from '../realtime/client.js'
-import { headerValues, type RawAnswer, rawUpgrade } from '../realtime/raw-upgrade-new.js'
-import { cableOn, silent } from './cable-node.js'
+import { adminHeaders, json } from '../helper.js'
+import { metric, registryMetric } from '../realtime/client.js'
+import { realtimeSuite, standaloneAdmission } from '../realtime/fixtures.js'
+import { assertRefusal, headerValues, rawUpgrade } from '../realtime/raw-upgrade.js'
+import { cableOn } from './cable-node.js'
 
 const CABLE = { 'sec-websocket-protocol': 'actioncable-v1-json' }
 
-function refusedWith(answer: RawAnswer, status: number, code: string) {
-  assert.equal(answer.status, status)
-  assert.equal(JSON.parse(answer.body).error.code, code)
-  assert.deepEqual(headerValues(answer, 'content-length'), [String(Buffer.byteLength(answer.body))])
-  assert.deepEqual(headerValues(answer, 'connection'), ['close'])
-}
-
 describe('/cable refusals in the app', () => {
-  let ctx: TestContext
-  let port: number
-  const refused = (code: string) => metric(ctx.app, 'ovasabi_ws_upgrades_refused_total', `code="${code}"`)
-  before(async () => {
-    ctx = await buildTestApp()
-    await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-    port = (ctx.app.server.address() as { port: number }).port
-  })
-  after(() => ctx.close())
+  const live = realtimeSuite()
+  const refused = (code: string) => metric(live.app, 'ovasabi_ws_upgrades_refused_total', `code="${code}"`)
 
   it("counts 403 ORIGIN_NOT_ALLOWED (the login cookie from another site's page)", async () => {
     const before = await refused('ORIGIN_NOT_ALLOWED')
-    const answer = await rawUpgrade(port, '/cable', {
+    const answer = await rawUpgrade(live.port, '/cable', {
       ...CABLE,
       cookie: 'jwt_token=whatever',
       origin: 'https://evil.example',
     })
-    refusedWith(answer, 403, 'ORIGIN_NOT_ALLOWED')
+    assert.equal(assertRefusal(answer, 403), 'ORIGIN_NOT_ALLOWED')
     assert.deepEqual(headerValues(answer, 'retry-after'), [])
     assert.equal(await refused('ORIGIN_NOT_ALLOWED'), before + 1)
   })
 
   it('counts 503 MAINTENANCE, sent with Retry-After as the REST answer is', async () => {
     const toggle = (enabled: boolean) =>
-      ctx.app.inject({
+      live.app.inject({
         method: 'PUT',
         url: '/api/v1/admin/maintenance',
         headers: adminHeaders,
@@ -54,8 +39,8 @@ describe('/cable refusals in the app', () => {
     assert.equal(json(await toggle(true)).maintenance, true)
     try {
       const before = await refused('MAINTENANCE')
-      const answer = await rawUpgrade(port, '/cable?token=whatever', CABLE)
-      refusedWith(answer, 503, 'MAINTENANCE')
+      const answer = await rawUpgrade(live.port, '/cable?token=whatever', CABLE)
+      assert.equal(assertRefusal(answer, 503), 'MAINTENANCE')
       assert.deepEqual(headerValues(answer, 'retry-after'), ['60'])
       assert.equal(await refused('MAINTENANCE'), before + 1)
     } finally {
@@ -66,26 +51,12 @@ describe('/cable refusals in the app', () => {
 
 describe('/cable refusals through the gateway admission', () => {
   const registry = new Registry()
-  const admission = new Admission({
-    authenticator: {} as never,
-    campaigns: {} as never,
-    metrics: createRealtimeMetrics(registry),
-    log: silent,
-    config: {
-      TRUST_PROXY: 'false',
-      CORS_ORIGINS: [],
-      PUBLIC_URL: undefined,
-      WS_MAX_SOCKETS_PER_SESSION: 0,
-      WS_MAX_SOCKETS_PER_IP: 0,
-    },
+  const admission = standaloneAdmission(registry, {
     closing: () => false,
     accept: () => assert.fail('/cable completes its own handshakes'),
   })
-  const refused = async (code: string) => {
-    const prefix = `ovasabi_ws_upgrades_refused_total{code="${code}"} `
-    const line = (await registry.metrics()).split('\n').find((l) => l.startsWith(prefix))
-    return line ? Number(line.slice(prefix.length)) : 0
-  }
+  const refused = (code: string) =>
+    registryMetric(registry, 'ovasabi_ws_upgrades_refused_total', `code="${code}"`)
   let node: Awaited<ReturnType<typeof cableOn>>
   let port: number
   before(async () => {
@@ -97,7 +68,7 @@ describe('/cable refusals through the gateway admission', () => {
   it('counts 503 SERVICE_UNAVAILABLE (the credential could not be checked), with Retry-After', async () => {
     node.accounts.broken.add('token-3')
     const answer = await rawUpgrade(port, '/cable?token=token-3', CABLE)
-    refusedWith(answer, 503, 'SERVICE_UNAVAILABLE')
+    assert.equal(assertRefusal(answer, 503), 'SERVICE_UNAVAILABLE')
     assert.deepEqual(headerValues(answer, 'retry-after'), ['5'])
     assert.equal(await refused('SERVICE_UNAVAILABLE'), 1)
   })
@@ -105,7 +76,7 @@ describe('/cable refusals through the gateway admission', () => {
   it('counts 503 SHUTTING_DOWN once close() began, with Retry-After', async () => {
     await node.closeCable()
     const answer = await rawUpgrade(port, '/cable?token=token-4', CABLE)
-    refusedWith(answer, 503, 'SHUTTING_DOWN')
+    assert.equal(assertRefusal(answer, 503), 'SHUTTING_DOWN')
     assert.deepEqual(headerValues(answer, 'retry-after'), ['5'])
     assert.equal(await refused('SHUTTING_DOWN'), 1)
   })

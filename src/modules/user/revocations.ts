@@ -67,7 +67,7 @@ function tokenStates(ask: (id: string) => Promise<TokenState>) {
  * (through `forget`) and within 10 s on the others, so nothing more is written under an identity
  * that was forgotten or logged out, and open sockets close at the gateway's next check.
  */
-export function createErasedUsers(db: Db) {
+export function createRevocations(db: Db) {
   const users = tokenStates(async (id) => {
     const row = await tokenState(db, id)
     return { erased: Boolean(row?.erased_at), validAfter: row?.tokens_valid_after?.getTime() ?? 0 }
@@ -93,4 +93,4 @@ export function createErasedUsers(db: Db) {
 }
 
 /** What the user service tells when it revoked something: this node honours it at once. */
-export type Revocations = Pick<ReturnType<typeof createErasedUsers>, 'forget'>
+export type Revocations = Pick<ReturnType<typeof createRevocations>, 'forget'>

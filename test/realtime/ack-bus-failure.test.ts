@@ -10,15 +10,9 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import type { EventBus } from '../../src/platform/bus/bus.js'
 import { createPlatform, type Platform } from '../../src/platform/platform.js'
-import {
-  ADMIN_KEY,
-  buildTestApp,
-  createCampaign,
-  JWT_SECRET,
-  REDIS_URL,
-  type TestContext,
-} from '../helper.js'
+import { ADMIN_KEY, createCampaign, JWT_SECRET, REDIS_URL } from '../helper.js'
 import { baseUrl, connect, metric, type TestClient, waitUntil } from './client.js'
+import { realtimeSuite } from './fixtures.js'
 
 const failed = (app: FastifyInstance, outcome: string) =>
   metric(app, 'ovasabi_action_ack_publishes_failed_total', `outcome="${outcome}"`)
@@ -100,27 +94,16 @@ describe('update_ack when the bus publish fails (a bus that can be made to fail)
 })
 
 describe('update_ack when Redis is unreachable', { skip: !REDIS_URL && 'REDIS_URL not set' }, () => {
-  let ctx: TestContext
-  const clients: TestClient[] = []
-  before(async () => {
-    ctx = await buildTestApp({ redis: true })
-    await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-  })
-  after(async () => {
-    for (const c of clients) c.close()
-    await ctx.close()
-  })
+  const live = realtimeSuite({ redis: true })
 
   it('still answers the socket that sent the action', async () => {
-    const slug = await createCampaign(ctx.app)
-    const guest = await ctx.app.platform.tokens.issueGuest()
-    const c = await connect(`${baseUrl(ctx.app)}/ws/${slug}/guest?token=${guest.token}`)
-    clients.push(c)
+    const slug = await createCampaign(live.app)
+    const c = await live.openGuest(slug)
     // The command connection goes (publishes fail at once); the socket and its node stay.
-    ctx.app.platform.redis!.disconnect()
+    live.app.platform.redis!.disconnect()
     c.send(action('req_redis_down'))
     const ack = await c.next((f) => f.type === 'update_ack' && f.request_id === 'req_redis_down')
     assert.equal(ack.status, 'success')
-    assert.equal(await failed(ctx.app, 'delivered_locally'), 1)
+    assert.equal(await failed(live.app, 'delivered_locally'), 1)
   })
 })

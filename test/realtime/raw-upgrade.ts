@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
 
@@ -13,6 +14,19 @@ export interface RawAnswer {
 /** Every value of header `name`. */
 export function headerValues(answer: RawAnswer, name: string): string[] {
   return answer.headers.filter(([n]) => n === name.toLowerCase()).map(([, v]) => v)
+}
+
+/**
+ * Asserts `answer` is a refusal with `status`, framed as every upgrade refusal must be whatever
+ * headers it carries: one Content-Length that matches the body, `Connection: close`, a JSON error
+ * body. Returns its error code.
+ */
+export function assertRefusal(answer: RawAnswer, status: number): string {
+  assert.equal(answer.status, status)
+  assert.deepEqual(headerValues(answer, 'content-length'), [String(Buffer.byteLength(answer.body))])
+  assert.deepEqual(headerValues(answer, 'connection'), ['close'])
+  assert.deepEqual(headerValues(answer, 'content-type'), ['application/json; charset=utf-8'])
+  return JSON.parse(answer.body).error.code
 }
 
 /**

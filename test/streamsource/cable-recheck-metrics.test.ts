@@ -6,28 +6,13 @@ import { Registry } from 'prom-client'
 import type { WebSocket } from 'ws'
 import { TOKENS_CUT_OFF_CHANNEL } from '../../src/modules/stream/account.service.js'
 import { createCableMetrics } from '../../src/modules/stream/cable/metrics.js'
-import { waitUntil } from '../realtime/client.js'
+import { registryMetric, waitUntil } from '../realtime/client.js'
 import { until } from './cable-client.js'
-import { cableOn, upgrade } from './cable-node.js'
+import { cableOn, listeningSocket } from './cable-node.js'
 
 /** The counter as `/metrics` shows it (the registry's exposition text). */
-async function failed(registry: Registry, outcome: 'refused' | 'error'): Promise<number> {
-  const prefix = `ovasabi_cable_credential_rechecks_failed_total{outcome="${outcome}"} `
-  const line = (await registry.metrics()).split('\n').find((l) => l.startsWith(prefix))
-  return line ? Number(line.slice(prefix.length)) : 0
-}
-
-/** A `/cable` socket that only listens (no commands: only the re-checks can close it). */
-async function listening(base: string, token: string): Promise<{ ws: WebSocket; closed: () => boolean }> {
-  const answer = await upgrade(`${base.replace(/^http/, 'ws')}/cable?token=${token}`)
-  assert.equal(answer.first?.type, 'welcome')
-  const ws = answer.ws!
-  let closed = false
-  ws.on('close', () => {
-    closed = true
-  })
-  return { ws, closed: () => closed }
-}
+const failed = (registry: Registry, outcome: 'refused' | 'error') =>
+  registryMetric(registry, 'ovasabi_cable_credential_rechecks_failed_total', `outcome="${outcome}"`)
 
 describe('/cable counts failed credential re-checks', () => {
   const sockets: WebSocket[] = []
@@ -39,8 +24,8 @@ describe('/cable counts failed credential re-checks', () => {
     const registry = new Registry()
     const node = await cableOn({ recheckMs: 50, metrics: createCableMetrics(registry) })
     try {
-      const a = await listening(node.base, 'token-1')
-      const b = await listening(node.base, 'token-2')
+      const a = await listeningSocket(node.base, 'token-1')
+      const b = await listeningSocket(node.base, 'token-2')
       sockets.push(a.ws, b.ws)
 
       // The database cannot answer for token-1: every pass counts one error; nothing closes.
@@ -71,7 +56,7 @@ describe('/cable counts failed credential re-checks', () => {
     // No periodic pass during the test: only the announcement re-checks.
     const node = await cableOn({ recheckMs: 60 * 60_000, metrics: createCableMetrics(registry) })
     try {
-      const s = await listening(node.base, 'token-7')
+      const s = await listeningSocket(node.base, 'token-7')
       sockets.push(s.ws)
       node.accounts.refused.add('token-7')
       await node.bus.publish(TOKENS_CUT_OFF_CHANNEL, { account_id: 7 })

@@ -1,0 +1,46 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { Type } from 'typebox'
+import { ForbiddenError } from '../../platform/http/errors.js'
+import { errors, SecuredBy } from '../../platform/http/schemas.js'
+import { hasFeature, Slug } from '../campaign/campaign.schema.js'
+import type { CampaignService } from '../campaign/campaign.service.js'
+import type { LiveStreams } from './live.service.js'
+import { VisitorLiveStreams } from './stream.schema.js'
+
+export interface LiveRoutesOptions {
+  live: Pick<LiveStreams, 'current'>
+  campaigns: Pick<CampaignService, 'get'>
+}
+
+/** `GET /api/campaign/{slug}/streams/live`: visitors' REST read of the campaign's live streams. */
+export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, { live, campaigns }) => {
+  app.get(
+    '/api/campaign/:slug/streams/live',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        operationId: 'listCampaignLiveStreams',
+        tags: ['stream'],
+        security: SecuredBy,
+        description:
+          "The campaign's streams that have not ended (starting, live or paused), as `stream_event` " +
+          'frames describe them: id, title, status, when it last went live, viewers of live ones, ' +
+          'and `mine` for those the caller started (never who owns the others). ' +
+          'Any session may read it, as any session may watch the campaign; a page that missed ' +
+          'frames (`resync_required`) reads it; a stream missing from it has ended.',
+        params: Type.Object({ slug: Slug }),
+        response: { 200: VisitorLiveStreams, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { slug } = request.params as { slug: string }
+      const campaign = await campaigns.get(slug)
+      // The refusal the `stream.*` actions get (campaign.guard's), without their scheduling check:
+      // the socket that carries `stream_event`s is open outside the window too.
+      if (!hasFeature(campaign, 'streaming')) {
+        throw new ForbiddenError(`The streaming feature is not enabled for ${slug}`, 'FEATURE_DISABLED')
+      }
+      return { streams: await live.current(slug, request.principal!) }
+    },
+  )
+}

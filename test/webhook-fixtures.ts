@@ -1,0 +1,136 @@
+// A CRM on a real port for webhook tests, and what they ask the app about its endpoints.
+import { createHmac } from 'node:crypto'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import assert from 'node:assert/strict'
+import type { FastifyInstance } from 'fastify'
+import { adminHeaders, json } from './helper.js'
+
+export interface Received {
+  id: string
+  timestamp: number
+  signature: string
+  body: any
+  verified: boolean
+  at: number
+}
+
+/** Standard Webhooks verification, written from the spec (not with the server's own helper). */
+export function verifies(
+  secret: string,
+  id: string,
+  timestamp: string,
+  body: string,
+  header: string,
+): boolean {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64')
+  const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')
+  return header.split(' ').some((s) => s === `v1,${expected}`)
+}
+
+/** A CRM on a real port: checks every signature, answers with `respond(n)` (n = request number). */
+export async function receiver(
+  respond: (n: number, req: http.IncomingMessage, res: http.ServerResponse) => void = () => {},
+) {
+  const got: Received[] = []
+  let secret = ''
+  const server = http.createServer((req, res) => {
+    let raw = ''
+    req.on('data', (c) => {
+      raw += c
+    })
+    req.on('end', () => {
+      const id = String(req.headers['webhook-id'])
+      const ts = String(req.headers['webhook-timestamp'])
+      const sig = String(req.headers['webhook-signature'])
+      got.push({
+        id,
+        timestamp: Number(ts),
+        signature: sig,
+        body: JSON.parse(raw),
+        verified: verifies(secret, id, ts, raw, sig),
+        at: Date.now(),
+      })
+      const n = got.length
+      respond(n, req, res)
+      if (!res.headersSent && !(res as any).held) {
+        res.writeHead(204).end()
+      }
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`
+  return {
+    url,
+    got,
+    setSecret: (s: string) => {
+      secret = s
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
+  }
+}
+
+export async function waitFor<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  ms = 15_000,
+) {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+/**
+ * Registers `r` as the endpoint of campaign `slug` for `events`, and tells it the secret to
+ * verify signatures with.
+ */
+export async function subscribe(
+  app: FastifyInstance,
+  slug: string,
+  r: Awaited<ReturnType<typeof receiver>>,
+  events: string[] = ['lead.created'],
+): Promise<{ id: string; secret: string }> {
+  const res = await registerWebhook(app, slug, { url: r.url, events })
+  assert.equal(res.statusCode, 201, res.body)
+  const { id, secret } = json(res)
+  r.setSecret(secret)
+  return { id, secret }
+}
+
+/** `POST /api/campaign/:slug/webhooks` with `payload`, as an admin unless `headers` say otherwise. */
+export function registerWebhook(
+  app: FastifyInstance,
+  slug: string,
+  payload: Record<string, unknown>,
+  headers: Record<string, string> = adminHeaders,
+) {
+  return app.inject({ method: 'POST', url: `/api/campaign/${slug}/webhooks`, headers, payload })
+}
+
+/** A lead from `name` <`email`> on campaign `slug`, sent by the session of `token`. */
+export function submitLead(app: FastifyInstance, token: string, slug: string, email: string, name = 'Ada') {
+  return app.inject({
+    method: 'POST',
+    url: '/api/quote',
+    headers: { authorization: `Bearer ${token}` },
+    payload: { campaign: slug, name, email },
+  })
+}
+
+/** The outbox messages of endpoint `id` of campaign `slug`, as an admin lists them. */
+export async function webhookMessages(app: FastifyInstance, slug: string, id: string): Promise<any[]> {
+  const res = await app.inject({
+    method: 'GET',
+    url: `/api/campaign/${slug}/webhooks/${id}/messages`,
+    headers: adminHeaders,
+  })
+  return json(res).messages
+}
