@@ -225,6 +225,41 @@ describe('HTTP timeouts of the server', () => {
   })
 })
 
+describe('HTTP head deadline of the server, with a longer idle timeout', () => {
+  let app: FastifyInstance
+  let port: number
+
+  before(async () => {
+    // Only the head deadline can close a silent connection here (the idle timeout is a minute),
+    // so what it answers is seen without racing the socket timeout.
+    const timeouts = httpTimeouts({
+      headersMs: 1000,
+      bodyIdleMs: 60_000,
+      bodyMinBytesPerSecond: 0,
+      bodyRateGraceMs: 1000,
+    })
+    app = Fastify({ ...timeouts.options })
+    timeouts.watch(app)
+    app.get('/', async () => ({ ok: true }))
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    port = (app.server.address() as AddressInfo).port
+  })
+  after(async () => app.close())
+
+  it('closes a connection that never sends a byte without answering it', async () => {
+    const { closed } = open(port)
+    assert.deepEqual(await closed, { headers: {} })
+  })
+
+  it('answers 408 to a head that began and did not finish', async () => {
+    const { socket, closed } = open(port)
+    socket.write('GET / HTTP/1.1\r\nhost: local')
+    const answer = await closed
+    assert.equal(answer.status, 408, JSON.stringify(answer))
+    assert.equal(answer.body.error.code, 'REQUEST_TIMEOUT')
+  })
+})
+
 describe('HTTP body rate floor of the server', () => {
   let app: FastifyInstance
   let port: number

@@ -84,7 +84,8 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
 /**
  * The HTTP server's deadlines: Fastify options, and `watch`, to call on the app before any other
  * hook is added. With them:
- * - a request's head must come whole within `headersMs` (Node's `headersTimeout`), else 408;
+ * - a request's head must come whole within `headersMs` (Node's `headersTimeout`), else 408 (a
+ *   connection that sent nothing is closed unanswered);
  * - a request has no total deadline (Node's `requestTimeout` off);
  * - a connection quiet for `bodyIdleMs` (Node's socket timeout) is judged by what it is doing: a
  *   body being read that stopped coming is answered 408 and closed; an answer the client stopped
@@ -175,6 +176,12 @@ export function httpTimeouts(timeouts: HttpTimeouts): {
       },
       clientErrorHandler: (err, socket) => {
         if (err.code === 'ECONNRESET' || socket.destroyed) return
+        // A connection that never sent a byte asked nothing: closed unanswered, as the socket
+        // timeout (the same length, racing this check on a loaded host) would close it.
+        if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.bytesRead === 0) {
+          socket.destroy()
+          return
+        }
         const [status, code, message] =
           err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
             ? [408, 'REQUEST_TIMEOUT', `The request's headers did not come within ${headersMs / 1000} s`]
