@@ -51,17 +51,29 @@ export function csvObjects(text: string): Array<Record<string, string>> {
   )
   return rows
     .filter((r) => r.some((cell) => cell.trim() !== ''))
-    .map((r) => Object.fromEntries(keys.map((k, i) => [k, r[i] ?? ''])))
+    .map((r) => Object.fromEntries(keys.map((k, i) => [k, unneutralised(r[i] ?? '')])))
 }
 
 /**
- * One CSV field. Values that a spreadsheet would run as a formula (=, +, -, @) are prefixed with
- * a quote, so an exported registry cannot carry a formula-injection payload.
+ * What a spreadsheet would run as a formula (=, +, -, @, a leading tab or CR), after any quotes
+ * `csvField` put before it.
+ */
+const FORMULA_LIKE = /^'*[=+\-@\t\r]/
+
+/** A cell as it was before `csvField` neutralised it, so an export imports back unchanged. */
+function unneutralised(cell: string): string {
+  return cell.startsWith("'") && FORMULA_LIKE.test(cell) ? cell.slice(1) : cell
+}
+
+/**
+ * One CSV field. Values that a spreadsheet would run as a formula are prefixed with a quote, so an
+ * exported registry cannot carry a formula-injection payload; so are those already quoted that
+ * way (`'=x` is written `''=x`), so the import, which takes one quote off, gives them back.
  */
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return ''
   let s = String(value)
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`
+  if (FORMULA_LIKE.test(s)) s = `'${s}`
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
