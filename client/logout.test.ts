@@ -74,7 +74,7 @@ describe('client logout (injected fetch and socket)', () => {
       })
       const own = client.connect('launch', { frequency: 1 })
       const other = client.connect('launch', { frequency: 1, token: `other.${name}` })
-      for (let i = 0; i < 100 && !(socketOf(`user.${name}`) && socketOf(`other.${name}`)); i++)
+      for (let i = 0; i < 2000 && !(socketOf(`user.${name}`) && socketOf(`other.${name}`)); i++)
         await new Promise((r) => setTimeout(r, 10))
       const [ownSocket, otherSocket] = [socketOf(`user.${name}`), socketOf(`other.${name}`)]
       assert.ok(ownSocket && otherSocket)

@@ -355,7 +355,8 @@ for (const dialect of DIALECTS) {
         seen.push(m.slug),
       )
       await api('PATCH', `/api/campaign/${slug}`, { metadata: { scheduling: { frequency: 20 } } })
-      for (let i = 0; i < 100 && !seen.includes(slug); i++) await new Promise((r) => setTimeout(r, 10))
+      // Awaited, not timed: a loaded host may take seconds to carry the message.
+      for (let i = 0; i < 2000 && !seen.includes(slug); i++) await new Promise((r) => setTimeout(r, 10))
       await off()
       assert.ok(seen.includes(slug))
     })
