@@ -36,7 +36,9 @@ import {
 const FAST = {
   WEBHOOK_ALLOW_PRIVATE: 'true',
   WEBHOOK_POLL_MS: '50',
-  WEBHOOK_TIMEOUT_MS: '300',
+  // Long enough that a loaded host never times out an answer the receiver gave at once (a retry
+  // would show the receiver the message twice); the timeout test holds its answer longer.
+  WEBHOOK_TIMEOUT_MS: '3000',
   WEBHOOK_RETRY_BASE_MS: '50',
   WEBHOOK_MAX_ATTEMPTS: '5',
   WEBHOOK_CIRCUIT_THRESHOLD: '3',
@@ -46,7 +48,7 @@ const FAST = {
 /** A delivery worker of a test's own, beside the app's. */
 const WORKER = {
   pollMs: 20,
-  timeoutMs: 2000,
+  timeoutMs: 10_000,
   retryBaseMs: 50,
   maxAttempts: 5,
   circuitThreshold: 100,
@@ -187,6 +189,12 @@ for (const dialect of DIALECTS) {
       assert.equal(got.verified, true)
       assert.equal(r.got.length, 1, 'nothing more went to the old URL')
       assert.equal(moved.got.length, 1, 'the second lead.created was not sent')
+      // The log row is written once the worker has read the answer, which may be after the
+      // receiver saw the request: awaited.
+      await waitFor(async () => {
+        const d = (await get(`/api/campaign/${slug}/webhooks/${id}/deliveries`)).deliveries
+        return d.length >= 2 && d
+      }, 'the log of both attempts, the one at the old URL kept')
       const deliveries = await get(`/api/campaign/${slug}/webhooks/${id}/deliveries`)
       assert.equal(deliveries.deliveries.length, 2, 'the log kept the attempt at the old URL')
 
@@ -285,7 +293,7 @@ for (const dialect of DIALECTS) {
       const { slug, r, id } = await setup((n, _req, res) => {
         if (n === 1) {
           ;(res as any).held = true
-          setTimeout(() => res.writeHead(200).end(), 1500).unref()
+          setTimeout(() => res.writeHead(200).end(), 8000).unref()
         }
       })
       await submit(slug)
@@ -307,10 +315,13 @@ for (const dialect of DIALECTS) {
         return w.enabled === false && w
       }, 'endpoint disabled')
       assert.match(hook.disabled_reason, /410/)
+      // The message is settled after the endpoint is disabled: awaited.
+      const messagesOf = async () => (await get(`/api/campaign/${slug}/webhooks/${id}/messages`)).messages
+      await waitFor(async () => (await messagesOf())[0]?.status === 'failed', 'the message failed')
       await submit(slug)
       await new Promise((res) => setTimeout(res, 300))
       assert.equal(r.got.length, 1, 'nothing sent to a disabled endpoint')
-      const messages = (await get(`/api/campaign/${slug}/webhooks/${id}/messages`)).messages
+      const messages = await messagesOf()
       assert.equal(messages.length, 1, 'no outbox row for a disabled endpoint')
       assert.equal(messages[0].status, 'failed')
       // Nothing can be queued for it while it is disabled: it would wait for good.
@@ -338,10 +349,14 @@ for (const dialect of DIALECTS) {
         return w.circuit === 'open' && w
       }, 'circuit open')
       assert.equal(hook.consecutive_failures, 3)
+      // The third attempt is settled (back to pending, for after the cooldown) once the circuit
+      // opened: awaited.
+      await waitFor(async () => {
+        const messages = (await get(`/api/campaign/${slug}/webhooks/${id}/messages`)).messages
+        return messages[0]?.status === 'pending'
+      }, 'the message waiting for the circuit')
       await new Promise((res) => setTimeout(res, 400))
       assert.equal(r.got.length, 3, 'no attempts while the circuit is open')
-      const messages = (await get(`/api/campaign/${slug}/webhooks/${id}/messages`)).messages
-      assert.equal(messages[0].status, 'pending')
     })
 
     it('pages through every message with before, and picks them by status', async () => {
