@@ -1,6 +1,6 @@
 import { OvasabiError } from './errors.js'
 import type { FrameMap, ServerFrame, UpdateAckFrame } from './frames.js'
-import { type SendBudget, sendBudget } from './pacing.js'
+import { type PacedDispatch, PacedSender } from './paced-sender.js'
 import { ulid } from './ulid.js'
 
 /** The subset of the WebSocket API the SDK uses: browsers' `WebSocket` and Node's `ws` both fit. */
@@ -63,20 +63,14 @@ export interface DispatchOptions {
 }
 
 /** A dispatch waiting for its `update_ack`: queued, or sent on a socket that may have dropped since. */
-interface PendingDispatch {
+interface PendingDispatch extends PacedDispatch {
   requestId: string
-  /** The frame as first serialised: a resend is byte for byte the same request. */
-  frame: string
   /** Event and payload, to tell a repeat of this request from another one reusing its id. */
   fingerprint: string
   promise: Promise<UpdateAckFrame>
   resolve: (f: UpdateAckFrame) => void
   reject: (e: Error) => void
   timer: ReturnType<typeof setTimeout>
-  /** Written to the current socket and not acknowledged: resent if the server reports drops. */
-  sent: boolean
-  /** In the backlog, waiting for a token. */
-  waiting: boolean
 }
 
 type Handler<F> = (frame: F) => void
@@ -131,14 +125,8 @@ export class RealtimeConnection {
   private cursorTimer?: ReturnType<typeof setTimeout>
   private closedByUser = false
   private userId: string
-  /** The ready socket's budget (from `connected.limits`): frames over it wait in the backlog. */
-  private budget?: SendBudget
-  /** Frames waiting for a token, in order: text, or a dispatch (skipped once it is settled). */
-  private backlog: Array<string | PendingDispatch> = []
-  /** A cursor frame waiting for a token; a newer one replaces it. Goes after the backlog. */
-  private waitingCursor?: string
-  /** The one timer that sends what waits as tokens come. */
-  private paceTimer?: ReturnType<typeof setTimeout>
+  /** What goes out on the ready socket, paced to its `connected.limits`. */
+  private readonly sender = new PacedSender<PendingDispatch>((p) => this.outbox.get(p.requestId) === p)
   /** Frames sent on the current socket before its `connected`: the server counted them too. */
   private sentEarly = 0
 
@@ -245,7 +233,7 @@ export class RealtimeConnection {
       waiting: false,
     }
     this.outbox.set(request_id, pending)
-    if (this.isReady()) this.emit(pending)
+    if (this.isReady()) this.sender.send(pending)
     return promise
   }
 
@@ -353,6 +341,7 @@ export class RealtimeConnection {
 
   private end(message: string): void {
     this.ready = undefined
+    this.resetPacing()
     this.setState('closed')
     this.failPending('NOT_CONNECTED', message)
   }
@@ -365,7 +354,7 @@ export class RealtimeConnection {
   private out(data: string): boolean {
     const ws = this.ws
     if (ws?.readyState !== 1) return false
-    if (this.isReady()) this.emit(data)
+    if (this.isReady()) this.sender.send(data)
     else {
       ws.send(data)
       this.sentEarly++
@@ -373,85 +362,13 @@ export class RealtimeConnection {
     return true
   }
 
-  /** A frame for the ready socket: written now if nothing waits and the budget allows, else queued. */
-  private emit(item: string | PendingDispatch): void {
-    if (typeof item !== 'string' && item.waiting) return
-    if (this.budget && (this.backlog.length > 0 || !this.budget.take(Date.now()))) {
-      if (typeof item !== 'string') item.waiting = true
-      this.backlog.push(item)
-      this.pace()
-      return
-    }
-    this.write(item)
-  }
-
-  private write(item: string | PendingDispatch): void {
-    try {
-      this.ready?.send(typeof item === 'string' ? item : item.frame)
-      if (typeof item !== 'string') item.sent = true
-    } catch {
-      // The socket is going down: its close event follows and the frame is re-sent after the reconnect.
-    }
-  }
-
-  /** Arms the pacing timer for the next token, unless it is armed. */
-  private pace(): void {
-    if (this.paceTimer !== undefined || !this.budget) return
-    this.paceTimer = setTimeout(() => this.drain(), this.budget.wait(Date.now()))
-  }
-
-  /** Sends what waits while tokens last: the backlog in order, then the newest cursor. */
-  private drain(): void {
-    this.paceTimer = undefined
-    const budget = this.budget
-    if (!budget || !this.ready) return
-    const now = Date.now()
-    while (this.backlog.length > 0) {
-      const item = this.backlog[0]!
-      // A dispatch answered, timed out or failed while it waited goes without spending a token.
-      const live = typeof item === 'string' || this.outbox.get(item.requestId) === item
-      if (live && !budget.take(now)) break
-      this.backlog.shift()
-      if (typeof item !== 'string') item.waiting = false
-      if (live) this.write(item)
-    }
-    if (this.backlog.length === 0 && this.waitingCursor !== undefined && budget.take(now)) {
-      this.write(this.waitingCursor)
-      this.waitingCursor = undefined
-    }
-    if (this.backlog.length > 0 || this.waitingCursor !== undefined) this.pace()
-  }
-
   /** The socket is gone (or will be): what waits for it goes with it; dispatches stay in the outbox. */
   private resetPacing(): void {
-    clearTimeout(this.paceTimer)
-    this.paceTimer = undefined
-    this.budget = undefined
-    this.backlog = []
-    this.waitingCursor = undefined
+    this.sender.stop()
     for (const p of this.outbox.values()) {
       p.sent = false
       p.waiting = false
     }
-  }
-
-  /**
-   * The server dropped frames over its rate (it says so once per 10 s flood window): any dispatch
-   * sent on this socket and not acknowledged may have been one. Each goes again, first in line,
-   * with its `request_id` (a repeat of one the server did read is answered with its first
-   * response), once the server reads frames again.
-   */
-  private rateLimited(retryAfterMs: number): void {
-    const budget = this.budget
-    if (!budget) return
-    budget.empty(Date.now(), retryAfterMs)
-    const again = [...this.outbox.values()].filter((p) => p.sent && !p.waiting)
-    for (const p of again) {
-      p.sent = false
-      p.waiting = true
-    }
-    this.backlog.unshift(...again)
-    this.pace()
   }
 
   private failPending(code: string, message: string): void {
@@ -483,16 +400,19 @@ export class RealtimeConnection {
           this.failPending('IDENTITY_CHANGED', 'The connection now acts for another user or session')
         this.actor = actor
         this.ready = from
-        this.budget = sendBudget(frame.limits, Date.now(), this.sentEarly)
+        this.sender.start(from, frame.limits, this.sentEarly)
         this.setState('open')
         // Before the handlers run, so what they dispatch goes out after what waited.
-        for (const p of this.outbox.values()) this.emit(p)
+        for (const p of this.outbox.values()) this.sender.send(p)
         break
       }
       case 'error':
-        // The flood notice (the close at a flood's end carries no retry_after_ms).
+        // The flood notice (the close at a flood's end carries no retry_after_ms): any dispatch
+        // sent on this socket and not acknowledged may have been dropped. Each goes again, first
+        // in line, with its `request_id` (a repeat of one the server did read is answered with its
+        // first response), once the server reads frames again.
         if (frame.code === 'RATE_LIMITED' && typeof frame.retry_after_ms === 'number' && from === this.ready)
-          this.rateLimited(frame.retry_after_ms)
+          this.sender.resend([...this.outbox.values()], frame.retry_after_ms)
         break
       case 'campaign_event':
         if (frame.id !== undefined) this.lastEventId = frame.id
@@ -535,17 +455,9 @@ export class RealtimeConnection {
     this.pendingCursor = undefined
     this.lastCursorAt = Date.now()
     const data = JSON.stringify({ type: 'cursor', x: c[0], y: c[1] })
-    if (!this.isReady() || !this.budget) {
-      this.out(data)
-      return
-    }
-    this.waitingCursor = undefined
-    if (this.backlog.length === 0 && this.budget.take(this.lastCursorAt)) this.write(data)
-    else {
-      // Over budget, or behind other frames: it waits, and a newer position replaces it.
-      this.waitingCursor = data
-      this.pace()
-    }
+    // Over budget, or behind other frames, it waits, and a newer position replaces it.
+    if (this.isReady()) this.sender.cursor(data)
+    else this.out(data)
   }
 
   private setState(s: ConnectionState): void {
