@@ -1,4 +1,4 @@
-import type { LibreTranslateClient } from './libretranslate.client.js'
+import { type LibreTranslateClient, UpstreamRejectedError } from './libretranslate.client.js'
 import { MAX_CHARS } from './localization.schema.js'
 
 export interface BatchedResult {
@@ -92,6 +92,13 @@ export function createBatcher(deps: {
         d.resolve(value)
       })
     } catch (err) {
+      if (err instanceof UpstreamRejectedError && entries.length > 1) {
+        // A batch holds strings of several callers. One string the upstream refuses (over its
+        // `--char-limit`, detected as a language it cannot translate from) or a batch over its
+        // `--batch-limit` must not fail the others: each goes again alone.
+        await Promise.all(entries.map((entry) => send(groupKey, source, target, format, [entry])))
+        return
+      }
       for (const [, d] of entries) d.reject(err)
     } finally {
       for (const [text] of entries) inflight.delete(`${groupKey}\u0000${text}`)

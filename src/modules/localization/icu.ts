@@ -28,3 +28,135 @@ export function restorePlaceholders(source: string, translated: string): string 
   let i = 0
   return translated.replace(PLACEHOLDER, () => original[i++] as string)
 }
+
+/** A top-level `{…}` argument of a message, braces balanced. */
+interface Argument {
+  start: number
+  end: number
+  name: string
+  /** `plural`, `select`, `selectordinal` carry sub-messages; other types (`number`, `date`) do not. */
+  type?: string
+  /** `count, plural, offset:1` — everything before the first selector. */
+  head?: string
+  options?: Array<{ selector: string; body: string }>
+}
+
+const COMPLEX = new Set(['plural', 'select', 'selectordinal'])
+
+/** The top-level arguments of `text`, or undefined when its braces do not balance. */
+function topLevelArguments(text: string): Argument[] | undefined {
+  const args: Argument[] = []
+  let depth = 0
+  let start = 0
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '{') {
+      if (depth === 0) start = i
+      depth++
+    } else if (text[i] === '}') {
+      if (depth === 0) return undefined
+      depth--
+      if (depth === 0) {
+        const arg = parseArgument(text.slice(start + 1, i))
+        if (arg) args.push({ ...arg, start, end: i + 1 })
+      }
+    }
+  }
+  return depth === 0 ? args : undefined
+}
+
+function parseArgument(inner: string): Omit<Argument, 'start' | 'end'> | undefined {
+  const m = /^\s*([A-Za-z0-9_]+)\s*(?:,\s*([A-Za-z]+)\s*(?:,([\s\S]*))?)?$/.exec(inner)
+  if (!m) return undefined
+  const [, name, type, rest] = m as unknown as [string, string, string | undefined, string | undefined]
+  if (!type || !COMPLEX.has(type) || rest === undefined) return { name, type }
+  const options: Array<{ selector: string; body: string }> = []
+  const option = /\s*(=\d+|[A-Za-z_]+)\s*\{/y
+  let pos = 0
+  const offset = /^\s*offset:\s*\d+/.exec(rest)
+  if (offset) pos = offset[0].length
+  const headEnd = pos
+  while (pos < rest.length && rest.slice(pos).trim() !== '') {
+    option.lastIndex = pos
+    const o = option.exec(rest)
+    if (!o) return { name, type }
+    let depth = 1
+    let i = option.lastIndex
+    for (; i < rest.length && depth > 0; i++) {
+      if (rest[i] === '{') depth++
+      else if (rest[i] === '}') depth--
+    }
+    if (depth !== 0) return { name, type }
+    options.push({ selector: o[1] as string, body: rest.slice(option.lastIndex, i - 1) })
+    pos = i
+  }
+  return { name, type, head: `${name}, ${type},${rest.slice(0, headEnd)}`, options }
+}
+
+/**
+ * The shape a translation must keep: argument names, types, and for plural/select their
+ * selectors and sub-messages' shapes. Equal skeletons: the message still formats.
+ */
+export function skeleton(text: string): string | undefined {
+  const args = topLevelArguments(text)
+  if (!args) return undefined
+  const parts: string[] = []
+  for (const a of args) {
+    if (!a.options) {
+      parts.push(a.type ? `${a.name}:${a.type}` : a.name)
+      continue
+    }
+    const options: string[] = []
+    for (const o of a.options) {
+      const inner = skeleton(o.body)
+      if (inner === undefined) return undefined
+      options.push(`${o.selector}{${inner}}`)
+    }
+    parts.push(`${a.name}:${a.type}[${options.sort().join(',')}]`)
+  }
+  return parts.sort().join(';')
+}
+
+/** True when `text` has a plural/select argument: machine translation would mangle its syntax. */
+function hasComplexArgument(text: string): boolean {
+  return (topLevelArguments(text) ?? []).some((a) => a.options !== undefined)
+}
+
+/**
+ * How to machine-translate an ICU message without sending its syntax: one plural/select argument
+ * is hoisted so that each of its options becomes a whole sentence (`You have # items`), sent as
+ * plain text and put back as `{count, plural, one {…} other {…}}` — the form translators are asked
+ * for anyway. Undefined for shapes it cannot hoist (several or nested plural/select arguments).
+ */
+export function hoist(
+  text: string,
+): { units: string[]; assemble(translated: string[]): string | undefined } | undefined {
+  const args = topLevelArguments(text)
+  const complex = args?.filter((a) => a.options)
+  if (complex?.length !== 1) return undefined
+  const arg = complex[0] as Required<Argument>
+  const prefix = text.slice(0, arg.start)
+  const suffix = text.slice(arg.end)
+  // Outside the argument `#` is literal text; inside a plural option it would become the count.
+  if (arg.options.length === 0 || prefix.includes('#') || suffix.includes('#')) return undefined
+  if (arg.options.some((o) => hasComplexArgument(o.body))) return undefined
+  const units = arg.options.map((o) => `${prefix}${o.body}${suffix}`)
+  return {
+    units,
+    assemble(translated) {
+      const bodies: string[] = []
+      for (const [i, unit] of units.entries()) {
+        const fixed = restorePlaceholders(unit, translated[i] as string)
+        const hashes = (s: string) => s.split('#').length
+        if (
+          !samePlaceholders(unit, fixed) ||
+          hashes(unit) !== hashes(fixed) ||
+          skeleton(fixed) === undefined
+        ) {
+          return undefined
+        }
+        bodies.push(`${arg.options[i]?.selector} {${fixed}}`)
+      }
+      return `{${arg.head} ${bodies.join(' ')}}`
+    },
+  }
+}

@@ -166,21 +166,42 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
 
   return {
     async translate(q, source, target, format) {
-      const res = await call<{
-        translatedText: string | string[]
-        detectedLanguage?: Detection | Detection[]
-      }>('POST', '/translate', { q, source, target, format })
-      const texts = Array.isArray(res.translatedText) ? res.translatedText : [res.translatedText]
-      if (texts.length !== q.length || texts.some((t) => typeof t !== 'string')) {
-        throw new UpstreamUnavailableError('LibreTranslate answered a different number of strings')
+      const res = await call<unknown>('POST', '/translate', { q, source, target, format })
+      const body = (typeof res === 'object' && res !== null ? res : {}) as {
+        translatedText?: unknown
+        detectedLanguage?: unknown
       }
-      const det = res.detectedLanguage
-      const detected = Array.isArray(det)
-        ? det.map((d) => d?.language)
-        : q.map(() => (det ? det.language : undefined))
-      return { texts, detected }
+      const texts: unknown[] = Array.isArray(body.translatedText)
+        ? body.translatedText
+        : [body.translatedText]
+      if (texts.length !== q.length || texts.some((t) => typeof t !== 'string')) {
+        throw new UpstreamUnavailableError(
+          'LibreTranslate answered something that is not a translation of each string',
+        )
+      }
+      const language = (d: unknown) =>
+        typeof (d as Detection | null)?.language === 'string' ? (d as Detection).language : undefined
+      const det = body.detectedLanguage
+      const detected = Array.isArray(det) ? q.map((_, i) => language(det[i])) : q.map(() => language(det))
+      return { texts: texts as string[], detected }
     },
-    languages: () => call<UpstreamLanguage[]>('GET', '/languages'),
+    async languages() {
+      const list = await call<unknown>('GET', '/languages')
+      if (!Array.isArray(list))
+        throw new UpstreamUnavailableError('LibreTranslate answered a language list that is not a list')
+      // Entries of another shape are skipped rather than passed on to callers.
+      return list.flatMap((l: Partial<UpstreamLanguage> | null) =>
+        typeof l?.code === 'string'
+          ? [
+              {
+                code: l.code,
+                name: typeof l.name === 'string' ? l.name : l.code,
+                targets: Array.isArray(l.targets) ? l.targets.filter((t) => typeof t === 'string') : [],
+              },
+            ]
+          : [],
+      )
+    },
     detect: (q) => call<Detection[]>('POST', '/detect', { q }),
   }
 }

@@ -11,7 +11,7 @@ export const localizationManifest: ModuleManifest = {
   endpoints: [
     { method: 'POST', path: '/api/translate', auth: 'session', summary: 'Translate strings with context' },
     { method: 'GET', path: '/api/translate/languages', auth: 'public', summary: 'Available languages' },
-    { method: 'PUT', path: '/api/campaign/:slug/catalog', auth: 'admin', summary: 'Replace the catalog' },
+    { method: 'PUT', path: '/api/campaign/:slug/catalog', auth: 'editor', summary: 'Replace the catalog' },
     { method: 'GET', path: '/api/campaign/:slug/catalog', auth: 'session', summary: 'Read the catalog' },
   ],
   actions: ['localization.translate'],

@@ -30,22 +30,16 @@ export async function insertCached(db: Db, rows: CacheRow[]): Promise<void> {
 }
 
 /**
- * Catalog rows of every key that matches: by `key`, or whose text in `sourceLocale` (any
- * locale when undefined) equals one of `texts`.
+ * Catalog rows of every key that matches: by `key`, or whose text in any locale equals one of
+ * `texts` (the service checks the locale: tags differ in case and separator).
  */
-export async function catalogMatches(
-  db: Db,
-  slug: string,
-  q: { key?: string; texts: string[]; sourceLocale?: string },
-) {
+export async function catalogMatches(db: Db, slug: string, q: { key?: string; texts: string[] }) {
   const keys = db
     .selectFrom('service_localization_catalog')
     .select('key')
     .where('campaign_slug', '=', slug)
     .where((eb) => {
-      const byText = q.sourceLocale
-        ? eb.and([eb('text', 'in', q.texts), eb('locale', '=', q.sourceLocale)])
-        : eb('text', 'in', q.texts)
+      const byText = eb('text', 'in', q.texts)
       return q.key ? eb.or([byText, eb('key', '=', q.key)]) : byText
     })
   return db

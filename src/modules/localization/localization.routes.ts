@@ -90,14 +90,17 @@ export const localizationRoutes: FastifyPluginAsync<LocalizationRoutesOptions> =
   app.put(
     '/api/campaign/:slug/catalog',
     {
-      onRequest: app.requireRole('admin'),
+      // Campaign content, like the campaign itself: editors manage it.
+      onRequest: app.requireRole('editor'),
       schema: {
         operationId: 'putCampaignCatalog',
         tags,
         security: SecuredBy,
         description:
-          'Replace the campaign translation catalog: key → locale → text. Every locale of a key must use the ' +
-          'same ICU `{placeholders}` (422 `PLACEHOLDER_MISMATCH` otherwise).',
+          'Replace the campaign translation catalog: key → locale → text (editor or admin). Locale tags are ' +
+          'stored in BCP 47 case (`FR` → `fr`, `pt_br` → `pt-BR`); one locale twice in a key is 422 ' +
+          '`DUPLICATE_LOCALE`. Every locale of a key must use the same ICU `{placeholders}` (422 ' +
+          '`PLACEHOLDER_MISMATCH` otherwise).',
         params: SlugParams,
         body: Catalog,
         response: { 200: CatalogResponse, ...errors(400, 401, 403, 404, 413, 422) },

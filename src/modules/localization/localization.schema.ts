@@ -61,6 +61,7 @@ export type Provider = Static<typeof Provider>
 export const Translation = Type.Object({
   /** Position of the string in `q`. */
   index: Type.Integer(),
+  /** The tags as the request named them (`FR` stays `FR`; it is translated as `fr`). */
   source: Type.String(),
   target: Type.String(),
   text: Type.String(),

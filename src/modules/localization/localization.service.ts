@@ -6,13 +6,14 @@ import { ServiceUnavailableError, UnprocessableError } from '../../platform/http
 import type { HealthCheck } from '../../platform/observability/health.js'
 import { type Batcher, createBatcher } from './batcher.js'
 import { type CircuitBreaker, createBreaker } from './breaker.js'
-import { restorePlaceholders, samePlaceholders } from './icu.js'
+import { hoist, restorePlaceholders, samePlaceholders, skeleton } from './icu.js'
 import {
   createLibreTranslateClient,
   type LibreTranslateClient,
   type UpstreamLanguage,
   UpstreamRejectedError,
 } from './libretranslate.client.js'
+import { canonicalLocale, pickLocale } from './locale.js'
 import * as repo from './localization.repo.js'
 import type {
   Catalog,
@@ -51,6 +52,8 @@ type LocalizationConfig = Pick<
 >
 
 const LANGUAGES_TTL_MS = 5 * 60_000
+/** After the language list could not be fetched, tags go upstream as written for this long. */
+const LANGUAGES_RETRY_MS = 30_000
 const HEALTH_TTL_MS = 5_000
 const BREAKER_STATES = { closed: 0, half_open: 1, open: 2 } as const
 
@@ -64,7 +67,24 @@ function contextKey(context: TranslateContext | undefined): string {
   return JSON.stringify([page ?? null, key ?? null, description ?? null])
 }
 
-const baseLang = (code: string) => code.toLowerCase().replace('_', '-')
+/**
+ * How one string goes upstream: the texts sent, and how their translations become the answer
+ * (undefined when the translation broke the message's ICU arguments beyond repair).
+ */
+function upstreamPlan(q: string): { units: string[]; assemble(t: string[]): string | undefined } {
+  const hoisted = hoist(q)
+  if (hoisted) return hoisted
+  const shape = skeleton(q)
+  return {
+    units: [q],
+    assemble([t]) {
+      const fixed = restorePlaceholders(q, t as string)
+      if (!samePlaceholders(q, fixed)) return undefined
+      if (shape !== undefined && skeleton(fixed) !== shape) return undefined
+      return fixed
+    },
+  }
+}
 
 export function createLocalizationService(deps: {
   db: Db
@@ -130,6 +150,25 @@ export function createLocalizationService(deps: {
     return list
   }
 
+  let languagesFailedAt = 0
+  /**
+   * The upstream's code for a caller's tag: `FR` and `fr_fr` are LibreTranslate's `fr`, `pt_br`
+   * its `pt-BR` when it has one. A bare language needs no list; a tag the upstream does not know
+   * goes as written (canonical case), for the upstream to refuse by name.
+   */
+  async function upstreamCode(tag: string): Promise<string> {
+    const canonical = canonicalLocale(tag)
+    if (tag === 'auto' || !client || /^[a-z]{2,3}$/.test(canonical)) return canonical
+    if (Date.now() - languagesFailedAt < LANGUAGES_RETRY_MS) return canonical
+    try {
+      const codes = (await upstreamLanguages()).map((l) => l.code)
+      return pickLocale(canonical, codes) ?? canonical
+    } catch {
+      languagesFailedAt = Date.now()
+      return canonical
+    }
+  }
+
   let healthCache: { at: number; result: Awaited<ReturnType<HealthCheck>> } | undefined
 
   async function fromCatalog(
@@ -141,11 +180,8 @@ export function createLocalizationService(deps: {
     put: (qi: number, ti: number, text: string, provider: 'catalog') => void,
   ) {
     const key = qs.length === 1 ? context?.key : undefined
-    const rows = await repo.catalogMatches(db, slug, {
-      key,
-      texts: qs,
-      sourceLocale: source === 'auto' ? undefined : source,
-    })
+    // The source locale is matched here, not in SQL: `EN`, `en_US` and `en` are one language.
+    const rows = await repo.catalogMatches(db, slug, { key, texts: qs })
     if (rows.length === 0) return
     const byKey = new Map<string, Map<string, string>>()
     for (const r of rows) {
@@ -154,13 +190,17 @@ export function createLocalizationService(deps: {
         locales = new Map()
         byKey.set(r.key, locales)
       }
-      locales.set(baseLang(r.locale), r.text)
+      locales.set(r.locale, r.text)
+    }
+    const textIn = (locales: Map<string, string>, tag: string) => {
+      const locale = pickLocale(tag, locales.keys())
+      return locale === undefined ? undefined : locales.get(locale)
     }
     qs.forEach((q, qi) => {
       let locales = key ? byKey.get(key) : undefined
       if (!locales) {
         for (const candidate of byKey.values()) {
-          const sourceText = source === 'auto' ? [...candidate.values()] : [candidate.get(baseLang(source))]
+          const sourceText = source === 'auto' ? [...candidate.values()] : [textIn(candidate, source)]
           if (sourceText.includes(q)) {
             locales = candidate
             break
@@ -169,7 +209,7 @@ export function createLocalizationService(deps: {
       }
       if (!locales) return
       targets.forEach((target, ti) => {
-        const text = locales.get(baseLang(target))
+        const text = textIn(locales, target)
         if (text !== undefined) put(qi, ti, text, 'catalog')
       })
     })
@@ -186,6 +226,9 @@ export function createLocalizationService(deps: {
       )
     }
     const source = input.source ?? 'auto'
+    // What goes upstream and into the cache; the answer names the tags as the caller wrote them.
+    const upSource = await upstreamCode(source)
+    const upTargets = await Promise.all(targets.map(upstreamCode))
     const format = input.format ?? 'text'
     const context = contextKey(input.context)
     // Filled, not sparse: array methods skip holes.
@@ -214,7 +257,7 @@ export function createLocalizationService(deps: {
       const qi = Math.floor(i / targets.length)
       const ti = i % targets.length
       const q = qs[qi] as string
-      if (q.trim() === '' || (source !== 'auto' && baseLang(source) === baseLang(targets[ti] as string))) {
+      if (q.trim() === '' || (source !== 'auto' && upSource === upTargets[ti])) {
         put(qi, ti, q, 'identity')
       }
     }
@@ -228,18 +271,19 @@ export function createLocalizationService(deps: {
       const hashes = qs.map(sha256)
       const rows = await repo.findCached(db, {
         hashes: [...new Set(todo.map(([qi]) => hashes[qi] as string))],
-        source,
-        targets: [...new Set(todo.map(([, ti]) => targets[ti] as string))],
+        source: upSource,
+        targets: [...new Set(todo.map(([, ti]) => upTargets[ti] as string))],
         format,
         context,
       })
       const found = new Map(rows.map((r) => [`${r.text_hash}\u0000${r.target}`, r]))
       for (const [qi, ti] of todo) {
-        const row = found.get(`${hashes[qi]}\u0000${targets[ti]}`)
+        const row = found.get(`${hashes[qi]}\u0000${upTargets[ti]}`)
         if (row) put(qi, ti, row.translated_text, 'cache', row.detected_source)
       }
       todo = missing()
-      if (todo.length > 0) await fromUpstream(todo, qs, hashes, targets, source, format, context, put, input)
+      if (todo.length > 0)
+        await fromUpstream(todo, qs, hashes, upTargets, upSource, format, context, put, input)
     }
 
     const translations = slots as Translation[]
@@ -255,7 +299,13 @@ export function createLocalizationService(deps: {
     source: string,
     format: 'text' | 'html',
     context: string,
-    put: (qi: number, ti: number, text: string, provider: 'libretranslate', detected?: string) => void,
+    put: (
+      qi: number,
+      ti: number,
+      text: string,
+      provider: 'libretranslate' | 'identity',
+      detected?: string,
+    ) => void,
     input: TranslateInput,
   ) {
     const unavailable = (reason: string) =>
@@ -264,8 +314,15 @@ export function createLocalizationService(deps: {
         reason,
       })
     if (!batcher) throw unavailable('LIBRETRANSLATE_URL is not set and no catalog or cache entry matched')
+    const plans = todo.map(([qi]) => upstreamPlan(qs[qi] as string))
     const settled = await Promise.allSettled(
-      todo.map(([qi, ti]) => batcher.translate(qs[qi] as string, source, targets[ti] as string, format)),
+      todo.map(([, ti], i) =>
+        Promise.all(
+          (plans[i] as ReturnType<typeof upstreamPlan>).units.map((unit) =>
+            batcher.translate(unit, source, targets[ti] as string, format),
+          ),
+        ),
+      ),
     )
     const rejected = settled.find(
       (s): s is PromiseRejectedResult => s.status === 'rejected' && s.reason instanceof UpstreamRejectedError,
@@ -281,12 +338,17 @@ export function createLocalizationService(deps: {
     const rows: repo.CacheRow[] = []
     settled.forEach((s, i) => {
       const [qi, ti] = todo[i] as [number, number]
-      const { text, detected } = (s as PromiseFulfilledResult<{ text: string; detected?: string }>).value
+      const parts = (s as PromiseFulfilledResult<Array<{ text: string; detected?: string }>>).value
+      const detected = parts[0]?.detected
       const q = qs[qi] as string
-      const fixed = restorePlaceholders(q, text)
+      const fixed = (plans[i] as ReturnType<typeof upstreamPlan>).assemble(parts.map((p) => p.text))
+      if (fixed === undefined) {
+        // The engine broke the message's ICU arguments: a message that throws when formatted is
+        // worse than one in the source language. Answered as the source, never cached.
+        put(qi, ti, q, 'identity')
+        return
+      }
       put(qi, ti, fixed, 'libretranslate', detected)
-      // A translation whose placeholders could not be repaired is answered but never cached.
-      if (!samePlaceholders(q, fixed)) return
       rows.push({
         text_hash: hashes[qi] as string,
         source,
@@ -314,10 +376,22 @@ export function createLocalizationService(deps: {
         return { upstream: 'down', languages: [], catalog_locales }
       }
     },
-    async putCatalog(slug, catalog) {
+    async putCatalog(slug, input) {
       const problems: Array<{ key: string; locale: string; message: string }> = []
-      for (const [key, locales] of Object.entries(catalog)) {
-        const entries = Object.entries(locales)
+      const duplicates: typeof problems = []
+      // Locales are stored as BCP 47 (`FR` → `fr`, `pt_br` → `pt-BR`), so one locale is one row.
+      const catalog: Catalog = {}
+      for (const [key, locales] of Object.entries(input)) {
+        const byLocale: Record<string, string> = {}
+        for (const [locale, text] of Object.entries(locales)) {
+          const canonical = canonicalLocale(locale)
+          if (Object.hasOwn(byLocale, canonical)) {
+            duplicates.push({ key, locale, message: `${locale} is ${canonical}, which this key already has` })
+          }
+          byLocale[canonical] = text
+        }
+        catalog[key] = byLocale
+        const entries = Object.entries(byLocale)
         const [firstLocale, firstText] = entries[0] ?? []
         for (const [locale, text] of entries.slice(1)) {
           if (!samePlaceholders(firstText as string, text)) {
@@ -328,6 +402,13 @@ export function createLocalizationService(deps: {
             })
           }
         }
+      }
+      if (duplicates.length > 0) {
+        throw new UnprocessableError(
+          'A key names one locale twice (locale tags are case-insensitive, `_` is `-`)',
+          'DUPLICATE_LOCALE',
+          duplicates.slice(0, 50),
+        )
       }
       if (problems.length > 0) {
         throw new UnprocessableError(
