@@ -6,11 +6,11 @@ import { parseActionBody } from '../nexus/routes.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import type { Principal } from '../platform/auth/principal.js'
 import { AppError, BadRequestError, ForbiddenError, ValidationError } from '../platform/http/errors.js'
-import { isPrototypeKeyError, parseUntrustedJson } from '../platform/json.js'
 import type { Connection, SendLimits } from './connection.js'
 import { coordinate, encode, errorFrame, rateLimitedFrame, refusedAck } from './frames.js'
 import type { InboundRegistry } from './inbound.js'
 import type { RealtimeMetrics } from './metrics.js'
+import { readFrame } from './parse.js'
 import type { OutboundFrame } from './publish.js'
 import type { Room } from './room.js'
 
@@ -20,6 +20,8 @@ export interface ClientFramesDeps {
   inbound: InboundRegistry
   metrics: RealtimeMetrics
   limits: SendLimits
+  /** Frames nested deeper are refused with `JSON_TOO_DEEP`, as REST bodies are (`JSON_MAX_DEPTH`). */
+  maxDepth: number
   log: FastifyBaseLogger
   close(conn: Connection, code: number, reason: string): void
   room(conn: Connection): Room | undefined
@@ -73,26 +75,16 @@ export class ClientFrames {
     }
     conn.lastInput = now
     if (conn.idle) conn.idle = false
-    let frame: unknown
-    try {
-      if (isBinary) throw new Error('binary')
-      frame = parseUntrustedJson(data.toString())
-    } catch (err) {
-      this.reject(
-        conn,
-        new ValidationError(
-          isPrototypeKeyError(err)
-            ? 'Frames must not carry "__proto__" or "constructor.prototype" keys'
-            : 'Frames are JSON text objects with a "type"',
-        ),
-      )
+    const read = readFrame(data, isBinary, this.deps.maxDepth)
+    if ('refused' in read) {
+      if (read.ack === undefined) this.reject(conn, read.refused)
+      else {
+        this.invalid.inc()
+        this.refuseAction(conn, read.refused, read.ack)
+      }
       return
     }
-    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
-      this.reject(conn, new ValidationError('Frames are JSON objects with a "type"'))
-      return
-    }
-    const f = frame as Record<string, unknown>
+    const f = read.frame
     switch (f.type) {
       case 'cursor':
         this.cursor(conn, f)
@@ -187,10 +179,10 @@ export class ClientFrames {
   private async action(conn: Connection, f: Record<string, unknown>) {
     const named = typeof f.request_id === 'string' && f.request_id ? f.request_id : undefined
     // One the client did not name is this server's: it keys no idempotency record (see Nexus).
+    // One it named wrongly (a number, "") is refused as over REST, answered under this server's id.
     const requestId = named ?? ulid()
     try {
-      const { request_id: _unnamed, ...rest } = f
-      const body = parseActionBody(named ? f : rest)
+      const body = parseActionBody(f)
       this.accepted.campaign_event!.inc()
       await this.deps.dispatcher.dispatch({
         campaignSlug: conn.campaign,
@@ -205,13 +197,17 @@ export class ClientFrames {
       if (!(err instanceof AppError) || err.statusCode >= 500) {
         this.deps.log.error({ err, request_id: requestId }, 'WebSocket action failed')
       }
-      if (conn.ws.readyState === 1) {
-        // Written at once, ahead of any queued events: a refused action committed nothing, so none
-        // of them stem from it (the dispatcher's own acks keep their place: `Connection.sendEvent`).
-        conn.write(refusedAck(err, requestId))
-        this.deps.metrics.framesSent.labels('update_ack').inc()
-      }
+      this.refuseAction(conn, err, requestId)
     }
+  }
+
+  /** The `update_ack` of an action refused before it ran (the dispatcher acks the rest itself). */
+  private refuseAction(conn: Connection, err: unknown, requestId: string) {
+    if (conn.ws.readyState !== 1) return
+    // Written at once, ahead of any queued events: a refused action committed nothing, so none
+    // of them stem from it (the dispatcher's own acks keep their place: `Connection.sendEvent`).
+    conn.write(refusedAck(err, requestId))
+    this.deps.metrics.framesSent.labels('update_ack').inc()
   }
 
   /** An `update_ack` written here rather than through the bus: queued like a delivered one (a `reply`). */
@@ -222,12 +218,14 @@ export class ClientFrames {
   }
 
   private async module(conn: Connection, f: Record<string, unknown>) {
-    const type = f.type
-    const handler = typeof type === 'string' ? this.deps.inbound.get(type) : undefined
+    const type = f.type as string
+    const handler = this.deps.inbound.get(type)
     if (!handler) {
+      // The client's own text, bounded: a 16 KB type name is not echoed back whole.
+      const name = type.length > 64 ? `${type.slice(0, 64)}…` : type
       return this.reject(
         conn,
-        new BadRequestError(`Unknown frame type ${JSON.stringify(type)}`, 'UNKNOWN_FRAME_TYPE'),
+        new BadRequestError(`Unknown frame type ${JSON.stringify(name)}`, 'UNKNOWN_FRAME_TYPE'),
       )
     }
     try {

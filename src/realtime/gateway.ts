@@ -8,13 +8,14 @@ import type { Config } from '../config.js'
 import { type Campaign, campaignStatus } from '../modules/campaign/campaign.schema.js'
 import type { CampaignService } from '../modules/campaign/campaign.service.js'
 import type { Dispatcher } from '../nexus/dispatcher.js'
+import { ConflictError } from '../platform/http/errors.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import type { EventBus } from '../platform/bus/bus.js'
 import { Admission, type AdmissionDeps } from './admission.js'
 import { ClientFrames } from './client-frames.js'
 import { Cluster } from './cluster.js'
 import { Connection, deliveryOf, type SendLimits, sendLimits } from './connection.js'
-import { encode } from './frames.js'
+import { encode, errorFrame } from './frames.js'
 import { connectedFrame, finishOpening } from './opening.js'
 import type { EventHistory, StoredMessage } from './history.js'
 import { Hub } from './hub.js'
@@ -23,6 +24,7 @@ import { closeCodeLabel, type RealtimeMetrics } from './metrics.js'
 import { Presence } from './presence.js'
 import { createRedisPresence } from './presence-redis.js'
 import { REALTIME_CHANNEL } from './publish.js'
+import type { Room } from './room.js'
 import { Rooms } from './rooms.js'
 import { StatsFeed, type StatsProvider } from './stats.js'
 import { type SweepDeps, Sweeper, SWEEP_MS } from './sweep.js'
@@ -43,7 +45,11 @@ export interface GatewayDeps {
     SweepDeps['config'] &
     Pick<
       Config,
-      'WS_MAX_PAYLOAD' | 'WS_MESSAGES_PER_SECOND' | 'WS_SLOW_CLIENT_GRACE_MS' | 'WS_PRESENCE_LEAVE_MS'
+      | 'WS_MAX_PAYLOAD'
+      | 'WS_MESSAGES_PER_SECOND'
+      | 'WS_SLOW_CLIENT_GRACE_MS'
+      | 'WS_PRESENCE_LEAVE_MS'
+      | 'JSON_MAX_DEPTH'
     >
   log: FastifyBaseLogger
 }
@@ -120,6 +126,7 @@ export class Gateway {
     this.frames = new ClientFrames({
       ...deps,
       limits: this.limits,
+      maxDepth: deps.config.JSON_MAX_DEPTH,
       close: (conn, code, reason) => this.close(conn, code, reason),
       room: (conn) => this.hub.rooms.get(conn.campaign),
     })
@@ -149,7 +156,10 @@ export class Gateway {
     if (this.cluster) this.stopFns.push(await this.cluster.onNodeDown((node) => this.rooms.dropNode(node)))
     const off = this.deps.campaigns.onChange((c) => this.campaignChanged(c))
     this.stopFns.push(async () => void off())
-    this.housekeeping = setInterval(() => this.sweeper.run(), SWEEP_MS)
+    this.housekeeping = setInterval(() => {
+      this.sweeper.run()
+      this.closeEnded()
+    }, SWEEP_MS)
     this.housekeeping.unref()
   }
 
@@ -238,8 +248,28 @@ export class Gateway {
     const room = this.rooms.configure(c)
     if (!room) return
     const status = campaignStatus(c)
-    if (status === 'ended' || status === 'archived') {
-      for (const conn of room.conns) this.close(conn, 1000, 'CAMPAIGN_NOT_ACTIVE')
+    if (status === 'ended' || status === 'archived') this.endCampaign(room, status)
+  }
+
+  /** Rooms whose campaign's schedule ended while they were open: as when an editor ends it. */
+  private closeEnded(now = Date.now()) {
+    for (const room of this.hub.rooms.values()) {
+      const end = room.settings.endsAt
+      if (end !== undefined && now >= end) this.endCampaign(room, 'ended')
+    }
+  }
+
+  /** Every socket of the room is told (an `error` frame, as a refused upgrade's code) and closed. */
+  private endCampaign(room: Room, status: 'ended' | 'archived') {
+    const err = new ConflictError(`Campaign ${room.campaign} is ${status}`, 'CAMPAIGN_NOT_ACTIVE', { status })
+    for (const conn of room.conns) {
+      if (conn.closing) continue
+      // A socket still opening gets nothing before `connected`: its close reason names the code.
+      if (conn.held === null && conn.ws.readyState === 1) {
+        conn.write(errorFrame(err))
+        this.deps.metrics.framesSent.labels('error').inc()
+      }
+      this.close(conn, 1000, 'CAMPAIGN_NOT_ACTIVE')
     }
   }
 

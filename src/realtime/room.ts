@@ -26,6 +26,8 @@ export interface RoomSettings {
   rate: number
   maxCursors: number
   presence: boolean
+  /** When the campaign's schedule ends (ms since the epoch): its sockets are closed then. */
+  endsAt?: number
 }
 
 /**

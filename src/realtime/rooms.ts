@@ -15,7 +15,15 @@ export function roomSettings(c: Campaign): RoomSettings {
     rate: tickRate(c),
     maxCursors: Number.isInteger(cap) && cap > 0 ? Math.min(cap, 1000) : 50,
     presence: hasFeature(c, 'presence'),
+    endsAt: endOf(c),
   }
+}
+
+/** When the campaign's schedule ends (ms since the epoch), if it names an end. */
+function endOf(c: Campaign): number | undefined {
+  const end = c.metadata.scheduling?.end
+  const at = end ? Date.parse(end) : Number.NaN
+  return Number.isFinite(at) ? at : undefined
 }
 
 export interface RoomsDeps {

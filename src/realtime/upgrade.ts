@@ -88,6 +88,15 @@ export async function authorizeUpgrade(
     }
     since = Number(sinceRaw)
   }
+  // A client that offers subprotocols fails a handshake that selects none of them (RFC 6455
+  // §4.1): refused here with a reason, rather than opened for a client that drops it at once.
+  const offered = req.headers['sec-websocket-protocol']
+  if (typeof offered === 'string' && !offered.split(',').some((p) => p.trim() === SUBPROTOCOL)) {
+    throw new ValidationError(
+      `Sec-WebSocket-Protocol must include "${SUBPROTOCOL}" (e.g. new WebSocket(url, ['${SUBPROTOCOL}', token]))`,
+      [{ path: '/headers/sec-websocket-protocol', message: `must include ${SUBPROTOCOL}` }],
+    )
+  }
   const credential = credentialOf(req, url)
   if (!credential) throw new UnauthorizedError('A token is required (?token=, subprotocol or cookie)')
   if (credential.source === 'cookie' && !originAllowed(req, deps.allowedOrigins ?? [], deps.publicUrl)) {
