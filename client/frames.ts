@@ -25,10 +25,13 @@ export type ConnectedFrame = Omit<Static<typeof ConnectedSchema>, 'limits'> & {
   expires_at: string | null
   /**
    * `opening.ts` connectedFrame(): the server's inbound token bucket (`WS_MESSAGES_PER_SECOND`,
-   * refilling up to `burst`); frames over it are dropped. Absent from older servers.
+   * refilling up to `burst`); frames over it are dropped. `max_frame_bytes`: the largest frame it
+   * reads (`WS_MAX_PAYLOAD`). Absent from older servers, as `max_frame_bytes` may be.
    */
-  limits?: Static<typeof ConnectedSchema>['limits']
+  limits?: Omit<ConnectedLimits, 'max_frame_bytes'> & Partial<Pick<ConnectedLimits, 'max_frame_bytes'>>
 }
+
+type ConnectedLimits = Static<typeof ConnectedSchema>['limits']
 
 /** `room.ts` tick(): cursors that left or went idle, and `snapshot` after a slow socket caught up. */
 export type PresenceFrame = Static<typeof PresenceSchema> & {

@@ -396,6 +396,63 @@ describe('realtime connection', () => {
     assert.equal(FakeSocket.all.length, 1)
   })
 
+  test('a campaign that ends closes the connection for good: what waits rejects with CAMPAIGN_NOT_ACTIVE', async () => {
+    const conn = fakeConnection({ backoff: { initialMs: 1 } })
+    const socket = await opened(0)
+    socket.serverOpen()
+    const sent = conn.dispatch('content.create', {}, { requestId: 'req-ended' })
+    socket.close(1000, 'CAMPAIGN_NOT_ACTIVE')
+    assert.equal(conn.state, 'closed')
+    await assert.rejects(sent, { code: 'CAMPAIGN_NOT_ACTIVE', requestId: 'req-ended' })
+    await new Promise((r) => setTimeout(r, 50))
+    assert.equal(FakeSocket.all.length, 1, 'no reconnect: it would be refused for good')
+  })
+
+  test('a token the server closed the socket for is not used again: the next socket waits for a new one', async () => {
+    let token = 'tok.old'
+    const conn = fakeConnection({ token: () => token, backoff: { initialMs: 1, maxMs: 5 } })
+    const first = await opened(0)
+    first.serverOpen()
+    first.close(1008, 'TOKEN_EXPIRED')
+    await new Promise((r) => setTimeout(r, 50))
+    assert.equal(FakeSocket.all.length, 1, 'no upgrade with the refused token')
+    assert.equal(conn.state, 'reconnecting')
+    token = 'tok.new'
+    const second = await opened(1)
+    assert.deepEqual(second.protocols, ['ovasabi', 'tok.new'])
+    // A flood's 1008 is no verdict on the token: the same one is used again.
+    second.serverOpen()
+    second.close(1008, 'RATE_LIMITED')
+    const third = await opened(2)
+    assert.deepEqual(third.protocols, ['ovasabi', 'tok.new'])
+    conn.close()
+  })
+
+  test("a dispatch over the server's largest frame is refused with PAYLOAD_TOO_LARGE, never sent", async () => {
+    const conn = fakeConnection()
+    const socket = await opened(0)
+    // Made before connected told the limit: queued, then refused instead of sent.
+    const queued = conn.dispatch('content.create', { text: 'é'.repeat(300) }, { requestId: 'req-big' })
+    const small = conn.dispatch('content.create', { text: 'ok' }, { requestId: 'req-small' })
+    socket.serverOpen({ limits: { messages_per_second: 60, burst: 120, max_frame_bytes: 512 } })
+    await assert.rejects(queued, (err: any) => {
+      assert.equal(err.code, 'PAYLOAD_TOO_LARGE')
+      assert.equal(err.requestId, 'req-big')
+      assert.match(err.message, /at most 512/)
+      return true
+    })
+    await assert.rejects(conn.dispatch('content.create', { text: 'x'.repeat(600) }), {
+      code: 'PAYLOAD_TOO_LARGE',
+    })
+    assert.deepEqual(
+      socket.sent.map((f) => f.request_id),
+      ['req-small'],
+    )
+    assert.equal(await isPending(small), true)
+    conn.close()
+    await assert.rejects(small, { code: 'NOT_CONNECTED' })
+  })
+
   test('an identity switch rejects what waits with IDENTITY_CHANGED: never re-sent as the new user', async () => {
     const conn = fakeConnection({
       token: 'guest.token',

@@ -129,6 +129,8 @@ export class RealtimeConnection {
   private readonly sender = new PacedSender<PendingDispatch>((p) => this.outbox.get(p.requestId) === p)
   /** Frames sent on the current socket before its `connected`: the server counted them too. */
   private sentEarly = 0
+  /** The token the last socket was closed for (expired, revoked): no socket opens with it again. */
+  private refusedToken?: string
 
   constructor(private readonly opts: RealtimeOptions) {
     this.userId = opts.userId ?? 'guest'
@@ -204,6 +206,8 @@ export class RealtimeConnection {
     } catch (err) {
       return Promise.reject(err) // a payload JSON cannot carry (a cycle, a BigInt)
     }
+    const tooLarge = this.oversize(frame)
+    if (tooLarge) return fail('PAYLOAD_TOO_LARGE', tooLarge)
     const waiting = this.outbox.get(request_id)
     if (waiting) {
       return waiting.fingerprint === fingerprint
@@ -299,6 +303,12 @@ export class RealtimeConnection {
     }
     // close() may have been called while the hook was answering.
     if (this.closedByUser) return
+    // The server closed the last socket for this token (expired, revoked): another upgrade with it
+    // would be refused too. Wait, backing off, for a new one (the hook's, or `reauth`).
+    if (token !== undefined && token === this.refusedToken) {
+      this.retryLater()
+      return
+    }
     const base = this.opts.baseUrl || (typeof location !== 'undefined' ? location.origin : '')
     const url = new URL(
       `/ws/${encodeURIComponent(this.opts.campaign)}/${encodeURIComponent(this.userId)}`,
@@ -318,6 +328,13 @@ export class RealtimeConnection {
       this.ws = undefined
       this.ready = undefined
       this.resetPacing()
+      // The campaign ended or was archived: reconnecting would be refused (409) for good.
+      if (ev.reason === 'CAMPAIGN_NOT_ACTIVE') {
+        this.end('The campaign is not active', 'CAMPAIGN_NOT_ACTIVE')
+        return
+      }
+      // A credential the server no longer accepts (a flood's 1008 is RATE_LIMITED).
+      if (ev.code === 1008 && ev.reason !== 'RATE_LIMITED') this.refusedToken = token
       // Dispatches still waiting stay: re-sent after the reconnect's `connected`, or rejected by
       // their timeout or by the end of the connection.
       // A deliberate identity switch reconnects at once; drops back off.
@@ -339,11 +356,22 @@ export class RealtimeConnection {
     )
   }
 
-  private end(message: string): void {
+  private end(message: string, code = 'NOT_CONNECTED'): void {
     this.ready = undefined
     this.resetPacing()
     this.setState('closed')
-    this.failPending('NOT_CONNECTED', message)
+    this.failPending(code, message)
+  }
+
+  /** Why `frame` is over the server's largest frame (`connected.limits`), if it is. */
+  private oversize(frame: string): string | undefined {
+    const max = this.session?.limits?.max_frame_bytes
+    // A UTF-16 unit is at most 3 UTF-8 bytes: most frames need no encoding to tell.
+    if (typeof max !== 'number' || frame.length * 3 <= max) return undefined
+    const bytes = new TextEncoder().encode(frame).length
+    return bytes > max
+      ? `The action is ${bytes} bytes as a frame; the server reads at most ${max}`
+      : undefined
   }
 
   private isReady(): boolean {
@@ -402,8 +430,17 @@ export class RealtimeConnection {
         this.ready = from
         this.sender.start(from, frame.limits, this.sentEarly)
         this.setState('open')
-        // Before the handlers run, so what they dispatch goes out after what waited.
-        for (const p of this.outbox.values()) this.sender.send(p)
+        // Before the handlers run, so what they dispatch goes out after what waited. One over the
+        // server's largest frame would close the socket, and again after every reconnect.
+        for (const [requestId, p] of this.outbox) {
+          const tooLarge = this.oversize(p.frame)
+          if (!tooLarge) this.sender.send(p)
+          else {
+            this.outbox.delete(requestId)
+            clearTimeout(p.timer)
+            p.reject(new OvasabiError('PAYLOAD_TOO_LARGE', tooLarge, { requestId }))
+          }
+        }
         break
       }
       case 'error':

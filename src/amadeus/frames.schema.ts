@@ -37,6 +37,8 @@ export const ConnectedFrame = Type.Object({
   limits: Type.Object({
     messages_per_second: Type.Number({ exclusiveMinimum: 0 }),
     burst: Type.Integer({ minimum: 1 }),
+    /** The largest frame the server reads, in bytes (`WS_MAX_PAYLOAD`); a larger one closes the socket (1009). */
+    max_frame_bytes: Type.Integer({ minimum: 1 }),
   }),
 })
 

@@ -214,7 +214,15 @@ export class Gateway {
       if (!conn.open) return
       // Where the client stands (unless `since` says otherwise): `since` of an overflow resync.
       conn.lastId = latest
-      conn.write(connectedFrame(conn, room, this.presence.count(campaign.slug), latest))
+      conn.write(
+        connectedFrame(
+          conn,
+          room,
+          this.presence.count(campaign.slug),
+          latest,
+          this.deps.config.WS_MAX_PAYLOAD,
+        ),
+      )
       this.deps.metrics.framesSent.labels('connected').inc()
       await finishOpening(conn, grant.since, { ...this.deps, limits: this.limits })
       ws.resume()

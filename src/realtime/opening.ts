@@ -12,7 +12,13 @@ export interface OpeningDeps {
 }
 
 /** The first frame of every socket (section 4): who it is, where, and what the campaign runs at. */
-export function connectedFrame(conn: Connection, room: Room, activeUsers: number, latest: number): Buffer {
+export function connectedFrame(
+  conn: Connection,
+  room: Room,
+  activeUsers: number,
+  latest: number,
+  maxFrameBytes: number,
+): Buffer {
   return encode({
     type: 'connected',
     session_id: conn.session_id,
@@ -25,8 +31,13 @@ export function connectedFrame(conn: Connection, room: Room, activeUsers: number
     max_cursors: room.settings.maxCursors,
     last_event_id: latest,
     expires_at: conn.expiresAt ? new Date(conn.expiresAt).toISOString() : null,
-    // The inbound token bucket (`Connection.admit`): a client that paces itself to it loses no frame.
-    limits: { messages_per_second: conn.messagesPerSecond, burst: conn.burst },
+    // The inbound token bucket (`Connection.admit`): a client that paces itself to it loses no
+    // frame; and the largest frame read, so a client can refuse a larger one instead of sending it.
+    limits: {
+      messages_per_second: conn.messagesPerSecond,
+      burst: conn.burst,
+      max_frame_bytes: maxFrameBytes,
+    },
   })
 }
 

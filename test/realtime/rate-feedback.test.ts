@@ -19,7 +19,11 @@ for (const dialect of DIALECTS) {
 
     it('states the inbound limit in connected: messages_per_second and the bucket it refills', async () => {
       const c = await live.openGuest(await createCampaign(live.app))
-      assert.deepEqual(c.frames[0].limits, { messages_per_second: RATE, burst: RATE * 2 })
+      assert.deepEqual(c.frames[0].limits, {
+        messages_per_second: RATE,
+        burst: RATE * 2,
+        max_frame_bytes: live.ctx.config.WS_MAX_PAYLOAD,
+      })
     })
 
     it('tells the first drop of each window with one RATE_LIMITED frame, and then drops silently', async () => {
