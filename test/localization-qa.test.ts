@@ -37,6 +37,8 @@ async function startScriptedUpstream() {
     url: '',
     batches: [] as string[][],
     translateAnswer: undefined as string | undefined,
+    /** POST /translate requests received, answered or not. */
+    translateCalls: 0,
     languagesAnswer: undefined as string | undefined,
     close: async () => {},
   }
@@ -50,6 +52,7 @@ async function startScriptedUpstream() {
     if (req.method === 'GET') {
       return ok(state.languagesAnswer ?? '[{"code":"en","name":"English","targets":["de"]}]')
     }
+    state.translateCalls++
     if (state.translateAnswer !== undefined) return ok(state.translateAnswer)
     const { q, target, format } = JSON.parse(Buffer.concat(chunks).toString('utf8'))
     const texts: string[] = Array.isArray(q) ? q : [q]
@@ -95,6 +98,28 @@ describe('localization QA: one caller refused does not fail the batch (client le
       )
       assert.equal(bad.status, 'rejected')
       assert.ok((bad as PromiseRejectedResult).reason instanceof UpstreamRejectedError)
+    } finally {
+      await up.close()
+    }
+  })
+})
+
+describe('localization QA: an upstream answering nonsense (client level)', () => {
+  it('counts a 200 that is not a translation as a failure: the circuit opens', async () => {
+    const up = await startScriptedUpstream()
+    try {
+      up.translateAnswer = 'null'
+      const client = createLibreTranslateClient({
+        url: up.url,
+        timeoutMs: 20_000,
+        retries: 0,
+        breaker: createBreaker({ threshold: 2, cooldownMs: 60_000 }),
+      })
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(client.translate(['hello'], 'en', 'de', 'text'), /not a translation/)
+      }
+      await assert.rejects(client.translate(['hello'], 'en', 'de', 'text'), /circuit is open/)
+      assert.equal(up.translateCalls, 2, 'the open circuit asked the upstream nothing')
     } finally {
       await up.close()
     }

@@ -102,7 +102,16 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
   const backoff = (attempt: number) =>
     Math.min(maxBackoff, 100 * 2 ** attempt + Math.floor(Math.random() * 50))
 
-  async function call<T>(method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<T> {
+  /**
+   * One upstream call, retried and guarded by the breaker. `problem` names what is wrong with a
+   * 200's body (undefined: nothing): such an answer is a failure for the breaker, as an error is.
+   */
+  async function call(
+    method: 'GET' | 'POST',
+    path: string,
+    body: Record<string, unknown> | undefined,
+    problem: (answer: unknown) => string | undefined,
+  ): Promise<unknown> {
     let lastError = new UpstreamUnavailableError('LibreTranslate was not called')
     for (let attempt = 0; attempt <= opts.retries; attempt++) {
       if (!opts.breaker.allow()) throw new UpstreamUnavailableError('LibreTranslate circuit is open')
@@ -136,14 +145,20 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
       }
       opts.onAttempt?.(res.ok ? 'ok' : String(res.status))
       if (res.ok) {
+        let parsed: unknown
         try {
-          const parsed = JSON.parse(text) as T
-          opts.breaker.success()
-          return parsed
+          parsed = JSON.parse(text)
         } catch {
           opts.breaker.failure()
           throw new UpstreamUnavailableError('LibreTranslate answered something that is not JSON')
         }
+        const wrong = problem(parsed)
+        if (wrong !== undefined) {
+          opts.breaker.failure()
+          throw new UpstreamUnavailableError(wrong)
+        }
+        opts.breaker.success()
+        return parsed
       }
       const message = errorMessage(text) ?? `HTTP ${res.status}`
       if (INPUT_REJECTED.has(res.status)) {
@@ -166,19 +181,19 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
 
   return {
     async translate(q, source, target, format) {
-      const res = await call<unknown>('POST', '/translate', { q, source, target, format })
-      const body = (typeof res === 'object' && res !== null ? res : {}) as {
-        translatedText?: unknown
-        detectedLanguage?: unknown
+      type Answer = { translatedText?: unknown; detectedLanguage?: unknown }
+      const textsOf = (res: unknown): unknown[] => {
+        const t = (typeof res === 'object' && res !== null ? res : {}) as Answer
+        return Array.isArray(t.translatedText) ? t.translatedText : [t.translatedText]
       }
-      const texts: unknown[] = Array.isArray(body.translatedText)
-        ? body.translatedText
-        : [body.translatedText]
-      if (texts.length !== q.length || texts.some((t) => typeof t !== 'string')) {
-        throw new UpstreamUnavailableError(
-          'LibreTranslate answered something that is not a translation of each string',
-        )
-      }
+      const res = await call('POST', '/translate', { q, source, target, format }, (answer) => {
+        const texts = textsOf(answer)
+        return texts.length !== q.length || texts.some((t) => typeof t !== 'string')
+          ? 'LibreTranslate answered something that is not a translation of each string'
+          : undefined
+      })
+      const body = res as Answer
+      const texts = textsOf(res)
       const language = (d: unknown) =>
         typeof (d as Detection | null)?.language === 'string' ? (d as Detection).language : undefined
       const det = body.detectedLanguage
@@ -186,9 +201,9 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
       return { texts: texts as string[], detected }
     },
     async languages() {
-      const list = await call<unknown>('GET', '/languages')
-      if (!Array.isArray(list))
-        throw new UpstreamUnavailableError('LibreTranslate answered a language list that is not a list')
+      const list = (await call('GET', '/languages', undefined, (answer) =>
+        Array.isArray(answer) ? undefined : 'LibreTranslate answered a language list that is not a list',
+      )) as Array<Partial<UpstreamLanguage> | null>
       // Entries of another shape are skipped rather than passed on to callers.
       return list.flatMap((l: Partial<UpstreamLanguage> | null) =>
         typeof l?.code === 'string'
@@ -202,7 +217,10 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
           : [],
       )
     },
-    detect: (q) => call<Detection[]>('POST', '/detect', { q }),
+    detect: async (q) =>
+      (await call('POST', '/detect', { q }, (answer) =>
+        Array.isArray(answer) ? undefined : 'LibreTranslate answered a detection that is not a list',
+      )) as Detection[],
   }
 }
 
