@@ -293,6 +293,36 @@ for (const dialect of DIALECTS) {
       )
     })
 
+    it('counts a plural or select message once per option against the request caps', async () => {
+      // 3,000 characters around a select of 200 options: one 5,000-character string that would go
+      // upstream as 200 sentences of 3,000 characters, 600,000 characters for one field.
+      const options = Array.from({ length: 200 }, (_, i) => `o${i} {}`).join(' ')
+      const wide = `${'w'.repeat(1500)} {v, select, ${options}} ${'w'.repeat(1500)}`
+      assert.ok(wide.length <= 5000)
+      const strings = lt.strings
+      const res = await translate({ q: wide, source: 'en', target: 'fr' })
+      assert.equal(res.statusCode, 422, res.body.slice(0, 300))
+      assert.equal(json(res).error.code, 'TRANSLATION_TOO_LARGE')
+      // Many short options: few characters, more strings than 100 strings in 10 languages.
+      const many = `{v, select, ${Array.from({ length: 120 }, (_, i) => `o${i} {x}`).join(' ')}} ${tag()}`
+      const refused = await translate({
+        q: many,
+        source: 'en',
+        target: ['fr', 'de', 'es', 'it', 'pt', 'nl', 'sv', 'da', 'fi'],
+      })
+      assert.equal(refused.statusCode, 422, refused.body.slice(0, 300))
+      assert.equal(json(refused).error.code, 'TRANSLATION_TOO_LARGE')
+      assert.equal(lt.strings, strings, 'nothing went upstream')
+      // Within the caps, a select still goes as whole sentences.
+      const small = await translate({
+        q: `{v, select, opt1 {Yes} other {No}} ${tag()}`,
+        source: 'en',
+        target: 'fr',
+      })
+      assert.equal(small.statusCode, 200, small.body)
+      assert.equal(lt.strings, strings + 2)
+    })
+
     it('sends a string repeated in one request upstream once', async () => {
       const text = `twice ${tag()}`
       const strings = lt.strings

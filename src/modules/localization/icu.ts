@@ -70,7 +70,7 @@ function parseArgument(inner: string): Omit<Argument, 'start' | 'end'> | undefin
   const [, name, type, rest] = m as unknown as [string, string, string | undefined, string | undefined]
   if (!type || !COMPLEX.has(type) || rest === undefined) return { name, type }
   const options: Array<{ selector: string; body: string }> = []
-  const option = /\s*(=\d+|[A-Za-z_]+)\s*\{/y
+  const option = /\s*(=\d+|[A-Za-z0-9_-]+)\s*\{/y
   let pos = 0
   const offset = /^\s*offset:\s*\d+/.exec(rest)
   if (offset) pos = offset[0].length

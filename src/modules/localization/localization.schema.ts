@@ -11,6 +11,11 @@ export const MAX_CHARS = 5000
  * for one request to time out the upstream and open its breaker for everyone.
  */
 export const MAX_REQUEST_CHARS = 50_000
+/**
+ * Strings one request may send upstream, counting each once per target: what 100 strings in 10
+ * languages are. A plural or select message goes once per option, so its options count too.
+ */
+export const MAX_REQUEST_STRINGS = MAX_STRINGS * MAX_TARGETS
 
 export const TranslateContext = Type.Object(
   {

@@ -22,7 +22,7 @@ import type {
   TranslateResult,
   Translation,
 } from './localization.schema.js'
-import { MAX_REQUEST_CHARS } from './localization.schema.js'
+import { MAX_REQUEST_CHARS, MAX_REQUEST_STRINGS } from './localization.schema.js'
 
 export interface LocalizationService {
   /** The provider chain: identity → campaign catalog → cache → LibreTranslate (batched). */
@@ -218,10 +218,16 @@ export function createLocalizationService(deps: {
   async function translate(input: TranslateInput, campaignSlug?: string): Promise<TranslateResult> {
     const qs = Array.isArray(input.q) ? input.q : [input.q]
     const targets = Array.isArray(input.target) ? input.target : [input.target]
-    const chars = qs.reduce((n, q) => n + q.length, 0) * targets.length
-    if (chars > MAX_REQUEST_CHARS) {
+    // Counted as they would go upstream: a plural or select message goes once per option, each
+    // option a whole sentence with the text around it, so one 5,000-character string can be
+    // hundreds of strings upstream.
+    const plans = qs.map(upstreamPlan)
+    const units = plans.flatMap((p) => p.units)
+    const chars = units.reduce((n, u) => n + u.length, 0) * targets.length
+    const strings = units.length * targets.length
+    if (chars > MAX_REQUEST_CHARS || strings > MAX_REQUEST_STRINGS) {
       throw new UnprocessableError(
-        `At most ${MAX_REQUEST_CHARS} characters per request, counting each string once per target (this one: ${chars}); split it`,
+        `At most ${MAX_REQUEST_CHARS} characters and ${MAX_REQUEST_STRINGS} strings per request, counting each string once per target and a plural or select message once per option (this one: ${chars} characters, ${strings} strings); split it`,
         'TRANSLATION_TOO_LARGE',
       )
     }
@@ -283,7 +289,7 @@ export function createLocalizationService(deps: {
       }
       todo = missing()
       if (todo.length > 0)
-        await fromUpstream(todo, qs, hashes, upTargets, upSource, format, context, put, input)
+        await fromUpstream(todo, qs, plans, hashes, upTargets, upSource, format, context, put, input)
     }
 
     const translations = slots as Translation[]
@@ -294,6 +300,7 @@ export function createLocalizationService(deps: {
   async function fromUpstream(
     todo: Array<[number, number]>,
     qs: string[],
+    plansByString: Array<ReturnType<typeof upstreamPlan>>,
     hashes: string[],
     targets: string[],
     source: string,
@@ -314,7 +321,7 @@ export function createLocalizationService(deps: {
         reason,
       })
     if (!batcher) throw unavailable('LIBRETRANSLATE_URL is not set and no catalog or cache entry matched')
-    const plans = todo.map(([qi]) => upstreamPlan(qs[qi] as string))
+    const plans = todo.map(([qi]) => plansByString[qi])
     const settled = await Promise.allSettled(
       todo.map(([, ti], i) =>
         Promise.all(
