@@ -2,90 +2,7 @@ import { useRef, useState } from 'preact/hooks'
 import { type Campaign, OvasabiError, type OvasabiClient } from '../../../client/index.js'
 import { FEATURES } from '../../../src/modules/campaign/features.js'
 import { errorText } from './api.js'
-
-/** `datetime-local` wants local time without a zone; the API stores ISO instants. */
-const toLocal = (iso?: string) => {
-  if (!iso) return ''
-  const d = new Date(iso)
-  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16)
-}
-const fromLocal = (v: string) => (v ? new Date(v).toISOString() : undefined)
-
-/** The zones the time-zone field suggests (the server accepts what `Intl` knows). */
-const ZONES: string[] = (() => {
-  try {
-    return ['UTC', ...Intl.supportedValuesOf('timeZone').filter((z) => z !== 'UTC')]
-  } catch {
-    return ['UTC']
-  }
-})()
-const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone
-
-export function NewCampaign(props: { client: OvasabiClient; onCreated: (slug: string) => void }) {
-  const [error, setError] = useState<string>()
-  const [pending, setPending] = useState(false)
-  const busy = useRef(false)
-  async function submit(e: Event) {
-    e.preventDefault()
-    // A second click while the first is on its way would be refused as CAMPAIGN_EXISTS.
-    if (busy.current) return
-    const f = new FormData(e.currentTarget as HTMLFormElement)
-    const title = String(f.get('title') ?? '').trim()
-    if (!title) {
-      setError('Give the campaign a title.')
-      return
-    }
-    busy.current = true
-    setPending(true)
-    try {
-      const c = await props.client.campaigns.create({
-        slug: String(f.get('slug')),
-        title,
-        draft: f.get('draft') === 'on',
-        metadata: { features: ['presence', 'analytics'], scheduling: { frequency: 1 } },
-      })
-      props.onCreated(c.slug)
-    } catch (err) {
-      setError(errorText(err))
-    } finally {
-      busy.current = false
-      setPending(false)
-    }
-  }
-  return (
-    <section>
-      <h1>New campaign</h1>
-      <form class="panel form-narrow" onSubmit={submit} data-testid="new-campaign-form">
-        <div class="field">
-          <label for="new-slug">Slug</label>
-          <input
-            id="new-slug"
-            name="slug"
-            required
-            pattern="[a-z0-9][a-z0-9_\-]{0,63}"
-            placeholder="spring_sale_2025"
-          />
-          <span class="hint">Lower-case letters, digits, _ and -. Used in URLs: /c/slug.</span>
-        </div>
-        <div class="field">
-          <label for="new-title">Title</label>
-          <input id="new-title" name="title" required maxLength={200} />
-        </div>
-        <label class="check">
-          <input type="checkbox" name="draft" /> Start as draft
-        </label>
-        {error && (
-          <p class="notice" data-tone="danger" role="alert">
-            {error}
-          </p>
-        )}
-        <button class="btn btn-primary" type="submit" disabled={pending}>
-          Create
-        </button>
-      </form>
-    </section>
-  )
-}
+import { fromLocal, ScheduleFields } from './ScheduleFields.js'
 
 interface EditorProps {
   client: OvasabiClient
@@ -241,64 +158,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
             ))}
           </div>
         </fieldset>
-        <fieldset class="group">
-          <legend>Schedule and broadcast</legend>
-          <div class="grid-4 schedule">
-            <div class="field">
-              <label for="ed-freq">Frequency (Hz)</label>
-              <input
-                id="ed-freq"
-                name="frequency"
-                type="number"
-                required
-                min={0.1}
-                max={60}
-                step={0.1}
-                defaultValue={String(meta.scheduling?.frequency ?? 1)}
-              />
-            </div>
-            <div class="field">
-              <label for="ed-start">Start</label>
-              <input
-                id="ed-start"
-                name="start"
-                type="datetime-local"
-                defaultValue={toLocal(meta.scheduling?.start)}
-              />
-            </div>
-            <div class="field">
-              <label for="ed-end">End</label>
-              <input
-                id="ed-end"
-                name="end"
-                type="datetime-local"
-                defaultValue={toLocal(meta.scheduling?.end)}
-              />
-            </div>
-            <div class="field">
-              <label for="ed-tz">Time zone</label>
-              <input
-                id="ed-tz"
-                name="timezone"
-                list="ed-tz-zones"
-                defaultValue={meta.scheduling?.timezone ?? 'UTC'}
-                maxLength={64}
-              />
-              <datalist id="ed-tz-zones">
-                {ZONES.map((z) => (
-                  <option key={z} value={z} />
-                ))}
-              </datalist>
-            </div>
-          </div>
-          {/* The inputs are local times: without saying so, an operator took them for the campaign's zone. */}
-          <p class="hint" data-testid="schedule-zone-hint">
-            Start and End are in this browser’s time zone ({BROWSER_ZONE}).
-          </p>
-          <label class="check">
-            <input type="checkbox" name="draft" defaultChecked={c.draft} /> Draft (not live)
-          </label>
-        </fieldset>
+        <ScheduleFields campaign={c} />
         <div class="field" data-invalid={rulesError ? 'true' : 'false'}>
           <label for="ed-rules">Rules (custom_rules JSON)</label>
           <textarea

@@ -1,0 +1,27 @@
+/** `/admin`, `/admin/new`, `/admin/c/{slug}/{tab}`, `/admin/streams`, `/admin/graph`. */
+export type Route =
+  | { page: 'home' }
+  | { page: 'new' }
+  | { page: 'campaign'; slug: string; tab: Tab }
+  | { page: 'streams' }
+  | { page: 'graph' }
+export const TABS = ['dashboard', 'settings', 'leads', 'webhooks'] as const
+export type Tab = (typeof TABS)[number]
+
+export function parseRoute(path: string): Route {
+  const m = /^\/admin\/c\/([a-z0-9][a-z0-9_-]{0,63})(?:\/(\w+))?/.exec(path)
+  if (m)
+    return { page: 'campaign', slug: m[1]!, tab: TABS.includes(m[2] as Tab) ? (m[2] as Tab) : 'dashboard' }
+  if (path.startsWith('/admin/new')) return { page: 'new' }
+  if (path.startsWith('/admin/streams')) return { page: 'streams' }
+  if (path.startsWith('/admin/graph')) return { page: 'graph' }
+  return { page: 'home' }
+}
+
+export function routeHref(r: Route): string {
+  if (r.page === 'campaign') return `/admin/c/${r.slug}/${r.tab}`
+  return r.page === 'home' ? '/admin' : `/admin/${r.page}`
+}
+
+/** Props for an `<a>` that moves within the console without a page load (modified clicks open a tab). */
+export type LinkTo = (r: Route) => { href: string; onClick: (e: MouseEvent) => void }
