@@ -274,24 +274,62 @@ describe('admin console, as an operator drives it', () => {
     assert.deepEqual(problems, [])
   })
 
-  test('the schedule says whose clock Start and End are on, and an unknown time zone is refused', async () => {
-    const slug = await createCampaign(suite.server.app, { features: ['presence', 'analytics'] })
+  test('Start and End are wall-clock times in the campaign’s time zone, and an unknown time zone is refused', async () => {
+    // 14:00 UTC on 10 March 2030 is 10:00 in New York (daylight time began that morning).
+    const slug = await createCampaign(suite.server.app, {
+      features: ['presence', 'analytics'],
+      metadata: {
+        scheduling: { frequency: 1, timezone: 'America/New_York', start: '2030-03-10T14:00:00.000Z' },
+      },
+    })
     const context = await suite.newContext()
     await signIn(context)
     const { page, problems } = await openPage(context, `${suite.server.baseUrl}/admin/c/${slug}/settings`)
     const zone = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone)
+    assert.notEqual(zone, 'America/New_York', 'the browser must not share the campaign’s zone')
+    const hint = page.locator('[data-testid="schedule-zone-hint"]')
+    assert.equal(await hint.textContent(), 'Start and End are times in America/New_York.')
+    assert.equal(await page.locator('#ed-start').inputValue(), '2030-03-10T10:00')
+    const save = async () => {
+      await page.locator('[data-testid="campaign-editor"] button[type="submit"]').click()
+      const message = page.locator('[data-testid="editor-message"]')
+      await message.waitFor()
+      return message
+    }
+    const scheduling = async () =>
+      json(
+        await suite.server.app.inject({ method: 'GET', url: `/api/campaign/${slug}`, headers: adminHeaders }),
+      ).metadata.scheduling
+
+    // 18:30 in New York on 20 March 2030 is 22:30 UTC.
+    await page.locator('#ed-end').fill('2030-03-20T18:30')
+    assert.equal(await (await save()).getAttribute('data-tone'), 'ok')
+    assert.deepEqual(
+      [(await scheduling()).start, (await scheduling()).end],
+      ['2030-03-10T14:00:00.000Z', '2030-03-20T22:30:00.000Z'],
+    )
+
+    // Another zone: the same wall-clock times, read in it (Kolkata is UTC+5:30).
+    await page.locator('#ed-tz').fill('Asia/Kolkata')
+    assert.equal(await hint.textContent(), 'Start and End are times in Asia/Kolkata.')
+    assert.equal(await (await save()).getAttribute('data-tone'), 'ok')
+    const moved = await scheduling()
+    assert.deepEqual(
+      [moved.timezone, moved.start, moved.end],
+      ['Asia/Kolkata', '2030-03-10T04:30:00.000Z', '2030-03-20T13:00:00.000Z'],
+    )
+
+    await page.reload()
+    await page.locator('#ed-tz').fill('Berlin')
     assert.equal(
-      await page.locator('[data-testid="schedule-zone-hint"]').textContent(),
-      `Start and End are in this browser’s time zone (${zone}).`,
+      await hint.textContent(),
+      `Start and End are times in ${zone}, this browser’s time zone, until the time zone field names one.`,
     )
     assert.ok((await page.locator('#ed-tz-zones option[value="Europe/Berlin"]').count()) === 1)
-    await page.locator('#ed-tz').fill('Berlin')
-    await page.locator('[data-testid="campaign-editor"] button[type="submit"]').click()
-    const message = page.locator('[data-testid="editor-message"]')
-    await message.waitFor()
-    assert.equal(await message.getAttribute('data-tone'), 'danger')
+    const refused = await save()
+    assert.equal(await refused.getAttribute('data-tone'), 'danger')
     assert.match(
-      (await message.textContent()) ?? '',
+      (await refused.textContent()) ?? '',
       /metadata\.scheduling\.timezone must be an IANA time zone/,
     )
     assert.deepEqual(problems, [])

@@ -2,7 +2,7 @@ import { useRef, useState } from 'preact/hooks'
 import { type Campaign, OvasabiError, type OvasabiClient } from '../../../client/index.js'
 import { FEATURES } from '../../../src/modules/campaign/features.js'
 import { errorText } from './api.js'
-import { fromLocal, ScheduleFields } from './ScheduleFields.js'
+import { ScheduleFields, scheduleInstant } from './ScheduleFields.js'
 
 interface EditorProps {
   client: OvasabiClient
@@ -61,8 +61,8 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
     const scheduling: Record<string, unknown> = { ...(meta.scheduling ?? {}) }
     scheduling.frequency = Number(f.get('frequency'))
     scheduling.timezone = String(f.get('timezone') || 'UTC')
-    const start = fromLocal(String(f.get('start') ?? ''))
-    const end = fromLocal(String(f.get('end') ?? ''))
+    const start = scheduleInstant(String(f.get('start') ?? ''), scheduling.timezone as string)
+    const end = scheduleInstant(String(f.get('end') ?? ''), scheduling.timezone as string)
     if (start) scheduling.start = start
     else delete scheduling.start
     if (end) scheduling.end = end

@@ -1,12 +1,6 @@
+import { useState } from 'preact/hooks'
 import type { Campaign } from '../../../client/index.js'
-
-/** `datetime-local` wants local time without a zone; the API stores ISO instants. */
-const toLocal = (iso?: string) => {
-  if (!iso) return ''
-  const d = new Date(iso)
-  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16)
-}
-export const fromLocal = (v: string) => (v ? new Date(v).toISOString() : undefined)
+import { instantOf, knownZone, wallClockOf } from './zoned-time.js'
 
 /** The zones the time-zone field suggests (the server accepts what `Intl` knows). */
 const ZONES: string[] = (() => {
@@ -19,11 +13,26 @@ const ZONES: string[] = (() => {
 const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone
 
 /**
- * When the campaign runs and how often its rooms broadcast: frequency, start and end (in this
- * browser's time zone, as `datetime-local` inputs are), the campaign's time zone, draft.
+ * The zone the Start and End inputs are read in: the campaign's time zone as typed, or this
+ * browser's while the field names no zone the browser knows (the server refuses the save then).
+ */
+export const inputZone = (typed: string | undefined) => knownZone(typed) ?? BROWSER_ZONE
+
+/** A Start or End input's value as the instant the API stores; undefined when left blank. */
+export const scheduleInstant = (local: string, typedZone: string | undefined) =>
+  instantOf(local, inputZone(typedZone))
+
+/**
+ * When the campaign runs and how often its rooms broadcast: frequency, start and end, the
+ * campaign's time zone, draft. Start and End are wall-clock times in the campaign's time zone
+ * (a launch at 09:00 New York time reads 09:00 whoever opens the editor, wherever).
  */
 export function ScheduleFields({ campaign: c }: { campaign: Campaign }) {
   const meta = c.metadata as Record<string, any>
+  const stored: string = meta.scheduling?.timezone ?? 'UTC'
+  const [typed, setTyped] = useState(stored)
+  const shownIn = inputZone(stored)
+  const readIn = inputZone(typed)
   return (
     <fieldset class="group">
       <legend>Schedule and broadcast</legend>
@@ -47,12 +56,17 @@ export function ScheduleFields({ campaign: c }: { campaign: Campaign }) {
             id="ed-start"
             name="start"
             type="datetime-local"
-            defaultValue={toLocal(meta.scheduling?.start)}
+            defaultValue={wallClockOf(meta.scheduling?.start, shownIn)}
           />
         </div>
         <div class="field">
           <label for="ed-end">End</label>
-          <input id="ed-end" name="end" type="datetime-local" defaultValue={toLocal(meta.scheduling?.end)} />
+          <input
+            id="ed-end"
+            name="end"
+            type="datetime-local"
+            defaultValue={wallClockOf(meta.scheduling?.end, shownIn)}
+          />
         </div>
         <div class="field">
           <label for="ed-tz">Time zone</label>
@@ -60,7 +74,8 @@ export function ScheduleFields({ campaign: c }: { campaign: Campaign }) {
             id="ed-tz"
             name="timezone"
             list="ed-tz-zones"
-            defaultValue={meta.scheduling?.timezone ?? 'UTC'}
+            value={typed}
+            onInput={(e) => setTyped((e.currentTarget as HTMLInputElement).value)}
             maxLength={64}
           />
           <datalist id="ed-tz-zones">
@@ -70,9 +85,10 @@ export function ScheduleFields({ campaign: c }: { campaign: Campaign }) {
           </datalist>
         </div>
       </div>
-      {/* The inputs are local times: without saying so, an operator took them for the campaign's zone. */}
       <p class="hint" data-testid="schedule-zone-hint">
-        Start and End are in this browser’s time zone ({BROWSER_ZONE}).
+        {readIn === typed
+          ? `Start and End are times in ${readIn}.`
+          : `Start and End are times in ${readIn}, this browser’s time zone, until the time zone field names one.`}
       </p>
       <label class="check">
         <input type="checkbox" name="draft" defaultChecked={c.draft} /> Draft (not live)
