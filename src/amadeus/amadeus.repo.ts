@@ -68,6 +68,23 @@ export async function insert(db: Db, s: Snapshot): Promise<boolean> {
   return Boolean(row)
 }
 
+/** Deletes every version older than the newest `keep`; returns how many it deleted. */
+export async function prune(db: Db, keep: number): Promise<number> {
+  const oldestKept = await db
+    .selectFrom('service_amadeus_snapshot')
+    .select('version')
+    .orderBy('version', 'desc')
+    .limit(1)
+    .offset(keep - 1)
+    .executeTakeFirst()
+  if (!oldestKept) return 0
+  const res = await db
+    .deleteFrom('service_amadeus_snapshot')
+    .where('version', '<', oldestKept.version)
+    .executeTakeFirst()
+  return Number(res.numDeletedRows)
+}
+
 /** Newest first, without the graphs themselves. */
 export async function history(db: Db, limit: number): Promise<SnapshotSummary[]> {
   const rows = await db

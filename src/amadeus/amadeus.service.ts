@@ -35,9 +35,17 @@ export interface AmadeusDeps {
   eventSchemas: EventSchemaRegistry
   /** Whether the server serves `METHOD path` (Fastify's `hasRoute`), for validation. */
   hasRoute?: (method: string, path: string) => boolean
+  /** How many snapshot versions to keep (default `SNAPSHOT_RETAIN`). */
+  retain?: number
 }
 
 const CAMPAIGN_PAGE = 500
+/**
+ * Snapshot versions kept: each holds a whole graph (every campaign included), and every campaign
+ * created or re-featured adds one, so an unpruned history grows without bound. Storing a new
+ * version deletes those beyond the newest `SNAPSHOT_RETAIN`.
+ */
+export const SNAPSHOT_RETAIN = 1000
 
 export function diffGraphs(before: Graph | undefined, after: Graph): GraphDiff {
   const nodesBefore = new Set(before?.nodes.map((n) => n.id))
@@ -57,13 +65,16 @@ export type AmadeusService = ReturnType<typeof createAmadeusService>
 export function createAmadeusService(deps: AmadeusDeps) {
   const { db } = deps
 
+  /**
+   * Every live campaign, from one read: pages read one after another skip a campaign when one on
+   * an earlier page is archived in between (the rest shift up an offset), and the graph would
+   * silently lack it. A page that comes back full is read again, larger, until one is not.
+   */
   async function campaigns(): Promise<CampaignInfo[]> {
-    const out: CampaignInfo[] = []
-    for (let page = 1; ; page++) {
-      const { rows, total } = await deps.campaigns.list({ page, perPage: CAMPAIGN_PAGE })
-      for (const c of rows)
-        out.push({ slug: c.slug, features: [...((c.metadata.features as string[]) ?? [])] })
-      if (rows.length < CAMPAIGN_PAGE || page * CAMPAIGN_PAGE >= total) return out
+    for (let perPage = CAMPAIGN_PAGE; ; perPage *= 4) {
+      const { rows } = await deps.campaigns.list({ page: 1, perPage })
+      if (rows.length < perPage)
+        return rows.map((c) => ({ slug: c.slug, features: [...((c.metadata.features as string[]) ?? [])] }))
     }
   }
 
@@ -107,10 +118,14 @@ export function createAmadeusService(deps: AmadeusDeps) {
 
   /** Stores a new version when the structure changed since the latest one; concurrent nodes agree on one. */
   async function snapshot(reason: string): Promise<{ created: boolean; snapshot: Snapshot }> {
-    const g = await graph()
-    const hash = structureHash(g)
     for (let attempt = 0; attempt < 5; attempt++) {
+      // The latest version is read before the graph is built, never after: version k+1 is then
+      // stored only if no version came after k, and its graph was built after k was stored. A
+      // node that built its graph before another node stored a newer one would otherwise store
+      // the older structure on top (a campaign "removed", then "added" again).
       const last = await repo.latest(db)
+      const g = await graph()
+      const hash = structureHash(g)
       if (last?.hash === hash) return { created: false, snapshot: last }
       const next: Snapshot = {
         version: (last?.version ?? 0) + 1,
@@ -120,7 +135,10 @@ export function createAmadeusService(deps: AmadeusDeps) {
         diff: diffGraphs(last?.graph, g),
         created_at: new Date().toISOString(),
       }
-      if (await repo.insert(db, next)) return { created: true, snapshot: next }
+      if (await repo.insert(db, next)) {
+        await repo.prune(db, deps.retain ?? SNAPSHOT_RETAIN)
+        return { created: true, snapshot: next }
+      }
     }
     throw new ConflictError('Could not store a graph snapshot: versions kept moving', 'SNAPSHOT_CONFLICT')
   }

@@ -41,20 +41,58 @@ export function describePath(root: string, path: GraphEdge[]): string {
   return parts.join(' ⇢ ')
 }
 
+/**
+ * Resolves once everything written to `stream` so far is handed to the OS. The CLI's caller exits
+ * right after the command returns, and writes to a pipe are asynchronous: without this,
+ * `ovasabi kg export | gzip` kept the first 64 KiB of the backup and dropped the rest.
+ */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()))
+}
+
+/** How many arguments each command takes after its name. */
+const ARGUMENTS: Record<string, number> = {
+  show: 0,
+  impact: 1,
+  diagram: 0,
+  validate: 0,
+  history: 0,
+  export: 0,
+  import: 1,
+}
+
 /** `ovasabi kg …`: the service graph from the command line (and CI's `kg validate`). */
 export async function kgCommand(config: Config, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      json: { type: 'boolean' },
-      type: { type: 'string' },
-      focus: { type: 'string' },
-      depth: { type: 'string' },
-      out: { type: 'string' },
-    },
-  })
+  try {
+    return await run(config, args)
+  } finally {
+    await Promise.all([drained(process.stdout), drained(process.stderr)])
+  }
+}
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  type: { type: 'string' },
+  focus: { type: 'string' },
+  depth: { type: 'string' },
+  out: { type: 'string' },
+} as const
+
+async function run(config: Config, args: string[]): Promise<number> {
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof OPTIONS }>
+  >
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: OPTIONS })
+  } catch (err) {
+    // An unknown option or one without its value is the caller's mistake: say so, exit 2.
+    return usage((err as Error).message)
+  }
+  const { values, positionals } = parsed
   const [sub, arg] = positionals
+  const takes = sub === undefined ? undefined : ARGUMENTS[sub]
+  if (takes !== undefined && positionals.length > 1 + takes)
+    return usage(`Unexpected argument "${positionals[1 + takes]}" for kg ${sub}.`)
   const print = (v: unknown) => {
     console.log(JSON.stringify(v, null, 2))
     return 0
@@ -136,7 +174,12 @@ export async function kgCommand(config: Config, args: string[]): Promise<number>
       return withApp(config, async (app) => {
         const doc = JSON.stringify(await app.amadeus.exportAll(), null, 2)
         if (values.out) {
-          writeFileSync(values.out, `${doc}\n`)
+          try {
+            writeFileSync(values.out, `${doc}\n`)
+          } catch (err) {
+            console.error(`Cannot write ${values.out}: ${(err as Error).message}`)
+            return 1
+          }
           console.error(`Wrote ${values.out}`)
         } else console.log(doc)
         return 0

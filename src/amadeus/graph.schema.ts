@@ -124,9 +124,15 @@ export const GraphDiff = Type.Object({
 })
 export type GraphDiff = Static<typeof GraphDiff>
 
+/**
+ * The column is a PostgreSQL `integer` (max 2^31 − 1); an imported version stays far enough below
+ * it that the versions snapshots add after it still fit.
+ */
+export const MAX_SNAPSHOT_VERSION = 1_000_000_000
+
 export const SnapshotSchema = Type.Object(
   {
-    version: Type.Integer({ minimum: 1 }),
+    version: Type.Integer({ minimum: 1, maximum: MAX_SNAPSHOT_VERSION }),
     hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
     reason: Type.String({ maxLength: 100 }),
     graph: Graph,
