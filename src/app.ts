@@ -196,7 +196,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // Services, in dependency order.
   const { db } = platform.database
-  const campaigns = campaign.createCampaignService({ db, bus: platform.bus })
+  const campaigns = campaign.createCampaignService({
+    db,
+    bus: platform.bus,
+    onError: (err, slug) => app.log.warn({ err, campaign: slug }, 'campaign change not propagated'),
+  })
   const actions = new nexus.ActionRegistry()
   // The `action` metric label holds registered names only: the event name is the client's to choose.
   platform.metrics.actions.nameActions((name) => actions.resolve(name)?.name)

@@ -11,6 +11,7 @@ import type { Dispatcher } from '../nexus/dispatcher.js'
 import { ConflictError } from '../platform/http/errors.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import type { EventBus } from '../platform/bus/bus.js'
+import { eachLimited } from '../platform/concurrency.js'
 import { Admission, type AdmissionDeps } from './admission.js'
 import { ClientFrames } from './client-frames.js'
 import { Cluster } from './cluster.js'
@@ -54,6 +55,10 @@ export interface GatewayDeps {
   log: FastifyBaseLogger
 }
 
+/** Sweeps between two re-reads of the campaigns of this node's rooms (see `recheckCampaigns`). */
+const RECHECK_CAMPAIGNS_EVERY = 5
+const RECHECK_CONCURRENCY = 16
+
 const PROTOCOL_CLOSE: Record<string, number> = {
   WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
   WS_ERR_INVALID_UTF8: 1007,
@@ -76,6 +81,8 @@ export class Gateway {
   private seq = 0
   private housekeeping?: NodeJS.Timeout
   private closing = false
+  private sweeps = 0
+  private rechecking = false
   /** Shutdown, socket limits, token and campaign: decided before the upgrade. */
   readonly admission: Admission
   private readonly sweeper: Sweeper
@@ -159,6 +166,7 @@ export class Gateway {
     this.housekeeping = setInterval(() => {
       this.sweeper.run()
       this.closeEnded()
+      if (++this.sweeps % RECHECK_CAMPAIGNS_EVERY === 0) void this.recheckCampaigns()
     }, SWEEP_MS)
     this.housekeeping.unref()
   }
@@ -250,6 +258,29 @@ export class Gateway {
     }
     if (sent > 0) this.deps.metrics.framesSent.labels(frame.type).inc(sent)
     if (dropped > 0) this.deps.metrics.dropped.labels('queue_full').inc(dropped)
+  }
+
+  /**
+   * Each room re-reads its campaign (through the campaign cache: one read per campaign per few
+   * seconds): a change whose bus message this node missed (Redis reconnecting, or its database
+   * unreachable when the message came) still reaches its sockets, within seconds rather than
+   * never. A pass still running when the next is due is not doubled.
+   */
+  private async recheckCampaigns() {
+    if (this.rechecking) return
+    this.rechecking = true
+    try {
+      await eachLimited([...this.hub.rooms.keys()], RECHECK_CONCURRENCY, async (slug) => {
+        try {
+          const c = await this.deps.campaigns.find(slug)
+          if (c) this.campaignChanged(c)
+        } catch (err) {
+          this.deps.log.debug({ err, campaign: slug }, 'campaign re-check failed')
+        }
+      })
+    } finally {
+      this.rechecking = false
+    }
   }
 
   private campaignChanged(c: Campaign) {

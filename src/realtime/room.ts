@@ -28,6 +28,8 @@ export interface RoomSettings {
   presence: boolean
   /** When the campaign's schedule ends (ms since the epoch): its sockets are closed then. */
   endsAt?: number
+  /** The campaign version these settings come from. */
+  version?: number
 }
 
 /**

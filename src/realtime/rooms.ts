@@ -16,6 +16,7 @@ export function roomSettings(c: Campaign): RoomSettings {
     maxCursors: Number.isInteger(cap) && cap > 0 ? Math.min(cap, 1000) : 50,
     presence: hasFeature(c, 'presence'),
     endsAt: endOf(c),
+    version: c.version,
   }
 }
 
@@ -84,10 +85,15 @@ export class Rooms {
     return room
   }
 
-  /** The campaign changed: its room (if this node has one) takes the new tick rate and cap. */
+  /**
+   * The campaign changed: its room (if this node has one) takes the new tick rate and cap, and is
+   * returned. An older version than the room's (two changes' reads answered out of order) is
+   * ignored: it would undo the newer one until the next change.
+   */
   configure(campaign: Campaign): Room | undefined {
     const room = this.deps.hub.rooms.get(campaign.slug)
-    room?.configure(roomSettings(campaign))
+    if (!room || campaign.version < (room.settings.version ?? 0)) return undefined
+    room.configure(roomSettings(campaign))
     return room
   }
 

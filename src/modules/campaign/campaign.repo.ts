@@ -24,6 +24,19 @@ export async function findBySlug(db: Db, slug: string): Promise<Campaign | undef
     .executeTakeFirst()) as Campaign | undefined
 }
 
+/**
+ * The campaign, its row locked until the transaction ends: concurrent changes queue behind one
+ * another, so each applies to what the previous one left instead of failing on a stale version.
+ */
+export async function findForUpdate(trx: Db, slug: string): Promise<Campaign | undefined> {
+  return (await trx
+    .selectFrom('service_campaign_main')
+    .select(columns)
+    .where('slug', '=', slug)
+    .forUpdate()
+    .executeTakeFirst()) as Campaign | undefined
+}
+
 export async function list(
   db: Db,
   opts: { includeArchived: boolean; limit: number; offset: number; tag?: string },

@@ -4,6 +4,10 @@ import { FEATURES } from './features.js'
 
 export { FEATURES, type Feature } from './features.js'
 
+/** Broadcast frequency bounds (Hz). */
+export const MIN_FREQUENCY = 0.1
+export const MAX_FREQUENCY = 60
+
 const IsoDate = Type.String({ format: 'date-time' })
 
 const Count = (minimum: number, maximum = 2_147_483_647) => Type.Integer({ minimum, maximum })
@@ -47,8 +51,12 @@ export const CampaignMetadata = Type.Object(
         {
           start: Type.Optional(IsoDate),
           end: Type.Optional(IsoDate),
-          /** Broadcast ticks per second for presence. */
-          frequency: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 60 })),
+          /**
+           * Broadcast ticks per second for presence (as the console allows: 0.1–60). A tick every
+           * few seconds at most: rarer ones held back a new socket's first figures, and a rate so
+           * small that its period overflows a timer (1e-9) made the room tick every millisecond.
+           */
+          frequency: Type.Optional(Type.Number({ minimum: MIN_FREQUENCY, maximum: MAX_FREQUENCY })),
           timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
         },
         { additionalProperties: true },
@@ -168,10 +176,13 @@ export function hasFeature(c: Pick<Campaign, 'metadata'>, feature: string): bool
   return (c.metadata.features as string[] | undefined)?.includes(feature) ?? false
 }
 
-/** Broadcast frequency in Hz: `metadata.scheduling.frequency`, default 1, at most 60. */
+/**
+ * Broadcast frequency in Hz: `metadata.scheduling.frequency`, default 1, within 0.1–60 (a row
+ * written before the minimum was checked is read at the minimum).
+ */
 export function tickRate(c: Pick<Campaign, 'metadata'>): number {
   const f = Number(c.metadata.scheduling?.frequency ?? 1)
-  return Number.isFinite(f) && f > 0 ? Math.min(f, 60) : 1
+  return Number.isFinite(f) && f > 0 ? Math.min(Math.max(f, MIN_FREQUENCY), MAX_FREQUENCY) : 1
 }
 
 export function toCampaignResponse(c: Campaign, now = new Date()) {

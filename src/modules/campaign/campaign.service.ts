@@ -1,22 +1,18 @@
+import { isDeepStrictEqual } from 'node:util'
 import type { EventBus } from '../../platform/bus/bus.js'
 import type { Db } from '../../platform/db/database.js'
-import { Compile } from 'typebox/compile'
-import { AppError, ConflictError, NotFoundError, ValidationError } from '../../platform/http/errors.js'
+import { AppError, ConflictError, NotFoundError } from '../../platform/http/errors.js'
+import { assertSchedule, assertTitle, mergedMetadata } from './campaign.checks.js'
 import * as repo from './campaign.repo.js'
-import {
-  type Campaign,
-  CampaignMetadata,
-  type CreateCampaignBody,
-  type MergePatchCampaignBody,
-  type UpdateCampaignBody,
+import type {
+  Campaign,
+  CreateCampaignBody,
+  MergePatchCampaignBody,
+  UpdateCampaignBody,
 } from './campaign.schema.js'
-import { applyMergePatch } from './merge-patch.js'
 
 const CHANGED_CHANNEL = 'ovasabi:campaign:changed'
 const CACHE_MS = 5_000
-/** A merge patch adds to what is stored, so its result is bounded as a whole body is (BODY_LIMIT's default). */
-const METADATA_MAX_BYTES = 1024 * 1024
-const metadataValidator = Compile(CampaignMetadata)
 
 /**
  * A change to a campaign. `fields` set what they name, `metadata` replaced whole; with `merge`,
@@ -69,82 +65,57 @@ function diff(before: Campaign, after: Campaign): Record<string, { from: unknown
   return changes
 }
 
-/** A zone `Intl` knows (IANA names and `UTC`): "EST5" or "Berlin" was stored as typed and meant nothing. */
-function knownTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone })
-    return true
-  } catch {
-    return false
-  }
-}
-
-/**
- * A schedule whose end is not after its start takes the campaign from `scheduled` straight to
- * `ended`, never `active`: most likely two swapped dates, refused where they are typed.
- */
-function assertSchedule(metadata: CampaignMetadata | undefined): void {
-  const { start, end, timezone } = metadata?.scheduling ?? {}
-  if (timezone !== undefined && !knownTimeZone(timezone)) {
-    throw new ValidationError(`Unknown time zone ${JSON.stringify(timezone)}`, [
-      {
-        path: '/metadata/scheduling/timezone',
-        message: 'must be an IANA time zone, e.g. UTC or Europe/Berlin',
-      },
-    ])
-  }
-  if (start && end && Date.parse(end) <= Date.parse(start)) {
-    throw new ValidationError('The campaign would end before it starts', [
-      { path: '/metadata/scheduling/end', message: 'must be after scheduling.start' },
-    ])
-  }
-}
-
-/**
- * A title of spaces passes `minLength` but names nothing: the console's list and the campaign
- * page showed a blank where it belongs.
- */
-function assertTitle(title: string | undefined): void {
-  if (title !== undefined && title.trim() === '') {
-    throw new ValidationError('The campaign title is blank', [
-      { path: '/title', message: 'must not be blank' },
-    ])
-  }
-}
-
 type RepoPatch = Parameters<typeof repo.update>[3]
 
-/** Stored metadata with a merge patch applied, validated as a whole body's metadata is. */
-function mergedMetadata(stored: CampaignMetadata, patch: Record<string, unknown> | null): CampaignMetadata {
-  // `"metadata": null` removes the member, which a campaign always has: back to none set.
-  const merged = (patch === null ? {} : applyMergePatch(stored, patch)) as Record<string, unknown>
-  if (!metadataValidator.Check(merged)) {
-    const details = [...metadataValidator.Errors(merged)].map((e) => ({
-      path: `body/metadata${e.instancePath}`,
-      message: e.message,
-    }))
-    throw new ValidationError('The merged campaign metadata is invalid', details)
-  }
-  if (Buffer.byteLength(JSON.stringify(merged)) > METADATA_MAX_BYTES) {
-    throw new ValidationError('The merged campaign metadata is too large', [
-      { path: 'body/metadata', message: `must be at most ${METADATA_MAX_BYTES} bytes as JSON` },
-    ])
-  }
-  return merged
+/** Whether every field of `patch` already holds its value (metadata compared as JSON, key order aside). */
+function changesNothing(before: Campaign, patch: RepoPatch): boolean {
+  return Object.entries(patch).every(
+    ([key, value]) => value === undefined || isDeepStrictEqual(before[key as keyof RepoPatch], value),
+  )
 }
 
-export function createCampaignService(deps: { db: Db; bus: EventBus }): CampaignService {
-  const { db, bus } = deps
+export interface CampaignServiceDeps {
+  db: Db
+  bus: EventBus
+  /**
+   * A change that could not be told to the other nodes, nor read back after one, nor taken by a
+   * listener. Nothing is lost: the gateway re-reads the campaigns of its rooms every few seconds.
+   */
+  onError?: (err: unknown, slug: string) => void
+}
+
+export function createCampaignService(deps: CampaignServiceDeps): CampaignService {
+  const { db, bus, onError = () => {} } = deps
   const cache = new Map<string, { campaign: Campaign | undefined; until: number }>()
   const listeners = new Set<CampaignListener>()
 
   async function find(slug: string): Promise<Campaign | undefined> {
     const hit = cache.get(slug)
     if (hit && hit.until > Date.now()) return hit.campaign
-    const campaign = await repo.findBySlug(db, slug)
+    return remember(slug, await repo.findBySlug(db, slug))
+  }
+
+  /**
+   * Caches what was read, unless a newer version was cached while the read was in flight (a
+   * change made meanwhile): an older one would stand for the next few seconds. Returns the newest.
+   */
+  function remember(slug: string, campaign: Campaign | undefined): Campaign | undefined {
+    const held = cache.get(slug)?.campaign
+    const newest = held && campaign && held.version > campaign.version ? held : campaign
     if (cache.size > 5000) cache.clear()
-    cache.set(slug, { campaign, until: Date.now() + CACHE_MS })
-    return campaign
+    cache.set(slug, { campaign: newest, until: Date.now() + CACHE_MS })
+    return newest
+  }
+
+  /** One listener failing must neither keep the others from hearing nor reject on the bus. */
+  function notify(campaign: Campaign) {
+    for (const listener of listeners) {
+      try {
+        listener(campaign)
+      } catch (err) {
+        onError(err, campaign.slug)
+      }
+    }
   }
 
   async function get(slug: string): Promise<Campaign> {
@@ -153,20 +124,32 @@ export function createCampaignService(deps: { db: Db; bus: EventBus }): Campaign
     return campaign
   }
 
+  /**
+   * After a commit: the change stands whatever the bus does, so a bus that refuses the message
+   * (Redis unreachable) does not make it a 500. This node's listeners hear it at once; the others
+   * catch up as after any lost message (see `onError`).
+   */
   async function changed(campaign: Campaign) {
-    cache.set(campaign.slug, { campaign, until: Date.now() + CACHE_MS })
-    await bus.publish(CHANGED_CHANNEL, { slug: campaign.slug })
+    remember(campaign.slug, campaign)
+    try {
+      await bus.publish(CHANGED_CHANNEL, { slug: campaign.slug })
+    } catch (err) {
+      onError(err, campaign.slug)
+      notify(campaign)
+    }
   }
 
   async function applyChange(
     slug: string,
     actor: string,
     action: string,
-    patch: RepoPatch | ((before: Campaign) => RepoPatch),
+    patch: RepoPatch | ((before: Campaign) => RepoPatch | undefined),
     expect: { version?: number; ifMatch?: number } = {},
-  ) {
+  ): Promise<{ campaign: Campaign; changed: boolean }> {
     return db.transaction().execute(async (trx) => {
-      const before = await repo.findBySlug(trx, slug)
+      // Locked: two editors' changes without a precondition (two admin tabs, each merging its
+      // own keys) both apply, one after the other, rather than the second failing as stale.
+      const before = await repo.findForUpdate(trx, slug)
       if (!before) throw new NotFoundError(`Campaign ${slug} does not exist`, 'CAMPAIGN_NOT_FOUND')
       if (expect.ifMatch !== undefined && expect.ifMatch !== before.version) {
         throw new AppError(
@@ -182,15 +165,15 @@ export function createCampaignService(deps: { db: Db; bus: EventBus }): Campaign
           'VERSION_CONFLICT',
         )
       }
-      const after = await repo.update(
-        trx,
-        slug,
-        before.version,
-        typeof patch === 'function' ? patch(before) : patch,
-      )
+      // Nothing left to change once the row is locked (`undefined`, or the values it holds): it
+      // stays as is. A save of an unchanged form moved the version on, and another editor's
+      // save of theirs failed as stale.
+      const fields = typeof patch === 'function' ? patch(before) : patch
+      if (!fields || changesNothing(before, fields)) return { campaign: before, changed: false }
+      const after = await repo.update(trx, slug, before.version, fields)
       if (!after) throw new ConflictError(`Campaign ${slug} changed concurrently; retry`, 'VERSION_CONFLICT')
       await repo.insertAudit(trx, { campaign_slug: slug, actor, action, changes: diff(before, after) })
-      return after
+      return { campaign: after, changed: true }
     })
   }
 
@@ -227,34 +210,31 @@ export function createCampaignService(deps: { db: Db; bus: EventBus }): Campaign
     async update(slug, change, actor) {
       const expect = { version: change.version, ifMatch: change.ifMatch }
       assertTitle(change.fields.title)
-      let after: Campaign
+      let patch: RepoPatch | ((before: Campaign) => RepoPatch)
       if (change.merge) {
         const { metadata, ...fields } = change.fields
-        after = await applyChange(
-          slug,
-          actor,
-          'update',
-          (before) => {
-            if (metadata === undefined) return fields
-            const merged = mergedMetadata(before.metadata, metadata)
-            assertSchedule(merged)
-            return { ...fields, metadata: merged }
-          },
-          expect,
-        )
+        patch = (before) => {
+          if (metadata === undefined) return fields
+          const merged = mergedMetadata(before.metadata, metadata)
+          assertSchedule(merged)
+          return { ...fields, metadata: merged }
+        }
       } else {
         assertSchedule(change.fields.metadata)
-        after = await applyChange(slug, actor, 'update', change.fields, expect)
+        patch = change.fields
       }
-      await changed(after)
+      const { campaign: after, changed: moved } = await applyChange(slug, actor, 'update', patch, expect)
+      if (moved) await changed(after)
       return after
     },
     async archive(slug, actor) {
-      const current = await get(slug)
-      if (current.archived_at) return current
-      const after = await applyChange(slug, actor, 'archive', { archived_at: new Date() })
-      await changed(after)
-      return after
+      // Decided on the locked row, not a cached read: two admins archiving at once (or one after
+      // another node archived) would each archive again, moving `archived_at` and the audit trail.
+      const { campaign, changed: archived } = await applyChange(slug, actor, 'archive', (before) =>
+        before.archived_at ? undefined : { archived_at: new Date() },
+      )
+      if (archived) await changed(campaign)
+      return campaign
     },
     async ensure(input, actor) {
       const existing = await repo.findBySlug(db, input.slug)
@@ -277,9 +257,12 @@ export function createCampaignService(deps: { db: Db; bus: EventBus }): Campaign
         const slug = (message as { slug?: string }).slug
         if (typeof slug !== 'string') return
         cache.delete(slug)
-        void find(slug).then((c) => {
-          if (c) for (const l of listeners) l(c)
-        })
+        // A read that fails (the database unreachable for a moment) must not be an unhandled
+        // rejection, which ends the process.
+        find(slug).then(
+          (c) => c && notify(c),
+          (err) => onError(err, slug),
+        )
       })
     },
   }
