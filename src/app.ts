@@ -386,8 +386,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       // `stats_update`: the campaign's public counters (see `publicCounters`), and the leaderboard.
       stats: async (slug) => {
         const c = await campaigns.get(slug)
-        const all = await campaigns.counters(slug)
-        const counters = Object.fromEntries(publicCounters(c).map((name) => [name, all[name] ?? 0]))
+        // Only the public ones: every tracked event name is a counter of its own, as many as
+        // visitors care to invent, and this runs for every room on every node.
+        const names = publicCounters(c)
+        const read = await campaigns.counters(slug, names)
+        const counters = Object.fromEntries(names.map((name) => [name, read[name] ?? 0]))
         if (!hasFeature(c, 'referral')) return { counters }
         return { counters, leaderboard: await referrals.leaderboard(slug, leaderboardSize(c)) }
       },

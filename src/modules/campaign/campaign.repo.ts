@@ -117,11 +117,13 @@ export async function listAudit(db: Db, slug: string, limit: number) {
     .execute()
 }
 
-export async function counters(db: Db, slug: string): Promise<Record<string, number>> {
+export async function counters(db: Db, slug: string, names?: string[]): Promise<Record<string, number>> {
+  if (names?.length === 0) return {}
   const rows = await db
     .selectFrom('service_campaign_counter')
     .select(['name', (eb) => eb.fn.sum<string>('count').as('count')])
     .where('campaign_slug', '=', slug)
+    .$if(names !== undefined, (q) => q.where('name', 'in', names!))
     .groupBy('name')
     .execute()
   return Object.fromEntries(rows.map((r) => [r.name, Number(r.count)]))

@@ -42,7 +42,8 @@ export interface CampaignService {
   /** Creates the campaign unless it exists; used for the default demo campaign. */
   ensure(input: CreateCampaignBody, actor: string): Promise<Campaign>
   audit(slug: string, limit?: number): Promise<Awaited<ReturnType<typeof repo.listAudit>>>
-  counters(slug: string): Promise<Record<string, number>>
+  /** The campaign's counters, or only those named (a counter never counted reads as absent). */
+  counters(slug: string, names?: string[]): Promise<Record<string, number>>
   /** Called on every node after any campaign changes (tick rate, features…). */
   onChange(listener: CampaignListener): () => void
   start(): Promise<void>
@@ -247,7 +248,7 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
       }
     },
     audit: (slug, limit = 100) => repo.listAudit(db, slug, limit),
-    counters: (slug) => repo.counters(db, slug),
+    counters: (slug, names) => repo.counters(db, slug, names),
     onChange(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
