@@ -49,7 +49,10 @@ export interface CampaignStats {
   status: string
   events_total: number
   sessions: number
+  /** The 100 most counted tracked event names. */
   events: Record<string, number>
+  /** How many event names were counted in all (more than `events` lists when over 100). */
+  event_names: number
   counters: Record<string, number>
 }
 

@@ -117,6 +117,40 @@ export async function listAudit(db: Db, slug: string, limit: number) {
     .execute()
 }
 
+/**
+ * A campaign's figures for its stats: the modules' counters, and the `maxEvents` most counted of
+ * its tracked event names (visitors name those, as many as they like) with how many names there are.
+ */
+export async function statsCounters(
+  db: Db,
+  slug: string,
+  maxEvents: number,
+): Promise<{ counters: Record<string, number>; events: Record<string, number>; eventNames: number }> {
+  const sum = sql<string>`sum(count)`
+  const own = await db
+    .selectFrom('service_campaign_counter')
+    .select(['name', sum.as('count')])
+    .where('campaign_slug', '=', slug)
+    .where('name', 'not like', 'event:%')
+    .groupBy('name')
+    .execute()
+  const top = await db
+    .selectFrom('service_campaign_counter')
+    .select(['name', sum.as('count'), sql<string>`count(*) over ()`.as('names')])
+    .where('campaign_slug', '=', slug)
+    .where('name', 'like', 'event:%')
+    .groupBy('name')
+    .orderBy(sum, 'desc')
+    .orderBy('name')
+    .limit(maxEvents)
+    .execute()
+  return {
+    counters: Object.fromEntries(own.map((r) => [r.name, Number(r.count)])),
+    events: Object.fromEntries(top.map((r) => [r.name.slice('event:'.length), Number(r.count)])),
+    eventNames: Number(top[0]?.names ?? 0),
+  }
+}
+
 export async function counters(db: Db, slug: string, names?: string[]): Promise<Record<string, number>> {
   if (names?.length === 0) return {}
   const rows = await db

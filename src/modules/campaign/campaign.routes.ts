@@ -13,6 +13,12 @@ import {
 } from './campaign.schema.js'
 import type { CampaignService } from './campaign.service.js'
 
+/**
+ * Tracked event names listed in a campaign's stats: any dotted event a visitor sends is counted
+ * under its own name, so the list is the most counted ones, not every name ever sent.
+ */
+const MAX_STATS_EVENTS = 100
+
 const SlugParams = Type.Object({ slug: Slug })
 const PublicCampaign = Type.Object({
   slug: Type.String(),
@@ -227,7 +233,10 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
             status: Type.String(),
             events_total: Type.Integer(),
             sessions: Type.Integer(),
-            events: Type.Record(Type.String(), Type.Integer()),
+            events: Type.Record(Type.String(), Type.Integer(), {
+              description: `The ${MAX_STATS_EVENTS} most counted event names`,
+            }),
+            event_names: Type.Integer({ description: 'How many event names were counted in all' }),
             counters: Type.Record(Type.String(), Type.Integer()),
           }),
           ...errors(401, 403, 404),
@@ -237,20 +246,15 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
     async (request) => {
       const { slug } = request.params as { slug: string }
       const campaign = await campaigns.get(slug)
-      const counters = await campaigns.counters(slug)
-      const events: Record<string, number> = {}
-      const other: Record<string, number> = {}
-      for (const [name, count] of Object.entries(counters)) {
-        if (name.startsWith('event:')) events[name.slice(6)] = count
-        else other[name] = count
-      }
+      const { counters, events, eventNames } = await campaigns.statsCounters(slug, MAX_STATS_EVENTS)
       return {
         campaign: slug,
         status: toCampaignResponse(campaign).status,
-        events_total: other.events_total ?? 0,
-        sessions: other.sessions ?? 0,
+        events_total: counters.events_total ?? 0,
+        sessions: counters.sessions ?? 0,
         events,
-        counters: other,
+        event_names: eventNames,
+        counters,
       }
     },
   )

@@ -44,6 +44,8 @@ export interface CampaignService {
   audit(slug: string, limit?: number): Promise<Awaited<ReturnType<typeof repo.listAudit>>>
   /** The campaign's counters, or only those named (a counter never counted reads as absent). */
   counters(slug: string, names?: string[]): Promise<Record<string, number>>
+  /** The editors' figures: the modules' counters and the most counted `maxEvents` tracked events. */
+  statsCounters(slug: string, maxEvents: number): ReturnType<typeof repo.statsCounters>
   /** Called on every node after any campaign changes (tick rate, features…). */
   onChange(listener: CampaignListener): () => void
   start(): Promise<void>
@@ -249,6 +251,7 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
     },
     audit: (slug, limit = 100) => repo.listAudit(db, slug, limit),
     counters: (slug, names) => repo.counters(db, slug, names),
+    statsCounters: (slug, maxEvents) => repo.statsCounters(db, slug, maxEvents),
     onChange(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)

@@ -190,6 +190,11 @@ export function Dashboard({
                 ))}
             </tbody>
           </table>
+          {stats.event_names > Object.keys(stats.events).length && (
+            <p class="muted" data-testid="events-not-listed">
+              The {Object.keys(stats.events).length} most counted of {stats.event_names} event names.
+            </p>
+          )}
         </div>
       )}
     </div>
