@@ -4,9 +4,9 @@ import { type Config, ConfigError, loadConfig } from './config.js'
 import { ROLES, type Role } from './platform/auth/principal.js'
 import { AppError } from './platform/http/errors.js'
 import { createPlatform } from './platform/platform.js'
-import { migrateToLatest } from './platform/db/migrate.js'
+import { MigrationError, migrateToLatest } from './platform/db/migrate.js'
 import { createDatabase } from './platform/db/database.js'
-import { startServer } from './server.js'
+import { ListenError, startServer } from './server.js'
 import { STREAMSOURCE_USER_HELP, streamSourceUserCommand } from './modules/stream/stream.cli.js'
 
 const HELP = `ovasabi — real-time campaign backend
@@ -39,14 +39,22 @@ async function withPlatform<T>(
 
 const commands: Record<string, Command> = {
   'streamsource-user': streamSourceUserCommand,
-  async serve(config) {
+  async serve(config, args) {
+    noArguments('serve', args)
     await startServer(config)
     return -1 // keep running
   },
-  async migrate(config) {
+  async migrate(config, args) {
+    noArguments('migrate', args)
     const database = await createDatabase(config)
     try {
-      const applied = await migrateToLatest(database.db)
+      const applied = await migrateToLatest(database.db, {
+        onNewer: (names) =>
+          console.warn(
+            `The database also records ${names.join(', ')}, which this version does not know: ` +
+              'a newer version migrated it. Left as they are.',
+          ),
+      })
       console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date.')
     } finally {
       await database.close()
@@ -108,6 +116,18 @@ const commands: Record<string, Command> = {
 
 class UsageError extends Error {}
 
+/**
+ * `serve` and `migrate` are configured by the environment only: a flag such as `--port 9000` is
+ * refused rather than ignored (the server would otherwise listen where the flag did not say).
+ */
+function noArguments(command: string, args: string[]): void {
+  if (args.length === 0) return
+  throw new UsageError(
+    `${command} takes no arguments (got ${args.join(' ')}); settings come from the environment, ` +
+      'e.g. PORT=9000 ovasabi serve (see .env.example)',
+  )
+}
+
 /** Registers extra commands (e.g. `kg`) without touching the dispatcher above. */
 export function addCommand(name: string, command: Command): void {
   commands[name] = command
@@ -136,7 +156,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await command(loadConfig(), args)
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof UsageError) console.error(err.message)
+    // Errors an operator fixes (a setting, an address, a migration) are said, not dumped as a stack.
+    if (
+      err instanceof ConfigError ||
+      err instanceof UsageError ||
+      err instanceof ListenError ||
+      err instanceof MigrationError
+    )
+      console.error(err.message)
     else if (err instanceof AppError) console.error(`${err.code}: ${err.message}`)
     else console.error(err)
     return 1

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
@@ -84,5 +84,41 @@ describe('loadConfig', () => {
         return true
       },
     )
+  })
+})
+
+describe('the generated JWT secret', () => {
+  const dir = () => mkdtempSync(join(tmpdir(), 'ovasabi-config-'))
+
+  it('refuses a secret file too short to sign with, naming the file and the way out', () => {
+    for (const content of ['', '\n', 'short-secret']) {
+      const d = dir()
+      writeFileSync(join(d, 'jwt-secret'), content)
+      assert.throws(
+        () => loadConfig({ DATA_DIR: d }),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError, String(err))
+          assert.match(err.message, /jwt-secret holds \d+ characters; a JWT secret needs 32 or more/)
+          assert.match(err.message, /set JWT_SECRET/)
+          return true
+        },
+      )
+    }
+  })
+})
+
+describe('OVASABI_ADMIN_KEY', () => {
+  it('refuses a key shaped like a signed token, which every request would read as a token', () => {
+    const d = mkdtempSync(join(tmpdir(), 'ovasabi-config-'))
+    assert.throws(
+      () => loadConfig({ DATA_DIR: d, OVASABI_ADMIN_KEY: 'ops-admin.key-for-ci.pipeline2026' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError)
+        assert.match(err.message, /OVASABI_ADMIN_KEY: must not be three dot-separated parts/)
+        return true
+      },
+    )
+    const ok = loadConfig({ DATA_DIR: d, OVASABI_ADMIN_KEY: 'ops-admin-key-for-ci-pipeline-2026' })
+    assert.equal(ok.OVASABI_ADMIN_KEY, 'ops-admin-key-for-ci-pipeline-2026')
   })
 })

@@ -1,20 +1,38 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  constants,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { looksLikeApiKey } from './platform/auth/apikeys.js'
 import { compileTrustProxy } from './platform/http/client-ip.js'
+
+/** Shortest JWT secret accepted, from `JWT_SECRET` or from `DATA_DIR/jwt-secret`. */
+const MIN_SECRET_LENGTH = 32
 
 /** Environment variables Ovasabi reads. Every one is documented in `.env.example`. */
 const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8090 }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  /**
+   * On SIGTERM, seconds the server keeps serving with readiness at 503 before it stops accepting,
+   * so a load balancer notices and stops sending. 0: stop accepting at once (SIGINT never waits).
+   */
+  SHUTDOWN_DRAIN_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 0 }),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   COMMIT_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
-  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: MIN_SECRET_LENGTH })),
   SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, default: 86400 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -135,6 +153,7 @@ export class ConfigError extends Error {
 
 const INTEGER_KEYS = new Set([
   'PORT',
+  'SHUTDOWN_DRAIN_SECONDS',
   'DATABASE_POOL_SIZE',
   'COMMIT_CONCURRENCY',
   'SESSION_TTL_SECONDS',
@@ -197,9 +216,6 @@ function coerce(source: Record<string, string | undefined>): Record<string, unkn
     const raw = source[key]
     if (raw === undefined || raw === '') continue
     const value = raw.trim()
-    if (INTEGER_KEYS.has(key) && /^-?\d+$/.test(value)) out[key] = Number(value)
-    else if (BOOLEAN_KEYS.has(key) && /^(true|false|1|0)$/i.test(value)) out[key] = /^(true|1)$/i.test(value)
-    else out[key] = value
     if (BOOLEAN_KEYS.has(key)) out[key] = BOOLEAN_VALUES[value.toLowerCase()] ?? value
     else out[key] = INTEGER_KEYS.has(key) && /^-?\d+$/.test(value) ? Number(value) : value
   }
@@ -208,15 +224,46 @@ function coerce(source: Record<string, string | undefined>): Record<string, unkn
 
 /**
  * The JWT secret is never a built-in constant: when `JWT_SECRET` is unset a random one is
- * generated once and kept in `DATA_DIR/jwt-secret`, so tokens survive restarts.
+ * generated once and kept in `DATA_DIR/jwt-secret`, so tokens survive restarts. It is written
+ * whole under another name and then linked in place, so a process starting at the same moment
+ * (or one reading after a crash mid-write) never reads half a secret, and the first one wins.
  */
 function loadOrCreateSecret(dataDir: string): string {
   const file = join(dataDir, 'jwt-secret')
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
-  mkdirSync(dataDir, { recursive: true })
-  const secret = randomBytes(48).toString('base64url')
-  writeFileSync(file, secret, { mode: 0o600, flag: 'wx' })
+  let secret: string
+  try {
+    if (!existsSync(file)) createSecretFile(file)
+    secret = readFileSync(file, 'utf8').trim()
+  } catch (err) {
+    throw new ConfigError([
+      `DATA_DIR=${JSON.stringify(dataDir)}: cannot keep the JWT secret there (${(err as Error).message})`,
+    ])
+  }
+  if (secret.length < MIN_SECRET_LENGTH)
+    throw new ConfigError([
+      `${file} holds ${secret.length} characters; a JWT secret needs ${MIN_SECRET_LENGTH} or more. ` +
+        'Remove the file to have a new one generated (every token issued so far stops working), or set JWT_SECRET.',
+    ])
   return secret
+}
+
+function createSecretFile(file: string): void {
+  mkdirSync(join(file, '..'), { recursive: true })
+  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`
+  writeFileSync(draft, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' })
+  try {
+    linkSync(draft, file)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return // another process won: its secret
+    // A file system without hard links: an exclusive copy still lets only one writer win.
+    try {
+      copyFileSync(draft, file, constants.COPYFILE_EXCL)
+    } catch (copyErr) {
+      if ((copyErr as NodeJS.ErrnoException).code !== 'EEXIST') throw copyErr
+    }
+  } finally {
+    rmSync(draft, { force: true })
+  }
 }
 
 /** Parse the environment once. Throws `ConfigError` listing every bad value. */
@@ -238,13 +285,19 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError([...byKey.values()])
   }
   const env = input as Env
+  const problems: string[] = []
   try {
     compileTrustProxy(env.TRUST_PROXY)
   } catch {
-    throw new ConfigError([
+    problems.push(
       `TRUST_PROXY=${JSON.stringify(env.TRUST_PROXY)}: must be true, false, or proxy addresses/CIDRs separated by commas`,
-    ])
+    )
   }
+  // A key shaped like a signed token (x.y.z) is read as a session token on every request and
+  // refused: the key would be created at start and never work.
+  if (env.OVASABI_ADMIN_KEY !== undefined && !looksLikeApiKey(env.OVASABI_ADMIN_KEY))
+    problems.push('OVASABI_ADMIN_KEY: must not be three dot-separated parts (the shape of a signed token)')
+  if (problems.length > 0) throw new ConfigError(problems)
   const dataDir = resolve(env.DATA_DIR)
   return Object.freeze({
     ...env,

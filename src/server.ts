@@ -1,18 +1,44 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import type { Config } from './config.js'
 
+/** How long closing may take (sockets, in-flight requests, batches, pools) before the process exits 1. */
+const CLOSE_TIMEOUT_MS = 15_000
+
+/** The server could not take its address: nothing was served, and everything opened is closed again. */
+export class ListenError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ListenError'
+  }
+}
+
+const LISTEN_REASONS: Record<string, string> = {
+  EADDRINUSE: 'the address is already in use (another process listens there)',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'this machine has no such address',
+}
+
 /**
- * Listen, and shut down gracefully on SIGTERM/SIGINT: readiness turns 503, the server stops
- * accepting, in-flight requests finish, pending writes flush, pools close.
+ * Listen, and shut down gracefully on SIGTERM/SIGINT: readiness turns 503 (and, on SIGTERM, the
+ * server keeps serving for `SHUTDOWN_DRAIN_SECONDS` so balancers see it and stop sending), then
+ * the server stops accepting, in-flight requests finish, pending writes flush, pools close.
  */
 export async function startServer(config: Config): Promise<FastifyInstance> {
   const app = await buildApp(config)
-  closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+  const drainMs = config.SHUTDOWN_DRAIN_SECONDS * 1000
+  const grace = closeWithGrace({ delay: drainMs + CLOSE_TIMEOUT_MS }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error')
     else app.log.info({ signal }, 'shutting down')
     app.draining = true
+    // A balancer keeps sending until its readiness probe fails; closing the listener first would
+    // refuse those requests. Ctrl-C (SIGINT) is someone at a terminal: no wait.
+    if (signal === 'SIGTERM' && drainMs > 0) {
+      app.log.info({ seconds: config.SHUTDOWN_DRAIN_SECONDS }, 'draining: readiness 503, still serving')
+      await sleep(drainMs)
+    }
     // Requests that finish during shutdown leave keep-alive sockets behind; Node closes only the
     // sockets idle at close() time, so keep closing the ones that become idle until all are gone.
     const sweeper = setInterval(() => app.server.closeIdleConnections(), 100)
@@ -22,6 +48,18 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
       clearInterval(sweeper)
     }
   })
-  await app.listen({ port: config.PORT, host: config.HOST })
+  try {
+    await app.listen({ port: config.PORT, host: config.HOST })
+  } catch (err) {
+    // Close what the start opened (the database first of all: PGlite's files, its lock) before
+    // the process exits, and say which setting to change instead of printing a stack.
+    grace.uninstall()
+    await app.close().catch(() => {})
+    const code = (err as NodeJS.ErrnoException).code ?? ''
+    const reason = LISTEN_REASONS[code] ?? (err as Error).message
+    throw new ListenError(`Cannot listen on ${config.HOST}:${config.PORT} (HOST, PORT): ${reason}`, {
+      cause: err,
+    })
+  }
   return app
 }

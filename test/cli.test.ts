@@ -14,6 +14,8 @@ function cli(args: string[], env: Record<string, string>) {
   const res = spawnSync(process.execPath, ['bin/ovasabi.js', ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', REDIS_URL: '', ...env },
     encoding: 'utf8',
+    // A command that does not return (a server started by mistake) fails the test instead of hanging it.
+    timeout: 120_000,
   })
   return { code: res.status, out: res.stdout, err: res.stderr }
 }
@@ -65,6 +67,12 @@ describe('ovasabi CLI', () => {
     const unknown = cli(['frobnicate'], { DATA_DIR })
     assert.equal(unknown.code, 2)
     assert.match(unknown.err, /Unknown command "frobnicate"/)
+    // Settings come from the environment: a flag is refused, not ignored.
+    for (const command of ['serve', 'migrate']) {
+      const flagged = cli([command, '--port', '9000'], { DATA_DIR })
+      assert.equal(flagged.code, 1, flagged.err)
+      assert.match(flagged.err, new RegExp(`${command} takes no arguments \\(got --port 9000\\).*PORT=9000`))
+    }
     const role = cli(['apikey', 'create', '--role', 'root', '--name', 'x'], { DATA_DIR })
     assert.equal(role.code, 1)
     assert.match(role.err, /--role must be one of/)

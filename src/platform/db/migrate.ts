@@ -1,4 +1,4 @@
-import { type Migration, type MigrationProvider, Migrator } from 'kysely'
+import { type Migration, Migrator, sql } from 'kysely'
 import type { Db } from './database.js'
 import * as m001 from './migrations/001_foundation.js'
 import * as m003 from './migrations/003_users_referrals.js'
@@ -48,16 +48,64 @@ const migrations: Record<string, Migration> = {
   '021_membership_joined_via': m021,
 }
 
-const provider: MigrationProvider = { getMigrations: async () => migrations }
+const TABLE = 'service_schema_migration'
 
-export async function migrateToLatest(db: Db): Promise<string[]> {
+/** A migration failed, or the recorded ones cannot be reconciled with this version's: say which. */
+export class MigrationError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'MigrationError'
+  }
+}
+
+/** Names of the migrations the database records as applied (none before the first run). */
+async function appliedNames(db: Db): Promise<string[]> {
+  const { rows } = await sql<{
+    present: boolean
+  }>`select to_regclass(${TABLE}) is not null as present`.execute(db)
+  if (!rows[0]?.present) return []
+  const applied = await sql<{ name: string }>`select name from ${sql.table(TABLE)} order by name`.execute(db)
+  return applied.rows.map((r) => r.name)
+}
+
+export interface MigrateOptions {
+  /**
+   * Called with the applied migrations this version does not know: a newer version migrated the
+   * database (a rolling deploy, a rollback). They are left alone; this version runs on the schema.
+   */
+  onNewer?: (names: string[]) => void
+}
+
+/**
+ * Applies every pending migration in one transaction (PostgreSQL and PGlite have transactional
+ * DDL), so a failure leaves the database as it was, and says which migration failed.
+ */
+export async function migrateToLatest(db: Db, options: MigrateOptions = {}): Promise<string[]> {
+  const applied = await appliedNames(db)
+  // Kysely refuses a database that records a migration it was not given ("corrupted migrations"),
+  // which stops a rolled-back or not yet upgraded node from starting at all. As Flyway ignores
+  // future migrations by default, each unknown one is given as already done.
+  const newer = applied.filter((name) => !(name in migrations))
+  if (newer.length > 0) options.onNewer?.(newer)
+  const known: Record<string, Migration> = { ...migrations }
+  for (const name of newer) known[name] = { up: async () => {} }
   const migrator = new Migrator({
     db,
-    provider,
-    migrationTableName: 'service_schema_migration',
+    provider: { getMigrations: async () => known },
+    migrationTableName: TABLE,
     migrationLockTableName: 'service_schema_migration_lock',
   })
   const { error, results } = await migrator.migrateToLatest()
-  if (error) throw error instanceof Error ? error : new Error(String(error))
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName
+    const reason = error instanceof Error ? error.message : String(error)
+    const at = applied.at(-1) ?? 'no migration'
+    throw new MigrationError(
+      failed
+        ? `Migration ${failed} failed: ${reason}. Nothing of this run was applied; the database stays at ${at}.`
+        : `Migrations could not run: ${reason}. The database stays at ${at}.`,
+      { cause: error },
+    )
+  }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
