@@ -48,6 +48,9 @@ const FALLBACK_MS = 5000
  * client's command timeout) the counting goes on in this process, Redis being asked again every
  * few seconds: limits then hold per node (login guesses included) instead of every limited
  * request failing with a 500, and are never lifted. `onFallback` hears of each outage once.
+ * Requests never queue behind an outage: while the client is not connected nothing is sent, and
+ * once the few seconds pass one request asks Redis while the others go on counting here (else
+ * every request arriving in that moment waited out the command timeout).
  */
 export function createRateLimiter(
   options: {
@@ -55,28 +58,49 @@ export function createRateLimiter(
     onFallback?: (err: unknown) => void
     /** Redis key prefix (default `ovasabi:limit:`), so callers' keys cannot meet. */
     prefix?: string
+    /** How long to count here after Redis failed before asking it again (default 5 s). */
+    retryMs?: number
   } = {},
 ): RateLimiter {
   const memory = createMemoryRateLimiter()
-  const { redis, prefix = PREFIX } = options
+  const { redis, prefix = PREFIX, retryMs = FALLBACK_MS } = options
   if (!redis) return memory
   let downUntil = 0
   let down = false
+  let probing = false
   const fail = (err: unknown) => {
-    downUntil = Date.now() + FALLBACK_MS
+    downUntil = Date.now() + retryMs
     if (down) return
     down = true
     options.onFallback?.(err)
   }
+  /** Whether to ask Redis now; when not, the caller counts in memory. */
+  const useRedis = () => {
+    if (redis.status !== 'ready') {
+      fail(new Error(`Redis is not connected (${redis.status})`))
+      return false
+    }
+    return !(down && (Date.now() < downUntil || probing))
+  }
+  /** Runs a Redis command; while Redis is down, only one at a time probes it. */
+  async function ask<T>(command: () => Promise<T>): Promise<T> {
+    const probe = down
+    if (probe) probing = true
+    try {
+      const value = await command()
+      down = false
+      return value
+    } finally {
+      if (probe) probing = false
+    }
+  }
   return {
     async consume(key, limit, windowMs) {
-      if (Date.now() < downUntil) return memory.consume(key, limit, windowMs)
+      if (!useRedis()) return memory.consume(key, limit, windowMs)
       try {
-        const [count, ttl] = (await redis.eval(CONSUME_SCRIPT, 1, prefix + key, String(windowMs))) as [
-          number,
-          number,
-        ]
-        down = false
+        const [count, ttl] = (await ask(() =>
+          redis.eval(CONSUME_SCRIPT, 1, prefix + key, String(windowMs)),
+        )) as [number, number]
         return result(Number(count), limit, Number(ttl))
       } catch (err) {
         fail(err)
@@ -85,9 +109,9 @@ export function createRateLimiter(
     },
     async reset(key) {
       await memory.reset(key)
-      if (Date.now() < downUntil) return
+      if (!useRedis()) return
       try {
-        await redis.del(prefix + key)
+        await ask(() => redis.del(prefix + key))
       } catch (err) {
         fail(err)
       }
