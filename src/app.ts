@@ -192,7 +192,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     apiKeys: platform.apiKeys,
     isRevoked: revocations.isRevoked,
   })
-  await app.register(authPlugin, { authenticator })
+  await app.register(authPlugin, {
+    authenticator,
+    cookieOrigins: { allowed: config.CORS_ORIGINS, publicUrl: config.PUBLIC_URL },
+  })
 
   // Services, in dependency order.
   const { db } = platform.database

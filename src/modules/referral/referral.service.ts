@@ -64,7 +64,7 @@ export interface ReferralService {
 
 export interface ReferralServiceDeps {
   db: Db
-  users: Pick<UserService, 'findMember' | 'displayNames'>
+  users: Pick<UserService, 'findMember' | 'displayNames' | 'sessionIds'>
   publisher: RealtimePublisher
   onError?: (err: unknown) => void
   /** The milestone announcer's lease and sweep interval (see referral.milestones.ts). */
@@ -169,12 +169,21 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     if (!referrer || referrer.erased_at) throw refusals.unknown()
     const referred = await deps.users.findMember(slug, { userId: input.userId })
     if (!referred || referred.erased_at || !referred.email) throw refusals.notMember()
-    const ownSession = referrer.session_id === input.sessionId || referrer.session_id === referred.session_id
+    // A browser both people used: not only the sessions they joined from, but also those they
+    // logged in or joined again from later (a guest session of the referrer's second browser,
+    // whose guest token then makes the "friend").
+    const [referrerSessions, referredSessions] = await Promise.all([
+      deps.users.sessionIds(referrer.user_id).then((ids) => new Set([referrer.session_id, ...ids])),
+      deps.users.sessionIds(referred.user_id),
+    ])
+    const ownSession = [input.sessionId, referred.session_id, ...referredSessions].some((id) =>
+      referrerSessions.has(id),
+    )
     const ownEmail = !!referrer.email && canonicalEmail(referrer.email) === canonicalEmail(referred.email)
     // A second account made while logged in as the referrer: their token presented at this join,
     // or at the one that made the referred person's membership.
     const madeBy = (by: { userId: string | null; sessionId: string | null } | undefined) =>
-      !!by && (referrer.user_id === by.userId || referrer.session_id === by.sessionId)
+      !!by && (referrer.user_id === by.userId || (!!by.sessionId && referrerSessions.has(by.sessionId)))
     const madeByReferrer =
       madeBy(input.presentedBy) ||
       madeBy({ userId: referred.joined_via_user_id, sessionId: referred.joined_via_session_id })

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { domainToASCII, domainToUnicode } from 'node:url'
 
 const require = createRequire(import.meta.url)
 // The maintained list (disposable-email-domains): exact domains, and wildcard parents whose every
@@ -11,14 +12,35 @@ const wildcard = new Set<string>(require('disposable-email-domains/wildcard.json
  * for), so `josé@…` typed with a precomposed é and with e plus a combining accent (as some
  * keyboards and pasted text give it) is one address, one person and one login budget.
  * `+tags` are kept: `ada+news@` is an address of its own (see `canonicalEmail`).
+ *
+ * The domain is put in the form mail is delivered by (IDNA, UTS #46), written in Unicode:
+ * `ａｄａ@ｅｘａｍｐｌｅ.com`, `ada@ℯxample.com` and `ada@example.com` all reach one mailbox, as
+ * do `exämple.com` and `xn--exmple-cua.com`, so each is one person (and one
+ * disposable-domain check), not look-alike accounts of the same address. A domain IDNA refuses
+ * stays as typed.
  */
 export function normaliseEmail(email: string): string {
+  const nfc = previousEmail(email)
+  const at = nfc.lastIndexOf('@')
+  if (at < 0) return nfc
+  const ascii = domainToASCII(nfc.slice(at + 1))
+  const domain = ascii ? domainToUnicode(ascii) : ''
+  return domain ? `${nfc.slice(0, at + 1)}${domain}` : nfc
+}
+
+/** How addresses were stored before their domain was mapped (trimmed, lower-cased, NFC). */
+function previousEmail(email: string): string {
   return email.trim().toLowerCase().normalize('NFC')
 }
 
-/** How addresses were stored before NFC (trimmed and lower-cased only), to find such an account. */
-export function legacyEmail(email: string): string {
-  return email.trim().toLowerCase()
+/**
+ * The forms an account made earlier may be stored under, for the address as typed: before
+ * domains were mapped, and before NFC (trimmed and lower-cased only). So nobody already in is
+ * locked out of their account; the normal form comes first.
+ */
+export function earlierEmails(email: string): string[] {
+  const normal = normaliseEmail(email)
+  return [...new Set([previousEmail(email), email.trim().toLowerCase()])].filter((e) => e !== normal)
 }
 
 /**

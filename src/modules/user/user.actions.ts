@@ -10,8 +10,10 @@ export function registerUserActions(registry: ActionRegistry, users: UserService
     payload: RegisterPayload,
     role: 'guest',
     feature: 'registration',
-    // The password never reaches the analytics log.
-    sensitive: ['password'],
+    // The password never reaches the analytics log, nor does anything about the person: a join
+    // may be sent with someone else's credential (an operator's API key, a friend's logged-in
+    // browser), and erasing the person cannot find events recorded under that other actor.
+    sensitive: ['password', 'email', 'name', 'metadata'],
     writes: 'immediate',
     handler: async (ctx, payload) => ({
       result: await users.register(ctx.campaign, payload, { principal: ctx.principal, ip: ctx.ip }),

@@ -45,6 +45,49 @@ export async function findByEmail(db: Db, email: string): Promise<UserRow | unde
     .executeTakeFirst()
 }
 
+/**
+ * What a person agreed to: the latest consent they gave (`text_version`, `at`, the campaign whose
+ * form they gave it on) and, in `by_campaign`, the latest per campaign, since each campaign's join
+ * form may show its own text and a returning person's later consent must be on record too.
+ */
+export interface Consent {
+  text_version: string
+  at: string
+  campaign: string
+  by_campaign: Record<string, { text_version: string; at: string }>
+}
+
+/** The consent given at a join, as stored for a new person. */
+export function firstConsent(campaign: string, given: { text_version: string; at: string }): Consent {
+  return { ...given, campaign, by_campaign: { [campaign]: given } }
+}
+
+/**
+ * Records consent given at a later join (another campaign's form, or this one's again): the
+ * person's latest, and the latest for that campaign; what they agreed to elsewhere stays.
+ */
+export async function recordConsent(
+  db: Db,
+  userId: string,
+  campaign: string,
+  given: { text_version: string; at: string },
+): Promise<void> {
+  const latest = JSON.stringify({ ...given, campaign })
+  const entry = JSON.stringify(given)
+  await db
+    .updateTable('service_user_master')
+    .set({
+      consent: sql`(coalesce(consent, '{}'::jsonb) || ${latest}::jsonb) || jsonb_build_object(
+        'by_campaign',
+        coalesce(consent->'by_campaign', '{}'::jsonb) || jsonb_build_object(${campaign}::text, ${entry}::jsonb)
+      )`,
+      updated_at: new Date(),
+    })
+    .where('id', '=', userId)
+    .where('erased_at', 'is', null)
+    .execute()
+}
+
 /** Insert unless the email exists (a concurrent join may have won); undefined then. */
 export async function insertUser(
   db: Db,
@@ -54,7 +97,7 @@ export async function insertUser(
     display_name: string
     password_hash: string | null
     locale: string | null
-    consent: { text_version: string; at: string } | null
+    consent: Consent | null
     metadata: Record<string, unknown>
   },
 ): Promise<UserRow | undefined> {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { credentialFrom } from '../../platform/auth/plugin.js'
-import { UnauthorizedError } from '../../platform/http/errors.js'
+import { AppError, UnauthorizedError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { assertActionAllowed } from '../campaign/campaign.guard.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
@@ -25,15 +25,16 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
   /** Anyone may join or log in; a guest token, when sent, is the session that gets upgraded. */
   /**
    * A join or login continues the caller's session when their credential still works. One that
-   * does not (expired, logged out, its person erased) is ignored, not refused: the email and
-   * password are what these routes check, and a client left holding a dead token must still be
-   * able to log in or join as a newcomer.
+   * does not (expired, logged out, its person erased, or the cookie sent by another site's page)
+   * is ignored, not refused: the email and password are what these routes check, and a client
+   * left holding a dead token must still be able to log in or join as a newcomer.
    */
   const maybeAuthenticate = async (request: FastifyRequest) => {
     try {
       if (credentialFrom(request)) await app.authenticate(request)
     } catch (err) {
-      if (!(err instanceof UnauthorizedError)) throw err
+      const foreignCookie = err instanceof AppError && err.code === 'ORIGIN_NOT_ALLOWED'
+      if (!(err instanceof UnauthorizedError) && !foreignCookie) throw err
     }
   }
 
@@ -120,7 +121,9 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
         description:
           'Erase a person (themself or an admin): personal data is removed from the user, from their analytics ' +
           'events and from every module that registered an erasure hook. Counters stay. Their user tokens and the ' +
-          'guest sessions they joined from stop working (401 TOKEN_REVOKED), and their sockets close.',
+          'guest sessions they joined from stop working (401 TOKEN_REVOKED), and their sockets close (at the ' +
+          "gateway's next re-check). Erasing an erased person answers as the first time did (its `erased_at`) " +
+          'and erases again whatever reached their identity since.',
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
         response: { 200: EraseResponse, ...errors(401, 403, 404) },
       },

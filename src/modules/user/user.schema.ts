@@ -18,14 +18,24 @@ const Password = Type.String({ minLength: 1, maxLength: 256 })
  * A display name, shown to every visitor of a campaign (leaderboard, milestone messages): one
  * line that reads as typed. Control characters (an ESC recolours a terminal or log viewer, a line
  * break forges a second line) and bidirectional overrides and isolates (which reverse the text
- * around them, so "Ada" can pose as someone else's entry) are refused; something visible is required.
+ * around them, so "Ada" can pose as someone else's entry) are refused; something visible is
+ * required: not only spaces, format characters, combining marks (nothing to sit on) or the
+ * letters that draw nothing (Hangul fillers, the blank Braille pattern), which would put a blank
+ * entry on the leaderboard.
  */
 const DisplayName = Type.String({
   minLength: 1,
   maxLength: 100,
-  pattern: '^(?=.*[^\\s\\p{Cf}])[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]+$',
+  pattern:
+    '^(?=.*[^\\s\\p{Cf}\\p{M}\\u115F\\u1160\\u3164\\uFFA0\\u2800])[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]+$',
   description: 'One line, without control characters or bidirectional overrides',
 })
+
+/**
+ * At most this many bytes of a person's `metadata` as JSON (as for a lead's): it is kept with
+ * them for as long as they are, and the body limit alone would let each join store a megabyte.
+ */
+export const USER_METADATA_MAX_BYTES = 16 * 1024
 
 /** `user.register` payload; the REST body adds `campaign`. */
 export const RegisterPayload = Type.Object(

@@ -13,23 +13,25 @@ import {
   ServiceUnavailableError,
   TooManyRequestsError,
   UnauthorizedError,
+  ValidationError,
 } from '../../platform/http/errors.js'
 import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
-import { legacyEmail, normaliseEmail } from './email.js'
+import { earlierEmails, normaliseEmail } from './email.js'
 import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword } from './password.js'
 import { generateReferralCode } from './referral-code.js'
 import type { Revocations } from './revocations.js'
 import { logOut } from './logout.js'
 import * as repo from './user.repo.js'
-import type {
-  AuthResponse,
-  LoginBody,
-  LogoutResponse,
-  ReferralOutcome,
-  RegisterPayload,
-  UserView,
+import {
+  type AuthResponse,
+  type LoginBody,
+  type LogoutResponse,
+  type ReferralOutcome,
+  type RegisterPayload,
+  USER_METADATA_MAX_BYTES,
+  type UserView,
 } from './user.schema.js'
 
 /** Who is joining or logging in, and from where. */
@@ -83,6 +85,8 @@ export interface UserService {
   findMember(campaign: string, by: { userId: string } | { code: string }): Promise<Member | undefined>
   /** Display names of people not erased (leaderboards, milestone messages). */
   displayNames(ids: string[]): Promise<Map<string, string>>
+  /** Every session the person joined or logged in from (their browsers, for the referral rules). */
+  sessionIds(userId: string): Promise<string[]>
   /**
    * The periodic purge: forget the sessions revoked at erasure or logout once no token of theirs
    * can be valid (see `revocationRetentionSeconds`). `tokenTtlSeconds` is `SESSION_TTL_SECONDS`.
@@ -268,13 +272,17 @@ export function createUserService(deps: UserServiceDeps): UserService {
   }
 
   /**
-   * The person with this address (normalised). An account stored before addresses were NFC is
-   * found as its owner types it, so nobody already in is locked out of their account.
+   * The person with this address (normalised). An account stored under an earlier normal form
+   * (see `earlierEmails`) is found as its owner types it, so nobody already in is locked out.
    */
   async function findByEmail(typed: string, email: string) {
     const found = await repo.findByEmail(db, email)
-    const legacy = legacyEmail(typed)
-    return found ?? (legacy === email ? undefined : await repo.findByEmail(db, legacy))
+    if (found) return found
+    for (const earlier of earlierEmails(typed)) {
+      const row = await repo.findByEmail(db, earlier)
+      if (row) return row
+    }
+    return undefined
   }
 
   function view(user: repo.UserRow, membership?: repo.MembershipRow): UserView {
@@ -291,17 +299,28 @@ export function createUserService(deps: UserServiceDeps): UserService {
 
   return {
     async register(campaign, input, caller) {
+      if (input.metadata && Buffer.byteLength(JSON.stringify(input.metadata)) > USER_METADATA_MAX_BYTES) {
+        throw new ValidationError('metadata is too large', [
+          { path: '/metadata', message: `must be at most ${USER_METADATA_MAX_BYTES / 1024} KiB of JSON` },
+        ])
+      }
       const email = normaliseEmail(input.email)
       const fresh = `sess_${ulid()}`
+      const consent = input.consent
+        ? { text_version: input.consent.text_version, at: new Date().toISOString() }
+        : undefined
       let joined: { user: repo.UserRow; membership: repo.MembershipRow; created: boolean } | undefined
       for (let attempt = 0; attempt < 3 && !joined; attempt++) {
         const existing = await findByEmail(input.email, email)
         if (existing) {
           await admitExisting(existing, input.password, caller)
           const sessionId = sessionFor(caller, existing.id, fresh)
-          const m = await db
-            .transaction()
-            .execute((trx) => ensureMembership(trx, campaign.slug, existing.id, sessionId, caller))
+          const m = await db.transaction().execute(async (trx) => {
+            const m = await ensureMembership(trx, campaign.slug, existing.id, sessionId, caller)
+            // Consent given on this join's form is on record, as at a first join.
+            if (consent) await repo.recordConsent(trx, existing.id, campaign.slug, consent)
+            return m
+          })
           joined = { user: existing, ...m }
           break
         }
@@ -315,9 +334,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
             display_name: input.name.trim(),
             password_hash: hash,
             locale: input.locale ?? null,
-            consent: input.consent
-              ? { text_version: input.consent.text_version, at: new Date().toISOString() }
-              : null,
+            consent: consent ? repo.firstConsent(campaign.slug, consent) : null,
             metadata: input.metadata ?? {},
           })
           // Taken meanwhile: the next round finds that person (and their membership, committed with them).
@@ -424,7 +441,9 @@ export function createUserService(deps: UserServiceDeps): UserService {
       }
       const user = await repo.findById(db, userId)
       if (!user) throw new NotFoundError(`User ${userId} does not exist`, 'USER_NOT_FOUND')
-      if (user.erased_at) return { id: user.id, erased_at: user.erased_at }
+      // Erasing an erased person runs the hooks again: what reached their identity after the
+      // erasure (a socket of theirs still open until the gateway's re-check, a node that had not
+      // heard of it yet) goes too. Every hook is safe to repeat.
       const person: ErasedPerson = {
         user_id: user.id,
         email: user.email,
@@ -462,6 +481,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
     },
     findMember: (campaign, by) => repo.findMember(db, campaign, by),
     displayNames: (ids) => repo.displayNames(db, ids),
+    sessionIds: (userId) => repo.sessionIds(db, userId),
     purgeRevokedSessions: (ttl) => repo.purgeRevokedSessions(db, revocationRetentionSeconds(ttl)),
   }
 }

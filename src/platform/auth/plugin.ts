@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { originAllowed } from '../http/browser-cookie.js'
 import { ForbiddenError, UnauthorizedError } from '../http/errors.js'
 import { type ApiKeyService, looksLikeApiKey } from './apikeys.js'
 import { hasRole, type Principal, type Role } from './principal.js'
@@ -14,8 +15,21 @@ declare module 'fastify' {
 
 export const TOKEN_COOKIE = 'ovasabi_token'
 
-/** Bearer token or API key from `Authorization`, `X-API-Key`, or the session cookie. */
-export function credentialFrom(request: FastifyRequest): string | undefined {
+/** The pages whose requests may use the session cookie (besides the site's own host). */
+export interface CookieOrigins {
+  /** `CORS_ORIGINS`: the origins allowed to send credentials. */
+  allowed: readonly string[]
+  /** `PUBLIC_URL`, when the site is served under another host than the one requests name. */
+  publicUrl?: string
+}
+
+/**
+ * Bearer token or API key from `Authorization`, `X-API-Key`, or the session cookie. With
+ * `origins`, the cookie counts only for a page of this site, an allowed origin or a client that
+ * sends no `Origin` (as on `/ws`): a browser sends it with a cross-site request too, and CORS
+ * stops only the reading of the answer, not a body-less POST (a logout) being acted on.
+ */
+export function credentialFrom(request: FastifyRequest, origins?: CookieOrigins): string | undefined {
   const header = request.headers.authorization
   if (header) {
     const [scheme, value] = header.split(' ', 2)
@@ -25,7 +39,14 @@ export function credentialFrom(request: FastifyRequest): string | undefined {
   const apiKey = request.headers['x-api-key']
   if (typeof apiKey === 'string' && apiKey) return apiKey
   const cookie = (request as any).cookies?.[TOKEN_COOKIE]
-  return typeof cookie === 'string' && cookie ? cookie : undefined
+  if (typeof cookie !== 'string' || !cookie) return undefined
+  if (origins && !originAllowed(request.raw, origins.allowed, origins.publicUrl)) {
+    throw new ForbiddenError(
+      'This page may not use the session cookie; send the token as "Authorization: Bearer <token>"',
+      'ORIGIN_NOT_ALLOWED',
+    )
+  }
+  return cookie
 }
 
 export interface Authenticator {
@@ -65,12 +86,12 @@ declare module 'fastify' {
   }
 }
 
-export const authPlugin = fp<{ authenticator: Authenticator }>(
+export const authPlugin = fp<{ authenticator: Authenticator; cookieOrigins?: CookieOrigins }>(
   async (app: FastifyInstance, opts) => {
     app.decorate('authenticator', opts.authenticator)
     const authenticate = async (request: FastifyRequest) => {
       if (request.principal) return
-      const credential = credentialFrom(request)
+      const credential = credentialFrom(request, opts.cookieOrigins ?? { allowed: [] })
       if (!credential) throw new UnauthorizedError()
       request.principal = await opts.authenticator.resolve(credential)
     }

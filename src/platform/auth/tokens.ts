@@ -36,6 +36,13 @@ export interface TokenService {
 
 type Verified = Principal & { claims: Record<string, unknown> }
 
+/**
+ * How far ahead of this node's clock a token's issue time may be: nodes' clocks differ a little,
+ * but a token stamped later than that would outlive any "log out everywhere" cut-off made before
+ * it (the cut-off compares issue times), so it is refused as no node of ours would have made it.
+ */
+const MAX_CLOCK_AHEAD_MS = 5 * 60_000
+
 /** How long a verified token is trusted without checking its signature again (never past its `exp`). */
 const VERIFIED_CACHE_MS = 60_000
 const VERIFIED_CACHE_MAX = 10_000
@@ -155,6 +162,10 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
             : typeof payload.iat === 'number'
               ? payload.iat * 1000
               : undefined
+        const latest = Date.now() + MAX_CLOCK_AHEAD_MS
+        if ((issuedAt ?? 0) > latest || (typeof payload.iat === 'number' && payload.iat * 1000 > latest)) {
+          throw new UnauthorizedError('Token is issued in the future', 'INVALID_TOKEN')
+        }
         if (issuedAt !== undefined) principal.issued_at = issuedAt
         remember(token, principal)
         return cached(token) ?? principal
