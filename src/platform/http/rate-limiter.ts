@@ -40,6 +40,9 @@ function result(count: number, limit: number, msLeft: number): RateLimitResult {
   return { allowed, count, retryAfter: allowed ? 0 : Math.max(1, Math.ceil(msLeft / 1000)) }
 }
 
+/** ioredis states of a client that had a connection and lost it. */
+const LOST = new Set(['close', 'reconnecting', 'end'])
+
 /** How long the shared limiter counts on its own after Redis failed, before asking Redis again. */
 const FALLBACK_MS = 5000
 
@@ -76,7 +79,9 @@ export function createRateLimiter(
   }
   /** Whether to ask Redis now; when not, the caller counts in memory. */
   const useRedis = () => {
-    if (redis.status !== 'ready') {
+    // A client still making its first connection queues the command (ioredis' offline queue);
+    // one that lost its connection, or is trying again after an outage, cannot answer now.
+    if (LOST.has(redis.status) || (down && redis.status !== 'ready')) {
       fail(new Error(`Redis is not connected (${redis.status})`))
       return false
     }
