@@ -34,6 +34,9 @@ import { registerValidation } from './platform/http/validation.js'
 import { ModuleRegistry } from './platform/module.js'
 import { loggerOptions } from './platform/observability/logger.js'
 import { observabilityRoutes, registerRequestMetrics } from './platform/observability/routes.js'
+import { healthManifest, observabilityManifest } from './platform/observability/observability.manifest.js'
+import { docsManifest } from './platform/http/docs.manifest.js'
+import { apiKeysManifest } from './platform/auth/apikeys.manifest.js'
 import { createPlatform, type Platform, type PlatformOptions } from './platform/platform.js'
 import { fastifyTrustProxy } from './platform/http/client-ip.js'
 import { clientNetwork } from './platform/http/client-network.js'
@@ -89,6 +92,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     forceCloseConnections: 'idle',
     ...timeouts.options,
   })
+  // Every route any plugin adds, so `kg validate` finds one that no manifest declares.
+  const servedRoutes = amadeus.collectServedRoutes(app)
   timeouts.watch(app)
   app.decorate('platform', platform)
   app.decorate('draining', false)
@@ -341,6 +346,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     stream.manifest,
     web.manifest,
     realtime.manifest,
+    healthManifest,
+    observabilityManifest,
+    docsManifest,
+    apiKeysManifest,
     amadeus.manifest,
   ])
     modules.add(m)
@@ -412,6 +421,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     metrics: platform.metrics,
     eventSchemas,
     hasRoute: (method, url) => app.hasRoute({ method: method as 'GET', url }),
+    servedRoutes,
+    // Served on the HTTP server's upgrade event, not as Fastify routes.
+    upgradePaths: [stream.CABLE_PATH],
   })
   app.decorate('amadeus', graph)
   await app.register(amadeus.routes, {

@@ -21,6 +21,7 @@ import {
 import { focusGraph, impactOf, neighbours, resolveNode } from './impact.js'
 import { renderMermaid } from './mermaid.js'
 import { computeRuntime, readTraffic } from './runtime.js'
+import type { ServedRoute } from './served-routes.js'
 import { existingTables, type ValidationProblem, validateDeclarations } from './validate.js'
 
 export interface AmadeusDeps {
@@ -35,6 +36,10 @@ export interface AmadeusDeps {
   eventSchemas: EventSchemaRegistry
   /** Whether the server serves `METHOD path` (Fastify's `hasRoute`), for validation. */
   hasRoute?: (method: string, path: string) => boolean
+  /** Every route the app serves (`collectServedRoutes`), so validation finds undeclared ones. */
+  servedRoutes?: readonly ServedRoute[]
+  /** Paths the HTTP server answers WebSocket upgrades on outside Fastify's router (`/cable`). */
+  upgradePaths?: readonly string[]
   /** How many snapshot versions to keep (default `SNAPSHOT_RETAIN`). */
   retain?: number
 }
@@ -64,6 +69,7 @@ export type AmadeusService = ReturnType<typeof createAmadeusService>
 
 export function createAmadeusService(deps: AmadeusDeps) {
   const { db } = deps
+  let recording = true
 
   /**
    * Every live campaign, from one read: pages read one after another skip a campaign when one on
@@ -148,6 +154,19 @@ export function createAmadeusService(deps: AmadeusDeps) {
     graph,
     live,
     snapshot,
+
+    /**
+     * This process stores no snapshot at start or after campaign changes (the scheduler asks
+     * `recording()`). For `ovasabi kg`: its app is built from the checkout it runs in, maybe not
+     * the code the database's servers run, and pointed at their database it would record that
+     * checkout's structure in their history (and a restore into an empty database would clash
+     * with it).
+     */
+    readOnly() {
+      recording = false
+    },
+    /** Whether this process records its structure in the snapshot history. */
+    recording: () => recording,
 
     async liveFiltered(type?: NodeType) {
       const g = await live()
@@ -237,6 +256,8 @@ export function createAmadeusService(deps: AmadeusDeps) {
         eventSchemas: deps.eventSchemas,
         tables: await existingTables(db),
         hasRoute: deps.hasRoute,
+        servedRoutes: deps.servedRoutes,
+        upgradePaths: deps.upgradePaths,
       })
     },
   }

@@ -14,10 +14,15 @@ export const KG_HELP = `  ovasabi kg show [--type T] [--json]        the live se
   ovasabi kg export [--out FILE]             snapshots as JSON (stdout by default)
   ovasabi kg import <file>                   restore snapshots from an export`
 
-/** The real app (real manifests, migrated database), never listening; closed afterwards. */
+/**
+ * The real app (real manifests, migrated database), never listening; closed afterwards. It stores
+ * no snapshot of its own: the history is the servers' (see `readOnly`); `kg import` writes only
+ * what it imports.
+ */
 async function withApp<T>(config: Config, fn: (app: FastifyInstance) => Promise<T>): Promise<T> {
   const app = await buildApp(config, { logger: false })
   try {
+    app.amadeus.readOnly()
     await app.ready()
     return await fn(app)
   } finally {

@@ -123,6 +123,13 @@ export function createEventSchemaRegistry(): EventSchemaRegistry {
   })
   r.register({
     channel: 'bus',
+    name: 'ovasabi:realtime:c:{campaign}',
+    direction: 'send',
+    schema: f.CampaignBusMessage,
+    description: "A frame for one campaign's sockets on every node (campaign_event: with its id)",
+  })
+  r.register({
+    channel: 'bus',
     name: 'ovasabi:rt:cur:{campaign}',
     direction: 'send',
     schema: f.CursorBatchMessage,

@@ -206,14 +206,35 @@ export const RealtimeBusMessage = Type.Object({
   frame: Type.Object({ type: Type.String() }, { additionalProperties: true }),
 })
 
-/** Each node's own cursor changes per tick and campaign, merged by the other nodes (`realtime/cluster.ts`). */
+/**
+ * A frame for one campaign's sockets on every node; a `campaign_event` comes through the history,
+ * which adds its `frame.id` and the time it was stored (`ts`, ms).
+ */
+export const CampaignBusMessage = Type.Object({
+  audience: Type.Record(Type.String(), Type.Unknown()),
+  frame: Type.Object(
+    { type: Type.String(), id: Type.Optional(Type.Integer()) },
+    { additionalProperties: true },
+  ),
+  ts: Type.Optional(Type.Number()),
+})
+
+/**
+ * Each node's own cursor changes per tick and campaign, merged by the other nodes
+ * (`realtime/cluster.ts`): changes (`d`), all of the node's cursors (`d` with `full`), or a request
+ * for everyone's (`sync`, no `d`) from a node that starts listening to the campaign.
+ */
 export const CursorBatchMessage = Type.Object({
   node: Type.String({ minLength: 1 }),
-  d: Type.Object({
-    cursors: Type.Array(CursorTuple),
-    left: Type.Array(Type.String()),
-    idle: Type.Array(Type.String()),
-  }),
+  d: Type.Optional(
+    Type.Object({
+      cursors: Type.Array(CursorTuple),
+      left: Type.Array(Type.String()),
+      idle: Type.Array(Type.String()),
+    }),
+  ),
+  full: Type.Optional(Type.Literal(true)),
+  sync: Type.Optional(Type.Literal(true)),
 })
 /** A node that stopped heartbeating, announced by the node that reaped it; the others drop its cursors. */
 export const NodeDownMessage = Type.Object({ node: Type.String({ minLength: 1 }) })

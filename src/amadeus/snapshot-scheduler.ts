@@ -16,7 +16,7 @@ export interface SnapshotScheduler {
  * campaigns should still cost one graph build, not fifty: changes are debounced.
  */
 export function createSnapshotScheduler(deps: {
-  amadeus: Pick<AmadeusService, 'snapshot'>
+  amadeus: Pick<AmadeusService, 'snapshot' | 'recording'>
   onError: (err: unknown) => void
   debounceMs?: number
 }): SnapshotScheduler {
@@ -35,7 +35,7 @@ export function createSnapshotScheduler(deps: {
 
   function run(reason: string): Promise<void> {
     running = running
-      .then(() => deps.amadeus.snapshot(reason))
+      .then(() => (deps.amadeus.recording() ? deps.amadeus.snapshot(reason) : undefined))
       .then(
         () => {},
         (err) => deps.onError(err),

@@ -4,6 +4,7 @@ import type { ModuleManifest } from '../platform/module.js'
 import type { EventSchemaRegistry } from './event-schemas.js'
 import { isKnownExternal, KNOWN_EXTERNALS } from './externals.js'
 import type { ActionInfo } from './graph.builder.js'
+import type { ServedRoute } from './served-routes.js'
 
 export interface ValidationProblem {
   code:
@@ -14,7 +15,10 @@ export interface ValidationProblem {
     | 'MISSING_EVENT_SCHEMA'
     | 'MISSING_TABLE'
     | 'MISSING_ROUTE'
+    | 'UNDECLARED_ROUTE'
     | 'DUPLICATE_ENDPOINT'
+    | 'UNCONSUMED_CHANNEL'
+    | 'UNPUBLISHED_CHANNEL'
   /** The node the problem is about, e.g. `module:nexus`. */
   subject: string
   message: string
@@ -29,13 +33,18 @@ export interface ValidationInput {
   tables: Set<string>
   /** Whether the server really serves a declared endpoint (Fastify `hasRoute`). */
   hasRoute?: (method: string, path: string) => boolean
+  /** Every route the server serves (`collectServedRoutes`): each must be declared. */
+  servedRoutes?: readonly ServedRoute[]
+  /** Paths answered as WebSocket upgrades outside Fastify's router (`/cable`): served for `GET`. */
+  upgradePaths?: readonly string[]
 }
 
 /**
  * Checks that the declarations agree with each other and with the running code: every
  * dependency names a module or a known external, every feature is in the catalogue, every action
  * is both registered and declared, every emitted event has a schema, every table exists after
- * migrations, every declared endpoint is served.
+ * migrations, every declared endpoint is served and every served route is declared, and every bus
+ * channel has both a declared publisher and a declared subscriber.
  */
 export function validateDeclarations(input: ValidationInput): ValidationProblem[] {
   const problems: ValidationProblem[] = []
@@ -85,10 +94,13 @@ export function validateDeclarations(input: ValidationInput): ValidationProblem[
       const owner = endpoints.get(k)
       if (owner) add('DUPLICATE_ENDPOINT', subject, `${k} is declared by both ${owner} and ${m.name}`)
       endpoints.set(k, m.name)
-      if (input.hasRoute && !input.hasRoute(e.method, e.path))
+      const upgrade = e.method === 'GET' && (input.upgradePaths ?? []).includes(e.path)
+      if (input.hasRoute && !upgrade && !input.hasRoute(e.method, e.path))
         add('MISSING_ROUTE', subject, `${m.name} declares ${k}, but the server has no such route`)
     }
   }
+  if (input.servedRoutes) undeclaredRoutes(input.servedRoutes, endpoints, add)
+  busChannels(input.modules, add)
   for (const a of input.actions) {
     if (!known(a.feature))
       add(
@@ -104,6 +116,60 @@ export function validateDeclarations(input: ValidationInput): ValidationProblem[
       )
   }
   return problems
+}
+
+type Add = (code: ValidationProblem['code'], subject: string, message: string) => void
+
+/**
+ * A served route no manifest declares is missing from the graph: impact analysis cannot name it
+ * (a readiness probe that fails with the database). Needs no declaration: the `HEAD` Fastify adds
+ * beside every `GET` (and that static file plugins register with theirs), and the CORS preflight
+ * `OPTIONS *` that @fastify/cors adds when `CORS_ORIGINS` is set, which answers for every route.
+ */
+function undeclaredRoutes(served: readonly ServedRoute[], declared: Map<string, string>, add: Add): void {
+  const keys = new Set(served.map((r) => `${r.method} ${r.url}`))
+  const reported = new Set<string>()
+  for (const r of served) {
+    const k = `${r.method} ${r.url}`
+    if (declared.has(k) || reported.has(k)) continue
+    // `/docs/` is the `GET /docs` route with a slash: Fastify runs no onRoute hook for that copy.
+    if (r.method === 'HEAD' && (keys.has(`GET ${r.url}`) || keys.has(`GET ${r.url.replace(/\/$/, '')}`)))
+      continue
+    if (r.method === 'OPTIONS' && (r.url === '*' || r.url === '/*')) continue
+    reported.add(k)
+    add('UNDECLARED_ROUTE', `endpoint:${k}`, `the server serves ${k}, but no module manifest declares it`)
+  }
+}
+
+/**
+ * A bus channel is a contract between modules: one published with no declared subscriber (or the
+ * reverse) means a manifest does not say what the code does, and the graph cannot tell who a
+ * change of the message breaks.
+ */
+function busChannels(modules: ModuleManifest[], add: Add): void {
+  const channels = new Map<string, { emits: string[]; consumes: string[] }>()
+  for (const m of modules)
+    for (const e of m.events) {
+      if (e.channel !== 'bus') continue
+      const c = channels.get(e.name) ?? { emits: [], consumes: [] }
+      c[e.direction].push(m.name)
+      channels.set(e.name, c)
+    }
+  for (const [name, c] of channels) {
+    const subject = `event:bus:${name}`
+    if (c.consumes.length === 0)
+      add(
+        'UNCONSUMED_CHANNEL',
+        subject,
+        `${c.emits.join(', ')} publish(es) on bus channel ${name}, but no module declares consuming it`,
+      )
+    if (c.emits.length === 0)
+      add(
+        'UNPUBLISHED_CHANNEL',
+        subject,
+        `${c.consumes.join(', ')} consume(s) bus channel ${name}, but no module declares publishing it`,
+      )
+  }
 }
 
 /** Tables in the connected database's current schema (after migrations), on PGlite and PostgreSQL. */

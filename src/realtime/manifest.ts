@@ -91,8 +91,20 @@ export const manifest: ModuleManifest = {
     {
       name: 'ovasabi:realtime',
       channel: 'bus',
+      direction: 'emits',
+      description: 'Frames without a campaign, published for every module (publish.ts)',
+    },
+    {
+      name: 'ovasabi:realtime',
+      channel: 'bus',
       direction: 'consumes',
       description: 'Frames without a campaign',
+    },
+    {
+      name: 'ovasabi:realtime:c:{campaign}',
+      channel: 'bus',
+      direction: 'emits',
+      description: 'Frames for one campaign, published for every module (publish.ts, history.ts)',
     },
     {
       name: 'ovasabi:realtime:c:{campaign}',
@@ -106,12 +118,24 @@ export const manifest: ModuleManifest = {
       direction: 'emits',
       description: "This node's cursor batch per tick (merged by the other nodes)",
     },
+    {
+      name: 'ovasabi:rt:cur:{campaign}',
+      channel: 'bus',
+      direction: 'consumes',
+      description: "The other nodes' cursor batches and sync requests (cluster.ts)",
+    },
     { name: 'ovasabi:rt:node-down', channel: 'bus', direction: 'emits', description: 'A node was reaped' },
+    {
+      name: 'ovasabi:rt:node-down',
+      channel: 'bus',
+      direction: 'consumes',
+      description: "A reaped node's cursors are dropped",
+    },
     {
       name: 'ovasabi:campaign:changed',
       channel: 'bus',
       direction: 'consumes',
-      description: 'Tick rate, caps',
+      description: 'Tick rate, caps (through the campaign service, which subscribes on every node)',
     },
   ],
   tables: [],

@@ -26,6 +26,7 @@ export const manifest: ModuleManifest = {
     { method: 'GET', path: '/admin', auth: 'public', summary: 'Admin console (signs in with an API key)' },
     { method: 'GET', path: '/admin/*', auth: 'public', summary: 'Admin console deep links' },
     { method: 'GET', path: '/assets/*', auth: 'public', summary: 'Built, content-hashed assets' },
+    { method: 'GET', path: '/favicon.svg', auth: 'public', summary: 'The site icon' },
   ],
   actions: [],
   events: [],

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, describe, it } from 'node:test'
-import { kg, kgPiped } from './kg-cli.js'
+import { after, before, describe, it } from 'node:test'
+import { kg, kgPiped, serveOnce } from './kg-cli.js'
 
 describe('ovasabi kg: output through a pipe, usage errors (CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ovasabi-kg-'))
   const data = join(dir, 'data')
+  before(() => serveOnce(data))
   after(() => rmSync(dir, { recursive: true, force: true }))
 
   it('export to stdout is the whole document, however large, when stdout is a pipe', async () => {

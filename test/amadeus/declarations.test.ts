@@ -29,6 +29,10 @@ const MODULES = [
   'stream',
   'web',
   'realtime',
+  'health',
+  'observability',
+  'docs',
+  'apikeys',
   'amadeus',
 ]
 
@@ -99,6 +103,10 @@ describe('the real app declares every event it sends, and sends what it declares
       ['module:notification', 'emits', 'event:webhook:lead.created'],
       ['module:referral', 'enabled_by', 'feature:referral'],
       ['module:realtime', 'enabled_by', 'feature:presence'],
+      ['module:health', 'exposes', 'endpoint:GET /health/ready'],
+      ['module:health', 'depends_on', 'external:database'],
+      ['module:realtime', 'emits', 'event:bus:ovasabi:realtime:c:{campaign}'],
+      ['module:stream', 'consumes', 'event:bus:ovasabi:cable'],
     ])
       assert.ok(has(from!, type!, to!), `${from} ${type} ${to}`)
   })

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'ovasabi.js')
 
@@ -7,6 +9,16 @@ export interface KgResult {
   code: number
   stdout: string
   stderr: string
+}
+
+/**
+ * Starts and stops the real server's app on the embedded database in `dataDir`, as `ovasabi serve`
+ * does (without listening): it stores the start snapshot, which `kg` commands never do.
+ */
+export async function serveOnce(dataDir: string): Promise<void> {
+  const app = await buildApp(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), { logger: false })
+  await app.ready()
+  await app.close()
 }
 
 /** Runs the real CLI on its own embedded database in `dataDir`. */

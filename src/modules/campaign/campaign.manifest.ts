@@ -24,6 +24,12 @@ export const campaignManifest: ModuleManifest = {
       direction: 'emits',
       description: 'A campaign changed',
     },
+    {
+      name: 'ovasabi:campaign:changed',
+      channel: 'bus',
+      direction: 'consumes',
+      description: 'Every node drops its cached copy and tells its listeners (the gateway)',
+    },
   ],
   tables: [
     'service_campaign_main',

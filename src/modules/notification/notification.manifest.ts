@@ -1,7 +1,14 @@
+import { Type } from 'typebox'
 import type { ModuleManifest } from '../../platform/module.js'
 // The lead events' data is the quote module's: the same objects the admins' campaign_event carries.
 import { LeadCreatedEvent, LeadErasedEvent, LeadUpdatedEvent } from '../quote/quote.schema.js'
 import { WebhookTestBody, webhookBody } from './webhook.schema.js'
+import { WORKER_CHANNEL } from './worker-channel.js'
+
+const WorkerNotice = Type.Union([
+  Type.Object({ subjects: Type.Array(Type.String()) }),
+  Type.Object({ endpoints: Type.Array(Type.String()) }),
+])
 
 const base = '/api/campaign/:slug/webhooks'
 
@@ -69,6 +76,19 @@ export const notificationManifest: ModuleManifest = {
       direction: 'emits',
       description: 'A test delivery',
       schema: WebhookTestBody,
+    },
+    {
+      name: WORKER_CHANNEL,
+      channel: 'bus',
+      direction: 'emits',
+      description: 'A person was erased or an endpoint changed: every node drops or requeues what it holds',
+      schema: WorkerNotice,
+    },
+    {
+      name: WORKER_CHANNEL,
+      channel: 'bus',
+      direction: 'consumes',
+      description: "Each node's delivery worker forgets the subjects or requeues the endpoints",
     },
   ],
   tables: ['service_notification_webhook', 'service_notification_outbox', 'service_notification_delivery'],

@@ -1,3 +1,4 @@
+import { Type } from 'typebox'
 import type { EndpointDeclaration, ModuleManifest } from '../../platform/module.js'
 import { TOKENS_CUT_OFF_CHANNEL } from './account.service.js'
 import {
@@ -6,6 +7,7 @@ import {
   CollaborativeStreamsChannelMessage,
   StreamsChannelMessage,
 } from './cable/cable.schema.js'
+import { CABLE_CHANNEL, CABLE_PATH } from './cable/protocol.js'
 import { StreamJoinFrame, StreamLeaveFrame } from './live.actions.js'
 
 const ss = (method: EndpointDeclaration['method'], path: string, summary: string): EndpointDeclaration => ({
@@ -14,6 +16,10 @@ const ss = (method: EndpointDeclaration['method'], path: string, summary: string
   auth: 'streamsource',
   summary,
 })
+
+/** `maintenance.ts`'s channel: the switch itself is read from the database. */
+const MAINTENANCE_CHANNEL = 'ovasabi:stream:maintenance'
+const MaintenanceMessage = Type.Object({ enabled: Type.Boolean() })
 
 /** The stream registry: StreamSource-compatible `/api/v1` + `/cable`, and campaign live streams. */
 export const streamManifest: ModuleManifest = {
@@ -62,6 +68,12 @@ export const streamManifest: ModuleManifest = {
     ss('DELETE', '/streams/:id/pin', 'Unpin'),
     ss('POST', '/streams/:id/archive', 'Archive'),
     ss('POST', '/streams/:id/unarchive', 'Unarchive'),
+    {
+      method: 'GET',
+      path: CABLE_PATH,
+      auth: 'streamsource',
+      summary: 'ActionCable WebSocket upgrade (answered on the HTTP server, outside the router)',
+    },
     {
       method: 'GET',
       path: '/api/campaign/:slug/streams/live',
@@ -114,11 +126,36 @@ export const streamManifest: ModuleManifest = {
       schema: TokensCutOffMessage,
     },
     {
-      name: 'ovasabi:cable',
+      name: TOKENS_CUT_OFF_CHANNEL,
+      channel: 'bus',
+      direction: 'consumes',
+      description: 'Each node closes its /cable sockets whose token no longer works (cable/server.ts)',
+    },
+    {
+      name: CABLE_CHANNEL,
       channel: 'bus',
       direction: 'emits',
       description: 'Cable broadcasts to every node',
       schema: CableBusMessage,
+    },
+    {
+      name: CABLE_CHANNEL,
+      channel: 'bus',
+      direction: 'consumes',
+      description: 'Each node delivers a broadcast to its /cable subscribers (cable/server.ts)',
+    },
+    {
+      name: MAINTENANCE_CHANNEL,
+      channel: 'bus',
+      direction: 'emits',
+      description: 'The maintenance switch was toggled',
+      schema: MaintenanceMessage,
+    },
+    {
+      name: MAINTENANCE_CHANNEL,
+      channel: 'bus',
+      direction: 'consumes',
+      description: 'Each node reads the switch again at once (else within 5 s)',
     },
   ],
   tables: [

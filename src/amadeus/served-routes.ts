@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify'
+
+/** A route the app serves, as Fastify registered it (`url` with the plugin prefix). */
+export interface ServedRoute {
+  method: string
+  url: string
+}
+
+/**
+ * Records every route registered on `app` from now on, in every plugin (an `onRoute` hook on the
+ * root instance), so validation can find a served route that no manifest declares. Call it right
+ * after the instance is created, before anything registers a route.
+ */
+export function collectServedRoutes(app: FastifyInstance): ServedRoute[] {
+  const routes: ServedRoute[] = []
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url })
+  })
+  return routes
+}

@@ -1,0 +1,32 @@
+import { Type } from 'typebox'
+import type { ModuleManifest } from '../module.js'
+import { APIKEY_REVOKED_CHANNEL } from './apikeys.js'
+
+/** API keys (`apikeys.ts`): made and revoked with `ovasabi apikey`, checked by every node. */
+export const apiKeysManifest: ModuleManifest = {
+  name: 'apikeys',
+  version: '1.0.0',
+  description:
+    'Admin and editor API keys (X-API-Key), hashed at rest; a revocation reaches every node’s key cache over the bus',
+  capabilities: ['apikeys.verify', 'apikeys.revoke'],
+  dependencies: ['auth', 'database', 'bus'],
+  endpoints: [],
+  actions: [],
+  events: [
+    {
+      name: APIKEY_REVOKED_CHANNEL,
+      channel: 'bus',
+      direction: 'emits',
+      description: 'Keys were revoked (`ovasabi apikey revoke`)',
+      schema: Type.Object({ ids: Type.Array(Type.String()) }),
+    },
+    {
+      name: APIKEY_REVOKED_CHANNEL,
+      channel: 'bus',
+      direction: 'consumes',
+      description: 'Each node empties its key cache, so a revoked key stops working at once',
+    },
+  ],
+  tables: ['service_security_apikey'],
+  features: [],
+}
