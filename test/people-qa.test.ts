@@ -14,42 +14,8 @@ import {
   json,
   type TestContext,
 } from './helper.js'
+import { bearer, ip, type Joined, join, mail, PASSWORD, qualifiedReferrals } from './people-fixtures.js'
 import { baseUrl, connect, type TestClient } from './realtime/client.js'
-
-const PASSWORD = 'correct horse 42'
-
-interface Joined {
-  user: { id: string; email: string; referral_code: string }
-  token: string
-  session_id: string
-  referral?: { status: string; code?: string }
-}
-
-const mail = (tag: string) => `${tag}_${randomBytes(4).toString('hex')}@example.com`
-/** Every request from its own network, so the per-IP referral cap never decides. */
-const ip = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
-const bearer = (token: string) => ({ authorization: `Bearer ${token}`, 'x-forwarded-for': ip() })
-
-async function join(
-  app: FastifyInstance,
-  campaign: string,
-  fields: { name: string; token?: string; referral_code?: string; password?: string; email?: string },
-): Promise<Joined> {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/user/register',
-    headers: fields.token ? bearer(fields.token) : { 'x-forwarded-for': ip() },
-    payload: {
-      campaign,
-      email: fields.email ?? mail(fields.name.toLowerCase()),
-      name: fields.name,
-      ...(fields.password ? { password: fields.password } : {}),
-      ...(fields.referral_code ? { referral_code: fields.referral_code } : {}),
-    },
-  })
-  assert.equal(res.statusCode, 201, res.body)
-  return json(res)
-}
 
 async function logIn(app: FastifyInstance, email: string, token?: string): Promise<Joined> {
   const res = await app.inject({
@@ -71,16 +37,6 @@ for (const dialect of DIALECTS) {
       app = ctx.app
     })
     after(() => ctx.close())
-
-    const qualified = async (slug: string, referrerId: string) => {
-      const row = await app.platform.database.db
-        .selectFrom('service_referral_counter')
-        .select('qualified')
-        .where('campaign_slug', '=', slug)
-        .where('user_id', '=', referrerId)
-        .executeTakeFirst()
-      return row?.qualified ?? 0
-    }
 
     it('takes look-alike domains that deliver to one mailbox as one person', async () => {
       const slug = await createCampaign(app)
@@ -280,8 +236,8 @@ for (const dialect of DIALECTS) {
       assert.equal(traded.statusCode, 422, traded.body)
       assert.equal(json(traded).error.code, 'OWN_REFERRAL_CODE')
 
-      assert.equal(await qualified(slug, ann.user.id), 0)
-      assert.equal(await qualified(slug, eve.user.id), 0)
+      assert.equal(await qualifiedReferrals(app, slug, ann.user.id), 0)
+      assert.equal(await qualifiedReferrals(app, slug, eve.user.id), 0)
       // Someone else's code still counts for them all.
       for (const who of [bob, cy, dee]) {
         const ok = await app.inject({
@@ -292,7 +248,7 @@ for (const dialect of DIALECTS) {
         })
         assert.equal(ok.statusCode, 200, ok.body)
       }
-      assert.equal(await qualified(slug, gus.user.id), 3)
+      assert.equal(await qualifiedReferrals(app, slug, gus.user.id), 3)
     })
   })
 }

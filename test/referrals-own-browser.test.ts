@@ -1,45 +1,8 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp, createCampaign, DIALECTS, guestToken, json, type TestContext } from './helper.js'
-
-const PASSWORD = 'correct horse 42'
-
-interface Joined {
-  user: { id: string; email: string; referral_code: string }
-  token: string
-  session_id: string
-  referral?: { status: string; code?: string }
-}
-
-const mail = (tag: string) => `${tag}_${randomBytes(4).toString('hex')}@example.com`
-const ip = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
-
-/** A join over REST, presenting `token` when given (the browser's current one). */
-async function join(
-  app: FastifyInstance,
-  campaign: string,
-  fields: { name: string; token?: string; referral_code?: string; password?: string },
-): Promise<Joined> {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/user/register',
-    headers: {
-      'x-forwarded-for': ip(),
-      ...(fields.token ? { authorization: `Bearer ${fields.token}` } : {}),
-    },
-    payload: {
-      campaign,
-      email: mail(fields.name.toLowerCase()),
-      name: fields.name,
-      ...(fields.password ? { password: fields.password } : {}),
-      ...(fields.referral_code ? { referral_code: fields.referral_code } : {}),
-    },
-  })
-  assert.equal(res.statusCode, 201, res.body)
-  return json(res)
-}
+import { ip, type Joined, join, mail, PASSWORD, qualifiedReferrals } from './people-fixtures.js'
 
 for (const dialect of DIALECTS) {
   describe(`a second account made while logged in (${dialect})`, () => {
@@ -50,16 +13,6 @@ for (const dialect of DIALECTS) {
       app = ctx.app
     })
     after(() => ctx.close())
-
-    const qualified = async (slug: string, referrerId: string) => {
-      const row = await app.platform.database.db
-        .selectFrom('service_referral_counter')
-        .select('qualified')
-        .where('campaign_slug', '=', slug)
-        .where('user_id', '=', referrerId)
-        .executeTakeFirst()
-      return row?.qualified ?? 0
-    }
 
     it('refuses the referrer’s code at the join, however their token was had', async () => {
       const slug = await createCampaign(app)
@@ -98,7 +51,7 @@ for (const dialect of DIALECTS) {
         referral_code: ann.user.referral_code,
       })
       assert.equal(cy.referral?.code, 'OWN_REFERRAL_CODE')
-      assert.equal(await qualified(slug, ann.user.id), 0)
+      assert.equal(await qualifiedReferrals(app, slug, ann.user.id), 0)
 
       // Dee joined from Ann's browser session before her: a code of that session is Ann's own too.
       const dee = await join(app, slug, { name: 'Dee', token: guest.token })
@@ -108,7 +61,7 @@ for (const dialect of DIALECTS) {
         referral_code: dee.user.referral_code,
       })
       assert.equal(eve.referral?.code, 'OWN_REFERRAL_CODE')
-      assert.equal(await qualified(slug, dee.user.id), 0)
+      assert.equal(await qualifiedReferrals(app, slug, dee.user.id), 0)
 
       // Through the action endpoint alike.
       const action = await app.inject({
@@ -122,7 +75,7 @@ for (const dialect of DIALECTS) {
       })
       assert.equal(action.statusCode, 200, action.body)
       assert.equal(json(action).result.referral?.code, 'OWN_REFERRAL_CODE')
-      assert.equal(await qualified(slug, ann.user.id), 0)
+      assert.equal(await qualifiedReferrals(app, slug, ann.user.id), 0)
     })
 
     it('refuses the referrer’s code applied later by the account made from their logged-in browser', async () => {
@@ -160,8 +113,8 @@ for (const dialect of DIALECTS) {
         payload: { campaign: slug, code: gus.user.referral_code },
       })
       assert.equal(ok.statusCode, 200, ok.body)
-      assert.equal(await qualified(slug, ann.user.id), 0)
-      assert.equal(await qualified(slug, gus.user.id), 1)
+      assert.equal(await qualifiedReferrals(app, slug, ann.user.id), 0)
+      assert.equal(await qualifiedReferrals(app, slug, gus.user.id), 1)
     })
 
     it('still counts the code of someone else given by a person joining from a logged-in browser', async () => {
@@ -174,7 +127,7 @@ for (const dialect of DIALECTS) {
         referral_code: gus.user.referral_code,
       })
       assert.deepEqual(hal.referral, { status: 'qualified' })
-      assert.equal(await qualified(slug, gus.user.id), 1)
+      assert.equal(await qualifiedReferrals(app, slug, gus.user.id), 1)
     })
   })
 }

@@ -1,0 +1,53 @@
+// People as the referral and account tests make them: joins over REST, each from its own network
+// (so per-IP caps never decide unless a test means them to), and what their referrals count.
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { json } from './helper.js'
+
+export const PASSWORD = 'correct horse 42'
+
+export interface Joined {
+  user: { id: string; email: string; referral_code: string }
+  token: string
+  session_id: string
+  referral?: { status: string; code?: string }
+}
+
+export const mail = (tag: string) => `${tag}_${randomBytes(4).toString('hex')}@example.com`
+/** An address of its own for each request. */
+export const ip = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}`, 'x-forwarded-for': ip() })
+
+/** A join over REST, presenting `token` when given (the browser's current one). */
+export async function join(
+  app: FastifyInstance,
+  campaign: string,
+  fields: { name: string; token?: string; referral_code?: string; password?: string; email?: string },
+): Promise<Joined> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/user/register',
+    headers: fields.token ? bearer(fields.token) : { 'x-forwarded-for': ip() },
+    payload: {
+      campaign,
+      email: fields.email ?? mail(fields.name.toLowerCase()),
+      name: fields.name,
+      ...(fields.password ? { password: fields.password } : {}),
+      ...(fields.referral_code ? { referral_code: fields.referral_code } : {}),
+    },
+  })
+  assert.equal(res.statusCode, 201, res.body)
+  return json(res)
+}
+
+/** How many qualified referrals `referrerId` has in `campaign` (0 before the first). */
+export async function qualifiedReferrals(app: FastifyInstance, campaign: string, referrerId: string) {
+  const row = await app.platform.database.db
+    .selectFrom('service_referral_counter')
+    .select('qualified')
+    .where('campaign_slug', '=', campaign)
+    .where('user_id', '=', referrerId)
+    .executeTakeFirst()
+  return row?.qualified ?? 0
+}
