@@ -191,7 +191,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // Tokens of an erased person, of a revoked (logged out) session or from before a person's
   // cut-off stop working (see revocations.ts).
-  const revocations = user.createRevocations(platform.database.db)
+  const revocations = user.createRevocations(platform.database.db, {
+    bus: platform.bus,
+    onError: (err) =>
+      app.log.warn({ err }, 'logout or erasure not announced; other nodes honour it within 10 s'),
+  })
+  const stopRevocations = await revocations.follow()
   const authenticator = createAuthenticator({
     tokens: platform.tokens,
     apiKeys: platform.apiKeys,
@@ -468,6 +473,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     clearInterval(purgeTimer)
     await commitLog.flush()
     await stopFollowing()
+    await stopRevocations()
     await deliveryWorker.stop()
     await referrals.stop()
   })

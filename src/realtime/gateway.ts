@@ -10,6 +10,7 @@ import type { CampaignService } from '../modules/campaign/campaign.service.js'
 import type { Dispatcher } from '../nexus/dispatcher.js'
 import { ConflictError } from '../platform/http/errors.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
+import { CREDENTIALS_REVOKED_CHANNEL, readCredentialsRevoked } from '../platform/auth/revoked.js'
 import type { EventBus } from '../platform/bus/bus.js'
 import { eachLimited } from '../platform/concurrency.js'
 import { Admission, type AdmissionDeps } from './admission.js'
@@ -28,7 +29,7 @@ import { REALTIME_CHANNEL } from './publish.js'
 import type { Room } from './room.js'
 import { Rooms } from './rooms.js'
 import { StatsFeed, type StatsProvider } from './stats.js'
-import { type SweepDeps, Sweeper, SWEEP_MS } from './sweep.js'
+import { closeRefused, type SweepDeps, Sweeper, SWEEP_MS } from './sweep.js'
 import { SUBPROTOCOL, type UpgradeGrant } from './upgrade.js'
 
 export interface GatewayDeps {
@@ -161,6 +162,7 @@ export class Gateway {
       await this.deps.bus.subscribe(REALTIME_CHANNEL, (m) => this.deliver(m as StoredMessage)),
     )
     if (this.cluster) this.stopFns.push(await this.cluster.onNodeDown((node) => this.rooms.dropNode(node)))
+    this.stopFns.push(await this.deps.bus.subscribe(CREDENTIALS_REVOKED_CHANNEL, (m) => this.closeRevoked(m)))
     const off = this.deps.campaigns.onChange((c) => this.campaignChanged(c))
     this.stopFns.push(async () => void off())
     this.housekeeping = setInterval(() => {
@@ -296,6 +298,28 @@ export class Gateway {
       const end = room.settings.endsAt
       if (end !== undefined && now >= end) this.endCampaign(room, 'ended')
     }
+  }
+
+  /**
+   * A logout or an erasure committed (on any node): the sockets it covers close at once, as the
+   * 30 s re-check would close them (which still does when this message is lost). Those of its
+   * sessions (a guest's too) and, for "log out everywhere" and erasure, every one of the person's.
+   */
+  private closeRevoked(message: unknown) {
+    const ended = readCredentialsRevoked(message)
+    if (!ended) return
+    const covered = new Set<Connection>()
+    for (const session_id of ended.session_ids)
+      for (const c of this.hub.targets({ scope: 'session', session_id })) covered.add(c)
+    if (ended.all)
+      for (const c of this.hub.targets({ scope: 'user', user_id: ended.user_id }))
+        if (c.kind === 'user') covered.add(c)
+    const deps = {
+      frames: this.frames,
+      close: (c: Connection, code: number, reason: string) => this.close(c, code, reason),
+    }
+    // The code the authenticator refuses a revoked token with, so the re-check's close reason.
+    for (const c of covered) if (c.kind !== 'apikey') closeRefused(deps, c, 'TOKEN_REVOKED')
   }
 
   /** Every socket of the room is told (an `error` frame, as a refused upgrade's code) and closed. */

@@ -1,3 +1,4 @@
+import { CREDENTIALS_REVOKED_CHANNEL } from '../platform/auth/revoked.js'
 import type { ModuleManifest } from '../platform/module.js'
 
 /** The real-time gateway as the service graph sees it. */
@@ -123,6 +124,12 @@ export const manifest: ModuleManifest = {
       channel: 'bus',
       direction: 'consumes',
       description: "The other nodes' cursor batches and sync requests (cluster.ts)",
+    },
+    {
+      name: CREDENTIALS_REVOKED_CHANNEL,
+      channel: 'bus',
+      direction: 'consumes',
+      description: 'A logout or an erasure: the sockets it covers close at once (1008 TOKEN_REVOKED)',
     },
     { name: 'ovasabi:rt:node-down', channel: 'bus', direction: 'emits', description: 'A node was reaped' },
     {

@@ -40,6 +40,21 @@ export function isCredentialRefusal(err: unknown): err is AppError {
 }
 
 /**
+ * A socket whose credential is no longer honoured: told why (an `error` frame, unless it is still
+ * opening: nothing goes out before `connected`) and closed 1008 with the code as reason. The 30 s
+ * re-check and the close on a logout or an erasure (`ovasabi:auth:revoked`) both end sockets so.
+ */
+export function closeRefused(
+  deps: Pick<SweepDeps, 'frames' | 'close'>,
+  conn: Connection,
+  code: string,
+): void {
+  if (conn.closing) return
+  if (conn.held === null) deps.frames.error(conn, code, 'The credential is no longer valid')
+  deps.close(conn, 1008, code)
+}
+
+/**
  * The gateway's once-a-second pass: token expiry, idle marks, heartbeats, periodic re-validation,
  * and stats figures of campaigns this node no longer holds.
  */
@@ -122,8 +137,7 @@ export class Sweeper {
           // A verdict on a token the socket no longer uses (closed, or refreshed) closes nothing.
           if (c.closing || c.token !== token) return
           this.deps.metrics.rechecksFailed.labels('refused').inc()
-          this.deps.frames.error(c, err.code, 'The credential is no longer valid')
-          this.deps.close(c, 1008, err.code)
+          closeRefused(this.deps, c, err.code)
         }
       })
     } finally {

@@ -1,5 +1,11 @@
 import type { Db } from '../../platform/db/database.js'
 import type { Principal } from '../../platform/auth/principal.js'
+import {
+  CREDENTIALS_REVOKED_CHANNEL,
+  type CredentialsRevoked,
+  readCredentialsRevoked,
+} from '../../platform/auth/revoked.js'
+import type { EventBus } from '../../platform/bus/bus.js'
 import { isSessionRevoked, tokenState } from './user.repo.js'
 
 /** How long a "still valid" answer is trusted: an erasure or logout on another node is honoured within this. */
@@ -64,33 +70,61 @@ function tokenStates(ask: (id: string) => Promise<TokenState>) {
  * once its person is erased, once its session is revoked (erasure of the person who joined from
  * it, or a logout), and when it was issued before the person's cut-off ("log out everywhere"); a
  * guest token once its session is revoked. Each takes effect at once on the node that made it
- * (through `forget`) and within 10 s on the others, so nothing more is written under an identity
- * that was forgotten or logged out, and open sockets close at the gateway's next check.
+ * (through `forget`) and, announced over the bus (`revoked`, heard through `follow`), at once on
+ * the others too, whose gateways close the sockets it covers. A lost message costs at most 10 s
+ * here, and the gateway's 30 s re-check still closes the sockets.
  */
-export function createRevocations(db: Db) {
+export function createRevocations(
+  db: Db,
+  options: {
+    bus?: Pick<EventBus, 'publish' | 'subscribe'>
+    /** An announcement that could not be published (the others then honour it within 10 s). */
+    onError?: (err: unknown) => void
+  } = {},
+) {
   const users = tokenStates(async (id) => {
     const row = await tokenState(db, id)
     return { erased: Boolean(row?.erased_at), validAfter: row?.tokens_valid_after?.getTime() ?? 0 }
   })
   const sessions = finalAnswers((id) => isSessionRevoked(db, id))
+  async function isRevoked(principal: Principal): Promise<boolean> {
+    if (principal.kind === 'session') return sessions.has(principal.session_id)
+    if (principal.kind !== 'user') return false
+    const [state, revoked] = await Promise.all([
+      users.get(principal.user_id),
+      sessions.has(principal.session_id),
+    ])
+    return state.erased || revoked || (principal.issued_at ?? 0) < state.validAfter
+  }
+  /** Called as an erasure or a logout commits: ask the database again on the next request. */
+  function forget(person: { user_id: string; session_ids: string[] }): void {
+    users.recheck(person.user_id)
+    for (const id of person.session_ids) sessions.recheck(id)
+  }
   return {
     /** The authenticator's `isRevoked`: user tokens by person, session and cut-off; guest tokens by session. */
-    async isRevoked(principal: Principal): Promise<boolean> {
-      if (principal.kind === 'session') return sessions.has(principal.session_id)
-      if (principal.kind !== 'user') return false
-      const [state, revoked] = await Promise.all([
-        users.get(principal.user_id),
-        sessions.has(principal.session_id),
-      ])
-      return state.erased || revoked || (principal.issued_at ?? 0) < state.validAfter
+    isRevoked,
+    forget,
+    /** Once a logout or an erasure committed: this node forgets at once, every other one once told. */
+    async revoked(ended: CredentialsRevoked): Promise<void> {
+      forget(ended)
+      if (!options.bus) return
+      try {
+        await options.bus.publish(CREDENTIALS_REVOKED_CHANNEL, ended)
+      } catch (err) {
+        options.onError?.(err)
+      }
     },
-    /** Called as an erasure or a logout commits: ask the database again on the next request. */
-    forget(person: { user_id: string; session_ids: string[] }): void {
-      users.recheck(person.user_id)
-      for (const id of person.session_ids) sessions.recheck(id)
+    /** Hear every node's `revoked`; resolves once subscribed, with what unsubscribes. */
+    async follow(): Promise<() => Promise<void>> {
+      if (!options.bus) return async () => {}
+      return options.bus.subscribe(CREDENTIALS_REVOKED_CHANNEL, (m) => {
+        const ended = readCredentialsRevoked(m)
+        if (ended) forget(ended)
+      })
     },
   }
 }
 
-/** What the user service tells when it revoked something: this node honours it at once. */
-export type Revocations = Pick<ReturnType<typeof createRevocations>, 'forget'>
+/** What the user service tells when it revoked something: every node honours it at once. */
+export type Revocations = Pick<ReturnType<typeof createRevocations>, 'forget' | 'revoked'>

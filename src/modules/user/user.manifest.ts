@@ -1,3 +1,4 @@
+import { CREDENTIALS_REVOKED_CHANNEL, credentialsRevokedSchema } from '../../platform/auth/revoked.js'
 import type { ModuleManifest } from '../../platform/module.js'
 
 export const userManifest: ModuleManifest = {
@@ -27,6 +28,20 @@ export const userManifest: ModuleManifest = {
   actions: ['user.register'],
   events: [
     { name: 'notification', channel: 'ws', direction: 'emits', description: 'Welcome message on join' },
+    {
+      name: CREDENTIALS_REVOKED_CHANNEL,
+      channel: 'bus',
+      direction: 'emits',
+      description:
+        'A logout or an erasure committed: its sessions (and with `all` every token of the person)',
+      schema: credentialsRevokedSchema,
+    },
+    {
+      name: CREDENTIALS_REVOKED_CHANNEL,
+      channel: 'bus',
+      direction: 'consumes',
+      description: 'Each node forgets what its revocation cache holds of them, so REST refuses them at once',
+    },
   ],
   tables: [
     'service_user_master',

@@ -449,19 +449,20 @@ export function createUserService(deps: UserServiceDeps): UserService {
         email: user.email,
         session_ids: await repo.sessionIds(db, user.id),
       }
+      let revoked: string[] = []
       const erasedAt = await db.transaction().execute(async (trx) => {
         for (const hook of eraseHooks) await hook(person, trx)
         // A session another person also joined from stays theirs (see sessionFor).
         const shared = new Set(await repo.sessionsSharedWithOthers(trx, person.session_ids, user.id))
-        await repo.revokeSessions(
-          trx,
-          person.session_ids.filter((id) => !shared.has(id)),
-          'erased',
-        )
+        revoked = person.session_ids.filter((id) => !shared.has(id))
+        await repo.revokeSessions(trx, revoked, 'erased')
         return repo.erase(trx, user.id)
       })
       // Again once committed: a request between a hook's `forget` and the commit re-read "valid".
+      // Every node is told too: its cache forgets, its gateway closes the person's sockets (and
+      // those of the sessions revoked, but not of one another person shares).
       deps.revocations?.forget(person)
+      await deps.revocations?.revoked({ user_id: person.user_id, session_ids: revoked, all: true })
       if (erasedAt) return { id: user.id, erased_at: erasedAt }
       const again = await repo.findById(db, userId)
       return { id: userId, erased_at: again?.erased_at ?? new Date() }
@@ -469,7 +470,11 @@ export function createUserService(deps: UserServiceDeps): UserService {
 
     async logout(principal, { all }) {
       const ended = await logOut(db, principal, all)
-      deps.revocations?.forget(ended)
+      await deps.revocations?.revoked({
+        user_id: ended.user_id,
+        session_ids: ended.session_ids,
+        all: ended.tokens_valid_after !== undefined,
+      })
       const cutOff = ended.tokens_valid_after
       return { status: 'logged_out', all, ...(cutOff ? { tokens_valid_after: cutOff.toISOString() } : {}) }
     },
