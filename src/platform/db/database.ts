@@ -101,19 +101,19 @@ async function createPostgres(url: string, max: number): Promise<DatabaseHandle>
       })
     }) as typeof client.query
   })
-  const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient> | undefined
   // Kysely checks a client out for every statement or transaction: a refused or timed-out
-  // connection is the database being away.
-  pool.connect = (async () => {
-    try {
-      return await connect()
-    } catch (err) {
+  // connection is the database being away. The callback form (pg's own `pool.query` uses it)
+  // is passed through as it is.
+  pool.connect = ((...args: unknown[]) => {
+    if (typeof args[0] === 'function') return connect(...args)
+    return (connect() as Promise<pg.PoolClient>).catch((err: unknown) => {
       throw new DatabaseUnavailableError(undefined, err)
-    }
+    })
   }) as typeof pool.connect
   // Fail the start with the reason, naming the setting, rather than at the first migration.
   try {
-    ;(await connect()).release()
+    ;(await (connect() as Promise<pg.PoolClient>)).release()
   } catch (err) {
     await pool.end().catch(() => {})
     throw new DatabaseUnavailableError(
