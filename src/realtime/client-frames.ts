@@ -145,16 +145,25 @@ export class ClientFrames {
     room.move(conn, x, y)
   }
 
-  /** In-band token refresh: same user (and same guest session), new expiry. */
+  /**
+   * In-band token refresh: same user (and same guest session), new expiry. Frames sent in a row
+   * are checked concurrently and their checks may finish in any order: a frame whose check ends
+   * after a later frame's token was applied is superseded (neither applied nor answered), so the
+   * socket never goes back to an older token (an earlier expiry, perhaps a revoked session). A later
+   * frame refused leaves the socket on the last token applied.
+   */
   private async auth(conn: Connection, f: Record<string, unknown>) {
     if (typeof f.token !== 'string' || f.token.length === 0 || f.token.length > 4096) {
       return this.reject(conn, new ValidationError('auth needs a "token" string'))
     }
+    const n = ++conn.authSent
     try {
       const p = await this.deps.authenticator.resolve(f.token)
+      if (n < conn.authApplied) return
       if (p.user_id !== conn.user_id || (p.user_id === 'guest' && p.session_id !== conn.session_id)) {
         throw new ForbiddenError('The new token is for another user or session', 'USER_MISMATCH')
       }
+      conn.authApplied = n
       conn.token = f.token
       conn.roles = p.roles
       conn.expiresAt = p.exp ? p.exp * 1000 : 0
@@ -168,6 +177,7 @@ export class ClientFrames {
         )
       }
     } catch (err) {
+      if (n < conn.authApplied) return
       this.reject(
         conn,
         err instanceof AppError ? err : new AppError(401, 'INVALID_TOKEN', 'Token is invalid'),

@@ -86,6 +86,13 @@ export class Connection implements SocketInfo {
   token: string
   /** Token expiry in ms since the epoch (0: none, e.g. an API key). */
   expiresAt: number
+  /** In-band `auth` frames read so far: each is numbered in the order the client sent it. */
+  authSent = 0
+  /**
+   * The number of the `auth` frame whose token the socket uses (0: the upgrade's). Checks run
+   * concurrently: one that finishes after a later frame's was applied is not applied over it.
+   */
+  authApplied = 0
   ip: string
 
   /** Presence: the next tick sends a full snapshot instead of a delta. */

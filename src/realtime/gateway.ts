@@ -8,7 +8,7 @@ import type { Config } from '../config.js'
 import { type Campaign, campaignStatus } from '../modules/campaign/campaign.schema.js'
 import type { CampaignService } from '../modules/campaign/campaign.service.js'
 import type { Dispatcher } from '../nexus/dispatcher.js'
-import { ConflictError } from '../platform/http/errors.js'
+import { type AppError, ConflictError } from '../platform/http/errors.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import { CREDENTIALS_REVOKED_CHANNEL, readCredentialsRevoked } from '../platform/auth/revoked.js'
 import type { EventBus } from '../platform/bus/bus.js'
@@ -30,7 +30,7 @@ import type { Room } from './room.js'
 import { Rooms } from './rooms.js'
 import { StatsFeed, type StatsProvider } from './stats.js'
 import { closeRefused, type SweepDeps, Sweeper, SWEEP_MS } from './sweep.js'
-import { SUBPROTOCOL, type UpgradeGrant } from './upgrade.js'
+import { campaignClosedTo, SUBPROTOCOL, type UpgradeGrant } from './upgrade.js'
 
 export interface GatewayDeps {
   authenticator: Authenticator
@@ -285,18 +285,31 @@ export class Gateway {
     }
   }
 
+  /**
+   * The campaign changed (or was re-read): its room takes the new settings, and the sockets it no
+   * longer takes are closed as their upgrade would now be refused (`campaignClosedTo`): every one
+   * when it ended or was archived, those of everyone but editors and admins when it went back to
+   * draft (a socket's roles are those of its latest token: an `auth` refresh may change them).
+   */
   private campaignChanged(c: Campaign) {
     const room = this.rooms.configure(c)
     if (!room) return
-    const status = campaignStatus(c)
-    if (status === 'ended' || status === 'archived') this.endCampaign(room, status)
+    const now = new Date()
+    // The common case, every few seconds per room: no socket to look at.
+    const status = campaignStatus(c, now)
+    if (status === 'active' || status === 'scheduled') return
+    this.endCampaign(room, (conn) => campaignClosedTo(c, conn, now))
   }
 
   /** Rooms whose campaign's schedule ended while they were open: as when an editor ends it. */
   private closeEnded(now = Date.now()) {
     for (const room of this.hub.rooms.values()) {
       const end = room.settings.endsAt
-      if (end !== undefined && now >= end) this.endCampaign(room, 'ended')
+      if (end === undefined || now < end) continue
+      const err = new ConflictError(`Campaign ${room.campaign} is ended`, 'CAMPAIGN_NOT_ACTIVE', {
+        status: 'ended',
+      })
+      this.endCampaign(room, () => err)
     }
   }
 
@@ -322,11 +335,15 @@ export class Gateway {
     for (const c of covered) if (c.kind !== 'apikey') closeRefused(deps, c, 'TOKEN_REVOKED')
   }
 
-  /** Every socket of the room is told (an `error` frame, as a refused upgrade's code) and closed. */
-  private endCampaign(room: Room, status: 'ended' | 'archived') {
-    const err = new ConflictError(`Campaign ${room.campaign} is ${status}`, 'CAMPAIGN_NOT_ACTIVE', { status })
+  /**
+   * Each socket of the room that `refusal` names an error for is told (an `error` frame, as a
+   * refused upgrade's code) and closed.
+   */
+  private endCampaign(room: Room, refusal: (conn: Connection) => AppError | undefined) {
     for (const conn of room.conns) {
       if (conn.closing) continue
+      const err = refusal(conn)
+      if (!err) continue
       // A socket still opening gets nothing before `connected`: its close reason names the code.
       if (conn.held === null && conn.ws.readyState === 1) {
         conn.write(errorFrame(err))

@@ -18,8 +18,9 @@ export type ReadFrame = { frame: Record<string, unknown> } | { refused: AppError
 /**
  * Read a client frame under the rules REST bodies meet (`registerJsonParser`), with the same codes:
  * nested deeper than `maxDepth` is `JSON_TOO_DEEP` (refused before the checks that walk the value
- * recursively), a NUL or half a surrogate pair is `INVALID_CHARACTER`. Malformed JSON, prototype
- * keys, binary frames and values that are no object with a `type` string are `VALIDATION_FAILED`.
+ * recursively), a NUL or half a surrogate pair is `INVALID_CHARACTER`, text that is no JSON and
+ * prototype keys are `INVALID_JSON`. Binary frames and JSON values that are no object with a
+ * `type` string (the wrong shape) are `VALIDATION_FAILED`.
  */
 export function readFrame(data: RawData, isBinary: boolean, maxDepth: number): ReadFrame {
   if (isBinary) return { refused: new ValidationError('Frames are JSON text objects with a "type"') }
@@ -53,10 +54,11 @@ function refusal(err: unknown): AppError {
   if (message === NUL_REFUSED || message === LONE_SURROGATE_REFUSED) {
     return new BadRequestError(message, 'INVALID_CHARACTER')
   }
-  return new ValidationError(
+  return new BadRequestError(
     isPrototypeKeyError(err)
       ? 'Frames must not carry "__proto__" or "constructor.prototype" keys'
-      : 'Frames are JSON text objects with a "type"',
+      : 'Frame is not valid JSON',
+    'INVALID_JSON',
   )
 }
 

@@ -4,7 +4,7 @@ import { ulid } from 'ulid'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import { TOKEN_COOKIE } from '../platform/auth/plugin.js'
 import { originAllowed, requestCookie } from '../platform/http/browser-cookie.js'
-import type { Principal } from '../platform/auth/principal.js'
+import { hasRole, type Principal } from '../platform/auth/principal.js'
 import {
   AppError,
   ConflictError,
@@ -116,11 +116,29 @@ export async function authorizeUpgrade(
     )
   }
   const campaign = await deps.campaigns.get(slug)
-  const status = campaignStatus(campaign)
-  if (status === 'ended' || status === 'archived') {
-    throw new ConflictError(`Campaign ${slug} is ${status}`, 'CAMPAIGN_NOT_ACTIVE', { status })
-  }
+  const closed = campaignClosedTo(campaign, principal)
+  if (closed) throw closed
   return { principal, token, campaign, since }
+}
+
+/**
+ * Why `campaign` takes no socket of `who` (an upgrade refused, an open socket closed), or
+ * undefined when it does. An ended or archived campaign takes none. A draft is not announced yet:
+ * only editors and admins may preview it (REST shows them the whole campaign), anyone else is
+ * refused as REST refuses their actions on it, 409 `CAMPAIGN_NOT_ACTIVE` with `details.status`
+ * (REST does not hide a draft: its public read names its status). A scheduled campaign takes every
+ * socket: its page is the waiting room.
+ */
+export function campaignClosedTo(
+  campaign: Campaign,
+  who: Principal,
+  now = new Date(),
+): ConflictError | undefined {
+  const status = campaignStatus(campaign, now)
+  const closed =
+    status === 'ended' || status === 'archived' || (status === 'draft' && !hasRole(who, 'editor'))
+  if (!closed) return undefined
+  return new ConflictError(`Campaign ${campaign.slug} is ${status}`, 'CAMPAIGN_NOT_ACTIVE', { status })
 }
 
 const REASONS: Record<number, string> = {

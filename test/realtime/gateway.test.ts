@@ -140,12 +140,12 @@ for (const dialect of DIALECTS) {
       }
       let from = c.frames.length
       c.send('not json')
-      assert.equal((await c.next((f) => f.type === 'error', 5000, from)).code, 'VALIDATION_FAILED')
+      assert.equal((await c.next((f) => f.type === 'error', 5000, from)).code, 'INVALID_JSON')
       // A prototype key is refused as over HTTP, not copied into the frame's objects.
       from = c.frames.length
       c.send('{"type":"cursor","x":0.5,"y":0.5,"__proto__":{"polluted":true}}')
       const proto = await c.next((f) => f.type === 'error', 5000, from)
-      assert.equal(proto.code, 'VALIDATION_FAILED')
+      assert.equal(proto.code, 'INVALID_JSON')
       assert.match(proto.message, /__proto__/)
       assert.equal(({} as Record<string, unknown>).polluted, undefined)
       from = c.frames.length

@@ -31,7 +31,7 @@ for (const dialect of DIALECTS) {
         hold.release()
       }
       await c.next((f) => f.type === 'pong' && f.ts === 7)
-      await c.next((f) => f.type === 'error' && f.code === 'VALIDATION_FAILED')
+      await c.next((f) => f.type === 'error' && f.code === 'INVALID_JSON')
       await c.next((f) => f.type === 'auth_ok')
       await c.next((f) => f.type === 'update_ack' && f.request_id === 'early-1' && f.status === 'error')
       assert.equal(c.frames[0].type, 'connected', `first frame: ${JSON.stringify(c.frames[0])}`)
