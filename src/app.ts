@@ -270,10 +270,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   users.onErase((person, trx) => scrubAnalyticsEvents(trx, person).then(() => {}))
   users.onErase((person, trx) => referrals.forget(person.user_id, trx))
   users.onErase(async (person, trx) => {
-    await nexus.forgetResponses(trx, [
-      `user:${person.user_id}`,
-      ...person.session_ids.map((id) => `session:${id}`),
-    ])
+    await nexus.forgetResponses(
+      trx,
+      [`user:${person.user_id}`, ...person.session_ids.map((id) => `session:${id}`)],
+      [person.user_id],
+    )
     revocations.forget(person)
   })
   user.registerActions(actions, users)

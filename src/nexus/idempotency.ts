@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto'
 import { sql } from 'kysely'
+import { actorKey, type Principal } from '../platform/auth/principal.js'
 import type { Db } from '../platform/db/database.js'
 import { ConflictError, UnprocessableError } from '../platform/http/errors.js'
 
@@ -158,15 +159,23 @@ export async function purgeExpired(db: Db): Promise<number> {
   return Number(res.numDeletedRows)
 }
 
+/** What an erased person's stored answers say from then on: a retry with the key learns that. */
+const ERASED_ANSWER = JSON.stringify({
+  status: 'error',
+  error: { code: 'ERASED', message: 'The person this request was about has been erased' },
+})
+
 /**
  * Erasure: the stored answers of a person's requests (a join's answer holds their email, name,
  * referral code and a token) are replaced by a 410 naming the erasure, so a retry with the same
  * key learns that, and nothing of them stays until the records expire. `actors` as `actorKey`
  * makes them: `user:<id>`, and `session:<id>` for the guest sessions that became theirs.
+ * `subjects` are the person's user ids: the answers about them that another credential sent (a
+ * join from a friend's logged-in browser, or with an operator's API key; see `markSubject`).
  */
-export async function forgetResponses(trx: Db, actors: string[]): Promise<void> {
-  if (actors.length === 0) return
-  await forgetResponsesQuery(trx, actors, await campaignSlugs(trx)).execute()
+export async function forgetResponses(trx: Db, actors: string[], subjects: string[] = []): Promise<void> {
+  if (actors.length > 0) await forgetResponsesQuery(trx, actors, await campaignSlugs(trx)).execute()
+  if (subjects.length > 0) await forgetSubjectsQuery(trx, subjects).execute()
 }
 
 /**
@@ -177,16 +186,40 @@ export async function forgetResponses(trx: Db, actors: string[]): Promise<void> 
 export function forgetResponsesQuery(trx: Db, actors: string[], campaigns: string[]) {
   return trx
     .updateTable('service_nexus_request')
-    .set({
-      status_code: 410,
-      response: JSON.stringify({
-        status: 'error',
-        error: { code: 'ERASED', message: 'The person this request was about has been erased' },
-      }),
-    })
+    .set({ status_code: 410, response: ERASED_ANSWER })
     .where('campaign_slug', '=', sql<string>`any(${campaigns}::text[])`)
     .where('actor', '=', sql<string>`any(${actors}::text[])`)
     .where('status', '=', 'done')
+}
+
+/** The answers about these people, through the partial index on the subject (migration 022). */
+export function forgetSubjectsQuery(trx: Db, subjects: string[]) {
+  return trx
+    .updateTable('service_nexus_request')
+    .set({ status_code: 410, response: ERASED_ANSWER })
+    .where('subject_user_id', '=', sql<string>`any(${subjects}::text[])`)
+    .where('subject_user_id', 'is not', null)
+    .where('status', '=', 'done')
+}
+
+/**
+ * Names the person an action's stored answer is about (a join's new member), in the action's
+ * commit (`ctx.defer`), so erasing them finds it whichever credential sent it. The record is the
+ * one the dispatcher keeps for this request: the campaign of the path (`campaign_id`), the
+ * caller's actor, the request id. A request without a key of the client's has none; nothing then.
+ */
+export async function markSubject(
+  trx: Db,
+  request: { envelope: { campaign_id: string; request_id: string }; principal: Principal },
+  userId: string,
+): Promise<void> {
+  await trx
+    .updateTable('service_nexus_request')
+    .set({ subject_user_id: userId })
+    .where('campaign_slug', '=', request.envelope.campaign_id)
+    .where('actor', '=', actorKey(request.principal))
+    .where('request_id', '=', request.envelope.request_id)
+    .execute()
 }
 
 async function campaignSlugs(trx: Db): Promise<string[]> {

@@ -19,8 +19,9 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
 /**
- * Bus channel on which an account's token cut-off (`{account_id}`) is announced, so every node
- * re-checks that account's open `/cable` sockets at once instead of at its next periodic pass.
+ * Bus channel on which an account's token cut-off or a logout of one of its tokens
+ * (`{account_id}`) is announced, so every node re-checks that account's open `/cable` sockets at
+ * once instead of at its next periodic pass.
  */
 export const TOKENS_CUT_OFF_CHANNEL = 'ovasabi:stream:tokens-cut-off'
 
@@ -177,6 +178,10 @@ export function createAccountService(deps: {
     async logout(principal) {
       if (principal.kind !== 'account' || !principal.token_id) return
       await repo.denyToken(db, principal.token_id, new Date((principal.exp ?? 0) * 1000))
+      // As for a cut-off: every node re-checks that account's `/cable` sockets now, so the one
+      // using this token closes at once (the others pass). Lost, the periodic re-check closes it.
+      if (principal.account_id !== undefined)
+        await deps.bus?.publish(TOKENS_CUT_OFF_CHANNEL, { account_id: principal.account_id }).catch(() => {})
     },
     async logoutEverywhere(principal) {
       if (principal.kind !== 'account' || principal.account_id === undefined) throw forbidden()

@@ -122,7 +122,7 @@ export const streamManifest: ModuleManifest = {
       channel: 'bus',
       direction: 'emits',
       description:
-        "An account's tokens were cut off: every node re-checks its /cable sockets of that account",
+        "An account's tokens were cut off, or one was logged out: every node re-checks its /cable sockets of that account",
       schema: TokensCutOffMessage,
     },
     {

@@ -1,3 +1,4 @@
+import { markSubject } from '../../nexus/idempotency.js'
 import type { ActionRegistry } from '../../nexus/registry.js'
 import { RegisterPayload } from './user.schema.js'
 import type { UserService } from './user.service.js'
@@ -15,8 +16,12 @@ export function registerUserActions(registry: ActionRegistry, users: UserService
     // browser), and erasing the person cannot find events recorded under that other actor.
     sensitive: ['password', 'email', 'name', 'metadata'],
     writes: 'immediate',
-    handler: async (ctx, payload) => ({
-      result: await users.register(ctx.campaign, payload, { principal: ctx.principal, ip: ctx.ip }),
-    }),
+    handler: async (ctx, payload) => {
+      const result = await users.register(ctx.campaign, payload, { principal: ctx.principal, ip: ctx.ip })
+      // The stored answer (kept 24 h for retries) holds this person's email, name, code and token,
+      // under the sender's key: it names them, so erasing them finds it whoever sent the join.
+      ctx.defer((trx) => markSubject(trx, ctx, result.user.id))
+      return { result }
+    },
   })
 }

@@ -20,6 +20,8 @@ import * as m018 from './migrations/018_stream_token_cutoff_key_owner.js'
 import * as m019 from './migrations/019_user_sessions_logout.js'
 import * as m020 from './migrations/020_in_flight_media_and_link_case.js'
 import * as m021 from './migrations/021_membership_joined_via.js'
+import * as m022 from './migrations/022_request_subject.js'
+import * as m023 from './migrations/023_join_events_without_pii.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -46,6 +48,8 @@ const migrations: Record<string, Migration> = {
   '019_user_sessions_logout': m019,
   '020_in_flight_media_and_link_case': m020,
   '021_membership_joined_via': m021,
+  '022_request_subject': m022,
+  '023_join_events_without_pii': m023,
 }
 
 const TABLE = 'service_schema_migration'

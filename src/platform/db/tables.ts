@@ -55,6 +55,8 @@ export interface NexusRequestTable {
   response: ColumnType<unknown, string | null | undefined, string | null>
   /** What the id was first used for (nexus/idempotency.ts `requestFingerprint`); null before migration 016. */
   fingerprint: ColumnType<string | null, string | null | undefined, string | null>
+  /** The person the answer is about (a join's new member), whoever sent it; see migration 022. */
+  subject_user_id: ColumnType<string | null, string | null | undefined, string | null>
   created_at: CreatedAt
   expires_at: Timestamp
 }
