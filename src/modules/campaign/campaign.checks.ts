@@ -1,6 +1,6 @@
 import { Compile } from 'typebox/compile'
 import { ValidationError } from '../../platform/http/errors.js'
-import { CampaignMetadata } from './campaign.schema.js'
+import { CampaignMetadata, SCHEDULING_KEYS } from './campaign.schema.js'
 import { applyMergePatch } from './merge-patch.js'
 
 // What a campaign must satisfy when it is written, beyond its schema.
@@ -10,7 +10,7 @@ const METADATA_MAX_BYTES = 1024 * 1024
 const metadataValidator = Compile(CampaignMetadata)
 
 /** A zone `Intl` knows (IANA names and `UTC`): "EST5" or "Berlin" was stored as typed and meant nothing. */
-function knownTimeZone(zone: string): boolean {
+export function knownTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone })
     return true
@@ -22,10 +22,13 @@ function knownTimeZone(zone: string): boolean {
 /**
  * A schedule whose end is not after its start takes the campaign from `scheduled` straight to
  * `ended`, never `active`: most likely two swapped dates, refused where they are typed.
+ * `stored`, for a merge patch: a time zone stored before zones were checked is not the patch's
+ * to answer for while it leaves it as it is (a whole `metadata` naming it again is refused).
  */
-export function assertSchedule(metadata: CampaignMetadata | undefined): void {
+export function assertSchedule(metadata: CampaignMetadata | undefined, stored?: CampaignMetadata): void {
   const { start, end, timezone } = metadata?.scheduling ?? {}
-  if (timezone !== undefined && !knownTimeZone(timezone)) {
+  const kept = stored !== undefined && timezone === stored.scheduling?.timezone
+  if (timezone !== undefined && !kept && !knownTimeZone(timezone)) {
     throw new ValidationError(`Unknown time zone ${JSON.stringify(timezone)}`, [
       {
         path: '/metadata/scheduling/timezone',
@@ -67,6 +70,33 @@ export function assertTitle(title: string | undefined): void {
   }
 }
 
+/**
+ * Keys `stored.scheduling` held before it was closed (see `Scheduling`) that the patch leaves
+ * alone: kept as they are, and not the patch's to answer for. One it names is checked as typed.
+ */
+function legacySchedulingKeys(stored: CampaignMetadata, patch: Record<string, unknown>): string[] {
+  const held = stored.scheduling as Record<string, unknown> | undefined
+  const named = patch.scheduling
+  if (!held || (named !== undefined && (typeof named !== 'object' || named === null || Array.isArray(named))))
+    return []
+  return Object.keys(held).filter(
+    (key) => !SCHEDULING_KEYS.includes(key) && !(named !== undefined && Object.hasOwn(named, key)),
+  )
+}
+
+/**
+ * The validator's complaints as the request's paths. An unknown key is named by its own path
+ * (`body/metadata/scheduling/colour`), once: TypeBox reports it both there and on its parent.
+ */
+function metadataErrors(merged: unknown) {
+  return [...metadataValidator.Errors(merged)]
+    .filter((e) => e.keyword !== 'additionalProperties')
+    .map((e) => ({
+      path: `body/metadata${e.instancePath}`,
+      message: e.schemaPath.endsWith('/additionalProperties') ? 'is not a known property' : e.message,
+    }))
+}
+
 /** Stored metadata with a merge patch applied, validated as a whole body's metadata is. */
 export function mergedMetadata(
   stored: CampaignMetadata,
@@ -74,12 +104,15 @@ export function mergedMetadata(
 ): CampaignMetadata {
   // `"metadata": null` removes the member, which a campaign always has: back to none set.
   const merged = (patch === null ? {} : applyMergePatch(stored, patch)) as Record<string, unknown>
-  if (!metadataValidator.Check(merged)) {
-    const details = [...metadataValidator.Errors(merged)].map((e) => ({
-      path: `body/metadata${e.instancePath}`,
-      message: e.message,
-    }))
-    throw new ValidationError('The merged campaign metadata is invalid', details)
+  const legacy = patch === null ? [] : legacySchedulingKeys(stored, patch)
+  let checked = merged
+  if (legacy.length > 0) {
+    const scheduling = { ...(merged.scheduling as Record<string, unknown>) }
+    for (const key of legacy) delete scheduling[key]
+    checked = { ...merged, scheduling }
+  }
+  if (!metadataValidator.Check(checked)) {
+    throw new ValidationError('The merged campaign metadata is invalid', metadataErrors(checked))
   }
   if (Buffer.byteLength(JSON.stringify(merged)) > METADATA_MAX_BYTES) {
     throw new ValidationError('The merged campaign metadata is too large', [

@@ -13,6 +13,12 @@ export const campaignManifest: ModuleManifest = {
     { method: 'GET', path: '/api/campaign/:slug', auth: 'session', summary: 'Read a campaign' },
     { method: 'PATCH', path: '/api/campaign/:slug', auth: 'editor', summary: 'Change a campaign' },
     { method: 'DELETE', path: '/api/campaign/:slug', auth: 'admin', summary: 'Archive a campaign' },
+    {
+      method: 'POST',
+      path: '/api/campaign/:slug/unarchive',
+      auth: 'admin',
+      summary: 'Take an archived campaign back',
+    },
     { method: 'GET', path: '/api/campaign/:slug/stats', auth: 'editor', summary: 'Counters' },
     { method: 'GET', path: '/api/campaign/:slug/audit', auth: 'editor', summary: 'Audit trail' },
   ],

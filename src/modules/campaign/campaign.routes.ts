@@ -12,6 +12,7 @@ import {
   UpdateCampaignBody,
 } from './campaign.schema.js'
 import type { CampaignService } from './campaign.service.js'
+import { PublicCampaign, toPublicCampaign } from './campaign.view.js'
 
 /**
  * Tracked event names listed in a campaign's stats: any dotted event a visitor sends is counted
@@ -20,17 +21,6 @@ import type { CampaignService } from './campaign.service.js'
 const MAX_STATS_EVENTS = 100
 
 const SlugParams = Type.Object({ slug: Slug })
-const PublicCampaign = Type.Object({
-  slug: Type.String(),
-  title: Type.String(),
-  description: Type.String(),
-  status: Type.String(),
-  metadata: Type.Object({
-    features: Type.Array(Type.String()),
-    scheduling: Type.Record(Type.String(), Type.Unknown()),
-    tags: Type.Array(Type.String()),
-  }),
-})
 
 const MERGE_PATCH = 'application/merge-patch+json'
 const PATCH_TYPES = new Set(['application/json', MERGE_PATCH])
@@ -133,19 +123,9 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
     },
     async (request, reply) => {
       const campaign = await campaigns.get((request.params as { slug: string }).slug)
-      const full = toCampaignResponse(campaign)
-      if (hasRole(request.principal, 'editor')) return reply.header('etag', etag(campaign.version)).send(full)
-      return {
-        slug: full.slug,
-        title: full.title,
-        description: full.description,
-        status: full.status,
-        metadata: {
-          features: campaign.metadata.features ?? [],
-          scheduling: campaign.metadata.scheduling ?? {},
-          tags: campaign.metadata.tags ?? [],
-        },
-      }
+      if (hasRole(request.principal, 'editor'))
+        return reply.header('etag', etag(campaign.version)).send(toCampaignResponse(campaign))
+      return toPublicCampaign(campaign)
     },
   )
 
@@ -170,7 +150,8 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
           'As `application/json`, the fields given replace the stored ones (`metadata` whole); as ' +
           '`application/merge-patch+json` (RFC 7396) `metadata` merges into the stored one and `null` ' +
           'removes a key. `If-Match` (the `ETag` of a read) or `version` refuse the change when the ' +
-          'campaign moved on: 412 and 409.',
+          'campaign moved on: 412 and 409. An archived campaign is read-only: 409 `CAMPAIGN_ARCHIVED` ' +
+          '(`POST /api/campaign/{slug}/unarchive` takes it back).',
         params: SlugParams,
         headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 200 })) }),
         body: {
@@ -206,7 +187,8 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
         operationId: 'archiveCampaign',
         tags,
         security: SecuredBy,
-        description: 'Archives the campaign: it stays readable, its actions stop.',
+        description:
+          'Archives the campaign: it stays readable, its actions stop, and it is read-only until unarchived.',
         params: SlugParams,
         response: { 200: CampaignResponse, ...errors(401, 403, 404) },
       },
@@ -215,6 +197,27 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
       const { slug } = request.params as { slug: string }
       const archived = await campaigns.archive(slug, request.principal!.user_id)
       return reply.header('etag', etag(archived.version)).send(toCampaignResponse(archived))
+    },
+  )
+
+  app.post(
+    '/api/campaign/:slug/unarchive',
+    {
+      onRequest: app.requireRole('admin'),
+      schema: {
+        operationId: 'unarchiveCampaign',
+        tags,
+        security: SecuredBy,
+        description:
+          'Takes an archived campaign back, editable again (idempotent: one not archived is as is).',
+        params: SlugParams,
+        response: { 200: CampaignResponse, ...errors(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { slug } = request.params as { slug: string }
+      const restored = await campaigns.unarchive(slug, request.principal!.user_id)
+      return reply.header('etag', etag(restored.version)).send(toCampaignResponse(restored))
     },
   )
 

@@ -43,25 +43,33 @@ export const CustomRules = Type.Object(
   { additionalProperties: true },
 )
 
+/**
+ * `metadata.scheduling`, closed like the rest of metadata: an unknown key (`frequncy`, `colour`)
+ * is a 400 naming it rather than stored and shown on the public view. Rows stored before it was
+ * closed may still hold others: readers leave them out (see `campaign.view.ts`).
+ */
+export const Scheduling = Type.Object(
+  {
+    start: Type.Optional(IsoDate),
+    end: Type.Optional(IsoDate),
+    /**
+     * Broadcast ticks per second for presence (as the console allows: 0.1–60). A tick every
+     * few seconds at most: rarer ones held back a new socket's first figures, and a rate so
+     * small that its period overflows a timer (1e-9) made the room tick every millisecond.
+     */
+    frequency: Type.Optional(Type.Number({ minimum: MIN_FREQUENCY, maximum: MAX_FREQUENCY })),
+    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+)
+export type Scheduling = Static<typeof Scheduling>
+/** The keys `metadata.scheduling` may hold. */
+export const SCHEDULING_KEYS: readonly string[] = Object.keys(Scheduling.properties)
+
 /** The seed metadata pattern, validated. Unknown top-level keys are refused so typos surface. */
 export const CampaignMetadata = Type.Object(
   {
-    scheduling: Type.Optional(
-      Type.Object(
-        {
-          start: Type.Optional(IsoDate),
-          end: Type.Optional(IsoDate),
-          /**
-           * Broadcast ticks per second for presence (as the console allows: 0.1–60). A tick every
-           * few seconds at most: rarer ones held back a new socket's first figures, and a rate so
-           * small that its period overflows a timer (1e-9) made the room tick every millisecond.
-           */
-          frequency: Type.Optional(Type.Number({ minimum: MIN_FREQUENCY, maximum: MAX_FREQUENCY })),
-          timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-        },
-        { additionalProperties: true },
-      ),
-    ),
+    scheduling: Type.Optional(Scheduling),
     features: Type.Optional(Type.Array(Type.Enum([...FEATURES]), { maxItems: 32, uniqueItems: true })),
     custom_rules: Type.Optional(CustomRules),
     audit: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -185,11 +193,20 @@ export function tickRate(c: Pick<Campaign, 'metadata'>): number {
   return Number.isFinite(f) && f > 0 ? Math.min(Math.max(f, MIN_FREQUENCY), MAX_FREQUENCY) : 1
 }
 
+/**
+ * The campaign's title as shown: its slug while the stored one is blank (written before blank
+ * titles were refused), so the console's list and the campaign page name it. The next save of
+ * the console's form stores that name; the audit trail keeps what was stored.
+ */
+export function displayTitle(c: Pick<Campaign, 'slug' | 'title'>): string {
+  return c.title.trim() === '' ? c.slug : c.title
+}
+
 export function toCampaignResponse(c: Campaign, now = new Date()) {
   return {
     id: c.id,
     slug: c.slug,
-    title: c.title,
+    title: displayTitle(c),
     description: c.description,
     status: campaignStatus(c, now),
     draft: c.draft,

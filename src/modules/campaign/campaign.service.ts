@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util'
 import type { EventBus } from '../../platform/bus/bus.js'
 import type { Db } from '../../platform/db/database.js'
 import { AppError, ConflictError, NotFoundError } from '../../platform/http/errors.js'
+import { type CampaignCacheOptions, createCampaignCache } from './campaign.cache.js'
 import { assertSchedule, assertTitle, mergedMetadata } from './campaign.checks.js'
 import * as repo from './campaign.repo.js'
 import type {
@@ -12,7 +13,6 @@ import type {
 } from './campaign.schema.js'
 
 const CHANGED_CHANNEL = 'ovasabi:campaign:changed'
-const CACHE_MS = 5_000
 
 /**
  * A change to a campaign. `fields` set what they name, `metadata` replaced whole; with `merge`,
@@ -39,6 +39,8 @@ export interface CampaignService {
   }): Promise<{ rows: Campaign[]; total: number }>
   update(slug: string, change: CampaignChange, actor: string): Promise<Campaign>
   archive(slug: string, actor: string): Promise<Campaign>
+  /** Takes an archived campaign back (idempotent); its schedule and flags decide its status again. */
+  unarchive(slug: string, actor: string): Promise<Campaign>
   /** Creates the campaign unless it exists; used for the default demo campaign. */
   ensure(input: CreateCampaignBody, actor: string): Promise<Campaign>
   audit(slug: string, limit?: number): Promise<Awaited<ReturnType<typeof repo.listAudit>>>
@@ -85,16 +87,18 @@ export interface CampaignServiceDeps {
    * listener. Nothing is lost: the gateway re-reads the campaigns of its rooms every few seconds.
    */
   onError?: (err: unknown, slug: string) => void
+  /** The read-through cache's bounds (defaults suit production; tests make them small). */
+  cache?: CampaignCacheOptions
 }
 
 export function createCampaignService(deps: CampaignServiceDeps): CampaignService {
   const { db, bus, onError = () => {} } = deps
-  const cache = new Map<string, { campaign: Campaign | undefined; until: number }>()
+  const cache = createCampaignCache(deps.cache)
   const listeners = new Set<CampaignListener>()
 
   async function find(slug: string): Promise<Campaign | undefined> {
-    const hit = cache.get(slug)
-    if (hit && hit.until > Date.now()) return hit.campaign
+    const hit = cache.fresh(slug)
+    if (hit) return hit.campaign
     return remember(slug, await repo.findBySlug(db, slug))
   }
 
@@ -103,10 +107,9 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
    * change made meanwhile): an older one would stand for the next few seconds. Returns the newest.
    */
   function remember(slug: string, campaign: Campaign | undefined): Campaign | undefined {
-    const held = cache.get(slug)?.campaign
+    const held = cache.held(slug)
     const newest = held && campaign && held.version > campaign.version ? held : campaign
-    if (cache.size > 5000) cache.clear()
-    cache.set(slug, { campaign: newest, until: Date.now() + CACHE_MS })
+    cache.set(slug, newest)
     return newest
   }
 
@@ -154,6 +157,15 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
       // own keys) both apply, one after the other, rather than the second failing as stale.
       const before = await repo.findForUpdate(trx, slug)
       if (!before) throw new NotFoundError(`Campaign ${slug} does not exist`, 'CAMPAIGN_NOT_FOUND')
+      // An archived campaign is read-only: what it was when it closed is what its leads, stats
+      // and audit trail refer to. `unarchive` takes it back first.
+      if (before.archived_at && action === 'update') {
+        throw new ConflictError(
+          `Campaign ${slug} is archived; unarchive it to change it`,
+          'CAMPAIGN_ARCHIVED',
+          { archived_at: before.archived_at.toISOString() },
+        )
+      }
       if (expect.ifMatch !== undefined && expect.ifMatch !== before.version) {
         throw new AppError(
           412,
@@ -219,7 +231,7 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
         patch = (before) => {
           if (metadata === undefined) return fields
           const merged = mergedMetadata(before.metadata, metadata)
-          assertSchedule(merged)
+          assertSchedule(merged, before.metadata)
           return { ...fields, metadata: merged }
         }
       } else {
@@ -237,6 +249,13 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
         before.archived_at ? undefined : { archived_at: new Date() },
       )
       if (archived) await changed(campaign)
+      return campaign
+    },
+    async unarchive(slug, actor) {
+      const { campaign, changed: restored } = await applyChange(slug, actor, 'unarchive', (before) =>
+        before.archived_at ? { archived_at: null } : undefined,
+      )
+      if (restored) await changed(campaign)
       return campaign
     },
     async ensure(input, actor) {

@@ -41,7 +41,13 @@ function validationDetails(violations: Violation[], context: string) {
   const told = new Set<string>()
   const details: Array<{ path: string; message: string; missing?: unknown }> = []
   for (const v of violations) {
-    const path = `${context}${v.instancePath || ''}`
+    // An unknown key is named by its own path, as any other offending value is.
+    const extra = v.keyword === 'additionalProperties' ? (v.params as { additionalProperty?: unknown }) : {}
+    const key =
+      typeof extra.additionalProperty === 'string'
+        ? `/${extra.additionalProperty.replaceAll('~', '~0').replaceAll('/', '~1')}`
+        : ''
+    const path = `${context}${v.instancePath || ''}${key}`
     const allowed = constants.get(v.instancePath)
     if (allowed && (v.keyword === 'const' || v.keyword === 'anyOf')) {
       if (told.has(v.instancePath)) continue
@@ -53,7 +59,7 @@ function validationDetails(violations: Violation[], context: string) {
     const missing = (v.params as { missingProperty?: unknown } | undefined)?.missingProperty
     details.push({
       path,
-      message: enumMessage(v) ?? v.message ?? 'is invalid',
+      message: key ? 'is not a known property' : (enumMessage(v) ?? v.message ?? 'is invalid'),
       ...(missing ? { missing } : {}),
     })
   }

@@ -58,7 +58,9 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
       setMessage({ tone: 'danger', text: 'Give the campaign a title.' })
       return
     }
-    const scheduling: Record<string, unknown> = { ...(meta.scheduling ?? {}) }
+    // The keys the form edits, and only those: a campaign stored before scheduling was closed may
+    // hold others, which the server refuses by name and the form has no field to remove.
+    const scheduling: Record<string, unknown> = {}
     scheduling.frequency = Number(f.get('frequency'))
     scheduling.timezone = String(f.get('timezone') || 'UTC')
     const start = scheduleInstant(String(f.get('start') ?? ''), scheduling.timezone as string)
