@@ -6,9 +6,10 @@ export type CacheRow = Omit<LocalizationTranslationTable, 'created_at'>
 
 export async function findCached(
   db: Db,
-  q: { hashes: string[]; source: string; targets: string[]; format: string; context: string },
+  q: { hashes: string[]; source: string; targets: string[]; format: string },
 ) {
   if (q.hashes.length === 0) return []
+  // Any context: it never changed what went upstream (rows written before may carry one).
   return db
     .selectFrom('service_localization_translation')
     .select(['text_hash', 'target', 'translated_text', 'detected_source'])
@@ -16,7 +17,6 @@ export async function findCached(
     .where('source', '=', q.source)
     .where('target', 'in', q.targets)
     .where('format', '=', q.format)
-    .where('context', '=', q.context)
     .execute()
 }
 

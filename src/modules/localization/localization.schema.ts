@@ -17,10 +17,17 @@ export const MAX_REQUEST_CHARS = 50_000
  */
 export const MAX_REQUEST_STRINGS = MAX_STRINGS * MAX_TARGETS
 
+/**
+ * Where the strings are shown. LibreTranslate takes no context, so none of it changes what goes
+ * upstream or splits the cache: `key` picks the campaign catalog's entry, `locale` is the reader's
+ * locale (the target when `target` is absent), `page` and `description` are for the caller's logs.
+ */
 export const TranslateContext = Type.Object(
   {
     page: Type.Optional(Type.String({ maxLength: 200 })),
+    /** The catalog key the string is (a single `q` only). */
     key: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /** The reader's locale: translated into when `target` is absent. */
     locale: Type.Optional(LangCode),
     description: Type.Optional(Type.String({ maxLength: 1000 })),
   },
@@ -34,10 +41,10 @@ const translateFields = {
     Type.Array(Type.String({ maxLength: MAX_CHARS }), { minItems: 1, maxItems: MAX_STRINGS }),
   ]),
   source: Type.Optional(Type.Union([Type.Literal('auto'), LangCode], { default: 'auto' })),
-  target: Type.Union([
-    LangCode,
-    Type.Array(LangCode, { minItems: 1, maxItems: MAX_TARGETS, uniqueItems: true }),
-  ]),
+  /** Required unless `context.locale` names the reader's locale. */
+  target: Type.Optional(
+    Type.Union([LangCode, Type.Array(LangCode, { minItems: 1, maxItems: MAX_TARGETS, uniqueItems: true })]),
+  ),
   format: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('html')])),
   context: Type.Optional(TranslateContext),
 }

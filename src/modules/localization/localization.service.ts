@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Config } from '../../config.js'
 import type { Db } from '../../platform/db/database.js'
-import { ServiceUnavailableError, UnprocessableError } from '../../platform/http/errors.js'
+import { ServiceUnavailableError, UnprocessableError, ValidationError } from '../../platform/http/errors.js'
 import type { HealthCheck } from '../../platform/observability/health.js'
 import { type Batcher, createBatcher } from './batcher.js'
 import { type CircuitBreaker, createBreaker } from './breaker.js'
@@ -59,13 +59,12 @@ const BREAKER_STATES = { closed: 0, half_open: 1, open: 2 } as const
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
-/** The cache's context column: the fields that can change a translation, in a fixed order. */
-function contextKey(context: TranslateContext | undefined): string {
-  if (!context) return ''
-  const { page, key, description } = context
-  if (page === undefined && key === undefined && description === undefined) return ''
-  return JSON.stringify([page ?? null, key ?? null, description ?? null])
-}
+/**
+ * The cache's context column, always empty: LibreTranslate takes no context, so the same text,
+ * languages and format get the same translation on every page. (Rows written when the context
+ * split the cache are still read: lookups ignore the column.)
+ */
+const CACHE_CONTEXT = ''
 
 /**
  * How one string goes upstream: the texts sent, and how their translations become the answer
@@ -217,7 +216,14 @@ export function createLocalizationService(deps: {
 
   async function translate(input: TranslateInput, campaignSlug?: string): Promise<TranslateResult> {
     const qs = Array.isArray(input.q) ? input.q : [input.q]
-    const targets = Array.isArray(input.target) ? input.target : [input.target]
+    // The reader's locale is the target when the caller names none.
+    const target = input.target ?? input.context?.locale
+    if (target === undefined) {
+      throw new ValidationError("`target` is required unless `context.locale` names the reader's locale", [
+        { path: '/target', message: 'required' },
+      ])
+    }
+    const targets = Array.isArray(target) ? target : [target]
     // Counted as they would go upstream: a plural or select message goes once per option, each
     // option a whole sentence with the text around it, so one 5,000-character string can be
     // hundreds of strings upstream.
@@ -236,7 +242,6 @@ export function createLocalizationService(deps: {
     const upSource = await upstreamCode(source)
     const upTargets = await Promise.all(targets.map(upstreamCode))
     const format = input.format ?? 'text'
-    const context = contextKey(input.context)
     // Filled, not sparse: array methods skip holes.
     const slots: Array<Translation | undefined> = Array.from(
       { length: qs.length * targets.length },
@@ -280,7 +285,6 @@ export function createLocalizationService(deps: {
         source: upSource,
         targets: [...new Set(todo.map(([, ti]) => upTargets[ti] as string))],
         format,
-        context,
       })
       const found = new Map(rows.map((r) => [`${r.text_hash}\u0000${r.target}`, r]))
       for (const [qi, ti] of todo) {
@@ -289,7 +293,7 @@ export function createLocalizationService(deps: {
       }
       todo = missing()
       if (todo.length > 0)
-        await fromUpstream(todo, qs, plans, hashes, upTargets, upSource, format, context, put, input)
+        await fromUpstream(todo, qs, plans, hashes, upTargets, upSource, format, put, input)
     }
 
     const translations = slots as Translation[]
@@ -305,7 +309,6 @@ export function createLocalizationService(deps: {
     targets: string[],
     source: string,
     format: 'text' | 'html',
-    context: string,
     put: (
       qi: number,
       ti: number,
@@ -361,7 +364,7 @@ export function createLocalizationService(deps: {
         source,
         target: targets[ti] as string,
         format,
-        context,
+        context: CACHE_CONTEXT,
         source_text: q,
         translated_text: fixed,
         provider: 'libretranslate',

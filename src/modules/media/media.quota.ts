@@ -69,8 +69,9 @@ const lockName = (scope: repo.QuotaScope) =>
 
 /**
  * Inserts the upload rows of a commit batch under their campaigns' and uploaders' quota locks.
- * Each reservation gets what is left, up to its per-file limit (the ticket's `max_bytes` says
- * so); one that would not fit fails its request with 413 `STORAGE_QUOTA_EXCEEDED`.
+ * Each reservation gets its declared size, else what is left up to its per-file limit (the
+ * ticket's `max_bytes` says so); one that would not fit fails its request with 413
+ * `STORAGE_QUOTA_EXCEEDED`.
  */
 export function reservationWriter(config: QuotaConfig): WriteGroup<Reservation> {
   return {
@@ -97,8 +98,10 @@ export function reservationWriter(config: QuotaConfig): WriteGroup<Reservation> 
               )
             : new StorageQuotaExceededError('uploader', config.MEDIA_USER_QUOTA_BYTES, ownerUsed, needed)
         }
-        item.row.max_bytes = allowed
-        item.ticket.max_bytes = allowed
+        // A declared size is what the URL takes (a different body is refused), so only it is held.
+        const reserved = item.declared ?? allowed
+        item.row.max_bytes = reserved
+        item.ticket.max_bytes = reserved
         await repo.insert(trx, item.row)
       }
     },

@@ -16,12 +16,12 @@ import { LOCATED_TYPES, withoutLocation } from './location.js'
 import { publishStatus } from './media.events.js'
 import { claimStored, HEARTBEAT_MS, type QuotaConfig } from './media.quota.js'
 import * as repo from './media.repo.js'
-import { fileTooLarge } from './sizes.js'
+import { fileTooLarge, sizeMismatch } from './sizes.js'
 import { allowedTypes, normaliseType } from './media.rules.js'
 import { type MediaResponse, THUMBNAIL_TYPES } from './media.schema.js'
 import { UploadMeter } from './meter.js'
 import type { UploadSigner } from './signing.js'
-import type { StorageAdapter } from './storage.js'
+import type { StorageAdapter, StorageWrite } from './storage.js'
 import { STRIPPED_TYPES, type Stripped, withoutMetadata } from './strip.js'
 import { makeThumbnail, storeBytes, type Thumbnail, thumbnailKeyOf } from './thumbnail.js'
 
@@ -174,10 +174,14 @@ export function createReceiver(deps: {
 
     const max = Number(row.max_bytes)
     const length = body.headers['content-length'] ? Number(body.headers['content-length']) : undefined
+    // A size named when the URL was asked for binds the body: what ends short was cut off.
+    const declaredSize = (row.metadata as { declared_size?: number | null }).declared_size ?? undefined
+    if (declaredSize !== undefined && length !== undefined && length !== declaredSize) {
+      return fail('size_mismatch', sizeMismatch(declaredSize, length))
+    }
     if (length !== undefined && length > max) {
       return fail('too_large', fileTooLarge(max))
     }
-    const declaredSize = (row.metadata as { declared_size?: number | null }).declared_size ?? undefined
     // While bytes arrive the row is written now and then, so the sweep never fails an upload
     // that is slow but alive for one a crash interrupted (see `failInterrupted`). One at a time.
     let lastBeat = Date.now()
@@ -197,7 +201,16 @@ export function createReceiver(deps: {
       void emit('uploading', { ...p })
       heartbeat()
     })
-    const out = await storage.open(row.storage_key, row.declared_type)
+    let out: StorageWrite
+    try {
+      out = await storage.open(row.storage_key, row.declared_type)
+    } catch (err) {
+      // The URL is used up: the upload ends failed now, not `uploading` (holding its quota, its
+      // uploader never told) until the sweep's grace runs out.
+      await repo.update(db, id, { status: 'failed', failure_reason: 'storage_error' })
+      void emit('failed', { reason: 'storage_error' })
+      throw err
+    }
 
     // The request is piped by hand, not through pipeline(): pipeline would destroy the request
     // (and its socket) on a 413, and the client would never see the answer.
@@ -222,6 +235,9 @@ export function createReceiver(deps: {
       body.unpipe(meter)
       await out.abort().catch(() => {})
       if (meter.tooLarge) {
+        if (declaredSize !== undefined && meter.bytes > declaredSize) {
+          return fail('size_mismatch', sizeMismatch(declaredSize, meter.bytes, true))
+        }
         return fail('too_large', fileTooLarge(max))
       }
       if (idle) return fail(idle instanceof BodyTooSlowError ? 'too_slow' : 'idle_timeout', idle)
@@ -237,6 +253,10 @@ export function createReceiver(deps: {
     } finally {
       body.off('close', onClose)
       stopWatching()
+    }
+
+    if (declaredSize !== undefined && meter.bytes !== declaredSize) {
+      return fail('size_mismatch', sizeMismatch(declaredSize, meter.bytes), [row.storage_key])
     }
 
     try {

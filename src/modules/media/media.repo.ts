@@ -158,14 +158,19 @@ export async function failInterrupted(trx: Db, graceMs: number, limit: number): 
     .execute()
 }
 
-export async function listByCampaign(db: Db, slug: string, limit: number): Promise<MediaRow[]> {
-  return db
-    .selectFrom('service_media_main')
-    .selectAll()
-    .where('campaign_slug', '=', slug)
-    .orderBy('created_at', 'desc')
-    .limit(limit)
-    .execute()
+/**
+ * A campaign's media, newest first, by id: ids are ULIDs (time first), so `before` (the last id
+ * seen) pages on from where the last page ended, even when that media was deleted meanwhile.
+ */
+export async function listByCampaign(
+  db: Db,
+  slug: string,
+  q: { limit: number; before?: string; status?: Status },
+): Promise<MediaRow[]> {
+  let query = db.selectFrom('service_media_main').selectAll().where('campaign_slug', '=', slug)
+  if (q.before !== undefined) query = query.where('id', '<', q.before)
+  if (q.status !== undefined) query = query.where('status', '=', q.status)
+  return query.orderBy('id', 'desc').limit(q.limit).execute()
 }
 
 /** Whose bytes a quota counts: a campaign's, or one uploader's over every campaign. */

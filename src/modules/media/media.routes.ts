@@ -6,7 +6,7 @@ import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { Slug } from '../campaign/campaign.schema.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import type { MediaRow } from './media.repo.js'
-import { MediaIdParams, MediaResponse, OwnMediaView } from './media.schema.js'
+import { MEDIA_STATUSES, MediaIdParams, MediaResponse, OwnMediaView } from './media.schema.js'
 import type { MediaService } from './media.service.js'
 import { contentDisposition, downloadName, notModified, parseRange } from './range.js'
 import { createSweeper } from './media.sweep.js'
@@ -21,7 +21,9 @@ export interface MediaRoutesOptions {
 const Binary = Type.Unsafe<unknown>({ type: 'string', format: 'binary' })
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
 const ServeHeaders = Type.Object({
-  range: Type.Optional(Type.String({ maxLength: 200 })),
+  // No length limit of its own (Node bounds the headers): a long multi-range list is answered in
+  // full like any other (RFC 9110 §14.2 lets a server ignore Range), never refused.
+  range: Type.Optional(Type.String()),
   'if-none-match': Type.Optional(Type.String({ maxLength: 4096 })),
   'if-modified-since': Type.Optional(Type.String({ maxLength: 100 })),
 })
@@ -63,7 +65,8 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
             '`media_event`s (uploading → processing → ready | failed) go to the uploader meanwhile. ' +
             'There is no total deadline, but a body with no byte for `HTTP_BODY_IDLE_TIMEOUT_SECONDS` ' +
             'fails the upload (408 `REQUEST_TIMEOUT`), as does one averaging under ' +
-            '`HTTP_BODY_MIN_BYTES_PER_SECOND` (408 `BODY_TOO_SLOW`).',
+            '`HTTP_BODY_MIN_BYTES_PER_SECOND` (408 `BODY_TOO_SLOW`). When `media.upload` named a `size`, a body ' +
+            'of any other size fails the upload (400 `UPLOAD_SIZE_MISMATCH`).',
           params: Type.Object({ token: Type.String({ maxLength: 200 }) }),
           response: { 200: MediaResponse, ...errors(400, 403, 404, 408, 409, 413, 415, 422) },
         },
@@ -204,17 +207,25 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
         operationId: 'listCampaignMedia',
         tags,
         security: SecuredBy,
+        description:
+          "The campaign's media, newest first; page with `before` (the last media_id you saw), pick a " +
+          '`status` (e.g. `failed`).',
         params: Type.Object({ slug: Slug }),
         querystring: Type.Object({
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+          before: Type.Optional(MediaIdParams.properties.id),
+          status: Type.Optional(Type.Union(MEDIA_STATUSES.map((s) => Type.Literal(s)))),
         }),
-        response: { 200: Type.Object({ media: Type.Array(MediaResponse) }), ...errors(401, 403, 404) },
+        response: {
+          200: Type.Object({ media: Type.Array(MediaResponse) }),
+          ...errors(400, 401, 403, 404),
+        },
       },
     },
     async (request) => {
       const { slug } = request.params as { slug: string }
       await campaigns.get(slug)
-      return { media: await media.list(slug, (request.query as { limit: number }).limit) }
+      return { media: await media.list(slug, request.query as Parameters<MediaService['list']>[1]) }
     },
   )
 

@@ -5,7 +5,11 @@ export const UploadPayload = Type.Object(
     /** Shown in Content-Disposition only; storage keys never use it. */
     filename: Type.String({ minLength: 1, maxLength: 255 }),
     content_type: Type.String({ minLength: 3, maxLength: 127 }),
-    /** Expected size in bytes, when the client knows it (refused early when over the limit). */
+    /**
+     * The file's size in bytes, when the client knows it: refused early when over the limit, only
+     * it is reserved against the quotas, and a body of any other size is refused (400
+     * `UPLOAD_SIZE_MISMATCH`), so a cut-off upload is never published.
+     */
     size: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },

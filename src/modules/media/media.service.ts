@@ -19,7 +19,7 @@ import { failInterrupted, sweepPartials } from './media.sweep.js'
 import * as repo from './media.repo.js'
 import { fileTooLarge } from './sizes.js'
 import { allowedTypes, maxBytes, normaliseType } from './media.rules.js'
-import type { MediaResponse, OwnMediaView, UploadPayload } from './media.schema.js'
+import type { MediaResponse, MediaStatus, OwnMediaView, UploadPayload } from './media.schema.js'
 import { type UploadSigner, urlExpiry } from './signing.js'
 import type { StorageAdapter } from './storage.js'
 import { thumbnailKeyOf } from './thumbnail.js'
@@ -39,7 +39,8 @@ export interface MediaService {
    * else is told it does not exist. How a page that missed `media_event`s catches up.
    */
   own(id: string, principal: Pick<Principal, 'user_id' | 'session_id'>): Promise<OwnMediaView>
-  list(slug: string, limit: number): Promise<MediaResponse[]>
+  /** Newest first; `before` (the last media_id seen) pages on, `status` picks one. */
+  list(slug: string, q: { limit: number; before?: string; status?: MediaStatus }): Promise<MediaResponse[]>
   /** Deletes a media of `slug` (its uploader or an editor): its bytes go and its quota is freed. */
   remove(slug: string, id: string, principal: Principal): Promise<void>
   /**
@@ -207,8 +208,8 @@ export function createMediaService(deps: {
     receive: createReceiver({ ...deps, toResponse }),
     get,
     own,
-    async list(slug, limit) {
-      return (await repo.listByCampaign(db, slug, limit)).map(toResponse)
+    async list(slug, q) {
+      return (await repo.listByCampaign(db, slug, q)).map(toResponse)
     },
     remove,
     erase,

@@ -23,3 +23,18 @@ export function fileTooLarge(max: number): AppError {
     },
   )
 }
+
+/**
+ * 400 `UPLOAD_SIZE_MISMATCH`: the body is not the `size` the upload URL was asked for. A body that
+ * ends short is a cut-off upload, never a file to publish; one that goes on is not the file named.
+ */
+export function sizeMismatch(declared: number, received: number, more = false): AppError {
+  return new AppError(
+    400,
+    'UPLOAD_SIZE_MISMATCH',
+    more
+      ? `The upload URL was asked for ${declared} bytes; more came`
+      : `The upload URL was asked for ${declared} bytes; ${received} came`,
+    { details: { declared_bytes: declared, received_bytes: received } },
+  )
+}

@@ -117,7 +117,8 @@ function rememberUnavailable(): void {
 
 /**
  * Translates the page's strings through `/api/translate`, one request per string so each carries
- * its own context key (the server batches concurrent requests upstream and caches per context),
+ * its own context key for the campaign catalog (the server batches concurrent requests upstream
+ * and caches each text once per language pair),
  * and keeps the results in localStorage.
  *
  * One string is asked first: when the server has no provider (`TRANSLATION_UNAVAILABLE`) the rest
