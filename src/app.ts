@@ -65,6 +65,14 @@ export interface BuildOptions extends PlatformOptions {
   /** Use this platform instead of creating one (it is then not closed with the app). */
   platform?: Platform
   logger?: boolean
+  /**
+   * For tools that read a deployment's database (`ovasabi kg`): the start hook writes nothing (no
+   * default campaign, no OVASABI_ADMIN_KEY row, no graph snapshot) and starts no worker (purges,
+   * webhook delivery, referral announcements), and the gateway joins no Redis presence. Use such
+   * an app without `ready()`: the modules' own start hooks (the upload sweeper, which fails
+   * interrupted uploads, the stream ticker, the gateway) then never run either.
+   */
+  readOnly?: boolean
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/
@@ -399,7 +407,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       history,
       inbound,
       bus: platform.bus,
-      redis: platform.redis,
+      // Presence in Redis registers this process as a node at once (heartbeats, reaping).
+      redis: options.readOnly ? undefined : platform.redis,
       metrics: realtime.createRealtimeMetrics(platform.metrics.registry),
       // `stats_update`: the campaign's public counters (see `publicCounters`), and the leaderboard.
       stats: async (slug) => {
@@ -432,6 +441,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     upgradePaths: [stream.CABLE_PATH],
   })
   app.decorate('amadeus', graph)
+  if (options.readOnly) graph.readOnly()
   await app.register(amadeus.routes, {
     amadeus: graph,
     eventSchemas,
@@ -445,6 +455,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   let purgeTimer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
+    if (options.readOnly) return
     await campaigns.start()
     if (config.OVASABI_ADMIN_KEY) {
       await platform.apiKeys.create({

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { KG_HELP, kgCommand } from './amadeus/cli.js'
+import { flushOutput, ignoreClosedPipes } from './cli-output.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { ROLES, type Role } from './platform/auth/principal.js'
 import { AppError } from './platform/http/errors.js'
@@ -135,7 +136,20 @@ export function addCommand(name: string, command: Command): void {
 
 addCommand('kg', kgCommand)
 
+/**
+ * Runs one command and returns its exit code (-1: keep running). Whatever it printed is handed to
+ * the OS first, since the caller exits right away (see `flushOutput`).
+ */
 export async function main(argv: string[]): Promise<number> {
+  ignoreClosedPipes()
+  try {
+    return await dispatch(argv)
+  } finally {
+    await flushOutput()
+  }
+}
+
+async function dispatch(argv: string[]): Promise<number> {
   const [name, ...args] = argv
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     console.log(HELP)

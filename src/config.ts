@@ -297,6 +297,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   // refused: the key would be created at start and never work.
   if (env.OVASABI_ADMIN_KEY !== undefined && !looksLikeApiKey(env.OVASABI_ADMIN_KEY))
     problems.push('OVASABI_ADMIN_KEY: must not be three dot-separated parts (the shape of a signed token)')
+  const corsOrigins = parseOrigins(env.CORS_ORIGINS, problems)
   if (problems.length > 0) throw new ConfigError(problems)
   const dataDir = resolve(env.DATA_DIR)
   return Object.freeze({
@@ -304,13 +305,53 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     DATA_DIR: dataDir,
     MEDIA_DIR: resolve(env.MEDIA_DIR ?? join(dataDir, 'media')),
     JWT_SECRET: env.JWT_SECRET ?? loadOrCreateSecret(dataDir),
-    CORS_ORIGINS: Object.freeze(
-      env.CORS_ORIGINS.split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
+    CORS_ORIGINS: Object.freeze(corsOrigins),
     VERSION: readVersion(),
   })
+}
+
+/**
+ * `CORS_ORIGINS` as the origins browsers send (`https://app.example`, lower case, no default port,
+ * no path). Each one is matched exactly, by CORS and by the cookie rule, and its pages may call with
+ * the visitor's login cookie, so a wildcard (`*`, `https://*.example`) is refused: it would be taken
+ * literally and match nothing, and browsers refuse credentials with `Access-Control-Allow-Origin: *`.
+ * An entry that is no origin (a path, a typo) is refused too, rather than never matching.
+ */
+function parseOrigins(raw: string, problems: string[]): string[] {
+  const origins: string[] = []
+  for (const entry of raw.split(',').map((s) => s.trim())) {
+    if (!entry) continue
+    const named = entry === raw.trim() ? `CORS_ORIGINS=${JSON.stringify(entry)}` : `CORS_ORIGINS: "${entry}"`
+    if (entry.includes('*')) {
+      problems.push(
+        `${named}: wildcards are not supported (pages of these origins may send the login cookie, and ` +
+          'browsers refuse credentials with "*"); list each origin, e.g. ' +
+          'CORS_ORIGINS=https://www.example.com,https://app.example.com',
+      )
+      continue
+    }
+    let url: URL | undefined
+    try {
+      url = new URL(entry)
+    } catch {}
+    if (
+      !url ||
+      !['http:', 'https:'].includes(url.protocol) ||
+      url.username ||
+      url.password ||
+      url.pathname !== '/' ||
+      url.search ||
+      url.hash
+    ) {
+      problems.push(
+        `${named}: not an origin; give scheme, host and port only, e.g. https://app.example.com ` +
+          'or http://localhost:5173',
+      )
+      continue
+    }
+    if (!origins.includes(url.origin)) origins.push(url.origin)
+  }
+  return origins
 }
 
 function readVersion(): string {

@@ -15,15 +15,15 @@ export const KG_HELP = `  ovasabi kg show [--type T] [--json]        the live se
   ovasabi kg import <file>                   restore snapshots from an export`
 
 /**
- * The real app (real manifests, migrated database), never listening; closed afterwards. It stores
- * no snapshot of its own: the history is the servers' (see `readOnly`); `kg import` writes only
- * what it imports.
+ * The real app (real manifests, migrated database), never listening; closed afterwards. It is
+ * read-only (see `BuildOptions.readOnly`) and never started (`ready()`): pointed at a deployment's
+ * database it writes no campaign, key or snapshot of its own, and runs none of the servers'
+ * workers (the upload sweeper would fail their uploads in flight); `kg import` writes only what it
+ * imports.
  */
 async function withApp<T>(config: Config, fn: (app: FastifyInstance) => Promise<T>): Promise<T> {
-  const app = await buildApp(config, { logger: false })
+  const app = await buildApp(config, { logger: false, readOnly: true })
   try {
-    app.amadeus.readOnly()
-    await app.ready()
     return await fn(app)
   } finally {
     await app.close()
@@ -46,15 +46,6 @@ export function describePath(root: string, path: GraphEdge[]): string {
   return parts.join(' ⇢ ')
 }
 
-/**
- * Resolves once everything written to `stream` so far is handed to the OS. The CLI's caller exits
- * right after the command returns, and writes to a pipe are asynchronous: without this,
- * `ovasabi kg export | gzip` kept the first 64 KiB of the backup and dropped the rest.
- */
-function drained(stream: NodeJS.WriteStream): Promise<void> {
-  return new Promise((resolve) => stream.write('', () => resolve()))
-}
-
 /** How many arguments each command takes after its name. */
 const ARGUMENTS: Record<string, number> = {
   show: 0,
@@ -66,15 +57,6 @@ const ARGUMENTS: Record<string, number> = {
   import: 1,
 }
 
-/** `ovasabi kg …`: the service graph from the command line (and CI's `kg validate`). */
-export async function kgCommand(config: Config, args: string[]): Promise<number> {
-  try {
-    return await run(config, args)
-  } finally {
-    await Promise.all([drained(process.stdout), drained(process.stderr)])
-  }
-}
-
 const OPTIONS = {
   json: { type: 'boolean' },
   type: { type: 'string' },
@@ -83,7 +65,11 @@ const OPTIONS = {
   out: { type: 'string' },
 } as const
 
-async function run(config: Config, args: string[]): Promise<number> {
+/**
+ * `ovasabi kg …`: the service graph from the command line (and CI's `kg validate`). What it prints
+ * reaches a pipe whole: `main` (cli.ts) flushes stdout and stderr before the process exits.
+ */
+export async function kgCommand(config: Config, args: string[]): Promise<number> {
   let parsed: ReturnType<
     typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof OPTIONS }>
   >

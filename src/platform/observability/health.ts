@@ -1,7 +1,11 @@
 /** State of one dependency as `/health` reports it. */
 export interface DependencyHealth {
   status: 'up' | 'down' | 'disabled'
-  /** Whether `/health/ready` fails while this one is down. */
+  /**
+   * Whether `/health/ready` (and `/health`) answer 503 while this one is down: only what this node
+   * can serve no request without (its database). Redis is not: every node shares it and REST works
+   * without it, and failing readiness over it would take all nodes out of the balancer at once.
+   */
   critical: boolean
   latency_ms?: number
   details?: string

@@ -2,8 +2,8 @@ import type { ModuleManifest } from '../module.js'
 
 /**
  * The probes that run the dependency checks (`routes.ts`), so the graph names what a failing
- * dependency takes down: readiness turns 503 when a critical one (the database, a configured
- * Redis) is down.
+ * dependency takes down: readiness turns 503 when a critical one (the database) is down; Redis
+ * down is reported (`degraded`) without failing it.
  */
 export const healthManifest: ModuleManifest = {
   name: 'health',
@@ -18,7 +18,7 @@ export const healthManifest: ModuleManifest = {
       method: 'GET',
       path: '/health/ready',
       auth: 'public',
-      summary: 'Readiness: 503 when a critical dependency (database, Redis) is down or the node drains',
+      summary: 'Readiness: 503 when the database is down or the node drains; Redis down is degraded, 200',
     },
   ],
   actions: [],
