@@ -115,7 +115,14 @@ export function createClient(options: ClientOptions) {
       create: (body: T.CreateCampaignInput) => req<T.Campaign>('POST', '/api/campaign', { body }),
       update: (slug: string, body: T.UpdateCampaignInput) =>
         req<T.Campaign>('PATCH', `/api/campaign/${enc(slug)}`, { body }),
+      /** `DELETE /api/campaign/{slug}` (admin): stays readable, its actions stop, read-only until unarchived. */
       archive: (slug: string) => req<T.Campaign>('DELETE', `/api/campaign/${enc(slug)}`),
+      /**
+       * `POST /api/campaign/{slug}/unarchive` (admin): an archived campaign editable again (`update`
+       * refuses one with 409 `CAMPAIGN_ARCHIVED` until then). Idempotent: one not archived is
+       * answered as it is.
+       */
+      unarchive: (slug: string) => req<T.Campaign>('POST', `/api/campaign/${enc(slug)}/unarchive`),
       stats: (slug: string) => req<T.CampaignStats>('GET', `/api/campaign/${enc(slug)}/stats`),
       audit: (slug: string, limit?: number) =>
         req<{ entries: T.AuditEntry[] }>('GET', `/api/campaign/${enc(slug)}/audit`, { query: { limit } }),
@@ -208,7 +215,13 @@ export function createClient(options: ClientOptions) {
         body: Blob | ArrayBuffer | Uint8Array,
         onProgress?: (fraction: number) => void,
       ) => putBytes(http, options.fetch, uploadUrl, body, onProgress),
-      list: (slug: string) => req<{ media: C.Media[] }>('GET', `/api/campaign/${enc(slug)}/media`),
+      /**
+       * `GET /api/campaign/{slug}/media` (editor): newest first, `limit` at a time (default 100, at
+       * most 500). Page on with `before`: the last `media_id` of the page before; `status` picks one
+       * state (e.g. `failed`). An empty page is the end.
+       */
+      list: (slug: string, q: C.MediaListQuery = {}) =>
+        req<{ media: C.Media[] }>('GET', `/api/campaign/${enc(slug)}/media`, { query: { ...q } }),
       /**
        * `GET /api/media/{id}`: where an upload stands, for the session or user that uploaded it
        * (404 `MEDIA_NOT_FOUND` for anyone else, and once it is deleted): what its `media_event`s
@@ -219,7 +232,7 @@ export function createClient(options: ClientOptions) {
         req<{
           media_id: string
           campaign: string
-          status: 'pending' | 'uploading' | 'processing' | 'ready' | 'failed'
+          status: C.MediaStatus
           reason?: string
           content_type: string
           size?: number

@@ -16,7 +16,12 @@ import type {
   TranslateResult as ServerTranslateResult,
   Translation as ServerTranslation,
 } from '../src/modules/localization/localization.schema.js'
-import type { MediaResponse, UploadPayload, UploadTicket } from '../src/modules/media/media.schema.js'
+import type {
+  MediaResponse,
+  MediaStatus as ServerMediaStatus,
+  UploadPayload,
+  UploadTicket,
+} from '../src/modules/media/media.schema.js'
 import type {
   CreateWebhookBody,
   UpdateWebhookBody,
@@ -68,7 +73,18 @@ export type ReferralResult = ApplyResponse
 export type LeaderboardEntry = ServerLeaderboardEntry
 export type Leaderboard = Static<typeof LeaderboardResponse>
 
-export type TranslateInput = ServerTranslateInput
+type TranslateTarget = NonNullable<ServerTranslateInput['target']>
+type TranslateContext = NonNullable<ServerTranslateInput['context']>
+/**
+ * `POST /api/translate` and `localization.translate`: `target` names the languages, or, when it
+ * is absent, `context.locale` (the reader's locale) is the one target. One of them is required
+ * (the server refuses neither with 400 `VALIDATION_FAILED`); a named `target` wins over the locale.
+ */
+export type TranslateInput = Omit<ServerTranslateInput, 'target' | 'context'> &
+  (
+    | { target: TranslateTarget; context?: TranslateContext }
+    | { target?: undefined; context: TranslateContext & { locale: string } }
+  )
 export type Translation = ServerTranslation
 export type TranslateResult = ServerTranslateResult
 export type Languages = Static<typeof LanguagesResponse>
@@ -80,6 +96,16 @@ export type CatalogView = Static<typeof CatalogResponse>
 export type MediaUploadInput = UploadPayload
 export type MediaUpload = UploadTicket
 export type Media = MediaResponse
+export type MediaStatus = ServerMediaStatus
+/** `GET /api/campaign/{slug}/media` (editor): newest first, restated from the route's inline query. */
+export interface MediaListQuery {
+  /** 1–500, default 100. */
+  limit?: number
+  /** The last `media_id` of the previous page: the next page starts after it (even once it is deleted). */
+  before?: string
+  /** Only media in this state (e.g. `failed`). */
+  status?: MediaStatus
+}
 
 /** `stream.start`: without `stream_id` a new stream, with it go live (see `stream/live.actions.ts`). */
 export interface StreamStartInput {

@@ -15,6 +15,8 @@ interface EditorProps {
 const isConflict = (err: unknown) =>
   err instanceof OvasabiError && (err.code === 'VERSION_CONFLICT' || err.code === 'PRECONDITION_FAILED')
 
+const errorCode = (err: unknown) => (err instanceof OvasabiError ? err.code : undefined)
+
 /**
  * Metadata with real controls; saved with the campaign's version so concurrent edits are refused.
  * "Load the latest version" remounts the form (its fields start from the campaign they are given).
@@ -36,6 +38,8 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
   const [pending, setPending] = useState(false)
   const busy = useRef(false)
   const archived = c.status === 'archived'
+  // Set once the server refused this key a restore: only an admin's key may unarchive.
+  const [restoreRefused, setRestoreRefused] = useState(false)
 
   async function save(e: Event) {
     e.preventDefault()
@@ -100,6 +104,13 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
           text: 'Someone else saved this campaign after you opened it. Load the latest version (your unsaved changes here are lost), or save again to replace their changes with yours.',
         })
         props.onSaved()
+      } else if (errorCode(err) === 'CAMPAIGN_ARCHIVED') {
+        // Archived by someone else since the form was opened: the reload shows it read-only.
+        setMessage({
+          tone: 'warn',
+          text: 'This campaign was archived after you opened it, so your changes were not saved. Restore it to edit it again.',
+        })
+        props.onSaved()
       } else setMessage({ tone: 'danger', text: errorText(err) })
     } finally {
       busy.current = false
@@ -118,6 +129,25 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
     }
   }
 
+  async function restore() {
+    if (busy.current) return
+    busy.current = true
+    setPending(true)
+    try {
+      await props.client.campaigns.unarchive(c.slug)
+      setMessage({ tone: 'ok', text: 'Restored: the campaign is editable again and its actions run.' })
+      props.onSaved()
+    } catch (err) {
+      if (errorCode(err) === 'FORBIDDEN' || (err instanceof OvasabiError && err.status === 403)) {
+        setRestoreRefused(true)
+        setMessage({ tone: 'warn', text: 'Only an admin can restore an archived campaign.' })
+      } else setMessage({ tone: 'danger', text: errorText(err) })
+    } finally {
+      busy.current = false
+      setPending(false)
+    }
+  }
+
   const toggle = (f: string) =>
     setFeatures((s) => {
       const n = new Set(s)
@@ -128,6 +158,26 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
 
   return (
     <form class="panel editor" onSubmit={save} data-testid="campaign-editor">
+      {archived && (
+        <div class="notice archived-note" data-tone="warn" role="status" data-testid="archived-note">
+          <p>
+            <strong>Archived{c.archived_at ? ` on ${new Date(c.archived_at).toLocaleString()}` : ''}.</strong>{' '}
+            This campaign is read-only: its settings cannot be changed and its page takes no actions. Its
+            leads, media, webhooks and stats stay open. Restore it to edit it again (admins only).
+          </p>
+          {!restoreRefused && (
+            <button
+              class="btn btn-sm btn-primary"
+              type="button"
+              onClick={restore}
+              disabled={pending}
+              data-testid="restore-campaign"
+            >
+              Restore
+            </button>
+          )}
+        </div>
+      )}
       <fieldset disabled={archived}>
         <div class="grid-2">
           <div class="field">
@@ -205,9 +255,11 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
         </p>
       )}
       <div class="actions">
-        <button class="btn btn-primary" type="submit" disabled={archived || pending}>
-          Save changes
-        </button>
+        {!archived && (
+          <button class="btn btn-primary" type="submit" disabled={pending}>
+            Save changes
+          </button>
+        )}
         <span class="muted">version {c.version}</span>
         {!archived && (
           <button class="btn btn-danger push-right" type="button" onClick={archive}>
