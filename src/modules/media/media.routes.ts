@@ -28,6 +28,13 @@ const ServeHeaders = Type.Object({
   'if-modified-since': Type.Optional(Type.String({ maxLength: 100 })),
 })
 const INLINE = /^(image|video|audio)\//
+/**
+ * Caches (browsers, CDNs) keep a media but ask before each use: a ready media never changes, yet it
+ * may be deleted (a moderation takedown, an erasure), and then it must stop being served at once,
+ * not when a year-long (or hour-long) freshness runs out. Asking is cheap: the ETag and
+ * Last-Modified sent make it a 304 without the bytes.
+ */
+const CACHE_CONTROL = 'public, no-cache'
 
 export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
   app,
@@ -97,9 +104,7 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
     // A ready media never changes: its row was last written when it became ready.
     const etag = row.sha256 ? `"${row.sha256}${key.endsWith('original') ? '' : '-thumb'}"` : undefined
     if (etag) reply.header('etag', etag)
-    reply
-      .header('last-modified', row.updated_at.toUTCString())
-      .header('cache-control', 'public, max-age=31536000, immutable')
+    reply.header('last-modified', row.updated_at.toUTCString()).header('cache-control', CACHE_CONTROL)
     if (notModified(request.headers, etag, row.updated_at)) return reply.status(304).send()
     reply
       .header('content-type', contentType)

@@ -4,8 +4,26 @@ import { DEFAULT_ALLOWED_TYPES } from './media.schema.js'
 
 /** What a campaign's `custom_rules` say about uploads, each falling back to its default. */
 
+/**
+ * Names clients send for a type besides the one its bytes are detected as: `image/jpg` (many
+ * upload libraries and hand-written clients), `image/pjpeg` and `image/x-png` (old Internet
+ * Explorer), `audio/mp3`, and the older names of WAV. Each is checked, stored and served under
+ * the usual name (`image/jpg` as `image/jpeg`), in uploads and in `media_allowed_types` alike.
+ */
+const ALIASES = new Map([
+  ['image/jpg', 'image/jpeg'],
+  ['image/pjpeg', 'image/jpeg'],
+  ['image/x-png', 'image/png'],
+  ['audio/mp3', 'audio/mpeg'],
+  ['audio/x-wav', 'audio/wav'],
+  ['audio/wave', 'audio/wav'],
+  ['audio/vnd.wave', 'audio/wav'],
+])
+
+/** A media type without parameters, in lower case, an alias (see `ALIASES`) by its usual name. */
 export function normaliseType(type: string): string {
-  return type.split(';')[0]!.trim().toLowerCase()
+  const bare = type.split(';')[0]!.trim().toLowerCase()
+  return ALIASES.get(bare) ?? bare
 }
 
 export function allowedTypes(campaign: Campaign): string[] {

@@ -60,6 +60,8 @@ export interface MediaService {
 /** Statuses in which an upload may still write files. */
 const IN_FLIGHT = new Set(['pending', 'uploading', 'processing'])
 const BAD_NAME = /[\u0000-\u001f\u007f/\\]|^\.{1,2}$/
+/** Nothing visible: white space and format characters (zero-width space, byte order mark) only. */
+const BLANK = /^[\s\p{Cf}]*$/u
 const MEDIA_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
 
 const num = (v: string | number | null) => (v === null ? null : Number(v))
@@ -100,6 +102,10 @@ export function createMediaService(deps: {
   }
 
   async function prepare(campaign: Campaign, principal: Principal, input: UploadPayload) {
+    // A name of spaces passes `minLength` but names nothing: a download would be saved as ` .png`.
+    if (BLANK.test(input.filename)) {
+      throw new BadRequestError('File name must not be blank', 'INVALID_FILENAME')
+    }
     if (BAD_NAME.test(input.filename) || input.filename.includes('..')) {
       throw new BadRequestError(
         'File name must not contain path separators, ".." or control characters',

@@ -1,10 +1,24 @@
 import type { ByteRange } from './storage.js'
 
+/** `text` without the spaces and tabs around it (a regular expression would take quadratic time). */
+function withoutOws(text: string): string {
+  const ows = (i: number) => text[i] === ' ' || text[i] === '\t'
+  let start = 0
+  let end = text.length
+  while (start < end && ows(start)) start++
+  while (end > start && ows(end - 1)) end--
+  return text.slice(start, end)
+}
+
 /**
  * One `Range: bytes=…` header against an object of `size` bytes: the range to send, `undefined`
  * for the whole object (no header, several ranges, which may be answered in full, or a unit
- * other than bytes, which must be ignored: RFC 9110 §14.2), or `'unsatisfiable'` for 416.
- * The unit is case-insensitive.
+ * other than bytes, which must be ignored: RFC 9110 §14.2), or `'unsatisfiable'` for 416 (a range
+ * outside the object, or a range set that is malformed). The unit is case-insensitive.
+ *
+ * The range set is a list (RFC 9110 §5.6.1.2): optional whitespace around its commas and empty
+ * elements (`bytes=0-1,`) are accepted, and so is whitespace right after `=` (`bytes= 0-1`), as
+ * nginx and Express accept it. Whitespace within one range (`0 -1`) is malformed.
  */
 export function parseRange(
   header: string | undefined,
@@ -13,10 +27,15 @@ export function parseRange(
   if (!header) return undefined
   const value = header.trim()
   if (!/^bytes=/i.test(value)) return undefined
-  const m = /^bytes=(\d*)-(\d*)$/i.exec(value)
-  if (!m) return value.includes(',') ? undefined : 'unsatisfiable'
-  const [, from, to] = m as unknown as [string, string, string]
-  if (from === '' && to === '') return 'unsatisfiable'
+  const specs = value
+    .slice('bytes='.length)
+    .split(',')
+    .map(withoutOws)
+    .filter((spec) => spec !== '')
+  const ranges = specs.map((spec) => /^(\d*)-(\d*)$/.exec(spec))
+  if (ranges.length === 0 || ranges.some((m) => !m || (m[1] === '' && m[2] === ''))) return 'unsatisfiable'
+  if (ranges.length > 1) return undefined
+  const [, from, to] = ranges[0] as unknown as [string, string, string]
   if (from === '') {
     const suffix = Number(to)
     if (suffix === 0 || size === 0) return 'unsatisfiable'
