@@ -24,6 +24,7 @@ import * as web from './web/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
 import { authPlugin, createAuthenticator } from './platform/auth/plugin.js'
 import { registerErrorHandler } from './platform/http/error-handler.js'
+import { fallbackLimitStore } from './platform/http/global-limit-store.js'
 import { newUlid } from './platform/ids.js'
 import { registerJsonParser } from './platform/http/json-parser.js'
 import { createRateLimiter } from './platform/http/rate-limiter.js'
@@ -167,10 +168,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     global: true,
     max: config.RATE_LIMIT_PER_MINUTE,
     timeWindow: '1 minute',
-    ...(platform.redis ? { redis: platform.redis, nameSpace: 'ovasabi:rl:' } : {}),
+    // With Redis the nodes share the counts, each counting on its own while Redis cannot answer.
+    ...(platform.redis ? { store: fallbackLimitStore(platform.redis, 'ovasabi:rl:') } : {}),
     // By client network (an IPv6 client's /64), which it may send from any address of.
     keyGenerator: (request) => clientNetwork(request.ip),
-    // Redis down must not turn every request (the pages included) into a 500: limits fail open.
+    // A store failure must not turn every request (the pages included) into a 500.
     skipOnError: true,
     errorResponseBuilder: (request, context) => ({
       statusCode: 429,

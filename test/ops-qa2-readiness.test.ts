@@ -73,3 +73,45 @@ describe('readiness while the shared Redis is down', { skip: !REDIS_URL && 'REDI
     }
   })
 })
+
+// With Redis up the nodes share the global per-client limit; while it is down each node counts on
+// its own. The plugin's own Redis store with `skipOnError` left every request of an outage
+// unlimited, after waiting out Redis' command timeout.
+describe('the global limit while the shared Redis is down', {
+  skip: !REDIS_URL && 'REDIS_URL not set',
+}, () => {
+  it('is shared while Redis answers, and held by each node while it does not', async () => {
+    const proxy = await redisProxy(REDIS_URL!)
+    const nodes: TestContext[] = []
+    try {
+      for (let i = 0; i < 2; i++)
+        nodes.push(await buildTestApp({ env: { REDIS_URL: proxy.url, RATE_LIMIT_PER_MINUTE: '4' } }))
+      const [a, b] = nodes as [TestContext, TestContext]
+      // Fresh addresses, so neither part (nor an earlier run, in the shared Redis) counts for another.
+      const octet = () => Math.floor(Math.random() * 250) + 1
+      const sharedIp = `10.${octet()}.${octet()}.${octet()}`
+      const aloneIp = `10.${octet()}.${octet()}.${octet()}`
+      const get = (t: TestContext, ip: string) =>
+        t.app
+          .inject({ method: 'GET', url: '/docs/openapi.json', remoteAddress: ip })
+          .then((r) => r.statusCode)
+
+      // Shared: two requests on each node use up the client's four.
+      const shared = [await get(a, sharedIp), await get(b, sharedIp)]
+      shared.push(await get(a, sharedIp), await get(b, sharedIp), await get(a, sharedIp))
+      assert.deepEqual(shared, [200, 200, 200, 200, 429])
+
+      proxy.cut()
+      for (const t of nodes) await until(() => t.app.platform.redis!.status !== 'ready', 'Redis gone')
+      // Each node holds the limit on its own: four, then 429, on each.
+      for (const t of nodes) {
+        const codes: number[] = []
+        for (let i = 0; i < 5; i++) codes.push(await get(t, aloneIp))
+        assert.deepEqual(codes, [200, 200, 200, 200, 429])
+      }
+    } finally {
+      proxy.cut()
+      for (const t of nodes) await t.close().catch(() => {})
+    }
+  })
+})
