@@ -348,6 +348,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       principal: input.principal,
       campaign,
       ip: input.ip,
+      recorded: !key.keyless,
       defer(w) {
         writes.push(w)
       },

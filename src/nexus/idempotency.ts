@@ -206,7 +206,8 @@ export function forgetSubjectsQuery(trx: Db, subjects: string[]) {
  * Names the person an action's stored answer is about (a join's new member), in the action's
  * commit (`ctx.defer`), so erasing them finds it whichever credential sent it. The record is the
  * one the dispatcher keeps for this request: the campaign of the path (`campaign_id`), the
- * caller's actor, the request id. A request without a key of the client's has none; nothing then.
+ * caller's actor, the request id. A request without a key of the client's has none: the caller
+ * skips it then (`ActionContext.recorded`).
  */
 export async function markSubject(
   trx: Db,

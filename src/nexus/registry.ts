@@ -14,6 +14,11 @@ export interface ActionContext {
   /** Client IP, for rate limits and fraud rules. */
   ip: string
   /**
+   * Whether the answer is kept for retries (an idempotency record under the client's request id);
+   * false when the client named no id, so no copy of the request can ask for it again.
+   */
+  recorded: boolean
+  /**
    * Add writes to the transaction that also stores the idempotent response and the analytics
    * event, so the action's effects and its acknowledgement commit together.
    */

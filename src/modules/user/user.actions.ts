@@ -20,7 +20,8 @@ export function registerUserActions(registry: ActionRegistry, users: UserService
       const result = await users.register(ctx.campaign, payload, { principal: ctx.principal, ip: ctx.ip })
       // The stored answer (kept 24 h for retries) holds this person's email, name, code and token,
       // under the sender's key: it names them, so erasing them finds it whoever sent the join.
-      ctx.defer((trx) => markSubject(trx, ctx, result.user.id))
+      // A join without a client's request id keeps no answer: nothing to name.
+      if (ctx.recorded) ctx.defer((trx) => markSubject(trx, ctx, result.user.id))
       return { result }
     },
   })
