@@ -13,6 +13,7 @@ import {
   createCampaign,
   DIALECTS,
   guestToken,
+  insertLegacyCampaign,
   json,
   type TestContext,
   uniqueSlug,
@@ -157,22 +158,12 @@ for (const dialect of DIALECTS) {
     })
 
     it('reads and edits a row stored before the checks: extra scheduling keys, blank title, unknown zone', async () => {
-      const slug = uniqueSlug('legacy')
-      await t.app.platform.database.db
-        .insertInto('service_campaign_main')
-        .values({
-          slug,
-          title: '   ',
-          description: '',
-          draft: false,
-          created_by: 'legacy',
-          metadata: JSON.stringify({
-            features: ['presence', 'analytics'],
-            scheduling: { frequency: 2, timezone: 'Berlin', colour: 'red', internal_note: 'call Bob' },
-          }),
-          updated_at: new Date(),
-        })
-        .execute()
+      const slug = await insertLegacyCampaign(t.app, '   ', {
+        frequency: 2,
+        timezone: 'Berlin',
+        colour: 'red',
+        internal_note: 'call Bob',
+      })
 
       // Visitors: a title, only the schedule's own keys, a zone `Intl` can use.
       const pub = await publicView(slug)

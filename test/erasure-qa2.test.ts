@@ -1,52 +1,21 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
-import type { FastifyInstance } from 'fastify'
+import { describe, it } from 'node:test'
 import { sql } from 'kysely'
 import { forgetSubjectsQuery } from '../src/nexus/idempotency.js'
-import { createDatabase, type DatabaseHandle } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
 import { scrubJoinEvents } from '../src/platform/db/migrations/023_join_events_without_pii.js'
-import {
-  adminHeaders,
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  type Dialect,
-  freshPostgres,
-  json,
-  type TestContext,
-} from './helper.js'
+import { adminHeaders, createCampaign, DIALECTS, json, suiteApp, withDatabase } from './helper.js'
 import { bearer, join, mail } from './people-fixtures.js'
 
 const SECRET_NAME = 'Bob Secretname'
 
-async function withDatabase(dialect: Dialect, test: (database: DatabaseHandle) => Promise<void>) {
-  const fresh = dialect === 'postgres' ? await freshPostgres() : undefined
-  const database = await createDatabase(
-    { DATA_DIR: '/nonexistent', DATABASE_URL: fresh?.url, DATABASE_POOL_SIZE: 2 },
-    { memory: true },
-  )
-  try {
-    await test(database)
-  } finally {
-    await database.close()
-    await fresh?.drop()
-  }
-}
-
 for (const dialect of DIALECTS) {
   describe(`erasure QA 2 (${dialect})`, () => {
-    let ctx: TestContext
-    let app: FastifyInstance
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      app = ctx.app
-    })
-    after(() => ctx.close())
+    const suite = suiteApp({ dialect })
 
     const stored = async (requestId: string) =>
-      app.platform.database.db
+      suite.app.platform.database.db
         .selectFrom('service_nexus_request')
         .select(['actor', 'status_code', 'response'])
         .where('request_id', '=', requestId)
@@ -54,7 +23,7 @@ for (const dialect of DIALECTS) {
 
     /** A join through the action endpoint, sent with `headers`' credential, under `requestId`. */
     const joinAs = (slug: string, headers: Record<string, string>, requestId: string, email: string) =>
-      app.inject({
+      suite.app.inject({
         method: 'POST',
         url: `/api/${slug}/update`,
         headers,
@@ -62,15 +31,15 @@ for (const dialect of DIALECTS) {
       })
 
     it("erases the stored answer of a join sent with another person's credential or an API key", async () => {
-      const slug = await createCampaign(app)
-      const ann = await join(app, slug, { name: 'Ann' })
+      const slug = await createCampaign(suite.app)
+      const ann = await join(suite.app, slug, { name: 'Ann' })
       const tag = randomBytes(4).toString('hex')
       const cases = [
         { via: 'user', headers: bearer(ann.token), requestId: `join-bob-${tag}`, email: mail('bob') },
         { via: 'apikey', headers: adminHeaders, requestId: `join-cat-${tag}`, email: mail('cat') },
       ]
       // Ann's own action under her key: not about the erased people, so it stays.
-      const own = await app.inject({
+      const own = await suite.app.inject({
         method: 'POST',
         url: `/api/${slug}/update`,
         headers: bearer(ann.token),
@@ -88,7 +57,7 @@ for (const dialect of DIALECTS) {
         else assert.match(before.actor, /^user:apikey:/)
         assert.match(JSON.stringify(before.response), new RegExp(SECRET_NAME), 'the answer holds the joiner')
 
-        const erased = await app.inject({
+        const erased = await suite.app.inject({
           method: 'DELETE',
           url: `/api/user/${joined.user.id}`,
           headers: adminHeaders,
@@ -114,7 +83,7 @@ for (const dialect of DIALECTS) {
     it("finds the answers about an erased person through the subject's index, not by scanning", {
       skip: dialect !== 'postgres' && "plans are PostgreSQL's",
     }, async () => {
-      const db = app.platform.database.db
+      const db = suite.app.platform.database.db
       const plan = await db.transaction().execute(async (trx) => {
         await sql`set local enable_seqscan = off`.execute(trx)
         const q = forgetSubjectsQuery(trx, ['usr_x', 'usr_y']).compile()

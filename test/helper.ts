@@ -3,12 +3,14 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before } from 'node:test'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import pg from 'pg'
 import { buildApp } from '../src/app.js'
 import type { RealtimeMessage } from '../src/realtime/publish.js'
 import { FEATURES } from '../src/modules/campaign/campaign.schema.js'
 import { loadConfig, type Config } from '../src/config.js'
+import { createDatabase, type DatabaseHandle } from '../src/platform/db/database.js'
 
 /** The database dialects this run covers: PGlite always, PostgreSQL when DATABASE_URL is set. */
 export type Dialect = 'pglite' | 'postgres'
@@ -39,6 +41,24 @@ export async function freshPostgres(): Promise<{ url: string; drop: () => Promis
       await c.query(`drop database if exists ${name} with (force)`)
       await c.end()
     },
+  }
+}
+
+/**
+ * Runs `test` on a database of its own with no migration run (in-memory PGlite, or a fresh
+ * PostgreSQL database for `postgres`), then closes it and drops it.
+ */
+export async function withDatabase(dialect: Dialect, test: (database: DatabaseHandle) => Promise<void>) {
+  const fresh = dialect === 'postgres' ? await freshPostgres() : undefined
+  const database = await createDatabase(
+    { DATA_DIR: '/nonexistent', DATABASE_URL: fresh?.url, DATABASE_POOL_SIZE: 2 },
+    { memory: true },
+  )
+  try {
+    await test(database)
+  } finally {
+    await database.close()
+    await fresh?.drop()
   }
 }
 
@@ -89,6 +109,33 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestCo
       await app.close()
       await drop?.()
       rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/**
+ * Call inside a `describe`: a test app built with `options` before its tests and closed after
+ * them (`ctx`, and its `app`).
+ */
+export function suiteApp(options: TestAppOptions = {}): {
+  readonly ctx: TestContext
+  readonly app: FastifyInstance
+} {
+  let ctx: TestContext | undefined
+  before(async () => {
+    ctx = await buildTestApp(options)
+  })
+  after(() => ctx?.close())
+  const started = () => {
+    if (!ctx) throw new Error('the suite has not started')
+    return ctx
+  }
+  return {
+    get ctx() {
+      return started()
+    },
+    get app() {
+      return started().app
     },
   }
 }
@@ -243,6 +290,32 @@ export async function createCampaign(
     },
   })
   if (res.statusCode !== 201) throw new Error(`create campaign: ${res.statusCode} ${res.body}`)
+  return slug
+}
+
+/**
+ * Stores a campaign row as one written before titles, time zones and schedule keys were checked
+ * (straight into the table, past the API): `title` and `scheduling` as given, with presence and
+ * analytics on. Returns its slug.
+ */
+export async function insertLegacyCampaign(
+  app: FastifyInstance,
+  title: string,
+  scheduling: Record<string, unknown>,
+): Promise<string> {
+  const slug = uniqueSlug('legacy')
+  await app.platform.database.db
+    .insertInto('service_campaign_main')
+    .values({
+      slug,
+      title,
+      description: '',
+      draft: false,
+      created_by: 'legacy',
+      metadata: JSON.stringify({ features: ['presence', 'analytics'], scheduling }),
+      updated_at: new Date(),
+    })
+    .execute()
   return slug
 }
 

@@ -15,21 +15,67 @@ import { assertClosedWith, DEADLINE_MS, open, sleep, trickle } from './slow-clie
  * sockets, with the deadlines set to 1 s; outcomes are awaited, never timed.
  */
 
-describe('HTTP timeouts of the app', () => {
+/**
+ * Call inside a `describe`: a test app with `env`, listening on a port of 127.0.0.1 during its
+ * tests (`port`).
+ */
+function listeningApp(env: Record<string, string>) {
+  const state = { port: 0 }
   let ctx: TestContext
-  let port: number
-
   before(async () => {
-    ctx = await buildTestApp({
-      env: { HTTP_HEADERS_TIMEOUT_SECONDS: '1', HTTP_BODY_IDLE_TIMEOUT_SECONDS: '1' },
-    })
+    ctx = await buildTestApp({ env })
     await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-    port = (ctx.app.server.address() as AddressInfo).port
+    state.port = (ctx.app.server.address() as AddressInfo).port
   })
   after(async () => ctx.close())
+  return state
+}
+
+/**
+ * Call inside a `describe`: a bare Fastify server with these deadlines and the routes `routes`
+ * adds, listening on a port of 127.0.0.1 during its tests (`app`, `port`).
+ */
+function timedServer(deadlines: Parameters<typeof httpTimeouts>[0], routes: (app: FastifyInstance) => void) {
+  const state = { app: undefined as unknown as FastifyInstance, port: 0 }
+  before(async () => {
+    const timeouts = httpTimeouts(deadlines)
+    state.app = Fastify({ ...timeouts.options })
+    timeouts.watch(state.app)
+    routes(state.app)
+    await state.app.listen({ port: 0, host: '127.0.0.1' })
+    state.port = (state.app.server.address() as AddressInfo).port
+  })
+  after(async () => state.app.close())
+  return state
+}
+
+/** Reads `payload` to its end; `done` is given how many bytes it held. */
+function countBytes(payload: NodeJS.ReadableStream, done: (err: null, bytes: number) => void) {
+  let bytes = 0
+  payload.on('data', (c: Buffer) => {
+    bytes += c.length
+  })
+  payload.on('end', () => done(null, bytes))
+}
+
+/**
+ * `POST /late`: a body the server starts reading late (its storage is slow, a lookup comes
+ * first); answers its size.
+ */
+function addLateRoute(app: FastifyInstance) {
+  app.register(async (scope) => {
+    scope.addContentTypeParser('application/octet-stream', (_request, payload, done) => {
+      setTimeout(() => countBytes(payload, done), 2500)
+    })
+    scope.post('/late', async (request) => ({ bytes: request.body }))
+  })
+}
+
+describe('HTTP timeouts of the app', () => {
+  const server = listeningApp({ HTTP_HEADERS_TIMEOUT_SECONDS: '1', HTTP_BODY_IDLE_TIMEOUT_SECONDS: '1' })
 
   it('closes a request whose headers never finish, though a header line keeps coming', async () => {
-    const { socket, closed } = open(port)
+    const { socket, closed } = open(server.port)
     socket.write('GET /health HTTP/1.1\r\nhost: localhost\r\n')
     let n = 0
     const trickle = setInterval(() => socket.writable && socket.write(`x-slow-${n++}: 1\r\n`), 200)
@@ -44,14 +90,14 @@ describe('HTTP timeouts of the app', () => {
   })
 
   it('closes a connection that never sends a byte, answering nothing (`closed` rejects after DEADLINE_MS)', async () => {
-    const { closed } = open(port)
+    const { closed } = open(server.port)
     const answer = await closed
     // Nothing was asked, so nothing is answered: the connection is closed, not left open.
     assert.deepEqual(answer, { headers: {} })
   })
 
   it('answers 408 and closes a JSON body that stops coming', async () => {
-    const { socket, closed } = open(port)
+    const { socket, closed } = open(server.port)
     const body = JSON.stringify({ email: 'slow@example.com', password: 'not-sent-whole-1' })
     socket.write(
       `POST /api/auth/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n` +
@@ -62,7 +108,7 @@ describe('HTTP timeouts of the app', () => {
   })
 
   it('keeps the id a client gave its request in the 408', async () => {
-    const { socket, closed } = open(port)
+    const { socket, closed } = open(server.port)
     socket.write(
       `POST /api/auth/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n` +
         `x-request-id: slow-client-1\r\ncontent-length: 100\r\n\r\n{"email":`,
@@ -74,21 +120,14 @@ describe('HTTP timeouts of the app', () => {
 })
 
 describe('HTTP body rate floor of the app', () => {
-  let ctx: TestContext
-  let port: number
-
-  before(async () => {
-    // The idle timeout stays long: only the floor can cut these bodies.
-    ctx = await buildTestApp({
-      env: { HTTP_BODY_MIN_BYTES_PER_SECOND: '1000', HTTP_BODY_MIN_RATE_GRACE_SECONDS: '1' },
-    })
-    await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-    port = (ctx.app.server.address() as AddressInfo).port
+  // The idle timeout stays long: only the floor can cut these bodies.
+  const server = listeningApp({
+    HTTP_BODY_MIN_BYTES_PER_SECOND: '1000',
+    HTTP_BODY_MIN_RATE_GRACE_SECONDS: '1',
   })
-  after(async () => ctx.close())
 
   it('answers 408 BODY_TOO_SLOW and closes a JSON body that trickles in, never idle', async () => {
-    const { socket, closed } = open(port)
+    const { socket, closed } = open(server.port)
     const body = Buffer.from(JSON.stringify({ email: 'slow@example.com', password: 'p'.repeat(400) }))
     socket.write(
       `POST /api/auth/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n` +
@@ -127,46 +166,23 @@ describe('HTTP body rate floor configuration', () => {
 })
 
 describe('HTTP timeouts of the server', () => {
-  let app: FastifyInstance
-  let port: number
   const big = Buffer.alloc(64 * 1024 * 1024)
-
-  before(async () => {
-    // No rate floor: these bodies are slow on purpose (see the floor's own suite below).
-    const timeouts = httpTimeouts({
-      headersMs: 1000,
-      bodyIdleMs: 1000,
-      bodyMinBytesPerSecond: 0,
-      bodyRateGraceMs: 1000,
-    })
-    app = Fastify({ ...timeouts.options })
-    timeouts.watch(app)
-    app.get('/slow', async () => {
-      await sleep(2500)
-      return { ok: true }
-    })
-    app.get('/big', async (_request, reply) => reply.type('application/octet-stream').send(big))
-    app.post('/echo', async (request) => request.body)
-    // A body the server starts reading late (its storage is slow, a lookup comes first).
-    app.register(async (scope) => {
-      scope.addContentTypeParser('application/octet-stream', (_request, payload, done) => {
-        setTimeout(() => {
-          let bytes = 0
-          payload.on('data', (c: Buffer) => {
-            bytes += c.length
-          })
-          payload.on('end', () => done(null, bytes))
-        }, 2500)
+  // No rate floor: these bodies are slow on purpose (see the floor's own suite below).
+  const server = timedServer(
+    { headersMs: 1000, bodyIdleMs: 1000, bodyMinBytesPerSecond: 0, bodyRateGraceMs: 1000 },
+    (app) => {
+      app.get('/slow', async () => {
+        await sleep(2500)
+        return { ok: true }
       })
-      scope.post('/late', async (request) => ({ bytes: request.body }))
-    })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    port = (app.server.address() as AddressInfo).port
-  })
-  after(async () => app.close())
+      app.get('/big', async (_request, reply) => reply.type('application/octet-stream').send(big))
+      app.post('/echo', async (request) => request.body)
+      addLateRoute(app)
+    },
+  )
 
   it('leaves alone a request whose server takes longer than the idle timeout to answer', async () => {
-    const { socket, closed } = open(port)
+    const { socket, closed } = open(server.port)
     socket.write('GET /slow HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n')
     const answer = await closed
     assert.equal(answer.status, 200)
@@ -174,7 +190,7 @@ describe('HTTP timeouts of the server', () => {
   })
 
   it('takes a body that comes slowly but steadily, for longer than both deadlines', async () => {
-    const { socket, closed } = open(port)
+    const { socket, closed } = open(server.port)
     const body = JSON.stringify({ text: 'a'.repeat(60) })
     socket.write(
       `POST /echo HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\nconnection: close\r\n` +
@@ -191,7 +207,7 @@ describe('HTTP timeouts of the server', () => {
   })
 
   it('does not count against the client the time the server takes to read its body', async () => {
-    const { socket, closed } = open(port)
+    const { socket, closed } = open(server.port)
     const body = Buffer.alloc(32 * 1024 * 1024)
     socket.write(
       `POST /late HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/octet-stream\r\n` +
@@ -205,8 +221,8 @@ describe('HTTP timeouts of the server', () => {
   })
 
   it('closes a connection whose client stops reading its answer', async () => {
-    const serverSide = new Promise<Socket>((resolve) => app.server.once('connection', resolve))
-    const socket = connect(port, '127.0.0.1')
+    const serverSide = new Promise<Socket>((resolve) => server.app.server.once('connection', resolve))
+    const socket = connect(server.port, '127.0.0.1')
     socket.on('error', () => {})
     socket.write('GET /big HTTP/1.1\r\nhost: localhost\r\n\r\n')
     // Read the first bytes (the answer began), then nothing.
@@ -226,33 +242,22 @@ describe('HTTP timeouts of the server', () => {
 })
 
 describe('HTTP head deadline of the server, with a longer idle timeout', () => {
-  let app: FastifyInstance
-  let port: number
-
-  before(async () => {
-    // Only the head deadline can close a silent connection here (the idle timeout is a minute),
-    // so what it answers is seen without racing the socket timeout.
-    const timeouts = httpTimeouts({
-      headersMs: 1000,
-      bodyIdleMs: 60_000,
-      bodyMinBytesPerSecond: 0,
-      bodyRateGraceMs: 1000,
-    })
-    app = Fastify({ ...timeouts.options })
-    timeouts.watch(app)
-    app.get('/', async () => ({ ok: true }))
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    port = (app.server.address() as AddressInfo).port
-  })
-  after(async () => app.close())
+  // Only the head deadline can close a silent connection here (the idle timeout is a minute),
+  // so what it answers is seen without racing the socket timeout.
+  const server = timedServer(
+    { headersMs: 1000, bodyIdleMs: 60_000, bodyMinBytesPerSecond: 0, bodyRateGraceMs: 1000 },
+    (app) => {
+      app.get('/', async () => ({ ok: true }))
+    },
+  )
 
   it('closes a connection that never sends a byte without answering it', async () => {
-    const { closed } = open(port)
+    const { closed } = open(server.port)
     assert.deepEqual(await closed, { headers: {} })
   })
 
   it('answers 408 to a head that began and did not finish', async () => {
-    const { socket, closed } = open(port)
+    const { socket, closed } = open(server.port)
     socket.write('GET / HTTP/1.1\r\nhost: local')
     const answer = await closed
     assert.equal(answer.status, 408, JSON.stringify(answer))
@@ -261,48 +266,24 @@ describe('HTTP head deadline of the server, with a longer idle timeout', () => {
 })
 
 describe('HTTP body rate floor of the server', () => {
-  let app: FastifyInstance
-  let port: number
   const head = (path: string, length: number) =>
     `POST ${path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/octet-stream\r\n` +
     `connection: close\r\ncontent-length: ${length}\r\n\r\n`
-
-  before(async () => {
-    const timeouts = httpTimeouts({
-      headersMs: 1000,
-      bodyIdleMs: 1000,
-      bodyMinBytesPerSecond: 1000,
-      bodyRateGraceMs: 1000,
-    })
-    app = Fastify({ ...timeouts.options })
-    timeouts.watch(app)
-    const count = (payload: NodeJS.ReadableStream, done: (err: null, bytes: number) => void) => {
-      let bytes = 0
-      payload.on('data', (c: Buffer) => {
-        bytes += c.length
+  const server = timedServer(
+    { headersMs: 1000, bodyIdleMs: 1000, bodyMinBytesPerSecond: 1000, bodyRateGraceMs: 1000 },
+    (app) => {
+      app.register(async (scope) => {
+        scope.addContentTypeParser('application/octet-stream', (_request, payload, done) =>
+          countBytes(payload, done),
+        )
+        scope.post('/count', async (request) => ({ bytes: request.body }))
       })
-      payload.on('end', () => done(null, bytes))
-    }
-    app.register(async (scope) => {
-      scope.addContentTypeParser('application/octet-stream', (_request, payload, done) =>
-        count(payload, done),
-      )
-      scope.post('/count', async (request) => ({ bytes: request.body }))
-    })
-    // A body the server starts reading late (its storage is slow, a lookup comes first).
-    app.register(async (scope) => {
-      scope.addContentTypeParser('application/octet-stream', (_request, payload, done) => {
-        setTimeout(() => count(payload, done), 2500)
-      })
-      scope.post('/late', async (request) => ({ bytes: request.body }))
-    })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    port = (app.server.address() as AddressInfo).port
-  })
-  after(async () => app.close())
+      addLateRoute(app)
+    },
+  )
 
   it('answers 408 BODY_TOO_SLOW to a body that began fast and then trickles, never idle', async () => {
-    const { socket, closed } = open(port)
+    const { socket, closed } = open(server.port)
     const body = Buffer.alloc(1024 * 1024)
     // A quarter at once (credit for minutes, were the rate averaged since the body began), then
     // 10 bytes/s.
@@ -313,7 +294,7 @@ describe('HTTP body rate floor of the server', () => {
   })
 
   it('takes a body that comes slowly but above the floor, for longer than every deadline', async () => {
-    const { socket, closed } = open(port)
+    const { socket, closed } = open(server.port)
     const body = Buffer.alloc(16 * 1024)
     socket.write(head('/count', body.length))
     // About 4 KiB/s (four times the floor): 4 s in all.
@@ -324,7 +305,7 @@ describe('HTTP body rate floor of the server', () => {
   })
 
   it('does not count against the client the time the server takes to read its body', async () => {
-    const { socket, closed } = open(port)
+    const { socket, closed } = open(server.port)
     const body = Buffer.alloc(32 * 1024 * 1024)
     socket.write(head('/late', body.length))
     // More than the socket buffers hold: nothing comes while the server does not read.

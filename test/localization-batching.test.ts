@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { createBatcher } from '../src/modules/localization/batcher.js'
 import { createBreaker } from '../src/modules/localization/breaker.js'
@@ -10,8 +9,9 @@ import {
   UpstreamRejectedError,
   UpstreamUnavailableError,
 } from '../src/modules/localization/libretranslate.client.js'
-import { fakeTranslation } from './fixtures/libretranslate.js'
-import { buildTestApp, DIALECTS, guestToken, json, type TestContext } from './helper.js'
+import { fakeTranslation, listenUpstream } from './fixtures/libretranslate.js'
+import { DIALECTS, json } from './helper.js'
+import { translationSuite } from './localization-fixtures.js'
 
 const tag = () => randomBytes(3).toString('hex')
 const chars = (batch: string[]) => batch.reduce((n, s) => n + s.length, 0)
@@ -54,13 +54,7 @@ async function startUpstream() {
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(JSON.stringify({ translatedText: Array.isArray(q) ? out : out[0] }))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  state.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    })
+  Object.assign(state, await listenUpstream(server))
   return state
 }
 
@@ -155,11 +149,11 @@ describe('localization upstream concurrency', () => {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ translatedText: q }))
     })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const upstream = await listenUpstream(server)
     try {
       const breaker = createBreaker({ threshold: 1, cooldownMs: 60_000 })
       const client = createLibreTranslateClient({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        url: upstream.url,
         timeoutMs: 30_000,
         retries: 0,
         breaker,
@@ -195,76 +189,57 @@ describe('localization upstream concurrency', () => {
       assert.equal(breaker.allow(), true)
     } finally {
       for (const release of held) release()
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await upstream.close()
     }
   })
 })
 
 for (const dialect of DIALECTS) {
   describe(`localization batching and breaker (${dialect})`, () => {
-    let up: Awaited<ReturnType<typeof startUpstream>>
-    let ctx: TestContext
-    let auth: Record<string, string>
-
-    before(async () => {
-      up = await startUpstream()
-      ctx = await buildTestApp({
-        dialect,
-        env: {
-          LIBRETRANSLATE_URL: up.url,
-          LIBRETRANSLATE_RETRIES: '0',
-          LIBRETRANSLATE_BREAKER_THRESHOLD: '2',
-          LIBRETRANSLATE_BREAKER_COOLDOWN_MS: '600000',
-        },
-      })
-      auth = { authorization: `Bearer ${(await guestToken(ctx.app)).token}` }
+    const suite = translationSuite(dialect, startUpstream, {
+      LIBRETRANSLATE_RETRIES: '0',
+      LIBRETRANSLATE_BREAKER_THRESHOLD: '2',
+      LIBRETRANSLATE_BREAKER_COOLDOWN_MS: '600000',
     })
-    after(async () => {
-      await ctx.close()
-      await up.close()
-    })
-
-    const translate = (payload: Record<string, unknown>) =>
-      ctx.app.inject({ method: 'POST', url: '/api/translate', headers: auth, payload })
+    const { translate } = suite
 
     it('sends a request of many long strings as several calls of at most 5,000 characters', async () => {
       const q = Array.from({ length: 10 }, (_, i) => `${i} ${tag()} ${'y'.repeat(4880)}`)
-      const calls = up.calls
+      const calls = suite.upstream.calls
       const res = await translate({ q, source: 'en', target: 'de' })
       assert.equal(res.statusCode, 200, res.body.slice(0, 300))
       assert.deepEqual(
         json(res).translations.map((t: any) => [t.index, t.text]),
         q.map((s, i) => [i, fakeTranslation(s, 'de', 'text')]),
       )
-      const batches = up.batches.slice(-(up.calls - calls))
+      const batches = suite.upstream.batches.slice(-(suite.upstream.calls - calls))
       assert.ok(batches.length >= 10, `${batches.length} calls`)
       for (const b of batches) assert.ok(chars(b) <= 5000, `a batch of ${chars(b)} chars`)
     })
 
     it('answers 422 TRANSLATION_REJECTED for an oversized batch without opening the circuit', async () => {
-      up.failNext(3, 413)
+      suite.upstream.failNext(3, 413)
       for (let i = 0; i < 3; i++) {
         const res = await translate({ q: `too big ${tag()}`, source: 'en', target: 'de' })
         assert.equal(res.statusCode, 422, res.body)
         assert.equal(json(res).error.code, 'TRANSLATION_REJECTED')
       }
-      const calls = up.calls
+      const calls = suite.upstream.calls
       const ok = await translate({ q: `fine ${tag()}`, source: 'en', target: 'de' })
       assert.equal(ok.statusCode, 200, ok.body)
       assert.equal(json(ok).translations[0].provider, 'libretranslate')
-      assert.equal(up.calls, calls + 1)
+      assert.equal(suite.upstream.calls, calls + 1)
 
-      up.failNext(2, 502)
+      suite.upstream.failNext(2, 502)
       for (let i = 0; i < 2; i++) {
         const res = await translate({ q: `down ${tag()}`, source: 'en', target: 'de' })
         assert.equal(json(res).error.code, 'TRANSLATION_UNAVAILABLE')
       }
-      const before = up.calls
+      const before = suite.upstream.calls
       const open = await translate({ q: `open ${tag()}`, source: 'en', target: 'de' })
       assert.equal(open.statusCode, 503)
       assert.match(json(open).error.details.reason, /circuit is open/)
-      assert.equal(up.calls, before)
+      assert.equal(suite.upstream.calls, before)
     })
   })
 }

@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { createBatcher } from '../src/modules/localization/batcher.js'
 import { createBreaker } from '../src/modules/localization/breaker.js'
 import {
   createLibreTranslateClient,
   UpstreamRejectedError,
 } from '../src/modules/localization/libretranslate.client.js'
-import {
-  type FakeLibreTranslate,
-  fakeTranslation,
-  startFakeLibreTranslate,
-} from './fixtures/libretranslate.js'
-import {
-  adminHeaders,
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  json,
-  type TestContext,
-  userToken,
-} from './helper.js'
+import { fakeTranslation, listenUpstream, startFakeLibreTranslate } from './fixtures/libretranslate.js'
+import { adminHeaders, buildTestApp, createCampaign, DIALECTS, json, userToken } from './helper.js'
+import { translationSuite } from './localization-fixtures.js'
 
 const tag = () => randomBytes(3).toString('hex')
 
@@ -64,13 +51,7 @@ async function startScriptedUpstream() {
     const out = texts.map((t) => fakeTranslation(t, target, format))
     ok(JSON.stringify({ translatedText: Array.isArray(q) ? out : out[0] }))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  state.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    })
+  Object.assign(state, await listenUpstream(server))
   return state
 }
 
@@ -128,28 +109,13 @@ describe('localization QA: an upstream answering nonsense (client level)', () =>
 
 for (const dialect of DIALECTS) {
   describe(`localization QA (${dialect})`, () => {
-    let lt: FakeLibreTranslate
-    let ctx: TestContext
-    let auth: Record<string, string>
-
-    before(async () => {
-      // An instance run with `--batch-limit 2`, behind our default LIBRETRANSLATE_BATCH_LIMIT of 50.
-      lt = await startFakeLibreTranslate({ batchLimit: 2 })
-      ctx = await buildTestApp({
-        dialect,
-        env: { LIBRETRANSLATE_URL: lt.url, LIBRETRANSLATE_BATCH_WINDOW_MS: '5' },
-      })
-      auth = { authorization: `Bearer ${(await guestToken(ctx.app)).token}` }
+    // An instance run with `--batch-limit 2`, behind our default LIBRETRANSLATE_BATCH_LIMIT of 50.
+    const suite = translationSuite(dialect, () => startFakeLibreTranslate({ batchLimit: 2 }), {
+      LIBRETRANSLATE_BATCH_WINDOW_MS: '5',
     })
-    after(async () => {
-      await ctx.close()
-      await lt.close()
-    })
-
-    const translate = (payload: Record<string, unknown>) =>
-      ctx.app.inject({ method: 'POST', url: '/api/translate', headers: auth, payload })
+    const { translate } = suite
     const putCatalog = (slug: string, headers: Record<string, string>, payload: Record<string, unknown>) =>
-      ctx.app.inject({ method: 'PUT', url: `/api/campaign/${slug}/catalog`, headers, payload })
+      suite.ctx.app.inject({ method: 'PUT', url: `/api/campaign/${slug}/catalog`, headers, payload })
 
     it('accepts locale tags in any case and with _ or region, as LibreTranslate codes, one cache entry', async () => {
       const text = `Good morning ${tag()}`
@@ -161,7 +127,7 @@ for (const dialect of DIALECTS) {
         ['libretranslate', 'FR', fakeTranslation(text, 'fr', 'text')],
       )
 
-      const strings = lt.strings
+      const strings = suite.upstream.strings
       for (const target of ['fr', 'fr_FR', 'fr-ca', 'Fr']) {
         const res = await translate({ q: text, source: 'en_US', target })
         assert.equal(res.statusCode, 200, `${target}: ${res.body}`)
@@ -170,7 +136,11 @@ for (const dialect of DIALECTS) {
         assert.equal(again.text, t.text)
         assert.equal(again.provider, 'cache', `${target} is the same language as FR`)
       }
-      assert.equal(lt.strings, strings, 'one language is translated once, whatever its tag looks like')
+      assert.equal(
+        suite.upstream.strings,
+        strings,
+        'one language is translated once, whatever its tag looks like',
+      )
 
       const same = await translate({ q: text, source: 'en', target: 'EN_us' })
       assert.equal(same.statusCode, 200, same.body)
@@ -190,7 +160,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('stores catalog locales in BCP 47 case and matches them whatever tag the caller uses', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(suite.ctx.app)
       const put = await putCatalog(slug, adminHeaders, {
         'cta.hi': { EN: 'Hi there', FR: 'Salut', pt_br: 'Oi' },
       })
@@ -198,7 +168,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(json(put).locales, ['en', 'fr', 'pt-BR'])
       assert.deepEqual(json(put).entries, { 'cta.hi': { en: 'Hi there', fr: 'Salut', 'pt-BR': 'Oi' } })
 
-      const strings = lt.strings
+      const strings = suite.upstream.strings
       const res = await translate({
         campaign_id: slug,
         q: 'Hi there',
@@ -213,7 +183,7 @@ for (const dialect of DIALECTS) {
           ['PT-br', 'catalog', 'Oi'],
         ],
       )
-      assert.equal(lt.strings, strings, 'the catalog answered; nothing went upstream')
+      assert.equal(suite.upstream.strings, strings, 'the catalog answered; nothing went upstream')
 
       const twice = await putCatalog(slug, adminHeaders, { 'cta.hi': { fr: 'Salut', FR: 'Coucou' } })
       assert.equal(twice.statusCode, 422, twice.body)
@@ -221,23 +191,26 @@ for (const dialect of DIALECTS) {
     })
 
     it('lets an editor replace the catalog; participants and guests get 403', async () => {
-      const slug = await createCampaign(ctx.app)
-      const issued = await ctx.app.platform.tokens.issueUser({ userId: `editor_${tag()}`, roles: ['editor'] })
+      const slug = await createCampaign(suite.ctx.app)
+      const issued = await suite.ctx.app.platform.tokens.issueUser({
+        userId: `editor_${tag()}`,
+        roles: ['editor'],
+      })
       const editor = { authorization: `Bearer ${issued.token}` }
       const byEditor = await putCatalog(slug, editor, { greeting: { en: 'Hello', de: 'Hallo' } })
       assert.equal(byEditor.statusCode, 200, byEditor.body)
       assert.equal(json(byEditor).keys, 1)
 
-      const participant = { authorization: `Bearer ${await userToken(ctx.app, `p_${tag()}`)}` }
-      for (const headers of [participant, auth]) {
+      const participant = { authorization: `Bearer ${await userToken(suite.ctx.app, `p_${tag()}`)}` }
+      for (const headers of [participant, suite.auth]) {
         const refused = await putCatalog(slug, headers, { greeting: { en: 'Pwned' } })
         assert.equal(refused.statusCode, 403, refused.body)
         assert.equal(json(refused).error.code, 'FORBIDDEN')
       }
-      const read = await ctx.app.inject({
+      const read = await suite.ctx.app.inject({
         method: 'GET',
         url: `/api/campaign/${slug}/catalog`,
-        headers: auth,
+        headers: suite.auth,
       })
       assert.deepEqual(json(read).entries, { greeting: { de: 'Hallo', en: 'Hello' } })
     })
@@ -299,7 +272,7 @@ for (const dialect of DIALECTS) {
       const options = Array.from({ length: 200 }, (_, i) => `o${i} {}`).join(' ')
       const wide = `${'w'.repeat(1500)} {v, select, ${options}} ${'w'.repeat(1500)}`
       assert.ok(wide.length <= 5000)
-      const strings = lt.strings
+      const strings = suite.upstream.strings
       const res = await translate({ q: wide, source: 'en', target: 'fr' })
       assert.equal(res.statusCode, 422, res.body.slice(0, 300))
       assert.equal(json(res).error.code, 'TRANSLATION_TOO_LARGE')
@@ -312,7 +285,7 @@ for (const dialect of DIALECTS) {
       })
       assert.equal(refused.statusCode, 422, refused.body.slice(0, 300))
       assert.equal(json(refused).error.code, 'TRANSLATION_TOO_LARGE')
-      assert.equal(lt.strings, strings, 'nothing went upstream')
+      assert.equal(suite.upstream.strings, strings, 'nothing went upstream')
       // Within the caps, a select still goes as whole sentences.
       const small = await translate({
         q: `{v, select, opt1 {Yes} other {No}} ${tag()}`,
@@ -320,12 +293,12 @@ for (const dialect of DIALECTS) {
         target: 'fr',
       })
       assert.equal(small.statusCode, 200, small.body)
-      assert.equal(lt.strings, strings + 2)
+      assert.equal(suite.upstream.strings, strings + 2)
     })
 
     it('sends a string repeated in one request upstream once', async () => {
       const text = `twice ${tag()}`
-      const strings = lt.strings
+      const strings = suite.upstream.strings
       const res = await translate({ q: [text, text], source: 'en', target: 'fr' })
       assert.equal(res.statusCode, 200, res.body)
       assert.deepEqual(
@@ -335,39 +308,23 @@ for (const dialect of DIALECTS) {
           [1, fakeTranslation(text, 'fr', 'text')],
         ],
       )
-      assert.equal(lt.strings, strings + 1)
+      assert.equal(suite.upstream.strings, strings + 1)
     })
   })
 
   describe(`localization QA: an upstream answering garbage (${dialect})`, () => {
-    let up: Awaited<ReturnType<typeof startScriptedUpstream>>
-    let ctx: TestContext
-    let auth: Record<string, string>
-
-    before(async () => {
-      up = await startScriptedUpstream()
-      ctx = await buildTestApp({
-        dialect,
-        env: {
-          LIBRETRANSLATE_URL: up.url,
-          LIBRETRANSLATE_RETRIES: '0',
-          LIBRETRANSLATE_BREAKER_THRESHOLD: '1000',
-        },
-      })
-      auth = { authorization: `Bearer ${(await guestToken(ctx.app)).token}` }
-    })
-    after(async () => {
-      await ctx.close()
-      await up.close()
+    const suite = translationSuite(dialect, startScriptedUpstream, {
+      LIBRETRANSLATE_RETRIES: '0',
+      LIBRETRANSLATE_BREAKER_THRESHOLD: '1000',
     })
 
     it('answers 503 TRANSLATION_UNAVAILABLE (never 500) for 200s that are not translations', async () => {
       for (const answer of ['null', '[]', '{"translatedText":42}', '{"translatedText":["a","b"]}', '"ok"']) {
-        up.translateAnswer = answer
-        const res = await ctx.app.inject({
+        suite.upstream.translateAnswer = answer
+        const res = await suite.ctx.app.inject({
           method: 'POST',
           url: '/api/translate',
-          headers: auth,
+          headers: suite.auth,
           payload: { q: `garbage ${tag()}`, source: 'en', target: 'de' },
         })
         assert.equal(res.statusCode, 503, `${answer}: ${res.body}`)
@@ -378,11 +335,11 @@ for (const dialect of DIALECTS) {
 
     it('lists languages as down (never 500) when the language list is not a list', async () => {
       for (const answer of ['{"error":"maintenance"}', 'null', '[{"code":"en"},{"name":"broken"},7]']) {
-        up.languagesAnswer = answer
+        suite.upstream.languagesAnswer = answer
         // A fresh app: the list is cached for minutes once fetched.
         const fresh = await buildTestApp({
           dialect,
-          env: { LIBRETRANSLATE_URL: up.url, LIBRETRANSLATE_RETRIES: '0' },
+          env: { LIBRETRANSLATE_URL: suite.upstream.url, LIBRETRANSLATE_RETRIES: '0' },
         })
         try {
           const res = await fresh.app.inject({ method: 'GET', url: '/api/translate/languages' })

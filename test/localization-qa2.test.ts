@@ -1,37 +1,23 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import pg from 'pg'
-import { type FakeLibreTranslate, startFakeLibreTranslate } from './fixtures/libretranslate.js'
-import { buildTestApp, createCampaign, DIALECTS, guestToken, json, type TestContext } from './helper.js'
+import { startFakeLibreTranslate } from './fixtures/libretranslate.js'
+import { createCampaign, DIALECTS, json } from './helper.js'
+import { translationSuite } from './localization-fixtures.js'
 
 const tag = () => randomBytes(3).toString('hex')
 
 for (const dialect of DIALECTS) {
   describe(`translation context (${dialect})`, () => {
-    let lt: FakeLibreTranslate
-    let ctx: TestContext
-    let auth: Record<string, string>
-
-    before(async () => {
-      lt = await startFakeLibreTranslate({ batchLimit: 50 })
-      ctx = await buildTestApp({
-        dialect,
-        env: { LIBRETRANSLATE_URL: lt.url, LIBRETRANSLATE_BATCH_WINDOW_MS: '5' },
-      })
-      auth = { authorization: `Bearer ${(await guestToken(ctx.app)).token}` }
+    const suite = translationSuite(dialect, () => startFakeLibreTranslate({ batchLimit: 50 }), {
+      LIBRETRANSLATE_BATCH_WINDOW_MS: '5',
     })
-    after(async () => {
-      await ctx.close()
-      await lt.close()
-    })
-
-    const translate = (payload: Record<string, unknown>) =>
-      ctx.app.inject({ method: 'POST', url: '/api/translate', headers: auth, payload })
+    const { translate } = suite
 
     it('pays for a string once whatever page, key or description it is shown with', async () => {
       const q = `Sign up today ${tag()}`
-      const before = lt.strings
+      const before = suite.upstream.strings
       const first = await translate({ q, source: 'en', target: 'fr', context: { page: '/home' } })
       assert.equal(first.statusCode, 200, first.body)
       assert.equal(json(first).translations[0].provider, 'libretranslate')
@@ -52,19 +38,23 @@ for (const dialect of DIALECTS) {
           JSON.stringify(context),
         )
       }
-      assert.equal(lt.strings, before + 1, 'LibreTranslate saw the string once: it is never sent a context')
+      assert.equal(
+        suite.upstream.strings,
+        before + 1,
+        'LibreTranslate saw the string once: it is never sent a context',
+      )
 
       // The action path shares the same cache.
-      const slug = await createCampaign(ctx.app)
-      const action = await ctx.app.inject({
+      const slug = await createCampaign(suite.ctx.app)
+      const action = await suite.ctx.app.inject({
         method: 'POST',
         url: `/api/${slug}/update`,
-        headers: auth,
+        headers: suite.auth,
         payload: { action: 'translate', data: { q, source: 'en', target: 'fr', context: { page: slug } } },
       })
       assert.equal(action.statusCode, 200, action.body)
       assert.equal(json(action).result.translations[0].provider, 'cache')
-      assert.equal(lt.strings, before + 1)
+      assert.equal(suite.upstream.strings, before + 1)
     })
 
     it('translates into context.locale, the reader locale, when target is absent', async () => {
@@ -88,11 +78,11 @@ for (const dialect of DIALECTS) {
       assert.equal(json(named).translations[0].text, `[it] ${q.toUpperCase()}`)
 
       // The same on the action path.
-      const slug = await createCampaign(ctx.app)
-      const action = await ctx.app.inject({
+      const slug = await createCampaign(suite.ctx.app)
+      const action = await suite.ctx.app.inject({
         method: 'POST',
         url: `/api/${slug}/update`,
-        headers: auth,
+        headers: suite.auth,
         payload: { action: 'translate', data: { q, source: 'en', context: { locale: 'es' } } },
       })
       assert.equal(action.statusCode, 200, action.body)
@@ -100,29 +90,29 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses a request with neither target nor context.locale with 400, sending nothing', async () => {
-      const before = lt.calls
+      const before = suite.upstream.calls
       for (const payload of [{ q: 'Hello' }, { q: 'Hello', context: { page: '/home' } }]) {
         const res = await translate(payload)
         assert.equal(res.statusCode, 400, res.body)
         assert.equal(json(res).error.code, 'VALIDATION_FAILED')
         assert.match(json(res).error.message, /target/)
       }
-      const slug = await createCampaign(ctx.app)
-      const action = await ctx.app.inject({
+      const slug = await createCampaign(suite.ctx.app)
+      const action = await suite.ctx.app.inject({
         method: 'POST',
         url: `/api/${slug}/update`,
-        headers: auth,
+        headers: suite.auth,
         payload: { action: 'translate', data: { q: 'Hello', context: { key: 'greeting' } } },
       })
       assert.equal(action.statusCode, 400, action.body)
       assert.equal(json(action).error.code, 'VALIDATION_FAILED')
-      assert.equal(lt.calls, before)
+      assert.equal(suite.upstream.calls, before)
     })
 
     if (dialect === 'postgres') {
       it('still answers from rows cached under a context before the fix', async () => {
         const q = `Old entry ${tag()}`
-        const client = new pg.Client({ connectionString: ctx.databaseUrl })
+        const client = new pg.Client({ connectionString: suite.ctx.databaseUrl })
         await client.connect()
         try {
           await client.query(
@@ -134,14 +124,14 @@ for (const dialect of DIALECTS) {
         } finally {
           await client.end()
         }
-        const before = lt.strings
+        const before = suite.upstream.strings
         const res = await translate({ q, source: 'en', target: 'fr' })
         assert.equal(res.statusCode, 200, res.body)
         assert.deepEqual(
           [json(res).translations[0].provider, json(res).translations[0].text],
           ['cache', 'Ancienne entrée'],
         )
-        assert.equal(lt.strings, before)
+        assert.equal(suite.upstream.strings, before)
       })
     }
   })

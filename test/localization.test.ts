@@ -10,7 +10,8 @@ import {
   json,
   type TestContext,
 } from './helper.js'
-import { type FakeLibreTranslate, startFakeLibreTranslate } from './fixtures/libretranslate.js'
+import { startFakeLibreTranslate } from './fixtures/libretranslate.js'
+import { translationSuite } from './localization-fixtures.js'
 
 const tag = () => randomBytes(3).toString('hex')
 
@@ -24,45 +25,31 @@ async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_0
 
 for (const dialect of DIALECTS) {
   describe(`localization (${dialect})`, () => {
-    let lt: FakeLibreTranslate
-    let ctx: TestContext
-    let auth: Record<string, string>
-
-    before(async () => {
-      lt = await startFakeLibreTranslate({ apiKey: 'lt-key', batchLimit: 50 })
-      ctx = await buildTestApp({
-        dialect,
-        env: {
-          LIBRETRANSLATE_URL: lt.url,
-          LIBRETRANSLATE_API_KEY: 'lt-key',
-          LIBRETRANSLATE_BATCH_WINDOW_MS: '5',
-        },
-      })
-      auth = { authorization: `Bearer ${(await guestToken(ctx.app)).token}` }
-    })
-    after(async () => {
-      await ctx.close()
-      await lt.close()
-    })
-
-    const translate = (payload: Record<string, unknown>) =>
-      ctx.app.inject({ method: 'POST', url: '/api/translate', headers: auth, payload })
+    const suite = translationSuite(
+      dialect,
+      () => startFakeLibreTranslate({ apiKey: 'lt-key', batchLimit: 50 }),
+      {
+        LIBRETRANSLATE_API_KEY: 'lt-key',
+        LIBRETRANSLATE_BATCH_WINDOW_MS: '5',
+      },
+    )
+    const { translate } = suite
 
     it('translates through LibreTranslate once, then answers from the cache', async () => {
       const text = `Hello {name}, welcome ${tag()}`
-      const before = lt.strings
+      const before = suite.upstream.strings
       const first = await translate({ q: text, source: 'en', target: 'es' })
       assert.equal(first.statusCode, 200, first.body)
       const [t] = json(first).translations
       assert.equal(t.provider, 'libretranslate')
       // The fake upper-cases {name} like an engine mangling it; the service puts it back.
       assert.equal(t.text, `[es] HELLO {name}, WELCOME ${text.split(' ').pop()!.toUpperCase()}`)
-      assert.equal(lt.strings, before + 1)
+      assert.equal(suite.upstream.strings, before + 1)
 
       const second = await translate({ q: text, source: 'en', target: 'es' })
       assert.equal(json(second).translations[0].provider, 'cache')
       assert.equal(json(second).translations[0].text, t.text)
-      assert.equal(lt.strings, before + 1, 'a cached string is not paid for twice')
+      assert.equal(suite.upstream.strings, before + 1, 'a cached string is not paid for twice')
 
       // LibreTranslate takes no context: another page is the same cache entry.
       const third = await translate({ q: text, source: 'en', target: 'es', context: { page: '/pricing' } })
@@ -95,7 +82,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('lists languages from the upstream', async () => {
-      const res = await ctx.app.inject({ method: 'GET', url: '/api/translate/languages' })
+      const res = await suite.ctx.app.inject({ method: 'GET', url: '/api/translate/languages' })
       assert.equal(res.statusCode, 200)
       assert.equal(json(res).upstream, 'up')
       assert.ok(json(res).languages.some((l: any) => l.code === 'en' && l.targets.includes('fr')))
@@ -112,40 +99,40 @@ for (const dialect of DIALECTS) {
       assert.equal(res.statusCode, 400)
       const many = await translate({ q: Array.from({ length: 101 }, (_, i) => `s${i}`), target: 'fr' })
       assert.equal(many.statusCode, 400)
-      const anon = await ctx.app.inject({
+      const anon = await suite.ctx.app.inject({
         method: 'POST',
         url: '/api/translate',
         payload: { q: 'a', target: 'fr' },
       })
       assert.equal(anon.statusCode, 401)
       // Within every per-field limit, but 5 million characters upstream all told: refused, unsent.
-      const sentBefore = lt.strings
+      const sentBefore = suite.upstream.strings
       const huge = await translate({
         q: Array.from({ length: 100 }, (_, i) => `${i} ${'x'.repeat(4990)}`),
         target: ['fr', 'de', 'es', 'it', 'pt', 'nl', 'sv', 'da', 'fi', 'pl'],
       })
       assert.equal(huge.statusCode, 422, huge.body.slice(0, 300))
       assert.equal(json(huge).error.code, 'TRANSLATION_TOO_LARGE')
-      assert.equal(lt.strings, sentBefore)
+      assert.equal(suite.upstream.strings, sentBefore)
     })
 
     it('retries 429 (honouring Retry-After) and 500, then succeeds', async () => {
-      const calls = lt.calls
-      lt.failNext(1, 429, 0)
-      lt.failNext(1, 500)
+      const calls = suite.upstream.calls
+      suite.upstream.failNext(1, 429, 0)
+      suite.upstream.failNext(1, 500)
       const res = await translate({ q: `retry me ${tag()}`, source: 'en', target: 'es' })
       assert.equal(res.statusCode, 200, res.body)
       assert.equal(json(res).translations[0].provider, 'libretranslate')
-      assert.equal(lt.calls, calls + 3)
+      assert.equal(suite.upstream.calls, calls + 3)
     })
 
     it('answers from the campaign catalog by key and by text, ICU placeholders intact', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(suite.ctx.app)
       const catalog = {
         greeting: { en: 'Hello {name}!', fr: 'Bonjour {name} !' },
         'cta.join': { en: 'Join now', fr: 'Rejoignez-nous', de: 'Jetzt mitmachen' },
       }
-      const put = await ctx.app.inject({
+      const put = await suite.ctx.app.inject({
         method: 'PUT',
         url: `/api/campaign/${slug}/catalog`,
         headers: adminHeaders,
@@ -155,18 +142,18 @@ for (const dialect of DIALECTS) {
       assert.equal(json(put).keys, 2)
       assert.deepEqual(json(put).locales, ['de', 'en', 'fr'])
 
-      const read = await ctx.app.inject({
+      const read = await suite.ctx.app.inject({
         method: 'GET',
         url: `/api/campaign/${slug}/catalog`,
-        headers: auth,
+        headers: suite.auth,
       })
       assert.deepEqual(json(read).entries, catalog)
 
       // Through the action (alias), by key: fr from the catalog, es from LibreTranslate.
-      const byKey = await ctx.app.inject({
+      const byKey = await suite.ctx.app.inject({
         method: 'POST',
         url: `/api/${slug}/update`,
-        headers: auth,
+        headers: suite.auth,
         payload: {
           action: 'translate',
           data: { q: 'Hello {name}!', source: 'en', target: ['fr', 'es'], context: { key: 'greeting' } },
@@ -187,8 +174,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses catalogs whose locales use different placeholders, and non-admins', async () => {
-      const slug = await createCampaign(ctx.app)
-      const bad = await ctx.app.inject({
+      const slug = await createCampaign(suite.ctx.app)
+      const bad = await suite.ctx.app.inject({
         method: 'PUT',
         url: `/api/campaign/${slug}/catalog`,
         headers: adminHeaders,
@@ -196,14 +183,14 @@ for (const dialect of DIALECTS) {
       })
       assert.equal(bad.statusCode, 422, bad.body)
       assert.equal(json(bad).error.code, 'PLACEHOLDER_MISMATCH')
-      const guest = await ctx.app.inject({
+      const guest = await suite.ctx.app.inject({
         method: 'PUT',
         url: `/api/campaign/${slug}/catalog`,
-        headers: auth,
+        headers: suite.auth,
         payload: { greeting: { en: 'Hi' } },
       })
       assert.equal(guest.statusCode, 403)
-      const missing = await ctx.app.inject({
+      const missing = await suite.ctx.app.inject({
         method: 'PUT',
         url: '/api/campaign/no_such_campaign_x/catalog',
         headers: adminHeaders,
@@ -213,11 +200,11 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses the action when the campaign has no translation feature', async () => {
-      const slug = await createCampaign(ctx.app, { features: ['analytics'] })
-      const res = await ctx.app.inject({
+      const slug = await createCampaign(suite.ctx.app, { features: ['analytics'] })
+      const res = await suite.ctx.app.inject({
         method: 'POST',
         url: `/api/${slug}/update`,
-        headers: auth,
+        headers: suite.auth,
         payload: { action: 'localization.translate', data: { q: 'Hi', target: 'fr' } },
       })
       assert.equal(res.statusCode, 403)
@@ -229,7 +216,7 @@ for (const dialect of DIALECTS) {
     it('batches 1000 concurrent requests for 50 distinct strings into at most 50 upstream strings', async () => {
       const run = tag()
       const distinct = Array.from({ length: 50 }, (_, i) => `batch ${run} string ${i}`)
-      const before = { strings: lt.strings, calls: lt.calls }
+      const before = { strings: suite.upstream.strings, calls: suite.upstream.calls }
       const started = performance.now()
       const responses = await Promise.all(
         Array.from({ length: 1000 }, (_, i) =>
@@ -241,53 +228,40 @@ for (const dialect of DIALECTS) {
         assert.equal(res.statusCode, 200, res.body)
         assert.equal(json(res).translations[0].text, `[de] ${distinct[i % 50]!.toUpperCase()}`)
       }
-      const upstreamStrings = lt.strings - before.strings
+      const upstreamStrings = suite.upstream.strings - before.strings
       assert.ok(upstreamStrings <= 50, `upstream translated ${upstreamStrings} strings`)
       console.log(
         `# batching (${dialect}): 1000 requests, 50 distinct → ${upstreamStrings} upstream strings in ` +
-          `${lt.calls - before.calls} calls, ${Math.round(elapsed)} ms`,
+          `${suite.upstream.calls - before.calls} calls, ${Math.round(elapsed)} ms`,
       )
     })
   })
 
   describe(`localization failure modes (${dialect})`, () => {
-    let lt: FakeLibreTranslate
-    let ctx: TestContext
+    const suite = translationSuite(dialect, () => startFakeLibreTranslate(), {
+      LIBRETRANSLATE_RETRIES: '1',
+      LIBRETRANSLATE_TIMEOUT_MS: '300',
+      LIBRETRANSLATE_BREAKER_THRESHOLD: '3',
+      LIBRETRANSLATE_BREAKER_COOLDOWN_MS: '500',
+    })
+    /** An app with no translation upstream configured. */
     let none: TestContext
-    let auth: Record<string, string>
-
     before(async () => {
-      lt = await startFakeLibreTranslate()
-      ctx = await buildTestApp({
-        dialect,
-        env: {
-          LIBRETRANSLATE_URL: lt.url,
-          LIBRETRANSLATE_RETRIES: '1',
-          LIBRETRANSLATE_TIMEOUT_MS: '300',
-          LIBRETRANSLATE_BREAKER_THRESHOLD: '3',
-          LIBRETRANSLATE_BREAKER_COOLDOWN_MS: '500',
-        },
-      })
       none = await buildTestApp({ dialect })
-      auth = { authorization: `Bearer ${(await guestToken(ctx.app)).token}` }
     })
-    after(async () => {
-      await ctx.close()
-      await none.close()
-      await lt.close()
-    })
+    after(() => none.close())
 
     const health = async (app: TestContext) =>
       json(await app.app.inject({ method: 'GET', url: '/health' })).dependencies.translation
 
     it('answers 503 TRANSLATION_UNAVAILABLE with the source as fallback, opens the breaker, then recovers', async () => {
-      assert.equal((await health(ctx)).status, 'up')
-      lt.down = true
+      assert.equal((await health(suite.ctx)).status, 'up')
+      suite.upstream.down = true
       const q = ['Buy now', `Sale ${tag()}`]
-      const res = await ctx.app.inject({
+      const res = await suite.ctx.app.inject({
         method: 'POST',
         url: '/api/translate',
-        headers: auth,
+        headers: suite.auth,
         payload: { q, source: 'en', target: 'fr' },
       })
       assert.equal(res.statusCode, 503, res.body)
@@ -295,53 +269,53 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(json(res).error.details.fallback, q)
 
       // Two attempts per call (one retry): the threshold of 3 is reached on the second call.
-      await ctx.app.inject({
+      await suite.ctx.app.inject({
         method: 'POST',
         url: '/api/translate',
-        headers: auth,
+        headers: suite.auth,
         payload: { q: `again ${tag()}`, source: 'en', target: 'fr' },
       })
-      assert.equal((await health(ctx)).status, 'down')
-      const calls = lt.calls
-      const fast = await ctx.app.inject({
+      assert.equal((await health(suite.ctx)).status, 'down')
+      const calls = suite.upstream.calls
+      const fast = await suite.ctx.app.inject({
         method: 'POST',
         url: '/api/translate',
-        headers: auth,
+        headers: suite.auth,
         payload: { q: `open ${tag()}`, source: 'en', target: 'fr' },
       })
       assert.equal(fast.statusCode, 503)
       assert.match(json(fast).error.details.reason, /circuit is open/)
-      assert.equal(lt.calls, calls, 'an open circuit does not call the upstream')
+      assert.equal(suite.upstream.calls, calls, 'an open circuit does not call the upstream')
 
-      lt.down = false
+      suite.upstream.down = false
       await waitFor(async () => {
-        const r = await ctx.app.inject({
+        const r = await suite.ctx.app.inject({
           method: 'POST',
           url: '/api/translate',
-          headers: auth,
+          headers: suite.auth,
           payload: { q: 'recovered', source: 'en', target: 'fr' },
         })
         return r.statusCode === 200
       })
-      await waitFor(async () => (await health(ctx)).status === 'up')
+      await waitFor(async () => (await health(suite.ctx)).status === 'up')
     })
 
     it('times out a slow upstream instead of stalling', async () => {
-      await waitFor(async () => (await health(ctx)).status === 'up')
-      lt.delayMs = 2000
+      await waitFor(async () => (await health(suite.ctx)).status === 'up')
+      suite.upstream.delayMs = 2000
       try {
         const started = performance.now()
-        const res = await ctx.app.inject({
+        const res = await suite.ctx.app.inject({
           method: 'POST',
           url: '/api/translate',
-          headers: auth,
+          headers: suite.auth,
           payload: { q: `slow ${tag()}`, source: 'en', target: 'it' },
         })
         assert.equal(res.statusCode, 503, res.body)
         assert.match(json(res).error.details.reason, /unreachable|circuit/)
         assert.ok(performance.now() - started < 2000, 'answered before the upstream did')
       } finally {
-        lt.delayMs = 0
+        suite.upstream.delayMs = 0
       }
     })
 

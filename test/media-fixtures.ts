@@ -107,6 +107,25 @@ export function openPut(url: string, type: string, length: number) {
   return { req, answer }
 }
 
+/**
+ * The `upload_media` action on campaign `slug`, sent with `headers` (a session's
+ * `authorization`): its status and JSON body (`body.result` holds the upload URL when granted).
+ */
+export async function uploadTicket(
+  app: FastifyInstance,
+  slug: string,
+  headers: Record<string, string>,
+  data: Record<string, unknown>,
+) {
+  const res = await app.inject({
+    method: 'POST',
+    url: `/api/${slug}/update`,
+    headers,
+    payload: { action: 'upload_media', data },
+  })
+  return { status: res.statusCode, body: json(res) }
+}
+
 /** The row of media `id`, as it is now. */
 export function mediaRow(db: Db, id: string) {
   return db.selectFrom('service_media_main').selectAll().where('id', '=', id).executeTakeFirstOrThrow()

@@ -10,6 +10,7 @@ import {
   listenLocally,
   type TestContext,
 } from './helper.js'
+import { uploadTicket } from './media-fixtures.js'
 
 /** A small picture of one colour in `format`. */
 function picture(format: 'png' | 'jpeg') {
@@ -33,15 +34,8 @@ for (const dialect of DIALECTS) {
     })
     after(async () => ctx.close())
 
-    async function ticket(data: Record<string, unknown>, campaign = slug) {
-      const res = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/${campaign}/update`,
-        headers: auth,
-        payload: { action: 'upload_media', data },
-      })
-      return { status: res.statusCode, body: json(res) }
-    }
+    const ticket = (data: Record<string, unknown>, campaign = slug) =>
+      uploadTicket(ctx.app, campaign, auth, data)
 
     /** Asks for an upload URL, PUTs `bytes` to it, and answers the published media. */
     async function upload(bytes: Buffer, filename: string, contentType: string) {

@@ -12,11 +12,10 @@ import {
   createCampaign,
   DIALECTS,
   guestToken,
-  json,
   type TestContext,
   listenLocally,
 } from './helper.js'
-import { filesUnder } from './media-fixtures.js'
+import { filesUnder, uploadTicket } from './media-fixtures.js'
 
 // Small numbers, so a few upload URLs reach them: each URL may bring up to PER_FILE bytes.
 const USER_QUOTA = 100_000
@@ -54,15 +53,13 @@ for (const dialect of DIALECTS) {
       const { token, session_id } = await guestToken(ctx.app)
       return { authorization: `Bearer ${token}`, session_id }
     }
-    async function ticket(auth: Record<string, string>, slug: string, data: Record<string, unknown> = {}) {
-      const res = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/${slug}/update`,
-        headers: { authorization: auth.authorization! },
-        payload: { action: 'upload_media', data: { filename: 'a.png', content_type: 'image/png', ...data } },
-      })
-      return { status: res.statusCode, body: json(res) }
-    }
+    const ticket = (auth: Record<string, string>, slug: string, data: Record<string, unknown> = {}) =>
+      uploadTicket(
+        ctx.app,
+        slug,
+        { authorization: auth.authorization! },
+        { filename: 'a.png', content_type: 'image/png', ...data },
+      )
     const granted = async (auth: Record<string, string>, slug: string, data?: Record<string, unknown>) => {
       const t = await ticket(auth, slug, data)
       assert.equal(t.status, 200, JSON.stringify(t.body))

@@ -18,7 +18,7 @@ import {
   type TestContext,
   listenLocally,
 } from './helper.js'
-import { filesUnder, mediaRow as rowOf, openPut } from './media-fixtures.js'
+import { filesUnder, mediaRow as rowOf, openPut, uploadTicket } from './media-fixtures.js'
 import { waitUntil } from './realtime/client.js'
 
 async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -136,15 +136,8 @@ for (const dialect of DIALECTS) {
     })
     after(async () => ctx.close())
 
-    async function ticket(data: Record<string, unknown>, campaign = slug) {
-      const res = await ctx.app.inject({
-        method: 'POST',
-        url: `/api/${campaign}/update`,
-        headers: auth,
-        payload: { action: 'upload_media', data },
-      })
-      return { status: res.statusCode, body: json(res) }
-    }
+    const ticket = (data: Record<string, unknown>, campaign = slug) =>
+      uploadTicket(ctx.app, campaign, auth, data)
     const eventsFor = (id: string) => events.filter((e) => e.frame.media_id === id).map((e) => e.frame)
 
     it('uploads an image with progress events, then serves it, its thumbnail and ranges', async () => {

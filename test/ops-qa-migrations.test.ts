@@ -1,23 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { sql } from 'kysely'
-import { createDatabase, type DatabaseHandle } from '../src/platform/db/database.js'
+import type { DatabaseHandle } from '../src/platform/db/database.js'
 import { MigrationError, migrateToLatest } from '../src/platform/db/migrate.js'
-import { DIALECTS, type Dialect, freshPostgres } from './helper.js'
-
-async function withDatabase(dialect: Dialect, test: (database: DatabaseHandle) => Promise<void>) {
-  const fresh = dialect === 'postgres' ? await freshPostgres() : undefined
-  const database = await createDatabase(
-    { DATA_DIR: '/nonexistent', DATABASE_URL: fresh?.url, DATABASE_POOL_SIZE: 2 },
-    { memory: true },
-  )
-  try {
-    await test(database)
-  } finally {
-    await database.close()
-    await fresh?.drop()
-  }
-}
+import { DIALECTS, withDatabase } from './helper.js'
 
 const exists = async (database: DatabaseHandle, table: string) =>
   (await sql<{ present: boolean }>`select to_regclass(${table}) is not null as present`.execute(database.db))

@@ -1,51 +1,29 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { loadConfig } from '../src/config.js'
 import { createPlatform } from '../src/platform/platform.js'
+import { BIN, type CliResult, runCli } from './fixtures/run-cli.js'
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'ovasabi.js')
 const KEYS = 400
 const CAMPAIGNS = 1500
-
-interface Piped {
-  code: number
-  stdout: string
-  stderr: string
-}
 
 /**
  * `ovasabi <args> | <reader>` through a shell, as an operator pipes it: stdout is an OS pipe
  * (64 KiB of buffer), not the larger socket pair `spawn` gives a child. The pipeline's status is
  * the CLI's own (`set -o pipefail` is not POSIX): it is written to stderr.
  */
-function piped(dataDir: string, reader: string, ...args: string[]): Promise<Piped> {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env))
-    if (v !== undefined && !['DATABASE_URL', 'REDIS_URL', 'OVASABI_ADMIN_KEY'].includes(k)) env[k] = v
+async function piped(dataDir: string, reader: string, ...args: string[]): Promise<CliResult> {
   const script = `{ "$0" "$@"; echo "exit=$?" >&2; } | ${reader}`
-  return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', script, process.execPath, BIN, ...args], {
-      env: { ...env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    child.on('error', reject)
-    child.on('close', () => {
-      const status = /exit=(\d+)\s*$/.exec(stderr)
-      resolve({ code: status ? Number(status[1]) : -1, stdout, stderr: stderr.replace(/exit=\d+\s*$/, '') })
-    })
-  })
+  const { stdout, stderr } = await runCli(
+    ['-c', script, process.execPath, BIN, ...args],
+    { DATA_DIR: dataDir },
+    '/bin/sh',
+  )
+  const status = /exit=(\d+)\s*$/.exec(stderr)
+  return { code: status ? Number(status[1]) : -1, stdout, stderr: stderr.replace(/exit=\d+\s*$/, '') }
 }
 
 // `ovasabi apikey list | gzip` kept the first 64 KiB and exited 0: the CLI's caller exits as

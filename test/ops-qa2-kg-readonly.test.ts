@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,31 +7,11 @@ import { ulid } from 'ulid'
 import { loadConfig } from '../src/config.js'
 import { createDatabase } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
+import { BIN, runCli } from './fixtures/run-cli.js'
 import { ADMIN_KEY, DIALECTS, freshPostgres } from './helper.js'
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'ovasabi.js')
-
-function cli(env: Record<string, string>, ...args: string[]) {
-  const base: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env))
-    if (v !== undefined && !['DATABASE_URL', 'REDIS_URL'].includes(k)) base[k] = v
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...base, LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))
-  })
-}
+/** `ovasabi <args>` with `env` (its database and admin key). */
+const cli = (env: Record<string, string>, ...args: string[]) => runCli([BIN, ...args], env)
 
 // `ovasabi kg` reads a deployment's database (often production's, from an operator's checkout).
 // Its app ran the server's start hook: it created the default campaign and the OVASABI_ADMIN_KEY

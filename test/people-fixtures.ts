@@ -41,6 +41,16 @@ export async function join(
   return json(res)
 }
 
+/** `POST /api/referral`: the session of `token` applies referral `code` in `campaign`. */
+export function applyReferral(app: FastifyInstance, campaign: string, token: string, code: string) {
+  return app.inject({
+    method: 'POST',
+    url: '/api/referral',
+    headers: bearer(token),
+    payload: { campaign, code },
+  })
+}
+
 /** How many qualified referrals `referrerId` has in `campaign` (0 before the first). */
 export async function qualifiedReferrals(app: FastifyInstance, campaign: string, referrerId: string) {
   const row = await app.platform.database.db

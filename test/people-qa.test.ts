@@ -12,10 +12,20 @@ import {
   guestToken,
   JWT_SECRET,
   json,
+  suiteApp,
   type TestContext,
 } from './helper.js'
 import { CREDENTIALS_REVOKED_CHANNEL } from '../src/platform/auth/revoked.js'
-import { bearer, ip, type Joined, join, mail, PASSWORD, qualifiedReferrals } from './people-fixtures.js'
+import {
+  applyReferral,
+  bearer,
+  ip,
+  type Joined,
+  join,
+  mail,
+  PASSWORD,
+  qualifiedReferrals,
+} from './people-fixtures.js'
 import { baseUrl, connect, type TestClient } from './realtime/client.js'
 
 async function logIn(app: FastifyInstance, email: string, token?: string): Promise<Joined> {
@@ -31,19 +41,13 @@ async function logIn(app: FastifyInstance, email: string, token?: string): Promi
 
 for (const dialect of DIALECTS) {
   describe(`people QA (${dialect})`, () => {
-    let ctx: TestContext
-    let app: FastifyInstance
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      app = ctx.app
-    })
-    after(() => ctx.close())
+    const suite = suiteApp({ dialect })
 
     it('takes look-alike domains that deliver to one mailbox as one person', async () => {
-      const slug = await createCampaign(app)
+      const slug = await createCampaign(suite.app)
       const tag = randomBytes(3).toString('hex')
       const register = (email: string, password?: string) =>
-        app.inject({
+        suite.app.inject({
           method: 'POST',
           url: '/api/user/register',
           headers: { 'x-forwarded-for': ip() },
@@ -57,7 +61,7 @@ for (const dialect of DIALECTS) {
         assert.equal(res.statusCode, 409, `${lookalike}: ${res.body}`)
         assert.equal(json(res).error.code, 'EMAIL_TAKEN')
       }
-      const login = await app.inject({
+      const login = await suite.app.inject({
         method: 'POST',
         url: '/api/auth/login',
         headers: { 'x-forwarded-for': ip() },
@@ -75,12 +79,12 @@ for (const dialect of DIALECTS) {
       // An account stored before domains were mapped is still found as its owner types it.
       const earlier = `old_${tag}@xn--exmple-cua.com`
       const old = await register(`old_${tag}@exämple.com`, PASSWORD)
-      await app.platform.database.db
+      await suite.app.platform.database.db
         .updateTable('service_user_master')
         .set({ email: earlier })
         .where('id', '=', json(old).user.id)
         .execute()
-      const oldLogin = await app.inject({
+      const oldLogin = await suite.app.inject({
         method: 'POST',
         url: '/api/auth/login',
         headers: { 'x-forwarded-for': ip() },
@@ -90,8 +94,8 @@ for (const dialect of DIALECTS) {
       assert.equal(json(oldLogin).user.id, json(old).user.id)
 
       // A throwaway domain in disguise is still one.
-      const gus = await join(app, slug, { name: 'Gus' })
-      const burner = await join(app, slug, {
+      const gus = await join(suite.app, slug, { name: 'Gus' })
+      const burner = await join(suite.app, slug, {
         name: 'Burner',
         email: `b_${tag}@ｍａｉｌｉｎａｔｏｒ.com`,
         referral_code: gus.user.referral_code,
@@ -101,9 +105,9 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses display names that draw nothing, which would be a blank leaderboard entry', async () => {
-      const slug = await createCampaign(app)
+      const slug = await createCampaign(suite.app)
       const register = (name: string) =>
-        app.inject({
+        suite.app.inject({
           method: 'POST',
           url: '/api/user/register',
           headers: { 'x-forwarded-for': ip() },
@@ -121,9 +125,9 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses a megabyte of metadata at a join, over REST and through the action', async () => {
-      const slug = await createCampaign(app)
+      const slug = await createCampaign(suite.app)
       const metadata = { utm: 'x'.repeat(20 * 1024) }
-      const rest = await app.inject({
+      const rest = await suite.app.inject({
         method: 'POST',
         url: '/api/user/register',
         headers: { 'x-forwarded-for': ip() },
@@ -132,15 +136,15 @@ for (const dialect of DIALECTS) {
       assert.equal(rest.statusCode, 400, rest.body)
       assert.equal(json(rest).error.code, 'VALIDATION_FAILED')
       assert.match(JSON.stringify(json(rest).error.details), /metadata/)
-      const guest = await guestToken(app)
-      const action = await app.inject({
+      const guest = await guestToken(suite.app)
+      const action = await suite.app.inject({
         method: 'POST',
         url: `/api/${slug}/update`,
         headers: bearer(guest.token),
         payload: { action: 'register', data: { email: mail('big'), name: 'Big', metadata } },
       })
       assert.equal(action.statusCode, 400, action.body)
-      const small = await app.inject({
+      const small = await suite.app.inject({
         method: 'POST',
         url: '/api/user/register',
         headers: { 'x-forwarded-for': ip() },
@@ -150,18 +154,18 @@ for (const dialect of DIALECTS) {
     })
 
     it('records the consent a returning person gives on a later join, per campaign', async () => {
-      const [spring, autumn] = [await createCampaign(app), await createCampaign(app)]
+      const [spring, autumn] = [await createCampaign(suite.app), await createCampaign(suite.app)]
       const address = mail('cora')
       const consentOf = async (id: string) =>
         (
-          await app.platform.database.db
+          await suite.app.platform.database.db
             .selectFrom('service_user_master')
             .select('consent')
             .where('id', '=', id)
             .executeTakeFirstOrThrow()
         ).consent as Record<string, any> | null
       const joinWith = async (campaign: string, token: string | undefined, consent?: string) => {
-        const res = await app.inject({
+        const res = await suite.app.inject({
           method: 'POST',
           url: '/api/user/register',
           headers: token ? bearer(token) : {},
@@ -196,15 +200,15 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses a referrer’s code to an account made from a browser the referrer logged in on', async () => {
-      const slug = await createCampaign(app)
-      const ann = await join(app, slug, { name: 'Ann', password: PASSWORD })
-      const gus = await join(app, slug, { name: 'Gus' })
+      const slug = await createCampaign(suite.app)
+      const ann = await join(suite.app, slug, { name: 'Ann', password: PASSWORD })
+      const gus = await join(suite.app, slug, { name: 'Gus' })
 
       // Ann logs in on a second browser: its guest session becomes hers too. That browser's guest
       // token (still in it) then makes Bob, with Ann's code.
-      const second = await guestToken(app)
-      assert.equal((await logIn(app, ann.user.email, second.token)).session_id, second.session_id)
-      const bob = await join(app, slug, {
+      const second = await guestToken(suite.app)
+      assert.equal((await logIn(suite.app, ann.user.email, second.token)).session_id, second.session_id)
+      const bob = await join(suite.app, slug, {
         name: 'Bob',
         token: second.token,
         referral_code: ann.user.referral_code,
@@ -212,44 +216,29 @@ for (const dialect of DIALECTS) {
       assert.equal(bob.referral?.code, 'OWN_REFERRAL_CODE', JSON.stringify(bob.referral))
 
       // Made there without a code, applied later with Bob's own token: the same.
-      const cy = await join(app, slug, { name: 'Cy', token: second.token })
-      const later = await app.inject({
-        method: 'POST',
-        url: '/api/referral',
-        headers: bearer(cy.token),
-        payload: { campaign: slug, code: ann.user.referral_code },
-      })
+      const cy = await join(suite.app, slug, { name: 'Cy', token: second.token })
+      const later = await applyReferral(suite.app, slug, cy.token, ann.user.referral_code)
       assert.equal(later.statusCode, 422, later.body)
       assert.equal(json(later).error.code, 'OWN_REFERRAL_CODE')
 
       // The other way round: Dee logs in on Ann's first browser (the session Ann joined from),
       // then applies Ann's code with a token of her own session elsewhere.
-      const first = await guestToken(app)
-      const eve = await join(app, slug, { name: 'Eve', token: first.token, password: PASSWORD })
-      const dee = await join(app, slug, { name: 'Dee', password: PASSWORD })
-      await logIn(app, dee.user.email, first.token)
-      const traded = await app.inject({
-        method: 'POST',
-        url: '/api/referral',
-        headers: bearer(dee.token),
-        payload: { campaign: slug, code: eve.user.referral_code },
-      })
+      const first = await guestToken(suite.app)
+      const eve = await join(suite.app, slug, { name: 'Eve', token: first.token, password: PASSWORD })
+      const dee = await join(suite.app, slug, { name: 'Dee', password: PASSWORD })
+      await logIn(suite.app, dee.user.email, first.token)
+      const traded = await applyReferral(suite.app, slug, dee.token, eve.user.referral_code)
       assert.equal(traded.statusCode, 422, traded.body)
       assert.equal(json(traded).error.code, 'OWN_REFERRAL_CODE')
 
-      assert.equal(await qualifiedReferrals(app, slug, ann.user.id), 0)
-      assert.equal(await qualifiedReferrals(app, slug, eve.user.id), 0)
+      assert.equal(await qualifiedReferrals(suite.app, slug, ann.user.id), 0)
+      assert.equal(await qualifiedReferrals(suite.app, slug, eve.user.id), 0)
       // Someone else's code still counts for them all.
       for (const who of [bob, cy, dee]) {
-        const ok = await app.inject({
-          method: 'POST',
-          url: '/api/referral',
-          headers: bearer(who.token),
-          payload: { campaign: slug, code: gus.user.referral_code },
-        })
+        const ok = await applyReferral(suite.app, slug, who.token, gus.user.referral_code)
         assert.equal(ok.statusCode, 200, ok.body)
       }
-      assert.equal(await qualifiedReferrals(app, slug, gus.user.id), 3)
+      assert.equal(await qualifiedReferrals(suite.app, slug, gus.user.id), 3)
     })
   })
 }
@@ -268,14 +257,10 @@ function signedAt(claims: { user_id: string; sid: string }, iatMs: number) {
 }
 
 describe('tokens stamped in the future', () => {
-  let ctx: TestContext
-  before(async () => {
-    ctx = await buildTestApp({})
-  })
-  after(() => ctx.close())
+  const suite = suiteApp()
 
   it('are refused, since no "log out everywhere" made before their stamp could cut them off', async () => {
-    const app = ctx.app
+    const app = suite.app
     const slug = await createCampaign(app)
     const ann = await join(app, slug, { name: 'Ann', password: PASSWORD })
     const claims = { user_id: ann.user.id, sid: ann.session_id }
@@ -297,14 +282,10 @@ describe('tokens stamped in the future', () => {
 })
 
 describe('the session cookie on REST', () => {
-  let ctx: TestContext
-  before(async () => {
-    ctx = await buildTestApp({ env: { CORS_ORIGINS: 'https://partner.example' } })
-  })
-  after(() => ctx.close())
+  const suite = suiteApp({ env: { CORS_ORIGINS: 'https://partner.example' } })
 
   it('is not honoured for another site’s page: it cannot log the visitor out', async () => {
-    const app = ctx.app
+    const app = suite.app
     const guest = await guestToken(app)
     const logout = (origin?: string) =>
       app.inject({
@@ -371,21 +352,15 @@ describe('the session cookie on REST', () => {
 
 for (const dialect of DIALECTS) {
   describe(`erasing a person someone else signed up (${dialect})`, () => {
-    let ctx: TestContext
-    let app: FastifyInstance
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      app = ctx.app
-    })
-    after(() => ctx.close())
+    const suite = suiteApp({ dialect })
 
     it('leaves nothing of them in the analytics log, whoever sent their join', async () => {
-      const slug = await createCampaign(app)
-      const ann = await join(app, slug, { name: 'Ann' })
+      const slug = await createCampaign(suite.app)
+      const ann = await join(suite.app, slug, { name: 'Ann' })
       const registered: Joined[] = []
       // A friend's logged-in browser, and the operator's back office with its API key.
       for (const headers of [bearer(ann.token), { ...adminHeaders, 'x-forwarded-for': ip() }]) {
-        const res = await app.inject({
+        const res = await suite.app.inject({
           method: 'POST',
           url: `/api/${slug}/update`,
           headers,
@@ -403,14 +378,14 @@ for (const dialect of DIALECTS) {
         registered.push(json(res).result)
       }
       for (const person of registered) {
-        const erased = await app.inject({
+        const erased = await suite.app.inject({
           method: 'DELETE',
           url: `/api/user/${person.user.id}`,
           headers: bearer(person.token),
         })
         assert.equal(erased.statusCode, 200, erased.body)
       }
-      const events = await app.platform.database.db
+      const events = await suite.app.platform.database.db
         .selectFrom('service_analytics_event')
         .select(['event', 'payload', 'metadata'])
         .where('campaign_slug', '=', slug)

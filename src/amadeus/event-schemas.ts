@@ -74,8 +74,11 @@ export class EventSchemaRegistry {
 /** The registry with the foundation's frames: WebSocket section 4, the ActionCable protocol, bus channels. */
 export function createEventSchemaRegistry(): EventSchemaRegistry {
   const r = new EventSchemaRegistry()
-  const ws = (direction: EventDirection, name: string, schema: TSchema, description: string) =>
-    r.register({ channel: 'ws', name, direction, schema, description })
+  const on =
+    (channel: EventChannel) =>
+    (direction: EventDirection, name: string, schema: TSchema, description: string) =>
+      r.register({ channel, name, direction, schema, description })
+  const ws = on('ws')
   ws('send', 'connected', f.ConnectedFrame, 'Once, after the upgrade')
   ws('send', 'presence_update', f.PresenceUpdateFrame, 'Every tick: active users and changed cursors')
   ws('send', 'stats_update', f.StatsUpdateFrame, 'On a tick when changed: counters, leaderboard')
@@ -98,8 +101,7 @@ export function createEventSchemaRegistry(): EventSchemaRegistry {
   ws('receive', 'ping', f.PingFrame, 'Keep-alive')
   ws('receive', 'auth', f.AuthFrame, 'In-band token refresh (same user, new expiry)')
 
-  const cable = (direction: EventDirection, name: string, schema: TSchema, description: string) =>
-    r.register({ channel: 'cable', name, direction, schema, description })
+  const cable = on('cable')
   cable('send', 'welcome', f.CableWelcome, 'Connection accepted')
   cable('send', 'ping', f.CablePing, 'Server heartbeat (every 3 s)')
   cable('send', 'confirm_subscription', f.CableConfirm, 'Subscription accepted')
@@ -107,40 +109,26 @@ export function createEventSchemaRegistry(): EventSchemaRegistry {
   cable('send', 'disconnect', f.CableDisconnect, 'Server closes the connection')
   cable('receive', 'command', f.CableCommand, 'subscribe / unsubscribe / message')
 
-  r.register({
-    channel: 'bus',
-    name: 'ovasabi:campaign:changed',
-    direction: 'send',
-    schema: f.CampaignChangedMessage,
-    description: 'A campaign changed; every node drops its cached copy',
-  })
-  r.register({
-    channel: 'bus',
-    name: 'ovasabi:realtime',
-    direction: 'send',
-    schema: f.RealtimeBusMessage,
-    description: 'A frame for the gateways of every node',
-  })
-  r.register({
-    channel: 'bus',
-    name: 'ovasabi:realtime:c:{campaign}',
-    direction: 'send',
-    schema: f.CampaignBusMessage,
-    description: "A frame for one campaign's sockets on every node (campaign_event: with its id)",
-  })
-  r.register({
-    channel: 'bus',
-    name: 'ovasabi:rt:cur:{campaign}',
-    direction: 'send',
-    schema: f.CursorBatchMessage,
-    description: "One node's cursor changes per tick, merged by the other nodes",
-  })
-  r.register({
-    channel: 'bus',
-    name: 'ovasabi:rt:node-down',
-    direction: 'send',
-    schema: f.NodeDownMessage,
-    description: 'A node was reaped; the others drop its cursors',
-  })
+  const bus = on('bus')
+  bus(
+    'send',
+    'ovasabi:campaign:changed',
+    f.CampaignChangedMessage,
+    'A campaign changed; every node drops its cached copy',
+  )
+  bus('send', 'ovasabi:realtime', f.RealtimeBusMessage, 'A frame for the gateways of every node')
+  bus(
+    'send',
+    'ovasabi:realtime:c:{campaign}',
+    f.CampaignBusMessage,
+    "A frame for one campaign's sockets on every node (campaign_event: with its id)",
+  )
+  bus(
+    'send',
+    'ovasabi:rt:cur:{campaign}',
+    f.CursorBatchMessage,
+    "One node's cursor changes per tick, merged by the other nodes",
+  )
+  bus('send', 'ovasabi:rt:node-down', f.NodeDownMessage, 'A node was reaped; the others drop its cursors')
   return r
 }

@@ -1,33 +1,23 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
-import type { Browser, BrowserContext } from 'playwright-core'
+import { describe, test } from 'node:test'
+import type { BrowserContext } from 'playwright-core'
 import { ADMIN_KEY, createCampaign } from '../helper.js'
-import { DESKTOP, launch, openPage, type Server, screenshot, startServer } from './harness.js'
+import { DESKTOP, openPage, screenshot, serverAndBrowser } from './harness.js'
 
 describe('admin console in Chromium: errors, chart, schedule layout, features', () => {
-  let server: Server
-  let browser: Browser
-
-  before(async () => {
-    server = await startServer()
-    browser = await launch()
-  })
-  after(async () => {
-    await browser?.close()
-    await server?.close()
-  })
+  const suite = serverAndBrowser()
 
   /** A context already signed in (the key in sessionStorage, as the login form leaves it). */
   async function signedIn(options = DESKTOP): Promise<BrowserContext> {
-    const context = await browser.newContext(options)
+    const context = await suite.browser.newContext(options)
     await context.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)
     return context
   }
 
   test('a refused save names the field and the rule it broke', async () => {
-    const slug = await createCampaign(server.app, { features: ['presence', 'analytics'] })
+    const slug = await createCampaign(suite.server.app, { features: ['presence', 'analytics'] })
     const context = await signedIn()
-    const { page, problems } = await openPage(context, `${server.baseUrl}/admin/c/${slug}/settings`)
+    const { page, problems } = await openPage(context, `${suite.server.baseUrl}/admin/c/${slug}/settings`)
     await page.locator('#ed-rules').fill('{"max_cursors": 5000}')
     await page.locator('[data-testid="campaign-editor"] button[type="submit"]').click()
     const notice = page.locator('[data-testid="campaign-editor"] .notice[data-tone="danger"]')
@@ -42,9 +32,9 @@ describe('admin console in Chromium: errors, chart, schedule layout, features', 
   })
 
   test('the dashboard chart labels small counts with whole, distinct ticks from 0', async () => {
-    const slug = await createCampaign(server.app, { features: ['presence', 'analytics'] })
+    const slug = await createCampaign(suite.server.app, { features: ['presence', 'analytics'] })
     const context = await signedIn()
-    const { page, problems } = await openPage(context, `${server.baseUrl}/admin/c/${slug}/dashboard`)
+    const { page, problems } = await openPage(context, `${suite.server.baseUrl}/admin/c/${slug}/dashboard`)
     await page.locator('[data-testid="dashboard"] svg.chart').waitFor()
     const ticks = await page
       .locator('[data-testid="dashboard"] svg.chart text[data-tick]')
@@ -61,14 +51,14 @@ describe('admin console in Chromium: errors, chart, schedule layout, features', 
 
   for (const width of [1280, 1120, 800]) {
     test(`schedule inputs stay inside their fields at ${width}px`, async () => {
-      const slug = await createCampaign(server.app, {
+      const slug = await createCampaign(suite.server.app, {
         features: ['presence'],
         metadata: {
           scheduling: { frequency: 1, start: '2030-01-02T03:04:00.000Z', end: '2030-02-03T04:05:00.000Z' },
         },
       })
       const context = await signedIn({ viewport: { width, height: 900 } })
-      const { page, problems } = await openPage(context, `${server.baseUrl}/admin/c/${slug}/settings`)
+      const { page, problems } = await openPage(context, `${suite.server.baseUrl}/admin/c/${slug}/settings`)
       await page.locator('[data-testid="campaign-editor"]').waitFor()
       for (const id of ['ed-freq', 'ed-start', 'ed-end', 'ed-tz']) {
         const input = page.locator(`#${id}`)
@@ -97,8 +87,8 @@ describe('admin console in Chromium: errors, chart, schedule layout, features', 
   }
 
   test('the dashboard asks for the leaderboard only when the campaign has the referral feature', async () => {
-    const without = await createCampaign(server.app, { features: ['presence', 'analytics'] })
-    const withReferral = await createCampaign(server.app, {
+    const without = await createCampaign(suite.server.app, { features: ['presence', 'analytics'] })
+    const withReferral = await createCampaign(suite.server.app, {
       features: ['presence', 'registration', 'referral'],
     })
     const context = await signedIn()
@@ -109,7 +99,7 @@ describe('admin console in Chromium: errors, chart, schedule layout, features', 
       if (r.status() >= 400) refused.push(`${r.status()} ${new URL(r.url()).pathname}`)
     })
 
-    const { page, problems } = await openPage(context, `${server.baseUrl}/admin/c/${without}/dashboard`)
+    const { page, problems } = await openPage(context, `${suite.server.baseUrl}/admin/c/${without}/dashboard`)
     await page.locator('[data-testid="dash-referral-off"]').waitFor()
     // A stats poll has come back too, so every request the dashboard makes on opening was made.
     await page.waitForFunction(
@@ -120,7 +110,7 @@ describe('admin console in Chromium: errors, chart, schedule layout, features', 
       [],
     )
 
-    await page.goto(`${server.baseUrl}/admin/c/${withReferral}/dashboard`)
+    await page.goto(`${suite.server.baseUrl}/admin/c/${withReferral}/dashboard`)
     await page.locator('.panel', { hasText: 'Top referrers' }).locator('text=No referrals yet.').waitFor()
     assert.deepEqual(
       requested.filter((p) => p.includes('/referrals/')),

@@ -2,29 +2,18 @@
 // names the campaign, and its editor saves it once a real time zone is picked.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { ADMIN_KEY, adminHeaders, json, uniqueSlug } from '../helper.js'
+import { ADMIN_KEY, adminHeaders, insertLegacyCampaign, json } from '../helper.js'
 import { browserSuite, openPage } from './harness.js'
 
 describe('admin console on a campaign stored before the checks', () => {
   const suite = browserSuite()
 
   test('shows the slug for a blank title and saves once a real zone is picked, dropping old schedule keys', async () => {
-    const slug = uniqueSlug('legacy')
-    await suite.server.app.platform.database.db
-      .insertInto('service_campaign_main')
-      .values({
-        slug,
-        title: '  ',
-        description: '',
-        draft: false,
-        created_by: 'legacy',
-        metadata: JSON.stringify({
-          features: ['presence', 'analytics'],
-          scheduling: { frequency: 2, timezone: 'Berlin', colour: 'red' },
-        }),
-        updated_at: new Date(),
-      })
-      .execute()
+    const slug = await insertLegacyCampaign(suite.server.app, '  ', {
+      frequency: 2,
+      timezone: 'Berlin',
+      colour: 'red',
+    })
     const context = await suite.newContext()
     await context.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)
     const { page, problems } = await openPage(context, `${suite.server.baseUrl}/admin/c/${slug}/settings`)

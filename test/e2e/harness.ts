@@ -3,7 +3,7 @@ import { after, afterEach, before } from 'node:test'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
-import { buildTestApp, type TestAppOptions, type TestContext } from '../helper.js'
+import { buildTestApp, createCampaign, type TestAppOptions, type TestContext } from '../helper.js'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 export const ARTIFACTS = join(process.cwd(), 'test-artifacts')
@@ -84,21 +84,15 @@ export const PHONE = {
 export const DESKTOP = { viewport: { width: 1280, height: 900 } }
 
 /**
- * A Chromium suite against one real server, for a `describe` block: `server` and a browser start
- * before its tests, and the contexts `newContext()` opened (desktop size, `waitMs` per action)
- * are closed after each test, so a failed one cannot leave pages running into the next.
+ * For a `describe` block: one real server (`options`) and Chromium start before its tests and
+ * stop after them; the tests open their own contexts.
  */
-export function browserSuite(options: TestAppOptions = {}, waitMs = 15_000) {
+export function serverAndBrowser(options: TestAppOptions = {}) {
   let server: Server | undefined
   let browser: Browser | undefined
-  const contexts: BrowserContext[] = []
   before(async () => {
     server = await startServer(options)
     browser = await launch()
-  })
-  afterEach(async () => {
-    const closing = contexts.splice(0).map((c) => c.close().catch(() => {}))
-    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 5000))])
   })
   after(async () => {
     await browser?.close()
@@ -109,9 +103,43 @@ export function browserSuite(options: TestAppOptions = {}, waitMs = 15_000) {
       if (!server) throw new Error('the suite has not started')
       return server
     },
-    async newContext(): Promise<BrowserContext> {
+    get browser(): Browser {
       if (!browser) throw new Error('the suite has not started')
-      const context = await browser.newContext(DESKTOP)
+      return browser
+    },
+  }
+}
+
+/**
+ * A campaign with `features` on `server`, its page open in a new desktop context of `browser`
+ * once it shows the campaign's title.
+ */
+export async function openCampaignPage(server: Server, browser: Browser, features: string[]) {
+  const slug = await createCampaign(server.app, { features })
+  const context = await browser.newContext(DESKTOP)
+  const { page, problems } = await openPage(context, `${server.baseUrl}/c/${slug}`)
+  await page.locator('.brand', { hasText: `Test ${slug}` }).waitFor()
+  return { slug, context, page, problems }
+}
+
+/**
+ * A Chromium suite against one real server, for a `describe` block: `server` and a browser start
+ * before its tests, and the contexts `newContext()` opened (desktop size, `waitMs` per action)
+ * are closed after each test, so a failed one cannot leave pages running into the next.
+ */
+export function browserSuite(options: TestAppOptions = {}, waitMs = 15_000) {
+  const started = serverAndBrowser(options)
+  const contexts: BrowserContext[] = []
+  afterEach(async () => {
+    const closing = contexts.splice(0).map((c) => c.close().catch(() => {}))
+    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 5000))])
+  })
+  return {
+    get server(): Server {
+      return started.server
+    },
+    async newContext(): Promise<BrowserContext> {
+      const context = await started.browser.newContext(DESKTOP)
       context.setDefaultTimeout(waitMs)
       contexts.push(context)
       return context

@@ -1,32 +1,24 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
-import type { Browser, Page } from 'playwright-core'
+import { describe, test } from 'node:test'
+import type { Page } from 'playwright-core'
 import { STRINGS } from '../../web/src/site/strings.js'
 import { adminHeaders, createCampaign, uniqueSlug } from '../helper.js'
-import { DESKTOP, launch, openPage, type Server, startServer } from './harness.js'
+import { DESKTOP, openCampaignPage, openPage, serverAndBrowser } from './harness.js'
 
 /** What the visitor is told on the page: each a defect QA found (the page said too little or too much). */
 describe('campaign site feedback in Chromium', () => {
-  let server: Server
-  let browser: Browser
-
-  before(async () => {
-    // No LIBRETRANSLATE_URL: the server has no translation provider (the default).
-    server = await startServer()
-    browser = await launch()
-  })
-  after(async () => {
-    await browser?.close()
-    await server?.close()
-  })
+  // No LIBRETRANSLATE_URL: the server has no translation provider (the default).
+  const suite = serverAndBrowser()
 
   const text = async (page: Page, selector: string) =>
     ((await page.locator(selector).textContent()) ?? '').replace(/\s+/g, ' ').trim()
 
   test('a referral code the server refused is reported after the join, which still went through', async () => {
-    const slug = await createCampaign(server.app, { features: ['presence', 'registration', 'referral'] })
-    const context = await browser.newContext(DESKTOP)
-    const { page, problems } = await openPage(context, `${server.baseUrl}/c/${slug}`)
+    const slug = await createCampaign(suite.server.app, {
+      features: ['presence', 'registration', 'referral'],
+    })
+    const context = await suite.browser.newContext(DESKTOP)
+    const { page, problems } = await openPage(context, `${suite.server.baseUrl}/c/${slug}`)
     await page.locator('form[data-testid="join-form"]').waitFor()
     await page.locator('#join-name').fill('Carol Code')
     await page.locator('#join-email').fill(`carol.${Date.now()}@example.org`)
@@ -40,9 +32,11 @@ describe('campaign site feedback in Chromium', () => {
   })
 
   test('a join with a good code shows no referral notice', async () => {
-    const slug = await createCampaign(server.app, { features: ['presence', 'registration', 'referral'] })
-    const context = await browser.newContext(DESKTOP)
-    const { page } = await openPage(context, `${server.baseUrl}/c/${slug}`)
+    const slug = await createCampaign(suite.server.app, {
+      features: ['presence', 'registration', 'referral'],
+    })
+    const context = await suite.browser.newContext(DESKTOP)
+    const { page } = await openPage(context, `${suite.server.baseUrl}/c/${slug}`)
     await page.locator('#join-name').fill('Dan')
     await page.locator('#join-email').fill(`dan.${Date.now()}@example.org`)
     await page.locator('form[data-testid="join-form"] button[type="submit"]').click()
@@ -52,8 +46,8 @@ describe('campaign site feedback in Chromium', () => {
   })
 
   test('the join form explains what is missing in plain words, never the schema text', async () => {
-    const context = await browser.newContext(DESKTOP)
-    const { page } = await openPage(context, `${server.baseUrl}/`)
+    const context = await suite.browser.newContext(DESKTOP)
+    const { page } = await openPage(context, `${suite.server.baseUrl}/`)
     const form = page.locator('form[data-testid="join-form"]')
     await form.waitFor()
     await form.locator('button[type="submit"]').click()
@@ -77,8 +71,8 @@ describe('campaign site feedback in Chromium', () => {
   })
 
   test('without a translation provider a language switch asks once, says so, and keeps lang', async () => {
-    const context = await browser.newContext(DESKTOP)
-    const { page } = await openPage(context, `${server.baseUrl}/`)
+    const context = await suite.browser.newContext(DESKTOP)
+    const { page } = await openPage(context, `${suite.server.baseUrl}/`)
     const asked: string[] = []
     const answers: number[] = []
     page.on('request', (r) => {
@@ -116,7 +110,7 @@ describe('campaign site feedback in Chromium', () => {
 
   /** A page whose guest session is answered only when `release` is called. */
   async function pageWithHeldSession(url: string) {
-    const context = await browser.newContext(DESKTOP)
+    const context = await suite.browser.newContext(DESKTOP)
     const page = await context.newPage()
     let release!: () => void
     const released = new Promise<void>((r) => {
@@ -131,8 +125,10 @@ describe('campaign site feedback in Chromium', () => {
   }
 
   test("a join sent before the guest session exists waits for it, so that session never takes the joined person's place", async () => {
-    const slug = await createCampaign(server.app, { features: ['presence', 'registration', 'referral'] })
-    const { context, page, release } = await pageWithHeldSession(`${server.baseUrl}/c/${slug}`)
+    const slug = await createCampaign(suite.server.app, {
+      features: ['presence', 'registration', 'referral'],
+    })
+    const { context, page, release } = await pageWithHeldSession(`${suite.server.baseUrl}/c/${slug}`)
     const order: string[] = []
     page.on('request', (r) => {
       const path = new URL(r.url()).pathname
@@ -157,7 +153,7 @@ describe('campaign site feedback in Chromium', () => {
 
   test('a language switch before the guest session exists waits for it instead of being refused', async () => {
     // The session answer is held until the visitor has switched: the switch comes first.
-    const { context, page, release } = await pageWithHeldSession(`${server.baseUrl}/`)
+    const { context, page, release } = await pageWithHeldSession(`${suite.server.baseUrl}/`)
     const answers: number[] = []
     page.on('response', (r) => {
       if (new URL(r.url()).pathname === '/api/translate') answers.push(r.status())
@@ -175,8 +171,10 @@ describe('campaign site feedback in Chromium', () => {
   })
 
   test("without a provider the campaign's own catalog still translates the strings it has", async () => {
-    const slug = await createCampaign(server.app, { features: ['presence', 'registration', 'translation'] })
-    const put = await server.app.inject({
+    const slug = await createCampaign(suite.server.app, {
+      features: ['presence', 'registration', 'translation'],
+    })
+    const put = await suite.server.app.inject({
       method: 'PUT',
       url: `/api/campaign/${slug}/catalog`,
       headers: adminHeaders,
@@ -187,8 +185,8 @@ describe('campaign site feedback in Chromium', () => {
       },
     })
     assert.equal(put.statusCode, 200, put.body)
-    const context = await browser.newContext(DESKTOP)
-    const { page } = await openPage(context, `${server.baseUrl}/c/${slug}`)
+    const context = await suite.browser.newContext(DESKTOP)
+    const { page } = await openPage(context, `${suite.server.baseUrl}/c/${slug}`)
     const translateCalls: string[] = []
     page.on('request', (r) => {
       if (new URL(r.url()).pathname === '/api/translate') translateCalls.push(r.url())
@@ -205,11 +203,11 @@ describe('campaign site feedback in Chromium', () => {
   })
 
   test('a campaign without presence shows no live count (none would ever come)', async () => {
-    const slug = await createCampaign(server.app, { features: ['registration', 'quote'] })
-    const context = await browser.newContext(DESKTOP)
-    const { page, problems } = await openPage(context, `${server.baseUrl}/c/${slug}`)
+    const { context, page, problems } = await openCampaignPage(suite.server, suite.browser, [
+      'registration',
+      'quote',
+    ])
     // Its features are read: the join form stays, the referral panels went.
-    await page.locator('.brand', { hasText: `Test ${slug}` }).waitFor()
     await page.locator('form[data-testid="join-form"]').waitFor()
     assert.equal(await page.locator('.live-pill').count(), 0)
     assert.equal(await page.locator('[data-testid="active-users"]').count(), 0)
@@ -218,9 +216,9 @@ describe('campaign site feedback in Chromium', () => {
   })
 
   test('a failed upload says why in one sentence, and a new file starts afresh', async () => {
-    const slug = await createCampaign(server.app, { features: ['presence', 'media'] })
-    const context = await browser.newContext(DESKTOP)
-    const { page } = await openPage(context, `${server.baseUrl}/c/${slug}`)
+    const slug = await createCampaign(suite.server.app, { features: ['presence', 'media'] })
+    const context = await suite.browser.newContext(DESKTOP)
+    const { page } = await openPage(context, `${suite.server.baseUrl}/c/${slug}`)
     const form = page.locator('form[data-testid="media-form"]')
     await form.waitFor()
     // The socket is up, so the `media_event`s of the upload reach the page too.
@@ -255,11 +253,11 @@ describe('campaign site feedback in Chromium', () => {
 
   test('an unknown campaign shows only that, with no features and no socket', async () => {
     const slug = uniqueSlug('missing')
-    const context = await browser.newContext(DESKTOP)
+    const context = await suite.browser.newContext(DESKTOP)
     const page = await context.newPage()
     const sockets: string[] = []
     page.on('websocket', (ws) => sockets.push(ws.url()))
-    await page.goto(`${server.baseUrl}/c/${slug}`, { waitUntil: 'domcontentloaded' })
+    await page.goto(`${suite.server.baseUrl}/c/${slug}`, { waitUntil: 'domcontentloaded' })
     await page.locator('[data-testid="campaign-missing"]', { hasText: STRINGS['campaign.missing'] }).waitFor()
     assert.match(await text(page, '[data-testid="campaign-missing"]'), new RegExp(slug))
     for (const selector of [

@@ -1,27 +1,24 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
-import type { Browser } from 'playwright-core'
+import { describe, test } from 'node:test'
 import { ADMIN_KEY, createCampaign, guestToken, json, uniqueSlug } from '../helper.js'
-import { DESKTOP, launch, openPage, PHONE, type Server, screenshot, startServer } from './harness.js'
+import {
+  DESKTOP,
+  launch,
+  openCampaignPage,
+  openPage,
+  PHONE,
+  screenshot,
+  serverAndBrowser,
+} from './harness.js'
 
 const XSS = '<img src=x onerror="window.__xss=1">Ada'
 
 describe('campaign site and admin console in Chromium', () => {
-  let server: Server
-  let browser: Browser
-
-  before(async () => {
-    server = await startServer()
-    browser = await launch()
-  })
-  after(async () => {
-    await browser?.close()
-    await server?.close()
-  })
+  const suite = serverAndBrowser()
 
   test('the default campaign page loads with live count, join and quote forms, and no CSP errors', async () => {
-    const context = await browser.newContext(DESKTOP)
-    const { page, problems } = await openPage(context, `${server.baseUrl}/`)
+    const context = await suite.browser.newContext(DESKTOP)
+    const { page, problems } = await openPage(context, `${suite.server.baseUrl}/`)
     await page.locator('h1').waitFor()
     assert.equal(await page.locator('h1').textContent(), 'Launch pages that feel alive.')
     await page.locator('[data-testid="active-users"]').waitFor()
@@ -42,7 +39,7 @@ describe('campaign site and admin console in Chromium', () => {
     // Chromium never upgrades requests to localhost, so the server is reached by another name,
     // as a LAN box or a fresh VPS would be: a CSP `upgrade-insecure-requests` would send the
     // page's own scripts and socket to HTTPS, which this server does not speak.
-    const port = new URL(server.baseUrl).port
+    const port = new URL(suite.server.baseUrl).port
     const named = await launch(['--host-resolver-rules=MAP ovasabi.test 127.0.0.1'])
     try {
       const context = await named.newContext(DESKTOP)
@@ -63,10 +60,10 @@ describe('campaign site and admin console in Chromium', () => {
   })
 
   test('/c/{campaign} shows that campaign and hides the features it does not enable', async () => {
-    const slug = await createCampaign(server.app, { features: ['presence', 'analytics'] })
-    const context = await browser.newContext(DESKTOP)
-    const { page, problems } = await openPage(context, `${server.baseUrl}/c/${slug}`)
-    await page.locator('.brand', { hasText: `Test ${slug}` }).waitFor()
+    const { context, page, problems } = await openCampaignPage(suite.server, suite.browser, [
+      'presence',
+      'analytics',
+    ])
     await page.locator('[data-testid="active-users"]').waitFor()
     assert.equal(await page.locator('form[data-testid="join-form"]').count(), 0)
     assert.equal(await page.locator('form[data-testid="quote-form"]').count(), 0)
@@ -75,14 +72,14 @@ describe('campaign site and admin console in Chromium', () => {
   })
 
   test('a visitor whose token the server revoked (their person erased) gets the page as a new guest', async () => {
-    const context = await browser.newContext(DESKTOP)
-    const { page, problems } = await openPage(context, `${server.baseUrl}/`)
+    const context = await suite.browser.newContext(DESKTOP)
+    const { page, problems } = await openPage(context, `${suite.server.baseUrl}/`)
     await page.locator('#join-name').fill('Erin')
     await page.locator('#join-email').fill(`erin.${Date.now()}@example.org`)
     await page.locator('form[data-testid="join-form"] button[type="submit"]').click()
     await page.locator('[data-testid="referral-card"]').waitFor()
     const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('ovasabi.user') ?? '{}'))
-    const erased = await server.app.inject({
+    const erased = await suite.server.app.inject({
       method: 'DELETE',
       url: `/api/user/${stored.id}`,
       headers: { 'x-api-key': ADMIN_KEY },
@@ -99,7 +96,7 @@ describe('campaign site and admin console in Chromium', () => {
       localStorage.getItem('ovasabi.token'),
       document.querySelector<HTMLMetaElement>('meta[name="ovasabi-campaign"]')?.content ?? 'ovasabi_website',
     ])
-    const check = await server.app.inject({
+    const check = await suite.server.app.inject({
       method: 'GET',
       url: `/api/campaign/${slug}`,
       headers: { authorization: `Bearer ${token}` },
@@ -110,9 +107,11 @@ describe('campaign site and admin console in Chromium', () => {
   })
 
   test('a referral code typed before the name is kept, and the join is credited to the referrer', async () => {
-    const slug = await createCampaign(server.app, { features: ['presence', 'registration', 'referral'] })
-    const { token } = await guestToken(server.app)
-    const referrer = await server.app.inject({
+    const slug = await createCampaign(suite.server.app, {
+      features: ['presence', 'registration', 'referral'],
+    })
+    const { token } = await guestToken(suite.server.app)
+    const referrer = await suite.server.app.inject({
       method: 'POST',
       url: '/api/user/register',
       headers: { authorization: `Bearer ${token}` },
@@ -122,8 +121,8 @@ describe('campaign site and admin console in Chromium', () => {
     const code = json(referrer).user.referral_code as string
     assert.ok(code)
 
-    const context = await browser.newContext(DESKTOP)
-    const { page, problems } = await openPage(context, `${server.baseUrl}/c/${slug}`)
+    const context = await suite.browser.newContext(DESKTOP)
+    const { page, problems } = await openPage(context, `${suite.server.baseUrl}/c/${slug}`)
     await page.locator('form[data-testid="join-form"]').waitFor()
     // A visitor pastes the code a friend sent first, then fills in the rest.
     await page.locator('#join-code').fill(code)
@@ -133,7 +132,7 @@ describe('campaign site and admin console in Chromium', () => {
     await page.locator('form[data-testid="join-form"] button[type="submit"]').click()
     await page.locator('[data-testid="referral-card"]').waitFor()
 
-    const board = await server.app.inject({
+    const board = await suite.server.app.inject({
       url: `/api/campaign/${slug}/referrals/leaderboard`,
       headers: { 'x-api-key': ADMIN_KEY },
     })
@@ -150,8 +149,8 @@ describe('campaign site and admin console in Chromium', () => {
   })
 
   test('a name with markup is shown literally, never interpreted', async () => {
-    const context = await browser.newContext(DESKTOP)
-    const { page } = await openPage(context, `${server.baseUrl}/`)
+    const context = await suite.browser.newContext(DESKTOP)
+    const { page } = await openPage(context, `${suite.server.baseUrl}/`)
     await page.locator('#join-name').fill(XSS)
     const preview = page.locator('[data-testid="name-preview"]')
     await page.waitForFunction(
@@ -164,8 +163,8 @@ describe('campaign site and admin console in Chromium', () => {
   })
 
   test('phone-sized layout has no horizontal overflow and the forms stay usable', async () => {
-    const context = await browser.newContext(PHONE)
-    const { page } = await openPage(context, `${server.baseUrl}/`)
+    const context = await suite.browser.newContext(PHONE)
+    const { page } = await openPage(context, `${suite.server.baseUrl}/`)
     await page.locator('form[data-testid="quote-form"]').waitFor()
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`)
@@ -174,8 +173,8 @@ describe('campaign site and admin console in Chromium', () => {
   })
 
   test('keyboard: Tab reaches the skip link first and then the join form fields', async () => {
-    const context = await browser.newContext(DESKTOP)
-    const { page } = await openPage(context, `${server.baseUrl}/`)
+    const context = await suite.browser.newContext(DESKTOP)
+    const { page } = await openPage(context, `${suite.server.baseUrl}/`)
     await page.locator('form[data-testid="join-form"]').waitFor()
     await page.keyboard.press('Tab')
     assert.equal(await page.evaluate(() => document.activeElement?.className), 'skip-link')
@@ -186,9 +185,9 @@ describe('campaign site and admin console in Chromium', () => {
   })
 
   test('admin: a wrong key is refused, the right key lists campaigns and edits one', async () => {
-    const slug = await createCampaign(server.app, { features: ['presence', 'analytics'] })
-    const context = await browser.newContext(DESKTOP)
-    const { page, problems } = await openPage(context, `${server.baseUrl}/admin`)
+    const slug = await createCampaign(suite.server.app, { features: ['presence', 'analytics'] })
+    const context = await suite.browser.newContext(DESKTOP)
+    const { page, problems } = await openPage(context, `${suite.server.baseUrl}/admin`)
     await page.locator('#api-key').fill('ovs_wrong_key_000000000000')
     await page.locator('form[data-testid="login-form"] button[type="submit"]').click()
     await page.locator('form[data-testid="login-form"] [role="alert"]').waitFor()
@@ -209,7 +208,10 @@ describe('campaign site and admin console in Chromium', () => {
     await page.locator('#ed-rules').fill('{"max_cursors": 20}')
     await page.locator('[data-testid="campaign-editor"] button[type="submit"]').click()
     await page.locator('[data-testid="campaign-editor"] .notice[data-tone="ok"]').waitFor()
-    const res = await server.app.inject({ url: `/api/campaign/${slug}`, headers: { 'x-api-key': ADMIN_KEY } })
+    const res = await suite.server.app.inject({
+      url: `/api/campaign/${slug}`,
+      headers: { 'x-api-key': ADMIN_KEY },
+    })
     const saved = res.json()
     assert.ok(saved.metadata.features.includes('quote'))
     assert.equal(saved.metadata.scheduling.frequency, 12)
@@ -217,7 +219,7 @@ describe('campaign site and admin console in Chromium', () => {
     await screenshot(page, 'admin-settings')
 
     // The key survives a reload (sessionStorage) and deep links work.
-    await page.goto(`${server.baseUrl}/admin/c/${slug}/dashboard`)
+    await page.goto(`${suite.server.baseUrl}/admin/c/${slug}/dashboard`)
     await page.locator('[data-testid="dashboard"]').waitFor()
     await page.waitForFunction(
       () => document.querySelector('[data-testid="dash-leads"]')?.textContent !== '–',
@@ -228,13 +230,13 @@ describe('campaign site and admin console in Chromium', () => {
   })
 
   test('admin: the CSV export holds the leads the table shows (its status and its search)', async () => {
-    const slug = await createCampaign(server.app)
+    const slug = await createCampaign(suite.server.app)
     for (const [name, email] of [
       ['Grace Hopper', 'grace@example.org'],
       ['Alan Turing', 'alan@example.org'],
     ]) {
-      const guest = (await server.app.inject({ method: 'POST', url: '/api/session' })).json()
-      const res = await server.app.inject({
+      const guest = (await suite.server.app.inject({ method: 'POST', url: '/api/session' })).json()
+      const res = await suite.server.app.inject({
         method: 'POST',
         url: '/api/quote',
         headers: { authorization: `Bearer ${guest.token}` },
@@ -242,9 +244,9 @@ describe('campaign site and admin console in Chromium', () => {
       })
       assert.equal(res.statusCode, 200, res.body)
     }
-    const context = await browser.newContext({ ...DESKTOP, acceptDownloads: true })
+    const context = await suite.browser.newContext({ ...DESKTOP, acceptDownloads: true })
     await context.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)
-    const { page } = await openPage(context, `${server.baseUrl}/admin/c/${slug}/leads`)
+    const { page } = await openPage(context, `${suite.server.baseUrl}/admin/c/${slug}/leads`)
     const rows = page.locator('[data-testid="leads-table"] tbody tr')
     await page.locator('[data-testid="leads-table"] tr', { hasText: 'Alan Turing' }).waitFor()
     await page.locator('#lead-q').fill('grace')
@@ -265,17 +267,17 @@ describe('campaign site and admin console in Chromium', () => {
   })
 
   test('admin: a key revoked while signed in sends the console back to sign-in, saying why', async () => {
-    const revoked = await server.app.platform.apiKeys.create({
+    const revoked = await suite.server.app.platform.apiKeys.create({
       name: `soon-revoked-${Date.now()}`,
       role: 'admin',
     })
-    const context = await browser.newContext(DESKTOP)
-    const { page, problems } = await openPage(context, `${server.baseUrl}/admin`)
+    const context = await suite.browser.newContext(DESKTOP)
+    const { page, problems } = await openPage(context, `${suite.server.baseUrl}/admin`)
     await page.locator('#api-key').fill(revoked.key)
     await page.locator('form[data-testid="login-form"] button[type="submit"]').click()
     await page.locator('[data-testid="campaign-list"] a', { hasText: 'ovasabi_website' }).waitFor()
 
-    assert.equal(await server.app.platform.apiKeys.revoke(revoked.id), true)
+    assert.equal(await suite.server.app.platform.apiKeys.revoke(revoked.id), true)
     await page.locator('a', { hasText: 'Streams wall' }).click()
     // Not a page of "INVALID_API_KEY" notices: the sign-in form, with the reason, and the key gone.
     await page.locator('form[data-testid="login-form"]').waitFor({ timeout: 10_000 })
@@ -293,9 +295,9 @@ describe('campaign site and admin console in Chromium', () => {
 
   test('admin: a new campaign created in the console opens in its settings', async () => {
     const slug = uniqueSlug('ui')
-    const context = await browser.newContext(DESKTOP)
+    const context = await suite.browser.newContext(DESKTOP)
     await context.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)
-    const { page } = await openPage(context, `${server.baseUrl}/admin/new`)
+    const { page } = await openPage(context, `${suite.server.baseUrl}/admin/new`)
     await page.locator('#new-slug').fill(slug)
     await page.locator('#new-title').fill('Made in the console')
     await page.locator('form[data-testid="new-campaign-form"] button[type="submit"]').click()
