@@ -71,7 +71,8 @@ export interface BuildOptions extends PlatformOptions {
    * default campaign, no OVASABI_ADMIN_KEY row, no graph snapshot) and starts no worker (purges,
    * webhook delivery, referral announcements), and the gateway joins no Redis presence. Use such
    * an app without `ready()`: the modules' own start hooks (the upload sweeper, which fails
-   * interrupted uploads, the stream ticker, the gateway) then never run either.
+   * interrupted uploads, the stream ticker, the gateway) then never run either. It applies no
+   * migration to a database that has some: one behind this version is refused, naming them.
    */
   readOnly?: boolean
 }
@@ -80,7 +81,10 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/
 
 /** Build the whole server as a Fastify instance. It never listens: `server.ts` does. */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const platform = options.platform ?? (await createPlatform(config, options))
+  // A read-only tool does not change the schema of the database it reads (see `migrate`).
+  const platformOptions: PlatformOptions =
+    options.readOnly && options.migrate !== false ? { ...options, migrate: 'refuse-pending' } : options
+  const platform = options.platform ?? (await createPlatform(config, platformOptions))
   // Headers deadline, body idle timeout, no total request deadline (see timeouts.ts).
   const timeouts = httpTimeouts({
     headersMs: config.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
@@ -106,7 +110,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   timeouts.watch(app)
   app.decorate('platform', platform)
   app.decorate('draining', false)
-  if (!options.platform) app.addHook('onClose', () => platform.close())
+  if (!options.platform) {
+    // Registered first, so it runs before every other shutdown step: those that talk to a Redis
+    // that does not answer then fail at once instead of each waiting out the command timeout.
+    app.addHook('preClose', async () => {
+      if (await platform.releaseUnresponsiveRedis())
+        app.log.warn('shutdown: Redis does not answer; closing without it')
+    })
+    app.addHook('onClose', () => platform.close())
+  }
 
   registerValidation(app)
   registerJsonParser(app, config.JSON_MAX_DEPTH)

@@ -15,7 +15,8 @@ export const KG_HELP = `  ovasabi kg show [--type T] [--json]        the live se
   ovasabi kg import <file>                   restore snapshots from an export`
 
 /**
- * The real app (real manifests, migrated database), never listening; closed afterwards. It is
+ * The real app (real manifests; a database behind this version is refused, not migrated: see
+ * `BuildOptions.readOnly`), never listening; closed afterwards. It is
  * read-only (see `BuildOptions.readOnly`) and never started (`ready()`): pointed at a deployment's
  * database it writes no campaign, key or snapshot of its own, and runs none of the servers'
  * workers (the upload sweeper would fail their uploads in flight); `kg import` writes only what it

@@ -6,10 +6,13 @@ import type { EventBus } from './bus/bus.js'
 import { createMemoryBus } from './bus/memory.js'
 import { createRedisBus } from './bus/redis.js'
 import { createDatabase, type DatabaseHandle } from './db/database.js'
-import { migrateToLatest } from './db/migrate.js'
+import { migrateToLatest, refusePendingMigrations } from './db/migrate.js'
 import { HealthRegistry } from './observability/health.js'
 import { createMetrics, type Metrics } from './observability/metrics.js'
-import { createRedis } from './redis.js'
+import { closeRedis, createRedis, redisAnswers } from './redis.js'
+
+/** How long `/health` and `/health/ready` wait for Redis's PING before reporting it down. */
+const REDIS_PROBE_ANSWER_MS = 250
 
 /** Infrastructure shared by every module: built once per process, closed once at shutdown. */
 export interface Platform {
@@ -22,12 +25,22 @@ export interface Platform {
   apiKeys: ApiKeyService
   metrics: Metrics
   health: HealthRegistry
+  /**
+   * The first step of shutdown: a Redis that does not answer a PING within `REDIS_CLOSE_TIMEOUT_MS`
+   * (down, or stalled: connected but silent) is disconnected, without reconnecting, so the
+   * shutdown steps after it that talk to Redis fail at once instead of each waiting out the
+   * command timeout. Resolves whether it let Redis go. What the database holds is not affected.
+   */
+  releaseUnresponsiveRedis(): Promise<boolean>
   close(): Promise<void>
 }
 
 export interface PlatformOptions {
-  /** Apply migrations first (default true). */
-  migrate?: boolean
+  /**
+   * Apply migrations first (default true); `'refuse-pending'`: fail with `PendingMigrationsError`
+   * instead when the database is behind (read-only tools; see `refusePendingMigrations`).
+   */
+  migrate?: boolean | 'refuse-pending'
   /** PGlite in memory instead of `DATA_DIR` (tests). */
   memoryDatabase?: boolean
   onBusError?: (err: unknown) => void
@@ -37,14 +50,16 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   const database = await createDatabase(config, { memory: options.memoryDatabase })
   let redis: Redis | undefined
   try {
-    if (options.migrate !== false) await migrateToLatest(database.db)
+    if (options.migrate === 'refuse-pending') await refusePendingMigrations(database.db)
+    else if (options.migrate !== false) await migrateToLatest(database.db)
     redis = config.REDIS_URL ? await createRedis(config.REDIS_URL) : undefined
   } catch (err) {
     await database.close()
     redis?.disconnect()
     throw err
   }
-  const bus = redis ? createRedisBus(redis, options.onBusError) : createMemoryBus(options.onBusError)
+  const redisBus = redis ? createRedisBus(redis, options.onBusError) : undefined
+  const bus = redisBus ?? createMemoryBus(options.onBusError)
   const health = new HealthRegistry()
   health.register('database', async () => {
     await database.ping()
@@ -64,7 +79,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
         await client.ping()
         return { status: 'up' }
       },
-      { critical: false },
+      // A stalled Redis (connected, silent) answers no PING: probes report it down at once while
+      // one PING at a time waits out the command timeout in the background.
+      { critical: false, answerWithinMs: REDIS_PROBE_ANSWER_MS },
     )
   } else {
     health.register(
@@ -84,9 +101,14 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     apiKeys: createApiKeyService({ db: database.db, bus, onError: options.onBusError }),
     metrics: createMetrics(),
     health,
+    async releaseUnresponsiveRedis() {
+      if (!redis || redis.status === 'end' || (await redisAnswers(redis))) return false
+      redisBus?.letGo() // the command connection (the bus publishes on it) and the subscriber
+      return true
+    },
     async close() {
       await bus.close()
-      if (redis) await redis.quit().catch(() => redis?.disconnect())
+      if (redis) await closeRedis(redis)
       await database.close()
     },
   }

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import { AppError } from './http/errors.js'
+import { within } from './within.js'
 
 /**
  * A command with no answer after this fails instead of waiting: a Redis (or a proxy before it) that
@@ -7,6 +8,47 @@ import { AppError } from './http/errors.js'
  * for good, since the connection never errors and the retry limit is never reached.
  */
 export const REDIS_COMMAND_TIMEOUT_MS = 2000
+
+/**
+ * How long shutdown waits for Redis: a PING before the shutdown steps that talk to it, and QUIT at
+ * the end. A Redis that does not answer by then is let go (see `closeRedis`), or shutdown would
+ * wait out the command timeout once per step (presence, announcements, each UNSUBSCRIBE).
+ */
+export const REDIS_CLOSE_TIMEOUT_MS = 1000
+
+/** Whether Redis answers a PING within `ms`; a client that is not connected does not. Never throws. */
+export async function redisAnswers(client: Redis, ms = REDIS_CLOSE_TIMEOUT_MS): Promise<boolean> {
+  if (client.status !== 'ready') return false
+  return (
+    (await within(
+      client.ping().catch(() => undefined),
+      ms,
+    )) === 'PONG'
+  )
+}
+
+/** QUIT, bounded: a Redis that does not answer within `ms` is let go of instead (`letGoOfRedis`). */
+export async function closeRedis(client: Redis, ms = REDIS_CLOSE_TIMEOUT_MS): Promise<void> {
+  if (client.status === 'end') return
+  if (
+    client.status !== 'ready' ||
+    (await within(
+      client.quit().catch(() => undefined),
+      ms,
+    )) !== 'OK'
+  )
+    letGoOfRedis(client)
+}
+
+/**
+ * Stops using `client` at once: no reconnecting, and every command from now on fails instead of
+ * waiting in the offline queue for the command timeout. (`disconnect()` alone leaves a client that
+ * is between two reconnect attempts `reconnecting` for good, queueing each command until then.)
+ */
+export function letGoOfRedis(client: Redis): void {
+  client.options.enableOfflineQueue = false
+  client.disconnect()
+}
 
 /** Redis could not be reached at start: the process cannot serve as configured. */
 export class RedisUnavailableError extends AppError {

@@ -1,11 +1,15 @@
 import type { Redis } from 'ioredis'
+import { letGoOfRedis } from '../redis.js'
 import { type BusHandler, type EventBus, HandlerMap } from './bus.js'
 
 /**
  * Redis pub/sub bus. A node receives its own publications through Redis too, so every message
  * reaches each subscriber exactly once whichever node published it.
  */
-export function createRedisBus(client: Redis, onError: (err: unknown) => void = () => {}): EventBus {
+export function createRedisBus(
+  client: Redis,
+  onError: (err: unknown) => void = () => {},
+): EventBus & { letGo(): void } {
   const publisher = client
   const subscriber = client.duplicate()
   const handlers = new HandlerMap()
@@ -45,13 +49,24 @@ export function createRedisBus(client: Redis, onError: (err: unknown) => void = 
         throw err
       }
       return async () => {
-        if (handlers.remove(channel, handler) && subscriber.status === 'ready')
-          await subscriber.unsubscribe(channel)
+        if (!handlers.remove(channel, handler) || subscriber.status !== 'ready') return
+        // Best effort: this node no longer delivers the channel (its handlers are gone), and a
+        // subscription Redis did not drop goes with the connection. Callers unsubscribing at
+        // shutdown need not handle a Redis that stopped answering.
+        await subscriber.unsubscribe(channel).catch(onError)
       }
+    },
+    /**
+     * Shutdown found Redis not answering (see `Platform.releaseUnresponsiveRedis`): publishing and
+     * unsubscribing fail at once from now on instead of each waiting out the command timeout.
+     */
+    letGo() {
+      letGoOfRedis(publisher)
+      letGoOfRedis(subscriber)
     },
     async close() {
       handlers.clear()
-      subscriber.disconnect()
+      letGoOfRedis(subscriber)
     },
   }
 }

@@ -80,6 +80,38 @@ export interface MigrateOptions {
   onNewer?: (names: string[]) => void
 }
 
+/** The database is behind this version, and the caller may not change its schema (`ovasabi kg`). */
+export class PendingMigrationsError extends MigrationError {
+  constructor(
+    readonly applied: string[],
+    readonly pending: string[],
+  ) {
+    super(
+      `The database has migrations pending for this version: ${pending.join(', ')} (it stands at ` +
+        `${applied.at(-1)}). A read-only tool does not change the schema: start the server ` +
+        '(`ovasabi serve`) or run `ovasabi migrate` with this version first, or run the version the ' +
+        'deployment runs.',
+    )
+    this.name = 'PendingMigrationsError'
+  }
+}
+
+/**
+ * For tools that must not change the schema: throws `PendingMigrationsError` naming the migrations
+ * this version has that the database has not applied. A database with none applied at all (a new,
+ * empty one: an embedded `DATA_DIR` made for the tool) has no schema to change, and gets it.
+ */
+export async function refusePendingMigrations(db: Db): Promise<void> {
+  const applied = await appliedNames(db)
+  if (applied.length === 0) {
+    await migrateToLatest(db)
+    return
+  }
+  const done = new Set(applied)
+  const pending = Object.keys(migrations).filter((name) => !done.has(name))
+  if (pending.length > 0) throw new PendingMigrationsError(applied, pending)
+}
+
 /**
  * Applies every pending migration in one transaction (PostgreSQL and PGlite have transactional
  * DDL), so a failure leaves the database as it was, and says which migration failed.

@@ -1,3 +1,5 @@
+import { within } from '../within.js'
+
 /** State of one dependency as `/health` reports it. */
 export interface DependencyHealth {
   status: 'up' | 'down' | 'disabled'
@@ -13,12 +15,33 @@ export interface DependencyHealth {
 
 export type HealthCheck = () => Promise<Omit<DependencyHealth, 'critical' | 'latency_ms'>>
 
+export interface CheckOptions {
+  critical: boolean
+  /**
+   * Answer within this many ms, without waiting for the check itself: it runs in the background
+   * (one run at a time, shared by every caller, with the run's full timeout), and a caller that
+   * would wait longer gets `down`, "no answer within …". For a dependency that can stall
+   * (connected, silent) and must not hold a probe: Kubernetes gives a probe 1 s by default, and
+   * probes that each start a check of their own pile up on it.
+   */
+  answerWithinMs?: number
+}
+
+type Result = Omit<DependencyHealth, 'critical'>
+
+interface Entry {
+  check: HealthCheck
+  options: CheckOptions
+  /** The check running in the background (`answerWithinMs`). */
+  inFlight?: Promise<Result>
+}
+
 /** Named dependency checks (`database`, `redis`, `translation`, …) run on each `/health` call. */
 export class HealthRegistry {
-  private readonly checks = new Map<string, { check: HealthCheck; critical: boolean }>()
+  private readonly checks = new Map<string, Entry>()
 
-  register(name: string, check: HealthCheck, options: { critical: boolean } = { critical: true }): void {
-    this.checks.set(name, { check, critical: options.critical })
+  register(name: string, check: HealthCheck, options: CheckOptions = { critical: true }): void {
+    this.checks.set(name, { check, options })
   }
 
   /** Registered check names, without running them (Amadeus puts the named externals in its graph). */
@@ -28,24 +51,42 @@ export class HealthRegistry {
 
   async run(timeoutMs = 2000): Promise<Record<string, DependencyHealth>> {
     const entries = await Promise.all(
-      [...this.checks].map(async ([name, { check, critical }]) => {
-        const started = performance.now()
-        let timer: NodeJS.Timeout | undefined
-        try {
-          const result = await Promise.race([
-            check(),
-            new Promise<never>((_, reject) => {
-              timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)
-            }),
-          ])
-          return [name, { ...result, critical, latency_ms: Math.round(performance.now() - started) }] as const
-        } catch (err) {
-          return [name, { status: 'down' as const, critical, details: (err as Error).message }] as const
-        } finally {
-          clearTimeout(timer)
+      [...this.checks].map(async ([name, entry]) => {
+        const { critical, answerWithinMs } = entry.options
+        if (answerWithinMs === undefined)
+          return [name, { ...(await timed(entry.check, timeoutMs)), critical }]
+        if (!entry.inFlight) {
+          const result = timed(entry.check, timeoutMs)
+          entry.inFlight = result
+          void result.then(() => {
+            entry.inFlight = undefined
+          })
         }
+        const answered = await within(entry.inFlight, answerWithinMs)
+        if (answered) return [name, { ...answered, critical }]
+        const details = `no answer within ${answerWithinMs} ms (a check is running)`
+        return [name, { status: 'down' as const, critical, details }]
       }),
     )
     return Object.fromEntries(entries)
+  }
+}
+
+/** One run of `check`, timed, bounded by `timeoutMs`; a failure or timeout is `down`. Never rejects. */
+async function timed(check: HealthCheck, timeoutMs: number): Promise<Result> {
+  const started = performance.now()
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const result = await Promise.race([
+      check(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)
+      }),
+    ])
+    return { ...result, latency_ms: Math.round(performance.now() - started) }
+  } catch (err) {
+    return { status: 'down', details: (err as Error).message }
+  } finally {
+    clearTimeout(timer)
   }
 }
