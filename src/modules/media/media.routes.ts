@@ -1,14 +1,15 @@
 import type { IncomingMessage } from 'node:http'
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify'
 import { Type } from 'typebox'
-import { NotFoundError } from '../../platform/http/errors.js'
+import { AppError, NotFoundError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { Slug } from '../campaign/campaign.schema.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import type { MediaRow } from './media.repo.js'
 import { MEDIA_STATUSES, MediaIdParams, MediaResponse, OwnMediaView } from './media.schema.js'
+import { CACHE_CONTROL, FileResponses, NOT_STORED, REDIRECT_CACHE_CONTROL } from './serve.schema.js'
 import type { MediaService } from './media.service.js'
-import { contentDisposition, downloadName, notModified, parseRange } from './range.js'
+import { contentDisposition, downloadName, notModified, parseRange, rangeApplies } from './range.js'
 import { createSweeper } from './media.sweep.js'
 
 export interface MediaRoutesOptions {
@@ -18,7 +19,6 @@ export interface MediaRoutesOptions {
   maxBytes: number
 }
 
-const Binary = Type.Unsafe<unknown>({ type: 'string', format: 'binary' })
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
 const ServeHeaders = Type.Object({
   // No length limit of its own (Node bounds the headers): a long multi-range list is answered in
@@ -26,15 +26,24 @@ const ServeHeaders = Type.Object({
   range: Type.Optional(Type.String()),
   'if-none-match': Type.Optional(Type.String({ maxLength: 4096 })),
   'if-modified-since': Type.Optional(Type.String({ maxLength: 100 })),
+  'if-range': Type.Optional(Type.String({ maxLength: 4096 })),
 })
 const INLINE = /^(image|video|audio)\//
+
 /**
- * Caches (browsers, CDNs) keep a media but ask before each use: a ready media never changes, yet it
- * may be deleted (a moderation takedown, an erasure), and then it must stop being served at once,
- * not when a year-long (or hour-long) freshness runs out. Asking is cheap: the ETag and
- * Last-Modified sent make it a 304 without the bytes.
+ * Any answer of a file route but the file, its 206 and its 304 (404 for a media unknown, deleted,
+ * erased or not ready yet, 416, 400, 429, 5xx) is never stored: with no Cache-Control a CDN keeps
+ * a 404 for its default time, so a media that becomes ready would stay missing for that long.
+ * The shared error handler leaves caching to each route (most are never cached at all), so this
+ * is set here, on these routes only. The validators sent for the file go too: they describe the
+ * file, not the error body.
  */
-const CACHE_CONTROL = 'public, no-cache'
+const errorsNotStored: onSendHookHandler = async (_request, reply, payload) => {
+  if (reply.statusCode >= 400) {
+    reply.header('cache-control', NOT_STORED).removeHeader('etag').removeHeader('last-modified')
+  }
+  return payload
+}
 
 export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
   app,
@@ -97,7 +106,9 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
       downloadName(row.filename, contentType),
     )
     if (media.storage.directUrl) {
-      return reply.redirect(await media.storage.directUrl(key, { contentType, disposition }), 302)
+      const method = request.method === 'HEAD' ? 'HEAD' : 'GET'
+      const url = await media.storage.directUrl(key, { contentType, disposition, method })
+      return reply.header('cache-control', REDIRECT_CACHE_CONTROL).redirect(url, 302)
     }
     const size = await media.storage.size(key)
     if (size === undefined) throw new NotFoundError('Media bytes are missing', 'MEDIA_NOT_FOUND')
@@ -106,25 +117,25 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
     if (etag) reply.header('etag', etag)
     reply.header('last-modified', row.updated_at.toUTCString()).header('cache-control', CACHE_CONTROL)
     if (notModified(request.headers, etag, row.updated_at)) return reply.status(304).send()
+    reply.header('accept-ranges', 'bytes')
+    // Range is defined for GET alone (RFC 9110 §14.2), and read only while an If-Range names this
+    // file (§13.1.5): a HEAD, or an If-Range naming another version, is told of the whole file.
+    const ranged =
+      request.method === 'GET' &&
+      rangeApplies(request.headers['if-range'] as string | undefined, etag, row.updated_at)
+    const wanted = ranged ? parseRange(request.headers.range, size) : undefined
+    if (wanted === 'unsatisfiable') {
+      // Before the file's own headers are set: the answer is the JSON error body.
+      throw new AppError(416, 'RANGE_NOT_SATISFIABLE', `Range is outside 0-${size - 1}`, {
+        headers: { 'content-range': `bytes */${size}` },
+      })
+    }
     reply
       .header('content-type', contentType)
       .header('content-disposition', disposition)
       .header('x-content-type-options', 'nosniff')
-      .header('accept-ranges', 'bytes')
-    // HEAD: the headers only, the file unread. Range is defined for GET alone (RFC 9110 §14.2).
+    // HEAD: the headers only, the file unread.
     if (request.method === 'HEAD') return reply.header('content-length', size).send()
-    const wanted = parseRange(request.headers.range, size)
-    if (wanted === 'unsatisfiable') {
-      return reply
-        .status(416)
-        .header('content-range', `bytes */${size}`)
-        .header('content-type', 'application/json')
-        .send({
-          status: 'error',
-          error: { code: 'RANGE_NOT_SATISFIABLE', message: `Range is outside 0-${size - 1}` },
-          request_id: reply.request.id,
-        })
-    }
     if (!wanted) return reply.header('content-length', size).send(await media.storage.read(key))
     return reply
       .status(206)
@@ -156,15 +167,19 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
       method,
       url: '/media/:id',
       exposeHeadRoute: false,
+      onSend: errorsNotStored,
       schema: {
         operationId: head ? 'headMedia' : 'getMedia',
         tags,
         description:
           'The uploaded bytes, with Range support (206/416) and conditional requests (304). An ' +
-          'image is served without the metadata it was uploaded with (EXIF, GPS position, XMP).',
+          'image is served without the metadata it was uploaded with (EXIF, GPS position, XMP). ' +
+          'Caches keep the file but revalidate it before each use (`Cache-Control: public, no-cache`, ' +
+          'with `ETag` and `Last-Modified`), so a deleted one stops being served at once; errors and ' +
+          'the S3 redirect are never kept.',
         params: IdParams,
         headers: ServeHeaders,
-        response: { 200: Binary, 206: Binary, 302: Type.Null(), 304: Type.Null(), ...errors(404, 416) },
+        response: FileResponses,
       },
       handler: original,
     })
@@ -172,12 +187,13 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
       method,
       url: '/media/:id/thumbnail',
       exposeHeadRoute: false,
+      onSend: errorsNotStored,
       schema: {
         operationId: head ? 'headMediaThumbnail' : 'getMediaThumbnail',
         tags,
         params: IdParams,
         headers: ServeHeaders,
-        response: { 200: Binary, 206: Binary, 302: Type.Null(), 304: Type.Null(), ...errors(404, 416) },
+        response: FileResponses,
       },
       handler: thumbnail,
     })

@@ -11,10 +11,28 @@ function withoutOws(text: string): string {
 }
 
 /**
+ * The bytes one range-spec (`first-last`, `first-` or `-suffix`) selects of an object of `size`
+ * bytes, or undefined when it selects none (RFC 9110 §14.1.1: a first byte past the end, a zero
+ * suffix or an empty object; and, as one range always was here, a last byte before the first).
+ */
+function selected(from: string, to: string, size: number): ByteRange | undefined {
+  if (from === '') {
+    const suffix = Number(to)
+    if (suffix === 0 || size === 0) return undefined
+    return { start: Math.max(0, size - suffix), end: size - 1 }
+  }
+  const start = Number(from)
+  const end = to === '' ? size - 1 : Math.min(Number(to), size - 1)
+  if (start >= size || end < start) return undefined
+  return { start, end }
+}
+
+/**
  * One `Range: bytes=…` header against an object of `size` bytes: the range to send, `undefined`
- * for the whole object (no header, several ranges, which may be answered in full, or a unit
- * other than bytes, which must be ignored: RFC 9110 §14.2), or `'unsatisfiable'` for 416 (a range
- * outside the object, or a range set that is malformed). The unit is case-insensitive.
+ * for the whole object (no header, several ranges of which one at least is satisfiable, which may
+ * be answered in full, or a unit other than bytes, which must be ignored: RFC 9110 §14.2), or
+ * `'unsatisfiable'` for 416 (no range of the set within the object, RFC 9110 §15.5.17, or a range
+ * set that is malformed). The unit is case-insensitive.
  *
  * The range set is a list (RFC 9110 §5.6.1.2): optional whitespace around its commas and empty
  * elements (`bytes=0-1,`) are accepted, and so is whitespace right after `=` (`bytes= 0-1`), as
@@ -34,17 +52,9 @@ export function parseRange(
     .filter((spec) => spec !== '')
   const ranges = specs.map((spec) => /^(\d*)-(\d*)$/.exec(spec))
   if (ranges.length === 0 || ranges.some((m) => !m || (m[1] === '' && m[2] === ''))) return 'unsatisfiable'
-  if (ranges.length > 1) return undefined
-  const [, from, to] = ranges[0] as unknown as [string, string, string]
-  if (from === '') {
-    const suffix = Number(to)
-    if (suffix === 0 || size === 0) return 'unsatisfiable'
-    return { start: Math.max(0, size - suffix), end: size - 1 }
-  }
-  const start = Number(from)
-  const end = to === '' ? size - 1 : Math.min(Number(to), size - 1)
-  if (start >= size || end < start) return 'unsatisfiable'
-  return { start, end }
+  const wanted = ranges.map((m) => selected(m![1]!, m![2]!, size))
+  if (wanted.every((range) => range === undefined)) return 'unsatisfiable'
+  return wanted.length === 1 ? wanted[0] : undefined
 }
 
 /**
@@ -70,6 +80,23 @@ export function notModified(
   if (since === undefined) return false
   const date = Date.parse(since)
   return !Number.isNaN(date) && Math.floor(lastModified.getTime() / 1000) * 1000 <= date
+}
+
+/**
+ * Whether a `Range` is to be read under `If-Range` (RFC 9110 §13.1.5): there is none, or it names
+ * the current validator, the entity tag by strong comparison (a weak tag never matches) or exactly
+ * the `Last-Modified` date. Otherwise the Range must be ignored and the whole file sent, so a
+ * client never splices a part of this file into another version it holds.
+ */
+export function rangeApplies(
+  ifRange: string | undefined,
+  etag: string | undefined,
+  lastModified: Date,
+): boolean {
+  if (ifRange === undefined) return true
+  const value = ifRange.trim()
+  if (value.startsWith('"') || value.startsWith('W/')) return etag !== undefined && value === etag
+  return Date.parse(value) === Math.floor(lastModified.getTime() / 1000) * 1000
 }
 
 /** `Content-Disposition` with an ASCII fallback and the exact UTF-8 name (RFC 6266 / 5987). */

@@ -140,17 +140,16 @@ export function createS3Storage(opts: S3StorageOptions): StorageAdapter {
     async remove(key) {
       await client.send(new DeleteObjectCommand({ Bucket, Key: key }))
     },
-    directUrl(key, { contentType, disposition }) {
-      return getSignedUrl(
-        client,
-        new GetObjectCommand({
-          Bucket,
-          Key: key,
-          ResponseContentType: contentType,
-          ResponseContentDisposition: disposition,
-        }),
-        { expiresIn: 300 },
-      )
+    directUrl(key, { contentType, disposition, method }) {
+      const object = {
+        Bucket,
+        Key: key,
+        ResponseContentType: contentType,
+        ResponseContentDisposition: disposition,
+      }
+      // The method is part of what is signed: a HEAD sent to a URL signed for GET is refused (403).
+      const command = method === 'HEAD' ? new HeadObjectCommand(object) : new GetObjectCommand(object)
+      return getSignedUrl(client, command, { expiresIn: 300 })
     },
   }
 }

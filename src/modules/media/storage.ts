@@ -25,10 +25,13 @@ export interface StorageAdapter {
   size(key: string): Promise<number | undefined>
   remove(key: string): Promise<void>
   /**
-   * A short-lived URL the client can fetch directly (S3 presigned GET with the response headers
-   * set); undefined when the server serves the bytes itself (disk).
+   * A short-lived URL the client can fetch directly with `method` (S3 presigned GET or HEAD with
+   * the response headers set); undefined when the server serves the bytes itself (disk).
    */
-  directUrl?(key: string, opts: { contentType: string; disposition: string }): Promise<string>
+  directUrl?(
+    key: string,
+    opts: { contentType: string; disposition: string; method: 'GET' | 'HEAD' },
+  ): Promise<string>
   /**
    * The temporary files of writes never committed nor aborted (a crash), last written before
    * `before`, with the key each was for. Disk only: an S3 bucket drops unfinished multipart
