@@ -109,7 +109,13 @@ const commands: Record<string, Command> = {
         .orderBy('id')
         .execute()
       if (values.json) console.log(JSON.stringify(rows))
-      else for (const r of rows) console.log(`${r.slug}\t${r.title}${r.archived_at ? '\t(archived)' : ''}`)
+      // A title stored blank (before blank titles were refused) would print as nothing: a
+      // placeholder says so. `--json` gives the stored value, as it is.
+      else
+        for (const r of rows) {
+          const title = r.title.trim() === '' ? '(untitled)' : r.title
+          console.log(`${r.slug}\t${title}${r.archived_at ? '\t(archived)' : ''}`)
+        }
       return 0
     })
   },

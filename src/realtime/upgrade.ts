@@ -126,7 +126,7 @@ export async function authorizeUpgrade(
  * undefined when it does. An ended or archived campaign takes none. A draft is not announced yet:
  * only editors and admins may preview it (REST shows them the whole campaign), anyone else is
  * refused as REST refuses their actions on it, 409 `CAMPAIGN_NOT_ACTIVE` with `details.status`
- * (REST does not hide a draft: its public read names its status). A scheduled campaign takes every
+ * (REST's public read answers them 404, as for an unknown slug). A scheduled campaign takes every
  * socket: its page is the waiting room.
  */
 export function campaignClosedTo(

@@ -1,6 +1,7 @@
 import { Compile } from 'typebox/compile'
 import { ValidationError } from '../../platform/http/errors.js'
-import { CampaignMetadata, SCHEDULING_KEYS } from './campaign.schema.js'
+import { hasMarkPile, MAX_COMBINING_MARKS } from '../../platform/text.js'
+import { CampaignMetadata, knownTimeZone, SCHEDULING_KEYS } from './campaign.schema.js'
 import { applyMergePatch } from './merge-patch.js'
 
 // What a campaign must satisfy when it is written, beyond its schema.
@@ -9,25 +10,25 @@ import { applyMergePatch } from './merge-patch.js'
 const METADATA_MAX_BYTES = 1024 * 1024
 const metadataValidator = Compile(CampaignMetadata)
 
-/** A zone `Intl` knows (IANA names and `UTC`): "EST5" or "Berlin" was stored as typed and meant nothing. */
-export function knownTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone })
-    return true
-  } catch {
-    return false
-  }
+/** Whether a merge patch's `metadata` names `scheduling.<key>` (to set it, or `null` to remove it). */
+function patchNames(patch: Record<string, unknown> | null, key: string): boolean {
+  const scheduling = patch?.scheduling
+  return typeof scheduling === 'object' && scheduling !== null && Object.hasOwn(scheduling, key)
 }
 
 /**
  * A schedule whose end is not after its start takes the campaign from `scheduled` straight to
  * `ended`, never `active`: most likely two swapped dates, refused where they are typed.
- * `stored`, for a merge patch: a time zone stored before zones were checked is not the patch's
- * to answer for while it leaves it as it is (a whole `metadata` naming it again is refused).
+ * `patch`, for a merge patch (`metadata` is then the merged result): a time zone stored before
+ * zones were checked is not the patch's to answer for while the patch does not name it; one it
+ * names is checked as typed, also when it restates the stored one (as a whole `metadata` is).
  */
-export function assertSchedule(metadata: CampaignMetadata | undefined, stored?: CampaignMetadata): void {
+export function assertSchedule(
+  metadata: CampaignMetadata | undefined,
+  patch?: Record<string, unknown> | null,
+): void {
   const { start, end, timezone } = metadata?.scheduling ?? {}
-  const kept = stored !== undefined && timezone === stored.scheduling?.timezone
+  const kept = patch !== undefined && !patchNames(patch, 'timezone')
   if (timezone !== undefined && !kept && !knownTimeZone(timezone)) {
     throw new ValidationError(`Unknown time zone ${JSON.stringify(timezone)}`, [
       {
@@ -68,6 +69,28 @@ export function assertTitle(title: string | undefined): void {
       { path: '/title', message: 'must not be blank' },
     ])
   }
+}
+
+/**
+ * Text every visitor is shown (title, description, tags) with more than a few combining marks on
+ * one character ("Zalgo" text) draws over the lines around it: refused, naming the field.
+ */
+export function assertDisplayText(fields: { title?: string; description?: string; tags?: unknown }): void {
+  const piled: string[] = []
+  if (fields.title !== undefined && hasMarkPile(fields.title)) piled.push('/title')
+  if (fields.description !== undefined && hasMarkPile(fields.description)) piled.push('/description')
+  if (Array.isArray(fields.tags)) {
+    for (const [i, tag] of fields.tags.entries())
+      if (typeof tag === 'string' && hasMarkPile(tag)) piled.push(`/metadata/tags/${i}`)
+  }
+  if (piled.length === 0) return
+  throw new ValidationError(
+    `Too many combining marks on one character in ${piled.join(', ')}`,
+    piled.map((path) => ({
+      path,
+      message: `must not stack more than ${MAX_COMBINING_MARKS} combining marks on one character`,
+    })),
+  )
 }
 
 /**

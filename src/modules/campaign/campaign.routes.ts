@@ -1,10 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import { hasRole } from '../../platform/auth/principal.js'
-import { BadRequestError, UnsupportedMediaTypeError } from '../../platform/http/errors.js'
+import { BadRequestError, NotFoundError, UnsupportedMediaTypeError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import {
   CampaignResponse,
+  campaignStatus,
   CreateCampaignBody,
   MergePatchCampaignBody,
   Slug,
@@ -116,15 +117,22 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
         operationId: 'getCampaign',
         tags,
         security: SecuredBy,
-        description: 'Editors and admins get the whole campaign; other sessions get its public view.',
+        description:
+          'Editors and admins get the whole campaign; other sessions get its public view. A draft ' +
+          '(or a campaign held as one, see `problems`) is not announced yet: to anyone else it is 404 ' +
+          '`CAMPAIGN_NOT_FOUND`, as an unknown slug is, so drafts cannot be found by trying slugs.',
         params: SlugParams,
         response: { 200: Type.Union([CampaignResponse, PublicCampaign]), ...errors(401, 404) },
       },
     },
     async (request, reply) => {
-      const campaign = await campaigns.get((request.params as { slug: string }).slug)
+      const { slug } = request.params as { slug: string }
+      const campaign = await campaigns.get(slug)
       if (hasRole(request.principal, 'editor'))
         return reply.header('etag', etag(campaign.version)).send(toCampaignResponse(campaign))
+      // The same answer, word for word, as `campaigns.get` gives for a slug that names nothing.
+      if (campaignStatus(campaign) === 'draft')
+        throw new NotFoundError(`Campaign ${slug} does not exist`, 'CAMPAIGN_NOT_FOUND')
       return toPublicCampaign(campaign)
     },
   )

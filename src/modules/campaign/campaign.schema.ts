@@ -150,6 +150,13 @@ export const CampaignResponse = Type.Object({
   created_at: Type.String(),
   updated_at: Type.String(),
   archived_at: Type.Union([Type.String(), Type.Null()]),
+  problems: Type.Optional(
+    Type.Array(Type.Object({ path: Type.String(), message: Type.String() }), {
+      description:
+        'Only when there are some: what a row stored before its checks existed holds that must be ' +
+        'fixed (e.g. a schedule that cannot be read, which holds the campaign as a draft), by path',
+    }),
+  ),
 })
 
 /** A campaign as services see it. */
@@ -167,17 +174,73 @@ export interface Campaign {
   archived_at: Date | null
 }
 
-/** Status is derived at request time, in UTC, from the flags and the schedule. */
+/** A zone `Intl` knows (IANA names and `UTC`): "EST5" or "Berlin" was stored as typed and meant nothing. */
+export function knownTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The schedule's `start` and `end` as instants (ms): undefined when unset, NaN when set to
+ * something this server cannot read (a row stored before they were checked: `"next tuesday"`,
+ * `"2026-06-31T00:00:00Z"`, a number).
+ */
+export function scheduleInstants(c: Pick<Campaign, 'metadata'>): { start?: number; end?: number } {
+  const stored = (c.metadata.scheduling ?? {}) as Record<string, unknown>
+  const read = (v: unknown) =>
+    v === undefined || v === null ? undefined : typeof v === 'string' ? Date.parse(v) : Number.NaN
+  return { start: read(stored.start), end: read(stored.end) }
+}
+
+/** The schedule keys set to something this server cannot read. */
+export function unreadableSchedule(c: Pick<Campaign, 'metadata'>): Array<'start' | 'end'> {
+  const { start, end } = scheduleInstants(c)
+  return (['start', 'end'] as const).filter((key) => Number.isNaN(key === 'start' ? start : end))
+}
+
+/**
+ * Status is derived at request time, in UTC, from the flags and the schedule. A schedule that
+ * cannot be read (see `scheduleInstants`) might have meant "not yet" or "over": the campaign is
+ * held as a `draft`, closed to visitors and open to its editors, until a patch fixes it (the
+ * editors' view names the key in `problems`). Read as no schedule, it was open.
+ */
 export function campaignStatus(
   c: Pick<Campaign, 'draft' | 'archived_at' | 'metadata'>,
   now = new Date(),
 ): CampaignStatus {
   if (c.archived_at) return 'archived'
   if (c.draft) return 'draft'
-  const { start, end } = c.metadata.scheduling ?? {}
-  if (start && now < new Date(start)) return 'scheduled'
-  if (end && now >= new Date(end)) return 'ended'
+  const { start, end } = scheduleInstants(c)
+  if (Number.isNaN(start) || Number.isNaN(end)) return 'draft'
+  if (start !== undefined && now.getTime() < start) return 'scheduled'
+  if (end !== undefined && now.getTime() >= end) return 'ended'
   return 'active'
+}
+
+/**
+ * What editors must fix in a campaign stored before its checks existed, by the path a patch
+ * names: a schedule that cannot be read (the campaign is held as a draft meanwhile) and a time
+ * zone no one knows (visitors read `UTC` meanwhile).
+ */
+export function campaignProblems(c: Pick<Campaign, 'metadata'>): Array<{ path: string; message: string }> {
+  const problems = unreadableSchedule(c).map((key) => ({
+    path: `/metadata/scheduling/${key}`,
+    message:
+      'cannot be read as an instant: the campaign is held as a draft, closed to visitors, until it is ' +
+      'set to a date-time (e.g. 2026-03-29T02:30:00+02:00) or removed',
+  }))
+  const zone = (c.metadata.scheduling as Record<string, unknown> | undefined)?.timezone
+  if (zone !== undefined && (typeof zone !== 'string' || !knownTimeZone(zone))) {
+    problems.push({
+      path: '/metadata/scheduling/timezone',
+      message: 'is not an IANA time zone: visitors read UTC until it is set to one, e.g. Europe/Berlin',
+    })
+  }
+  return problems
 }
 
 export function hasFeature(c: Pick<Campaign, 'metadata'>, feature: string): boolean {
@@ -203,6 +266,7 @@ export function displayTitle(c: Pick<Campaign, 'slug' | 'title'>): string {
 }
 
 export function toCampaignResponse(c: Campaign, now = new Date()) {
+  const problems = campaignProblems(c)
   return {
     id: c.id,
     slug: c.slug,
@@ -216,5 +280,6 @@ export function toCampaignResponse(c: Campaign, now = new Date()) {
     created_at: c.created_at.toISOString(),
     updated_at: c.updated_at.toISOString(),
     archived_at: c.archived_at ? c.archived_at.toISOString() : null,
+    ...(problems.length > 0 ? { problems } : {}),
   }
 }

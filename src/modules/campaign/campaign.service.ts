@@ -3,7 +3,7 @@ import type { EventBus } from '../../platform/bus/bus.js'
 import type { Db } from '../../platform/db/database.js'
 import { AppError, ConflictError, NotFoundError } from '../../platform/http/errors.js'
 import { type CampaignCacheOptions, createCampaignCache } from './campaign.cache.js'
-import { assertSchedule, assertTitle, mergedMetadata } from './campaign.checks.js'
+import { assertDisplayText, assertSchedule, assertTitle, mergedMetadata } from './campaign.checks.js'
 import * as repo from './campaign.repo.js'
 import type {
   Campaign,
@@ -195,6 +195,7 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
   return {
     async create(input, actor) {
       assertTitle(input.title)
+      assertDisplayText({ title: input.title, description: input.description, tags: input.metadata?.tags })
       assertSchedule(input.metadata)
       const created = await db.transaction().execute(async (trx) => {
         const row = await repo.insert(trx, {
@@ -225,16 +226,21 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
     async update(slug, change, actor) {
       const expect = { version: change.version, ifMatch: change.ifMatch }
       assertTitle(change.fields.title)
+      assertDisplayText(change.fields)
       let patch: RepoPatch | ((before: Campaign) => RepoPatch)
       if (change.merge) {
         const { metadata, ...fields } = change.fields
+        // The merged result is what the campaign becomes: it is checked as a whole body's would be
+        // (legacy leftovers the patch does not name aside, see `mergedMetadata`).
         patch = (before) => {
           if (metadata === undefined) return fields
           const merged = mergedMetadata(before.metadata, metadata)
-          assertSchedule(merged, before.metadata)
+          assertSchedule(merged, metadata)
+          assertDisplayText({ tags: merged.tags })
           return { ...fields, metadata: merged }
         }
       } else {
+        assertDisplayText({ tags: change.fields.metadata?.tags })
         assertSchedule(change.fields.metadata)
         patch = change.fields
       }

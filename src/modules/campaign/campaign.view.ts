@@ -1,6 +1,11 @@
 import { Type } from 'typebox'
-import { knownTimeZone } from './campaign.checks.js'
-import { type Campaign, campaignStatus, displayTitle, type Scheduling } from './campaign.schema.js'
+import {
+  type Campaign,
+  campaignStatus,
+  displayTitle,
+  knownTimeZone,
+  type Scheduling,
+} from './campaign.schema.js'
 
 // What a session that is not an editor reads of a campaign (`GET /api/campaign/{slug}`).
 
@@ -25,10 +30,13 @@ export const PublicCampaign = Type.Object({
   }),
 })
 
+/** An instant a page can hand to `new Date` (see `scheduleInstants`). */
+const instant = (v: unknown) => typeof v === 'string' && !Number.isNaN(Date.parse(v))
+
 /** What each key of the public schedule must be to be shown (a row may predate its check). */
 const SHOWN: Record<keyof Scheduling, (value: unknown) => boolean> = {
-  start: (v) => typeof v === 'string',
-  end: (v) => typeof v === 'string',
+  start: instant,
+  end: instant,
   frequency: (v) => typeof v === 'number' && Number.isFinite(v),
   timezone: (v) => typeof v === 'string',
 }

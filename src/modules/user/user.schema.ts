@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox'
+import { NO_MARK_PILE } from '../../platform/text.js'
 import { Slug } from '../campaign/campaign.schema.js'
 
 /**
@@ -21,14 +22,15 @@ const Password = Type.String({ minLength: 1, maxLength: 256 })
  * around them, so "Ada" can pose as someone else's entry) are refused; something visible is
  * required: not only spaces, format characters, combining marks (nothing to sit on) or the
  * letters that draw nothing (Hangul fillers, the blank Braille pattern), which would put a blank
- * entry on the leaderboard.
+ * entry on the leaderboard. Nor more than a few combining marks on one character ("Zalgo" text,
+ * see `platform/text.ts`), which would spill over the entries above and below it.
  */
 const DisplayName = Type.String({
   minLength: 1,
   maxLength: 100,
-  pattern:
-    '^(?=.*[^\\s\\p{Cf}\\p{M}\\u115F\\u1160\\u3164\\uFFA0\\u2800])[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]+$',
-  description: 'One line, without control characters or bidirectional overrides',
+  pattern: `^${NO_MARK_PILE}(?=.*[^\\s\\p{Cf}\\p{M}\\u115F\\u1160\\u3164\\uFFA0\\u2800])[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]+$`,
+  description:
+    'One line, without control characters, bidirectional overrides or more than 4 combining marks on a character',
 })
 
 /**
