@@ -128,6 +128,15 @@ export function createClient(options: ClientOptions) {
         req<{ entries: T.AuditEntry[] }>('GET', `/api/campaign/${enc(slug)}/audit`, { query: { limit } }),
     },
 
+    auth: {
+      /**
+       * `GET /api/auth/me`: who the client's credential is to the server (kind, ids, roles, token
+       * expiry, and a person's own profile). A token logged out or of an erased person is refused
+       * (401 `TOKEN_REVOKED`): a cheap way to check the token still works.
+       */
+      me: () => req<C.Me>('GET', '/api/auth/me'),
+    },
+
     users: {
       /** `POST /api/user/register`; the returned user token replaces the current one. */
       async register(body: C.RegisterInput): Promise<C.AuthResult> {

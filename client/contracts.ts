@@ -43,6 +43,7 @@ import type {
   AuthResponse,
   LoginBody,
   LogoutResponse,
+  MeResponse,
   RegisterPayload,
   UserView,
 } from '../src/modules/user/user.schema.js'
@@ -55,6 +56,11 @@ export type AuthResult = AuthResponse
 export type LoginInput = LoginBody
 /** `POST /api/auth/logout` and `/api/auth/logout/all`. */
 export type LogoutResult = LogoutResponse
+/**
+ * `GET /api/auth/me`: the caller as the server sees them. `user` (email included) is set only for
+ * a person's own token; null for a guest session or an API key.
+ */
+export type Me = MeResponse
 
 export type LeadStatus = ServerLeadStatus
 /** `POST /api/quote`: the quote form plus the campaign slug. */

@@ -19,11 +19,15 @@ export type ReadFrame = { frame: Record<string, unknown> } | { refused: AppError
  * Read a client frame under the rules REST bodies meet (`registerJsonParser`), with the same codes:
  * nested deeper than `maxDepth` is `JSON_TOO_DEEP` (refused before the checks that walk the value
  * recursively), a NUL or half a surrogate pair is `INVALID_CHARACTER`, text that is no JSON and
- * prototype keys are `INVALID_JSON`. Binary frames and JSON values that are no object with a
- * `type` string (the wrong shape) are `VALIDATION_FAILED`.
+ * prototype keys are `INVALID_JSON`, JSON values that are no object with a `type` string (the
+ * wrong shape) are `VALIDATION_FAILED`. A binary frame is `UNSUPPORTED_FRAME`, unread: the
+ * protocol's frames are JSON text, and `VALIDATION_FAILED` would blame its JSON's shape.
  */
 export function readFrame(data: RawData, isBinary: boolean, maxDepth: number): ReadFrame {
-  if (isBinary) return { refused: new ValidationError('Frames are JSON text objects with a "type"') }
+  if (isBinary)
+    return {
+      refused: new BadRequestError('Binary frames are not accepted; send JSON text', 'UNSUPPORTED_FRAME'),
+    }
   const text = data.toString()
   let value: unknown
   try {

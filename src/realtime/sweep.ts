@@ -106,7 +106,8 @@ export class Sweeper {
   }
 
   /**
-   * Revoked API keys and tokens close their sockets too, not only expired ones. Each check may
+   * Revoked API keys and tokens close their sockets too, not only expired ones, and a credential
+   * still honoured gives the socket the roles it holds now (an API key's as its row says). Each check may
    * await the database (API keys, revocations): `REVALIDATE_CONCURRENCY` run at a time, so 20,000
    * sockets take a sixteenth of the time one at a time took. A socket that closed meanwhile is
    * skipped, and one that refreshed its token (`auth`) meanwhile is judged by the new one later.
@@ -127,7 +128,12 @@ export class Sweeper {
         if (c.closing) return
         const token = c.token
         try {
-          await this.deps.authenticator.resolve(token)
+          const principal = await this.deps.authenticator.resolve(token)
+          // The roles the credential holds now, not at the upgrade: an API key's role is read
+          // from its row (through the key cache), so a key demoted meanwhile stops getting
+          // admin-only frames, and keeps a draft's room no longer (`campaignClosedTo`). A
+          // verdict on a token the socket no longer uses changes nothing.
+          if (!c.closing && c.token === token) c.roles = principal.roles
         } catch (err) {
           if (!isCredentialRefusal(err)) {
             unanswered++

@@ -6,11 +6,12 @@ export const userManifest: ModuleManifest = {
   version: '1.0.0',
   description:
     'Registration (join a campaign), password login, per-campaign referral codes and erasure of personal data',
-  capabilities: ['user.register', 'user.login', 'user.logout', 'user.erase', 'user.referral_code'],
+  capabilities: ['user.register', 'user.login', 'user.me', 'user.logout', 'user.erase', 'user.referral_code'],
   dependencies: ['campaign', 'nexus', 'auth', 'database', 'realtime', 'ratelimit'],
   endpoints: [
     { method: 'POST', path: '/api/user/register', auth: 'public', summary: 'Join a campaign' },
     { method: 'POST', path: '/api/auth/login', auth: 'public', summary: 'Log in' },
+    { method: 'GET', path: '/api/auth/me', auth: 'session', summary: 'Who the caller is (own data only)' },
     { method: 'POST', path: '/api/auth/logout', auth: 'session', summary: "End the caller's session" },
     {
       method: 'POST',

@@ -317,3 +317,17 @@ export async function erase(db: Db, id: string): Promise<Date | undefined> {
     .executeTakeFirst()
   return row?.erased_at ?? undefined
 }
+
+/** The campaigns a person joined, oldest first: what `GET /api/auth/me` lists. */
+export async function memberships(
+  db: Db,
+  userId: string,
+): Promise<Array<Pick<MembershipRow, 'campaign_slug' | 'referral_code' | 'joined_at'>>> {
+  return db
+    .selectFrom('service_user_membership')
+    .select(['campaign_slug', 'referral_code', 'joined_at'])
+    .where('user_id', '=', userId)
+    .orderBy('joined_at')
+    .orderBy('campaign_slug')
+    .execute()
+}

@@ -10,6 +10,7 @@ import {
   EraseResponse,
   LoginBody,
   LogoutResponse,
+  MeResponse,
   RegisterBody,
   type RegisterPayload,
 } from './user.schema.js'
@@ -83,6 +84,29 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
       const body = request.body as LoginBody
       const campaign = body.campaign ? await campaigns.get(body.campaign) : undefined
       return users.login(body, { principal: request.principal, ip: request.ip, campaign })
+    },
+  )
+
+  app.get(
+    '/api/auth/me',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        operationId: 'whoAmI',
+        tags,
+        security: SecuredBy,
+        description:
+          'The caller as the server sees them: `kind` (guest `session`, `user` or `apikey`), ids, the roles it ' +
+          'honours (the same in every campaign), when the token expires and, for a person’s own token only, ' +
+          'their profile (email included) and the campaigns they joined. Nothing of anyone else. A token ' +
+          'logged out, or of a person erased, is 401 `TOKEN_REVOKED`; no credential is 401. Not cached ' +
+          '(`Cache-Control: no-store`).',
+        response: { 200: MeResponse, ...errors(401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const me = await users.me(request.principal!)
+      return reply.header('cache-control', 'no-store').send(me)
     },
   )
 

@@ -121,3 +121,54 @@ export const LogoutResponse = Type.Object({
   tokens_valid_after: Type.Optional(Type.String({ format: 'date-time' })),
 })
 export type LogoutResponse = Static<typeof LogoutResponse>
+
+/** A campaign the person joined (their referral code in it is theirs to see). */
+export const MeMembership = Type.Object({
+  campaign: Type.String(),
+  referral_code: Type.String(),
+  joined_at: Type.String({ format: 'date-time' }),
+})
+
+/**
+ * `GET /api/auth/me`: the caller as the server sees them. Only the caller's own data: the person's
+ * profile (email included) goes only to a token of that person.
+ */
+export const MeResponse = Type.Object({
+  kind: Type.Union([Type.Literal('session'), Type.Literal('user'), Type.Literal('apikey')], {
+    description: '`session`: a guest session token; `user`: a person’s token; `apikey`: an API key',
+  }),
+  user_id: Type.String({
+    description: 'The person’s id, `guest` for a guest session, `apikey:<id>` for an API key',
+  }),
+  session_id: Type.String({ description: 'The session the token belongs to (`apikey:<id>` for a key)' }),
+  roles: Type.Array(
+    Type.Union([
+      Type.Literal('admin'),
+      Type.Literal('editor'),
+      Type.Literal('participant'),
+      Type.Literal('guest'),
+    ]),
+    {
+      description:
+        'The roles the server honours for this credential. Roles are not per campaign: they hold in every ' +
+        'campaign (a person is a participant in each campaign of `user.campaigns`).',
+    },
+  ),
+  expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'When the token expires; null for an API key',
+  }),
+  user: Type.Union(
+    [
+      Type.Object({
+        id: Type.String(),
+        email: Type.String(),
+        display_name: Type.String(),
+        locale: Type.Union([Type.String(), Type.Null()]),
+        campaigns: Type.Array(MeMembership),
+      }),
+      Type.Null(),
+    ],
+    { description: 'The person’s own profile (a `user` token); null for a guest session or an API key' },
+  ),
+})
+export type MeResponse = Static<typeof MeResponse>

@@ -23,11 +23,13 @@ import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword }
 import { generateReferralCode } from './referral-code.js'
 import type { Revocations } from './revocations.js'
 import { logOut } from './logout.js'
+import { whoAmI } from './me.js'
 import * as repo from './user.repo.js'
 import {
   type AuthResponse,
   type LoginBody,
   type LogoutResponse,
+  type MeResponse,
   type ReferralOutcome,
   type RegisterPayload,
   USER_METADATA_MAX_BYTES,
@@ -76,6 +78,8 @@ export interface UserService {
    * refused, and the sessions they joined or logged in from (but another person's) are revoked.
    */
   logout(principal: Principal, options: { all: boolean }): Promise<LogoutResponse>
+  /** `GET /api/auth/me`: the caller as the server sees them (a person's own profile only to them). */
+  me(principal: Principal): Promise<MeResponse>
   /** `DELETE /api/user/{id}`: the person themself or an admin. */
   erase(userId: string, actor: Principal): Promise<{ id: string; erased_at: Date }>
   /** Modules that hold personal data register here; hooks run in the erasure transaction. */
@@ -478,6 +482,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const cutOff = ended.tokens_valid_after
       return { status: 'logged_out', all, ...(cutOff ? { tokens_valid_after: cutOff.toISOString() } : {}) }
     },
+    me: (principal) => whoAmI(db, principal),
     onErase(hook) {
       eraseHooks.push(hook)
     },

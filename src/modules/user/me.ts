@@ -1,0 +1,43 @@
+import type { Principal } from '../../platform/auth/principal.js'
+import type { Db } from '../../platform/db/database.js'
+import { UnauthorizedError } from '../../platform/http/errors.js'
+import * as repo from './user.repo.js'
+import type { MeResponse } from './user.schema.js'
+
+/**
+ * `GET /api/auth/me`: the caller as the authenticator resolved them, and, for a person's token,
+ * their own profile and the campaigns they joined. Nothing of anyone else: the id read is the
+ * token's own. A person erased since the authenticator's last look (its cache trusts a "not
+ * revoked" for up to 10 s on another node) is refused as their token then is, never answered with
+ * the blanked row.
+ */
+export async function whoAmI(db: Db, principal: Principal): Promise<MeResponse> {
+  const base = {
+    kind: principal.kind,
+    user_id: principal.user_id,
+    session_id: principal.session_id,
+    roles: [...principal.roles],
+    expires_at: principal.exp ? new Date(principal.exp * 1000).toISOString() : null,
+  }
+  if (principal.kind !== 'user') return { ...base, user: null }
+  const [row, joined] = await Promise.all([
+    repo.findById(db, principal.user_id),
+    repo.memberships(db, principal.user_id),
+  ])
+  if (row?.erased_at) throw new UnauthorizedError('Token has been revoked', 'TOKEN_REVOKED')
+  if (!row) return { ...base, user: null }
+  return {
+    ...base,
+    user: {
+      id: row.id,
+      email: row.email ?? '',
+      display_name: row.display_name,
+      locale: row.locale,
+      campaigns: joined.map((m) => ({
+        campaign: m.campaign_slug,
+        referral_code: m.referral_code,
+        joined_at: m.joined_at.toISOString(),
+      })),
+    },
+  }
+}
