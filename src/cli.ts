@@ -110,10 +110,11 @@ const commands: Record<string, Command> = {
         .execute()
       if (values.json) console.log(JSON.stringify(rows))
       // A title stored blank (before blank titles were refused) would print as nothing: a
-      // placeholder says so. `--json` gives the stored value, as it is.
+      // placeholder says so; one holding a tab, a line break or another control character is
+      // printed escaped, so it cannot fake a column or a row. `--json` gives the stored value, as it is.
       else
         for (const r of rows) {
-          const title = r.title.trim() === '' ? '(untitled)' : r.title
+          const title = r.title.trim() === '' ? '(untitled)' : escapeControls(r.title)
           console.log(`${r.slug}\t${title}${r.archived_at ? '\t(archived)' : ''}`)
         }
       return 0
@@ -122,6 +123,20 @@ const commands: Record<string, Command> = {
 }
 
 class UsageError extends Error {}
+
+const ESCAPES: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\' }
+
+/**
+ * `text` for one cell of a tab-separated line a terminal shows: a backslash, tab, line break or
+ * carriage return as `\\`, `\t`, `\n`, `\r`; any other control character (C0, DEL, C1, the
+ * line/paragraph separators, bidi overrides and isolates) as `\u{…}`.
+ */
+function escapeControls(text: string): string {
+  return text.replace(
+    /[\\\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (ch) => ESCAPES[ch] ?? `\\u{${ch.codePointAt(0)!.toString(16).padStart(4, '0')}}`,
+  )
+}
 
 /**
  * `serve` and `migrate` are configured by the environment only: a flag such as `--port 9000` is

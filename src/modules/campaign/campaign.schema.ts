@@ -187,7 +187,9 @@ export function knownTimeZone(zone: string): boolean {
 /**
  * The schedule's `start` and `end` as instants (ms): undefined when unset, NaN when set to
  * something this server cannot read (a row stored before they were checked: `"next tuesday"`,
- * `"2026-06-31T00:00:00Z"`, a number).
+ * `"31/06/2026"`, a number). Read as `Date.parse` reads: a legacy `"2026-01-01"` or
+ * `"2026-06-31T00:00:00Z"` names an instant (midnight UTC; July 1st) and stays open as it was,
+ * although a patch must then restate it as a valid date-time.
  */
 export function scheduleInstants(c: Pick<Campaign, 'metadata'>): { start?: number; end?: number } {
   const stored = (c.metadata.scheduling ?? {}) as Record<string, unknown>

@@ -17,6 +17,23 @@ const isConflict = (err: unknown) =>
 
 const errorCode = (err: unknown) => (err instanceof OvasabiError ? err.code : undefined)
 
+/** The schedule keys that, unreadable, hold the campaign as a draft (see `problems`). */
+const SCHEDULE_TIMES = new Set(['/metadata/scheduling/start', '/metadata/scheduling/end'])
+
+/** The form field a problem's path names, in the words the form uses. */
+const FIELD_NAMES: Record<string, string> = {
+  '/metadata/scheduling/start': 'Start',
+  '/metadata/scheduling/end': 'End',
+  '/metadata/scheduling/timezone': 'Time zone',
+  '/metadata/scheduling/frequency': 'Frequency',
+  '/metadata/tags': 'Tags',
+  '/metadata/features': 'Features',
+  '/metadata/custom_rules': 'Rules',
+  '/title': 'Title',
+  '/description': 'Description',
+}
+const problemField = (path: string) => FIELD_NAMES[path] ?? path
+
 /**
  * Metadata with real controls; saved with the campaign's version so concurrent edits are refused.
  * "Load the latest version" remounts the form (its fields start from the campaign they are given).
@@ -40,6 +57,9 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
   const archived = c.status === 'archived'
   // Set once the server refused this key a restore: only an admin's key may unarchive.
   const [restoreRefused, setRestoreRefused] = useState(false)
+  // What a row stored before its checks holds to fix (the server names them for editors only).
+  const problems = c.problems ?? []
+  const heldClosed = problems.some((p) => SCHEDULE_TIMES.has(p.path))
 
   async function save(e: Event) {
     e.preventDefault()
@@ -176,6 +196,23 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
               Restore
             </button>
           )}
+        </div>
+      )}
+      {problems.length > 0 && (
+        <div class="notice problems-note" data-tone="warn" role="status" data-testid="campaign-problems">
+          <p>
+            <strong>This campaign holds settings stored before they were checked.</strong>{' '}
+            {heldClosed
+              ? 'It is held closed to visitors, as a draft, until they are fixed: save the form with the fields below corrected.'
+              : 'Save the form with the fields below corrected to fix them.'}
+          </p>
+          <ul>
+            {problems.map((p) => (
+              <li key={p.path} data-path={p.path}>
+                <strong>{problemField(p.path)}</strong> (<code>{p.path}</code>): {p.message}
+              </li>
+            ))}
+          </ul>
         </div>
       )}
       <fieldset disabled={archived}>

@@ -23,6 +23,28 @@ export const scheduleInstant = (local: string, typedZone: string | undefined) =>
   instantOf(local, inputZone(typedZone))
 
 /**
+ * The stored `start` or `end`: `unreadable` when the server names it in `problems` (or it is not
+ * a string this browser reads), so the input starts empty rather than showing, and on save
+ * writing back, an instant the stored value never meant (`Date.parse(123)` is the year 123).
+ */
+function storedInstant(c: Campaign, key: 'start' | 'end') {
+  const raw = (c.metadata as Record<string, any>).scheduling?.[key] as unknown
+  if (raw === undefined || raw === null) return { unreadable: false as const, value: undefined, raw }
+  const named = (c.problems ?? []).some((p) => p.path === `/metadata/scheduling/${key}`)
+  const readable = typeof raw === 'string' && !Number.isNaN(Date.parse(raw))
+  return named || !readable
+    ? { unreadable: true as const, value: undefined, raw }
+    : { unreadable: false as const, value: raw as string, raw }
+}
+
+/** Why an unreadable stored time shows empty, quoting what is stored (shortened, as JSON). */
+function unreadableText(raw: unknown): string {
+  let shown = JSON.stringify(raw) ?? String(raw)
+  if (shown.length > 60) shown = `${shown.slice(0, 59)}…`
+  return `The stored value ${shown} cannot be read as a time. Pick one, or leave it blank to remove it.`
+}
+
+/**
  * When the campaign runs and how often its rooms broadcast: frequency, start and end, the
  * campaign's time zone, draft. Start and End are wall-clock times in the campaign's time zone
  * (a launch at 09:00 New York time reads 09:00 whoever opens the editor, wherever).
@@ -33,6 +55,8 @@ export function ScheduleFields({ campaign: c }: { campaign: Campaign }) {
   const [typed, setTyped] = useState(stored)
   const shownIn = inputZone(stored)
   const readIn = inputZone(typed)
+  const start = storedInstant(c, 'start')
+  const end = storedInstant(c, 'end')
   return (
     <fieldset class="group">
       <legend>Schedule and broadcast</legend>
@@ -50,23 +74,33 @@ export function ScheduleFields({ campaign: c }: { campaign: Campaign }) {
             defaultValue={String(meta.scheduling?.frequency ?? 1)}
           />
         </div>
-        <div class="field">
+        <div class="field" data-invalid={start.unreadable ? 'true' : 'false'}>
           <label for="ed-start">Start</label>
           <input
             id="ed-start"
             name="start"
             type="datetime-local"
-            defaultValue={wallClockOf(meta.scheduling?.start, shownIn)}
+            defaultValue={start.unreadable ? '' : wallClockOf(start.value, shownIn)}
+            aria-describedby="ed-start-error"
+            data-testid="schedule-start"
           />
+          <span class="field-error" id="ed-start-error" data-testid="schedule-start-error">
+            {start.unreadable ? unreadableText(start.raw) : ''}
+          </span>
         </div>
-        <div class="field">
+        <div class="field" data-invalid={end.unreadable ? 'true' : 'false'}>
           <label for="ed-end">End</label>
           <input
             id="ed-end"
             name="end"
             type="datetime-local"
-            defaultValue={wallClockOf(meta.scheduling?.end, shownIn)}
+            defaultValue={end.unreadable ? '' : wallClockOf(end.value, shownIn)}
+            aria-describedby="ed-end-error"
+            data-testid="schedule-end"
           />
+          <span class="field-error" id="ed-end-error" data-testid="schedule-end-error">
+            {end.unreadable ? unreadableText(end.raw) : ''}
+          </span>
         </div>
         <div class="field">
           <label for="ed-tz">Time zone</label>
