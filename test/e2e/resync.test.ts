@@ -283,8 +283,11 @@ describe('the campaign page after lost events, in Chromium', () => {
       undefined,
       { timeout: WAIT },
     )
-    assert.ok(
-      kept.some((f) => f.status === 'ready'),
+    // The page reads `ready` from its own upload's answer; the event is published after that
+    // commit and may reach the socket a moment later.
+    await waitUntil(
+      () => kept.some((f) => f.status === 'ready'),
+      WAIT,
       'the ready media_event was sent, and kept from the page',
     )
     await page.locator('form[data-testid="media-form"] img.thumb').waitFor()
