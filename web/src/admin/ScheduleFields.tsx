@@ -44,6 +44,32 @@ function unreadableText(raw: unknown): string {
   return `The stored value ${shown} cannot be read as a time. Pick one, or leave it blank to remove it.`
 }
 
+/** The Start or End input, in the zone `shownIn`, with the reason a stored value shows empty. */
+function InstantField(props: {
+  name: 'start' | 'end'
+  label: string
+  stored: ReturnType<typeof storedInstant>
+  shownIn: string
+}) {
+  const { name, label, stored, shownIn } = props
+  return (
+    <div class="field" data-invalid={stored.unreadable ? 'true' : 'false'}>
+      <label for={`ed-${name}`}>{label}</label>
+      <input
+        id={`ed-${name}`}
+        name={name}
+        type="datetime-local"
+        defaultValue={stored.unreadable ? '' : wallClockOf(stored.value, shownIn)}
+        aria-describedby={`ed-${name}-error`}
+        data-testid={`schedule-${name}`}
+      />
+      <span class="field-error" id={`ed-${name}-error`} data-testid={`schedule-${name}-error`}>
+        {stored.unreadable ? unreadableText(stored.raw) : ''}
+      </span>
+    </div>
+  )
+}
+
 /**
  * When the campaign runs and how often its rooms broadcast: frequency, start and end, the
  * campaign's time zone, draft. Start and End are wall-clock times in the campaign's time zone
@@ -55,8 +81,6 @@ export function ScheduleFields({ campaign: c }: { campaign: Campaign }) {
   const [typed, setTyped] = useState(stored)
   const shownIn = inputZone(stored)
   const readIn = inputZone(typed)
-  const start = storedInstant(c, 'start')
-  const end = storedInstant(c, 'end')
   return (
     <fieldset class="group">
       <legend>Schedule and broadcast</legend>
@@ -74,34 +98,8 @@ export function ScheduleFields({ campaign: c }: { campaign: Campaign }) {
             defaultValue={String(meta.scheduling?.frequency ?? 1)}
           />
         </div>
-        <div class="field" data-invalid={start.unreadable ? 'true' : 'false'}>
-          <label for="ed-start">Start</label>
-          <input
-            id="ed-start"
-            name="start"
-            type="datetime-local"
-            defaultValue={start.unreadable ? '' : wallClockOf(start.value, shownIn)}
-            aria-describedby="ed-start-error"
-            data-testid="schedule-start"
-          />
-          <span class="field-error" id="ed-start-error" data-testid="schedule-start-error">
-            {start.unreadable ? unreadableText(start.raw) : ''}
-          </span>
-        </div>
-        <div class="field" data-invalid={end.unreadable ? 'true' : 'false'}>
-          <label for="ed-end">End</label>
-          <input
-            id="ed-end"
-            name="end"
-            type="datetime-local"
-            defaultValue={end.unreadable ? '' : wallClockOf(end.value, shownIn)}
-            aria-describedby="ed-end-error"
-            data-testid="schedule-end"
-          />
-          <span class="field-error" id="ed-end-error" data-testid="schedule-end-error">
-            {end.unreadable ? unreadableText(end.raw) : ''}
-          </span>
-        </div>
+        <InstantField name="start" label="Start" stored={storedInstant(c, 'start')} shownIn={shownIn} />
+        <InstantField name="end" label="End" stored={storedInstant(c, 'end')} shownIn={shownIn} />
         <div class="field">
           <label for="ed-tz">Time zone</label>
           <input
