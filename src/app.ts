@@ -130,6 +130,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Callback-style hooks on every request: an async hook costs a promise per request.
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
+    // Answers are personal or change from one request to the next (errors, 404s, health,
+    // metrics): nothing keeps one unless its route says how (pages, assets, media files).
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
     if (app.draining) reply.header('connection', 'close')
     done(null, payload)
   })
