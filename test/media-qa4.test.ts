@@ -289,6 +289,8 @@ for (const dialect of DIALECTS) {
       const followed = await fetch(url)
       assert.equal(followed.status, 200)
       assert.equal(followed.headers.get('content-type'), 'image/png')
+      // Kept by the browser only, revalidated at each use: no CDN serves it after a takedown.
+      assert.equal(followed.headers.get('cache-control'), 'private, no-cache')
       assert.equal((await fetch(`${url}/thumbnail`)).headers.get('content-type'), 'image/webp')
       const stored = Buffer.from(await followed.arrayBuffer())
       assert.ok(stored.subarray(0, 8).equals(png.subarray(0, 8)))

@@ -119,6 +119,8 @@ export async function startS3Server(secret: string): Promise<S3Server> {
         }
         const disposition = url.searchParams.get('response-content-disposition')
         if (disposition) headers['content-disposition'] = disposition
+        const cacheControl = url.searchParams.get('response-cache-control')
+        if (cacheControl) headers['cache-control'] = cacheControl
         const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')
         if (range) {
           const start = Number(range[1])

@@ -13,6 +13,8 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import type { StorageAdapter, StorageWrite } from './storage.js'
 
+/** What the bucket answers a presigned read with (see `directUrl`). */
+const OBJECT_CACHE_CONTROL = 'private, no-cache'
 /** S3 wants parts of at least 5 MiB (but the last); 8 MiB bounds memory per upload. */
 const PART_SIZE = 8 * 1024 * 1024
 
@@ -146,6 +148,9 @@ export function createS3Storage(opts: S3StorageOptions): StorageAdapter {
         Key: key,
         ResponseContentType: contentType,
         ResponseContentDisposition: disposition,
+        // As the disk route's `public, no-cache`, but kept by the browser only: a CDN in front of
+        // the bucket must not go on serving a media after its takedown or erasure.
+        ResponseCacheControl: OBJECT_CACHE_CONTROL,
       }
       // The method is part of what is signed: a HEAD sent to a URL signed for GET is refused (403).
       const command = method === 'HEAD' ? new HeadObjectCommand(object) : new GetObjectCommand(object)
