@@ -13,6 +13,7 @@ for (const [net, prefix] of [
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
   ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
   ['198.51.100.0', 24],
@@ -22,14 +23,21 @@ for (const [net, prefix] of [
 ] as const) {
   blocked.addSubnet(net, prefix, 'ipv4')
 }
+// Besides loopback, private and link-local: the forms that carry an IPv4 address inside an IPv6
+// one (IPv4-compatible `::a.b.c.d`, SIIT `::ffff:0:a.b.c.d`, NAT64, 6to4, Teredo), which reach
+// that IPv4 address (loopback, the metadata service) wherever the host routes them.
 for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  ['::', 96],
+  ['::ffff:0:0:0', 96],
   ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
   ['100::', 64],
+  ['2001::', 32],
   ['2001:db8::', 32],
+  ['2002::', 16],
   ['fc00::', 7],
   ['fe80::', 10],
+  ['fec0::', 10],
   ['ff00::', 8],
 ] as const) {
   blocked.addSubnet(net, prefix, 'ipv6')
@@ -90,6 +98,20 @@ export function lookupCached(
     if (dnsCache.get(host)?.addresses === addresses) dnsCache.delete(host)
   })
   return addresses
+}
+
+/**
+ * Registration's extra rule: no `user:password@` in the URL. The sender never sends them (the
+ * `webhook-signature` authenticates each message), and the URL is stored and listed in clear,
+ * unlike the sealed signing secret: a password there would only leak.
+ */
+export function refuseCredentials(url: URL): void {
+  if (url.username || url.password) {
+    throw new UnprocessableError(
+      'Webhook URLs must not hold credentials (user:password@); receivers check the webhook-signature header',
+      'WEBHOOK_URL_INVALID',
+    )
+  }
 }
 
 /**

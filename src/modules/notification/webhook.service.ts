@@ -5,7 +5,7 @@ import type { OutboxStatus } from '../../platform/db/tables.js'
 import { ConflictError, NotFoundError } from '../../platform/http/errors.js'
 import type { SecretBox } from './secret-box.js'
 import { newWebhookSecret } from './signing.js'
-import { resolveTarget } from './target-guard.js'
+import { refuseCredentials, resolveTarget } from './target-guard.js'
 import type { DeliveryWorker, HandedRow } from './delivery-worker.js'
 import { announceEndpointChange, announceErasure } from './worker-channel.js'
 import * as repo from './webhook.repo.js'
@@ -158,7 +158,7 @@ export function createWebhookService(deps: {
   return {
     async register(campaign, input, actor) {
       // Checked here too, not only at send time, so an admin learns at once that a URL is refused.
-      await resolveTarget(input.url, deps.allowPrivate)
+      refuseCredentials((await resolveTarget(input.url, deps.allowPrivate)).url)
       const secret = newWebhookSecret()
       const row = await repo.insertWebhook(db, {
         id: `wh_${newUlid()}`,
@@ -194,7 +194,7 @@ export function createWebhookService(deps: {
     },
     async update(campaign, id, patch) {
       await get(campaign, id)
-      if (patch.url !== undefined) await resolveTarget(patch.url, deps.allowPrivate)
+      if (patch.url !== undefined) refuseCredentials((await resolveTarget(patch.url, deps.allowPrivate)).url)
       const row = await repo.updateWebhook(db, campaign, id, {
         url: patch.url,
         events: patch.events && JSON.stringify(patch.events),

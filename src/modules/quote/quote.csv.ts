@@ -1,13 +1,17 @@
 import type { LeadView } from './quote.schema.js'
 
 /**
- * One CSV cell. Cells a spreadsheet would read as a formula (= + - @, or a leading tab/CR that
- * some apps strip first) get a leading apostrophe (OWASP CSV injection); quotes are doubled.
+ * Cells a spreadsheet would read as a formula: = + - @ first, also after leading whitespace or
+ * line breaks (which importers that trim cells, as Google Sheets and LibreOffice can, strip
+ * first), and any leading tab or CR (OWASP CSV injection).
  */
+const FORMULA_LIKE = /^(?:[\t\r]|\s*[=+\-@])/
+
+/** One CSV cell: a formula-like one gets a leading apostrophe; quotes are doubled. */
 export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return ''
   let s = typeof value === 'object' ? JSON.stringify(value) : String(value)
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`
+  if (FORMULA_LIKE.test(s)) s = `'${s}`
   return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replaceAll('"', '""')}"` : s
 }
 

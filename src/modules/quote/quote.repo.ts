@@ -193,14 +193,30 @@ export function setStatus(trx: Db, id: string, status: LeadStatus) {
     .executeTakeFirstOrThrow()
 }
 
+/** The first and last instants PostgreSQL can take as `timestamptz` text from a JS Date (years 1 to 9999). */
+const EARLIEST = Date.parse('0001-01-01T00:00:00Z')
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z')
+
+/**
+ * A `from`/`to` filter (an RFC 3339 date-time, as the schema checked) as a time PostgreSQL can
+ * take. A leap second (`23:59:60`), which `Date.parse` refuses, is the next second, as PostgreSQL
+ * reads it. Year 0 in UTC (`0000-01-01T00:00:00Z`, `0001-01-01T00:00:00+01:00`) is refused by
+ * PGlite; no lead is that old (or past 9999), so clamping changes no answer.
+ */
+function filterTime(value: string): Date {
+  let at = Date.parse(value)
+  if (Number.isNaN(at)) at = Date.parse(value.replace(/:60(?=[.zZ+-])/, ':59')) + 1000
+  return new Date(Math.min(LATEST, Math.max(EARLIEST, at)))
+}
+
 /** The admin list's filters as conditions on `service_quote_main`'s columns (unqualified). */
 function conditions(campaign: string, f: LeadFilters): Array<RawBuilder<boolean>> {
   const c = [sql<boolean>`campaign_slug = ${campaign}`]
   if (f.status) c.push(sql<boolean>`status = ${f.status}`)
   if (f.email) c.push(sql<boolean>`email = ${f.email.trim().toLowerCase()}`)
   if (f.interest) c.push(sql<boolean>`interest = ${f.interest}`)
-  if (f.from) c.push(sql<boolean>`created_at >= ${new Date(f.from)}`)
-  if (f.to) c.push(sql<boolean>`created_at < ${new Date(f.to)}`)
+  if (f.from) c.push(sql<boolean>`created_at >= ${filterTime(f.from)}`)
+  if (f.to) c.push(sql<boolean>`created_at < ${filterTime(f.to)}`)
   if (f.q) {
     const like = `%${f.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`
     c.push(sql<boolean>`(name ilike ${like} or email ilike ${like} or company ilike ${like})`)
