@@ -183,10 +183,12 @@ export interface MilestoneRow {
 const inMs = (ms: number) => sql<Date>`clock_timestamp() + (${ms}::int * interval '1 millisecond')`
 
 /**
- * Record every threshold up to `count` not yet reached. ON CONFLICT DO NOTHING on the
- * (campaign, user, threshold) key means exactly one transaction, on any node, gets each row back.
- * The rows start unannounced, leased to this transaction's request for `leaseMs` (see
- * referral.milestones.ts): a sweep takes them over only once that has run out.
+ * Record the threshold `count` reaches, if it is one. Only that one: the count moves by one per
+ * transaction, so nothing else was crossed here, and a threshold added below a referrer's count
+ * was passed before it existed (announcing it now would say "Ada now has 5" of someone at 40).
+ * ON CONFLICT DO NOTHING on the (campaign, user, threshold) key means exactly one transaction, on
+ * any node, gets the row back. It starts unannounced, leased to this transaction's request for
+ * `leaseMs` (see referral.milestones.ts): a sweep takes it over only once that has run out.
  */
 export async function claimMilestones(
   trx: Db,
@@ -196,7 +198,7 @@ export async function claimMilestones(
   count: number,
   leaseMs: number,
 ): Promise<MilestoneRow[]> {
-  const reached = thresholds.filter((t) => t <= count)
+  const reached = thresholds.filter((t) => t === count)
   if (reached.length === 0) return []
   const rows = await trx
     .insertInto('service_referral_milestone')

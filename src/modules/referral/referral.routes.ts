@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
-import { ForbiddenError } from '../../platform/http/errors.js'
+import { hasRole } from '../../platform/auth/principal.js'
+import { ForbiddenError, NotFoundError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { assertActionAllowed } from '../campaign/campaign.guard.js'
-import { hasFeature, Slug } from '../campaign/campaign.schema.js'
+import { campaignStatus, hasFeature, Slug } from '../campaign/campaign.schema.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import { ApplyBody, ApplyResponse, AuditEntry, LeaderboardResponse } from './referral.schema.js'
 import type { ReferralService } from './referral.service.js'
@@ -59,7 +60,9 @@ export const referralRoutes: FastifyPluginAsync<ReferralRoutesOptions> = async (
         operationId: 'getReferralLeaderboard',
         tags,
         security: SecuredBy,
-        description: 'Top referrers by qualified referrals; any session of the campaign; display names only.',
+        description:
+          'Top referrers by qualified referrals; any session of the campaign; display names only. A draft ' +
+          'is 404 `CAMPAIGN_NOT_FOUND` to all but editors, as an unknown slug is.',
         params: SlugParams,
         querystring: Type.Object({
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
@@ -70,6 +73,9 @@ export const referralRoutes: FastifyPluginAsync<ReferralRoutesOptions> = async (
     async (request) => {
       const { slug } = request.params as { slug: string }
       const campaign = await campaigns.get(slug)
+      // A draft is not announced yet: its referrers' names are not public, nor is it (see getCampaign).
+      if (campaignStatus(campaign) === 'draft' && !hasRole(request.principal, 'editor'))
+        throw new NotFoundError(`Campaign ${slug} does not exist`, 'CAMPAIGN_NOT_FOUND')
       if (!hasFeature(campaign, 'referral')) {
         throw new ForbiddenError(`The referral feature is not enabled for ${slug}`, 'FEATURE_DISABLED')
       }

@@ -309,13 +309,16 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
       // Erased people keep their counters but leave the board: read pages until it is full.
       const page = limit + 20
       const board: LeaderboardEntry[] = []
+      // Someone climbing while the pages are read pushes a row already read onto the next page.
+      const listed = new Set<string>()
       for (let offset = 0; board.length < limit; offset += page) {
         const rows = await repo.topReferrers(db, campaignSlug, page, offset)
         const names = await deps.users.displayNames(rows.map((r) => r.user_id))
         for (const r of rows) {
           const name = names.get(r.user_id)
-          if (name !== undefined && board.length < limit)
-            board.push({ rank: board.length + 1, display_name: name, referrals: r.qualified })
+          if (name === undefined || listed.has(r.user_id) || board.length >= limit) continue
+          listed.add(r.user_id)
+          board.push({ rank: board.length + 1, display_name: name, referrals: r.qualified })
         }
         if (rows.length < page) break
       }
