@@ -29,6 +29,22 @@ export interface ActionOptions {
 const enc = encodeURIComponent
 
 /**
+ * The `user_id` claim of a session or user JWT (`guest` for a guest session), read unverified: only
+ * to pick the socket path `/ws/{campaign}/{user_id}`, which the server checks against the token.
+ */
+function userOf(token: string | undefined): string | undefined {
+  const claims = token?.split('.')[1]
+  if (!claims) return undefined
+  try {
+    const bytes = Uint8Array.from(atob(claims.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+    const userId = (JSON.parse(new TextDecoder().decode(bytes)) as { user_id?: unknown }).user_id
+    return typeof userId === 'string' ? userId : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * The Ovasabi client: typed calls for every REST route and the action endpoint, plus
  * `connect()` for the real-time socket. Works in browsers and Node (inject `fetch`/`WebSocket`).
  */
@@ -59,6 +75,15 @@ export function createClient(options: ClientOptions) {
       if (err instanceof OvasabiError && err.status === 401) forget()
       throw err
     }
+  }
+
+  /**
+   * A new token for the client (a session, a join, a login): the sockets `connect()` opened on the
+   * client's token reconnect as its user, whose token the server takes only on that user's path.
+   */
+  function adopt(token: string, userId: string) {
+    http.token = token
+    for (const s of sockets) s.switchUser(userId)
   }
 
   /** `POST /api/{campaign}/update` with the envelope built and `request_id` generated. */
@@ -99,7 +124,7 @@ export function createClient(options: ClientOptions) {
     /** `POST /api/session`: a guest session; the client keeps using its token. */
     async createSession(): Promise<T.Session> {
       const s = await req<T.Session>('POST', '/api/session', { auth: false })
-      http.token = s.token
+      adopt(s.token, 'guest')
       return s
     },
 
@@ -138,15 +163,18 @@ export function createClient(options: ClientOptions) {
     },
 
     users: {
-      /** `POST /api/user/register`; the returned user token replaces the current one. */
+      /**
+       * `POST /api/user/register`; the returned user token replaces the current one, and the sockets
+       * `connect()` opened on the client's token reconnect as the user.
+       */
       async register(body: C.RegisterInput): Promise<C.AuthResult> {
         const r = await req<C.AuthResult>('POST', '/api/user/register', { body })
-        if (r?.token) http.token = r.token
+        if (r?.token) adopt(r.token, r.user.id)
         return r
       },
       async login(body: C.LoginInput): Promise<C.AuthResult> {
         const r = await req<C.AuthResult>('POST', '/api/auth/login', { body })
-        if (r?.token) http.token = r.token
+        if (r?.token) adopt(r.token, r.user.id)
         return r
       },
       erase: (userId: string) => req<unknown>('DELETE', `/api/user/${enc(userId)}`),
@@ -231,6 +259,12 @@ export function createClient(options: ClientOptions) {
        */
       list: (slug: string, q: C.MediaListQuery = {}) =>
         req<{ media: C.Media[] }>('GET', `/api/campaign/${enc(slug)}/media`, { query: { ...q } }),
+      /**
+       * `DELETE /api/campaign/{slug}/media/{id}` (its uploader or an editor): the bytes and the
+       * thumbnail go and the storage quota is freed; an unused upload URL stops working.
+       */
+      remove: (slug: string, mediaId: string) =>
+        req<void>('DELETE', `/api/campaign/${enc(slug)}/media/${enc(mediaId)}`),
       /**
        * `GET /api/media/{id}`: where an upload stands, for the session or user that uploaded it
        * (404 `MEDIA_NOT_FOUND` for anyone else, and once it is deleted): what its `media_event`s
@@ -357,13 +391,14 @@ export function createClient(options: ClientOptions) {
 
     /**
      * Open the real-time socket for a campaign (reconnects with backoff, resumes with `since`).
-     * Without `opts.token` it uses the client's token, asked at every (re)connect, and a logout
-     * closes it.
+     * Without `opts.token` it uses the client's token, asked at every (re)connect, and its user
+     * (unless `opts.userId` names one); `register`/`login` move it to the user, a logout closes it.
      */
     connect(campaign: string, opts: Omit<RealtimeOptions, 'baseUrl' | 'campaign'> = {}) {
       const conn = connectRealtime({
         WebSocket: options.WebSocket,
         ...opts,
+        userId: opts.userId ?? (opts.token === undefined ? userOf(http.token) : undefined),
         campaign,
         baseUrl: http.baseUrl,
         token: opts.token ?? (() => http.token),
@@ -418,12 +453,19 @@ async function putBytes(
     })
   }
   const f = fetchImpl ?? ((i: string, init?: RequestInit) => globalThis.fetch(i, init))
-  const res = await f(url, {
-    method: 'PUT',
-    headers: { 'content-type': type || 'application/octet-stream' },
-    body: body as BodyInit,
-  })
-  const text = await res.text()
+  let res: Response
+  let text: string
+  try {
+    res = await f(url, {
+      method: 'PUT',
+      headers: { 'content-type': type || 'application/octet-stream' },
+      body: body as BodyInit,
+    })
+    text = await res.text()
+  } catch (err) {
+    // As every other call reports it: the server was not reached, or the answer was cut off.
+    throw new OvasabiError('NETWORK_ERROR', `PUT ${uploadUrl}: ${String(err)}`, { cause: err })
+  }
   let parsed: unknown
   try {
     parsed = text ? JSON.parse(text) : undefined

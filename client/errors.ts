@@ -91,8 +91,7 @@ export class OvasabiError extends Error {
     body: unknown,
     headers?: { get(name: string): string | null },
   ): OvasabiError {
-    const retry = Number(headers?.get('retry-after'))
-    const retryAfter = Number.isFinite(retry) && retry > 0 ? retry : undefined
+    const retryAfter = retryAfterSeconds(headers?.get('retry-after'))
     const requestId = headers?.get('x-request-id') ?? undefined
     const b = body as any
     if (b && typeof b === 'object' && b.error && typeof b.error === 'object') {
@@ -121,6 +120,17 @@ export class OvasabiError extends Error {
       retryAfter,
     })
   }
+}
+
+/**
+ * `Retry-After` in seconds: delay-seconds, or an HTTP date (RFC 9110 §10.2.3; proxies and CDNs send
+ * one) counted from now, 0 once past. Undefined when absent or unreadable.
+ */
+function retryAfterSeconds(value: string | null | undefined): number | undefined {
+  if (!value?.trim()) return undefined
+  if (/^\s*\d+\s*$/.test(value)) return Number(value)
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000))
 }
 
 export function isOvasabiError(err: unknown): err is OvasabiError {

@@ -17,6 +17,12 @@ export interface RequestOptions {
   timeoutMs?: number
 }
 
+/**
+ * A path segment URL parsing folds away (`.`, `..`, also as `%2e`): `/api/campaign/../leads/x`
+ * would be sent as `/api/leads/x`, another route. `encodeURIComponent` leaves dots alone.
+ */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i
+
 /** How long a call may take, answer body included, unless the client or the call says otherwise. */
 export const DEFAULT_TIMEOUT_MS = 30_000
 
@@ -60,6 +66,17 @@ export class HttpCore {
   }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const folded = path
+      .split('?')[0]!
+      .split('/')
+      .find((segment) => DOT_SEGMENT.test(segment))
+    if (folded !== undefined) {
+      throw new OvasabiError(
+        'VALIDATION_FAILED',
+        `${method} ${path}: "${decodeURIComponent(folded)}" cannot be sent as an id or slug`,
+        { details: [{ path: '/path', message: 'an id or slug must not be "." or ".."' }] },
+      )
+    }
     const headers: Record<string, string> = { accept: 'application/json', ...opts.headers }
     if (opts.auth !== false) Object.assign(headers, this.authHeaders())
     let body: string | undefined

@@ -249,15 +249,26 @@ export class RealtimeConnection {
   reauth(token: string, userId?: string): void {
     this.opts.token = token
     if (userId && userId !== this.userId) {
+      this.switchUser(userId)
+      return
+    }
+    this.send({ type: 'auth', token })
+  }
+
+  /**
+   * Reconnect as `userId` with what the `token` option gives next (the client's own sockets after
+   * `register` or `login`: the server takes a user's token only on that user's path). Dispatches
+   * still waiting reject with `IDENTITY_CHANGED`, as for `reauth`. The same user: nothing to do.
+   */
+  switchUser(userId: string): void {
+    if (userId !== this.userId) {
       this.userId = userId
       this.ready = undefined
       this.actor = undefined
       this.resetPacing()
       this.failPending('IDENTITY_CHANGED', `The connection now acts as ${userId}`)
       this.ws?.close(4000, 'identity changed')
-      return
     }
-    this.send({ type: 'auth', token })
   }
 
   /** Close for good: no reconnect, and dispatches still waiting reject with `NOT_CONNECTED`. */
@@ -409,6 +420,9 @@ export class RealtimeConnection {
   }
 
   private receive(data: unknown, from: WebSocketLike): void {
+    // A closing socket still delivers what was on the wire (`connected` among it): after close()
+    // nothing reaches the handlers, nor turns the connection `open` again.
+    if (this.closedByUser) return
     let frame: ServerFrame
     try {
       const text = typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer)
@@ -422,6 +436,10 @@ export class RealtimeConnection {
         if (from !== this.ws) return
         this.session = frame
         this.attempt = 0
+        // Live from the server's newest event on: a drop before the first `campaign_event` still
+        // resumes from there, instead of reconnecting without `since` and missing the gap.
+        if (this.lastEventId === undefined && typeof frame.last_event_id === 'number')
+          this.lastEventId = frame.last_event_id
         // The server deduplicates per actor: a repeat sent as someone else would act again.
         const actor = actorOf(frame)
         if (this.actor !== undefined && actor !== this.actor)
