@@ -25,6 +25,8 @@ export interface ClientFramesDeps {
   log: FastifyBaseLogger
   close(conn: Connection, code: number, reason: string): void
   room(conn: Connection): Room | undefined
+  /** The socket's token is now one of `session_id` (see `Hub.setSession`). */
+  setSession(conn: Connection, session_id: string): void
 }
 
 /**
@@ -55,24 +57,7 @@ export class ClientFrames {
   handle(conn: Connection, data: RawData, isBinary: boolean): void {
     if (conn.closing) return
     const now = Date.now()
-    if (!conn.admit(now)) {
-      const rate = conn.messagesPerSecond
-      this.rateDropped.inc()
-      if (now - conn.floodWindow > FLOOD_WINDOW_MS) {
-        conn.floodWindow = now
-        conn.floodDrops = 0
-      }
-      if (++conn.floodDrops > rate * 3) {
-        this.error(conn, 'RATE_LIMITED', 'Too many messages; closing')
-        this.deps.close(conn, 1008, 'RATE_LIMITED')
-      } else if (conn.floodDrops === 1 && conn.ws.readyState === 1) {
-        // The window's first drop is told (a dropped action would otherwise just time out); the
-        // rest are not, so a flood costs one frame per window and no parsing.
-        conn.write(rateLimitedFrame(rate, conn.untilAdmitted()))
-        this.deps.metrics.framesSent.labels('error').inc()
-      }
-      return
-    }
+    if (!this.admit(conn, now)) return
     conn.lastInput = now
     if (conn.idle) conn.idle = false
     const read = readFrame(data, isBinary, this.deps.maxDepth)
@@ -106,6 +91,40 @@ export class ClientFrames {
       default:
         return void this.module(conn, f)
     }
+  }
+
+  /**
+   * A protocol-level ping: answered with its pong, as `ws` would, but within the socket's inbound
+   * rate like every other frame. `ws`'s own answer cut a socket off without a close frame (1006,
+   * no reason) once 60 of its pongs were pending, which a burst of pings read at once reaches.
+   */
+  ping(conn: Connection, data: Buffer): void {
+    if (conn.closing || !this.admit(conn, Date.now())) return
+    if (conn.ws.readyState === 1) conn.ws.pong(data)
+  }
+
+  /**
+   * Whether the socket's inbound bucket takes one more frame. Frames over it are dropped unread:
+   * the window's first drop is told, and past 3× the rate of drops the socket is closed (1008).
+   */
+  private admit(conn: Connection, now: number): boolean {
+    if (conn.admit(now)) return true
+    const rate = conn.messagesPerSecond
+    this.rateDropped.inc()
+    if (now - conn.floodWindow > FLOOD_WINDOW_MS) {
+      conn.floodWindow = now
+      conn.floodDrops = 0
+    }
+    if (++conn.floodDrops > rate * 3) {
+      this.error(conn, 'RATE_LIMITED', 'Too many messages; closing')
+      this.deps.close(conn, 1008, 'RATE_LIMITED')
+    } else if (conn.floodDrops === 1 && conn.ws.readyState === 1) {
+      // The window's first drop is told (a dropped action would otherwise just time out); the
+      // rest are not, so a flood costs one frame per window and no parsing.
+      conn.write(rateLimitedFrame(rate, conn.untilAdmitted()))
+      this.deps.metrics.framesSent.labels('error').inc()
+    }
+    return false
   }
 
   error(conn: Connection, code: string, message: string, requestId?: string): void {
@@ -146,7 +165,10 @@ export class ClientFrames {
   }
 
   /**
-   * In-band token refresh: same user (and same guest session), new expiry. Frames sent in a row
+   * In-band token refresh: same user (and same guest session), new expiry. A person's token of
+   * another of their sessions (they logged in again) moves the socket to that session: a logout
+   * closes the sockets that use its tokens, as the 30 s re-check judges them, so logging out the
+   * new session closes it at once and logging out the old one no longer does. Frames sent in a row
    * are checked concurrently and their checks may finish in any order: a frame whose check ends
    * after a later frame's token was applied is superseded (neither applied nor answered), so the
    * socket never goes back to an older token (an earlier expiry, perhaps a revoked session). A later
@@ -164,6 +186,7 @@ export class ClientFrames {
         throw new ForbiddenError('The new token is for another user or session', 'USER_MISMATCH')
       }
       conn.authApplied = n
+      this.deps.setSession(conn, p.session_id)
       conn.token = f.token
       conn.roles = p.roles
       conn.expiresAt = p.exp ? p.exp * 1000 : 0

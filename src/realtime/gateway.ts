@@ -30,7 +30,7 @@ import type { Room } from './room.js'
 import { Rooms } from './rooms.js'
 import { StatsFeed, type StatsProvider } from './stats.js'
 import { closeRefused, type SweepDeps, Sweeper, SWEEP_MS } from './sweep.js'
-import { campaignClosedTo, SUBPROTOCOL, type UpgradeGrant } from './upgrade.js'
+import { campaignClosedTo, handshakeRefused, SUBPROTOCOL, type UpgradeGrant } from './upgrade.js'
 
 export interface GatewayDeps {
   authenticator: Authenticator
@@ -60,9 +60,13 @@ export interface GatewayDeps {
 const RECHECK_CAMPAIGNS_EVERY = 5
 const RECHECK_CONCURRENCY = 16
 
+/** The code `ws` closes a socket with for each protocol error it meets (the others are 1002). */
 const PROTOCOL_CLOSE: Record<string, number> = {
   WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 1009,
   WS_ERR_INVALID_UTF8: 1007,
+  // A message in more fragments, or buffered chunks, than `ws` keeps.
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
 }
 
 /**
@@ -102,8 +106,13 @@ export class Gateway {
       perMessageDeflate: false,
       maxPayload: deps.config.WS_MAX_PAYLOAD,
       clientTracking: false,
+      // Pings are answered by `ClientFrames.ping`, within the socket's inbound rate.
+      autoPong: false,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     })
+    this.wss.on('wsClientError', (err: Error, socket: Duplex) =>
+      this.admission.refuse(socket, handshakeRefused(err.message)),
+    )
     const onError = (err: unknown) => deps.log.warn({ err }, 'realtime bus error')
     if (deps.redis) {
       this.cluster = new Cluster(this.nodeId, deps.bus, onError)
@@ -137,6 +146,7 @@ export class Gateway {
       maxDepth: deps.config.JSON_MAX_DEPTH,
       close: (conn, code, reason) => this.close(conn, code, reason),
       room: (conn) => this.hub.rooms.get(conn.campaign),
+      setSession: (conn, session) => this.hub.setSession(conn, session),
     })
     this.rooms = new Rooms({
       ...deps,
@@ -210,6 +220,7 @@ export class Gateway {
     this.presence.join(campaign.slug, conn.presenceKey, conn.sessionKey)
     this.deps.metrics.connections.inc()
     ws.on('message', (data, isBinary) => this.frames.handle(conn, data, isBinary))
+    ws.on('ping', (data) => this.frames.ping(conn, data))
     ws.on('pong', () => {
       conn.alive = true
     })

@@ -42,6 +42,19 @@ export class Hub {
     return room.conns.size === 0 ? room : undefined
   }
 
+  /**
+   * The socket now uses a token of another session of the same person (an `auth` refresh after
+   * logging in again): session audiences and a logout of that session reach it, not the old one's.
+   */
+  setSession(conn: Connection, session_id: string): void {
+    if (conn.session_id === session_id) return
+    // A socket already closed (its refresh was checked while it closed) is in no index any more.
+    const indexed = this.rooms.get(conn.campaign)?.conns.has(conn) === true
+    if (indexed) removeFrom(this.bySession, conn.session_id, conn)
+    conn.session_id = session_id
+    if (indexed) addTo(this.bySession, session_id, conn)
+  }
+
   *all(): Iterable<Connection> {
     for (const room of this.rooms.values()) yield* room.conns
   }

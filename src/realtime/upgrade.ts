@@ -141,11 +141,32 @@ export function campaignClosedTo(
   return new ConflictError(`Campaign ${campaign.slug} is ${status}`, 'CAMPAIGN_NOT_ACTIVE', { status })
 }
 
+/**
+ * A handshake `ws` refuses once it was admitted (its own checks come last: a method other than
+ * GET, a malformed `Sec-WebSocket-Key`, a version other than 13 (or 8), a `Sec-WebSocket-Protocol` list
+ * naming one twice): answered as every other refusal, with the REST error body and counted by
+ * code, rather than with `ws`'s plain-text page. `message` is `ws`'s, which names the header.
+ */
+export function handshakeRefused(message: string): AppError {
+  if (message === 'Invalid HTTP method') {
+    return new AppError(405, 'METHOD_NOT_ALLOWED', 'A WebSocket handshake is a GET request', {
+      headers: { Allow: 'GET' },
+    })
+  }
+  const header = /Sec-WebSocket-[A-Za-z]+|Upgrade/.exec(message)?.[0]
+  return new AppError(400, 'VALIDATION_FAILED', message, {
+    ...(header ? { details: [{ path: `/headers/${header.toLowerCase()}`, message: 'is malformed' }] } : {}),
+    // The versions this server speaks, as RFC 6455 §4.4 asks of a refusal for the version.
+    ...(header === 'Sec-WebSocket-Version' ? { headers: { 'Sec-WebSocket-Version': '13, 8' } } : {}),
+  })
+}
+
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   409: 'Conflict',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
