@@ -177,5 +177,28 @@ for (const dialect of DIALECTS) {
       assert.notEqual(later.lead_id, first.lead_id)
       assert.equal(json(await get(`/api/campaign/${slug}/leads?email=MERGE@example.com`)).total, 2)
     })
+
+    it('starts a new lead when the one within 24 h was won or lost, and merges into it after', async () => {
+      const slug = await createCampaign(s.app)
+      const { token } = await guestToken(s.app)
+      const move = (id: string, status: string) =>
+        s.app.inject({
+          method: 'PATCH',
+          url: `/api/campaign/${slug}/leads/${id}`,
+          headers: adminHeaders,
+          payload: { status },
+        })
+      const first = json(await submit(token, slug, 'closed@example.com')).result
+      assert.equal((await move(first.lead_id, 'lost')).statusCode, 200)
+      const again = json(await submit(token, slug, 'closed@example.com', { message: 'trying again' })).result
+      assert.equal(again.updated, false)
+      assert.notEqual(again.lead_id, first.lead_id)
+      assert.equal(again.status, 'new')
+      // The closed lead is left as it was; the open one takes the next resubmission.
+      const closed = json(await get(`/api/campaign/${slug}/leads/${first.lead_id}`))
+      assert.deepEqual([closed.status, closed.message, closed.submissions], ['lost', null, 1])
+      const third = json(await submit(token, slug, 'closed@example.com')).result
+      assert.deepEqual([third.lead_id, third.updated], [again.lead_id, true])
+    })
   })
 }

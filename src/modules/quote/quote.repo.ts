@@ -76,7 +76,9 @@ export interface LeadSubmission {
 /**
  * Writes submissions of DISTINCT (campaign, email) pairs in one statement, under the caller's
  * `lockEmails`: each merges into its email's open lead from the same submitter (newest of the
- * last 24 h, not erased, sent from the same session or by the same user: anyone can type an
+ * last 24 h, not erased, not closed: a request after a lead was won or lost is a new one for
+ * sales to see, not a change to a lead no one looks at any more; sent from the same session or
+ * by the same user: anyone can type an
  * email, so someone else's submission with it must not rewrite that lead, take its status
  * notifications, or learn from the answer that the address asked for a quote),
  * looked up here under the lock (so a racing submission's lead is seen, and one being erased is
@@ -113,6 +115,7 @@ export async function writeLeads(
       select item.*, (
         select q.id from service_quote_main q
         where q.campaign_slug = item.campaign_slug and q.email = item.email and q.erased_at is null
+          and q.status not in ('won', 'lost')
           and q.created_at > ${new Date(now.getTime() - DEDUPE_WINDOW_MS)}
           and (q.session_id = item.session_id or (item.user_id <> 'guest' and q.user_id = item.user_id))
         order by q.created_at desc
