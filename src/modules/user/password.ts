@@ -30,8 +30,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const params = { N: Number(n), r: Number(r), p: Number(p) }
   if (!Number.isInteger(params.N) || !Number.isInteger(params.r) || !Number.isInteger(params.p)) return false
   const expected = Buffer.from(hash, 'base64')
-  const actual = await derive(password, Buffer.from(salt, 'base64'), params)
-  return expected.length === actual.length && timingSafeEqual(expected, actual)
+  // Parameters scrypt refuses (N not a power of two, a zero, more memory than it allows) are a
+  // malformed hash too: its owner gets "wrong password", never a 500 at every login.
+  const actual = await derive(password, Buffer.from(salt, 'base64'), params).catch(() => undefined)
+  return actual !== undefined && expected.length === actual.length && timingSafeEqual(expected, actual)
 }
 
 let dummy: Promise<string> | undefined

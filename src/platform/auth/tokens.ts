@@ -43,6 +43,14 @@ type Verified = Principal & { claims: Record<string, unknown> }
  */
 const MAX_CLOCK_AHEAD_MS = 5 * 60_000
 
+/**
+ * Tokens must expire before the year 10000 (ms since the epoch): `expires_at` is answered as an
+ * RFC 3339 date-time, whose year has four digits. A token expiring later (only one signed with our
+ * secret but not by us, or under an absurd SESSION_TTL_SECONDS) is refused here, not a 500
+ * wherever its expiry is shown.
+ */
+const LATEST_EXPIRY_MS = Date.UTC(10_000, 0, 1)
+
 /** How long a verified token is trusted without checking its signature again (never past its `exp`). */
 const VERIFIED_CACHE_MS = 60_000
 const VERIFIED_CACHE_MAX = 10_000
@@ -142,6 +150,9 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
           ? payload.roles.filter((r): r is Role => ROLES.includes(r))
           : []
         const kind = payload.kind === 'user' ? 'user' : 'session'
+        if ((payload.exp as number) * 1000 >= LATEST_EXPIRY_MS) {
+          throw new UnauthorizedError('Token expiry is out of range', 'INVALID_TOKEN')
+        }
         if (typeof payload.user_id !== 'string' || typeof payload.sid !== 'string' || roles.length === 0) {
           throw new UnauthorizedError('Token is missing required claims', 'INVALID_TOKEN')
         }
