@@ -23,7 +23,7 @@ import * as nexus from './nexus/index.js'
 import * as web from './web/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
 import { authPlugin, createAuthenticator } from './platform/auth/plugin.js'
-import { registerErrorHandler } from './platform/http/error-handler.js'
+import { frameworkErrors, registerErrorHandler } from './platform/http/error-handler.js'
 import { fallbackLimitStore } from './platform/http/global-limit-store.js'
 import { newUlid } from './platform/ids.js'
 import { registerJsonParser } from './platform/http/json-parser.js'
@@ -102,6 +102,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newUlid()
     },
     ajv: { customOptions: { removeAdditional: false } },
+    frameworkErrors,
     forceCloseConnections: 'idle',
     ...timeouts.options,
   })

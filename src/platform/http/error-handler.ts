@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import {
   AppError,
   BadRequestError,
@@ -105,6 +105,34 @@ function fromFastifyError(err: FastifyError, request: FastifyRequest): AppError 
     )
   }
   return undefined
+}
+
+/**
+ * Fastify's `frameworkErrors`: what its router refuses before any route or hook runs (a path with
+ * a broken percent-encoding, `/api/user/%E0%A4%A`; a path parameter over its length), answered
+ * with our error body instead of Fastify's own. No hook runs for these, so the headers every
+ * answer carries are set here.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const appError =
+    error.code === 'FST_ERR_BAD_URL'
+      ? new BadRequestError('The URL holds an invalid percent-encoding', 'INVALID_URL')
+      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? new AppError(414, 'URI_TOO_LONG', 'A path segment of the URL is too long')
+        : undefined
+  if (!appError) request.log.error({ err: error }, 'router error')
+  reply
+    .status(appError?.statusCode ?? 500)
+    .headers({ 'x-request-id': request.id, 'cache-control': 'no-store' })
+    .send(
+      appError
+        ? errorBody(appError, request.id)
+        : {
+            status: 'error',
+            error: { code: 'INTERNAL', message: 'Internal server error' },
+            request_id: request.id,
+          },
+    )
 }
 
 export function registerErrorHandler(app: FastifyInstance): void {
