@@ -48,11 +48,7 @@ export async function admitUpgrade(
 ): Promise<Admitted | undefined> {
   socket.on('error', () => socket.destroy())
   const admission = deps.admission?.()
-  const refused = (err: AppError): undefined => {
-    if (admission?.refuse) admission.refuse(socket, err)
-    else refuse(socket, err)
-    return undefined
-  }
+  const refused = (err: AppError): undefined => refuseUpgrade(socket, err, admission)
   // Shutdown has begun (or is done): an upgrade accepted now would be left open, or half open.
   if (deps.closing()) return refused(shuttingDown())
   if (deps.isMaintenance()) return refused(new ServiceUnavailableError(MESSAGES.maintenance, 'MAINTENANCE'))
@@ -87,6 +83,20 @@ export async function admitUpgrade(
   if (!principal || !credential) return {}
   if (admission && !admission.admitSession(socket, sessionOf(principal, credential))) return undefined
   return { principal, credential }
+}
+
+/**
+ * Refuse a `/cable` upgrade with a plain HTTP answer carrying the REST error body, counted in
+ * `ovasabi_ws_upgrades_refused_total` through the gateway's admission when there is one.
+ */
+export function refuseUpgrade(
+  socket: Duplex,
+  err: AppError,
+  admission: CableAdmission | undefined,
+): undefined {
+  if (admission?.refuse) admission.refuse(socket, err)
+  else refuse(socket, err)
+  return undefined
 }
 
 /** An API key's stand-in id on `/cable`: never the key itself. */

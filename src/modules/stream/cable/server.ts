@@ -5,9 +5,10 @@ import { ulid } from 'ulid'
 import { type WebSocket, WebSocketServer } from 'ws'
 import type { EventBus } from '../../../platform/bus/bus.js'
 import { parseUntrustedJson } from '../../../platform/json.js'
+import { handshakeRefused } from '../../../realtime/upgrade.js'
 import { type AccountService, TOKENS_CUT_OFF_CHANNEL, type V1Principal } from '../account.service.js'
 import { isCredentialRefusal } from '../v1.errors.js'
-import { type CableAdmission, admitUpgrade, keyId, UNCHECKED_MESSAGE } from './admit.js'
+import { type CableAdmission, admitUpgrade, keyId, refuseUpgrade, UNCHECKED_MESSAGE } from './admit.js'
 import type { Channel, CableConnection } from './channels.js'
 import type { CableMetrics } from './metrics.js'
 import * as wire from './protocol.js'
@@ -69,9 +70,18 @@ export function createCableServer(deps: CableServerDeps) {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: deps.maxPayload ?? 64 * 1024,
+    // Pings are answered by `answerPings`, one pong at a time: `ws`'s own answer cut a socket off
+    // without a close frame (1006) once 60 of its pongs were pending, which a burst of pings reaches.
+    autoPong: false,
     // The client closes at once unless the server picks its protocol.
     handleProtocols: (protocols) => (protocols.has(wire.SUBPROTOCOL) ? wire.SUBPROTOCOL : false),
   })
+  // A handshake `ws` itself cannot take (checked once we admitted it: a method other than GET, a
+  // malformed `Sec-WebSocket-Key`, a version other than 13 or 8, a protocol named twice) is
+  // refused as our own refusals are, with the REST error body and counted, not `ws`'s plain text.
+  wss.on('wsClientError', (err: Error, socket: Duplex) =>
+    refuseUpgrade(socket, handshakeRefused(err.message), deps.admission?.()),
+  )
   const live = new Set<Live>()
   let unsubscribe: (() => Promise<void>) | undefined
   let unsubscribeCutOffs: (() => Promise<void>) | undefined
@@ -224,7 +234,24 @@ export function createCableServer(deps: CableServerDeps) {
       })
     })
     socket.on('error', () => {})
+    answerPings(socket)
     socket.send(wire.welcome())
+  }
+
+  /**
+   * Protocol-level pings (ActionCable's keep-alive is its own `ping` message; browsers send none)
+   * are answered while no earlier pong of ours is still being written; the rest go unanswered, as
+   * RFC 6455 §5.5.3 allows. A ping flood thus costs at most one pending pong, and no socket cut.
+   */
+  function answerPings(socket: WebSocket) {
+    let pending = false
+    socket.on('ping', (data) => {
+      if (pending || socket.readyState !== socket.OPEN) return
+      pending = true
+      socket.pong(data, false, () => {
+        pending = false
+      })
+    })
   }
 
   async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer) {
