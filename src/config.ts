@@ -75,6 +75,8 @@ const EnvSchema = Type.Object({
   LIBRETRANSLATE_MAX_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
   LIBRETRANSLATE_BREAKER_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
   LIBRETRANSLATE_BREAKER_COOLDOWN_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+  /** Days a cached machine translation is kept after it last answered a request. */
+  TRANSLATION_CACHE_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
   MEDIA_DIR: Type.Optional(Type.String({ minLength: 1 })),
   MEDIA_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 10 * 1024 * 1024 * 1024, default: 100 * 1024 * 1024 }),
   MEDIA_UPLOAD_TTL_SECONDS: Type.Integer({ minimum: 10, maximum: 7 * 86400, default: 900 }),
@@ -171,6 +173,7 @@ const INTEGER_KEYS = new Set([
   'LIBRETRANSLATE_MAX_CONCURRENCY',
   'LIBRETRANSLATE_BREAKER_THRESHOLD',
   'LIBRETRANSLATE_BREAKER_COOLDOWN_MS',
+  'TRANSLATION_CACHE_RETENTION_DAYS',
   'MEDIA_MAX_BYTES',
   'MEDIA_UPLOAD_TTL_SECONDS',
   'MEDIA_CAMPAIGN_QUOTA_BYTES',

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import { sql } from 'kysely'
 import { forgetSubjectsQuery } from '../src/nexus/idempotency.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
-import { scrubJoinEvents } from '../src/platform/db/migrations/023_join_events_without_pii.js'
+import { scrubJoinEvents, up } from '../src/platform/db/migrations/023_join_events_without_pii.js'
 import { adminHeaders, createCampaign, DIALECTS, json, suiteApp, withDatabase } from './helper.js'
 import { bearer, join, mail } from './people-fixtures.js'
 
@@ -133,9 +133,8 @@ for (const dialect of DIALECTS) {
             event(60_001, 'user.register', 'not an object'),
           ])
           .execute()
-        // As an upgrade meets it: the migration not applied yet.
-        await sql`delete from service_schema_migration where name = '023_join_events_without_pii'`.execute(db)
-        assert.deepEqual(await migrateToLatest(db), ['023_join_events_without_pii'])
+        // As an upgrade meets it: the migration runs over what was logged before it.
+        await up(db)
         const rows = await db
           .selectFrom('service_analytics_event')
           .select(['id', 'payload'])

@@ -15,18 +15,48 @@ export function canonicalLocale(tag: string): string {
     .join('-')
 }
 
+/** The script a tag is written in, stated or likely (`zh-TW` is Hant, `zh` Hans, `sr` Cyrl). */
+function scriptOf(tag: string): string | undefined {
+  try {
+    return new Intl.Locale(tag).maximize().script
+  } catch {
+    return undefined
+  }
+}
+
+/** `zh-Hant-TW`, `zh-Hant`, `zh`: the tag, then shorter ones (RFC 4647 lookup), lower case. */
+function truncations(tag: string): string[] {
+  const parts = tag.toLowerCase().split('-')
+  return parts.map((_, i) => parts.slice(0, parts.length - i).join('-'))
+}
+
 /**
  * The entry of `available` that serves `tag`: the same tag in any case or separator, else the
- * tag's language alone (`fr-FR` is served by `fr`). Undefined when neither is there.
+ * longest entry the tag starts with (`fr-FR` is served by `fr`, `zh-Hant-TW` by `zh-Hant`), else
+ * one its likely script starts with (`zh-TW` by `zh-Hant`). Never one in another script: `zh`
+ * (Simplified) does not serve `zh-TW`, nor `sr` (Cyrillic) `sr-Latn`. Undefined when none does.
  */
 export function pickLocale<T extends string>(tag: string, available: Iterable<T>): T | undefined {
-  const want = canonicalLocale(tag).toLowerCase()
-  const language = want.split('-')[0]
-  let fallback: T | undefined
+  const want = canonicalLocale(tag)
+  const byTag = new Map<string, T>()
   for (const candidate of available) {
-    const have = canonicalLocale(candidate).toLowerCase()
-    if (have === want) return candidate
-    if (have === language) fallback ??= candidate
+    const key = canonicalLocale(candidate).toLowerCase()
+    if (!byTag.has(key)) byTag.set(key, candidate)
   }
-  return fallback
+  const exact = byTag.get(want.toLowerCase())
+  if (exact !== undefined) return exact
+  const script = scriptOf(want)
+  let likely: string[] = []
+  try {
+    likely = truncations(new Intl.Locale(want).maximize().toString())
+  } catch {
+    // Not a tag Intl knows: the written tag's truncations alone.
+  }
+  for (const prefix of [...truncations(want).slice(1), ...likely]) {
+    const candidate = byTag.get(prefix)
+    if (candidate === undefined) continue
+    const theirs = scriptOf(candidate)
+    if (script === undefined || theirs === undefined || theirs === script) return candidate
+  }
+  return undefined
 }

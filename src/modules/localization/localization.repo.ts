@@ -1,8 +1,9 @@
+import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import type { LocalizationTranslationTable } from '../../platform/db/tables.js'
 import type { Catalog } from './localization.schema.js'
 
-export type CacheRow = Omit<LocalizationTranslationTable, 'created_at'>
+export type CacheRow = Omit<LocalizationTranslationTable, 'created_at' | 'used_at'>
 
 export async function findCached(
   db: Db,
@@ -12,12 +13,46 @@ export async function findCached(
   // Any context: it never changed what went upstream (rows written before may carry one).
   return db
     .selectFrom('service_localization_translation')
-    .select(['text_hash', 'target', 'translated_text', 'detected_source'])
+    .select(['text_hash', 'target', 'translated_text', 'detected_source', 'used_at'])
     .where('text_hash', 'in', q.hashes)
     .where('source', '=', q.source)
     .where('target', 'in', q.targets)
     .where('format', '=', q.format)
     .execute()
+}
+
+/**
+ * Marks the rows of these texts and languages as used now, those last marked before `staleBefore`
+ * only: a row answering all day is written once a day, not on every hit.
+ */
+export async function touchCached(
+  db: Db,
+  q: { hashes: string[]; source: string; targets: string[]; format: string; staleBefore: Date },
+): Promise<void> {
+  if (q.hashes.length === 0) return
+  await db
+    .updateTable('service_localization_translation')
+    .set({ used_at: sql<Date>`now()` })
+    .where('text_hash', 'in', q.hashes)
+    .where('source', '=', q.source)
+    .where('target', 'in', q.targets)
+    .where('format', '=', q.format)
+    .where('used_at', '<', q.staleBefore)
+    .execute()
+}
+
+/** Deletes at most `limit` rows last used before `before`; how many went. */
+export async function deleteUnused(db: Db, before: Date, limit: number): Promise<number> {
+  // By primary key, from a bounded select: DELETE has no LIMIT.
+  const res = await sql`
+    delete from service_localization_translation
+    where (text_hash, source, target, format, context) in (
+      select text_hash, source, target, format, context from service_localization_translation
+      where used_at < ${before}
+      limit ${limit}
+    )
+  `.execute(db)
+  return Number(res.numAffectedRows ?? 0)
 }
 
 export async function insertCached(db: Db, rows: CacheRow[]): Promise<void> {

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import { ConflictError, ForbiddenError } from '../../platform/http/errors.js'
+import { createPeriodic } from '../../platform/periodic.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { campaignStatus, hasFeature, Slug } from '../campaign/campaign.schema.js'
+import { CACHE_SWEEP_INTERVAL_MS } from './cache-sweep.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import {
   Catalog,
@@ -29,6 +31,22 @@ export const localizationRoutes: FastifyPluginAsync<LocalizationRoutesOptions> =
   app,
   { localization, campaigns },
 ) => {
+  // Cached translations unused for the retention go, at start and then periodically.
+  const sweeper = createPeriodic(
+    async () => {
+      const removed = await localization.sweepCache()
+      if (removed > 0) app.log.info({ removed }, 'unused cached translations removed')
+    },
+    (err) => app.log.warn({ err }, 'sweeping the translation cache failed'),
+    CACHE_SWEEP_INTERVAL_MS,
+  )
+  app.addHook('onReady', async () => {
+    // The first probe finds the upstream's state known, or its check under way.
+    void localization.health()
+    await sweeper.start()
+  })
+  app.addHook('preClose', () => sweeper.stop())
+
   const tags = ['localization']
   const SlugParams = Type.Object({ slug: Slug })
 

@@ -4,8 +4,10 @@ import type { Config } from '../../config.js'
 import type { Db } from '../../platform/db/database.js'
 import { ServiceUnavailableError, UnprocessableError, ValidationError } from '../../platform/http/errors.js'
 import type { HealthCheck } from '../../platform/observability/health.js'
+import { within } from '../../platform/within.js'
 import { type Batcher, createBatcher } from './batcher.js'
 import { type CircuitBreaker, createBreaker } from './breaker.js'
+import { sweepTranslationCache, USED_AT_PRECISION_MS } from './cache-sweep.js'
 import { hoist, restorePlaceholders, samePlaceholders, skeleton } from './icu.js'
 import {
   createLibreTranslateClient,
@@ -36,6 +38,11 @@ export interface LocalizationService {
   getCatalog(slug: string): Promise<Catalog>
   /** For `/health`: disabled without `LIBRETRANSLATE_URL`, down while the circuit is open. */
   health: HealthCheck
+  /**
+   * Removes cache rows unused for `TRANSLATION_CACHE_RETENTION_DAYS` (a bounded number per call);
+   * how many went. Run periodically by the module's routes plugin.
+   */
+  sweepCache(): Promise<number>
 }
 
 type LocalizationConfig = Pick<
@@ -49,12 +56,19 @@ type LocalizationConfig = Pick<
   | 'LIBRETRANSLATE_MAX_CONCURRENCY'
   | 'LIBRETRANSLATE_BREAKER_THRESHOLD'
   | 'LIBRETRANSLATE_BREAKER_COOLDOWN_MS'
+  | 'TRANSLATION_CACHE_RETENTION_DAYS'
 >
 
 const LANGUAGES_TTL_MS = 5 * 60_000
 /** After the language list could not be fetched, tags go upstream as written for this long. */
 const LANGUAGES_RETRY_MS = 30_000
 const HEALTH_TTL_MS = 5_000
+/**
+ * How long a health probe waits for LibreTranslate, as for Redis's PING: a check of a slow
+ * upstream (retries, timeouts, a queue behind translations) goes on in the background, one at a
+ * time, and the probe meanwhile reads translation as down (never critical: the node stays ready).
+ */
+const HEALTH_ANSWER_MS = 250
 const BREAKER_STATES = { closed: 0, half_open: 1, open: 2 } as const
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
@@ -141,12 +155,21 @@ export function createLocalizationService(deps: {
   }
 
   let languagesCache: { at: number; list: UpstreamLanguage[] } | undefined
+  /** The one fetch of the list under way: a burst of requests after it expired asks once. */
+  let languagesFetch: Promise<UpstreamLanguage[]> | undefined
   async function upstreamLanguages(): Promise<UpstreamLanguage[]> {
     if (!client) throw new Error('LIBRETRANSLATE_URL is not set')
     if (languagesCache && Date.now() - languagesCache.at < LANGUAGES_TTL_MS) return languagesCache.list
-    const list = await client.languages()
-    languagesCache = { at: Date.now(), list }
-    return list
+    languagesFetch ??= client
+      .languages()
+      .then((list) => {
+        languagesCache = { at: Date.now(), list }
+        return list
+      })
+      .finally(() => {
+        languagesFetch = undefined
+      })
+    return languagesFetch
   }
 
   let languagesFailedAt = 0
@@ -168,7 +191,42 @@ export function createLocalizationService(deps: {
     }
   }
 
-  let healthCache: { at: number; result: Awaited<ReturnType<HealthCheck>> } | undefined
+  type HealthResult = Awaited<ReturnType<HealthCheck>>
+  /**
+   * The codes among `codes` the upstream's language list lacks ([] when the list cannot be had:
+   * the upstream then judges). Checked before anything is sent: LibreTranslate refuses a batch for
+   * its language, and a refused batch goes again one string at a time, so one request for an
+   * unknown locale would otherwise cost the upstream a call per string.
+   */
+  async function unknownCodes(codes: string[]): Promise<string[]> {
+    if (codes.length === 0 || Date.now() - languagesFailedAt < LANGUAGES_RETRY_MS) return []
+    let known: Set<string>
+    try {
+      // A language may be listed only as another's target (a model installed one way).
+      const list = await upstreamLanguages()
+      known = new Set(list.flatMap((l) => [l.code, ...l.targets]).map((code) => code.toLowerCase()))
+    } catch {
+      languagesFailedAt = Date.now()
+      return []
+    }
+    return [...new Set(codes)].filter((code) => code !== 'auto' && !known.has(code.toLowerCase()))
+  }
+
+  let healthCache: { at: number; result: HealthResult } | undefined
+  /** The one upstream check under way, shared by every probe that arrives meanwhile. */
+  let healthCheck: Promise<HealthResult> | undefined
+  async function checkUpstream(upstream: LibreTranslateClient): Promise<HealthResult> {
+    let result: HealthResult
+    try {
+      // Straight to the upstream (not the languages cache), so the answer is current.
+      const list = await upstream.languages()
+      result = { status: 'up', details: `${list.length} languages` }
+    } catch (err) {
+      result = { status: 'down', details: (err as Error).message }
+    }
+    healthCache = { at: Date.now(), result }
+    return result
+  }
 
   async function fromCatalog(
     slug: string,
@@ -280,12 +338,16 @@ export function createLocalizationService(deps: {
     let todo = missing()
     if (todo.length > 0) {
       const hashes = qs.map(sha256)
-      const rows = await repo.findCached(db, {
+      const lookup = {
         hashes: [...new Set(todo.map(([qi]) => hashes[qi] as string))],
         source: upSource,
         targets: [...new Set(todo.map(([, ti]) => upTargets[ti] as string))],
         format,
-      })
+      }
+      const rows = await repo.findCached(db, lookup)
+      // What answers is kept: the retention counts from a row's last use, not its writing.
+      const staleBefore = new Date(Date.now() - USED_AT_PRECISION_MS)
+      if (rows.some((r) => r.used_at < staleBefore)) await repo.touchCached(db, { ...lookup, staleBefore })
       const found = new Map(rows.map((r) => [`${r.text_hash}\u0000${r.target}`, r]))
       for (const [qi, ti] of todo) {
         const row = found.get(`${hashes[qi]}\u0000${upTargets[ti]}`)
@@ -324,6 +386,14 @@ export function createLocalizationService(deps: {
         reason,
       })
     if (!batcher) throw unavailable('LIBRETRANSLATE_URL is not set and no catalog or cache entry matched')
+    const unknown = await unknownCodes([source, ...todo.map(([, ti]) => targets[ti] as string)])
+    if (unknown.length > 0) {
+      throw new UnprocessableError(
+        // Worded as LibreTranslate words it, so both refusals read alike.
+        `LibreTranslate refused the request: ${unknown.map((code) => `${code} is not supported`).join('; ')}`,
+        'TRANSLATION_REJECTED',
+      )
+    }
     const plans = todo.map(([qi]) => plansByString[qi])
     const settled = await Promise.allSettled(
       todo.map(([, ti], i) =>
@@ -431,21 +501,22 @@ export function createLocalizationService(deps: {
       return repo.readCatalog(db, slug)
     },
     getCatalog: (slug) => repo.readCatalog(db, slug),
+    sweepCache: () => sweepTranslationCache(db, config.TRANSLATION_CACHE_RETENTION_DAYS),
     async health() {
       if (!client || !breaker) return { status: 'disabled', details: 'LIBRETRANSLATE_URL not set' }
       if (breaker.state() === 'open')
         return { status: 'down', details: 'circuit open after repeated failures' }
       if (healthCache && Date.now() - healthCache.at < HEALTH_TTL_MS) return healthCache.result
-      let result: Awaited<ReturnType<HealthCheck>>
-      try {
-        // Straight to the upstream (not the languages cache), so the answer is current.
-        const list = await client.languages()
-        result = { status: 'up', details: `${list.length} languages` }
-      } catch (err) {
-        result = { status: 'down', details: (err as Error).message }
-      }
-      healthCache = { at: Date.now(), result }
-      return result
+      healthCheck ??= checkUpstream(client).finally(() => {
+        healthCheck = undefined
+      })
+      const answered = await within(healthCheck, HEALTH_ANSWER_MS)
+      return (
+        answered ?? {
+          status: 'down',
+          details: `LibreTranslate gave no answer within ${HEALTH_ANSWER_MS} ms (a check is running)`,
+        }
+      )
     },
   }
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify'
 import { Type } from 'typebox'
+import { createPeriodic } from '../../platform/periodic.js'
 import { AppError, NotFoundError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { Slug } from '../campaign/campaign.schema.js'
@@ -10,7 +11,7 @@ import { MEDIA_STATUSES, MediaIdParams, MediaResponse, OwnMediaView } from './me
 import { CACHE_CONTROL, FileResponses, NOT_STORED, REDIRECT_CACHE_CONTROL } from './serve.schema.js'
 import type { MediaService } from './media.service.js'
 import { contentDisposition, downloadName, notModified, parseRange, rangeApplies } from './range.js'
-import { createSweeper } from './media.sweep.js'
+import { SWEEP_INTERVAL_MS } from './media.sweep.js'
 
 export interface MediaRoutesOptions {
   media: MediaService
@@ -53,12 +54,13 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
 
   // Uploads a crash cut short fail, and what they left on disk goes, before the first request,
   // then periodically.
-  const sweeper = createSweeper(
+  const sweeper = createPeriodic(
     async () => {
       const swept = await media.sweep()
       if (swept.interrupted > 0) app.log.warn(swept, 'failed uploads a crash interrupted')
     },
     (err) => app.log.warn({ err }, 'cleaning up after interrupted uploads failed'),
+    SWEEP_INTERVAL_MS,
   )
   app.addHook('onReady', () => sweeper.start())
   app.addHook('preClose', () => sweeper.stop())

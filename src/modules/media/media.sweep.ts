@@ -70,34 +70,3 @@ export async function sweepPartials(
   }
   return removed
 }
-
-/**
- * Runs `sweep` once before the server takes requests, then every `SWEEP_INTERVAL_MS`, one at a
- * time; `stop` waits for a sweep under way.
- */
-export function createSweeper(sweep: () => Promise<unknown>, onError: (err: unknown) => void) {
-  let timer: NodeJS.Timeout | undefined
-  let running: Promise<void> | undefined
-  const run = () => {
-    running ??= sweep()
-      .then(
-        () => {},
-        (err) => onError(err),
-      )
-      .finally(() => {
-        running = undefined
-      })
-    return running
-  }
-  return {
-    async start() {
-      await run()
-      timer = setInterval(() => void run(), SWEEP_INTERVAL_MS)
-      timer.unref()
-    },
-    async stop() {
-      clearInterval(timer)
-      await running
-    },
-  }
-}

@@ -22,6 +22,7 @@ import * as m020 from './migrations/020_in_flight_media_and_link_case.js'
 import * as m021 from './migrations/021_membership_joined_via.js'
 import * as m022 from './migrations/022_request_subject.js'
 import * as m023 from './migrations/023_join_events_without_pii.js'
+import * as m024 from './migrations/024_translation_cache_retention.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -50,6 +51,7 @@ const migrations: Record<string, Migration> = {
   '021_membership_joined_via': m021,
   '022_request_subject': m022,
   '023_join_events_without_pii': m023,
+  '024_translation_cache_retention': m024,
 }
 
 const TABLE = 'service_schema_migration'

@@ -189,6 +189,8 @@ export interface LocalizationTranslationTable {
   provider: string
   detected_source: string | null
   created_at: CreatedAt
+  /** When the row last answered (or was written): the retention sweep removes rows unused too long. */
+  used_at: ColumnType<Date, Date | string | undefined, Date | string>
 }
 
 export interface LocalizationCatalogTable {
