@@ -26,6 +26,17 @@ describe('loadConfig', () => {
     assert.notEqual(loadConfig({ DATA_DIR: dir() }).JWT_SECRET, first.JWT_SECRET)
   })
 
+  it('refuses a session lifetime past ten years', () => {
+    assert.throws(
+      () => loadConfig({ DATA_DIR: dir(), SESSION_TTL_SECONDS: String(10 * 365 * 86400 + 1) }),
+      ConfigError,
+    )
+    assert.equal(
+      loadConfig({ DATA_DIR: dir(), SESSION_TTL_SECONDS: String(10 * 365 * 86400) }).SESSION_TTL_SECONDS,
+      10 * 365 * 86400,
+    )
+  })
+
   it('lists every bad value in one error', () => {
     assert.throws(
       () =>

@@ -33,7 +33,9 @@ const EnvSchema = Type.Object({
   COMMIT_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   JWT_SECRET: Type.Optional(Type.String({ minLength: MIN_SECRET_LENGTH })),
-  SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, default: 86400 }),
+  // At most ten years: a token must expire before the year 10000 (its `expires_at` is shown), and
+  // a session that outlives its people's devices is no session.
+  SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 10 * 365 * 86400, default: 86400 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
