@@ -29,15 +29,8 @@ export function assertRefusal(answer: RawAnswer, status: number): string {
   return JSON.parse(answer.body).error.code
 }
 
-/**
- * A WebSocket upgrade request written by hand on a TCP socket to 127.0.0.1:`port`, and whatever the
- * server answers until it closes the connection (a refusal ends with `Connection: close`).
- */
-export function rawUpgrade(
-  port: number,
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<RawAnswer> {
+/** `request` written as is on a TCP socket to 127.0.0.1:`port`, and the answer until the server closes. */
+export function rawRequest(port: number, request: string): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1')
     const chunks: Buffer[] = []
@@ -58,12 +51,25 @@ export function rawUpgrade(
         raw,
       })
     })
-    const extra = Object.entries(headers)
-      .map(([n, v]) => `${n}: ${v}\r\n`)
-      .join('')
-    socket.write(
-      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
-    )
+    socket.write(request)
   })
+}
+
+/**
+ * A WebSocket upgrade request written by hand on a TCP socket to 127.0.0.1:`port`, and whatever the
+ * server answers until it closes the connection (a refusal ends with `Connection: close`).
+ */
+export function rawUpgrade(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<RawAnswer> {
+  const extra = Object.entries(headers)
+    .map(([n, v]) => `${n}: ${v}\r\n`)
+    .join('')
+  return rawRequest(
+    port,
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
+  )
 }

@@ -1,45 +1,24 @@
 // `/cable`, second QA pass: the handshakes `ws` itself refuses are answered and counted as our own
 // refusals, and a burst of protocol-level pings no longer cuts the socket without a close frame.
 import assert from 'node:assert/strict'
-import { connect } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { Registry } from 'prom-client'
 import type { WebSocket } from 'ws'
 import { registryMetric } from '../realtime/client.js'
 import { standaloneAdmission } from '../realtime/fixtures.js'
-import { assertRefusal, headerValues, type RawAnswer, rawUpgrade } from '../realtime/raw-upgrade.js'
+import {
+  assertRefusal,
+  headerValues,
+  type RawAnswer,
+  rawRequest,
+  rawUpgrade,
+} from '../realtime/raw-upgrade.js'
 import { until } from './cable-client.js'
 import { cableOn, upgrade } from './cable-node.js'
 
 /** Every wait is bounded generously: CI is a loaded two-core host. */
 const WAIT = 20_000
 const CABLE = { 'sec-websocket-protocol': 'actioncable-v1-json' }
-
-/** `request` written as is on a TCP socket to 127.0.0.1:`port`, and the answer until the server closes. */
-function rawRequest(port: number, request: string): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
-    const chunks: Buffer[] = []
-    socket.on('data', (c) => chunks.push(c))
-    socket.on('error', reject)
-    socket.on('close', () => {
-      const raw = Buffer.concat(chunks).toString('latin1')
-      const end = raw.indexOf('\r\n\r\n')
-      if (end < 0) return reject(new Error(`no complete answer: ${JSON.stringify(raw)}`))
-      const [statusLine, ...lines] = raw.slice(0, end).split('\r\n')
-      resolve({
-        status: Number(statusLine!.split(' ')[1]),
-        headers: lines.map((l) => {
-          const i = l.indexOf(':')
-          return [l.slice(0, i).toLowerCase(), l.slice(i + 1).trim()] as [string, string]
-        }),
-        body: raw.slice(end + 4),
-        raw,
-      })
-    })
-    socket.write(request)
-  })
-}
 
 /** An upgrade request to `/cable?token=token-1` as `ws` cannot take it: `method`, and `key` as given. */
 function handshake(port: number, method: string, key: string): Promise<RawAnswer> {
