@@ -14,7 +14,7 @@ const wildcard = new Set<string>(require('disposable-email-domains/wildcard.json
  * `+tags` are kept: `ada+news@` is an address of its own (see `canonicalEmail`).
  *
  * The domain is put in the form mail is delivered by (IDNA, UTS #46), written in Unicode:
- * `ａｄａ@ｅｘａｍｐｌｅ.com`, `ada@ℯxample.com` and `ada@example.com` all reach one mailbox, as
+ * `ada@ｅｘａｍｐｌｅ.com`, `ada@ℯxample.com` and `ada@example.com` all reach one mailbox, as
  * do `exämple.com` and `xn--exmple-cua.com`, so each is one person (and one
  * disposable-domain check), not look-alike accounts of the same address. A domain IDNA refuses
  * stays as typed.
