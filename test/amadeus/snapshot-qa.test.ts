@@ -6,7 +6,8 @@ import { type AmadeusDeps, createAmadeusService } from '../../src/amadeus/amadeu
 import { createEventSchemaRegistry } from '../../src/amadeus/event-schemas.js'
 import type { Campaign } from '../../src/modules/campaign/campaign.schema.js'
 import type { Db } from '../../src/platform/db/database.js'
-import { adminHeaders, buildTestApp, DIALECTS, json, type TestContext } from '../helper.js'
+import { migrateToLatest } from '../../src/platform/db/migrate.js'
+import { adminHeaders, buildTestApp, DIALECTS, json, type TestContext, withDatabase } from '../helper.js'
 import { campaignLike, quoteLike } from './fixtures.js'
 
 /**
@@ -43,63 +44,74 @@ for (const dialect of DIALECTS) {
       db = t.app.platform.database.db
     })
     after(() => t.close())
-
-    it('a node that read campaigns before another stored a newer version does not store its older graph on top', async () => {
-      let campaigns: string[] = []
-      const first = nodeOver(db, async () => [...campaigns])
-      await first.snapshot('baseline')
-
-      // The second node reads the campaigns, then stalls before storing (a slow graph build).
-      let reached!: () => void
-      let release!: () => void
-      const listed = new Promise<void>((r) => {
-        reached = r
+    /**
+     * A database of its own, migrated, that no app writes to: the suite's app stores its own
+     * snapshots (at start and after a campaign change) when it pleases.
+     */
+    const onFreshDatabase = (test: (db: Db) => Promise<void>) =>
+      withDatabase(dialect, async (database) => {
+        await migrateToLatest(database.db)
+        await test(database.db)
       })
-      const gate = new Promise<void>((r) => {
-        release = r
-      })
-      let stalled = false
-      const second = nodeOver(db, async () => {
-        const seen = [...campaigns]
-        if (!stalled) {
-          stalled = true
-          reached()
-          await gate
-        }
-        return seen
-      })
-      const slow = second.snapshot('campaign_change')
-      await listed
 
-      campaigns = ['spring_launch']
-      const fresh = await first.snapshot('campaign_change')
-      assert.equal(fresh.created, true)
-      release()
-      await slow
+    it('a node that read campaigns before another stored a newer version does not store its older graph on top', () =>
+      onFreshDatabase(async (db) => {
+        let campaigns: string[] = []
+        const first = nodeOver(db, async () => [...campaigns])
+        await first.snapshot('baseline')
 
-      const latest = await repo.latest(db)
-      assert.equal(latest?.version, fresh.snapshot.version, 'no version on top of the newer one')
-      assert.ok(latest?.graph.nodes.some((n) => n.id === 'campaign:spring_launch'))
-      const history = await repo.history(db, 10)
-      assert.ok(
-        history.every((v) => !v.diff.removed_nodes.includes('campaign:spring_launch')),
-        'history never shows the campaign removed',
-      )
-    })
+        // The second node reads the campaigns, then stalls before storing (a slow graph build).
+        let reached!: () => void
+        let release!: () => void
+        const listed = new Promise<void>((r) => {
+          reached = r
+        })
+        const gate = new Promise<void>((r) => {
+          release = r
+        })
+        let stalled = false
+        const second = nodeOver(db, async () => {
+          const seen = [...campaigns]
+          if (!stalled) {
+            stalled = true
+            reached()
+            await gate
+          }
+          return seen
+        })
+        const slow = second.snapshot('campaign_change')
+        await listed
 
-    it('keeps only the newest versions', async () => {
-      let n = 0
-      const node = nodeOver(db, async () => [`c_${n}`], { retain: 3 })
-      for (n = 0; n < 6; n++) assert.equal((await node.snapshot('campaign_change')).created, true)
-      const kept = await repo.all(db)
-      assert.equal(kept.length, 3)
-      const latest = await repo.latest(db)
-      assert.deepEqual(
-        kept.map((s) => s.version),
-        [latest!.version - 2, latest!.version - 1, latest!.version],
-      )
-      assert.ok(latest!.graph.nodes.some((x) => x.id === 'campaign:c_5'))
-    })
+        campaigns = ['spring_launch']
+        const fresh = await first.snapshot('campaign_change')
+        assert.equal(fresh.created, true)
+        release()
+        await slow
+
+        const latest = await repo.latest(db)
+        assert.equal(latest?.version, fresh.snapshot.version, 'no version on top of the newer one')
+        assert.ok(latest?.graph.nodes.some((n) => n.id === 'campaign:spring_launch'))
+        const history = await repo.history(db, 10)
+        assert.ok(
+          history.every((v) => !v.diff.removed_nodes.includes('campaign:spring_launch')),
+          'history never shows the campaign removed',
+        )
+      }))
+
+    it('keeps only the newest versions', () =>
+      onFreshDatabase(async (db) => {
+        let n = 0
+        const node = nodeOver(db, async () => [`c_${n}`], { retain: 3 })
+        for (n = 0; n < 6; n++) assert.equal((await node.snapshot('campaign_change')).created, true)
+        const kept = await repo.all(db)
+        assert.equal(kept.length, 3)
+        const latest = await repo.latest(db)
+        assert.deepEqual(
+          kept.map((s) => s.version),
+          [latest!.version - 2, latest!.version - 1, latest!.version],
+        )
+        assert.ok(latest!.graph.nodes.some((x) => x.id === 'campaign:c_5'))
+      }))
 
     it('a campaign archived while the campaigns are read leaves every other campaign in the graph', async () => {
       // 600 live campaigns, newest first, as the campaign service pages them (offsets over `id desc`).
