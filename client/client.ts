@@ -397,6 +397,7 @@ export function createClient(options: ClientOptions) {
     connect(campaign: string, opts: Omit<RealtimeOptions, 'baseUrl' | 'campaign'> = {}) {
       const conn = connectRealtime({
         WebSocket: options.WebSocket,
+        fetch: options.fetch,
         ...opts,
         userId: opts.userId ?? (opts.token === undefined ? userOf(http.token) : undefined),
         campaign,

@@ -141,3 +141,73 @@ export class HttpCore {
     }
   }
 }
+
+/** How long the real-time connection's probe waits for an answer before counting it as none. */
+export const PROBE_TIMEOUT_MS = 10_000
+
+/**
+ * A plain GET of a `/ws/…` URL (its `http:`/`https:` form): the server runs the upgrade's checks
+ * and answers the refusal the upgrade got, which a browser's WebSocket only sees as close code
+ * 1006, or 426 `UPGRADE_REQUIRED` when it would be admitted. The token goes as the socket sent it:
+ * in `?token=` when the URL has it, else as `Authorization: Bearer` (a page's `fetch` may not send
+ * `Sec-WebSocket-Protocol`); without one the browser sends its cookie, as the WebSocket did.
+ *
+ * Never throws: no answer is `NETWORK_ERROR` or `TIMEOUT` (status 0). `ours` says whether the
+ * answer carried the server's error body, rather than a proxy's page (an HTML 404 from a balancer
+ * that routes only upgrades to the server says nothing about the socket).
+ */
+export async function probeUpgrade(
+  fetchImpl: FetchLike,
+  wsUrl: string,
+  token: string | undefined,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<{ error: OvasabiError; ours: boolean }> {
+  const url = new URL(wsUrl)
+  url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:'
+  const headers: Record<string, string> = { accept: 'application/json' }
+  if (token && !url.searchParams.has('token')) headers.authorization = `Bearer ${token}`
+  const controller = new AbortController()
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    controller.abort()
+  }, opts.timeoutMs ?? PROBE_TIMEOUT_MS)
+  const forward = () => controller.abort()
+  if (opts.signal?.aborted) controller.abort()
+  else opts.signal?.addEventListener('abort', forward, { once: true })
+  try {
+    const res = await fetchImpl(url.toString(), {
+      method: 'GET',
+      headers,
+      // The cookie is the credential only when there is no token (as on the socket's handshake).
+      credentials: token ? 'same-origin' : 'include',
+      cache: 'no-store',
+      signal: controller.signal,
+    })
+    const raw = await res.text()
+    let body: unknown
+    try {
+      body = raw ? JSON.parse(raw) : undefined
+    } catch {
+      body = undefined
+    }
+    const error = (body as { error?: { code?: unknown } } | undefined)?.error
+    return {
+      error: OvasabiError.fromBody(res.status, body, res.headers),
+      ours: typeof error === 'object' && error !== null && typeof error.code === 'string',
+    }
+  } catch (err) {
+    const code = timedOut
+      ? 'TIMEOUT'
+      : (err as { name?: string })?.name === 'AbortError'
+        ? 'ABORTED'
+        : 'NETWORK_ERROR'
+    return {
+      error: new OvasabiError(code, `GET ${url.pathname}: ${String(err)}`, { cause: err }),
+      ours: false,
+    }
+  } finally {
+    clearTimeout(timer)
+    opts.signal?.removeEventListener('abort', forward)
+  }
+}

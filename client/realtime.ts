@@ -1,6 +1,8 @@
 import { OvasabiError } from './errors.js'
 import type { FrameMap, ServerFrame, UpdateAckFrame } from './frames.js'
+import { type FetchLike, probeUpgrade } from './http.js'
 import { type PacedDispatch, PacedSender } from './paced-sender.js'
+import type { RealtimeErrorHandler } from './types.js'
 import { ulid } from './ulid.js'
 
 /** The subset of the WebSocket API the SDK uses: browsers' `WebSocket` and Node's `ws` both fit. */
@@ -45,6 +47,11 @@ export interface RealtimeOptions {
   backoff?: BackoffOptions
   /** Reconnect after unexpected closes (default true). */
   reconnect?: boolean
+  /**
+   * `fetch` for the probe that tells why a socket closed before it opened (default: the global
+   * one). Without either, such a close is retried with backoff, unexplained.
+   */
+  fetch?: FetchLike
   /** Injectable randomness for the jitter (tests). */
   random?: () => number
   /**
@@ -78,6 +85,16 @@ type Handler<F> = (frame: F) => void
 /** Whose request a server deduplicates (its `actorKey`): a guest's session, else the user. */
 function actorOf(f: FrameMap['connected']): string {
   return f.user_id === undefined || f.user_id === 'guest' ? `session:${f.session_id}` : `user:${f.user_id}`
+}
+
+/**
+ * A refusal no retry cures: the token (401), the user, origin or path (403), the campaign (404,
+ * 409 not active, 410) or the URL (400 and other validation). Not 407 (a proxy's login), 408 and
+ * 425 (retry), 426 (the upgrade would be admitted: the socket dropped for another reason), 429
+ * (wait `Retry-After`).
+ */
+function terminalStatus(status: number): boolean {
+  return status >= 400 && status < 500 && ![407, 408, 425, 426, 429].includes(status)
 }
 
 /** Delay before reconnect attempt `attempt` (0-based): exponential ceiling, "equal jitter". */
@@ -131,6 +148,23 @@ export class RealtimeConnection {
   private sentEarly = 0
   /** The token the last socket was closed for (expired, revoked): no socket opens with it again. */
   private refusedToken?: string
+  /**
+   * The refusal that closed the connection for good (the server's code, message, status and
+   * details), as the probe after a socket that never opened found it; undefined otherwise.
+   */
+  error?: OvasabiError
+  private readonly errorHandlers = new Set<RealtimeErrorHandler>()
+  /**
+   * Changed by `reauth` and `switchUser`: a probe's answer about the token or user before is no
+   * answer about the next attempt's.
+   */
+  private identity = 0
+  /** The probe in flight (aborted by `close()`): the next attempt waits for its answer. */
+  private probing?: AbortController
+  /** The reconnect came due while the probe was out: it goes once the probe has answered. */
+  private dueWhileProbing = false
+  /** When the pending reconnect is due (epoch ms), so a `Retry-After` can only push it later. */
+  private retryDueAt = 0
 
   constructor(private readonly opts: RealtimeOptions) {
     this.userId = opts.userId ?? 'guest'
@@ -150,6 +184,18 @@ export class RealtimeConnection {
   onState(handler: (s: ConnectionState) => void): () => void {
     this.stateHandlers.add(handler)
     return () => this.stateHandlers.delete(handler)
+  }
+
+  /**
+   * Refusals of the socket's upgrade, which a browser cannot read (it sees close code 1006): after
+   * a socket closes before the server's `connected`, the connection asks the same URL over HTTP
+   * and hands over the server's error. A terminal one (401: log in again; 403, 404, 409, 410,
+   * 400) comes just before the state turns `closed`, and stays in `error`; a 429 before the
+   * connection waits its `retryAfter`. Returns the unsubscribe function.
+   */
+  onError(handler: RealtimeErrorHandler): () => void {
+    this.errorHandlers.add(handler)
+    return () => this.errorHandlers.delete(handler)
   }
 
   /** Send a cursor position (normalised 0–1); extra calls within one tick keep only the newest. */
@@ -248,6 +294,7 @@ export class RealtimeConnection {
    */
   reauth(token: string, userId?: string): void {
     this.opts.token = token
+    this.identity++
     if (userId && userId !== this.userId) {
       this.switchUser(userId)
       return
@@ -263,6 +310,7 @@ export class RealtimeConnection {
   switchUser(userId: string): void {
     if (userId !== this.userId) {
       this.userId = userId
+      this.identity++
       this.ready = undefined
       this.actor = undefined
       this.resetPacing()
@@ -273,12 +321,19 @@ export class RealtimeConnection {
 
   /** Close for good: no reconnect, and dispatches still waiting reject with `NOT_CONNECTED`. */
   close(): void {
+    this.stop('Connection closed')
+  }
+
+  /** No socket, no reconnect from now on; dispatches still waiting reject with `code`. */
+  private stop(message: string, code?: string): void {
     this.closedByUser = true
     clearTimeout(this.retryTimer)
     clearTimeout(this.cursorTimer)
+    this.probing?.abort()
+    this.probing = undefined
     this.resetPacing()
     this.ws?.close(1000, 'client closed')
-    this.end('Connection closed')
+    this.end(message, code)
   }
 
   /** @internal started by `connectRealtime`. */
@@ -336,6 +391,8 @@ export class RealtimeConnection {
     ws.onerror = () => {}
     ws.onclose = (ev) => {
       if (this.ws !== ws) return
+      // The server's `connected` never came: a refused upgrade looks like any drop (1006) here.
+      const unexplained = this.ready !== ws && ev.code !== 4000
       this.ws = undefined
       this.ready = undefined
       this.resetPacing()
@@ -350,6 +407,61 @@ export class RealtimeConnection {
       // their timeout or by the end of the connection.
       // A deliberate identity switch reconnects at once; drops back off.
       this.retryLater(ev.code === 4000)
+      if (unexplained) void this.probe(url.toString(), token)
+    }
+  }
+
+  /**
+   * Ask the socket's URL over HTTP why it did not open (`probeUpgrade`), once per failed attempt,
+   * while the backoff already scheduled runs (the next attempt waits for the answer, at most
+   * `PROBE_TIMEOUT_MS`): a terminal refusal ends the connection with the server's error, a 429
+   * pushes the reconnect back to its `Retry-After`; anything else (426, 5xx, no answer, a proxy's
+   * page) leaves the backoff as it is.
+   */
+  private async probe(url: string, token: string | undefined): Promise<void> {
+    const fetchImpl =
+      this.opts.fetch ??
+      (typeof globalThis.fetch === 'function'
+        ? (input: string, init?: RequestInit) => globalThis.fetch(input, init)
+        : undefined)
+    if (!fetchImpl || this.closedByUser) return
+    const probing = new AbortController()
+    this.probing = probing
+    const identity = this.identity
+    const { error, ours } = await probeUpgrade(fetchImpl, url, token, { signal: probing.signal })
+    const terminal =
+      this.probing === probing && ours && identity === this.identity && (await this.refusedFor(error, token))
+    // `close()` meanwhile.
+    if (this.probing !== probing || this.closedByUser) return
+    this.probing = undefined
+    const due = this.dueWhileProbing
+    this.dueWhileProbing = false
+    if (terminal) {
+      this.error = error
+      for (const h of this.errorHandlers) h(error)
+      if (!this.closedByUser) this.stop(error.message, error.code)
+      return
+    }
+    if (error.status === 429 && this.state === 'reconnecting') {
+      if (ours) for (const h of this.errorHandlers) h(error)
+      const wait = (error.retryAfter ?? 0) * 1000
+      if (due || wait > this.retryDueAt - Date.now()) return this.schedule(wait)
+    }
+    if (due) this.reopen()
+  }
+
+  /**
+   * Whether the probe's answer `error` ends the connection: a terminal status, and for a 401 a
+   * token the `token` hook still gives (one refreshed meanwhile gets its own attempt).
+   */
+  private async refusedFor(error: OvasabiError, token: string | undefined): Promise<boolean> {
+    if (!terminalStatus(error.status)) return false
+    const t = this.opts.token
+    if (error.status !== 401 || typeof t !== 'function') return true
+    try {
+      return (await t()) === token
+    } catch {
+      return false
     }
   }
 
@@ -359,12 +471,22 @@ export class RealtimeConnection {
       return
     }
     this.setState('reconnecting')
-    const delay = now ? 0 : backoffDelay(this.attempt++, this.opts.backoff, this.opts.random)
+    this.schedule(now ? 0 : backoffDelay(this.attempt++, this.opts.backoff, this.opts.random))
+  }
+
+  /** The next attempt, `delay` ms from now (replacing one already scheduled); after the probe's answer. */
+  private schedule(delay: number): void {
     clearTimeout(this.retryTimer)
-    this.retryTimer = setTimeout(
-      () => void this.open().catch(() => this.end('The real-time connection could not be opened')),
-      delay,
-    )
+    this.dueWhileProbing = false
+    this.retryDueAt = Date.now() + delay
+    this.retryTimer = setTimeout(() => {
+      if (this.probing) this.dueWhileProbing = true
+      else this.reopen()
+    }, delay)
+  }
+
+  private reopen(): void {
+    void this.open().catch(() => this.end('The real-time connection could not be opened'))
   }
 
   private end(message: string, code = 'NOT_CONNECTED'): void {

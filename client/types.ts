@@ -13,6 +13,7 @@ import type { SessionResponse } from '../src/modules/session/session.routes.js'
 import type { Envelope as ServerEnvelope, EnvelopeInput, SeedInput } from '../src/nexus/envelope.js'
 import type { ActionResponse } from '../src/nexus/routes.js'
 import type { ErrorBody } from '../src/platform/http/errors.js'
+import type { OvasabiError } from './errors.js'
 
 export type Campaign = Static<typeof CampaignResponse>
 // The schema builds `features` with `Type.Union(FEATURES.map(...))`, whose static type is `never[]`;
@@ -28,6 +29,14 @@ export type SeedAction = SeedInput
 export type FilledEnvelope = ServerEnvelope
 export type ActionSuccess<R = unknown> = Omit<Static<typeof ActionResponse>, 'result'> & { result: R }
 export type RestErrorBody = ErrorBody
+
+/**
+ * Called by `RealtimeConnection.onError` with a refusal of the socket's upgrade, as the server
+ * answered the probe of its URL: `status` (401, 403, 404, 409, 410, 400; 429 with `retryAfter`),
+ * the server's `code` (`TOKEN_EXPIRED`, `USER_MISMATCH`, `ORIGIN_NOT_ALLOWED`, `CAMPAIGN_NOT_FOUND`,
+ * `CAMPAIGN_NOT_ACTIVE`, `TOO_MANY_CONNECTIONS`, …), `message` and `details`.
+ */
+export type RealtimeErrorHandler = (error: OvasabiError) => void
 
 /** What `GET /api/campaign/{slug}` returns to a guest or participant. */
 export interface PublicCampaign {

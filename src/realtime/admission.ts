@@ -6,8 +6,8 @@ import type { CampaignService } from '../modules/campaign/campaign.service.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import { clientIp, compileTrustProxy, type TrustProxy } from '../platform/http/client-ip.js'
 import { clientNetwork } from '../platform/http/client-network.js'
-import { NotFoundError, ServiceUnavailableError } from '../platform/http/errors.js'
-import { SocketCounts, tooManyConnections } from './limits.js'
+import { type AppError, NotFoundError, ServiceUnavailableError } from '../platform/http/errors.js'
+import { SocketCounts, sessionFullForRefresh, tooManyConnections } from './limits.js'
 import type { RealtimeMetrics } from './metrics.js'
 import { authorizeUpgrade, refuse, type UpgradeGrant } from './upgrade.js'
 
@@ -100,6 +100,17 @@ export class Admission {
     if (this.counts.takeSession(socket, session)) return true
     this.refuse(socket, tooManyConnections('session', this.deps.config.WS_MAX_SOCKETS_PER_SESSION))
     return false
+  }
+
+  /**
+   * A `/ws` socket admitted with `admitSession` now uses a token of `session` (an `auth` refresh
+   * after the person logged in again): its slot moves to that session, as the socket would count
+   * had it opened with that token. Returns the refusal (429 `TOO_MANY_CONNECTIONS`, for an
+   * `error` frame) when that session already holds its limit here; the slot stays where it was.
+   */
+  moveSession(socket: Duplex, session: string): AppError | undefined {
+    if (this.counts.moveSession(socket, session)) return undefined
+    return sessionFullForRefresh(this.deps.config.WS_MAX_SOCKETS_PER_SESSION)
   }
 
   /** An upgrade to a path no listener owns: 404 before the upgrade rather than a hanging socket. */

@@ -25,8 +25,12 @@ export interface ClientFramesDeps {
   log: FastifyBaseLogger
   close(conn: Connection, code: number, reason: string): void
   room(conn: Connection): Room | undefined
-  /** The socket's token is now one of `session_id` (see `Hub.setSession`). */
-  setSession(conn: Connection, session_id: string): void
+  /**
+   * The socket's token is now one of `session_id` (see `Hub.setSession`): it moves to that session,
+   * its slot of the per-session socket limit included. Returns the refusal, having changed nothing,
+   * when that session already holds its limit.
+   */
+  setSession(conn: Connection, session_id: string): AppError | undefined
 }
 
 /**
@@ -172,7 +176,10 @@ export class ClientFrames {
    * are checked concurrently and their checks may finish in any order: a frame whose check ends
    * after a later frame's token was applied is superseded (neither applied nor answered), so the
    * socket never goes back to an older token (an earlier expiry, perhaps a revoked session). A later
-   * frame refused leaves the socket on the last token applied.
+   * frame refused leaves the socket on the last token applied. The socket counts toward its
+   * session's `WS_MAX_SOCKETS_PER_SESSION` as if it had opened with the new token: a token of a
+   * session already holding that many sockets here is refused (429 `TOO_MANY_CONNECTIONS`, as its
+   * upgrade would be), and the socket stays on its token and session.
    */
   private async auth(conn: Connection, f: Record<string, unknown>) {
     if (typeof f.token !== 'string' || f.token.length === 0 || f.token.length > 4096) {
@@ -185,8 +192,11 @@ export class ClientFrames {
       if (p.user_id !== conn.user_id || (p.user_id === 'guest' && p.session_id !== conn.session_id)) {
         throw new ForbiddenError('The new token is for another user or session', 'USER_MISMATCH')
       }
+      // A session already holding its socket limit takes no more this way than by an upgrade:
+      // refused before anything is applied, so the socket keeps its token (and its session).
+      const full = this.deps.setSession(conn, p.session_id)
+      if (full) throw full
       conn.authApplied = n
-      this.deps.setSession(conn, p.session_id)
       conn.token = f.token
       conn.roles = p.roles
       conn.expiresAt = p.exp ? p.exp * 1000 : 0

@@ -81,8 +81,6 @@ export class Connection implements SocketInfo {
   roles: Role[]
   /** Presence key: a user counts once across tabs; a guest session counts as one user. */
   readonly presenceKey: string
-  /** A registered user's guest-session key (a guest who joined keeps the session): counted as them. */
-  readonly sessionKey: string | undefined
   token: string
   /** Token expiry in ms since the epoch (0: none, e.g. an API key). */
   expiresAt: number
@@ -154,7 +152,6 @@ export class Connection implements SocketInfo {
     this.session_id = init.session_id
     this.roles = init.roles
     this.presenceKey = init.user_id === 'guest' ? `s:${init.session_id}` : `u:${init.user_id}`
-    this.sessionKey = init.kind === 'user' && init.user_id !== 'guest' ? `s:${init.session_id}` : undefined
     this.token = init.token
     this.expiresAt = init.expiresAt
     this.ip = init.ip
@@ -162,6 +159,14 @@ export class Connection implements SocketInfo {
     this.tokens = this.burst
     this.lastRefill = Date.now()
     this.lastInput = this.lastRefill
+  }
+
+  /**
+   * A registered user's guest-session key (a guest who joined, or logged in, keeps the session):
+   * counted as them. That of the session the socket is in now: an `auth` refresh may move it.
+   */
+  get sessionKey(): string | undefined {
+    return this.kind === 'user' && this.user_id !== 'guest' ? `s:${this.session_id}` : undefined
   }
 
   get open(): boolean {

@@ -92,13 +92,15 @@ export class Gateway {
   readonly admission: Admission
   private readonly sweeper: Sweeper
   private readonly rooms: Rooms
+  /** Each socket's TCP socket: what the admission's socket-limit slots are held for. */
+  private readonly tcp = new WeakMap<Connection, Duplex>()
 
   constructor(private readonly deps: GatewayDeps) {
     this.admission = new Admission({
       ...deps,
       closing: () => this.closing,
       accept: (req, socket, head, grant, ip) =>
-        this.wss.handleUpgrade(req, socket, head, (ws) => void this.open(ws, grant, ip)),
+        this.wss.handleUpgrade(req, socket, head, (ws) => void this.open(ws, grant, ip, socket)),
     })
     this.limits = sendLimits(deps.config.WS_SLOW_CLIENT_GRACE_MS)
     this.wss = new WebSocketServer({
@@ -146,7 +148,7 @@ export class Gateway {
       maxDepth: deps.config.JSON_MAX_DEPTH,
       close: (conn, code, reason) => this.close(conn, code, reason),
       room: (conn) => this.hub.rooms.get(conn.campaign),
-      setSession: (conn, session) => this.hub.setSession(conn, session),
+      setSession: (conn, session) => this.setSession(conn, session),
     })
     this.rooms = new Rooms({
       ...deps,
@@ -195,7 +197,7 @@ export class Gateway {
     this.admission.refuseUnknownPath(socket)
   }
 
-  private async open(ws: WebSocket, grant: UpgradeGrant, ip: string) {
+  private async open(ws: WebSocket, grant: UpgradeGrant, ip: string, socket: Duplex) {
     // `connected` comes first (section 4): the client's frames stay unread (in the kernel's
     // buffers, so a flood pushes back on the client) until it and any replay went out. Paused
     // before anything was read: the handshake's callback runs before the socket's first read.
@@ -215,6 +217,7 @@ export class Gateway {
       ip,
       messagesPerSecond: this.deps.config.WS_MESSAGES_PER_SECOND,
     })
+    this.tcp.set(conn, socket)
     const room = this.rooms.open(campaign)
     this.hub.add(room, conn)
     this.presence.join(campaign.slug, conn.presenceKey, conn.sessionKey)
@@ -251,6 +254,30 @@ export class Gateway {
       this.deps.log.error({ err }, 'WebSocket open failed')
       this.close(conn, 1011, 'INTERNAL')
     }
+  }
+
+  /**
+   * An `auth` refresh gave `conn` a token of another session of the same person: from now on the
+   * socket counts toward that session's `WS_MAX_SOCKETS_PER_SESSION` here (the old session gets
+   * its slot back, and the socket's close gives back the new one's), session audiences and that
+   * session's logout reach it (`Hub.setSession`), and that session's guest sockets count as the
+   * person in `active_users`. Returns the refusal, having changed nothing,
+   * when that session already holds its limit here.
+   */
+  private setSession(conn: Connection, session_id: string): AppError | undefined {
+    if (conn.session_id === session_id) return undefined
+    const socket = this.tcp.get(conn)
+    const refused = socket && this.admission.moveSession(socket, session_id)
+    if (refused) return refused
+    // Presence counts the socket as a socket opened with the new token would be: that session's
+    // guest sockets here (it was a guest's session, who then logged in) fold into the person's
+    // entry (`Presence.join` with the session's key). Joined again, then left: the socket itself
+    // stays counted once. Not for a socket that closed meanwhile: it has left presence already.
+    if (this.hub.setSession(conn, session_id)) {
+      this.presence.join(conn.campaign, conn.presenceKey, conn.sessionKey)
+      this.presence.leave(conn.campaign, conn.presenceKey)
+    }
+    return undefined
   }
 
   /** A published frame: serialised once, written to (or queued for) each local socket it names. */

@@ -45,14 +45,21 @@ export class Hub {
   /**
    * The socket now uses a token of another session of the same person (an `auth` refresh after
    * logging in again): session audiences and a logout of that session reach it, not the old one's.
+   * Returns whether the socket is still indexed (false once it closed).
    */
-  setSession(conn: Connection, session_id: string): void {
-    if (conn.session_id === session_id) return
+  setSession(conn: Connection, session_id: string): boolean {
     // A socket already closed (its refresh was checked while it closed) is in no index any more.
-    const indexed = this.rooms.get(conn.campaign)?.conns.has(conn) === true
+    const indexed = this.has(conn)
+    if (conn.session_id === session_id) return indexed
     if (indexed) removeFrom(this.bySession, conn.session_id, conn)
     conn.session_id = session_id
     if (indexed) addTo(this.bySession, session_id, conn)
+    return indexed
+  }
+
+  /** Whether `conn` is one of this node's open sockets (added, not removed yet). */
+  has(conn: Connection): boolean {
+    return this.rooms.get(conn.campaign)?.conns.has(conn) === true
   }
 
   *all(): Iterable<Connection> {

@@ -30,12 +30,19 @@ export interface UpgradeGrant {
 }
 
 /** Where the token came from: a cookie is sent by the browser on any page's behalf. */
-export type CredentialSource = 'query' | 'protocol' | 'cookie'
+export type CredentialSource = 'query' | 'protocol' | 'bearer' | 'cookie'
 
-/** The token from `?token=`, the `Sec-WebSocket-Protocol` list (after `ovasabi`), or the cookie. */
+/**
+ * The token from `?token=`, the `Sec-WebSocket-Protocol` list (after `ovasabi`), with `bearer`
+ * `Authorization: Bearer <token>`, or the cookie. Only the plain-GET probe of the route reads the
+ * header: a page's `fetch` may not send `Sec-WebSocket-Protocol`, and a browser's WebSocket sends
+ * no `Authorization` of the page's choosing. Another scheme (`Basic`, from a proxy's login in
+ * front of the site) is no credential of ours: it is passed over, as the upgrade passes it over.
+ */
 export function credentialOf(
   req: IncomingMessage,
   url: URL,
+  options: { bearer?: boolean } = {},
 ): { token: string; source: CredentialSource } | undefined {
   const query = url.searchParams.get('token')
   if (query) return { token: query, source: 'query' }
@@ -44,6 +51,10 @@ export function credentialOf(
     const list = protocols.split(',').map((p) => p.trim())
     const token = list.find((p) => p !== SUBPROTOCOL && p.length > 0)
     if (token) return { token, source: 'protocol' }
+  }
+  if (options.bearer) {
+    const [scheme, value] = (req.headers.authorization ?? '').trim().split(/\s+/, 2)
+    if (scheme?.toLowerCase() === 'bearer' && value) return { token: value, source: 'bearer' }
   }
   const cookie = requestCookie(req, TOKEN_COOKIE)
   return cookie ? { token: cookie, source: 'cookie' } : undefined
@@ -54,7 +65,7 @@ function decodeSegment(segment: string, path: string): string {
     return decodeURIComponent(segment)
   } catch {
     throw new ValidationError('The path has a malformed percent-encoding', [
-      { path, message: 'must be valid percent-encoded UTF-8' },
+      { in: 'params', path, message: 'must be valid percent-encoded UTF-8' },
     ])
   }
 }
@@ -68,6 +79,8 @@ export async function authorizeUpgrade(
     /** Origins besides the own site whose pages may connect with the cookie (`CORS_ORIGINS`). */
     allowedOrigins?: readonly string[]
     publicUrl?: string
+    /** Also take `Authorization: Bearer` (the route's plain-GET probe; see `credentialOf`). */
+    bearer?: boolean
   },
 ): Promise<UpgradeGrant> {
   const url = new URL(req.url ?? '/', 'http://localhost')
@@ -76,14 +89,16 @@ export async function authorizeUpgrade(
   const slug = decodeSegment(match[1]!, '/campaign')
   const userId = decodeSegment(match[2]!, '/user_id')
   if (!SLUG.test(slug)) {
-    throw new ValidationError('Campaign slug is invalid', [{ path: '/campaign', message: 'must be a slug' }])
+    throw new ValidationError('Campaign slug is invalid', [
+      { in: 'params', path: '/campaign', message: 'must be a slug' },
+    ])
   }
   const sinceRaw = url.searchParams.get('since')
   let since: number | undefined
   if (sinceRaw !== null) {
     if (!/^\d{1,15}$/.test(sinceRaw)) {
       throw new ValidationError('since must be a non-negative integer event id', [
-        { path: '/since', message: 'must be an integer' },
+        { in: 'query', path: '/since', message: 'must be an integer' },
       ])
     }
     since = Number(sinceRaw)
@@ -97,7 +112,7 @@ export async function authorizeUpgrade(
       [{ path: '/headers/sec-websocket-protocol', message: `must include ${SUBPROTOCOL}` }],
     )
   }
-  const credential = credentialOf(req, url)
+  const credential = credentialOf(req, url, { bearer: deps.bearer })
   if (!credential) throw new UnauthorizedError('A token is required (?token=, subprotocol or cookie)')
   if (credential.source === 'cookie' && !originAllowed(req, deps.allowedOrigins ?? [], deps.publicUrl)) {
     throw new ForbiddenError(
@@ -192,11 +207,12 @@ const NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const VALUE = /^[\t\x20-\x7e]*$/
 
 /**
- * The error's own headers (as REST sends them: `AppError.headers`), with a `Retry-After` by code
- * when it names none. A header whose name or value could break the answer (CR/LF: a header of the
- * client's making, a split response) is left out, never written as is.
+ * The headers a refusal carries: the error's own (as REST sends them: `AppError.headers`), with a
+ * `Retry-After` by code when it names none. A header whose name or value could break the answer
+ * (CR/LF: a header of the client's making, a split response) is left out, never written as is.
+ * The route's plain-GET probe answers with the same ones.
  */
-function headerLines(error: AppError): string {
+export function refusalHeaders(error: AppError): Record<string, string> {
   const headers = new Map<string, [string, string]>()
   const retryAfter = RETRY_AFTER.get(error.code)
   if (retryAfter) headers.set('retry-after', ['Retry-After', retryAfter])
@@ -205,8 +221,12 @@ function headerLines(error: AppError): string {
     const key = name.toLowerCase()
     if (NAME.test(name) && !FRAMING.has(key) && VALUE.test(value)) headers.set(key, [name, value])
   }
+  return Object.fromEntries(headers.values())
+}
+
+function headerLines(error: AppError): string {
   let lines = ''
-  for (const [name, value] of headers.values()) lines += `${name}: ${value}\r\n`
+  for (const [name, value] of Object.entries(refusalHeaders(error))) lines += `${name}: ${value}\r\n`
   return lines
 }
 

@@ -266,8 +266,12 @@ for (const dialect of DIALECTS) {
       assert.equal(count(cu, 1), 1)
     })
 
-    it('answers a plain GET with 426', async () => {
-      const res = await live.app.inject({ method: 'GET', url: '/ws/x/guest' })
+    it('answers a plain GET with what the upgrade would get: 401 without a token, 426 once admitted', async () => {
+      const refused = await live.app.inject({ method: 'GET', url: '/ws/x/guest' })
+      assert.equal(refused.statusCode, 401)
+      assert.equal(JSON.parse(refused.body).error.code, 'UNAUTHORIZED')
+      const slug = await createCampaign(live.app)
+      const res = await live.app.inject({ method: 'GET', url: `/ws/${slug}/guest?token=${await live.guestToken()}` })
       assert.equal(res.statusCode, 426)
       assert.equal(JSON.parse(res.body).error.code, 'UPGRADE_REQUIRED')
       const m = await live.app.inject({ method: 'GET', url: '/api/amadeus/graph', headers: adminHeaders })
