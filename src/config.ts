@@ -115,6 +115,10 @@ const EnvSchema = Type.Object({
   STREAMSOURCE_RATE_LIMIT_SERVICE: Type.Integer({ minimum: 1, default: 6000 }),
   STREAMSOURCE_SIGNUP_ENABLED: Type.Boolean({ default: true }),
   CABLE_LOCK_TTL_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
+  /** Frames a second each `/cable` socket may send (a bucket of twice that); more are dropped, a flood closes it. */
+  CABLE_COMMANDS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 10000, default: 20 }),
+  /** How long (ms) a `/cable` credential check that passed serves the socket's next commands; 0: each command checks. */
+  CABLE_CREDENTIAL_REUSE_MS: Type.Integer({ minimum: 0, maximum: 30_000, default: 1000 }),
   STREAM_INGEST_URL_TEMPLATE: Type.String({ minLength: 1, default: 'rtmp://localhost:1935/live/{key}' }),
   STREAM_PLAYBACK_URL_TEMPLATE: Type.String({
     minLength: 1,
@@ -191,6 +195,8 @@ const INTEGER_KEYS = new Set([
   'STREAMSOURCE_RATE_LIMIT_AUTHENTICATED',
   'STREAMSOURCE_RATE_LIMIT_SERVICE',
   'CABLE_LOCK_TTL_MS',
+  'CABLE_COMMANDS_PER_SECOND',
+  'CABLE_CREDENTIAL_REUSE_MS',
   'STREAM_CHAT_MAX_LENGTH',
   'STREAM_CHAT_PER_MINUTE',
   'STREAM_OPEN_PER_USER',

@@ -95,6 +95,8 @@ export const routes: FastifyPluginAsync<StreamRoutesOptions> = async (
     allowedOrigins: config.CORS_ORIGINS,
     admission,
     metrics: module.cableMetrics,
+    commandsPerSecond: config.CABLE_COMMANDS_PER_SECOND,
+    credentialReuseMs: config.CABLE_CREDENTIAL_REUSE_MS,
     channels: {
       StreamsChannel: streamsChannel(),
       CollaborativeStreamsChannel: collaborativeChannel({

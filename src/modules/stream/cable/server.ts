@@ -2,7 +2,8 @@ import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import { ulid } from 'ulid'
-import { type WebSocket, WebSocketServer } from 'ws'
+import { type RawData, type WebSocket, WebSocketServer } from 'ws'
+import { APIKEY_REVOKED_CHANNEL } from '../../../platform/auth/apikeys.js'
 import type { EventBus } from '../../../platform/bus/bus.js'
 import { parseUntrustedJson } from '../../../platform/json.js'
 import { handshakeRefused } from '../../../realtime/upgrade.js'
@@ -10,6 +11,8 @@ import { type AccountService, TOKENS_CUT_OFF_CHANNEL, type V1Principal } from '.
 import { isCredentialRefusal } from '../v1.errors.js'
 import { type CableAdmission, admitUpgrade, keyId, refuseUpgrade, UNCHECKED_MESSAGE } from './admit.js'
 import type { Channel, CableConnection } from './channels.js'
+import { CredentialCheck } from './credential.js'
+import { InboundBucket } from './inbound.js'
 import type { CableMetrics } from './metrics.js'
 import * as wire from './protocol.js'
 import { type Checked, RECHECK_MS, recheck } from './recheck.js'
@@ -26,7 +29,14 @@ interface Live {
   subscriptions: Map<string, Subscription>
   /** What it connected with: checked again before each command, like every REST request. */
   credential: string
+  /** The last check that answered yes, reused by commands for `credentialReuseMs`. */
+  check: CredentialCheck
+  /** Its inbound limit (`CABLE_COMMANDS_PER_SECOND`). */
+  bucket: InboundBucket
 }
+
+/** Inbound frames a second per socket when `commandsPerSecond` is not given (`CABLE_COMMANDS_PER_SECOND`). */
+export const COMMANDS_PER_SECOND = 20
 
 export interface CableServerDeps {
   accounts: Pick<AccountService, 'authenticate'>
@@ -47,12 +57,23 @@ export interface CableServerDeps {
    * counts, in `ovasabi_ws_upgrades_refused_total`) `/cable`'s own refusals too.
    */
   admission?: () => CableAdmission | undefined
-  /** Failed credential re-checks are counted here (none: not counted, only logged). */
+  /** Failed credential re-checks, and frames dropped over the rate, are counted here (none: only logged). */
   metrics?: CableMetrics
+  /**
+   * Frames a second each socket may send (`CABLE_COMMANDS_PER_SECOND`), refilling a bucket of
+   * twice that; `COMMANDS_PER_SECOND` by default. Protocol-level pings do not count.
+   */
+  commandsPerSecond?: number
+  /**
+   * How long (ms) a credential check that answered yes serves the socket's later commands
+   * (`CABLE_CREDENTIAL_REUSE_MS`); 0 (the default): every command checks again. See credential.ts.
+   */
+  credentialReuseMs?: number
 }
 
 /** The error frame a command gets when the credential could not be checked (the socket stays). */
 const UNCHECKED = { action: 'error', code: 'SERVICE_UNAVAILABLE', message: UNCHECKED_MESSAGE } as const
+const RATE_LIMITED_MESSAGE = 'Too many commands; this one was dropped: send it again after retry_after_ms'
 
 /**
  * The ActionCable protocol on `/cable` over raw `ws`: welcome, pings every 3 s, subscribe /
@@ -64,6 +85,7 @@ const UNCHECKED = { action: 'error', code: 'SERVICE_UNAVAILABLE', message: UNCHE
  * message), and every `RECHECK_MS` for all sockets, so one that only listens is closed too once
  * its token is revoked, cut off or expired, or its key revoked. Only such a refusal closes a
  * socket: a check that got no answer (the database down a moment) turns down that one command.
+ * Each socket's frames are limited as `/ws`'s are (see `overRate`).
  * Upgrades refused before the handshake get a plain HTTP answer with the REST error body, as `/ws`'s.
  */
 export function createCableServer(deps: CableServerDeps) {
@@ -85,6 +107,7 @@ export function createCableServer(deps: CableServerDeps) {
   const live = new Set<Live>()
   let unsubscribe: (() => Promise<void>) | undefined
   let unsubscribeCutOffs: (() => Promise<void>) | undefined
+  let unsubscribeKeyRevocations: (() => Promise<void>) | undefined
   let pinger: NodeJS.Timeout | undefined
   let rechecker: NodeJS.Timeout | undefined
   let rechecking = false
@@ -131,6 +154,8 @@ export function createCableServer(deps: CableServerDeps) {
   }
 
   async function command(l: Live, raw: string) {
+    // Ended meanwhile (closed, or cut off for a flood): what it queued before is not run.
+    if (l.socket.readyState !== l.socket.OPEN) return
     let cmd: wire.CableCommand
     try {
       cmd = parseUntrustedJson(raw) as wire.CableCommand
@@ -139,11 +164,13 @@ export function createCableServer(deps: CableServerDeps) {
     }
     if (!cmd || typeof cmd.identifier !== 'string') return
     const { identifier } = cmd
-    if (cmd.command === 'subscribe' || cmd.command === 'message') {
+    if ((cmd.command === 'subscribe' || cmd.command === 'message') && !l.check.reusable(l.conn.principal)) {
       // An open socket does not outlive its login: a logout, a deleted account or an expired
-      // token ends it, and a role change applies to the next command (REST reads it per request).
+      // token ends it, and a role change applies to the next command checked (REST reads it per
+      // request). A check that answered yes a moment ago serves (credential.ts): what revokes a
+      // credential is announced, and the announcement ends that reuse at once.
       try {
-        l.conn.principal = await deps.accounts.authenticate(l.credential)
+        l.conn.principal = await l.check.check()
       } catch (err) {
         if (isCredentialRefusal(err)) return refuse(l)
         // No answer about the credential (as the periodic re-check, see recheck.ts): this command
@@ -215,11 +242,21 @@ export function createCableServer(deps: CableServerDeps) {
         if (socket.readyState === socket.OPEN) socket.send(wire.message(identifier, payload))
       },
     }
-    const l: Live = { conn, socket, subscriptions: new Map(), credential }
+    const l: Live = {
+      conn,
+      socket,
+      subscriptions: new Map(),
+      credential,
+      check: new CredentialCheck(deps.credentialReuseMs ?? 0, () => deps.accounts.authenticate(credential)),
+      bucket: new InboundBucket(deps.commandsPerSecond ?? COMMANDS_PER_SECOND),
+    }
     live.add(l)
     // Commands of one connection run in order, like ActionCable's per-connection worker.
     let queue = Promise.resolve()
     socket.on('message', (data, isBinary) => {
+      if (socket.readyState !== socket.OPEN) return
+      const now = Date.now()
+      if (!l.bucket.admit(now)) return overRate(l, data, isBinary, now)
       if (isBinary) return
       queue = queue
         .then(() => command(l, data.toString()))
@@ -236,6 +273,35 @@ export function createCableServer(deps: CableServerDeps) {
     socket.on('error', () => {})
     answerPings(socket)
     socket.send(wire.welcome())
+  }
+
+  /**
+   * A frame over the socket's bucket is dropped unread, as on `/ws`. The first of each 10 s window
+   * that is a `subscribe` or `message` is told, on its identifier, with the error message commands
+   * get (`{action:"error", code:"RATE_LIMITED", message, retry_after_ms}`); a subscribe is not
+   * rejected, since `@rails/actioncable` re-sends an unconfirmed one every 500 ms until it is
+   * confirmed, while a rejected one is given up. Past 3× the rate of drops in a window the socket
+   * is told `disconnect {reason:"rate_limited", reconnect:true}` (the client comes back after its
+   * reconnect delay) and closed with 1008.
+   */
+  function overRate(l: Live, data: RawData, isBinary: boolean, now: number) {
+    deps.metrics?.commandsRefused.labels('rate_limited').inc()
+    if (l.bucket.drop(now)) {
+      deps.metrics?.disconnects.labels('rate_limited').inc()
+      l.socket.send(wire.disconnect('rate_limited', true))
+      l.socket.close(1008, 'RATE_LIMITED')
+      return
+    }
+    if (isBinary || !l.bucket.untold) return
+    const identifier = tellable(data.toString())
+    if (identifier === undefined) return
+    l.bucket.told()
+    l.conn.transmit(identifier, {
+      action: 'error',
+      code: 'RATE_LIMITED',
+      message: RATE_LIMITED_MESSAGE,
+      retry_after_ms: l.bucket.untilAdmitted(),
+    })
   }
 
   /**
@@ -291,7 +357,20 @@ export function createCableServer(deps: CableServerDeps) {
         const id = (m as { account_id?: unknown } | null)?.account_id
         if (typeof id !== 'number') return
         const mine = [...live].filter((l) => l.conn.principal.account_id === id)
+        for (const l of mine) l.check.forget()
         if (mine.length > 0) void recheckLive(mine)
+      })
+      // A revoked API key: this node's sockets on it are checked now, as for a cut-off. After the
+      // message's other handlers ran: the key cache (apikeys.ts) forgets the key on this message,
+      // and a check before it did would find the key there, still valid.
+      unsubscribeKeyRevocations = await deps.bus.subscribe(APIKEY_REVOKED_CHANNEL, (m) => {
+        const ids = (m as { ids?: unknown } | null)?.ids
+        if (!Array.isArray(ids)) return
+        const mine = [...live].filter(
+          (l) => l.conn.principal.kind === 'apikey' && ids.includes(l.conn.principal.key_id),
+        )
+        for (const l of mine) l.check.forget()
+        if (mine.length > 0) setImmediate(() => void recheckLive(mine))
       })
       // Every socket, periodically: a lost bus message, an expiry, a logout or a revoked key. A
       // pass still running when the next is due is not doubled: the next one is skipped.
@@ -311,6 +390,7 @@ export function createCableServer(deps: CableServerDeps) {
       clearInterval(rechecker)
       await unsubscribe?.()
       await unsubscribeCutOffs?.()
+      await unsubscribeKeyRevocations?.()
       for (const l of live) {
         if (l.socket.readyState === l.socket.OPEN) l.socket.send(wire.disconnect('server_restart', true))
         l.socket.close(1001)
@@ -321,3 +401,15 @@ export function createCableServer(deps: CableServerDeps) {
   }
 }
 export type CableServer = ReturnType<typeof createCableServer>
+
+/** The identifier of a `subscribe` or `message` command, which an answer can be sent on. */
+function tellable(raw: string): string | undefined {
+  let cmd: Partial<wire.CableCommand> | null
+  try {
+    cmd = parseUntrustedJson(raw) as Partial<wire.CableCommand> | null
+  } catch {
+    return undefined
+  }
+  if (!cmd || (cmd.command !== 'subscribe' && cmd.command !== 'message')) return undefined
+  return typeof cmd.identifier === 'string' ? cmd.identifier : undefined
+}
