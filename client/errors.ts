@@ -25,10 +25,18 @@ const CODE_BY_STATUS: Record<number, string> = {
   503: 'SERVICE_UNAVAILABLE',
 }
 
-/** One field-level problem, as the server reports it in `error.details`. */
+/**
+ * One field-level problem, as the server reports it in `error.details`: `path` is a JSON Pointer
+ * (RFC 6901) into the part of the request `in` names (`/metadata/scheduling/end` in the body,
+ * `/status` in the query string). WebSocket frames carry no `in`: their paths point into the frame.
+ */
 export interface FieldIssue {
+  /** The part of the HTTP request the path is into; absent in WebSocket frames. */
+  in?: 'body' | 'query' | 'params' | 'headers'
   path: string
   message: string
+  /** A required property that is absent (the path is then its parent's). */
+  missing?: string
 }
 
 /**
@@ -70,15 +78,19 @@ export class OvasabiError extends Error {
     return UNAVAILABLE_CODES.has(this.code)
   }
 
-  /** Field issues keyed by the last path segment (`/payload/email` → `email`), for inline form errors. */
+  /**
+   * Field issues keyed by the last path segment (`/payload/email` → `email`), for inline form
+   * errors. A path segment is unescaped as JSON Pointer says (`~1` → `/`, `~0` → `~`).
+   */
   fieldErrors(): Record<string, string> {
     const out: Record<string, string> = {}
     if (!Array.isArray(this.details)) return out
-    for (const d of this.details as Array<Partial<FieldIssue> & { missing?: string }>) {
+    for (const d of this.details as Array<Partial<FieldIssue>>) {
       if (typeof d?.message !== 'string') continue
       const segments = String(d.path ?? '')
         .split('/')
         .filter(Boolean)
+        .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
       const field = d.missing ?? segments[segments.length - 1] ?? ''
       if (field && !(field in out)) out[field] = d.message
     }

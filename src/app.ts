@@ -29,6 +29,7 @@ import { newUlid } from './platform/ids.js'
 import { registerJsonParser } from './platform/http/json-parser.js'
 import { createRateLimiter } from './platform/http/rate-limiter.js'
 import { connectSources, hostCsp, securityHeaders } from './platform/http/security-headers.js'
+import { headOperations } from './platform/http/openapi.js'
 import { ErrorResponse } from './platform/http/schemas.js'
 import { httpTimeouts } from './platform/http/timeouts.js'
 import { registerValidation } from './platform/http/validation.js'
@@ -202,6 +203,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
 
   await app.register(swagger, {
+    // Every GET answers HEAD too: listed, as a HEAD answers (headers, no body; see openapi.ts).
+    exposeHeadRoutes: true,
+    transformObject: (built) =>
+      'openapiObject' in built ? headOperations(built.openapiObject) : built.swaggerObject,
     openapi: {
       info: { title: 'Ovasabi API', version: config.VERSION, description: 'Real-time campaign backend' },
       components: {
@@ -289,6 +294,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     db,
     users,
     publisher,
+    actions,
+    campaigns,
     onError: (err) => app.log.warn({ err }, 'referral side effect failed'),
   })
   users.onJoinReferral(referrals.applyAtJoin)

@@ -21,7 +21,7 @@ for (const dialect of DIALECTS) {
       assert.equal(res.statusCode, 400, res.body)
       const body = json(res)
       assert.equal(body.error.code, 'VALIDATION_FAILED')
-      assert.deepEqual(body.error.details, [{ path: '/title', message: 'must not be blank' }])
+      assert.deepEqual(body.error.details, [{ in: 'body', path: '/title', message: 'must not be blank' }])
       const got = await t.app.inject({ method: 'GET', url: `/api/campaign/${slug}`, headers: adminHeaders })
       assert.equal(got.statusCode, 404)
     })
@@ -65,6 +65,7 @@ for (const dialect of DIALECTS) {
       assert.equal(refused.statusCode, 400, refused.body)
       assert.deepEqual(json(refused).error.details, [
         {
+          in: 'body',
           path: '/metadata/scheduling/timezone',
           message: 'must be an IANA time zone, e.g. UTC or Europe/Berlin',
         },

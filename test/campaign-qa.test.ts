@@ -121,7 +121,7 @@ for (const dialect of DIALECTS) {
           payload: { slug: uniqueSlug(), title: 'Rate', metadata: { scheduling: { frequency } } },
         })
         assert.equal(res.statusCode, 400, `${frequency}: ${res.body}`)
-        assert.equal(json(res).error.details[0].path, 'body/metadata/scheduling/frequency')
+        assert.equal(json(res).error.details[0].path, '/metadata/scheduling/frequency')
       }
       const slug = await createCampaign(t.app, { metadata: { scheduling: { frequency: 0.1 } } })
       const res = await mergePatch(t, slug, { metadata: { scheduling: { frequency: 1e-9 } } })

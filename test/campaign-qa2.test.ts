@@ -134,7 +134,7 @@ for (const dialect of DIALECTS) {
       assert.equal(created.statusCode, 400, created.body)
       assert.equal(json(created).error.code, 'VALIDATION_FAILED')
       assert.deepEqual(json(created).error.details, [
-        { path: 'body/metadata/scheduling/colour', message: 'is not a known property' },
+        { in: 'body', path: '/metadata/scheduling/colour', message: 'is not a known property' },
       ])
       await createCampaign(t.app, { slug, metadata: { scheduling: { frequency: 2 } } })
 
@@ -144,12 +144,12 @@ for (const dialect of DIALECTS) {
       assert.equal(put.statusCode, 400, put.body)
       assert.deepEqual(
         json(put).error.details.map((d: any) => d.path),
-        ['body/metadata/scheduling/secret_note'],
+        ['/metadata/scheduling/secret_note'],
       )
       const merged = await mergePatch(slug, { metadata: { scheduling: { frequncy: 5 } } })
       assert.equal(merged.statusCode, 400, merged.body)
       assert.deepEqual(json(merged).error.details, [
-        { path: 'body/metadata/scheduling/frequncy', message: 'is not a known property' },
+        { in: 'body', path: '/metadata/scheduling/frequncy', message: 'is not a known property' },
       ])
       const read = json(await api('GET', `/api/campaign/${slug}`))
       assert.equal(read.version, 1)

@@ -53,7 +53,7 @@ for (const dialect of DIALECTS) {
       assert.equal(res.statusCode, 400, res.body)
       const { error } = json(res)
       assert.equal(error.code, 'VALIDATION_FAILED')
-      assert.deepEqual(error.details, [{ path: 'querystring/status', message: ALLOWED }])
+      assert.deepEqual(error.details, [{ in: 'query', path: '/status', message: ALLOWED }])
     })
 
     it('GET …/leads.csv?status=bogus', async () => {
@@ -62,7 +62,7 @@ for (const dialect of DIALECTS) {
         headers: adminHeaders,
       })
       assert.equal(res.statusCode, 400, res.body)
-      assert.deepEqual(json(res).error.details, [{ path: 'querystring/status', message: ALLOWED }])
+      assert.deepEqual(json(res).error.details, [{ in: 'query', path: '/status', message: ALLOWED }])
     })
 
     it('PATCH …/leads/{id} {"status":"bogus"}, and a non-string status', async () => {
@@ -74,9 +74,9 @@ for (const dialect of DIALECTS) {
           payload: { status },
         })
         assert.equal(res.statusCode, 400, res.body)
-        const details = json(res).error.details as Array<{ path: string; message: string }>
+        const details = json(res).error.details as Array<{ in: string; path: string; message: string }>
         assert.ok(
-          details.some((d) => d.path === 'body/status' && d.message === ALLOWED),
+          details.some((d) => d.in === 'body' && d.path === '/status' && d.message === ALLOWED),
           JSON.stringify(details),
         )
         assert.ok(!details.some((d) => /constant|anyOf/.test(d.message)), JSON.stringify(details))

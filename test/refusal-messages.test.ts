@@ -109,7 +109,11 @@ describe('what refusals say', () => {
     })
     assert.equal(res.statusCode, 400, res.body)
     assert.deepEqual(json(res).error.details, [
-      { path: 'body/events/1', message: 'must be one of: lead.created, lead.updated, lead.erased, *' },
+      {
+        in: 'body',
+        path: '/events/1',
+        message: 'must be one of: lead.created, lead.updated, lead.erased, *',
+      },
     ])
   })
 

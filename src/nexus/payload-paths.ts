@@ -1,4 +1,4 @@
-import { AppError } from '../platform/http/errors.js'
+import { AppError, locateDetails } from '../platform/http/errors.js'
 import type { DispatchOutcome } from './dispatcher.js'
 
 const PAYLOAD = '/payload'
@@ -19,7 +19,8 @@ export function relocateDetails(details: unknown, prefix: string): unknown {
 
 /**
  * Runs a dispatch whose payload sat at `prefix` in the request body, and answers its refusals
- * (thrown before the action ran, or recorded as its outcome) with paths into that body.
+ * (thrown before the action ran, or recorded as its outcome) with paths into that body (`in`:
+ * `body`; a thrown one gets it from the error handler).
  */
 export async function dispatchWithPayloadAt(
   prefix: string,
@@ -40,6 +41,9 @@ export async function dispatchWithPayloadAt(
   if (body.error?.details === undefined) return outcome
   return {
     ...outcome,
-    body: { ...body, error: { ...body.error, details: relocateDetails(body.error.details, prefix) } },
+    body: {
+      ...body,
+      error: { ...body.error, details: locateDetails(relocateDetails(body.error.details, prefix)) },
+    },
   }
 }

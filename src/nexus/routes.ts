@@ -85,7 +85,7 @@ export const nexusRoutes: FastifyPluginAsync<{ dispatcher: Dispatcher }> = async
       const params = request.params as { campaign: string }
       if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(params.campaign)) {
         throw new ValidationError('Campaign slug is invalid', [
-          { path: '/campaign', message: 'must be a campaign slug' },
+          { in: 'params', path: '/campaign', message: 'must be a campaign slug' },
         ])
       }
       const key = request.headers['idempotency-key']

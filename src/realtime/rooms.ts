@@ -1,4 +1,4 @@
-import { type Campaign, hasFeature, tickRate } from '../modules/campaign/campaign.schema.js'
+import { type Campaign, hasFeature, scheduleInstants, tickRate } from '../modules/campaign/campaign.schema.js'
 import type { EventBus } from '../platform/bus/bus.js'
 import type { Cluster } from './cluster.js'
 import type { Connection, SendLimits } from './connection.js'
@@ -20,11 +20,10 @@ export function roomSettings(c: Campaign): RoomSettings {
   }
 }
 
-/** When the campaign's schedule ends (ms since the epoch), if it names an end. */
+/** When the campaign's schedule ends (ms since the epoch), if it names an end, read as its status reads it. */
 function endOf(c: Campaign): number | undefined {
-  const end = c.metadata.scheduling?.end
-  const at = end ? Date.parse(end) : Number.NaN
-  return Number.isFinite(at) ? at : undefined
+  const at = scheduleInstants(c).end
+  return at !== undefined && Number.isFinite(at) ? at : undefined
 }
 
 export interface RoomsDeps {

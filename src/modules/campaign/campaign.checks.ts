@@ -1,7 +1,13 @@
 import { Compile } from 'typebox/compile'
 import { ValidationError } from '../../platform/http/errors.js'
 import { hasMarkPile, MAX_COMBINING_MARKS } from '../../platform/text.js'
-import { CampaignMetadata, knownTimeZone, SCHEDULING_KEYS } from './campaign.schema.js'
+import {
+  type Campaign,
+  CampaignMetadata,
+  knownTimeZone,
+  SCHEDULING_KEYS,
+  storedProblems,
+} from './campaign.schema.js'
 import { applyMergePatch } from './merge-patch.js'
 
 // What a campaign must satisfy when it is written, beyond its schema.
@@ -60,6 +66,26 @@ export function assertSchedule(
 }
 
 /**
+ * A patch that leaves `metadata` alone (a title, a description, `draft`) keeps what is stored, so
+ * what is stored must pass the checks a merge patch naming none of it would make: a row written
+ * before them (`features` not a list, a schedule that cannot be read or a date without an offset,
+ * an unknown top-level key…) is refused with 400 `VALIDATION_FAILED` naming each stored path, for
+ * the same patch to fix (as `application/merge-patch+json`, naming each with its fix or `null`).
+ * Saved as it was, it read as a valid campaign while its reads failed or held it closed. What a
+ * merge patch keeps while it leaves it alone (an unknown time zone, keys `scheduling` held before
+ * it was closed) is kept here too.
+ */
+export function assertStoredMetadata(stored: Pick<Campaign, 'slug' | 'metadata'>): void {
+  const blocking = storedProblems(stored).filter((p) => !p.kept)
+  if (blocking.length === 0) return
+  throw new ValidationError(
+    `Campaign ${stored.slug} holds metadata stored before today's checks that must be fixed in the ` +
+      `same patch: ${blocking.map((p) => p.path).join(', ')}`,
+    blocking.map(({ path, message }) => ({ path, message })),
+  )
+}
+
+/**
  * A title of spaces passes `minLength` but names nothing: the console's list and the campaign
  * page showed a blank where it belongs.
  */
@@ -109,13 +135,13 @@ function legacySchedulingKeys(stored: CampaignMetadata, patch: Record<string, un
 
 /**
  * The validator's complaints as the request's paths. An unknown key is named by its own path
- * (`body/metadata/scheduling/colour`), once: TypeBox reports it both there and on its parent.
+ * (`/metadata/scheduling/colour` in the body), once: TypeBox reports it both there and on its parent.
  */
 function metadataErrors(merged: unknown) {
   return [...metadataValidator.Errors(merged)]
     .filter((e) => e.keyword !== 'additionalProperties')
     .map((e) => ({
-      path: `body/metadata${e.instancePath}`,
+      path: `/metadata${e.instancePath}`,
       message: e.schemaPath.endsWith('/additionalProperties') ? 'is not a known property' : e.message,
     }))
 }
@@ -139,7 +165,7 @@ export function mergedMetadata(
   }
   if (Buffer.byteLength(JSON.stringify(merged)) > METADATA_MAX_BYTES) {
     throw new ValidationError('The merged campaign metadata is too large', [
-      { path: 'body/metadata', message: `must be at most ${METADATA_MAX_BYTES} bytes as JSON` },
+      { path: '/metadata', message: `must be at most ${METADATA_MAX_BYTES} bytes as JSON` },
     ])
   }
   return merged

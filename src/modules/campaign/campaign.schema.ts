@@ -1,6 +1,9 @@
 import { Type, type Static } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { hasMarkPile, MAX_COMBINING_MARKS } from '../../platform/text.js'
 
 import { FEATURES } from './features.js'
+import { readScheduleTime, type ScheduleTime } from './schedule-time.js'
 
 export { FEATURES, type Feature } from './features.js'
 
@@ -185,17 +188,35 @@ export function knownTimeZone(zone: string): boolean {
 }
 
 /**
+ * The zone a stored date or date-time without an offset is read in: the campaign's
+ * `scheduling.timezone`, or `UTC` when it has none or one `Intl` does not know (as visitors read it).
+ */
+export function scheduleZone(c: Pick<Campaign, 'metadata'>): string {
+  const zone = (c.metadata.scheduling as Record<string, unknown> | undefined)?.timezone
+  return typeof zone === 'string' && knownTimeZone(zone) ? zone : 'UTC'
+}
+
+/**
+ * A stored `scheduling.start` or `end` as read (see `readScheduleTime`): undefined when unset;
+ * `at` NaN when set to something this server cannot read.
+ */
+export function scheduleTime(c: Pick<Campaign, 'metadata'>, key: 'start' | 'end'): ScheduleTime | undefined {
+  const v = ((c.metadata.scheduling ?? {}) as Record<string, unknown>)[key]
+  if (v === undefined || v === null) return undefined
+  return typeof v === 'string' ? readScheduleTime(v, scheduleZone(c)) : { at: Number.NaN, form: 'instant' }
+}
+
+/**
  * The schedule's `start` and `end` as instants (ms): undefined when unset, NaN when set to
  * something this server cannot read (a row stored before they were checked: `"next tuesday"`,
- * `"31/06/2026"`, a number). Read as `Date.parse` reads: a legacy `"2026-01-01"` or
- * `"2026-06-31T00:00:00Z"` names an instant (midnight UTC; July 1st) and stays open as it was,
- * although a patch must then restate it as a valid date-time.
+ * `"31/06/2026"`, `"2026-02-30"`, a number). A legacy date alone (`"2026-12-01"`) or date-time
+ * without an offset (`"2026-12-01T09:00"`) is read in the campaign's time zone (`UTC` without a
+ * known one), never in the server's: midnight starting that day there, that wall-clock time
+ * there. It stays open as it was, although a patch must then restate it as a date-time with an
+ * offset (the editors' view names it in `problems`, with the instant it is read as).
  */
 export function scheduleInstants(c: Pick<Campaign, 'metadata'>): { start?: number; end?: number } {
-  const stored = (c.metadata.scheduling ?? {}) as Record<string, unknown>
-  const read = (v: unknown) =>
-    v === undefined || v === null ? undefined : typeof v === 'string' ? Date.parse(v) : Number.NaN
-  return { start: read(stored.start), end: read(stored.end) }
+  return { start: scheduleTime(c, 'start')?.at, end: scheduleTime(c, 'end')?.at }
 }
 
 /** The schedule keys set to something this server cannot read. */
@@ -223,30 +244,129 @@ export function campaignStatus(
   return 'active'
 }
 
+export interface CampaignProblem {
+  path: string
+  message: string
+  /**
+   * Kept while a patch leaves it alone (an unknown time zone, which visitors read as `UTC`);
+   * anything else must be fixed by the next patch, whatever that patch names.
+   */
+  kept?: true
+}
+
+const storedMetadataCheck = Compile(CampaignMetadata)
+
+/** An instant as RFC 3339, in `zone`'s offset when it is whole minutes (else UTC). */
+function rfc3339In(at: number, zone: string): string {
+  const utc = new Date(at).toISOString()
+  try {
+    return withOffset(at, zone) ?? utc
+  } catch {
+    return utc
+  }
+}
+
+function withOffset(at: number, zone: string): string | undefined {
+  const name =
+    new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })
+      .formatToParts(new Date(at))
+      .find((p) => p.type === 'timeZoneName')?.value ?? ''
+  const m = /^GMT([+-]\d{2}:\d{2})$/.exec(name)
+  if (!m) return name === 'GMT' ? new Date(at).toISOString() : undefined
+  const sign = m[1]!.startsWith('-') ? -1 : 1
+  const offset = sign * (Number(m[1]!.slice(1, 3)) * 60 + Number(m[1]!.slice(4, 6))) * 60_000
+  const local = new Date(at + offset).toISOString().replace(/\.000Z$|Z$/, '')
+  return `${local}${m[1]}`
+}
+
 /**
- * What editors must fix in a campaign stored before its checks existed, by the path a patch
- * names: a schedule that cannot be read (the campaign is held as a draft meanwhile) and a time
- * zone no one knows (visitors read `UTC` meanwhile).
+ * What a campaign stored before its checks existed holds that editors must fix, by the path a
+ * patch names: a schedule that cannot be read (the campaign is held as a draft meanwhile), a date
+ * or date-time without an offset (read in the campaign's zone meanwhile, see `scheduleInstants`),
+ * a time zone no one knows (visitors read `UTC` meanwhile), and any other value today's checks
+ * refuse (`features` not a list, a tag not a string, an out-of-range frequency…), which a patch
+ * must fix even when it names only the title: it would otherwise save the campaign as valid.
+ * Keys `scheduling` held before it was closed are not problems: they are kept, and never shown.
  */
-export function campaignProblems(c: Pick<Campaign, 'metadata'>): Array<{ path: string; message: string }> {
-  const problems = unreadableSchedule(c).map((key) => ({
-    path: `/metadata/scheduling/${key}`,
-    message:
-      'cannot be read as an instant: the campaign is held as a draft, closed to visitors, until it is ' +
-      'set to a date-time (e.g. 2026-03-29T02:30:00+02:00) or removed',
-  }))
-  const zone = (c.metadata.scheduling as Record<string, unknown> | undefined)?.timezone
-  if (zone !== undefined && (typeof zone !== 'string' || !knownTimeZone(zone))) {
+export function storedProblems(c: Pick<Campaign, 'metadata'>): CampaignProblem[] {
+  const problems: CampaignProblem[] = []
+  const zone = scheduleZone(c)
+  for (const key of ['start', 'end'] as const) {
+    const read = scheduleTime(c, key)
+    if (read === undefined) continue
+    const path = `/metadata/scheduling/${key}`
+    if (Number.isNaN(read.at)) {
+      problems.push({
+        path,
+        message:
+          'cannot be read as an instant: the campaign is held as a draft, closed to visitors, until it is ' +
+          'set to a date-time (e.g. 2026-03-29T02:30:00+02:00) or removed',
+      })
+    } else if (read.form !== 'instant') {
+      const as = rfc3339In(read.at, zone)
+      problems.push({
+        path,
+        message:
+          `${read.form === 'date' ? 'is a date without a time: read as the start of that day' : 'has no offset: read as that wall-clock time'} ` +
+          `in ${zone}${zone === 'UTC' ? ' (the campaign has no known time zone)' : ''}, ${as}; ` +
+          `a patch must set it to a date-time with an offset (e.g. ${as}) or remove it`,
+      })
+    }
+  }
+  const scheduling = c.metadata.scheduling as unknown
+  const storedZone = (scheduling as Record<string, unknown> | undefined)?.timezone
+  if (typeof storedZone === 'string' && !knownTimeZone(storedZone)) {
     problems.push({
       path: '/metadata/scheduling/timezone',
       message: 'is not an IANA time zone: visitors read UTC until it is set to one, e.g. Europe/Berlin',
+      kept: true,
     })
+  }
+  // The rest as a whole body's metadata is checked, keys `scheduling` held before it was closed aside.
+  let checked = c.metadata as Record<string, unknown>
+  if (typeof scheduling === 'object' && scheduling !== null && !Array.isArray(scheduling)) {
+    const own = Object.entries(scheduling).filter(([key]) => SCHEDULING_KEYS.includes(key))
+    checked = { ...checked, scheduling: Object.fromEntries(own) }
+  }
+  const named = new Set(problems.map((p) => p.path))
+  for (const e of storedMetadataCheck.Errors(checked)) {
+    if (e.keyword === 'additionalProperties') continue
+    const path = `/metadata${e.instancePath}`
+    if (named.has(path)) continue
+    named.add(path)
+    const message = e.schemaPath.endsWith('/additionalProperties') ? 'is not a known property' : e.message
+    problems.push({ path, message: `${message} (stored before this was checked)` })
+  }
+  const { start, end } = scheduleInstants(c)
+  if (start !== undefined && end !== undefined && end <= start && !named.has('/metadata/scheduling/end')) {
+    problems.push({
+      path: '/metadata/scheduling/end',
+      message: 'must be after scheduling.start: the campaign ends before it starts',
+    })
+  }
+  const tags = c.metadata.tags as unknown
+  if (Array.isArray(tags)) {
+    for (const [i, tag] of tags.entries()) {
+      const path = `/metadata/tags/${i}`
+      if (typeof tag === 'string' && hasMarkPile(tag) && !named.has(path))
+        problems.push({
+          path,
+          message: `must not stack more than ${MAX_COMBINING_MARKS} combining marks on one character`,
+        })
+    }
   }
   return problems
 }
 
+/** `storedProblems` as the editors' view shows them (`problems`). */
+export function campaignProblems(c: Pick<Campaign, 'metadata'>): Array<{ path: string; message: string }> {
+  return storedProblems(c).map(({ path, message }) => ({ path, message }))
+}
+
+/** Whether `metadata.features` lists `feature` (a row stored before it was checked may hold no list). */
 export function hasFeature(c: Pick<Campaign, 'metadata'>, feature: string): boolean {
-  return (c.metadata.features as string[] | undefined)?.includes(feature) ?? false
+  const features = c.metadata.features as unknown
+  return Array.isArray(features) && features.includes(feature)
 }
 
 /**

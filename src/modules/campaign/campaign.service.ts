@@ -3,7 +3,13 @@ import type { EventBus } from '../../platform/bus/bus.js'
 import type { Db } from '../../platform/db/database.js'
 import { AppError, ConflictError, NotFoundError } from '../../platform/http/errors.js'
 import { type CampaignCacheOptions, createCampaignCache } from './campaign.cache.js'
-import { assertDisplayText, assertSchedule, assertTitle, mergedMetadata } from './campaign.checks.js'
+import {
+  assertDisplayText,
+  assertSchedule,
+  assertStoredMetadata,
+  assertTitle,
+  mergedMetadata,
+} from './campaign.checks.js'
 import * as repo from './campaign.repo.js'
 import type {
   Campaign,
@@ -228,7 +234,15 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
       assertTitle(change.fields.title)
       assertDisplayText(change.fields)
       let patch: RepoPatch | ((before: Campaign) => RepoPatch)
-      if (change.merge) {
+      if (change.fields.metadata === undefined) {
+        // The stored metadata is what the campaign keeps: checked as a merge patch naming none of
+        // it would check it (see `assertStoredMetadata`), on the locked row.
+        const { metadata: _none, ...fields } = change.fields
+        patch = (before) => {
+          assertStoredMetadata(before)
+          return fields
+        }
+      } else if (change.merge) {
         const { metadata, ...fields } = change.fields
         // The merged result is what the campaign becomes: it is checked as a whole body's would be
         // (legacy leftovers the patch does not name aside, see `mergedMetadata`).

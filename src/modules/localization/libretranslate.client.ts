@@ -52,7 +52,13 @@ export interface LibreTranslateClient {
     target: string,
     format: 'text' | 'html',
   ): Promise<UpstreamTranslation>
-  languages(): Promise<UpstreamLanguage[]>
+  /**
+   * `probe`: a health check's, which the circuit breaker neither refuses nor hears. A probe asks
+   * `GET /languages`, not what callers' translations need: its failing must not open the circuit
+   * for translations, nor its success close it (or take a half-open circuit's one trial) while
+   * `/translate` fails. An open circuit is reported by the health check without a probe.
+   */
+  languages(options?: { probe?: boolean }): Promise<UpstreamLanguage[]>
   detect(q: string): Promise<Detection[]>
 }
 
@@ -103,18 +109,20 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
     Math.min(maxBackoff, 100 * 2 ** attempt + Math.floor(Math.random() * 50))
 
   /**
-   * One upstream call, retried and guarded by the breaker. `problem` names what is wrong with a
-   * 200's body (undefined: nothing): such an answer is a failure for the breaker, as an error is.
+   * One upstream call, retried and guarded by the breaker (`breaker` null: a health probe's,
+   * unguarded and uncounted). `problem` names what is wrong with a 200's body (undefined:
+   * nothing): such an answer is a failure for the breaker, as an error is.
    */
   async function call(
     method: 'GET' | 'POST',
     path: string,
     body: Record<string, unknown> | undefined,
     problem: (answer: unknown) => string | undefined,
+    breaker: CircuitBreaker | null = opts.breaker,
   ): Promise<unknown> {
     let lastError = new UpstreamUnavailableError('LibreTranslate was not called')
     for (let attempt = 0; attempt <= opts.retries; attempt++) {
-      if (!opts.breaker.allow()) throw new UpstreamUnavailableError('LibreTranslate circuit is open')
+      if (breaker && !breaker.allow()) throw new UpstreamUnavailableError('LibreTranslate circuit is open')
       let res: Response
       let text: string
       try {
@@ -137,7 +145,7 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
         text = answered.value.text
       } catch (err) {
         if (err instanceof UpstreamBusyError) throw err
-        opts.breaker.failure()
+        breaker?.failure()
         opts.onAttempt?.((err as Error).name === 'TimeoutError' ? 'timeout' : 'network')
         lastError = new UpstreamUnavailableError(`LibreTranslate unreachable: ${(err as Error).message}`)
         if (attempt < opts.retries) await sleep(backoff(attempt))
@@ -149,26 +157,26 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
         try {
           parsed = JSON.parse(text)
         } catch {
-          opts.breaker.failure()
+          breaker?.failure()
           throw new UpstreamUnavailableError('LibreTranslate answered something that is not JSON')
         }
         const wrong = problem(parsed)
         if (wrong !== undefined) {
-          opts.breaker.failure()
+          breaker?.failure()
           throw new UpstreamUnavailableError(wrong)
         }
-        opts.breaker.success()
+        breaker?.success()
         return parsed
       }
       const message = errorMessage(text) ?? `HTTP ${res.status}`
       if (INPUT_REJECTED.has(res.status)) {
         // Not a success either: a proxy may answer 413 for an upstream that is down.
-        opts.breaker.neutral()
+        breaker?.neutral()
         throw new UpstreamRejectedError(message, res.status)
       }
       // 429 counts: the upstream is overloaded for everyone, and LibreTranslate bans (403) a
       // caller that keeps exceeding its limit, so backing off together is the point.
-      opts.breaker.failure()
+      breaker?.failure()
       lastError = new UpstreamUnavailableError(`LibreTranslate ${res.status}: ${message}`, res.status)
       // 403 (bad key, banned) and other 4xx will not get better by retrying.
       if (res.status !== 429 && res.status < 500) throw lastError
@@ -200,9 +208,14 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
       const detected = Array.isArray(det) ? q.map((_, i) => language(det[i])) : q.map(() => language(det))
       return { texts: texts as string[], detected }
     },
-    async languages() {
-      const list = (await call('GET', '/languages', undefined, (answer) =>
-        Array.isArray(answer) ? undefined : 'LibreTranslate answered a language list that is not a list',
+    async languages(options) {
+      const list = (await call(
+        'GET',
+        '/languages',
+        undefined,
+        (answer) =>
+          Array.isArray(answer) ? undefined : 'LibreTranslate answered a language list that is not a list',
+        options?.probe ? null : opts.breaker,
       )) as Array<Partial<UpstreamLanguage> | null>
       // Entries of another shape are skipped rather than passed on to callers.
       return list.flatMap((l: Partial<UpstreamLanguage> | null) =>

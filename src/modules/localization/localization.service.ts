@@ -218,8 +218,11 @@ export function createLocalizationService(deps: {
   async function checkUpstream(upstream: LibreTranslateClient): Promise<HealthResult> {
     let result: HealthResult
     try {
-      // Straight to the upstream (not the languages cache), so the answer is current.
-      const list = await upstream.languages()
+      // Straight to the upstream (not the languages cache), so the answer is current; as a probe,
+      // which the breaker neither refuses nor counts (see `languages`): `/health` polled every few
+      // seconds opened the circuit for translations while `/languages` failed, or closed it (taking
+      // its half-open trial) while `/translate` still did.
+      const list = await upstream.languages({ probe: true })
       result = { status: 'up', details: `${list.length} languages` }
     } catch (err) {
       result = { status: 'down', details: (err as Error).message }

@@ -165,11 +165,11 @@ export function createDeliveryWorker(
       return finish(null, message, 0, await retryOrFail(row, message, undefined))
     }
     const body = JSON.stringify(row.payload)
-    // During a rotation's grace period the previous secret signs too.
-    const previous = repo.previousSecretInGrace(webhook)
-    const secrets = previous
-      ? [openSecret(webhook.secret_sealed), openSecret(previous)]
-      : openSecret(webhook.secret_sealed)
+    // During their rotations' grace periods the rotated-out secrets sign too, one signature each.
+    const secrets = [
+      openSecret(webhook.secret_sealed),
+      ...repo.previousSecretsInGrace(webhook).map((s) => openSecret(s.sealed)),
+    ]
     const headers = signedHeaders(secrets, row.message_id, body)
     const result = await sender.send(target, headers, body, options.timeoutMs)
     const status = result.status ?? null

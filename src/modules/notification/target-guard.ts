@@ -115,6 +115,24 @@ export function refuseCredentials(url: URL): void {
 }
 
 /**
+ * `url` as an API answer may show it: without `user:password@`. Registration refuses such URLs and
+ * migration 025 removed them from stored ones; this keeps one written by an older node (a rolling
+ * deploy) out of every answer too. Text that is not a URL is left as it is.
+ */
+export function withoutCredentials(url: string): string {
+  if (!url.includes('@')) return url
+  try {
+    const parsed = new URL(url)
+    if (!parsed.username && !parsed.password) return url
+    parsed.username = ''
+    parsed.password = ''
+    return parsed.href
+  } catch {
+    return url
+  }
+}
+
+/**
  * Resolve the target once and check every address. The sender then connects to the address
  * returned here, so DNS cannot answer differently between the check and the connection.
  */

@@ -24,13 +24,14 @@ export async function insertWebhook(
     .executeTakeFirstOrThrow()
 }
 
-export function findWebhook(db: Db, campaign: string, id: string) {
-  return db
+/** The endpoint; `forUpdate` locks its row to the caller's transaction (a rotation). */
+export function findWebhook(db: Db, campaign: string, id: string, forUpdate = false) {
+  const q = db
     .selectFrom('service_notification_webhook')
     .selectAll()
     .where('campaign_slug', '=', campaign)
     .where('id', '=', id)
-    .executeTakeFirst()
+  return (forUpdate ? q.forUpdate() : q).executeTakeFirst()
 }
 
 export function listWebhooks(db: Db, campaign: string) {
@@ -63,6 +64,8 @@ export function updateWebhook(
     secret_sealed?: string
     previous_secret_sealed?: string | null
     previous_secret_expires_at?: Date | null
+    /** JSON text of the older secrets in grace (`PreviousSecret[]`). */
+    older_secrets?: string
     enabled?: boolean
     disabled_reason?: string | null
     consecutive_failures?: number
@@ -87,16 +90,30 @@ export type Endpoint = Pick<
   | 'secret_sealed'
   | 'previous_secret_sealed'
   | 'previous_secret_expires_at'
+  | 'older_secrets'
   | 'consecutive_failures'
 >
 
-/** The sealed secret from before the last rotation while it still signs (its grace period), else null. */
-export function previousSecretInGrace(
-  w: Pick<Endpoint, 'previous_secret_sealed' | 'previous_secret_expires_at'>,
+/** A rotated-out secret, sealed, and until when it signs beside the current one. */
+export interface PreviousSecret {
+  sealed: string
+  expires_at: Date
+}
+
+/**
+ * Every rotated-out secret still in its grace period, newest first: the one the last rotation
+ * replaced (`previous_secret_*`), then the older ones (`older_secrets`).
+ */
+export function previousSecretsInGrace(
+  w: Pick<Endpoint, 'previous_secret_sealed' | 'previous_secret_expires_at' | 'older_secrets'>,
   now = new Date(),
-): string | null {
-  const expires = w.previous_secret_expires_at
-  return expires && expires > now ? w.previous_secret_sealed : null
+): PreviousSecret[] {
+  const all: PreviousSecret[] = []
+  if (w.previous_secret_sealed && w.previous_secret_expires_at) {
+    all.push({ sealed: w.previous_secret_sealed, expires_at: w.previous_secret_expires_at })
+  }
+  for (const s of w.older_secrets ?? []) all.push({ sealed: s.sealed, expires_at: new Date(s.expires_at) })
+  return all.filter((s) => s.expires_at > now)
 }
 
 /** A row `enqueueMany` wrote already claimed (its first attempt leased), for this node's worker. */
@@ -142,6 +159,7 @@ export async function enqueueMany(
     secret_sealed: string
     previous_secret_sealed: string | null
     previous_secret_expires_at: Date | null
+    older_secrets: Endpoint['older_secrets']
     consecutive_failures: number
   }>`
     ${prepared('outbox-enqueue-many')} with ins as (
@@ -162,7 +180,7 @@ export async function enqueueMany(
       returning id, message_id, webhook_id, status
     )
     select ins.id, ins.message_id, ins.webhook_id, w.url, w.secret_sealed, w.previous_secret_sealed,
-      w.previous_secret_expires_at, w.consecutive_failures
+      w.previous_secret_expires_at, w.older_secrets, w.consecutive_failures
     from ins join service_notification_webhook w on w.id = ins.webhook_id
     where ins.status = 'sending'
   `.execute(trx)
@@ -177,6 +195,7 @@ export async function enqueueMany(
       secret_sealed: r.secret_sealed,
       previous_secret_sealed: r.previous_secret_sealed,
       previous_secret_expires_at: r.previous_secret_expires_at,
+      older_secrets: r.older_secrets,
       consecutive_failures: r.consecutive_failures,
     },
   }))

@@ -129,8 +129,10 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         tags,
         security: SecuredBy,
         description:
-          'Replace the signing secret. The previous one keeps signing beside it (a second `v1,` ' +
-          'signature in `webhook-signature`) for `grace_seconds` (default 86400; 0 stops it at once).',
+          'Replace the signing secret. The one replaced keeps signing beside it (another `v1,` ' +
+          'signature in `webhook-signature`) for `grace_seconds` (default 86400); secrets rotated out ' +
+          'before it keep signing until their own grace periods end, at most three previous secrets ' +
+          'in all (the oldest stops first). 0 stops every previous secret at once.',
         params: IdParams,
         querystring: Type.Object(
           { grace_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 24 * 60 * 60 })) },
@@ -154,7 +156,8 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         operationId: 'enableWebhook',
         tags,
         security: SecuredBy,
-        description: 'Re-enable an endpoint disabled by a 410 and close its circuit breaker.',
+        description:
+          'Re-enable an endpoint disabled (by a 410, or by an admin) and close its circuit breaker.',
         params: IdParams,
         response: { 200: WebhookView, ...errors(401, 403, 404) },
       },

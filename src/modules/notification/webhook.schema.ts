@@ -34,6 +34,11 @@ export const WebhookView = Type.Object({
   circuit_open_until: Type.Union([Type.String(), Type.Null()]),
   /** Until when the secret before the last rotation still signs (beside the current one). */
   previous_secret_expires_at: Type.Union([Type.String(), Type.Null()]),
+  /**
+   * Every rotated-out secret still signing beside the current one, newest first, with the end of
+   * its grace period (at most three: see docs/WEBHOOKS.md).
+   */
+  previous_secrets: Type.Array(Type.Object({ expires_at: Type.String() })),
   created_at: Type.String(),
 })
 

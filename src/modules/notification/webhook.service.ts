@@ -5,7 +5,7 @@ import type { OutboxStatus } from '../../platform/db/tables.js'
 import { ConflictError, NotFoundError } from '../../platform/http/errors.js'
 import type { SecretBox } from './secret-box.js'
 import { newWebhookSecret } from './signing.js'
-import { refuseCredentials, resolveTarget } from './target-guard.js'
+import { refuseCredentials, resolveTarget, withoutCredentials } from './target-guard.js'
 import type { DeliveryWorker, HandedRow } from './delivery-worker.js'
 import { announceEndpointChange, announceErasure } from './worker-channel.js'
 import * as repo from './webhook.repo.js'
@@ -28,8 +28,10 @@ export interface WebhookService {
   list(campaign: string): Promise<Array<ReturnType<typeof view>>>
   remove(campaign: string, id: string): Promise<void>
   /**
-   * A new signing secret. The previous one keeps signing beside it for `graceSeconds` (default
-   * 24 h, 0 to stop at once), so the CRM can switch over without rejecting anything.
+   * A new signing secret. The one it replaces keeps signing beside it for `graceSeconds` (default
+   * 24 h), so the CRM can switch over without rejecting anything; secrets rotated out earlier keep
+   * signing until their own grace periods end (at most `MAX_PREVIOUS_SECRETS` of them, the oldest
+   * dropped first). `graceSeconds` 0 stops every previous secret at once (a leaked secret).
    */
   rotate(
     campaign: string,
@@ -90,11 +92,18 @@ export interface WebhookService {
 /** How long a rotated-out secret keeps signing, unless the rotation says otherwise. */
 export const DEFAULT_ROTATION_GRACE_SECONDS = 24 * 60 * 60
 
+/**
+ * How many rotated-out secrets may sign beside the current one (so at most four signatures per
+ * message). A rotation past this bound stops the oldest one before its grace period ends.
+ */
+export const MAX_PREVIOUS_SECRETS = 3
+
 export function view(w: repo.WebhookRow, now = new Date()) {
   const open = w.circuit_open_until !== null && w.circuit_open_until > now
+  const previous = repo.previousSecretsInGrace(w, now)
   return {
     id: w.id,
-    url: w.url,
+    url: withoutCredentials(w.url),
     events: w.events,
     description: w.description,
     enabled: w.enabled,
@@ -102,9 +111,11 @@ export function view(w: repo.WebhookRow, now = new Date()) {
     consecutive_failures: w.consecutive_failures,
     circuit: open ? ('open' as const) : ('closed' as const),
     circuit_open_until: w.circuit_open_until ? w.circuit_open_until.toISOString() : null,
-    previous_secret_expires_at: repo.previousSecretInGrace(w, now)
-      ? w.previous_secret_expires_at!.toISOString()
-      : null,
+    previous_secret_expires_at:
+      w.previous_secret_sealed && w.previous_secret_expires_at && w.previous_secret_expires_at > now
+        ? w.previous_secret_expires_at.toISOString()
+        : null,
+    previous_secrets: previous.map((s) => ({ expires_at: s.expires_at.toISOString() })),
     created_at: w.created_at.toISOString(),
   }
 }
@@ -181,12 +192,22 @@ export function createWebhookService(deps: {
       await endpointChanged(id)
     },
     async rotate(campaign, id, graceSeconds = DEFAULT_ROTATION_GRACE_SECONDS) {
-      const current = await get(campaign, id)
       const secret = newWebhookSecret()
-      const row = await repo.updateWebhook(db, campaign, id, {
-        secret_sealed: box.seal(secret),
-        previous_secret_sealed: graceSeconds > 0 ? current.secret_sealed : null,
-        previous_secret_expires_at: graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null,
+      // Locked, so two rotations at once each keep the secret the other replaced.
+      const row = await db.transaction().execute(async (trx) => {
+        const current = await repo.findWebhook(trx, campaign, id, true)
+        if (!current) throw new NotFoundError(`Webhook ${id} not found in ${campaign}`, 'WEBHOOK_NOT_FOUND')
+        const now = new Date()
+        const older =
+          graceSeconds > 0 ? repo.previousSecretsInGrace(current, now).slice(0, MAX_PREVIOUS_SECRETS - 1) : []
+        return repo.updateWebhook(trx, campaign, id, {
+          secret_sealed: box.seal(secret),
+          previous_secret_sealed: graceSeconds > 0 ? current.secret_sealed : null,
+          previous_secret_expires_at: graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000) : null,
+          older_secrets: JSON.stringify(
+            older.map((s) => ({ sealed: s.sealed, expires_at: s.expires_at.toISOString() })),
+          ),
+        })
       })
       // What is queued was to be signed with the old secret alone: sign it with the new one too.
       await endpointChanged(id)

@@ -25,18 +25,18 @@ export function registerReferralActions(registry: ActionRegistry, referrals: Ref
 
 /**
  * Campaigns whose `custom_rules.referral_qualifies_on` names an action (say `quote.submit`, or
- * its alias `submit_quote`) qualify a person's pending referral when that person's action of
- * that name succeeds, through Nexus (WebSocket or REST). Everything else returns at once: the
- * rule is read from the campaign already in hand, and guests have no referral.
+ * its alias `submit_quote`: either one, whichever name the client sends) qualify a person's
+ * pending referral when that person's action succeeds, through Nexus (WebSocket or REST), while
+ * the `referral` feature is on. Everything else returns at once: the rule is read from the
+ * campaign already in hand, and guests have no referral.
  */
 export function qualifyReferralsOnActions(
   dispatcher: Pick<Dispatcher, 'onCommitted'>,
-  referrals: Pick<ReferralService, 'recordAction'>,
+  referrals: Pick<ReferralService, 'recordAction' | 'qualifiesOn'>,
   onError: (err: unknown) => void,
 ): void {
   dispatcher.onCommitted(({ campaign, user_id, action, event }) => {
-    const on = (campaign.metadata.custom_rules as Record<string, unknown> | undefined)?.referral_qualifies_on
-    if (typeof on !== 'string' || user_id === 'guest' || (on !== action && on !== event)) return
-    referrals.recordAction(campaign, user_id, on).catch(onError)
+    if (user_id === 'guest' || !referrals.qualifiesOn(campaign, action, event)) return
+    referrals.recordAction(campaign, user_id, event).catch(onError)
   })
 }

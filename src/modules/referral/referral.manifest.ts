@@ -39,6 +39,7 @@ export const referralManifest: ModuleManifest = {
     'service_referral_counter',
     'service_referral_ipcount',
     'service_referral_milestone',
+    'service_referral_recheck',
   ],
   features: ['referral'],
 }

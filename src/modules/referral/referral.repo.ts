@@ -281,3 +281,140 @@ export async function forgetAddress(trx: Db, referredId: string): Promise<void> 
     .where('referred_id', '=', referredId)
     .execute()
 }
+
+/**
+ * The campaign as committed now, not a node's cached copy. With `share`, share-locked until the
+ * transaction ends: a change to it waits for the recheck batch reading it, so no batch qualifies
+ * under a rule already replaced. (Read here rather than through the campaign service, whose
+ * copy may be seconds old.)
+ */
+export async function campaignNow(db: Db, slug: string, opts: { share?: boolean } = {}) {
+  const q = db.selectFrom('service_campaign_main').select(['version', 'metadata']).where('slug', '=', slug)
+  return (opts.share ? q.forShare() : q).executeTakeFirst()
+}
+
+/** Campaigns changed since their referral rule was last looked at, or never looked at. */
+export async function campaignsToLookAt(db: Db, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('service_campaign_main as c')
+    .leftJoin('service_referral_recheck as r', 'r.campaign_slug', 'c.slug')
+    .select('c.slug')
+    .where((eb) =>
+      eb.or([eb('r.campaign_slug', 'is', null), eb('r.campaign_version', '<', eb.ref('c.version'))]),
+    )
+    .orderBy('c.slug')
+    .limit(limit)
+    .execute()
+  return rows.map((r) => r.slug)
+}
+
+/**
+ * Record that campaign `slug` at `version` qualifies referrals on `on` (null: referrals are off).
+ * Only a newer version than the one recorded moves the row. A rule other than the recorded one
+ * starts two passes over the pending referrals from the first (none while off); the first look
+ * at a campaign starts one. True when a pass is due.
+ */
+export async function recordRule(db: Db, slug: string, version: number, on: string | null): Promise<boolean> {
+  const { rows } = await sql<{ passes_left: number }>`
+    insert into service_referral_recheck as r
+      (campaign_slug, campaign_version, qualifies_on, after_id, passes_left, due_at, updated_at)
+    values (${slug}, ${version}, ${on}, 0, ${on === null ? 0 : 1}, now(), now())
+    on conflict (campaign_slug) do update set
+      campaign_version = excluded.campaign_version,
+      qualifies_on = excluded.qualifies_on,
+      after_id = case when r.qualifies_on is distinct from excluded.qualifies_on then 0 else r.after_id end,
+      passes_left = case
+        when r.qualifies_on is not distinct from excluded.qualifies_on then r.passes_left
+        when excluded.qualifies_on is null then 0
+        else 2 end,
+      due_at = case when r.qualifies_on is distinct from excluded.qualifies_on then now() else r.due_at end,
+      updated_at = now()
+    where r.campaign_version < excluded.campaign_version
+    returning r.passes_left
+  `.execute(db)
+  return (rows[0]?.passes_left ?? 0) > 0
+}
+
+/** Campaigns with a recheck pass due now. */
+export async function dueRechecks(db: Db, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('service_referral_recheck')
+    .select('campaign_slug')
+    .where('passes_left', '>', 0)
+    .where('due_at', '<=', sql<Date>`now()`)
+    .orderBy('due_at')
+    .limit(limit)
+    .execute()
+  return rows.map((r) => r.campaign_slug)
+}
+
+/**
+ * The campaign's recheck when a pass is due, row-locked until the transaction ends; undefined
+ * when none is due or another node's batch holds it (`SKIP LOCKED`: that one goes on).
+ */
+export async function lockRecheck(trx: Db, slug: string) {
+  return trx
+    .selectFrom('service_referral_recheck')
+    .select(['campaign_version', 'qualifies_on', 'after_id', 'passes_left'])
+    .where('campaign_slug', '=', slug)
+    .where('passes_left', '>', 0)
+    .where('due_at', '<=', sql<Date>`now()`)
+    .forUpdate()
+    .skipLocked()
+    .executeTakeFirst()
+}
+
+/** After a batch: go on after `afterId`, or (null) end this pass; the next one is due `settleMs` later. */
+export async function advanceRecheck(
+  trx: Db,
+  slug: string,
+  afterId: number | null,
+  settleMs: number,
+): Promise<void> {
+  await trx
+    .updateTable('service_referral_recheck')
+    .set(
+      afterId === null
+        ? {
+            after_id: 0,
+            passes_left: sql<number>`passes_left - 1`,
+            due_at: sql<Date>`now() + ${`${settleMs} milliseconds`}::interval`,
+            updated_at: new Date(),
+          }
+        : { after_id: afterId, updated_at: new Date() },
+    )
+    .where('campaign_slug', '=', slug)
+    .execute()
+}
+
+/** Up to `limit` pending referrals after id `afterId`, in id order, row-locked. */
+export async function pendingAfter(trx: Db, campaign: string, afterId: number, limit: number) {
+  const rows = await trx
+    .selectFrom('service_referral_main')
+    .select(['id', 'code', 'referrer_id', 'referred_id'])
+    .where('campaign_slug', '=', campaign)
+    .where('state', '=', 'pending')
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .forUpdate()
+    .execute()
+  return rows.map((r) => ({ ...r, id: Number(r.id) }))
+}
+
+/**
+ * Which of `userIds` did an action sent as one of `events` in the campaign (the Nexus log of
+ * actions that succeeded; read here, as the referral rule names what it logs).
+ */
+export async function whoDid(db: Db, campaign: string, userIds: string[], events: string[]) {
+  if (userIds.length === 0 || events.length === 0) return new Set<string>()
+  const rows = await db
+    .selectFrom('service_analytics_event')
+    .select('user_id')
+    .distinct()
+    .where('user_id', 'in', userIds)
+    .where('campaign_slug', '=', campaign)
+    .where('event', 'in', events)
+    .execute()
+  return new Set(rows.map((r) => r.user_id))
+}

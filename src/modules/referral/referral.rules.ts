@@ -1,4 +1,4 @@
-import type { Campaign } from '../campaign/campaign.schema.js'
+import { type Campaign, hasFeature } from '../campaign/campaign.schema.js'
 
 export interface ReferralRules {
   /** Referrals per code from one client IP (`max_referrals_per_ip`, default 3). */
@@ -38,4 +38,26 @@ export function referralRules(campaign: Pick<Campaign, 'metadata'>): ReferralRul
 
 export function qualifiesAtApply(rules: ReferralRules): boolean {
   return AT_JOIN.has(rules.qualifiesOn)
+}
+
+/**
+ * What pending referrals of the campaign qualify on now: its `referral_qualifies_on`, or null
+ * while the `referral` feature is off (nothing qualifies then; they wait, and are checked again
+ * when it is back on).
+ */
+export function activeRule(campaign: Pick<Campaign, 'metadata'>): string | null {
+  return hasFeature(campaign, 'referral') ? referralRules(campaign).qualifiesOn : null
+}
+
+/** Resolves an action name or alias (see `ActionRegistry`); undefined for a tracked event's name. */
+export type ActionNames = (name: string) => { name: string; aliases: string[] } | undefined
+
+/**
+ * The names an action satisfying `on` is logged under: the action's and all its aliases when
+ * `on` names a registered action (`quote.submit` or `submit_quote`), else `on` itself (a tracked
+ * event's name).
+ */
+export function ruleEvents(on: string, names?: ActionNames): string[] {
+  const action = names?.(on)
+  return action ? [action.name, ...action.aliases] : [on]
 }

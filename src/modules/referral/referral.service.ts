@@ -10,8 +10,10 @@ import {
   UnprocessableError,
 } from '../../platform/http/errors.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
-import type { Campaign } from '../campaign/campaign.schema.js'
+import type { ActionRegistry } from '../../nexus/registry.js'
 import { assertActionAllowed } from '../campaign/campaign.guard.js'
+import type { Campaign } from '../campaign/campaign.schema.js'
+import type { CampaignService } from '../campaign/campaign.service.js'
 import { canonicalEmail, isDisposableEmail } from '../user/email.js'
 import { normaliseReferralCode } from '../user/referral-code.js'
 import type { JoinReferralHook, UserService } from '../user/user.service.js'
@@ -21,7 +23,14 @@ import {
   type MilestoneAnnouncerOptions,
 } from './referral.milestones.js'
 import * as repo from './referral.repo.js'
-import { qualifiesAtApply, type ReferralRules, referralRules } from './referral.rules.js'
+import { createRechecker, RECHECK_REASON, type RecheckOptions } from './referral.recheck.js'
+import {
+  activeRule,
+  qualifiesAtApply,
+  type ReferralRules,
+  referralRules,
+  ruleEvents,
+} from './referral.rules.js'
 import type { ApplyResponse, LeaderboardEntry } from './referral.schema.js'
 
 export interface ApplyInput {
@@ -47,6 +56,19 @@ export interface ReferralService {
    * `referral_qualifies_on`. Modules whose action qualifies (e.g. `quote.submit`) call this.
    */
   recordAction(campaign: Campaign, userId: string, action: string): Promise<void>
+  /**
+   * Whether a committed action (`action` its registered name, `event` as sent) is the one the
+   * campaign's referrals qualify on: the rule may name the action or any of its aliases.
+   */
+  qualifiesOn(campaign: Campaign, action: string, event: string): boolean
+  /**
+   * The campaign changed (any node): when its rule did (`referral_qualifies_on`, or the feature
+   * back on), its pending referrals whose person satisfies the new one qualify, in batches.
+   * How many qualified here (another node may run the batches instead).
+   */
+  campaignChanged(slug: string): Promise<number>
+  /** One recheck sweep now (campaigns changed unseen, passes due); how many qualified. */
+  sweepRechecks(): Promise<number>
   /** Top `limit` referrers by qualified referrals, display names only (REST and `stats_update`). */
   leaderboard(campaignSlug: string, limit?: number): Promise<LeaderboardEntry[]>
   audit(campaignSlug: string, limit: number): ReturnType<typeof repo.listAudit>
@@ -69,6 +91,12 @@ export interface ReferralServiceDeps {
   onError?: (err: unknown) => void
   /** The milestone announcer's lease and sweep interval (see referral.milestones.ts). */
   milestones?: MilestoneAnnouncerOptions
+  /** Resolves a rule's action name to the names it is sent under (without it: the name only). */
+  actions?: Pick<ActionRegistry, 'resolve' | 'isFallback'>
+  /** Told of every campaign change, on every node: a rule change starts a recheck at once. */
+  campaigns?: Pick<CampaignService, 'onChange'>
+  /** Recheck batches, the second pass's delay, and the sweep interval (see referral.recheck.ts). */
+  recheck?: RecheckOptions
 }
 
 /** A normalised code as people could have been given it (letters and digits). */
@@ -111,6 +139,17 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
   const { db } = deps
   const milestones = createMilestoneAnnouncer(deps, deps.milestones)
 
+  /** The registered action `name` names (not the tracking fallback, whose events keep their names). */
+  function registered(name: string) {
+    const action = deps.actions?.resolve(name)
+    return action && !deps.actions!.isFallback(action) ? action : undefined
+  }
+  const events = (on: string) =>
+    ruleEvents(on, (name) => {
+      const action = registered(name)
+      return action && { name: action.name, aliases: action.aliases ?? [] }
+    })
+
   /**
    * Qualify inside the caller's transaction: bump the counter and claim any milestone reached,
    * leased to this request for announcing after commit. Undefined when `max_referrals` is reached.
@@ -121,13 +160,15 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     referral: { id: number; code: string; referrer_id: string },
     rules: ReferralRules,
     actor: string,
+    opts: { reason?: string; countCampaign?: boolean } = {},
   ): Promise<ClaimedMilestones | undefined> {
+    const reason = opts.reason ?? null
     const count = await repo.incrementQualified(trx, campaign, referral.referrer_id, rules.maxReferrals)
     if (count === undefined) return undefined
-    if (!(await repo.transition(trx, referral.id, 'pending', 'qualified', null))) {
+    if (!(await repo.transition(trx, referral.id, 'pending', 'qualified', reason))) {
       throw new ConflictError('This referral changed concurrently; retry', 'REFERRAL_CONFLICT')
     }
-    await addToCounters(trx, campaign, { referrals_qualified: 1 })
+    if (opts.countCampaign !== false) await addToCounters(trx, campaign, { referrals_qualified: 1 })
     await repo.audit(trx, {
       campaign_slug: campaign,
       referral_id: referral.id,
@@ -135,6 +176,7 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
       actor,
       from_state: 'pending',
       to_state: 'qualified',
+      reason,
     })
     const claimedAt = Date.now()
     const rows = await repo.claimMilestones(
@@ -146,6 +188,69 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
       milestones.leaseMs,
     )
     return { rows, claimedAt }
+  }
+
+  /**
+   * A pending referral, row-locked by the caller, whose person satisfied the rule: qualified, or
+   * rejected (`max_referrals`) when the referrer has no slot left. Settles the pending counter.
+   */
+  async function settle(
+    trx: Db,
+    campaign: string,
+    pending: { id: number; code: string; referrer_id: string },
+    rules: ReferralRules,
+    actor: string,
+    opts: { reason?: string; countCampaign?: boolean } = {},
+  ): Promise<ClaimedMilestones | 'rejected'> {
+    const won = await qualify(trx, campaign, pending, rules, actor, opts)
+    await repo.addPending(trx, campaign, pending.referrer_id, -1)
+    if (won) return won
+    // The referrer filled max_referrals while this one waited: rejected, with the reason.
+    if (await repo.transition(trx, pending.id, 'pending', 'rejected', 'max_referrals')) {
+      await repo.audit(trx, {
+        campaign_slug: campaign,
+        referral_id: pending.id,
+        code: pending.code,
+        actor,
+        from_state: 'pending',
+        to_state: 'rejected',
+        reason: 'max_referrals',
+      })
+    }
+    return 'rejected'
+  }
+
+  const rechecker = createRechecker(
+    {
+      db,
+      events,
+      async settle(trx, slug, pending, rules, won) {
+        const done = await settle(trx, slug, pending, rules, 'system', {
+          reason: RECHECK_REASON,
+          countCampaign: false,
+        })
+        if (done === 'rejected') return false
+        won.push(done)
+        return true
+      },
+      addQualified: async (trx, slug, n) => {
+        if (n > 0) await addToCounters(trx, slug, { referrals_qualified: n })
+      },
+      async announce(won) {
+        for (const w of won) await announce(w)
+      },
+      onError: deps.onError,
+    },
+    deps.recheck,
+  )
+  let unsubscribe: (() => void) | undefined
+
+  function qualifiesOn(campaign: Campaign, action: string, event: string): boolean {
+    // Nothing qualifies while referrals are off: they wait, and are checked again once back on.
+    const on = activeRule(campaign)
+    if (on === null || qualifiesAtApply(referralRules(campaign))) return false
+    const canonical = (name: string) => registered(name)?.name ?? name
+    return on === event || on === action || [action, event].some((n) => canonical(n) === canonical(on))
   }
 
   /**
@@ -234,7 +339,12 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
           from_state: null,
           to_state: 'pending',
         })
-        if (!qualifiesAtApply(rules)) {
+        // Qualified at once when the person already did what the rule asks (a quote sent before
+        // the code was applied), as a recheck would find: else it would wait for a second one.
+        const satisfied =
+          qualifiesAtApply(rules) ||
+          (await repo.whoDid(trx, slug, [input.userId], events(rules.qualifiesOn))).size > 0
+        if (!satisfied) {
           await repo.addPending(trx, slug, referrer.user_id, 1)
           return { id, won: undefined, status: 'pending' as const }
         }
@@ -278,32 +388,25 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
 
     async recordAction(campaign, userId, action) {
       const rules = referralRules(campaign)
-      if (qualifiesAtApply(rules) || rules.qualifiesOn !== action) return
+      if (qualifiesAtApply(rules) || !qualifiesOn(campaign, action, action)) return
       if (!(await repo.pendingFor(db, campaign.slug, userId))) return
       const won = await db.transaction().execute(async (trx) => {
         // Locked and read again: a concurrent qualifying action waits here, then finds it settled
         // (else both would settle it, and the referrer's pending count would drop twice).
         const pending = await repo.pendingFor(trx, campaign.slug, userId, { lock: true })
         if (!pending) return undefined
-        const won = await qualify(trx, campaign.slug, pending, rules, userId)
-        await repo.addPending(trx, campaign.slug, pending.referrer_id, -1)
-        if (won) return won
-        // The referrer filled max_referrals while this one waited: rejected, with the reason.
-        if (await repo.transition(trx, pending.id, 'pending', 'rejected', 'max_referrals')) {
-          await repo.audit(trx, {
-            campaign_slug: campaign.slug,
-            referral_id: pending.id,
-            code: pending.code,
-            actor: userId,
-            from_state: 'pending',
-            to_state: 'rejected',
-            reason: 'max_referrals',
-          })
-        }
-        return undefined
+        const done = await settle(trx, campaign.slug, { ...pending, id: Number(pending.id) }, rules, userId)
+        return done === 'rejected' ? undefined : done
       })
       await announce(won)
     },
+
+    qualifiesOn,
+
+    async campaignChanged(slug) {
+      return rechecker.look(slug)
+    },
+    sweepRechecks: () => rechecker.sweep(),
 
     async leaderboard(campaignSlug, limit = 10) {
       // Erased people keep their counters but leave the board: read pages until it is full.
@@ -327,8 +430,18 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
 
     audit: (campaignSlug, limit) => repo.listAudit(db, campaignSlug, limit),
     forget: (userId, trx) => repo.forgetAddress(trx, userId),
-    start: () => milestones.start(),
-    stop: () => milestones.stop(),
+    start() {
+      milestones.start()
+      rechecker.start()
+      unsubscribe ??= deps.campaigns?.onChange((c) => {
+        rechecker.look(c.slug).catch((err) => deps.onError?.(err))
+      })
+    },
+    async stop() {
+      unsubscribe?.()
+      unsubscribe = undefined
+      await Promise.all([milestones.stop(), rechecker.stop()])
+    },
     sweepMilestones: () => milestones.sweep(),
   }
 }

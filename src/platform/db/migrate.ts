@@ -23,6 +23,8 @@ import * as m021 from './migrations/021_membership_joined_via.js'
 import * as m022 from './migrations/022_request_subject.js'
 import * as m023 from './migrations/023_join_events_without_pii.js'
 import * as m024 from './migrations/024_translation_cache_retention.js'
+import * as m025 from './migrations/025_webhook_previous_secrets.js'
+import * as m026 from './migrations/026_referral_recheck.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -52,6 +54,8 @@ const migrations: Record<string, Migration> = {
   '022_request_subject': m022,
   '023_join_events_without_pii': m023,
   '024_translation_cache_retention': m024,
+  '025_webhook_previous_secrets': m025,
+  '026_referral_recheck': m026,
 }
 
 const TABLE = 'service_schema_migration'

@@ -178,6 +178,17 @@ export interface ReferralMilestoneTable {
   announce_after: ColumnType<Date, Date | string | undefined, Date | string>
 }
 
+/** Per campaign: the rule its pending referrals were last checked against (migration 026). */
+export interface ReferralRecheckTable {
+  campaign_slug: string
+  campaign_version: number
+  qualifies_on: string | null
+  after_id: ColumnType<string, number | string | undefined, number | string>
+  passes_left: ColumnType<number, number | undefined, number>
+  due_at: ColumnType<Date, Date | string | undefined, Date | string>
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
 export interface LocalizationTranslationTable {
   text_hash: string
   source: string
@@ -261,6 +272,11 @@ export interface NotificationWebhookTable {
   /** The secret before the last rotation, still signing beside the new one until it expires. */
   previous_secret_sealed: ColumnType<string | null, string | null | undefined, string | null>
   previous_secret_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  /**
+   * The secrets rotated out before that one and still in their grace period, newest first, each
+   * sealed: `[{sealed, expires_at}]` (at most `MAX_PREVIOUS_SECRETS` - 1, see webhook.service.ts).
+   */
+  older_secrets: ColumnType<Array<{ sealed: string; expires_at: string }>, string | undefined, string>
   enabled: ColumnType<boolean, boolean | undefined, boolean>
   disabled_reason: ColumnType<string | null, string | null | undefined, string | null>
   consecutive_failures: ColumnType<number, number | undefined, number>
@@ -393,6 +409,7 @@ export interface Database {
   service_referral_counter: ReferralCounterTable
   service_referral_ipcount: ReferralIpCountTable
   service_referral_milestone: ReferralMilestoneTable
+  service_referral_recheck: ReferralRecheckTable
   service_localization_translation: LocalizationTranslationTable
   service_localization_catalog: LocalizationCatalogTable
   service_media_main: MediaMainTable

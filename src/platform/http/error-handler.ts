@@ -4,7 +4,10 @@ import {
   AppError,
   BadRequestError,
   errorBody,
+  type FieldProblem,
+  locateDetails,
   PayloadTooLargeError,
+  type RequestPart,
   UnsupportedMediaTypeError,
   ValidationError,
 } from './errors.js'
@@ -25,12 +28,22 @@ function enumMessage(v: { keyword?: string; params?: unknown }): string | undefi
 
 type Violation = NonNullable<FastifyError['validation']>[number]
 
+/** Fastify's `validationContext` (`querystring`, …) as the part a field problem is `in`. */
+function requestPart(context: string | undefined): RequestPart {
+  return context === 'querystring'
+    ? 'query'
+    : context === 'params' || context === 'headers'
+      ? context
+      : 'body'
+}
+
 /**
  * One detail per violation, except a union of constants (TypeBox's `Union([Literal…])`): Ajv says
  * "must be equal to constant" once per branch and then "must match a schema in anyOf"; those
- * become one "must be one of: a, b, c" at that path.
+ * become one "must be one of: a, b, c" at that path. Paths are Ajv's `instancePath`, a JSON
+ * Pointer into the part, as our own checks name them; the part is `in`.
  */
-function validationDetails(violations: Violation[], context: string) {
+function validationDetails(violations: Violation[], part: RequestPart) {
   const constants = new Map<string, unknown[]>()
   for (const v of violations) {
     if (v.keyword !== 'const') continue
@@ -39,7 +52,7 @@ function validationDetails(violations: Violation[], context: string) {
     constants.set(v.instancePath, allowed)
   }
   const told = new Set<string>()
-  const details: Array<{ path: string; message: string; missing?: unknown }> = []
+  const details: FieldProblem[] = []
   for (const v of violations) {
     // An unknown key is named by its own path, as any other offending value is.
     const extra = v.keyword === 'additionalProperties' ? (v.params as { additionalProperty?: unknown }) : {}
@@ -47,17 +60,22 @@ function validationDetails(violations: Violation[], context: string) {
       typeof extra.additionalProperty === 'string'
         ? `/${extra.additionalProperty.replaceAll('~', '~0').replaceAll('/', '~1')}`
         : ''
-    const path = `${context}${v.instancePath || ''}${key}`
+    const path = `${v.instancePath || ''}${key}`
     const allowed = constants.get(v.instancePath)
     if (allowed && (v.keyword === 'const' || v.keyword === 'anyOf')) {
       if (told.has(v.instancePath)) continue
       told.add(v.instancePath)
       const values = allowed.map((a) => String(a)).join(', ')
-      details.push({ path, message: allowed.length > 1 ? `must be one of: ${values}` : `must be ${values}` })
+      details.push({
+        in: part,
+        path,
+        message: allowed.length > 1 ? `must be one of: ${values}` : `must be ${values}`,
+      })
       continue
     }
     const missing = (v.params as { missingProperty?: unknown } | undefined)?.missingProperty
     details.push({
+      in: part,
       path,
       message: key ? 'is not a known property' : (enumMessage(v) ?? v.message ?? 'is invalid'),
       ...(missing ? { missing } : {}),
@@ -70,7 +88,10 @@ function validationDetails(violations: Violation[], context: string) {
 function fromFastifyError(err: FastifyError, request: FastifyRequest): AppError | undefined {
   if (err.validation) {
     const context = err.validationContext ?? 'body'
-    return new ValidationError(`Request ${context} is invalid`, validationDetails(err.validation, context))
+    return new ValidationError(
+      `Request ${context} is invalid`,
+      validationDetails(err.validation, requestPart(err.validationContext)),
+    )
   }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -151,7 +172,11 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (appError.statusCode === 503) request.log.warn({ code: appError.code }, appError.message)
     else if (appError.statusCode >= 500) request.log.error({ err: error }, appError.message)
     if (appError.headers) reply.headers(appError.headers)
-    return reply.status(appError.statusCode).send(errorBody(appError, request.id))
+    const body = errorBody(appError, request.id)
+    // Field problems name the part of the request they are in; our own checks' are the body's
+    // unless they say otherwise.
+    if (body.error.details !== undefined) body.error.details = locateDetails(body.error.details)
+    return reply.status(appError.statusCode).send(body)
   })
 
   app.setNotFoundHandler((request, reply) => {

@@ -91,6 +91,53 @@ export class ServiceUnavailableError extends AppError {
   }
 }
 
+/** The part of an HTTP request a field problem is in. */
+export type RequestPart = 'body' | 'query' | 'params' | 'headers'
+
+/**
+ * One field problem in a REST error's `details`: `path` is a JSON Pointer (RFC 6901) into the
+ * part of the request `in` names (`/metadata/scheduling/end` in the body, `/status` in the query
+ * string), `''` for the whole part. WebSocket frames carry the same objects without `in`: their
+ * paths point into the frame.
+ */
+export interface FieldProblem {
+  in: RequestPart
+  path: string
+  message: string
+  [more: string]: unknown
+}
+
+const PARTS = new Set<string>(['body', 'query', 'params', 'headers'])
+/** Fastify's names for the parts (`validationContext`), and the older `body/…` paths' heads. */
+const PART_ALIASES: Record<string, RequestPart> = {
+  body: 'body',
+  query: 'query',
+  querystring: 'query',
+  params: 'params',
+  headers: 'headers',
+}
+
+/**
+ * Field problems as REST answers them: each gets `in`, `part` when its producer named none
+ * (checks of our own mostly look at the body). A path in the form `body/metadata/x` (a part's
+ * name, then the rest) is split into `in` and the pointer; a JSON Pointer begins with `/` or is
+ * empty, so the two never mix. Anything that is not a list of `{path, message}` is left as it is.
+ */
+export function locateDetails(details: unknown, part: RequestPart = 'body'): unknown {
+  if (!Array.isArray(details)) return details
+  return details.map((d) => {
+    if (typeof d !== 'object' || d === null) return d
+    const problem = d as { in?: unknown; path?: unknown; message?: unknown }
+    if (typeof problem.path !== 'string' || typeof problem.message !== 'string') return d
+    if (typeof problem.in === 'string' && PARTS.has(problem.in)) return d
+    const slash = problem.path.indexOf('/')
+    const head = slash === -1 ? problem.path : problem.path.slice(0, slash)
+    const named = slash !== 0 && problem.path !== '' ? PART_ALIASES[head] : undefined
+    if (named) return { ...d, in: named, path: slash === -1 ? '' : problem.path.slice(slash) }
+    return { ...d, in: part }
+  })
+}
+
 /** The body every REST error is answered with. */
 export interface ErrorBody {
   status: 'error'

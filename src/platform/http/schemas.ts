@@ -7,7 +7,15 @@ export const ErrorResponse = Type.Object(
     error: Type.Object({
       code: Type.String(),
       message: Type.String(),
-      details: Type.Optional(Type.Unknown()),
+      details: Type.Optional(
+        Type.Unknown({
+          description:
+            'What the error is about. For field problems (`VALIDATION_FAILED` and other refusals of ' +
+            'input) a list of `{in, path, message}`: `in` is the part of the request (`body`, `query`, ' +
+            '`params`, `headers`) and `path` a JSON Pointer (RFC 6901) into it, `""` for the whole ' +
+            'part; `missing` names a required property that is absent. Other codes document their own.',
+        }),
+      ),
     }),
     request_id: Type.String(),
   },
