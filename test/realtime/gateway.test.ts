@@ -271,7 +271,10 @@ for (const dialect of DIALECTS) {
       assert.equal(refused.statusCode, 401)
       assert.equal(JSON.parse(refused.body).error.code, 'UNAUTHORIZED')
       const slug = await createCampaign(live.app)
-      const res = await live.app.inject({ method: 'GET', url: `/ws/${slug}/guest?token=${await live.guestToken()}` })
+      const res = await live.app.inject({
+        method: 'GET',
+        url: `/ws/${slug}/guest?token=${await live.guestToken()}`,
+      })
       assert.equal(res.statusCode, 426)
       assert.equal(JSON.parse(res.body).error.code, 'UPGRADE_REQUIRED')
       const m = await live.app.inject({ method: 'GET', url: '/api/amadeus/graph', headers: adminHeaders })
