@@ -7,7 +7,8 @@ import type { Authenticator } from '../platform/auth/plugin.js'
 import { clientIp, compileTrustProxy, type TrustProxy } from '../platform/http/client-ip.js'
 import { clientNetwork } from '../platform/http/client-network.js'
 import { type AppError, NotFoundError, ServiceUnavailableError } from '../platform/http/errors.js'
-import { SocketCounts, sessionFullForRefresh, tooManyConnections } from './limits.js'
+import { UpgradeRequiredError } from './errors.js'
+import { type LimitScope, SocketCounts, sessionFullForRefresh, tooManyConnections } from './limits.js'
 import type { RealtimeMetrics } from './metrics.js'
 import { authorizeUpgrade, refuse, type UpgradeGrant } from './upgrade.js'
 
@@ -26,12 +27,28 @@ export interface AdmissionDeps {
   accept(req: IncomingMessage, socket: Duplex, head: Buffer, grant: UpgradeGrant, ip: string): void
 }
 
+/**
+ * How `Admission.admit` holds a socket limit: true when the client network (`address`) or the
+ * session has room, after taking a slot of it when the caller is an upgrade.
+ */
+export interface Slots {
+  address(network: string): boolean
+  session(session: string): boolean
+}
+
+/** An admitted upgrade: what it may open, and the client's full address (the connection keeps it). */
+export interface Admitted {
+  grant: UpgradeGrant
+  ip: string
+}
+
 const shuttingDown = () => new ServiceUnavailableError('The server is shutting down', 'SHUTTING_DOWN')
 
 /**
  * Who may open a socket: shutdown, the per-address and per-session socket limits, the token and
- * the campaign, all decided before the upgrade and refused with a plain HTTP answer carrying the
- * REST error body (and counted by code).
+ * the campaign (`admit`), all decided before the upgrade and refused with a plain HTTP answer
+ * carrying the REST error body (and counted by code); a plain GET of the same URL (`probe`) is
+ * decided by the same checks.
  */
 export class Admission {
   readonly counts: SocketCounts
@@ -46,36 +63,63 @@ export class Admission {
     })
   }
 
-  /** An upgrade to `/ws/…`. */
-  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy())
-    if (this.deps.closing()) {
-      this.refuse(socket, shuttingDown())
-      return
-    }
+  /**
+   * The admission checks of `/ws`, in their one order: shutdown, the client network's socket limit
+   * (before the token and campaign: that work is what a flood would cost), the URL, the token
+   * (also `Authorization: Bearer` with `bearer`), the user, the campaign (`authorizeUpgrade`),
+   * shutdown again (it may have begun meanwhile), the session's socket limit. The upgrade and the
+   * probe both run this, so they cannot refuse differently; `slots` says how a limit is held
+   * (taken for a socket, or only looked at). Throws the refusal.
+   */
+  async admit(req: IncomingMessage, slots: Slots, options: { bearer?: boolean } = {}): Promise<Admitted> {
     const { authenticator, campaigns, config } = this.deps
-    // Counted before the token and campaign are checked: that work is what a flood would cost.
-    const ip = this.admitAddress(req, socket)
-    if (ip === undefined) return
-    authorizeUpgrade(req, {
+    if (this.deps.closing()) throw shuttingDown()
+    const ip = clientIp(req, this.trustProxy)
+    if (!slots.address(clientNetwork(ip))) throw tooManyConnections('ip', config.WS_MAX_SOCKETS_PER_IP)
+    const grant = await authorizeUpgrade(req, {
       authenticator,
       campaigns,
       allowedOrigins: config.CORS_ORIGINS,
       publicUrl: config.PUBLIC_URL,
-    }).then(
-      (grant) => {
-        if (socket.destroyed) return
-        // Shutdown began while the token and campaign were being checked: it has already sent
-        // 1012 to the sockets it knows, so one opened now would be left open (and would keep
-        // the HTTP server, which waits for every socket, from closing).
-        if (this.deps.closing()) {
-          this.refuse(socket, shuttingDown())
-          return
-        }
-        if (!this.admitSession(socket, grant.principal.session_id)) return
-        this.deps.accept(req, socket, head, grant, ip)
+      bearer: options.bearer,
+    })
+    // Shutdown began while the token and campaign were being checked: it has already sent 1012 to
+    // the sockets it knows, so one opened now would be left open (and would keep the HTTP server,
+    // which waits for every socket, from closing).
+    if (this.deps.closing()) throw shuttingDown()
+    if (!slots.session(grant.principal.session_id))
+      throw tooManyConnections('session', config.WS_MAX_SOCKETS_PER_SESSION)
+    return { grant, ip }
+  }
+
+  /** An upgrade to `/ws/…`: `admit`, its slots taken for `socket` (given back when it closes). */
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy())
+    const slots: Slots = {
+      address: (network) => this.counts.takeIp(socket, network),
+      session: (session) => this.counts.takeSession(socket, session),
+    }
+    this.admit(req, slots).then(
+      ({ grant, ip }) => {
+        if (!socket.destroyed) this.deps.accept(req, socket, head, grant, ip)
       },
       (err) => this.refuse(socket, err),
+    )
+  }
+
+  /**
+   * A plain GET of `/ws/…` (the probe): `admit` with `Authorization: Bearer` too, looking at the
+   * slots without taking one (a probe is no socket). Returns the refusal the upgrade would get, or
+   * 426 `UPGRADE_REQUIRED` when it would be admitted; any other failure as thrown.
+   */
+  async probe(req: IncomingMessage): Promise<unknown> {
+    const { WS_MAX_SOCKETS_PER_IP: perIp, WS_MAX_SOCKETS_PER_SESSION: perSession } = this.deps.config
+    const free = (scope: LimitScope, limit: number) => (key: string) =>
+      limit === 0 || key === '' || this.counts.count(scope, key) < limit
+    const slots: Slots = { address: free('ip', perIp), session: free('session', perSession) }
+    return this.admit(req, slots, { bearer: true }).then(
+      () => new UpgradeRequiredError(),
+      (err: unknown) => err,
     )
   }
 

@@ -1,14 +1,11 @@
 import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import { clientIp, compileTrustProxy } from '../platform/http/client-ip.js'
-import { clientNetwork } from '../platform/http/client-network.js'
-import { AppError, ServiceUnavailableError } from '../platform/http/errors.js'
+import { answerBadUrls } from '../platform/http/error-handler.js'
+import { AppError } from '../platform/http/errors.js'
 import { errors } from '../platform/http/schemas.js'
-import { UpgradeRequiredError } from './errors.js'
 import { Gateway, type GatewayDeps } from './gateway.js'
-import { tooManyConnections } from './limits.js'
-import { authorizeUpgrade, refusalHeaders } from './upgrade.js'
+import { refusalHeaders } from './upgrade.js'
 
 export interface AttachOptions {
   /** Upgrade paths other 'upgrade' listeners own (e.g. `/cable`); left to them. */
@@ -17,7 +14,7 @@ export interface AttachOptions {
 
 /**
  * Wire the gateway into the app: the HTTP server's 'upgrade' event for `/ws/…`, a documented
- * route answering plain GETs (the probe, see `probeUpgrade`), start on ready and 1012 to every
+ * route answering plain GETs (the probe, see `Admission.probe`), start on ready and 1012 to every
  * socket before close. An upgrade to any other path nobody owns is refused with 404 before the
  * upgrade: Node leaves such a socket open when an 'upgrade' listener exists, so the client would hang.
  */
@@ -28,9 +25,7 @@ export function attachGateway(
 ): Gateway {
   const gateway = new Gateway({ ...deps, log: app.log })
   const others = new Set(options.otherUpgradePaths ?? [])
-  // The gateway's own flag is private; this one is set in the same hook, before its shutdown.
-  let closing = false
-  const probe = probeUpgrade(gateway, deps, () => closing)
+  const probe = probeAnswer(gateway)
   app.server.on('upgrade', (req, socket, head) => {
     if (gateway.handleUpgrade(req, socket, head)) return
     if (!others.has((req.url ?? '/').split('?')[0]!)) gateway.refuseUnknownPath(socket)
@@ -68,51 +63,28 @@ export function attachGateway(
       throw await probe(request.raw)
     },
   )
-  app.addHook('onReady', () => gateway.start())
-  app.addHook('preClose', () => {
-    closing = true
-    return gateway.shutdown()
+  // Every other GET under `/ws/` is the probe's too, as every upgrade there is the gateway's: the
+  // route above matches no trailing slash, no segment over the router's `maxParamLength`, no path
+  // of one or three segments, where the upgrade answers (admits, refuses with 400, 404 ...) itself.
+  app.get('/ws/*', { schema: { hide: true } }, async (request) => {
+    throw await probe(request.raw)
   })
+  // Nor does the router read a broken percent-encoding: `frameworkErrors` answers it before any
+  // route runs, with the probe's answer for these paths.
+  answerBadUrls(app, '/ws/', (request) => probe(request.raw))
+  app.addHook('onReady', () => gateway.start())
+  app.addHook('preClose', () => gateway.shutdown())
   return gateway
 }
 
 /**
- * The answer to a plain GET of `/ws/…`: what an upgrade of the same request would be refused with
- * (`Admission.handle`'s checks, in its order: shutdown, the address's socket limit, the token and
- * campaign, the session's socket limit), or 426 when it would be admitted. It takes no socket
- * slot, only looks at the counts: a probe is no socket. The refusal carries the headers the
- * upgrade's would (`Retry-After` by code); any other failure is thrown as is (a masked 500).
+ * The answer to a plain GET of `/ws/…`: `Admission.probe` (the upgrade's own checks, in its
+ * order), as an error carrying the headers the upgrade's refusal would (`Retry-After` by code).
+ * Any other failure is returned as is (a masked 500).
  */
-function probeUpgrade(
-  gateway: Gateway,
-  deps: Omit<GatewayDeps, 'log'>,
-  closing: () => boolean,
-): (req: IncomingMessage) => Promise<unknown> {
-  const { authenticator, campaigns, config } = deps
-  const trustProxy = compileTrustProxy(config.TRUST_PROXY)
-  const counts = gateway.admission.counts
-  const full = (scope: 'ip' | 'session', key: string, limit: number) =>
-    limit > 0 && key !== '' && counts.count(scope, key) >= limit
-  const shuttingDown = () => new ServiceUnavailableError('The server is shutting down', 'SHUTTING_DOWN')
-  const decide = async (req: IncomingMessage): Promise<unknown> => {
-    if (closing()) return shuttingDown()
-    const network = clientNetwork(clientIp(req, trustProxy))
-    if (full('ip', network, config.WS_MAX_SOCKETS_PER_IP))
-      return tooManyConnections('ip', config.WS_MAX_SOCKETS_PER_IP)
-    const grant = await authorizeUpgrade(req, {
-      authenticator,
-      campaigns,
-      allowedOrigins: config.CORS_ORIGINS,
-      publicUrl: config.PUBLIC_URL,
-      bearer: true,
-    })
-    if (closing()) return shuttingDown()
-    if (full('session', grant.principal.session_id, config.WS_MAX_SOCKETS_PER_SESSION))
-      return tooManyConnections('session', config.WS_MAX_SOCKETS_PER_SESSION)
-    return new UpgradeRequiredError()
-  }
+function probeAnswer(gateway: Gateway): (req: IncomingMessage) => Promise<unknown> {
   return async (req) => {
-    const err = await decide(req).catch((e: unknown) => e)
+    const err = await gateway.admission.probe(req)
     if (!(err instanceof AppError)) return err
     return new AppError(err.statusCode, err.code, err.message, {
       details: err.details,

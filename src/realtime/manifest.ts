@@ -24,6 +24,12 @@ export const manifest: ModuleManifest = {
       auth: 'session',
       summary: 'WebSocket upgrade (token in ?token=, Sec-WebSocket-Protocol or cookie)',
     },
+    {
+      method: 'GET',
+      path: '/ws/*',
+      auth: 'session',
+      summary: "The probe of every other /ws/ path (trailing slash, long segment): the upgrade's refusal",
+    },
   ],
   actions: [],
   events: [

@@ -6,8 +6,11 @@ import { MESSAGES } from './v1.errors.js'
 
 const KEY = 'maintenance'
 const CHANNEL = 'ovasabi:stream:maintenance'
-/** Paths that answer during maintenance: health (balancers), metrics, and the switch itself. */
-const EXEMPT = /^\/(health(\/|$|\?)|metrics($|\?)|api\/v1\/admin\/maintenance($|\?))/
+/**
+ * Paths that answer during maintenance: health (balancers), metrics, the switch itself, and the
+ * `/ws/…` probe, which answers what the upgrade would (maintenance does not refuse `/ws` sockets).
+ */
+const EXEMPT = /^\/(health(\/|$|\?)|metrics($|\?)|ws\/|api\/v1\/admin\/maintenance($|\?))/
 
 export interface Maintenance {
   /** `MAINTENANCE_MODE` from config, or the admin toggle (stored, shared by every node). */

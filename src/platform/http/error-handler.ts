@@ -128,23 +128,57 @@ function fromFastifyError(err: FastifyError, request: FastifyRequest): AppError 
   return undefined
 }
 
+/** A route's own answer to a URL the router refused (see `answerBadUrls`): the error to answer with. */
+export type BadUrlAnswer = (request: FastifyRequest) => Promise<unknown>
+
+const badUrlAnswers = new WeakMap<FastifyInstance, Array<{ prefix: string; answer: BadUrlAnswer }>>()
+
+/**
+ * GETs under `prefix` that the router refuses (see `frameworkErrors`) are answered by `answer`
+ * instead: a route that reads the raw URL itself and must answer every URL alike (the `/ws/…`
+ * probe answers what the upgrade of the same URL would). On the root instance.
+ */
+export function answerBadUrls(app: FastifyInstance, prefix: string, answer: BadUrlAnswer): void {
+  const list = badUrlAnswers.get(app) ?? []
+  list.push({ prefix, answer })
+  badUrlAnswers.set(app, list)
+}
+
 /**
  * Fastify's `frameworkErrors`: what its router refuses before any route or hook runs (a path with
  * a broken percent-encoding, `/api/user/%E0%A4%A`; a path parameter over its length), answered
- * with our error body instead of Fastify's own. No hook runs for these, so the headers every
- * answer carries are set here.
+ * with our error body instead of Fastify's own, or with the answer a route gave for its paths
+ * (`answerBadUrls`). No hook runs for these, so the headers every answer carries are set here.
  */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const own =
+    (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') &&
+    (request.method === 'GET' || request.method === 'HEAD')
+      ? badUrlAnswers.get(request.server)?.find((a) => request.url.startsWith(a.prefix))
+      : undefined
+  if (own) {
+    own.answer(request).then(
+      (answer) => sendRouterAnswer(answer, request, reply),
+      (err: unknown) => sendRouterAnswer(err, request, reply),
+    )
+    return
+  }
   const appError =
     error.code === 'FST_ERR_BAD_URL'
       ? new BadRequestError('The URL holds an invalid percent-encoding', 'INVALID_URL')
       : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
         ? new AppError(414, 'URI_TOO_LONG', 'A path segment of the URL is too long')
-        : undefined
-  if (!appError) request.log.error({ err: error }, 'router error')
+        : error
+  sendRouterAnswer(appError, request, reply)
+}
+
+/** `answer` (an `AppError`, or anything else: a masked 500, logged) with the headers every answer carries. */
+function sendRouterAnswer(answer: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const appError = answer instanceof AppError ? answer : undefined
+  if (!appError) request.log.error({ err: answer }, 'router error')
   reply
     .status(appError?.statusCode ?? 500)
-    .headers({ 'x-request-id': request.id, 'cache-control': 'no-store' })
+    .headers({ ...appError?.headers, 'x-request-id': request.id, 'cache-control': 'no-store' })
     .send(
       appError
         ? errorBody(appError, request.id)
