@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws'
 import type { Principal, Role } from '../platform/auth/principal.js'
+import { burstOf, msUntilToken, type TokenBucket, takeToken } from '../platform/token-bucket.js'
 import { encode } from './frames.js'
 import type { SocketInfo } from './inbound.js'
 import type { OutboundFrame } from './publish.js'
@@ -69,7 +70,7 @@ export function deliveryOf(frame: OutboundFrame): Delivery {
  * One socket and what the gateway knows about it. Kept to plain fields (no timers, no closures
  * per socket) so an idle connection costs little beyond the `ws` object itself.
  */
-export class Connection implements SocketInfo {
+export class Connection implements SocketInfo, TokenBucket {
   /** Public id: the cursor id other clients see, unique across nodes. */
   readonly connection_id: string
   /** This node's sequence number of the socket (spreads heartbeats over the period). */
@@ -279,26 +280,17 @@ export class Connection implements SocketInfo {
 
   /** The inbound bucket's capacity: two seconds' worth of frames. */
   get burst(): number {
-    return this.messagesPerSecond * 2
+    return burstOf(this.messagesPerSecond)
   }
 
-  /** Token bucket on inbound frames; false means drop this one. */
+  /** Token bucket on inbound frames (platform/token-bucket.ts); false means drop this one. */
   admit(now: number): boolean {
-    const elapsed = now - this.lastRefill
-    if (elapsed > 0) {
-      this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.messagesPerSecond) / 1000)
-      this.lastRefill = now
-    }
-    if (this.tokens >= 1) {
-      this.tokens -= 1
-      return true
-    }
-    return false
+    return takeToken(this, this.messagesPerSecond, now)
   }
 
   /** Milliseconds until the inbound bucket holds a token again (as of its last `admit`). */
   untilAdmitted(): number {
-    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.messagesPerSecond)
+    return msUntilToken(this, this.messagesPerSecond)
   }
 
   info(): SocketInfo {

@@ -19,9 +19,10 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
 /**
- * Bus channel on which an account's token cut-off or a logout of one of its tokens
- * (`{account_id}`) is announced, so every node re-checks that account's open `/cable` sockets at
- * once instead of at its next periodic pass.
+ * Bus channel on which an account's token cut-off, a logout of one of its tokens or a change of
+ * its role (`{account_id}`) is announced, so every node re-checks that account's open `/cable`
+ * sockets at once instead of at its next periodic pass (and a demoted one loses what its new role
+ * does not allow).
  */
 export const TOKENS_CUT_OFF_CHANNEL = 'ovasabi:stream:tokens-cut-off'
 
@@ -261,6 +262,9 @@ export function createAccountService(deps: {
     async update(id, patch) {
       const row = await repo.update(db, id, patch)
       if (!row) throw notFound()
+      // REST reads the role per request; open `/cable` sockets hear of it now, on every node.
+      // Lost, their next command's check or the periodic re-check applies it.
+      await deps.bus?.publish(TOKENS_CUT_OFF_CHANNEL, { account_id: Number(row.id) }).catch(() => {})
       return toAccountJson(row)
     },
     async accounts(ids) {

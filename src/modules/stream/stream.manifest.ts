@@ -122,14 +122,15 @@ export const streamManifest: ModuleManifest = {
       channel: 'bus',
       direction: 'emits',
       description:
-        "An account's tokens were cut off, or one was logged out: every node re-checks its /cable sockets of that account",
+        "An account's tokens were cut off, one was logged out, or its role changed: every node re-checks its /cable sockets of that account",
       schema: TokensCutOffMessage,
     },
     {
       name: TOKENS_CUT_OFF_CHANNEL,
       channel: 'bus',
       direction: 'consumes',
-      description: 'Each node closes its /cable sockets whose token no longer works (cable/server.ts)',
+      description:
+        'Each node closes its /cable sockets whose token no longer works and ends the subscriptions a changed role no longer allows (cable/server.ts)',
     },
     {
       name: CABLE_CHANNEL,

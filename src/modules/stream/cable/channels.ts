@@ -22,6 +22,11 @@ export interface Channel {
   /** Broadcastings (stream names) whose messages reach this channel's subscribers. */
   broadcastings: string[]
   subscribed(conn: CableConnection, identifier: string): Promise<boolean>
+  /**
+   * Whether a subscription may stay for `principal`: asked again when the socket's role changes
+   * (server.ts), so a demotion ends the subscriptions the new role could not have made. None: any.
+   */
+  allows?(principal: V1Principal): boolean
   /** After the confirmation went out, so what it broadcasts reaches the new subscriber too. */
   confirmed?(conn: CableConnection, identifier: string): Promise<void>
   unsubscribed(conn: CableConnection, identifier: string): Promise<void>
@@ -79,12 +84,15 @@ export function collaborativeChannel(deps: {
       ? data.cell_id
       : undefined
 
+  // Editing together is for those who may edit: a read-only (`default`) account would learn
+  // every online editor's email and could lock cells to block them.
+  const allows = (principal: V1Principal) => principal.role === 'editor' || principal.role === 'admin'
+
   return {
     broadcastings: ['collaboration'],
+    allows,
     async subscribed(conn) {
-      // Editing together is for those who may edit: a read-only (`default`) account would learn
-      // every online editor's email and could lock cells to block them.
-      if (conn.principal.role !== 'editor' && conn.principal.role !== 'admin') return false
+      if (!allows(conn.principal)) return false
       await touch(conn)
       return true
     },

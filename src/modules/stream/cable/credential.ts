@@ -2,11 +2,11 @@ import type { V1Principal } from '../account.service.js'
 
 /**
  * A socket's last credential check that answered yes, which commands sent within `reuseMs` of its
- * start go on without reading the account again. What revokes a credential is announced, and the
- * announcement `forget`s it before re-checking the socket (server.ts): a logout or token cut-off
- * (`TOKENS_CUT_OFF_CHANNEL`) and an API key's revocation (`APIKEY_REVOKED_CHANNEL`). A token's
- * expiry needs no read and is honoured at once. So only a change whose announcement was lost (or
- * a role change, which is not announced) waits up to `reuseMs` more for a command to see it; the
+ * start go on without reading the account again. What revokes a credential or changes its role is
+ * announced, and the announcement `forget`s it before re-checking the socket (server.ts): a logout,
+ * a token cut-off or a role change (`TOKENS_CUT_OFF_CHANNEL`) and an API key's revocation
+ * (`APIKEY_REVOKED_CHANNEL`). A token's expiry needs no read and is honoured at once. So only a
+ * change whose announcement was lost waits up to `reuseMs` more for a command to see it; the
  * periodic re-check still bounds those. `reuseMs` 0: every command checks, as REST does.
  */
 export class CredentialCheck {

@@ -1,15 +1,18 @@
+import { burstOf, msUntilToken, type TokenBucket, takeToken } from '../../../platform/token-bucket.js'
+
 /**
  * The inbound limit of one `/cable` socket, as `/ws`'s (realtime/connection.ts, client-frames.ts):
- * a token bucket of `rate` frames a second holding up to twice that, and a flood window whose
- * first drop is told and past 3× the rate of drops ends the socket.
+ * a token bucket of `rate` frames a second holding up to twice that (platform/token-bucket.ts,
+ * the one `/ws` uses), and a flood window whose first drop is told and past 3× the rate of drops
+ * ends the socket.
  */
 
 /** The flood window: drops are counted per window, and its first one is told. */
 export const FLOOD_WINDOW_MS = 10_000
 
-export class InboundBucket {
-  private tokens: number
-  private lastRefill: number
+export class InboundBucket implements TokenBucket {
+  tokens: number
+  lastRefill: number
   private floodWindow = 0
   private floodDrops = 0
   private toldInWindow = false
@@ -25,22 +28,18 @@ export class InboundBucket {
 
   /** Two seconds' worth: a client re-subscribing everything after a reconnect fits in it. */
   get burst(): number {
-    return this.rate * 2
+    return burstOf(this.rate)
   }
 
   /** Whether one more frame is taken (a token spent); false: it is to be dropped unread. */
   admit(now: number): boolean {
-    const elapsed = now - this.lastRefill
-    if (elapsed > 0) {
-      this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.rate) / 1000)
-      this.lastRefill = now
-    }
-    if (this.tokens < 1) return false
-    this.tokens -= 1
-    return true
+    return takeToken(this, this.rate, now)
   }
 
-  /** Counts a dropped frame in its flood window; true once the window's drops pass 3× the rate. */
+  /**
+   * Counts a frame over the bucket in its flood window (a dropped one, or an `unsubscribe`, which
+   * is honoured all the same: server.ts); true once the window's count passes 3× the rate.
+   */
   drop(now: number): boolean {
     if (now - this.floodWindow > FLOOD_WINDOW_MS) {
       this.floodWindow = now
@@ -65,6 +64,6 @@ export class InboundBucket {
 
   /** Milliseconds until the bucket holds a token again (as of its last `admit`). */
   untilAdmitted(): number {
-    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.rate)
+    return msUntilToken(this, this.rate)
   }
 }

@@ -6,7 +6,10 @@ export interface CableMetrics {
   rechecksFailed: Counter<'outcome'>
   /** `ovasabi_cable_commands_refused_total{reason}`: frames dropped unread (`rate_limited`). */
   commandsRefused: Counter<'reason'>
-  /** `ovasabi_cable_disconnects_total{reason}`: sockets the server ended for a flood (`rate_limited`). */
+  /**
+   * `ovasabi_cable_disconnects_total{reason}`: sockets the server ended for a flood
+   * (`rate_limited`) or for not reading what it sent them (`behind`).
+   */
   disconnects: Counter<'reason'>
 }
 
@@ -32,8 +35,9 @@ export function createCableMetrics(registry: Registry): CableMetrics {
     disconnects: new Counter({
       name: 'ovasabi_cable_disconnects_total',
       help:
-        'Open /cable sockets the server ended with a disconnect message: rate_limited (dropped ' +
-        'frames past 3x the rate within 10 s)',
+        'Open /cable sockets the server ended: rate_limited (dropped frames past 3x the rate within ' +
+        '10 s; told with a disconnect message) or behind (over 1 MiB waiting to be written: the ' +
+        'client stopped reading; cut off)',
       labelNames: ['reason'],
       registers: [registry],
     }),

@@ -12,7 +12,7 @@ export interface Checked {
   credential: string
   /** False once it closed: skipped, and a late answer is dropped. */
   open(): boolean
-  /** Still valid: the principal as it stands now (a role change applies to later commands). */
+  /** Still valid: the principal as it stands now (a role change re-authorises its subscriptions). */
   keep(principal: V1Principal): void
   /** No longer valid (revoked, cut off, expired, deleted): the socket is told and closed. */
   refuse(): void

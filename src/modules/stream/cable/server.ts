@@ -33,7 +33,18 @@ interface Live {
   check: CredentialCheck
   /** Its inbound limit (`CABLE_COMMANDS_PER_SECOND`). */
   bucket: InboundBucket
+  /** Its commands (and what else touches its subscriptions), run one at a time in order. */
+  queue: Promise<void>
 }
+
+/**
+ * Bytes a socket may have waiting to be written (`bufferedAmount`) before it is cut off as not
+ * reading: `/ws`'s bound on a socket's queued events (realtime/connection.ts).
+ */
+export const MAX_BUFFERED_BYTES = 1024 * 1024
+
+/** How long `close()` waits for its sockets' subscriptions to end (a command under way first). */
+const CLOSE_CLEANUP_MS = 5000
 
 /** Inbound frames a second per socket when `commandsPerSecond` is not given (`CABLE_COMMANDS_PER_SECOND`). */
 export const COMMANDS_PER_SECOND = 20
@@ -74,6 +85,12 @@ export interface CableServerDeps {
 /** The error frame a command gets when the credential could not be checked (the socket stays). */
 const UNCHECKED = { action: 'error', code: 'SERVICE_UNAVAILABLE', message: UNCHECKED_MESSAGE } as const
 const RATE_LIMITED_MESSAGE = 'Too many commands; this one was dropped: send it again after retry_after_ms'
+/** Told on a subscription ended because the socket's role changed (before its `reject_subscription`). */
+const ROLE_CHANGED = {
+  action: 'error',
+  code: 'FORBIDDEN',
+  message: "Your account's role changed and no longer allows this subscription",
+} as const
 
 /**
  * The ActionCable protocol on `/cable` over raw `ws`: welcome, pings every 3 s, subscribe /
@@ -122,8 +139,9 @@ export function createCableServer(deps: CableServerDeps) {
   const checked = (l: Live): Checked => ({
     credential: l.credential,
     open: () => live.has(l) && l.socket.readyState === l.socket.OPEN,
+    // A role found changed re-authorises the subscriptions after the commands already queued.
     keep: (principal) => {
-      l.conn.principal = principal
+      if (adopt(l, principal)) enqueue(l, () => reauthorise(l))
     },
     refuse: () => refuse(l),
   })
@@ -141,6 +159,75 @@ export function createCableServer(deps: CableServerDeps) {
         'cable credential re-check failed; those sockets stay open and are checked again on the next pass',
       )
     }
+  }
+
+  /** Runs `task` after the socket's queued commands (so never amid a subscribe). */
+  function enqueue(l: Live, task: () => Promise<void>) {
+    l.queue = l.queue.then(task).catch((err) => deps.log.warn({ err }, 'cable command failed'))
+  }
+
+  /** Takes a fresh check's principal; true when its role changed (subscriptions to re-authorise). */
+  function adopt(l: Live, principal: V1Principal): boolean {
+    const changed = principal.role !== l.conn.principal.role
+    l.conn.principal = principal
+    return changed
+  }
+
+  /**
+   * After a role change (announced on the bus, or seen by a command's or the periodic check): each
+   * subscription the new role could not have made ends as if unsubscribed (an editor's cell locks
+   * and presence go), and the client is told on its identifier, then `reject_subscription`, which
+   * `@rails/actioncable` takes for a confirmed subscription too: it forgets it and calls
+   * `rejected`. The socket and its other subscriptions stay: a stream wall keeps `StreamsChannel`
+   * without missing a broadcast to a reconnect. A promotion needs nothing: the client subscribes.
+   */
+  async function reauthorise(l: Live) {
+    for (const [identifier, sub] of [...l.subscriptions]) {
+      if (!sub.channel.allows || sub.channel.allows(l.conn.principal)) continue
+      if (l.subscriptions.get(identifier) !== sub) continue
+      l.subscriptions.delete(identifier)
+      await sub.channel.unsubscribed(l.conn, identifier).catch((err) => {
+        deps.log.warn({ err }, 'cable unsubscribe after a role change failed')
+      })
+      l.conn.transmit(identifier, ROLE_CHANGED)
+      if (l.socket.readyState === l.socket.OPEN) l.socket.send(wire.reject(identifier))
+    }
+  }
+
+  /**
+   * A broadcast, message or ping for the socket, unless it stopped reading: once more than
+   * `MAX_BUFFERED_BYTES` wait to be written (a frozen wall display, a dead link the OS has not
+   * noticed), every later broadcast would pile up in this node's memory. It is cut off then
+   * (counted as `behind`): no close frame could reach it, and the client reconnects once it reads
+   * again. Answers to its own commands go out as they are: the inbound rate bounds those.
+   */
+  function push(l: Live, frame: string) {
+    const socket = l.socket
+    if (socket.readyState !== socket.OPEN) return
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      deps.metrics?.disconnects.labels('behind').inc()
+      socket.terminate()
+      return
+    }
+    socket.send(frame)
+  }
+
+  /** Every subscription of a socket that went (or is going) away ends: its locks and presence go. */
+  async function endSubscriptions(l: Live) {
+    for (const [identifier, sub] of l.subscriptions)
+      await sub.channel.unsubscribed(l.conn, identifier).catch(() => {})
+    l.subscriptions.clear()
+  }
+
+  /**
+   * Ends a subscription, at the client's request, when it exists (idempotent). Nothing is sent
+   * back, as ActionCable sends nothing: the client forgot the subscription when it asked.
+   */
+  async function unsubscribeFrom(l: Live, identifier: string) {
+    const sub = l.subscriptions.get(identifier)
+    if (!sub) return
+    l.subscriptions.delete(identifier)
+    await sub.channel.unsubscribed(l.conn, identifier)
   }
 
   function deliver(b: wire.CableBroadcast) {
@@ -166,11 +253,12 @@ export function createCableServer(deps: CableServerDeps) {
     const { identifier } = cmd
     if ((cmd.command === 'subscribe' || cmd.command === 'message') && !l.check.reusable(l.conn.principal)) {
       // An open socket does not outlive its login: a logout, a deleted account or an expired
-      // token ends it, and a role change applies to the next command checked (REST reads it per
-      // request). A check that answered yes a moment ago serves (credential.ts): what revokes a
-      // credential is announced, and the announcement ends that reuse at once.
+      // token ends it, and a role change applies to this command (REST reads it per request) and
+      // to the subscriptions already made (`reauthorise`). A check that answered yes a moment ago
+      // serves (credential.ts): what revokes a credential or changes a role is announced, and the
+      // announcement ends that reuse at once.
       try {
-        l.conn.principal = await l.check.check()
+        if (adopt(l, await l.check.check())) await reauthorise(l)
       } catch (err) {
         if (isCredentialRefusal(err)) return refuse(l)
         // No answer about the credential (as the periodic re-check, see recheck.ts): this command
@@ -213,10 +301,7 @@ export function createCableServer(deps: CableServerDeps) {
         deps.log.warn({ err }, 'cable subscription follow-up failed')
       })
     } else if (cmd.command === 'unsubscribe') {
-      const sub = l.subscriptions.get(identifier)
-      if (!sub) return
-      l.subscriptions.delete(identifier)
-      await sub.channel.unsubscribed(l.conn, identifier)
+      await unsubscribeFrom(l, identifier)
     } else if (cmd.command === 'message') {
       const sub = l.subscriptions.get(identifier)
       if (!sub?.confirmed || typeof cmd.data !== 'string') return
@@ -238,9 +323,7 @@ export function createCableServer(deps: CableServerDeps) {
       principal,
       userId,
       locks: new Set(),
-      transmit: (identifier, payload) => {
-        if (socket.readyState === socket.OPEN) socket.send(wire.message(identifier, payload))
-      },
+      transmit: (identifier, payload) => push(l, wire.message(identifier, payload)),
     }
     const l: Live = {
       conn,
@@ -249,26 +332,20 @@ export function createCableServer(deps: CableServerDeps) {
       credential,
       check: new CredentialCheck(deps.credentialReuseMs ?? 0, () => deps.accounts.authenticate(credential)),
       bucket: new InboundBucket(deps.commandsPerSecond ?? COMMANDS_PER_SECOND),
+      // Commands of one connection run in order, like ActionCable's per-connection worker.
+      queue: Promise.resolve(),
     }
     live.add(l)
-    // Commands of one connection run in order, like ActionCable's per-connection worker.
-    let queue = Promise.resolve()
     socket.on('message', (data, isBinary) => {
       if (socket.readyState !== socket.OPEN) return
       const now = Date.now()
       if (!l.bucket.admit(now)) return overRate(l, data, isBinary, now)
       if (isBinary) return
-      queue = queue
-        .then(() => command(l, data.toString()))
-        .catch((err) => deps.log.warn({ err }, 'cable command failed'))
+      enqueue(l, () => command(l, data.toString()))
     })
     socket.on('close', () => {
       live.delete(l)
-      queue = queue.then(async () => {
-        for (const [identifier, sub] of l.subscriptions)
-          await sub.channel.unsubscribed(conn, identifier).catch(() => {})
-        l.subscriptions.clear()
-      })
+      enqueue(l, () => endSubscriptions(l))
     })
     socket.on('error', () => {})
     answerPings(socket)
@@ -276,7 +353,13 @@ export function createCableServer(deps: CableServerDeps) {
   }
 
   /**
-   * A frame over the socket's bucket is dropped unread, as on `/ws`. The first of each 10 s window
+   * A frame over the socket's bucket is dropped unread, as on `/ws`, but for an `unsubscribe`:
+   * that one is honoured all the same (in order, after the commands queued before it), since
+   * `@rails/actioncable` forgets a subscription when it sends it and never sends it again: dropped,
+   * the subscription would live on (broadcasts, presence, cell locks) with no client for it. It
+   * is cheap and idempotent, and still counts towards the flood (below), so a flood of them ends
+   * the socket as any other; the close then ends every subscription, which the client believed
+   * gone anyway, and it re-subscribes what it keeps when it reconnects. The first of each 10 s window
    * that is a `subscribe` or `message` is told, on its identifier, with the error message commands
    * get (`{action:"error", code:"RATE_LIMITED", message, retry_after_ms}`); a subscribe is not
    * rejected, since `@rails/actioncable` re-sends an unconfirmed one every 500 ms until it is
@@ -285,13 +368,15 @@ export function createCableServer(deps: CableServerDeps) {
    * reconnect delay) and closed with 1008.
    */
   function overRate(l: Live, data: RawData, isBinary: boolean, now: number) {
-    deps.metrics?.commandsRefused.labels('rate_limited').inc()
+    const unsubscribing = isBinary ? undefined : unsubscribeOf(data)
+    if (unsubscribing === undefined) deps.metrics?.commandsRefused.labels('rate_limited').inc()
     if (l.bucket.drop(now)) {
       deps.metrics?.disconnects.labels('rate_limited').inc()
       l.socket.send(wire.disconnect('rate_limited', true))
       l.socket.close(1008, 'RATE_LIMITED')
       return
     }
+    if (unsubscribing !== undefined) return enqueue(l, () => unsubscribeFrom(l, unsubscribing))
     if (isBinary || !l.bucket.untold) return
     const identifier = tellable(data.toString())
     if (identifier === undefined) return
@@ -349,10 +434,11 @@ export function createCableServer(deps: CableServerDeps) {
       unsubscribe = await deps.bus.subscribe(wire.CABLE_CHANNEL, (m) => deliver(m as wire.CableBroadcast))
       pinger = setInterval(() => {
         const frame = wire.ping()
-        for (const l of live) if (l.socket.readyState === l.socket.OPEN) l.socket.send(frame)
+        for (const l of live) push(l, frame)
       }, wire.PING_INTERVAL_MS)
       pinger.unref()
-      // A cut-off on any node: this node's sockets of that account are checked now.
+      // A cut-off, logout or role change on any node: this node's sockets of that account are
+      // checked now (a demotion re-authorises their subscriptions, see `reauthorise`).
       unsubscribeCutOffs = await deps.bus.subscribe(TOKENS_CUT_OFF_CHANNEL, (m) => {
         const id = (m as { account_id?: unknown } | null)?.account_id
         if (typeof id !== 'number') return
@@ -391,16 +477,49 @@ export function createCableServer(deps: CableServerDeps) {
       await unsubscribe?.()
       await unsubscribeCutOffs?.()
       await unsubscribeKeyRevocations?.()
-      for (const l of live) {
+      // Each socket's subscriptions end now, not when its close handshake completes: by then the
+      // store and the bus may be closed, and with Redis its cell locks would stay taken until
+      // their TTL, and its users shown online on the other nodes for a minute and a half.
+      const ending: Promise<void>[] = []
+      for (const l of [...live]) {
         if (l.socket.readyState === l.socket.OPEN) l.socket.send(wire.disconnect('server_restart', true))
         l.socket.close(1001)
+        live.delete(l)
+        enqueue(l, () => endSubscriptions(l))
+        ending.push(l.queue)
       }
+      // Queued commands of a closing socket are skipped; only one under way is waited for, boundedly.
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.all(ending),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, CLOSE_CLEANUP_MS)
+        }),
+      ])
+      clearTimeout(timer)
       wss.close()
     },
     connections: () => live.size,
   }
 }
 export type CableServer = ReturnType<typeof createCableServer>
+
+/**
+ * The identifier of an `unsubscribe` command. Read only when the frame names the command at all
+ * (a scan, no parse), so what is not one costs what a dropped frame did.
+ */
+function unsubscribeOf(data: RawData): string | undefined {
+  const raw = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
+  if (!raw.includes('"unsubscribe"')) return undefined
+  let cmd: Partial<wire.CableCommand> | null
+  try {
+    cmd = parseUntrustedJson(raw.toString()) as Partial<wire.CableCommand> | null
+  } catch {
+    return undefined
+  }
+  if (cmd?.command !== 'unsubscribe') return undefined
+  return typeof cmd.identifier === 'string' ? cmd.identifier : undefined
+}
 
 /** The identifier of a `subscribe` or `message` command, which an answer can be sent on. */
 function tellable(raw: string): string | undefined {
