@@ -41,6 +41,8 @@ export interface RecheckDeps {
     rules: ReferralRules,
     won: ClaimedMilestones[],
   ) => Promise<boolean>
+  /** Reject (reason `erased`) the pending referral of a person erased, inside `trx`. */
+  dropErased: (trx: Db, slug: string, pending: LockedPending) => Promise<void>
   addQualified: (trx: Db, slug: string, n: number) => Promise<void>
   announce: (won: ClaimedMilestones[]) => Promise<void>
   onError?: (err: unknown) => void
@@ -97,22 +99,27 @@ export function createRechecker(deps: RecheckDeps, options: RecheckOptions = {})
       }
       const rules = referralRules(campaign as Pick<Campaign, 'metadata'>)
       const rows = await repo.pendingAfter(trx, slug, Number(job.after_id), batchSize)
+      // A person erased qualifies under no rule: rejected (those erased before erasure did so).
+      const living = rows.filter((r) => !r.erased)
       const satisfied = qualifiesAtApply(rules)
         ? undefined
         : await repo.whoDid(
             trx,
             slug,
-            rows.map((r) => r.referred_id),
+            living.map((r) => r.referred_id),
             deps.events(on),
           )
       // Referrers' counters in one order: a concurrent qualification locks them the same way.
       const due = rows
-        .filter((r) => !satisfied || satisfied.has(r.referred_id))
+        .filter((r) => r.erased || !satisfied || satisfied.has(r.referred_id))
         .sort((a, b) =>
           a.referrer_id < b.referrer_id ? -1 : a.referrer_id > b.referrer_id ? 1 : a.id - b.id,
         )
       let qualified = 0
-      for (const r of due) if (await deps.settle(trx, slug, r, rules, won)) qualified++
+      for (const r of due) {
+        if (r.erased) await deps.dropErased(trx, slug, r)
+        else if (await deps.settle(trx, slug, r, rules, won)) qualified++
+      }
       await deps.addQualified(trx, slug, qualified)
       const more = rows.length === batchSize
       await repo.advanceRecheck(trx, slug, more ? rows[rows.length - 1]!.id : null, settleMs)

@@ -45,6 +45,29 @@ export async function lockPair(trx: Db, campaign: string, a: string, b: string):
   )
 }
 
+/**
+ * Serialises what decides a person's referral (in any campaign): an apply, the qualifying
+ * action's check, their erasure. In a transaction it is held until the transaction ends; run on
+ * its own (no transaction) it only waits for whichever transaction holds it, so what that one
+ * committed is visible to the caller's next statement.
+ */
+export async function lockPerson(q: Db, userId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`referral-person:${userId}`}, 0))`.execute(q)
+}
+
+/**
+ * Whether the person was erased, as committed now (read in the caller's transaction, after
+ * `lockPerson`: an erasure that held the lock has committed by then).
+ */
+export async function isErased(trx: Db, userId: string): Promise<boolean> {
+  const row = await trx
+    .selectFrom('service_user_master')
+    .select('erased_at')
+    .where('id', '=', userId)
+    .executeTakeFirst()
+  return !row || row.erased_at !== null
+}
+
 /** Undefined when this person already has a referral in the campaign. */
 export async function insertReferral(
   trx: Db,
@@ -271,8 +294,8 @@ export async function topReferrers(db: Db, campaign: string, limit: number, offs
 
 /**
  * Erasure: the address hash of the person's own referral goes (a hash of an IPv4 address is as
- * good as the address: there are only 2^32). The referral, its state and every counter stay; the
- * per-code per-IP counts, which name no one, too.
+ * good as the address: there are only 2^32). The referral and every counter stay (a pending one
+ * is rejected: see `rejectPendingOf`); the per-code per-IP counts, which name no one, too.
  */
 export async function forgetAddress(trx: Db, referredId: string): Promise<void> {
   await trx
@@ -280,6 +303,37 @@ export async function forgetAddress(trx: Db, referredId: string): Promise<void> 
     .set({ ip_hash: '' })
     .where('referred_id', '=', referredId)
     .execute()
+}
+
+/**
+ * Erasure: what the person typed in their refused attempts (any text of 4 to 32 characters: an
+ * email address, a phone number) goes; the refusals stay, with their reason and time. (The
+ * attempts that made a referral hold the referrer's code, which is not the person's.)
+ */
+export async function forgetAttempts(trx: Db, actor: string): Promise<void> {
+  await trx
+    .updateTable('service_referral_audit')
+    .set({ code: '' })
+    .where('actor', '=', actor)
+    .where('to_state', '=', 'refused')
+    .where('code', '!=', '')
+    .execute()
+}
+
+/**
+ * Erasure: the person's pending referrals (any campaign) rejected with `reason`, as one
+ * statement (a row a concurrent qualification holds is waited for, then skipped if it moved on).
+ * What each was, for the referrer's pending count and the audit trail.
+ */
+export async function rejectPendingOf(trx: Db, referredId: string, reason: string) {
+  const rows = await trx
+    .updateTable('service_referral_main')
+    .set({ state: 'rejected', reason, updated_at: new Date() })
+    .where('referred_id', '=', referredId)
+    .where('state', '=', 'pending')
+    .returning(['id', 'campaign_slug', 'code', 'referrer_id'])
+    .execute()
+  return rows.map((r) => ({ ...r, id: Number(r.id) }))
 }
 
 /**
@@ -387,11 +441,25 @@ export async function advanceRecheck(
     .execute()
 }
 
-/** Up to `limit` pending referrals after id `afterId`, in id order, row-locked. */
+/**
+ * Up to `limit` pending referrals after id `afterId`, in id order, row-locked; `erased` when the
+ * referred person was (before erasures rejected their pending referral, or by one committing now).
+ */
 export async function pendingAfter(trx: Db, campaign: string, afterId: number, limit: number) {
   const rows = await trx
     .selectFrom('service_referral_main')
     .select(['id', 'code', 'referrer_id', 'referred_id'])
+    .select((eb) =>
+      eb
+        .exists(
+          eb
+            .selectFrom('service_user_master as u')
+            .select('u.id')
+            .whereRef('u.id', '=', 'service_referral_main.referred_id')
+            .where('u.erased_at', 'is not', null),
+        )
+        .as('erased'),
+    )
     .where('campaign_slug', '=', campaign)
     .where('state', '=', 'pending')
     .where('id', '>', afterId)

@@ -72,7 +72,10 @@ export interface ReferralService {
   /** Top `limit` referrers by qualified referrals, display names only (REST and `stats_update`). */
   leaderboard(campaignSlug: string, limit?: number): Promise<LeaderboardEntry[]>
   audit(campaignSlug: string, limit: number): ReturnType<typeof repo.listAudit>
-  /** Erasure hook: what the referrals hold about the person's address. */
+  /**
+   * Erasure hook: what the referrals hold about the person's address goes, so does the text of
+   * their refused attempts, and a referral of theirs still pending is rejected (reason `erased`).
+   */
   forget(userId: string, trx: Db): Promise<void>
   /**
    * Start the periodic sweep that announces milestones committed but never announced (a failed
@@ -98,6 +101,9 @@ export interface ReferralServiceDeps {
   /** Recheck batches, the second pass's delay, and the sweep interval (see referral.recheck.ts). */
   recheck?: RecheckOptions
 }
+
+/** Why a pending referral was rejected when its person was erased (the audit trail's `reason`). */
+const ERASED_REASON = 'erased'
 
 /** A normalised code as people could have been given it (letters and digits). */
 const CODE_SHAPE = /^[A-Z0-9]{1,32}$/
@@ -220,6 +226,23 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     return 'rejected'
   }
 
+  /** A pending referral just rejected because its person was erased: its pending count and audit. */
+  async function dropped(
+    trx: Db,
+    r: { id: number; campaign_slug: string; code: string; referrer_id: string },
+  ): Promise<void> {
+    await repo.addPending(trx, r.campaign_slug, r.referrer_id, -1)
+    await repo.audit(trx, {
+      campaign_slug: r.campaign_slug,
+      referral_id: r.id,
+      code: r.code,
+      actor: 'system',
+      from_state: 'pending',
+      to_state: 'rejected',
+      reason: ERASED_REASON,
+    })
+  }
+
   const rechecker = createRechecker(
     {
       db,
@@ -232,6 +255,10 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
         if (done === 'rejected') return false
         won.push(done)
         return true
+      },
+      async dropErased(trx, slug, pending) {
+        if (await repo.transition(trx, pending.id, 'pending', 'rejected', ERASED_REASON))
+          await dropped(trx, { ...pending, campaign_slug: slug })
       },
       addQualified: async (trx, slug, n) => {
         if (n > 0) await addToCounters(trx, slug, { referrals_qualified: n })
@@ -310,6 +337,12 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     try {
       const referrer = await check(campaign, input, code, rules)
       const { id, won, status } = await db.transaction().execute(async (trx) => {
+        // The person's lock first: their qualifying action (`recordAction`) waits for this
+        // transaction before looking for their referral, or this one, once it has the lock, sees
+        // that action's log entry (`whoDid` below). Without it each could miss the other, and the
+        // referral would stay pending for good. Their erasure waits here too, or is seen.
+        await repo.lockPerson(trx, input.userId)
+        if (await repo.isErased(trx, input.userId)) throw refusals.notMember()
         // Checked again under the pair's lock: the other direction may have committed meanwhile.
         await repo.lockPair(trx, slug, referrer.user_id, input.userId)
         if (await referredBy(trx, slug, referrer.user_id, input.userId)) throw refusals.mutual()
@@ -389,6 +422,10 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     async recordAction(campaign, userId, action) {
       const rules = referralRules(campaign)
       if (qualifiesAtApply(rules) || !qualifiesOn(campaign, action, action)) return
+      // The action committed before this runs. An apply of the person's that holds their lock
+      // may have read the log before it did: wait for it to commit, and its referral is seen here
+      // (an apply that takes the lock after this sees the action, and qualifies at once).
+      await repo.lockPerson(db, userId)
       if (!(await repo.pendingFor(db, campaign.slug, userId))) return
       const won = await db.transaction().execute(async (trx) => {
         // Locked and read again: a concurrent qualifying action waits here, then finds it settled
@@ -429,7 +466,18 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     },
 
     audit: (campaignSlug, limit) => repo.listAudit(db, campaignSlug, limit),
-    forget: (userId, trx) => repo.forgetAddress(trx, userId),
+    async forget(userId, trx) {
+      // After any apply of theirs in flight (it committed, and is found below), or before it
+      // (which then sees the erasure and is refused).
+      await repo.lockPerson(trx, userId)
+      await repo.forgetAddress(trx, userId)
+      await repo.forgetAttempts(trx, userId)
+      // A referral still pending can no longer qualify: its person is gone, and will do nothing
+      // more. Left pending, a later rule change (to `register`, or referrals back on) would credit
+      // the referrer with someone erased, milestones and all, and their pending count would
+      // never settle.
+      for (const r of await repo.rejectPendingOf(trx, userId, ERASED_REASON)) await dropped(trx, r)
+    },
     start() {
       milestones.start()
       rechecker.start()
