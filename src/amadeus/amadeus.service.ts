@@ -67,6 +67,15 @@ export function diffGraphs(before: Graph | undefined, after: Graph): GraphDiff {
 
 export type AmadeusService = ReturnType<typeof createAmadeusService>
 
+/**
+ * A campaign's `features` as the graph lists them: a row hand-edited or stored before today's
+ * checks may hold something other than a list of names there (an object, a string); visitors read
+ * such a row with no feature on (`hasFeature`), and so does the graph.
+ */
+function listedFeatures(features: unknown): string[] {
+  return Array.isArray(features) ? features.filter((f): f is string => typeof f === 'string') : []
+}
+
 export function createAmadeusService(deps: AmadeusDeps) {
   const { db } = deps
   let recording = true
@@ -80,7 +89,7 @@ export function createAmadeusService(deps: AmadeusDeps) {
     for (let perPage = CAMPAIGN_PAGE; ; perPage *= 4) {
       const { rows } = await deps.campaigns.list({ page: 1, perPage })
       if (rows.length < perPage)
-        return rows.map((c) => ({ slug: c.slug, features: [...((c.metadata.features as string[]) ?? [])] }))
+        return rows.map((c) => ({ slug: c.slug, features: listedFeatures(c.metadata.features) }))
     }
   }
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
-import type { Campaign } from './campaign.schema.js'
+import { type Campaign, metadataFromColumn } from './campaign.schema.js'
 
 const columns = [
   'id',
@@ -16,12 +16,18 @@ const columns = [
   'archived_at',
 ] as const
 
+/** A row as services read it: `metadata` always an object (see `metadataFromColumn`). */
+function toCampaign(row: object | undefined): Campaign | undefined {
+  if (!row) return undefined
+  const c = row as Campaign
+  const metadata = metadataFromColumn(c.metadata)
+  return metadata === c.metadata ? c : { ...c, metadata }
+}
+
 export async function findBySlug(db: Db, slug: string): Promise<Campaign | undefined> {
-  return (await db
-    .selectFrom('service_campaign_main')
-    .select(columns)
-    .where('slug', '=', slug)
-    .executeTakeFirst()) as Campaign | undefined
+  return toCampaign(
+    await db.selectFrom('service_campaign_main').select(columns).where('slug', '=', slug).executeTakeFirst(),
+  )
 }
 
 /**
@@ -29,12 +35,14 @@ export async function findBySlug(db: Db, slug: string): Promise<Campaign | undef
  * another, so each applies to what the previous one left instead of failing on a stale version.
  */
 export async function findForUpdate(trx: Db, slug: string): Promise<Campaign | undefined> {
-  return (await trx
-    .selectFrom('service_campaign_main')
-    .select(columns)
-    .where('slug', '=', slug)
-    .forUpdate()
-    .executeTakeFirst()) as Campaign | undefined
+  return toCampaign(
+    await trx
+      .selectFrom('service_campaign_main')
+      .select(columns)
+      .where('slug', '=', slug)
+      .forUpdate()
+      .executeTakeFirst(),
+  )
 }
 
 export async function list(
@@ -48,7 +56,7 @@ export async function list(
     q.select(columns).orderBy('id', 'desc').limit(opts.limit).offset(opts.offset).execute(),
     q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ])
-  return { rows: rows as Campaign[], total: Number(count.n) }
+  return { rows: rows.map((r) => toCampaign(r)!), total: Number(count.n) }
 }
 
 export async function insert(
@@ -62,12 +70,14 @@ export async function insert(
     created_by: string
   },
 ): Promise<Campaign | undefined> {
-  return (await db
-    .insertInto('service_campaign_main')
-    .values({ ...row, metadata: JSON.stringify(row.metadata), updated_at: new Date() })
-    .onConflict((oc) => oc.column('slug').doNothing())
-    .returning(columns)
-    .executeTakeFirst()) as Campaign | undefined
+  return toCampaign(
+    await db
+      .insertInto('service_campaign_main')
+      .values({ ...row, metadata: JSON.stringify(row.metadata), updated_at: new Date() })
+      .onConflict((oc) => oc.column('slug').doNothing())
+      .returning(columns)
+      .executeTakeFirst(),
+  )
 }
 
 /** Update when `version` still matches; returns undefined when another change won. */
@@ -83,18 +93,20 @@ export async function update(
     archived_at?: Date | null
   },
 ): Promise<Campaign | undefined> {
-  return (await db
-    .updateTable('service_campaign_main')
-    .set({
-      ...patch,
-      metadata: patch.metadata ? JSON.stringify(patch.metadata) : undefined,
-      version: sql`version + 1`,
-      updated_at: new Date(),
-    })
-    .where('slug', '=', slug)
-    .where('version', '=', version)
-    .returning(columns)
-    .executeTakeFirst()) as Campaign | undefined
+  return toCampaign(
+    await db
+      .updateTable('service_campaign_main')
+      .set({
+        ...patch,
+        metadata: patch.metadata ? JSON.stringify(patch.metadata) : undefined,
+        version: sql`version + 1`,
+        updated_at: new Date(),
+      })
+      .where('slug', '=', slug)
+      .where('version', '=', version)
+      .returning(columns)
+      .executeTakeFirst(),
+  )
 }
 
 export async function insertAudit(

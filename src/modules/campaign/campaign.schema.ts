@@ -177,6 +177,31 @@ export interface Campaign {
   archived_at: Date | null
 }
 
+/**
+ * Where a campaign read with a `metadata` column that is not a JSON object keeps what the column
+ * held: non-enumerable, so a copy, a merge, a comparison or JSON never carries it.
+ */
+const STORED_AS = Symbol('metadata as stored')
+
+/**
+ * A `metadata` column as services read it: always an object. One that is not (JSON `null`, a
+ * string, an array, a number: a hand edit or an older version) reads as none set (`{}`), so every
+ * reader (visitors' views, actions, sockets, the stats broadcaster, sweeps) applies its defaults
+ * rather than fail on `null.features`; `storedProblems` names it at `/metadata` to editors.
+ */
+export function metadataFromColumn(value: unknown): Campaign['metadata'] {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value))
+    return value as Campaign['metadata']
+  return Object.defineProperty({}, STORED_AS, { value, enumerable: false })
+}
+
+/** What the `metadata` column held when it was not a JSON object (see `metadataFromColumn`). */
+export function metadataNotAnObject(metadata: object): { stored: unknown } | undefined {
+  return Object.hasOwn(metadata, STORED_AS)
+    ? { stored: (metadata as Record<symbol, unknown>)[STORED_AS] }
+    : undefined
+}
+
 /** A zone `Intl` knows (IANA names and `UTC`): "EST5" or "Berlin" was stored as typed and meant nothing. */
 export function knownTimeZone(zone: string): boolean {
   try {
@@ -289,6 +314,20 @@ function withOffset(at: number, zone: string): string | undefined {
  * Keys `scheduling` held before it was closed are not problems: they are kept, and never shown.
  */
 export function storedProblems(c: Pick<Campaign, 'metadata'>): CampaignProblem[] {
+  const shape = metadataNotAnObject(c.metadata)
+  if (shape) {
+    let held = JSON.stringify(shape.stored) ?? String(shape.stored)
+    if (held.length > 60) held = `${held.slice(0, 59)}…`
+    return [
+      {
+        path: '/metadata',
+        message:
+          `must be a JSON object; ${held} was stored before this was checked, and reads as no metadata ` +
+          '(every setting at its default) until a patch sets it (as `application/merge-patch+json`, ' +
+          '`"metadata": null` stores none set)',
+      },
+    ]
+  }
   const problems: CampaignProblem[] = []
   const zone = scheduleZone(c)
   for (const key of ['start', 'end'] as const) {
@@ -363,9 +402,13 @@ export function campaignProblems(c: Pick<Campaign, 'metadata'>): Array<{ path: s
   return storedProblems(c).map(({ path, message }) => ({ path, message }))
 }
 
-/** Whether `metadata.features` lists `feature` (a row stored before it was checked may hold no list). */
+/**
+ * Whether `metadata.features` lists `feature` (a row stored before it was checked may hold no
+ * list). Readers of the column itself (the referral rechecks read the row as committed, past the
+ * campaign service) may hand it a `metadata` that is JSON `null`: no feature is on then.
+ */
 export function hasFeature(c: Pick<Campaign, 'metadata'>, feature: string): boolean {
-  const features = c.metadata.features as unknown
+  const features = (c.metadata as Campaign['metadata'] | null)?.features as unknown
   return Array.isArray(features) && features.includes(feature)
 }
 

@@ -11,11 +11,12 @@ import {
   mergedMetadata,
 } from './campaign.checks.js'
 import * as repo from './campaign.repo.js'
-import type {
-  Campaign,
-  CreateCampaignBody,
-  MergePatchCampaignBody,
-  UpdateCampaignBody,
+import {
+  type Campaign,
+  type CreateCampaignBody,
+  type MergePatchCampaignBody,
+  metadataNotAnObject,
+  type UpdateCampaignBody,
 } from './campaign.schema.js'
 
 const CHANGED_CHANNEL = 'ovasabi:campaign:changed'
@@ -66,6 +67,10 @@ function diff(before: Campaign, after: Campaign): Record<string, { from: unknown
     if (JSON.stringify(before[key]) !== JSON.stringify(after[key]))
       changes[key] = { from: before[key], to: after[key] }
   }
+  // A column that held no object (see `metadataFromColumn`): what it held, and what replaced it.
+  const shape = metadataNotAnObject(before.metadata)
+  if (shape && !metadataNotAnObject(after.metadata))
+    changes.metadata = { from: shape.stored, to: after.metadata }
   const keys = new Set([...Object.keys(before.metadata), ...Object.keys(after.metadata)])
   for (const key of keys) {
     const from = (before.metadata as Record<string, unknown>)[key]
@@ -78,10 +83,17 @@ function diff(before: Campaign, after: Campaign): Record<string, { from: unknown
 
 type RepoPatch = Parameters<typeof repo.update>[3]
 
-/** Whether every field of `patch` already holds its value (metadata compared as JSON, key order aside). */
+/**
+ * Whether every field of `patch` already holds its value (metadata compared as JSON, key order
+ * aside). Metadata read as `{}` from a column that held no object holds no value: setting it
+ * (to `{}` too) writes it, else the row kept its `null` and its problem.
+ */
 function changesNothing(before: Campaign, patch: RepoPatch): boolean {
   return Object.entries(patch).every(
-    ([key, value]) => value === undefined || isDeepStrictEqual(before[key as keyof RepoPatch], value),
+    ([key, value]) =>
+      value === undefined ||
+      (isDeepStrictEqual(before[key as keyof RepoPatch], value) &&
+        !(key === 'metadata' && metadataNotAnObject(before.metadata))),
   )
 }
 

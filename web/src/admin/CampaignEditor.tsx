@@ -2,7 +2,7 @@ import { useRef, useState } from 'preact/hooks'
 import { type Campaign, OvasabiError, type OvasabiClient } from '../../../client/index.js'
 import { FEATURES } from '../../../src/modules/campaign/features.js'
 import { errorText } from './api.js'
-import { ScheduleFields, scheduleInstant } from './ScheduleFields.js'
+import { ScheduleFields, scheduleValue } from './ScheduleFields.js'
 
 interface EditorProps {
   client: OvasabiClient
@@ -22,6 +22,7 @@ const SCHEDULE_TIMES = new Set(['/metadata/scheduling/start', '/metadata/schedul
 
 /** The form field a problem's path names, in the words the form uses. */
 const FIELD_NAMES: Record<string, string> = {
+  '/metadata': 'Settings',
   '/metadata/scheduling/start': 'Start',
   '/metadata/scheduling/end': 'End',
   '/metadata/scheduling/timezone': 'Time zone',
@@ -35,6 +36,18 @@ const FIELD_NAMES: Record<string, string> = {
 const problemField = (path: string) => FIELD_NAMES[path] ?? path
 
 /**
+ * A stored list of strings as the form shows it: a row stored before lists were checked may hold
+ * one string (`"tags": "spring"`, kept as that one) or anything else (`"features": {…}`, read as
+ * none, as visitors read it), which made the editor fail to open at all.
+ */
+const strings = (value: unknown): string[] =>
+  Array.isArray(value)
+    ? value.filter((v): v is string => typeof v === 'string')
+    : typeof value === 'string'
+      ? [value]
+      : []
+
+/**
  * Metadata with real controls; saved with the campaign's version so concurrent edits are refused.
  * "Load the latest version" remounts the form (its fields start from the campaign they are given).
  */
@@ -46,7 +59,7 @@ export function CampaignEditor(props: EditorProps) {
 function EditorForm(props: EditorProps & { onReset: () => void }) {
   const c = props.campaign
   const meta = c.metadata as Record<string, any>
-  const [features, setFeatures] = useState<Set<string>>(new Set((meta.features as string[]) ?? []))
+  const [features, setFeatures] = useState<Set<string>>(new Set(strings(meta.features)))
   const [rules, setRules] = useState(JSON.stringify(meta.custom_rules ?? {}, null, 2))
   const [rulesError, setRulesError] = useState<string>()
   const [message, setMessage] = useState<{ tone: string; text: string }>()
@@ -59,7 +72,9 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
   const [restoreRefused, setRestoreRefused] = useState(false)
   // What a row stored before its checks holds to fix (the server names them for editors only).
   const problems = c.problems ?? []
-  const heldClosed = problems.some((p) => SCHEDULE_TIMES.has(p.path))
+  // Held as a draft by the server (a start or end it cannot read), not by the Draft box: a legacy
+  // date it reads in the campaign's zone is named in `problems` too, yet the campaign is open.
+  const heldClosed = c.status === 'draft' && !c.draft && problems.some((p) => SCHEDULE_TIMES.has(p.path))
 
   async function save(e: Event) {
     e.preventDefault()
@@ -87,8 +102,8 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
     const scheduling: Record<string, unknown> = {}
     scheduling.frequency = Number(f.get('frequency'))
     scheduling.timezone = String(f.get('timezone') || 'UTC')
-    const start = scheduleInstant(String(f.get('start') ?? ''), scheduling.timezone as string)
-    const end = scheduleInstant(String(f.get('end') ?? ''), scheduling.timezone as string)
+    const start = scheduleValue(c, 'start', String(f.get('start') ?? ''), scheduling.timezone as string)
+    const end = scheduleValue(c, 'end', String(f.get('end') ?? ''), scheduling.timezone as string)
     if (start) scheduling.start = start
     else delete scheduling.start
     if (end) scheduling.end = end
@@ -223,7 +238,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
           </div>
           <div class="field">
             <label for="ed-tags">Tags (comma separated)</label>
-            <input id="ed-tags" name="tags" defaultValue={((meta.tags as string[]) ?? []).join(', ')} />
+            <input id="ed-tags" name="tags" defaultValue={strings(meta.tags).join(', ')} />
           </div>
         </div>
         <div class="field">

@@ -73,3 +73,51 @@ export function instantOf(local: string, zone: string): string | undefined {
   const exact = candidates.find((t) => wallMs(t, zone) === asUtc)
   return new Date(exact ?? asUtc - before).toISOString()
 }
+
+/** A stored date alone or date-time without an offset, as rows written before the checks hold them. */
+const LEGACY_FORM = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?$/
+
+/** A legacy `start`/`end` (see `legacyTime`) as the server reads it. */
+export interface LegacyTime {
+  /** `date`: a date alone (the day's first instant); `local`: a wall-clock time without an offset. */
+  form: 'date' | 'local'
+  /** The day, `YYYY-MM-DD`. */
+  date: string
+  /** The wall-clock time it is read at, `HH:mm` (`HH:mm:ss` with seconds). */
+  time: string
+  /** The instant, as ISO. */
+  at: string
+}
+
+/**
+ * `raw` when it is a date alone (`2026-12-05`) or a date-time without an offset
+ * (`2026-12-05T09:00`), read as the server reads it: that wall-clock time in `zone` (midnight for
+ * a date; a time the clocks skip as the same minutes after the gap, a repeated one as the first).
+ * Undefined for anything else, a date that does not exist (`2026-02-30`) included.
+ */
+export function legacyTime(raw: unknown, zone: string): LegacyTime | undefined {
+  const m = typeof raw === 'string' ? LEGACY_FORM.exec(raw) : null
+  if (!m) return undefined
+  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((v) => Number(v ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ]
+  const day = new Date(Date.UTC(y, mo - 1, d))
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return undefined
+  if (h > 23 || mi > 59 || s > 59) return undefined
+  const date = `${m[1]}-${m[2]}-${m[3]}`
+  const minutes = `${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}`
+  const first = instantOf(`${date}T${minutes}`, zone)
+  if (!first) return undefined
+  const ms = m[7] === undefined ? 0 : Math.floor(Number(`0.${m[7]}`) * 1000)
+  return {
+    form: m[4] === undefined ? 'date' : 'local',
+    date,
+    time: m[6] === undefined ? minutes : `${minutes}:${m[6]}`,
+    at: new Date(Date.parse(first) + s * 1000 + ms).toISOString(),
+  }
+}
