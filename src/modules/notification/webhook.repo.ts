@@ -385,6 +385,17 @@ export async function recordEndpointResult(
   return rows[0]?.open === true
 }
 
+/** An endpoint's waiting messages (retries backing off included) become due now. */
+export async function dueNow(db: Db, webhookId: string): Promise<void> {
+  await db
+    .updateTable('service_notification_outbox')
+    .set({ next_attempt_at: sql`now()` })
+    .where('webhook_id', '=', webhookId)
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '>', sql<Date>`now()`)
+    .execute()
+}
+
 /** A 410 Gone: the receiver asked us to stop. Pending messages for it are cancelled. */
 export async function disableEndpoint(db: Db, webhookId: string, reason: string) {
   await db.transaction().execute(async (trx) => {

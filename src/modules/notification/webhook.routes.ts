@@ -69,7 +69,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         tags,
         security: SecuredBy,
         params: Params,
-        response: { 200: Type.Object({ webhooks: Type.Array(WebhookView) }), ...errors(401, 403, 404) },
+        response: { 200: Type.Object({ webhooks: Type.Array(WebhookView) }), ...errors(400, 401, 403, 404) },
       },
     },
     async (request) => {
@@ -88,7 +88,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         tags,
         security: SecuredBy,
         params: IdParams,
-        response: { 204: Type.Null(), ...errors(401, 403, 404) },
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
@@ -138,13 +138,34 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
           { grace_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 24 * 60 * 60 })) },
           { additionalProperties: false },
         ),
-        response: { 200: WebhookWithSecret, ...errors(401, 403, 404) },
+        response: { 200: WebhookWithSecret, ...errors(400, 401, 403, 404) },
       },
     },
     async (request) => {
       const { slug, id } = ids(request)
       const { grace_seconds } = request.query as { grace_seconds?: number }
       return webhooks.rotate(slug, id, grace_seconds)
+    },
+  )
+
+  app.delete(
+    `${base}/:id/secrets/previous`,
+    {
+      preHandler: admin,
+      schema: {
+        operationId: 'endWebhookSecretGrace',
+        tags,
+        security: SecuredBy,
+        description:
+          'End the grace period of every rotated-out secret now: only the current secret signs from ' +
+          'then on, messages already queued included. Idempotent; the current secret is not changed.',
+        params: IdParams,
+        response: { 200: WebhookView, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { slug, id } = ids(request)
+      return webhooks.endPreviousSecrets(slug, id)
     },
   )
 
@@ -157,9 +178,10 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         tags,
         security: SecuredBy,
         description:
-          'Re-enable an endpoint disabled (by a 410, or by an admin) and close its circuit breaker.',
+          'Re-enable an endpoint disabled (by a 410, or on upgrade) and close its circuit breaker; ' +
+          'its waiting messages, retries backing off included, are sent at once.',
         params: IdParams,
-        response: { 200: WebhookView, ...errors(401, 403, 404) },
+        response: { 200: WebhookView, ...errors(400, 401, 403, 404) },
       },
     },
     async (request) => {
@@ -239,7 +261,10 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
           'Send a message again (same webhook-id, fresh signature and retry budget). ' +
           '409 MESSAGE_ERASED when its subject was erased, 409 WEBHOOK_DISABLED while the endpoint is disabled.',
         params: MessageParams,
-        response: { 202: Type.Object({ status: Type.Literal('queued') }), ...errors(401, 403, 404, 409) },
+        response: {
+          202: Type.Object({ status: Type.Literal('queued') }),
+          ...errors(400, 401, 403, 404, 409),
+        },
       },
     },
     async (request, reply) => {
@@ -261,7 +286,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         params: IdParams,
         response: {
           202: Type.Object({ status: Type.Literal('queued'), message_id: Type.String() }),
-          ...errors(401, 403, 404, 409),
+          ...errors(400, 401, 403, 404, 409),
         },
       },
     },

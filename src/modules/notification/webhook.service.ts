@@ -39,6 +39,11 @@ export interface WebhookService {
     graceSeconds?: number,
   ): Promise<{ id: string; secret: string; webhook: ReturnType<typeof view> }>
   /**
+   * Ends every rotated-out secret's grace period now: from then on only the current secret signs
+   * (the receiver has switched over, or an old secret leaked). Nothing to end is no error.
+   */
+  endPreviousSecrets(campaign: string, id: string): Promise<ReturnType<typeof view>>
+  /**
    * Change where an endpoint sends, what it subscribes to, or its description; its secret, its
    * state and its history stay. Messages already queued go to the new URL; a changed event list
    * applies to events from now on.
@@ -48,7 +53,10 @@ export interface WebhookService {
     id: string,
     patch: { url?: string; events?: string[]; description?: string },
   ): Promise<ReturnType<typeof view>>
-  /** Turn an endpoint disabled by a 410 (or by hand) back on and close its breaker. */
+  /**
+   * Turn an endpoint disabled by a 410 (or by hand) back on and close its breaker; its waiting
+   * messages, retries included, are due at once.
+   */
   enable(campaign: string, id: string): Promise<ReturnType<typeof view>>
   deliveries(campaign: string, id: string, opts: { limit: number; before?: number }): Promise<unknown[]>
   messages(
@@ -213,6 +221,17 @@ export function createWebhookService(deps: {
       await endpointChanged(id)
       return { id, secret, webhook: view(row!) }
     },
+    async endPreviousSecrets(campaign, id) {
+      const row = await repo.updateWebhook(db, campaign, id, {
+        previous_secret_sealed: null,
+        previous_secret_expires_at: null,
+        older_secrets: '[]',
+      })
+      if (!row) throw new NotFoundError(`Webhook ${id} not found in ${campaign}`, 'WEBHOOK_NOT_FOUND')
+      // Messages queued in memory would still be signed with the secrets just stopped.
+      await endpointChanged(id)
+      return view(row)
+    },
     async update(campaign, id, patch) {
       await get(campaign, id)
       if (patch.url !== undefined) refuseCredentials((await resolveTarget(patch.url, deps.allowPrivate)).url)
@@ -227,13 +246,21 @@ export function createWebhookService(deps: {
     },
     async enable(campaign, id) {
       await get(campaign, id)
-      const row = await repo.updateWebhook(db, campaign, id, {
-        enabled: true,
-        disabled_reason: null,
-        consecutive_failures: 0,
-        circuit_open_until: null,
+      const row = await db.transaction().execute(async (trx) => {
+        const updated = await repo.updateWebhook(trx, campaign, id, {
+          enabled: true,
+          disabled_reason: null,
+          consecutive_failures: 0,
+          circuit_open_until: null,
+        })
+        // The admin says the receiver works again: what waits for it (a retry hours away after a
+        // run of failures, or messages held while it was disabled) goes now, not at its backoff.
+        if (updated) await repo.dueNow(trx, id)
+        return updated
       })
-      return view(row!)
+      if (!row) throw new NotFoundError(`Webhook ${id} not found in ${campaign}`, 'WEBHOOK_NOT_FOUND')
+      deps.worker?.nudge()
+      return view(row)
     },
     async deliveries(campaign, id, opts) {
       await get(campaign, id)

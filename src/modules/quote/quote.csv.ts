@@ -1,13 +1,14 @@
 import type { LeadView } from './quote.schema.js'
 
 /**
- * Cells a spreadsheet would read as a formula: = + - @ first, also after leading whitespace or
- * line breaks (which importers that trim cells, as Google Sheets and LibreOffice can, strip
- * first), and any leading tab or CR (OWASP CSV injection). The fullwidth forms ＝ ＋ － ＠
- * (U+FF1D, U+FF0B, U+FF0D, U+FF20) count as theirs: spreadsheets with East Asian input turn them
- * into the ASCII signs, and so a formula. (`\s` covers the ideographic space U+3000 too.)
+ * Cells a spreadsheet would read as a formula (OWASP CSV injection): = + - @ first, also after
+ * leading whitespace or line breaks (which importers that trim cells, as Google Sheets and
+ * LibreOffice can, strip first), and any leading tab or CR. The fullwidth forms ＝ ＋ － ＠
+ * (U+FF1D, U+FF0B, U+FF0D, U+FF20) and the small forms ﹦ ﹢ ﹣ ﹫ (U+FE66, U+FE62, U+FE63,
+ * U+FE6B) count as theirs: spreadsheets fold compatibility forms (NFKC, East Asian input) into
+ * the ASCII signs, and so into a formula. (`\s` covers the ideographic space U+3000 too.)
  */
-const FORMULA_LIKE = /^(?:[\t\r]|\s*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20])/
+const FORMULA_LIKE = /^(?:[\t\r]|\s*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20\uFE66\uFE62\uFE63\uFE6B])/
 
 /** One CSV cell: a formula-like one gets a leading apostrophe; quotes are doubled. */
 export function csvCell(value: unknown): string {

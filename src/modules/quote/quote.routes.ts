@@ -58,7 +58,7 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
       const body = request.body
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         throw new ValidationError('Body must be a JSON object', [
-          { field: '', path: '/', message: 'must be an object' },
+          { field: '', path: '', message: 'must be an object' },
         ])
       }
       const { campaign, ...data } = body as Record<string, unknown>

@@ -46,7 +46,9 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
   async function exportCsv() {
     try {
       const csv = await client.leads.csv(slug, { status: status || undefined, q: q || undefined })
-      const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }))
+      // A byte order mark first: Excel opens a CSV file without one in the system's legacy code
+      // page, so every accented or East Asian name came out garbled.
+      const url = URL.createObjectURL(new Blob(['\uFEFF', csv], { type: 'text/csv;charset=utf-8' }))
       const a = document.createElement('a')
       a.href = url
       a.download = `${slug}-leads.csv`

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import type { OvasabiClient, Webhook, WebhookInput } from '../../../client/index.js'
+import type { OvasabiClient, Webhook, WebhookDelivery, WebhookInput } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
 import { LoadView } from './ui.js'
 
@@ -99,6 +99,29 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
     const input = endpointInput(e.currentTarget as HTMLFormElement)
     if (typeof input === 'string') return setMessage({ tone: 'danger', text: input })
     if (await act(() => client.webhooks.update(slug, id, input), 'Saved.')) setEditing(undefined)
+  }
+
+  /**
+   * Stops every rotated-out secret at once (the receiver has switched over, or one leaked). The
+   * SDK has no call for this route yet: the client's own request core sends it.
+   */
+  async function endGrace(h: Webhook) {
+    const n = h.previous_secrets.length
+    if (
+      !confirm(
+        `Stop the ${n === 1 ? 'previous secret' : `${n} previous secrets`} of ${h.url} now? ` +
+          'Only the current secret signs from then on: a receiver still checking with an old one refuses every message.',
+      )
+    )
+      return
+    await act(
+      () =>
+        client.http.request<Webhook>(
+          'DELETE',
+          `/api/campaign/${encodeURIComponent(slug)}/webhooks/${encodeURIComponent(h.id)}/secrets/previous`,
+        ),
+      'Grace period ended: only the current secret signs now.',
+    )
   }
 
   async function remove(h: Webhook) {
@@ -246,6 +269,9 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
                     Remove
                   </button>
                 </div>
+                {h.previous_secrets.length > 0 && (
+                  <PreviousSecrets hook={h} pending={pending} onEnd={() => endGrace(h)} />
+                )}
                 {editing === h.id && (
                   <form class="stack" onSubmit={(e) => save(e, h.id)} data-testid="webhook-edit">
                     <EndpointFields idPrefix={`wh-${h.id}`} hook={h} />
@@ -266,9 +292,43 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
   )
 }
 
+/**
+ * The rotated-out secrets still signing beside the current one, newest first: how many and until
+ * when (never the secrets themselves, which are shown once, when made), and a way to stop them.
+ */
+function PreviousSecrets(props: { hook: Webhook; pending: boolean; onEnd: () => void }) {
+  const previous = props.hook.previous_secrets
+  return (
+    <div class="toolbar" data-testid="webhook-previous-secrets">
+      <div class="grow">
+        <span data-testid="webhook-previous-count">
+          {previous.length === 1
+            ? 'A previous secret still signs'
+            : `${previous.length} previous secrets still sign`}
+        </span>{' '}
+        beside the current one, until{' '}
+        {previous.map((p, i) => (
+          <span key={p.expires_at}>
+            {i > 0 && (i === previous.length - 1 ? ' and ' : ', ')}
+            <time class="nowrap" dateTime={p.expires_at} data-testid="webhook-previous-until">
+              {new Date(p.expires_at).toLocaleString()}
+            </time>
+          </span>
+        ))}
+        .
+      </div>
+      <button class="btn btn-soft btn-sm" type="button" disabled={props.pending} onClick={props.onEnd}>
+        End grace period now
+      </button>
+    </div>
+  )
+}
+
 /** Messages not settled yet: the log is read again until they are. */
 const UNSETTLED = new Set(['pending', 'sending'])
 const RECHECK_MS = 3000
+/** Attempts per page of the log; older pages by `before` (the last id of the page above). */
+const LOG_PAGE = 100
 
 function Deliveries(props: {
   client: OvasabiClient
@@ -279,14 +339,25 @@ function Deliveries(props: {
   onReplay: (fn: () => Promise<unknown>, done: string) => Promise<boolean>
 }) {
   const { client, slug, hook } = props
+  /**
+   * The `before` of each page opened below the newest (empty: the newest page). Only the newest
+   * 100 attempts were reachable: an endpoint failing for a while hid how it started.
+   */
+  const [cursors, setCursors] = useState<number[]>([])
+  const before = cursors.at(-1)
   // A queued message has no delivery until its first attempt: the outbox says whether any waits.
   const [log, reload] = useLoad(async () => {
     const [d, m] = await Promise.all([
-      client.webhooks.deliveries(slug, hook.id),
+      // The SDK's `deliveries` takes no page yet: the client's request core sends the query.
+      client.http.request<{ deliveries: WebhookDelivery[] }>(
+        'GET',
+        `/api/campaign/${encodeURIComponent(slug)}/webhooks/${encodeURIComponent(hook.id)}/deliveries`,
+        { query: { limit: LOG_PAGE, before } },
+      ),
       client.webhooks.messages(slug, hook.id, { limit: 20 }),
     ])
     return { deliveries: d.deliveries, waiting: m.messages.some((x) => UNSETTLED.has(x.status)) }
-  }, [client, slug, hook.id, props.sent])
+  }, [client, slug, hook.id, props.sent, before])
   const waiting = log.state === 'ready' && log.data.waiting
   useEffect(() => {
     if (!waiting) return
@@ -295,53 +366,75 @@ function Deliveries(props: {
   }, [log, waiting])
   return (
     <LoadView value={log} what="delivery log">
-      {(d) =>
-        d.deliveries.length === 0 ? (
-          <p class="muted">No deliveries yet.</p>
-        ) : (
-          <div class="table-wrap">
-            <table class="table" data-testid="webhook-deliveries">
-              <thead>
-                <tr>
-                  <th scope="col">Event</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Attempt</th>
-                  <th scope="col">HTTP</th>
-                  <th scope="col">When</th>
-                  <th scope="col" />
-                </tr>
-              </thead>
-              <tbody>
-                {d.deliveries.map((x) => (
-                  <tr key={x.id}>
-                    <td>
-                      <code>{x.event}</code>
-                    </td>
-                    <td title={x.error ?? undefined}>{x.message_status}</td>
-                    <td class="num">{x.attempt}</td>
-                    <td class="num">{x.status_code ?? '–'}</td>
-                    <td class="nowrap">{x.created_at ? new Date(x.created_at).toLocaleString() : ''}</td>
-                    <td>
-                      <button
-                        class="btn btn-soft btn-sm"
-                        type="button"
-                        onClick={() =>
-                          props.onReplay(
-                            () => props.client.webhooks.replay(props.slug, props.hook.id, x.message_id),
-                            'Replay queued.',
-                          )
-                        }
-                      >
-                        Replay
-                      </button>
-                    </td>
+      {(d) => (
+        <>
+          {d.deliveries.length === 0 ? (
+            <p class="muted">{before === undefined ? 'No deliveries yet.' : 'No older attempts.'}</p>
+          ) : (
+            <div class="table-wrap">
+              <table class="table" data-testid="webhook-deliveries">
+                <thead>
+                  <tr>
+                    <th scope="col">Event</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Attempt</th>
+                    <th scope="col">HTTP</th>
+                    <th scope="col">When</th>
+                    <th scope="col" />
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )
-      }
+                </thead>
+                <tbody>
+                  {d.deliveries.map((x) => (
+                    <tr key={x.id}>
+                      <td>
+                        <code>{x.event}</code>
+                      </td>
+                      <td title={x.error ?? undefined}>{x.message_status}</td>
+                      <td class="num">{x.attempt}</td>
+                      <td class="num">{x.status_code ?? '–'}</td>
+                      <td class="nowrap">{x.created_at ? new Date(x.created_at).toLocaleString() : ''}</td>
+                      <td>
+                        <button
+                          class="btn btn-soft btn-sm"
+                          type="button"
+                          onClick={() =>
+                            props.onReplay(
+                              () => props.client.webhooks.replay(props.slug, props.hook.id, x.message_id),
+                              'Replay queued.',
+                            )
+                          }
+                        >
+                          Replay
+                        </button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+          {(before !== undefined || d.deliveries.length === LOG_PAGE) && (
+            <div class="toolbar" data-testid="webhook-deliveries-pages">
+              <button
+                class="btn btn-soft btn-sm"
+                type="button"
+                disabled={before === undefined}
+                onClick={() => setCursors(cursors.slice(0, -1))}
+              >
+                Newer attempts
+              </button>
+              <button
+                class="btn btn-soft btn-sm"
+                type="button"
+                disabled={d.deliveries.length < LOG_PAGE}
+                onClick={() => setCursors([...cursors, d.deliveries.at(-1)!.id])}
+              >
+                Older attempts
+              </button>
+            </div>
+          )}
+        </>
+      )}
     </LoadView>
   )
 }
