@@ -362,7 +362,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   quote.registerActions(actions, quotes)
   users.onErase(async (person, trx) => {
     await quotes.eraseByUser(person.user_id, trx)
-    if (person.email) await quotes.eraseByEmail(person.email, undefined, trx)
+    for (const email of person.emails) await quotes.eraseByEmail(email, undefined, trx)
   })
   const liveStreams = stream.createLive(streamModule, { publisher, redis: platform.redis })
   stream.registerLiveActions(actions, liveStreams)

@@ -44,6 +44,18 @@ export function earlierEmails(email: string): string[] {
 }
 
 /**
+ * Every form another module may hold this (normal) address under: itself and, with the domain in
+ * its ASCII (`xn--`) form, what forms that take only ASCII addresses (the lead form) store. What
+ * erasure looks for, so a person whose domain is internationalised loses their leads too.
+ */
+export function storedForms(email: string): string[] {
+  const normal = normaliseEmail(email)
+  const at = normal.lastIndexOf('@')
+  const ascii = at < 0 ? '' : domainToASCII(normal.slice(at + 1))
+  return [...new Set([normal, ascii ? `${normal.slice(0, at + 1)}${ascii}` : normal])]
+}
+
+/**
  * The mailbox an address delivers to, for "is this the same person" checks: `+tags` dropped
  * everywhere, dots dropped for Gmail (which ignores them). Never stored; only compared.
  */

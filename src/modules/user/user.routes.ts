@@ -51,7 +51,9 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
           'idempotent for the person themself: with their password, with their own user token, or (an account ' +
           'without a password) from the guest session their join upgraded. Anyone else, and a join that would set ' +
           'a password on an account without one, gets 409 EMAIL_TAKEN (nothing of the person in it). Password ' +
-          'guesses here, and passwords sent for an account without one, count against the login rate limit.',
+          'guesses here, and passwords sent for an account without one, count against the login rate limit. A ' +
+          'join that sets a new account’s password costs a hash: 30 per client network (IPv4 address, IPv6 /64) ' +
+          'per minute, then 429 RATE_LIMITED with Retry-After (joins without a password are not counted).',
         body: RegisterBody,
         response: { 200: AuthResponse, 201: AuthResponse, ...errors(400, 401, 403, 404, 409, 429) },
       },

@@ -18,7 +18,7 @@ import {
 import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
-import { earlierEmails, normaliseEmail } from './email.js'
+import { earlierEmails, normaliseEmail, storedForms } from './email.js'
 import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword } from './password.js'
 import { generateReferralCode } from './referral-code.js'
 import type { Revocations } from './revocations.js'
@@ -47,6 +47,8 @@ export interface CallerContext {
 export interface ErasedPerson {
   user_id: string
   email: string | null
+  /** `email` in every form another module may have stored it under (see `storedForms`); empty without one. */
+  emails: string[]
   session_ids: string[]
 }
 export type EraseHook = (person: ErasedPerson, trx: Db) => Promise<void>
@@ -135,6 +137,13 @@ export interface LoginLimits {
   /** Attempts at one address from all networks together: the ceiling a distributed guesser meets. */
   perEmail: number
   windowMs: number
+  /**
+   * Joins that set a new account's password, per client network and `joinWindowMs`. Each costs a
+   * scrypt hash (16 MiB, tens of ms on the libuv pool that logins share); without a budget, one
+   * client could send thousands a minute and stall every login and file read of the node.
+   */
+  passwordJoinsPerNetwork: number
+  joinWindowMs: number
 }
 
 const DEFAULT_LOGIN_LIMITS: LoginLimits = {
@@ -142,6 +151,9 @@ const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   perEmailAndNetwork: 5,
   perEmail: 100,
   windowMs: 15 * 60_000,
+  // A venue's visitors share one address: 30 a minute is 450 password joins per quarter hour.
+  passwordJoinsPerNetwork: 30,
+  joinWindowMs: 60_000,
 }
 
 const MAX_CODE_ATTEMPTS = 8
@@ -329,7 +341,17 @@ export function createUserService(deps: UserServiceDeps): UserService {
           break
         }
         // The strength rule is for a password being set: an existing person's is only checked.
-        if (input.password !== undefined) assertStrongPassword(input.password, email)
+        if (input.password !== undefined) {
+          assertStrongPassword(input.password, email)
+          // Counted before the hash it pays for, as a login attempt is (see `LoginLimits`).
+          const r = await deps.limiter.consume(
+            `join:password:${clientNetwork(caller.ip)}`,
+            limits.passwordJoinsPerNetwork,
+            limits.joinWindowMs,
+          )
+          if (!r.allowed)
+            throw new TooManyRequestsError(r.retryAfter, 'Too many joins with a password; retry later')
+        }
         const hash = input.password === undefined ? null : await hashPassword(input.password)
         joined = await db.transaction().execute(async (trx) => {
           const user = await repo.insertUser(trx, {
@@ -451,6 +473,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const person: ErasedPerson = {
         user_id: user.id,
         email: user.email,
+        emails: user.email ? storedForms(user.email) : [],
         session_ids: await repo.sessionIds(db, user.id),
       }
       let revoked: string[] = []
