@@ -198,7 +198,12 @@ function load(port: number, path: string, headers: Record<string, string>, extra
  * CPU per request of each process taking part, in ms: where the machine's two cores went. The
  * server, every PostgreSQL backend, and this process (the load generator and webhook receiver).
  */
-async function measured<T extends { requests: { average: number } }>(pid: number, run: () => Promise<T>) {
+async function measured<T extends { requests: { average: number; total: number } }>(
+  pid: number,
+  db: pg.Client,
+  run: () => Promise<T>,
+) {
+  const wal = await walStats(db)
   const server = sampleProcess(pid)
   const steal = sampleSteal()
   const postgres = sampleCommandCpu('postgres')
@@ -212,7 +217,26 @@ async function measured<T extends { requests: { average: number } }>(pid: number
     loadgen_ms_per_request: perRequest(self.stop()),
     hypervisor_steal_percent: Number(steal.stop().toFixed(1)),
   }
-  return { result, cpu }
+  const walAfter = await walStats(db)
+  const per = (n: number) => Number((n / Math.max(1, result.requests.total)).toFixed(2))
+  const wal_per_request = {
+    records: per(walAfter.records - wal.records),
+    bytes: Math.round(per(walAfter.bytes - wal.bytes)),
+    full_page_images: per(walAfter.fpi - wal.fpi),
+  }
+  return { result, cpu, wal_per_request }
+}
+
+/**
+ * The cluster's WAL counters (`pg_stat_wal`): what a request cost in records, bytes and full-page
+ * images after the checkpoint each scenario starts from. Cluster-wide, so only meaningful on a
+ * server nothing else writes to during the run.
+ */
+async function walStats(db: pg.Client) {
+  const { rows } = await db.query(
+    'select wal_records::float8 as records, wal_bytes::float8 as bytes, wal_fpi::float8 as fpi from pg_stat_wal',
+  )
+  return rows[0] as { records: number; bytes: number; fpi: number }
 }
 
 function summary(r: any) {
@@ -262,8 +286,12 @@ async function main() {
       const bare = await start('bare', databaseUrl)
       const bareRun = load(bare.port, '/bare', {}, {})
       await bareRun(3)
-      const bareMeasured = await measured(bare.proc.pid!, () => bareRun(SECONDS))
-      const bareResult = { ...summary(bareMeasured.result), cpu: bareMeasured.cpu }
+      const bareMeasured = await measured(bare.proc.pid!, db, () => bareRun(SECONDS))
+      const bareResult = {
+        ...summary(bareMeasured.result),
+        cpu: bareMeasured.cpu,
+        wal_per_request: bareMeasured.wal_per_request,
+      }
       await stop(bare.proc)
 
       // Ovasabi: campaign with a CRM webhook (so every lead writes an outbox row), a guest session.
@@ -298,8 +326,12 @@ async function main() {
       }
       const before = await countAll()
       const deliveredBefore = delivered
-      const ovsMeasured = await measured(ovs.proc.pid!, () => ovsRun(SECONDS))
-      const ovsResult = { ...summary(ovsMeasured.result), cpu: ovsMeasured.cpu }
+      const ovsMeasured = await measured(ovs.proc.pid!, db, () => ovsRun(SECONDS))
+      const ovsResult = {
+        ...summary(ovsMeasured.result),
+        cpu: ovsMeasured.cpu,
+        wal_per_request: ovsMeasured.wal_per_request,
+      }
       const after = await countAll()
       // Every acknowledged lead's webhook goes out: wait for the outbox to drain.
       const deadline = Date.now() + 60_000
