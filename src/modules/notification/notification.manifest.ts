@@ -37,6 +37,12 @@ export const notificationManifest: ModuleManifest = {
     { method: 'DELETE', path: `${base}/:id`, auth: 'admin', summary: 'Delete an endpoint' },
     { method: 'POST', path: `${base}/:id/rotate`, auth: 'admin', summary: 'Rotate the signing secret' },
     { method: 'POST', path: `${base}/:id/enable`, auth: 'admin', summary: 'Re-enable an endpoint' },
+    {
+      method: 'DELETE',
+      path: `${base}/:id/secrets/previous`,
+      auth: 'admin',
+      summary: 'End the grace period of every rotated-out secret',
+    },
     { method: 'GET', path: `${base}/:id/deliveries`, auth: 'admin', summary: 'Delivery log' },
     { method: 'GET', path: `${base}/:id/messages`, auth: 'admin', summary: 'Messages and their state' },
     {
