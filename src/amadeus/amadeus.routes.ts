@@ -29,7 +29,7 @@ const Problem = Type.Object({ code: Type.String(), subject: Type.String(), messa
 /** The service graph for operators (admin only) and the generated AsyncAPI document (public). */
 export const amadeusRoutes: FastifyPluginAsync<AmadeusRouteOptions> = async (app, opts) => {
   const { amadeus } = opts
-  const admin = { preHandler: app.requireRole('admin') }
+  const admin = { onRequest: app.requireRole('admin') }
 
   app.get(
     '/api/amadeus/graph',

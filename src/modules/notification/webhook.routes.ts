@@ -41,7 +41,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
   app.post(
     base,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         operationId: 'createWebhook',
         tags,
@@ -63,7 +63,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
   app.get(
     base,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         operationId: 'listWebhooks',
         tags,
@@ -82,7 +82,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
   app.delete(
     `${base}/:id`,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         operationId: 'deleteWebhook',
         tags,
@@ -101,7 +101,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
   app.patch(
     `${base}/:id`,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         operationId: 'updateWebhook',
         tags,
@@ -123,7 +123,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
   app.post(
     `${base}/:id/rotate`,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         operationId: 'rotateWebhookSecret',
         tags,
@@ -151,7 +151,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
   app.delete(
     `${base}/:id/secrets/previous`,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         operationId: 'endWebhookSecretGrace',
         tags,
@@ -172,7 +172,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
   app.post(
     `${base}/:id/enable`,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         operationId: 'enableWebhook',
         tags,
@@ -193,7 +193,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
   app.get(
     `${base}/:id/deliveries`,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         operationId: 'listWebhookDeliveries',
         tags,
@@ -221,7 +221,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
   app.get(
     `${base}/:id/messages`,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         operationId: 'listWebhookMessages',
         tags,
@@ -252,7 +252,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
   app.post(
     `${base}/:id/messages/:messageId/replay`,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         operationId: 'replayWebhookMessage',
         tags,
@@ -277,7 +277,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
   app.post(
     `${base}/:id/test`,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         operationId: 'sendWebhookTest',
         tags,

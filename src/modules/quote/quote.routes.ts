@@ -109,7 +109,7 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
   app.get(
     '/api/campaign/:slug/leads',
     {
-      preHandler: editor,
+      onRequest: editor,
       schema: {
         operationId: 'listLeads',
         tags,
@@ -139,7 +139,7 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
   app.get(
     '/api/campaign/:slug/leads.csv',
     {
-      preHandler: editor,
+      onRequest: editor,
       schema: {
         operationId: 'exportLeadsCsv',
         tags,
@@ -173,7 +173,7 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
   app.get(
     '/api/campaign/:slug/leads/:id',
     {
-      preHandler: editor,
+      onRequest: editor,
       schema: {
         operationId: 'getLead',
         tags,
@@ -191,7 +191,7 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
   app.patch(
     '/api/campaign/:slug/leads/:id',
     {
-      preHandler: editor,
+      onRequest: editor,
       schema: {
         operationId: 'updateLeadStatus',
         tags,
@@ -212,7 +212,7 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
   app.delete(
     '/api/campaign/:slug/leads/:id',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         operationId: 'eraseLead',
         tags,

@@ -79,9 +79,12 @@ export function createAuthenticator(deps: {
 declare module 'fastify' {
   interface FastifyInstance {
     authenticator: Authenticator
-    /** preHandler: any valid session, user token or API key. */
+    /**
+     * Hook: any valid session, user token or API key. Use it as `onRequest`, so a caller without
+     * a credential is told 401 before the route's schemas are checked (never 400 with details).
+     */
     authenticate: (request: FastifyRequest) => Promise<void>
-    /** preHandler factory: the caller must hold `role` or a stronger one. */
+    /** Hook factory (as `onRequest`, like `authenticate`): the caller must hold `role` or a stronger one. */
     requireRole: (role: Role) => (request: FastifyRequest) => Promise<void>
   }
 }
