@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import type { ReferralState } from '../../platform/db/tables.js'
+import { type Campaign, metadataFromColumn } from '../campaign/campaign.schema.js'
 
 /**
  * Count one more referral for (code, IP) unless the cap is reached; false when it is. One
@@ -302,6 +303,8 @@ export async function forgetAddress(trx: Db, referredId: string): Promise<void> 
     .updateTable('service_referral_main')
     .set({ ip_hash: '' })
     .where('referred_id', '=', referredId)
+    // A second erasure (hooks run again) rewrites nothing: no dead row versions.
+    .where('ip_hash', '<>', '')
     .execute()
 }
 
@@ -342,9 +345,15 @@ export async function rejectPendingOf(trx: Db, referredId: string, reason: strin
  * under a rule already replaced. (Read here rather than through the campaign service, whose
  * copy may be seconds old.)
  */
-export async function campaignNow(db: Db, slug: string, opts: { share?: boolean } = {}) {
+export async function campaignNow(
+  db: Db,
+  slug: string,
+  opts: { share?: boolean } = {},
+): Promise<Pick<Campaign, 'version' | 'metadata'> | undefined> {
   const q = db.selectFrom('service_campaign_main').select(['version', 'metadata']).where('slug', '=', slug)
-  return (opts.share ? q.forShare() : q).executeTakeFirst()
+  const row = await (opts.share ? q.forShare() : q).executeTakeFirst()
+  // A column that holds no object (JSON null, a string, an array) reads as `{}`, as campaigns do.
+  return row && { version: row.version, metadata: metadataFromColumn(row.metadata) }
 }
 
 /** Campaigns changed since their referral rule was last looked at, or never looked at. */

@@ -25,6 +25,7 @@ import * as m023 from './migrations/023_join_events_without_pii.js'
 import * as m024 from './migrations/024_translation_cache_retention.js'
 import * as m025 from './migrations/025_webhook_previous_secrets.js'
 import * as m026 from './migrations/026_referral_recheck.js'
+import * as m027 from './migrations/027_referral_erasure_indexes.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -56,6 +57,7 @@ const migrations: Record<string, Migration> = {
   '024_translation_cache_retention': m024,
   '025_webhook_previous_secrets': m025,
   '026_referral_recheck': m026,
+  '027_referral_erasure_indexes': m027,
 }
 
 const TABLE = 'service_schema_migration'
