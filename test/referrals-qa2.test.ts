@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { FEATURES } from '../src/modules/campaign/campaign.schema.js'
 import { createReferralService, type ReferralService } from '../src/modules/referral/referral.service.js'
@@ -18,117 +17,24 @@ import {
   onTwoPostgresNodes,
   withDatabase,
 } from './helper.js'
+import {
+  apply,
+  campaignQualified,
+  counter,
+  eventually,
+  type Joined,
+  join,
+  milestones,
+  patch,
+  quote,
+  rechecked,
+  rule,
+  state,
+} from './referral-fixtures.js'
 import { realtimeSuite } from './realtime/fixtures.js'
 
 // Referrals when a campaign's rule changes under them: `referral_qualifies_on` edited on a live
 // campaign, the referral feature switched off and on, rule aliases, and the same on two nodes.
-
-interface Joined {
-  user: { id: string; email: string; display_name: string; referral_code: string }
-  token: string
-}
-
-const mail = (tag = 'q') => `${tag}_${randomBytes(4).toString('hex')}@example.com`
-const ip = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
-
-async function join(app: FastifyInstance, campaign: string, name = 'Person'): Promise<Joined> {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/user/register',
-    headers: { 'x-forwarded-for': ip() },
-    payload: { campaign, email: mail(), name },
-  })
-  assert.ok(res.statusCode < 300, `join: ${res.statusCode} ${res.body}`)
-  return json(res)
-}
-
-async function apply(app: FastifyInstance, campaign: string, who: Joined, code: string) {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/referral',
-    headers: { authorization: `Bearer ${who.token}`, 'x-forwarded-for': ip() },
-    payload: { campaign, code },
-  })
-  assert.equal(res.statusCode, 200, res.body)
-  return json(res).status as string
-}
-
-async function patch(app: FastifyInstance, slug: string, metadata: Record<string, unknown>) {
-  const res = await app.inject({
-    method: 'PATCH',
-    url: `/api/campaign/${slug}`,
-    headers: { ...adminHeaders, 'content-type': 'application/merge-patch+json' },
-    payload: { metadata },
-  })
-  assert.equal(res.statusCode, 200, res.body)
-}
-
-const rule = (referral_qualifies_on: string) => ({ custom_rules: { referral_qualifies_on } })
-
-/** `POST /api/:slug/update` of a quote, from an address of its own (quotes are rate limited per address). */
-async function quote(app: FastifyInstance, slug: string, who: Joined, action = 'quote.submit') {
-  const res = await app.inject({
-    method: 'POST',
-    url: `/api/${slug}/update`,
-    headers: { authorization: `Bearer ${who.token}`, 'x-forwarded-for': ip() },
-    payload: { action, data: { name: 'Q', email: mail('quote') } },
-  })
-  assert.equal(res.statusCode, 200, res.body)
-}
-
-async function state(db: Db, slug: string, who: Joined) {
-  return db
-    .selectFrom('service_referral_main')
-    .select(['state', 'reason'])
-    .where('campaign_slug', '=', slug)
-    .where('referred_id', '=', who.user.id)
-    .executeTakeFirstOrThrow()
-}
-
-async function eventually(check: () => Promise<boolean>, what: string) {
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  assert.fail(`never: ${what}`)
-}
-
-async function counter(db: Db, slug: string, userId: string) {
-  return db
-    .selectFrom('service_referral_counter')
-    .select(['qualified', 'pending'])
-    .where('campaign_slug', '=', slug)
-    .where('user_id', '=', userId)
-    .executeTakeFirstOrThrow()
-}
-
-async function campaignQualified(app: FastifyInstance, slug: string) {
-  const res = await app.inject({ method: 'GET', url: `/api/campaign/${slug}/stats`, headers: adminHeaders })
-  return json(res).counters.referrals_qualified ?? 0
-}
-
-/** The recheck of the campaign's current version has done its first pass (the second waits). */
-async function rechecked(db: Db, slug: string) {
-  await eventually(async () => {
-    const row = await db
-      .selectFrom('service_referral_recheck as r')
-      .innerJoin('service_campaign_main as c', 'c.slug', 'r.campaign_slug')
-      .select(['r.campaign_version', 'c.version', 'r.passes_left', 'r.due_at'])
-      .where('r.campaign_slug', '=', slug)
-      .executeTakeFirst()
-    return (
-      !!row &&
-      row.campaign_version === row.version &&
-      (row.passes_left === 0 || (row.passes_left === 1 && row.due_at.getTime() > Date.now()))
-    )
-  }, 'the recheck caught up')
-}
-
-const milestones = (frames: RealtimeMessage[], slug: string) =>
-  frames
-    .filter((m) => m.frame.type === 'campaign_event' && m.frame.campaign_id === slug)
-    .filter((m) => m.frame.event === 'referral.milestone')
-    .map((m) => (m.frame.payload as { threshold: number }).threshold)
 
 for (const dialect of DIALECTS) {
   describe(`referrals when their rule changes (${dialect})`, () => {

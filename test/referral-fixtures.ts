@@ -1,0 +1,120 @@
+// Referral drives as the rule-change and race suites drive them: people joining and applying
+// codes over REST (each request from a network of its own, so per-IP caps never decide), quotes as
+// qualifying actions, and what the referral tables and counters then hold.
+import assert from 'node:assert/strict'
+import type { FastifyInstance } from 'fastify'
+import type { Db } from '../src/platform/db/database.js'
+import type { RealtimeMessage } from '../src/realtime/publish.js'
+import { adminHeaders, json } from './helper.js'
+import { ip, mail } from './people-fixtures.js'
+
+export interface Joined {
+  user: { id: string; email: string; display_name: string; referral_code: string }
+  token: string
+}
+
+export async function join(app: FastifyInstance, campaign: string, name = 'Person'): Promise<Joined> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/user/register',
+    headers: { 'x-forwarded-for': ip() },
+    payload: { campaign, email: mail('r'), name },
+  })
+  assert.ok(res.statusCode < 300, `join: ${res.statusCode} ${res.body}`)
+  return json(res)
+}
+
+/** `POST /api/referral` answered 200; its `status` (`pending`, `qualified`). */
+export async function apply(app: FastifyInstance, campaign: string, who: Joined, code: string) {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/referral',
+    headers: { authorization: `Bearer ${who.token}`, 'x-forwarded-for': ip() },
+    payload: { campaign, code },
+  })
+  assert.equal(res.statusCode, 200, res.body)
+  return json(res).status as string
+}
+
+/** `POST /api/:slug/update` of a quote, from an address of its own (quotes are rate limited per address). */
+export async function quote(app: FastifyInstance, slug: string, who: Joined, action = 'quote.submit') {
+  const res = await app.inject({
+    method: 'POST',
+    url: `/api/${slug}/update`,
+    headers: { authorization: `Bearer ${who.token}`, 'x-forwarded-for': ip() },
+    payload: { action, data: { name: 'Q', email: mail('quote') } },
+  })
+  assert.equal(res.statusCode, 200, res.body)
+}
+
+/** A merge patch of the campaign's metadata, by an admin. */
+export async function patch(app: FastifyInstance, slug: string, metadata: Record<string, unknown>) {
+  const res = await app.inject({
+    method: 'PATCH',
+    url: `/api/campaign/${slug}`,
+    headers: { ...adminHeaders, 'content-type': 'application/merge-patch+json' },
+    payload: { metadata },
+  })
+  assert.equal(res.statusCode, 200, res.body)
+}
+
+export const rule = (referral_qualifies_on: string) => ({ custom_rules: { referral_qualifies_on } })
+
+/** The state (and reason) of the referral `who` applied in `slug`. */
+export async function state(db: Db, slug: string, who: Joined) {
+  return db
+    .selectFrom('service_referral_main')
+    .select(['state', 'reason'])
+    .where('campaign_slug', '=', slug)
+    .where('referred_id', '=', who.user.id)
+    .executeTakeFirstOrThrow()
+}
+
+export async function counter(db: Db, slug: string, userId: string) {
+  return db
+    .selectFrom('service_referral_counter')
+    .select(['qualified', 'pending'])
+    .where('campaign_slug', '=', slug)
+    .where('user_id', '=', userId)
+    .executeTakeFirstOrThrow()
+}
+
+/** The campaign's `referrals_qualified` counter, as admins read it. */
+export async function campaignQualified(app: FastifyInstance, slug: string) {
+  const res = await app.inject({ method: 'GET', url: `/api/campaign/${slug}/stats`, headers: adminHeaders })
+  return json(res).counters.referrals_qualified ?? 0
+}
+
+/** Polls `check` (every 25 ms, up to 20 s): a qualification runs after the action's answer. */
+export async function eventually(check: () => Promise<boolean>, what: string) {
+  for (let i = 0; i < 800; i++) {
+    if (await check()) return
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  assert.fail(`never: ${what}`)
+}
+
+/** The recheck of the campaign's current version has done its first pass (the second waits). */
+export async function rechecked(db: Db, slug: string) {
+  await eventually(async () => {
+    const row = await db
+      .selectFrom('service_referral_recheck as r')
+      .innerJoin('service_campaign_main as c', 'c.slug', 'r.campaign_slug')
+      .select(['r.campaign_version', 'c.version', 'r.passes_left', 'r.due_at'])
+      .where('r.campaign_slug', '=', slug)
+      .executeTakeFirst()
+    return (
+      !!row &&
+      row.campaign_version === row.version &&
+      (row.passes_left === 0 || (row.passes_left === 1 && row.due_at.getTime() > Date.now()))
+    )
+  }, 'the recheck caught up')
+}
+
+/** The thresholds of the `referral.milestone` events `slug`'s sockets were sent, in order. */
+export const milestones = (frames: RealtimeMessage[], slug: string) =>
+  frames
+    .filter((m) => m.frame.type === 'campaign_event' && m.frame.campaign_id === slug)
+    .filter((m) => m.frame.event === 'referral.milestone')
+    .map((m) => (m.frame.payload as { threshold: number }).threshold)
+    .sort((a, b) => a - b)
