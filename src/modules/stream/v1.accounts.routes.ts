@@ -162,7 +162,7 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
     '/logout',
     {
       ...route,
-      preHandler: requireV1,
+      onRequest: requireV1,
       schema: {
         operationId: 'streamSourceLogout',
         tags,
@@ -180,7 +180,7 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
     '/users',
     {
       ...route,
-      preHandler: requireV1Admin,
+      onRequest: requireV1Admin,
       schema: {
         operationId: 'streamSourceListUsers',
         tags,
@@ -218,7 +218,7 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
     '/users/:id',
     {
       ...route,
-      preHandler: requireV1Admin,
+      onRequest: requireV1Admin,
       schema: {
         operationId: 'streamSourceGetUser',
         tags,
@@ -234,7 +234,7 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
     '/users/:id',
     {
       ...route,
-      preHandler: requireV1Admin,
+      onRequest: requireV1Admin,
       schema: {
         operationId: 'streamSourceUpdateUser',
         tags,
@@ -261,7 +261,7 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
     '/admin/maintenance',
     {
       ...route,
-      preHandler: requireV1Admin,
+      onRequest: requireV1Admin,
       schema: {
         operationId: 'streamSourceMaintenanceState',
         tags,
@@ -275,7 +275,7 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
     '/admin/maintenance',
     {
       ...route,
-      preHandler: requireV1Admin,
+      onRequest: requireV1Admin,
       schema: {
         operationId: 'streamSourceSetMaintenance',
         tags,

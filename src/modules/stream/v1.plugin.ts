@@ -44,12 +44,17 @@ function credential(request: FastifyRequest): string | undefined {
   return typeof key === 'string' && key ? key : undefined
 }
 
-/** preHandler: any signed-in caller. */
+/**
+ * Route hook, as `onRequest`: any signed-in caller. It runs after the plugin's own `onRequest`
+ * (which resolved `request.v1`) and before the body is parsed or the schemas checked, as Rails'
+ * `before_action :authenticate`: a caller without a working credential is told 401, never a
+ * 400/422 naming the route's fields. Checks that need the input (a stream's owner) stay later.
+ */
 export async function requireV1(request: FastifyRequest): Promise<void> {
   if (!request.v1) throw unauthorized()
 }
 
-/** preHandler: admins only (the admin API key counts). */
+/** Route hook, as `onRequest` like `requireV1`: admins only (the admin API key counts). */
 export async function requireV1Admin(request: FastifyRequest): Promise<void> {
   if (!request.v1) throw unauthorized()
   if (request.v1.role !== 'admin') throw forbidden()

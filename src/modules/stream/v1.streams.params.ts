@@ -8,11 +8,11 @@ import { V1Error as V1ErrorSchema } from './stream.schema.js'
 import { invalid, notFound } from './v1.errors.js'
 import { requireV1, V1_ROUTE_CONFIG } from './v1.plugin.js'
 
-/** What every `/streams` route shares: its OpenAPI tags and security, the v1 guard. */
+/** What every `/streams` route shares: its OpenAPI tags and security, the v1 guard (before the input). */
 export const tags = ['streamsource']
 export const security = SecuredBy
 export const err = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, V1ErrorSchema]))
-export const route = () => ({ config: V1_ROUTE_CONFIG, preHandler: requireV1 })
+export const route = () => ({ config: V1_ROUTE_CONFIG, onRequest: requireV1 })
 
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 20 }) })
 /** The stream id in the path; anything but digits is a stream that does not exist. */

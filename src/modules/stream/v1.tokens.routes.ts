@@ -40,7 +40,7 @@ export const tokenRoutes: FastifyPluginAsync<Pick<V1Options, 'accounts' | 'limit
       method,
       url: '/users/password',
       ...route,
-      preHandler: requireV1,
+      onRequest: requireV1,
       schema: {
         operationId: method === 'PUT' ? 'streamSourceChangePassword' : 'streamSourceChangePasswordPatch',
         tags,
@@ -78,7 +78,7 @@ export const tokenRoutes: FastifyPluginAsync<Pick<V1Options, 'accounts' | 'limit
     '/users/:id/revoke_tokens',
     {
       ...route,
-      preHandler: requireV1Admin,
+      onRequest: requireV1Admin,
       schema: {
         operationId: 'streamSourceRevokeUserTokens',
         tags,
@@ -99,7 +99,7 @@ export const tokenRoutes: FastifyPluginAsync<Pick<V1Options, 'accounts' | 'limit
     '/logout/all',
     {
       ...route,
-      preHandler: requireV1,
+      onRequest: requireV1,
       schema: {
         operationId: 'streamSourceLogoutEverywhere',
         tags,

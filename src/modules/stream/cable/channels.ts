@@ -14,8 +14,6 @@ export interface CableConnection {
   userId: string
   /** Send a message on one of this connection's subscriptions. */
   transmit(identifier: string, payload: unknown): void
-  /** Cells this connection locked, released when it goes away. */
-  locks: Set<string>
 }
 
 export interface Channel {
@@ -88,24 +86,48 @@ export function collaborativeChannel(deps: {
   // every online editor's email and could lock cells to block them.
   const allows = (principal: V1Principal) => principal.role === 'editor' || principal.role === 'admin'
 
+  /**
+   * Per connection, the cells locked through each of its subscriptions (by identifier): a socket
+   * may subscribe more than once (a page per stream), and ending one subscription releases only
+   * the locks taken through it, while the connection's going away ends them all (server.ts).
+   */
+  const held = new WeakMap<CableConnection, Map<string, Set<string>>>()
+  const lockedThrough = (conn: CableConnection, identifier: string) => {
+    const subscriptions = held.get(conn) ?? new Map<string, Set<string>>()
+    held.set(conn, subscriptions)
+    const cells = subscriptions.get(identifier) ?? new Set<string>()
+    subscriptions.set(identifier, cells)
+    return cells
+  }
+
   return {
     broadcastings: ['collaboration'],
     allows,
-    async subscribed(conn) {
+    async subscribed(conn, identifier) {
       if (!allows(conn.principal)) return false
       await touch(conn)
+      lockedThrough(conn, identifier)
       return true
     },
     // Announced once the subscription is confirmed: before, the broadcast reached everyone but
     // the one who joined, who saw no one online until someone else came or pinged.
     confirmed: () => activeUsers(),
-    async unsubscribed(conn) {
-      for (const cell of conn.locks) {
+    async unsubscribed(conn, identifier) {
+      const subscriptions = held.get(conn)
+      const ended = subscriptions?.get(identifier) ?? new Set<string>()
+      subscriptions?.delete(identifier)
+      // A cell this connection also locked through a subscription that stays is still held.
+      const kept = new Set([...(subscriptions?.values() ?? [])].flatMap((cells) => [...cells]))
+      for (const cell of ended) {
+        if (kept.has(cell)) continue
         if (await store.unlock(cell, conn.userId))
           await publish({ action: 'cell_unlocked', cell_id: cell, user_id: conn.userId })
       }
-      conn.locks.clear()
-      await store.leave(conn.id)
+      // Present while any of its subscriptions is.
+      if (!subscriptions?.size) {
+        held.delete(conn)
+        await store.leave(conn.id)
+      }
       await activeUsers()
     },
     async perform(conn, identifier, action, data) {
@@ -127,7 +149,7 @@ export function collaborativeChannel(deps: {
           if (refusal) return error(conn, identifier, refusal)
           const got = await store.lock(cell, conn.userId, deps.lockTtlMs)
           if (!got) return error(conn, identifier, 'Cell is locked by another user')
-          conn.locks.add(cell)
+          lockedThrough(conn, identifier).add(cell)
           await publish({
             action: 'cell_locked',
             cell_id: cell,
@@ -142,7 +164,8 @@ export function collaborativeChannel(deps: {
           if (!cell) return error(conn, identifier, 'cell_id is required')
           if (!(await store.unlock(cell, conn.userId)))
             return error(conn, identifier, 'Cell is not locked by you')
-          conn.locks.delete(cell)
+          // Released for the whole connection, whichever subscription took it.
+          for (const cells of held.get(conn)?.values() ?? []) cells.delete(cell)
           await publish({ action: 'cell_unlocked', cell_id: cell, user_id: conn.userId })
           return
         }
