@@ -5,6 +5,7 @@ import {
   type Campaign,
   CampaignMetadata,
   knownTimeZone,
+  type MergePatchCampaignBody,
   SCHEDULING_KEYS,
   storedProblems,
 } from './campaign.schema.js'
@@ -83,6 +84,32 @@ export function assertStoredMetadata(stored: Pick<Campaign, 'slug' | 'metadata'>
       `same patch: ${blocking.map((p) => p.path).join(', ')}`,
     blocking.map(({ path, message }) => ({ path, message })),
   )
+}
+
+export interface MergePatchFields {
+  title?: string
+  description?: string
+  draft?: boolean
+  metadata?: Record<string, unknown> | null
+}
+
+/** What a merge patch's top-level `null` resets a member to: what a campaign created without it holds. */
+const REMOVED_MEMBER = { description: '', draft: false } as const
+
+/**
+ * A merge patch's top-level members with each `null` (RFC 7396: remove the member) read as the
+ * campaign's default for it (see `REMOVED_MEMBER`); `metadata: null` is left to `mergedMetadata`.
+ * A campaign always has a title and there is none to go back to: `"title": null` is refused.
+ */
+export function mergePatchFields(fields: Omit<MergePatchCampaignBody, 'version'>): MergePatchFields {
+  if (fields.title === null) {
+    throw new ValidationError('The campaign title cannot be removed', [
+      { path: '/title', message: 'cannot be null: a campaign always has a title; send a new one instead' },
+    ])
+  }
+  const out: Record<string, unknown> = { ...fields }
+  for (const [key, value] of Object.entries(REMOVED_MEMBER)) if (out[key] === null) out[key] = value
+  return out as MergePatchFields
 }
 
 /**

@@ -22,6 +22,8 @@ import { PublicCampaign, toPublicCampaign } from './campaign.view.js'
 const MAX_STATS_EVENTS = 100
 
 const SlugParams = Type.Object({ slug: Slug })
+/** The precondition every change of a campaign takes (PATCH, archive, unarchive). */
+const IfMatchHeaders = Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 200 })) })
 
 const MERGE_PATCH = 'application/merge-patch+json'
 const PATCH_TYPES = new Set(['application/json', MERGE_PATCH])
@@ -157,11 +159,13 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
         description:
           'As `application/json`, the fields given replace the stored ones (`metadata` whole); as ' +
           '`application/merge-patch+json` (RFC 7396) `metadata` merges into the stored one and `null` ' +
-          'removes a key. `If-Match` (the `ETag` of a read) or `version` refuse the change when the ' +
+          'removes a key; a top-level `null` resets `description` (`""`), `draft` (`false`), ' +
+          '`metadata` (none set) and `version` (no precondition), and is refused for `title` (400 ' +
+          'naming `/title`). `If-Match` (the `ETag` of a read) or `version` refuse the change when the ' +
           'campaign moved on: 412 and 409. An archived campaign is read-only: 409 `CAMPAIGN_ARCHIVED` ' +
           '(`POST /api/campaign/{slug}/unarchive` takes it back).',
         params: SlugParams,
-        headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 200 })) }),
+        headers: IfMatchHeaders,
         body: {
           content: {
             'application/json': { schema: UpdateCampaignBody },
@@ -174,7 +178,8 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
     async (request, reply) => {
       const { slug } = request.params as { slug: string }
       const { version, ...fields } = request.body as UpdateCampaignBody | MergePatchCampaignBody
-      const expect = { version, ifMatch: ifMatchVersion(request.headers['if-match']) }
+      // A merge patch's `"version": null` removes the member: no version to compare with.
+      const expect = { version: version ?? undefined, ifMatch: ifMatchVersion(request.headers['if-match']) }
       const merge = mediaType(request.headers['content-type']) === MERGE_PATCH
       const updated = await campaigns.update(
         slug,
@@ -196,14 +201,18 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
         tags,
         security: SecuredBy,
         description:
-          'Archives the campaign: it stays readable, its actions stop, and it is read-only until unarchived.',
+          'Archives the campaign: it stays readable, its actions stop, and it is read-only until ' +
+          'unarchived. `If-Match` (the `ETag` of a read) refuses it when the campaign moved on: 412 ' +
+          '`PRECONDITION_FAILED`, nothing changed.',
         params: SlugParams,
-        response: { 200: CampaignResponse, ...errors(401, 403, 404) },
+        headers: IfMatchHeaders,
+        response: { 200: CampaignResponse, ...errors(400, 401, 403, 404, 412) },
       },
     },
     async (request, reply) => {
       const { slug } = request.params as { slug: string }
-      const archived = await campaigns.archive(slug, request.principal!.user_id)
+      const expect = { ifMatch: ifMatchVersion(request.headers['if-match']) }
+      const archived = await campaigns.archive(slug, request.principal!.user_id, expect)
       return reply.header('etag', etag(archived.version)).send(toCampaignResponse(archived))
     },
   )
@@ -217,14 +226,17 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
         tags,
         security: SecuredBy,
         description:
-          'Takes an archived campaign back, editable again (idempotent: one not archived is as is).',
+          'Takes an archived campaign back, editable again (idempotent: one not archived is as is). ' +
+          '`If-Match` refuses it when the campaign moved on: 412 `PRECONDITION_FAILED`, nothing changed.',
         params: SlugParams,
-        response: { 200: CampaignResponse, ...errors(401, 403, 404) },
+        headers: IfMatchHeaders,
+        response: { 200: CampaignResponse, ...errors(400, 401, 403, 404, 412) },
       },
     },
     async (request, reply) => {
       const { slug } = request.params as { slug: string }
-      const restored = await campaigns.unarchive(slug, request.principal!.user_id)
+      const expect = { ifMatch: ifMatchVersion(request.headers['if-match']) }
+      const restored = await campaigns.unarchive(slug, request.principal!.user_id, expect)
       return reply.header('etag', etag(restored.version)).send(toCampaignResponse(restored))
     },
   )

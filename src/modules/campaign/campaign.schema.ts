@@ -126,15 +126,19 @@ export type UpdateCampaignBody = Static<typeof UpdateCampaignBody>
 
 /**
  * `PATCH` as `application/merge-patch+json` (RFC 7396): `metadata` merges into what is stored,
- * `null` removes a key; the merged metadata is then validated as `CampaignMetadata`.
+ * `null` removes a key; the merged metadata is then validated as `CampaignMetadata`. A top-level
+ * `null` removes the member too, which a campaign always has: `description` and `draft` go back to
+ * what a campaign created without them holds (`""`, `false`), `metadata` to none set, `version` is
+ * no precondition, and `title`, which has no default, is refused naming `/title`
+ * (see `mergePatchFields`). Typed as nullable so the refusal can say why, not "must be string".
  */
 export const MergePatchCampaignBody = Type.Object(
   {
-    title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    description: Type.Optional(Type.String({ maxLength: 5000 })),
-    draft: Type.Optional(Type.Boolean()),
+    title: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()])),
+    description: Type.Optional(Type.Union([Type.String({ maxLength: 5000 }), Type.Null()])),
+    draft: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
     metadata: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
-    version: Type.Optional(Type.Integer({ minimum: 1 })),
+    version: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
   },
   { additionalProperties: false, minProperties: 1 },
 )

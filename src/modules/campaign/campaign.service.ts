@@ -9,6 +9,7 @@ import {
   assertStoredMetadata,
   assertTitle,
   mergedMetadata,
+  mergePatchFields,
 } from './campaign.checks.js'
 import * as repo from './campaign.repo.js'
 import {
@@ -24,12 +25,18 @@ const CHANGED_CHANNEL = 'ovasabi:campaign:changed'
 /**
  * A change to a campaign. `fields` set what they name, `metadata` replaced whole; with `merge`,
  * they are a JSON Merge Patch (RFC 7396) over the stored campaign instead: metadata keys merge,
- * `null` removes one. `version` (the body's) refuses the change with 409 `VERSION_CONFLICT`, and
- * `ifMatch` (the `If-Match` header's) with 412 `PRECONDITION_FAILED`, when the campaign moved on.
+ * `null` removes one (a top-level `null` resets the member, see `mergePatchFields`). `version`
+ * (the body's) refuses the change with 409 `VERSION_CONFLICT`, and `ifMatch` (the `If-Match`
+ * header's) with 412 `PRECONDITION_FAILED`, when the campaign moved on.
  */
 export type CampaignChange =
   | { fields: Omit<UpdateCampaignBody, 'version'>; merge?: false; version?: number; ifMatch?: number }
   | { fields: Omit<MergePatchCampaignBody, 'version'>; merge: true; version?: number; ifMatch?: number }
+
+/** `If-Match`'s version (see `CampaignChange`): refuses an archive or unarchive with 412 when stale. */
+export interface Precondition {
+  ifMatch?: number
+}
 
 export type CampaignListener = (campaign: Campaign) => void
 
@@ -45,9 +52,9 @@ export interface CampaignService {
     tag?: string
   }): Promise<{ rows: Campaign[]; total: number }>
   update(slug: string, change: CampaignChange, actor: string): Promise<Campaign>
-  archive(slug: string, actor: string): Promise<Campaign>
+  archive(slug: string, actor: string, expect?: Precondition): Promise<Campaign>
   /** Takes an archived campaign back (idempotent); its schedule and flags decide its status again. */
-  unarchive(slug: string, actor: string): Promise<Campaign>
+  unarchive(slug: string, actor: string, expect?: Precondition): Promise<Campaign>
   /** Creates the campaign unless it exists; used for the default demo campaign. */
   ensure(input: CreateCampaignBody, actor: string): Promise<Campaign>
   audit(slug: string, limit?: number): Promise<Awaited<ReturnType<typeof repo.listAudit>>>
@@ -243,19 +250,20 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
     },
     async update(slug, change, actor) {
       const expect = { version: change.version, ifMatch: change.ifMatch }
-      assertTitle(change.fields.title)
-      assertDisplayText(change.fields)
+      const given = change.merge ? mergePatchFields(change.fields) : change.fields
+      assertTitle(given.title)
+      assertDisplayText(given)
       let patch: RepoPatch | ((before: Campaign) => RepoPatch)
-      if (change.fields.metadata === undefined) {
+      if (given.metadata === undefined) {
         // The stored metadata is what the campaign keeps: checked as a merge patch naming none of
         // it would check it (see `assertStoredMetadata`), on the locked row.
-        const { metadata: _none, ...fields } = change.fields
+        const { metadata: _none, ...fields } = given
         patch = (before) => {
           assertStoredMetadata(before)
           return fields
         }
       } else if (change.merge) {
-        const { metadata, ...fields } = change.fields
+        const { metadata, ...fields } = given
         // The merged result is what the campaign becomes: it is checked as a whole body's would be
         // (legacy leftovers the patch does not name aside, see `mergedMetadata`).
         patch = (before) => {
@@ -274,18 +282,26 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
       if (moved) await changed(after)
       return after
     },
-    async archive(slug, actor) {
+    async archive(slug, actor, expect = {}) {
       // Decided on the locked row, not a cached read: two admins archiving at once (or one after
       // another node archived) would each archive again, moving `archived_at` and the audit trail.
-      const { campaign, changed: archived } = await applyChange(slug, actor, 'archive', (before) =>
-        before.archived_at ? undefined : { archived_at: new Date() },
+      const { campaign, changed: archived } = await applyChange(
+        slug,
+        actor,
+        'archive',
+        (before) => (before.archived_at ? undefined : { archived_at: new Date() }),
+        expect,
       )
       if (archived) await changed(campaign)
       return campaign
     },
-    async unarchive(slug, actor) {
-      const { campaign, changed: restored } = await applyChange(slug, actor, 'unarchive', (before) =>
-        before.archived_at ? { archived_at: null } : undefined,
+    async unarchive(slug, actor, expect = {}) {
+      const { campaign, changed: restored } = await applyChange(
+        slug,
+        actor,
+        'unarchive',
+        (before) => (before.archived_at ? { archived_at: null } : undefined),
+        expect,
       )
       if (restored) await changed(campaign)
       return campaign

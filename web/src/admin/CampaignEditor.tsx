@@ -2,6 +2,8 @@ import { useRef, useState } from 'preact/hooks'
 import { type Campaign, OvasabiError, type OvasabiClient } from '../../../client/index.js'
 import { FEATURES } from '../../../src/modules/campaign/features.js'
 import { errorText } from './api.js'
+import { mergePatchCampaign } from './campaign-merge-patch.js'
+import { OtherMetadataKeys } from './OtherMetadataKeys.js'
 import { ScheduleFields, scheduleValue } from './ScheduleFields.js'
 
 interface EditorProps {
@@ -132,21 +134,49 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
       setConflictAt(undefined)
       props.onSaved()
     } catch (err) {
-      if (isConflict(err)) {
-        setConflictAt(c.version)
-        setMessage({
-          tone: 'warn',
-          text: 'Someone else saved this campaign after you opened it. Load the latest version (your unsaved changes here are lost), or save again to replace their changes with yours.',
-        })
-        props.onSaved()
-      } else if (errorCode(err) === 'CAMPAIGN_ARCHIVED') {
-        // Archived by someone else since the form was opened: the reload shows it read-only.
-        setMessage({
-          tone: 'warn',
-          text: 'This campaign was archived after you opened it, so your changes were not saved. Restore it to edit it again.',
-        })
-        props.onSaved()
-      } else setMessage({ tone: 'danger', text: errorText(err) })
+      refused(err)
+    } finally {
+      busy.current = false
+      setPending(false)
+    }
+  }
+
+  /** A save or a removal the server refused: what the editor can do about it. */
+  function refused(err: unknown) {
+    if (isConflict(err)) {
+      setConflictAt(c.version)
+      setMessage({
+        tone: 'warn',
+        text: 'Someone else saved this campaign after you opened it. Load the latest version (your unsaved changes here are lost), or save again to replace their changes with yours.',
+      })
+      props.onSaved()
+    } else if (errorCode(err) === 'CAMPAIGN_ARCHIVED') {
+      // Archived by someone else since the form was opened: the reload shows it read-only.
+      setMessage({
+        tone: 'warn',
+        text: 'This campaign was archived after you opened it, so your changes were not saved. Restore it to edit it again.',
+      })
+      props.onSaved()
+    } else setMessage({ tone: 'danger', text: errorText(err) })
+  }
+
+  /**
+   * Removes top-level metadata keys the form has no field for, as a merge patch setting each to
+   * `null` on the version shown (`If-Match`): the form's own save sends them back as it found them.
+   */
+  async function removeKeys(keys: string[]) {
+    if (busy.current) return
+    if (!confirm(`Remove ${keys.join(', ')} from the metadata of ${c.slug}?`)) return
+    busy.current = true
+    setPending(true)
+    try {
+      const metadata = Object.fromEntries(keys.map((key) => [key, null]))
+      await mergePatchCampaign(props.client, c.slug, { metadata }, c.version)
+      setMessage({ tone: 'ok', text: `Removed ${keys.join(', ')}.` })
+      setConflictAt(undefined)
+      props.onSaved()
+    } catch (err) {
+      refused(err)
     } finally {
       busy.current = false
       setPending(false)
@@ -281,6 +311,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
             e.g. referral_milestones, max_referrals_per_ip, block_disposable_emails, max_cursors
           </span>
         </div>
+        <OtherMetadataKeys campaign={c} disabled={pending} onRemove={removeKeys} />
       </fieldset>
       {message && (
         <p
