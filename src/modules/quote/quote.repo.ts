@@ -2,6 +2,7 @@ import { type RawBuilder, sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import { prepared } from '../../platform/db/prepared.js'
 import type { LeadStatus } from '../../platform/db/tables.js'
+import { leadEmail } from './lead-email.js'
 import { LEAD_STATUSES, type LeadFilters, METADATA_MAX_BYTES, METADATA_MAX_KEYS } from './quote.schema.js'
 
 export const DEDUPE_WINDOW_MS = 24 * 60 * 60_000
@@ -216,7 +217,7 @@ function filterTime(value: string): Date {
 function conditions(campaign: string, f: LeadFilters): Array<RawBuilder<boolean>> {
   const c = [sql<boolean>`campaign_slug = ${campaign}`]
   if (f.status) c.push(sql<boolean>`status = ${f.status}`)
-  if (f.email) c.push(sql<boolean>`email = ${f.email.trim().toLowerCase()}`)
+  if (f.email) c.push(sql<boolean>`email = ${leadEmail(f.email)}`)
   if (f.interest) c.push(sql<boolean>`interest = ${f.interest}`)
   if (f.from) c.push(sql<boolean>`created_at >= ${filterTime(f.from)}`)
   if (f.to) c.push(sql<boolean>`created_at < ${filterTime(f.to)}`)
@@ -299,7 +300,8 @@ const ERASED = {
 }
 
 export interface EraseWhere {
-  email?: string
+  /** Any of these addresses (as stored). */
+  emails?: string[]
   user_id?: string
   campaign?: string
   id?: string
@@ -315,7 +317,7 @@ export async function eraseWhere(db: Db, where: EraseWhere) {
     .set({ ...ERASED, erased_at: new Date() })
     .where('erased_at', 'is', null)
   if (where.id !== undefined) q = q.where('id', '=', where.id)
-  if (where.email !== undefined) q = q.where('email', '=', where.email)
+  if (where.emails !== undefined) q = q.where('email', 'in', where.emails)
   if (where.user_id !== undefined) q = q.where('user_id', '=', where.user_id)
   if (where.campaign !== undefined) q = q.where('campaign_slug', '=', where.campaign)
   return q.returning(['id', 'campaign_slug', 'erased_at']).execute()

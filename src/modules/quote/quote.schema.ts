@@ -83,6 +83,13 @@ export const FIELD_HINTS: Record<string, string> = {
   website: 'website must be text',
 }
 
+/**
+ * An address still outside ASCII once its domain is mapped (`ＡＤＡ@example.com`, `josé@…`): the
+ * lead form takes only ASCII before the @, so say that rather than "not an email address".
+ */
+export const EMAIL_NOT_ASCII_HINT =
+  'email must be written in plain (ASCII) letters before the @; a domain such as exämple.com may be internationalised'
+
 export const SubmitQuoteBody = Type.Object(
   { campaign: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }), ...QuoteFields.properties },
   { additionalProperties: false },

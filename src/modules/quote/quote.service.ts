@@ -16,6 +16,7 @@ import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { HandedRow } from '../notification/delivery-worker.js'
 import type { WebhookService } from '../notification/webhook.service.js'
 import { isDisposableEmail } from './disposable.js'
+import { leadEmail } from './lead-email.js'
 import * as repo from './quote.repo.js'
 import {
   type LeadEventExtra,
@@ -416,9 +417,11 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
     },
 
     async eraseByEmail(email, campaign, trx) {
-      const normalised = email.trim().toLowerCase()
-      if (!normalised) return 0
-      return inTransaction(trx, (t) => eraseLeads(t, { email: normalised, campaign }))
+      const typed = email.trim().toLowerCase()
+      if (!typed) return 0
+      // The stored form of what was given (a look-alike finds its lead), and the address as given.
+      const emails = [...new Set([leadEmail(email), typed])]
+      return inTransaction(trx, (t) => eraseLeads(t, { emails, campaign }))
     },
 
     async eraseByUser(userId, trx) {

@@ -1,6 +1,7 @@
 import { Compile } from 'typebox/compile'
 import { ValidationError } from '../../platform/http/errors.js'
-import { FIELD_HINTS, METADATA_MAX_BYTES, QuoteFields } from './quote.schema.js'
+import { leadEmail } from './lead-email.js'
+import { EMAIL_NOT_ASCII_HINT, FIELD_HINTS, METADATA_MAX_BYTES, QuoteFields } from './quote.schema.js'
 
 const validator = Compile(QuoteFields)
 
@@ -10,12 +11,16 @@ export interface FieldError {
   message: string
 }
 
-/** Strings trimmed and the email lower-cased before validation, so " Ada@X.io " is one person. */
+/**
+ * Strings trimmed and the email put in its stored form (`leadEmail`) before validation, so
+ * " Ada@X.io " and `ada@ｘ.io` are one person, and an internationalised domain is checked as the
+ * ASCII the form takes.
+ */
 function normalise(raw: unknown): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(raw)) out[k] = typeof v === 'string' ? v.trim() : v
-  if (typeof out.email === 'string') out.email = out.email.toLowerCase()
+  if (typeof out.email === 'string') out.email = leadEmail(out.email)
   for (const key of ['company', 'phone', 'message', 'interest', 'locale', 'budget']) {
     if (out[key] === '') delete out[key]
   }
@@ -27,6 +32,13 @@ function metadataTooLarge(input: unknown): boolean {
   const metadata = (input as { metadata?: unknown }).metadata
   if (typeof metadata !== 'object' || metadata === null) return false
   return Buffer.byteLength(JSON.stringify(metadata)) > METADATA_MAX_BYTES
+}
+
+/** True when the email, once normalised, still has a character outside ASCII before its @. */
+function localPartNotAscii(input: object): boolean {
+  const email = (input as { email?: unknown }).email
+  if (typeof email !== 'string' || !email.includes('@')) return false
+  return /[^\x00-\x7F]/.test(email.slice(0, email.lastIndexOf('@')))
 }
 
 /**
@@ -55,6 +67,7 @@ export function validateQuote(raw: unknown): QuoteFields {
     } else {
       const field = e.instancePath.split('/')[1] ?? ''
       if (field && !(field in QuoteFields.properties)) add(field, `${field} is not a field of the quote form`)
+      else if (field === 'email' && localPartNotAscii(input)) add(field, EMAIL_NOT_ASCII_HINT)
       else if (field) add(field, FIELD_HINTS[field] ?? `${field} ${e.message}`)
     }
   }
