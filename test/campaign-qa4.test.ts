@@ -8,7 +8,6 @@ import { after, before, describe, it } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import { campaignStatus, scheduleInstants } from '../src/modules/campaign/campaign.schema.js'
 import {
-  adminHeaders,
   buildTestApp,
   DIALECTS,
   guestToken,
@@ -18,6 +17,7 @@ import {
   type TestContext,
   uniqueSlug,
 } from './helper.js'
+import { editorView, patchCampaign, visitorView } from './campaign-fixtures.js'
 
 const at = (iso: string) => new Date(iso)
 const legacy = (scheduling: Record<string, unknown>) =>
@@ -74,26 +74,9 @@ for (const dialect of DIALECTS) {
     })
     after(() => t.close())
 
-    const get = (slug: string) =>
-      t.app.inject({ method: 'GET', url: `/api/campaign/${slug}`, headers: adminHeaders })
-    const patch = (slug: string, payload: object, merge = false) =>
-      t.app.inject({
-        method: 'PATCH',
-        url: `/api/campaign/${slug}`,
-        headers: {
-          ...adminHeaders,
-          'content-type': merge ? 'application/merge-patch+json' : 'application/json',
-        },
-        payload: JSON.stringify(payload),
-      })
-    const publicView = async (slug: string) => {
-      const { token } = await guestToken(t.app)
-      return t.app.inject({
-        method: 'GET',
-        url: `/api/campaign/${slug}`,
-        headers: { authorization: `Bearer ${token}` },
-      })
-    }
+    const get = (slug: string) => editorView(t.app, slug)
+    const patch = (slug: string, payload: object, merge = false) => patchCampaign(t.app, slug, payload, merge)
+    const publicView = (slug: string) => visitorView(t.app, slug)
     /** A row as an old version wrote it: `metadata` as given, unchecked. */
     const insertLegacyMetadata = async (metadata: Record<string, unknown>) => {
       const slug = uniqueSlug('legacy')

@@ -21,6 +21,7 @@ import {
   type TestContext,
   uniqueSlug,
 } from './helper.js'
+import { editorView, patchCampaign, visitorView } from './campaign-fixtures.js'
 import { baseUrl, connect } from './realtime/client.js'
 
 /** What a hand edit may leave in the column, as JSON. */
@@ -40,26 +41,10 @@ for (const dialect of DIALECTS) {
     })
     after(() => t.close())
 
-    const get = (slug: string) =>
-      t.app.inject({ method: 'GET', url: `/api/campaign/${slug}`, headers: adminHeaders })
+    const get = (slug: string) => editorView(t.app, slug)
     const patch = (slug: string, payload: unknown, merge = false) =>
-      t.app.inject({
-        method: 'PATCH',
-        url: `/api/campaign/${slug}`,
-        headers: {
-          ...adminHeaders,
-          'content-type': merge ? 'application/merge-patch+json' : 'application/json',
-        },
-        payload: JSON.stringify(payload),
-      })
-    const publicView = async (slug: string) => {
-      const { token } = await guestToken(t.app)
-      return t.app.inject({
-        method: 'GET',
-        url: `/api/campaign/${slug}`,
-        headers: { authorization: `Bearer ${token}` },
-      })
-    }
+      patchCampaign(t.app, slug, payload, merge)
+    const publicView = (slug: string) => visitorView(t.app, slug)
     /** A row whose `metadata` column holds `metadataJson` as it is (past the API and its checks). */
     const insertRaw = async (metadataJson: string, title = 'Hand edited') => {
       const slug = uniqueSlug('raw')

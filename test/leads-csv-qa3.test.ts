@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { csvCell } from '../src/modules/quote/quote.csv.js'
-import { adminHeaders, createCampaign, DIALECTS, guestToken, suiteApp } from './helper.js'
+import { DIALECTS, suiteApp } from './helper.js'
+import { exportedLead } from './leads-fixtures.js'
 
 /** = + - @ as ASCII, fullwidth and small forms: each folds (NFKC) to the ASCII sign. */
 const SIGNS = ['=', '+', '-', '@', '＝', '＋', '－', '＠', '﹦', '﹢', '﹣', '﹫']
@@ -47,32 +48,13 @@ for (const dialect of DIALECTS) {
     const s = suiteApp({ dialect })
 
     it('exports small-form formulas neutralised, from the stored leads', async () => {
-      const slug = await createCampaign(s.app)
-      const { token } = await guestToken(s.app)
-      const sent = await s.app.inject({
-        method: 'POST',
-        url: '/api/quote',
-        headers: { authorization: `Bearer ${token}` },
-        payload: {
-          campaign: slug,
-          name: '﹣Ada',
-          email: 'smallform@example.com',
-          company: '﹦HYPERLINK("http://evil.example","x")',
-          message: '﹫SUM(1+1)*cmd',
-          interest: '﹢1',
-        },
+      const { cell: at } = await exportedLead(s.app, {
+        name: '﹣Ada',
+        email: 'smallform@example.com',
+        company: '﹦HYPERLINK("http://evil.example","x")',
+        message: '﹫SUM(1+1)*cmd',
+        interest: '﹢1',
       })
-      assert.equal(sent.statusCode, 200, sent.body)
-      const csv = await s.app.inject({
-        method: 'GET',
-        url: `/api/campaign/${slug}/leads.csv`,
-        headers: adminHeaders,
-      })
-      assert.equal(csv.statusCode, 200, csv.body)
-      const [header, row] = csv.body.split('\r\n')
-      const columns = header!.split(',')
-      const cells = row!.match(/("(?:[^"]|"")*"|[^,]*)(?:,|$)/g)!.map((c) => c.replace(/,$/, ''))
-      const at = (column: string) => cells[columns.indexOf(column)]
       assert.equal(at('name'), "'﹣Ada")
       assert.equal(at('company'), `"'﹦HYPERLINK(""http://evil.example"",""x"")"`)
       assert.equal(at('message'), "'﹫SUM(1+1)*cmd")

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { csvCell } from '../src/modules/quote/quote.csv.js'
-import { adminHeaders, createCampaign, DIALECTS, guestToken, suiteApp } from './helper.js'
+import { adminHeaders, DIALECTS, suiteApp } from './helper.js'
+import { exportedLead } from './leads-fixtures.js'
 
 describe('CSV cells, second pass', () => {
   it('neutralise fullwidth = + - @ first, and after leading whitespace', () => {
@@ -36,28 +37,13 @@ for (const dialect of DIALECTS) {
     const s = suiteApp({ dialect })
 
     it('exports fullwidth and tab-led formulas neutralised, from the stored leads', async () => {
-      const slug = await createCampaign(s.app)
-      const { token } = await guestToken(s.app)
-      const fields = {
+      const { slug, columns, row } = await exportedLead(s.app, {
+        name: '－Ada',
+        email: 'fullwidth@example.com',
         company: '＝HYPERLINK("http://evil.example","x")',
         message: '\u3000＠SUM(1+1)*cmd',
         interest: '\t=1',
-      }
-      const sent = await s.app.inject({
-        method: 'POST',
-        url: '/api/quote',
-        headers: { authorization: `Bearer ${token}` },
-        payload: { campaign: slug, name: '－Ada', email: 'fullwidth@example.com', ...fields },
       })
-      assert.equal(sent.statusCode, 200, sent.body)
-      const csv = await s.app.inject({
-        method: 'GET',
-        url: `/api/campaign/${slug}/leads.csv`,
-        headers: adminHeaders,
-      })
-      assert.equal(csv.statusCode, 200, csv.body)
-      const [header, row] = csv.body.split('\r\n')
-      const columns = header!.split(',')
       // Each stored value as the export writes it: no cell begins with a formula sign.
       const lead = (
         await s.app.inject({ method: 'GET', url: `/api/campaign/${slug}/leads`, headers: adminHeaders })
@@ -66,12 +52,12 @@ for (const dialect of DIALECTS) {
         const stored = lead[column]
         if (typeof stored !== 'string' || stored === '') continue
         const cell = csvCell(stored)
-        assert.ok(row!.includes(cell), `${column}: ${cell} in ${row}`)
+        assert.ok(row.includes(cell), `${column}: ${cell} in ${row}`)
         assert.match(cell, /^"?'/, `${column} is neutralised: ${cell}`)
       }
       assert.ok(columns.includes('company'))
-      assert.ok(row!.includes(`"'＝HYPERLINK(""http://evil.example"",""x"")"`), row)
-      assert.ok(row!.includes("'－Ada"), row)
+      assert.ok(row.includes(`"'＝HYPERLINK(""http://evil.example"",""x"")"`), row)
+      assert.ok(row.includes("'－Ada"), row)
     })
   })
 }

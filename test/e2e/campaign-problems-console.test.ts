@@ -3,19 +3,14 @@
 // with the stored value quoted, and a save with a valid schedule fixes the campaign.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { ADMIN_KEY, adminHeaders, insertLegacyCampaign, json } from '../helper.js'
-import { browserSuite, openPage, screenshot } from './harness.js'
+import { adminHeaders, insertLegacyCampaign, json } from '../helper.js'
+import { openLegacySettings, openSettings as openConsoleSettings } from './console-fixtures.js'
+import { browserSuite, screenshot } from './harness.js'
 
 describe('admin console on a campaign with problems', () => {
   const suite = browserSuite()
 
-  async function openSettings(slug: string) {
-    const context = await suite.newContext()
-    await context.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)
-    const opened = await openPage(context, `${suite.server.baseUrl}/admin/c/${slug}/settings`)
-    await opened.page.locator('[data-testid="campaign-editor"]').waitFor()
-    return opened
-  }
+  const openSettings = (slug: string) => openConsoleSettings(suite, slug)
 
   test('names each problem, says the campaign is held closed, and a valid schedule clears it', async () => {
     // `end` a number: read as a date string it would be the year 1234, which must not be shown.
@@ -83,12 +78,11 @@ describe('admin console on a campaign with problems', () => {
   })
 
   test('an unknown time zone alone is named without saying the campaign is closed', async () => {
-    const slug = await insertLegacyCampaign(suite.server.app, 'Zone only', {
+    const { page, problems } = await openLegacySettings(suite, 'Zone only', {
       frequency: 1,
       timezone: 'EST5',
       start: '2026-01-05T08:00:00.000Z',
     })
-    const { page, problems } = await openSettings(slug)
     const notice = page.locator('[data-testid="campaign-problems"]')
     await notice.waitFor()
     const text = (await notice.textContent()) ?? ''

@@ -5,19 +5,14 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { sql } from 'kysely'
-import { ADMIN_KEY, adminHeaders, guestToken, insertLegacyCampaign, json, uniqueSlug } from '../helper.js'
-import { browserSuite, openPage, screenshot } from './harness.js'
+import { adminHeaders, guestToken, insertLegacyCampaign, json, uniqueSlug } from '../helper.js'
+import { openLegacySettings, openSettings as openConsoleSettings } from './console-fixtures.js'
+import { browserSuite, screenshot } from './harness.js'
 
 describe('admin console on legacy schedules (fifth QA pass)', () => {
   const suite = browserSuite()
 
-  async function openSettings(slug: string) {
-    const context = await suite.newContext()
-    await context.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)
-    const opened = await openPage(context, `${suite.server.baseUrl}/admin/c/${slug}/settings`)
-    await opened.page.locator('[data-testid="campaign-editor"]').waitFor()
-    return opened
-  }
+  const openSettings = (slug: string) => openConsoleSettings(suite, slug)
   const read = async (slug: string) =>
     json(
       await suite.server.app.inject({ method: 'GET', url: `/api/campaign/${slug}`, headers: adminHeaders }),
@@ -82,12 +77,11 @@ describe('admin console on legacy schedules (fifth QA pass)', () => {
   })
 
   test('keeps a stored time with seconds as stored when the form is saved unchanged', async () => {
-    const slug = await insertLegacyCampaign(suite.server.app, 'Seconds', {
+    const { slug, page, problems } = await openLegacySettings(suite, 'Seconds', {
       frequency: 1,
       timezone: 'Europe/Paris',
       start: '2026-12-05T09:00:30+01:00',
     })
-    const { page, problems } = await openSettings(slug)
     assert.equal(await page.locator('#ed-start').inputValue(), '2026-12-05T09:00')
     assert.equal(await page.locator('[data-testid="schedule-start-note"]').count(), 0)
     await page.locator('#ed-title').fill('Seconds, renamed')

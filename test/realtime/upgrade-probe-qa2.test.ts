@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { adminHeaders, createCampaign, DIALECTS } from '../helper.js'
 import { realtimeSuite } from './fixtures.js'
+import { probeTargets } from './probe-fixtures.js'
 import { headerValues, rawRequest, rawUpgrade } from './raw-upgrade.js'
 
 const PARTNER = 'https://partner.example'
@@ -61,18 +62,7 @@ for (const dialect of DIALECTS) {
     }
 
     it('answers every refusal with the status, code and Retry-After of the upgrade', async () => {
-      const slug = await createCampaign(live.app)
-      const draft = await createCampaign(live.app, { draft: true })
-      const archived = await createCampaign(live.app)
-      const res = await live.app.inject({
-        method: 'DELETE',
-        url: `/api/campaign/${archived}`,
-        headers: adminHeaders,
-      })
-      assert.equal(res.statusCode, 200, res.body)
-      const guest = await live.guestToken()
-      const user = (await live.app.platform.tokens.issueUser({ userId: 'qa2_user', roles: ['participant'] }))
-        .token
+      const { slug, draft, archived, guest, user } = await probeTargets(live, 'qa2_user')
       const long = 'a'.repeat(120)
       // A full address: its one socket is open, so whatever else the request holds, it is 429 first.
       const full = address()

@@ -3,9 +3,10 @@
 // Retry-After, or 426 when the upgrade would be admitted; it is no socket and takes no slot.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { adminHeaders, createCampaign, DIALECTS } from '../helper.js'
+import { createCampaign, DIALECTS } from '../helper.js'
 import { metric } from './client.js'
 import { realtimeSuite } from './fixtures.js'
+import { probeTargets } from './probe-fixtures.js'
 import { headerValues, rawUpgrade } from './raw-upgrade.js'
 
 const PARTNER = 'https://partner.example'
@@ -56,19 +57,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses as the upgrade does: token, user, campaign, slug, since, cookie origin', async () => {
-      const slug = await createCampaign(live.app)
-      const draft = await createCampaign(live.app, { draft: true })
-      const archived = await createCampaign(live.app)
-      const res = await live.app.inject({
-        method: 'DELETE',
-        url: `/api/campaign/${archived}`,
-        headers: adminHeaders,
-      })
-      assert.equal(res.statusCode, 200, res.body)
-      const guest = await live.guestToken()
-      const user = (
-        await live.app.platform.tokens.issueUser({ userId: 'probe_user', roles: ['participant'] })
-      ).token
+      const { slug, draft, archived, guest, user } = await probeTargets(live, 'probe_user')
       const cases: Array<[string, Record<string, string>, number, string]> = [
         [`/ws/${slug}/guest`, {}, 401, 'UNAUTHORIZED'],
         [`/ws/${slug}/guest?token=not.a.token`, {}, 401, 'INVALID_TOKEN'],
