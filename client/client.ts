@@ -331,6 +331,12 @@ export function createClient(options: ClientOptions) {
             graceSeconds === undefined ? '' : `?grace_seconds=${graceSeconds}`
           }`,
         ),
+      /**
+       * End every rotated-out secret's grace period now (the CRM has switched over, or an old
+       * secret leaked): only the current secret signs from then on. Idempotent.
+       */
+      endPreviousSecrets: (slug: string, id: string) =>
+        req<C.Webhook>('DELETE', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/secrets/previous`),
       /** Turn an endpoint disabled by a 410 back on and close its circuit breaker. */
       enable: (slug: string, id: string) =>
         req<C.Webhook>('POST', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/enable`),
@@ -341,10 +347,15 @@ export function createClient(options: ClientOptions) {
           'POST',
           `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/test`,
         ),
-      deliveries: (slug: string, id: string) =>
+      /**
+       * Every attempt, newest first: `limit` per page (server default 100, at most 500), `before`
+       * the last `id` of the previous page.
+       */
+      deliveries: (slug: string, id: string, q: { limit?: number; before?: number } = {}) =>
         req<{ deliveries: C.WebhookDelivery[] }>(
           'GET',
           `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/deliveries`,
+          { query: q },
         ),
       /** Newest first; `before`: the last `message_id` of the previous page. */
       messages: (slug: string, id: string, q: { limit?: number; before?: string; status?: string } = {}) =>
@@ -359,6 +370,14 @@ export function createClient(options: ClientOptions) {
           'POST',
           `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/messages/${enc(messageId)}/replay`,
         ),
+      /**
+       * Send again every message created since `since` that did not get through (failed, or
+       * recorded while the endpoint was disabled); the endpoint must be enabled.
+       */
+      recover: (slug: string, id: string, since: Date | string) =>
+        req<{ recovered: number }>('POST', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/recover`, {
+          body: { since: since instanceof Date ? since.toISOString() : since },
+        }),
     },
 
     /** The StreamSource-compatible registry (`/api/v1`). */

@@ -164,7 +164,8 @@ export function createDeliveryWorker(
       }
       return finish(null, message, 0, await retryOrFail(row, message, undefined))
     }
-    const body = JSON.stringify(row.payload)
+    // The text stored at enqueue, never re-serialised: every attempt and replay sends the same bytes.
+    const { body } = row
     // During their rotations' grace periods the rotated-out secrets sign too, one signature each.
     const secrets = [
       openSecret(webhook.secret_sealed),

@@ -51,6 +51,12 @@ export const notificationManifest: ModuleManifest = {
       auth: 'admin',
       summary: 'Replay a message',
     },
+    {
+      method: 'POST',
+      path: `${base}/:id/recover`,
+      auth: 'admin',
+      summary: 'Send again every message since a time that did not get through',
+    },
     { method: 'POST', path: `${base}/:id/test`, auth: 'admin', summary: 'Send a test event' },
   ],
   actions: [],

@@ -121,11 +121,21 @@ export interface LeasedRow {
   id: number
   message_id: string
   webhook_id: string
+  /** The body text as stored: what every attempt sends. */
+  body: string
   endpoint: Endpoint
 }
 
+/** Why a message for a disabled endpoint was recorded without being sent (see `enqueueMany`). */
+export const DISABLED_AT_ENQUEUE = 'endpoint disabled when the event happened'
+
 /**
- * `enqueue` for several events in one statement; rows keep the events' order. With `leaseMs`
+ * `enqueue` for several events in one statement; rows keep the events' order. Each payload is
+ * stored as the text that is sent, so every attempt and replay sends the same bytes. An endpoint
+ * disabled at the time gets its row too, `cancelled` with `DISABLED_AT_ENQUEUE` (and the reason it
+ * is disabled) as its error, and a delivery log line (attempt 0, no request) saying so: nothing
+ * is sent, but the message shows in its log, and a replay or a recovery sends it once the
+ * endpoint is enabled again; retention removes both like any finished message. With `leaseMs`
  * the rows are written already claimed, `sending` with their first attempt leased, and returned
  * with their endpoint so the worker of the node that committed them sends them at once (see
  * `DeliveryWorker.handoff`): no claim statement and no second update of each row. Rows for an
@@ -138,19 +148,25 @@ export async function enqueueMany(
     campaign: string
     event: string
     subjectId: string | null
-    payload: object
+    /** The body text (an object is serialised here, once). */
+    payload: string | object
   }>,
   leaseMs?: number,
 ): Promise<LeasedRow[]> {
   if (events.length === 0) return []
-  const rows = events.map((e, i) => ({
-    i,
-    message_id: e.messageId,
-    campaign: e.campaign,
-    event: e.event,
-    subject_id: e.subjectId,
-    payload: e.payload,
-  }))
+  const bodies = new Map<string, string>()
+  const rows = events.map((e, i) => {
+    const payload = typeof e.payload === 'string' ? e.payload : JSON.stringify(e.payload)
+    bodies.set(e.messageId, payload)
+    return {
+      i,
+      message_id: e.messageId,
+      campaign: e.campaign,
+      event: e.event,
+      subject_id: e.subjectId,
+      payload,
+    }
+  })
   const res = await sql<{
     id: string
     message_id: string
@@ -164,20 +180,28 @@ export async function enqueueMany(
   }>`
     ${prepared('outbox-enqueue-many')} with ins as (
       insert into service_notification_outbox
-        (message_id, webhook_id, campaign_slug, event, subject_id, payload, status, attempts, lease_until)
+        (message_id, webhook_id, campaign_slug, event, subject_id, payload, status, attempts, lease_until,
+         last_error)
       select e.message_id, w.id, w.campaign_slug, e.event, e.subject_id, e.payload,
-        case when c.leased then 'sending' else 'pending' end, case when c.leased then 1 else 0 end,
-        case when c.leased then now() + ${leaseMs ?? null}::int * interval '1 millisecond' end
+        case when not w.enabled then 'cancelled' when c.leased then 'sending' else 'pending' end,
+        case when c.leased then 1 else 0 end,
+        case when c.leased then now() + ${leaseMs ?? null}::int * interval '1 millisecond' end,
+        case when not w.enabled
+          then ${DISABLED_AT_ENQUEUE} || ' (' || coalesce(w.disabled_reason, 'by an admin') || ')' end
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-        as e(i int, message_id text, campaign text, event text, subject_id text, payload jsonb)
-      join service_notification_webhook w on w.campaign_slug = e.campaign and w.enabled
+        as e(i int, message_id text, campaign text, event text, subject_id text, payload text)
+      join service_notification_webhook w on w.campaign_slug = e.campaign
         and (w.events @> jsonb_build_array(e.event) or w.events @> '["*"]'::jsonb)
       cross join lateral (
-        select ${leaseMs ?? null}::int is not null
+        select ${leaseMs ?? null}::int is not null and w.enabled
           and (w.circuit_open_until is null or w.circuit_open_until <= now()) as leased
       ) c
       order by e.i, w.id
-      returning id, message_id, webhook_id, status
+      returning id, message_id, webhook_id, status, last_error
+    ),
+    skipped as (
+      insert into service_notification_delivery (outbox_id, webhook_id, attempt, status_code, error, duration_ms)
+      select id, webhook_id, 0, null, last_error, 0 from ins where status = 'cancelled'
     )
     select ins.id, ins.message_id, ins.webhook_id, w.url, w.secret_sealed, w.previous_secret_sealed,
       w.previous_secret_expires_at, w.older_secrets, w.consecutive_failures
@@ -188,6 +212,7 @@ export async function enqueueMany(
     id: Number(r.id),
     message_id: r.message_id,
     webhook_id: r.webhook_id,
+    body: bodies.get(r.message_id)!,
     endpoint: {
       id: r.webhook_id,
       url: r.url,
@@ -207,7 +232,8 @@ export interface ClaimedRow {
   webhook_id: string
   campaign_slug: string
   event: string
-  payload: unknown
+  /** The body text stored at enqueue, sent as is. */
+  body: string
   attempts: number
 }
 
@@ -254,7 +280,7 @@ export async function claimDue(
       limit ${limit}
       for update of d skip locked
     )
-    returning o.id, o.message_id, o.webhook_id, o.campaign_slug, o.event, o.payload, o.attempts
+    returning o.id, o.message_id, o.webhook_id, o.campaign_slug, o.event, o.payload as body, o.attempts
   `.execute(db)
   return res.rows.map((r) => ({ ...r, id: Number(r.id) }))
 }
@@ -476,7 +502,7 @@ export function listMessages(
 }
 
 /** What erasure leaves of a message's payload (see `scrubSubjects`). */
-const ERASED_PAYLOAD = JSON.stringify({ erased: true })
+export const ERASED_PAYLOAD = JSON.stringify({ erased: true })
 
 /**
  * Manual replay: the message goes back to `pending` now, with a fresh retry budget. Not a
@@ -494,7 +520,7 @@ export async function replay(
     .where('webhook_id', '=', webhookId)
     .where('message_id', '=', messageId)
     .where('status', '!=', 'sending')
-    .where(sql<boolean>`payload <> ${ERASED_PAYLOAD}::jsonb`)
+    .where(sql<boolean>`payload <> ${ERASED_PAYLOAD}`)
     .executeTakeFirst()
   if (Number(res.numUpdatedRows) > 0) return 'queued'
   const erased = await db
@@ -502,9 +528,27 @@ export async function replay(
     .select('id')
     .where('webhook_id', '=', webhookId)
     .where('message_id', '=', messageId)
-    .where(sql<boolean>`payload = ${ERASED_PAYLOAD}::jsonb`)
+    .where(sql<boolean>`payload = ${ERASED_PAYLOAD}`)
     .executeTakeFirst()
   return erased ? 'erased' : 'missing'
+}
+
+/**
+ * Recovery after an outage or a disabled spell: every message of this endpoint created since
+ * `since` that did not get through (failed, or cancelled: recorded while the endpoint was
+ * disabled, or waiting when a 410 disabled it) goes back to `pending` now with a fresh retry
+ * budget, as a replay of each would. Messages about erased people stay. Returns how many.
+ */
+export async function recover(db: Db, webhookId: string, since: Date): Promise<number> {
+  const res = await db
+    .updateTable('service_notification_outbox')
+    .set({ status: 'pending', attempts: 0, next_attempt_at: new Date(), lease_until: null })
+    .where('webhook_id', '=', webhookId)
+    .where('status', 'in', ['failed', 'cancelled'])
+    .where('created_at', '>=', since)
+    .where(sql<boolean>`payload <> ${ERASED_PAYLOAD}`)
+    .executeTakeFirst()
+  return Number(res.numUpdatedRows)
 }
 
 /**

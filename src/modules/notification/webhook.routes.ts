@@ -258,7 +258,8 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         tags,
         security: SecuredBy,
         description:
-          'Send a message again (same webhook-id, fresh signature and retry budget). ' +
+          'Send a message again (same webhook-id and body, fresh signature and retry budget), also one ' +
+          'recorded while the endpoint was disabled (cancelled). ' +
           '409 MESSAGE_ERASED when its subject was erased, 409 WEBHOOK_DISABLED while the endpoint is disabled.',
         params: MessageParams,
         response: {
@@ -271,6 +272,34 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
       const { slug, id, messageId } = ids(request)
       await webhooks.replay(slug, id, messageId)
       return reply.status(202).send({ status: 'queued' })
+    },
+  )
+
+  app.post(
+    `${base}/:id/recover`,
+    {
+      onRequest: admin,
+      schema: {
+        operationId: 'recoverWebhookMessages',
+        tags,
+        security: SecuredBy,
+        description:
+          'Send again every message created since `since` that did not get through: failed ones, and ' +
+          'those recorded (cancelled) while the endpoint was disabled. Same webhook-id and body, fresh ' +
+          'signature and retry budget; messages about erased people stay. 409 WEBHOOK_DISABLED while ' +
+          'the endpoint is disabled: enable it first.',
+        params: IdParams,
+        body: Type.Object({ since: Type.String({ format: 'date-time' }) }, { additionalProperties: false }),
+        response: {
+          202: Type.Object({ recovered: Type.Integer({ minimum: 0 }) }),
+          ...errors(400, 401, 403, 404, 409),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { slug, id } = ids(request)
+      const { since } = request.body as { since: string }
+      return reply.status(202).send({ recovered: await webhooks.recover(slug, id, new Date(since)) })
     },
   )
 

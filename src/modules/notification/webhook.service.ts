@@ -65,6 +65,11 @@ export interface WebhookService {
     opts: { limit: number; before?: string; status?: OutboxStatus },
   ): Promise<unknown[]>
   replay(campaign: string, id: string, messageId: string): Promise<void>
+  /**
+   * Replay in bulk: every message created since `since` that did not get through (failed, or
+   * recorded while the endpoint was disabled) is sent again. Returns how many were queued.
+   */
+  recover(campaign: string, id: string, since: Date): Promise<number>
   /** Queue a `webhook.test` message to this endpoint only; returns its message id. */
   sendTest(campaign: string, id: string): Promise<string>
   /**
@@ -294,6 +299,12 @@ export function createWebhookService(deps: {
       }
       deps.worker?.nudge()
     },
+    async recover(campaign, id, since) {
+      await getEnabled(campaign, id)
+      const recovered = await repo.recover(db, id, since)
+      if (recovered > 0) deps.worker?.nudge()
+      return recovered
+    },
     async sendTest(campaign, id) {
       const w = await getEnabled(campaign, id)
       const messageId = `msg_${newUlid()}`
@@ -323,7 +334,8 @@ export function createWebhookService(deps: {
         campaign: m.campaign,
         event: m.event,
         subjectId: m.subjectId,
-        payload: eventBody(m.event, m.data),
+        // Serialised once: the stored text is what every attempt sends, this first one included.
+        payload: JSON.stringify(eventBody(m.event, m.data)),
       }))
       const handoff = options?.handoff !== false
       const leased = await repo.enqueueMany(trx, messages, handoff ? deps.worker?.leaseMs : undefined)
@@ -338,7 +350,7 @@ export function createWebhookService(deps: {
           campaign_slug: m.campaign,
           event: m.event,
           subject_id: m.subjectId,
-          payload: m.payload,
+          body: r.body,
           attempts: 1,
           endpoint: r.endpoint,
         }

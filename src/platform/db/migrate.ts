@@ -27,6 +27,7 @@ import * as m025 from './migrations/025_webhook_previous_secrets.js'
 import * as m026 from './migrations/026_referral_recheck.js'
 import * as m027 from './migrations/027_referral_erasure_indexes.js'
 import * as m029 from './migrations/029_lead_email_normal_form.js'
+import * as m030 from './migrations/030_outbox_payload_text.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -60,6 +61,7 @@ const migrations: Record<string, Migration> = {
   '026_referral_recheck': m026,
   '027_referral_erasure_indexes': m027,
   '029_lead_email_normal_form': m029,
+  '030_outbox_payload_text': m030,
 }
 
 const TABLE = 'service_schema_migration'

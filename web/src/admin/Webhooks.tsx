@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import type { OvasabiClient, Webhook, WebhookDelivery, WebhookInput } from '../../../client/index.js'
+import type { OvasabiClient, Webhook, WebhookInput } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
 import { LoadView } from './ui.js'
 
@@ -102,8 +102,7 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
   }
 
   /**
-   * Stops every rotated-out secret at once (the receiver has switched over, or one leaked). The
-   * SDK has no call for this route yet: the client's own request core sends it.
+   * Stops every rotated-out secret at once (the receiver has switched over, or one leaked).
    */
   async function endGrace(h: Webhook) {
     const n = h.previous_secrets.length
@@ -115,11 +114,7 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
     )
       return
     await act(
-      () =>
-        client.http.request<Webhook>(
-          'DELETE',
-          `/api/campaign/${encodeURIComponent(slug)}/webhooks/${encodeURIComponent(h.id)}/secrets/previous`,
-        ),
+      () => client.webhooks.endPreviousSecrets(slug, h.id),
       'Grace period ended: only the current secret signs now.',
     )
   }
@@ -348,12 +343,7 @@ function Deliveries(props: {
   // A queued message has no delivery until its first attempt: the outbox says whether any waits.
   const [log, reload] = useLoad(async () => {
     const [d, m] = await Promise.all([
-      // The SDK's `deliveries` takes no page yet: the client's request core sends the query.
-      client.http.request<{ deliveries: WebhookDelivery[] }>(
-        'GET',
-        `/api/campaign/${encodeURIComponent(slug)}/webhooks/${encodeURIComponent(hook.id)}/deliveries`,
-        { query: { limit: LOG_PAGE, before } },
-      ),
+      client.webhooks.deliveries(slug, hook.id, { limit: LOG_PAGE, before }),
       client.webhooks.messages(slug, hook.id, { limit: 20 }),
     ])
     return { deliveries: d.deliveries, waiting: m.messages.some((x) => UNSETTLED.has(x.status)) }

@@ -1,0 +1,271 @@
+// Fourth QA pass on CRM webhooks: a message's body is fixed when it is queued (every attempt and
+// replay sends the same bytes, also for rows queued before migration 030); events while an endpoint
+// is disabled are recorded, shown in its log, and sent by a replay or a recovery once it is enabled
+// again; the SDK pages the delivery log, ends grace periods and recovers.
+import assert from 'node:assert/strict'
+import { readdirSync } from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import { type Kysely, type Migration, Migrator, sql } from 'kysely'
+import { createClient, type OvasabiClient } from '../client/index.js'
+import { migrateToLatest } from '../src/platform/db/migrate.js'
+import {
+  ADMIN_KEY,
+  adminHeaders,
+  buildTestApp,
+  createCampaign,
+  DIALECTS,
+  guestToken,
+  json,
+  listenLocally,
+  type TestContext,
+  withDatabase,
+} from './helper.js'
+import { submitLead, verifies, waitFor, webhookMessages } from './webhook-fixtures.js'
+
+const FAST = {
+  WEBHOOK_POLL_MS: '50',
+  WEBHOOK_TIMEOUT_MS: '3000',
+  WEBHOOK_RETRY_BASE_MS: '50',
+  WEBHOOK_MAX_ATTEMPTS: '5',
+  WEBHOOK_CIRCUIT_THRESHOLD: '100',
+  WEBHOOK_CIRCUIT_COOLDOWN_MS: '60000',
+  WEBHOOK_ALLOW_PRIVATE: 'true',
+}
+
+interface RawHit {
+  id: string
+  raw: string
+  verified: boolean
+}
+
+/** A CRM on a real port that keeps each request's body as the bytes it got; `status(n)` answers request n. */
+async function rawReceiver(status: (n: number) => number = () => 204) {
+  const got: RawHit[] = []
+  let secret = ''
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8')
+      const id = String(req.headers['webhook-id'])
+      const ts = String(req.headers['webhook-timestamp'])
+      got.push({ id, raw, verified: verifies(secret, id, ts, raw, String(req.headers['webhook-signature'])) })
+      res.writeHead(status(got.length)).end()
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    got,
+    setSecret: (s: string) => {
+      secret = s
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
+  }
+}
+
+for (const dialect of DIALECTS) {
+  describe(`webhook bodies, disabled endpoints and the SDK (${dialect})`, () => {
+    let ctx: TestContext
+    let sdk: OvasabiClient
+    const servers: Array<{ close(): Promise<void> }> = []
+    before(async () => {
+      ctx = await buildTestApp({ dialect, env: FAST })
+      sdk = createClient({ baseUrl: await listenLocally(ctx.app), apiKey: ADMIN_KEY })
+    })
+    after(async () => {
+      await ctx.close()
+      for (const s of servers) await s.close()
+    })
+
+    async function endpoint(status?: (n: number) => number, events = ['lead.created']) {
+      const r = await rawReceiver(status)
+      servers.push(r)
+      const slug = await createCampaign(ctx.app)
+      const created = await sdk.webhooks.create(slug, { url: r.url, events: events as ['lead.created'] })
+      r.setSecret(created.secret)
+      return { r, slug, id: created.id }
+    }
+
+    async function lead(slug: string, email: string) {
+      const guest = await guestToken(ctx.app)
+      const res = await submitLead(ctx.app, guest.token, slug, email)
+      assert.equal(res.statusCode, 200, res.body)
+    }
+
+    it('a retry and a replay send the first attempt’s body byte for byte', async () => {
+      // The first attempt fails: the retry comes from the stored row, not from memory.
+      const { r, slug, id } = await endpoint((n) => (n === 1 ? 500 : 204))
+      await lead(slug, 'bytes@example.com')
+      await waitFor(() => r.got.length >= 2, 'the retry')
+      const [first, retry] = r.got
+      assert.equal(retry!.id, first!.id)
+      assert.equal(retry!.raw, first!.raw)
+      assert.equal(first!.verified && retry!.verified, true)
+      await sdk.webhooks.replay(slug, id, first!.id)
+      await waitFor(() => r.got.length >= 3, 'the replay')
+      assert.equal(r.got[2]!.raw, first!.raw)
+      assert.equal(r.got[2]!.verified, true)
+    })
+
+    it('events while an endpoint is disabled are logged, then replayed or recovered once it is enabled', async () => {
+      // The receiver's 410 to the test message disables the endpoint.
+      const { r, slug, id } = await endpoint((n) => (n === 1 ? 410 : 204), ['*'])
+      await sdk.webhooks.test(slug, id)
+      await waitFor(async () => (await sdk.webhooks.list(slug)).webhooks[0]!.enabled === false, 'disabled')
+      await lead(slug, 'while.off.1@example.com')
+      await lead(slug, 'while.off.2@example.com')
+      assert.equal(r.got.length, 1, 'nothing is sent while disabled')
+
+      const skipped = (await webhookMessages(ctx.app, slug, id)).filter((m) => m.event === 'lead.created')
+      assert.equal(skipped.length, 2)
+      for (const m of skipped) {
+        assert.equal(m.status, 'cancelled')
+        assert.match(m.last_error, /endpoint disabled.*410/)
+      }
+      // The delivery log shows them: no request made (attempt 0, no status code), and why.
+      const log = (await sdk.webhooks.deliveries(slug, id)).deliveries.filter(
+        (d) => d.event === 'lead.created',
+      )
+      assert.deepEqual(
+        log.map((d) => [d.attempt, d.status_code, d.message_status]),
+        [
+          [0, null, 'cancelled'],
+          [0, null, 'cancelled'],
+        ],
+      )
+      assert.match(log[0]!.error ?? '', /endpoint disabled/)
+      // Recovery from the first of them on (the test message the 410 answered is older).
+      const since = skipped[1]!.created_at as string
+      // Still disabled: a replay or a recovery is refused, saying so.
+      const refused = await ctx.app.inject({
+        method: 'POST',
+        url: `/api/campaign/${slug}/webhooks/${id}/recover`,
+        headers: adminHeaders,
+        payload: { since },
+      })
+      assert.equal(refused.statusCode, 409, refused.body)
+      assert.equal(json(refused).error.code, 'WEBHOOK_DISABLED')
+
+      await sdk.webhooks.enable(slug, id)
+      // One by replay ...
+      await sdk.webhooks.replay(slug, id, skipped[1]!.message_id)
+      await waitFor(() => r.got.length >= 2, 'the replayed message')
+      assert.equal(r.got[1]!.id, skipped[1]!.message_id)
+      assert.equal(r.got[1]!.verified, true)
+      assert.equal(JSON.parse(r.got[1]!.raw).data.lead.email, 'while.off.1@example.com')
+      await waitFor(
+        async () =>
+          (await webhookMessages(ctx.app, slug, id)).find((m) => m.message_id === skipped[1]!.message_id)
+            ?.status === 'delivered',
+        'the replay settled',
+      )
+      // ... the other by recovery, which leaves the one delivered since alone.
+      assert.equal((await sdk.webhooks.recover(slug, id, since)).recovered, 1)
+      await waitFor(() => r.got.length >= 3, 'the recovered message')
+      assert.equal(r.got[2]!.id, skipped[0]!.message_id)
+      assert.equal(r.got[2]!.verified, true)
+      assert.equal(JSON.parse(r.got[2]!.raw).data.lead.email, 'while.off.2@example.com')
+    })
+
+    it('the SDK pages the delivery log and ends grace periods', async () => {
+      const { r, slug, id } = await endpoint()
+      for (let i = 0; i < 3; i++) await sdk.webhooks.test(slug, id)
+      await waitFor(() => r.got.length >= 3, 'three test deliveries')
+      await waitFor(async () => (await sdk.webhooks.deliveries(slug, id)).deliveries.length >= 3, 'the log')
+      const all = (await sdk.webhooks.deliveries(slug, id)).deliveries
+      const page1 = (await sdk.webhooks.deliveries(slug, id, { limit: 2 })).deliveries
+      assert.deepEqual(
+        page1.map((d) => d.id),
+        all.slice(0, 2).map((d) => d.id),
+      )
+      const page2 = (await sdk.webhooks.deliveries(slug, id, { limit: 2, before: page1[1]!.id })).deliveries
+      assert.deepEqual(
+        page2.map((d) => d.id),
+        all.slice(2, 4).map((d) => d.id),
+      )
+
+      await sdk.webhooks.rotate(slug, id, 3600)
+      assert.equal((await sdk.webhooks.list(slug)).webhooks[0]!.previous_secrets.length, 1)
+      const ended = await sdk.webhooks.endPreviousSecrets(slug, id)
+      assert.deepEqual(ended.previous_secrets, [])
+      assert.equal(ended.previous_secret_expires_at, null)
+    })
+  })
+
+  describe(`migration 030 on queued messages (${dialect})`, () => {
+    it('keeps the bytes their retries sent, and erased ones erased', async () => {
+      await withDatabase(dialect, async (database) => {
+        const db = database.db as Kysely<any>
+        const dir = new URL('../src/platform/db/migrations/', import.meta.url)
+        const migrations: Record<string, Migration> = {}
+        for (const file of readdirSync(dir).sort()) {
+          const name = file.replace(/\.ts$/, '')
+          if (name < '030') migrations[name] = await import(new URL(file, dir).href)
+        }
+        const { error } = await new Migrator({
+          db,
+          provider: { getMigrations: async () => migrations },
+          migrationTableName: 'service_schema_migration',
+          migrationLockTableName: 'service_schema_migration_lock',
+        }).migrateToLatest()
+        if (error) throw error
+        await db
+          .insertInto('service_notification_webhook')
+          .values({
+            id: 'wh_old',
+            campaign_slug: 's',
+            url: 'https://crm.example/h',
+            events: '["*"]',
+            secret_sealed: 'x',
+            created_by: 't',
+          })
+          .execute()
+        const body = {
+          type: 'lead.created',
+          timestamp: '2026-01-01T00:00:00.000Z',
+          data: { lead: { id: 'l1' } },
+        }
+        for (const [message_id, payload] of [
+          ['msg_a', body],
+          ['msg_b', { erased: true }],
+        ] as const) {
+          await db
+            .insertInto('service_notification_outbox')
+            .values({
+              message_id,
+              webhook_id: 'wh_old',
+              campaign_slug: 's',
+              event: 'lead.created',
+              payload: JSON.stringify(payload),
+            })
+            .execute()
+        }
+        // What a retry sent before: the driver's parse of the jsonb, serialised again.
+        const before = await db
+          .selectFrom('service_notification_outbox')
+          .select(['message_id', 'payload'])
+          .orderBy('id')
+          .execute()
+        const sentBefore = before.map((r) => JSON.stringify(r.payload))
+        assert.notEqual(sentBefore[0], JSON.stringify(body), 'jsonb reorders the keys')
+
+        await migrateToLatest(db)
+        const after = await sql<{ payload: string; t: string }>`
+          select payload, pg_typeof(payload)::text as t from service_notification_outbox order by id
+        `.execute(db)
+        assert.deepEqual(
+          after.rows.map((r) => [r.t, r.payload]),
+          sentBefore.map((s) => ['text', s]),
+        )
+        assert.equal(after.rows[1]!.payload, JSON.stringify({ erased: true }))
+      })
+    })
+  })
+}
