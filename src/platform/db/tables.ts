@@ -295,7 +295,8 @@ export interface NotificationOutboxTable {
   campaign_slug: string
   event: string
   subject_id: string | null
-  payload: Json<object>
+  /** The serialised body, sent byte for byte on every attempt (text since migration 030). */
+  payload: string
   status: ColumnType<OutboxStatus, OutboxStatus | undefined, OutboxStatus>
   attempts: ColumnType<number, number | undefined, number>
   next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>
