@@ -11,8 +11,24 @@ export interface Received {
   timestamp: number
   signature: string
   body: any
+  /** The body as the bytes arrived. */
+  raw: string
   verified: boolean
   at: number
+}
+
+/**
+ * Webhook settings for tests: a poll, a timeout and retries in milliseconds, a breaker that does
+ * not trip, and the local receiver allowed.
+ */
+export const FAST_WEBHOOKS = {
+  WEBHOOK_POLL_MS: '50',
+  WEBHOOK_TIMEOUT_MS: '3000',
+  WEBHOOK_RETRY_BASE_MS: '50',
+  WEBHOOK_MAX_ATTEMPTS: '5',
+  WEBHOOK_CIRCUIT_THRESHOLD: '100',
+  WEBHOOK_CIRCUIT_COOLDOWN_MS: '60000',
+  WEBHOOK_ALLOW_PRIVATE: 'true',
 }
 
 /** Standard Webhooks verification, written from the spec (not with the server's own helper). */
@@ -48,6 +64,7 @@ export async function receiver(
         timestamp: Number(ts),
         signature: sig,
         body: JSON.parse(raw),
+        raw,
         verified: verifies(secret, id, ts, raw, sig),
         at: Date.now(),
       })

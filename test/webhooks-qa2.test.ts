@@ -23,17 +23,17 @@ import {
   uniqueSlug,
   withDatabase,
 } from './helper.js'
-import { receiver, submitLead, subscribe, verifies, waitFor, webhookMessages } from './webhook-fixtures.js'
+import {
+  FAST_WEBHOOKS,
+  receiver,
+  submitLead,
+  subscribe,
+  verifies,
+  waitFor,
+  webhookMessages,
+} from './webhook-fixtures.js'
 
-const FAST = {
-  WEBHOOK_POLL_MS: '50',
-  WEBHOOK_TIMEOUT_MS: '3000',
-  WEBHOOK_RETRY_BASE_MS: '50',
-  WEBHOOK_MAX_ATTEMPTS: '5',
-  WEBHOOK_CIRCUIT_THRESHOLD: '100',
-  WEBHOOK_CIRCUIT_COOLDOWN_MS: '60000',
-  WEBHOOK_ALLOW_PRIVATE: 'true',
-}
+const FAST = FAST_WEBHOOKS
 
 const MIGRATIONS_DIR = new URL('../src/platform/db/migrations/', import.meta.url)
 

@@ -14,17 +14,9 @@ import {
   json,
   type TestContext,
 } from './helper.js'
-import { receiver, subscribe, verifies, waitFor } from './webhook-fixtures.js'
+import { FAST_WEBHOOKS, receiver, subscribe, verifies, waitFor } from './webhook-fixtures.js'
 
-const FAST = {
-  WEBHOOK_POLL_MS: '50',
-  WEBHOOK_TIMEOUT_MS: '5000',
-  WEBHOOK_RETRY_BASE_MS: '50',
-  WEBHOOK_MAX_ATTEMPTS: '5',
-  WEBHOOK_CIRCUIT_THRESHOLD: '100',
-  WEBHOOK_CIRCUIT_COOLDOWN_MS: '60000',
-  WEBHOOK_ALLOW_PRIVATE: 'true',
-}
+const FAST = { ...FAST_WEBHOOKS, WEBHOOK_TIMEOUT_MS: '5000' }
 
 for (const dialect of DIALECTS) {
   describe(`ending a rotation's grace period early (${dialect})`, () => {

@@ -4,8 +4,6 @@
 // again; the SDK pages the delivery log, ends grace periods and recovers.
 import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { type Kysely, type Migration, Migrator, sql } from 'kysely'
 import { createClient, type OvasabiClient } from '../client/index.js'
@@ -22,53 +20,15 @@ import {
   type TestContext,
   withDatabase,
 } from './helper.js'
-import { submitLead, verifies, waitFor, webhookMessages } from './webhook-fixtures.js'
+import { FAST_WEBHOOKS, receiver, submitLead, waitFor, webhookMessages } from './webhook-fixtures.js'
 
-const FAST = {
-  WEBHOOK_POLL_MS: '50',
-  WEBHOOK_TIMEOUT_MS: '3000',
-  WEBHOOK_RETRY_BASE_MS: '50',
-  WEBHOOK_MAX_ATTEMPTS: '5',
-  WEBHOOK_CIRCUIT_THRESHOLD: '100',
-  WEBHOOK_CIRCUIT_COOLDOWN_MS: '60000',
-  WEBHOOK_ALLOW_PRIVATE: 'true',
-}
-
-interface RawHit {
-  id: string
-  raw: string
-  verified: boolean
-}
+const FAST = FAST_WEBHOOKS
 
 /** A CRM on a real port that keeps each request's body as the bytes it got; `status(n)` answers request n. */
-async function rawReceiver(status: (n: number) => number = () => 204) {
-  const got: RawHit[] = []
-  let secret = ''
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8')
-      const id = String(req.headers['webhook-id'])
-      const ts = String(req.headers['webhook-timestamp'])
-      got.push({ id, raw, verified: verifies(secret, id, ts, raw, String(req.headers['webhook-signature'])) })
-      res.writeHead(status(got.length)).end()
-    })
+const rawReceiver = (status: (n: number) => number = () => 204) =>
+  receiver((n, _req, res) => {
+    res.writeHead(status(n)).end()
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    got,
-    setSecret: (s: string) => {
-      secret = s
-    },
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections()
-        server.close(() => r())
-      }),
-  }
-}
 
 for (const dialect of DIALECTS) {
   describe(`webhook bodies, disabled endpoints and the SDK (${dialect})`, () => {
