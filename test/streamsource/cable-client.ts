@@ -1,5 +1,6 @@
 import ActionCable, { type Consumer, type Subscription } from '@rails/actioncable'
 import { WebSocket } from 'ws'
+import { buildTestApp, type Dialect, type TestContext } from '../helper.js'
 
 // The real browser client, run in Node: `ws` is its WebSocket, and the page-visibility hooks it
 // installs are no-ops here.
@@ -30,6 +31,35 @@ export function consumer(baseUrl: string, token: string): Consumer {
   return ActionCable.createConsumer(
     `${baseUrl.replace(/^http/, 'ws')}/cable?token=${encodeURIComponent(token)}`,
   )
+}
+
+/**
+ * A test app on a real port for ActionCable clients: `consumer(token)` opens a client on it, and
+ * `close` disconnects every client opened so and closes the app.
+ */
+export async function cableApp(dialect: Dialect): Promise<{
+  ctx: TestContext
+  base: string
+  consumer(token: string): Consumer
+  close(): Promise<void>
+}> {
+  const ctx = await buildTestApp({ dialect })
+  await ctx.app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(ctx.app.server.address() as { port: number }).port}`
+  const opened: Consumer[] = []
+  return {
+    ctx,
+    base,
+    consumer(token) {
+      const c = consumer(base, token)
+      opened.push(c)
+      return c
+    },
+    async close() {
+      for (const c of opened) c.disconnect()
+      await ctx.close()
+    },
+  }
 }
 
 export async function subscribe(

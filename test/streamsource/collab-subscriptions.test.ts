@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { Consumer } from '@rails/actioncable'
-import { buildTestApp, DIALECTS, json, type TestContext } from '../helper.js'
-import { consumer, subscribe, type TestSubscription, until } from './cable-client.js'
+import { DIALECTS, json, type TestContext } from '../helper.js'
+import { cableApp, subscribe, type TestSubscription, until } from './cable-client.js'
 import { account, type TestAccount, uniqueLink } from './helpers.js'
 
 const CHANNEL = 'CollaborativeStreamsChannel'
@@ -14,28 +13,19 @@ const CHANNEL = 'CollaborativeStreamsChannel'
  */
 for (const dialect of DIALECTS) {
   describe(`CollaborativeStreamsChannel subscriptions of one socket (${dialect})`, () => {
+    let live: Awaited<ReturnType<typeof cableApp>>
     let ctx: TestContext
-    let base: string
     let owner: TestAccount
     let rival: TestAccount
-    const consumers: Consumer[] = []
-    const track = (c: Consumer) => {
-      consumers.push(c)
-      return c
-    }
 
     before(async () => {
-      ctx = await buildTestApp({ dialect })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      base = `http://127.0.0.1:${(ctx.app.server.address() as { port: number }).port}`
+      live = await cableApp(dialect)
+      ctx = live.ctx
       owner = await account(ctx.app, 'editor')
       // An admin may change any stream: only the owner's locks stand in its way.
       rival = await account(ctx.app, 'admin')
     })
-    after(async () => {
-      for (const c of consumers) c.disconnect()
-      await ctx.close()
-    })
+    after(() => live.close())
 
     const ownersStream = async () => {
       const created = await ctx.app.inject({
@@ -64,10 +54,10 @@ for (const dialect of DIALECTS) {
       const first = await ownersStream()
       const second = await ownersStream()
       const extra = await ownersStream()
-      const socket = track(consumer(base, owner.token))
+      const socket = live.consumer(owner.token)
       const one = await subscribe(socket, { channel: CHANNEL, stream_id: String(first.id) })
       const two = await subscribe(socket, { channel: CHANNEL, stream_id: String(second.id) })
-      const watcher = await subscribe(track(consumer(base, rival.token)), CHANNEL)
+      const watcher = await subscribe(live.consumer(rival.token), CHANNEL)
 
       assert.equal(await lock(one, first.cell, owner.id), true)
       assert.equal(await lock(two, second.cell, owner.id), true)

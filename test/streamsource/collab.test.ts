@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { Consumer } from '@rails/actioncable'
-import { buildTestApp, DIALECTS, json, type TestContext } from '../helper.js'
-import { consumer, subscribe, type TestSubscription, until } from './cable-client.js'
+import { DIALECTS, json, type TestContext } from '../helper.js'
+import { cableApp, subscribe, type TestSubscription, until } from './cable-client.js'
 import { account, type TestAccount, uniqueLink } from './helpers.js'
 
 /** What one collaborator's own commands got back: its errors, and the locks and edits made as it. */
@@ -15,29 +14,20 @@ const replies = (s: TestSubscription, userId: number) =>
 
 for (const dialect of DIALECTS) {
   describe(`CollaborativeStreamsChannel cells (${dialect})`, () => {
+    let live: Awaited<ReturnType<typeof cableApp>>
     let ctx: TestContext
-    let base: string
     let owner: TestAccount
     let admin: TestAccount
     let stranger: TestAccount
-    const consumers: Consumer[] = []
-    const track = (c: Consumer) => {
-      consumers.push(c)
-      return c
-    }
 
     before(async () => {
-      ctx = await buildTestApp({ dialect })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      base = `http://127.0.0.1:${(ctx.app.server.address() as { port: number }).port}`
+      live = await cableApp(dialect)
+      ctx = live.ctx
       owner = await account(ctx.app, 'editor')
       admin = await account(ctx.app, 'admin')
       stranger = await account(ctx.app, 'editor')
     })
-    after(async () => {
-      for (const c of consumers) c.disconnect()
-      await ctx.close()
-    })
+    after(() => live.close())
 
     /** A stream of the owner's, and the cell of its title. */
     const ownersStream = async (title: string) => {
@@ -56,9 +46,9 @@ for (const dialect of DIALECTS) {
 
     it('an edit needs the lock on the cell it changes, not on some other cell', async () => {
       const { id, cell } = await ownersStream('Original')
-      const a = await subscribe(track(consumer(base, owner.token)), 'CollaborativeStreamsChannel')
+      const a = await subscribe(live.consumer(owner.token), 'CollaborativeStreamsChannel')
       // An admin may change any stream: only the lock stands between B and A's cell.
-      const b = await subscribe(track(consumer(base, admin.token)), 'CollaborativeStreamsChannel')
+      const b = await subscribe(live.consumer(admin.token), 'CollaborativeStreamsChannel')
 
       a.subscription.perform('lock_cell', { cell_id: cell })
       await until(() => b.received.some((m) => m.action === 'cell_locked' && m.cell_id === cell), 'A locks')
@@ -104,8 +94,8 @@ for (const dialect of DIALECTS) {
 
     it('only someone who may change a stream can lock its cells or edit them', async () => {
       const { id, cell } = await ownersStream('Mine')
-      const o = await subscribe(track(consumer(base, owner.token)), 'CollaborativeStreamsChannel')
-      const s = await subscribe(track(consumer(base, stranger.token)), 'CollaborativeStreamsChannel')
+      const o = await subscribe(live.consumer(owner.token), 'CollaborativeStreamsChannel')
+      const s = await subscribe(live.consumer(stranger.token), 'CollaborativeStreamsChannel')
       // Another editor cannot lock the owner out of their own stream ...
       s.subscription.perform('lock_cell', { cell_id: cell })
       s.subscription.perform('lock_cell', { cell_id: `stream_${id + 1_000_000}_title` })
