@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import type { OvasabiClient, Webhook, WebhookInput } from '../../../client/index.js'
+import { OvasabiError, type OvasabiClient, type Webhook, type WebhookInput } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
 import { LoadView } from './ui.js'
+import { RecoverMessages } from './WebhookRecover.js'
 
 /** The events a CRM endpoint can subscribe to (`WEBHOOK_EVENTS` in the notification module). */
 const EVENTS: WebhookInput['events'] = ['lead.created', 'lead.updated', 'lead.erased', '*']
@@ -119,6 +120,20 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
     )
   }
 
+  /**
+   * Sends again what did not get through since `since`, and opens the log to show it going out.
+   */
+  async function recover(h: Webhook, since: Date) {
+    const done = await act(
+      () => client.webhooks.recover(slug, h.id, since),
+      ({ recovered }) =>
+        recovered === 0
+          ? 'Nothing to recover: no failed or cancelled message since then.'
+          : `${recovered === 1 ? '1 message' : `${recovered} messages`} queued again.`,
+    )
+    if (done) setOpen(h.id)
+  }
+
   async function remove(h: Webhook) {
     if (!confirm(`Remove the webhook to ${h.url}? It stops receiving events, and its delivery log goes.`))
       return
@@ -140,7 +155,10 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
       setSent((n) => n + 1)
       return true
     } catch (err) {
-      setMessage({ tone: 'danger', text: errorText(err) })
+      setMessage({ tone: 'danger', text: refusal(err) })
+      // A 409 means the endpoint changed under the page (disabled by a 410 since it was read):
+      // show it as it is now, so the buttons match.
+      if (err instanceof OvasabiError && err.status === 409) reload()
       return false
     } finally {
       busy.current = false
@@ -264,6 +282,7 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
                     Remove
                   </button>
                 </div>
+                <RecoverMessages hook={h} pending={pending} onRecover={(since) => recover(h, since)} />
                 {h.previous_secrets.length > 0 && (
                   <PreviousSecrets hook={h} pending={pending} onEnd={() => endGrace(h)} />
                 )}
@@ -285,6 +304,13 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
       </LoadView>
     </div>
   )
+}
+
+/** What a refused call means for the operator; `WEBHOOK_DISABLED` says what to do about it. */
+function refusal(err: unknown): string {
+  if (err instanceof OvasabiError && err.code === 'WEBHOOK_DISABLED')
+    return 'The endpoint is disabled: click Enable first, then try again.'
+  return errorText(err)
 }
 
 /**

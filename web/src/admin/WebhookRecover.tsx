@@ -1,0 +1,76 @@
+import { useState } from 'preact/hooks'
+import type { Webhook } from '../../../client/index.js'
+
+/** How far back recovery looks unless told otherwise: a day covers a night's outage. */
+const DEFAULT_LOOKBACK_MS = 24 * 60 * 60 * 1000
+
+/** `date` as a datetime-local input's value: the browser's local time, to the minute. */
+function localInputValue(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0')
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}`
+  )
+}
+
+/**
+ * Where recovery starts by default. The endpoint says why it was disabled but not when
+ * (`WebhookView` has no `disabled_at`), so a day back, which the operator narrows or widens.
+ */
+function defaultSince(now = Date.now()): string {
+  return localInputValue(new Date(now - DEFAULT_LOOKBACK_MS))
+}
+
+/**
+ * "Recover messages": sends again every failed or cancelled message of an endpoint created since
+ * a time (`POST …/recover {since}`). Refused while the endpoint is disabled, so the button waits
+ * for Enable and says so, rather than letting the operator meet a 409.
+ */
+export function RecoverMessages(props: {
+  hook: Webhook
+  pending: boolean
+  onRecover: (since: Date) => void
+}) {
+  const { hook } = props
+  const [since, setSince] = useState(defaultSince)
+  const id = `wh-${hook.id}-since`
+  // The input's value is local time without a zone; `new Date` reads it as such.
+  const picked = since ? new Date(since) : undefined
+  const valid = picked !== undefined && !Number.isNaN(picked.getTime())
+  return (
+    <form
+      class="toolbar"
+      data-testid="webhook-recover"
+      onSubmit={(e) => {
+        e.preventDefault()
+        if (valid && hook.enabled) props.onRecover(picked)
+      }}
+    >
+      <div class="field inline">
+        <label for={id}>Recover messages since</label>
+        <input
+          id={id}
+          type="datetime-local"
+          required
+          value={since}
+          aria-describedby={`${id}-hint`}
+          data-testid="webhook-recover-since"
+          onInput={(e) => setSince((e.currentTarget as HTMLInputElement).value)}
+        />
+      </div>
+      <button
+        class="btn btn-soft btn-sm"
+        type="submit"
+        disabled={props.pending || !hook.enabled || !valid}
+        data-testid="webhook-recover-button"
+      >
+        Recover messages
+      </button>
+      <span class="hint grow" id={`${id}-hint`} data-testid="webhook-recover-hint">
+        {hook.enabled
+          ? 'Sends again every failed or cancelled message created since then, with a fresh retry budget.'
+          : 'Enable the endpoint first: nothing is sent while it is disabled.'}
+      </span>
+    </form>
+  )
+}
