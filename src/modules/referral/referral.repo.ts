@@ -296,7 +296,10 @@ export async function topReferrers(db: Db, campaign: string, limit: number, offs
 /**
  * Erasure: the address hash of the person's own referral goes (a hash of an IPv4 address is as
  * good as the address: there are only 2^32). The referral and every counter stay (a pending one
- * is rejected: see `rejectPendingOf`); the per-code per-IP counts, which name no one, too.
+ * is rejected: see `rejectPendingOf`), the per-code per-network counts too: they name no one, and
+ * they are the fraud cap (`max_referrals_per_ip`). Taking the erased person's unit out would hand
+ * their network a slot back per erasure, and joining, qualifying and erasing in a loop would beat
+ * the cap while the referrer kept every qualified referral.
  */
 export async function forgetAddress(trx: Db, referredId: string): Promise<void> {
   await trx
@@ -494,4 +497,77 @@ export async function whoDid(db: Db, campaign: string, userIds: string[], events
     .where('event', 'in', events)
     .execute()
   return new Set(rows.map((r) => r.user_id))
+}
+
+/**
+ * Campaigns whose recorded rule (see `recordRule`) is an action, after `afterSlug`: not off, and
+ * none of `atApply` (rules met by the apply itself).
+ */
+export async function campaignsOnActions(db: Db, atApply: string[], afterSlug: string, limit: number) {
+  const rows = await db
+    .selectFrom('service_referral_recheck')
+    .select('campaign_slug')
+    .where('qualifies_on', 'is not', null)
+    .where('qualifies_on', 'not in', atApply)
+    .where('campaign_slug', '>', afterSlug)
+    .orderBy('campaign_slug')
+    .limit(limit)
+    .execute()
+  return rows.map((r) => r.campaign_slug)
+}
+
+/**
+ * The campaign's recheck row, locked until the transaction ends, for its catch-up; undefined when
+ * another transaction holds it (`SKIP LOCKED`: another node's catch-up, or a recheck batch, whose
+ * pass qualifies whatever the catch-up would). `since`: when the last catch-up that finished
+ * started (null: never), by the database's clock, as `now`. Locked before any referral, as the
+ * recheck batches lock it: neither waits on the other holding what it needs next.
+ */
+export async function lockCatchUp(trx: Db, slug: string) {
+  const { rows } = await sql<{ since: Date | null; now: Date }>`
+    select caught_up_at as since, now() as now from service_referral_recheck
+    where campaign_slug = ${slug}
+    for update skip locked
+  `.execute(trx)
+  const row = rows[0]
+  return row && { since: row.since && new Date(row.since), now: new Date(row.now) }
+}
+
+/**
+ * Up to `limit` pending referrals of the campaign, in id order and row-locked, whose person sent
+ * one of `events` received at `since` or later (any time when null) and was not erased.
+ */
+export async function pendingWhoDidSince(
+  trx: Db,
+  slug: string,
+  events: string[],
+  since: Date | null,
+  limit: number,
+) {
+  if (events.length === 0) return []
+  const { rows } = await sql<{ id: string | number; code: string; referrer_id: string; referred_id: string }>`
+    select r.id, r.code, r.referrer_id, r.referred_id from service_referral_main r
+    where r.campaign_slug = ${slug} and r.state = 'pending'
+      and exists (
+        select 1 from service_analytics_event e
+        where e.user_id = r.referred_id and e.campaign_slug = r.campaign_slug
+          and e.event in (${sql.join(events)})
+          ${since ? sql`and e.received_at >= ${since}` : sql``}
+      )
+      and not exists (
+        select 1 from service_user_master u where u.id = r.referred_id and u.erased_at is not null
+      )
+    order by r.id
+    limit ${limit}
+    for update of r
+  `.execute(trx)
+  return rows.map((r) => ({ ...r, id: Number(r.id) }))
+}
+
+/** The campaign's catch-up finished what was committed before `at` (never moves back). */
+export async function caughtUp(db: Db, slug: string, at: Date): Promise<void> {
+  await sql`
+    update service_referral_recheck set caught_up_at = ${at}
+    where campaign_slug = ${slug} and (caught_up_at is null or caught_up_at < ${at})
+  `.execute(db)
 }

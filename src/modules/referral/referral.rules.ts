@@ -13,7 +13,8 @@ export interface ReferralRules {
 
 export const DEFAULT_MILESTONES = [1, 5, 10, 25, 50, 100]
 /** These qualify a referral as soon as it is applied: the referred person has joined by then. */
-const AT_JOIN = new Set(['register', 'user.register', 'apply', 'referral.apply', 'apply_referral'])
+export const AT_APPLY_RULES = ['register', 'user.register', 'apply', 'referral.apply', 'apply_referral']
+const AT_JOIN = new Set(AT_APPLY_RULES)
 
 /** A positive integer that fits the counters' `integer` columns (a larger one would fail every comparison with them). */
 const positiveInt = (v: unknown): number | undefined =>

@@ -22,6 +22,7 @@ import {
   createMilestoneAnnouncer,
   type MilestoneAnnouncerOptions,
 } from './referral.milestones.js'
+import { CATCH_UP_REASON, type CatchUpOptions, createCatchUp } from './referral.catchup.js'
 import * as repo from './referral.repo.js'
 import { createRechecker, RECHECK_REASON, type RecheckOptions } from './referral.recheck.js'
 import {
@@ -69,6 +70,11 @@ export interface ReferralService {
   campaignChanged(slug: string): Promise<number>
   /** One recheck sweep now (campaigns changed unseen, passes due); how many qualified. */
   sweepRechecks(): Promise<number>
+  /**
+   * One catch-up now: referrals whose person's qualifying action committed but whose
+   * qualification never ran (the node died, a call failed); how many qualified.
+   */
+  sweepCatchUp(): Promise<number>
   /** Top `limit` referrers by qualified referrals, display names only (REST and `stats_update`). */
   leaderboard(campaignSlug: string, limit?: number): Promise<LeaderboardEntry[]>
   audit(campaignSlug: string, limit: number): ReturnType<typeof repo.listAudit>
@@ -78,12 +84,14 @@ export interface ReferralService {
    */
   forget(userId: string, trx: Db): Promise<void>
   /**
-   * Start the periodic sweep that announces milestones committed but never announced (a failed
-   * publish, a crash after commit). Safe on every node at once; `stop()` before closing the db.
+   * Start the periodic sweeps: milestones committed but never announced (a failed publish, a
+   * crash after commit), rule-change rechecks, and the catch-up of qualifications lost after
+   * their action committed (once at start too). Safe on every node at once; `stop()` before
+   * closing the db.
    */
   start(): void
   stop(): Promise<void>
-  /** One such sweep now; how many announcements went out. */
+  /** One milestone sweep now; how many announcements went out. */
   sweepMilestones(): Promise<number>
 }
 
@@ -100,6 +108,8 @@ export interface ReferralServiceDeps {
   campaigns?: Pick<CampaignService, 'onChange'>
   /** Recheck batches, the second pass's delay, and the sweep interval (see referral.recheck.ts). */
   recheck?: RecheckOptions
+  /** Catch-up batches, interval and margin (see referral.catchup.ts). */
+  catchUp?: CatchUpOptions
 }
 
 /** Why a pending referral was rejected when its person was erased (the audit trail's `reason`). */
@@ -269,6 +279,23 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
       onError: deps.onError,
     },
     deps.recheck,
+  )
+  const catchUp = createCatchUp(
+    {
+      db,
+      events,
+      async settle(trx, slug, pending, rules, won) {
+        const done = await settle(trx, slug, pending, rules, 'system', { reason: CATCH_UP_REASON })
+        if (done === 'rejected') return false
+        won.push(done)
+        return true
+      },
+      async announce(won) {
+        for (const w of won) await announce(w)
+      },
+      onError: deps.onError,
+    },
+    deps.catchUp,
   )
   let unsubscribe: (() => void) | undefined
 
@@ -444,6 +471,7 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
       return rechecker.look(slug)
     },
     sweepRechecks: () => rechecker.sweep(),
+    sweepCatchUp: () => catchUp.sweep(),
 
     async leaderboard(campaignSlug, limit = 10) {
       // Erased people keep their counters but leave the board: read pages until it is full.
@@ -481,6 +509,7 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     start() {
       milestones.start()
       rechecker.start()
+      catchUp.start()
       unsubscribe ??= deps.campaigns?.onChange((c) => {
         rechecker.look(c.slug).catch((err) => deps.onError?.(err))
       })
@@ -488,7 +517,7 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     async stop() {
       unsubscribe?.()
       unsubscribe = undefined
-      await Promise.all([milestones.stop(), rechecker.stop()])
+      await Promise.all([milestones.stop(), rechecker.stop(), catchUp.stop()])
     },
     sweepMilestones: () => milestones.sweep(),
   }

@@ -26,6 +26,7 @@ import * as m024 from './migrations/024_translation_cache_retention.js'
 import * as m025 from './migrations/025_webhook_previous_secrets.js'
 import * as m026 from './migrations/026_referral_recheck.js'
 import * as m027 from './migrations/027_referral_erasure_indexes.js'
+import * as m028 from './migrations/028_referral_catch_up.js'
 import * as m029 from './migrations/029_lead_email_normal_form.js'
 import * as m030 from './migrations/030_outbox_payload_text.js'
 
@@ -60,6 +61,7 @@ const migrations: Record<string, Migration> = {
   '025_webhook_previous_secrets': m025,
   '026_referral_recheck': m026,
   '027_referral_erasure_indexes': m027,
+  '028_referral_catch_up': m028,
   '029_lead_email_normal_form': m029,
   '030_outbox_payload_text': m030,
 }
