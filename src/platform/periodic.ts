@@ -10,6 +10,7 @@ export function createPeriodic(
 ) {
   let timer: NodeJS.Timeout | undefined
   let running: Promise<void> | undefined
+  let stopped = false
   const run = () => {
     running ??= task()
       .then(
@@ -23,12 +24,17 @@ export function createPeriodic(
   }
   return {
     async start() {
+      stopped = false
       await run()
+      // Stopped during the first run: no interval outlives `stop`.
+      if (stopped || timer) return
       timer = setInterval(() => void run(), intervalMs)
       timer.unref()
     },
     async stop() {
+      stopped = true
       clearInterval(timer)
+      timer = undefined
       await running
     },
   }

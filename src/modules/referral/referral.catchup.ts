@@ -1,4 +1,5 @@
 import type { Db } from '../../platform/db/database.js'
+import { createPeriodic } from '../../platform/periodic.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
 import type { ClaimedMilestones } from './referral.milestones.js'
 import type { LockedPending } from './referral.recheck.js'
@@ -140,34 +141,12 @@ export function createCatchUp(deps: CatchUpDeps, options: CatchUpOptions = {}): 
     }
   }
 
-  let stopped = true
-  let timer: NodeJS.Timeout | undefined
-  let running: Promise<unknown> | undefined
-
-  function schedule(delay: number) {
-    if (stopped) return
-    timer = setTimeout(() => {
-      running = sweep()
-        .catch((err) => deps.onError?.(err))
-        .finally(() => {
-          running = undefined
-          schedule(sweepMs)
-        })
-    }, delay)
-    timer.unref()
-  }
-
+  const periodic = createPeriodic(sweep, (err) => deps.onError?.(err), sweepMs)
   return {
     sweep,
     start() {
-      if (!stopped) return
-      stopped = false
-      schedule(0)
+      void periodic.start()
     },
-    async stop() {
-      stopped = true
-      clearTimeout(timer)
-      await running
-    },
+    stop: () => periodic.stop(),
   }
 }
