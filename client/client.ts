@@ -1,6 +1,6 @@
 import type * as C from './contracts.js'
 import { OvasabiError } from './errors.js'
-import { type FetchLike, HttpCore, type Query } from './http.js'
+import { type ConditionalOptions, type FetchLike, HttpCore, ifMatchHeaders, type Query } from './http.js'
 import { connectRealtime, type RealtimeConnection, type RealtimeOptions } from './realtime.js'
 import type * as T from './types.js'
 import { ulid } from './ulid.js'
@@ -24,6 +24,20 @@ export interface ActionOptions {
   requestId?: string
   metadata?: Record<string, unknown>
   signal?: AbortSignal
+}
+
+/**
+ * `PATCH /api/campaign/{slug}` as a merge patch (RFC 7396): `metadata` merges key by key, and
+ * `null` removes a member (`description` back to `""`, `draft` to `false`, `metadata` to none set)
+ * or a metadata key. `title` cannot be removed.
+ */
+export interface CampaignMergePatch {
+  title?: string
+  description?: string | null
+  draft?: boolean | null
+  metadata?: Record<string, unknown> | null
+  /** The body's own precondition (as `update`'s); `ifMatch` is the header's. */
+  version?: number | null
 }
 
 const enc = encodeURIComponent
@@ -138,16 +152,31 @@ export function createClient(options: ClientOptions) {
       /** Editors get the whole campaign; other sessions its public view. */
       get: (slug: string) => req<T.Campaign | T.PublicCampaign>('GET', `/api/campaign/${enc(slug)}`),
       create: (body: T.CreateCampaignInput) => req<T.Campaign>('POST', '/api/campaign', { body }),
-      update: (slug: string, body: T.UpdateCampaignInput) =>
-        req<T.Campaign>('PATCH', `/api/campaign/${enc(slug)}`, { body }),
-      /** `DELETE /api/campaign/{slug}` (admin): stays readable, its actions stop, read-only until unarchived. */
-      archive: (slug: string) => req<T.Campaign>('DELETE', `/api/campaign/${enc(slug)}`),
+      /** `metadata` replaces the stored one whole; `ifMatch`: only if the campaign is still as read. */
+      update: (slug: string, body: T.UpdateCampaignInput, opts?: ConditionalOptions) =>
+        req<T.Campaign>('PATCH', `/api/campaign/${enc(slug)}`, { body, headers: ifMatchHeaders(opts) }),
+      /**
+       * `PATCH /api/campaign/{slug}` as `application/merge-patch+json`: names only what it changes,
+       * `null` removing (see `CampaignMergePatch`). `ifMatch`: only if the campaign is still as read.
+       */
+      mergePatch: (slug: string, patch: CampaignMergePatch, opts?: ConditionalOptions) =>
+        req<T.Campaign>('PATCH', `/api/campaign/${enc(slug)}`, {
+          body: patch,
+          headers: { 'content-type': 'application/merge-patch+json', ...ifMatchHeaders(opts) },
+        }),
+      /**
+       * `DELETE /api/campaign/{slug}` (admin): stays readable, its actions stop, read-only until
+       * unarchived. `ifMatch`: only if the campaign is still as read.
+       */
+      archive: (slug: string, opts?: ConditionalOptions) =>
+        req<T.Campaign>('DELETE', `/api/campaign/${enc(slug)}`, { headers: ifMatchHeaders(opts) }),
       /**
        * `POST /api/campaign/{slug}/unarchive` (admin): an archived campaign editable again (`update`
        * refuses one with 409 `CAMPAIGN_ARCHIVED` until then). Idempotent: one not archived is
-       * answered as it is.
+       * answered as it is. `ifMatch`: only if the campaign is still as read.
        */
-      unarchive: (slug: string) => req<T.Campaign>('POST', `/api/campaign/${enc(slug)}/unarchive`),
+      unarchive: (slug: string, opts?: ConditionalOptions) =>
+        req<T.Campaign>('POST', `/api/campaign/${enc(slug)}/unarchive`, { headers: ifMatchHeaders(opts) }),
       stats: (slug: string) => req<T.CampaignStats>('GET', `/api/campaign/${enc(slug)}/stats`),
       audit: (slug: string, limit?: number) =>
         req<{ entries: T.AuditEntry[] }>('GET', `/api/campaign/${enc(slug)}/audit`, { query: { limit } }),

@@ -23,6 +23,22 @@ export interface RequestOptions {
  */
 const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i
 
+/** A change made only if the resource is still as read: 412 `PRECONDITION_FAILED` otherwise. */
+export interface ConditionalOptions {
+  /**
+   * A version as read (sent as its `ETag`, `"<version>"`), or an `ETag` header's value as is
+   * (`*`: any state). Absent: no condition.
+   */
+  ifMatch?: number | string
+}
+
+/** The `If-Match` header `ConditionalOptions` asks for (none without `ifMatch`). */
+export function ifMatchHeaders(opts: ConditionalOptions = {}): Record<string, string> {
+  const tag = opts.ifMatch
+  if (tag === undefined) return {}
+  return { 'if-match': typeof tag === 'number' ? `"${tag}"` : tag }
+}
+
 /** How long a call may take, answer body included, unless the client or the call says otherwise. */
 export const DEFAULT_TIMEOUT_MS = 30_000
 
@@ -81,7 +97,9 @@ export class HttpCore {
     if (opts.auth !== false) Object.assign(headers, this.authHeaders())
     let body: string | undefined
     if (opts.body !== undefined) {
-      headers['content-type'] = 'application/json'
+      // A type the call names (`application/merge-patch+json`) is kept: the body is JSON either way.
+      const named = Object.keys(headers).find((name) => name.toLowerCase() === 'content-type')
+      if (named === undefined) headers['content-type'] = 'application/json'
       body = JSON.stringify(opts.body)
     }
     // One signal for the caller's abort and the deadline (AbortSignal.any is too new for some browsers).

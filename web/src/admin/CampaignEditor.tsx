@@ -2,7 +2,7 @@ import { useRef, useState } from 'preact/hooks'
 import { type Campaign, OvasabiError, type OvasabiClient } from '../../../client/index.js'
 import { FEATURES } from '../../../src/modules/campaign/features.js'
 import { errorText } from './api.js'
-import { mergePatchCampaign } from './campaign-merge-patch.js'
+import { removeMetadataKeys } from './campaign-merge-patch.js'
 import { OtherMetadataKeys } from './OtherMetadataKeys.js'
 import { ScheduleFields, scheduleValue } from './ScheduleFields.js'
 
@@ -13,7 +13,7 @@ interface EditorProps {
   onSaved: () => void
 }
 
-/** A save refused because the campaign changed since the form was filled. */
+/** A change refused because the campaign changed since the form was shown. */
 const isConflict = (err: unknown) =>
   err instanceof OvasabiError && (err.code === 'VERSION_CONFLICT' || err.code === 'PRECONDITION_FAILED')
 
@@ -141,13 +141,18 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
     }
   }
 
-  /** A save or a removal the server refused: what the editor can do about it. */
-  function refused(err: unknown) {
+  /**
+   * A save, removal, archive or restore the server refused: what the editor can do about it.
+   * `stale` words a conflict for a change other than a save (which "save again" would not redo).
+   */
+  function refused(err: unknown, stale?: string) {
     if (isConflict(err)) {
       setConflictAt(c.version)
       setMessage({
         tone: 'warn',
-        text: 'Someone else saved this campaign after you opened it. Load the latest version (your unsaved changes here are lost), or save again to replace their changes with yours.',
+        text:
+          stale ??
+          'Someone else saved this campaign after you opened it. Load the latest version (your unsaved changes here are lost), or save again to replace their changes with yours.',
       })
       props.onSaved()
     } else if (errorCode(err) === 'CAMPAIGN_ARCHIVED') {
@@ -170,8 +175,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
     busy.current = true
     setPending(true)
     try {
-      const metadata = Object.fromEntries(keys.map((key) => [key, null]))
-      await mergePatchCampaign(props.client, c.slug, { metadata }, c.version)
+      await removeMetadataKeys(props.client, c.slug, keys, c.version)
       setMessage({ tone: 'ok', text: `Removed ${keys.join(', ')}.` })
       setConflictAt(undefined)
       props.onSaved()
@@ -183,14 +187,25 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
     }
   }
 
+  /** Archives the campaign as shown (`If-Match`): one changed meanwhile is left for a second look. */
   async function archive() {
+    if (busy.current) return
     if (!confirm(`Archive ${c.slug}? Its page stays readable; its actions stop.`)) return
+    busy.current = true
+    setPending(true)
     try {
-      await props.client.campaigns.archive(c.slug)
+      await props.client.campaigns.archive(c.slug, { ifMatch: c.version })
       setMessage({ tone: 'ok', text: 'Archived.' })
+      setConflictAt(undefined)
       props.onSaved()
     } catch (err) {
-      setMessage({ tone: 'danger', text: errorText(err) })
+      refused(
+        err,
+        'Someone else changed this campaign after you opened it, so it was not archived. Load the latest version to see their changes, then archive it again.',
+      )
+    } finally {
+      busy.current = false
+      setPending(false)
     }
   }
 
@@ -199,14 +214,20 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
     busy.current = true
     setPending(true)
     try {
-      await props.client.campaigns.unarchive(c.slug)
+      // As shown (`If-Match`): a campaign restored and changed again meanwhile is not restored blind.
+      await props.client.campaigns.unarchive(c.slug, { ifMatch: c.version })
       setMessage({ tone: 'ok', text: 'Restored: the campaign is editable again and its actions run.' })
+      setConflictAt(undefined)
       props.onSaved()
     } catch (err) {
       if (errorCode(err) === 'FORBIDDEN' || (err instanceof OvasabiError && err.status === 403)) {
         setRestoreRefused(true)
         setMessage({ tone: 'warn', text: 'Only an admin can restore an archived campaign.' })
-      } else setMessage({ tone: 'danger', text: errorText(err) })
+      } else
+        refused(
+          err,
+          'Someone else changed this campaign after you opened it, so it was not restored. Load the latest version to see it as it is now, then restore it if it is still archived.',
+        )
     } finally {
       busy.current = false
       setPending(false)
@@ -345,7 +366,13 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
         )}
         <span class="muted">version {c.version}</span>
         {!archived && (
-          <button class="btn btn-danger push-right" type="button" onClick={archive}>
+          <button
+            class="btn btn-danger push-right"
+            type="button"
+            onClick={archive}
+            disabled={pending}
+            data-testid="archive-campaign"
+          >
             Archive
           </button>
         )}
