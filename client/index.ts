@@ -1,8 +1,14 @@
-export { createClient, type ActionOptions, type ClientOptions, type OvasabiClient } from './client.js'
+export {
+  type ActionOptions,
+  type CampaignMergePatch,
+  type ClientOptions,
+  createClient,
+  type OvasabiClient,
+} from './client.js'
 export type * from './contracts.js'
 export { isOvasabiError, OvasabiError, type FieldIssue } from './errors.js'
 export type * from './frames.js'
-export type { FetchLike } from './http.js'
+export type { ConditionalOptions, FetchLike } from './http.js'
 export {
   backoffDelay,
   type BackoffOptions,
