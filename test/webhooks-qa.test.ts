@@ -15,6 +15,7 @@ import {
   type TestContext,
 } from './helper.js'
 import {
+  FAST_WEBHOOKS,
   receiver,
   registerWebhook,
   submitLead,
@@ -23,14 +24,7 @@ import {
   webhookMessages,
 } from './webhook-fixtures.js'
 
-const FAST = {
-  WEBHOOK_POLL_MS: '50',
-  WEBHOOK_TIMEOUT_MS: '3000',
-  WEBHOOK_RETRY_BASE_MS: '50',
-  WEBHOOK_MAX_ATTEMPTS: '5',
-  WEBHOOK_CIRCUIT_THRESHOLD: '100',
-  WEBHOOK_CIRCUIT_COOLDOWN_MS: '60000',
-}
+const FAST = FAST_WEBHOOKS
 
 const planted = new Map<string, number>()
 /** Makes `host` resolve to `addresses` for the test (the guard's DNS cache), whatever DNS says. */

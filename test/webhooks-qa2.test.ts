@@ -2,9 +2,8 @@
 // only the last one), bounded; and endpoints stored with `user:password@` in their URL before
 // registration refused them (migration 025) never show or send those credentials.
 import assert from 'node:assert/strict'
-import { readdirSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
-import { type Kysely, type Migration, Migrator, sql } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import { createSecretBox } from '../src/modules/notification/secret-box.js'
 import { newWebhookSecret } from '../src/modules/notification/signing.js'
 import { MAX_PREVIOUS_SECRETS } from '../src/modules/notification/webhook.service.js'
@@ -23,6 +22,7 @@ import {
   uniqueSlug,
   withDatabase,
 } from './helper.js'
+import { migrateBefore } from './migrate-before.js'
 import {
   FAST_WEBHOOKS,
   receiver,
@@ -37,21 +37,8 @@ const FAST = FAST_WEBHOOKS
 
 const MIGRATIONS_DIR = new URL('../src/platform/db/migrations/', import.meta.url)
 
-/** Applies the migrations before `025` only: the schema a database had before this change. */
-async function migrateBefore025(db: Kysely<any>) {
-  const migrations: Record<string, Migration> = {}
-  for (const file of readdirSync(MIGRATIONS_DIR).sort()) {
-    const name = file.replace(/\.ts$/, '')
-    if (name < '025') migrations[name] = await import(new URL(file, MIGRATIONS_DIR).href)
-  }
-  const { error } = await new Migrator({
-    db,
-    provider: { getMigrations: async () => migrations },
-    migrationTableName: 'service_schema_migration',
-    migrationLockTableName: 'service_schema_migration_lock',
-  }).migrateToLatest()
-  if (error) throw error
-}
+/** The schema a database had before this change (migration 025). */
+const migrateBefore025 = (db: Kysely<any>) => migrateBefore(db, '025')
 
 /** An endpoint row as an older version wrote it, with `deliveries` status codes logged for it (oldest first). */
 async function seedEndpoint(

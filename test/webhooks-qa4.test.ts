@@ -3,9 +3,8 @@
 // is disabled are recorded, shown in its log, and sent by a replay or a recovery once it is enabled
 // again; the SDK pages the delivery log, ends grace periods and recovers.
 import assert from 'node:assert/strict'
-import { readdirSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
-import { type Kysely, type Migration, Migrator, sql } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import { createClient, type OvasabiClient } from '../client/index.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
 import {
@@ -20,6 +19,7 @@ import {
   type TestContext,
   withDatabase,
 } from './helper.js'
+import { migrateBefore } from './migrate-before.js'
 import { FAST_WEBHOOKS, receiver, submitLead, waitFor, webhookMessages } from './webhook-fixtures.js'
 
 const FAST = FAST_WEBHOOKS
@@ -163,19 +163,7 @@ for (const dialect of DIALECTS) {
     it('keeps the bytes their retries sent, and erased ones erased', async () => {
       await withDatabase(dialect, async (database) => {
         const db = database.db as Kysely<any>
-        const dir = new URL('../src/platform/db/migrations/', import.meta.url)
-        const migrations: Record<string, Migration> = {}
-        for (const file of readdirSync(dir).sort()) {
-          const name = file.replace(/\.ts$/, '')
-          if (name < '030') migrations[name] = await import(new URL(file, dir).href)
-        }
-        const { error } = await new Migrator({
-          db,
-          provider: { getMigrations: async () => migrations },
-          migrationTableName: 'service_schema_migration',
-          migrationLockTableName: 'service_schema_migration_lock',
-        }).migrateToLatest()
-        if (error) throw error
+        await migrateBefore(db, '030')
         await db
           .insertInto('service_notification_webhook')
           .values({
