@@ -114,9 +114,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean)
-    busy.current = true
-    setPending(true)
-    try {
+    await change(async () => {
       await props.client.campaigns.update(c.slug, {
         title,
         description: String(f.get('description') ?? ''),
@@ -130,11 +128,23 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
           tags,
         },
       })
-      setMessage({ tone: 'ok', text: 'Saved.' })
+    }, 'Saved.')
+  }
+
+  /**
+   * One change at a time: `run` with the form busy, then `ok` shown and the campaign reloaded, or
+   * the refusal given to `failed` (by default `refused`).
+   */
+  async function change(run: () => Promise<unknown>, ok: string, failed: (err: unknown) => void = refused) {
+    busy.current = true
+    setPending(true)
+    try {
+      await run()
+      setMessage({ tone: 'ok', text: ok })
       setConflictAt(undefined)
       props.onSaved()
     } catch (err) {
-      refused(err)
+      failed(err)
     } finally {
       busy.current = false
       setPending(false)
@@ -172,66 +182,44 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
   async function removeKeys(keys: string[]) {
     if (busy.current) return
     if (!confirm(`Remove ${keys.join(', ')} from the metadata of ${c.slug}?`)) return
-    busy.current = true
-    setPending(true)
-    try {
-      await removeMetadataKeys(props.client, c.slug, keys, c.version)
-      setMessage({ tone: 'ok', text: `Removed ${keys.join(', ')}.` })
-      setConflictAt(undefined)
-      props.onSaved()
-    } catch (err) {
-      refused(err)
-    } finally {
-      busy.current = false
-      setPending(false)
-    }
+    await change(
+      () => removeMetadataKeys(props.client, c.slug, keys, c.version),
+      `Removed ${keys.join(', ')}.`,
+    )
   }
 
   /** Archives the campaign as shown (`If-Match`): one changed meanwhile is left for a second look. */
   async function archive() {
     if (busy.current) return
     if (!confirm(`Archive ${c.slug}? Its page stays readable; its actions stop.`)) return
-    busy.current = true
-    setPending(true)
-    try {
-      await props.client.campaigns.archive(c.slug, { ifMatch: c.version })
-      setMessage({ tone: 'ok', text: 'Archived.' })
-      setConflictAt(undefined)
-      props.onSaved()
-    } catch (err) {
-      refused(
-        err,
-        'Someone else changed this campaign after you opened it, so it was not archived. Load the latest version to see their changes, then archive it again.',
-      )
-    } finally {
-      busy.current = false
-      setPending(false)
-    }
+    await change(
+      () => props.client.campaigns.archive(c.slug, { ifMatch: c.version }),
+      'Archived.',
+      (err) =>
+        refused(
+          err,
+          'Someone else changed this campaign after you opened it, so it was not archived. Load the latest version to see their changes, then archive it again.',
+        ),
+    )
   }
 
   async function restore() {
     if (busy.current) return
-    busy.current = true
-    setPending(true)
-    try {
+    await change(
       // As shown (`If-Match`): a campaign restored and changed again meanwhile is not restored blind.
-      await props.client.campaigns.unarchive(c.slug, { ifMatch: c.version })
-      setMessage({ tone: 'ok', text: 'Restored: the campaign is editable again and its actions run.' })
-      setConflictAt(undefined)
-      props.onSaved()
-    } catch (err) {
-      if (errorCode(err) === 'FORBIDDEN' || (err instanceof OvasabiError && err.status === 403)) {
-        setRestoreRefused(true)
-        setMessage({ tone: 'warn', text: 'Only an admin can restore an archived campaign.' })
-      } else
-        refused(
-          err,
-          'Someone else changed this campaign after you opened it, so it was not restored. Load the latest version to see it as it is now, then restore it if it is still archived.',
-        )
-    } finally {
-      busy.current = false
-      setPending(false)
-    }
+      () => props.client.campaigns.unarchive(c.slug, { ifMatch: c.version }),
+      'Restored: the campaign is editable again and its actions run.',
+      (err) => {
+        if (errorCode(err) === 'FORBIDDEN' || (err instanceof OvasabiError && err.status === 403)) {
+          setRestoreRefused(true)
+          setMessage({ tone: 'warn', text: 'Only an admin can restore an archived campaign.' })
+        } else
+          refused(
+            err,
+            'Someone else changed this campaign after you opened it, so it was not restored. Load the latest version to see it as it is now, then restore it if it is still archived.',
+          )
+      },
+    )
   }
 
   const toggle = (f: string) =>
