@@ -68,6 +68,7 @@ export function updateWebhook(
     older_secrets?: string
     enabled?: boolean
     disabled_reason?: string | null
+    disabled_at?: Date | null
     consecutive_failures?: number
     circuit_open_until?: Date | null
   },
@@ -424,10 +425,17 @@ export async function dueNow(db: Db, webhookId: string): Promise<void> {
 
 /** A 410 Gone: the receiver asked us to stop. Pending messages for it are cancelled. */
 export async function disableEndpoint(db: Db, webhookId: string, reason: string) {
+  const now = new Date()
   await db.transaction().execute(async (trx) => {
     await trx
       .updateTable('service_notification_webhook')
-      .set({ enabled: false, disabled_reason: reason, updated_at: new Date() })
+      .set((eb) => ({
+        enabled: false,
+        disabled_reason: reason,
+        // A second 410 (a send already in flight) keeps the time of the first.
+        disabled_at: eb.fn.coalesce('disabled_at', eb.val(now)),
+        updated_at: now,
+      }))
       .where('id', '=', webhookId)
       .execute()
     await trx

@@ -29,6 +29,11 @@ export const WebhookView = Type.Object({
   description: Type.String(),
   enabled: Type.Boolean(),
   disabled_reason: Type.Union([Type.String(), Type.Null()]),
+  /**
+   * When the endpoint was disabled (a 410 Gone from the receiver): null while it is enabled, and
+   * for endpoints disabled before this was recorded.
+   */
+  disabled_at: Type.Union([Type.String(), Type.Null()]),
   consecutive_failures: Type.Integer(),
   circuit: Type.Union([Type.Literal('closed'), Type.Literal('open')]),
   circuit_open_until: Type.Union([Type.String(), Type.Null()]),

@@ -121,6 +121,7 @@ export function view(w: repo.WebhookRow, now = new Date()) {
     description: w.description,
     enabled: w.enabled,
     disabled_reason: w.disabled_reason,
+    disabled_at: w.disabled_at ? w.disabled_at.toISOString() : null,
     consecutive_failures: w.consecutive_failures,
     circuit: open ? ('open' as const) : ('closed' as const),
     circuit_open_until: w.circuit_open_until ? w.circuit_open_until.toISOString() : null,
@@ -255,6 +256,7 @@ export function createWebhookService(deps: {
         const updated = await repo.updateWebhook(trx, campaign, id, {
           enabled: true,
           disabled_reason: null,
+          disabled_at: null,
           consecutive_failures: 0,
           circuit_open_until: null,
         })

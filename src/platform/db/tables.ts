@@ -279,6 +279,8 @@ export interface NotificationWebhookTable {
   older_secrets: ColumnType<Array<{ sealed: string; expires_at: string }>, string | undefined, string>
   enabled: ColumnType<boolean, boolean | undefined, boolean>
   disabled_reason: ColumnType<string | null, string | null | undefined, string | null>
+  /** When it was disabled (null while enabled, and for endpoints disabled before migration 031). */
+  disabled_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   consecutive_failures: ColumnType<number, number | undefined, number>
   circuit_open_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   created_by: string

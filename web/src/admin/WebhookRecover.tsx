@@ -1,8 +1,14 @@
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import type { Webhook } from '../../../client/index.js'
 
 /** How far back recovery looks unless told otherwise: a day covers a night's outage. */
 const DEFAULT_LOOKBACK_MS = 24 * 60 * 60 * 1000
+
+/**
+ * How far before the endpoint was disabled recovery starts: the messages that failed in the
+ * minutes before the receiver's 410 are then included.
+ */
+const BEFORE_DISABLED_MS = 10 * 60 * 1000
 
 /** `date` as a datetime-local input's value: the browser's local time, to the minute. */
 function localInputValue(date: Date): string {
@@ -14,11 +20,12 @@ function localInputValue(date: Date): string {
 }
 
 /**
- * Where recovery starts by default. The endpoint says why it was disabled but not when
- * (`WebhookView` has no `disabled_at`), so a day back, which the operator narrows or widens.
+ * Where recovery starts by default, which the operator narrows or widens: just before the endpoint
+ * was disabled when that is known (`disabled_at`), else a day back.
  */
-function defaultSince(now = Date.now()): string {
-  return localInputValue(new Date(now - DEFAULT_LOOKBACK_MS))
+function defaultSince(disabledAt: string | null, now = Date.now()): string {
+  const at = disabledAt ? new Date(disabledAt).getTime() - BEFORE_DISABLED_MS : now - DEFAULT_LOOKBACK_MS
+  return localInputValue(new Date(at))
 }
 
 /**
@@ -32,7 +39,13 @@ export function RecoverMessages(props: {
   onRecover: (since: Date) => void
 }) {
   const { hook } = props
-  const [since, setSince] = useState(defaultSince)
+  const [since, setSince] = useState(() => defaultSince(hook.disabled_at))
+  const [edited, setEdited] = useState(false)
+  // Disabled while the page was open: start from then, unless the operator picked a time. Enable
+  // clears `disabled_at`, and the time stays, as recovery follows an enable.
+  useEffect(() => {
+    if (hook.disabled_at && !edited) setSince(defaultSince(hook.disabled_at))
+  }, [hook.disabled_at])
   const id = `wh-${hook.id}-since`
   // The input's value is local time without a zone; `new Date` reads it as such.
   const picked = since ? new Date(since) : undefined
@@ -55,7 +68,10 @@ export function RecoverMessages(props: {
           value={since}
           aria-describedby={`${id}-hint`}
           data-testid="webhook-recover-since"
-          onInput={(e) => setSince((e.currentTarget as HTMLInputElement).value)}
+          onInput={(e) => {
+            setEdited(true)
+            setSince((e.currentTarget as HTMLInputElement).value)
+          }}
         />
       </div>
       <button

@@ -223,7 +223,7 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
                   </div>
                   {!h.enabled && (
                     <span class="badge" data-tone="danger" title={h.disabled_reason ?? undefined}>
-                      disabled
+                      disabled{h.disabled_at && ` since ${new Date(h.disabled_at).toLocaleString()}`}
                     </span>
                   )}
                   {h.enabled && h.circuit === 'open' && (
