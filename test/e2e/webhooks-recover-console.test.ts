@@ -91,8 +91,8 @@ describe('admin console, recovering the messages of a webhook endpoint', () => {
     assert.equal(await button.isDisabled(), false)
     assert.doesNotMatch((await hint.textContent()) ?? '', /Enable the endpoint first/)
 
-    // Everything since a day back that did not get through: the test message the 410 answered,
-    // and the lead.
+    // Everything since the default (10 minutes before the 410) that did not get through: the test
+    // message the 410 answered, and the lead.
     const due = (await webhookMessages(suite.server.app, slug, id)).filter((m) =>
       ['failed', 'cancelled'].includes(m.status),
     )
