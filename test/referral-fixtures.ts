@@ -2,9 +2,16 @@
 // codes over REST (each request from a network of its own, so per-IP caps never decide), quotes as
 // qualifying actions, and what the referral tables and counters then hold.
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
+import { FEATURES } from '../src/modules/campaign/campaign.schema.js'
+import {
+  createReferralService,
+  type ReferralService,
+  type ReferralServiceDeps,
+} from '../src/modules/referral/referral.service.js'
 import type { Db } from '../src/platform/db/database.js'
-import type { RealtimeMessage } from '../src/realtime/publish.js'
+import type { RealtimeMessage, RealtimePublisher } from '../src/realtime/publish.js'
 import { adminHeaders, json } from './helper.js'
 import { ip, mail } from './people-fixtures.js'
 
@@ -118,3 +125,90 @@ export const milestones = (frames: RealtimeMessage[], slug: string) =>
     .filter((m) => m.frame.event === 'referral.milestone')
     .map((m) => (m.frame.payload as { threshold: number }).threshold)
     .sort((a, b) => a - b)
+
+/**
+ * A campaign with `customRules` and `n` people (`p0`…) referred by `ref1`, pending, written
+ * straight into the tables (the referral service has not seen them).
+ */
+export async function seedPending(db: Db, n: number, customRules: Record<string, unknown>) {
+  const slug = `rp_${randomBytes(4).toString('hex')}`
+  await db
+    .insertInto('service_campaign_main')
+    .values({
+      slug,
+      title: slug,
+      description: '',
+      draft: false,
+      created_by: 'test',
+      metadata: JSON.stringify({ features: [...FEATURES], custom_rules: customRules }),
+      updated_at: new Date(),
+    })
+    .execute()
+  for (let i = 0; i < n; i++) {
+    await db
+      .insertInto('service_referral_main')
+      .values({
+        campaign_slug: slug,
+        code: 'REF1',
+        referrer_id: 'ref1',
+        referred_id: `p${i}`,
+        state: 'pending',
+        ip_hash: `h${i}`,
+        metadata: '{}',
+        updated_at: new Date(),
+      })
+      .execute()
+  }
+  await db
+    .insertInto('service_referral_counter')
+    .values({ campaign_slug: slug, user_id: 'ref1', qualified: 0, pending: n, updated_at: new Date() })
+    .execute()
+  return slug
+}
+
+/** An action's commit as far as referrals can see it: its analytics event, and nothing after. */
+export async function didAction(db: Db, slug: string, userId: string, event: string) {
+  await db
+    .insertInto('service_analytics_event')
+    .values({
+      event_id: randomBytes(8).toString('hex'),
+      campaign_slug: slug,
+      event,
+      user_id: userId,
+      session_id: 's',
+      payload: '{}',
+      metadata: '{}',
+      timestamp: new Date(),
+      received_at: new Date(),
+    })
+    .execute()
+}
+
+/**
+ * Another node's referral service on `db`, outside any app: people unknown to it by name (their
+ * ids are their display names), `quote.submit` (alias `submit_quote`) its one action, and its
+ * sweeps run by hand unless `recheck`/`catchUp` say otherwise.
+ */
+export function detachedReferralService(
+  db: Db,
+  options: Pick<ReferralServiceDeps, 'recheck' | 'catchUp'> & { publisher?: RealtimePublisher } = {},
+): ReferralService {
+  return createReferralService({
+    db,
+    publisher: options.publisher ?? { publish: async () => {} },
+    users: {
+      findMember: async () => undefined,
+      sessionIds: async () => [],
+      displayNames: async (ids) => new Map(ids.map((id) => [id, id])),
+    },
+    actions: {
+      resolve: (name: string) =>
+        name === 'quote.submit' || name === 'submit_quote'
+          ? ({ name: 'quote.submit', aliases: ['submit_quote'] } as never)
+          : undefined,
+      isFallback: () => false,
+    },
+    recheck: { sweepMs: 60_000, ...options.recheck },
+    catchUp: { sweepMs: 60_000, ...options.catchUp },
+  })
+}

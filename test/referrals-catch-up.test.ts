@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { FEATURES } from '../src/modules/campaign/campaign.schema.js'
-import { createReferralService, type ReferralService } from '../src/modules/referral/referral.service.js'
+import type { ReferralService } from '../src/modules/referral/referral.service.js'
 import type { Db } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
 import { clientNetwork } from '../src/platform/http/client-network.js'
@@ -31,6 +31,9 @@ import {
   quote,
   rechecked,
   state,
+  detachedReferralService,
+  didAction,
+  seedPending,
 } from './referral-fixtures.js'
 
 // Referral qualifications lost between the qualifying action's commit and the call that records
@@ -184,62 +187,8 @@ describe('a qualification lost when the node died after the action committed (Po
 })
 
 /** A campaign qualifying on `quote.submit` and `n` people referred by `ref1`, pending, straight into the tables. */
-async function seed(db: Db, n: number) {
-  const slug = `cu_${randomBytes(4).toString('hex')}`
-  await db
-    .insertInto('service_campaign_main')
-    .values({
-      slug,
-      title: slug,
-      description: '',
-      draft: false,
-      created_by: 'test',
-      metadata: JSON.stringify({
-        features: [...FEATURES],
-        custom_rules: { referral_qualifies_on: 'quote.submit', referral_milestones: [1, 2] },
-      }),
-      updated_at: new Date(),
-    })
-    .execute()
-  for (let i = 0; i < n; i++) {
-    await db
-      .insertInto('service_referral_main')
-      .values({
-        campaign_slug: slug,
-        code: 'REF1',
-        referrer_id: 'ref1',
-        referred_id: `p${i}`,
-        state: 'pending',
-        ip_hash: `h${i}`,
-        metadata: '{}',
-        updated_at: new Date(),
-      })
-      .execute()
-  }
-  await db
-    .insertInto('service_referral_counter')
-    .values({ campaign_slug: slug, user_id: 'ref1', qualified: 0, pending: n, updated_at: new Date() })
-    .execute()
-  return slug
-}
-
-/** The action's commit: its analytics event, and nothing after it (the node died there). */
-async function didAction(db: Db, slug: string, userId: string, event: string) {
-  await db
-    .insertInto('service_analytics_event')
-    .values({
-      event_id: randomBytes(8).toString('hex'),
-      campaign_slug: slug,
-      event,
-      user_id: userId,
-      session_id: 's',
-      payload: '{}',
-      metadata: '{}',
-      timestamp: new Date(),
-      received_at: new Date(),
-    })
-    .execute()
-}
+const seed = (db: Db, n: number) =>
+  seedPending(db, n, { referral_qualifies_on: 'quote.submit', referral_milestones: [1, 2] })
 
 /** A node's referral service on `db`, its sweeps run by hand, publishing into `published`. */
 function node(db: Db, published: string[]): ReferralService {
@@ -249,24 +198,7 @@ function node(db: Db, published: string[]): ReferralService {
       if (f.event === 'referral.milestone') published.push(`${f.payload?.threshold}`)
     },
   }
-  return createReferralService({
-    db,
-    publisher,
-    users: {
-      findMember: async () => undefined,
-      sessionIds: async () => [],
-      displayNames: async (ids) => new Map(ids.map((id) => [id, id])),
-    },
-    actions: {
-      resolve: (name: string) =>
-        name === 'quote.submit' || name === 'submit_quote'
-          ? ({ name: 'quote.submit', aliases: ['submit_quote'] } as never)
-          : undefined,
-      isFallback: () => false,
-    },
-    recheck: { sweepMs: 60_000 },
-    catchUp: { batchSize: 2, sweepMs: 60_000 },
-  })
+  return detachedReferralService(db, { publisher, catchUp: { batchSize: 2 } })
 }
 
 for (const dialect of DIALECTS) {

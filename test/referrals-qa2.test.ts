@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import pg from 'pg'
 import { FEATURES } from '../src/modules/campaign/campaign.schema.js'
-import { createReferralService, type ReferralService } from '../src/modules/referral/referral.service.js'
+import type { ReferralService } from '../src/modules/referral/referral.service.js'
 import type { Db } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
 import type { RealtimeMessage, RealtimePublisher } from '../src/realtime/publish.js'
@@ -30,6 +29,9 @@ import {
   rechecked,
   rule,
   state,
+  detachedReferralService,
+  didAction,
+  seedPending,
 } from './referral-fixtures.js'
 import { realtimeSuite } from './realtime/fixtures.js'
 
@@ -159,61 +161,8 @@ for (const dialect of DIALECTS) {
 }
 
 /** A campaign, `n` people referred by `ref1` pending under `tour.finished`, straight into the tables. */
-async function seed(db: Db, n: number) {
-  const slug = `rc_${randomBytes(4).toString('hex')}`
-  await db
-    .insertInto('service_campaign_main')
-    .values({
-      slug,
-      title: slug,
-      description: '',
-      draft: false,
-      created_by: 'test',
-      metadata: JSON.stringify({
-        features: [...FEATURES],
-        custom_rules: { referral_qualifies_on: 'tour.finished', referral_milestones: [2] },
-      }),
-      updated_at: new Date(),
-    })
-    .execute()
-  for (let i = 0; i < n; i++) {
-    await db
-      .insertInto('service_referral_main')
-      .values({
-        campaign_slug: slug,
-        code: 'REF1',
-        referrer_id: 'ref1',
-        referred_id: `p${i}`,
-        state: 'pending',
-        ip_hash: `h${i}`,
-        metadata: '{}',
-        updated_at: new Date(),
-      })
-      .execute()
-  }
-  await db
-    .insertInto('service_referral_counter')
-    .values({ campaign_slug: slug, user_id: 'ref1', qualified: 0, pending: n, updated_at: new Date() })
-    .execute()
-  return slug
-}
-
-async function didAction(db: Db, slug: string, userId: string, event: string) {
-  await db
-    .insertInto('service_analytics_event')
-    .values({
-      event_id: randomBytes(8).toString('hex'),
-      campaign_slug: slug,
-      event,
-      user_id: userId,
-      session_id: 's',
-      payload: '{}',
-      metadata: '{}',
-      timestamp: new Date(),
-      received_at: new Date(),
-    })
-    .execute()
-}
+const seed = (db: Db, n: number) =>
+  seedPending(db, n, { referral_qualifies_on: 'tour.finished', referral_milestones: [2] })
 
 async function setRule(db: Db, slug: string, on: string) {
   await db
@@ -240,29 +189,11 @@ const states = async (db: Db, slug: string) =>
   ).map((r) => `${r.referred_id}:${r.state}`)
 
 /** Another node's referral service on `db` (the registry's answer for the quote action, as app.ts passes the real one). */
-function service(
+const service = (
   db: Db,
   options: { batchSize: number; settleMs: number },
   publisher: RealtimePublisher = { publish: async () => {} },
-): ReferralService {
-  return createReferralService({
-    db,
-    publisher,
-    users: {
-      findMember: async () => undefined,
-      sessionIds: async () => [],
-      displayNames: async (ids) => new Map(ids.map((id) => [id, id])),
-    },
-    actions: {
-      resolve: (name: string) =>
-        name === 'quote.submit' || name === 'submit_quote'
-          ? ({ name: 'quote.submit', aliases: ['submit_quote'] } as never)
-          : undefined,
-      isFallback: () => false,
-    },
-    recheck: { ...options, sweepMs: 60_000 },
-  })
-}
+): ReferralService => detachedReferralService(db, { publisher, recheck: options })
 
 async function recheckScenario(db: Db, dialect: Dialect) {
   const slug = await seed(db, 7)
