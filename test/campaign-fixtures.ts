@@ -1,11 +1,19 @@
 // A campaign as the configuration QA suites read and change it over REST: the editors' view and
 // patch (as an admin) and a visitor's view (as a new guest).
+import assert from 'node:assert/strict'
 import type { FastifyInstance } from 'fastify'
-import { adminHeaders, guestToken } from './helper.js'
+import { adminHeaders, guestToken, json } from './helper.js'
 
 /** `GET /api/campaign/{slug}` as an admin: the editors' view, `problems` included. */
 export const editorView = (app: FastifyInstance, slug: string) =>
   app.inject({ method: 'GET', url: `/api/campaign/${slug}`, headers: adminHeaders })
+
+/** The campaign as stored (the editors' view, which must be found). */
+export async function storedCampaign(app: FastifyInstance, slug: string) {
+  const res = await editorView(app, slug)
+  assert.equal(res.statusCode, 200, res.body)
+  return json(res)
+}
 
 /** `PATCH /api/campaign/{slug}` as an admin: as JSON, or as a merge patch (RFC 7396) when `merge`. */
 export const patchCampaign = (app: FastifyInstance, slug: string, payload: unknown, merge = false) =>

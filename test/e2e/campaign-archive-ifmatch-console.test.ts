@@ -5,22 +5,15 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { adminHeaders, createCampaign, json } from '../helper.js'
+import { adminHeaders, createCampaign } from '../helper.js'
+import { storedCampaign } from '../campaign-fixtures.js'
 import { openSettings } from './console-fixtures.js'
 import { browserSuite, openPage } from './harness.js'
 
 describe('admin console: archive and restore on the version shown', () => {
   const suite = browserSuite()
 
-  const stored = async (slug: string) => {
-    const res = await suite.server.app.inject({
-      method: 'GET',
-      url: `/api/campaign/${slug}`,
-      headers: adminHeaders,
-    })
-    assert.equal(res.statusCode, 200, res.body)
-    return json(res)
-  }
+  const stored = (slug: string) => storedCampaign(suite.server.app, slug)
   /** Someone else's change through the API, after the console showed the campaign. */
   const changeElsewhere = async (slug: string, payload: Record<string, unknown>) => {
     const res = await suite.server.app.inject({

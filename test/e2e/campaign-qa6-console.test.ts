@@ -4,30 +4,21 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { ADMIN_KEY, adminHeaders, createCampaign, json, uniqueSlug } from '../helper.js'
-import { browserSuite, openPage, screenshot } from './harness.js'
+import { createCampaign, uniqueSlug } from '../helper.js'
+import { storedCampaign } from '../campaign-fixtures.js'
+import { openSettings as openCampaignSettings } from './console-fixtures.js'
+import { browserSuite, screenshot } from './harness.js'
 
 describe('admin console: other metadata keys (sixth QA pass)', () => {
   const suite = browserSuite()
 
   async function openSettings(slug: string) {
-    const context = await suite.newContext()
-    await context.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)
-    const opened = await openPage(context, `${suite.server.baseUrl}/admin/c/${slug}/settings`)
-    await opened.page.locator('[data-testid="campaign-editor"]').waitFor()
+    const opened = await openCampaignSettings(suite, slug)
     // Removing asks first, as archiving does.
     opened.page.on('dialog', (dialog) => void dialog.accept())
     return opened
   }
-  const read = async (slug: string) => {
-    const res = await suite.server.app.inject({
-      method: 'GET',
-      url: `/api/campaign/${slug}`,
-      headers: adminHeaders,
-    })
-    assert.equal(res.statusCode, 200, res.body)
-    return json(res)
-  }
+  const read = (slug: string) => storedCampaign(suite.server.app, slug)
   const expectMessage = async (page: Page, tone: string) => {
     const message = page.locator('[data-testid="editor-message"]')
     await message.waitFor()
