@@ -1,16 +1,9 @@
-import type { Db } from '../../platform/db/database.js'
 import { createPeriodic } from '../../platform/periodic.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
 import type { ClaimedMilestones } from './referral.milestones.js'
-import type { LockedPending } from './referral.recheck.js'
+import type { PendingSweepDeps } from './referral.recheck.js'
 import * as repo from './referral.repo.js'
-import {
-  AT_APPLY_RULES,
-  activeRule,
-  qualifiesAtApply,
-  type ReferralRules,
-  referralRules,
-} from './referral.rules.js'
+import { AT_APPLY_RULES, activeRule, qualifiesAtApply, referralRules } from './referral.rules.js'
 
 /** How often each node catches up (ms); it also does once as it starts. */
 export const CATCH_UP_SWEEP_MS = 30_000
@@ -31,21 +24,8 @@ export interface CatchUpOptions {
   marginMs?: number
 }
 
-export interface CatchUpDeps {
-  db: Db
-  /** The names an action satisfying `on` is logged under (see `ruleEvents`). */
-  events: (on: string) => string[]
-  /** Qualify (or reject at `max_referrals`) inside `trx`; true when it qualified. */
-  settle: (
-    trx: Db,
-    slug: string,
-    pending: LockedPending,
-    rules: ReferralRules,
-    won: ClaimedMilestones[],
-  ) => Promise<boolean>
-  announce: (won: ClaimedMilestones[]) => Promise<void>
-  onError?: (err: unknown) => void
-}
+/** As a recheck's, except that `settle` counts the campaign's `referrals_qualified` itself. */
+export type CatchUpDeps = PendingSweepDeps
 
 export interface CatchUp {
   /** Every campaign qualifying on an action, once: how many referrals qualified. */

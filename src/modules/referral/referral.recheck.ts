@@ -26,14 +26,15 @@ export interface LockedPending {
   referrer_id: string
 }
 
-export interface RecheckDeps {
+/**
+ * What a sweep over pending referrals needs from the referral service: the names an action
+ * satisfying a rule is logged under (see `ruleEvents`), a way to qualify (or reject at
+ * `max_referrals`) one locked referral inside the sweep's transaction (true when it qualified;
+ * milestones it claims go to `won`), and the announcement of those milestones after the commit.
+ */
+export interface PendingSweepDeps {
   db: Db
-  /** The names an action satisfying `on` is logged under (see `ruleEvents`). */
   events: (on: string) => string[]
-  /**
-   * Qualify (or reject at `max_referrals`) inside `trx`, without the campaign's
-   * `referrals_qualified`, which the batch adds once. True when it qualified.
-   */
   settle: (
     trx: Db,
     slug: string,
@@ -41,11 +42,15 @@ export interface RecheckDeps {
     rules: ReferralRules,
     won: ClaimedMilestones[],
   ) => Promise<boolean>
+  announce: (won: ClaimedMilestones[]) => Promise<void>
+  onError?: (err: unknown) => void
+}
+
+/** A recheck's `settle` leaves out the campaign's `referrals_qualified`, which the batch adds once. */
+export interface RecheckDeps extends PendingSweepDeps {
   /** Reject (reason `erased`) the pending referral of a person erased, inside `trx`. */
   dropErased: (trx: Db, slug: string, pending: LockedPending) => Promise<void>
   addQualified: (trx: Db, slug: string, n: number) => Promise<void>
-  announce: (won: ClaimedMilestones[]) => Promise<void>
-  onError?: (err: unknown) => void
 }
 
 export interface Rechecker {
