@@ -1,5 +1,22 @@
+import { domainToASCII, domainToUnicode } from 'node:url'
 import { type Kysely, sql } from 'kysely'
-import { leadEmail } from '../../../modules/quote/lead-email.js'
+
+/**
+ * `leadEmail` as this release wrote it (src/modules/quote/lead-email.ts), frozen here so a later
+ * change to the module cannot change what this migration did: trimmed, lower-cased, NFC, the
+ * domain mapped by IDNA (UTS #46) and written in ASCII; a domain IDNA refuses stays as typed.
+ */
+function leadEmail(typed: string): string {
+  const nfc = typed.trim().toLowerCase().normalize('NFC')
+  const at = nfc.lastIndexOf('@')
+  if (at < 0) return nfc
+  const ascii = domainToASCII(nfc.slice(at + 1))
+  const unicode = ascii ? domainToUnicode(ascii) : ''
+  const normal = unicode ? `${nfc.slice(0, at + 1)}${unicode}` : nfc
+  const at2 = normal.lastIndexOf('@')
+  const ascii2 = domainToASCII(normal.slice(at2 + 1))
+  return ascii2 ? `${normal.slice(0, at2 + 1)}${ascii2}` : normal
+}
 
 /**
  * An address that only ASCII letters and digits, `.`, `-` and the other ASCII signs a local part
