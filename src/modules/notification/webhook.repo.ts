@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import { prepared } from '../../platform/db/prepared.js'
 import type { OutboxStatus } from '../../platform/db/tables.js'
+import { storedBody } from './stored-body.js'
 
 export type WebhookRow = Awaited<ReturnType<typeof findWebhook>> & {}
 
@@ -132,7 +133,9 @@ export const DISABLED_AT_ENQUEUE = 'endpoint disabled when the event happened'
 
 /**
  * `enqueue` for several events in one statement; rows keep the events' order. Each payload is
- * stored as the text that is sent, so every attempt and replay sends the same bytes. An endpoint
+ * stored as jsonb, and the body of every attempt is that jsonb as a worker reads it back (the first
+ * one, sent from here, included: see `storedBody`), so every attempt and replay, on any node,
+ * sends the same bytes. An endpoint
  * disabled at the time gets its row too, `cancelled` with `DISABLED_AT_ENQUEUE` (and the reason it
  * is disabled) as its error, and a delivery log line (attempt 0, no request) saying so: nothing
  * is sent, but the message shows in its log, and a replay or a recovery sends it once the
@@ -149,15 +152,15 @@ export async function enqueueMany(
     campaign: string
     event: string
     subjectId: string | null
-    /** The body text (an object is serialised here, once). */
-    payload: string | object
+    payload: object
   }>,
   leaseMs?: number,
 ): Promise<LeasedRow[]> {
   if (events.length === 0) return []
   const bodies = new Map<string, string>()
   const rows = events.map((e, i) => {
-    const payload = typeof e.payload === 'string' ? e.payload : JSON.stringify(e.payload)
+    // The body every attempt sends: the stored jsonb as a worker reads it back (see storedBody).
+    const payload = storedBody(e.payload)
     bodies.set(e.messageId, payload)
     return {
       i,
@@ -183,7 +186,7 @@ export async function enqueueMany(
       insert into service_notification_outbox
         (message_id, webhook_id, campaign_slug, event, subject_id, payload, status, attempts, lease_until,
          last_error)
-      select e.message_id, w.id, w.campaign_slug, e.event, e.subject_id, e.payload,
+      select e.message_id, w.id, w.campaign_slug, e.event, e.subject_id, e.payload::jsonb,
         case when not w.enabled then 'cancelled' when c.leased then 'sending' else 'pending' end,
         case when c.leased then 1 else 0 end,
         case when c.leased then now() + ${leaseMs ?? null}::int * interval '1 millisecond' end,
@@ -268,7 +271,7 @@ export async function claimDue(
   const [bound, order] = scope.sweep
     ? [sql`d.id <= ${scope.upTo}`, sql`d.next_attempt_at, d.id`]
     : [sql`d.id > ${scope.after}`, sql`d.id`]
-  const res = await sql<ClaimedRow>`
+  const res = await sql<Omit<ClaimedRow, 'body'> & { payload: unknown }>`
     update service_notification_outbox o
     set status = 'sending', attempts = o.attempts + 1,
         lease_until = now() + (${leaseMs}::int * interval '1 millisecond')
@@ -281,9 +284,10 @@ export async function claimDue(
       limit ${limit}
       for update of d skip locked
     )
-    returning o.id, o.message_id, o.webhook_id, o.campaign_slug, o.event, o.payload as body, o.attempts
+    returning o.id, o.message_id, o.webhook_id, o.campaign_slug, o.event, o.payload, o.attempts
   `.execute(db)
-  return res.rows.map((r) => ({ ...r, id: Number(r.id) }))
+  // As the driver parsed the jsonb (its key order): the bytes the first attempt sent.
+  return res.rows.map(({ payload, ...r }) => ({ ...r, id: Number(r.id), body: JSON.stringify(payload) }))
 }
 
 /** The highest outbox id so far (0 when empty): where a worker's fresh claims start after a sweep. */
@@ -528,7 +532,7 @@ export async function replay(
     .where('webhook_id', '=', webhookId)
     .where('message_id', '=', messageId)
     .where('status', '!=', 'sending')
-    .where(sql<boolean>`payload <> ${ERASED_PAYLOAD}`)
+    .where(sql<boolean>`payload <> ${ERASED_PAYLOAD}::jsonb`)
     .executeTakeFirst()
   if (Number(res.numUpdatedRows) > 0) return 'queued'
   const erased = await db
@@ -536,7 +540,7 @@ export async function replay(
     .select('id')
     .where('webhook_id', '=', webhookId)
     .where('message_id', '=', messageId)
-    .where(sql<boolean>`payload = ${ERASED_PAYLOAD}`)
+    .where(sql<boolean>`payload = ${ERASED_PAYLOAD}::jsonb`)
     .executeTakeFirst()
   return erased ? 'erased' : 'missing'
 }
@@ -554,7 +558,7 @@ export async function recover(db: Db, webhookId: string, since: Date): Promise<n
     .where('webhook_id', '=', webhookId)
     .where('status', 'in', ['failed', 'cancelled'])
     .where('created_at', '>=', since)
-    .where(sql<boolean>`payload <> ${ERASED_PAYLOAD}`)
+    .where(sql<boolean>`payload <> ${ERASED_PAYLOAD}::jsonb`)
     .executeTakeFirst()
   return Number(res.numUpdatedRows)
 }

@@ -336,8 +336,7 @@ export function createWebhookService(deps: {
         campaign: m.campaign,
         event: m.event,
         subjectId: m.subjectId,
-        // Serialised once: the stored text is what every attempt sends, this first one included.
-        payload: JSON.stringify(eventBody(m.event, m.data)),
+        payload: eventBody(m.event, m.data),
       }))
       const handoff = options?.handoff !== false
       const leased = await repo.enqueueMany(trx, messages, handoff ? deps.worker?.leaseMs : undefined)

@@ -28,8 +28,7 @@ import * as m026 from './migrations/026_referral_recheck.js'
 import * as m027 from './migrations/027_referral_erasure_indexes.js'
 import * as m028 from './migrations/028_referral_catch_up.js'
 import * as m029 from './migrations/029_lead_email_normal_form.js'
-import * as m030 from './migrations/030_outbox_payload_text.js'
-import * as m031 from './migrations/031_webhook_disabled_at.js'
+import * as m030 from './migrations/030_webhook_disabled_at.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -64,8 +63,7 @@ const migrations: Record<string, Migration> = {
   '027_referral_erasure_indexes': m027,
   '028_referral_catch_up': m028,
   '029_lead_email_normal_form': m029,
-  '030_outbox_payload_text': m030,
-  '031_webhook_disabled_at': m031,
+  '030_webhook_disabled_at': m030,
 }
 
 const TABLE = 'service_schema_migration'

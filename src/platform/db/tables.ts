@@ -297,8 +297,7 @@ export interface NotificationOutboxTable {
   campaign_slug: string
   event: string
   subject_id: string | null
-  /** The serialised body, sent byte for byte on every attempt (text since migration 030). */
-  payload: string
+  payload: Json<object>
   status: ColumnType<OutboxStatus, OutboxStatus | undefined, OutboxStatus>
   attempts: ColumnType<number, number | undefined, number>
   next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>
