@@ -1,5 +1,4 @@
-import { domainToASCII } from 'node:url'
-import { normaliseEmail } from '../user/email.js'
+import { normaliseEmail, withAsciiDomain } from '../user/email.js'
 
 /**
  * The form a lead's address is stored, merged (the 24 h dedupe) and erased under: an account's
@@ -11,8 +10,5 @@ import { normaliseEmail } from '../user/email.js'
  * A domain IDNA refuses stays as typed (and the form refuses it).
  */
 export function leadEmail(typed: string): string {
-  const normal = normaliseEmail(typed)
-  const at = normal.lastIndexOf('@')
-  const ascii = at < 0 ? '' : domainToASCII(normal.slice(at + 1))
-  return ascii ? `${normal.slice(0, at + 1)}${ascii}` : normal
+  return withAsciiDomain(normaliseEmail(typed))
 }

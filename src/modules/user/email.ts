@@ -50,9 +50,14 @@ export function earlierEmails(email: string): string[] {
  */
 export function storedForms(email: string): string[] {
   const normal = normaliseEmail(email)
-  const at = normal.lastIndexOf('@')
-  const ascii = at < 0 ? '' : domainToASCII(normal.slice(at + 1))
-  return [...new Set([normal, ascii ? `${normal.slice(0, at + 1)}${ascii}` : normal])]
+  return [...new Set([normal, withAsciiDomain(normal)])]
+}
+
+/** An address with its domain in the ASCII (`xn--`) form; as is when IDNA refuses the domain. */
+export function withAsciiDomain(address: string): string {
+  const at = address.lastIndexOf('@')
+  const ascii = at < 0 ? '' : domainToASCII(address.slice(at + 1))
+  return ascii ? `${address.slice(0, at + 1)}${ascii}` : address
 }
 
 /**
