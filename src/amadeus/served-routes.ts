@@ -4,6 +4,12 @@ import type { FastifyInstance } from 'fastify'
 export interface ServedRoute {
   method: string
   url: string
+  /**
+   * Whether the route's schema names a security requirement (what its OpenAPI operation shows
+   * callers); undefined for a route without a schema or hidden from the document, which says
+   * nothing either way.
+   */
+  secured?: boolean
 }
 
 /**
@@ -14,7 +20,10 @@ export interface ServedRoute {
 export function collectServedRoutes(app: FastifyInstance): ServedRoute[] {
   const routes: ServedRoute[] = []
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url })
+    const schema = route.schema as { security?: unknown[]; hide?: boolean } | undefined
+    const secured = schema && !schema.hide ? (schema.security?.length ?? 0) > 0 : undefined
+    for (const method of [route.method].flat())
+      routes.push({ method, url: route.url, ...(secured === undefined ? {} : { secured }) })
   })
   return routes
 }

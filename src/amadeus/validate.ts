@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../platform/db/database.js'
-import type { ModuleManifest } from '../platform/module.js'
+import type { EndpointDeclaration, ModuleManifest } from '../platform/module.js'
 import type { EventSchemaRegistry } from './event-schemas.js'
 import { isKnownExternal, KNOWN_EXTERNALS } from './externals.js'
 import type { ActionInfo } from './graph.builder.js'
@@ -17,6 +17,7 @@ export interface ValidationProblem {
     | 'MISSING_ROUTE'
     | 'UNDECLARED_ROUTE'
     | 'DUPLICATE_ENDPOINT'
+    | 'AUTH_MISMATCH'
     | 'UNCONSUMED_CHANNEL'
     | 'UNPUBLISHED_CHANNEL'
   /** The node the problem is about, e.g. `module:nexus`. */
@@ -43,8 +44,9 @@ export interface ValidationInput {
  * Checks that the declarations agree with each other and with the running code: every
  * dependency names a module or a known external, every feature is in the catalogue, every action
  * is both registered and declared, every emitted event has a schema, every table exists after
- * migrations, every declared endpoint is served and every served route is declared, and every bus
- * channel has both a declared publisher and a declared subscriber.
+ * migrations, every declared endpoint is served and every served route is declared, a route the
+ * graph calls public asks for no credential in its schema (and one it guards asks for one), and
+ * every bus channel has both a declared publisher and a declared subscriber.
  */
 export function validateDeclarations(input: ValidationInput): ValidationProblem[] {
   const problems: ValidationProblem[] = []
@@ -54,6 +56,7 @@ export function validateDeclarations(input: ValidationInput): ValidationProblem[
   const registered = new Map(input.actions.map((a) => [a.name, a]))
   const declaredActions = new Set<string>()
   const endpoints = new Map<string, string>()
+  const auth = new Map<string, EndpointDeclaration['auth']>()
   const known = (f: string) => input.features.includes(f)
 
   for (const m of input.modules) {
@@ -94,12 +97,16 @@ export function validateDeclarations(input: ValidationInput): ValidationProblem[
       const owner = endpoints.get(k)
       if (owner) add('DUPLICATE_ENDPOINT', subject, `${k} is declared by both ${owner} and ${m.name}`)
       endpoints.set(k, m.name)
+      auth.set(k, e.auth)
       const upgrade = e.method === 'GET' && (input.upgradePaths ?? []).includes(e.path)
       if (input.hasRoute && !upgrade && !input.hasRoute(e.method, e.path))
         add('MISSING_ROUTE', subject, `${m.name} declares ${k}, but the server has no such route`)
     }
   }
-  if (input.servedRoutes) undeclaredRoutes(input.servedRoutes, endpoints, add)
+  if (input.servedRoutes) {
+    undeclaredRoutes(input.servedRoutes, endpoints, add)
+    authAgrees(input.servedRoutes, auth, add)
+  }
   busChannels(input.modules, add)
   for (const a of input.actions) {
     if (!known(a.feature))
@@ -138,6 +145,31 @@ function undeclaredRoutes(served: readonly ServedRoute[], declared: Map<string, 
     if (r.method === 'OPTIONS' && (r.url === '*' || r.url === '/*')) continue
     reported.add(k)
     add('UNDECLARED_ROUTE', `endpoint:${k}`, `the server serves ${k}, but no module manifest declares it`)
+  }
+}
+
+/**
+ * The graph's `auth` and the route's schema say the same to different readers (impact analysis and
+ * the auth sweeps read the graph; clients and generated SDKs read the OpenAPI security): a public
+ * route declared as guarded, or the reverse, misleads one of them. Routes without a schema are
+ * not compared.
+ */
+function authAgrees(
+  served: readonly ServedRoute[],
+  declared: Map<string, EndpointDeclaration['auth']>,
+  add: Add,
+): void {
+  for (const r of served) {
+    const k = `${r.method} ${r.url}`
+    const a = declared.get(k)
+    if (a === undefined || r.secured === undefined || (a === 'public') !== r.secured) continue
+    add(
+      'AUTH_MISMATCH',
+      `endpoint:${k}`,
+      a === 'public'
+        ? `${k} is declared public, but its schema asks for a credential (security)`
+        : `${k} is declared "${a}", but its schema asks for no credential (no security): declare it public, or name its security`,
+    )
   }
 }
 

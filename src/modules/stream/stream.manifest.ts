@@ -10,12 +10,12 @@ import {
 import { CABLE_CHANNEL, CABLE_PATH } from './cable/protocol.js'
 import { StreamJoinFrame, StreamLeaveFrame } from './live.actions.js'
 
-const ss = (method: EndpointDeclaration['method'], path: string, summary: string): EndpointDeclaration => ({
-  method,
-  path: `/api/v1${path}`,
-  auth: 'streamsource',
-  summary,
-})
+const ss = (
+  method: EndpointDeclaration['method'],
+  path: string,
+  summary: string,
+  auth: EndpointDeclaration['auth'] = 'streamsource',
+): EndpointDeclaration => ({ method, path: `/api/v1${path}`, auth, summary })
 
 /** `maintenance.ts`'s channel: the switch itself is read from the database. */
 const MAINTENANCE_CHANNEL = 'ovasabi:stream:maintenance'
@@ -41,10 +41,10 @@ export const streamManifest: ModuleManifest = {
   ],
   dependencies: ['campaign', 'nexus', 'realtime', 'database', 'bus', 'redis'],
   endpoints: [
-    ss('POST', '/login', 'Log in (nested form)'),
-    ss('POST', '/signup', 'Sign up (nested form)'),
-    ss('POST', '/users/login', 'Log in (flat form)'),
-    ss('POST', '/users/signup', 'Sign up (flat form)'),
+    ss('POST', '/login', 'Log in (nested form)', 'public'),
+    ss('POST', '/signup', 'Sign up (nested form)', 'public'),
+    ss('POST', '/users/login', 'Log in (flat form)', 'public'),
+    ss('POST', '/users/signup', 'Sign up (flat form)', 'public'),
     ss('DELETE', '/logout', 'Revoke the token'),
     ss('DELETE', '/logout/all', "Cut off every token of the caller's account"),
     ss('PUT', '/users/password', 'Change your password (cuts off older tokens, answers a new one)'),
