@@ -192,53 +192,50 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
     },
   )
 
-  app.delete(
+  /** Archive and unarchive: an admin's state change, refused with 412 when `If-Match` is stale. */
+  const stateChange = (
+    method: 'DELETE' | 'POST',
+    url: string,
+    operationId: string,
+    description: string,
+    change: typeof campaigns.archive,
+  ) =>
+    app.route({
+      method,
+      url,
+      onRequest: app.requireRole('admin'),
+      schema: {
+        operationId,
+        tags,
+        security: SecuredBy,
+        description,
+        params: SlugParams,
+        headers: IfMatchHeaders,
+        response: { 200: CampaignResponse, ...errors(400, 401, 403, 404, 412) },
+      },
+      handler: async (request, reply) => {
+        const { slug } = request.params as { slug: string }
+        const expect = { ifMatch: ifMatchVersion(request.headers['if-match']) }
+        const changed = await change(slug, request.principal!.user_id, expect)
+        return reply.header('etag', etag(changed.version)).send(toCampaignResponse(changed))
+      },
+    })
+  stateChange(
+    'DELETE',
     '/api/campaign/:slug',
-    {
-      onRequest: app.requireRole('admin'),
-      schema: {
-        operationId: 'archiveCampaign',
-        tags,
-        security: SecuredBy,
-        description:
-          'Archives the campaign: it stays readable, its actions stop, and it is read-only until ' +
-          'unarchived. `If-Match` (the `ETag` of a read) refuses it when the campaign moved on: 412 ' +
-          '`PRECONDITION_FAILED`, nothing changed.',
-        params: SlugParams,
-        headers: IfMatchHeaders,
-        response: { 200: CampaignResponse, ...errors(400, 401, 403, 404, 412) },
-      },
-    },
-    async (request, reply) => {
-      const { slug } = request.params as { slug: string }
-      const expect = { ifMatch: ifMatchVersion(request.headers['if-match']) }
-      const archived = await campaigns.archive(slug, request.principal!.user_id, expect)
-      return reply.header('etag', etag(archived.version)).send(toCampaignResponse(archived))
-    },
+    'archiveCampaign',
+    'Archives the campaign: it stays readable, its actions stop, and it is read-only until ' +
+      'unarchived. `If-Match` (the `ETag` of a read) refuses it when the campaign moved on: 412 ' +
+      '`PRECONDITION_FAILED`, nothing changed.',
+    (slug, actor, expect) => campaigns.archive(slug, actor, expect),
   )
-
-  app.post(
+  stateChange(
+    'POST',
     '/api/campaign/:slug/unarchive',
-    {
-      onRequest: app.requireRole('admin'),
-      schema: {
-        operationId: 'unarchiveCampaign',
-        tags,
-        security: SecuredBy,
-        description:
-          'Takes an archived campaign back, editable again (idempotent: one not archived is as is). ' +
-          '`If-Match` refuses it when the campaign moved on: 412 `PRECONDITION_FAILED`, nothing changed.',
-        params: SlugParams,
-        headers: IfMatchHeaders,
-        response: { 200: CampaignResponse, ...errors(400, 401, 403, 404, 412) },
-      },
-    },
-    async (request, reply) => {
-      const { slug } = request.params as { slug: string }
-      const expect = { ifMatch: ifMatchVersion(request.headers['if-match']) }
-      const restored = await campaigns.unarchive(slug, request.principal!.user_id, expect)
-      return reply.header('etag', etag(restored.version)).send(toCampaignResponse(restored))
-    },
+    'unarchiveCampaign',
+    'Takes an archived campaign back, editable again (idempotent: one not archived is as is). ' +
+      '`If-Match` refuses it when the campaign moved on: 412 `PRECONDITION_FAILED`, nothing changed.',
+    (slug, actor, expect) => campaigns.unarchive(slug, actor, expect),
   )
 
   app.get(
