@@ -91,6 +91,28 @@ export async function receiver(
   }
 }
 
+/**
+ * Answers a receiver holds until the test says: pass `respond` to `receiver`; every request is
+ * kept waiting (still on the wire, for the sender) until `release()`, which answers them 204, as
+ * it answers every request after it at once. A test that needs sends to stay in flight while
+ * something happens elsewhere waits for that, not for a slow receiver to outlast it.
+ */
+export function heldAnswers() {
+  const waiting: http.ServerResponse[] = []
+  let released = false
+  return {
+    respond(_n: number, _req: http.IncomingMessage, res: http.ServerResponse) {
+      if (released) return
+      ;(res as any).held = true
+      waiting.push(res)
+    },
+    release() {
+      released = true
+      for (const res of waiting.splice(0)) res.writeHead(204).end()
+    },
+  }
+}
+
 export async function waitFor<T>(
   check: () => T | undefined | false | Promise<T | undefined | false>,
   what: string,

@@ -25,6 +25,7 @@ import {
 } from './helper.js'
 import {
   FAST_WEBHOOKS,
+  heldAnswers,
   receiver,
   registerWebhook,
   submitLead,
@@ -792,25 +793,52 @@ for (const dialect of DIALECTS) {
     it('drops what another node holds in memory about a person erased through this one (Redis bus)', {
       skip: !REDIS_URL && 'needs REDIS_URL',
     }, async () => {
-      const { slug, r } = await slowEndpoint()
+      // The receiver holds its answers until the test releases them: two sends stay on the wire
+      // and the rest wait in node A's memory for as long as the bus takes, however loaded the host.
+      const held = heldAnswers()
+      const { slug, r } = await setup(held.respond, ['lead.created'])
       const db = ctx.app.platform.database.db
       const box = createSecretBox(ctx.config.JWT_SECRET)
       const clients = [await createRedis(REDIS_URL!), await createRedis(REDIS_URL!)]
       const [busA, busB] = clients.map((c) => createRedisBus(c))
-      // Node A: a worker with rows queued in memory behind two slow sends.
+      // Node A: a worker sending one row per slot (two slots), told of erasures over the bus; the
+      // subjects it is told to forget are noted, so the test knows when the notice got there.
       const worker = createDeliveryWorker({ db, box }, { ...WORKER, batchSize: 1 })
-      const stopForgetting = await followWorkerNotices(busA!, worker)
+      const forgotten: string[] = []
+      const stopForgetting = await followWorkerNotices(busA!, {
+        forget(ids) {
+          worker.forget(ids)
+          forgotten.push(...ids)
+        },
+        requeue: (ids) => worker.requeue(ids),
+      })
       worker.start()
       try {
         const tag = Math.random().toString(36).slice(2, 8)
+        const subject = `lead_far_${tag}`
         const ids = [1, 2, 3, 4].map((n) => `far_${tag}_${n}`)
-        worker.handoff(await leased(slug, worker.leaseMs, ids, `lead_far_${tag}`))
+        worker.handoff(await leased(slug, worker.leaseMs, ids, subject))
         await waitFor(() => r.got.length >= 2, 'the two sends on the wire')
         // Node B erases: its own webhook service, which knows nothing of A's queue but the bus.
         const nodeB = createWebhookService({ db, box, allowPrivate: true, bus: busB })
-        await nodeB.scrubSubjects([`lead_far_${tag}`])
-        await neverSentAfterErasure(r, ids)
+        await nodeB.scrubSubjects([subject])
+        await waitFor(() => forgotten.includes(subject), "the erasure notice, at node A's worker")
+        // A row about someone else, queued after the erased ones: once it reaches the receiver,
+        // every row queued before it has been sent or dropped.
+        const last = `far_${tag}_other`
+        worker.handoff(await leased(slug, worker.leaseMs, [last], `lead_other_${tag}`))
+        held.release()
+        await waitFor(() => r.got.some((g) => g.id === `msg_${last}`), 'the row queued last')
+        assert.deepEqual(
+          r.got.map((g) => g.id).sort(),
+          [`msg_${ids[0]}`, `msg_${ids[1]}`, `msg_${last}`].sort(),
+          'the two sends on the wire went out, the erased rows queued behind them did not',
+        )
+        for (const i of ids) {
+          assert.deepEqual(await outboxRow(`msg_${i}`), { status: 'cancelled', attempts: 1 }, i)
+        }
       } finally {
+        held.release()
         await stopForgetting()
         await worker.stop()
         for (const bus of [busA, busB]) await bus!.close()

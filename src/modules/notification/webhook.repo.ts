@@ -545,22 +545,72 @@ export async function replay(
   return erased ? 'erased' : 'missing'
 }
 
+/** How many messages one recovery statement turns back at most (see `recover`). */
+export const RECOVER_BATCH = 1000
+
+export interface RecoverOptions {
+  /** Messages per statement (default `RECOVER_BATCH`). */
+  batchSize?: number
+  /** After each statement that recovered some, with how many: their worker can start on them. */
+  onBatch?: (recovered: number) => void | Promise<void>
+}
+
 /**
  * Recovery after an outage or a disabled spell: every message of this endpoint created since
  * `since` that did not get through (failed, or cancelled: recorded while the endpoint was
  * disabled, or waiting when a 410 disabled it) goes back to `pending` now with a fresh retry
  * budget, as a replay of each would. Messages about erased people stay. Returns how many.
+ *
+ * A batch at a time, in id order, each batch one statement and its own commit: after a long
+ * outage there can be hundreds of thousands of such messages, and one statement would hold all
+ * their row locks (the worker's settlements and erasure's scrub waiting on them) and write its
+ * WAL in one burst. Each statement picks its batch past the last id the previous one looked at,
+ * up to the last id there was when the recovery began (what one statement would have seen), and
+ * checks each row again as it updates it: a row erased, replayed or deleted since, even while the
+ * statement waited for its lock, is left as it is now. Every statement also takes a share lock on
+ * the endpoint and stops the recovery if it was disabled meanwhile (a 410): a 410 committed first
+ * stops it; one that comes after finds the rows pending and cancels them as it cancels any.
  */
-export async function recover(db: Db, webhookId: string, since: Date): Promise<number> {
-  const res = await db
-    .updateTable('service_notification_outbox')
-    .set({ status: 'pending', attempts: 0, next_attempt_at: new Date(), lease_until: null })
-    .where('webhook_id', '=', webhookId)
-    .where('status', 'in', ['failed', 'cancelled'])
-    .where('created_at', '>=', since)
-    .where(sql<boolean>`payload <> ${ERASED_PAYLOAD}::jsonb`)
-    .executeTakeFirst()
-  return Number(res.numUpdatedRows)
+export async function recover(
+  db: Db,
+  webhookId: string,
+  since: Date,
+  options: RecoverOptions = {},
+): Promise<number> {
+  const batch = options.batchSize ?? RECOVER_BATCH
+  const upTo = await lastOutboxId(db)
+  let after = 0
+  let recovered = 0
+  for (;;) {
+    const { rows } = await sql<{ enabled: number; seen: number; last: string | null; recovered: number }>`
+      with endpoint as (
+        select id from service_notification_webhook where id = ${webhookId} and enabled for share
+      ),
+      batch as (
+        select id from service_notification_outbox
+        where webhook_id = ${webhookId} and id > ${after} and id <= ${upTo}
+          and status in ('failed', 'cancelled') and created_at >= ${since}
+          and payload <> ${ERASED_PAYLOAD}::jsonb
+        order by id
+        limit ${batch}
+      ),
+      recovered as (
+        update service_notification_outbox o
+        set status = 'pending', attempts = 0, next_attempt_at = now(), lease_until = null
+        where o.id in (select id from batch) and exists (select 1 from endpoint)
+          and o.status in ('failed', 'cancelled') and o.payload <> ${ERASED_PAYLOAD}::jsonb
+        returning o.id
+      )
+      select (select count(*) from endpoint)::int as enabled, (select count(*) from batch)::int as seen,
+        (select max(id) from batch)::text as last, (select count(*) from recovered)::int as recovered
+    `.execute(db)
+    const step = rows[0]!
+    if (step.enabled === 0) return recovered
+    recovered += step.recovered
+    if (step.recovered > 0) await options.onBatch?.(step.recovered)
+    if (step.seen < batch || step.last === null) return recovered
+    after = Number(step.last)
+  }
 }
 
 /**

@@ -67,7 +67,9 @@ export interface WebhookService {
   replay(campaign: string, id: string, messageId: string): Promise<void>
   /**
    * Replay in bulk: every message created since `since` that did not get through (failed, or
-   * recorded while the endpoint was disabled) is sent again. Returns how many were queued.
+   * recorded while the endpoint was disabled) is sent again, a bounded batch per statement, the
+   * worker woken as each lands. Returns how many were queued (those queued before a 410 disabled
+   * the endpoint meanwhile included: the 410 cancelled them, and the rest were left).
    */
   recover(campaign: string, id: string, since: Date): Promise<number>
   /** Queue a `webhook.test` message to this endpoint only; returns its message id. */
@@ -146,6 +148,8 @@ export function createWebhookService(deps: {
   worker?: Pick<DeliveryWorker, 'leaseMs' | 'handoff' | 'nudge' | 'forget' | 'requeue'>
   /** Carries erasures and endpoint changes to the other nodes' workers (see `worker-channel.ts`). */
   bus?: Pick<EventBus, 'publish'>
+  /** Messages `recover` turns back per statement (default `repo.RECOVER_BATCH`). */
+  recoverBatchSize?: number
   onError?: (err: unknown) => void
 }): WebhookService {
   const { db, box } = deps
@@ -303,9 +307,11 @@ export function createWebhookService(deps: {
     },
     async recover(campaign, id, since) {
       await getEnabled(campaign, id)
-      const recovered = await repo.recover(db, id, since)
-      if (recovered > 0) deps.worker?.nudge()
-      return recovered
+      // Each batch is committed on its own: this node's worker starts on it while the next is written.
+      return repo.recover(db, id, since, {
+        batchSize: deps.recoverBatchSize,
+        onBatch: () => deps.worker?.nudge(),
+      })
     },
     async sendTest(campaign, id) {
       const w = await getEnabled(campaign, id)

@@ -29,6 +29,7 @@ import * as m027 from './migrations/027_referral_erasure_indexes.js'
 import * as m028 from './migrations/028_referral_catch_up.js'
 import * as m029 from './migrations/029_lead_email_normal_form.js'
 import * as m030 from './migrations/030_webhook_disabled_at.js'
+import * as m031 from './migrations/031_webhook_disabled_at_backfill.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -64,6 +65,7 @@ const migrations: Record<string, Migration> = {
   '028_referral_catch_up': m028,
   '029_lead_email_normal_form': m029,
   '030_webhook_disabled_at': m030,
+  '031_webhook_disabled_at_backfill': m031,
 }
 
 const TABLE = 'service_schema_migration'
