@@ -65,6 +65,7 @@ export function createReceiver(deps: {
       void emit('failed', { reason })
       // The rest of the body may be unread: close the connection after answering.
       throw new AppError(err.statusCode, err.code, err.message, {
+        cause: err.cause,
         details: err.details,
         headers: { connection: 'close' },
       })
@@ -214,11 +215,18 @@ export function createReceiver(deps: {
 
     // The request is piped by hand, not through pipeline(): pipeline would destroy the request
     // (and its socket) on a 413, and the client would never see the answer.
+    // Told apart from a storage failure, which also leaves the body unread.
+    let disconnected = false
     const onClose = () => {
-      if (!body.complete) meter.destroy(new Error('client disconnected'))
+      if (body.complete) return
+      disconnected = true
+      meter.destroy(new Error('client disconnected'))
     }
     body.once('close', onClose)
-    body.once('error', (err) => meter.destroy(err))
+    body.once('error', (err) => {
+      disconnected = true
+      meter.destroy(err)
+    })
     // A client that stops sending (HTTP_BODY_IDLE_TIMEOUT_SECONDS), or sends too slowly
     // (HTTP_BODY_MIN_BYTES_PER_SECOND), is answered 408 here, so the upload fails like any other,
     // not with its socket held open.
@@ -241,15 +249,19 @@ export function createReceiver(deps: {
         return fail('too_large', fileTooLarge(max))
       }
       if (idle) return fail(idle instanceof BodyTooSlowError ? 'too_slow' : 'idle_timeout', idle)
-      if (!body.complete) {
+      if (disconnected) {
         return fail(
           'client_disconnected',
           new BadRequestError('Upload was interrupted', 'UPLOAD_INTERRUPTED'),
         )
       }
-      await repo.update(db, id, { status: 'failed', failure_reason: 'storage_error' })
-      void emit('failed', { reason: 'storage_error' })
-      throw err
+      // The storage refused the bytes (a bucket answering errors): not the client's doing.
+      return fail(
+        'storage_error',
+        new AppError(503, 'STORAGE_UNAVAILABLE', 'The file could not be stored; try again later', {
+          cause: err,
+        }),
+      )
     } finally {
       body.off('close', onClose)
       stopWatching()

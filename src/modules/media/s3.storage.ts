@@ -44,50 +44,104 @@ export function createS3Storage(opts: S3StorageOptions): StorageAdapter {
   })
   const Bucket = opts.bucket
 
+  /**
+   * One object being written. Bucket requests go one at a time, in order (a part, then the next;
+   * the completion after the last). `abort()` (or the stream failing) waits for the request in
+   * flight before dropping what it made: a multipart upload created, or a part sent, after an
+   * abort that did not wait would stay in the bucket unfinished, billed and never listed.
+   */
   function open(key: string, contentType: string): StorageWrite {
+    /** Bytes received and not yet sent: a part is cut only once more bytes follow it. */
     let chunks: Buffer[] = []
     let buffered = 0
     let uploadId: string | undefined
     const parts: Array<{ ETag?: string; PartNumber: number }> = []
-    let done = false
+    /** The object is in the bucket (PutObject or CompleteMultipartUpload answered). */
+    let stored = false
+    /** The request in flight, settled or not; never rejects. */
+    let inFlight: Promise<unknown> = Promise.resolve()
+    let dropped: Promise<void> | undefined
 
-    async function sendPart() {
+    /**
+     * Sends `request` once the one in flight has ended, unless the write was given up meanwhile.
+     * What a request learns (upload id, part, stored) is recorded in it, before it settles, so a
+     * `drop()` waiting on it sees it.
+     */
+    const step = (request: () => Promise<void>): Promise<void> => {
+      const next = inFlight.then(() => {
+        if (dropped || stream.destroyed) throw new Error('S3 upload was aborted')
+        return request()
+      })
+      inFlight = next.catch(() => {})
+      return next
+    }
+
+    /** Takes up to `size` buffered bytes (all when undefined). */
+    function take(size = buffered): Buffer {
+      const all = Buffer.concat(chunks, buffered)
+      // Copied: what is kept must not hold the whole buffer (a part) in memory.
+      const rest = Buffer.from(all.subarray(size))
+      chunks = rest.length > 0 ? [rest] : []
+      buffered = rest.length
+      return all.subarray(0, size)
+    }
+
+    async function sendPart(body: Buffer) {
       if (!uploadId) {
-        const created = await client.send(
-          new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: contentType }),
-        )
-        uploadId = created.UploadId
+        await step(async () => {
+          const created = await client.send(
+            new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: contentType }),
+          )
+          if (!created.UploadId) throw new Error('S3 answered CreateMultipartUpload without an UploadId')
+          uploadId = created.UploadId
+        })
       }
-      const body = Buffer.concat(chunks, buffered)
-      chunks = []
-      buffered = 0
-      const PartNumber = parts.length + 1
-      const res = await client.send(
-        new UploadPartCommand({ Bucket, Key: key, UploadId: uploadId, PartNumber, Body: body }),
-      )
-      parts.push({ ETag: res.ETag, PartNumber })
+      await step(async () => {
+        const PartNumber = parts.length + 1
+        const res = await client.send(
+          new UploadPartCommand({ Bucket, Key: key, UploadId: uploadId, PartNumber, Body: body }),
+        )
+        parts.push({ ETag: res.ETag, PartNumber })
+      })
+    }
+
+    /**
+     * Drops what the write left in the bucket (an unfinished upload, or the object), once the
+     * request in flight has ended. Once: a second call answers the first one's promise.
+     */
+    function drop(): Promise<void> {
+      dropped ??= (async () => {
+        await inFlight
+        if (stored) await client.send(new DeleteObjectCommand({ Bucket, Key: key }))
+        else if (uploadId) {
+          await client.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId }))
+        }
+      })()
+      return dropped
     }
 
     const stream = new Writable({
       write(chunk: Buffer, _enc, cb) {
         chunks.push(chunk)
         buffered += chunk.length
-        if (buffered < PART_SIZE) return cb()
-        sendPart().then(() => cb(), cb)
+        // Exactly 8 MiB is still one PutObject; 8 MiB and a byte, a part and a last part.
+        const sendFull = async () => {
+          while (buffered > PART_SIZE) await sendPart(take(PART_SIZE))
+        }
+        sendFull().then(() => cb(), cb)
       },
       final(cb) {
         const finish = async () => {
           if (!uploadId) {
-            await client.send(
-              new PutObjectCommand({
-                Bucket,
-                Key: key,
-                ContentType: contentType,
-                Body: Buffer.concat(chunks),
-              }),
-            )
-          } else {
-            if (buffered > 0) await sendPart()
+            const Body = take()
+            await step(async () => {
+              await client.send(new PutObjectCommand({ Bucket, Key: key, ContentType: contentType, Body }))
+              stored = true
+            })
+            return
+          }
+          if (buffered > 0) await sendPart(take())
+          await step(async () => {
             await client.send(
               new CompleteMultipartUploadCommand({
                 Bucket,
@@ -96,25 +150,28 @@ export function createS3Storage(opts: S3StorageOptions): StorageAdapter {
                 MultipartUpload: { Parts: parts },
               }),
             )
-          }
-          done = true
+            stored = true
+          })
         }
         finish().then(() => cb(), cb)
+      },
+      destroy(err, cb) {
+        chunks = []
+        // Failed or cut off before it was stored: nothing of it may stay in the bucket, even if
+        // its owner never calls `abort()`. (A stream destroyed once finished keeps its object.)
+        if (!stored) drop().catch(() => {})
+        cb(err)
       },
     })
 
     return {
       stream,
       async commit() {
-        if (!done) throw new Error('S3 upload was not finished')
+        if (!stored) throw new Error('S3 upload was not finished')
       },
       async abort() {
         stream.destroy()
-        chunks = []
-        if (uploadId && !done) {
-          await client.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId }))
-        }
-        if (done) await client.send(new DeleteObjectCommand({ Bucket, Key: key }))
+        await drop()
       },
     }
   }
