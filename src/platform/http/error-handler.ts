@@ -190,6 +190,13 @@ function sendRouterAnswer(answer: unknown, request: FastifyRequest, reply: Fasti
     )
 }
 
+/** What a dependency answered, for the operator: `S3ServiceException: …`, never a stack. */
+function causeOf(err: Error): { cause?: string } {
+  const cause = err.cause
+  if (cause === undefined) return {}
+  return { cause: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause) }
+}
+
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const appError = error instanceof AppError ? error : fromFastifyError(error, request)
@@ -202,8 +209,10 @@ export function registerErrorHandler(app: FastifyInstance): void {
       })
     }
     // A 503 is a state we answer on purpose (a dependency down or switched off, shutting down):
-    // a warning naming it, no stack. Any other 5xx is a fault: logged as an error, stack and all.
-    if (appError.statusCode === 503) request.log.warn({ code: appError.code }, appError.message)
+    // a warning naming it and what the dependency said (its cause), no stack. Any other 5xx is a
+    // fault: logged as an error, stack and all.
+    if (appError.statusCode === 503)
+      request.log.warn({ code: appError.code, ...causeOf(appError) }, appError.message)
     else if (appError.statusCode >= 500) request.log.error({ err: error }, appError.message)
     if (appError.headers) reply.headers(appError.headers)
     const body = errorBody(appError, request.id)
