@@ -15,6 +15,9 @@ import { Value } from 'typebox/value'
 import { looksLikeApiKey } from './platform/auth/apikeys.js'
 import { compileTrustProxy } from './platform/http/client-ip.js'
 
+/** `REDIS_PREFIX`: a short token, so no prefix can end where another's names begin (no `:`). */
+const REDIS_PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/
+
 /** Shortest JWT secret accepted, from `JWT_SECRET` or from `DATA_DIR/jwt-secret`. */
 const MIN_SECRET_LENGTH = 32
 
@@ -32,6 +35,12 @@ const EnvSchema = Type.Object({
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   COMMIT_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /**
+   * Put before every Redis key and bus channel as `REDIS_PREFIX:`, so deployments sharing one Redis
+   * server (staging and production) stay apart: a database number (`redis://…/1`) separates keys
+   * but not pub/sub channels. Unset: the names older nodes use, for a rolling upgrade.
+   */
+  REDIS_PREFIX: Type.Optional(Type.String()),
   JWT_SECRET: Type.Optional(Type.String({ minLength: MIN_SECRET_LENGTH })),
   // At most ten years: a token must expire before the year 10000 (its `expires_at` is shown), and
   // a session that outlives its people's devices is no session.
@@ -308,6 +317,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   // refused: the key would be created at start and never work.
   if (env.OVASABI_ADMIN_KEY !== undefined && !looksLikeApiKey(env.OVASABI_ADMIN_KEY))
     problems.push('OVASABI_ADMIN_KEY: must not be three dot-separated parts (the shape of a signed token)')
+  if (env.REDIS_PREFIX !== undefined && !REDIS_PREFIX_PATTERN.test(env.REDIS_PREFIX))
+    problems.push(
+      `REDIS_PREFIX=${JSON.stringify(env.REDIS_PREFIX)}: must be 1 to 64 letters, digits, "_", "." or "-" ` +
+        '(e.g. REDIS_PREFIX=staging), or unset for no prefix',
+    )
   const corsOrigins = parseOrigins(env.CORS_ORIGINS, problems)
   if (problems.length > 0) throw new ConfigError(problems)
   const dataDir = resolve(env.DATA_DIR)

@@ -52,7 +52,9 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
   try {
     if (options.migrate === 'refuse-pending') await refusePendingMigrations(database.db)
     else if (options.migrate !== false) await migrateToLatest(database.db)
-    redis = config.REDIS_URL ? await createRedis(config.REDIS_URL) : undefined
+    redis = config.REDIS_URL
+      ? await createRedis(config.REDIS_URL, { prefix: config.REDIS_PREFIX })
+      : undefined
   } catch (err) {
     await database.close()
     redis?.disconnect()

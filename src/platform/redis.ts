@@ -67,13 +67,32 @@ function describeUrl(url: string): string {
   }
 }
 
-/** One shared command connection; adapters that need a blocking or subscriber connection duplicate it. */
-export async function createRedis(url: string): Promise<Redis> {
+/**
+ * What this deployment puts before every Redis key and bus channel: `REDIS_PREFIX:`, or nothing
+ * (the names of older nodes). Keys get it from ioredis (`keyPrefix`); the rest reads it here.
+ */
+export function namePrefix(client: Redis): string {
+  return client.options.keyPrefix ?? ''
+}
+
+export interface RedisClientOptions {
+  /** `REDIS_PREFIX`: deployments sharing one Redis server each see only their own names. */
+  prefix?: string
+}
+
+/**
+ * One shared command connection; adapters that need a blocking or subscriber connection duplicate
+ * it (with its prefix). ioredis prefixes the keys of commands and of scripts' KEYS, but not
+ * channels, SCAN/KEYS patterns or the names they return, nor names a script builds or takes as
+ * ARGV: whatever handles those adds `namePrefix(client)` itself.
+ */
+export async function createRedis(url: string, options: RedisClientOptions = {}): Promise<Redis> {
   const client = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 3,
     enableAutoPipelining: true,
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    ...(options.prefix ? { keyPrefix: `${options.prefix}:` } : {}),
   })
   // The last error says why a connection failed: ioredis rejects `connect()` only with "Connection
   // is closed", which names neither Redis nor the reason.

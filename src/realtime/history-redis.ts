@@ -1,11 +1,13 @@
 import type { Redis } from 'ioredis'
+import { namePrefix } from '../platform/redis.js'
 import { type EventHistory, type HistoryLimits, replayFrom, type StoredMessage } from './history.js'
 
 const seqKey = (campaign: string) => `ovasabi:rt:seq:${campaign}`
 const listKey = (campaign: string) => `ovasabi:rt:h:${campaign}`
 
 // Id, history and publish in one script: ids reach every node in order, and a message is in the
-// history before any client can see its id.
+// history before any client can see its id. ARGV[1] is the channel as Redis names it, prefix and
+// all: ioredis prefixes KEYS only, and the bus subscribes under `REDIS_PREFIX`.
 const PUBLISH = `local id = redis.call('incr', KEYS[1])
 local msg = ARGV[2] .. id .. ARGV[3]
 redis.call('rpush', KEYS[2], msg)
@@ -30,7 +32,7 @@ export function createRedisHistory(redis: Redis, limits: HistoryLimits): EventHi
         2,
         seqKey(campaign),
         listKey(campaign),
-        channel,
+        namePrefix(redis) + channel,
         head,
         tail,
         String(Math.max(1, limits.size)),

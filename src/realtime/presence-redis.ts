@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { namePrefix } from '../platform/redis.js'
 import type { PresenceBackend } from './presence.js'
 
 const PREFIX = 'ovasabi:rt:'
@@ -14,6 +15,8 @@ const LEAVE = `if redis.call('hdel', KEYS[2], ARGV[2]) == 1 then
   if redis.call('hincrby', KEYS[1], ARGV[1], -1) <= 0 then redis.call('hdel', KEYS[1], ARGV[1]) end
 end`
 // Reap one node: subtract everything it contributed, forget it. Atomic, so two reapers are harmless.
+// The campaign keys are built here from ARGV[2], which ioredis does not prefix: it carries
+// `REDIS_PREFIX` already (see `campaignKeyStem`).
 const REAP = `local fields = redis.call('hkeys', KEYS[1])
 for _, f in ipairs(fields) do
   local sep = string.find(f, '\\0', 1, true)
@@ -46,6 +49,8 @@ export interface RedisPresenceOptions {
 /** Presence shared through Redis, with node heartbeats so a killed node's users vanish. */
 export function createRedisPresence(options: RedisPresenceOptions): PresenceBackend {
   const { redis, nodeId } = options
+  /** `p:{campaign}` as the REAP script must name it, with this deployment's prefix. */
+  const campaignKeyStem = `${namePrefix(redis)}${PREFIX}p:`
   const ttl = options.heartbeatTtlMs ?? 4000
   const every = options.heartbeatEveryMs ?? 1000
   const counts = new Map<string, number>()
@@ -73,7 +78,7 @@ export function createRedisPresence(options: RedisPresenceOptions): PresenceBack
     for (const node of nodes) {
       if (node === nodeId) continue
       if ((await redis.exists(heartbeatKey(node))) === 1) continue
-      const removed = await redis.eval(REAP, 2, nodeKey(node), NODES, node, `${PREFIX}p:`)
+      const removed = await redis.eval(REAP, 2, nodeKey(node), NODES, node, campaignKeyStem)
       if (removed === 1) options.onReaped(node)
     }
   }
@@ -115,7 +120,7 @@ export function createRedisPresence(options: RedisPresenceOptions): PresenceBack
       closed = true
       clearInterval(beatTimer)
       clearInterval(reapTimer)
-      await redis.eval(REAP, 2, nodeKey(nodeId), NODES, nodeId, `${PREFIX}p:`).catch(fail)
+      await redis.eval(REAP, 2, nodeKey(nodeId), NODES, nodeId, campaignKeyStem).catch(fail)
       await redis.del(heartbeatKey(nodeId)).catch(fail)
     },
   }

@@ -1,10 +1,14 @@
 import type { Redis } from 'ioredis'
-import { letGoOfRedis } from '../redis.js'
+import { letGoOfRedis, namePrefix } from '../redis.js'
 import { type BusHandler, type EventBus, HandlerMap } from './bus.js'
 
 /**
  * Redis pub/sub bus. A node receives its own publications through Redis too, so every message
  * reaches each subscriber exactly once whichever node published it.
+ *
+ * Channels carry the client's `REDIS_PREFIX` (see `namePrefix`): pub/sub channels are global to
+ * a Redis server, whatever its database number, so without it two deployments sharing one Redis
+ * would deliver each other's messages. Handlers see the logical names, without the prefix.
  */
 export function createRedisBus(
   client: Redis,
@@ -12,6 +16,7 @@ export function createRedisBus(
 ): EventBus & { letGo(): void } {
   const publisher = client
   const subscriber = client.duplicate()
+  const prefix = namePrefix(client)
   const handlers = new HandlerMap()
   /** A channel's SUBSCRIBE in flight: a second handler on the channel waits for it too. */
   const subscribing = new Map<string, Promise<unknown>>()
@@ -23,17 +28,19 @@ export function createRedisBus(
       onError(err)
       return
     }
-    handlers.deliver(channel, message, onError)
+    // Only subscribed channels arrive, all prefixed; the check is a guard, not a filter.
+    if (!channel.startsWith(prefix)) return
+    handlers.deliver(channel.slice(prefix.length), message, onError)
   })
   subscriber.on('error', onError)
   return {
     kind: 'redis',
     async publish(channel, message) {
-      await publisher.publish(channel, JSON.stringify(message))
+      await publisher.publish(prefix + channel, JSON.stringify(message))
     },
     async subscribe(channel: string, handler: BusHandler) {
       if (handlers.add(channel, handler)) {
-        const sent = subscriber.subscribe(channel)
+        const sent = subscriber.subscribe(prefix + channel)
         subscribing.set(channel, sent)
         sent.then(
           () => subscribing.delete(channel),
@@ -53,7 +60,7 @@ export function createRedisBus(
         // Best effort: this node no longer delivers the channel (its handlers are gone), and a
         // subscription Redis did not drop goes with the connection. Callers unsubscribing at
         // shutdown need not handle a Redis that stopped answering.
-        await subscriber.unsubscribe(channel).catch(onError)
+        await subscriber.unsubscribe(prefix + channel).catch(onError)
       }
     },
     /**
