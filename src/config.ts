@@ -296,11 +296,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       const key = e.instancePath.replace(/^\//, '').split('/')[0] ?? ''
       if (byKey.has(key)) continue
       const schema = (EnvSchema.properties as Record<string, any>)[key]
-      const allowed = schema?.anyOf ? `one of ${schema.anyOf.map((s: any) => s.const).join(', ')}` : e.message
-      byKey.set(
-        key,
-        `${key}=${JSON.stringify(source[key] ?? '')}: must be ${allowed.replace(/^must be /, '')}`,
-      )
+      // TypeBox says "must be integer", "must match pattern …": each reads after "must" as it is.
+      const reason = schema?.anyOf
+        ? `must be one of ${schema.anyOf.map((s: any) => s.const).join(', ')}`
+        : /^must /.test(e.message)
+          ? e.message
+          : `must be ${e.message}`
+      byKey.set(key, `${key}=${JSON.stringify(source[key] ?? '')}: ${reason}`)
     }
     throw new ConfigError([...byKey.values()])
   }
