@@ -10,7 +10,7 @@ import {
   listenLocally,
   type TestContext,
 } from './helper.js'
-import { type S3Server, startS3Server } from './s3-server.js'
+import { type S3Server, s3StorageEnv, startS3Server } from './s3-server.js'
 
 /** A small PNG of one colour. */
 function picture() {
@@ -247,14 +247,7 @@ for (const dialect of DIALECTS) {
       s3 = await startS3Server('test-secret')
       ctx = await buildTestApp({
         dialect,
-        env: {
-          S3_BUCKET: 'media',
-          S3_ENDPOINT: s3.endpoint,
-          S3_FORCE_PATH_STYLE: 'true',
-          S3_REGION: 'us-east-1',
-          S3_ACCESS_KEY_ID: 'test-key',
-          S3_SECRET_ACCESS_KEY: 'test-secret',
-        },
+        env: s3StorageEnv(s3),
       })
       base = await listenLocally(ctx.app)
       const auth = { authorization: `Bearer ${(await guestToken(ctx.app)).token}` }

@@ -13,7 +13,7 @@ import {
 } from './helper.js'
 import { mediaRow, uploadTicket } from './media-fixtures.js'
 import { waitUntil } from './realtime/client.js'
-import { type S3Server, startS3Server } from './s3-server.js'
+import { s3StorageEnv, startS3Server } from './s3-server.js'
 
 /**
  * Media over 8 MiB go to S3 as multipart uploads (one 8 MiB part of memory at a time): stored
@@ -63,19 +63,10 @@ function put(url: string, body: Buffer, opts: { stopAt?: number; chunked?: boole
   return { req, answer }
 }
 
-const s3Env = (s3: S3Server) => ({
-  S3_BUCKET: 'media',
-  S3_ENDPOINT: s3.endpoint,
-  S3_FORCE_PATH_STYLE: 'true',
-  S3_REGION: 'us-east-1',
-  S3_ACCESS_KEY_ID: 'test-key',
-  S3_SECRET_ACCESS_KEY: 'test-secret',
-})
-
 /** A test app storing its media in a fresh test bucket, with a guest's campaign to upload to. */
 async function s3App(dialect: (typeof DIALECTS)[number], env: Record<string, string> = {}) {
   const s3 = await startS3Server('test-secret')
-  const ctx: TestContext = await buildTestApp({ dialect, env: { ...s3Env(s3), ...env } })
+  const ctx: TestContext = await buildTestApp({ dialect, env: { ...s3StorageEnv(s3), ...env } })
   const base = await listenLocally(ctx.app)
   const auth = { authorization: `Bearer ${(await guestToken(ctx.app)).token}` }
   const slug = await createCampaign(ctx.app)

@@ -167,6 +167,16 @@ function payloadOf(req: http.IncomingMessage, raw: Buffer): Buffer {
 const md5 = (bytes: Buffer) => `"${createHash('md5').update(bytes).digest('hex')}"`
 
 /** Starts the server; presigned URLs must be signed with `secret`. */
+/** The settings that point the app's S3 storage at `s3` (started with the secret `test-secret`). */
+export const s3StorageEnv = (s3: Pick<S3Server, 'endpoint'>) => ({
+  S3_BUCKET: 'media',
+  S3_ENDPOINT: s3.endpoint,
+  S3_FORCE_PATH_STYLE: 'true',
+  S3_REGION: 'us-east-1',
+  S3_ACCESS_KEY_ID: 'test-key',
+  S3_SECRET_ACCESS_KEY: 'test-secret',
+})
+
 export async function startS3Server(secret: string): Promise<S3Server> {
   const objects = new Map<string, { body: Buffer; contentType: string }>()
   const uploads = new Map<string, MultipartUpload>()
