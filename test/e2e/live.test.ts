@@ -162,9 +162,23 @@ describe('live features in Chromium', () => {
     await page.locator('h1').waitFor()
     const requests: string[] = []
     page.on('request', (r) => r.url().endsWith('/api/translate') && requests.push(r.url()))
+    // What `lang` said when the heading first turned Spanish: a MutationObserver runs before
+    // anything after the render (an effect after paint), so a late `lang` shows here, every time.
+    await page.evaluate(() => {
+      const w = window as unknown as { langWhenSpanish?: string }
+      new MutationObserver(() => {
+        if (w.langWhenSpanish === undefined && document.querySelector('h1')?.textContent?.startsWith('[es] '))
+          w.langWhenSpanish = document.documentElement.lang
+      }).observe(document.body, { subtree: true, childList: true, characterData: true })
+    })
     await page.locator('[data-testid="language-switcher"]').selectOption('es')
     await page.waitForFunction(() => document.querySelector('h1')?.textContent?.startsWith('[es] '))
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'es')
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { langWhenSpanish?: string }).langWhenSpanish),
+      'es',
+      'lang changes in the same commit as the text',
+    )
     assert.ok(requests.length > 0)
     assert.ok(translator.strings > 0, 'the strings went through the LibreTranslate upstream')
     await screenshot(page, 'site-spanish')

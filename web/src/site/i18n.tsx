@@ -1,5 +1,5 @@
 import { type ComponentChildren, createContext } from 'preact'
-import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks'
+import { useCallback, useContext, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import type { OvasabiClient } from '../../../client/index.js'
 import { ensureSession } from '../shared/session.js'
 import { LANGUAGES, STRINGS, type StringKey } from './strings.js'
@@ -222,7 +222,9 @@ export function I18nProvider(props: {
     [client, campaign],
   )
 
-  useEffect(() => {
+  // In the same commit as the text it describes (a layout effect, not one after paint): the page
+  // never shows Spanish text under lang="en", to screen readers or to anything reading the DOM.
+  useLayoutEffect(() => {
     document.documentElement.lang = shown
   }, [shown])
 
