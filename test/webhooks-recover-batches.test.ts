@@ -125,9 +125,9 @@ for (const dialect of DIALECTS) {
           handoff: (rows) => worker.handoff(rows),
           forget: (ids) => worker.forget(ids),
           requeue: (ids) => worker.requeue(ids),
-          nudge: () => {
+          nudge: (options) => {
             nudges++
-            worker.nudge()
+            worker.nudge(options)
           },
         },
       })

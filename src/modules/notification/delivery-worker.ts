@@ -23,8 +23,12 @@ export interface DeliveryWorker {
   start(): void
   /** Stops polling and waits for the sends in flight. */
   stop(): Promise<void>
-  /** Poll now (after a commit that enqueued something) instead of at the next interval. */
-  nudge(): void
+  /**
+   * Poll now (after a commit that enqueued something) instead of at the next interval. New rows
+   * are found by the fresh claim; rows made due again under their old ids (a replay, a recovery,
+   * an endpoint enabled) only by a sweep: `sweep: true` asks the next pass for one.
+   */
+  nudge(options?: { sweep?: boolean }): void
   /** One claim-and-send pass over every due row (a sweep); returns how many rows it handled. */
   runOnce(): Promise<number>
   /** How long a claim holds a row: what `repo.enqueueMany` leases handed rows for. */
@@ -234,6 +238,9 @@ export function createDeliveryWorker(
   // The last id a sweep in progress covers, fixed until it drains: under a steady stream of new
   // rows a bound read afresh each pass would keep the sweep (and its slow scan) going.
   let sweepUpTo: number | undefined
+  // A sweep asked for by `nudge({ sweep: true })`, for the next pass that starts: a pass already
+  // running may have looked before the rows became due, so its draining does not answer it.
+  let sweepWanted = false
 
   async function claim(sweep: boolean): Promise<repo.ClaimedRow[]> {
     if (!sweep) {
@@ -253,7 +260,8 @@ export function createDeliveryWorker(
     return rows
   }
 
-  async function pass(sweep = Date.now() - sweptAt >= options.pollMs): Promise<number> {
+  async function pass(sweep = sweepWanted || Date.now() - sweptAt >= options.pollMs): Promise<number> {
+    if (sweep) sweepWanted = false
     if (Date.now() - releasedAt >= releaseEveryMs) {
       releasedAt = Date.now()
       await repo.releaseExpiredLeases(db)
@@ -360,7 +368,8 @@ export function createDeliveryWorker(
       await Promise.all(sending)
       await sender.close()
     },
-    nudge() {
+    nudge(nudgeOptions) {
+      if (nudgeOptions?.sweep) sweepWanted = true
       if (!stopped) schedule(0)
     },
     runOnce: () => pass(true),

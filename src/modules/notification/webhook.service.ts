@@ -270,7 +270,8 @@ export function createWebhookService(deps: {
         return updated
       })
       if (!row) throw new NotFoundError(`Webhook ${id} not found in ${campaign}`, 'WEBHOOK_NOT_FOUND')
-      deps.worker?.nudge()
+      // Those rows keep their old ids: only a sweep finds them, so ask for one now.
+      deps.worker?.nudge({ sweep: true })
       return view(row)
     },
     async deliveries(campaign, id, opts) {
@@ -303,14 +304,14 @@ export function createWebhookService(deps: {
           'MESSAGE_NOT_FOUND',
         )
       }
-      deps.worker?.nudge()
+      deps.worker?.nudge({ sweep: true })
     },
     async recover(campaign, id, since) {
       await getEnabled(campaign, id)
       // Each batch is committed on its own: this node's worker starts on it while the next is written.
       return repo.recover(db, id, since, {
         batchSize: deps.recoverBatchSize,
-        onBatch: () => deps.worker?.nudge(),
+        onBatch: () => deps.worker?.nudge({ sweep: true }),
       })
     },
     async sendTest(campaign, id) {
