@@ -126,7 +126,7 @@ for (const dialect of DIALECTS) {
       assert.equal(open.max_bytes, PER_FILE)
     })
 
-    it('fails an upload whose storage cannot be opened, instead of leaving it uploading', async () => {
+    it('fails an upload whose storage cannot be opened (503), instead of leaving it uploading', async () => {
       const broken = await createCampaign(ctx.app)
       // The campaign's directory is a file: the storage cannot create the upload's file.
       mkdirSync(ctx.config.MEDIA_DIR, { recursive: true })
@@ -138,7 +138,9 @@ for (const dialect of DIALECTS) {
       })
       const t = json(res).result as { media_id: string; upload_url: string }
       const answer = await put(base + t.upload_url, PDF)
-      assert.equal(answer.status, 500, JSON.stringify(answer.body))
+      // The storage's failure, as when it refuses bytes midway: 503, not a masked 500.
+      assert.equal(answer.status, 503, JSON.stringify(answer.body))
+      assert.equal(answer.body.error.code, 'STORAGE_UNAVAILABLE')
       const row = await mediaRow(ctx.app.platform.database.db, t.media_id)
       assert.deepEqual([row.status, row.failure_reason], ['failed', 'storage_error'])
       // The uploader reads that it failed, and its reservation no longer counts.

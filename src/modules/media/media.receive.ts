@@ -25,6 +25,10 @@ import type { StorageAdapter, StorageWrite } from './storage.js'
 import { STRIPPED_TYPES, type Stripped, withoutMetadata } from './strip.js'
 import { makeThumbnail, storeBytes, type Thumbnail, thumbnailKeyOf } from './thumbnail.js'
 
+/** 503 `STORAGE_UNAVAILABLE`: the storage failed (`cause`, logged, never answered); try again later. */
+const storageUnavailable = (cause: unknown) =>
+  new AppError(503, 'STORAGE_UNAVAILABLE', 'The file could not be stored; try again later', { cause })
+
 /**
  * `PUT upload_url`: streams the body to storage, then checks, measures and publishes it. Every
  * path ends the upload `ready` or `failed` (with its bytes removed), whatever happens meanwhile
@@ -207,10 +211,9 @@ export function createReceiver(deps: {
       out = await storage.open(row.storage_key, row.declared_type)
     } catch (err) {
       // The URL is used up: the upload ends failed now, not `uploading` (holding its quota, its
-      // uploader never told) until the sweep's grace runs out.
-      await repo.update(db, id, { status: 'failed', failure_reason: 'storage_error' })
-      void emit('failed', { reason: 'storage_error' })
-      throw err
+      // uploader never told) until the sweep's grace runs out. As when the storage refuses bytes
+      // midway: not the client's doing, and nothing to hide behind a 500.
+      return fail('storage_error', storageUnavailable(err))
     }
 
     // The request is piped by hand, not through pipeline(): pipeline would destroy the request
@@ -256,12 +259,7 @@ export function createReceiver(deps: {
         )
       }
       // The storage refused the bytes (a bucket answering errors): not the client's doing.
-      return fail(
-        'storage_error',
-        new AppError(503, 'STORAGE_UNAVAILABLE', 'The file could not be stored; try again later', {
-          cause: err,
-        }),
-      )
+      return fail('storage_error', storageUnavailable(err))
     } finally {
       body.off('close', onClose)
       stopWatching()

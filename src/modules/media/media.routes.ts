@@ -85,7 +85,8 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
             'fails the upload (408 `REQUEST_TIMEOUT`), as does one averaging under ' +
             '`HTTP_BODY_MIN_BYTES_PER_SECOND` (408 `BODY_TOO_SLOW`). When `media.upload` named a `size`, a body ' +
             'of any other size fails the upload (400 `UPLOAD_SIZE_MISMATCH`). Storage that fails while ' +
-            'the bytes arrive (a bucket answering errors) fails it too (503 `STORAGE_UNAVAILABLE`).',
+            'the bytes arrive (a bucket answering errors), or that cannot take a new file at all, fails it too ' +
+            '(503 `STORAGE_UNAVAILABLE`).',
           params: Type.Object({ token: Type.String({ maxLength: 200 }) }),
           response: { 200: MediaResponse, ...errors(400, 403, 404, 408, 409, 413, 415, 422, 503) },
         },
