@@ -8,8 +8,8 @@ const exact = new Set<string>(require('disposable-email-domains') as string[])
 const wildcard = new Set<string>(require('disposable-email-domains/wildcard.json') as string[])
 
 /**
- * What we store and dedupe on: trimmed, lower-cased and in Unicode NFC (the form RFC 6532 asks
- * for), so `josé@…` typed with a precomposed é and with e plus a combining accent (as some
+ * What addresses are stored and deduped on (an account's with `accountEmail`'s folds besides):
+ * trimmed, lower-cased and in Unicode NFC (the form RFC 6532 asks for), so `josé@…` typed with a precomposed é and with e plus a combining accent (as some
  * keyboards and pasted text give it) is one address, one person and one login budget.
  * `+tags` are kept: `ada+news@` is an address of its own (see `canonicalEmail`).
  *
@@ -17,9 +17,42 @@ const wildcard = new Set<string>(require('disposable-email-domains/wildcard.json
  * `ada@ｅｘａｍｐｌｅ.com`, `ada@ℯxample.com` and `ada@example.com` all reach one mailbox, as
  * do `exämple.com` and `xn--exmple-cua.com`, so each is one person (and one
  * disposable-domain check), not look-alike accounts of the same address. A domain IDNA refuses
- * stays as typed.
+ * stays as typed. A full stop IDNA maps to `.` (ideographic `。`, fullwidth `．`, halfwidth `｡`)
+ * may end the domain as typed, where the form's ASCII dot may not: `example.com｡` is the fully
+ * qualified `example.com.`, the same mailbox as `example.com`, so trailing (root) dots go.
  */
 export function normaliseEmail(email: string): string {
+  const mapped = mappedEmail(email)
+  const at = mapped.lastIndexOf('@')
+  return at < 0 ? mapped : `${mapped.slice(0, at + 1)}${mapped.slice(at + 1).replace(/\.+$/, '')}`
+}
+
+/**
+ * What an account is stored, found and budgeted under: `normaliseEmail`, and in the local part the
+ * fullwidth forms of ASCII that a Japanese or Chinese input method types (`ａｄａ`) are the ASCII
+ * letters the person meant, as is Turkish `İ` (a Turkish keyboard's capital i, which lower-cases
+ * to i with a combining dot above, drawn as `i`): else they would join as someone their address
+ * typed plainly never finds again, beside a second account of their mailbox. (The lead form takes
+ * only ASCII before the @ and says so instead: its addresses stay in `normaliseEmail`'s form.)
+ */
+export function accountEmail(email: string): string {
+  const normal = normaliseEmail(email)
+  const at = normal.lastIndexOf('@')
+  if (at < 0) return normal
+  const local = normal
+    .slice(0, at)
+    .replace(FULLWIDTH_ASCII, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
+    .replaceAll('i\u0307', 'i')
+    // A mark after a fullwidth letter composes with the ASCII one (`ａ` + U+0301 is `á`).
+    .normalize('NFC')
+  return `${local}${normal.slice(at)}`
+}
+
+/** Fullwidth `！` to `～`, but `＠`: a local part holds no `@`, however it was typed. */
+const FULLWIDTH_ASCII = /[\uFF01-\uFF1F\uFF21-\uFF5E]/g
+
+/** How addresses were stored before local parts (fullwidth, `İ`) and root dots were folded. */
+function mappedEmail(email: string): string {
   const nfc = previousEmail(email)
   const at = nfc.lastIndexOf('@')
   if (at < 0) return nfc
@@ -34,23 +67,27 @@ function previousEmail(email: string): string {
 }
 
 /**
- * The forms an account made earlier may be stored under, for the address as typed: before
- * domains were mapped, and before NFC (trimmed and lower-cased only). So nobody already in is
- * locked out of their account; the normal form comes first.
+ * The forms an account made earlier may be stored under, for the address as typed: before local
+ * parts (fullwidth, `İ`) and root dots were folded, before domains were mapped, and before NFC
+ * (trimmed and lower-cased only). So nobody already in is locked out of their account; the
+ * normal form is looked up first.
  */
 export function earlierEmails(email: string): string[] {
-  const normal = normaliseEmail(email)
-  return [...new Set([previousEmail(email), email.trim().toLowerCase()])].filter((e) => e !== normal)
+  const normal = accountEmail(email)
+  const earlier = [mappedEmail(email), previousEmail(email), email.trim().toLowerCase()]
+  return [...new Set(earlier)].filter((e) => e !== normal)
 }
 
 /**
  * Every form another module may hold this (normal) address under: itself and, with the domain in
  * its ASCII (`xn--`) form, what forms that take only ASCII addresses (the lead form) store. What
- * erasure looks for, so a person whose domain is internationalised loses their leads too.
+ * erasure looks for, so a person whose domain is internationalised loses their leads too. An
+ * account stored before a rule of `normaliseEmail` was added (`example.com.`) may have leads under
+ * its own form, so that is looked for as well.
  */
 export function storedForms(email: string): string[] {
   const normal = normaliseEmail(email)
-  return [...new Set([normal, withAsciiDomain(normal)])]
+  return [...new Set([normal, withAsciiDomain(normal), email, withAsciiDomain(email)])]
 }
 
 /** An address with its domain in the ASCII (`xn--`) form; as is when IDNA refuses the domain. */
@@ -65,7 +102,7 @@ export function withAsciiDomain(address: string): string {
  * everywhere, dots dropped for Gmail (which ignores them). Never stored; only compared.
  */
 export function canonicalEmail(email: string): string {
-  const normal = normaliseEmail(email)
+  const normal = accountEmail(email)
   const at = normal.lastIndexOf('@')
   if (at < 0) return normal
   let local = normal.slice(0, at).split('+')[0]!

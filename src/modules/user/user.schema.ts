@@ -4,11 +4,14 @@ import { Slug } from '../campaign/campaign.schema.js'
 
 /**
  * Surrounding spaces are allowed (people paste them); they are trimmed before anything else.
- * Control and invisible format characters (a zero-width space, a bidi override) are in no one's
- * address: they would only make a second account that looks like the first.
+ * Control and invisible characters are in no one's address: they would only make a second
+ * account that looks like the first. Invisible is Unicode's default-ignorable set (`\p{DI}`):
+ * format characters (a zero-width space, a bidi override) and the marks and letters that draw
+ * nothing (variation selectors, the combining grapheme joiner, Hangul fillers).
  */
 const Email = Type.String({
-  pattern: '^\\s*[^\\s@\\p{Cc}\\p{Cf}]+@[^\\s@.\\p{Cc}\\p{Cf}]+(\\.[^\\s@.\\p{Cc}\\p{Cf}]+)+\\s*$',
+  pattern:
+    '^\\s*[^\\s@\\p{Cc}\\p{Cf}\\p{DI}]+@[^\\s@.\\p{Cc}\\p{Cf}\\p{DI}]+(\\.[^\\s@.\\p{Cc}\\p{Cf}\\p{DI}]+)+\\s*$',
   minLength: 3,
   maxLength: 254,
   description: 'An email address; trimmed, lower-cased and put in Unicode NFC',

@@ -18,7 +18,7 @@ import {
 import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
-import { earlierEmails, normaliseEmail, storedForms } from './email.js'
+import { accountEmail, earlierEmails, storedForms } from './email.js'
 import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword } from './password.js'
 import { generateReferralCode } from './referral-code.js'
 import type { Revocations } from './revocations.js'
@@ -160,7 +160,7 @@ const MAX_CODE_ATTEMPTS = 8
 
 /** An address's login budget across all networks, whichever form it is stored or typed in. */
 function emailKey(email: string): string {
-  return `login:email:${createHash('sha256').update(normaliseEmail(email)).digest('hex').slice(0, 32)}`
+  return `login:email:${createHash('sha256').update(accountEmail(email)).digest('hex').slice(0, 32)}`
 }
 
 /** An address's login budget from one client network (an IPv6 client's /64). */
@@ -320,7 +320,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
           { path: '/metadata', message: `must be at most ${USER_METADATA_MAX_BYTES / 1024} KiB of JSON` },
         ])
       }
-      const email = normaliseEmail(input.email)
+      const email = accountEmail(input.email)
       const fresh = `sess_${ulid()}`
       const consent = input.consent
         ? { text_version: input.consent.text_version, at: new Date().toISOString() }
@@ -432,7 +432,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
     },
 
     async login(input, caller) {
-      const email = normaliseEmail(input.email)
+      const email = accountEmail(input.email)
       await countPasswordAttempt(caller.ip, email)
       const user = await findByEmail(input.email, email)
       const ok = user?.password_hash
