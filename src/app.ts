@@ -179,6 +179,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         { err },
         'StreamSource limits: Redis failed; each node counts on its own until it answers',
       ),
+    onBroadcastError: (err, action, streamId) =>
+      app.log.warn(
+        { err, action, stream_id: streamId },
+        'StreamSource: the bus refused a stream broadcast; the change stands, /cable clients miss it',
+      ),
   })
   await app.register(stream.maintenancePlugin, { maintenance: streamModule.maintenance })
   await app.register(rateLimit, {

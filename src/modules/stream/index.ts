@@ -28,6 +28,8 @@ export function createStreamModule(deps: {
   config: Config
   /** The `/api/v1` limits' Redis failed: each node counts on its own until it answers (told once per outage). */
   onLimiterFallback?: (err: unknown) => void
+  /** A committed stream write's `/cable` broadcast was refused by the bus (Redis unreachable). */
+  onBroadcastError?: (err: unknown, action: string, streamId: number) => void
 }) {
   const { platform, config } = deps
   const db = platform.database.db
@@ -37,7 +39,12 @@ export function createStreamModule(deps: {
     secret: config.JWT_SECRET,
     bus: platform.bus,
   })
-  const streams = createStreamService({ db, bus: platform.bus, accounts })
+  const streams = createStreamService({
+    db,
+    bus: platform.bus,
+    accounts,
+    onBroadcastError: deps.onBroadcastError,
+  })
   const maintenance = createMaintenance({ db, bus: platform.bus, forced: config.MAINTENANCE_MODE })
   const limiter = platform.redis
     ? createRedisRateLimiter(platform.redis, { onError: deps.onLimiterFallback })

@@ -25,6 +25,15 @@ const TRACKING = new Set([
   'mibextid',
 ])
 
+/**
+ * A platform's own tracking parameters, which a link copied from its address bar carries
+ * (`watch?v=…&ab_channel=Name`, `twitch.tv/name?sr=a`); elsewhere the same names may matter.
+ */
+const SITE_TRACKING: Partial<Record<string, readonly string[]>> = {
+  'youtube.com': ['ab_channel', 'pp'],
+  'twitch.tv': ['sr', 'tt_medium', 'tt_content'],
+}
+
 /** The URL when `raw` is an absolute http(s) URL with a host, else undefined. */
 export function parseHttpUrl(raw: string): URL | undefined {
   const text = raw.trim()
@@ -38,7 +47,8 @@ export function parseHttpUrl(raw: string): URL | undefined {
 }
 
 /**
- * The duplicate-detection key of a link: no scheme, lower-case host without `www.`, no trailing
+ * The duplicate-detection key of a link: no scheme, lower-case host without `www.` (or the
+ * trailing dot of a fully qualified name), a platform's main site for its mobile one, no trailing
  * slash, no fragment, tracking parameters removed and the rest sorted, and on the platforms whose
  * channel names ignore case (see `channelSpan`) the name in lower case. `http://www.twitch.tv/X/`
  * and `https://twitch.tv/x?utm_source=discord` have the same key. The link itself is kept as
@@ -47,14 +57,46 @@ export function parseHttpUrl(raw: string): URL | undefined {
 export function normalizeLink(raw: string): string | undefined {
   const url = parseHttpUrl(raw)
   if (!url) return undefined
-  const host = url.hostname.toLowerCase().replace(/^www\./, '')
+  const host = url.hostname
+    .toLowerCase()
+    .replace(/\.$/, '')
+    .replace(/^www\./, '')
+  const site = Object.hasOwn(SAME_SITE, host) ? SAME_SITE[host]! : host
+  const tracking = (key: string) =>
+    key.startsWith('utm_') || TRACKING.has(key) || (SITE_TRACKING[site]?.includes(key) ?? false)
   const port = url.port ? `:${url.port}` : ''
   const path = url.pathname.replace(/\/+$/, '')
   const params = [...url.searchParams]
-    .filter(([k]) => !k.toLowerCase().startsWith('utm_') && !TRACKING.has(k.toLowerCase()))
+    .filter(([k]) => !tracking(k.toLowerCase()))
     .sort(([a, av], [b, bv]) => (a === b ? av.localeCompare(bv) : a.localeCompare(b)))
   const query = params.length ? `?${new URLSearchParams(params).toString()}` : ''
-  return canonicalLinkKey(`${host}${port}${path}${query}`)
+  return canonicalLinkKey(`${site}${port}${path}${query}`)
+}
+
+/**
+ * A platform's mobile and regional sites, which serve the same paths as its main one: a link
+ * shared from a phone (`m.twitch.tv/foo`) is the stream `twitch.tv/foo` already listed.
+ */
+const SAME_SITE: Record<string, string> = {
+  'm.twitch.tv': 'twitch.tv',
+  'm.youtube.com': 'youtube.com',
+  'm.facebook.com': 'facebook.com',
+  'mobile.facebook.com': 'facebook.com',
+  'web.facebook.com': 'facebook.com',
+  'touch.facebook.com': 'facebook.com',
+  'm.tiktok.com': 'tiktok.com',
+}
+
+/**
+ * The keys a link with key `key` was stored under before mobile sites were folded into their
+ * main one (`m.twitch.tv/foo` for `twitch.tv/foo`), so those rows are still found.
+ */
+export function olderLinkKeys(key: string): string[] {
+  const slash = key.search(/[/?]|$/)
+  const host = key.slice(0, slash)
+  return Object.keys(SAME_SITE)
+    .filter((alias) => SAME_SITE[alias] === host)
+    .map((alias) => alias + key.slice(slash))
 }
 
 /** Hosts (after `www.`) whose first path segment is an account, channel or page name. */
@@ -65,6 +107,9 @@ const NAMED_BY_FIRST_SEGMENT = new Set([
   'instagram.com',
   'facebook.com',
   'm.facebook.com',
+  'mobile.facebook.com',
+  'web.facebook.com',
+  'touch.facebook.com',
 ])
 const YOUTUBE = new Set(['youtube.com', 'm.youtube.com'])
 const TIKTOK = new Set(['tiktok.com', 'm.tiktok.com'])
@@ -101,8 +146,14 @@ export function channelSpan(key: string): [number, number] | undefined {
   return undefined
 }
 
-/** A key with its channel name (`channelSpan`) in lower case: keys stored before names were folded become today's. */
-export function canonicalLinkKey(key: string): string {
+/**
+ * A key on the main site (`SAME_SITE`) with its channel name (`channelSpan`) in lower case: keys
+ * stored before mobile sites and names were folded become today's.
+ */
+export function canonicalLinkKey(stored: string): string {
+  const slash = stored.search(/[/?]|$/)
+  const host = stored.slice(0, slash)
+  const key = Object.hasOwn(SAME_SITE, host) ? SAME_SITE[host] + stored.slice(slash) : stored
   const span = channelSpan(key)
   if (!span) return key
   const [start, end] = span
@@ -122,7 +173,7 @@ const HOSTS: Array<[RegExp, Platform]> = [
 export function detectPlatform(raw: string): Platform {
   const url = parseHttpUrl(raw)
   if (!url) return 'other'
-  const host = url.hostname.toLowerCase()
+  const host = url.hostname.toLowerCase().replace(/\.$/, '')
   for (const [re, platform] of HOSTS) if (re.test(host)) return platform
   return 'other'
 }

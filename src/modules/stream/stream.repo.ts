@@ -1,7 +1,7 @@
 import { type Insertable, type RawBuilder, type Selectable, sql, type Updateable } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
 import type { StreamMainTable } from '../../platform/db/tables.js'
-import { channelSpan } from './stream.links.js'
+import { channelSpan, olderLinkKeys } from './stream.links.js'
 
 export type StreamRow = Selectable<StreamMainTable>
 export type StreamInsert = Insertable<StreamMainTable>
@@ -22,13 +22,22 @@ export interface StreamFilters {
 }
 
 /**
- * Rows whose link has the key `key` (as `normalizeLink` makes it). Keys stored before channel
- * names were lower-cased may hold the name in any case (`twitch.tv/Foo`): where the key has a
- * name (`channelSpan`) it is compared without case, the rest of the key exactly (a video id's
- * case matters). The `lower(...)` term is implied by the others; an index on
- * `lower(normalized_link)` would serve it.
+ * Rows whose link has the key `key` (as `normalizeLink` makes it), or one of the keys it was
+ * stored under before mobile sites were folded into their main one (`olderLinkKeys`).
  */
 function sameLink(key: string) {
+  const older = olderLinkKeys(key)
+  if (older.length === 0) return sameKey(key)
+  return sql<boolean>`(${sql.join([key, ...older].map(sameKey), sql` or `)})`
+}
+
+/**
+ * Rows whose key is `key`. Keys stored before channel names were lower-cased may hold the name
+ * in any case (`twitch.tv/Foo`): where the key has a name (`channelSpan`) it is compared without
+ * case, the rest of the key exactly (a video id's case matters). The `lower(...)` term is implied
+ * by the others; an index on `lower(normalized_link)` would serve it.
+ */
+function sameKey(key: string) {
   const span = channelSpan(key)
   if (!span) return sql<boolean>`normalized_link = ${key}`
   const [start, end] = span

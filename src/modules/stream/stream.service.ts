@@ -76,17 +76,27 @@ export function createStreamService(deps: {
   accounts: Pick<AccountService, 'accounts'>
   /** Rows per export page (tests make it small); `EXPORT_PAGE_ROWS` by default. */
   exportPageRows?: number
+  /** The bus refused a committed write's broadcast (Redis unreachable): `/cable` clients miss it. */
+  onBroadcastError?: (err: unknown, action: StreamAction, streamId: number) => void
 }) {
   const { db, bus } = deps
 
   const toJson = (rows: repo.StreamRow[]) => toStreamJson(rows, deps.accounts)
   const one = async (row: repo.StreamRow) => (await toJson([row]))[0]!
 
+  /**
+   * After a commit: the write stands whatever the bus does, so a bus that refuses the message
+   * (Redis unreachable) makes it neither a 500 nor the end of a batch half applied.
+   */
   async function broadcast(action: StreamAction, stream: StreamJson): Promise<void> {
-    await bus.publish(CABLE_CHANNEL, {
-      broadcasting: 'streams',
-      message: { action, stream },
-    } satisfies CableBroadcast)
+    try {
+      await bus.publish(CABLE_CHANNEL, {
+        broadcasting: 'streams',
+        message: { action, stream },
+      } satisfies CableBroadcast)
+    } catch (err) {
+      deps.onBroadcastError?.(err, action, stream.id)
+    }
   }
 
   /** Editors and admins create; changing needs ownership unless admin. */

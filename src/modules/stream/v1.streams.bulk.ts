@@ -5,7 +5,15 @@ import { csvLines, csvObjects } from './csv.js'
 import { StreamInput, StreamJson } from './stream.schema.js'
 import type { StreamService } from './stream.service.js'
 import { invalid } from './v1.errors.js'
-import { err, filters, ListQuery, route as v1Route, security, tags } from './v1.streams.params.js'
+import {
+  answerFormat,
+  err,
+  filters,
+  ListQuery,
+  route as v1Route,
+  security,
+  tags,
+} from './v1.streams.params.js'
 
 const ItemResult = Type.Object({
   index: Type.Integer(),
@@ -54,9 +62,13 @@ export function registerBulkStreamRoutes(app: FastifyInstance, streams: StreamSe
   const route = v1Route()
 
   // Bulk import accepts CSV as well as JSON.
-  app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_req, body, done) =>
-    done(null, body),
-  )
+  app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'buffer' }, (req, body, done) => {
+    try {
+      done(null, csvText(body as Buffer, req.headers['content-type']))
+    } catch (err) {
+      done(err as Error)
+    }
+  })
 
   app.get(
     '/streams/export',
@@ -75,6 +87,7 @@ export function registerBulkStreamRoutes(app: FastifyInstance, streams: StreamSe
     },
     async (request, reply) => {
       const q = request.query as ListQuery
+      const csv = answerFormat(q.format, ['json', 'csv']) === 'csv'
       const pages = streams.exportPages(filters(q))
       // The first page is read before the answer starts, so a failure there is still an error
       // answer; later pages stream as the client takes them (a failure then cuts the download).
@@ -86,7 +99,6 @@ export function registerBulkStreamRoutes(app: FastifyInstance, streams: StreamSe
       }
       const now = new Date().toISOString()
       const stamp = now.slice(0, 10)
-      const csv = q.format === 'csv'
       return reply
         .type(csv ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
         .header('content-disposition', `attachment; filename="streams-${stamp}.${csv ? 'csv' : 'json'}"`)
@@ -200,6 +212,38 @@ async function* jsonChunks(pages: AsyncIterable<StreamJson[]>, exportedAt: strin
     count += rows.length
   }
   yield `],"count":${count}}`
+}
+
+/** Windows-1252's characters for the bytes 0x80–0x9F (its five unassigned ones stay controls). */
+const CP1252_80_9F = [...'€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ']
+
+/**
+ * A CSV body as text, in the charset its Content-Type names (a spreadsheet's plain "CSV" is
+ * Windows-1252), UTF-8 when it names none. Bytes that are not text in that charset are refused:
+ * read loosely, `Zürich` from Windows-1252 was stored as `Z\uFFFDrich` and reported imported.
+ */
+function csvText(body: Buffer, contentType: string | undefined): string {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1] ?? 'utf-8'
+  let decoder: TextDecoder
+  try {
+    decoder = new TextDecoder(charset, { fatal: true })
+  } catch {
+    throw invalid({ body: [`is in charset ${charset.slice(0, 40)}, which is not supported`] })
+  }
+  try {
+    const text = decoder.decode(body)
+    // Node's windows-1252 decoder reads 0x80–0x9F as Latin-1 controls, not `€`, `’`, `–`…
+    return decoder.encoding === 'windows-1252'
+      ? text.replace(/[\u0080-\u009f]/g, (c) => CP1252_80_9F[c.charCodeAt(0) - 0x80]!)
+      : text
+  } catch {
+    const name = decoder.encoding === 'utf-8' ? 'UTF-8' : decoder.encoding
+    throw invalid({
+      body: [
+        `is not valid ${name} text (name the file's charset in Content-Type, e.g. text/csv; charset=windows-1252)`,
+      ],
+    })
+  }
 }
 
 /**

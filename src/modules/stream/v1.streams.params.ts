@@ -36,7 +36,12 @@ export const ListQuery = Type.Object({
   sort: Type.Optional(Type.String({ maxLength: 16 })),
   page: Type.Optional(Type.String({ maxLength: 10 })),
   per_page: Type.Optional(Type.String({ maxLength: 10 })),
-  format: Type.Optional(Type.String({ maxLength: 8 })),
+  format: Type.Optional(
+    Type.String({
+      maxLength: 8,
+      description: 'Any case: `json` (default) or `array` on the list, `json` or `csv` on the export',
+    }),
+  ),
 })
 export type ListQuery = Record<string, string | undefined>
 
@@ -52,6 +57,21 @@ export function positive(value: string | undefined, field: string): number | und
   if (!/^\d{1,9}$/.test(value) || Number(value) < 1)
     throw invalid({ [field]: ['must be a positive integer'] })
   return Number(value)
+}
+
+/**
+ * The `format` asked for, in any case (`CSV`); one the route does not answer in is a 422, not
+ * silently JSON (a `format=CSV` export saved JSON as `.json`, a `format=ARRAY` wall got an object).
+ */
+export function answerFormat<T extends string>(
+  value: string | undefined,
+  formats: readonly T[],
+): T | undefined {
+  if (value === undefined || value === '') return undefined
+  const lower = value.trim().toLowerCase()
+  if (!(formats as readonly string[]).includes(lower))
+    throw invalid({ format: [`is not included in the list (${formats.join(', ')})`] })
+  return lower as T
 }
 
 /** Query string → repository filters; every filter of StreamSource's index. */

@@ -4,6 +4,7 @@ import { StreamBody, type StreamInput, StreamJson } from './stream.schema.js'
 import type { V1Options } from './v1.plugin.js'
 import { registerBulkStreamRoutes } from './v1.streams.bulk.js'
 import {
+  answerFormat,
   err,
   filters,
   IdParams,
@@ -50,10 +51,11 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (app, { streams
     },
     async (request) => {
       const q = request.query as ListQuery
+      const format = answerFormat(q.format, ['json', 'array'])
       const page = positive(q.page, 'page') ?? 1
       const perPage = Math.min(100, positive(q.per_page, 'per_page') ?? 25)
       const result = await streams.list(filters(q), page, perPage)
-      return q.format === 'array' ? result.streams : result
+      return format === 'array' ? result.streams : result
     },
   )
 
