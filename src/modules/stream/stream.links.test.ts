@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { canonicalLinkKey, channelSpan, detectPlatform, normalizeLink } from './stream.links.js'
+import {
+  canonicalLinkKey,
+  channelSpan,
+  detectPlatform,
+  normalizeLink,
+  olderLinkKeys,
+} from './stream.links.js'
 
 describe('stream links', () => {
   it('normalises scheme, www, trailing slash, fragments and tracking parameters', () => {
@@ -61,6 +67,43 @@ describe('stream links', () => {
     assert.equal(channelSpan('campaign-stream:abc'), undefined)
     assert.equal(canonicalLinkKey('twitch.tv/Foo/clip/X'), 'twitch.tv/foo/clip/X')
     assert.equal(canonicalLinkKey('youtube.com/@Me?si=Q'), 'youtube.com/@me?si=Q')
+  })
+
+  it("gives a YouTube video's every form the key of `watch?v=ID`, in the id's case", () => {
+    for (const link of [
+      'https://youtu.be/AbC_1-z?si=x&t=42',
+      'https://www.youtube.com/live/AbC_1-z?feature=share',
+      'https://m.youtube.com/shorts/AbC_1-z',
+      'https://youtube.com/embed/AbC_1-z?start=3',
+      'https://www.youtube-nocookie.com/embed/AbC_1-z',
+      'https://www.youtube.com/watch?v=AbC_1-z&list=PL1&index=2&t=3s',
+    ]) {
+      assert.equal(normalizeLink(link), 'youtube.com/watch?v=AbC_1-z', link)
+    }
+    for (const link of [
+      'https://youtube.com/embed/live_stream?channel=UC1',
+      'https://youtube.com/embed/videoseries?list=PL1',
+      'https://youtube.com/playlist?list=PL1',
+      'https://youtube.com:8080/watch?v=AbC',
+      'https://youtu.be/a/b',
+    ]) {
+      assert.ok(!normalizeLink(link)?.startsWith('youtube.com/watch'), link)
+    }
+    assert.equal(canonicalLinkKey('youtu.be/AbC?t=42'), 'youtube.com/watch?v=AbC')
+    assert.equal(canonicalLinkKey('m.youtube.com/watch?list=PL&v=AbC'), 'youtube.com/watch?v=AbC')
+    assert.deepEqual(olderLinkKeys('youtube.com/watch?v=AbC').sort(), [
+      'm.youtube.com/embed/AbC',
+      'm.youtube.com/live/AbC',
+      'm.youtube.com/shorts/AbC',
+      'm.youtube.com/watch?v=AbC',
+      'youtu.be/AbC',
+      'youtube-nocookie.com/embed/AbC',
+      'youtube.com/embed/AbC',
+      'youtube.com/live/AbC',
+      'youtube.com/shorts/AbC',
+    ])
+    assert.deepEqual(olderLinkKeys('twitch.tv/foo'), ['m.twitch.tv/foo'])
+    assert.equal(detectPlatform('https://www.youtube-nocookie.com/embed/AbC'), 'youtube')
   })
 
   it('refuses anything that is not an absolute http(s) URL', () => {

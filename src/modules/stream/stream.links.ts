@@ -89,14 +89,65 @@ const SAME_SITE: Record<string, string> = {
 
 /**
  * The keys a link with key `key` was stored under before mobile sites were folded into their
- * main one (`m.twitch.tv/foo` for `twitch.tv/foo`), so those rows are still found.
+ * main one (`m.twitch.tv/foo` for `twitch.tv/foo`) and, for a YouTube video, before its other
+ * forms were (`youtu.be/ID`, `youtube.com/shorts/ID`…, see `youtubeVideoId`), so those rows are
+ * still found. Only forms without a query can be listed: a row stored under a key that kept a
+ * start time or a playlist (`youtu.be/ID?t=42`, `youtube.com/watch?t=42&v=ID`) is not found.
  */
 export function olderLinkKeys(key: string): string[] {
+  const id = youtubeVideoId(key)
+  const forms =
+    id !== undefined && key === `youtube.com/watch?v=${id}`
+      ? [...YOUTUBE_VIDEO_PATHS].flatMap(([site, paths]) => paths.map((p) => `${site}/${p}${id}`))
+      : []
+  return [...mobileKeys(key), ...forms.flatMap((form) => [form, ...mobileKeys(form)])]
+}
+
+/** `key` on each of its host's mobile sites (`SAME_SITE`). */
+function mobileKeys(key: string): string[] {
   const slash = key.search(/[/?]|$/)
   const host = key.slice(0, slash)
   return Object.keys(SAME_SITE)
     .filter((alias) => SAME_SITE[alias] === host)
     .map((alias) => alias + key.slice(slash))
+}
+
+/**
+ * Where YouTube serves a video by its id in the path besides `/watch?v=ID`: the share link
+ * (`youtu.be/ID`), a live stream's and a short's own pages and the embed player (also on the
+ * privacy-enhanced host). Each shows the same video, so each has the key of `/watch?v=ID`.
+ */
+const YOUTUBE_VIDEO_PATHS = new Map<string, readonly string[]>([
+  ['youtu.be', ['']],
+  ['youtube.com', ['live/', 'shorts/', 'embed/']],
+  ['youtube-nocookie.com', ['embed/']],
+])
+
+/** What the embed player takes in place of an id: a channel's current live stream, a playlist. */
+const NOT_VIDEO_IDS = new Set(['live_stream', 'videoseries'])
+
+/**
+ * The id of the YouTube video a key (on the main site, see `SAME_SITE`) shows, in its case, in any
+ * of its forms: `youtube.com/watch?v=ID` whatever else the query holds (a start time `t`, or the
+ * playlist `list`/`index` it was opened from: a watch link with `v` plays that video, so the
+ * playlist only routes to it, as `youtube.com/playlist?list=…` alone does not), or a path in
+ * `YOUTUBE_VIDEO_PATHS` (`youtu.be/ID?t=42`). Undefined for anything else, ports included.
+ */
+function youtubeVideoId(key: string): string | undefined {
+  const queryAt = key.indexOf('?')
+  const path = queryAt < 0 ? key : key.slice(0, queryAt)
+  const slash = path.indexOf('/')
+  if (slash < 0) return undefined
+  let id: string | null
+  if (path === 'youtube.com/watch')
+    id = new URLSearchParams(queryAt < 0 ? '' : key.slice(queryAt + 1)).get('v')
+  else {
+    const rest = path.slice(slash + 1)
+    const cut = rest.lastIndexOf('/') + 1
+    if (!YOUTUBE_VIDEO_PATHS.get(path.slice(0, slash))?.includes(rest.slice(0, cut))) return undefined
+    id = rest.slice(cut)
+  }
+  return id && /^[\w-]+$/.test(id) && !NOT_VIDEO_IDS.has(id) ? id : undefined
 }
 
 /** Hosts (after `www.`) whose first path segment is an account, channel or page name. */
@@ -147,13 +198,16 @@ export function channelSpan(key: string): [number, number] | undefined {
 }
 
 /**
- * A key on the main site (`SAME_SITE`) with its channel name (`channelSpan`) in lower case: keys
- * stored before mobile sites and names were folded become today's.
+ * A key on the main site (`SAME_SITE`) with its channel name (`channelSpan`) in lower case, and a
+ * YouTube video in any of its forms as `youtube.com/watch?v=ID` (`youtubeVideoId`): keys stored
+ * before mobile sites, names and video forms were folded become today's.
  */
 export function canonicalLinkKey(stored: string): string {
   const slash = stored.search(/[/?]|$/)
   const host = stored.slice(0, slash)
   const key = Object.hasOwn(SAME_SITE, host) ? SAME_SITE[host] + stored.slice(slash) : stored
+  const video = youtubeVideoId(key)
+  if (video !== undefined) return `youtube.com/watch?v=${video}`
   const span = channelSpan(key)
   if (!span) return key
   const [start, end] = span
@@ -164,7 +218,7 @@ const HOSTS: Array<[RegExp, Platform]> = [
   [/(^|\.)tiktok\.com$/, 'tiktok'],
   [/(^|\.)(facebook\.com|fb\.com|fb\.watch)$/, 'facebook'],
   [/(^|\.)twitch\.tv$/, 'twitch'],
-  [/(^|\.)(youtube\.com|youtu\.be)$/, 'youtube'],
+  [/(^|\.)(youtube\.com|youtu\.be|youtube-nocookie\.com)$/, 'youtube'],
   [/(^|\.)(instagram\.com|instagr\.am)$/, 'instagram'],
   [/(^|\.)kick\.com$/, 'kick'],
 ]

@@ -23,12 +23,16 @@ export interface StreamFilters {
 
 /**
  * Rows whose link has the key `key` (as `normalizeLink` makes it), or one of the keys it was
- * stored under before mobile sites were folded into their main one (`olderLinkKeys`).
+ * stored under before mobile sites and a YouTube video's other forms were folded
+ * (`olderLinkKeys`): at most ten keys, each found through an index on `normalized_link`.
  */
 function sameLink(key: string) {
-  const older = olderLinkKeys(key)
-  if (older.length === 0) return sameKey(key)
-  return sql<boolean>`(${sql.join([key, ...older].map(sameKey), sql` or `)})`
+  const keys = [key, ...olderLinkKeys(key)]
+  const named = keys.filter((k) => channelSpan(k))
+  const exact = keys.filter((k) => !channelSpan(k))
+  const terms = named.map(sameKey)
+  if (exact.length > 0) terms.unshift(sql<boolean>`normalized_link in (${sql.join(exact)})`)
+  return terms.length === 1 ? terms[0]! : sql<boolean>`(${sql.join(terms, sql` or `)})`
 }
 
 /**
