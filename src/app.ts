@@ -307,6 +307,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Erasure reaches every module holding personal data; each registers its hook here.
   users.onErase((person, trx) => scrubAnalyticsEvents(trx, person).then(() => {}))
   users.onErase((person, trx) => referrals.forget(person.user_id, trx))
+  // The gateway's replay history: campaign_events naming the person are replayed to no one.
+  users.onErase((person) => history.forget([person.user_id, ...person.emails]).then(() => {}))
   users.onErase(async (person, trx) => {
     await nexus.forgetResponses(
       trx,

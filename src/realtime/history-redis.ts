@@ -1,20 +1,63 @@
+import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { namePrefix } from '../platform/redis.js'
-import { type EventHistory, type HistoryLimits, replayFrom, type StoredMessage } from './history.js'
+import { type EventHistory, type HistoryEntry, type HistoryLimits, replayFrom } from './history.js'
 
 const seqKey = (campaign: string) => `ovasabi:rt:seq:${campaign}`
 const listKey = (campaign: string) => `ovasabi:rt:h:${campaign}`
+/**
+ * The kept messages naming one subject, as `<campaign> <id>` members: erasure finds them here.
+ * Named by the subject's hash: an email address is no key name (monitoring lists key names).
+ */
+const subjectKey = (subject: string) =>
+  `ovasabi:rt:s:${createHash('sha256').update(subject).digest('base64url')}`
 
 // Id, history and publish in one script: ids reach every node in order, and a message is in the
 // history before any client can see its id. ARGV[1] is the channel as Redis names it, prefix and
-// all: ioredis prefixes KEYS only, and the bus subscribes under `REDIS_PREFIX`.
+// all: ioredis prefixes KEYS only, and the bus subscribes under `REDIS_PREFIX`. Messages older than
+// the history's age (ARGV[6], a time in ms) go as in memory: none outlives its subjects' keys
+// (KEYS[3…], kept three ages), so erasure finds every one still held.
 const PUBLISH = `local id = redis.call('incr', KEYS[1])
 local msg = ARGV[2] .. id .. ARGV[3]
 redis.call('rpush', KEYS[2], msg)
 redis.call('ltrim', KEYS[2], -tonumber(ARGV[4]), -1)
+local cutoff = tonumber(ARGV[6])
+while true do
+  local first = redis.call('lindex', KEYS[2], 0)
+  local ts = first and tonumber(string.match(first, '^{"ts":(%d+)'))
+  if not ts or ts >= cutoff then break end
+  redis.call('lpop', KEYS[2])
+end
 redis.call('pexpire', KEYS[2], ARGV[5])
+for i = 3, #KEYS do
+  redis.call('sadd', KEYS[i], ARGV[7] .. id)
+  redis.call('pexpire', KEYS[i], ARGV[8])
+end
 redis.call('publish', ARGV[1], msg)
 return id`
+
+// Erasure of the messages with ids ARGV of one campaign's history (KEYS[1]): each becomes its id
+// and time only. Ids in the list follow one another, so the first one's id locates every other.
+// The audience names no socket: a node of an earlier version, which replays it as a message,
+// sends it to no one.
+const FORGET = `local first = redis.call('lindex', KEYS[1], 0)
+if not first then return 0 end
+local base = tonumber(string.match(first, '"frame":{"id":(%d+)'))
+local len = redis.call('llen', KEYS[1])
+local n = 0
+for i = 1, #ARGV do
+  local at = tonumber(ARGV[i]) - base
+  if at >= 0 and at < len then
+    local entry = redis.call('lindex', KEYS[1], at)
+    local ts = string.match(entry, '^{"ts":(%d+)')
+    if ts and string.match(entry, '"frame":{"id":(%d+)') == ARGV[i]
+      and not string.find(entry, '^{"ts":%d+,"erased":true') then
+      redis.call('lset', KEYS[1], at, '{"ts":' .. ts .. ',"erased":true,"audience":{"scope":"session","session_id":""},"frame":{"id":' .. ARGV[i] .. '}}')
+      n = n + 1
+    end
+  end
+end
+return n`
 
 /**
  * History in Redis, shared by every node. The message is JSON like the Redis bus sends it, with
@@ -22,21 +65,27 @@ return id`
  */
 export function createRedisHistory(redis: Redis, limits: HistoryLimits): EventHistory {
   return {
-    async publish(channel, campaign, message) {
+    async publish(channel, campaign, message, subjects = []) {
       const { id: _ignored, ...frame } = message.frame
       const rest = JSON.stringify(frame)
-      const head = `{"ts":${Date.now()},"audience":${JSON.stringify(message.audience)},"frame":{"id":`
+      const now = Date.now()
+      const head = `{"ts":${now},"audience":${JSON.stringify(message.audience)},"frame":{"id":`
       const tail = rest.length > 2 ? `,${rest.slice(1)}}` : '}}'
+      const named = [...new Set(subjects)]
       const id = await redis.eval(
         PUBLISH,
-        2,
+        2 + named.length,
         seqKey(campaign),
         listKey(campaign),
+        ...named.map(subjectKey),
         namePrefix(redis) + channel,
         head,
         tail,
         String(Math.max(1, limits.size)),
         String(limits.maxAgeMs * 2),
+        String(now - limits.maxAgeMs),
+        `${campaign} `,
+        String(limits.maxAgeMs * 3),
       )
       return Number(id)
     },
@@ -45,11 +94,28 @@ export function createRedisHistory(redis: Redis, limits: HistoryLimits): EventHi
         redis.get(seqKey(campaign)),
         redis.lrange(listKey(campaign), 0, -1),
       ])
-      const entries = raw.map((r) => JSON.parse(r) as StoredMessage)
+      const entries = raw.map((r) => JSON.parse(r) as HistoryEntry)
       return replayFrom(entries, Number(latest ?? 0), id, limits)
     },
     async latest(campaign) {
       return Number((await redis.get(seqKey(campaign))) ?? 0)
+    },
+    async forget(subjects) {
+      const keys = [...new Set(subjects)].map(subjectKey)
+      const held = await Promise.all(keys.map((k) => redis.smembers(k)))
+      const byCampaign = new Map<string, Set<string>>()
+      for (const member of held.flat()) {
+        const cut = member.lastIndexOf(' ')
+        const campaign = member.slice(0, cut)
+        const ids = byCampaign.get(campaign) ?? new Set()
+        byCampaign.set(campaign, ids.add(member.slice(cut + 1)))
+      }
+      let n = 0
+      for (const [campaign, ids] of byCampaign)
+        n += Number(await redis.eval(FORGET, 1, listKey(campaign), ...ids))
+      // Only the members read: a message published meanwhile stays findable by another erasure.
+      await Promise.all(keys.map((k, i) => (held[i]!.length > 0 ? redis.srem(k, ...held[i]!) : 0)))
+      return n
     },
   }
 }

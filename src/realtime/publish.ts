@@ -16,7 +16,11 @@ export interface OutboundFrame {
 
 /** The one publish API modules call to reach sockets; they never touch sockets themselves. */
 export interface RealtimePublisher {
-  publish(audience: Audience, frame: OutboundFrame): Promise<void>
+  /**
+   * `subjects`: the people a `campaign_event` names (user ids, email addresses as stored), never
+   * sent: erasing one of them takes the frame out of the `?since=` replay history.
+   */
+  publish(audience: Audience, frame: OutboundFrame, subjects?: readonly string[]): Promise<void>
 }
 
 /** Frames for audiences without a campaign (a user or session wherever they are connected). */
@@ -41,13 +45,13 @@ export interface RealtimeMessage {
  */
 export function createBusPublisher(bus: EventBus, history?: EventHistory): RealtimePublisher {
   return {
-    async publish(audience, frame) {
+    async publish(audience, frame, subjects) {
       const message: RealtimeMessage = { audience, frame }
       const campaign = audience.campaign
       if (!campaign) return bus.publish(REALTIME_CHANNEL, message)
       const channel = campaignChannel(campaign)
       if (frame.type === 'campaign_event' && history) {
-        await history.publish(channel, campaign, message)
+        await history.publish(channel, campaign, message, subjects)
         return
       }
       await bus.publish(channel, message)

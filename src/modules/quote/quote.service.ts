@@ -240,6 +240,8 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
         payload: { lead: toLeadView(lead), ...extra },
         timestamp: new Date().toISOString(),
       },
+      // Whom erasure finds it by (see `eraseByUser`, `eraseByEmail`).
+      [lead.user_id, lead.email].filter((s): s is string => Boolean(s) && s !== 'guest'),
     )
   }
 

@@ -83,6 +83,7 @@ export function createMilestoneAnnouncer(
         } satisfies MilestoneEvent,
         timestamp: new Date(row.reached_at).toISOString(),
       },
+      [row.user_id],
     )
   }
 
