@@ -21,6 +21,11 @@ export interface RealtimePublisher {
    * sent: erasing one of them takes the frame out of the `?since=` replay history.
    */
   publish(audience: Audience, frame: OutboundFrame, subjects?: readonly string[]): Promise<void>
+  /**
+   * Erasure: the kept `campaign_event`s published naming one of `subjects` are replayed to no one
+   * (see `EventHistory.forget`). Absent where nothing is kept.
+   */
+  forget?(subjects: readonly string[]): Promise<void>
 }
 
 /** Frames for audiences without a campaign (a user or session wherever they are connected). */
@@ -55,6 +60,9 @@ export function createBusPublisher(bus: EventBus, history?: EventHistory): Realt
         return
       }
       await bus.publish(channel, message)
+    },
+    async forget(subjects) {
+      await history?.forget(subjects)
     },
   }
 }

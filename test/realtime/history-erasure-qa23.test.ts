@@ -144,6 +144,49 @@ async function eraseAndReplay(a: FastifyInstance, b: FastifyInstance) {
   )
 }
 
+/**
+ * A visitor who never joined submits a lead through `a`; an admin erases that one lead through
+ * `b`: a replay from before it no longer carries the lead's address, only the erasure's notice.
+ */
+async function eraseLeadAndReplay(a: FastifyInstance, b: FastifyInstance) {
+  const slug = uniqueSlug('hl')
+  await campaignOn(a, slug)
+  if (b !== a) await campaignOn(b, slug)
+  const name = `Grace ${randomBytes(4).toString('hex')}`
+  const email = `grace_${randomBytes(4).toString('hex')}@example.com`
+  const admins = await admin(a, slug)
+  await control(a, slug, 0)
+  const e0 = await admins.next(controlled(0))
+  const visitor = (await a.platform.tokens.issueGuest()).token
+  const quoted = await a.inject({
+    method: 'POST',
+    url: `/api/${slug}/update`,
+    headers: bearer(visitor),
+    payload: { action: 'quote.submit', data: { name, email } },
+  })
+  assert.equal(quoted.statusCode, 200, quoted.body)
+  const created = await admins.next((f) => f.event === 'lead.created')
+  assert.equal(created.payload.lead.email, email)
+
+  const erased = await b.inject({
+    method: 'DELETE',
+    url: `/api/campaign/${slug}/leads/${created.payload.lead.id}`,
+    headers: adminHeaders,
+  })
+  assert.equal(erased.statusCode, 200, erased.body)
+  await admins.next((f) => f.event === 'lead.updated' && f.payload.reason === 'erased')
+  await control(a, slug, 1)
+  await admins.next(controlled(1))
+
+  const back = await admin(b, slug, `&since=${e0.id}`)
+  await back.next(controlled(1))
+  const seen = JSON.stringify(back.frames)
+  assert.ok(!seen.includes(email) && !seen.includes(name), `no frame holds the lead: ${seen}`)
+  const events = back.frames.filter((f) => f.type === 'campaign_event').map((f) => f.event)
+  assert.deepEqual(events, ['lead.updated', 'x.y'], 'the erasure is replayed, the lead no more')
+  assert.equal(back.frames.filter((f) => f.type === 'resync_required').length, 0)
+}
+
 describe('replay history after erasure, one node (memory)', () => {
   let one: TestContext
   before(async () => {
@@ -156,6 +199,9 @@ describe('replay history after erasure, one node (memory)', () => {
   })
   it('replays neither her milestone nor her lead, and the events around them as before', async () => {
     await eraseAndReplay(one.app, one.app)
+  })
+  it('erasing one lead takes its lead.created out of the replay', async () => {
+    await eraseLeadAndReplay(one.app, one.app)
   })
 })
 
@@ -179,6 +225,9 @@ for (const dialect of DIALECTS.filter((d) => d === 'postgres')) {
     it('an erasure through one node takes her frames out of the replay every node serves', async () => {
       await eraseAndReplay(a.app, b.app)
       await eraseAndReplay(b.app, a.app)
+    })
+    it('erasing one lead through one node takes it out of the replay every node serves', async () => {
+      await eraseLeadAndReplay(a.app, b.app)
     })
   })
 }

@@ -73,6 +73,9 @@ interface RateRule {
   window_seconds: number
 }
 
+/** How a lead's `campaign_event`s are named to the replay history (see `RealtimePublisher`). */
+const leadSubject = (id: string) => `lead:${id}`
+
 const DEFAULT_RATE: RateRule = { max: 10, window_seconds: 600 }
 const EXPORT_PAGE_ROWS = 1000
 
@@ -240,8 +243,10 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
         payload: { lead: toLeadView(lead), ...extra },
         timestamp: new Date().toISOString(),
       },
-      // Whom erasure finds it by (see `eraseByUser`, `eraseByEmail`).
-      [lead.user_id, lead.email].filter((s): s is string => Boolean(s) && s !== 'guest'),
+      // Whom erasure finds it by: the person (see `eraseByUser`, `eraseByEmail`), or the lead (`erase`).
+      [leadSubject(lead.id), lead.user_id, lead.email].filter(
+        (s): s is string => Boolean(s) && s !== 'guest',
+      ),
     )
   }
 
@@ -407,6 +412,9 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       const lead = await db.transaction().execute(async (trx) => {
         const current = await repo.lockLead(trx, campaign, id)
         if (!current) throw new NotFoundError(`Lead ${id} not found in ${campaign}`, 'LEAD_NOT_FOUND')
+        // The replay history's frames about it go in any case: one published while an earlier
+        // erasure ran may have escaped it.
+        await publisher.forget?.([leadSubject(id)])
         if (current.erased_at) return { row: current, erasedNow: false }
         await eraseLeads(trx, { campaign, id })
         return { row: (await repo.findLead(trx, campaign, id))!, erasedNow: true }
