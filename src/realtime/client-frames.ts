@@ -62,9 +62,13 @@ export class ClientFrames {
     if (conn.closing) return
     const now = Date.now()
     if (!this.admit(conn, now)) return
-    conn.lastInput = now
-    if (conn.idle) conn.idle = false
     const read = readFrame(data, isBinary, this.deps.maxDepth)
+    // A ping is the client checking its line (the SDK's heartbeat), not the person doing
+    // anything: it leaves them idle, their cursor marked so, as silence would.
+    if ('refused' in read || read.frame.type !== 'ping') {
+      conn.lastInput = now
+      if (conn.idle) conn.idle = false
+    }
     if ('refused' in read) {
       if (read.ack === undefined) this.reject(conn, read.refused)
       else {
