@@ -27,6 +27,13 @@ export interface BackoffOptions {
   factor?: number
 }
 
+export interface HeartbeatOptions {
+  /** Silence from the server (no frame at all) after which a `ping` goes out, in ms (default 25 000). */
+  idleMs?: number
+  /** How long the server has to answer that ping (any frame does) before the socket is dead (default 10 000). */
+  timeoutMs?: number
+}
+
 export interface RealtimeOptions {
   baseUrl: string
   campaign: string
@@ -47,6 +54,14 @@ export interface RealtimeOptions {
   backoff?: BackoffOptions
   /** Reconnect after unexpected closes (default true). */
   reconnect?: boolean
+  /**
+   * Finding a dead socket: a network that vanished without closing it (a phone changing networks,
+   * a laptop waking up) leaves it `open` for minutes, until TCP gives up, and neither a browser nor
+   * `ws` tells. After `idleMs` without a frame the connection pings the server; no frame within
+   * `timeoutMs` after that, or no `connected` within both of a socket's opening, and the socket
+   * is dropped and replaced, as after any drop. `false`: none (the socket waits for TCP).
+   */
+  heartbeat?: HeartbeatOptions | false
   /**
    * `fetch` for the probe that tells why a socket closed before it opened (default: the global
    * one). Without either, such a close is retried with backoff, unexplained.
@@ -150,7 +165,9 @@ export class RealtimeConnection {
   private refusedToken?: string
   /**
    * The refusal that closed the connection for good (the server's code, message, status and
-   * details), as the probe after a socket that never opened found it; undefined otherwise.
+   * details), as the probe after a socket that never opened found it, or as the server closed an
+   * open socket with (`CAMPAIGN_NOT_ACTIVE`); why it could not open at all (`NOT_CONNECTED`: no
+   * WebSocket, a base URL no socket URL comes from); undefined otherwise.
    */
   error?: OvasabiError
   private readonly errorHandlers = new Set<RealtimeErrorHandler>()
@@ -165,6 +182,19 @@ export class RealtimeConnection {
   private dueWhileProbing = false
   /** When the pending reconnect is due (epoch ms), so a `Retry-After` can only push it later. */
   private retryDueAt = 0
+  /** When the current socket last delivered a frame (or was opened): its liveness (`heartbeat`). */
+  private heardAt = 0
+  /** The current socket's liveness check (`heartbeat`). */
+  private watchdog?: ReturnType<typeof setTimeout>
+  /** The `error` frame `CAMPAIGN_NOT_ACTIVE` the server sends before closing for it. */
+  private endedBy?: FrameMap['error']
+  /** What the `token` option, a function, last gave. */
+  private hookGave?: string
+  /**
+   * The token `reauth` gave a connection whose `token` option is a function: used while that
+   * function still gives what it gave before (`stale`); once it gives another, that one is newer.
+   */
+  private reauthed?: { token: string; stale: string | undefined }
 
   constructor(private readonly opts: RealtimeOptions) {
     this.userId = opts.userId ?? 'guest'
@@ -191,7 +221,9 @@ export class RealtimeConnection {
    * a socket closes before the server's `connected`, the connection asks the same URL over HTTP
    * and hands over the server's error. A terminal one (401: log in again; 403, 404, 409, 410,
    * 400) comes just before the state turns `closed`, and stays in `error`; a 429 before the
-   * connection waits its `retryAfter`. Returns the unsubscribe function.
+   * connection waits its `retryAfter`. So do the end of the campaign under an open socket (409
+   * `CAMPAIGN_NOT_ACTIVE`) and a connection that cannot open at all (`NOT_CONNECTED`). Returns the
+   * unsubscribe function.
    */
   onError(handler: RealtimeErrorHandler): () => void {
     this.errorHandlers.add(handler)
@@ -290,22 +322,29 @@ export class RealtimeConnection {
   /**
    * Refresh the token in-band, or reconnect when the identity (user id) changes. Dispatches still
    * waiting then reject with `IDENTITY_CHANGED`: made as the old identity, they are never sent as
-   * the new one; those made after this call wait for the new identity's socket.
+   * the new one; those made after this call wait for the new identity's socket. While no socket
+   * is open (the server closed the last one for its token), the next attempt goes at once with it.
+   * A `token` option that is a function stays in charge: `token` is used in its place only until
+   * it gives another token than it gave before this call (the client's own sockets thus follow a
+   * later `register` or `login`).
    */
   reauth(token: string, userId?: string): void {
-    this.opts.token = token
+    // A `token` function stays: the client's own sockets follow its token (`register`, `login`).
+    if (typeof this.opts.token === 'function') this.reauthed = { token, stale: this.hookGave }
+    else this.opts.token = token
     this.identity++
     if (userId && userId !== this.userId) {
       this.switchUser(userId)
       return
     }
-    this.send({ type: 'auth', token })
+    if (!this.send({ type: 'auth', token })) this.retryNow()
   }
 
   /**
    * Reconnect as `userId` with what the `token` option gives next (the client's own sockets after
    * `register` or `login`: the server takes a user's token only on that user's path). Dispatches
-   * still waiting reject with `IDENTITY_CHANGED`, as for `reauth`. The same user: nothing to do.
+   * still waiting reject with `IDENTITY_CHANGED`, as for `reauth`. The same user: the socket stays;
+   * a connection waiting to reconnect (say for a new token) tries the `token` option's at once.
    */
   switchUser(userId: string): void {
     if (userId !== this.userId) {
@@ -317,6 +356,28 @@ export class RealtimeConnection {
       this.failPending('IDENTITY_CHANGED', `The connection now acts as ${userId}`)
       this.ws?.close(4000, 'identity changed')
     }
+    this.retryNow()
+  }
+
+  /**
+   * A new token or user while no socket is open and the next attempt waits its backoff (after a
+   * token the server closed the socket for, that backoff grows to `maxMs`): it goes now instead.
+   */
+  private retryNow(): void {
+    if (this.ws !== undefined || this.state !== 'reconnecting' || this.retryDueAt <= Date.now()) return
+    this.attempt = 0
+    this.schedule(0)
+  }
+
+  /**
+   * Ends the connection for good with `error` (in `error`, to `onError`, and to the dispatches
+   * still waiting): a refusal no retry cures, or a connection that cannot open at all.
+   */
+  private fail(error: OvasabiError): void {
+    if (this.closedByUser) return
+    this.error = error
+    for (const h of this.errorHandlers) h(error)
+    if (!this.closedByUser) this.stop(error.message, error.code)
   }
 
   /** Close for good: no reconnect, and dispatches still waiting reject with `NOT_CONNECTED`. */
@@ -329,6 +390,7 @@ export class RealtimeConnection {
     this.closedByUser = true
     clearTimeout(this.retryTimer)
     clearTimeout(this.cursorTimer)
+    clearTimeout(this.watchdog)
     this.probing?.abort()
     this.probing = undefined
     this.resetPacing()
@@ -357,10 +419,9 @@ export class RealtimeConnection {
     if (this.closedByUser) return
     const Ctor = this.opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket
     if (!Ctor) throw new TypeError('No WebSocket available: pass `WebSocket` to createClient')
-    const t = this.opts.token
     let token: string | undefined
     try {
-      token = typeof t === 'function' ? await t() : t
+      token = await this.nextToken()
     } catch {
       // A hook that refreshes the token over the network fails while offline: that is a drop
       // like any other, retried with backoff, not the end of the connection.
@@ -389,16 +450,24 @@ export class RealtimeConnection {
     this.sentEarly = 0
     ws.onmessage = (ev) => this.receive(ev.data, ws)
     ws.onerror = () => {}
-    ws.onclose = (ev) => {
+    const lost = (ev: { code: number; reason: string }) => {
       if (this.ws !== ws) return
+      clearTimeout(this.watchdog)
       // The server's `connected` never came: a refused upgrade looks like any drop (1006) here.
       const unexplained = this.ready !== ws && ev.code !== 4000
       this.ws = undefined
       this.ready = undefined
       this.resetPacing()
-      // The campaign ended or was archived: reconnecting would be refused (409) for good.
+      // The campaign ended or was archived: reconnecting would be refused (409) for good. Told as
+      // a refused upgrade is: `error` and `onError`, with the `error` frame's details (`status`).
       if (ev.reason === 'CAMPAIGN_NOT_ACTIVE') {
-        this.end('The campaign is not active', 'CAMPAIGN_NOT_ACTIVE')
+        const told = this.endedBy
+        this.fail(
+          new OvasabiError('CAMPAIGN_NOT_ACTIVE', told?.message || 'The campaign is not active', {
+            status: 409,
+            details: told?.details,
+          }),
+        )
         return
       }
       // A credential the server no longer accepts (a flood's 1008 is RATE_LIMITED).
@@ -409,6 +478,48 @@ export class RealtimeConnection {
       this.retryLater(ev.code === 4000)
       if (unexplained) void this.probe(url.toString(), token)
     }
+    ws.onclose = lost
+    this.watch(ws, () => {
+      // Its close would come only when TCP gives up: the socket is let go now, and told so in
+      // case the network comes back.
+      ws.onmessage = null
+      lost({ code: 4001, reason: 'HEARTBEAT_TIMEOUT' })
+      ws.close(4001, 'HEARTBEAT_TIMEOUT')
+    })
+  }
+
+  /**
+   * Checks that `ws` is alive (`heartbeat`): after `idleMs` of silence it pings, and `dead` runs
+   * when the ping is not answered within `timeoutMs`, or `connected` has not come within both. Only
+   * an unanswered ping counts, not silence alone: timers of a background tab fire late.
+   */
+  private watch(ws: WebSocketLike, dead: () => void): void {
+    clearTimeout(this.watchdog)
+    const hb = this.opts.heartbeat
+    if (hb === false) return
+    const idleMs = hb?.idleMs ?? 25_000
+    const timeoutMs = hb?.timeoutMs ?? 10_000
+    this.heardAt = Date.now()
+    let pingAt: number | undefined
+    const check = () => {
+      this.watchdog = undefined
+      if (this.ws !== ws || this.closedByUser) return
+      const now = Date.now()
+      let due: number
+      if (pingAt !== undefined && this.heardAt < pingAt) due = pingAt + timeoutMs
+      else if (this.ready !== ws) due = this.heardAt + idleMs + timeoutMs
+      else {
+        due = this.heardAt + idleMs
+        if (now >= due) {
+          pingAt = now
+          this.send({ type: 'ping' })
+          due = now + timeoutMs
+        }
+      }
+      if (now >= due) dead()
+      else this.watchdog = setTimeout(check, due - now)
+    }
+    this.watchdog = setTimeout(check, idleMs)
   }
 
   /**
@@ -436,12 +547,7 @@ export class RealtimeConnection {
     this.probing = undefined
     const due = this.dueWhileProbing
     this.dueWhileProbing = false
-    if (terminal) {
-      this.error = error
-      for (const h of this.errorHandlers) h(error)
-      if (!this.closedByUser) this.stop(error.message, error.code)
-      return
-    }
+    if (terminal) return this.fail(error)
     if (error.status === 429 && this.state === 'reconnecting') {
       if (ours) for (const h of this.errorHandlers) h(error)
       const wait = (error.retryAfter ?? 0) * 1000
@@ -450,16 +556,26 @@ export class RealtimeConnection {
     if (due) this.reopen()
   }
 
+  /** The token for the next attempt: the `token` option's, or `reauth`'s while that one is behind it. */
+  private async nextToken(): Promise<string | undefined> {
+    const t = this.opts.token
+    if (typeof t !== 'function') return t
+    const given = await t()
+    this.hookGave = given
+    if (this.reauthed !== undefined && given === this.reauthed.stale) return this.reauthed.token
+    this.reauthed = undefined
+    return given
+  }
+
   /**
    * Whether the probe's answer `error` ends the connection: a terminal status, and for a 401 a
    * token the `token` hook still gives (one refreshed meanwhile gets its own attempt).
    */
   private async refusedFor(error: OvasabiError, token: string | undefined): Promise<boolean> {
     if (!terminalStatus(error.status)) return false
-    const t = this.opts.token
-    if (error.status !== 401 || typeof t !== 'function') return true
+    if (error.status !== 401 || typeof this.opts.token !== 'function') return true
     try {
-      return (await t()) === token
+      return (await this.nextToken()) === token
     } catch {
       return false
     }
@@ -486,7 +602,17 @@ export class RealtimeConnection {
   }
 
   private reopen(): void {
-    void this.open().catch(() => this.end('The real-time connection could not be opened'))
+    void this.open().catch((err) => this.cannotOpen(err))
+  }
+
+  /**
+   * @internal `open` threw: no WebSocket (Node 20 without `ws` passed), or a base URL no socket URL
+   * comes from. Said in `error` and to `onError`, not only as a connection closed.
+   */
+  cannotOpen(err: unknown): void {
+    this.fail(
+      new OvasabiError('NOT_CONNECTED', err instanceof Error ? err.message : String(err), { cause: err }),
+    )
   }
 
   private end(message: string, code = 'NOT_CONNECTED'): void {
@@ -545,6 +671,7 @@ export class RealtimeConnection {
     // A closing socket still delivers what was on the wire (`connected` among it): after close()
     // nothing reaches the handlers, nor turns the connection `open` again.
     if (this.closedByUser) return
+    if (from === this.ws) this.heardAt = Date.now()
     let frame: ServerFrame
     try {
       const text = typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer)
@@ -590,6 +717,8 @@ export class RealtimeConnection {
         // first response), once the server reads frames again.
         if (frame.code === 'RATE_LIMITED' && typeof frame.retry_after_ms === 'number' && from === this.ready)
           this.sender.resend([...this.outbox.values()], frame.retry_after_ms)
+        // Comes just before the close that ends the connection: its message and `details.status`.
+        if (frame.code === 'CAMPAIGN_NOT_ACTIVE' && from === this.ws) this.endedBy = frame
         break
       case 'campaign_event':
         if (frame.id !== undefined) this.lastEventId = frame.id
@@ -647,6 +776,6 @@ export class RealtimeConnection {
 /** Open a connection; it starts connecting at once and keeps reconnecting until `close()`. */
 export function connectRealtime(opts: RealtimeOptions): RealtimeConnection {
   const conn = new RealtimeConnection(opts)
-  void conn.start().catch(() => conn.close())
+  void conn.start().catch((err) => conn.cannotOpen(err))
   return conn
 }
