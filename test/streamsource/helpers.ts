@@ -59,3 +59,22 @@ export function uniqueLink(host = 'twitch.tv'): string {
   counter++
   return `https://${host}/s_${Date.now().toString(36)}_${counter}_${randomBytes(3).toString('hex')}`
 }
+
+/** `POST /api/v1/streams {link}` as `who`. */
+export function createStream(app: FastifyInstance, who: TestAccount, link: string) {
+  return app.inject({ method: 'POST', url: '/api/v1/streams', headers: who.headers, payload: { link } })
+}
+
+/** The ids of the streams `GET /api/v1/streams?url=` finds for `link`, as `who` lists them. */
+export async function streamIdsForLink(
+  app: FastifyInstance,
+  who: TestAccount,
+  link: string,
+): Promise<number[]> {
+  const res = await app.inject({
+    method: 'GET',
+    url: `/api/v1/streams?url=${encodeURIComponent(link)}`,
+    headers: who.headers,
+  })
+  return json(res).streams.map((s: { id: number }) => s.id)
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { adminHeaders, buildTestApp, DIALECTS, json, type TestContext } from '../helper.js'
-import { account, type TestAccount } from './helpers.js'
+import { account, createStream, streamIdsForLink, type TestAccount } from './helpers.js'
 
 /**
  * The same stream by another host name was let in twice: a link shared from a phone
@@ -20,16 +20,8 @@ for (const dialect of DIALECTS) {
     after(() => ctx.close())
 
     const name = () => `ch_${randomBytes(4).toString('hex')}`
-    const create = (link: string) =>
-      ctx.app.inject({ method: 'POST', url: '/api/v1/streams', headers: editor.headers, payload: { link } })
-    const lookup = async (link: string) =>
-      json(
-        await ctx.app.inject({
-          method: 'GET',
-          url: `/api/v1/streams?url=${encodeURIComponent(link)}`,
-          headers: editor.headers,
-        }),
-      ).streams.map((s: { id: number }) => s.id)
+    const create = (link: string) => createStream(ctx.app, editor, link)
+    const lookup = (link: string) => streamIdsForLink(ctx.app, editor, link)
 
     it('answers the stream already listed for its mobile site or a trailing-dot host', async () => {
       for (const [first, again] of [

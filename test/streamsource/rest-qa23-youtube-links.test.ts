@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { adminHeaders, buildTestApp, DIALECTS, json, type TestContext } from '../helper.js'
-import { account, type TestAccount } from './helpers.js'
+import { account, createStream, streamIdsForLink, type TestAccount } from './helpers.js'
 
 /**
  * One YouTube video or live stream shared in another of its usual forms (`youtu.be/ID`,
@@ -21,16 +21,8 @@ for (const dialect of DIALECTS) {
 
     /** A video id no other test uses, in mixed case (an id's case matters). */
     const videoId = () => `Vd${randomBytes(4).toString('hex')}_-X`
-    const create = (link: string) =>
-      ctx.app.inject({ method: 'POST', url: '/api/v1/streams', headers: editor.headers, payload: { link } })
-    const lookup = async (link: string) =>
-      json(
-        await ctx.app.inject({
-          method: 'GET',
-          url: `/api/v1/streams?url=${encodeURIComponent(link)}`,
-          headers: editor.headers,
-        }),
-      ).streams.map((s: { id: number }) => s.id)
+    const create = (link: string) => createStream(ctx.app, editor, link)
+    const lookup = (link: string) => streamIdsForLink(ctx.app, editor, link)
     /** A row as stored before video forms were folded: the key its own link had then. */
     const olderRow = async (link: string, key: string) => {
       const row = await ctx.app.platform.database.db
