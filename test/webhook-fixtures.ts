@@ -4,7 +4,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import assert from 'node:assert/strict'
 import type { FastifyInstance } from 'fastify'
-import { adminHeaders, json } from './helper.js'
+import { adminHeaders, createCampaign, json } from './helper.js'
 
 export interface Received {
   id: string
@@ -142,6 +142,18 @@ export async function subscribe(
   const { id, secret } = json(res)
   r.setSecret(secret)
   return { id, secret }
+}
+
+/**
+ * A new campaign and a CRM on a real port subscribed to every event of it: the campaign's slug,
+ * the receiver (added to `servers`, which the suite closes) and the endpoint's id.
+ */
+export async function subscribedEndpoint(app: FastifyInstance, servers: Array<{ close(): Promise<void> }>) {
+  const slug = await createCampaign(app)
+  const r = await receiver()
+  servers.push(r)
+  const { id } = await subscribe(app, slug, r, ['*'])
+  return { slug, r, id }
 }
 
 /** `POST /api/campaign/:slug/webhooks` with `payload`, as an admin unless `headers` say otherwise. */

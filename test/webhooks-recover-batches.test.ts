@@ -19,8 +19,8 @@ import {
   scrubSubjects,
 } from '../src/modules/notification/webhook.repo.js'
 import type { OutboxStatus } from '../src/platform/db/tables.js'
-import { adminHeaders, buildTestApp, createCampaign, DIALECTS, json, type TestContext } from './helper.js'
-import { FAST_WEBHOOKS, receiver, subscribe, waitFor } from './webhook-fixtures.js'
+import { adminHeaders, buildTestApp, DIALECTS, json, type TestContext } from './helper.js'
+import { FAST_WEBHOOKS, subscribedEndpoint, waitFor } from './webhook-fixtures.js'
 
 const HOUR = 3_600_000
 
@@ -47,15 +47,6 @@ for (const dialect of DIALECTS) {
       for (const s of servers) await s.close()
     })
     const db = () => ctx.app.platform.database.db
-
-    /** A campaign, a CRM on a real port subscribed to it, and the endpoint's id. */
-    async function endpoint() {
-      const slug = await createCampaign(ctx.app)
-      const r = await receiver()
-      servers.push(r)
-      const { id } = await subscribe(ctx.app, slug, r, ['*'])
-      return { slug, r, id }
-    }
 
     /** Messages an outage left behind, as the worker settles them; one subject each (`lead_<name>`). */
     async function seed(
@@ -102,7 +93,7 @@ for (const dialect of DIALECTS) {
         .execute()
 
     it('recovers more messages than one batch, waking the worker per batch, and each is delivered once', async () => {
-      const { slug, r, id } = await endpoint()
+      const { slug, r, id } = await subscribedEndpoint(ctx.app, servers)
       const names = Array.from({ length: 25 }, (_, i) => `many_${slug}_${i}`)
       await seed(slug, id, names.slice(0, 20), 'failed')
       await seed(slug, id, names.slice(20), 'cancelled')
@@ -160,7 +151,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('answers 202 {recovered} with every message past the first batch counted', async () => {
-      const { slug, id } = await endpoint()
+      const { slug, id } = await subscribedEndpoint(ctx.app, servers)
       await holdWorkerOff(id)
       const names = Array.from({ length: RECOVER_BATCH + 5 }, (_, i) => `big_${slug}_${i}`)
       for (let i = 0; i < names.length; i += 500) await seed(slug, id, names.slice(i, i + 500))
@@ -181,7 +172,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('leaves out a message erased between two batches: it is never sent', async () => {
-      const { slug, r, id } = await endpoint()
+      const { slug, r, id } = await subscribedEndpoint(ctx.app, servers)
       const names = Array.from({ length: 6 }, (_, i) => `erase_${slug}_${i}`)
       await seed(slug, id, names)
       // Batches of two; the person of the fifth message is erased once the first batch is in.
@@ -210,7 +201,7 @@ for (const dialect of DIALECTS) {
     it('leaves out a message whose erasure held its row while the batch waited for it (PostgreSQL)', {
       skip: dialect !== 'postgres' && 'one connection on PGlite: nothing runs beside a statement',
     }, async () => {
-      const { slug, id } = await endpoint()
+      const { slug, id } = await subscribedEndpoint(ctx.app, servers)
       await holdWorkerOff(id)
       const names = Array.from({ length: 4 }, (_, i) => `held_${slug}_${i}`)
       await seed(slug, id, names)
@@ -251,7 +242,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('stops when a 410 disabled the endpoint between two batches, leaving nothing pending', async () => {
-      const { slug, id } = await endpoint()
+      const { slug, id } = await subscribedEndpoint(ctx.app, servers)
       await holdWorkerOff(id)
       const names = Array.from({ length: 6 }, (_, i) => `off_${slug}_${i}`)
       await seed(slug, id, names)

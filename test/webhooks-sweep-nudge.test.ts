@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test'
 import { disableEndpoint } from '../src/modules/notification/webhook.repo.js'
 import { newUlid } from '../src/platform/ids.js'
 import type { OutboxStatus } from '../src/platform/db/tables.js'
-import { adminHeaders, buildTestApp, createCampaign, DIALECTS, type TestContext } from './helper.js'
-import { FAST_WEBHOOKS, receiver, subscribe, waitFor } from './webhook-fixtures.js'
+import { adminHeaders, buildTestApp, DIALECTS, type TestContext } from './helper.js'
+import { FAST_WEBHOOKS, subscribedEndpoint, waitFor } from './webhook-fixtures.js'
 
 const HOUR = 3_600_000
 
@@ -27,15 +27,6 @@ for (const dialect of DIALECTS) {
     const db = () => ctx.app.platform.database.db
     const post = (url: string, payload?: object) =>
       ctx.app.inject({ method: 'POST', url, headers: adminHeaders, ...(payload ? { payload } : {}) })
-
-    /** A campaign, a CRM on a real port subscribed to every event, and the endpoint's id. */
-    async function endpoint() {
-      const slug = await createCampaign(ctx.app)
-      const r = await receiver()
-      servers.push(r)
-      const { id } = await subscribe(ctx.app, slug, r, ['*'])
-      return { slug, r, id }
-    }
 
     /** A message of endpoint `id` as an earlier attempt left it. */
     async function seed(
@@ -69,14 +60,14 @@ for (const dialect of DIALECTS) {
      * another endpoint is a fresh row, and the worker claims it (no hand-off) before it is sent.
      */
     async function passCursor() {
-      const { slug, r, id } = await endpoint()
+      const { slug, r, id } = await subscribedEndpoint(ctx.app, servers)
       const res = await post(`/api/campaign/${slug}/webhooks/${id}/test`)
       assert.equal(res.statusCode, 202, res.body)
       await waitFor(() => r.got.length > 0, 'the test event that moves the cursor')
     }
 
     it('enabling an endpoint sends the retry it held back (due now) at once', async () => {
-      const { slug, r, id } = await endpoint()
+      const { slug, r, id } = await subscribedEndpoint(ctx.app, servers)
       await disableEndpoint(db(), id, 'test')
       const held = await seed(slug, id, 'held', 'pending', new Date(Date.now() + HOUR))
       await passCursor()
@@ -87,7 +78,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('a replayed message is sent at once', async () => {
-      const { slug, r, id } = await endpoint()
+      const { slug, r, id } = await subscribedEndpoint(ctx.app, servers)
       const sent = await seed(slug, id, 'sent', 'delivered')
       await passCursor()
       const res = await post(`/api/campaign/${slug}/webhooks/${id}/messages/${sent}/replay`)
@@ -97,7 +88,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('recovered messages are sent at once', async () => {
-      const { slug, r, id } = await endpoint()
+      const { slug, r, id } = await subscribedEndpoint(ctx.app, servers)
       const failed = await seed(slug, id, 'failed', 'failed')
       const cancelled = await seed(slug, id, 'cancelled', 'cancelled')
       await passCursor()

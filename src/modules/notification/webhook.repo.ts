@@ -476,6 +476,12 @@ export function listDeliveries(db: Db, webhookId: string, limit: number, beforeI
 /**
  * An endpoint's messages, newest first: `before` (a message id from the previous page) pages back
  * through all of them, `status` picks the ones to look at (the failed ones, to replay them).
+ *
+ * In message id order, not row id order: the outbox's key (webhook_id, message_id) serves this
+ * order, one endpoint's range read backwards from the cursor, where the row ids have no index of
+ * their own per endpoint (one more index on every lead's outbox rows). A message id is a ULID: the
+ * time the event was queued, to the millisecond. The cursor is a position, so a message deleted
+ * since (retention) still pages on from where it stood.
  */
 export function listMessages(
   db: Db,
@@ -496,20 +502,10 @@ export function listMessages(
       'delivered_at',
     ])
     .where('webhook_id', '=', webhookId)
-    .orderBy('id', 'desc')
+    .orderBy('message_id', 'desc')
     .limit(limit)
   if (opts.status) q = q.where('status', '=', opts.status)
-  if (opts.before) {
-    const { before } = opts
-    // The page's last message, found by its key (message, endpoint); an unknown one ends the list.
-    q = q.where('id', '<', (eb) =>
-      eb
-        .selectFrom('service_notification_outbox')
-        .select('id')
-        .where('webhook_id', '=', webhookId)
-        .where('message_id', '=', before),
-    )
-  }
+  if (opts.before) q = q.where('message_id', '<', opts.before)
   return q.execute()
 }
 
@@ -561,11 +557,13 @@ export interface RecoverOptions {
  * disabled, or waiting when a 410 disabled it) goes back to `pending` now with a fresh retry
  * budget, as a replay of each would. Messages about erased people stay. Returns how many.
  *
- * A batch at a time, in id order, each batch one statement and its own commit: after a long
- * outage there can be hundreds of thousands of such messages, and one statement would hold all
- * their row locks (the worker's settlements and erasure's scrub waiting on them) and write its
- * WAL in one burst. Each statement picks its batch past the last id the previous one looked at,
- * up to the last id there was when the recovery began (what one statement would have seen), and
+ * A batch at a time, in message id order, each batch one statement and its own commit: after a
+ * long outage there can be hundreds of thousands of such messages, and one statement would hold
+ * all their row locks (the worker's settlements and erasure's scrub waiting on them) and write its
+ * WAL in one burst. Each statement picks its batch past the last message id the previous one
+ * looked at, reading on along the endpoint's stretch of the outbox key (webhook_id, message_id)
+ * rather than sorting the endpoint's rows again for every batch, among the rows there were when
+ * the recovery began (row ids up to the last one then: what one statement would have seen), and
  * checks each row again as it updates it: a row erased, replayed or deleted since, even while the
  * statement waited for its lock, is left as it is now. Every statement also takes a share lock on
  * the endpoint and stops the recovery if it was disabled meanwhile (a 410): a 410 committed first
@@ -579,7 +577,7 @@ export async function recover(
 ): Promise<number> {
   const batch = options.batchSize ?? RECOVER_BATCH
   const upTo = await lastOutboxId(db)
-  let after = 0
+  let after = ''
   let recovered = 0
   for (;;) {
     const { rows } = await sql<{ enabled: number; seen: number; last: string | null; recovered: number }>`
@@ -587,11 +585,11 @@ export async function recover(
         select id from service_notification_webhook where id = ${webhookId} and enabled for share
       ),
       batch as (
-        select id from service_notification_outbox
-        where webhook_id = ${webhookId} and id > ${after} and id <= ${upTo}
+        select id, message_id from service_notification_outbox
+        where webhook_id = ${webhookId} and message_id > ${after} and id <= ${upTo}
           and status in ('failed', 'cancelled') and created_at >= ${since}
           and payload <> ${ERASED_PAYLOAD}::jsonb
-        order by id
+        order by message_id
         limit ${batch}
       ),
       recovered as (
@@ -602,14 +600,14 @@ export async function recover(
         returning o.id
       )
       select (select count(*) from endpoint)::int as enabled, (select count(*) from batch)::int as seen,
-        (select max(id) from batch)::text as last, (select count(*) from recovered)::int as recovered
+        (select max(message_id) from batch) as last, (select count(*) from recovered)::int as recovered
     `.execute(db)
     const step = rows[0]!
     if (step.enabled === 0) return recovered
     recovered += step.recovered
     if (step.recovered > 0) await options.onBatch?.(step.recovered)
     if (step.seen < batch || step.last === null) return recovered
-    after = Number(step.last)
+    after = step.last
   }
 }
 

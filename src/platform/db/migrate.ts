@@ -30,6 +30,7 @@ import * as m028 from './migrations/028_referral_catch_up.js'
 import * as m029 from './migrations/029_lead_email_normal_form.js'
 import * as m030 from './migrations/030_webhook_disabled_at.js'
 import * as m031 from './migrations/031_webhook_disabled_at_backfill.js'
+import * as m032 from './migrations/032_webhook_outbox_by_endpoint.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -66,6 +67,7 @@ const migrations: Record<string, Migration> = {
   '029_lead_email_normal_form': m029,
   '030_webhook_disabled_at': m030,
   '031_webhook_disabled_at_backfill': m031,
+  '032_webhook_outbox_by_endpoint': m032,
 }
 
 const TABLE = 'service_schema_migration'
