@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
+import { rekeyStreamLinks } from '../../src/platform/db/migrations/033_stream_link_keys.js'
 import { adminHeaders, buildTestApp, DIALECTS, json, type TestContext } from '../helper.js'
 import { account, type TestAccount } from './helpers.js'
 
@@ -115,6 +116,8 @@ for (const dialect of DIALECTS) {
     it('keep the case that matters when matching rows stored before the change', async () => {
       const n = name()
       const id = await legacyRow(`https://twitch.tv/${n}/clip/AbC`, `twitch.tv/${n}/clip/AbC`)
+      // A clip's key is its slug alone now (`clips.twitch.tv/AbC`): the upgrade re-keys such rows.
+      await rekeyStreamLinks(ctx.app.platform.database.db)
       const same = await create(`https://twitch.tv/${n.toLowerCase()}/clip/AbC`)
       assert.equal(json(same).stream.id, id)
       const otherClip = await create(`https://twitch.tv/${n.toLowerCase()}/clip/abc`)

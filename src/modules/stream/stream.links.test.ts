@@ -42,7 +42,8 @@ describe('stream links', () => {
     ]) {
       assert.equal(normalizeLink(a!), normalizeLink(b!), `${a} = ${b}`)
     }
-    assert.equal(normalizeLink('https://twitch.tv/Foo/clip/AbC'), 'twitch.tv/foo/clip/AbC')
+    // A clip is its slug whatever channel the link names (see `sameStreamForm`); the slug keeps its case.
+    assert.equal(normalizeLink('https://twitch.tv/Foo/clip/AbC'), 'clips.twitch.tv/AbC')
     for (const [a, b] of [
       ['https://youtube.com/watch?v=AbC', 'https://youtube.com/watch?v=abc'],
       ['https://youtu.be/AbC', 'https://youtu.be/abc'],
@@ -65,7 +66,8 @@ describe('stream links', () => {
     assert.deepEqual(channelSpan('youtube.com/c/Name?x=1'), [14, 18])
     assert.equal(channelSpan('youtube.com/watch?v=AbC'), undefined)
     assert.equal(channelSpan('campaign-stream:abc'), undefined)
-    assert.equal(canonicalLinkKey('twitch.tv/Foo/clip/X'), 'twitch.tv/foo/clip/X')
+    assert.equal(canonicalLinkKey('twitch.tv/Foo/videos'), 'twitch.tv/foo/videos')
+    assert.equal(canonicalLinkKey('twitch.tv/Foo/clip/X'), 'clips.twitch.tv/X')
     assert.equal(canonicalLinkKey('youtube.com/@Me?si=Q'), 'youtube.com/@me?si=Q')
   })
 

@@ -1,5 +1,7 @@
 /** Link handling for the stream registry: validation, duplicate keys and platform detection. */
 
+import { sameStreamForm } from './stream.link-forms.js'
+
 export const PLATFORMS = ['tiktok', 'facebook', 'twitch', 'youtube', 'instagram', 'kick', 'other'] as const
 export type Platform = (typeof PLATFORMS)[number]
 
@@ -31,7 +33,9 @@ const TRACKING = new Set([
  */
 const SITE_TRACKING: Partial<Record<string, readonly string[]>> = {
   'youtube.com': ['ab_channel', 'pp'],
-  'twitch.tv': ['sr', 'tt_medium', 'tt_content'],
+  'twitch.tv': ['sr', 'tt_medium', 'tt_content', 'referrer'],
+  // What a `facebook.com/share/…` link carries once it has been followed to the page.
+  'facebook.com': ['rdid', 'share_url'],
 }
 
 /** The URL when `raw` is an absolute http(s) URL with a host, else undefined. */
@@ -65,12 +69,24 @@ export function normalizeLink(raw: string): string | undefined {
   const tracking = (key: string) =>
     key.startsWith('utm_') || TRACKING.has(key) || (SITE_TRACKING[site]?.includes(key) ?? false)
   const port = url.port ? `:${url.port}` : ''
-  const path = url.pathname.replace(/\/+$/, '')
+  const path = sameEscapes(url.pathname).replace(/\/+$/, '')
   const params = [...url.searchParams]
     .filter(([k]) => !tracking(k.toLowerCase()))
     .sort(([a, av], [b, bv]) => (a === b ? av.localeCompare(bv) : a.localeCompare(b)))
   const query = params.length ? `?${new URLSearchParams(params).toString()}` : ''
   return canonicalLinkKey(`${site}${port}${path}${query}`)
+}
+
+/**
+ * A path with its escapes in one form (RFC 3986 §6.2.2): an escaped letter, digit or `-._~` is
+ * the character itself (`/%66oo` is `/foo`), and any other escape has upper-case hex digits
+ * (`%c3%a9` is `%C3%A9`). The query needs none of it: it is read and written again as parameters.
+ */
+function sameEscapes(path: string): string {
+  return path.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => {
+    const char = String.fromCharCode(Number.parseInt(hex, 16))
+    return /^[A-Za-z0-9._~-]$/.test(char) ? char : `%${hex.toUpperCase()}`
+  })
 }
 
 /**
@@ -85,14 +101,16 @@ const SAME_SITE: Record<string, string> = {
   'web.facebook.com': 'facebook.com',
   'touch.facebook.com': 'facebook.com',
   'm.tiktok.com': 'tiktok.com',
+  'fb.com': 'facebook.com',
 }
 
 /**
  * The keys a link with key `key` was stored under before mobile sites were folded into their
  * main one (`m.twitch.tv/foo` for `twitch.tv/foo`) and, for a YouTube video, before its other
  * forms were (`youtu.be/ID`, `youtube.com/shorts/ID`…, see `youtubeVideoId`), so those rows are
- * still found. Only forms without a query can be listed: a row stored under a key that kept a
- * start time or a playlist (`youtu.be/ID?t=42`, `youtube.com/watch?t=42&v=ID`) is not found.
+ * still found. Only forms without a query can be listed; rows stored under any older key were
+ * re-keyed by migration 033, so this covers what a node of the version before still writes while
+ * a deployment is upgraded.
  */
 export function olderLinkKeys(key: string): string[] {
   const id = youtubeVideoId(key)
@@ -161,6 +179,7 @@ const NAMED_BY_FIRST_SEGMENT = new Set([
   'mobile.facebook.com',
   'web.facebook.com',
   'touch.facebook.com',
+  'fb.com',
 ])
 const YOUTUBE = new Set(['youtube.com', 'm.youtube.com'])
 const TIKTOK = new Set(['tiktok.com', 'm.tiktok.com'])
@@ -198,16 +217,19 @@ export function channelSpan(key: string): [number, number] | undefined {
 }
 
 /**
- * A key on the main site (`SAME_SITE`) with its channel name (`channelSpan`) in lower case, and a
- * YouTube video in any of its forms as `youtube.com/watch?v=ID` (`youtubeVideoId`): keys stored
- * before mobile sites, names and video forms were folded become today's.
+ * A key on the main site (`SAME_SITE`) with its channel name (`channelSpan`) in lower case, a
+ * YouTube video in any of its forms as `youtube.com/watch?v=ID` (`youtubeVideoId`), and a Twitch
+ * clip or past broadcast, a Kick video or clip, a Facebook video or a TikTok page in one form
+ * (`sameStreamForm`): keys stored before mobile sites, names and those forms were folded become
+ * today's (migration 033 re-keyed the rows stored before).
  */
 export function canonicalLinkKey(stored: string): string {
   const slash = stored.search(/[/?]|$/)
   const host = stored.slice(0, slash)
-  const key = Object.hasOwn(SAME_SITE, host) ? SAME_SITE[host] + stored.slice(slash) : stored
-  const video = youtubeVideoId(key)
+  const onMain = Object.hasOwn(SAME_SITE, host) ? SAME_SITE[host] + stored.slice(slash) : stored
+  const video = youtubeVideoId(onMain)
   if (video !== undefined) return `youtube.com/watch?v=${video}`
+  const key = sameStreamForm(onMain, normalizeLink) ?? onMain
   const span = channelSpan(key)
   if (!span) return key
   const [start, end] = span

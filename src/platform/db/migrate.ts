@@ -31,6 +31,7 @@ import * as m029 from './migrations/029_lead_email_normal_form.js'
 import * as m030 from './migrations/030_webhook_disabled_at.js'
 import * as m031 from './migrations/031_webhook_disabled_at_backfill.js'
 import * as m032 from './migrations/032_webhook_outbox_by_endpoint.js'
+import * as m033 from './migrations/033_stream_link_keys.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -68,6 +69,7 @@ const migrations: Record<string, Migration> = {
   '030_webhook_disabled_at': m030,
   '031_webhook_disabled_at_backfill': m031,
   '032_webhook_outbox_by_endpoint': m032,
+  '033_stream_link_keys': m033,
 }
 
 const TABLE = 'service_schema_migration'
