@@ -374,6 +374,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const liveStreams = stream.createLive(streamModule, { publisher, redis: platform.redis })
   stream.registerLiveActions(actions, liveStreams)
   stream.registerLiveInbound(inbound, liveStreams)
+  // Erasure ends the person's campaign streams; their title, owner and session go from the rows.
+  users.onErase((person, trx) => liveStreams.erase(person, trx))
 
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
-import { ForbiddenError } from '../../platform/http/errors.js'
+import { hasRole } from '../../platform/auth/principal.js'
+import { ForbiddenError, NotFoundError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
-import { hasFeature, Slug } from '../campaign/campaign.schema.js'
+import { campaignStatus, hasFeature, Slug } from '../campaign/campaign.schema.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import type { LiveStreams } from './live.service.js'
 import { VisitorLiveStreams } from './stream.schema.js'
@@ -27,7 +28,8 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, { l
           'frames describe them: id, title, status, when it last went live, viewers of live ones, ' +
           'and `mine` for those the caller started (never who owns the others). ' +
           'Any session may read it, as any session may watch the campaign; a page that missed ' +
-          'frames (`resync_required`) reads it; a stream missing from it has ended.',
+          'frames (`resync_required`) reads it; a stream missing from it has ended. A draft ' +
+          'campaign is 404 `CAMPAIGN_NOT_FOUND` to all but editors, as an unknown slug is.',
         params: Type.Object({ slug: Slug }),
         response: { 200: VisitorLiveStreams, ...errors(400, 401, 403, 404) },
       },
@@ -35,6 +37,10 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, { l
     async (request) => {
       const { slug } = request.params as { slug: string }
       const campaign = await campaigns.get(slug)
+      // A draft is not announced: to all but editors it is an unknown slug, word for word (as
+      // `GET /api/campaign/{slug}`), and its streams' titles are not public either.
+      if (campaignStatus(campaign) === 'draft' && !hasRole(request.principal, 'editor'))
+        throw new NotFoundError(`Campaign ${slug} does not exist`, 'CAMPAIGN_NOT_FOUND')
       // The refusal the `stream.*` actions get (campaign.guard's), without their scheduling check:
       // the socket that carries `stream_event`s is open outside the window too.
       if (!hasFeature(campaign, 'streaming')) {

@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import { ulid } from 'ulid'
 import type { Config } from '../../config.js'
+import type { Db } from '../../platform/db/database.js'
 import { actorKey, hasRole, type Principal } from '../../platform/auth/principal.js'
 import {
-  AppError,
   ConflictError,
   ForbiddenError,
   NotFoundError,
   TooManyRequestsError,
   UnprocessableError,
+  ValidationError,
 } from '../../platform/http/errors.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { SocketInfo } from '../../realtime/inbound.js'
@@ -36,6 +37,9 @@ const HTML_ESCAPES: Record<string, string> = {
   '"': '&quot;',
   "'": '&#39;',
 }
+/** Text that shows nothing: white space, format characters (`\p{Cf}`) and the Hangul fillers. */
+const INVISIBLE = /^[\s\p{Cf}\u115f\u1160\u3164\uffa0]*$/u
+
 /** An HTML-escaped copy for clients that insert chat into markup; `text` itself is plain text. */
 export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)
 
@@ -52,8 +56,30 @@ export function createLiveStreams(deps: {
 }) {
   const { streams, publisher, config } = deps
   const publicUrl = (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '')
-  /** stream id → connection id → campaign, for this node's sockets. */
-  const watching = new Map<number, Map<string, string>>()
+  /** stream id → the connection ids of this node's sockets watching it. */
+  const watching = new Map<number, Set<string>>()
+  /**
+   * This node's sockets that joined a stream, by connection id: the streams each watches, and its
+   * `stream_join`/`stream_leave` frames, applied one after the other in the order they came (a
+   * join reads its stream first; a leave sent right after it must not be applied before it).
+   * `closed` is set the moment the gateway hands over the socket's close: a join still reading
+   * then adds nothing, so a socket gone never stays counted.
+   */
+  const sockets = new Map<string, { streams: Set<number>; queue: Promise<void>; closed: boolean }>()
+  function inOrder(
+    connection: string,
+    step: (s: { streams: Set<number>; closed: boolean }) => Promise<void>,
+  ) {
+    let state = sockets.get(connection)
+    if (!state) {
+      state = { streams: new Set(), queue: Promise.resolve(), closed: false }
+      sockets.set(connection, state)
+    }
+    const s = state
+    const done = s.queue.then(() => (s.closed ? undefined : step(s)))
+    s.queue = done.catch(() => {})
+    return done
+  }
 
   const fill = (template: string, row: { id: number; campaign: string; key: string }) =>
     template
@@ -114,6 +140,18 @@ export function createLiveStreams(deps: {
     await announce(updated)
     return updated
   }
+  /** A frame's `stream_id`, as the actions take it: a positive integer, or its decimal digits. */
+  function streamId(frame: Record<string, unknown>): number {
+    const raw = frame.stream_id
+    const id =
+      typeof raw === 'number' ? raw : typeof raw === 'string' && /^[0-9]{1,15}$/.test(raw) ? Number(raw) : NaN
+    if (!Number.isSafeInteger(id) || id < 1) {
+      throw new ValidationError('stream_id must be a stream id (a positive integer)', [
+        { path: '/stream_id', message: 'must be a positive integer' },
+      ])
+    }
+    return id
+  }
   const answer = (row: StreamRow) => ({ stream_id: Number(row.id), status: row.live_status, ...urls(row) })
 
   return {
@@ -132,7 +170,8 @@ export function createLiveStreams(deps: {
       const row = await streams.createLive({
         campaign,
         owner: principal.user_id,
-        title: input.title?.trim() || 'Live stream',
+        // A title that shows nothing (zero-width characters, say) is no title: the default.
+        title: input.title && !INVISIBLE.test(input.title) ? input.title.trim() : 'Live stream',
         ingestKey: key,
         playbackFor: (id) => fill(config.STREAM_PLAYBACK_URL_TEMPLATE, { id, campaign, key }),
         metadata: { created_by_session: principal.session_id },
@@ -153,11 +192,30 @@ export function createLiveStreams(deps: {
       watching.delete(Number(ended.id))
       return answer(ended)
     },
+    /**
+     * Erasure (a `users.onErase` hook, in its transaction): the person's campaign streams end and
+     * keep nothing that names them. Once the erasure has committed (the function returned), each
+     * campaign is told of those that were still open, as for a stop, and `/cable` of every change.
+     */
+    async erase(person: { user_id: string }, trx: Db) {
+      const erased = await streams.eraseOwner(person.user_id, trx)
+      return async () => {
+        await erased.announce()
+        const open = new Set(erased.ended)
+        for (const row of erased.rows) {
+          if (!open.has(Number(row.id))) continue
+          watching.delete(Number(row.id))
+          await announce(row)
+        }
+      }
+    },
     async chat(principal: Principal, campaign: string, input: { stream_id: number | string; text: string }) {
       // Plain text: control characters (but newlines), C1 ones included, removed; nothing is ever
       // parsed as HTML.
       const text = input.text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, '').trim()
-      if (!text) throw new UnprocessableError('Chat message is empty', 'CHAT_EMPTY')
+      // Nothing visible (only spaces, format characters such as zero-width spaces, joiners or
+      // direction marks, and the Hangul fillers) is empty too: it would show as a blank line.
+      if (INVISIBLE.test(text)) throw new UnprocessableError('Chat message is empty', 'CHAT_EMPTY')
       if ([...text].length > config.STREAM_CHAT_MAX_LENGTH) {
         throw new UnprocessableError(
           `Chat messages are at most ${config.STREAM_CHAT_MAX_LENGTH} characters`,
@@ -189,24 +247,42 @@ export function createLiveStreams(deps: {
     },
 
     async join(socket: SocketInfo, frame: Record<string, unknown>) {
-      const row = await load(socket.campaign, frame.stream_id)
-      if (row.live_status === 'ended')
-        throw new ConflictError(`Stream ${row.id} has ended`, 'STREAM_NOT_LIVE')
-      const id = Number(row.id)
-      let set = watching.get(id)
-      if (!set) {
-        set = new Map()
-        watching.set(id, set)
-      }
-      set.set(socket.connection_id, socket.campaign)
+      const wanted = streamId(frame)
+      await inOrder(socket.connection_id, async (state) => {
+        const row = await load(socket.campaign, wanted)
+        if (row.live_status === 'ended')
+          throw new ConflictError(`Stream ${row.id} has ended`, 'STREAM_NOT_LIVE')
+        // Closed while the row was read: the close already took off what this socket watched.
+        if (state.closed) return
+        const id = Number(row.id)
+        let set = watching.get(id)
+        if (!set) {
+          set = new Set()
+          watching.set(id, set)
+        }
+        set.add(socket.connection_id)
+        state.streams.add(id)
+      })
     },
     async leave(socket: SocketInfo, frame: Record<string, unknown>) {
-      const id = Number(frame.stream_id)
-      if (!Number.isSafeInteger(id)) throw new AppError(400, 'BAD_REQUEST', 'stream_id is required')
-      watching.get(id)?.delete(socket.connection_id)
+      const id = streamId(frame)
+      // A socket that never joined anything has nothing to leave (and gets no state for it).
+      if (!sockets.has(socket.connection_id)) return
+      await inOrder(socket.connection_id, async (state) => {
+        watching.get(id)?.delete(socket.connection_id)
+        state.streams.delete(id)
+      })
     },
     async closed(socket: SocketInfo) {
-      for (const set of watching.values()) set.delete(socket.connection_id)
+      const state = sockets.get(socket.connection_id)
+      if (!state) return
+      state.closed = true
+      sockets.delete(socket.connection_id)
+      for (const id of state.streams) {
+        const set = watching.get(id)
+        set?.delete(socket.connection_id)
+        if (set?.size === 0) watching.delete(id)
+      }
     },
     localViewers: (id: number) => watching.get(id)?.size ?? 0,
 

@@ -213,6 +213,29 @@ export async function live(db: Db): Promise<Array<{ id: number; campaign_slug: s
     .execute()
 }
 
+/**
+ * Erasure: every campaign stream `owner` started is ended if it was not, and keeps nothing that
+ * names them (title, `owner_id`, `posted_by`, the session in `metadata`). `ended`: the ids of
+ * those that were still open; `rows`: all of them, as they are now.
+ */
+export async function eraseOwner(db: Db, owner: string): Promise<{ ended: number[]; rows: StreamRow[] }> {
+  const now = new Date()
+  const ended = await db
+    .updateTable('service_stream_main')
+    .set({ live_status: 'ended', status: 'offline', last_checked_at: now, updated_at: now })
+    .where('owner_id', '=', owner)
+    .where('live_status', 'in', ['starting', 'live', 'paused'])
+    .returning('id')
+    .execute()
+  const rows = await db
+    .updateTable('service_stream_main')
+    .set({ title: null, owner_id: null, posted_by: null, metadata: '{}', updated_at: now })
+    .where('owner_id', '=', owner)
+    .returningAll()
+    .execute()
+  return { ended: ended.map((r) => Number(r.id)), rows }
+}
+
 /** The ids of `owner`'s streams in `campaign` that have not ended, oldest first. */
 export async function openByOwner(db: Db, campaign: string, owner: string): Promise<number[]> {
   const rows = await db

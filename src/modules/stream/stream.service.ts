@@ -287,6 +287,18 @@ export function createStreamService(deps: {
       if (updated) await broadcast('updated', await one(updated))
       return updated
     },
+    /**
+     * Erasure (in its transaction `trx`): `owner`'s campaign streams ended and stripped of what
+     * names them (see `repo.eraseOwner`). `announce`, once the erasure has committed, tells
+     * `/cable` of each change.
+     */
+    async eraseOwner(owner: string, trx: Db) {
+      const erased = await repo.eraseOwner(trx, owner)
+      const announce = async () => {
+        for (const row of erased.rows) await broadcast('updated', await one(row))
+      }
+      return { ...erased, announce }
+    },
     findRow: (id: number) =>
       Number.isSafeInteger(id) && id > 0 ? repo.findById(db, id) : Promise.resolve(undefined),
     liveRows: () => repo.live(db),

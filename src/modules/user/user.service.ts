@@ -51,7 +51,13 @@ export interface ErasedPerson {
   emails: string[]
   session_ids: string[]
 }
-export type EraseHook = (person: ErasedPerson, trx: Db) => Promise<void>
+/**
+ * One module's part of an erasure, in its transaction `trx`. What it must tell others (sockets,
+ * `/cable`) it returns as a function, run once the erasure has committed: nobody hears of an
+ * erasure that a later hook or the commit then undid.
+ */
+export type EraseHook = (person: ErasedPerson, trx: Db) => Promise<void | AfterErase>
+export type AfterErase = () => Promise<void>
 
 /** Applies a referral code given at join (the referral module provides it). */
 export type JoinReferralHook = (input: {
@@ -477,8 +483,12 @@ export function createUserService(deps: UserServiceDeps): UserService {
         session_ids: await repo.sessionIds(db, user.id),
       }
       let revoked: string[] = []
+      const announcements: AfterErase[] = []
       const erasedAt = await db.transaction().execute(async (trx) => {
-        for (const hook of eraseHooks) await hook(person, trx)
+        for (const hook of eraseHooks) {
+          const then = await hook(person, trx)
+          if (then) announcements.push(then)
+        }
         // A session another person also joined from stays theirs (see sessionFor).
         const shared = new Set(await repo.sessionsSharedWithOthers(trx, person.session_ids, user.id))
         revoked = person.session_ids.filter((id) => !shared.has(id))
@@ -490,6 +500,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       // those of the sessions revoked, but not of one another person shares).
       deps.revocations?.forget(person)
       await deps.revocations?.revoked({ user_id: person.user_id, session_ids: revoked, all: true })
+      for (const announce of announcements) await announce()
       if (erasedAt) return { id: user.id, erased_at: erasedAt }
       const again = await repo.findById(db, userId)
       return { id: userId, erased_at: again?.erased_at ?? new Date() }
