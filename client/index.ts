@@ -15,8 +15,11 @@ export {
   type ConnectionState,
   connectRealtime,
   type DispatchOptions,
+  isRestartClose,
   RealtimeConnection,
   type RealtimeOptions,
+  restartDelay,
+  type StateChange,
   type WebSocketCtor,
   type WebSocketLike,
 } from './realtime.js'

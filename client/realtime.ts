@@ -25,6 +25,25 @@ export interface BackoffOptions {
   /** Largest delay ceiling in ms (default 30 000). */
   maxMs?: number
   factor?: number
+  /**
+   * The window the first retry after a server restart (close 1012, or 1001 going away) is spread
+   * over, in ms (default 5 000, at most `maxMs`): every client of the node gets that close at
+   * once, and retrying together would hit the next node as one burst.
+   */
+  restartWindowMs?: number
+}
+
+/** What came with a change of state: the close behind it, and when the next attempt goes. */
+export interface StateChange {
+  /**
+   * `reconnecting` after a socket closed: its close code (none when no socket was opened: the
+   * token function threw).
+   */
+  code?: number
+  /** Its close reason (`SERVER_RESTART`, `HEARTBEAT_TIMEOUT`, …). */
+  reason?: string
+  /** `reconnecting`: in how many ms the next attempt goes (a `Retry-After` may push it later). */
+  retryInMs?: number
 }
 
 export interface HeartbeatOptions {
@@ -67,7 +86,7 @@ export interface RealtimeOptions {
    * one). Without either, such a close is retried with backoff, unexplained.
    */
   fetch?: FetchLike
-  /** Injectable randomness for the jitter (tests). */
+  /** The randomness of the backoff's jitter (default `Math.random`): a test injects its own. */
   random?: () => number
   /**
    * Dispatches that may wait for the socket (made while it is down, or sent and not acknowledged
@@ -96,6 +115,18 @@ interface PendingDispatch extends PacedDispatch {
 }
 
 type Handler<F> = (frame: F) => void
+type StateHandler = (s: ConnectionState, change: StateChange) => void
+
+/**
+ * An exception no listener was left to take (`onError` had none, or threw itself): given to the
+ * runtime as an uncaught one would be (`reportError`: the page's `error` event, error trackers),
+ * without unwinding the connection's own work; `console.error` where there is no `reportError`.
+ */
+function reportUncaught(err: unknown): void {
+  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError
+  if (typeof report === 'function') report(err)
+  else console.error(err)
+}
 
 /** Whose request a server deduplicates (its `actorKey`): a guest's session, else the user. */
 function actorOf(f: FrameMap['connected']): string {
@@ -117,6 +148,25 @@ export function backoffDelay(attempt: number, opts: BackoffOptions = {}, random:
   const initial = opts.initialMs ?? 500
   const ceiling = Math.min(opts.maxMs ?? 30_000, initial * (opts.factor ?? 2) ** attempt)
   return Math.round(ceiling / 2 + random() * (ceiling / 2))
+}
+
+/**
+ * Close codes of a server going away as a whole (1012 service restart, 1001 going away): every
+ * socket of the node gets one at the same moment.
+ */
+export function isRestartClose(code: number): boolean {
+  return code === 1012 || code === 1001
+}
+
+/**
+ * Delay before the first retry after a server restart: "full jitter" over `restartWindowMs`
+ * (default 5 000, at most `maxMs`), as centrifuge-js and Socket.IO's `randomizationFactor` spread
+ * theirs. A node's clients then come back at an even rate over the window (on average half of
+ * it), not all within the same few hundred milliseconds.
+ */
+export function restartDelay(opts: BackoffOptions = {}, random: () => number = Math.random) {
+  const window = Math.max(0, Math.min(opts.maxMs ?? 30_000, opts.restartWindowMs ?? 5_000))
+  return Math.round(Math.min(1, Math.max(0, random())) * window)
 }
 
 /**
@@ -144,7 +194,7 @@ export class RealtimeConnection {
   private attempt = 0
   private retryTimer?: ReturnType<typeof setTimeout>
   private readonly handlers = new Map<string, Set<Handler<any>>>()
-  private readonly stateHandlers = new Set<(s: ConnectionState) => void>()
+  private readonly stateHandlers = new Set<StateHandler>()
   /** By request_id, in the order dispatch() was called (a Map iterates in insertion order). */
   private readonly outbox = new Map<string, PendingDispatch>()
   /** The socket whose `connected` frame arrived: dispatches go out on it, or wait. */
@@ -186,6 +236,20 @@ export class RealtimeConnection {
   private heardAt = 0
   /** The current socket's liveness check (`heartbeat`). */
   private watchdog?: ReturnType<typeof setTimeout>
+  /** Pings the ready socket now and drops it if unanswered (`heartbeat`): the network changed. */
+  private pingNow?: () => void
+  /**
+   * The page's `online` event (browsers; none in Node): the network is back, or another one took
+   * over. A connection backing off tries at once instead of at its backed-off time (which may be
+   * `maxMs` away); an open one pings its socket, which may have died with the old network.
+   */
+  private readonly online = () => {
+    if (this.closedByUser) return
+    if (this.state === 'reconnecting') {
+      this.attempt = 0
+      this.retryNow()
+    } else this.pingNow?.()
+  }
   /** The `error` frame `CAMPAIGN_NOT_ACTIVE` the server sends before closing for it. */
   private endedBy?: FrameMap['error']
   /** What the `token` option, a function, last gave. */
@@ -211,7 +275,12 @@ export class RealtimeConnection {
     return () => set.delete(handler)
   }
 
-  onState(handler: (s: ConnectionState) => void): () => void {
+  /**
+   * Called on every change of state, with what came with it (`change`): for `reconnecting`, the
+   * close code and reason of the socket lost and `retryInMs`, when the next attempt goes (a
+   * "reconnecting in 3 s" banner). Returns the unsubscribe function.
+   */
+  onState(handler: StateHandler): () => void {
     this.stateHandlers.add(handler)
     return () => this.stateHandlers.delete(handler)
   }
@@ -222,8 +291,10 @@ export class RealtimeConnection {
    * and hands over the server's error. A terminal one (401: log in again; 403, 404, 409, 410,
    * 400) comes just before the state turns `closed`, and stays in `error`; a 429 before the
    * connection waits its `retryAfter`. So do the end of the campaign under an open socket (409
-   * `CAMPAIGN_NOT_ACTIVE`) and a connection that cannot open at all (`NOT_CONNECTED`). Returns the
-   * unsubscribe function.
+   * `CAMPAIGN_NOT_ACTIVE`) and a connection that cannot open at all (`NOT_CONNECTED`). A handler
+   * of this connection (`on`, `onState`) that throws is reported here too, as `HANDLER_FAILED`
+   * (status 0, the exception as `cause`, `details.handler` the frame type or `state`); the other
+   * handlers still run and the connection goes on. Returns the unsubscribe function.
    */
   onError(handler: RealtimeErrorHandler): () => void {
     this.errorHandlers.add(handler)
@@ -376,7 +447,7 @@ export class RealtimeConnection {
   private fail(error: OvasabiError): void {
     if (this.closedByUser) return
     this.error = error
-    for (const h of this.errorHandlers) h(error)
+    this.tell(error)
     if (!this.closedByUser) this.stop(error.message, error.code)
   }
 
@@ -388,6 +459,9 @@ export class RealtimeConnection {
   /** No socket, no reconnect from now on; dispatches still waiting reject with `code`. */
   private stop(message: string, code?: string): void {
     this.closedByUser = true
+    const page = globalThis as { removeEventListener?: (type: string, listener: () => void) => void }
+    if (typeof page.removeEventListener === 'function') page.removeEventListener('online', this.online)
+    this.pingNow = undefined
     clearTimeout(this.retryTimer)
     clearTimeout(this.cursorTimer)
     clearTimeout(this.watchdog)
@@ -400,6 +474,9 @@ export class RealtimeConnection {
 
   /** @internal started by `connectRealtime`. */
   async start(): Promise<void> {
+    const page = globalThis as { addEventListener?: (type: string, listener: () => void) => void }
+    if (!this.closedByUser && typeof page.addEventListener === 'function')
+      page.addEventListener('online', this.online)
     const f = this.opts.frequency
     try {
       const hz = typeof f === 'function' ? await f() : (f ?? 1)
@@ -422,9 +499,13 @@ export class RealtimeConnection {
     let token: string | undefined
     try {
       token = await this.nextToken()
-    } catch {
+    } catch (err) {
       // A hook that refreshes the token over the network fails while offline: that is a drop
-      // like any other, retried with backoff, not the end of the connection.
+      // like any other, retried with backoff, not the end of the connection. Said to `onError`,
+      // or a hook that always throws (a bug, a refresh token gone) would only look like silence.
+      if (this.closedByUser) return
+      const why = err instanceof Error ? err.message : String(err)
+      this.tell(new OvasabiError('TOKEN_UNAVAILABLE', `The token function threw: ${why}`, { cause: err }))
       this.retryLater()
       return
     }
@@ -474,8 +555,9 @@ export class RealtimeConnection {
       if (ev.code === 1008 && ev.reason !== 'RATE_LIMITED') this.refusedToken = token
       // Dispatches still waiting stay: re-sent after the reconnect's `connected`, or rejected by
       // their timeout or by the end of the connection.
-      // A deliberate identity switch reconnects at once; drops back off.
-      this.retryLater(ev.code === 4000)
+      // A deliberate identity switch reconnects at once; drops back off, and a server restart's
+      // clients spread their first retry over a window instead of coming back as one burst.
+      this.retryLater(ev.code === 4000, ev)
       if (unexplained) void this.probe(url.toString(), token)
     }
     ws.onclose = lost
@@ -495,12 +577,21 @@ export class RealtimeConnection {
    */
   private watch(ws: WebSocketLike, dead: () => void): void {
     clearTimeout(this.watchdog)
+    this.pingNow = undefined
     const hb = this.opts.heartbeat
     if (hb === false) return
     const idleMs = hb?.idleMs ?? 25_000
     const timeoutMs = hb?.timeoutMs ?? 10_000
     this.heardAt = Date.now()
     let pingAt: number | undefined
+    this.pingNow = () => {
+      // Not before `connected`, and not twice: an unanswered ping is already being timed.
+      if (this.ws !== ws || this.ready !== ws || (pingAt !== undefined && this.heardAt < pingAt)) return
+      pingAt = Date.now()
+      this.send({ type: 'ping' })
+      clearTimeout(this.watchdog)
+      this.watchdog = setTimeout(check, timeoutMs)
+    }
     const check = () => {
       this.watchdog = undefined
       if (this.ws !== ws || this.closedByUser) return
@@ -549,7 +640,7 @@ export class RealtimeConnection {
     this.dueWhileProbing = false
     if (terminal) return this.fail(error)
     if (error.status === 429 && this.state === 'reconnecting') {
-      if (ours) for (const h of this.errorHandlers) h(error)
+      if (ours) this.tell(error)
       const wait = (error.retryAfter ?? 0) * 1000
       if (due || wait > this.retryDueAt - Date.now()) return this.schedule(wait)
     }
@@ -581,13 +672,23 @@ export class RealtimeConnection {
     }
   }
 
-  private retryLater(now = false): void {
+  private retryLater(now = false, closed?: { code: number; reason: string }): void {
     if (this.closedByUser || this.opts.reconnect === false) {
       this.end('Socket closed; not reconnecting')
       return
     }
-    this.setState('reconnecting')
-    this.schedule(now ? 0 : backoffDelay(this.attempt++, this.opts.backoff, this.opts.random))
+    const { backoff, random } = this.opts
+    const restart = !now && closed !== undefined && isRestartClose(closed.code)
+    const delay = now
+      ? 0
+      : restart
+        ? restartDelay(backoff, random)
+        : backoffDelay(this.attempt, backoff, random)
+    if (!now) this.attempt++
+    // Scheduled before the state handlers run: one that closes the connection, or gives it a new
+    // token, acts on this attempt.
+    this.schedule(delay)
+    this.setState('reconnecting', { code: closed?.code, reason: closed?.reason, retryInMs: delay })
   }
 
   /** The next attempt, `delay` ms from now (replacing one already scheduled); after the probe's answer. */
@@ -750,8 +851,51 @@ export class RealtimeConnection {
         break
       }
     }
-    for (const h of this.handlers.get(frame.type) ?? []) h(frame)
-    for (const h of this.handlers.get('*') ?? []) h(frame)
+    // A handler (or a state handler on `open`) that calls close(): none after it gets the frame.
+    const deliver = (h: Handler<ServerFrame>) => this.closedByUser || h(frame)
+    this.notify(this.handlers.get(frame.type), frame.type, deliver)
+    this.notify(this.handlers.get('*'), frame.type, deliver)
+  }
+
+  /**
+   * Runs each of `listeners` (a copy: one added or removed meanwhile does not change this round).
+   * One that throws is reported to `onError` as `HANDLER_FAILED`, and the others still run: a
+   * page's bug in one handler must not cost the others their frame, nor the connection its work
+   * (the frame's own bookkeeping, the state after it, the dispatches waiting to go).
+   */
+  private notify<H>(listeners: Iterable<H> | undefined, what: string, call: (h: H) => void): void {
+    if (!listeners) return
+    for (const h of [...listeners]) {
+      try {
+        call(h)
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err)
+        this.tell(
+          new OvasabiError('HANDLER_FAILED', `A ${what} handler threw: ${message}`, {
+            cause: err,
+            details: { handler: what },
+          }),
+        )
+      }
+    }
+  }
+
+  /**
+   * `error` to every `onError` handler; one that throws, or none at all for a handler's failure,
+   * leaves it to the runtime (`reportUncaught`), never back to the connection.
+   */
+  private tell(error: OvasabiError): void {
+    if (this.errorHandlers.size === 0) {
+      if (error.code === 'HANDLER_FAILED') reportUncaught(error)
+      return
+    }
+    for (const h of [...this.errorHandlers]) {
+      try {
+        h(error)
+      } catch (err) {
+        reportUncaught(err)
+      }
+    }
   }
 
   private flushCursor(): void {
@@ -766,10 +910,10 @@ export class RealtimeConnection {
     else this.out(data)
   }
 
-  private setState(s: ConnectionState): void {
+  private setState(s: ConnectionState, change: StateChange = {}): void {
     if (this.state === s) return
     this.state = s
-    for (const h of this.stateHandlers) h(s)
+    this.notify(this.stateHandlers, 'state', (h) => h(s, change))
   }
 }
 

@@ -6,28 +6,14 @@ import { createServer as createTcpServer, type Socket, connect as tcpConnect } f
 import { after, before, describe, test } from 'node:test'
 import WebSocket from 'ws'
 import { adminHeaders, buildTestApp, createCampaign, DIALECTS, type TestContext } from '../test/helper.js'
-import { createClient, type OvasabiError, type RealtimeConnection, type WebSocketCtor } from './index.js'
-
-/** A WebSocket class of its own: `sockets` holds every socket opened with it, in order. */
-function recordingSockets() {
-  const sockets: WebSocket[] = []
-  class Recorded extends WebSocket {
-    constructor(address: string, protocols?: string | string[]) {
-      super(address, protocols)
-      sockets.push(this)
-    }
-  }
-  return { sockets, WebSocket: Recorded as unknown as WebSocketCtor }
-}
-
-/** Waits for `cond` (generous limit: a failure means it never happened, not that it was slow). */
-async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
+import {
+  createClient,
+  type OvasabiError,
+  type RealtimeConnection,
+  type RealtimeOptions,
+  type WebSocketCtor,
+} from './index.js'
+import { errorsOf, recordingSockets, until } from './test-helpers.js'
 
 /**
  * A TCP relay in front of the server. `blackhole()` stops carrying bytes on the connections open
@@ -75,6 +61,24 @@ async function blackholingRelay(target: string) {
 }
 
 const ws = WebSocket as unknown as WebSocketCtor
+
+/**
+ * Connect options for the two tests of a revoked token: the first retry comes at once, the next
+ * only minutes later, so only a new token opens the socket again. `draws()` counts the backoffs
+ * drawn: the close for the revoked token, then the attempt that found the same token again.
+ */
+function retryOnceThenWait() {
+  let draws = 0
+  const opts = {
+    frequency: 1,
+    backoff: { initialMs: 40, factor: 10_000, maxMs: 600_000 },
+    random: () => {
+      draws++
+      return 1
+    },
+  } satisfies Partial<RealtimeOptions>
+  return { opts, draws: () => draws }
+}
 
 for (const dialect of DIALECTS) {
   describe(`SDK QA 23: dead sockets and replaced tokens, real server (${dialect})`, () => {
@@ -152,24 +156,18 @@ for (const dialect of DIALECTS) {
       const slug = await createCampaign(ctx.app)
       const first = (await ctx.app.platform.tokens.issueGuest()).token
       const rec = recordingSockets()
-      let draws = 0
-      // The first retry comes at once; the next would only come minutes later.
+      const retry = retryOnceThenWait()
       const conn = keep(
         createClient({ baseUrl, WebSocket: rec.WebSocket }).connect(slug, {
+          ...retry.opts,
           token: first,
           userId: 'guest',
-          frequency: 1,
-          backoff: { initialMs: 40, factor: 10_000, maxMs: 600_000 },
-          random: () => {
-            draws++
-            return 1
-          },
         }),
       )
       await until(() => conn.state === 'open', 'open')
       await createClient({ baseUrl, token: first }).users.logout()
       // Closed (1008 TOKEN_REVOKED), then one attempt that found the same token and backed off.
-      await until(() => draws >= 2, 'the revoked token found again')
+      await until(() => retry.draws() >= 2, 'the revoked token found again')
       assert.equal(conn.state, 'reconnecting')
       conn.reauth((await ctx.app.platform.tokens.issueGuest()).token)
       await until(() => conn.state === 'open', 'open with the new token')
@@ -181,21 +179,12 @@ for (const dialect of DIALECTS) {
       const rec = recordingSockets()
       const client = createClient({ baseUrl, WebSocket: rec.WebSocket })
       await client.createSession()
-      let draws = 0
-      const conn = keep(
-        client.connect(slug, {
-          frequency: 1,
-          backoff: { initialMs: 40, factor: 10_000, maxMs: 600_000 },
-          random: () => {
-            draws++
-            return 1
-          },
-        }),
-      )
+      const retry = retryOnceThenWait()
+      const conn = keep(client.connect(slug, retry.opts))
       await until(() => conn.state === 'open', 'open')
       // Logged out elsewhere (another tab): this client still holds the revoked token.
       await createClient({ baseUrl, token: client.token }).users.logout()
-      await until(() => draws >= 2, 'the revoked token found again')
+      await until(() => retry.draws() >= 2, 'the revoked token found again')
       await client.createSession()
       await until(() => conn.state === 'open', "open with the client's new token")
       assert.equal(rec.sockets.length, 2)
@@ -228,8 +217,7 @@ for (const dialect of DIALECTS) {
       const client = createClient({ baseUrl, WebSocket: ws })
       await client.createSession()
       const conn = keep(client.connect(slug, { frequency: 1 }))
-      const seen: OvasabiError[] = []
-      conn.onError((e) => seen.push(e))
+      const seen = errorsOf(conn)
       await until(() => conn.state === 'open', 'open')
       const archived = await ctx.app.inject({
         method: 'DELETE',
@@ -260,8 +248,7 @@ describe('SDK QA 23: a connection that cannot open says why', () => {
       userId: 'guest',
       frequency: 1,
     })
-    const seen: OvasabiError[] = []
-    conn.onError((e) => seen.push(e))
+    const seen = errorsOf(conn)
     await until(() => conn.state === 'closed', 'closed')
     assert.equal(conn.error?.code, 'NOT_CONNECTED')
     assert.match(conn.error?.message ?? '', /Invalid URL/)

@@ -3,7 +3,6 @@
 // a real port: a refusal no retry cures closes the connection with the server's error, a 429 waits
 // its Retry-After, anything else (426 after a drop, no answer) keeps reconnecting with backoff.
 import assert from 'node:assert/strict'
-import { createServer as createTcpServer, type Socket, connect as tcpConnect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import WebSocket from 'ws'
 import { buildTestApp, createCampaign, DIALECTS, type TestContext } from '../test/helper.js'
@@ -16,18 +15,7 @@ import {
   type RealtimeOptions,
   type WebSocketCtor,
 } from './index.js'
-
-/** A WebSocket class of its own: `sockets` holds every socket opened with it, in order. */
-function recordingSockets() {
-  const sockets: WebSocket[] = []
-  class Recorded extends WebSocket {
-    constructor(address: string, protocols?: string | string[]) {
-      super(address, protocols)
-      sockets.push(this)
-    }
-  }
-  return { sockets, WebSocket: Recorded as unknown as WebSocketCtor }
-}
+import { errorsOf, recordingSockets, until, upgradeDroppingRelay } from './test-helpers.js'
 
 /** A `fetch` recording each request's URL, `Authorization` and answer status (0: none). */
 function recordingFetch() {
@@ -44,22 +32,6 @@ function recordingFetch() {
     return res
   }
   return { calls, fetch }
-}
-
-/** Waits for `cond` (generous limit: a failure means it never happened, not that it was slow). */
-async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
-
-/** The connection's refusals as `onError` hands them over. */
-function errorsOf(conn: RealtimeConnection): OvasabiError[] {
-  const seen: OvasabiError[] = []
-  conn.onError((e) => seen.push(e))
-  return seen
 }
 
 /** The error a promise rejected with (fails the test when it resolved). */
@@ -259,41 +231,3 @@ describe('SDK: 429 TOO_MANY_CONNECTIONS waits its Retry-After', () => {
     assert.equal(seen.length, 1)
   })
 })
-
-/**
- * A TCP relay in front of the server. While `dropUpgrades`, a connection whose request is a
- * WebSocket upgrade is cut before the server answers (the client sees 1006, as for a network drop)
- * and plain HTTP passes; `refuseAll` cuts every connection (the server unreachable).
- */
-async function upgradeDroppingRelay(target: string) {
-  const { hostname, port } = new URL(target)
-  const open = new Set<Socket>()
-  const relay = { url: '', dropUpgrades: true, refuseAll: false, close: async () => {} }
-  const server = createTcpServer((inbound) => {
-    open.add(inbound)
-    inbound.on('close', () => open.delete(inbound))
-    inbound.on('error', () => inbound.destroy())
-    if (relay.refuseAll) return void inbound.destroy()
-    inbound.once('data', (first: Buffer) => {
-      if (relay.dropUpgrades && /\r\nupgrade:\s*websocket/i.test(first.toString('latin1')))
-        return void inbound.destroy()
-      const outbound = tcpConnect(Number(port), hostname)
-      open.add(outbound)
-      outbound.on('close', () => {
-        open.delete(outbound)
-        inbound.destroy()
-      })
-      outbound.on('error', () => outbound.destroy())
-      inbound.on('close', () => outbound.destroy())
-      outbound.write(first)
-      inbound.pipe(outbound).pipe(inbound)
-    })
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-  relay.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
-  relay.close = () => {
-    for (const s of open) s.destroy()
-    return new Promise<void>((r) => server.close(() => r()))
-  }
-  return relay
-}

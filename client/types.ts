@@ -34,7 +34,9 @@ export type RestErrorBody = ErrorBody
  * Called by `RealtimeConnection.onError` with a refusal of the socket's upgrade, as the server
  * answered the probe of its URL: `status` (401, 403, 404, 409, 410, 400; 429 with `retryAfter`),
  * the server's `code` (`TOKEN_EXPIRED`, `USER_MISMATCH`, `ORIGIN_NOT_ALLOWED`, `CAMPAIGN_NOT_FOUND`,
- * `CAMPAIGN_NOT_ACTIVE`, `TOO_MANY_CONNECTIONS`, …), `message` and `details`.
+ * `CAMPAIGN_NOT_ACTIVE`, `TOO_MANY_CONNECTIONS`, …), `message` and `details`. Also, with status 0
+ * and the exception as `cause`: `HANDLER_FAILED` (one of the connection's handlers threw;
+ * `details.handler` names it) and `TOKEN_UNAVAILABLE` (the `token` function threw; retried).
  */
 export type RealtimeErrorHandler = (error: OvasabiError) => void
 

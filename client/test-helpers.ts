@@ -1,0 +1,71 @@
+// Helpers the SDK's test files share. Imported only by `*.test.ts`: nothing the SDK (client/index.ts)
+// or the site bundle (web/) imports reaches it, so it ships in neither.
+import { createServer as createTcpServer, type Socket, connect as tcpConnect } from 'node:net'
+import WebSocket from 'ws'
+import type { OvasabiError, RealtimeConnection, WebSocketCtor } from './index.js'
+
+/** A WebSocket class of its own: `sockets` holds every socket opened with it, in order. */
+export function recordingSockets() {
+  const sockets: WebSocket[] = []
+  class Recorded extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols)
+      sockets.push(this)
+    }
+  }
+  return { sockets, WebSocket: Recorded as unknown as WebSocketCtor }
+}
+
+/** Waits for `cond` (generous limit: a failure means it never happened, not that it was slow). */
+export async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+/** What the connection hands `onError`, in order. */
+export function errorsOf(conn: RealtimeConnection): OvasabiError[] {
+  const seen: OvasabiError[] = []
+  conn.onError((e) => seen.push(e))
+  return seen
+}
+
+/**
+ * A TCP relay in front of the server. While `dropUpgrades`, a connection whose request is a
+ * WebSocket upgrade is cut before the server answers (the client sees 1006, as for a network drop)
+ * and plain HTTP passes; `refuseAll` cuts every connection (the server unreachable).
+ */
+export async function upgradeDroppingRelay(target: string) {
+  const { hostname, port } = new URL(target)
+  const open = new Set<Socket>()
+  const relay = { url: '', dropUpgrades: true, refuseAll: false, close: async () => {} }
+  const server = createTcpServer((inbound) => {
+    open.add(inbound)
+    inbound.on('close', () => open.delete(inbound))
+    inbound.on('error', () => inbound.destroy())
+    if (relay.refuseAll) return void inbound.destroy()
+    inbound.once('data', (first: Buffer) => {
+      if (relay.dropUpgrades && /\r\nupgrade:\s*websocket/i.test(first.toString('latin1')))
+        return void inbound.destroy()
+      const outbound = tcpConnect(Number(port), hostname)
+      open.add(outbound)
+      outbound.on('close', () => {
+        open.delete(outbound)
+        inbound.destroy()
+      })
+      outbound.on('error', () => outbound.destroy())
+      inbound.on('close', () => outbound.destroy())
+      outbound.write(first)
+      inbound.pipe(outbound).pipe(inbound)
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  relay.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  relay.close = () => {
+    for (const s of open) s.destroy()
+    return new Promise<void>((r) => server.close(() => r()))
+  }
+  return relay
+}
