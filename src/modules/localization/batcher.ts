@@ -88,7 +88,9 @@ export function createBatcher(deps: {
       )
       entries.forEach(([text, d], i) => {
         const value = { text: res.texts[i] as string, detected: res.detected[i] }
-        remember(`${groupKey}\u0000${text}`, value)
+        // An empty answer for a non-empty string is no translation (the service answers the
+        // source and caches nothing): the next ask goes upstream again.
+        if (value.text.trim() !== '' || text.trim() === '') remember(`${groupKey}\u0000${text}`, value)
         d.resolve(value)
       })
     } catch (err) {

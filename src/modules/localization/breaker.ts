@@ -16,7 +16,18 @@ export interface CircuitBreaker {
    * half-open trial undecided, so the next call is the trial, and leaves the failure count alone.
    */
   neutral(): void
+  /**
+   * The upstream asked to be left alone for `ms` (a 429's `Retry-After`): open until then at
+   * least, whatever the failure count, so no caller on this node asks it before it said to. At
+   * most `MAX_HOLD_MS` at a time: a proxy's `Retry-After: 86400` must not stop translation for a
+   * day (the trial after it asks again, and is told again).
+   */
+  holdOpen(ms: number): void
+  /** While open: how long until a trial call may go (ms); undefined otherwise. */
+  retryAfterMs(): number | undefined
 }
+
+export const MAX_HOLD_MS = 5 * 60_000
 
 export function createBreaker(opts: {
   threshold: number
@@ -26,7 +37,8 @@ export function createBreaker(opts: {
 }): CircuitBreaker {
   const now = opts.now ?? Date.now
   let failures = 0
-  let openedAt = 0
+  /** When an open circuit lets its trial through. */
+  let reopenAt = 0
   let current: BreakerState = 'closed'
   let trialRunning = false
 
@@ -37,7 +49,7 @@ export function createBreaker(opts: {
   }
 
   function state(): BreakerState {
-    if (current === 'open' && now() - openedAt >= opts.cooldownMs) set('half_open')
+    if (current === 'open' && now() >= reopenAt) set('half_open')
     return current
   }
 
@@ -60,12 +72,21 @@ export function createBreaker(opts: {
       const wasTrial = trialRunning
       trialRunning = false
       if (wasTrial || current === 'half_open' || failures >= opts.threshold) {
-        openedAt = now()
+        // Never shortened: a `Retry-After` hold outlasts the failures that come during it.
+        reopenAt = Math.max(current === 'open' ? reopenAt : 0, now() + opts.cooldownMs)
         set('open')
       }
     },
     neutral() {
       trialRunning = false
+    },
+    holdOpen(ms) {
+      trialRunning = false
+      reopenAt = Math.max(state() === 'open' ? reopenAt : 0, now() + Math.min(ms, MAX_HOLD_MS))
+      set('open')
+    },
+    retryAfterMs() {
+      return state() === 'open' ? Math.max(0, reopenAt - now()) : undefined
     },
   }
 }

@@ -21,6 +21,8 @@ export class UpstreamUnavailableError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    /** When the upstream may be asked again (ms), when known: its `Retry-After`, an open circuit's rest. */
+    readonly retryAfterMs?: number,
   ) {
     super(message)
     this.name = 'UpstreamUnavailableError'
@@ -108,6 +110,88 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
   const backoff = (attempt: number) =>
     Math.min(maxBackoff, 100 * 2 ** attempt + Math.floor(Math.random() * 50))
 
+  /** What one attempt came to: the answer, or an error and whether another attempt may help. */
+  type Outcome =
+    | { done: true; value: unknown }
+    | { done: false; error: Error; retry: boolean; waitMs?: number }
+
+  const circuitOpen = (breaker: CircuitBreaker) =>
+    new UpstreamUnavailableError('LibreTranslate circuit is open', undefined, breaker.retryAfterMs())
+
+  /**
+   * One HTTP attempt, run in a slot: the breaker hears its outcome before the slot passes to the
+   * next call waiting, and that call, finding the circuit open, goes no further. Otherwise every
+   * call queued behind a dead upstream would still ask it in turn, one timeout each, long after
+   * the circuit opened.
+   */
+  async function attemptOnce(
+    method: 'GET' | 'POST',
+    path: string,
+    body: Record<string, unknown> | undefined,
+    problem: (answer: unknown) => string | undefined,
+    breaker: CircuitBreaker | null,
+  ): Promise<Outcome> {
+    if (breaker && breaker.state() === 'open')
+      return { done: false, error: circuitOpen(breaker), retry: false }
+    let res: Response
+    let text: string
+    try {
+      // The deadline starts with the call itself, not while it waits for a slot.
+      res = await fetch(`${base}${path}`, {
+        method,
+        headers: body ? { 'content-type': 'application/json', accept: 'application/json' } : {},
+        body: body ? JSON.stringify(opts.apiKey ? { ...body, api_key: opts.apiKey } : body) : undefined,
+        signal: AbortSignal.timeout(opts.timeoutMs),
+      })
+      text = await res.text()
+    } catch (err) {
+      breaker?.failure()
+      opts.onAttempt?.((err as Error).name === 'TimeoutError' ? 'timeout' : 'network')
+      const error = new UpstreamUnavailableError(`LibreTranslate unreachable: ${(err as Error).message}`)
+      return { done: false, error, retry: true }
+    }
+    opts.onAttempt?.(res.ok ? 'ok' : String(res.status))
+    if (res.ok) {
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        breaker?.failure()
+        const error = new UpstreamUnavailableError('LibreTranslate answered something that is not JSON')
+        return { done: false, error, retry: false }
+      }
+      const wrong = problem(parsed)
+      if (wrong !== undefined) {
+        breaker?.failure()
+        return { done: false, error: new UpstreamUnavailableError(wrong), retry: false }
+      }
+      breaker?.success()
+      return { done: true, value: parsed }
+    }
+    const message = errorMessage(text) ?? `HTTP ${res.status}`
+    if (INPUT_REJECTED.has(res.status)) {
+      // Not a success either: a proxy may answer 413 for an upstream that is down.
+      breaker?.neutral()
+      return { done: false, error: new UpstreamRejectedError(message, res.status), retry: false }
+    }
+    // 429 counts: the upstream is overloaded for everyone, and LibreTranslate bans (403) a
+    // caller that keeps exceeding its limit, so backing off together is the point.
+    breaker?.failure()
+    const error = new UpstreamUnavailableError(`LibreTranslate ${res.status}: ${message}`, res.status)
+    // 403 (bad key, banned) and other 4xx will not get better by retrying.
+    if (res.status !== 429 && res.status < 500) return { done: false, error, retry: false }
+    const asked = retryAfterMs(res.headers.get('retry-after'))
+    if (asked !== undefined && asked > maxBackoff) {
+      // Longer than a caller waits. Every other caller on this node would ask again meanwhile,
+      // each a fresh violation of its limit (LibreTranslate bans a client that keeps exceeding
+      // it): the circuit stays open until the time it named.
+      breaker?.holdOpen(asked)
+      const held = new UpstreamUnavailableError(error.message, res.status, breaker?.retryAfterMs() ?? asked)
+      return { done: false, error: held, retry: false }
+    }
+    return { done: false, error, retry: true, waitMs: asked }
+  }
+
   /**
    * One upstream call, retried and guarded by the breaker (`breaker` null: a health probe's,
    * unguarded and uncounted). `problem` names what is wrong with a 200's body (undefined:
@@ -120,69 +204,20 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
     problem: (answer: unknown) => string | undefined,
     breaker: CircuitBreaker | null = opts.breaker,
   ): Promise<unknown> {
-    let lastError = new UpstreamUnavailableError('LibreTranslate was not called')
+    let lastError: Error = new UpstreamUnavailableError('LibreTranslate was not called')
     for (let attempt = 0; attempt <= opts.retries; attempt++) {
-      if (breaker && !breaker.allow()) throw new UpstreamUnavailableError('LibreTranslate circuit is open')
-      let res: Response
-      let text: string
-      try {
-        const answered = await slots.run(async () => {
-          // The deadline starts with the call itself, not while it waits for a slot.
-          const r = await fetch(`${base}${path}`, {
-            method,
-            headers: body ? { 'content-type': 'application/json', accept: 'application/json' } : {},
-            body: body ? JSON.stringify(opts.apiKey ? { ...body, api_key: opts.apiKey } : body) : undefined,
-            signal: AbortSignal.timeout(opts.timeoutMs),
-          })
-          return { r, text: await r.text() }
-        })
-        if (!answered) {
-          // Our own queue is full: nothing was asked of the upstream, so nothing for the breaker.
-          opts.onAttempt?.('busy')
-          throw new UpstreamBusyError()
-        }
-        res = answered.value.r
-        text = answered.value.text
-      } catch (err) {
-        if (err instanceof UpstreamBusyError) throw err
-        breaker?.failure()
-        opts.onAttempt?.((err as Error).name === 'TimeoutError' ? 'timeout' : 'network')
-        lastError = new UpstreamUnavailableError(`LibreTranslate unreachable: ${(err as Error).message}`)
-        if (attempt < opts.retries) await sleep(backoff(attempt))
-        continue
+      if (breaker && !breaker.allow()) throw circuitOpen(breaker)
+      const answered = await slots.run(() => attemptOnce(method, path, body, problem, breaker))
+      if (!answered) {
+        // Our own queue is full: nothing was asked of the upstream, so nothing for the breaker.
+        opts.onAttempt?.('busy')
+        throw new UpstreamBusyError()
       }
-      opts.onAttempt?.(res.ok ? 'ok' : String(res.status))
-      if (res.ok) {
-        let parsed: unknown
-        try {
-          parsed = JSON.parse(text)
-        } catch {
-          breaker?.failure()
-          throw new UpstreamUnavailableError('LibreTranslate answered something that is not JSON')
-        }
-        const wrong = problem(parsed)
-        if (wrong !== undefined) {
-          breaker?.failure()
-          throw new UpstreamUnavailableError(wrong)
-        }
-        breaker?.success()
-        return parsed
-      }
-      const message = errorMessage(text) ?? `HTTP ${res.status}`
-      if (INPUT_REJECTED.has(res.status)) {
-        // Not a success either: a proxy may answer 413 for an upstream that is down.
-        breaker?.neutral()
-        throw new UpstreamRejectedError(message, res.status)
-      }
-      // 429 counts: the upstream is overloaded for everyone, and LibreTranslate bans (403) a
-      // caller that keeps exceeding its limit, so backing off together is the point.
-      breaker?.failure()
-      lastError = new UpstreamUnavailableError(`LibreTranslate ${res.status}: ${message}`, res.status)
-      // 403 (bad key, banned) and other 4xx will not get better by retrying.
-      if (res.status !== 429 && res.status < 500) throw lastError
-      const asked = retryAfterMs(res.headers.get('retry-after'))
-      if (asked !== undefined && asked > maxBackoff) throw lastError
-      if (attempt < opts.retries) await sleep(asked ?? backoff(attempt))
+      const outcome = answered.value
+      if (outcome.done) return outcome.value
+      if (!outcome.retry) throw outcome.error
+      lastError = outcome.error
+      if (attempt < opts.retries) await sleep(outcome.waitMs ?? backoff(attempt))
     }
     throw lastError
   }
@@ -213,8 +248,15 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
         'GET',
         '/languages',
         undefined,
+        // A list naming no language (`[]` from an instance still loading its models, entries of
+        // another API's shape) is no list: taken as one, it refused every language by name for as
+        // long as it was cached, though `/translate` answered.
         (answer) =>
-          Array.isArray(answer) ? undefined : 'LibreTranslate answered a language list that is not a list',
+          !Array.isArray(answer)
+            ? 'LibreTranslate answered a language list that is not a list'
+            : answer.some((l) => typeof (l as Partial<UpstreamLanguage> | null)?.code === 'string')
+              ? undefined
+              : 'LibreTranslate answered a language list naming no language',
         options?.probe ? null : opts.breaker,
       )) as Array<Partial<UpstreamLanguage> | null>
       // Entries of another shape are skipped rather than passed on to callers.

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
-import { ConflictError, ForbiddenError } from '../../platform/http/errors.js'
+import { hasRole, type Principal } from '../../platform/auth/principal.js'
+import { ConflictError, ForbiddenError, NotFoundError } from '../../platform/http/errors.js'
 import { createPeriodic } from '../../platform/periodic.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { campaignStatus, hasFeature, Slug } from '../campaign/campaign.schema.js'
@@ -25,6 +26,22 @@ function catalogResponse(slug: string, entries: Catalog) {
   const locales = new Set<string>()
   for (const byLocale of Object.values(entries)) for (const l of Object.keys(byLocale)) locales.add(l)
   return { campaign: slug, keys: Object.keys(entries).length, locales: [...locales].sort(), entries }
+}
+
+/**
+ * The campaign whose catalog is asked for. A draft is not announced yet: its strings (a launch's
+ * copy) are its editors' only, and to anyone else it is 404 `CAMPAIGN_NOT_FOUND`, word for word
+ * what an unknown slug gets, as `getCampaign` answers.
+ */
+async function announcedCampaign(
+  campaigns: Pick<CampaignService, 'get'>,
+  slug: string,
+  principal: Principal | undefined,
+) {
+  const campaign = await campaigns.get(slug)
+  if (campaignStatus(campaign) === 'draft' && !hasRole(principal, 'editor'))
+    throw new NotFoundError(`Campaign ${slug} does not exist`, 'CAMPAIGN_NOT_FOUND')
+  return campaign
 }
 
 export const localizationRoutes: FastifyPluginAsync<LocalizationRoutesOptions> = async (
@@ -93,14 +110,16 @@ export const localizationRoutes: FastifyPluginAsync<LocalizationRoutesOptions> =
         operationId: 'translationLanguages',
         tags,
         description:
-          "LibreTranslate's languages, and the locales of a campaign's catalog when `campaign_id` is given.",
+          "LibreTranslate's languages, and the locales of a campaign's catalog when `campaign_id` is given " +
+          '(a draft is 404 `CAMPAIGN_NOT_FOUND`, as an unknown slug is).',
         querystring: Type.Object({ campaign_id: Type.Optional(Slug) }),
         response: { 200: LanguagesResponse, ...errors(400, 404) },
       },
     },
     async (request) => {
       const { campaign_id } = request.query as { campaign_id?: string }
-      if (campaign_id) await campaigns.get(campaign_id)
+      // Public: no principal, so a draft is unknown here to everyone (its editors read its catalog).
+      if (campaign_id) await announcedCampaign(campaigns, campaign_id, undefined)
       return localization.languages(campaign_id)
     },
   )
@@ -139,14 +158,16 @@ export const localizationRoutes: FastifyPluginAsync<LocalizationRoutesOptions> =
         operationId: 'getCampaignCatalog',
         tags,
         security: SecuredBy,
-        description: "The campaign's catalog (UI strings are public to the campaign's sessions).",
+        description:
+          "The campaign's catalog (UI strings are public to the campaign's sessions). A draft's is 404 " +
+          '`CAMPAIGN_NOT_FOUND` to all but editors, as an unknown slug is.',
         params: SlugParams,
         response: { 200: CatalogResponse, ...errors(401, 404) },
       },
     },
     async (request) => {
       const { slug } = request.params as { slug: string }
-      await campaigns.get(slug)
+      await announcedCampaign(campaigns, slug, request.principal)
       return catalogResponse(slug, await localization.getCatalog(slug))
     },
   )

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Config } from '../../config.js'
 import type { Db } from '../../platform/db/database.js'
-import { ServiceUnavailableError, UnprocessableError, ValidationError } from '../../platform/http/errors.js'
+import {
+  AppError,
+  ServiceUnavailableError,
+  UnprocessableError,
+  ValidationError,
+} from '../../platform/http/errors.js'
 import type { HealthCheck } from '../../platform/observability/health.js'
 import { within } from '../../platform/within.js'
 import { type Batcher, createBatcher } from './batcher.js'
@@ -14,6 +19,7 @@ import {
   type LibreTranslateClient,
   type UpstreamLanguage,
   UpstreamRejectedError,
+  UpstreamUnavailableError,
 } from './libretranslate.client.js'
 import { canonicalLocale, pickLocale } from './locale.js'
 import * as repo from './localization.repo.js'
@@ -82,11 +88,33 @@ const CACHE_CONTEXT = ''
 
 /**
  * How one string goes upstream: the texts sent, and how their translations become the answer
- * (undefined when the translation broke the message's ICU arguments beyond repair).
+ * (undefined when the translation broke the message's ICU arguments beyond repair, or is empty).
+ *
+ * The whitespace around the string stays here: LibreTranslate strips each string and answers
+ * without it, and a page's text nodes ("Click ", " here") need theirs to keep their words apart.
+ * `q` is in NFC (see `translate`).
  */
 function upstreamPlan(q: string): { units: string[]; assemble(t: string[]): string | undefined } {
-  const hoisted = hoist(q)
-  if (hoisted) return hoisted
+  // By trim, not a regular expression: a lazy `^(\s*)(.*?)(\s*)$` backtracks quadratically
+  // over a long inner run of spaces.
+  const core = q.trim()
+  const start = q.length - q.trimStart().length
+  const lead = q.slice(0, start)
+  const trail = q.slice(start + core.length)
+  const inner = hoist(core) ?? plainPlan(core)
+  return {
+    units: inner.units,
+    assemble(translated) {
+      // An empty answer for a non-empty string is no translation: cached, it would blank the
+      // string on every page for the whole retention (a hit keeps the row alive).
+      if (translated.some((t, i) => t.trim() === '' && inner.units[i]?.trim() !== '')) return undefined
+      const fixed = inner.assemble(translated.map((t) => t.trim()))
+      return fixed === undefined ? undefined : `${lead}${fixed}${trail}`
+    },
+  }
+}
+
+function plainPlan(q: string): { units: string[]; assemble(t: string[]): string | undefined } {
   const shape = skeleton(q)
   return {
     units: [q],
@@ -241,7 +269,9 @@ export function createLocalizationService(deps: {
   ) {
     const key = qs.length === 1 ? context?.key : undefined
     // The source locale is matched here, not in SQL: `EN`, `en_US` and `en` are one language.
-    const rows = await repo.catalogMatches(db, slug, { key, texts: qs })
+    // Either normal form, as the editor typed it or the page holds it; compared below in NFC.
+    const texts = [...new Set(qs.flatMap((q) => [q, q.normalize('NFC'), q.normalize('NFD')]))]
+    const rows = await repo.catalogMatches(db, slug, { key, texts })
     if (rows.length === 0) return
     const byKey = new Map<string, Map<string, string>>()
     for (const r of rows) {
@@ -257,11 +287,12 @@ export function createLocalizationService(deps: {
       return locale === undefined ? undefined : locales.get(locale)
     }
     qs.forEach((q, qi) => {
+      const nfc = q.normalize('NFC')
       let locales = key ? byKey.get(key) : undefined
       if (!locales) {
         for (const candidate of byKey.values()) {
           const sourceText = source === 'auto' ? [...candidate.values()] : [textIn(candidate, source)]
-          if (sourceText.includes(q)) {
+          if (sourceText.some((text) => text?.normalize('NFC') === nfc)) {
             locales = candidate
             break
           }
@@ -288,7 +319,9 @@ export function createLocalizationService(deps: {
     // Counted as they would go upstream: a plural or select message goes once per option, each
     // option a whole sentence with the text around it, so one 5,000-character string can be
     // hundreds of strings upstream.
-    const plans = qs.map(upstreamPlan)
+    // Canonically equivalent texts (`é` precomposed or `e` + combining accent, as a page's DOM may
+    // hold it) are one text: one cache entry, one upstream string, one catalog match.
+    const plans = qs.map((q) => upstreamPlan(q.normalize('NFC')))
     const units = plans.flatMap((p) => p.units)
     const chars = units.reduce((n, u) => n + u.length, 0) * targets.length
     const strings = units.length * targets.length
@@ -340,7 +373,7 @@ export function createLocalizationService(deps: {
 
     let todo = missing()
     if (todo.length > 0) {
-      const hashes = qs.map(sha256)
+      const hashes = qs.map((q) => sha256(q.normalize('NFC')))
       const lookup = {
         hashes: [...new Set(todo.map(([qi]) => hashes[qi] as string))],
         source: upSource,
@@ -383,11 +416,24 @@ export function createLocalizationService(deps: {
     ) => void,
     input: TranslateInput,
   ) {
-    const unavailable = (reason: string) =>
-      new ServiceUnavailableError('No translation provider could answer', 'TRANSLATION_UNAVAILABLE', {
-        fallback: input.q,
-        reason,
+    const unavailable = (reason: string, retryAfterMs?: number) => {
+      if (retryAfterMs === undefined) {
+        return new ServiceUnavailableError(
+          'No translation provider could answer',
+          'TRANSLATION_UNAVAILABLE',
+          {
+            fallback: input.q,
+            reason,
+          },
+        )
+      }
+      // When the upstream may be asked again (its `Retry-After`, an open circuit's rest): a REST
+      // header, and in the details for the action's answer on a socket.
+      return new AppError(503, 'TRANSLATION_UNAVAILABLE', 'No translation provider could answer', {
+        details: { fallback: input.q, reason, retry_after_ms: retryAfterMs },
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
       })
+    }
     if (!batcher) throw unavailable('LIBRETRANSLATE_URL is not set and no catalog or cache entry matched')
     const unknown = await unknownCodes([source, ...todo.map(([, ti]) => targets[ti] as string)])
     if (unknown.length > 0) {
@@ -417,7 +463,16 @@ export function createLocalizationService(deps: {
       )
     }
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
-    if (failed) throw unavailable((failed.reason as Error).message)
+    if (failed) {
+      const waits = settled.flatMap((s) =>
+        s.status === 'rejected' &&
+        s.reason instanceof UpstreamUnavailableError &&
+        s.reason.retryAfterMs !== undefined
+          ? [s.reason.retryAfterMs]
+          : [],
+      )
+      throw unavailable((failed.reason as Error).message, waits.length > 0 ? Math.max(...waits) : undefined)
+    }
     const rows: repo.CacheRow[] = []
     settled.forEach((s, i) => {
       const [qi, ti] = todo[i] as [number, number]
@@ -438,7 +493,7 @@ export function createLocalizationService(deps: {
         target: targets[ti] as string,
         format,
         context: CACHE_CONTEXT,
-        source_text: q,
+        source_text: q.normalize('NFC'),
         translated_text: fixed,
         provider: 'libretranslate',
         detected_source: detected ?? null,
