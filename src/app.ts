@@ -308,7 +308,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   users.onErase((person, trx) => scrubAnalyticsEvents(trx, person).then(() => {}))
   users.onErase((person, trx) => referrals.forget(person.user_id, trx))
   // The gateway's replay history: campaign_events naming the person are replayed to no one.
-  users.onErase((person) => history.forget([person.user_id, ...person.emails]).then(() => {}))
+  users.onErase(async (person) => {
+    await publisher.forget?.([person.user_id, ...person.emails])
+  })
   users.onErase(async (person, trx) => {
     await nexus.forgetResponses(
       trx,

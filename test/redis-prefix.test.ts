@@ -195,7 +195,7 @@ describe('REDIS_PREFIX: two deployments on one Redis', { skip: !REDIS_URL && 'RE
     const outside = named.filter((k) => !k.startsWith(`${A}:ovasabi:`) && !k.startsWith(`${B}:ovasabi:`))
     assert.deepEqual(outside, [])
     const ofA = await scanKeys(raw, `${A}:*`)
-    for (const key of [`rt:seq:${slug}`, `rt:h:${slug}`, `rt:p:${slug}`, 'rt:nodes'])
+    for (const key of [`rt:seq:${slug}`, `rt:h:${slug}`, `rt:{presence}:p:${slug}`, 'rt:{presence}:nodes'])
       assert.ok(ofA.includes(`${A}:ovasabi:${key}`), `${key} under ${A}: ${ofA.join(', ')}`)
     // The /api/v1 tiers, and the global per-client limit (@fastify/rate-limit's own script) of the
     // requests above without an X-Forwarded-For (/api/v1 is outside it).
@@ -203,11 +203,11 @@ describe('REDIS_PREFIX: two deployments on one Redis', { skip: !REDIS_URL && 'RE
     assert.ok(ofA.includes(`${A}:ovasabi:rl:127.0.0.1`), 'the global limit under A')
     assert.ok((await scanKeys(raw, `${B}:ovasabi:rt:seq:${slug}`)).length === 1)
     // Node registries apart: A's two nodes are in A's alone, and in no unprefixed one.
-    const nodesA = await raw.smembers(`${A}:ovasabi:rt:nodes`)
-    const nodesB = await raw.smembers(`${B}:ovasabi:rt:nodes`)
+    const nodesA = await raw.smembers(`${A}:ovasabi:rt:{presence}:nodes`)
+    const nodesB = await raw.smembers(`${B}:ovasabi:rt:{presence}:nodes`)
     assert.equal(nodesA.length, 2)
     assert.equal(nodesB.length, 1)
-    const unprefixed = new Set(await raw.smembers('ovasabi:rt:nodes'))
+    const unprefixed = new Set(await raw.smembers('ovasabi:rt:{presence}:nodes'))
     assert.ok(
       ![...nodesA, ...nodesB].some((n) => unprefixed.has(n) || (nodesA.includes(n) && nodesB.includes(n))),
     )
@@ -286,11 +286,11 @@ describe('REDIS_PREFIX: the Redis stores', { skip: !REDIS_URL && 'REDIS_URL is n
 
   it("takes a closing node's presence back from its own prefix's keys", async () => {
     const campaign = `c_${token()}`
-    const campaignKey = `${A}:ovasabi:rt:p:${campaign}`
+    const campaignKey = `${A}:ovasabi:rt:{presence}:p:${campaign}`
     const presence = createRedisPresence({ redis: a, nodeId: `n_${token()}`, onReaped: () => {} })
     presence.join(campaign, 'user_1')
     await waitUntil(async () => (await raw.hget(campaignKey, 'user_1')) === '1', 10_000, 'the join')
-    // Closing reaps the node in a script that builds the campaign keys itself.
+    // Closing reaps the node in a script given the campaign keys it held (as KEYS, prefixed by ioredis).
     await presence.close()
     assert.equal(await raw.exists(campaignKey), 0)
   })

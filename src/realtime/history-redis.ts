@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { Redis } from 'ioredis'
-import { namePrefix } from '../platform/redis.js'
+import { type Redis, ReplyError } from 'ioredis'
+import { namePrefix, RedisUnavailableError } from '../platform/redis.js'
 import { type EventHistory, type HistoryEntry, type HistoryLimits, replayFrom } from './history.js'
 
 const seqKey = (campaign: string) => `ovasabi:rt:seq:${campaign}`
@@ -101,21 +101,36 @@ export function createRedisHistory(redis: Redis, limits: HistoryLimits): EventHi
       return Number((await redis.get(seqKey(campaign))) ?? 0)
     },
     async forget(subjects) {
-      const keys = [...new Set(subjects)].map(subjectKey)
-      const held = await Promise.all(keys.map((k) => redis.smembers(k)))
-      const byCampaign = new Map<string, Set<string>>()
-      for (const member of held.flat()) {
-        const cut = member.lastIndexOf(' ')
-        const campaign = member.slice(0, cut)
-        const ids = byCampaign.get(campaign) ?? new Set()
-        byCampaign.set(campaign, ids.add(member.slice(cut + 1)))
+      try {
+        return await forget(redis, subjects)
+      } catch (err) {
+        // Redis answered an error (a script fault): a fault of ours, not an outage.
+        if (err instanceof ReplyError) throw err
+        // Unreachable, or no answer in time: the erasure fails as a whole (its transaction rolls
+        // back) and is retried, rather than leave frames naming the person replayable.
+        throw new RedisUnavailableError(
+          'The realtime history (Redis) could not be reached: the erasure did not complete; try again',
+          err,
+        )
       }
-      let n = 0
-      for (const [campaign, ids] of byCampaign)
-        n += Number(await redis.eval(FORGET, 1, listKey(campaign), ...ids))
-      // Only the members read: a message published meanwhile stays findable by another erasure.
-      await Promise.all(keys.map((k, i) => (held[i]!.length > 0 ? redis.srem(k, ...held[i]!) : 0)))
-      return n
     },
   }
+}
+
+async function forget(redis: Redis, subjects: readonly string[]): Promise<number> {
+  const keys = [...new Set(subjects)].map(subjectKey)
+  const held = await Promise.all(keys.map((k) => redis.smembers(k)))
+  const byCampaign = new Map<string, Set<string>>()
+  for (const member of held.flat()) {
+    const cut = member.lastIndexOf(' ')
+    const campaign = member.slice(0, cut)
+    const ids = byCampaign.get(campaign) ?? new Set()
+    byCampaign.set(campaign, ids.add(member.slice(cut + 1)))
+  }
+  let n = 0
+  for (const [campaign, ids] of byCampaign)
+    n += Number(await redis.eval(FORGET, 1, listKey(campaign), ...ids))
+  // Only the members read: a message published meanwhile stays findable by another erasure.
+  await Promise.all(keys.map((k, i) => (held[i]!.length > 0 ? redis.srem(k, ...held[i]!) : 0)))
+  return n
 }

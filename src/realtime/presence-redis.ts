@@ -1,12 +1,36 @@
-import type { Redis } from 'ioredis'
-import { namePrefix } from '../platform/redis.js'
+import type { Cluster, Redis } from 'ioredis'
 import type { PresenceBackend } from './presence.js'
 
-const PREFIX = 'ovasabi:rt:'
-const NODES = `${PREFIX}nodes`
-const campaignKey = (campaign: string) => `${PREFIX}p:${campaign}`
-const nodeKey = (node: string) => `${PREFIX}pn:${node}`
-const heartbeatKey = (node: string) => `${PREFIX}hb:${node}`
+/** Where one generation of presence keeps its keys in Redis. */
+interface PresenceNames {
+  /** The registry of nodes (a set). */
+  nodes: string
+  /** `campaign`'s users: a hash user -> how many nodes hold them. */
+  campaign(campaign: string): string
+  /** What `node` contributed: a hash of `<campaign>\0<user>` fields. */
+  node(node: string): string
+  /** `node`'s heartbeat, gone when it is dead. */
+  heartbeat(node: string): string
+}
+
+const names = (base: string): PresenceNames => ({
+  nodes: `${base}nodes`,
+  campaign: (campaign) => `${base}p:${campaign}`,
+  node: (node) => `${base}pn:${node}`,
+  heartbeat: (node) => `${base}hb:${node}`,
+})
+
+/**
+ * Every presence key carries the hash tag `{presence}`: on Redis Cluster they all hash to one slot,
+ * so a script may touch a node's keys, the registry and any campaign's users together. (Every key
+ * a script touches is also passed in KEYS, as Redis asks.)
+ */
+const CURRENT = names('ovasabi:rt:{presence}:')
+/**
+ * The names of nodes before the hash tag (never usable on a cluster: their scripts are cross-slot).
+ * During a rolling upgrade the new nodes reap old nodes that die there, and count their users too.
+ */
+const LEGACY = names('ovasabi:rt:')
 
 // Each node contributes at most 1 per user to `p:{campaign}` (a hash user -> nodes holding it)
 // and records what it contributed in `pn:{node}`, so a dead node's share can be taken back.
@@ -14,15 +38,22 @@ const JOIN = `if redis.call('hsetnx', KEYS[2], ARGV[2], 1) == 1 then redis.call(
 const LEAVE = `if redis.call('hdel', KEYS[2], ARGV[2]) == 1 then
   if redis.call('hincrby', KEYS[1], ARGV[1], -1) <= 0 then redis.call('hdel', KEYS[1], ARGV[1]) end
 end`
-// Reap one node: subtract everything it contributed, forget it. Atomic, so two reapers are harmless.
-// The campaign keys are built here from ARGV[2], which ioredis does not prefix: it carries
-// `REDIS_PREFIX` already (see `campaignKeyStem`).
-const REAP = `local fields = redis.call('hkeys', KEYS[1])
-for _, f in ipairs(fields) do
+// Reap one node (KEYS[1] what it contributed, KEYS[2] the registry, ARGV[1] the node): subtract
+// everything it contributed, forget it. KEYS[3…] are the users of the campaigns ARGV[2…], those its
+// contributions named when the caller read them; one it contributed to since (a node reaped while
+// alive) is not declared, so nothing is done and -1 asks the caller to read again. Atomic, and a
+// second run finds nothing to take, so two reapers are harmless.
+const REAP = `local users = {}
+for i = 3, #KEYS do users[ARGV[i - 1]] = KEYS[i] end
+local taken = {}
+for i, f in ipairs(redis.call('hkeys', KEYS[1])) do
   local sep = string.find(f, '\\0', 1, true)
-  local ck = ARGV[2] .. string.sub(f, 1, sep - 1)
-  local user = string.sub(f, sep + 1)
-  if redis.call('hincrby', ck, user, -1) <= 0 then redis.call('hdel', ck, user) end
+  local key = users[string.sub(f, 1, sep - 1)]
+  if not key then return -1 end
+  taken[i] = { key, string.sub(f, sep + 1) }
+end
+for _, t in ipairs(taken) do
+  if redis.call('hincrby', t[1], t[2], -1) <= 0 then redis.call('hdel', t[1], t[2]) end
 end
 redis.call('del', KEYS[1])
 return redis.call('srem', KEYS[2], ARGV[1])`
@@ -30,8 +61,12 @@ return redis.call('srem', KEYS[2], ARGV[1])`
 const BEAT = `redis.call('set', KEYS[1], '1', 'PX', ARGV[2])
 return redis.call('sadd', KEYS[2], ARGV[1])`
 
+/** Reads before a reap gives up for this round (the node keeps joining: it is not dead). */
+const REAP_ATTEMPTS = 5
+
 export interface RedisPresenceOptions {
-  redis: Redis
+  /** A Redis connection, or a Redis Cluster one (presence keeps to one slot). */
+  redis: Redis | Cluster
   nodeId: string
   /** A node whose heartbeat is older than this is dead. */
   heartbeatTtlMs?: number
@@ -48,9 +83,8 @@ export interface RedisPresenceOptions {
 
 /** Presence shared through Redis, with node heartbeats so a killed node's users vanish. */
 export function createRedisPresence(options: RedisPresenceOptions): PresenceBackend {
-  const { redis, nodeId } = options
-  /** `p:{campaign}` as the REAP script must name it, with this deployment's prefix. */
-  const campaignKeyStem = `${namePrefix(redis)}${PREFIX}p:`
+  const { redis } = options
+  const { nodeId } = options
   const ttl = options.heartbeatTtlMs ?? 4000
   const every = options.heartbeatEveryMs ?? 1000
   const counts = new Map<string, number>()
@@ -58,13 +92,36 @@ export function createRedisPresence(options: RedisPresenceOptions): PresenceBack
   let resync: () => Array<[string, string]> = () => []
   let closed = false
   let registered = false
+  /** Nodes of the version before `{presence}` are registered (a rolling upgrade from it). */
+  let legacyNodes = false
   const fail = () => {} // Redis reconnects by itself; the next beat or refresh repairs the state
 
   const join = (campaign: string, key: string) =>
-    redis.eval(JOIN, 2, campaignKey(campaign), nodeKey(nodeId), key, `${campaign}\0${key}`).catch(fail)
+    redis
+      .eval(JOIN, 2, CURRENT.campaign(campaign), CURRENT.node(nodeId), key, `${campaign}\0${key}`)
+      .catch(fail)
+
+  /** Takes `node`'s contributions back and unregisters it; true when this call unregistered it. */
+  async function reap(at: PresenceNames, node: string): Promise<boolean> {
+    for (let attempt = 0; attempt < REAP_ATTEMPTS; attempt++) {
+      const fields = await redis.hkeys(at.node(node))
+      const campaigns = [...new Set(fields.map((f) => f.slice(0, f.indexOf('\0'))))]
+      const removed = await redis.eval(
+        REAP,
+        2 + campaigns.length,
+        at.node(node),
+        at.nodes,
+        ...campaigns.map(at.campaign),
+        node,
+        ...campaigns,
+      )
+      if (removed !== -1) return removed === 1
+    }
+    return false // the next round tries again
+  }
 
   async function beat() {
-    const fresh = await redis.eval(BEAT, 2, heartbeatKey(nodeId), NODES, nodeId, String(ttl))
+    const fresh = await redis.eval(BEAT, 2, CURRENT.heartbeat(nodeId), CURRENT.nodes, nodeId, String(ttl))
     if (fresh !== 1) return
     const rejoined = registered
     registered = true
@@ -74,13 +131,25 @@ export function createRedisPresence(options: RedisPresenceOptions): PresenceBack
   }
 
   async function reapDead() {
-    const nodes = await redis.smembers(NODES)
-    for (const node of nodes) {
-      if (node === nodeId) continue
-      if ((await redis.exists(heartbeatKey(node))) === 1) continue
-      const removed = await redis.eval(REAP, 2, nodeKey(node), NODES, node, campaignKeyStem)
-      if (removed === 1) options.onReaped(node)
+    for (const at of [CURRENT, LEGACY]) {
+      const nodes = await redis.smembers(at.nodes)
+      if (at === LEGACY) legacyNodes = nodes.length > 0
+      for (const node of nodes) {
+        if (node === nodeId) continue
+        if ((await redis.exists(at.heartbeat(node))) === 1) continue
+        if (await reap(at, node)) options.onReaped(node)
+      }
     }
+  }
+
+  /** The campaign's users, those of older nodes' keys too while there are any. */
+  async function countUsers(campaign: string): Promise<number> {
+    if (!legacyNodes) return redis.hlen(CURRENT.campaign(campaign))
+    const [now, before] = await Promise.all([
+      redis.hkeys(CURRENT.campaign(campaign)),
+      redis.hkeys(LEGACY.campaign(campaign)),
+    ])
+    return new Set([...now, ...before]).size
   }
 
   void beat().catch(fail)
@@ -95,19 +164,19 @@ export function createRedisPresence(options: RedisPresenceOptions): PresenceBack
     },
     leave(campaign, key) {
       void redis
-        .eval(LEAVE, 2, campaignKey(campaign), nodeKey(nodeId), key, `${campaign}\0${key}`)
+        .eval(LEAVE, 2, CURRENT.campaign(campaign), CURRENT.node(nodeId), key, `${campaign}\0${key}`)
         .catch(fail)
     },
     absorb(campaign, sessionKey) {
       // The nodes that still hold the session keep it in their `pn:` sets: their LEAVE, or a
       // reap, then finds the field gone and takes nothing more (the script drops counts <= 0).
-      void redis.hdel(campaignKey(campaign), sessionKey).catch(fail)
+      void redis.hdel(CURRENT.campaign(campaign), sessionKey).catch(fail)
+      if (legacyNodes) void redis.hdel(LEGACY.campaign(campaign), sessionKey).catch(fail)
     },
     refresh(campaign) {
       if (closed || inFlight.has(campaign)) return
       inFlight.add(campaign)
-      redis
-        .hlen(campaignKey(campaign))
+      countUsers(campaign)
         .then((n) => void counts.set(campaign, n))
         .catch(fail)
         .finally(() => inFlight.delete(campaign))
@@ -120,8 +189,8 @@ export function createRedisPresence(options: RedisPresenceOptions): PresenceBack
       closed = true
       clearInterval(beatTimer)
       clearInterval(reapTimer)
-      await redis.eval(REAP, 2, nodeKey(nodeId), NODES, nodeId, campaignKeyStem).catch(fail)
-      await redis.del(heartbeatKey(nodeId)).catch(fail)
+      await reap(CURRENT, nodeId).catch(fail)
+      await redis.del(CURRENT.heartbeat(nodeId)).catch(fail)
     },
   }
 }

@@ -3,18 +3,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import {
-  ADMIN_KEY,
-  adminHeaders,
-  buildTestApp,
-  DIALECTS,
-  REDIS_URL,
-  type TestContext,
-  uniqueSlug,
-} from '../helper.js'
-import { baseUrl, connect, type TestClient, waitUntil } from './client.js'
+import { ADMIN_KEY, adminHeaders, DIALECTS, REDIS_URL, type TestContext, uniqueSlug } from '../helper.js'
+import { baseUrl, connect, waitUntil } from './client.js'
+import { twoNodesOnRedis } from './two-nodes.js'
 
 const SECRET = 'cluster-test-secret-cluster-test-secret-0123'
 
@@ -22,9 +15,10 @@ for (const dialect of DIALECTS) {
   describe(`realtime scale-out over Redis (${dialect})`, {
     skip: !REDIS_URL && 'REDIS_URL is not set',
   }, () => {
+    const nodes = twoNodesOnRedis(dialect, { env: { JWT_SECRET: SECRET, WS_PRESENCE_LEAVE_MS: '200' } })
     let a: TestContext
     let b: TestContext
-    const clients: TestClient[] = []
+    const clients = nodes.sockets
     const open = async (ctx: TestContext | string, path: string) => {
       const base = typeof ctx === 'string' ? ctx : baseUrl(ctx.app)
       const c = await connect(`${base}${path}`)
@@ -47,17 +41,9 @@ for (const dialect of DIALECTS) {
     }
     const token = async (ctx: TestContext) => (await ctx.app.platform.tokens.issueGuest()).token
 
-    before(async () => {
-      const env = { JWT_SECRET: SECRET, WS_PRESENCE_LEAVE_MS: '200' }
-      a = await buildTestApp({ dialect, redis: true, env })
-      b = await buildTestApp({ dialect, redis: true, env, databaseUrl: a.databaseUrl })
-      await a.app.listen({ port: 0, host: '127.0.0.1' })
-      await b.app.listen({ port: 0, host: '127.0.0.1' })
-    })
-    after(async () => {
-      for (const c of clients) c.close()
-      await b.close()
-      await a.close()
+    before(() => {
+      a = nodes.a
+      b = nodes.b
     })
 
     it('two nodes see one active_users, each other cursors and events exactly once', async () => {
@@ -156,7 +142,7 @@ for (const dialect of DIALECTS) {
         await redis.publish('ovasabi:rt:node-down', JSON.stringify({ node: nodeB }))
         await watcher.next((f) => f.type === 'presence_update' && f.left.includes(id))
         const from = watcher.frames.length
-        await redis.srem('ovasabi:rt:nodes', nodeB)
+        await redis.srem('ovasabi:rt:{presence}:nodes', nodeB)
         // Node B's next heartbeat finds itself unregistered and says what it holds again.
         const back = await watcher.next(
           (f) => f.type === 'presence_update' && f.cursors.some((c: any) => c[0] === id),

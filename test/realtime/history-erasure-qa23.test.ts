@@ -14,6 +14,7 @@ import {
 } from '../helper.js'
 import { applyReferral, bearer, join } from '../people-fixtures.js'
 import { baseUrl, connect, type TestClient } from './client.js'
+import { twoNodesOnRedis } from './two-nodes.js'
 
 // Erasure reaches the gateway's `?since=` replay history: a `referral.milestone` naming the person
 // and a `lead.created` carrying their lead are replayed to no one once they are erased, on the
@@ -209,25 +210,13 @@ for (const dialect of DIALECTS.filter((d) => d === 'postgres')) {
   describe(`replay history after erasure, two nodes on Redis (${dialect})`, {
     skip: !REDIS_URL && 'REDIS_URL is not set',
   }, () => {
-    let a: TestContext
-    let b: TestContext
-    before(async () => {
-      a = await buildTestApp({ dialect, redis: true })
-      b = await buildTestApp({ dialect, redis: true, databaseUrl: a.databaseUrl })
-      await a.app.listen({ port: 0, host: '127.0.0.1' })
-      await b.app.listen({ port: 0, host: '127.0.0.1' })
-    })
-    after(async () => {
-      for (const c of clients) c.close()
-      await b.close()
-      await a.close()
-    })
+    const nodes = twoNodesOnRedis(dialect, { sockets: clients })
     it('an erasure through one node takes her frames out of the replay every node serves', async () => {
-      await eraseAndReplay(a.app, b.app)
-      await eraseAndReplay(b.app, a.app)
+      await eraseAndReplay(nodes.a.app, nodes.b.app)
+      await eraseAndReplay(nodes.b.app, nodes.a.app)
     })
     it('erasing one lead through one node takes it out of the replay every node serves', async () => {
-      await eraseLeadAndReplay(a.app, b.app)
+      await eraseLeadAndReplay(nodes.a.app, nodes.b.app)
     })
   })
 }

@@ -220,9 +220,11 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
         description:
           'Erase one lead (a request from someone who submitted a quote without registering): its ' +
           'personal fields are cleared, its unsent webhooks cancelled and scrubbed; the row and the ' +
-          'counters stay, and admins hear `lead.updated` with `reason: erased`. Repeating it changes nothing.',
+          'counters stay, and admins hear `lead.updated` with `reason: erased`. Repeating it changes nothing. ' +
+          'With Redis unreachable (the realtime replay history is kept there) nothing is erased: 503 ' +
+          '`REDIS_UNAVAILABLE` with `Retry-After`; retry.',
         params: Type.Object({ slug: Slug, id: Type.String({ maxLength: 64 }) }),
-        response: { 200: LeadView, ...errors(401, 403, 404) },
+        response: { 200: LeadView, ...errors(401, 403, 404, 503) },
       },
     },
     async (request) => {

@@ -149,9 +149,10 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
           'events and from every module that registered an erasure hook. Counters stay. Their user tokens and the ' +
           'guest sessions they joined from stop working (401 TOKEN_REVOKED), and their sockets close (at the ' +
           "gateway's next re-check). Erasing an erased person answers as the first time did (its `erased_at`) " +
-          'and erases again whatever reached their identity since.',
+          'and erases again whatever reached their identity since. With Redis unreachable (the realtime replay ' +
+          'history is kept there) nothing is erased: 503 `REDIS_UNAVAILABLE` with `Retry-After`; retry.',
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
-        response: { 200: EraseResponse, ...errors(401, 403, 404) },
+        response: { 200: EraseResponse, ...errors(401, 403, 404, 503) },
       },
     },
     async (request) => {
