@@ -56,6 +56,7 @@ export interface ErasedPerson {
  * `/cable`) it returns as a function, run once the erasure has committed: nobody hears of an
  * erasure that a later hook or the commit then undid.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: a hook that tells no one is any `async` function
 export type EraseHook = (person: ErasedPerson, trx: Db) => Promise<void | AfterErase>
 export type AfterErase = () => Promise<void>
 
