@@ -50,7 +50,11 @@ export function letGoOfRedis(client: Redis): void {
   client.disconnect()
 }
 
-/** Redis could not be reached at start: the process cannot serve as configured. */
+/**
+ * Redis could not be reached: at start (the process cannot serve as configured), or by a request
+ * that must not complete without it (an erasure of the realtime replay history), which the caller
+ * may retry.
+ */
 export class RedisUnavailableError extends AppError {
   constructor(message: string, cause?: unknown) {
     super(503, 'REDIS_UNAVAILABLE', message, { headers: { 'retry-after': '5' }, cause })
