@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { adminHeaders, json } from '../helper.js'
+import { after, before } from 'node:test'
+import { adminHeaders, buildTestApp, type Dialect, json, type TestContext } from '../helper.js'
 
 export const PASSWORD = 'Passw0rdOk'
 
@@ -77,4 +78,26 @@ export async function streamIdsForLink(
     headers: who.headers,
   })
   return json(res).streams.map((s: { id: number }) => s.id)
+}
+
+/**
+ * A suite's app on `dialect` and an editor account on it, made before its tests and closed after
+ * them: `suite.ctx`, `suite.editor` (read them in the tests, once they exist).
+ */
+export function editorApp(dialect: Dialect): { readonly ctx: TestContext; readonly editor: TestAccount } {
+  let ctx: TestContext | undefined
+  let editor: TestAccount | undefined
+  before(async () => {
+    ctx = await buildTestApp({ dialect })
+    editor = await account(ctx.app, 'editor')
+  })
+  after(() => ctx?.close())
+  return {
+    get ctx() {
+      return ctx!
+    },
+    get editor() {
+      return editor!
+    },
+  }
 }

@@ -1,30 +1,29 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { rekeyStreamLinks } from '../../src/platform/db/migrations/033_stream_link_keys.js'
-import { adminHeaders, buildTestApp, DIALECTS, json, type TestContext } from '../helper.js'
-import { account, type TestAccount } from './helpers.js'
+import { adminHeaders, DIALECTS, json } from '../helper.js'
+import { editorApp } from './helpers.js'
 
 /** A channel name no other test uses, in mixed case. */
 const name = () => `Chan${randomBytes(4).toString('hex').toUpperCase()}x`
 
 for (const dialect of DIALECTS) {
   describe(`stream links that differ only in case (${dialect})`, () => {
-    let ctx: TestContext
-    let editor: TestAccount
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      editor = await account(ctx.app, 'editor')
-    })
-    after(() => ctx.close())
+    const suite = editorApp(dialect)
 
     const create = (link: string) =>
-      ctx.app.inject({ method: 'POST', url: '/api/v1/streams', headers: editor.headers, payload: { link } })
+      suite.ctx.app.inject({
+        method: 'POST',
+        url: '/api/v1/streams',
+        headers: suite.editor.headers,
+        payload: { link },
+      })
     /** A row as the registry stored it before channel names were folded: the key in the link's case. */
     const legacyRow = async (link: string, key: string) => {
-      const row = await ctx.app.platform.database.db
+      const row = await suite.ctx.app.platform.database.db
         .insertInto('service_stream_main')
-        .values({ link, normalized_link: key, platform: 'twitch', user_id: editor.id })
+        .values({ link, normalized_link: key, platform: 'twitch', user_id: suite.editor.id })
         .returning('id')
         .executeTakeFirstOrThrow()
       return Number(row.id)
@@ -64,38 +63,38 @@ for (const dialect of DIALECTS) {
       assert.equal(created.statusCode, 200)
       assert.equal(json(created).stream.id, id)
 
-      const listed = await ctx.app.inject({
+      const listed = await suite.ctx.app.inject({
         url: `/api/v1/streams?link=${encodeURIComponent(lower)}`,
-        headers: editor.headers,
+        headers: suite.editor.headers,
       })
       assert.deepEqual(
         json(listed).streams.map((s: { id: number }) => s.id),
         [id],
       )
 
-      const imported = await ctx.app.inject({
+      const imported = await suite.ctx.app.inject({
         method: 'POST',
         url: '/api/v1/streams/import',
-        headers: editor.headers,
+        headers: suite.editor.headers,
         payload: { streams: [{ link: `https://twitch.tv/${n.toUpperCase()}` }] },
       })
       assert.equal(json(imported).duplicates, 1)
       assert.equal(json(imported).results[0].id, id)
 
-      const batch = await ctx.app.inject({
+      const batch = await suite.ctx.app.inject({
         method: 'PATCH',
         url: '/api/v1/streams/batch',
-        headers: editor.headers,
+        headers: suite.editor.headers,
         payload: [{ link: lower, title: 'Found by link' }],
       })
       assert.equal(json(batch).results[0].id, id)
       assert.equal(json(batch).results[0].success, true)
 
       // Its own link in another case is no clash: the link shows as entered.
-      const renamed = await ctx.app.inject({
+      const renamed = await suite.ctx.app.inject({
         method: 'PATCH',
         url: `/api/v1/streams/${id}`,
-        headers: editor.headers,
+        headers: suite.editor.headers,
         payload: { link: lower },
       })
       assert.equal(renamed.statusCode, 200, renamed.body)
@@ -103,10 +102,10 @@ for (const dialect of DIALECTS) {
 
       // Another stream may not take it in any case.
       const other = json(await create(`https://kick.com/${name()}`)).stream.id
-      const taken = await ctx.app.inject({
+      const taken = await suite.ctx.app.inject({
         method: 'PATCH',
         url: `/api/v1/streams/${other}`,
-        headers: editor.headers,
+        headers: suite.editor.headers,
         payload: { link: `https://twitch.tv/${n.toUpperCase()}` },
       })
       assert.equal(taken.statusCode, 422)
@@ -117,12 +116,12 @@ for (const dialect of DIALECTS) {
       const n = name()
       const id = await legacyRow(`https://twitch.tv/${n}/clip/AbC`, `twitch.tv/${n}/clip/AbC`)
       // A clip's key is its slug alone now (`clips.twitch.tv/AbC`): the upgrade re-keys such rows.
-      await rekeyStreamLinks(ctx.app.platform.database.db)
+      await rekeyStreamLinks(suite.ctx.app.platform.database.db)
       const same = await create(`https://twitch.tv/${n.toLowerCase()}/clip/AbC`)
       assert.equal(json(same).stream.id, id)
       const otherClip = await create(`https://twitch.tv/${n.toLowerCase()}/clip/abc`)
       assert.equal(otherClip.statusCode, 201)
-      const list = await ctx.app.inject({
+      const list = await suite.ctx.app.inject({
         url: `/api/v1/streams?link=${encodeURIComponent(`https://twitch.tv/${n}/clip/abc`)}`,
         headers: adminHeaders,
       })

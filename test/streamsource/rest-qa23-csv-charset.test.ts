@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { buildTestApp, DIALECTS, json, type TestContext } from '../helper.js'
-import { account, type TestAccount, uniqueLink } from './helpers.js'
+import { describe, it } from 'node:test'
+import { DIALECTS, json } from '../helper.js'
+import { editorApp, uniqueLink } from './helpers.js'
 
 /**
  * A CSV import is bytes: a spreadsheet's plain "CSV" is saved in Windows-1252, not UTF-8. Read
@@ -9,21 +9,15 @@ import { account, type TestAccount, uniqueLink } from './helpers.js'
  */
 for (const dialect of DIALECTS) {
   describe(`StreamSource CSV import charset (${dialect})`, () => {
-    let ctx: TestContext
-    let editor: TestAccount
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      editor = await account(ctx.app, 'editor')
-    })
-    after(() => ctx.close())
+    const suite = editorApp(dialect)
 
     const csv = (link: string, title: Buffer) =>
       Buffer.concat([Buffer.from(`link,title\r\n${link},`), title, Buffer.from('\r\n')])
     const upload = (body: Buffer, contentType: string) =>
-      ctx.app.inject({
+      suite.ctx.app.inject({
         method: 'POST',
         url: '/api/v1/streams/import',
-        headers: { ...editor.headers, 'content-type': contentType },
+        headers: { ...suite.editor.headers, 'content-type': contentType },
         payload: body,
       })
 
@@ -49,10 +43,10 @@ for (const dialect of DIALECTS) {
       assert.equal(res.statusCode, 422, res.body)
       assert.deepEqual(Object.keys(json(res).details), ['body'])
       assert.match(json(res).error, /UTF-8/)
-      const lookup = await ctx.app.inject({
+      const lookup = await suite.ctx.app.inject({
         method: 'GET',
         url: `/api/v1/streams?url=${encodeURIComponent(link)}`,
-        headers: editor.headers,
+        headers: suite.editor.headers,
       })
       assert.equal(json(lookup).meta.total_count, 0, 'nothing was imported')
     })

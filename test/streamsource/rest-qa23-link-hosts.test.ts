@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
-import { adminHeaders, buildTestApp, DIALECTS, json, type TestContext } from '../helper.js'
-import { account, createStream, streamIdsForLink, type TestAccount } from './helpers.js'
+import { describe, it } from 'node:test'
+import { adminHeaders, DIALECTS, json } from '../helper.js'
+import { createStream, editorApp, streamIdsForLink } from './helpers.js'
 
 /**
  * The same stream by another host name was let in twice: a link shared from a phone
@@ -11,17 +11,11 @@ import { account, createStream, streamIdsForLink, type TestAccount } from './hel
  */
 for (const dialect of DIALECTS) {
   describe(`StreamSource duplicate links across a platform's hosts (${dialect})`, () => {
-    let ctx: TestContext
-    let editor: TestAccount
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      editor = await account(ctx.app, 'editor')
-    })
-    after(() => ctx.close())
+    const suite = editorApp(dialect)
 
     const name = () => `ch_${randomBytes(4).toString('hex')}`
-    const create = (link: string) => createStream(ctx.app, editor, link)
-    const lookup = (link: string) => streamIdsForLink(ctx.app, editor, link)
+    const create = (link: string) => createStream(suite.ctx.app, suite.editor, link)
+    const lookup = (link: string) => streamIdsForLink(suite.ctx.app, suite.editor, link)
 
     it('answers the stream already listed for its mobile site or a trailing-dot host', async () => {
       for (const [first, again] of [
@@ -72,7 +66,7 @@ for (const dialect of DIALECTS) {
 
     it('finds a stream stored under its mobile host before hosts were folded', async () => {
       const n = name()
-      const db = ctx.app.platform.database.db
+      const db = suite.ctx.app.platform.database.db
       const row = await db
         .insertInto('service_stream_main')
         .values({ link: `https://m.twitch.tv/${n}`, normalized_link: `m.twitch.tv/${n}`, platform: 'twitch' })
@@ -83,7 +77,7 @@ for (const dialect of DIALECTS) {
       assert.equal(json(dup).stream.id, Number(row.id))
       assert.deepEqual(await lookup(`https://m.twitch.tv/${n}`), [Number(row.id)])
       // Patched with its own link in the main site's form, it stays the one stream.
-      const patched = await ctx.app.inject({
+      const patched = await suite.ctx.app.inject({
         method: 'PATCH',
         url: `/api/v1/streams/${row.id}`,
         headers: adminHeaders,

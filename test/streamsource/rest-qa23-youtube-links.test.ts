@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
-import { adminHeaders, buildTestApp, DIALECTS, json, type TestContext } from '../helper.js'
-import { account, createStream, streamIdsForLink, type TestAccount } from './helpers.js'
+import { describe, it } from 'node:test'
+import { adminHeaders, DIALECTS, json } from '../helper.js'
+import { createStream, editorApp, streamIdsForLink } from './helpers.js'
 
 /**
  * One YouTube video or live stream shared in another of its usual forms (`youtu.be/ID`,
@@ -11,23 +11,17 @@ import { account, createStream, streamIdsForLink, type TestAccount } from './hel
  */
 for (const dialect of DIALECTS) {
   describe(`StreamSource duplicate YouTube video links (${dialect})`, () => {
-    let ctx: TestContext
-    let editor: TestAccount
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      editor = await account(ctx.app, 'editor')
-    })
-    after(() => ctx.close())
+    const suite = editorApp(dialect)
 
     /** A video id no other test uses, in mixed case (an id's case matters). */
     const videoId = () => `Vd${randomBytes(4).toString('hex')}_-X`
-    const create = (link: string) => createStream(ctx.app, editor, link)
-    const lookup = (link: string) => streamIdsForLink(ctx.app, editor, link)
+    const create = (link: string) => createStream(suite.ctx.app, suite.editor, link)
+    const lookup = (link: string) => streamIdsForLink(suite.ctx.app, suite.editor, link)
     /** A row as stored before video forms were folded: the key its own link had then. */
     const olderRow = async (link: string, key: string) => {
-      const row = await ctx.app.platform.database.db
+      const row = await suite.ctx.app.platform.database.db
         .insertInto('service_stream_main')
-        .values({ link, normalized_link: key, platform: 'youtube', user_id: editor.id })
+        .values({ link, normalized_link: key, platform: 'youtube', user_id: suite.editor.id })
         .returning('id')
         .executeTakeFirstOrThrow()
       return Number(row.id)
@@ -102,7 +96,7 @@ for (const dialect of DIALECTS) {
           assert.deepEqual(await lookup(again), [row])
         }
         // Changed to the video's usual link, it stays the one stream.
-        const patched = await ctx.app.inject({
+        const patched = await suite.ctx.app.inject({
           method: 'PATCH',
           url: `/api/v1/streams/${row}`,
           headers: adminHeaders,

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { rekeyStreamLinks, REPORT_KEY, up } from '../../src/platform/db/migrations/033_stream_link_keys.js'
 import { migrateToLatest } from '../../src/platform/db/migrate.js'
-import { buildTestApp, DIALECTS, json, type TestContext, withDatabase } from '../helper.js'
+import { DIALECTS, json, withDatabase } from '../helper.js'
 import { migrateBefore } from '../migrate-before.js'
-import { account, createStream, streamIdsForLink, type TestAccount } from './helpers.js'
+import { createStream, editorApp, streamIdsForLink } from './helpers.js'
 
 /**
  * A stream stored before a link form was folded kept the key of its day: one whose key kept a
@@ -16,21 +16,15 @@ import { account, createStream, streamIdsForLink, type TestAccount } from './hel
  */
 for (const dialect of DIALECTS) {
   describe(`StreamSource streams stored under an older key (${dialect})`, () => {
-    let ctx: TestContext
-    let editor: TestAccount
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      editor = await account(ctx.app, 'editor')
-    })
-    after(() => ctx.close())
+    const suite = editorApp(dialect)
 
     const tag = () => `Id${randomBytes(4).toString('hex')}_-Q`
-    const db = () => ctx.app.platform.database.db
+    const db = () => suite.ctx.app.platform.database.db
     /** A row as an older version stored it: `key` is the key its link had then. */
     const olderRow = async (link: string, key: string) => {
       const row = await db()
         .insertInto('service_stream_main')
-        .values({ link, normalized_link: key, platform: 'other', user_id: editor.id })
+        .values({ link, normalized_link: key, platform: 'other', user_id: suite.editor.id })
         .returning('id')
         .executeTakeFirstOrThrow()
       return Number(row.id)
@@ -68,7 +62,7 @@ for (const dialect of DIALECTS) {
         const id = await olderRow(link, key)
         ids.push(id)
         // Before the upgrade, the lookup by today's key misses it.
-        assert.deepEqual(await streamIdsForLink(ctx.app, editor, again), [], again)
+        assert.deepEqual(await streamIdsForLink(suite.ctx.app, suite.editor, again), [], again)
       }
       const campaign = await olderRow('campaign-stream:abc', `campaign-stream:${tag()}`)
       const campaignKey = await keyOf(campaign)
@@ -76,11 +70,11 @@ for (const dialect of DIALECTS) {
       await up(db())
 
       for (const [i, [link, , again]] of rows.entries()) {
-        const dup = await createStream(ctx.app, editor, again)
+        const dup = await createStream(suite.ctx.app, suite.editor, again)
         assert.equal(dup.statusCode, 200, `${again}: ${dup.body}`)
         assert.equal(json(dup).stream.id, ids[i], again)
         assert.equal(json(dup).stream.link, link, 'the link shows as first entered')
-        assert.deepEqual(await streamIdsForLink(ctx.app, editor, link), [ids[i]], link)
+        assert.deepEqual(await streamIdsForLink(suite.ctx.app, suite.editor, link), [ids[i]], link)
       }
       assert.equal(await keyOf(campaign), campaignKey, 'a row whose link is no URL keeps its key')
     })
@@ -90,7 +84,7 @@ for (const dialect of DIALECTS) {
       const pair = tag()
       // A duplicate made because the older row was missed: it holds today's key.
       const older = await olderRow(`https://youtu.be/${held}?t=1`, `youtu.be/${held}?t=1`)
-      const made = await createStream(ctx.app, editor, `https://youtube.com/watch?v=${held}`)
+      const made = await createStream(suite.ctx.app, suite.editor, `https://youtube.com/watch?v=${held}`)
       assert.equal(made.statusCode, 201, made.body)
       const newer: number = json(made).stream.id
       // Two older rows that both get the same key today: the lower id takes it.
@@ -119,13 +113,16 @@ for (const dialect of DIALECTS) {
         [`https://youtu.be/${held}?t=1`, newer],
         [`https://youtube.com/watch?t=9&v=${pair}`, first],
       ] as const) {
-        const dup = await createStream(ctx.app, editor, link)
+        const dup = await createStream(suite.ctx.app, suite.editor, link)
         assert.equal(dup.statusCode, 200, dup.body)
         assert.equal(json(dup).stream.id, id, link)
       }
       // Nothing is deleted: both of each pair are still listed.
       for (const id of [older, newer, first, second]) {
-        const res = await ctx.app.inject({ url: `/api/v1/streams/${id}`, headers: editor.headers })
+        const res = await suite.ctx.app.inject({
+          url: `/api/v1/streams/${id}`,
+          headers: suite.editor.headers,
+        })
         assert.equal(res.statusCode, 200, `stream ${id}`)
       }
       const report = await db()

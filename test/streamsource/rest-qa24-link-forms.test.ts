@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { randomBytes, randomInt } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
-import { buildTestApp, DIALECTS, json, type TestContext } from '../helper.js'
-import { account, createStream, streamIdsForLink, type TestAccount } from './helpers.js'
+import { describe, it } from 'node:test'
+import { DIALECTS, json } from '../helper.js'
+import { createStream, editorApp, streamIdsForLink } from './helpers.js'
 
 /**
  * One Twitch clip or past broadcast, Kick video or clip, Facebook video or TikTok page shared in
@@ -11,13 +11,7 @@ import { account, createStream, streamIdsForLink, type TestAccount } from './hel
  */
 for (const dialect of DIALECTS) {
   describe(`StreamSource duplicate links in a platform's other forms (${dialect})`, () => {
-    let ctx: TestContext
-    let editor: TestAccount
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      editor = await account(ctx.app, 'editor')
-    })
-    after(() => ctx.close())
+    const suite = editorApp(dialect)
 
     const slug = () => `Slug${randomBytes(4).toString('hex')}-Ab_C`
     const name = () => `Chan${randomBytes(3).toString('hex').toUpperCase()}`
@@ -25,14 +19,14 @@ for (const dialect of DIALECTS) {
 
     /** Every form is the stream the first one made, created or looked up. */
     async function oneStream(forms: string[]) {
-      const made = await createStream(ctx.app, editor, forms[0]!)
+      const made = await createStream(suite.ctx.app, suite.editor, forms[0]!)
       assert.equal(made.statusCode, 201, `${forms[0]}: ${made.body}`)
       const id = json(made).stream.id
       for (const form of forms.slice(1)) {
-        const dup = await createStream(ctx.app, editor, form)
+        const dup = await createStream(suite.ctx.app, suite.editor, form)
         assert.equal(dup.statusCode, 200, `${form}: ${dup.body}`)
         assert.equal(json(dup).stream.id, id, form)
-        assert.deepEqual(await streamIdsForLink(ctx.app, editor, form), [id], form)
+        assert.deepEqual(await streamIdsForLink(suite.ctx.app, suite.editor, form), [id], form)
       }
       return id as number
     }
@@ -145,7 +139,7 @@ for (const dialect of DIALECTS) {
         `https://example.com/a%2F${n}`,
         `https://example.com/a/${n}`,
       ]) {
-        const res = await createStream(ctx.app, editor, link)
+        const res = await createStream(suite.ctx.app, suite.editor, link)
         assert.equal(res.statusCode, 201, `${link}: ${res.body}`)
       }
     })
