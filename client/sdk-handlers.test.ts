@@ -2,10 +2,10 @@
 // still gets the frame, the error reaches `onError` as HANDLER_FAILED, and the connection goes on
 // with its work (opening, sending what waited, reconnecting, later frames, ending for good).
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
-import { buildTestApp, createCampaign, type TestContext } from '../test/helper.js'
-import { createClient, type OvasabiError, type RealtimeConnection } from './index.js'
-import { errorsOf, recordingSockets, until } from './test-helpers.js'
+import { describe, test } from 'node:test'
+import { createCampaign } from '../test/helper.js'
+import { createClient, type OvasabiError } from './index.js'
+import { errorsOf, recordingSockets, sdkServer, until } from './test-helpers.js'
 
 /** The cause of every HANDLER_FAILED the connection reported, with the handler it names. */
 function handlerFailures(seen: OvasabiError[]): Array<[string, string]> {
@@ -15,27 +15,13 @@ function handlerFailures(seen: OvasabiError[]): Array<[string, string]> {
 }
 
 describe('SDK: a throwing handler costs nothing but its own run (real server)', () => {
-  let ctx: TestContext
-  let baseUrl: string
-  const conns: RealtimeConnection[] = []
-  const keep = (c: RealtimeConnection) => {
-    conns.push(c)
-    return c
-  }
-  before(async () => {
-    ctx = await buildTestApp()
-    baseUrl = await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-  })
-  after(async () => {
-    for (const c of conns) c.close()
-    await ctx.close()
-  })
+  const server = sdkServer()
 
   test('frame handlers: the others run, the queued action goes out and resolves, later frames arrive', async () => {
-    const slug = await createCampaign(ctx.app, { metadata: { scheduling: { frequency: 20 } } })
-    const client = createClient({ baseUrl, WebSocket: recordingSockets().WebSocket })
+    const slug = await createCampaign(server.ctx.app, { metadata: { scheduling: { frequency: 20 } } })
+    const client = createClient({ baseUrl: server.baseUrl, WebSocket: recordingSockets().WebSocket })
     await client.createSession()
-    const conn = keep(client.connect(slug, { frequency: 20 }))
+    const conn = server.keep(client.connect(slug, { frequency: 20 }))
     const seen = errorsOf(conn)
     const calls: string[] = []
     conn.on('connected', () => {
@@ -58,7 +44,7 @@ describe('SDK: a throwing handler costs nothing but its own run (real server)', 
     assert.deepEqual(calls, ['connected 1', 'connected 2', '* connected'])
     assert.equal(conn.state, 'open')
     // Frames after those keep coming to every handler, the throwing one included.
-    const other = keep(client.connect(slug, { frequency: 20 }))
+    const other = server.keep(client.connect(slug, { frequency: 20 }))
     await until(() => other.state === 'open', 'the other open')
     for (let i = 1; presence < 3; i++) {
       other.sendCursor(i / 100, 0.5)
@@ -80,11 +66,11 @@ describe('SDK: a throwing handler costs nothing but its own run (real server)', 
   })
 
   test('state handlers: a throw on `open` still sends what waited; on `reconnecting` the reconnect still comes', async () => {
-    const slug = await createCampaign(ctx.app)
+    const slug = await createCampaign(server.ctx.app)
     const rec = recordingSockets()
-    const client = createClient({ baseUrl, WebSocket: rec.WebSocket })
+    const client = createClient({ baseUrl: server.baseUrl, WebSocket: rec.WebSocket })
     await client.createSession()
-    const conn = keep(client.connect(slug, { frequency: 1, backoff: { initialMs: 20, maxMs: 50 } }))
+    const conn = server.keep(client.connect(slug, { frequency: 1, backoff: { initialMs: 20, maxMs: 50 } }))
     const seen = errorsOf(conn)
     const states: string[] = []
     conn.onState((s) => {
@@ -107,9 +93,9 @@ describe('SDK: a throwing handler costs nothing but its own run (real server)', 
   })
 
   test('onError handlers: one that throws on a refusal leaves the others, the close and the rejections', async () => {
-    const client = createClient({ baseUrl, WebSocket: recordingSockets().WebSocket })
+    const client = createClient({ baseUrl: server.baseUrl, WebSocket: recordingSockets().WebSocket })
     await client.createSession()
-    const conn = keep(
+    const conn = server.keep(
       client.connect(`nowhere_${Date.now()}`, { frequency: 1, backoff: { initialMs: 5, maxMs: 20 } }),
     )
     conn.onError(() => {
@@ -130,10 +116,10 @@ describe('SDK: a throwing handler costs nothing but its own run (real server)', 
   })
 
   test('a handler that unsubscribes itself, or another, mid-frame: this frame still reaches those it had', async () => {
-    const slug = await createCampaign(ctx.app)
-    const client = createClient({ baseUrl, WebSocket: recordingSockets().WebSocket })
+    const slug = await createCampaign(server.ctx.app)
+    const client = createClient({ baseUrl: server.baseUrl, WebSocket: recordingSockets().WebSocket })
     await client.createSession()
-    const conn = keep(client.connect(slug, { frequency: 1 }))
+    const conn = server.keep(client.connect(slug, { frequency: 1 }))
     const calls: string[] = []
     const offB = conn.on('connected', () => calls.push('b'))
     const offA = conn.on('connected', () => {
@@ -149,11 +135,11 @@ describe('SDK: a throwing handler costs nothing but its own run (real server)', 
   })
 
   test('close() in a state handler on `open`, or in a frame handler: no handler gets a frame after it', async () => {
-    const slug = await createCampaign(ctx.app)
-    const client = createClient({ baseUrl, WebSocket: recordingSockets().WebSocket })
+    const slug = await createCampaign(server.ctx.app)
+    const client = createClient({ baseUrl: server.baseUrl, WebSocket: recordingSockets().WebSocket })
     await client.createSession()
-    const onOpen = keep(client.connect(slug, { frequency: 1 }))
-    const inHandler = keep(client.connect(slug, { frequency: 1 }))
+    const onOpen = server.keep(client.connect(slug, { frequency: 1 }))
+    const inHandler = server.keep(client.connect(slug, { frequency: 1 }))
     const calls: string[] = []
     onOpen.onState((s) => s === 'open' && onOpen.close())
     onOpen.on('connected', () => calls.push('after close on open'))

@@ -3,50 +3,29 @@
 // that throws. Node has no `online` event: the test gives `globalThis` the page's EventTarget
 // methods, as a browser window has them, and fires the event itself.
 import assert from 'node:assert/strict'
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
-import { buildTestApp, createCampaign, type TestContext } from '../test/helper.js'
-import { createClient, type RealtimeConnection, type RealtimeOptions } from './index.js'
-import { errorsOf, recordingSockets, until, upgradeDroppingRelay } from './test-helpers.js'
+import { afterEach, beforeEach, describe, test } from 'node:test'
+import { createCampaign } from '../test/helper.js'
+import { createClient } from './index.js'
+import {
+  errorsOf,
+  recordingSockets,
+  retryOnceThenWait,
+  sdkServer,
+  until,
+  upgradeDroppingRelay,
+} from './test-helpers.js'
 
 type PageEvents = {
   addEventListener?: EventTarget['addEventListener']
   removeEventListener?: EventTarget['removeEventListener']
 }
 
-/** The first retry at once, the next minutes later: only something else can make it sooner. */
-function retryOnceThenWait() {
-  let draws = 0
-  const opts = {
-    frequency: 1,
-    backoff: { initialMs: 20, factor: 20_000, maxMs: 600_000 },
-    random: () => {
-      draws++
-      return 1
-    },
-  } satisfies Partial<RealtimeOptions>
-  return { opts, draws: () => draws }
-}
-
 describe('SDK: the page going online, and a token function that throws (real server)', () => {
-  let ctx: TestContext
-  let baseUrl: string
-  const conns: RealtimeConnection[] = []
-  const keep = (c: RealtimeConnection) => {
-    conns.push(c)
-    return c
-  }
+  const server = sdkServer()
   const page = globalThis as PageEvents
   let window: EventTarget
   /** `online` listeners added less those removed. */
   let listening = 0
-  before(async () => {
-    ctx = await buildTestApp()
-    baseUrl = await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-  })
-  after(async () => {
-    for (const c of conns) c.close()
-    await ctx.close()
-  })
   beforeEach(() => {
     window = new EventTarget()
     listening = 0
@@ -65,15 +44,15 @@ describe('SDK: the page going online, and a token function that throws (real ser
   })
 
   test('online while backing off for minutes: it tries at once', async () => {
-    const slug = await createCampaign(ctx.app)
-    const relay = await upgradeDroppingRelay(baseUrl)
+    const slug = await createCampaign(server.ctx.app)
+    const relay = await upgradeDroppingRelay(server.baseUrl)
     relay.refuseAll = true
     try {
       const rec = recordingSockets()
       const client = createClient({ baseUrl: relay.url, WebSocket: rec.WebSocket })
-      client.setToken((await ctx.app.platform.tokens.issueGuest()).token)
+      client.setToken((await server.ctx.app.platform.tokens.issueGuest()).token)
       const retry = retryOnceThenWait()
-      const conn = keep(client.connect(slug, { ...retry.opts, userId: 'guest' }))
+      const conn = server.keep(client.connect(slug, { ...retry.opts, userId: 'guest' }))
       // The first attempt and its retry failed: the next is 400 s away.
       await until(() => retry.draws() >= 2 && rec.sockets.length === 2, 'two attempts, backing off')
       assert.equal(conn.state, 'reconnecting')
@@ -91,11 +70,11 @@ describe('SDK: the page going online, and a token function that throws (real ser
   })
 
   test('online while open: the socket is pinged at once, and kept when it answers', async () => {
-    const slug = await createCampaign(ctx.app)
-    const client = createClient({ baseUrl, WebSocket: recordingSockets().WebSocket })
+    const slug = await createCampaign(server.ctx.app)
+    const client = createClient({ baseUrl: server.baseUrl, WebSocket: recordingSockets().WebSocket })
     await client.createSession()
     // The idle ping would come only after a minute.
-    const conn = keep(
+    const conn = server.keep(
       client.connect(slug, { frequency: 1, heartbeat: { idleMs: 60_000, timeoutMs: 10_000 } }),
     )
     let pongs = 0
@@ -109,11 +88,11 @@ describe('SDK: the page going online, and a token function that throws (real ser
   })
 
   test('a token function that throws is said to onError (TOKEN_UNAVAILABLE), retried, and not the end', async () => {
-    const slug = await createCampaign(ctx.app)
-    const good = (await ctx.app.platform.tokens.issueGuest()).token
+    const slug = await createCampaign(server.ctx.app)
+    const good = (await server.ctx.app.platform.tokens.issueGuest()).token
     let asked = 0
-    const conn = keep(
-      createClient({ baseUrl, WebSocket: recordingSockets().WebSocket }).connect(slug, {
+    const conn = server.keep(
+      createClient({ baseUrl: server.baseUrl, WebSocket: recordingSockets().WebSocket }).connect(slug, {
         frequency: 1,
         userId: 'guest',
         backoff: { initialMs: 5, maxMs: 20 },

@@ -3,17 +3,11 @@
 // token the server closed the socket for, replaced by a new one.
 import assert from 'node:assert/strict'
 import { createServer as createTcpServer, type Socket, connect as tcpConnect } from 'node:net'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import WebSocket from 'ws'
-import { adminHeaders, buildTestApp, createCampaign, DIALECTS, type TestContext } from '../test/helper.js'
-import {
-  createClient,
-  type OvasabiError,
-  type RealtimeConnection,
-  type RealtimeOptions,
-  type WebSocketCtor,
-} from './index.js'
-import { errorsOf, recordingSockets, until } from './test-helpers.js'
+import { adminHeaders, createCampaign, DIALECTS } from '../test/helper.js'
+import { createClient, type OvasabiError, type WebSocketCtor } from './index.js'
+import { errorsOf, recordingSockets, retryOnceThenWait, sdkServer, until } from './test-helpers.js'
 
 /**
  * A TCP relay in front of the server. `blackhole()` stops carrying bytes on the connections open
@@ -62,50 +56,18 @@ async function blackholingRelay(target: string) {
 
 const ws = WebSocket as unknown as WebSocketCtor
 
-/**
- * Connect options for the two tests of a revoked token: the first retry comes at once, the next
- * only minutes later, so only a new token opens the socket again. `draws()` counts the backoffs
- * drawn: the close for the revoked token, then the attempt that found the same token again.
- */
-function retryOnceThenWait() {
-  let draws = 0
-  const opts = {
-    frequency: 1,
-    backoff: { initialMs: 40, factor: 10_000, maxMs: 600_000 },
-    random: () => {
-      draws++
-      return 1
-    },
-  } satisfies Partial<RealtimeOptions>
-  return { opts, draws: () => draws }
-}
-
 for (const dialect of DIALECTS) {
   describe(`SDK QA 23: dead sockets and replaced tokens, real server (${dialect})`, () => {
-    let ctx: TestContext
-    let baseUrl: string
-    const conns: RealtimeConnection[] = []
-    const keep = (c: RealtimeConnection) => {
-      conns.push(c)
-      return c
-    }
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      baseUrl = await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-    })
-    after(async () => {
-      for (const c of conns) c.close()
-      await ctx.close()
-    })
+    const server = sdkServer(dialect)
 
     test('a socket whose network vanished without a close is found dead, replaced, and the action waiting on it runs once', async () => {
-      const slug = await createCampaign(ctx.app)
-      const relay = await blackholingRelay(baseUrl)
+      const slug = await createCampaign(server.ctx.app)
+      const relay = await blackholingRelay(server.baseUrl)
       try {
         const rec = recordingSockets()
         const client = createClient({ baseUrl: relay.url, WebSocket: rec.WebSocket })
         await client.createSession()
-        const conn = keep(
+        const conn = server.keep(
           client.connect(slug, {
             frequency: 1,
             backoff: { initialMs: 20, maxMs: 100 },
@@ -123,7 +85,7 @@ for (const dialect of DIALECTS) {
         await until(() => connected === 2, 'a new socket, connected', 10_000)
         assert.equal((await ack).status, 'success')
         assert.equal(rec.sockets.length, 2)
-        const leads = await ctx.app.platform.database.db
+        const leads = await server.ctx.app.platform.database.db
           .selectFrom('service_quote_main')
           .select('id')
           .where('campaign_slug', '=', slug)
@@ -135,11 +97,13 @@ for (const dialect of DIALECTS) {
     })
 
     test('a quiet socket that answers its pings is kept; heartbeat: false sends none', async () => {
-      const slug = await createCampaign(ctx.app, { features: ['analytics'] })
-      const client = createClient({ baseUrl, WebSocket: ws })
+      const slug = await createCampaign(server.ctx.app, { features: ['analytics'] })
+      const client = createClient({ baseUrl: server.baseUrl, WebSocket: ws })
       await client.createSession()
-      const watched = keep(client.connect(slug, { frequency: 1, heartbeat: { idleMs: 100, timeoutMs: 300 } }))
-      const silent = keep(client.connect(slug, { frequency: 1, heartbeat: false }))
+      const watched = server.keep(
+        client.connect(slug, { frequency: 1, heartbeat: { idleMs: 100, timeoutMs: 300 } }),
+      )
+      const silent = server.keep(client.connect(slug, { frequency: 1, heartbeat: false }))
       const pongs = { watched: 0, silent: 0 }
       watched.on('pong', () => pongs.watched++)
       silent.on('pong', () => pongs.silent++)
@@ -153,37 +117,37 @@ for (const dialect of DIALECTS) {
     })
 
     test('a new token given while the connection waits for one (its token was revoked) is used at once', async () => {
-      const slug = await createCampaign(ctx.app)
-      const first = (await ctx.app.platform.tokens.issueGuest()).token
+      const slug = await createCampaign(server.ctx.app)
+      const first = (await server.ctx.app.platform.tokens.issueGuest()).token
       const rec = recordingSockets()
       const retry = retryOnceThenWait()
-      const conn = keep(
-        createClient({ baseUrl, WebSocket: rec.WebSocket }).connect(slug, {
+      const conn = server.keep(
+        createClient({ baseUrl: server.baseUrl, WebSocket: rec.WebSocket }).connect(slug, {
           ...retry.opts,
           token: first,
           userId: 'guest',
         }),
       )
       await until(() => conn.state === 'open', 'open')
-      await createClient({ baseUrl, token: first }).users.logout()
+      await createClient({ baseUrl: server.baseUrl, token: first }).users.logout()
       // Closed (1008 TOKEN_REVOKED), then one attempt that found the same token and backed off.
       await until(() => retry.draws() >= 2, 'the revoked token found again')
       assert.equal(conn.state, 'reconnecting')
-      conn.reauth((await ctx.app.platform.tokens.issueGuest()).token)
+      conn.reauth((await server.ctx.app.platform.tokens.issueGuest()).token)
       await until(() => conn.state === 'open', 'open with the new token')
       assert.equal(rec.sockets.length, 2)
     })
 
     test("the client's own socket, closed for its revoked token, reconnects at once on the client's next session", async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(server.ctx.app)
       const rec = recordingSockets()
-      const client = createClient({ baseUrl, WebSocket: rec.WebSocket })
+      const client = createClient({ baseUrl: server.baseUrl, WebSocket: rec.WebSocket })
       await client.createSession()
       const retry = retryOnceThenWait()
-      const conn = keep(client.connect(slug, retry.opts))
+      const conn = server.keep(client.connect(slug, retry.opts))
       await until(() => conn.state === 'open', 'open')
       // Logged out elsewhere (another tab): this client still holds the revoked token.
-      await createClient({ baseUrl, token: client.token }).users.logout()
+      await createClient({ baseUrl: server.baseUrl, token: client.token }).users.logout()
       await until(() => retry.draws() >= 2, 'the revoked token found again')
       await client.createSession()
       await until(() => conn.state === 'open', "open with the client's new token")
@@ -191,10 +155,10 @@ for (const dialect of DIALECTS) {
     })
 
     test("reauth on the client's own socket keeps it on the client's token: after register it reconnects as the user", async () => {
-      const slug = await createCampaign(ctx.app)
-      const client = createClient({ baseUrl, WebSocket: ws })
+      const slug = await createCampaign(server.ctx.app)
+      const client = createClient({ baseUrl: server.baseUrl, WebSocket: ws })
       await client.createSession()
-      const conn = keep(client.connect(slug, { frequency: 1, backoff: { initialMs: 20, maxMs: 200 } }))
+      const conn = server.keep(client.connect(slug, { frequency: 1, backoff: { initialMs: 20, maxMs: 200 } }))
       await until(() => conn.state === 'open', 'open as a guest')
       // The page hands the socket the client's token again (a refresh that kept it): in-band.
       conn.reauth(client.token!)
@@ -213,13 +177,13 @@ for (const dialect of DIALECTS) {
     })
 
     test('a campaign archived under an open socket ends the connection with the error in `error` and onError', async () => {
-      const slug = await createCampaign(ctx.app)
-      const client = createClient({ baseUrl, WebSocket: ws })
+      const slug = await createCampaign(server.ctx.app)
+      const client = createClient({ baseUrl: server.baseUrl, WebSocket: ws })
       await client.createSession()
-      const conn = keep(client.connect(slug, { frequency: 1 }))
+      const conn = server.keep(client.connect(slug, { frequency: 1 }))
       const seen = errorsOf(conn)
       await until(() => conn.state === 'open', 'open')
-      const archived = await ctx.app.inject({
+      const archived = await server.ctx.app.inject({
         method: 'DELETE',
         url: `/api/campaign/${slug}`,
         headers: adminHeaders,

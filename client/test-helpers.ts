@@ -1,8 +1,10 @@
 // Helpers the SDK's test files share. Imported only by `*.test.ts`: nothing the SDK (client/index.ts)
 // or the site bundle (web/) imports reaches it, so it ships in neither.
 import { createServer as createTcpServer, type Socket, connect as tcpConnect } from 'node:net'
+import { after, before } from 'node:test'
 import WebSocket from 'ws'
-import type { OvasabiError, RealtimeConnection, WebSocketCtor } from './index.js'
+import { buildTestApp, type Dialect, type TestContext } from '../test/helper.js'
+import type { OvasabiError, RealtimeConnection, RealtimeOptions, WebSocketCtor } from './index.js'
 
 /** A WebSocket class of its own: `sockets` holds every socket opened with it, in order. */
 export function recordingSockets() {
@@ -68,4 +70,53 @@ export async function upgradeDroppingRelay(target: string) {
     return new Promise<void>((r) => server.close(() => r()))
   }
   return relay
+}
+
+/**
+ * A suite's server on a real port (on `dialect`, else the default), started before its tests and
+ * closed after them with every connection it `keep`s: `server.ctx`, `server.baseUrl`.
+ */
+export function sdkServer(dialect?: Dialect) {
+  let ctx: TestContext | undefined
+  let baseUrl = ''
+  const conns: RealtimeConnection[] = []
+  before(async () => {
+    ctx = await buildTestApp(dialect ? { dialect } : {})
+    baseUrl = await ctx.app.listen({ port: 0, host: '127.0.0.1' })
+  })
+  after(async () => {
+    for (const c of conns) c.close()
+    await ctx?.close()
+  })
+  return {
+    get ctx() {
+      return ctx!
+    },
+    get baseUrl() {
+      return baseUrl
+    },
+    /** `c`, closed when the suite ends. */
+    keep(c: RealtimeConnection) {
+      conns.push(c)
+      return c
+    },
+  }
+}
+
+/**
+ * Connect options whose first retry comes at once and the next only minutes later, so only
+ * something else (a new token, the page going online) opens the socket again. `draws()` counts
+ * the backoffs drawn.
+ */
+export function retryOnceThenWait() {
+  let draws = 0
+  const opts = {
+    frequency: 1,
+    backoff: { initialMs: 40, factor: 10_000, maxMs: 600_000 },
+    random: () => {
+      draws++
+      return 1
+    },
+  } satisfies Partial<RealtimeOptions>
+  return { opts, draws: () => draws }
 }
