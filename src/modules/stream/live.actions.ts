@@ -54,7 +54,10 @@ export function registerLiveActions(registry: ActionRegistry, live: LiveStreams)
   registry.register({
     name: 'stream.chat',
     aliases: ['stream_chat'],
-    description: 'Send a plain-text chat message to the viewers of a live stream',
+    description:
+      'Send a plain-text chat message to the viewers of a live stream. At most STREAM_CHAT_PER_MINUTE ' +
+      'a minute per person (a guest: per session) and STREAM_CHAT_PER_MINUTE_PER_IP per client network ' +
+      '(IPv4 address, IPv6 /64) in the campaign: 429 CHAT_RATE_LIMITED.',
     // The configured limit is checked by the service with a clear code; this only bounds the frame.
     payload: Type.Object(
       { stream_id: StreamId, text: Type.String({ minLength: 1, maxLength: 10_000 }) },
@@ -64,7 +67,7 @@ export function registerLiveActions(registry: ActionRegistry, live: LiveStreams)
     feature: 'streaming',
     writes: 'immediate',
     handler: async (ctx, p: { stream_id: number | string; text: string }) => ({
-      result: await live.chat(ctx.principal, ctx.campaign.slug, p),
+      result: await live.chat(ctx.principal, ctx.campaign.slug, p, ctx.ip),
     }),
   })
 }

@@ -3,6 +3,7 @@ import { ulid } from 'ulid'
 import type { Config } from '../../config.js'
 import type { Db } from '../../platform/db/database.js'
 import { actorKey, hasRole, type Principal } from '../../platform/auth/principal.js'
+import { clientNetwork } from '../../platform/http/client-network.js'
 import {
   ConflictError,
   ForbiddenError,
@@ -25,6 +26,7 @@ type LiveConfig = Pick<
   | 'STREAM_PLAYBACK_URL_TEMPLATE'
   | 'STREAM_CHAT_MAX_LENGTH'
   | 'STREAM_CHAT_PER_MINUTE'
+  | 'STREAM_CHAT_PER_MINUTE_PER_IP'
   | 'STREAM_OPEN_PER_USER'
   | 'PUBLIC_URL'
   | 'PORT'
@@ -209,7 +211,19 @@ export function createLiveStreams(deps: {
         }
       }
     },
-    async chat(principal: Principal, campaign: string, input: { stream_id: number | string; text: string }) {
+    /**
+     * `ip`: the client's address (behind a trusted proxy, the one it forwarded). Each sender (a
+     * person; a guest session) has `STREAM_CHAT_PER_MINUTE` messages a minute in the campaign, and
+     * its client network (an IPv4
+     * address, an IPv6 /64) `STREAM_CHAT_PER_MINUTE_PER_IP` for all its sessions together: a guest
+     * session costs nothing to mint, so the session's budget alone did not bound one address.
+     */
+    async chat(
+      principal: Principal,
+      campaign: string,
+      input: { stream_id: number | string; text: string },
+      ip: string,
+    ) {
       // Plain text: control characters (but newlines), C1 ones included, removed; nothing is ever
       // parsed as HTML.
       const text = input.text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, '').trim()
@@ -232,6 +246,19 @@ export function createLiveStreams(deps: {
       )
       if (!rate.allowed)
         throw new TooManyRequestsError(rate.retryAfter, 'Too many chat messages', 'CHAT_RATE_LIMITED')
+      // Counted only once the sender's own budget let the message through: a sender over its limit
+      // does not spend its network's.
+      const net = await deps.limiter.hit(
+        `chat:${campaign}:net:${clientNetwork(ip)}`,
+        config.STREAM_CHAT_PER_MINUTE_PER_IP,
+      )
+      if (!net.allowed) {
+        throw new TooManyRequestsError(
+          net.retryAfter,
+          'Too many chat messages from this network',
+          'CHAT_RATE_LIMITED',
+        )
+      }
       const message = {
         type: 'stream_event',
         kind: 'chat',

@@ -10,7 +10,7 @@ import { toStreamJson } from './stream.json.js'
 import { canonicalLinkKey, normalizeLink } from './stream.links.js'
 import * as repo from './stream.repo.js'
 import type { StreamJson, StreamInput, LiveStatus } from './stream.schema.js'
-import { forbidden, invalid, notFound } from './v1.errors.js'
+import { forbidden, invalid, notFound, V1Error } from './v1.errors.js'
 
 export type StreamAction = 'created' | 'updated' | 'archived' | 'deleted'
 
@@ -27,6 +27,9 @@ const STATUS_BY_LIVE: Record<LiveStatus, string> = {
   paused: 'offline',
   ended: 'offline',
 }
+
+/** A campaign stream that has not ended. */
+const OPEN_LIVE: readonly LiveStatus[] = ['starting', 'live', 'paused']
 
 /** Rows an export reads (and holds) at a time. */
 export const EXPORT_PAGE_ROWS = 1000
@@ -113,6 +116,32 @@ export function createStreamService(deps: {
     if (p.role !== 'editor' || !owns(p, row)) throw forbidden()
   }
 
+  /**
+   * A campaign's live stream that has not ended (starting, live or paused) is run by its campaign:
+   * its owner or an admin steps it through `stream.start`/`stream.pause`/`stream.stop`, and each
+   * step tells the campaign's pages (`stream_event`). A registry write (an update, a replace, a
+   * delete, a batch item, a `/cable` cell) would change or remove it behind their back, so it is
+   * refused (409 `LIVE_STREAM_OPEN`) until the stream has ended; campaign pages show no ended
+   * stream, so from then on it is a registry row like any other. Ended is final and a row's
+   * campaign never changes, so the row as read decides. Pin and archive stay open: campaign pages
+   * show neither.
+   */
+  function notOpenLive(row: repo.StreamRow) {
+    if (row.campaign_slug !== null && OPEN_LIVE.includes(row.live_status as LiveStatus)) {
+      throw new V1Error(
+        409,
+        'LIVE_STREAM_OPEN',
+        `Stream ${row.id} is a campaign live stream that has not ended: its owner or an admin ends it ` +
+          'in the campaign (stream.stop) before it can be changed or deleted here',
+      )
+    }
+  }
+  /** Who may change the row, and whether it may be changed here (see `notOpenLive`). */
+  function canEdit(p: V1Principal, row: repo.StreamRow) {
+    canChange(p, row)
+    notOpenLive(row)
+  }
+
   async function load(id: number): Promise<repo.StreamRow> {
     const row = Number.isSafeInteger(id) && id > 0 ? await repo.findById(db, id) : undefined
     if (!row) throw notFound()
@@ -180,7 +209,7 @@ export function createStreamService(deps: {
 
   async function update(principal: V1Principal, id: number, input: StreamInput): Promise<StreamJson> {
     const row = await load(id)
-    canChange(principal, row)
+    canEdit(principal, row)
     const { patch, normalized } = parseStreamInput(input, false)
     return applyPatch(row, patch, normalized)
   }
@@ -190,9 +219,9 @@ export function createStreamService(deps: {
     broadcast,
     create,
     update,
-    /** Throws as `update` would for who is asking (not found, forbidden): a cell lock needs it first. */
+    /** Throws as `update` would (not found, forbidden, a campaign stream not ended): a cell lock needs it first. */
     async assertCanChange(principal: V1Principal, id: number): Promise<void> {
-      canChange(principal, await load(id))
+      canEdit(principal, await load(id))
     },
     async get(id: number): Promise<StreamJson> {
       return one(await load(id))
@@ -225,7 +254,7 @@ export function createStreamService(deps: {
     },
     async remove(principal: V1Principal, id: number): Promise<void> {
       const row = await load(id)
-      canChange(principal, row)
+      canEdit(principal, row)
       const removed = await repo.remove(db, Number(row.id))
       if (removed) await broadcast('deleted', await one(removed))
     },
@@ -243,7 +272,7 @@ export function createStreamService(deps: {
       load,
       findByLink: (key) => repo.findByNormalizedLink(db, key),
       canCreate,
-      canChange,
+      canChange: canEdit,
       create,
       applyPatch,
     }),

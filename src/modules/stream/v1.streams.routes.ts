@@ -107,7 +107,9 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (app, { streams
         security,
         params: IdParams,
         body: StreamBody,
-        response: { 200: OneStream, ...err(401, 403, 404, 422, 429) },
+        description:
+          'A campaign live stream that has not ended is 409 `LIVE_STREAM_OPEN`: it is ended in its campaign first.',
+        response: { 200: OneStream, ...err(401, 403, 404, 409, 422, 429) },
       },
       handler: async (request) => {
         const body = request.body as StreamBodyValue
@@ -125,7 +127,9 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (app, { streams
         tags,
         security,
         params: IdParams,
-        response: { 204: Type.Null(), ...err(401, 403, 404, 429) },
+        description:
+          'A campaign live stream that has not ended is 409 `LIVE_STREAM_OPEN`: it is ended in its campaign first.',
+        response: { 204: Type.Null(), ...err(401, 403, 404, 409, 429) },
       },
     },
     async (request, reply) => {
