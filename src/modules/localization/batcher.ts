@@ -15,6 +15,8 @@ export interface BatchedResult {
  */
 export interface Batcher {
   translate(text: string, source: string, target: string, format: 'text' | 'html'): Promise<BatchedResult>
+  /** What the memo holds: entries, and their estimated size in bytes (see `memoMaxBytes`). */
+  memoSize(): { entries: number; bytes: number }
 }
 
 interface Deferred {
@@ -36,6 +38,14 @@ function deferred(): Deferred {
 const MEMO_TTL_MS = 60_000
 const MEMO_MAX = 10_000
 /**
+ * The memo's default size bound. Counted, not measured: 2 bytes per UTF-16 unit of an entry's key
+ * (which holds the source text) and translation, plus `MEMO_ENTRY_OVERHEAD` for the objects around
+ * them. 10,000 strings of 5,000 characters held 100–200 MB per node; 4 MB still covers every
+ * string of a few full requests for the moment before their cache rows are visible.
+ */
+export const DEFAULT_MEMO_MAX_BYTES = 4 * 1024 * 1024
+const MEMO_ENTRY_OVERHEAD = 128
+/**
  * One accepted string (at most `MAX_CHARS`) always fits a batch, and instances run with the
  * common `--char-limit 5000` take every batch; a request's 50,000 characters become at least ten
  * calls, each short enough to finish within the upstream timeout.
@@ -50,15 +60,36 @@ export function createBatcher(deps: {
   maxChars?: number
   /** Called with the number of strings of each upstream call. */
   onUpstream?: (strings: number) => void
+  /** The memo's size bound in bytes, as estimated (default `DEFAULT_MEMO_MAX_BYTES`). */
+  memoMaxBytes?: number
 }): Batcher {
   const maxChars = deps.maxChars ?? DEFAULT_BATCH_MAX_CHARS
+  const memoMaxBytes = deps.memoMaxBytes ?? DEFAULT_MEMO_MAX_BYTES
   const groups = new Map<string, { pending: Map<string, Deferred>; chars: number; timer?: NodeJS.Timeout }>()
   const inflight = new Map<string, Promise<BatchedResult>>()
-  const memo = new Map<string, { value: BatchedResult; until: number }>()
+  /** In least recently used order (a Map iterates in insertion order; a hit moves to the end). */
+  const memo = new Map<string, { value: BatchedResult; until: number; bytes: number }>()
+  let memoBytes = 0
+
+  function forget(key: string) {
+    const entry = memo.get(key)
+    if (!entry) return
+    memo.delete(key)
+    memoBytes -= entry.bytes
+  }
 
   function remember(key: string, value: BatchedResult) {
-    if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value as string)
-    memo.set(key, { value, until: Date.now() + MEMO_TTL_MS })
+    forget(key)
+    const bytes = MEMO_ENTRY_OVERHEAD + 2 * (key.length + value.text.length + (value.detected?.length ?? 0))
+    // One entry larger than the whole bound is not kept (it would push out everything else).
+    if (bytes > memoMaxBytes) return
+    // Bounded by entries and by size, least recently used out first: a flood of long strings
+    // otherwise held hundreds of megabytes, and nothing shrank it.
+    while (memo.size > 0 && (memo.size >= MEMO_MAX || memoBytes + bytes > memoMaxBytes)) {
+      forget(memo.keys().next().value as string)
+    }
+    memo.set(key, { value, until: Date.now() + MEMO_TTL_MS, bytes })
+    memoBytes += bytes
   }
 
   function flush(groupKey: string) {
@@ -112,7 +143,13 @@ export function createBatcher(deps: {
       const groupKey = `${source}\u0000${target}\u0000${format}`
       const key = `${groupKey}\u0000${text}`
       const hit = memo.get(key)
-      if (hit && hit.until > Date.now()) return Promise.resolve(hit.value)
+      if (hit && hit.until > Date.now()) {
+        // Now the most recently used.
+        memo.delete(key)
+        memo.set(key, hit)
+        return Promise.resolve(hit.value)
+      }
+      if (hit) forget(key)
       const running = inflight.get(key)
       if (running) return running
       let group = groups.get(groupKey)
@@ -133,5 +170,6 @@ export function createBatcher(deps: {
       else if (!group.timer) group.timer = setTimeout(() => flush(groupKey), deps.windowMs)
       return d.promise
     },
+    memoSize: () => ({ entries: memo.size, bytes: memoBytes }),
   }
 }

@@ -76,6 +76,11 @@ export interface ClientOptions {
   maxConcurrent?: number
   /** Calls that may wait for a slot (default 200); past that a call fails at once as busy. */
   maxWaiting?: number
+  /**
+   * How long one call may wait for slots in all, over its attempts (default `timeoutMs`); then it
+   * fails as busy (`UpstreamSlotTimeoutError`) without asking the upstream.
+   */
+  maxSlotWaitMs?: number
   /** Called once per HTTP attempt with its outcome, for metrics. */
   onAttempt?: (outcome: string) => void
 }
@@ -84,6 +89,21 @@ export interface ClientOptions {
 export class UpstreamBusyError extends UpstreamUnavailableError {
   constructor() {
     super('LibreTranslate is busy: too many translations are waiting for it')
+  }
+}
+
+/**
+ * No upstream slot came free within the call's wait budget: the upstream is slow and the calls
+ * ahead fill it. `retryAfterMs` is that budget, the time the queue just took not to move enough.
+ */
+export class UpstreamSlotTimeoutError extends UpstreamUnavailableError {
+  constructor(waitedMs: number) {
+    super(
+      `LibreTranslate is busy: no upstream slot came free within ${waitedMs} ms`,
+      undefined,
+      Math.max(1000, waitedMs),
+    )
+    this.name = 'UpstreamSlotTimeoutError'
   }
 }
 
@@ -106,6 +126,7 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
   const base = opts.url.replace(/\/+$/, '')
   const slots = createUpstreamSlots(opts.maxConcurrent ?? 4, opts.maxWaiting ?? 200)
   const maxBackoff = opts.maxBackoffMs ?? 10_000
+  const maxSlotWait = opts.maxSlotWaitMs ?? opts.timeoutMs
 
   const backoff = (attempt: number) =>
     Math.min(maxBackoff, 100 * 2 ** attempt + Math.floor(Math.random() * 50))
@@ -205,13 +226,24 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
     breaker: CircuitBreaker | null = opts.breaker,
   ): Promise<unknown> {
     let lastError: Error = new UpstreamUnavailableError('LibreTranslate was not called')
+    /** What is left of the call's time for waiting for slots, over all its attempts. */
+    let waitBudget = maxSlotWait
     for (let attempt = 0; attempt <= opts.retries; attempt++) {
       if (breaker && !breaker.allow()) throw circuitOpen(breaker)
-      const answered = await slots.run(() => attemptOnce(method, path, body, problem, breaker))
-      if (!answered) {
-        // Our own queue is full: nothing was asked of the upstream, so nothing for the breaker.
-        opts.onAttempt?.('busy')
-        throw new UpstreamBusyError()
+      const queuedAt = Date.now()
+      const answered = await slots.run(() => {
+        waitBudget -= Date.now() - queuedAt
+        return attemptOnce(method, path, body, problem, breaker)
+      }, waitBudget)
+      if ('refused' in answered) {
+        // Nothing was asked of the upstream, so nothing for the breaker.
+        if (answered.refused === 'busy') {
+          // Our own queue is full.
+          opts.onAttempt?.('busy')
+          throw new UpstreamBusyError()
+        }
+        opts.onAttempt?.('slot_timeout')
+        throw new UpstreamSlotTimeoutError(maxSlotWait)
       }
       const outcome = answered.value
       if (outcome.done) return outcome.value

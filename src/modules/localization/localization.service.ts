@@ -127,6 +127,29 @@ function plainPlan(q: string): { units: string[]; assemble(t: string[]): string 
   }
 }
 
+/**
+ * The code a tag goes upstream as while the upstream's language list is unknown: its language
+ * alone (`pt-BR` → `pt`, `en-US` → `en`, `zh-Hans-CN` → `zh`), else its language in its script when
+ * the language alone is another script (`zh-TW` → `zh-Hant`, `sr-Latn-RS` → `sr-Latn`), else the
+ * tag as written. Every LibreTranslate lists its languages by the bare code; regional codes
+ * (`pt-BR`) are few and recent, and an instance without one refuses it (400 "… is not supported").
+ * So for the 30 s after the list could not be fetched (typically after an outage), a `pt-BR`
+ * reader gets Portuguese rather than a refusal, cached under `pt` (never as `pt-BR`), and the
+ * upstream gets no refused calls to retry; with the list back, `pt-BR` goes as the list names it.
+ */
+function baseCode(canonical: string): string {
+  const language = canonical.split('-')[0] as string
+  if (pickLocale(canonical, [language]) === language) return language
+  let script: string | undefined
+  try {
+    script = new Intl.Locale(canonical).maximize().script
+  } catch {
+    // Not a tag Intl knows: as written.
+  }
+  const scripted = script ? `${language}-${script}` : undefined
+  return scripted && pickLocale(canonical, [scripted]) === scripted ? scripted : canonical
+}
+
 export function createLocalizationService(deps: {
   db: Db
   config: LocalizationConfig
@@ -204,18 +227,19 @@ export function createLocalizationService(deps: {
   /**
    * The upstream's code for a caller's tag: `FR` and `fr_fr` are LibreTranslate's `fr`, `pt_br`
    * its `pt-BR` when it has one. A bare language needs no list; a tag the upstream does not know
-   * goes as written (canonical case), for the upstream to refuse by name.
+   * goes as written (canonical case), for the upstream to refuse by name. While the list cannot be
+   * had, a tag goes as its base language in its script (`baseCode`).
    */
   async function upstreamCode(tag: string): Promise<string> {
     const canonical = canonicalLocale(tag)
     if (tag === 'auto' || !client || /^[a-z]{2,3}$/.test(canonical)) return canonical
-    if (Date.now() - languagesFailedAt < LANGUAGES_RETRY_MS) return canonical
+    if (Date.now() - languagesFailedAt < LANGUAGES_RETRY_MS) return baseCode(canonical)
     try {
       const codes = (await upstreamLanguages()).map((l) => l.code)
       return pickLocale(canonical, codes) ?? canonical
     } catch {
       languagesFailedAt = Date.now()
-      return canonical
+      return baseCode(canonical)
     }
   }
 
