@@ -3,7 +3,9 @@ import { createServer, type ServerResponse } from 'node:http'
 import { after, before, describe, it } from 'node:test'
 import { createBreaker } from '../src/modules/localization/breaker.js'
 import {
+  BUSY_RETRY_AFTER_MS,
   createLibreTranslateClient,
+  UpstreamBusyError,
   UpstreamUnavailableError,
 } from '../src/modules/localization/libretranslate.client.js'
 import { listenUpstream } from './fixtures/libretranslate.js'
@@ -125,6 +127,36 @@ describe('localization QA 24b: a call waits for an upstream slot for a bounded t
     assert.equal(outcomes.filter((o) => /^\[fr\] (fifth|sixth)$/.test(o)).length, 1, JSON.stringify(outcomes))
     assert.equal(upstream.maxOpen, 1)
     assert.equal(upstream.received.filter((q) => q === 'fifth' || q === 'sixth').length, 1)
+    assert.ok(!upstream.received.includes('second'))
+  })
+})
+
+describe('localization QA 24b: a full queue says when to come back', () => {
+  let upstream: Awaited<ReturnType<typeof startSlowUpstream>>
+  before(async () => {
+    upstream = await startSlowUpstream()
+  })
+  after(() => upstream.close())
+
+  it('a call turned away by a full queue is retryable after a second, and is never sent', async () => {
+    const client = createLibreTranslateClient({
+      url: upstream.url,
+      timeoutMs: 60_000,
+      retries: 0,
+      maxConcurrent: 1,
+      maxWaiting: 0,
+      breaker: createBreaker({ threshold: 100, cooldownMs: 60_000 }),
+    })
+    const first = client.translate(['first'], 'en', 'de', 'text')
+    await upstream.until(1)
+    const turnedAway = await client.translate(['second'], 'en', 'de', 'text').then(
+      () => undefined,
+      (err: unknown) => err,
+    )
+    assert.ok(turnedAway instanceof UpstreamBusyError, String(turnedAway))
+    assert.equal(turnedAway.retryAfterMs, BUSY_RETRY_AFTER_MS)
+    upstream.releaseAll()
+    assert.deepEqual((await first).texts, ['[de] first'])
     assert.ok(!upstream.received.includes('second'))
   })
 })

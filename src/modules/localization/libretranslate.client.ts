@@ -85,10 +85,16 @@ export interface ClientOptions {
   onAttempt?: (outcome: string) => void
 }
 
-/** Too many translations are already waiting for the upstream on this node. */
+/** How soon a caller turned away by a full queue may try again (ms): the queue moves in that. */
+export const BUSY_RETRY_AFTER_MS = 1000
+
+/**
+ * Too many translations are already waiting for the upstream on this node. Retryable soon: the
+ * 503 says so (`Retry-After`, `details.retry_after_ms`), as the slot timeout's does.
+ */
 export class UpstreamBusyError extends UpstreamUnavailableError {
   constructor() {
-    super('LibreTranslate is busy: too many translations are waiting for it')
+    super('LibreTranslate is busy: too many translations are waiting for it', undefined, BUSY_RETRY_AFTER_MS)
   }
 }
 
