@@ -455,7 +455,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         const read = await campaigns.counters(slug, names)
         const counters = Object.fromEntries(names.map((name) => [name, read[name] ?? 0]))
         if (!hasFeature(c, 'referral')) return { counters }
-        return { counters, leaderboard: await referrals.leaderboard(slug, leaderboardSize(c)) }
+        return { counters, leaderboard: await referrals.leaderboard(slug, referral.leaderboardSize(c)) }
       },
       config,
     },
@@ -543,12 +543,6 @@ function publicCounters(c: Campaign): string[] {
     0,
     50,
   )
-}
-
-/** How many referrers `stats_update` ranks: `custom_rules.leaderboard_size`, 1–100, default 10. */
-function leaderboardSize(c: Campaign): number {
-  const n = (c.metadata.custom_rules as Record<string, unknown> | undefined)?.leaderboard_size
-  return typeof n === 'number' && Number.isInteger(n) ? Math.min(100, Math.max(1, n)) : 10
 }
 
 /** The demo campaign created on first start: every feature on, 10 Hz presence. */

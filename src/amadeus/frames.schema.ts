@@ -84,7 +84,8 @@ export const AuthOkFrame = Type.Object({
 
 /**
  * The campaign's figures, sent on a tick when they changed (read at most once a second per node)
- * and once to each socket after `connected` (see `realtime/stats.ts`).
+ * or when `active_users` changed (at most once a second), and once to each socket after
+ * `connected` (see `realtime/stats.ts`).
  */
 export const StatsUpdateFrame = Type.Object(
   {

@@ -51,7 +51,8 @@ export const manifest: ModuleManifest = {
       name: 'stats_update',
       channel: 'ws',
       direction: 'emits',
-      description: 'On a tick when changed (read at most once a second): counters, referral leaderboard',
+      description:
+        'On a tick when changed (read at most once a second), or when active_users changed (at most once a second): counters, referral leaderboard',
     },
     {
       name: 'notification',

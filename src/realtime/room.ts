@@ -50,6 +50,11 @@ export class Room {
   private tickNo = 0
   private lastActive = -1
   private lastCountAt = 0
+  /** The figures and `active_users` the room's last `stats_update` to every socket carried. */
+  private statsVersion = 0
+  private statsActive = -1
+  /** When a count change alone last sent one. */
+  private statsCountAt = 0
   /** Another node asked for this node's cursors; answered on a tick, at most once a second. */
   private syncWanted = false
   private lastSyncAt = 0
@@ -149,6 +154,17 @@ export class Room {
     let sent = 0
     let coalesced = 0
     const figures = this.conns.size > 0 ? this.deps.stats?.(this.campaign) : undefined
+    // `active_users` is one of the figures: a change of it alone sends the frame again, at most once
+    // a second (as presence's count-only frames). Without the `presence` feature it is the only
+    // live count a page gets; a frame for new counters carries the count of its tick anyway.
+    const recount =
+      figures !== undefined && active !== this.statsActive && now - this.statsCountAt >= COUNT_ONLY_MS
+    if (recount) this.statsCountAt = now
+    // A newcomer's first frame goes to it alone: only a frame to every socket counts as sent.
+    if (figures && (recount || figures.version !== this.statsVersion)) {
+      this.statsVersion = figures.version
+      this.statsActive = active
+    }
     let stats: Broadcast | undefined
     let statsSent = 0
     let resyncs = 0
@@ -188,7 +204,7 @@ export class Room {
         c.writeBroadcast(frame)
         sent++
       }
-      if (figures && c.statsSeen !== figures.version) {
+      if (figures && (recount || c.statsSeen !== figures.version)) {
         stats ??= this.statsFrame(figures, active, now)
         c.writeBroadcast(stats)
         c.statsSeen = figures.version

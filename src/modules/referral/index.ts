@@ -4,4 +4,5 @@ export {
 } from './referral.actions.js'
 export { referralManifest as manifest } from './referral.manifest.js'
 export { referralRoutes as routes } from './referral.routes.js'
+export { leaderboardSize } from './referral.rules.js'
 export { createReferralService, type ReferralService } from './referral.service.js'

@@ -278,16 +278,31 @@ export async function markAnnounced(
     .execute()
 }
 
-/** Top referrers by qualified referrals; ties go to whoever got there first. */
+/**
+ * Top referrers by qualified referrals; ties go to whoever got there first. Erased people keep
+ * their counters but are skipped here, by the database: anyone can make erased referrers (join,
+ * be referred by a second account, erase the first), and skipping them a page of names at a time
+ * made every read of a board they top (every second, on every node holding its sockets) a scan.
+ */
 export async function topReferrers(db: Db, campaign: string, limit: number, offset = 0) {
   return db
-    .selectFrom('service_referral_counter')
-    .select(['user_id', 'qualified'])
-    .where('campaign_slug', '=', campaign)
-    .where('qualified', '>', 0)
-    .orderBy('qualified', 'desc')
-    .orderBy('updated_at', 'asc')
-    .orderBy('user_id', 'asc')
+    .selectFrom('service_referral_counter as c')
+    .select(['c.user_id', 'c.qualified'])
+    .where('c.campaign_slug', '=', campaign)
+    .where('c.qualified', '>', 0)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('service_user_master as u')
+            .select(sql.lit(1).as('one'))
+            .whereRef('u.id', '=', 'c.user_id')
+            .where('u.erased_at', 'is not', null),
+        ),
+      ),
+    )
+    .orderBy('c.qualified', 'desc')
+    .orderBy('c.updated_at', 'asc')
+    .orderBy('c.user_id', 'asc')
     .limit(limit)
     .offset(offset)
     .execute()

@@ -7,6 +7,7 @@ import { assertActionAllowed } from '../campaign/campaign.guard.js'
 import { campaignStatus, hasFeature, Slug } from '../campaign/campaign.schema.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import { ApplyBody, ApplyResponse, AuditEntry, LeaderboardResponse } from './referral.schema.js'
+import { leaderboardSize } from './referral.rules.js'
 import type { ReferralService } from './referral.service.js'
 
 export interface ReferralRoutesOptions {
@@ -65,7 +66,14 @@ export const referralRoutes: FastifyPluginAsync<ReferralRoutesOptions> = async (
           'is 404 `CAMPAIGN_NOT_FOUND` to all but editors, as an unknown slug is.',
         params: SlugParams,
         querystring: Type.Object({
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
+          limit: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 100,
+              description:
+                "Default: the campaign's `custom_rules.leaderboard_size` (10 unless set), as `stats_update` lists",
+            }),
+          ),
         }),
         response: { 200: LeaderboardResponse, ...errors(400, 401, 403, 404) },
       },
@@ -81,7 +89,11 @@ export const referralRoutes: FastifyPluginAsync<ReferralRoutesOptions> = async (
       }
       return {
         campaign: slug,
-        entries: await referrals.leaderboard(slug, (request.query as { limit: number }).limit),
+        // Without a limit, the board `stats_update` carries: one length for the page and the socket.
+        entries: await referrals.leaderboard(
+          slug,
+          (request.query as { limit?: number }).limit ?? leaderboardSize(campaign),
+        ),
       }
     },
   )

@@ -37,6 +37,15 @@ export function referralRules(campaign: Pick<Campaign, 'metadata'>): ReferralRul
   }
 }
 
+/**
+ * How many referrers a board lists: `custom_rules.leaderboard_size`, 1–100, default 10. The board
+ * `stats_update` carries and the REST one asked without a `limit` are the same.
+ */
+export function leaderboardSize(campaign: Pick<Campaign, 'metadata'>): number {
+  const n = (campaign.metadata.custom_rules as Record<string, unknown> | undefined)?.leaderboard_size
+  return typeof n === 'number' && Number.isInteger(n) ? Math.min(100, Math.max(1, n)) : 10
+}
+
 export function qualifiesAtApply(rules: ReferralRules): boolean {
   return AT_JOIN.has(rules.qualifiesOn)
 }

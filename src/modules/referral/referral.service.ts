@@ -474,7 +474,8 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     sweepCatchUp: () => catchUp.sweep(),
 
     async leaderboard(campaignSlug, limit = 10) {
-      // Erased people keep their counters but leave the board: read pages until it is full.
+      // Erased people keep their counters but leave the board. The repository skips them; one
+      // erased between the two reads is skipped here, and the next page read if need be.
       const page = limit + 20
       const board: LeaderboardEntry[] = []
       // Someone climbing while the pages are read pushes a row already read onto the next page.
