@@ -126,6 +126,10 @@ export function createDeliveryWorker(
     return items.map(() => undefined)
   })
 
+  // Endpoints this worker counted a failure for since it last saw one succeed: a success resets
+  // their count even when the endpoint it was sent with was read before that failure.
+  const failing = new Set<string>()
+
   // Endpoint secrets opened once, keyed by their sealed text (which a rotation changes).
   const secrets = new Map<string, string>()
   function openSecret(sealed: string): string {
@@ -180,9 +184,14 @@ export function createDeliveryWorker(
     const status = result.status ?? null
     if (result.status !== undefined && result.status >= 200 && result.status < 300) {
       outcomes?.inc({ outcome: 'delivered' })
+      // Only an endpoint that was failing has anything to reset: as read with this row, or since
+      // then by a send of this worker (a burst's sends all carry the endpoint read before any of
+      // them was answered). Reset before the message reads as delivered.
+      if (webhook.consecutive_failures > 0 || failing.has(row.webhook_id)) {
+        failing.delete(row.webhook_id)
+        await repo.recordEndpointResult(db, row.webhook_id, true, breaker)
+      }
       await finish(status, null, result.durationMs, { status: 'delivered' })
-      // Only an endpoint that was failing has anything to reset.
-      if (webhook.consecutive_failures > 0) await repo.recordEndpointResult(db, row.webhook_id, true, breaker)
       return
     }
     if (result.status === 410) {
@@ -204,16 +213,21 @@ export function createDeliveryWorker(
       return
     }
     const error = result.error ?? `HTTP ${result.status}`
+    // A 429 or 503 with Retry-After speaks for the receiver, not for this message alone.
+    const throttled = result.status === 429 || result.status === 503
     return finish(
       status,
       result.error ?? null,
       result.durationMs,
-      await retryOrFail(row, error, result.retryAfterMs),
+      await retryOrFail(row, error, result.retryAfterMs, throttled),
     )
   }
 
-  async function retryOrFail(row: repo.ClaimedRow, error: string, retryAfterMs?: number) {
-    if (await repo.recordEndpointResult(db, row.webhook_id, false, breaker)) {
+  async function retryOrFail(row: repo.ClaimedRow, error: string, retryAfterMs?: number, throttled = false) {
+    if (failing.size >= 10_000) failing.clear()
+    failing.add(row.webhook_id)
+    const pauseMs = throttled && retryAfterMs ? Math.min(MAX_RETRY_AFTER_MS, retryAfterMs) : 0
+    if (await repo.recordEndpointResult(db, row.webhook_id, false, breaker, pauseMs)) {
       // The breaker opened: what is queued for this endpoint waits for it to close, like the rest.
       await release(takeQueued((q) => q.webhook_id === row.webhook_id))
     }

@@ -25,16 +25,24 @@ for (const [net, prefix] of [
 }
 // Besides loopback, private and link-local: the forms that carry an IPv4 address inside an IPv6
 // one (IPv4-compatible `::a.b.c.d`, SIIT `::ffff:0:a.b.c.d`, NAT64, 6to4, Teredo), which reach
-// that IPv4 address (loopback, the metadata service) wherever the host routes them.
+// that IPv4 address (loopback, the metadata service) wherever the host routes them; and the rest
+// of the IANA special-purpose ranges that are not globally reachable, as for IPv4: discard and
+// dummy prefixes, benchmarking, deprecated ORCHID, documentation (2001:db8::/32 and RFC 9637's
+// 3fff::/20) and SRv6 SIDs.
 for (const [net, prefix] of [
   ['::', 96],
   ['::ffff:0:0:0', 96],
   ['64:ff9b::', 96],
   ['64:ff9b:1::', 48],
   ['100::', 64],
+  ['100:0:0:1::', 64],
   ['2001::', 32],
+  ['2001:2::', 48],
+  ['2001:10::', 28],
   ['2001:db8::', 32],
   ['2002::', 16],
+  ['3fff::', 20],
+  ['5f00::', 16],
   ['fc00::', 7],
   ['fe80::', 10],
   ['fec0::', 10],

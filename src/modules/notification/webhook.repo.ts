@@ -388,13 +388,17 @@ export async function settleMany(db: Db, settlements: Settlement[]): Promise<voi
 
 /**
  * Endpoint health after an attempt: reset on success, count and maybe open the breaker on
- * failure. Returns true when the endpoint's circuit is open after this attempt.
+ * failure. `pauseMs` (a failure's 429/503 `Retry-After`, capped by the caller) opens the circuit
+ * for that long at once, whatever the count: the receiver named when to come back. An open
+ * circuit is only ever extended here, never shortened. Returns true when the endpoint's circuit
+ * is open after this attempt.
  */
 export async function recordEndpointResult(
   db: Db,
   webhookId: string,
   ok: boolean,
   breaker: { threshold: number; cooldownMs: number },
+  pauseMs = 0,
 ): Promise<boolean> {
   if (ok) {
     await db
@@ -408,8 +412,12 @@ export async function recordEndpointResult(
   const { rows } = await sql<{ open: boolean }>`
     update service_notification_webhook
     set consecutive_failures = consecutive_failures + 1,
-        circuit_open_until = case when consecutive_failures + 1 >= ${breaker.threshold}
-          then now() + (${breaker.cooldownMs}::int * interval '1 millisecond') else circuit_open_until end
+        circuit_open_until = greatest(
+          case when consecutive_failures + 1 >= ${breaker.threshold}
+            then now() + (${breaker.cooldownMs}::int * interval '1 millisecond') end,
+          case when ${Math.max(0, Math.round(pauseMs))}::int > 0
+            then now() + (${Math.max(0, Math.round(pauseMs))}::int * interval '1 millisecond') end,
+          circuit_open_until)
     where id = ${webhookId}
     returning coalesce(circuit_open_until > now(), false) as open
   `.execute(db)
