@@ -51,8 +51,12 @@ export const PASSWORD_MIN_DISTINCT = 5
 /**
  * The strength rule: at least 10 characters, at least one letter and one non-letter, at least 5
  * different characters (so not one or two repeated), and not containing the email's local part.
+ * Judged on the NFKC form, the one hashed (see `derive`) and so the one a guesser must find: a
+ * decomposed accent (`e` + U+0301) is one character, and the address typed in fullwidth letters
+ * (`ａｄａ…`, as an input method types it) is the address.
  */
-export function assertStrongPassword(password: string, email: string): void {
+export function assertStrongPassword(typed: string, email: string): void {
+  const password = typed.normalize('NFKC')
   const problems: string[] = []
   if ([...password].length < PASSWORD_MIN_LENGTH)
     problems.push(`must be at least ${PASSWORD_MIN_LENGTH} characters`)

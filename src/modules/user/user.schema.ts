@@ -37,6 +37,19 @@ const DisplayName = Type.String({
 })
 
 /**
+ * Which text a person agreed to (`site-2025-01`): the record must name it, so something visible
+ * is required, and control and invisible characters (a line break forging a second line in an
+ * export, a zero-width space making `v1` differ from `v1`) are refused. Surrounding spaces are
+ * trimmed before it is stored.
+ */
+const ConsentVersion = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^(?=.*[^\\s\\p{Cf}\\p{DI}])[^\\p{Cc}\\p{Cf}\\p{DI}\\u2028\\u2029]+$',
+  description: 'The version of the consent text shown; trimmed, without control or invisible characters',
+})
+
+/**
  * At most this many bytes of a person's `metadata` as JSON (as for a lead's): it is kept with
  * them for as long as they are, and the body limit alone would let each join store a megabyte.
  */
@@ -48,13 +61,13 @@ export const RegisterPayload = Type.Object(
     email: Email,
     name: DisplayName,
     password: Type.Optional(Password),
-    locale: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$' })),
-    consent: Type.Optional(
-      Type.Object(
-        { text_version: Type.String({ minLength: 1, maxLength: 64 }) },
-        { additionalProperties: false },
-      ),
+    locale: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$',
+        description: 'A language tag (`pt-BR`, `pt_br`); stored and answered in BCP 47 case (`pt-BR`)',
+      }),
     ),
+    consent: Type.Optional(Type.Object({ text_version: ConsentVersion }, { additionalProperties: false })),
     referral_code: Type.Optional(Type.String({ minLength: 4, maxLength: 32 })),
     metadata: Type.Optional(
       Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 50 }),

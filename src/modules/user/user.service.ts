@@ -18,6 +18,7 @@ import {
 import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
+import { canonicalLocale } from '../localization/locale.js'
 import { accountEmail, earlierEmails, storedForms } from './email.js'
 import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword } from './password.js'
 import { generateReferralCode } from './referral-code.js'
@@ -330,7 +331,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const email = accountEmail(input.email)
       const fresh = `sess_${ulid()}`
       const consent = input.consent
-        ? { text_version: input.consent.text_version, at: new Date().toISOString() }
+        ? { text_version: input.consent.text_version.trim(), at: new Date().toISOString() }
         : undefined
       let joined: { user: repo.UserRow; membership: repo.MembershipRow; created: boolean } | undefined
       for (let attempt = 0; attempt < 3 && !joined; attempt++) {
@@ -366,7 +367,8 @@ export function createUserService(deps: UserServiceDeps): UserService {
             email,
             display_name: input.name.trim(),
             password_hash: hash,
-            locale: input.locale ?? null,
+            // As the translation module names locales: `pt_br` is `pt-BR`.
+            locale: input.locale === undefined ? null : canonicalLocale(input.locale),
             consent: consent ? repo.firstConsent(campaign.slug, consent) : null,
             metadata: input.metadata ?? {},
           })
