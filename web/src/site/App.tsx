@@ -78,6 +78,8 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
   // Until the campaign is read every feature shows (the usual case); once read, only its own.
   const has = (f: string) => (info ? info.metadata.features.includes(f) : loaded.kind !== 'missing')
   const title = info?.title ?? 'Ovasabi'
+  /** As read at load, or as the server said when it closed the socket for it since. */
+  const status = live.closed ?? info?.status
   useEffect(() => {
     document.title = `${title}: live campaigns`
   }, [title])
@@ -137,9 +139,9 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
                 {loaded.message}
               </p>
             )}
-            {info && info.status !== 'active' && (
-              <p class="notice" role="status">
-                This campaign is {info.status}.
+            {status && status !== 'active' && (
+              <p class="notice" role="status" data-testid="campaign-status">
+                This campaign is {status}.
               </p>
             )}
           </section>
@@ -251,9 +253,10 @@ function LivePill({ live }: { live: Live }) {
   const online = live.state === 'open'
   const label = online ? t('live.here') : live.state === 'closed' ? t('live.offline') : t('live.connecting')
   return (
-    <div class="live-pill" data-state={live.state} title={live.state}>
+    // One live region for the count and its word: "3 here now", "– offline", never a bare number.
+    <div class="live-pill" data-state={live.state} title={live.state} aria-live="polite" aria-atomic="true">
       <span class="live-dot" aria-hidden="true" />
-      <span data-testid="active-users" class="live-count" aria-live="polite" aria-atomic="true">
+      <span data-testid="active-users" class="live-count">
         {online && live.activeUsers !== null ? live.activeUsers : '–'}
       </span>
       <span class="live-label">{label}</span>

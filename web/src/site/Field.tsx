@@ -36,7 +36,7 @@ export function InputField({
 }: { id: string; label: string; error?: string } & InputHTMLAttributes<HTMLInputElement>) {
   return (
     <Field id={input.id} label={label} error={error}>
-      <input {...input} aria-describedby={describedBy(input.id)} />
+      <input {...input} aria-describedby={describedBy(input.id)} aria-invalid={error ? 'true' : undefined} />
     </Field>
   )
 }

@@ -1,9 +1,10 @@
-import type { SubmitState } from './forms.js'
+import { canSubmit, type SubmitState } from './forms.js'
 import { useI18n } from './i18n.js'
 
 /**
  * The end of a form: why it could not be sent (the service unavailable, or the server's message
- * when no field carries it) and its submit button, disabled while sending.
+ * when no field carries it) and its submit button, disabled while sending and, after a 429, until
+ * its `Retry-After` has passed.
  */
 export function FormStatus({ state, submit }: { state: SubmitState; submit: string }) {
   const { t } = useI18n()
@@ -15,7 +16,7 @@ export function FormStatus({ state, submit }: { state: SubmitState; submit: stri
           {state.formError}
         </p>
       )}
-      <button class="btn btn-primary" type="submit" disabled={state.pending}>
+      <button class="btn btn-primary" type="submit" disabled={!canSubmit(state)}>
         {state.pending ? '…' : submit}
       </button>
     </>

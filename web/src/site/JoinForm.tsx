@@ -1,10 +1,10 @@
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import type { AuthResult, OvasabiClient } from '../../../client/index.js'
 import { type StoredUser, saveToken, saveUser } from '../shared/session.js'
 import { hueFor } from './Cursors.js'
 import { InputField } from './Field.js'
 import { FormStatus } from './FormStatus.js'
-import { formValues, useSubmit } from './forms.js'
+import { formValues, useFocusFirstInvalid, useSubmit } from './forms.js'
 import { useI18n } from './i18n.js'
 import type { StringKey } from './strings.js'
 
@@ -67,10 +67,14 @@ export function JoinForm(props: {
   /** Why the code given with the join was not applied (kept for the referral card). */
   const [refused, setRefused] = useState<StringKey>()
   const ref = new URLSearchParams(location.search).get('ref') ?? ''
+  const form = useRef<HTMLFormElement>(null)
+  const [attempt, setAttempt] = useState(0)
+  useFocusFirstInvalid(form, attempt, state.pending)
 
   async function submit(e: Event) {
     e.preventDefault()
     const v = formValues(e.currentTarget as HTMLFormElement)
+    setAttempt((n) => n + 1)
     const problems = checkJoin(v)
     setLocal(problems)
     if (Object.keys(problems).length > 0) return
@@ -96,7 +100,8 @@ export function JoinForm(props: {
     props.onJoined(user)
   }
 
-  if (props.user) return <ReferralCard campaign={props.campaign} user={props.user} refused={refused} />
+  if (props.user)
+    return <ReferralCard campaign={props.campaign} user={props.user} refused={refused} focus={attempt > 0} />
   // The server's field messages are replaced by ours, so no schema wording reaches the visitor.
   const hasLocal = Object.keys(local).length > 0
   const err: Partial<Record<JoinField, string>> = {}
@@ -105,7 +110,7 @@ export function JoinForm(props: {
     if (key) err[f] = t(key)
   }
   return (
-    <form data-testid="join-form" class="card-form" onSubmit={submit} noValidate>
+    <form data-testid="join-form" class="card-form" onSubmit={submit} noValidate ref={form}>
       <InputField
         id="join-name"
         name="name"
@@ -151,7 +156,10 @@ export function JoinForm(props: {
           </span>
         </div>
       </div>
-      <FormStatus state={hasLocal ? { ...state, formError: undefined } : state} submit={t('join.submit')} />
+      <FormStatus
+        state={hasLocal && !state.retryAt ? { ...state, formError: undefined } : state}
+        submit={t('join.submit')}
+      />
     </form>
   )
 }
@@ -160,14 +168,24 @@ export function ReferralCard({
   campaign,
   user,
   refused,
+  focus,
 }: {
   campaign: string
   user: StoredUser
   /** Why the referral code given with this join was not applied, when it was not. */
   refused?: StringKey
+  /**
+   * Just joined (the form it replaces had focus): focus moves here, so keyboard and screen-reader
+   * users land on the welcome instead of nowhere. Not on a page opened already joined.
+   */
+  focus?: boolean
 }) {
   const { t } = useI18n()
   const [copied, setCopied] = useState(false)
+  const card = useRef<HTMLDivElement>(null)
+  useEffect(() => {
+    if (focus) card.current?.focus()
+  }, [focus])
   const link =
     user.referral_link ??
     (user.referral_code
@@ -186,7 +204,7 @@ export function ReferralCard({
     setTimeout(() => setCopied(false), 2000)
   }
   return (
-    <div class="referral" data-testid="referral-card">
+    <div class="referral" data-testid="referral-card" tabIndex={-1} ref={card}>
       <p class="welcome">
         {t('join.welcome')}, <strong data-testid="user-name">{user.name}</strong>
       </p>

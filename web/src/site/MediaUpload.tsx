@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { type OvasabiClient, OvasabiError, type RealtimeConnection } from '../../../client/index.js'
-import { useSubmit } from './forms.js'
+import { canSubmit, useSubmit } from './forms.js'
 import { useI18n } from './i18n.js'
 import type { StringKey } from './strings.js'
 
@@ -207,7 +207,7 @@ export function MediaUpload(props: {
           {state.formError}
         </p>
       )}
-      <button class="btn btn-soft" type="submit" disabled={state.pending}>
+      <button class="btn btn-soft" type="submit" disabled={!canSubmit(state)}>
         {t('media.upload')}
       </button>
     </form>

@@ -2,9 +2,25 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import type { OvasabiClient, RealtimeConnection } from '../../../client/index.js'
 import { describedBy, Field, InputField } from './Field.js'
 import { FormStatus } from './FormStatus.js'
-import { formValues, useSubmit } from './forms.js'
+import { formValues, useFocusFirstInvalid, useSubmit } from './forms.js'
+import { checkJoin } from './JoinForm.js'
 import { useI18n } from './i18n.js'
 import type { StringKey } from './strings.js'
+
+const FIELDS = ['name', 'email', 'company', 'budget', 'message'] as const
+type QuoteField = (typeof FIELDS)[number]
+
+/**
+ * The server's field messages are written for developers ("name must be one line of 1 to 200
+ * characters…"): the visitor reads ours, next to the field.
+ */
+const SERVER_FIELD_MESSAGE: Record<QuoteField, StringKey> = {
+  name: 'quote.error.name.invalid',
+  email: 'join.error.email.invalid',
+  company: 'quote.error.company.invalid',
+  budget: 'quote.error.budget.invalid',
+  message: 'quote.error.message.invalid',
+}
 
 const STEPS = ['new', 'contacted', 'qualified', 'won'] as const
 
@@ -26,7 +42,12 @@ export function QuoteForm(props: {
   resyncs?: number
 }) {
   const { t, lang } = useI18n()
-  const { state, run } = useSubmit(props.client)
+  const { state, run } = useSubmit(props.client, FIELDS)
+  /** Name and email problems found before sending (the same checks as the join form's). */
+  const [local, setLocal] = useState<Partial<Record<QuoteField, StringKey>>>({})
+  const form = useRef<HTMLFormElement>(null)
+  const [attempt, setAttempt] = useState(0)
+  useFocusFirstInvalid(form, attempt, state.pending)
   const [lead, setLead] = useState<{ id?: string; status: string; name: string } | null>(null)
   /** Status notifications applied so far, so a REST answer never undoes a newer one. */
   const heard = useRef(0)
@@ -76,6 +97,10 @@ export function QuoteForm(props: {
   async function submit(e: Event) {
     e.preventDefault()
     const v = formValues(e.currentTarget as HTMLFormElement)
+    setAttempt((n) => n + 1)
+    const problems = checkJoin(v)
+    setLocal(problems)
+    if (Object.keys(problems).length > 0) return
     const body = {
       name: v.name ?? '',
       email: v.email ?? '',
@@ -91,10 +116,18 @@ export function QuoteForm(props: {
     setLead({ id: res.result.lead_id, status: res.result.status, name: body.name })
   }
 
+  // The form gives way to the status: focus follows, so keyboard and screen-reader users are not
+  // left on a button that is gone (and hear the confirmation).
+  const status = useRef<HTMLDivElement>(null)
+  const sent = lead !== null
+  useEffect(() => {
+    if (sent) status.current?.focus()
+  }, [sent])
+
   if (lead) {
     const current = STEPS.indexOf(lead.status as (typeof STEPS)[number])
     return (
-      <div class="quote-status" data-testid="quote-status" aria-live="polite">
+      <div class="quote-status" data-testid="quote-status" aria-live="polite" tabIndex={-1} ref={status}>
         <p class="hint">{t('quote.status')}</p>
         <p class="status-line">
           <span class="badge" data-tone={lead.status === 'lost' ? 'danger' : 'ok'} data-status={lead.status}>
@@ -113,9 +146,15 @@ export function QuoteForm(props: {
     )
   }
 
-  const err = state.fieldErrors
+  const hasLocal = Object.keys(local).length > 0
+  const err: Partial<Record<QuoteField, string>> = {}
+  for (const f of FIELDS) {
+    const key = hasLocal ? local[f] : f in state.fieldErrors ? SERVER_FIELD_MESSAGE[f] : undefined
+    if (key) err[f] = t(key)
+  }
+  const invalid = (f: QuoteField) => (err[f] ? 'true' : undefined)
   return (
-    <form data-testid="quote-form" class="card-form" onSubmit={submit} noValidate>
+    <form data-testid="quote-form" class="card-form" onSubmit={submit} noValidate ref={form}>
       <div class="row">
         <InputField
           id="quote-name"
@@ -124,6 +163,7 @@ export function QuoteForm(props: {
           error={err.name}
           autocomplete="name"
           required
+          maxLength={200}
         />
         <InputField
           id="quote-email"
@@ -142,9 +182,15 @@ export function QuoteForm(props: {
           label={t('quote.company')}
           error={err.company}
           autocomplete="organization"
+          maxLength={200}
         />
         <Field id="quote-budget" label={t('quote.budget')} error={err.budget}>
-          <select id="quote-budget" name="budget" aria-describedby={describedBy('quote-budget')}>
+          <select
+            id="quote-budget"
+            name="budget"
+            aria-describedby={describedBy('quote-budget')}
+            aria-invalid={invalid('budget')}
+          >
             <option value="">—</option>
             <option value="<5k">&lt; $5k</option>
             <option value="5k-20k">$5k – $20k</option>
@@ -159,6 +205,7 @@ export function QuoteForm(props: {
           name="message"
           maxLength={5000}
           aria-describedby={describedBy('quote-message')}
+          aria-invalid={invalid('message')}
         />
       </Field>
       {/* Honeypot: hidden from people and assistive tech; bots fill it and get a silent success. */}
@@ -166,7 +213,10 @@ export function QuoteForm(props: {
         <label for="quote-website">Website</label>
         <input id="quote-website" name="website" tabIndex={-1} autocomplete="off" />
       </div>
-      <FormStatus state={state} submit={t('quote.submit')} />
+      <FormStatus
+        state={hasLocal && !state.retryAt ? { ...state, formError: undefined } : state}
+        submit={t('quote.submit')}
+      />
     </form>
   )
 }

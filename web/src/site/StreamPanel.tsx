@@ -6,7 +6,7 @@ import {
   type StreamEventFrame,
 } from '../../../client/index.js'
 import { loadUser } from '../shared/session.js'
-import { useSubmit } from './forms.js'
+import { canSubmit, useSubmit } from './forms.js'
 import { useI18n } from './i18n.js'
 
 interface StreamView {
@@ -262,7 +262,7 @@ export function StreamPanel(props: {
               class="btn btn-soft"
               type="button"
               onClick={() => control('pause')}
-              disabled={state.pending}
+              disabled={!canSubmit(state)}
             >
               {t('stream.pause')}
             </button>
@@ -271,18 +271,23 @@ export function StreamPanel(props: {
               class="btn btn-soft"
               type="button"
               onClick={() => control('live')}
-              disabled={state.pending}
+              disabled={!canSubmit(state)}
             >
               {stream.status === 'paused' ? t('stream.resume') : t('stream.goLive')}
             </button>
           )}
-          <button class="btn btn-soft" type="button" onClick={() => control('stop')} disabled={state.pending}>
+          <button
+            class="btn btn-soft"
+            type="button"
+            onClick={() => control('stop')}
+            disabled={!canSubmit(state)}
+          >
             {t('stream.stop')}
           </button>
         </div>
       )}
       {props.canStart && !live && !unavailable && (
-        <button class="btn btn-soft" type="button" onClick={start} disabled={state.pending}>
+        <button class="btn btn-soft" type="button" onClick={start} disabled={!canSubmit(state)}>
           {t('stream.start')}
         </button>
       )}

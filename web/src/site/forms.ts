@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { OvasabiError, type OvasabiClient } from '../../../client/index.js'
 import { ensureSession } from '../shared/session.js'
 
@@ -7,24 +7,42 @@ export interface SubmitState {
   fieldErrors: Record<string, string>
   formError?: string
   unavailable: boolean
+  /**
+   * The server said 429 RATE_LIMITED: no new attempt is sent before this time (ms since the
+   * epoch, from its `Retry-After`), and the submit button stays disabled until then.
+   */
+  retryAt?: number
 }
+
+const IDLE: SubmitState = { pending: false, fieldErrors: {}, unavailable: false }
 
 /**
  * Runs a submit through `client`, mapping the server's validation details onto fields (inline
  * errors). `fields` names the form's fields: when one of them carries an error, that is the
  * message, and the server's summary ("Request body is invalid") is not shown as well.
  *
+ * One attempt at a time: a second submit while one is on its way (a double click, Enter pressed
+ * twice) is not sent, and after a 429 none is sent until its `Retry-After` has passed.
+ *
  * The forms show before the page's guest session exists (the page does not wait for it to draw):
  * a submit in that moment waits for the session instead of going out without a token.
  */
 export function useSubmit(client: OvasabiClient, fields?: readonly string[]) {
-  const [state, setState] = useState<SubmitState>({ pending: false, fieldErrors: {}, unavailable: false })
+  const [state, setState] = useState<SubmitState>(IDLE)
+  /** Read synchronously: two submits in one moment both see the first one's claim. */
+  const busy = useRef(false)
+  const retryAt = useRef(0)
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined)
+  useEffect(() => () => clearTimeout(timer.current), [])
+
   async function run<T>(fn: () => Promise<T>): Promise<T | undefined> {
-    setState({ pending: true, fieldErrors: {}, unavailable: false })
+    if (busy.current || Date.now() < retryAt.current) return undefined
+    busy.current = true
+    setState({ ...IDLE, pending: true })
     try {
       await ensureSession(client)
       const out = await fn()
-      setState({ pending: false, fieldErrors: {}, unavailable: false })
+      setState(IDLE)
       return out
     } catch (err) {
       const e =
@@ -33,25 +51,46 @@ export function useSubmit(client: OvasabiClient, fields?: readonly string[]) {
           : new OvasabiError('NETWORK_ERROR', 'Something went wrong', { cause: err })
       const fieldErrors = e.fieldErrors()
       const onField = fields?.some((f) => f in fieldErrors) ?? false
+      const wait = e.code === 'RATE_LIMITED' ? waitSeconds(e) : 0
+      if (wait > 0) {
+        retryAt.current = Date.now() + wait * 1000
+        clearTimeout(timer.current)
+        timer.current = setTimeout(
+          () => setState((s) => ({ ...s, retryAt: undefined, formError: undefined })),
+          wait * 1000,
+        )
+      }
       setState({
         pending: false,
         fieldErrors,
         formError: e.unavailable || onField ? undefined : friendly(e),
         unavailable: e.unavailable,
+        ...(wait > 0 ? { retryAt: retryAt.current } : {}),
       })
       return undefined
+    } finally {
+      busy.current = false
     }
   }
-  /** Forget the last outcome (e.g. a new file was chosen: its errors no longer apply). */
+  /** Forget the last outcome (e.g. a new file was chosen: its errors no longer apply). A 429's wait stays. */
   function reset() {
-    setState({ pending: false, fieldErrors: {}, unavailable: false })
+    setState((s) => (s.retryAt ? { ...IDLE, retryAt: s.retryAt, formError: s.formError } : IDLE))
   }
   return { state, run, reset }
 }
 
+/** Whether the form may be sent now (nothing on its way, no 429 wait running). */
+export const canSubmit = (s: SubmitState) => !s.pending && s.retryAt === undefined
+
+const waitSeconds = (e: OvasabiError) => Math.max(1, Math.ceil(e.retryAfter ?? 60))
+
 function friendly(e: OvasabiError): string {
-  if (e.code === 'RATE_LIMITED')
-    return `Too many attempts. Please try again in ${e.retryAfter ?? 60} seconds.`
+  if (e.code === 'RATE_LIMITED') return `Too many attempts. Please try again in ${waitSeconds(e)} seconds.`
+  // The server's message names the slug ("Campaign launch-2025 is ended"): a visitor reads this.
+  if (e.code === 'CAMPAIGN_NOT_ACTIVE') {
+    const status = (e.details as { status?: unknown } | undefined)?.status
+    return `This campaign is ${typeof status === 'string' ? status : 'closed'}: it no longer takes new submissions.`
+  }
   if (e.code === 'NETWORK_ERROR') return 'We could not reach the server. Check your connection and try again.'
   if (e.status >= 500) return 'Something went wrong on our side. Please try again.'
   return e.message || 'Please check the form.'
@@ -62,4 +101,24 @@ export function formValues(form: HTMLFormElement): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [k, v] of new FormData(form).entries()) if (typeof v === 'string') out[k] = v.trim()
   return out
+}
+
+/**
+ * After a submit that found problems, moves focus to the form's first field marked invalid, so a
+ * keyboard or screen-reader user lands on what to fix (the error is linked to it by
+ * `aria-describedby`). `attempt` grows with each submit; the move happens once the errors show.
+ */
+export function useFocusFirstInvalid(
+  form: { current: HTMLFormElement | null },
+  attempt: number,
+  pending: boolean,
+) {
+  const done = useRef(0)
+  useEffect(() => {
+    if (attempt === 0 || pending || done.current === attempt) return
+    const first = form.current?.querySelector<HTMLElement>('[aria-invalid="true"]')
+    if (!first) return
+    done.current = attempt
+    first.focus()
+  })
 }

@@ -39,6 +39,11 @@ export interface Live {
   frequency: number
   /** How many `resync_required` frames this page got: events it shows may have been lost. */
   resyncs: number
+  /**
+   * The campaign's status when the server closed the socket because the campaign ended, was
+   * archived or unpublished while the page was open (`CAMPAIGN_NOT_ACTIVE`); null while it runs.
+   */
+  closed: string | null
 }
 
 /**
@@ -68,6 +73,7 @@ export function useLive(
   const selfIds = useRef(new Set<string>()).current
   const [frequency, setFrequency] = useState(1)
   const [resyncs, setResyncs] = useState(0)
+  const [closed, setClosed] = useState<string | null>(null)
   /** Leaderboards from `stats_update` so far, and the last one's length (see the resync effect). */
   const boards = useRef({ seen: 0, size: 0 }).current
 
@@ -122,6 +128,12 @@ export function useLive(
         }
       }),
       conn.on('resync_required', () => setResyncs((n) => n + 1)),
+      // The campaign closed under the open page: the socket does not come back, the page says why.
+      conn.onError((err) => {
+        if (err.code !== 'CAMPAIGN_NOT_ACTIVE') return
+        const status = (err.details as { status?: unknown } | undefined)?.status
+        setClosed(typeof status === 'string' ? status : 'ended')
+      }),
     ]
     return () => {
       for (const off of offs) off()
@@ -160,6 +172,7 @@ export function useLive(
     selfIds,
     frequency,
     resyncs,
+    closed,
   } satisfies Live
 }
 
