@@ -3,8 +3,9 @@ import { createHmac } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import assert from 'node:assert/strict'
+import { after, before } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { adminHeaders, createCampaign, json } from './helper.js'
+import { adminHeaders, buildTestApp, createCampaign, type Dialect, json, type TestContext } from './helper.js'
 
 export interface Received {
   id: string
@@ -184,4 +185,26 @@ export async function webhookMessages(app: FastifyInstance, slug: string, id: st
     headers: adminHeaders,
   })
   return json(res).messages
+}
+
+/**
+ * A suite's app on `dialect` with `env`, made before its tests; after them it is closed, then every
+ * receiver the tests pushed onto `servers`: `suite.ctx`, `suite.servers`.
+ */
+export function webhookApp(dialect: Dialect, env: Record<string, string>) {
+  let ctx: TestContext | undefined
+  const servers: Array<{ close(): Promise<void> }> = []
+  before(async () => {
+    ctx = await buildTestApp({ dialect, env })
+  })
+  after(async () => {
+    await ctx?.close()
+    for (const s of servers) await s.close()
+  })
+  return {
+    get ctx() {
+      return ctx!
+    },
+    servers,
+  }
 }

@@ -4,16 +4,8 @@
 // now and then has its circuit opened by failures that were never consecutive.
 import assert from 'node:assert/strict'
 import type http from 'node:http'
-import { after, before, describe, it } from 'node:test'
-import {
-  adminHeaders,
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  json,
-  type TestContext,
-} from './helper.js'
+import { describe, it } from 'node:test'
+import { adminHeaders, createCampaign, DIALECTS, guestToken, json } from './helper.js'
 import {
   FAST_WEBHOOKS,
   receiver,
@@ -21,28 +13,19 @@ import {
   subscribe,
   waitFor,
   webhookMessages,
+  webhookApp,
 } from './webhook-fixtures.js'
 
 for (const dialect of DIALECTS) {
   describe(`webhook circuit breaker under concurrent sends (${dialect})`, () => {
-    let ctx: TestContext
-    const servers: Array<{ close(): Promise<void> }> = []
-    before(async () => {
-      ctx = await buildTestApp({
-        dialect,
-        env: {
-          ...FAST_WEBHOOKS,
-          WEBHOOK_CIRCUIT_THRESHOLD: '3',
-          // Held answers must not time out, and a failed message must not come back during the test.
-          WEBHOOK_TIMEOUT_MS: '60000',
-          WEBHOOK_RETRY_BASE_MS: '600000',
-        },
-      })
+    const suite = webhookApp(dialect, {
+      ...FAST_WEBHOOKS,
+      WEBHOOK_CIRCUIT_THRESHOLD: '3',
+      // Held answers must not time out, and a failed message must not come back during the test.
+      WEBHOOK_TIMEOUT_MS: '60000',
+      WEBHOOK_RETRY_BASE_MS: '600000',
     })
-    after(async () => {
-      await ctx.close()
-      for (const s of servers) await s.close()
-    })
+    const { servers } = suite
 
     it('a success answered between failures resets the count, though its send began before them', async () => {
       // Every request waits on the wire until the test answers it.
@@ -52,11 +35,11 @@ for (const dialect of DIALECTS) {
         waiting.push(res)
       })
       servers.push(r)
-      const slug = await createCampaign(ctx.app)
-      const { id } = await subscribe(ctx.app, slug, r)
+      const slug = await createCampaign(suite.ctx.app)
+      const { id } = await subscribe(suite.ctx.app, slug, r)
       const endpoint = async () =>
         json(
-          await ctx.app.inject({
+          await suite.ctx.app.inject({
             method: 'GET',
             url: `/api/campaign/${slug}/webhooks`,
             headers: adminHeaders,
@@ -64,8 +47,8 @@ for (const dialect of DIALECTS) {
         ).webhooks[0]
 
       for (let i = 0; i < 5; i++) {
-        const guest = await guestToken(ctx.app)
-        const res = await submitLead(ctx.app, guest.token, slug, `burst${i}@example.com`)
+        const guest = await guestToken(suite.ctx.app)
+        const res = await submitLead(suite.ctx.app, guest.token, slug, `burst${i}@example.com`)
         assert.equal(res.statusCode, 200, res.body)
       }
       // All five are in flight, each sent with the endpoint read when its lead committed (no failures).
@@ -78,7 +61,7 @@ for (const dialect of DIALECTS) {
         // The attempt is settled: delivered, or back to pending for a retry.
         await waitFor(
           async () => {
-            const m = (await webhookMessages(ctx.app, slug, id)).find((x) => x.message_id === messageId)
+            const m = (await webhookMessages(suite.ctx.app, slug, id)).find((x) => x.message_id === messageId)
             return m && (status === 204 ? m.status === 'delivered' : m.status === 'pending' && m.last_error)
           },
           `request ${n + 1} settled`,

@@ -3,16 +3,8 @@
 // opens until then (capped at 24 h), at once, without waiting for the failure threshold, so the
 // next events wait without spending attempts; `enable` sends them at once.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import {
-  adminHeaders,
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  json,
-  type TestContext,
-} from './helper.js'
+import { describe, it } from 'node:test'
+import { adminHeaders, createCampaign, DIALECTS, guestToken, json } from './helper.js'
 import {
   FAST_WEBHOOKS,
   receiver,
@@ -20,39 +12,33 @@ import {
   subscribe,
   waitFor,
   webhookMessages,
+  webhookApp,
 } from './webhook-fixtures.js'
 
 for (const dialect of DIALECTS) {
   describe(`webhook receiver asking to wait (${dialect})`, () => {
-    let ctx: TestContext
-    const servers: Array<{ close(): Promise<void> }> = []
     // FAST_WEBHOOKS' breaker never trips (threshold 100): only Retry-After can open the circuit.
-    before(async () => {
-      ctx = await buildTestApp({ dialect, env: FAST_WEBHOOKS })
-    })
-    after(async () => {
-      await ctx.close()
-      for (const s of servers) await s.close()
-    })
+    const suite = webhookApp(dialect, FAST_WEBHOOKS)
+    const { servers } = suite
 
     async function throttledEndpoint(status: number, retryAfter: string) {
       const r = await receiver((n, _req, res) => {
         if (n === 1) res.writeHead(status, { 'retry-after': retryAfter }).end()
       })
       servers.push(r)
-      const slug = await createCampaign(ctx.app)
-      const { id } = await subscribe(ctx.app, slug, r)
+      const slug = await createCampaign(suite.ctx.app)
+      const { id } = await subscribe(suite.ctx.app, slug, r)
       const endpoint = async () =>
         json(
-          await ctx.app.inject({
+          await suite.ctx.app.inject({
             method: 'GET',
             url: `/api/campaign/${slug}/webhooks`,
             headers: adminHeaders,
           }),
         ).webhooks[0]
       const lead = async (email: string) => {
-        const guest = await guestToken(ctx.app)
-        const res = await submitLead(ctx.app, guest.token, slug, email)
+        const guest = await guestToken(suite.ctx.app)
+        const res = await submitLead(suite.ctx.app, guest.token, slug, email)
         assert.equal(res.statusCode, 200, res.body)
       }
       return { r, slug, id, endpoint, lead }
@@ -66,7 +52,7 @@ for (const dialect of DIALECTS) {
         const { r, slug, id, endpoint, lead } = await throttledEndpoint(status, retryAfter)
         await lead('first@example.com')
         const first = await waitFor(async () => {
-          const m = (await webhookMessages(ctx.app, slug, id))[0]
+          const m = (await webhookMessages(suite.ctx.app, slug, id))[0]
           return m?.status === 'pending' && m.last_error && m
         }, 'the refused message back to pending')
         assert.equal(first.last_error, `HTTP ${status}`)
@@ -79,21 +65,21 @@ for (const dialect of DIALECTS) {
 
         // The next event is written waiting, not sent: no attempt spent on a receiver that asked for quiet.
         await lead('second@example.com')
-        const second = (await webhookMessages(ctx.app, slug, id))[0]
+        const second = (await webhookMessages(suite.ctx.app, slug, id))[0]
         assert.notEqual(second.message_id, first.message_id)
         assert.equal(second.status, 'pending')
         assert.equal(second.attempts, 0)
         assert.equal(r.got.length, 1)
 
         // The admin knows better: enable closes the circuit and both go now.
-        const enabled = await ctx.app.inject({
+        const enabled = await suite.ctx.app.inject({
           method: 'POST',
           url: `/api/campaign/${slug}/webhooks/${id}/enable`,
           headers: adminHeaders,
         })
         assert.equal(enabled.statusCode, 200, enabled.body)
         await waitFor(async () => {
-          const all = await webhookMessages(ctx.app, slug, id)
+          const all = await webhookMessages(suite.ctx.app, slug, id)
           return all.length === 2 && all.every((m) => m.status === 'delivered')
         }, 'both messages delivered after enable')
         assert.deepEqual(
@@ -107,7 +93,7 @@ for (const dialect of DIALECTS) {
       const { slug, id, endpoint, lead } = await throttledEndpoint(429, '0')
       await lead('zero@example.com')
       await waitFor(
-        async () => (await webhookMessages(ctx.app, slug, id))[0]?.status === 'delivered',
+        async () => (await webhookMessages(suite.ctx.app, slug, id))[0]?.status === 'delivered',
         'delivered',
       )
       const hook = await endpoint()

@@ -4,7 +4,7 @@
 // erased between two batches, or an endpoint disabled by a 410 between two, is respected. Small
 // batch sizes and the repository's per-batch hook make the interleavings deterministic.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { sql } from 'kysely'
 import {
   createDeliveryWorker,
@@ -19,8 +19,8 @@ import {
   scrubSubjects,
 } from '../src/modules/notification/webhook.repo.js'
 import type { OutboxStatus } from '../src/platform/db/tables.js'
-import { adminHeaders, buildTestApp, DIALECTS, json, type TestContext } from './helper.js'
-import { FAST_WEBHOOKS, subscribedEndpoint, waitFor } from './webhook-fixtures.js'
+import { adminHeaders, DIALECTS, json } from './helper.js'
+import { FAST_WEBHOOKS, subscribedEndpoint, waitFor, webhookApp } from './webhook-fixtures.js'
 
 const HOUR = 3_600_000
 
@@ -37,16 +37,9 @@ const WORKER_OPTIONS = {
 
 for (const dialect of DIALECTS) {
   describe(`recovering an endpoint's messages in batches (${dialect})`, () => {
-    let ctx: TestContext
-    const servers: Array<{ close(): Promise<void> }> = []
-    before(async () => {
-      ctx = await buildTestApp({ dialect, env: FAST_WEBHOOKS })
-    })
-    after(async () => {
-      await ctx.close()
-      for (const s of servers) await s.close()
-    })
-    const db = () => ctx.app.platform.database.db
+    const suite = webhookApp(dialect, FAST_WEBHOOKS)
+    const { servers } = suite
+    const db = () => suite.ctx.app.platform.database.db
 
     /** Messages an outage left behind, as the worker settles them; one subject each (`lead_<name>`). */
     async function seed(
@@ -93,7 +86,7 @@ for (const dialect of DIALECTS) {
         .execute()
 
     it('recovers more messages than one batch, waking the worker per batch, and each is delivered once', async () => {
-      const { slug, r, id } = await subscribedEndpoint(ctx.app, servers)
+      const { slug, r, id } = await subscribedEndpoint(suite.ctx.app, servers)
       const names = Array.from({ length: 25 }, (_, i) => `many_${slug}_${i}`)
       await seed(slug, id, names.slice(0, 20), 'failed')
       await seed(slug, id, names.slice(20), 'cancelled')
@@ -103,7 +96,7 @@ for (const dialect of DIALECTS) {
       await seed(slug, id, [`gone_${slug}`], 'failed')
       await scrubSubjects(db(), [`lead_gone_${slug}`])
 
-      const box = createSecretBox(ctx.config.JWT_SECRET)
+      const box = createSecretBox(suite.ctx.config.JWT_SECRET)
       const worker = createDeliveryWorker({ db: db(), box }, WORKER_OPTIONS)
       let nudges = 0
       const service = createWebhookService({
@@ -151,11 +144,11 @@ for (const dialect of DIALECTS) {
     })
 
     it('answers 202 {recovered} with every message past the first batch counted', async () => {
-      const { slug, id } = await subscribedEndpoint(ctx.app, servers)
+      const { slug, id } = await subscribedEndpoint(suite.ctx.app, servers)
       await holdWorkerOff(id)
       const names = Array.from({ length: RECOVER_BATCH + 5 }, (_, i) => `big_${slug}_${i}`)
       for (let i = 0; i < names.length; i += 500) await seed(slug, id, names.slice(i, i + 500))
-      const res = await ctx.app.inject({
+      const res = await suite.ctx.app.inject({
         method: 'POST',
         url: `/api/campaign/${slug}/webhooks/${id}/recover`,
         headers: adminHeaders,
@@ -172,7 +165,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('leaves out a message erased between two batches: it is never sent', async () => {
-      const { slug, r, id } = await subscribedEndpoint(ctx.app, servers)
+      const { slug, r, id } = await subscribedEndpoint(suite.ctx.app, servers)
       const names = Array.from({ length: 6 }, (_, i) => `erase_${slug}_${i}`)
       await seed(slug, id, names)
       // Batches of two; the person of the fifth message is erased once the first batch is in.
@@ -201,7 +194,7 @@ for (const dialect of DIALECTS) {
     it('leaves out a message whose erasure held its row while the batch waited for it (PostgreSQL)', {
       skip: dialect !== 'postgres' && 'one connection on PGlite: nothing runs beside a statement',
     }, async () => {
-      const { slug, id } = await subscribedEndpoint(ctx.app, servers)
+      const { slug, id } = await subscribedEndpoint(suite.ctx.app, servers)
       await holdWorkerOff(id)
       const names = Array.from({ length: 4 }, (_, i) => `held_${slug}_${i}`)
       await seed(slug, id, names)
@@ -242,7 +235,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('stops when a 410 disabled the endpoint between two batches, leaving nothing pending', async () => {
-      const { slug, id } = await subscribedEndpoint(ctx.app, servers)
+      const { slug, id } = await subscribedEndpoint(suite.ctx.app, servers)
       await holdWorkerOff(id)
       const names = Array.from({ length: 6 }, (_, i) => `off_${slug}_${i}`)
       await seed(slug, id, names)

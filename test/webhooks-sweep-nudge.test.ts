@@ -4,29 +4,22 @@
 // actions ask for one. The poll interval here is a minute (the most the setting allows) and every
 // wait well under it, so a message left to the periodic sweep fails the test.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { disableEndpoint } from '../src/modules/notification/webhook.repo.js'
 import { newUlid } from '../src/platform/ids.js'
 import type { OutboxStatus } from '../src/platform/db/tables.js'
-import { adminHeaders, buildTestApp, DIALECTS, type TestContext } from './helper.js'
-import { FAST_WEBHOOKS, subscribedEndpoint, waitFor } from './webhook-fixtures.js'
+import { adminHeaders, DIALECTS } from './helper.js'
+import { FAST_WEBHOOKS, subscribedEndpoint, waitFor, webhookApp } from './webhook-fixtures.js'
 
 const HOUR = 3_600_000
 
 for (const dialect of DIALECTS) {
   describe(`messages due again under old ids are sent at once (${dialect})`, () => {
-    let ctx: TestContext
-    const servers: Array<{ close(): Promise<void> }> = []
-    before(async () => {
-      ctx = await buildTestApp({ dialect, env: { ...FAST_WEBHOOKS, WEBHOOK_POLL_MS: '60000' } })
-    })
-    after(async () => {
-      await ctx.close()
-      for (const s of servers) await s.close()
-    })
-    const db = () => ctx.app.platform.database.db
+    const suite = webhookApp(dialect, { ...FAST_WEBHOOKS, WEBHOOK_POLL_MS: '60000' })
+    const { servers } = suite
+    const db = () => suite.ctx.app.platform.database.db
     const post = (url: string, payload?: object) =>
-      ctx.app.inject({ method: 'POST', url, headers: adminHeaders, ...(payload ? { payload } : {}) })
+      suite.ctx.app.inject({ method: 'POST', url, headers: adminHeaders, ...(payload ? { payload } : {}) })
 
     /** A message of endpoint `id` as an earlier attempt left it. */
     async function seed(
@@ -60,14 +53,14 @@ for (const dialect of DIALECTS) {
      * another endpoint is a fresh row, and the worker claims it (no hand-off) before it is sent.
      */
     async function passCursor() {
-      const { slug, r, id } = await subscribedEndpoint(ctx.app, servers)
+      const { slug, r, id } = await subscribedEndpoint(suite.ctx.app, servers)
       const res = await post(`/api/campaign/${slug}/webhooks/${id}/test`)
       assert.equal(res.statusCode, 202, res.body)
       await waitFor(() => r.got.length > 0, 'the test event that moves the cursor')
     }
 
     it('enabling an endpoint sends the retry it held back (due now) at once', async () => {
-      const { slug, r, id } = await subscribedEndpoint(ctx.app, servers)
+      const { slug, r, id } = await subscribedEndpoint(suite.ctx.app, servers)
       await disableEndpoint(db(), id, 'test')
       const held = await seed(slug, id, 'held', 'pending', new Date(Date.now() + HOUR))
       await passCursor()
@@ -78,7 +71,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('a replayed message is sent at once', async () => {
-      const { slug, r, id } = await subscribedEndpoint(ctx.app, servers)
+      const { slug, r, id } = await subscribedEndpoint(suite.ctx.app, servers)
       const sent = await seed(slug, id, 'sent', 'delivered')
       await passCursor()
       const res = await post(`/api/campaign/${slug}/webhooks/${id}/messages/${sent}/replay`)
@@ -88,7 +81,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('recovered messages are sent at once', async () => {
-      const { slug, r, id } = await subscribedEndpoint(ctx.app, servers)
+      const { slug, r, id } = await subscribedEndpoint(suite.ctx.app, servers)
       const failed = await seed(slug, id, 'failed', 'failed')
       const cancelled = await seed(slug, id, 'cancelled', 'cancelled')
       await passCursor()
