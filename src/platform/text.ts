@@ -25,3 +25,24 @@ const PILE = new RegExp(RUN, 'u')
 export function hasMarkPile(text: string): boolean {
   return PILE.test(text)
 }
+
+/**
+ * What draws nothing, as the inside of a regular-expression character class (Unicode mode):
+ * white space; format characters (a zero-width space, a direction mark); Unicode's
+ * default-ignorable set (`\p{DI}`: variation selectors, the combining grapheme joiner, and the
+ * code points reserved to be ignored, which no font draws); combining marks, which have nothing to
+ * sit on when nothing else is there; and the letters that draw nothing (the Hangul fillers and the
+ * blank Braille pattern). Text made only of these shows as a blank: a leaderboard entry, a chat
+ * line, a file name or a title that is there but says nothing.
+ */
+export const DRAWS_NOTHING = '\\s\\p{Cf}\\p{DI}\\p{M}\\u115F\\u1160\\u3164\\uFFA0\\u2800'
+
+/** For a schema's `pattern`: a lookahead, put after `^`, that requires something visible. */
+export const SHOWS_SOMETHING = `(?=[\\s\\S]*[^${DRAWS_NOTHING}])`
+
+const BLANK = new RegExp(`^[${DRAWS_NOTHING}]*$`, 'u')
+
+/** Whether `text` shows nothing (see `DRAWS_NOTHING`); the empty string is blank. */
+export function isBlank(text: string): boolean {
+  return BLANK.test(text)
+}

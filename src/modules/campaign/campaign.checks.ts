@@ -1,6 +1,6 @@
 import { Compile } from 'typebox/compile'
 import { ValidationError } from '../../platform/http/errors.js'
-import { hasMarkPile, MAX_COMBINING_MARKS } from '../../platform/text.js'
+import { hasMarkPile, isBlank, MAX_COMBINING_MARKS } from '../../platform/text.js'
 import {
   type Campaign,
   CampaignMetadata,
@@ -113,11 +113,12 @@ export function mergePatchFields(fields: Omit<MergePatchCampaignBody, 'version'>
 }
 
 /**
- * A title of spaces passes `minLength` but names nothing: the console's list and the campaign
- * page showed a blank where it belongs.
+ * A title of spaces (or of anything else that draws nothing: zero-width spaces, Hangul fillers)
+ * passes `minLength` but names nothing: the console's list and the campaign page showed a blank
+ * where it belongs.
  */
 export function assertTitle(title: string | undefined): void {
-  if (title !== undefined && title.trim() === '') {
+  if (title !== undefined && isBlank(title)) {
     throw new ValidationError('The campaign title is blank', [
       { path: '/title', message: 'must not be blank' },
     ])

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { hasMarkPile, MAX_COMBINING_MARKS } from '../../platform/text.js'
+import { hasMarkPile, isBlank, MAX_COMBINING_MARKS } from '../../platform/text.js'
 
 import { FEATURES } from './features.js'
 import { readScheduleTime, type ScheduleTime } from './schedule-time.js'
@@ -431,7 +431,7 @@ export function tickRate(c: Pick<Campaign, 'metadata'>): number {
  * the console's form stores that name; the audit trail keeps what was stored.
  */
 export function displayTitle(c: Pick<Campaign, 'slug' | 'title'>): string {
-  return c.title.trim() === '' ? c.slug : c.title
+  return isBlank(c.title) ? c.slug : c.title
 }
 
 export function toCampaignResponse(c: Campaign, now = new Date()) {

@@ -3,6 +3,7 @@ import { ulid } from 'ulid'
 import type { Config } from '../../config.js'
 import { actorKey, hasRole, type Principal } from '../../platform/auth/principal.js'
 import type { Db } from '../../platform/db/database.js'
+import { isBlank } from '../../platform/text.js'
 import {
   BadRequestError,
   ForbiddenError,
@@ -61,7 +62,6 @@ export interface MediaService {
 const IN_FLIGHT = new Set(['pending', 'uploading', 'processing'])
 const BAD_NAME = /[\u0000-\u001f\u007f/\\]|^\.{1,2}$/
 /** Nothing visible: white space and format characters (zero-width space, byte order mark) only. */
-const BLANK = /^[\s\p{Cf}]*$/u
 const MEDIA_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
 
 const num = (v: string | number | null) => (v === null ? null : Number(v))
@@ -102,8 +102,9 @@ export function createMediaService(deps: {
   }
 
   async function prepare(campaign: Campaign, principal: Principal, input: UploadPayload) {
-    // A name of spaces passes `minLength` but names nothing: a download would be saved as ` .png`.
-    if (BLANK.test(input.filename)) {
+    // A name of spaces (or of anything else that draws nothing) passes `minLength` but names
+    // nothing: a download would be saved as ` .png`.
+    if (isBlank(input.filename)) {
       throw new BadRequestError('File name must not be blank', 'INVALID_FILENAME')
     }
     if (BAD_NAME.test(input.filename) || input.filename.includes('..')) {

@@ -4,6 +4,7 @@ import type { Config } from '../../config.js'
 import type { Db } from '../../platform/db/database.js'
 import { actorKey, hasRole, type Principal } from '../../platform/auth/principal.js'
 import { clientNetwork } from '../../platform/http/client-network.js'
+import { isBlank } from '../../platform/text.js'
 import {
   ConflictError,
   ForbiddenError,
@@ -39,8 +40,6 @@ const HTML_ESCAPES: Record<string, string> = {
   '"': '&quot;',
   "'": '&#39;',
 }
-/** Text that shows nothing: white space, format characters (`\p{Cf}`) and the Hangul fillers. */
-const INVISIBLE = /^[\s\p{Cf}\u115f\u1160\u3164\uffa0]*$/u
 
 /** An HTML-escaped copy for clients that insert chat into markup; `text` itself is plain text. */
 export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)
@@ -173,7 +172,7 @@ export function createLiveStreams(deps: {
         campaign,
         owner: principal.user_id,
         // A title that shows nothing (zero-width characters, say) is no title: the default.
-        title: input.title && !INVISIBLE.test(input.title) ? input.title.trim() : 'Live stream',
+        title: input.title && !isBlank(input.title) ? input.title.trim() : 'Live stream',
         ingestKey: key,
         playbackFor: (id) => fill(config.STREAM_PLAYBACK_URL_TEMPLATE, { id, campaign, key }),
         metadata: { created_by_session: principal.session_id },
@@ -228,8 +227,8 @@ export function createLiveStreams(deps: {
       // parsed as HTML.
       const text = input.text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, '').trim()
       // Nothing visible (only spaces, format characters such as zero-width spaces, joiners or
-      // direction marks, and the Hangul fillers) is empty too: it would show as a blank line.
-      if (INVISIBLE.test(text)) throw new UnprocessableError('Chat message is empty', 'CHAT_EMPTY')
+      // direction marks, lone combining marks, the Hangul fillers) is empty too: a blank line.
+      if (isBlank(text)) throw new UnprocessableError('Chat message is empty', 'CHAT_EMPTY')
       if ([...text].length > config.STREAM_CHAT_MAX_LENGTH) {
         throw new UnprocessableError(
           `Chat messages are at most ${config.STREAM_CHAT_MAX_LENGTH} characters`,

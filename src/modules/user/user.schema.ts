@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox'
-import { NO_MARK_PILE } from '../../platform/text.js'
+import { NO_MARK_PILE, SHOWS_SOMETHING } from '../../platform/text.js'
 import { Slug } from '../campaign/campaign.schema.js'
 
 /**
@@ -23,15 +23,15 @@ const Password = Type.String({ minLength: 1, maxLength: 256 })
  * line that reads as typed. Control characters (an ESC recolours a terminal or log viewer, a line
  * break forges a second line) and bidirectional overrides and isolates (which reverse the text
  * around them, so "Ada" can pose as someone else's entry) are refused; something visible is
- * required: not only spaces, format characters, combining marks (nothing to sit on) or the
- * letters that draw nothing (Hangul fillers, the blank Braille pattern), which would put a blank
- * entry on the leaderboard. Nor more than a few combining marks on one character ("Zalgo" text,
+ * required: not only what draws nothing (spaces, format characters, combining marks with nothing
+ * to sit on, the Hangul fillers, the blank Braille pattern: `DRAWS_NOTHING` in `platform/text.ts`),
+ * which would put a blank entry on the leaderboard. Nor more than a few combining marks on one character ("Zalgo" text,
  * see `platform/text.ts`), which would spill over the entries above and below it.
  */
 const DisplayName = Type.String({
   minLength: 1,
   maxLength: 100,
-  pattern: `^${NO_MARK_PILE}(?=.*[^\\s\\p{Cf}\\p{M}\\u115F\\u1160\\u3164\\uFFA0\\u2800])[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]+$`,
+  pattern: `^${NO_MARK_PILE}${SHOWS_SOMETHING}[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]+$`,
   description:
     'One line, without control characters, bidirectional overrides or more than 4 combining marks on a character',
 })
@@ -45,7 +45,7 @@ const DisplayName = Type.String({
 const ConsentVersion = Type.String({
   minLength: 1,
   maxLength: 64,
-  pattern: '^(?=.*[^\\s\\p{Cf}\\p{DI}])[^\\p{Cc}\\p{Cf}\\p{DI}\\u2028\\u2029]+$',
+  pattern: `^${SHOWS_SOMETHING}[^\\p{Cc}\\p{Cf}\\p{DI}\\u2028\\u2029]+$`,
   description: 'The version of the consent text shown; trimmed, without control or invisible characters',
 })
 
