@@ -6,7 +6,6 @@
 // a campaign titled with zero-width spaces showed a blank in the console and on its page.
 // They now share `isBlank` / `DRAWS_NOTHING` (src/platform/text.ts).
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { isBlank } from '../src/platform/text.js'
 import {
@@ -20,7 +19,9 @@ import {
   uniqueSlug,
   userToken,
 } from './helper.js'
+import { goLive } from './live-stream-fixtures.js'
 import { uploadTicket } from './media-fixtures.js'
+import { tryJoin } from './people-fixtures.js'
 import { STREAM_URLS } from './streamsource/helpers.js'
 
 /** Each shows nothing, and each passed at least one of the former rules. */
@@ -68,37 +69,16 @@ for (const dialect of DIALECTS) {
     it('is no display name and no consent version', async () => {
       const slug = await createCampaign(suite.app)
       for (const [what, name] of Object.entries(BLANKS)) {
-        const res = await suite.app.inject({
-          method: 'POST',
-          url: '/api/user/register',
-          payload: { campaign: slug, name, email: `n${randomBytes(4).toString('hex')}@example.com` },
-        })
+        const res = await tryJoin(suite.app, slug, { name })
         assert.equal(res.statusCode, 400, `${what}: ${res.body}`)
         assert.match(JSON.stringify(json(res).error.details), /name/, what)
       }
       for (const [what, version] of Object.entries(BLANKS)) {
-        const res = await suite.app.inject({
-          method: 'POST',
-          url: '/api/user/register',
-          payload: {
-            campaign: slug,
-            name: 'Ada',
-            email: `c${randomBytes(4).toString('hex')}@example.com`,
-            consent: { text_version: version },
-          },
-        })
+        const res = await tryJoin(suite.app, slug, { consent: { text_version: version } })
         assert.equal(res.statusCode, 400, `${what}: ${res.body}`)
       }
       // A name with such characters in it, around something visible, is a name.
-      const named = await suite.app.inject({
-        method: 'POST',
-        url: '/api/user/register',
-        payload: {
-          campaign: slug,
-          name: '\u2800Zoe\u0308',
-          email: `z${randomBytes(4).toString('hex')}@example.com`,
-        },
-      })
+      const named = await tryJoin(suite.app, slug, { name: '\u2800Zoe\u0308' })
       assert.equal(named.statusCode, 201, named.body)
     })
 
@@ -136,12 +116,7 @@ for (const dialect of DIALECTS) {
           200,
         )
       }
-      const id = json(await sendAction(suite.app, slug, owner, 'stream.start', { title: 'Chat' })).result
-        .stream_id as number
-      assert.equal(
-        (await sendAction(suite.app, slug, owner, 'stream.start', { stream_id: id })).statusCode,
-        200,
-      )
+      const id = await goLive(suite.app, slug, owner)
       for (const [what, text] of Object.entries(BLANKS)) {
         const res = await sendAction(suite.app, slug, owner, 'stream.chat', { stream_id: id, text })
         assert.equal(json(res).error?.code, 'CHAT_EMPTY', `${what}: ${res.body}`)

@@ -41,6 +41,18 @@ export async function join(
   return json(res)
 }
 
+/**
+ * `POST /api/user/register` as a new person (Ada, a fresh address) with `fields` on top; the
+ * response as it is, for tests of what a join refuses or stores.
+ */
+export function tryJoin(app: FastifyInstance, campaign: string, fields: Record<string, unknown>) {
+  return app.inject({
+    method: 'POST',
+    url: '/api/user/register',
+    payload: { campaign, name: 'Ada', email: mail('ada'), ...fields },
+  })
+}
+
 /** `POST /api/referral`: the session of `token` applies referral `code` in `campaign`. */
 export function applyReferral(app: FastifyInstance, campaign: string, token: string, code: string) {
   return app.inject({

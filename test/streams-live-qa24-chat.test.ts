@@ -7,6 +7,7 @@ import { createCampaign, DIALECTS, json, sendAction, userToken } from './helper.
 import type { TestClient } from './realtime/client.js'
 import { realtimeSuite } from './realtime/fixtures.js'
 import { STREAM_URLS } from './streamsource/helpers.js'
+import { goLive, socketChat } from './live-stream-fixtures.js'
 
 const WAIT = 20_000
 
@@ -14,27 +15,13 @@ for (const dialect of DIALECTS) {
   describe(`campaign live stream chat: invisible messages (${dialect})`, () => {
     const live = realtimeSuite({ dialect, env: { ...STREAM_URLS, STREAM_CHAT_PER_MINUTE: '100' } })
 
-    /** `stream.chat` over the socket, as a page sends it; its `update_ack`. */
-    async function chat(c: TestClient, streamId: number, text: string, requestId: string) {
-      const from = c.frames.length
-      c.send({
-        type: 'campaign_event',
-        event: 'stream.chat',
-        payload: { stream_id: streamId, text },
-        request_id: requestId,
-      })
-      return c.next((f) => f.type === 'update_ack' && f.request_id === requestId, WAIT, from)
-    }
+    const chat = (c: TestClient, streamId: number, text: string, requestId: string) =>
+      socketChat(c, streamId, text, requestId, WAIT)
 
     it('a message of only invisible characters is CHAT_EMPTY and reaches no one', async () => {
       const slug = await createCampaign(live.app)
       const owner = await userToken(live.app, `user_owner_${slug}`)
-      const id = json(await sendAction(live.app, slug, owner, 'stream.start', { title: 'Chat' })).result
-        .stream_id as number
-      assert.equal(
-        (await sendAction(live.app, slug, owner, 'stream.start', { stream_id: id })).statusCode,
-        200,
-      )
+      const id = await goLive(live.app, slug, owner)
       const viewer = await live.openGuest(slug)
       const talker = await live.openGuest(slug)
 

@@ -5,10 +5,11 @@
 // sessions together; over it, 429 `CHAT_RATE_LIMITED`. Other networks are not touched.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { createCampaign, DIALECTS, json, sendAction, userToken } from './helper.js'
+import { createCampaign, DIALECTS, userToken } from './helper.js'
 import type { TestClient } from './realtime/client.js'
 import { realtimeSuite } from './realtime/fixtures.js'
 import { STREAM_URLS } from './streamsource/helpers.js'
+import { goLive, socketChat } from './live-stream-fixtures.js'
 
 const WAIT = 20_000
 const PER_NETWORK = 4
@@ -35,28 +36,13 @@ for (const dialect of DIALECTS) {
     }
     let requests = 0
     /** `stream.chat` over the socket, as a page sends it; its `update_ack`. */
-    async function chat(c: TestClient, streamId: number, text: string) {
-      const requestId = `chat-${++requests}`
-      const from = c.frames.length
-      c.send({
-        type: 'campaign_event',
-        event: 'stream.chat',
-        payload: { stream_id: streamId, text },
-        request_id: requestId,
-      })
-      return c.next((f) => f.type === 'update_ack' && f.request_id === requestId, WAIT, from)
-    }
+    const chat = (c: TestClient, streamId: number, text: string) =>
+      socketChat(c, streamId, text, `chat-${++requests}`, WAIT)
     /** A campaign with a live stream. */
     async function liveStream() {
       const slug = await createCampaign(live.app)
       const owner = await userToken(live.app, `user_owner_${slug}`)
-      const id = json(await sendAction(live.app, slug, owner, 'stream.start', { title: 'Chat' })).result
-        .stream_id as number
-      assert.equal(
-        (await sendAction(live.app, slug, owner, 'stream.start', { stream_id: id })).statusCode,
-        200,
-      )
-      return { slug, id }
+      return { slug, id: await goLive(live.app, slug, owner) }
     }
     /**
      * Runs `steps` on a fresh campaign, again (at most twice more) if a limiter window ended

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { createCampaign, DIALECTS, guestToken, json, suiteApp } from './helper.js'
+import { tryJoin } from './people-fixtures.js'
 
 /**
  * A consent record must say which text was agreed to: a version that is blank, or holds control
@@ -13,18 +14,8 @@ for (const dialect of DIALECTS) {
   describe(`the consent text version (${dialect})`, () => {
     const suite = suiteApp({ dialect })
 
-    async function join(slug: string, text_version: string) {
-      return suite.app.inject({
-        method: 'POST',
-        url: '/api/user/register',
-        payload: {
-          campaign: slug,
-          name: 'Ada',
-          email: `ada_${randomBytes(4).toString('hex')}@example.com`,
-          consent: { text_version },
-        },
-      })
-    }
+    const join = (slug: string, text_version: string) =>
+      tryJoin(suite.app, slug, { consent: { text_version } })
 
     async function consentOf(userId: string) {
       const row = await suite.app.platform.database.db

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { createCampaign, DIALECTS, guestToken, json, suiteApp } from './helper.js'
+import { tryJoin } from './people-fixtures.js'
 
 /**
  * A person's locale is a language tag as clients write them: `pt_BR` (Android, Java, gettext) as
@@ -12,18 +13,7 @@ for (const dialect of DIALECTS) {
   describe(`a person's locale (${dialect})`, () => {
     const suite = suiteApp({ dialect })
 
-    async function join(slug: string, locale: string) {
-      return suite.app.inject({
-        method: 'POST',
-        url: '/api/user/register',
-        payload: {
-          campaign: slug,
-          name: 'Ada',
-          email: `ada_${randomBytes(4).toString('hex')}@example.com`,
-          locale,
-        },
-      })
-    }
+    const join = (slug: string, locale: string) => tryJoin(suite.app, slug, { locale })
 
     it('accepts `_` and any case, and stores the tag in BCP 47 case', async () => {
       const slug = await createCampaign(suite.app)

@@ -5,7 +5,15 @@ import type { AddressInfo } from 'node:net'
 import assert from 'node:assert/strict'
 import { after, before } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { adminHeaders, buildTestApp, createCampaign, type Dialect, json, type TestContext } from './helper.js'
+import {
+  adminHeaders,
+  buildTestApp,
+  createCampaign,
+  type Dialect,
+  guestToken,
+  json,
+  type TestContext,
+} from './helper.js'
 
 export interface Received {
   id: string
@@ -175,6 +183,23 @@ export function submitLead(app: FastifyInstance, token: string, slug: string, em
     headers: { authorization: `Bearer ${token}` },
     payload: { campaign: slug, name, email },
   })
+}
+
+/** A lead from a new visitor's session (`<email>`), which must be acknowledged. */
+export async function guestLead(app: FastifyInstance, slug: string, email: string) {
+  const guest = await guestToken(app)
+  const res = await submitLead(app, guest.token, slug, email)
+  assert.equal(res.statusCode, 200, res.body)
+}
+
+/** Campaign `slug`'s first webhook endpoint as an admin lists it (its breaker state included). */
+export async function firstEndpoint(app: FastifyInstance, slug: string) {
+  const res = await app.inject({
+    method: 'GET',
+    url: `/api/campaign/${slug}/webhooks`,
+    headers: adminHeaders,
+  })
+  return json(res).webhooks[0]
 }
 
 /** The outbox messages of endpoint `id` of campaign `slug`, as an admin lists them. */

@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict'
 import type http from 'node:http'
 import { describe, it } from 'node:test'
-import { adminHeaders, createCampaign, DIALECTS, guestToken, json } from './helper.js'
+import { createCampaign, DIALECTS } from './helper.js'
 import {
   FAST_WEBHOOKS,
+  firstEndpoint,
+  guestLead,
   receiver,
-  submitLead,
   subscribe,
   waitFor,
   webhookMessages,
@@ -37,20 +38,8 @@ for (const dialect of DIALECTS) {
       servers.push(r)
       const slug = await createCampaign(suite.ctx.app)
       const { id } = await subscribe(suite.ctx.app, slug, r)
-      const endpoint = async () =>
-        json(
-          await suite.ctx.app.inject({
-            method: 'GET',
-            url: `/api/campaign/${slug}/webhooks`,
-            headers: adminHeaders,
-          }),
-        ).webhooks[0]
 
-      for (let i = 0; i < 5; i++) {
-        const guest = await guestToken(suite.ctx.app)
-        const res = await submitLead(suite.ctx.app, guest.token, slug, `burst${i}@example.com`)
-        assert.equal(res.statusCode, 200, res.body)
-      }
+      for (let i = 0; i < 5; i++) await guestLead(suite.ctx.app, slug, `burst${i}@example.com`)
       // All five are in flight, each sent with the endpoint read when its lead committed (no failures).
       await waitFor(() => waiting.length === 5, 'five requests in flight')
 
@@ -69,7 +58,7 @@ for (const dialect of DIALECTS) {
       }
 
       // Three failures, never two in a row: the last one alone counts, and the circuit stays closed.
-      const hook = await endpoint()
+      const hook = await firstEndpoint(suite.ctx.app, slug)
       assert.equal(hook.consecutive_failures, 1)
       assert.equal(hook.circuit, 'closed')
     })

@@ -4,11 +4,12 @@
 // next events wait without spending attempts; `enable` sends them at once.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { adminHeaders, createCampaign, DIALECTS, guestToken, json } from './helper.js'
+import { adminHeaders, createCampaign, DIALECTS } from './helper.js'
 import {
   FAST_WEBHOOKS,
+  firstEndpoint,
+  guestLead,
   receiver,
-  submitLead,
   subscribe,
   waitFor,
   webhookMessages,
@@ -28,19 +29,8 @@ for (const dialect of DIALECTS) {
       servers.push(r)
       const slug = await createCampaign(suite.ctx.app)
       const { id } = await subscribe(suite.ctx.app, slug, r)
-      const endpoint = async () =>
-        json(
-          await suite.ctx.app.inject({
-            method: 'GET',
-            url: `/api/campaign/${slug}/webhooks`,
-            headers: adminHeaders,
-          }),
-        ).webhooks[0]
-      const lead = async (email: string) => {
-        const guest = await guestToken(suite.ctx.app)
-        const res = await submitLead(suite.ctx.app, guest.token, slug, email)
-        assert.equal(res.statusCode, 200, res.body)
-      }
+      const endpoint = () => firstEndpoint(suite.ctx.app, slug)
+      const lead = (email: string) => guestLead(suite.ctx.app, slug, email)
       return { r, slug, id, endpoint, lead }
     }
 

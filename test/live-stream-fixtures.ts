@@ -1,0 +1,39 @@
+// Campaign live streams as the live-stream tests make them: on air through the actions, chat
+// sent over a socket as the page sends it.
+import assert from 'node:assert/strict'
+import type { FastifyInstance } from 'fastify'
+import { json, sendAction } from './helper.js'
+import type { TestClient } from './realtime/client.js'
+
+/** A stream of `owner` on campaign `slug`, created and put on air (`stream.start` twice); its id. */
+export async function goLive(
+  app: FastifyInstance,
+  slug: string,
+  owner: string,
+  title = 'Chat',
+): Promise<number> {
+  const created = await sendAction(app, slug, owner, 'stream.start', { title })
+  assert.equal(created.statusCode, 200, created.body)
+  const id = json(created).result.stream_id as number
+  const onAir = await sendAction(app, slug, owner, 'stream.start', { stream_id: id })
+  assert.equal(onAir.statusCode, 200, onAir.body)
+  return id
+}
+
+/** `stream.chat` over socket `c`, as a page sends it; its `update_ack` (waited for up to `wait` ms). */
+export async function socketChat(
+  c: TestClient,
+  streamId: number,
+  text: string,
+  requestId: string,
+  wait = 20_000,
+) {
+  const from = c.frames.length
+  c.send({
+    type: 'campaign_event',
+    event: 'stream.chat',
+    payload: { stream_id: streamId, text },
+    request_id: requestId,
+  })
+  return c.next((f) => f.type === 'update_ack' && f.request_id === requestId, wait, from)
+}
