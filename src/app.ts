@@ -494,11 +494,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (options.readOnly) return
     await campaigns.start()
     if (config.OVASABI_ADMIN_KEY) {
-      await platform.apiKeys.create({
+      const configured = await platform.apiKeys.create({
         name: 'OVASABI_ADMIN_KEY',
         role: 'admin',
         key: config.OVASABI_ADMIN_KEY,
       })
+      if (configured.revoked_at)
+        app.log.warn(
+          { key_id: configured.id },
+          'OVASABI_ADMIN_KEY names a key revoked before (rotated out or revoked): it stays refused; set a new one',
+        )
     }
     await campaigns.ensure(defaultCampaign(config.DEFAULT_CAMPAIGN), 'system')
     // Expired idempotency records, webhook messages past their retention, and revoked guest

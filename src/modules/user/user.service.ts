@@ -471,7 +471,10 @@ export function createUserService(deps: UserServiceDeps): UserService {
     },
 
     async erase(userId, actor) {
-      if (actor.user_id !== userId && !hasRole(actor, 'admin')) {
+      // Themself only by a person's own token: every guest's `user_id` is "guest", and a key's
+      // `apikey:…` names no person either.
+      const themself = actor.kind === 'user' && actor.user_id === userId
+      if (!themself && !hasRole(actor, 'admin')) {
         throw new ForbiddenError('Only the person themself or an admin can erase an account')
       }
       const user = await repo.findById(db, userId)

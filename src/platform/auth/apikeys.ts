@@ -43,7 +43,8 @@ export interface ApiKeyService {
    * Returns the key itself once; it cannot be read back later. A given `key` is a key from
    * configuration (`OVASABI_ADMIN_KEY`): it replaces the key configured before under that name,
    * which is revoked, so changing the setting rotates the key instead of adding a second one.
-   * A configured key that was revoked stays revoked.
+   * A configured key that was revoked stays revoked (its record says so: `revoked_at`) and
+   * revokes nothing: setting an earlier key again (a stale node, a rollback) leaves the current one.
    */
   create(input: { name: string; role: Role; key?: string }): Promise<ApiKeyRecord & { key: string }>
   list(): Promise<ApiKeyRecord[]>
@@ -128,7 +129,10 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
         .onConflict((oc) => oc.column('key_hash').doUpdateSet({ name }))
         .returning(columns)
         .executeTakeFirstOrThrow()
-      if (key !== undefined) {
+      // A configured key revoked before (rotated out, or by an admin) stays revoked, and then
+      // rotates nothing out: a node started with a stale setting must not take the current key
+      // down with it, or no configured key would work at all.
+      if (key !== undefined && !row.revoked_at) {
         const revoked = await deps.db
           .updateTable('service_security_apikey')
           .set({ revoked_at: new Date() })

@@ -30,7 +30,11 @@ export interface TokenService {
     claims?: Record<string, unknown>
     validAfter?: Date | null
   }): Promise<{ token: string; principal: Principal }>
-  /** Verify signature (HS256 only), issuer, expiry (required) and shape. Throws `UnauthorizedError`. */
+  /**
+   * Verify signature (HS256 only), issuer, expiry (required) and shape. Throws `UnauthorizedError`.
+   * A token expires at the sooner of its `exp` and its `iat` plus the lifetime configured now (the
+   * principal's `exp` says which), so lowering SESSION_TTL_SECONDS shortens the tokens out there.
+   */
   verify(token: string): Promise<Principal & { claims: Record<string, unknown> }>
 }
 
@@ -178,6 +182,16 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
           throw new UnauthorizedError('Token is issued in the future', 'INVALID_TOKEN')
         }
         if (issuedAt !== undefined) principal.issued_at = issuedAt
+        // A token lives SESSION_TTL_SECONDS from its issue under the lifetime configured now, not
+        // the one it was signed under: revocations are kept only that long (plus the skew), so a
+        // token of a longer lifetime set before would otherwise come back once its session's
+        // revocation was purged. `iat` is the signing node's clock (`iat_ms` may be a cut-off later).
+        const born = typeof payload.iat === 'number' ? payload.iat * 1000 : issuedAt
+        if (born !== undefined) {
+          const until = Math.floor(born / 1000) + options.ttlSeconds
+          if (until * 1000 <= Date.now()) throw new UnauthorizedError('Token has expired', 'TOKEN_EXPIRED')
+          if (until < (principal.exp ?? Number.POSITIVE_INFINITY)) principal.exp = until
+        }
         remember(token, principal)
         return cached(token) ?? principal
       } catch (err) {
