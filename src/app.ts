@@ -524,7 +524,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
   app.addHook('preClose', async () => {
     clearInterval(purgeTimer)
-    await commitLog.flush()
+    // Actions still running (a WebSocket's, whose socket just closed) commit before the pool closes.
+    await dispatcher.drain()
     await stopFollowing()
     await stopRevocations()
     await deliveryWorker.stop()

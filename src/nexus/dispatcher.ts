@@ -77,6 +77,13 @@ export interface Dispatcher {
    * its errors are its own.
    */
   onCommitted(listener: (committed: CommittedAction) => void): void
+  /**
+   * Shutdown, before the database closes: resolves once no dispatch is in flight (those begun
+   * meanwhile included) and the commit log has written what was queued. A WebSocket action
+   * outlives its socket, which shutdown closes first: without this wait it reached a closed pool
+   * after an `immediate` handler had written, its request id left claimed.
+   */
+  drain(): Promise<void>
 }
 
 export interface DispatcherDeps {
@@ -435,6 +442,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   return {
     onCommitted(listener) {
       listeners.push(listener)
+    },
+    async drain() {
+      // Every dispatch past `normalise` is in `inFlight` until it settles (copies wait on it).
+      while (inFlight.size > 0) await Promise.allSettled(Array.from(inFlight.values(), (f) => f.promise))
+      await deps.commitLog.flush()
     },
     async dispatch(input) {
       const envelope = normalise(input, new Date())

@@ -12,13 +12,19 @@ const seedValidator = Compile(SeedInput)
 
 /**
  * The instants a client `timestamp` may name. The date-time format also allows what PostgreSQL
- * refuses to store (year 0000, an RFC 9557 `[zone]` suffix), which then failed at the commit as a
- * 500. A leap second (`23:59:60`), which PostgreSQL takes, is checked as the second before it.
+ * refuses to store (year 0000, an RFC 9557 `[zone]` suffix, an offset past ±15:59 such as
+ * RFC 3339's `+20:00`), which then failed at the commit as a 500: for an action that writes before
+ * its commit (a join), after its effects, leaving its request id held. A leap second
+ * (`23:59:60`), which PostgreSQL takes, is checked as the second before it.
  */
 const EARLIEST = Date.parse('0001-01-01T00:00:00Z')
 const LATEST = Date.parse('9999-12-31T23:59:59.999Z')
+/** PostgreSQL's widest UTC offset (`TZDISP_LIMIT`), in minutes. */
+const WIDEST_OFFSET = 15 * 60 + 59
 
 function storableTimestamp(value: string): boolean {
+  const offset = /([+-])(\d{2}):(\d{2})$/.exec(value)
+  if (offset && Number(offset[2]) * 60 + Number(offset[3]) > WIDEST_OFFSET) return false
   const at = Date.parse(value.replace(/:60(?=[.Zz+-])/, ':59'))
   return at >= EARLIEST && at <= LATEST
 }
@@ -43,7 +49,10 @@ export function parseActionBody(body: unknown): EnvelopeInput | SeedInput {
     const { timestamp } = body as { timestamp?: string }
     if (timestamp !== undefined && !storableTimestamp(timestamp)) {
       throw new ValidationError('Action body is invalid', [
-        { path: '/timestamp', message: 'must be an RFC 3339 instant between years 0001 and 9999' },
+        {
+          path: '/timestamp',
+          message: 'must be an RFC 3339 instant between years 0001 and 9999, its offset within ±15:59',
+        },
       ])
     }
     return body as EnvelopeInput | SeedInput
@@ -52,6 +61,27 @@ export function parseActionBody(body: unknown): EnvelopeInput | SeedInput {
     .slice(0, 20)
     .map((e) => ({ path: e.instancePath || '/', message: e.message }))
   throw new ValidationError('Action body is invalid', details)
+}
+
+/** The longest `Idempotency-Key` kept (the request id's own limit). */
+const MAX_KEY_LENGTH = 128
+
+/**
+ * The `Idempotency-Key` header, undefined when absent. One that cannot be kept (empty, or longer
+ * than a request id) is refused rather than ignored: ignored, the request ran with no record, so
+ * the client's retry under that key ran it again.
+ */
+export function idempotencyKeyHeader(headers: Record<string, string | string[] | undefined>) {
+  const key = headers['idempotency-key']
+  if (key === undefined) return undefined
+  if (typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH) return key
+  throw new ValidationError('Idempotency-Key is invalid', [
+    {
+      in: 'headers',
+      path: '/idempotency-key',
+      message: `must be 1 to ${MAX_KEY_LENGTH} characters`,
+    },
+  ])
 }
 
 export const ActionResponse = Type.Object({
@@ -76,7 +106,9 @@ export const nexusRoutes: FastifyPluginAsync<{ dispatcher: Dispatcher }> = async
           'The single action endpoint. Accepts the seed form `{user_id, action, data, metadata}` or the full ' +
           '`campaign_event` envelope. `request_id` (or the `Idempotency-Key` header) makes repeats return the first response.',
         params: Type.Object({ campaign: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }) }),
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 128 })) }),
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: MAX_KEY_LENGTH })),
+        }),
         body: Type.Union([EnvelopeInput, SeedInput]),
         response: { 200: ActionResponse, ...errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503) },
       },
@@ -88,7 +120,7 @@ export const nexusRoutes: FastifyPluginAsync<{ dispatcher: Dispatcher }> = async
           { in: 'params', path: '/campaign', message: 'must be a campaign slug' },
         ])
       }
-      const key = request.headers['idempotency-key']
+      const key = idempotencyKeyHeader(request.headers)
       const body = parseActionBody(request.body)
       // The seed form carries the payload as `data`: its refusals point there.
       const at = 'type' in body ? '/payload' : '/data'
@@ -98,7 +130,7 @@ export const nexusRoutes: FastifyPluginAsync<{ dispatcher: Dispatcher }> = async
           body,
           principal: request.principal!,
           ip: request.ip,
-          idempotencyKey: typeof key === 'string' && key.length > 0 && key.length <= 128 ? key : undefined,
+          idempotencyKey: key,
           // The HTTP request id: named by the client (`X-Request-Id`), or this server's (no record).
           ...(request.headers['x-request-id'] === request.id
             ? { fallbackRequestId: request.id }

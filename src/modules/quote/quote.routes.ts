@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import type { Dispatcher } from '../../nexus/dispatcher.js'
 import { dispatchWithPayloadAt } from '../../nexus/payload-paths.js'
+import { idempotencyKeyHeader } from '../../nexus/routes.js'
 import type { LeadStatus } from '../../platform/db/tables.js'
 import { ValidationError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
@@ -49,7 +50,9 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
         description:
           'Submit a lead to a campaign. Runs the `quote.submit` action (same service, idempotency with ' +
           '`Idempotency-Key`, analytics event, webhook outbox in the same commit).',
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 128 })) }),
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+        }),
         body: SubmitQuoteBody,
         response: { 200: SubmitResult, ...errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503) },
       },
@@ -67,7 +70,7 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
           { field: 'campaign', path: '/campaign', message: 'campaign is required: the slug of the campaign' },
         ])
       }
-      const key = request.headers['idempotency-key']
+      const key = idempotencyKeyHeader(request.headers)
       // The form's fields are this body's own: refusals name them at its top level (`/email`).
       const outcome = await dispatchWithPayloadAt('', () =>
         dispatcher.dispatch({
@@ -75,7 +78,7 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
           body: { action: 'quote.submit', data },
           principal: request.principal!,
           ip: request.ip,
-          idempotencyKey: typeof key === 'string' && key.length > 0 && key.length <= 128 ? key : undefined,
+          idempotencyKey: key,
         }),
       )
       if (outcome.replayed) reply.header('idempotent-replayed', 'true')
