@@ -117,15 +117,33 @@ function fromFastifyError(err: FastifyError, request: FastifyRequest): AppError 
     // A plugin that builds its own refusal (the global rate limit's `errorResponseBuilder`) throws
     // what it built: our error body, not an Error. Its code and message are the answer's.
     const built = (err as { error?: { code?: unknown; message?: unknown } }).error
-    const code = typeof built?.code === 'string' ? built.code : err.code
+    const code = typeof built?.code === 'string' ? built.code : codeOfStatus(err.statusCode)
     const message = typeof built?.message === 'string' ? built.message : err.message
-    return new AppError(
-      err.statusCode,
-      code ?? (err.statusCode === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST'),
-      message || STATUS_CODES[err.statusCode] || 'Bad request',
-    )
+    return new AppError(err.statusCode, code, message || STATUS_CODES[err.statusCode] || 'Bad request')
   }
   return undefined
+}
+
+/** Codes of ours that differ from the status's name. */
+const CODE_BY_STATUS: Record<number, string> = {
+  422: 'UNPROCESSABLE',
+  429: 'RATE_LIMITED',
+  431: 'HEADERS_TOO_LARGE',
+}
+
+/**
+ * The code of a 4xx some library refused with (the static files' 403, 412 and 416; a plugin's
+ * own): its status's name (`RANGE_NOT_SATISFIABLE`, `PRECONDITION_FAILED`), as our own errors
+ * of that status are named. Never the library's own code (`FST_…`, `ERR_…`, `ENOENT`).
+ */
+function codeOfStatus(status: number): string {
+  return (
+    CODE_BY_STATUS[status] ??
+    (STATUS_CODES[status] ?? 'Bad Request')
+      .toUpperCase()
+      .replace(/[^A-Z0-9]+/g, '_')
+      .replace(/^_|_$/g, '')
+  )
 }
 
 /** A route's own answer to a URL the router refused (see `answerBadUrls`): the error to answer with. */

@@ -124,15 +124,22 @@ export function createRateLimiter(
   }
 }
 
+/** Windows held before the map is swept ahead of its minute. */
+const SWEEP_SIZE = 100_000
+
 /** This process's own counts: a single node's limiter, and the shared one's fallback. */
 function createMemoryRateLimiter(): RateLimiter {
   const windows = new Map<string, { count: number; resetAt: number }>()
   let lastSweep = Date.now()
-  // Expired windows are dropped now and then, so the map stays as large as the live keys.
+  let sweepAtSize = SWEEP_SIZE
+  // Expired windows are dropped now and then, so the map stays as large as the live keys. A sweep
+  // that leaves many live ones (keys of guessed emails from many networks, in 15-minute windows)
+  // moves the next early one to twice their number: else every call walked the whole map.
   function sweep(now: number) {
-    if (now - lastSweep < 60_000 && windows.size < 100_000) return
+    if (now - lastSweep < 60_000 && windows.size < sweepAtSize) return
     lastSweep = now
     for (const [k, w] of windows) if (w.resetAt <= now) windows.delete(k)
+    sweepAtSize = Math.max(SWEEP_SIZE, windows.size * 2)
   }
   return {
     async consume(key, limit, windowMs) {
