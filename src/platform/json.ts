@@ -11,6 +11,7 @@ export function parseUntrustedJson(text: string): unknown {
   if (hasNulEscape(text)) throw new SyntaxError(NUL_REFUSED)
   const value = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' })
   if (hasLoneSurrogateEscape(text, value)) throw new SyntaxError(LONE_SURROGATE_REFUSED)
+  if (hasOverflowingNumber(text, value)) throw new SyntaxError(NUMBER_OVERFLOW_REFUSED)
   return value
 }
 
@@ -64,4 +65,29 @@ export function hasLoneSurrogate(value: unknown): boolean {
 /** True when a JSON text holds an escaped lone surrogate (a raw one cannot arrive as UTF-8). */
 export function hasLoneSurrogateEscape(text: string, parsed: unknown): boolean {
   return SURROGATE_ESCAPE.test(text) && hasLoneSurrogate(parsed)
+}
+
+export const NUMBER_OVERFLOW_REFUSED =
+  'JSON numbers must fit a double (1e308 at most): 1e400 would be stored as null'
+
+/** A number literal too large for a double may be in the text: an exponent of 3+ digits, 309+ digits. */
+const OVERFLOW_HINT = /[eE]\+?\d{3}|\d{309}/
+
+/** True when a number anywhere in a parsed JSON value is not finite (only an overflow makes one). */
+function hasNonFinite(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value)
+  if (typeof value !== 'object' || value === null) return false
+  if (Array.isArray(value)) return value.some(hasNonFinite)
+  for (const key of Object.keys(value)) if (hasNonFinite((value as Record<string, unknown>)[key])) return true
+  return false
+}
+
+/**
+ * True when a JSON text holds a number too large for a double (`1e400`, 400 digits): `JSON.parse`
+ * reads it as `Infinity`, which JSON cannot write back, so a payload stored as sent (an analytics
+ * event, a lead's `metadata`) was stored with `null` in its place and answered as recorded. A
+ * cheap search first; the walk only when it finds a candidate (strings may hold such text).
+ */
+export function hasOverflowingNumber(text: string, parsed: unknown): boolean {
+  return OVERFLOW_HINT.test(text) && hasNonFinite(parsed)
 }

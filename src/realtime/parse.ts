@@ -5,6 +5,7 @@ import {
   isPrototypeKeyError,
   LONE_SURROGATE_REFUSED,
   NUL_REFUSED,
+  NUMBER_OVERFLOW_REFUSED,
   parseUntrustedJson,
 } from '../platform/json.js'
 
@@ -58,6 +59,7 @@ function refusal(err: unknown): AppError {
   if (message === NUL_REFUSED || message === LONE_SURROGATE_REFUSED) {
     return new BadRequestError(message, 'INVALID_CHARACTER')
   }
+  if (message === NUMBER_OVERFLOW_REFUSED) return new BadRequestError(message, 'INVALID_JSON')
   return new BadRequestError(
     isPrototypeKeyError(err)
       ? 'Frames must not carry "__proto__" or "constructor.prototype" keys'

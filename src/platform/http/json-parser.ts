@@ -1,5 +1,12 @@
 import type { FastifyInstance } from 'fastify'
-import { hasLoneSurrogateEscape, hasNulEscape, LONE_SURROGATE_REFUSED, NUL_REFUSED } from '../json.js'
+import {
+  hasLoneSurrogateEscape,
+  hasNulEscape,
+  hasOverflowingNumber,
+  LONE_SURROGATE_REFUSED,
+  NUL_REFUSED,
+  NUMBER_OVERFLOW_REFUSED,
+} from '../json.js'
 import { BadRequestError } from './errors.js'
 
 /**
@@ -29,8 +36,8 @@ export function jsonDepth(text: string, limit: number): number {
 
 /**
  * JSON bodies: prototype-poisoning safe (Fastify's parser), depth-limited, `INVALID_JSON` when
- * malformed, `INVALID_CHARACTER` when a string holds a NUL (see `hasNulEscape`) or a lone
- * surrogate (see `hasLoneSurrogate`).
+ * malformed or when a number overflows a double (see `hasOverflowingNumber`), `INVALID_CHARACTER`
+ * when a string holds a NUL (see `hasNulEscape`) or a lone surrogate (see `hasLoneSurrogate`).
  */
 export function registerJsonParser(app: FastifyInstance, maxDepth: number): void {
   const parse = app.getDefaultJsonParser('error', 'error')
@@ -58,6 +65,8 @@ export function registerJsonParser(app: FastifyInstance, maxDepth: number): void
           done(new BadRequestError(message, 'INVALID_JSON'), undefined)
         } else if (hasLoneSurrogateEscape(text, value))
           done(new BadRequestError(LONE_SURROGATE_REFUSED, 'INVALID_CHARACTER'), undefined)
+        else if (hasOverflowingNumber(text, value))
+          done(new BadRequestError(NUMBER_OVERFLOW_REFUSED, 'INVALID_JSON'), undefined)
         else done(null, value)
       })
     },
