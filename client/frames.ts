@@ -5,6 +5,7 @@
 import type { Static } from 'typebox'
 import type {
   CampaignEventFrame as CampaignEventSchema,
+  CampaignStatusEvent as CampaignStatusSchema,
   ConnectedFrame as ConnectedSchema,
   ErrorFrame as ErrorSchema,
   PresenceUpdateFrame as PresenceSchema,
@@ -45,6 +46,13 @@ export type UpdateAckFrame = Static<typeof UpdateAckSchema>
 
 /** The envelope as the server filled it in; `id` is the history id `?since=` resumes from. */
 export type CampaignEventFrame = Static<typeof CampaignEventSchema> & { id?: number; [key: string]: unknown }
+
+/**
+ * The payload of the `campaign_event` `campaign.status`: the campaign's status changed since the
+ * socket's `connected.status` (a scheduled start passed, an edit moved the start or took the
+ * campaign back to waiting, a draft was published). Sent once per change and socket, without `id`.
+ */
+export type CampaignStatusPayload = Static<typeof CampaignStatusSchema>
 
 /** `media_event`, `stream_event` and `notification` are open lifecycle frames in the schema. */
 export interface MediaEventFrame {

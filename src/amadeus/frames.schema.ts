@@ -16,6 +16,23 @@ const ErrorInfo = Type.Object({
   details: Type.Optional(Type.Unknown()),
 })
 
+/** The statuses a campaign keeps sockets in: its waiting room, live, or an editor's preview. */
+function CampaignPhaseStatus() {
+  return Type.Union([Type.Literal('scheduled'), Type.Literal('active'), Type.Literal('draft')])
+}
+
+/**
+ * The payload of the `campaign_event` `campaign.status`, sent by each node to its own sockets of
+ * the campaign when its status changed since they were told (`connected.status`): its scheduled
+ * start passed, an edit moved the start or took it back to the waiting room, a draft was published.
+ * Not kept for `?since=` (it carries no `id`): a socket that reconnects reads `connected.status`.
+ */
+export const CampaignStatusEvent = Type.Object({
+  status: CampaignPhaseStatus(),
+  /** When a `scheduled` campaign starts. */
+  starts_at: Type.Optional(IsoTime),
+})
+
 /** What the gateway sends once after the upgrade (see `realtime/gateway.ts`). */
 export const ConnectedFrame = Type.Object({
   type: Type.Literal('connected'),
@@ -33,6 +50,10 @@ export const ConnectedFrame = Type.Object({
   last_event_id: Type.Integer({ minimum: 0 }),
   /** When the token expires (refresh in-band with an `auth` frame), or null. */
   expires_at: Type.Union([IsoTime, Type.Null()]),
+  /** The campaign's status now; a later change comes as a `campaign.status` event. */
+  status: Type.Optional(CampaignPhaseStatus()),
+  /** When a `scheduled` campaign starts. */
+  starts_at: Type.Optional(IsoTime),
   /** The socket's inbound token bucket: frames over it are dropped (told once per 10 s window). */
   limits: Type.Object({
     messages_per_second: Type.Number({ exclusiveMinimum: 0 }),

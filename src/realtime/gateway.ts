@@ -179,7 +179,7 @@ export class Gateway {
     this.stopFns.push(async () => void off())
     this.housekeeping = setInterval(() => {
       this.sweeper.run()
-      this.closeEnded()
+      this.followSchedules()
       if (++this.sweeps % RECHECK_CAMPAIGNS_EVERY === 0) void this.recheckCampaigns()
     }, SWEEP_MS)
     this.housekeeping.unref()
@@ -335,20 +335,32 @@ export class Gateway {
     const now = new Date()
     // The common case, every few seconds per room: no socket to look at.
     const status = campaignStatus(c, now)
-    if (status === 'active' || status === 'scheduled') return
-    this.endCampaign(room, (conn) => campaignClosedTo(c, conn, now))
+    if (status !== 'active' && status !== 'scheduled')
+      this.endCampaign(room, (conn) => campaignClosedTo(c, conn, now))
+    // An edit that moved the start (or published a draft) is told at once, not on the next sweep.
+    this.announced(room.announce(now.getTime()))
   }
 
-  /** Rooms whose campaign's schedule ended while they were open: as when an editor ends it. */
-  private closeEnded(now = Date.now()) {
+  /**
+   * Every second: rooms whose campaign's schedule ended while they were open are closed as when an
+   * editor ends it; the others' sockets are told when their campaign's start passed (`Room.announce`).
+   */
+  private followSchedules(now = Date.now()) {
     for (const room of this.hub.rooms.values()) {
       const end = room.settings.endsAt
-      if (end === undefined || now < end) continue
+      if (end === undefined || now < end) {
+        this.announced(room.announce(now))
+        continue
+      }
       const err = new ConflictError(`Campaign ${room.campaign} is ended`, 'CAMPAIGN_NOT_ACTIVE', {
         status: 'ended',
       })
       this.endCampaign(room, () => err)
     }
+  }
+
+  private announced(sent: number) {
+    if (sent > 0) this.deps.metrics.framesSent.labels('campaign_event').inc(sent)
   }
 
   /**

@@ -1,3 +1,4 @@
+import { CampaignStatusEvent } from '../amadeus/frames.schema.js'
 import { CREDENTIALS_REVOKED_CHANNEL } from '../platform/auth/revoked.js'
 import type { ModuleManifest } from '../platform/module.js'
 
@@ -45,6 +46,14 @@ export const manifest: ModuleManifest = {
       channel: 'ws',
       direction: 'emits',
       description: 'Published campaign events, with ids',
+    },
+    {
+      name: 'campaign.status',
+      channel: 'ws',
+      direction: 'emits',
+      description:
+        "campaign_event to each socket when its campaign's status changed since it was told (connected.status): the scheduled start passed, an edit moved it, a draft was published",
+      schema: CampaignStatusEvent,
     },
     { name: 'update_ack', channel: 'ws', direction: 'emits', description: "Result of the user's own action" },
     {

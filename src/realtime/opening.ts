@@ -11,7 +11,10 @@ export interface OpeningDeps {
   limits: SendLimits
 }
 
-/** The first frame of every socket (section 4): who it is, where, and what the campaign runs at. */
+/**
+ * The first frame of every socket (section 4): who it is, where, what the campaign runs at, and
+ * its status (`scheduled` with `starts_at`, `active`, or `draft` for an editor's preview).
+ */
 export function connectedFrame(
   conn: Connection,
   room: Room,
@@ -19,6 +22,8 @@ export function connectedFrame(
   latest: number,
   maxFrameBytes: number,
 ): Buffer {
+  // The campaign's status as the socket learns it; a change after this is a `campaign.status` event.
+  const phase = room.phaseFor(conn)
   return encode({
     type: 'connected',
     session_id: conn.session_id,
@@ -31,6 +36,8 @@ export function connectedFrame(
     max_cursors: room.settings.maxCursors,
     last_event_id: latest,
     expires_at: conn.expiresAt ? new Date(conn.expiresAt).toISOString() : null,
+    status: phase?.status,
+    starts_at: phase?.starts_at,
     // The inbound token bucket (`Connection.admit`): a client that paces itself to it loses no
     // frame; and the largest frame read, so a client can refuse a larger one instead of sending it.
     limits: {

@@ -1,5 +1,7 @@
+import type { CampaignStatus } from '../modules/campaign/campaign.schema.js'
 import type { Connection, SendLimits } from './connection.js'
 import { CursorBoard, type CursorDelta } from './cursors.js'
+import { encode } from './frames.js'
 import type { StatsFigures } from './stats.js'
 import { type Broadcast, broadcast } from './wire.js'
 
@@ -22,12 +24,26 @@ export interface RoomDeps {
   onSlow(conn: Connection): void
 }
 
+/**
+ * What a room's sockets are told of their campaign's status (`connected.status`, then a
+ * `campaign.status` event when it changes): one of those that keep visitors' sockets open, and for
+ * a `scheduled` one when it starts.
+ */
+export interface CampaignPhase {
+  status: 'draft' | 'scheduled' | 'active'
+  starts_at?: string
+}
+
 export interface RoomSettings {
   rate: number
   maxCursors: number
   presence: boolean
   /** When the campaign's schedule ends (ms since the epoch): its sockets are closed then. */
   endsAt?: number
+  /** When it starts (ms since the epoch), if its schedule names a start it can read. */
+  startsAt?: number
+  /** The campaign's status at `now` (ms), as REST derives it; without it sockets are told none. */
+  status?(now: number): CampaignStatus
   /** The campaign version these settings come from. */
   version?: number
 }
@@ -58,6 +74,8 @@ export class Room {
   /** Another node asked for this node's cursors; answered on a tick, at most once a second. */
   private syncWanted = false
   private lastSyncAt = 0
+  /** The phase each socket was last told, once its `connected` went out (see `announce`). */
+  private readonly told = new WeakMap<Connection, string>()
   settings: RoomSettings
 
   constructor(
@@ -216,6 +234,54 @@ export class Room {
     }
   }
 
+  /** The campaign's phase at `now`; undefined when it keeps no socket (ended, archived) or is not known. */
+  phase(now = Date.now()): CampaignPhase | undefined {
+    const status = this.settings.status?.(now)
+    if (status !== 'draft' && status !== 'scheduled' && status !== 'active') return undefined
+    const start = this.settings.startsAt
+    if (status === 'scheduled' && start !== undefined)
+      return { status, starts_at: new Date(start).toISOString() }
+    return { status }
+  }
+
+  /** The phase `conn`'s `connected` frame carries: from then on it is what the socket knows. */
+  phaseFor(conn: Connection, now = Date.now()): CampaignPhase | undefined {
+    const p = this.phase(now)
+    if (p) this.told.set(conn, phaseKey(p))
+    return p
+  }
+
+  /**
+   * The campaign's phase changed since a socket was last told (its start passed, an edit moved the
+   * start or took it back to the waiting room, a draft was published): each socket that got its
+   * `connected` is sent one `campaign_event` `campaign.status` `{status, starts_at?}`, once per
+   * change, by the node that holds it (every node follows its own rooms, so none is told twice).
+   * A socket still opening learns the phase from `connected`. Delivered as a reply is: never
+   * dropped for a full queue (it is tiny and rare, and no `resync_required` would tell a page that
+   * its forms opened). Returns how many were sent.
+   */
+  announce(now = Date.now()): number {
+    const p = this.phase(now)
+    if (!p || this.conns.size === 0) return 0
+    const key = phaseKey(p)
+    let frame: Buffer | undefined
+    let sent = 0
+    for (const c of this.conns) {
+      const seen = this.told.get(c)
+      if (seen === undefined || seen === key || !c.open) continue
+      this.told.set(c, key)
+      frame ??= encode({
+        type: 'campaign_event',
+        campaign_id: this.campaign,
+        event: 'campaign.status',
+        payload: p,
+        timestamp: new Date(now).toISOString(),
+      })
+      if (c.sendEvent(frame, this.deps.limits, now, 0, 'reply')) sent++
+    }
+    return sent
+  }
+
   /** Clustered: this tick's own changes, then (when asked) every own cursor, to the other nodes. */
   private shareWithNodes(local: CursorBoard, cap: number, now: number): void {
     if (local.hasChanges()) this.deps.shareLocal!(this.campaign, local.takeDelta(cap))
@@ -252,3 +318,5 @@ export class Room {
     this.timer = undefined
   }
 }
+
+const phaseKey = (p: CampaignPhase) => `${p.status} ${p.starts_at ?? ''}`

@@ -1,4 +1,10 @@
-import { type Campaign, hasFeature, scheduleInstants, tickRate } from '../modules/campaign/campaign.schema.js'
+import {
+  type Campaign,
+  campaignStatus,
+  hasFeature,
+  scheduleInstants,
+  tickRate,
+} from '../modules/campaign/campaign.schema.js'
 import type { EventBus } from '../platform/bus/bus.js'
 import type { Cluster } from './cluster.js'
 import type { Connection, SendLimits } from './connection.js'
@@ -11,18 +17,20 @@ import type { StatsFeed } from './stats.js'
 
 export function roomSettings(c: Campaign): RoomSettings {
   const cap = Number((c.metadata.custom_rules as Record<string, unknown> | undefined)?.max_cursors)
+  const { start, end } = scheduleInstants(c)
   return {
     rate: tickRate(c),
     maxCursors: Number.isInteger(cap) && cap > 0 ? Math.min(cap, 1000) : 50,
     presence: hasFeature(c, 'presence'),
-    endsAt: endOf(c),
+    endsAt: instant(end),
+    startsAt: instant(start),
+    status: (now) => campaignStatus(c, new Date(now)),
     version: c.version,
   }
 }
 
-/** When the campaign's schedule ends (ms since the epoch), if it names an end, read as its status reads it. */
-function endOf(c: Campaign): number | undefined {
-  const at = scheduleInstants(c).end
+/** A schedule's start or end (ms since the epoch), if it names one, read as its status reads it. */
+function instant(at: number | undefined): number | undefined {
   return at !== undefined && Number.isFinite(at) ? at : undefined
 }
 

@@ -78,8 +78,14 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
   // Until the campaign is read every feature shows (the usual case); once read, only its own.
   const has = (f: string) => (info ? info.metadata.features.includes(f) : loaded.kind !== 'missing')
   const title = info?.title ?? 'Ovasabi'
-  /** As read at load, or as the server said when it closed the socket for it since. */
-  const status = live.closed ?? info?.status
+  /**
+   * As read at load, then as the socket says it (a scheduled start passed, an edit moved it), or
+   * as the server said when it closed the socket for it since.
+   */
+  const status = live.closed ?? live.phase?.status ?? info?.status
+  const startsAt = live.phase ? live.phase.starts_at : info?.metadata.scheduling.start
+  /** The waiting room: the campaign has not started, its forms take nothing until it does. */
+  const waiting = status === 'scheduled'
   useEffect(() => {
     document.title = `${title}: live campaigns`
   }, [title])
@@ -140,8 +146,8 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
               </p>
             )}
             {status && status !== 'active' && (
-              <p class="notice" role="status" data-testid="campaign-status">
-                This campaign is {status}.
+              <p class="notice" role="status" data-testid="campaign-status" data-status={status}>
+                {waiting ? opensText(startsAt) : `This campaign is ${status}.`}
               </p>
             )}
           </section>
@@ -155,57 +161,60 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
             </div>
           </section>
 
-          <section class="panels">
-            {has('registration') && (
-              <Card name="join" anchor title={t('join.title')} lead={t('join.lead')}>
-                <JoinForm client={client} campaign={campaign} user={user} onJoined={setUser} />
-              </Card>
-            )}
-            {has('quote') && (
-              <Card name="quote" anchor title={t('quote.title')} lead={t('quote.lead')}>
-                <QuoteForm
-                  client={client}
-                  campaign={campaign}
-                  connection={live.connection}
-                  resyncs={live.resyncs}
-                />
-              </Card>
-            )}
-          </section>
+          {/* Disabled while waiting: every control of the forms below (`display: contents`, no box). */}
+          <fieldset class="gate" disabled={waiting}>
+            <section class="panels">
+              {has('registration') && (
+                <Card name="join" anchor title={t('join.title')} lead={t('join.lead')}>
+                  <JoinForm client={client} campaign={campaign} user={user} onJoined={setUser} />
+                </Card>
+              )}
+              {has('quote') && (
+                <Card name="quote" anchor title={t('quote.title')} lead={t('quote.lead')}>
+                  <QuoteForm
+                    client={client}
+                    campaign={campaign}
+                    connection={live.connection}
+                    resyncs={live.resyncs}
+                  />
+                </Card>
+              )}
+            </section>
 
-          <section class="panels panels-3">
-            {has('referral') && (
-              <Card name="feed" title={t('feed.title')}>
-                <Milestones connection={live.connection} resyncs={live.resyncs} />
-              </Card>
-            )}
-            {has('referral') && (
-              <Card name="board" title={t('board.title')}>
-                <Leaderboard entries={live.leaderboard} />
-              </Card>
-            )}
-            {has('streaming') && (
-              <Card name="stream" title={t('stream.title')}>
-                <StreamPanel
-                  client={client}
-                  campaign={campaign}
-                  connection={live.connection}
-                  resyncs={live.resyncs}
-                  canStart={Boolean(user)}
-                />
-              </Card>
-            )}
-            {has('media') && (
-              <Card name="media" title={t('media.title')} lead={t('media.lead')}>
-                <MediaUpload
-                  client={client}
-                  campaign={campaign}
-                  connection={live.connection}
-                  resyncs={live.resyncs}
-                />
-              </Card>
-            )}
-          </section>
+            <section class="panels panels-3">
+              {has('referral') && (
+                <Card name="feed" title={t('feed.title')}>
+                  <Milestones connection={live.connection} resyncs={live.resyncs} />
+                </Card>
+              )}
+              {has('referral') && (
+                <Card name="board" title={t('board.title')}>
+                  <Leaderboard entries={live.leaderboard} />
+                </Card>
+              )}
+              {has('streaming') && (
+                <Card name="stream" title={t('stream.title')}>
+                  <StreamPanel
+                    client={client}
+                    campaign={campaign}
+                    connection={live.connection}
+                    resyncs={live.resyncs}
+                    canStart={Boolean(user)}
+                  />
+                </Card>
+              )}
+              {has('media') && (
+                <Card name="media" title={t('media.title')} lead={t('media.lead')}>
+                  <MediaUpload
+                    client={client}
+                    campaign={campaign}
+                    connection={live.connection}
+                    resyncs={live.resyncs}
+                  />
+                </Card>
+              )}
+            </section>
+          </fieldset>
         </main>
       )}
       <footer class="footer">
@@ -214,6 +223,15 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
       </footer>
     </div>
   )
+}
+
+/** The waiting room's notice: when the campaign opens, in the visitor's own time. */
+function opensText(startsAt: unknown): string {
+  const at = typeof startsAt === 'string' ? new Date(startsAt) : undefined
+  if (!at || Number.isNaN(at.getTime()))
+    return 'This campaign has not started yet: its forms open when it starts.'
+  const when = at.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+  return `This campaign opens ${when}: its forms open then.`
 }
 
 /**

@@ -89,6 +89,8 @@ function friendly(e: OvasabiError): string {
   // The server's message names the slug ("Campaign launch-2025 is ended"): a visitor reads this.
   if (e.code === 'CAMPAIGN_NOT_ACTIVE') {
     const status = (e.details as { status?: unknown } | undefined)?.status
+    // Not started yet (the page missed its waiting room's announcement): it will take them.
+    if (status === 'scheduled') return 'This campaign has not started yet: please try again once it opens.'
     return `This campaign is ${typeof status === 'string' ? status : 'closed'}: it no longer takes new submissions.`
   }
   if (e.code === 'NETWORK_ERROR') return 'We could not reach the server. Check your connection and try again.'

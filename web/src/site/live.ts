@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type {
   CampaignEventFrame,
+  CampaignStatusPayload,
   ConnectionState,
   OvasabiClient,
   RealtimeConnection,
@@ -44,6 +45,21 @@ export interface Live {
    * archived or unpublished while the page was open (`CAMPAIGN_NOT_ACTIVE`); null while it runs.
    */
   closed: string | null
+  /**
+   * The campaign's status as the socket last said it (`connected.status`, then each
+   * `campaign.status` event: its scheduled start passed, an edit moved it), with `starts_at` while
+   * it is `scheduled`; null until the socket said one.
+   */
+  phase: Phase | null
+}
+
+type Phase = { status: string } & Pick<CampaignStatusPayload, 'starts_at'>
+
+/** `connected`'s status fields or a `campaign.status` payload, when it holds a status. */
+function phaseOf(v: unknown): Phase | null {
+  const o = v as { status?: unknown; starts_at?: unknown } | null
+  if (typeof o?.status !== 'string') return null
+  return typeof o.starts_at === 'string' ? { status: o.status, starts_at: o.starts_at } : { status: o.status }
 }
 
 /**
@@ -74,6 +90,7 @@ export function useLive(
   const [frequency, setFrequency] = useState(1)
   const [resyncs, setResyncs] = useState(0)
   const [closed, setClosed] = useState<string | null>(null)
+  const [phase, setPhase] = useState<Live['phase']>(null)
   /** Leaderboards from `stats_update` so far, and the last one's length (see the resync effect). */
   const boards = useRef({ seen: 0, size: 0 }).current
 
@@ -100,6 +117,14 @@ export function useLive(
         if (userId) selfIds.add(userId)
         if (typeof f.user_id === 'string') selfIds.add(f.user_id)
         if (typeof f.active_users === 'number') setActiveUsers(f.active_users)
+        // Each socket's first word on the status (a reconnect after the start passed reads it here).
+        const p = phaseOf(f)
+        if (p) setPhase(p)
+      }),
+      conn.on('campaign_event', (f) => {
+        if (f.event !== 'campaign.status') return
+        const p = phaseOf(f.payload)
+        if (p) setPhase(p)
       }),
       conn.on('presence_update', (f) => {
         if (typeof f.active_users === 'number') setActiveUsers(f.active_users)
@@ -173,6 +198,7 @@ export function useLive(
     frequency,
     resyncs,
     closed,
+    phase,
   } satisfies Live
 }
 
