@@ -66,8 +66,12 @@ export class PayloadTooLargeError extends AppError {
 }
 
 export class UnsupportedMediaTypeError extends AppError {
-  constructor(message = 'Unsupported content type', code = 'UNSUPPORTED_MEDIA_TYPE') {
-    super(415, code, message)
+  constructor(
+    message = 'Unsupported content type',
+    code = 'UNSUPPORTED_MEDIA_TYPE',
+    headers?: Record<string, string>,
+  ) {
+    super(415, code, message, { headers })
   }
 }
 

@@ -7,7 +7,7 @@ import {
   NUL_REFUSED,
   NUMBER_OVERFLOW_REFUSED,
 } from '../json.js'
-import { BadRequestError } from './errors.js'
+import { BadRequestError, UnsupportedMediaTypeError } from './errors.js'
 
 /**
  * Depth of the deepest array/object in a JSON text, found in one pass without parsing, so a
@@ -46,6 +46,18 @@ export function registerJsonParser(app: FastifyInstance, maxDepth: number): void
     /^application\/([\w.+-]+\+)?json$/,
     { parseAs: 'string' },
     (request, body, done) => {
+      const coding = contentCoding(request.headers['content-encoding'])
+      if (coding !== undefined) {
+        done(
+          new UnsupportedMediaTypeError(
+            `Content-Encoding ${JSON.stringify(coding)} is not supported; send the JSON uncompressed`,
+            'UNSUPPORTED_CONTENT_ENCODING',
+            { 'accept-encoding': 'identity' },
+          ),
+          undefined,
+        )
+        return
+      }
       const text = body as string
       if (jsonDepth(text, maxDepth) > maxDepth) {
         done(new BadRequestError(`JSON is nested deeper than ${maxDepth} levels`, 'JSON_TOO_DEEP'), undefined)
@@ -80,4 +92,15 @@ function parsesAsJson(text: string): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * The body's content coding when it is one this server does not undo (anything but `identity`):
+ * a gzip body read as text is bytes that are no JSON, or, worse, were once answered as something
+ * else than what was sent. RFC 7694: 415, naming what is accepted. Undefined for none.
+ */
+function contentCoding(header: string | string[] | undefined): string | undefined {
+  const value = (Array.isArray(header) ? header.join(',') : (header ?? '')).trim().toLowerCase()
+  if (value === '' || value === 'identity') return undefined
+  return value
 }
