@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { describe, it } from 'node:test'
-import Fastify from 'fastify'
 import { registerErrorHandler } from '../src/platform/http/error-handler.js'
 import { AppError } from '../src/platform/http/errors.js'
-import { loggerOptions } from '../src/platform/observability/logger.js'
+import { appWithLogCapture } from './log-capture.js'
 
 /** An app with the error handler, its log lines parsed. */
 function appWithLog() {
-  const lines: Array<Record<string, unknown>> = []
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line))
-      done()
-    },
-  })
-  const app = Fastify({ logger: { ...(loggerOptions('info') as object), stream } })
+  const { app, lines } = appWithLogCapture()
   registerErrorHandler(app)
   return { app, lines }
 }

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { describe, it } from 'node:test'
-import Fastify from 'fastify'
-import { loggerOptions } from '../src/platform/observability/logger.js'
+import { appWithLogCapture } from './log-capture.js'
 
 /**
  * The signed upload URL is a capability: whoever reads it can upload. The router percent-decodes
@@ -11,14 +9,7 @@ import { loggerOptions } from '../src/platform/observability/logger.js'
  */
 describe('request logs of the upload capability', () => {
   it('withhold the token however the path is percent-encoded', async () => {
-    const lines: string[] = []
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk))
-        done()
-      },
-    })
-    const app = Fastify({ logger: { ...(loggerOptions('info') as object), stream } })
+    const { app, lines } = appWithLogCapture()
     const reached: string[] = []
     app.put<{ Params: { token: string } }>('/media/upload/:token', async (request) => {
       reached.push(request.params.token)
@@ -38,13 +29,13 @@ describe('request logs of the upload capability', () => {
       await app.close()
     }
     assert.deepEqual(reached, ['CAP.plain', 'CAP.encoded', 'CAP.both', 'CAP.query'])
-    const urls = lines.map((l) => JSON.parse(l).req?.url).filter(Boolean)
+    const urls = lines.map((l) => l.req?.url).filter(Boolean)
     assert.deepEqual(urls, [
       '/media/upload/[redacted]',
       '/media/%75pload/[redacted]',
       '/%6Dedia/uploa%64/[redacted]',
       '/media/upload/[redacted]?x=1',
     ])
-    assert.ok(!lines.join('').includes('CAP.'), lines.join(''))
+    assert.ok(!JSON.stringify(lines).includes('CAP.'), JSON.stringify(lines))
   })
 })

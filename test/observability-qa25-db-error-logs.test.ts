@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { describe, it } from 'node:test'
-import Fastify from 'fastify'
 import { sql } from 'kysely'
 import { registerErrorHandler } from '../src/platform/http/error-handler.js'
-import { loggerOptions } from '../src/platform/observability/logger.js'
 import { DIALECTS, withDatabase } from './helper.js'
+import { appWithLogCapture } from './log-capture.js'
 
 const EMAIL = 'ada.lovelace@example.org'
 const HASH = 'scrypt$N=16384$c2VjcmV0LWhhc2gtdmFsdWU'
@@ -20,14 +18,7 @@ for (const dialect of DIALECTS) {
     it('keep the SQLSTATE, table and constraint, never the values', async () => {
       await withDatabase(dialect, async ({ db }) => {
         await sql`create table qa25_people (email text unique, password_hash text not null)`.execute(db)
-        const lines: Array<Record<string, any>> = []
-        const stream = new Writable({
-          write(chunk, _encoding, done) {
-            for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line))
-            done()
-          },
-        })
-        const app = Fastify({ logger: { ...(loggerOptions('info') as object), stream } })
+        const { app, lines } = appWithLogCapture()
         registerErrorHandler(app)
         const insert = (email: string, hash: string | null) =>
           sql`insert into qa25_people (email, password_hash) values (${email}, ${hash})`.execute(db)

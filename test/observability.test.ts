@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
-import Fastify from 'fastify'
-import { loggerOptions } from '../src/platform/observability/logger.js'
 import { buildTestApp, guestToken, json, REDIS_URL, type TestContext } from './helper.js'
 import { redisProxy } from './redis-proxy.js'
+import { appWithLogCapture } from './log-capture.js'
 
 describe('health, metrics, docs, request ids', () => {
   let t: TestContext
@@ -246,14 +244,7 @@ describe('requests while Redis keeps the connection but stops answering', {
 
 describe('request logs', () => {
   it('carry no credentials or personal data from the URL', async () => {
-    const lines: string[] = []
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk))
-        done()
-      },
-    })
-    const app = Fastify({ logger: { ...(loggerOptions('info') as object), stream } })
+    const { app, lines } = appWithLogCapture()
     app.all('/*', async () => 'ok')
     try {
       // An editor searching leads by email or name; a socket URL with its token (twice); the
@@ -264,7 +255,7 @@ describe('request logs', () => {
     } finally {
       await app.close()
     }
-    const log = lines.join('')
+    const log = JSON.stringify(lines)
     assert.match(log, /status=new/)
     assert.match(log, /since=4/)
     assert.match(log, /\/media\/upload\//)
