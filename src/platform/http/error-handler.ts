@@ -190,8 +190,29 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
   sendRouterAnswer(appError, request, reply)
 }
 
+/** What is told of each answer the router gave itself (see `onRouterAnswer`). */
+export type RouterAnswerListener = (request: FastifyRequest, reply: FastifyReply) => void
+
+const routerAnswerListeners = new WeakMap<FastifyInstance, RouterAnswerListener[]>()
+
+/**
+ * `listener` hears of every answer to a URL the router refused, once it is sent: no hook runs for
+ * those (`onResponse` included), so the request metrics would not count them. On the root instance.
+ */
+export function onRouterAnswer(app: FastifyInstance, listener: RouterAnswerListener): void {
+  const list = routerAnswerListeners.get(app) ?? []
+  list.push(listener)
+  routerAnswerListeners.set(app, list)
+}
+
 /** `answer` (an `AppError`, or anything else: a masked 500, logged) with the headers every answer carries. */
 function sendRouterAnswer(answer: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const listeners = routerAnswerListeners.get(request.server)
+  if (listeners) {
+    reply.raw.once('finish', () => {
+      for (const listener of listeners) listener(request, reply)
+    })
+  }
   const appError = answer instanceof AppError ? answer : undefined
   if (!appError) request.log.error({ err: answer }, 'router error')
   reply

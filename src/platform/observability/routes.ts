@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { onRouterAnswer } from '../http/error-handler.js'
 import { UnauthorizedError } from '../http/errors.js'
 import { Type } from 'typebox'
 import type { DependencyHealth, HealthRegistry } from './health.js'
@@ -144,9 +145,13 @@ export const observabilityRoutes: FastifyPluginAsync<ObservabilityOptions> = asy
   )
 }
 
-/** Request durations by route and status for every route; call on the root instance. */
+/**
+ * Request durations by route and status for every route, and for the URLs the router refused
+ * itself (a broken percent-encoding, a path segment over its length: route `unmatched`), which no
+ * hook sees; call on the root instance.
+ */
 export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onResponse', (request, reply, done) => {
+  const observe = (request: FastifyRequest, reply: FastifyReply) =>
     metrics.httpDuration.observe(
       {
         method: request.method,
@@ -155,6 +160,9 @@ export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): 
       },
       reply.elapsedTime / 1000,
     )
+  app.addHook('onResponse', (request, reply, done) => {
+    observe(request, reply)
     done()
   })
+  onRouterAnswer(app, observe)
 }
