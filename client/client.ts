@@ -3,6 +3,7 @@ import { OvasabiError } from './errors.js'
 import { type ConditionalOptions, type FetchLike, HttpCore, ifMatchHeaders, type Query } from './http.js'
 import { connectRealtime, type RealtimeConnection, type RealtimeOptions } from './realtime.js'
 import type * as T from './types.js'
+import { inProgressWait } from './in-progress.js'
 import { ulid } from './ulid.js'
 
 export interface ClientOptions {
@@ -41,6 +42,27 @@ export interface CampaignMergePatch {
 }
 
 const enc = encodeURIComponent
+
+/** The wait a REST refusal asks for: `Retry-After`, else `details.retry_after_ms`. */
+function retryHintMs(err: unknown): number | undefined {
+  if (!(err instanceof OvasabiError)) return undefined
+  if (err.retryAfter !== undefined) return err.retryAfter * 1000
+  const hinted = (err.details as { retry_after_ms?: unknown } | undefined)?.retry_after_ms
+  return typeof hinted === 'number' ? hinted : undefined
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}
 
 /**
  * The `user_id` claim of a session or user JWT (`guest` for a guest session), read unverified: only
@@ -116,10 +138,22 @@ export function createClient(options: ClientOptions) {
       timestamp: new Date().toISOString(),
       request_id: opts.requestId ?? ulid(),
     }
-    return req<T.ActionSuccess<R>>('POST', `/api/${enc(campaign)}/update`, {
-      body: envelope,
-      signal: opts.signal,
-    })
+    // The same request_id again while its first run goes on (a retry after a dropped answer, the
+    // first run on another node): answered with that run's result once it is done.
+    const started = Date.now()
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await req<T.ActionSuccess<R>>('POST', `/api/${enc(campaign)}/update`, {
+          body: envelope,
+          signal: opts.signal,
+        })
+      } catch (err) {
+        const wait = inProgressWait(err, attempt, started, retryHintMs(err))
+        if (wait === undefined || opts.signal?.aborted) throw err
+        await pause(wait, opts.signal)
+        if (opts.signal?.aborted) throw err
+      }
+    }
   }
 
   const client = {

@@ -1,6 +1,7 @@
 import { OvasabiError } from './errors.js'
 import type { FrameMap, ServerFrame, UpdateAckFrame } from './frames.js'
 import { type FetchLike, probeUpgrade } from './http.js'
+import { inProgressWait } from './in-progress.js'
 import { type PacedDispatch, PacedSender } from './paced-sender.js'
 import type { RealtimeErrorHandler } from './types.js'
 import { ulid } from './ulid.js'
@@ -112,6 +113,9 @@ interface PendingDispatch extends PacedDispatch {
   resolve: (f: UpdateAckFrame) => void
   reject: (e: Error) => void
   timer: ReturnType<typeof setTimeout>
+  /** Answers `REQUEST_IN_PROGRESS` so far, and when the dispatch was made: bound its resends. */
+  inProgress: number
+  started: number
 }
 
 type Handler<F> = (frame: F) => void
@@ -384,6 +388,8 @@ export class RealtimeConnection {
       }, opts.timeoutMs ?? 15_000),
       sent: false,
       waiting: false,
+      inProgress: 0,
+      started: Date.now(),
     }
     this.outbox.set(request_id, pending)
     if (this.isReady()) this.sender.send(pending)
@@ -759,6 +765,29 @@ export class RealtimeConnection {
     }
   }
 
+  /**
+   * An error ack `REQUEST_IN_PROGRESS`: the first run of this request_id (sent before a drop, or
+   * running on another node) is not done yet. The dispatch waits the ack's `retry_after_ms` and
+   * goes again, same frame, so it settles with that run's answer; true while it does (a few
+   * times, within its own `timeoutMs`), false to reject it with `error`.
+   */
+  private againWhenDone(
+    pending: PendingDispatch,
+    error: OvasabiError,
+    retryAfterMs: number | undefined,
+  ): boolean {
+    const hint = retryAfterMs ?? (error.details as { retry_after_ms?: number } | undefined)?.retry_after_ms
+    const wait = inProgressWait(error, ++pending.inProgress, pending.started, hint)
+    if (wait === undefined) return false
+    pending.sent = false
+    setTimeout(() => {
+      // Settled since, or already sent again on a new socket's `connected`.
+      if (this.outbox.get(pending.requestId) !== pending || pending.sent || pending.waiting) return
+      if (this.isReady()) this.sender.send(pending)
+    }, wait)
+    return true
+  }
+
   private failPending(code: string, message: string): void {
     const pending = [...this.outbox]
     this.outbox.clear()
@@ -833,19 +862,21 @@ export class RealtimeConnection {
       case 'update_ack': {
         const pending = this.outbox.get(frame.request_id)
         if (pending) {
+          const error =
+            frame.status === 'error' || frame.error
+              ? new OvasabiError(
+                  frame.error?.code ?? 'ACTION_FAILED',
+                  frame.error?.message ?? 'Action failed',
+                  {
+                    details: frame.error?.details,
+                    requestId: frame.request_id,
+                  },
+                )
+              : undefined
+          if (error && this.againWhenDone(pending, error, frame.error?.retry_after_ms)) break
           this.outbox.delete(frame.request_id)
           clearTimeout(pending.timer)
-          if (frame.status === 'error' || frame.error)
-            pending.reject(
-              new OvasabiError(
-                frame.error?.code ?? 'ACTION_FAILED',
-                frame.error?.message ?? 'Action failed',
-                {
-                  details: frame.error?.details,
-                  requestId: frame.request_id,
-                },
-              ),
-            )
+          if (error) pending.reject(error)
           else pending.resolve(frame)
         }
         break

@@ -14,6 +14,8 @@ const ErrorInfo = Type.Object({
   code: Type.String(),
   message: Type.String(),
   details: Type.Optional(Type.Unknown()),
+  /** A refusal to send again after this long (REST's `Retry-After`): `REQUEST_IN_PROGRESS`, a rate limit. */
+  retry_after_ms: Type.Optional(Type.Integer({ minimum: 0 })),
 })
 
 /** The statuses a campaign keeps sockets in: its waiting room, live, or an editor's preview. */

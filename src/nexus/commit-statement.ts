@@ -69,7 +69,9 @@ export async function writeStatement(
 
   // A record past its 24 h (not purged yet) is no duplicate: the request is new again, as
   // `storedResponse` no longer sees the old answer. It is taken over, or the action would be
-  // acknowledged without being recorded. The same clock as `storedResponse`'s reads (this node's).
+  // acknowledged without being recorded, and whom the old answer was about (`subject_user_id`)
+  // goes with it: erasing that person must not touch the new answer. The same clock as
+  // `storedResponse`'s reads (this node's).
   const now = new Date()
   // A JSON null in a recordset is an SQL NULL: coalesce keeps the jsonb `null` the columns expect.
   const { rows } = await sql<{ campaign_slug: string; actor: string; request_id: string }>`
@@ -84,7 +86,8 @@ export async function writeStatement(
       order by campaign_slug, actor, request_id
       on conflict (campaign_slug, actor, request_id) do update
         set status = 'done', status_code = excluded.status_code, response = excluded.response,
-            fingerprint = excluded.fingerprint, created_at = ${now}, expires_at = excluded.expires_at
+            fingerprint = excluded.fingerprint, subject_user_id = null, created_at = ${now},
+            expires_at = excluded.expires_at
         where service_nexus_request.expires_at <= ${now}
       returning campaign_slug, actor, request_id
     ),

@@ -24,6 +24,7 @@ import {
   type RequestKey,
   release,
   requestFingerprint,
+  requestInProgress,
   sameRequest,
   type StoredResponse,
   storedResponse,
@@ -399,10 +400,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         const stored = await storedResponse(deps.db, key)
         if (stored) return toOutcome(sameRequest(stored, fingerprint), envelope.request_id, action.name, true)
       }
-      throw new ConflictError(
-        'A request with this request_id could not be recorded; retry',
-        'REQUEST_IN_PROGRESS',
-      )
+      throw requestInProgress('A request with this request_id could not be recorded; retry after Retry-After')
     }
 
     const earlier = key.keyless ? undefined : await claim(deps.db, key, fingerprint)

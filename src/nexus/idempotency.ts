@@ -2,12 +2,29 @@ import { hash } from 'node:crypto'
 import { sql } from 'kysely'
 import { actorKey, type Principal } from '../platform/auth/principal.js'
 import type { Db } from '../platform/db/database.js'
-import { ConflictError, UnprocessableError } from '../platform/http/errors.js'
+import { AppError, UnprocessableError } from '../platform/http/errors.js'
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
 /** A claim older than this is from a process that died mid-action; another may take it over. */
 const STALE_CLAIM_MS = 60_000
 const WAIT_FOR_OTHER_MS = 10_000
+/** When a repeat turned away while the first run goes on is told to come back. */
+export const IN_PROGRESS_RETRY_MS = 1000
+
+/**
+ * The repeat of a request whose first run is still going on (on another node, or in a process
+ * that died: its claim is taken over once `STALE_CLAIM_MS` old). Nothing was done for it: sent
+ * again with the same request_id after `Retry-After`, it gets the first run's answer, or runs the
+ * action itself once the claim is stale (`details.takeover_in_ms`, when the claim's age is known).
+ */
+export function requestInProgress(message: string, claimedAt?: Date): AppError {
+  const details: Record<string, number> = { retry_after_ms: IN_PROGRESS_RETRY_MS }
+  if (claimedAt) details.takeover_in_ms = Math.max(0, STALE_CLAIM_MS - (Date.now() - claimedAt.getTime()))
+  return new AppError(409, 'REQUEST_IN_PROGRESS', message, {
+    details,
+    headers: { 'retry-after': String(Math.ceil(IN_PROGRESS_RETRY_MS / 1000)) },
+  })
+}
 
 export interface RequestKey {
   campaign_slug: string
@@ -52,7 +69,7 @@ export function sameRequest<T extends { fingerprint: string | null }>(stored: T,
 async function read(db: Db, key: RequestKey) {
   return db
     .selectFrom('service_nexus_request')
-    .select(['status', 'status_code', 'response', 'fingerprint'])
+    .select(['status', 'status_code', 'response', 'fingerprint', 'created_at'])
     .where('campaign_slug', '=', key.campaign_slug)
     .where('actor', '=', key.actor)
     .where('request_id', '=', key.request_id)
@@ -74,9 +91,9 @@ export async function storedResponse(db: Db, key: RequestKey): Promise<StoredReq
     if (!row) return undefined
     if (row.status === 'done') return toStored(row)
     if (Date.now() > deadline) {
-      throw new ConflictError(
-        'A request with this request_id is still being processed',
-        'REQUEST_IN_PROGRESS',
+      throw requestInProgress(
+        'A request with this request_id is still being processed; retry after Retry-After',
+        new Date(row.created_at),
       )
     }
     await new Promise((r) => setTimeout(r, delay))
@@ -129,14 +146,15 @@ export async function claim(
           eb('expires_at', '<=', new Date()),
         ]),
       )
-      .set({ status: 'pending', response: null, status_code: null, fingerprint })
+      // A new request under the key: whom the old answer was about (`markSubject`) is not its.
+      .set({ status: 'pending', response: null, status_code: null, fingerprint, subject_user_id: null })
       .returning('request_id')
       .executeTakeFirst()
     if (takenOver) return undefined
     const earlier = await storedResponse(db, key)
     if (earlier) return earlier
   }
-  throw new ConflictError('A request with this request_id is still being processed', 'REQUEST_IN_PROGRESS')
+  throw requestInProgress('A request with this request_id is still being processed; retry after Retry-After')
 }
 
 /** Give a claim back after an unexpected failure, so the client's retry can run. */

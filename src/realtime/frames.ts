@@ -28,11 +28,18 @@ export function rateLimitedFrame(ratePerSecond: number, retryAfterMs: number): B
   })
 }
 
-/** `update_ack` for an action the dispatcher refused before it ran (it acks the rest itself). */
+/**
+ * `update_ack` for an action the dispatcher refused before it ran (it acks the rest itself). A
+ * refusal that tells when to send again (REST's `Retry-After`: `REQUEST_IN_PROGRESS`, a rate
+ * limit) says it as the `RATE_LIMITED` error frame does: `retry_after_ms`.
+ */
 export function refusedAck(err: unknown, requestId: string): Buffer {
   const e = err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'Internal error')
   const error: Record<string, unknown> = { code: e.code, message: e.message }
   if (e.details !== undefined) error.details = e.details
+  const retryAfter = Number(e.headers?.['retry-after'])
+  if (e.headers?.['retry-after'] && Number.isInteger(retryAfter) && retryAfter >= 0)
+    error.retry_after_ms = retryAfter * 1000
   return encode({ type: 'update_ack', request_id: requestId, status: 'error', error })
 }
 
