@@ -13,7 +13,12 @@ import {
 } from '../platform/http/errors.js'
 import type { Metrics } from '../platform/observability/metrics.js'
 import type { OutboundFrame, RealtimePublisher } from '../realtime/publish.js'
-import { type Campaign, campaignStatus, hasFeature } from '../modules/campaign/campaign.schema.js'
+import {
+  type Campaign,
+  type CampaignStatus,
+  campaignStatus,
+  hasFeature,
+} from '../modules/campaign/campaign.schema.js'
 import type { CampaignService } from '../modules/campaign/campaign.service.js'
 import type { CommitJob, CommitLog, EventRecord } from './commit-log.js'
 import type { Envelope, EnvelopeInput, SeedInput } from './envelope.js'
@@ -260,9 +265,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
   }
 
+  const ACTIVE_ONLY: readonly CampaignStatus[] = ['active']
+
   function authorise(action: RegisteredAction, campaign: Campaign, principal: Principal, envelope: Envelope) {
     const status = campaignStatus(campaign)
-    if (status !== 'active') {
+    if (!(action.statuses ?? ACTIVE_ONLY).includes(status)) {
       throw new ConflictError(`Campaign ${campaign.slug} is ${status}`, 'CAMPAIGN_NOT_ACTIVE', { status })
     }
     if (!hasFeature(campaign, action.feature)) {

@@ -3,7 +3,7 @@ import { Compile, type Validator } from 'typebox/compile'
 import type { Role } from '../platform/auth/principal.js'
 import type { Principal } from '../platform/auth/principal.js'
 import type { Db } from '../platform/db/database.js'
-import type { Campaign } from '../modules/campaign/campaign.schema.js'
+import type { Campaign, CampaignStatus } from '../modules/campaign/campaign.schema.js'
 import type { Envelope } from './envelope.js'
 
 /** What a handler sees: the filled envelope, the caller, the campaign, and a way to join the commit. */
@@ -72,6 +72,11 @@ export interface ActionDefinition<P = any> {
   role: Role
   /** Campaign feature (in `metadata.features`) that enables this action. */
   feature: string
+  /**
+   * The campaign statuses the action runs in (else 409 `CAMPAIGN_NOT_ACTIVE`); only `active` when
+   * absent. Reading actions a closed page still needs (translation) name more.
+   */
+  statuses?: readonly CampaignStatus[]
   /** Top-level payload fields (e.g. `password`) stored as "[redacted]" in the analytics log. */
   sensitive?: string[]
   /**

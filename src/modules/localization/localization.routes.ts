@@ -6,6 +6,7 @@ import { createPeriodic } from '../../platform/periodic.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { campaignStatus, hasFeature, Slug } from '../campaign/campaign.schema.js'
 import { CACHE_SWEEP_INTERVAL_MS } from './cache-sweep.js'
+import { TRANSLATABLE } from './localization.actions.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import {
   Catalog,
@@ -78,7 +79,8 @@ export const localizationRoutes: FastifyPluginAsync<LocalizationRoutesOptions> =
         description:
           'Translate strings with context. Answered, per string, by the campaign catalog (when `campaign_id` is ' +
           'given), the translation cache, or LibreTranslate. 503 `TRANSLATION_UNAVAILABLE` carries the source ' +
-          'text as `details.fallback`.',
+          'text as `details.fallback`. A draft `campaign_id` is 409 `CAMPAIGN_NOT_ACTIVE`; a scheduled, ' +
+          'ended or archived one is translated (its page is public).',
         body: TranslateBody,
         response: { 200: TranslateResult, ...errors(400, 401, 403, 404, 409, 422, 503) },
       },
@@ -89,7 +91,7 @@ export const localizationRoutes: FastifyPluginAsync<LocalizationRoutesOptions> =
         // The same checks the action path makes, so both routes agree on who may use a catalog.
         const campaign = await campaigns.get(body.campaign_id)
         const status = campaignStatus(campaign)
-        if (status !== 'active') {
+        if (!TRANSLATABLE.includes(status)) {
           throw new ConflictError(`Campaign ${campaign.slug} is ${status}`, 'CAMPAIGN_NOT_ACTIVE', { status })
         }
         if (!hasFeature(campaign, 'translation')) {

@@ -13,6 +13,7 @@ import {
 import { currentCampaign } from './campaign.js'
 import { CursorLayer } from './Cursors.js'
 import { I18nProvider, useI18n } from './i18n.js'
+import { type StringKey, statusKey } from './strings.js'
 import { JoinForm } from './JoinForm.js'
 import { useLive, type Live } from './live.js'
 import { MediaUpload } from './MediaUpload.js'
@@ -39,7 +40,7 @@ type Loaded =
   | { kind: 'error'; message: string }
 
 function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; campaign: string }) {
-  const { t } = useI18n()
+  const { t, shown } = useI18n()
   const [user, setUser] = useState<StoredUser | undefined>(() => loadUser())
   const [loaded, setLoaded] = useState<Loaded>({ kind: 'loading' })
 
@@ -93,14 +94,14 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
   return (
     <div class="site">
       <a class="skip-link" href="#main">
-        Skip to content
+        {t('page.skip')}
       </a>
       <header class="topbar">
-        <a class="brand" href="/" aria-label={`${title} home`}>
+        <a class="brand" href="/" aria-label={t('page.home', { title })}>
           <Logo />
           <span>{title}</span>
         </a>
-        <nav class="topnav" aria-label="Primary">
+        <nav class="topnav" aria-label={t('page.nav')}>
           {has('quote') && <a href="#quote">{t('nav.quote')}</a>}
           {has('registration') && <a href="#join">{t('nav.join')}</a>}
         </nav>
@@ -147,7 +148,9 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
             )}
             {status && status !== 'active' && (
               <p class="notice" role="status" data-testid="campaign-status" data-status={status}>
-                {waiting ? opensText(startsAt) : `This campaign is ${status}.`}
+                {waiting
+                  ? opensText(startsAt, shown, t)
+                  : t('campaign.notice', { status: t(statusKey(status)) })}
               </p>
             )}
           </section>
@@ -225,13 +228,28 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
   )
 }
 
-/** The waiting room's notice: when the campaign opens, in the visitor's own time. */
-function opensText(startsAt: unknown): string {
+/**
+ * The waiting room's notice: when the campaign opens, in the visitor's own time zone, written the
+ * way the language the page is shown in writes dates (`shown`, as `<html lang>` says).
+ */
+function opensText(
+  startsAt: unknown,
+  shown: string,
+  t: (key: StringKey, params?: Record<string, string>) => string,
+): string {
   const at = typeof startsAt === 'string' ? new Date(startsAt) : undefined
-  if (!at || Number.isNaN(at.getTime()))
-    return 'This campaign has not started yet: its forms open when it starts.'
-  const when = at.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })
-  return `This campaign opens ${when}: its forms open then.`
+  if (!at || Number.isNaN(at.getTime())) return t('campaign.opens.unknown')
+  return t('campaign.opens', { time: dateTime(shown).format(at) })
+}
+
+function dateTime(locale: string): Intl.DateTimeFormat {
+  const style = { dateStyle: 'medium', timeStyle: 'short' } as const
+  try {
+    return new Intl.DateTimeFormat(locale, style)
+  } catch {
+    // A tag this browser cannot use: its own default, still a readable date.
+    return new Intl.DateTimeFormat(undefined, style)
+  }
 }
 
 /**
@@ -287,7 +305,7 @@ function LanguageSwitcher() {
   return (
     <div class="lang">
       <label class="sr-only" for="lang-select">
-        Language
+        {t('lang.label')}
       </label>
       <select
         id="lang-select"

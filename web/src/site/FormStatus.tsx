@@ -1,4 +1,4 @@
-import { canSubmit, type SubmitState } from './forms.js'
+import { canSubmit, noticeText, type SubmitState } from './forms.js'
 import { useI18n } from './i18n.js'
 
 /**
@@ -13,7 +13,7 @@ export function FormStatus({ state, submit }: { state: SubmitState; submit: stri
       {state.unavailable && <p class="notice">{t('unavailable')}</p>}
       {state.formError && (
         <p class="notice" data-tone="danger" role="alert">
-          {state.formError}
+          {noticeText(state.formError, t)}
         </p>
       )}
       <button class="btn btn-primary" type="submit" disabled={!canSubmit(state)}>

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { type OvasabiClient, OvasabiError, type RealtimeConnection } from '../../../client/index.js'
-import { canSubmit, useSubmit } from './forms.js'
+import { canSubmit, noticeText, useSubmit } from './forms.js'
 import { useI18n } from './i18n.js'
 import type { StringKey } from './strings.js'
 
@@ -187,7 +187,7 @@ export function MediaUpload(props: {
           data-testid="upload-progress"
           max={100}
           value={Math.round((upload?.progress ?? 0) * 100)}
-          aria-label="Upload progress"
+          aria-label={t('media.progress')}
         />
         <span class="hint" data-testid="upload-status" data-status={upload?.status}>
           {upload ? `${upload.name}: ${statusText(upload, t)}` : '\u00a0'}
@@ -204,7 +204,7 @@ export function MediaUpload(props: {
       )}
       {state.formError && (
         <p class="notice" data-tone="danger" role="alert">
-          {state.formError}
+          {noticeText(state.formError, t)}
         </p>
       )}
       <button class="btn btn-soft" type="submit" disabled={!canSubmit(state)}>

@@ -1,24 +1,36 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { CampaignEventFrame, RealtimeConnection } from '../../../client/index.js'
-import { useI18n } from './i18n.js'
+import { type FormNotice, noticeText } from './forms.js'
+import { type Params, useI18n } from './i18n.js'
 import { useCampaignEvent } from './live.js'
 
 interface Item {
   key: string
-  text: string
+  /** Worded when shown, so a language switch rewords the milestones already in the feed. */
+  text: FormNotice
   at: string
   /** Not a milestone: where the page lost events (`resync_required`), so some may be missing. */
   gap?: boolean
 }
 
-/** "Ada now has 5 referrals": from the payload's message, or built from its name and count. */
-export function milestoneText(f: CampaignEventFrame): string {
+/**
+ * "Ada now has 5 referrals", in the page's language: one of its strings filled with the name and the
+ * milestone reached. The payload's `message` (the server's English) only when it lacks either.
+ */
+export function milestoneText(f: CampaignEventFrame): FormNotice {
   const p = (f.payload ?? {}) as Record<string, unknown>
-  if (typeof p.message === 'string' && p.message) return p.message
-  const name =
-    typeof p.name === 'string' ? p.name : typeof p.display_name === 'string' ? p.display_name : 'Someone'
-  const count = p.count ?? p.referrals ?? p.threshold ?? p.milestone
-  return `${name} now has ${String(count ?? 'more')} referrals`
+  const named = [p.user_display_name, p.name, p.display_name].find((v) => typeof v === 'string' && v)
+  const count = [p.threshold, p.count, p.referrals, p.milestone].find((v) => typeof v === 'number')
+  if (typeof p.message === 'string' && p.message && (named === undefined || count === undefined))
+    return { text: p.message }
+  const params: Params = {}
+  if (named !== undefined) params.name = named as string
+  if (count !== undefined) params.count = count as number
+  return {
+    key: count === undefined ? 'feed.milestone.more' : count === 1 ? 'feed.milestone.one' : 'feed.milestone',
+    params,
+    ...(named === undefined ? { words: { name: 'feed.someone' as const } } : {}),
+  }
 }
 
 /**
@@ -43,7 +55,9 @@ export function Milestones({
     const at = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
     // One mark per gap: two resyncs with no milestone between them are one stretch of loss.
     setFeed((xs) =>
-      xs[0]?.gap ? xs : [{ key: `gap-${seq.current++}`, text: '', at, gap: true }, ...xs].slice(0, 8),
+      xs[0]?.gap
+        ? xs
+        : [{ key: `gap-${seq.current++}`, text: { text: '' }, at, gap: true }, ...xs].slice(0, 8),
     )
   }, [resyncs])
 
@@ -71,7 +85,7 @@ export function Milestones({
           ) : (
             <li key={i.key} class="feed-item">
               <span class="feed-dot" aria-hidden="true" />
-              <span class="feed-text">{i.text}</span>
+              <span class="feed-text">{noticeText(i.text, t)}</span>
               <time class="feed-time">{i.at}</time>
             </li>
           ),
@@ -83,7 +97,7 @@ export function Milestones({
             <span class="toast-icon" aria-hidden="true">
               ★
             </span>
-            <span>{i.text}</span>
+            <span>{noticeText(i.text, t)}</span>
           </div>
         ))}
       </div>

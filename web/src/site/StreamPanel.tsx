@@ -6,7 +6,7 @@ import {
   type StreamEventFrame,
 } from '../../../client/index.js'
 import { loadUser } from '../shared/session.js'
-import { canSubmit, useSubmit } from './forms.js'
+import { canSubmit, noticeText, useSubmit } from './forms.js'
 import { useI18n } from './i18n.js'
 
 interface StreamView {
@@ -252,7 +252,7 @@ export function StreamPanel(props: {
       {(unavailable || state.unavailable) && <p class="notice">{t('unavailable')}</p>}
       {state.formError && (
         <p class="notice" data-tone="danger">
-          {state.formError}
+          {noticeText(state.formError, t)}
         </p>
       )}
       {owned && (

@@ -1,11 +1,30 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { OvasabiError, type OvasabiClient } from '../../../client/index.js'
 import { ensureSession } from '../shared/session.js'
+import type { Params } from './i18n.js'
+import { type StringKey, statusKey } from './strings.js'
+
+/**
+ * A form's message: one of the page's strings, translated when it is shown (so a language switch
+ * after the error rewords it too), or the server's own text when the page has no sentence for it.
+ * `words` fills placeholders with other page strings (a status word), translated as well.
+ */
+export type FormNotice =
+  | { key: StringKey; params?: Params; words?: Record<string, StringKey> }
+  | { text: string }
+
+/** The notice in the page's shown language. */
+export function noticeText(n: FormNotice, t: (key: StringKey, params?: Params) => string): string {
+  if ('text' in n) return n.text
+  const words: Params = {}
+  for (const [name, key] of Object.entries(n.words ?? {})) words[name] = t(key)
+  return t(n.key, { ...n.params, ...words })
+}
 
 export interface SubmitState {
   pending: boolean
   fieldErrors: Record<string, string>
-  formError?: string
+  formError?: FormNotice
   unavailable: boolean
   /**
    * The server said 429 RATE_LIMITED: no new attempt is sent before this time (ms since the
@@ -84,18 +103,24 @@ export const canSubmit = (s: SubmitState) => !s.pending && s.retryAt === undefin
 
 const waitSeconds = (e: OvasabiError) => Math.max(1, Math.ceil(e.retryAfter ?? 60))
 
-function friendly(e: OvasabiError): string {
-  if (e.code === 'RATE_LIMITED') return `Too many attempts. Please try again in ${waitSeconds(e)} seconds.`
+function friendly(e: OvasabiError): FormNotice {
+  if (e.code === 'RATE_LIMITED') return { key: 'form.error.rateLimited', params: { seconds: waitSeconds(e) } }
   // The server's message names the slug ("Campaign launch-2025 is ended"): a visitor reads this.
   if (e.code === 'CAMPAIGN_NOT_ACTIVE') {
     const status = (e.details as { status?: unknown } | undefined)?.status
     // Not started yet (the page missed its waiting room's announcement): it will take them.
-    if (status === 'scheduled') return 'This campaign has not started yet: please try again once it opens.'
-    return `This campaign is ${typeof status === 'string' ? status : 'closed'}: it no longer takes new submissions.`
+    if (status === 'scheduled') return { key: 'form.error.notStarted' }
+    return {
+      key: 'form.error.closed',
+      words: { status: statusKey(typeof status === 'string' ? status : 'closed') },
+    }
   }
-  if (e.code === 'NETWORK_ERROR') return 'We could not reach the server. Check your connection and try again.'
-  if (e.status >= 500) return 'Something went wrong on our side. Please try again.'
-  return e.message || 'Please check the form.'
+  if (e.code === 'NETWORK_ERROR') return { key: 'form.error.network' }
+  if (e.status >= 500) return { key: 'form.error.server' }
+  // A schema summary ("Request body is invalid") is written for developers; other refusals say
+  // what happened in the server's words.
+  if (e.code === 'VALIDATION_FAILED' || !e.message) return { key: 'form.error.check' }
+  return { text: e.message }
 }
 
 /** Form data as plain strings. */

@@ -6,6 +6,20 @@ import { LANGUAGES, STRINGS, type StringKey } from './strings.js'
 
 type Catalog = Partial<Record<StringKey, string>>
 
+/** Values for a string's `{name}` placeholders. */
+export type Params = Record<string, string | number>
+
+/**
+ * Fills `{name}` placeholders (the translation service hands them back unchanged); one without a
+ * value stays as written.
+ */
+export function fill(text: string, params?: Params): string {
+  if (!params) return text
+  return text.replace(/\{\s*([A-Za-z0-9_]+)\s*\}/g, (whole, name: string) =>
+    name in params ? String(params[name]) : whole,
+  )
+}
+
 /**
  * `unavailable`: the server has no translation provider (only strings cached earlier or found in
  * the campaign's catalog are translated); `partial`: some strings could not be translated (shown in English).
@@ -19,7 +33,8 @@ interface I18n {
   shown: string
   status: I18nStatus
   languages: typeof LANGUAGES
-  t: (key: StringKey) => string
+  /** The string in the shown language, its `{name}` placeholders filled from `params`. */
+  t: (key: StringKey, params?: Params) => string
   setLang: (code: string) => void
 }
 
@@ -28,7 +43,7 @@ const I18nContext = createContext<I18n>({
   shown: 'en',
   status: 'idle',
   languages: LANGUAGES,
-  t: (key) => STRINGS[key],
+  t: (key, params) => fill(STRINGS[key], params),
   setLang: () => {},
 })
 
@@ -236,7 +251,10 @@ export function I18nProvider(props: {
     [load],
   )
 
-  const t = useCallback((key: StringKey) => catalog[key] ?? STRINGS[key], [catalog])
+  const t = useCallback(
+    (key: StringKey, params?: Params) => fill(catalog[key] ?? STRINGS[key], params),
+    [catalog],
+  )
   return (
     <I18nContext.Provider value={{ lang, shown, status, languages: LANGUAGES, t, setLang }}>
       {props.children}

@@ -65,6 +65,10 @@ export const STRINGS = {
   'quote.status.lost': 'Closed',
   'feed.title': 'Live milestones',
   'feed.empty': 'Milestones appear here the moment they happen.',
+  'feed.milestone': '{name} now has {count} referrals',
+  'feed.milestone.one': '{name} now has 1 referral',
+  'feed.milestone.more': '{name} now has more referrals',
+  'feed.someone': 'Someone',
   'feed.gap': 'The connection fell behind: some milestones may be missing here.',
   'board.title': 'Top referrers',
   'board.waiting': 'Loading the leaderboard…',
@@ -101,7 +105,34 @@ export const STRINGS = {
   'stream.resume': 'Resume',
   'stream.pause': 'Pause',
   'stream.stop': 'End stream',
+  'page.skip': 'Skip to content',
+  'page.nav': 'Primary',
+  'page.home': '{title} home',
+  'lang.label': 'Language',
+  'media.progress': 'Upload progress',
+  // `{placeholders}` are filled in on the page; the translation service keeps them as they are.
+  'campaign.notice': 'This campaign is {status}.',
+  'campaign.opens': 'This campaign opens {time}: its forms open then.',
+  'campaign.opens.unknown': 'This campaign has not started yet: its forms open when it starts.',
+  // Status words, each translated on its own (filled into `{status}`), never spliced in English.
+  'campaign.status.ended': 'ended',
+  'campaign.status.archived': 'archived',
+  'campaign.status.draft': 'unpublished',
+  'campaign.status.closed': 'closed',
+  'form.error.rateLimited': 'Too many attempts. Please try again in {seconds} seconds.',
+  'form.error.notStarted': 'This campaign has not started yet: please try again once it opens.',
+  'form.error.closed': 'This campaign is {status}: it no longer takes new submissions.',
+  'form.error.network': 'We could not reach the server. Check your connection and try again.',
+  'form.error.server': 'Something went wrong on our side. Please try again.',
+  'form.error.check': 'Please check the form.',
 } as const
+
+/** A status the page names (`This campaign is {status}.`): its own translated word. */
+export function statusKey(status: string): StringKey {
+  return status === 'ended' || status === 'archived' || status === 'draft'
+    ? `campaign.status.${status}`
+    : 'campaign.status.closed'
+}
 
 export type StringKey = keyof typeof STRINGS
 
