@@ -2,7 +2,13 @@ import { spawnSync } from 'node:child_process'
 import { after, afterEach, before } from 'node:test'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+} from 'playwright-core'
 import { buildTestApp, createCampaign, type TestAppOptions, type TestContext } from '../helper.js'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -138,8 +144,9 @@ export function browserSuite(options: TestAppOptions = {}, waitMs = 15_000) {
     get server(): Server {
       return started.server
     },
-    async newContext(): Promise<BrowserContext> {
-      const context = await started.browser.newContext(DESKTOP)
+    /** `options` adds to the desktop size (e.g. `timezoneId`, `locale`). */
+    async newContext(options: BrowserContextOptions = {}): Promise<BrowserContext> {
+      const context = await started.browser.newContext({ ...DESKTOP, ...options })
       context.setDefaultTimeout(waitMs)
       contexts.push(context)
       return context

@@ -5,6 +5,7 @@ import { errorText } from './api.js'
 import { removeMetadataKeys } from './campaign-merge-patch.js'
 import { OtherMetadataKeys } from './OtherMetadataKeys.js'
 import { ScheduleFields, scheduleValue } from './ScheduleFields.js'
+import { localTime } from './ui.js'
 
 interface EditorProps {
   client: OvasabiClient
@@ -235,9 +236,9 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
       {archived && (
         <div class="notice archived-note" data-tone="warn" role="status" data-testid="archived-note">
           <p>
-            <strong>Archived{c.archived_at ? ` on ${new Date(c.archived_at).toLocaleString()}` : ''}.</strong>{' '}
-            This campaign is read-only: its settings cannot be changed and its page takes no actions. Its
-            leads, media, webhooks and stats stay open. Restore it to edit it again (admins only).
+            <strong>Archived{c.archived_at ? ` on ${localTime(c.archived_at)}` : ''}.</strong> This campaign
+            is read-only: its settings cannot be changed and its page takes no actions. Its leads, media,
+            webhooks and stats stay open. Restore it to edit it again (admins only).
           </p>
           {!restoreRefused && (
             <button

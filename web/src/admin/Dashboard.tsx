@@ -163,7 +163,7 @@ export function Dashboard({
                 <ol class="leaders">
                   {rows.map((r) => (
                     <li key={r.rank}>
-                      <span>{r.display_name}</span>
+                      <span dir="auto">{r.display_name}</span>
                       <strong>{r.referrals}</strong>
                     </li>
                   ))}

@@ -1,7 +1,7 @@
-import { useState } from 'preact/hooks'
+import { useRef, useState } from 'preact/hooks'
 import type { Lead, LeadStatus, OvasabiClient } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
-import { LoadView } from './ui.js'
+import { LoadView, localTime } from './ui.js'
 
 const STATUSES: LeadStatus[] = ['new', 'contacted', 'qualified', 'won', 'lost']
 const PER_PAGE = 100
@@ -29,15 +29,25 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
     reload()
   }
 
+  // The lead being erased: its button waits for the answer. A second click while the first was
+  // on its way asked again and sent a second erase.
+  const [erasing, setErasing] = useState<Lead['id']>()
+  const erasingNow = useRef(false)
   async function erase(lead: Lead) {
+    if (erasingNow.current) return
     const who = lead.name || lead.email || lead.id
     if (!confirm(`Erase ${who}? Their name, email, phone, company and message are removed for good.`)) return
+    erasingNow.current = true
+    setErasing(lead.id)
     try {
       await client.leads.erase(slug, lead.id)
       setMessage({ tone: 'ok', text: `Lead ${who} was erased.` })
       reload()
     } catch (err) {
       setMessage({ tone: 'danger', text: errorText(err) })
+    } finally {
+      erasingNow.current = false
+      setErasing(undefined)
     }
   }
 
@@ -88,6 +98,13 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
               setQ((e.currentTarget as HTMLInputElement).value.trim())
               setPage(1)
             }}
+            // Escape or the field's clear button empties it without a change event (that comes
+            // on blur): the table kept the old search under an empty field.
+            onInput={(e) => {
+              if ((e.currentTarget as HTMLInputElement).value.trim() !== '') return
+              setQ('')
+              setPage(1)
+            }}
           />
         </div>
         <button class="btn btn-soft btn-sm" type="button" onClick={exportCsv} data-testid="leads-csv">
@@ -134,20 +151,21 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
                           {l.erased ? (
                             <span class="muted">erased</span>
                           ) : (
-                            <span class="clip" title={l.name ?? undefined}>
+                            <span class="clip" dir="auto" title={l.name ?? undefined}>
                               {l.name}
                             </span>
                           )}
                         </td>
                         <td class="email">{l.email}</td>
-                        <td>{l.company}</td>
+                        <td dir="auto">{l.company}</td>
                         <td class="message">
                           {/* A 5,000-character message would make its row pages tall: a few lines, all on hover. */}
-                          <span class="clip" title={l.message ?? undefined}>
+                          {/* `dir="auto"` on visitor text: Arabic or Hebrew reads right to left, its punctuation at its end. */}
+                          <span class="clip" dir="auto" title={l.message ?? undefined}>
                             {l.message}
                           </span>
                         </td>
-                        <td class="nowrap">{l.created_at ? new Date(l.created_at).toLocaleString() : ''}</td>
+                        <td class="nowrap">{l.created_at ? localTime(l.created_at) : ''}</td>
                         <td>
                           <label class="sr-only" for={`lead-${l.id}`}>
                             Status of {l.erased ? `erased lead ${l.id}` : l.name || l.email || l.id}
@@ -168,8 +186,13 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
                         </td>
                         <td>
                           {!l.erased && (
-                            <button class="btn btn-danger btn-sm" type="button" onClick={() => erase(l)}>
-                              Erase
+                            <button
+                              class="btn btn-danger btn-sm"
+                              type="button"
+                              disabled={erasing !== undefined}
+                              onClick={() => erase(l)}
+                            >
+                              {erasing === l.id ? 'Erasing…' : 'Erase'}
                             </button>
                           )}
                         </td>

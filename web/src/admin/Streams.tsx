@@ -1,14 +1,20 @@
 import { useState } from 'preact/hooks'
 import type { OvasabiClient, SourceStream } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
-import { LoadView } from './ui.js'
+import { LoadView, Pager } from './ui.js'
+
+/** Tiles per page: the registry's largest page. */
+const PER_PAGE = 100
 
 /** The StreamSource registry as a wall: pinned first, live highlighted; pin and archive in place. */
 export function StreamsWall({ client }: { client: OvasabiClient }) {
   const [status, setStatus] = useState('')
+  // Past the first hundred the wall pages: it showed the first 100 and never the rest.
+  const [page, setPage] = useState(1)
   const [streams, reload] = useLoad(
-    () => client.streamSource.list({ status: status || undefined, is_archived: false, per_page: 100 }),
-    [client, status],
+    () =>
+      client.streamSource.list({ status: status || undefined, is_archived: false, page, per_page: PER_PAGE }),
+    [client, status, page],
   )
   const [message, setMessage] = useState<string>()
   async function act(fn: () => Promise<unknown>) {
@@ -30,7 +36,10 @@ export function StreamsWall({ client }: { client: OvasabiClient }) {
           <select
             id="wall-status"
             value={status}
-            onChange={(e) => setStatus((e.currentTarget as HTMLSelectElement).value)}
+            onChange={(e) => {
+              setStatus((e.currentTarget as HTMLSelectElement).value)
+              setPage(1)
+            }}
           >
             <option value="">All</option>
             <option>live</option>
@@ -46,56 +55,71 @@ export function StreamsWall({ client }: { client: OvasabiClient }) {
       )}
       <LoadView value={streams} what="stream registry">
         {(d) =>
-          d.streams.length === 0 ? (
-            <p class="muted">No streams registered.</p>
+          d.streams.length === 0 && page === 1 ? (
+            <p class="muted" data-testid="streams-empty">
+              {status ? `No ${status} streams.` : 'No streams registered.'}
+            </p>
           ) : (
-            <div class="wall" data-testid="streams-wall">
-              {d.streams.map((s: SourceStream) => (
-                <article
-                  key={s.id}
-                  class="tile"
-                  data-status={s.status}
-                  data-pinned={s.is_pinned ? 'true' : 'false'}
-                >
-                  <div class="tile-head">
-                    <span class="badge" data-tone={s.status === 'live' ? 'live' : undefined}>
-                      {s.status}
-                    </span>
-                    {s.is_pinned && <span class="badge">pinned</span>}
-                    <span class="muted push-right">{s.platform}</span>
-                  </div>
-                  <strong class="break">{s.title || s.source || s.link}</strong>
-                  <a class="break small" href={s.link} rel="noopener noreferrer" target="_blank">
-                    {s.link}
-                  </a>
-                  <span class="muted small">{[s.city, s.state].filter(Boolean).join(', ')}</span>
-                  <div class="tile-actions">
-                    <button
-                      class="btn btn-soft btn-sm"
-                      type="button"
-                      onClick={() =>
-                        act(() =>
-                          s.is_pinned ? client.streamSource.unpin(s.id) : client.streamSource.pin(s.id),
-                        )
-                      }
-                    >
-                      {s.is_pinned ? 'Unpin' : 'Pin'}
-                    </button>
-                    <button
-                      class="btn btn-danger btn-sm"
-                      type="button"
-                      onClick={() => {
-                        const name = s.title || s.source || s.link
-                        if (confirm(`Archive ${name}? It leaves the wall.`))
-                          void act(() => client.streamSource.archive(s.id))
-                      }}
-                    >
-                      Archive
-                    </button>
-                  </div>
-                </article>
-              ))}
-            </div>
+            <>
+              <div class="wall" data-testid="streams-wall">
+                {d.streams.map((s: SourceStream) => (
+                  <article
+                    key={s.id}
+                    class="tile"
+                    data-status={s.status}
+                    data-pinned={s.is_pinned ? 'true' : 'false'}
+                  >
+                    <div class="tile-head">
+                      <span class="badge" data-tone={s.status === 'live' ? 'live' : undefined}>
+                        {s.status}
+                      </span>
+                      {s.is_pinned && <span class="badge">pinned</span>}
+                      <span class="muted push-right">{s.platform}</span>
+                    </div>
+                    <strong class="break" dir="auto">
+                      {s.title || s.source || s.link}
+                    </strong>
+                    <a class="break small" href={s.link} rel="noopener noreferrer" target="_blank">
+                      {s.link}
+                    </a>
+                    <span class="muted small">{[s.city, s.state].filter(Boolean).join(', ')}</span>
+                    <div class="tile-actions">
+                      <button
+                        class="btn btn-soft btn-sm"
+                        type="button"
+                        onClick={() =>
+                          act(() =>
+                            s.is_pinned ? client.streamSource.unpin(s.id) : client.streamSource.pin(s.id),
+                          )
+                        }
+                      >
+                        {s.is_pinned ? 'Unpin' : 'Pin'}
+                      </button>
+                      <button
+                        class="btn btn-danger btn-sm"
+                        type="button"
+                        onClick={() => {
+                          const name = s.title || s.source || s.link
+                          if (confirm(`Archive ${name}? It leaves the wall.`))
+                            void act(() => client.streamSource.archive(s.id))
+                        }}
+                      >
+                        Archive
+                      </button>
+                    </div>
+                  </article>
+                ))}
+              </div>
+              <Pager
+                page={page}
+                perPage={PER_PAGE}
+                total={d.meta.total_count}
+                shown={d.streams.length}
+                noun="Streams"
+                testid="streams-pager"
+                onPage={setPage}
+              />
+            </>
           )
         }
       </LoadView>

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { OvasabiError, type OvasabiClient, type Webhook, type WebhookInput } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
-import { LoadView } from './ui.js'
+import { LoadView, localTime } from './ui.js'
 import { RecoverMessages } from './WebhookRecover.js'
 
 /** The events a CRM endpoint can subscribe to (`WEBHOOK_EVENTS` in the notification module). */
@@ -223,7 +223,7 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
                   </div>
                   {!h.enabled && (
                     <span class="badge" data-tone="danger" title={h.disabled_reason ?? undefined}>
-                      disabled{h.disabled_at && ` since ${new Date(h.disabled_at).toLocaleString()}`}
+                      disabled{h.disabled_at && ` since ${localTime(h.disabled_at)}`}
                     </span>
                   )}
                   {h.enabled && h.circuit === 'open' && (
@@ -332,7 +332,7 @@ function PreviousSecrets(props: { hook: Webhook; pending: boolean; onEnd: () => 
           <span key={p.expires_at}>
             {i > 0 && (i === previous.length - 1 ? ' and ' : ', ')}
             <time class="nowrap" dateTime={p.expires_at} data-testid="webhook-previous-until">
-              {new Date(p.expires_at).toLocaleString()}
+              {localTime(p.expires_at)}
             </time>
           </span>
         ))}
@@ -408,7 +408,7 @@ function Deliveries(props: {
                       <td title={x.error ?? undefined}>{x.message_status}</td>
                       <td class="num">{x.attempt}</td>
                       <td class="num">{x.status_code ?? '–'}</td>
-                      <td class="nowrap">{x.created_at ? new Date(x.created_at).toLocaleString() : ''}</td>
+                      <td class="nowrap">{x.created_at ? localTime(x.created_at) : ''}</td>
                       <td>
                         <button
                           class="btn btn-soft btn-sm"

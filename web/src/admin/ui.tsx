@@ -34,3 +34,55 @@ export function Stat(props: { label: string; value: ComponentChildren; testid?: 
     </div>
   )
 }
+
+/**
+ * Where a page sits in the whole list (`Streams 101–150 of 150`) and the way to the pages around
+ * it; nothing while everything fits on one page.
+ */
+export function Pager(props: {
+  page: number
+  perPage: number
+  total: number
+  shown: number
+  /** Plural, capitalised: `Streams`. */
+  noun: string
+  testid?: string
+  onPage: (page: number) => void
+}) {
+  const first = (props.page - 1) * props.perPage
+  const last = Math.max(1, Math.ceil(props.total / props.perPage))
+  if (last <= 1 && props.page === 1) return null
+  return (
+    <nav class="toolbar pager" aria-label={`${props.noun} pages`} data-testid={props.testid}>
+      <span class="muted" aria-live="polite">
+        {props.shown === 0
+          ? `No ${props.noun.toLowerCase()} on page ${props.page}`
+          : `${props.noun} ${first + 1}–${first + props.shown} of ${props.total}`}
+      </span>
+      <button
+        class="btn btn-soft btn-sm push-right"
+        type="button"
+        disabled={props.page <= 1}
+        onClick={() => props.onPage(Math.max(1, Math.min(props.page - 1, last)))}
+      >
+        Previous
+      </button>
+      <button
+        class="btn btn-soft btn-sm"
+        type="button"
+        disabled={props.page >= last}
+        onClick={() => props.onPage(props.page + 1)}
+      >
+        Next
+      </button>
+    </nav>
+  )
+}
+
+/**
+ * An instant in the browser's zone, saying which (`12/5/2026, 3:41:00 AM EST`): operators in
+ * different zones read the same lead or delivery, and a bare clock time did not say whose.
+ */
+export function localTime(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { timeZoneName: 'short' })
+}
