@@ -418,7 +418,7 @@ for (const dialect of DIALECTS) {
         // An id that exists and one that does not are refused alike: no way to probe for people.
         assertError(await erase(`usr_${tag()}`, headers), 403, 'FORBIDDEN', `${who}, unknown id`)
       }
-      assertError(await erase('guest', bearer(guest)), 404, 'USER_NOT_FOUND', 'a guest naming "guest"')
+      assertError(await erase('guest', bearer(guest)), 403, 'FORBIDDEN', 'a guest naming "guest"')
       assertError(await erase(target.id, {}), 401, 'UNAUTHORIZED', 'no credential')
       const me = await app.inject({ method: 'GET', url: '/api/auth/me', headers: bearer(target.token) })
       assert.equal(me.statusCode, 200, 'still there')
