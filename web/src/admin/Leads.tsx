@@ -1,7 +1,7 @@
 import { useRef, useState } from 'preact/hooks'
 import type { Lead, LeadStatus, OvasabiClient } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
-import { LoadView, localTime } from './ui.js'
+import { LoadView, localTime, Pager } from './ui.js'
 
 const STATUSES: LeadStatus[] = ['new', 'contacted', 'qualified', 'won', 'lost']
 const PER_PAGE = 100
@@ -201,43 +201,19 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
                   </tbody>
                 </table>
               </div>
-              <Pager page={page} total={d.total} shown={d.leads.length} onPage={setPage} />
+              <Pager
+                page={page}
+                perPage={PER_PAGE}
+                total={d.total}
+                shown={d.leads.length}
+                noun="Leads"
+                testid="leads-pager"
+                onPage={setPage}
+              />
             </>
           )
         }
       </LoadView>
     </div>
-  )
-}
-
-/** Where this page sits in the whole list, and the way to the pages around it. */
-function Pager(props: { page: number; total: number; shown: number; onPage: (page: number) => void }) {
-  const first = (props.page - 1) * PER_PAGE
-  const last = Math.ceil(props.total / PER_PAGE)
-  if (last <= 1 && props.page === 1) return null
-  return (
-    <nav class="toolbar pager" aria-label="Lead pages" data-testid="leads-pager">
-      <span class="muted">
-        {props.shown === 0
-          ? `No leads on page ${props.page}`
-          : `Leads ${first + 1}–${first + props.shown} of ${props.total}`}
-      </span>
-      <button
-        class="btn btn-soft btn-sm push-right"
-        type="button"
-        disabled={props.page <= 1}
-        onClick={() => props.onPage(Math.max(1, Math.min(props.page - 1, last)))}
-      >
-        Previous
-      </button>
-      <button
-        class="btn btn-soft btn-sm"
-        type="button"
-        disabled={props.page >= last}
-        onClick={() => props.onPage(props.page + 1)}
-      >
-        Next
-      </button>
-    </nav>
   )
 }
