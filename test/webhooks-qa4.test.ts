@@ -67,6 +67,12 @@ for (const dialect of DIALECTS) {
       assert.equal(retry!.id, first!.id)
       assert.equal(retry!.raw, first!.raw)
       assert.equal(first!.verified && retry!.verified, true)
+      // The retry's answer is in, but its outcome may not be written yet (the message is still
+      // `sending` until it is, and a replay then is 409 MESSAGE_SENDING).
+      await waitFor(
+        async () => (await webhookMessages(ctx.app, slug, id))[0]?.status === 'delivered',
+        'the retry recorded as delivered',
+      )
       await sdk.webhooks.replay(slug, id, first!.id)
       await waitFor(() => r.got.length >= 3, 'the replay')
       assert.equal(r.got[2]!.raw, first!.raw)

@@ -520,16 +520,19 @@ export function listMessages(
 /** What erasure leaves of a message's payload (see `scrubSubjects`). */
 export const ERASED_PAYLOAD = JSON.stringify({ erased: true })
 
+/** What a replay did: queued it, or why not (a message being sent now says until when at most). */
+export type ReplayOutcome =
+  | { outcome: 'queued' }
+  | { outcome: 'missing' }
+  | { outcome: 'erased' }
+  | { outcome: 'sending'; leaseUntil: Date | null }
+
 /**
  * Manual replay: the message goes back to `pending` now, with a fresh retry budget. Not a
- * message being sent right now, and not one whose subject was erased (there is nothing left
- * to send): `missing` / `erased` say which.
+ * message being sent right now (its attempt's outcome would overwrite the replay), and not one
+ * whose subject was erased (there is nothing left to send).
  */
-export async function replay(
-  db: Db,
-  webhookId: string,
-  messageId: string,
-): Promise<'queued' | 'missing' | 'erased'> {
+export async function replay(db: Db, webhookId: string, messageId: string): Promise<ReplayOutcome> {
   const res = await db
     .updateTable('service_notification_outbox')
     .set({ status: 'pending', attempts: 0, next_attempt_at: new Date(), lease_until: null })
@@ -538,15 +541,18 @@ export async function replay(
     .where('status', '!=', 'sending')
     .where(sql<boolean>`payload <> ${ERASED_PAYLOAD}::jsonb`)
     .executeTakeFirst()
-  if (Number(res.numUpdatedRows) > 0) return 'queued'
-  const erased = await db
+  if (Number(res.numUpdatedRows) > 0) return { outcome: 'queued' }
+  const row = await db
     .selectFrom('service_notification_outbox')
-    .select('id')
+    .select(['status', 'lease_until', sql<boolean>`payload = ${ERASED_PAYLOAD}::jsonb`.as('erased')])
     .where('webhook_id', '=', webhookId)
     .where('message_id', '=', messageId)
-    .where(sql<boolean>`payload = ${ERASED_PAYLOAD}::jsonb`)
     .executeTakeFirst()
-  return erased ? 'erased' : 'missing'
+  if (!row) return { outcome: 'missing' }
+  if (row.erased) return { outcome: 'erased' }
+  // Neither erased nor updated: its attempt is under way (or ended between the two statements,
+  // which a second try settles just the same).
+  return { outcome: 'sending', leaseUntil: row.lease_until }
 }
 
 /** How many messages one recovery statement turns back at most (see `recover`). */

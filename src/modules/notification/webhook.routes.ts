@@ -260,7 +260,8 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         description:
           'Send a message again (same webhook-id and body, fresh signature and retry budget), also one ' +
           'recorded while the endpoint was disabled (cancelled). ' +
-          '409 MESSAGE_ERASED when its subject was erased, 409 WEBHOOK_DISABLED while the endpoint is disabled.',
+          '409 MESSAGE_ERASED when its subject was erased, 409 WEBHOOK_DISABLED while the endpoint is disabled, ' +
+          '409 MESSAGE_SENDING (with Retry-After) while an attempt to send it is under way.',
         params: MessageParams,
         response: {
           202: Type.Object({ status: Type.Literal('queued') }),

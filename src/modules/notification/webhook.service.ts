@@ -2,7 +2,7 @@ import type { EventBus } from '../../platform/bus/bus.js'
 import { newUlid } from '../../platform/ids.js'
 import type { Db } from '../../platform/db/database.js'
 import type { OutboxStatus } from '../../platform/db/tables.js'
-import { ConflictError, NotFoundError } from '../../platform/http/errors.js'
+import { AppError, ConflictError, NotFoundError } from '../../platform/http/errors.js'
 import type { SecretBox } from './secret-box.js'
 import { newWebhookSecret } from './signing.js'
 import { refuseCredentials, resolveTarget, withoutCredentials } from './target-guard.js'
@@ -112,6 +112,23 @@ export const DEFAULT_ROTATION_GRACE_SECONDS = 24 * 60 * 60
  * message). A rotation past this bound stops the oldest one before its grace period ends.
  */
 export const MAX_PREVIOUS_SECRETS = 3
+
+/**
+ * 409 for a replay of a message whose attempt is under way: it is there, so not a 404, and worth
+ * asking again once the attempt's lease ends (`Retry-After`, at least a second).
+ */
+function messageSending(messageId: string, leaseUntil: Date | null, now = Date.now()) {
+  const retryAfterMs = Math.max(1000, (leaseUntil?.getTime() ?? now) - now)
+  return new AppError(
+    409,
+    'MESSAGE_SENDING',
+    `Message ${messageId} is being sent right now: replay it once this attempt ends`,
+    {
+      details: { retry_after_ms: retryAfterMs },
+      headers: { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) },
+    },
+  )
+}
 
 export function view(w: repo.WebhookRow, now = new Date()) {
   const open = w.circuit_open_until !== null && w.circuit_open_until > now
@@ -291,19 +308,17 @@ export function createWebhookService(deps: {
     },
     async replay(campaign, id, messageId) {
       await getEnabled(campaign, id)
-      const outcome = await repo.replay(db, id, messageId)
-      if (outcome === 'erased') {
+      const replayed = await repo.replay(db, id, messageId)
+      if (replayed.outcome === 'erased') {
         throw new ConflictError(
           `Message ${messageId} is about a person who was erased: nothing is left to send`,
           'MESSAGE_ERASED',
         )
       }
-      if (outcome === 'missing') {
-        throw new NotFoundError(
-          `Message ${messageId} not found for webhook ${id} (or it is being sent right now)`,
-          'MESSAGE_NOT_FOUND',
-        )
+      if (replayed.outcome === 'missing') {
+        throw new NotFoundError(`Message ${messageId} not found for webhook ${id}`, 'MESSAGE_NOT_FOUND')
       }
+      if (replayed.outcome === 'sending') throw messageSending(messageId, replayed.leaseUntil)
       deps.worker?.nudge({ sweep: true })
     },
     async recover(campaign, id, since) {
