@@ -84,6 +84,33 @@ export function idempotencyKeyHeader(headers: Record<string, string | string[] |
   ])
 }
 
+/**
+ * The HTTP request id for an action, when its `X-Request-Id` keys the action's idempotency record
+ * (the body and `Idempotency-Key` name none): one that failed the request id pattern was replaced
+ * by this server's own id (app.ts), under which no copy of the request can find the record, so
+ * the client's retry would run the action again. Refused instead, as an invalid
+ * `Idempotency-Key` is. Where something else keys the record the header only names the request
+ * in logs, and a replaced one harms nothing.
+ */
+function requestIdFor(
+  headers: Record<string, string | string[] | undefined>,
+  serverId: string,
+  keyed: boolean,
+): { fallbackRequestId: string } | { serverRequestId: string } {
+  const given = headers['x-request-id']
+  if (given === serverId) return { fallbackRequestId: serverId }
+  if (given !== undefined && !keyed) {
+    throw new ValidationError('X-Request-Id is invalid', [
+      {
+        in: 'headers',
+        path: '/x-request-id',
+        message: 'must be 1 to 128 letters, digits, or characters of _ . : -',
+      },
+    ])
+  }
+  return { serverRequestId: serverId }
+}
+
 export const ActionResponse = Type.Object({
   status: Type.Literal('success'),
   result: Type.Unknown(),
@@ -132,9 +159,7 @@ export const nexusRoutes: FastifyPluginAsync<{ dispatcher: Dispatcher }> = async
           ip: request.ip,
           idempotencyKey: key,
           // The HTTP request id: named by the client (`X-Request-Id`), or this server's (no record).
-          ...(request.headers['x-request-id'] === request.id
-            ? { fallbackRequestId: request.id }
-            : { serverRequestId: request.id }),
+          ...requestIdFor(request.headers, request.id, body.request_id !== undefined || key !== undefined),
         }),
       )
       if (outcome.replayed) reply.header('idempotent-replayed', 'true')
