@@ -24,6 +24,7 @@ import * as web from './web/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
 import { authPlugin, createAuthenticator } from './platform/auth/plugin.js'
 import { frameworkErrors, registerErrorHandler } from './platform/http/error-handler.js'
+import { shuttingDown } from './platform/http/errors.js'
 import { fallbackLimitStore } from './platform/http/global-limit-store.js'
 import { newUlid } from './platform/ids.js'
 import { registerJsonParser } from './platform/http/json-parser.js'
@@ -105,6 +106,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ajv: { customOptions: { removeAdditional: false } },
     frameworkErrors,
     forceCloseConnections: 'idle',
+    return503OnClosing: false,
     ...timeouts.options,
   })
   // Every route any plugin adds, so `kg validate` finds one that no manifest declares.
@@ -112,6 +114,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   timeouts.watch(app)
   app.decorate('platform', platform)
   app.decorate('draining', false)
+  // A request that reaches a closing app (pipelined, or on a kept-alive connection still busy)
+  // gets the REST error body with its code and request id, as every other answer does, not the
+  // body of Fastify's own making (`return503OnClosing`, turned off above). Registered first, so
+  // it is refused from the first shutdown step on (the refusal is the hook after the security
+  // headers', so it carries them too).
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
   if (!options.platform) {
     // Registered first, so it runs before every other shutdown step: those that talk to a Redis
     // that does not answer then fail at once instead of each waiting out the command timeout.
@@ -167,6 +179,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (cspFor) reply.header('content-security-policy', cspFor(request.host))
     done()
   })
+  app.addHook('onRequest', (_request, _reply, done) => done(closing ? shuttingDown() : undefined))
   if (config.CORS_ORIGINS.length > 0) {
     await app.register(cors, { origin: [...config.CORS_ORIGINS], credentials: true })
   }

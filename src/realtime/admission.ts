@@ -6,7 +6,7 @@ import type { CampaignService } from '../modules/campaign/campaign.service.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import { clientIp, compileTrustProxy, type TrustProxy } from '../platform/http/client-ip.js'
 import { clientNetwork } from '../platform/http/client-network.js'
-import { type AppError, NotFoundError, ServiceUnavailableError } from '../platform/http/errors.js'
+import { type AppError, NotFoundError, shuttingDown } from '../platform/http/errors.js'
 import { UpgradeRequiredError } from './errors.js'
 import { type LimitScope, SocketCounts, sessionFullForRefresh, tooManyConnections } from './limits.js'
 import type { RealtimeMetrics } from './metrics.js'
@@ -41,8 +41,6 @@ export interface Admitted {
   grant: UpgradeGrant
   ip: string
 }
-
-const shuttingDown = () => new ServiceUnavailableError('The server is shutting down', 'SHUTTING_DOWN')
 
 /**
  * Who may open a socket: shutdown, the per-address and per-session socket limits, the token and

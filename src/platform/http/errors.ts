@@ -90,10 +90,24 @@ export class TooManyRequestsError extends AppError {
 }
 
 export class ServiceUnavailableError extends AppError {
-  constructor(message: string, code = 'SERVICE_UNAVAILABLE', details?: unknown) {
-    super(503, code, message, { details })
+  constructor(
+    message: string,
+    code = 'SERVICE_UNAVAILABLE',
+    details?: unknown,
+    headers?: Record<string, string>,
+  ) {
+    super(503, code, message, { details, headers })
   }
 }
+
+/** Seconds a client is told to wait before it tries again, on another node, after a shutdown's 503. */
+export const SHUTDOWN_RETRY_AFTER_SECONDS = 5
+
+/** What a request or an upgrade that arrives while the server shuts down is answered. */
+export const shuttingDown = () =>
+  new ServiceUnavailableError('The server is shutting down', 'SHUTTING_DOWN', undefined, {
+    'retry-after': String(SHUTDOWN_RETRY_AFTER_SECONDS),
+  })
 
 /** The part of an HTTP request a field problem is in. */
 export type RequestPart = 'body' | 'query' | 'params' | 'headers'

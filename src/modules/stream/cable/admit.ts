@@ -3,7 +3,12 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import { originAllowed, requestCookie } from '../../../platform/http/browser-cookie.js'
-import { type AppError, ForbiddenError, ServiceUnavailableError } from '../../../platform/http/errors.js'
+import {
+  type AppError,
+  ForbiddenError,
+  ServiceUnavailableError,
+  shuttingDown,
+} from '../../../platform/http/errors.js'
 import type { Admission } from '../../../realtime/admission.js'
 import { refuse } from '../../../realtime/upgrade.js'
 import type { AccountService, V1Principal } from '../account.service.js'
@@ -33,8 +38,6 @@ export type Admitted = { principal: V1Principal; credential: string } | { princi
 
 /** The text a command or an upgrade gets when the credential could not be checked. */
 export const UNCHECKED_MESSAGE = 'Your credentials could not be checked just now; please try again'
-
-const shuttingDown = () => new ServiceUnavailableError('The server is shutting down', 'SHUTTING_DOWN')
 
 /**
  * Decide a `/cable` upgrade before the handshake: shutdown and maintenance (503), the `/ws`
