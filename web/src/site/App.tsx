@@ -13,7 +13,7 @@ import {
 import { currentCampaign } from './campaign.js'
 import { CursorLayer } from './Cursors.js'
 import { I18nProvider, useI18n } from './i18n.js'
-import { type StringKey, statusKey } from './strings.js'
+import { statusKey, type TextKey } from './strings.js'
 import { JoinForm } from './JoinForm.js'
 import { useLive, type Live } from './live.js'
 import { MediaUpload } from './MediaUpload.js'
@@ -37,10 +37,11 @@ type Loaded =
   | { kind: 'ready'; info: PublicCampaign }
   /** No campaign by that slug: the page shows only that, no features and no socket. */
   | { kind: 'missing' }
-  | { kind: 'error'; message: string }
+  /** Not read (the server or the network failed): said in the page's words, not the error's. */
+  | { kind: 'error' }
 
 function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; campaign: string }) {
-  const { t, shown } = useI18n()
+  const { t, shown, lang, languages, setLang } = useI18n()
   const [user, setUser] = useState<StoredUser | undefined>(() => loadUser())
   const [loaded, setLoaded] = useState<Loaded>({ kind: 'loading' })
 
@@ -60,7 +61,7 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
       } catch (err) {
         if (stop) return
         if (err instanceof OvasabiError && err.code === 'CAMPAIGN_NOT_FOUND') setLoaded({ kind: 'missing' })
-        else setLoaded({ kind: 'error', message: (err as Error).message })
+        else setLoaded({ kind: 'error' })
       }
     })()
     return () => {
@@ -88,8 +89,17 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
   /** The waiting room: the campaign has not started, its forms take nothing until it does. */
   const waiting = status === 'scheduled'
   useEffect(() => {
-    document.title = `${title}: live campaigns`
-  }, [title])
+    document.title = t('page.title', { title })
+  }, [title, t])
+  // Nothing read (the server failed, or there is no such campaign), so nothing says what language
+  // the visitor wants: their browser's, when the page has it, unless they already chose
+  // (translations cached on an earlier visit show at once).
+  const failed = loaded.kind === 'error' || loaded.kind === 'missing'
+  useEffect(() => {
+    if (!failed || lang !== 'en') return
+    const preferred = browserLanguage(languages.map((l) => l.code))
+    if (preferred && preferred !== 'en') setLang(preferred)
+  }, [failed])
 
   return (
     <div class="site">
@@ -142,8 +152,8 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
             </div>
             <p class="hero-hint">{t('hero.hint')}</p>
             {loaded.kind === 'error' && (
-              <p class="notice" data-tone="danger" role="alert">
-                {loaded.message}
+              <p class="notice" data-tone="danger" role="alert" data-testid="campaign-error">
+                {t('campaign.loadFailed')}
               </p>
             )}
             {status && status !== 'active' && (
@@ -228,6 +238,16 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
   )
 }
 
+/** The first of the browser's languages (`navigator.languages`) the page offers, by base language. */
+function browserLanguage(offered: string[]): string | undefined {
+  const wanted = navigator.languages?.length ? navigator.languages : [navigator.language]
+  for (const tag of wanted) {
+    const base = tag?.toLowerCase().split(/[-_]/)[0]
+    if (base && offered.includes(base)) return base
+  }
+  return undefined
+}
+
 /**
  * The waiting room's notice: when the campaign opens, in the visitor's own time zone, written the
  * way the language the page is shown in writes dates (`shown`, as `<html lang>` says).
@@ -235,7 +255,7 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
 function opensText(
   startsAt: unknown,
   shown: string,
-  t: (key: StringKey, params?: Record<string, string>) => string,
+  t: (key: TextKey, params?: Record<string, string>) => string,
 ): string {
   const at = typeof startsAt === 'string' ? new Date(startsAt) : undefined
   if (!at || Number.isNaN(at.getTime())) return t('campaign.opens.unknown')

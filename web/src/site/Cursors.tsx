@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks'
-import type { Live } from './live.js'
+import { useI18n } from './i18n.js'
+import type { Live, RemoteCursor } from './live.js'
 
 /** A stable hue per cursor id, so a visitor keeps their colour across ticks and reloads. */
 export function hueFor(id: string): number {
@@ -19,6 +20,10 @@ export function CursorLayer({ live }: { live: Live }) {
   const layer = useRef<HTMLDivElement>(null)
   const freq = useRef(live.frequency)
   freq.current = live.frequency
+  // Read by the animation loop: a language switch rewords the labels already drawn.
+  const { t } = useI18n()
+  const words = useRef(t)
+  words.current = t
 
   // Send this visitor's pointer (mouse moves, touch taps) as page-relative coordinates.
   useEffect(() => {
@@ -42,6 +47,14 @@ export function CursorLayer({ live }: { live: Live }) {
     const root = layer.current
     if (!root) return
     const nodes = new Map<string, HTMLElement>()
+    /** Each label and the `t` it was worded with. */
+    const labels = new Map<string, { tag: HTMLElement; t: typeof t }>()
+    const label = (c: RemoteCursor) => {
+      const l = labels.get(c.id)
+      if (!l || l.t === words.current) return
+      l.t = words.current
+      l.tag.textContent = c.label ?? words.current('cursor.guest', { id: c.id.slice(-4) })
+    }
     let last = performance.now()
     let raf = 0
     const frame = (now: number) => {
@@ -55,15 +68,18 @@ export function CursorLayer({ live }: { live: Live }) {
         if (!live.cursors.has(id)) {
           node.remove()
           nodes.delete(id)
+          labels.delete(id)
         }
       }
       for (const c of live.cursors.values()) {
         let node = nodes.get(c.id)
         if (!node) {
-          node = cursorNode(c.id, c.label)
+          node = cursorNode(c.id)
           root.appendChild(node)
           nodes.set(c.id, node)
+          labels.set(c.id, { tag: node.lastElementChild as HTMLElement, t: () => '' })
         }
+        label(c)
         c.x += (c.tx - c.x) * k
         c.y += (c.ty - c.y) * k
         node.style.transform = `translate3d(${(c.x * w).toFixed(1)}px, ${(c.y * h).toFixed(1)}px, 0)`
@@ -81,8 +97,8 @@ export function CursorLayer({ live }: { live: Live }) {
   return <div class="cursor-layer" ref={layer} aria-hidden="true" />
 }
 
-/** Built with DOM APIs and `textContent`: labels are always text, never markup. */
-function cursorNode(id: string, label?: string): HTMLElement {
+/** Built with DOM APIs; its label (the last child) is set as `textContent`: text, never markup. */
+function cursorNode(id: string): HTMLElement {
   const hue = hueFor(id)
   const el = document.createElement('div')
   el.className = 'remote-cursor'
@@ -97,7 +113,6 @@ function cursorNode(id: string, label?: string): HTMLElement {
   svg.appendChild(path)
   const tag = document.createElement('span')
   tag.className = 'remote-cursor-label'
-  tag.textContent = label ?? `Guest ${id.slice(-4)}`
   el.append(svg, tag)
   return el
 }

@@ -8,7 +8,8 @@ interface Item {
   key: string
   /** Worded when shown, so a language switch rewords the milestones already in the feed. */
   text: FormNotice
-  at: string
+  /** When (ms since the epoch): written when shown, in the shown language's way. */
+  at: number
   /** Not a milestone: where the page lost events (`resync_required`), so some may be missing. */
   gap?: boolean
 }
@@ -27,10 +28,35 @@ export function milestoneText(f: CampaignEventFrame): FormNotice {
   if (named !== undefined) params.name = named as string
   if (count !== undefined) params.count = count as number
   return {
-    key: count === undefined ? 'feed.milestone.more' : count === 1 ? 'feed.milestone.one' : 'feed.milestone',
+    key: count === undefined ? 'feed.milestone.more' : 'feed.milestone',
     params,
     ...(named === undefined ? { words: { name: 'feed.someone' as const } } : {}),
   }
+}
+
+/** A frame's time, or now when it has none (or one that is not a time). */
+function timeOf(timestamp: unknown): number {
+  const at =
+    typeof timestamp === 'string' || typeof timestamp === 'number' ? new Date(timestamp).getTime() : NaN
+  return Number.isNaN(at) ? Date.now() : at
+}
+
+const timeFormats = new Map<string, Intl.DateTimeFormat>()
+
+/** Hours and minutes as the shown language writes them (the visitor's own time zone). */
+function timeFormat(lang: string): Intl.DateTimeFormat {
+  let f = timeFormats.get(lang)
+  if (!f) {
+    const style = { hour: '2-digit', minute: '2-digit' } as const
+    try {
+      f = new Intl.DateTimeFormat(lang, style)
+    } catch {
+      // A tag this browser cannot use: its own default, still a readable time.
+      f = new Intl.DateTimeFormat(undefined, style)
+    }
+    timeFormats.set(lang, f)
+  }
+  return f
 }
 
 /**
@@ -45,14 +71,20 @@ export function Milestones({
   connection: RealtimeConnection | null
   resyncs?: number
 }) {
-  const { t } = useI18n()
+  const { t, shown } = useI18n()
+  const clock = timeFormat(shown)
+  const time = (at: number) => (
+    <time class="feed-time" dateTime={new Date(at).toISOString()}>
+      {clock.format(at)}
+    </time>
+  )
   const [feed, setFeed] = useState<Item[]>([])
   const [toasts, setToasts] = useState<Item[]>([])
   const seq = useRef(0)
 
   useEffect(() => {
     if (resyncs === 0) return
-    const at = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    const at = Date.now()
     // One mark per gap: two resyncs with no milestone between them are one stretch of loss.
     setFeed((xs) =>
       xs[0]?.gap
@@ -65,7 +97,7 @@ export function Milestones({
     const item = {
       key: `${f.id ?? ''}-${seq.current++}`,
       text: milestoneText(f),
-      at: new Date(f.timestamp ?? Date.now()).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+      at: timeOf(f.timestamp),
     }
     setFeed((xs) => [item, ...xs].slice(0, 8))
     setToasts((xs) => [...xs, item].slice(-3))
@@ -80,13 +112,13 @@ export function Milestones({
           i.gap ? (
             <li key={i.key} class="feed-item feed-gap" data-testid="feed-gap">
               <span class="feed-text">{t('feed.gap')}</span>
-              <time class="feed-time">{i.at}</time>
+              {time(i.at)}
             </li>
           ) : (
             <li key={i.key} class="feed-item">
               <span class="feed-dot" aria-hidden="true" />
               <span class="feed-text">{noticeText(i.text, t)}</span>
-              <time class="feed-time">{i.at}</time>
+              {time(i.at)}
             </li>
           ),
         )}

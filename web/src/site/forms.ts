@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { OvasabiError, type OvasabiClient } from '../../../client/index.js'
 import { ensureSession } from '../shared/session.js'
 import type { Params } from './i18n.js'
-import { type StringKey, statusKey } from './strings.js'
+import { type StringKey, statusKey, type TextKey } from './strings.js'
 
 /**
  * A form's message: one of the page's strings, translated when it is shown (so a language switch
@@ -10,11 +10,11 @@ import { type StringKey, statusKey } from './strings.js'
  * `words` fills placeholders with other page strings (a status word), translated as well.
  */
 export type FormNotice =
-  | { key: StringKey; params?: Params; words?: Record<string, StringKey> }
+  | { key: TextKey; params?: Params; words?: Record<string, StringKey> }
   | { text: string }
 
 /** The notice in the page's shown language. */
-export function noticeText(n: FormNotice, t: (key: StringKey, params?: Params) => string): string {
+export function noticeText(n: FormNotice, t: (key: TextKey, params?: Params) => string): string {
   if ('text' in n) return n.text
   const words: Params = {}
   for (const [name, key] of Object.entries(n.words ?? {})) words[name] = t(key)

@@ -2,7 +2,7 @@ import { type ComponentChildren, createContext } from 'preact'
 import { useCallback, useContext, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import type { OvasabiClient } from '../../../client/index.js'
 import { ensureSession } from '../shared/session.js'
-import { LANGUAGES, STRINGS, type StringKey } from './strings.js'
+import { LANGUAGES, PLURALS, type PluralKey, STRINGS, type StringKey, type TextKey } from './strings.js'
 
 type Catalog = Partial<Record<StringKey, string>>
 
@@ -22,7 +22,8 @@ export function fill(text: string, params?: Params): string {
 
 /**
  * `unavailable`: the server has no translation provider (only strings cached earlier or found in
- * the campaign's catalog are translated); `partial`: some strings could not be translated (shown in English).
+ * the campaign's catalog are translated), or refuses this campaign's strings (a draft, an unknown
+ * slug); `partial`: some strings could not be translated (shown in English).
  */
 export type I18nStatus = 'idle' | 'loading' | 'unavailable' | 'partial'
 
@@ -33,8 +34,11 @@ interface I18n {
   shown: string
   status: I18nStatus
   languages: typeof LANGUAGES
-  /** The string in the shown language, its `{name}` placeholders filled from `params`. */
-  t: (key: StringKey, params?: Params) => string
+  /**
+   * The string in the shown language, its `{name}` placeholders filled from `params`; a counted
+   * one (`PLURALS`) in the plural form its count takes in the language the sentence is shown in.
+   */
+  t: (key: TextKey, params?: Params) => string
   setLang: (code: string) => void
 }
 
@@ -43,9 +47,39 @@ const I18nContext = createContext<I18n>({
   shown: 'en',
   status: 'idle',
   languages: LANGUAGES,
-  t: (key, params) => fill(STRINGS[key], params),
+  t: (key, params) => fill(STRINGS[pluralKey(key, params, {}, 'en')], params),
   setLang: () => {},
 })
+
+const pluralRules = new Map<string, Intl.PluralRules>()
+
+/** The plural category of `n` in `lang` (`other` when this browser cannot tell). */
+function category(lang: string, n: number): string {
+  let rules = pluralRules.get(lang)
+  if (!rules) {
+    try {
+      rules = new Intl.PluralRules(lang)
+    } catch {
+      return 'other'
+    }
+    pluralRules.set(lang, rules)
+  }
+  return rules.select(n)
+}
+
+/**
+ * The string a key reads: itself, or for a counted sentence the form its count takes. The rules
+ * are those of the language the sentence is shown in: `shown` when it is translated, else English.
+ */
+function pluralKey(key: TextKey, params: Params | undefined, catalog: Catalog, shown: string): StringKey {
+  if (!(key in PLURALS)) return key as StringKey
+  const base = key as PluralKey
+  const other = `${base}.other` as StringKey
+  const lang = catalog[other] !== undefined ? shown : 'en'
+  const count = Number(params?.[PLURALS[base]])
+  const form = `${base}.${Number.isFinite(count) ? category(lang, count) : 'other'}`
+  return form in STRINGS ? (form as StringKey) : other
+}
 
 export const useI18n = () => useContext(I18nContext)
 
@@ -105,6 +139,9 @@ function fromCatalog(entries: Record<string, Record<string, string>>, lang: stri
   return out
 }
 
+/** Answers that refuse every string of the campaign (a draft, an unknown slug): asking more is no use. */
+const REFUSALS = ['CAMPAIGN_NOT_ACTIVE', 'CAMPAIGN_NOT_FOUND']
+
 /** How long a "no translation provider" answer is believed before the page asks again. */
 const UNAVAILABLE_FOR_MS = 10 * 60_000
 const UNAVAILABLE_KEY = 'ovasabi.i18n.unavailable'
@@ -140,6 +177,9 @@ function rememberUnavailable(): void {
  * are never sent one by one; the campaign's catalog is read once instead (an operator's own
  * translations need no provider), the answer is remembered for a while (re-selecting does not ask
  * again at once), and `<html lang>` stays the language most of the page is actually shown in.
+ * A campaign that refuses translation (a draft: 409 `CAMPAIGN_NOT_ACTIVE`; an unknown slug: 404
+ * `CAMPAIGN_NOT_FOUND`) is likewise asked one string, and then not again for that language while
+ * the page is open.
  */
 export function I18nProvider(props: {
   client: OvasabiClient
@@ -155,6 +195,8 @@ export function I18nProvider(props: {
   const [status, setStatus] = useState<I18nStatus>('idle')
   /** Bumped per switch, so a slower answer for an earlier choice does not overwrite a later one. */
   const generation = useRef(0)
+  /** `campaign`/language pairs the server refused to translate: not asked again on this page. */
+  const refusals = useRef(new Set<string>()).current
 
   const load = useCallback(
     async (target: string) => {
@@ -182,9 +224,10 @@ export function I18nProvider(props: {
         () => false,
       )
       if (!current()) return
-      if (!session) {
+      const pair = `${campaign}\n${target}`
+      if (!session || refusals.has(pair)) {
         setShown(some ? target : 'en')
-        return setStatus('partial')
+        return setStatus(session ? 'unavailable' : 'partial')
       }
       const ask = (key: StringKey) =>
         client.translation.translate({
@@ -199,20 +242,24 @@ export function I18nProvider(props: {
       // Said recently: no string is sent, only the catalog read.
       let unavailable = unavailableSince() !== undefined
       let failed = false
+      let refused = false
       const take = (key: StringKey, r: PromiseSettledResult<Awaited<ReturnType<typeof ask>>>) => {
         if (r.status === 'fulfilled') {
           const text = translatedText(r.value?.translations?.[0])
           if (text) next[key] = text
           else failed = true
         } else if ((r.reason as { unavailable?: boolean })?.unavailable) unavailable = true
+        else if (REFUSALS.includes((r.reason as { code?: string })?.code ?? '')) refused = true
         else failed = true
       }
       if (!unavailable) {
-        // The first string alone: without a provider there is no point sending the others.
+        // The first string alone: without a provider, or when the campaign refuses, there is no
+        // point sending the others.
         const [first, ...rest] = missing as [StringKey, ...StringKey[]]
         const [probe] = await Promise.allSettled([ask(first)])
         take(first, probe!)
         if (unavailable) rememberUnavailable()
+        else if (refused) refusals.add(pair)
         else {
           const results = await Promise.allSettled(rest.map(ask))
           for (const [i, r] of results.entries()) take(rest[i]!, r)
@@ -232,9 +279,9 @@ export function I18nProvider(props: {
       setCatalog(next)
       const translated = Object.keys(next).length > 0
       setShown(translated ? target : 'en')
-      setStatus(complete ? 'idle' : unavailable ? 'unavailable' : failed ? 'partial' : 'idle')
+      setStatus(complete ? 'idle' : unavailable || refused ? 'unavailable' : failed ? 'partial' : 'idle')
     },
-    [client, campaign],
+    [client, campaign, refusals],
   )
 
   // In the same commit as the text it describes (a layout effect, not one after paint): the page
@@ -252,8 +299,11 @@ export function I18nProvider(props: {
   )
 
   const t = useCallback(
-    (key: StringKey, params?: Params) => fill(catalog[key] ?? STRINGS[key], params),
-    [catalog],
+    (key: TextKey, params?: Params) => {
+      const k = pluralKey(key, params, catalog, shown)
+      return fill(catalog[k] ?? STRINGS[k], params)
+    },
+    [catalog, shown],
   )
   return (
     <I18nContext.Provider value={{ lang, shown, status, languages: LANGUAGES, t, setLang }}>

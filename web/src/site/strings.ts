@@ -65,8 +65,10 @@ export const STRINGS = {
   'quote.status.lost': 'Closed',
   'feed.title': 'Live milestones',
   'feed.empty': 'Milestones appear here the moment they happen.',
-  'feed.milestone': '{name} now has {count} referrals',
-  'feed.milestone.one': '{name} now has 1 referral',
+  // Counted sentences: one string per plural category (`.one`, `.other`), picked by the shown
+  // language's `Intl.PluralRules`; a category the page has no string for reads `.other`.
+  'feed.milestone.one': '{name} now has {count} referral',
+  'feed.milestone.other': '{name} now has {count} referrals',
   'feed.milestone.more': '{name} now has more referrals',
   'feed.someone': 'Someone',
   'feed.gap': 'The connection fell behind: some milestones may be missing here.',
@@ -119,12 +121,17 @@ export const STRINGS = {
   'campaign.status.archived': 'archived',
   'campaign.status.draft': 'unpublished',
   'campaign.status.closed': 'closed',
-  'form.error.rateLimited': 'Too many attempts. Please try again in {seconds} seconds.',
+  'form.error.rateLimited.one': 'Too many attempts. Please try again in {seconds} second.',
+  'form.error.rateLimited.other': 'Too many attempts. Please try again in {seconds} seconds.',
   'form.error.notStarted': 'This campaign has not started yet: please try again once it opens.',
   'form.error.closed': 'This campaign is {status}: it no longer takes new submissions.',
   'form.error.network': 'We could not reach the server. Check your connection and try again.',
   'form.error.server': 'Something went wrong on our side. Please try again.',
   'form.error.check': 'Please check the form.',
+  'campaign.loadFailed': 'This campaign could not be loaded. Please reload the page to try again.',
+  'cursor.guest': 'Guest {id}',
+  /** `document.title`: the campaign's own title, then what the page is. */
+  'page.title': '{title}: live campaigns',
 } as const
 
 /** A status the page names (`This campaign is {status}.`): its own translated word. */
@@ -135,6 +142,17 @@ export function statusKey(status: string): StringKey {
 }
 
 export type StringKey = keyof typeof STRINGS
+
+/**
+ * Counted sentences, by the placeholder that holds their count: `t('feed.milestone', { count })`
+ * reads `feed.milestone.one` or `feed.milestone.other` as the shown language's plural rules say.
+ */
+export const PLURALS = { 'feed.milestone': 'count', 'form.error.rateLimited': 'seconds' } as const
+
+export type PluralKey = keyof typeof PLURALS
+
+/** A string of the page, or a counted one (its plural form chosen when it is shown). */
+export type TextKey = StringKey | PluralKey
 
 export const LANGUAGES: Array<{ code: string; name: string }> = [
   { code: 'en', name: 'English' },
