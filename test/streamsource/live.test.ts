@@ -71,12 +71,19 @@ for (const dialect of DIALECTS) {
         assert.equal(r.statusCode, 200, r.body)
         assert.equal(json(r).result.status, status)
       }
-      await until(() => events(id, 'status').length === 5, 'five status events')
-      assert.deepEqual(
-        events(id, 'status').map((f) => f.frame.status),
-        ['starting', 'live', 'paused', 'live', 'ended'],
-      )
-      assert.deepEqual(events(id, 'status')[0]!.audience, { scope: 'campaign', campaign: slug })
+      // Each step to the campaign (no owner named), and again to the owner's sockets (`mine`).
+      const told = (scope: string) => events(id, 'status').filter((f) => f.audience.scope === scope)
+      await until(() => told('campaign').length === 5 && told('user').length === 5, 'five status events')
+      for (const scope of ['campaign', 'user']) {
+        assert.deepEqual(
+          told(scope).map((f) => f.frame.status),
+          ['starting', 'live', 'paused', 'live', 'ended'],
+        )
+      }
+      assert.deepEqual(told('campaign')[0]!.audience, { scope: 'campaign', campaign: slug })
+      assert.ok(told('campaign').every((f) => !('owner_id' in f.frame) && !('mine' in f.frame)))
+      assert.deepEqual(told('user')[0]!.audience, { scope: 'user', campaign: slug, user_id: 'user_owner' })
+      assert.ok(told('user').every((f) => f.frame.mine === true))
 
       // The same record in the StreamSource registry.
       const reg = await ctx.app.inject({ url: `/api/v1/streams/${id}`, headers: adminHeaders })

@@ -109,20 +109,25 @@ export function createLiveStreams(deps: {
       throw new ForbiddenError('Only the stream owner or an admin controls this stream', 'FORBIDDEN')
     }
   }
+  /**
+   * A status change, to every socket of the campaign; never who owns the stream (as the live read
+   * names no owner but the caller's own, `mine`). The owner's sockets get the frame again with
+   * `mine: true`, so each of its pages (and tabs) knows the stream it controls.
+   */
   async function announce(row: StreamRow) {
-    await publisher.publish(
-      { scope: 'campaign', campaign: row.campaign_slug! },
-      {
-        type: 'stream_event',
-        kind: 'status',
-        stream_id: Number(row.id),
-        status: row.live_status,
-        title: row.title,
-        owner_id: row.owner_id,
-        playback_url: urls(row).playback_url,
-        timestamp: new Date().toISOString(),
-      },
-    )
+    const campaign = row.campaign_slug!
+    const frame = {
+      type: 'stream_event',
+      kind: 'status',
+      stream_id: Number(row.id),
+      status: row.live_status,
+      title: row.title,
+      playback_url: urls(row).playback_url,
+      timestamp: new Date().toISOString(),
+    }
+    await publisher.publish({ scope: 'campaign', campaign }, frame)
+    if (row.owner_id)
+      await publisher.publish({ scope: 'user', campaign, user_id: row.owner_id }, { ...frame, mine: true })
   }
   const refuse = (id: unknown, status: string | null, to: LiveStatus) =>
     new ConflictError(`Stream ${id} is ${status}; it cannot become ${to}`, 'INVALID_STREAM_STATE', {

@@ -5,7 +5,6 @@ import {
   type RealtimeConnection,
   type StreamEventFrame,
 } from '../../../client/index.js'
-import { loadUser } from '../shared/session.js'
 import { canSubmit, noticeText, useSubmit } from './forms.js'
 import { useI18n } from './i18n.js'
 
@@ -57,9 +56,6 @@ export function StreamPanel(props: {
   socket.current = props.connection
   /** Status frames heard so far: a read older than the latest of them must not undo it. */
   const heard = useRef(0)
-  /** Who this visitor is: the socket's `connected` frame says; the joined user until it does. */
-  const me = useRef<string | undefined>(undefined)
-  me.current ??= loadUser()?.id
   const { client, campaign } = props
 
   const join = (id: string | number) => socket.current?.send({ type: 'stream_join', stream_id: id })
@@ -124,8 +120,7 @@ export function StreamPanel(props: {
   useEffect(() => {
     const conn = props.connection
     if (!conn) return
-    const connected = conn.on('connected', (f) => {
-      if (f.user_id && f.user_id !== 'guest') me.current = String(f.user_id)
+    const connected = conn.on('connected', () => {
       // A new socket watches nothing yet: join the stream shown (a join sent before it opened was dropped).
       const s = shown.current
       if (s && s.status !== 'ended') join(s.stream_id)
@@ -143,8 +138,9 @@ export function StreamPanel(props: {
       if (f.status) heard.current++
       if (status) setStale(false)
       const id = String(f.stream_id)
-      // Status frames name the owner: the one marker the server gives every visitor.
-      const owner = f.owner_id == null ? undefined : String(f.owner_id) === me.current
+      // The owner's own sockets get each status frame a second time with `mine: true`; every
+      // visitor's frame names no owner, so only that one says whose the stream is.
+      const owner = f.mine === true ? true : undefined
       setStream((s) => {
         const same = s?.stream_id === id
         if (!same && status === 'ended') return s
