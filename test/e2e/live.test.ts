@@ -229,6 +229,8 @@ describe('live features in Chromium', () => {
       ['https://93.184.215.14/crm/v2', ['lead.updated', 'lead.erased']],
     )
 
+    // Rotating asks first (the new secret is shown once; the old one keeps signing).
+    page.once('dialog', (d) => void d.accept())
     await page.getByRole('button', { name: 'Rotate secret' }).click()
     await status.filter({ hasText: 'New signing secret' }).waitFor()
     const rotated = /whsec_\S+?(?=\.|\s|$)/.exec((await status.textContent())!)?.[0]

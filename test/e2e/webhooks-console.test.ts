@@ -56,6 +56,8 @@ describe('admin console, webhook secrets in their grace period', () => {
     assert.equal(shown.includes('whsec_'), false)
 
     // A rotation in the console: its new secret is shown once, the count goes up, no old one shows.
+    // Rotating asks first (the new secret is shown once; the old one keeps signing).
+    page.once('dialog', (d) => void d.accept())
     await page.locator('button', { hasText: 'Rotate secret' }).click()
     const box = page.locator('[data-testid="webhook-secret"]')
     await box.waitFor()

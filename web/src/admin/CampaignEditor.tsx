@@ -10,6 +10,11 @@ import { localTime } from './ui.js'
 interface EditorProps {
   client: OvasabiClient
   campaign: Campaign
+  /**
+   * Whether the key is an admin's (undefined: not known yet): only an admin may archive or restore,
+   * so an editor's key is not offered them.
+   */
+  admin?: boolean
   /** Reload the campaign (after a save, an archive, or a refused save: to learn the latest version). */
   onSaved: () => void
 }
@@ -240,7 +245,10 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
             is read-only: its settings cannot be changed and its page takes no actions. Its leads, media,
             webhooks and stats stay open. Restore it to edit it again (admins only).
           </p>
-          {!restoreRefused && (
+          {props.admin === false && (
+            <p data-testid="restore-admin-only">Only an admin can restore it: this key is an editor’s.</p>
+          )}
+          {!restoreRefused && props.admin !== false && (
             <button
               class="btn btn-sm btn-primary"
               type="button"
@@ -354,7 +362,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
           </button>
         )}
         <span class="muted">version {c.version}</span>
-        {!archived && (
+        {!archived && props.admin !== false && (
           <button
             class="btn btn-danger push-right"
             type="button"

@@ -5,6 +5,7 @@ import { Dashboard } from './Dashboard.js'
 import { Leads } from './Leads.js'
 import type { LinkTo, Tab } from './route.js'
 import { TABS } from './route.js'
+import { AdminOnly } from './ui.js'
 import { Webhooks } from './Webhooks.js'
 
 /** One campaign's tabs, or why it cannot be shown (unknown address, still loading, an error). */
@@ -17,10 +18,12 @@ export function CampaignPage(props: {
   /** The lookup by name (for a campaign past the list's first page) and the list itself. */
   single: Loadable<Campaign | undefined>
   campaigns: Loadable<unknown>
+  /** Whether the key is an admin's (undefined: not known yet): admin-only parts are not shown otherwise. */
+  admin: boolean | undefined
   link: LinkTo
   onSaved: () => void
 }) {
-  const { client, slug, tab, campaign: current, single, campaigns, link } = props
+  const { client, slug, tab, campaign: current, single, campaigns, link, admin } = props
   if (!current)
     return (
       <section data-testid="campaign-missing">
@@ -54,7 +57,7 @@ export function CampaignPage(props: {
         <span class="badge">{current.status}</span>
       </header>
       <nav class="tabs" aria-label="Campaign sections">
-        {TABS.map((t) => (
+        {TABS.filter((t) => t !== 'webhooks' || admin).map((t) => (
           <a
             key={t}
             {...link({ page: 'campaign', slug, tab: t })}
@@ -72,10 +75,20 @@ export function CampaignPage(props: {
         />
       )}
       {tab === 'settings' && (
-        <CampaignEditor key={current.slug} client={client} campaign={current} onSaved={props.onSaved} />
+        <CampaignEditor
+          key={current.slug}
+          client={client}
+          campaign={current}
+          admin={admin}
+          onSaved={props.onSaved}
+        />
       )}
-      {tab === 'leads' && <Leads client={client} slug={slug} />}
-      {tab === 'webhooks' && <Webhooks client={client} slug={slug} />}
+      {tab === 'leads' && <Leads client={client} slug={slug} canErase={admin === true} />}
+      {tab === 'webhooks' && (
+        <AdminOnly allowed={admin} what="Webhooks">
+          {() => <Webhooks client={client} slug={slug} />}
+        </AdminOnly>
+      )}
     </section>
   )
 }

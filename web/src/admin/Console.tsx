@@ -9,6 +9,10 @@ import { GraphView } from './Graph.js'
 import { Login } from './Login.js'
 import { type LinkTo, parseRoute, type Route, routeHref } from './route.js'
 import { StreamsWall } from './Streams.js'
+import { AdminOnly, Pager } from './ui.js'
+
+/** Campaigns per page of the list (sidebar and home): past it the list pages. */
+const PER_PAGE = 100
 
 export function Console() {
   const [key, setKey] = useState(storedKey())
@@ -52,9 +56,17 @@ export function Console() {
 
 function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => void }) {
   const [route, setRoute] = useState<Route>(() => parseRoute(location.pathname))
+  // What the key may do: screens only an admin can use (webhooks, erasing, archiving, the service
+  // graph) are not shown to an editor's key, which they only answered 403 `FORBIDDEN`. Undefined
+  // while the server has not said; a server that cannot say leaves every screen shown.
+  const [me] = useLoad(() => client.auth.me(), [client])
+  const admin =
+    me.state === 'ready' ? me.data.roles.includes('admin') : me.state === 'loading' ? undefined : true
+  // The list pages: it loaded the first 200 campaigns and never showed the rest.
+  const [listPage, setListPage] = useState(1)
   const [campaigns, reload] = useLoad(
-    () => client.campaigns.list({ include_archived: true, per_page: 200 }),
-    [client],
+    () => client.campaigns.list({ include_archived: true, page: listPage, per_page: PER_PAGE }),
+    [client, listPage],
   )
   useEffect(() => {
     const pop = () => setRoute(parseRoute(location.pathname))
@@ -74,6 +86,19 @@ function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => vo
     },
   })
   const list = campaigns.state === 'ready' ? campaigns.data.campaigns : []
+  const pager = (testid: string) =>
+    campaigns.state === 'ready' && (
+      <Pager
+        // The page the list shows, not the one asked for: until it comes the count stays true.
+        page={campaigns.data.page}
+        perPage={PER_PAGE}
+        total={campaigns.data.total}
+        shown={list.length}
+        noun="Campaigns"
+        testid={testid}
+        onPage={setListPage}
+      />
+    )
   const slug = route.page === 'campaign' ? route.slug : undefined
   const listed = slug ? list.find((c) => c.slug === slug) : undefined
   // A campaign past the first page of the list (or a mistyped address) is asked for by name, so
@@ -131,6 +156,7 @@ function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => vo
             </li>
           ))}
         </ul>
+        {pager('side-campaigns-pager')}
         <div class="side-head">
           <span>Platform</span>
         </div>
@@ -140,18 +166,25 @@ function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => vo
               Streams wall
             </a>
           </li>
-          <li>
-            <a {...link({ page: 'graph' })} aria-current={route.page === 'graph' ? 'page' : undefined}>
-              Service graph
-            </a>
-          </li>
+          {admin && (
+            <li>
+              <a {...link({ page: 'graph' })} aria-current={route.page === 'graph' ? 'page' : undefined}>
+                Service graph
+              </a>
+            </li>
+          )}
         </ul>
         <button class="btn btn-sm btn-ghost side-logout" type="button" onClick={onLogout}>
           Sign out
         </button>
       </aside>
       <main class="content" id="main" tabIndex={-1}>
-        {route.page === 'home' && <CampaignCards campaigns={campaigns} link={link} />}
+        {route.page === 'home' && (
+          <>
+            <CampaignCards campaigns={campaigns} link={link} />
+            {pager('campaigns-pager')}
+          </>
+        )}
         {route.page === 'new' && (
           <NewCampaign
             client={client}
@@ -169,12 +202,17 @@ function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => vo
             campaign={current}
             single={single}
             campaigns={campaigns}
+            admin={admin}
             link={link}
             onSaved={reload}
           />
         )}
         {route.page === 'streams' && <StreamsWall client={client} />}
-        {route.page === 'graph' && <GraphView client={client} />}
+        {route.page === 'graph' && (
+          <AdminOnly allowed={admin} what="The service graph">
+            {() => <GraphView client={client} />}
+          </AdminOnly>
+        )}
       </main>
     </div>
   )

@@ -6,7 +6,16 @@ import { LoadView, localTime, Pager } from './ui.js'
 const STATUSES: LeadStatus[] = ['new', 'contacted', 'qualified', 'won', 'lost']
 const PER_PAGE = 100
 
-export function Leads({ client, slug }: { client: OvasabiClient; slug: string }) {
+/** `canErase`: the key is an admin's (only an admin may erase; an editor's key was answered 403). */
+export function Leads({
+  client,
+  slug,
+  canErase,
+}: {
+  client: OvasabiClient
+  slug: string
+  canErase: boolean
+}) {
   const [status, setStatus] = useState('')
   const [q, setQ] = useState('')
   // Past the first hundred the table pages: it showed the first 100 and said nothing of the rest.
@@ -139,9 +148,11 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
                       <th scope="col">Message</th>
                       <th scope="col">Received</th>
                       <th scope="col">Status</th>
-                      <th scope="col">
-                        <span class="sr-only">Erase</span>
-                      </th>
+                      {canErase && (
+                        <th scope="col">
+                          <span class="sr-only">Erase</span>
+                        </th>
+                      )}
                     </tr>
                   </thead>
                   <tbody>
@@ -184,18 +195,20 @@ export function Leads({ client, slug }: { client: OvasabiClient; slug: string })
                             ))}
                           </select>
                         </td>
-                        <td>
-                          {!l.erased && (
-                            <button
-                              class="btn btn-danger btn-sm"
-                              type="button"
-                              disabled={erasing !== undefined}
-                              onClick={() => erase(l)}
-                            >
-                              {erasing === l.id ? 'Erasing…' : 'Erase'}
-                            </button>
-                          )}
-                        </td>
+                        {canErase && (
+                          <td>
+                            {!l.erased && (
+                              <button
+                                class="btn btn-danger btn-sm"
+                                type="button"
+                                disabled={erasing !== undefined}
+                                onClick={() => erase(l)}
+                              >
+                                {erasing === l.id ? 'Erasing…' : 'Erase'}
+                              </button>
+                            )}
+                          </td>
+                        )}
                       </tr>
                     ))}
                   </tbody>

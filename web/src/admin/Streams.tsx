@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks'
+import { useRef, useState } from 'preact/hooks'
 import type { OvasabiClient, SourceStream } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
 import { LoadView, Pager } from './ui.js'
@@ -17,7 +17,14 @@ export function StreamsWall({ client }: { client: OvasabiClient }) {
     [client, status, page],
   )
   const [message, setMessage] = useState<string>()
-  async function act(fn: () => Promise<unknown>) {
+  // The stream whose pin or archive is on its way: its buttons wait for the answer. A double click
+  // sent two requests (a second archive asked again; a second pin could undo the first).
+  const [busy, setBusy] = useState<{ id: SourceStream['id']; what: 'pin' | 'archive' }>()
+  const busyNow = useRef(false)
+  async function act(s: SourceStream, what: 'pin' | 'archive', fn: () => Promise<unknown>) {
+    if (busyNow.current) return
+    busyNow.current = true
+    setBusy({ id: s.id, what })
     try {
       await fn()
       // An earlier refusal no longer describes the wall.
@@ -25,6 +32,9 @@ export function StreamsWall({ client }: { client: OvasabiClient }) {
       reload()
     } catch (err) {
       setMessage(errorText(err))
+    } finally {
+      busyNow.current = false
+      setBusy(undefined)
     }
   }
   return (
@@ -87,24 +97,33 @@ export function StreamsWall({ client }: { client: OvasabiClient }) {
                       <button
                         class="btn btn-soft btn-sm"
                         type="button"
+                        disabled={busy !== undefined}
                         onClick={() =>
-                          act(() =>
+                          act(s, 'pin', () =>
                             s.is_pinned ? client.streamSource.unpin(s.id) : client.streamSource.pin(s.id),
                           )
                         }
                       >
-                        {s.is_pinned ? 'Unpin' : 'Pin'}
+                        {busy?.id === s.id && busy.what === 'pin'
+                          ? s.is_pinned
+                            ? 'Unpinning…'
+                            : 'Pinning…'
+                          : s.is_pinned
+                            ? 'Unpin'
+                            : 'Pin'}
                       </button>
                       <button
                         class="btn btn-danger btn-sm"
                         type="button"
+                        disabled={busy !== undefined}
                         onClick={() => {
+                          if (busyNow.current) return
                           const name = s.title || s.source || s.link
                           if (confirm(`Archive ${name}? It leaves the wall.`))
-                            void act(() => client.streamSource.archive(s.id))
+                            void act(s, 'archive', () => client.streamSource.archive(s.id))
                         }}
                       >
-                        Archive
+                        {busy?.id === s.id && busy.what === 'archive' ? 'Archiving…' : 'Archive'}
                       </button>
                     </div>
                   </article>

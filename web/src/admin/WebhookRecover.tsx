@@ -10,6 +10,22 @@ const DEFAULT_LOOKBACK_MS = 24 * 60 * 60 * 1000
  */
 const BEFORE_DISABLED_MS = 10 * 60 * 1000
 
+/** The zone a datetime-local input is read in: this browser's. */
+const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone
+
+/**
+ * This browser's zone by name and, at `at`, its short name or offset (`Asia/Kolkata time,
+ * GMT+5:30`; `America/New_York time, EST`): the field took a bare time, and operators in other zones read it.
+ */
+function zoneName(at: Date | undefined): string {
+  const short =
+    at &&
+    new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' })
+      .formatToParts(at)
+      .find((p) => p.type === 'timeZoneName')?.value
+  return short && short !== BROWSER_ZONE ? `${BROWSER_ZONE} time, ${short}` : `${BROWSER_ZONE} time`
+}
+
 /** `date` as a datetime-local input's value: the browser's local time, to the minute. */
 function localInputValue(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0')
@@ -60,7 +76,12 @@ export function RecoverMessages(props: {
       }}
     >
       <div class="field inline">
-        <label for={id}>Recover messages since</label>
+        <label for={id}>
+          Recover messages since{' '}
+          <span class="muted" data-testid="webhook-recover-zone">
+            ({zoneName(valid ? picked : new Date())})
+          </span>
+        </label>
         <input
           id={id}
           type="datetime-local"

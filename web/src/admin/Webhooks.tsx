@@ -121,6 +121,28 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
   }
 
   /**
+   * A new signing secret, once the operator agrees: it is shown only once, and the old one keeps
+   * signing beside it for the grace period. A stray click rotated at once.
+   */
+  async function rotate(h: Webhook) {
+    if (busy.current) return
+    if (
+      !confirm(
+        `Rotate the signing secret of ${h.url}? The new secret is shown only once: store it where your ` +
+          'receiver checks signatures. The current one keeps signing beside it for 24 h.',
+      )
+    )
+      return
+    await act(
+      () => client.webhooks.rotate(slug, h.id),
+      ({ secret }) => {
+        keep(h.url, secret)
+        return `New signing secret (shown once): ${secret}. The old one keeps signing beside it for 24 h.`
+      },
+    )
+  }
+
+  /**
    * Sends again what did not get through since `since`, and opens the log to show it going out.
    */
   async function recover(h: Webhook, since: Date) {
@@ -258,15 +280,8 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
                   <button
                     class="btn btn-soft btn-sm"
                     type="button"
-                    onClick={() =>
-                      act(
-                        () => client.webhooks.rotate(slug, h.id),
-                        ({ secret }) => {
-                          keep(h.url, secret)
-                          return `New signing secret (shown once): ${secret}. The old one keeps signing beside it for 24 h.`
-                        },
-                      )
-                    }
+                    disabled={pending}
+                    onClick={() => rotate(h)}
                   >
                     Rotate secret
                   </button>

@@ -24,6 +24,26 @@ export function LoadView<T>(props: {
   return <>{props.children(v.data)}</>
 }
 
+/**
+ * In place of a screen the signed-in key's role may not use (the server answers it 403): what it
+ * is for and who can use it, rather than a raw `FORBIDDEN`. `allowed` undefined: not known yet.
+ */
+export function AdminOnly(props: {
+  allowed: boolean | undefined
+  what: string
+  children: () => ComponentChildren
+}) {
+  if (props.allowed === undefined) return <p class="muted">Loading…</p>
+  if (!props.allowed)
+    return (
+      <p class="notice" data-tone="warn" role="status" data-testid="admin-only">
+        {props.what} {props.what.endsWith('s') ? 'are' : 'is'} for admins: this console is signed in with an
+        editor’s key. Sign in with an admin’s key to use {props.what.endsWith('s') ? 'them' : 'it'}.
+      </p>
+    )
+  return <>{props.children()}</>
+}
+
 export function Stat(props: { label: string; value: ComponentChildren; testid?: string }) {
   return (
     <div class="stat">
