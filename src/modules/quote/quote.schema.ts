@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import type { LeadStatus } from '../../platform/db/tables.js'
+import { SHOWS_SOMETHING } from '../../platform/text.js'
 
 export const LEAD_STATUSES = ['new', 'contacted', 'qualified', 'won', 'lost'] as const satisfies LeadStatus[]
 
@@ -20,6 +21,8 @@ export const TRANSITIONS: Record<LeadStatus, LeadStatus[]> = {
 
 /** At most this many metadata keys, on one submission and on a lead its resubmissions merge into. */
 export const METADATA_MAX_KEYS = 50
+/** The longest language tag the form takes (RFC 5646's minimum buffer, 4.4.1). */
+export const LOCALE_MAX_LENGTH = 35
 /**
  * At most this many bytes of metadata as JSON, likewise: a lead travels whole in every webhook,
  * list page and export, so a form field must not make it megabytes (the body limit alone would).
@@ -27,27 +30,41 @@ export const METADATA_MAX_KEYS = 50
 export const METADATA_MAX_BYTES = 16 * 1024
 
 /**
+ * Bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069): they reverse the text
+ * around them, so a name or a company reads in an export, a CRM or the console as something else
+ * (`Ada\u202Emoc.live` shows as "Adaevil.com"), as display names refuse them.
+ */
+const BIDI = '\\u202A-\\u202E\\u2066-\\u2069'
+/**
  * One line of text without control characters: an ESC or a backspace in a name is no name, and
  * such characters reach CSV exports, CRMs and terminals, where they can rewrite what is shown.
+ * The line and paragraph separators (U+2028, U+2029) are line breaks, and bidi controls (`BIDI`)
+ * rewrite what is shown too.
  */
-const LINE = '^[^\\u0000-\\u001F\\u007F-\\u009F]*$'
-/** Free text: the same, but tabs and line breaks are the message's own. */
-const TEXT = '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$'
+const LINE = `^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029${BIDI}]*$`
+/** Free text: the same, but tabs and line breaks (U+2028, U+2029 too) are the message's own. */
+const TEXT = `^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F${BIDI}]*$`
 
 /** The lead form. `website` is a honeypot: people never see it, form-filling bots do. */
 export const QuoteFields = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200, pattern: LINE }),
+    // Something visible: a name of only zero-width or filler characters (`\u200B`) names no one.
+    name: Type.String({ minLength: 1, maxLength: 200, pattern: `^${SHOWS_SOMETHING}${LINE.slice(1)}` }),
     // A dotted domain, as registration asks: `ada@localhost` reaches no one a campaign could answer.
     email: Type.String({ format: 'email', maxLength: 254, pattern: '^[^\\s@]+@[^\\s@.]+(\\.[^\\s@.]+)+$' }),
     company: Type.Optional(Type.String({ maxLength: 200, pattern: LINE })),
-    phone: Type.Optional(Type.String({ pattern: '^\\+?[0-9 ().-]{5,32}$' })),
+    // Digits, five at least: `-----` or `(((((` is punctuation, not a number anyone can call.
+    phone: Type.Optional(Type.String({ pattern: '^(?=(?:[^0-9]*[0-9]){5})\\+?[0-9 ().-]{5,32}$' })),
     message: Type.Optional(Type.String({ maxLength: 5000, pattern: TEXT })),
     budget: Type.Optional(
       Type.Union([Type.String({ maxLength: 100, pattern: LINE }), Type.Number({ minimum: 0 })]),
     ),
     interest: Type.Optional(Type.String({ maxLength: 200, pattern: LINE })),
-    locale: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$' })),
+    // At most 35 characters, what RFC 5646 (4.4.1) asks every implementation to take: a tag of
+    // any length stored whole would travel in every webhook, list page and export.
+    locale: Type.Optional(
+      Type.String({ maxLength: LOCALE_MAX_LENGTH, pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$' }),
+    ),
     consent: Type.Optional(Type.Boolean()),
     metadata: Type.Optional(
       Type.Record(Type.String(), Type.Unknown(), {
@@ -73,11 +90,11 @@ export const FIELD_HINTS: Record<string, string> = {
   name: 'name must be one line of 1 to 200 characters, without control characters',
   email: 'email must be a valid email address with a domain such as example.com (at most 254 characters)',
   company: 'company must be one line of at most 200 characters, without control characters',
-  phone: 'phone must be 5 to 32 digits, spaces, +, (, ), . or -',
+  phone: 'phone must be 5 to 32 digits, spaces, +, (, ), . or -, with at least 5 digits',
   message: 'message must be text of at most 5000 characters, without control characters',
   budget: 'budget must be a non-negative number or one line of at most 100 characters',
   interest: 'interest must be one line of at most 200 characters, without control characters',
-  locale: 'locale must be a language tag such as en or pt-BR',
+  locale: `locale must be a language tag such as en or pt-BR (at most ${LOCALE_MAX_LENGTH} characters)`,
   consent: 'consent must be true or false',
   metadata: `metadata must be an object with at most ${METADATA_MAX_KEYS} keys and ${METADATA_MAX_BYTES / 1024} KiB of JSON`,
   website: 'website must be text',

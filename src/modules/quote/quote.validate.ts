@@ -66,9 +66,12 @@ export function validateQuote(raw: unknown): QuoteFields {
       for (const f of params.additionalProperties ?? []) add(f, `${f} is not a field of the quote form`)
     } else {
       const field = e.instancePath.split('/')[1] ?? ''
-      if (field && !(field in QuoteFields.properties)) add(field, `${field} is not a field of the quote form`)
+      // Own keys only: `constructor` or `toString` is no field, and their hint no function.
+      if (field && !Object.hasOwn(QuoteFields.properties, field))
+        add(field, `${field} is not a field of the quote form`)
       else if (field === 'email' && localPartNotAscii(input)) add(field, EMAIL_NOT_ASCII_HINT)
-      else if (field) add(field, FIELD_HINTS[field] ?? `${field} ${e.message}`)
+      else if (field)
+        add(field, Object.hasOwn(FIELD_HINTS, field) ? FIELD_HINTS[field]! : `${field} ${e.message}`)
     }
   }
   if (!byField.has('metadata') && metadataTooLarge(input)) add('metadata', FIELD_HINTS.metadata!)
