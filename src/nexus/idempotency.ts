@@ -2,7 +2,7 @@ import { hash } from 'node:crypto'
 import { sql } from 'kysely'
 import { actorKey, type Principal } from '../platform/auth/principal.js'
 import type { Db } from '../platform/db/database.js'
-import { AppError, UnprocessableError } from '../platform/http/errors.js'
+import { type AppError, retryLaterError, UnprocessableError } from '../platform/http/errors.js'
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
 /** A claim older than this is from a process that died mid-action; another may take it over. */
@@ -18,12 +18,10 @@ export const IN_PROGRESS_RETRY_MS = 1000
  * action itself once the claim is stale (`details.takeover_in_ms`, when the claim's age is known).
  */
 export function requestInProgress(message: string, claimedAt?: Date): AppError {
-  const details: Record<string, number> = { retry_after_ms: IN_PROGRESS_RETRY_MS }
-  if (claimedAt) details.takeover_in_ms = Math.max(0, STALE_CLAIM_MS - (Date.now() - claimedAt.getTime()))
-  return new AppError(409, 'REQUEST_IN_PROGRESS', message, {
-    details,
-    headers: { 'retry-after': String(Math.ceil(IN_PROGRESS_RETRY_MS / 1000)) },
-  })
+  const details = claimedAt
+    ? { takeover_in_ms: Math.max(0, STALE_CLAIM_MS - (Date.now() - claimedAt.getTime())) }
+    : {}
+  return retryLaterError(409, 'REQUEST_IN_PROGRESS', message, IN_PROGRESS_RETRY_MS, details)
 }
 
 export interface RequestKey {

@@ -189,13 +189,12 @@ const REASONS: Record<number, string> = {
 }
 
 /**
- * `Retry-After` (seconds) of a refusal whose error names none: a node shutting down (behind a
- * balancer another node answers at once; a restarted one is back within seconds), maintenance
- * (as the REST answer's), a credential check that got no answer, and a client at its socket limit
- * (no time at which a slot frees, only a pace for its retries: a slot frees when it closes one).
+ * `Retry-After` (seconds) of a refusal whose error names none (a node shutting down names its own:
+ * `shuttingDown()`): maintenance (as the REST answer's), a credential check that got no answer, and
+ * a client at its socket limit (no time at which a slot frees, only a pace for its retries: a slot
+ * frees when it closes one).
  */
 const RETRY_AFTER = new Map([
-  ['SHUTTING_DOWN', '5'],
   ['MAINTENANCE', '60'],
   ['SERVICE_UNAVAILABLE', '5'],
   ['TOO_MANY_CONNECTIONS', '10'],

@@ -3,7 +3,7 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Config } from '../../config.js'
 import type { Db } from '../../platform/db/database.js'
 import {
-  AppError,
+  retryLaterError,
   ServiceUnavailableError,
   UnprocessableError,
   ValidationError,
@@ -453,10 +453,16 @@ export function createLocalizationService(deps: {
       }
       // When the upstream may be asked again (its `Retry-After`, an open circuit's rest): a REST
       // header, and in the details for the action's answer on a socket.
-      return new AppError(503, 'TRANSLATION_UNAVAILABLE', 'No translation provider could answer', {
-        details: { fallback: input.q, reason, retry_after_ms: retryAfterMs },
-        headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
-      })
+      return retryLaterError(
+        503,
+        'TRANSLATION_UNAVAILABLE',
+        'No translation provider could answer',
+        retryAfterMs,
+        {
+          fallback: input.q,
+          reason,
+        },
+      )
     }
     if (!batcher) throw unavailable('LIBRETRANSLATE_URL is not set and no catalog or cache entry matched')
     const unknown = await unknownCodes([source, ...todo.map(([, ti]) => targets[ti] as string)])

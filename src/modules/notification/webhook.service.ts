@@ -2,7 +2,7 @@ import type { EventBus } from '../../platform/bus/bus.js'
 import { newUlid } from '../../platform/ids.js'
 import type { Db } from '../../platform/db/database.js'
 import type { OutboxStatus } from '../../platform/db/tables.js'
-import { AppError, ConflictError, NotFoundError } from '../../platform/http/errors.js'
+import { ConflictError, NotFoundError, retryLaterError } from '../../platform/http/errors.js'
 import type { SecretBox } from './secret-box.js'
 import { newWebhookSecret } from './signing.js'
 import { refuseCredentials, resolveTarget, withoutCredentials } from './target-guard.js'
@@ -119,14 +119,11 @@ export const MAX_PREVIOUS_SECRETS = 3
  */
 function messageSending(messageId: string, leaseUntil: Date | null, now = Date.now()) {
   const retryAfterMs = Math.max(1000, (leaseUntil?.getTime() ?? now) - now)
-  return new AppError(
+  return retryLaterError(
     409,
     'MESSAGE_SENDING',
     `Message ${messageId} is being sent right now: replay it once this attempt ends`,
-    {
-      details: { retry_after_ms: retryAfterMs },
-      headers: { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) },
-    },
+    retryAfterMs,
   )
 }
 

@@ -100,6 +100,24 @@ export class ServiceUnavailableError extends AppError {
   }
 }
 
+/**
+ * A refusal the client may send again after `retryAfterMs` (a request still running elsewhere, a
+ * message being sent, an upstream resting): said twice, as REST's `Retry-After` (whole seconds, at
+ * least 1) and as `details.retry_after_ms` for an answer on a socket, which has no headers.
+ */
+export function retryLaterError(
+  statusCode: number,
+  code: string,
+  message: string,
+  retryAfterMs: number,
+  details: Record<string, unknown> = {},
+): AppError {
+  return new AppError(statusCode, code, message, {
+    details: { ...details, retry_after_ms: retryAfterMs },
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+  })
+}
+
 /** Seconds a client is told to wait before it tries again, on another node, after a shutdown's 503. */
 export const SHUTDOWN_RETRY_AFTER_SECONDS = 5
 
