@@ -34,6 +34,12 @@ const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   COMMIT_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
+  /**
+   * How long a request repeated (same `request_id`) while its first run goes on in another process
+   * waits for that run's answer before it is refused with 409 `REQUEST_IN_PROGRESS` and
+   * `Retry-After`. Keep it below the proxy's request timeout; 0: refuse at once.
+   */
+  IDEMPOTENCY_WAIT_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 10 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   /**
    * Put before every Redis key and bus channel as `REDIS_PREFIX:`, so deployments sharing one Redis
@@ -174,6 +180,7 @@ const INTEGER_KEYS = new Set([
   'SHUTDOWN_DRAIN_SECONDS',
   'DATABASE_POOL_SIZE',
   'COMMIT_CONCURRENCY',
+  'IDEMPOTENCY_WAIT_SECONDS',
   'SESSION_TTL_SECONDS',
   'BODY_LIMIT',
   'HTTP_HEADERS_TIMEOUT_SECONDS',

@@ -33,6 +33,7 @@ import {
   sameRequest,
   type StoredResponse,
   storedResponse,
+  WAIT_FOR_OTHER_MS,
 } from './idempotency.js'
 import type { ActionContext, ActionRegistry, GroupedWrite, RegisteredAction } from './registry.js'
 
@@ -99,7 +100,7 @@ export interface DispatcherDeps {
   commitLog: CommitLog
   publisher: RealtimePublisher
   metrics: Pick<Metrics, 'actions' | 'ackPublishesFailed' | 'afterCommitFailures'>
-  config: Pick<Config, 'VERSION' | 'ENVIRONMENT'>
+  config: Pick<Config, 'VERSION' | 'ENVIRONMENT'> & Partial<Pick<Config, 'IDEMPOTENCY_WAIT_SECONDS'>>
   /**
    * An `update_ack` the bus did not take, after-commit work that threw and a claim that could not
    * be released are logged here (never silently lost).
@@ -181,6 +182,7 @@ function isEnvelope(body: EnvelopeInput | SeedInput): body is EnvelopeInput {
  */
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const inFlight = new Map<string, { promise: Promise<DispatchOutcome>; fingerprint: string }>()
+  const waitForOtherMs = (deps.config.IDEMPOTENCY_WAIT_SECONDS ?? WAIT_FOR_OTHER_MS / 1000) * 1000
   const listeners: Array<(committed: CommittedAction) => void> = []
 
   /**
@@ -404,13 +406,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           tellCommitted(campaign, envelope, action.name)
           return toOutcome(response, envelope.request_id, action.name, false)
         }
-        const stored = await storedResponse(deps.db, key)
+        const stored = await storedResponse(deps.db, key, waitForOtherMs)
         if (stored) return toOutcome(sameRequest(stored, fingerprint), envelope.request_id, action.name, true)
       }
       throw requestInProgress('A request with this request_id could not be recorded; retry after Retry-After')
     }
 
-    const earlier = key.keyless ? undefined : await claim(deps.db, key, fingerprint)
+    const earlier = key.keyless ? undefined : await claim(deps.db, key, fingerprint, waitForOtherMs)
     if (earlier) return toOutcome(sameRequest(earlier, fingerprint), envelope.request_id, action.name, true)
     let response: StoredResponse
     try {

@@ -7,7 +7,8 @@ import { type AppError, retryLaterError, UnprocessableError } from '../platform/
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
 /** A claim older than this is from a process that died mid-action; another may take it over. */
 const STALE_CLAIM_MS = 60_000
-const WAIT_FOR_OTHER_MS = 10_000
+/** How long a repeat waits for another process's first run by default (`IDEMPOTENCY_WAIT_SECONDS`). */
+export const WAIT_FOR_OTHER_MS = 10_000
 /** When a repeat turned away while the first run goes on is told to come back. */
 export const IN_PROGRESS_RETRY_MS = 1000
 
@@ -81,14 +82,21 @@ const toStored = (row: { status_code: number | null; response: unknown; fingerpr
   fingerprint: row.fingerprint,
 })
 
-/** The stored first response for this key, once it is done; waits while another process holds it. */
-export async function storedResponse(db: Db, key: RequestKey): Promise<StoredRequest | undefined> {
-  const deadline = Date.now() + WAIT_FOR_OTHER_MS
+/**
+ * The stored first response for this key, once it is done; waits up to `waitMs` while another
+ * process holds it.
+ */
+export async function storedResponse(
+  db: Db,
+  key: RequestKey,
+  waitMs = WAIT_FOR_OTHER_MS,
+): Promise<StoredRequest | undefined> {
+  const deadline = Date.now() + waitMs
   for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
     const row = await read(db, key)
     if (!row) return undefined
     if (row.status === 'done') return toStored(row)
-    if (Date.now() > deadline) {
+    if (Date.now() >= deadline) {
       throw requestInProgress(
         'A request with this request_id is still being processed; retry after Retry-After',
         new Date(row.created_at),
@@ -112,6 +120,7 @@ export async function claim(
   db: Db,
   key: RequestKey,
   fingerprint: string,
+  waitMs = WAIT_FOR_OTHER_MS,
 ): Promise<StoredRequest | undefined> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const inserted = await db
@@ -149,7 +158,7 @@ export async function claim(
       .returning('request_id')
       .executeTakeFirst()
     if (takenOver) return undefined
-    const earlier = await storedResponse(db, key)
+    const earlier = await storedResponse(db, key, waitMs)
     if (earlier) return earlier
   }
   throw requestInProgress('A request with this request_id is still being processed; retry after Retry-After')
