@@ -78,7 +78,7 @@ for (const dialect of DIALECTS) {
 
     it('refuses a name that shows nothing (only zero-width or filler characters)', async () => {
       for (const name of ['\u200B', '\u200B\u200D', '\u3164', '\u2800', '\uFE0F']) {
-        await refused({ name }, 'name', /^name must be/)
+        await refused({ name }, 'name', /^name must contain a visible character$/)
       }
     })
 

@@ -187,6 +187,8 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
     },
     async (request) => {
       const { slug, id } = request.params as { slug: string; id: string }
+      // As the list does: a mistyped slug is `CAMPAIGN_NOT_FOUND`, not a lead that is gone.
+      await campaigns.get(slug)
       return quotes.get(slug, id)
     },
   )
@@ -208,6 +210,7 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
     async (request) => {
       const { slug, id } = request.params as { slug: string; id: string }
       const { status } = request.body as { status: LeadStatus }
+      await campaigns.get(slug)
       return quotes.transition(slug, id, status, request.principal!.user_id)
     },
   )
@@ -232,6 +235,7 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
     },
     async (request) => {
       const { slug, id } = request.params as { slug: string; id: string }
+      await campaigns.get(slug)
       return quotes.erase(slug, id, request.principal!.user_id)
     },
   )

@@ -101,6 +101,12 @@ export const FIELD_HINTS: Record<string, string> = {
 }
 
 /**
+ * A name of only what draws nothing (zero-width or filler characters, spaces): it is one line of
+ * the right length, so the field's hint would not say what is wrong with it.
+ */
+export const NAME_NOT_VISIBLE_HINT = 'name must contain a visible character'
+
+/**
  * An address still outside ASCII once its domain is mapped (`ＡＤＡ@example.com`, `josé@…`): the
  * lead form takes only ASCII before the @, so say that rather than "not an email address".
  */

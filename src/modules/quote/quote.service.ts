@@ -15,7 +15,7 @@ import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { HandedRow } from '../notification/delivery-worker.js'
 import type { WebhookService } from '../notification/webhook.service.js'
-import { isDisposableEmail } from './disposable.js'
+import { isDisposableEmail } from '../user/email.js'
 import { leadEmail } from './lead-email.js'
 import * as repo from './quote.repo.js'
 import {

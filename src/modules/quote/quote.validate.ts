@@ -1,7 +1,14 @@
 import { Compile } from 'typebox/compile'
 import { ValidationError } from '../../platform/http/errors.js'
+import { isBlank } from '../../platform/text.js'
 import { leadEmail } from './lead-email.js'
-import { EMAIL_NOT_ASCII_HINT, FIELD_HINTS, METADATA_MAX_BYTES, QuoteFields } from './quote.schema.js'
+import {
+  EMAIL_NOT_ASCII_HINT,
+  FIELD_HINTS,
+  METADATA_MAX_BYTES,
+  NAME_NOT_VISIBLE_HINT,
+  QuoteFields,
+} from './quote.schema.js'
 
 const validator = Compile(QuoteFields)
 
@@ -41,6 +48,12 @@ function localPartNotAscii(input: object): boolean {
   return /[^\x00-\x7F]/.test(email.slice(0, email.lastIndexOf('@')))
 }
 
+/** True when the name is text that shows nothing (`\u200B`, a Hangul filler: see `isBlank`). */
+function nameShowsNothing(input: object): boolean {
+  const name = (input as { name?: unknown }).name
+  return typeof name === 'string' && isBlank(name)
+}
+
 /**
  * The lead form, validated with one error per field in words a person can act on
  * (`details: [{field, path, message}]`), identical for `POST /api/quote` and the action.
@@ -70,6 +83,7 @@ export function validateQuote(raw: unknown): QuoteFields {
       if (field && !Object.hasOwn(QuoteFields.properties, field))
         add(field, `${field} is not a field of the quote form`)
       else if (field === 'email' && localPartNotAscii(input)) add(field, EMAIL_NOT_ASCII_HINT)
+      else if (field === 'name' && nameShowsNothing(input)) add(field, NAME_NOT_VISIBLE_HINT)
       else if (field)
         add(field, Object.hasOwn(FIELD_HINTS, field) ? FIELD_HINTS[field]! : `${field} ${e.message}`)
     }

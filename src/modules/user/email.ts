@@ -1,11 +1,8 @@
 import { createRequire } from 'node:module'
 import { domainToASCII, domainToUnicode } from 'node:url'
+import { getPublicSuffix } from 'tldts'
 
 const require = createRequire(import.meta.url)
-// The maintained list (disposable-email-domains): exact domains, and wildcard parents whose every
-// subdomain is disposable.
-const exact = new Set<string>(require('disposable-email-domains') as string[])
-const wildcard = new Set<string>(require('disposable-email-domains/wildcard.json') as string[])
 
 /**
  * What addresses are stored and deduped on (an account's with `accountEmail`'s folds besides):
@@ -112,12 +109,50 @@ export function canonicalEmail(email: string): string {
   return `${local}@${domain}`
 }
 
+/** The disposable-domain list, loaded on first use (see `disposableLists`). */
+let disposable: { exact: Set<string>; wildcard: Set<string> } | undefined
+
+/**
+ * The maintained list (`disposable-email-domains`): its domains, and its wildcard file's parents
+ * whose every subdomain is disposable (`33mail.com`), each in the ASCII (`xn--`) form, since the
+ * list writes internationalised domains either way (`desayuno-étnico.info`, `5801000.xn--p1ai`).
+ * Read once, on first use: ~120k domains, needed only where a rule refuses throwaway addresses.
+ */
+function disposableLists(): { exact: Set<string>; wildcard: Set<string> } {
+  if (!disposable) {
+    const ascii = (domains: string[]) =>
+      new Set(domains.map((d) => (/^[\x00-\x7F]*$/.test(d) ? d : domainToASCII(d) || d)))
+    disposable = {
+      exact: ascii(require('disposable-email-domains') as string[]),
+      wildcard: ascii(require('disposable-email-domains/wildcard.json') as string[]),
+    }
+  }
+  return disposable
+}
+
+/**
+ * True when the address's domain is on the disposable list, or is a subdomain of a listed domain
+ * (`abc.guerrillamail.com`: the subdomain is the spammer's to choose). Parents are looked up down
+ * to the registrable domain and no further: the list names a few public suffixes (`edu.pl`,
+ * `za.com`) under which others register names of their own (`uw.edu.pl`), so those are refused
+ * only when named themselves. A parent in the list's wildcard file is refused at any level, as
+ * its maintainers say. Shared by the lead form (`block_disposable_emails`) and referrals; one
+ * `Set` lookup a label.
+ */
 export function isDisposableEmail(email: string): boolean {
-  const domain = normaliseEmail(email).split('@').pop() ?? ''
-  if (exact.has(domain)) return true
+  if (!email.includes('@')) return false
+  const domain = withAsciiDomain(normaliseEmail(email)).split('@').pop() ?? ''
+  if (!domain) return false
+  const { exact, wildcard } = disposableLists()
+  if (exact.has(domain) || wildcard.has(domain)) return true
+  // Public suffixes of the private section too (`za.com`, `ddns.net`): names under them are
+  // registered by different people, as under `com`.
+  const suffix = getPublicSuffix(domain, { allowPrivateDomains: true }) ?? ''
   const labels = domain.split('.')
   for (let i = 1; i < labels.length - 1; i++) {
-    if (wildcard.has(labels.slice(i).join('.'))) return true
+    const parent = labels.slice(i).join('.')
+    if (wildcard.has(parent)) return true
+    if (parent.length > suffix.length && exact.has(parent)) return true
   }
-  return wildcard.has(domain)
+  return false
 }
