@@ -11,6 +11,7 @@ import {
   ForbiddenError,
   ValidationError,
 } from '../platform/http/errors.js'
+import { patternMessage, schemaAt } from '../platform/http/pattern-message.js'
 import type { Metrics } from '../platform/observability/metrics.js'
 import type { OutboundFrame, RealtimePublisher } from '../realtime/publish.js'
 import {
@@ -286,7 +287,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     if (!action.validator.Check(envelope.payload)) {
       const details = [...action.validator.Errors(envelope.payload)].slice(0, 20).map((e) => ({
         path: `/payload${e.instancePath}`,
-        message: e.message,
+        message:
+          e.keyword === 'pattern'
+            ? patternMessage(schemaAt(action.payload, e.schemaPath), e.message)
+            : e.message,
       }))
       throw new ValidationError(`Payload for ${action.name} is invalid`, details)
     }

@@ -15,6 +15,8 @@ const Email = Type.String({
   minLength: 3,
   maxLength: 254,
   description: 'An email address; trimmed, lower-cased and put in Unicode NFC',
+  errorMessage:
+    'must be an email address (name@example.com), without spaces, control or invisible characters',
 })
 const Password = Type.String({ minLength: 1, maxLength: 256 })
 
@@ -34,6 +36,8 @@ const DisplayName = Type.String({
   pattern: `^${NO_MARK_PILE}${SHOWS_SOMETHING}[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]+$`,
   description:
     'One line, without control characters, bidirectional overrides or more than 4 combining marks on a character',
+  errorMessage:
+    'must show something, on one line, without control characters, bidirectional overrides or more than 4 combining marks on a character',
 })
 
 /**
@@ -47,6 +51,7 @@ const ConsentVersion = Type.String({
   maxLength: 64,
   pattern: `^${SHOWS_SOMETHING}[^\\p{Cc}\\p{Cf}\\p{DI}\\u2028\\u2029]+$`,
   description: 'The version of the consent text shown; trimmed, without control or invisible characters',
+  errorMessage: 'must show something, without control or invisible characters',
 })
 
 /**
@@ -65,6 +70,7 @@ export const RegisterPayload = Type.Object(
       Type.String({
         pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$',
         description: 'A language tag (`pt-BR`, `pt_br`); stored and answered in BCP 47 case (`pt-BR`)',
+        errorMessage: 'must be a language tag such as en, pt-BR or zh_Hant_TW',
       }),
     ),
     consent: Type.Optional(Type.Object({ text_version: ConsentVersion }, { additionalProperties: false })),

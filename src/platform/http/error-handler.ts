@@ -11,6 +11,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from './errors.js'
+import { patternMessage } from './pattern-message.js'
 
 /** A client's header as an error message may quote it: printable, bounded. */
 function quoted(value: string | undefined): string {
@@ -77,7 +78,11 @@ function validationDetails(violations: Violation[], part: RequestPart) {
     details.push({
       in: part,
       path,
-      message: key ? 'is not a known property' : (enumMessage(v) ?? v.message ?? 'is invalid'),
+      message: key
+        ? 'is not a known property'
+        : v.keyword === 'pattern'
+          ? patternMessage((v as { parentSchema?: unknown }).parentSchema, v.message ?? 'is invalid')
+          : (enumMessage(v) ?? v.message ?? 'is invalid'),
       ...(missing ? { missing } : {}),
     })
   }

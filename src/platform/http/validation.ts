@@ -9,6 +9,8 @@ function build(coerceTypes: boolean | 'array') {
     removeAdditional: false,
     allErrors: true,
     strict: false,
+    // Errors carry their schema (`parentSchema`): a pattern's own words (`patternMessage`).
+    verbose: true,
   })
   ;(addFormats as unknown as (a: Ajv) => void)(ajv)
   return ajv
