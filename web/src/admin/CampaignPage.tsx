@@ -85,7 +85,7 @@ export function CampaignPage(props: {
       )}
       {tab === 'leads' && <Leads client={client} slug={slug} canErase={admin === true} />}
       {tab === 'webhooks' && (
-        <AdminOnly allowed={admin} what="Webhooks">
+        <AdminOnly allowed={admin} what="Webhooks" plural>
           {() => <Webhooks client={client} slug={slug} />}
         </AdminOnly>
       )}

@@ -8,7 +8,7 @@ import { NewCampaign } from './NewCampaign.js'
 import { GraphView } from './Graph.js'
 import { Login } from './Login.js'
 import { type LinkTo, parseRoute, type Route, routeHref } from './route.js'
-import { StreamsWall } from './Streams.js'
+import { StreamsWall, type WallRole } from './Streams.js'
 import { AdminOnly, Pager } from './ui.js'
 
 /** Campaigns per page of the list (sidebar and home): past it the list pages. */
@@ -62,6 +62,15 @@ function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => vo
   const [me] = useLoad(() => client.auth.me(), [client])
   const admin =
     me.state === 'ready' ? me.data.roles.includes('admin') : me.state === 'loading' ? undefined : true
+  // The streams wall's pin and archive: an editor's key changes only the streams it added.
+  const wallRole: WallRole | undefined =
+    admin === undefined
+      ? undefined
+      : admin
+        ? 'admin'
+        : me.state === 'ready' && me.data.roles.includes('editor')
+          ? 'editor'
+          : 'reader'
   // The list pages: it loaded the first 200 campaigns and never showed the rest.
   const [listPage, setListPage] = useState(1)
   const [campaigns, reload] = useLoad(
@@ -207,7 +216,7 @@ function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => vo
             onSaved={reload}
           />
         )}
-        {route.page === 'streams' && <StreamsWall client={client} />}
+        {route.page === 'streams' && <StreamsWall client={client} role={wallRole} />}
         {route.page === 'graph' && (
           <AdminOnly allowed={admin} what="The service graph">
             {() => <GraphView client={client} />}

@@ -132,7 +132,7 @@ export function Leads({
       )}
       <LoadView value={leads} what="leads">
         {(d) =>
-          d.leads.length === 0 && page === 1 ? (
+          d.leads.length === 0 && d.page === 1 ? (
             <p class="muted" data-testid="leads-empty">
               {status || q ? 'No leads match this status and search.' : 'No leads yet.'}
             </p>
@@ -215,8 +215,10 @@ export function Leads({
                 </table>
               </div>
               <Pager
-                page={page}
-                perPage={PER_PAGE}
+                // The page the rows are from, not the one asked for: until its answer comes the
+                // table still shows the last one's rows, and the count must say those.
+                page={d.page}
+                perPage={d.per_page}
                 total={d.total}
                 shown={d.leads.length}
                 noun="Leads"

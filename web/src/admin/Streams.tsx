@@ -1,13 +1,22 @@
 import { useRef, useState } from 'preact/hooks'
-import type { OvasabiClient, SourceStream } from '../../../client/index.js'
+import { OvasabiError, type OvasabiClient, type SourceStream } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
 import { LoadView, Pager } from './ui.js'
 
 /** Tiles per page: the registry's largest page. */
 const PER_PAGE = 100
 
-/** The StreamSource registry as a wall: pinned first, live highlighted; pin and archive in place. */
-export function StreamsWall({ client }: { client: OvasabiClient }) {
+/**
+ * Who may pin and archive on the wall, as the registry decides: an admin's key any stream, an
+ * editor's key only the streams it added itself, any other key none.
+ */
+export type WallRole = 'admin' | 'editor' | 'reader'
+
+/**
+ * The StreamSource registry as a wall: pinned first, live highlighted; pin and archive in place,
+ * on the streams `role` may change (undefined: not known yet, so none are offered).
+ */
+export function StreamsWall({ client, role }: { client: OvasabiClient; role: WallRole | undefined }) {
   const [status, setStatus] = useState('')
   // Past the first hundred the wall pages: it showed the first 100 and never the rest.
   const [page, setPage] = useState(1)
@@ -21,6 +30,16 @@ export function StreamsWall({ client }: { client: OvasabiClient }) {
   // sent two requests (a second archive asked again; a second pin could undo the first).
   const [busy, setBusy] = useState<{ id: SourceStream['id']; what: 'pin' | 'archive' }>()
   const busyNow = useRef(false)
+  // Streams the server refused this key: an editor's key may change only the streams it added, and
+  // the list does not say which key added a stream, so one added by another key shows its buttons
+  // until the server says no; from then on they are not offered.
+  const [refused, setRefused] = useState<ReadonlySet<SourceStream['id']>>(new Set())
+  /**
+   * An editor's key never owns a stream a registry account added (`user_id`) nor a campaign's
+   * live stream: the server refuses those (403), so their buttons are not shown.
+   */
+  const mayChange = (s: SourceStream) =>
+    role === 'admin' || (role === 'editor' && s.user_id === null && s.campaign === null && !refused.has(s.id))
   async function act(s: SourceStream, what: 'pin' | 'archive', fn: () => Promise<unknown>) {
     if (busyNow.current) return
     busyNow.current = true
@@ -31,7 +50,13 @@ export function StreamsWall({ client }: { client: OvasabiClient }) {
       setMessage(undefined)
       reload()
     } catch (err) {
-      setMessage(errorText(err))
+      if (err instanceof OvasabiError && err.status === 403) {
+        setRefused((r) => new Set(r).add(s.id))
+        setMessage(
+          `${s.title || s.source || s.link} was added by another key: only an admin’s key or the key ` +
+            'that added it may pin or archive it.',
+        )
+      } else setMessage(errorText(err))
     } finally {
       busyNow.current = false
       setBusy(undefined)
@@ -58,6 +83,12 @@ export function StreamsWall({ client }: { client: OvasabiClient }) {
           </select>
         </div>
       </header>
+      {role === 'editor' && (
+        <p class="muted" data-testid="streams-editor-note">
+          Signed in with an editor’s key: it pins and archives the streams it added. An admin’s key changes
+          any stream.
+        </p>
+      )}
       {message && (
         <p class="notice" data-tone="danger" role="alert">
           {message}
@@ -65,7 +96,7 @@ export function StreamsWall({ client }: { client: OvasabiClient }) {
       )}
       <LoadView value={streams} what="stream registry">
         {(d) =>
-          d.streams.length === 0 && page === 1 ? (
+          d.streams.length === 0 && d.meta.current_page === 1 ? (
             <p class="muted" data-testid="streams-empty">
               {status ? `No ${status} streams.` : 'No streams registered.'}
             </p>
@@ -93,45 +124,49 @@ export function StreamsWall({ client }: { client: OvasabiClient }) {
                       {s.link}
                     </a>
                     <span class="muted small">{[s.city, s.state].filter(Boolean).join(', ')}</span>
-                    <div class="tile-actions">
-                      <button
-                        class="btn btn-soft btn-sm"
-                        type="button"
-                        disabled={busy !== undefined}
-                        onClick={() =>
-                          act(s, 'pin', () =>
-                            s.is_pinned ? client.streamSource.unpin(s.id) : client.streamSource.pin(s.id),
-                          )
-                        }
-                      >
-                        {busy?.id === s.id && busy.what === 'pin'
-                          ? s.is_pinned
-                            ? 'Unpinning…'
-                            : 'Pinning…'
-                          : s.is_pinned
-                            ? 'Unpin'
-                            : 'Pin'}
-                      </button>
-                      <button
-                        class="btn btn-danger btn-sm"
-                        type="button"
-                        disabled={busy !== undefined}
-                        onClick={() => {
-                          if (busyNow.current) return
-                          const name = s.title || s.source || s.link
-                          if (confirm(`Archive ${name}? It leaves the wall.`))
-                            void act(s, 'archive', () => client.streamSource.archive(s.id))
-                        }}
-                      >
-                        {busy?.id === s.id && busy.what === 'archive' ? 'Archiving…' : 'Archive'}
-                      </button>
-                    </div>
+                    {mayChange(s) && (
+                      <div class="tile-actions">
+                        <button
+                          class="btn btn-soft btn-sm"
+                          type="button"
+                          disabled={busy !== undefined}
+                          onClick={() =>
+                            act(s, 'pin', () =>
+                              s.is_pinned ? client.streamSource.unpin(s.id) : client.streamSource.pin(s.id),
+                            )
+                          }
+                        >
+                          {busy?.id === s.id && busy.what === 'pin'
+                            ? s.is_pinned
+                              ? 'Unpinning…'
+                              : 'Pinning…'
+                            : s.is_pinned
+                              ? 'Unpin'
+                              : 'Pin'}
+                        </button>
+                        <button
+                          class="btn btn-danger btn-sm"
+                          type="button"
+                          disabled={busy !== undefined}
+                          onClick={() => {
+                            if (busyNow.current) return
+                            const name = s.title || s.source || s.link
+                            if (confirm(`Archive ${name}? It leaves the wall.`))
+                              void act(s, 'archive', () => client.streamSource.archive(s.id))
+                          }}
+                        >
+                          {busy?.id === s.id && busy.what === 'archive' ? 'Archiving…' : 'Archive'}
+                        </button>
+                      </div>
+                    )}
                   </article>
                 ))}
               </div>
               <Pager
-                page={page}
-                perPage={PER_PAGE}
+                // The page the tiles are from, not the one asked for: until its answer comes the
+                // wall still shows the last one's tiles, and the count must say those.
+                page={d.meta.current_page}
+                perPage={d.meta.per_page}
                 total={d.meta.total_count}
                 shown={d.streams.length}
                 noun="Streams"

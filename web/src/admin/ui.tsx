@@ -27,18 +27,21 @@ export function LoadView<T>(props: {
 /**
  * In place of a screen the signed-in key's role may not use (the server answers it 403): what it
  * is for and who can use it, rather than a raw `FORBIDDEN`. `allowed` undefined: not known yet.
+ * `plural`: `what` names several things (`Webhooks are…`); the caller says so, since the noun's
+ * last letter does not (`Analytics is…`).
  */
 export function AdminOnly(props: {
   allowed: boolean | undefined
   what: string
+  plural?: boolean
   children: () => ComponentChildren
 }) {
   if (props.allowed === undefined) return <p class="muted">Loading…</p>
   if (!props.allowed)
     return (
       <p class="notice" data-tone="warn" role="status" data-testid="admin-only">
-        {props.what} {props.what.endsWith('s') ? 'are' : 'is'} for admins: this console is signed in with an
-        editor’s key. Sign in with an admin’s key to use {props.what.endsWith('s') ? 'them' : 'it'}.
+        {props.what} {props.plural ? 'are' : 'is'} for admins: this console is signed in with an editor’s key.
+        Sign in with an admin’s key to use {props.plural ? 'them' : 'it'}.
       </p>
     )
   return <>{props.children()}</>
