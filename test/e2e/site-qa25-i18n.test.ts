@@ -2,11 +2,10 @@
 // campaign, whose strings the server now translates) and a form's 429, translated through the
 // LibreTranslate-compatible test upstream ("[es] UPPER CASE", `{placeholders}` kept by the server).
 import assert from 'node:assert/strict'
-import { after, afterEach, before, describe, test } from 'node:test'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { type FakeLibreTranslate, startFakeLibreTranslate } from '../fixtures/libretranslate.js'
+import { describe, test } from 'node:test'
 import { createCampaign } from '../helper.js'
-import { DESKTOP, launch, openPage, type Server, screenshot, startServer } from './harness.js'
+import { openPage, screenshot } from './harness.js'
+import { i18nSuite, switchTo } from './site-i18n-fixtures.js'
 
 const LIMIT = { timeout: 90_000 }
 /**
@@ -15,52 +14,18 @@ const LIMIT = { timeout: 90_000 }
  */
 const PER_MINUTE = 400
 
-/** The page switched to `lang`, once its heading shows translated and no string is still on its way. */
-async function switchTo(p: Page, lang: string) {
-  await p.locator('h1').waitFor()
-  await p.locator('[data-testid="language-switcher"]').selectOption(lang)
-  await p.waitForFunction((l) => document.querySelector('h1')?.textContent?.startsWith(`[${l}] `), lang)
-  await p.waitForFunction(() => document.getElementById('lang-status')?.textContent === '')
-}
-
 describe('campaign site: its notices translated (QA 25)', () => {
-  let server: Server
-  let browser: Browser
-  let translator: FakeLibreTranslate
-  const contexts: BrowserContext[] = []
-  /** A desktop context of its own client address (the rate limit counts per address). */
-  const newContext = async () => {
-    const ip = `203.0.113.${Math.floor(Math.random() * 200) + 20}`
-    const context = await browser.newContext({ ...DESKTOP, extraHTTPHeaders: { 'x-forwarded-for': ip } })
-    context.setDefaultTimeout(20_000)
-    contexts.push(context)
-    return { context, ip }
-  }
-  before(async () => {
-    translator = await startFakeLibreTranslate()
-    server = await startServer({
-      env: { LIBRETRANSLATE_URL: translator.url, RATE_LIMIT_PER_MINUTE: String(PER_MINUTE) },
-    })
-    browser = await launch()
-  })
-  afterEach(async () => {
-    const closing = contexts.splice(0).map((c) => c.close().catch(() => {}))
-    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 5000))])
-  })
-  after(async () => {
-    await browser?.close()
-    await server?.close()
-    await translator?.close()
-  })
+  const suite = i18nSuite({ perMinute: PER_MINUTE, ipPrefix: '203.0.113.' })
+  const newContext = () => suite.newContext()
 
   test(
     'a scheduled campaign’s waiting room reads in the chosen language, its time written that way',
     LIMIT,
     async () => {
       const startsAt = new Date(Date.now() + 3 * 24 * 3600_000).toISOString()
-      const slug = await createCampaign(server.app, { metadata: { scheduling: { start: startsAt } } })
+      const slug = await createCampaign(suite.server.app, { metadata: { scheduling: { start: startsAt } } })
       const { context } = await newContext()
-      const { page, problems } = await openPage(context, `${server.baseUrl}/c/${slug}`)
+      const { page, problems } = await openPage(context, `${suite.server.baseUrl}/c/${slug}`)
       const notice = page.locator('[data-testid="campaign-status"][data-status="scheduled"]')
       await notice.waitFor()
       assert.match((await notice.textContent()) ?? '', /^This campaign opens .+: its forms open then\.$/)
@@ -89,9 +54,9 @@ describe('campaign site: its notices translated (QA 25)', () => {
     'a referral milestone is announced in the chosen language, the name filled in as text',
     LIMIT,
     async () => {
-      const slug = await createCampaign(server.app)
+      const slug = await createCampaign(suite.server.app)
       const { context: a } = await newContext()
-      const { page: pa, problems } = await openPage(a, `${server.baseUrl}/c/${slug}`)
+      const { page: pa, problems } = await openPage(a, `${suite.server.baseUrl}/c/${slug}`)
       await switchTo(pa, 'es')
       await pa.locator('#join-name').fill('Ada')
       await pa.locator('#join-email').fill(`ada.${Date.now()}@example.org`)
@@ -112,9 +77,9 @@ describe('campaign site: its notices translated (QA 25)', () => {
   )
 
   test('a 429 on a form is said in the chosen language, with its wait filled in', LIMIT, async () => {
-    const slug = await createCampaign(server.app, { features: ['quote', 'translation'] })
+    const slug = await createCampaign(suite.server.app, { features: ['quote', 'translation'] })
     const { context, ip } = await newContext()
-    const { page, problems } = await openPage(context, `${server.baseUrl}/c/${slug}`)
+    const { page, problems } = await openPage(context, `${suite.server.baseUrl}/c/${slug}`)
     await page.locator('.brand', { hasText: `Test ${slug}` }).waitFor()
     await switchTo(page, 'es')
     const form = page.locator('form[data-testid="quote-form"]')
@@ -123,7 +88,7 @@ describe('campaign site: its notices translated (QA 25)', () => {
     // The rest of this minute's allowance, spent from the page's own address.
     let status = 0
     for (let i = 0; i < PER_MINUTE && status !== 429; i++) {
-      const res = await fetch(`${server.baseUrl}/c/${slug}`, { headers: { 'x-forwarded-for': ip } })
+      const res = await fetch(`${suite.server.baseUrl}/c/${slug}`, { headers: { 'x-forwarded-for': ip } })
       await res.arrayBuffer()
       status = res.status
     }

@@ -4,67 +4,28 @@
 // asked once. Translated through the LibreTranslate-compatible test upstream ("[es] UPPER CASE",
 // `{placeholders}` kept by the server).
 import assert from 'node:assert/strict'
-import { after, afterEach, before, describe, test } from 'node:test'
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
-import { type FakeLibreTranslate, startFakeLibreTranslate } from '../fixtures/libretranslate.js'
+import { describe, test } from 'node:test'
+import type { BrowserContextOptions } from 'playwright-core'
 import { adminHeaders, createCampaign, uniqueSlug } from '../helper.js'
-import { DESKTOP, launch, openPage, type Server, startServer } from './harness.js'
+import { openPage } from './harness.js'
+import { i18nSuite, switchTo } from './site-i18n-fixtures.js'
 
 const LIMIT = { timeout: 120_000 }
 /** Requests one client address may make a minute: room for a page translated twice or three times. */
 const PER_MINUTE = 1000
 
-/** The page switched to `lang`, once its heading shows translated and no string is still on its way. */
-async function switchTo(p: Page, lang: string) {
-  await p.locator('h1').waitFor()
-  await p.locator('[data-testid="language-switcher"]').selectOption(lang)
-  await p.waitForFunction((l) => document.querySelector('h1')?.textContent?.startsWith(`[${l}] `), lang)
-  await p.waitForFunction(() => document.getElementById('lang-status')?.textContent === '')
-}
-
 describe('campaign site: its last English-only words translated (QA 26)', () => {
-  let server: Server
-  let browser: Browser
-  let translator: FakeLibreTranslate
-  const contexts: BrowserContext[] = []
-  /** A desktop context of its own client address (the rate limit counts per address). */
-  const newContext = async (options: BrowserContextOptions = {}) => {
-    const ip = `198.51.100.${Math.floor(Math.random() * 200) + 20}`
-    const context = await browser.newContext({
-      ...DESKTOP,
-      locale: 'en-US',
-      ...options,
-      extraHTTPHeaders: { 'x-forwarded-for': ip },
-    })
-    context.setDefaultTimeout(20_000)
-    contexts.push(context)
-    return context
-  }
-  before(async () => {
-    translator = await startFakeLibreTranslate()
-    server = await startServer({
-      env: { LIBRETRANSLATE_URL: translator.url, RATE_LIMIT_PER_MINUTE: String(PER_MINUTE) },
-    })
-    browser = await launch()
-  })
-  afterEach(async () => {
-    const closing = contexts.splice(0).map((c) => c.close().catch(() => {}))
-    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 5000))])
-  })
-  after(async () => {
-    await browser?.close()
-    await server?.close()
-    await translator?.close()
-  })
+  const suite = i18nSuite({ perMinute: PER_MINUTE, ipPrefix: '198.51.100.' })
+  const newContext = async (options: BrowserContextOptions = {}) => (await suite.newContext(options)).context
 
   test(
     'a 429’s wait reads "1 second" and "2 seconds", each language choosing its form by its own rules',
     LIMIT,
     async () => {
-      const slug = await createCampaign(server.app, { features: ['quote', 'translation'] })
+      const slug = await createCampaign(suite.server.app, { features: ['quote', 'translation'] })
       // Japanese has one form for every count: an operator's catalog gives it (the test upstream
       // has no Japanese), and 1 must read that form, not the one English uses for 1.
-      const put = await server.app.inject({
+      const put = await suite.server.app.inject({
         method: 'PUT',
         url: `/api/campaign/${slug}/catalog`,
         headers: adminHeaders,
@@ -75,7 +36,7 @@ describe('campaign site: its last English-only words translated (QA 26)', () => 
       })
       assert.equal(put.statusCode, 200, put.body)
       const context = await newContext()
-      const { page, problems } = await openPage(context, `${server.baseUrl}/c/${slug}`)
+      const { page, problems } = await openPage(context, `${suite.server.baseUrl}/c/${slug}`)
       await page.locator('.brand', { hasText: `Test ${slug}` }).waitFor()
       // The server's 429 with the wait each case needs (its own limiter's wait is what is left of
       // its minute, which a test cannot choose).
@@ -127,9 +88,9 @@ describe('campaign site: its last English-only words translated (QA 26)', () => 
   )
 
   test('a guest’s cursor is labelled in the chosen language, and reworded on a switch', LIMIT, async () => {
-    const slug = await createCampaign(server.app, { metadata: { scheduling: { frequency: 10 } } })
-    const { page: pa } = await openPage(await newContext(), `${server.baseUrl}/c/${slug}`)
-    const { page: pb, problems } = await openPage(await newContext(), `${server.baseUrl}/c/${slug}`)
+    const slug = await createCampaign(suite.server.app, { metadata: { scheduling: { frequency: 10 } } })
+    const { page: pa } = await openPage(await newContext(), `${suite.server.baseUrl}/c/${slug}`)
+    const { page: pb, problems } = await openPage(await newContext(), `${suite.server.baseUrl}/c/${slug}`)
     await pa.locator('h1').waitFor()
     const cursor = pb.locator('[data-cursor-id]').first()
     for (let i = 0; !(await cursor.count()); i++) {
@@ -155,8 +116,8 @@ describe('campaign site: its last English-only words translated (QA 26)', () => 
     'the window title reads in the chosen language, the campaign’s title kept as written',
     LIMIT,
     async () => {
-      const slug = await createCampaign(server.app)
-      const { page, problems } = await openPage(await newContext(), `${server.baseUrl}/c/${slug}`)
+      const slug = await createCampaign(suite.server.app)
+      const { page, problems } = await openPage(await newContext(), `${suite.server.baseUrl}/c/${slug}`)
       await page.waitForFunction((t) => document.title === t, `Test ${slug}: live campaigns`)
       await switchTo(page, 'es')
       await page.waitForFunction((t) => document.title === t, `[es] Test ${slug}: LIVE CAMPAIGNS`)
@@ -170,7 +131,7 @@ describe('campaign site: its last English-only words translated (QA 26)', () => 
     'a campaign that could not be read says so in the page’s words, in the browser’s language',
     LIMIT,
     async () => {
-      const slug = await createCampaign(server.app)
+      const slug = await createCampaign(suite.server.app)
       /** The page, its campaign's read answered 500 (the rest of the server as it is). */
       const failing = async (options: BrowserContextOptions) => {
         const context = await newContext(options)
@@ -183,7 +144,7 @@ describe('campaign site: its last English-only words translated (QA 26)', () => 
               })
             : route.continue(),
         )
-        return openPage(context, `${server.baseUrl}/c/${slug}`)
+        return openPage(context, `${suite.server.baseUrl}/c/${slug}`)
       }
 
       const en = await failing({ locale: 'en-US' })
@@ -208,8 +169,8 @@ describe('campaign site: its last English-only words translated (QA 26)', () => 
   )
 
   test('a milestone’s time is written as the shown language writes times', LIMIT, async () => {
-    const slug = await createCampaign(server.app)
-    const { page: pa, problems } = await openPage(await newContext(), `${server.baseUrl}/c/${slug}`)
+    const slug = await createCampaign(suite.server.app)
+    const { page: pa, problems } = await openPage(await newContext(), `${suite.server.baseUrl}/c/${slug}`)
     await switchTo(pa, 'de')
     await pa.locator('#join-name').fill('Ada')
     await pa.locator('#join-email').fill(`ada.${Date.now()}@example.org`)
@@ -246,8 +207,8 @@ describe('campaign site: its last English-only words translated (QA 26)', () => 
   })
 
   test('a draft refusing translation is asked once per language, not once per string', LIMIT, async () => {
-    const slug = await createCampaign(server.app, { draft: true })
-    const { page, problems } = await openPage(await newContext(), `${server.baseUrl}/c/${slug}`)
+    const slug = await createCampaign(suite.server.app, { draft: true })
+    const { page, problems } = await openPage(await newContext(), `${suite.server.baseUrl}/c/${slug}`)
     const asked: string[] = []
     page.on('request', (r) => {
       if (r.url().endsWith('/api/translate') && r.method() === 'POST') asked.push(r.postDataJSON()?.target)
@@ -280,13 +241,13 @@ describe('campaign site: its last English-only words translated (QA 26)', () => 
     async () => {
       const slug = uniqueSlug('missing')
       // A returning Spanish visitor: the page's strings translated on an earlier visit, kept.
-      const warm = await createCampaign(server.app)
+      const warm = await createCampaign(suite.server.app)
       const context = await newContext({ locale: 'es-ES' })
-      const { page: first } = await openPage(context, `${server.baseUrl}/c/${warm}`)
+      const { page: first } = await openPage(context, `${suite.server.baseUrl}/c/${warm}`)
       await switchTo(first, 'es')
       await first.close()
 
-      const { page, problems } = await openPage(context, `${server.baseUrl}/c/${slug}`)
+      const { page, problems } = await openPage(context, `${suite.server.baseUrl}/c/${slug}`)
       const asked: string[] = []
       page.on('request', (r) => {
         if (r.url().endsWith('/api/translate') && r.method() === 'POST') asked.push(r.postDataJSON()?.target)

@@ -142,26 +142,38 @@ function fromCatalog(entries: Record<string, Record<string, string>>, lang: stri
 /** Answers that refuse every string of the campaign (a draft, an unknown slug): asking more is no use. */
 const REFUSALS = ['CAMPAIGN_NOT_ACTIVE', 'CAMPAIGN_NOT_FOUND']
 
-/** How long a "no translation provider" answer is believed before the page asks again. */
+/** How long a "translation unavailable" answer is believed before the page asks again. */
 const UNAVAILABLE_FOR_MS = 10 * 60_000
 const UNAVAILABLE_KEY = 'ovasabi.i18n.unavailable'
+/**
+ * Where it is remembered: the server's "no translation provider" (503 `TRANSLATION_UNAVAILABLE`)
+ * holds for every campaign on the origin; a campaign whose translation feature is off (403
+ * `FEATURE_DISABLED`) says nothing of the others, whose pages still translate.
+ */
+const unavailableKey = (campaign?: string) =>
+  campaign === undefined ? UNAVAILABLE_KEY : `${UNAVAILABLE_KEY}.${campaign}`
 
 /**
- * When the server last said it has no translation provider (ms since the epoch), if that is recent.
- * Not per language: the answer means no provider at all, so every language would get it.
+ * When the server last said translation is unavailable for `campaign` (ms since the epoch), if
+ * that is recent: for every campaign, or for this one. Not per language: neither answer depends on
+ * it, so every language would get it.
  */
-function unavailableSince(now = Date.now()): number | undefined {
+function unavailableSince(campaign: string, now = Date.now()): number | undefined {
   try {
-    const at = Number(localStorage.getItem(UNAVAILABLE_KEY))
-    return at > 0 && now - at < UNAVAILABLE_FOR_MS ? at : undefined
+    for (const key of [unavailableKey(), unavailableKey(campaign)]) {
+      const at = Number(localStorage.getItem(key))
+      if (at > 0 && now - at < UNAVAILABLE_FOR_MS) return at
+    }
+    return undefined
   } catch {
     return undefined
   }
 }
 
-function rememberUnavailable(): void {
+/** `campaign`: the refusal was that campaign's own; undefined: the server's, for every campaign. */
+function rememberUnavailable(campaign?: string): void {
   try {
-    localStorage.setItem(UNAVAILABLE_KEY, String(Date.now()))
+    localStorage.setItem(unavailableKey(campaign), String(Date.now()))
   } catch {
     // storage blocked: the next switch asks once more, which costs one request
   }
@@ -176,7 +188,9 @@ function rememberUnavailable(): void {
  * One string is asked first: when the server has no provider (`TRANSLATION_UNAVAILABLE`) the rest
  * are never sent one by one; the campaign's catalog is read once instead (an operator's own
  * translations need no provider), the answer is remembered for a while (re-selecting does not ask
- * again at once), and `<html lang>` stays the language most of the page is actually shown in.
+ * again at once), and `<html lang>` stays the language most of the page is actually shown in. A
+ * campaign whose translation feature is off (403 `FEATURE_DISABLED`) is handled alike, but
+ * remembered for that campaign only: other campaigns' pages on the origin still translate.
  * A campaign that refuses translation (a draft: 409 `CAMPAIGN_NOT_ACTIVE`; an unknown slug: 404
  * `CAMPAIGN_NOT_FOUND`) is likewise asked one string, and then not again for that language while
  * the page is open.
@@ -240,7 +254,9 @@ export function I18nProvider(props: {
         })
       const next: Catalog = { ...cached }
       // Said recently: no string is sent, only the catalog read.
-      let unavailable = unavailableSince() !== undefined
+      let unavailable = unavailableSince(campaign) !== undefined
+      /** Set when the refusal was the campaign's own (its translation feature off). */
+      let campaignOff = false
       let failed = false
       let refused = false
       const take = (key: StringKey, r: PromiseSettledResult<Awaited<ReturnType<typeof ask>>>) => {
@@ -248,8 +264,10 @@ export function I18nProvider(props: {
           const text = translatedText(r.value?.translations?.[0])
           if (text) next[key] = text
           else failed = true
-        } else if ((r.reason as { unavailable?: boolean })?.unavailable) unavailable = true
-        else if (REFUSALS.includes((r.reason as { code?: string })?.code ?? '')) refused = true
+        } else if ((r.reason as { unavailable?: boolean })?.unavailable) {
+          unavailable = true
+          if ((r.reason as { code?: string }).code === 'FEATURE_DISABLED') campaignOff = true
+        } else if (REFUSALS.includes((r.reason as { code?: string })?.code ?? '')) refused = true
         else failed = true
       }
       if (!unavailable) {
@@ -258,7 +276,7 @@ export function I18nProvider(props: {
         const [first, ...rest] = missing as [StringKey, ...StringKey[]]
         const [probe] = await Promise.allSettled([ask(first)])
         take(first, probe!)
-        if (unavailable) rememberUnavailable()
+        if (unavailable) rememberUnavailable(campaignOff ? campaign : undefined)
         else if (refused) refusals.add(pair)
         else {
           const results = await Promise.allSettled(rest.map(ask))
