@@ -69,14 +69,40 @@ export async function isErased(trx: Db, userId: string): Promise<boolean> {
   return !row || row.erased_at !== null
 }
 
-/** Undefined when this person already has a referral in the campaign. */
+/**
+ * Serialises referrals of one mailbox (`mailbox`: its key, see the service) until the transaction
+ * ends, so two accounts of it applying at once cannot both be referred.
+ */
+export async function lockMailbox(trx: Db, mailbox: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`referral-mailbox:${mailbox}`}, 0))`.execute(trx)
+}
+
+/**
+ * Whether an account of this mailbox was referred (its key names the campaign). By the GIN index
+ * on `metadata`, the only condition: never a scan of the campaign's referrals.
+ */
+export async function mailboxReferred(db: Db, mailbox: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('service_referral_main')
+    .select('id')
+    .where(sql<boolean>`metadata @> ${JSON.stringify({ mailbox })}::jsonb`)
+    .limit(1)
+    .executeTakeFirst()
+  return row !== undefined
+}
+
+/**
+ * Undefined when this person already has a referral in the campaign. `mailbox` (the referred
+ * person's, see `mailboxReferred`) is kept in `metadata` until they are erased.
+ */
 export async function insertReferral(
   trx: Db,
   row: { campaign_slug: string; code: string; referrer_id: string; referred_id: string; ip_hash: string },
+  mailbox: string,
 ): Promise<number | undefined> {
   const inserted = await trx
     .insertInto('service_referral_main')
-    .values({ ...row, state: 'pending', metadata: '{}', updated_at: new Date() })
+    .values({ ...row, state: 'pending', metadata: JSON.stringify({ mailbox }), updated_at: new Date() })
     .onConflict((oc) => oc.columns(['campaign_slug', 'referred_id']).doNothing())
     .returning('id')
     .executeTakeFirst()
@@ -135,14 +161,14 @@ export async function audit(
     .execute()
 }
 
-export async function listAudit(db: Db, campaign: string, limit: number) {
-  return db
+/** Newest first; with `before`, only entries older than that id (the last one of a page read). */
+export async function listAudit(db: Db, campaign: string, limit: number, before?: number) {
+  let q = db
     .selectFrom('service_referral_audit')
     .select(['id', 'referral_id', 'code', 'actor', 'from_state', 'to_state', 'reason', 'at'])
     .where('campaign_slug', '=', campaign)
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .execute()
+  if (before !== undefined) q = q.where('id', '<', before)
+  return q.orderBy('id', 'desc').limit(limit).execute()
 }
 
 /**
@@ -309,7 +335,7 @@ export async function topReferrers(db: Db, campaign: string, limit: number, offs
 }
 
 /**
- * Erasure: the address hash of the person's own referral goes (a hash of an IPv4 address is as
+ * Erasure: the address hash (and mailbox key) of the person's own referral goes (a hash of an IPv4 address is as
  * good as the address: there are only 2^32). The referral and every counter stay (a pending one
  * is rejected: see `rejectPendingOf`), the per-code per-network counts too: they name no one, and
  * they are the fraud cap (`max_referrals_per_ip`). Taking the erased person's unit out would hand
@@ -319,10 +345,11 @@ export async function topReferrers(db: Db, campaign: string, limit: number, offs
 export async function forgetAddress(trx: Db, referredId: string): Promise<void> {
   await trx
     .updateTable('service_referral_main')
-    .set({ ip_hash: '' })
+    // The mailbox key too: a hash of their address.
+    .set({ ip_hash: '', metadata: sql`metadata - 'mailbox'` })
     .where('referred_id', '=', referredId)
     // A second erasure (hooks run again) rewrites nothing: no dead row versions.
-    .where('ip_hash', '<>', '')
+    .where((eb) => eb.or([eb('ip_hash', '<>', ''), sql<boolean>`(metadata -> 'mailbox') is not null`]))
     .execute()
 }
 

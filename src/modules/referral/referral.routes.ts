@@ -34,7 +34,7 @@ export const referralRoutes: FastifyPluginAsync<ReferralRoutesOptions> = async (
         description:
           'Apply a referral code as the registered caller (same service as the `referral.apply` action). Refusals: ' +
           'UNKNOWN_REFERRAL_CODE, OWN_REFERRAL_CODE, ALREADY_REFERRED, REFERRAL_IP_LIMIT_REACHED, DISPOSABLE_EMAIL, ' +
-          'MAX_REFERRALS_REACHED, REGISTRATION_REQUIRED.',
+          'MUTUAL_REFERRAL, MAX_REFERRALS_REACHED, REGISTRATION_REQUIRED.',
         body: ApplyBody,
         response: { 200: ApplyResponse, ...errors(400, 401, 403, 404, 409, 422) },
       },
@@ -106,10 +106,12 @@ export const referralRoutes: FastifyPluginAsync<ReferralRoutesOptions> = async (
         operationId: 'getReferralAudit',
         tags,
         security: SecuredBy,
-        description: 'Referral state changes and refused attempts, newest first.',
+        description:
+          'Referral state changes and refused attempts, newest first; page with `before` (the last `id` you saw).',
         params: SlugParams,
         querystring: Type.Object({
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+          before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
         }),
         response: { 200: Type.Object({ entries: Type.Array(AuditEntry) }), ...errors(400, 401, 403, 404) },
       },
@@ -117,7 +119,8 @@ export const referralRoutes: FastifyPluginAsync<ReferralRoutesOptions> = async (
     async (request) => {
       const { slug } = request.params as { slug: string }
       await campaigns.get(slug)
-      const rows = await referrals.audit(slug, (request.query as { limit: number }).limit)
+      const { limit, before } = request.query as { limit: number; before?: number }
+      const rows = await referrals.audit(slug, limit, before)
       return {
         entries: rows.map((r) => ({
           ...r,

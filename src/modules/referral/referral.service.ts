@@ -77,7 +77,8 @@ export interface ReferralService {
   sweepCatchUp(): Promise<number>
   /** Top `limit` referrers by qualified referrals, display names only (REST and `stats_update`). */
   leaderboard(campaignSlug: string, limit?: number): Promise<LeaderboardEntry[]>
-  audit(campaignSlug: string, limit: number): ReturnType<typeof repo.listAudit>
+  /** The audit trail, newest first: `limit` entries older than `before` (an entry's id) when given. */
+  audit(campaignSlug: string, limit: number, before?: number): ReturnType<typeof repo.listAudit>
   /**
    * Erasure hook: what the referrals hold about the person's address goes, so does the text of
    * their refused attempts, and a referral of theirs still pending is rejected (reason `erased`).
@@ -115,8 +116,23 @@ export interface ReferralServiceDeps {
 /** Why a pending referral was rejected when its person was erased (the audit trail's `reason`). */
 const ERASED_REASON = 'erased'
 
-/** A normalised code as people could have been given it (letters and digits). */
-const CODE_SHAPE = /^[A-Z0-9]{1,32}$/
+/**
+ * A code as typed, less the spaces and dashes people add when copying it: ASCII letters and
+ * digits, as people could have been given it. Checked before upper-casing, which turns some other
+ * letters into those of the alphabet (`ſ`, which reads as an f, into S; `ﬀ` into FF; `ß` into SS):
+ * look-alikes, refused as the Cyrillic and full-width ones are.
+ */
+const TYPED_CODE = /^[A-Za-z0-9]{1,32}$/
+
+/**
+ * Per campaign, of the mailbox an address delivers to (`canonicalEmail`: +tags, Gmail's dots):
+ * its accounts are one person, referred once.
+ */
+const mailboxKey = (campaign: string, email: string) =>
+  createHash('sha256')
+    .update(`mailbox\u0000${campaign}\u0000${canonicalEmail(email)}`)
+    .digest('hex')
+    .slice(0, 32)
 
 /** Per campaign, of the client's network (an IPv6 client's /64: it may send from any address in it). */
 const ipHash = (campaign: string, ip: string) =>
@@ -323,7 +339,7 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
   async function check(campaign: Campaign, input: ApplyInput, code: string, rules: ReferralRules) {
     const slug = campaign.slug
     // Not the shape of any code: unknown, without a lookup.
-    if (!CODE_SHAPE.test(code)) throw refusals.unknown()
+    if (!TYPED_CODE.test(input.code.replace(/[\s-]/g, ''))) throw refusals.unknown()
     const referrer = await deps.users.findMember(slug, { code })
     if (!referrer || referrer.erased_at) throw refusals.unknown()
     const referred = await deps.users.findMember(slug, { userId: input.userId })
@@ -348,13 +364,16 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
       madeBy({ userId: referred.joined_via_user_id, sessionId: referred.joined_via_session_id })
     if (referrer.user_id === referred.user_id || ownSession || ownEmail || madeByReferrer)
       throw refusals.own()
-    if (await repo.findByReferred(db, slug, referred.user_id)) throw refusals.already()
+    const mailbox = mailboxKey(slug, referred.email)
+    // Another account of their mailbox referred: the same person.
+    if ((await repo.findByReferred(db, slug, referred.user_id)) || (await repo.mailboxReferred(db, mailbox)))
+      throw refusals.already()
     if (await referredBy(db, slug, referrer.user_id, referred.user_id)) throw refusals.mutual()
     if (isDisposableEmail(referred.email)) throw refusals.disposable()
     if (rules.maxReferrals !== null) {
       if ((await repo.qualifiedCount(db, slug, referrer.user_id)) >= rules.maxReferrals) throw refusals.max()
     }
-    return referrer
+    return { referrer, mailbox }
   }
 
   async function apply(campaign: Campaign, input: ApplyInput): Promise<ApplyResponse> {
@@ -362,7 +381,7 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     const rules = referralRules(campaign)
     const code = normaliseReferralCode(input.code)
     try {
-      const referrer = await check(campaign, input, code, rules)
+      const { referrer, mailbox } = await check(campaign, input, code, rules)
       const { id, won, status } = await db.transaction().execute(async (trx) => {
         // The person's lock first: their qualifying action (`recordAction`) waits for this
         // transaction before looking for their referral, or this one, once it has the lock, sees
@@ -373,6 +392,9 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
         // Checked again under the pair's lock: the other direction may have committed meanwhile.
         await repo.lockPair(trx, slug, referrer.user_id, input.userId)
         if (await referredBy(trx, slug, referrer.user_id, input.userId)) throw refusals.mutual()
+        // And under the mailbox's: another account of it may be applying now.
+        await repo.lockMailbox(trx, mailbox)
+        if (await repo.mailboxReferred(trx, mailbox)) throw refusals.already()
         if (
           !(await repo.bumpIpCount(
             trx,
@@ -381,13 +403,17 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
           ))
         )
           throw refusals.ipCap()
-        const id = await repo.insertReferral(trx, {
-          campaign_slug: slug,
-          code,
-          referrer_id: referrer.user_id,
-          referred_id: input.userId,
-          ip_hash: ipHash(slug, input.ip),
-        })
+        const id = await repo.insertReferral(
+          trx,
+          {
+            campaign_slug: slug,
+            code,
+            referrer_id: referrer.user_id,
+            referred_id: input.userId,
+            ip_hash: ipHash(slug, input.ip),
+          },
+          mailbox,
+        )
         if (id === undefined) throw refusals.already()
         // The campaign's `referrals` (its stats and dashboard), at join or after, by any route.
         await addToCounters(trx, slug, { referrals: 1 })
@@ -494,7 +520,7 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
       return board
     },
 
-    audit: (campaignSlug, limit) => repo.listAudit(db, campaignSlug, limit),
+    audit: (campaignSlug, limit, before) => repo.listAudit(db, campaignSlug, limit, before),
     async forget(userId, trx) {
       // After any apply of theirs in flight (it committed, and is found below), or before it
       // (which then sees the erasure and is refused).
