@@ -156,3 +156,18 @@ export function isDisposableEmail(email: string): boolean {
   }
   return false
 }
+
+/** Something shaped like an address in text: a local part, an @, a domain with a dot and a top level. */
+const ADDRESS_IN_TEXT = /[^\s@()<>[\],;:"']+@[^\s@()<>[\],;:"']+\.\p{L}{2,}/u
+
+/**
+ * Whether a display name holds an email address (`ada@example.com`, `Ada (ada@example.com)`):
+ * names are shown to every visitor of a campaign, which promises never to show an address. An @
+ * that is no address (`@ada`, `Ada @ Acme`) is a name's own business.
+ */
+export function holdsEmailAddress(text: string): boolean {
+  return ADDRESS_IN_TEXT.test(text)
+}
+
+export const NAME_HOLDS_EMAIL_HINT =
+  'must not be or hold an email address: the name is shown to every visitor of the campaign'

@@ -19,7 +19,13 @@ import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
 import { canonicalLocale } from '../localization/locale.js'
-import { accountEmail, earlierEmails, storedForms } from './email.js'
+import {
+  accountEmail,
+  earlierEmails,
+  holdsEmailAddress,
+  NAME_HOLDS_EMAIL_HINT,
+  storedForms,
+} from './email.js'
 import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword } from './password.js'
 import { generateReferralCode } from './referral-code.js'
 import type { Revocations } from './revocations.js'
@@ -326,6 +332,12 @@ export function createUserService(deps: UserServiceDeps): UserService {
       if (input.metadata && Buffer.byteLength(JSON.stringify(input.metadata)) > USER_METADATA_MAX_BYTES) {
         throw new ValidationError('metadata is too large', [
           { path: '/metadata', message: `must be at most ${USER_METADATA_MAX_BYTES / 1024} KiB of JSON` },
+        ])
+      }
+      // Shown to every visitor: an address there (a browser's autofill) would publish it.
+      if (holdsEmailAddress(input.name)) {
+        throw new ValidationError('name must not hold an email address', [
+          { path: '/name', message: NAME_HOLDS_EMAIL_HINT },
         ])
       }
       const email = accountEmail(input.email)
