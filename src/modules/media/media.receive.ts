@@ -26,13 +26,28 @@ import { STRIPPED_TYPES, type Stripped, withoutMetadata } from './strip.js'
 import { makeThumbnail, storeBytes, type Thumbnail, thumbnailKeyOf } from './thumbnail.js'
 
 /** 503 `STORAGE_UNAVAILABLE`: the storage failed (`cause`, logged, never answered); try again later. */
-const storageUnavailable = (cause: unknown) =>
+export const storageUnavailable = (cause: unknown) =>
   new AppError(503, 'STORAGE_UNAVAILABLE', 'The file could not be stored; try again later', { cause })
+
+/** A read the storage refused while an upload was processed: told apart from a file not decoded. */
+class StorageReadFailed extends Error {}
+
+/** `storage`, whose reads that fail to open (a bucket answering errors) throw `StorageReadFailed`. */
+function readsMarked(storage: StorageAdapter): StorageAdapter {
+  return {
+    ...storage,
+    read: (key, range) =>
+      storage.read(key, range).catch((err: unknown) => {
+        throw new StorageReadFailed(`reading ${key} failed`, { cause: err })
+      }),
+  }
+}
 
 /**
  * `PUT upload_url`: streams the body to storage, then checks, measures and publishes it. Every
- * path ends the upload `ready` or `failed` (with its bytes removed), whatever happens meanwhile
- * to its campaign or its row.
+ * path ends the upload `ready` or `failed` (with its bytes removed, or, those the storage would
+ * not remove then, named on its row for the sweep), whatever happens meanwhile to its campaign or
+ * its row.
  */
 export function createReceiver(deps: {
   db: Db
@@ -46,6 +61,8 @@ export function createReceiver(deps: {
   heartbeatMs?: number
 }): (token: string, body: IncomingMessage) => Promise<MediaResponse> {
   const { db, storage, signer, publisher, campaigns, config, toResponse } = deps
+  /** What processing reads the stored bytes through (see `readsMarked`). */
+  const stored = readsMarked(storage)
   const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS
 
   return async function receive(token: string, body: IncomingMessage): Promise<MediaResponse> {
@@ -60,12 +77,17 @@ export function createReceiver(deps: {
     const emit = (status: string, extra: Record<string, unknown> = {}) =>
       publishStatus(publisher, row, status, extra)
     const thumbnailKey = thumbnailKeyOf(row)
+    /** Removes the files at `keys`, answering those the storage would not remove. */
+    const removeAll = async (keys: string[]) => {
+      const left: string[] = []
+      for (const key of keys) await storage.remove(key).catch(() => left.push(key))
+      return left
+    }
     let ended = false
     /** Ends the upload `failed`, without the bytes it kept (`keys`), and answers `err`. */
     const fail = async (reason: string, err: AppError, keys: string[] = []): Promise<never> => {
       ended = true
-      for (const key of keys) await storage.remove(key).catch(() => {})
-      await repo.update(db, id, { status: 'failed', failure_reason: reason })
+      await repo.fail(db, id, reason, await removeAll(keys))
       void emit('failed', { reason })
       // The rest of the body may be unread: close the connection after answering.
       throw new AppError(err.statusCode, err.code, err.message, {
@@ -90,8 +112,8 @@ export function createReceiver(deps: {
 
     /** Checks, measures and publishes the stored bytes. */
     const finish = async (size: number, sha256: string, head: Buffer): Promise<MediaResponse> => {
-      const stored = { status: 'processing' as const, size_bytes: size, sha256 }
-      if (!(await repo.advance(db, id, 'uploading', stored))) return deleted()
+      const measured = { status: 'processing' as const, size_bytes: size, sha256 }
+      if (!(await repo.advance(db, id, 'uploading', measured))) return deleted()
       void emit('processing')
       // The campaign may have been deleted while the bytes came.
       const campaign = await campaigns.find(row.campaign_slug)
@@ -121,7 +143,8 @@ export function createReceiver(deps: {
         } catch (err) {
           // Deleted meanwhile (its original went first), not a storage failure.
           if (!(await repo.find(db, id))) return deleted()
-          throw err
+          // It throws only when the storage fails (a file it cannot walk is published as it is).
+          return fail('storage_error', storageUnavailable(err), [row.storage_key])
         }
       }
       const thumb = THUMBNAIL_TYPES.has(actual) ? thumbnailKey : null
@@ -129,11 +152,15 @@ export function createReceiver(deps: {
         let made: Thumbnail
         let stripped: Stripped | undefined
         try {
-          if (STRIPPED_TYPES.has(actual)) stripped = await withoutMetadata(storage, row.storage_key, actual)
-          made = await makeThumbnail(storage, row.storage_key)
-        } catch {
+          if (STRIPPED_TYPES.has(actual)) stripped = await withoutMetadata(stored, row.storage_key, actual)
+          made = await makeThumbnail(stored, row.storage_key)
+        } catch (err) {
           // Deleted meanwhile (its original went first), not a bad image.
           if (!(await repo.find(db, id))) return deleted()
+          // Nor is one the storage would not give back.
+          if (err instanceof StorageReadFailed) {
+            return fail('storage_error', storageUnavailable(err.cause), [row.storage_key])
+          }
           return fail(
             'invalid_image',
             new AppError(
@@ -158,8 +185,14 @@ export function createReceiver(deps: {
         }
         // Replaces the original in one rename: it is never served with its metadata, as it is
         // served only once ready.
-        if (stripped) await storeBytes(storage, row.storage_key, actual, stripped.bytes)
-        await storeBytes(storage, thumb, 'image/webp', made.webp)
+        try {
+          if (stripped) await storeBytes(storage, row.storage_key, actual, stripped.bytes)
+          await storeBytes(storage, thumb, 'image/webp', made.webp)
+        } catch (err) {
+          if (!(await repo.find(db, id))) return deleted()
+          // The storage refused the files made from the upload: as when it refuses its bytes.
+          return fail('storage_error', storageUnavailable(err), [row.storage_key, thumb])
+        }
       }
       const done = {
         status: 'ready' as const,
@@ -169,7 +202,7 @@ export function createReceiver(deps: {
         thumbnail_key: thumb,
       }
       if (!(await repo.advance(db, id, 'processing', done, thumb ? derived : undefined))) return deleted()
-      const ready = toResponse({ ...row, ...stored, ...done })
+      const ready = toResponse({ ...row, ...measured, ...done })
       void emit('ready', { url: ready.url, thumbnail_url: ready.thumbnail_url })
       return ready
     }
@@ -274,8 +307,8 @@ export function createReceiver(deps: {
     } catch (err) {
       if (ended) throw err
       // Whatever broke once the bytes were kept, the upload ends failed, never `processing` for good.
-      for (const key of [row.storage_key, thumbnailKey]) await storage.remove(key).catch(() => {})
-      await repo.update(db, id, { status: 'failed', failure_reason: 'processing_error' }).catch(() => {})
+      const left = await removeAll([row.storage_key, thumbnailKey])
+      await repo.fail(db, id, 'processing_error', left).catch(() => {})
       void emit('failed', { reason: 'processing_error' })
       throw err
     }

@@ -46,10 +46,57 @@ export async function claim(db: Db, id: string): Promise<MediaRow | undefined> {
     .executeTakeFirst()
 }
 
-export async function update(db: Db, id: string, patch: Updateable<MediaMainTable>): Promise<void> {
+/**
+ * Ends an upload `failed` with `reason`. `leftovers`: the keys of files it stored that the storage
+ * would not remove then (a bucket answering errors), kept on the row for the sweep to remove.
+ */
+export async function fail(db: Db, id: string, reason: string, leftovers: string[] = []): Promise<void> {
   await db
     .updateTable('service_media_main')
-    .set({ ...patch, updated_at: new Date() })
+    .set({
+      status: 'failed',
+      failure_reason: reason,
+      ...(leftovers.length > 0
+        ? {
+            metadata: sql`metadata || jsonb_build_object('leftover_keys', ${JSON.stringify(leftovers)}::jsonb)`,
+          }
+        : {}),
+      updated_at: new Date(),
+    })
+    .where('id', '=', id)
+    .execute()
+}
+
+/** The leftover keys a failed upload's row holds (see `fail`), or none. */
+export const leftoverKeys = (row: Pick<MediaRow, 'metadata'>): string[] => {
+  const keys = (row.metadata as { leftover_keys?: unknown }).leftover_keys
+  return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : []
+}
+
+/**
+ * Up to `limit` failed uploads holding leftover keys (see `fail`), locked for the transaction;
+ * rows another node holds are skipped, not waited for.
+ */
+export async function withLeftovers(trx: Db, limit: number): Promise<MediaRow[]> {
+  return (
+    trx
+      .selectFrom('service_media_main')
+      .selectAll()
+      .where('status', '=', 'failed')
+      // `?`: the GIN index on `metadata` finds them, the many failed uploads without any unread.
+      .where(sql<boolean>`metadata ? 'leftover_keys'`)
+      .limit(limit)
+      .forUpdate()
+      .skipLocked()
+      .execute()
+  )
+}
+
+/** The leftover keys of `id` are removed: its row no longer names them. */
+export async function clearLeftovers(db: Db, id: string): Promise<void> {
+  await db
+    .updateTable('service_media_main')
+    .set({ metadata: sql`metadata - 'leftover_keys'` })
     .where('id', '=', id)
     .execute()
 }

@@ -263,10 +263,12 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
         tags,
         security: SecuredBy,
         description:
-          'Deletes a media (its uploader or an editor): its bytes go and its storage quota is freed. ' +
-          'An unused upload URL stops working; an upload still arriving is refused when it ends.',
+          'Deletes a media (its uploader, from the session it came from or as the user, or an ' +
+          'editor): its bytes go and its storage quota is freed. An unused upload URL stops ' +
+          'working; an upload still arriving is refused when it ends. Storage that fails to remove ' +
+          'the bytes (a bucket answering errors) is 503 `STORAGE_UNAVAILABLE`, the media kept: retry.',
         params: Type.Object({ slug: Slug, id: IdParams.properties.id }),
-        response: { 204: Type.Null(), ...errors(401, 403, 404) },
+        response: { 204: Type.Null(), ...errors(401, 403, 404, 503) },
       },
     },
     async (request, reply) => {

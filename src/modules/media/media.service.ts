@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { ulid } from 'ulid'
 import type { Config } from '../../config.js'
-import { actorKey, hasRole, type Principal } from '../../platform/auth/principal.js'
+import { hasRole, type Principal } from '../../platform/auth/principal.js'
 import type { Db } from '../../platform/db/database.js'
 import { isBlank } from '../../platform/text.js'
 import {
@@ -15,8 +15,8 @@ import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import { type QuotaConfig, type Reservation, reservationWriter } from './media.quota.js'
-import { createReceiver } from './media.receive.js'
-import { failInterrupted, sweepPartials } from './media.sweep.js'
+import { createReceiver, storageUnavailable } from './media.receive.js'
+import { failInterrupted, removeLeftovers, sweepPartials } from './media.sweep.js'
 import * as repo from './media.repo.js'
 import { fileTooLarge } from './sizes.js'
 import { allowedTypes, maxBytes, normaliseType } from './media.rules.js'
@@ -51,24 +51,39 @@ export interface MediaService {
   erase(person: { user_id: string; session_ids: string[] }, trx: Db): Promise<void>
   /**
    * Cleans up after uploads a crash interrupted: fails those it left in flight past the quotas'
-   * grace (see `failInterrupted`), then removes what was left on disk (see `sweepPartials`).
+   * grace (see `failInterrupted`), then removes what was left on disk (see `sweepPartials`) and
+   * what failed uploads could not remove when they failed (see `removeLeftovers`).
    */
-  sweep(): Promise<{ interrupted: number; partials: number }>
+  sweep(): Promise<{ interrupted: number; partials: number; leftovers: number }>
   toResponse(row: repo.MediaRow): MediaResponse
   storage: StorageAdapter
 }
 
 /** Statuses in which an upload may still write files. */
 const IN_FLIGHT = new Set(['pending', 'uploading', 'processing'])
-const BAD_NAME = /[\u0000-\u001f\u007f/\\]|^\.{1,2}$/
+/**
+ * A path separator, `.` or `..` alone, or what display names refuse too: a control character (C0
+ * and C1), a line or paragraph separator, and a bidirectional override or isolate, which would
+ * show `invoice\u202Efdp.exe` as "invoiceexe.pdf" in the media list and the download.
+ */
+const BAD_NAME = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069/\\]|^\.{1,2}$/u
 /** Nothing visible: white space and format characters (zero-width space, byte order mark) only. */
 const MEDIA_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
 
+/** Rethrows a storage failure as 503 `STORAGE_UNAVAILABLE` (for `.catch`). */
+const unavailable = (err: unknown): never => {
+  throw storageUnavailable(err)
+}
+
 const num = (v: string | number | null) => (v === null ? null : Number(v))
 
-/** The uploader as `actorKey` names a principal. */
-const ownerKey = (row: repo.MediaRow) =>
-  row.owner_user_id === 'guest' ? `session:${row.owner_session_id}` : `user:${row.owner_user_id}`
+/**
+ * Whether `principal` uploaded `row`, as `own` (`findOwn`) finds it: from the session it came from
+ * (also once that guest joined or logged in), or as the user who did, from any session.
+ */
+const uploadedBy = (row: repo.MediaRow, principal: Pick<Principal, 'user_id' | 'session_id'>) =>
+  row.owner_session_id === principal.session_id ||
+  (row.owner_user_id !== 'guest' && row.owner_user_id === principal.user_id)
 
 export function createMediaService(deps: {
   db: Db
@@ -109,7 +124,7 @@ export function createMediaService(deps: {
     }
     if (BAD_NAME.test(input.filename) || input.filename.includes('..')) {
       throw new BadRequestError(
-        'File name must not contain path separators, ".." or control characters',
+        'File name must not contain path separators, "..", control characters or bidirectional overrides',
         'INVALID_FILENAME',
       )
     }
@@ -183,15 +198,20 @@ export function createMediaService(deps: {
   async function remove(slug: string, id: string, principal: Principal) {
     const row = await get(id)
     if (row.campaign_slug !== slug) throw new NotFoundError('No such media', 'MEDIA_NOT_FOUND')
-    if (!hasRole(principal, 'editor') && actorKey(principal) !== ownerKey(row)) {
+    if (!hasRole(principal, 'editor') && !uploadedBy(row, principal)) {
       throw new ForbiddenError('Only its uploader or an editor may delete this media')
     }
     // Bytes first: if removing them fails, the row stays and a retry finishes the job. An upload
     // still arriving finds its row gone when it next moves on, and removes what it wrote (see
     // `deleted`); its thumbnail, named by its row only once ready, is removed by its key.
     const inFlight = IN_FLIGHT.has(row.status)
-    const keys = [row.storage_key, inFlight ? thumbnailKeyOf(row) : row.thumbnail_key]
-    for (const key of keys) if (key) await storage.remove(key)
+    const keys = [
+      row.storage_key,
+      inFlight ? thumbnailKeyOf(row) : row.thumbnail_key,
+      ...repo.leftoverKeys(row),
+    ]
+    // A storage that fails (a bucket answering errors) is not the caller's doing: 503, try again.
+    for (const key of keys) if (key) await storage.remove(key).catch(unavailable)
     const gone = await repo.remove(db, id)
     // One that stored a file after the removal above and became ready before the row went never
     // learns it was deleted: what it stored goes now.
@@ -223,7 +243,8 @@ export function createMediaService(deps: {
     async sweep() {
       // Rows first: the files of the uploads it fails are then no longer in progress.
       const interrupted = await failInterrupted({ db, storage, publisher: deps.publisher })
-      return { interrupted, partials: await sweepPartials({ db, storage, config }) }
+      const partials = await sweepPartials({ db, storage, config })
+      return { interrupted, partials, leftovers: await removeLeftovers({ db, storage }) }
     },
     toResponse,
     storage,

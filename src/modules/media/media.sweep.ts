@@ -46,6 +46,35 @@ export async function failInterrupted(
 }
 
 /**
+ * Removes the files uploads that failed could not remove then (the storage refusing: see
+ * `repo.fail`), and forgets them; one the storage still refuses stays for the next sweep. Nodes
+ * sweeping at once take each row once. Returns how many uploads' files went.
+ */
+export async function removeLeftovers(deps: { db: Db; storage: StorageAdapter }): Promise<number> {
+  const { db, storage } = deps
+  let removed = 0
+  for (;;) {
+    const { done, batch } = await db.transaction().execute(async (trx) => {
+      const rows = await repo.withLeftovers(trx, INTERRUPTED_BATCH)
+      let done = 0
+      for (const row of rows) {
+        try {
+          for (const key of repo.leftoverKeys(row)) await storage.remove(key)
+        } catch {
+          continue
+        }
+        await repo.clearLeftovers(trx, row.id)
+        done++
+      }
+      return { done, batch: rows.length }
+    })
+    removed += done
+    // A batch the storage refused in part is left for the next sweep, not tried again now.
+    if (batch < INTERRUPTED_BATCH || done < batch) return removed
+  }
+}
+
+/**
  * Removes the temporary files of writes a crash (or a kill) cut short: those last written longer
  * ago than an upload URL lives, unless their upload is still in progress by its row (`uploading`
  * or `processing`, within the grace the quotas give it, as an upload begun before its URL
