@@ -42,7 +42,7 @@ for (const dialect of DIALECTS) {
         })
         for (const [via, res, path] of [
           ['REST', rest, `/${field}`],
-          ["action", action, `/data/${field}`],
+          ['action', action, `/data/${field}`],
         ] as const) {
           assert.equal(res.statusCode, 400, `${via} ${field}: ${res.body}`)
           const { error } = json(res)
