@@ -1,4 +1,4 @@
-import { detectPlatform, normalizeLink, PLATFORMS } from './stream.links.js'
+import { detectPlatform, normalizeLink, PLATFORMS, parseHttpUrl } from './stream.links.js'
 import type { StreamPatch } from './stream.repo.js'
 import { KINDS, ORIENTATIONS, STATUSES, type StreamInput } from './stream.schema.js'
 import { invalid } from './v1.errors.js'
@@ -209,7 +209,11 @@ export function parseStreamInput(input: StreamInput, creating: boolean): ParsedI
   const link = text({ link: raw.link ?? raw.url }, 'link', fields, { nullable: false })
   if (typeof link === 'string') {
     normalized = normalizeLink(link)
+    const url = normalized ? parseHttpUrl(link) : undefined
     if (!normalized) fields.link = ['must be a valid HTTP or HTTPS URL']
+    // A user name or password would be shown to every reader of the list and of `/cable`, and
+    // `https://twitch.tv@evil.example/` reads as Twitch while the wall opens `evil.example`.
+    else if (url?.username || url?.password) fields.link = ['must not contain a user name or password']
     else patch.link = link
   } else if (link === undefined && creating && !fields.link)
     fields.link = ["can't be blank", 'must be a valid HTTP or HTTPS URL']

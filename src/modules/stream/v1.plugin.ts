@@ -2,12 +2,21 @@ import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
 import { clientNetwork } from '../../platform/http/client-network.js'
+import { ServiceUnavailableError } from '../../platform/http/errors.js'
 import type { AccountService, V1Principal } from './account.service.js'
+import { UNCHECKED_MESSAGE } from './cable/admit.js'
 import type { Maintenance } from './maintenance.js'
 import type { RateLimiter } from './ratelimit.js'
 import type { StreamService } from './stream.service.js'
 import { accountRoutes } from './v1.accounts.routes.js'
-import { MESSAGES, forbidden, registerV1ErrorHandler, unauthorized, V1Error } from './v1.errors.js'
+import {
+  forbidden,
+  isCredentialRefusal,
+  MESSAGES,
+  registerV1ErrorHandler,
+  unauthorized,
+  V1Error,
+} from './v1.errors.js'
 import { streamRoutes } from './v1.streams.routes.js'
 
 declare module 'fastify' {
@@ -81,7 +90,14 @@ export const v1Plugin: FastifyPluginAsync<V1Options> = async (app: FastifyInstan
     const given = credential(request)
     if (given) {
       request.v1Credential = given
-      request.v1 = await opts.accounts.authenticate(given).catch(() => undefined)
+      // A refused credential is no caller (401 where one is needed); one the accounts could not
+      // be read for is a 503 the client retries, as on `/cable`: a 401 would have the wall drop a
+      // token nothing is wrong with.
+      request.v1 = await opts.accounts.authenticate(given).catch((err) => {
+        if (isCredentialRefusal(err)) return undefined
+        request.log.warn({ err }, 'StreamSource credential check failed')
+        throw new ServiceUnavailableError(UNCHECKED_MESSAGE, 'SERVICE_UNAVAILABLE')
+      })
     }
     const p = request.v1
     const [key, limit] = !p

@@ -20,9 +20,24 @@ export const MAX_BUFFERED_BYTES = 1024 * 1024
 /** Inbound frames a second per socket when `commandsPerSecond` is not given (`CABLE_COMMANDS_PER_SECOND`). */
 export const COMMANDS_PER_SECOND = 20
 
+/**
+ * Subscriptions one socket may hold at a time. ActionCable sets none, but each is kept, and every
+ * broadcast is sent once per subscription: with no bound one account could make a node hold and
+ * send without end. A wall or a spreadsheet page needs a handful.
+ */
+export const MAX_SUBSCRIPTIONS = 100
+/** The longest identifier subscribed to: real ones (`{"channel":…,"stream_id":…}`) are far shorter. */
+export const MAX_IDENTIFIER_LENGTH = 1024
+
 /** The error frame a command gets when the credential could not be checked (the socket stays). */
 const UNCHECKED = { action: 'error', code: 'SERVICE_UNAVAILABLE', message: UNCHECKED_MESSAGE } as const
 const RATE_LIMITED_MESSAGE = 'Too many commands; this one was dropped: send it again after retry_after_ms'
+/** Told on a subscribe past `MAX_SUBSCRIPTIONS` (before its `reject_subscription`). */
+const TOO_MANY_SUBSCRIPTIONS = {
+  action: 'error',
+  code: 'TOO_MANY_SUBSCRIPTIONS',
+  message: `This connection already holds ${MAX_SUBSCRIPTIONS} subscriptions; unsubscribe one first`,
+} as const
 /** Told on a subscription ended because the socket's role changed (before its `reject_subscription`). */
 const ROLE_CHANGED = {
   action: 'error',
@@ -238,6 +253,16 @@ export class CableSocket {
 
   private async subscribe(identifier: string): Promise<void> {
     if (this.subscriptions.has(identifier)) return // the client re-sends until confirmed: one subscription
+    if (identifier.length > MAX_IDENTIFIER_LENGTH) {
+      this.socket.send(wire.reject(identifier))
+      return
+    }
+    // Rejected, not dropped: `@rails/actioncable` would re-send an unanswered one forever.
+    if (this.subscriptions.size >= MAX_SUBSCRIPTIONS) {
+      this.conn.transmit(identifier, TOO_MANY_SUBSCRIPTIONS)
+      this.socket.send(wire.reject(identifier))
+      return
+    }
     let name: unknown
     try {
       name = (parseUntrustedJson(identifier) as { channel?: unknown } | null)?.channel
