@@ -258,12 +258,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // Services, in dependency order.
   const { db } = platform.database
+  // Filled by the modules below; a campaign's `referral_qualifies_on` is checked against it.
+  const actions = new nexus.ActionRegistry()
   const campaigns = campaign.createCampaignService({
     db,
     bus: platform.bus,
     onError: (err, slug) => app.log.warn({ err, campaign: slug }, 'campaign change not propagated'),
+    actions,
   })
-  const actions = new nexus.ActionRegistry()
   // The `action` metric label holds registered names only: the event name is the client's to choose.
   platform.metrics.actions.nameActions((name) => actions.resolve(name)?.name)
   const history = realtime.createEventHistory({

@@ -1,4 +1,5 @@
 import { Compile } from 'typebox/compile'
+import type { ActionRegistry } from '../../nexus/registry.js'
 import { ValidationError } from '../../platform/http/errors.js'
 import { hasMarkPile, isBlank, MAX_COMBINING_MARKS } from '../../platform/text.js'
 import {
@@ -10,6 +11,7 @@ import {
   storedProblems,
 } from './campaign.schema.js'
 import { applyMergePatch } from './merge-patch.js'
+import { AT_APPLY_RULES } from '../referral/referral.rules.js'
 
 // What a campaign must satisfy when it is written, beyond its schema.
 
@@ -148,6 +150,31 @@ export function assertDisplayText(fields: { title?: string; description?: string
 }
 
 /**
+ * Tags as typed (a whole `metadata`'s, or a merge patch's when it names them: tags stored before
+ * this check are kept while a patch leaves them alone). A tag that draws nothing showed a blank
+ * chip on the campaign page; one with spaces around it (`" spring"`) was never found by
+ * `?tag=spring`; the same tag twice showed twice. Each is refused, naming it.
+ */
+export function assertTags(tags: unknown): void {
+  if (!Array.isArray(tags)) return
+  const seen = new Set<string>()
+  const problems: Array<{ path: string; message: string }> = []
+  for (const [i, tag] of tags.entries()) {
+    if (typeof tag !== 'string') continue
+    const path = `/metadata/tags/${i}`
+    if (isBlank(tag)) problems.push({ path, message: 'must not be blank' })
+    else if (tag !== tag.trim()) problems.push({ path, message: 'must not begin or end with spaces' })
+    else if (seen.has(tag)) problems.push({ path, message: `repeats the tag ${JSON.stringify(tag)}` })
+    seen.add(tag)
+  }
+  if (problems.length === 0) return
+  throw new ValidationError(
+    `Tags that cannot be shown or found: ${problems.map((p) => p.path).join(', ')}`,
+    problems,
+  )
+}
+
+/**
  * Keys `stored.scheduling` held before it was closed (see `Scheduling`) that the patch leaves
  * alone: kept as they are, and not the patch's to answer for. One it names is checked as typed.
  */
@@ -197,4 +224,76 @@ export function mergedMetadata(
     ])
   }
   return merged
+}
+
+/** What the checks ask of the action registry: the names `referral_qualifies_on` may hold. */
+export type QualifyingActions = Pick<ActionRegistry, 'resolve' | 'isFallback' | 'suggest' | 'list'>
+
+/** Whether the referral service acts on `on`: an at-join rule, a registered action or alias, a tracked event. */
+function qualifyingRule(on: string, actions: QualifyingActions | undefined): boolean {
+  if (AT_APPLY_RULES.includes(on)) return true
+  // Without a registry (a service built on its own), the shape an action or event name has.
+  if (!actions) return /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/i.test(on)
+  const action = actions.resolve(on)
+  if (!action) return false
+  // A tracked event that differs from a registered action only in case (`Quote.Submit`) is a typo.
+  return !actions.isFallback(action) || registeredAs(on.toLowerCase(), actions) === undefined
+}
+
+/** The registered action or alias `name` is (not a tracked event), or undefined. */
+function registeredAs(name: string, actions: QualifyingActions): string | undefined {
+  const action = actions.resolve(name)
+  return action && !actions.isFallback(action) ? name : undefined
+}
+
+/** What a refused rule was most likely meant as: trimmed, lower-cased, `_` for `.`, or a near miss. */
+function meantAs(on: string, actions: QualifyingActions | undefined): string | undefined {
+  const trimmed = on.trim().toLowerCase()
+  for (const candidate of [on.trim(), trimmed, trimmed.replace(/_/g, '.'), trimmed.replace(/\./g, '_')]) {
+    if (candidate && candidate !== on && AT_APPLY_RULES.includes(candidate)) return candidate
+    if (candidate && candidate !== on && actions && registeredAs(candidate, actions)) return candidate
+  }
+  return actions?.suggest(trimmed)
+}
+
+/**
+ * `custom_rules.referral_qualifies_on` names what the referral service qualifies a pending
+ * referral on: an at-join rule (`register`…), a registered action or one of its aliases, or a
+ * tracked event's dotted name. Anything else (`"quote.submit "`, `quote_submit`, a near miss of a
+ * registered action, which the dispatcher refuses) is never done, and left every referral of the
+ * campaign pending forever. `patch`, for a merge patch (`metadata` the merged result): a rule
+ * stored before it was checked is kept while the patch does not name it (as a time zone is).
+ */
+export function assertQualifiesOn(
+  metadata: CampaignMetadata | undefined,
+  patch?: Record<string, unknown> | null,
+  actions?: QualifyingActions,
+): void {
+  const on = (metadata?.custom_rules as Record<string, unknown> | undefined)?.referral_qualifies_on
+  if (typeof on !== 'string' || qualifyingRule(on, actions)) return
+  const named = patch?.custom_rules
+  if (
+    patch !== undefined &&
+    !(typeof named === 'object' && named !== null && Object.hasOwn(named, 'referral_qualifies_on'))
+  )
+    return
+  const names = new Set(AT_APPLY_RULES)
+  let tracked = !actions
+  for (const action of actions?.list() ?? []) {
+    if (actions!.isFallback(action)) tracked = true
+    else for (const name of [action.name, ...(action.aliases ?? [])]) names.add(name)
+  }
+  const meant = meantAs(on, actions)
+  throw new ValidationError(
+    `No action named ${JSON.stringify(on)} qualifies a referral` +
+      (meant ? `: did you mean ${JSON.stringify(meant)}?` : ''),
+    [
+      {
+        path: '/metadata/custom_rules/referral_qualifies_on',
+        message:
+          `must be one of ${[...names].sort().join(', ')}` +
+          (tracked ? ", or a tracked event's dotted name (e.g. tour.finished)" : ''),
+      },
+    ],
+  )
 }

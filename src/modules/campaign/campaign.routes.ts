@@ -70,7 +70,7 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
     },
     async (request, reply) => {
       const created = await campaigns.create(request.body as any, request.principal!.user_id)
-      return reply.status(201).send(toCampaignResponse(created))
+      return reply.status(201).header('etag', etag(created.version)).send(toCampaignResponse(created))
     },
   )
 

@@ -5,11 +5,14 @@ import { AppError, ConflictError, NotFoundError } from '../../platform/http/erro
 import { type CampaignCacheOptions, createCampaignCache } from './campaign.cache.js'
 import {
   assertDisplayText,
+  assertQualifiesOn,
   assertSchedule,
   assertStoredMetadata,
+  assertTags,
   assertTitle,
   mergedMetadata,
   mergePatchFields,
+  type QualifyingActions,
 } from './campaign.checks.js'
 import * as repo from './campaign.repo.js'
 import {
@@ -114,6 +117,11 @@ export interface CampaignServiceDeps {
   onError?: (err: unknown, slug: string) => void
   /** The read-through cache's bounds (defaults suit production; tests make them small). */
   cache?: CampaignCacheOptions
+  /**
+   * The actions a campaign's `custom_rules.referral_qualifies_on` may name (registered ones and
+   * their aliases, tracked events). Without it, only the shape of a name is checked.
+   */
+  actions?: QualifyingActions
 }
 
 export function createCampaignService(deps: CampaignServiceDeps): CampaignService {
@@ -222,6 +230,8 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
       assertTitle(input.title)
       assertDisplayText({ title: input.title, description: input.description, tags: input.metadata?.tags })
       assertSchedule(input.metadata)
+      assertQualifiesOn(input.metadata, undefined, deps.actions)
+      assertTags(input.metadata?.tags)
       const created = await db.transaction().execute(async (trx) => {
         const row = await repo.insert(trx, {
           slug: input.slug,
@@ -270,12 +280,16 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
           if (metadata === undefined) return fields
           const merged = mergedMetadata(before.metadata, metadata)
           assertSchedule(merged, metadata)
+          assertQualifiesOn(merged, metadata, deps.actions)
+          assertTags(metadata?.tags)
           assertDisplayText({ tags: merged.tags })
           return { ...fields, metadata: merged }
         }
       } else {
         assertDisplayText({ tags: change.fields.metadata?.tags })
         assertSchedule(change.fields.metadata)
+        assertQualifiesOn(change.fields.metadata, undefined, deps.actions)
+        assertTags(change.fields.metadata?.tags)
         patch = change.fields
       }
       const { campaign: after, changed: moved } = await applyChange(slug, actor, 'update', patch, expect)
