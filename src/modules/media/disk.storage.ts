@@ -61,8 +61,12 @@ export function createDiskStorage(root: string): StorageAdapter {
     async size(key) {
       try {
         return (await stat(pathOf(key))).size
-      } catch {
-        return undefined
+      } catch (err) {
+        // Not there is not there; any other failure (EIO, a symlink loop, a mount gone) is the
+        // storage's, and must not read as a media deleted.
+        const code = (err as NodeJS.ErrnoException).code
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
+        throw err
       }
     },
     async remove(key) {

@@ -6,6 +6,7 @@ import { AppError, NotFoundError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { Slug } from '../campaign/campaign.schema.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
+import { storageUnavailable } from './media.receive.js'
 import type { MediaRow } from './media.repo.js'
 import { MEDIA_STATUSES, MediaIdParams, MediaResponse, OwnMediaView } from './media.schema.js'
 import { CACHE_CONTROL, FileResponses, NOT_STORED, REDIRECT_CACHE_CONTROL } from './serve.schema.js'
@@ -114,7 +115,9 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
       const url = await media.storage.directUrl(key, { contentType, disposition, method })
       return reply.header('cache-control', REDIRECT_CACHE_CONTROL).redirect(url, 302)
     }
-    const size = await media.storage.size(key)
+    const size = await media.storage.size(key).catch((err: unknown) => {
+      throw storageUnavailable(err)
+    })
     if (size === undefined) throw new NotFoundError('Media bytes are missing', 'MEDIA_NOT_FOUND')
     // A ready media never changes: its row was last written when it became ready.
     const etag = row.sha256 ? `"${row.sha256}${key.endsWith('original') ? '' : '-thumb'}"` : undefined

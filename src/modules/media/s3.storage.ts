@@ -192,8 +192,11 @@ export function createS3Storage(opts: S3StorageOptions): StorageAdapter {
     async size(key) {
       try {
         return (await client.send(new HeadObjectCommand({ Bucket, Key: key }))).ContentLength
-      } catch {
-        return undefined
+      } catch (err) {
+        // A 404 is an object not there; any other failure is the bucket's (as the disk's `size`).
+        if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+          return undefined
+        throw err
       }
     },
     async remove(key) {

@@ -21,7 +21,7 @@ export interface StorageAdapter {
   readonly kind: 'disk' | 's3'
   open(key: string, contentType: string): Promise<StorageWrite>
   read(key: string, range?: ByteRange): Promise<Readable>
-  /** Size in bytes, or undefined when the object does not exist. */
+  /** Size in bytes, or undefined when the object does not exist; rejects when the storage fails. */
   size(key: string): Promise<number | undefined>
   remove(key: string): Promise<void>
   /**
