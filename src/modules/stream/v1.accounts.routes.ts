@@ -3,14 +3,15 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { clientNetwork } from '../../platform/http/client-network.js'
 import { SecuredBy } from '../../platform/http/schemas.js'
 import { type Static, Type } from 'typebox'
-import { AccountJson, V1Error as V1ErrorSchema } from './stream.schema.js'
+import { AccountJson } from './stream.schema.js'
 import { requireV1, requireV1Admin, V1_ROUTE_CONFIG, type V1Options } from './v1.plugin.js'
 import { MESSAGES, notFound, V1Error } from './v1.errors.js'
+import { err } from './v1.streams.params.js'
 import { tokenRoutes } from './v1.tokens.routes.js'
 
 const tags = ['streamsource']
 const security = SecuredBy
-const err = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, V1ErrorSchema]))
+
 const Credentials = Type.Object({
   email: Type.String({ maxLength: 254 }),
   password: Type.String({ maxLength: 128 }),

@@ -11,7 +11,12 @@ import { requireV1, V1_ROUTE_CONFIG } from './v1.plugin.js'
 /** What every `/streams` route shares: its OpenAPI tags and security, the v1 guard (before the input). */
 export const tags = ['streamsource']
 export const security = SecuredBy
-export const err = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, V1ErrorSchema]))
+/**
+ * The error answers a route lists; one that checks a caller (401) can also answer 503, when the
+ * accounts could not be read to check it (`v1.plugin.ts`).
+ */
+export const err = (...codes: number[]) =>
+  Object.fromEntries([...codes, ...(codes.includes(401) ? [503] : [])].map((c) => [c, V1ErrorSchema]))
 export const route = () => ({ config: V1_ROUTE_CONFIG, onRequest: requireV1 })
 
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 20 }) })

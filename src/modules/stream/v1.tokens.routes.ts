@@ -1,13 +1,13 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { SecuredBy } from '../../platform/http/schemas.js'
-import { AccountJson, V1Error as V1ErrorSchema } from './stream.schema.js'
+import { AccountJson } from './stream.schema.js'
 import { MESSAGES, notFound, V1Error } from './v1.errors.js'
 import { requireV1, requireV1Admin, V1_ROUTE_CONFIG, type V1Options } from './v1.plugin.js'
+import { err } from './v1.streams.params.js'
 
 const tags = ['streamsource']
 const security = SecuredBy
-const err = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, V1ErrorSchema]))
 const Status = Type.Object({ code: Type.Integer(), message: Type.String() })
 /** Password changes one account may try in 15 minutes: each checks the current password, so a stolen token must not make it a guessing oracle. */
 const PASSWORD_CHANGES = 10
