@@ -2,9 +2,8 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { type KyselyPlugin, QueryNode, SelectQueryNode, sql } from 'kysely'
+import { sql } from 'kysely'
 import * as repo from '../src/modules/referral/referral.repo.js'
-import type { Db } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
 import {
   adminHeaders,
@@ -16,6 +15,7 @@ import {
   type TestContext,
 } from './helper.js'
 import { withDatabase } from './helper.js'
+import { plansOf } from './plan-fixtures.js'
 
 // A fresh-eyes QA pass on referrals: codes typed with Unicode letters that fold into the code's
 // alphabet, one mailbox's several accounts referred as one person, and the audit trail read past
@@ -210,21 +210,6 @@ for (const dialect of DIALECTS) {
         refused(await auditPage(app, slug, q), 400, 'VALIDATION_FAILED')
     })
   })
-}
-
-/** The plans of the selects `run` sends: each sent as `explain <statement>`, never run. */
-async function plansOf(db: Db, run: (db: Db) => Promise<unknown>): Promise<string[]> {
-  const plans: string[] = []
-  const explaining: KyselyPlugin = {
-    transformQuery: ({ node }) =>
-      SelectQueryNode.is(node) ? QueryNode.cloneWithExplain(node, undefined, undefined) : node,
-    transformResult: async ({ result }) => {
-      plans.push(result.rows.map((r) => Object.values(r as object)[0]).join('\n'))
-      return { ...result, rows: [] }
-    },
-  }
-  await run(db.withPlugin(explaining))
-  return plans
 }
 
 for (const dialect of DIALECTS) {

@@ -6,11 +6,12 @@
 // choices are asserted (EXPLAIN), not timings.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { type KyselyPlugin, QueryNode, SelectQueryNode, sql, UpdateQueryNode } from 'kysely'
+import { sql } from 'kysely'
 import * as repo from '../src/modules/stream/stream.repo.js'
 import type { Db } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
 import { DIALECTS, withDatabase } from './helper.js'
+import { plansOf } from './plan-fixtures.js'
 
 const INDEX = 'service_stream_main_owner'
 
@@ -32,23 +33,6 @@ async function seed(db: Db): Promise<void> {
   await sql`analyze service_stream_main`.execute(db)
 }
 
-/** The plans of the selects and updates `run` sends through the query builder (planned, never run). */
-async function plansOf(db: Db, run: (db: Db) => Promise<unknown>): Promise<string[]> {
-  const plans: string[] = []
-  const explaining: KyselyPlugin = {
-    transformQuery: ({ node }) =>
-      SelectQueryNode.is(node) || UpdateQueryNode.is(node)
-        ? QueryNode.cloneWithExplain(node, undefined, undefined)
-        : node,
-    transformResult: async ({ result }) => {
-      plans.push(result.rows.map((r) => Object.values(r as object)[0]).join('\n'))
-      return { ...result, rows: [] }
-    },
-  }
-  await run(db.withPlugin(explaining))
-  return plans
-}
-
 for (const dialect of DIALECTS) {
   describe(`campaign streams read by owner (${dialect})`, () => {
     it("finds a person's streams through the owner index, for the erasure and the open count", async () => {
@@ -60,7 +44,7 @@ for (const dialect of DIALECTS) {
           ['open streams in a campaign', (q) => repo.openByOwner(q, 'camp2', 'usr_12'), 1],
         ]
         for (const [name, run, statements] of cases) {
-          const plans = await plansOf(db, run)
+          const plans = await plansOf(db, run, { updates: true })
           assert.equal(plans.length, statements, `${name}: ${statements} statement(s)`)
           for (const plan of plans) {
             assert.match(plan, new RegExp(INDEX), `${name}: ${plan}`)

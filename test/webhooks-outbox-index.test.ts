@@ -8,7 +8,7 @@
 // runs inside a trigger, where EXPLAIN does not reach).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { type KyselyPlugin, QueryNode, SelectQueryNode, sql } from 'kysely'
+import { sql } from 'kysely'
 import { ulid } from 'ulid'
 import * as m032 from '../src/platform/db/migrations/032_webhook_outbox_by_endpoint.js'
 import * as repo from '../src/modules/notification/webhook.repo.js'
@@ -16,6 +16,7 @@ import type { Db } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
 import { DIALECTS, withDatabase } from './helper.js'
 import { migrateBefore } from './migrate-before.js'
+import { plansOf } from './plan-fixtures.js'
 
 const MIGRATION = '032_webhook_outbox_by_endpoint'
 const KEY = 'service_notification_outbox_endpoint_message'
@@ -47,21 +48,6 @@ async function seed(db: Db): Promise<void> {
     from generate_series(1, 20000) g`.execute(db)
   await sql`analyze service_notification_outbox`.execute(db)
   await sql`analyze service_notification_webhook`.execute(db)
-}
-
-/** The plans of the selects `run` sends through the query builder (planned only, never run). */
-async function plansOf(db: Db, run: (db: Db) => Promise<unknown>): Promise<string[]> {
-  const plans: string[] = []
-  const explaining: KyselyPlugin = {
-    transformQuery: ({ node }) =>
-      SelectQueryNode.is(node) ? QueryNode.cloneWithExplain(node, undefined, undefined) : node,
-    transformResult: async ({ result }) => {
-      plans.push(result.rows.map((r) => Object.values(r as object)[0]).join('\n'))
-      return { ...result, rows: [] }
-    },
-  }
-  await run(db.withPlugin(explaining))
-  return plans
 }
 
 /**
