@@ -4,9 +4,47 @@
  */
 const PLACEHOLDER = /\{\s*([A-Za-z0-9_]+)\s*(?:,[^{}]*)?\}/g
 
-/** Argument names of the simple placeholders in a message, in order. */
+/** Where an argument sits in a message; `simple` unless it is a plural/select with options. */
+interface Span {
+  start: number
+  end: number
+  name: string
+  simple: boolean
+}
+
+/**
+ * Every argument of a message, those inside plural/select options too, in order; undefined when
+ * its braces do not balance. An option's text (`other {Items}`) is no argument: read as one, a
+ * catalog whose locales word a select's options differently was refused as a placeholder
+ * mismatch, and a translation of the options was "restored" to the source's words.
+ */
+function argumentSpans(text: string, base = 0): Span[] | undefined {
+  const args = topLevelArguments(text)
+  if (!args) return undefined
+  const spans: Span[] = []
+  for (const a of args) {
+    spans.push({ start: base + a.start, end: base + a.end, name: a.name, simple: !a.options })
+    for (const o of a.options ?? []) {
+      const inner = argumentSpans(o.body, base + a.start + o.start)
+      if (!inner) return undefined
+      spans.push(...inner)
+    }
+  }
+  return spans
+}
+
+/** The simple placeholders of a message as written (`{name}`), in order. */
+function simplePlaceholders(text: string): Array<{ start: number; end: number }> {
+  const spans = argumentSpans(text)
+  if (spans) return spans.filter((s) => s.simple)
+  // Unbalanced braces: what looks like a placeholder.
+  return [...text.matchAll(PLACEHOLDER)].map((m) => ({ start: m.index, end: m.index + m[0].length }))
+}
+
+/** Argument names of a message (plural/select ones and those in their options), in order. */
 export function placeholders(text: string): string[] {
-  return [...text.matchAll(PLACEHOLDER)].map((m) => m[1] as string)
+  const spans = argumentSpans(text)
+  return spans ? spans.map((s) => s.name) : [...text.matchAll(PLACEHOLDER)].map((m) => m[1] as string)
 }
 
 /** Same multiset of argument names (order may differ between languages). */
@@ -22,11 +60,16 @@ export function samePlaceholders(a: string, b: string): boolean {
  */
 export function restorePlaceholders(source: string, translated: string): string {
   if (samePlaceholders(source, translated)) return translated
-  const original = [...source.matchAll(PLACEHOLDER)].map((m) => m[0])
-  const found = [...translated.matchAll(PLACEHOLDER)]
+  const original = simplePlaceholders(source).map((s) => source.slice(s.start, s.end))
+  const found = simplePlaceholders(translated)
   if (original.length === 0 || found.length !== original.length) return translated
-  let i = 0
-  return translated.replace(PLACEHOLDER, () => original[i++] as string)
+  let out = ''
+  let at = 0
+  found.forEach((s, i) => {
+    out += translated.slice(at, s.start) + original[i]
+    at = s.end
+  })
+  return out + translated.slice(at)
 }
 
 /** A top-level `{…}` argument of a message, braces balanced. */
@@ -38,7 +81,8 @@ interface Argument {
   type?: string
   /** `count, plural, offset:1` — everything before the first selector. */
   head?: string
-  options?: Array<{ selector: string; body: string }>
+  /** `start`: where the body begins, from the argument's `{`. */
+  options?: Array<{ selector: string; body: string; start: number }>
 }
 
 const COMPLEX = new Set(['plural', 'select', 'selectordinal'])
@@ -69,7 +113,9 @@ function parseArgument(inner: string): Omit<Argument, 'start' | 'end'> | undefin
   if (!m) return undefined
   const [, name, type, rest] = m as unknown as [string, string, string | undefined, string | undefined]
   if (!type || !COMPLEX.has(type) || rest === undefined) return { name, type }
-  const options: Array<{ selector: string; body: string }> = []
+  const options: Array<{ selector: string; body: string; start: number }> = []
+  // Where `rest` begins in the argument, counting its `{`.
+  const restAt = 1 + inner.length - rest.length
   const option = /\s*(=\d+|[A-Za-z0-9_-]+)\s*\{/y
   let pos = 0
   const offset = /^\s*offset:\s*\d+/.exec(rest)
@@ -86,7 +132,11 @@ function parseArgument(inner: string): Omit<Argument, 'start' | 'end'> | undefin
       else if (rest[i] === '}') depth--
     }
     if (depth !== 0) return { name, type }
-    options.push({ selector: o[1] as string, body: rest.slice(option.lastIndex, i - 1) })
+    options.push({
+      selector: o[1] as string,
+      body: rest.slice(option.lastIndex, i - 1),
+      start: restAt + option.lastIndex,
+    })
     pos = i
   }
   return { name, type, head: `${name}, ${type},${rest.slice(0, headEnd)}`, options }

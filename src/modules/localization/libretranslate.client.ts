@@ -216,7 +216,10 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
       const held = new UpstreamUnavailableError(error.message, res.status, breaker?.retryAfterMs() ?? asked)
       return { done: false, error: held, retry: false }
     }
-    return { done: false, error, retry: true, waitMs: asked }
+    // Kept on the error: when the retries run out, the caller's 503 says when to come back, as the
+    // upstream did, rather than nothing (and a client asking again at once, over the limit).
+    const retryable = new UpstreamUnavailableError(error.message, res.status, asked)
+    return { done: false, error: retryable, retry: true, waitMs: asked }
   }
 
   /**
@@ -235,6 +238,8 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
     /** What is left of the call's time for waiting for slots, over all its attempts. */
     let waitBudget = maxSlotWait
     for (let attempt = 0; attempt <= opts.retries; attempt++) {
+      // A half-open circuit lets one trial through: this call, when `allow` says yes now.
+      const trial = breaker?.state() === 'half_open'
       if (breaker && !breaker.allow()) throw circuitOpen(breaker)
       const queuedAt = Date.now()
       const answered = await slots.run(() => {
@@ -242,7 +247,9 @@ export function createLibreTranslateClient(opts: ClientOptions): LibreTranslateC
         return attemptOnce(method, path, body, problem, breaker)
       }, waitBudget)
       if ('refused' in answered) {
-        // Nothing was asked of the upstream, so nothing for the breaker.
+        // Nothing was asked of the upstream, so nothing for the breaker, but a trial must end: one
+        // left running kept the circuit half-open, refusing every call on the node for good.
+        if (trial && breaker?.state() === 'half_open') breaker.neutral()
         if (answered.refused === 'busy') {
           // Our own queue is full.
           opts.onAttempt?.('busy')

@@ -381,18 +381,23 @@ export function createLocalizationService(deps: {
         if (!slot) acc.push([Math.floor(i / targets.length), i % targets.length])
         return acc
       }, [])
-    // Empty strings and same-language pairs need nobody.
-    for (let i = 0; i < slots.length; i++) {
-      const qi = Math.floor(i / targets.length)
-      const ti = i % targets.length
-      const q = qs[qi] as string
-      if (q.trim() === '' || (source !== 'auto' && upSource === upTargets[ti])) {
+    // Empty strings need nobody.
+    qs.forEach((q, qi) => {
+      if (q.trim() !== '') return
+      targets.forEach((_, ti) => {
         put(qi, ti, q, 'identity')
-      }
-    }
+      })
+    })
 
     if (campaignSlug && missing().length > 0) {
       await fromCatalog(campaignSlug, qs, source, targets, input.context, put)
+    }
+    // Nor do same-language pairs, once the catalog had its say: its `en-GB` or `pt-BR` entry is
+    // the editors' wording for that reader, where the upstream sees one language (`en`, `pt`).
+    if (source !== 'auto') {
+      for (const [qi, ti] of missing()) {
+        if (upSource === upTargets[ti]) put(qi, ti, qs[qi] as string, 'identity')
+      }
     }
 
     let todo = missing()
