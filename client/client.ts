@@ -14,7 +14,10 @@ export interface ClientOptions {
   /** An `ovs_…` API key (admin console, scripts); takes precedence over `token`. */
   apiKey?: string
   fetch?: FetchLike
-  /** Longest a REST call may take, answer included, before it fails with `TIMEOUT` (default 30 s; 0: none). */
+  /**
+   * Longest a REST call may take, answer included, before it fails with `TIMEOUT` (default 30 s; 0
+   * or `Infinity`: none).
+   */
   timeoutMs?: number
   /** WebSocket constructor for `connect()` (Node < 22: pass `ws`). */
   WebSocket?: RealtimeOptions['WebSocket']
@@ -151,7 +154,14 @@ export function createClient(options: ClientOptions) {
         const wait = inProgressWait(err, attempt, started, retryHintMs(err))
         if (wait === undefined || opts.signal?.aborted) throw err
         await pause(wait, opts.signal)
-        if (opts.signal?.aborted) throw err
+        // As an abort during the request itself is told: the caller stopped it, the server did not
+        // refuse it. Its request_id (with the 409 as `cause`) still lets a later retry join that run.
+        if (opts.signal?.aborted)
+          throw new OvasabiError(
+            'ABORTED',
+            `POST /api/${enc(campaign)}/update: aborted while the first run of ${envelope.request_id} went on`,
+            { requestId: envelope.request_id, cause: err },
+          )
       }
     }
   }

@@ -13,7 +13,7 @@ export interface RequestOptions {
   /** Return the response text instead of parsing JSON (CSV, Mermaid). */
   text?: boolean
   signal?: AbortSignal
-  /** Overrides the client's `timeoutMs` for this call (0: none). */
+  /** Overrides the client's `timeoutMs` for this call (0 or `Infinity`: none). */
   timeoutMs?: number
 }
 
@@ -41,6 +41,16 @@ export function ifMatchHeaders(opts: ConditionalOptions = {}): Record<string, st
 
 /** How long a call may take, answer body included, unless the client or the call says otherwise. */
 export const DEFAULT_TIMEOUT_MS = 30_000
+
+/**
+ * `setTimeout` for a deadline a caller chose: `Infinity` (or NaN) is none, and one past what a timer
+ * holds (2^31-1 ms, ~24.8 days) is capped there. Timers fire at once (Node: after 1 ms) for either,
+ * which turned "no deadline" into an immediate `TIMEOUT`.
+ */
+export function deadline(run: () => void, ms: number): ReturnType<typeof setTimeout> | undefined {
+  if (!Number.isFinite(ms)) return undefined
+  return setTimeout(run, Math.min(ms, 2 ** 31 - 1))
+}
 
 /** Holds the base URL and the current credential; every typed call goes through `request`. */
 export class HttpCore {
@@ -110,7 +120,7 @@ export class HttpCore {
       timedOut = true
       controller.abort()
     }
-    const timer = limit > 0 ? setTimeout(expire, limit) : undefined
+    const timer = limit > 0 ? deadline(expire, limit) : undefined
     const forward = () => controller.abort()
     if (opts.signal?.aborted) controller.abort()
     else opts.signal?.addEventListener('abort', forward, { once: true })

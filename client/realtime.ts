@@ -1,6 +1,6 @@
 import { OvasabiError } from './errors.js'
 import type { FrameMap, ServerFrame, UpdateAckFrame } from './frames.js'
-import { type FetchLike, probeUpgrade } from './http.js'
+import { deadline, type FetchLike, probeUpgrade } from './http.js'
 import { inProgressWait } from './in-progress.js'
 import { type PacedDispatch, PacedSender } from './paced-sender.js'
 import type { RealtimeErrorHandler } from './types.js'
@@ -32,6 +32,13 @@ export interface BackoffOptions {
    * once, and retrying together would hit the next node as one burst.
    */
   restartWindowMs?: number
+  /**
+   * How long a socket must stay up after its `connected` before its drop counts as a new start
+   * (the next retry at `initialMs` again), in ms (default 5 000). One dropped sooner counts as a
+   * failed attempt: a server that accepts and then fails at once (1011 while it reads the replay)
+   * is backed off from, not retried twice a second by every client.
+   */
+  stableMs?: number
 }
 
 /** What came with a change of state: the close behind it, and when the next attempt goes. */
@@ -100,7 +107,10 @@ export interface RealtimeOptions {
 export interface DispatchOptions {
   /** The idempotency key (default: a fresh ULID); a resend after a reconnect reuses it. */
   requestId?: string
-  /** From the call, across reconnects: rejects with `TIMEOUT` when no ack came by then (default 15 000). */
+  /**
+   * From the call, across reconnects: rejects with `TIMEOUT` when no ack came by then (default
+   * 15 000; `Infinity`: none).
+   */
   timeoutMs?: number
 }
 
@@ -112,7 +122,7 @@ interface PendingDispatch extends PacedDispatch {
   promise: Promise<UpdateAckFrame>
   resolve: (f: UpdateAckFrame) => void
   reject: (e: Error) => void
-  timer: ReturnType<typeof setTimeout>
+  timer: ReturnType<typeof setTimeout> | undefined
   /** Answers `REQUEST_IN_PROGRESS` so far, and when the dispatch was made: bound its resends. */
   inProgress: number
   started: number
@@ -196,6 +206,8 @@ export class RealtimeConnection {
   session?: FrameMap['connected']
   private ws?: WebSocketLike
   private attempt = 0
+  /** When the ready socket's `connected` came: a drop after `backoff.stableMs` starts over. */
+  private readyAt = 0
   private retryTimer?: ReturnType<typeof setTimeout>
   private readonly handlers = new Map<string, Set<Handler<any>>>()
   private readonly stateHandlers = new Set<StateHandler>()
@@ -254,6 +266,8 @@ export class RealtimeConnection {
       this.retryNow()
     } else this.pingNow?.()
   }
+  /** `online` is listened to on the page: from `start()` until the connection ends. */
+  private listening = false
   /** The `error` frame `CAMPAIGN_NOT_ACTIVE` the server sends before closing for it. */
   private endedBy?: FrameMap['error']
   /** What the `token` option, a function, last gave. */
@@ -380,7 +394,7 @@ export class RealtimeConnection {
       fingerprint,
       promise,
       ...settle,
-      timer: setTimeout(() => {
+      timer: deadline(() => {
         this.outbox.delete(request_id)
         settle.reject(
           new OvasabiError('TIMEOUT', `No update_ack for ${request_id}`, { requestId: request_id }),
@@ -465,8 +479,6 @@ export class RealtimeConnection {
   /** No socket, no reconnect from now on; dispatches still waiting reject with `code`. */
   private stop(message: string, code?: string): void {
     this.closedByUser = true
-    const page = globalThis as { removeEventListener?: (type: string, listener: () => void) => void }
-    if (typeof page.removeEventListener === 'function') page.removeEventListener('online', this.online)
     this.pingNow = undefined
     clearTimeout(this.retryTimer)
     clearTimeout(this.cursorTimer)
@@ -481,8 +493,10 @@ export class RealtimeConnection {
   /** @internal started by `connectRealtime`. */
   async start(): Promise<void> {
     const page = globalThis as { addEventListener?: (type: string, listener: () => void) => void }
-    if (!this.closedByUser && typeof page.addEventListener === 'function')
+    if (!this.closedByUser && this.state !== 'closed' && typeof page.addEventListener === 'function') {
       page.addEventListener('online', this.online)
+      this.listening = true
+    }
     const f = this.opts.frequency
     try {
       const hz = typeof f === 'function' ? await f() : (f ?? 1)
@@ -542,6 +556,10 @@ export class RealtimeConnection {
       clearTimeout(this.watchdog)
       // The server's `connected` never came: a refused upgrade looks like any drop (1006) here.
       const unexplained = this.ready !== ws && ev.code !== 4000
+      // Only a socket that stayed up resets the backoff: one that drops right after `connected`
+      // (a server failing as it opens) is one more failed attempt.
+      if (this.ready === ws && Date.now() - this.readyAt >= (this.opts.backoff?.stableMs ?? 5_000))
+        this.attempt = 0
       this.ws = undefined
       this.ready = undefined
       this.resetPacing()
@@ -723,6 +741,12 @@ export class RealtimeConnection {
   }
 
   private end(message: string, code = 'NOT_CONNECTED'): void {
+    // Also when it ends by itself (a drop with `reconnect: false`): the page would keep the
+    // connection, and every handler it holds, for as long as it lives.
+    const page = globalThis as { removeEventListener?: (type: string, listener: () => void) => void }
+    if (this.listening && typeof page.removeEventListener === 'function')
+      page.removeEventListener('online', this.online)
+    this.listening = false
     this.ready = undefined
     this.resetPacing()
     this.setState('closed')
@@ -814,7 +838,7 @@ export class RealtimeConnection {
       case 'connected': {
         if (from !== this.ws) return
         this.session = frame
-        this.attempt = 0
+        this.readyAt = Date.now()
         // Live from the server's newest event on: a drop before the first `campaign_event` still
         // resumes from there, instead of reconnecting without `since` and missing the gap.
         if (this.lastEventId === undefined && typeof frame.last_event_id === 'number')
