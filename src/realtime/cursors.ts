@@ -4,6 +4,8 @@ export interface Cursor {
   x: number
   y: number
   node?: string
+  /** Marked idle and not moved since: a snapshot names it in `idle`, as the delta did once. */
+  idle?: boolean
 }
 
 export type CursorTuple = [string, number, number]
@@ -35,6 +37,7 @@ export class CursorBoard {
       this.all.delete(id)
       c.x = x
       c.y = y
+      c.idle = false
     } else {
       c = node ? { id, x, y, node } : { id, x, y }
     }
@@ -50,7 +53,10 @@ export class CursorBoard {
   }
 
   markIdle(id: string): void {
-    if (this.all.has(id)) this.idle.push(id)
+    const c = this.all.get(id)
+    if (!c || c.idle) return
+    c.idle = true
+    this.idle.push(id)
   }
 
   /** The cursor `id` as the board has it (undefined: not on the board). */
@@ -83,9 +89,15 @@ export class CursorBoard {
     return delta
   }
 
-  /** Every known cursor (newest first, at most `cap`): the catch-up for a socket that fell behind. */
-  snapshot(cap: number): CursorTuple[] {
-    return newest(this.all, cap)
+  /**
+   * Every known cursor (newest first, at most `cap`) and which of them are idle: the catch-up for
+   * a socket that joined or fell behind, which never got the deltas that marked them idle.
+   */
+  snapshot(cap: number): { cursors: CursorTuple[]; idle: string[] } {
+    const cursors = newest(this.all, cap)
+    const idle: string[] = []
+    for (const [id] of cursors) if (this.all.get(id)?.idle) idle.push(id)
+    return { cursors, idle }
   }
 }
 

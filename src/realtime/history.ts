@@ -59,11 +59,20 @@ export function replayFrom(
 ): Replay {
   if (since === latest) return { events: [], latest }
   if (since > latest) return { resync: true, latest }
+  // Aged out from the oldest end only, as both stores trim: stamps come from each publishing
+  // node's clock, so one behind its neighbours is no reason to skip it and replay past a hole.
   const cutoff = Date.now() - limits.maxAgeMs
-  const kept = entries.filter((e) => e.ts >= cutoff)
+  let start = 0
+  while (start < entries.length && entries[start]!.ts < cutoff) start++
+  const kept = start === 0 ? entries : entries.slice(start)
   const first = kept[0]?.frame.id as number | undefined
   if (first === undefined || first > since + 1) return { resync: true, latest }
-  const events = kept.filter((e): e is StoredMessage => !('erased' in e) && (e.frame.id as number) > since)
+  // Ids past `latest` were published after it was read (the Redis store reads the two apart):
+  // the socket, already listening, gets those live; replayed too, they would arrive twice.
+  const events = kept.filter((e): e is StoredMessage => {
+    const id = e.frame.id as number
+    return !('erased' in e) && id > since && id <= latest
+  })
   return { events, latest }
 }
 
@@ -75,10 +84,17 @@ type MemoryEntry = (StoredMessage & { subjects?: readonly string[] }) | ErasedMe
  */
 export function createMemoryHistory(bus: EventBus, limits: HistoryLimits): EventHistory {
   const campaigns = new Map<string, { seq: number; entries: MemoryEntry[] }>()
+  // Ids start from this process's start time in hundredths of a millisecond, not from 1. A client
+  // resuming with an id of the process before (a restart) then names one below this history and
+  // is told to resync; numbered from 1 again, its id would stand for another event once this
+  // process got past it, and the replay would skip what came before without a word. At most 15
+  // digits (what `?since=` takes) until 2286; a process would have to publish over 100 events a
+  // millisecond all its life to reach the next one's start.
+  const epoch = Date.now() * 100
   const state = (campaign: string) => {
     let s = campaigns.get(campaign)
     if (!s) {
-      s = { seq: 0, entries: [] }
+      s = { seq: epoch, entries: [] }
       campaigns.set(campaign, s)
     }
     return s
@@ -101,7 +117,7 @@ export function createMemoryHistory(bus: EventBus, limits: HistoryLimits): Event
       return replayFrom(s.entries, s.seq, id, limits)
     },
     async latest(campaign) {
-      return campaigns.get(campaign)?.seq ?? 0
+      return campaigns.get(campaign)?.seq ?? epoch
     },
     async forget(subjects) {
       const gone = new Set(subjects)

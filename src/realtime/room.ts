@@ -202,19 +202,7 @@ export class Room {
       if (c.queue === null) c.behindSince = 0
       // Presence off: no frame, and its first snapshot waits until presence is turned on.
       if (presence && c.needsSnapshot) {
-        snapshot ??= broadcast(
-          Buffer.from(
-            JSON.stringify({
-              type: 'presence_update',
-              active_users: active,
-              cursors: this.board.snapshot(cap),
-              left: [],
-              idle: [],
-              tick: this.tickNo,
-              snapshot: true,
-            }),
-          ),
-        )
+        snapshot ??= this.snapshotFrame(active, cap)
         c.writeBroadcast(snapshot)
         c.needsSnapshot = false
         sent++
@@ -289,8 +277,27 @@ export class Room {
     this.syncWanted = false
     this.lastSyncAt = now
     if (local.size > 0) {
-      this.deps.shareLocal!(this.campaign, { cursors: local.snapshot(SHARE_MAX), left: [], idle: [] }, true)
+      const { cursors, idle } = local.snapshot(SHARE_MAX)
+      this.deps.shareLocal!(this.campaign, { cursors, left: [], idle }, true)
     }
+  }
+
+  /** Every cursor as it stands (those marked idle named in `idle`): for sockets that missed deltas. */
+  private snapshotFrame(active: number, cap: number): Broadcast {
+    const { cursors, idle } = this.board.snapshot(cap)
+    return broadcast(
+      Buffer.from(
+        JSON.stringify({
+          type: 'presence_update',
+          active_users: active,
+          cursors,
+          left: [],
+          idle,
+          tick: this.tickNo,
+          snapshot: true,
+        }),
+      ),
+    )
   }
 
   private statsFrame(f: StatsFigures, active: number, now: number): Broadcast {
