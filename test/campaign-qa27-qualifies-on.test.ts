@@ -6,16 +6,14 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { FEATURES } from '../src/modules/campaign/features.js'
-import { patchCampaign, storedCampaign } from './campaign-fixtures.js'
 import {
-  adminHeaders,
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  json,
-  type TestContext,
-  uniqueSlug,
-} from './helper.js'
+  assertRefused,
+  patchCampaign,
+  postCampaign,
+  storeBeforeChecks,
+  storedCampaign,
+} from './campaign-fixtures.js'
+import { buildTestApp, createCampaign, DIALECTS, json, type TestContext } from './helper.js'
 
 const PATH = '/metadata/custom_rules/referral_qualifies_on'
 const rule = (on: unknown) => ({ features: [...FEATURES], custom_rules: { referral_qualifies_on: on } })
@@ -28,21 +26,9 @@ for (const dialect of DIALECTS) {
     })
     after(() => t.close())
 
-    const create = (metadata: unknown) =>
-      t.app.inject({
-        method: 'POST',
-        url: '/api/campaign',
-        headers: adminHeaders,
-        payload: { slug: uniqueSlug('qon'), title: 'Referral rule', metadata },
-      })
+    const create = (metadata: unknown) => postCampaign(t.app, metadata, 'qon')
     const refused = (res: { statusCode: number; body: string }) => {
-      assert.equal(res.statusCode, 400, res.body)
-      const { error } = JSON.parse(res.body)
-      assert.equal(error.code, 'VALIDATION_FAILED')
-      assert.deepEqual(
-        error.details.map((d: { path: string }) => d.path),
-        [PATH],
-      )
+      const error = assertRefused(res, [PATH])
       // What is allowed is listed: registered actions and their aliases, and tracked events.
       const message = error.details[0].message as string
       for (const name of ['register', 'quote.submit', 'submit_quote'])
@@ -102,19 +88,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('keeps a campaign stored before the check readable and patchable while a patch leaves the rule alone', async () => {
-      const slug = uniqueSlug('legacy_qon')
-      await t.app.platform.database.db
-        .insertInto('service_campaign_main')
-        .values({
-          slug,
-          title: 'Stored before',
-          description: '',
-          draft: false,
-          created_by: 'legacy',
-          metadata: JSON.stringify(rule('quote_submit')),
-          updated_at: new Date(),
-        })
-        .execute()
+      const slug = await storeBeforeChecks(t.app, rule('quote_submit'), 'legacy_qon')
       assert.equal(
         (await storedCampaign(t.app, slug)).metadata.custom_rules.referral_qualifies_on,
         'quote_submit',

@@ -4,7 +4,13 @@
 // tag. Tags stored before the check are kept while a patch leaves them alone.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { patchCampaign, storedCampaign } from './campaign-fixtures.js'
+import {
+  assertRefused,
+  patchCampaign,
+  postCampaign,
+  storeBeforeChecks,
+  storedCampaign,
+} from './campaign-fixtures.js'
 import {
   adminHeaders,
   buildTestApp,
@@ -23,22 +29,8 @@ for (const dialect of DIALECTS) {
     })
     after(() => t.close())
 
-    const create = (tags: unknown) =>
-      t.app.inject({
-        method: 'POST',
-        url: '/api/campaign',
-        headers: adminHeaders,
-        payload: { slug: uniqueSlug('tags'), title: 'Tagged', metadata: { tags } },
-      })
-    const refused = (res: { statusCode: number; body: string }, paths: string[]) => {
-      assert.equal(res.statusCode, 400, res.body)
-      const { error } = JSON.parse(res.body)
-      assert.equal(error.code, 'VALIDATION_FAILED')
-      assert.deepEqual(
-        error.details.map((d: { path: string }) => d.path),
-        paths,
-      )
-    }
+    const create = (tags: unknown) => postCampaign(t.app, { tags }, 'tags')
+    const refused = assertRefused
 
     const CASES: Array<[string, string[], string[]]> = [
       ['spaces', ['spring', '   '], ['/metadata/tags/1']],
@@ -68,19 +60,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('keeps tags stored before the check while a patch leaves them alone', async () => {
-      const slug = uniqueSlug('legacy_tags')
-      await t.app.platform.database.db
-        .insertInto('service_campaign_main')
-        .values({
-          slug,
-          title: 'Stored before',
-          description: '',
-          draft: false,
-          created_by: 'legacy',
-          metadata: JSON.stringify({ tags: [' spring', 'spring', ' spring'] }),
-          updated_at: new Date(),
-        })
-        .execute()
+      const slug = await storeBeforeChecks(t.app, { tags: [' spring', 'spring', ' spring'] }, 'legacy_tags')
       for (const merge of [false, true]) {
         const res = await patchCampaign(t.app, slug, { title: `Renamed ${merge}` }, merge)
         assert.equal(res.statusCode, 200, res.body)

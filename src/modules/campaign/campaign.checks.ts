@@ -5,11 +5,13 @@ import { hasMarkPile, isBlank, MAX_COMBINING_MARKS } from '../../platform/text.j
 import {
   type Campaign,
   CampaignMetadata,
+  type CampaignProblem,
   knownTimeZone,
   type MergePatchCampaignBody,
   SCHEDULING_KEYS,
   storedProblems,
 } from './campaign.schema.js'
+import { customRuleProblems, namesRule, RULES_PATH } from './custom-rules.js'
 import { applyMergePatch } from './merge-patch.js'
 import { AT_APPLY_RULES } from '../referral/referral.rules.js'
 
@@ -256,6 +258,37 @@ function meantAs(on: string, actions: QualifyingActions | undefined): string | u
   return actions?.suggest(trimmed)
 }
 
+/** What a refused `referral_qualifies_on` is told: the error's message and its detail's. */
+interface QualifiesOnRefusal {
+  message: string
+  detail: string
+  meant?: string
+}
+
+function qualifiesOnRefusal(
+  metadata: CampaignMetadata | undefined,
+  actions: QualifyingActions | undefined,
+): QualifiesOnRefusal | undefined {
+  const on = (metadata?.custom_rules as Record<string, unknown> | undefined)?.referral_qualifies_on
+  if (typeof on !== 'string' || qualifyingRule(on, actions)) return undefined
+  const names = new Set(AT_APPLY_RULES)
+  let tracked = !actions
+  for (const action of actions?.list() ?? []) {
+    if (actions!.isFallback(action)) tracked = true
+    else for (const name of [action.name, ...(action.aliases ?? [])]) names.add(name)
+  }
+  const meant = meantAs(on, actions)
+  return {
+    message:
+      `No action named ${JSON.stringify(on)} qualifies a referral` +
+      (meant ? `: did you mean ${JSON.stringify(meant)}?` : ''),
+    detail:
+      `must be one of ${[...names].sort().join(', ')}` +
+      (tracked ? ", or a tracked event's dotted name (e.g. tour.finished)" : ''),
+    meant,
+  }
+}
+
 /**
  * `custom_rules.referral_qualifies_on` names what the referral service qualifies a pending
  * referral on: an at-join rule (`register`…), a registered action or one of its aliases, or a
@@ -269,31 +302,36 @@ export function assertQualifiesOn(
   patch?: Record<string, unknown> | null,
   actions?: QualifyingActions,
 ): void {
-  const on = (metadata?.custom_rules as Record<string, unknown> | undefined)?.referral_qualifies_on
-  if (typeof on !== 'string' || qualifyingRule(on, actions)) return
-  const named = patch?.custom_rules
-  if (
-    patch !== undefined &&
-    !(typeof named === 'object' && named !== null && Object.hasOwn(named, 'referral_qualifies_on'))
-  )
-    return
-  const names = new Set(AT_APPLY_RULES)
-  let tracked = !actions
-  for (const action of actions?.list() ?? []) {
-    if (actions!.isFallback(action)) tracked = true
-    else for (const name of [action.name, ...(action.aliases ?? [])]) names.add(name)
-  }
-  const meant = meantAs(on, actions)
-  throw new ValidationError(
-    `No action named ${JSON.stringify(on)} qualifies a referral` +
-      (meant ? `: did you mean ${JSON.stringify(meant)}?` : ''),
-    [
-      {
-        path: '/metadata/custom_rules/referral_qualifies_on',
-        message:
-          `must be one of ${[...names].sort().join(', ')}` +
-          (tracked ? ", or a tracked event's dotted name (e.g. tour.finished)" : ''),
-      },
-    ],
-  )
+  if (!namesRule(patch, 'referral_qualifies_on')) return
+  const refusal = qualifiesOnRefusal(metadata, actions)
+  if (!refusal) return
+  throw new ValidationError(refusal.message, [
+    { path: `${RULES_PATH}/referral_qualifies_on`, message: refusal.detail },
+  ])
+}
+
+/**
+ * What `custom_rules` stored before its checks holds that they refuse (a near-miss key, a media
+ * type that is none, a `referral_qualifies_on` that qualifies nothing): kept while a patch leaves
+ * it alone, and shown to editors in `problems` until fixed.
+ */
+export function ruleProblems(
+  metadata: CampaignMetadata | undefined,
+  actions?: QualifyingActions,
+): CampaignProblem[] {
+  const problems: CampaignProblem[] = customRuleProblems(metadata, () => true).map(({ path, message }) => ({
+    path,
+    message,
+  }))
+  const refusal = qualifiesOnRefusal(metadata, actions)
+  if (refusal)
+    problems.push({
+      path: `${RULES_PATH}/referral_qualifies_on`,
+      message:
+        'names nothing the referral service acts on: every referral of the campaign stays pending until ' +
+        `it ${refusal.detail.replace(/^must be/, 'is set to')}` +
+        (refusal.meant ? ` (did you mean ${JSON.stringify(refusal.meant)}?)` : '') +
+        ', or removed',
+    })
+  return problems.map((p) => ({ ...p, kept: true }))
 }

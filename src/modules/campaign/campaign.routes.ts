@@ -4,6 +4,7 @@ import { hasRole } from '../../platform/auth/principal.js'
 import { BadRequestError, NotFoundError, UnsupportedMediaTypeError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import {
+  type Campaign,
   CampaignResponse,
   campaignStatus,
   CreateCampaignBody,
@@ -38,15 +39,32 @@ function etag(version: number): string {
 }
 
 /**
- * The version an `If-Match` names (`"7"`), or undefined for none or `*` (any current campaign).
- * A list or a weak tag cannot name one version to compare with: refused rather than ignored.
+ * One element of an `If-Match` list (RFC 9110 §5.6.1, §8.8.3): an entity-tag, weak or strong, or
+ * nothing (empty elements are allowed), then the comma or the end.
  */
-function ifMatchVersion(header: string | undefined): number | undefined {
+const IF_MATCH_ELEMENT = /[ \t]*(?:(W\/)?"([^"\x00-\x20\x7f]*)")?[ \t]*(,|$)/y
+
+/**
+ * What an `If-Match` asks (RFC 9110 §13.1.1): undefined for none or `*` (any current campaign),
+ * else the versions its strong tags name, compared strongly. A weak tag, or one no version has
+ * (`"0"`, `"abc"`), names none: the precondition fails, 412. Only a header that is no list of
+ * entity-tags (`7`, `"7`, `*, "7"`) is refused, 400 `INVALID_IF_MATCH`.
+ */
+function ifMatchVersions(header: string | undefined): readonly number[] | undefined {
   if (header === undefined || header.trim() === '*') return undefined
-  const m = /^\s*"([1-9]\d{0,15})"\s*$/.exec(header)
-  if (!m)
-    throw new BadRequestError('If-Match must be one ETag of this campaign, like "7"', 'INVALID_IF_MATCH')
-  return Number(m[1])
+  const versions: number[] = []
+  IF_MATCH_ELEMENT.lastIndex = 0
+  for (;;) {
+    const m = IF_MATCH_ELEMENT.exec(header)
+    if (!m)
+      throw new BadRequestError(
+        'If-Match must be * or a list of ETags of this campaign, like "7"',
+        'INVALID_IF_MATCH',
+      )
+    const [, weak, tag] = m
+    if (!weak && tag !== undefined && /^[1-9]\d{0,15}$/.test(tag)) versions.push(Number(tag))
+    if (m[3] === '') return versions
+  }
 }
 
 export interface CampaignRoutesOptions {
@@ -55,6 +73,8 @@ export interface CampaignRoutesOptions {
 
 export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (app, { campaigns }) => {
   const tags = ['campaign']
+  /** Its `problems` as the service finds them: the rules too, which need the action registry. */
+  const editorsView = (c: Campaign) => toCampaignResponse(c, campaigns.problems(c))
 
   app.post(
     '/api/campaign',
@@ -70,7 +90,7 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
     },
     async (request, reply) => {
       const created = await campaigns.create(request.body as any, request.principal!.user_id)
-      return reply.status(201).header('etag', etag(created.version)).send(toCampaignResponse(created))
+      return reply.status(201).header('etag', etag(created.version)).send(editorsView(created))
     },
   )
 
@@ -107,7 +127,7 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
         page: q.page,
         perPage: q.per_page,
       })
-      return { campaigns: rows.map((c) => toCampaignResponse(c)), total, page: q.page }
+      return { campaigns: rows.map((c) => editorsView(c)), total, page: q.page }
     },
   )
 
@@ -131,7 +151,7 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
       const { slug } = request.params as { slug: string }
       const campaign = await campaigns.get(slug)
       if (hasRole(request.principal, 'editor'))
-        return reply.header('etag', etag(campaign.version)).send(toCampaignResponse(campaign))
+        return reply.header('etag', etag(campaign.version)).send(editorsView(campaign))
       // The same answer, word for word, as `campaigns.get` gives for a slug that names nothing.
       if (campaignStatus(campaign) === 'draft')
         throw new NotFoundError(`Campaign ${slug} does not exist`, 'CAMPAIGN_NOT_FOUND')
@@ -179,7 +199,7 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
       const { slug } = request.params as { slug: string }
       const { version, ...fields } = request.body as UpdateCampaignBody | MergePatchCampaignBody
       // A merge patch's `"version": null` removes the member: no version to compare with.
-      const expect = { version: version ?? undefined, ifMatch: ifMatchVersion(request.headers['if-match']) }
+      const expect = { version: version ?? undefined, ifMatch: ifMatchVersions(request.headers['if-match']) }
       const merge = mediaType(request.headers['content-type']) === MERGE_PATCH
       const updated = await campaigns.update(
         slug,
@@ -188,7 +208,7 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
           : { fields: fields as UpdateCampaignBody, ...expect },
         request.principal!.user_id,
       )
-      return reply.header('etag', etag(updated.version)).send(toCampaignResponse(updated))
+      return reply.header('etag', etag(updated.version)).send(editorsView(updated))
     },
   )
 
@@ -215,9 +235,9 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
       },
       handler: async (request, reply) => {
         const { slug } = request.params as { slug: string }
-        const expect = { ifMatch: ifMatchVersion(request.headers['if-match']) }
+        const expect = { ifMatch: ifMatchVersions(request.headers['if-match']) }
         const changed = await change(slug, request.principal!.user_id, expect)
-        return reply.header('etag', etag(changed.version)).send(toCampaignResponse(changed))
+        return reply.header('etag', etag(changed.version)).send(editorsView(changed))
       },
     })
   stateChange(
@@ -269,7 +289,7 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
       const { counters, events, eventNames } = await campaigns.statsCounters(slug, MAX_STATS_EVENTS)
       return {
         campaign: slug,
-        status: toCampaignResponse(campaign).status,
+        status: campaignStatus(campaign),
         events_total: counters.events_total ?? 0,
         sessions: counters.sessions ?? 0,
         events,

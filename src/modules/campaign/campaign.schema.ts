@@ -18,7 +18,8 @@ const Count = (minimum: number, maximum = 2_147_483_647) => Type.Integer({ minim
 /**
  * `custom_rules`: free-form, but the rules the modules read are checked when a campaign is
  * written, so a typo (`max_referrals: "10"`, `-1`) is a 400 naming the rule rather than a limit
- * silently off. Each reader still falls back to its default on anything else (older rows).
+ * silently off; so is a key within a typo of one (`leaderbord_size`, see `assertCustomRules`).
+ * Each reader still falls back to its default on anything else (older rows).
  */
 export const CustomRules = Type.Object(
   {
@@ -434,8 +435,8 @@ export function displayTitle(c: Pick<Campaign, 'slug' | 'title'>): string {
   return isBlank(c.title) ? c.slug : c.title
 }
 
-export function toCampaignResponse(c: Campaign, now = new Date()) {
-  const problems = campaignProblems(c)
+/** The editors' view; `problems` as `CampaignService.problems` finds them, which also checks the rules. */
+export function toCampaignResponse(c: Campaign, problems = campaignProblems(c), now = new Date()) {
   return {
     id: c.id,
     slug: c.slug,

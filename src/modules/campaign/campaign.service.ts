@@ -13,13 +13,16 @@ import {
   mergedMetadata,
   mergePatchFields,
   type QualifyingActions,
+  ruleProblems,
 } from './campaign.checks.js'
 import * as repo from './campaign.repo.js'
+import { assertCustomRules } from './custom-rules.js'
 import {
   type Campaign,
   type CreateCampaignBody,
   type MergePatchCampaignBody,
   metadataNotAnObject,
+  storedProblems,
   type UpdateCampaignBody,
 } from './campaign.schema.js'
 
@@ -29,16 +32,27 @@ const CHANGED_CHANNEL = 'ovasabi:campaign:changed'
  * A change to a campaign. `fields` set what they name, `metadata` replaced whole; with `merge`,
  * they are a JSON Merge Patch (RFC 7396) over the stored campaign instead: metadata keys merge,
  * `null` removes one (a top-level `null` resets the member, see `mergePatchFields`). `version`
- * (the body's) refuses the change with 409 `VERSION_CONFLICT`, and `ifMatch` (the `If-Match`
- * header's) with 412 `PRECONDITION_FAILED`, when the campaign moved on.
+ * (the body's) refuses the change with 409 `VERSION_CONFLICT`, and `ifMatch` (the versions the
+ * `If-Match` header's strong tags name) with 412 `PRECONDITION_FAILED` when it names none of the
+ * current one: the campaign moved on, or the tag was never one of its versions.
  */
 export type CampaignChange =
-  | { fields: Omit<UpdateCampaignBody, 'version'>; merge?: false; version?: number; ifMatch?: number }
-  | { fields: Omit<MergePatchCampaignBody, 'version'>; merge: true; version?: number; ifMatch?: number }
+  | {
+      fields: Omit<UpdateCampaignBody, 'version'>
+      merge?: false
+      version?: number
+      ifMatch?: readonly number[]
+    }
+  | {
+      fields: Omit<MergePatchCampaignBody, 'version'>
+      merge: true
+      version?: number
+      ifMatch?: readonly number[]
+    }
 
-/** `If-Match`'s version (see `CampaignChange`): refuses an archive or unarchive with 412 when stale. */
+/** `If-Match`'s versions (see `CampaignChange`): refuses an archive or unarchive with 412 when stale. */
 export interface Precondition {
-  ifMatch?: number
+  ifMatch?: readonly number[]
 }
 
 export type CampaignListener = (campaign: Campaign) => void
@@ -65,6 +79,11 @@ export interface CampaignService {
   counters(slug: string, names?: string[]): Promise<Record<string, number>>
   /** The editors' figures: the modules' counters and the most counted `maxEvents` tracked events. */
   statsCounters(slug: string, maxEvents: number): ReturnType<typeof repo.statsCounters>
+  /**
+   * What the campaign holds, stored before today's checks, that editors must fix (`problems`):
+   * the metadata's (see `storedProblems`) and its rules' (see `ruleProblems`), by path.
+   */
+  problems(campaign: Pick<Campaign, 'metadata'>): Array<{ path: string; message: string }>
   /** Called on every node after any campaign changes (tick rate, features…). */
   onChange(listener: CampaignListener): () => void
   start(): Promise<void>
@@ -183,7 +202,7 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
     actor: string,
     action: string,
     patch: RepoPatch | ((before: Campaign) => RepoPatch | undefined),
-    expect: { version?: number; ifMatch?: number } = {},
+    expect: { version?: number; ifMatch?: readonly number[] } = {},
   ): Promise<{ campaign: Campaign; changed: boolean }> {
     return db.transaction().execute(async (trx) => {
       // Locked: two editors' changes without a precondition (two admin tabs, each merging its
@@ -199,11 +218,11 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
           { archived_at: before.archived_at.toISOString() },
         )
       }
-      if (expect.ifMatch !== undefined && expect.ifMatch !== before.version) {
+      if (expect.ifMatch !== undefined && !expect.ifMatch.includes(before.version)) {
         throw new AppError(
           412,
           'PRECONDITION_FAILED',
-          `Campaign ${slug} is at version ${before.version}, not ${expect.ifMatch} (If-Match)`,
+          `Campaign ${slug} is at version ${before.version}, which If-Match does not name`,
           { details: { version: before.version } },
         )
       }
@@ -231,6 +250,7 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
       assertDisplayText({ title: input.title, description: input.description, tags: input.metadata?.tags })
       assertSchedule(input.metadata)
       assertQualifiesOn(input.metadata, undefined, deps.actions)
+      assertCustomRules(input.metadata)
       assertTags(input.metadata?.tags)
       const created = await db.transaction().execute(async (trx) => {
         const row = await repo.insert(trx, {
@@ -281,6 +301,7 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
           const merged = mergedMetadata(before.metadata, metadata)
           assertSchedule(merged, metadata)
           assertQualifiesOn(merged, metadata, deps.actions)
+          assertCustomRules(merged, metadata)
           assertTags(metadata?.tags)
           assertDisplayText({ tags: merged.tags })
           return { ...fields, metadata: merged }
@@ -289,6 +310,7 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
         assertDisplayText({ tags: change.fields.metadata?.tags })
         assertSchedule(change.fields.metadata)
         assertQualifiesOn(change.fields.metadata, undefined, deps.actions)
+        assertCustomRules(change.fields.metadata)
         assertTags(change.fields.metadata?.tags)
         patch = change.fields
       }
@@ -333,6 +355,12 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
     audit: (slug, limit = 100) => repo.listAudit(db, slug, limit),
     counters: (slug, names) => repo.counters(db, slug, names),
     statsCounters: (slug, maxEvents) => repo.statsCounters(db, slug, maxEvents),
+    problems(campaign) {
+      const problems = storedProblems(campaign)
+      const named = new Set(problems.map((p) => p.path))
+      for (const p of ruleProblems(campaign.metadata, deps.actions)) if (!named.has(p.path)) problems.push(p)
+      return problems.map(({ path, message }) => ({ path, message }))
+    },
     onChange(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
