@@ -1,15 +1,18 @@
 import type { Dispatcher } from '../../nexus/dispatcher.js'
 import type { ActionRegistry } from '../../nexus/registry.js'
 import { ApplyPayload } from './referral.schema.js'
-import type { ReferralService } from './referral.service.js'
+import { GUEST, type ReferralService } from './referral.service.js'
 
 export function registerReferralActions(registry: ActionRegistry, referrals: ReferralService): void {
   registry.register<ApplyPayload>({
     name: 'referral.apply',
     aliases: ['apply_referral'],
-    description: 'Apply a referral code (once per person and campaign); counts toward live milestones',
+    description:
+      'Apply a referral code (once per person and campaign); counts toward live milestones. ' +
+      'A guest session is refused with REGISTRATION_REQUIRED: register first',
     payload: ApplyPayload,
-    role: 'participant',
+    // Guests reach the service, which tells them to register (REGISTRATION_REQUIRED), not FORBIDDEN.
+    role: 'guest',
     feature: 'referral',
     writes: 'immediate',
     handler: async (ctx, payload) => ({
@@ -36,7 +39,7 @@ export function qualifyReferralsOnActions(
   onError: (err: unknown) => void,
 ): void {
   dispatcher.onCommitted(({ campaign, user_id, action, event }) => {
-    if (user_id === 'guest' || !referrals.qualifiesOn(campaign, action, event)) return
+    if (user_id === GUEST || !referrals.qualifiesOn(campaign, action, event)) return
     referrals.recordAction(campaign, user_id, event).catch(onError)
   })
 }

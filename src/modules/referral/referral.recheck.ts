@@ -154,8 +154,19 @@ export function createRechecker(deps: RecheckDeps, options: RecheckOptions = {})
     let qualified = 0
     for (;;) {
       const due = await repo.dueRechecks(db, 100)
-      for (const slug of due) qualified += await drain(slug)
-      if (due.length < 100) return qualified
+      let failed = false
+      for (const slug of due) {
+        try {
+          qualified += await drain(slug)
+        } catch (err) {
+          // One campaign's failure is not the others': it stays due (first in line, the oldest),
+          // and is tried again next sweep, after the rest of this one.
+          deps.onError?.(err)
+          failed = true
+        }
+      }
+      // A failed one is still due: reading the list again now would only find it again.
+      if (due.length < 100 || failed) return qualified
     }
   }
 

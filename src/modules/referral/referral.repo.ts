@@ -161,6 +161,31 @@ export async function audit(
     .execute()
 }
 
+/**
+ * A refused attempt, under the person's lock (`lockPerson`, taken here: run it in a transaction):
+ * what they typed is left out when they were erased. An attempt refused because its person was
+ * erased meanwhile is written after the erasure blanked the others (`forgetAttempts`).
+ */
+export async function auditRefused(
+  trx: Db,
+  row: { campaign_slug: string; code: string; actor: string; reason: string },
+): Promise<void> {
+  await lockPerson(trx, row.actor)
+  const erased = await trx
+    .selectFrom('service_user_master')
+    .select('id')
+    .where('id', '=', row.actor)
+    .where('erased_at', 'is not', null)
+    .executeTakeFirst()
+  await audit(trx, {
+    ...row,
+    code: erased ? '' : row.code,
+    referral_id: null,
+    from_state: null,
+    to_state: 'refused',
+  })
+}
+
 /** Newest first; with `before`, only entries older than that id (the last one of a page read). */
 export async function listAudit(db: Db, campaign: string, limit: number, before?: number) {
   let q = db
@@ -172,6 +197,12 @@ export async function listAudit(db: Db, campaign: string, limit: number, before?
 }
 
 /**
+ * When a referrer reached their count: the leaderboard's tie-break, so by the database's clock,
+ * which every node shares (a node's own clock may run ahead of another's and reorder ties).
+ */
+const reachedAt = sql<Date>`clock_timestamp()`
+
+/**
  * `qualified + 1` for the referrer, atomically, unless `max` is reached (undefined then). The
  * returned count is the one this transaction produced: no two transactions see the same value.
  */
@@ -181,13 +212,15 @@ export async function incrementQualified(
   userId: string,
   max: number | null,
 ): Promise<number | undefined> {
+  // A first referral makes the row with a count of 1, which a max below 1 does not allow.
+  if (max !== null && max < 1) return undefined
   const row = await trx
     .insertInto('service_referral_counter')
-    .values({ campaign_slug: campaign, user_id: userId, qualified: 1, pending: 0, updated_at: new Date() })
+    .values({ campaign_slug: campaign, user_id: userId, qualified: 1, pending: 0, updated_at: reachedAt })
     .onConflict((oc) => {
       const update = oc.columns(['campaign_slug', 'user_id']).doUpdateSet({
         qualified: sql`service_referral_counter.qualified + 1`,
-        updated_at: new Date(),
+        updated_at: reachedAt,
       })
       return max === null ? update : update.where('service_referral_counter.qualified', '<', max)
     })

@@ -8,7 +8,7 @@ import { campaignStatus, hasFeature, Slug } from '../campaign/campaign.schema.js
 import type { CampaignService } from '../campaign/campaign.service.js'
 import { ApplyBody, ApplyResponse, AuditEntry, LeaderboardResponse } from './referral.schema.js'
 import { leaderboardSize } from './referral.rules.js'
-import type { ReferralService } from './referral.service.js'
+import { GUEST, refusals, type ReferralService } from './referral.service.js'
 
 export interface ReferralRoutesOptions {
   referrals: ReferralService
@@ -26,7 +26,13 @@ export const referralRoutes: FastifyPluginAsync<ReferralRoutesOptions> = async (
   app.post(
     '/api/referral',
     {
-      onRequest: app.requireRole('participant'),
+      onRequest: async (request) => {
+        await app.authenticate(request)
+        // A visitor's page is told what to do (register first), before their body is looked at.
+        if (request.principal!.user_id === GUEST) throw refusals.notMember()
+        if (!hasRole(request.principal, 'participant'))
+          throw new ForbiddenError('This requires the participant role')
+      },
       schema: {
         operationId: 'applyReferral',
         tags,
@@ -34,7 +40,7 @@ export const referralRoutes: FastifyPluginAsync<ReferralRoutesOptions> = async (
         description:
           'Apply a referral code as the registered caller (same service as the `referral.apply` action). Refusals: ' +
           'UNKNOWN_REFERRAL_CODE, OWN_REFERRAL_CODE, ALREADY_REFERRED, REFERRAL_IP_LIMIT_REACHED, DISPOSABLE_EMAIL, ' +
-          'MUTUAL_REFERRAL, MAX_REFERRALS_REACHED, REGISTRATION_REQUIRED.',
+          'MUTUAL_REFERRAL, MAX_REFERRALS_REACHED, REGISTRATION_REQUIRED (a guest session, or not a member of the campaign).',
         body: ApplyBody,
         response: { 200: ApplyResponse, ...errors(400, 401, 403, 404, 409, 422) },
       },

@@ -141,7 +141,10 @@ const ipHash = (campaign: string, ip: string) =>
     .digest('hex')
     .slice(0, 32)
 
-const refusals = {
+/** The `user_id` of a guest session's principal: a visitor who has not registered. */
+export const GUEST = 'guest'
+
+export const refusals = {
   unknown: () =>
     new NotFoundError('This referral code does not exist in this campaign', 'UNKNOWN_REFERRAL_CODE'),
   notMember: () =>
@@ -380,6 +383,8 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     const slug = campaign.slug
     const rules = referralRules(campaign)
     const code = normaliseReferralCode(input.code)
+    // A visitor, not a person yet: told to register, and not an attempt for the fraud review.
+    if (input.userId === GUEST) throw refusals.notMember()
     try {
       const { referrer, mailbox } = await check(campaign, input, code, rules)
       const { id, won, status } = await db.transaction().execute(async (trx) => {
@@ -444,16 +449,16 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     } catch (err) {
       if (err instanceof AppError && err.statusCode < 500) {
         // Refused attempts stay in the audit trail for fraud review; best effort, never fatal.
-        await repo
-          .audit(db, {
-            campaign_slug: slug,
-            referral_id: null,
-            code: code.slice(0, 32),
-            actor: input.userId,
-            from_state: null,
-            to_state: 'refused',
-            reason: err.code,
-          })
+        await db
+          .transaction()
+          .execute((trx) =>
+            repo.auditRefused(trx, {
+              campaign_slug: slug,
+              code: code.slice(0, 32),
+              actor: input.userId,
+              reason: err.code,
+            }),
+          )
           .catch((e) => deps.onError?.(e))
       }
       throw err

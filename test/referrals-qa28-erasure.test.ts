@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import type { FastifyInstance } from 'fastify'
+import pg from 'pg'
+import { adminHeaders, buildTestApp, createCampaign, json, type TestContext } from './helper.js'
+
+// An apply racing its person's erasure, refused because of it: what they typed is not kept in
+// the audit trail after the erasure blanked their attempts.
+
+interface Joined {
+  user: { id: string; referral_code: string }
+  token: string
+}
+
+const ip = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
+
+async function join(app: FastifyInstance, campaign: string, name: string): Promise<Joined> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/user/register',
+    headers: { 'x-forwarded-for': ip() },
+    payload: { campaign, email: `qa28e_${randomBytes(4).toString('hex')}@example.com`, name },
+  })
+  assert.ok(res.statusCode < 300, `join: ${res.statusCode} ${res.body}`)
+  return json(res)
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000) {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+describe('referrals QA 28: an apply refused by its erasure', { skip: !process.env.DATABASE_URL }, () => {
+  let ctx: TestContext
+  let app: FastifyInstance
+  before(async () => {
+    ctx = await buildTestApp({ dialect: 'postgres' })
+    app = ctx.app
+  })
+  after(() => ctx.close())
+
+  it('keeps no text of an attempt refused because its person was erased meanwhile', async () => {
+    const slug = await createCampaign(app)
+    const ada = await join(app, slug, 'Ada')
+    const bob = await join(app, slug, 'Bob')
+    const blocker = new pg.Client({ connectionString: ctx.databaseUrl })
+    await blocker.connect()
+    try {
+      const waiting = async () =>
+        Number(
+          (
+            await blocker.query(
+              `select count(*) n from pg_stat_activity
+               where wait_event_type = 'Lock' and wait_event = 'advisory' and datname = current_database()`,
+            )
+          ).rows[0].n,
+        )
+      // Bob's referral lock held: his erasure starts and waits for it, then his apply (its checks
+      // done while he is not erased yet) waits behind the erasure.
+      await blocker.query('begin')
+      await blocker.query(`select pg_advisory_xact_lock(hashtextextended($1, 0))`, [
+        `referral-person:${bob.user.id}`,
+      ])
+      const erased = app.inject({ method: 'DELETE', url: `/api/user/${bob.user.id}`, headers: adminHeaders })
+      await waitFor(async () => (await waiting()) === 1, 'the erasure waiting')
+      const applied = app.inject({
+        method: 'POST',
+        url: '/api/referral',
+        headers: { authorization: `Bearer ${bob.token}`, 'x-forwarded-for': ip() },
+        payload: { campaign: slug, code: ada.user.referral_code },
+      })
+      await waitFor(async () => (await waiting()) === 2, 'the apply waiting')
+      await blocker.query('commit')
+      assert.equal((await erased).statusCode, 200)
+      const res = await applied
+      assert.equal(res.statusCode, 403, res.body)
+      assert.equal(json(res).error.code, 'REGISTRATION_REQUIRED')
+      const rows = await app.platform.database.db
+        .selectFrom('service_referral_audit')
+        .select(['code', 'reason'])
+        .where('campaign_slug', '=', slug)
+        .where('actor', '=', bob.user.id)
+        .execute()
+      // The refusal stays (fraud review), what was typed does not.
+      assert.deepEqual(rows, [{ code: '', reason: 'REGISTRATION_REQUIRED' }])
+    } finally {
+      await blocker.end()
+    }
+  })
+})
