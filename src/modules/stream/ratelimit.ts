@@ -13,6 +13,8 @@ export interface RateDecision {
 /** Fixed windows aligned to the clock (one minute unless told), for the `/api/v1` tiers and headers. */
 export interface RateLimiter {
   hit(key: string, limit: number, windowMs?: number): Promise<RateDecision>
+  /** Forgets the current window's count under `key` (a login that succeeded clears its guesses). */
+  reset(key: string, windowMs?: number): Promise<void>
 }
 
 /**
@@ -24,7 +26,7 @@ export interface RateLimiter {
 function clockWindows(counter: Counter): RateLimiter {
   return {
     async hit(key, limit, windowMs = 60_000) {
-      const resetMs = Math.floor(Date.now() / windowMs) * windowMs + windowMs
+      const resetMs = windowEnd(windowMs)
       const { count } = await counter.consume(`${key}:${resetMs}`, limit, windowMs)
       return {
         limit,
@@ -34,8 +36,14 @@ function clockWindows(counter: Counter): RateLimiter {
         retryAfter: Math.max(1, Math.ceil((resetMs - Date.now()) / 1000)),
       }
     },
+    async reset(key, windowMs = 60_000) {
+      await counter.reset(`${key}:${windowEnd(windowMs)}`)
+    },
   }
 }
+
+/** When the clock-aligned window of `windowMs` now in progress ends (ms since the epoch). */
+const windowEnd = (windowMs: number) => Math.floor(Date.now() / windowMs) * windowMs + windowMs
 
 /** One node's counts. */
 export function createMemoryRateLimiter(): RateLimiter {

@@ -1,4 +1,10 @@
-import { detectPlatform, normalizeLink, PLATFORMS, parseHttpUrl } from './stream.links.js'
+import {
+  detectPlatform,
+  hasInvisibleCharacters,
+  normalizeLink,
+  PLATFORMS,
+  parseHttpUrl,
+} from './stream.links.js'
 import type { StreamPatch } from './stream.repo.js'
 import { KINDS, ORIENTATIONS, STATUSES, type StreamInput } from './stream.schema.js'
 import { invalid } from './v1.errors.js'
@@ -11,6 +17,9 @@ const STATUS_ALIASES: Record<string, (typeof STATUSES)[number]> = {
   streaming: 'live',
   ended: 'offline',
 }
+
+/** Every status word taken, StreamSource's three first: for the answer that refuses another. */
+export const STATUS_WORDS: readonly string[] = [...STATUSES, ...Object.keys(STATUS_ALIASES)]
 
 /** The status a word stands for (lower case), or undefined; `constructor` is no status. */
 export function statusAlias(word: string): string | undefined {
@@ -211,6 +220,9 @@ export function parseStreamInput(input: StreamInput, creating: boolean): ParsedI
     normalized = normalizeLink(link)
     const url = normalized ? parseHttpUrl(link) : undefined
     if (!normalized) fields.link = ['must be a valid HTTP or HTTPS URL']
+    // A duplicate of a listed link in all but an invisible character (see `hasInvisibleCharacters`).
+    else if (hasInvisibleCharacters(link))
+      fields.link = ['must not contain invisible characters (zero-width spaces, soft hyphens…)']
     // A user name or password would be shown to every reader of the list and of `/cable`, and
     // `https://twitch.tv@evil.example/` reads as Twitch while the wall opens `evil.example`.
     else if (url?.username || url?.password) fields.link = ['must not contain a user name or password']

@@ -50,6 +50,29 @@ export function parseHttpUrl(raw: string): URL | undefined {
   }
 }
 
+/** Unicode's default-ignorable code points: zero-width spaces and joiners, soft hyphens, word joiners, variation selectors… */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/u
+
+/**
+ * Whether `raw` holds a character that shows as nothing (`INVISIBLE`), as typed or percent-encoded
+ * (`%E2%80%8B`, as a client that ran the link through a URL parser sends it). Such a link is
+ * refused rather than folded into the key of the one it looks like: it looks listed to every
+ * operator but is another channel's path (`twitch.tv/name%E2%80%8B`), which the wall cannot open,
+ * and storing it cleaned would change what the caller sent behind their back. Refused, the client
+ * is told, and the link pasted again clean is found as the duplicate it is.
+ */
+export function hasInvisibleCharacters(raw: string): boolean {
+  if (INVISIBLE.test(raw)) return true
+  const decoded = raw.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run)
+    } catch {
+      return run
+    }
+  })
+  return INVISIBLE.test(decoded)
+}
+
 /**
  * The duplicate-detection key of a link: no scheme, lower-case host without `www.` (or the
  * trailing dot of a fully qualified name), a platform's main site for its mobile one, no trailing

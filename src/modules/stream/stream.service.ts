@@ -232,6 +232,9 @@ export function createStreamService(deps: {
         streams: await toJson(rows),
         meta: {
           current_page: page,
+          // StreamSource's own `(count / per_page).ceil`: 0 for an empty list, not Pagy's 1. A
+          // client paging while `page < total_pages` stops at once either way; kept as deployed
+          // clients have seen it.
           total_pages: Math.ceil(total / perPage),
           total_count: total,
           per_page: perPage,

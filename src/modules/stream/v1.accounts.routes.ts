@@ -30,6 +30,16 @@ type AccountChange = Static<typeof AccountChange>
 const Session = Type.Object({ status: Status, user: AccountJson, token: Type.String() })
 const FlatSession = Type.Object({ user: AccountJson, token: Type.String() })
 const IdParams = Type.Object({ id: Type.String({ maxLength: 20 }) })
+/** Login attempts (right or wrong) counted in one window: per client network, per email from it, per email. */
+const LOGINS_PER_NETWORK = 30
+const LOGINS_PER_EMAIL_AND_NETWORK = 10
+const LOGINS_PER_EMAIL = 100
+const LOGIN_WINDOW_MS = 15 * 60_000
+/** An email's login budget, whichever way it is typed: over every network, or from the one `ip` is in. */
+const loginKey = (email: string, ip?: string) => {
+  const who = createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 32)
+  return ip === undefined ? `login:email:${who}` : `login:email:${who}:net:${clientNetwork(ip)}`
+}
 /** Sign-up attempts one client address may make in an hour. */
 const SIGNUPS_PER_HOUR = 10
 /** An account id from the path: digits only, else no such record (`abc`, `1.5` would reach the query as NaN). */
@@ -45,17 +55,23 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
 ) => {
   const route = { config: V1_ROUTE_CONFIG }
   /**
-   * Password guesses are counted per client network (`clientNetwork`: an IPv6 client's /64) and per
-   * email, whatever token came with them (the tiered limit is per account when one does, so N
-   * accounts were N budgets), before the check.
+   * Password guesses are counted before the check, whatever token came with them (the tiered limit
+   * is per account when one does, so N accounts were N budgets): per client network (`clientNetwork`:
+   * an IPv6 client's /64), per email from that network, and per email over every network. The
+   * lockout is the per-network one: counted per email alone, ten wrong guesses from anywhere kept
+   * the owner out from everywhere, so anyone knowing an operator's email could lock them out for
+   * good (OWASP). The ceiling over all networks stops a guesser spread over many and takes ten
+   * networks a window to reach, not one. An attempt one budget refuses is not counted in the next,
+   * so a guesser held at their network's budget does not spend the email's ceiling. Every refusal
+   * is the same 429 with its `Retry-After`, whichever budget refused.
    */
   const countLogin = async (request: FastifyRequest, email: string) => {
-    const who = createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 32)
     for (const [key, limit] of [
-      [`login:ip:${clientNetwork(request.ip)}`, 30],
-      [`login:email:${who}`, 10],
+      [`login:ip:${clientNetwork(request.ip)}`, LOGINS_PER_NETWORK],
+      [loginKey(email, request.ip), LOGINS_PER_EMAIL_AND_NETWORK],
+      [loginKey(email), LOGINS_PER_EMAIL],
     ] as const) {
-      const d = await limiter.hit(key, limit, 15 * 60_000)
+      const d = await limiter.hit(key, limit, LOGIN_WINDOW_MS)
       if (!d.allowed) {
         throw new V1Error(429, 'RATE_LIMITED', MESSAGES.rateLimited, {
           headers: { 'retry-after': String(d.retryAfter) },
@@ -63,6 +79,9 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
       }
     }
   }
+  /** The owner in: that network's guesses at the email are forgotten (an updater logging in often never locks itself out). */
+  const loggedIn = (request: FastifyRequest, email: string) =>
+    limiter.reset(loginKey(email, request.ip), LOGIN_WINDOW_MS).catch(() => {})
   /**
    * Sign-ups are counted per client network too (StreamSource allows a few an hour): each one tells
    * whether an email has an account ("has already been taken") and costs two password hashes, so
@@ -93,6 +112,7 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
       const { user } = request.body as { user: { email: string; password: string } }
       await countLogin(request, user.email)
       const session = await accounts.login(user.email, user.password)
+      await loggedIn(request, user.email)
       reply.header('authorization', `Bearer ${session.token}`)
       return { status: { code: 200, message: 'Logged in successfully.' }, ...session }
     },
@@ -136,7 +156,9 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
     async (request) => {
       const { email, password } = request.body as { email: string; password: string }
       await countLogin(request, email)
-      return accounts.login(email, password)
+      const session = await accounts.login(email, password)
+      await loggedIn(request, email)
+      return session
     },
   )
 

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { SecuredBy } from '../../platform/http/schemas.js'
-import { statusAlias } from './stream.input.js'
-import { normalizeLink } from './stream.links.js'
+import { STATUS_WORDS, statusAlias } from './stream.input.js'
+import { normalizeLink, PLATFORMS } from './stream.links.js'
 import type { StreamFilters } from './stream.repo.js'
 import { V1Error as V1ErrorSchema } from './stream.schema.js'
 import { invalid, notFound } from './v1.errors.js'
@@ -38,7 +38,9 @@ export const ListQuery = Type.Object({
   url: Type.Optional(Type.String({ maxLength: 2048, description: 'Alias of link' })),
   platform: Type.Optional(Type.String({ maxLength: 32 })),
   search: Type.Optional(Type.String({ maxLength: 200 })),
-  sort: Type.Optional(Type.String({ maxLength: 16 })),
+  sort: Type.Optional(
+    Type.String({ maxLength: 16, description: 'Any case: `name`, `-name`, `created` or `-created`' }),
+  ),
   page: Type.Optional(Type.String({ maxLength: 10 })),
   per_page: Type.Optional(Type.String({ maxLength: 10 })),
   format: Type.Optional(
@@ -87,21 +89,44 @@ export function filters(q: ListQuery): StreamFilters {
     // A link that cannot be normalised matches nothing rather than everything.
     normalizedLink = normalizeLink(link) ?? `invalid:${link}`
   }
-  const sort = q.sort as StreamFilters['sort']
   // A checker filters by the status words it writes (`online`, `checking`…), stored as their alias.
-  const status = (s: string | undefined) => {
+  // An unknown word is a 422, as an unknown `sort` or `format`: `notStatus=ofline` showed every
+  // offline stream on a wall meant to hide them, `status=onlnie` an empty wall, and nothing said why.
+  const status = (s: string | undefined, field: 'status' | 'notStatus') => {
     const lower = s?.trim().toLowerCase()
-    return lower ? (statusAlias(lower) ?? lower) : undefined
+    if (!lower) return undefined
+    const known = statusAlias(lower)
+    if (known === undefined)
+      throw invalid({ [field]: [`is not included in the list (${STATUS_WORDS.join(', ')})`] })
+    return known
   }
+  const platform = q.platform?.trim().toLowerCase()
+  if (platform && !(PLATFORMS as readonly string[]).includes(platform))
+    throw invalid({ platform: [`is not included in the list (${PLATFORMS.join(', ')})`] })
   return {
-    status: status(q.status),
-    notStatus: status(q.notStatus),
+    status: status(q.status, 'status'),
+    notStatus: status(q.notStatus, 'notStatus'),
     userId: positive(q.user_id, 'user_id'),
     isPinned: bool(q.is_pinned ?? q.pinned, 'is_pinned'),
     isArchived: bool(q.is_archived, 'is_archived'),
     normalizedLink,
-    platform: q.platform?.toLowerCase() || undefined,
+    platform: platform || undefined,
     search: q.search?.trim() || undefined,
-    sort: sort && ['name', '-name', 'created', '-created'].includes(sort) ? sort : undefined,
+    sort: sortOrder(q.sort),
   }
+}
+
+const SORTS = ['name', '-name', 'created', '-created'] as const
+
+/**
+ * The order asked for, read as `format` is (any case, trimmed). An unknown one is a 422 naming the
+ * four there are: StreamSource fell back to its default order in silence, so a wall asking
+ * `sort=title` showed "pinned, then newest" and could not tell its order was never applied.
+ */
+function sortOrder(value: string | undefined): StreamFilters['sort'] {
+  const lower = value?.trim().toLowerCase()
+  if (!lower) return undefined
+  if (!(SORTS as readonly string[]).includes(lower))
+    throw invalid({ sort: [`is not included in the list (${SORTS.join(', ')})`] })
+  return lower as StreamFilters['sort']
 }
