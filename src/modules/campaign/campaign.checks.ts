@@ -3,6 +3,7 @@ import type { ActionRegistry } from '../../nexus/registry.js'
 import { ValidationError } from '../../platform/http/errors.js'
 import { hasMarkPile, isBlank, MAX_COMBINING_MARKS } from '../../platform/text.js'
 import {
+  AT_APPLY_RULES,
   type Campaign,
   CampaignMetadata,
   type CampaignProblem,
@@ -13,7 +14,6 @@ import {
 } from './campaign.schema.js'
 import { customRuleProblems, namesRule, RULES_PATH } from './custom-rules.js'
 import { applyMergePatch } from './merge-patch.js'
-import { AT_APPLY_RULES } from '../referral/referral.rules.js'
 
 // What a campaign must satisfy when it is written, beyond its schema.
 

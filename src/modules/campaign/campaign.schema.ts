@@ -16,6 +16,19 @@ const IsoDate = Type.String({ format: 'date-time' })
 const Count = (minimum: number, maximum = 2_147_483_647) => Type.Integer({ minimum, maximum })
 
 /**
+ * `referral_qualifies_on` values that qualify a referral as soon as it is applied (the referred
+ * person has joined by then). Part of the rules' vocabulary, so the campaign checks and the
+ * referral service read one list, and the campaign module depends on no module that reads it.
+ */
+export const AT_APPLY_RULES: readonly string[] = [
+  'register',
+  'user.register',
+  'apply',
+  'referral.apply',
+  'apply_referral',
+]
+
+/**
  * `custom_rules`: free-form, but the rules the modules read are checked when a campaign is
  * written, so a typo (`max_referrals: "10"`, `-1`) is a 400 naming the rule rather than a limit
  * silently off; so is a key within a typo of one (`leaderbord_size`, see `assertCustomRules`).

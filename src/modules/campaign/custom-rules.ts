@@ -1,5 +1,4 @@
 import { ValidationError } from '../../platform/http/errors.js'
-import { normaliseType } from '../media/media.rules.js'
 import { type CampaignMetadata, type CampaignProblem, CustomRules } from './campaign.schema.js'
 
 // `custom_rules` holds the rules the modules read and, free-form, a campaign's own keys (README,
@@ -74,11 +73,13 @@ const MEDIA_TYPE = new RegExp(`^(${RESTRICTED_NAME})/${RESTRICTED_NAME}$`)
 
 /**
  * Why `entry` of `media_allowed_types` matches no upload, or undefined. Uploads compare their
- * type, read as `normaliseType` reads it, with each entry: `png`, `images/png` or `image/*` is
+ * type with each entry: `png`, `images/png` or `image/*` is
  * equal to none, and every upload of the campaign was refused.
  */
 function mediaTypeProblem(entry: string): string | undefined {
-  const bare = normaliseType(entry)
+  // As uploads read it, without parameters and in lower case (an alias such as image/jpg is
+  // a media type too: its shape is all that is checked here).
+  const bare = entry.split(';')[0]!.trim().toLowerCase()
   const m = MEDIA_TYPE.exec(bare)
   if (m && TOP_LEVEL_TYPES.includes(m[1]!)) return undefined
   if (bare.includes('*'))

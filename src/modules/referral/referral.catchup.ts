@@ -3,7 +3,8 @@ import type { Campaign } from '../campaign/campaign.schema.js'
 import type { ClaimedMilestones } from './referral.milestones.js'
 import type { PendingSweepDeps } from './referral.recheck.js'
 import * as repo from './referral.repo.js'
-import { AT_APPLY_RULES, activeRule, qualifiesAtApply, referralRules } from './referral.rules.js'
+import { AT_APPLY_RULES } from '../campaign/campaign.schema.js'
+import { activeRule, qualifiesAtApply, referralRules } from './referral.rules.js'
 
 /** How often each node catches up (ms); it also does once as it starts. */
 export const CATCH_UP_SWEEP_MS = 30_000

@@ -1,4 +1,4 @@
-import { type Campaign, hasFeature } from '../campaign/campaign.schema.js'
+import { AT_APPLY_RULES, type Campaign, hasFeature } from '../campaign/campaign.schema.js'
 
 export interface ReferralRules {
   /** Referrals per code from one client IP (`max_referrals_per_ip`, default 3). */
@@ -12,8 +12,6 @@ export interface ReferralRules {
 }
 
 export const DEFAULT_MILESTONES = [1, 5, 10, 25, 50, 100]
-/** These qualify a referral as soon as it is applied: the referred person has joined by then. */
-export const AT_APPLY_RULES = ['register', 'user.register', 'apply', 'referral.apply', 'apply_referral']
 const AT_JOIN = new Set(AT_APPLY_RULES)
 
 /** A positive integer that fits the counters' `integer` columns (a larger one would fail every comparison with them). */
