@@ -94,7 +94,10 @@ export function createRevocations(
       users.get(principal.user_id),
       sessions.has(principal.session_id),
     ])
-    return state.erased || revoked || (principal.issued_at ?? 0) < state.validAfter
+    // The cut-off a token was issued under, when it carries one: issue times come from each
+    // node's clock, the cut-off from the database row, which only moves on.
+    const issuedUnder = principal.valid_after ?? principal.issued_at ?? 0
+    return state.erased || revoked || issuedUnder < state.validAfter
   }
   /** Called as an erasure or a logout commits: ask the database again on the next request. */
   function forget(person: { user_id: string; session_ids: string[] }): void {

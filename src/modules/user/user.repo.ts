@@ -271,14 +271,16 @@ export async function tokenState(
 }
 
 /**
- * Refuses every user token of the person issued before `at`. Never moves the cut-off back: a node
- * whose clock runs behind cannot revive tokens another node cut off.
+ * Refuses every user token of the person issued before `at`. Always moves the cut-off on, by a
+ * millisecond at least: tokens carry the cut-off they were issued under and are refused once it
+ * moved, so a node whose clock runs behind neither revives tokens another node cut off nor leaves
+ * the tokens issued since that cut-off working.
  */
 export async function cutOffTokens(db: Db, userId: string, at: Date): Promise<Date | undefined> {
   const row = await db
     .updateTable('service_user_master')
     .set({
-      tokens_valid_after: sql<Date>`greatest(coalesce(tokens_valid_after, ${at}::timestamptz), ${at}::timestamptz)`,
+      tokens_valid_after: sql<Date>`greatest(${at}::timestamptz, tokens_valid_after + interval '1 millisecond')`,
       updated_at: at,
     })
     .where('id', '=', userId)

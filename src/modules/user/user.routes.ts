@@ -77,7 +77,8 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
         description:
           'Log in with email and password. Rate-limited (429 with Retry-After, the same whichever limit): ' +
           '30 attempts per client network (IPv4 address, IPv6 /64), 5 per email from one network (a ' +
-          'success resets that network’s count) and 100 per email from all networks, per 15 min.',
+          'success resets that network’s count) and 100 per email from all networks but those the email ' +
+          'logged in from in the last 30 days, per 15 min.',
         body: LoginBody,
         response: { 200: AuthResponse, ...errors(400, 401, 404, 429) },
       },

@@ -182,6 +182,16 @@ function emailNetworkKey(email: string, ip: string): string {
   return `${emailKey(email)}:net:${clientNetwork(ip)}`
 }
 
+/** How long a network the address logged in from stays out of the ceiling over all networks. */
+const KNOWN_NETWORK_MS = 30 * 86_400_000
+/** The window a look-up opens when the network is not known: gone again a second later. */
+const KNOWN_NETWORK_PROBE_MS = 1000
+
+/** A network the address logged in from (see `countPasswordAttempt`). */
+function knownNetworkKey(email: string, ip: string): string {
+  return `${emailNetworkKey(email, ip)}:ok`
+}
+
 export function createUserService(deps: UserServiceDeps): UserService {
   const { db } = deps
   const limits = deps.loginLimits ?? DEFAULT_LOGIN_LIMITS
@@ -227,17 +237,38 @@ export function createUserService(deps: UserServiceDeps): UserService {
    * cannot lock the owner out on their own network (OWASP); the ceiling per address over all
    * networks stops a guesser spread over many. An attempt refused by one budget is not counted in
    * the next, so a guesser held at their network's budget does not spend the address's ceiling.
-   * Every refusal is the same 429 whichever budget it comes from.
+   * Every refusal is the same 429 whichever budget it comes from. A network the address logged in
+   * from is not held by the ceiling: a guesser spread over a few networks (who cannot make one
+   * known without the password) must not lock the owner out at home; its own budget still holds.
    */
   async function countPasswordAttempt(ip: string, email: string) {
-    for (const [key, limit] of [
+    const budgets: Array<readonly [string, number]> = [
       [`login:ip:${clientNetwork(ip)}`, limits.perIp],
       [emailNetworkKey(email, ip), limits.perEmailAndNetwork],
-      [emailKey(email), limits.perEmail],
-    ] as const) {
+    ]
+    if (!(await isKnownNetwork(email, ip))) budgets.push([emailKey(email), limits.perEmail])
+    for (const [key, limit] of budgets) {
       const r = await deps.limiter.consume(key, limit, limits.windowMs)
       if (!r.allowed) throw new TooManyRequestsError(r.retryAfter, 'Too many login attempts; retry later')
     }
+  }
+
+  /**
+   * Whether the address logged in from this network lately. The limiter only counts, so the mark
+   * is a window: a login opens one of KNOWN_NETWORK_MS, a look-up only ever one of a second (a
+   * window's length is set by whoever opens it), so only a login's outlasts a second.
+   */
+  async function isKnownNetwork(email: string, ip: string): Promise<boolean> {
+    const r = await deps.limiter.consume(knownNetworkKey(email, ip), 0, KNOWN_NETWORK_PROBE_MS)
+    return r.retryAfter * 1000 > 60_000
+  }
+
+  /** After a right password: this network's budget starts again, and the network is known. */
+  async function passwordAccepted(email: string, ip: string) {
+    await deps.limiter.reset(emailNetworkKey(email, ip))
+    const known = knownNetworkKey(email, ip)
+    await deps.limiter.reset(known)
+    await deps.limiter.consume(known, 0, KNOWN_NETWORK_MS)
   }
 
   /**
@@ -256,7 +287,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
     if (password !== undefined) {
       await countPasswordAttempt(caller.ip, user.email!)
       if (user.password_hash && (await verifyPassword(password, user.password_hash))) {
-        await deps.limiter.reset(emailNetworkKey(user.email!, caller.ip))
+        await passwordAccepted(user.email!, caller.ip)
         return
       }
       // Setting a password on an account nobody proved they own would hand it over. Refused as a
@@ -462,7 +493,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       if (!user || !ok) throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS')
       // Only this network's budget: the ceiling over all networks stays spent (else the owner's
       // login would hand a distributed guesser a fresh one).
-      await deps.limiter.reset(emailNetworkKey(email, caller.ip))
+      await passwordAccepted(email, caller.ip)
       const membership = caller.campaign
         ? await repo.findMembership(db, caller.campaign.slug, user.id)
         : undefined

@@ -17,6 +17,12 @@ export interface Principal {
    * what a person's "log out everywhere" cut-off is compared with.
    */
   issued_at?: number
+  /**
+   * The person's "log out everywhere" cut-off when the token was issued (its `va`, ms since the
+   * epoch, 0 for none): a token carrying it is refused once the cut-off is later, a token without
+   * it (issued before it existed) by its `issued_at`.
+   */
+  valid_after?: number
 }
 
 const RANK: Record<Role, number> = { admin: 3, editor: 2, participant: 1, guest: 0 }

@@ -19,8 +19,9 @@ export interface TokenService {
   }): Promise<{ token: string; principal: Principal }>
   /**
    * A registered user's token; it keeps the guest session id when one is upgraded. `validAfter`
-   * is the person's token cut-off: the token is stamped no earlier than it, so a node whose clock
-   * runs behind the one that cut off never issues a token refused at once.
+   * is the person's token cut-off as read now (null: never cut off): the token carries it (`va`)
+   * and is refused once the cut-off has moved past it, whatever the nodes' clocks say. It is also
+   * stamped no earlier than it, for nodes that judge tokens by their issue time.
    */
   issueUser(input: {
     userId: string
@@ -93,6 +94,7 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
     if (p.token_id !== undefined) copy.token_id = p.token_id
     if (p.exp !== undefined) copy.exp = p.exp
     if (p.issued_at !== undefined) copy.issued_at = p.issued_at
+    if (p.valid_after !== undefined) copy.valid_after = p.valid_after
     return copy
   }
 
@@ -106,8 +108,12 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
     const now = Math.floor(Date.now() / 1000)
     // `iat` counts whole seconds; a cut-off needs the millisecond.
     const issuedMs = Math.max(Date.now(), validAfter?.getTime() ?? 0)
+    // The cut-off this token was issued under: a later "log out everywhere" moves it on (see
+    // `cutOffTokens`), so comparing the two is exact where issue times depend on each node's clock.
+    const cutOff = validAfter === undefined ? {} : { va: validAfter?.getTime() ?? 0 }
     const token = await new SignJWT({
       ...claims,
+      ...cutOff,
       iat_ms: issuedMs,
       user_id: principal.user_id,
       sid: principal.session_id,
@@ -121,7 +127,9 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
       .setIssuedAt(now)
       .setExpirationTime(now + ttl)
       .sign(key)
-    return { token, principal: { ...principal, token_id: jti, exp: now + ttl, issued_at: issuedMs } }
+    const issued: Principal = { ...principal, token_id: jti, exp: now + ttl, issued_at: issuedMs }
+    if (typeof cutOff.va === 'number') issued.valid_after = cutOff.va
+    return { token, principal: issued }
   }
 
   return {
@@ -182,6 +190,9 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
           throw new UnauthorizedError('Token is issued in the future', 'INVALID_TOKEN')
         }
         if (issuedAt !== undefined) principal.issued_at = issuedAt
+        if (typeof payload.va === 'number' && Number.isSafeInteger(payload.va) && payload.va >= 0) {
+          principal.valid_after = payload.va
+        }
         // A token lives SESSION_TTL_SECONDS from its issue under the lifetime configured now, not
         // the one it was signed under: revocations are kept only that long (plus the skew), so a
         // token of a longer lifetime set before would otherwise come back once its session's
