@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { type KyselyPlugin, QueryNode, SelectQueryNode, sql, UpdateQueryNode } from 'kysely'
+import { sql } from 'kysely'
 import * as repo from '../src/modules/referral/referral.repo.js'
 import { activeRule } from '../src/modules/referral/referral.rules.js'
 import type { Db } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
 import { DIALECTS, withDatabase } from './helper.js'
 import { migrateBefore } from './migrate-before.js'
+import { plansOf as plansOfStatements } from './plan-fixtures.js'
 
 const MIGRATION = '027_referral_erasure_indexes'
 const PERSON = 'usr_p1234'
@@ -30,26 +31,8 @@ async function seed(db: Db): Promise<void> {
   await sql`analyze service_referral_audit`.execute(db)
 }
 
-/**
- * The plans of the statements `run` sends through the query builder: each one is sent as
- * `explain <statement>` (planned, never run) and answered with no rows.
- */
-async function plansOf(db: Db, run: (db: Db) => Promise<unknown>): Promise<string[]> {
-  const plans: string[] = []
-  const explaining: KyselyPlugin = {
-    // The erasure statements are updates (a read by the person would be planned the same way).
-    transformQuery: ({ node }) =>
-      UpdateQueryNode.is(node) || SelectQueryNode.is(node)
-        ? QueryNode.cloneWithExplain(node, undefined, undefined)
-        : node,
-    transformResult: async ({ result }) => {
-      plans.push(result.rows.map((r) => Object.values(r as object)[0]).join('\n'))
-      return { ...result, rows: [] }
-    },
-  }
-  await run(db.withPlugin(explaining))
-  return plans
-}
+/** The plans of its selects and updates: the erasure statements are updates. */
+const plansOf = (db: Db, run: (db: Db) => Promise<unknown>) => plansOfStatements(db, run, { updates: true })
 
 const indexNames = async (db: Db) =>
   (
