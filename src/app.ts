@@ -352,6 +352,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     signer: media.createUploadSigner(config.JWT_SECRET),
     publisher,
     campaigns,
+    people: users,
     config,
   })
   media.registerActions(actions, mediaService)

@@ -1,6 +1,7 @@
 /**
- * Text an image carries beside its pixels, dropped without re-encoding it: JPEG comments (`COM`)
- * and GIF comment and application extensions (XMP, Photoshop's IPTC). Each function answers the
+ * Text an image carries beside its pixels, dropped without re-encoding it: JPEG comments (`COM`),
+ * GIF comment and application extensions (XMP, Photoshop's IPTC), and an animated PNG's text and
+ * EXIF chunks (re-encoding one would keep its first frame only). Each function answers the
  * file without them, or undefined when it has none or is not laid out as it should be (then it
  * is published as it was, never cut on a guess).
  */
@@ -92,4 +93,32 @@ export function gifWithoutComments(gif: Buffer): Buffer | undefined {
   if (kept.length === 0) return undefined
   kept.push(gif.subarray(from))
   return Buffer.concat(kept)
+}
+
+/** PNG chunks that describe the picture rather than draw it: text (XMP is `iTXt`) and EXIF. */
+const PNG_METADATA = new Set(['tEXt', 'zTXt', 'iTXt', 'eXIf'])
+const PNG_SIGNATURE = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10])
+
+/** `png` up to its `IEND`, without its text and EXIF chunks (where a GPS position may be). */
+export function pngWithoutText(png: Buffer): Buffer | undefined {
+  if (png.length < 8 || !png.subarray(0, 8).equals(PNG_SIGNATURE)) return undefined
+  const kept: Buffer[] = []
+  let from = 0
+  for (let at = 8; at + 12 <= png.length; ) {
+    const end = at + 12 + png.readUInt32BE(at)
+    if (end > png.length) return undefined
+    const type = png.toString('latin1', at + 4, at + 8)
+    if (type === 'IEND') {
+      // Bytes after the end are no part of the picture either.
+      if (kept.length === 0 && end === png.length) return undefined
+      kept.push(png.subarray(from, end))
+      return Buffer.concat(kept)
+    }
+    if (PNG_METADATA.has(type)) {
+      kept.push(png.subarray(from, at))
+      from = end
+    }
+    at = end
+  }
+  return undefined
 }

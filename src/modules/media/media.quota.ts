@@ -32,6 +32,13 @@ export interface Reservation {
   limit: number
   /** The size the client declared, if any: less than that left is a refusal. */
   declared?: number
+  /** Whose quota the uploader's bytes count against (see `ownerScope`); else the row's alone. */
+  owner?: repo.QuotaScope
+}
+
+/** Where the sessions a person joined or logged in from are found (the user service). */
+export interface People {
+  sessionIds(userId: string): Promise<string[]>
 }
 
 /** 413: the upload URL would let the campaign or the uploader hold more than its quota. */
@@ -57,15 +64,43 @@ export class StorageQuotaExceededError extends AppError {
   }
 }
 
-const ownerScope = (row: { owner_user_id: string; owner_session_id: string }): repo.QuotaScope =>
-  row.owner_user_id === 'guest' ? { session_id: row.owner_session_id } : { user_id: row.owner_user_id }
+/**
+ * The uploader quota an upload of `owner` counts against: a guest's session, or the person, whose
+ * one budget holds their guest uploads from every session they continued (`people`) and this one,
+ * so joining or logging in elsewhere hands nobody a fresh one. Of the sessions continued, only
+ * those a guest uploaded from are named: each is a lock to take, and one who logs in often has
+ * many (a guest's first upload in one racing the person's is at most one file over).
+ */
+export async function ownerScope(
+  db: Db,
+  people: People | undefined,
+  owner: { user_id: string; session_id: string },
+): Promise<repo.QuotaScope> {
+  if (owner.user_id === 'guest') return { session_id: owner.session_id }
+  const continued = (await people?.sessionIds(owner.user_id)) ?? []
+  const holding = await repo.sessionsWithGuestMedia(db, continued)
+  return { user_id: owner.user_id, guest_sessions: [...new Set([owner.session_id, ...holding])] }
+}
 
-const lockName = (scope: repo.QuotaScope) =>
+/** `ownerScope` without the sessions a person continued: only the one the row came from. */
+const rowScope = (row: { owner_user_id: string; owner_session_id: string }): repo.QuotaScope =>
+  row.owner_user_id === 'guest'
+    ? { session_id: row.owner_session_id }
+    : { user_id: row.owner_user_id, guest_sessions: [row.owner_session_id] }
+
+/**
+ * The locks of the scopes an upload's bytes count in. A person's include those of their guest
+ * sessions: a guest upload there counts for the person too.
+ */
+const lockNames = (scope: repo.QuotaScope): string[] =>
   'campaign' in scope
-    ? `media-quota:campaign:${scope.campaign}`
+    ? [`media-quota:campaign:${scope.campaign}`]
     : 'user_id' in scope
-      ? `media-quota:user:${scope.user_id}`
-      : `media-quota:session:${scope.session_id}`
+      ? [
+          `media-quota:user:${scope.user_id}`,
+          ...(scope.guest_sessions ?? []).map((id) => `media-quota:session:${id}`),
+        ]
+      : [`media-quota:session:${scope.session_id}`]
 
 /**
  * Inserts the upload rows of a commit batch under their campaigns' and uploaders' quota locks.
@@ -76,14 +111,15 @@ const lockName = (scope: repo.QuotaScope) =>
 export function reservationWriter(config: QuotaConfig): WriteGroup<Reservation> {
   return {
     async write(trx, items) {
-      const scopes = items.flatMap((i) => [{ campaign: i.row.campaign_slug }, ownerScope(i.row)])
-      await repo.lockQuotas(trx, scopes.map(lockName))
+      const owners = items.map((i) => i.owner ?? rowScope(i.row))
+      const scopes = items.flatMap((i, n) => [{ campaign: i.row.campaign_slug }, owners[n]!])
+      await repo.lockQuotas(trx, scopes.flatMap(lockNames))
       const now = new Date()
       const since = new Date(now.getTime() - IN_FLIGHT_GRACE_MS)
       // One by one: a later reservation of the batch sees the rows the earlier ones inserted.
-      for (const item of items) {
+      for (const [n, item] of items.entries()) {
         const campaignUsed = await repo.usage(trx, { campaign: item.row.campaign_slug }, now, since)
-        const ownerUsed = await repo.usage(trx, ownerScope(item.row), now, since)
+        const ownerUsed = await repo.usage(trx, owners[n]!, now, since)
         const campaignLeft = config.MEDIA_CAMPAIGN_QUOTA_BYTES - campaignUsed
         const ownerLeft = config.MEDIA_USER_QUOTA_BYTES - ownerUsed
         const allowed = Math.min(item.limit, campaignLeft, ownerLeft)
@@ -114,18 +150,19 @@ export function reservationWriter(config: QuotaConfig): WriteGroup<Reservation> 
  * the files made from it (its thumbnail, `derived` bytes). Under the same quota locks as
  * reservations, it records both on the row before they are written. Answers the 413 to fail the
  * upload with when either quota has no room, or 'gone' when the row was deleted meanwhile.
+ * `owner`: its uploader's quota (see `ownerScope`).
  */
 export async function claimStored(
   db: Db,
   config: QuotaConfig,
   row: repo.MediaRow,
+  owner: repo.QuotaScope,
   size: number,
   derived: number,
 ): Promise<'claimed' | 'gone' | StorageQuotaExceededError> {
   return db.transaction().execute(async (trx) => {
     const campaign = { campaign: row.campaign_slug }
-    const owner = ownerScope(row)
-    await repo.lockQuotas(trx, [lockName(campaign), lockName(owner)])
+    await repo.lockQuotas(trx, [...lockNames(campaign), ...lockNames(owner)])
     const now = new Date()
     const since = new Date(now.getTime() - IN_FLIGHT_GRACE_MS)
     // Everything else the scope holds, and this media as it will be: original and thumbnail.

@@ -14,7 +14,7 @@ import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import { LOCATED_TYPES, withoutLocation } from './location.js'
 import { publishStatus } from './media.events.js'
-import { claimStored, HEARTBEAT_MS, type QuotaConfig } from './media.quota.js'
+import { claimStored, HEARTBEAT_MS, ownerScope, type People, type QuotaConfig } from './media.quota.js'
 import * as repo from './media.repo.js'
 import { fileTooLarge, sizeMismatch } from './sizes.js'
 import { allowedTypes, normaliseType } from './media.rules.js'
@@ -56,6 +56,8 @@ export function createReceiver(deps: {
   publisher: RealtimePublisher
   campaigns: Pick<CampaignService, 'find'>
   config: QuotaConfig
+  /** The sessions a person continued, whose guest uploads share their quota (see `ownerScope`). */
+  people?: People
   toResponse(row: repo.MediaRow): MediaResponse
   /** How often an upload whose bytes arrive writes its row (default `HEARTBEAT_MS`). */
   heartbeatMs?: number
@@ -67,6 +69,16 @@ export function createReceiver(deps: {
 
   return async function receive(token: string, body: IncomingMessage): Promise<MediaResponse> {
     const id = signer.verify(token)
+    // What many upload libraries send by default: the file wrapped in a form, whose bytes would be
+    // taken for a file of an unknown type once all had come. Refused before the URL is used, so
+    // the client can send the bytes themselves to it.
+    if (/^\s*multipart\/form-data\b/i.test(body.headers['content-type'] ?? '')) {
+      throw new UnsupportedMediaTypeError(
+        "Send the file's bytes as the request body, not a form (multipart/form-data)",
+        'FORM_UPLOAD_NOT_ACCEPTED',
+        { connection: 'close' },
+      )
+    }
     const claimed = await repo.claim(db, id)
     if (!claimed) {
       const existing = await repo.find(db, id)
@@ -152,7 +164,9 @@ export function createReceiver(deps: {
         let made: Thumbnail
         let stripped: Stripped | undefined
         try {
-          if (STRIPPED_TYPES.has(actual)) stripped = await withoutMetadata(stored, row.storage_key, actual)
+          // An animated PNG is stored as the PNG it is, but is cleaned as what it is detected as.
+          const strip = detected === 'image/apng' ? detected : actual
+          if (STRIPPED_TYPES.has(strip)) stripped = await withoutMetadata(stored, row.storage_key, strip)
           made = await makeThumbnail(stored, row.storage_key)
         } catch (err) {
           // Deleted meanwhile (its original went first), not a bad image.
@@ -179,7 +193,11 @@ export function createReceiver(deps: {
         // files that do not fit in there need more, taken under the quota locks before they are
         // written (so what is stored never passes what is counted).
         if (published.size_bytes + derived > Number(row.max_bytes)) {
-          const claimed = await claimStored(db, config, row, published.size_bytes, derived)
+          const owner = await ownerScope(db, deps.people, {
+            user_id: row.owner_user_id,
+            session_id: row.owner_session_id,
+          })
+          const claimed = await claimStored(db, config, row, owner, published.size_bytes, derived)
           if (claimed === 'gone') return deleted()
           if (claimed !== 'claimed') return fail('quota_exceeded', claimed, [row.storage_key])
         }

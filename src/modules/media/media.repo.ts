@@ -1,6 +1,13 @@
-import { type Insertable, type RawBuilder, type Selectable, type Updateable, sql } from 'kysely'
+import {
+  type ExpressionBuilder,
+  type Insertable,
+  type RawBuilder,
+  type Selectable,
+  type Updateable,
+  sql,
+} from 'kysely'
 import type { Db } from '../../platform/db/database.js'
-import type { MediaMainTable } from '../../platform/db/tables.js'
+import type { Database, MediaMainTable } from '../../platform/db/tables.js'
 
 export type MediaRow = Selectable<MediaMainTable>
 type Status = MediaMainTable['status']
@@ -15,12 +22,16 @@ export async function find(db: Db, id: string): Promise<MediaRow | undefined> {
 
 /**
  * The media `id` as its uploader sees it: found only from the session that uploaded it, or by the
- * registered user who did (as `findOwnLead` finds a lead for its submitter).
+ * registered user who did (as `findOwnLead` finds a lead for its submitter), who also finds what
+ * they uploaded as a guest of `continued` (the sessions they joined or logged in from, whose guest
+ * uploads count against their quota: see `QuotaScope`). The one rule of who uploaded a media:
+ * reading it back (`own`) and deleting it (`remove`) both ask this.
  */
 export async function findOwn(
   db: Db,
   id: string,
   owner: { user_id: string; session_id: string },
+  continued: string[] = [],
 ): Promise<MediaRow | undefined> {
   return db
     .selectFrom('service_media_main')
@@ -29,7 +40,7 @@ export async function findOwn(
     .where((eb) =>
       owner.user_id === 'guest'
         ? eb('owner_session_id', '=', owner.session_id)
-        : eb.or([eb('owner_session_id', '=', owner.session_id), eb('owner_user_id', '=', owner.user_id)]),
+        : eb.or([eb('owner_session_id', '=', owner.session_id), byPerson(owner.user_id, continued)(eb)]),
     )
     .executeTakeFirst()
 }
@@ -134,19 +145,31 @@ export async function remove(db: Db, id: string): Promise<MediaRow | undefined> 
  * guest sessions they joined from), returning the rows: the caller removes their files.
  */
 export async function removeByOwner(db: Db, userId: string, sessionIds: string[]): Promise<MediaRow[]> {
-  return db
-    .deleteFrom('service_media_main')
-    .where((eb) =>
-      sessionIds.length > 0
-        ? eb.or([
-            eb('owner_user_id', '=', userId),
-            eb.and([eb('owner_user_id', '=', 'guest'), eb('owner_session_id', 'in', sessionIds)]),
-          ])
-        : eb('owner_user_id', '=', userId),
-    )
-    .returningAll()
-    .execute()
+  return db.deleteFrom('service_media_main').where(byPerson(userId, sessionIds)).returningAll().execute()
 }
+
+/** Of `sessionIds`, those a guest uploaded from (any media, in any state). */
+export async function sessionsWithGuestMedia(db: Db, sessionIds: string[]): Promise<string[]> {
+  if (sessionIds.length === 0) return []
+  const rows = await db
+    .selectFrom('service_media_main')
+    .select('owner_session_id')
+    .distinct()
+    .where('owner_user_id', '=', 'guest')
+    .where('owner_session_id', 'in', sessionIds)
+    .execute()
+  return rows.map((r) => r.owner_session_id)
+}
+
+/** What a person uploaded: as `userId`, or as a guest of one of `sessionIds` (see `QuotaScope`). */
+const byPerson =
+  (userId: string, sessionIds: string[]) => (eb: ExpressionBuilder<Database, 'service_media_main'>) =>
+    sessionIds.length > 0
+      ? eb.or([
+          eb('owner_user_id', '=', userId),
+          eb.and([eb('owner_user_id', '=', 'guest'), eb('owner_session_id', 'in', sessionIds)]),
+        ])
+      : eb('owner_user_id', '=', userId)
 
 /**
  * Whether an upload `uploading` or `processing` still counts as in flight: its URL expired after
@@ -220,8 +243,16 @@ export async function listByCampaign(
   return query.orderBy('id', 'desc').limit(q.limit).execute()
 }
 
-/** Whose bytes a quota counts: a campaign's, or one uploader's over every campaign. */
-export type QuotaScope = { campaign: string } | { user_id: string } | { session_id: string }
+/**
+ * Whose bytes a quota counts: a campaign's, or one uploader's over every campaign. A person's are
+ * what they uploaded as a user and as a guest of `guest_sessions` (the sessions they joined or
+ * logged in from, whose guest uploads are theirs: see `removeByOwner`), each once, so joining
+ * hands nobody a fresh budget. A guest session's are its guest uploads.
+ */
+export type QuotaScope =
+  | { campaign: string }
+  | { user_id: string; guest_sessions?: string[] }
+  | { session_id: string }
 
 /** Bytes of the files the server made from an upload (its thumbnail), kept in `metadata`. */
 const derived = sql<number>`coalesce((metadata->>'derived_bytes')::bigint, 0)`
@@ -250,7 +281,7 @@ export async function usage(
       else 0 end), 0)`.as('bytes'),
   )
   if ('campaign' in scope) query = query.where('campaign_slug', '=', scope.campaign)
-  else if ('user_id' in scope) query = query.where('owner_user_id', '=', scope.user_id)
+  else if ('user_id' in scope) query = query.where(byPerson(scope.user_id, scope.guest_sessions ?? []))
   else query = query.where('owner_user_id', '=', 'guest').where('owner_session_id', '=', scope.session_id)
   if (except !== undefined) query = query.where('id', '<>', except)
   return Number((await query.executeTakeFirstOrThrow()).bytes)

@@ -87,7 +87,8 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
             '`HTTP_BODY_MIN_BYTES_PER_SECOND` (408 `BODY_TOO_SLOW`). When `media.upload` named a `size`, a body ' +
             'of any other size fails the upload (400 `UPLOAD_SIZE_MISMATCH`). Storage that fails while ' +
             'the bytes arrive (a bucket answering errors), or that cannot take a new file at all, fails it too ' +
-            '(503 `STORAGE_UNAVAILABLE`).',
+            '(503 `STORAGE_UNAVAILABLE`). A `multipart/form-data` body (the file inside a form) is refused ' +
+            'before the URL is used (415 `FORM_UPLOAD_NOT_ACCEPTED`): PUT the bytes themselves to it.',
           params: Type.Object({ token: Type.String({ maxLength: 200 }) }),
           response: { 200: MediaResponse, ...errors(400, 403, 404, 408, 409, 413, 415, 422, 503) },
         },
@@ -216,7 +217,8 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
         security: SecuredBy,
         description:
           'Where an upload stands, for whoever uploaded it (the session that asked for its URL, or ' +
-          'the user): what its `media_event`s say (status, `reason` once failed, `url` and ' +
+          'the user, who also reads what they uploaded as a guest of a session they joined or logged in ' +
+          'from): what its `media_event`s say (status, `reason` once failed, `url` and ' +
           '`thumbnail_url` once ready). 404 `MEDIA_NOT_FOUND` for anyone else, and once it is ' +
           'deleted or its uploader erased. A page that missed `media_event`s (after ' +
           '`resync_required`) reads it here.',
@@ -266,8 +268,8 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (
         tags,
         security: SecuredBy,
         description:
-          'Deletes a media (its uploader, from the session it came from or as the user, or an ' +
-          'editor): its bytes go and its storage quota is freed. An unused upload URL stops ' +
+          'Deletes a media (its uploader, from the session it came from or as the user, also for ' +
+          'their guest uploads from a session they joined or logged in from; or an editor): its bytes go and its storage quota is freed. An unused upload URL stops ' +
           'working; an upload still arriving is refused when it ends. Storage that fails to remove ' +
           'the bytes (a bucket answering errors) is 503 `STORAGE_UNAVAILABLE`, the media kept: retry.',
         params: Type.Object({ slug: Slug, id: IdParams.properties.id }),

@@ -9,9 +9,12 @@ import { DEFAULT_ALLOWED_TYPES } from './media.schema.js'
  * upload libraries and hand-written clients), `image/pjpeg` and `image/x-png` (old Internet
  * Explorer), `audio/mp3`, and the older names of WAV. Each is checked, stored and served under
  * the usual name (`image/jpg` as `image/jpeg`), in uploads and in `media_allowed_types` alike.
+ * An animated PNG is a PNG (browsers call it `image/png` and animate it as one), though its
+ * bytes are detected as `image/apng`.
  */
 const ALIASES = new Map([
   ['image/jpg', 'image/jpeg'],
+  ['image/apng', 'image/png'],
   ['image/pjpeg', 'image/jpeg'],
   ['image/x-png', 'image/png'],
   ['audio/mp3', 'audio/mpeg'],

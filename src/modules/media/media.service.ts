@@ -14,7 +14,13 @@ import type { WriteGroup } from '../../nexus/registry.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
-import { type QuotaConfig, type Reservation, reservationWriter } from './media.quota.js'
+import {
+  ownerScope,
+  type People,
+  type QuotaConfig,
+  type Reservation,
+  reservationWriter,
+} from './media.quota.js'
 import { createReceiver, storageUnavailable } from './media.receive.js'
 import { failInterrupted, removeLeftovers, sweepPartials } from './media.sweep.js'
 import * as repo from './media.repo.js'
@@ -36,8 +42,9 @@ export interface MediaService {
   receive(token: string, body: IncomingMessage): Promise<MediaResponse>
   get(id: string): Promise<repo.MediaRow>
   /**
-   * Where an upload stands, for its uploader (the session that uploaded it, or the user): anyone
-   * else is told it does not exist. How a page that missed `media_event`s catches up.
+   * Where an upload stands, for its uploader (the session that uploaded it, or the user, also for
+   * their guest uploads from a session they continued): anyone else is told it does not exist.
+   * How a page that missed `media_event`s catches up.
    */
   own(id: string, principal: Pick<Principal, 'user_id' | 'session_id'>): Promise<OwnMediaView>
   /** Newest first; `before` (the last media_id seen) pages on, `status` picks one. */
@@ -64,7 +71,9 @@ const IN_FLIGHT = new Set(['pending', 'uploading', 'processing'])
 /**
  * A path separator, `.` or `..` alone, or what display names refuse too: a control character (C0
  * and C1), a line or paragraph separator, and a bidirectional override or isolate, which would
- * show `invoice\u202Efdp.exe` as "invoiceexe.pdf" in the media list and the download.
+ * show `invoice\u202Efdp.exe` as "invoiceexe.pdf" in the media list and the download. A name is
+ * never a path (storage keys are the campaign's and the id), so `..` within one (`v1..2.png`) is
+ * harmless; with separators refused it can never be a segment of a path someone later builds.
  */
 const BAD_NAME = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069/\\]|^\.{1,2}$/u
 /** Nothing visible: white space and format characters (zero-width space, byte order mark) only. */
@@ -77,14 +86,6 @@ const unavailable = (err: unknown): never => {
 
 const num = (v: string | number | null) => (v === null ? null : Number(v))
 
-/**
- * Whether `principal` uploaded `row`, as `own` (`findOwn`) finds it: from the session it came from
- * (also once that guest joined or logged in), or as the user who did, from any session.
- */
-const uploadedBy = (row: repo.MediaRow, principal: Pick<Principal, 'user_id' | 'session_id'>) =>
-  row.owner_session_id === principal.session_id ||
-  (row.owner_user_id !== 'guest' && row.owner_user_id === principal.user_id)
-
 export function createMediaService(deps: {
   db: Db
   storage: StorageAdapter
@@ -92,6 +93,11 @@ export function createMediaService(deps: {
   publisher: RealtimePublisher
   campaigns: Pick<CampaignService, 'find'>
   config: MediaConfig
+  /**
+   * The sessions a person joined or logged in from (the user service): their guest uploads there
+   * count against the person's one quota. Without it, only the session an upload comes from.
+   */
+  people?: People
   /** How often an upload whose bytes arrive writes its row (default `HEARTBEAT_MS`). */
   heartbeatMs?: number
 }): MediaService {
@@ -122,9 +128,9 @@ export function createMediaService(deps: {
     if (isBlank(input.filename)) {
       throw new BadRequestError('File name must not be blank', 'INVALID_FILENAME')
     }
-    if (BAD_NAME.test(input.filename) || input.filename.includes('..')) {
+    if (BAD_NAME.test(input.filename)) {
       throw new BadRequestError(
-        'File name must not contain path separators, "..", control characters or bidirectional overrides',
+        'File name must not be "." or "..", nor contain path separators, control characters or bidirectional overrides',
         'INVALID_FILENAME',
       )
     }
@@ -161,7 +167,8 @@ export function createMediaService(deps: {
       expires_at: urlExpiry(expiresAt).toISOString(),
       max_bytes: max,
     }
-    return { row, ticket, limit: max, declared: input.size }
+    const owner = await ownerScope(db, deps.people, principal)
+    return { row, ticket, limit: max, declared: input.size, owner }
   }
 
   async function get(id: string) {
@@ -170,8 +177,15 @@ export function createMediaService(deps: {
     return row
   }
 
+  /** Whether `principal` uploaded media `id` (see `findOwn`): the row if so. */
+  async function findOwn(id: string, principal: Pick<Principal, 'user_id' | 'session_id'>) {
+    const continued =
+      principal.user_id === 'guest' ? [] : ((await deps.people?.sessionIds(principal.user_id)) ?? [])
+    return repo.findOwn(db, id, principal, continued)
+  }
+
   async function own(id: string, principal: Pick<Principal, 'user_id' | 'session_id'>) {
-    const row = MEDIA_ID.test(id) ? await repo.findOwn(db, id, principal) : undefined
+    const row = MEDIA_ID.test(id) ? await findOwn(id, principal) : undefined
     if (!row) throw new NotFoundError('No such media', 'MEDIA_NOT_FOUND')
     const { url, thumbnail_url, size } = toResponse(row)
     // A URL never used before it expired can no longer be (`PUT` answers 403 UPLOAD_URL_EXPIRED,
@@ -198,7 +212,8 @@ export function createMediaService(deps: {
   async function remove(slug: string, id: string, principal: Principal) {
     const row = await get(id)
     if (row.campaign_slug !== slug) throw new NotFoundError('No such media', 'MEDIA_NOT_FOUND')
-    if (!hasRole(principal, 'editor') && !uploadedBy(row, principal)) {
+    // Its uploader as `own` finds them (`findOwn` is the one rule): who may read it may delete it.
+    if (!hasRole(principal, 'editor') && !(await findOwn(id, principal))) {
       throw new ForbiddenError('Only its uploader or an editor may delete this media')
     }
     // Bytes first: if removing them fails, the row stays and a retry finishes the job. An upload

@@ -109,10 +109,13 @@ export function contentDisposition(kind: 'inline' | 'attachment', filename: stri
   return `${kind}; filename="${ascii}"; filename*=UTF-8''${encoded}`
 }
 
-/** The file name extensions of the types served by default (and a few close ones). */
+/**
+ * The file name extensions of the types served by default (and a few close ones), and of those a
+ * campaign may accept that uploads are cleaned of (HEIF, and the MP4 family: see `location.ts`).
+ */
 const EXTENSIONS: Record<string, string[]> = {
   'image/jpeg': ['jpg', 'jpeg', 'jpe', 'jfif'],
-  'image/png': ['png'],
+  'image/png': ['png', 'apng'],
   'image/gif': ['gif'],
   'image/webp': ['webp'],
   'image/avif': ['avif'],
@@ -123,6 +126,15 @@ const EXTENSIONS: Record<string, string[]> = {
   'audio/ogg': ['ogg', 'oga', 'opus', 'spx'],
   'audio/wav': ['wav'],
   'application/pdf': ['pdf'],
+  'image/heic': ['heic', 'hif'],
+  'image/heif': ['heif', 'heic', 'hif'],
+  'image/heic-sequence': ['heics', 'heic'],
+  'image/heif-sequence': ['heifs', 'heif'],
+  'video/3gpp': ['3gp', '3gpp'],
+  'video/3gpp2': ['3g2', '3gp2'],
+  'video/x-m4v': ['m4v', 'mp4'],
+  'audio/mp4': ['m4a', 'mp4'],
+  'audio/x-m4a': ['m4a'],
 }
 
 /**

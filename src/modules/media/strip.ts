@@ -1,17 +1,25 @@
 import { createHash } from 'node:crypto'
 import { buffer } from 'node:stream/consumers'
 import sharp, { type Metadata, type Sharp } from 'sharp'
-import { gifWithoutComments, jpegWithoutComments } from './comments.js'
+import { gifWithoutComments, jpegWithoutComments, pngWithoutText } from './comments.js'
 import type { StorageAdapter } from './storage.js'
 import { DECODE, through } from './thumbnail.js'
 
 /**
  * Images published without their metadata: those sharp both reads and writes back in their own
  * format, and GIF, whose comments and XMP go without re-encoding it (which would cost its palette
- * and timing; it carries no EXIF). HEIC is not decoded by the libvips sharp ships (HEVC), so it
- * cannot be cleaned.
+ * and timing; it carries no EXIF), as do an animated PNG's chunks (sharp would keep one frame; it
+ * is stored as `image/png`, see `media.rules.ts`). HEIC is not decoded by the libvips sharp ships
+ * (HEVC), so it cannot be cleaned.
  */
-export const STRIPPED_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/gif'])
+export const STRIPPED_TYPES = new Set([
+  'image/jpeg',
+  'image/png',
+  'image/apng',
+  'image/webp',
+  'image/avif',
+  'image/gif',
+])
 
 export interface Stripped {
   bytes: Buffer
@@ -44,6 +52,7 @@ export async function withoutMetadata(
   type: string,
 ): Promise<Stripped | undefined> {
   if (type === 'image/gif') return lossless(storage, key, gifWithoutComments)
+  if (type === 'image/apng') return lossless(storage, key, pngWithoutText)
   const probe = sharp(DECODE)
   const meta = await through(storage, key, probe, probe.metadata())
   // sharp does not report a JPEG's comments: one with no other metadata loses them as it is.
