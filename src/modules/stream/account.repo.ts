@@ -98,8 +98,9 @@ export async function update(
 
 /**
  * Refuses every token of the account issued before `at` (and a new password, when given, in the
- * same write). Never moves the cut-off back: a node whose clock runs behind cannot revive tokens
- * another node cut off.
+ * same write). Always moves the cut-off on, by a millisecond at least: tokens carry the cut-off
+ * they were issued under (`va`) and are refused once it moved, so a node whose clock runs behind
+ * neither revives tokens another node cut off nor leaves the tokens issued since working.
  */
 export async function cutOffTokens(
   db: Db,
@@ -110,7 +111,7 @@ export async function cutOffTokens(
   return (await db
     .updateTable('service_stream_user')
     .set({
-      tokens_valid_after: sql<Date>`greatest(coalesce(tokens_valid_after, ${at}::timestamptz), ${at}::timestamptz)`,
+      tokens_valid_after: sql<Date>`greatest(${at}::timestamptz, tokens_valid_after + interval '1 millisecond')`,
       ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
       updated_at: at,
     })

@@ -143,6 +143,9 @@ export function createAccountService(deps: {
       role: account.role,
       svc: account.is_service_account,
       iat_ms: issuedMs,
+      // The cut-off this token is issued under (0: none yet): each cut-off moves the row's on (see
+      // `cutOffTokens`), so comparing the two does not depend on which node's clock issued it.
+      va: account.tokens_valid_after?.getTime() ?? 0,
     })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setIssuer(ISSUER)
@@ -239,7 +242,8 @@ export function createAccountService(deps: {
       // apply at once, on every node: the cut-off is a column of that same row, so it costs nothing.
       const [row, denied] = await Promise.all([repo.findById(db, id), repo.isDenied(db, jti)])
       if (!row || denied) throw unauthorized()
-      if (row.tokens_valid_after && issuedAt(payload) < row.tokens_valid_after.getTime()) throw unauthorized()
+      if (row.tokens_valid_after && issuedUnder(payload) < row.tokens_valid_after.getTime())
+        throw unauthorized()
       return {
         kind: 'account',
         account_id: Number(row.id),
@@ -277,11 +281,13 @@ export function createAccountService(deps: {
 }
 
 /**
- * When a token was issued (ms): its `iat_ms`, or for tokens from before that claim its `iat`
- * (whole seconds, so such a token issued in the second of a cut-off counts as older). A token
- * with neither is older than any cut-off.
+ * What a token is held against the account's cut-off by (ms): the cut-off it was issued under
+ * (`va`), exact whatever the nodes' clocks say. Tokens from before that claim are judged by when
+ * they were issued: their `iat_ms`, or for older ones their `iat` (whole seconds, so such a token
+ * issued in the second of a cut-off counts as older). A token with none is older than any cut-off.
  */
-function issuedAt(payload: Record<string, unknown>): number {
+function issuedUnder(payload: Record<string, unknown>): number {
+  if (typeof payload.va === 'number' && Number.isSafeInteger(payload.va) && payload.va >= 0) return payload.va
   if (typeof payload.iat_ms === 'number') return payload.iat_ms
   return typeof payload.iat === 'number' ? payload.iat * 1000 : 0
 }

@@ -180,6 +180,17 @@ export async function update(db: Db, id: number, patch: StreamPatch): Promise<St
     .executeTakeFirst()
 }
 
+/** Unarchives the row if it is archived: `undefined` when it is not (or no longer exists). */
+export async function unarchive(db: Db, id: number): Promise<StreamRow | undefined> {
+  return db
+    .updateTable('service_stream_main')
+    .set({ is_archived: false, updated_at: new Date() })
+    .where('id', '=', id)
+    .where('is_archived', '=', true)
+    .returningAll()
+    .executeTakeFirst()
+}
+
 /**
  * A campaign stream's lifecycle step, only from the states in `from`: `undefined` when the row
  * moved on meanwhile (a concurrent stop), so two racing steps never both apply.

@@ -165,6 +165,7 @@ export function createStreamService(deps: {
     canCreate(principal)
     const { patch, normalized } = parseStreamInput(input, true)
     const existing = await repo.findByNormalizedLink(db, normalized!)
+    if (existing?.is_archived) return { stream: await restore(existing), created: false }
     if (existing) return { stream: await one(existing), created: false }
     const row = await repo.insert(db, {
       ...(withTimestamps(patch) as repo.StreamInsert),
@@ -179,6 +180,20 @@ export function createStreamService(deps: {
     const stream = await one(row)
     await broadcast('created', stream)
     return { stream, created: true }
+  }
+
+  /**
+   * A link posted again after its stream was archived: StreamSource made a new, active stream of
+   * it, so the one row of that link comes back (as it stood, its owner's) and walls, which took it
+   * off on `archived`, hear `created`. Only the unarchiving of an archived row counts, so two such
+   * posts at once announce it once.
+   */
+  async function restore(row: repo.StreamRow): Promise<StreamJson> {
+    const back = await repo.unarchive(db, Number(row.id))
+    if (!back) return one((await repo.findById(db, Number(row.id))) ?? row)
+    const stream = await one(back)
+    await broadcast('created', stream)
+    return stream
   }
 
   async function applyPatch(
@@ -259,7 +274,12 @@ export function createStreamService(deps: {
       const row = await load(id)
       canEdit(principal, row)
       const removed = await repo.remove(db, Number(row.id))
-      if (removed) await broadcast('deleted', await one(removed))
+      if (!removed) return
+      const last = await one(removed)
+      // The wire contract's walls know only created, updated and archived, and take a stream off
+      // on `archived`: a deletion is that to them. `deleted` follows for clients that tell the two apart.
+      await broadcast('archived', { ...last, is_archived: true })
+      await broadcast('deleted', last)
     },
     async setPinned(principal: V1Principal, id: number, pinned: boolean): Promise<StreamJson> {
       const row = await load(id)

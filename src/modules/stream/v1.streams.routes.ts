@@ -69,7 +69,9 @@ export const streamRoutes: FastifyPluginAsync<V1Options> = async (app, { streams
         operationId: 'streamSourceCreateStream',
         tags,
         security,
-        description: 'An already known link (after normalisation) answers the existing stream with 200.',
+        description:
+          'An already known link (after normalisation) answers the existing stream with 200; an archived ' +
+          'one is unarchived first (and announced `created` on `/cable`).',
         body: StreamBody,
         response: { 200: OneStream, 201: OneStream, ...err(401, 403, 422, 429) },
       },

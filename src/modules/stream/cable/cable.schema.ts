@@ -8,7 +8,10 @@ import { StreamJson } from '../stream.schema.js'
  */
 const Identifier = Type.String({ description: 'The subscription identifier, echoed verbatim' })
 
-/** `StreamsChannel`: one message per create / update / archive / delete (`broadcast` in stream.service.ts). */
+/**
+ * `StreamsChannel`: one message per create / update / archive; a delete sends `archived` (what the
+ * contract's walls take a stream off on) then `deleted` (`broadcast` in stream.service.ts).
+ */
 export const StreamsChannelMessage = Type.Object({
   identifier: Identifier,
   message: Type.Object({
