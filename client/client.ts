@@ -1,6 +1,14 @@
 import type * as C from './contracts.js'
 import { OvasabiError } from './errors.js'
-import { type ConditionalOptions, type FetchLike, HttpCore, ifMatchHeaders, type Query } from './http.js'
+import {
+  type ConditionalOptions,
+  DEFAULT_TIMEOUT_MS,
+  deadline,
+  type FetchLike,
+  HttpCore,
+  ifMatchHeaders,
+  type Query,
+} from './http.js'
 import { connectRealtime, type RealtimeConnection, type RealtimeOptions } from './realtime.js'
 import type * as T from './types.js'
 import { inProgressWait } from './in-progress.js'
@@ -179,9 +187,15 @@ export function createClient(options: ClientOptions) {
       http.apiKey = key
     },
 
-    /** `POST /api/session`: a guest session; the client keeps using its token. */
+    /**
+     * `POST /api/session`: a guest session; the client keeps using its token. An answer without
+     * one rejects with `INVALID_RESPONSE`, and the token in use stays.
+     */
     async createSession(): Promise<T.Session> {
-      const s = await req<T.Session>('POST', '/api/session', { auth: false })
+      const s = await req<T.Session | undefined>('POST', '/api/session', { auth: false })
+      // A 2xx without a session (a proxy's empty answer, a stub): the token in use stays.
+      if (typeof s?.token !== 'string' || !s.token)
+        throw new OvasabiError('INVALID_RESPONSE', 'POST /api/session answered without a session token')
       adopt(s.token, 'guest')
       return s
     },
@@ -319,12 +333,25 @@ export function createClient(options: ClientOptions) {
       /** `media.upload` through the action endpoint: a signed, single-use upload URL. */
       requestUpload: (campaign: string, body: C.MediaUploadInput, opts?: ActionOptions) =>
         action<C.MediaUpload>(campaign, 'media.upload', body, opts),
-      /** PUT the bytes to the signed URL; `onProgress` gets 0–1 (XHR in browsers, whole-body in Node). */
+      /**
+       * PUT the bytes to the signed URL; `onProgress` gets 0–1 (XHR in browsers, whole-body in
+       * Node). Fails with `TIMEOUT` or `ABORTED` as `PutOptions` says.
+       */
       put: (
         uploadUrl: string,
         body: Blob | ArrayBuffer | Uint8Array,
         onProgress?: (fraction: number) => void,
-      ) => putBytes(http, options.fetch, uploadUrl, body, onProgress),
+        opts: PutOptions = {},
+      ) =>
+        putBytes(
+          http,
+          options.fetch,
+          uploadUrl,
+          body,
+          onProgress,
+          opts.timeoutMs ?? options.timeoutMs,
+          opts.signal,
+        ),
       /**
        * `GET /api/campaign/{slug}/media` (editor): newest first, `limit` at a time (default 100, at
        * most 500). Page on with `before`: the last `media_id` of the page before; `status` picks one
@@ -514,21 +541,68 @@ export function createClient(options: ClientOptions) {
 
 export type OvasabiClient = ReturnType<typeof createClient>
 
+/** `media.put`'s options: its deadline and abort. */
+export interface PutOptions {
+  /**
+   * How long the upload may take before it fails with `TIMEOUT` (default: the client's `timeoutMs`;
+   * 0 or `Infinity`: none). Through XHR (a page without an injected `fetch`) it counts from the last
+   * upload progress, so only a stalled upload fails, however large the file, and it defaults to 30 s.
+   * Through `fetch` (Node, an injected one) there is no progress to count from: the deadline bounds
+   * the whole upload, so there is none unless the call or the client sets one (a 100 MB upload must
+   * not fail at 30 s for being large).
+   */
+  timeoutMs?: number
+  /** Aborting it fails the upload with `ABORTED`. */
+  signal?: AbortSignal
+}
+
 async function putBytes(
   http: HttpCore,
   fetchImpl: FetchLike | undefined,
   uploadUrl: string,
   body: Blob | ArrayBuffer | Uint8Array,
-  onProgress?: (fraction: number) => void,
+  onProgress: ((fraction: number) => void) | undefined,
+  /** The call's or the client's `timeoutMs`, if either set one (see `PutOptions`). */
+  given: number | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<unknown> {
+  const viaXhr = !fetchImpl && typeof XMLHttpRequest !== 'undefined'
+  const limit = given ?? (viaXhr ? DEFAULT_TIMEOUT_MS : 0)
   const url = /^https?:/.test(uploadUrl) ? uploadUrl : `${http.baseUrl}${uploadUrl}`
   const type = typeof Blob !== 'undefined' && body instanceof Blob ? body.type : 'application/octet-stream'
-  if (!fetchImpl && typeof XMLHttpRequest !== 'undefined') {
+  const timeout = (cause?: unknown) =>
+    new OvasabiError('TIMEOUT', `PUT ${uploadUrl}: no answer within ${limit} ms`, { cause })
+  const aborted = (cause?: unknown) => new OvasabiError('ABORTED', `PUT ${uploadUrl}: aborted`, { cause })
+  if (signal?.aborted) throw aborted(signal.reason)
+  if (viaXhr) {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest()
+      let timedOut = false
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const arm = () => {
+        clearTimeout(timer)
+        timer =
+          limit > 0
+            ? deadline(() => {
+                timedOut = true
+                xhr.abort()
+              }, limit)
+            : undefined
+      }
+      const forward = () => xhr.abort()
+      const settle = (err?: OvasabiError, value?: unknown) => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', forward)
+        if (err) reject(err)
+        else resolve(value)
+      }
       xhr.open('PUT', url)
       xhr.setRequestHeader('content-type', type || 'application/octet-stream')
-      xhr.upload.onprogress = (e) => e.lengthComputable && onProgress?.(e.loaded / e.total)
+      xhr.upload.onprogress = (e) => {
+        // A slow upload that still moves is not a stalled one.
+        arm()
+        if (e.lengthComputable) onProgress?.(e.loaded / e.total)
+      }
       xhr.onload = () => {
         let parsed: unknown
         try {
@@ -538,14 +612,30 @@ async function putBytes(
         }
         if (xhr.status >= 200 && xhr.status < 300) {
           onProgress?.(1)
-          resolve(parsed)
-        } else reject(OvasabiError.fromBody(xhr.status, parsed))
+          settle(undefined, parsed)
+        } else settle(OvasabiError.fromBody(xhr.status, parsed))
       }
-      xhr.onerror = () => reject(new OvasabiError('NETWORK_ERROR', `PUT ${uploadUrl} failed`))
+      xhr.onerror = () => settle(new OvasabiError('NETWORK_ERROR', `PUT ${uploadUrl} failed`))
+      xhr.onabort = () => settle(timedOut ? timeout() : aborted(signal?.reason))
+      xhr.ontimeout = () => settle(timeout())
+      signal?.addEventListener('abort', forward, { once: true })
+      arm()
       xhr.send(body as XMLHttpRequestBodyInit)
     })
   }
   const f = fetchImpl ?? ((i: string, init?: RequestInit) => globalThis.fetch(i, init))
+  // One signal for the caller's abort and the deadline, as `HttpCore.request` has.
+  const controller = new AbortController()
+  let timedOut = false
+  const timer =
+    limit > 0
+      ? deadline(() => {
+          timedOut = true
+          controller.abort()
+        }, limit)
+      : undefined
+  const forward = () => controller.abort()
+  signal?.addEventListener('abort', forward, { once: true })
   let res: Response
   let text: string
   try {
@@ -553,11 +643,17 @@ async function putBytes(
       method: 'PUT',
       headers: { 'content-type': type || 'application/octet-stream' },
       body: body as BodyInit,
+      signal: controller.signal,
     })
     text = await res.text()
   } catch (err) {
+    if (timedOut) throw timeout(err)
+    if (signal?.aborted) throw aborted(err)
     // As every other call reports it: the server was not reached, or the answer was cut off.
     throw new OvasabiError('NETWORK_ERROR', `PUT ${uploadUrl}: ${String(err)}`, { cause: err })
+  } finally {
+    clearTimeout(timer)
+    signal?.removeEventListener('abort', forward)
   }
   let parsed: unknown
   try {

@@ -39,6 +39,18 @@ export function ifMatchHeaders(opts: ConditionalOptions = {}): Record<string, st
   return { 'if-match': typeof tag === 'number' ? `"${tag}"` : tag }
 }
 
+/**
+ * A body JSON cannot carry (a BigInt, a cycle): the page's mistake, told as the SDK's own error
+ * (status 0, nothing sent), so one `catch` handles every failure by its `code`.
+ */
+export function invalidPayload(what: string, err: unknown, requestId?: string): OvasabiError {
+  const why = err instanceof Error ? err.message : String(err)
+  return new OvasabiError('INVALID_PAYLOAD', `${what}: the body cannot be sent as JSON (${why})`, {
+    cause: err,
+    requestId,
+  })
+}
+
 /** How long a call may take, answer body included, unless the client or the call says otherwise. */
 export const DEFAULT_TIMEOUT_MS = 30_000
 
@@ -110,7 +122,11 @@ export class HttpCore {
       // A type the call names (`application/merge-patch+json`) is kept: the body is JSON either way.
       const named = Object.keys(headers).find((name) => name.toLowerCase() === 'content-type')
       if (named === undefined) headers['content-type'] = 'application/json'
-      body = JSON.stringify(opts.body)
+      try {
+        body = JSON.stringify(opts.body)
+      } catch (err) {
+        throw invalidPayload(`${method} ${path}`, err)
+      }
     }
     // One signal for the caller's abort and the deadline (AbortSignal.any is too new for some browsers).
     const limit = opts.timeoutMs ?? this.timeoutMs

@@ -4,6 +4,7 @@ export {
   type ClientOptions,
   createClient,
   type OvasabiClient,
+  type PutOptions,
 } from './client.js'
 export type * from './contracts.js'
 export { isOvasabiError, OvasabiError, type FieldIssue } from './errors.js'

@@ -1,6 +1,6 @@
 import { OvasabiError } from './errors.js'
 import type { FrameMap, ServerFrame, UpdateAckFrame } from './frames.js'
-import { deadline, type FetchLike, probeUpgrade } from './http.js'
+import { deadline, type FetchLike, invalidPayload, probeUpgrade } from './http.js'
 import { inProgressWait } from './in-progress.js'
 import { type PacedDispatch, PacedSender } from './paced-sender.js'
 import type { RealtimeErrorHandler } from './types.js'
@@ -130,6 +130,23 @@ interface PendingDispatch extends PacedDispatch {
 
 type Handler<F> = (frame: F) => void
 type StateHandler = (s: ConnectionState, change: StateChange) => void
+
+/** Which token the next attempt uses: the `token` option when a string, else `reauth`'s over the function. */
+type TokenChoice = { token: RealtimeOptions['token']; reauthed: RealtimeConnection['reauthed'] }
+
+/**
+ * The `error` frame codes of an in-band `auth` the server refused (a token it does not take, one of
+ * another user or session, a session at its socket limit): the socket stays on its token.
+ */
+const AUTH_REFUSALS: Record<string, number> = {
+  UNAUTHORIZED: 401,
+  INVALID_TOKEN: 401,
+  TOKEN_EXPIRED: 401,
+  TOKEN_REVOKED: 401,
+  INVALID_API_KEY: 401,
+  USER_MISMATCH: 403,
+  TOO_MANY_CONNECTIONS: 429,
+}
 
 /**
  * An exception no listener was left to take (`onError` had none, or threw itself): given to the
@@ -277,6 +294,13 @@ export class RealtimeConnection {
    * function still gives what it gave before (`stale`); once it gives another, that one is newer.
    */
   private reauthed?: { token: string; stale: string | undefined }
+  /**
+   * The token the server last took for this connection (the current socket's upgrade, or an
+   * in-band `reauth` it answered `auth_ok`): what a refused in-band `reauth` goes back to.
+   */
+  private accepted?: TokenChoice
+  /** In-band `reauth`s sent on the current socket and not answered yet, oldest first. */
+  private inBand: TokenChoice[] = []
 
   constructor(private readonly opts: RealtimeOptions) {
     this.userId = opts.userId ?? 'guest'
@@ -371,7 +395,7 @@ export class RealtimeConnection {
         timestamp: new Date().toISOString(),
       })
     } catch (err) {
-      return Promise.reject(err) // a payload JSON cannot carry (a cycle, a BigInt)
+      return Promise.reject(invalidPayload(`dispatch ${event}`, err, request_id))
     }
     const tooLarge = this.oversize(frame)
     if (tooLarge) return fail('PAYLOAD_TOO_LARGE', tooLarge)
@@ -417,7 +441,8 @@ export class RealtimeConnection {
    * is open (the server closed the last one for its token), the next attempt goes at once with it.
    * A `token` option that is a function stays in charge: `token` is used in its place only until
    * it gives another token than it gave before this call (the client's own sockets thus follow a
-   * later `register` or `login`).
+   * later `register` or `login`). A token the server refuses in-band (`USER_MISMATCH`,
+   * `INVALID_TOKEN`, …) goes to `onError`; the socket, and the next attempt, keep the last one it took.
    */
   reauth(token: string, userId?: string): void {
     // A `token` function stays: the client's own sockets follow its token (`register`, `login`).
@@ -428,7 +453,12 @@ export class RealtimeConnection {
       this.switchUser(userId)
       return
     }
-    if (!this.send({ type: 'auth', token })) this.retryNow()
+    if (this.send({ type: 'auth', token })) this.inBand.push(this.tokenChoice())
+    else this.retryNow()
+  }
+
+  private tokenChoice(): TokenChoice {
+    return { token: this.opts.token, reauthed: this.reauthed }
   }
 
   /**
@@ -548,6 +578,9 @@ export class RealtimeConnection {
     if (token && viaQuery) url.searchParams.set('token', token)
     const ws = token && !viaQuery ? new Ctor(url.toString(), ['ovasabi', token]) : new Ctor(url.toString())
     this.ws = ws
+    // The token this socket opens with: what a refused in-band `reauth` on it goes back to.
+    this.accepted = this.tokenChoice()
+    this.inBand = []
     this.sentEarly = 0
     ws.onmessage = (ev) => this.receive(ev.data, ws)
     ws.onerror = () => {}
@@ -562,6 +595,8 @@ export class RealtimeConnection {
         this.attempt = 0
       this.ws = undefined
       this.ready = undefined
+      // Unanswered, they stay the token of the next attempt (the server may have taken them).
+      this.inBand = []
       this.resetPacing()
       // The campaign ended or was archived: reconnecting would be refused (409) for good. Told as
       // a refused upgrade is: `error` and `onError`, with the `error` frame's details (`status`).
@@ -812,6 +847,24 @@ export class RealtimeConnection {
     return true
   }
 
+  /**
+   * The server refused an in-band `reauth`: the socket stays on its token, which (with none still
+   * waiting for an answer) is again the one the next attempt uses; the refusal goes to `onError`.
+   */
+  private authRefused(frame: FrameMap['error']): void {
+    if (this.inBand.shift() === undefined) return
+    if (this.inBand.length === 0 && this.accepted) {
+      this.opts.token = this.accepted.token
+      this.reauthed = this.accepted.reauthed
+    }
+    this.tell(
+      new OvasabiError(frame.code, `The server refused the new token: ${frame.message}`, {
+        status: AUTH_REFUSALS[frame.code],
+        details: frame.details,
+      }),
+    )
+  }
+
   private failPending(code: string, message: string): void {
     const pending = [...this.outbox]
     this.outbox.clear()
@@ -873,7 +926,15 @@ export class RealtimeConnection {
           this.sender.resend([...this.outbox.values()], frame.retry_after_ms)
         // Comes just before the close that ends the connection: its message and `details.status`.
         if (frame.code === 'CAMPAIGN_NOT_ACTIVE' && from === this.ws) this.endedBy = frame
+        if (from === this.ws && !frame.request_id && Object.hasOwn(AUTH_REFUSALS, frame.code))
+          this.authRefused(frame)
         break
+      case 'auth_ok': {
+        // Answers come in the order sent; one the server superseded by a later one gets none.
+        const taken = from === this.ws ? this.inBand.shift() : undefined
+        if (taken) this.accepted = this.inBand.length === 0 ? this.tokenChoice() : taken
+        break
+      }
       case 'campaign_event':
         if (frame.id !== undefined) this.lastEventId = frame.id
         break
