@@ -578,7 +578,12 @@ export async function whoDid(db: Db, campaign: string, userIds: string[], events
  * Campaigns whose recorded rule (see `recordRule`) is an action, after `afterSlug`: not off, and
  * none of `atApply` (rules met by the apply itself).
  */
-export async function campaignsOnActions(db: Db, atApply: readonly string[], afterSlug: string, limit: number) {
+export async function campaignsOnActions(
+  db: Db,
+  atApply: readonly string[],
+  afterSlug: string,
+  limit: number,
+) {
   const rows = await db
     .selectFrom('service_referral_recheck')
     .select('campaign_slug')
