@@ -260,6 +260,7 @@ export class ClientFrames {
   /** An `update_ack` written here rather than through the bus: queued like a delivered one (a `reply`). */
   private ackLocally(conn: Connection, frame: OutboundFrame): boolean {
     if (!conn.sendEvent(encode(frame), this.deps.limits, Date.now(), 0, 'reply')) return false
+    this.deps.room(conn)?.watch(conn)
     this.deps.metrics.framesSent.labels('update_ack').inc()
     return true
   }

@@ -6,6 +6,8 @@ export interface Cursor {
   node?: string
   /** Marked idle and not moved since: a snapshot names it in `idle`, as the delta did once. */
   idle?: boolean
+  /** Another node's cursor: when a batch of that node last named it (ms), see `expire`. */
+  seen?: number
 }
 
 export type CursorTuple = [string, number, number]
@@ -31,7 +33,7 @@ export class CursorBoard {
     return this.all.size
   }
 
-  move(id: string, x: number, y: number, node?: string): void {
+  move(id: string, x: number, y: number, node?: string, now = Date.now()): void {
     let c = this.all.get(id)
     if (c) {
       this.all.delete(id)
@@ -41,6 +43,7 @@ export class CursorBoard {
     } else {
       c = node ? { id, x, y, node } : { id, x, y }
     }
+    if (c.node) c.seen = now
     this.all.set(id, c)
     this.dirty.delete(id)
     this.dirty.set(id, c)
@@ -62,6 +65,22 @@ export class CursorBoard {
   /** The cursor `id` as the board has it (undefined: not on the board). */
   get(id: string): Readonly<Cursor> | undefined {
     return this.all.get(id)
+  }
+
+  /** Another node named its cursor `id` again, unmoved: it still has it. */
+  touch(id: string, now = Date.now()): void {
+    const c = this.all.get(id)
+    if (c?.node) c.seen = now
+  }
+
+  /**
+   * Other nodes' cursors no batch of theirs named since `before` leave: their node lost them
+   * while its `left` was lost on the way (a Redis blip), or it went quiet without saying so.
+   */
+  expire(before: number): void {
+    const stale: string[] = []
+    for (const c of this.all.values()) if (c.node && (c.seen ?? 0) < before) stale.push(c.id)
+    for (const id of stale) this.remove(id)
   }
 
   /** Cursors merged from `node`, e.g. to drop them all when that node dies. */

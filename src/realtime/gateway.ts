@@ -249,6 +249,7 @@ export class Gateway {
       )
       this.deps.metrics.framesSent.labels('connected').inc()
       await finishOpening(conn, grant.since, { ...this.deps, limits: this.limits })
+      this.hub.rooms.get(campaign.slug)?.watch(conn)
       ws.resume()
     } catch (err) {
       this.deps.log.error({ err }, 'WebSocket open failed')
@@ -295,6 +296,8 @@ export class Gateway {
       data ??= encode(frame)
       if (c.sendEvent(data, this.limits, now, id, delivery)) sent++
       else dropped++
+      // Queued or lost for a socket behind: it gets them as soon as it catches up, not on a tick.
+      if (c.queue !== null || c.lostUpTo >= 0) this.hub.rooms.get(c.campaign)?.watch(c)
     }
     if (sent > 0) this.deps.metrics.framesSent.labels(frame.type).inc(sent)
     if (dropped > 0) this.deps.metrics.dropped.labels('queue_full').inc(dropped)

@@ -90,12 +90,33 @@ export function createRedisHistory(redis: Redis, limits: HistoryLimits): EventHi
       return Number(id)
     },
     async since(campaign, id) {
-      const [latest, raw] = await Promise.all([
-        redis.get(seqKey(campaign)),
-        redis.lrange(listKey(campaign), 0, -1),
-      ])
-      const entries = raw.map((r) => JSON.parse(r) as HistoryEntry)
-      return replayFrom(entries, Number(latest ?? 0), id, limits)
+      const key = listKey(campaign)
+      const [seq, head] = await Promise.all([redis.get(seqKey(campaign)), redis.lindex(key, 0)])
+      const latest = Number(seq ?? 0)
+      // Nothing missed, or nothing kept: no entry can change the answer.
+      if (id >= latest || head === null) return replayFrom([], latest, id, limits)
+      // Ids in the list follow one another: the entry after `since` is at a known index, and
+      // only it and those after it are read (not the whole history for every resume).
+      let base = idOf(head)
+      for (let tries = 0; ; tries++) {
+        const at = id + 1 - base
+        // The entry after `since` is gone: the history no longer reaches back.
+        if (at < 0) return { resync: true, latest }
+        const entries = (await redis.lrange(key, at, -1)).map(parse)
+        const first = entries[0]?.frame.id as number | undefined
+        // A publish trimmed the list's front between the reads: the indices moved by as much.
+        if (first !== undefined && first > id + 1 && tries < 3) {
+          base += first - (id + 1)
+          continue
+        }
+        // The entry after `since` aged out: whether the history still reaches back depends on
+        // every entry before it (`replayFrom` skips aged ones from the oldest end only). Rare
+        // (the client is about as old as the history), so it reads them all.
+        if (at > 0 && entries[0] && entries[0].ts < Date.now() - limits.maxAgeMs) {
+          return replayFrom((await redis.lrange(key, 0, -1)).map(parse), latest, id, limits)
+        }
+        return replayFrom(entries, latest, id, limits)
+      }
     },
     async latest(campaign) {
       return Number((await redis.get(seqKey(campaign))) ?? 0)
@@ -116,6 +137,9 @@ export function createRedisHistory(redis: Redis, limits: HistoryLimits): EventHi
     },
   }
 }
+
+const parse = (raw: string) => JSON.parse(raw) as HistoryEntry
+const idOf = (raw: string) => parse(raw).frame.id as number
 
 async function forget(redis: Redis, subjects: readonly string[]): Promise<number> {
   const keys = [...new Set(subjects)].map(subjectKey)

@@ -6,10 +6,23 @@ import type { StatsFigures } from './stats.js'
 import { type Broadcast, broadcast } from './wire.js'
 
 const COUNT_ONLY_MS = 1000
+/**
+ * How often a socket holding queued events (or owing a `resync_required`) is tried again between
+ * ticks: at a low tick rate (0.1 Hz) a client that caught up would otherwise wait up to a tick
+ * (10 s) for what the server already holds for it.
+ */
+const BACKLOG_MS = 25
 /** Least time between two answers to other nodes' sync requests (a room's churn must not flood). */
 const SYNC_EVERY_MS = 1000
 /** At most this many cursors in a message to other nodes (the per-frame cap's maximum). */
 const SHARE_MAX = 1000
+/**
+ * Clustered: how often a node sends all its cursors unasked, and how long another node's cursor
+ * stays unless a batch of that node names it again. A `left` lost on the bus (a Redis blip) would
+ * otherwise leave a ghost cursor on the other nodes for as long as their rooms live.
+ */
+const RESHARE_MS = 20_000
+const REMOTE_TTL_MS = 3 * RESHARE_MS
 
 export interface RoomDeps {
   limits: SendLimits
@@ -54,8 +67,9 @@ export interface RoomSettings {
  * fell behind skips frames (they coalesce) and gets one snapshot when it catches up. When the
  * campaign's figures changed, the same tick sends one `stats_update` the same way; a socket gets
  * the current one after it connects, and one that fell behind gets only the newest. A campaign
- * without the `presence` feature gets no `presence_update` at all. The tick also flushes each
- * socket's queued events and, after events were lost to a full queue, its `resync_required`.
+ * without the `presence` feature gets no `presence_update` at all. A socket's queued events and,
+ * after events were lost to a full queue, its `resync_required` go out as soon as it can take them
+ * (see `watch`), whatever the tick rate; the tick also tries each socket.
  */
 export class Room {
   readonly conns = new Set<Connection>()
@@ -63,6 +77,9 @@ export class Room {
   /** This node's own changes, shared with other nodes each tick (clustered only). */
   private readonly local: CursorBoard | undefined
   private timer: NodeJS.Timeout | undefined
+  /** Sockets holding queued events or owing a resync, tried every `BACKLOG_MS` until they caught up. */
+  private readonly backlog = new Set<Connection>()
+  private backlogTimer: NodeJS.Timeout | undefined
   private tickNo = 0
   private lastActive = -1
   private lastCountAt = 0
@@ -74,6 +91,9 @@ export class Room {
   /** Another node asked for this node's cursors; answered on a tick, at most once a second. */
   private syncWanted = false
   private lastSyncAt = 0
+  /** When this node last sent all its cursors, and last expired other nodes' (clustered only). */
+  private lastFullAt = Date.now()
+  private lastExpiryAt = 0
   /** The phase each socket was last told, once its `connected` went out (see `announce`). */
   private readonly told = new WeakMap<Connection, string>()
   settings: RoomSettings
@@ -101,6 +121,36 @@ export class Room {
     this.timer = setInterval(() => this.tick(), Math.max(1, Math.round(1000 / this.settings.rate)))
   }
 
+  /**
+   * `conn` may have queued events or owe a `resync_required` (an event was queued or dropped for
+   * it): they go out once it can take them, within `BACKLOG_MS` rather than on the next tick.
+   * One timer per room while any socket is behind: an idle socket costs nothing.
+   */
+  watch(conn: Connection): void {
+    if (conn.queue === null && conn.lostUpTo < 0) return
+    this.backlog.add(conn)
+    this.backlogTimer ??= setTimeout(() => this.drainBacklog(), BACKLOG_MS)
+  }
+
+  /** The watched sockets that can take frames again get their queue, then their resync. */
+  private drainBacklog(): void {
+    this.backlogTimer = undefined
+    const { limits } = this.deps
+    let resyncs = 0
+    for (const c of this.backlog) {
+      // Closed, or still opening (the opening sends its own backlog, then watches it): not here.
+      if (!c.open || c.held !== null || !this.conns.has(c)) {
+        this.backlog.delete(c)
+        continue
+      }
+      if (c.queue) c.flush(limits)
+      if (c.lostUpTo >= 0 && c.resync(limits)) resyncs++
+      if (c.queue === null && c.lostUpTo < 0) this.backlog.delete(c)
+    }
+    if (resyncs > 0) this.deps.onSent(0, 0, 0, resyncs)
+    if (this.backlog.size > 0) this.backlogTimer = setTimeout(() => this.drainBacklog(), BACKLOG_MS)
+  }
+
   move(conn: Connection, x: number, y: number): void {
     this.board.move(conn.connection_id, x, y)
     this.local?.move(conn.connection_id, x, y)
@@ -118,15 +168,20 @@ export class Room {
 
   /**
    * Another node's batch: merged now, sent with this node's next tick. A full batch (the answer
-   * to a sync) repeats cursors this room may have already: those that did not move are not sent
-   * to this room's sockets again.
+   * to a sync, or a node's periodic re-send) repeats cursors this room may have already: those
+   * that did not move are not sent to this room's sockets again. It is that node's cursors as they
+   * stand: any other one of that node here is gone (its `left` was lost), unless the batch was
+   * cut at `SHARE_MAX` and may not name them all.
    */
-  merge(node: string, delta: CursorDelta, full = false): void {
+  merge(node: string, delta: CursorDelta, full = false, now = Date.now()): void {
+    const named = full && delta.cursors.length < SHARE_MAX ? new Set<string>() : undefined
     for (const [id, x, y] of delta.cursors) {
+      named?.add(id)
       const known = full ? this.board.get(id) : undefined
-      if (known && known.x === x && known.y === y) continue
-      this.board.move(id, x, y, node)
+      if (known && known.x === x && known.y === y) this.board.touch(id, now)
+      else this.board.move(id, x, y, node, now)
     }
+    if (named) for (const id of this.board.idsOf(node)) if (!named.has(id)) this.board.remove(id)
     for (const id of delta.left) this.board.remove(id)
     for (const id of delta.idle) this.board.markIdle(id)
   }
@@ -192,6 +247,7 @@ export class Room {
       if (c.queue) c.flush(limits)
       // Events were lost to a full queue: the client is told once there is room (see `resync`).
       if (c.lostUpTo >= 0 && c.resync(limits)) resyncs++
+      this.watch(c)
       if (!c.writable(limits)) {
         if (frame && !c.needsSnapshot) coalesced++
         if (frame) c.needsSnapshot = true
@@ -266,16 +322,26 @@ export class Room {
         timestamp: new Date(now).toISOString(),
       })
       if (c.sendEvent(frame, this.deps.limits, now, 0, 'reply')) sent++
+      this.watch(c)
     }
     return sent
   }
 
-  /** Clustered: this tick's own changes, then (when asked) every own cursor, to the other nodes. */
+  /**
+   * Clustered: this tick's own changes, then (when asked, or every `RESHARE_MS`) every own cursor,
+   * to the other nodes; and other nodes' cursors not named for `REMOTE_TTL_MS` leave.
+   */
   private shareWithNodes(local: CursorBoard, cap: number, now: number): void {
     if (local.hasChanges()) this.deps.shareLocal!(this.campaign, local.takeDelta(cap))
+    if (now - this.lastExpiryAt >= SYNC_EVERY_MS) {
+      this.lastExpiryAt = now
+      this.board.expire(now - REMOTE_TTL_MS)
+    }
+    if (now - this.lastFullAt >= RESHARE_MS) this.syncWanted = true
     if (!this.syncWanted || now - this.lastSyncAt < SYNC_EVERY_MS) return
     this.syncWanted = false
     this.lastSyncAt = now
+    this.lastFullAt = now
     if (local.size > 0) {
       const { cursors, idle } = local.snapshot(SHARE_MAX)
       this.deps.shareLocal!(this.campaign, { cursors, left: [], idle }, true)
@@ -323,6 +389,9 @@ export class Room {
   stop(): void {
     clearInterval(this.timer)
     this.timer = undefined
+    clearTimeout(this.backlogTimer)
+    this.backlogTimer = undefined
+    this.backlog.clear()
   }
 }
 
