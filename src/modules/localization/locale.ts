@@ -33,8 +33,9 @@ function truncations(tag: string): string[] {
 /**
  * The entry of `available` that serves `tag`: the same tag in any case or separator, else the
  * longest entry the tag starts with (`fr-FR` is served by `fr`, `zh-Hant-TW` by `zh-Hant`), else
- * one its likely script starts with (`zh-TW` by `zh-Hant`). Never one in another script: `zh`
- * (Simplified) does not serve `zh-TW`, nor `sr` (Cyrillic) `sr-Latn`. Undefined when none does.
+ * one its likely script starts with (`zh-TW` by `zh-Hant`), else, for a tag naming no region, a
+ * regional entry of its language (`regionalFor`). Never one in another script: `zh` (Simplified)
+ * does not serve `zh-TW`, nor `sr` (Cyrillic) `sr-Latn`. Undefined when none does.
  */
 export function pickLocale<T extends string>(tag: string, available: Iterable<T>): T | undefined {
   const want = canonicalLocale(tag)
@@ -58,5 +59,44 @@ export function pickLocale<T extends string>(tag: string, available: Iterable<T>
     const theirs = scriptOf(candidate)
     if (script === undefined || theirs === undefined || theirs === script) return candidate
   }
-  return undefined
+  return regionalFor(want, script, byTag)
+}
+
+/**
+ * The entry serving a bare language or language-script tag that nothing more general serves: a
+ * catalog may hold `fr-FR` and no `fr`, a LibreTranslate list `zh-TW` and no `zh-Hant`. Among the
+ * entries of that language in that script, the one its likely subtags name (`fr` → `fr-FR`, `en`
+ * → `en-US`, `zh-Hant` → `zh-TW`, `zh-Hans` → `zh-CN`), else the first by tag (`fr-BE` before
+ * `fr-CA`), so the same entries always give the same answer whatever order they come in. A tag
+ * naming a region is served by no other region (`en-GB` is not `en-US`): RFC 4647 lookup only
+ * shortens it.
+ */
+function regionalFor<T extends string>(
+  want: string,
+  script: string | undefined,
+  byTag: Map<string, T>,
+): T | undefined {
+  if (script === undefined || !/^[a-z]{2,3}(-[A-Z][a-z]{3})?$/.test(want)) return undefined
+  let likely: string
+  let language: string
+  try {
+    const locale = new Intl.Locale(want)
+    language = locale.language
+    likely = locale.maximize().toString()
+  } catch {
+    return undefined
+  }
+  const same: Array<[string, T]> = []
+  for (const [key, candidate] of byTag) {
+    try {
+      const theirs = new Intl.Locale(key)
+      if (theirs.language !== language || scriptOf(key) !== script) continue
+      if (theirs.maximize().toString() === likely) return candidate
+      same.push([key, candidate])
+    } catch {
+      // Not a tag Intl knows: no language to compare.
+    }
+  }
+  same.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return same[0]?.[1]
 }

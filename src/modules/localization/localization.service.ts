@@ -235,8 +235,12 @@ export function createLocalizationService(deps: {
     if (tag === 'auto' || !client || /^[a-z]{2,3}$/.test(canonical)) return canonical
     if (Date.now() - languagesFailedAt < LANGUAGES_RETRY_MS) return baseCode(canonical)
     try {
-      const codes = (await upstreamLanguages()).map((l) => l.code)
-      return pickLocale(canonical, codes) ?? canonical
+      // Its own codes first; a language may be listed only as another's target (as in
+      // `unknownCodes`), and `zh-Hant` must find a list's `zh-TW` there too.
+      const list = await upstreamLanguages()
+      return (
+        pickLocale(canonical, [...list.map((l) => l.code), ...list.flatMap((l) => l.targets)]) ?? canonical
+      )
     } catch {
       languagesFailedAt = Date.now()
       return baseCode(canonical)
@@ -315,8 +319,12 @@ export function createLocalizationService(deps: {
       let locales = key ? byKey.get(key) : undefined
       if (!locales) {
         for (const candidate of byKey.values()) {
-          const sourceText = source === 'auto' ? [...candidate.values()] : [textIn(candidate, source)]
-          if (sourceText.some((text) => text?.normalize('NFC') === nfc)) {
+          // Any locale that alone would serve the source: with `en`, a key's `en-US` and its
+          // `en-GB` (the page may be in either), with `en-US` its `en` but not its `en-GB`.
+          const sourceText = [...candidate].flatMap(([locale, text]) =>
+            source === 'auto' || pickLocale(source, [locale]) === locale ? [text] : [],
+          )
+          if (sourceText.some((text) => text.normalize('NFC') === nfc)) {
             locales = candidate
             break
           }
