@@ -155,6 +155,12 @@ const EnvSchema = Type.Object({
   WS_MAX_SOCKETS_PER_SESSION: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10 }),
   /** Sockets one client address (as `TRUST_PROXY` reads it) may hold open on one node; 0: no limit. */
   WS_MAX_SOCKETS_PER_IP: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 100 }),
+  /**
+   * WebSocket upgrades (`/ws` and `/cable`) one client network may make per minute, shared by the
+   * nodes on one Redis: room for `WS_MAX_SOCKETS_PER_IP` sockets to come back after a restart and
+   * retry; 0: no limit.
+   */
+  WS_UPGRADES_PER_MINUTE_PER_IP: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 300 }),
 })
 
 type Env = Static<typeof EnvSchema>
@@ -228,6 +234,7 @@ const INTEGER_KEYS = new Set([
   'WS_EVENT_HISTORY_SECONDS',
   'WS_MAX_SOCKETS_PER_SESSION',
   'WS_MAX_SOCKETS_PER_IP',
+  'WS_UPGRADES_PER_MINUTE_PER_IP',
 ])
 const BOOLEAN_KEYS = new Set(['WEBHOOK_ALLOW_PRIVATE', 'MAINTENANCE_MODE', 'STREAMSOURCE_SIGNUP_ENABLED'])
 const BOOLEAN_VALUES: Record<string, boolean> = {

@@ -93,6 +93,8 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestCo
     OVASABI_ADMIN_KEY: ADMIN_KEY,
     JWT_SECRET,
     RATE_LIMIT_PER_MINUTE: '100000',
+    // Suites open sockets by the hundred from 127.0.0.1 (counted in one Redis key across processes).
+    WS_UPGRADES_PER_MINUTE_PER_IP: '0',
     // Tests name their clients' addresses in X-Forwarded-For.
     TRUST_PROXY: 'true',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),

@@ -1,14 +1,23 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
+import type { Redis } from 'ioredis'
 import type { Config } from '../config.js'
 import type { CampaignService } from '../modules/campaign/campaign.service.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import { clientIp, compileTrustProxy, type TrustProxy } from '../platform/http/client-ip.js'
 import { clientNetwork } from '../platform/http/client-network.js'
 import { type AppError, NotFoundError, shuttingDown } from '../platform/http/errors.js'
+import { createRateLimiter, type RateLimiter, type RateLimitResult } from '../platform/http/rate-limiter.js'
 import { UpgradeRequiredError } from './errors.js'
-import { type LimitScope, SocketCounts, sessionFullForRefresh, tooManyConnections } from './limits.js'
+import {
+  type LimitScope,
+  SocketCounts,
+  sessionFullForRefresh,
+  tooManyConnections,
+  tooManyUpgrades,
+  UPGRADE_WINDOW_MS,
+} from './limits.js'
 import type { RealtimeMetrics } from './metrics.js'
 import { authorizeUpgrade, refuse, type UpgradeGrant } from './upgrade.js'
 
@@ -17,10 +26,14 @@ export interface AdmissionDeps {
   campaigns: CampaignService
   metrics: RealtimeMetrics
   log: FastifyBaseLogger
+  /** Where the nodes share their upgrade counts (`WS_UPGRADES_PER_MINUTE_PER_IP`); else per node. */
+  redis?: Redis
   config: Pick<
     Config,
     'TRUST_PROXY' | 'CORS_ORIGINS' | 'PUBLIC_URL' | 'WS_MAX_SOCKETS_PER_SESSION' | 'WS_MAX_SOCKETS_PER_IP'
-  >
+  > &
+    // Absent: no upgrade rate (a stand-in admission of a test).
+    Partial<Pick<Config, 'WS_UPGRADES_PER_MINUTE_PER_IP'>>
   /** True once shutdown began: upgrades are refused with 503. */
   closing(): boolean
   /** Complete the handshake of an admitted upgrade (`ip`: the client's full address). */
@@ -32,6 +45,8 @@ export interface AdmissionDeps {
  * session has room, after taking a slot of it when the caller is an upgrade.
  */
 export interface Slots {
+  /** The network's count of upgrades this minute, one more counted when the caller is an upgrade. */
+  pace(network: string): Promise<RateLimitResult>
   address(network: string): boolean
   session(session: string): boolean
 }
@@ -52,9 +67,22 @@ export class Admission {
   readonly counts: SocketCounts
   /** Whose X-Forwarded-For names the client: the same rule as `request.ip` on the HTTP routes. */
   private readonly trustProxy: TrustProxy
+  /** Upgrades per client network per minute, across `/ws` and `/cable` (and the nodes on Redis). */
+  private readonly upgrades: RateLimiter
+  private readonly upgradesPerMinute: number
 
   constructor(private readonly deps: AdmissionDeps) {
     this.trustProxy = compileTrustProxy(deps.config.TRUST_PROXY)
+    this.upgradesPerMinute = deps.config.WS_UPGRADES_PER_MINUTE_PER_IP ?? 0
+    this.upgrades = createRateLimiter({
+      redis: deps.redis,
+      prefix: 'ovasabi:ws-upgrades:',
+      onFallback: (err) =>
+        deps.log.warn(
+          { err },
+          'WebSocket upgrade rate: Redis failed; each node counts on its own until it answers',
+        ),
+    })
     this.counts = new SocketCounts({
       perSession: deps.config.WS_MAX_SOCKETS_PER_SESSION,
       perIp: deps.config.WS_MAX_SOCKETS_PER_IP,
@@ -62,8 +90,9 @@ export class Admission {
   }
 
   /**
-   * The admission checks of `/ws`, in their one order: shutdown, the client network's socket limit
-   * (before the token and campaign: that work is what a flood would cost), the URL, the token
+   * The admission checks of `/ws`, in their one order: shutdown, the client network's upgrade rate
+   * and socket limit (before the token and campaign: that work is what a flood would cost, opening
+   * and closing sockets as much as holding them), the URL, the token
    * (also `Authorization: Bearer` with `bearer`), the user, the campaign (`authorizeUpgrade`),
    * shutdown again (it may have begun meanwhile), the session's socket limit. The upgrade and the
    * probe both run this, so they cannot refuse differently; `slots` says how a limit is held
@@ -73,7 +102,10 @@ export class Admission {
     const { authenticator, campaigns, config } = this.deps
     if (this.deps.closing()) throw shuttingDown()
     const ip = clientIp(req, this.trustProxy)
-    if (!slots.address(clientNetwork(ip))) throw tooManyConnections('ip', config.WS_MAX_SOCKETS_PER_IP)
+    const network = clientNetwork(ip)
+    const pace = await slots.pace(network)
+    if (!pace.allowed) throw tooManyUpgrades(this.upgradesPerMinute, pace.retryAfter)
+    if (!slots.address(network)) throw tooManyConnections('ip', config.WS_MAX_SOCKETS_PER_IP)
     const grant = await authorizeUpgrade(req, {
       authenticator,
       campaigns,
@@ -94,6 +126,7 @@ export class Admission {
   handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy())
     const slots: Slots = {
+      pace: (network) => this.pace(network, 'consume'),
       address: (network) => this.counts.takeIp(socket, network),
       session: (session) => this.counts.takeSession(socket, session),
     }
@@ -107,14 +140,19 @@ export class Admission {
 
   /**
    * A plain GET of `/ws/…` (the probe): `admit` with `Authorization: Bearer` too, looking at the
-   * slots without taking one (a probe is no socket). Returns the refusal the upgrade would get, or
+   * slots and the upgrade rate without taking either (a probe is no socket; it is counted against
+   * `RATE_LIMIT_PER_MINUTE` as a request). Returns the refusal the upgrade would get, or
    * 426 `UPGRADE_REQUIRED` when it would be admitted; any other failure as thrown.
    */
   async probe(req: IncomingMessage): Promise<unknown> {
     const { WS_MAX_SOCKETS_PER_IP: perIp, WS_MAX_SOCKETS_PER_SESSION: perSession } = this.deps.config
     const free = (scope: LimitScope, limit: number) => (key: string) =>
       limit === 0 || key === '' || this.counts.count(scope, key) < limit
-    const slots: Slots = { address: free('ip', perIp), session: free('session', perSession) }
+    const slots: Slots = {
+      pace: (network) => this.pace(network, 'peek'),
+      address: free('ip', perIp),
+      session: free('session', perSession),
+    }
     return this.admit(req, slots, { bearer: true }).then(
       () => new UpgradeRequiredError(),
       (err: unknown) => err,
@@ -122,16 +160,31 @@ export class Admission {
   }
 
   /**
-   * Take a slot of the client's network (its IPv4 address, its IPv6 /64) for `socket`, whichever
-   * endpoint it is upgrading to (`/ws`, `/cable`): one budget per network on this node. Returns the
-   * client's full address (the connection keeps it; the limits its actions meet take its network
-   * themselves), or undefined after refusing the upgrade with 429 `TOO_MANY_CONNECTIONS`.
+   * Count an upgrade of the client's network (its IPv4 address, its IPv6 /64) and take a slot of
+   * it for `socket`, whichever endpoint it is upgrading to (`/ws`, `/cable`): one upgrade rate per
+   * network (shared on Redis), one socket budget per network on this node. Returns the client's
+   * full address (the connection keeps it; the limits its actions meet take its network
+   * themselves), or undefined after refusing the upgrade with 429 (`RATE_LIMITED`,
+   * `TOO_MANY_CONNECTIONS`).
    */
-  admitAddress(req: IncomingMessage, socket: Duplex): string | undefined {
+  async admitAddress(req: IncomingMessage, socket: Duplex): Promise<string | undefined> {
     const ip = clientIp(req, this.trustProxy)
-    if (this.counts.takeIp(socket, clientNetwork(ip))) return ip
+    const network = clientNetwork(ip)
+    const pace = await this.pace(network, 'consume')
+    if (!pace.allowed) {
+      this.refuse(socket, tooManyUpgrades(this.upgradesPerMinute, pace.retryAfter))
+      return undefined
+    }
+    if (this.counts.takeIp(socket, network)) return ip
     this.refuse(socket, tooManyConnections('ip', this.deps.config.WS_MAX_SOCKETS_PER_IP))
     return undefined
+  }
+
+  /** The network's upgrade count this minute: one more counted (`consume`), or only looked at. */
+  private pace(network: string, how: 'consume' | 'peek'): Promise<RateLimitResult> {
+    const limit = this.upgradesPerMinute
+    if (limit === 0 || network === '') return Promise.resolve({ allowed: true, retryAfter: 0, count: 0 })
+    return this.upgrades[how](network, limit, UPGRADE_WINDOW_MS)
   }
 
   /**

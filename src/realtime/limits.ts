@@ -24,6 +24,26 @@ export function tooManyConnections(scope: LimitScope, limit: number): AppError {
   )
 }
 
+/** The window `WS_UPGRADES_PER_MINUTE_PER_IP` counts upgrades in. */
+export const UPGRADE_WINDOW_MS = 60_000
+
+/**
+ * 429 before the upgrade for a client network over `WS_UPGRADES_PER_MINUTE_PER_IP`: its sockets
+ * may be few, but each upgrade costs a token check, a campaign read, a presence join and a replay.
+ * `Retry-After` is when its window ends (the SDK's probe waits for it).
+ */
+export function tooManyUpgrades(limit: number, retryAfterSeconds: number): AppError {
+  return new AppError(
+    429,
+    'RATE_LIMITED',
+    `This address (or its network) opened ${limit} sockets in the last minute; try again later`,
+    {
+      details: { scope: 'ip', limit, window_seconds: UPGRADE_WINDOW_MS / 1000 },
+      headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    },
+  )
+}
+
 /**
  * The error frame of an `auth` refresh whose token is of a session already holding `limit`
  * sockets here: the socket would be one more of them. Refused as its upgrade would be, with the

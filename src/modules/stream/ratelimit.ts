@@ -15,6 +15,11 @@ export interface RateLimiter {
   hit(key: string, limit: number, windowMs?: number): Promise<RateDecision>
   /** Forgets the current window's count under `key` (a login that succeeded clears its guesses). */
   reset(key: string, windowMs?: number): Promise<void>
+  /**
+   * Takes back the attempt `decision` counted under `key`, in the window it was counted in: named
+   * by its end, so a refund arriving after that window ended is lost rather than given to the next.
+   */
+  refund(key: string, decision: RateDecision): Promise<void>
 }
 
 /**
@@ -38,6 +43,10 @@ function clockWindows(counter: Counter): RateLimiter {
     },
     async reset(key, windowMs = 60_000) {
       await counter.reset(`${key}:${windowEnd(windowMs)}`)
+    },
+    async refund(key, decision) {
+      // `reset` is the window's end in whole seconds, and window ends are whole seconds.
+      await counter.release(`${key}:${decision.reset * 1000}`)
     },
   }
 }

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { clientNetwork } from '../../platform/http/client-network.js'
 import { SecuredBy } from '../../platform/http/schemas.js'
 import { type Static, Type } from 'typebox'
+import type { RateDecision } from './ratelimit.js'
 import { AccountJson } from './stream.schema.js'
 import { requireV1, requireV1Admin, V1_ROUTE_CONFIG, type V1Options } from './v1.plugin.js'
 import { MESSAGES, notFound, V1Error } from './v1.errors.js'
@@ -30,7 +31,10 @@ type AccountChange = Static<typeof AccountChange>
 const Session = Type.Object({ status: Status, user: AccountJson, token: Type.String() })
 const FlatSession = Type.Object({ user: AccountJson, token: Type.String() })
 const IdParams = Type.Object({ id: Type.String({ maxLength: 20 }) })
-/** Login attempts (right or wrong) counted in one window: per client network, per email from it, per email. */
+/**
+ * Login attempts counted in one window: per client network (wrong ones only: see `countLogin`),
+ * per email from it, per email.
+ */
 const LOGINS_PER_NETWORK = 30
 const LOGINS_PER_EMAIL_AND_NETWORK = 10
 const LOGINS_PER_EMAIL = 100
@@ -40,6 +44,8 @@ const loginKey = (email: string, ip?: string) => {
   const who = createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 32)
   return ip === undefined ? `login:email:${who}` : `login:email:${who}:net:${clientNetwork(ip)}`
 }
+/** A login attempt counted in its network's budget: what a success gives back. */
+type Counted = { key: string; decision: RateDecision }
 /** Sign-up attempts one client address may make in an hour. */
 const SIGNUPS_PER_HOUR = 10
 /** An account id from the path: digits only, else no such record (`abc`, `1.5` would reach the query as NaN). */
@@ -64,24 +70,42 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
    * networks a window to reach, not one. An attempt one budget refuses is not counted in the next,
    * so a guesser held at their network's budget does not spend the email's ceiling. Every refusal
    * is the same 429 with its `Retry-After`, whichever budget refused.
+   *
+   * The network's budget is against guessing, so a login that succeeds gives its attempt back
+   * (`loggedIn`): else an office of more than 30 operators behind one NAT, or an updater logging in
+   * often, was refused with nobody guessing. It is still counted before the check, and refunded
+   * only after it: counting only failures, once known, would let a guesser send any number of
+   * guesses at once, each checked before any failed. So at most 30 guesses are ever in flight or
+   * wrong in a window, and a refund needs the right password, which a guesser does not have.
    */
-  const countLogin = async (request: FastifyRequest, email: string) => {
-    for (const [key, limit] of [
-      [`login:ip:${clientNetwork(request.ip)}`, LOGINS_PER_NETWORK],
-      [loginKey(email, request.ip), LOGINS_PER_EMAIL_AND_NETWORK],
-      [loginKey(email), LOGINS_PER_EMAIL],
-    ] as const) {
-      const d = await limiter.hit(key, limit, LOGIN_WINDOW_MS)
+  const countLogin = async (request: FastifyRequest, email: string): Promise<Counted> => {
+    const refuseOver = (d: RateDecision) => {
       if (!d.allowed) {
         throw new V1Error(429, 'RATE_LIMITED', MESSAGES.rateLimited, {
           headers: { 'retry-after': String(d.retryAfter) },
         })
       }
     }
+    const network = `login:ip:${clientNetwork(request.ip)}`
+    const decision = await limiter.hit(network, LOGINS_PER_NETWORK, LOGIN_WINDOW_MS)
+    refuseOver(decision)
+    for (const [key, limit] of [
+      [loginKey(email, request.ip), LOGINS_PER_EMAIL_AND_NETWORK],
+      [loginKey(email), LOGINS_PER_EMAIL],
+    ] as const) {
+      refuseOver(await limiter.hit(key, limit, LOGIN_WINDOW_MS))
+    }
+    return { key: network, decision }
   }
-  /** The owner in: that network's guesses at the email are forgotten (an updater logging in often never locks itself out). */
-  const loggedIn = (request: FastifyRequest, email: string) =>
-    limiter.reset(loginKey(email, request.ip), LOGIN_WINDOW_MS).catch(() => {})
+  /**
+   * The owner in: that network's guesses at the email are forgotten (an updater logging in often
+   * never locks itself out), and the network's budget gets this attempt back.
+   */
+  const loggedIn = (request: FastifyRequest, email: string, counted: Counted) =>
+    Promise.all([
+      limiter.reset(loginKey(email, request.ip), LOGIN_WINDOW_MS),
+      limiter.refund(counted.key, counted.decision),
+    ]).catch(() => {})
   /**
    * Sign-ups are counted per client network too (StreamSource allows a few an hour): each one tells
    * whether an email has an account ("has already been taken") and costs two password hashes, so
@@ -110,9 +134,9 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
     },
     async (request, reply) => {
       const { user } = request.body as { user: { email: string; password: string } }
-      await countLogin(request, user.email)
+      const counted = await countLogin(request, user.email)
       const session = await accounts.login(user.email, user.password)
-      await loggedIn(request, user.email)
+      await loggedIn(request, user.email, counted)
       reply.header('authorization', `Bearer ${session.token}`)
       return { status: { code: 200, message: 'Logged in successfully.' }, ...session }
     },
@@ -155,9 +179,9 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
     },
     async (request) => {
       const { email, password } = request.body as { email: string; password: string }
-      await countLogin(request, email)
+      const counted = await countLogin(request, email)
       const session = await accounts.login(email, password)
-      await loggedIn(request, email)
+      await loggedIn(request, email, counted)
       return session
     },
   )

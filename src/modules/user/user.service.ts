@@ -177,6 +177,9 @@ function emailKey(email: string): string {
   return `login:email:${createHash('sha256').update(accountEmail(email)).digest('hex').slice(0, 32)}`
 }
 
+/** One client network's login budget (an IPv4 address or an IPv6 /64), whatever the addresses. */
+const networkKey = (ip: string) => `login:ip:${clientNetwork(ip)}`
+
 /** An address's login budget from one client network (an IPv6 client's /64). */
 function emailNetworkKey(email: string, ip: string): string {
   return `${emailKey(email)}:net:${clientNetwork(ip)}`
@@ -240,17 +243,29 @@ export function createUserService(deps: UserServiceDeps): UserService {
    * Every refusal is the same 429 whichever budget it comes from. A network the address logged in
    * from is not held by the ceiling: a guesser spread over a few networks (who cannot make one
    * known without the password) must not lock the owner out at home; its own budget still holds.
+   *
+   * The network's budget is against guessing, so a right password gives its attempt back
+   * (`passwordAccepted`): else more than `perIp` people behind one NAT, or a script logging in
+   * often, were refused with nobody guessing. It is still counted before the check and refunded
+   * only after it: counting only failures, once known, would let a guesser send any number of
+   * guesses at once, each checked before any failed. So at most `perIp` guesses are ever in flight
+   * or wrong in a window, and a refund needs the right password. Returns when the network's window
+   * ends at the latest, so a refund is not given to a window opened since.
    */
-  async function countPasswordAttempt(ip: string, email: string) {
+  async function countPasswordAttempt(ip: string, email: string): Promise<number> {
     const budgets: Array<readonly [string, number]> = [
-      [`login:ip:${clientNetwork(ip)}`, limits.perIp],
+      [networkKey(ip), limits.perIp],
       [emailNetworkKey(email, ip), limits.perEmailAndNetwork],
     ]
     if (!(await isKnownNetwork(email, ip))) budgets.push([emailKey(email), limits.perEmail])
+    let endsBy = 0
     for (const [key, limit] of budgets) {
       const r = await deps.limiter.consume(key, limit, limits.windowMs)
+      // The network's window began at the latest now (see `RateLimiter.release`).
+      endsBy ||= Date.now() + limits.windowMs
       if (!r.allowed) throw new TooManyRequestsError(r.retryAfter, 'Too many login attempts; retry later')
     }
+    return endsBy
   }
 
   /**
@@ -263,9 +278,14 @@ export function createUserService(deps: UserServiceDeps): UserService {
     return r.retryAfter * 1000 > 60_000
   }
 
-  /** After a right password: this network's budget starts again, and the network is known. */
-  async function passwordAccepted(email: string, ip: string) {
+  /**
+   * After a right password: this network's budget at the address starts again, the network's own
+   * gets the attempt back (counted by the `countPasswordAttempt` that returned `endsBy`), and the
+   * network is known.
+   */
+  async function passwordAccepted(email: string, ip: string, endsBy: number) {
     await deps.limiter.reset(emailNetworkKey(email, ip))
+    await deps.limiter.release(networkKey(ip), endsBy)
     const known = knownNetworkKey(email, ip)
     await deps.limiter.reset(known)
     await deps.limiter.consume(known, 0, KNOWN_NETWORK_MS)
@@ -285,9 +305,9 @@ export function createUserService(deps: UserServiceDeps): UserService {
         'EMAIL_TAKEN',
       )
     if (password !== undefined) {
-      await countPasswordAttempt(caller.ip, user.email!)
+      const endsBy = await countPasswordAttempt(caller.ip, user.email!)
       if (user.password_hash && (await verifyPassword(password, user.password_hash))) {
-        await passwordAccepted(user.email!, caller.ip)
+        await passwordAccepted(user.email!, caller.ip, endsBy)
         return
       }
       // Setting a password on an account nobody proved they own would hand it over. Refused as a
@@ -485,7 +505,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
 
     async login(input, caller) {
       const email = accountEmail(input.email)
-      await countPasswordAttempt(caller.ip, email)
+      const endsBy = await countPasswordAttempt(caller.ip, email)
       const user = await findByEmail(input.email, email)
       const ok = user?.password_hash
         ? await verifyPassword(input.password, user.password_hash)
@@ -493,7 +513,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       if (!user || !ok) throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS')
       // Only this network's budget: the ceiling over all networks stays spent (else the owner's
       // login would hand a distributed guesser a fresh one).
-      await passwordAccepted(email, caller.ip)
+      await passwordAccepted(email, caller.ip, endsBy)
       const membership = caller.campaign
         ? await repo.findMembership(db, caller.campaign.slug, user.id)
         : undefined

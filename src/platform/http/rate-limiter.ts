@@ -19,8 +19,17 @@ export interface RateLimitResult {
 export interface RateLimiter {
   /** Count one attempt under `key`; refused once more than `limit` attempts fall in `windowMs`. */
   consume(key: string, limit: number, windowMs: number): Promise<RateLimitResult>
+  /** What `consume` would answer now, counting nothing (a dry run, e.g. a probe). */
+  peek(key: string, limit: number, windowMs: number): Promise<RateLimitResult>
   /** Forget `key` (e.g. after a successful login). */
   reset(key: string): Promise<void>
+  /**
+   * Take back one attempt counted under `key` (never below none): one counted before its outcome
+   * was known that turned out not to be one the limit is for. `endsBy` (ms since the epoch: when
+   * it was counted plus `windowMs`) keeps it to the window it was counted in: a window opened
+   * since ends later, and keeps its count.
+   */
+  release(key: string, endsBy?: number): Promise<void>
 }
 
 const PREFIX = 'ovasabi:limit:'
@@ -34,6 +43,22 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}
 `
+
+const PEEK_SCRIPT = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+return {n, redis.call('PTTL', KEYS[1])}
+`
+
+// DECR only a live counter above zero that ends within ARGV[1] ms: a window that ended stays gone
+// (DECR would recreate it without an expiry), a later one keeps its count, none goes below zero.
+const RELEASE_SCRIPT = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('PTTL', KEYS[1])
+if n > 0 and ttl > 0 and ttl <= tonumber(ARGV[1]) then redis.call('DECR', KEYS[1]) end
+return 0
+`
+/** Leeway for the clocks of this node and Redis, and the round trips, when matching a window's end. */
+const RELEASE_SLACK_MS = 250
 
 function result(count: number, limit: number, msLeft: number): RateLimitResult {
   const allowed = count <= limit
@@ -112,11 +137,34 @@ export function createRateLimiter(
         return memory.consume(key, limit, windowMs)
       }
     },
+    async peek(key, limit, windowMs) {
+      if (!useRedis()) return memory.peek(key, limit, windowMs)
+      try {
+        const [count, ttl] = (await ask(() => redis.eval(PEEK_SCRIPT, 1, prefix + key))) as [number, number]
+        // No key (or one without an expiry, which `consume` would give one): a fresh window.
+        return result(Number(count) + 1, limit, Number(ttl) < 0 ? windowMs : Number(ttl))
+      } catch (err) {
+        fail(err)
+        return memory.peek(key, limit, windowMs)
+      }
+    },
     async reset(key) {
       await memory.reset(key)
       if (!useRedis()) return
       try {
         await ask(() => redis.del(prefix + key))
+      } catch (err) {
+        fail(err)
+      }
+    },
+    async release(key, endsBy) {
+      // Both, as `reset` does: the attempt may have been counted here while Redis was down.
+      await memory.release(key, endsBy)
+      if (!useRedis()) return
+      const within = endsBy === undefined ? Number.MAX_SAFE_INTEGER : endsBy - Date.now() + RELEASE_SLACK_MS
+      if (within <= 0) return
+      try {
+        await ask(() => redis.eval(RELEASE_SCRIPT, 1, prefix + key, String(within)))
       } catch (err) {
         fail(err)
       }
@@ -153,8 +201,18 @@ function createMemoryRateLimiter(): RateLimiter {
       w.count++
       return result(w.count, limit, w.resetAt - now)
     },
+    async peek(key, limit, windowMs) {
+      const now = Date.now()
+      const w = windows.get(key)
+      if (!w || w.resetAt <= now) return result(1, limit, windowMs)
+      return result(w.count + 1, limit, w.resetAt - now)
+    },
     async reset(key) {
       windows.delete(key)
+    },
+    async release(key, endsBy = Number.POSITIVE_INFINITY) {
+      const w = windows.get(key)
+      if (w && w.resetAt > Date.now() && w.resetAt <= endsBy && w.count > 0) w.count--
     },
   }
 }

@@ -19,8 +19,12 @@ import { isCredentialRefusal, MESSAGES } from '../v1.errors.js'
  * `refuse`, which counts a refusal in `ovasabi_ws_upgrades_refused_total` as `/ws`'s are. Without
  * `refuse` (a stand-in), refusals are answered the same way but not counted.
  */
-export type CableAdmission = Pick<Admission, 'admitAddress' | 'admitSession'> &
-  Partial<Pick<Admission, 'refuse'>>
+export type CableAdmission = Pick<Admission, 'admitSession'> &
+  Partial<Pick<Admission, 'refuse'>> & {
+    admitAddress(
+      ...args: Parameters<Admission['admitAddress']>
+    ): string | undefined | Promise<string | undefined>
+  }
 
 /** What decides a `/cable` upgrade (a part of `CableServerDeps`, and the server's own state). */
 export interface AdmitDeps {
@@ -55,10 +59,11 @@ export async function admitUpgrade(
   // Shutdown has begun (or is done): an upgrade accepted now would be left open, or half open.
   if (deps.closing()) return refused(shuttingDown())
   if (deps.isMaintenance()) return refused(new ServiceUnavailableError(MESSAGES.maintenance, 'MAINTENANCE'))
-  // The `/ws` socket limits, counted with `/ws`'s sockets (realtime/admission.ts): the address's
-  // slot is taken before the credential is checked (that check is what a flood would cost) and
-  // given back when the TCP socket closes, however it ended. Over either limit: 429 before the upgrade.
-  if (admission && admission.admitAddress(request, socket) === undefined) return undefined
+  // The `/ws` upgrade rate and socket limits, counted with `/ws`'s (realtime/admission.ts): the
+  // upgrade is counted and the address's slot taken before the credential is checked (that check is
+  // what a flood would cost), the slot given back when the TCP socket closes, however it ended.
+  // Over any limit: 429 before the upgrade.
+  if (admission && (await admission.admitAddress(request, socket)) === undefined) return undefined
   const fromQuery = new URL(request.url ?? '/', 'http://localhost').searchParams.get('token')
   // The cookie rides along with any page's request: like Rails' allowed_request_origins, only
   // the server's own pages (and CORS_ORIGINS) may use it; a token in the URL needs no such check.
