@@ -35,11 +35,12 @@ describe('realtime qa28: ?since= replay racing a publish (Redis)', {
     let back: TestClient
     try {
       back = await live.openGuest(slug, `&since=${e0.id}`)
+      // The replay is read after `connected` is sent: event 2 exists once it read the list.
+      await back.next((f) => f.type === 'campaign_event' && f.n === 2)
     } finally {
       ;(redis as unknown as { lrange: unknown }).lrange = lrange
     }
     assert.ok(raced, 'the replay read the list')
-    await back.next((f) => f.type === 'campaign_event' && f.n === 2)
     await publishEvent(live.app, slug, 3)
     await back.next((f) => f.type === 'campaign_event' && f.n === 3)
     assert.deepEqual(events(back), [1, 2, 3], 'each event once, in order')
