@@ -187,7 +187,7 @@ function emailNetworkKey(email: string, ip: string): string {
 
 /** How long a network the address logged in from stays out of the ceiling over all networks. */
 const KNOWN_NETWORK_MS = 30 * 86_400_000
-/** The window a look-up opens when the network is not known: gone again a second later. */
+/** The window a look-up reports when the network is not known (it opens none). */
 const KNOWN_NETWORK_PROBE_MS = 1000
 
 /** A network the address logged in from (see `countPasswordAttempt`). */
@@ -270,11 +270,11 @@ export function createUserService(deps: UserServiceDeps): UserService {
 
   /**
    * Whether the address logged in from this network lately. The limiter only counts, so the mark
-   * is a window: a login opens one of KNOWN_NETWORK_MS, a look-up only ever one of a second (a
-   * window's length is set by whoever opens it), so only a login's outlasts a second.
+   * is a window a login opens for KNOWN_NETWORK_MS. The look-up only peeks, writing nothing: with
+   * no window it reports the probe's one second, so only a login's window has over a minute left.
    */
   async function isKnownNetwork(email: string, ip: string): Promise<boolean> {
-    const r = await deps.limiter.consume(knownNetworkKey(email, ip), 0, KNOWN_NETWORK_PROBE_MS)
+    const r = await deps.limiter.peek(knownNetworkKey(email, ip), 0, KNOWN_NETWORK_PROBE_MS)
     return r.retryAfter * 1000 > 60_000
   }
 
