@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
-import { after, describe, it } from 'node:test'
-import type { Redis } from 'ioredis'
-import { createUserService } from '../src/modules/user/user.service.js'
-import { createRateLimiter, type RateLimiter } from '../src/platform/http/rate-limiter.js'
-import { closeRedis, createRedis } from '../src/platform/redis.js'
-import type { RealtimePublisher } from '../src/realtime/publish.js'
-import { createCampaign, DIALECTS, joinWithPassword, REDIS_URL, suiteApp } from './helper.js'
+import { describe, it } from 'node:test'
+import { limiterKinds, usersLimitedBy } from './limiter-fixtures.js'
+import { createCampaign, DIALECTS, joinWithPassword, suiteApp } from './helper.js'
 
 /**
  * The ceiling on login attempts at one address over all networks stops a guesser spread over many
@@ -25,23 +20,7 @@ const LIMITS = {
   joinWindowMs: 60_000,
 }
 
-const limiters: Array<{ name: string; make: () => Promise<RateLimiter> }> = [
-  { name: 'in memory', make: async () => createRateLimiter() },
-]
-const clients: Redis[] = []
-if (REDIS_URL) {
-  limiters.push({
-    name: 'on Redis',
-    make: async () => {
-      const redis = await createRedis(REDIS_URL!)
-      clients.push(redis)
-      return createRateLimiter({ redis, prefix: `qa28:${randomBytes(6).toString('hex')}:` })
-    },
-  })
-}
-after(async () => {
-  for (const c of clients) await closeRedis(c)
-})
+const limiters = limiterKinds('qa28')
 
 for (const dialect of DIALECTS) {
   for (const { name, make } of limiters) {
@@ -51,13 +30,7 @@ for (const dialect of DIALECTS) {
       it('cannot lock the owner out of the network they logged in from', async () => {
         const { app } = suite
         const member = await joinWithPassword(app, await createCampaign(app))
-        const users = createUserService({
-          db: app.platform.database.db,
-          tokens: app.platform.tokens,
-          publisher: { publish: async () => {} } as unknown as RealtimePublisher,
-          limiter: await make(),
-          loginLimits: LIMITS,
-        })
+        const users = usersLimitedBy(app, await make(), LIMITS)
         const login = (ip: string, password: string) =>
           users.login({ email: member.email, password }, { ip }).then(
             () => 200,

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { bearer, ip } from './people-fixtures.js'
 import { createCampaign, DIALECTS, json, joinWithPassword, suiteApp, userToken } from './helper.js'
+import { onClock } from './clock-fixtures.js'
 
 /**
  * "Log out everywhere" on a deployment whose nodes' clocks differ by a minute or two (as NTP-less
@@ -11,26 +12,6 @@ import { createCampaign, DIALECTS, json, joinWithPassword, suiteApp, userToken }
  * so did every token issued before a logout made on a node running behind.
  */
 const SKEW_MS = 2 * 60_000
-
-/** Runs `work` as on a node whose clock is `offsetMs` off (`Date.now()` and `new Date()` alike). */
-async function onClock<T>(offsetMs: number, work: () => Promise<T>): Promise<T> {
-  const Real = Date
-  class Skewed extends Real {
-    constructor(...args: unknown[]) {
-      if (args.length === 0) super(Real.now() + offsetMs)
-      else super(...(args as [string]))
-    }
-    static override now() {
-      return Real.now() + offsetMs
-    }
-  }
-  globalThis.Date = Skewed as DateConstructor
-  try {
-    return await work()
-  } finally {
-    globalThis.Date = Real
-  }
-}
 
 async function logIn(app: FastifyInstance, email: string, password: string): Promise<string> {
   const res = await app.inject({

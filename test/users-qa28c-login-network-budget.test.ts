@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
-import { after, describe, it } from 'node:test'
-import type { Redis } from 'ioredis'
-import { createUserService } from '../src/modules/user/user.service.js'
-import { createRateLimiter, type RateLimiter } from '../src/platform/http/rate-limiter.js'
-import { closeRedis, createRedis } from '../src/platform/redis.js'
-import type { RealtimePublisher } from '../src/realtime/publish.js'
-import { createCampaign, DIALECTS, joinWithPassword, REDIS_URL, suiteApp } from './helper.js'
+import { describe, it } from 'node:test'
+import { limiterKinds, usersLimitedBy } from './limiter-fixtures.js'
+import { createCampaign, DIALECTS, joinWithPassword, suiteApp } from './helper.js'
 
 /**
  * The login budget per client network counted successful logins too: more than `perIp` people
@@ -23,23 +18,7 @@ const LIMITS = {
   joinWindowMs: 60_000,
 }
 
-const limiters: Array<{ name: string; make: () => Promise<RateLimiter> }> = [
-  { name: 'in memory', make: async () => createRateLimiter() },
-]
-const clients: Redis[] = []
-if (REDIS_URL) {
-  limiters.push({
-    name: 'on Redis',
-    make: async () => {
-      const redis = await createRedis(REDIS_URL!)
-      clients.push(redis)
-      return createRateLimiter({ redis, prefix: `qa28c:${randomBytes(6).toString('hex')}:` })
-    },
-  })
-}
-after(async () => {
-  for (const c of clients) await closeRedis(c)
-})
+const limiters = limiterKinds('qa28c')
 
 for (const { name, make } of limiters) {
   describe(`release of a counted attempt (limits ${name})`, () => {
@@ -72,13 +51,7 @@ for (const dialect of DIALECTS) {
         const slug = await createCampaign(app)
         const members = []
         for (let i = 0; i < LIMITS.perIp + 2; i++) members.push(await joinWithPassword(app, slug))
-        const users = createUserService({
-          db: app.platform.database.db,
-          tokens: app.platform.tokens,
-          publisher: { publish: async () => {} } as unknown as RealtimePublisher,
-          limiter: await make(),
-          loginLimits: LIMITS,
-        })
+        const users = usersLimitedBy(app, await make(), LIMITS)
         const login = (email: string, password: string) =>
           users.login({ email, password }, { ip: '198.51.100.7' }).then(
             () => 200,

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { adminHeaders, createCampaign, DIALECTS, REDIS_URL, uniqueSlug } from '../helper.js'
-import { baseUrl, connect } from './client.js'
+import { createCampaign, DIALECTS, REDIS_URL, uniqueSlug } from '../helper.js'
 import { realtimeSuite } from './fixtures.js'
 import { twoNodesOnRedis } from './two-nodes.js'
 
@@ -62,21 +61,8 @@ describe('realtime qa28: idle cursors reach a node that joins the campaign later
 
   it("the other node's sockets see the idle cursor as idle", async () => {
     const slug = uniqueSlug('idle')
-    for (const node of [nodes.a, nodes.b]) {
-      const res = await node.app.inject({
-        method: 'POST',
-        url: '/api/campaign',
-        headers: adminHeaders,
-        payload: { slug, title: slug, metadata: { features: ['presence'], scheduling: { frequency: 20 } } },
-      })
-      assert.ok(res.statusCode === 201 || res.statusCode === 409, res.body)
-    }
-    const guest = async (node: typeof nodes.a) => {
-      const { token } = await node.app.platform.tokens.issueGuest()
-      const c = await connect(`${baseUrl(node.app)}/ws/${slug}/guest?token=${token}`)
-      nodes.sockets.push(c)
-      return c
-    }
+    await nodes.presenceCampaign(slug)
+    const guest = (node: typeof nodes.a) => nodes.guest(node, slug)
     const away = await guest(nodes.a)
     const id = away.frames[0].cursor_id
     away.send({ type: 'cursor', x: 0.3, y: 0.6 })

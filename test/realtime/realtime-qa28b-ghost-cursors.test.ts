@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { CursorDelta } from '../../src/realtime/cursors.js'
 import { Room } from '../../src/realtime/room.js'
-import { adminHeaders, DIALECTS, REDIS_URL, uniqueSlug } from '../helper.js'
-import { baseUrl, connect, waitUntil } from './client.js'
+import { DIALECTS, REDIS_URL, uniqueSlug } from '../helper.js'
+import { waitUntil } from './client.js'
 import { twoNodesOnRedis } from './two-nodes.js'
 
 // A node's "left" lost on the bus (a Redis blip) left its cursor on the other nodes for good: a
@@ -15,21 +15,8 @@ describe('realtime qa28b: ghost cursors across nodes (Redis)', {
 
   it("a node's sync answer removes its cursors whose `left` was lost", async () => {
     const slug = uniqueSlug('ghost')
-    for (const node of [nodes.a, nodes.b]) {
-      const res = await node.app.inject({
-        method: 'POST',
-        url: '/api/campaign',
-        headers: adminHeaders,
-        payload: { slug, title: slug, metadata: { features: ['presence'], scheduling: { frequency: 20 } } },
-      })
-      assert.ok(res.statusCode === 201 || res.statusCode === 409, res.body)
-    }
-    const guest = async (node: typeof nodes.a) => {
-      const { token } = await node.app.platform.tokens.issueGuest()
-      const c = await connect(`${baseUrl(node.app)}/ws/${slug}/guest?token=${token}`)
-      nodes.sockets.push(c)
-      return c
-    }
+    await nodes.presenceCampaign(slug)
+    const guest = (node: typeof nodes.a) => nodes.guest(node, slug)
     const watcher = await guest(nodes.b)
     const gone = await guest(nodes.a)
     const stays = await guest(nodes.a)

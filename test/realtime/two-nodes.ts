@@ -1,6 +1,7 @@
+import assert from 'node:assert/strict'
 import { after, before } from 'node:test'
-import { buildTestApp, type Dialect, type TestContext } from '../helper.js'
-import type { TestClient } from './client.js'
+import { adminHeaders, buildTestApp, type Dialect, type TestContext } from '../helper.js'
+import { baseUrl, connect, type TestClient } from './client.js'
 
 /**
  * Two nodes of one deployment for one `describe` block: one database (a fresh PostgreSQL one shared
@@ -39,5 +40,27 @@ export function twoNodesOnRedis(
     },
     /** Closed before the nodes. */
     sockets,
+    /**
+     * Campaign `slug` with presence (broadcast 20 times a second), created through either node:
+     * whichever comes second finds it there.
+     */
+    async presenceCampaign(slug: string): Promise<void> {
+      for (const node of [started(a), started(b)]) {
+        const res = await node.app.inject({
+          method: 'POST',
+          url: '/api/campaign',
+          headers: adminHeaders,
+          payload: { slug, title: slug, metadata: { features: ['presence'], scheduling: { frequency: 20 } } },
+        })
+        assert.ok(res.statusCode === 201 || res.statusCode === 409, res.body)
+      }
+    },
+    /** A guest's socket on `node` in campaign `slug`, closed before the nodes. */
+    async guest(node: TestContext, slug: string): Promise<TestClient> {
+      const { token } = await node.app.platform.tokens.issueGuest()
+      const c = await connect(`${baseUrl(node.app)}/ws/${slug}/guest?token=${token}`)
+      sockets.push(c)
+      return c
+    },
   }
 }

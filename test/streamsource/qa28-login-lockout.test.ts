@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
-import { randomBytes, randomInt } from 'node:crypto'
+import { randomInt } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { DIALECTS, json, REDIS_URL, suiteApp } from '../helper.js'
 import { PASSWORD } from './helpers.js'
+import { loginMoves } from './login-fixtures.js'
 
 /**
  * Ten wrong passwords for one email locked that account for the rest of its 15-minute window from
@@ -15,38 +16,10 @@ for (const dialect of DIALECTS) {
   describe(`StreamSource login lockout (${dialect})`, { skip: !REDIS_URL && 'REDIS_URL not set' }, () => {
     // Redis: the counter every node shares, as deployed.
     const suite = suiteApp({ dialect, redis: true })
-    /** A network of its own per call (10.a.b.0/24 addresses are each their own IPv4 network). */
-    const network = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`
-    const login = (ip: string, email: string, password: string, url = '/api/v1/users/login') =>
-      suite.app.inject({
-        method: 'POST',
-        url,
-        headers: { 'x-forwarded-for': ip },
-        payload: url === '/api/v1/login' ? { user: { email, password } } : { email, password },
-      })
-    /** A new account's email, signed up (which logs in uncounted) from a network of its own. */
-    const signUp = async () => {
-      const email = `lock_${randomBytes(5).toString('hex')}@example.com`
-      const res = await suite.app.inject({
-        method: 'POST',
-        url: '/api/v1/signup',
-        headers: { 'x-forwarded-for': network() },
-        payload: { user: { email, password: PASSWORD, password_confirmation: PASSWORD } },
-      })
-      assert.equal(res.statusCode, 201, res.body)
-      return { email }
-    }
-    /**
-     * The login windows are 15 minutes aligned to the clock: a run straddling an end would be counted
-     * in two, so each starts with at least 30 s of its window left.
-     */
-    const awayFromWindowEnd = async () => {
-      const left = 15 * 60_000 - (Date.now() % (15 * 60_000))
-      if (left < 30_000) await new Promise((r) => setTimeout(r, left + 50))
-    }
+    const { network, login, signUp, awayFromWindowEnd } = loginMoves(suite, 'lock')
 
     it("wrong guesses from one network lock out that network only; the owner's still logs in", async () => {
-      const owner = await signUp()
+      const owner = { email: await signUp() }
       await awayFromWindowEnd()
       const attacker = network()
       const statuses: number[] = []
@@ -69,7 +42,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('an IPv6 client is one network per /64, whatever address in it it sends from', async () => {
-      const owner = await signUp()
+      const owner = { email: await signUp() }
       await awayFromWindowEnd()
       const prefix = `2001:db8:${randomInt(0x10000).toString(16)}:${randomInt(0x10000).toString(16)}`
       const statuses: number[] = []
@@ -81,7 +54,7 @@ for (const dialect of DIALECTS) {
     })
 
     it("a login that succeeds forgets its network's guesses: an updater logging in often never locks itself out", async () => {
-      const owner = await signUp()
+      const owner = { email: await signUp() }
       await awayFromWindowEnd()
       const office = network()
       const statuses: number[] = []
@@ -101,7 +74,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('still refuses a guesser spread over many networks once the email has had 100 tries', async () => {
-      const owner = await signUp()
+      const owner = { email: await signUp() }
       await awayFromWindowEnd()
       const statuses: number[] = []
       // Ten networks, each within its own budget of ten: the email's ceiling is what refuses.

@@ -6,6 +6,7 @@ import { SignJWT } from 'jose'
 import { ulid } from 'ulid'
 import { adminHeaders, DIALECTS, JWT_SECRET, json, suiteApp } from '../helper.js'
 import { account, PASSWORD, type TestAccount } from './helpers.js'
+import { onClock } from '../clock-fixtures.js'
 
 /**
  * StreamSource's "log out everywhere" (and an admin's cut-off, and a password change) on a
@@ -15,26 +16,6 @@ import { account, PASSWORD, type TestAccount } from './helpers.js'
  * on a node running behind. A token now carries the cut-off it was issued under (`va`).
  */
 const SKEW_MS = 2 * 60_000
-
-/** Runs `work` as on a node whose clock is `offsetMs` off (`Date.now()` and `new Date()` alike). */
-async function onClock<T>(offsetMs: number, work: () => Promise<T>): Promise<T> {
-  const Real = Date
-  class Skewed extends Real {
-    constructor(...args: unknown[]) {
-      if (args.length === 0) super(Real.now() + offsetMs)
-      else super(...(args as [string]))
-    }
-    static override now() {
-      return Real.now() + offsetMs
-    }
-  }
-  globalThis.Date = Skewed as DateConstructor
-  try {
-    return await work()
-  } finally {
-    globalThis.Date = Real
-  }
-}
 
 async function logIn(app: FastifyInstance, who: TestAccount): Promise<string> {
   const res = await app.inject({

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
-import { randomBytes, randomInt } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { DIALECTS, REDIS_URL, suiteApp } from '../helper.js'
 import { PASSWORD } from './helpers.js'
+import { loginMoves } from './login-fixtures.js'
 
 /**
  * The 30 logins a client network had per 15 minutes counted successful ones too: an office of more
@@ -16,32 +16,7 @@ for (const dialect of DIALECTS) {
   }, () => {
     // Redis: the counter every node shares, as deployed.
     const suite = suiteApp({ dialect, redis: true })
-    /** A network of its own per call (10.a.b.0/24 addresses are each their own IPv4 network). */
-    const network = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`
-    const login = (ip: string, email: string, password: string, url = '/api/v1/users/login') =>
-      suite.app.inject({
-        method: 'POST',
-        url,
-        headers: { 'x-forwarded-for': ip },
-        payload: url === '/api/v1/login' ? { user: { email, password } } : { email, password },
-      })
-    /** A new account's email, signed up (which logs in uncounted) from a network of its own. */
-    const signUp = async () => {
-      const email = `net_${randomBytes(5).toString('hex')}@example.com`
-      const res = await suite.app.inject({
-        method: 'POST',
-        url: '/api/v1/signup',
-        headers: { 'x-forwarded-for': network() },
-        payload: { user: { email, password: PASSWORD, password_confirmation: PASSWORD } },
-      })
-      assert.equal(res.statusCode, 201, res.body)
-      return email
-    }
-    /** The login windows are 15 minutes aligned to the clock: each run starts with 30 s of one left. */
-    const awayFromWindowEnd = async () => {
-      const left = 15 * 60_000 - (Date.now() % (15 * 60_000))
-      if (left < 30_000) await new Promise((r) => setTimeout(r, left + 50))
-    }
+    const { network, login, signUp, awayFromWindowEnd } = loginMoves(suite, 'net')
 
     it('more than 30 operators behind one NAT all log in', async () => {
       const emails: string[] = []
