@@ -1,11 +1,23 @@
 import { Type } from 'typebox'
-import type { ActionRegistry } from '../../nexus/registry.js'
+import type { ActionContext, ActionRegistry } from '../../nexus/registry.js'
+import type { CampaignStatus } from '../campaign/campaign.schema.js'
 import type { InboundRegistry } from '../../realtime/inbound.js'
 import type { LiveStreams } from './live.service.js'
 
 const StreamId = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[0-9]{1,15}$' })])
 /** The title becomes the registry row's title, where control characters are refused too. */
 const Title = Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]*$' })
+/**
+ * Ending a stream takes no part in the campaign: a stream left on when its campaign ended, went
+ * back to draft or was archived is still ended by its owner or an admin. Nothing else can end it
+ * (the registry refuses to change an open campaign stream), so it would stay live for good.
+ */
+const ANY_STATUS: readonly CampaignStatus[] = ['draft', 'scheduled', 'active', 'ended', 'archived']
+/**
+ * A step's `stream_event`s go out once the action has committed (its answer stored): a bus that
+ * refuses them (Redis unreachable) must not turn a stored step into a 500 whose retry runs it again.
+ */
+const afterCommit = (ctx: ActionContext) => (announce: () => Promise<void>) => ctx.afterCommit(announce)
 
 /** `stream.start` / `stream.pause` / `stream.stop` / `stream.chat` (feature `streaming`). */
 export function registerLiveActions(registry: ActionRegistry, live: LiveStreams): void {
@@ -24,7 +36,7 @@ export function registerLiveActions(registry: ActionRegistry, live: LiveStreams)
     feature: 'streaming',
     writes: 'immediate',
     handler: async (ctx, p: { title?: string; stream_id?: number | string }) => ({
-      result: await live.start(ctx.principal, ctx.campaign.slug, p),
+      result: await live.start(ctx.principal, ctx.campaign.slug, p, afterCommit(ctx)),
     }),
   })
   registry.register({
@@ -36,19 +48,21 @@ export function registerLiveActions(registry: ActionRegistry, live: LiveStreams)
     feature: 'streaming',
     writes: 'immediate',
     handler: async (ctx, p: { stream_id: number | string }) => ({
-      result: await live.pause(ctx.principal, ctx.campaign.slug, p.stream_id),
+      result: await live.pause(ctx.principal, ctx.campaign.slug, p.stream_id, afterCommit(ctx)),
     }),
   })
   registry.register({
     name: 'stream.stop',
     aliases: ['stop_stream'],
-    description: 'End a stream for good (owner or admin)',
+    description:
+      'End a stream for good (owner or admin), also once the campaign has ended, gone back to draft or been archived',
     payload: Type.Object({ stream_id: StreamId }, { additionalProperties: false }),
     role: 'participant',
     feature: 'streaming',
+    statuses: ANY_STATUS,
     writes: 'immediate',
     handler: async (ctx, p: { stream_id: number | string }) => ({
-      result: await live.stop(ctx.principal, ctx.campaign.slug, p.stream_id),
+      result: await live.stop(ctx.principal, ctx.campaign.slug, p.stream_id, afterCommit(ctx)),
     }),
   })
   registry.register({

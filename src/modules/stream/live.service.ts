@@ -21,6 +21,12 @@ import type { LiveStatus, VisitorLiveStream } from './stream.schema.js'
 import type { StreamService } from './stream.service.js'
 import type { ViewerCounter } from './live.viewers.js'
 
+/**
+ * Where a lifecycle step hands its `stream_event`s: the action's after-commit work, so a frame the
+ * bus refuses never makes a stored step look failed (and a retry run it again).
+ */
+export type Announcer = (announce: () => Promise<void>) => void
+
 type LiveConfig = Pick<
   Config,
   | 'STREAM_INGEST_URL_TEMPLATE'
@@ -133,7 +139,7 @@ export function createLiveStreams(deps: {
     new ConflictError(`Stream ${id} is ${status}; it cannot become ${to}`, 'INVALID_STREAM_STATE', {
       status,
     })
-  async function transition(row: StreamRow, from: LiveStatus[], to: LiveStatus) {
+  async function transition(row: StreamRow, from: LiveStatus[], to: LiveStatus, later: Announcer) {
     if (!from.includes(row.live_status as LiveStatus)) throw refuse(row.id, row.live_status, to)
     // The step applies only if the row is still where it was read: a stop racing a pause (or a
     // start) must not bring an ended stream back.
@@ -143,7 +149,7 @@ export function createLiveStreams(deps: {
       if (!now) throw new NotFoundError(`Stream ${row.id} does not exist`, 'STREAM_NOT_FOUND')
       throw refuse(row.id, now.live_status, to)
     }
-    await announce(updated)
+    later(() => announce(updated))
     return updated
   }
   /** A frame's `stream_id`, as the actions take it: a positive integer, or its decimal digits. */
@@ -166,11 +172,12 @@ export function createLiveStreams(deps: {
       principal: Principal,
       campaign: string,
       input: { title?: string; stream_id?: number | string },
+      later: Announcer,
     ) {
       if (input.stream_id !== undefined) {
         const row = await load(campaign, input.stream_id)
         control(principal, row)
-        return answer(await transition(row, ['starting', 'paused'], 'live'))
+        return answer(await transition(row, ['starting', 'paused'], 'live', later))
       }
       const key = randomBytes(18).toString('base64url')
       const row = await streams.createLive({
@@ -183,18 +190,18 @@ export function createLiveStreams(deps: {
         metadata: { created_by_session: principal.session_id },
         openLimit: config.STREAM_OPEN_PER_USER,
       })
-      await announce(row)
+      later(() => announce(row))
       return answer(row)
     },
-    async pause(principal: Principal, campaign: string, streamId: number | string) {
+    async pause(principal: Principal, campaign: string, streamId: number | string, later: Announcer) {
       const row = await load(campaign, streamId)
       control(principal, row)
-      return answer(await transition(row, ['live'], 'paused'))
+      return answer(await transition(row, ['live'], 'paused', later))
     },
-    async stop(principal: Principal, campaign: string, streamId: number | string) {
+    async stop(principal: Principal, campaign: string, streamId: number | string, later: Announcer) {
       const row = await load(campaign, streamId)
       control(principal, row)
-      const ended = await transition(row, ['starting', 'live', 'paused'], 'ended')
+      const ended = await transition(row, ['starting', 'live', 'paused'], 'ended', later)
       watching.delete(Number(ended.id))
       return answer(ended)
     },

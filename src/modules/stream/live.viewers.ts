@@ -26,6 +26,39 @@ export function createMemoryViewerCounter(): ViewerCounter {
   }
 }
 
+/** Redis's own clock in ms: every node's reports are stamped and read by the same clock. */
+const REDIS_NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
+
+/** KEYS[1] the stream's hash; ARGV: node id, its count, freshness ms, the hash's lifetime ms. */
+const REPORT = `${REDIS_NOW}
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. (now + tonumber(ARGV[3])))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
+return 1`
+
+/** KEYS[1] the stream's hash: the sum of the fresh reports; the stale ones are removed. */
+const TOTAL = `${REDIS_NOW}
+local all = redis.call('HGETALL', KEYS[1])
+local sum = 0
+for i = 1, #all, 2 do
+  local value = all[i + 1]
+  local sep = string.find(value, ':', 1, true)
+  local count = sep and tonumber(string.sub(value, 1, sep - 1))
+  local fresh = sep and tonumber(string.sub(value, sep + 1))
+  if count and fresh and fresh >= now then
+    sum = sum + count
+  else
+    redis.call('HDEL', KEYS[1], all[i])
+  end
+end
+return sum`
+
+/**
+ * Each node's count is stamped fresh until a time read from Redis's clock, never the node's own:
+ * machines whose clocks differ by more than the freshness would otherwise drop (and delete) each
+ * other's reports. The read sums and prunes in one step, so it never deletes a report renewed
+ * between its read and its delete.
+ */
 export function createRedisViewerCounter(
   redis: Redis,
   nodeId: string,
@@ -34,24 +67,10 @@ export function createRedisViewerCounter(
   const key = (id: number) => `${prefix}viewers:${id}`
   return {
     async report(id, local) {
-      await redis
-        .multi()
-        .hset(key(id), nodeId, `${local}:${Date.now() + FRESH_MS}`)
-        .pexpire(key(id), FRESH_MS * 4)
-        .exec()
+      await redis.eval(REPORT, 1, key(id), nodeId, local, FRESH_MS, FRESH_MS * 4)
     },
     async total(id) {
-      const all = await redis.hgetall(key(id))
-      const now = Date.now()
-      let sum = 0
-      const stale: string[] = []
-      for (const [node, value] of Object.entries(all)) {
-        const [count, until] = value.split(':').map(Number)
-        if ((until ?? 0) >= now) sum += count ?? 0
-        else stale.push(node)
-      }
-      if (stale.length) await redis.hdel(key(id), ...stale)
-      return sum
+      return Number(await redis.eval(TOTAL, 1, key(id)))
     },
     async elect(id) {
       const second = Math.floor(Date.now() / 1000)
