@@ -302,6 +302,30 @@ function createSecretFile(file: string): void {
   }
 }
 
+/**
+ * The live-stream URL templates: the ingest URL is the stream's secret, so it names `{key}`; the
+ * playback URL is told to every socket of the campaign and is the registry's public link, so it
+ * never names `{key}` (any viewer could publish) and names `{stream_id}` (the link is unique per
+ * stream: one shared by all would refuse every stream after the first).
+ */
+function streamTemplateProblems(env: Env, problems: string[]): void {
+  const ingest = env.STREAM_INGEST_URL_TEMPLATE
+  const playback = env.STREAM_PLAYBACK_URL_TEMPLATE
+  if (!ingest.includes('{key}'))
+    problems.push(
+      `STREAM_INGEST_URL_TEMPLATE=${JSON.stringify(ingest)}: must name {key}, the stream's secret publishing key`,
+    )
+  if (playback.includes('{key}'))
+    problems.push(
+      `STREAM_PLAYBACK_URL_TEMPLATE=${JSON.stringify(playback)}: must not name {key}: every viewer sees this URL, ` +
+        'and the key lets its holder publish to the stream (name {stream_id} instead)',
+    )
+  else if (!playback.includes('{stream_id}'))
+    problems.push(
+      `STREAM_PLAYBACK_URL_TEMPLATE=${JSON.stringify(playback)}: must name {stream_id}, so that each stream has a URL of its own`,
+    )
+}
+
 /** Parse the environment once. Throws `ConfigError` listing every bad value. */
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   const input = Value.Default(EnvSchema, coerce(source)) as Record<string, unknown>
@@ -340,6 +364,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       `REDIS_PREFIX=${JSON.stringify(env.REDIS_PREFIX)}: must be 1 to 64 letters, digits, "_", "." or "-" ` +
         '(e.g. REDIS_PREFIX=staging), or unset for no prefix',
     )
+  streamTemplateProblems(env, problems)
   const corsOrigins = parseOrigins(env.CORS_ORIGINS, problems)
   if (problems.length > 0) throw new ConfigError(problems)
   const dataDir = resolve(env.DATA_DIR)
