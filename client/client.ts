@@ -404,6 +404,8 @@ export function createClient(options: ClientOptions) {
             status: 'starting' | 'live' | 'paused'
             /** When it last went live; null while starting. */
             started_at: string | null
+            /** Where viewers watch it (as its status frames tell). */
+            playback_url: string
             /** Live streams only. */
             viewers?: number
             /** The caller started it: it may take it live, pause and end it. */

@@ -25,7 +25,7 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, { l
         security: SecuredBy,
         description:
           "The campaign's streams that have not ended (starting, live or paused), as `stream_event` " +
-          'frames describe them: id, title, status, when it last went live, viewers of live ones, ' +
+          'frames describe them: id, title, status, when it last went live, its playback URL, viewers of live ones, ' +
           'and `mine` for those the caller started (never who owns the others). ' +
           'Any session may read it, as any session may watch the campaign; a page that missed ' +
           'frames (`resync_required`) reads it; a stream missing from it has ended. A draft ' +

@@ -94,6 +94,9 @@ export function createLiveStreams(deps: {
       .replaceAll('{stream_id}', String(row.id))
       .replaceAll('{campaign}', encodeURIComponent(row.campaign))
       .replaceAll('{key}', row.key)
+  /** A stream's playback URL: the same as `urls`', since its template never names `{key}` (config). */
+  const playbackUrl = (id: number, campaign: string) =>
+    fill(config.STREAM_PLAYBACK_URL_TEMPLATE, { id, campaign, key: '' })
   const urls = (row: StreamRow) => {
     const r = { id: Number(row.id), campaign: row.campaign_slug!, key: row.ingest_key! }
     return {
@@ -340,6 +343,7 @@ export function createLiveStreams(deps: {
             title: row.title ?? 'Live stream',
             status,
             started_at: status === 'starting' || !row.last_live_at ? null : row.last_live_at.toISOString(),
+            playback_url: playbackUrl(id, campaign),
             ...(status === 'live' ? { viewers: await deps.viewers.total(id) } : {}),
             mine: reader.user_id !== 'guest' && row.owner_id === reader.user_id,
           }

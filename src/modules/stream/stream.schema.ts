@@ -104,6 +104,8 @@ export const VisitorLiveStream = Type.Object({
   status: Type.Union([Type.Literal('starting'), Type.Literal('live'), Type.Literal('paused')]),
   /** When it last went live (the latest `live` status frame); null while still starting. */
   started_at: Nullable(Time),
+  /** Where viewers watch it, as its status frames tell (the playback template never names the key). */
+  playback_url: Type.String(),
   /** The latest viewer count, for live streams only (as the `viewers` frames). */
   viewers: Type.Optional(Type.Integer({ minimum: 0 })),
   /** The reader started it (so may take it live, pause and end it): a page shows its controls. */
