@@ -173,6 +173,17 @@ function toOutcome(r: StoredResponse, requestId: string, action: string, replaye
   return { status_code: r.status_code, body: r.body, request_id: requestId, replayed, action }
 }
 
+/**
+ * A refusal that tells the client to send the request again later (429, or any with
+ * `Retry-After`): not the request's answer, so never recorded as it. Recorded, the retry it asks
+ * for (same request_id, after Retry-After) got it back for 24 h while the action never ran, and
+ * the first answer lost its `Retry-After` (a record keeps status and body). Stripe keeps no answer
+ * for a rate-limited request either.
+ */
+function comeBackLater(err: AppError): boolean {
+  return err.statusCode === 429 || err.headers?.['retry-after'] !== undefined
+}
+
 function isEnvelope(body: EnvelopeInput | SeedInput): body is EnvelopeInput {
   return (body as EnvelopeInput).type === 'campaign_event'
 }
@@ -422,9 +433,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     try {
       response = success(await action.handler(ctx, envelope.payload), envelope.request_id)
     } catch (err) {
-      if (!(err instanceof AppError) || err.statusCode >= 500) {
-        // Nothing committed; the handler's error is the answer. A claim left behind turns retries
-        // of this request_id away (REQUEST_IN_PROGRESS) until it goes stale, so it is logged.
+      if (!(err instanceof AppError) || err.statusCode >= 500 || comeBackLater(err)) {
+        // Nothing committed; the handler's error is the answer, thrown with its headers. A claim
+        // left behind turns retries of this request_id away (REQUEST_IN_PROGRESS) until it goes
+        // stale, so it is logged.
         if (!key.keyless)
           await release(deps.db, key).catch((releaseErr: unknown) =>
             deps.log.warn(

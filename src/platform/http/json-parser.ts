@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import type { FastifyInstance } from 'fastify'
 import {
   hasLoneSurrogateEscape,
@@ -35,16 +36,45 @@ export function jsonDepth(text: string, limit: number): number {
 }
 
 /**
- * JSON bodies: prototype-poisoning safe (Fastify's parser), depth-limited, `INVALID_JSON` when
- * malformed or when a number overflows a double (see `hasOverflowingNumber`), `INVALID_CHARACTER`
- * when a string holds a NUL (see `hasNulEscape`) or a lone surrogate (see `hasLoneSurrogate`).
+ * The JSON media types, as Fastify tests a parser's pattern: against its normal form of the
+ * Content-Type, parameters included (`application/json; charset="utf-8"`). Any parameter is taken;
+ * the charset is judged by `charsetRefused`.
+ */
+const JSON_TYPES = /^application\/([\w.+-]+\+)?json(;|$)/
+
+/** A `charset` parameter's value, unquoted, when the Content-Type has one. */
+function charsetOf(contentType: string | undefined): string | undefined {
+  return /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1]
+}
+
+/**
+ * JSON is UTF-8 (RFC 8259 §8.1): a body said to be in another charset is refused (415, as
+ * Express's body-parser does) rather than read as UTF-8, which would store other text than sent.
+ */
+function charsetRefused(contentType: string | undefined): UnsupportedMediaTypeError | undefined {
+  const charset = charsetOf(contentType)
+  if (charset === undefined || /^utf-?8$/i.test(charset)) return undefined
+  const named = charset.replace(/[^\x20-\x7e]/g, '?').slice(0, 40)
+  return new UnsupportedMediaTypeError(
+    `JSON bodies are UTF-8; charset ${JSON.stringify(named)} is not supported: send charset=utf-8 or none`,
+  )
+}
+
+/**
+ * JSON bodies: any JSON media type with any parameters, in UTF-8 (a BOM is dropped), else 415
+ * (another charset named) or 400 `INVALID_CHARACTER` (bytes that are not UTF-8, which decoding
+ * would turn into U+FFFD and store as such); prototype-poisoning safe (Fastify's parser),
+ * depth-limited, `INVALID_JSON` when malformed or when a number overflows a double (see
+ * `hasOverflowingNumber`), `INVALID_CHARACTER` when a string holds a NUL (see `hasNulEscape`) or a
+ * lone surrogate (see `hasLoneSurrogate`).
  */
 export function registerJsonParser(app: FastifyInstance, maxDepth: number): void {
   const parse = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser(
-    /^application\/([\w.+-]+\+)?json$/,
-    { parseAs: 'string' },
+    JSON_TYPES,
+    // Bytes, so that those which are no UTF-8 are refused rather than replaced by U+FFFD.
+    { parseAs: 'buffer' },
     (request, body, done) => {
       const coding = contentCoding(request.headers['content-encoding'])
       if (coding !== undefined) {
@@ -58,7 +88,17 @@ export function registerJsonParser(app: FastifyInstance, maxDepth: number): void
         )
         return
       }
-      const text = body as string
+      const charsetError = charsetRefused(request.headers['content-type'])
+      if (charsetError) {
+        done(charsetError, undefined)
+        return
+      }
+      const bytes = body as Buffer
+      if (!isUtf8(bytes)) {
+        done(new BadRequestError(NOT_UTF8, 'INVALID_CHARACTER'), undefined)
+        return
+      }
+      const text = bytes.toString('utf8')
       if (jsonDepth(text, maxDepth) > maxDepth) {
         done(new BadRequestError(`JSON is nested deeper than ${maxDepth} levels`, 'JSON_TOO_DEEP'), undefined)
         return
@@ -84,6 +124,8 @@ export function registerJsonParser(app: FastifyInstance, maxDepth: number): void
     },
   )
 }
+
+const NOT_UTF8 = 'Body is not valid UTF-8; JSON is sent as UTF-8 (RFC 8259)'
 
 function parsesAsJson(text: string): boolean {
   try {
