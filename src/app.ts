@@ -181,7 +181,24 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
   app.addHook('onRequest', (_request, _reply, done) => done(closing ? shuttingDown() : undefined))
   if (config.CORS_ORIGINS.length > 0) {
-    await app.register(cors, { origin: [...config.CORS_ORIGINS], credentials: true })
+    await app.register(cors, {
+      origin: [...config.CORS_ORIGINS],
+      credentials: true,
+      // Browsers hide other response headers from a cross-origin page: these are the ones the
+      // SDK and pages read (Retry-After on 429, replays, ETag for If-Match, a CSV's file name).
+      exposedHeaders: [
+        'Retry-After',
+        'X-Request-Id',
+        'Idempotent-Replayed',
+        'ETag',
+        'Content-Disposition',
+        'X-RateLimit-Limit',
+        'X-RateLimit-Remaining',
+        'X-RateLimit-Reset',
+      ],
+      // A preflight is kept 10 minutes (Chromium's ceiling is 2 hours), not asked before each POST.
+      maxAge: 600,
+    })
   }
   await app.register(cookie)
   const streamModule = stream.createStreamModule({
