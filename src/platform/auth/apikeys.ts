@@ -72,9 +72,17 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
    * after it (the read may predate the revocation it was told of).
    */
   let generation = 0
+  /**
+   * The database check of each key being checked now: requests with a key this node holds no
+   * answer for (at start, every 30 s, after any revocation) share it instead of each reading the
+   * key and updating its row. A revocation heard drops them, as it drops the cache: a request made
+   * after it never takes the answer of a check begun before it.
+   */
+  const checking = new Map<string, Promise<Principal | undefined>>()
   const forgetAll = () => {
     generation++
     cache.clear()
+    checking.clear()
   }
 
   /**
@@ -119,6 +127,37 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
     }
   }
 
+  /** The principal for a key's hash, read from the database (and cached unless a revocation came between). */
+  async function lookUp(hash: string): Promise<Principal | undefined> {
+    await listen()
+    const seen = generation
+    const row = await deps.db
+      .selectFrom('service_security_apikey')
+      .select(['id', 'role', 'revoked_at'])
+      .where('key_hash', '=', hash)
+      .executeTakeFirst()
+    const principal: Principal | undefined =
+      row && !row.revoked_at
+        ? {
+            kind: 'apikey',
+            user_id: `apikey:${row.id}`,
+            session_id: `apikey:${row.id}`,
+            roles: [row.role as Role],
+          }
+        : undefined
+    if (row && principal) {
+      await deps.db
+        .updateTable('service_security_apikey')
+        .set({ last_used_at: new Date() })
+        .where('id', '=', row.id)
+        .execute()
+    }
+    if (generation !== seen) return principal
+    if (cache.size > 10_000) cache.clear()
+    cache.set(hash, { principal, until: Date.now() + CACHE_MS })
+    return principal
+  }
+
   return {
     async create({ name, role, key }) {
       const id = ulid().slice(-12).toLowerCase()
@@ -131,7 +170,9 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
         .executeTakeFirstOrThrow()
       // A configured key revoked before (rotated out, or by an admin) stays revoked, and then
       // rotates nothing out: a node started with a stale setting must not take the current key
-      // down with it, or no configured key would work at all.
+      // down with it, or no configured key would work at all. Only keys stored before this one
+      // go: a stale node that starts while the new setting is being stored (a rolling deploy)
+      // finds its key not yet revoked, and would otherwise revoke the newer key as well.
       if (key !== undefined && !row.revoked_at) {
         const revoked = await deps.db
           .updateTable('service_security_apikey')
@@ -139,6 +180,10 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
           .where('name', '=', name)
           .where('id', '<>', row.id)
           .where('revoked_at', 'is', null)
+          // Compared in the database: a JavaScript date drops the microseconds.
+          .where('created_at', '<', (eb) =>
+            eb.selectFrom('service_security_apikey').select('created_at').where('id', '=', row.id),
+          )
           .returning('id')
           .execute()
         await announce(revoked.map((r) => r.id))
@@ -167,33 +212,13 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
       const hash = hashApiKey(key)
       const hit = cache.get(hash)
       if (hit && hit.until > Date.now()) return hit.principal
-      await listen()
-      const seen = generation
-      const row = await deps.db
-        .selectFrom('service_security_apikey')
-        .select(['id', 'role', 'revoked_at'])
-        .where('key_hash', '=', hash)
-        .executeTakeFirst()
-      const principal: Principal | undefined =
-        row && !row.revoked_at
-          ? {
-              kind: 'apikey',
-              user_id: `apikey:${row.id}`,
-              session_id: `apikey:${row.id}`,
-              roles: [row.role as Role],
-            }
-          : undefined
-      if (row && principal) {
-        await deps.db
-          .updateTable('service_security_apikey')
-          .set({ last_used_at: new Date() })
-          .where('id', '=', row.id)
-          .execute()
-      }
-      if (generation !== seen) return principal
-      if (cache.size > 10_000) cache.clear()
-      cache.set(hash, { principal, until: Date.now() + CACHE_MS })
-      return principal
+      const running = checking.get(hash)
+      if (running) return running
+      const check = lookUp(hash).finally(() => {
+        if (checking.get(hash) === check) checking.delete(hash)
+      })
+      checking.set(hash, check)
+      return check
     },
   }
 }

@@ -91,10 +91,22 @@ function withheldMessage(err: DatabaseError): string {
 }
 
 /**
+ * The command an ioredis error hangs on itself (a reply error such as READONLY after a failover or
+ * OOM at the memory limit, an aborted command): its name stays, its arguments go. They are the
+ * keys and values: a lead published to the admins, a frame of the replay history, a client address.
+ */
+function withheldCommand(command: unknown): unknown {
+  if (typeof command !== 'object' || command === null || !('args' in command)) return command
+  return { name: (command as { name?: unknown }).name, args: WITHHELD }
+}
+
+/**
  * pino's error serializer, but a database error keeps the values it carries out of the log: the
  * row in `detail` (an email in a unique violation), the query's `params` (PGlite adds them: every
  * value of the statement, password hashes included) and the input a data exception quotes, also
  * where the error is the `cause` of another. Its SQLSTATE, table, column and constraint stay.
+ * A Redis error keeps its command's arguments out (`withheldCommand`), and so does each error of
+ * an aborted transaction (`previousErrors`, which pino would otherwise write as they are).
  */
 function serializeError(err: Error): ReturnType<typeof stdSerializers.err> {
   const out = stdSerializers.err(err)
@@ -113,6 +125,12 @@ function serializeError(err: Error): ReturnType<typeof stdSerializers.err> {
   if (isDatabaseError(err)) {
     if (typeof logged.detail === 'string') logged.detail = withheldDetail(logged.detail)
     if (logged.params !== undefined) logged.params = WITHHELD
+  }
+  if (logged.command !== undefined) logged.command = withheldCommand(logged.command)
+  if (Array.isArray(logged.previousErrors)) {
+    logged.previousErrors = logged.previousErrors.map((e: unknown) =>
+      e instanceof Error ? serializeError(e) : WITHHELD,
+    )
   }
   return out
 }
