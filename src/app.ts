@@ -84,8 +84,14 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/
 /** Build the whole server as a Fastify instance. It never listens: `server.ts` does. */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   // A read-only tool does not change the schema of the database it reads (see `migrate`).
-  const platformOptions: PlatformOptions =
-    options.readOnly && options.migrate !== false ? { ...options, migrate: 'refuse-pending' } : options
+  // The bus's errors (a message that is no JSON, a handler that throws, its connection failing)
+  // go to the app's log once there is one: a node that stops hearing the bus says so.
+  let logBusError = (_err: unknown) => {}
+  const platformOptions: PlatformOptions = {
+    ...options,
+    ...(options.readOnly && options.migrate !== false ? { migrate: 'refuse-pending' as const } : {}),
+    onBusError: options.onBusError ?? ((err) => logBusError(err)),
+  }
   const platform = options.platform ?? (await createPlatform(config, platformOptions))
   // Headers deadline, body idle timeout, no total request deadline (see timeouts.ts).
   const timeouts = httpTimeouts({
@@ -113,6 +119,20 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const servedRoutes = amadeus.collectServedRoutes(app)
   timeouts.watch(app)
   app.decorate('platform', platform)
+  // At most one line every 30 s (its subscriber fails each reconnect while Redis is down), with
+  // the number of errors that line stands for.
+  let busErrors = 0
+  let busLoggedAt = Number.NEGATIVE_INFINITY
+  logBusError = (err) => {
+    busErrors++
+    if (Date.now() - busLoggedAt < 30_000) return
+    app.log.warn(
+      { err, errors: busErrors },
+      'event bus: a message could not be received or handled; this node may miss announcements',
+    )
+    busErrors = 0
+    busLoggedAt = Date.now()
+  }
   app.decorate('draining', false)
   // A request that reaches a closing app (pipelined, or on a kept-alive connection still busy)
   // gets the REST error body with its code and request id, as every other answer does, not the
