@@ -6,8 +6,42 @@ const USER_KEY = 'ovasabi.user'
 export interface StoredUser {
   id: string
   name: string
+  /** The referral code to show: `memberOf` sets the campaign's (an entry stored before `codes` holds its one). */
   referral_code?: string
   referral_link?: string
+  /**
+   * Each campaign joined from this browser and its membership's referral code (each campaign's
+   * join gives its own; '' when it gave none). Absent in an entry stored before codes were kept
+   * per campaign.
+   */
+  codes?: Record<string, string>
+}
+
+/**
+ * The stored person as a member of `campaign`, with that campaign's referral code; undefined when
+ * they have not joined it from this browser (its page offers its join form). An entry stored before
+ * codes were kept per campaign is shown as it was.
+ */
+export function memberOf(user: StoredUser | undefined, campaign: string): StoredUser | undefined {
+  if (!user?.codes) return user
+  // Own keys only: a campaign may be called `constructor`.
+  const code = Object.hasOwn(user.codes, campaign) ? user.codes[campaign] : undefined
+  if (typeof code !== 'string') return undefined
+  return { id: user.id, name: user.name, codes: user.codes, ...(code ? { referral_code: code } : {}) }
+}
+
+/**
+ * The stored person after a join of `campaign`: the same person keeps the campaigns they joined
+ * before; another person (someone else joined on this browser) starts afresh.
+ */
+export function withMembership(
+  before: StoredUser | undefined,
+  campaign: string,
+  joined: { id: string; name: string; referral_code?: string },
+): StoredUser {
+  const codes = before?.id === joined.id ? { ...before.codes } : {}
+  codes[campaign] = joined.referral_code ?? ''
+  return { id: joined.id, name: joined.name, codes }
 }
 
 /** The page's client, talking to the server that served it. */
@@ -23,15 +57,33 @@ function readToken(): string | undefined {
   }
 }
 
-/** A JWT's `exp` (seconds), read without verifying: only to decide whether to ask for a new one. */
-function expiresAt(token: string): number {
+/** A JWT's claims, read without verifying: only to decide what to ask for and show. */
+function claims(token: string): { exp?: unknown; user_id?: unknown } {
   try {
     const part = token.split('.')[1] ?? ''
-    const json = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')))
-    return Number(json.exp) || 0
+    return JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) ?? {}
   } catch {
-    return 0
+    return {}
   }
+}
+
+/** A JWT's `exp` (seconds): whether to ask for a new one. */
+const expiresAt = (token: string): number => Number(claims(token).exp) || 0
+
+/** The token is good for a minute more (else `ensureSession` starts a new one). */
+const usable = (token: string | undefined): token is string =>
+  token !== undefined && expiresAt(token) * 1000 > Date.now() + 60_000
+
+/**
+ * The person the client's session is, when it is a person's (their join's token, still good);
+ * undefined for a guest's. A visitor who joined keeps their stored name and link after that token
+ * expired, but the page is then a guest's: its socket and what only a person may do go by this.
+ */
+export function sessionUserId(client: OvasabiClient): string | undefined {
+  const token = client.token
+  if (!usable(token)) return undefined
+  const id = claims(token).user_id
+  return typeof id === 'string' && id !== 'guest' ? id : undefined
 }
 
 /** A guest session being started, per client: every caller waiting for one gets the same. */
@@ -41,14 +93,17 @@ const starting = new WeakMap<OvasabiClient, Promise<void>>()
  * Use the stored token while it has a minute left; otherwise start a new guest session. Callers
  * that ask while one is being started (the page loading its campaign, a language switch in the
  * first moment) wait for that one instead of each starting their own.
+ *
+ * The person stored by a join is kept when their token merely expired (a visit a day later): their
+ * name and referral link are still theirs, and joining again from a new session is refused
+ * (`EMAIL_TAKEN`), so forgetting them lost the link for good. Only a token the server refused
+ * (`renewSession`) forgets them.
  */
 export function ensureSession(client: OvasabiClient): Promise<void> {
-  const token = client.token
-  if (token && expiresAt(token) * 1000 > Date.now() + 60_000) return Promise.resolve()
+  if (usable(client.token)) return Promise.resolve()
   const pending = starting.get(client)
   if (pending) return pending
   const started = (async () => {
-    forgetUser()
     const s = await client.createSession()
     saveToken(s.token)
   })().finally(() => starting.delete(client))

@@ -6,8 +6,10 @@ import {
   credentialRefused,
   ensureSession,
   loadUser,
+  memberOf,
   pageClient,
   renewSession,
+  sessionUserId,
   type StoredUser,
 } from '../shared/session.js'
 import { currentCampaign } from './campaign.js'
@@ -47,7 +49,9 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
 
   useEffect(() => {
     let stop = false
-    ;(async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let failures = 0
+    const attempt = async () => {
       try {
         await ensureSession(client)
         const load = () => client.campaigns.get(campaign) as Promise<PublicCampaign>
@@ -60,21 +64,31 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
         if (!stop) setLoaded({ kind: 'ready', info })
       } catch (err) {
         if (stop) return
-        if (err instanceof OvasabiError && err.code === 'CAMPAIGN_NOT_FOUND') setLoaded({ kind: 'missing' })
-        else setLoaded({ kind: 'error' })
+        if (err instanceof OvasabiError && err.code === 'CAMPAIGN_NOT_FOUND')
+          return setLoaded({ kind: 'missing' })
+        setLoaded({ kind: 'error' })
+        // A refusal that passes (429 with its Retry-After: many visitors behind one address; a
+        // server restarting; the network back) is asked again, so the page loads by itself.
+        const wait = retryIn(err, failures++)
+        if (wait !== undefined) timer = setTimeout(attempt, wait)
       }
-    })()
+    }
+    void attempt()
     return () => {
       stop = true
+      clearTimeout(timer)
     }
   }, [client, campaign])
 
   const info = loaded.kind === 'ready' ? loaded.info : undefined
+  // The stored person when the session is theirs; a guest's after their token expired (see
+  // `ensureSession`): the page still shows their link, but acts as the guest it now is.
+  const own = user && sessionUserId(client) === user.id ? user.id : undefined
   const live = useLive(
     client,
     campaign,
     loaded.kind === 'ready',
-    user?.id,
+    own,
     info?.metadata.features.includes('referral') ?? false,
   )
   // Until the campaign is read every feature shows (the usual case); once read, only its own.
@@ -179,7 +193,12 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
             <section class="panels">
               {has('registration') && (
                 <Card name="join" anchor title={t('join.title')} lead={t('join.lead')}>
-                  <JoinForm client={client} campaign={campaign} user={user} onJoined={setUser} />
+                  <JoinForm
+                    client={client}
+                    campaign={campaign}
+                    user={memberOf(user, campaign)}
+                    onJoined={setUser}
+                  />
                 </Card>
               )}
               {has('quote') && (
@@ -212,7 +231,7 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
                     campaign={campaign}
                     connection={live.connection}
                     resyncs={live.resyncs}
-                    canStart={Boolean(user)}
+                    canStart={own !== undefined}
                   />
                 </Card>
               )}
@@ -236,6 +255,19 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
       </footer>
     </div>
   )
+}
+
+/**
+ * In how many ms to ask for the page's campaign again after `err`, the `failures`-th failure
+ * (0-based), or undefined when asking again would only be refused again (a 400, a 403).
+ */
+function retryIn(err: unknown, failures: number): number | undefined {
+  const e = err instanceof OvasabiError ? err : undefined
+  if (e?.code === 'RATE_LIMITED') return Math.min(60, Math.max(1, e.retryAfter ?? 5)) * 1000
+  // Network errors have no status (0); 5xx are the server's, and pass.
+  if (e && e.status !== 0 && e.status < 500) return undefined
+  const ceiling = Math.min(60_000, 1000 * 2 ** failures)
+  return ceiling / 2 + Math.random() * (ceiling / 2)
 }
 
 /** The first of the browser's languages (`navigator.languages`) the page offers, by base language. */

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { AuthResult, OvasabiClient } from '../../../client/index.js'
-import { type StoredUser, saveToken, saveUser } from '../shared/session.js'
+import { loadUser, type StoredUser, saveToken, saveUser, withMembership } from '../shared/session.js'
 import { hueFor } from './Cursors.js'
 import { InputField } from './Field.js'
 import { FormStatus } from './FormStatus.js'
@@ -91,11 +91,13 @@ export function JoinForm(props: {
     if (!res) return
     setRefused(v.referral_code ? referralProblem(res.referral) : undefined)
     saveToken(res.token)
-    const user: StoredUser = {
+    // This campaign's membership, beside the ones this person joined before on other campaigns'
+    // pages: each has its own referral code.
+    const user = withMembership(loadUser(), props.campaign, {
       id: String(res.user.id),
       name: res.user.display_name,
       referral_code: res.user.referral_code ?? undefined,
-    }
+    })
     saveUser(user)
     props.onJoined(user)
   }

@@ -53,6 +53,9 @@ export interface Live {
   phase: Phase | null
 }
 
+/** This page's own cursor ids kept (one per socket it opened): the oldest go past this. */
+const MAX_SELF_IDS = 64
+
 type Phase = { status: string } & Pick<CampaignStatusPayload, 'starts_at'>
 
 /** `connected`'s status fields or a `campaign.status` payload, when it holds a status. */
@@ -97,8 +100,9 @@ export function useLive(
   useEffect(() => {
     if (!ready) return
     let hz = 1
+    // On the client's token, whose user it is (not `userId`): a session renewed meanwhile (the
+    // join's token expired) is a guest's, and the server refuses a guest token on a person's path.
     const conn = client.connect(campaign, {
-      userId: userId ?? 'guest',
       frequency: async () => {
         const c = await client.campaigns.get(campaign)
         hz = Number((c.metadata.scheduling as { frequency?: number } | undefined)?.frequency ?? 1) || 1
@@ -108,11 +112,20 @@ export function useLive(
     })
     setConnection(conn)
     const offs = [
-      conn.onState(setState),
+      conn.onState((s) => {
+        setState(s)
+        // No socket says where anyone is now (the drop may last, or be for good): the cursors it
+        // last placed are not left frozen on the page. The next socket's snapshot draws them again.
+        if (s !== 'open') cursors.clear()
+      }),
       conn.on('connected', (f) => {
-        selfIds.clear()
         // The gateway names cursors by socket (`cursor_id`); session and user ids are kept too.
+        // This page's earlier sockets stay in the set: one dropped without the server hearing of
+        // it (a lid closed, a network switched) keeps its cursor on the server until the heartbeat
+        // ends it, and the new socket's snapshot carries it. It is this visitor's own.
+        selfIds.delete(f.cursor_id)
         selfIds.add(f.cursor_id)
+        while (selfIds.size > MAX_SELF_IDS) selfIds.delete(selfIds.values().next().value as string)
         selfIds.add(f.session_id)
         if (userId) selfIds.add(userId)
         if (typeof f.user_id === 'string') selfIds.add(f.user_id)
@@ -168,15 +181,14 @@ export function useLive(
     }
   }, [client, campaign, ready, userId, cursors, selfIds, boards])
 
-  useEffect(() => {
-    if (resyncs === 0 || !referral) return
+  /** Reads the leaderboard over REST; a `stats_update` that comes meanwhile is newer and wins. */
+  function readBoard(): () => void {
     let current = true
     const seen = boards.seen
     // As many rows as the last `stats_update` had (it ranks the campaign's `leaderboard_size`,
     // which a visitor cannot read), else the server's default.
     client.referrals.leaderboard(campaign, boards.size || undefined).then(
       (board) => {
-        // A `stats_update` that came meanwhile is newer than this answer.
         if (current && boards.seen === seen) setLeaderboard(board.entries)
       },
       () => {
@@ -186,7 +198,23 @@ export function useLive(
     return () => {
       current = false
     }
+  }
+
+  useEffect(() => {
+    if (resyncs === 0 || !referral) return
+    return readBoard()
   }, [client, campaign, referral, resyncs, boards])
+
+  // The socket is down before it brought any figures (a proxy or firewall that takes no
+  // WebSocket, a network gone): the leaderboard is read over REST rather than left "loading".
+  const boardRead = useRef(false)
+  const down = state === 'reconnecting' || state === 'closed'
+  useEffect(() => {
+    if (!ready || !referral || !down || boards.seen > 0 || boardRead.current) return
+    boardRead.current = true
+    // Not cancelled when the socket opens meanwhile: a `stats_update` it brings first wins anyway.
+    readBoard()
+  }, [client, campaign, ready, referral, down, boards])
 
   return {
     state,
