@@ -99,8 +99,15 @@ export function createDeliveryWorker(
   const breaker = { threshold: options.circuitThreshold, cooldownMs: options.circuitCooldownMs }
   // Handed rows wait here for a send slot; at most `maxHandedInFlight` are being sent at once.
   const maxHandedInFlight = batchSize * 2
+  // A quarter of the slots are kept from any one endpoint's sends, and endpoints take turns: a
+  // slow receiver (answering within the timeout, so never tripping its breaker) cannot hold every
+  // slot while the other endpoints' messages wait behind its queue.
+  const maxInFlightPerEndpoint = maxHandedInFlight - Math.floor(maxHandedInFlight / 4)
   const maxQueued = 10_000
-  const handed: Array<{ row: HandedRow; startBy: number }> = []
+  // Per endpoint, in the order they were handed; the map's order is the endpoints' turns.
+  const handed = new Map<string, Array<{ row: HandedRow; startBy: number }>>()
+  let queued = 0
+  const inFlight = new Map<string, number>()
   const sending = new Set<Promise<void>>()
   const sender = createSender()
   const outcomes = deps.registry
@@ -175,10 +182,14 @@ export function createDeliveryWorker(
     // The text stored at enqueue, never re-serialised: every attempt and replay sends the same bytes.
     const { body } = row
     // During their rotations' grace periods the rotated-out secrets sign too, one signature each.
-    const secrets = [
-      openSecret(webhook.secret_sealed),
-      ...repo.previousSecretsInGrace(webhook).map((s) => openSecret(s.sealed)),
-    ]
+    // One this server cannot open (sealed under another JWT_SECRET, which is why it was rotated
+    // out) cannot sign anything: left out, it no longer holds back every send of the grace period.
+    const secrets = [openSecret(webhook.secret_sealed)]
+    for (const previous of repo.previousSecretsInGrace(webhook)) {
+      try {
+        secrets.push(openSecret(previous.sealed))
+      } catch {}
+    }
     const headers = signedHeaders(secrets, row.message_id, body)
     const result = await sender.send(target, headers, body, options.timeoutMs)
     const status = result.status ?? null
@@ -292,19 +303,30 @@ export function createDeliveryWorker(
     return rows.length
   }
 
-  /** `deliver`, and a retry soon when something unexpected failed on our side. */
+  /**
+   * `deliver`, and when something unexpected failed on our side (a secret this server cannot open,
+   * a database error), an attempt like any other: logged, retried with backoff, and `failed` after
+   * `maxAttempts` rather than retried for ever. The endpoint's circuit is not charged with it.
+   */
   function deliverSafely(row: repo.ClaimedRow, endpoint: repo.Endpoint | undefined): Promise<void> {
     return deliver(row, endpoint).catch((err) => {
       deps.onError?.(err)
+      const error = `internal error: ${err instanceof Error ? err.message : String(err)}`
       return settle({
         id: row.id,
         webhook_id: row.webhook_id,
         attempt: row.attempts,
-        outcome: {
-          status: 'pending',
-          nextAttemptAt: new Date(Date.now() + options.retryBaseMs),
-          error: String(err),
-        },
+        outcome:
+          row.attempts >= options.maxAttempts
+            ? { status: 'failed', error }
+            : {
+                status: 'pending',
+                nextAttemptAt: new Date(
+                  Date.now() + retryDelayMs(row.attempts, options.retryBaseMs, undefined),
+                ),
+                error,
+              },
+        log: { status_code: null, error, duration_ms: 0 },
       }).catch(() => {})
     })
   }
@@ -321,18 +343,48 @@ export function createDeliveryWorker(
   /** Removes and returns the handed rows still queued that `match` picks. */
   function takeQueued(match: (row: HandedRow) => boolean): HandedRow[] {
     const taken: HandedRow[] = []
-    for (let i = handed.length - 1; i >= 0; i--) {
-      if (match(handed[i]!.row)) taken.push(handed.splice(i, 1)[0]!.row)
+    for (const [webhookId, queue] of handed) {
+      const keep: typeof queue = []
+      for (const q of queue) {
+        if (match(q.row)) taken.push(q.row)
+        else keep.push(q)
+      }
+      if (keep.length === queue.length) continue
+      queued -= queue.length - keep.length
+      // Deleting the entry being visited is safe in a Map; setting it keeps its turn.
+      if (keep.length > 0) handed.set(webhookId, keep)
+      else handed.delete(webhookId)
     }
     return taken
   }
 
+  /** The next queued row of the first endpoint in turn with a slot left; it goes to the back. */
+  function nextHanded(): { row: HandedRow; startBy: number } | undefined {
+    for (const [webhookId, queue] of handed) {
+      if ((inFlight.get(webhookId) ?? 0) >= maxInFlightPerEndpoint) continue
+      const next = queue.shift()!
+      queued--
+      handed.delete(webhookId)
+      if (queue.length > 0) handed.set(webhookId, queue)
+      return next
+    }
+    return undefined
+  }
+
   function pumpHanded() {
-    while (sending.size < maxHandedInFlight && handed.length > 0) {
-      const { row, startBy } = handed.shift()!
+    while (sending.size < maxHandedInFlight && queued > 0) {
+      const next = nextHanded()
+      // Every endpoint with rows queued has its share of slots in use: one of its sends ending pumps.
+      if (!next) return
+      const { row, startBy } = next
       // A send started now could outlast the lease: leave the row to run out and be released.
       if (Date.now() > startBy) continue
+      const webhookId = row.webhook_id
+      inFlight.set(webhookId, (inFlight.get(webhookId) ?? 0) + 1)
       const send: Promise<void> = deliverSafely(row, row.endpoint).finally(() => {
+        const left = (inFlight.get(webhookId) ?? 1) - 1
+        if (left > 0) inFlight.set(webhookId, left)
+        else inFlight.delete(webhookId)
         sending.delete(send)
         pumpHanded()
       })
@@ -377,7 +429,7 @@ export function createDeliveryWorker(
     async stop() {
       stopped = true
       clearTimeout(timer)
-      await release(handed.splice(0).map((h) => h.row))
+      await release(takeQueued(() => true))
       await running?.catch(() => {})
       await Promise.all(sending)
       await sender.close()
@@ -399,13 +451,18 @@ export function createDeliveryWorker(
     },
     handoff(rows) {
       if (rows.length === 0) return
-      if (stopped || handed.length + rows.length > maxQueued) {
+      if (stopped || queued + rows.length > maxQueued) {
         void release(rows)
         return
       }
       // The lease began at the commit, a moment ago; a send takes at most timeoutMs.
       const startBy = Date.now() + leaseMs - options.timeoutMs - 5_000
-      for (const row of rows) handed.push({ row, startBy })
+      for (const row of rows) {
+        const queue = handed.get(row.webhook_id)
+        if (queue) queue.push({ row, startBy })
+        else handed.set(row.webhook_id, [{ row, startBy }])
+      }
+      queued += rows.length
       pumpHanded()
     },
   }

@@ -350,6 +350,12 @@ export async function releaseExpiredLeases(db: Db): Promise<number> {
  * row cancelled meanwhile (its subject erased) stays cancelled; the log line is kept anyway. (Matching on the key and attempts, not on `status`, and naming the
  * ids as an array keep the planner on the primary key, rather than on the status index and its
  * churn or on a scan of the whole outbox hashed against the recordset, whose size it cannot see.)
+ * A row that is gone (its endpoint deleted while the attempt was on the wire) gets no log line:
+ * the log's key to the outbox would refuse it, and fail the whole statement with it, the other
+ * attempts' outcomes included (delivered messages left to be sent again). A row is logged when
+ * this statement settled it (the update holds it), or, fenced off, when `kept` could lock it
+ * against deletion (a delete in progress is waited for, then the row is passed over). Only the
+ * fenced rows are locked so: a lock is one more WAL record per row.
  */
 export async function settleMany(db: Db, settlements: Settlement[]): Promise<void> {
   if (settlements.length === 0) return
@@ -379,9 +385,16 @@ export async function settleMany(db: Db, settlements: Settlement[]): Promise<voi
       from s where o.id = s.id and o.attempts = s.attempt and o.status <> 'cancelled'
         and o.id = any(${settlements.map((x) => x.id)}::bigint[])
       returning o.id
+    ),
+    kept as (
+      select o.id from service_notification_outbox o
+      where o.id = any(${settlements.filter((x) => x.log).map((x) => x.id)}::bigint[])
+        and o.id not in (select id from settled)
+      for key share
     )
     insert into service_notification_delivery (outbox_id, webhook_id, attempt, status_code, error, duration_ms)
-    select id, webhook_id, attempt, status_code, log_error, duration_ms from s where logged
+    select id, webhook_id, attempt, status_code, log_error, duration_ms from s
+    where logged and (id in (select id from settled) or id in (select id from kept))
     order by id
   `.execute(db)
 }
