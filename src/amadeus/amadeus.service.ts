@@ -234,14 +234,17 @@ export function createAmadeusService(deps: AmadeusDeps) {
       return db.transaction().execute(async (trx) => {
         let imported = 0
         let skipped = 0
-        for (const s of [...doc.snapshots].sort((a, b) => a.version - b.version)) {
+        const present = async (s: Snapshot) => {
           const existing = await repo.byVersion(trx, s.version)
-          if (existing) {
-            if (existing.hash !== s.hash)
-              throw new ConflictError(
-                `Version ${s.version} exists with a different graph (hash ${existing.hash.slice(0, 12)}…)`,
-                'SNAPSHOT_CONFLICT',
-              )
+          if (existing && existing.hash !== s.hash)
+            throw new ConflictError(
+              `Version ${s.version} exists with a different graph (hash ${existing.hash.slice(0, 12)}…)`,
+              'SNAPSHOT_CONFLICT',
+            )
+          return Boolean(existing)
+        }
+        for (const s of [...doc.snapshots].sort((a, b) => a.version - b.version)) {
+          if (await present(s)) {
             skipped++
             continue
           }
@@ -250,8 +253,11 @@ export function createAmadeusService(deps: AmadeusDeps) {
               `Snapshot ${s.version}: hash does not match its graph`,
               'SNAPSHOT_CORRUPT',
             )
-          await repo.insert(trx, s)
-          imported++
+          if (await repo.insert(trx, s)) imported++
+          // A running node stored this version between the read and the insert (the insert left
+          // its row alone): the same graph counts as already there, another one is a conflict.
+          else if (await present(s)) skipped++
+          else throw new ConflictError(`Version ${s.version} could not be stored`, 'SNAPSHOT_CONFLICT')
         }
         return { imported, skipped }
       })
@@ -264,6 +270,7 @@ export function createAmadeusService(deps: AmadeusDeps) {
         features: FEATURES,
         eventSchemas: deps.eventSchemas,
         tables: await existingTables(db),
+        tablesComplete: true,
         hasRoute: deps.hasRoute,
         servedRoutes: deps.servedRoutes,
         upgradePaths: deps.upgradePaths,

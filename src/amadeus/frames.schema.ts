@@ -1,4 +1,4 @@
-import { Type } from 'typebox'
+import { type TSchema, Type } from 'typebox'
 import { EnvelopeInput } from '../nexus/envelope.js'
 
 /**
@@ -165,18 +165,124 @@ export const CampaignEventFrame = Type.Object(
   { additionalProperties: true },
 )
 
-function lifecycleFrame(type: string, description: string) {
-  return Type.Object({ type: Type.Literal(type) }, { additionalProperties: true, description })
-}
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
+/** Lifecycle frames stay open: a module may add a field without breaking a strict reader. */
+const open = { additionalProperties: true } as const
 
-export const MediaEventFrame = lifecycleFrame('media_event', 'Media upload progress and lifecycle')
-export const StreamEventFrame = lifecycleFrame('stream_event', 'Live-stream lifecycle')
-export const NotificationFrame = lifecycleFrame('notification', 'A notification for the user')
+/**
+ * To the uploader, as its upload moves (`media/media.events.ts` publishStatus): `uploading` with
+ * `bytes`, `total` and `progress` (percent; null when no total is known), `processing`, `ready`
+ * with `url` and `thumbnail_url`, or `failed` with `reason`.
+ */
+export const MediaEventFrame = Type.Object(
+  {
+    type: Type.Literal('media_event'),
+    campaign_id: Id,
+    media_id: Type.String(),
+    status: Type.Union([
+      Type.Literal('uploading'),
+      Type.Literal('processing'),
+      Type.Literal('ready'),
+      Type.Literal('failed'),
+    ]),
+    bytes: Type.Optional(Type.Integer({ minimum: 0 })),
+    total: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
+    progress: Type.Optional(Nullable(Type.Number({ minimum: 0, maximum: 100 }))),
+    url: Type.Optional(Nullable(Type.String())),
+    thumbnail_url: Type.Optional(Nullable(Type.String())),
+    /** `failed` only: e.g. `interrupted`, `deleted`, `processing_error`, `idle_timeout`. */
+    reason: Type.Optional(Type.String()),
+  },
+  { ...open, description: 'Media upload progress and lifecycle' },
+)
+
+/** A campaign live stream (`stream/live.service.ts`): its status, a chat message, or its viewer count. */
+export const StreamEventFrame = Type.Union(
+  [
+    Type.Object(
+      {
+        type: Type.Literal('stream_event'),
+        kind: Type.Literal('status'),
+        stream_id: Type.Integer(),
+        status: Type.Union([
+          Type.Literal('starting'),
+          Type.Literal('live'),
+          Type.Literal('paused'),
+          Type.Literal('ended'),
+        ]),
+        title: Nullable(Type.String()),
+        playback_url: Type.String(),
+        timestamp: IsoTime,
+        /** On the copy to the owner's own sockets. */
+        mine: Type.Optional(Type.Literal(true)),
+      },
+      open,
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('stream_event'),
+        kind: Type.Literal('chat'),
+        stream_id: Type.Integer(),
+        message_id: Type.String(),
+        user_id: Type.String(),
+        /** As sent (plain text); `text_html` is it escaped for HTML. */
+        text: Type.String(),
+        text_html: Type.String(),
+        timestamp: IsoTime,
+      },
+      open,
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('stream_event'),
+        kind: Type.Literal('viewers'),
+        stream_id: Type.Integer(),
+        viewers: Type.Integer({ minimum: 0 }),
+      },
+      open,
+    ),
+  ],
+  { description: 'Live-stream lifecycle' },
+)
+
+/**
+ * A notification for the user: a lead's status moved (`quote.service.ts` notifySubmitter), or the
+ * welcome on joining (`user.service.ts`).
+ */
+export const NotificationFrame = Type.Union(
+  [
+    Type.Object(
+      {
+        type: Type.Literal('notification'),
+        kind: Type.Literal('quote.status'),
+        campaign_id: Id,
+        lead_id: Type.String(),
+        status: Type.String(),
+        message: Type.String(),
+        timestamp: IsoTime,
+      },
+      open,
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('notification'),
+        event: Type.Literal('user.welcome'),
+        campaign: Id,
+        message: Type.String(),
+        referral_code: Nullable(Type.String()),
+      },
+      open,
+    ),
+  ],
+  { description: 'A notification for the user' },
+)
 
 export const ErrorFrame = Type.Object({
   type: Type.Literal('error'),
   code: Type.String(),
   message: Type.String(),
+  /** What the REST error's `details` would hold (`realtime/frames.ts` errorFrame). */
+  details: Type.Optional(Type.Unknown()),
   request_id: Type.Optional(Type.String()),
   /** `RATE_LIMITED` while frames are being dropped: when the socket's bucket holds a token again. */
   retry_after_ms: Type.Optional(Type.Integer({ minimum: 0 })),

@@ -3,18 +3,35 @@ import { type Graph, type GraphEdge, type GraphNode, RELIANT_END } from './graph
 
 /**
  * A node by id (`external:redis`) or, when that is unambiguous, by bare name (`redis`,
- * `quote.submit`, `service_campaign_main`). Unknown → 404 `NODE_NOT_FOUND`; several → 400.
+ * `quote.submit`, `service_campaign_main`); failing that, by the name it goes by elsewhere: an
+ * event by its name on the wire (`referral.milestone`, `presence_update`), an action by a seed
+ * alias (`submit_quote`). Unknown → 404 `NODE_NOT_FOUND`; several → 400 `AMBIGUOUS_NODE`.
  */
 export function resolveNode(graph: Graph, ref: string): GraphNode {
   const exact = graph.nodes.find((n) => n.id === ref)
   if (exact) return exact
   const byName = graph.nodes.filter((n) => n.id.slice(n.id.indexOf(':') + 1) === ref || n.label === ref)
-  if (byName.length === 1) return byName[0]!
-  if (byName.length > 1)
-    throw new BadRequestError(`"${ref}" names several nodes; use one of their ids`, 'AMBIGUOUS_NODE', {
-      candidates: byName.map((n) => n.id),
-    })
+  // Only when no bare id or label matches, so a name that resolved before still resolves the same.
+  const found = byName.length > 0 ? byName : graph.nodes.filter((n) => otherNames(n).includes(ref))
+  if (found.length === 1) return found[0]!
+  if (found.length > 1) {
+    // Named in the message as well: `ovasabi kg` prints only the code and the message.
+    const ids = found.map((n) => n.id)
+    const shown = ids.length > 10 ? `${ids.slice(0, 10).join(', ')}, …` : ids.join(', ')
+    throw new BadRequestError(
+      `"${ref}" names several nodes (${shown}); use one of their ids`,
+      'AMBIGUOUS_NODE',
+      { candidates: ids },
+    )
+  }
   throw new NotFoundError(`No node "${ref}" in the service graph`, 'NODE_NOT_FOUND')
+}
+
+/** An event's wire name (its id is `event:<channel>:<name>`) and an action's aliases. */
+function otherNames(n: GraphNode): unknown[] {
+  if (n.type === 'event') return [n.data.name]
+  if (n.type === 'action' && Array.isArray(n.data.aliases)) return n.data.aliases
+  return []
 }
 
 /** The node's direct edges, both ways. */

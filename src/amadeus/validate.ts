@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Db } from '../platform/db/database.js'
 import type { EndpointDeclaration, ModuleManifest } from '../platform/module.js'
 import type { EventSchemaRegistry } from './event-schemas.js'
-import { isKnownExternal, KNOWN_EXTERNALS } from './externals.js'
+import { externalDeclaration, isKnownExternal, KNOWN_EXTERNALS } from './externals.js'
 import type { ActionInfo } from './graph.builder.js'
 import type { ServedRoute } from './served-routes.js'
 
@@ -14,6 +14,7 @@ export interface ValidationProblem {
     | 'UNDECLARED_ACTION'
     | 'MISSING_EVENT_SCHEMA'
     | 'MISSING_TABLE'
+    | 'UNDECLARED_TABLE'
     | 'MISSING_ROUTE'
     | 'UNDECLARED_ROUTE'
     | 'DUPLICATE_ENDPOINT'
@@ -32,6 +33,11 @@ export interface ValidationInput {
   eventSchemas: EventSchemaRegistry
   /** Tables that exist in the migrated database. */
   tables: Set<string>
+  /**
+   * Whether `tables` is every table of the database (`existingTables`), so that a `service_` table
+   * no manifest declares is reported; a partial list (a fixture's) says nothing of the others.
+   */
+  tablesComplete?: boolean
   /** Whether the server really serves a declared endpoint (Fastify `hasRoute`). */
   hasRoute?: (method: string, path: string) => boolean
   /** Every route the server serves (`collectServedRoutes`): each must be declared. */
@@ -43,8 +49,9 @@ export interface ValidationInput {
 /**
  * Checks that the declarations agree with each other and with the running code: every
  * dependency names a module or a known external, every feature is in the catalogue, every action
- * is both registered and declared, every emitted event has a schema, every table exists after
- * migrations, every declared endpoint is served and every served route is declared, a route the
+ * is both registered and declared, every emitted event and every frame a client sends on `ws` or
+ * `cable` has a schema, every table exists after migrations and every `service_` table is
+ * declared, every declared endpoint is served and every served route is declared, a route the
  * graph calls public asks for no credential in its schema (and one it guards asks for one), and
  * every bus channel has both a declared publisher and a declared subscriber.
  */
@@ -81,12 +88,15 @@ export function validateDeclarations(input: ValidationInput): ValidationProblem[
         )
     }
     for (const e of m.events) {
-      if (e.direction !== 'emits') continue
-      if (!e.schema && !input.eventSchemas.get(e.channel, 'send', e.name))
+      // What a client sends is read by the gateway and documented by AsyncAPI from its schema, as
+      // what the server sends is; a bus or webhook consumer reads what its publisher declared.
+      const direction = e.direction === 'emits' ? 'send' : 'receive'
+      if (direction === 'receive' && e.channel !== 'ws' && e.channel !== 'cable') continue
+      if (!e.schema && !input.eventSchemas.get(e.channel, direction, e.name))
         add(
           'MISSING_EVENT_SCHEMA',
           subject,
-          `${m.name} emits ${e.channel} event "${e.name}" without a schema (add \`schema:\` to the manifest event or register it in app.eventSchemas)`,
+          `${m.name} ${direction === 'send' ? 'emits' : 'consumes'} ${e.channel} event "${e.name}" without a schema (add \`schema:\` to the manifest event or register it in app.eventSchemas)`,
         )
     }
     for (const t of m.tables)
@@ -103,6 +113,7 @@ export function validateDeclarations(input: ValidationInput): ValidationProblem[
         add('MISSING_ROUTE', subject, `${m.name} declares ${k}, but the server has no such route`)
     }
   }
+  if (input.tablesComplete) undeclaredTables(input.modules, input.tables, add)
   if (input.servedRoutes) {
     undeclaredRoutes(input.servedRoutes, endpoints, add)
     authAgrees(input.servedRoutes, auth, add)
@@ -145,6 +156,29 @@ function undeclaredRoutes(served: readonly ServedRoute[], declared: Map<string, 
     if (r.method === 'OPTIONS' && (r.url === '*' || r.url === '/*')) continue
     reported.add(k)
     add('UNDECLARED_ROUTE', `endpoint:${k}`, `the server serves ${k}, but no module manifest declares it`)
+  }
+}
+
+/** The migrator's own bookkeeping (`platform/db/migrate.ts`): no module stores in it. */
+const MIGRATION_TABLES = new Set(['service_schema_migration', 'service_schema_migration_lock'])
+
+/**
+ * A table a migration created that no manifest (nor the platform, for API keys) declares is
+ * missing from the graph: impact analysis of the database or of the module that writes it cannot
+ * name it. Only the platform's own naming (`service_{service}_{entity}`) is checked, so another
+ * application's tables in a shared schema are not ours to declare.
+ */
+function undeclaredTables(modules: ModuleManifest[], tables: Set<string>, add: Add): void {
+  const declared = new Set(modules.flatMap((m) => m.tables))
+  for (const name of KNOWN_EXTERNALS)
+    for (const t of externalDeclaration(name, { dialect: 'postgres', redis: false }).tables) declared.add(t)
+  for (const t of [...tables].sort()) {
+    if (!t.startsWith('service_') || declared.has(t) || MIGRATION_TABLES.has(t)) continue
+    add(
+      'UNDECLARED_TABLE',
+      `table:${t}`,
+      `table "${t}" exists in the database, but no module manifest declares it`,
+    )
   }
 }
 
