@@ -1,12 +1,12 @@
 import { Type } from 'typebox'
 import type { ActionRegistry } from '../../nexus/registry.js'
-import { PERSONAL_FIELDS } from './quote.schema.js'
+import { PERSONAL_FIELDS, SUBMIT_EVENTS } from './quote.schema.js'
 import type { QuoteService } from './quote.service.js'
 
 export function registerActions(registry: ActionRegistry, quotes: Pick<QuoteService, 'submit'>): void {
   registry.register({
-    name: 'quote.submit',
-    aliases: ['submit_quote'],
+    name: SUBMIT_EVENTS[0],
+    aliases: SUBMIT_EVENTS.slice(1),
     description:
       'Submit a lead: name, email, company, phone, message, budget, interest, locale, consent, metadata. ' +
       'Validated field by field by the quote service (errors name each field).',

@@ -40,6 +40,7 @@ export const quoteManifest: ModuleManifest = {
       description: "quote.status to the submitter's sockets when an editor moves the lead",
     },
   ],
-  tables: ['service_quote_main', 'service_notification_outbox'],
+  // The analytics log too: erasing a lead scrubs its submissions' events.
+  tables: ['service_quote_main', 'service_notification_outbox', 'service_analytics_event'],
   features: ['quote'],
 }

@@ -83,8 +83,9 @@ export interface LeadSubmission {
  * email, so someone else's submission with it must not rewrite that lead, take its status
  * notifications, or learn from the answer that the address asked for a quote),
  * looked up here under the lock (so a racing submission's lead is seen, and one being erased is
- * not), or becomes a new lead. An erasure committing while this runs (it takes no lock of ours) makes the merge skip the erased
- * row; those submissions go again in a new statement, which sees the erasure. A merge replaces
+ * not), or becomes a new lead. An erasure, or an editor closing the lead (won, lost), committing
+ * while this runs (neither takes a lock of ours) makes the merge skip that row; those submissions
+ * go again in a new statement, which sees the change and starts a new lead. A merge replaces
  * the fields given, merges metadata (unless the merge would pass the form's limits, which one
  * submission cannot: then the newest metadata replaces the old, so resubmissions cannot grow a
  * lead without bound), keeps consent once given and counts the submission; a guest
@@ -158,7 +159,10 @@ export async function writeLeads(
         session_id = t.session_id,
         updated_at = now()
       from target t
+      -- Checked again on the row as it is now: an erasure or an editor closing the lead may have
+      -- committed since the target CTE read it (this waited for its row lock).
       where t.existing is not null and q.id = t.existing and q.erased_at is null
+        and q.status not in ('won', 'lost')
       returning q.*
     )
     select t.i, 'lead.created' as event, r.* from inserted r join target t on t.existing is null and t.lead_id = r.id
@@ -170,7 +174,7 @@ export async function writeLeads(
   for (const { i, event, ...lead } of rows) written.set(i, { lead: lead as LeadRow, event })
   const missing = submissions.filter((_, i) => !written.has(i))
   if (missing.length > 0) {
-    // Their lead was erased while this ran: again, in a statement that sees the erasure.
+    // Their lead was erased or closed while this ran: again, in a statement that sees it.
     if (retries === 0) throw new Error(`writeLeads: ${missing.length} of ${items.length} not written`)
     const again = await writeLeads(trx, missing, now, retries - 1)
     for (const [k, s] of missing.entries()) written.set(submissions.indexOf(s), again[k]!)
@@ -234,10 +238,37 @@ function filtered(db: Db, campaign: string, f: LeadFilters) {
   return q
 }
 
-export async function listLeads(db: Db, campaign: string, f: LeadFilters, limit: number, offset: number) {
+/**
+ * Where the list goes on after lead `id` of `campaign` (its creation time as PostgreSQL's own text,
+ * to the microsecond, and its id), or undefined when the campaign has no such lead.
+ */
+export async function listCursor(db: Db, campaign: string, id: string): Promise<ExportCursor | undefined> {
+  const row = await db
+    .selectFrom('service_quote_main')
+    .select((eb) => [sql<string>`created_at::text`.as('at'), eb.ref('id').as('id')])
+    .where('campaign_slug', '=', campaign)
+    .where('id', '=', id)
+    .executeTakeFirst()
+  return row ? { at: row.at, id: row.id } : undefined
+}
+
+/**
+ * A page of the admin list, newest first; after `before` when given (keyset, so leads arriving or
+ * leaving the filters meanwhile shift nothing). `total` counts every lead matching the filters.
+ */
+export async function listLeads(
+  db: Db,
+  campaign: string,
+  f: LeadFilters,
+  limit: number,
+  offset: number,
+  before?: ExportCursor,
+) {
   const q = filtered(db, campaign, f)
+  let page = q.selectAll()
+  if (before) page = page.where(sql<boolean>`(created_at, id) < (${before.at}::timestamptz, ${before.id})`)
   const [rows, count] = await Promise.all([
-    q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute(),
+    page.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute(),
     q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ])
   return { rows, total: Number(count.n) }
@@ -309,7 +340,7 @@ export interface EraseWhere {
 
 /**
  * Erasure: personal fields cleared, the row (and every counter) kept. Leads erased before are
- * left as they are (their erasure time too). Returns the leads erased now.
+ * left as they are (their erasure time too). Returns the leads erased now, with who sent them.
  */
 export async function eraseWhere(db: Db, where: EraseWhere) {
   let q = db
@@ -320,5 +351,5 @@ export async function eraseWhere(db: Db, where: EraseWhere) {
   if (where.emails !== undefined) q = q.where('email', 'in', where.emails)
   if (where.user_id !== undefined) q = q.where('user_id', '=', where.user_id)
   if (where.campaign !== undefined) q = q.where('campaign_slug', '=', where.campaign)
-  return q.returning(['id', 'campaign_slug', 'erased_at']).execute()
+  return q.returning(['id', 'campaign_slug', 'erased_at', 'session_id', 'user_id']).execute()
 }

@@ -117,6 +117,10 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
         operationId: 'listLeads',
         tags,
         security: SecuredBy,
+        description:
+          'Leads matching the filters, newest first, `per_page` at a time. Page with `before` (the ' +
+          'last lead id seen) to go on from that lead while leads arrive or change status; `page` ' +
+          'alone counts by offset, which such changes shift.',
         params: SlugParams,
         querystring: LeadListQuery,
         response: {
@@ -133,8 +137,12 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
     async (request) => {
       const { slug } = request.params as { slug: string }
       await campaigns.get(slug)
-      const { page, per_page, ...filters } = request.query as LeadFilters & { page: number; per_page: number }
-      const { leads, total } = await quotes.list(slug, filters, page, per_page)
+      const { page, per_page, before, ...filters } = request.query as LeadFilters & {
+        page: number
+        per_page: number
+        before?: string
+      }
+      const { leads, total } = await quotes.list(slug, filters, page, per_page, before)
       return { leads, total, page, per_page }
     },
   )

@@ -53,8 +53,15 @@ export const QuoteFields = Type.Object(
     // A dotted domain, as registration asks: `ada@localhost` reaches no one a campaign could answer.
     email: Type.String({ format: 'email', maxLength: 254, pattern: '^[^\\s@]+@[^\\s@.]+(\\.[^\\s@.]+)+$' }),
     company: Type.Optional(Type.String({ maxLength: 200, pattern: LINE })),
-    // Digits, five at least: `-----` or `(((((` is punctuation, not a number anyone can call.
-    phone: Type.Optional(Type.String({ pattern: '^(?=(?:[^0-9]*[0-9]){5})\\+?[0-9 ().-]{5,32}$' })),
+    // Digits, five at least before any extension: `-----` or `(((((` is punctuation, not a number
+    // anyone can call. A slash (`0221/1234567`) and an extension (`ext. 23`, `x23`, `#23`) are
+    // how people write numbers too (fullwidth and dash forms are folded first: `plainPhone`).
+    phone: Type.Optional(
+      Type.String({
+        pattern:
+          '^(?=(?:[^0-9A-Za-z#]*[0-9]){5})\\+?[0-9 ()./-]{5,32}(?: ?(?:[Ee][Xx][Tt]\\.?|[Xx]|#) ?[0-9]{1,6})?$',
+      }),
+    ),
     message: Type.Optional(Type.String({ maxLength: 5000, pattern: TEXT })),
     budget: Type.Optional(
       Type.Union([Type.String({ maxLength: 100, pattern: LINE }), Type.Number({ minimum: 0 })]),
@@ -78,7 +85,9 @@ export const QuoteFields = Type.Object(
 )
 export type QuoteFields = Static<typeof QuoteFields>
 
-/** Per-field wording for the errors a person filling the form can act on. */
+/** The lead form's action and its alias: the names its submissions are logged under. */
+export const SUBMIT_EVENTS = ['quote.submit', 'submit_quote'] as const
+
 /**
  * The lead fields that identify or describe a person. The analytics log keeps a submission's
  * other fields (budget, interest, locale, consent, metadata) but not these: the lead row is their
@@ -86,11 +95,13 @@ export type QuoteFields = Static<typeof QuoteFields>
  */
 export const PERSONAL_FIELDS = ['name', 'email', 'phone', 'company', 'message']
 
+/** Per-field wording for the errors a person filling the form can act on. */
 export const FIELD_HINTS: Record<string, string> = {
   name: 'name must be one line of 1 to 200 characters, without control characters',
   email: 'email must be a valid email address with a domain such as example.com (at most 254 characters)',
   company: 'company must be one line of at most 200 characters, without control characters',
-  phone: 'phone must be 5 to 32 digits, spaces, +, (, ), . or -, with at least 5 digits',
+  phone:
+    'phone must be 5 to 32 digits, spaces, +, (, ), ., / or -, with at least 5 digits, and may end with an extension (ext. 23)',
   message: 'message must be text of at most 5000 characters, without control characters',
   budget: 'budget must be a non-negative number or one line of at most 100 characters',
   interest: 'interest must be one line of at most 200 characters, without control characters',
@@ -182,6 +193,16 @@ export const LeadListQuery = Type.Object({
   // Bounded so the offset stays a number PostgreSQL can take (a larger page is bad input, not a 500).
   page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: 1 })),
   per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  // Offsets shift while leads arrive or leave a filter (an editor working the `new` ones): a page
+  // read after the last lead seen neither repeats nor skips any.
+  before: Type.Optional(
+    Type.String({
+      pattern: '^lead_[0-9A-Z]{26}$',
+      description:
+        'The last lead id seen: the leads after it in the list order (`page` counts on from it); ' +
+        'a lead of the campaign, whatever its status now, else 400 `INVALID_CURSOR`',
+    }),
+  ),
 })
 
 export const PatchLeadBody = Type.Object({ status: LeadStatusSchema }, { additionalProperties: false })

@@ -6,6 +6,7 @@ import type { LeadStatus } from '../../platform/db/tables.js'
 import type { Principal } from '../../platform/auth/principal.js'
 import { clientNetwork } from '../../platform/http/client-network.js'
 import {
+  BadRequestError,
   ConflictError,
   NotFoundError,
   TooManyRequestsError,
@@ -15,6 +16,7 @@ import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { HandedRow } from '../notification/delivery-worker.js'
 import type { WebhookService } from '../notification/webhook.service.js'
+import { scrubSubmitterEvents } from '../analytics/analytics.erase.js'
 import { isDisposableEmail } from '../user/email.js'
 import { leadEmail } from './lead-email.js'
 import * as repo from './quote.repo.js'
@@ -23,6 +25,7 @@ import {
   type LeadFilters,
   type LeadView,
   type OwnLeadView,
+  SUBMIT_EVENTS,
   TRANSITIONS,
 } from './quote.schema.js'
 import { validateQuote } from './quote.validate.js'
@@ -30,11 +33,13 @@ import { validateQuote } from './quote.validate.js'
 export interface QuoteService {
   /** The one submit path: the `quote.submit` action and `POST /api/quote` both end here. */
   submit(ctx: ActionContext, payload: unknown): Promise<ActionResult>
+  /** A page of leads, newest first; `before` (the last lead id seen) pages on from that lead. */
   list(
     campaign: string,
     filters: LeadFilters,
     page: number,
     perPage: number,
+    before?: string,
   ): Promise<{ leads: LeadView[]; total: number }>
   /**
    * Every lead matching the filters, newest first, a page at a time: an export of any size is
@@ -201,14 +206,21 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
   const leadWrites = leadWriter(deps.webhooks)
 
   /**
-   * What every erasure does, in one transaction: the leads' personal fields cleared, their unsent
-   * webhooks cancelled and scrubbed, then a `lead.erased` for each to the CRMs that subscribe, so
-   * they erase their copy too. Those are written due rather than handed to this node's worker: an
+   * What every erasure does, in one transaction: the leads' personal fields cleared, their
+   * submissions' analytics events scrubbed (the log keeps a submission's metadata, budget and
+   * interest, which the lead row loses: see `scrubSubmitterEvents`), their unsent webhooks
+   * cancelled and scrubbed, then a `lead.erased` for each to the CRMs that subscribe, so they
+   * erase their copy too. Those are written due rather than handed to this node's worker: an
    * erasure may commit later, in its caller's transaction, and the next sweep sends them.
    */
   async function eraseLeads(trx: Db, where: repo.EraseWhere): Promise<number> {
     const erased = await repo.eraseWhere(trx, where)
     if (erased.length === 0) return 0
+    await scrubSubmitterEvents(
+      trx,
+      SUBMIT_EVENTS,
+      erased.map((r) => ({ campaign: r.campaign_slug, session_id: r.session_id, user_id: r.user_id })),
+    )
     await deps.webhooks.scrubSubjects(
       erased.map((r) => r.id),
       trx,
@@ -341,8 +353,16 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       }
     },
 
-    async list(campaign, filters, page, perPage) {
-      const { rows, total } = await repo.listLeads(db, campaign, filters, perPage, (page - 1) * perPage)
+    async list(campaign, filters, page, perPage, before) {
+      const cursor = before === undefined ? undefined : await repo.listCursor(db, campaign, before)
+      if (before !== undefined && !cursor) {
+        throw new BadRequestError(
+          `before names no lead of ${campaign}: send the id of the last lead of the page before`,
+          'INVALID_CURSOR',
+        )
+      }
+      const offset = (page - 1) * perPage
+      const { rows, total } = await repo.listLeads(db, campaign, filters, perPage, offset, cursor)
       return { leads: rows.map(toLeadView), total }
     },
 

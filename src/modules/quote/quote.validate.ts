@@ -19,15 +19,28 @@ export interface FieldError {
 }
 
 /**
- * Strings trimmed and the email put in its stored form (`leadEmail`) before validation, so
- * " Ada@X.io " and `ada@ｘ.io` are one person, and an internationalised domain is checked as the
- * ASCII the form takes.
+ * A phone as typed in its ASCII form: fullwidth digits and signs (a Japanese or Chinese input
+ * method's `０３－１２３４`) and pasted no-break spaces folded (NFKC), Unicode dashes and the minus
+ * sign (an en dash from a word processor) made `-`.
+ */
+function plainPhone(typed: string): string {
+  return typed
+    .normalize('NFKC')
+    .replace(/[\u2010-\u2015\u2212\uFE58\uFE63]/g, '-')
+    .trim()
+}
+
+/**
+ * Strings trimmed, the phone in ASCII (`plainPhone`) and the email put in its stored form
+ * (`leadEmail`) before validation, so " Ada@X.io " and `ada@ｘ.io` are one person, and an
+ * internationalised domain is checked as the ASCII the form takes.
  */
 function normalise(raw: unknown): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(raw)) out[k] = typeof v === 'string' ? v.trim() : v
   if (typeof out.email === 'string') out.email = leadEmail(out.email)
+  if (typeof out.phone === 'string') out.phone = plainPhone(out.phone)
   for (const key of ['company', 'phone', 'message', 'interest', 'locale', 'budget']) {
     if (out[key] === '') delete out[key]
   }
