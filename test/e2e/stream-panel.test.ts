@@ -63,13 +63,17 @@ describe('the stream panel in Chromium', () => {
     const { page, problems, id } = await goLive(slug)
     assert.equal(await panel(page).getAttribute('data-owner'), 'true')
     assert.deepEqual(await buttons(page), ['Go live now', 'End stream'], 'starting: owner steps only')
-    assert.deepEqual(await liveStreams(slug), [
+    const read = await liveStreams(slug)
+    const playback = (read[0] as { playback_url?: string } | undefined)?.playback_url
+    assert.match(String(playback), new RegExp(`/live/${id}/index\\.m3u8$`), 'where viewers watch it')
+    assert.deepEqual(read, [
       // Read as another (guest) session: not its stream.
       {
         stream_id: Number(id),
         status: 'starting',
         title: `${await page.title()} live`,
         started_at: null,
+        playback_url: playback,
         mine: false,
       },
     ])
