@@ -6,14 +6,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import pg from 'pg'
 import { buildTestApp, createCampaign, guestToken, json } from './helper.js'
-
-async function waitFor(check: () => Promise<boolean>, what: string, ms = 10_000) {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+import { racingUncommitted } from './pg-lock-fixtures.js'
 
 describe('a lead closed while a resubmission of its email commits (PostgreSQL)', {
   skip: !process.env.DATABASE_URL && 'DATABASE_URL not set',
@@ -36,20 +29,13 @@ describe('a lead closed while a resubmission of its email commits (PostgreSQL)',
         const first = json(await submit('first request')).result.lead_id
         // The editor's change in progress (as `transition` makes it: the row locked and updated,
         // not yet committed), so the resubmission still finds the lead open when it looks it up.
-        await editor.query('begin')
-        await editor.query(`update service_quote_main set status = $2, updated_at = now() where id = $1`, [
-          first,
-          closedAs,
-        ])
-        const pending = submit('second request')
-        await waitFor(async () => {
-          const { rows } = await editor.query(
-            `select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`,
-          )
-          return rows.length > 0
-        }, 'the resubmission waiting on the lead being closed')
-        await editor.query('commit')
-        const res = await pending
+        const res = await racingUncommitted(
+          editor,
+          `update service_quote_main set status = $2, updated_at = now() where id = $1`,
+          [first, closedAs],
+          () => submit('second request'),
+          'the resubmission waiting on the lead being closed',
+        )
         assert.equal(res.statusCode, 200, res.body)
 
         const rows = await node.app.platform.database.db

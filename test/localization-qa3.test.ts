@@ -10,18 +10,11 @@ import * as m024 from '../src/platform/db/migrations/024_translation_cache_reten
 import { fakeTranslation, listenUpstream, startFakeLibreTranslate } from './fixtures/libretranslate.js'
 import { adminHeaders, buildTestApp, createCampaign, DIALECTS, json, withDatabase } from './helper.js'
 import { translationSuite } from './localization-fixtures.js'
+import { waitFor } from './wait-for.js'
 
 const tag = () => randomBytes(3).toString('hex')
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const DAY_MS = 86_400_000
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 /**
  * A LibreTranslate stand-in whose `GET /languages` (what the health check asks) answers after

@@ -9,16 +9,9 @@ import { describe, it } from 'node:test'
 import { fakeTranslation, listenUpstream } from './fixtures/libretranslate.js'
 import { DIALECTS, json } from './helper.js'
 import { translationSuite } from './localization-fixtures.js'
+import { waitFor } from './wait-for.js'
 
 const tag = () => randomBytes(3).toString('hex')
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 /**
  * A LibreTranslate stand-in on a real port whose `GET /languages` and `POST /translate` fail

@@ -12,16 +12,9 @@ import {
 } from './helper.js'
 import { startFakeLibreTranslate } from './fixtures/libretranslate.js'
 import { translationSuite } from './localization-fixtures.js'
+import { waitFor } from './wait-for.js'
 
 const tag = () => randomBytes(3).toString('hex')
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 for (const dialect of DIALECTS) {
   describe(`localization (${dialect})`, () => {

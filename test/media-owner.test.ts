@@ -19,14 +19,7 @@ import {
   sendAction,
   listenLocally,
 } from './helper.js'
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`${what}: not in time`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+import { waitFor } from './wait-for.js'
 
 for (const dialect of DIALECTS) {
   describe(`an upload read by its uploader (${dialect})`, () => {

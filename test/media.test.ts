@@ -20,14 +20,7 @@ import {
 } from './helper.js'
 import { filesUnder, mediaRow as rowOf, openPut, uploadTicket } from './media-fixtures.js'
 import { waitUntil } from './realtime/client.js'
-
-async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+import { waitFor } from './wait-for.js'
 
 interface PutResult {
   status?: number

@@ -17,16 +17,8 @@ import {
   type TestContext,
 } from './helper.js'
 import * as migration011 from '../src/platform/db/migrations/011_quote_events_without_pii.js'
-
-async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, what: string, ms = 10_000) {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await check()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+import { racingUncommitted } from './pg-lock-fixtures.js'
+import { waitFor } from './wait-for.js'
 
 const lead = (overrides: Record<string, unknown> = {}) => ({
   name: 'Ada Lovelace',
@@ -738,21 +730,14 @@ describe('a lead erased while a resubmission of its email commits (PostgreSQL)',
       const first = json(await submit('Before Erasure')).result.lead_id
       // An erasure in progress: the lead's row is locked, its clearing not yet committed, so the
       // resubmission's commit still finds the lead open when it looks it up.
-      await eraser.query('begin')
-      await eraser.query(
+      const res = await racingUncommitted(
+        eraser,
         `update service_quote_main set name = null, email = null, company = null, phone = null,
            message = null, metadata = '{}', erased_at = now() where id = $1`,
         [first],
+        () => submit('After Erasure'),
+        'the resubmission waiting on the erased row',
       )
-      const pending = submit('After Erasure')
-      await waitFor(async () => {
-        const { rows } = await eraser.query(
-          `select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`,
-        )
-        return rows.length > 0
-      }, 'the resubmission waiting on the erased row')
-      await eraser.query('commit')
-      const res = await pending
       assert.equal(res.statusCode, 200, res.body)
       const rows = await node.app.platform.database.db
         .selectFrom('service_quote_main')

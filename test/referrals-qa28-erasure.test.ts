@@ -4,6 +4,8 @@ import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { adminHeaders, buildTestApp, createCampaign, json, type TestContext } from './helper.js'
+import { lockWaiters } from './pg-lock-fixtures.js'
+import { waitFor } from './wait-for.js'
 
 // An apply racing its person's erasure, refused because of it: what they typed is not kept in
 // the audit trail after the erasure blanked their attempts.
@@ -26,14 +28,6 @@ async function join(app: FastifyInstance, campaign: string, name: string): Promi
   return json(res)
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000) {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
-
 describe('referrals QA 28: an apply refused by its erasure', { skip: !process.env.DATABASE_URL }, () => {
   let ctx: TestContext
   let app: FastifyInstance
@@ -50,15 +44,7 @@ describe('referrals QA 28: an apply refused by its erasure', { skip: !process.en
     const blocker = new pg.Client({ connectionString: ctx.databaseUrl })
     await blocker.connect()
     try {
-      const waiting = async () =>
-        Number(
-          (
-            await blocker.query(
-              `select count(*) n from pg_stat_activity
-               where wait_event_type = 'Lock' and wait_event = 'advisory' and datname = current_database()`,
-            )
-          ).rows[0].n,
-        )
+      const waiting = () => lockWaiters(blocker, 'advisory')
       // Bob's referral lock held: his erasure starts and waits for it, then his apply (its checks
       // done while he is not erased yet) waits behind the erasure.
       await blocker.query('begin')

@@ -16,6 +16,8 @@ import {
   type TestContext,
   sendAction,
 } from './helper.js'
+import { lockWaiters } from './pg-lock-fixtures.js'
+import { waitFor } from './wait-for.js'
 
 interface Joined {
   user: { id: string; email: string; display_name: string; referral_code: string }
@@ -72,14 +74,6 @@ function milestoneFrames(frames: RealtimeMessage[], campaign: string) {
 async function settle() {
   // Memory-bus deliveries are queued as microtasks after each publish; let them run.
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, ms = 10_000) {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
 }
 
 /** The state of the referral that made `referredId` someone's referral in `campaign`. */
@@ -613,14 +607,7 @@ describe('qualifying actions racing for one pending referral (PostgreSQL)', {
       )
       const all = await Promise.all(Array.from({ length: 4 }, (_, i) => quote(cy, `cy${i}`)))
       for (const res of all) assert.equal(res.statusCode, 200, res.body)
-      const waiting = async () =>
-        Number(
-          (
-            await blocker.query(
-              `select count(*) n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`,
-            )
-          ).rows[0].n,
-        )
+      const waiting = () => lockWaiters(blocker)
       // At least two waiting: one holds Cy's referral and waits for Ada's counters, the others wait
       // for it, so the race is on. All four usually are; on a loaded machine (one CI run) they were
       // not within 60 s, and the outcome below must hold however many raced.

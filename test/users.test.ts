@@ -20,6 +20,7 @@ import {
   uniqueSlug,
 } from './helper.js'
 import { assertLimitsPerKey } from './rate-limiter-contract.js'
+import { waitFor } from './wait-for.js'
 
 const CODE = /^[2-9A-HJKMNP-Z]{7}$/
 const PASSWORD = 'correct horse 42'
@@ -38,16 +39,6 @@ function login(app: FastifyInstance, body: Record<string, unknown>, fromIp = '10
     payload: body,
     headers: { 'x-forwarded-for': fromIp },
   })
-}
-
-async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = probe()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
 }
 
 for (const dialect of DIALECTS) {

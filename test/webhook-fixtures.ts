@@ -122,19 +122,7 @@ export function heldAnswers() {
   }
 }
 
-export async function waitFor<T>(
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  ms = 15_000,
-) {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await check()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
+export { waitFor } from './wait-for.js'
 
 /**
  * Registers `r` as the endpoint of campaign `slug` for `events`, and tells it the secret to

@@ -12,6 +12,8 @@ import { migrateToLatest } from '../../src/platform/db/migrate.js'
 import { AppError } from '../../src/platform/http/errors.js'
 import { freshPostgres } from '../helper.js'
 import { fixtureSources } from './fixtures.js'
+import { lockWaiters } from '../pg-lock-fixtures.js'
+import { waitFor } from '../wait-for.js'
 
 function snapshotOf(version: number, campaigns: string[]): Snapshot {
   const graph = buildGraph(
@@ -84,15 +86,7 @@ describe('import racing a node that stores the same version (qa29c, PostgreSQL)'
         (err: unknown) => ({ err }),
       )
       // The import has seen version 1 free and now waits on the other node's row.
-      for (let i = 0; ; i++) {
-        const { rows } = await other.query(
-          `select count(*)::int as n from pg_stat_activity
-           where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`,
-        )
-        if (rows[0].n > 0) break
-        assert.ok(i < 400, 'the import never waited on the other node')
-        await new Promise((r) => setTimeout(r, 25))
-      }
+      await waitFor(async () => (await lockWaiters(other)) > 0, 'the import waiting on the other node')
       await other.query('commit')
       const outcome = await importing
 

@@ -9,16 +9,7 @@ import {
   type TestContext,
   uniqueSlug,
 } from '../helper.js'
-
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
+import { waitFor } from '../wait-for.js'
 
 for (const dialect of DIALECTS) {
   describe(`amadeus snapshots (${dialect})`, () => {

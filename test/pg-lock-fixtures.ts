@@ -1,0 +1,44 @@
+import type pg from 'pg'
+import { waitFor } from './wait-for.js'
+
+/**
+ * How many other sessions of `client`'s database wait on a lock right now (only advisory locks
+ * when `event` is 'advisory').
+ */
+export async function lockWaiters(client: pg.Client, event?: 'advisory'): Promise<number> {
+  const { rows } = await client.query(
+    `select count(*)::int as n from pg_stat_activity
+     where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()
+       and ($1::text is null or wait_event = $1)`,
+    [event ?? null],
+  )
+  return rows[0].n
+}
+
+/**
+ * Runs `request` while `holder` keeps `statement` (an update that locks the rows the request
+ * needs) uncommitted: commits once the request waits on them, then returns the request's answer.
+ * The request thus sees the rows as they were, and must cope with them changing under it.
+ */
+export async function racingUncommitted<T>(
+  holder: pg.Client,
+  statement: string,
+  params: unknown[],
+  request: () => Promise<T>,
+  what: string,
+): Promise<T> {
+  await holder.query('begin')
+  await holder.query(statement, params)
+  let settled = false
+  const pending = request().finally(() => {
+    settled = true
+  })
+  pending.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
+  const seen = await waitFor(
+    async () => (settled ? 'ended' : (await lockWaiters(holder)) > 0 ? 'waiting' : undefined),
+    what,
+  )
+  await holder.query('commit')
+  if (seen === 'ended') throw new Error(`${what}: the request ended without waiting on the rows held`)
+  return pending
+}
