@@ -9,20 +9,50 @@ import { StreamJson } from '../stream.schema.js'
 const Identifier = Type.String({ description: 'The subscription identifier, echoed verbatim' })
 
 /**
+ * What a subscription is told when the server refuses it or one of its commands (to that socket
+ * only): a refused cell lock or edit, or an unknown action, has a message alone; the refusals of
+ * the connection (connection.ts) name their code, and a dropped command when to send it again.
+ */
+export const CableErrorMessage = Type.Object({
+  action: Type.Literal('error'),
+  code: Type.Optional(
+    Type.Union(
+      [
+        Type.Literal('RATE_LIMITED'),
+        Type.Literal('TOO_MANY_SUBSCRIPTIONS'),
+        Type.Literal('FORBIDDEN'),
+        Type.Literal('SERVICE_UNAVAILABLE'),
+      ],
+      {
+        description:
+          'RATE_LIMITED: the command was dropped; TOO_MANY_SUBSCRIPTIONS and FORBIDDEN (the role changed): the subscription is rejected next; SERVICE_UNAVAILABLE: the credential could not be checked, send the command again',
+      },
+    ),
+  ),
+  message: Type.String(),
+  retry_after_ms: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'RATE_LIMITED only: when the command may be sent again' }),
+  ),
+})
+
+/**
  * `StreamsChannel`: one message per create / update / archive; a delete sends `archived` (what the
  * contract's walls take a stream off on) then `deleted` (`broadcast` in stream.service.ts).
  */
 export const StreamsChannelMessage = Type.Object({
   identifier: Identifier,
-  message: Type.Object({
-    action: Type.Union([
-      Type.Literal('created'),
-      Type.Literal('updated'),
-      Type.Literal('archived'),
-      Type.Literal('deleted'),
-    ]),
-    stream: StreamJson,
-  }),
+  message: Type.Union([
+    Type.Object({
+      action: Type.Union([
+        Type.Literal('created'),
+        Type.Literal('updated'),
+        Type.Literal('archived'),
+        Type.Literal('deleted'),
+      ]),
+      stream: StreamJson,
+    }),
+    CableErrorMessage,
+  ]),
 })
 
 const CellId = Type.String({
@@ -57,8 +87,7 @@ export const CollaborationMessage = Type.Union([
     user_id: Who,
     stream: StreamJson,
   }),
-  /** To the sender only: a refused lock, edit or unknown action. */
-  Type.Object({ action: Type.Literal('error'), message: Type.String() }),
+  CableErrorMessage,
 ])
 
 export const CollaborativeStreamsChannelMessage = Type.Object({
