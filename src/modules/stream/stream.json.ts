@@ -25,14 +25,17 @@ export async function toStreamJson(
     title: r.title,
     last_checked_at: r.last_checked_at?.toISOString() ?? null,
     last_live_at: r.last_live_at?.toISOString() ?? null,
-    posted_by: r.posted_by,
+    posted_by: r.campaign_slug ? null : r.posted_by, // a campaign stream's is its streamer (below)
     orientation: r.orientation,
     kind: r.kind as StreamJson['kind'],
     user_id: r.user_id == null ? null : Number(r.user_id),
     user: r.user_id == null ? null : (users.get(Number(r.user_id)) ?? null),
+    // Not the campaign person who streams (`owner_id`, also stored as `posted_by`): the campaign's
+    // own visitors are never told who that is, and registry accounts could tie one person's
+    // streams together across campaigns.
     campaign:
-      r.campaign_slug && r.owner_id && r.live_status
-        ? { slug: r.campaign_slug, owner_id: r.owner_id, live_status: r.live_status as LiveStatus }
+      r.campaign_slug && r.live_status
+        ? { slug: r.campaign_slug, live_status: r.live_status as LiveStatus }
         : null,
   }))
 }

@@ -51,7 +51,6 @@ export const StreamJson = Type.Object({
   campaign: Nullable(
     Type.Object({
       slug: Type.String(),
-      owner_id: Type.String(),
       live_status: Type.Enum(LIVE_STATUSES),
     }),
   ),
