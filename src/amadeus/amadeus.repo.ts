@@ -112,7 +112,9 @@ export async function history(db: Db, limit: number): Promise<SnapshotSummary[]>
   }))
 }
 
-export async function all(db: Db): Promise<Snapshot[]> {
-  const rows = await db.selectFrom('service_amadeus_snapshot').select(columns).orderBy('version').execute()
-  return rows.map(toSnapshot)
+/** Every version in order, or (with `page`) at most `limit` of those after version `after`. */
+export async function all(db: Db, page?: { after: number; limit: number }): Promise<Snapshot[]> {
+  let q = db.selectFrom('service_amadeus_snapshot').select(columns).orderBy('version')
+  if (page) q = q.where('version', '>', page.after).limit(page.limit)
+  return (await q.execute()).map(toSnapshot)
 }

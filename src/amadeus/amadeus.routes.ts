@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import { errors, SecuredBy } from '../platform/http/schemas.js'
-import type { AmadeusService } from './amadeus.service.js'
+import { type AmadeusService, SNAPSHOT_RETAIN } from './amadeus.service.js'
 import type { AsyncApiOptions } from './asyncapi.js'
 import { generateAsyncApi } from './asyncapi.js'
 import type { EventSchemaRegistry } from './event-schemas.js'
@@ -183,13 +183,35 @@ export const amadeusRoutes: FastifyPluginAsync<AmadeusRouteOptions> = async (app
       ...admin,
       schema: {
         operationId: 'exportServiceGraph',
-        summary: 'Every snapshot, as a JSON backup',
+        summary: 'Every snapshot, as a JSON backup, or one page of them',
+        description:
+          'With `limit`, at most that many versions after version `after` (0 by default); when more ' +
+          'follow, `Link: <…>; rel="next"` names the next page. Each page imports on its own, so a ' +
+          'history larger than the import takes in one request (50 MiB) moves page by page.',
         tags,
         security: SecuredBy,
-        response: { 200: ExportDocument, ...errors(401, 403) },
+        querystring: Type.Object(
+          {
+            after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: SNAPSHOT_RETAIN })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: ExportDocument, ...errors(400, 401, 403) },
       },
     },
-    async () => amadeus.exportAll(),
+    async (request, reply) => {
+      const { after = 0, limit } = request.query as { after?: number; limit?: number }
+      if (limit === undefined && after === 0) return amadeus.exportAll()
+      const { doc, more } = await amadeus.exportPage(after, limit ?? SNAPSHOT_RETAIN)
+      const last = doc.snapshots.at(-1)?.version
+      if (more && last !== undefined)
+        reply.header(
+          'link',
+          `</api/amadeus/export?after=${last}&limit=${limit ?? SNAPSHOT_RETAIN}>; rel="next"`,
+        )
+      return doc
+    },
   )
 
   app.post(

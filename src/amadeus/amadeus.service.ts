@@ -227,6 +227,23 @@ export function createAmadeusService(deps: AmadeusDeps) {
     },
 
     /**
+     * At most `limit` snapshots after version `after`, as a document `importAll` takes on its own;
+     * `more` says whether another page follows.
+     */
+    async exportPage(after: number, limit: number): Promise<{ doc: ExportDocument; more: boolean }> {
+      const rows = await repo.all(db, { after, limit: limit + 1 })
+      const more = rows.length > limit
+      return {
+        doc: {
+          format: 'ovasabi.amadeus/v1',
+          exported_at: new Date().toISOString(),
+          snapshots: more ? rows.slice(0, limit) : rows,
+        },
+        more,
+      }
+    },
+
+    /**
      * Restores snapshots from an export. A version already present with the same hash is skipped;
      * with a different hash the whole import is refused (409), so history is never rewritten.
      */
