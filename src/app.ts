@@ -29,7 +29,7 @@ import { fallbackLimitStore } from './platform/http/global-limit-store.js'
 import { newUlid } from './platform/ids.js'
 import { registerJsonParser } from './platform/http/json-parser.js'
 import { createRateLimiter } from './platform/http/rate-limiter.js'
-import { connectSources, hostCsp, securityHeaders } from './platform/http/security-headers.js'
+import { applySecurityHeaders, connectSources, securityHeaders } from './platform/http/security-headers.js'
 import { headOperations } from './platform/http/openapi.js'
 import { ErrorResponse } from './platform/http/schemas.js'
 import { httpTimeouts } from './platform/http/timeouts.js'
@@ -193,12 +193,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     crossOriginResourcePolicy: { policy: 'same-site' },
   })
-  const cspFor = hostCsp(security)
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(security)
-    if (cspFor) reply.header('content-security-policy', cspFor(request.host))
-    done()
-  })
+  applySecurityHeaders(app, security)
   app.addHook('onRequest', (_request, _reply, done) => done(closing ? shuttingDown() : undefined))
   if (config.CORS_ORIGINS.length > 0) {
     await app.register(cors, {

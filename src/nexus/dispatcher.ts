@@ -25,6 +25,7 @@ import type { CommitJob, CommitLog, EventRecord } from './commit-log.js'
 import type { Envelope, EnvelopeInput, SeedInput } from './envelope.js'
 import {
   claim,
+  type Fingerprint,
   finishedResponse,
   IDEMPOTENCY_TTL_MS,
   type RequestKey,
@@ -131,7 +132,7 @@ interface ActionKey extends RequestKey {
 interface JobParts {
   key: ActionKey
   /** `requestFingerprint` of this request: stored with its record, compared by later copies. */
-  fingerprint: string
+  fingerprint: Fingerprint
   event: EventRecord
   /** `event:<name>`, counted with `events_total`. */
   counter: string
@@ -154,7 +155,7 @@ function commitJob(
       request_id: parts.key.request_id,
       status_code: response.status_code,
       response: response.body,
-      fingerprint: parts.fingerprint,
+      fingerprint: parts.fingerprint.value,
       expires_at: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
     },
     claimed,
@@ -327,7 +328,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     err: unknown,
     envelope: Envelope,
     key: ActionKey,
-    fingerprint: string,
+    fingerprint: Fingerprint,
   ): Promise<DispatchOutcome> {
     if (
       !key.keyless &&
@@ -345,7 +346,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     throw err
   }
 
-  async function runOrReplay(input: DispatchInput, envelope: Envelope, key: ActionKey, fingerprint: string) {
+  async function runOrReplay(
+    input: DispatchInput,
+    envelope: Envelope,
+    key: ActionKey,
+    fingerprint: Fingerprint,
+  ) {
     try {
       return await run(input, envelope, key, fingerprint)
     } catch (err) {
@@ -357,7 +363,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     input: DispatchInput,
     envelope: Envelope,
     key: ActionKey,
-    fingerprint: string,
+    fingerprint: Fingerprint,
   ): Promise<DispatchOutcome> {
     const campaign = await deps.campaigns.get(input.campaignSlug)
     const action = deps.registry.resolve(envelope.event)
@@ -427,7 +433,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       throw requestInProgress('A request with this request_id could not be recorded; retry after Retry-After')
     }
 
-    const earlier = key.keyless ? undefined : await claim(deps.db, key, fingerprint, waitForOtherMs)
+    const earlier = key.keyless ? undefined : await claim(deps.db, key, fingerprint.value, waitForOtherMs)
     if (earlier) return toOutcome(sameRequest(earlier, fingerprint), envelope.request_id, action.name, true)
     let response: StoredResponse
     try {
@@ -492,7 +498,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const existing = inFlight.get(flightKey)
       if (existing) return { ...(await sameRequest(existing, fingerprint).promise), replayed: true }
       const promise = runOrReplay(input, envelope, key, fingerprint)
-      inFlight.set(flightKey, { promise, fingerprint })
+      inFlight.set(flightKey, { promise, fingerprint: fingerprint.value })
       try {
         const result = await promise
         deps.metrics.actions.inc({

@@ -43,20 +43,66 @@ export interface StoredRequest extends StoredResponse {
 
 /**
  * What a request_id is used for: its action (the registered name, so an alias and its name are
- * the same action) and its payload as sent. A retry sends the same body, so the same text.
+ * the same action) and its payload, as canonical JSON (`canonicalJson`): a retry rebuilt from a
+ * map or a form may send the same object with its keys in another order, and is the same request.
  */
-export function requestFingerprint(action: string, payload: unknown): string {
-  return hash('sha256', `${action}\u0000${JSON.stringify(payload)}`, 'base64url')
+export interface Fingerprint {
+  /** Stored with the record and compared with later copies'. */
+  readonly value: string
+  readonly action: string
+  readonly payload: unknown
+}
+
+export function requestFingerprint(action: string, payload: unknown): Fingerprint {
+  return { value: digest(action, canonicalJson(payload)), action, payload }
+}
+
+function digest(action: string, payload: string): string {
+  return hash('sha256', `${action}\u0000${payload}`, 'base64url')
+}
+
+/**
+ * A JSON value's text with every object's keys in one order whatever order they came in: sorted
+ * (by UTF-16 code units), except that an object keeps integer-like keys first, ascending, as every
+ * JavaScript object does. Arrays keep their order, which is part of their meaning. Built as a
+ * sorted copy written by `JSON.stringify` (twice as fast as writing the text by hand), so
+ * `undefined` and functions are left out as it leaves them out.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortedCopy(value)) ?? 'null'
+}
+
+function sortedCopy(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value
+  if (Array.isArray(value)) return value.map(sortedCopy)
+  const record = value as Record<string, unknown>
+  const copy: Record<string, unknown> = {}
+  for (const key of Object.keys(record).sort()) {
+    // Assigned, a `__proto__` key would set the copy's prototype instead of naming a value.
+    if (key === '__proto__')
+      Object.defineProperty(copy, key, { value: sortedCopy(record[key]), enumerable: true })
+    else copy[key] = sortedCopy(record[key])
+  }
+  return copy
 }
 
 /**
  * The stored answer is a replay only for the same request: a request_id reused for another
  * action or payload (a client bug, or ids that collide) would otherwise be answered with the
  * first request's success while nothing of its own ran. Refused as the IETF Idempotency-Key
- * draft and Stripe do: 422, and nothing recorded.
+ * draft and Stripe do: 422, and nothing recorded. A record stored by a release that hashed the
+ * payload's text as parsed (key order included) is still the same request when that text is: a
+ * retry across an upgrade, within the record's day (computed only on a mismatch).
  */
-export function sameRequest<T extends { fingerprint: string | null }>(stored: T, fingerprint: string): T {
-  if (stored.fingerprint !== null && stored.fingerprint !== fingerprint) {
+export function sameRequest<T extends { fingerprint: string | null }>(
+  stored: T,
+  fingerprint: Fingerprint,
+): T {
+  if (
+    stored.fingerprint !== null &&
+    stored.fingerprint !== fingerprint.value &&
+    stored.fingerprint !== digest(fingerprint.action, JSON.stringify(fingerprint.payload))
+  ) {
     throw new UnprocessableError(
       'This request_id was already used for a different request; use a new request_id for a new request',
       'IDEMPOTENCY_KEY_REUSED',

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { ValidationError } from '../platform/http/errors.js'
+import { UnprocessableError, ValidationError } from '../platform/http/errors.js'
 import { errors, SecuredBy } from '../platform/http/schemas.js'
 import type { Dispatcher } from './dispatcher.js'
 import { EnvelopeInput, SeedInput } from './envelope.js'
@@ -85,14 +85,33 @@ export function idempotencyKeyHeader(headers: Record<string, string | string[] |
 }
 
 /**
+ * The request's key: the body's `request_id`, the `Idempotency-Key` header standing in for an
+ * absent one. Both given, they must agree: a header the body overrode was ignored in silence, so
+ * a client whose HTTP library keys its retries by the header had them keyed by something else.
+ */
+function keyOf(body: { request_id?: string }, header: string | undefined): string | undefined {
+  if (header === undefined || body.request_id === undefined || header === body.request_id)
+    return header ?? body.request_id
+  throw new UnprocessableError(
+    "The Idempotency-Key header and the body's request_id name different keys; send one, or the same in both",
+    'IDEMPOTENCY_KEY_MISMATCH',
+    [
+      { in: 'headers', path: '/idempotency-key', message: "must equal the body's request_id" },
+      { in: 'body', path: '/request_id', message: 'must equal the Idempotency-Key header' },
+    ],
+  )
+}
+
+/**
  * The HTTP request id for an action, when its `X-Request-Id` keys the action's idempotency record
  * (the body and `Idempotency-Key` name none): one that failed the request id pattern was replaced
  * by this server's own id (app.ts), under which no copy of the request can find the record, so
  * the client's retry would run the action again. Refused instead, as an invalid
  * `Idempotency-Key` is. Where something else keys the record the header only names the request
- * in logs, and a replaced one harms nothing.
+ * in logs, and a replaced one harms nothing. Every route that dispatches an action answers so
+ * (`POST /api/quote` too): its `request_id` is the HTTP request's, the one its logs name.
  */
-function requestIdFor(
+export function requestIdFor(
   headers: Record<string, string | string[] | undefined>,
   serverId: string,
   keyed: boolean,
@@ -131,7 +150,8 @@ export const nexusRoutes: FastifyPluginAsync<{ dispatcher: Dispatcher }> = async
         security: SecuredBy,
         description:
           'The single action endpoint. Accepts the seed form `{user_id, action, data, metadata}` or the full ' +
-          '`campaign_event` envelope. `request_id` (or the `Idempotency-Key` header) makes repeats return the first response.',
+          '`campaign_event` envelope. `request_id` (or the `Idempotency-Key` header) makes repeats return the first response; ' +
+          'both given, they must be equal (else 422 `IDEMPOTENCY_KEY_MISMATCH`).',
         params: Type.Object({ campaign: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }) }),
         headers: Type.Object({
           'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: MAX_KEY_LENGTH })),
@@ -147,8 +167,9 @@ export const nexusRoutes: FastifyPluginAsync<{ dispatcher: Dispatcher }> = async
           { in: 'params', path: '/campaign', message: 'must be a campaign slug' },
         ])
       }
-      const key = idempotencyKeyHeader(request.headers)
+      const header = idempotencyKeyHeader(request.headers)
       const body = parseActionBody(request.body)
+      const key = keyOf(body, header)
       // The seed form carries the payload as `data`: its refusals point there.
       const at = 'type' in body ? '/payload' : '/data'
       const outcome = await dispatchWithPayloadAt(at, () =>
@@ -157,9 +178,9 @@ export const nexusRoutes: FastifyPluginAsync<{ dispatcher: Dispatcher }> = async
           body,
           principal: request.principal!,
           ip: request.ip,
-          idempotencyKey: key,
+          idempotencyKey: header,
           // The HTTP request id: named by the client (`X-Request-Id`), or this server's (no record).
-          ...requestIdFor(request.headers, request.id, body.request_id !== undefined || key !== undefined),
+          ...requestIdFor(request.headers, request.id, key !== undefined),
         }),
       )
       if (outcome.replayed) reply.header('idempotent-replayed', 'true')

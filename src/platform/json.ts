@@ -1,4 +1,5 @@
 import sjson from 'secure-json-parse'
+import { BadRequestError } from './http/errors.js'
 
 /**
  * JSON text from a client (WebSocket frames, ActionCable commands): like `JSON.parse`, but a
@@ -90,4 +91,91 @@ function hasNonFinite(value: unknown): boolean {
  */
 export function hasOverflowingNumber(text: string, parsed: unknown): boolean {
   return OVERFLOW_HINT.test(text) && hasNonFinite(parsed)
+}
+
+/** The largest integer every JSON reader here keeps exactly, 2^53 - 1, as text. */
+const MAX_SAFE = String(Number.MAX_SAFE_INTEGER)
+
+export const UNSAFE_INTEGER_REFUSED = `JSON integers must be within ±${MAX_SAFE} (2^53 - 1) to keep their value; send larger ones as strings`
+
+/**
+ * A number literal that may not be read as written: an exponent of 3+ digits (see
+ * `hasOverflowingNumber`) or 16+ digits in a row (an integer past 2^53 - 1 has at least 16). One
+ * search of the text on every body; the exact checks run only when it finds one.
+ */
+const LARGE_NUMBER_HINT = /[eE]\+?\d{3}|\d{16}/
+
+/** Whether `numberRefusal` may refuse this text: the cheap search, for the hot path. */
+export function mayHoldLargeNumber(text: string): boolean {
+  return LARGE_NUMBER_HINT.test(text)
+}
+
+/**
+ * Why a JSON text's numbers cannot be kept as sent, or undefined: one past a double
+ * (`INVALID_JSON`, see `hasOverflowingNumber`), or an integer literal past 2^53 - 1
+ * (`UNSAFE_INTEGER`, its JSON Pointer in `details`): `JSON.parse` reads 9007199254740993 as
+ * 9007199254740992, so a payload stored as sent (an order number, a snowflake id) was stored and
+ * answered as recorded with another value. Long fractions and exponents are doubles by the
+ * sender's own writing, and pass. `text` parsed as `parsed`.
+ */
+export function numberRefusal(text: string, parsed: unknown): BadRequestError | undefined {
+  if (!mayHoldLargeNumber(text)) return undefined
+  if (hasOverflowingNumber(text, parsed)) return new BadRequestError(NUMBER_OVERFLOW_REFUSED, 'INVALID_JSON')
+  const path = unsafeIntegerPath(text)
+  if (path === undefined) return undefined
+  return new BadRequestError(UNSAFE_INTEGER_REFUSED, 'UNSAFE_INTEGER', [
+    { path, message: `must be an integer within ±${MAX_SAFE}, or a string` },
+  ])
+}
+
+const isDigit = (c: number) => c >= 48 && c <= 57
+/** `- + . 0-9 E e`: the characters of a JSON number literal. */
+const isNumberChar = (c: number) => isDigit(c) || c === 45 || c === 43 || c === 46 || c === 69 || c === 101
+
+/**
+ * The JSON Pointer (RFC 6901) of the first integer literal (no fraction, no exponent) past
+ * 2^53 - 1 in a valid JSON text, or undefined. A scan of the text, not of the parsed value: only
+ * the literal tells 12345678901234567 from 1.2345678901234568e16, and a parsed object's order is
+ * not the text's (integer-like keys come first).
+ */
+export function unsafeIntegerPath(text: string): string | undefined {
+  // One entry per open container: the key or index of the value being read in it.
+  const path: Array<string | number> = []
+  let expectKey = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 34 /* " */) {
+      let end = i + 1
+      while (end < text.length && text.charCodeAt(end) !== 34)
+        end += text.charCodeAt(end) === 92 /* \ */ ? 2 : 1
+      if (expectKey) {
+        path[path.length - 1] = JSON.parse(text.slice(i, end + 1)) as string
+        expectKey = false
+      }
+      i = end
+    } else if (c === 123 /* { */) {
+      path.push('')
+      expectKey = true
+    } else if (c === 91 /* [ */) path.push(0)
+    else if (c === 125 /* } */ || c === 93 /* ] */) {
+      path.pop()
+      expectKey = false
+    } else if (c === 44 /* , */) {
+      const last = path[path.length - 1]
+      if (typeof last === 'number') path[path.length - 1] = last + 1
+      else expectKey = true
+    } else if (c === 45 || isDigit(c)) {
+      let end = i + 1
+      let integer = true
+      while (end < text.length && isNumberChar(text.charCodeAt(end))) {
+        if (!isDigit(text.charCodeAt(end))) integer = false
+        end++
+      }
+      // More than 15 digits (a sign aside) is the only way past 2^53 - 1; shorter ones cost nothing.
+      if (integer && end - i - (c === 45 ? 1 : 0) > 15 && !Number.isSafeInteger(Number(text.slice(i, end))))
+        return path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('')
+      i = end - 1
+    }
+  }
+  return undefined
 }

@@ -6,6 +6,7 @@ import {
   LONE_SURROGATE_REFUSED,
   NUL_REFUSED,
   NUMBER_OVERFLOW_REFUSED,
+  numberRefusal,
   parseUntrustedJson,
 } from '../platform/json.js'
 
@@ -19,7 +20,8 @@ export type ReadFrame = { frame: Record<string, unknown> } | { refused: AppError
 /**
  * Read a client frame under the rules REST bodies meet (`registerJsonParser`), with the same codes:
  * nested deeper than `maxDepth` is `JSON_TOO_DEEP` (refused before the checks that walk the value
- * recursively), a NUL or half a surrogate pair is `INVALID_CHARACTER`, text that is no JSON and
+ * recursively), a NUL or half a surrogate pair is `INVALID_CHARACTER`, an integer past 2^53 - 1
+ * `UNSAFE_INTEGER` (naming its path), text that is no JSON and
  * prototype keys are `INVALID_JSON`, JSON values that are no object with a `type` string (the
  * wrong shape) are `VALIDATION_FAILED`. A binary frame is `UNSUPPORTED_FRAME`, unread: the
  * protocol's frames are JSON text, and `VALIDATION_FAILED` would blame its JSON's shape.
@@ -36,6 +38,9 @@ export function readFrame(data: RawData, isBinary: boolean, maxDepth: number): R
       throw new BadRequestError(`JSON is nested deeper than ${maxDepth} levels`, 'JSON_TOO_DEEP')
     }
     value = parseUntrustedJson(text)
+    // An integer past 2^53 - 1, read as another value: `UNSAFE_INTEGER`, as over REST.
+    const unsafe = numberRefusal(text, value)
+    if (unsafe) throw unsafe
   } catch (err) {
     return { refused: refusal(err), ack: actionRequestId(text) }
   }

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import type { Dispatcher } from '../../nexus/dispatcher.js'
 import { dispatchWithPayloadAt } from '../../nexus/payload-paths.js'
-import { idempotencyKeyHeader } from '../../nexus/routes.js'
+import { idempotencyKeyHeader, requestIdFor } from '../../nexus/routes.js'
 import type { LeadStatus } from '../../platform/db/tables.js'
 import { ValidationError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
@@ -49,7 +49,8 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
         security: SecuredBy,
         description:
           'Submit a lead to a campaign. Runs the `quote.submit` action (same service, idempotency with ' +
-          '`Idempotency-Key`, analytics event, webhook outbox in the same commit).',
+          '`Idempotency-Key` or else `X-Request-Id`, analytics event, webhook outbox in the same commit) ' +
+          'and answers as the action endpoint does: `request_id` is the HTTP request id.',
         headers: Type.Object({
           'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
         }),
@@ -79,6 +80,8 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
           principal: request.principal!,
           ip: request.ip,
           idempotencyKey: key,
+          // As the action endpoint: the HTTP request's id, `X-Request-Id` keying the record.
+          ...requestIdFor(request.headers, request.id, key !== undefined),
         }),
       )
       if (outcome.replayed) reply.header('idempotent-replayed', 'true')

@@ -154,7 +154,23 @@ function codeOfStatus(status: number): string {
 /** A route's own answer to a URL the router refused (see `answerBadUrls`): the error to answer with. */
 export type BadUrlAnswer = (request: FastifyRequest) => Promise<unknown>
 
-const badUrlAnswers = new WeakMap<FastifyInstance, Array<{ prefix: string; answer: BadUrlAnswer }>>()
+/**
+ * Callbacks kept per root instance, for the answers the router gives itself (no hook runs for
+ * those): `add` one, `of` an instance's.
+ */
+function perApp<T>() {
+  const lists = new WeakMap<FastifyInstance, T[]>()
+  return {
+    add(app: FastifyInstance, item: T): void {
+      const list = lists.get(app) ?? []
+      list.push(item)
+      lists.set(app, list)
+    },
+    of: (app: FastifyInstance): readonly T[] => lists.get(app) ?? [],
+  }
+}
+
+const badUrlAnswers = perApp<{ prefix: string; answer: BadUrlAnswer }>()
 
 /**
  * GETs under `prefix` that the router refuses (see `frameworkErrors`) are answered by `answer`
@@ -162,9 +178,7 @@ const badUrlAnswers = new WeakMap<FastifyInstance, Array<{ prefix: string; answe
  * probe answers what the upgrade of the same URL would). On the root instance.
  */
 export function answerBadUrls(app: FastifyInstance, prefix: string, answer: BadUrlAnswer): void {
-  const list = badUrlAnswers.get(app) ?? []
-  list.push({ prefix, answer })
-  badUrlAnswers.set(app, list)
+  badUrlAnswers.add(app, { prefix, answer })
 }
 
 /**
@@ -177,7 +191,7 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
   const own =
     (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') &&
     (request.method === 'GET' || request.method === 'HEAD')
-      ? badUrlAnswers.get(request.server)?.find((a) => request.url.startsWith(a.prefix))
+      ? badUrlAnswers.of(request.server).find((a) => request.url.startsWith(a.prefix))
       : undefined
   if (own) {
     own.answer(request).then(
@@ -198,22 +212,35 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
 /** What is told of each answer the router gave itself (see `onRouterAnswer`). */
 export type RouterAnswerListener = (request: FastifyRequest, reply: FastifyReply) => void
 
-const routerAnswerListeners = new WeakMap<FastifyInstance, RouterAnswerListener[]>()
+const routerAnswerListeners = perApp<RouterAnswerListener>()
 
 /**
  * `listener` hears of every answer to a URL the router refused, once it is sent: no hook runs for
  * those (`onResponse` included), so the request metrics would not count them. On the root instance.
  */
 export function onRouterAnswer(app: FastifyInstance, listener: RouterAnswerListener): void {
-  const list = routerAnswerListeners.get(app) ?? []
-  list.push(listener)
-  routerAnswerListeners.set(app, list)
+  routerAnswerListeners.add(app, listener)
+}
+
+/** Sets headers on an answer (see `beforeRouterAnswer`). */
+export type RouterAnswerHeaders = (request: FastifyRequest, reply: FastifyReply) => void
+
+const routerAnswerHeaders = perApp<RouterAnswerHeaders>()
+
+/**
+ * `setHeaders` runs before every answer to a URL the router refused is sent: no hook runs for
+ * those (`onRequest` included), so headers every answer must carry (the security headers) are
+ * set through this as well as by a hook. On the root instance.
+ */
+export function beforeRouterAnswer(app: FastifyInstance, setHeaders: RouterAnswerHeaders): void {
+  routerAnswerHeaders.add(app, setHeaders)
 }
 
 /** `answer` (an `AppError`, or anything else: a masked 500, logged) with the headers every answer carries. */
 function sendRouterAnswer(answer: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const listeners = routerAnswerListeners.get(request.server)
-  if (listeners) {
+  for (const setHeaders of routerAnswerHeaders.of(request.server)) setHeaders(request, reply)
+  const listeners = routerAnswerListeners.of(request.server)
+  if (listeners.length > 0) {
     reply.raw.once('finish', () => {
       for (const listener of listeners) listener(request, reply)
     })

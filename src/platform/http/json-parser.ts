@@ -3,10 +3,9 @@ import type { FastifyInstance } from 'fastify'
 import {
   hasLoneSurrogateEscape,
   hasNulEscape,
-  hasOverflowingNumber,
   LONE_SURROGATE_REFUSED,
   NUL_REFUSED,
-  NUMBER_OVERFLOW_REFUSED,
+  numberRefusal,
 } from '../json.js'
 import { BadRequestError, UnsupportedMediaTypeError } from './errors.js'
 
@@ -64,9 +63,9 @@ function charsetRefused(contentType: string | undefined): UnsupportedMediaTypeEr
  * JSON bodies: any JSON media type with any parameters, in UTF-8 (a BOM is dropped), else 415
  * (another charset named) or 400 `INVALID_CHARACTER` (bytes that are not UTF-8, which decoding
  * would turn into U+FFFD and store as such); prototype-poisoning safe (Fastify's parser),
- * depth-limited, `INVALID_JSON` when malformed or when a number overflows a double (see
- * `hasOverflowingNumber`), `INVALID_CHARACTER` when a string holds a NUL (see `hasNulEscape`) or a
- * lone surrogate (see `hasLoneSurrogate`).
+ * depth-limited, `INVALID_JSON` when malformed or when a number overflows a double,
+ * `UNSAFE_INTEGER` for an integer past 2^53 - 1 (see `numberRefusal`), `INVALID_CHARACTER` when a
+ * string holds a NUL (see `hasNulEscape`) or a lone surrogate (see `hasLoneSurrogate`).
  */
 export function registerJsonParser(app: FastifyInstance, maxDepth: number): void {
   const parse = app.getDefaultJsonParser('error', 'error')
@@ -117,9 +116,11 @@ export function registerJsonParser(app: FastifyInstance, maxDepth: number): void
           done(new BadRequestError(message, 'INVALID_JSON'), undefined)
         } else if (hasLoneSurrogateEscape(text, value))
           done(new BadRequestError(LONE_SURROGATE_REFUSED, 'INVALID_CHARACTER'), undefined)
-        else if (hasOverflowingNumber(text, value))
-          done(new BadRequestError(NUMBER_OVERFLOW_REFUSED, 'INVALID_JSON'), undefined)
-        else done(null, value)
+        else {
+          const refused = numberRefusal(text, value)
+          if (refused) done(refused, undefined)
+          else done(null, value)
+        }
       })
     },
   )

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import helmet, { type HelmetOptions } from 'helmet'
+import { beforeRouterAnswer } from './error-handler.js'
 
 /**
  * Helmet's response headers for these options, computed once. `@fastify/helmet` builds a new
@@ -47,4 +49,22 @@ export function hostCsp(headers: Record<string, string>): ((host: string) => str
   const [head, tail] = (headers['content-security-policy'] ?? '').split(` ${REQUEST_SOCKET_ORIGINS}`)
   if (tail === undefined) return undefined
   return (host) => (CSP_HOST.test(host) ? `${head} ws://${host} wss://${host}${tail}` : head + tail)
+}
+
+/**
+ * `headers` (from `securityHeaders`, the CSP filled per request by `hostCsp`) on every answer:
+ * through an `onRequest` hook (routes, the not-found handler, errors), and on the answers the
+ * router gives itself before any hook runs (a URL it cannot read, a segment over its length).
+ */
+export function applySecurityHeaders(app: FastifyInstance, headers: Record<string, string>): void {
+  const cspFor = hostCsp(headers)
+  const set = (request: FastifyRequest, reply: FastifyReply) => {
+    reply.headers(headers)
+    if (cspFor) reply.header('content-security-policy', cspFor(request.host))
+  }
+  app.addHook('onRequest', (request, reply, done) => {
+    set(request, reply)
+    done()
+  })
+  beforeRouterAnswer(app, set)
 }
