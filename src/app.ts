@@ -394,6 +394,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       db,
       box: notification.createSecretBox(config.JWT_SECRET),
       registry: platform.metrics.registry,
+      bus: platform.bus,
       onError: (err) => app.log.warn({ err }, 'webhook delivery failed'),
     },
     {
@@ -410,6 +411,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     db,
     box: notification.createSecretBox(config.JWT_SECRET),
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+    maxPerCampaign: config.WEBHOOK_MAX_PER_CAMPAIGN,
     worker: deliveryWorker,
     bus: platform.bus,
     onError: (err) => app.log.warn({ err }, 'a notice to the other nodes’ webhook workers was not sent'),

@@ -123,6 +123,11 @@ const EnvSchema = Type.Object({
   WEBHOOK_CIRCUIT_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
   WEBHOOK_CIRCUIT_COOLDOWN_MS: Type.Integer({ minimum: 10, maximum: 86_400_000, default: 60_000 }),
   WEBHOOK_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
+  /**
+   * Endpoints one campaign may register: each lead is written and sent once per endpoint, so the
+   * count multiplies every lead's cost. Past it, `POST …/webhooks` is 409 `WEBHOOK_LIMIT_REACHED`.
+   */
+  WEBHOOK_MAX_PER_CAMPAIGN: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
   // Stream registry (StreamSource /api/v1, /cable) and campaign live streams.
   MAINTENANCE_MODE: Type.Boolean({ default: false }),
   STREAMSOURCE_RATE_LIMIT_ANONYMOUS: Type.Integer({ minimum: 1, default: 60 }),
@@ -214,6 +219,7 @@ const INTEGER_KEYS = new Set([
   'WEBHOOK_CIRCUIT_THRESHOLD',
   'WEBHOOK_CIRCUIT_COOLDOWN_MS',
   'WEBHOOK_RETENTION_DAYS',
+  'WEBHOOK_MAX_PER_CAMPAIGN',
   'STREAMSOURCE_RATE_LIMIT_ANONYMOUS',
   'STREAMSOURCE_RATE_LIMIT_AUTHENTICATED',
   'STREAMSOURCE_RATE_LIMIT_SERVICE',

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import assert from 'node:assert/strict'
 import { after, before } from 'node:test'
 import type { FastifyInstance } from 'fastify'
+import type { HandedRow } from '../src/modules/notification/delivery-worker.js'
 import {
   adminHeaders,
   buildTestApp,
@@ -220,4 +221,56 @@ export function webhookApp(dialect: Dialect, env: Record<string, string>) {
     },
     servers,
   }
+}
+
+/**
+ * Outbox rows for endpoint `webhookId` written as `enqueueMany` leases them (`sending`, first
+ * attempt, leased for two minutes), with what `DeliveryWorker.handoff` needs: one per name, about
+ * `lead_<name>` (`subject_id` set when `subjects` is true).
+ */
+export async function handedRows(
+  app: FastifyInstance,
+  slug: string,
+  webhookId: string,
+  names: string[],
+  subjects = false,
+): Promise<HandedRow[]> {
+  const db = app.platform.database.db
+  const endpoint = await db
+    .selectFrom('service_notification_webhook')
+    .selectAll()
+    .where('id', '=', webhookId)
+    .executeTakeFirstOrThrow()
+  const rows: HandedRow[] = []
+  for (const name of names) {
+    const body = JSON.stringify({ type: 'lead.created', data: { lead: { id: `lead_${name}` } } })
+    const subject_id = subjects ? `lead_${name}` : null
+    const row = await db
+      .insertInto('service_notification_outbox')
+      .values({
+        message_id: `msg_${name}`,
+        webhook_id: webhookId,
+        campaign_slug: slug,
+        event: 'lead.created',
+        subject_id,
+        payload: body,
+        status: 'sending',
+        attempts: 1,
+        lease_until: new Date(Date.now() + 120_000),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    rows.push({
+      id: Number(row.id),
+      message_id: `msg_${name}`,
+      webhook_id: webhookId,
+      campaign_slug: slug,
+      event: 'lead.created',
+      body,
+      attempts: 1,
+      subject_id,
+      endpoint,
+    })
+  }
+  return rows
 }

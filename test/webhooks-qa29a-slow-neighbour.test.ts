@@ -10,6 +10,7 @@ import { createDeliveryWorker, createSecretBox } from '../src/modules/notificati
 import { DIALECTS } from './helper.js'
 import {
   FAST_WEBHOOKS,
+  handedRows,
   heldAnswers,
   receiver,
   subscribedEndpoint,
@@ -22,46 +23,6 @@ for (const dialect of DIALECTS) {
     const suite = webhookApp(dialect, FAST_WEBHOOKS)
     const { servers } = suite
     const db = () => suite.ctx.app.platform.database.db
-
-    /** Rows for endpoint `webhookId` written as `enqueueMany` leases them, with what handoff needs. */
-    async function handedRows(slug: string, webhookId: string, names: string[]) {
-      const endpoint = await db()
-        .selectFrom('service_notification_webhook')
-        .selectAll()
-        .where('id', '=', webhookId)
-        .executeTakeFirstOrThrow()
-      const rows = []
-      for (const name of names) {
-        const body = JSON.stringify({ type: 'lead.created', data: { lead: { id: `lead_${name}` } } })
-        const row = await db()
-          .insertInto('service_notification_outbox')
-          .values({
-            message_id: `msg_${name}`,
-            webhook_id: webhookId,
-            campaign_slug: slug,
-            event: 'lead.created',
-            subject_id: null,
-            payload: body,
-            status: 'sending',
-            attempts: 1,
-            lease_until: new Date(Date.now() + 120_000),
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow()
-        rows.push({
-          id: Number(row.id),
-          message_id: `msg_${name}`,
-          webhook_id: webhookId,
-          campaign_slug: slug,
-          event: 'lead.created',
-          body,
-          attempts: 1,
-          subject_id: null,
-          endpoint,
-        })
-      }
-      return rows
-    }
 
     it("a second endpoint's message goes out while the first one's sends are all still waiting", async () => {
       const held = heldAnswers()
@@ -93,9 +54,9 @@ for (const dialect of DIALECTS) {
       worker.start()
       try {
         const names = Array.from({ length: 12 }, (_, i) => `slow_${dialect}_${i}`)
-        worker.handoff(await handedRows(slow.slug, slow.id, names))
+        worker.handoff(await handedRows(suite.ctx.app, slow.slug, slow.id, names))
         await waitFor(() => slowReceiver.got.length >= 5, 'the slow endpoint to be busy')
-        worker.handoff(await handedRows(other.slug, other.id, [`other_${dialect}`]))
+        worker.handoff(await handedRows(suite.ctx.app, other.slug, other.id, [`other_${dialect}`]))
 
         const got = await waitFor(() => other.r.got[0], "the other endpoint's message")
         assert.equal(got.id, `msg_other_${dialect}`)

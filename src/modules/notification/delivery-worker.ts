@@ -1,4 +1,5 @@
 import { Counter, type Registry } from 'prom-client'
+import type { EventBus } from '../../platform/bus/bus.js'
 import { coalesce } from '../../platform/coalesce.js'
 import type { Db } from '../../platform/db/database.js'
 import type { SecretBox } from './secret-box.js'
@@ -6,6 +7,7 @@ import { createSender } from './sender.js'
 import { signedHeaders } from './signing.js'
 import { PrivateTargetError, resolveTarget } from './target-guard.js'
 import * as repo from './webhook.repo.js'
+import { announceEndpointGone, GONE } from './worker-channel.js'
 
 export interface DeliveryWorkerOptions {
   pollMs: number
@@ -52,6 +54,11 @@ export interface DeliveryWorker {
    * endpoint read before the change (a commit in the same instant) is not caught.
    */
   requeue(webhookIds: string[]): void
+  /**
+   * Cancels the handed rows still queued here for these endpoints, with `reason` as their error:
+   * another node's send was answered 410 Gone, and that node disabled the endpoint.
+   */
+  cancelQueued(webhookIds: string[], reason: string): void
 }
 
 /** A row written already claimed, with what sending it needs. */
@@ -89,7 +96,14 @@ export function retryDelayMs(
 }
 
 export function createDeliveryWorker(
-  deps: { db: Db; box: SecretBox; registry?: Registry; onError?: (err: unknown) => void },
+  deps: {
+    db: Db
+    box: SecretBox
+    registry?: Registry
+    /** Tells the other nodes' workers of an endpoint a 410 disabled (see `worker-channel.ts`). */
+    bus?: Pick<EventBus, 'publish'>
+    onError?: (err: unknown) => void
+  },
   options: DeliveryWorkerOptions,
 ): DeliveryWorker {
   const { db, box } = deps
@@ -97,6 +111,9 @@ export function createDeliveryWorker(
   // Longer than any single send, so a live worker's lease never expires under it.
   const leaseMs = Math.max(60_000, options.timeoutMs * 3)
   const breaker = { threshold: options.circuitThreshold, cooldownMs: options.circuitCooldownMs }
+  // How long a half-open endpoint is held for its probe (see `repo.claimDue`): a send's timeout
+  // and its address lookup. A probe outliving it (a hung lookup) is followed by a second one.
+  const probeMs = options.timeoutMs + 5_000
   // Handed rows wait here for a send slot; at most `maxHandedInFlight` are being sent at once.
   const maxHandedInFlight = batchSize * 2
   // A quarter of the slots are kept from any one endpoint's sends, and endpoints take turns: a
@@ -201,22 +218,20 @@ export function createDeliveryWorker(
       if (webhook.consecutive_failures > 0 || failing.has(row.webhook_id)) {
         failing.delete(row.webhook_id)
         await repo.recordEndpointResult(db, row.webhook_id, true, breaker)
+        // A probe's success closed the circuit: what waited behind it goes now, not at the next sweep.
+        sweepWanted = true
+        if (!stopped) schedule(0)
       }
       await finish(status, null, result.durationMs, { status: 'delivered' })
       return
     }
     if (result.status === 410) {
       outcomes?.inc({ outcome: 'gone' })
-      await repo.disableEndpoint(db, row.webhook_id, 'receiver answered 410 Gone')
-      // What disableEndpoint does to the endpoint's pending rows, for those queued here.
-      for (const queued of takeQueued((q) => q.webhook_id === row.webhook_id)) {
-        void settle({
-          id: queued.id,
-          webhook_id: queued.webhook_id,
-          attempt: queued.attempts,
-          outcome: { status: 'cancelled', error: 'receiver answered 410 Gone' },
-        }).catch(() => {})
-      }
+      await repo.disableEndpoint(db, row.webhook_id, GONE)
+      // What disableEndpoint does to the endpoint's pending rows, for those queued here, then on
+      // every other node: theirs were handed with the endpoint still enabled.
+      cancelQueued([row.webhook_id], GONE)
+      if (deps.bus) await announceEndpointGone(deps.bus, [row.webhook_id]).catch((err) => deps.onError?.(err))
       await finish(status, null, result.durationMs, {
         status: 'failed',
         error: 'HTTP 410 Gone: endpoint disabled',
@@ -275,7 +290,7 @@ export function createDeliveryWorker(
     }
     sweepUpTo ??= await repo.lastOutboxId(db)
     const upTo = sweepUpTo
-    const rows = await repo.claimDue(db, batchSize, leaseMs, { sweep: true, upTo })
+    const rows = await repo.claimDue(db, batchSize, leaseMs, { sweep: true, upTo, probeMs })
     // Drained up to `upTo`: fresh claims take over from there. A full sweep goes on next pass.
     if (rows.length < batchSize) {
       sweptAt = Date.now()
@@ -338,6 +353,18 @@ export function createDeliveryWorker(
         rows.map((r) => ({ id: r.id, attempt: r.attempts })),
       )
       .catch((err) => deps.onError?.(err))
+  }
+
+  function cancelQueued(webhookIds: string[], reason: string) {
+    const ids = new Set(webhookIds)
+    for (const queued of takeQueued((q) => ids.has(q.webhook_id))) {
+      void settle({
+        id: queued.id,
+        webhook_id: queued.webhook_id,
+        attempt: queued.attempts,
+        outcome: { status: 'cancelled', error: reason },
+      }).catch(() => {})
+    }
   }
 
   /** Removes and returns the handed rows still queued that `match` picks. */
@@ -444,6 +471,7 @@ export function createDeliveryWorker(
       const gone = new Set(subjectIds)
       takeQueued((q) => q.subject_id !== null && gone.has(q.subject_id))
     },
+    cancelQueued,
     requeue(webhookIds) {
       const changed = new Set(webhookIds)
       const rows = takeQueued((q) => changed.has(q.webhook_id))

@@ -6,6 +6,11 @@ import { storedBody } from './stored-body.js'
 
 export type WebhookRow = Awaited<ReturnType<typeof findWebhook>> & {}
 
+/**
+ * Inserts the endpoint unless its campaign has `max` already (then undefined). Registrations of
+ * one campaign take turns (an advisory lock until the commit), so concurrent ones cannot each
+ * count `max - 1` and all pass.
+ */
 export async function insertWebhook(
   db: Db,
   row: {
@@ -17,12 +22,24 @@ export async function insertWebhook(
     secret_sealed: string
     created_by: string
   },
+  max: number,
 ) {
-  return db
-    .insertInto('service_notification_webhook')
-    .values({ ...row, events: JSON.stringify(row.events) })
-    .returningAll()
-    .executeTakeFirstOrThrow()
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`webhooks:${row.campaign_slug}`}, 0))`.execute(
+      trx,
+    )
+    const { n } = await trx
+      .selectFrom('service_notification_webhook')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('campaign_slug', '=', row.campaign_slug)
+      .executeTakeFirstOrThrow()
+    if (Number(n) >= max) return undefined
+    return trx
+      .insertInto('service_notification_webhook')
+      .values({ ...row, events: JSON.stringify(row.events) })
+      .returningAll()
+      .executeTakeFirstOrThrow()
+  })
 }
 
 /** The endpoint; `forUpdate` locks its row to the caller's transaction (a rotation). */
@@ -143,7 +160,8 @@ export const DISABLED_AT_ENQUEUE = 'endpoint disabled when the event happened'
  * the rows are written already claimed, `sending` with their first attempt leased, and returned
  * with their endpoint so the worker of the node that committed them sends them at once (see
  * `DeliveryWorker.handoff`): no claim statement and no second update of each row. Rows for an
- * endpoint whose circuit is open are written `pending` and left to the worker's sweep.
+ * endpoint whose circuit is open, or half-open (its probe goes first: see `claimDue`), are
+ * written `pending` and left to the worker's sweep.
  */
 export async function enqueueMany(
   trx: Db,
@@ -197,8 +215,7 @@ export async function enqueueMany(
       join service_notification_webhook w on w.campaign_slug = e.campaign
         and (w.events @> jsonb_build_array(e.event) or w.events @> '["*"]'::jsonb)
       cross join lateral (
-        select ${leaseMs ?? null}::int is not null and w.enabled
-          and (w.circuit_open_until is null or w.circuit_open_until <= now()) as leased
+        select ${leaseMs ?? null}::int is not null and w.enabled and w.circuit_open_until is null as leased
       ) c
       order by e.i, w.id
       returning id, message_id, webhook_id, status, last_error
@@ -243,8 +260,11 @@ export interface ClaimedRow {
 
 /** Which due rows a claim looks at: see `claimDue`. */
 export type ClaimScope =
-  /** Every due row with an id up to `upTo`, oldest due first: retries, late commits, orphans. */
-  | { sweep: true; upTo: number }
+  /**
+   * Every due row with an id up to `upTo`, oldest due first: retries, late commits, orphans; and
+   * one probe per half-open endpoint, which holds the endpoint for `probeMs` (see `claimDue`).
+   */
+  | { sweep: true; upTo: number; probeMs: number }
   /** Fresh rows only, in id order, past the highest id this worker has claimed. */
   | { sweep: false; after: number }
 
@@ -261,6 +281,13 @@ export type ClaimScope =
  * the last id it claimed, where the rows are new. A `sweep` (the worker's first pass, then once
  * per poll interval) still takes the status index, for what the fresh path cannot see: retries
  * that came due, rows whose transaction committed after a higher id was claimed, released leases.
+ *
+ * Only endpoints whose circuit is closed (`circuit_open_until` null) have their rows claimed
+ * freely. One whose circuit's cooldown ended is half-open: a sweep claims a single row of it, the
+ * probe, and holds the endpoint (its `circuit_open_until` moved `probeMs` on, so no other claim,
+ * on any node, takes more) until the probe's outcome closes the circuit or opens it again (see
+ * `recordEndpointResult`). A receiver that was failing is not sent its whole backlog at once; a
+ * probe whose worker died is followed by another once the hold ends.
  */
 export async function claimDue(
   db: Db,
@@ -271,18 +298,45 @@ export async function claimDue(
   const [bound, order] = scope.sweep
     ? [sql`d.id <= ${scope.upTo}`, sql`d.next_attempt_at, d.id`]
     : [sql`d.id > ${scope.after}`, sql`d.id`]
+  // A sweep probes the half-open endpoints, each held while its probe is out; a fresh claim never.
+  const [probes, probeRows] = scope.sweep
+    ? [
+        sql`with probe as (
+          update service_notification_webhook w
+          set circuit_open_until = now() + (${scope.probeMs}::int * interval '1 millisecond')
+          where w.enabled and w.circuit_open_until <= now() and exists (
+            select 1 from service_notification_outbox d
+            where d.webhook_id = w.id and ${bound} and d.status = 'pending' and d.next_attempt_at <= now()
+          )
+          returning w.id
+        )`,
+        sql`union all
+          select probed.id from probe p cross join lateral (
+            select d.id from service_notification_outbox d
+            where d.webhook_id = p.id and ${bound} and d.status = 'pending' and d.next_attempt_at <= now()
+            order by d.next_attempt_at, d.id
+            limit 1
+            for update of d skip locked
+          ) probed`,
+      ]
+    : [sql``, sql``]
+  // One list of ids (a union: two `in`s joined by `or` would scan the whole outbox).
   const res = await sql<Omit<ClaimedRow, 'body'> & { payload: unknown }>`
+    ${probes}
     update service_notification_outbox o
     set status = 'sending', attempts = o.attempts + 1,
         lease_until = now() + (${leaseMs}::int * interval '1 millisecond')
     where o.id in (
-      select d.id from service_notification_outbox d
-      join service_notification_webhook w on w.id = d.webhook_id
-      where ${bound} and d.status = 'pending' and d.next_attempt_at <= now()
-        and w.enabled and (w.circuit_open_until is null or w.circuit_open_until <= now())
-      order by ${order}
-      limit ${limit}
-      for update of d skip locked
+      select free.id from (
+        select d.id from service_notification_outbox d
+        join service_notification_webhook w on w.id = d.webhook_id
+        where ${bound} and d.status = 'pending' and d.next_attempt_at <= now()
+          and w.enabled and w.circuit_open_until is null
+        order by ${order}
+        limit ${limit}
+        for update of d skip locked
+      ) free
+      ${probeRows}
     )
     returning o.id, o.message_id, o.webhook_id, o.campaign_slug, o.event, o.payload, o.attempts
   `.execute(db)

@@ -46,10 +46,13 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (
         operationId: 'createWebhook',
         tags,
         security: SecuredBy,
-        description: 'Register a CRM endpoint. The `whsec_` secret is returned here and on rotation only.',
+        description:
+          'Register a CRM endpoint. The `whsec_` secret is returned here and on rotation only. A ' +
+          'campaign has at most `WEBHOOK_MAX_PER_CAMPAIGN` endpoints (default 20): past it, 409 ' +
+          '`WEBHOOK_LIMIT_REACHED` (`details.limit`).',
         params: Params,
         body: CreateWebhookBody,
-        response: { 201: WebhookWithSecret, ...errors(400, 401, 403, 404, 422) },
+        response: { 201: WebhookWithSecret, ...errors(400, 401, 403, 404, 409, 422) },
       },
     },
     async (request, reply) => {

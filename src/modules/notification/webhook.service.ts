@@ -104,6 +104,9 @@ export interface WebhookService {
   scrubSubjects(subjectIds: string[], trx?: Db): Promise<void>
 }
 
+/** Endpoints per campaign when the deployment does not say (`WEBHOOK_MAX_PER_CAMPAIGN`). */
+export const DEFAULT_MAX_PER_CAMPAIGN = 20
+
 /** How long a rotated-out secret keeps signing, unless the rotation says otherwise. */
 export const DEFAULT_ROTATION_GRACE_SECONDS = 24 * 60 * 60
 
@@ -162,6 +165,8 @@ export function createWebhookService(deps: {
   worker?: Pick<DeliveryWorker, 'leaseMs' | 'handoff' | 'nudge' | 'forget' | 'requeue'>
   /** Carries erasures and endpoint changes to the other nodes' workers (see `worker-channel.ts`). */
   bus?: Pick<EventBus, 'publish'>
+  /** Endpoints one campaign may have (`WEBHOOK_MAX_PER_CAMPAIGN`); default `DEFAULT_MAX_PER_CAMPAIGN`. */
+  maxPerCampaign?: number
   /** Messages `recover` turns back per statement (default `repo.RECOVER_BATCH`). */
   recoverBatchSize?: number
   onError?: (err: unknown) => void
@@ -203,15 +208,27 @@ export function createWebhookService(deps: {
       // Checked here too, not only at send time, so an admin learns at once that a URL is refused.
       refuseCredentials((await resolveTarget(input.url, deps.allowPrivate)).url)
       const secret = newWebhookSecret()
-      const row = await repo.insertWebhook(db, {
-        id: `wh_${newUlid()}`,
-        campaign_slug: campaign,
-        url: input.url,
-        events: input.events,
-        description: input.description ?? '',
-        secret_sealed: box.seal(secret),
-        created_by: actor,
-      })
+      const max = deps.maxPerCampaign ?? DEFAULT_MAX_PER_CAMPAIGN
+      const row = await repo.insertWebhook(
+        db,
+        {
+          id: `wh_${newUlid()}`,
+          campaign_slug: campaign,
+          url: input.url,
+          events: input.events,
+          description: input.description ?? '',
+          secret_sealed: box.seal(secret),
+          created_by: actor,
+        },
+        max,
+      )
+      if (!row) {
+        throw new ConflictError(
+          `Campaign ${campaign} has ${max} webhook endpoints, the most it may have: delete one first`,
+          'WEBHOOK_LIMIT_REACHED',
+          { limit: max },
+        )
+      }
       return { id: row.id, secret, webhook: view(row) }
     },
     async list(campaign) {

@@ -217,16 +217,20 @@ function filterTime(value: string): Date {
   return new Date(Math.min(LATEST, Math.max(EARLIEST, at)))
 }
 
-/** The admin list's filters as conditions on `service_quote_main`'s columns (unqualified). */
+/**
+ * The admin list's filters as conditions on `service_quote_main`'s columns (unqualified). Text is
+ * compared in NFC, the form leads are stored in (see `validateQuote`): an "é" typed as e + U+0301
+ * finds the precomposed one.
+ */
 function conditions(campaign: string, f: LeadFilters): Array<RawBuilder<boolean>> {
   const c = [sql<boolean>`campaign_slug = ${campaign}`]
   if (f.status) c.push(sql<boolean>`status = ${f.status}`)
   if (f.email) c.push(sql<boolean>`email = ${leadEmail(f.email)}`)
-  if (f.interest) c.push(sql<boolean>`interest = ${f.interest}`)
+  if (f.interest) c.push(sql<boolean>`interest = ${f.interest.normalize('NFC')}`)
   if (f.from) c.push(sql<boolean>`created_at >= ${filterTime(f.from)}`)
   if (f.to) c.push(sql<boolean>`created_at < ${filterTime(f.to)}`)
   if (f.q) {
-    const like = `%${f.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`
+    const like = `%${f.q.normalize('NFC').replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`
     c.push(sql<boolean>`(name ilike ${like} or email ilike ${like} or company ilike ${like})`)
   }
   return c

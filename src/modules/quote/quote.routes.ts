@@ -212,7 +212,9 @@ export const quoteRoutes: FastifyPluginAsync<QuoteRoutesOptions> = async (
         operationId: 'updateLeadStatus',
         tags,
         security: SecuredBy,
-        description: 'Move a lead along new → contacted → qualified → won | lost (lost from any open stage).',
+        description:
+          'Move a lead along new → contacted → qualified → won | lost (lost from any open stage). The ' +
+          'status it already has is a 200 with the lead unchanged: nothing is announced or sent.',
         params: Type.Object({ slug: Slug, id: Type.String({ maxLength: 64 }) }),
         body: PatchLeadBody,
         response: { 200: LeadView, ...errors(400, 401, 403, 404, 409) },

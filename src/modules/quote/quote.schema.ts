@@ -51,7 +51,13 @@ export const QuoteFields = Type.Object(
     // Something visible: a name of only zero-width or filler characters (`\u200B`) names no one.
     name: Type.String({ minLength: 1, maxLength: 200, pattern: `^${SHOWS_SOMETHING}${LINE.slice(1)}` }),
     // A dotted domain, as registration asks: `ada@localhost` reaches no one a campaign could answer.
-    email: Type.String({ format: 'email', maxLength: 254, pattern: '^[^\\s@]+@[^\\s@.]+(\\.[^\\s@.]+)+$' }),
+    // A name, not an address: `a@[127.0.0.1]` and `a@127.0.0.1` (no top-level domain is all
+    // digits) would have the CRM mail a host, often an internal one, rather than a person.
+    email: Type.String({
+      format: 'email',
+      maxLength: 254,
+      pattern: '^[^\\s@]+@[^\\s@.\\[\\]]+(\\.[^\\s@.\\[\\]]+)*\\.(?![0-9]+$)[^\\s@.\\[\\]]+$',
+    }),
     company: Type.Optional(Type.String({ maxLength: 200, pattern: LINE })),
     // Digits, five at least before any extension: `-----` or `(((((` is punctuation, not a number
     // anyone can call. A slash (`0221/1234567`) and an extension (`ext. 23`, `x23`, `#23`) are
@@ -98,7 +104,8 @@ export const PERSONAL_FIELDS = ['name', 'email', 'phone', 'company', 'message']
 /** Per-field wording for the errors a person filling the form can act on. */
 export const FIELD_HINTS: Record<string, string> = {
   name: 'name must be one line of 1 to 200 characters, without control characters',
-  email: 'email must be a valid email address with a domain such as example.com (at most 254 characters)',
+  email:
+    'email must be a valid email address with a domain such as example.com, not an IP address (at most 254 characters)',
   company: 'company must be one line of at most 200 characters, without control characters',
   phone:
     'phone must be 5 to 32 digits, spaces, +, (, ), ., / or -, with at least 5 digits, and may end with an extension (ext. 23)',

@@ -52,7 +52,10 @@ export interface QuoteService {
    * is told it does not exist. How a page that missed status notifications catches up.
    */
   own(id: string, principal: Pick<Principal, 'user_id' | 'session_id'>): Promise<OwnLeadView>
-  /** Editors move a lead along its lifecycle; the submitter and admins hear of it. */
+  /**
+   * Editors move a lead along its lifecycle; the submitter and admins hear of it. Its own status
+   * again is no move: the lead as it is, nothing written, announced or queued.
+   */
   transition(campaign: string, id: string, to: LeadStatus, actor: string): Promise<LeadView>
   /**
    * GDPR erasure of one lead (an admin acting on a request from someone who never registered):
@@ -399,6 +402,8 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
         const current = await repo.lockLead(trx, campaign, id)
         if (!current) throw new NotFoundError(`Lead ${id} not found in ${campaign}`, 'LEAD_NOT_FOUND')
         if (current.erased_at) throw new ConflictError(`Lead ${id} was erased`, 'LEAD_ERASED')
+        // Already there (a double click, a retried PATCH): nothing to change, announce or send.
+        if (current.status === to) return { lead: current, from: to, queued: undefined }
         const allowed = TRANSITIONS[current.status]
         if (!allowed.includes(to)) {
           throw new ConflictError(
@@ -420,6 +425,7 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
         })
         return { lead: updated, from: current.status, queued }
       })
+      if (!queued) return toLeadView(lead)
       deps.webhooks.deliver(queued)
       await Promise.all([
         notifySubmitter(lead),

@@ -31,16 +31,31 @@ function plainPhone(typed: string): string {
 }
 
 /**
- * Strings trimmed, the phone in ASCII (`plainPhone`) and the email put in its stored form
- * (`leadEmail`) before validation, so " Ada@X.io " and `ada@ｘ.io` are one person, and an
- * internationalised domain is checked as the ASCII the form takes.
+ * A language tag in its canonical form (`EN-us` → `en-US`, `pt_br` → `pt-BR`, `iw` → `he`), so
+ * one language is one value to filter, group and route by; undefined when it is no valid BCP 47
+ * tag (`en-US-US`, a repeated variant), which the schema's pattern alone lets through.
+ */
+export function canonicalLocale(typed: string): string | undefined {
+  try {
+    return Intl.getCanonicalLocales(typed.replaceAll('_', '-'))[0]
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Strings trimmed and in NFC (an "é" typed as e + U+0301 is the precomposed "é" people search
+ * for), the phone in ASCII (`plainPhone`), the email put in its stored form (`leadEmail`), and
+ * the locale canonical (`canonicalLocale`) before validation, so " Ada@X.io " and `ada@ｘ.io` are
+ * one person, and an internationalised domain is checked as the ASCII the form takes.
  */
 function normalise(raw: unknown): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(raw)) out[k] = typeof v === 'string' ? v.trim() : v
+  for (const [k, v] of Object.entries(raw)) out[k] = typeof v === 'string' ? v.trim().normalize('NFC') : v
   if (typeof out.email === 'string') out.email = leadEmail(out.email)
   if (typeof out.phone === 'string') out.phone = plainPhone(out.phone)
+  if (typeof out.locale === 'string') out.locale = canonicalLocale(out.locale) ?? out.locale
   for (const key of ['company', 'phone', 'message', 'interest', 'locale', 'budget']) {
     if (out[key] === '') delete out[key]
   }
@@ -61,6 +76,12 @@ function localPartNotAscii(input: object): boolean {
   return /[^\x00-\x7F]/.test(email.slice(0, email.lastIndexOf('@')))
 }
 
+/** True when the form's locale, once normalised, is no language tag (see `canonicalLocale`). */
+function localeInvalid(input: object): boolean {
+  const locale = (input as { locale?: unknown }).locale
+  return typeof locale === 'string' && canonicalLocale(locale) === undefined
+}
+
 /** True when the name is text that shows nothing (`\u200B`, a Hangul filler: see `isBlank`). */
 function nameShowsNothing(input: object): boolean {
   const name = (input as { name?: unknown }).name
@@ -74,7 +95,7 @@ function nameShowsNothing(input: object): boolean {
 export function validateQuote(raw: unknown): QuoteFields {
   const input = normalise(raw)
   const valid = validator.Check(input)
-  if (valid && !metadataTooLarge(input)) return input as QuoteFields
+  if (valid && !metadataTooLarge(input) && !localeInvalid(input)) return input as QuoteFields
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new ValidationError('The quote form must be a JSON object', [
       { field: '', path: '/payload', message: 'must be an object' },
@@ -102,6 +123,7 @@ export function validateQuote(raw: unknown): QuoteFields {
     }
   }
   if (!byField.has('metadata') && metadataTooLarge(input)) add('metadata', FIELD_HINTS.metadata!)
+  if (localeInvalid(input)) add('locale', FIELD_HINTS.locale!)
   const details = [...byField.values()]
   throw new ValidationError(
     `The quote form has ${details.length} invalid field${details.length === 1 ? '' : 's'}: ${details

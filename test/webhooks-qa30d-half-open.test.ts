@@ -1,0 +1,125 @@
+// QA pass 30d on CRM webhooks: when an endpoint's circuit breaker cooled down, every message that
+// had waited for it was claimed and sent at once, to a receiver that had just been failing: a
+// burst of retries that could knock it over again. The breaker is half-open now: one message goes
+// first, as a probe; the others wait until it succeeds, and a failed probe opens the circuit again.
+import assert from 'node:assert/strict'
+import type http from 'node:http'
+import { describe, it } from 'node:test'
+import { createCampaign, DIALECTS } from './helper.js'
+import {
+  FAST_WEBHOOKS,
+  firstEndpoint,
+  guestLead,
+  receiver,
+  subscribe,
+  waitFor,
+  webhookApp,
+  webhookMessages,
+} from './webhook-fixtures.js'
+
+for (const dialect of DIALECTS) {
+  describe(`webhook circuit half-open: one probe first (${dialect})`, () => {
+    const suite = webhookApp(dialect, {
+      ...FAST_WEBHOOKS,
+      WEBHOOK_CIRCUIT_THRESHOLD: '1',
+      // Cooled down by the test (below), never by the clock.
+      WEBHOOK_CIRCUIT_COOLDOWN_MS: '3600000',
+    })
+    const { servers } = suite
+    const db = () => suite.ctx.app.platform.database.db
+
+    /**
+     * An endpoint whose first request failed (its circuit open), with `waiting` more leads queued
+     * behind it; its later requests are held on the wire until the test answers them.
+     */
+    async function openedEndpoint(waiting: number) {
+      const held: http.ServerResponse[] = []
+      const r = await receiver((n, _req, res) => {
+        if (n === 1) {
+          res.writeHead(500).end()
+          return
+        }
+        ;(res as any).held = true
+        held.push(res)
+      })
+      servers.push(r)
+      const slug = await createCampaign(suite.ctx.app)
+      const { id } = await subscribe(suite.ctx.app, slug, r)
+      await guestLead(suite.ctx.app, slug, 'first@example.com')
+      await waitFor(async () => (await firstEndpoint(suite.ctx.app, slug)).circuit === 'open', 'circuit open')
+      for (let i = 0; i < waiting; i++) await guestLead(suite.ctx.app, slug, `waiting${i}@example.com`)
+      assert.equal(r.got.length, 1, 'nothing is sent while the circuit is open')
+      const sending = async () =>
+        (
+          await db()
+            .selectFrom('service_notification_outbox')
+            .select('id')
+            .where('webhook_id', '=', id)
+            .where('status', '=', 'sending')
+            .execute()
+        ).length
+      return {
+        r,
+        slug,
+        id,
+        held,
+        sending,
+        /** The cooldown ends (as the clock would end it); the worker's next sweep finds it. */
+        async coolDown() {
+          await db()
+            .updateTable('service_notification_webhook')
+            .set({ circuit_open_until: new Date(Date.now() - 1000) })
+            .where('id', '=', id)
+            .execute()
+          // The refused message's retry is due too.
+          await db()
+            .updateTable('service_notification_outbox')
+            .set({ next_attempt_at: new Date(Date.now() - 1000) })
+            .where('webhook_id', '=', id)
+            .where('status', '=', 'pending')
+            .execute()
+        },
+      }
+    }
+
+    it('sends one probe, and the rest only once it succeeded', async () => {
+      const e = await openedEndpoint(4)
+      await e.coolDown()
+      await waitFor(() => e.held.length >= 1, 'the probe on the wire')
+      assert.equal(await e.sending(), 1, 'one message claimed while the probe is out')
+      assert.equal(e.held.length, 1)
+
+      e.held.shift()!.writeHead(204).end()
+      // The circuit closed: the four others go, answered as they come.
+      await waitFor(async () => {
+        for (const res of e.held.splice(0)) res.writeHead(204).end()
+        const all = await webhookMessages(suite.ctx.app, e.slug, e.id)
+        return all.length === 5 && all.every((m) => m.status === 'delivered')
+      }, 'every message delivered after the probe')
+      const hook = await firstEndpoint(suite.ctx.app, e.slug)
+      assert.equal(hook.circuit, 'closed')
+      assert.equal(hook.consecutive_failures, 0)
+      assert.equal(hook.circuit_open_until, null)
+    })
+
+    it('a failed probe opens the circuit again and sends nothing more', async () => {
+      const e = await openedEndpoint(3)
+      await e.coolDown()
+      await waitFor(() => e.held.length >= 1, 'the probe on the wire')
+      assert.equal(await e.sending(), 1)
+      const probe = e.r.got[1]!.id
+      e.held.shift()!.writeHead(503).end()
+      await waitFor(async () => {
+        const m = (await webhookMessages(suite.ctx.app, e.slug, e.id)).find((x) => x.message_id === probe)
+        return m?.status === 'pending' && m.last_error === 'HTTP 503'
+      }, 'the probe settled as failed')
+      const hook = await firstEndpoint(suite.ctx.app, e.slug)
+      assert.equal(hook.circuit, 'open')
+      assert.ok(Date.parse(hook.circuit_open_until) > Date.now() + 30 * 60_000, hook.circuit_open_until)
+      assert.equal(await e.sending(), 0)
+      assert.equal(e.r.got.length, 2, 'the first request and the probe, nothing else')
+      const statuses = (await webhookMessages(suite.ctx.app, e.slug, e.id)).map((m) => m.status)
+      assert.deepEqual(statuses, ['pending', 'pending', 'pending', 'pending'])
+    })
+  })
+}
