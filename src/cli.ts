@@ -5,6 +5,9 @@ import { type Config, ConfigError, loadConfig } from './config.js'
 import { ROLES, type Role } from './platform/auth/principal.js'
 import { AppError } from './platform/http/errors.js'
 import { createPlatform } from './platform/platform.js'
+import { changeRole, isPersonRole } from './modules/user/role.js'
+import { createRevocations } from './modules/user/revocations.js'
+import { PERSON_ROLES } from './modules/user/user.schema.js'
 import { MigrationError, migrateToLatest } from './platform/db/migrate.js'
 import { createDatabase } from './platform/db/database.js'
 import { ListenError, startServer } from './server.js'
@@ -19,6 +22,9 @@ Usage:
   ovasabi apikey list [--json]               list API keys (never the keys themselves)
   ovasabi apikey revoke <id>                 revoke an API key
   ovasabi campaign list [--json]             list campaigns
+  ovasabi user role --email E --role R       give a person the participant, editor or admin role [--json]
+                                             (editor and admin sign in to the console with their
+                                             password; a lowered role signs them out everywhere)
 ${STREAMSOURCE_USER_HELP}
 ${KG_HELP}
 
@@ -98,6 +104,43 @@ const commands: Record<string, Command> = {
         return done ? 0 : 1
       }
       throw new UsageError('apikey create|list|revoke')
+    })
+  },
+  async user(config, args) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { email: { type: 'string' }, role: { type: 'string' }, json: { type: 'boolean' } },
+    })
+    if (positionals.length !== 1 || positionals[0] !== 'role' || !values.email) {
+      console.error('Usage: ovasabi user role --email E --role participant|editor|admin [--json]')
+      return 2
+    }
+    if (!isPersonRole(values.role)) {
+      console.error(`--role must be one of ${PERSON_ROLES.join(', ')}`)
+      return 2
+    }
+    const role = values.role
+    const email = values.email
+    return withPlatform(config, async ({ database, bus }) => {
+      // Running nodes hear of a lowered role at once (with Redis) and close the person's sockets.
+      const revocations = createRevocations(database.db, { bus })
+      const changed = await changeRole(database.db, { email }, role, { revocations })
+      if (values.json) {
+        const { tokens_valid_after, ...rest } = changed
+        console.log(
+          JSON.stringify({
+            ...rest,
+            ...(tokens_valid_after ? { tokens_valid_after: tokens_valid_after.toISOString() } : {}),
+          }),
+        )
+      } else {
+        const who = `${changed.id} ${escapeControls(changed.email ?? '')}`
+        const was = changed.previous_role === role ? ' (unchanged)' : ` (was ${changed.previous_role})`
+        const out = changed.tokens_valid_after ? '; signed out everywhere, signs in again' : ''
+        console.log(`${who}: ${role}${was}${out}`)
+      }
+      return 0
     })
   },
   async campaign(config, args) {

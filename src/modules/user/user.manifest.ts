@@ -6,7 +6,15 @@ export const userManifest: ModuleManifest = {
   version: '1.0.0',
   description:
     'Registration (join a campaign), password login, per-campaign referral codes and erasure of personal data',
-  capabilities: ['user.register', 'user.login', 'user.me', 'user.logout', 'user.erase', 'user.referral_code'],
+  capabilities: [
+    'user.register',
+    'user.login',
+    'user.me',
+    'user.logout',
+    'user.erase',
+    'user.role',
+    'user.referral_code',
+  ],
   dependencies: ['campaign', 'nexus', 'auth', 'database', 'realtime', 'ratelimit'],
   endpoints: [
     { method: 'POST', path: '/api/user/register', auth: 'public', summary: 'Join a campaign' },
@@ -25,6 +33,12 @@ export const userManifest: ModuleManifest = {
       auth: 'participant',
       summary: 'Erase a person (self or admin)',
     },
+    {
+      method: 'PUT',
+      path: '/api/user/:id/role',
+      auth: 'admin',
+      summary: 'Give a person a role (participant, editor, admin); lowering one cuts off their tokens',
+    },
   ],
   actions: ['user.register'],
   events: [
@@ -34,7 +48,7 @@ export const userManifest: ModuleManifest = {
       channel: 'bus',
       direction: 'emits',
       description:
-        'A logout or an erasure committed: its sessions (and with `all` every token of the person)',
+        'A logout, an erasure or a lowered role committed: its sessions (and with `all` every token of the person)',
       schema: credentialsRevokedSchema,
     },
     {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
+import type { PersonRole } from './user.schema.js'
 
 export interface UserRow {
   id: string
@@ -10,6 +11,8 @@ export interface UserRow {
   created_at: Date
   erased_at: Date | null
   tokens_valid_after: Date | null
+  /** What their tokens carry (migration 035). */
+  role: PersonRole
 }
 
 export interface MembershipRow {
@@ -31,6 +34,7 @@ const userColumns = [
   'created_at',
   'erased_at',
   'tokens_valid_after',
+  'role',
 ] as const
 
 export async function findById(db: Db, id: string): Promise<UserRow | undefined> {
@@ -310,6 +314,8 @@ export async function erase(db: Db, id: string): Promise<Date | undefined> {
       password_hash: null,
       locale: null,
       metadata: sql`'{}'::jsonb`,
+      // Nobody signs in as an erased person; nor do they count as an admin.
+      role: 'participant',
       erased_at: new Date(),
       updated_at: new Date(),
     })

@@ -13,6 +13,8 @@ import {
   MeResponse,
   RegisterBody,
   type RegisterPayload,
+  SetRoleBody,
+  SetRoleResponse,
 } from './user.schema.js'
 import type { UserService } from './user.service.js'
 
@@ -160,6 +162,53 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
       const { id } = request.params as { id: string }
       const erased = await users.erase(id, request.principal!)
       return { id: erased.id, status: 'erased' as const, erased_at: erased.erased_at.toISOString() }
+    },
+  )
+
+  app.put(
+    '/api/user/:id/role',
+    {
+      onRequest: app.requireRole('admin'),
+      schema: {
+        operationId: 'setUserRole',
+        tags,
+        security: SecuredBy,
+        description:
+          'Give a person a role (admin: an admin key or an admin person). `editor` and `admin` may use the ' +
+          'console and every route of that role, as a key of that role may; their tokens carry the role from ' +
+          'their next login. Lowering a role also cuts off every token of the person issued before ' +
+          '(`tokens_valid_after`): an old token is 401 `TOKEN_REVOKED` everywhere and their sockets close. ' +
+          'The last admin person cannot lower their own role (409 `LAST_ADMIN`). An unknown or erased ' +
+          'person is 404 `USER_NOT_FOUND`. Each change is logged (who, whom, from and to).',
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
+        body: SetRoleBody,
+        response: { 200: SetRoleResponse, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string }
+      const { role } = request.body as SetRoleBody
+      const actor = request.principal!
+      const changed = await users.setRole(id, role, actor)
+      request.log.info(
+        {
+          audit: 'user.role',
+          actor: actor.user_id,
+          actor_kind: actor.kind,
+          user_id: changed.id,
+          role: changed.role,
+          previous_role: changed.previous_role,
+        },
+        'person role changed',
+      )
+      return {
+        id: changed.id,
+        role: changed.role,
+        previous_role: changed.previous_role,
+        ...(changed.tokens_valid_after
+          ? { tokens_valid_after: changed.tokens_valid_after.toISOString() }
+          : {}),
+      }
     },
   )
 }

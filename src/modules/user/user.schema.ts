@@ -194,3 +194,27 @@ export const MeResponse = Type.Object({
   ),
 })
 export type MeResponse = Static<typeof MeResponse>
+
+/** What a person may do beyond taking part: their tokens carry it (issue 7). Weakest first. */
+export const PERSON_ROLES = ['participant', 'editor', 'admin'] as const
+export type PersonRole = (typeof PERSON_ROLES)[number]
+
+export const SetRoleBody = Type.Object(
+  {
+    role: Type.Union(
+      PERSON_ROLES.map((r) => Type.Literal(r)),
+      { description: '`editor` and `admin` may use the console; `participant` only takes part' },
+    ),
+  },
+  { additionalProperties: false },
+)
+export type SetRoleBody = Static<typeof SetRoleBody>
+
+export const SetRoleResponse = Type.Object({
+  id: Type.String(),
+  role: Type.Union(PERSON_ROLES.map((r) => Type.Literal(r))),
+  previous_role: Type.Union(PERSON_ROLES.map((r) => Type.Literal(r))),
+  /** Set when the role was lowered: every token of the person issued before it is refused. */
+  tokens_valid_after: Type.Optional(Type.String({ format: 'date-time' })),
+})
+export type SetRoleResponse = Static<typeof SetRoleResponse>

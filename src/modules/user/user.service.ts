@@ -30,6 +30,7 @@ import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword }
 import { generateReferralCode } from './referral-code.js'
 import type { Revocations } from './revocations.js'
 import { logOut } from './logout.js'
+import { changeRole, type RoleChange } from './role.js'
 import { whoAmI } from './me.js'
 import * as repo from './user.repo.js'
 import {
@@ -37,6 +38,7 @@ import {
   type LoginBody,
   type LogoutResponse,
   type MeResponse,
+  type PersonRole,
   type ReferralOutcome,
   type RegisterPayload,
   USER_METADATA_MAX_BYTES,
@@ -96,6 +98,8 @@ export interface UserService {
   logout(principal: Principal, options: { all: boolean }): Promise<LogoutResponse>
   /** `GET /api/auth/me`: the caller as the server sees them (a person's own profile only to them). */
   me(principal: Principal): Promise<MeResponse>
+  /** `PUT /api/user/{id}/role`: an admin (key or person) gives a person a role (see `changeRole`). */
+  setRole(userId: string, role: PersonRole, actor: Principal): Promise<RoleChange>
   /** `DELETE /api/user/{id}`: the person themself or an admin. */
   erase(userId: string, actor: Principal): Promise<{ id: string; erased_at: Date }>
   /** Modules that hold personal data register here; hooks run in the erasure transaction. */
@@ -458,7 +462,8 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const issued = await deps.tokens.issueUser({
         userId: user.id,
         sessionId,
-        roles: ['participant'],
+        // The role read with the cut-off: a token of a role lowered since is refused by it.
+        roles: [user.role],
         validAfter: user.tokens_valid_after,
       })
       let referral: ReferralOutcome | undefined
@@ -522,7 +527,8 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const issued = await deps.tokens.issueUser({
         userId: user.id,
         sessionId,
-        roles: ['participant'],
+        // The role read with the cut-off: a token of a role lowered since is refused by it.
+        roles: [user.role],
         validAfter: user.tokens_valid_after,
       })
       return {
@@ -586,6 +592,8 @@ export function createUserService(deps: UserServiceDeps): UserService {
       return { status: 'logged_out', all, ...(cutOff ? { tokens_valid_after: cutOff.toISOString() } : {}) }
     },
     me: (principal) => whoAmI(db, principal),
+    setRole: (userId, role, actor) =>
+      changeRole(db, { id: userId }, role, { actor, revocations: deps.revocations }),
     onErase(hook) {
       eraseHooks.push(hook)
     },

@@ -33,6 +33,7 @@ import * as m031 from './migrations/031_webhook_disabled_at_backfill.js'
 import * as m032 from './migrations/032_webhook_outbox_by_endpoint.js'
 import * as m033 from './migrations/033_stream_link_keys.js'
 import * as m034 from './migrations/034_stream_owner_index.js'
+import * as m035 from './migrations/035_user_roles.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -72,6 +73,7 @@ const migrations: Record<string, Migration> = {
   '032_webhook_outbox_by_endpoint': m032,
   '033_stream_link_keys': m033,
   '034_stream_owner_index': m034,
+  '035_user_roles': m035,
 }
 
 const TABLE = 'service_schema_migration'

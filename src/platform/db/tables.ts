@@ -97,6 +97,8 @@ export interface UserMasterTable {
   erased_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   /** Every user token of the person issued before this is refused (log out everywhere). */
   tokens_valid_after: ColumnType<Date | null, Date | null | undefined, Date | null>
+  /** What the person may do beyond taking part (migration 035); their tokens carry it. */
+  role: ColumnType<'participant' | 'editor' | 'admin', 'participant' | 'editor' | 'admin' | undefined>
 }
 
 export interface UserMembershipTable {

@@ -1,12 +1,12 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import type { Campaign, OvasabiClient } from '../../../client/index.js'
 import { Logo } from '../shared/Logo.js'
-import { adminClient, storedKey, storeKey, useLoad } from './api.js'
+import { adminClient, errorText, mayUseConsole, storeCredential, storedCredential, useLoad } from './api.js'
 import { CampaignCards } from './CampaignCards.js'
 import { CampaignPage } from './CampaignPage.js'
 import { NewCampaign } from './NewCampaign.js'
 import { GraphView } from './Graph.js'
-import { Login } from './Login.js'
+import { Login, type SignedOut } from './Login.js'
 import { type LinkTo, parseRoute, type Route, routeHref } from './route.js'
 import { StreamsWall, type WallRole } from './Streams.js'
 import { AdminOnly, Pager } from './ui.js'
@@ -14,63 +14,101 @@ import { AdminOnly, Pager } from './ui.js'
 /** Campaigns per page of the list (sidebar and home): past it the list pages. */
 const PER_PAGE = 100
 
+/** Longest a timer may wait (setTimeout's limit): a later expiry is checked again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 export function Console() {
-  const [key, setKey] = useState(storedKey())
-  const [refused, setRefused] = useState(false)
-  const current = useRef(key)
-  current.current = key
+  const [credential, setCredential] = useState(storedCredential())
+  const [signedOut, setSignedOut] = useState<SignedOut>()
+  const current = useRef(credential)
+  current.current = credential
+  const signOut = (why?: SignedOut) => {
+    current.current = undefined
+    storeCredential(undefined)
+    setSignedOut(why)
+    setCredential(undefined)
+  }
   const client = useMemo(
     () =>
-      key
-        ? adminClient(key, () => {
-            // A late answer to a key already replaced must not sign the new one out.
-            if (current.current !== key) return
-            current.current = undefined
-            storeKey(undefined)
-            setRefused(true)
-            setKey(undefined)
+      credential
+        ? adminClient(credential, () => {
+            // A late answer to a credential already replaced (or signed out) must not sign the new one out.
+            if (current.current !== credential) return
+            signOut(credential.kind === 'key' ? 'key-refused' : 'session-ended')
           })
         : undefined,
-    [key],
+    [credential],
   )
-  if (!client)
+  // A person's token ends at its expiry (a sign-in has no refresh): back to sign-in then, saying
+  // why, rather than a console whose every request is refused.
+  useEffect(() => {
+    if (credential?.kind !== 'token' || !credential.expiresAt) return
+    const at = Date.parse(credential.expiresAt)
+    if (Number.isNaN(at)) return
+    let timer: ReturnType<typeof setTimeout>
+    const wait = () => {
+      const left = at - Date.now()
+      if (left <= 0) {
+        if (current.current === credential) signOut('session-ended')
+        return
+      }
+      timer = setTimeout(wait, Math.min(left, MAX_TIMER_MS))
+    }
+    wait()
+    return () => clearTimeout(timer)
+  }, [credential])
+  if (!client || !credential)
     return (
       <Login
-        refused={refused}
-        onKey={(k) => {
-          setRefused(false)
-          setKey(k)
+        signedOut={signedOut}
+        onSignedIn={(c) => {
+          setSignedOut(undefined)
+          setCredential(c)
         }}
       />
     )
   return (
     <Shell
       client={client}
-      onLogout={() => {
-        storeKey(undefined)
-        setKey(undefined)
+      person={credential.kind === 'token'}
+      onNoRole={() => signOut('no-role')}
+      onLogout={async () => {
+        // A person's session ends on the server too; a key stays valid (an admin revokes keys).
+        current.current = undefined
+        if (credential.kind === 'token') await client.users.logout().catch(() => {})
+        signOut()
       }}
     />
   )
 }
 
-function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => void }) {
+function Shell({
+  client,
+  person,
+  onLogout,
+  onNoRole,
+}: {
+  client: OvasabiClient
+  /** Signed in as a person (email and password), not with a key: the Streams wall needs a key. */
+  person: boolean
+  onLogout: () => void
+  onNoRole: () => void
+}) {
   const [route, setRoute] = useState<Route>(() => parseRoute(location.pathname))
-  // What the key may do: screens only an admin can use (webhooks, erasing, archiving, the service
-  // graph) are not shown to an editor's key, which they only answered 403 `FORBIDDEN`. Undefined
-  // while the server has not said; a server that cannot say leaves every screen shown.
-  const [me] = useLoad(() => client.auth.me(), [client])
-  const admin =
-    me.state === 'ready' ? me.data.roles.includes('admin') : me.state === 'loading' ? undefined : true
-  // The streams wall's pin and archive: an editor's key changes only the streams it added.
-  const wallRole: WallRole | undefined =
-    admin === undefined
-      ? undefined
-      : admin
-        ? 'admin'
-        : me.state === 'ready' && me.data.roles.includes('editor')
-          ? 'editor'
-          : 'reader'
+  // What the credential may do: screens only an admin can use (webhooks, erasing, archiving, the
+  // service graph) are not shown to an editor, which they only answered 403 `FORBIDDEN`. Undefined
+  // while the server has not said; a server that cannot say is shown as an error (below), never
+  // taken for an admin.
+  const [me, reloadMe] = useLoad(() => client.auth.me(), [client])
+  const roles = me.state === 'ready' ? me.data.roles : undefined
+  const admin = roles ? roles.includes('admin') : undefined
+  // The streams wall's pin and archive: an editor changes only the streams it added.
+  const wallRole: WallRole | undefined = roles ? (admin ? 'admin' : 'editor') : undefined
+  // A key or person with no console role (a participant's key, say) gets the sign-in form, saying so.
+  const noRole = roles !== undefined && !mayUseConsole(roles)
+  useEffect(() => {
+    if (noRole) onNoRole()
+  }, [noRole])
   // The list pages: it loaded the first 200 campaigns and never showed the rest.
   const [listPage, setListPage] = useState(1)
   const [campaigns, reload] = useLoad(
@@ -131,6 +169,26 @@ function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => vo
     document.title = `${what} · Ovasabi console`
   }, [route, current?.title])
 
+  if (me.state === 'error' || me.state === 'unavailable')
+    return (
+      <main class="login">
+        <div class="login-card" data-testid="me-failed">
+          <p class="notice" data-tone="danger" role="alert">
+            The console could not ask the server what this sign-in may do
+            {me.state === 'error' ? ` (${errorText(me.error)})` : ''}. Retry, or sign in again.
+          </p>
+          <div class="login-actions">
+            <button class="btn btn-primary" type="button" onClick={reloadMe}>
+              Retry
+            </button>
+            <button class="btn btn-ghost" type="button" onClick={onLogout}>
+              Sign in again
+            </button>
+          </div>
+        </div>
+      </main>
+    )
+  if (noRole) return null
   return (
     <div class="console">
       {/* Past the sidebar (every campaign is a link in it) to the page, for keyboard users. */}
@@ -170,11 +228,13 @@ function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => vo
           <span>Platform</span>
         </div>
         <ul class="side-list">
-          <li>
-            <a {...link({ page: 'streams' })} aria-current={route.page === 'streams' ? 'page' : undefined}>
-              Streams wall
-            </a>
-          </li>
+          {!person && (
+            <li>
+              <a {...link({ page: 'streams' })} aria-current={route.page === 'streams' ? 'page' : undefined}>
+                Streams wall
+              </a>
+            </li>
+          )}
           {admin && (
             <li>
               <a {...link({ page: 'graph' })} aria-current={route.page === 'graph' ? 'page' : undefined}>
@@ -216,7 +276,15 @@ function Shell({ client, onLogout }: { client: OvasabiClient; onLogout: () => vo
             onSaved={reload}
           />
         )}
-        {route.page === 'streams' && <StreamsWall client={client} role={wallRole} />}
+        {route.page === 'streams' &&
+          (person ? (
+            <p class="notice" data-tone="warn" role="status" data-testid="streams-need-key">
+              The Streams wall uses the StreamSource registry, which takes an API key or a StreamSource
+              account, not a console sign-in by password. Sign in with an API key to use it.
+            </p>
+          ) : (
+            <StreamsWall client={client} role={wallRole} />
+          ))}
         {route.page === 'graph' && (
           <AdminOnly allowed={admin} what="The service graph">
             {() => <GraphView client={client} />}

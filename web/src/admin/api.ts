@@ -2,38 +2,83 @@ import { useCallback, useEffect, useState } from 'preact/hooks'
 import { createClient, OvasabiError, type OvasabiClient } from '../../../client/index.js'
 
 const KEY = 'ovasabi.admin.apiKey'
+const TOKEN = 'ovasabi.admin.token'
 
-export function storedKey(): string | undefined {
+/**
+ * What the console signs in with: an API key, or a person's token from their email and password
+ * (their role, editor or admin, is what the server honours). Either is kept for this tab only.
+ */
+export type Credential = { kind: 'key'; key: string } | { kind: 'token'; token: string; expiresAt?: string }
+
+function read(name: string): string | undefined {
   try {
-    return sessionStorage.getItem(KEY) ?? undefined
+    return sessionStorage.getItem(name) ?? undefined
   } catch {
     return undefined
   }
 }
 
-export function storeKey(key: string | undefined): void {
+function write(name: string, value: string | undefined): void {
   try {
-    if (key) sessionStorage.setItem(KEY, key)
-    else sessionStorage.removeItem(KEY)
+    if (value) sessionStorage.setItem(name, value)
+    else sessionStorage.removeItem(name)
   } catch {
-    // no storage: the key lives as long as the page
+    // no storage: the credential lives as long as the page
   }
 }
 
+export function storedKey(): string | undefined {
+  return read(KEY)
+}
+
+export function storeKey(key: string | undefined): void {
+  write(KEY, key)
+}
+
+/** The tab's credential: a person's token (with its expiry) or an API key; undefined when signed out. */
+export function storedCredential(): Credential | undefined {
+  const token = read(TOKEN)
+  if (token) {
+    const expiresAt = read(`${TOKEN}.expires`)
+    return { kind: 'token', token, ...(expiresAt ? { expiresAt } : {}) }
+  }
+  const key = read(KEY)
+  return key ? { kind: 'key', key } : undefined
+}
+
+/** Keeps `credential` for the tab, forgetting any other (undefined: sign out). */
+export function storeCredential(credential: Credential | undefined): void {
+  write(KEY, credential?.kind === 'key' ? credential.key : undefined)
+  write(TOKEN, credential?.kind === 'token' ? credential.token : undefined)
+  write(`${TOKEN}.expires`, credential?.kind === 'token' ? credential.expiresAt : undefined)
+}
+
+/** Whether roles (from `GET /api/auth/me`) may use the console: an editor's or an admin's. */
+export const mayUseConsole = (roles: readonly string[]): boolean =>
+  roles.includes('admin') || roles.includes('editor')
+
 /**
- * The console's client. `onRefused` runs when the server answers 401: the key itself is refused
- * (revoked, or the server's keys changed), so no screen of the console can work with it.
+ * The console's client. `onRefused` runs when the server answers 401: the credential itself is
+ * refused (a key revoked, or a person's token expired, signed out or cut off by a lowered role),
+ * so no screen of the console can work with it.
  */
-export const adminClient = (apiKey: string, onRefused?: () => void): OvasabiClient =>
-  createClient({
+export const adminClient = (credential: string | Credential, onRefused?: () => void): OvasabiClient => {
+  const c: Credential = typeof credential === 'string' ? { kind: 'key', key: credential } : credential
+  return createClient({
     baseUrl: '',
-    apiKey,
+    ...(c.kind === 'key' ? { apiKey: c.key } : { token: c.token }),
     fetch: async (input, init) => {
       const res = await globalThis.fetch(input, init)
-      if (res.status === 401) onRefused?.()
+      // The StreamSource registry (`/api/v1`) takes no person's token: its 401 says nothing of it.
+      const registry = c.kind === 'token' && input.includes('/api/v1/')
+      if (res.status === 401 && !registry) onRefused?.()
       return res
     },
   })
+}
+
+/** A client with no credential: what signs a person in. */
+export const signInClient = (): OvasabiClient => createClient({ baseUrl: '' })
 
 export type Loadable<T> =
   | { state: 'loading' }
