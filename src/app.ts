@@ -428,6 +428,19 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   stream.registerLiveInbound(inbound, liveStreams)
   // Erasure ends the person's campaign streams; their title, owner and session go from the rows.
   users.onErase((person, trx) => liveStreams.erase(person, trx))
+  // A campaign whose `streaming` feature went off strands no stream: its open ones end, announced
+  // as a stop is (every node hears the change; each stream ends, and is announced, once).
+  campaigns.onChange((c) => {
+    if (hasFeature(c, 'streaming')) return
+    const announce = (step: () => Promise<void>) => {
+      step().catch((err) => app.log.warn({ err, campaign: c.slug }, 'stream_event not published'))
+    }
+    liveStreams
+      .endAll(c.slug, announce)
+      .catch((err) =>
+        app.log.warn({ err, campaign: c.slug }, 'streams of a campaign without streaming not ended'),
+      )
+  })
 
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()

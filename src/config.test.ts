@@ -133,3 +133,18 @@ describe('OVASABI_ADMIN_KEY', () => {
     assert.equal(ok.OVASABI_ADMIN_KEY, 'ops-admin-key-for-ci-pipeline-2026')
   })
 })
+
+describe('STREAM_INGEST_AUTH_SECRET', () => {
+  it('is off unless set, and refuses a secret too short to stand against guesses', () => {
+    const d = mkdtempSync(join(tmpdir(), 'ovasabi-config-'))
+    const off = loadConfig({ DATA_DIR: d })
+    assert.equal(off.STREAM_INGEST_AUTH_SECRET, undefined)
+    assert.equal(off.STREAM_INGEST_AUTH_FAILURES_PER_MINUTE, 20)
+    assert.throws(
+      () => loadConfig({ DATA_DIR: d, STREAM_INGEST_AUTH_SECRET: 'short' }),
+      (err: unknown) => err instanceof ConfigError && /STREAM_INGEST_AUTH_SECRET/.test(err.message),
+    )
+    const on = loadConfig({ DATA_DIR: d, STREAM_INGEST_AUTH_SECRET: 'a-media-server-secret-of-24+' })
+    assert.equal(on.STREAM_INGEST_AUTH_SECRET, 'a-media-server-secret-of-24+')
+  })
+})

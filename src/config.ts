@@ -148,6 +148,13 @@ const EnvSchema = Type.Object({
   STREAM_CHAT_PER_MINUTE: Type.Integer({ minimum: 1, default: 30 }),
   STREAM_CHAT_PER_MINUTE_PER_IP: Type.Integer({ minimum: 1, default: 120 }),
   STREAM_OPEN_PER_USER: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
+  /**
+   * The secret a media server (nginx-rtmp, MediaMTX) sends to the ingest authorisation endpoints
+   * (`?secret=` or `X-Ingest-Secret`); unset, those endpoints answer 503 `INGEST_AUTH_DISABLED`.
+   */
+  STREAM_INGEST_AUTH_SECRET: Type.Optional(Type.String({ minLength: 24 })),
+  /** Ingest authorisations refused (bad secret, unknown or ended key) per client network a minute. */
+  STREAM_INGEST_AUTH_FAILURES_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10000, default: 20 }),
   WS_MAX_PAYLOAD: Type.Integer({ minimum: 256, maximum: 16 * 1024 * 1024, default: 16384 }),
   WS_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 10000, default: 60 }),
   WS_SLOW_CLIENT_GRACE_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 10000 }),
@@ -230,6 +237,7 @@ const INTEGER_KEYS = new Set([
   'STREAM_CHAT_PER_MINUTE',
   'STREAM_CHAT_PER_MINUTE_PER_IP',
   'STREAM_OPEN_PER_USER',
+  'STREAM_INGEST_AUTH_FAILURES_PER_MINUTE',
   'WS_MAX_PAYLOAD',
   'WS_MESSAGES_PER_SECOND',
   'WS_SLOW_CLIENT_GRACE_MS',

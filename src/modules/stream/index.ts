@@ -93,7 +93,7 @@ export const routes: FastifyPluginAsync<StreamRoutesOptions> = async (
 ) => {
   const { accounts, streams, maintenance, limiter, config } = module
   await app.register(v1Plugin, { accounts, streams, maintenance, limiter, config, prefix: '/api/v1' })
-  await app.register(liveRoutes, { live, campaigns })
+  await app.register(liveRoutes, { live, campaigns, limiter, config })
   const cable = createCableServer({
     accounts,
     bus: module.bus,

@@ -10,23 +10,32 @@ const Title = Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001F\\u007F-
 /**
  * Ending a stream takes no part in the campaign: a stream left on when its campaign ended, went
  * back to draft or was archived is still ended by its owner or an admin. Nothing else can end it
- * (the registry refuses to change an open campaign stream), so it would stay live for good.
+ * (the registry refuses to change an open campaign stream), so it would stay live for good. Its
+ * key is reset whatever the campaign's status too: a leaked key publishes to an open stream still.
  */
 const ANY_STATUS: readonly CampaignStatus[] = ['draft', 'scheduled', 'active', 'ended', 'archived']
+/** What the actions on one stream (`stream_id`) share. */
+const ONE_STREAM = {
+  payload: Type.Object({ stream_id: StreamId }, { additionalProperties: false }),
+  role: 'participant',
+  feature: 'streaming',
+  writes: 'immediate',
+} as const
 /**
  * A step's `stream_event`s go out once the action has committed (its answer stored): a bus that
  * refuses them (Redis unreachable) must not turn a stored step into a 500 whose retry runs it again.
  */
 const afterCommit = (ctx: ActionContext) => (announce: () => Promise<void>) => ctx.afterCommit(announce)
 
-/** `stream.start` / `stream.pause` / `stream.stop` / `stream.chat` (feature `streaming`). */
+/** `stream.start` / `stream.pause` / `stream.stop` / `stream.reset_key` / `stream.chat` (feature `streaming`). */
 export function registerLiveActions(registry: ActionRegistry, live: LiveStreams): void {
   registry.register({
     name: 'stream.start',
     aliases: ['start_stream'],
     description:
-      'Without stream_id: create a stream (starting) and get {stream_id, ingest_url, playback_url}. ' +
-      'With stream_id: go live (from starting or paused). A person keeps at most STREAM_OPEN_PER_USER ' +
+      'Without stream_id: create a stream (starting) and get {stream_id, status, ingest_url, playback_url} ' +
+      '(the ingest URL, which holds the publishing key, in this answer only: stream.reset_key makes a new one). ' +
+      'With stream_id: go live (from starting or paused), {stream_id, status, playback_url}. A person keeps at most STREAM_OPEN_PER_USER ' +
       'streams open (not ended) per campaign: 409 STREAM_LIMIT_REACHED names them.',
     payload: Type.Object(
       { title: Type.Optional(Title), stream_id: Type.Optional(StreamId) },
@@ -43,10 +52,7 @@ export function registerLiveActions(registry: ActionRegistry, live: LiveStreams)
     name: 'stream.pause',
     aliases: ['pause_stream'],
     description: 'Pause a live stream (owner or admin)',
-    payload: Type.Object({ stream_id: StreamId }, { additionalProperties: false }),
-    role: 'participant',
-    feature: 'streaming',
-    writes: 'immediate',
+    ...ONE_STREAM,
     handler: async (ctx, p: { stream_id: number | string }) => ({
       result: await live.pause(ctx.principal, ctx.campaign.slug, p.stream_id, afterCommit(ctx)),
     }),
@@ -56,13 +62,23 @@ export function registerLiveActions(registry: ActionRegistry, live: LiveStreams)
     aliases: ['stop_stream'],
     description:
       'End a stream for good (owner or admin), also once the campaign has ended, gone back to draft or been archived',
-    payload: Type.Object({ stream_id: StreamId }, { additionalProperties: false }),
-    role: 'participant',
-    feature: 'streaming',
+    ...ONE_STREAM,
     statuses: ANY_STATUS,
-    writes: 'immediate',
     handler: async (ctx, p: { stream_id: number | string }) => ({
       result: await live.stop(ctx.principal, ctx.campaign.slug, p.stream_id, afterCommit(ctx)),
+    }),
+  })
+  registry.register({
+    name: 'stream.reset_key',
+    aliases: ['reset_stream_key'],
+    description:
+      'A new publishing key for a stream that has not ended (its owner, or an editor): the old key is ' +
+      'refused by the ingest authorisation from then on; {stream_id, status, ingest_url, playback_url}, ' +
+      'the ingest URL in this answer only (the key is stored hashed). An ended stream: 409 INVALID_STREAM_STATE.',
+    ...ONE_STREAM,
+    statuses: ANY_STATUS,
+    handler: async (ctx, p: { stream_id: number | string }) => ({
+      result: await live.resetKey(ctx.principal, ctx.campaign.slug, p.stream_id),
     }),
   })
   registry.register({

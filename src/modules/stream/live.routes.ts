@@ -4,17 +4,21 @@ import { hasRole } from '../../platform/auth/principal.js'
 import { ForbiddenError, NotFoundError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { campaignStatus, hasFeature, Slug } from '../campaign/campaign.schema.js'
-import type { CampaignService } from '../campaign/campaign.service.js'
 import type { LiveStreams } from './live.service.js'
 import { VisitorLiveStreams } from './stream.schema.js'
+import { type IngestRoutesOptions, registerIngestRoutes } from './live.ingest.js'
 
-export interface LiveRoutesOptions {
-  live: Pick<LiveStreams, 'current'>
-  campaigns: Pick<CampaignService, 'get'>
+export interface LiveRoutesOptions extends Omit<IngestRoutesOptions, 'live'> {
+  live: IngestRoutesOptions['live'] & Pick<LiveStreams, 'current'>
 }
 
-/** `GET /api/campaign/{slug}/streams/live`: visitors' REST read of the campaign's live streams. */
-export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, { live, campaigns }) => {
+/**
+ * `GET /api/campaign/{slug}/streams/live`: visitors' REST read of the campaign's live streams; and
+ * the media servers' ingest authorisation (`live.ingest.ts`).
+ */
+export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, options) => {
+  const { live, campaigns } = options
+  registerIngestRoutes(app, options)
   app.get(
     '/api/campaign/:slug/streams/live',
     {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { ulid } from 'ulid'
 import type { Config } from '../../config.js'
 import type { Db } from '../../platform/db/database.js'
@@ -97,10 +97,14 @@ export function createLiveStreams(deps: {
   /** A stream's playback URL: the same as `urls`', since its template never names `{key}` (config). */
   const playbackUrl = (id: number, campaign: string) =>
     fill(config.STREAM_PLAYBACK_URL_TEMPLATE, { id, campaign, key: '' })
-  const urls = (row: StreamRow) => {
-    const r = { id: Number(row.id), campaign: row.campaign_slug!, key: row.ingest_key! }
+  /**
+   * The URLs an answer carries: the ingest URL only with the key, which exists only in the answer
+   * that made it (a start that creates the stream, a key reset): the row keeps its hash alone.
+   */
+  const urls = (row: StreamRow, key?: string) => {
+    const r = { id: Number(row.id), campaign: row.campaign_slug!, key: key ?? '' }
     return {
-      ingest_url: fill(config.STREAM_INGEST_URL_TEMPLATE, r),
+      ...(key === undefined ? {} : { ingest_url: fill(config.STREAM_INGEST_URL_TEMPLATE, r) }),
       playback_url: fill(config.STREAM_PLAYBACK_URL_TEMPLATE, r),
     }
   }
@@ -167,7 +171,28 @@ export function createLiveStreams(deps: {
     }
     return id
   }
-  const answer = (row: StreamRow) => ({ stream_id: Number(row.id), status: row.live_status, ...urls(row) })
+  const answer = (row: StreamRow, key?: string) => ({
+    stream_id: Number(row.id),
+    status: row.live_status,
+    ...urls(row, key),
+  })
+  /** A publishing key is a bearer secret, kept only as its hash (as API keys). */
+  const newKey = () => {
+    const key = randomBytes(18).toString('base64url')
+    return { key, hash: hashIngestKey(key) }
+  }
+  /** The open campaign stream (starting, live or paused) a publishing key names, if any. */
+  async function byKey(key: string): Promise<StreamRow | undefined> {
+    if (!key || key.length > 200) return undefined
+    const row = await streams.findLiveByKeyHash(hashIngestKey(key))
+    return row && OPEN.includes(row.live_status as LiveStatus) ? row : undefined
+  }
+  /** The open campaign stream with id `raw` (its decimal digits), if any. */
+  async function openById(raw: string): Promise<StreamRow | undefined> {
+    if (!/^[0-9]{1,15}$/.test(raw)) return undefined
+    const row = await streams.findRow(Number(raw))
+    return row?.campaign_slug && OPEN.includes(row.live_status as LiveStatus) ? row : undefined
+  }
 
   return {
     /** Without `stream_id`: create (starting). With it: go live (from starting or paused). */
@@ -182,19 +207,80 @@ export function createLiveStreams(deps: {
         control(principal, row)
         return answer(await transition(row, ['starting', 'paused'], 'live', later))
       }
-      const key = randomBytes(18).toString('base64url')
+      const { key, hash } = newKey()
       const row = await streams.createLive({
         campaign,
         owner: principal.user_id,
         // A title that shows nothing (zero-width characters, say) is no title: the default.
         title: input.title && !isBlank(input.title) ? input.title.trim() : 'Live stream',
-        ingestKey: key,
-        playbackFor: (id) => fill(config.STREAM_PLAYBACK_URL_TEMPLATE, { id, campaign, key }),
+        ingestKeyHash: hash,
+        playbackFor: (id) => playbackUrl(id, campaign),
         metadata: { created_by_session: principal.session_id },
         openLimit: config.STREAM_OPEN_PER_USER,
       })
       later(() => announce(row))
-      return answer(row)
+      // The only answer but a key reset's that names the key: it is not kept.
+      return answer(row, key)
+    },
+    /**
+     * A new publishing key for a stream that has not ended (its owner, or an editor of the
+     * campaign): the old key is refused from then on; the new ingest URL is in this answer only.
+     */
+    async resetKey(principal: Principal, campaign: string, streamId: number | string) {
+      const row = await load(campaign, streamId)
+      if (row.owner_id !== principal.user_id && !hasRole(principal, 'editor')) {
+        throw new ForbiddenError('Only the stream owner or an editor resets its key', 'FORBIDDEN')
+      }
+      const ended = () =>
+        new ConflictError(`Stream ${row.id} has ended: its key cannot be reset`, 'INVALID_STREAM_STATE', {
+          status: 'ended',
+        })
+      if (!OPEN.includes(row.live_status as LiveStatus)) throw ended()
+      const { key, hash } = newKey()
+      // Only while it is still open: a stop racing the reset wins.
+      const updated = await streams.setIngestKeyHash(row, OPEN, hash)
+      if (!updated) throw ended()
+      return answer(updated, key)
+    },
+    /** The open stream a publisher's key names (the media server's publish check), if any. */
+    publisher: byKey,
+    /** The open stream a player asks for by id (a media server's read check), if any. */
+    playable: openById,
+    /** The open stream a media server names by its key, or by its id once renamed, if any. */
+    async named(name: string): Promise<StreamRow | undefined> {
+      return (await openById(name)) ?? (await byKey(name))
+    },
+    /**
+     * The media server's publisher left: a live stream is paused (a dropped encoder comes back,
+     * and its owner takes it live again; ended is final), a starting or paused one stays as it is.
+     */
+    async publishDone(row: StreamRow, later: Announcer): Promise<StreamRow> {
+      if (row.live_status !== 'live') return row
+      try {
+        return await transition(row, ['live'], 'paused', later)
+      } catch (err) {
+        // Moved on meanwhile (its owner paused or stopped it): nothing left to do.
+        if (err instanceof ConflictError) return row
+        throw err
+      }
+    },
+    /**
+     * Ends every stream of `campaign` that has not ended (its `streaming` feature was turned off),
+     * each announced as a stop is. The update decides: on several nodes hearing of the change, each
+     * stream is ended, and announced, once.
+     */
+    async endAll(campaign: string, later: Announcer): Promise<number[]> {
+      const ended: number[] = []
+      for (const open of await streams.currentInCampaign(campaign)) {
+        const row = await streams.findRow(Number(open.id))
+        if (!row || !OPEN.includes(row.live_status as LiveStatus)) continue
+        const updated = await streams.setLiveStatus(row, OPEN, 'ended')
+        if (!updated) continue
+        later(() => announce(updated))
+        watching.delete(Number(updated.id))
+        ended.push(Number(updated.id))
+      }
+      return ended
     },
     async pause(principal: Principal, campaign: string, streamId: number | string, later: Announcer) {
       const row = await load(campaign, streamId)
@@ -366,3 +452,9 @@ export function createLiveStreams(deps: {
   }
 }
 export type LiveStreams = ReturnType<typeof createLiveStreams>
+
+/** A campaign stream that has not ended. */
+const OPEN: LiveStatus[] = ['starting', 'live', 'paused']
+
+/** How a publishing key is stored and looked up: sha256, hex (migration 036 hashed the old keys so). */
+export const hashIngestKey = (key: string) => createHash('sha256').update(key).digest('hex')

@@ -80,8 +80,21 @@ export const streamManifest: ModuleManifest = {
       auth: 'session',
       summary: "The campaign's streams that have not ended, as stream_event frames tell visitors",
     },
+    {
+      method: 'POST',
+      path: '/api/streams/ingest/nginx-rtmp',
+      auth: 'public',
+      summary:
+        'nginx-rtmp on_publish/on_update/on_publish_done (the media server, STREAM_INGEST_AUTH_SECRET)',
+    },
+    {
+      method: 'POST',
+      path: '/api/streams/ingest/mediamtx',
+      auth: 'public',
+      summary: 'MediaMTX external HTTP authentication (the media server, STREAM_INGEST_AUTH_SECRET)',
+    },
   ],
-  actions: ['stream.start', 'stream.pause', 'stream.stop', 'stream.chat'],
+  actions: ['stream.start', 'stream.pause', 'stream.stop', 'stream.reset_key', 'stream.chat'],
   events: [
     {
       name: 'StreamsChannel',

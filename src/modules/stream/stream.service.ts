@@ -39,7 +39,8 @@ interface NewLiveStream {
   campaign: string
   owner: string
   title: string
-  ingestKey: string
+  /** sha256 (hex) of the publishing key: the key itself is never stored (migration 036). */
+  ingestKeyHash: string
   /** The playback URL needs the row id, so the link is set once the row exists. */
   playbackFor: (id: number) => string
   metadata: Record<string, unknown>
@@ -47,7 +48,7 @@ interface NewLiveStream {
 
 /** A campaign stream's row in `starting`, its link the playback URL. */
 async function insertLive(db: Db, input: NewLiveStream): Promise<repo.StreamRow> {
-  const placeholder = `campaign-stream:${input.ingestKey}`
+  const placeholder = `campaign-stream:${input.ingestKeyHash}`
   const row = await repo.insert(db, {
     link: placeholder,
     normalized_link: placeholder,
@@ -60,7 +61,7 @@ async function insertLive(db: Db, input: NewLiveStream): Promise<repo.StreamRow>
     campaign_slug: input.campaign,
     owner_id: input.owner,
     live_status: 'starting',
-    ingest_key: input.ingestKey,
+    ingest_key_hash: input.ingestKeyHash,
     metadata: JSON.stringify(input.metadata),
   })
   if (!row) throw new Error('stream key collision')
@@ -354,6 +355,17 @@ export function createStreamService(deps: {
     findRow: (id: number) =>
       Number.isSafeInteger(id) && id > 0 ? repo.findById(db, id) : Promise.resolve(undefined),
     liveRows: () => repo.live(db),
+    /** The campaign stream whose publishing key hashes to `hash` (ended ones too: the caller decides). */
+    findLiveByKeyHash: (hash: string) =>
+      db
+        .selectFrom('service_stream_main')
+        .selectAll()
+        .where('ingest_key_hash', '=', hash)
+        .where('campaign_slug', 'is not', null)
+        .executeTakeFirst(),
+    /** A new publishing key for a stream still in one of `from`: `undefined` when it no longer is. */
+    setIngestKeyHash: (row: repo.StreamRow, from: readonly LiveStatus[], hash: string) =>
+      repo.updateLive(db, Number(row.id), from, { ingest_key_hash: hash }),
     /** A campaign's streams that have not ended, for visitors' REST read. */
     currentInCampaign: (campaign: string) => repo.currentInCampaign(db, campaign),
   }

@@ -34,6 +34,7 @@ import * as m032 from './migrations/032_webhook_outbox_by_endpoint.js'
 import * as m033 from './migrations/033_stream_link_keys.js'
 import * as m034 from './migrations/034_stream_owner_index.js'
 import * as m035 from './migrations/035_user_roles.js'
+import * as m036 from './migrations/036_live_ingest_key_hash.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -74,6 +75,7 @@ const migrations: Record<string, Migration> = {
   '033_stream_link_keys': m033,
   '034_stream_owner_index': m034,
   '035_user_roles': m035,
+  '036_live_ingest_key_hash': m036,
 }
 
 const TABLE = 'service_schema_migration'

@@ -364,7 +364,8 @@ export interface StreamMainTable {
   campaign_slug: NullableText
   owner_id: NullableText
   live_status: NullableText
-  ingest_key: NullableText
+  /** sha256 (hex) of the campaign stream's publishing key; the key itself is never stored. */
+  ingest_key_hash: NullableText
   metadata: ColumnType<Record<string, unknown>, string | undefined, string>
   created_at: CreatedAt
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>

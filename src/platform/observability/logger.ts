@@ -2,10 +2,19 @@ import type { FastifyServerOptions } from 'fastify'
 import { stdSerializers } from 'pino'
 
 /**
- * Query parameters whose values never reach a log: credentials (the socket's `token`) and
- * personal data (an editor's lead search by `email` or by name, `q`). Logs outlive an erasure.
+ * Query parameters whose values never reach a log: credentials (the socket's `token`, the
+ * media server's ingest `secret`, which nginx-rtmp can only send in the URL) and personal data (an editor's lead search by `email` or by name, `q`). Logs outlive an erasure.
  */
-const WITHHELD_PARAMS = new Set(['token', 'access_token', 'api_key', 'apikey', 'password', 'email', 'q'])
+const WITHHELD_PARAMS = new Set([
+  'token',
+  'access_token',
+  'api_key',
+  'apikey',
+  'password',
+  'secret',
+  'email',
+  'q',
+])
 /** Paths that are capabilities: the signed upload URL `media.upload` hands out (its next segment). */
 const CAPABILITY_PREFIX = ['', 'media', 'upload']
 
