@@ -18,7 +18,7 @@ const HELP = `ovasabi — real-time campaign backend
 Usage:
   ovasabi serve                              start the server (what \`npm start\` runs)
   ovasabi migrate                            apply database migrations
-  ovasabi apikey create --role R --name N    create an API key, printed once [--json]
+  ovasabi apikey create --role R --name N    create an API key, printed once [--json] [--expires-in 30d]
   ovasabi apikey list [--json]               list API keys (never the keys themselves)
   ovasabi apikey revoke <id>                 revoke an API key
   ovasabi campaign list [--json]             list campaigns
@@ -72,21 +72,38 @@ const commands: Record<string, Command> = {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { role: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } },
+      options: {
+        role: { type: 'string' },
+        name: { type: 'string' },
+        json: { type: 'boolean' },
+        'expires-in': { type: 'string' },
+      },
     })
     const [sub, id] = positionals
+    // Read before the database is opened: a mistyped duration costs nothing.
+    const expiresAt = sub === 'create' ? expiryFrom(values['expires-in']) : undefined
     return withPlatform(config, async ({ apiKeys }) => {
       if (sub === 'create') {
         const role = (values.role ?? 'admin') as Role
         if (!ROLES.includes(role) || role === 'guest')
           throw new UsageError(`--role must be one of admin, editor, participant`)
         if (!values.name) throw new UsageError('--name is required')
-        const key = await apiKeys.create({ name: values.name, role })
+        const key = await apiKeys.create({ name: values.name, role, expiresAt })
+        const expires = key.expires_at?.toISOString()
         if (values.json)
-          console.log(JSON.stringify({ id: key.id, name: key.name, role: key.role, key: key.key }))
+          console.log(
+            JSON.stringify({
+              id: key.id,
+              name: key.name,
+              role: key.role,
+              key: key.key,
+              ...(expires ? { expires_at: expires } : {}),
+            }),
+          )
         else
           console.log(
-            `Created API key ${key.id} (${key.role}, "${key.name}"). It is shown only once:\n\n  ${key.key}\n`,
+            `Created API key ${key.id} (${key.role}, "${key.name}"${expires ? `, expires ${expires}` : ''}). ` +
+              `It is shown only once:\n\n  ${key.key}\n`,
           )
         return 0
       }
@@ -94,8 +111,13 @@ const commands: Record<string, Command> = {
         const keys = await apiKeys.list()
         if (values.json) console.log(JSON.stringify(keys))
         else
-          for (const k of keys)
-            console.log(`${k.id}\t${k.role}\t${k.name}\t${k.revoked_at ? 'revoked' : 'active'}`)
+          for (const k of keys) {
+            const expired = k.expires_at !== null && k.expires_at.getTime() <= Date.now()
+            const state = k.revoked_at ? 'revoked' : expired ? 'expired' : 'active'
+            // A fifth column only for a key with an expiry: scripts reading four columns keep working.
+            const expires = k.expires_at ? `\texpires ${k.expires_at.toISOString()}` : ''
+            console.log(`${k.id}\t${k.role}\t${escapeControls(k.name)}\t${state}${expires}`)
+          }
         return 0
       }
       if (sub === 'revoke' && id) {
@@ -166,6 +188,20 @@ const commands: Record<string, Command> = {
 }
 
 class UsageError extends Error {}
+
+const DURATION_UNITS: Record<string, number> = { h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/** `--expires-in 30d` (hours, days or weeks, up to ten years) as the instant it ends; none: never. */
+function expiryFrom(text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined
+  const match = /^(\d{1,6})([hdw])$/.exec(text.trim())
+  const ms = match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : 0
+  if (!(ms > 0 && ms <= 3650 * DURATION_UNITS.d!))
+    throw new UsageError(
+      `--expires-in must be a whole number of hours, days or weeks, e.g. 12h, 30d or 4w (got ${text})`,
+    )
+  return new Date(Date.now() + ms)
+}
 
 const ESCAPES: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\' }
 

@@ -67,7 +67,7 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
     await database.ping()
     return { status: 'up', details: database.dialect }
   })
-  if (redis) {
+  if (redis && redisBus) {
     const client = redis
     // Not critical: every node shares this Redis, so failing readiness over it would take every
     // node out of the balancer at once, while REST keeps working (rate limits fail open). It
@@ -85,7 +85,32 @@ export async function createPlatform(config: Config, options: PlatformOptions = 
       // one PING at a time waits out the command timeout in the background.
       { critical: false, answerWithinMs: REDIS_PROBE_ANSWER_MS },
     )
+    const subscriber = redisBus
+    // The subscriber connection (every event this node hears comes over it): lost while Redis
+    // answers, the fault is this node's alone and readiness fails (503), so the balancer sends its
+    // traffic to nodes whose sockets still hear events; lost with Redis, `redis` says why, and
+    // failing every node's readiness at once would serve no one.
+    health.register(
+      'event_bus',
+      async () => {
+        try {
+          await subscriber.listening()
+          return { status: 'up', details: 'redis pub/sub' }
+        } catch (err) {
+          // Whose fault, from the connections' states (no PING more: a stalled Redis holds one per
+          // check already): the subscriber lost while the command connection is up is this node's.
+          const own = client.status === 'ready' && subscriber.subscriberStatus() !== 'ready'
+          return { status: 'down', critical: own, details: (err as Error).message }
+        }
+      },
+      // Critical only as the check says: a probe that got no answer in time cannot tell a stalled
+      // subscriber from a stalled Redis (which `redis` reports without failing readiness).
+      { critical: false, answerWithinMs: REDIS_PROBE_ANSWER_MS },
+    )
   } else {
+    health.register('event_bus', async () => ({ status: 'up', details: 'in-process (memory)' }), {
+      critical: true,
+    })
     health.register(
       'redis',
       async () => ({ status: 'disabled', details: 'REDIS_URL not set: in-memory bus' }),

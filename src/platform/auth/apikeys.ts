@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { ulid } from 'ulid'
 import type { EventBus } from '../bus/bus.js'
 import type { Db } from '../db/database.js'
+import { UnauthorizedError } from '../http/errors.js'
 import type { Principal, Role } from './principal.js'
 
 const PREFIX = 'ovs_'
@@ -19,6 +20,32 @@ export interface ApiKeyRecord {
   created_at: Date
   last_used_at: Date | null
   revoked_at: Date | null
+  /** When the key stops working by itself; null: never. */
+  expires_at: Date | null
+}
+
+/**
+ * A key past its `expires_at`: 401 `API_KEY_EXPIRED`, saying when, so an operator knows to make
+ * a new one rather than look for a typo (a revoked or unknown key is `INVALID_API_KEY`).
+ */
+export class ApiKeyExpiredError extends UnauthorizedError {
+  constructor(readonly expiredAt: Date) {
+    super(`API key expired at ${expiredAt.toISOString()}; create a new one`, 'API_KEY_EXPIRED')
+  }
+}
+
+/** What a node knows of a key: its principal (none when unknown or revoked) and when it expires. */
+interface Verdict {
+  principal: Principal | undefined
+  /** ms since the epoch; checked at every use, cached or not. */
+  expiresAt?: number
+}
+
+/** The principal of a verdict now: undefined when unknown or revoked; throws when expired. */
+function principalOf(verdict: Verdict, now = Date.now()): Principal | undefined {
+  if (verdict.principal && verdict.expiresAt !== undefined && verdict.expiresAt <= now)
+    throw new ApiKeyExpiredError(new Date(verdict.expiresAt))
+  return verdict.principal
 }
 
 /** Keys carry 256 bits of randomness, so a fast hash is enough; only the hash is stored. */
@@ -45,11 +72,21 @@ export interface ApiKeyService {
    * which is revoked, so changing the setting rotates the key instead of adding a second one.
    * A configured key that was revoked stays revoked (its record says so: `revoked_at`) and
    * revokes nothing: setting an earlier key again (a stale node, a rollback) leaves the current one.
+   * `expiresAt` (in the future, else a `RangeError`): from then on the key is refused,
+   * `API_KEY_EXPIRED`; a configured key takes none (its setting decides how long it lives).
    */
-  create(input: { name: string; role: Role; key?: string }): Promise<ApiKeyRecord & { key: string }>
+  create(input: {
+    name: string
+    role: Role
+    key?: string
+    expiresAt?: Date
+  }): Promise<ApiKeyRecord & { key: string }>
   list(): Promise<ApiKeyRecord[]>
   revoke(id: string): Promise<boolean>
-  /** The principal for a key, or undefined when unknown or revoked. */
+  /**
+   * The principal for a key, or undefined when unknown or revoked; an expired key throws
+   * `ApiKeyExpiredError` (401 `API_KEY_EXPIRED`), from the cache as from the database.
+   */
   authenticate(key: string): Promise<Principal | undefined>
 }
 
@@ -65,8 +102,8 @@ export interface ApiKeyServiceDeps {
 }
 
 export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
-  const cache = new Map<string, { principal: Principal | undefined; until: number }>()
-  const columns = ['id', 'name', 'role', 'created_at', 'last_used_at', 'revoked_at'] as const
+  const cache = new Map<string, Verdict & { until: number }>()
+  const columns = ['id', 'name', 'role', 'created_at', 'last_used_at', 'revoked_at', 'expires_at'] as const
   /**
    * Bumped by every revocation heard of: a key read from the database before one is not cached
    * after it (the read may predate the revocation it was told of).
@@ -78,7 +115,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
    * key and updating its row. A revocation heard drops them, as it drops the cache: a request made
    * after it never takes the answer of a check begun before it.
    */
-  const checking = new Map<string, Promise<Principal | undefined>>()
+  const checking = new Map<string, Promise<Verdict>>()
   const forgetAll = () => {
     generation++
     cache.clear()
@@ -127,15 +164,16 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
     }
   }
 
-  /** The principal for a key's hash, read from the database (and cached unless a revocation came between). */
-  async function lookUp(hash: string): Promise<Principal | undefined> {
+  /** What a key's hash stands for, read from the database (and cached unless a revocation came between). */
+  async function lookUp(hash: string): Promise<Verdict> {
     await listen()
     const seen = generation
     const row = await deps.db
       .selectFrom('service_security_apikey')
-      .select(['id', 'role', 'revoked_at'])
+      .select(['id', 'role', 'revoked_at', 'expires_at'])
       .where('key_hash', '=', hash)
       .executeTakeFirst()
+    const expiresAt = row?.expires_at ? new Date(row.expires_at).getTime() : undefined
     const principal: Principal | undefined =
       row && !row.revoked_at
         ? {
@@ -145,26 +183,31 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
             roles: [row.role as Role],
           }
         : undefined
-    if (row && principal) {
+    // An expired key's use is no use: its row keeps the last time it worked.
+    if (row && principal && !(expiresAt !== undefined && expiresAt <= Date.now())) {
       await deps.db
         .updateTable('service_security_apikey')
         .set({ last_used_at: new Date() })
         .where('id', '=', row.id)
         .execute()
     }
-    if (generation !== seen) return principal
+    const verdict = { principal, expiresAt }
+    if (generation !== seen) return verdict
     if (cache.size > 10_000) cache.clear()
-    cache.set(hash, { principal, until: Date.now() + CACHE_MS })
-    return principal
+    cache.set(hash, { ...verdict, until: Date.now() + CACHE_MS })
+    return verdict
   }
 
   return {
-    async create({ name, role, key }) {
+    async create({ name, role, key, expiresAt }) {
+      if (expiresAt !== undefined && !(expiresAt.getTime() > Date.now()))
+        throw new RangeError(`An API key's expiry must be in the future (got ${expiresAt.toISOString()})`)
       const id = ulid().slice(-12).toLowerCase()
       const secret = key ?? `${PREFIX}${id}_${randomBytes(32).toString('base64url')}`
+      const expires_at = key === undefined ? (expiresAt ?? null) : null
       const row = await deps.db
         .insertInto('service_security_apikey')
-        .values({ id, name, role, key_hash: hashApiKey(secret) })
+        .values({ id, name, role, key_hash: hashApiKey(secret), expires_at })
         .onConflict((oc) => oc.column('key_hash').doUpdateSet({ name }))
         .returning(columns)
         .executeTakeFirstOrThrow()
@@ -211,14 +254,14 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
     async authenticate(key) {
       const hash = hashApiKey(key)
       const hit = cache.get(hash)
-      if (hit && hit.until > Date.now()) return hit.principal
+      if (hit && hit.until > Date.now()) return principalOf(hit)
       const running = checking.get(hash)
-      if (running) return running
+      if (running) return principalOf(await running)
       const check = lookUp(hash).finally(() => {
         if (checking.get(hash) === check) checking.delete(hash)
       })
       checking.set(hash, check)
-      return check
+      return principalOf(await check)
     },
   }
 }

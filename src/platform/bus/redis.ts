@@ -13,7 +13,7 @@ import { type BusHandler, type EventBus, HandlerMap } from './bus.js'
 export function createRedisBus(
   client: Redis,
   onError: (err: unknown) => void = () => {},
-): EventBus & { letGo(): void } {
+): EventBus & { letGo(): void; listening(): Promise<void>; subscriberStatus(): string } {
   const publisher = client
   const subscriber = client.duplicate()
   const prefix = namePrefix(client)
@@ -63,6 +63,17 @@ export function createRedisBus(
         await subscriber.unsubscribe(prefix + channel).catch(onError)
       }
     },
+    /**
+     * Resolves when the subscriber connection is up and answers (a PING, queued after the
+     * SUBSCRIBEs ioredis sends again on reconnecting, so an answer means the subscriptions are back);
+     * throws saying why not. Every event this node hears, its own included, comes over it.
+     */
+    async listening() {
+      if (subscriber.status !== 'ready') throw new Error(`subscriber not connected (${subscriber.status})`)
+      await subscriber.ping()
+    },
+    /** The subscriber connection's ioredis status (`ready`, `reconnecting`, …). */
+    subscriberStatus: () => subscriber.status,
     /**
      * Shutdown found Redis not answering (see `Platform.releaseUnresponsiveRedis`): publishing and
      * unsubscribing fail at once from now on instead of each waiting out the command timeout.

@@ -82,6 +82,8 @@ export interface ApiKeyTable {
   created_at: CreatedAt
   last_used_at: ColumnType<Date | null, never, Date | string | null>
   revoked_at: ColumnType<Date | null, never, Date | string | null>
+  /** When the key stops working by itself (null: never); migration 037. */
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 }
 
 export interface UserMasterTable {

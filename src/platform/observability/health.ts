@@ -13,7 +13,14 @@ export interface DependencyHealth {
   details?: string
 }
 
-export type HealthCheck = () => Promise<Omit<DependencyHealth, 'critical' | 'latency_ms'>>
+/**
+ * One check. A result may say `critical` itself, overriding the registration's: a dependency whose
+ * failure is this node's own (so the balancer should move its traffic) or shared by every node
+ * (which readiness must not fail all at once over) may tell which it is seeing.
+ */
+export type HealthCheck = () => Promise<
+  Omit<DependencyHealth, 'critical' | 'latency_ms'> & { critical?: boolean }
+>
 
 export interface CheckOptions {
   critical: boolean
@@ -27,7 +34,7 @@ export interface CheckOptions {
   answerWithinMs?: number
 }
 
-type Result = Omit<DependencyHealth, 'critical'>
+type Result = Omit<DependencyHealth, 'critical'> & { critical?: boolean }
 
 interface Entry {
   check: HealthCheck
@@ -54,7 +61,7 @@ export class HealthRegistry {
       [...this.checks].map(async ([name, entry]) => {
         const { critical, answerWithinMs } = entry.options
         if (answerWithinMs === undefined)
-          return [name, { ...(await timed(entry.check, timeoutMs)), critical }]
+          return [name, withCritical(await timed(entry.check, timeoutMs), critical)]
         if (!entry.inFlight) {
           const result = timed(entry.check, timeoutMs)
           entry.inFlight = result
@@ -63,13 +70,18 @@ export class HealthRegistry {
           })
         }
         const answered = await within(entry.inFlight, answerWithinMs)
-        if (answered) return [name, { ...answered, critical }]
+        if (answered) return [name, withCritical(answered, critical)]
         const details = `no answer within ${answerWithinMs} ms (a check is running)`
         return [name, { status: 'down' as const, critical, details }]
       }),
     )
     return Object.fromEntries(entries)
   }
+}
+
+/** A result with its `critical`: its own when it said one, else the registration's. */
+function withCritical(result: Result, registered: boolean): DependencyHealth {
+  return { ...result, critical: result.critical ?? registered }
 }
 
 /** One run of `check`, timed, bounded by `timeoutMs`; a failure or timeout is `down`. Never rejects. */

@@ -19,12 +19,29 @@ export function Leads({
   const [status, setStatus] = useState('')
   const [q, setQ] = useState('')
   // Past the first hundred the table pages: it showed the first 100 and said nothing of the rest.
-  const [page, setPage] = useState(1)
-  const [leads, reload] = useLoad(
-    () =>
-      client.leads.list(slug, { status: status || undefined, q: q || undefined, page, per_page: PER_PAGE }),
-    [client, slug, status, q, page],
-  )
+  // By cursor: each page after the first is asked as the leads after the last one of the page
+  // before (`before`), so leads arriving meanwhile do not push rows already read onto the next
+  // page, as an offset did. `cursors[n]` ends page n + 1; page 1 has none.
+  const [cursors, setCursors] = useState<string[]>([])
+  const firstPage = () => setCursors((c) => (c.length === 0 ? c : []))
+  const [leads, reload] = useLoad(async () => {
+    const before = cursors.at(-1)
+    const d = await client.leads.list(slug, {
+      status: status || undefined,
+      q: q || undefined,
+      before,
+      per_page: PER_PAGE,
+    })
+    // The server counts `page` on from the cursor (1): the pager says which page this is.
+    return { ...d, page: cursors.length + 1 }
+  }, [client, slug, status, q, cursors])
+  /** To page `to` from the page `d` shows: on by the last lead shown, or back by the cursors kept. */
+  const turn = (d: { page: number; leads: Lead[] }, to: number) => {
+    if (to > d.page) {
+      const last = d.leads.at(-1)
+      if (last) setCursors([...cursors.slice(0, d.page - 1), String(last.id)])
+    } else setCursors(cursors.slice(0, Math.max(0, to - 1)))
+  }
   const [message, setMessage] = useState<{ tone: 'ok' | 'danger'; text: string }>()
 
   async function change(lead: Lead, next: LeadStatus) {
@@ -88,7 +105,7 @@ export function Leads({
             value={status}
             onChange={(e) => {
               setStatus((e.currentTarget as HTMLSelectElement).value)
-              setPage(1)
+              firstPage()
             }}
           >
             <option value="">All</option>
@@ -105,14 +122,14 @@ export function Leads({
             placeholder="name, email, company"
             onChange={(e) => {
               setQ((e.currentTarget as HTMLInputElement).value.trim())
-              setPage(1)
+              firstPage()
             }}
             // Escape or the field's clear button empties it without a change event (that comes
             // on blur): the table kept the old search under an empty field.
             onInput={(e) => {
               if ((e.currentTarget as HTMLInputElement).value.trim() !== '') return
               setQ('')
-              setPage(1)
+              firstPage()
             }}
           />
         </div>
@@ -223,7 +240,7 @@ export function Leads({
                 shown={d.leads.length}
                 noun="Leads"
                 testid="leads-pager"
-                onPage={setPage}
+                onPage={(to) => turn(d, to)}
               />
             </>
           )

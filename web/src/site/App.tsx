@@ -112,7 +112,8 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
   useEffect(() => {
     if (!failed || lang !== 'en') return
     const preferred = browserLanguage(languages.map((l) => l.code))
-    if (preferred && preferred !== 'en') setLang(preferred)
+    // Not remembered: the browser's language is no choice of the visitor's.
+    if (preferred && preferred !== 'en') setLang(preferred, false)
   }, [failed])
 
   return (

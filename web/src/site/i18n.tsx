@@ -1,5 +1,5 @@
 import { type ComponentChildren, createContext } from 'preact'
-import { useCallback, useContext, useLayoutEffect, useRef, useState } from 'preact/hooks'
+import { useCallback, useContext, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import type { OvasabiClient } from '../../../client/index.js'
 import { ensureSession } from '../shared/session.js'
 import { LANGUAGES, PLURALS, type PluralKey, STRINGS, type StringKey, type TextKey } from './strings.js'
@@ -39,7 +39,11 @@ interface I18n {
    * one (`PLURALS`) in the plural form its count takes in the language the sentence is shown in.
    */
   t: (key: TextKey, params?: Params) => string
-  setLang: (code: string) => void
+  /**
+   * Shows the page in `code`; `remember` (the default: the visitor chose it) keeps it for their
+   * next visits and in the address's `?lang=`, if it has one.
+   */
+  setLang: (code: string, remember?: boolean) => void
 }
 
 const I18nContext = createContext<I18n>({
@@ -84,6 +88,44 @@ function pluralKey(key: TextKey, params: Params | undefined, catalog: Catalog, s
 export const useI18n = () => useContext(I18nContext)
 
 const cacheKey = (lang: string) => `ovasabi.i18n.${lang}`
+
+/** The visitor's language, for every campaign page of the origin (as their translations are). */
+const LANG_KEY = 'ovasabi.lang'
+const offered = (code: string | null | undefined): code is string =>
+  !!code && LANGUAGES.some((l) => l.code === code)
+
+/**
+ * The language the page opens in: a link's `?lang=` (one the page offers), else the one the
+ * visitor chose last on this origin, else English (the page then tries the browser's, see App).
+ */
+function initialLang(): string {
+  const linked = new URLSearchParams(location.search).get('lang')?.toLowerCase()
+  if (offered(linked)) return linked
+  try {
+    const chosen = localStorage.getItem(LANG_KEY)
+    if (offered(chosen)) return chosen
+  } catch {
+    // storage blocked: English, as before any choice
+  }
+  return 'en'
+}
+
+/**
+ * A choice kept: in storage for the next visit, and in the address when it names a language, so a
+ * reload or a copied link does not bring the link's language back over the visitor's choice.
+ */
+function rememberLang(code: string): void {
+  try {
+    localStorage.setItem(LANG_KEY, code)
+  } catch {
+    // storage full or blocked: the choice lasts as long as the page
+  }
+  const url = new URL(location.href)
+  if (url.searchParams.has('lang') && url.searchParams.get('lang') !== code) {
+    url.searchParams.set('lang', code)
+    history.replaceState(history.state, '', url)
+  }
+}
 
 /** Cached translations are kept only while their English source is unchanged. */
 function readCache(lang: string): Catalog {
@@ -202,7 +244,7 @@ export function I18nProvider(props: {
 }) {
   const { client, campaign } = props
   /** The language the visitor chose (the switcher's value, and the locale forms send). */
-  const [lang, setLangState] = useState('en')
+  const [lang, setLangState] = useState(initialLang)
   /** The language most of the page is shown in: what `<html lang>` says. */
   const [shown, setShown] = useState('en')
   const [catalog, setCatalog] = useState<Catalog>({})
@@ -309,12 +351,22 @@ export function I18nProvider(props: {
   }, [shown])
 
   const setLang = useCallback(
-    (code: string) => {
+    (code: string, remember = true) => {
       setLangState(code)
+      if (remember) rememberLang(code)
       void load(code)
     },
     [load],
   )
+
+  // The language the page opened in (a link's, or the one chosen on an earlier visit) is loaded
+  // once, as a choice is: its cached translations at once, the rest asked for.
+  const opening = useRef<string | undefined>(lang)
+  useEffect(() => {
+    const first = opening.current
+    opening.current = undefined
+    if (first && first !== 'en') void load(first)
+  }, [load])
 
   const t = useCallback(
     (key: TextKey, params?: Params) => {
