@@ -7,6 +7,7 @@ import { describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '../src/config.js'
 import { createDatabase } from '../src/platform/db/database.js'
+import { hashPassword } from '../src/modules/user/password.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
 import {
   adminHeaders,
@@ -227,6 +228,27 @@ for (const dialect of DIALECTS) {
       assert.equal((await setRole(app, duo.id, 'participant', adminHeaders)).statusCode, 200)
     })
 
+    it('gives no console role to a person without a password, whose only credential is a guest session', async () => {
+      const { app } = suite
+      const slug = await createCampaign(app)
+      const guest = await guestToken(app)
+      const joined = await app.inject({
+        method: 'POST',
+        url: '/api/user/register',
+        headers: { ...bearer(guest.token), 'x-forwarded-for': network() },
+        payload: { campaign: slug, name: 'Nopass', email: `nopass.${uniqueSlug('p')}@example.org` },
+      })
+      assert.equal(joined.statusCode, 201, joined.body)
+      const { id } = json(joined).user
+      for (const role of ['editor', 'admin']) {
+        const res = await setRole(app, id, role, adminHeaders)
+        assert.equal(res.statusCode, 409, res.body)
+        assert.equal(json(res).error.code, 'PASSWORD_REQUIRED')
+      }
+      assert.deepEqual(await roles(app, json(joined).token), ['participant'])
+      assert.equal((await setRole(app, id, 'participant', adminHeaders)).statusCode, 200)
+    })
+
     it('guests are refused on editor routes', async () => {
       const { app } = suite
       const slug = await createCampaign(app)
@@ -259,13 +281,23 @@ for (const dialect of DIALECTS) {
           await migrateToLatest(database.db)
           await database.db
             .insertInto('service_user_master')
-            .values({
-              id: 'usr_cli1',
-              email: 'ops@example.org',
-              display_name: 'Ops',
-              metadata: JSON.stringify({}),
-              updated_at: new Date(),
-            })
+            .values([
+              {
+                id: 'usr_cli1',
+                email: 'ops@example.org',
+                display_name: 'Ops',
+                password_hash: await hashPassword(password),
+                metadata: JSON.stringify({}),
+                updated_at: new Date(),
+              },
+              {
+                id: 'usr_cli2',
+                email: 'nopass@example.org',
+                display_name: 'No password',
+                metadata: JSON.stringify({}),
+                updated_at: new Date(),
+              },
+            ])
             .execute()
         } finally {
           await database.close()
@@ -285,6 +317,9 @@ for (const dialect of DIALECTS) {
         const unknown = cli(['user', 'role', '--email', 'nobody@example.org', '--role', 'admin'], env)
         assert.equal(unknown.code, 1)
         assert.match(unknown.err, /USER_NOT_FOUND/)
+        const nopass = cli(['user', 'role', '--email', 'nopass@example.org', '--role', 'editor'], env)
+        assert.equal(nopass.code, 1)
+        assert.match(nopass.err, /PASSWORD_REQUIRED/)
         const badRole = cli(['user', 'role', '--email', 'ops@example.org', '--role', 'root'], env)
         assert.equal(badRole.code, 2)
         assert.match(badRole.err, /--role must be one of participant, editor, admin/)

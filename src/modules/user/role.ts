@@ -28,7 +28,9 @@ const rank = (role: PersonRole) => PERSON_ROLES.indexOf(role)
  * any node, and their sockets close. Raising cuts nothing off: those tokens carry less than the
  * person now holds. The last admin person cannot lower their own role (409 `LAST_ADMIN`), so a
  * console signed in by password is not left without anyone to grant roles; a key or the CLI may.
- * An erased person, or none, is 404 `USER_NOT_FOUND`.
+ * An erased person, or none, is 404 `USER_NOT_FOUND`. Editor and admin need a person who set a
+ * password (409 `PASSWORD_REQUIRED`): the console signs in with one, and a person without one is
+ * known only by a guest session, whose token would then carry the role.
  */
 export async function changeRole(
   db: Db,
@@ -55,6 +57,12 @@ export async function changeRole(
     const person = await lockPerson(trx, target)
     if (!person) throw new NotFoundError('No such person', 'USER_NOT_FOUND')
     const previous = person.role
+    if (role !== 'participant' && !person.has_password) {
+      throw new ConflictError(
+        'This person has no password, so cannot sign in to the console: a console role needs one',
+        'PASSWORD_REQUIRED',
+      )
+    }
     const lowered = rank(role) < rank(previous)
     if (self && lowered && previous === 'admin' && !admins.some((a) => a.id !== person.id)) {
       throw new ConflictError(
@@ -88,7 +96,7 @@ async function lockPerson(trx: Db, target: RoleTarget) {
   for (const value of candidates) {
     const row = await trx
       .selectFrom('service_user_master')
-      .select(['id', 'email', 'role'])
+      .select((eb) => ['id', 'email', 'role', eb('password_hash', 'is not', null).as('has_password')])
       .where('id' in target ? 'id' : 'email', '=', value)
       .where('erased_at', 'is', null)
       .forUpdate()
