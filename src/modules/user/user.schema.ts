@@ -18,6 +18,19 @@ const Email = Type.String({
   errorMessage:
     'must be an email address (name@example.com), without spaces, control or invisible characters',
 })
+/**
+ * The address a person joins with names a domain, not a host: no IP literal (`ada@[10.0.0.1]`, and
+ * `ada@127.0.0.1`, since no top-level domain is all digits), as for a lead's email. Their welcome
+ * and milestone mail, and the CRMs their referrals reach, would go to a host, often an internal
+ * one. A login keeps `Email`: an account made before this rule still signs in.
+ */
+const JoinEmail = Type.String({
+  ...Email,
+  pattern:
+    '^\\s*[^\\s@\\p{Cc}\\p{Cf}\\p{DI}]+@(?:[^\\s@.\\[\\]\\p{Cc}\\p{Cf}\\p{DI}]+\\.)+(?![0-9]+\\s*$)[^\\s@.\\[\\]\\p{Cc}\\p{Cf}\\p{DI}]+\\s*$',
+  errorMessage:
+    'must be an email address with a domain name (name@example.com), not an IP address, without spaces, control or invisible characters',
+})
 const Password = Type.String({ minLength: 1, maxLength: 256 })
 
 /**
@@ -63,7 +76,7 @@ export const USER_METADATA_MAX_BYTES = 16 * 1024
 /** `user.register` payload; the REST body adds `campaign`. */
 export const RegisterPayload = Type.Object(
   {
-    email: Email,
+    email: JoinEmail,
     name: DisplayName,
     password: Type.Optional(Password),
     locale: Type.Optional(
