@@ -93,12 +93,35 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onBusError: options.onBusError ?? ((err) => logBusError(err)),
   }
   const platform = options.platform ?? (await createPlatform(config, platformOptions))
+  // Helmet's headers, computed once (see security-headers.ts), on every response. Only the CSP's
+  // connect-src may vary, by the host a page was asked for (see `hostCsp`).
+  const security = securityHeaders({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        // The pages talk to their own origin (REST, uploads) and its WebSocket origin (the SDK
+        // opens ws(s)://{page host}/ws/…): never `ws:`/`wss:` to any host, which would let
+        // injected script carry data off over a socket. Named, since only CSP Level 3 browsers
+        // count ws(s) to the page's host as 'self': PUBLIC_URL's, or the request's own host's.
+        connectSrc: ["'self'", ...connectSources(config.PUBLIC_URL)],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        mediaSrc: ["'self'", 'blob:'],
+        // Helmet's default `upgrade-insecure-requests` makes a page served over plain HTTP (a LAN
+        // box, a fresh VPS: anything but localhost) fetch its own scripts over HTTPS, and stay
+        // blank. Sent only when the public URL is HTTPS.
+        upgradeInsecureRequests: config.PUBLIC_URL?.startsWith('https:') ? [] : null,
+      },
+    },
+    crossOriginResourcePolicy: { policy: 'same-site' },
+  })
   // Headers deadline, body idle timeout, no total request deadline (see timeouts.ts).
   const timeouts = httpTimeouts({
     headersMs: config.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
     bodyIdleMs: config.HTTP_BODY_IDLE_TIMEOUT_SECONDS * 1000,
     bodyMinBytesPerSecond: config.HTTP_BODY_MIN_BYTES_PER_SECOND,
     bodyRateGraceMs: config.HTTP_BODY_MIN_RATE_GRACE_SECONDS * 1000,
+    answerHeaders: security,
   })
   const app = Fastify({
     logger: options.logger === false ? false : loggerOptions(config.LOG_LEVEL),
@@ -171,28 +194,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     done(null, payload)
   })
 
-  // Helmet's headers, computed once (see security-headers.ts), on every response. Only the CSP's
-  // connect-src may vary, by the host a page was asked for (see `hostCsp`).
-  const security = securityHeaders({
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
-        // The pages talk to their own origin (REST, uploads) and its WebSocket origin (the SDK
-        // opens ws(s)://{page host}/ws/…): never `ws:`/`wss:` to any host, which would let
-        // injected script carry data off over a socket. Named, since only CSP Level 3 browsers
-        // count ws(s) to the page's host as 'self': PUBLIC_URL's, or the request's own host's.
-        connectSrc: ["'self'", ...connectSources(config.PUBLIC_URL)],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        mediaSrc: ["'self'", 'blob:'],
-        // Helmet's default `upgrade-insecure-requests` makes a page served over plain HTTP (a LAN
-        // box, a fresh VPS: anything but localhost) fetch its own scripts over HTTPS, and stay
-        // blank. Sent only when the public URL is HTTPS.
-        upgradeInsecureRequests: config.PUBLIC_URL?.startsWith('https:') ? [] : null,
-      },
-    },
-    crossOriginResourcePolicy: { policy: 'same-site' },
-  })
   applySecurityHeaders(app, security)
   app.addHook('onRequest', (_request, _reply, done) => done(closing ? shuttingDown() : undefined))
   if (config.CORS_ORIGINS.length > 0) {

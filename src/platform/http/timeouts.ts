@@ -24,6 +24,13 @@ export interface HttpTimeouts {
   bodyMinBytesPerSecond: number
   /** Reading time a body has before its rate is judged. */
   bodyRateGraceMs: number
+  /**
+   * The security headers every answer carries (`securityHeaders`): the answers written straight to
+   * the socket carry them too, with `Cache-Control: no-store` and a CSP of their own (`default-src
+   * 'none'`: a JSON error loads nothing; the app's may name the request's host, which these do not
+   * read).
+   */
+  answerHeaders?: Record<string, string>
 }
 
 /** How long a keep-alive connection waits for its next request: Fastify's default, kept. */
@@ -65,15 +72,25 @@ export function whenBodyIdle(req: IncomingMessage, onIdle: (err: RequestTimeoutE
  * An answer written straight to the socket, for a request Fastify cannot answer (or never saw):
  * the standard error body, with the request's id when it got one.
  */
-function writeError(socket: Socket, err: AppError, requestId?: string): void {
+function writeError(socket: Socket, err: AppError, guard: string, requestId?: string): void {
   const full = errorBody(err, requestId ?? '')
   const body = JSON.stringify(requestId ? full : { status: full.status, error: full.error })
   // An id is a ULID or a given `x-request-id` that matched `[\w.:-]`: safe in a header.
   const id = requestId ? `x-request-id: ${requestId}\r\n` : ''
   socket.write(
     `HTTP/1.1 ${err.statusCode} ${STATUS_CODES[err.statusCode]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\n${id}connection: close\r\n\r\n${body}`,
+      `content-length: ${Buffer.byteLength(body)}\r\n${id}${guard}connection: close\r\n\r\n${body}`,
   )
+}
+
+/** `headers` as header lines, the CSP replaced by one that loads nothing, and `no-store`. */
+function rawAnswerHeaders(headers: Record<string, string>): string {
+  const lines = Object.entries({
+    ...headers,
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'cache-control': 'no-store',
+  })
+  return lines.map(([name, value]) => `${name}: ${value}\r\n`).join('')
 }
 
 const CLIENT_ERRORS: Record<string, [number, string, string]> = {
@@ -104,6 +121,8 @@ export function httpTimeouts(timeouts: HttpTimeouts): {
   watch(app: FastifyInstance): void
 } {
   const { headersMs, bodyIdleMs } = timeouts
+  /** Header lines for the answers written straight to the socket (see `answerHeaders`). */
+  const guard = rawAnswerHeaders(timeouts.answerHeaders ?? {})
   /** The latest response of each connection. */
   const responses = new WeakMap<Socket, ServerResponse>()
   /** The id Fastify gave each request, for the answers written without it. */
@@ -123,7 +142,7 @@ export function httpTimeouts(timeouts: HttpTimeouts): {
       return
     }
     const socket = req.socket
-    if (socket.writable && !res.headersSent) writeError(socket, err, requestIds.get(req))
+    if (socket.writable && !res.headersSent) writeError(socket, err, guard, requestIds.get(req))
     socket.destroy()
   }
 
@@ -186,7 +205,8 @@ export function httpTimeouts(timeouts: HttpTimeouts): {
           err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
             ? [408, 'REQUEST_TIMEOUT', `The request's headers did not come within ${headersMs / 1000} s`]
             : (CLIENT_ERRORS[err.code] ?? [400, 'BAD_REQUEST', 'Malformed HTTP request'])
-        if (socket.writable && !answering(socket)) writeError(socket, new AppError(status, code, message))
+        if (socket.writable && !answering(socket))
+          writeError(socket, new AppError(status, code, message), guard)
         socket.destroy(err)
       },
     },
