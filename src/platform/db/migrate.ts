@@ -36,6 +36,7 @@ import * as m034 from './migrations/034_stream_owner_index.js'
 import * as m035 from './migrations/035_user_roles.js'
 import * as m036 from './migrations/036_live_ingest_key_hash.js'
 import * as m037 from './migrations/037_api_key_expiry.js'
+import * as m038 from './migrations/038_lead_text_normal_form.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -78,6 +79,7 @@ const migrations: Record<string, Migration> = {
   '035_user_roles': m035,
   '036_live_ingest_key_hash': m036,
   '037_api_key_expiry': m037,
+  '038_lead_text_normal_form': m038,
 }
 
 const TABLE = 'service_schema_migration'
