@@ -48,6 +48,7 @@ for (const dialect of DIALECTS) {
           .select('event')
           .where('campaign_slug', '=', slug)
           .where('subject_id', '=', id)
+          .orderBy('id')
           .execute()
       ).map((r) => r.event)
 
