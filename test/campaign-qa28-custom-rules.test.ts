@@ -67,7 +67,8 @@ for (const dialect of DIALECTS) {
       [['image/png', 'image/'], 1],
       [['/png'], 0],
       [['image/png/x'], 0],
-      [['image/*'], 0],
+      [['text/*'], 0],
+      [['image/png', 'application/*'], 1],
       [['*/*'], 0],
       [['image png'], 0],
     ]
@@ -103,6 +104,10 @@ for (const dialect of DIALECTS) {
         'audio/ogg; codecs=opus',
         'image/svg+xml',
         'font/woff2',
+        // The wildcards uploads are compared with (QA 31): each the kind's checked types.
+        'image/*',
+        'VIDEO/*',
+        'audio/*',
       ]
       const res = await postCampaign(t.app, { custom_rules: { media_allowed_types: types } }, 'media')
       assert.equal(res.statusCode, 201, res.body)

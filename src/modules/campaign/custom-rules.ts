@@ -71,19 +71,24 @@ const TOP_LEVEL_TYPES = [
 const RESTRICTED_NAME = '[a-z0-9][a-z0-9!#$&^_.+-]{0,126}'
 const MEDIA_TYPE = new RegExp(`^(${RESTRICTED_NAME})/${RESTRICTED_NAME}$`)
 
+/** The wildcards uploads are compared with: each stands for the kind's types the media module checks and cleans. */
+const MEDIA_WILDCARD = /^(image|video|audio)\/\*$/
+
 /**
  * Why `entry` of `media_allowed_types` matches no upload, or undefined. Uploads compare their
- * type with each entry: `png`, `images/png` or `image/*` is
- * equal to none, and every upload of the campaign was refused.
+ * type with each entry: `png`, `images/png`, `text/*` or the wildcard of every type is equal to none, and every upload of
+ * the campaign was refused. `image/*`, `video/*` and `audio/*` are read (see the media module's
+ * `allowedTypes`).
  */
 function mediaTypeProblem(entry: string): string | undefined {
   // As uploads read it, without parameters and in lower case (an alias such as image/jpg is
   // a media type too: its shape is all that is checked here).
   const bare = entry.split(';')[0]!.trim().toLowerCase()
+  if (MEDIA_WILDCARD.test(bare)) return undefined
   const m = MEDIA_TYPE.exec(bare)
   if (m && TOP_LEVEL_TYPES.includes(m[1]!)) return undefined
   if (bare.includes('*'))
-    return `${JSON.stringify(entry)} is a wildcard, which uploads are not compared with: list each type (e.g. image/png, image/jpeg)`
+    return `${JSON.stringify(entry)} is a wildcard uploads are not compared with: image/*, video/* and audio/* are; list other types each (e.g. application/pdf)`
   return (
     `${JSON.stringify(entry)} is not a media type: must be type/subtype (e.g. image/png), the type one of ` +
     TOP_LEVEL_TYPES.join(', ')

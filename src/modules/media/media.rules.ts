@@ -1,5 +1,6 @@
 import type { Config } from '../../config.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
+import { LOCATED_TYPES } from './location.js'
 import { DEFAULT_ALLOWED_TYPES } from './media.schema.js'
 
 /** What a campaign's `custom_rules` say about uploads, each falling back to its default. */
@@ -29,10 +30,26 @@ export function normaliseType(type: string): string {
   return ALIASES.get(bare) ?? bare
 }
 
+/**
+ * What `image/*`, `video/*` or `audio/*` stands for: the types of that kind this server both
+ * detects by their bytes and publishes without where they were made (the defaults, and the ISO
+ * media it cleans of location: HEIC photos, QuickTime and 3GP films, M4A voice memos). Not every
+ * type a browser calls `image/…`: a TIFF carries its GPS position in EXIF that nothing here
+ * removes, so a campaign that wants one lists it by name.
+ */
+const WILDCARD_TYPES = [...new Set([...DEFAULT_ALLOWED_TYPES, ...LOCATED_TYPES])]
+
+/** The types an entry of `media_allowed_types` admits: itself, or a wildcard's (see `WILDCARD_TYPES`). */
+function admitted(entry: string): string[] {
+  const type = normaliseType(entry)
+  const wildcard = /^(image|video|audio)\/\*$/.exec(type)
+  return wildcard ? WILDCARD_TYPES.filter((t) => t.startsWith(`${wildcard[1]}/`)) : [type]
+}
+
 export function allowedTypes(campaign: Campaign): string[] {
   const rule = campaign.metadata.custom_rules?.media_allowed_types
   return Array.isArray(rule) && rule.every((t) => typeof t === 'string')
-    ? rule.map((t) => normaliseType(t as string))
+    ? [...new Set(rule.flatMap((t) => admitted(t as string)))]
     : DEFAULT_ALLOWED_TYPES
 }
 
