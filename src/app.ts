@@ -342,6 +342,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     publisher,
     limiter,
     revocations: revocations,
+    onRehashError: (err) =>
+      app.log.warn({ err }, 'password rehash at login not stored; the old hash still verifies'),
   })
   const referrals = referral.createReferralService({
     db,

@@ -1,13 +1,25 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto'
 import { BadRequestError } from '../../platform/http/errors.js'
 
-// N=2^14, r=8 (16 MiB, tens of ms): the scrypt paper's interactive-login setting. Parameters are
-// stored with each hash, so they can be raised later without breaking existing passwords.
-const PARAMS = { N: 1 << 14, r: 8, p: 1 }
+/**
+ * N=2^14, r=8, p=5: one of the OWASP Password Storage Cheat Sheet's scrypt settings (equivalent to
+ * its N=2^17, p=1), the one with the least memory: 16 MiB a hash, whatever `p` (its lanes run one
+ * after another), so a node checking many logins at once on the libuv pool stays modest, where
+ * N=2^17 would take 128 MiB each. Parameters are stored with each hash: those made under earlier
+ * ones (N=2^14, p=1 until QA 31) still verify, and are made again under these at their owner's
+ * next login (see `needsRehash`).
+ */
+const PARAMS: ScryptParams = { N: 1 << 14, r: 8, p: 5 }
 const KEY_LENGTH = 32
 const SALT_LENGTH = 16
 
-function derive(password: string, salt: Buffer, params: typeof PARAMS): Promise<Buffer> {
+interface ScryptParams {
+  N: number
+  r: number
+  p: number
+}
+
+function derive(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
   const options: ScryptOptions = { ...params, maxmem: 128 * params.N * params.r * 2 }
   return new Promise((resolve, reject) =>
     scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, options, (err, key) =>
@@ -23,7 +35,10 @@ export async function hashPassword(password: string): Promise<string> {
   return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64'), key.toString('base64')].join('$')
 }
 
-/** Constant-time comparison; false (never a throw) for a malformed stored hash. */
+/**
+ * Constant-time comparison; false (never a throw) for a malformed stored hash. A wrong password
+ * for a hash of fewer lanes than new ones (see `hardening`) spends the lanes it lacks too.
+ */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split('$')
   if (scheme !== 'scrypt' || !salt || !hash) return false
@@ -32,8 +47,37 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const expected = Buffer.from(hash, 'base64')
   // Parameters scrypt refuses (N not a power of two, a zero, more memory than it allows) are a
   // malformed hash too: its owner gets "wrong password", never a 500 at every login.
-  const actual = await derive(password, Buffer.from(salt, 'base64'), params).catch(() => undefined)
-  return actual !== undefined && expected.length === actual.length && timingSafeEqual(expected, actual)
+  const saltBytes = Buffer.from(salt, 'base64')
+  const actual = await derive(password, saltBytes, params).catch(() => undefined)
+  const ok = actual !== undefined && expected.length === actual.length && timingSafeEqual(expected, actual)
+  const extra = ok ? undefined : hardening(stored)
+  if (extra) await derive(password, saltBytes, extra).catch(() => undefined)
+  return ok
+}
+
+/**
+ * The work a check of `stored` lacks against one of a new hash: scrypt's lanes run one after
+ * another, so a hash of N=2^14, r=8, p=1 checks in a fifth of the time, and a wrong password for
+ * one of the accounts stored before QA 31 would answer faster than one for an unknown email
+ * (`burnPasswordCheck`, at the new parameters): which addresses have an account would show. A
+ * failed check spends the missing lanes (as Django's `harden_runtime` does); a right one is
+ * made again (`needsRehash`). Undefined when nothing is missing or N and r differ.
+ */
+export function hardening(stored: string): ScryptParams | undefined {
+  const [, n, r, p] = stored.split('$')
+  const lanes = Number(p)
+  if (Number(n) !== PARAMS.N || Number(r) !== PARAMS.r || !Number.isInteger(lanes) || lanes < 1)
+    return undefined
+  return lanes < PARAMS.p ? { N: PARAMS.N, r: PARAMS.r, p: PARAMS.p - lanes } : undefined
+}
+
+/**
+ * Whether a hash that just verified was made under other parameters than new hashes are (or by
+ * another scheme): its owner's login then stores a new one, made while the password is at hand.
+ */
+export function needsRehash(stored: string): boolean {
+  const [scheme, n, r, p] = stored.split('$')
+  return scheme !== 'scrypt' || Number(n) !== PARAMS.N || Number(r) !== PARAMS.r || Number(p) !== PARAMS.p
 }
 
 let dummy: Promise<string> | undefined

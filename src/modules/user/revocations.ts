@@ -66,6 +66,15 @@ function tokenStates(ask: (id: string) => Promise<TokenState>) {
 }
 
 /**
+ * Whether a person's token was issued before their cut-off (`validAfter`, ms since the epoch, 0
+ * for none): by the cut-off it was issued under when it carries one, since issue times come from
+ * each node's clock and the cut-off from the database row, which only moves on.
+ */
+export function issuedBeforeCutOff(principal: Principal, validAfter: number): boolean {
+  return (principal.valid_after ?? principal.issued_at ?? 0) < validAfter
+}
+
+/**
  * Whether a token must not be honoured any more, for the authenticator. A user token is refused
  * once its person is erased, once its session is revoked (erasure of the person who joined from
  * it, or a logout), and when it was issued before the person's cut-off ("log out everywhere"); a
@@ -94,10 +103,7 @@ export function createRevocations(
       users.get(principal.user_id),
       sessions.has(principal.session_id),
     ])
-    // The cut-off a token was issued under, when it carries one: issue times come from each
-    // node's clock, the cut-off from the database row, which only moves on.
-    const issuedUnder = principal.valid_after ?? principal.issued_at ?? 0
-    return state.erased || revoked || issuedUnder < state.validAfter
+    return state.erased || revoked || issuedBeforeCutOff(principal, state.validAfter)
   }
   /** Called as an erasure or a logout commits: ask the database again on the next request. */
   function forget(person: { user_id: string; session_ids: string[] }): void {

@@ -9,6 +9,7 @@ export const userManifest: ModuleManifest = {
   capabilities: [
     'user.register',
     'user.login',
+    'user.refresh',
     'user.me',
     'user.logout',
     'user.erase',
@@ -19,6 +20,12 @@ export const userManifest: ModuleManifest = {
   endpoints: [
     { method: 'POST', path: '/api/user/register', auth: 'public', summary: 'Join a campaign' },
     { method: 'POST', path: '/api/auth/login', auth: 'public', summary: 'Log in' },
+    {
+      method: 'POST',
+      path: '/api/auth/refresh',
+      auth: 'participant',
+      summary: 'A new token for a person’s token: fresh expiry, current role',
+    },
     { method: 'GET', path: '/api/auth/me', auth: 'session', summary: 'Who the caller is (own data only)' },
     { method: 'POST', path: '/api/auth/logout', auth: 'session', summary: "End the caller's session" },
     {

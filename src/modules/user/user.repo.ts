@@ -50,6 +50,27 @@ export async function findByEmail(db: Db, email: string): Promise<UserRow | unde
 }
 
 /**
+ * Stores `next` as the person's password hash only while `previous` is still the stored one and
+ * they are not erased: a rehash at login never brings back a password erasure blanked, nor
+ * overwrites one set meanwhile. True when it was stored.
+ */
+export async function replacePasswordHash(
+  db: Db,
+  userId: string,
+  previous: string,
+  next: string,
+): Promise<boolean> {
+  const res = await db
+    .updateTable('service_user_master')
+    .set({ password_hash: next })
+    .where('id', '=', userId)
+    .where('password_hash', '=', previous)
+    .where('erased_at', 'is', null)
+    .executeTakeFirst()
+  return Number(res.numUpdatedRows) === 1
+}
+
+/**
  * What a person agreed to: the latest consent they gave (`text_version`, `at`, the campaign whose
  * form they gave it on) and, in `by_campaign`, the latest per campaign, since each campaign's join
  * form may show its own text and a returning person's later consent must be on record too.

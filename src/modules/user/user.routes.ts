@@ -92,6 +92,31 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
     },
   )
 
+  app.post(
+    '/api/auth/refresh',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        operationId: 'refreshToken',
+        tags,
+        security: [{ bearerAuth: [] }],
+        description:
+          'Renew a person’s token before it expires: send it as `Authorization: Bearer` (no body). The answer ' +
+          'has login’s shape, with a new token of the same session, a fresh `expires_at` (SESSION_TTL_SECONDS ' +
+          'from now) and the role the person holds now (read from their account, not copied from the old ' +
+          'token). The old token keeps working until its own expiry; a logout with either ends both. A token ' +
+          'expired is 401 `TOKEN_EXPIRED`, malformed or badly signed 401 `INVALID_TOKEN`, logged out, cut ' +
+          'off (log out everywhere, a lowered role) or of an erased person 401 `TOKEN_REVOKED`, on every ' +
+          'node at once. A guest session token or an API key is 403 `USER_TOKEN_REQUIRED` (a guest gets a ' +
+          'new session from `POST /api/session`, or joins or logs in). Rate-limited (429 `RATE_LIMITED` ' +
+          'with Retry-After): 30 refreshes per person and 300 per client network (IPv4 address, IPv6 /64) ' +
+          'per 15 min.',
+        response: { 200: AuthResponse, ...errors(401, 403, 429) },
+      },
+    },
+    async (request) => users.refresh(request.principal!, { ip: request.ip }),
+  )
+
   app.get(
     '/api/auth/me',
     {

@@ -26,7 +26,9 @@ import {
   NAME_HOLDS_EMAIL_HINT,
   storedForms,
 } from './email.js'
-import { assertStrongPassword, burnPasswordCheck, hashPassword, verifyPassword } from './password.js'
+import { assertStrongPassword, burnPasswordCheck, hashPassword } from './password.js'
+import { checkPassword } from './password-check.js'
+import { DEFAULT_REFRESH_LIMITS, type RefreshLimits, refreshToken } from './refresh.js'
 import { generateReferralCode } from './referral-code.js'
 import type { Revocations } from './revocations.js'
 import { logOut } from './logout.js'
@@ -91,6 +93,11 @@ export interface UserService {
   register(campaign: Campaign, input: RegisterPayload, caller: CallerContext): Promise<AuthResponse>
   login(input: LoginBody, caller: CallerContext & { campaign?: Campaign }): Promise<AuthResponse>
   /**
+   * `POST /api/auth/refresh`: a new token for the person whose token `principal` is, of the same
+   * session, with a fresh expiry and their current role (see `refreshToken`).
+   */
+  refresh(principal: Principal, caller: { ip: string }): Promise<AuthResponse>
+  /**
    * `POST /api/auth/logout`: the caller's session ends, every token of it (user and guest alike).
    * With `all`, so do the person's other sessions: every user token of theirs issued before now is
    * refused, and the sessions they joined or logged in from (but another person's) are revoked.
@@ -126,11 +133,12 @@ const CLOCK_SKEW_SECONDS = 300
 
 /**
  * How long a revoked session stays revoked. Guest tokens are only ever issued for a new session,
- * and user tokens for an existing one only to a caller holding a token of it, which is refused
- * once the revocation is known: every token of a revoked session was issued before its revocation
- * (or, by a node that had not heard of it yet, within the 10 s a node trusts a "not revoked" — well
- * inside the skew allowance) and expires within the token lifetime after it; past that (and the
- * clock skew), the row stops nothing any more. Every token is issued for SESSION_TTL_SECONDS.
+ * and user tokens for an existing one only to a caller holding a token of it (a join, a login, a
+ * refresh, which reads the revocation afresh), which is refused once the revocation is known:
+ * every token of a revoked session was issued before its revocation (or, by a node that had not
+ * heard of it yet, within the 10 s a node trusts a "not revoked" — well inside the skew allowance)
+ * and expires within the token lifetime after it; past that (and the clock skew), the row stops
+ * nothing any more. Every token is issued for SESSION_TTL_SECONDS.
  */
 export function revocationRetentionSeconds(tokenTtlSeconds: number): number {
   return tokenTtlSeconds + CLOCK_SKEW_SECONDS
@@ -145,6 +153,13 @@ export interface UserServiceDeps {
   revocations?: Revocations
   /** Password attempts per window (see `countPasswordAttempt`); defaults in `DEFAULT_LOGIN_LIMITS`. */
   loginLimits?: LoginLimits
+  /** Token refreshes per window; defaults in `DEFAULT_REFRESH_LIMITS`. */
+  refreshLimits?: RefreshLimits
+  /**
+   * A password hash made again under the current parameters at login that could not be stored
+   * (the login goes on; the old hash still verifies, and the next login tries again).
+   */
+  onRehashError?: (err: unknown) => void
 }
 
 export interface LoginLimits {
@@ -310,7 +325,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       )
     if (password !== undefined) {
       const endsBy = await countPasswordAttempt(caller.ip, user.email!)
-      if (user.password_hash && (await verifyPassword(password, user.password_hash))) {
+      if (user.password_hash && (await checkPassword(db, user, password, deps.onRehashError))) {
         await passwordAccepted(user.email!, caller.ip, endsBy)
         return
       }
@@ -513,7 +528,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const endsBy = await countPasswordAttempt(caller.ip, email)
       const user = await findByEmail(input.email, email)
       const ok = user?.password_hash
-        ? await verifyPassword(input.password, user.password_hash)
+        ? await checkPassword(db, user, input.password, deps.onRehashError)
         : await burnPasswordCheck(input.password)
       if (!user || !ok) throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS')
       // Only this network's budget: the ceiling over all networks stays spent (else the owner's
@@ -533,6 +548,25 @@ export function createUserService(deps: UserServiceDeps): UserService {
       })
       return {
         user: view(user, membership),
+        token: issued.token,
+        session_id: issued.principal.session_id,
+        expires_at: new Date(issued.principal.exp! * 1000).toISOString(),
+      }
+    },
+
+    async refresh(principal, caller) {
+      const { user, issued } = await refreshToken(
+        {
+          db,
+          tokens: deps.tokens,
+          limiter: deps.limiter,
+          limits: deps.refreshLimits ?? DEFAULT_REFRESH_LIMITS,
+        },
+        principal,
+        caller.ip,
+      )
+      return {
+        user: view(user),
         token: issued.token,
         session_id: issued.principal.session_id,
         expires_at: new Date(issued.principal.exp! * 1000).toISOString(),
