@@ -76,18 +76,25 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * The `user_id` claim of a session or user JWT (`guest` for a guest session), read unverified: only
- * to pick the socket path `/ws/{campaign}/{user_id}`, which the server checks against the token.
+ * The `user_id` claim of a session or user JWT (`guest` for a guest session) and its session
+ * (`sid`), read unverified: only to pick the socket path `/ws/{campaign}/{user_id}`, which the
+ * server checks against the token, and to tell whether a new token is a socket's own identity.
  */
-function userOf(token: string | undefined): string | undefined {
+function claimsOf(token: string | undefined): { userId?: string; sessionId?: string } {
   const claims = token?.split('.')[1]
-  if (!claims) return undefined
+  if (!claims) return {}
   try {
     const bytes = Uint8Array.from(atob(claims.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
-    const userId = (JSON.parse(new TextDecoder().decode(bytes)) as { user_id?: unknown }).user_id
-    return typeof userId === 'string' ? userId : undefined
+    const { user_id, sid } = JSON.parse(new TextDecoder().decode(bytes)) as {
+      user_id?: unknown
+      sid?: unknown
+    }
+    return {
+      userId: typeof user_id === 'string' ? user_id : undefined,
+      sessionId: typeof sid === 'string' ? sid : undefined,
+    }
   } catch {
-    return undefined
+    return {}
   }
 }
 
@@ -125,12 +132,15 @@ export function createClient(options: ClientOptions) {
   }
 
   /**
-   * A new token for the client (a session, a join, a login): the sockets `connect()` opened on the
-   * client's token reconnect as its user, whose token the server takes only on that user's path.
+   * A new token for the client (a session, a join, a login, `setToken`), and for the sockets
+   * `connect()` opened on the client's token: one of the socket's own identity is taken in-band,
+   * the socket staying; one of another user or guest session reconnects it as that identity (the
+   * server takes a user's token only on that user's path), resuming after its last event.
    */
-  function adopt(token: string, userId: string) {
+  function adopt(token: string, userId?: string) {
     http.token = token
-    for (const s of sockets) s.switchUser(userId)
+    const claims = claimsOf(token)
+    for (const s of sockets) s.followToken(token, claims.userId ?? userId, claims.sessionId)
   }
 
   /** `POST /api/{campaign}/update` with the envelope built and `request_id` generated. */
@@ -176,9 +186,19 @@ export function createClient(options: ClientOptions) {
 
   const client = {
     http,
-    /** Replace the credential (e.g. after join the user token replaces the guest one). */
+    /**
+     * Replace the credential (e.g. a refreshed token, or after join the user token replacing the
+     * guest one), for REST calls and for the sockets `connect()` opened on the client's token: a
+     * token of the socket's own user (and guest session) is taken in-band, the socket staying; one of
+     * another user or session reconnects the socket as it at once, resuming after its last event
+     * (state `reconnecting`, then `open`; no close, no error), and dispatches still waiting on it
+     * reject with `IDENTITY_CHANGED`. A token the server refuses goes to the socket's `onError`.
+     * `undefined` forgets the token for later calls; open sockets stay as they are (`users.logout`
+     * ends them).
+     */
     setToken(token: string | undefined) {
-      http.token = token
+      if (token === undefined) http.token = undefined
+      else adopt(token)
     },
     get token() {
       return http.token
@@ -520,7 +540,7 @@ export function createClient(options: ClientOptions) {
         WebSocket: options.WebSocket,
         fetch: options.fetch,
         ...opts,
-        userId: opts.userId ?? (opts.token === undefined ? userOf(http.token) : undefined),
+        userId: opts.userId ?? (opts.token === undefined ? claimsOf(http.token).userId : undefined),
         campaign,
         baseUrl: http.baseUrl,
         token: opts.token ?? (() => http.token),

@@ -469,16 +469,42 @@ export class RealtimeConnection {
    * a connection waiting to reconnect (say for a new token) tries the `token` option's at once.
    */
   switchUser(userId: string): void {
-    if (userId !== this.userId) {
-      this.userId = userId
-      this.identity++
-      this.ready = undefined
-      this.actor = undefined
-      this.resetPacing()
-      this.failPending('IDENTITY_CHANGED', `The connection now acts as ${userId}`)
-      this.ws?.close(4000, 'identity changed')
-    }
+    if (userId !== this.userId) this.reconnectAs(userId)
     this.retryNow()
+  }
+
+  /**
+   * @internal The client's `setToken` for a socket on the client's token (`token` the new one,
+   * `userId` and `sessionId` its claims, undefined when unreadable). The socket's own identity (its
+   * user, and for a guest its session) takes the token in-band (`reauth`): the socket stays. Another
+   * identity (a guest who joined, another guest session, a person back to a guest) reconnects at
+   * once as it, resuming after `lastEventId` as after any drop, told as `reconnecting` and never as
+   * a close or an error; dispatches still waiting reject with `IDENTITY_CHANGED`. A token whose
+   * claims cannot be read is offered in-band: the server's refusal goes to `onError`.
+   */
+  followToken(token: string, userId: string | undefined, sessionId: string | undefined): void {
+    if (this.closedByUser) return
+    const ownSession = this.session?.session_id
+    const otherGuest =
+      userId === 'guest' && sessionId !== undefined && ownSession !== undefined && sessionId !== ownSession
+    if (userId === undefined || (userId === this.userId && !otherGuest)) {
+      this.reauth(token)
+      return
+    }
+    // The `token` option, a function, gives this token from now on: the next attempt opens with it.
+    this.reconnectAs(userId)
+    this.retryNow()
+  }
+
+  /** Drops the socket of the old identity (close 4000: the next attempt goes at once) and its dispatches. */
+  private reconnectAs(userId: string): void {
+    this.userId = userId
+    this.identity++
+    this.ready = undefined
+    this.actor = undefined
+    this.resetPacing()
+    this.failPending('IDENTITY_CHANGED', `The connection now acts as ${userId}`)
+    this.ws?.close(4000, 'identity changed')
   }
 
   /**

@@ -61,6 +61,23 @@ export function listWebhooks(db: Db, campaign: string) {
     .execute()
 }
 
+/**
+ * Of `ids`, the endpoints with a message out right now (`sending`, its lease running): for one
+ * whose circuit is held, that message is the half-open circuit's probe (see `claimDue`).
+ */
+export async function endpointsSending(db: Db, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set()
+  const rows = await db
+    .selectFrom('service_notification_outbox')
+    .select('webhook_id')
+    .distinct()
+    .where('webhook_id', 'in', ids)
+    .where('status', '=', 'sending')
+    .where('lease_until', '>', sql<Date>`now()`)
+    .execute()
+  return new Set(rows.map((r) => r.webhook_id))
+}
+
 export async function deleteWebhook(db: Db, campaign: string, id: string): Promise<boolean> {
   const res = await db
     .deleteFrom('service_notification_webhook')

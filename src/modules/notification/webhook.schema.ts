@@ -35,7 +35,13 @@ export const WebhookView = Type.Object({
    */
   disabled_at: Type.Union([Type.String(), Type.Null()]),
   consecutive_failures: Type.Integer(),
-  circuit: Type.Union([Type.Literal('closed'), Type.Literal('open')]),
+  /**
+   * The endpoint's circuit breaker: `closed`, messages go as they come; `open`, after failures in
+   * a row (or a 429/503 `Retry-After`) nothing is sent until `circuit_open_until`; `half-open`, that
+   * time passed and one waiting message goes first as a probe (or is out now, the endpoint held
+   * until `circuit_open_until`), its answer closing the circuit or opening it again.
+   */
+  circuit: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half-open')]),
   circuit_open_until: Type.Union([Type.String(), Type.Null()]),
   /** Until when the secret before the last rotation still signs (beside the current one). */
   previous_secret_expires_at: Type.Union([Type.String(), Type.Null()]),

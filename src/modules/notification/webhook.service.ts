@@ -130,8 +130,27 @@ function messageSending(messageId: string, leaseUntil: Date | null, now = Date.n
   )
 }
 
-export function view(w: repo.WebhookRow, now = new Date()) {
-  const open = w.circuit_open_until !== null && w.circuit_open_until > now
+/**
+ * The endpoint's circuit as `claimDue` acts on it: no hold is closed; a hold whose time passed is
+ * half-open (the next sweep sends one waiting message as the probe), and so is one the probe
+ * holds while it is out (`probing`); any other hold is open, nothing sent until it ends.
+ */
+function circuitOf(w: repo.WebhookRow, now: Date, probing: boolean): 'closed' | 'open' | 'half-open' {
+  if (w.circuit_open_until === null) return 'closed'
+  return w.circuit_open_until <= now || probing ? 'half-open' : 'open'
+}
+
+/** The rows' ids whose circuit is held and which have a message out: their probe (`circuitOf`). */
+function probingAmong(db: Db, rows: repo.WebhookRow[], now = new Date()): Promise<Set<string>> {
+  const held = rows.filter((w) => w.circuit_open_until !== null && w.circuit_open_until > now)
+  return repo.endpointsSending(
+    db,
+    held.map((w) => w.id),
+  )
+}
+
+/** `probing`: a message of the endpoint is out while its circuit is held (see `probingAmong`). */
+export function view(w: repo.WebhookRow, now = new Date(), probing = false) {
   const previous = repo.previousSecretsInGrace(w, now)
   return {
     id: w.id,
@@ -142,7 +161,7 @@ export function view(w: repo.WebhookRow, now = new Date()) {
     disabled_reason: w.disabled_reason,
     disabled_at: w.disabled_at ? w.disabled_at.toISOString() : null,
     consecutive_failures: w.consecutive_failures,
-    circuit: open ? ('open' as const) : ('closed' as const),
+    circuit: circuitOf(w, now, probing),
     circuit_open_until: w.circuit_open_until ? w.circuit_open_until.toISOString() : null,
     previous_secret_expires_at:
       w.previous_secret_sealed && w.previous_secret_expires_at && w.previous_secret_expires_at > now
@@ -172,6 +191,12 @@ export function createWebhookService(deps: {
   onError?: (err: unknown) => void
 }): WebhookService {
   const { db, box } = deps
+
+  /** One endpoint as the list shows it: its probe looked for only while its circuit is held. */
+  async function shown(row: repo.WebhookRow) {
+    const now = new Date()
+    return view(row, now, (await probingAmong(db, [row], now)).has(row.id))
+  }
 
   async function get(campaign: string, id: string) {
     const found = await repo.findWebhook(db, campaign, id)
@@ -232,7 +257,10 @@ export function createWebhookService(deps: {
       return { id: row.id, secret, webhook: view(row) }
     },
     async list(campaign) {
-      return (await repo.listWebhooks(db, campaign)).map((w) => view(w))
+      const now = new Date()
+      const rows = await repo.listWebhooks(db, campaign)
+      const probing = await probingAmong(db, rows, now)
+      return rows.map((w) => view(w, now, probing.has(w.id)))
     },
     async remove(campaign, id) {
       if (!(await repo.deleteWebhook(db, campaign, id))) {
@@ -260,7 +288,7 @@ export function createWebhookService(deps: {
       })
       // What is queued was to be signed with the old secret alone: sign it with the new one too.
       await endpointChanged(id)
-      return { id, secret, webhook: view(row!) }
+      return { id, secret, webhook: await shown(row!) }
     },
     async endPreviousSecrets(campaign, id) {
       const row = await repo.updateWebhook(db, campaign, id, {
@@ -271,7 +299,7 @@ export function createWebhookService(deps: {
       if (!row) throw new NotFoundError(`Webhook ${id} not found in ${campaign}`, 'WEBHOOK_NOT_FOUND')
       // Messages queued in memory would still be signed with the secrets just stopped.
       await endpointChanged(id)
-      return view(row)
+      return shown(row)
     },
     async update(campaign, id, patch) {
       await get(campaign, id)
@@ -283,7 +311,7 @@ export function createWebhookService(deps: {
       })
       if (!row) throw new NotFoundError(`Webhook ${id} not found in ${campaign}`, 'WEBHOOK_NOT_FOUND')
       if (patch.url !== undefined) await endpointChanged(id)
-      return view(row)
+      return shown(row)
     },
     async enable(campaign, id) {
       await get(campaign, id)

@@ -1,5 +1,5 @@
 import { useRef, useState } from 'preact/hooks'
-import type { Lead, LeadStatus, OvasabiClient } from '../../../client/index.js'
+import { type Lead, type LeadStatus, OvasabiError, type OvasabiClient } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
 import { LoadView, localTime, Pager } from './ui.js'
 
@@ -24,16 +24,33 @@ export function Leads({
   // page, as an offset did. `cursors[n]` ends page n + 1; page 1 has none.
   const [cursors, setCursors] = useState<string[]>([])
   const firstPage = () => setCursors((c) => (c.length === 0 ? c : []))
+  const [message, setMessage] = useState<{ tone: 'ok' | 'warn' | 'danger'; text: string }>()
   const [leads, reload] = useLoad(async () => {
-    const before = cursors.at(-1)
-    const d = await client.leads.list(slug, {
-      status: status || undefined,
-      q: q || undefined,
-      before,
-      per_page: PER_PAGE,
-    })
-    // The server counts `page` on from the cursor (1): the pager says which page this is.
-    return { ...d, page: cursors.length + 1 }
+    // One lead more than a page: whether a page follows. `total` cannot tell once leads arrived
+    // after page 1 was read (they count in it, yet come before it), and a last page exactly full
+    // led "Next" to an empty one.
+    const ask = (before: string | undefined) =>
+      client.leads.list(slug, {
+        status: status || undefined,
+        q: q || undefined,
+        before,
+        per_page: PER_PAGE + 1,
+      })
+    const shown = async (before: string | undefined, page: number) => {
+      const d = await ask(before)
+      // The server counts `page` on from the cursor (1): the pager says which page this is.
+      return { ...d, leads: d.leads.slice(0, PER_PAGE), more: d.leads.length > PER_PAGE, page }
+    }
+    try {
+      return await shown(cursors.at(-1), cursors.length + 1)
+    } catch (err) {
+      if (!(cursors.length > 0 && err instanceof OvasabiError && err.code === 'INVALID_CURSOR')) throw err
+      // The lead the page went on from is no longer the campaign's (removed from the database):
+      // the pages after page 1 cannot be found from it, so back to page 1, said so, not an error.
+      setCursors([])
+      setMessage({ tone: 'warn', text: 'The lead that page went on from is gone: back to the first page.' })
+      return await shown(undefined, 1)
+    }
   }, [client, slug, status, q, cursors])
   /** To page `to` from the page `d` shows: on by the last lead shown, or back by the cursors kept. */
   const turn = (d: { page: number; leads: Lead[] }, to: number) => {
@@ -42,7 +59,6 @@ export function Leads({
       if (last) setCursors([...cursors.slice(0, d.page - 1), String(last.id)])
     } else setCursors(cursors.slice(0, Math.max(0, to - 1)))
   }
-  const [message, setMessage] = useState<{ tone: 'ok' | 'danger'; text: string }>()
 
   async function change(lead: Lead, next: LeadStatus) {
     try {
@@ -141,7 +157,7 @@ export function Leads({
         <p
           class="notice"
           data-tone={message.tone}
-          role={message.tone === 'ok' ? 'status' : 'alert'}
+          role={message.tone === 'danger' ? 'alert' : 'status'}
           data-testid="leads-message"
         >
           {message.text}
@@ -235,9 +251,10 @@ export function Leads({
                 // The page the rows are from, not the one asked for: until its answer comes the
                 // table still shows the last one's rows, and the count must say those.
                 page={d.page}
-                perPage={d.per_page}
+                perPage={PER_PAGE}
                 total={d.total}
                 shown={d.leads.length}
+                more={d.more}
                 noun="Leads"
                 testid="leads-pager"
                 onPage={(to) => turn(d, to)}

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { OvasabiError, type OvasabiClient, type Webhook, type WebhookInput } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
 import { LoadView, localTime } from './ui.js'
+import { CircuitBadge } from './WebhookCircuit.js'
 import { RecoverMessages } from './WebhookRecover.js'
 
 /** The events a CRM endpoint can subscribe to (`WEBHOOK_EVENTS` in the notification module). */
@@ -248,12 +249,8 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
                       disabled{h.disabled_at && ` since ${localTime(h.disabled_at)}`}
                     </span>
                   )}
-                  {h.enabled && h.circuit === 'open' && (
-                    <span class="badge" data-tone="warn">
-                      paused after failures
-                    </span>
-                  )}
-                  {(!h.enabled || h.circuit === 'open') && (
+                  {h.enabled && <CircuitBadge hook={h} />}
+                  {(!h.enabled || h.circuit !== 'closed') && (
                     <button
                       class="btn btn-soft btn-sm"
                       type="button"

@@ -67,6 +67,11 @@ export function Pager(props: {
   perPage: number
   total: number
   shown: number
+  /**
+   * Whether a page follows, when the list knows it better than `total` (a cursor-paged list asked
+   * for one row more than a page: rows arriving after page 1 count in `total` yet come before it).
+   */
+  more?: boolean
   /** Plural, capitalised: `Streams`. */
   noun: string
   testid?: string
@@ -74,7 +79,8 @@ export function Pager(props: {
 }) {
   const first = (props.page - 1) * props.perPage
   const last = Math.max(1, Math.ceil(props.total / props.perPage))
-  if (last <= 1 && props.page === 1) return null
+  const more = props.more ?? props.page < last
+  if (!more && props.page === 1) return null
   return (
     <nav class="toolbar pager" aria-label={`${props.noun} pages`} data-testid={props.testid}>
       <span class="muted" aria-live="polite">
@@ -86,14 +92,19 @@ export function Pager(props: {
         class="btn btn-soft btn-sm push-right"
         type="button"
         disabled={props.page <= 1}
-        onClick={() => props.onPage(Math.max(1, Math.min(props.page - 1, last)))}
+        // A cursor-paged list (`more`) goes back one page: its `total` may say fewer pages than read.
+        onClick={() =>
+          props.onPage(
+            Math.max(1, props.more === undefined ? Math.min(props.page - 1, last) : props.page - 1),
+          )
+        }
       >
         Previous
       </button>
       <button
         class="btn btn-soft btn-sm"
         type="button"
-        disabled={props.page >= last}
+        disabled={!more}
         onClick={() => props.onPage(props.page + 1)}
       >
         Next
