@@ -19,6 +19,7 @@ import * as quote from './modules/quote/index.js'
 import * as session from './modules/session/index.js'
 import * as user from './modules/user/index.js'
 import * as stream from './modules/stream/index.js'
+import { endStreamsWhenStreamingOff } from './modules/stream/live.campaign-off.js'
 import * as nexus from './nexus/index.js'
 import * as web from './web/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
@@ -431,19 +432,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   stream.registerLiveInbound(inbound, liveStreams)
   // Erasure ends the person's campaign streams; their title, owner and session go from the rows.
   users.onErase((person, trx) => liveStreams.erase(person, trx))
-  // A campaign whose `streaming` feature went off strands no stream: its open ones end, announced
-  // as a stop is (every node hears the change; each stream ends, and is announced, once).
-  campaigns.onChange((c) => {
-    if (hasFeature(c, 'streaming')) return
-    const announce = (step: () => Promise<void>) => {
-      step().catch((err) => app.log.warn({ err, campaign: c.slug }, 'stream_event not published'))
-    }
-    liveStreams
-      .endAll(c.slug, announce)
-      .catch((err) =>
-        app.log.warn({ err, campaign: c.slug }, 'streams of a campaign without streaming not ended'),
-      )
-  })
+  // A campaign whose `streaming` feature went off strands no stream (its open ones end).
+  endStreamsWhenStreamingOff({ campaigns, live: liveStreams, log: app.log })
 
   // Modules, in the order the service graph lists them.
   const modules = new ModuleRegistry()

@@ -143,15 +143,21 @@ export async function subscribe(
 }
 
 /**
- * A new campaign and a CRM on a real port subscribed to every event of it: the campaign's slug,
- * the receiver (added to `servers`, which the suite closes) and the endpoint's id.
+ * A new campaign and a CRM on a real port answering with `respond` (see `receiver`), subscribed
+ * to `events` of it (every one unless said): the campaign's slug, the receiver (added to
+ * `servers`, which the suite closes), the endpoint's id and its secret.
  */
-export async function subscribedEndpoint(app: FastifyInstance, servers: Array<{ close(): Promise<void> }>) {
+export async function subscribedEndpoint(
+  app: FastifyInstance,
+  servers: Array<{ close(): Promise<void> }>,
+  respond?: Parameters<typeof receiver>[0],
+  events = ['*'],
+) {
   const slug = await createCampaign(app)
-  const r = await receiver()
+  const r = await receiver(respond)
   servers.push(r)
-  const { id } = await subscribe(app, slug, r, ['*'])
-  return { slug, r, id }
+  const { id, secret } = await subscribe(app, slug, r, events)
+  return { slug, r, id, secret }
 }
 
 /** `POST /api/campaign/:slug/webhooks` with `payload`, as an admin unless `headers` say otherwise. */
@@ -203,7 +209,10 @@ export async function webhookMessages(app: FastifyInstance, slug: string, id: st
 
 /**
  * A suite's app on `dialect` with `env`, made before its tests; after them it is closed, then every
- * receiver the tests pushed onto `servers`: `suite.ctx`, `suite.servers`.
+ * receiver the tests pushed onto `servers`: `suite.ctx` (`suite.app`), `suite.servers`, and
+ * `suite.endpoint(respond, events)`, a new campaign whose CRM is subscribed to `lead.created`
+ * unless `events` say otherwise (see `subscribedEndpoint`). The suite's own `before` hooks run
+ * once the app is made.
  */
 export function webhookApp(dialect: Dialect, env: Record<string, string>) {
   let ctx: TestContext | undefined
@@ -219,7 +228,12 @@ export function webhookApp(dialect: Dialect, env: Record<string, string>) {
     get ctx() {
       return ctx!
     },
+    get app() {
+      return ctx!.app
+    },
     servers,
+    endpoint: (respond?: Parameters<typeof receiver>[0], events = ['lead.created']) =>
+      subscribedEndpoint(ctx!.app, servers, respond, events),
   }
 }
 

@@ -2,25 +2,17 @@
 // roles and bad input, and delivery against receivers that misbehave (redirects, 429, dropped
 // connections, huge answers), each a real local HTTP receiver checking signatures.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { isPrivateAddress } from '../src/modules/notification/index.js'
 import { lookupCached } from '../src/modules/notification/target-guard.js'
-import {
-  adminHeaders,
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  json,
-  type TestContext,
-} from './helper.js'
+import { adminHeaders, createCampaign, DIALECTS, guestToken, json } from './helper.js'
 import {
   FAST_WEBHOOKS,
   receiver,
   registerWebhook,
   submitLead,
-  subscribe,
   waitFor,
+  webhookApp,
   webhookMessages,
 } from './webhook-fixtures.js'
 
@@ -58,16 +50,12 @@ describe('isPrivateAddress, IPv4 inside IPv6', () => {
 
 for (const dialect of DIALECTS) {
   describe(`webhook SSRF guard QA (${dialect})`, () => {
-    let ctx: TestContext
-    before(async () => {
-      ctx = await buildTestApp({ dialect, env: { ...FAST, WEBHOOK_ALLOW_PRIVATE: 'false' } })
-    })
-    after(() => ctx.close())
+    const suite = webhookApp(dialect, { ...FAST, WEBHOOK_ALLOW_PRIVATE: 'false' })
     const register = async (slug: string, url: string) =>
-      registerWebhook(ctx.app, slug, { url, events: ['*'] })
+      registerWebhook(suite.app, slug, { url, events: ['*'] })
 
     it('refuses loopback, private and metadata targets in every spelling', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(suite.app)
       for (const url of [
         'http://127.0.0.1/x',
         'http://127.0.0.1./x',
@@ -107,7 +95,7 @@ for (const dialect of DIALECTS) {
         assert.equal(res.statusCode, 400, url)
         assert.equal(json(res).error.code, 'VALIDATION_FAILED', url)
       }
-      const list = await ctx.app.inject({
+      const list = await suite.app.inject({
         method: 'GET',
         url: `/api/campaign/${slug}/webhooks`,
         headers: adminHeaders,
@@ -116,7 +104,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses a DNS name that resolves to a private address, even beside a public one', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(suite.app)
       const inside = uniqueHost('inside')
       plantDns(inside, ['10.20.30.40'])
       const mixed = uniqueHost('mixed')
@@ -132,7 +120,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses URLs with credentials, at registration and when moved', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(suite.app)
       const host = uniqueHost('creds')
       plantDns(host, ['93.184.216.34'])
       for (const url of [
@@ -147,7 +135,7 @@ for (const dialect of DIALECTS) {
       }
       const created = await register(slug, `https://${host}/hook`)
       assert.equal(created.statusCode, 201, created.body)
-      const moved = await ctx.app.inject({
+      const moved = await suite.app.inject({
         method: 'PATCH',
         url: `/api/campaign/${slug}/webhooks/${json(created).id}`,
         headers: adminHeaders,
@@ -158,7 +146,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('checks the address again when sending: a name rebound to loopback gets nothing', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(suite.app)
       const host = uniqueHost('rebind')
       plantDns(host, ['93.184.216.34'])
       const r = await receiver()
@@ -166,10 +154,10 @@ for (const dialect of DIALECTS) {
         const created = await register(slug, `http://${host}:${new URL(r.url).port}/hook`)
         assert.equal(created.statusCode, 201, created.body)
         plantDns(host, ['127.0.0.1'])
-        const guest = await guestToken(ctx.app)
-        assert.equal((await submitLead(ctx.app, guest.token, slug, 'rebind@example.com')).statusCode, 200)
+        const guest = await guestToken(suite.app)
+        assert.equal((await submitLead(suite.app, guest.token, slug, 'rebind@example.com')).statusCode, 200)
         const failed = await waitFor(async () => {
-          const m = await webhookMessages(ctx.app, slug, json(created).id)
+          const m = await webhookMessages(suite.app, slug, json(created).id)
           return m[0]?.status === 'failed' && m[0]
         }, 'the refused message')
         assert.match(failed.last_error, /private or loopback/)
@@ -183,29 +171,17 @@ for (const dialect of DIALECTS) {
 
 for (const dialect of DIALECTS) {
   describe(`webhook routes and delivery QA (${dialect})`, () => {
-    let ctx: TestContext
+    const suite = webhookApp(dialect, { ...FAST, WEBHOOK_ALLOW_PRIVATE: 'true' })
+    const { servers } = suite
     let guest: { token: string }
-    const servers: Array<{ close(): Promise<void> }> = []
     before(async () => {
-      ctx = await buildTestApp({ dialect, env: { ...FAST, WEBHOOK_ALLOW_PRIVATE: 'true' } })
-      guest = await guestToken(ctx.app)
+      guest = await guestToken(suite.app)
     })
-    after(async () => {
-      for (const s of servers) await s.close()
-      await ctx.close()
-    })
-
-    async function setup(respond?: Parameters<typeof receiver>[0]) {
-      const slug = await createCampaign(ctx.app)
-      const r = await receiver(respond)
-      servers.push(r)
-      return { slug, r, ...(await subscribe(ctx.app, slug, r, ['lead.created'])) }
-    }
     const submit = (slug: string) =>
-      submitLead(ctx.app, guest.token, slug, `p${Math.random().toString(36).slice(2)}@example.com`)
+      submitLead(suite.app, guest.token, slug, `p${Math.random().toString(36).slice(2)}@example.com`)
     const deliveries = async (slug: string, id: string) =>
       json(
-        await ctx.app.inject({
+        await suite.app.inject({
           method: 'GET',
           url: `/api/campaign/${slug}/webhooks/${id}/deliveries`,
           headers: adminHeaders,
@@ -213,10 +189,10 @@ for (const dialect of DIALECTS) {
       ).deliveries as any[]
 
     it('lets only admins near an endpoint, and only through its own campaign', async () => {
-      const { slug, id } = await setup()
-      const other = await createCampaign(ctx.app)
+      const { slug, id } = await suite.endpoint()
+      const other = await createCampaign(suite.app)
       const editor = {
-        'x-api-key': (await ctx.app.platform.apiKeys.create({ name: 'ed', role: 'editor' })).key,
+        'x-api-key': (await suite.app.platform.apiKeys.create({ name: 'ed', role: 'editor' })).key,
       }
       const visitor = { authorization: `Bearer ${guest.token}` }
       const msg = 'msg_01HZZZZZZZZZZZZZZZZZZZZZZZ'
@@ -234,7 +210,7 @@ for (const dialect of DIALECTS) {
       ]
       for (const [method, path, payload] of routes) {
         const call = (campaign: string, headers: Record<string, string>) =>
-          ctx.app.inject({
+          suite.app.inject({
             method: method as 'GET',
             url: `/api/campaign/${campaign}/webhooks${path}`,
             headers,
@@ -251,7 +227,11 @@ for (const dialect of DIALECTS) {
       }
       // Still there, untouched, for its own campaign's admin.
       const list = json(
-        await ctx.app.inject({ method: 'GET', url: `/api/campaign/${slug}/webhooks`, headers: adminHeaders }),
+        await suite.app.inject({
+          method: 'GET',
+          url: `/api/campaign/${slug}/webhooks`,
+          headers: adminHeaders,
+        }),
       )
       assert.deepEqual(
         list.webhooks.map((w: any) => [w.id, w.description]),
@@ -260,9 +240,9 @@ for (const dialect of DIALECTS) {
     })
 
     it('answers bad events, paging and rotation input with 400', async () => {
-      const { slug, id } = await setup()
+      const { slug, id } = await suite.endpoint()
       for (const events of [[], ['lead.created', 'lead.created'], ['lead.deleted'], 'lead.created', [1]]) {
-        const res = await registerWebhook(ctx.app, slug, { url: 'http://127.0.0.1:9/x', events })
+        const res = await registerWebhook(suite.app, slug, { url: 'http://127.0.0.1:9/x', events })
         assert.equal(res.statusCode, 400, JSON.stringify(events))
         assert.equal(json(res).error.code, 'VALIDATION_FAILED')
       }
@@ -279,7 +259,7 @@ for (const dialect of DIALECTS) {
         `${base}/messages?status=bogus`,
         `${base}/messages?before=${'m'.repeat(65)}`,
       ]) {
-        const res = await ctx.app.inject({ method: 'GET', url, headers: adminHeaders })
+        const res = await suite.app.inject({ method: 'GET', url, headers: adminHeaders })
         assert.equal(res.statusCode, 400, `${url}: ${res.body}`)
       }
       for (const q of [
@@ -288,14 +268,14 @@ for (const dialect of DIALECTS) {
         'grace_seconds=604801',
         'grace_seconds=1.5',
       ]) {
-        const res = await ctx.app.inject({
+        const res = await suite.app.inject({
           method: 'POST',
           url: `${base}/rotate?${q}`,
           headers: adminHeaders,
         })
         assert.equal(res.statusCode, 400, q)
       }
-      const badId = await ctx.app.inject({
+      const badId = await suite.app.inject({
         method: 'DELETE',
         url: `/api/campaign/${slug}/webhooks/wh_nope`,
         headers: adminHeaders,
@@ -304,9 +284,9 @@ for (const dialect of DIALECTS) {
     })
 
     it('signs with the previous secret only while its grace lasts, and cannot replay for a deleted endpoint', async () => {
-      const { slug, r, id, secret } = await setup()
+      const { slug, r, id, secret } = await suite.endpoint()
       const base = `/api/campaign/${slug}/webhooks/${id}`
-      const post = (url: string) => ctx.app.inject({ method: 'POST', url, headers: adminHeaders })
+      const post = (url: string) => suite.app.inject({ method: 'POST', url, headers: adminHeaders })
       const rotated = json(await post(`${base}/rotate?grace_seconds=3600`))
       r.setSecret(rotated.secret)
       assert.equal((await post(`${base}/test`)).statusCode, 202)
@@ -314,7 +294,7 @@ for (const dialect of DIALECTS) {
       assert.equal(during.verified, true)
       assert.equal(during.signature.split(' ').length, 2, 'both secrets sign')
       // The grace period ends (as if an hour went by): the old secret no longer signs.
-      await ctx.app.platform.database.db
+      await suite.app.platform.database.db
         .updateTable('service_notification_webhook')
         .set({ previous_secret_expires_at: new Date(Date.now() - 1000) })
         .where('id', '=', id)
@@ -326,17 +306,21 @@ for (const dialect of DIALECTS) {
       assert.equal(later.signature.includes(' '), false)
       assert.notEqual(rotated.secret, secret)
       const view = json(
-        await ctx.app.inject({ method: 'GET', url: `/api/campaign/${slug}/webhooks`, headers: adminHeaders }),
+        await suite.app.inject({
+          method: 'GET',
+          url: `/api/campaign/${slug}/webhooks`,
+          headers: adminHeaders,
+        }),
       )
       assert.equal(view.webhooks[0].previous_secret_expires_at, null)
 
-      const del = await ctx.app.inject({ method: 'DELETE', url: base, headers: adminHeaders })
+      const del = await suite.app.inject({ method: 'DELETE', url: base, headers: adminHeaders })
       assert.equal(del.statusCode, 204)
       const replay = await post(`${base}/messages/${later.id}/replay`)
       assert.equal(replay.statusCode, 404)
       assert.equal(json(replay).error.code, 'WEBHOOK_NOT_FOUND')
       assert.equal(
-        (await ctx.app.inject({ method: 'DELETE', url: base, headers: adminHeaders })).statusCode,
+        (await suite.app.inject({ method: 'DELETE', url: base, headers: adminHeaders })).statusCode,
         404,
       )
     })
@@ -344,7 +328,7 @@ for (const dialect of DIALECTS) {
     it('never follows a redirect: the target it names gets nothing', async () => {
       const elsewhere = await receiver()
       servers.push(elsewhere)
-      const { slug, r, id } = await setup((_n, _req, res) => {
+      const { slug, r, id } = await suite.endpoint((_n, _req, res) => {
         res.writeHead(307, { location: elsewhere.url }).end()
       })
       await submit(slug)
@@ -363,7 +347,7 @@ for (const dialect of DIALECTS) {
     it('waits for Retry-After on a 429, given as seconds or as an HTTP date', async () => {
       const hour = 3600_000
       for (const retryAfter of ['3600', () => new Date(Date.now() + hour).toUTCString()]) {
-        const { slug, r, id } = await setup((_n, _req, res) => {
+        const { slug, r, id } = await suite.endpoint((_n, _req, res) => {
           res
             .writeHead(429, { 'retry-after': typeof retryAfter === 'string' ? retryAfter : retryAfter() })
             .end()
@@ -371,7 +355,7 @@ for (const dialect of DIALECTS) {
         const sent = Date.now()
         await submit(slug)
         const message = await waitFor(async () => {
-          const m = (await webhookMessages(ctx.app, slug, id))[0]
+          const m = (await webhookMessages(suite.app, slug, id))[0]
           return m?.status === 'pending' && m.attempts === 1 && m.last_error && m
         }, 'the message waiting after a 429')
         assert.equal(message.last_error, 'HTTP 429')
@@ -382,7 +366,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('retries after a receiver drops the connection, with the same webhook-id', async () => {
-      const { slug, r, id } = await setup((n, req, res) => {
+      const { slug, r, id } = await suite.endpoint((n, req, res) => {
         if (n === 1) {
           ;(res as any).held = true
           req.socket.destroy()
@@ -402,7 +386,7 @@ for (const dialect of DIALECTS) {
 
     it('reads no more than a bounded part of a huge answer, and keeps delivering', async () => {
       const chunk = Buffer.alloc(1 << 20, 97)
-      const { slug, r, id } = await setup((_n, _req, res) => {
+      const { slug, r, id } = await suite.endpoint((_n, _req, res) => {
         ;(res as any).held = true
         res.writeHead(200, { 'content-type': 'text/plain' })
         // 256 MiB, more than anything should hold for a receipt; the sender hangs up early.

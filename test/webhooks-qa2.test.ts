@@ -2,7 +2,7 @@
 // only the last one), bounded; and endpoints stored with `user:password@` in their URL before
 // registration refused them (migration 025) never show or send those credentials.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { type Kysely, sql } from 'kysely'
 import { createSecretBox } from '../src/modules/notification/secret-box.js'
 import { newWebhookSecret } from '../src/modules/notification/signing.js'
@@ -27,9 +27,9 @@ import {
   FAST_WEBHOOKS,
   receiver,
   submitLead,
-  subscribe,
   verifies,
   waitFor,
+  webhookApp,
   webhookMessages,
 } from './webhook-fixtures.js'
 
@@ -241,31 +241,27 @@ if (DIALECTS.includes('postgres')) {
 
 for (const dialect of DIALECTS) {
   describe(`webhook secret rotations and stored URLs (${dialect})`, () => {
-    let ctx: TestContext
+    const suite = webhookApp(dialect, FAST)
     let guest: { token: string }
-    const servers: Array<{ close(): Promise<void> }> = []
     before(async () => {
-      ctx = await buildTestApp({ dialect, env: FAST })
-      guest = await guestToken(ctx.app)
-    })
-    after(async () => {
-      for (const s of servers) await s.close()
-      await ctx.close()
+      guest = await guestToken(suite.app)
     })
 
     async function setup() {
-      const slug = await createCampaign(ctx.app)
       const authorization: Array<string | undefined> = []
-      const r = await receiver((_n, req) => {
+      const endpoint = await suite.endpoint((_n, req) => {
         authorization.push(req.headers.authorization)
       })
-      servers.push(r)
-      return { slug, r, authorization, ...(await subscribe(ctx.app, slug, r, ['lead.created'])) }
+      return { ...endpoint, authorization }
     }
-    const post = (url: string) => ctx.app.inject({ method: 'POST', url, headers: adminHeaders })
+    const post = (url: string) => suite.app.inject({ method: 'POST', url, headers: adminHeaders })
     const list = async (slug: string) =>
       json(
-        await ctx.app.inject({ method: 'GET', url: `/api/campaign/${slug}/webhooks`, headers: adminHeaders }),
+        await suite.app.inject({
+          method: 'GET',
+          url: `/api/campaign/${slug}/webhooks`,
+          headers: adminHeaders,
+        }),
       ).webhooks as any[]
     /** Sends a test message and returns what the receiver got, checked against every secret given. */
     async function probe(
@@ -302,7 +298,7 @@ for (const dialect of DIALECTS) {
       assert.ok(expires[1] <= Date.now() + 3600_000 && expires[1] > Date.now() + 3500_000, String(expires))
       assert.equal(Date.parse(rotated.webhook.previous_secret_expires_at), expires[0])
       // Stored sealed, as the current secret is: no secret in clear in the row.
-      const row = await ctx.app.platform.database.db
+      const row = await suite.app.platform.database.db
         .selectFrom('service_notification_webhook')
         .selectAll()
         .where('id', '=', id)
@@ -346,7 +342,7 @@ for (const dialect of DIALECTS) {
       const third = json(await post(`${base}/rotate?grace_seconds=3600`)).secret
       r.setSecret(third)
       // The oldest one's grace period ends (as if the hour went by for it alone).
-      const db = ctx.app.platform.database.db
+      const db = suite.app.platform.database.db
       const row = await db
         .selectFrom('service_notification_webhook')
         .select('older_secrets')
@@ -400,14 +396,18 @@ for (const dialect of DIALECTS) {
       withCredentials.username = 'crm'
       withCredentials.password = 'hunter2'
       // As a node from before the refusal writes it during a rolling deploy, past this version's API.
-      await ctx.app.platform.database.db
+      await suite.app.platform.database.db
         .updateTable('service_notification_webhook')
         .set({ url: withCredentials.href })
         .where('id', '=', id)
         .execute()
       const answers = [
-        await ctx.app.inject({ method: 'GET', url: `/api/campaign/${slug}/webhooks`, headers: adminHeaders }),
-        await ctx.app.inject({
+        await suite.app.inject({
+          method: 'GET',
+          url: `/api/campaign/${slug}/webhooks`,
+          headers: adminHeaders,
+        }),
+        await suite.app.inject({
           method: 'PATCH',
           url: `/api/campaign/${slug}/webhooks/${id}`,
           headers: adminHeaders,
@@ -423,11 +423,11 @@ for (const dialect of DIALECTS) {
       }
       assert.equal((await list(slug))[0].url, r.url)
       r.setSecret(json(answers[3]!).secret)
-      assert.equal((await submitLead(ctx.app, guest.token, slug, 'creds@example.com')).statusCode, 200)
+      assert.equal((await submitLead(suite.app, guest.token, slug, 'creds@example.com')).statusCode, 200)
       const got = await waitFor(() => r.got[0], 'the delivery')
       assert.equal(got.verified, true)
       assert.equal(authorization[0], undefined)
-      const messages = await webhookMessages(ctx.app, slug, id)
+      const messages = await webhookMessages(suite.app, slug, id)
       assert.equal(JSON.stringify(messages).includes('hunter2'), false)
     })
   })

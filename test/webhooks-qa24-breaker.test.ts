@@ -5,13 +5,11 @@
 import assert from 'node:assert/strict'
 import type http from 'node:http'
 import { describe, it } from 'node:test'
-import { createCampaign, DIALECTS } from './helper.js'
+import { DIALECTS } from './helper.js'
 import {
   FAST_WEBHOOKS,
   firstEndpoint,
   guestLead,
-  receiver,
-  subscribe,
   waitFor,
   webhookMessages,
   webhookApp,
@@ -26,18 +24,14 @@ for (const dialect of DIALECTS) {
       WEBHOOK_TIMEOUT_MS: '60000',
       WEBHOOK_RETRY_BASE_MS: '600000',
     })
-    const { servers } = suite
 
     it('a success answered between failures resets the count, though its send began before them', async () => {
       // Every request waits on the wire until the test answers it.
       const waiting: http.ServerResponse[] = []
-      const r = await receiver((_n, _req, res) => {
+      const { r, slug, id } = await suite.endpoint((_n, _req, res) => {
         ;(res as any).held = true
         waiting.push(res)
       })
-      servers.push(r)
-      const slug = await createCampaign(suite.ctx.app)
-      const { id } = await subscribe(suite.ctx.app, slug, r)
 
       for (let i = 0; i < 5; i++) await guestLead(suite.ctx.app, slug, `burst${i}@example.com`)
       // All five are in flight, each sent with the endpoint read when its lead committed (no failures).

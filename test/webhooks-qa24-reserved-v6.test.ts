@@ -5,10 +5,10 @@
 // (100:0:0:1::/64). No receiver can listen on these here: registration is what is checked, as the
 // send-time check calls the same function (webhooks-qa.test.ts covers that path).
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { isPrivateAddress } from '../src/modules/notification/target-guard.js'
-import { adminHeaders, buildTestApp, createCampaign, DIALECTS, json, type TestContext } from './helper.js'
-import { FAST_WEBHOOKS, registerWebhook } from './webhook-fixtures.js'
+import { adminHeaders, createCampaign, DIALECTS, json } from './helper.js'
+import { FAST_WEBHOOKS, registerWebhook, webhookApp } from './webhook-fixtures.js'
 
 const RESERVED = [
   '3fff::1',
@@ -32,21 +32,17 @@ describe('isPrivateAddress, IPv6 special-purpose ranges', () => {
 
 for (const dialect of DIALECTS) {
   describe(`webhook SSRF guard, IPv6 special-purpose ranges (${dialect})`, () => {
-    let ctx: TestContext
-    before(async () => {
-      ctx = await buildTestApp({ dialect, env: { ...FAST_WEBHOOKS, WEBHOOK_ALLOW_PRIVATE: 'false' } })
-    })
-    after(() => ctx.close())
+    const suite = webhookApp(dialect, { ...FAST_WEBHOOKS, WEBHOOK_ALLOW_PRIVATE: 'false' })
 
     it('refuses to register a target in them (422 WEBHOOK_TARGET_PRIVATE)', async () => {
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(suite.app)
       for (const address of RESERVED) {
         const url = `http://[${address}]:8080/hook`
-        const res = await registerWebhook(ctx.app, slug, { url, events: ['*'] })
+        const res = await registerWebhook(suite.app, slug, { url, events: ['*'] })
         assert.equal(res.statusCode, 422, `${url}: ${res.body}`)
         assert.equal(json(res).error.code, 'WEBHOOK_TARGET_PRIVATE', url)
       }
-      const list = await ctx.app.inject({
+      const list = await suite.app.inject({
         method: 'GET',
         url: `/api/campaign/${slug}/webhooks`,
         headers: adminHeaders,

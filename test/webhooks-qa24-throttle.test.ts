@@ -4,13 +4,11 @@
 // next events wait without spending attempts; `enable` sends them at once.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { adminHeaders, createCampaign, DIALECTS } from './helper.js'
+import { adminHeaders, DIALECTS } from './helper.js'
 import {
   FAST_WEBHOOKS,
   firstEndpoint,
   guestLead,
-  receiver,
-  subscribe,
   waitFor,
   webhookMessages,
   webhookApp,
@@ -20,15 +18,11 @@ for (const dialect of DIALECTS) {
   describe(`webhook receiver asking to wait (${dialect})`, () => {
     // FAST_WEBHOOKS' breaker never trips (threshold 100): only Retry-After can open the circuit.
     const suite = webhookApp(dialect, FAST_WEBHOOKS)
-    const { servers } = suite
 
     async function throttledEndpoint(status: number, retryAfter: string) {
-      const r = await receiver((n, _req, res) => {
+      const { r, slug, id } = await suite.endpoint((n, _req, res) => {
         if (n === 1) res.writeHead(status, { 'retry-after': retryAfter }).end()
       })
-      servers.push(r)
-      const slug = await createCampaign(suite.ctx.app)
-      const { id } = await subscribe(suite.ctx.app, slug, r)
       const endpoint = () => firstEndpoint(suite.ctx.app, slug)
       const lead = (email: string) => guestLead(suite.ctx.app, slug, email)
       return { r, slug, id, endpoint, lead }

@@ -3,13 +3,11 @@
 // replay is taken and sent.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { adminHeaders, createCampaign, DIALECTS, json } from './helper.js'
+import { adminHeaders, DIALECTS, json } from './helper.js'
 import {
   FAST_WEBHOOKS,
   guestLead,
   heldAnswers,
-  receiver,
-  subscribe,
   waitFor,
   webhookApp,
   webhookMessages,
@@ -20,12 +18,9 @@ for (const dialect of DIALECTS) {
     const suite = webhookApp(dialect, FAST_WEBHOOKS)
 
     it('answers 409 MESSAGE_SENDING with Retry-After while the attempt is under way, then replays', async () => {
-      const { ctx, servers } = suite
+      const { ctx } = suite
       const held = heldAnswers()
-      const r = await receiver(held.respond)
-      servers.push(r)
-      const slug = await createCampaign(ctx.app)
-      const { id } = await subscribe(ctx.app, slug, r)
+      const { r, slug, id } = await suite.endpoint(held.respond)
       await guestLead(ctx.app, slug, 'on.the.wire@example.com')
       const first = await waitFor(() => r.got[0], 'the first attempt, held by the receiver')
       const replay = () =>
@@ -62,11 +57,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('still answers 404 MESSAGE_NOT_FOUND for a message the endpoint never had', async () => {
-      const { ctx, servers } = suite
-      const r = await receiver()
-      servers.push(r)
-      const slug = await createCampaign(ctx.app)
-      const { id } = await subscribe(ctx.app, slug, r)
+      const { ctx } = suite
+      const { slug, id } = await suite.endpoint()
       const res = await ctx.app.inject({
         method: 'POST',
         url: `/api/campaign/${slug}/webhooks/${id}/messages/msg_01JZZZZZZZZZZZZZZZZZZZZZZZ/replay`,

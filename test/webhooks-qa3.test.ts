@@ -4,40 +4,17 @@
 // secret alone.
 import assert from 'node:assert/strict'
 import type http from 'node:http'
-import { after, before, describe, it } from 'node:test'
-import {
-  adminHeaders,
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  json,
-  type TestContext,
-} from './helper.js'
-import { FAST_WEBHOOKS, receiver, subscribe, verifies, waitFor } from './webhook-fixtures.js'
+import { describe, it } from 'node:test'
+import { adminHeaders, createCampaign, DIALECTS, guestToken, json } from './helper.js'
+import { FAST_WEBHOOKS, verifies, waitFor, webhookApp } from './webhook-fixtures.js'
 
 const FAST = { ...FAST_WEBHOOKS, WEBHOOK_TIMEOUT_MS: '5000' }
 
 for (const dialect of DIALECTS) {
   describe(`ending a rotation's grace period early (${dialect})`, () => {
-    let ctx: TestContext
-    const servers: Array<{ close(): Promise<void> }> = []
-    before(async () => {
-      ctx = await buildTestApp({ dialect, env: FAST })
-    })
-    after(async () => {
-      for (const s of servers) await s.close()
-      await ctx.close()
-    })
-
-    async function setup(respond?: Parameters<typeof receiver>[0]) {
-      const slug = await createCampaign(ctx.app)
-      const r = await receiver(respond)
-      servers.push(r)
-      return { slug, r, ...(await subscribe(ctx.app, slug, r, ['lead.created'])) }
-    }
+    const suite = webhookApp(dialect, FAST)
     const call = (method: 'POST' | 'DELETE' | 'GET', url: string, headers = adminHeaders) =>
-      ctx.app.inject({ method, url, headers })
+      suite.app.inject({ method, url, headers })
     const endGrace = (slug: string, id: string, headers = adminHeaders) =>
       call('DELETE', `/api/campaign/${slug}/webhooks/${id}/secrets/previous`, headers)
     const rotate = async (slug: string, id: string, grace = 3600) =>
@@ -50,7 +27,7 @@ for (const dialect of DIALECTS) {
       secrets.map((s) => verifies(s, got.id, String(got.timestamp), JSON.stringify(got.body), got.signature))
 
     it('stops every previous secret at once; the current one keeps signing', async () => {
-      const { slug, r, id, secret: first } = await setup()
+      const { slug, r, id, secret: first } = await suite.endpoint()
       const second = (await rotate(slug, id)).secret
       const third = (await rotate(slug, id, 600)).secret
       r.setSecret(third)
@@ -78,7 +55,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('does not bring ended secrets back at the next rotation', async () => {
-      const { slug, r, id, secret: first } = await setup()
+      const { slug, r, id, secret: first } = await suite.endpoint()
       const second = (await rotate(slug, id)).secret
       assert.equal((await endGrace(slug, id)).statusCode, 200)
       const rotated = await rotate(slug, id)
@@ -91,7 +68,7 @@ for (const dialect of DIALECTS) {
 
     it('a message being retried is signed with the current secret alone after the grace ends', async () => {
       let release: (() => void) | undefined
-      const { slug, r, id } = await setup((n, _req, res) => {
+      const { slug, r, id } = await suite.endpoint((n, _req, res) => {
         if (n !== 1) return // The first attempt is held open until the grace period has ended, then refused.
         ;(res as http.ServerResponse & { held?: boolean }).held = true
         release = () => res.writeHead(500).end()
@@ -110,12 +87,12 @@ for (const dialect of DIALECTS) {
     })
 
     it('is for admins of the endpoint’s own campaign only, and listed in the OpenAPI document', async () => {
-      const { slug, id } = await setup()
+      const { slug, id } = await suite.endpoint()
       await rotate(slug, id)
-      const other = await createCampaign(ctx.app)
-      const guest = await guestToken(ctx.app)
+      const other = await createCampaign(suite.app)
+      const guest = await guestToken(suite.app)
       const editor = {
-        'x-api-key': (await ctx.app.platform.apiKeys.create({ name: 'ed', role: 'editor' })).key,
+        'x-api-key': (await suite.app.platform.apiKeys.create({ name: 'ed', role: 'editor' })).key,
       }
       assert.equal((await endGrace(slug, id, {} as typeof adminHeaders)).statusCode, 401)
       const visitor = { authorization: `Bearer ${guest.token}` } as unknown as typeof adminHeaders
@@ -140,27 +117,17 @@ for (const dialect of DIALECTS) {
 for (const dialect of DIALECTS) {
   describe(`re-enabling an endpoint sends what waits for it (${dialect})`, () => {
     // One failure opens the circuit, and a retry would wait an hour.
-    const s = { ctx: undefined as TestContext | undefined }
-    const servers: Array<{ close(): Promise<void> }> = []
-    before(async () => {
-      s.ctx = await buildTestApp({
-        dialect,
-        env: { ...FAST, WEBHOOK_RETRY_BASE_MS: '3600000', WEBHOOK_CIRCUIT_THRESHOLD: '1' },
-      })
-    })
-    after(async () => {
-      for (const r of servers) await r.close()
-      await s.ctx?.close()
+    const suite = webhookApp(dialect, {
+      ...FAST,
+      WEBHOOK_RETRY_BASE_MS: '3600000',
+      WEBHOOK_CIRCUIT_THRESHOLD: '1',
     })
 
     it('a message backing off after the circuit opened goes at once when an admin enables the endpoint', async () => {
-      const app = s.ctx!.app
-      const slug = await createCampaign(app)
-      const r = await receiver((n, _req, res) => {
+      const app = suite.app
+      const { r, slug, id } = await suite.endpoint((n, _req, res) => {
         if (n === 1) res.writeHead(503).end()
       })
-      servers.push(r)
-      const { id } = await subscribe(app, slug, r, ['lead.created'])
       const base = `/api/campaign/${slug}/webhooks/${id}`
       const call = (method: 'GET' | 'POST', url: string) => app.inject({ method, url, headers: adminHeaders })
       assert.equal((await call('POST', `${base}/test`)).statusCode, 202)
@@ -185,7 +152,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('every webhook route documents the 400 an ill-formed id or query gets', async () => {
-      const app = s.ctx!.app
+      const app = suite.app
       const slug = await createCampaign(app)
       const doc = json(await app.inject({ method: 'GET', url: '/docs/openapi.json' }))
       const operations = Object.entries(doc.paths as Record<string, Record<string, any>>)

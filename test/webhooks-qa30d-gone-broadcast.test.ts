@@ -117,12 +117,9 @@ for (const dialect of DIALECTS) {
     })
 
     it("the app's worker announces the 410 on the workers' channel", async () => {
-      const r = await receiver((_n, _req, res) => {
+      const { slug, id } = await suite.endpoint((_n, _req, res) => {
         res.writeHead(410).end()
       })
-      servers.push(r)
-      const slug = await createCampaign(suite.ctx.app)
-      const { id } = await subscribe(suite.ctx.app, slug, r)
       const notices: unknown[] = []
       const stop = await suite.ctx.app.platform.bus.subscribe(WORKER_CHANNEL, (m) => notices.push(m))
       try {

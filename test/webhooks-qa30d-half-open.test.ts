@@ -5,13 +5,11 @@
 import assert from 'node:assert/strict'
 import type http from 'node:http'
 import { describe, it } from 'node:test'
-import { createCampaign, DIALECTS } from './helper.js'
+import { DIALECTS } from './helper.js'
 import {
   FAST_WEBHOOKS,
   firstEndpoint,
   guestLead,
-  receiver,
-  subscribe,
   waitFor,
   webhookApp,
   webhookMessages,
@@ -25,7 +23,6 @@ for (const dialect of DIALECTS) {
       // Cooled down by the test (below), never by the clock.
       WEBHOOK_CIRCUIT_COOLDOWN_MS: '3600000',
     })
-    const { servers } = suite
     const db = () => suite.ctx.app.platform.database.db
 
     /**
@@ -34,7 +31,7 @@ for (const dialect of DIALECTS) {
      */
     async function openedEndpoint(waiting: number) {
       const held: http.ServerResponse[] = []
-      const r = await receiver((n, _req, res) => {
+      const { r, slug, id } = await suite.endpoint((n, _req, res) => {
         if (n === 1) {
           res.writeHead(500).end()
           return
@@ -42,9 +39,6 @@ for (const dialect of DIALECTS) {
         ;(res as any).held = true
         held.push(res)
       })
-      servers.push(r)
-      const slug = await createCampaign(suite.ctx.app)
-      const { id } = await subscribe(suite.ctx.app, slug, r)
       await guestLead(suite.ctx.app, slug, 'first@example.com')
       await waitFor(async () => (await firstEndpoint(suite.ctx.app, slug)).circuit === 'open', 'circuit open')
       for (let i = 0; i < waiting; i++) await guestLead(suite.ctx.app, slug, `waiting${i}@example.com`)

@@ -3,23 +3,28 @@
 // is disabled are recorded, shown in its log, and sent by a replay or a recovery once it is enabled
 // again; the SDK pages the delivery log, ends grace periods and recovers.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { sql } from 'kysely'
 import { createClient, type OvasabiClient } from '../client/index.js'
 import { storedBody } from '../src/modules/notification/stored-body.js'
 import {
   ADMIN_KEY,
   adminHeaders,
-  buildTestApp,
   createCampaign,
   DIALECTS,
   guestToken,
   json,
   listenLocally,
-  type TestContext,
   withDatabase,
 } from './helper.js'
-import { FAST_WEBHOOKS, receiver, submitLead, waitFor, webhookMessages } from './webhook-fixtures.js'
+import {
+  FAST_WEBHOOKS,
+  receiver,
+  submitLead,
+  waitFor,
+  webhookApp,
+  webhookMessages,
+} from './webhook-fixtures.js'
 
 const FAST = FAST_WEBHOOKS
 
@@ -31,30 +36,25 @@ const rawReceiver = (status: (n: number) => number = () => 204) =>
 
 for (const dialect of DIALECTS) {
   describe(`webhook bodies, disabled endpoints and the SDK (${dialect})`, () => {
-    let ctx: TestContext
+    const suite = webhookApp(dialect, FAST)
+    const { servers } = suite
     let sdk: OvasabiClient
-    const servers: Array<{ close(): Promise<void> }> = []
     before(async () => {
-      ctx = await buildTestApp({ dialect, env: FAST })
-      sdk = createClient({ baseUrl: await listenLocally(ctx.app), apiKey: ADMIN_KEY })
-    })
-    after(async () => {
-      await ctx.close()
-      for (const s of servers) await s.close()
+      sdk = createClient({ baseUrl: await listenLocally(suite.app), apiKey: ADMIN_KEY })
     })
 
     async function endpoint(status?: (n: number) => number, events = ['lead.created']) {
       const r = await rawReceiver(status)
       servers.push(r)
-      const slug = await createCampaign(ctx.app)
+      const slug = await createCampaign(suite.app)
       const created = await sdk.webhooks.create(slug, { url: r.url, events: events as ['lead.created'] })
       r.setSecret(created.secret)
       return { r, slug, id: created.id }
     }
 
     async function lead(slug: string, email: string) {
-      const guest = await guestToken(ctx.app)
-      const res = await submitLead(ctx.app, guest.token, slug, email)
+      const guest = await guestToken(suite.app)
+      const res = await submitLead(suite.app, guest.token, slug, email)
       assert.equal(res.statusCode, 200, res.body)
     }
 
@@ -70,7 +70,7 @@ for (const dialect of DIALECTS) {
       // The retry's answer is in, but its outcome may not be written yet (the message is still
       // `sending` until it is, and a replay then is 409 MESSAGE_SENDING).
       await waitFor(
-        async () => (await webhookMessages(ctx.app, slug, id))[0]?.status === 'delivered',
+        async () => (await webhookMessages(suite.app, slug, id))[0]?.status === 'delivered',
         'the retry recorded as delivered',
       )
       await sdk.webhooks.replay(slug, id, first!.id)
@@ -88,7 +88,7 @@ for (const dialect of DIALECTS) {
       await lead(slug, 'while.off.2@example.com')
       assert.equal(r.got.length, 1, 'nothing is sent while disabled')
 
-      const skipped = (await webhookMessages(ctx.app, slug, id)).filter((m) => m.event === 'lead.created')
+      const skipped = (await webhookMessages(suite.app, slug, id)).filter((m) => m.event === 'lead.created')
       assert.equal(skipped.length, 2)
       for (const m of skipped) {
         assert.equal(m.status, 'cancelled')
@@ -109,7 +109,7 @@ for (const dialect of DIALECTS) {
       // Recovery from the first of them on (the test message the 410 answered is older).
       const since = skipped[1]!.created_at as string
       // Still disabled: a replay or a recovery is refused, saying so.
-      const refused = await ctx.app.inject({
+      const refused = await suite.app.inject({
         method: 'POST',
         url: `/api/campaign/${slug}/webhooks/${id}/recover`,
         headers: adminHeaders,
@@ -127,7 +127,7 @@ for (const dialect of DIALECTS) {
       assert.equal(JSON.parse(r.got[1]!.raw).data.lead.email, 'while.off.1@example.com')
       await waitFor(
         async () =>
-          (await webhookMessages(ctx.app, slug, id)).find((m) => m.message_id === skipped[1]!.message_id)
+          (await webhookMessages(suite.app, slug, id)).find((m) => m.message_id === skipped[1]!.message_id)
             ?.status === 'delivered',
         'the replay settled',
       )

@@ -76,6 +76,14 @@ function listedFeatures(features: unknown): string[] {
   return Array.isArray(features) ? features.filter((f): f is string => typeof f === 'string') : []
 }
 
+/**
+ * The export document around `snapshots`: the one shape `exportAll` and every `exportPage` give,
+ * and `importAll` takes, so a whole backup and a page of one cannot drift apart.
+ */
+function exportDocument(snapshots: Snapshot[]): ExportDocument {
+  return { format: 'ovasabi.amadeus/v1', exported_at: new Date().toISOString(), snapshots }
+}
+
 export function createAmadeusService(deps: AmadeusDeps) {
   const { db } = deps
   let recording = true
@@ -218,12 +226,9 @@ export function createAmadeusService(deps: AmadeusDeps) {
 
     history: (limit = 100) => repo.history(db, limit),
 
+    /** Every snapshot, as one document (`ovasabi kg export`, the unpaged `GET /api/amadeus/export`). */
     async exportAll(): Promise<ExportDocument> {
-      return {
-        format: 'ovasabi.amadeus/v1',
-        exported_at: new Date().toISOString(),
-        snapshots: await repo.all(db),
-      }
+      return exportDocument(await repo.all(db))
     },
 
     /**
@@ -231,16 +236,10 @@ export function createAmadeusService(deps: AmadeusDeps) {
      * `more` says whether another page follows.
      */
     async exportPage(after: number, limit: number): Promise<{ doc: ExportDocument; more: boolean }> {
+      // One row beyond the page says whether another follows, without a count.
       const rows = await repo.all(db, { after, limit: limit + 1 })
       const more = rows.length > limit
-      return {
-        doc: {
-          format: 'ovasabi.amadeus/v1',
-          exported_at: new Date().toISOString(),
-          snapshots: more ? rows.slice(0, limit) : rows,
-        },
-        more,
-      }
+      return { doc: exportDocument(more ? rows.slice(0, limit) : rows), more }
     },
 
     /**

@@ -330,7 +330,22 @@ export const CableCommand = Type.Object({
   data: Type.Optional(Type.String()),
 })
 // Internal bus channels of the foundation.
-export const CampaignChangedMessage = Type.Object({ slug: Type.String() })
+/**
+ * `previous`: the campaign before the change, as far as listeners need it (`null`: the change
+ * created it; absent from a node that does not send it, read as unknown).
+ */
+export const CampaignChangedMessage = Type.Object({
+  slug: Type.String(),
+  previous: Type.Optional(
+    Type.Union([
+      Type.Null(),
+      Type.Object({
+        version: Type.Integer({ minimum: 1 }),
+        metadata: Type.Object({ features: Type.Optional(Type.Unknown()) }),
+      }),
+    ]),
+  ),
+})
 export const RealtimeBusMessage = Type.Object({
   audience: Type.Record(Type.String(), Type.Unknown()),
   frame: Type.Object({ type: Type.String() }, { additionalProperties: true }),

@@ -55,7 +55,22 @@ export interface Precondition {
   ifMatch?: readonly number[]
 }
 
-export type CampaignListener = (campaign: Campaign) => void
+/**
+ * A campaign as it was before a change, as far as listeners need it: carried on the change's bus
+ * message (from the row the change locked), so every node knows what changed, whatever its own
+ * cache held or missed.
+ */
+export interface CampaignBefore {
+  version: number
+  metadata: Pick<Campaign['metadata'], 'features'>
+}
+
+/**
+ * Told of a change: `campaign` as read after it (a later change may already show), and `previous`,
+ * the campaign before this change: `null` when the change created it, `undefined` when unknown (a
+ * message from a node that does not carry it), which a listener reads as "anything may have changed".
+ */
+export type CampaignListener = (campaign: Campaign, previous: CampaignBefore | null | undefined) => void
 
 export interface CampaignService {
   create(input: CreateCampaignBody, actor: string): Promise<Campaign>
@@ -84,9 +99,28 @@ export interface CampaignService {
    * the metadata's (see `storedProblems`) and its rules' (see `ruleProblems`), by path.
    */
   problems(campaign: Pick<Campaign, 'metadata'>): Array<{ path: string; message: string }>
-  /** Called on every node after any campaign changes (tick rate, features…). */
+  /**
+   * Called on every node after any campaign changes (tick rate, features…), with the campaign
+   * before the change where known (see `CampaignListener`).
+   */
   onChange(listener: CampaignListener): () => void
   start(): Promise<void>
+}
+
+function beforeOf(campaign: Campaign): CampaignBefore {
+  return { version: campaign.version, metadata: { features: campaign.metadata.features } }
+}
+
+/**
+ * The `previous` of a change's bus message: `null` (created), a `CampaignBefore`, or `undefined`
+ * when absent or unreadable (another version's message), never a guess.
+ */
+function previousIn(message: unknown): CampaignBefore | null | undefined {
+  const previous = (message as { previous?: unknown }).previous
+  if (previous === null) return null
+  const { version, metadata } = (previous ?? {}) as { version?: unknown; metadata?: unknown }
+  if (typeof version !== 'number' || typeof metadata !== 'object' || metadata === null) return undefined
+  return { version, metadata: { features: (metadata as CampaignBefore['metadata']).features } }
 }
 
 /** Top-level and metadata-key differences, for the audit trail. */
@@ -166,10 +200,10 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
   }
 
   /** One listener failing must neither keep the others from hearing nor reject on the bus. */
-  function notify(campaign: Campaign) {
+  function notify(campaign: Campaign, previous: CampaignBefore | null | undefined) {
     for (const listener of listeners) {
       try {
-        listener(campaign)
+        listener(campaign, previous)
       } catch (err) {
         onError(err, campaign.slug)
       }
@@ -185,15 +219,16 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
   /**
    * After a commit: the change stands whatever the bus does, so a bus that refuses the message
    * (Redis unreachable) does not make it a 500. This node's listeners hear it at once; the others
-   * catch up as after any lost message (see `onError`).
+   * catch up as after any lost message (see `onError`). `previous` is the campaign before this
+   * change (`null`: it created it), the same on every node.
    */
-  async function changed(campaign: Campaign) {
+  async function changed(campaign: Campaign, previous: CampaignBefore | null) {
     remember(campaign.slug, campaign)
     try {
-      await bus.publish(CHANGED_CHANNEL, { slug: campaign.slug })
+      await bus.publish(CHANGED_CHANNEL, { slug: campaign.slug, previous })
     } catch (err) {
       onError(err, campaign.slug)
-      notify(campaign)
+      notify(campaign, previous)
     }
   }
 
@@ -203,7 +238,7 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
     action: string,
     patch: RepoPatch | ((before: Campaign) => RepoPatch | undefined),
     expect: { version?: number; ifMatch?: readonly number[] } = {},
-  ): Promise<{ campaign: Campaign; changed: boolean }> {
+  ): Promise<{ campaign: Campaign; before: CampaignBefore; changed: boolean }> {
     return db.transaction().execute(async (trx) => {
       // Locked: two editors' changes without a precondition (two admin tabs, each merging its
       // own keys) both apply, one after the other, rather than the second failing as stale.
@@ -236,11 +271,12 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
       // stays as is. A save of an unchanged form moved the version on, and another editor's
       // save of theirs failed as stale.
       const fields = typeof patch === 'function' ? patch(before) : patch
-      if (!fields || changesNothing(before, fields)) return { campaign: before, changed: false }
+      if (!fields || changesNothing(before, fields))
+        return { campaign: before, before: beforeOf(before), changed: false }
       const after = await repo.update(trx, slug, before.version, fields)
       if (!after) throw new ConflictError(`Campaign ${slug} changed concurrently; retry`, 'VERSION_CONFLICT')
       await repo.insertAudit(trx, { campaign_slug: slug, actor, action, changes: diff(before, after) })
-      return { campaign: after, changed: true }
+      return { campaign: after, before: beforeOf(before), changed: true }
     })
   }
 
@@ -270,7 +306,7 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
         })
         return row
       })
-      await changed(created)
+      await changed(created, null)
       return created
     },
     get,
@@ -314,32 +350,44 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
         assertTags(change.fields.metadata?.tags)
         patch = change.fields
       }
-      const { campaign: after, changed: moved } = await applyChange(slug, actor, 'update', patch, expect)
-      if (moved) await changed(after)
+      const {
+        campaign: after,
+        before,
+        changed: moved,
+      } = await applyChange(slug, actor, 'update', patch, expect)
+      if (moved) await changed(after, before)
       return after
     },
     async archive(slug, actor, expect = {}) {
       // Decided on the locked row, not a cached read: two admins archiving at once (or one after
       // another node archived) would each archive again, moving `archived_at` and the audit trail.
-      const { campaign, changed: archived } = await applyChange(
+      const {
+        campaign,
+        before,
+        changed: archived,
+      } = await applyChange(
         slug,
         actor,
         'archive',
         (before) => (before.archived_at ? undefined : { archived_at: new Date() }),
         expect,
       )
-      if (archived) await changed(campaign)
+      if (archived) await changed(campaign, before)
       return campaign
     },
     async unarchive(slug, actor, expect = {}) {
-      const { campaign, changed: restored } = await applyChange(
+      const {
+        campaign,
+        before,
+        changed: restored,
+      } = await applyChange(
         slug,
         actor,
         'unarchive',
         (before) => (before.archived_at ? { archived_at: null } : undefined),
         expect,
       )
-      if (restored) await changed(campaign)
+      if (restored) await changed(campaign, before)
       return campaign
     },
     async ensure(input, actor) {
@@ -369,11 +417,12 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
       await bus.subscribe(CHANGED_CHANNEL, (message) => {
         const slug = (message as { slug?: string }).slug
         if (typeof slug !== 'string') return
+        const previous = previousIn(message)
         cache.delete(slug)
         // A read that fails (the database unreachable for a moment) must not be an unhandled
         // rejection, which ends the process.
         find(slug).then(
-          (c) => c && notify(c),
+          (c) => c && notify(c, previous),
           (err) => onError(err, slug),
         )
       })
