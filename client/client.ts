@@ -284,6 +284,17 @@ export function createClient(options: ClientOptions) {
         if (r?.token) adopt(r.token, r.user.id)
         return r
       },
+      /**
+       * `POST /api/auth/refresh`: a new token for the client's person token, before it expires (a
+       * fresh `expires_at`, the role the person holds now, the same session). It replaces the
+       * current one, open sockets included, as a login's does; a token logged out, cut off or of an
+       * erased person is refused (401 `TOKEN_REVOKED`), a guest's 403 `USER_TOKEN_REQUIRED`.
+       */
+      async refresh(): Promise<C.AuthResult> {
+        const r = await req<C.AuthResult>('POST', '/api/auth/refresh')
+        if (r?.token) adopt(r.token, r.user.id)
+        return r
+      },
       erase: (userId: string) => req<unknown>('DELETE', `/api/user/${enc(userId)}`),
       /**
        * `POST /api/auth/logout`: every token of this session stops working (user and guest alike).
@@ -295,6 +306,17 @@ export function createClient(options: ClientOptions) {
        * one included; the client forgets its token and closes its sockets as `logout()` does.
        */
       logoutEverywhere: () => logout(true),
+    },
+
+    people: {
+      /** `GET /api/users` (admin): people who joined, newest first; page on with `before: last.id`. */
+      list: (q: C.PeopleQuery = {}) => req<C.PeopleList>('GET', '/api/users', { query: { ...q } }),
+      /**
+       * `PUT /api/user/{id}/role` (admin). Editor and admin need a person with a password (409
+       * `PASSWORD_REQUIRED`); the last admin person cannot lower their own role (409 `LAST_ADMIN`).
+       */
+      setRole: (id: string, role: C.PersonRole) =>
+        req<C.RoleChange>('PUT', `/api/user/${enc(id)}/role`, { body: { role } }),
     },
 
     quotes: {

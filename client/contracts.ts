@@ -47,6 +47,11 @@ import type {
   RegisterPayload,
   UserView,
 } from '../src/modules/user/user.schema.js'
+import type {
+  PeopleList as ServerPeopleList,
+  PeopleQuery as ServerPeopleQuery,
+} from '../src/modules/user/people.schema.js'
+import type { SetRoleResponse } from '../src/modules/user/user.schema.js'
 import type { LeadStatus as ServerLeadStatus } from '../src/platform/db/tables.js'
 
 /** `POST /api/user/register`: the `user.register` payload plus the campaign slug. */
@@ -61,6 +66,14 @@ export type LogoutResult = LogoutResponse
  * a person's own token; null for a guest session or an API key.
  */
 export type Me = MeResponse
+/** `GET /api/users` (admin): people to give a role, newest first; `has_more` says another page follows. */
+export type PeopleQuery = ServerPeopleQuery
+export type PeopleList = ServerPeopleList
+export type Person = ServerPeopleList['people'][number]
+/** What a person may do beyond taking part: `editor` and `admin` may use the console. */
+export type PersonRole = Person['role']
+/** `PUT /api/user/{id}/role`: `tokens_valid_after` when the role was lowered (their tokens cut off). */
+export type RoleChange = SetRoleResponse
 
 export type LeadStatus = ServerLeadStatus
 /** `POST /api/quote`: the quote form plus the campaign slug. */

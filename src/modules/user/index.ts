@@ -1,5 +1,6 @@
 export { registerUserActions as registerActions } from './user.actions.js'
 export { userManifest as manifest } from './user.manifest.js'
 export { userRoutes as routes } from './user.routes.js'
+export { peopleRoutes } from './people.routes.js'
 export { type UserService, createUserService } from './user.service.js'
 export { createRevocations } from './revocations.js'

@@ -41,6 +41,12 @@ export const userManifest: ModuleManifest = {
       summary: 'Erase a person (self or admin)',
     },
     {
+      method: 'GET',
+      path: '/api/users',
+      auth: 'admin',
+      summary: 'People (not erased), newest first, by role or text: whom to give a role',
+    },
+    {
       method: 'PUT',
       path: '/api/user/:id/role',
       auth: 'admin',

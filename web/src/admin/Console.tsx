@@ -5,6 +5,7 @@ import { adminClient, errorText, mayUseConsole, storeCredential, storedCredentia
 import { CampaignCards } from './CampaignCards.js'
 import { CampaignPage } from './CampaignPage.js'
 import { NewCampaign } from './NewCampaign.js'
+import { People } from './People.js'
 import { GraphView } from './Graph.js'
 import { Login, type SignedOut } from './Login.js'
 import { type LinkTo, parseRoute, type Route, routeHref } from './route.js'
@@ -16,6 +17,10 @@ const PER_PAGE = 100
 
 /** Longest a timer may wait (setTimeout's limit): a later expiry is checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1
+/** A person's token is renewed this long before it expires (half its lifetime when that is shorter). */
+const RENEW_BEFORE_MS = 5 * 60_000
+/** After a renewal that failed (not refused), the next try waits at least this long. */
+const RENEW_RETRY_MS = 30_000
 
 export function Console() {
   const [credential, setCredential] = useState(storedCredential())
@@ -39,24 +44,58 @@ export function Console() {
         : undefined,
     [credential],
   )
-  // A person's token ends at its expiry (a sign-in has no refresh): back to sign-in then, saying
-  // why, rather than a console whose every request is refused.
+  // A person's token is renewed (`POST /api/auth/refresh`) ahead of its expiry, so a console left
+  // open stays signed in: the same sign-in, so the credential object is kept (nothing reloads) and
+  // the client takes the new token itself. A renewal the server refuses (401: logged out, cut off,
+  // erased) signs out at once through `adminClient`'s refusal; one that fails otherwise (offline,
+  // 429) is tried again, and at the expiry the console goes back to sign-in, saying why, rather
+  // than showing screens whose every request is refused.
   useEffect(() => {
-    if (credential?.kind !== 'token' || !credential.expiresAt) return
-    const at = Date.parse(credential.expiresAt)
+    if (credential?.kind !== 'token' || !credential.expiresAt || !client) return
+    let at = Date.parse(credential.expiresAt)
     if (Number.isNaN(at)) return
     let timer: ReturnType<typeof setTimeout>
+    let stopped = false
+    // Renew this long before the expiry: five minutes, or half of a shorter lifetime.
+    let lead = Math.min(RENEW_BEFORE_MS, (at - Date.now()) / 2)
+    let renewing = false
+    const renew = async () => {
+      renewing = true
+      try {
+        const auth = await client.users.refresh()
+        if (stopped || current.current !== credential) return
+        const next = Date.parse(auth.expires_at)
+        credential.token = auth.token
+        credential.expiresAt = auth.expires_at
+        storeCredential(credential)
+        lead = Math.min(RENEW_BEFORE_MS, (next - Date.now()) / 2)
+        at = next
+      } catch {
+        // Tried again after a pause; the expiry below still ends the sign-in if none succeeds.
+        lead = Math.max(0, Math.min(lead, at - Date.now() - RENEW_RETRY_MS))
+      } finally {
+        renewing = false
+      }
+      if (!stopped) wait()
+    }
     const wait = () => {
       const left = at - Date.now()
       if (left <= 0) {
         if (current.current === credential) signOut('session-ended')
         return
       }
-      timer = setTimeout(wait, Math.min(left, MAX_TIMER_MS))
+      if (left <= lead && !renewing) {
+        void renew()
+        return
+      }
+      timer = setTimeout(wait, Math.min(left > lead ? left - lead : left, MAX_TIMER_MS))
     }
     wait()
-    return () => clearTimeout(timer)
-  }, [credential])
+    return () => {
+      stopped = true
+      clearTimeout(timer)
+    }
+  }, [credential, client])
   if (!client || !credential)
     return (
       <Login
@@ -163,9 +202,13 @@ function Shell({
     const what =
       route.page === 'campaign'
         ? `${current?.title || route.slug} · ${route.tab}`
-        : { home: 'Campaigns', new: 'New campaign', streams: 'Streams wall', graph: 'Service graph' }[
-            route.page
-          ]
+        : {
+            home: 'Campaigns',
+            new: 'New campaign',
+            streams: 'Streams wall',
+            people: 'People',
+            graph: 'Service graph',
+          }[route.page]
     document.title = `${what} · Ovasabi console`
   }, [route, current?.title])
 
@@ -237,6 +280,13 @@ function Shell({
           )}
           {admin && (
             <li>
+              <a {...link({ page: 'people' })} aria-current={route.page === 'people' ? 'page' : undefined}>
+                People
+              </a>
+            </li>
+          )}
+          {admin && (
+            <li>
               <a {...link({ page: 'graph' })} aria-current={route.page === 'graph' ? 'page' : undefined}>
                 Service graph
               </a>
@@ -285,6 +335,16 @@ function Shell({
           ) : (
             <StreamsWall client={client} role={wallRole} />
           ))}
+        {route.page === 'people' && (
+          <AdminOnly allowed={admin} what="Giving people roles">
+            {() => (
+              <People
+                client={client}
+                self={me.state === 'ready' ? (me.data.user?.id ?? undefined) : undefined}
+              />
+            )}
+          </AdminOnly>
+        )}
         {route.page === 'graph' && (
           <AdminOnly allowed={admin} what="The service graph">
             {() => <GraphView client={client} />}

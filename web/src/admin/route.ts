@@ -1,9 +1,10 @@
-/** `/admin`, `/admin/new`, `/admin/c/{slug}/{tab}`, `/admin/streams`, `/admin/graph`. */
+/** `/admin`, `/admin/new`, `/admin/c/{slug}/{tab}`, `/admin/streams`, `/admin/people`, `/admin/graph`. */
 export type Route =
   | { page: 'home' }
   | { page: 'new' }
   | { page: 'campaign'; slug: string; tab: Tab }
   | { page: 'streams' }
+  | { page: 'people' }
   | { page: 'graph' }
 export const TABS = ['dashboard', 'settings', 'leads', 'webhooks'] as const
 export type Tab = (typeof TABS)[number]
@@ -14,6 +15,7 @@ export function parseRoute(path: string): Route {
     return { page: 'campaign', slug: m[1]!, tab: TABS.includes(m[2] as Tab) ? (m[2] as Tab) : 'dashboard' }
   if (path.startsWith('/admin/new')) return { page: 'new' }
   if (path.startsWith('/admin/streams')) return { page: 'streams' }
+  if (path.startsWith('/admin/people')) return { page: 'people' }
   if (path.startsWith('/admin/graph')) return { page: 'graph' }
   return { page: 'home' }
 }

@@ -1,0 +1,35 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { Db } from '../../platform/db/database.js'
+import { errors, SecuredBy } from '../../platform/http/schemas.js'
+import { listPeople } from './people.repo.js'
+import { PeopleList, PeopleQuery } from './people.schema.js'
+
+export interface PeopleRoutesOptions {
+  db: Db
+}
+
+/** The people an admin grants roles to (the console's People page; `PUT /api/user/{id}/role` grants). */
+export const peopleRoutes: FastifyPluginAsync<PeopleRoutesOptions> = async (app, { db }) => {
+  app.get(
+    '/api/users',
+    {
+      onRequest: app.requireRole('admin'),
+      schema: {
+        operationId: 'listPeople',
+        tags: ['user'],
+        security: SecuredBy,
+        description:
+          'People who joined (erased ones left out), newest first, `per_page` at a time, for an admin ' +
+          '(an admin key or an admin person) to find whom to give a role. Filter by `role` and by ' +
+          '`q`, text in the address or the display name. Page with `before`, the last id seen; ' +
+          '`has_more` says whether another page follows. No password, consent or metadata is shown.',
+        querystring: PeopleQuery,
+        response: { 200: PeopleList, ...errors(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const { per_page, ...filters } = request.query as PeopleQuery & { per_page: number }
+      return listPeople(db, filters, per_page)
+    },
+  )
+}
