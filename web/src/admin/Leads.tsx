@@ -1,7 +1,7 @@
 import { useRef, useState } from 'preact/hooks'
 import { type Lead, type LeadStatus, OvasabiError, type OvasabiClient } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
-import { LoadView, localTime, Pager } from './ui.js'
+import { FilterSelect, LoadView, localTime, Pager, SearchField } from './ui.js'
 
 const STATUSES: LeadStatus[] = ['new', 'contacted', 'qualified', 'won', 'lost']
 const PER_PAGE = 100
@@ -114,41 +114,24 @@ export function Leads({
   return (
     <div class="panel">
       <div class="toolbar">
-        <div class="field inline">
-          <label for="lead-status">Status</label>
-          <select
-            id="lead-status"
-            value={status}
-            onChange={(e) => {
-              setStatus((e.currentTarget as HTMLSelectElement).value)
-              firstPage()
-            }}
-          >
-            <option value="">All</option>
-            {STATUSES.map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </div>
-        <div class="field inline grow">
-          <label for="lead-q">Search</label>
-          <input
-            id="lead-q"
-            type="search"
-            placeholder="name, email, company"
-            onChange={(e) => {
-              setQ((e.currentTarget as HTMLInputElement).value.trim())
-              firstPage()
-            }}
-            // Escape or the field's clear button empties it without a change event (that comes
-            // on blur): the table kept the old search under an empty field.
-            onInput={(e) => {
-              if ((e.currentTarget as HTMLInputElement).value.trim() !== '') return
-              setQ('')
-              firstPage()
-            }}
-          />
-        </div>
+        <FilterSelect
+          id="lead-status"
+          label="Status"
+          value={status}
+          options={STATUSES}
+          onPick={(value) => {
+            setStatus(value)
+            firstPage()
+          }}
+        />
+        <SearchField
+          id="lead-q"
+          placeholder="name, email, company"
+          onSearch={(text) => {
+            setQ(text)
+            firstPage()
+          }}
+        />
         <button class="btn btn-soft btn-sm" type="button" onClick={exportCsv} data-testid="leads-csv">
           Export CSV
         </button>

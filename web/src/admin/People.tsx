@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks'
 import type { OvasabiClient, Person, PersonRole } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
-import { LoadView, localTime } from './ui.js'
+import { FilterSelect, LoadView, localTime, SearchField } from './ui.js'
 
 /** People per page of the list. */
 const PER_PAGE = 50
@@ -66,39 +66,24 @@ export function People({ client, self }: { client: OvasabiClient; self?: string 
       </header>
       <div class="panel">
         <div class="toolbar">
-          <div class="field inline">
-            <label for="people-role">Role</label>
-            <select
-              id="people-role"
-              value={role}
-              onChange={(e) => {
-                setRole((e.currentTarget as HTMLSelectElement).value as PersonRole | '')
-                firstPage()
-              }}
-            >
-              <option value="">All</option>
-              {ROLES.map((r) => (
-                <option key={r}>{r}</option>
-              ))}
-            </select>
-          </div>
-          <div class="field inline grow">
-            <label for="people-q">Search</label>
-            <input
-              id="people-q"
-              type="search"
-              placeholder="email or name"
-              onChange={(e) => {
-                setQ((e.currentTarget as HTMLInputElement).value.trim())
-                firstPage()
-              }}
-              onInput={(e) => {
-                if ((e.currentTarget as HTMLInputElement).value.trim() !== '') return
-                setQ('')
-                firstPage()
-              }}
-            />
-          </div>
+          <FilterSelect
+            id="people-role"
+            label="Role"
+            value={role}
+            options={ROLES}
+            onPick={(value) => {
+              setRole(value as PersonRole | '')
+              firstPage()
+            }}
+          />
+          <SearchField
+            id="people-q"
+            placeholder="email or name"
+            onSearch={(text) => {
+              setQ(text)
+              firstPage()
+            }}
+          />
         </div>
         {message && (
           <p

@@ -113,6 +113,59 @@ export function Pager(props: {
   )
 }
 
+/** A list's filter by one of `options` ("All" for none): `onPick` hears the value picked ('' for all). */
+export function FilterSelect(props: {
+  id: string
+  label: string
+  value: string
+  options: readonly string[]
+  onPick: (value: string) => void
+}) {
+  return (
+    <div class="field inline">
+      <label for={props.id}>{props.label}</label>
+      <select
+        id={props.id}
+        value={props.value}
+        onChange={(e) => props.onPick((e.currentTarget as HTMLSelectElement).value)}
+      >
+        <option value="">All</option>
+        {props.options.map((o) => (
+          <option key={o}>{o}</option>
+        ))}
+      </select>
+    </div>
+  )
+}
+
+/**
+ * A list's search field: `onSearch` hears the trimmed text when it is committed (Enter, or leaving
+ * the field), and '' as soon as the field is emptied.
+ */
+export function SearchField(props: {
+  id: string
+  label?: string
+  placeholder: string
+  onSearch: (text: string) => void
+}) {
+  return (
+    <div class="field inline grow">
+      <label for={props.id}>{props.label ?? 'Search'}</label>
+      <input
+        id={props.id}
+        type="search"
+        placeholder={props.placeholder}
+        onChange={(e) => props.onSearch((e.currentTarget as HTMLInputElement).value.trim())}
+        // Escape or the field's clear button empties it without a change event (that comes on
+        // blur): a table kept the old search under an empty field.
+        onInput={(e) => {
+          if ((e.currentTarget as HTMLInputElement).value.trim() === '') props.onSearch('')
+        }}
+      />
+    </div>
+  )
+}
+
 /**
  * An instant in the browser's zone, saying which (`12/5/2026, 3:41:00 AM EST`): operators in
  * different zones read the same lead or delivery, and a bare clock time did not say whose.
