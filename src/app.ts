@@ -231,6 +231,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         { err, action, stream_id: streamId },
         'StreamSource: the bus refused a stream broadcast; the change stands, /cable clients miss it',
       ),
+    // A console person's sign-in on `/api/v1` and `/cable`, checked as on every other route. The
+    // authenticator is built below (with the revocations), so a getter: it runs per request.
+    people: (credential) => authenticator.resolve(credential),
   })
   await app.register(stream.maintenancePlugin, { maintenance: streamModule.maintenance })
   await app.register(rateLimit, {

@@ -69,8 +69,8 @@ describe('admin console, a person signing in with their password', () => {
     await page.locator('nav.tabs a', { hasText: 'Settings' }).waitFor()
     assert.deepEqual(await page.locator('nav.tabs a').allTextContents(), ['Dashboard', 'Settings', 'Leads'])
     assert.equal(await page.locator('.sidebar a', { hasText: 'Service graph' }).count(), 0)
-    // The Streams wall is the StreamSource registry's, which takes keys and its own accounts only.
-    assert.equal(await page.locator('.sidebar a', { hasText: 'Streams wall' }).count(), 0)
+    // The Streams wall takes the person's sign-in as an editor's key (QA 31d).
+    assert.equal(await page.locator('.sidebar a', { hasText: 'Streams wall' }).count(), 1)
     const [token, key] = await stored(page)
     assert.ok(token, 'the token is kept for the tab')
     assert.equal(key, null)
@@ -81,9 +81,10 @@ describe('admin console, a person signing in with their password', () => {
     })
     assert.equal(audit.statusCode, 200, audit.body)
 
-    // Reloading the tab keeps the sign-in; the wall's address says why it is not there.
+    // Reloading the tab keeps the sign-in, on the wall's address too.
     await page.goto(`${suite.server.baseUrl}/admin/streams`)
-    await page.locator('[data-testid="streams-need-key"]').waitFor()
+    await page.locator('h1', { hasText: 'Streams wall' }).waitFor()
+    await page.locator('[data-testid="streams-editor-note"]').waitFor()
     await list.locator('a', { hasText: 'ovasabi_website' }).waitFor()
 
     // Sign out ends the session on the server too, not only in the tab.

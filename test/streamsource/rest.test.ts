@@ -341,13 +341,24 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(json(noToken), { error: 'Unauthorized' })
         const badToken = await inject({ url: '/api/v1/streams', headers: { authorization: 'Bearer x.y.z' } })
         assert.deepEqual(json(badToken), { error: 'Unauthorized' })
-        const campaignToken = (await ctx.app.platform.tokens.issueUser({ userId: 'u1', roles: ['admin'] }))
-          .token
+        // A person's token counts only with a console role (QA 31d): a participant's is refused as
+        // no token is, an admin's is an admin's (test/streams-qa31d-person-token.test.ts).
+        const campaignToken = (
+          await ctx.app.platform.tokens.issueUser({ userId: 'u1', roles: ['participant'] })
+        ).token
         const crossed = await inject({
           url: '/api/v1/streams',
           headers: { authorization: `Bearer ${campaignToken}` },
         })
-        assert.equal(crossed.statusCode, 401, 'campaign tokens are not registry tokens')
+        assert.equal(crossed.statusCode, 401, 'a participant token is no registry token')
+        assert.deepEqual(json(crossed), { error: 'Unauthorized' })
+        const consoleToken = (await ctx.app.platform.tokens.issueUser({ userId: 'u1', roles: ['admin'] }))
+          .token
+        const admitted = await inject({
+          url: '/api/v1/streams',
+          headers: { authorization: `Bearer ${consoleToken}` },
+        })
+        assert.equal(admitted.statusCode, 200, 'an admin person reads as an admin key does')
         const asViewer = await send(viewer, 'POST', '/api/v1/streams', { link: uniqueLink() })
         assert.equal(asViewer.statusCode, 403)
         assert.deepEqual(json(asViewer), { error: 'You are not authorized to perform this action' })

@@ -1,15 +1,23 @@
 import { createHmac } from 'node:crypto'
-import { jwtVerify, SignJWT } from 'jose'
+import { decodeJwt, jwtVerify, SignJWT } from 'jose'
 import { ulid } from 'ulid'
 import type { ApiKeyService } from '../../platform/auth/apikeys.js'
 import type { EventBus } from '../../platform/bus/bus.js'
 import { looksLikeApiKey } from '../../platform/auth/apikeys.js'
-import { hasRole } from '../../platform/auth/principal.js'
+import { hasRole, type Principal } from '../../platform/auth/principal.js'
 import type { Db } from '../../platform/db/database.js'
 import * as repo from './account.repo.js'
 import { DUMMY_HASH, hashPassword, passwordProblems, verifyPassword } from './account.password.js'
 import type { AccountJson, AccountRole } from './stream.schema.js'
-import { forbidden, invalid, MESSAGES, notFound, unauthorized, V1Error } from './v1.errors.js'
+import {
+  forbidden,
+  invalid,
+  isCredentialRefusal,
+  MESSAGES,
+  notFound,
+  unauthorized,
+  V1Error,
+} from './v1.errors.js'
 
 const ALGORITHM = 'HS256'
 const ISSUER = 'ovasabi:streamsource'
@@ -26,18 +34,29 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
  */
 export const TOKENS_CUT_OFF_CHANNEL = 'ovasabi:stream:tokens-cut-off'
 
-/** Who calls `/api/v1`: a StreamSource account (by token) or an Ovasabi API key. */
+/**
+ * Who calls `/api/v1`: a StreamSource account (by token), an Ovasabi API key, or a console person
+ * (an editor's or admin's Ovasabi token, as the console signs in by email and password).
+ */
 export interface V1Principal {
-  kind: 'account' | 'apikey'
-  /** The account id; undefined for API keys. */
+  kind: 'account' | 'apikey' | 'person'
+  /** The account id; undefined for API keys and persons. */
   account_id?: number
-  /** The API key's id (`service_security_apikey.id`); undefined for accounts. */
+  /** The API key's id (`service_security_apikey.id`); undefined for accounts and persons. */
   key_id?: string
+  /** The person's id (`service_user_master.id`); undefined for accounts and API keys. */
+  person_id?: string
   email?: string
   role: AccountRole
   service: boolean
   token_id?: string
   exp?: number
+}
+
+/** Who a change is recorded as (the maintenance switch's `by`): the account's email, the person, or the key. */
+export function actorOf(p: V1Principal): string {
+  if (p.email) return p.email
+  return p.person_id !== undefined ? `person:${p.person_id}` : 'apikey'
 }
 
 export function toAccountJson(row: repo.AccountRow): AccountJson {
@@ -70,7 +89,7 @@ export interface AccountService {
   revokeTokens(id: number): Promise<{ user: AccountJson; tokens_valid_after: string }>
   /** For the CLI: a new password, which also cuts off every token issued before. */
   setPassword(id: number, password: string): Promise<AccountJson>
-  /** The caller for a bearer credential (account JWT or `ovs_` API key), or 401. */
+  /** The caller for a bearer credential (account JWT, `ovs_` API key or a console person's token), or 401. */
   authenticate(credential: string): Promise<V1Principal>
   issue(account: repo.AccountRow): Promise<string>
   list(page: number, perPage: number): Promise<{ users: AccountJson[]; total: number }>
@@ -93,6 +112,12 @@ export function createAccountService(deps: {
   secret: string
   /** Announces token cut-offs to every node's `/cable` server (none in a one-off CLI run without Redis). */
   bus?: Pick<EventBus, 'publish'>
+  /**
+   * A person's Ovasabi token as the rest of the API resolves it (the platform authenticator, so
+   * expiry, logout, erasure and a lowered role's cut-off apply alike); throws a 401 `AppError`
+   * for a refused one. Without it (the CLI) such tokens are refused.
+   */
+  people?: (credential: string) => Promise<Principal>
 }) {
   const { db } = deps
   // A key of its own, so registry tokens and campaign tokens can never stand in for each other.
@@ -166,6 +191,29 @@ export function createAccountService(deps: {
     return row
   }
 
+  /**
+   * A console person, with the same role rules as an API key of their role: an admin administers,
+   * an editor edits. A person with no console role (a participant, a guest session) is refused as
+   * no credential is, so the registry tells them nothing a missing key would not.
+   */
+  async function person(credential: string): Promise<V1Principal> {
+    if (!deps.people) throw unauthorized()
+    const p = await deps.people(credential).catch((err) => {
+      // Refused (expired, logged out, cut off, erased): StreamSource's 401. Anything else is a
+      // check that got no answer, which the caller turns into a 503.
+      throw isCredentialRefusal(err) ? unauthorized() : err
+    })
+    if (p.kind !== 'user' || !hasRole(p, 'editor')) throw unauthorized()
+    return {
+      kind: 'person',
+      person_id: p.user_id,
+      role: hasRole(p, 'admin') ? 'admin' : 'editor',
+      service: false,
+      token_id: p.token_id,
+      exp: p.exp,
+    }
+  }
+
   const service: AccountService = {
     signup: (input) => create(input),
     create: (input) => create(input),
@@ -229,6 +277,7 @@ export function createAccountService(deps: {
         const keyId = p.user_id.startsWith('apikey:') ? p.user_id.slice('apikey:'.length) : undefined
         return { kind: 'apikey', role, service: true, key_id: keyId }
       }
+      if (issuerOf(credential) === PEOPLE_ISSUER) return person(credential)
       let payload: Record<string, unknown>
       try {
         payload = (await jwtVerify(credential, key, { algorithms: [ALGORITHM], issuer: ISSUER })).payload
@@ -278,6 +327,22 @@ export function createAccountService(deps: {
     purge: () => repo.purgeDenylist(db),
   }
   return service
+}
+
+/** The issuer of the rest of the API's tokens (platform/auth/tokens.ts): a console person's. */
+const PEOPLE_ISSUER = 'ovasabi'
+
+/**
+ * The issuer a JWT claims, read without verifying it: it only picks which verifier checks the
+ * token (each checks its own signature and issuer), so a forged claim only meets the other one.
+ */
+function issuerOf(credential: string): string | undefined {
+  try {
+    const iss = decodeJwt(credential).iss
+    return typeof iss === 'string' ? iss : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Config } from '../../config.js'
+import type { Principal } from '../../platform/auth/principal.js'
 import type { Platform } from '../../platform/platform.js'
 import { createAccountService } from './account.service.js'
 import { createMaintenance } from './maintenance.js'
@@ -30,6 +31,11 @@ export function createStreamModule(deps: {
   onLimiterFallback?: (err: unknown) => void
   /** A committed stream write's `/cable` broadcast was refused by the bus (Redis unreachable). */
   onBroadcastError?: (err: unknown, action: string, streamId: number) => void
+  /**
+   * A console person's token as the rest of the API resolves it (`Authenticator.resolve`), so
+   * `/api/v1` and `/cable` take an editor's or admin's sign-in as a key of that role.
+   */
+  people?: (credential: string) => Promise<Principal>
 }) {
   const { platform, config } = deps
   const db = platform.database.db
@@ -38,6 +44,7 @@ export function createStreamModule(deps: {
     apiKeys: platform.apiKeys,
     secret: config.JWT_SECRET,
     bus: platform.bus,
+    people: deps.people,
   })
   const streams = createStreamService({
     db,

@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import type { EndpointDeclaration, ModuleManifest } from '../../platform/module.js'
+import { CREDENTIALS_REVOKED_CHANNEL } from '../../platform/auth/revoked.js'
 import { TOKENS_CUT_OFF_CHANNEL } from './account.service.js'
 import {
   CableBusMessage,
@@ -144,6 +145,13 @@ export const streamManifest: ModuleManifest = {
       direction: 'consumes',
       description:
         'Each node closes its /cable sockets whose token no longer works and ends the subscriptions a changed role no longer allows (cable/server.ts)',
+    },
+    {
+      name: CREDENTIALS_REVOKED_CHANNEL,
+      channel: 'bus',
+      direction: 'consumes',
+      description:
+        "A console person's logout, erasure or lowered role: each node re-checks its /cable sockets of that person (cable/server.ts)",
     },
     {
       name: CABLE_CHANNEL,

@@ -28,6 +28,16 @@ const STATUS_BY_LIVE: Record<LiveStatus, string> = {
   ended: 'offline',
 }
 
+/**
+ * Who a new registry stream records as its creator (and owner): the account, the API key or the
+ * console person, never two of them.
+ */
+function creator(p: V1Principal): Pick<repo.StreamInsert, 'user_id' | 'apikey_id' | 'person_id'> {
+  if (p.account_id !== undefined) return { user_id: p.account_id, apikey_id: null, person_id: null }
+  if (p.person_id !== undefined) return { user_id: null, apikey_id: null, person_id: p.person_id }
+  return { user_id: null, apikey_id: p.key_id ?? null, person_id: null }
+}
+
 /** A campaign stream that has not ended. */
 const OPEN_LIVE: readonly LiveStatus[] = ['starting', 'live', 'paused']
 
@@ -107,9 +117,10 @@ export function createStreamService(deps: {
   function canCreate(p: V1Principal) {
     if (p.role !== 'editor' && p.role !== 'admin') throw forbidden()
   }
-  /** The owner is the account that created the stream, or the API key that did (never both). */
+  /** The owner is the account, the API key or the console person that created the stream (one of them). */
   function owns(p: V1Principal, row: repo.StreamRow) {
     if (p.account_id !== undefined) return row.user_id != null && Number(row.user_id) === p.account_id
+    if (p.person_id !== undefined) return row.person_id === p.person_id
     return p.key_id !== undefined && row.apikey_id === p.key_id
   }
   function canChange(p: V1Principal, row: repo.StreamRow) {
@@ -172,8 +183,7 @@ export function createStreamService(deps: {
       ...(withTimestamps(patch) as repo.StreamInsert),
       link: patch.link!,
       normalized_link: normalized!,
-      user_id: principal.account_id ?? null,
-      apikey_id: principal.account_id === undefined ? (principal.key_id ?? null) : null,
+      ...creator(principal),
     })
     // Lost a race with an identical link: answer with the row that won.
     if (!row)

@@ -4,6 +4,7 @@ import { clientNetwork } from '../../platform/http/client-network.js'
 import { SecuredBy } from '../../platform/http/schemas.js'
 import { type Static, Type } from 'typebox'
 import type { RateDecision } from './ratelimit.js'
+import { actorOf } from './account.service.js'
 import { AccountJson } from './stream.schema.js'
 import { requireV1, requireV1Admin, V1_ROUTE_CONFIG, type V1Options } from './v1.plugin.js'
 import { MESSAGES, notFound, V1Error } from './v1.errors.js'
@@ -335,7 +336,7 @@ export const accountRoutes: FastifyPluginAsync<V1Options> = async (
     },
     async (request) => {
       const { enabled } = request.body as { enabled: boolean }
-      await maintenance.set(enabled, request.v1!.email ?? 'apikey')
+      await maintenance.set(enabled, actorOf(request.v1!))
       return { maintenance: maintenance.enabled(), forced_by_config: maintenance.forced }
     },
   )

@@ -42,7 +42,7 @@ export interface V1Options {
   config: RateLimitConfig & Pick<Config, 'STREAMSOURCE_SIGNUP_ENABLED'>
 }
 
-/** Bearer token (account JWT or `ovs_` key) or `X-API-Key`. */
+/** Bearer token (account JWT, a console person's token or `ovs_` key) or `X-API-Key`. */
 function credential(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization
   if (header) {
@@ -107,9 +107,12 @@ export const v1Plugin: FastifyPluginAsync<V1Options> = async (app: FastifyInstan
             `key:${createHash('sha256').update(given!).digest('hex').slice(0, 32)}`,
             config.STREAMSOURCE_RATE_LIMIT_SERVICE,
           ]
-        : p.service
-          ? [`acc:${p.account_id}`, config.STREAMSOURCE_RATE_LIMIT_SERVICE]
-          : [`acc:${p.account_id}`, config.STREAMSOURCE_RATE_LIMIT_AUTHENTICATED]
+        : p.kind === 'person'
+          ? // A console person is a signed-in browser, as an account is: its tier, counted per person.
+            [`person:${p.person_id}`, config.STREAMSOURCE_RATE_LIMIT_AUTHENTICATED]
+          : p.service
+            ? [`acc:${p.account_id}`, config.STREAMSOURCE_RATE_LIMIT_SERVICE]
+            : [`acc:${p.account_id}`, config.STREAMSOURCE_RATE_LIMIT_AUTHENTICATED]
     const d = await limiter.hit(key, limit)
     reply.header('x-ratelimit-limit', String(d.limit))
     reply.header('x-ratelimit-remaining', String(d.remaining))

@@ -37,6 +37,7 @@ import * as m035 from './migrations/035_user_roles.js'
 import * as m036 from './migrations/036_live_ingest_key_hash.js'
 import * as m037 from './migrations/037_api_key_expiry.js'
 import * as m038 from './migrations/038_lead_text_normal_form.js'
+import * as m039 from './migrations/039_stream_person_owner.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -80,6 +81,7 @@ const migrations: Record<string, Migration> = {
   '036_live_ingest_key_hash': m036,
   '037_api_key_expiry': m037,
   '038_lead_text_normal_form': m038,
+  '039_stream_person_owner': m039,
 }
 
 const TABLE = 'service_schema_migration'

@@ -347,6 +347,8 @@ export interface StreamMainTable {
   user_id: ColumnType<number | null, number | null | undefined, number | null>
   /** The API key that created the stream (migration 018); it may change the stream like an owner. */
   apikey_id: NullableText
+  /** The console person that created the stream (migration 039); they may change it like an owner. */
+  person_id: NullableText
   source: NullableText
   link: string
   normalized_link: string

@@ -128,7 +128,7 @@ function Shell({
   onNoRole,
 }: {
   client: OvasabiClient
-  /** Signed in as a person (email and password), not with a key: the Streams wall needs a key. */
+  /** Signed in as a person (email and password), not with a key: what the Streams wall calls the caller. */
   person: boolean
   onLogout: () => void
   onNoRole: () => void
@@ -271,13 +271,11 @@ function Shell({
           <span>Platform</span>
         </div>
         <ul class="side-list">
-          {!person && (
-            <li>
-              <a {...link({ page: 'streams' })} aria-current={route.page === 'streams' ? 'page' : undefined}>
-                Streams wall
-              </a>
-            </li>
-          )}
+          <li>
+            <a {...link({ page: 'streams' })} aria-current={route.page === 'streams' ? 'page' : undefined}>
+              Streams wall
+            </a>
+          </li>
           {admin && (
             <li>
               <a {...link({ page: 'people' })} aria-current={route.page === 'people' ? 'page' : undefined}>
@@ -326,15 +324,7 @@ function Shell({
             onSaved={reload}
           />
         )}
-        {route.page === 'streams' &&
-          (person ? (
-            <p class="notice" data-tone="warn" role="status" data-testid="streams-need-key">
-              The Streams wall uses the StreamSource registry, which takes an API key or a StreamSource
-              account, not a console sign-in by password. Sign in with an API key to use it.
-            </p>
-          ) : (
-            <StreamsWall client={client} role={wallRole} />
-          ))}
+        {route.page === 'streams' && <StreamsWall client={client} role={wallRole} person={person} />}
         {route.page === 'people' && (
           <AdminOnly allowed={admin} what="Giving people roles">
             {() => (

@@ -7,16 +7,27 @@ import { LoadView, Pager } from './ui.js'
 const PER_PAGE = 100
 
 /**
- * Who may pin and archive on the wall, as the registry decides: an admin's key any stream, an
- * editor's key only the streams it added itself, any other key none.
+ * Who may pin and archive on the wall, as the registry decides: an admin (key or person) any
+ * stream, an editor's key or an editor only the streams they added themselves, any other key none.
  */
 export type WallRole = 'admin' | 'editor' | 'reader'
 
 /**
  * The StreamSource registry as a wall: pinned first, live highlighted; pin and archive in place,
- * on the streams `role` may change (undefined: not known yet, so none are offered).
+ * on the streams `role` may change (undefined: not known yet, so none are offered). The registry
+ * takes the console's sign-in as it is, an API key or a person's token (`person`), so the wall
+ * needs no key of its own.
  */
-export function StreamsWall({ client, role }: { client: OvasabiClient; role: WallRole | undefined }) {
+export function StreamsWall({
+  client,
+  role,
+  person = false,
+}: {
+  client: OvasabiClient
+  role: WallRole | undefined
+  /** Signed in as a person (email and password) rather than with an API key: how the notes word it. */
+  person?: boolean
+}) {
   const [status, setStatus] = useState('')
   // Past the first hundred the wall pages: it showed the first 100 and never the rest.
   const [page, setPage] = useState(1)
@@ -30,13 +41,13 @@ export function StreamsWall({ client, role }: { client: OvasabiClient; role: Wal
   // sent two requests (a second archive asked again; a second pin could undo the first).
   const [busy, setBusy] = useState<{ id: SourceStream['id']; what: 'pin' | 'archive' }>()
   const busyNow = useRef(false)
-  // Streams the server refused this key: an editor's key may change only the streams it added, and
-  // the list does not say which key added a stream, so one added by another key shows its buttons
-  // until the server says no; from then on they are not offered.
+  // Streams the server refused this key or person: an editor may change only the streams they
+  // added, and the list does not say which key or person added a stream, so one added by another
+  // shows its buttons until the server says no; from then on they are not offered.
   const [refused, setRefused] = useState<ReadonlySet<SourceStream['id']>>(new Set())
   /**
-   * An editor's key never owns a stream a registry account added (`user_id`) nor a campaign's
-   * live stream: the server refuses those (403), so their buttons are not shown.
+   * An editor (key or person) never owns a stream a registry account added (`user_id`) nor a
+   * campaign's live stream: the server refuses those (403), so their buttons are not shown.
    */
   const mayChange = (s: SourceStream) =>
     role === 'admin' || (role === 'editor' && s.user_id === null && s.campaign === null && !refused.has(s.id))
@@ -52,9 +63,13 @@ export function StreamsWall({ client, role }: { client: OvasabiClient; role: Wal
     } catch (err) {
       if (err instanceof OvasabiError && err.status === 403) {
         setRefused((r) => new Set(r).add(s.id))
+        const name = s.title || s.source || s.link
         setMessage(
-          `${s.title || s.source || s.link} was added by another key: only an admin’s key or the key ` +
-            'that added it may pin or archive it.',
+          person
+            ? `${name} was added by someone else: only an admin or the person or key that added it may ` +
+                'pin or archive it.'
+            : `${name} was added by another key: only an admin’s key or the key that added it may pin or ` +
+                'archive it.',
         )
       } else setMessage(errorText(err))
     } finally {
@@ -85,8 +100,9 @@ export function StreamsWall({ client, role }: { client: OvasabiClient; role: Wal
       </header>
       {role === 'editor' && (
         <p class="muted" data-testid="streams-editor-note">
-          Signed in with an editor’s key: it pins and archives the streams it added. An admin’s key changes
-          any stream.
+          {person
+            ? 'Signed in as an editor: you pin and archive the streams you added. An admin changes any stream.'
+            : 'Signed in with an editor’s key: it pins and archives the streams it added. An admin’s key changes any stream.'}
         </p>
       )}
       {message && (

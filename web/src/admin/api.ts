@@ -69,9 +69,9 @@ export const adminClient = (credential: string | Credential, onRefused?: () => v
     ...(c.kind === 'key' ? { apiKey: c.key } : { token: c.token }),
     fetch: async (input, init) => {
       const res = await globalThis.fetch(input, init)
-      // The StreamSource registry (`/api/v1`) takes no person's token: its 401 says nothing of it.
-      const registry = c.kind === 'token' && input.includes('/api/v1/')
-      if (res.status === 401 && !registry) onRefused?.()
+      // The StreamSource registry (`/api/v1`) takes a person's token as every other route does:
+      // its 401 refuses the sign-in too.
+      if (res.status === 401) onRefused?.()
       return res
     },
   })

@@ -113,10 +113,10 @@ export function keyId(credential: string): string {
 }
 
 /**
- * Whose sockets count together against `WS_MAX_SOCKETS_PER_SESSION`: one login (its token's `jti`,
- * as `/ws` counts one session token, so a wall's tabs share it), or one API key. Prefixed so no
- * key can meet a `/ws` session id.
+ * Whose sockets count together against `WS_MAX_SOCKETS_PER_SESSION`: one login, an account's or a
+ * console person's (its token's `jti`, as `/ws` counts one session token, so a wall's tabs share
+ * it), or one API key. Prefixed so no key can meet a `/ws` session id.
  */
 function sessionOf(principal: V1Principal, credential: string): string {
-  return principal.kind === 'account' ? `cable:token:${principal.token_id}` : `cable:${keyId(credential)}`
+  return principal.kind === 'apikey' ? `cable:${keyId(credential)}` : `cable:token:${principal.token_id}`
 }

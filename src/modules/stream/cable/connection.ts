@@ -84,7 +84,12 @@ export class CableSocket {
     readonly credential: string,
     private readonly deps: CableSocketDeps,
   ) {
-    const userId = principal.kind === 'account' ? String(principal.account_id) : keyId(credential)
+    const userId =
+      principal.kind === 'account'
+        ? String(principal.account_id)
+        : principal.kind === 'person'
+          ? `person:${principal.person_id}`
+          : keyId(credential)
     this.conn = {
       id: ulid(),
       principal,

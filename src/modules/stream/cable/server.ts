@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { APIKEY_REVOKED_CHANNEL } from '../../../platform/auth/apikeys.js'
+import { CREDENTIALS_REVOKED_CHANNEL, readCredentialsRevoked } from '../../../platform/auth/revoked.js'
 import type { EventBus } from '../../../platform/bus/bus.js'
 import { handshakeRefused } from '../../../realtime/upgrade.js'
 import { type AccountService, TOKENS_CUT_OFF_CHANNEL, type V1Principal } from '../account.service.js'
@@ -85,6 +86,7 @@ export function createCableServer(deps: CableServerDeps) {
   let unsubscribe: (() => Promise<void>) | undefined
   let unsubscribeCutOffs: (() => Promise<void>) | undefined
   let unsubscribeKeyRevocations: (() => Promise<void>) | undefined
+  let unsubscribePeopleRevocations: (() => Promise<void>) | undefined
   let pinger: NodeJS.Timeout | undefined
   let rechecker: NodeJS.Timeout | undefined
   let rechecking = false
@@ -177,6 +179,18 @@ export function createCableServer(deps: CableServerDeps) {
         for (const l of mine) l.check.forget()
         if (mine.length > 0) setImmediate(() => void recheckLive(mine))
       })
+      // A console person's logout, "log out everywhere", erasure or lowered role: their sockets
+      // are checked now. After the message's other handlers ran, as for a key: the revocation
+      // cache (user/revocations.ts) forgets the person on this message.
+      unsubscribePeopleRevocations = await deps.bus.subscribe(CREDENTIALS_REVOKED_CHANNEL, (m) => {
+        const ended = readCredentialsRevoked(m)
+        if (!ended) return
+        const mine = [...live].filter(
+          (l) => l.conn.principal.kind === 'person' && l.conn.principal.person_id === ended.user_id,
+        )
+        for (const l of mine) l.check.forget()
+        if (mine.length > 0) setImmediate(() => void recheckLive(mine))
+      })
       // Every socket, periodically: a lost bus message, an expiry, a logout or a revoked key. A
       // pass still running when the next is due is not doubled: the next one is skipped.
       rechecker = setInterval(() => {
@@ -196,6 +210,7 @@ export function createCableServer(deps: CableServerDeps) {
       await unsubscribe?.()
       await unsubscribeCutOffs?.()
       await unsubscribeKeyRevocations?.()
+      await unsubscribePeopleRevocations?.()
       // Each socket's subscriptions end now, not when its close handshake completes: by then the
       // store and the bus may be closed, and with Redis its cell locks would stay taken until
       // their TTL, and its users shown online on the other nodes for a minute and a half.
