@@ -234,6 +234,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // A console person's sign-in on `/api/v1` and `/cable`, checked as on every other route. The
     // authenticator is built below (with the revocations), so a getter: it runs per request.
     people: (credential) => authenticator.resolve(credential),
+    onRehashError: (err) =>
+      app.log.warn({ err }, 'StreamSource: password rehash at login not stored; the old hash still verifies'),
   })
   await app.register(stream.maintenancePlugin, { maintenance: streamModule.maintenance })
   await app.register(rateLimit, {

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '../src/config.js'
 import { createDatabase } from '../src/platform/db/database.js'
-import { hashPassword } from '../src/modules/user/password.js'
+import { hashPassword } from '../src/platform/auth/password-hash.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
 import {
   adminHeaders,

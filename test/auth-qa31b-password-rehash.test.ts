@@ -3,7 +3,7 @@ import { randomBytes, scrypt } from 'node:crypto'
 import { describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
-import { hardening, hashPassword, needsRehash, verifyPassword } from '../src/modules/user/password.js'
+import { hardening, hashPassword, needsRehash, verifyPassword } from '../src/platform/auth/password-hash.js'
 import { createCampaign, DIALECTS, json, suiteApp, uniqueSlug } from './helper.js'
 
 /**

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { sql } from 'kysely'
-import { hashPassword } from '../src/modules/user/password.js'
+import { hashPassword } from '../src/platform/auth/password-hash.js'
 import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
 import type { RealtimeMessage } from '../src/realtime/publish.js'
 import {

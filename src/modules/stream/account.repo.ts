@@ -97,6 +97,20 @@ export async function update(
 }
 
 /**
+ * Stores `next` as the account's password hash only while `previous` is still the stored one:
+ * a rehash at login (see `needsRehash`) never overwrites a password changed meanwhile, and cuts
+ * off no token (the password is the same).
+ */
+export async function replacePasswordHash(db: Db, id: number, previous: string, next: string): Promise<void> {
+  await db
+    .updateTable('service_stream_user')
+    .set({ password_hash: next })
+    .where('id', '=', id)
+    .where('password_hash', '=', previous)
+    .execute()
+}
+
+/**
  * Refuses every token of the account issued before `at` (and a new password, when given, in the
  * same write). Always moves the cut-off on, by a millisecond at least: tokens carry the cut-off
  * they were issued under (`va`) and are refused once it moved, so a node whose clock runs behind

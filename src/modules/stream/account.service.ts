@@ -4,10 +4,16 @@ import { ulid } from 'ulid'
 import type { ApiKeyService } from '../../platform/auth/apikeys.js'
 import type { EventBus } from '../../platform/bus/bus.js'
 import { looksLikeApiKey } from '../../platform/auth/apikeys.js'
+import {
+  burnPasswordCheck,
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+} from '../../platform/auth/password-hash.js'
 import { hasRole, type Principal } from '../../platform/auth/principal.js'
 import type { Db } from '../../platform/db/database.js'
 import * as repo from './account.repo.js'
-import { DUMMY_HASH, hashPassword, passwordProblems, verifyPassword } from './account.password.js'
+import { passwordProblems } from './account.password.js'
 import type { AccountJson, AccountRole } from './stream.schema.js'
 import {
   forbidden,
@@ -118,6 +124,8 @@ export function createAccountService(deps: {
    * for a refused one. Without it (the CLI) such tokens are refused.
    */
   people?: (credential: string) => Promise<Principal>
+  /** A login's rehash (see `needsRehash`) that could not be stored: the login stands, the old hash verifying. */
+  onRehashError?: (err: unknown) => void
 }) {
   const { db } = deps
   // A key of its own, so registry tokens and campaign tokens can never stand in for each other.
@@ -223,8 +231,16 @@ export function createAccountService(deps: {
         throw new V1Error(401, 'INVALID_CREDENTIALS', MESSAGES.badCredentials)
       }
       const row = await repo.findByEmail(db, email.trim().toLowerCase())
-      const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH)
+      // An unknown email spends a check's time too, so timing does not tell which have accounts.
+      const ok = row ? await verifyPassword(password, row.password_hash) : await burnPasswordCheck(password)
       if (!row || !ok) throw new V1Error(401, 'INVALID_CREDENTIALS', MESSAGES.badCredentials)
+      // A hash made under earlier parameters (before QA 31: N=2^14, p=1) is made again under the
+      // current ones while the password is at hand; storing it never fails the login.
+      if (needsRehash(row.password_hash)) {
+        await hashPassword(password)
+          .then((next) => repo.replacePasswordHash(db, row.id, row.password_hash, next))
+          .catch((err) => deps.onRehashError?.(err))
+      }
       return { user: toAccountJson(row), token: await issue(row) }
     },
     async logout(principal) {

@@ -36,6 +36,8 @@ export function createStreamModule(deps: {
    * `/api/v1` and `/cable` take an editor's or admin's sign-in as a key of that role.
    */
   people?: (credential: string) => Promise<Principal>
+  /** A registry account's password rehash at login that could not be stored (the login stands). */
+  onRehashError?: (err: unknown) => void
 }) {
   const { platform, config } = deps
   const db = platform.database.db
@@ -45,6 +47,7 @@ export function createStreamModule(deps: {
     secret: config.JWT_SECRET,
     bus: platform.bus,
     people: deps.people,
+    onRehashError: deps.onRehashError,
   })
   const streams = createStreamService({
     db,

@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/database.js'
-import { hashPassword, needsRehash, verifyPassword } from './password.js'
+import { hashPassword, needsRehash, verifyPassword } from '../../platform/auth/password-hash.js'
 import { replacePasswordHash, type UserRow } from './user.repo.js'
 
 /**

@@ -26,7 +26,8 @@ import {
   NAME_HOLDS_EMAIL_HINT,
   storedForms,
 } from './email.js'
-import { assertStrongPassword, burnPasswordCheck, hashPassword } from './password.js'
+import { burnPasswordCheck, hashPassword } from '../../platform/auth/password-hash.js'
+import { assertStrongPassword } from './password.js'
 import { checkPassword } from './password-check.js'
 import { DEFAULT_REFRESH_LIMITS, type RefreshLimits, refreshToken } from './refresh.js'
 import { generateReferralCode } from './referral-code.js'
