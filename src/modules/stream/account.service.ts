@@ -4,6 +4,7 @@ import { ulid } from 'ulid'
 import type { ApiKeyService } from '../../platform/auth/apikeys.js'
 import type { EventBus } from '../../platform/bus/bus.js'
 import { looksLikeApiKey } from '../../platform/auth/apikeys.js'
+import { ISSUER as PEOPLE_ISSUER } from '../../platform/auth/tokens.js'
 import {
   burnPasswordCheck,
   hashPassword,
@@ -344,9 +345,6 @@ export function createAccountService(deps: {
   }
   return service
 }
-
-/** The issuer of the rest of the API's tokens (platform/auth/tokens.ts): a console person's. */
-const PEOPLE_ISSUER = 'ovasabi'
 
 /**
  * The issuer a JWT claims, read without verifying it: it only picks which verifier checks the

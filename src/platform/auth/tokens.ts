@@ -4,7 +4,8 @@ import { UnauthorizedError } from '../http/errors.js'
 import { type Principal, ROLES, type Role } from './principal.js'
 
 const ALGORITHM = 'HS256'
-const ISSUER = 'ovasabi'
+/** The `iss` of every token this API issues (the StreamSource registry's own tokens name another). */
+export const ISSUER = 'ovasabi'
 
 export interface TokenService {
   /**
