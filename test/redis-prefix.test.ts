@@ -113,16 +113,24 @@ describe('REDIS_PREFIX: two deployments on one Redis', { skip: !REDIS_URL && 'RE
     await b.app.platform.bus.subscribe(CHANGED_CHANNEL, (m) => void heard.b.push(m))
     await campaignOn(a) // publishes a campaign change on A
     await waitUntil(() => heard.a2.length === 1, 10_000, 'A to hear its own change')
-    assert.deepEqual(heard.a2, [{ slug }])
+    // A creation: the message says there was no campaign before it (`previous: null`, QA 31a).
+    assert.deepEqual(heard.a2, [{ slug, previous: null }])
     // B's own change comes after A's on one connection: had B heard A's, it would be first.
     const onlyB = uniqueSlug('pfx')
     await campaignOn(b, onlyB)
     await waitUntil(() => heard.b.length >= 1, 10_000, 'B to hear its own change')
-    assert.deepEqual(heard.b, [{ slug: onlyB }])
+    assert.deepEqual(heard.b, [{ slug: onlyB, previous: null }])
     const againA = uniqueSlug('pfx')
     await campaignOn(a, againA)
     await waitUntil(() => heard.a2.length === 2, 10_000, "A's second change")
-    assert.deepEqual(heard.a2, [{ slug }, { slug: againA }], "B's change never reached A")
+    assert.deepEqual(
+      heard.a2,
+      [
+        { slug, previous: null },
+        { slug: againA, previous: null },
+      ],
+      "B's change never reached A",
+    )
   })
 
   it("delivers realtime frames to its own prefix's sockets only, with its own history ids", async () => {
