@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { sampleCommandCpu, sampleProcess, sampleSelfCpu, sampleSteal } from './lib/proc.js'
+import { sampleCommandCpu, sampleProcess, sampleSelfCpu, sampleSteal, sampleSyscalls } from './lib/proc.js'
 import { median } from './lib/report.js'
 
 const require = createRequire(import.meta.url)
@@ -208,7 +208,11 @@ async function measured<T extends { requests: { average: number; total: number }
   const steal = sampleSteal()
   const postgres = sampleCommandCpu('postgres')
   const self = sampleSelfCpu()
+  const serverCalls = sampleSyscalls(pid)
+  const postgresCalls = sampleSyscalls('postgres')
   const result = await run()
+  const serverIo = serverCalls.stop()
+  const postgresIo = postgresCalls.stop()
   const perRequest = (percent: number) =>
     Number((((percent / 100) * 1000) / Math.max(1, result.requests.average)).toFixed(3))
   const cpu = {
@@ -224,7 +228,14 @@ async function measured<T extends { requests: { average: number; total: number }
     bytes: Math.round(per(walAfter.bytes - wal.bytes)),
     full_page_images: per(walAfter.fpi - wal.fpi),
   }
-  return { result, cpu, wal_per_request }
+  // Syscalls per request (reads and writes, sockets included): the server and PostgreSQL's backends.
+  const syscalls_per_request = {
+    server_reads: per(serverIo.reads),
+    server_writes: per(serverIo.writes),
+    postgres_reads: per(postgresIo.reads),
+    postgres_writes: per(postgresIo.writes),
+  }
+  return { result, cpu, wal_per_request, syscalls_per_request }
 }
 
 /**
@@ -291,6 +302,7 @@ async function main() {
         ...summary(bareMeasured.result),
         cpu: bareMeasured.cpu,
         wal_per_request: bareMeasured.wal_per_request,
+        syscalls_per_request: bareMeasured.syscalls_per_request,
       }
       await stop(bare.proc)
 
@@ -332,6 +344,7 @@ async function main() {
         ...summary(ovsMeasured.result),
         cpu: ovsMeasured.cpu,
         wal_per_request: ovsMeasured.wal_per_request,
+        syscalls_per_request: ovsMeasured.syscalls_per_request,
       }
       const after = await countAll()
       // Every acknowledged lead's webhook goes out: wait for the outbox to drain.
