@@ -1,3 +1,4 @@
+import { claimsOf } from './claims.js'
 import type * as C from './contracts.js'
 import { OvasabiError } from './errors.js'
 import {
@@ -73,29 +74,6 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms)
     signal?.addEventListener('abort', done, { once: true })
   })
-}
-
-/**
- * The `user_id` claim of a session or user JWT (`guest` for a guest session) and its session
- * (`sid`), read unverified: only to pick the socket path `/ws/{campaign}/{user_id}`, which the
- * server checks against the token, and to tell whether a new token is a socket's own identity.
- */
-function claimsOf(token: string | undefined): { userId?: string; sessionId?: string } {
-  const claims = token?.split('.')[1]
-  if (!claims) return {}
-  try {
-    const bytes = Uint8Array.from(atob(claims.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
-    const { user_id, sid } = JSON.parse(new TextDecoder().decode(bytes)) as {
-      user_id?: unknown
-      sid?: unknown
-    }
-    return {
-      userId: typeof user_id === 'string' ? user_id : undefined,
-      sessionId: typeof sid === 'string' ? sid : undefined,
-    }
-  } catch {
-    return {}
-  }
 }
 
 /**
@@ -192,7 +170,8 @@ export function createClient(options: ClientOptions) {
      * token of the socket's own user (and guest session) is taken in-band, the socket staying; one of
      * another user or session reconnects the socket as it at once, resuming after its last event
      * (state `reconnecting`, then `open`; no close, no error), and dispatches still waiting on it
-     * reject with `IDENTITY_CHANGED`. A token the server refuses goes to the socket's `onError`.
+     * reject with `IDENTITY_CHANGED`. A socket still in its handshake takes it as soon as it can:
+     * in-band once open, or replaced at once (no backoff) for another identity. A token the server refuses goes to the socket's `onError`.
      * `undefined` forgets the token for later calls; open sockets stay as they are (`users.logout`
      * ends them).
      */

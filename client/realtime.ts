@@ -1,3 +1,4 @@
+import { claimsOf } from './claims.js'
 import { OvasabiError } from './errors.js'
 import type { FrameMap, ServerFrame, UpdateAckFrame } from './frames.js'
 import { deadline, type FetchLike, invalidPayload, probeUpgrade } from './http.js'
@@ -302,6 +303,22 @@ export class RealtimeConnection {
   private accepted?: TokenChoice
   /** In-band `reauth`s sent on the current socket and not answered yet, oldest first. */
   private inBand: TokenChoice[] = []
+  /**
+   * A token of the socket's own identity given while that socket was still in its handshake: sent
+   * in-band (`auth`) as soon as it opens, since the socket goes on the token it opened with.
+   */
+  private owedAuth?: string
+  /**
+   * The socket dropped for another identity (`reconnectAs`): its close, whatever its code (one
+   * closed in its handshake reports 1006), is a switch, retried at once and never probed.
+   */
+  private switchedFrom?: WebSocketLike
+  /**
+   * The guest session the connection acts as: its socket's `connected`, or until that comes the
+   * session of the token the socket opened with (when readable). Tells a token of another guest
+   * session (a reconnect) from one of its own (in-band), also during the handshake.
+   */
+  private sessionId?: string
 
   constructor(private readonly opts: RealtimeOptions) {
     this.userId = opts.userId ?? 'guest'
@@ -455,6 +472,8 @@ export class RealtimeConnection {
       return
     }
     if (this.send({ type: 'auth', token })) this.inBand.push(this.tokenChoice())
+    // The socket is in its handshake and opens on the token before: this one goes once it is open.
+    else if (this.ws?.readyState === 0) this.owedAuth = token
     else this.retryNow()
   }
 
@@ -484,7 +503,7 @@ export class RealtimeConnection {
    */
   followToken(token: string, userId: string | undefined, sessionId: string | undefined): void {
     if (this.closedByUser) return
-    const ownSession = this.session?.session_id
+    const ownSession = this.sessionId
     const otherGuest =
       userId === 'guest' && sessionId !== undefined && ownSession !== undefined && sessionId !== ownSession
     if (userId === undefined || (userId === this.userId && !otherGuest)) {
@@ -504,6 +523,8 @@ export class RealtimeConnection {
     this.actor = undefined
     this.resetPacing()
     this.failPending('IDENTITY_CHANGED', `The connection now acts as ${userId}`)
+    this.owedAuth = undefined
+    this.switchedFrom = this.ws
     this.ws?.close(4000, 'identity changed')
   }
 
@@ -609,13 +630,24 @@ export class RealtimeConnection {
     this.accepted = this.tokenChoice()
     this.inBand = []
     this.sentEarly = 0
+    this.owedAuth = undefined
+    this.sessionId = token === undefined ? undefined : claimsOf(token).sessionId
+    ws.onopen = () => {
+      const owed = this.owedAuth
+      this.owedAuth = undefined
+      if (owed !== undefined && this.ws === ws && this.send({ type: 'auth', token: owed }))
+        this.inBand.push(this.tokenChoice())
+    }
     ws.onmessage = (ev) => this.receive(ev.data, ws)
     ws.onerror = () => {}
     const lost = (ev: { code: number; reason: string }) => {
       if (this.ws !== ws) return
       clearTimeout(this.watchdog)
+      const switched = ev.code === 4000 || this.switchedFrom === ws
+      this.switchedFrom = undefined
+      this.owedAuth = undefined
       // The server's `connected` never came: a refused upgrade looks like any drop (1006) here.
-      const unexplained = this.ready !== ws && ev.code !== 4000
+      const unexplained = this.ready !== ws && !switched
       // Only a socket that stayed up resets the backoff: one that drops right after `connected`
       // (a server failing as it opens) is one more failed attempt.
       if (this.ready === ws && Date.now() - this.readyAt >= (this.opts.backoff?.stableMs ?? 5_000))
@@ -643,7 +675,7 @@ export class RealtimeConnection {
       // their timeout or by the end of the connection.
       // A deliberate identity switch reconnects at once; drops back off, and a server restart's
       // clients spread their first retry over a window instead of coming back as one burst.
-      this.retryLater(ev.code === 4000, ev)
+      this.retryLater(switched, ev)
       if (unexplained) void this.probe(url.toString(), token)
     }
     ws.onclose = lost
@@ -918,6 +950,7 @@ export class RealtimeConnection {
       case 'connected': {
         if (from !== this.ws) return
         this.session = frame
+        this.sessionId = frame.session_id
         this.readyAt = Date.now()
         // Live from the server's newest event on: a drop before the first `campaign_event` still
         // resumes from there, instead of reconnecting without `since` and missing the gap.

@@ -109,6 +109,17 @@ const EnvSchema = Type.Object({
     maximum: Number.MAX_SAFE_INTEGER,
     default: 1024 * 1024 * 1024,
   }),
+  /**
+   * Bytes guests (guest sessions, not people) may upload to one campaign from one client network
+   * (an IPv4 address, an IPv6 /64) within 24 hours: a guest session costs nothing to start, so
+   * without it one client could take a fresh `MEDIA_USER_QUOTA_BYTES` with each and fill the
+   * campaign's quota alone.
+   */
+  MEDIA_GUEST_NETWORK_QUOTA_BYTES: Type.Integer({
+    minimum: 1,
+    maximum: Number.MAX_SAFE_INTEGER,
+    default: 2 * 1024 * 1024 * 1024,
+  }),
   S3_BUCKET: Type.Optional(Type.String({ minLength: 1 })),
   S3_REGION: Type.String({ minLength: 1, default: 'us-east-1' }),
   S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
@@ -219,6 +230,7 @@ const INTEGER_KEYS = new Set([
   'MEDIA_UPLOAD_TTL_SECONDS',
   'MEDIA_CAMPAIGN_QUOTA_BYTES',
   'MEDIA_USER_QUOTA_BYTES',
+  'MEDIA_GUEST_NETWORK_QUOTA_BYTES',
   'WEBHOOK_TIMEOUT_MS',
   'WEBHOOK_POLL_MS',
   'WEBHOOK_RETRY_BASE_MS',

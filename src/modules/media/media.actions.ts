@@ -13,7 +13,7 @@ export function registerMediaActions(registry: ActionRegistry, media: MediaServi
     // The media row commits with the idempotency record: a repeat returns the same URL.
     writes: 'deferred',
     handler: async (ctx, payload) => {
-      const reservation = await media.prepare(ctx.campaign, ctx.principal, payload)
+      const reservation = await media.prepare(ctx.campaign, ctx.principal, payload, ctx.ip)
       // Inserted under the storage quotas, which may cut the ticket's max_bytes to what is left.
       ctx.deferGrouped(media.reservations, reservation)
       return { result: reservation.ticket }

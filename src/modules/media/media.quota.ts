@@ -1,14 +1,19 @@
+import { createHash } from 'node:crypto'
 import type { Insertable } from 'kysely'
 import type { Config } from '../../config.js'
 import type { Db } from '../../platform/db/database.js'
 import type { MediaMainTable } from '../../platform/db/tables.js'
+import { clientNetwork } from '../../platform/http/client-network.js'
 import { AppError } from '../../platform/http/errors.js'
 import { formatBytes } from './sizes.js'
 import type { WriteGroup } from '../../nexus/registry.js'
 import * as repo from './media.repo.js'
 import type { UploadTicket } from './media.schema.js'
 
-export type QuotaConfig = Pick<Config, 'MEDIA_CAMPAIGN_QUOTA_BYTES' | 'MEDIA_USER_QUOTA_BYTES'>
+export type QuotaConfig = Pick<
+  Config,
+  'MEDIA_CAMPAIGN_QUOTA_BYTES' | 'MEDIA_USER_QUOTA_BYTES' | 'MEDIA_GUEST_NETWORK_QUOTA_BYTES'
+>
 
 /**
  * An upload in flight keeps its reservation this long after its URL expired and its row was last
@@ -36,6 +41,31 @@ export interface Reservation {
   owner?: repo.QuotaScope
 }
 
+/**
+ * A guest's upload counts in its client network's budget for the campaign (`guestNetworkScope`),
+ * kept on the row as a hash of the campaign and the network (an IPv4 address, an IPv6 /64: see
+ * `clientNetwork`), so the address itself is never stored. People's uploads have none.
+ */
+export function guestNetworkOf(owner: { user_id: string }, campaign: string, ip: string | undefined) {
+  if (owner.user_id !== 'guest' || !ip) return undefined
+  return createHash('sha256')
+    .update(`media\u0000${campaign}\u0000${clientNetwork(ip)}`)
+    .digest('hex')
+    .slice(0, 32)
+}
+
+/** The guest-network budget a row counts in, if it is a guest's upload with a network recorded. */
+const networkScope = (row: {
+  campaign_slug: string
+  owner_user_id: string
+  metadata: unknown
+}): repo.GuestNetworkScope | undefined => {
+  const network = (row.metadata as { guest_network?: unknown } | null)?.guest_network
+  return row.owner_user_id === 'guest' && typeof network === 'string'
+    ? { guest_network: network, campaign_slug: row.campaign_slug }
+    : undefined
+}
+
 /** Where the sessions a person joined or logged in from are found (the user service). */
 export interface People {
   sessionIds(userId: string): Promise<string[]>
@@ -45,7 +75,7 @@ export interface People {
 export class StorageQuotaExceededError extends AppError {
   /** `needs`: what the bytes asked for are, in the message (an upload, or its thumbnail). */
   constructor(
-    scope: 'campaign' | 'uploader',
+    scope: 'campaign' | 'uploader' | 'guest_network',
     limit: number,
     used: number,
     needed: number,
@@ -56,9 +86,11 @@ export class StorageQuotaExceededError extends AppError {
     super(
       413,
       'STORAGE_QUOTA_EXCEEDED',
-      left === 0
-        ? `All of ${whose} storage quota (${formatBytes(limit)}) is in use: delete media, or wait for open upload URLs to be used or expire`
-        : `Only ${formatBytes(left)} of ${whose} storage quota (${formatBytes(limit)}) is left; ${needs} ${formatBytes(needed)}`,
+      scope === 'guest_network'
+        ? `Guests on your network have uploaded ${formatBytes(used)} of the ${formatBytes(limit)} they may upload to this campaign in 24 hours; ${needs} ${formatBytes(needed)}: join the campaign to upload more, or try later`
+        : left === 0
+          ? `All of ${whose} storage quota (${formatBytes(limit)}) is in use: delete media, or wait for open upload URLs to be used or expire`
+          : `Only ${formatBytes(left)} of ${whose} storage quota (${formatBytes(limit)}) is left; ${needs} ${formatBytes(needed)}`,
       { details: { quota: scope, limit_bytes: limit, used_bytes: used, remaining_bytes: left } },
     )
   }
@@ -95,12 +127,14 @@ const rowScope = (row: { owner_user_id: string; owner_session_id: string }): rep
 const lockNames = (scope: repo.QuotaScope): string[] =>
   'campaign' in scope
     ? [`media-quota:campaign:${scope.campaign}`]
-    : 'user_id' in scope
-      ? [
-          `media-quota:user:${scope.user_id}`,
-          ...(scope.guest_sessions ?? []).map((id) => `media-quota:session:${id}`),
-        ]
-      : [`media-quota:session:${scope.session_id}`]
+    : 'guest_network' in scope
+      ? [`media-quota:network:${scope.campaign_slug}:${scope.guest_network}`]
+      : 'user_id' in scope
+        ? [
+            `media-quota:user:${scope.user_id}`,
+            ...(scope.guest_sessions ?? []).map((id) => `media-quota:session:${id}`),
+          ]
+        : [`media-quota:session:${scope.session_id}`]
 
 /**
  * Inserts the upload rows of a commit batch under their campaigns' and uploaders' quota locks.
@@ -112,7 +146,12 @@ export function reservationWriter(config: QuotaConfig): WriteGroup<Reservation> 
   return {
     async write(trx, items) {
       const owners = items.map((i) => i.owner ?? rowScope(i.row))
-      const scopes = items.flatMap((i, n) => [{ campaign: i.row.campaign_slug }, owners[n]!])
+      const networks = items.map((i) => networkScope(i.row))
+      const scopes = items.flatMap((i, n) => [
+        { campaign: i.row.campaign_slug },
+        owners[n]!,
+        ...(networks[n] ? [networks[n]] : []),
+      ])
       await repo.lockQuotas(trx, scopes.flatMap(lockNames))
       const now = new Date()
       const since = new Date(now.getTime() - IN_FLIGHT_GRACE_MS)
@@ -122,8 +161,20 @@ export function reservationWriter(config: QuotaConfig): WriteGroup<Reservation> 
         const ownerUsed = await repo.usage(trx, owners[n]!, now, since)
         const campaignLeft = config.MEDIA_CAMPAIGN_QUOTA_BYTES - campaignUsed
         const ownerLeft = config.MEDIA_USER_QUOTA_BYTES - ownerUsed
-        const allowed = Math.min(item.limit, campaignLeft, ownerLeft)
+        const network = networks[n]
+        const networkUsed = network ? await repo.usage(trx, network, now, since) : 0
+        const networkLeft = network ? config.MEDIA_GUEST_NETWORK_QUOTA_BYTES - networkUsed : Infinity
+        const allowed = Math.min(item.limit, campaignLeft, ownerLeft, networkLeft)
         const needed = item.declared ?? 1
+        // The network's budget is told first when it alone is short: another session would not help.
+        if (network && networkLeft < needed && campaignLeft >= needed && ownerLeft >= needed) {
+          throw new StorageQuotaExceededError(
+            'guest_network',
+            config.MEDIA_GUEST_NETWORK_QUOTA_BYTES,
+            networkUsed,
+            needed,
+          )
+        }
         if (allowed < needed) {
           throw campaignLeft <= ownerLeft
             ? new StorageQuotaExceededError(
@@ -162,7 +213,12 @@ export async function claimStored(
 ): Promise<'claimed' | 'gone' | StorageQuotaExceededError> {
   return db.transaction().execute(async (trx) => {
     const campaign = { campaign: row.campaign_slug }
-    await repo.lockQuotas(trx, [...lockNames(campaign), ...lockNames(owner)])
+    const network = networkScope(row)
+    await repo.lockQuotas(trx, [
+      ...lockNames(campaign),
+      ...lockNames(owner),
+      ...(network ? lockNames(network) : []),
+    ])
     const now = new Date()
     const since = new Date(now.getTime() - IN_FLIGHT_GRACE_MS)
     // Everything else the scope holds, and this media as it will be: original and thumbnail.
@@ -187,6 +243,18 @@ export async function claimStored(
         needed,
         needs,
       )
+    }
+    if (network) {
+      const networkUsed = await repo.usage(trx, network, now, since, row.id)
+      if (networkUsed + needed > config.MEDIA_GUEST_NETWORK_QUOTA_BYTES) {
+        return new StorageQuotaExceededError(
+          'guest_network',
+          config.MEDIA_GUEST_NETWORK_QUOTA_BYTES,
+          networkUsed,
+          needed,
+          needs,
+        )
+      }
     }
     return (await repo.setStoredBytes(trx, row.id, size, derived)) ? 'claimed' : 'gone'
   })

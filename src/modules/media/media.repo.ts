@@ -253,6 +253,20 @@ export type QuotaScope =
   | { campaign: string }
   | { user_id: string; guest_sessions?: string[] }
   | { session_id: string }
+  | GuestNetworkScope
+
+/**
+ * Guests' uploads to one campaign from one client network (`guest_network` in `metadata`, a hash
+ * of the campaign and the network) in the day before the count: every guest session there shares
+ * one budget. People's uploads are not in it.
+ */
+export interface GuestNetworkScope {
+  guest_network: string
+  campaign_slug: string
+}
+
+/** How far back a guest network's budget counts uploads (by their creation). */
+export const GUEST_NETWORK_WINDOW_MS = 24 * 60 * 60 * 1000
 
 /** Bytes of the files the server made from an upload (its thumbnail), kept in `metadata`. */
 const derived = sql<number>`coalesce((metadata->>'derived_bytes')::bigint, 0)`
@@ -281,6 +295,12 @@ export async function usage(
       else 0 end), 0)`.as('bytes'),
   )
   if ('campaign' in scope) query = query.where('campaign_slug', '=', scope.campaign)
+  else if ('guest_network' in scope)
+    query = query
+      .where('campaign_slug', '=', scope.campaign_slug)
+      .where('owner_user_id', '=', 'guest')
+      .where(sql<boolean>`metadata @> ${JSON.stringify({ guest_network: scope.guest_network })}::jsonb`)
+      .where('created_at', '>', new Date(now.getTime() - GUEST_NETWORK_WINDOW_MS))
   else if ('user_id' in scope) query = query.where(byPerson(scope.user_id, scope.guest_sessions ?? []))
   else query = query.where('owner_user_id', '=', 'guest').where('owner_session_id', '=', scope.session_id)
   if (except !== undefined) query = query.where('id', '<>', except)

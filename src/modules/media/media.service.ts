@@ -15,6 +15,7 @@ import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import {
+  guestNetworkOf,
   ownerScope,
   type People,
   type QuotaConfig,
@@ -34,8 +35,11 @@ import { thumbnailKeyOf } from './thumbnail.js'
 type MediaConfig = Pick<Config, 'MEDIA_MAX_BYTES' | 'MEDIA_UPLOAD_TTL_SECONDS' | 'PUBLIC_URL'> & QuotaConfig
 
 export interface MediaService {
-  /** `media.upload`: the reservation to commit through `reservations`, with the ticket it answers. */
-  prepare(campaign: Campaign, principal: Principal, input: UploadPayload): Promise<Reservation>
+  /**
+   * `media.upload`: the reservation to commit through `reservations`, with the ticket it answers.
+   * `ip`: the caller's address, whose network's budget a guest's upload counts in.
+   */
+  prepare(campaign: Campaign, principal: Principal, input: UploadPayload, ip?: string): Promise<Reservation>
   /** Inserts a commit batch's reservations within the storage quotas (for `ctx.deferGrouped`). */
   reservations: WriteGroup<Reservation>
   /** `PUT upload_url`: stream the body to storage, then check, measure and publish it. */
@@ -122,7 +126,7 @@ export function createMediaService(deps: {
     }
   }
 
-  async function prepare(campaign: Campaign, principal: Principal, input: UploadPayload) {
+  async function prepare(campaign: Campaign, principal: Principal, input: UploadPayload, ip?: string) {
     // A name of spaces (or of anything else that draws nothing) passes `minLength` but names
     // nothing: a download would be saved as ` .png`.
     if (isBlank(input.filename)) {
@@ -158,7 +162,10 @@ export function createMediaService(deps: {
       max_bytes: max,
       storage_key: `${campaign.slug}/${id}/original`,
       upload_expires_at: expiresAt,
-      metadata: { declared_size: input.size ?? null },
+      metadata: {
+        declared_size: input.size ?? null,
+        guest_network: guestNetworkOf(principal, campaign.slug, ip),
+      },
     }
     const ticket = {
       media_id: id,
