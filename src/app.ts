@@ -478,7 +478,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(campaign.routes, { campaigns })
   await app.register(nexus.routes, { dispatcher })
   await app.register(user.routes, { users, campaigns })
-  await app.register(user.peopleRoutes, { db: platform.database.db })
+  await app.register(user.peopleRoutes, { users })
   await app.register(referral.routes, { referrals, campaigns })
   await app.register(localization.routes, { localization: translations, campaigns })
   await app.register(media.routes, { media: mediaService, campaigns, maxBytes: config.MEDIA_MAX_BYTES })

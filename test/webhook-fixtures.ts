@@ -15,6 +15,7 @@ import {
   json,
   type TestContext,
 } from './helper.js'
+import { waitFor } from './wait-for.js'
 
 export interface Received {
   id: string
@@ -123,7 +124,7 @@ export function heldAnswers() {
   }
 }
 
-export { waitFor } from './wait-for.js'
+export { waitFor }
 
 /**
  * Registers `r` as the endpoint of campaign `slug` for `events`, and tells it the secret to
@@ -287,4 +288,61 @@ export async function handedRows(
     })
   }
   return rows
+}
+
+/**
+ * Endpoint `webhookId`'s circuit cooldown ends (as the clock would end it), and its waiting
+ * messages (the refused one's retry included) are due: the worker's next sweep sends the probe.
+ */
+export async function coolDown(app: FastifyInstance, webhookId: string) {
+  const db = app.platform.database.db
+  await db
+    .updateTable('service_notification_webhook')
+    .set({ circuit_open_until: new Date(Date.now() - 1000) })
+    .where('id', '=', webhookId)
+    .execute()
+  await db
+    .updateTable('service_notification_outbox')
+    .set({ next_attempt_at: new Date(Date.now() - 1000) })
+    .where('webhook_id', '=', webhookId)
+    .where('status', '=', 'pending')
+    .execute()
+}
+
+/**
+ * The half-open probe's set-up, for a suite made with `WEBHOOK_CIRCUIT_THRESHOLD: '1'` and a
+ * cooldown the clock never ends: a new campaign's endpoint (closed at first) whose first request
+ * was answered 500, so its circuit opened, with `waiting` more leads queued behind it; its later
+ * requests are held on the wire (`held`) until the test answers them. `sending()` counts its
+ * claimed rows; `coolDown()` ends the cooldown (see `coolDown`).
+ */
+export async function openedEndpoint(suite: ReturnType<typeof webhookApp>, waiting: number) {
+  const held: http.ServerResponse[] = []
+  const { r, slug, id } = await suite.endpoint((n, _req, res) => {
+    if (n === 1) return void res.writeHead(500).end()
+    ;(res as any).held = true
+    held.push(res)
+  })
+  assert.equal((await firstEndpoint(suite.app, slug)).circuit, 'closed')
+  await guestLead(suite.app, slug, 'first@example.com')
+  await waitFor(async () => (await firstEndpoint(suite.app, slug)).circuit === 'open', 'circuit open')
+  for (let i = 0; i < waiting; i++) await guestLead(suite.app, slug, `waiting${i}@example.com`)
+  assert.equal(r.got.length, 1, 'nothing is sent while the circuit is open')
+  const db = suite.app.platform.database.db
+  return {
+    r,
+    slug,
+    id,
+    held,
+    sending: async () =>
+      (
+        await db
+          .selectFrom('service_notification_outbox')
+          .select('id')
+          .where('webhook_id', '=', id)
+          .where('status', '=', 'sending')
+          .execute()
+      ).length,
+    coolDown: () => coolDown(suite.app, id),
+  }
 }

@@ -3,13 +3,12 @@
 // burst of retries that could knock it over again. The breaker is half-open now: one message goes
 // first, as a probe; the others wait until it succeeds, and a failed probe opens the circuit again.
 import assert from 'node:assert/strict'
-import type http from 'node:http'
 import { describe, it } from 'node:test'
 import { DIALECTS } from './helper.js'
 import {
   FAST_WEBHOOKS,
   firstEndpoint,
-  guestLead,
+  openedEndpoint,
   waitFor,
   webhookApp,
   webhookMessages,
@@ -23,61 +22,9 @@ for (const dialect of DIALECTS) {
       // Cooled down by the test (below), never by the clock.
       WEBHOOK_CIRCUIT_COOLDOWN_MS: '3600000',
     })
-    const db = () => suite.ctx.app.platform.database.db
-
-    /**
-     * An endpoint whose first request failed (its circuit open), with `waiting` more leads queued
-     * behind it; its later requests are held on the wire until the test answers them.
-     */
-    async function openedEndpoint(waiting: number) {
-      const held: http.ServerResponse[] = []
-      const { r, slug, id } = await suite.endpoint((n, _req, res) => {
-        if (n === 1) {
-          res.writeHead(500).end()
-          return
-        }
-        ;(res as any).held = true
-        held.push(res)
-      })
-      await guestLead(suite.ctx.app, slug, 'first@example.com')
-      await waitFor(async () => (await firstEndpoint(suite.ctx.app, slug)).circuit === 'open', 'circuit open')
-      for (let i = 0; i < waiting; i++) await guestLead(suite.ctx.app, slug, `waiting${i}@example.com`)
-      assert.equal(r.got.length, 1, 'nothing is sent while the circuit is open')
-      const sending = async () =>
-        (
-          await db()
-            .selectFrom('service_notification_outbox')
-            .select('id')
-            .where('webhook_id', '=', id)
-            .where('status', '=', 'sending')
-            .execute()
-        ).length
-      return {
-        r,
-        slug,
-        id,
-        held,
-        sending,
-        /** The cooldown ends (as the clock would end it); the worker's next sweep finds it. */
-        async coolDown() {
-          await db()
-            .updateTable('service_notification_webhook')
-            .set({ circuit_open_until: new Date(Date.now() - 1000) })
-            .where('id', '=', id)
-            .execute()
-          // The refused message's retry is due too.
-          await db()
-            .updateTable('service_notification_outbox')
-            .set({ next_attempt_at: new Date(Date.now() - 1000) })
-            .where('webhook_id', '=', id)
-            .where('status', '=', 'pending')
-            .execute()
-        },
-      }
-    }
 
     it('sends one probe, and the rest only once it succeeded', async () => {
-      const e = await openedEndpoint(4)
+      const e = await openedEndpoint(suite, 4)
       await e.coolDown()
       await waitFor(() => e.held.length >= 1, 'the probe on the wire')
       assert.equal(await e.sending(), 1, 'one message claimed while the probe is out')
@@ -97,7 +44,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('a failed probe opens the circuit again and sends nothing more', async () => {
-      const e = await openedEndpoint(3)
+      const e = await openedEndpoint(suite, 3)
       await e.coolDown()
       await waitFor(() => e.held.length >= 1, 'the probe on the wire')
       assert.equal(await e.sending(), 1)

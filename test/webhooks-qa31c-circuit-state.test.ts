@@ -3,15 +3,12 @@
 // cooldown had ended and no probe had gone yet. It says `half-open` for both now: `closed`, `open`
 // and `half-open` are the breaker's real states, as `claimDue` acts on them.
 import assert from 'node:assert/strict'
-import type http from 'node:http'
 import { describe, it } from 'node:test'
-import { adminHeaders, createCampaign, DIALECTS, json } from './helper.js'
+import { adminHeaders, DIALECTS, json } from './helper.js'
 import {
   FAST_WEBHOOKS,
   firstEndpoint,
-  guestLead,
-  receiver,
-  subscribe,
+  openedEndpoint,
   waitFor,
   webhookApp,
   webhookMessages,
@@ -25,36 +22,11 @@ for (const dialect of DIALECTS) {
       // Cooled down by the test (below), never by the clock.
       WEBHOOK_CIRCUIT_COOLDOWN_MS: '3600000',
     })
-    const { servers } = suite
-    const db = () => suite.ctx.app.platform.database.db
 
     it('open, then half-open (cooled down, and while its probe is out), then open again', async () => {
-      const held: http.ServerResponse[] = []
-      const r = await receiver((n, _req, res) => {
-        if (n === 1) return void res.writeHead(500).end()
-        ;(res as http.ServerResponse & { held?: boolean }).held = true
-        held.push(res)
-      })
-      servers.push(r)
-      const slug = await createCampaign(suite.ctx.app)
-      const { id } = await subscribe(suite.ctx.app, slug, r)
-      assert.equal((await firstEndpoint(suite.ctx.app, slug)).circuit, 'closed')
-      await guestLead(suite.ctx.app, slug, 'first@example.com')
-      await waitFor(async () => (await firstEndpoint(suite.ctx.app, slug)).circuit === 'open', 'circuit open')
-      await guestLead(suite.ctx.app, slug, 'waiting@example.com')
-
+      const { r, slug, id, held, coolDown } = await openedEndpoint(suite, 1)
       // The cooldown ends (as the clock would end it) and the refused message's retry is due.
-      await db()
-        .updateTable('service_notification_webhook')
-        .set({ circuit_open_until: new Date(Date.now() - 1000) })
-        .where('id', '=', id)
-        .execute()
-      await db()
-        .updateTable('service_notification_outbox')
-        .set({ next_attempt_at: new Date(Date.now() - 1000) })
-        .where('webhook_id', '=', id)
-        .where('status', '=', 'pending')
-        .execute()
+      await coolDown()
       // Before the sweep sends the probe, or after: half-open either way.
       assert.equal((await firstEndpoint(suite.ctx.app, slug)).circuit, 'half-open')
 

@@ -4,34 +4,21 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { ADMIN_KEY, createCampaign, json } from '../helper.js'
+import { ADMIN_KEY, createCampaign } from '../helper.js'
+import { leadSeeder } from './console-fixtures.js'
 import { browserSuite, openPage } from './harness.js'
 
 describe('admin console, the leads table pages by cursor', () => {
   const suite = browserSuite()
 
-  let address = 0
-  /** A lead named `name`, each from its own address (the per-address quote limit is not the point). */
-  async function lead(slug: string, name: string) {
-    address++
-    const from = { 'x-forwarded-for': `198.19.${Math.floor(address / 250)}.${(address % 250) + 1}` }
-    const session = await suite.server.app.inject({ method: 'POST', url: '/api/session', headers: from })
-    const res = await suite.server.app.inject({
-      method: 'POST',
-      url: '/api/quote',
-      headers: { authorization: `Bearer ${json(session).token}`, ...from },
-      payload: { campaign: slug, name, email: `${name.replace(/\W/g, '').toLowerCase()}@example.org` },
-    })
-    assert.equal(res.statusCode, 200, res.body)
-    return json(res).result?.lead_id ?? json(res).lead_id
-  }
+  const { lead, seed } = leadSeeder(suite, '198.19')
 
   const names = (page: Page) =>
     page.locator('[data-testid="leads-table"] tbody tr td:first-child').allTextContents()
 
   test('leads arriving while page 1 is read do not shift page 2', { timeout: 180_000 }, async () => {
     const slug = await createCampaign(suite.server.app, { features: ['quote'] })
-    for (let i = 1; i <= 102; i++) await lead(slug, `Lead ${String(i).padStart(3, '0')}`)
+    await seed(slug, 102)
 
     const context = await suite.newContext()
     await context.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)

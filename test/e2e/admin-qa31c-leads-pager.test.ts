@@ -5,26 +5,14 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { ADMIN_KEY, createCampaign, json } from '../helper.js'
+import { ADMIN_KEY, createCampaign } from '../helper.js'
+import { leadSeeder } from './console-fixtures.js'
 import { browserSuite, openPage } from './harness.js'
 
 describe('admin console, the ends of the leads pager', () => {
   const suite = browserSuite()
 
-  let address = 0
-  /** A lead named `name`, each from its own address (the per-address quote limit is not the point). */
-  async function lead(slug: string, name: string) {
-    address++
-    const from = { 'x-forwarded-for': `198.18.${Math.floor(address / 250)}.${(address % 250) + 1}` }
-    const session = await suite.server.app.inject({ method: 'POST', url: '/api/session', headers: from })
-    const res = await suite.server.app.inject({
-      method: 'POST',
-      url: '/api/quote',
-      headers: { authorization: `Bearer ${json(session).token}`, ...from },
-      payload: { campaign: slug, name, email: `${name.replace(/\W/g, '').toLowerCase()}@example.org` },
-    })
-    assert.equal(res.statusCode, 200, res.body)
-  }
+  const { lead, seed } = leadSeeder(suite, '198.18')
 
   const names = (page: Page) =>
     page.locator('[data-testid="leads-table"] tbody tr td:first-child').allTextContents()
@@ -39,7 +27,7 @@ describe('admin console, the ends of the leads pager', () => {
     timeout: 300_000,
   }, async () => {
     const slug = await createCampaign(suite.server.app, { features: ['quote'] })
-    for (let i = 1; i <= 200; i++) await lead(slug, `Lead ${String(i).padStart(3, '0')}`)
+    await seed(slug, 200)
     const { page, problems } = await leadsPage(slug)
     const pager = page.locator('[data-testid="leads-pager"]')
     await pager.getByText('Leads 1–100 of 200').waitFor()
@@ -60,7 +48,7 @@ describe('admin console, the ends of the leads pager', () => {
 
   test("a page whose cursor's lead is gone goes back to page 1, said so", { timeout: 300_000 }, async () => {
     const slug = await createCampaign(suite.server.app, { features: ['quote'] })
-    for (let i = 1; i <= 102; i++) await lead(slug, `Lead ${String(i).padStart(3, '0')}`)
+    await seed(slug, 102)
     const { page, problems } = await leadsPage(slug)
     const pager = page.locator('[data-testid="leads-pager"]')
     await pager.getByText('Leads 1–100 of 102').waitFor()

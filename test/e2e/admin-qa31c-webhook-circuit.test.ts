@@ -36,14 +36,15 @@ describe('admin console, the webhook circuit breaker state', () => {
     await hold(await endpoint('open', ['lead.created']), new Date(Date.now() + hour))
     // Nothing waits for it (no probe to claim, so none closes it): half-open until a message comes.
     await hold(await endpoint('cooled', ['lead.erased']), new Date(Date.now() - 1000))
-    // The probe: the one message a sweep claimed for the endpoint, which it holds while it is out
-    // (as `claimDue` leaves them; no sweep claims it again here, its lease being an hour long).
+    // The probe: the one message a sweep claimed for the endpoint, marked as the probe, which it
+    // holds while it is out (as `claimDue` leaves them; no sweep claims it again here, its lease
+    // being an hour long).
     const probing = await endpoint('probing', ['lead.created'])
     await hold(probing, new Date(Date.now() + hour))
     await guestLead(suite.server.app, slug, 'probe@example.com')
     await db()
       .updateTable('service_notification_outbox')
-      .set({ status: 'sending', attempts: 1, lease_until: new Date(Date.now() + hour) })
+      .set({ status: 'sending', attempts: 1, lease_until: new Date(Date.now() + hour), probe: true })
       .where('webhook_id', '=', probing)
       .execute()
     const expected = { closed: 'closed', open: 'open', cooled: 'half-open', probing: 'half-open' }

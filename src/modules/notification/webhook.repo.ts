@@ -62,10 +62,11 @@ export function listWebhooks(db: Db, campaign: string) {
 }
 
 /**
- * Of `ids`, the endpoints with a message out right now (`sending`, its lease running): for one
- * whose circuit is held, that message is the half-open circuit's probe (see `claimDue`).
+ * Of `ids`, the endpoints whose half-open probe is out right now: a row `claimDue` marked as the
+ * probe, `sending`, its lease running. A send that was already in flight when the circuit opened
+ * is no probe, and does not count.
  */
-export async function endpointsSending(db: Db, ids: string[]): Promise<Set<string>> {
+export async function endpointsProbing(db: Db, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set()
   const rows = await db
     .selectFrom('service_notification_outbox')
@@ -73,6 +74,7 @@ export async function endpointsSending(db: Db, ids: string[]): Promise<Set<strin
     .distinct()
     .where('webhook_id', 'in', ids)
     .where('status', '=', 'sending')
+    .where('probe', '=', true)
     .where('lease_until', '>', sql<Date>`now()`)
     .execute()
   return new Set(rows.map((r) => r.webhook_id))
@@ -316,7 +318,9 @@ export async function claimDue(
     ? [sql`d.id <= ${scope.upTo}`, sql`d.next_attempt_at, d.id`]
     : [sql`d.id > ${scope.after}`, sql`d.id`]
   // A sweep probes the half-open endpoints, each held while its probe is out; a fresh claim never.
-  const [probes, probeRows] = scope.sweep
+  // The probe's row is marked (`probe`), so the circuit's state can tell it from a send that was
+  // already in flight when the circuit opened (see `endpointsProbing`).
+  const [probes, probeRows, probeMark] = scope.sweep
     ? [
         sql`with probe as (
           update service_notification_webhook w
@@ -326,22 +330,25 @@ export async function claimDue(
             where d.webhook_id = w.id and ${bound} and d.status = 'pending' and d.next_attempt_at <= now()
           )
           returning w.id
-        )`,
-        sql`union all
+        ),
+        probed as (
           select probed.id from probe p cross join lateral (
             select d.id from service_notification_outbox d
             where d.webhook_id = p.id and ${bound} and d.status = 'pending' and d.next_attempt_at <= now()
             order by d.next_attempt_at, d.id
             limit 1
             for update of d skip locked
-          ) probed`,
+          ) probed
+        )`,
+        sql`union all select id from probed`,
+        sql`o.id in (select id from probed)`,
       ]
-    : [sql``, sql``]
+    : [sql``, sql``, sql`false`]
   // One list of ids (a union: two `in`s joined by `or` would scan the whole outbox).
   const res = await sql<Omit<ClaimedRow, 'body'> & { payload: unknown }>`
     ${probes}
     update service_notification_outbox o
-    set status = 'sending', attempts = o.attempts + 1,
+    set status = 'sending', attempts = o.attempts + 1, probe = ${probeMark},
         lease_until = now() + (${leaseMs}::int * interval '1 millisecond')
     where o.id in (
       select free.id from (

@@ -133,23 +133,24 @@ function messageSending(messageId: string, leaseUntil: Date | null, now = Date.n
 /**
  * The endpoint's circuit as `claimDue` acts on it: no hold is closed; a hold whose time passed is
  * half-open (the next sweep sends one waiting message as the probe), and so is one the probe
- * holds while it is out (`probing`); any other hold is open, nothing sent until it ends.
+ * holds while it is out (`probing`: the row `claimDue` marked as the probe, not a send that was
+ * already in flight when the circuit opened); any other hold is open, nothing sent until it ends.
  */
 function circuitOf(w: repo.WebhookRow, now: Date, probing: boolean): 'closed' | 'open' | 'half-open' {
   if (w.circuit_open_until === null) return 'closed'
   return w.circuit_open_until <= now || probing ? 'half-open' : 'open'
 }
 
-/** The rows' ids whose circuit is held and which have a message out: their probe (`circuitOf`). */
+/** The rows' ids whose circuit is held and whose probe is out (`circuitOf`). */
 function probingAmong(db: Db, rows: repo.WebhookRow[], now = new Date()): Promise<Set<string>> {
   const held = rows.filter((w) => w.circuit_open_until !== null && w.circuit_open_until > now)
-  return repo.endpointsSending(
+  return repo.endpointsProbing(
     db,
     held.map((w) => w.id),
   )
 }
 
-/** `probing`: a message of the endpoint is out while its circuit is held (see `probingAmong`). */
+/** `probing`: the endpoint's probe is out while its circuit is held (see `probingAmong`). */
 export function view(w: repo.WebhookRow, now = new Date(), probing = false) {
   const previous = repo.previousSecretsInGrace(w, now)
   return {

@@ -1,15 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { Db } from '../../platform/db/database.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
-import { listPeople } from './people.repo.js'
 import { PeopleList, PeopleQuery } from './people.schema.js'
+import type { UserService } from './user.service.js'
 
 export interface PeopleRoutesOptions {
-  db: Db
+  users: Pick<UserService, 'listPeople'>
 }
 
 /** The people an admin grants roles to (the console's People page; `PUT /api/user/{id}/role` grants). */
-export const peopleRoutes: FastifyPluginAsync<PeopleRoutesOptions> = async (app, { db }) => {
+export const peopleRoutes: FastifyPluginAsync<PeopleRoutesOptions> = async (app, { users }) => {
   app.get(
     '/api/users',
     {
@@ -29,7 +28,7 @@ export const peopleRoutes: FastifyPluginAsync<PeopleRoutesOptions> = async (app,
     },
     async (request) => {
       const { per_page, ...filters } = request.query as PeopleQuery & { per_page: number }
-      return listPeople(db, filters, per_page)
+      return users.listPeople(filters, per_page)
     },
   )
 }

@@ -33,6 +33,8 @@ import { DEFAULT_REFRESH_LIMITS, type RefreshLimits, refreshToken } from './refr
 import { generateReferralCode } from './referral-code.js'
 import type { Revocations } from './revocations.js'
 import { logOut } from './logout.js'
+import { listPeople } from './people.repo.js'
+import type { PeopleList, PeopleQuery } from './people.schema.js'
 import { changeRole, type RoleChange } from './role.js'
 import { whoAmI } from './me.js'
 import * as repo from './user.repo.js'
@@ -108,6 +110,8 @@ export interface UserService {
   me(principal: Principal): Promise<MeResponse>
   /** `PUT /api/user/{id}/role`: an admin (key or person) gives a person a role (see `changeRole`). */
   setRole(userId: string, role: PersonRole, actor: Principal): Promise<RoleChange>
+  /** `GET /api/users`: people not erased, newest first, a page at a time (see `listPeople`). */
+  listPeople(filters: Pick<PeopleQuery, 'role' | 'q' | 'before'>, perPage: number): Promise<PeopleList>
   /** `DELETE /api/user/{id}`: the person themself or an admin. */
   erase(userId: string, actor: Principal): Promise<{ id: string; erased_at: Date }>
   /** Modules that hold personal data register here; hooks run in the erasure transaction. */
@@ -629,6 +633,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
     me: (principal) => whoAmI(db, principal),
     setRole: (userId, role, actor) =>
       changeRole(db, { id: userId }, role, { actor, revocations: deps.revocations }),
+    listPeople: (filters, perPage) => listPeople(db, filters, perPage),
     onErase(hook) {
       eraseHooks.push(hook)
     },

@@ -309,6 +309,8 @@ export interface NotificationOutboxTable {
   last_error: ColumnType<string | null, string | null | undefined, string | null>
   created_at: CreatedAt
   delivered_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  /** This attempt is its endpoint's half-open probe (migration 040; see `claimDue`). */
+  probe: ColumnType<boolean, boolean | undefined, boolean>
 }
 
 export interface NotificationDeliveryTable {
