@@ -267,7 +267,10 @@ export function createClient(options: ClientOptions) {
        * `POST /api/auth/refresh`: a new token for the client's person token, before it expires (a
        * fresh `expires_at`, the role the person holds now, the same session). It replaces the
        * current one, open sockets included, as a login's does; a token logged out, cut off or of an
-       * erased person is refused (401 `TOKEN_REVOKED`), a guest's 403 `USER_TOKEN_REQUIRED`.
+       * erased person is refused (401 `TOKEN_REVOKED`), a guest's 403 `USER_TOKEN_REQUIRED`. A
+       * session older than the server's SESSION_MAX_AGE_SECONDS (counted from the join or login,
+       * never moved by a refresh) rejects with an `OvasabiError` of code `SESSION_EXPIRED` (401):
+       * no retry renews it, the person logs in again. The current token is kept until it expires.
        */
       async refresh(): Promise<C.AuthResult> {
         const r = await req<C.AuthResult>('POST', '/api/auth/refresh')

@@ -348,6 +348,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     publisher,
     limiter,
     revocations: revocations,
+    sessionMaxAgeSeconds: config.SESSION_MAX_AGE_SECONDS,
     onRehashError: (err) =>
       app.log.warn({ err }, 'password rehash at login not stored; the old hash still verifies'),
   })

@@ -51,6 +51,12 @@ const EnvSchema = Type.Object({
   // At most ten years: a token must expire before the year 10000 (its `expires_at` is shown), and
   // a session that outlives its people's devices is no session.
   SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 10 * 365 * 86400, default: 86400 }),
+  /**
+   * How long after a person's join or login (their token's `auth_time`) their tokens are still
+   * refreshed: a refresh never moves it forward, so a session kept alive by refreshes ends then
+   * (401 `SESSION_EXPIRED`: log in again), and no refreshed token expires later. Default 30 days.
+   */
+  SESSION_MAX_AGE_SECONDS: Type.Integer({ minimum: 60, maximum: 10 * 365 * 86400, default: 30 * 86400 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
@@ -211,6 +217,7 @@ const INTEGER_KEYS = new Set([
   'COMMIT_CONCURRENCY',
   'IDEMPOTENCY_WAIT_SECONDS',
   'SESSION_TTL_SECONDS',
+  'SESSION_MAX_AGE_SECONDS',
   'BODY_LIMIT',
   'HTTP_HEADERS_TIMEOUT_SECONDS',
   'HTTP_BODY_IDLE_TIMEOUT_SECONDS',

@@ -19,6 +19,7 @@ import {
   suiteApp,
   uniqueSlug,
 } from './helper.js'
+import { personWithRole } from './people-fixtures.js'
 
 /**
  * Issue 7: a person may hold the editor or admin role (stored on their row, migration 035), granted
@@ -32,18 +33,6 @@ let networks = 0
 const network = () => `10.${30 + (++networks >> 8)}.${networks % 256}.9`
 
 const password = 'correct horse battery staple'
-
-async function join_(app: FastifyInstance, slug: string, name: string) {
-  const email = `${name.toLowerCase()}.${uniqueSlug('p')}@example.org`
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/user/register',
-    headers: { 'x-forwarded-for': network() },
-    payload: { campaign: slug, name, email, password },
-  })
-  assert.equal(res.statusCode, 201, res.body)
-  return { id: json(res).user.id as string, email, token: json(res).token as string }
-}
 
 async function login(app: FastifyInstance, email: string) {
   const res = await app.inject({
@@ -78,7 +67,7 @@ for (const dialect of DIALECTS) {
     it('stores participant for a new person; the column refuses an unknown role', async () => {
       const { app } = suite
       const slug = await createCampaign(app)
-      const ada = await join_(app, slug, 'Ada')
+      const ada = await personWithRole(app, slug, 'participant', { name: 'Ada', password })
       assert.deepEqual(await roles(app, ada.token), ['participant'])
       const db = app.platform.database.db
       const row = await db
@@ -99,7 +88,7 @@ for (const dialect of DIALECTS) {
     it('an admin key grants editor: the next login carries it and editor routes take it, admin routes do not', async () => {
       const { app } = suite
       const slug = await createCampaign(app)
-      const eve = await join_(app, slug, 'Eve')
+      const eve = await personWithRole(app, slug, 'participant', { name: 'Eve', password })
       // Before the grant: a participant is refused on an editor route.
       const before = await get(app, `/api/campaign/${slug}/audit`, eve.token)
       assert.equal(before.statusCode, 403, before.body)
@@ -127,7 +116,7 @@ for (const dialect of DIALECTS) {
       // An editor grants nothing, not even to themself.
       const self = await setRole(app, eve.id, 'admin', bearer(token))
       assert.equal(self.statusCode, 403, self.body)
-      const other = await join_(app, slug, 'Oscar')
+      const other = await personWithRole(app, slug, 'participant', { name: 'Oscar', password })
       assert.equal((await setRole(app, other.id, 'editor', bearer(token))).statusCode, 403)
       assert.equal((await setRole(app, other.id, 'editor', bearer(other.token))).statusCode, 403)
     })
@@ -135,14 +124,12 @@ for (const dialect of DIALECTS) {
     it('an admin person grants and reads admin routes; unknown people are 404, unknown roles 400', async () => {
       const { app } = suite
       const slug = await createCampaign(app)
-      const root = await join_(app, slug, 'Root')
-      assert.equal((await setRole(app, root.id, 'admin', adminHeaders)).statusCode, 200)
-      const token = await login(app, root.email)
+      const { token } = await personWithRole(app, slug, 'admin', { name: 'Root', password })
       assert.deepEqual(await roles(app, token), ['admin'])
       const hooks = await get(app, `/api/campaign/${slug}/webhooks`, token)
       assert.equal(hooks.statusCode, 200, hooks.body)
 
-      const bob = await join_(app, slug, 'Bob')
+      const bob = await personWithRole(app, slug, 'participant', { name: 'Bob', password })
       const granted = await setRole(app, bob.id, 'editor', bearer(token))
       assert.equal(granted.statusCode, 200, granted.body)
       const missing = await setRole(app, 'usr_nobody', 'editor', bearer(token))
@@ -170,9 +157,8 @@ for (const dialect of DIALECTS) {
     it('lowering a role cuts off the tokens issued under the stronger one', async () => {
       const { app } = suite
       const slug = await createCampaign(app)
-      const mia = await join_(app, slug, 'Mia')
-      assert.equal((await setRole(app, mia.id, 'admin', adminHeaders)).statusCode, 200)
-      const adminToken = await login(app, mia.email)
+      const mia = await personWithRole(app, slug, 'admin', { name: 'Mia', password })
+      const adminToken = mia.token
       const graph = () => get(app, '/api/amadeus/graph', adminToken)
       assert.equal((await graph()).statusCode, 200)
 
@@ -210,15 +196,14 @@ for (const dialect of DIALECTS) {
         .where('role', '=', 'admin')
         .execute()
       const slug = await createCampaign(app)
-      const solo = await join_(app, slug, 'Solo')
-      assert.equal((await setRole(app, solo.id, 'admin', adminHeaders)).statusCode, 200)
-      const token = await login(app, solo.email)
+      const solo = await personWithRole(app, slug, 'admin', { name: 'Solo', password })
+      const token = solo.token
       const refused = await setRole(app, solo.id, 'participant', bearer(token))
       assert.equal(refused.statusCode, 409, refused.body)
       assert.equal(json(refused).error.code, 'LAST_ADMIN')
       assert.deepEqual(await roles(app, token), ['admin'], 'nothing was cut off')
 
-      const duo = await join_(app, slug, 'Duo')
+      const duo = await personWithRole(app, slug, 'participant', { name: 'Duo', password })
       assert.equal((await setRole(app, duo.id, 'admin', bearer(token))).statusCode, 200)
       const stepped = await setRole(app, solo.id, 'participant', bearer(token))
       assert.equal(stepped.statusCode, 200, stepped.body)

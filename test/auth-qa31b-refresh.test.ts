@@ -15,8 +15,8 @@ import {
   json,
   onTwoPostgresNodes,
   suiteApp,
-  uniqueSlug,
 } from './helper.js'
+import { PASSWORD, personWithRole } from './people-fixtures.js'
 
 /**
  * QA 31b: `POST /api/auth/refresh` renews a person's token before it expires: the same session, a
@@ -25,7 +25,6 @@ import {
  * session or an API key is 403 `USER_TOKEN_REQUIRED`.
  */
 
-const PASSWORD = 'correct horse battery staple'
 let networks = 0
 /** A client network of its own per request, so no request spends another's rate budget. */
 const network = () => `10.131.${(++networks >> 8) % 256}.${networks % 256}`
@@ -37,18 +36,6 @@ function refresh(app: FastifyInstance, headers: Record<string, string>) {
     url: '/api/auth/refresh',
     headers: { 'x-forwarded-for': network(), ...headers },
   })
-}
-
-async function join(app: FastifyInstance, slug: string, name = 'Ada') {
-  const email = `${uniqueSlug('refresh')}@example.org`
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/user/register',
-    headers: { 'x-forwarded-for': network() },
-    payload: { campaign: slug, name, email, password: PASSWORD },
-  })
-  assert.equal(res.statusCode, 201, res.body)
-  return { id: json(res).user.id as string, email, token: json(res).token as string }
 }
 
 async function login(app: FastifyInstance, email: string) {
@@ -85,7 +72,7 @@ for (const dialect of DIALECTS) {
     it('answers a new token of the same session, with a fresh expiry, in login’s shape', async () => {
       const { app } = suite
       const slug = await createCampaign(app)
-      const ada = await join(app, slug)
+      const ada = await personWithRole(app, slug, 'participant')
       // A token near its end: two minutes left.
       const short = await app.platform.tokens.issueUser({
         userId: ada.id,
@@ -130,7 +117,7 @@ for (const dialect of DIALECTS) {
     it('carries the role the person holds now, raised or lowered, never the old token’s', async () => {
       const { app } = suite
       const slug = await createCampaign(app)
-      const eve = await join(app, slug, 'Eve')
+      const eve = await personWithRole(app, slug, 'participant', { name: 'Eve' })
       const raised = await setRole(app, eve.id, 'editor')
       assert.equal(raised.statusCode, 200, raised.body)
       const asEditor = await refresh(app, bearer(eve.token))
@@ -175,7 +162,7 @@ for (const dialect of DIALECTS) {
     it('refuses a logged-out token, one cut off by logging out everywhere, and an erased person’s', async () => {
       const { app } = suite
       const slug = await createCampaign(app)
-      const ada = await join(app, slug)
+      const ada = await personWithRole(app, slug, 'participant')
       const refreshed = json(await refresh(app, bearer(ada.token))).token as string
       const out = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: bearer(ada.token) })
       assert.equal(out.statusCode, 200, out.body)
@@ -183,13 +170,13 @@ for (const dialect of DIALECTS) {
       // One session: the token refreshed from it ends with it.
       assertRefused(await refresh(app, bearer(refreshed)), 401, 'TOKEN_REVOKED')
 
-      const bo = await join(app, slug, 'Bo')
+      const bo = await personWithRole(app, slug, 'participant', { name: 'Bo' })
       const elsewhere = await login(app, bo.email)
       const all = await app.inject({ method: 'POST', url: '/api/auth/logout/all', headers: bearer(bo.token) })
       assert.equal(all.statusCode, 200, all.body)
       assertRefused(await refresh(app, bearer(elsewhere)), 401, 'TOKEN_REVOKED')
 
-      const cy = await join(app, slug, 'Cy')
+      const cy = await personWithRole(app, slug, 'participant', { name: 'Cy' })
       const erased = await app.inject({ method: 'DELETE', url: `/api/user/${cy.id}`, headers: adminHeaders })
       assert.equal(erased.statusCode, 200, erased.body)
       assertRefused(await refresh(app, bearer(cy.token)), 401, 'TOKEN_REVOKED')
@@ -198,7 +185,7 @@ for (const dialect of DIALECTS) {
     it('refuses an expired, malformed, badly signed or missing token with the usual codes', async () => {
       const { app } = suite
       const slug = await createCampaign(app)
-      const ada = await join(app, slug)
+      const ada = await personWithRole(app, slug, 'participant')
       const expired = await app.platform.tokens.issueUser({
         userId: ada.id,
         roles: ['participant'],
@@ -229,7 +216,7 @@ for (const dialect of DIALECTS) {
     it('is limited per person: 30 refreshes a quarter hour, then 429 with Retry-After', async () => {
       const { app } = suite
       const slug = await createCampaign(app)
-      const ada = await join(app, slug)
+      const ada = await personWithRole(app, slug, 'participant')
       for (let i = 0; i < 30; i++) {
         const res = await refresh(app, bearer(ada.token))
         assert.equal(res.statusCode, 200, `refresh ${i + 1}: ${res.body}`)
@@ -238,7 +225,7 @@ for (const dialect of DIALECTS) {
       assertRefused(limited, 429, 'RATE_LIMITED')
       assert.ok(Number(limited.headers['retry-after']) >= 1, 'Retry-After')
       // Another person is not held by Ada's budget.
-      const bo = await join(app, slug, 'Bo')
+      const bo = await personWithRole(app, slug, 'participant', { name: 'Bo' })
       assert.equal((await refresh(app, bearer(bo.token))).statusCode, 200)
     })
 
@@ -252,7 +239,10 @@ for (const dialect of DIALECTS) {
         limiter: createRateLimiter(),
         refreshLimits: { perPerson: 100, perNetwork: 3, windowMs: 60_000 },
       })
-      const people = [await join(app, slug, 'Ann'), await join(app, slug, 'Bo')]
+      const people = [
+        await personWithRole(app, slug, 'participant', { name: 'Ann' }),
+        await personWithRole(app, slug, 'participant', { name: 'Bo' }),
+      ]
       const principals = await Promise.all(people.map((p) => app.platform.tokens.verify(p.token)))
       for (let i = 0; i < 3; i++) {
         const done = await users.refresh(principals[i % 2]!, { ip: '2001:db8:1:2::7' })
@@ -288,8 +278,8 @@ describe('POST /api/auth/refresh on two nodes (postgres)', { skip: !process.env.
   it('reads the revocation afresh: a logout or cut-off on one node is never refreshed on another', async () => {
     await onTwoPostgresNodes(async (first, second) => {
       const slug = await createCampaign(first.app)
-      const ada = await join(first.app, slug)
-      const bo = await join(first.app, slug, 'Bo')
+      const ada = await personWithRole(first.app, slug, 'participant')
+      const bo = await personWithRole(first.app, slug, 'participant', { name: 'Bo' })
       // The second node checks both tokens: its cache trusts "not revoked" for 10 s, and the
       // nodes share no bus here, so it is never told of what the first does.
       assert.equal((await me(second.app, ada.token)).user_id, ada.id)

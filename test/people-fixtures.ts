@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { json } from './helper.js'
+import { ADMIN_KEY, json } from './helper.js'
 
 export const PASSWORD = 'correct horse 42'
 
@@ -72,4 +72,56 @@ export async function qualifiedReferrals(app: FastifyInstance, campaign: string,
     .where('user_id', '=', referrerId)
     .executeTakeFirst()
   return row?.qualified ?? 0
+}
+
+/** A person who joined with a password and holds a role, with a token that carries it. */
+export interface PersonWithRole {
+  id: string
+  email: string
+  password: string
+  /** From a login after the role was given: it carries the role. */
+  token: string
+  /** From the join (a participant's, whatever the role is now), of another session than `token`. */
+  joinToken: string
+}
+
+/**
+ * "A person with a role", as the account, refresh and console tests make one: a join of `campaign`
+ * with a password over REST, the role given by the admin key (`PUT /api/user/{id}/role`; nothing
+ * for a participant), then a login. Each request from a client network of its own.
+ */
+export async function personWithRole(
+  app: FastifyInstance,
+  campaign: string,
+  role: 'participant' | 'editor' | 'admin',
+  options: { name?: string; email?: string; password?: string } = {},
+): Promise<PersonWithRole> {
+  const name = options.name ?? 'Ada'
+  const email = options.email ?? mail(name.toLowerCase().replace(/[^a-z0-9]+/g, '.'))
+  const password = options.password ?? PASSWORD
+  const joined = await app.inject({
+    method: 'POST',
+    url: '/api/user/register',
+    headers: { 'x-forwarded-for': ip() },
+    payload: { campaign, name, email, password },
+  })
+  assert.equal(joined.statusCode, 201, joined.body)
+  const id = json(joined).user.id as string
+  if (role !== 'participant') {
+    const granted = await app.inject({
+      method: 'PUT',
+      url: `/api/user/${id}/role`,
+      headers: { 'x-api-key': ADMIN_KEY },
+      payload: { role },
+    })
+    assert.equal(granted.statusCode, 200, granted.body)
+  }
+  const login = await app.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    headers: { 'x-forwarded-for': ip() },
+    payload: { email, password },
+  })
+  assert.equal(login.statusCode, 200, login.body)
+  return { id, email, password, token: json(login).token as string, joinToken: json(joined).token as string }
 }

@@ -5,30 +5,18 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { ADMIN_KEY, json } from '../helper.js'
+import { ADMIN_KEY } from '../helper.js'
+import { personWithRole } from '../people-fixtures.js'
 import { browserSuite, openPage } from './harness.js'
 
 const PASSWORD = 'correct horse battery staple'
-let people = 0
 
 describe('admin console, a person signing in with their password', () => {
   const suite = browserSuite()
 
   /** A person who joined the default campaign with a password, given `role` by the admin key. */
-  async function person(role: 'participant' | 'editor' | 'admin') {
-    const { app } = suite.server
-    const email = `console.${role}.${++people}.${Date.now()}@example.org`
-    const joined = await app.inject({
-      method: 'POST',
-      url: '/api/user/register',
-      headers: { 'x-forwarded-for': `10.77.${people}.1` },
-      payload: { campaign: 'ovasabi_website', name: 'Console Person', email, password: PASSWORD },
-    })
-    assert.equal(joined.statusCode, 201, joined.body)
-    const id = json(joined).user.id as string
-    if (role !== 'participant') await setRole(id, role)
-    return { id, email }
-  }
+  const person = (role: 'participant' | 'editor' | 'admin') =>
+    personWithRole(suite.server.app, 'ovasabi_website', role, { name: 'Console Person', password: PASSWORD })
 
   async function setRole(id: string, role: string) {
     const res = await suite.server.app.inject({

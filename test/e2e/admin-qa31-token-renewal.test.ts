@@ -3,43 +3,21 @@
 // the tab, and a renewal the server refuses still ends the sign-in.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { ADMIN_KEY, json } from '../helper.js'
+import { json } from '../helper.js'
+import { personWithRole } from '../people-fixtures.js'
 import { browserSuite, openPage } from './harness.js'
 
 const PASSWORD = 'correct horse battery staple'
-let people = 0
 
 describe('admin console, renewing a person’s sign-in', () => {
   const suite = browserSuite()
 
   /** An editor who joined with a password, and a token of theirs from a login. */
-  async function signedInEditor() {
-    const { app } = suite.server
-    const email = `renew.${++people}.${Date.now()}@example.org`
-    const joined = await app.inject({
-      method: 'POST',
-      url: '/api/user/register',
-      headers: { 'x-forwarded-for': `10.79.${people}.1` },
-      payload: { campaign: 'ovasabi_website', name: 'Renewing Editor', email, password: PASSWORD },
+  const signedInEditor = () =>
+    personWithRole(suite.server.app, 'ovasabi_website', 'editor', {
+      name: 'Renewing Editor',
+      password: PASSWORD,
     })
-    assert.equal(joined.statusCode, 201, joined.body)
-    const id = json(joined).user.id as string
-    const role = await app.inject({
-      method: 'PUT',
-      url: `/api/user/${id}/role`,
-      headers: { 'x-api-key': ADMIN_KEY },
-      payload: { role: 'editor' },
-    })
-    assert.equal(role.statusCode, 200, role.body)
-    const login = await app.inject({
-      method: 'POST',
-      url: '/api/auth/login',
-      headers: { 'x-forwarded-for': `10.79.${people}.2` },
-      payload: { email, password: PASSWORD },
-    })
-    assert.equal(login.statusCode, 200, login.body)
-    return { id, token: json(login).token as string }
-  }
 
   /**
    * The console opened with `token` stored as the tab's sign-in, said to expire a few seconds from
@@ -87,6 +65,23 @@ describe('admin console, renewing a person’s sign-in', () => {
     await page.locator('nav.tabs a', { hasText: 'Settings' }).waitFor()
     assert.equal(await page.locator('form[data-testid="password-form"]').count(), 0)
     assert.deepEqual(problems, [])
+  })
+
+  test('a renewal refused with SESSION_EXPIRED (the sign-in is too old) sends the console to sign-in, not a retry', async () => {
+    const editor = await signedInEditor()
+    const { app } = suite.server
+    // Authenticated 31 days ago (past the default 30-day maximum age), the token itself fresh.
+    const old = await app.platform.tokens.issueUser({
+      userId: editor.id,
+      sessionId: (await app.platform.tokens.verify(editor.token)).session_id,
+      roles: ['editor'],
+      validAfter: null,
+      authTime: Math.floor(Date.now() / 1000) - 31 * 86_400,
+    })
+    const { page } = await consoleWith(old.token)
+    await page.locator('[data-testid="session-expired"]').waitFor({ timeout: 30_000 })
+    assert.deepEqual(await stored(page), { token: null, expires: null })
+    assert.equal(await page.locator('form[data-testid="password-form"]').count(), 1)
   })
 
   test('a renewal refused (the person signed out everywhere) sends the console to sign-in', async () => {

@@ -30,6 +30,28 @@ export interface RefreshDeps {
   tokens: Pick<TokenService, 'issueUser'>
   limiter: RateLimiter
   limits: RefreshLimits
+  /** SESSION_MAX_AGE_SECONDS: how long after a join or login tokens are still refreshed. */
+  maxAgeSeconds: number
+}
+
+/** SESSION_MAX_AGE_SECONDS by default: 30 days, as OIDC providers commonly cap a session. */
+export const DEFAULT_SESSION_MAX_AGE_SECONDS = 30 * 86_400
+
+/**
+ * The session a person's token belongs to: when they last authenticated (its `auth_time`, else
+ * its issue time: a token from before the claim is never of an unlimited session) and the latest
+ * expiry any token of it may have. Refused with 401 `SESSION_EXPIRED` once that has passed.
+ */
+export function sessionAge(principal: Principal, maxAgeSeconds: number) {
+  const authTime = principal.auth_time ?? Math.floor((principal.issued_at ?? 0) / 1000)
+  const notAfter = authTime + maxAgeSeconds
+  if (notAfter * 1000 <= Date.now()) {
+    throw new UnauthorizedError(
+      'This sign-in is older than the longest session allowed; log in again',
+      'SESSION_EXPIRED',
+    )
+  }
+  return { authTime, notAfter }
 }
 
 /**
@@ -47,6 +69,9 @@ export interface RefreshDeps {
  * Only a person's token is refreshed. A guest session's tokens are only ever issued for a new
  * session (`POST /api/session`), which a join or login upgrades into a person's; an API key does
  * not expire this way. Both are 403 `USER_TOKEN_REQUIRED`.
+ *
+ * A refresh never makes a session older than SESSION_MAX_AGE_SECONDS: the new token keeps the
+ * old one's `auth_time` and expires by its end; past it, 401 `SESSION_EXPIRED` (log in again).
  */
 export async function refreshToken(deps: RefreshDeps, principal: Principal, ip: string) {
   if (principal.kind !== 'user') {
@@ -75,12 +100,15 @@ export async function refreshToken(deps: RefreshDeps, principal: Principal, ip: 
   if (user.erased_at || sessionRevoked || issuedBeforeCutOff(principal, validAfter)) {
     throw new UnauthorizedError('Token has been revoked', 'TOKEN_REVOKED')
   }
+  const { authTime, notAfter } = sessionAge(principal, deps.maxAgeSeconds)
   const issued = await deps.tokens.issueUser({
     userId: user.id,
     sessionId: principal.session_id,
     // The role read with the cut-off, as at login: never the one the old token carried.
     roles: [user.role],
     validAfter: user.tokens_valid_after,
+    authTime,
+    notAfter,
   })
   return { user, issued }
 }

@@ -107,7 +107,10 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
           'token). The old token keeps working until its own expiry; a logout with either ends both. A token ' +
           'expired is 401 `TOKEN_EXPIRED`, malformed or badly signed 401 `INVALID_TOKEN`, logged out, cut ' +
           'off (log out everywhere, a lowered role) or of an erased person 401 `TOKEN_REVOKED`, on every ' +
-          'node at once. A guest session token or an API key is 403 `USER_TOKEN_REQUIRED` (a guest gets a ' +
+          'node at once. A session older than SESSION_MAX_AGE_SECONDS (default 30 days since the join or login, ' +
+          'the token’s `auth_time`, which a refresh keeps; a token without one counts from its `iat`) is 401 ' +
+          '`SESSION_EXPIRED`: log in again; no refreshed token expires past that age. ' +
+          'A guest session token or an API key is 403 `USER_TOKEN_REQUIRED` (a guest gets a ' +
           'new session from `POST /api/session`, or joins or logs in). Rate-limited (429 `RATE_LIMITED` ' +
           'with Retry-After): 30 refreshes per person and 300 per client network (IPv4 address, IPv6 /64) ' +
           'per 15 min.',

@@ -29,7 +29,13 @@ import {
 import { burnPasswordCheck, hashPassword } from '../../platform/auth/password-hash.js'
 import { assertStrongPassword } from './password.js'
 import { checkPassword } from './password-check.js'
-import { DEFAULT_REFRESH_LIMITS, type RefreshLimits, refreshToken } from './refresh.js'
+import {
+  DEFAULT_REFRESH_LIMITS,
+  DEFAULT_SESSION_MAX_AGE_SECONDS,
+  type RefreshLimits,
+  refreshToken,
+  sessionAge,
+} from './refresh.js'
 import { generateReferralCode } from './referral-code.js'
 import type { Revocations } from './revocations.js'
 import { logOut } from './logout.js'
@@ -160,6 +166,8 @@ export interface UserServiceDeps {
   loginLimits?: LoginLimits
   /** Token refreshes per window; defaults in `DEFAULT_REFRESH_LIMITS`. */
   refreshLimits?: RefreshLimits
+  /** SESSION_MAX_AGE_SECONDS (default 30 days): no token is refreshed past a login's this long. */
+  sessionMaxAgeSeconds?: number
   /**
    * A password hash made again under the current parameters at login that could not be stored
    * (the login goes on; the old hash still verifies, and the next login tries again).
@@ -222,6 +230,12 @@ function knownNetworkKey(email: string, ip: string): string {
 export function createUserService(deps: UserServiceDeps): UserService {
   const { db } = deps
   const limits = deps.loginLimits ?? DEFAULT_LOGIN_LIMITS
+  const maxAgeSeconds = deps.sessionMaxAgeSeconds ?? DEFAULT_SESSION_MAX_AGE_SECONDS
+  /** A join's or login's token: authenticated now, so its session ends the max age from now. */
+  const newSession = () => {
+    const authTime = Math.floor(Date.now() / 1000)
+    return { authTime, notAfter: authTime + maxAgeSeconds }
+  }
   const eraseHooks: EraseHook[] = []
   let joinReferral: JoinReferralHook | undefined
 
@@ -341,7 +355,11 @@ export function createUserService(deps: UserServiceDeps): UserService {
       throw taken()
     }
     const p = caller.principal
-    if (p?.kind === 'user' && p.user_id === user.id) return
+    if (p?.kind === 'user' && p.user_id === user.id) {
+      // Their own token admits them only within its session's maximum age (see `register`).
+      sessionAge(p, maxAgeSeconds)
+      return
+    }
     if (user.password_hash || !p || p.kind === 'apikey') throw taken()
     if ((await repo.sessionIds(db, user.id)).includes(p.session_id)) return
     throw taken()
@@ -421,6 +439,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
         ? { text_version: input.consent.text_version.trim(), at: new Date().toISOString() }
         : undefined
       let joined: { user: repo.UserRow; membership: repo.MembershipRow; created: boolean } | undefined
+      let existed = false
       for (let attempt = 0; attempt < 3 && !joined; attempt++) {
         const existing = await findByEmail(input.email, email)
         if (existing) {
@@ -433,6 +452,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
             return m
           })
           joined = { user: existing, ...m }
+          existed = true
           break
         }
         // The strength rule is for a password being set: an existing person's is only checked.
@@ -479,12 +499,21 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const sessionId = sessionFor(caller, user.id, fresh)
       // A join again from another guest session: the membership names the first one only.
       if (joined.membership.session_id !== sessionId) await linkGuestSession(caller, user.id, sessionId)
+      // A join of an existing person admitted by their own token (no password; another campaign's
+      // too) proves nothing new: its token keeps that session's age, as a refresh does, or a join
+      // now and then would outlive SESSION_MAX_AGE_SECONDS.
+      const presented = caller.principal
+      const sameSession =
+        existed && input.password === undefined && presented?.kind === 'user' && presented.user_id === user.id
+          ? sessionAge(presented, maxAgeSeconds)
+          : newSession()
       const issued = await deps.tokens.issueUser({
         userId: user.id,
         sessionId,
         // The role read with the cut-off: a token of a role lowered since is refused by it.
         roles: [user.role],
         validAfter: user.tokens_valid_after,
+        ...sameSession,
       })
       let referral: ReferralOutcome | undefined
       if (input.referral_code !== undefined && joinReferral) {
@@ -550,6 +579,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
         // The role read with the cut-off: a token of a role lowered since is refused by it.
         roles: [user.role],
         validAfter: user.tokens_valid_after,
+        ...newSession(),
       })
       return {
         user: view(user, membership),
@@ -566,6 +596,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
           tokens: deps.tokens,
           limiter: deps.limiter,
           limits: deps.refreshLimits ?? DEFAULT_REFRESH_LIMITS,
+          maxAgeSeconds,
         },
         principal,
         caller.ip,

@@ -23,6 +23,12 @@ export interface Principal {
    * it (issued before it existed) by its `issued_at`.
    */
   valid_after?: number
+  /**
+   * A person's token: when they last proved who they are (join, login), seconds since the epoch
+   * (its `auth_time`; a token from before that claim, its `iat`). A refresh keeps it, and none is
+   * given once it is older than SESSION_MAX_AGE_SECONDS.
+   */
+  auth_time?: number
 }
 
 const RANK: Record<Role, number> = { admin: 3, editor: 2, participant: 1, guest: 0 }

@@ -31,6 +31,13 @@ export interface TokenService {
     ttlSeconds?: number
     claims?: Record<string, unknown>
     validAfter?: Date | null
+    /**
+     * When the person last authenticated (`auth_time`, seconds since the epoch): now for a join
+     * or login (the default), the old token's for a refresh, which never moves it forward.
+     */
+    authTime?: number
+    /** The latest `exp` this token may have (seconds since the epoch): a session's maximum age. */
+    notAfter?: number
   }): Promise<{ token: string; principal: Principal }>
   /**
    * Verify signature (HS256 only), issuer, expiry (required) and shape. Throws `UnauthorizedError`.
@@ -96,6 +103,7 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
     if (p.exp !== undefined) copy.exp = p.exp
     if (p.issued_at !== undefined) copy.issued_at = p.issued_at
     if (p.valid_after !== undefined) copy.valid_after = p.valid_after
+    if (p.auth_time !== undefined) copy.auth_time = p.auth_time
     return copy
   }
 
@@ -104,9 +112,13 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
     ttl: number,
     claims: Record<string, unknown> = {},
     validAfter?: Date | null,
+    session: { authTime?: number; notAfter?: number } = {},
   ) {
     const jti = ulid()
     const now = Math.floor(Date.now() / 1000)
+    const exp = Math.min(now + ttl, session.notAfter ?? Number.POSITIVE_INFINITY)
+    // Only a person authenticates; a guest session has no such time.
+    const authTime = principal.kind === 'user' ? { auth_time: session.authTime ?? now } : {}
     // `iat` counts whole seconds; a cut-off needs the millisecond.
     const issuedMs = Math.max(Date.now(), validAfter?.getTime() ?? 0)
     // The cut-off this token was issued under: a later "log out everywhere" moves it on (see
@@ -115,6 +127,7 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
     const token = await new SignJWT({
       ...claims,
       ...cutOff,
+      ...authTime,
       iat_ms: issuedMs,
       user_id: principal.user_id,
       sid: principal.session_id,
@@ -126,10 +139,11 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
       .setSubject(principal.kind === 'session' ? principal.session_id : principal.user_id)
       .setJti(jti)
       .setIssuedAt(now)
-      .setExpirationTime(now + ttl)
+      .setExpirationTime(exp)
       .sign(key)
-    const issued: Principal = { ...principal, token_id: jti, exp: now + ttl, issued_at: issuedMs }
+    const issued: Principal = { ...principal, token_id: jti, exp, issued_at: issuedMs }
     if (typeof cutOff.va === 'number') issued.valid_after = cutOff.va
+    if (authTime.auth_time !== undefined) issued.auth_time = authTime.auth_time
     return { token, principal: issued }
   }
 
@@ -141,12 +155,13 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
         ttlSeconds ?? options.ttlSeconds,
       )
     },
-    issueUser({ userId, sessionId, roles, ttlSeconds, claims, validAfter }) {
+    issueUser({ userId, sessionId, roles, ttlSeconds, claims, validAfter, authTime, notAfter }) {
       return sign(
         { kind: 'user', user_id: userId, session_id: sessionId ?? `sess_${ulid()}`, roles },
         ttlSeconds ?? options.ttlSeconds,
         claims,
         validAfter,
+        { authTime, notAfter },
       )
     },
     async verify(token) {
@@ -193,6 +208,17 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
         if (issuedAt !== undefined) principal.issued_at = issuedAt
         if (typeof payload.va === 'number' && Number.isSafeInteger(payload.va) && payload.va >= 0) {
           principal.valid_after = payload.va
+        }
+        if (kind === 'user') {
+          const iat = typeof payload.iat === 'number' ? Math.floor(payload.iat) : undefined
+          const claimed =
+            typeof payload.auth_time === 'number' && Number.isSafeInteger(payload.auth_time)
+              ? payload.auth_time
+              : undefined
+          // A token from before `auth_time` counts from its issue, never as a session without an
+          // age; and nobody authenticated after their token was issued.
+          const authTime = claimed === undefined ? iat : Math.min(claimed, iat ?? claimed)
+          if (authTime !== undefined) principal.auth_time = authTime
         }
         // A token lives SESSION_TTL_SECONDS from its issue under the lifetime configured now, not
         // the one it was signed under: revocations are kept only that long (plus the skew), so a

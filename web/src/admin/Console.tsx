@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import type { Campaign, OvasabiClient } from '../../../client/index.js'
+import { type Campaign, type OvasabiClient, OvasabiError } from '../../../client/index.js'
 import { Logo } from '../shared/Logo.js'
 import { adminClient, errorText, mayUseConsole, storeCredential, storedCredential, useLoad } from './api.js'
 import { CampaignCards } from './CampaignCards.js'
@@ -70,7 +70,13 @@ export function Console() {
         storeCredential(credential)
         lead = Math.min(RENEW_BEFORE_MS, (next - Date.now()) / 2)
         at = next
-      } catch {
+      } catch (err) {
+        // The session reached SESSION_MAX_AGE_SECONDS: no retry renews it, only signing in again.
+        // Said as such, even though the 401 has already signed out through `adminClient`.
+        if (err instanceof OvasabiError && err.code === 'SESSION_EXPIRED') {
+          if (current.current === credential || current.current === undefined) signOut('session-expired')
+          return
+        }
         // Tried again after a pause; the expiry below still ends the sign-in if none succeeds.
         lead = Math.max(0, Math.min(lead, at - Date.now() - RENEW_RETRY_MS))
       } finally {

@@ -12,12 +12,16 @@ import {
 const REFUSED =
   'The server refused this API key: it was revoked, or the server’s keys changed. Sign in with a new key.'
 const ENDED = 'Your sign-in ended: it expired, you signed out elsewhere, or your role changed. Sign in again.'
+const EXPIRED = 'Your sign-in reached the longest a session may last. Sign in again.'
 const NO_ROLE =
   'This account has no console role. An admin can make you an editor or an admin ' +
   '(ovasabi user role --email … --role editor), then sign in again.'
 
-/** Why the sign-in form is shown again: the key was refused, or a person's token ended. */
-export type SignedOut = 'key-refused' | 'session-ended' | 'no-role'
+/**
+ * Why the sign-in form is shown again: the key was refused, a person's token ended, or their
+ * session reached its maximum age (a renewal refused with `SESSION_EXPIRED`).
+ */
+export type SignedOut = 'key-refused' | 'session-ended' | 'session-expired' | 'no-role'
 
 /**
  * Signs in with a person's email and password (the default: their role, editor or admin, is what
@@ -106,7 +110,7 @@ export function Login({
         </div>
         {!tried && signedOut && signedOut !== 'no-role' && (
           <p class="notice" data-tone="warn" role="status" data-testid={signedOut}>
-            {signedOut === 'key-refused' ? REFUSED : ENDED}
+            {signedOut === 'key-refused' ? REFUSED : signedOut === 'session-expired' ? EXPIRED : ENDED}
           </p>
         )}
         <Alert text={noRole ? NO_ROLE : undefined} testid="no-console-role" />
