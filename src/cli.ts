@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { KG_HELP, kgCommand } from './amadeus/cli.js'
 import { flushOutput, ignoreClosedPipes } from './cli-output.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
+import { CAMPAIGN_SLUG } from './platform/auth/apikeys.js'
 import { ROLES, type Role } from './platform/auth/principal.js'
 import { AppError } from './platform/http/errors.js'
 import { createPlatform } from './platform/platform.js'
@@ -19,6 +20,7 @@ Usage:
   ovasabi serve                              start the server (what \`npm start\` runs)
   ovasabi migrate                            apply database migrations
   ovasabi apikey create --role R --name N    create an API key, printed once [--json] [--expires-in 30d]
+                                             [--campaign slug]… (repeatable: only those campaigns)
   ovasabi apikey list [--json]               list API keys (never the keys themselves)
   ovasabi apikey revoke <id>                 revoke an API key
   ovasabi campaign list [--json]             list campaigns
@@ -77,18 +79,23 @@ const commands: Record<string, Command> = {
         name: { type: 'string' },
         json: { type: 'boolean' },
         'expires-in': { type: 'string' },
+        campaign: { type: 'string', multiple: true },
       },
     })
     const [sub, id] = positionals
     // Read before the database is opened: a mistyped duration costs nothing.
     const expiresAt = sub === 'create' ? expiryFrom(values['expires-in']) : undefined
+    for (const slug of values.campaign ?? [])
+      if (!CAMPAIGN_SLUG.test(slug))
+        throw new UsageError(`--campaign ${JSON.stringify(slug)} is not a campaign slug`)
     return withPlatform(config, async ({ apiKeys }) => {
       if (sub === 'create') {
         const role = (values.role ?? 'admin') as Role
         if (!ROLES.includes(role) || role === 'guest')
           throw new UsageError(`--role must be one of admin, editor, participant`)
         if (!values.name) throw new UsageError('--name is required')
-        const key = await apiKeys.create({ name: values.name, role, expiresAt })
+        const campaigns = values.campaign
+        const key = await apiKeys.create({ name: values.name, role, expiresAt, campaigns })
         const expires = key.expires_at?.toISOString()
         if (values.json)
           console.log(
@@ -98,11 +105,13 @@ const commands: Record<string, Command> = {
               role: key.role,
               key: key.key,
               ...(expires ? { expires_at: expires } : {}),
+              ...(key.campaigns ? { campaigns: key.campaigns } : {}),
             }),
           )
         else
           console.log(
-            `Created API key ${key.id} (${key.role}, "${key.name}"${expires ? `, expires ${expires}` : ''}). ` +
+            `Created API key ${key.id} (${key.role}, "${key.name}"${expires ? `, expires ${expires}` : ''}` +
+              `${key.campaigns ? `, campaigns ${key.campaigns.join(', ')} only` : ''}). ` +
               `It is shown only once:\n\n  ${key.key}\n`,
           )
         return 0
@@ -116,7 +125,9 @@ const commands: Record<string, Command> = {
             const state = k.revoked_at ? 'revoked' : expired ? 'expired' : 'active'
             // A fifth column only for a key with an expiry: scripts reading four columns keep working.
             const expires = k.expires_at ? `\texpires ${k.expires_at.toISOString()}` : ''
-            console.log(`${k.id}\t${k.role}\t${escapeControls(k.name)}\t${state}${expires}`)
+            // Likewise a last column only for a key limited to some campaigns.
+            const scope = k.campaigns ? `\tcampaigns ${k.campaigns.join(',')}` : ''
+            console.log(`${k.id}\t${k.role}\t${escapeControls(k.name)}\t${state}${expires}${scope}`)
           }
         return 0
       }

@@ -4,6 +4,7 @@ import { ulid } from 'ulid'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import { TOKEN_COOKIE } from '../platform/auth/plugin.js'
 import { originAllowed, requestCookie } from '../platform/http/browser-cookie.js'
+import { assertCampaignInScope } from '../platform/auth/campaign-scope.js'
 import { hasRole, type Principal } from '../platform/auth/principal.js'
 import {
   AppError,
@@ -130,6 +131,8 @@ export async function authorizeUpgrade(
       'USER_MISMATCH',
     )
   }
+  // A key limited to other campaigns is refused before the campaign is read (403 API_KEY_CAMPAIGN_SCOPE).
+  assertCampaignInScope(principal, slug)
   const campaign = await deps.campaigns.get(slug)
   const closed = campaignClosedTo(campaign, principal)
   if (closed) throw closed

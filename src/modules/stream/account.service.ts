@@ -12,6 +12,7 @@ import {
   verifyPassword,
 } from '../../platform/auth/password-hash.js'
 import { hasRole, type Principal } from '../../platform/auth/principal.js'
+import { assertUnscoped } from '../../platform/auth/campaign-scope.js'
 import type { Db } from '../../platform/db/database.js'
 import * as repo from './account.repo.js'
 import { passwordProblems } from './account.password.js'
@@ -287,6 +288,8 @@ export function createAccountService(deps: {
       if (looksLikeApiKey(credential)) {
         const p = await deps.apiKeys.authenticate(credential)
         if (!p) throw unauthorized()
+        // The stream registry belongs to no single campaign: a key limited to some is not for it.
+        if (p.campaigns) assertUnscoped(p)
         // The key's own role, mapped: an admin key administers, an editor key edits, any other
         // key (participant, guest) only reads, like a `default` account.
         const role = hasRole(p, 'admin') ? 'admin' : hasRole(p, 'editor') ? 'editor' : 'default'

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
 import { clientNetwork } from '../../platform/http/client-network.js'
+import { ApiKeyCampaignScopeError } from '../../platform/auth/campaign-scope.js'
 import { ServiceUnavailableError } from '../../platform/http/errors.js'
 import type { AccountService, V1Principal } from './account.service.js'
 import { UNCHECKED_MESSAGE } from './cable/admit.js'
@@ -95,6 +96,8 @@ export const v1Plugin: FastifyPluginAsync<V1Options> = async (app: FastifyInstan
       // token nothing is wrong with.
       request.v1 = await opts.accounts.authenticate(given).catch((err) => {
         if (isCredentialRefusal(err)) return undefined
+        // A key limited to some campaigns: the registry belongs to none of them (403).
+        if (err instanceof ApiKeyCampaignScopeError) throw err
         request.log.warn({ err }, 'StreamSource credential check failed')
         throw new ServiceUnavailableError(UNCHECKED_MESSAGE, 'SERVICE_UNAVAILABLE')
       })

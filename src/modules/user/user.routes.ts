@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { credentialFrom } from '../../platform/auth/plugin.js'
+import { assertUnscoped } from '../../platform/auth/campaign-scope.js'
 import { AppError, UnauthorizedError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { assertActionAllowed } from '../campaign/campaign.guard.js'
@@ -188,6 +189,8 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
     },
     async (request) => {
       const { id } = request.params as { id: string }
+      // A person belongs to no single campaign: erasing someone else is for a key of every campaign.
+      assertUnscoped(request.principal)
       const erased = await users.erase(id, request.principal!)
       return { id: erased.id, status: 'erased' as const, erased_at: erased.erased_at.toISOString() }
     },

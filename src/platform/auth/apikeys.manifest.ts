@@ -7,7 +7,7 @@ export const apiKeysManifest: ModuleManifest = {
   name: 'apikeys',
   version: '1.0.0',
   description:
-    'Admin and editor API keys (X-API-Key), hashed at rest; a revocation reaches every node’s key cache over the bus',
+    'Admin and editor API keys (X-API-Key), hashed at rest, optionally limited to some campaigns; a revocation reaches every node’s key cache over the bus',
   capabilities: ['apikeys.verify', 'apikeys.revoke'],
   dependencies: ['auth', 'database', 'bus'],
   endpoints: [],

@@ -6,6 +6,8 @@ import { UnauthorizedError } from '../http/errors.js'
 import type { Principal, Role } from './principal.js'
 
 const PREFIX = 'ovs_'
+/** A campaign's slug, as `/api/campaign/{slug}` takes it. */
+export const CAMPAIGN_SLUG = /^[a-z0-9][a-z0-9_-]{0,63}$/
 /** How long a node trusts what it read about a key; a revocation announced on the bus ends it at once. */
 const CACHE_MS = 30_000
 /** `{ ids }` of keys just revoked (by `revoke`, or by a configured key's rotation), on every node. */
@@ -22,6 +24,8 @@ export interface ApiKeyRecord {
   revoked_at: Date | null
   /** When the key stops working by itself; null: never. */
   expires_at: Date | null
+  /** The campaign slugs the key may act on; null: every campaign. */
+  campaigns: string[] | null
 }
 
 /**
@@ -74,12 +78,15 @@ export interface ApiKeyService {
    * revokes nothing: setting an earlier key again (a stale node, a rollback) leaves the current one.
    * `expiresAt` (in the future, else a `RangeError`): from then on the key is refused,
    * `API_KEY_EXPIRED`; a configured key takes none (its setting decides how long it lives).
+   * `campaigns` (at least one slug, else a `RangeError`): the key acts on those campaigns only
+   * (403 `API_KEY_CAMPAIGN_SCOPE` elsewhere); absent, on every campaign.
    */
   create(input: {
     name: string
     role: Role
     key?: string
     expiresAt?: Date
+    campaigns?: readonly string[]
   }): Promise<ApiKeyRecord & { key: string }>
   list(): Promise<ApiKeyRecord[]>
   revoke(id: string): Promise<boolean>
@@ -103,7 +110,16 @@ export interface ApiKeyServiceDeps {
 
 export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
   const cache = new Map<string, Verdict & { until: number }>()
-  const columns = ['id', 'name', 'role', 'created_at', 'last_used_at', 'revoked_at', 'expires_at'] as const
+  const columns = [
+    'id',
+    'name',
+    'role',
+    'created_at',
+    'last_used_at',
+    'revoked_at',
+    'expires_at',
+    'campaigns',
+  ] as const
   /**
    * Bumped by every revocation heard of: a key read from the database before one is not cached
    * after it (the read may predate the revocation it was told of).
@@ -170,7 +186,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
     const seen = generation
     const row = await deps.db
       .selectFrom('service_security_apikey')
-      .select(['id', 'role', 'revoked_at', 'expires_at'])
+      .select(['id', 'role', 'revoked_at', 'expires_at', 'campaigns'])
       .where('key_hash', '=', hash)
       .executeTakeFirst()
     const expiresAt = row?.expires_at ? new Date(row.expires_at).getTime() : undefined
@@ -181,6 +197,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
             user_id: `apikey:${row.id}`,
             session_id: `apikey:${row.id}`,
             roles: [row.role as Role],
+            ...(row.campaigns ? { campaigns: Object.freeze([...row.campaigns]) } : {}),
           }
         : undefined
     // An expired key's use is no use: its row keeps the last time it worked.
@@ -199,15 +216,21 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
   }
 
   return {
-    async create({ name, role, key, expiresAt }) {
+    async create({ name, role, key, expiresAt, campaigns }) {
       if (expiresAt !== undefined && !(expiresAt.getTime() > Date.now()))
         throw new RangeError(`An API key's expiry must be in the future (got ${expiresAt.toISOString()})`)
+      if (campaigns !== undefined && campaigns.length === 0)
+        throw new RangeError('A key limited to campaigns needs at least one campaign')
+      for (const slug of campaigns ?? [])
+        if (!CAMPAIGN_SLUG.test(slug)) throw new RangeError(`Not a campaign slug: ${JSON.stringify(slug)}`)
+      // A configured key (OVASABI_ADMIN_KEY) always acts on every campaign.
+      const scope = key === undefined && campaigns ? JSON.stringify([...new Set(campaigns)].sort()) : null
       const id = ulid().slice(-12).toLowerCase()
       const secret = key ?? `${PREFIX}${id}_${randomBytes(32).toString('base64url')}`
       const expires_at = key === undefined ? (expiresAt ?? null) : null
       const row = await deps.db
         .insertInto('service_security_apikey')
-        .values({ id, name, role, key_hash: hashApiKey(secret), expires_at })
+        .values({ id, name, role, key_hash: hashApiKey(secret), expires_at, campaigns: scope })
         .onConflict((oc) => oc.column('key_hash').doUpdateSet({ name }))
         .returning(columns)
         .executeTakeFirstOrThrow()

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { originAllowed } from '../http/browser-cookie.js'
 import { ForbiddenError, UnauthorizedError } from '../http/errors.js'
 import { type ApiKeyService, looksLikeApiKey } from './apikeys.js'
+import { assertCampaignInScope, assertUnscoped, campaignOfBody, campaignOfParams } from './campaign-scope.js'
 import { hasRole, type Principal, type Role } from './principal.js'
 import type { TokenService } from './tokens.js'
 
@@ -92,16 +93,43 @@ declare module 'fastify' {
 export const authPlugin = fp<{ authenticator: Authenticator; cookieOrigins?: CookieOrigins }>(
   async (app: FastifyInstance, opts) => {
     app.decorate('authenticator', opts.authenticator)
+    /**
+     * The one check of a campaign-scoped API key on REST: the campaign a request names in its path
+     * (`/api/campaign/{slug}/…`, `/api/{campaign}/update`) or its body (`/api/quote`,
+     * `/api/referral`, `/api/user/register`, an envelope's `campaign_id`) must be one of the key's.
+     * Made when the caller is resolved and again once the body is parsed (`preHandler`).
+     */
+    const checkScope = (request: FastifyRequest) => {
+      const principal = request.principal
+      if (!principal?.campaigns) return
+      const inPath = campaignOfParams(request.params)
+      if (inPath !== undefined) assertCampaignInScope(principal, inPath)
+      const inBody = campaignOfBody(request.body)
+      if (inBody !== undefined) assertCampaignInScope(principal, inBody)
+    }
     const authenticate = async (request: FastifyRequest) => {
       if (request.principal) return
       const credential = credentialFrom(request, opts.cookieOrigins ?? { allowed: [] })
       if (!credential) throw new UnauthorizedError()
       request.principal = await opts.authenticator.resolve(credential)
+      checkScope(request)
     }
     app.decorate('authenticate', authenticate)
     app.decorate('requireRole', (role: Role) => async (request: FastifyRequest) => {
       await authenticate(request)
       if (!hasRole(request.principal, role)) throw new ForbiddenError(`This requires the ${role} role`)
+      // A route for a role names its campaign in its path, or acts on none or on all of them
+      // (campaign lists, people, webhooks' own log, Amadeus): no route for a scoped key.
+      if (campaignOfParams(request.params) === undefined) assertUnscoped(request.principal)
+    })
+    // Callback style: every request passes here, and most carry no scoped key.
+    app.addHook('preHandler', (request, _reply, done) => {
+      try {
+        checkScope(request)
+        done()
+      } catch (err) {
+        done(err as Error)
+      }
     })
   },
   { name: 'ovasabi-auth' },

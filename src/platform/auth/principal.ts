@@ -29,6 +29,11 @@ export interface Principal {
    * given once it is older than SESSION_MAX_AGE_SECONDS.
    */
   auth_time?: number
+  /**
+   * An API key limited to these campaign slugs (`ovasabi apikey create --campaign`); absent: every
+   * campaign. Enforced by `campaign-scope.ts` (403 `API_KEY_CAMPAIGN_SCOPE`).
+   */
+  campaigns?: readonly string[]
 }
 
 const RANK: Record<Role, number> = { admin: 3, editor: 2, participant: 1, guest: 0 }

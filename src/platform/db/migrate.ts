@@ -39,6 +39,7 @@ import * as m037 from './migrations/037_api_key_expiry.js'
 import * as m038 from './migrations/038_lead_text_normal_form.js'
 import * as m039 from './migrations/039_stream_person_owner.js'
 import * as m040 from './migrations/040_webhook_probe_mark.js'
+import * as m041 from './migrations/041_api_key_campaigns.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -84,6 +85,7 @@ const migrations: Record<string, Migration> = {
   '038_lead_text_normal_form': m038,
   '039_stream_person_owner': m039,
   '040_webhook_probe_mark': m040,
+  '041_api_key_campaigns': m041,
 }
 
 const TABLE = 'service_schema_migration'

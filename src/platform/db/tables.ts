@@ -84,6 +84,8 @@ export interface ApiKeyTable {
   revoked_at: ColumnType<Date | null, never, Date | string | null>
   /** When the key stops working by itself (null: never); migration 037. */
   expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  /** The campaign slugs the key may act on (null: every campaign); migration 041. */
+  campaigns: ColumnType<string[] | null, string | null | undefined, string | null>
 }
 
 export interface UserMasterTable {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
+import { ApiKeyCampaignScopeError } from '../../../platform/auth/campaign-scope.js'
 import { originAllowed, requestCookie } from '../../../platform/http/browser-cookie.js'
 import {
   type AppError,
@@ -78,7 +79,9 @@ export async function admitUpgrade(
       principal = await deps.accounts.authenticate(credential)
     } catch (err) {
       // Only a refusal is `unauthorized` (which tells the client never to come back); a check
-      // that got no answer is a 503, after which the client tries again.
+      // that got no answer is a 503, after which the client tries again. A key limited to some
+      // campaigns is told so (403): the stream registry belongs to none of them.
+      if (err instanceof ApiKeyCampaignScopeError) return refused(err)
       if (!isCredentialRefusal(err)) {
         deps.log.warn({ err }, 'cable credential check failed; upgrade refused')
         return refused(new ServiceUnavailableError(UNCHECKED_MESSAGE, 'SERVICE_UNAVAILABLE'))
