@@ -37,3 +37,17 @@ export async function socketChat(
   })
   return c.next((f) => f.type === 'update_ack' && f.request_id === requestId, wait, from)
 }
+
+/**
+ * `stream_join` over socket `c`, as a page sends it: the stream's chat reaches the socket once
+ * this resolves. Returns the `chat_recent` frame the join is answered with (the recent chat).
+ */
+export async function watch(c: TestClient, streamId: number, wait = 20_000) {
+  const from = c.frames.length
+  c.send({ type: 'stream_join', stream_id: streamId })
+  return c.next(
+    (f) => f.type === 'stream_event' && f.kind === 'chat_recent' && f.stream_id === streamId,
+    wait,
+    from,
+  )
+}

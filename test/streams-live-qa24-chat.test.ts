@@ -7,7 +7,7 @@ import { createCampaign, DIALECTS, json, sendAction, userToken } from './helper.
 import type { TestClient } from './realtime/client.js'
 import { realtimeSuite } from './realtime/fixtures.js'
 import { STREAM_URLS } from './streamsource/helpers.js'
-import { goLive, socketChat } from './live-stream-fixtures.js'
+import { goLive, socketChat, watch } from './live-stream-fixtures.js'
 
 const WAIT = 20_000
 
@@ -23,6 +23,7 @@ for (const dialect of DIALECTS) {
       const owner = await userToken(live.app, `user_owner_${slug}`)
       const id = await goLive(live.app, slug, owner)
       const viewer = await live.openGuest(slug)
+      await watch(viewer, id, WAIT)
       const talker = await live.openGuest(slug)
 
       const invisible = [

@@ -9,7 +9,7 @@ import { createCampaign, DIALECTS, userToken } from './helper.js'
 import type { TestClient } from './realtime/client.js'
 import { realtimeSuite } from './realtime/fixtures.js'
 import { STREAM_URLS } from './streamsource/helpers.js'
-import { goLive, socketChat } from './live-stream-fixtures.js'
+import { goLive, socketChat, watch } from './live-stream-fixtures.js'
 
 const WAIT = 20_000
 const PER_NETWORK = 4
@@ -64,6 +64,7 @@ for (const dialect of DIALECTS) {
     it("a second session from the same address is refused once the address's budget is spent; another address is not", async () => {
       await inOneWindow(async ({ slug, id }) => {
         const viewer = await live.openGuest(slug)
+        await watch(viewer, id, WAIT)
         const first = await guestFrom(slug, '198.51.100.7')
         for (let i = 0; i < PER_NETWORK; i++) {
           const ack = await chat(first, id, `hello ${i}`)

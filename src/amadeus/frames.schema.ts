@@ -196,7 +196,26 @@ export const MediaEventFrame = Type.Object(
   { ...open, description: 'Media upload progress and lifecycle' },
 )
 
-/** A campaign live stream (`stream/live.service.ts`): its status, a chat message, or its viewer count. */
+/** A chat message, to the sockets that joined its stream (`stream_join`) only. */
+const StreamChatFrame = Type.Object(
+  {
+    type: Type.Literal('stream_event'),
+    kind: Type.Literal('chat'),
+    stream_id: Type.Integer(),
+    message_id: Type.String(),
+    user_id: Type.String(),
+    /** As sent (plain text); `text_html` is it escaped for HTML. */
+    text: Type.String(),
+    text_html: Type.String(),
+    timestamp: IsoTime,
+  },
+  open,
+)
+
+/**
+ * A campaign live stream (`stream/live.service.ts`): its status, a chat message, a joining
+ * socket's recent chat, or its viewer count.
+ */
 export const StreamEventFrame = Type.Union(
   [
     Type.Object(
@@ -218,17 +237,14 @@ export const StreamEventFrame = Type.Union(
       },
       open,
     ),
+    StreamChatFrame,
     Type.Object(
       {
         type: Type.Literal('stream_event'),
-        kind: Type.Literal('chat'),
+        kind: Type.Literal('chat_recent'),
         stream_id: Type.Integer(),
-        message_id: Type.String(),
-        user_id: Type.String(),
-        /** As sent (plain text); `text_html` is it escaped for HTML. */
-        text: Type.String(),
-        text_html: Type.String(),
-        timestamp: IsoTime,
+        /** The stream's last 50 chat frames, oldest first: the answer to this socket's `stream_join`. */
+        messages: Type.Array(StreamChatFrame),
       },
       open,
     ),

@@ -30,12 +30,15 @@ import {
   IDEMPOTENCY_TTL_MS,
   type RequestKey,
   release,
+  replayAnswer,
   requestFingerprint,
   requestInProgress,
   sameRequest,
+  type SecretResult,
   type StoredResponse,
   storedResponse,
   WAIT_FOR_OTHER_MS,
+  withholdSecrets,
 } from './idempotency.js'
 import type { ActionContext, ActionRegistry, GroupedWrite, RegisteredAction } from './registry.js'
 
@@ -138,6 +141,8 @@ interface JobParts {
   counter: string
   writes: Array<(trx: Db) => Promise<void>>
   grouped: GroupedWrite[]
+  /** The action's secret result fields: not kept in its idempotency record. */
+  secret?: SecretResult
 }
 
 // Module-level rather than closures per request: under tsx every named closure costs a
@@ -154,7 +159,7 @@ function commitJob(
       actor: parts.key.actor,
       request_id: parts.key.request_id,
       status_code: response.status_code,
-      response: response.body,
+      response: withholdSecrets(response, parts.secret).body,
       fingerprint: parts.fingerprint.value,
       expires_at: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
     },
@@ -171,7 +176,9 @@ function commitJob(
 }
 
 function toOutcome(r: StoredResponse, requestId: string, action: string, replayed: boolean): DispatchOutcome {
-  return { status_code: r.status_code, body: r.body, request_id: requestId, replayed, action }
+  // A replay of an answer whose secret was not kept is a refusal naming it (`replayAnswer`).
+  const answer = replayed ? replayAnswer(r) : r
+  return { status_code: answer.status_code, body: answer.body, request_id: requestId, replayed, action }
 }
 
 /**
@@ -414,6 +421,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       counter: `event:${deps.registry.isFallback(action) ? envelope.event : action.name}`,
       writes,
       grouped,
+      secret: action.secretResult,
     }
     if (action.writes === 'deferred') {
       const response = success(await action.handler(ctx, envelope.payload), envelope.request_id)

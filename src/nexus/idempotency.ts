@@ -2,7 +2,13 @@ import { hash } from 'node:crypto'
 import { sql } from 'kysely'
 import { actorKey, type Principal } from '../platform/auth/principal.js'
 import type { Db } from '../platform/db/database.js'
-import { type AppError, retryLaterError, UnprocessableError } from '../platform/http/errors.js'
+import {
+  type AppError,
+  ConflictError,
+  errorBody,
+  retryLaterError,
+  UnprocessableError,
+} from '../platform/http/errors.js'
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
 /** A claim older than this is from a process that died mid-action; another may take it over. */
@@ -109,6 +115,52 @@ export function sameRequest<T extends { fingerprint: string | null }>(
     )
   }
   return stored
+}
+
+/** An action's secret result fields (`ActionDefinition.secretResult`). */
+export interface SecretResult {
+  /** Top-level fields of `result`, e.g. `ingest_url`. */
+  fields: string[]
+  /** How the caller gets a new secret, told by a replay (e.g. "reset the key with stream.reset_key"). */
+  hint: string
+}
+
+/**
+ * The answer as its idempotency record keeps it: a success's secret fields left out, named in
+ * `withheld` with the action's hint. A secret never sits in the database for the record's day (as
+ * the stream keeps its key's hash alone); only the first answer, sent once, carries it.
+ */
+export function withholdSecrets(response: StoredResponse, secret: SecretResult | undefined): StoredResponse {
+  if (!secret || response.status_code >= 300) return response
+  const body = response.body as Record<string, unknown> | null
+  const result = body?.result
+  if (typeof result !== 'object' || result === null || Array.isArray(result)) return response
+  const kept: Record<string, unknown> = { ...result }
+  const fields = secret.fields.filter((f) => f in kept)
+  if (fields.length === 0) return response
+  for (const f of fields) delete kept[f]
+  return {
+    status_code: response.status_code,
+    body: { ...body, result: kept, withheld: { fields, hint: secret.hint } },
+  }
+}
+
+/**
+ * A stored answer as a replay gives it: one whose secrets were withheld is 409
+ * `SECRET_NOT_REPLAYED` (nothing ran again), its `details` naming the fields and the rest of the
+ * first result (the stream it made, say), so the client learns what was done and asks for a new
+ * secret. Stripe would replay the saved answer whole; this server keeps no secret to replay.
+ */
+export function replayAnswer<T extends StoredResponse>(stored: T): StoredResponse {
+  const body = stored.body as { withheld?: SecretResult; result?: unknown; request_id?: string } | null
+  if (!body?.withheld) return stored
+  const { fields, hint } = body.withheld
+  const err = new ConflictError(
+    `The first answer to this request held ${fields.join(', ')}, a secret that is not kept for replays: ${hint}`,
+    'SECRET_NOT_REPLAYED',
+    { withheld: fields, result: body.result },
+  )
+  return { status_code: 409, body: errorBody(err, body.request_id ?? '') }
 }
 
 async function read(db: Db, key: RequestKey) {

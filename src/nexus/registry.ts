@@ -1,5 +1,6 @@
 import type { TSchema } from 'typebox'
 import { Compile, type Validator } from 'typebox/compile'
+import type { SecretResult } from './idempotency.js'
 import type { Role } from '../platform/auth/principal.js'
 import type { Principal } from '../platform/auth/principal.js'
 import type { Db } from '../platform/db/database.js'
@@ -79,6 +80,12 @@ export interface ActionDefinition<P = any> {
   statuses?: readonly CampaignStatus[]
   /** Top-level payload fields (e.g. `password`) stored as "[redacted]" in the analytics log. */
   sensitive?: string[]
+  /**
+   * Fields of the answer's `result` that are secrets (an ingest URL holding a publishing key):
+   * left out of the idempotency record (`withholdSecrets`), so a replay of it is 409
+   * `SECRET_NOT_REPLAYED` with `hint` (how to get a new secret) rather than the secret.
+   */
+  secretResult?: SecretResult
   /**
    * `deferred`: every write goes through `ctx.defer`, so the handler may run before the
    * idempotency record exists (one commit for everything). `immediate`: the handler writes on its

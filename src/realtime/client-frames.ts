@@ -6,7 +6,7 @@ import { parseActionBody } from '../nexus/routes.js'
 import type { Authenticator } from '../platform/auth/plugin.js'
 import type { Principal } from '../platform/auth/principal.js'
 import { AppError, BadRequestError, ForbiddenError, ValidationError } from '../platform/http/errors.js'
-import type { Connection, SendLimits } from './connection.js'
+import { type Connection, deliveryOf, type SendLimits } from './connection.js'
 import { coordinate, encode, errorFrame, rateLimitedFrame, refusedAck } from './frames.js'
 import type { InboundRegistry } from './inbound.js'
 import type { RealtimeMetrics } from './metrics.js'
@@ -265,6 +265,13 @@ export class ClientFrames {
     return true
   }
 
+  /** A module handler's answer, to the one socket that asked: queued (or lost) like any event. */
+  private answerLocally(conn: Connection, frame: OutboundFrame) {
+    if (!conn.sendEvent(encode(frame), this.deps.limits, Date.now(), 0, deliveryOf(frame))) return
+    this.deps.room(conn)?.watch(conn)
+    this.deps.metrics.framesSent.labels(frame.type).inc()
+  }
+
   private async module(conn: Connection, f: Record<string, unknown>) {
     const type = f.type as string
     const handler = this.deps.inbound.get(type)
@@ -278,7 +285,8 @@ export class ClientFrames {
     }
     try {
       this.accepted.module!.inc()
-      await handler(conn.info(), f)
+      const answer = await handler(conn.info(), f)
+      if (answer) this.answerLocally(conn, answer)
     } catch (err) {
       if (!(err instanceof AppError)) this.deps.log.error({ err, type }, 'inbound handler failed')
       this.reject(conn, err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'Internal error'))

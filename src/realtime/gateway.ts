@@ -75,7 +75,7 @@ const PROTOCOL_CLOSE: Record<string, number> = {
  */
 export class Gateway {
   readonly nodeId = randomBytes(4).toString('base64url')
-  readonly hub = new Hub()
+  readonly hub: Hub
   readonly limits: SendLimits
   private readonly wss: WebSocketServer
   private readonly presence: Presence
@@ -96,6 +96,7 @@ export class Gateway {
   private readonly tcp = new WeakMap<Connection, Duplex>()
 
   constructor(private readonly deps: GatewayDeps) {
+    this.hub = new Hub((campaign, group) => deps.inbound.members(campaign, group))
     this.admission = new Admission({
       ...deps,
       closing: () => this.closing,

@@ -23,12 +23,17 @@ export class Hub {
   readonly rooms = new Map<string, Room>()
   private readonly byUser = new Map<string, Set<Connection>>()
   private readonly bySession = new Map<string, Set<Connection>>()
+  private readonly byId = new Map<string, Connection>()
   size = 0
+
+  /** `groups`: this node's connection ids in a group of a campaign (`InboundRegistry.members`). */
+  constructor(private readonly groups?: (campaign: string, group: string) => Iterable<string>) {}
 
   add(room: Room, conn: Connection): void {
     room.conns.add(conn)
     addTo(this.byUser, conn.user_id, conn)
     addTo(this.bySession, conn.session_id, conn)
+    this.byId.set(conn.connection_id, conn)
     this.size++
   }
 
@@ -38,6 +43,7 @@ export class Hub {
     if (!room?.conns.delete(conn)) return undefined
     removeFrom(this.byUser, conn.user_id, conn)
     removeFrom(this.bySession, conn.session_id, conn)
+    this.byId.delete(conn.connection_id)
     this.size--
     return room.conns.size === 0 ? room : undefined
   }
@@ -92,6 +98,14 @@ export class Hub {
         for (const c of room.conns) if (hasAtLeast(c, audience.role)) yield c
         return
       }
+      case 'group': {
+        // Only the members are looked at, never the campaign's other sockets.
+        for (const id of this.groups?.(audience.campaign, audience.group) ?? []) {
+          const c = this.byId.get(id)
+          if (c?.campaign === audience.campaign) yield c
+        }
+        return
+      }
     }
   }
 }
@@ -111,5 +125,8 @@ export function matches(audience: Audience, c: Connection): boolean {
       return c.session_id === audience.session_id && (!audience.campaign || c.campaign === audience.campaign)
     case 'role':
       return c.campaign === audience.campaign && hasAtLeast(c, audience.role)
+    case 'group':
+      // Membership is a node's live state, not kept with the frame: nothing to replay.
+      return false
   }
 }

@@ -7,6 +7,13 @@ export type Audience =
   | { scope: 'user'; campaign?: string; user_id: string }
   | { scope: 'session'; campaign?: string; session_id: string }
   | { scope: 'role'; campaign: string; role: 'admin' | 'editor' }
+  /**
+   * The campaign's sockets that a module put in `group` (`kind:key`, e.g. `stream:12`: the
+   * viewers of stream 12). Each node asks the module that registered the kind
+   * (`InboundRegistry.registerGroup`) for its own members, so the campaign's other sockets cost
+   * nothing. Not kept for `?since=` replay: membership is live state.
+   */
+  | { scope: 'group'; campaign: string; group: string }
 
 /** A server → client frame; `type` is one of the gateway's frame types (section 4). */
 export interface OutboundFrame {

@@ -15,6 +15,7 @@ import { createLiveStreams, type LiveStreams } from './live.service.js'
 import { liveRoutes } from './live.routes.js'
 import type { CampaignService } from '../campaign/campaign.service.js'
 import { createMemoryViewerCounter, createRedisViewerCounter } from './live.viewers.js'
+import { createMemoryRecentChat, createRedisRecentChat } from './live.chat-recent.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import { ulid } from 'ulid'
 
@@ -76,6 +77,7 @@ export function createLive(
     publisher: deps.publisher,
     limiter: module.limiter,
     viewers: deps.redis ? createRedisViewerCounter(deps.redis, nodeId) : createMemoryViewerCounter(),
+    recent: deps.redis ? createRedisRecentChat(deps.redis) : createMemoryRecentChat(),
     config: module.config,
   })
 }

@@ -14,6 +14,16 @@ const Title = Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001F\\u007F-
  * key is reset whatever the campaign's status too: a leaked key publishes to an open stream still.
  */
 const ANY_STATUS: readonly CampaignStatus[] = ['draft', 'scheduled', 'active', 'ended', 'archived']
+/**
+ * The ingest URL holds the publishing key: an idempotency record keeps the answer without it, so
+ * the key never sits in the database (it keeps the key's hash alone). A retry with the same
+ * request id (`Idempotency-Key`) runs nothing again and is 409 `SECRET_NOT_REPLAYED`, its details
+ * naming the first result's other fields (the stream id): reset the key for a new ingest URL.
+ */
+const INGEST_SECRET = {
+  fields: ['ingest_url'],
+  hint: 'reset the stream key (stream.reset_key, or POST /api/campaign/{slug}/streams/{id}/reset-key) for a new ingest URL',
+}
 /** What the actions on one stream (`stream_id`) share. */
 const ONE_STREAM = {
   payload: Type.Object({ stream_id: StreamId }, { additionalProperties: false }),
@@ -36,7 +46,10 @@ export function registerLiveActions(registry: ActionRegistry, live: LiveStreams)
       'Without stream_id: create a stream (starting) and get {stream_id, status, ingest_url, playback_url} ' +
       '(the ingest URL, which holds the publishing key, in this answer only: stream.reset_key makes a new one). ' +
       'With stream_id: go live (from starting or paused), {stream_id, status, playback_url}. A person keeps at most STREAM_OPEN_PER_USER ' +
-      'streams open (not ended) per campaign: 409 STREAM_LIMIT_REACHED names them.',
+      'streams open (not ended) per campaign: 409 STREAM_LIMIT_REACHED names them. The ingest URL is never ' +
+      'kept with the idempotency record: a retry with the same request id (Idempotency-Key) of a create runs ' +
+      'nothing again and is 409 SECRET_NOT_REPLAYED, details {withheld, result} naming the stream made ' +
+      '(reset its key for a new ingest URL), where Stripe would replay the stored answer.',
     payload: Type.Object(
       { title: Type.Optional(Title), stream_id: Type.Optional(StreamId) },
       { additionalProperties: false },
@@ -44,6 +57,7 @@ export function registerLiveActions(registry: ActionRegistry, live: LiveStreams)
     role: 'participant',
     feature: 'streaming',
     writes: 'immediate',
+    secretResult: INGEST_SECRET,
     handler: async (ctx, p: { title?: string; stream_id?: number | string }) => ({
       result: await live.start(ctx.principal, ctx.campaign.slug, p, afterCommit(ctx)),
     }),
@@ -74,9 +88,12 @@ export function registerLiveActions(registry: ActionRegistry, live: LiveStreams)
     description:
       'A new publishing key for a stream that has not ended (its owner, or an editor): the old key is ' +
       'refused by the ingest authorisation from then on; {stream_id, status, ingest_url, playback_url}, ' +
-      'the ingest URL in this answer only (the key is stored hashed). An ended stream: 409 INVALID_STREAM_STATE.',
+      'the ingest URL in this answer only (the key is stored hashed). An ended stream: 409 INVALID_STREAM_STATE. ' +
+      'The ingest URL is not kept with the idempotency record either: a retry with the same request id runs ' +
+      'nothing again and is 409 SECRET_NOT_REPLAYED (details {withheld, result}); reset again with a new request id.',
     ...ONE_STREAM,
     statuses: ANY_STATUS,
+    secretResult: INGEST_SECRET,
     handler: async (ctx, p: { stream_id: number | string }) => ({
       result: await live.resetKey(ctx.principal, ctx.campaign.slug, p.stream_id),
     }),
@@ -106,9 +123,11 @@ export function registerLiveActions(registry: ActionRegistry, live: LiveStreams)
 export const StreamJoinFrame = Type.Object({ type: Type.Literal('stream_join'), stream_id: StreamId })
 export const StreamLeaveFrame = Type.Object({ type: Type.Literal('stream_leave'), stream_id: StreamId })
 
-/** `stream_join` / `stream_leave` frames from the campaign gateway, and socket closes. */
+/** `stream_join` / `stream_leave` frames from the campaign gateway, socket closes, and who watches a stream. */
 export function registerLiveInbound(inbound: InboundRegistry, live: LiveStreams): void {
   inbound.register('stream_join', (socket, frame) => live.join(socket, frame))
   inbound.register('stream_leave', (socket, frame) => live.leave(socket, frame))
+  // `group` audiences `stream:<id>` (chat): the sockets of this node that joined the stream.
+  inbound.registerGroup('stream', live.watchers)
   inbound.onClose((socket) => live.closed(socket))
 }

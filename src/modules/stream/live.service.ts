@@ -20,6 +20,7 @@ import type { StreamRow } from './stream.repo.js'
 import type { LiveStatus, VisitorLiveStream } from './stream.schema.js'
 import type { StreamService } from './stream.service.js'
 import type { ViewerCounter } from './live.viewers.js'
+import type { ChatFrame, RecentChat } from './live.chat-recent.js'
 
 /**
  * Where a lifecycle step hands its `stream_event`s: the action's after-commit work, so a frame the
@@ -59,6 +60,8 @@ export function createLiveStreams(deps: {
   publisher: RealtimePublisher
   limiter: RateLimiter
   viewers: ViewerCounter
+  /** Each stream's latest chat, for sockets that join it late. */
+  recent: RecentChat
   config: LiveConfig
 }) {
   const { streams, publisher, config } = deps
@@ -73,10 +76,10 @@ export function createLiveStreams(deps: {
    * then adds nothing, so a socket gone never stays counted.
    */
   const sockets = new Map<string, { streams: Set<number>; queue: Promise<void>; closed: boolean }>()
-  function inOrder(
+  function inOrder<T>(
     connection: string,
-    step: (s: { streams: Set<number>; closed: boolean }) => Promise<void>,
-  ) {
+    step: (s: { streams: Set<number>; closed: boolean }) => Promise<T>,
+  ): Promise<T | undefined> {
     let state = sockets.get(connection)
     if (!state) {
       state = { streams: new Set(), queue: Promise.resolve(), closed: false }
@@ -84,7 +87,10 @@ export function createLiveStreams(deps: {
     }
     const s = state
     const done = s.queue.then(() => (s.closed ? undefined : step(s)))
-    s.queue = done.catch(() => {})
+    s.queue = done.then(
+      () => {},
+      () => {},
+    )
     return done
   }
 
@@ -194,7 +200,16 @@ export function createLiveStreams(deps: {
     return row?.campaign_slug && OPEN.includes(row.live_status as LiveStatus) ? row : undefined
   }
 
+  /** The stream ended: this node's viewers of it are forgotten, and its recent chat everywhere. */
+  async function ended(id: number) {
+    watching.delete(id)
+    await deps.recent.drop(id)
+  }
+
   return {
+    /** `group` audiences `stream:<id>`: this node's sockets that joined stream `id` (`stream_join`). */
+    watchers: (_campaign: string, key: string): Iterable<string> | undefined => watching.get(Number(key)),
+
     /** Without `stream_id`: create (starting). With it: go live (from starting or paused). */
     async start(
       principal: Principal,
@@ -270,17 +285,17 @@ export function createLiveStreams(deps: {
      * stream is ended, and announced, once.
      */
     async endAll(campaign: string, later: Announcer): Promise<number[]> {
-      const ended: number[] = []
+      const done: number[] = []
       for (const open of await streams.currentInCampaign(campaign)) {
         const row = await streams.findRow(Number(open.id))
         if (!row || !OPEN.includes(row.live_status as LiveStatus)) continue
         const updated = await streams.setLiveStatus(row, OPEN, 'ended')
         if (!updated) continue
         later(() => announce(updated))
-        watching.delete(Number(updated.id))
-        ended.push(Number(updated.id))
+        await ended(Number(updated.id))
+        done.push(Number(updated.id))
       }
-      return ended
+      return done
     },
     async pause(principal: Principal, campaign: string, streamId: number | string, later: Announcer) {
       const row = await load(campaign, streamId)
@@ -290,9 +305,9 @@ export function createLiveStreams(deps: {
     async stop(principal: Principal, campaign: string, streamId: number | string, later: Announcer) {
       const row = await load(campaign, streamId)
       control(principal, row)
-      const ended = await transition(row, ['starting', 'live', 'paused'], 'ended', later)
-      watching.delete(Number(ended.id))
-      return answer(ended)
+      const stopped = await transition(row, ['starting', 'live', 'paused'], 'ended', later)
+      await ended(Number(stopped.id))
+      return answer(stopped)
     },
     /**
      * Erasure (a `users.onErase` hook, in its transaction): the person's campaign streams end and
@@ -306,9 +321,11 @@ export function createLiveStreams(deps: {
         const open = new Set(erased.ended)
         for (const row of erased.rows) {
           if (!open.has(Number(row.id))) continue
-          watching.delete(Number(row.id))
+          await ended(Number(row.id))
           await announce(row)
         }
+        // What they said in other people's streams goes from the recent chat late viewers get.
+        await deps.recent.forget(person.user_id)
       }
     },
     /**
@@ -359,7 +376,7 @@ export function createLiveStreams(deps: {
           'CHAT_RATE_LIMITED',
         )
       }
-      const message = {
+      const message: ChatFrame = {
         type: 'stream_event',
         kind: 'chat',
         stream_id: Number(row.id),
@@ -369,13 +386,21 @@ export function createLiveStreams(deps: {
         text_html: escapeHtml(text),
         timestamp: new Date().toISOString(),
       }
-      await publisher.publish({ scope: 'campaign', campaign }, message)
+      // Kept before it is sent: a socket joining meanwhile reads it or, already a member, is sent it.
+      await deps.recent.push(message.stream_id, message)
+      // To the stream's viewers only (sockets that sent `stream_join`), on every node.
+      await publisher.publish({ scope: 'group', campaign, group: `stream:${row.id}` }, message)
       return { message_id: message.message_id, stream_id: message.stream_id, text }
     },
 
+    /**
+     * The socket watches the stream from now on (its chat, its viewer count); the answer, to that
+     * socket only, is the stream's recent chat (`chat_recent`, oldest first): a chat frame may
+     * come both live and in it (same `message_id`).
+     */
     async join(socket: SocketInfo, frame: Record<string, unknown>) {
       const wanted = streamId(frame)
-      await inOrder(socket.connection_id, async (state) => {
+      return inOrder(socket.connection_id, async (state) => {
         const row = await load(socket.campaign, wanted)
         if (row.live_status === 'ended')
           throw new ConflictError(`Stream ${row.id} has ended`, 'STREAM_NOT_LIVE')
@@ -389,6 +414,9 @@ export function createLiveStreams(deps: {
         }
         set.add(socket.connection_id)
         state.streams.add(id)
+        // Read once a member: a message sent meanwhile is in the list, or comes live, or both.
+        const messages = await deps.recent.recent(id)
+        return { type: 'stream_event', kind: 'chat_recent', stream_id: id, messages }
       })
     },
     async leave(socket: SocketInfo, frame: Record<string, unknown>) {

@@ -83,6 +83,12 @@ export const streamManifest: ModuleManifest = {
     },
     {
       method: 'POST',
+      path: '/api/campaign/:slug/streams/:id/reset-key',
+      auth: 'participant',
+      summary: 'A new publishing key for a stream that has not ended (stream.reset_key: owner or editor)',
+    },
+    {
+      method: 'POST',
       path: '/api/streams/ingest/nginx-rtmp',
       auth: 'public',
       summary:
@@ -115,13 +121,15 @@ export const streamManifest: ModuleManifest = {
       name: 'stream_event',
       channel: 'ws',
       direction: 'emits',
-      description: 'status, viewers and chat of live streams',
+      description:
+        "status and viewers of live streams, to the campaign; chat only to the sockets that joined the stream (a `group` audience), and a join's answer `chat_recent` (the stream's last 50 messages) to the joining socket",
     },
     {
       name: 'stream_join',
       channel: 'ws',
       direction: 'consumes',
-      description: 'A socket starts watching a stream',
+      description:
+        "A socket starts watching a stream (its chat from now on); answered by the stream's recent chat",
       schema: StreamJoinFrame,
     },
     {

@@ -112,3 +112,14 @@ export const VisitorLiveStream = Type.Object({
 })
 export type VisitorLiveStream = Static<typeof VisitorLiveStream>
 export const VisitorLiveStreams = Type.Object({ streams: Type.Array(VisitorLiveStream) })
+
+/**
+ * A stream's new publishing key (`POST /api/campaign/{slug}/streams/{id}/reset-key`, the result of
+ * `stream.reset_key`): the ingest URL holds it, in this answer only.
+ */
+export const StreamKeyReset = Type.Object({
+  stream_id: Type.Integer(),
+  status: Type.Union([Type.Literal('starting'), Type.Literal('live'), Type.Literal('paused')]),
+  ingest_url: Type.String(),
+  playback_url: Type.String(),
+})
