@@ -71,16 +71,13 @@ export interface People {
   sessionIds(userId: string): Promise<string[]>
 }
 
+/** Whose quota an upload would exceed (`details.quota`). */
+export type QuotaKind = 'campaign' | 'uploader' | 'guest_network'
+
 /** 413: the upload URL would let the campaign or the uploader hold more than its quota. */
 export class StorageQuotaExceededError extends AppError {
   /** `needs`: what the bytes asked for are, in the message (an upload, or its thumbnail). */
-  constructor(
-    scope: 'campaign' | 'uploader' | 'guest_network',
-    limit: number,
-    used: number,
-    needed: number,
-    needs = 'this upload needs',
-  ) {
+  constructor(scope: QuotaKind, limit: number, used: number, needed: number, needs = 'this upload needs') {
     const left = Math.max(0, limit - used)
     const whose = scope === 'campaign' ? "this campaign's" : 'your'
     super(
@@ -224,37 +221,15 @@ export async function claimStored(
     // Everything else the scope holds, and this media as it will be: original and thumbnail.
     const needed = size + derived
     const needs = 'with its thumbnail this upload needs'
-    const campaignUsed = await repo.usage(trx, campaign, now, since, row.id)
-    if (campaignUsed + needed > config.MEDIA_CAMPAIGN_QUOTA_BYTES) {
-      return new StorageQuotaExceededError(
-        'campaign',
-        config.MEDIA_CAMPAIGN_QUOTA_BYTES,
-        campaignUsed,
-        needed,
-        needs,
-      )
-    }
-    const ownerUsed = await repo.usage(trx, owner, now, since, row.id)
-    if (ownerUsed + needed > config.MEDIA_USER_QUOTA_BYTES) {
-      return new StorageQuotaExceededError(
-        'uploader',
-        config.MEDIA_USER_QUOTA_BYTES,
-        ownerUsed,
-        needed,
-        needs,
-      )
-    }
-    if (network) {
-      const networkUsed = await repo.usage(trx, network, now, since, row.id)
-      if (networkUsed + needed > config.MEDIA_GUEST_NETWORK_QUOTA_BYTES) {
-        return new StorageQuotaExceededError(
-          'guest_network',
-          config.MEDIA_GUEST_NETWORK_QUOTA_BYTES,
-          networkUsed,
-          needed,
-          needs,
-        )
-      }
+    // Told in this order: the campaign's, the uploader's, then a guest's network's.
+    const budgets: Array<readonly [QuotaKind, repo.QuotaScope, number]> = [
+      ['campaign', campaign, config.MEDIA_CAMPAIGN_QUOTA_BYTES],
+      ['uploader', owner, config.MEDIA_USER_QUOTA_BYTES],
+      ...(network ? [['guest_network', network, config.MEDIA_GUEST_NETWORK_QUOTA_BYTES] as const] : []),
+    ]
+    for (const [kind, scope, limit] of budgets) {
+      const used = await repo.usage(trx, scope, now, since, row.id)
+      if (used + needed > limit) return new StorageQuotaExceededError(kind, limit, used, needed, needs)
     }
     return (await repo.setStoredBytes(trx, row.id, size, derived)) ? 'claimed' : 'gone'
   })
