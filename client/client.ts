@@ -301,6 +301,21 @@ export function createClient(options: ClientOptions) {
         req<C.RoleChange>('PUT', `/api/user/${enc(id)}/role`, { body: { role } }),
     },
 
+    apiKeys: {
+      /**
+       * `POST /api/apikeys` (admin, a key for every campaign or an admin person): the new key, its
+       * `key` shown only in this answer. Unknown `campaigns` are 404 `CAMPAIGN_NOT_FOUND`.
+       */
+      create: (body: C.ApiKeyInput) => req<C.CreatedApiKey>('POST', '/api/apikeys', { body }),
+      /** `GET /api/apikeys` (admin): every key, newest first, with its `status`; never the key. */
+      list: () => req<C.ApiKeyList>('GET', '/api/apikeys'),
+      /**
+       * `DELETE /api/apikeys/{id}` (admin): refused at once on every node. Unknown: 404
+       * `API_KEY_NOT_FOUND`; the configured `OVASABI_ADMIN_KEY`: 409 `CONFIGURED_API_KEY`.
+       */
+      revoke: (id: string) => req<C.RevokedApiKey>('DELETE', `/api/apikeys/${enc(id)}`),
+    },
+
     quotes: {
       /** `POST /api/quote`; `result.lead_id` names the lead whose status then arrives live. */
       submit: (body: C.QuoteInput, opts: { idempotencyKey?: string } = {}) =>

@@ -53,6 +53,13 @@ import type {
 } from '../src/modules/user/people.schema.js'
 import type { SetRoleResponse } from '../src/modules/user/user.schema.js'
 import type { LeadStatus as ServerLeadStatus } from '../src/platform/db/tables.js'
+import type {
+  ApiKeyList as ServerApiKeyList,
+  ApiKeySummary as ServerApiKeySummary,
+  CreateApiKeyBody,
+  CreatedApiKey as ServerCreatedApiKey,
+  RevokedApiKey as ServerRevokedApiKey,
+} from '../src/platform/auth/apikeys.schema.js'
 
 /** `POST /api/user/register`: the `user.register` payload plus the campaign slug. */
 export type RegisterInput = RegisterPayload & { campaign: string }
@@ -74,6 +81,15 @@ export type Person = ServerPeopleList['people'][number]
 export type PersonRole = Person['role']
 /** `PUT /api/user/{id}/role`: `tokens_valid_after` when the role was lowered (their tokens cut off). */
 export type RoleChange = SetRoleResponse
+/** `POST /api/apikeys` (admin): `expires_in_seconds` or `expires_at`, not both; `campaigns` must exist. */
+export type ApiKeyInput = CreateApiKeyBody
+/** The answer to `POST /api/apikeys`: `key` is shown only this once. */
+export type CreatedApiKey = ServerCreatedApiKey
+/** One key as `GET /api/apikeys` lists it (never the key itself). */
+export type ApiKeySummary = ServerApiKeySummary
+export type ApiKeyList = ServerApiKeyList
+/** `DELETE /api/apikeys/{id}`: the same answer for a key revoked before. */
+export type RevokedApiKey = ServerRevokedApiKey
 
 export type LeadStatus = ServerLeadStatus
 /** `POST /api/quote`: the quote form plus the campaign slug. */

@@ -41,6 +41,7 @@ import { observabilityRoutes, registerRequestMetrics } from './platform/observab
 import { healthManifest, observabilityManifest } from './platform/observability/observability.manifest.js'
 import { docsManifest } from './platform/http/docs.manifest.js'
 import { apiKeysManifest } from './platform/auth/apikeys.manifest.js'
+import { apiKeyRoutes } from './platform/auth/apikeys.routes.js'
 import { createPlatform, type Platform, type PlatformOptions } from './platform/platform.js'
 import { fastifyTrustProxy } from './platform/http/client-ip.js'
 import { clientNetwork } from './platform/http/client-network.js'
@@ -480,6 +481,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(nexus.routes, { dispatcher })
   await app.register(user.routes, { users, campaigns })
   await app.register(user.peopleRoutes, { users })
+  await app.register(apiKeyRoutes, { apiKeys: platform.apiKeys, campaigns })
   await app.register(referral.routes, { referrals, campaigns })
   await app.register(localization.routes, { localization: translations, campaigns })
   await app.register(media.routes, { media: mediaService, campaigns, maxBytes: config.MEDIA_MAX_BYTES })
