@@ -432,6 +432,30 @@ export function createClient(options: ClientOptions) {
       stop: (campaign: string, streamId: string | number, opts?: ActionOptions) =>
         action<C.CampaignStream>(campaign, 'stream.stop', { stream_id: streamId }, opts),
       /**
+       * The same steps over their REST routes (same service, roles and errors; no idempotency
+       * record): `create` is `POST /api/campaign/{slug}/streams` (201, the ingest URL in this answer
+       * only); `start`, `pause`, `stop` are `POST /api/campaign/{slug}/streams/{id}/start|pause|stop`.
+       */
+      rest: {
+        create: (campaign: string, body: { title?: string } = {}) =>
+          req<C.CampaignStream>('POST', `/api/campaign/${enc(campaign)}/streams`, { body }),
+        start: (campaign: string, streamId: string | number) =>
+          req<C.CampaignStream>(
+            'POST',
+            `/api/campaign/${enc(campaign)}/streams/${enc(String(streamId))}/start`,
+          ),
+        pause: (campaign: string, streamId: string | number) =>
+          req<C.CampaignStream>(
+            'POST',
+            `/api/campaign/${enc(campaign)}/streams/${enc(String(streamId))}/pause`,
+          ),
+        stop: (campaign: string, streamId: string | number) =>
+          req<C.CampaignStream>(
+            'POST',
+            `/api/campaign/${enc(campaign)}/streams/${enc(String(streamId))}/stop`,
+          ),
+      },
+      /**
        * The campaign's streams that have not ended (any session of the campaign may read it): what
        * `stream_event`s say, for a page that lost some (`resync_required`). A stream not listed has ended.
        */

@@ -6,14 +6,14 @@ import type { LiveStreams } from './live.service.js'
 
 const StreamId = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[0-9]{1,15}$' })])
 /** The title becomes the registry row's title, where control characters are refused too. */
-const Title = Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]*$' })
+export const Title = Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]*$' })
 /**
  * Ending a stream takes no part in the campaign: a stream left on when its campaign ended, went
  * back to draft or was archived is still ended by its owner or an admin. Nothing else can end it
  * (the registry refuses to change an open campaign stream), so it would stay live for good. Its
  * key is reset whatever the campaign's status too: a leaked key publishes to an open stream still.
  */
-const ANY_STATUS: readonly CampaignStatus[] = ['draft', 'scheduled', 'active', 'ended', 'archived']
+export const ANY_STATUS: readonly CampaignStatus[] = ['draft', 'scheduled', 'active', 'ended', 'archived']
 /**
  * The ingest URL holds the publishing key: an idempotency record keeps the answer without it, so
  * the key never sits in the database (it keeps the key's hash alone). A retry with the same

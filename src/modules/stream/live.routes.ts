@@ -5,21 +5,23 @@ import { ForbiddenError, NotFoundError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { campaignStatus, hasFeature, Slug } from '../campaign/campaign.schema.js'
 import type { LiveStreams } from './live.service.js'
-import { StreamKeyReset, VisitorLiveStreams } from './stream.schema.js'
+import { VisitorLiveStreams } from './stream.schema.js'
 import { type IngestRoutesOptions, registerIngestRoutes } from './live.ingest.js'
+import { registerLifecycleRoutes } from './live.lifecycle.routes.js'
 
 export interface LiveRoutesOptions extends Omit<IngestRoutesOptions, 'live'> {
-  live: IngestRoutesOptions['live'] & Pick<LiveStreams, 'current' | 'resetKey'>
+  live: IngestRoutesOptions['live'] & Pick<LiveStreams, 'current' | 'resetKey' | 'start' | 'pause' | 'stop'>
 }
 
 /**
  * `GET /api/campaign/{slug}/streams/live`: visitors' REST read of the campaign's live streams;
- * `POST /api/campaign/{slug}/streams/{id}/reset-key` (the `stream.reset_key` action's route); and
- * the media servers' ingest authorisation (`live.ingest.ts`).
+ * the `stream.start`/`pause`/`stop`/`reset_key` routes (`live.lifecycle.routes.ts`); and the media
+ * servers' ingest authorisation (`live.ingest.ts`).
  */
 export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, options) => {
   const { live, campaigns } = options
   registerIngestRoutes(app, options)
+  registerLifecycleRoutes(app, { live, campaigns })
   app.get(
     '/api/campaign/:slug/streams/live',
     {
@@ -52,39 +54,6 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, opt
         throw new ForbiddenError(`The streaming feature is not enabled for ${slug}`, 'FEATURE_DISABLED')
       }
       return { streams: await live.current(slug, request.principal!) }
-    },
-  )
-
-  app.post(
-    '/api/campaign/:slug/streams/:id/reset-key',
-    {
-      onRequest: app.authenticate,
-      schema: {
-        operationId: 'resetCampaignStreamKey',
-        tags: ['stream'],
-        security: SecuredBy,
-        description:
-          'A new publishing key for a campaign stream that has not ended (the `stream.reset_key` action, ' +
-          'same service): its owner, or an editor or admin of the campaign (another participant: 403 ' +
-          "`FORBIDDEN`; a guest: 403 `FORBIDDEN`), whatever the campaign's status, with the `streaming` " +
-          'feature (else 403 `FEATURE_DISABLED`). The old key is refused by the ingest authorisation from ' +
-          'then on; the new ingest URL is in this answer only (the key is stored hashed; `Cache-Control: ' +
-          "no-store`). An ended stream: 409 `INVALID_STREAM_STATE`; another campaign's or an unknown " +
-          'stream: 404 `STREAM_NOT_FOUND`.',
-        params: Type.Object({ slug: Slug, id: Type.String({ pattern: '^[0-9]{1,15}$' }) }),
-        response: { 200: StreamKeyReset, ...errors(400, 401, 403, 404, 409) },
-      },
-    },
-    async (request) => {
-      const { slug, id } = request.params as { slug: string; id: string }
-      const campaign = await campaigns.get(slug)
-      // The action's checks (`stream.reset_key`: any campaign status, `streaming`, participant).
-      if (!hasFeature(campaign, 'streaming')) {
-        throw new ForbiddenError(`The streaming feature is not enabled for ${slug}`, 'FEATURE_DISABLED')
-      }
-      if (!hasRole(request.principal, 'participant'))
-        throw new ForbiddenError('stream.reset_key requires the participant role', 'FORBIDDEN')
-      return live.resetKey(request.principal!, slug, id)
     },
   )
 }

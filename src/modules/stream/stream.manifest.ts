@@ -89,6 +89,30 @@ export const streamManifest: ModuleManifest = {
     },
     {
       method: 'POST',
+      path: '/api/campaign/:slug/streams',
+      auth: 'participant',
+      summary: 'Create a stream, starting (stream.start): the ingest URL in this answer only',
+    },
+    {
+      method: 'POST',
+      path: '/api/campaign/:slug/streams/:id/start',
+      auth: 'participant',
+      summary: 'Take a starting or paused stream live (stream.start: owner or admin)',
+    },
+    {
+      method: 'POST',
+      path: '/api/campaign/:slug/streams/:id/pause',
+      auth: 'participant',
+      summary: 'Pause a live stream (stream.pause: owner or admin)',
+    },
+    {
+      method: 'POST',
+      path: '/api/campaign/:slug/streams/:id/stop',
+      auth: 'participant',
+      summary: "End a stream, whatever the campaign's status (stream.stop: owner or admin)",
+    },
+    {
+      method: 'POST',
       path: '/api/streams/ingest/nginx-rtmp',
       auth: 'public',
       summary:

@@ -123,3 +123,20 @@ export const StreamKeyReset = Type.Object({
   ingest_url: Type.String(),
   playback_url: Type.String(),
 })
+
+/**
+ * `POST /api/campaign/{slug}/streams` (`stream.start` without `stream_id`): a new stream, starting;
+ * the ingest URL holds its publishing key, in this answer only.
+ */
+export const StreamCreated = Type.Object({
+  stream_id: Type.Integer(),
+  status: Type.Literal('starting'),
+  ingest_url: Type.String(),
+  playback_url: Type.String(),
+})
+/** A lifecycle step's answer (`…/start`, `…/pause`, `…/stop`): as the action's result. */
+export const StreamStep = Type.Object({
+  stream_id: Type.Integer(),
+  status: Type.Union([Type.Literal('live'), Type.Literal('paused'), Type.Literal('ended')]),
+  playback_url: Type.String(),
+})
