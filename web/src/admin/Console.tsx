@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { type Campaign, type OvasabiClient, OvasabiError } from '../../../client/index.js'
 import { Logo } from '../shared/Logo.js'
 import { adminClient, errorText, mayUseConsole, storeCredential, storedCredential, useLoad } from './api.js'
+import { ApiKeys } from './ApiKeys.js'
 import { CampaignCards } from './CampaignCards.js'
 import { CampaignPage } from './CampaignPage.js'
 import { NewCampaign } from './NewCampaign.js'
@@ -213,6 +214,7 @@ function Shell({
             new: 'New campaign',
             streams: 'Streams wall',
             people: 'People',
+            apikeys: 'API keys',
             graph: 'Service graph',
           }[route.page]
     document.title = `${what} · Ovasabi console`
@@ -291,6 +293,13 @@ function Shell({
           )}
           {admin && (
             <li>
+              <a {...link({ page: 'apikeys' })} aria-current={route.page === 'apikeys' ? 'page' : undefined}>
+                API keys
+              </a>
+            </li>
+          )}
+          {admin && (
+            <li>
               <a {...link({ page: 'graph' })} aria-current={route.page === 'graph' ? 'page' : undefined}>
                 Service graph
               </a>
@@ -339,6 +348,11 @@ function Shell({
                 self={me.state === 'ready' ? (me.data.user?.id ?? undefined) : undefined}
               />
             )}
+          </AdminOnly>
+        )}
+        {route.page === 'apikeys' && (
+          <AdminOnly allowed={admin} what="Managing API keys">
+            {() => <ApiKeys client={client} campaigns={list} />}
           </AdminOnly>
         )}
         {route.page === 'graph' && (

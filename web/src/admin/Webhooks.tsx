@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { OvasabiError, type OvasabiClient, type Webhook, type WebhookInput } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
-import { LoadView, localTime } from './ui.js'
+import { LoadView, localTime, ShownOnce } from './ui.js'
 import { CircuitBadge } from './WebhookCircuit.js'
 import { RecoverMessages } from './WebhookRecover.js'
 
@@ -69,11 +69,7 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
    * screen until the operator says it is saved, whatever the status line says next.
    */
   const [secret, setSecret] = useState<{ url: string; value: string }>()
-  const [copied, setCopied] = useState(false)
-  const keep = (url: string, value: string) => {
-    setSecret({ url, value })
-    setCopied(false)
-  }
+  const keep = (url: string, value: string) => setSecret({ url, value })
   const [open, setOpen] = useState<string>()
   const [editing, setEditing] = useState<string>()
   // Bumped after a call that adds deliveries (test, replay, enable): the open log reloads.
@@ -202,30 +198,15 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
         </p>
       )}
       {secret && (
-        <div class="panel secret" data-testid="webhook-secret">
-          <p>
-            Signing secret for <strong class="break">{secret.url}</strong>. It is shown only now: store it
-            where your receiver checks the signatures.
-          </p>
-          <code class="break">{secret.value}</code>
-          <div class="toolbar">
-            <button
-              class="btn btn-soft btn-sm"
-              type="button"
-              onClick={() =>
-                navigator.clipboard?.writeText(secret.value).then(
-                  () => setCopied(true),
-                  () => setCopied(false),
-                )
-              }
-            >
-              {copied ? 'Copied' : 'Copy'}
-            </button>
-            <button class="btn btn-soft btn-sm" type="button" onClick={() => setSecret(undefined)}>
-              I have stored it
-            </button>
-          </div>
-        </div>
+        <ShownOnce
+          key={secret.value}
+          testid="webhook-secret"
+          value={secret.value}
+          onDone={() => setSecret(undefined)}
+        >
+          Signing secret for <strong class="break">{secret.url}</strong>. It is shown only now: store it where
+          your receiver checks the signatures.
+        </ShownOnce>
       )}
       <LoadView value={hooks} what="webhooks">
         {(d) => (

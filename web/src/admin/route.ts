@@ -1,10 +1,11 @@
-/** `/admin`, `/admin/new`, `/admin/c/{slug}/{tab}`, `/admin/streams`, `/admin/people`, `/admin/graph`. */
+/** `/admin`, `/admin/new`, `/admin/c/{slug}/{tab}`, `/admin/streams`, `/admin/people`, `/admin/apikeys`, `/admin/graph`. */
 export type Route =
   | { page: 'home' }
   | { page: 'new' }
   | { page: 'campaign'; slug: string; tab: Tab }
   | { page: 'streams' }
   | { page: 'people' }
+  | { page: 'apikeys' }
   | { page: 'graph' }
 export const TABS = ['dashboard', 'settings', 'leads', 'webhooks'] as const
 export type Tab = (typeof TABS)[number]
@@ -16,6 +17,7 @@ export function parseRoute(path: string): Route {
   if (path.startsWith('/admin/new')) return { page: 'new' }
   if (path.startsWith('/admin/streams')) return { page: 'streams' }
   if (path.startsWith('/admin/people')) return { page: 'people' }
+  if (path.startsWith('/admin/apikeys')) return { page: 'apikeys' }
   if (path.startsWith('/admin/graph')) return { page: 'graph' }
   return { page: 'home' }
 }

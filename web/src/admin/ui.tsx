@@ -1,4 +1,5 @@
 import type { ComponentChildren } from 'preact'
+import { useState } from 'preact/hooks'
 import { errorText, type Loadable } from './api.js'
 
 /** Renders a `Loadable`: spinner, "unavailable" note, error, or the content. */
@@ -172,4 +173,44 @@ export function SearchField(props: {
  */
 export function localTime(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { timeZoneName: 'short' })
+}
+
+/**
+ * A secret the server shows only once (an API key, a webhook signing secret): the text saying
+ * what it is, the value, a Copy button and "I have stored it" (`onDone`). Give it `key={value}` so
+ * a new secret starts with an unpressed Copy.
+ */
+export function ShownOnce(props: {
+  testid: string
+  valueTestid?: string
+  value: string
+  onDone: () => void
+  children: ComponentChildren
+}) {
+  const [copied, setCopied] = useState(false)
+  return (
+    <div class="panel secret" data-testid={props.testid}>
+      <p>{props.children}</p>
+      <code class="break" data-testid={props.valueTestid}>
+        {props.value}
+      </code>
+      <div class="toolbar">
+        <button
+          class="btn btn-soft btn-sm"
+          type="button"
+          onClick={() =>
+            navigator.clipboard?.writeText(props.value).then(
+              () => setCopied(true),
+              () => setCopied(false),
+            )
+          }
+        >
+          {copied ? 'Copied' : 'Copy'}
+        </button>
+        <button class="btn btn-soft btn-sm" type="button" onClick={props.onDone}>
+          I have stored it
+        </button>
+      </div>
+    </div>
+  )
 }
