@@ -200,10 +200,14 @@ export function createLiveStreams(deps: {
     return row?.campaign_slug && OPEN.includes(row.live_status as LiveStatus) ? row : undefined
   }
 
-  /** The stream ended: this node's viewers of it are forgotten, and its recent chat everywhere. */
-  async function ended(id: number) {
+  /**
+   * The stream ended: this node's viewers of it are forgotten, and its recent chat everywhere once
+   * the end is stored (`later`): Redis unreachable must not turn a stored stop into a 500 whose
+   * retry finds the stream ended.
+   */
+  function ended(id: number, later: Announcer) {
     watching.delete(id)
-    await deps.recent.drop(id)
+    later(() => deps.recent.drop(id))
   }
 
   return {
@@ -292,7 +296,7 @@ export function createLiveStreams(deps: {
         const updated = await streams.setLiveStatus(row, OPEN, 'ended')
         if (!updated) continue
         later(() => announce(updated))
-        await ended(Number(updated.id))
+        ended(Number(updated.id), later)
         done.push(Number(updated.id))
       }
       return done
@@ -306,7 +310,7 @@ export function createLiveStreams(deps: {
       const row = await load(campaign, streamId)
       control(principal, row)
       const stopped = await transition(row, ['starting', 'live', 'paused'], 'ended', later)
-      await ended(Number(stopped.id))
+      ended(Number(stopped.id), later)
       return answer(stopped)
     },
     /**
@@ -319,11 +323,14 @@ export function createLiveStreams(deps: {
       return async () => {
         await erased.announce()
         const open = new Set(erased.ended)
+        // Already after the erasure's commit: each step runs here, in order.
+        const steps: Array<() => Promise<void>> = []
         for (const row of erased.rows) {
           if (!open.has(Number(row.id))) continue
-          await ended(Number(row.id))
-          await announce(row)
+          ended(Number(row.id), (step) => steps.push(step))
+          steps.push(() => announce(row))
         }
+        for (const step of steps) await step()
         // What they said in other people's streams goes from the recent chat late viewers get.
         await deps.recent.forget(person.user_id)
       }

@@ -117,7 +117,12 @@ function withheldCommand(command: unknown): unknown {
  * A Redis error keeps its command's arguments out (`withheldCommand`), and so does each error of
  * an aborted transaction (`previousErrors`, which pino would otherwise write as they are).
  */
-function serializeError(err: Error): ReturnType<typeof stdSerializers.err> {
+function serializeError(
+  err: Error,
+  // The errors being written above this one: an aborted transaction's error can list itself (or
+  // an error that lists it) among its `previousErrors`, which recursed until the stack ran out.
+  within: ReadonlySet<Error> = new Set(),
+): ReturnType<typeof stdSerializers.err> {
   const out = stdSerializers.err(err)
   if ((out as unknown) === err || typeof out !== 'object' || out === null) return out
   const logged = out as unknown as Record<string, unknown>
@@ -137,8 +142,9 @@ function serializeError(err: Error): ReturnType<typeof stdSerializers.err> {
   }
   if (logged.command !== undefined) logged.command = withheldCommand(logged.command)
   if (Array.isArray(logged.previousErrors)) {
+    const path = new Set(within).add(err)
     logged.previousErrors = logged.previousErrors.map((e: unknown) =>
-      e instanceof Error ? serializeError(e) : WITHHELD,
+      e instanceof Error && !path.has(e) ? serializeError(e, path) : WITHHELD,
     )
   }
   return out
