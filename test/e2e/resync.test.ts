@@ -14,7 +14,8 @@ import { browserSuite, openPage } from './harness.js'
 
 // Each test has its own limit so one hang cannot use up the file's budget (a loaded machine is slow).
 const LIMIT = { timeout: 60_000 }
-const WAIT = 8_000
+// A deadline for frames and page updates, generous for a loaded host (ci32b missed one at 8 s).
+const WAIT = 20_000
 
 const countIs = (page: Page, n: number) =>
   page.waitForFunction(

@@ -65,6 +65,11 @@ describe('campaign site lead form in Chromium (QA 24)', () => {
     const all = await text(page, 'form[data-testid="quote-form"]')
     assert.doesNotMatch(all, /must |Request body is invalid/)
     assert.equal(await form.locator('.notice[role="alert"]').count(), 0)
+    // The field takes the focus once the server's answer is shown, which may be a render later on
+    // a loaded host: waited for, then checked.
+    await page
+      .waitForFunction(() => document.activeElement?.id === 'quote-message', undefined, { timeout: 10_000 })
+      .catch(() => {})
     assert.equal(await focusedId(page), 'quote-message')
     await context.close()
   })
