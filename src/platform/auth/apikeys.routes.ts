@@ -17,7 +17,7 @@ import { hasRole } from './principal.js'
 export const CONFIGURED_KEY_NAME = 'OVASABI_ADMIN_KEY'
 
 export interface ApiKeyRoutesOptions {
-  apiKeys: Pick<ApiKeyService, 'create' | 'list' | 'revoke'>
+  apiKeys: Pick<ApiKeyService, 'create' | 'list' | 'get' | 'revoke'>
   campaigns: Pick<CampaignService, 'find'>
 }
 
@@ -47,6 +47,11 @@ function expiryOf(body: CreateApiKeyBody): Date | undefined {
   if (body.expires_in_seconds !== undefined) return new Date(Date.now() + body.expires_in_seconds * 1000)
   if (body.expires_at === undefined) return undefined
   const at = new Date(body.expires_at)
+  // The format admits a leap second (`23:59:60`), which a Date cannot hold: not "in the past".
+  if (Number.isNaN(at.getTime()))
+    throw new ValidationError('expires_at is not a time that can be stored; use 23:59:59 for a leap second', [
+      { field: 'expires_at', message: 'must be a date and time a clock shows' },
+    ])
   if (!(at.getTime() > Date.now()))
     throw new ValidationError('expires_at must be in the future', [
       { field: 'expires_at', message: 'must be in the future' },
@@ -176,7 +181,7 @@ export const apiKeyRoutes: FastifyPluginAsync<ApiKeyRoutesOptions> = async (app,
     async (request) => {
       const { id } = request.params as { id: string }
       const actor = request.principal!
-      const found = (await apiKeys.list()).find((k) => k.id === id)
+      const found = await apiKeys.get(id)
       if (!found) throw new NotFoundError(`No API key ${id}`, 'API_KEY_NOT_FOUND')
       if (found.name === CONFIGURED_KEY_NAME)
         throw new ConflictError(
@@ -189,7 +194,8 @@ export const apiKeyRoutes: FastifyPluginAsync<ApiKeyRoutesOptions> = async (app,
         { audit: 'apikey.revoke', actor: actor.user_id, actor_kind: actor.kind, key_id: id, revoked },
         'API key revoked',
       )
-      const now = (await apiKeys.list()).find((k) => k.id === id)
+      // Read back rather than taken from here: a revocation that came first (another admin's) stands.
+      const now = await apiKeys.get(id)
       return { id, status: 'revoked' as const, revoked_at: iso(now?.revoked_at ?? new Date())! }
     },
   )

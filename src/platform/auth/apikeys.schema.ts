@@ -1,9 +1,17 @@
 import { type Static, Type } from 'typebox'
+import { SHOWS_SOMETHING } from '../text.js'
 
 /** The roles a key may be made with (as `ovasabi apikey create --role`): a guest key means nothing. */
 const KeyRole = Type.Union([Type.Literal('admin'), Type.Literal('editor'), Type.Literal('participant')], {
   description: 'What the key may do: `admin`, `editor` or `participant`',
 })
+
+/**
+ * A key's name, as the console and `ovasabi apikey list` show it: something visible (a blank name
+ * says nothing of what the key is for), on one line (a line break forges a second row of the
+ * list), without control characters or bidirectional overrides (which reverse the text around them).
+ */
+const KEY_NAME_PATTERN = `^${SHOWS_SOMETHING}[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]+$`
 
 /** A campaign's slug, as `CAMPAIGN_SLUG` in `apikeys.ts` checks it. */
 const CampaignSlug = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', description: 'A campaign slug' })
@@ -13,7 +21,9 @@ export const CreateApiKeyBody = Type.Object(
     name: Type.String({
       minLength: 1,
       maxLength: 100,
-      description: 'What the key is for (1–100 characters)',
+      pattern: KEY_NAME_PATTERN,
+      description: 'What the key is for (1–100 characters, one line, something visible)',
+      errorMessage: 'must show something, on one line, without control characters or bidirectional overrides',
     }),
     role: KeyRole,
     expires_in_seconds: Type.Optional(

@@ -89,6 +89,8 @@ export interface ApiKeyService {
     campaigns?: readonly string[]
   }): Promise<ApiKeyRecord & { key: string }>
   list(): Promise<ApiKeyRecord[]>
+  /** One key's record by its id, or undefined when there is none (whatever text is asked). */
+  get(id: string): Promise<ApiKeyRecord | undefined>
   revoke(id: string): Promise<boolean>
   /**
    * The principal for a key, or undefined when unknown or revoked; an expired key throws
@@ -262,6 +264,15 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
         .select(columns)
         .orderBy('created_at')
         .execute()) as ApiKeyRecord[]
+    },
+    async get(id) {
+      // No id holds a NUL, and the database refuses to compare with one (an error, not "none").
+      if (id.includes('\u0000')) return undefined
+      return (await deps.db
+        .selectFrom('service_security_apikey')
+        .select(columns)
+        .where('id', '=', id)
+        .executeTakeFirst()) as ApiKeyRecord | undefined
     },
     async revoke(id) {
       const revoked = await deps.db
