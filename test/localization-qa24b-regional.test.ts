@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:http'
 import { describe, it } from 'node:test'
-import { listenUpstream } from './fixtures/libretranslate.js'
 import { json } from './helper.js'
-import { translationSuite } from './localization-fixtures.js'
+import { startEchoUpstream, translationSuite } from './localization-fixtures.js'
 
 const tag = () => randomBytes(3).toString('hex')
 
@@ -13,37 +11,8 @@ const tag = () => randomBytes(3).toString('hex')
  * `/translate` works. Like most instances it has no `pt-BR` model: it knows the codes below and
  * refuses any other as LibreTranslate does (400 `{"error": "pt-BR is not supported"}`).
  */
-async function startListlessUpstream() {
-  const known = new Set(['en', 'de', 'pt', 'zh', 'zh-Hant'])
-  const state = {
-    url: '',
-    /** `[source, target]` of each POST /translate. */
-    pairs: [] as Array<[string, string]>,
-    close: async () => {},
-  }
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = []
-    for await (const c of req) chunks.push(c as Buffer)
-    res.setHeader('content-type', 'application/json')
-    if (req.method === 'GET') {
-      res.statusCode = 500
-      return res.end(JSON.stringify({ error: 'Cannot load languages' }))
-    }
-    const { q, source, target } = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-    state.pairs.push([source, target])
-    for (const code of [source, target]) {
-      if (code !== 'auto' && !known.has(code)) {
-        res.statusCode = 400
-        return res.end(JSON.stringify({ error: `${code} is not supported` }))
-      }
-    }
-    const texts: string[] = Array.isArray(q) ? q : [q]
-    const out = texts.map((t) => `[${target}] ${t}`)
-    res.end(JSON.stringify({ translatedText: Array.isArray(q) ? out : out[0] }))
-  })
-  Object.assign(state, await listenUpstream(server))
-  return state
-}
+const startListlessUpstream = () =>
+  startEchoUpstream(['en', 'de', 'pt', 'zh', 'zh-Hant'], { listsLanguages: false })
 
 describe('localization QA 24b: regional tags while the language list is unknown', () => {
   const suite = translationSuite('pglite', startListlessUpstream, {

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:http'
 import { describe, it } from 'node:test'
 import { pickLocale } from '../src/modules/localization/locale.js'
-import { listenUpstream } from './fixtures/libretranslate.js'
 import { json } from './helper.js'
-import { translationSuite } from './localization-fixtures.js'
+import { startEchoUpstream, translationSuite } from './localization-fixtures.js'
 
 const tag = () => randomBytes(3).toString('hex')
 
@@ -13,40 +11,8 @@ const tag = () => randomBytes(3).toString('hex')
  * A LibreTranslate listing Chinese as `chinese` names it (only one form of each script), and
  * refusing any code it does not list as LibreTranslate does (400 "… is not supported").
  */
-async function startChineseUpstream(chinese: string[]) {
-  const codes = ['en', ...chinese]
-  const state = {
-    url: '',
-    /** `[source, target]` of each POST /translate. */
-    pairs: [] as Array<[string, string]>,
-    close: async () => {},
-  }
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = []
-    for await (const c of req) chunks.push(c as Buffer)
-    res.setHeader('content-type', 'application/json')
-    if (req.method === 'GET') {
-      return res.end(
-        JSON.stringify(
-          codes.map((code) => ({ code, name: code, targets: codes.filter((other) => other !== code) })),
-        ),
-      )
-    }
-    const { q, source, target } = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-    state.pairs.push([source, target])
-    for (const code of [source, target]) {
-      if (code !== 'auto' && !codes.includes(code)) {
-        res.statusCode = 400
-        return res.end(JSON.stringify({ error: `${code} is not supported` }))
-      }
-    }
-    const texts: string[] = Array.isArray(q) ? q : [q]
-    const out = texts.map((t) => `[${target}] ${t}`)
-    res.end(JSON.stringify({ translatedText: Array.isArray(q) ? out : out[0] }))
-  })
-  Object.assign(state, await listenUpstream(server))
-  return state
-}
+const startChineseUpstream = (chinese: string[]) =>
+  startEchoUpstream(['en', ...chinese], { listsLanguages: true })
 
 describe('localization QA 28b: script and region forms of Chinese (unit)', () => {
   it('maps zh-Hant to zh-TW and zh-Hans to zh-CN, and back', () => {

@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import sharp from 'sharp'
 import { gifWithoutComments, jpegWithoutComments } from '../src/modules/media/comments.js'
-import {
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  type TestContext,
-  listenLocally,
-} from './helper.js'
-import { publishedUpload } from './media-fixtures.js'
+import { DIALECTS } from './helper.js'
+import { mediaSuite, publishedUpload } from './media-fixtures.js'
 
 /** Comments and XMP in JPEG and GIF uploads go without the image being re-encoded. */
 
@@ -95,22 +88,11 @@ describe('GIF comments and XMP', () => {
 
 for (const dialect of DIALECTS) {
   describe(`images published without their comments (${dialect})`, () => {
-    let ctx: TestContext
-    let base: string
-    let token: string
-    let slug: string
-
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      base = await listenLocally(ctx.app)
-      token = (await guestToken(ctx.app)).token
-      slug = await createCampaign(ctx.app)
-    })
-    after(async () => ctx.close())
+    const suite = mediaSuite(dialect)
 
     /** Uploads `file` as `type`; the answer and the bytes then served. */
     const upload = (bytes: Buffer, type: string) =>
-      publishedUpload(ctx.app, base, slug, token, { bytes, type, filename: 'img' })
+      publishedUpload(suite.app, suite.base, suite.slug, suite.token, { bytes, type, filename: 'img' })
 
     it('a JPEG whose only metadata is a comment: the comment goes, its pixels are not re-encoded', async () => {
       const { body, served } = await upload(withSegments(jpeg, com(SECRET)), 'image/jpeg')

@@ -10,7 +10,18 @@ import type { Campaign } from '../src/modules/campaign/campaign.schema.js'
 import type { Principal } from '../src/platform/auth/principal.js'
 import type { Db } from '../src/platform/db/database.js'
 import type { FastifyInstance } from 'fastify'
-import { JWT_SECRET, json, sendAction, type TestContext } from './helper.js'
+import { after, before } from 'node:test'
+import {
+  buildTestApp,
+  createCampaign,
+  type Dialect,
+  guestToken,
+  JWT_SECRET,
+  json,
+  listenLocally,
+  sendAction,
+  type TestContext,
+} from './helper.js'
 
 /** The names of the files below `dir` (none when it does not exist). */
 export function filesUnder(dir: string): string[] {
@@ -156,4 +167,65 @@ export async function publishedUpload(
   const served = await fetch(`${base}/media/${media_id}`)
   assert.equal(served.status, 200)
   return { body, media_id: media_id as string, served: Buffer.from(await served.arrayBuffer()) }
+}
+
+/** What a `mediaSuite` holds once its `before` ran. */
+export interface MediaSuite {
+  readonly ctx: TestContext
+  /** `ctx.app`. */
+  readonly app: FastifyInstance
+  /** The app's `http://127.0.0.1:<port>` origin: it listens, for uploads and reads over HTTP. */
+  readonly base: string
+  /** The suite's campaign. */
+  readonly slug: string
+  /** A guest session's token, its id, and its `authorization` header. */
+  readonly token: string
+  readonly sessionId: string
+  readonly auth: Record<string, string>
+}
+
+/**
+ * Call inside a `describe`: before its tests, a test app on `dialect` (with `env`) listening on a
+ * local port, a campaign made with `campaign` (all features on, by default), and a guest session;
+ * after them, closes the app.
+ */
+export function mediaSuite(
+  dialect: Dialect,
+  options: { env?: Record<string, string>; campaign?: Parameters<typeof createCampaign>[1] } = {},
+): MediaSuite {
+  let ctx: TestContext | undefined
+  let base = ''
+  let slug = ''
+  let guest = { token: '', session_id: '' }
+  before(async () => {
+    ctx = await buildTestApp({ dialect, env: options.env })
+    base = await listenLocally(ctx.app)
+    slug = await createCampaign(ctx.app, options.campaign)
+    guest = await guestToken(ctx.app)
+  })
+  after(() => ctx?.close())
+  return {
+    get ctx() {
+      if (!ctx) throw new Error('the suite has not started: use it inside a hook or a test')
+      return ctx
+    },
+    get app() {
+      return this.ctx.app
+    },
+    get base() {
+      return base
+    },
+    get slug() {
+      return slug
+    },
+    get token() {
+      return guest.token
+    },
+    get sessionId() {
+      return guest.session_id
+    },
+    get auth() {
+      return { authorization: `Bearer ${guest.token}` }
+    },
+  }
 }

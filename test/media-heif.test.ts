@@ -3,15 +3,14 @@
 // them (`mdat` or `idat`), so the picture, every offset and the size stay as they were.
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import sharp from 'sharp'
 import { locationBoxes, neutraliser } from '../src/modules/media/bmff.js'
 import { box, fullBox, ftyp, itunesMeta, mdat, POSITION } from './fixtures/media-bmff.js'
-import { buildTestApp, createCampaign, DIALECTS, guestToken, type TestContext } from './helper.js'
-import { publishedUpload } from './media-fixtures.js'
+import { DIALECTS } from './helper.js'
+import { mediaSuite, publishedUpload } from './media-fixtures.js'
 
 const u16 = (n: number) => Buffer.from([n >> 8, n & 255])
 const u32 = (n: number) => {
@@ -122,21 +121,9 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 
 for (const dialect of DIALECTS) {
   describe(`HEIC photos published without their EXIF and XMP (${dialect})`, () => {
-    let ctx: TestContext
-    let base: string
-    let token: string
-    let slug: string
-
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      base = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}`
-      token = (await guestToken(ctx.app)).token
-      slug = await createCampaign(ctx.app, {
-        metadata: { custom_rules: { media_allowed_types: ['image/heic'] } },
-      })
+    const suite = mediaSuite(dialect, {
+      campaign: { metadata: { custom_rules: { media_allowed_types: ['image/heic'] } } },
     })
-    after(() => ctx.close())
 
     it('serves a phone-style photo the same size, its EXIF zeroed, its XMP gone, its picture intact', async () => {
       // A real HEIF written by libheif (AV1-coded: the bundled codec), branded as a phone's HEIC.
@@ -158,7 +145,7 @@ for (const dialect of DIALECTS) {
       photo.write('heic', 8, 'latin1')
       assert.ok(has(photo, 'TestCam') && has(photo, 'GPSLatitude'))
 
-      const { body, served } = await publishedUpload(ctx.app, base, slug, token, {
+      const { body, served } = await publishedUpload(suite.app, suite.base, suite.slug, suite.token, {
         bytes: photo,
         type: 'image/heic',
         filename: 'IMG_0001.HEIC',

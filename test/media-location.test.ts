@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { usage } from '../src/modules/media/media.repo.js'
 import {
   appleMeta,
@@ -14,15 +14,8 @@ import {
   xmpUuid,
   xyz,
 } from './fixtures/media-bmff.js'
-import {
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  type TestContext,
-  listenLocally,
-} from './helper.js'
-import { publishedUpload } from './media-fixtures.js'
+import { DIALECTS } from './helper.js'
+import { mediaSuite, publishedUpload } from './media-fixtures.js'
 
 /** Recordings are published without where they were made, the same size, hashed as published. */
 
@@ -31,29 +24,17 @@ const has = (file: Buffer, text: string) => file.includes(Buffer.from(text, 'lat
 
 for (const dialect of DIALECTS) {
   describe(`recordings published without their location (${dialect})`, () => {
-    let ctx: TestContext
-    let base: string
-    let token: string
-    let sessionId: string
-    let slug: string
-
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      base = await listenLocally(ctx.app)
-      const guest = await guestToken(ctx.app)
-      token = guest.token
-      sessionId = guest.session_id
-      slug = await createCampaign(ctx.app, {
+    const suite = mediaSuite(dialect, {
+      campaign: {
         metadata: {
           custom_rules: { media_allowed_types: ['video/mp4', 'video/quicktime', 'audio/x-m4a'] },
         },
-      })
+      },
     })
-    after(async () => ctx.close())
 
     /** Uploads `file` as `type`; the answer and the bytes then served. */
     const upload = (bytes: Buffer, type: string) =>
-      publishedUpload(ctx.app, base, slug, token, { bytes, type, filename: 'clip' })
+      publishedUpload(suite.app, suite.base, suite.slug, suite.token, { bytes, type, filename: 'clip' })
 
     it('makes the boxes that say where free, keeping the size and hashing what is served', async () => {
       const apple = appleMeta([
@@ -73,8 +54,8 @@ for (const dialect of DIALECTS) {
         freed(xmpUuid()),
       ])
       const before = await usage(
-        ctx.app.platform.database.db,
-        { session_id: sessionId },
+        suite.app.platform.database.db,
+        { session_id: suite.sessionId },
         new Date(),
         new Date(0),
       )
@@ -85,7 +66,7 @@ for (const dialect of DIALECTS) {
       for (const gone of [POSITION, XMP, 'location']) assert.equal(has(served, gone), false, gone)
       assert.equal(body.size, mp4.length)
       assert.equal(body.sha256, sha256(expected))
-      const row = await ctx.app.platform.database.db
+      const row = await suite.app.platform.database.db
         .selectFrom('service_media_main')
         .selectAll()
         .where('id', '=', media_id)
@@ -94,8 +75,8 @@ for (const dialect of DIALECTS) {
       assert.equal(Number(row.size_bytes), expected.length)
       // The quotas count what is stored.
       const after = await usage(
-        ctx.app.platform.database.db,
-        { session_id: sessionId },
+        suite.app.platform.database.db,
+        { session_id: suite.sessionId },
         new Date(),
         new Date(0),
       )

@@ -2,19 +2,9 @@ import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import {
-  adminHeaders,
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  json,
-  listenLocally,
-  sendAction,
-  type TestContext,
-} from './helper.js'
-import { filesUnder, mediaRow } from './media-fixtures.js'
+import { describe, it } from 'node:test'
+import { adminHeaders, createCampaign, DIALECTS, guestToken, json, sendAction } from './helper.js'
+import { filesUnder, mediaRow, mediaSuite } from './media-fixtures.js'
 
 /** A small PDF: sniffed as application/pdf, no thumbnail. */
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(2000, 0x20), Buffer.from('\n%%EOF\n')])
@@ -44,21 +34,13 @@ function put(url: string, body: Buffer, opts: { chunked?: boolean; contentLength
 
 for (const dialect of DIALECTS) {
   describe(`media QA 2 (${dialect})`, () => {
-    let ctx: TestContext
-    let base: string
-    let token: string
-    let slug: string
-
-    before(async () => {
-      ctx = await buildTestApp({ dialect, env: { MEDIA_USER_QUOTA_BYTES: String(USER_QUOTA) } })
-      base = await listenLocally(ctx.app)
-      token = (await guestToken(ctx.app)).token
-      slug = await createCampaign(ctx.app, { metadata: { custom_rules: { media_max_bytes: PER_FILE } } })
+    const suite = mediaSuite(dialect, {
+      env: { MEDIA_USER_QUOTA_BYTES: String(USER_QUOTA) },
+      campaign: { metadata: { custom_rules: { media_max_bytes: PER_FILE } } },
     })
-    after(async () => ctx.close())
 
-    async function ticket(size?: number, auth = token) {
-      const res = await sendAction(ctx.app, slug, auth, 'upload_media', {
+    async function ticket(size?: number, auth = suite.token) {
+      const res = await sendAction(suite.app, suite.slug, auth, 'upload_media', {
         filename: 'flyer.pdf',
         content_type: 'application/pdf',
         ...(size === undefined ? {} : { size }),
@@ -69,16 +51,16 @@ for (const dialect of DIALECTS) {
 
     /** The upload failed as `reason` and left no file and no served URL. */
     async function failedWithNothing(id: string, reason: string) {
-      const row = await mediaRow(ctx.app.platform.database.db, id)
+      const row = await mediaRow(suite.app.platform.database.db, id)
       assert.deepEqual([row.status, row.failure_reason], ['failed', reason])
-      assert.deepEqual(filesUnder(join(ctx.config.MEDIA_DIR, slug, id)), [])
-      assert.equal((await fetch(`${base}/media/${id}`)).status, 404)
+      assert.deepEqual(filesUnder(join(suite.ctx.config.MEDIA_DIR, suite.slug, id)), [])
+      assert.equal((await fetch(`${suite.base}/media/${id}`)).status, 404)
     }
 
     it('refuses a body that ends short of the size its URL was asked for, publishing nothing', async () => {
       const t = await ticket(PDF.length)
       // Chunked: the body ends cleanly, only shorter (a client or proxy that cut it off).
-      const res = await put(base + t.upload_url, PDF.subarray(0, 1000), { chunked: true })
+      const res = await put(suite.base + t.upload_url, PDF.subarray(0, 1000), { chunked: true })
       assert.equal(res.status, 400, JSON.stringify(res.body))
       assert.equal(res.body.error.code, 'UPLOAD_SIZE_MISMATCH')
       assert.deepEqual(res.body.error.details, { declared_bytes: PDF.length, received_bytes: 1000 })
@@ -87,7 +69,7 @@ for (const dialect of DIALECTS) {
 
     it('refuses a Content-Length other than the declared size before reading the body', async () => {
       const t = await ticket(PDF.length)
-      const res = await put(base + t.upload_url, PDF.subarray(0, 1000))
+      const res = await put(suite.base + t.upload_url, PDF.subarray(0, 1000))
       assert.equal(res.status, 400, JSON.stringify(res.body))
       assert.equal(res.body.error.code, 'UPLOAD_SIZE_MISMATCH')
       await failedWithNothing(t.media_id, 'size_mismatch')
@@ -95,7 +77,7 @@ for (const dialect of DIALECTS) {
 
     it('refuses a body longer than the declared size', async () => {
       const t = await ticket(1000)
-      const res = await put(base + t.upload_url, PDF, { chunked: true })
+      const res = await put(suite.base + t.upload_url, PDF, { chunked: true })
       assert.equal(res.status, 400, JSON.stringify(res.body))
       assert.equal(res.body.error.code, 'UPLOAD_SIZE_MISMATCH')
       await failedWithNothing(t.media_id, 'size_mismatch')
@@ -104,7 +86,7 @@ for (const dialect of DIALECTS) {
     it('publishes a body of exactly the declared size, and one whose size was not declared', async () => {
       for (const size of [PDF.length, undefined]) {
         const t = await ticket(size)
-        const res = await put(base + t.upload_url, PDF, { chunked: true })
+        const res = await put(suite.base + t.upload_url, PDF, { chunked: true })
         assert.equal(res.status, 200, JSON.stringify(res.body))
         assert.deepEqual([res.body.status, res.body.size], ['ready', PDF.length])
       }
@@ -113,12 +95,12 @@ for (const dialect of DIALECTS) {
     it('reserves only the declared size against the quota', async () => {
       // 250,000 bytes of quota, files of up to 100,000: without a size an open URL holds 100,000,
       // so a third is cut; ten URLs for files of 2,016 bytes fit easily.
-      const { token: mine } = await guestToken(ctx.app)
+      const { token: mine } = await guestToken(suite.app)
       const tickets = []
       for (let i = 0; i < 10; i++) tickets.push(await ticket(PDF.length, mine))
       assert.ok(tickets.every((t) => t.max_bytes === PDF.length))
       for (const t of tickets.slice(0, 2)) {
-        const res = await put(base + t.upload_url, PDF)
+        const res = await put(suite.base + t.upload_url, PDF)
         assert.equal(res.status, 200, JSON.stringify(res.body))
       }
       // Undeclared, an URL still takes what is left, up to the per-file limit.
@@ -127,42 +109,42 @@ for (const dialect of DIALECTS) {
     })
 
     it('fails an upload whose storage cannot be opened (503), instead of leaving it uploading', async () => {
-      const broken = await createCampaign(ctx.app)
+      const broken = await createCampaign(suite.app)
       // The campaign's directory is a file: the storage cannot create the upload's file.
-      mkdirSync(ctx.config.MEDIA_DIR, { recursive: true })
-      writeFileSync(join(ctx.config.MEDIA_DIR, broken), 'not a directory')
-      const res = await sendAction(ctx.app, broken, token, 'upload_media', {
+      mkdirSync(suite.ctx.config.MEDIA_DIR, { recursive: true })
+      writeFileSync(join(suite.ctx.config.MEDIA_DIR, broken), 'not a directory')
+      const res = await sendAction(suite.app, broken, suite.token, 'upload_media', {
         filename: 'flyer.pdf',
         content_type: 'application/pdf',
         size: PDF.length,
       })
       const t = json(res).result as { media_id: string; upload_url: string }
-      const answer = await put(base + t.upload_url, PDF)
+      const answer = await put(suite.base + t.upload_url, PDF)
       // The storage's failure, as when it refuses bytes midway: 503, not a masked 500.
       assert.equal(answer.status, 503, JSON.stringify(answer.body))
       assert.equal(answer.body.error.code, 'STORAGE_UNAVAILABLE')
-      const row = await mediaRow(ctx.app.platform.database.db, t.media_id)
+      const row = await mediaRow(suite.app.platform.database.db, t.media_id)
       assert.deepEqual([row.status, row.failure_reason], ['failed', 'storage_error'])
       // The uploader reads that it failed, and its reservation no longer counts.
-      const own = await ctx.app.inject({
+      const own = await suite.app.inject({
         method: 'GET',
         url: `/api/media/${t.media_id}`,
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization: `Bearer ${suite.token}` },
       })
       assert.deepEqual([json(own).status, json(own).reason], ['failed', 'storage_error'])
     })
 
     it('answers a long list of ranges with the whole file, not 400', async () => {
       const t = await ticket(PDF.length)
-      assert.equal((await put(base + t.upload_url, PDF)).status, 200)
+      assert.equal((await put(suite.base + t.upload_url, PDF)).status, 200)
       // 60 ranges, as a media player or PDF viewer may ask: several ranges may be answered in full.
       const many = `bytes=${Array.from({ length: 60 }, (_, i) => `${i * 30}-${i * 30 + 9}`).join(',')}`
       assert.ok(many.length > 500)
-      const res = await fetch(`${base}/media/${t.media_id}`, { headers: { range: many } })
+      const res = await fetch(`${suite.base}/media/${t.media_id}`, { headers: { range: many } })
       assert.equal(res.status, 200)
       assert.ok(Buffer.from(await res.arrayBuffer()).equals(PDF))
       // One range, however it is padded with leading zeros, is still one range.
-      const one = await fetch(`${base}/media/${t.media_id}`, {
+      const one = await fetch(`${suite.base}/media/${t.media_id}`, {
         headers: { range: `bytes=${'0'.repeat(300)}9-19` },
       })
       assert.equal(one.status, 206)
@@ -170,10 +152,10 @@ for (const dialect of DIALECTS) {
     })
 
     it('pages through a campaign media list with before, and filters it by status', async () => {
-      const own = await createCampaign(ctx.app)
+      const own = await createCampaign(suite.app)
       const ids: string[] = []
       for (let i = 0; i < 5; i++) {
-        const res = await sendAction(ctx.app, own, token, 'upload_media', {
+        const res = await sendAction(suite.app, own, suite.token, 'upload_media', {
           filename: `f${i}.pdf`,
           content_type: 'application/pdf',
           size: PDF.length,
@@ -181,7 +163,7 @@ for (const dialect of DIALECTS) {
         ids.push(json(res).result.media_id)
       }
       const list = async (query: string) => {
-        const res = await ctx.app.inject({
+        const res = await suite.app.inject({
           method: 'GET',
           url: `/api/campaign/${own}/media?${query}`,
           headers: adminHeaders,
@@ -194,7 +176,7 @@ for (const dialect of DIALECTS) {
       const first = await list('limit=2')
       assert.deepEqual(first, newestFirst.slice(0, 2))
       // The last id seen pages on, even once that media is deleted.
-      const del = await ctx.app.inject({
+      const del = await suite.app.inject({
         method: 'DELETE',
         url: `/api/campaign/${own}/media/${first[1]}`,
         headers: adminHeaders,
@@ -209,7 +191,7 @@ for (const dialect of DIALECTS) {
       )
       assert.deepEqual(await list('status=ready'), [])
       for (const bad of ['before=nope', 'status=gone']) {
-        const res = await ctx.app.inject({
+        const res = await suite.app.inject({
           method: 'GET',
           url: `/api/campaign/${own}/media?${bad}`,
           headers: adminHeaders,

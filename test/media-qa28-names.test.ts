@@ -1,55 +1,39 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import sharp from 'sharp'
-import {
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  json,
-  listenLocally,
-  type TestContext,
-} from './helper.js'
-import { uploadTicket } from './media-fixtures.js'
+import { buildTestApp, createCampaign, DIALECTS, guestToken, json, type TestContext } from './helper.js'
+import { mediaSuite, uploadTicket } from './media-fixtures.js'
 
 for (const dialect of DIALECTS) {
   describe(`media QA 28, file names (${dialect})`, () => {
-    let ctx: TestContext
-    let base: string
-    let slug: string
-    let auth: Record<string, string>
-
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      base = await listenLocally(ctx.app)
-      slug = await createCampaign(ctx.app)
-      auth = { authorization: `Bearer ${(await guestToken(ctx.app)).token}` }
-    })
-    after(async () => ctx?.close())
+    const suite = mediaSuite(dialect)
 
     it('accepts ".." inside a name, stores it as a name and serves it under it', async () => {
       const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } })
         .png()
         .toBuffer()
       for (const filename of ['v1..2.png', 'Final..draft.png', '..hidden.png', 'wait...png', '...']) {
-        const t = await uploadTicket(ctx.app, slug, auth, {
+        const t = await uploadTicket(suite.app, suite.slug, suite.auth, {
           filename,
           content_type: 'image/png',
           size: png.length,
         })
         assert.equal(t.status, 200, `${filename}: ${JSON.stringify(t.body)}`)
-        const put = await fetch(base + t.body.result.upload_url, { method: 'PUT', body: new Uint8Array(png) })
+        const put = await fetch(suite.base + t.body.result.upload_url, {
+          method: 'PUT',
+          body: new Uint8Array(png),
+        })
         const ready = await put.json()
         assert.equal(put.status, 200, JSON.stringify(ready))
         assert.equal(ready.filename, filename)
         // The storage key is made of the campaign and the id: the name never reaches a path.
-        const row = await ctx.app.platform.database.db
+        const row = await suite.app.platform.database.db
           .selectFrom('service_media_main')
           .select('storage_key')
           .where('id', '=', ready.media_id)
           .executeTakeFirstOrThrow()
-        assert.equal(row.storage_key, `${slug}/${ready.media_id}/original`)
-        const served = await fetch(`${base}/media/${ready.media_id}`)
+        assert.equal(row.storage_key, `${suite.slug}/${ready.media_id}/original`)
+        const served = await fetch(`${suite.base}/media/${ready.media_id}`)
         assert.equal(served.status, 200)
         assert.match(served.headers.get('content-disposition')!, new RegExp(`filename\\*=UTF-8''${filename}`))
       }
@@ -67,7 +51,10 @@ for (const dialect of DIALECTS) {
         'a\u0007b.png',
         'a\u202Eb.png',
       ]) {
-        const t = await uploadTicket(ctx.app, slug, auth, { filename, content_type: 'image/png' })
+        const t = await uploadTicket(suite.app, suite.slug, suite.auth, {
+          filename,
+          content_type: 'image/png',
+        })
         assert.equal(t.status, 400, JSON.stringify(filename))
         assert.equal(t.body.error.code, 'INVALID_FILENAME', JSON.stringify(filename))
       }

@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import sharp from 'sharp'
-import {
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  json,
-  listenLocally,
-  type TestContext,
-} from './helper.js'
-import { uploadTicket } from './media-fixtures.js'
+import { DIALECTS, guestToken, json } from './helper.js'
+import { mediaSuite, uploadTicket } from './media-fixtures.js'
 
 // Small numbers, so a few upload URLs reach them: each URL may bring up to PER_FILE bytes.
 const USER_QUOTA = 100_000
@@ -19,45 +11,41 @@ const PER_FILE = 40_000
 
 for (const dialect of DIALECTS) {
   describe(`media QA 28, one quota for a person who joined mid-way (${dialect})`, () => {
-    let ctx: TestContext
-    let slug: string
-    let base: string
-
-    before(async () => {
-      ctx = await buildTestApp({
-        dialect,
-        env: { MEDIA_USER_QUOTA_BYTES: String(USER_QUOTA), MEDIA_CAMPAIGN_QUOTA_BYTES: '10000000' },
-      })
-      base = await listenLocally(ctx.app)
-      slug = await createCampaign(ctx.app, { metadata: { custom_rules: { media_max_bytes: PER_FILE } } })
+    const suite = mediaSuite(dialect, {
+      env: { MEDIA_USER_QUOTA_BYTES: String(USER_QUOTA), MEDIA_CAMPAIGN_QUOTA_BYTES: '10000000' },
+      campaign: { metadata: { custom_rules: { media_max_bytes: PER_FILE } } },
     })
-    after(async () => ctx?.close())
 
     const ticket = (authorization: string, size?: number) =>
-      uploadTicket(ctx.app, slug, { authorization }, { filename: 'a.png', content_type: 'image/png', size })
+      uploadTicket(
+        suite.app,
+        suite.slug,
+        { authorization },
+        { filename: 'a.png', content_type: 'image/png', size },
+      )
     const granted = async (authorization: string, size?: number) => {
       const t = await ticket(authorization, size)
       assert.equal(t.status, 200, JSON.stringify(t.body))
       return t.body.result as { media_id: string; max_bytes: number }
     }
     const remove = (authorization: string, id: string) =>
-      ctx.app.inject({
+      suite.app.inject({
         method: 'DELETE',
-        url: `/api/campaign/${slug}/media/${id}`,
+        url: `/api/campaign/${suite.slug}/media/${id}`,
         headers: { authorization },
       })
 
     /** A guest who holds 80,000 bytes of upload URLs, then joins from that session. */
     async function guestWhoJoins() {
-      const guest = `Bearer ${(await guestToken(ctx.app)).token}`
+      const guest = `Bearer ${(await guestToken(suite.app)).token}`
       const uploads = [await granted(guest), await granted(guest)]
       const email = `qa28.${Date.now()}.${Math.random().toString(36).slice(2)}@example.org`
       const password = 'correct horse battery staple'
-      const joined = await ctx.app.inject({
+      const joined = await suite.app.inject({
         method: 'POST',
         url: '/api/user/register',
         headers: { authorization: guest },
-        payload: { campaign: slug, name: 'Mid', email, password },
+        payload: { campaign: suite.slug, name: 'Mid', email, password },
       })
       assert.equal(joined.statusCode, 201, joined.body)
       return { guest, member: `Bearer ${json(joined).token}`, uploads, email, password }
@@ -79,12 +67,12 @@ for (const dialect of DIALECTS) {
 
     it('keeps one budget when the person logs in on another device', async () => {
       const { email, password, uploads } = await guestWhoJoins()
-      const elsewhere = `Bearer ${(await guestToken(ctx.app)).token}`
-      const login = await ctx.app.inject({
+      const elsewhere = `Bearer ${(await guestToken(suite.app)).token}`
+      const login = await suite.app.inject({
         method: 'POST',
         url: '/api/auth/login',
         headers: { authorization: elsewhere },
-        payload: { email, password, campaign: slug },
+        payload: { email, password, campaign: suite.slug },
       })
       assert.equal(login.statusCode, 200, login.body)
       const there = `Bearer ${json(login).token}`
@@ -92,7 +80,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await ticket(there)).status, 413)
       // What counts against them there is theirs there: they read it back and may delete it.
       const id = uploads[0]!.media_id
-      const own = await ctx.app.inject({
+      const own = await suite.app.inject({
         method: 'GET',
         url: `/api/media/${id}`,
         headers: { authorization: there },
@@ -106,31 +94,34 @@ for (const dialect of DIALECTS) {
       const png = await sharp(randomBytes(64 * 64 * 3), { raw: { width: 64, height: 64, channels: 3 } })
         .png({ compressionLevel: 0 })
         .toBuffer()
-      const guest = `Bearer ${(await guestToken(ctx.app)).token}`
+      const guest = `Bearer ${(await guestToken(suite.app)).token}`
       // As a guest: all of the quota but room for the file and 10 bytes.
       await granted(guest)
       await granted(guest)
       await granted(guest, USER_QUOTA - 2 * PER_FILE - png.length - 10)
       const email = `qa28.thumb.${Date.now()}@example.org`
       const password = 'correct horse battery staple'
-      const joined = await ctx.app.inject({
+      const joined = await suite.app.inject({
         method: 'POST',
         url: '/api/user/register',
         headers: { authorization: guest },
-        payload: { campaign: slug, name: 'Thumb', email, password },
+        payload: { campaign: suite.slug, name: 'Thumb', email, password },
       })
       assert.equal(joined.statusCode, 201, joined.body)
       // On another device, where the upload's own session holds none of those bytes.
-      const login = await ctx.app.inject({
+      const login = await suite.app.inject({
         method: 'POST',
         url: '/api/auth/login',
-        headers: { authorization: `Bearer ${(await guestToken(ctx.app)).token}` },
-        payload: { email, password, campaign: slug },
+        headers: { authorization: `Bearer ${(await guestToken(suite.app)).token}` },
+        payload: { email, password, campaign: suite.slug },
       })
       assert.equal(login.statusCode, 200, login.body)
       const t = await ticket(`Bearer ${json(login).token}`, png.length)
       assert.equal(t.status, 200, JSON.stringify(t.body))
-      const put = await fetch(base + t.body.result.upload_url, { method: 'PUT', body: new Uint8Array(png) })
+      const put = await fetch(suite.base + t.body.result.upload_url, {
+        method: 'PUT',
+        body: new Uint8Array(png),
+      })
       const answer = await put.json()
       assert.equal(put.status, 413, JSON.stringify(answer))
       assert.equal(answer.error.code, 'STORAGE_QUOTA_EXCEEDED')
@@ -139,7 +130,7 @@ for (const dialect of DIALECTS) {
 
     it('leaves another guest and another person their own budgets', async () => {
       await guestWhoJoins()
-      const stranger = `Bearer ${(await guestToken(ctx.app)).token}`
+      const stranger = `Bearer ${(await guestToken(suite.app)).token}`
       assert.equal((await granted(stranger)).max_bytes, PER_FILE)
       const { member } = await guestWhoJoins()
       assert.equal((await granted(member)).max_bytes, USER_QUOTA - 2 * PER_FILE)

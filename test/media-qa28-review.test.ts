@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { crc32, deflateSync } from 'node:zlib'
 import sharp from 'sharp'
-import {
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  listenLocally,
-  type TestContext,
-} from './helper.js'
-import { publishedUpload, uploadTicket } from './media-fixtures.js'
+import { createCampaign, DIALECTS } from './helper.js'
+import { mediaSuite, publishedUpload, uploadTicket } from './media-fixtures.js'
 
 /** One PNG chunk: length, type, data and CRC. */
 function chunk(type: string, data: Buffer): Buffer {
@@ -78,27 +71,19 @@ function animatedPng(): Buffer {
 
 for (const dialect of DIALECTS) {
   describe(`media QA 28, what a demanding uploader sends (${dialect})`, () => {
-    let ctx: TestContext
-    let base: string
-    let slug: string
-    let auth: Record<string, string>
-
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      base = await listenLocally(ctx.app)
-      slug = await createCampaign(ctx.app)
-      auth = { authorization: `Bearer ${(await guestToken(ctx.app)).token}` }
-    })
-    after(async () => ctx?.close())
+    const suite = mediaSuite(dialect)
 
     async function upload(bytes: Buffer, filename: string, contentType: string) {
-      const t = await uploadTicket(ctx.app, slug, auth, {
+      const t = await uploadTicket(suite.app, suite.slug, suite.auth, {
         filename,
         content_type: contentType,
         size: bytes.length,
       })
       assert.equal(t.status, 200, JSON.stringify(t.body))
-      const put = await fetch(base + t.body.result.upload_url, { method: 'PUT', body: new Uint8Array(bytes) })
+      const put = await fetch(suite.base + t.body.result.upload_url, {
+        method: 'PUT',
+        body: new Uint8Array(bytes),
+      })
       return { status: put.status, body: await put.json() }
     }
 
@@ -112,7 +97,7 @@ for (const dialect of DIALECTS) {
         assert.equal(put.status, 200, JSON.stringify(put.body))
         assert.equal(put.body.content_type, 'image/png')
         assert.ok(put.body.thumbnail_url, 'its first frame makes a thumbnail')
-        const served = await fetch(`${base}/media/${put.body.media_id}`)
+        const served = await fetch(`${suite.base}/media/${put.body.media_id}`)
         assert.equal(served.status, 200)
         assert.equal(served.headers.get('content-type'), 'image/png')
         assert.match(served.headers.get('content-disposition')!, /filename="sticker\.a?png"/)
@@ -125,7 +110,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('saves a HEIC photo named like a page under its own extension, as it does a JPEG', async () => {
-      const heic = await createCampaign(ctx.app, {
+      const heic = await createCampaign(suite.app, {
         metadata: { custom_rules: { media_allowed_types: ['image/heic'] } },
       })
       // A HEIF written by libheif, branded as a phone's HEIC.
@@ -135,29 +120,32 @@ for (const dialect of DIALECTS) {
           .toBuffer(),
       )
       photo.write('heic', 8, 'latin1')
-      const { body } = await publishedUpload(ctx.app, base, heic, auth.authorization!.slice(7), {
+      const { body } = await publishedUpload(suite.app, suite.base, heic, suite.token, {
         bytes: photo,
         type: 'image/heic',
         filename: 'invoice.html',
       })
-      const served = await fetch(`${base}/media/${body.media_id}`)
+      const served = await fetch(`${suite.base}/media/${body.media_id}`)
       assert.equal(served.status, 200)
       // A browser that saved it as `.html` would open it as a page.
       assert.match(served.headers.get('content-disposition')!, /filename="invoice\.html\.heic"/)
-      const named = await publishedUpload(ctx.app, base, heic, auth.authorization!.slice(7), {
+      const named = await publishedUpload(suite.app, suite.base, heic, suite.token, {
         bytes: photo,
         type: 'image/heic',
         filename: 'IMG_0001.HEIC',
       })
-      const kept = await fetch(`${base}/media/${named.body.media_id}`)
+      const kept = await fetch(`${suite.base}/media/${named.body.media_id}`)
       assert.match(kept.headers.get('content-disposition')!, /filename="IMG_0001\.HEIC"/)
     })
 
     it('refuses a form upload at once, saying to send the bytes, and leaves the URL usable', async () => {
       const png = animatedPng()
-      const t = await uploadTicket(ctx.app, slug, auth, { filename: 'a.png', content_type: 'image/png' })
+      const t = await uploadTicket(suite.app, suite.slug, suite.auth, {
+        filename: 'a.png',
+        content_type: 'image/png',
+      })
       assert.equal(t.status, 200, JSON.stringify(t.body))
-      const url = base + t.body.result.upload_url
+      const url = suite.base + t.body.result.upload_url
       // What many upload libraries send by default: the file inside a multipart/form-data body.
       const form = new FormData()
       form.append('file', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'a.png')
@@ -167,10 +155,10 @@ for (const dialect of DIALECTS) {
       assert.equal(refused.error.code, 'FORM_UPLOAD_NOT_ACCEPTED')
       assert.match(refused.error.message, /multipart\/form-data/)
       // Nothing was taken: the same URL then takes the bytes.
-      const own = await ctx.app.inject({
+      const own = await suite.app.inject({
         method: 'GET',
         url: `/api/media/${t.body.result.media_id}`,
-        headers: auth,
+        headers: suite.auth,
       })
       assert.equal(own.json().status, 'pending')
       const raw = await fetch(url, { method: 'PUT', body: new Uint8Array(png) })

@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import sharp from 'sharp'
-import {
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  json,
-  listenLocally,
-  type TestContext,
-} from './helper.js'
-import { uploadTicket } from './media-fixtures.js'
+import { createCampaign, DIALECTS, json } from './helper.js'
+import { mediaSuite, uploadTicket } from './media-fixtures.js'
 
 /** A small picture of one colour in `format`. */
 function picture(format: 'png' | 'jpeg') {
@@ -21,27 +13,16 @@ function picture(format: 'png' | 'jpeg') {
 
 for (const dialect of DIALECTS) {
   describe(`media QA 3 (${dialect})`, () => {
-    let ctx: TestContext
-    let base: string
-    let auth: Record<string, string>
-    let slug: string
+    const suite = mediaSuite(dialect)
 
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      base = await listenLocally(ctx.app)
-      auth = { authorization: `Bearer ${(await guestToken(ctx.app)).token}` }
-      slug = await createCampaign(ctx.app)
-    })
-    after(async () => ctx.close())
-
-    const ticket = (data: Record<string, unknown>, campaign = slug) =>
-      uploadTicket(ctx.app, campaign, auth, data)
+    const ticket = (data: Record<string, unknown>, campaign = suite.slug) =>
+      uploadTicket(suite.app, campaign, suite.auth, data)
 
     /** Asks for an upload URL, PUTs `bytes` to it, and answers the published media. */
     async function upload(bytes: Buffer, filename: string, contentType: string) {
       const t = await ticket({ filename, content_type: contentType, size: bytes.length })
       assert.equal(t.status, 200, JSON.stringify(t.body))
-      const res = await fetch(base + t.body.result.upload_url, {
+      const res = await fetch(suite.base + t.body.result.upload_url, {
         method: 'PUT',
         headers: { 'content-type': 'application/octet-stream' },
         body: new Uint8Array(bytes),
@@ -49,7 +30,7 @@ for (const dialect of DIALECTS) {
       const body = await res.json()
       assert.equal(res.status, 200, JSON.stringify(body))
       assert.equal(body.status, 'ready')
-      return { id: t.body.result.media_id as string, url: `${base}/media/${t.body.result.media_id}` }
+      return { id: t.body.result.media_id as string, url: `${suite.base}/media/${t.body.result.media_id}` }
     }
 
     it('lets caches keep a media only by revalidating it, so a deleted one stops being served', async () => {
@@ -79,10 +60,10 @@ for (const dialect of DIALECTS) {
       const etag = (await fetch(url, { method: 'HEAD' })).headers.get('etag')!
 
       // A takedown: the next revalidation learns the file is gone.
-      const removed = await ctx.app.inject({
+      const removed = await suite.app.inject({
         method: 'DELETE',
-        url: `/api/campaign/${slug}/media/${id}`,
-        headers: auth,
+        url: `/api/campaign/${suite.slug}/media/${id}`,
+        headers: suite.auth,
       })
       assert.equal(removed.statusCode, 204, removed.body)
       for (const served of [url, `${url}/thumbnail`]) {
@@ -95,7 +76,7 @@ for (const dialect of DIALECTS) {
     it('takes image/jpg and the other common aliases, storing and serving the usual name', async () => {
       const jpeg = await picture('jpeg')
       const { id, url } = await upload(jpeg, 'photo.jpg', 'image/jpg')
-      const own = await ctx.app.inject({ method: 'GET', url: `/api/media/${id}`, headers: auth })
+      const own = await suite.app.inject({ method: 'GET', url: `/api/media/${id}`, headers: suite.auth })
       assert.equal(json(own).content_type, 'image/jpeg')
       const served = await fetch(url)
       assert.equal(served.status, 200)
@@ -115,7 +96,7 @@ for (const dialect of DIALECTS) {
       }
       // The bytes must still be what the alias names: a PNG declared image/jpg is refused.
       const t = await ticket({ filename: 'x.jpg', content_type: 'image/jpg' })
-      const wrong = await fetch(base + t.body.result.upload_url, {
+      const wrong = await fetch(suite.base + t.body.result.upload_url, {
         method: 'PUT',
         headers: { 'content-type': 'application/octet-stream' },
         body: new Uint8Array(await picture('png')),
@@ -124,7 +105,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await wrong.json()).error.code, 'MEDIA_TYPE_MISMATCH')
 
       // A campaign's allowed list may name a type by its alias too.
-      const only = await createCampaign(ctx.app, {
+      const only = await createCampaign(suite.app, {
         metadata: { custom_rules: { media_allowed_types: ['image/jpg'] } },
       })
       assert.equal((await ticket({ filename: 'a.jpg', content_type: 'image/jpeg' }, only)).status, 200)

@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import sharp from 'sharp'
 import { allowedTypes } from '../src/modules/media/media.rules.js'
 import type { Campaign } from '../src/modules/campaign/campaign.schema.js'
-import {
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  json,
-  sendAction,
-  type TestContext,
-} from './helper.js'
-import { publishedUpload } from './media-fixtures.js'
+import { DIALECTS, json, sendAction } from './helper.js'
+import { mediaSuite, publishedUpload } from './media-fixtures.js'
 
 /**
  * `custom_rules.media_allowed_types` may say `image/*`, `video/*` or `audio/*` (QA 31): each stands
@@ -55,34 +46,22 @@ describe('media_allowed_types wildcards, as uploads read them', () => {
 
 for (const dialect of DIALECTS) {
   describe(`an image/* campaign's uploads (${dialect})`, () => {
-    let ctx: TestContext
-    let base: string
-    let token: string
-    let slug: string
-    before(async () => {
-      ctx = await buildTestApp({ dialect })
-      await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-      base = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}`
-      token = (await guestToken(ctx.app)).token
-      slug = await createCampaign(ctx.app, {
-        features: ['media'],
-        metadata: { custom_rules: { media_allowed_types: ['image/*'] } },
-      })
+    const suite = mediaSuite(dialect, {
+      campaign: { features: ['media'], metadata: { custom_rules: { media_allowed_types: ['image/*'] } } },
     })
-    after(() => ctx.close())
 
     it('takes a PNG and a JPEG, and refuses a PDF and a TIFF (415 MEDIA_TYPE_NOT_ALLOWED)', async () => {
       const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#c33' } })
         .png()
         .toBuffer()
-      const { body } = await publishedUpload(ctx.app, base, slug, token, {
+      const { body } = await publishedUpload(suite.app, suite.base, suite.slug, suite.token, {
         bytes: png,
         type: 'image/png',
         filename: 'dot.png',
       })
       assert.equal(body.status, 'ready', JSON.stringify(body))
       const jpeg = await sharp(png).jpeg().toBuffer()
-      const second = await publishedUpload(ctx.app, base, slug, token, {
+      const second = await publishedUpload(suite.app, suite.base, suite.slug, suite.token, {
         bytes: jpeg,
         type: 'image/jpg',
         filename: 'dot.jpg',
@@ -93,7 +72,7 @@ for (const dialect of DIALECTS) {
         ['application/pdf', 'doc.pdf'],
         ['image/tiff', 'scan.tiff'],
       ]) {
-        const refused = await sendAction(ctx.app, slug, token, 'upload_media', {
+        const refused = await sendAction(suite.app, suite.slug, suite.token, 'upload_media', {
           filename,
           content_type: type,
           size: 100,

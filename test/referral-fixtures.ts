@@ -3,7 +3,7 @@
 // qualifying actions, and what the referral tables and counters then hold.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { FEATURES } from '../src/modules/campaign/campaign.schema.js'
 import {
   createReferralService,
@@ -12,35 +12,91 @@ import {
 } from '../src/modules/referral/referral.service.js'
 import type { Db } from '../src/platform/db/database.js'
 import type { RealtimeMessage, RealtimePublisher } from '../src/realtime/publish.js'
-import { adminHeaders, json } from './helper.js'
+import { adminHeaders, captureFrames, json } from './helper.js'
 import { ip, mail } from './people-fixtures.js'
 
 export interface Joined {
   user: { id: string; email: string; display_name: string; referral_code: string }
   token: string
+  /** What became of the `referral_code` the join carried, when it carried one. */
+  referral?: { status: string; code?: string }
 }
 
-export async function join(app: FastifyInstance, campaign: string, name = 'Person'): Promise<Joined> {
+/** What a join may set; a fresh address (`r_…@example.com`), `Person` and a network of its own else. */
+export interface JoinFields {
+  name?: string
+  email?: string
+  referral_code?: string
+  /** The browser's current session, sent as its bearer token. */
+  token?: string
+  /** The client network (`x-forwarded-for`). */
+  ip?: string
+}
+
+/** `POST /api/user/register` with `fields`, answered with a success; the person and their session. */
+export async function joinWith(
+  app: FastifyInstance,
+  campaign: string,
+  fields: JoinFields = {},
+): Promise<Joined> {
   const res = await app.inject({
     method: 'POST',
     url: '/api/user/register',
-    headers: { 'x-forwarded-for': ip() },
-    payload: { campaign, email: mail('r'), name },
+    headers: {
+      'x-forwarded-for': fields.ip ?? ip(),
+      ...(fields.token ? { authorization: `Bearer ${fields.token}` } : {}),
+    },
+    payload: {
+      campaign,
+      email: fields.email ?? mail('r'),
+      name: fields.name ?? 'Person',
+      ...(fields.referral_code ? { referral_code: fields.referral_code } : {}),
+    },
   })
   assert.ok(res.statusCode < 300, `join: ${res.statusCode} ${res.body}`)
   return json(res)
 }
 
-/** `POST /api/referral` answered 200; its `status` (`pending`, `qualified`). */
-export async function apply(app: FastifyInstance, campaign: string, who: Joined, code: string) {
-  const res = await app.inject({
+/** A join as `name` (at `email` when given), answered with a success. */
+export function join(
+  app: FastifyInstance,
+  campaign: string,
+  name = 'Person',
+  email?: string,
+): Promise<Joined> {
+  return joinWith(app, campaign, { name, email })
+}
+
+/**
+ * `POST /api/referral`: the session of `who` applies `code` (anything, for the refusals) in
+ * `campaign`, from `fromIp` (a network of its own unless given); the response as it is.
+ */
+export function tryApply(
+  app: FastifyInstance,
+  campaign: string,
+  who: { token: string },
+  code: unknown,
+  fromIp = ip(),
+) {
+  return app.inject({
     method: 'POST',
     url: '/api/referral',
-    headers: { authorization: `Bearer ${who.token}`, 'x-forwarded-for': ip() },
+    headers: { authorization: `Bearer ${who.token}`, 'x-forwarded-for': fromIp },
     payload: { campaign, code },
   })
+}
+
+/** `POST /api/referral` answered 200; its `status` (`pending`, `qualified`). */
+export async function apply(app: FastifyInstance, campaign: string, who: Joined, code: string) {
+  const res = await tryApply(app, campaign, who, code)
   assert.equal(res.statusCode, 200, res.body)
   return json(res).status as string
+}
+
+/** `res` is a refusal: `status`, with error `code`. */
+export function refused(res: LightMyRequestResponse, status: number, code: string) {
+  assert.equal(res.statusCode, status, res.body)
+  assert.equal(json(res).error.code, code, res.body)
 }
 
 /** `POST /api/:slug/update` of a quote, from an address of its own (quotes are rate limited per address). */
@@ -211,4 +267,23 @@ export function detachedReferralService(
     recheck: { sweepMs: 60_000, ...options.recheck },
     catchUp: { sweepMs: 60_000, ...options.catchUp },
   })
+}
+
+/**
+ * The app of a suite (`realtimeSuite`, `suiteApp`) with every frame it publishes kept in `frames`,
+ * in order, from the first call of `app()` on: the suite's app exists only once its tests run.
+ */
+export function capturingFrames(suite: { readonly app: FastifyInstance }) {
+  const frames: RealtimeMessage[] = []
+  let capturing = false
+  return {
+    frames,
+    app: () => {
+      if (!capturing) {
+        capturing = true
+        void captureFrames(suite.app, (m) => frames.push(m as RealtimeMessage))
+      }
+      return suite.app
+    },
+  }
 }

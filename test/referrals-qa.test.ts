@@ -1,69 +1,17 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { referralRules } from '../src/modules/referral/referral.rules.js'
 import { createReferralService } from '../src/modules/referral/referral.service.js'
 import type { RealtimeMessage } from '../src/realtime/publish.js'
-import {
-  adminHeaders,
-  captureFrames,
-  createCampaign,
-  DIALECTS,
-  json,
-  onTwoPostgresNodes,
-  sendAction,
-} from './helper.js'
+import { adminHeaders, createCampaign, DIALECTS, json, onTwoPostgresNodes, sendAction } from './helper.js'
+import { ip, mail } from './people-fixtures.js'
 import { realtimeSuite } from './realtime/fixtures.js'
+import { capturingFrames, type Joined, join, joinWith, refused, tryApply } from './referral-fixtures.js'
 
 // A QA pass on referrals as a demanding user and as an attacker: odd custom_rules, every refusal
 // with its code, codes across campaigns, erased people, the leaderboard, milestones, states.
-
-interface Joined {
-  user: { id: string; email: string; display_name: string; referral_code: string }
-  token: string
-  referral?: { status: string; code?: string }
-}
-
-const mail = (tag = 'q', domain = 'example.com') => `${tag}_${randomBytes(4).toString('hex')}@${domain}`
-const ip = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
-
-async function join(
-  app: FastifyInstance,
-  campaign: string,
-  fields: { email?: string; name?: string; referral_code?: string; token?: string } = {},
-): Promise<Joined> {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/user/register',
-    headers: {
-      'x-forwarded-for': ip(),
-      ...(fields.token ? { authorization: `Bearer ${fields.token}` } : {}),
-    },
-    payload: {
-      campaign,
-      email: fields.email ?? mail(),
-      name: fields.name ?? 'Person',
-      ...(fields.referral_code ? { referral_code: fields.referral_code } : {}),
-    },
-  })
-  assert.ok(res.statusCode < 300, `join: ${res.statusCode} ${res.body}`)
-  return json(res)
-}
-
-function apply(app: FastifyInstance, campaign: string, who: Joined, code: unknown, fromIp = ip()) {
-  return app.inject({
-    method: 'POST',
-    url: '/api/referral',
-    headers: { authorization: `Bearer ${who.token}`, 'x-forwarded-for': fromIp },
-    payload: { campaign, code },
-  })
-}
-
-function refused(res: LightMyRequestResponse, status: number, code: string) {
-  assert.equal(res.statusCode, status, res.body)
-  assert.equal(json(res).error.code, code, res.body)
-}
 
 function patchRules(app: FastifyInstance, slug: string, custom_rules: Record<string, unknown>) {
   return app.inject({
@@ -112,7 +60,7 @@ async function referMany(app: FastifyInstance, slug: string, code: string, count
   const referred: Joined[] = []
   for (let i = 0; i < count; i++) {
     const who = await join(app, slug)
-    const res = await apply(app, slug, who, code)
+    const res = await tryApply(app, slug, who, code)
     assert.equal(res.statusCode, 200, res.body)
     referred.push(who)
   }
@@ -154,15 +102,7 @@ describe('referral rules read from odd custom_rules (stored before they were che
 for (const dialect of DIALECTS) {
   describe(`referrals QA (${dialect})`, () => {
     const live = realtimeSuite({ dialect })
-    const frames: RealtimeMessage[] = []
-    let capturing = false
-    const app = () => {
-      if (!capturing) {
-        capturing = true
-        void captureFrames(live.app, (m) => frames.push(m as RealtimeMessage))
-      }
-      return live.app
-    }
+    const { app, frames } = capturingFrames(live)
 
     it('refuses odd referral rules when a campaign is written, naming the rule, never a 500', async () => {
       const bad: Array<Record<string, unknown>> = [
@@ -205,7 +145,7 @@ for (const dialect of DIALECTS) {
       const slug = await createCampaign(app(), {
         metadata: { custom_rules: { referral_milestones: [3, 1, 3, 2] } },
       })
-      const ada = await join(app(), slug, { name: 'Ada', email: mail('ada') })
+      const ada = await join(app(), slug, 'Ada', mail('ada'))
       await referMany(app(), slug, ada.user.referral_code, 4)
       const fired = milestoneFrames(frames, slug)
       assert.deepEqual(
@@ -223,7 +163,7 @@ for (const dialect of DIALECTS) {
       const slug = await createCampaign(app(), {
         metadata: { custom_rules: { referral_milestones: [1, 4] } },
       })
-      const ada = await join(app(), slug, { name: 'Ada' })
+      const ada = await join(app(), slug, 'Ada')
       await referMany(app(), slug, ada.user.referral_code, 2)
       assert.deepEqual(
         milestoneFrames(frames, slug).map((m) => m.threshold),
@@ -246,7 +186,7 @@ for (const dialect of DIALECTS) {
 
     it('refuses unknown codes in every disguise with UNKNOWN_REFERRAL_CODE, and bad shapes with 400', async () => {
       const slug = await createCampaign(app())
-      const ada = await join(app(), slug, { name: 'Ada' })
+      const ada = await join(app(), slug, 'Ada')
       const code = ada.user.referral_code
       const bob = await join(app(), slug)
       const lookAlike: Record<string, string> = { '2': 'Z', '5': 'S', '8': 'B', B: '8', S: '5', Z: '2' }
@@ -267,9 +207,9 @@ for (const dialect of DIALECTS) {
         '----',
         'x'.repeat(32),
       ]
-      for (const c of unknown) refused(await apply(app(), slug, bob, c), 404, 'UNKNOWN_REFERRAL_CODE')
+      for (const c of unknown) refused(await tryApply(app(), slug, bob, c), 404, 'UNKNOWN_REFERRAL_CODE')
       for (const c of ['x'.repeat(33), 'ab', '', 1234567, null, [code], { code }, true])
-        refused(await apply(app(), slug, bob, c), 400, 'VALIDATION_FAILED')
+        refused(await tryApply(app(), slug, bob, c), 400, 'VALIDATION_FAILED')
       // As the action: the same refusals.
       const action = await sendAction(app(), slug, bob.token, 'referral.apply', { code: 1234567 })
       assert.equal(action.statusCode, 400, action.body)
@@ -277,7 +217,7 @@ for (const dialect of DIALECTS) {
       refused(viaAction, 404, 'UNKNOWN_REFERRAL_CODE')
       // Whitespace, dashes and case as people copy codes: accepted.
       const spaced = ` ${code.slice(0, 3).toLowerCase()}-${code.slice(3)}\t`
-      const ok = await apply(app(), slug, bob, spaced)
+      const ok = await tryApply(app(), slug, bob, spaced)
       assert.equal(ok.statusCode, 200, ok.body)
       assert.equal(json(ok).code, code)
     })
@@ -286,24 +226,24 @@ for (const dialect of DIALECTS) {
       const a = await createCampaign(app())
       const b = await createCampaign(app())
       const email = mail('ada')
-      const adaA = await join(app(), a, { name: 'Ada', email })
-      const adaB = await join(app(), b, { name: 'Ada', email, token: adaA.token })
+      const adaA = await join(app(), a, 'Ada', email)
+      const adaB = await joinWith(app(), b, { name: 'Ada', email, token: adaA.token })
       assert.notEqual(adaA.user.referral_code, adaB.user.referral_code)
       const bob = await join(app(), b)
-      refused(await apply(app(), b, bob, adaA.user.referral_code), 404, 'UNKNOWN_REFERRAL_CODE')
+      refused(await tryApply(app(), b, bob, adaA.user.referral_code), 404, 'UNKNOWN_REFERRAL_CODE')
       // Someone not in campaign A cannot use A's code in A either.
-      refused(await apply(app(), a, bob, adaA.user.referral_code), 403, 'REGISTRATION_REQUIRED')
+      refused(await tryApply(app(), a, bob, adaA.user.referral_code), 403, 'REGISTRATION_REQUIRED')
       // At join: the join succeeds, the code is refused.
-      const cy = await join(app(), b, { referral_code: adaA.user.referral_code })
+      const cy = await joinWith(app(), b, { referral_code: adaA.user.referral_code })
       assert.equal(cy.referral?.code, 'UNKNOWN_REFERRAL_CODE')
-      const ok = await apply(app(), b, bob, adaB.user.referral_code)
+      const ok = await tryApply(app(), b, bob, adaB.user.referral_code)
       assert.equal(ok.statusCode, 200, ok.body)
     })
 
     it('refuses the referrer’s own address in other case and whitespace', async () => {
       const slug = await createCampaign(app())
       const local = `ada.${randomBytes(3).toString('hex')}`
-      const ada = await join(app(), slug, { name: 'Ada', email: `${local}@example.com` })
+      const ada = await joinWith(app(), slug, { name: 'Ada', email: `${local}@example.com` })
       for (const email of [`${local.toUpperCase()}@EXAMPLE.COM`, `  ${local}@Example.Com `]) {
         const res = await app().inject({
           method: 'POST',
@@ -324,43 +264,43 @@ for (const dialect of DIALECTS) {
 
     it('caps a code per IP at max_referrals_per_ip, and a huge cap is no cap', async () => {
       const slug = await createCampaign(app(), { metadata: { custom_rules: { max_referrals_per_ip: 1 } } })
-      const ada = await join(app(), slug, { name: 'Ada' })
+      const ada = await join(app(), slug, 'Ada')
       const [bob, cy, dee] = [await join(app(), slug), await join(app(), slug), await join(app(), slug)]
-      assert.equal((await apply(app(), slug, bob, ada.user.referral_code, '10.9.9.9')).statusCode, 200)
+      assert.equal((await tryApply(app(), slug, bob, ada.user.referral_code, '10.9.9.9')).statusCode, 200)
       refused(
-        await apply(app(), slug, cy, ada.user.referral_code, '10.9.9.9'),
+        await tryApply(app(), slug, cy, ada.user.referral_code, '10.9.9.9'),
         422,
         'REFERRAL_IP_LIMIT_REACHED',
       )
-      assert.equal((await apply(app(), slug, dee, ada.user.referral_code, '10.9.9.8')).statusCode, 200)
+      assert.equal((await tryApply(app(), slug, dee, ada.user.referral_code, '10.9.9.8')).statusCode, 200)
       // Cy was refused, not referred: another address may still count them.
-      assert.equal((await apply(app(), slug, cy, ada.user.referral_code, '10.9.9.7')).statusCode, 200)
+      assert.equal((await tryApply(app(), slug, cy, ada.user.referral_code, '10.9.9.7')).statusCode, 200)
 
       const open = await createCampaign(app(), {
         metadata: { custom_rules: { max_referrals_per_ip: 2 ** 31 - 1 } },
       })
-      const eve = await join(app(), open, { name: 'Eve' })
+      const eve = await join(app(), open, 'Eve')
       for (let i = 0; i < 5; i++) {
-        const res = await apply(app(), open, await join(app(), open), eve.user.referral_code, '10.9.9.9')
+        const res = await tryApply(app(), open, await join(app(), open), eve.user.referral_code, '10.9.9.9')
         assert.equal(res.statusCode, 200, res.body)
       }
     })
 
     it('refuses every referral at max_referrals 0, and the last slot goes once', async () => {
       const none = await createCampaign(app(), { metadata: { custom_rules: { max_referrals: 0 } } })
-      const ada = await join(app(), none, { name: 'Ada' })
+      const ada = await join(app(), none, 'Ada')
       refused(
-        await apply(app(), none, await join(app(), none), ada.user.referral_code),
+        await tryApply(app(), none, await join(app(), none), ada.user.referral_code),
         409,
         'MAX_REFERRALS_REACHED',
       )
-      const joined = await join(app(), none, { referral_code: ada.user.referral_code })
+      const joined = await joinWith(app(), none, { referral_code: ada.user.referral_code })
       assert.equal(joined.referral?.code, 'MAX_REFERRALS_REACHED')
 
       const one = await createCampaign(app(), { metadata: { custom_rules: { max_referrals: 1 } } })
-      const eve = await join(app(), one, { name: 'Eve' })
+      const eve = await join(app(), one, 'Eve')
       const [bob, cy] = [await join(app(), one), await join(app(), one)]
-      const both = await Promise.all([bob, cy].map((p) => apply(app(), one, p, eve.user.referral_code)))
+      const both = await Promise.all([bob, cy].map((p) => tryApply(app(), one, p, eve.user.referral_code)))
       assert.deepEqual(both.map((r) => r.statusCode).sort(), [200, 409], both.map((r) => r.body).join())
     })
 
@@ -368,8 +308,8 @@ for (const dialect of DIALECTS) {
       const slug = await createCampaign(app(), {
         metadata: { custom_rules: { referral_milestones: [1, 2] } },
       })
-      const ada = await join(app(), slug, { name: 'Ada', email: mail('ada') })
-      const bo = await join(app(), slug, { name: 'Bo' })
+      const ada = await join(app(), slug, 'Ada', mail('ada'))
+      const bo = await join(app(), slug, 'Bo')
       await referMany(app(), slug, ada.user.referral_code, 1)
       await referMany(app(), slug, bo.user.referral_code, 1)
       const erased = await app().inject({
@@ -382,7 +322,7 @@ for (const dialect of DIALECTS) {
       const board = await leaderboard(app(), slug, viewer.token)
       assert.equal(board.statusCode, 200, board.body)
       assert.deepEqual(json(board).entries, [{ rank: 1, display_name: 'Bo', referrals: 1 }])
-      refused(await apply(app(), slug, viewer, ada.user.referral_code), 404, 'UNKNOWN_REFERRAL_CODE')
+      refused(await tryApply(app(), slug, viewer, ada.user.referral_code), 404, 'UNKNOWN_REFERRAL_CODE')
       const all = JSON.stringify(milestoneFrames(frames, slug))
       assert.ok(!all.includes(ada.user.email))
       // Erasing one Bo referred: Bo keeps the referral, the address hash of it goes.
@@ -412,9 +352,9 @@ for (const dialect of DIALECTS) {
       const slug = await createCampaign(app(), {
         metadata: { custom_rules: { referral_qualifies_on: 'quote.submit', referral_milestones: [1] } },
       })
-      const ada = await join(app(), slug, { name: 'Ada Gone', email: mail('ada') })
+      const ada = await join(app(), slug, 'Ada Gone', mail('ada'))
       const bob = await join(app(), slug)
-      assert.equal(json(await apply(app(), slug, bob, ada.user.referral_code)).status, 'pending')
+      assert.equal(json(await tryApply(app(), slug, bob, ada.user.referral_code)).status, 'pending')
       const erased = await app().inject({
         method: 'DELETE',
         url: `/api/user/${ada.user.id}`,
@@ -445,7 +385,7 @@ for (const dialect of DIALECTS) {
       const slug = await createCampaign(app())
       const names = ['<script>alert(1)</script>', 'Ω'.repeat(100), 'Robert"); DROP TABLE x;--', 'Zed']
       const people: Joined[] = []
-      for (const name of names) people.push(await join(app(), slug, { name }))
+      for (const name of names) people.push(await join(app(), slug, name))
       // Reverse order: the last joined reaches one referral first.
       for (const p of [...people].reverse()) await referMany(app(), slug, p.user.referral_code, 1)
       const viewer = await join(app(), slug)
@@ -533,7 +473,7 @@ for (const dialect of DIALECTS) {
 
     it('hides a draft campaign’s leaderboard from all but editors, as an unknown slug', async () => {
       const slug = await createCampaign(app())
-      const ada = await join(app(), slug, { name: 'Ada Secret' })
+      const ada = await join(app(), slug, 'Ada Secret')
       await referMany(app(), slug, ada.user.referral_code, 1)
       const viewer = await join(app(), slug)
       const back = await app().inject({
@@ -566,10 +506,10 @@ for (const dialect of DIALECTS) {
       const slug = await createCampaign(app(), {
         metadata: { custom_rules: { referral_qualifies_on: 'quote.submit', max_referrals: 1 } },
       })
-      const ada = await join(app(), slug, { name: 'Ada' })
+      const ada = await join(app(), slug, 'Ada')
       const [bob, cy] = [await join(app(), slug), await join(app(), slug)]
       for (const p of [bob, cy]) {
-        const res = await apply(app(), slug, p, ada.user.referral_code)
+        const res = await tryApply(app(), slug, p, ada.user.referral_code)
         assert.equal(json(res).status, 'pending', res.body)
       }
       const quote = (who: Joined) =>
@@ -594,8 +534,8 @@ for (const dialect of DIALECTS) {
       // Repeated actions change nothing: no second transition, no second audit entry.
       for (const who of [bob, cy, bob, cy]) assert.equal((await quote(who)).statusCode, 200)
       // Re-applying after rejection or qualification: already referred.
-      refused(await apply(app(), slug, cy, ada.user.referral_code), 409, 'ALREADY_REFERRED')
-      refused(await apply(app(), slug, bob, ada.user.referral_code), 409, 'ALREADY_REFERRED')
+      refused(await tryApply(app(), slug, cy, ada.user.referral_code), 409, 'ALREADY_REFERRED')
+      refused(await tryApply(app(), slug, bob, ada.user.referral_code), 409, 'ALREADY_REFERRED')
       const trail = (await auditTrail(app(), slug)).filter((e) => e.to_state !== 'refused')
       assert.deepEqual(
         trail.map((e) => [e.from_state, e.to_state, e.reason]),
@@ -654,8 +594,8 @@ describe('the last referral slot raced on two nodes (PostgreSQL)', {
       const results = await Promise.all(
         pairs.map(([a, b], i) =>
           Promise.all([
-            apply(first.app, slug, a, referrers[i]!.user.referral_code),
-            apply(second.app, slug, b, referrers[i]!.user.referral_code),
+            tryApply(first.app, slug, a, referrers[i]!.user.referral_code),
+            tryApply(second.app, slug, b, referrers[i]!.user.referral_code),
           ]),
         ),
       )
@@ -685,12 +625,12 @@ describe('refusals raced on two nodes (PostgreSQL)', {
       const slug = await createCampaign(first.app, {
         metadata: { custom_rules: { max_referrals_per_ip: 2 } },
       })
-      const ada = await join(first.app, slug, { name: 'Ada' })
+      const ada = await join(first.app, slug, 'Ada')
       const crowd: Joined[] = []
       for (let i = 0; i < 12; i++) crowd.push(await join(i % 2 ? first.app : second.app, slug))
       const office = await Promise.all(
         crowd.map((p, i) =>
-          apply(i % 2 ? second.app : first.app, slug, p, ada.user.referral_code, '10.20.30.40'),
+          tryApply(i % 2 ? second.app : first.app, slug, p, ada.user.referral_code, '10.20.30.40'),
         ),
       )
       const outcomes = office.map((r) => (r.statusCode === 200 ? 'ok' : json(r).error.code))
@@ -703,8 +643,8 @@ describe('refusals raced on two nodes (PostgreSQL)', {
       for (let round = 0; round < 5; round++) {
         const who = await join(first.app, slug)
         const both = await Promise.all([
-          apply(first.app, slug, who, codes[0]),
-          apply(second.app, slug, who, codes[1]),
+          tryApply(first.app, slug, who, codes[0]),
+          tryApply(second.app, slug, who, codes[1]),
         ])
         const got = both.map((r) => (r.statusCode === 200 ? 'ok' : json(r).error.code)).sort()
         assert.deepEqual(got, ['ALREADY_REFERRED', 'ok'])

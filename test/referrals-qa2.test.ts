@@ -29,6 +29,7 @@ import {
   rechecked,
   rule,
   state,
+  capturingFrames,
   detachedReferralService,
   didAction,
   seedPending,
@@ -40,16 +41,7 @@ import { realtimeSuite } from './realtime/fixtures.js'
 
 for (const dialect of DIALECTS) {
   describe(`referrals when their rule changes (${dialect})`, () => {
-    const live = realtimeSuite({ dialect })
-    const frames: RealtimeMessage[] = []
-    let capturing = false
-    const app = () => {
-      if (!capturing) {
-        capturing = true
-        void captureFrames(live.app, (m) => frames.push(m as RealtimeMessage))
-      }
-      return live.app
-    }
+    const { app, frames } = capturingFrames(realtimeSuite({ dialect }))
     const db = () => app().platform.database.db
 
     it('qualifies the pending referrals whose person already did the new rule’s action, once', async () => {

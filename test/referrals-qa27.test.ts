@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import * as repo from '../src/modules/referral/referral.repo.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
@@ -16,48 +16,11 @@ import {
 } from './helper.js'
 import { withDatabase } from './helper.js'
 import { plansOf } from './plan-fixtures.js'
+import { join, refused, tryApply } from './referral-fixtures.js'
 
 // A fresh-eyes QA pass on referrals: codes typed with Unicode letters that fold into the code's
 // alphabet, one mailbox's several accounts referred as one person, and the audit trail read past
 // its newest page.
-
-interface Joined {
-  user: { id: string; email: string; display_name: string; referral_code: string }
-  token: string
-}
-
-const mail = () => `qa27_${randomBytes(4).toString('hex')}@example.com`
-const ip = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
-
-async function join(
-  app: FastifyInstance,
-  campaign: string,
-  name = 'Person',
-  email = mail(),
-): Promise<Joined> {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/user/register',
-    headers: { 'x-forwarded-for': ip() },
-    payload: { campaign, email, name },
-  })
-  assert.ok(res.statusCode < 300, `join: ${res.statusCode} ${res.body}`)
-  return json(res)
-}
-
-function apply(app: FastifyInstance, campaign: string, who: Joined, code: unknown) {
-  return app.inject({
-    method: 'POST',
-    url: '/api/referral',
-    headers: { authorization: `Bearer ${who.token}`, 'x-forwarded-for': ip() },
-    payload: { campaign, code },
-  })
-}
-
-function refused(res: LightMyRequestResponse, status: number, code: string) {
-  assert.equal(res.statusCode, status, res.body)
-  assert.equal(json(res).error.code, code, res.body)
-}
 
 interface AuditRow {
   id: number
@@ -105,7 +68,7 @@ for (const dialect of DIALECTS) {
       ]
       for (const typed of lookAlikes) {
         assert.equal(typed.toUpperCase(), code, 'each reads as the code once upper-cased')
-        refused(await apply(app, slug, bob, typed), 404, 'UNKNOWN_REFERRAL_CODE')
+        refused(await tryApply(app, slug, bob, typed), 404, 'UNKNOWN_REFERRAL_CODE')
       }
       refused(
         await sendAction(app, slug, bob.token, 'referral.apply', { code: lookAlikes[0] }),
@@ -113,7 +76,7 @@ for (const dialect of DIALECTS) {
         'UNKNOWN_REFERRAL_CODE',
       )
       // Spaces (a no-break one too), dashes and case as people copy codes: still the code.
-      const ok = await apply(app, slug, bob, `\u00a0${code.slice(0, 4).toLowerCase()}-${code.slice(4)} `)
+      const ok = await tryApply(app, slug, bob, `\u00a0${code.slice(0, 4).toLowerCase()}-${code.slice(4)} `)
       assert.equal(ok.statusCode, 200, ok.body)
       assert.equal(json(ok).code, code)
     })
@@ -126,17 +89,17 @@ for (const dialect of DIALECTS) {
       const first = await join(app, slug, 'Carol', `${box}+one@example.com`)
       const second = await join(app, slug, 'Carol 2', `${box}+two@example.com`)
       const plain = await join(app, slug, 'Carol 3', `${box}@example.com`)
-      assert.equal((await apply(app, slug, first, ada.user.referral_code)).statusCode, 200)
+      assert.equal((await tryApply(app, slug, first, ada.user.referral_code)).statusCode, 200)
       for (const who of [second, plain]) {
-        refused(await apply(app, slug, who, ada.user.referral_code), 409, 'ALREADY_REFERRED')
-        refused(await apply(app, slug, who, bo.user.referral_code), 409, 'ALREADY_REFERRED')
+        refused(await tryApply(app, slug, who, ada.user.referral_code), 409, 'ALREADY_REFERRED')
+        refused(await tryApply(app, slug, who, bo.user.referral_code), 409, 'ALREADY_REFERRED')
       }
       // Gmail ignores dots: one mailbox, however they are placed.
       const gmail = `dee${randomBytes(3).toString('hex')}`
       const dotted = await join(app, slug, 'Dee', `${gmail.slice(0, 2)}.${gmail.slice(2)}@gmail.com`)
       const undotted = await join(app, slug, 'Dee 2', `${gmail}@googlemail.com`)
-      assert.equal((await apply(app, slug, dotted, bo.user.referral_code)).statusCode, 200)
-      refused(await apply(app, slug, undotted, ada.user.referral_code), 409, 'ALREADY_REFERRED')
+      assert.equal((await tryApply(app, slug, dotted, bo.user.referral_code)).statusCode, 200)
+      refused(await tryApply(app, slug, undotted, ada.user.referral_code), 409, 'ALREADY_REFERRED')
       const board = json(
         await app.inject({
           method: 'GET',
@@ -158,14 +121,14 @@ for (const dialect of DIALECTS) {
         await join(app, slug, 'Eve', `${eve}+a@example.com`),
         await join(app, slug, 'Eve', `${eve}+b@example.com`),
       ]
-      const raced = await Promise.all(both.map((who) => apply(app, slug, who, ada.user.referral_code)))
+      const raced = await Promise.all(both.map((who) => tryApply(app, slug, who, ada.user.referral_code)))
       assert.deepEqual(raced.map((r) => r.statusCode).sort(), [200, 409], raced.map((r) => r.body).join())
 
       // Another campaign is another referral.
       const other = await createCampaign(app)
       const fay = await join(app, other, 'Fay')
       const there = await join(app, other, 'Carol', `${box}+three@example.com`)
-      assert.equal((await apply(app, other, there, fay.user.referral_code)).statusCode, 200)
+      assert.equal((await tryApply(app, other, there, fay.user.referral_code)).statusCode, 200)
 
       // Erasure forgets what the referral held of the address, the mailbox's mark with it.
       const erased = await app.inject({
@@ -187,7 +150,7 @@ for (const dialect of DIALECTS) {
       const slug = await createCampaign(app)
       const ada = await join(app, slug, 'Ada')
       for (let i = 0; i < 3; i++) {
-        const res = await apply(app, slug, await join(app, slug), ada.user.referral_code)
+        const res = await tryApply(app, slug, await join(app, slug), ada.user.referral_code)
         assert.equal(res.statusCode, 200, res.body)
       }
       const whole = await auditPage(app, slug, 'limit=1000')

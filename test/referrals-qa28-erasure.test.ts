@@ -1,32 +1,14 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { adminHeaders, buildTestApp, createCampaign, json, type TestContext } from './helper.js'
 import { lockWaiters } from './pg-lock-fixtures.js'
+import { join, tryApply } from './referral-fixtures.js'
 import { waitFor } from './wait-for.js'
 
 // An apply racing its person's erasure, refused because of it: what they typed is not kept in
 // the audit trail after the erasure blanked their attempts.
-
-interface Joined {
-  user: { id: string; referral_code: string }
-  token: string
-}
-
-const ip = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
-
-async function join(app: FastifyInstance, campaign: string, name: string): Promise<Joined> {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/user/register',
-    headers: { 'x-forwarded-for': ip() },
-    payload: { campaign, email: `qa28e_${randomBytes(4).toString('hex')}@example.com`, name },
-  })
-  assert.ok(res.statusCode < 300, `join: ${res.statusCode} ${res.body}`)
-  return json(res)
-}
 
 describe('referrals QA 28: an apply refused by its erasure', { skip: !process.env.DATABASE_URL }, () => {
   let ctx: TestContext
@@ -53,12 +35,7 @@ describe('referrals QA 28: an apply refused by its erasure', { skip: !process.en
       ])
       const erased = app.inject({ method: 'DELETE', url: `/api/user/${bob.user.id}`, headers: adminHeaders })
       await waitFor(async () => (await waiting()) === 1, 'the erasure waiting')
-      const applied = app.inject({
-        method: 'POST',
-        url: '/api/referral',
-        headers: { authorization: `Bearer ${bob.token}`, 'x-forwarded-for': ip() },
-        payload: { campaign: slug, code: ada.user.referral_code },
-      })
+      const applied = tryApply(app, slug, bob, ada.user.referral_code)
       await waitFor(async () => (await waiting()) === 2, 'the apply waiting')
       await blocker.query('commit')
       assert.equal((await erased).statusCode, 200)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it, mock } from 'node:test'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import * as repo from '../src/modules/referral/referral.repo.js'
 import { createReferralService } from '../src/modules/referral/referral.service.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
@@ -16,44 +16,11 @@ import {
   type TestContext,
   withDatabase,
 } from './helper.js'
-import { counter, seedPending } from './referral-fixtures.js'
+import { counter, join, refused, seedPending, tryApply } from './referral-fixtures.js'
 
 // QA pass 28 on referrals: a guest told to register (not a bare FORBIDDEN), leaderboard ties
 // ordered by the database's clock (not each node's), and `max_referrals` held for a referrer
 // without a counter row yet.
-
-interface Joined {
-  user: { id: string; email: string; display_name: string; referral_code: string }
-  token: string
-}
-
-const mail = () => `qa28_${randomBytes(4).toString('hex')}@example.com`
-const ip = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
-
-async function join(app: FastifyInstance, campaign: string, name = 'Person'): Promise<Joined> {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/user/register',
-    headers: { 'x-forwarded-for': ip() },
-    payload: { campaign, email: mail(), name },
-  })
-  assert.ok(res.statusCode < 300, `join: ${res.statusCode} ${res.body}`)
-  return json(res)
-}
-
-function apply(app: FastifyInstance, campaign: string, token: string, code: unknown) {
-  return app.inject({
-    method: 'POST',
-    url: '/api/referral',
-    headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': ip() },
-    payload: { campaign, code },
-  })
-}
-
-function refused(res: LightMyRequestResponse, status: number, code: string) {
-  assert.equal(res.statusCode, status, res.body)
-  assert.equal(json(res).error.code, code, res.body)
-}
 
 async function board(app: FastifyInstance, slug: string, token: string) {
   const res = await app.inject({
@@ -82,9 +49,9 @@ for (const dialect of DIALECTS) {
       const slug = await createCampaign(app)
       const ada = await join(app, slug, 'Ada')
       const guest = await guestToken(app)
-      refused(await apply(app, slug, guest.token, ada.user.referral_code), 403, 'REGISTRATION_REQUIRED')
+      refused(await tryApply(app, slug, guest, ada.user.referral_code), 403, 'REGISTRATION_REQUIRED')
       // Before the body is looked at: a page with a half-typed form learns what to do first.
-      refused(await apply(app, slug, guest.token, ''), 403, 'REGISTRATION_REQUIRED')
+      refused(await tryApply(app, slug, guest, ''), 403, 'REGISTRATION_REQUIRED')
       refused(
         await sendAction(app, slug, guest.token, 'referral.apply', { code: ada.user.referral_code }),
         403,
@@ -105,7 +72,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await board(app, slug, ada.token), [])
       // Once registered (from that same guest session's browser), the code is theirs to apply.
       const bob = await join(app, slug, 'Bob')
-      const ok = await apply(app, slug, bob.token, ada.user.referral_code)
+      const ok = await tryApply(app, slug, bob, ada.user.referral_code)
       assert.equal(ok.statusCode, 200, ok.body)
     })
 
@@ -137,14 +104,14 @@ describe('referrals QA 28: leaderboard ties across nodes', { skip: !process.env.
       mock.timers.enable({ apis: ['Date'], now: Date.now() + ahead })
       try {
         const cy = await join(first.app, slug, 'Cy')
-        const res = await apply(first.app, slug, cy.token, ada.user.referral_code)
+        const res = await tryApply(first.app, slug, cy, ada.user.referral_code)
         assert.equal(res.statusCode, 200, res.body)
       } finally {
         mock.timers.reset()
       }
       // Then Bob's, on node two, whose clock is right.
       const dee = await join(second.app, slug, 'Dee')
-      const res = await apply(second.app, slug, dee.token, bob.user.referral_code)
+      const res = await tryApply(second.app, slug, dee, bob.user.referral_code)
       assert.equal(res.statusCode, 200, res.body)
       const expected = [
         ['Ada', 1],

@@ -15,6 +15,7 @@ import {
 import {
   apply,
   campaignQualified,
+  capturingFrames,
   counter,
   eventually,
   type Joined,
@@ -104,16 +105,7 @@ async function race(
 
 for (const dialect of DIALECTS) {
   describe(`referrals raced and erased (${dialect})`, () => {
-    const suite = suiteApp({ dialect })
-    const frames: RealtimeMessage[] = []
-    let capturing = false
-    const app = () => {
-      if (!capturing) {
-        capturing = true
-        void captureFrames(suite.app, (m) => frames.push(m))
-      }
-      return suite.app
-    }
+    const { app, frames } = capturingFrames(suiteApp({ dialect }))
 
     it('qualifies every referral once when its apply races the qualifying action (30 at once)', async () => {
       const slug = await createCampaign(app(), { metadata: racing })

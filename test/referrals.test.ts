@@ -16,50 +16,10 @@ import {
   type TestContext,
   sendAction,
 } from './helper.js'
+import { ip, mail } from './people-fixtures.js'
 import { lockWaiters } from './pg-lock-fixtures.js'
+import { type Joined, join, joinWith, tryApply } from './referral-fixtures.js'
 import { waitFor } from './wait-for.js'
-
-interface Joined {
-  user: { id: string; email: string; display_name: string; referral_code: string }
-  token: string
-  session_id: string
-  referral?: { status: string; code?: string }
-}
-
-const mail = (tag = 'r', domain = 'example.com') => `${tag}_${randomBytes(4).toString('hex')}@${domain}`
-const ip = () => `10.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`
-
-async function join(
-  app: FastifyInstance,
-  campaign: string,
-  fields: { email?: string; name?: string; referral_code?: string; token?: string; ip?: string } = {},
-): Promise<Joined> {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/user/register',
-    headers: {
-      'x-forwarded-for': fields.ip ?? ip(),
-      ...(fields.token ? { authorization: `Bearer ${fields.token}` } : {}),
-    },
-    payload: {
-      campaign,
-      email: fields.email ?? mail(),
-      name: fields.name ?? 'Person',
-      ...(fields.referral_code ? { referral_code: fields.referral_code } : {}),
-    },
-  })
-  if (res.statusCode >= 300) throw new Error(`join: ${res.statusCode} ${res.body}`)
-  return json(res)
-}
-
-function apply(app: FastifyInstance, campaign: string, who: Joined, code: string, fromIp = ip()) {
-  return app.inject({
-    method: 'POST',
-    url: '/api/referral',
-    headers: { authorization: `Bearer ${who.token}`, 'x-forwarded-for': fromIp },
-    payload: { campaign, code },
-  })
-}
 
 function milestoneFrames(frames: RealtimeMessage[], campaign: string) {
   return frames.filter(
@@ -122,13 +82,13 @@ for (const dialect of DIALECTS) {
 
     it('applies a code over REST and through the action, counts it, and ranks the referrer', async () => {
       const slug = await createCampaign(app)
-      const ada = await join(app, slug, { name: 'Ada', email: mail('ada') })
-      const bob = await join(app, slug, { name: 'Bob' })
-      const res = await apply(app, slug, bob, ada.user.referral_code.toLowerCase())
+      const ada = await join(app, slug, 'Ada', mail('ada'))
+      const bob = await join(app, slug, 'Bob')
+      const res = await tryApply(app, slug, bob, ada.user.referral_code.toLowerCase())
       assert.equal(res.statusCode, 200, res.body)
       assert.equal(json(res).status, 'qualified')
 
-      const cy = await join(app, slug, { name: 'Cy' })
+      const cy = await join(app, slug, 'Cy')
       const action = await sendAction(app, slug, cy.token, 'apply_referral', { code: ada.user.referral_code })
       assert.equal(action.statusCode, 200, action.body)
       assert.equal(json(action).result.status, 'qualified')
@@ -147,11 +107,11 @@ for (const dialect of DIALECTS) {
 
     it('applies a code given at registration (qualified at join) and repeats the join idempotently', async () => {
       const slug = await createCampaign(app)
-      const ada = await join(app, slug, { name: 'Ada' })
+      const ada = await join(app, slug, 'Ada')
       const email = mail('joiner')
-      const joined = await join(app, slug, { email, referral_code: ada.user.referral_code })
+      const joined = await joinWith(app, slug, { email, referral_code: ada.user.referral_code })
       assert.deepEqual(joined.referral, { status: 'qualified' })
-      const again = await join(app, slug, {
+      const again = await joinWith(app, slug, {
         email,
         referral_code: ada.user.referral_code,
         token: joined.token,
@@ -168,7 +128,7 @@ for (const dialect of DIALECTS) {
         'the campaign counts members and referrals made at join, not only through actions',
       )
       // A bad code never fails the join itself.
-      const typo = await join(app, slug, { referral_code: 'ZZZZZZZ' })
+      const typo = await joinWith(app, slug, { referral_code: 'ZZZZZZZ' })
       assert.equal(typo.referral?.status, 'refused')
       assert.equal(typo.referral?.code, 'UNKNOWN_REFERRAL_CODE')
       assert.match(typo.user.referral_code, /^[2-9A-HJKMNP-Z]{7}$/)
@@ -176,40 +136,42 @@ for (const dialect of DIALECTS) {
 
     it('refuses with a clear code: unknown, own (user, email, session), already, disposable, not joined', async () => {
       const slug = await createCampaign(app)
-      const ada = await join(app, slug, {
+      const ada = await joinWith(app, slug, {
         name: 'Ada',
         email: `a.da.${randomBytes(3).toString('hex')}@gmail.com`,
       })
-      const expect = async (res: Awaited<ReturnType<typeof apply>>, status: number, code: string) => {
+      const expect = async (res: Awaited<ReturnType<typeof tryApply>>, status: number, code: string) => {
         assert.equal(res.statusCode, status, res.body)
         assert.equal(json(res).error.code, code)
       }
 
       const someone = await join(app, slug)
-      await expect(await apply(app, slug, someone, 'ABCDEFG'), 404, 'UNKNOWN_REFERRAL_CODE')
-      await expect(await apply(app, slug, ada, ada.user.referral_code), 422, 'OWN_REFERRAL_CODE')
+      await expect(await tryApply(app, slug, someone, 'ABCDEFG'), 404, 'UNKNOWN_REFERRAL_CODE')
+      await expect(await tryApply(app, slug, ada, ada.user.referral_code), 422, 'OWN_REFERRAL_CODE')
 
       // The same Gmail mailbox under another spelling is the same person.
       const [local, domain] = ada.user.email.split('@') as [string, string]
-      const alias = await join(app, slug, { email: `${local.replaceAll('.', '')}+promo@${domain}` })
-      await expect(await apply(app, slug, alias, ada.user.referral_code), 422, 'OWN_REFERRAL_CODE')
+      const alias = await joinWith(app, slug, { email: `${local.replaceAll('.', '')}+promo@${domain}` })
+      await expect(await tryApply(app, slug, alias, ada.user.referral_code), 422, 'OWN_REFERRAL_CODE')
 
       // A second account made from the same browser session as the referrer.
       const guest = await guestToken(app)
-      const first = await join(app, slug, { token: guest.token })
-      const second = await join(app, slug, { token: guest.token })
-      await expect(await apply(app, slug, second, first.user.referral_code), 422, 'OWN_REFERRAL_CODE')
+      const first = await joinWith(app, slug, { token: guest.token })
+      const second = await joinWith(app, slug, { token: guest.token })
+      await expect(await tryApply(app, slug, second, first.user.referral_code), 422, 'OWN_REFERRAL_CODE')
 
-      const ok = await apply(app, slug, someone, ada.user.referral_code)
+      const ok = await tryApply(app, slug, someone, ada.user.referral_code)
       assert.equal(ok.statusCode, 200, ok.body)
-      await expect(await apply(app, slug, someone, ada.user.referral_code), 409, 'ALREADY_REFERRED')
-      await expect(await apply(app, slug, someone, first.user.referral_code), 409, 'ALREADY_REFERRED')
+      await expect(await tryApply(app, slug, someone, ada.user.referral_code), 409, 'ALREADY_REFERRED')
+      await expect(await tryApply(app, slug, someone, first.user.referral_code), 409, 'ALREADY_REFERRED')
 
-      const throwaway = await join(app, slug, { email: mail('x', 'mailinator.com') })
-      await expect(await apply(app, slug, throwaway, ada.user.referral_code), 422, 'DISPOSABLE_EMAIL')
+      const throwaway = await joinWith(app, slug, {
+        email: mail('x').replace('@example.com', '@mailinator.com'),
+      })
+      await expect(await tryApply(app, slug, throwaway, ada.user.referral_code), 422, 'DISPOSABLE_EMAIL')
 
       const elsewhere = await join(app, await createCampaign(app))
-      await expect(await apply(app, slug, elsewhere, ada.user.referral_code), 403, 'REGISTRATION_REQUIRED')
+      await expect(await tryApply(app, slug, elsewhere, ada.user.referral_code), 403, 'REGISTRATION_REQUIRED')
 
       const visitor = await guestToken(app)
       const asGuest = await app.inject({
@@ -256,63 +218,73 @@ for (const dialect of DIALECTS) {
     it('refuses a code traded back: whom you referred cannot count you (MUTUAL_REFERRAL)', async () => {
       const slug = await createCampaign(app)
       const [ada, bob, cy] = [await join(app, slug), await join(app, slug), await join(app, slug)]
-      assert.equal((await apply(app, slug, bob, ada.user.referral_code)).statusCode, 200)
-      const back = await apply(app, slug, ada, bob.user.referral_code)
+      assert.equal((await tryApply(app, slug, bob, ada.user.referral_code)).statusCode, 200)
+      const back = await tryApply(app, slug, ada, bob.user.referral_code)
       assert.equal(back.statusCode, 422, back.body)
       assert.equal(json(back).error.code, 'MUTUAL_REFERRAL')
       const bobs = await referralCounter(app, slug, bob.user.id)
       assert.equal(bobs?.qualified ?? 0, 0, 'nothing counted for the code traded back')
-      assert.equal((await apply(app, slug, ada, cy.user.referral_code)).statusCode, 200, 'anyone else’s code')
+      assert.equal(
+        (await tryApply(app, slug, ada, cy.user.referral_code)).statusCode,
+        200,
+        'anyone else’s code',
+      )
     })
 
     it('caps referrals per code and IP (default 3), and per referrer (max_referrals)', async () => {
       const slug = await createCampaign(app)
-      const ada = await join(app, slug, { name: 'Ada' })
+      const ada = await join(app, slug, 'Ada')
       const office = ip()
       for (let i = 0; i < 3; i++) {
-        const res = await apply(app, slug, await join(app, slug), ada.user.referral_code, office)
+        const res = await tryApply(app, slug, await join(app, slug), ada.user.referral_code, office)
         assert.equal(res.statusCode, 200, res.body)
       }
-      const capped = await apply(app, slug, await join(app, slug), ada.user.referral_code, office)
+      const capped = await tryApply(app, slug, await join(app, slug), ada.user.referral_code, office)
       assert.equal(capped.statusCode, 422)
       assert.equal(json(capped).error.code, 'REFERRAL_IP_LIMIT_REACHED')
       // The same office may still refer through another code, and the code still works elsewhere.
-      const bo = await join(app, slug, { name: 'Bo' })
+      const bo = await join(app, slug, 'Bo')
       assert.equal(
-        (await apply(app, slug, await join(app, slug), bo.user.referral_code, office)).statusCode,
+        (await tryApply(app, slug, await join(app, slug), bo.user.referral_code, office)).statusCode,
         200,
       )
       assert.equal(
-        (await apply(app, slug, await join(app, slug), ada.user.referral_code, ip())).statusCode,
+        (await tryApply(app, slug, await join(app, slug), ada.user.referral_code, ip())).statusCode,
         200,
       )
 
       const limited = await createCampaign(app, {
         metadata: { custom_rules: { max_referrals: 2, max_referrals_per_ip: 10 } },
       })
-      const cap = await join(app, limited, { name: 'Cap' })
+      const cap = await join(app, limited, 'Cap')
       for (let i = 0; i < 2; i++)
         assert.equal(
-          (await apply(app, limited, await join(app, limited), cap.user.referral_code)).statusCode,
+          (await tryApply(app, limited, await join(app, limited), cap.user.referral_code)).statusCode,
           200,
         )
-      const full = await apply(app, limited, await join(app, limited), cap.user.referral_code)
+      const full = await tryApply(app, limited, await join(app, limited), cap.user.referral_code)
       assert.equal(full.statusCode, 409)
       assert.equal(json(full).error.code, 'MAX_REFERRALS_REACHED')
     })
 
     it('counts the per-IP cap per IPv6 /64, whichever address of it a referral comes from', async () => {
       const slug = await createCampaign(app)
-      const ada = await join(app, slug, { name: 'Ada' })
+      const ada = await join(app, slug, 'Ada')
       const net = `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`
       for (let i = 1; i <= 3; i++) {
-        const res = await apply(app, slug, await join(app, slug), ada.user.referral_code, `${net}::${i}`)
+        const res = await tryApply(app, slug, await join(app, slug), ada.user.referral_code, `${net}::${i}`)
         assert.equal(res.statusCode, 200, res.body)
       }
-      const capped = await apply(app, slug, await join(app, slug), ada.user.referral_code, `${net}:9:8:7:6`)
+      const capped = await tryApply(
+        app,
+        slug,
+        await join(app, slug),
+        ada.user.referral_code,
+        `${net}:9:8:7:6`,
+      )
       assert.equal(capped.statusCode, 422, capped.body)
       assert.equal(json(capped).error.code, 'REFERRAL_IP_LIMIT_REACHED')
-      const otherNet = await apply(
+      const otherNet = await tryApply(
         app,
         slug,
         await join(app, slug),
@@ -324,9 +296,9 @@ for (const dialect of DIALECTS) {
 
     it('fires each milestone once, to the campaign, with the display name only', async () => {
       const slug = await createCampaign(app, { metadata: { custom_rules: { referral_milestones: [1, 3] } } })
-      const ada = await join(app, slug, { name: 'Ada' })
+      const ada = await join(app, slug, 'Ada')
       for (let i = 0; i < 4; i++) {
-        const res = await apply(app, slug, await join(app, slug), ada.user.referral_code)
+        const res = await tryApply(app, slug, await join(app, slug), ada.user.referral_code)
         assert.equal(res.statusCode, 200, res.body)
       }
       await settle()
@@ -354,11 +326,11 @@ for (const dialect of DIALECTS) {
       const slug = await createCampaign(app, {
         metadata: { custom_rules: { referral_milestones: [10, 25, 50], max_referrals_per_ip: 1000 } },
       })
-      const ada = await join(app, slug, { name: 'Ada' })
+      const ada = await join(app, slug, 'Ada')
       const referred: Joined[] = []
       for (let i = 0; i < 50; i++) referred.push(await join(app, slug))
       const results = await Promise.all(
-        referred.map((p) => apply(app, slug, p, ada.user.referral_code, '10.9.9.9')),
+        referred.map((p) => tryApply(app, slug, p, ada.user.referral_code, '10.9.9.9')),
       )
       for (const r of results) assert.equal(r.statusCode, 200, r.body)
       await settle()
@@ -380,11 +352,11 @@ for (const dialect of DIALECTS) {
       const slug = await createCampaign(app, {
         metadata: { custom_rules: { referral_qualifies_on: 'quote.submit', max_referrals: 1 } },
       })
-      const ada = await join(app, slug, { name: 'Ada' })
+      const ada = await join(app, slug, 'Ada')
       const bob = await join(app, slug)
       const cy = await join(app, slug)
       for (const who of [bob, cy]) {
-        const res = await apply(app, slug, who, ada.user.referral_code)
+        const res = await tryApply(app, slug, who, ada.user.referral_code)
         assert.equal(res.statusCode, 200, res.body)
         assert.equal(json(res).status, 'pending')
       }
@@ -425,23 +397,23 @@ for (const dialect of DIALECTS) {
 
     it('refuses a code given at join in a campaign without referrals, and counts nothing', async () => {
       const slug = await createCampaign(app, { features: ['registration', 'analytics'] })
-      const ada = await join(app, slug, { name: 'Ada' })
-      const joined = await join(app, slug, { referral_code: ada.user.referral_code })
+      const ada = await join(app, slug, 'Ada')
+      const joined = await joinWith(app, slug, { referral_code: ada.user.referral_code })
       assert.deepEqual([joined.referral?.status, joined.referral?.code], ['refused', 'FEATURE_DISABLED'])
       const stats = json(
         await app.inject({ method: 'GET', url: `/api/campaign/${slug}/stats`, headers: adminHeaders }),
       )
       assert.equal(stats.counters.referrals ?? 0, 0)
       // A code that could be no code (a NUL, punctuation) is unknown, not a failure.
-      const odd = await join(app, await createCampaign(app), { referral_code: 'AB!?CD' })
+      const odd = await joinWith(app, await createCampaign(app), { referral_code: 'AB!?CD' })
       assert.equal(odd.referral?.code, 'UNKNOWN_REFERRAL_CODE')
     })
 
     it('forgets the address a referred person applied from when they are erased; counts stay', async () => {
       const slug = await createCampaign(app)
-      const ada = await join(app, slug, { name: 'Ada' })
-      const bob = await join(app, slug, { ip: '198.51.100.23' })
-      assert.equal((await apply(app, slug, bob, ada.user.referral_code)).statusCode, 200)
+      const ada = await join(app, slug, 'Ada')
+      const bob = await joinWith(app, slug, { ip: '198.51.100.23' })
+      assert.equal((await tryApply(app, slug, bob, ada.user.referral_code)).statusCode, 200)
       const row = () =>
         app.platform.database.db
           .selectFrom('service_referral_main')
@@ -471,12 +443,12 @@ for (const dialect of DIALECTS) {
       const slug = await createCampaign(app)
       const gone: Joined[] = []
       for (let i = 0; i < 22; i++) {
-        const referrer = await join(app, slug, { name: `Gone ${i}` })
-        await apply(app, slug, await join(app, slug), referrer.user.referral_code)
+        const referrer = await join(app, slug, `Gone ${i}`)
+        await tryApply(app, slug, await join(app, slug), referrer.user.referral_code)
         gone.push(referrer)
       }
-      const ada = await join(app, slug, { name: 'Ada Last' })
-      await apply(app, slug, await join(app, slug), ada.user.referral_code)
+      const ada = await join(app, slug, 'Ada Last')
+      await tryApply(app, slug, await join(app, slug), ada.user.referral_code)
       for (const who of gone) {
         const res = await app.inject({
           method: 'DELETE',
@@ -497,11 +469,11 @@ for (const dialect of DIALECTS) {
 
     it('leaves erased people off the leaderboard and refuses their code', async () => {
       const slug = await createCampaign(app)
-      const ada = await join(app, slug, { name: 'Ada' })
-      const eve = await join(app, slug, { name: 'Eve' })
-      await apply(app, slug, await join(app, slug), ada.user.referral_code)
-      await apply(app, slug, await join(app, slug), eve.user.referral_code)
-      await apply(app, slug, await join(app, slug), eve.user.referral_code)
+      const ada = await join(app, slug, 'Ada')
+      const eve = await join(app, slug, 'Eve')
+      await tryApply(app, slug, await join(app, slug), ada.user.referral_code)
+      await tryApply(app, slug, await join(app, slug), eve.user.referral_code)
+      await tryApply(app, slug, await join(app, slug), eve.user.referral_code)
       const erase = await app.inject({
         method: 'DELETE',
         url: `/api/user/${eve.user.id}`,
@@ -514,7 +486,7 @@ for (const dialect of DIALECTS) {
         headers: { authorization: `Bearer ${ada.token}` },
       })
       assert.deepEqual(json(board).entries, [{ rank: 1, display_name: 'Ada', referrals: 1 }])
-      const refused = await apply(app, slug, await join(app, slug), eve.user.referral_code)
+      const refused = await tryApply(app, slug, await join(app, slug), eve.user.referral_code)
       assert.equal(json(refused).error.code, 'UNKNOWN_REFERRAL_CODE')
     })
   })
@@ -531,12 +503,12 @@ describe('referral milestones across two nodes on one PostgreSQL', {
       const slug = await createCampaign(first.app, {
         metadata: { custom_rules: { referral_milestones: [5, 25, 49], max_referrals_per_ip: 1000 } },
       })
-      const ada = await join(first.app, slug, { name: 'Ada' })
+      const ada = await join(first.app, slug, 'Ada')
       const referred: Joined[] = []
       for (let i = 0; i < 50; i++) referred.push(await join(i % 2 ? first.app : second.app, slug))
       const results = await Promise.all(
         referred.map((p, i) =>
-          apply(i % 2 ? second.app : first.app, slug, p, ada.user.referral_code, '10.8.8.8'),
+          tryApply(i % 2 ? second.app : first.app, slug, p, ada.user.referral_code, '10.8.8.8'),
         ),
       )
       for (const r of results) assert.equal(r.statusCode, 200, r.body)
@@ -563,8 +535,8 @@ describe('two people applying each other’s codes at once (PostgreSQL, two node
       const results = await Promise.all(
         pairs.map(([a, b]) =>
           Promise.all([
-            apply(first.app, slug, a, b.user.referral_code),
-            apply(second.app, slug, b, a.user.referral_code),
+            tryApply(first.app, slug, a, b.user.referral_code),
+            tryApply(second.app, slug, b, a.user.referral_code),
           ]),
         ),
       )
@@ -588,9 +560,9 @@ describe('qualifying actions racing for one pending referral (PostgreSQL)', {
       const slug = await createCampaign(app, {
         metadata: { custom_rules: { referral_qualifies_on: 'quote.submit', max_referrals: 1 } },
       })
-      const ada = await join(app, slug, { name: 'Ada' })
+      const ada = await join(app, slug, 'Ada')
       const [bob, cy, dee] = [await join(app, slug), await join(app, slug), await join(app, slug)]
-      for (const who of [bob, cy, dee]) await apply(app, slug, who, ada.user.referral_code)
+      for (const who of [bob, cy, dee]) await tryApply(app, slug, who, ada.user.referral_code)
       const counter = () => referralCounter(app, slug, ada.user.id)
       const quote = (who: Joined, name: string) =>
         sendAction(app, slug, who.token, 'quote.submit', { name, email: mail(name) })
