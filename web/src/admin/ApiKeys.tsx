@@ -1,19 +1,56 @@
 import { useRef, useState } from 'preact/hooks'
-import type {
-  ApiKeyInput,
-  ApiKeySummary,
-  Campaign,
-  CreatedApiKey,
-  OvasabiClient,
-} from '../../../client/index.js'
+import type { ApiKeyInput, ApiKeySummary, CreatedApiKey, OvasabiClient } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
-import { FilterSelect, LoadView, localTime, ShownOnce } from './ui.js'
+import { allCampaigns } from './all-campaigns.js'
+import { type Column, DataTable, FilterSelect, LoadView, localTime, ShownOnce } from './ui.js'
 
 const ROLES: readonly ApiKeyInput['role'][] = ['participant', 'editor', 'admin']
 const STATUSES: readonly ApiKeySummary['status'][] = ['active', 'revoked', 'expired']
 const DAY_SECONDS = 24 * 3600
 /** The key from configuration: its setting decides it, so the API refuses to revoke it (409 `CONFIGURED_API_KEY`). */
 const CONFIGURED_KEY_NAME = 'OVASABI_ADMIN_KEY'
+
+/** The keys table's columns; `revoke` asks, then revokes the key. */
+const keyColumns = (revoke: (k: ApiKeySummary) => Promise<void>): Column<ApiKeySummary>[] => [
+  {
+    heading: 'Name',
+    cell: (k) => (
+      <span class="clip" dir="auto" title={k.name}>
+        {k.name}
+      </span>
+    ),
+  },
+  { heading: 'Role', class: 'nowrap', cell: (k) => k.role },
+  {
+    heading: 'Campaigns',
+    class: 'campaigns',
+    cell: (k) => (k.campaigns ? k.campaigns.join(', ') : 'all campaigns'),
+  },
+  { heading: 'Status', class: 'status nowrap', cell: (k) => k.status },
+  { heading: 'Created', class: 'nowrap', cell: (k) => localTime(k.created_at) },
+  {
+    heading: 'Last used',
+    class: 'nowrap',
+    cell: (k) => (k.last_used_at ? localTime(k.last_used_at) : 'never'),
+  },
+  { heading: 'Expires', class: 'nowrap', cell: (k) => (k.expires_at ? localTime(k.expires_at) : 'never') },
+  {
+    heading: 'Actions',
+    hideHeading: true,
+    cell: (k) =>
+      k.name === CONFIGURED_KEY_NAME ? (
+        <span class="muted" title="Rotate it by its setting, OVASABI_ADMIN_KEY">
+          configured
+        </span>
+      ) : (
+        k.status === 'active' && (
+          <button class="btn btn-soft btn-sm" type="button" onClick={() => void revoke(k)}>
+            Revoke
+          </button>
+        )
+      ),
+  },
+]
 
 /** The create form's fields as the API takes them, or what is wrong with them. */
 function keyInput(form: HTMLFormElement): ApiKeyInput | string {
@@ -39,9 +76,12 @@ function keyInput(form: HTMLFormElement): ApiKeyInput | string {
  * key shown this once, since only its hash is kept) and a way to revoke one, which stops it at
  * once on every node.
  */
-export function ApiKeys({ client, campaigns }: { client: OvasabiClient; campaigns: readonly Campaign[] }) {
+export function ApiKeys({ client }: { client: OvasabiClient }) {
   const [status, setStatus] = useState('')
   const [keys, reload] = useLoad(() => client.apiKeys.list(), [client])
+  // Every campaign, not the page of them the console's list shows.
+  const [campaigns] = useLoad(() => allCampaigns(client), [client])
+  const choices = campaigns.state === 'ready' ? campaigns.data : []
   const [message, setMessage] = useState<{ tone: 'danger' | 'ok'; text: string }>()
   const [created, setCreated] = useState<CreatedApiKey>()
   const [pending, setPending] = useState(false)
@@ -128,17 +168,27 @@ export function ApiKeys({ client, campaigns }: { client: OvasabiClient; campaign
             id="apikey-campaigns"
             name="campaigns"
             multiple
-            size={Math.min(6, Math.max(2, campaigns.length))}
+            size={Math.min(6, Math.max(2, choices.length))}
+            disabled={campaigns.state !== 'ready'}
+            aria-busy={campaigns.state === 'loading' || undefined}
           >
-            {campaigns.map((c) => (
+            {choices.map((c) => (
               <option key={c.slug} value={c.slug}>
                 {c.title} ({c.slug})
               </option>
             ))}
           </select>
           <span class="hint">None picked: every campaign. Ctrl- or ⌘-click picks several.</span>
+          {campaigns.state === 'loading' && <span class="hint">Loading campaigns…</span>}
+          {campaigns.state === 'error' && (
+            <span class="hint" role="alert">
+              Campaigns could not be read ({errorText(campaigns.error)}): a key made now is for every
+              campaign.
+            </span>
+          )}
         </div>
-        <button class="btn btn-primary" type="submit" disabled={pending}>
+        {/* Not before the campaigns are read: an empty picker made a key for every campaign. */}
+        <button class="btn btn-primary" type="submit" disabled={pending || campaigns.state === 'loading'}>
           Create key
         </button>
       </form>
@@ -163,67 +213,18 @@ export function ApiKeys({ client, campaigns }: { client: OvasabiClient; campaign
           />
         </div>
         <LoadView value={keys} what="API keys">
-          {(d) => {
-            const shown = status ? d.keys.filter((k) => k.status === status) : d.keys
-            return shown.length === 0 ? (
-              <p class="muted" data-testid="apikeys-empty">
-                {status ? `No ${status} keys.` : 'No API keys yet.'}
-              </p>
-            ) : (
-              <div class="table-wrap">
-                <table class="table" data-testid="apikeys-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Role</th>
-                      <th scope="col">Campaigns</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Created</th>
-                      <th scope="col">Last used</th>
-                      <th scope="col">Expires</th>
-                      <th scope="col">
-                        <span class="sr-only">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {shown.map((k) => (
-                      <tr key={k.id} data-key-id={k.id} data-status={k.status}>
-                        <td>
-                          <span class="clip" dir="auto" title={k.name}>
-                            {k.name}
-                          </span>
-                        </td>
-                        <td class="nowrap">{k.role}</td>
-                        <td class="campaigns">{k.campaigns ? k.campaigns.join(', ') : 'all campaigns'}</td>
-                        <td class="status nowrap">{k.status}</td>
-                        <td class="nowrap">{localTime(k.created_at)}</td>
-                        <td class="nowrap">{k.last_used_at ? localTime(k.last_used_at) : 'never'}</td>
-                        <td class="nowrap">{k.expires_at ? localTime(k.expires_at) : 'never'}</td>
-                        <td>
-                          {k.name === CONFIGURED_KEY_NAME ? (
-                            <span class="muted" title="Rotate it by its setting, OVASABI_ADMIN_KEY">
-                              configured
-                            </span>
-                          ) : (
-                            k.status === 'active' && (
-                              <button
-                                class="btn btn-soft btn-sm"
-                                type="button"
-                                onClick={() => void revoke(k)}
-                              >
-                                Revoke
-                              </button>
-                            )
-                          )}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }}
+          {(d) => (
+            <DataTable
+              label="API keys"
+              testid="apikeys-table"
+              columns={keyColumns(revoke)}
+              rows={status ? d.keys.filter((k) => k.status === status) : d.keys}
+              rowKey={(k) => k.id}
+              rowAttrs={(k) => ({ 'data-key-id': k.id, 'data-status': k.status })}
+              empty={status ? `No ${status} keys.` : 'No API keys yet.'}
+              emptyTestid="apikeys-empty"
+            />
+          )}
         </LoadView>
       </div>
     </section>

@@ -352,7 +352,7 @@ function Shell({
         )}
         {route.page === 'apikeys' && (
           <AdminOnly allowed={admin} what="Managing API keys">
-            {() => <ApiKeys client={client} campaigns={list} />}
+            {() => <ApiKeys client={client} />}
           </AdminOnly>
         )}
         {route.page === 'graph' && (

@@ -1,7 +1,7 @@
 import { useRef, useState } from 'preact/hooks'
 import { type Lead, type LeadStatus, OvasabiError, type OvasabiClient } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
-import { FilterSelect, LoadView, localTime, Pager, SearchField } from './ui.js'
+import { type Column, DataTable, FilterSelect, LoadView, localTime, Pager, SearchField } from './ui.js'
 
 const STATUSES: LeadStatus[] = ['new', 'contacted', 'qualified', 'won', 'lost']
 const PER_PAGE = 100
@@ -93,6 +93,75 @@ export function Leads({
     }
   }
 
+  /** The table's columns: the Erase one for an admin's key only. */
+  const columns: Column<Lead>[] = [
+    {
+      heading: 'Name',
+      cell: (l) =>
+        l.erased ? (
+          <span class="muted">erased</span>
+        ) : (
+          <span class="clip" dir="auto" title={l.name ?? undefined}>
+            {l.name}
+          </span>
+        ),
+    },
+    { heading: 'Email', class: 'email', cell: (l) => l.email },
+    { heading: 'Company', cellAttrs: () => ({ dir: 'auto' }), cell: (l) => l.company },
+    {
+      heading: 'Message',
+      class: 'message',
+      // A 5,000-character message would make its row pages tall: a few lines, all on hover.
+      // `dir="auto"` on visitor text: Arabic or Hebrew reads right to left, its punctuation at its end.
+      cell: (l) => (
+        <span class="clip" dir="auto" title={l.message ?? undefined}>
+          {l.message}
+        </span>
+      ),
+    },
+    { heading: 'Received', class: 'nowrap', cell: (l) => (l.created_at ? localTime(l.created_at) : '') },
+    {
+      heading: 'Status',
+      cell: (l) => (
+        <>
+          <label class="sr-only" for={`lead-${l.id}`}>
+            Status of {l.erased ? `erased lead ${l.id}` : l.name || l.email || l.id}
+          </label>
+          {/* An erased lead's status is settled: the server refuses to change it. */}
+          <select
+            id={`lead-${l.id}`}
+            value={l.status}
+            disabled={l.erased}
+            onChange={(e) => change(l, (e.currentTarget as HTMLSelectElement).value as LeadStatus)}
+          >
+            {STATUSES.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </>
+      ),
+    },
+    ...(canErase
+      ? [
+          {
+            heading: 'Erase',
+            hideHeading: true,
+            cell: (l: Lead) =>
+              !l.erased && (
+                <button
+                  class="btn btn-danger btn-sm"
+                  type="button"
+                  disabled={erasing !== undefined}
+                  onClick={() => erase(l)}
+                >
+                  {erasing === l.id ? 'Erasing…' : 'Erase'}
+                </button>
+              ),
+          },
+        ]
+      : []),
+  ]
+
   // The export needs the API key header, so it is fetched and handed over as a file: the rows
   // the table shows (its status and search), all of them.
   async function exportCsv() {
@@ -110,6 +179,8 @@ export function Leads({
       setMessage({ tone: 'danger', text: errorText(err) })
     }
   }
+
+  const noLeads = status || q ? 'No leads match this status and search.' : 'No leads yet.'
 
   return (
     <div class="panel">
@@ -147,104 +218,33 @@ export function Leads({
         </p>
       )}
       <LoadView value={leads} what="leads">
-        {(d) =>
-          d.leads.length === 0 && d.page === 1 ? (
-            <p class="muted" data-testid="leads-empty">
-              {status || q ? 'No leads match this status and search.' : 'No leads yet.'}
-            </p>
-          ) : (
-            <>
-              <div class="table-wrap">
-                <table class="table" data-testid="leads-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Email</th>
-                      <th scope="col">Company</th>
-                      <th scope="col">Message</th>
-                      <th scope="col">Received</th>
-                      <th scope="col">Status</th>
-                      {canErase && (
-                        <th scope="col">
-                          <span class="sr-only">Erase</span>
-                        </th>
-                      )}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {d.leads.map((l) => (
-                      <tr key={l.id} data-lead-id={String(l.id)}>
-                        <td>
-                          {l.erased ? (
-                            <span class="muted">erased</span>
-                          ) : (
-                            <span class="clip" dir="auto" title={l.name ?? undefined}>
-                              {l.name}
-                            </span>
-                          )}
-                        </td>
-                        <td class="email">{l.email}</td>
-                        <td dir="auto">{l.company}</td>
-                        <td class="message">
-                          {/* A 5,000-character message would make its row pages tall: a few lines, all on hover. */}
-                          {/* `dir="auto"` on visitor text: Arabic or Hebrew reads right to left, its punctuation at its end. */}
-                          <span class="clip" dir="auto" title={l.message ?? undefined}>
-                            {l.message}
-                          </span>
-                        </td>
-                        <td class="nowrap">{l.created_at ? localTime(l.created_at) : ''}</td>
-                        <td>
-                          <label class="sr-only" for={`lead-${l.id}`}>
-                            Status of {l.erased ? `erased lead ${l.id}` : l.name || l.email || l.id}
-                          </label>
-                          {/* An erased lead's status is settled: the server refuses to change it. */}
-                          <select
-                            id={`lead-${l.id}`}
-                            value={l.status}
-                            disabled={l.erased}
-                            onChange={(e) =>
-                              change(l, (e.currentTarget as HTMLSelectElement).value as LeadStatus)
-                            }
-                          >
-                            {STATUSES.map((s) => (
-                              <option key={s}>{s}</option>
-                            ))}
-                          </select>
-                        </td>
-                        {canErase && (
-                          <td>
-                            {!l.erased && (
-                              <button
-                                class="btn btn-danger btn-sm"
-                                type="button"
-                                disabled={erasing !== undefined}
-                                onClick={() => erase(l)}
-                              >
-                                {erasing === l.id ? 'Erasing…' : 'Erase'}
-                              </button>
-                            )}
-                          </td>
-                        )}
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <Pager
-                // The page the rows are from, not the one asked for: until its answer comes the
-                // table still shows the last one's rows, and the count must say those.
-                page={d.page}
-                perPage={PER_PAGE}
-                total={d.total}
-                shown={d.leads.length}
-                more={d.more}
-                noun="Leads"
-                testid="leads-pager"
-                onPage={(to) => turn(d, to)}
-              />
-            </>
-          )
-        }
+        {(d) => (
+          <>
+            <DataTable
+              label="Leads"
+              testid="leads-table"
+              columns={columns}
+              rows={d.leads}
+              rowKey={(l) => l.id}
+              rowAttrs={(l) => ({ 'data-lead-id': String(l.id) })}
+              // Past page 1 an empty page still shows its table: its pager says why.
+              empty={d.page === 1 ? noLeads : undefined}
+              emptyTestid="leads-empty"
+            />
+            <Pager
+              // The page the rows are from, not the one asked for: until its answer comes the
+              // table still shows the last one's rows, and the count must say those.
+              page={d.page}
+              perPage={PER_PAGE}
+              total={d.total}
+              shown={d.leads.length}
+              more={d.more}
+              noun="Leads"
+              testid="leads-pager"
+              onPage={(to) => turn(d, to)}
+            />
+          </>
+        )}
       </LoadView>
     </div>
   )

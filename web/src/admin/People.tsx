@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks'
 import type { OvasabiClient, Person, PersonRole } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
-import { FilterSelect, LoadView, localTime, SearchField } from './ui.js'
+import { type Column, DataTable, FilterSelect, LoadView, localTime, SearchField } from './ui.js'
 
 /** People per page of the list. */
 const PER_PAGE = 50
@@ -59,6 +59,57 @@ export function People({ client, self }: { client: OvasabiClient; self?: string 
     }
   }
 
+  const columns: Column<Person>[] = [
+    {
+      heading: 'Name',
+      cell: (p) => (
+        <>
+          <span class="clip" dir="auto" title={p.display_name}>
+            {p.display_name}
+          </span>
+          {p.id === self && <span class="muted"> (you)</span>}
+        </>
+      ),
+    },
+    { heading: 'Email', class: 'email', cell: (p) => p.email },
+    { heading: 'Joined', class: 'nowrap', cell: (p) => localTime(p.created_at) },
+    {
+      heading: 'Role',
+      cell: (p) => (
+        <>
+          <label class="sr-only" for={`role-${p.id}`}>
+            Role of {p.display_name || p.email || p.id}
+          </label>
+          <select
+            id={`role-${p.id}`}
+            value={p.role}
+            disabled={saving !== undefined}
+            onChange={(e) => {
+              const select = e.currentTarget as HTMLSelectElement
+              const to = select.value as PersonRole
+              // Shown as it is until the server says otherwise.
+              select.value = p.role
+              void change(p, to)
+            }}
+          >
+            {ROLES.map((r) => (
+              <option key={r} disabled={r !== 'participant' && !p.has_password}>
+                {r}
+              </option>
+            ))}
+          </select>
+          {!p.has_password && (
+            <span class="muted" title="A console role needs a password to sign in with">
+              {' '}
+              no password
+            </span>
+          )}
+        </>
+      ),
+    },
+  ]
+  const noOne = role || q ? 'No one matches this role and search.' : 'No one has joined yet.'
+
   return (
     <section>
       <header class="content-head">
@@ -96,94 +147,44 @@ export function People({ client, self }: { client: OvasabiClient; self?: string 
           </p>
         )}
         <LoadView value={people} what="people">
-          {(d) =>
-            d.people.length === 0 && page === 1 ? (
-              <p class="muted" data-testid="people-empty">
-                {role || q ? 'No one matches this role and search.' : 'No one has joined yet.'}
-              </p>
-            ) : (
-              <>
-                <div class="table-wrap">
-                  <table class="table" data-testid="people-table">
-                    <thead>
-                      <tr>
-                        <th scope="col">Name</th>
-                        <th scope="col">Email</th>
-                        <th scope="col">Joined</th>
-                        <th scope="col">Role</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {d.people.map((p) => (
-                        <tr key={p.id} data-person-id={p.id}>
-                          <td>
-                            <span class="clip" dir="auto" title={p.display_name}>
-                              {p.display_name}
-                            </span>
-                            {p.id === self && <span class="muted"> (you)</span>}
-                          </td>
-                          <td class="email">{p.email}</td>
-                          <td class="nowrap">{localTime(p.created_at)}</td>
-                          <td>
-                            <label class="sr-only" for={`role-${p.id}`}>
-                              Role of {p.display_name || p.email || p.id}
-                            </label>
-                            <select
-                              id={`role-${p.id}`}
-                              value={p.role}
-                              disabled={saving !== undefined}
-                              onChange={(e) => {
-                                const select = e.currentTarget as HTMLSelectElement
-                                const to = select.value as PersonRole
-                                // Shown as it is until the server says otherwise.
-                                select.value = p.role
-                                void change(p, to)
-                              }}
-                            >
-                              {ROLES.map((r) => (
-                                <option key={r} disabled={r !== 'participant' && !p.has_password}>
-                                  {r}
-                                </option>
-                              ))}
-                            </select>
-                            {!p.has_password && (
-                              <span class="muted" title="A console role needs a password to sign in with">
-                                {' '}
-                                no password
-                              </span>
-                            )}
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
-                {(page > 1 || d.has_more) && (
-                  <nav class="toolbar pager" aria-label="People pages" data-testid="people-pager">
-                    <span class="muted" aria-live="polite">
-                      Page {page}
-                    </span>
-                    <button
-                      class="btn btn-soft btn-sm push-right"
-                      type="button"
-                      disabled={page <= 1}
-                      onClick={() => setCursors(cursors.slice(0, -1))}
-                    >
-                      Previous
-                    </button>
-                    <button
-                      class="btn btn-soft btn-sm"
-                      type="button"
-                      disabled={!d.has_more}
-                      onClick={() => setCursors([...cursors, d.people[d.people.length - 1]?.id])}
-                    >
-                      Next
-                    </button>
-                  </nav>
-                )}
-              </>
-            )
-          }
+          {(d) => (
+            <>
+              <DataTable
+                label="People"
+                testid="people-table"
+                columns={columns}
+                rows={d.people}
+                rowKey={(p) => p.id}
+                rowAttrs={(p) => ({ 'data-person-id': p.id })}
+                // Past page 1 an empty page still shows its table and the way back.
+                empty={page === 1 ? noOne : undefined}
+                emptyTestid="people-empty"
+              />
+              {(page > 1 || d.has_more) && (
+                <nav class="toolbar pager" aria-label="People pages" data-testid="people-pager">
+                  <span class="muted" aria-live="polite">
+                    Page {page}
+                  </span>
+                  <button
+                    class="btn btn-soft btn-sm push-right"
+                    type="button"
+                    disabled={page <= 1}
+                    onClick={() => setCursors(cursors.slice(0, -1))}
+                  >
+                    Previous
+                  </button>
+                  <button
+                    class="btn btn-soft btn-sm"
+                    type="button"
+                    disabled={!d.has_more}
+                    onClick={() => setCursors([...cursors, d.people[d.people.length - 1]?.id])}
+                  >
+                    Next
+                  </button>
+                </nav>
+              )}
+            </>
+          )}
         </LoadView>
       </div>
     </section>

@@ -1,7 +1,13 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { OvasabiError, type OvasabiClient, type Webhook, type WebhookInput } from '../../../client/index.js'
+import {
+  OvasabiError,
+  type OvasabiClient,
+  type Webhook,
+  type WebhookDelivery,
+  type WebhookInput,
+} from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
-import { LoadView, localTime, ShownOnce } from './ui.js'
+import { type Column, DataTable, LoadView, localTime, ShownOnce } from './ui.js'
 import { CircuitBadge } from './WebhookCircuit.js'
 import { RecoverMessages } from './WebhookRecover.js'
 
@@ -373,55 +379,40 @@ function Deliveries(props: {
     const timer = setTimeout(reload, RECHECK_MS)
     return () => clearTimeout(timer)
   }, [log, waiting])
+  const columns: Column<WebhookDelivery>[] = [
+    { heading: 'Event', cell: (x) => <code>{x.event}</code> },
+    { heading: 'Status', cellAttrs: (x) => ({ title: x.error ?? undefined }), cell: (x) => x.message_status },
+    { heading: 'Attempt', class: 'num', cell: (x) => x.attempt },
+    { heading: 'HTTP', class: 'num', cell: (x) => x.status_code ?? '–' },
+    { heading: 'When', class: 'nowrap', cell: (x) => (x.created_at ? localTime(x.created_at) : '') },
+    {
+      heading: 'Replay',
+      hideHeading: true,
+      cell: (x) => (
+        <button
+          class="btn btn-soft btn-sm"
+          type="button"
+          onClick={() =>
+            props.onReplay(() => client.webhooks.replay(slug, hook.id, x.message_id), 'Replay queued.')
+          }
+        >
+          Replay
+        </button>
+      ),
+    },
+  ]
   return (
     <LoadView value={log} what="delivery log">
       {(d) => (
         <>
-          {d.deliveries.length === 0 ? (
-            <p class="muted">{before === undefined ? 'No deliveries yet.' : 'No older attempts.'}</p>
-          ) : (
-            <div class="table-wrap">
-              <table class="table" data-testid="webhook-deliveries">
-                <thead>
-                  <tr>
-                    <th scope="col">Event</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Attempt</th>
-                    <th scope="col">HTTP</th>
-                    <th scope="col">When</th>
-                    <th scope="col" />
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.deliveries.map((x) => (
-                    <tr key={x.id}>
-                      <td>
-                        <code>{x.event}</code>
-                      </td>
-                      <td title={x.error ?? undefined}>{x.message_status}</td>
-                      <td class="num">{x.attempt}</td>
-                      <td class="num">{x.status_code ?? '–'}</td>
-                      <td class="nowrap">{x.created_at ? localTime(x.created_at) : ''}</td>
-                      <td>
-                        <button
-                          class="btn btn-soft btn-sm"
-                          type="button"
-                          onClick={() =>
-                            props.onReplay(
-                              () => props.client.webhooks.replay(props.slug, props.hook.id, x.message_id),
-                              'Replay queued.',
-                            )
-                          }
-                        >
-                          Replay
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          <DataTable
+            label="Delivery log"
+            testid="webhook-deliveries"
+            columns={columns}
+            rows={d.deliveries}
+            rowKey={(x) => x.id}
+            empty={before === undefined ? 'No deliveries yet.' : 'No older attempts.'}
+          />
           {(before !== undefined || d.deliveries.length === LOG_PAGE) && (
             <div class="toolbar" data-testid="webhook-deliveries-pages">
               <button

@@ -214,3 +214,81 @@ export function ShownOnce(props: {
     </div>
   )
 }
+
+/** One column of a `DataTable`. */
+export interface Column<T> {
+  /** Its heading (`scope="col"`). */
+  heading: string
+  /** The heading is for screen readers only: a column of buttons needs no visible one. */
+  hideHeading?: boolean
+  /** What a row shows in it. */
+  cell: (row: T) => ComponentChildren
+  /** Its cells' class (`nowrap`, `num`, `email`, `message` in admin.css; or one a test finds it by). */
+  class?: string
+  /** A row's cell attributes: the whole text in `title`, or `dir="auto"` on visitor text. */
+  cellAttrs?: (row: T) => { title?: string; dir?: 'auto' | 'ltr' | 'rtl' }
+}
+
+/**
+ * A console list as a table in its scroller: `columns` over `rows`, each row keyed by `rowKey`
+ * (and given `rowAttrs`, the `data-*` a test or a style finds it by). No rows: `empty` in place
+ * of the table, or, while `loading`, that it is loading; with no `empty` (a later page of a list,
+ * which its pager speaks for) the table stands with no rows. `label` names the table to screen
+ * readers, whose table lists otherwise all read "table".
+ */
+export function DataTable<T>(props: {
+  label: string
+  columns: readonly Column<T>[]
+  rows: readonly T[]
+  rowKey: (row: T) => string | number
+  rowAttrs?: (row: T) => Record<`data-${string}`, string>
+  empty?: ComponentChildren
+  emptyTestid?: string
+  /** Rows are on their way: the table says so (`aria-busy`), an empty one instead of `empty`. */
+  loading?: boolean
+  testid?: string
+}) {
+  if (props.rows.length === 0 && props.loading)
+    return (
+      <p class="muted" role="status">
+        Loading…
+      </p>
+    )
+  if (props.rows.length === 0 && props.empty !== undefined)
+    return (
+      <p class="muted" data-testid={props.emptyTestid}>
+        {props.empty}
+      </p>
+    )
+  return (
+    <div class="table-wrap">
+      <table
+        class="table"
+        aria-label={props.label}
+        aria-busy={props.loading || undefined}
+        data-testid={props.testid}
+      >
+        <thead>
+          <tr>
+            {props.columns.map((c) => (
+              <th key={c.heading} scope="col">
+                {c.hideHeading ? <span class="sr-only">{c.heading}</span> : c.heading}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((row) => (
+            <tr key={props.rowKey(row)} {...props.rowAttrs?.(row)}>
+              {props.columns.map((c) => (
+                <td key={c.heading} class={c.class} {...c.cellAttrs?.(row)}>
+                  {c.cell(row)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}
