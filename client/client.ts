@@ -432,9 +432,10 @@ export function createClient(options: ClientOptions) {
       stop: (campaign: string, streamId: string | number, opts?: ActionOptions) =>
         action<C.CampaignStream>(campaign, 'stream.stop', { stream_id: streamId }, opts),
       /**
-       * The same steps over their REST routes (same service, roles and errors; no idempotency
-       * record): `create` is `POST /api/campaign/{slug}/streams` (201, the ingest URL in this answer
-       * only); `start`, `pause`, `stop` are `POST /api/campaign/{slug}/streams/{id}/start|pause|stop`.
+       * The same steps over their REST routes (same service, roles and errors; the routes take an
+       * `Idempotency-Key` header as the action endpoint does, which these calls do not send):
+       * `create` is `POST /api/campaign/{slug}/streams` (201, the ingest URL in this answer only);
+       * `start`, `pause`, `stop` are `POST /api/campaign/{slug}/streams/{id}/start|pause|stop`.
        */
       rest: {
         create: (campaign: string, body: { title?: string } = {}) =>

@@ -492,6 +492,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     module: streamModule,
     live: liveStreams,
     campaigns,
+    dispatcher,
     admission: () => gateway.admission,
   })
   // Last: the site's pages and assets never shadow an API route.

@@ -17,6 +17,7 @@ import type { CampaignService } from '../campaign/campaign.service.js'
 import { createMemoryViewerCounter, createRedisViewerCounter } from './live.viewers.js'
 import { createMemoryRecentChat, createRedisRecentChat } from './live.chat-recent.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
+import type { Dispatcher } from '../../nexus/dispatcher.js'
 import { ulid } from 'ulid'
 
 export { CABLE_PATH } from './cable/protocol.js'
@@ -88,6 +89,8 @@ export interface StreamRoutesOptions {
   live: LiveStreams
   /** For `GET /api/campaign/{slug}/streams/live`: the campaign and its features. */
   campaigns: Pick<CampaignService, 'get'>
+  /** Runs `stream.start`/`pause`/`stop`/`reset_key` for their REST routes (idempotency included). */
+  dispatcher: Pick<Dispatcher, 'dispatch'>
   /**
    * The `/ws` gateway's admission, so `/cable` sockets count against the same per-address and
    * per-session limits. A getter: the gateway is built after this plugin is registered.
@@ -101,11 +104,11 @@ export interface StreamRoutesOptions {
  */
 export const routes: FastifyPluginAsync<StreamRoutesOptions> = async (
   app,
-  { module, live, campaigns, admission },
+  { module, live, campaigns, dispatcher, admission },
 ) => {
   const { accounts, streams, maintenance, limiter, config } = module
   await app.register(v1Plugin, { accounts, streams, maintenance, limiter, config, prefix: '/api/v1' })
-  await app.register(liveRoutes, { live, campaigns, limiter, config })
+  await app.register(liveRoutes, { live, campaigns, dispatcher, limiter, config })
   const cable = createCableServer({
     accounts,
     bus: module.bus,

@@ -1,18 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { type TSchema, Type } from 'typebox'
-import { hasRole, type Principal } from '../../platform/auth/principal.js'
-import { ForbiddenError } from '../../platform/http/errors.js'
+import type { Dispatcher } from '../../nexus/dispatcher.js'
+import { dispatchWithPayloadAt } from '../../nexus/payload-paths.js'
+import { idempotencyKeyHeader, requestIdFor } from '../../nexus/routes.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
-import { assertActionAllowed } from '../campaign/campaign.guard.js'
-import { type CampaignStatus, Slug } from '../campaign/campaign.schema.js'
-import type { CampaignService } from '../campaign/campaign.service.js'
-import { ANY_STATUS, Title } from './live.actions.js'
-import type { Announcer, LiveStreams } from './live.service.js'
+import { Slug } from '../campaign/campaign.schema.js'
+import { Title } from './live.actions.js'
 import { StreamCreated, StreamKeyReset, StreamStep } from './stream.schema.js'
 
 export interface LifecycleRoutesOptions {
-  live: Pick<LiveStreams, 'start' | 'pause' | 'stop' | 'resetKey'>
-  campaigns: Pick<CampaignService, 'get'>
+  dispatcher: Pick<Dispatcher, 'dispatch'>
 }
 
 const StreamParams = Type.Object({ slug: Slug, id: Type.String({ pattern: '^[0-9]{1,15}$' }) })
@@ -20,12 +17,20 @@ const emptyBody = async (request: FastifyRequest) => {
   if (request.body === undefined || request.body === null) request.body = {}
 }
 const StartBody = Type.Object({ title: Type.Optional(Title) }, { additionalProperties: false })
+const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+})
+const IDEMPOTENCY =
+  ' `Idempotency-Key` (or else `X-Request-Id`) keys the step as the action endpoint keys it: a retry ' +
+  'within 24 h runs nothing again and gets the first answer with `idempotent-replayed: true`; the ' +
+  'same key for another stream, step or body is 422 `IDEMPOTENCY_KEY_REUSED`.'
+const NO_SECRET_REPLAY =
+  ' The ingest URL is not kept for replays: a retry under the same key is 409 `SECRET_NOT_REPLAYED`, ' +
+  '`details {withheld, result}` naming the stream.'
 
-/** What one lifecycle route is: its action (whose checks it makes), path, answer and service call. */
+/** What one lifecycle route is: its action, path, answer, and the action's payload from the request. */
 interface Step {
   action: 'stream.start' | 'stream.pause' | 'stream.stop' | 'stream.reset_key'
-  /** The action's `statuses`: absent, only `active` (as the dispatcher's default). */
-  statuses?: readonly CampaignStatus[]
   url: string
   operationId: string
   description: string
@@ -33,16 +38,18 @@ interface Step {
   body?: TSchema
   created?: boolean
   response: TSchema
-  run: (principal: Principal, slug: string, request: FastifyRequest, later: Announcer) => Promise<unknown>
+  payload: (request: FastifyRequest) => Record<string, unknown>
 }
 
 /**
  * `stream.start` / `stream.pause` / `stream.stop` / `stream.reset_key` over REST (ARCHITECTURE
  * section 3: one service, two routes): `POST /api/campaign/{slug}/streams` (create, starting) and
- * `POST /api/campaign/{slug}/streams/{id}/start|pause|stop|reset-key`, each with its action's checks, in the
- * dispatcher's order (campaign status, feature, role), its answer and its errors.
+ * `POST /api/campaign/{slug}/streams/{id}/start|pause|stop|reset-key`. Each runs its action through
+ * the dispatcher, as `POST /api/quote` runs `quote.submit`: the action's checks (campaign status,
+ * feature, role), its idempotency record committed with the step, its `stream_event`s after the
+ * commit. The route keeps its own answer: the action's `result`, 201 for a create.
  */
-export function registerLifecycleRoutes(app: FastifyInstance, { live, campaigns }: LifecycleRoutesOptions) {
+export function registerLifecycleRoutes(app: FastifyInstance, { dispatcher }: LifecycleRoutesOptions) {
   const step = (s: Step) =>
     app.post(
       s.url,
@@ -55,28 +62,31 @@ export function registerLifecycleRoutes(app: FastifyInstance, { live, campaigns 
           tags: ['stream'],
           security: SecuredBy,
           description: s.description,
+          headers: IdempotencyHeaders,
           params: s.params,
           ...(s.body ? { body: s.body } : {}),
-          response: { [s.created ? 201 : 200]: s.response, ...errors(400, 401, 403, 404, 409) },
+          response: { [s.created ? 201 : 200]: s.response, ...errors(400, 401, 403, 404, 409, 422) },
         },
       },
       async (request, reply) => {
         const { slug } = request.params as { slug: string }
-        assertActionAllowed(await campaigns.get(slug), 'streaming', s.statuses)
-        if (!hasRole(request.principal, 'participant'))
-          throw new ForbiddenError(`${s.action} requires the participant role`, 'FORBIDDEN')
-        // The step's `stream_event`s, as the action's `ctx.afterCommit`: sent once the step is
-        // stored (the service returned), and a bus that refuses them never fails the stored step.
-        const announcements: Array<() => Promise<void>> = []
-        const result = await s.run(request.principal!, slug, request, (a) => announcements.push(a))
-        for (const announce of announcements) {
-          void Promise.resolve()
-            .then(announce)
-            .catch((err: unknown) =>
-              request.log.warn({ err, campaign: slug, action: s.action }, 'stream_event not published'),
-            )
-        }
-        return reply.status(s.created ? 201 : 200).send(result)
+        const key = idempotencyKeyHeader(request.headers)
+        // The route's payload is its body's top level (`/title`) or its path (the stream id).
+        const outcome = await dispatchWithPayloadAt('', () =>
+          dispatcher.dispatch({
+            campaignSlug: slug,
+            body: { action: s.action, data: s.payload(request) },
+            principal: request.principal!,
+            ip: request.ip,
+            idempotencyKey: key,
+            // As the action endpoint: the HTTP request's id, `X-Request-Id` keying the record.
+            ...requestIdFor(request.headers, request.id, key !== undefined),
+          }),
+        )
+        if (outcome.replayed) reply.header('idempotent-replayed', 'true')
+        // A refusal (recorded, or a replay's `SECRET_NOT_REPLAYED`) is the dispatcher's error body.
+        if (outcome.status_code >= 300) return reply.status(outcome.status_code).send(outcome.body)
+        return reply.status(s.created ? 201 : 200).send((outcome.body as { result: unknown }).result)
       },
     )
 
@@ -96,13 +106,14 @@ export function registerLifecycleRoutes(app: FastifyInstance, { live, campaigns 
       'this answer only (`Cache-Control: no-store`; the key is stored hashed: reset it for a new one). ' +
       'Any participant of an active campaign (else 409 `CAMPAIGN_NOT_ACTIVE`; a guest: 403 `FORBIDDEN`), ' +
       `${COMMON} A person keeps at most STREAM_OPEN_PER_USER streams open per campaign: 409 ` +
-      '`STREAM_LIMIT_REACHED`.',
+      '`STREAM_LIMIT_REACHED`.' +
+      IDEMPOTENCY +
+      NO_SECRET_REPLAY,
     params: Type.Object({ slug: Slug }),
     body: StartBody,
     created: true,
     response: StreamCreated,
-    run: (principal, slug, request, later) =>
-      live.start(principal, slug, { title: (request.body as { title?: string }).title }, later),
+    payload: (request) => ({ ...(request.body as { title?: string }) }),
   })
   step({
     action: 'stream.start',
@@ -111,10 +122,11 @@ export function registerLifecycleRoutes(app: FastifyInstance, { live, campaigns 
     description:
       'Take a starting or paused stream live (the `stream.start` action with `stream_id`, same service): ' +
       `${ONE}, in an active campaign (else 409 \`CAMPAIGN_NOT_ACTIVE\`), ${COMMON} A stream already live ` +
-      'or ended: 409 `INVALID_STREAM_STATE`.',
+      'or ended: 409 `INVALID_STREAM_STATE`.' +
+      IDEMPOTENCY,
     params: StreamParams,
     response: StreamStep,
-    run: (principal, slug, request, later) => live.start(principal, slug, { stream_id: id(request) }, later),
+    payload: (request) => ({ stream_id: id(request) }),
   })
   step({
     action: 'stream.pause',
@@ -123,27 +135,26 @@ export function registerLifecycleRoutes(app: FastifyInstance, { live, campaigns 
     description:
       'Pause a live stream (the `stream.pause` action, same service): ' +
       `${ONE}, in an active campaign (else 409 \`CAMPAIGN_NOT_ACTIVE\`), ${COMMON} A stream not live: ` +
-      '409 `INVALID_STREAM_STATE`.',
+      '409 `INVALID_STREAM_STATE`.' +
+      IDEMPOTENCY,
     params: StreamParams,
     response: StreamStep,
-    run: (principal, slug, request, later) => live.pause(principal, slug, id(request), later),
+    payload: (request) => ({ stream_id: id(request) }),
   })
   step({
     action: 'stream.stop',
-    statuses: ANY_STATUS,
     url: '/api/campaign/:slug/streams/:id/stop',
     operationId: 'stopCampaignStream',
     description:
       'End a stream for good (the `stream.stop` action, same service): ' +
       `${ONE}, whatever the campaign's status (a stream left on when its campaign ended is still ended), ` +
-      `${COMMON} An ended stream: 409 \`INVALID_STREAM_STATE\`.`,
+      `${COMMON} An ended stream: 409 \`INVALID_STREAM_STATE\`.${IDEMPOTENCY}`,
     params: StreamParams,
     response: StreamStep,
-    run: (principal, slug, request, later) => live.stop(principal, slug, id(request), later),
+    payload: (request) => ({ stream_id: id(request) }),
   })
   step({
     action: 'stream.reset_key',
-    statuses: ANY_STATUS,
     url: '/api/campaign/:slug/streams/:id/reset-key',
     operationId: 'resetCampaignStreamKey',
     description:
@@ -153,9 +164,11 @@ export function registerLifecycleRoutes(app: FastifyInstance, { live, campaigns 
       'feature (else 403 `FEATURE_DISABLED`). The old key is refused by the ingest authorisation from ' +
       'then on; the new ingest URL is in this answer only (the key is stored hashed; `Cache-Control: ' +
       "no-store`). An ended stream: 409 `INVALID_STREAM_STATE`; another campaign's or an unknown " +
-      'stream: 404 `STREAM_NOT_FOUND`.',
+      'stream: 404 `STREAM_NOT_FOUND`.' +
+      IDEMPOTENCY +
+      NO_SECRET_REPLAY,
     params: StreamParams,
     response: StreamKeyReset,
-    run: (principal, slug, request) => live.resetKey(principal, slug, id(request)),
+    payload: (request) => ({ stream_id: id(request) }),
   })
 }

@@ -4,13 +4,16 @@ import { hasRole } from '../../platform/auth/principal.js'
 import { ForbiddenError, NotFoundError } from '../../platform/http/errors.js'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
 import { campaignStatus, hasFeature, Slug } from '../campaign/campaign.schema.js'
+import type { Dispatcher } from '../../nexus/dispatcher.js'
 import type { LiveStreams } from './live.service.js'
 import { VisitorLiveStreams } from './stream.schema.js'
 import { type IngestRoutesOptions, registerIngestRoutes } from './live.ingest.js'
 import { registerLifecycleRoutes } from './live.lifecycle.routes.js'
 
 export interface LiveRoutesOptions extends Omit<IngestRoutesOptions, 'live'> {
-  live: IngestRoutesOptions['live'] & Pick<LiveStreams, 'current' | 'resetKey' | 'start' | 'pause' | 'stop'>
+  live: IngestRoutesOptions['live'] & Pick<LiveStreams, 'current'>
+  /** Runs the lifecycle routes' actions (`live.lifecycle.routes.ts`). */
+  dispatcher: Pick<Dispatcher, 'dispatch'>
 }
 
 /**
@@ -19,9 +22,9 @@ export interface LiveRoutesOptions extends Omit<IngestRoutesOptions, 'live'> {
  * servers' ingest authorisation (`live.ingest.ts`).
  */
 export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (app, options) => {
-  const { live, campaigns } = options
+  const { live, campaigns, dispatcher } = options
   registerIngestRoutes(app, options)
-  registerLifecycleRoutes(app, { live, campaigns })
+  registerLifecycleRoutes(app, { dispatcher })
   app.get(
     '/api/campaign/:slug/streams/live',
     {
