@@ -434,7 +434,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await quotes.eraseByUser(person.user_id, trx)
     for (const email of person.emails) await quotes.eraseByEmail(email, undefined, trx)
   })
-  const liveStreams = stream.createLive(streamModule, { publisher, redis: platform.redis })
+  const liveStreams = stream.createLive(streamModule, { publisher, redis: platform.redis, log: app.log })
   stream.registerLiveActions(actions, liveStreams)
   stream.registerLiveInbound(inbound, liveStreams)
   // Erasure ends the person's campaign streams; their title, owner and session go from the rows.

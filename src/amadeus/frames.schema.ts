@@ -245,6 +245,11 @@ export const StreamEventFrame = Type.Union(
         stream_id: Type.Integer(),
         /** The stream's last 50 chat frames, oldest first: the answer to this socket's `stream_join`. */
         messages: Type.Array(StreamChatFrame),
+        /**
+         * The recent chat could not be read (Redis unreachable): `messages` is empty, yet the join
+         * stands and chat comes live from now on.
+         */
+        history_unavailable: Type.Optional(Type.Literal(true)),
       },
       open,
     ),

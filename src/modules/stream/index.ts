@@ -70,7 +70,12 @@ export type StreamModule = ReturnType<typeof createStreamModule>
 /** Campaign live streams on the registry's rows; needs the realtime publisher, built after the module. */
 export function createLive(
   module: StreamModule,
-  deps: { publisher: RealtimePublisher; redis?: Platform['redis'] },
+  deps: {
+    publisher: RealtimePublisher
+    redis?: Platform['redis']
+    /** Told when a join goes on without the stream's recent chat (Redis unreachable). */
+    log?: Parameters<typeof createLiveStreams>[0]['log']
+  },
 ) {
   const nodeId = ulid()
   return createLiveStreams({
@@ -80,6 +85,8 @@ export function createLive(
     viewers: deps.redis ? createRedisViewerCounter(deps.redis, nodeId) : createMemoryViewerCounter(),
     recent: deps.redis ? createRedisRecentChat(deps.redis) : createMemoryRecentChat(),
     config: module.config,
+    log: deps.log,
+    bus: module.bus,
   })
 }
 

@@ -1,11 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { ulid } from 'ulid'
+import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../config.js'
 import type { Db } from '../../platform/db/database.js'
+import type { EventBus } from '../../platform/bus/bus.js'
 import { actorKey, hasRole, type Principal } from '../../platform/auth/principal.js'
 import { clientNetwork } from '../../platform/http/client-network.js'
 import { isBlank } from '../../platform/text.js'
 import {
+  AppError,
   ConflictError,
   ForbiddenError,
   NotFoundError,
@@ -27,6 +30,9 @@ import type { ChatFrame, RecentChat } from './live.chat-recent.js'
  * bus refuses never makes a stored step look failed (and a retry run it again).
  */
 export type Announcer = (announce: () => Promise<void>) => void
+
+/** A campaign stream ended (`{stream_id}`): every node forgets its sockets that watched it. */
+export const STREAM_ENDED_CHANNEL = 'ovasabi:stream:ended'
 
 type LiveConfig = Pick<
   Config,
@@ -63,8 +69,12 @@ export function createLiveStreams(deps: {
   /** Each stream's latest chat, for sockets that join it late. */
   recent: RecentChat
   config: LiveConfig
+  /** Told when a step goes on without a dependency (the recent chat unreadable at a join). */
+  log?: Pick<FastifyBaseLogger, 'warn'>
+  /** Where a node tells the others that a stream ended (`STREAM_ENDED_CHANNEL`). */
+  bus?: Pick<EventBus, 'publish' | 'subscribe'>
 }) {
-  const { streams, publisher, config } = deps
+  const { streams, publisher, config, bus } = deps
   const publicUrl = (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '')
   /** stream id → the connection ids of this node's sockets watching it. */
   const watching = new Map<number, Set<string>>()
@@ -200,14 +210,48 @@ export function createLiveStreams(deps: {
     return row?.campaign_slug && OPEN.includes(row.live_status as LiveStatus) ? row : undefined
   }
 
+  /** This node's sockets watch stream `id` no more. */
+  function unwatch(id: number) {
+    const set = watching.get(id)
+    watching.delete(id)
+    for (const connection of set ?? []) sockets.get(connection)?.streams.delete(id)
+  }
   /**
-   * The stream ended: this node's viewers of it are forgotten, and its recent chat everywhere once
-   * the end is stored (`later`): Redis unreachable must not turn a stored stop into a 500 whose
-   * retry finds the stream ended.
+   * The other nodes' ends of streams, followed from this node's first join on (a node that never
+   * had a viewer has none to forget). One that could not subscribe (Redis unreachable) tries again
+   * at the next join.
+   */
+  let following: Promise<void> | undefined
+  function follow(): Promise<void> {
+    if (!bus) return Promise.resolve()
+    following ??= bus
+      .subscribe(STREAM_ENDED_CHANNEL, (message) => {
+        const id = Number((message as { stream_id?: unknown } | null)?.stream_id)
+        if (Number.isSafeInteger(id)) unwatch(id)
+      })
+      .then(
+        () => {},
+        (err: unknown) => {
+          following = undefined
+          deps.log?.warn(
+            { err },
+            'ended streams of other nodes not followed; the next stream_join tries again',
+          )
+        },
+      )
+    return following
+  }
+
+  /**
+   * The stream ended: this node's viewers of it are forgotten at once, every other node's once the
+   * end is stored (so none keeps counting them, or sends them a chat still on its way), and its
+   * recent chat everywhere (`later`): Redis unreachable must not turn a stored stop into a 500
+   * whose retry finds the stream ended.
    */
   function ended(id: number, later: Announcer) {
-    watching.delete(id)
+    unwatch(id)
     later(() => deps.recent.drop(id))
+    if (bus) later(() => bus.publish(STREAM_ENDED_CHANNEL, { stream_id: id }))
   }
 
   return {
@@ -393,10 +437,17 @@ export function createLiveStreams(deps: {
         text_html: escapeHtml(text),
         timestamp: new Date().toISOString(),
       }
-      // Kept before it is sent: a socket joining meanwhile reads it or, already a member, is sent it.
-      await deps.recent.push(message.stream_id, message)
-      // To the stream's viewers only (sockets that sent `stream_join`), on every node.
-      await publisher.publish({ scope: 'group', campaign, group: `stream:${row.id}` }, message)
+      // Chat is kept nowhere else: a message that could not be kept or sent is refused, never
+      // acknowledged. (One kept whose send then failed stays in the recent chat: late viewers may
+      // read it; its sender was told to send it again.)
+      try {
+        // Kept before it is sent: a socket joining meanwhile reads it or, already a member, is sent it.
+        await deps.recent.push(message.stream_id, message)
+        // To the stream's viewers only (sockets that sent `stream_join`), on every node.
+        await publisher.publish({ scope: 'group', campaign, group: `stream:${row.id}` }, message)
+      } catch (err) {
+        throw err instanceof AppError ? err : chatUnavailable(err)
+      }
       return { message_id: message.message_id, stream_id: message.stream_id, text }
     },
 
@@ -408,6 +459,8 @@ export function createLiveStreams(deps: {
     async join(socket: SocketInfo, frame: Record<string, unknown>) {
       const wanted = streamId(frame)
       return inOrder(socket.connection_id, async (state) => {
+        // In its turn: a leave or a close right behind the join must find it queued.
+        await follow()
         const row = await load(socket.campaign, wanted)
         if (row.live_status === 'ended')
           throw new ConflictError(`Stream ${row.id} has ended`, 'STREAM_NOT_LIVE')
@@ -422,8 +475,21 @@ export function createLiveStreams(deps: {
         set.add(socket.connection_id)
         state.streams.add(id)
         // Read once a member: a message sent meanwhile is in the list, or comes live, or both.
-        const messages = await deps.recent.recent(id)
-        return { type: 'stream_event', kind: 'chat_recent', stream_id: id, messages }
+        try {
+          const messages = await deps.recent.recent(id)
+          return { type: 'stream_event', kind: 'chat_recent', stream_id: id, messages }
+        } catch (err) {
+          // The socket watches the stream already: its chat comes live from now on. Only the
+          // history is missing (Redis unreachable), which the page can say, so the join stands.
+          deps.log?.warn({ err, stream_id: id }, 'recent chat unreadable: stream_join answered without it')
+          return {
+            type: 'stream_event',
+            kind: 'chat_recent',
+            stream_id: id,
+            messages: [],
+            history_unavailable: true,
+          }
+        }
       })
     },
     async leave(socket: SocketInfo, frame: Record<string, unknown>) {
@@ -487,6 +553,20 @@ export function createLiveStreams(deps: {
   }
 }
 export type LiveStreams = ReturnType<typeof createLiveStreams>
+
+/** Seconds a sender is told to wait before sending a refused chat message again. */
+const CHAT_RETRY_AFTER_SECONDS = 5
+
+/**
+ * A chat message that could not be kept or sent (Redis unreachable): 503 with `Retry-After`, and
+ * `details.retry_after_ms` for an answer on a socket, which has no headers.
+ */
+const chatUnavailable = (cause: unknown) =>
+  new AppError(503, 'CHAT_UNAVAILABLE', 'Chat is unavailable right now: the message was not sent', {
+    cause,
+    details: { retry_after_ms: CHAT_RETRY_AFTER_SECONDS * 1000 },
+    headers: { 'retry-after': String(CHAT_RETRY_AFTER_SECONDS) },
+  })
 
 /** A campaign stream that has not ended. */
 const OPEN: LiveStatus[] = ['starting', 'live', 'paused']

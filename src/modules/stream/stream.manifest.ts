@@ -10,6 +10,7 @@ import {
 } from './cable/cable.schema.js'
 import { CABLE_CHANNEL, CABLE_PATH } from './cable/protocol.js'
 import { StreamJoinFrame, StreamLeaveFrame } from './live.actions.js'
+import { STREAM_ENDED_CHANNEL } from './live.service.js'
 
 const ss = (
   method: EndpointDeclaration['method'],
@@ -21,6 +22,7 @@ const ss = (
 /** `maintenance.ts`'s channel: the switch itself is read from the database. */
 const MAINTENANCE_CHANNEL = 'ovasabi:stream:maintenance'
 const MaintenanceMessage = Type.Object({ enabled: Type.Boolean() })
+const StreamEndedMessage = Type.Object({ stream_id: Type.Integer({ minimum: 1 }) })
 
 /** The stream registry: StreamSource-compatible `/api/v1` + `/cable`, and campaign live streams. */
 export const streamManifest: ModuleManifest = {
@@ -210,6 +212,20 @@ export const streamManifest: ModuleManifest = {
       channel: 'bus',
       direction: 'consumes',
       description: 'Each node reads the switch again at once (else within 5 s)',
+    },
+    {
+      name: STREAM_ENDED_CHANNEL,
+      channel: 'bus',
+      direction: 'emits',
+      description: 'A campaign stream ended (stop, erasure, streaming turned off), once the end is stored',
+      schema: StreamEndedMessage,
+    },
+    {
+      name: STREAM_ENDED_CHANNEL,
+      channel: 'bus',
+      direction: 'consumes',
+      description:
+        "Each node forgets its sockets that watched the stream (live.service.ts), from the node's first stream_join on",
     },
   ],
   tables: [
