@@ -104,7 +104,8 @@ export function registerLiveActions(registry: ActionRegistry, live: LiveStreams)
     description:
       'Send a plain-text chat message to the viewers of a live stream. At most STREAM_CHAT_PER_MINUTE ' +
       'a minute per person (a guest: per session) and STREAM_CHAT_PER_MINUTE_PER_IP per client network ' +
-      '(IPv4 address, IPv6 /64) in the campaign: 429 CHAT_RATE_LIMITED.',
+      '(IPv4 address, IPv6 /64) in the campaign: 429 CHAT_RATE_LIMITED. Redis unreachable (where the ' +
+      'recent chat is kept, and the bus to the other nodes): 503 CHAT_UNAVAILABLE, the message not sent.',
     // The configured limit is checked by the service with a clear code; this only bounds the frame.
     payload: Type.Object(
       { stream_id: StreamId, text: Type.String({ minLength: 1, maxLength: 10_000 }) },
