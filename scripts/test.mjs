@@ -25,7 +25,18 @@ for (const s of skipped) console.log(`SKIPPING: ${s}`)
 
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=900000', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-timeout=900000',
+    '--test-reporter=tap',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=./scripts/file-times-reporter.mjs',
+    '--test-reporter-destination=stdout',
+    ...files,
+  ],
   { stdio: 'inherit', env: process.env },
 )
 if (skipped.length > 0) console.log(`\nSkipped: ${skipped.join('; ')}`)

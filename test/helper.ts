@@ -11,6 +11,7 @@ import type { RealtimeMessage } from '../src/realtime/publish.js'
 import { FEATURES } from '../src/modules/campaign/campaign.schema.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { createDatabase, type DatabaseHandle } from '../src/platform/db/database.js'
+import { migratedPgliteImage } from './pglite-image.js'
 
 /** The database dialects this run covers: PGlite always, PostgreSQL when DATABASE_URL is set. */
 export type Dialect = 'pglite' | 'postgres'
@@ -101,7 +102,11 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestCo
     ...(options.redis && REDIS_URL ? { REDIS_URL } : {}),
     ...options.env,
   })
-  const app = await buildApp(config, { memoryDatabase: !databaseUrl, logger: config.LOG_LEVEL !== 'silent' })
+  const app = await buildApp(config, {
+    memoryDatabase: !databaseUrl,
+    ...(databaseUrl ? {} : { databaseImage: await migratedPgliteImage() }),
+    logger: config.LOG_LEVEL !== 'silent',
+  })
   await app.ready()
   return {
     app,

@@ -43,11 +43,19 @@ export interface PlatformOptions {
   migrate?: boolean | 'refuse-pending'
   /** PGlite in memory instead of `DATA_DIR` (tests). */
   memoryDatabase?: boolean
+  /**
+   * With `memoryDatabase`: start from this image of a data directory (`PGlite.dumpDataDir`)
+   * instead of an empty one. Migrations still run, and apply what the image lacks.
+   */
+  databaseImage?: Blob
   onBusError?: (err: unknown) => void
 }
 
 export async function createPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
-  const database = await createDatabase(config, { memory: options.memoryDatabase })
+  const database = await createDatabase(config, {
+    memory: options.memoryDatabase,
+    image: options.databaseImage,
+  })
   let redis: Redis | undefined
   try {
     if (options.migrate === 'refuse-pending') await refusePendingMigrations(database.db)

@@ -71,10 +71,11 @@ function describeUrl(url: string): string {
 /** PGlite (embedded, `DATA_DIR/pglite`) unless `DATABASE_URL` is set, then a PostgreSQL pool. */
 export async function createDatabase(
   config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR' | 'DATABASE_POOL_SIZE'>,
-  options: { memory?: boolean } = {},
+  options: { memory?: boolean; image?: Blob } = {},
 ): Promise<DatabaseHandle> {
   if (config.DATABASE_URL) return createPostgres(config.DATABASE_URL, config.DATABASE_POOL_SIZE)
-  return createPglite(options.memory ? undefined : join(config.DATA_DIR, 'pglite'))
+  if (options.memory) return createPglite(undefined, options.image)
+  return createPglite(join(config.DATA_DIR, 'pglite'))
 }
 
 async function createPostgres(url: string, max: number): Promise<DatabaseHandle> {
@@ -133,11 +134,13 @@ async function createPostgres(url: string, max: number): Promise<DatabaseHandle>
   }
 }
 
-async function createPglite(dir: string | undefined): Promise<DatabaseHandle> {
+/** PGlite in `dir`, or in memory (empty, or from `image`, a dumped data directory). */
+async function createPglite(dir: string | undefined, image?: Blob): Promise<DatabaseHandle> {
   const release = dir ? lockDataDir(join(dir, '..')) : () => {}
   try {
     const client = await PGlite.create({
       ...(dir ? { dataDir: dir } : {}),
+      ...(image ? { loadDataDir: image } : {}),
       parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
     })
     const db = new Kysely<Database>({ dialect: new PGliteDialect(client) })
