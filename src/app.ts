@@ -27,6 +27,7 @@ import { authPlugin, createAuthenticator } from './platform/auth/plugin.js'
 import { frameworkErrors, registerErrorHandler } from './platform/http/error-handler.js'
 import { shuttingDown } from './platform/http/errors.js'
 import { fallbackLimitStore } from './platform/http/global-limit-store.js'
+import { registerLimitFirst } from './platform/http/limit-first.js'
 import { newUlid } from './platform/ids.js'
 import { registerJsonParser } from './platform/http/json-parser.js'
 import { createRateLimiter } from './platform/http/rate-limiter.js'
@@ -239,26 +240,29 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       app.log.warn({ err }, 'StreamSource: password rehash at login not stored; the old hash still verifies'),
   })
   await app.register(stream.maintenancePlugin, { maintenance: streamModule.maintenance })
-  await app.register(rateLimit, {
-    global: true,
-    max: config.RATE_LIMIT_PER_MINUTE,
-    timeWindow: '1 minute',
-    // With Redis the nodes share the counts, each counting on its own while Redis cannot answer.
-    ...(platform.redis ? { store: fallbackLimitStore(platform.redis, 'ovasabi:rl:') } : {}),
-    // By client network (an IPv6 client's /64), which it may send from any address of.
-    keyGenerator: (request) => clientNetwork(request.ip),
-    // A store failure must not turn every request (the pages included) into a 500.
-    skipOnError: true,
-    errorResponseBuilder: (request, context) => ({
-      statusCode: 429,
-      status: 'error',
-      error: {
-        code: 'RATE_LIMITED',
-        message: `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`,
-      },
-      request_id: request.id,
+  // Counted before a route's own checks: a request refused as unauthenticated or forbidden counts.
+  await registerLimitFirst(app, () =>
+    app.register(rateLimit, {
+      global: true,
+      max: config.RATE_LIMIT_PER_MINUTE,
+      timeWindow: '1 minute',
+      // With Redis the nodes share the counts, each counting on its own while Redis cannot answer.
+      ...(platform.redis ? { store: fallbackLimitStore(platform.redis, 'ovasabi:rl:') } : {}),
+      // By client network (an IPv6 client's /64), which it may send from any address of.
+      keyGenerator: (request) => clientNetwork(request.ip),
+      // A store failure must not turn every request (the pages included) into a 500.
+      skipOnError: true,
+      errorResponseBuilder: (request, context) => ({
+        statusCode: 429,
+        status: 'error',
+        error: {
+          code: 'RATE_LIMITED',
+          message: `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`,
+        },
+        request_id: request.id,
+      }),
     }),
-  })
+  )
 
   await app.register(swagger, {
     // Every GET answers HEAD too: listed, as a HEAD answers (headers, no body; see openapi.ts).
