@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { execPipeline, redisScript } from '../../platform/redis-script.js'
 
 /** How many of a stream's latest chat messages a socket joining it gets (as Twitch and YouTube do). */
 export const RECENT_CHAT = 50
@@ -62,14 +63,28 @@ const INDEX_KEEP_MS = RECENT_CHAT_TTL_MS + 60 * 60_000
  * KEYS[1] the index (stream id → until when its list may live, by Redis's clock); ARGV[1] the
  * stream id, ARGV[2] how long it is kept. Entries past their time are pruned on the way.
  */
-const INDEX = `local t = redis.call('TIME')
+const INDEX = redisScript(
+  1,
+  `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-return 1`
+return 1`,
+)
+
+/** KEYS[1] one stream's list; ARGV[1] a message, ARGV[2] how many the list keeps, ARGV[3] its lifetime ms. */
+const KEEP = redisScript(
+  1,
+  `redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`,
+)
 
 /** KEYS[1] one stream's list; ARGV[1] the erased user id: their messages go, the rest keeps its TTL. */
-const FORGET = `
+const FORGET = redisScript(
+  1,
+  `
 local kept = {}
 local changed = false
 for _, raw in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
@@ -83,7 +98,8 @@ if #kept > 0 then
   redis.call('RPUSH', KEYS[1], unpack(kept))
   if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 end
-return 1`
+return 1`,
+)
 
 /**
  * One capped list per stream (`…chat:<id>`), renewed with each message; a sorted set indexes the
@@ -91,33 +107,35 @@ return 1`
  * server's keys.
  *
  * Redis Cluster: a script or a MULTI may touch only the keys it declares, all in one hash slot, and
- * the lists and the index hash to different slots. So no step spans them: the index is written
- * first (and awaited: in a Cluster the two writes go to different servers), then the list in a
- * MULTI of its own; an erasure reads the index, then rewrites each list in a script that declares
- * that list alone. Nothing but time takes a stream out of the index (an entry outlives its list,
- * `INDEX_KEEP_MS`), so a list that exists is always indexed: a removal racing a push could
- * otherwise leave a list that no erasure finds. Each list is read and rewritten in one step, so a
- * message pushed to it before its rewrite goes too; a stream whose first message came after the
- * index was read is found by reading it again, until a read names no stream not yet rewritten.
+ * the lists and the index hash to different slots. So no step spans them: a message is kept by two
+ * scripts that each declare their one key, the index's before the list's, sent together in one
+ * pipeline (one round trip: the list's does not wait for the index's answer). On the one
+ * connection this client has, Redis runs them in the order sent; when Redis has forgotten its
+ * scripts (NOSCRIPT) both fail, and ioredis sends them again in that order. (A client spreading
+ * the keys over several servers would have to await the index's first.) An erasure reads the
+ * index, then rewrites each list in a script that declares that list alone. Nothing but time takes
+ * a stream out of the index (an entry outlives its list, `INDEX_KEEP_MS`), so a list that exists is
+ * always indexed: a removal racing a push could otherwise leave a list that no erasure finds. Each
+ * list is read and rewritten in one step, so a message pushed to it before its rewrite goes too; a
+ * stream whose first message came after the index was read is found by reading it again, until a
+ * read names no stream not yet rewritten.
  */
 export function createRedisRecentChat(redis: Redis, prefix = 'ovasabi:stream:'): RecentChat {
   const lists = `${prefix}chat:`
   const index = `${prefix}chat-index`
   /** The set that indexed the lists before the sorted set (older nodes still write it). */
   const legacyIndex = `${prefix}chat-streams`
+  for (const script of [INDEX, KEEP, FORGET]) script.define(redis)
   const indexed = async () => {
     const [ids, legacy] = await Promise.all([redis.zrange(index, 0, -1), redis.smembers(legacyIndex)])
     return new Set([...ids, ...legacy])
   }
   return {
     async push(id, message) {
-      await redis.eval(INDEX, 1, index, String(id), INDEX_KEEP_MS)
-      await redis
-        .multi()
-        .rpush(lists + id, JSON.stringify(message))
-        .ltrim(lists + id, -RECENT_CHAT, -1)
-        .pexpire(lists + id, RECENT_CHAT_TTL_MS)
-        .exec()
+      const batch = redis.pipeline()
+      INDEX.queue(batch, [index], [String(id), INDEX_KEEP_MS])
+      KEEP.queue(batch, [lists + id], [JSON.stringify(message), RECENT_CHAT, RECENT_CHAT_TTL_MS])
+      await execPipeline(batch)
     },
     async recent(id) {
       const raw = await redis.lrange(lists + id, 0, -1)
@@ -134,7 +152,7 @@ export function createRedisRecentChat(redis: Redis, prefix = 'ovasabi:stream:'):
         const ids = [...(await indexed())].filter((id) => !done.has(id))
         if (ids.length === 0) return
         for (const id of ids) {
-          await redis.eval(FORGET, 1, lists + id, userId)
+          await FORGET.run(redis, [lists + id], [userId])
           done.add(id)
         }
       }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { redisScript } from '../../platform/redis-script.js'
 
 /**
  * Viewer counts across nodes. Each node reports how many of its sockets watch a stream; the total
@@ -31,13 +32,18 @@ const REDIS_NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
 
 /** KEYS[1] the stream's hash; ARGV: node id, its count, freshness ms, the hash's lifetime ms. */
-const REPORT = `${REDIS_NOW}
+const REPORT = redisScript(
+  1,
+  `${REDIS_NOW}
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. (now + tonumber(ARGV[3])))
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
-return 1`
+return 1`,
+)
 
 /** KEYS[1] the stream's hash: the sum of the fresh reports; the stale ones are removed. */
-const TOTAL = `${REDIS_NOW}
+const TOTAL = redisScript(
+  1,
+  `${REDIS_NOW}
 local all = redis.call('HGETALL', KEYS[1])
 local sum = 0
 for i = 1, #all, 2 do
@@ -51,7 +57,8 @@ for i = 1, #all, 2 do
     redis.call('HDEL', KEYS[1], all[i])
   end
 end
-return sum`
+return sum`,
+)
 
 /**
  * Each node's count is stamped fresh until a time read from Redis's clock, never the node's own:
@@ -67,10 +74,10 @@ export function createRedisViewerCounter(
   const key = (id: number) => `${prefix}viewers:${id}`
   return {
     async report(id, local) {
-      await redis.eval(REPORT, 1, key(id), nodeId, local, FRESH_MS, FRESH_MS * 4)
+      await REPORT.run(redis, [key(id)], [nodeId, local, FRESH_MS, FRESH_MS * 4])
     },
     async total(id) {
-      return Number(await redis.eval(TOTAL, 1, key(id)))
+      return Number(await TOTAL.run(redis, [key(id)], []))
     },
     async elect(id) {
       const second = Math.floor(Date.now() / 1000)
