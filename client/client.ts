@@ -12,7 +12,8 @@ import {
 } from './http.js'
 import { connectRealtime, type RealtimeConnection, type RealtimeOptions } from './realtime.js'
 import type * as T from './types.js'
-import { inProgressWait } from './in-progress.js'
+import { sendWhileInProgress } from './in-progress.js'
+import { streamRestCalls } from './stream-rest.js'
 import { ulid } from './ulid.js'
 
 export interface ClientOptions {
@@ -54,27 +55,6 @@ export interface CampaignMergePatch {
 }
 
 const enc = encodeURIComponent
-
-/** The wait a REST refusal asks for: `Retry-After`, else `details.retry_after_ms`. */
-function retryHintMs(err: unknown): number | undefined {
-  if (!(err instanceof OvasabiError)) return undefined
-  if (err.retryAfter !== undefined) return err.retryAfter * 1000
-  const hinted = (err.details as { retry_after_ms?: unknown } | undefined)?.retry_after_ms
-  return typeof hinted === 'number' ? hinted : undefined
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, { once: true })
-  })
-}
 
 /**
  * The Ovasabi client: typed calls for every REST route and the action endpoint, plus
@@ -128,6 +108,7 @@ export function createClient(options: ClientOptions) {
     payload: unknown = {},
     opts: ActionOptions = {},
   ): Promise<T.ActionSuccess<R>> {
+    const requestId = opts.requestId ?? ulid()
     const envelope: T.ActionEnvelope = {
       type: 'campaign_event',
       campaign_id: campaign,
@@ -135,31 +116,18 @@ export function createClient(options: ClientOptions) {
       payload,
       metadata: opts.metadata,
       timestamp: new Date().toISOString(),
-      request_id: opts.requestId ?? ulid(),
+      request_id: requestId,
     }
     // The same request_id again while its first run goes on (a retry after a dropped answer, the
     // first run on another node): answered with that run's result once it is done.
-    const started = Date.now()
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await req<T.ActionSuccess<R>>('POST', `/api/${enc(campaign)}/update`, {
+    return sendWhileInProgress(
+      () =>
+        req<T.ActionSuccess<R>>('POST', `/api/${enc(campaign)}/update`, {
           body: envelope,
           signal: opts.signal,
-        })
-      } catch (err) {
-        const wait = inProgressWait(err, attempt, started, retryHintMs(err))
-        if (wait === undefined || opts.signal?.aborted) throw err
-        await pause(wait, opts.signal)
-        // As an abort during the request itself is told: the caller stopped it, the server did not
-        // refuse it. Its request_id (with the 409 as `cause`) still lets a later retry join that run.
-        if (opts.signal?.aborted)
-          throw new OvasabiError(
-            'ABORTED',
-            `POST /api/${enc(campaign)}/update: aborted while the first run of ${envelope.request_id} went on`,
-            { requestId: envelope.request_id, cause: err },
-          )
-      }
-    }
+        }),
+      { what: `POST /api/${enc(campaign)}/update`, key: requestId, signal: opts.signal },
+    )
   }
 
   const client = {
@@ -432,30 +400,11 @@ export function createClient(options: ClientOptions) {
       stop: (campaign: string, streamId: string | number, opts?: ActionOptions) =>
         action<C.CampaignStream>(campaign, 'stream.stop', { stream_id: streamId }, opts),
       /**
-       * The same steps over their REST routes (same service, roles and errors; the routes take an
-       * `Idempotency-Key` header as the action endpoint does, which these calls do not send):
-       * `create` is `POST /api/campaign/{slug}/streams` (201, the ingest URL in this answer only);
-       * `start`, `pause`, `stop` are `POST /api/campaign/{slug}/streams/{id}/start|pause|stop`.
+       * The same steps over their REST routes (same service, roles and errors): `create`, `start`,
+       * `pause`, `stop`, `resetKey`. `{ idempotencyKey }` is sent as `Idempotency-Key`, so a retry
+       * with it runs nothing again (see `StreamRestOptions`).
        */
-      rest: {
-        create: (campaign: string, body: { title?: string } = {}) =>
-          req<C.CampaignStream>('POST', `/api/campaign/${enc(campaign)}/streams`, { body }),
-        start: (campaign: string, streamId: string | number) =>
-          req<C.CampaignStream>(
-            'POST',
-            `/api/campaign/${enc(campaign)}/streams/${enc(String(streamId))}/start`,
-          ),
-        pause: (campaign: string, streamId: string | number) =>
-          req<C.CampaignStream>(
-            'POST',
-            `/api/campaign/${enc(campaign)}/streams/${enc(String(streamId))}/pause`,
-          ),
-        stop: (campaign: string, streamId: string | number) =>
-          req<C.CampaignStream>(
-            'POST',
-            `/api/campaign/${enc(campaign)}/streams/${enc(String(streamId))}/stop`,
-          ),
-      },
+      rest: streamRestCalls(http),
       /**
        * The campaign's streams that have not ended (any session of the campaign may read it): what
        * `stream_event`s say, for a page that lost some (`resync_required`). A stream not listed has ended.

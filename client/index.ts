@@ -24,5 +24,6 @@ export {
   type WebSocketCtor,
   type WebSocketLike,
 } from './realtime.js'
+export type { StreamRestOptions } from './stream-rest.js'
 export type * from './types.js'
 export { ulid } from './ulid.js'

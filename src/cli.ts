@@ -133,7 +133,8 @@ const commands: Record<string, Command> = {
       }
       if (sub === 'revoke' && id) {
         const done = await apiKeys.revoke(id)
-        console.log(done ? `Revoked ${id}.` : `No active key ${id}.`)
+        // An id typed or pasted wrong may hold control characters: printed escaped, as names are.
+        console.log(done ? `Revoked ${id}.` : `No active key ${escapeControls(id)}.`)
         return done ? 0 : 1
       }
       throw new UsageError('apikey create|list|revoke')

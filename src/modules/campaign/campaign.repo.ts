@@ -30,6 +30,17 @@ export async function findBySlug(db: Db, slug: string): Promise<Campaign | undef
   )
 }
 
+/** Which of `slugs` name a campaign (archived ones too, as `findBySlug` finds them), in one query. */
+export async function existingSlugs(db: Db, slugs: readonly string[]): Promise<Set<string>> {
+  if (slugs.length === 0) return new Set()
+  const rows = await db
+    .selectFrom('service_campaign_main')
+    .select('slug')
+    .where('slug', 'in', slugs)
+    .execute()
+  return new Set(rows.map((r) => r.slug))
+}
+
 /**
  * The campaign, its row locked until the transaction ends: concurrent changes queue behind one
  * another, so each applies to what the previous one left instead of failing on a stale version.

@@ -77,6 +77,11 @@ export interface CampaignService {
   /** Read-through cache (a few seconds, invalidated on every node by changes): the hot path's lookup. */
   get(slug: string): Promise<Campaign>
   find(slug: string): Promise<Campaign | undefined>
+  /**
+   * Which of `slugs` name a campaign, read from the database in one query (the cache may hold only
+   * some of them): for checking a list at once, as an API key's scope.
+   */
+  existingSlugs(slugs: readonly string[]): Promise<Set<string>>
   list(opts: {
     includeArchived?: boolean
     page?: number
@@ -311,6 +316,7 @@ export function createCampaignService(deps: CampaignServiceDeps): CampaignServic
     },
     get,
     find,
+    existingSlugs: (slugs) => repo.existingSlugs(db, slugs),
     async list({ includeArchived = false, page = 1, perPage = 50, tag }) {
       return repo.list(db, { includeArchived, limit: perPage, offset: (page - 1) * perPage, tag })
     },

@@ -18,7 +18,7 @@ export const CONFIGURED_KEY_NAME = 'OVASABI_ADMIN_KEY'
 
 export interface ApiKeyRoutesOptions {
   apiKeys: Pick<ApiKeyService, 'create' | 'list' | 'get' | 'revoke'>
-  campaigns: Pick<CampaignService, 'find'>
+  campaigns: Pick<CampaignService, 'existingSlugs'>
 }
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString())
@@ -106,8 +106,9 @@ export const apiKeyRoutes: FastifyPluginAsync<ApiKeyRoutesOptions> = async (app,
       let scope: string[] | undefined
       if (body.campaigns) {
         scope = [...new Set(body.campaigns)]
-        const found = await Promise.all(scope.map((slug) => campaigns.find(slug)))
-        const unknown = scope.filter((_, i) => !found[i])
+        // One query for the whole list (up to 50 slugs), not one per campaign.
+        const found = await campaigns.existingSlugs(scope)
+        const unknown = scope.filter((slug) => !found.has(slug))
         if (unknown.length > 0)
           throw new NotFoundError(
             `No campaign ${unknown.join(', ')}: a key can only be limited to campaigns that exist`,

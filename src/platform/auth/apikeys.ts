@@ -91,6 +91,7 @@ export interface ApiKeyService {
   list(): Promise<ApiKeyRecord[]>
   /** One key's record by its id, or undefined when there is none (whatever text is asked). */
   get(id: string): Promise<ApiKeyRecord | undefined>
+  /** Revokes the key; false when there is no active key of that id (whatever text is asked). */
   revoke(id: string): Promise<boolean>
   /**
    * The principal for a key, or undefined when unknown or revoked; an expired key throws
@@ -275,6 +276,8 @@ export function createApiKeyService(deps: ApiKeyServiceDeps): ApiKeyService {
         .executeTakeFirst()) as ApiKeyRecord | undefined
     },
     async revoke(id) {
+      // As in `get`: no key holds a NUL, and the database would refuse the comparison with an error.
+      if (id.includes('\u0000')) return false
       const revoked = await deps.db
         .updateTable('service_security_apikey')
         .set({ revoked_at: new Date() })
