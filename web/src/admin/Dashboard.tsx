@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import type { CampaignStats, LeaderboardEntry, OvasabiClient } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
 import { LineChart } from './Chart.js'
-import { LoadView, Stat } from './ui.js'
+import { type Column, DataTable, LoadView, Stat } from './ui.js'
 
 const POLL_MS = 3000
 const WINDOW_MS = 10 * 60_000
@@ -32,6 +32,15 @@ function activeUsers(s: CampaignStats): number | undefined {
   const v = (s as unknown as { active_users?: unknown }).active_users ?? s.counters.active_users
   return typeof v === 'number' ? v : undefined
 }
+
+/**
+ * The events table's columns: an action's name and how many times it ran. The panel's heading
+ * says what they are, so their own headings are for screen readers only.
+ */
+const EVENT_COLUMNS: readonly Column<[string, number]>[] = [
+  { heading: 'Action', hideHeading: true, cell: ([action]) => <code>{action}</code> },
+  { heading: 'Events', hideHeading: true, cell: ([, n]) => n, class: 'num' },
+]
 
 /** Events per minute between consecutive polls. */
 function rates(ss: Sample[]): Array<{ t: number; v: number }> {
@@ -176,20 +185,13 @@ export function Dashboard({
       {stats && Object.keys(stats.events).length > 0 && (
         <div class="panel">
           <h2>Events by action</h2>
-          <table class="table">
-            <tbody>
-              {Object.entries(stats.events)
-                .sort((a, b) => b[1] - a[1])
-                .map(([k, v]) => (
-                  <tr key={k}>
-                    <td>
-                      <code>{k}</code>
-                    </td>
-                    <td class="num">{v}</td>
-                  </tr>
-                ))}
-            </tbody>
-          </table>
+          <DataTable
+            label="Events by action"
+            columns={EVENT_COLUMNS}
+            rows={Object.entries(stats.events).sort((a, b) => b[1] - a[1])}
+            rowKey={([action]) => action}
+            wrapClass="fit"
+          />
           {stats.event_names > Object.keys(stats.events).length && (
             <p class="muted" data-testid="events-not-listed">
               The {Object.keys(stats.events).length} most counted of {stats.event_names} event names.

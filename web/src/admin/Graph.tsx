@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import type { GraphNode, Impact, LiveGraph, OvasabiClient } from '../../../client/index.js'
+import type { GraphNode, Impact, ImpactEntry, LiveGraph, OvasabiClient } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
-import { LoadView } from './ui.js'
+import { type Column, DataTable, LoadView } from './ui.js'
 
 const TYPE_ORDER = ['module', 'feature', 'action', 'endpoint', 'event', 'table', 'campaign', 'external']
 
@@ -132,40 +132,29 @@ function Picker(props: {
   )
 }
 
+/** The impact set's columns: each node, how far it is, and the kinds of edge that lead to it. */
+const IMPACT_COLUMNS: readonly Column<ImpactEntry>[] = [
+  { heading: 'Node', cell: (e) => <code>{e.node.label}</code> },
+  { heading: 'Type', cell: (e) => e.node.type },
+  { heading: 'Distance', cell: (e) => e.distance, class: 'num' },
+  { heading: 'Through', cell: (e) => e.path.map((p) => p.type).join(' → '), class: 'muted small' },
+]
+
 function ImpactList({ impact }: { impact: Impact }) {
   return (
     <div class="panel">
       <h2>
         Relies on {impact.node.label} ({impact.count})
       </h2>
-      {impact.count === 0 ? (
-        <p class="muted">Nothing relies on this node.</p>
-      ) : (
-        <div class="table-wrap impact-list">
-          <table class="table" data-testid="graph-impact">
-            <thead>
-              <tr>
-                <th scope="col">Node</th>
-                <th scope="col">Type</th>
-                <th scope="col">Distance</th>
-                <th scope="col">Through</th>
-              </tr>
-            </thead>
-            <tbody>
-              {impact.impacted.map((e) => (
-                <tr key={e.node.id}>
-                  <td>
-                    <code>{e.node.label}</code>
-                  </td>
-                  <td>{e.node.type}</td>
-                  <td class="num">{e.distance}</td>
-                  <td class="muted small">{e.path.map((p) => p.type).join(' → ')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        label={`Relies on ${impact.node.label}`}
+        testid="graph-impact"
+        columns={IMPACT_COLUMNS}
+        rows={impact.impacted}
+        rowKey={(e) => e.node.id}
+        empty="Nothing relies on this node."
+        wrapClass="impact-list"
+      />
     </div>
   )
 }

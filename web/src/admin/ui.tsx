@@ -234,7 +234,9 @@ export interface Column<T> {
  * (and given `rowAttrs`, the `data-*` a test or a style finds it by). No rows: `empty` in place
  * of the table, or, while `loading`, that it is loading; with no `empty` (a later page of a list,
  * which its pager speaks for) the table stands with no rows. `label` names the table to screen
- * readers, whose table lists otherwise all read "table".
+ * readers, whose table lists otherwise all read "table". When every heading is for screen readers
+ * only (a two-column list under a panel heading that says what it counts), the heading row takes no
+ * room: its empty cells' padding and rule showed as a blank band above the rows.
  */
 export function DataTable<T>(props: {
   label: string
@@ -247,6 +249,11 @@ export function DataTable<T>(props: {
   /** Rows are on their way: the table says so (`aria-busy`), an empty one instead of `empty`. */
   loading?: boolean
   testid?: string
+  /**
+   * The scroller's class besides `table-wrap` (admin.css): `impact-list` caps its height, `fit`
+   * lets a table of a few short columns be as narrow as its panel instead of a wide list's minimum.
+   */
+  wrapClass?: string
 }) {
   if (props.rows.length === 0 && props.loading)
     return (
@@ -261,14 +268,14 @@ export function DataTable<T>(props: {
       </p>
     )
   return (
-    <div class="table-wrap">
+    <div class={props.wrapClass ? `table-wrap ${props.wrapClass}` : 'table-wrap'}>
       <table
         class="table"
         aria-label={props.label}
         aria-busy={props.loading || undefined}
         data-testid={props.testid}
       >
-        <thead>
+        <thead class={props.columns.every((c) => c.hideHeading) ? 'headless' : undefined}>
           <tr>
             {props.columns.map((c) => (
               <th key={c.heading} scope="col">
