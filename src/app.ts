@@ -24,6 +24,7 @@ import * as nexus from './nexus/index.js'
 import * as web from './web/index.js'
 import { purgeExpired } from './nexus/idempotency.js'
 import { authPlugin, createAuthenticator } from './platform/auth/plugin.js'
+import { closeIdleWhileClosing } from './platform/http/close-idle.js'
 import { frameworkErrors, registerErrorHandler } from './platform/http/error-handler.js'
 import { shuttingDown } from './platform/http/errors.js'
 import { fallbackLimitStore } from './platform/http/global-limit-store.js'
@@ -144,6 +145,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Every route any plugin adds, so `kg validate` finds one that no manifest declares.
   const servedRoutes = amadeus.collectServedRoutes(app)
   timeouts.watch(app)
+  closeIdleWhileClosing(app)
   app.decorate('platform', platform)
   // At most one line every 30 s (its subscriber fails each reconnect while Redis is down), with
   // the number of errors that line stands for.

@@ -39,14 +39,8 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
       app.log.info({ seconds: config.SHUTDOWN_DRAIN_SECONDS }, 'draining: readiness 503, still serving')
       await sleep(drainMs)
     }
-    // Requests that finish during shutdown leave keep-alive sockets behind; Node closes only the
-    // sockets idle at close() time, so keep closing the ones that become idle until all are gone.
-    const sweeper = setInterval(() => app.server.closeIdleConnections(), 100)
-    try {
-      await app.close()
-    } finally {
-      clearInterval(sweeper)
-    }
+    // Sockets of requests that finish meanwhile are closed as they go idle (close-idle.ts).
+    await app.close()
   })
   try {
     await app.listen({ port: config.PORT, host: config.HOST })
