@@ -9,19 +9,9 @@ import {
   uniqueSlug,
 } from '../test/helper.js'
 import { createClient, type FetchLike, OvasabiError } from './index.js'
+import { failure } from './test-helpers.js'
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/
-
-/** The OvasabiError a call fails with; fails the test when the call succeeds. */
-async function failure(p: Promise<unknown>): Promise<OvasabiError> {
-  try {
-    await p
-  } catch (err) {
-    assert.ok(err instanceof OvasabiError, `expected OvasabiError, got ${String(err)}`)
-    return err
-  }
-  return assert.fail('expected the call to fail')
-}
 
 for (const dialect of DIALECTS) {
   describe(`client SDK over HTTP (${dialect})`, () => {

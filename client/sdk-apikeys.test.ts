@@ -3,17 +3,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { ADMIN_KEY, buildTestApp, createCampaign, DIALECTS, type TestContext } from '../test/helper.js'
-import { createClient, OvasabiError } from './index.js'
-
-async function failure(p: Promise<unknown>): Promise<OvasabiError> {
-  try {
-    await p
-  } catch (err) {
-    assert.ok(err instanceof OvasabiError, `expected OvasabiError, got ${String(err)}`)
-    return err
-  }
-  return assert.fail('expected the call to fail')
-}
+import { createClient } from './index.js'
+import { failure } from './test-helpers.js'
 
 for (const dialect of DIALECTS) {
   describe(`client SDK: API keys (${dialect})`, () => {

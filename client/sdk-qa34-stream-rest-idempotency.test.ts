@@ -9,17 +9,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { buildTestApp, createCampaign, DIALECTS, type TestContext, userToken } from '../test/helper.js'
 import { STREAM_URLS } from '../test/streamsource/helpers.js'
-import { createClient, type FetchLike, OvasabiError } from './index.js'
-
-async function failure(p: Promise<unknown>): Promise<OvasabiError> {
-  try {
-    await p
-  } catch (err) {
-    assert.ok(err instanceof OvasabiError, `expected OvasabiError, got ${String(err)}`)
-    return err
-  }
-  return assert.fail('expected the call to fail')
-}
+import { createClient, type FetchLike } from './index.js'
+import { failure } from './test-helpers.js'
 
 /** One request as sent and answered: its `Idempotency-Key` and the answer's `idempotent-replayed`. */
 interface Sent {
@@ -50,6 +41,17 @@ for (const dialect of DIALECTS) {
       const token = await userToken(ctx.app, `user_owner_${slug}`)
       return { sent, client: createClient({ baseUrl, token, fetch: recording }) }
     }
+    /** A new campaign, its owner's recording client, and a stream they made under key `create-<slug>`. */
+    async function keyedStream() {
+      const slug = await createCampaign(ctx.app)
+      const { sent, client } = await owner(slug)
+      const made = await client.streams.rest.create(
+        slug,
+        { title: 'Show' },
+        { idempotencyKey: `create-${slug}` },
+      )
+      return { slug, sent, client, made }
+    }
     const streamsOf = async (slug: string) =>
       (
         await ctx.app.platform.database.db
@@ -61,13 +63,7 @@ for (const dialect of DIALECTS) {
       ).map((r) => ({ ...r, id: Number(r.id) }))
 
     test('a repeated step with the same key is the replayed answer and changes nothing', async () => {
-      const slug = await createCampaign(ctx.app)
-      const { sent, client } = await owner(slug)
-      const made = await client.streams.rest.create(
-        slug,
-        { title: 'Show' },
-        { idempotencyKey: `create-${slug}` },
-      )
+      const { slug, sent, client, made } = await keyedStream()
       const id = made.stream_id
       assert.equal(sent.at(-1)?.key, `create-${slug}`, 'the key is sent as Idempotency-Key')
 
@@ -93,13 +89,7 @@ for (const dialect of DIALECTS) {
     })
 
     test('a repeated create or key reset is 409 SECRET_NOT_REPLAYED naming the stream, and makes none', async () => {
-      const slug = await createCampaign(ctx.app)
-      const { sent, client } = await owner(slug)
-      const made = await client.streams.rest.create(
-        slug,
-        { title: 'Show' },
-        { idempotencyKey: `create-${slug}` },
-      )
+      const { slug, sent, client, made } = await keyedStream()
       assert.match(made.ingest_url!, /^rtmp:\/\/ingest\.test\/live\//)
       const before = await streamsOf(slug)
       assert.equal(before.length, 1)

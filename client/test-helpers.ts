@@ -1,10 +1,11 @@
 // Helpers the SDK's test files share. Imported only by `*.test.ts`: nothing the SDK (client/index.ts)
 // or the site bundle (web/) imports reaches it, so it ships in neither.
+import assert from 'node:assert/strict'
 import { createServer as createTcpServer, type Socket, connect as tcpConnect } from 'node:net'
 import { after, before } from 'node:test'
 import WebSocket from 'ws'
 import { buildTestApp, type Dialect, type TestContext } from '../test/helper.js'
-import type { OvasabiError, RealtimeConnection, RealtimeOptions, WebSocketCtor } from './index.js'
+import { OvasabiError, type RealtimeConnection, type RealtimeOptions, type WebSocketCtor } from './index.js'
 
 /** A WebSocket class of its own: `sockets` holds every socket opened with it, in order. */
 export function recordingSockets() {
@@ -25,6 +26,17 @@ export async function until(cond: () => boolean, what: string, ms = 20_000): Pro
     if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
     await new Promise((r) => setTimeout(r, 10))
   }
+}
+
+/** The OvasabiError a call fails with; fails the test when the call succeeds. */
+export async function failure(p: Promise<unknown>): Promise<OvasabiError> {
+  try {
+    await p
+  } catch (err) {
+    assert.ok(err instanceof OvasabiError, `expected OvasabiError, got ${String(err)}`)
+    return err
+  }
+  return assert.fail('expected the call to fail')
 }
 
 /** What the connection hands `onError`, in order. */

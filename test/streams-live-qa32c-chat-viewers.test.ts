@@ -11,12 +11,10 @@ import { createCampaign, DIALECTS, guestToken, json, REDIS_URL, sendAction, user
 import type { TestClient } from './realtime/client.js'
 import { realtimeSuite } from './realtime/fixtures.js'
 import { twoNodesOnRedis } from './realtime/two-nodes.js'
-import { STREAM_URLS } from './streamsource/helpers.js'
-import { goLive, socketChat, watch } from './live-stream-fixtures.js'
+import { goLive, LIVE_ENV, socketChat, watch } from './live-stream-fixtures.js'
 import { waitFor } from './wait-for.js'
 
 const WAIT = 20_000
-const ENV = { ...STREAM_URLS, STREAM_CHAT_PER_MINUTE: '1000', STREAM_CHAT_PER_MINUTE_PER_IP: '1000' }
 const isChat = (f: any) => f.type === 'stream_event' && f.kind === 'chat'
 
 /** `stream.chat` through REST by a new guest session of `app`. */
@@ -78,7 +76,7 @@ async function erasedLeaveRecentChat(app: FastifyInstance, slug: string, late: (
 
 for (const dialect of DIALECTS) {
   describe(`campaign live stream chat to its viewers only (${dialect})`, () => {
-    const live = realtimeSuite({ dialect, env: ENV })
+    const live = realtimeSuite({ dialect, env: LIVE_ENV })
 
     it("reaches the sockets that joined the stream, not the campaign's other sockets", async () => {
       const slug = await createCampaign(live.app)
@@ -140,7 +138,7 @@ describe('campaign live stream chat across two nodes', {
   // A prefix of this run's own: stream ids start again in each fresh database, and the recent
   // chat of an earlier run's stream 1 is still in Redis for hours.
   const prefix = `qa32c_${Date.now().toString(36)}`
-  const nodes = twoNodesOnRedis('postgres', { env: { ...ENV, REDIS_PREFIX: prefix } })
+  const nodes = twoNodesOnRedis('postgres', { env: { ...LIVE_ENV, REDIS_PREFIX: prefix } })
   let raw: Redis
   before(() => {
     raw = new Redis(REDIS_URL!)

@@ -21,15 +21,11 @@ import {
 } from './helper.js'
 import { redisProxy } from './redis-proxy.js'
 import { baseUrl, connect } from './realtime/client.js'
-import { STREAM_URLS } from './streamsource/helpers.js'
-import { goLive, socketChat, watch } from './live-stream-fixtures.js'
+import { goLive, LIVE_ENV, socketChat, uniquePrefix, watch } from './live-stream-fixtures.js'
 import { type ChatFrame, createRedisRecentChat } from '../src/modules/stream/live.chat-recent.js'
 
 const WAIT = 10_000
-const ENV = { ...STREAM_URLS, STREAM_CHAT_PER_MINUTE: '1000', STREAM_CHAT_PER_MINUTE_PER_IP: '1000' }
-/** Stream ids start again in each fresh database: each app keeps its recent chat apart. */
-const prefix = (name: string) =>
-  `qa33_${name}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
+const prefix = (name: string) => uniquePrefix(`qa33_${name}`)
 
 for (const dialect of DIALECTS) {
   describe(`campaign live stream chat with Redis unreachable (${dialect})`, {
@@ -39,7 +35,7 @@ for (const dialect of DIALECTS) {
       const proxy = await redisProxy(REDIS_URL!)
       const t = await buildTestApp({
         dialect,
-        env: { ...ENV, REDIS_URL: proxy.url, REDIS_PREFIX: prefix(dialect) },
+        env: { ...LIVE_ENV, REDIS_URL: proxy.url, REDIS_PREFIX: prefix(dialect) },
       })
       const sockets: Array<{ close(): void }> = []
       try {

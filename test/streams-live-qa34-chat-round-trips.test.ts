@@ -19,15 +19,12 @@ import {
   sendAction,
   userToken,
 } from './helper.js'
-import { goLive } from './live-stream-fixtures.js'
+import { goLive, LIVE_ENV, uniquePrefix } from './live-stream-fixtures.js'
 import { redisProxy } from './redis-proxy.js'
 import { waitUntil } from './realtime/client.js'
-import { STREAM_URLS } from './streamsource/helpers.js'
 
 const WAIT = 10_000
-const ENV = { ...STREAM_URLS, STREAM_CHAT_PER_MINUTE: '1000', STREAM_CHAT_PER_MINUTE_PER_IP: '1000' }
-const unique = (name: string) =>
-  `qa34_${name}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
+const unique = (name: string) => uniquePrefix(`qa34_${name}`)
 
 /** A command as MONITOR showed it: `lua` for one a script ran, else the client's address. */
 interface Seen {
@@ -170,7 +167,10 @@ for (const dialect of DIALECTS) {
   }, () => {
     it('each message is kept by two EVALSHA, nothing else on its keys; the scripts are sent whole once', async () => {
       const prefix = unique(dialect)
-      const t = await buildTestApp({ dialect, env: { ...ENV, REDIS_URL: REDIS_URL!, REDIS_PREFIX: prefix } })
+      const t = await buildTestApp({
+        dialect,
+        env: { ...LIVE_ENV, REDIS_URL: REDIS_URL!, REDIS_PREFIX: prefix },
+      })
       const watched = await watchRedis(`${prefix}:ovasabi:stream:chat`)
       const marker = new Redis(REDIS_URL!)
       try {
