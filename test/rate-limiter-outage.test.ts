@@ -8,13 +8,13 @@ import { REDIS_COMMAND_TIMEOUT_MS } from '../src/platform/redis.js'
 import { REDIS_URL } from './helper.js'
 import { redisProxy } from './redis-proxy.js'
 
-/** Counts the limiter's commands (EVAL of the consume script) that reach the client. */
+/** Counts the limiter's commands (its scripts, EVAL or EVALSHA) that reach the client. */
 function counted(client: Redis) {
   const calls = { n: 0 }
-  const evalFn = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>
-  ;(client as unknown as { eval: (...args: unknown[]) => Promise<unknown> }).eval = (...args) => {
-    calls.n++
-    return evalFn(...args)
+  const send = client.sendCommand.bind(client)
+  client.sendCommand = (command, ...rest) => {
+    if (/^eval/i.test(command.name)) calls.n++
+    return send(command, ...rest)
   }
   return calls
 }

@@ -29,24 +29,29 @@ export interface RedisScript {
 /** The script as ioredis puts it on a pipeline: keys first, then the arguments. */
 type QueueCall = (...keysThenArgs: Arg[]) => ChainableCommander
 
-/** `numberOfKeys`: how many KEYS each call names, every key the script touches. */
-export function redisScript(numberOfKeys: number, lua: string): RedisScript {
+/**
+ * `numberOfKeys`: how many KEYS each call names, every key the script touches; `'variable'` for a
+ * script whose calls name as many as they need (each call then sends its count).
+ */
+export function redisScript(numberOfKeys: number | 'variable', lua: string): RedisScript {
   const name = `script_${createHash('sha1').update(lua).digest('hex')}`
   const defined = new WeakSet<Redis>()
+  const fixed = numberOfKeys !== 'variable'
   const define = (redis: Redis) => {
     if (defined.has(redis)) return
-    redis.defineCommand(name, { lua, numberOfKeys })
+    redis.defineCommand(name, fixed ? { lua, numberOfKeys } : { lua })
     defined.add(redis)
   }
   const queue = (pipeline: ChainableCommander, keys: readonly string[], args: readonly Arg[]) => {
-    if (keys.length !== numberOfKeys) {
+    if (fixed && keys.length !== numberOfKeys) {
       throw new Error(`This script takes ${numberOfKeys} keys, not ${keys.length}`)
     }
     const call = (pipeline as unknown as Record<string, QueueCall | undefined>)[name]
     if (typeof call !== 'function') {
       throw new Error('The script was not defined on the client before this pipeline was made')
     }
-    return call.call(pipeline, ...keys, ...args)
+    // ioredis finds the keys (to prefix them) from the count before them, given or added.
+    return fixed ? call.call(pipeline, ...keys, ...args) : call.call(pipeline, keys.length, ...keys, ...args)
   }
   return {
     define,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { type Redis, ReplyError } from 'ioredis'
 import { namePrefix, RedisUnavailableError } from '../platform/redis.js'
+import { redisScript } from '../platform/redis-script.js'
 import { type EventHistory, type HistoryEntry, type HistoryLimits, replayFrom } from './history.js'
 
 const seqKey = (campaign: string) => `ovasabi:rt:seq:${campaign}`
@@ -17,7 +18,9 @@ const subjectKey = (subject: string) =>
 // all: ioredis prefixes KEYS only, and the bus subscribes under `REDIS_PREFIX`. Messages older than
 // the history's age (ARGV[6], a time in ms) go as in memory: none outlives its subjects' keys
 // (KEYS[3…], kept three ages), so erasure finds every one still held.
-const PUBLISH = `local id = redis.call('incr', KEYS[1])
+const PUBLISH = redisScript(
+  'variable',
+  `local id = redis.call('incr', KEYS[1])
 local msg = ARGV[2] .. id .. ARGV[3]
 redis.call('rpush', KEYS[2], msg)
 redis.call('ltrim', KEYS[2], -tonumber(ARGV[4]), -1)
@@ -34,13 +37,16 @@ for i = 3, #KEYS do
   redis.call('pexpire', KEYS[i], ARGV[8])
 end
 redis.call('publish', ARGV[1], msg)
-return id`
+return id`,
+)
 
 // Erasure of the messages with ids ARGV of one campaign's history (KEYS[1]): each becomes its id
 // and time only. Ids in the list follow one another, so the first one's id locates every other.
 // The audience names no socket: a node of an earlier version, which replays it as a message,
 // sends it to no one.
-const FORGET = `local first = redis.call('lindex', KEYS[1], 0)
+const FORGET = redisScript(
+  1,
+  `local first = redis.call('lindex', KEYS[1], 0)
 if not first then return 0 end
 local base = tonumber(string.match(first, '"frame":{"id":(%d+)'))
 local len = redis.call('llen', KEYS[1])
@@ -57,7 +63,8 @@ for i = 1, #ARGV do
     end
   end
 end
-return n`
+return n`,
+)
 
 /**
  * History in Redis, shared by every node. The message is JSON like the Redis bus sends it, with
@@ -72,20 +79,19 @@ export function createRedisHistory(redis: Redis, limits: HistoryLimits): EventHi
       const head = `{"ts":${now},"audience":${JSON.stringify(message.audience)},"frame":{"id":`
       const tail = rest.length > 2 ? `,${rest.slice(1)}}` : '}}'
       const named = [...new Set(subjects)]
-      const id = await redis.eval(
-        PUBLISH,
-        2 + named.length,
-        seqKey(campaign),
-        listKey(campaign),
-        ...named.map(subjectKey),
-        namePrefix(redis) + channel,
-        head,
-        tail,
-        String(Math.max(1, limits.size)),
-        String(limits.maxAgeMs * 2),
-        String(now - limits.maxAgeMs),
-        `${campaign} `,
-        String(limits.maxAgeMs * 3),
+      const id = await PUBLISH.run(
+        redis,
+        [seqKey(campaign), listKey(campaign), ...named.map(subjectKey)],
+        [
+          namePrefix(redis) + channel,
+          head,
+          tail,
+          Math.max(1, limits.size),
+          limits.maxAgeMs * 2,
+          now - limits.maxAgeMs,
+          `${campaign} `,
+          limits.maxAgeMs * 3,
+        ],
       )
       return Number(id)
     },
@@ -153,7 +159,7 @@ async function forget(redis: Redis, subjects: readonly string[]): Promise<number
   }
   let n = 0
   for (const [campaign, ids] of byCampaign)
-    n += Number(await redis.eval(FORGET, 1, listKey(campaign), ...ids))
+    n += Number(await FORGET.run(redis, [listKey(campaign)], [...ids]))
   // Only the members read: a message published meanwhile stays findable by another erasure.
   await Promise.all(keys.map((k, i) => (held[i]!.length > 0 ? redis.srem(k, ...held[i]!) : 0)))
   return n

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { redisScript } from '../redis-script.js'
 
 /** The outcome of one attempt against a limit. */
 export interface RateLimitResult {
@@ -36,27 +37,36 @@ const PREFIX = 'ovasabi:limit:'
 
 // INCR and set the expiry on the first hit, atomically, so a crash between the two cannot leave a
 // counter that never expires.
-const CONSUME_SCRIPT = `
+const CONSUME_SCRIPT = redisScript(
+  1,
+  `
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}
-`
+`,
+)
 
-const PEEK_SCRIPT = `
+const PEEK_SCRIPT = redisScript(
+  1,
+  `
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 return {n, redis.call('PTTL', KEYS[1])}
-`
+`,
+)
 
 // DECR only a live counter above zero that ends within ARGV[1] ms: a window that ended stays gone
 // (DECR would recreate it without an expiry), a later one keeps its count, none goes below zero.
-const RELEASE_SCRIPT = `
+const RELEASE_SCRIPT = redisScript(
+  1,
+  `
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 local ttl = redis.call('PTTL', KEYS[1])
 if n > 0 and ttl > 0 and ttl <= tonumber(ARGV[1]) then redis.call('DECR', KEYS[1]) end
 return 0
-`
+`,
+)
 /** Leeway for the clocks of this node and Redis, and the round trips, when matching a window's end. */
 const RELEASE_SLACK_MS = 250
 
@@ -128,9 +138,10 @@ export function createRateLimiter(
     async consume(key, limit, windowMs) {
       if (!useRedis()) return memory.consume(key, limit, windowMs)
       try {
-        const [count, ttl] = (await ask(() =>
-          redis.eval(CONSUME_SCRIPT, 1, prefix + key, String(windowMs)),
-        )) as [number, number]
+        const [count, ttl] = (await ask(() => CONSUME_SCRIPT.run(redis, [prefix + key], [windowMs]))) as [
+          number,
+          number,
+        ]
         return result(Number(count), limit, Number(ttl))
       } catch (err) {
         fail(err)
@@ -140,7 +151,7 @@ export function createRateLimiter(
     async peek(key, limit, windowMs) {
       if (!useRedis()) return memory.peek(key, limit, windowMs)
       try {
-        const [count, ttl] = (await ask(() => redis.eval(PEEK_SCRIPT, 1, prefix + key))) as [number, number]
+        const [count, ttl] = (await ask(() => PEEK_SCRIPT.run(redis, [prefix + key], []))) as [number, number]
         // No key (or one without an expiry, which `consume` would give one): a fresh window.
         return result(Number(count) + 1, limit, Number(ttl) < 0 ? windowMs : Number(ttl))
       } catch (err) {
@@ -164,7 +175,7 @@ export function createRateLimiter(
       const within = endsBy === undefined ? Number.MAX_SAFE_INTEGER : endsBy - Date.now() + RELEASE_SLACK_MS
       if (within <= 0) return
       try {
-        await ask(() => redis.eval(RELEASE_SCRIPT, 1, prefix + key, String(within)))
+        await ask(() => RELEASE_SCRIPT.run(redis, [prefix + key], [within]))
       } catch (err) {
         fail(err)
       }

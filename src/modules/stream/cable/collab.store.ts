@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { redisScript } from '../../../platform/redis-script.js'
 
 export interface PresenceEntry {
   connection_id: string
@@ -66,11 +67,17 @@ export function createMemoryCollabStore(): CollabStore {
 }
 
 /** Deletes the lock only when `holder` still owns it (no check-then-delete race). */
-const UNLOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`
+const UNLOCK = redisScript(
+  1,
+  `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`,
+)
 /** Takes a free lock or renews one's own. */
-const LOCK = `local v = redis.call('get', KEYS[1])
+const LOCK = redisScript(
+  1,
+  `local v = redis.call('get', KEYS[1])
 if v == false or v == ARGV[1] then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-return 0`
+return 0`,
+)
 
 export function createRedisCollabStore(redis: Redis, prefix = 'ovasabi:cable:'): CollabStore {
   const presenceKey = `${prefix}presence`
@@ -96,11 +103,11 @@ export function createRedisCollabStore(redis: Redis, prefix = 'ovasabi:cable:'):
       return out
     },
     async lock(cellId, holder, ttlMs) {
-      const ok = await redis.eval(LOCK, 1, lockKey(cellId), holder, String(ttlMs))
+      const ok = await LOCK.run(redis, [lockKey(cellId)], [holder, ttlMs])
       return Number(ok) === 1 ? { expiresAt: Date.now() + ttlMs } : undefined
     },
     async unlock(cellId, holder) {
-      return Number(await redis.eval(UNLOCK, 1, lockKey(cellId), holder)) === 1
+      return Number(await UNLOCK.run(redis, [lockKey(cellId)], [holder])) === 1
     },
     async holder(cellId) {
       return (await redis.get(lockKey(cellId))) ?? undefined
