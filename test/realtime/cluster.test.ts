@@ -11,6 +11,12 @@ import { twoNodesOnRedis } from './two-nodes.js'
 
 const SECRET = 'cluster-test-secret-cluster-test-secret-0123'
 
+/** `env` less `REDIS_PREFIX` (a shell's, for a run of its own): test apps never read it. */
+function withoutRedisPrefix(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { REDIS_PREFIX: _ignored, ...rest } = env
+  return rest
+}
+
 for (const dialect of DIALECTS) {
   describe(`realtime scale-out over Redis (${dialect})`, {
     skip: !REDIS_URL && 'REDIS_URL is not set',
@@ -194,7 +200,8 @@ for (const dialect of DIALECTS) {
         ['--import', 'tsx', join(import.meta.dirname, '../fixtures/realtime-node.ts')],
         {
           env: {
-            ...process.env,
+            // Node A's Redis names (no prefix), whatever this shell's REDIS_PREFIX.
+            ...withoutRedisPrefix(process.env),
             REDIS_URL,
             JWT_SECRET: SECRET,
             OVASABI_ADMIN_KEY: ADMIN_KEY,
