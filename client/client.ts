@@ -1,19 +1,13 @@
 import { claimsOf } from './claims.js'
 import type * as C from './contracts.js'
 import { OvasabiError } from './errors.js'
-import {
-  type ConditionalOptions,
-  DEFAULT_TIMEOUT_MS,
-  deadline,
-  type FetchLike,
-  HttpCore,
-  ifMatchHeaders,
-  type Query,
-} from './http.js'
+import { type ConditionalOptions, type FetchLike, HttpCore, ifMatchHeaders, type Query } from './http.js'
 import { connectRealtime, type RealtimeConnection, type RealtimeOptions } from './realtime.js'
 import type * as T from './types.js'
 import { sendWhileInProgress } from './in-progress.js'
 import { streamRestCalls } from './stream-rest.js'
+import { type PutOptions, putBytes } from './upload.js'
+import { webhookCalls } from './webhooks.js'
 import { ulid } from './ulid.js'
 
 export interface ClientOptions {
@@ -427,73 +421,7 @@ export function createClient(options: ClientOptions) {
         }>('GET', `/api/campaign/${enc(campaign)}/streams/live`),
     },
 
-    webhooks: {
-      list: (slug: string) => req<{ webhooks: C.Webhook[] }>('GET', `/api/campaign/${enc(slug)}/webhooks`),
-      /** The signing secret is in this answer only: store it in the CRM. */
-      create: (slug: string, body: C.WebhookInput) =>
-        req<C.CreatedWebhook>('POST', `/api/campaign/${enc(slug)}/webhooks`, { body }),
-      /** Change the URL, events or description; the secret and the delivery log stay. */
-      update: (slug: string, id: string, body: C.WebhookUpdate) =>
-        req<C.Webhook>('PATCH', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}`, { body }),
-      /**
-       * A new signing secret (in this answer only); the old one keeps signing beside it for
-       * `graceSeconds` (server default 24 h, 0 stops it at once).
-       */
-      rotate: (slug: string, id: string, graceSeconds?: number) =>
-        req<C.CreatedWebhook>(
-          'POST',
-          `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/rotate${
-            graceSeconds === undefined ? '' : `?grace_seconds=${graceSeconds}`
-          }`,
-        ),
-      /**
-       * End every rotated-out secret's grace period now (the CRM has switched over, or an old
-       * secret leaked): only the current secret signs from then on. Idempotent.
-       */
-      endPreviousSecrets: (slug: string, id: string) =>
-        req<C.Webhook>('DELETE', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/secrets/previous`),
-      /** Turn an endpoint disabled by a 410 back on and close its circuit breaker. */
-      enable: (slug: string, id: string) =>
-        req<C.Webhook>('POST', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/enable`),
-      remove: (slug: string, id: string) =>
-        req<unknown>('DELETE', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}`),
-      test: (slug: string, id: string) =>
-        req<{ status: 'queued'; message_id: string }>(
-          'POST',
-          `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/test`,
-        ),
-      /**
-       * Every attempt, newest first: `limit` per page (server default 100, at most 500), `before`
-       * the last `id` of the previous page.
-       */
-      deliveries: (slug: string, id: string, q: { limit?: number; before?: number } = {}) =>
-        req<{ deliveries: C.WebhookDelivery[] }>(
-          'GET',
-          `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/deliveries`,
-          { query: q },
-        ),
-      /** Newest first; `before`: the last `message_id` of the previous page. */
-      messages: (slug: string, id: string, q: { limit?: number; before?: string; status?: string } = {}) =>
-        req<{ messages: C.WebhookMessage[] }>(
-          'GET',
-          `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/messages`,
-          { query: q },
-        ),
-      /** Send a message again (same webhook-id, fresh signature). */
-      replay: (slug: string, id: string, messageId: string) =>
-        req<{ status: 'queued' }>(
-          'POST',
-          `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/messages/${enc(messageId)}/replay`,
-        ),
-      /**
-       * Send again every message created since `since` that did not get through (failed, or
-       * recorded while the endpoint was disabled); the endpoint must be enabled.
-       */
-      recover: (slug: string, id: string, since: Date | string) =>
-        req<{ recovered: number }>('POST', `/api/campaign/${enc(slug)}/webhooks/${enc(id)}/recover`, {
-          body: { since: since instanceof Date ? since.toISOString() : since },
-        }),
-    },
+    webhooks: webhookCalls(http),
 
     /** The StreamSource-compatible registry (`/api/v1`). */
     streamSource: {
@@ -555,128 +483,3 @@ export function createClient(options: ClientOptions) {
 }
 
 export type OvasabiClient = ReturnType<typeof createClient>
-
-/** `media.put`'s options: its deadline and abort. */
-export interface PutOptions {
-  /**
-   * How long the upload may take before it fails with `TIMEOUT` (default: the client's `timeoutMs`;
-   * 0 or `Infinity`: none). Through XHR (a page without an injected `fetch`) it counts from the last
-   * upload progress, so only a stalled upload fails, however large the file, and it defaults to 30 s.
-   * Through `fetch` (Node, an injected one) there is no progress to count from: the deadline bounds
-   * the whole upload, so there is none unless the call or the client sets one (a 100 MB upload must
-   * not fail at 30 s for being large).
-   */
-  timeoutMs?: number
-  /** Aborting it fails the upload with `ABORTED`. */
-  signal?: AbortSignal
-}
-
-async function putBytes(
-  http: HttpCore,
-  fetchImpl: FetchLike | undefined,
-  uploadUrl: string,
-  body: Blob | ArrayBuffer | Uint8Array,
-  onProgress: ((fraction: number) => void) | undefined,
-  /** The call's or the client's `timeoutMs`, if either set one (see `PutOptions`). */
-  given: number | undefined,
-  signal: AbortSignal | undefined,
-): Promise<unknown> {
-  const viaXhr = !fetchImpl && typeof XMLHttpRequest !== 'undefined'
-  const limit = given ?? (viaXhr ? DEFAULT_TIMEOUT_MS : 0)
-  const url = /^https?:/.test(uploadUrl) ? uploadUrl : `${http.baseUrl}${uploadUrl}`
-  const type = typeof Blob !== 'undefined' && body instanceof Blob ? body.type : 'application/octet-stream'
-  const timeout = (cause?: unknown) =>
-    new OvasabiError('TIMEOUT', `PUT ${uploadUrl}: no answer within ${limit} ms`, { cause })
-  const aborted = (cause?: unknown) => new OvasabiError('ABORTED', `PUT ${uploadUrl}: aborted`, { cause })
-  if (signal?.aborted) throw aborted(signal.reason)
-  if (viaXhr) {
-    return new Promise((resolve, reject) => {
-      const xhr = new XMLHttpRequest()
-      let timedOut = false
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const arm = () => {
-        clearTimeout(timer)
-        timer =
-          limit > 0
-            ? deadline(() => {
-                timedOut = true
-                xhr.abort()
-              }, limit)
-            : undefined
-      }
-      const forward = () => xhr.abort()
-      const settle = (err?: OvasabiError, value?: unknown) => {
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', forward)
-        if (err) reject(err)
-        else resolve(value)
-      }
-      xhr.open('PUT', url)
-      xhr.setRequestHeader('content-type', type || 'application/octet-stream')
-      xhr.upload.onprogress = (e) => {
-        // A slow upload that still moves is not a stalled one.
-        arm()
-        if (e.lengthComputable) onProgress?.(e.loaded / e.total)
-      }
-      xhr.onload = () => {
-        let parsed: unknown
-        try {
-          parsed = xhr.responseText ? JSON.parse(xhr.responseText) : undefined
-        } catch {
-          parsed = undefined
-        }
-        if (xhr.status >= 200 && xhr.status < 300) {
-          onProgress?.(1)
-          settle(undefined, parsed)
-        } else settle(OvasabiError.fromBody(xhr.status, parsed))
-      }
-      xhr.onerror = () => settle(new OvasabiError('NETWORK_ERROR', `PUT ${uploadUrl} failed`))
-      xhr.onabort = () => settle(timedOut ? timeout() : aborted(signal?.reason))
-      xhr.ontimeout = () => settle(timeout())
-      signal?.addEventListener('abort', forward, { once: true })
-      arm()
-      xhr.send(body as XMLHttpRequestBodyInit)
-    })
-  }
-  const f = fetchImpl ?? ((i: string, init?: RequestInit) => globalThis.fetch(i, init))
-  // One signal for the caller's abort and the deadline, as `HttpCore.request` has.
-  const controller = new AbortController()
-  let timedOut = false
-  const timer =
-    limit > 0
-      ? deadline(() => {
-          timedOut = true
-          controller.abort()
-        }, limit)
-      : undefined
-  const forward = () => controller.abort()
-  signal?.addEventListener('abort', forward, { once: true })
-  let res: Response
-  let text: string
-  try {
-    res = await f(url, {
-      method: 'PUT',
-      headers: { 'content-type': type || 'application/octet-stream' },
-      body: body as BodyInit,
-      signal: controller.signal,
-    })
-    text = await res.text()
-  } catch (err) {
-    if (timedOut) throw timeout(err)
-    if (signal?.aborted) throw aborted(err)
-    // As every other call reports it: the server was not reached, or the answer was cut off.
-    throw new OvasabiError('NETWORK_ERROR', `PUT ${uploadUrl}: ${String(err)}`, { cause: err })
-  } finally {
-    clearTimeout(timer)
-    signal?.removeEventListener('abort', forward)
-  }
-  let parsed: unknown
-  try {
-    parsed = text ? JSON.parse(text) : undefined
-  } catch {
-    parsed = undefined
-  }
-  if (!res.ok) throw OvasabiError.fromBody(res.status, parsed, res.headers)
-  onProgress?.(1)
-  return parsed
-}

@@ -4,7 +4,6 @@ export {
   type ClientOptions,
   createClient,
   type OvasabiClient,
-  type PutOptions,
 } from './client.js'
 export type * from './contracts.js'
 export { isOvasabiError, OvasabiError, type FieldIssue } from './errors.js'
@@ -25,5 +24,6 @@ export {
   type WebSocketLike,
 } from './realtime.js'
 export type { StreamRestOptions } from './stream-rest.js'
+export type { PutOptions } from './upload.js'
 export type * from './types.js'
 export { ulid } from './ulid.js'
