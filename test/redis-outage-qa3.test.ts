@@ -5,6 +5,7 @@ import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { after, describe, it } from 'node:test'
 import { startServerProcess } from './fixtures/server-process.js'
 import { ADMIN_KEY, buildTestApp, freshPostgres, json, REDIS_URL, type TestContext } from './helper.js'
+import { waitFor } from './wait-for.js'
 
 /** How long anything here may take before the test calls it a hang (a guard, not a timing). */
 const HANG_GUARD_MS = 15_000
@@ -73,6 +74,12 @@ describe('a stalled Redis (connected, silent)', { skip: !REDIS_URL && 'REDIS_URL
     const before = await t.app.inject({ method: 'GET', url: '/health/ready' })
     assert.equal(before.statusCode, 200, before.body)
     assert.equal(json(before).dependencies.redis.status, 'up')
+    // The subscriber connection too: one still in its handshake when Redis stalls is reported
+    // down from its state, with no PING (a busy host can get here before it is ready).
+    await waitFor(async () => {
+      const ready = await t.app.inject({ method: 'GET', url: '/health/ready' })
+      return json(ready).dependencies.event_bus.status === 'up'
+    }, 'the event bus subscriber to be ready')
 
     redis.stall()
     // The probe's PING has no answer, and readiness does not wait for one: Redis down, the node
