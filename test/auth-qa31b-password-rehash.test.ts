@@ -3,7 +3,13 @@ import { randomBytes, scrypt } from 'node:crypto'
 import { describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
-import { hardening, hashPassword, needsRehash, verifyPassword } from '../src/platform/auth/password-hash.js'
+import {
+  hardening,
+  hashPassword,
+  needsRehash,
+  usePasswordCost,
+  verifyPassword,
+} from '../src/platform/auth/password-hash.js'
 import { createCampaign, DIALECTS, json, suiteApp, uniqueSlug } from './helper.js'
 
 /**
@@ -12,6 +18,9 @@ import { createCampaign, DIALECTS, json, suiteApp, uniqueSlug } from './helper.j
  * owner in, and their login stores it again under the new parameters; a hash that cannot be stored
  * then never fails the login.
  */
+
+// These suites are about the real parameters: not the least cost the test helper sets.
+usePasswordCost('standard')
 
 const PASSWORD = 'correct horse battery staple'
 let networks = 0

@@ -11,6 +11,7 @@ import type { RealtimeMessage } from '../src/realtime/publish.js'
 import { FEATURES } from '../src/modules/campaign/campaign.schema.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { createDatabase, type DatabaseHandle } from '../src/platform/db/database.js'
+import { usePasswordCost } from '../src/platform/auth/password-hash.js'
 import { migratedPgliteImage } from './pglite-image.js'
 
 /** The database dialects this run covers: PGlite always, PostgreSQL when DATABASE_URL is set. */
@@ -20,6 +21,12 @@ export const REDIS_URL = process.env.REDIS_URL
 export const ADMIN_KEY = `ovs_test_admin_${randomBytes(12).toString('hex')}`
 /** Nodes of one deployment share a secret; so do the test apps of one test process. */
 export const JWT_SECRET = randomBytes(32).toString('hex')
+/**
+ * Test apps hash passwords at scrypt's least cost: suites sign up and log in by the hundred, at
+ * 160 ms of CPU a hash under the real parameters. The suites about the parameters themselves ask
+ * for `standard` again; servers started as processes (the CLI, cluster nodes) always use them.
+ */
+usePasswordCost('minimum')
 
 /**
  * A fresh PostgreSQL database for one test app, so test files running in parallel never share

@@ -14,7 +14,15 @@ import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:c
  * ones (N=2^14, p=1 until QA 31) still verify, and are made again under these at their owner's
  * next login (see `needsRehash`).
  */
-const PARAMS: ScryptParams = { N: 1 << 14, r: 8, p: 5 }
+const STANDARD: ScryptParams = { N: 1 << 14, r: 8, p: 5 }
+/**
+ * The same r and p at N=2^4 (a hash in microseconds, not 160 ms): for test processes only, as
+ * Rails' `ActiveModel::SecurePassword.min_cost` is, where hundreds of accounts sign up and log
+ * in. No setting reaches it: only code calls `usePasswordCost`, and the server never does.
+ * Hashes made under it carry their parameters like any other and verify the same way.
+ */
+const MINIMUM: ScryptParams = { N: 1 << 4, r: 8, p: 5 }
+let PARAMS = STANDARD
 const KEY_LENGTH = 32
 /** The key lengths a stored hash may have (shorter or longer is a malformed hash, never a scrypt call). */
 const MIN_KEY_LENGTH = 16
@@ -94,6 +102,12 @@ export function hardening(stored: string): ScryptParams | undefined {
 export function needsRehash(stored: string): boolean {
   const [scheme, n, r, p] = stored.split('$')
   return scheme !== 'scrypt' || Number(n) !== PARAMS.N || Number(r) !== PARAMS.r || Number(p) !== PARAMS.p
+}
+
+/** Which parameters new hashes get in this process: `standard` unless a test asks for `minimum`. */
+export function usePasswordCost(cost: 'standard' | 'minimum'): void {
+  PARAMS = cost === 'minimum' ? MINIMUM : STANDARD
+  dummy = undefined
 }
 
 let dummy: Promise<string> | undefined
