@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { KG_HELP, kgCommand } from './amadeus/cli.js'
+import { KG_HELP } from './amadeus/cli-help.js'
 import { flushOutput, ignoreClosedPipes } from './cli-output.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { CAMPAIGN_SLUG } from './platform/auth/apikeys.js'
@@ -11,8 +11,8 @@ import { createRevocations } from './modules/user/revocations.js'
 import { PERSON_ROLES } from './modules/user/user.schema.js'
 import { MigrationError, migrateToLatest } from './platform/db/migrate.js'
 import { createDatabase } from './platform/db/database.js'
-import { ListenError, startServer } from './server.js'
-import { STREAMSOURCE_USER_HELP, streamSourceUserCommand } from './modules/stream/stream.cli.js'
+import { ListenError } from './listen-error.js'
+import { STREAMSOURCE_USER_HELP } from './modules/stream/stream.cli-help.js'
 
 const HELP = `ovasabi — real-time campaign backend
 
@@ -46,10 +46,20 @@ async function withPlatform<T>(
   }
 }
 
+// `serve`, `kg` and `streamsource-user` load their modules when run: `serve` and `kg` need the
+// whole app (over a second of module loading), which the other commands never touch.
 const commands: Record<string, Command> = {
-  'streamsource-user': streamSourceUserCommand,
+  async 'streamsource-user'(config, args) {
+    const { streamSourceUserCommand } = await import('./modules/stream/stream.cli.js')
+    return streamSourceUserCommand(config, args)
+  },
+  async kg(config, args) {
+    const { kgCommand } = await import('./amadeus/cli.js')
+    return kgCommand(config, args)
+  },
   async serve(config, args) {
     noArguments('serve', args)
+    const { startServer } = await import('./server.js')
     await startServer(config)
     return -1 // keep running
   },
@@ -83,19 +93,22 @@ const commands: Record<string, Command> = {
       },
     })
     const [sub, id] = positionals
-    // Read before the database is opened: a mistyped duration costs nothing.
+    // Read before the database is opened: a mistyped flag costs nothing.
     const expiresAt = sub === 'create' ? expiryFrom(values['expires-in']) : undefined
     for (const slug of values.campaign ?? [])
       if (!CAMPAIGN_SLUG.test(slug))
         throw new UsageError(`--campaign ${JSON.stringify(slug)} is not a campaign slug`)
+    const role = (values.role ?? 'admin') as Role
+    const name = values.name ?? ''
+    if (sub === 'create') {
+      if (!ROLES.includes(role) || role === 'guest')
+        throw new UsageError(`--role must be one of admin, editor, participant`)
+      if (!name) throw new UsageError('--name is required')
+    }
     return withPlatform(config, async ({ apiKeys }) => {
       if (sub === 'create') {
-        const role = (values.role ?? 'admin') as Role
-        if (!ROLES.includes(role) || role === 'guest')
-          throw new UsageError(`--role must be one of admin, editor, participant`)
-        if (!values.name) throw new UsageError('--name is required')
         const campaigns = values.campaign
-        const key = await apiKeys.create({ name: values.name, role, expiresAt, campaigns })
+        const key = await apiKeys.create({ name, role, expiresAt, campaigns })
         const expires = key.expires_at?.toISOString()
         if (values.json)
           console.log(
@@ -240,13 +253,6 @@ function noArguments(command: string, args: string[]): void {
       'e.g. PORT=9000 ovasabi serve (see .env.example)',
   )
 }
-
-/** Registers extra commands (e.g. `kg`) without touching the dispatcher above. */
-export function addCommand(name: string, command: Command): void {
-  commands[name] = command
-}
-
-addCommand('kg', kgCommand)
 
 /**
  * Runs one command and returns its exit code (-1: keep running). Whatever it printed is handed to

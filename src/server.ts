@@ -3,17 +3,10 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import type { Config } from './config.js'
+import { ListenError } from './listen-error.js'
 
 /** How long closing may take (sockets, in-flight requests, batches, pools) before the process exits 1. */
 const CLOSE_TIMEOUT_MS = 15_000
-
-/** The server could not take its address: nothing was served, and everything opened is closed again. */
-export class ListenError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'ListenError'
-  }
-}
 
 const LISTEN_REASONS: Record<string, string> = {
   EADDRINUSE: 'the address is already in use (another process listens there)',

@@ -3,15 +3,13 @@
 // StreamSource registry), it is refused 403 `API_KEY_CAMPAIGN_SCOPE`, on REST, the action endpoint
 // and the WebSocket alike. Keys made without it work everywhere, as before.
 import assert from 'node:assert/strict'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import WebSocket from 'ws'
 import { BIN, runCli } from './fixtures/run-cli.js'
 import { buildTestApp, createCampaign, DIALECTS, json, listenLocally, type TestContext } from './helper.js'
 import { baseUrl, connect, type TestClient } from './realtime/client.js'
+import { migratedDataDir } from './fixtures/migrated-data-dir.js'
 
 const SCOPE = 'API_KEY_CAMPAIGN_SCOPE'
 
@@ -158,7 +156,7 @@ describe('ovasabi apikey create --campaign', () => {
   }
 
   it('stores the campaigns, prints and lists them; a bad slug is a usage error', async () => {
-    const DATA_DIR = mkdtempSync(join(tmpdir(), 'ovasabi-cli-'))
+    const DATA_DIR = await migratedDataDir('ovasabi-cli-')
     const args = ['apikey', 'create', '--name', 'crm', '--campaign', 'spring_sale', '--campaign', 'autumn']
     const made = await cli([...args, '--json'], { DATA_DIR })
     assert.equal(made.code, 0, made.err)

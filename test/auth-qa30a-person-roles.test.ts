@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '../src/config.js'
@@ -20,6 +17,7 @@ import {
   uniqueSlug,
 } from './helper.js'
 import { personWithRole } from './people-fixtures.js'
+import { migratedDataDir } from './fixtures/migrated-data-dir.js'
 
 /**
  * Issue 7: a person may hold the editor or admin role (stored on their row, migration 035), granted
@@ -257,7 +255,7 @@ function cli(args: string[], env: Record<string, string>) {
 for (const dialect of DIALECTS) {
   describe(`ovasabi user role (${dialect})`, () => {
     it('grants a role by email, prints JSON, and refuses unknown emails and roles', async () => {
-      const DATA_DIR = mkdtempSync(join(tmpdir(), 'ovasabi-cli-role-'))
+      const DATA_DIR = await migratedDataDir('ovasabi-cli-role-')
       const pg = dialect === 'postgres' ? await freshPostgres() : undefined
       const env = { DATA_DIR, ...(pg ? { DATABASE_URL: pg.url } : {}) }
       try {

@@ -2,14 +2,12 @@
 // refused after it (401 `API_KEY_EXPIRED`), whether the node reads the key afresh or holds it in
 // its 30-second cache; the list shows each key's expiry; `ovasabi apikey create --expires-in`.
 import assert from 'node:assert/strict'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { onClock } from './clock-fixtures.js'
 import { BIN, runCli } from './fixtures/run-cli.js'
 import { buildTestApp, DIALECTS, json, type TestContext } from './helper.js'
+import { migratedDataDir } from './fixtures/migrated-data-dir.js'
 
 const MINUTE = 60_000
 const DAY = 24 * 60 * MINUTE
@@ -82,7 +80,7 @@ const cli = async (args: string[], env: Record<string, string>) => {
 
 describe('ovasabi apikey create --expires-in', () => {
   it('stores the expiry, prints it, and lists it; a bad duration is a usage error', async () => {
-    const DATA_DIR = mkdtempSync(join(tmpdir(), 'ovasabi-cli-'))
+    const DATA_DIR = await migratedDataDir('ovasabi-cli-')
     const started = Date.now()
     const made = await cli(['apikey', 'create', '--name', 'ci', '--expires-in', '30d', '--json'], {
       DATA_DIR,

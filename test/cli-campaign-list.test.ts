@@ -2,14 +2,13 @@
 // "(untitled)", and tabs, line breaks and other control characters are escaped in the human
 // output, so a title cannot fake a column or a row; `--json` keeps every stored title as it is.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { loadConfig } from '../src/config.js'
 import { createPlatform } from '../src/platform/platform.js'
 import { BIN, runCli } from './fixtures/run-cli.js'
 import { freshPostgres, uniqueSlug } from './helper.js'
+import { migratedDataDir } from './fixtures/migrated-data-dir.js'
 
 describe('ovasabi campaign list on titles stored before their checks', () => {
   let env: Record<string, string>
@@ -32,7 +31,7 @@ describe('ovasabi campaign list on titles stored before their checks', () => {
       env = { DATABASE_URL: fresh.url }
       cleanup = fresh.drop
     } else {
-      const dataDir = mkdtempSync(join(tmpdir(), 'ovasabi-cli-list-'))
+      const dataDir = await migratedDataDir('ovasabi-cli-list-')
       env = { DATA_DIR: dataDir }
       cleanup = async () => rmSync(dataDir, { recursive: true, force: true })
     }

@@ -5,12 +5,11 @@
 // be passed in a process's argv, so the command runs in-process, through `main`, as bin/ovasabi.js
 // runs it.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { main } from '../src/cli.js'
 import { DIALECTS, freshPostgres } from './helper.js'
+import { migratedDataDir } from './fixtures/migrated-data-dir.js'
 
 /** Runs `argv` through the CLI's `main`, with what it prints to stdout and stderr. */
 async function run(argv: string[]) {
@@ -29,9 +28,10 @@ async function run(argv: string[]) {
 for (const dialect of DIALECTS) {
   describe(`ovasabi apikey revoke of a malformed id (${dialect})`, () => {
     const saved = { ...process.env }
-    const dataDir = mkdtempSync(join(tmpdir(), 'ovasabi-cli-revoke-'))
+    let dataDir = ''
     let drop: (() => Promise<void>) | undefined
     before(async () => {
+      dataDir = await migratedDataDir('ovasabi-cli-revoke-')
       // `main` reads its configuration from the environment, as the command does.
       const fresh = dialect === 'postgres' ? await freshPostgres() : undefined
       drop = fresh?.drop

@@ -8,6 +8,7 @@ import { createDatabase } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
 import { loadConfig } from '../src/config.js'
 import { DIALECTS, freshPostgres } from './helper.js'
+import { migratedDataDir } from './fixtures/migrated-data-dir.js'
 import { startServerProcess } from './fixtures/server-process.js'
 
 function cli(args: string[], env: Record<string, string>) {
@@ -22,7 +23,7 @@ function cli(args: string[], env: Record<string, string>) {
 
 describe('ovasabi CLI', () => {
   it('creates an API key printed once, stored only as a hash, usable against the server', async () => {
-    const DATA_DIR = mkdtempSync(join(tmpdir(), 'ovasabi-cli-'))
+    const DATA_DIR = await migratedDataDir('ovasabi-cli-')
     const created = cli(['apikey', 'create', '--role', 'admin', '--name', 'ops', '--json'], { DATA_DIR })
     assert.equal(created.code, 0, created.err)
     const key = JSON.parse(created.out)

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { loadConfig } from '../src/config.js'
 import { createPlatform } from '../src/platform/platform.js'
 import { BIN, type CliResult, runCli } from './fixtures/run-cli.js'
+import { migratedDataDir } from './fixtures/migrated-data-dir.js'
 
 const KEYS = 400
 const CAMPAIGNS = 1500
@@ -30,8 +29,9 @@ async function piped(dataDir: string, reader: string, ...args: string[]): Promis
 // soon as a command returns, and a write to a pipe is asynchronous (the `kg export` defect, fixed
 // there alone). Every command's output is now handed to the OS before the process exits.
 describe('CLI output through a pipe is whole, for every printing command', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ovasabi-cli-pipe-'))
+  let dataDir = ''
   before(async () => {
+    dataDir = await migratedDataDir('ovasabi-cli-pipe-')
     const platform = await createPlatform(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }))
     try {
       for (let i = 0; i < KEYS; i++)

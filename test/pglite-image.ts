@@ -19,7 +19,7 @@ const PGLITE_PACKAGE = fileURLToPath(
  * The migrations and the PGlite build, hashed: an image made from other migrations (a branch
  * switched, a migration edited) is never loaded.
  */
-function imageKey(): string {
+export function imageKey(): string {
   const hash = createHash('sha256')
   hash.update(readFileSync(PGLITE_PACKAGE))
   hash.update(readFileSync(join(DB_DIR, 'migrate.ts')))

@@ -4,15 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import { Value } from 'typebox/value'
 import { buildApp } from '../app.js'
 import type { Config } from '../config.js'
+import { KG_HELP } from './cli-help.js'
 import { ExportDocument, type GraphEdge, NODE_TYPES, type NodeType } from './graph.schema.js'
-
-export const KG_HELP = `  ovasabi kg show [--type T] [--json]        the live service graph
-  ovasabi kg impact <node> [--json]          what relies on a node (id or name, e.g. redis)
-  ovasabi kg diagram [--focus X] [--depth N] Mermaid flowchart
-  ovasabi kg validate [--json]               check declarations; exits 1 listing problems
-  ovasabi kg history [--json]                snapshot versions and what changed
-  ovasabi kg export [--out FILE]             snapshots as JSON (stdout by default)
-  ovasabi kg import <file>                   restore snapshots from an export`
 
 /**
  * The real app (real manifests; a database behind this version is refused, not migrated: see

@@ -2,15 +2,8 @@ import { parseArgs } from 'node:util'
 import type { Config } from '../../config.js'
 import { createPlatform } from '../../platform/platform.js'
 import { createAccountService } from './account.service.js'
+import { STREAMSOURCE_USER_HELP } from './stream.cli-help.js'
 import { ACCOUNT_ROLES, type AccountRole } from './stream.schema.js'
-
-export const STREAMSOURCE_USER_HELP = `  ovasabi streamsource-user create --email E [--role default|editor|admin] [--service]
-                                             create a StreamSource account (password from STREAMSOURCE_PASSWORD)
-  ovasabi streamsource-user list [--json]    list StreamSource accounts
-  ovasabi streamsource-user set <id> [--role R] [--service|--no-service] [--password]
-                                             --password: a new password from STREAMSOURCE_PASSWORD
-                                             (every token issued before stops working)
-  ovasabi streamsource-user revoke <id>      every token of the account stops working (a leaked one too)`
 
 /**
  * A value as the terminal may show it: control characters (an ESC sequence in an email stored
