@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { sql } from 'kysely'
 import { createDatabase } from '../src/platform/db/database.js'
+import { migratedDataDir } from './fixtures/migrated-data-dir.js'
 import { freePort } from './fixtures/server-process.js'
 
 /** `ovasabi <args>` as an operator runs it; resolves when it exits. */
@@ -23,6 +24,8 @@ function ovasabi(args: string[], env: Record<string, string>) {
 }
 
 const dataDir = () => mkdtempSync(join(tmpdir(), 'ovasabi-opsqa-'))
+/** A data directory a server has run on before: its start is not the first (no initdb, no migration). */
+const usedDataDir = () => migratedDataDir('ovasabi-opsqa-')
 /** A line of a stack trace: an operator's error is a sentence, not a dump. */
 const STACK = /^\s+at /m
 
@@ -30,7 +33,7 @@ describe('a start that cannot succeed says why, naming the setting', () => {
   it('Redis unreachable: REDIS_UNAVAILABLE with its address and REDIS_URL', async () => {
     const port = await freePort()
     const res = await ovasabi(['serve'], {
-      DATA_DIR: dataDir(),
+      DATA_DIR: await usedDataDir(),
       PORT: String(await freePort()),
       REDIS_URL: `redis://:s3cret-pass@127.0.0.1:${port}`,
     })
@@ -67,7 +70,7 @@ describe('a start that cannot succeed says why, naming the setting', () => {
     const taken = createServer()
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
     const port = (taken.address() as { port: number }).port
-    const dir = dataDir()
+    const dir = await usedDataDir()
     try {
       const res = await ovasabi(['serve'], { DATA_DIR: dir, PORT: String(port) })
       assert.equal(res.code, 1, res.err)

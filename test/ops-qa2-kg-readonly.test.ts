@@ -7,6 +7,7 @@ import { ulid } from 'ulid'
 import { loadConfig } from '../src/config.js'
 import { createDatabase } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
+import { seedMigrated } from './fixtures/migrated-data-dir.js'
 import { BIN, runCli } from './fixtures/run-cli.js'
 import { ADMIN_KEY, DIALECTS, freshPostgres } from './helper.js'
 
@@ -31,7 +32,7 @@ for (const dialect of DIALECTS) {
         const fresh = await freshPostgres()
         drop = fresh.drop
         env.DATABASE_URL = fresh.url
-      }
+      } else await seedMigrated(env.DATA_DIR!)
       const open = () => createDatabase(loadConfig({ ...env, LOG_LEVEL: 'silent' }))
       // A fresh, migrated database with one upload still `uploading` two days on: what the
       // sweeper at a server's start fails as one a crash interrupted (the servers' to decide).

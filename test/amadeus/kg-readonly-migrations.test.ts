@@ -7,6 +7,7 @@ import { sql } from 'kysely'
 import { loadConfig } from '../../src/config.js'
 import { createDatabase } from '../../src/platform/db/database.js'
 import { migrateToLatest } from '../../src/platform/db/migrate.js'
+import { seedMigrated } from '../fixtures/migrated-data-dir.js'
 import { BIN, runCli } from '../fixtures/run-cli.js'
 import { DIALECTS, freshPostgres } from '../helper.js'
 
@@ -27,7 +28,7 @@ for (const dialect of DIALECTS) {
         const fresh = await freshPostgres()
         drop = fresh.drop
         env.DATABASE_URL = fresh.url
-      }
+      } else await seedMigrated(env.DATA_DIR!)
       const open = () => createDatabase(loadConfig({ ...env, LOG_LEVEL: 'silent' }))
       const recorded = async () => {
         const database = await open()
