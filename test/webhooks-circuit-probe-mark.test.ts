@@ -1,11 +1,23 @@
 // CRM webhooks: the list told an open circuit as `half-open` while a send that was already in
 // flight when it opened was still out, though no probe had gone: the state took any message out
 // for the probe. The probe's row is marked now (`probe`, migration 040), and only it counts.
+// And a sweep held a cooled-down endpoint for its probe even when the probe's row was locked by
+// another statement (and so skipped): `open`, no probe out, until the hold ended (CI, stop 41).
 import assert from 'node:assert/strict'
 import type http from 'node:http'
 import { describe, it } from 'node:test'
+import { sql } from 'kysely'
+import { claimDue } from '../src/modules/notification/webhook.repo.js'
 import { DIALECTS } from './helper.js'
-import { coolDown, FAST_WEBHOOKS, firstEndpoint, guestLead, waitFor, webhookApp } from './webhook-fixtures.js'
+import {
+  coolDown,
+  FAST_WEBHOOKS,
+  firstEndpoint,
+  guestLead,
+  openedEndpoint,
+  waitFor,
+  webhookApp,
+} from './webhook-fixtures.js'
 
 for (const dialect of DIALECTS) {
   describe(`webhook circuit: a send in flight is no probe (${dialect})`, () => {
@@ -66,6 +78,53 @@ for (const dialect of DIALECTS) {
         const closed = await firstEndpoint(suite.app, slug)
         assert.equal(closed.consecutive_failures, 0)
         assert.equal(closed.circuit_open_until, null)
+      } finally {
+        for (const res of held.splice(0)) if (!res.headersSent) res.writeHead(204).end()
+      }
+    })
+
+    // Another connection holds the row's lock: PostgreSQL only (PGlite has one connection).
+    it('not held while its only waiting row is locked elsewhere; probed once the lock goes', {
+      skip: dialect === 'pglite',
+    }, async () => {
+      const { slug, id, held } = await openedEndpoint(suite, 0)
+      // Made due at once, once settled (the circuit may open a moment before the row settles).
+      const row = await waitFor(
+        () =>
+          db()
+            .updateTable('service_notification_outbox')
+            .set({ next_attempt_at: new Date(Date.now() - 1000) })
+            .where('webhook_id', '=', id)
+            .where('status', '=', 'pending')
+            .returning('id')
+            .executeTakeFirst(),
+        'the refused row waiting',
+      )
+      try {
+        await db()
+          .transaction()
+          .execute(async (trx) => {
+            await sql`select id from service_notification_outbox where id = ${row.id} for update`.execute(trx)
+            // The cooldown ends while the row is locked: every sweep meanwhile (the worker's, and
+            // this one) skips the row, and so must leave the endpoint as it is.
+            await db()
+              .updateTable('service_notification_webhook')
+              .set({ circuit_open_until: new Date(Date.now() - 1000) })
+              .where('id', '=', id)
+              .execute()
+            const claimed = await claimDue(db(), 50, 60_000, {
+              sweep: true,
+              upTo: Number(row.id),
+              probeMs: 60_000,
+            })
+            assert.deepEqual(claimed, [])
+            const endpoint = await firstEndpoint(suite.app, slug)
+            assert.equal(endpoint.circuit, 'half-open', 'no hold without a probe')
+            assert.ok(Date.parse(endpoint.circuit_open_until) < Date.now(), endpoint.circuit_open_until)
+            assert.equal(held.length, 0)
+          })
+        await waitFor(() => held.length >= 1, 'the probe on the wire once the lock went')
+        assert.equal((await firstEndpoint(suite.app, slug)).circuit, 'half-open')
       } finally {
         for (const res of held.splice(0)) if (!res.headersSent) res.writeHead(204).end()
       }

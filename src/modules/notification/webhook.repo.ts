@@ -318,29 +318,34 @@ export async function claimDue(
     ? [sql`d.id <= ${scope.upTo}`, sql`d.next_attempt_at, d.id`]
     : [sql`d.id > ${scope.after}`, sql`d.id`]
   // A sweep probes the half-open endpoints, each held while its probe is out; a fresh claim never.
+  // The endpoint is locked (one sweep among concurrent ones, on any node, takes it), then its
+  // probe's row, and it is held only when there is one: held on a row another statement had
+  // locked (skipped), it showed `open` with no probe out until the hold ended.
   // The probe's row is marked (`probe`), so the circuit's state can tell it from a send that was
   // already in flight when the circuit opened (see `endpointsProbing`).
   const [probes, probeRows, probeMark] = scope.sweep
     ? [
-        sql`with probe as (
-          update service_notification_webhook w
-          set circuit_open_until = now() + (${scope.probeMs}::int * interval '1 millisecond')
-          where w.enabled and w.circuit_open_until <= now() and exists (
-            select 1 from service_notification_outbox d
-            where d.webhook_id = w.id and ${bound} and d.status = 'pending' and d.next_attempt_at <= now()
-          )
-          returning w.id
+        sql`with candidate as (
+          select w.id from service_notification_webhook w
+          where w.enabled and w.circuit_open_until <= now()
+          for no key update of w skip locked
         ),
         probed as (
-          select probed.id from probe p cross join lateral (
-            select d.id from service_notification_outbox d
-            where d.webhook_id = p.id and ${bound} and d.status = 'pending' and d.next_attempt_at <= now()
+          select probed.id, probed.webhook_id from candidate c cross join lateral (
+            select d.id, d.webhook_id from service_notification_outbox d
+            where d.webhook_id = c.id and ${bound} and d.status = 'pending' and d.next_attempt_at <= now()
             order by d.next_attempt_at, d.id
             limit 1
             for update of d skip locked
           ) probed
+        ),
+        probe as (
+          update service_notification_webhook w
+          set circuit_open_until = now() + (${scope.probeMs}::int * interval '1 millisecond')
+          where w.id in (select webhook_id from probed)
+          returning w.id
         )`,
-        sql`union all select id from probed`,
+        sql`union all select id from probed where webhook_id in (select id from probe)`,
         sql`o.id in (select id from probed)`,
       ]
     : [sql``, sql``, sql`false`]

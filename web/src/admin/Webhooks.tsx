@@ -366,11 +366,12 @@ function Deliveries(props: {
   const [cursors, setCursors] = useState<number[]>([])
   const before = cursors.at(-1)
   // A queued message has no delivery until its first attempt: the outbox says whether any waits.
+  // Read before the log, not beside it: a message settles and logs its attempt in one statement,
+  // so one settled by the time the outbox is read is in the log read after. Read side by side, the
+  // log could miss an attempt the outbox then showed settled, and nothing read it again.
   const [log, reload] = useLoad(async () => {
-    const [d, m] = await Promise.all([
-      client.webhooks.deliveries(slug, hook.id, { limit: LOG_PAGE, before }),
-      client.webhooks.messages(slug, hook.id, { limit: 20 }),
-    ])
+    const m = await client.webhooks.messages(slug, hook.id, { limit: 20 })
+    const d = await client.webhooks.deliveries(slug, hook.id, { limit: LOG_PAGE, before })
     return { deliveries: d.deliveries, waiting: m.messages.some((x) => UNSETTLED.has(x.status)) }
   }, [client, slug, hook.id, props.sent, before])
   const waiting = log.state === 'ready' && log.data.waiting
