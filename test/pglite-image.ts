@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
@@ -8,6 +7,7 @@ import { Kysely } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import type { Database } from '../src/platform/db/tables.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
+import { cachedInTmpdir } from './fixtures/cached-in-tmpdir.js'
 
 const DB_DIR = fileURLToPath(new URL('../src/platform/db/', import.meta.url))
 const MIGRATIONS = join(DB_DIR, 'migrations')
@@ -51,15 +51,8 @@ let image: Promise<Blob> | undefined
  * the runs after it) share it; the migrations still run at each start and find nothing to do.
  */
 export function migratedPgliteImage(): Promise<Blob> {
-  image ??= (async () => {
-    const path = join(tmpdir(), `ovasabi-test-pglite-${imageKey()}.tar`)
-    if (existsSync(path)) return new Blob([readFileSync(path)])
-    const made = await makeImage()
-    // Written aside and renamed: a process reading it never sees half a file.
-    const partial = `${path}.${process.pid}.partial`
-    writeFileSync(partial, Buffer.from(await made.arrayBuffer()))
-    renameSync(partial, path)
-    return made
-  })()
+  image ??= cachedInTmpdir(`ovasabi-test-pglite-${imageKey()}.tar`, async (path) => {
+    writeFileSync(path, Buffer.from(await (await makeImage()).arrayBuffer()))
+  }).then((path) => new Blob([readFileSync(path)]))
   return image
 }
