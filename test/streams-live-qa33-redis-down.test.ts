@@ -5,7 +5,8 @@
 // it is now 503 CHAT_UNAVAILABLE (with Retry-After), never acknowledged. The erasure of a person's
 // messages from the recent chat no longer runs one script over keys it builds itself (not
 // Redis-Cluster-safe): each list is rewritten by a script that declares it, and a stream that got
-// its first message while the erasure ran is found too.
+// its first message while the erasure ran is found too. And a message kept in the recent chat whose
+// send then failed stayed there though its sender was told to send it again: it is taken back.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Redis } from 'ioredis'
@@ -98,6 +99,55 @@ for (const dialect of DIALECTS) {
     })
   })
 }
+
+describe('a chat message refused after it was kept', () => {
+  for (const store of ['memory', 'redis'] as const) {
+    it(`is taken back from the recent chat (${store})`, {
+      skip: store === 'redis' && !REDIS_URL && 'REDIS_URL is not set',
+    }, async () => {
+      const t = await buildTestApp({
+        env: {
+          ...LIVE_ENV,
+          ...(store === 'redis' ? { REDIS_URL: REDIS_URL!, REDIS_PREFIX: prefix('taken') } : {}),
+        },
+      })
+      const sockets: Array<{ close(): void }> = []
+      try {
+        await t.app.listen({ port: 0, host: '127.0.0.1' })
+        const slug = await createCampaign(t.app)
+        const owner = await userToken(t.app, `user_owner_${slug}`)
+        const id = await goLive(t.app, slug, owner)
+        const { token: guest } = await guestToken(t.app)
+        const say = (text: string) => sendAction(t.app, slug, guest, 'stream.chat', { stream_id: id, text })
+        assert.equal((await say('kept')).statusCode, 200)
+        // The send fails after the message was kept (a bus that went away between the two steps).
+        const publisher = t.app.publisher
+        const publish = publisher.publish
+        publisher.publish = async (audience, frame) => {
+          if ((frame as { kind?: string }).kind === 'chat') throw new Error('bus gone')
+          return publish.call(publisher, audience, frame)
+        }
+        const refused = await say('refused')
+        publisher.publish = publish
+        assert.equal(refused.statusCode, 503, refused.body)
+        assert.equal(json(refused).error.code, 'CHAT_UNAVAILABLE')
+        assert.equal((await say('after')).statusCode, 200)
+
+        const { token } = await t.app.platform.tokens.issueGuest()
+        const late = await connect(`${baseUrl(t.app)}/ws/${slug}/guest?token=${token}`)
+        sockets.push(late)
+        const joined = await watch(late, id, WAIT)
+        assert.deepEqual(
+          joined.messages.map((m: any) => m.text),
+          ['kept', 'after'],
+        )
+      } finally {
+        for (const c of sockets) c.close()
+        await t.close()
+      }
+    })
+  }
+})
 
 describe('recent chat in Redis: erasure, one list per script', {
   skip: !REDIS_URL && 'REDIS_URL is not set',

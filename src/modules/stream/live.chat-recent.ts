@@ -18,6 +18,8 @@ export type ChatFrame = { type: 'stream_event'; kind: 'chat'; stream_id: number;
  */
 export interface RecentChat {
   push(streamId: number, message: ChatFrame): Promise<void>
+  /** A message `push` kept but the send then refused is taken back (the same object). */
+  withdraw(streamId: number, message: ChatFrame): Promise<void>
   recent(streamId: number): Promise<ChatFrame[]>
   /** The stream ended: its chat is kept no longer. */
   drop(streamId: number): Promise<void>
@@ -39,6 +41,10 @@ export function createMemoryRecentChat(): RecentChat {
       if (list.messages.length > RECENT_CHAT) list.messages.splice(0, list.messages.length - RECENT_CHAT)
       list.expires = Date.now() + RECENT_CHAT_TTL_MS
       lists.set(id, list)
+    },
+    async withdraw(id, message) {
+      const list = lists.get(id)
+      if (list) list.messages = list.messages.filter((m) => m !== message)
     },
     async recent(id) {
       return [...(fresh(id)?.messages ?? [])]
@@ -136,6 +142,10 @@ export function createRedisRecentChat(redis: Redis, prefix = 'ovasabi:stream:'):
       INDEX.queue(batch, [index], [String(id), INDEX_KEEP_MS])
       KEEP.queue(batch, [lists + id], [JSON.stringify(message), RECENT_CHAT, RECENT_CHAT_TTL_MS])
       await execPipeline(batch)
+    },
+    async withdraw(id, message) {
+      // The bytes `push` stored: the frame serialises the same way twice.
+      await redis.lrem(lists + id, -1, JSON.stringify(message))
     },
     async recent(id) {
       const raw = await redis.lrange(lists + id, 0, -1)

@@ -438,14 +438,27 @@ export function createLiveStreams(deps: {
         timestamp: new Date().toISOString(),
       }
       // Chat is kept nowhere else: a message that could not be kept or sent is refused, never
-      // acknowledged. (One kept whose send then failed stays in the recent chat: late viewers may
-      // read it; its sender was told to send it again.)
+      // acknowledged.
       try {
         // Kept before it is sent: a socket joining meanwhile reads it or, already a member, is sent it.
         await deps.recent.push(message.stream_id, message)
+      } catch (err) {
+        throw err instanceof AppError ? err : chatUnavailable(err)
+      }
+      try {
         // To the stream's viewers only (sockets that sent `stream_join`), on every node.
         await publisher.publish({ scope: 'group', campaign, group: `stream:${row.id}` }, message)
       } catch (err) {
+        // Refused, so taken back from the recent chat: its sender is told to send it again, and
+        // late viewers read it once, not twice. (Redis unreachable, it stays until Redis is back.)
+        await deps.recent
+          .withdraw(message.stream_id, message)
+          .catch((cause: unknown) =>
+            deps.log?.warn(
+              { err: cause, stream_id: message.stream_id, message_id: message.message_id },
+              'refused chat message left in the recent chat',
+            ),
+          )
         throw err instanceof AppError ? err : chatUnavailable(err)
       }
       return { message_id: message.message_id, stream_id: message.stream_id, text }
