@@ -397,7 +397,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   platform.health.register('translation', translations.health, { critical: false })
   const mediaService = media.createMediaService({
     db,
-    storage: media.createStorage(config),
+    storage: await media.createStorage(config),
     signer: media.createUploadSigner(config.JWT_SECRET),
     publisher,
     campaigns,

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import type { Config } from './config.js'
 import { ListenError } from './listen-error.js'
+import { loadSharp } from './modules/media/thumbnail.js'
 
 /** How long closing may take (sockets, in-flight requests, batches, pools) before the process exits 1. */
 const CLOSE_TIMEOUT_MS = 15_000
@@ -20,6 +21,9 @@ const LISTEN_REASONS: Record<string, string> = {
  * the server stops accepting, in-flight requests finish, pending writes flush, pools close.
  */
 export async function startServer(config: Config): Promise<FastifyInstance> {
+  // The image library is loaded at its first use (see `loadSharp`); a server loads it now, so an
+  // install without its native part does not start, rather than failing every upload.
+  await loadSharp()
   const app = await buildApp(config)
   const drainMs = config.SHUTDOWN_DRAIN_SECONDS * 1000
   const grace = closeWithGrace({ delay: drainMs + CLOSE_TIMEOUT_MS }, async ({ signal, err }) => {

@@ -200,7 +200,9 @@ for (const dialect of DIALECTS) {
       // The bucket would not let the original go: it stays there, but not for good.
       assert.notDeepEqual(objectsOf(r.id), [])
       // Another node's sweep (same database and bucket) finds it, once.
-      const sweeper = standaloneMedia(ctx, join(tmpdir(), 'unused'), { storage: createStorage(ctx.config) })
+      const sweeper = standaloneMedia(ctx, join(tmpdir(), 'unused'), {
+        storage: await createStorage(ctx.config),
+      })
       assert.equal((await sweeper.sweep()).leftovers, 1)
       assert.deepEqual(objectsOf(r.id), [])
       assert.equal((await sweeper.sweep()).leftovers, 0)

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import { buffer } from 'node:stream/consumers'
-import sharp, { type Metadata, type Sharp } from 'sharp'
+import type { Metadata, Sharp } from 'sharp'
 import { gifWithoutComments, jpegWithoutComments, pngWithoutText } from './comments.js'
 import type { StorageAdapter } from './storage.js'
-import { DECODE, through } from './thumbnail.js'
+import { DECODE, loadSharp, through } from './thumbnail.js'
 
 /**
  * Images published without their metadata: those sharp both reads and writes back in their own
@@ -53,6 +53,7 @@ export async function withoutMetadata(
 ): Promise<Stripped | undefined> {
   if (type === 'image/gif') return lossless(storage, key, gifWithoutComments)
   if (type === 'image/apng') return lossless(storage, key, pngWithoutText)
+  const sharp = await loadSharp()
   const probe = sharp(DECODE)
   const meta = await through(storage, key, probe, probe.metadata())
   // sharp does not report a JPEG's comments: one with no other metadata loses them as it is.

@@ -1,7 +1,13 @@
 import type { Duplex } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import sharp from 'sharp'
 import type { StorageAdapter } from './storage.js'
+
+/**
+ * sharp (libvips), loaded at its first use: most processes (the CLI, a test's app) never decode an
+ * image, and loading it costs a tenth of a second. `serve` loads it as it starts (server.ts), so a
+ * broken install fails the start, not the first upload.
+ */
+export const loadSharp = async () => (await import('sharp')).default
 
 /**
  * Decoding limits for images: a small file can declare a huge canvas (sharp's default limit is
@@ -41,6 +47,7 @@ export async function through<T>(
  * Throws when the image cannot be read or decoded (or is over the pixel limit).
  */
 export async function makeThumbnail(storage: StorageAdapter, key: string): Promise<Thumbnail> {
+  const sharp = await loadSharp()
   const probe = sharp(DECODE)
   const meta = await through(storage, key, probe, probe.metadata())
   const resize = sharp(DECODE).rotate().resize(320, 320, { fit: 'inside', withoutEnlargement: true }).webp()
