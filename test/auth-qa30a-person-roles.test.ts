@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '../src/config.js'
 import { createDatabase } from '../src/platform/db/database.js'
 import { hashPassword } from '../src/platform/auth/password-hash.js'
+import { childEnv } from './fixtures/child-env.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
 import {
   adminHeaders,
@@ -247,7 +248,7 @@ function cli(args: string[], env: Record<string, string>) {
   const { status, stdout, stderr } = spawnSync(process.execPath, ['bin/ovasabi.js', ...args], {
     encoding: 'utf8',
     timeout: 120_000,
-    env: { ...process.env, REDIS_URL: '', DATABASE_URL: '', LOG_LEVEL: 'warn', ...env },
+    env: childEnv(env),
   })
   return { code: status, out: stdout, err: stderr }
 }

@@ -8,12 +8,13 @@ import { createDatabase } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
 import { loadConfig } from '../src/config.js'
 import { DIALECTS, freshPostgres } from './helper.js'
+import { childEnv } from './fixtures/child-env.js'
 import { migratedDataDir } from './fixtures/migrated-data-dir.js'
 import { startServerProcess } from './fixtures/server-process.js'
 
 function cli(args: string[], env: Record<string, string>) {
   const res = spawnSync(process.execPath, ['bin/ovasabi.js', ...args], {
-    env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', REDIS_URL: '', ...env },
+    env: childEnv(env),
     encoding: 'utf8',
     // A command that does not return (a server started by mistake) fails the test instead of hanging it.
     timeout: 120_000,

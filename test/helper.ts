@@ -279,6 +279,10 @@ export async function logInElsewhere(
   return { guest, token: json(login).token }
 }
 
+/**
+ * A name no other run or test uses, starting with `prefix`: a campaign slug, or a Redis key prefix
+ * (ids start again in each fresh database, so each app keeps its keys apart).
+ */
 export function uniqueSlug(prefix = 'c'): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
 }

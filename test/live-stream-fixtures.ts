@@ -13,13 +13,6 @@ export const LIVE_ENV = {
   STREAM_CHAT_PER_MINUTE_PER_IP: '1000',
 }
 
-/**
- * A Redis key prefix no other run uses, starting with `tag`: stream ids start again in each fresh
- * database, so each app keeps its recent chat apart.
- */
-export const uniquePrefix = (tag: string) =>
-  `${tag}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
-
 /** A stream of `owner` on campaign `slug`, created and put on air (`stream.start` twice); its id. */
 export async function goLive(
   app: FastifyInstance,

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { sql } from 'kysely'
 import { createDatabase } from '../src/platform/db/database.js'
+import { childEnv } from './fixtures/child-env.js'
 import { migratedDataDir } from './fixtures/migrated-data-dir.js'
 import { freePort } from './fixtures/server-process.js'
 
@@ -14,7 +15,7 @@ import { freePort } from './fixtures/server-process.js'
 function ovasabi(args: string[], env: Record<string, string>) {
   return new Promise<{ code: number | null; err: string }>((resolve) => {
     const child = spawn(process.execPath, ['bin/ovasabi.js', ...args], {
-      env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', REDIS_URL: '', HOST: '127.0.0.1', ...env },
+      env: childEnv({ HOST: '127.0.0.1', ...env }),
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     let err = ''

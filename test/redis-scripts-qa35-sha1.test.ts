@@ -9,13 +9,12 @@ import { Redis } from 'ioredis'
 import { createRedisCollabStore } from '../src/modules/stream/cable/collab.store.js'
 import { createRateLimiter } from '../src/platform/http/rate-limiter.js'
 import { createRedisHistory } from '../src/realtime/history-redis.js'
-import { REDIS_URL } from './helper.js'
-import { uniquePrefix } from './live-stream-fixtures.js'
+import { REDIS_URL, uniqueSlug } from './helper.js'
 import { watchRedis } from './redis-monitor.js'
 
 /** A client under a prefix no other run uses, MONITOR on it, and the commands it sent to end with. */
 async function watchedClient(tag: string) {
-  const prefix = `${uniquePrefix(`qa35_${tag}`)}:`
+  const prefix = `${uniqueSlug(`qa35_${tag}`)}:`
   const redis = new Redis(REDIS_URL!, { keyPrefix: prefix })
   const watched = await watchRedis(prefix)
   return {

@@ -7,7 +7,16 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
-import { createCampaign, DIALECTS, guestToken, json, REDIS_URL, sendAction, userToken } from './helper.js'
+import {
+  createCampaign,
+  DIALECTS,
+  guestToken,
+  json,
+  REDIS_URL,
+  sendAction,
+  uniqueSlug,
+  userToken,
+} from './helper.js'
 import type { TestClient } from './realtime/client.js'
 import { realtimeSuite } from './realtime/fixtures.js'
 import { twoNodesOnRedis } from './realtime/two-nodes.js'
@@ -137,7 +146,7 @@ describe('campaign live stream chat across two nodes', {
 }, () => {
   // A prefix of this run's own: stream ids start again in each fresh database, and the recent
   // chat of an earlier run's stream 1 is still in Redis for hours.
-  const prefix = `qa32c_${Date.now().toString(36)}`
+  const prefix = uniqueSlug('qa32c')
   const nodes = twoNodesOnRedis('postgres', { env: { ...LIVE_ENV, REDIS_PREFIX: prefix } })
   let raw: Redis
   before(() => {

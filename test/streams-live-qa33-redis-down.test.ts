@@ -18,15 +18,16 @@ import {
   json,
   REDIS_URL,
   sendAction,
+  uniqueSlug,
   userToken,
 } from './helper.js'
 import { redisProxy } from './redis-proxy.js'
 import { baseUrl, connect } from './realtime/client.js'
-import { goLive, LIVE_ENV, socketChat, uniquePrefix, watch } from './live-stream-fixtures.js'
+import { goLive, LIVE_ENV, socketChat, watch } from './live-stream-fixtures.js'
 import { type ChatFrame, createRedisRecentChat } from '../src/modules/stream/live.chat-recent.js'
 
 const WAIT = 10_000
-const prefix = (name: string) => uniquePrefix(`qa33_${name}`)
+const prefix = (name: string) => uniqueSlug(`qa33_${name}`)
 
 for (const dialect of DIALECTS) {
   describe(`campaign live stream chat with Redis unreachable (${dialect})`, {

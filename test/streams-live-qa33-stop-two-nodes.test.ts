@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { TestContext } from './helper.js'
-import { createCampaign, json, REDIS_URL, sendAction, userToken } from './helper.js'
+import { createCampaign, json, REDIS_URL, sendAction, uniqueSlug, userToken } from './helper.js'
 import { twoNodesOnRedis } from './realtime/two-nodes.js'
 import { STREAM_URLS } from './streamsource/helpers.js'
 import { goLive, watch } from './live-stream-fixtures.js'
@@ -18,7 +18,7 @@ describe('a campaign stream stopped on one node, watched on another', {
 }, () => {
   // Stream ids start again in each fresh database: this run's Redis names are its own.
   const nodes = twoNodesOnRedis('postgres', {
-    env: { ...STREAM_URLS, REDIS_PREFIX: `qa33_stop_${Date.now().toString(36)}` },
+    env: { ...STREAM_URLS, REDIS_PREFIX: uniqueSlug('qa33_stop') },
   })
 
   it("every node forgets the ended stream's viewers; another stream's stay", async () => {

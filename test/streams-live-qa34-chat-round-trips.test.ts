@@ -17,13 +17,14 @@ import {
   guestToken,
   REDIS_URL,
   sendAction,
+  uniqueSlug,
   userToken,
 } from './helper.js'
-import { goLive, LIVE_ENV, uniquePrefix } from './live-stream-fixtures.js'
+import { goLive, LIVE_ENV } from './live-stream-fixtures.js'
 import { watchRedis } from './redis-monitor.js'
 import { redisProxy } from './redis-proxy.js'
 
-const unique = (name: string) => uniquePrefix(`qa34_${name}`)
+const unique = (name: string) => uniqueSlug(`qa34_${name}`)
 
 const frame = (stream: number, text: string): ChatFrame => ({
   type: 'stream_event',

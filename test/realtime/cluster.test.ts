@@ -6,16 +6,11 @@ import { join } from 'node:path'
 import { before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { ADMIN_KEY, adminHeaders, DIALECTS, REDIS_URL, type TestContext, uniqueSlug } from '../helper.js'
+import { childEnv } from '../fixtures/child-env.js'
 import { baseUrl, connect, waitUntil } from './client.js'
 import { twoNodesOnRedis } from './two-nodes.js'
 
 const SECRET = 'cluster-test-secret-cluster-test-secret-0123'
-
-/** `env` less `REDIS_PREFIX` (a shell's, for a run of its own): test apps never read it. */
-function withoutRedisPrefix(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { REDIS_PREFIX: _ignored, ...rest } = env
-  return rest
-}
 
 for (const dialect of DIALECTS) {
   describe(`realtime scale-out over Redis (${dialect})`, {
@@ -199,18 +194,19 @@ for (const dialect of DIALECTS) {
         process.execPath,
         ['--import', 'tsx', join(import.meta.dirname, '../fixtures/realtime-node.ts')],
         {
-          env: {
-            // Node A's Redis names (no prefix), whatever this shell's REDIS_PREFIX.
-            ...withoutRedisPrefix(process.env),
-            REDIS_URL,
-            JWT_SECRET: SECRET,
-            OVASABI_ADMIN_KEY: ADMIN_KEY,
-            DATA_DIR: mkdtempSync(join(tmpdir(), 'ovasabi-node-')),
-            LOG_LEVEL: 'silent',
-            TEST_CAMPAIGN: slug,
-            // The node shares node A's database, or uses its own embedded one (never the base URL).
-            DATABASE_URL: a.databaseUrl ?? '',
-          },
+          // Node A's Redis names (no prefix), whatever this shell's REDIS_PREFIX.
+          env: childEnv(
+            {
+              REDIS_URL: REDIS_URL!,
+              JWT_SECRET: SECRET,
+              OVASABI_ADMIN_KEY: ADMIN_KEY,
+              DATA_DIR: mkdtempSync(join(tmpdir(), 'ovasabi-node-')),
+              TEST_CAMPAIGN: slug,
+              // The node shares node A's database, or uses its own embedded one (never the base URL).
+              DATABASE_URL: a.databaseUrl ?? '',
+            },
+            'silent',
+          ),
           stdio: ['ignore', 'pipe', 'inherit'],
         },
       )
