@@ -318,16 +318,20 @@ export async function claimDue(
     ? [sql`d.id <= ${scope.upTo}`, sql`d.next_attempt_at, d.id`]
     : [sql`d.id > ${scope.after}`, sql`d.id`]
   // A sweep probes the half-open endpoints, each held while its probe is out; a fresh claim never.
-  // The endpoint is locked (one sweep among concurrent ones, on any node, takes it), then its
-  // probe's row, and it is held only when there is one: held on a row another statement had
-  // locked (skipped), it showed `open` with no probe out until the hold ended.
+  // An endpoint with a row due is locked (one sweep among concurrent ones, on any node, takes it;
+  // one with none is not written to at every sweep), then its probe's row, and it is held only
+  // when there is one: held on a row another statement had locked (skipped), it showed `open`
+  // with no probe out until the hold ended.
   // The probe's row is marked (`probe`), so the circuit's state can tell it from a send that was
   // already in flight when the circuit opened (see `endpointsProbing`).
   const [probes, probeRows, probeMark] = scope.sweep
     ? [
         sql`with candidate as (
           select w.id from service_notification_webhook w
-          where w.enabled and w.circuit_open_until <= now()
+          where w.enabled and w.circuit_open_until <= now() and exists (
+            select 1 from service_notification_outbox d
+            where d.webhook_id = w.id and ${bound} and d.status = 'pending' and d.next_attempt_at <= now()
+          )
           for no key update of w skip locked
         ),
         probed as (
