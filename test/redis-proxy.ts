@@ -3,7 +3,7 @@ import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 
 /**
  * A proxy on a real port in front of `REDIS_URL` (`target`). `cut()` drops the open connections
- * and refuses new ones; `stall()` keeps them open and swallows every byte from then on; `hold()`
+ * and refuses new ones, until `restore()` takes them again on the same port; `stall()` keeps them open and swallows every byte from then on; `hold()`
  * keeps Redis's answers back (commands still reach it) until `release()` hands them on. `url`
  * is the `redis://…` to give the app; `port` is the proxy's.
  */
@@ -47,5 +47,6 @@ export async function redisProxy(target: string) {
       proxy.close()
       for (const s of sockets) s.destroy()
     },
+    restore: () => new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve)),
   }
 }

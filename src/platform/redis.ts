@@ -16,6 +16,40 @@ export const REDIS_COMMAND_TIMEOUT_MS = 2000
  */
 export const REDIS_CLOSE_TIMEOUT_MS = 1000
 
+/**
+ * How long a client that lost its connection keeps queueing commands for the reconnect (ioredis'
+ * offline queue: a restart, a failover, a network blip). Past it, until the connection is back,
+ * a command fails at once (see `failFastWhileDown`) instead of waiting out the command timeout.
+ */
+export const REDIS_OFFLINE_GRACE_MS = 1000
+
+/** Clients let go of (`letGoOfRedis`): their offline queue stays off. */
+const letGo = new WeakSet<Redis>()
+
+/**
+ * Commands to a Redis that is down fail at once, so an outage costs each request an error it
+ * handles (a fallback, a 503) rather than the command timeout, for every request, for as long as
+ * it lasts. For `graceMs` after the connection drops, commands still queue and go when it is back
+ * (none is lost to a blip); past that, the offline queue is off until the client is `ready` again.
+ * Returns `client`.
+ */
+export function failFastWhileDown(client: Redis, graceMs = REDIS_OFFLINE_GRACE_MS): Redis {
+  let grace: NodeJS.Timeout | undefined
+  // ioredis emits `close` once for the lost connection and again for each failed reconnect: the
+  // grace runs from the first.
+  client.on('close', () => {
+    grace ??= setTimeout(() => {
+      if (client.status !== 'ready') client.options.enableOfflineQueue = false
+    }, graceMs).unref()
+  })
+  client.on('ready', () => {
+    clearTimeout(grace)
+    grace = undefined
+    if (!letGo.has(client)) client.options.enableOfflineQueue = true
+  })
+  return client
+}
+
 /** Whether Redis answers a PING within `ms`; a client that is not connected does not. Never throws. */
 export async function redisAnswers(client: Redis, ms = REDIS_CLOSE_TIMEOUT_MS): Promise<boolean> {
   if (client.status !== 'ready') return false
@@ -46,6 +80,7 @@ export async function closeRedis(client: Redis, ms = REDIS_CLOSE_TIMEOUT_MS): Pr
  * is between two reconnect attempts `reconnecting` for good, queueing each command until then.)
  */
 export function letGoOfRedis(client: Redis): void {
+  letGo.add(client)
   client.options.enableOfflineQueue = false
   client.disconnect()
 }
@@ -98,6 +133,7 @@ export async function createRedis(url: string, options: RedisClientOptions = {})
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     ...(options.prefix ? { keyPrefix: `${options.prefix}:` } : {}),
   })
+  failFastWhileDown(client)
   // The last error says why a connection failed: ioredis rejects `connect()` only with "Connection
   // is closed", which names neither Redis nor the reason.
   let lastError: Error | undefined

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { letGoOfRedis, namePrefix } from '../redis.js'
+import { failFastWhileDown, letGoOfRedis, namePrefix } from '../redis.js'
 import { type BusHandler, type EventBus, HandlerMap } from './bus.js'
 
 /**
@@ -15,7 +15,7 @@ export function createRedisBus(
   onError: (err: unknown) => void = () => {},
 ): EventBus & { letGo(): void; listening(): Promise<void>; subscriberStatus(): string } {
   const publisher = client
-  const subscriber = client.duplicate()
+  const subscriber = failFastWhileDown(client.duplicate())
   const prefix = namePrefix(client)
   const handlers = new HandlerMap()
   /** A channel's SUBSCRIBE in flight: a second handler on the channel waits for it too. */
