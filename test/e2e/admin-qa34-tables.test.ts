@@ -111,3 +111,47 @@ describe('admin console, the dashboard and graph tables', () => {
     assert.deepEqual(problems, [])
   })
 })
+
+describe('admin console, the service graph picker', () => {
+  const suite = browserSuite()
+
+  test('lists only the nodes whose type and name hold every word typed, and the picked one', async () => {
+    const graph = json(await suite.server.app.inject({ url: '/api/amadeus/graph', headers: adminHeaders }))
+    type Node = { id: string; type: string; label: string }
+    const matching = (words: string[]) =>
+      (graph.nodes as Node[]).filter((n) =>
+        words.every((w) => `${n.type} ${n.label}`.toLowerCase().includes(w)),
+      )
+    const found = matching(['endpoint', 'quote'])
+    assert.ok(found.length > 0 && found.length < graph.nodes.length, 'some nodes, not all')
+    assert.ok(!found.some((n) => n.id === 'module:quote'))
+
+    const context = await suite.newContext()
+    await context.addInitScript((k) => sessionStorage.setItem('ovasabi.admin.apiKey', k), ADMIN_KEY)
+    const { page, problems } = await openPage(context, `${suite.server.baseUrl}/admin/graph`)
+    const select = page.locator('[data-testid="graph-node"]')
+    await select.selectOption('module:quote')
+    const options = () =>
+      select.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))
+    assert.equal((await options()).length, graph.nodes.length + 1)
+
+    await page.getByLabel('Find').fill('  Endpoint   QUOTE ')
+    const listed = await options()
+    assert.deepEqual(
+      listed.filter(Boolean).sort(),
+      [...found.map((n) => n.id), 'module:quote'].sort(),
+      'the matches, and the picked node kept',
+    )
+    assert.equal(await select.inputValue(), 'module:quote')
+    assert.equal(
+      await select.locator('option[value=""]').textContent(),
+      `Pick one of ${found.length + 1} nodes…`,
+    )
+    await screenshot(page, 'admin-graph-picker-filter')
+
+    await page.getByLabel('Find').fill('')
+    assert.equal((await options()).length, graph.nodes.length + 1)
+    assert.equal(await select.locator('option[value=""]').textContent(), 'Pick a node…')
+    assert.deepEqual(problems, [])
+  })
+})

@@ -82,13 +82,34 @@ function Picker(props: {
   onDepth: (depth: number) => void
   impact?: Impact
 }) {
-  const groups = useMemo(() => {
+  const [filter, setFilter] = useState('')
+  const { groups, shown } = useMemo(() => {
+    const words = filter.toLowerCase().split(/\s+/).filter(Boolean)
     const by = new Map<string, GraphNode[]>()
-    for (const n of props.graph.nodes) by.set(n.type, [...(by.get(n.type) ?? []), n])
-    return [...by.entries()].sort((a, b) => TYPE_ORDER.indexOf(a[0]) - TYPE_ORDER.indexOf(b[0]))
-  }, [props.graph])
+    let shown = 0
+    for (const n of props.graph.nodes) {
+      // The picked node stays listed, or the select would show another one as picked.
+      const text = `${n.type} ${n.label}`.toLowerCase()
+      if (n.id !== props.value && !words.every((w) => text.includes(w))) continue
+      by.set(n.type, [...(by.get(n.type) ?? []), n])
+      shown++
+    }
+    const groups = [...by.entries()].sort((a, b) => TYPE_ORDER.indexOf(a[0]) - TYPE_ORDER.indexOf(b[0]))
+    return { groups, shown }
+  }, [props.graph, props.value, filter])
   return (
     <div class="panel toolbar">
+      <div class="field inline">
+        <label for="graph-filter">Find</label>
+        <input
+          id="graph-filter"
+          data-testid="graph-filter"
+          type="search"
+          placeholder="quote, table lead…"
+          value={filter}
+          onInput={(e) => setFilter((e.currentTarget as HTMLInputElement).value)}
+        />
+      </div>
       <div class="field inline grow">
         <label for="graph-node">What breaks if this changes?</label>
         <select
@@ -97,7 +118,7 @@ function Picker(props: {
           value={props.value}
           onChange={(e) => props.onPick((e.currentTarget as HTMLSelectElement).value)}
         >
-          <option value="">Pick a node…</option>
+          <option value="">{filter ? `Pick one of ${shown} nodes…` : 'Pick a node…'}</option>
           {groups.map(([type, nodes]) => (
             <optgroup key={type} label={type}>
               {nodes.map((n) => (
