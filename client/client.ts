@@ -227,6 +227,25 @@ export function createClient(options: ClientOptions) {
         return r
       },
       /**
+       * `POST /api/auth/password/forgot`: mails the person with this email a link to choose a new
+       * password, working for 30 minutes (a newer request replaces it). Answered `accepted` whether
+       * or not an account has the address, so the answer tells no one which do. The server cannot
+       * send mail: 503 `MAIL_UNAVAILABLE`; too many asked: 429 `RATE_LIMITED` (`retryAfter`).
+       * Sent without the client's credential, whose token stays as it is.
+       */
+      forgotPassword: (body: C.ForgotPasswordInput) =>
+        req<C.ForgotPasswordResult>('POST', '/api/auth/password/forgot', { body, auth: false }),
+      /**
+       * `POST /api/auth/password/reset`: the token from the mailed link and the new password. Every
+       * token and session of the person stops working: they log in again with the new password (a
+       * token of theirs this client holds is kept, and refused from then on). A token unknown,
+       * expired, used or replaced by a newer request: 400 `INVALID_RESET_TOKEN`; a password too easy
+       * to guess: 400 `WEAK_PASSWORD`, a `details` entry (path `/password`) per problem. Sent
+       * without the client's credential.
+       */
+      resetPassword: (body: C.ResetPasswordInput) =>
+        req<C.ResetPasswordResult>('POST', '/api/auth/password/reset', { body, auth: false }),
+      /**
        * `POST /api/auth/refresh`: a new token for the client's person token, before it expires (a
        * fresh `expires_at`, the role the person holds now, the same session). It replaces the
        * current one, open sockets included, as a login's does; a token logged out, cut off or of an

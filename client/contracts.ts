@@ -48,6 +48,12 @@ import type {
   UserView,
 } from '../src/modules/user/user.schema.js'
 import type {
+  ForgotPasswordBody,
+  ForgotPasswordResponse,
+  ResetPasswordBody,
+  ResetPasswordResponse,
+} from '../src/modules/user/password-reset.schema.js'
+import type {
   PeopleList as ServerPeopleList,
   PeopleQuery as ServerPeopleQuery,
 } from '../src/modules/user/people.schema.js'
@@ -68,6 +74,14 @@ export type AuthResult = AuthResponse
 export type LoginInput = LoginBody
 /** `POST /api/auth/logout` and `/api/auth/logout/all`. */
 export type LogoutResult = LogoutResponse
+/** `POST /api/auth/password/forgot`: the address a reset link is mailed to, if an account has it. */
+export type ForgotPasswordInput = ForgotPasswordBody
+/** `{ status: 'accepted' }` whether or not an account has the address, so it tells no one which do. */
+export type ForgotPasswordResult = Static<typeof ForgotPasswordResponse>
+/** `POST /api/auth/password/reset`: the token from the mailed link and the password chosen. */
+export type ResetPasswordInput = ResetPasswordBody
+/** `{ status: 'password_reset' }`. */
+export type ResetPasswordResult = Static<typeof ResetPasswordResponse>
 /**
  * `GET /api/auth/me`: the caller as the server sees them. `user` (email included) is set only for
  * a person's own token; null for a guest session or an API key.

@@ -32,6 +32,7 @@ import { registerLimitFirst } from './platform/http/limit-first.js'
 import { newUlid } from './platform/ids.js'
 import { registerJsonParser } from './platform/http/json-parser.js'
 import { createRateLimiter } from './platform/http/rate-limiter.js'
+import { createMailer, defaultSender } from './platform/mail.js'
 import { applySecurityHeaders, connectSources, securityHeaders } from './platform/http/security-headers.js'
 import { headOperations } from './platform/http/openapi.js'
 import { ErrorResponse } from './platform/http/schemas.js'
@@ -359,6 +360,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onRehashError: (err) =>
       app.log.warn({ err }, 'password rehash at login not stored; the old hash still verifies'),
   })
+  const mailer = config.SMTP_URL
+    ? await createMailer(config.SMTP_URL, config.MAIL_FROM ?? defaultSender(config.PUBLIC_URL))
+    : undefined
+  // Links are built from configuration only: a reset link built from a request's Host header is
+  // one an attacker's request could point at their own site.
+  const resetUrl =
+    config.PASSWORD_RESET_URL ??
+    (config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/+$/, '')}/admin/reset-password` : undefined)
+  const passwordReset = user.createPasswordReset({
+    db,
+    limiter,
+    revocations,
+    ...(mailer && resetUrl ? { mail: { mailer, resetUrl } } : {}),
+    onError: (err) => app.log.error({ err }, 'password reset mail not sent'),
+  })
+  users.onErase((person, trx) => passwordReset.forget(person.user_id, trx))
   const referrals = referral.createReferralService({
     db,
     users,
@@ -487,6 +504,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(nexus.routes, { dispatcher })
   await app.register(user.routes, { users, campaigns })
   await app.register(user.peopleRoutes, { users })
+  await app.register(user.passwordResetRoutes, { passwordReset })
   await app.register(apiKeyRoutes, { apiKeys: platform.apiKeys, campaigns })
   await app.register(referral.routes, { referrals, campaigns })
   await app.register(localization.routes, { localization: translations, campaigns })
@@ -602,6 +620,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await stopRevocations()
     await deliveryWorker.stop()
     await referrals.stop()
+    // Reset links asked for before the close are mailed (each bounded by the SMTP timeouts).
+    await passwordReset.idle()
+    mailer?.close()
   })
   // After the hook above: the snapshot includes the default campaign.
   app.addHook('onReady', () => snapshots.start())

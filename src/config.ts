@@ -88,6 +88,18 @@ const EnvSchema = Type.Object({
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   DEFAULT_CAMPAIGN: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', default: 'ovasabi_website' }),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /**
+   * The SMTP server mail goes through (`smtp://user:pass@host:587`, `smtps://…:465`); unset, the
+   * server sends no mail and `POST /api/auth/password/forgot` answers 503 `MAIL_UNAVAILABLE`.
+   */
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  /** The sender of that mail (`Ovasabi <no-reply@example.com>`); default `no-reply@` PUBLIC_URL's host. */
+  MAIL_FROM: Type.Optional(Type.String({ minLength: 3, maxLength: 320 })),
+  /**
+   * The page a password-reset mail links to, the token after `#token=`: default
+   * `PUBLIC_URL/admin/reset-password` (the console's page). Never built from a request's Host.
+   */
+  PASSWORD_RESET_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   ENVIRONMENT: Type.String({ default: 'development' }),
   LIBRETRANSLATE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   LIBRETRANSLATE_API_KEY: Type.Optional(Type.String({ minLength: 1 })),

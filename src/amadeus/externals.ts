@@ -13,6 +13,7 @@ export const KNOWN_EXTERNALS = [
   'translation',
   'storage',
   'webhooks',
+  'mail',
 ] as const
 export type ExternalName = (typeof KNOWN_EXTERNALS)[number]
 
@@ -82,6 +83,8 @@ export function externalDeclaration(name: ExternalName, facts: PlatformFacts): E
       return { name, label: 'Object storage (disk | S3)', data: {}, dependsOn: [], tables: [] }
     case 'webhooks':
       return { name, label: 'Webhook targets', data: {}, dependsOn: [], tables: [] }
+    case 'mail':
+      return { name, label: 'Mail (SMTP)', data: {}, dependsOn: [], tables: [] }
   }
 }
 

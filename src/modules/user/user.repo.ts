@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
+import { accountEmail, earlierEmails } from './email.js'
 import type { PersonRole } from './user.schema.js'
 
 export interface UserRow {
@@ -47,6 +48,20 @@ export async function findByEmail(db: Db, email: string): Promise<UserRow | unde
     .select(userColumns)
     .where('email', '=', email)
     .executeTakeFirst()
+}
+
+/**
+ * The account an address typed at login or reset is for: stored under `accountEmail` (pass it when
+ * already computed), or under a form addresses were stored in before a fold was added.
+ */
+export async function findAccount(db: Db, typed: string, email = accountEmail(typed)) {
+  const found = await findByEmail(db, email)
+  if (found) return found
+  for (const earlier of earlierEmails(typed)) {
+    const row = await findByEmail(db, earlier)
+    if (row) return row
+  }
+  return undefined
 }
 
 /**

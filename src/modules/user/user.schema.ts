@@ -24,14 +24,14 @@ const Email = Type.String({
  * and milestone mail, and the CRMs their referrals reach, would go to a host, often an internal
  * one. A login keeps `Email`: an account made before this rule still signs in.
  */
-const JoinEmail = Type.String({
+export const JoinEmail = Type.String({
   ...Email,
   pattern:
     '^\\s*[^\\s@\\p{Cc}\\p{Cf}\\p{DI}]+@(?:[^\\s@.\\[\\]\\p{Cc}\\p{Cf}\\p{DI}]+\\.)+(?![0-9]+\\s*$)[^\\s@.\\[\\]\\p{Cc}\\p{Cf}\\p{DI}]+\\s*$',
   errorMessage:
     'must be an email address with a domain name (name@example.com), not an IP address, without spaces, control or invisible characters',
 })
-const Password = Type.String({ minLength: 1, maxLength: 256 })
+export const Password = Type.String({ minLength: 1, maxLength: 256 })
 
 /**
  * A display name, shown to every visitor of a campaign (leaderboard, milestone messages): one

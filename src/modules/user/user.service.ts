@@ -19,13 +19,7 @@ import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
 import { canonicalLocale } from '../localization/locale.js'
-import {
-  accountEmail,
-  earlierEmails,
-  holdsEmailAddress,
-  NAME_HOLDS_EMAIL_HINT,
-  storedForms,
-} from './email.js'
+import { accountEmail, holdsEmailAddress, NAME_HOLDS_EMAIL_HINT, storedForms } from './email.js'
 import { burnPasswordCheck, hashPassword } from '../../platform/auth/password-hash.js'
 import { assertStrongPassword } from './password.js'
 import { checkPassword } from './password-check.js'
@@ -398,15 +392,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
    * The person with this address (normalised). An account stored under an earlier normal form
    * (see `earlierEmails`) is found as its owner types it, so nobody already in is locked out.
    */
-  async function findByEmail(typed: string, email: string) {
-    const found = await repo.findByEmail(db, email)
-    if (found) return found
-    for (const earlier of earlierEmails(typed)) {
-      const row = await repo.findByEmail(db, earlier)
-      if (row) return row
-    }
-    return undefined
-  }
+  const findByEmail = (typed: string, email: string) => repo.findAccount(db, typed, email)
 
   function view(user: repo.UserRow, membership?: repo.MembershipRow): UserView {
     return {

@@ -41,6 +41,7 @@ import * as m039 from './migrations/039_stream_person_owner.js'
 import * as m040 from './migrations/040_webhook_probe_mark.js'
 import * as m041 from './migrations/041_api_key_campaigns.js'
 import * as m042 from './migrations/042_outbox_fillfactor.js'
+import * as m043 from './migrations/043_password_reset.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -88,6 +89,7 @@ const migrations: Record<string, Migration> = {
   '040_webhook_probe_mark': m040,
   '041_api_key_campaigns': m041,
   '042_outbox_fillfactor': m042,
+  '043_password_reset': m043,
 }
 
 const TABLE = 'service_schema_migration'

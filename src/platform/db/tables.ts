@@ -123,6 +123,14 @@ export interface UserSessionTable {
   linked_at: CreatedAt
 }
 
+/** A password-reset link sent and not yet used, superseded or expired (see migration 043). */
+export interface UserPasswordResetTable {
+  token_hash: string
+  user_id: string
+  created_at: CreatedAt
+  expires_at: Date
+}
+
 export interface UserRevokedSessionTable {
   session_id: string
   reason: string
@@ -417,6 +425,7 @@ export interface Database {
   service_user_membership: UserMembershipTable
   service_user_revoked_session: UserRevokedSessionTable
   service_user_session: UserSessionTable
+  service_user_password_reset: UserPasswordResetTable
   service_referral_main: ReferralMainTable
   service_referral_audit: ReferralAuditTable
   service_referral_counter: ReferralCounterTable

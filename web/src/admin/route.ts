@@ -10,6 +10,14 @@ export type Route =
 export const TABS = ['dashboard', 'settings', 'leads', 'webhooks'] as const
 export type Tab = (typeof TABS)[number]
 
+/**
+ * Pages for someone not signed in, outside the routes above: the page a password-reset mail links
+ * to (the server's PASSWORD_RESET_URL default), and sign-in opened on its "forgot" form (where that
+ * page sends someone whose link no longer works).
+ */
+export const RESET_PASSWORD_PATH = '/admin/reset-password'
+export const FORGOT_PASSWORD_PATH = '/admin/forgot-password'
+
 export function parseRoute(path: string): Route {
   const m = /^\/admin\/c\/([a-z0-9][a-z0-9_-]{0,63})(?:\/(\w+))?/.exec(path)
   if (m)

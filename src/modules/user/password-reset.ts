@@ -1,0 +1,161 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { hashPassword } from '../../platform/auth/password-hash.js'
+import type { Db } from '../../platform/db/database.js'
+import { clientNetwork } from '../../platform/http/client-network.js'
+import { BadRequestError, ServiceUnavailableError, TooManyRequestsError } from '../../platform/http/errors.js'
+import type { RateLimiter } from '../../platform/http/rate-limiter.js'
+import type { Mailer } from '../../platform/mail.js'
+import { accountEmail, withAsciiDomain } from './email.js'
+import { endEverySession } from './logout.js'
+import { assertStrongPassword } from './password.js'
+import * as repo from './password-reset.repo.js'
+import { findAccount } from './user.repo.js'
+import type { Revocations } from './revocations.js'
+
+/** How long a link works. */
+export const RESET_TTL_MS = 30 * 60_000
+
+/** What asking for links and using them may cost one client network or one address. */
+export interface ResetLimits {
+  /** Links asked for from one client network (an IPv4 address, an IPv6 /64), whatever the addresses. */
+  requestsPerNetwork: number
+  /** Links asked for one address, from all networks: a mailbox is not flooded. */
+  requestsPerEmail: number
+  requestWindowMs: number
+  /** Resets tried from one client network: each costs a password hash. */
+  resetsPerNetwork: number
+  resetWindowMs: number
+}
+
+const DEFAULT_LIMITS: ResetLimits = {
+  requestsPerNetwork: 10,
+  requestsPerEmail: 3,
+  requestWindowMs: 60 * 60_000,
+  resetsPerNetwork: 30,
+  resetWindowMs: 15 * 60_000,
+}
+
+export interface PasswordResetDeps {
+  db: Db
+  limiter: RateLimiter
+  /** Unset (no `SMTP_URL`, or nowhere to link to): asking for a link is 503 `MAIL_UNAVAILABLE`. */
+  mail?: { mailer: Mailer; resetUrl: string }
+  revocations?: Revocations
+  limits?: ResetLimits
+  /** A link that could not be made or mailed (the caller was answered before it was tried). */
+  onError?: (err: unknown) => void
+}
+
+export interface PasswordReset {
+  /** `POST /api/auth/password/forgot`: answers at once; the mail, if any, goes after. */
+  forgot(email: string, caller: { ip: string }): Promise<void>
+  /** `POST /api/auth/password/reset`: the new password, and every session of the person ends. */
+  reset(token: string, password: string, caller: { ip: string }): Promise<void>
+  /** Erasure: the person's links go. */
+  forget(userId: string, trx: Db): Promise<void>
+  /** Resolves once every mail asked for so far was sent or failed (shutdown waits for it). */
+  idle(): Promise<void>
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
+
+/** One code for every link that does not work: unknown, expired, used, replaced, its person erased. */
+const invalidLink = () =>
+  new BadRequestError(
+    'This reset link is no longer valid (it expired, was used, or a newer one was sent): ask for a new one',
+    'INVALID_RESET_TOKEN',
+  )
+
+async function consume(limiter: RateLimiter, key: string, limit: number, windowMs: number): Promise<void> {
+  const r = await limiter.consume(key, limit, windowMs)
+  if (!r.allowed) throw new TooManyRequestsError(r.retryAfter, 'Too many password reset attempts')
+}
+
+/**
+ * Password reset by mail. Asking never tells whether an account has the address: the answer is
+ * the same, and comes before the account is even looked up (the look-up, the link and the mail
+ * happen after it), so its timing tells nothing either. The link carries a random 256-bit token
+ * that only its SHA-256 is stored of; it works once, for 30 minutes, and only the latest sent
+ * does. Using it sets the password and ends every session of the person, as "log out everywhere"
+ * does: whoever held their account before is out. A passwordless account gets a password this
+ * way, so an address someone else joined with is won back by the mailbox's owner.
+ */
+export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
+  const { db, limiter } = deps
+  const limits = deps.limits ?? DEFAULT_LIMITS
+  const pending = new Set<Promise<void>>()
+
+  async function sendLink(typed: string, mail: NonNullable<PasswordResetDeps['mail']>): Promise<void> {
+    const user = await findAccount(db, typed)
+    if (!user?.email || user.erased_at) return
+    const token = randomBytes(32).toString('base64url')
+    await repo.storeResetToken(db, user.id, sha256(token), RESET_TTL_MS)
+    const site = new URL(mail.resetUrl).host
+    await mail.mailer.send({
+      // An internationalised domain in the form every mail server routes (IDNA's ASCII).
+      to: withAsciiDomain(user.email),
+      subject: 'Choose a new password',
+      text: [
+        `Someone, hopefully you, asked to reset the password of ${user.email} on ${site}.`,
+        '',
+        `Choose a new password here (the link works once, for ${RESET_TTL_MS / 60_000} minutes):`,
+        `${mail.resetUrl}#token=${token}`,
+        '',
+        'If you did not ask, ignore this mail: nothing changes.',
+      ].join('\n'),
+    })
+  }
+
+  return {
+    async forgot(typed, caller) {
+      const mail = deps.mail
+      if (!mail) {
+        throw new ServiceUnavailableError(
+          'This server sends no mail (SMTP_URL and PUBLIC_URL are not both set): an admin can set the password',
+          'MAIL_UNAVAILABLE',
+        )
+      }
+      await consume(
+        limiter,
+        `reset:ask:${clientNetwork(caller.ip)}`,
+        limits.requestsPerNetwork,
+        limits.requestWindowMs,
+      )
+      const emailKey = `reset:email:${sha256(accountEmail(typed)).slice(0, 32)}`
+      await consume(limiter, emailKey, limits.requestsPerEmail, limits.requestWindowMs)
+      const sent = sendLink(typed, mail).catch((err) => deps.onError?.(err))
+      pending.add(sent)
+      void sent.finally(() => pending.delete(sent))
+    },
+
+    async reset(token, password, caller) {
+      await consume(
+        limiter,
+        `reset:use:${clientNetwork(caller.ip)}`,
+        limits.resetsPerNetwork,
+        limits.resetWindowMs,
+      )
+      const tokenHash = sha256(token)
+      const user = await repo.findResetToken(db, tokenHash)
+      if (!user?.email) throw invalidLink()
+      assertStrongPassword(password, user.email)
+      const hash = await hashPassword(password)
+      const ended = await db.transaction().execute(async (trx) => {
+        const userId = await repo.takeResetToken(trx, tokenHash)
+        if (userId !== user.id || !(await repo.setPasswordHash(trx, userId, hash))) throw invalidLink()
+        return endEverySession(trx, userId, 'password_reset')
+      })
+      await deps.revocations?.revoked({
+        user_id: ended.user_id,
+        session_ids: ended.session_ids,
+        all: ended.tokens_valid_after !== undefined,
+      })
+    },
+
+    forget: (userId, trx) => repo.forgetResetTokens(trx, userId),
+
+    async idle() {
+      await Promise.all(pending)
+    },
+  }
+}

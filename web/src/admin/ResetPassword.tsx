@@ -1,0 +1,178 @@
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { OvasabiError } from '../../../client/index.js'
+import { signInClient } from './api.js'
+import { Alert, LoginCard, refusalText } from './LoginCard.js'
+import { FORGOT_PASSWORD_PATH } from './route.js'
+
+const INVALID =
+  'This link is no longer valid (it expired, was used, or a newer one was sent). Ask for a new one.'
+const CHANGED = 'Your password is changed. Sign in with it.'
+const MISMATCH = 'The two passwords differ: type the same one in both fields.'
+
+/**
+ * The token of a reset link (`…/admin/reset-password#token=…`), taken out of the address bar at
+ * once: left there it would stay in the tab's history, and in any copy of the address, for as long
+ * as it works. Kept as written: `+` is not read as a space, as URLSearchParams would.
+ */
+export function takeResetToken(): string | undefined {
+  const m = /(?:^#|&)token=([^&]*)/.exec(location.hash)
+  history.replaceState(null, '', location.pathname + location.search)
+  if (!m?.[1]) return undefined
+  try {
+    return decodeURIComponent(m[1])
+  } catch {
+    // Mangled in transit (a mail client cut an escape in two): no token the server would know.
+    return undefined
+  }
+}
+
+/** The server's reasons for `WEAK_PASSWORD`, one a problem; its message when it names none. */
+function weaknesses(err: OvasabiError): string[] {
+  const issues = Array.isArray(err.details) ? (err.details as unknown[]) : []
+  const said = issues
+    .map((d) => (d as { message?: unknown } | null)?.message)
+    .filter((m): m is string => typeof m === 'string' && m.length > 0)
+  return said.length > 0 ? said : [err.message]
+}
+
+/**
+ * "Choose a new password", where a reset mail's link lands: shown whether or not this tab is signed
+ * in, since the person has no working password. Once changed, every sign-in of theirs has ended and
+ * they sign in again; a link the server no longer takes sends them to ask for a new one.
+ */
+export function ResetPassword({ token }: { token: string | undefined }) {
+  const [outcome, setOutcome] = useState<'choosing' | 'changed' | 'invalid'>(token ? 'choosing' : 'invalid')
+  const [pending, setPending] = useState(false)
+  const [mismatch, setMismatch] = useState(false)
+  const [weak, setWeak] = useState<string[]>()
+  const [error, setError] = useState<string>()
+  const said = useRef<HTMLParagraphElement>(null)
+  useEffect(() => {
+    document.title = 'Choose a new password · Ovasabi console'
+  }, [])
+  // The form is gone once the answer comes: the keyboard (and a screen reader) moves to what it says.
+  useEffect(() => {
+    if (outcome !== 'choosing') said.current?.focus()
+  }, [outcome])
+
+  async function submit(e: Event) {
+    e.preventDefault()
+    const data = new FormData(e.currentTarget as HTMLFormElement)
+    const password = String(data.get('password') ?? '')
+    setError(undefined)
+    setWeak(undefined)
+    // Refused here: a typo in a password no one can see would lock the person out again.
+    const differ = password !== String(data.get('confirm') ?? '')
+    setMismatch(differ)
+    if (differ || !token) return
+    setPending(true)
+    try {
+      await signInClient().users.resetPassword({ token, password })
+      setOutcome('changed')
+    } catch (err) {
+      if (err instanceof OvasabiError && err.code === 'INVALID_RESET_TOKEN') setOutcome('invalid')
+      else if (err instanceof OvasabiError && err.code === 'WEAK_PASSWORD') setWeak(weaknesses(err))
+      else setError(refusalText(err))
+    } finally {
+      setPending(false)
+    }
+  }
+
+  return (
+    <LoginCard>
+      <section aria-labelledby="reset-title" data-testid="reset-password">
+        <h1 class="login-title" id="reset-title">
+          Choose a new password
+        </h1>
+        {outcome === 'invalid' && (
+          <>
+            <p
+              ref={said}
+              tabIndex={-1}
+              class="notice"
+              data-tone="danger"
+              role="alert"
+              data-testid="reset-invalid"
+            >
+              {INVALID}
+            </p>
+            <div class="login-actions">
+              <a class="btn btn-primary" href={FORGOT_PASSWORD_PATH}>
+                Ask for a new link
+              </a>
+              <a class="login-link" href="/admin">
+                Back to sign in
+              </a>
+            </div>
+          </>
+        )}
+        {outcome === 'changed' && (
+          <>
+            <p ref={said} tabIndex={-1} class="notice" data-tone="ok" role="status" data-testid="reset-done">
+              {CHANGED}
+            </p>
+            <a class="btn btn-primary" href="/admin">
+              Sign in
+            </a>
+          </>
+        )}
+        {outcome === 'choosing' && (
+          <form onSubmit={submit} data-testid="reset-form">
+            <div class="field">
+              <label for="reset-new">New password</label>
+              <input
+                id="reset-new"
+                name="password"
+                type="password"
+                autocomplete="new-password"
+                required
+                aria-invalid={weak ? 'true' : undefined}
+                aria-describedby={weak ? 'reset-hint reset-weak' : 'reset-hint'}
+              />
+              <span class="hint" id="reset-hint">
+                At least 10 characters, with a letter and a digit or a symbol.
+              </span>
+            </div>
+            {weak && (
+              <div class="notice" data-tone="danger" role="alert" id="reset-weak" data-testid="reset-weak">
+                <p>This password is too easy to guess. A new password:</p>
+                <ul class="login-issues">
+                  {weak.map((reason) => (
+                    <li key={reason}>{reason}</li>
+                  ))}
+                </ul>
+              </div>
+            )}
+            <div class="field">
+              <label for="reset-confirm">New password again</label>
+              <input
+                id="reset-confirm"
+                name="confirm"
+                type="password"
+                autocomplete="new-password"
+                required
+                aria-invalid={mismatch ? 'true' : undefined}
+                aria-describedby={mismatch ? 'reset-mismatch' : undefined}
+              />
+            </div>
+            {mismatch && (
+              <p
+                class="notice"
+                data-tone="danger"
+                role="alert"
+                id="reset-mismatch"
+                data-testid="reset-mismatch"
+              >
+                {MISMATCH}
+              </p>
+            )}
+            <Alert text={error} testid="reset-error" />
+            <button class="btn btn-primary" type="submit" disabled={pending}>
+              Change the password
+            </button>
+          </form>
+        )}
+      </section>
+    </LoginCard>
+  )
+}
