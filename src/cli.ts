@@ -4,10 +4,12 @@ import { flushOutput, ignoreClosedPipes } from './cli-output.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { CAMPAIGN_SLUG } from './platform/auth/apikeys.js'
 import { ROLES, type Role } from './platform/auth/principal.js'
-import { AppError } from './platform/http/errors.js'
+import { AppError, NotFoundError } from './platform/http/errors.js'
 import { createPlatform } from './platform/platform.js'
 import { changeRole, isPersonRole } from './modules/user/role.js'
 import { createRevocations } from './modules/user/revocations.js'
+import { setPassword } from './modules/user/password-reset.js'
+import { findAccount } from './modules/user/user.repo.js'
 import { PERSON_ROLES } from './modules/user/user.schema.js'
 import { MigrationError, migrateToLatest } from './platform/db/migrate.js'
 import { createDatabase } from './platform/db/database.js'
@@ -27,6 +29,8 @@ Usage:
   ovasabi user role --email E --role R       give a person the participant, editor or admin role [--json]
                                              (editor and admin sign in to the console with their
                                              password; a lowered role signs them out everywhere)
+  ovasabi user password --email E            set a person's password, read from standard input
+                                             (signs them out everywhere)
 ${STREAMSOURCE_USER_HELP}
 ${KG_HELP}
 
@@ -159,8 +163,14 @@ const commands: Record<string, Command> = {
       allowPositionals: true,
       options: { email: { type: 'string' }, role: { type: 'string' }, json: { type: 'boolean' } },
     })
+    if (positionals.length === 1 && positionals[0] === 'password' && values.email) {
+      return setPasswordCommand(config, values.email)
+    }
     if (positionals.length !== 1 || positionals[0] !== 'role' || !values.email) {
-      console.error('Usage: ovasabi user role --email E --role participant|editor|admin [--json]')
+      console.error(
+        'Usage: ovasabi user role --email E --role participant|editor|admin [--json]\n' +
+          '       ovasabi user password --email E   (the new password on standard input)',
+      )
       return 2
     }
     if (!isPersonRole(values.role)) {
@@ -210,6 +220,37 @@ const commands: Record<string, Command> = {
       return 0
     })
   },
+}
+
+/**
+ * `ovasabi user password --email E`: the new password is read from standard input (a pipe or a
+ * file, its first line), never from the command line, where `ps` and the shell's history would
+ * show it. For a person who cannot get a reset mail (no SMTP configured, a mailbox they lost).
+ */
+async function setPasswordCommand(config: Config, email: string): Promise<number> {
+  if (process.stdin.isTTY) {
+    console.error(
+      'Give the new password on standard input, not typed here, where it would be shown: ' +
+        'read -rs P && printf %s "$P" | ovasabi user password --email E',
+    )
+    return 2
+  }
+  let input = ''
+  for await (const chunk of process.stdin) input += chunk
+  const password = input.split(/\r?\n/)[0] ?? ''
+  return withPlatform(config, async ({ database, bus }) => {
+    const person = await findAccount(database.db, email)
+    if (!person?.email || person.erased_at) throw new NotFoundError('No such person', 'USER_NOT_FOUND')
+    // Running nodes hear of it at once (with Redis) and close the person's sockets.
+    const revocations = createRevocations(database.db, { bus })
+    const user = { id: person.id, email: person.email }
+    if (!(await setPassword({ db: database.db, revocations }, user, password)))
+      throw new NotFoundError('No such person', 'USER_NOT_FOUND')
+    console.log(
+      `${person.id} ${escapeControls(person.email)}: password set; signed out everywhere, signs in again`,
+    )
+    return 0
+  })
 }
 
 class UsageError extends Error {}
@@ -296,8 +337,12 @@ async function dispatch(argv: string[]): Promise<number> {
       err instanceof MigrationError
     )
       console.error(err.message)
-    else if (err instanceof AppError) console.error(`${err.code}: ${err.message}`)
-    else console.error(err)
+    else if (err instanceof AppError) {
+      console.error(`${err.code}: ${err.message}`)
+      // A refusal's details, when they say what to change (a weak password's problems).
+      if (Array.isArray(err.details))
+        for (const d of err.details) if (typeof d?.message === 'string') console.error(`  - ${d.message}`)
+    } else console.error(err)
     return 1
   }
 }

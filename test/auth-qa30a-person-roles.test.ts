@@ -244,18 +244,34 @@ for (const dialect of DIALECTS) {
 }
 
 /** `ovasabi …` as an operator runs it, against `env`'s database only (no Redis). */
-function cli(args: string[], env: Record<string, string>) {
+function cli(args: string[], env: Record<string, string>, input = '') {
   const { status, stdout, stderr } = spawnSync(process.execPath, ['bin/ovasabi.js', ...args], {
     encoding: 'utf8',
     timeout: 120_000,
     env: childEnv(env),
+    input,
   })
   return { code: status, out: stdout, err: stderr }
 }
 
+/** A person's token cut-off, read straight from the database `env` names. */
+async function tokensValidAfter(env: Record<string, string>, id: string): Promise<Date | null | undefined> {
+  const database = await createDatabase(loadConfig(env))
+  try {
+    const row = await database.db
+      .selectFrom('service_user_master')
+      .select('tokens_valid_after')
+      .where('id', '=', id)
+      .executeTakeFirst()
+    return row?.tokens_valid_after
+  } finally {
+    await database.close()
+  }
+}
+
 for (const dialect of DIALECTS) {
-  describe(`ovasabi user role (${dialect})`, () => {
-    it('grants a role by email, prints JSON, and refuses unknown emails and roles', async () => {
+  describe(`ovasabi user role and password (${dialect})`, () => {
+    it('grants a role by email, prints JSON, refuses unknown emails and roles; sets a password from standard input', async () => {
       const DATA_DIR = await migratedDataDir('ovasabi-cli-role-')
       const pg = dialect === 'postgres' ? await freshPostgres() : undefined
       const env = { DATA_DIR, ...(pg ? { DATABASE_URL: pg.url } : {}) }
@@ -307,6 +323,23 @@ for (const dialect of DIALECTS) {
         const badRole = cli(['user', 'role', '--email', 'ops@example.org', '--role', 'root'], env)
         assert.equal(badRole.code, 2)
         assert.match(badRole.err, /--role must be one of participant, editor, admin/)
+
+        // `user password`: from standard input, the join's strength rule, every session ended.
+        const cutOffBefore = await tokensValidAfter(env, 'usr_cli2')
+        const weak = cli(['user', 'password', '--email', 'nopass@example.org'], env, 'short\n')
+        assert.equal(weak.code, 1)
+        assert.match(weak.err, /WEAK_PASSWORD/)
+        assert.match(weak.err, /- must be at least 10 characters/)
+        const set = cli(['user', 'password', '--email', 'NoPass@example.org'], env, `${password}\nignored\n`)
+        assert.equal(set.code, 0, set.err)
+        assert.match(set.out, /usr_cli2 nopass@example\.org: password set; signed out everywhere/)
+        const after = await tokensValidAfter(env, 'usr_cli2')
+        assert.ok(after && (!cutOffBefore || after > cutOffBefore), 'its tokens cut off')
+        const now = cli(['user', 'role', '--email', 'nopass@example.org', '--role', 'editor'], env)
+        assert.equal(now.code, 0, `a console role needs a password, which it now has: ${now.err}`)
+        const nobody = cli(['user', 'password', '--email', 'nobody@example.org'], env, `${password}\n`)
+        assert.equal(nobody.code, 1)
+        assert.match(nobody.err, /USER_NOT_FOUND/)
       } finally {
         await pg?.drop()
       }

@@ -80,6 +80,36 @@ async function consume(limiter: RateLimiter, key: string, limit: number, windowM
  * does: whoever held their account before is out. A passwordless account gets a password this
  * way, so an address someone else joined with is won back by the mailbox's owner.
  */
+/**
+ * Gives a person a new password (the join's strength rule, else 400 `WEAK_PASSWORD`), takes their
+ * reset links, and ends every session of theirs as "log out everywhere" does, other nodes told
+ * once it has committed. `claim` runs first in the transaction, and false from it changes
+ * nothing (a reset link used or replaced meanwhile). False when the person was erased meanwhile.
+ * A reset link, and `ovasabi user password`, come here.
+ */
+export async function setPassword(
+  deps: { db: Db; revocations?: Revocations },
+  user: { id: string; email: string },
+  password: string,
+  claim?: (trx: Db) => Promise<boolean>,
+): Promise<boolean> {
+  assertStrongPassword(password, user.email)
+  const hash = await hashPassword(password)
+  const ended = await deps.db.transaction().execute(async (trx) => {
+    if (claim && !(await claim(trx))) return undefined
+    if (!(await repo.setPasswordHash(trx, user.id, hash))) return undefined
+    await repo.forgetResetTokens(trx, user.id)
+    return endEverySession(trx, user.id, 'password_set')
+  })
+  if (!ended) return false
+  await deps.revocations?.revoked({
+    user_id: ended.user_id,
+    session_ids: ended.session_ids,
+    all: ended.tokens_valid_after !== undefined,
+  })
+  return true
+}
+
 export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
   const { db, limiter } = deps
   const limits = deps.limits ?? DEFAULT_LIMITS
@@ -111,7 +141,7 @@ export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
       const mail = deps.mail
       if (!mail) {
         throw new ServiceUnavailableError(
-          'This server sends no mail (SMTP_URL and PUBLIC_URL are not both set): an admin can set the password',
+          'This server sends no mail (SMTP_URL and PUBLIC_URL are not both set): an operator sets the password with `ovasabi user password`',
           'MAIL_UNAVAILABLE',
         )
       }
@@ -138,18 +168,8 @@ export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
       const tokenHash = sha256(token)
       const user = await repo.findResetToken(db, tokenHash)
       if (!user?.email) throw invalidLink()
-      assertStrongPassword(password, user.email)
-      const hash = await hashPassword(password)
-      const ended = await db.transaction().execute(async (trx) => {
-        const userId = await repo.takeResetToken(trx, tokenHash)
-        if (userId !== user.id || !(await repo.setPasswordHash(trx, userId, hash))) throw invalidLink()
-        return endEverySession(trx, userId, 'password_reset')
-      })
-      await deps.revocations?.revoked({
-        user_id: ended.user_id,
-        session_ids: ended.session_ids,
-        all: ended.tokens_valid_after !== undefined,
-      })
+      const claim = async (trx: Db) => (await repo.takeResetToken(trx, tokenHash)) === user.id
+      if (!(await setPassword(deps, { id: user.id, email: user.email }, password, claim))) throw invalidLink()
     },
 
     forget: (userId, trx) => repo.forgetResetTokens(trx, userId),
