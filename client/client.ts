@@ -246,6 +246,24 @@ export function createClient(options: ClientOptions) {
       resetPassword: (body: C.ResetPasswordInput) =>
         req<C.ResetPasswordResult>('POST', '/api/auth/password/reset', { body, auth: false }),
       /**
+       * `POST /api/auth/email/verification`: mails the client's person a link to confirm their
+       * address, working once, for 24 hours (a newer request replaces it). `sent`, or
+       * `already_verified` when there is nothing to confirm. A person's token only: a guest session
+       * or an API key is 403 `PERSON_REQUIRED`. The server cannot send mail: 503
+       * `MAIL_UNAVAILABLE`; more than 3 an hour: 429 `RATE_LIMITED` (`retryAfter`).
+       */
+      requestEmailVerification: () =>
+        req<C.EmailVerificationRequestResult>('POST', '/api/auth/email/verification'),
+      /**
+       * `POST /api/auth/email/verify`: the token from the mailed link confirms the address
+       * (`email_verified_at`). A token unknown, expired, used, replaced by a newer link, or sent
+       * to an address the person has since changed: 400 `INVALID_VERIFICATION_TOKEN`; too many
+       * tries: 429 `RATE_LIMITED`. Sent without the client's credential (the link may be opened in
+       * any browser), whose token stays as it is.
+       */
+      verifyEmail: (body: C.VerifyEmailInput) =>
+        req<C.VerifyEmailResult>('POST', '/api/auth/email/verify', { body, auth: false }),
+      /**
        * `POST /api/auth/refresh`: a new token for the client's person token, before it expires (a
        * fresh `expires_at`, the role the person holds now, the same session). It replaces the
        * current one, open sockets included, as a login's does; a token logged out, cut off or of an

@@ -54,6 +54,11 @@ import type {
   ResetPasswordResponse,
 } from '../src/modules/user/password-reset.schema.js'
 import type {
+  RequestVerificationResponse,
+  VerifyEmailBody,
+  VerifyEmailResponse,
+} from '../src/modules/user/email-verification.schema.js'
+import type {
   PeopleList as ServerPeopleList,
   PeopleQuery as ServerPeopleQuery,
 } from '../src/modules/user/people.schema.js'
@@ -82,6 +87,12 @@ export type ForgotPasswordResult = Static<typeof ForgotPasswordResponse>
 export type ResetPasswordInput = ResetPasswordBody
 /** `{ status: 'password_reset' }`. */
 export type ResetPasswordResult = Static<typeof ResetPasswordResponse>
+/** `POST /api/auth/email/verification`: `sent` (a link is mailed to the address) or `already_verified`. */
+export type EmailVerificationRequestResult = Static<typeof RequestVerificationResponse>
+/** `POST /api/auth/email/verify`: the token from the mailed link (after `#token=`). */
+export type VerifyEmailInput = VerifyEmailBody
+/** `{ status: 'email_verified', email_verified_at }`: when the address was confirmed (ISO date-time). */
+export type VerifyEmailResult = Static<typeof VerifyEmailResponse>
 /**
  * `GET /api/auth/me`: the caller as the server sees them. `user` (email included) is set only for
  * a person's own token; null for a guest session or an API key.

@@ -10,7 +10,12 @@ import type { Config } from './config.js'
 import { scrubAnalyticsEvents } from './modules/analytics/analytics.erase.js'
 import * as analytics from './modules/analytics/index.js'
 import * as campaign from './modules/campaign/index.js'
-import { type Campaign, FEATURES, hasFeature } from './modules/campaign/campaign.schema.js'
+import {
+  type Campaign,
+  EMAIL_VERIFIED_EVENT,
+  FEATURES,
+  hasFeature,
+} from './modules/campaign/campaign.schema.js'
 import * as referral from './modules/referral/index.js'
 import * as localization from './modules/localization/index.js'
 import * as media from './modules/media/index.js'
@@ -368,10 +373,26 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const resetUrl =
     config.PASSWORD_RESET_URL ??
     (config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/+$/, '')}/admin/reset-password` : undefined)
+  const verifyUrl =
+    config.EMAIL_VERIFY_URL ??
+    (config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/+$/, '')}/admin/verify-email` : undefined)
+  const emailVerification = user.createEmailVerification({
+    db,
+    limiter,
+    ...(mailer && verifyUrl ? { mail: { mailer, verifyUrl } } : {}),
+    onError: (err) => app.log.error({ err }, 'email verification mail not sent'),
+  })
+  users.onJoined(emailVerification.joined)
+  users.onErase((person, trx) => emailVerification.forget(person.user_id, trx))
   const passwordReset = user.createPasswordReset({
     db,
     limiter,
     revocations,
+    emailVerification,
+    onReset: (email, ip) =>
+      users
+        .passwordResetFrom(email, ip)
+        .catch((err) => app.log.warn({ err }, 'login budget not restored after a password reset')),
     ...(mailer && resetUrl ? { mail: { mailer, resetUrl } } : {}),
     onError: (err) => app.log.error({ err }, 'password reset mail not sent'),
   })
@@ -385,6 +406,19 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onError: (err) => app.log.warn({ err }, 'referral side effect failed'),
   })
   users.onJoinReferral(referrals.applyAtJoin)
+  // A campaign whose referrals qualify on a confirmed address (`referral_qualifies_on:
+  // email_verified`): as an action's, a qualification lost here is caught up from the event log.
+  emailVerification.onVerified(({ userId, campaigns: joined }) => {
+    for (const slug of joined) {
+      campaigns
+        .find(slug)
+        .then((c) => {
+          if (c && referrals.qualifiesOn(c, EMAIL_VERIFIED_EVENT, EMAIL_VERIFIED_EVENT))
+            return referrals.recordAction(c, userId, EMAIL_VERIFIED_EVENT)
+        })
+        .catch((err) => app.log.warn({ err }, 'referral qualification failed'))
+    }
+  })
   // Erasure reaches every module holding personal data; each registers its hook here.
   users.onErase((person, trx) => scrubAnalyticsEvents(trx, person).then(() => {}))
   users.onErase((person, trx) => referrals.forget(person.user_id, trx))
@@ -505,6 +539,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(user.routes, { users, campaigns })
   await app.register(user.peopleRoutes, { users })
   await app.register(user.passwordResetRoutes, { passwordReset })
+  await app.register(user.emailVerificationRoutes, { emailVerification })
   await app.register(apiKeyRoutes, { apiKeys: platform.apiKeys, campaigns })
   await app.register(referral.routes, { referrals, campaigns })
   await app.register(localization.routes, { localization: translations, campaigns })
@@ -616,6 +651,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     clearInterval(purgeTimer)
     // Actions still running (a WebSocket's, whose socket just closed) commit before the pool closes.
     await dispatcher.drain()
+    // Verification mails asked for, and joins' events (they may qualify referrals), go out first.
+    await emailVerification.idle()
     await stopFollowing()
     await stopRevocations()
     await deliveryWorker.stop()

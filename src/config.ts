@@ -100,6 +100,11 @@ const EnvSchema = Type.Object({
    * `PUBLIC_URL/admin/reset-password` (the console's page). Never built from a request's Host.
    */
   PASSWORD_RESET_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /**
+   * The page an email-verification mail links to, the token after `#token=`: default
+   * `PUBLIC_URL/admin/verify-email` (the console's page). Never built from a request's Host.
+   */
+  EMAIL_VERIFY_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   ENVIRONMENT: Type.String({ default: 'development' }),
   LIBRETRANSLATE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   LIBRETRANSLATE_API_KEY: Type.Optional(Type.String({ minLength: 1 })),

@@ -172,6 +172,34 @@ for (const dialect of DIALECTS) {
       assert.equal((await login(app, email, NEW_PASSWORD)).statusCode, 200)
     })
 
+    it("starts the address's login budget again on the network the reset was made from", async () => {
+      const { app } = ctx
+      const member = await joinWithPassword(app, slug)
+      const ip = '198.51.100.99'
+      const loginFrom = (password: string) =>
+        app
+          .inject({
+            method: 'POST',
+            url: '/api/auth/login',
+            headers: { 'x-forwarded-for': ip },
+            payload: { email: member.email, password },
+          })
+          .then((r) => r.statusCode)
+      // Someone (the owner, forgetful) spent most of the address's budget on this network: 5.
+      for (let i = 0; i < 4; i++) assert.equal(await loginFrom('not it at all 1'), 401)
+      assert.equal((await ask(app, member.email, ip)).statusCode, 202)
+      const token = linkToken((await smtp.waitForMessage(member.email)).text)
+      const done = await app.inject({
+        method: 'POST',
+        url: '/api/auth/password/reset',
+        headers: { 'x-forwarded-for': ip },
+        payload: { token, password: NEW_PASSWORD },
+      })
+      assert.equal(done.statusCode, 200, done.body)
+      for (let i = 0; i < 5; i++) assert.equal(await loginFrom('still not it 2'), 401, `attempt ${i + 1}`)
+      assert.equal(await loginFrom(NEW_PASSWORD), 429, 'the budget holds again past its five')
+    })
+
     it('sends nothing for an erased person, and their link stops working', async () => {
       const { app } = ctx
       const member = await joinWithPassword(app, slug)

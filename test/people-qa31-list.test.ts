@@ -61,6 +61,7 @@ for (const dialect of DIALECTS) {
         'created_at',
         'display_name',
         'email',
+        'email_verified_at',
         'has_password',
         'id',
         'role',

@@ -27,7 +27,8 @@ for (const dialect of DIALECTS) {
     describe(`a distributed guesser and the owner's login (${dialect}, limits ${name})`, () => {
       const suite = suiteApp({ dialect })
 
-      it('cannot lock the owner out of the network they logged in from', async () => {
+      /** A person with a password, a user service with these limits, and their login's status code from `ip`. */
+      async function owner() {
         const { app } = suite
         const member = await joinWithPassword(app, await createCampaign(app))
         const users = usersLimitedBy(app, await make(), LIMITS)
@@ -36,6 +37,11 @@ for (const dialect of DIALECTS) {
             () => 200,
             (err: { statusCode?: number }) => err.statusCode ?? 500,
           )
+        return { member, users, login }
+      }
+
+      it('cannot lock the owner out of the network they logged in from', async () => {
+        const { member, login } = await owner()
         const home = '198.51.100.7'
         assert.equal(await login(home, member.password), 200)
 
@@ -52,6 +58,25 @@ for (const dialect of DIALECTS) {
         for (let i = 0; i < LIMITS.perEmailAndNetwork; i++)
           assert.equal(await login(home, 'typo typo 1'), 401)
         assert.equal(await login(home, member.password), 429, 'home past its own budget')
+      })
+
+      it('lets the owner in from the network they reset their password from', async () => {
+        const { member, users, login } = await owner()
+        // A guesser spends the address's ceiling over a few networks, the owner's own included.
+        const cafe = '192.0.2.44'
+        for (const net of ['203.0.113.11', '203.0.113.12'])
+          for (let i = 0; i < LIMITS.perEmailAndNetwork; i++)
+            assert.equal(await login(net, 'wrong guess 1'), 401)
+        assert.equal(await login(cafe, 'wrong guess 1'), 401)
+        assert.equal(
+          await login(cafe, member.password),
+          429,
+          'the ceiling holds a network never logged in from',
+        )
+
+        await users.passwordResetFrom(member.email, cafe)
+        assert.equal(await login(cafe, member.password), 200, 'the owner, after a reset from there')
+        assert.equal(await login('203.0.113.13', member.password), 429, 'any other network is still held')
       })
     })
   }

@@ -7,21 +7,17 @@ import { after, before, describe, test } from 'node:test'
 import type { Page } from 'playwright-core'
 import { startSmtpReceiver } from '../fixtures/smtp-receiver.js'
 import { personWithRole } from '../people-fixtures.js'
-import { browserSuite, openPage, PHONE, screenshot } from './harness.js'
+import { browserSuite, OWN_ORIGIN, openPage, PHONE, screenshot } from './harness.js'
 
 const OLD_PASSWORD = 'correct horse battery staple'
 const NEW_PASSWORD = 'tulip window 7 kettle'
-/**
- * The address mails link to. The harness listens on a port it picks, after the app's config is
- * read, so the mail's link names this origin and the test opens its path and token on the server.
- */
-const PUBLIC_URL = 'http://console.test'
 const SENT = 'If an account has this email, a link to choose a new password is on its way.'
 
 describe('admin console, a forgotten password reset by mail', () => {
   let smtp: Awaited<ReturnType<typeof startSmtpReceiver>> | undefined
   // Filled in before the suite's server starts (hooks run in the order they were registered).
-  const env: Record<string, string> = { PUBLIC_URL }
+  // Mails link to the server's own origin: the link is opened as sent.
+  const env: Record<string, string> = { PUBLIC_URL: OWN_ORIGIN }
   before(async () => {
     smtp = await startSmtpReceiver()
     env.SMTP_URL = smtp.url
@@ -64,9 +60,8 @@ describe('admin console, a forgotten password reset by mail', () => {
     const mail = await smtp!.waitForMessage(person.email)
     const link = /https?:\/\/\S+#token=[A-Za-z0-9_~.%+/=-]+/.exec(mail.text)?.[0]
     assert.ok(link, `a link in the mail: ${mail.text}`)
-    const url = new URL(link)
-    assert.equal(`${url.origin}${url.pathname}`, `${PUBLIC_URL}/admin/reset-password`)
-    const opened = `${suite.server.baseUrl}${url.pathname}${url.hash}`
+    assert.ok(link.startsWith(`${suite.server.baseUrl}/admin/reset-password#token=`), link)
+    const opened = link
 
     // Opened on a phone, where the mail was read: no sign-in in that browser.
     const phone = await openPage(await suite.newContext(PHONE), opened)

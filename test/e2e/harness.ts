@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process'
+import { type AddressInfo, createServer } from 'node:net'
 import { after, afterEach, before } from 'node:test'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -25,12 +26,37 @@ export interface Server extends TestContext {
   baseUrl: string
 }
 
+/**
+ * `PUBLIC_URL` as this value in a suite's `env`: the server's own origin, on a port picked before
+ * its config is read, so the links it mails (password reset, address confirmation) are opened as
+ * sent.
+ */
+export const OWN_ORIGIN = 'own-origin'
+
+/** A port free now on 127.0.0.1 (the OS's pick; nothing else on the machine asks for it at once). */
+async function freePort(): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as AddressInfo
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  return port
+}
+
 /** The real app on a real port. */
 export async function startServer(options: TestAppOptions = {}): Promise<Server> {
   ensureSiteBuilt()
+  if (options.env?.PUBLIC_URL !== OWN_ORIGIN) {
+    const ctx = await buildTestApp(options)
+    const baseUrl = await ctx.app.listen({ port: 0, host: '127.0.0.1' })
+    return { ...ctx, baseUrl }
+  }
+  const port = await freePort()
+  const origin = `http://127.0.0.1:${port}`
+  // The same object: a suite filling `env` in a `before` reads back what the server was given.
+  options.env.PUBLIC_URL = origin
   const ctx = await buildTestApp(options)
-  const baseUrl = await ctx.app.listen({ port: 0, host: '127.0.0.1' })
-  return { ...ctx, baseUrl }
+  await ctx.app.listen({ port, host: '127.0.0.1' })
+  return { ...ctx, baseUrl: origin }
 }
 
 /** Chromium; `args` adds switches (e.g. `--host-resolver-rules` to reach the server by a name). */

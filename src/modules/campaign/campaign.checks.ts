@@ -4,6 +4,7 @@ import { ValidationError } from '../../platform/http/errors.js'
 import { hasMarkPile, isBlank, MAX_COMBINING_MARKS } from '../../platform/text.js'
 import {
   AT_APPLY_RULES,
+  EMAIL_VERIFIED_EVENT,
   type Campaign,
   CampaignMetadata,
   type CampaignProblem,
@@ -233,7 +234,7 @@ export type QualifyingActions = Pick<ActionRegistry, 'resolve' | 'isFallback' | 
 
 /** Whether the referral service acts on `on`: an at-join rule, a registered action or alias, a tracked event. */
 function qualifyingRule(on: string, actions: QualifyingActions | undefined): boolean {
-  if (AT_APPLY_RULES.includes(on)) return true
+  if (AT_APPLY_RULES.includes(on) || on === EMAIL_VERIFIED_EVENT) return true
   // Without a registry (a service built on its own), the shape an action or event name has.
   if (!actions) return /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/i.test(on)
   const action = actions.resolve(on)
@@ -252,7 +253,8 @@ function registeredAs(name: string, actions: QualifyingActions): string | undefi
 function meantAs(on: string, actions: QualifyingActions | undefined): string | undefined {
   const trimmed = on.trim().toLowerCase()
   for (const candidate of [on.trim(), trimmed, trimmed.replace(/_/g, '.'), trimmed.replace(/\./g, '_')]) {
-    if (candidate && candidate !== on && AT_APPLY_RULES.includes(candidate)) return candidate
+    if (candidate && candidate !== on && [...AT_APPLY_RULES, EMAIL_VERIFIED_EVENT].includes(candidate))
+      return candidate
     if (candidate && candidate !== on && actions && registeredAs(candidate, actions)) return candidate
   }
   return actions?.suggest(trimmed)
@@ -271,7 +273,7 @@ function qualifiesOnRefusal(
 ): QualifiesOnRefusal | undefined {
   const on = (metadata?.custom_rules as Record<string, unknown> | undefined)?.referral_qualifies_on
   if (typeof on !== 'string' || qualifyingRule(on, actions)) return undefined
-  const names = new Set(AT_APPLY_RULES)
+  const names = new Set([...AT_APPLY_RULES, EMAIL_VERIFIED_EVENT])
   let tracked = !actions
   for (const action of actions?.list() ?? []) {
     if (actions!.isFallback(action)) tracked = true

@@ -29,6 +29,13 @@ export const AT_APPLY_RULES: readonly string[] = [
 ]
 
 /**
+ * The event a person's email verification logs in every campaign they joined: a
+ * `referral_qualifies_on` rule too (a referral drive counting only people who confirmed their
+ * address). No dot, so no visitor can send it as a tracked event.
+ */
+export const EMAIL_VERIFIED_EVENT = 'email_verified'
+
+/**
  * `custom_rules`: free-form, but the rules the modules read are checked when a campaign is
  * written, so a typo (`max_referrals: "10"`, `-1`) is a 400 naming the rule rather than a limit
  * silently off; so is a key within a typo of one (`leaderbord_size`, see `assertCustomRules`).
@@ -56,6 +63,7 @@ export const CustomRules = Type.Object(
     ),
     media_max_bytes: Type.Optional(Count(1, Number.MAX_SAFE_INTEGER)),
     max_cursors: Type.Optional(Count(1, 1000)),
+    verify_email_at_join: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: true },
 )

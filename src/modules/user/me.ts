@@ -31,6 +31,7 @@ export async function whoAmI(db: Db, principal: Principal): Promise<MeResponse> 
     user: {
       id: row.id,
       email: row.email ?? '',
+      email_verified_at: row.email_verified_at?.toISOString() ?? null,
       display_name: row.display_name,
       locale: row.locale,
       campaigns: joined.map((m) => ({

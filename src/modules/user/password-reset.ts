@@ -6,6 +6,7 @@ import { BadRequestError, ServiceUnavailableError, TooManyRequestsError } from '
 import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { Mailer } from '../../platform/mail.js'
 import { accountEmail, withAsciiDomain } from './email.js'
+import type { EmailVerification } from './email-verification.js'
 import { endEverySession } from './logout.js'
 import { assertStrongPassword } from './password.js'
 import * as repo from './password-reset.repo.js'
@@ -41,6 +42,13 @@ export interface PasswordResetDeps {
   /** Unset (no `SMTP_URL`, or nowhere to link to): asking for a link is 503 `MAIL_UNAVAILABLE`. */
   mail?: { mailer: Mailer; resetUrl: string }
   revocations?: Revocations
+  /**
+   * After a reset from `ip`: the address's login budget there starts again (see
+   * `UserService.passwordResetFrom`). Must not throw: the password is set by then.
+   */
+  onReset?: (email: string, ip: string) => Promise<void>
+  /** A reset link proves the person reads the address's mail: it verifies the address too. */
+  emailVerification?: Pick<EmailVerification, 'proved'>
   limits?: ResetLimits
   /** A link that could not be made or mailed (the caller was answered before it was tried). */
   onError?: (err: unknown) => void
@@ -168,8 +176,16 @@ export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
       const tokenHash = sha256(token)
       const user = await repo.findResetToken(db, tokenHash)
       if (!user?.email) throw invalidLink()
-      const claim = async (trx: Db) => (await repo.takeResetToken(trx, tokenHash)) === user.id
-      if (!(await setPassword(deps, { id: user.id, email: user.email }, password, claim))) throw invalidLink()
+      const email = user.email
+      let verified: (() => void) | undefined
+      const claim = async (trx: Db) => {
+        if ((await repo.takeResetToken(trx, tokenHash)) !== user.id) return false
+        verified = await deps.emailVerification?.proved(trx, user.id, email)
+        return true
+      }
+      if (!(await setPassword(deps, { id: user.id, email }, password, claim))) throw invalidLink()
+      verified?.()
+      await deps.onReset?.(email, caller.ip)
     },
 
     forget: (userId, trx) => repo.forgetResetTokens(trx, userId),

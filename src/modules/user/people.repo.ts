@@ -20,6 +20,7 @@ export async function listPeople(
       'display_name',
       'role',
       sql<boolean>`password_hash is not null`.as('has_password'),
+      'email_verified_at',
       'created_at',
     ])
     .where('erased_at', 'is', null)
@@ -37,6 +38,7 @@ export async function listPeople(
     people: rows.slice(0, perPage).map((r) => ({
       ...r,
       has_password: Boolean(r.has_password),
+      email_verified_at: r.email_verified_at ? new Date(r.email_verified_at).toISOString() : null,
       created_at: new Date(r.created_at).toISOString(),
     })),
     has_more: rows.length > perPage,

@@ -33,6 +33,8 @@ export const PersonSummary = Type.Object({
   role: RoleSchema,
   /** Editor and admin need one (409 `PASSWORD_REQUIRED` otherwise): the console signs in with it. */
   has_password: Type.Boolean(),
+  /** When they confirmed the address by a mailed link (a verification or a password reset); null while not. */
+  email_verified_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   created_at: Type.String({ format: 'date-time' }),
 })
 export type PersonSummary = Static<typeof PersonSummary>

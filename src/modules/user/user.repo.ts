@@ -14,6 +14,8 @@ export interface UserRow {
   tokens_valid_after: Date | null
   /** What their tokens carry (migration 035). */
   role: PersonRole
+  /** When they proved they read `email`'s mail (migration 044). */
+  email_verified_at: Date | null
 }
 
 export interface MembershipRow {
@@ -36,6 +38,7 @@ const userColumns = [
   'erased_at',
   'tokens_valid_after',
   'role',
+  'email_verified_at',
 ] as const
 
 export async function findById(db: Db, id: string): Promise<UserRow | undefined> {
@@ -346,6 +349,7 @@ export async function erase(db: Db, id: string): Promise<Date | undefined> {
     .updateTable('service_user_master')
     .set({
       email: null,
+      email_verified_at: null,
       display_name: '',
       password_hash: null,
       locale: null,

@@ -197,6 +197,9 @@ export const MeResponse = Type.Object({
       Type.Object({
         id: Type.String(),
         email: Type.String(),
+        email_verified_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+          description: 'When the person confirmed the address by a mailed link; null while they have not',
+        }),
         display_name: Type.String(),
         locale: Type.Union([Type.String(), Type.Null()]),
         campaigns: Type.Array(MeMembership),

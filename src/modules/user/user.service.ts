@@ -118,6 +118,14 @@ export interface UserService {
   onErase(hook: EraseHook): void
   /** Set once by the wiring: a referral code at join is applied through this. */
   onJoinReferral(hook: JoinReferralHook): void
+  /** Told after each join (new or again) has committed; must not throw (email verification's mail). */
+  onJoined(hook: (campaign: Campaign, userId: string) => void): void
+  /**
+   * A password was reset from `ip` with a link mailed to `email`: as after a login there, that
+   * network's budget at the address starts again and the network is known, so a guesser who spent
+   * the address's ceiling over all networks does not keep its owner out once they reset.
+   */
+  passwordResetFrom(email: string, ip: string): Promise<void>
   findMember(campaign: string, by: { userId: string } | { code: string }): Promise<Member | undefined>
   /** Display names of people not erased (leaderboards, milestone messages). */
   displayNames(ids: string[]): Promise<Map<string, string>>
@@ -232,6 +240,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
   }
   const eraseHooks: EraseHook[] = []
   let joinReferral: JoinReferralHook | undefined
+  const joinedHooks: Array<(campaign: Campaign, userId: string) => void> = []
 
   /**
    * The membership, created with a fresh code unless it exists (code collisions are retried), in
@@ -318,6 +327,11 @@ export function createUserService(deps: UserServiceDeps): UserService {
   async function passwordAccepted(email: string, ip: string, endsBy: number) {
     await deps.limiter.reset(emailNetworkKey(email, ip))
     await deps.limiter.release(networkKey(ip), endsBy)
+    await markKnown(email, ip)
+  }
+
+  /** The address logged in (or reset its password) from this network: known for KNOWN_NETWORK_MS. */
+  async function markKnown(email: string, ip: string) {
     const known = knownNetworkKey(email, ip)
     await deps.limiter.reset(known)
     await deps.limiter.consume(known, 0, KNOWN_NETWORK_MS)
@@ -519,6 +533,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
           referral = { status: 'refused', code: err.code, message: err.message }
         }
       }
+      for (const hook of joinedHooks) hook(campaign, user.id)
       if (joined.created) {
         void deps.publisher
           .publish(
@@ -656,6 +671,13 @@ export function createUserService(deps: UserServiceDeps): UserService {
     },
     onJoinReferral(hook) {
       joinReferral = hook
+    },
+    onJoined(hook) {
+      joinedHooks.push(hook)
+    },
+    async passwordResetFrom(email, ip) {
+      await deps.limiter.reset(emailNetworkKey(email, ip))
+      await markKnown(email, ip)
     },
     findMember: (campaign, by) => repo.findMember(db, campaign, by),
     displayNames: (ids) => repo.displayNames(db, ids),

@@ -42,6 +42,7 @@ import * as m040 from './migrations/040_webhook_probe_mark.js'
 import * as m041 from './migrations/041_api_key_campaigns.js'
 import * as m042 from './migrations/042_outbox_fillfactor.js'
 import * as m043 from './migrations/043_password_reset.js'
+import * as m044 from './migrations/044_email_verification.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -90,6 +91,7 @@ const migrations: Record<string, Migration> = {
   '041_api_key_campaigns': m041,
   '042_outbox_fillfactor': m042,
   '043_password_reset': m043,
+  '044_email_verification': m044,
 }
 
 const TABLE = 'service_schema_migration'

@@ -103,6 +103,8 @@ export interface UserMasterTable {
   tokens_valid_after: ColumnType<Date | null, Date | null | undefined, Date | null>
   /** What the person may do beyond taking part (migration 035); their tokens carry it. */
   role: ColumnType<'participant' | 'editor' | 'admin', 'participant' | 'editor' | 'admin' | undefined>
+  /** When the person last proved they read `email`'s mail (migration 044); null once it changes. */
+  email_verified_at: ColumnType<Date | null, Date | null | undefined, Date | null>
 }
 
 export interface UserMembershipTable {
@@ -127,6 +129,16 @@ export interface UserSessionTable {
 export interface UserPasswordResetTable {
   token_hash: string
   user_id: string
+  created_at: CreatedAt
+  expires_at: Date
+}
+
+/** A verification link sent and not yet used, superseded or expired (see migration 044). */
+export interface UserEmailVerificationTable {
+  token_hash: string
+  user_id: string
+  /** The address the link was sent to: it confirms that one only. */
+  email: string
   created_at: CreatedAt
   expires_at: Date
 }
@@ -426,6 +438,7 @@ export interface Database {
   service_user_revoked_session: UserRevokedSessionTable
   service_user_session: UserSessionTable
   service_user_password_reset: UserPasswordResetTable
+  service_user_email_verification: UserEmailVerificationTable
   service_referral_main: ReferralMainTable
   service_referral_audit: ReferralAuditTable
   service_referral_counter: ReferralCounterTable

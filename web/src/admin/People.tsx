@@ -71,7 +71,35 @@ export function People({ client, self }: { client: OvasabiClient; self?: string 
         </>
       ),
     },
-    { heading: 'Email', class: 'email', cell: (p) => p.email },
+    {
+      heading: 'Email',
+      class: 'email',
+      cell: (p) =>
+        // No address, nothing to confirm: the cell stays empty rather than saying "unverified".
+        p.email !== null && (
+          <>
+            {p.email}{' '}
+            {p.email_verified_at ? (
+              <span
+                class="badge"
+                data-tone="ok"
+                title={`Confirmed ${localTime(p.email_verified_at)}`}
+                data-testid="email-verified"
+              >
+                verified
+              </span>
+            ) : (
+              <span
+                class="badge"
+                title="The person has not confirmed this address"
+                data-testid="email-unverified"
+              >
+                unverified
+              </span>
+            )}
+          </>
+        ),
+    },
     { heading: 'Joined', class: 'nowrap', cell: (p) => localTime(p.created_at) },
     {
       heading: 'Role',

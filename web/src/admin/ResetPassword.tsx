@@ -9,23 +9,6 @@ const INVALID =
 const CHANGED = 'Your password is changed. Sign in with it.'
 const MISMATCH = 'The two passwords differ: type the same one in both fields.'
 
-/**
- * The token of a reset link (`…/admin/reset-password#token=…`), taken out of the address bar at
- * once: left there it would stay in the tab's history, and in any copy of the address, for as long
- * as it works. Kept as written: `+` is not read as a space, as URLSearchParams would.
- */
-export function takeResetToken(): string | undefined {
-  const m = /(?:^#|&)token=([^&]*)/.exec(location.hash)
-  history.replaceState(null, '', location.pathname + location.search)
-  if (!m?.[1]) return undefined
-  try {
-    return decodeURIComponent(m[1])
-  } catch {
-    // Mangled in transit (a mail client cut an escape in two): no token the server would know.
-    return undefined
-  }
-}
-
 /** The server's reasons for `WEAK_PASSWORD`, one a problem; its message when it names none. */
 function weaknesses(err: OvasabiError): string[] {
   const issues = Array.isArray(err.details) ? (err.details as unknown[]) : []

@@ -2,15 +2,18 @@ import { render } from 'preact'
 import '../shared/base.css'
 import './admin.css'
 import { Console } from './Console.js'
-import { ResetPassword, takeResetToken } from './ResetPassword.js'
-import { RESET_PASSWORD_PATH } from './route.js'
+import { ResetPassword } from './ResetPassword.js'
+import { isAt, RESET_PASSWORD_PATH, takeLinkToken, VERIFY_EMAIL_PATH } from './route.js'
+import { VerifyEmail } from './VerifyEmail.js'
 
-// A reset link's page comes before the console's sign-in gate: whoever opens it has no password
-// that works, and a sign-in this tab holds (of anyone) has nothing to do with it.
-const app =
-  location.pathname === RESET_PASSWORD_PATH || location.pathname === `${RESET_PASSWORD_PATH}/` ? (
-    <ResetPassword token={takeResetToken()} />
-  ) : (
-    <Console />
-  )
+// A mailed link's page comes before the console's sign-in gate. A reset link: whoever opens it has
+// no password that works, and a sign-in this tab holds (of anyone) has nothing to do with it. An
+// address-confirmation link: it may be opened in any browser, signed in or not.
+const app = isAt(RESET_PASSWORD_PATH) ? (
+  <ResetPassword token={takeLinkToken()} />
+) : isAt(VERIFY_EMAIL_PATH) ? (
+  <VerifyEmail token={takeLinkToken()} />
+) : (
+  <Console />
+)
 render(app, document.getElementById('app')!)

@@ -12,11 +12,33 @@ export type Tab = (typeof TABS)[number]
 
 /**
  * Pages for someone not signed in, outside the routes above: the page a password-reset mail links
- * to (the server's PASSWORD_RESET_URL default), and sign-in opened on its "forgot" form (where that
- * page sends someone whose link no longer works).
+ * to (the server's PASSWORD_RESET_URL default), sign-in opened on its "forgot" form (where that
+ * page sends someone whose link no longer works), and the page an address-confirmation mail links
+ * to (the server's EMAIL_VERIFY_URL default).
  */
 export const RESET_PASSWORD_PATH = '/admin/reset-password'
 export const FORGOT_PASSWORD_PATH = '/admin/forgot-password'
+export const VERIFY_EMAIL_PATH = '/admin/verify-email'
+
+/** Whether the address bar is on `path` (a trailing slash too). */
+export const isAt = (path: string): boolean => location.pathname === path || location.pathname === `${path}/`
+
+/**
+ * The token of a mailed link (`…#token=…`), taken out of the address bar at once: left there it
+ * would stay in the tab's history, and in any copy of the address, for as long as it works. Kept
+ * as written: `+` is not read as a space, as URLSearchParams would.
+ */
+export function takeLinkToken(): string | undefined {
+  const m = /(?:^#|&)token=([^&]*)/.exec(location.hash)
+  history.replaceState(null, '', location.pathname + location.search)
+  if (!m?.[1]) return undefined
+  try {
+    return decodeURIComponent(m[1])
+  } catch {
+    // Mangled in transit (a mail client cut an escape in two): no token the server would know.
+    return undefined
+  }
+}
 
 export function parseRoute(path: string): Route {
   const m = /^\/admin\/c\/([a-z0-9][a-z0-9_-]{0,63})(?:\/(\w+))?/.exec(path)
