@@ -98,6 +98,8 @@ for (const dialect of DIALECTS) {
         user: {
           id: ann.user.id,
           email: ann.email,
+          // Not confirmed by a mailed link (see email-verification.test.ts).
+          email_verified_at: null,
           display_name: 'Ann',
           locale: null,
           campaigns: [
