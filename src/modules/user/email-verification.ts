@@ -16,7 +16,10 @@ import type { Campaign } from '../campaign/campaign.schema.js'
 import { EMAIL_VERIFIED_EVENT } from '../campaign/campaign.schema.js'
 import { withAsciiDomain } from './email.js'
 import * as repo from './email-verification.repo.js'
-import { findById } from './user.repo.js'
+import { findById, type UserRow } from './user.repo.js'
+
+/** What a join tells of its person (see `EmailVerification.joined`). */
+export type JoinedPerson = Pick<UserRow, 'id' | 'email' | 'email_verified_at'>
 
 /** How long a link works. */
 export const VERIFY_TTL_MS = 24 * 60 * 60_000
@@ -60,8 +63,10 @@ export interface EmailVerification {
    * A person joined `campaign` (after commit; never fails the join). Verified already: the
    * campaign logs `email_verified` for them, once. Not: with the campaign's
    * `custom_rules.verify_email_at_join`, and mail, they are mailed a link (within their budget).
+   * `user` is the row the join read or wrote: nothing is read again, and a join that needs
+   * neither costs nothing.
    */
-  joined(campaign: Campaign, userId: string): void
+  joined(campaign: Campaign, user: JoinedPerson): void
   /**
    * Inside a transaction whose mailed link proved the person reads `email` (a password reset):
    * verifies it as a verification link would. Run what it returns once that has committed.
@@ -196,22 +201,25 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
       return { email_verified_at: done.at }
     },
 
-    joined(campaign, userId) {
+    joined(campaign, user) {
+      if (!user.email) return
+      const email = user.email
+      if (user.email_verified_at) {
+        // Verified before joining this campaign: its log shows it too, as a referral rule reads it.
+        inBackground(
+          repo.logVerified(db, user.id, EMAIL_VERIFIED_EVENT, eventId, campaign.slug).then((logged) => {
+            if (logged.length > 0) told(user.id, logged)
+          }),
+        )
+        return
+      }
+      const mail = deps.mail
+      if (!mail || !verifiesAtJoin(campaign)) return
       inBackground(
         (async () => {
-          const user = await findById(db, userId)
-          if (!user?.email || user.erased_at) return
-          if (user.email_verified_at) {
-            // Verified before joining this campaign: its log shows it too, as a referral rule reads it.
-            const logged = await repo.logVerified(db, userId, EMAIL_VERIFIED_EVENT, eventId, campaign.slug)
-            if (logged.length > 0) told(userId, logged)
-            return
-          }
-          const mail = deps.mail
-          if (!mail || !verifiesAtJoin(campaign)) return
           // Out of budget (joins again and again): the links already sent still work.
           if ((await budget(user.id)) !== undefined) return
-          await sendLink({ id: user.id, email: user.email }, mail)
+          await sendLink({ id: user.id, email }, mail)
         })(),
       )
     },

@@ -75,6 +75,9 @@ export type EraseHook = (person: ErasedPerson, trx: Db) => Promise<void | AfterE
 export type AfterErase = () => Promise<void>
 
 /** Applies a referral code given at join (the referral module provides it). */
+/** After a join (new or again) has committed: the campaign and the person's row as the join had it. */
+export type JoinedHook = (campaign: Campaign, user: repo.UserRow) => void
+
 export type JoinReferralHook = (input: {
   campaign: Campaign
   userId: string
@@ -119,7 +122,7 @@ export interface UserService {
   /** Set once by the wiring: a referral code at join is applied through this. */
   onJoinReferral(hook: JoinReferralHook): void
   /** Told after each join (new or again) has committed; must not throw (email verification's mail). */
-  onJoined(hook: (campaign: Campaign, userId: string) => void): void
+  onJoined(hook: JoinedHook): void
   /**
    * A password was reset from `ip` with a link mailed to `email`: as after a login there, that
    * network's budget at the address starts again and the network is known, so a guesser who spent
@@ -240,7 +243,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
   }
   const eraseHooks: EraseHook[] = []
   let joinReferral: JoinReferralHook | undefined
-  const joinedHooks: Array<(campaign: Campaign, userId: string) => void> = []
+  const joinedHooks: JoinedHook[] = []
 
   /**
    * The membership, created with a fresh code unless it exists (code collisions are retried), in
@@ -533,7 +536,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
           referral = { status: 'refused', code: err.code, message: err.message }
         }
       }
-      for (const hook of joinedHooks) hook(campaign, user.id)
+      for (const hook of joinedHooks) hook(campaign, user)
       if (joined.created) {
         void deps.publisher
           .publish(
