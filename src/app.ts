@@ -382,7 +382,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...(mailer && verifyUrl ? { mail: { mailer, verifyUrl } } : {}),
     onError: (err) => app.log.error({ err }, 'email verification mail not sent'),
   })
-  users.onJoined(emailVerification.joined)
+  users.onJoin(emailVerification.joining)
   users.onErase((person, trx) => emailVerification.forget(person.user_id, trx))
   const passwordReset = user.createPasswordReset({
     db,

@@ -3,14 +3,27 @@ import type { Db } from '../../platform/db/database.js'
 
 /**
  * A new link for `userId`'s `email`, replacing any they were sent before (only the latest works),
- * and sweeping the links everyone let expire.
+ * and sweeping the links everyone let expire. Stored only while `email` is still the person's,
+ * unverified, and they are not erased (`false` then, and nothing is to be mailed): their row is
+ * share-locked until the commit, so an erasure (which locks it first) either finds the link and
+ * removes it, or is waited for and stops it.
  */
 export async function storeVerifyToken(
   db: Db,
   link: { userId: string; email: string; tokenHash: string },
   ttlMs: number,
-): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const person = await trx
+      .selectFrom('service_user_master')
+      .select('id')
+      .where('id', '=', link.userId)
+      .where('email', '=', link.email)
+      .where('erased_at', 'is', null)
+      .where('email_verified_at', 'is', null)
+      .forShare()
+      .executeTakeFirst()
+    if (!person) return false
     await trx.deleteFrom('service_user_email_verification').where('user_id', '=', link.userId).execute()
     await trx
       .deleteFrom('service_user_email_verification')
@@ -25,7 +38,24 @@ export async function storeVerifyToken(
         expires_at: sql<Date>`now() + ${`${ttlMs} milliseconds`}::interval`,
       })
       .execute()
+    return true
   })
+}
+
+/**
+ * When the person's address was verified, read in a join's transaction `trx` under a share lock
+ * held until its commit: a verification committing meanwhile is waited for and seen, and one that
+ * commits after it finds the join's membership (so one of the two logs the event there).
+ */
+export async function lockVerifiedAt(trx: Db, userId: string): Promise<Date | null> {
+  const row = await trx
+    .selectFrom('service_user_master')
+    .select('email_verified_at')
+    .where('id', '=', userId)
+    .where('erased_at', 'is', null)
+    .forShare()
+    .executeTakeFirst()
+  return row?.email_verified_at ?? null
 }
 
 /**
@@ -75,8 +105,8 @@ export async function markVerified(
 /**
  * The campaign event every campaign the person joined logs for the verification: a referral rule
  * (`referral_qualifies_on: email_verified`) reads it as it reads an action's, also in its catch-up.
- * With `only`, in that campaign alone, unless it was logged there already. The campaigns it was
- * logged in.
+ * With `only` (a join's transaction, see `lockVerifiedAt`), in that campaign alone, unless it was
+ * logged there already. The campaigns it was logged in.
  */
 export async function logVerified(
   trx: Db,
@@ -90,7 +120,7 @@ export async function logVerified(
     .select(['m.campaign_slug', 'm.session_id'])
     .where('m.user_id', '=', userId)
   if (only !== undefined) {
-    // A person verified before joining `only`: logged there once (two joins racing may log it twice).
+    // A person verified before joining `only`: logged there once.
     query = query
       .where('m.campaign_slug', '=', only)
       .where(({ not, exists, selectFrom }) =>

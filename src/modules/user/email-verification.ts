@@ -16,10 +16,8 @@ import type { Campaign } from '../campaign/campaign.schema.js'
 import { EMAIL_VERIFIED_EVENT } from '../campaign/campaign.schema.js'
 import { withAsciiDomain } from './email.js'
 import * as repo from './email-verification.repo.js'
-import { findById, type UserRow } from './user.repo.js'
-
-/** What a join tells of its person (see `EmailVerification.joined`). */
-export type JoinedPerson = Pick<UserRow, 'id' | 'email' | 'email_verified_at'>
+import { findById } from './user.repo.js'
+import type { Joining } from './user.service.js'
 
 /** How long a link works. */
 export const VERIFY_TTL_MS = 24 * 60 * 60_000
@@ -60,13 +58,13 @@ export interface EmailVerification {
   /** `POST /api/auth/email/verify`: the link's address is verified. */
   verify(token: string, caller: { ip: string }): Promise<{ email_verified_at: Date }>
   /**
-   * A person joined `campaign` (after commit; never fails the join). Verified already: the
-   * campaign logs `email_verified` for them, once. Not: with the campaign's
-   * `custom_rules.verify_email_at_join`, and mail, they are mailed a link (within their budget).
-   * `user` is the row the join read or wrote: nothing is read again, and a join that needs
-   * neither costs nothing.
+   * The join hook (`UserService.onJoin`), in the join's transaction. A person verified before
+   * joining a campaign: it logs `email_verified` for them, with the membership, so a referral rule
+   * reading it is never left waiting by a crash. Not verified: with the campaign's
+   * `custom_rules.verify_email_at_join`, and mail, they are mailed a link once the join has
+   * committed (within their budget). A new person, or a join again needing no mail, costs no query.
    */
-  joined(campaign: Campaign, user: JoinedPerson): void
+  joining(trx: Db, join: Joining): Promise<(() => void) | undefined>
   /**
    * Inside a transaction whose mailed link proved the person reads `email` (a password reset):
    * verifies it as a verification link would. Run what it returns once that has committed.
@@ -136,11 +134,13 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
     mail: NonNullable<EmailVerificationDeps['mail']>,
   ) {
     const token = randomBytes(32).toString('base64url')
-    await repo.storeVerifyToken(
+    const stored = await repo.storeVerifyToken(
       db,
       { userId: user.id, email: user.email, tokenHash: sha256(token) },
       VERIFY_TTL_MS,
     )
+    // Verified, erased or their address changed since they were read: nothing to confirm.
+    if (!stored) return
     const site = new URL(mail.verifyUrl).host
     await mail.mailer.send({
       to: withAsciiDomain(user.email),
@@ -201,27 +201,27 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
       return { email_verified_at: done.at }
     },
 
-    joined(campaign, user) {
-      if (!user.email) return
+    async joining(trx, { campaign, user, newPerson, newMember }) {
       const email = user.email
-      if (user.email_verified_at) {
-        // Verified before joining this campaign: its log shows it too, as a referral rule reads it.
-        inBackground(
-          repo.logVerified(db, user.id, EMAIL_VERIFIED_EVENT, eventId, campaign.slug).then((logged) => {
-            if (logged.length > 0) told(user.id, logged)
-          }),
-        )
-        return
+      if (!email) return undefined
+      // A join again reads no lock: its event was logged with the membership, or by the verification.
+      const verifiedAt =
+        newPerson || !newMember ? user.email_verified_at : await repo.lockVerifiedAt(trx, user.id)
+      if (verifiedAt) {
+        if (!newMember) return undefined
+        const logged = await repo.logVerified(trx, user.id, EMAIL_VERIFIED_EVENT, eventId, campaign.slug)
+        return logged.length > 0 ? () => told(user.id, logged) : undefined
       }
       const mail = deps.mail
-      if (!mail || !verifiesAtJoin(campaign)) return
-      inBackground(
-        (async () => {
-          // Out of budget (joins again and again): the links already sent still work.
-          if ((await budget(user.id)) !== undefined) return
-          await sendLink({ id: user.id, email }, mail)
-        })(),
-      )
+      if (!mail || !verifiesAtJoin(campaign)) return undefined
+      return () =>
+        inBackground(
+          (async () => {
+            // Out of budget (joins again and again): the links already sent still work.
+            if ((await budget(user.id)) !== undefined) return
+            await sendLink({ id: user.id, email }, mail)
+          })(),
+        )
     },
 
     async proved(trx, userId, email) {

@@ -344,6 +344,14 @@ export async function displayNames(db: Db, ids: string[]): Promise<Map<string, s
 }
 
 /** Remove every personal field; the row (and every counter pointing at it) stays. */
+/**
+ * The lock an erasure's update of the person's row takes, taken at the start of its transaction
+ * instead (it blocks no insert referencing them: a foreign key's check takes a weaker one).
+ */
+export async function lockForErasure(trx: Db, id: string): Promise<void> {
+  await trx.selectFrom('service_user_master').select('id').where('id', '=', id).forNoKeyUpdate().execute()
+}
+
 export async function erase(db: Db, id: string): Promise<Date | undefined> {
   const row = await db
     .updateTable('service_user_master')

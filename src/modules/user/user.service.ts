@@ -74,9 +74,24 @@ export interface ErasedPerson {
 export type EraseHook = (person: ErasedPerson, trx: Db) => Promise<void | AfterErase>
 export type AfterErase = () => Promise<void>
 
+/** A join (new or again) about to commit: what a module records with it, in its transaction. */
+export interface Joining {
+  campaign: Campaign
+  /** The person's row as the join read or wrote it (another transaction may have changed it since). */
+  user: repo.UserRow
+  /** The person's row was written by this join: nothing else has seen them yet. */
+  newPerson: boolean
+  /** Their membership of `campaign` was made by this join (not a join again). */
+  newMember: boolean
+}
+/**
+ * Runs in a join's transaction `trx` (a failure fails the join); what it returns runs once the
+ * join has committed and must not throw (email verification's event and mail).
+ */
+// biome-ignore lint/suspicious/noConfusingVoidType: a hook with nothing to do after is any `async` function
+export type JoinHook = (trx: Db, joining: Joining) => Promise<void | (() => void)>
+
 /** Applies a referral code given at join (the referral module provides it). */
-/** After a join (new or again) has committed: the campaign and the person's row as the join had it. */
-export type JoinedHook = (campaign: Campaign, user: repo.UserRow) => void
 
 export type JoinReferralHook = (input: {
   campaign: Campaign
@@ -121,8 +136,8 @@ export interface UserService {
   onErase(hook: EraseHook): void
   /** Set once by the wiring: a referral code at join is applied through this. */
   onJoinReferral(hook: JoinReferralHook): void
-  /** Told after each join (new or again) has committed; must not throw (email verification's mail). */
-  onJoined(hook: JoinedHook): void
+  /** Runs in each join's transaction (new or again), and what it returns after its commit (see `JoinHook`). */
+  onJoin(hook: JoinHook): void
   /**
    * A password was reset from `ip` with a link mailed to `email`: as after a login there, that
    * network's budget at the address starts again and the network is known, so a guesser who spent
@@ -243,7 +258,17 @@ export function createUserService(deps: UserServiceDeps): UserService {
   }
   const eraseHooks: EraseHook[] = []
   let joinReferral: JoinReferralHook | undefined
-  const joinedHooks: JoinedHook[] = []
+  const joinHooks: JoinHook[] = []
+
+  /** The join hooks, in the join's transaction; what they asked to run after its commit. */
+  async function joining(trx: Db, join: Joining): Promise<Array<() => void>> {
+    const after: Array<() => void> = []
+    for (const hook of joinHooks) {
+      const then = await hook(trx, join)
+      if (then) after.push(then)
+    }
+    return after
+  }
 
   /**
    * The membership, created with a fresh code unless it exists (code collisions are retried), in
@@ -441,7 +466,9 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const consent = input.consent
         ? { text_version: input.consent.text_version.trim(), at: new Date().toISOString() }
         : undefined
-      let joined: { user: repo.UserRow; membership: repo.MembershipRow; created: boolean } | undefined
+      let joined:
+        | { user: repo.UserRow; membership: repo.MembershipRow; created: boolean; after: Array<() => void> }
+        | undefined
       let existed = false
       for (let attempt = 0; attempt < 3 && !joined; attempt++) {
         const existing = await findByEmail(input.email, email)
@@ -452,7 +479,8 @@ export function createUserService(deps: UserServiceDeps): UserService {
             const m = await ensureMembership(trx, campaign.slug, existing.id, sessionId, caller)
             // Consent given on this join's form is on record, as at a first join.
             if (consent) await repo.recordConsent(trx, existing.id, campaign.slug, consent)
-            return m
+            const join = { campaign, user: existing, newPerson: false, newMember: m.created }
+            return { ...m, after: await joining(trx, join) }
           })
           joined = { user: existing, ...m }
           existed = true
@@ -484,15 +512,17 @@ export function createUserService(deps: UserServiceDeps): UserService {
           })
           // Taken meanwhile: the next round finds that person (and their membership, committed with them).
           if (!user) return undefined
+          const m = await ensureMembership(
+            trx,
+            campaign.slug,
+            user.id,
+            sessionFor(caller, user.id, fresh),
+            caller,
+          )
           return {
             user,
-            ...(await ensureMembership(
-              trx,
-              campaign.slug,
-              user.id,
-              sessionFor(caller, user.id, fresh),
-              caller,
-            )),
+            ...m,
+            after: await joining(trx, { campaign, user, newPerson: true, newMember: m.created }),
           }
         })
       }
@@ -536,7 +566,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
           referral = { status: 'refused', code: err.code, message: err.message }
         }
       }
-      for (const hook of joinedHooks) hook(campaign, user)
+      for (const then of joined.after) then()
       if (joined.created) {
         void deps.publisher
           .publish(
@@ -634,6 +664,10 @@ export function createUserService(deps: UserServiceDeps): UserService {
       let revoked: string[] = []
       const announcements: AfterErase[] = []
       const erasedAt = await db.transaction().execute(async (trx) => {
+        // Held until the commit: a writer that checks the person is not erased under a share lock
+        // (a verification link being stored) either commits before the hooks run, so they find what
+        // it wrote, or waits and finds them erased.
+        await repo.lockForErasure(trx, user.id)
         for (const hook of eraseHooks) {
           const then = await hook(person, trx)
           if (then) announcements.push(then)
@@ -675,8 +709,8 @@ export function createUserService(deps: UserServiceDeps): UserService {
     onJoinReferral(hook) {
       joinReferral = hook
     },
-    onJoined(hook) {
-      joinedHooks.push(hook)
+    onJoin(hook) {
+      joinHooks.push(hook)
     },
     async passwordResetFrom(email, ip) {
       await deps.limiter.reset(emailNetworkKey(email, ip))

@@ -1,0 +1,153 @@
+// Email verification against what commits beside it, on PostgreSQL (two transactions at once need
+// two connections): a verification committing while a join of its person is open still logs
+// `email_verified` in the campaign joined, exactly once; a link being stored while the person is
+// erased is not stored, so no mail goes to the address of someone erased.
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import type { FastifyInstance } from 'fastify'
+import { sql } from 'kysely'
+import type { Db } from '../src/platform/db/database.js'
+import { EMAIL_VERIFIED_EVENT } from '../src/modules/campaign/campaign.schema.js'
+import * as verification from '../src/modules/user/email-verification.repo.js'
+import { VERIFY_TTL_MS } from '../src/modules/user/email-verification.js'
+import * as users from '../src/modules/user/user.repo.js'
+import { startSmtpReceiver } from './fixtures/smtp-receiver.js'
+import { buildTestApp, createCampaign, guestToken, json, type TestContext } from './helper.js'
+import { waitFor } from './wait-for.js'
+
+/** A passwordless join of `email` to `slug`: with the person's token, else from a new guest session. */
+async function join(app: FastifyInstance, slug: string, email: string, as?: string) {
+  const token = as ?? (await guestToken(app)).token
+  return app.inject({
+    method: 'POST',
+    url: '/api/user/register',
+    headers: { authorization: `Bearer ${token}` },
+    payload: { campaign: slug, name: 'Ada', email },
+  })
+}
+
+/** Resolves once another connection to this database waits for a lock (one this test holds). */
+const someoneWaits = (db: Db) =>
+  waitFor(async () => {
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock'`.execute(db)
+    return rows[0]!.n > 0
+  }, 'a transaction waiting for the lock held')
+
+describe('email verification racing a join and an erasure (postgres)', {
+  skip: !process.env.DATABASE_URL && 'DATABASE_URL is not set',
+}, () => {
+  let ctx: TestContext
+  let smtp: Awaited<ReturnType<typeof startSmtpReceiver>>
+  before(async () => {
+    smtp = await startSmtpReceiver()
+    ctx = await buildTestApp({
+      dialect: 'postgres',
+      env: { SMTP_URL: smtp.url, PUBLIC_URL: 'https://launch.example.org' },
+    })
+  })
+  after(async () => {
+    await ctx?.close()
+    await smtp?.close()
+  })
+  const db = () => ctx.app.platform.database.db
+  const verifiedEvents = (userId: string, campaign: string) =>
+    db()
+      .selectFrom('service_analytics_event')
+      .select('event_id')
+      .where('user_id', '=', userId)
+      .where('campaign_slug', '=', campaign)
+      .where('event', '=', EMAIL_VERIFIED_EVENT)
+      .execute()
+
+  it('logs email_verified once in a campaign joined while the verification was committing', async () => {
+    const { app } = ctx
+    const first = await createCampaign(app)
+    const second = await createCampaign(app)
+    const email = `ada.${randomBytes(5).toString('hex')}@example.org`
+    const joined = await join(app, first, email)
+    assert.equal(joined.statusCode, 201, joined.body)
+    const id = json(joined).user.id as string
+
+    // What a verification link's use runs (EmailVerification.verify), held open while the person
+    // joins a second campaign: the join read them unverified, and the verification cannot see a
+    // membership not yet committed.
+    let joinedAgain: Awaited<ReturnType<typeof join>> | undefined
+    await db()
+      .transaction()
+      .execute(async (trx) => {
+        const marked = await verification.markVerified(trx, id, email)
+        assert.equal(marked?.now, true)
+        const pending = join(app, second, email, json(joined).token).then((res) => {
+          joinedAgain = res
+        })
+        await Promise.race([someoneWaits(db()), pending])
+        assert.deepEqual(
+          await verification.logVerified(
+            trx,
+            id,
+            EMAIL_VERIFIED_EVENT,
+            () => `evt_${randomBytes(8).toString('hex')}`,
+          ),
+          [first],
+        )
+      })
+    await waitFor(() => joinedAgain, 'the second join')
+    assert.equal(joinedAgain!.statusCode, 201, joinedAgain!.body)
+    assert.equal((await verifiedEvents(id, first)).length, 1)
+    assert.equal((await verifiedEvents(id, second)).length, 1)
+
+    // Joining again logs nothing more.
+    const again = await join(app, second, email, json(joinedAgain!).token)
+    assert.equal(again.statusCode, 200, again.body)
+    assert.equal((await verifiedEvents(id, second)).length, 1)
+  })
+
+  it('stores no link, and mails none, for a person erased while it was being stored', async () => {
+    const { app } = ctx
+    const slug = await createCampaign(app)
+    const email = `grace.${randomBytes(5).toString('hex')}@example.org`
+    const joined = await join(app, slug, email)
+    assert.equal(joined.statusCode, 201, joined.body)
+    const id = json(joined).user.id as string
+
+    let stored: boolean | undefined
+    await db()
+      .transaction()
+      .execute(async (trx) => {
+        await users.lockForErasure(trx, id)
+        const storing = verification
+          .storeVerifyToken(
+            db(),
+            { userId: id, email, tokenHash: randomBytes(32).toString('hex') },
+            VERIFY_TTL_MS,
+          )
+          .then((s) => {
+            stored = s
+          })
+        await Promise.race([someoneWaits(db()), storing])
+        assert.ok(await users.erase(trx, id))
+      })
+    await waitFor(() => stored !== undefined, 'the link stored or refused')
+    assert.equal(stored, false)
+    const links = await db()
+      .selectFrom('service_user_email_verification')
+      .select('token_hash')
+      .where('user_id', '=', id)
+      .execute()
+    assert.deepEqual(links, [])
+
+    // Once erased, nor is one stored later (a join's mail sent after its person's erasure).
+    assert.equal(
+      await verification.storeVerifyToken(
+        db(),
+        { userId: id, email, tokenHash: 'ff'.repeat(32) },
+        VERIFY_TTL_MS,
+      ),
+      false,
+    )
+    assert.equal(smtp.messages.filter((m) => m.to.includes(email)).length, 0)
+  })
+})
