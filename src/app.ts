@@ -365,6 +365,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onRehashError: (err) =>
       app.log.warn({ err }, 'password rehash at login not stored; the old hash still verifies'),
   })
+  const translations = localization.createLocalizationService({
+    db,
+    config,
+    registry: platform.metrics.registry,
+  })
+  // Mails go in their reader's locale, worded by a campaign's catalog or translated (else English).
+  const mailLanguage = {
+    translate: localization.mailTranslator(translations),
+    // Expected without LibreTranslate (a catalog may still word it); a fault with it.
+    onUntranslated: (err: unknown) =>
+      app.log[config.LIBRETRANSLATE_URL ? 'warn' : 'debug']({ err }, 'mail sent in English: not translated'),
+  }
   const mailer = config.SMTP_URL
     ? await createMailer(config.SMTP_URL, config.MAIL_FROM ?? defaultSender(config.PUBLIC_URL))
     : undefined
@@ -380,6 +392,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     db,
     limiter,
     ...(mailer && verifyUrl ? { mail: { mailer, verifyUrl } } : {}),
+    ...mailLanguage,
     onError: (err) => app.log.error({ err }, 'email verification mail not sent'),
   })
   users.onJoin(emailVerification.joining)
@@ -394,6 +407,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         .passwordResetFrom(email, ip)
         .catch((err) => app.log.warn({ err }, 'login budget not restored after a password reset')),
     ...(mailer && resetUrl ? { mail: { mailer, resetUrl } } : {}),
+    ...mailLanguage,
     onError: (err) => app.log.error({ err }, 'password reset mail not sent'),
   })
   users.onErase((person, trx) => passwordReset.forget(person.user_id, trx))
@@ -439,11 +453,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   referral.qualifyOnActions(dispatcher, referrals, (err) =>
     app.log.warn({ err }, 'referral qualification failed'),
   )
-  const translations = localization.createLocalizationService({
-    db,
-    config,
-    registry: platform.metrics.registry,
-  })
   localization.registerActions(actions, translations)
   platform.health.register('translation', translations.health, { critical: false })
   const mediaService = media.createMediaService({

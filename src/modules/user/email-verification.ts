@@ -15,6 +15,7 @@ import type { Mailer } from '../../platform/mail.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
 import { EMAIL_VERIFIED_EVENT } from '../campaign/campaign.schema.js'
 import { withAsciiDomain } from './email.js'
+import { type MailTranslator, mailWords } from './mail-text.js'
 import * as repo from './email-verification.repo.js'
 import { findById } from './user.repo.js'
 import type { Joining } from './user.service.js'
@@ -48,8 +49,12 @@ export interface EmailVerificationDeps {
   /** Unset (no `SMTP_URL`, or nowhere to link to): asking for a link is 503 `MAIL_UNAVAILABLE`. */
   mail?: { mailer: Mailer; verifyUrl: string }
   limits?: VerifyLimits
+  /** Mails in the person's locale (see `mailWords`); English without it. */
+  translate?: MailTranslator
   /** A link that could not be made or mailed (the caller was answered before it was tried). */
   onError?: (err: unknown) => void
+  /** A mail sent in English because its words could not be translated. */
+  onUntranslated?: (err: unknown) => void
 }
 
 export interface EmailVerification {
@@ -81,6 +86,14 @@ export interface EmailVerification {
 const eventId = () => `evt_${ulid()}`
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
+
+/** The verification mail, keyed `mail.verify.*` in a campaign's catalog. */
+export const VERIFY_MAIL = {
+  subject: 'Confirm your email address',
+  intro: 'Someone, hopefully you, signed up on {site} with {email}.',
+  action: 'Confirm it is your address here (the link works once, for {hours} hours):',
+  ignore: 'If it was not you, ignore this mail.',
+}
 
 /** One code for every link that does not work: unknown, expired, used, replaced, its address changed. */
 const invalidLink = () =>
@@ -129,9 +142,11 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
     return r.allowed ? undefined : r.retryAfter
   }
 
+  /** A link to `user`'s address, in their locale (a campaign's catalog wording it when joining one). */
   async function sendLink(
-    user: { id: string; email: string },
+    user: { id: string; email: string; locale: string | null },
     mail: NonNullable<EmailVerificationDeps['mail']>,
+    campaign?: string,
   ) {
     const token = randomBytes(32).toString('base64url')
     const stored = await repo.storeVerifyToken(
@@ -141,18 +156,16 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
     )
     // Verified, erased or their address changed since they were read: nothing to confirm.
     if (!stored) return
-    const site = new URL(mail.verifyUrl).host
+    const words = await mailWords(
+      VERIFY_MAIL,
+      { site: new URL(mail.verifyUrl).host, email: user.email, hours: VERIFY_TTL_MS / 3_600_000 },
+      { locale: user.locale, translate: deps.translate, prefix: 'mail.verify', campaign },
+      deps.onUntranslated,
+    )
     await mail.mailer.send({
       to: withAsciiDomain(user.email),
-      subject: 'Confirm your email address',
-      text: [
-        `Someone, hopefully you, signed up on ${site} with ${user.email}.`,
-        '',
-        `Confirm it is your address here (the link works once, for ${VERIFY_TTL_MS / 3_600_000} hours):`,
-        `${mail.verifyUrl}#token=${token}`,
-        '',
-        'If it was not you, ignore this mail.',
-      ].join('\n'),
+      subject: words.subject,
+      text: [words.intro, '', words.action, `${mail.verifyUrl}#token=${token}`, '', words.ignore].join('\n'),
     })
   }
 
@@ -181,7 +194,7 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
       if (user.email_verified_at) return 'already_verified'
       const wait = await budget(user.id)
       if (wait !== undefined) throw new TooManyRequestsError(wait, 'Too many verification mails asked for')
-      inBackground(sendLink({ id: user.id, email: user.email }, mail))
+      inBackground(sendLink({ id: user.id, email: user.email, locale: user.locale }, mail))
       return 'sent'
     },
 
@@ -219,7 +232,7 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
           (async () => {
             // Out of budget (joins again and again): the links already sent still work.
             if ((await budget(user.id)) !== undefined) return
-            await sendLink({ id: user.id, email }, mail)
+            await sendLink({ id: user.id, email, locale: user.locale }, mail, campaign.slug)
           })(),
         )
     },

@@ -6,6 +6,7 @@ import { BadRequestError, ServiceUnavailableError, TooManyRequestsError } from '
 import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { Mailer } from '../../platform/mail.js'
 import { accountEmail, withAsciiDomain } from './email.js'
+import { type MailTranslator, mailWords } from './mail-text.js'
 import type { EmailVerification } from './email-verification.js'
 import { endEverySession } from './logout.js'
 import { assertStrongPassword } from './password.js'
@@ -50,8 +51,20 @@ export interface PasswordResetDeps {
   /** A reset link proves the person reads the address's mail: it verifies the address too. */
   emailVerification?: Pick<EmailVerification, 'proved'>
   limits?: ResetLimits
+  /** Mails in the person's locale (see `mailWords`); English without it. */
+  translate?: MailTranslator
   /** A link that could not be made or mailed (the caller was answered before it was tried). */
   onError?: (err: unknown) => void
+  /** A mail sent in English because its words could not be translated. */
+  onUntranslated?: (err: unknown) => void
+}
+
+/** The reset mail (no campaign's: a person resets one password for all of them). */
+export const RESET_MAIL = {
+  subject: 'Choose a new password',
+  intro: 'Someone, hopefully you, asked to reset the password of {email} on {site}.',
+  action: 'Choose a new password here (the link works once, for {minutes} minutes):',
+  ignore: 'If you did not ask, ignore this mail: nothing changes.',
 }
 
 export interface PasswordReset {
@@ -128,19 +141,17 @@ export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
     if (!user?.email || user.erased_at) return
     const token = randomBytes(32).toString('base64url')
     await repo.storeResetToken(db, user.id, sha256(token), RESET_TTL_MS)
-    const site = new URL(mail.resetUrl).host
+    const words = await mailWords(
+      RESET_MAIL,
+      { site: new URL(mail.resetUrl).host, email: user.email, minutes: RESET_TTL_MS / 60_000 },
+      { locale: user.locale, translate: deps.translate, prefix: 'mail.reset' },
+      deps.onUntranslated,
+    )
     await mail.mailer.send({
       // An internationalised domain in the form every mail server routes (IDNA's ASCII).
       to: withAsciiDomain(user.email),
-      subject: 'Choose a new password',
-      text: [
-        `Someone, hopefully you, asked to reset the password of ${user.email} on ${site}.`,
-        '',
-        `Choose a new password here (the link works once, for ${RESET_TTL_MS / 60_000} minutes):`,
-        `${mail.resetUrl}#token=${token}`,
-        '',
-        'If you did not ask, ignore this mail: nothing changes.',
-      ].join('\n'),
+      subject: words.subject,
+      text: [words.intro, '', words.action, `${mail.resetUrl}#token=${token}`, '', words.ignore].join('\n'),
     })
   }
 

@@ -18,7 +18,7 @@ export const userManifest: ModuleManifest = {
     'user.role',
     'user.referral_code',
   ],
-  dependencies: ['campaign', 'nexus', 'auth', 'database', 'realtime', 'ratelimit', 'mail'],
+  dependencies: ['campaign', 'nexus', 'auth', 'database', 'realtime', 'ratelimit', 'mail', 'localization'],
   endpoints: [
     { method: 'POST', path: '/api/user/register', auth: 'public', summary: 'Join a campaign' },
     { method: 'POST', path: '/api/auth/login', auth: 'public', summary: 'Log in' },
