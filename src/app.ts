@@ -382,16 +382,19 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     : undefined
   // Links are built from configuration only: a reset link built from a request's Host header is
   // one an attacker's request could point at their own site.
-  const resetUrl =
-    config.PASSWORD_RESET_URL ??
-    (config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/+$/, '')}/admin/reset-password` : undefined)
-  const verifyUrl =
-    config.EMAIL_VERIFY_URL ??
-    (config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/+$/, '')}/admin/verify-email` : undefined)
+  const site = config.PUBLIC_URL?.replace(/\/+$/, '')
+  const resetUrl = config.PASSWORD_RESET_URL ?? (site ? `${site}/admin/reset-password` : undefined)
+  const verifyUrl = config.EMAIL_VERIFY_URL ?? (site ? `${site}/admin/verify-email` : undefined)
+  // A link mailed at a join goes back to the campaign's page on this server (`/c/{slug}`), unless
+  // the operator named one page for every link.
+  const campaignPage =
+    !config.EMAIL_VERIFY_URL && site ? (slug: string) => `${site}/c/${encodeURIComponent(slug)}` : undefined
   const emailVerification = user.createEmailVerification({
     db,
     limiter,
-    ...(mailer && verifyUrl ? { mail: { mailer, verifyUrl } } : {}),
+    ...(mailer && verifyUrl
+      ? { mail: { mailer, verifyUrl, ...(campaignPage ? { campaignPage } : {}) } }
+      : {}),
     ...mailLanguage,
     onError: (err) => app.log.error({ err }, 'email verification mail not sent'),
   })

@@ -58,11 +58,15 @@ async function join(app: FastifyInstance, slug: string, referral_code?: string) 
   }
 }
 
-/** The token of the link in a verification mail. */
-function linkToken(text: string): string {
-  const link = text.match(/https:\/\/\S+#token=(\S+)/)
+/**
+ * The token of the link in a verification mail: to the console's page, or for one mailed at a
+ * join to `campaign`, to that campaign's page.
+ */
+function linkToken(text: string, campaign?: string): string {
+  const link = text.match(/https:\/\/\S+#(?:token|verify)=(\S+)/)
   assert.ok(link, `a link in ${JSON.stringify(text)}`)
-  assert.ok(link[0].startsWith(`${PUBLIC_URL}/admin/verify-email#token=`), link[0])
+  const page = campaign ? `${PUBLIC_URL}/c/${campaign}#verify=` : `${PUBLIC_URL}/admin/verify-email#token=`
+  assert.ok(link[0].startsWith(page), link[0])
   return link[1]!
 }
 
@@ -92,6 +96,27 @@ describe('email verification without mail configured', () => {
       await join(ctx.app, asking)
     } finally {
       await ctx.close()
+    }
+  })
+})
+
+describe('EMAIL_VERIFY_URL', () => {
+  it("names the one page every link goes to, a join's too (not the campaign's page)", async () => {
+    const smtp = await startSmtpReceiver()
+    const ctx = await buildTestApp({
+      env: { SMTP_URL: smtp.url, PUBLIC_URL, EMAIL_VERIFY_URL: 'https://welcome.example.org/confirm' },
+    })
+    try {
+      const asking = await createCampaign(ctx.app, {
+        metadata: { features: [...FEATURES], custom_rules: { verify_email_at_join: true } },
+      })
+      const ada = await join(ctx.app, asking)
+      const mail = await waitFor(() => smtp.messages.find((m) => m.to.includes(ada.email)), 'the mail')
+      assert.match(mail.text, /\nhttps:\/\/welcome\.example\.org\/confirm#token=[A-Za-z0-9_-]{43}\n/)
+      assert.match(mail.text, /signed up on welcome\.example\.org with /)
+    } finally {
+      await ctx.close()
+      await smtp.close()
     }
   })
 })
@@ -204,7 +229,7 @@ for (const dialect of DIALECTS) {
         metadata: { features: [...FEATURES], custom_rules: { verify_email_at_join: true } },
       })
       const ada = await join(app, asking)
-      const token = linkToken((await nthMail(ada.email, 1)).text)
+      const token = linkToken((await nthMail(ada.email, 1)).text, asking)
       assert.equal((await verify(app, token)).statusCode, 200)
       assert.notEqual((await me(app, ada.token)).email_verified_at, null)
     })

@@ -78,7 +78,11 @@ for (const dialect of DIALECTS) {
         `[de] SOMEONE, HOPEFULLY YOU, SIGNED UP ON launch.example.org WITH ${ada.email}.`,
       )
       assert.equal(lines[2], '[de] CONFIRM IT IS YOUR ADDRESS HERE (THE LINK WORKS ONCE, FOR 24 HOURS):')
-      assert.match(lines[3]!, /^https:\/\/launch\.example\.org\/admin\/verify-email#token=[A-Za-z0-9_-]{43}$/)
+      assert.equal(
+        lines[3],
+        `https://launch.example.org/c/${asking}#verify=${lines[3]!.split('#verify=')[1]}`,
+      )
+      assert.match(lines[3]!, /#verify=[A-Za-z0-9_-]{43}$/)
       assert.equal(lines[5], '[de] IF IT WAS NOT YOU, IGNORE THIS MAIL.')
     })
 

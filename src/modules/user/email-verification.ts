@@ -46,8 +46,12 @@ export type VerifiedHook = (verified: { userId: string; campaigns: string[] }) =
 export interface EmailVerificationDeps {
   db: Db
   limiter: RateLimiter
-  /** Unset (no `SMTP_URL`, or nowhere to link to): asking for a link is 503 `MAIL_UNAVAILABLE`. */
-  mail?: { mailer: Mailer; verifyUrl: string }
+  /**
+   * Unset (no `SMTP_URL`, or nowhere to link to): asking for a link is 503 `MAIL_UNAVAILABLE`.
+   * A link goes to `verifyUrl` with `#token=`; one mailed at a join, with `campaignPage`, to that
+   * campaign's page with `#verify=` instead, so the person is back where they joined.
+   */
+  mail?: { mailer: Mailer; verifyUrl: string; campaignPage?: (slug: string) => string }
   limits?: VerifyLimits
   /** Mails in the person's locale (see `mailWords`); English without it. */
   translate?: MailTranslator
@@ -156,16 +160,18 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
     )
     // Verified, erased or their address changed since they were read: nothing to confirm.
     if (!stored) return
+    const page = campaign && mail.campaignPage ? mail.campaignPage(campaign) : undefined
+    const link = page ? `${page}#verify=${token}` : `${mail.verifyUrl}#token=${token}`
     const words = await mailWords(
       VERIFY_MAIL,
-      { site: new URL(mail.verifyUrl).host, email: user.email, hours: VERIFY_TTL_MS / 3_600_000 },
+      { site: new URL(link).host, email: user.email, hours: VERIFY_TTL_MS / 3_600_000 },
       { locale: user.locale, translate: deps.translate, prefix: 'mail.verify', campaign },
       deps.onUntranslated,
     )
     await mail.mailer.send({
       to: withAsciiDomain(user.email),
       subject: words.subject,
-      text: [words.intro, '', words.action, `${mail.verifyUrl}#token=${token}`, '', words.ignore].join('\n'),
+      text: [words.intro, '', words.action, link, '', words.ignore].join('\n'),
     })
   }
 

@@ -23,6 +23,7 @@ import { Leaderboard } from './Leaderboard.js'
 import { Milestones } from './Milestones.js'
 import { QuoteForm } from './QuoteForm.js'
 import { StreamPanel } from './StreamPanel.js'
+import { VerifyNotice } from './VerifyNotice.js'
 
 export function App() {
   const client = useMemo(() => pageClient(), [])
@@ -166,6 +167,7 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
               )}
             </div>
             <p class="hero-hint">{t('hero.hint')}</p>
+            <VerifyNotice client={client} />
             {loaded.kind === 'error' && (
               <p class="notice" data-tone="danger" role="alert" data-testid="campaign-error">
                 {t('campaign.loadFailed')}

@@ -129,6 +129,13 @@ export const STRINGS = {
   'form.error.server': 'Something went wrong on our side. Please try again.',
   'form.error.check': 'Please check the form.',
   'campaign.loadFailed': 'This campaign could not be loaded. Please reload the page to try again.',
+  // A confirmation link mailed at a join, opened on this page.
+  'verify.checking': 'Confirming your email address…',
+  'verify.confirmed': 'Your email address is confirmed. Thank you!',
+  'verify.invalid':
+    'This confirmation link no longer works: it expired, was used already, or a newer one was sent.',
+  'verify.failed': 'Your email address could not be confirmed just now.',
+  'verify.retry': 'Try again',
   'cursor.guest': 'Guest {id}',
   /** `document.title`: the campaign's own title, then what the page is. */
   'page.title': '{title}: live campaigns',
