@@ -15,10 +15,13 @@ export interface MailWords {
   [sentence: string]: string
 }
 
-/** Each `{name}` in `text` given its value (values are not read again: an address may hold braces). */
+/**
+ * Each `{name}` in `text` given its value, if it has one of its own (`{constructor}` is no argument);
+ * values are not read again: an address may hold braces.
+ */
 export function fillIn(text: string, values: Record<string, string | number>): string {
   return text.replace(/\{\s*([A-Za-z0-9_]+)\s*\}/g, (whole, name: string) =>
-    name in values ? String(values[name]) : whole,
+    Object.hasOwn(values, name) ? String(values[name]) : whole,
   )
 }
 
