@@ -3,27 +3,17 @@
 // a weak password and a mistyped confirmation, then sets the new one, which signs in; the old
 // password and sessions no longer work, and the link does not work twice.
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { startSmtpReceiver } from '../fixtures/smtp-receiver.js'
 import { personWithRole } from '../people-fixtures.js'
-import { browserSuite, OWN_ORIGIN, openPage, PHONE, screenshot } from './harness.js'
+import { mailingBrowserSuite, openPage, PHONE, screenshot } from './harness.js'
 
 const OLD_PASSWORD = 'correct horse battery staple'
 const NEW_PASSWORD = 'tulip window 7 kettle'
 const SENT = 'If an account has this email, a link to choose a new password is on its way.'
 
 describe('admin console, a forgotten password reset by mail', () => {
-  let smtp: Awaited<ReturnType<typeof startSmtpReceiver>> | undefined
-  // Filled in before the suite's server starts (hooks run in the order they were registered).
-  // Mails link to the server's own origin: the link is opened as sent.
-  const env: Record<string, string> = { PUBLIC_URL: OWN_ORIGIN }
-  before(async () => {
-    smtp = await startSmtpReceiver()
-    env.SMTP_URL = smtp.url
-  })
-  const suite = browserSuite({ env })
-  after(() => smtp?.close())
+  const suite = mailingBrowserSuite()
 
   /** The console's sign-in page, the forgot form opened from it. */
   async function openForgotForm(page: Page) {
@@ -57,7 +47,7 @@ describe('admin console, a forgotten password reset by mail', () => {
     assert.match((await status.textContent()) ?? '', /works for 30 minutes/)
     await screenshot(desk.page, 'admin-password-forgot-sent')
 
-    const mail = await smtp!.waitForMessage(person.email)
+    const mail = await suite.smtp.waitForMessage(person.email)
     const link = /https?:\/\/\S+#token=[A-Za-z0-9_~.%+/=-]+/.exec(mail.text)?.[0]
     assert.ok(link, `a link in the mail: ${mail.text}`)
     assert.ok(link.startsWith(`${suite.server.baseUrl}/admin/reset-password#token=`), link)

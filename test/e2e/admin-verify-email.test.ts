@@ -3,22 +3,13 @@
 // the token out of the address bar; the link does not work twice, and the People page shows the
 // person as verified.
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
-import { startSmtpReceiver } from '../fixtures/smtp-receiver.js'
+import { describe, test } from 'node:test'
 import { ADMIN_KEY } from '../helper.js'
 import { personWithRole } from '../people-fixtures.js'
-import { browserSuite, OWN_ORIGIN, openPage, PHONE, screenshot } from './harness.js'
+import { mailingBrowserSuite, openPage, PHONE, screenshot } from './harness.js'
 
 describe('admin console, an address confirmed by mail', () => {
-  let smtp: Awaited<ReturnType<typeof startSmtpReceiver>> | undefined
-  // Mails link to the server's own origin: the link is opened as sent.
-  const env: Record<string, string> = { PUBLIC_URL: OWN_ORIGIN }
-  before(async () => {
-    smtp = await startSmtpReceiver()
-    env.SMTP_URL = smtp.url
-  })
-  const suite = browserSuite({ env })
-  after(() => smtp?.close())
+  const suite = mailingBrowserSuite()
 
   test('the mailed link confirms the address once, signed in or not; People shows it', async () => {
     const { app, baseUrl } = suite.server
@@ -29,7 +20,7 @@ describe('admin console, an address confirmed by mail', () => {
       headers: { authorization: `Bearer ${person.token}` },
     })
     assert.equal(asked.statusCode, 202, asked.body)
-    const mail = await smtp!.waitForMessage(person.email)
+    const mail = await suite.smtp.waitForMessage(person.email)
     const link = /https?:\/\/\S+#token=[A-Za-z0-9_~.%+/=-]+/.exec(mail.text)?.[0]
     assert.ok(link, `a link in the mail: ${mail.text}`)
     assert.ok(link.startsWith(`${baseUrl}/admin/verify-email#token=`), link)

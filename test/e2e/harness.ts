@@ -10,6 +10,7 @@ import {
   chromium,
   type Page,
 } from 'playwright-core'
+import { startSmtpReceiver } from '../fixtures/smtp-receiver.js'
 import { buildTestApp, createCampaign, type TestAppOptions, type TestContext } from '../helper.js'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -176,6 +177,32 @@ export function browserSuite(options: TestAppOptions = {}, waitMs = 15_000) {
       context.setDefaultTimeout(waitMs)
       contexts.push(context)
       return context
+    },
+  }
+}
+
+/**
+ * A `browserSuite` whose server mails to a local SMTP receiver (`smtp`) and has its own origin as
+ * `PUBLIC_URL`, so a mailed link (password reset, address confirmation) is opened as sent.
+ */
+export function mailingBrowserSuite() {
+  let smtp: Awaited<ReturnType<typeof startSmtpReceiver>> | undefined
+  const env: Record<string, string> = { PUBLIC_URL: OWN_ORIGIN }
+  // Registered first, so it runs before the server starts and reads `env`.
+  before(async () => {
+    smtp = await startSmtpReceiver()
+    env.SMTP_URL = smtp.url
+  })
+  const suite = browserSuite({ env })
+  after(() => smtp?.close())
+  return {
+    get server(): Server {
+      return suite.server
+    },
+    newContext: suite.newContext,
+    get smtp() {
+      if (!smtp) throw new Error('the suite has not started')
+      return smtp
     },
   }
 }

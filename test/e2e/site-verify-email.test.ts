@@ -4,22 +4,13 @@
 // takes the token out of the address bar. Opened again, it says the link no longer works.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { FEATURES } from '../../src/modules/campaign/campaign.schema.js'
-import { startSmtpReceiver } from '../fixtures/smtp-receiver.js'
 import { createCampaign, guestToken, json } from '../helper.js'
-import { browserSuite, OWN_ORIGIN, openPage, PHONE, screenshot } from './harness.js'
+import { mailingBrowserSuite, openPage, PHONE, screenshot } from './harness.js'
 
 describe('campaign page, an address confirmed by the link mailed at a join', () => {
-  let smtp: Awaited<ReturnType<typeof startSmtpReceiver>> | undefined
-  // Mails link to the server's own origin: the link is opened as sent.
-  const env: Record<string, string> = { PUBLIC_URL: OWN_ORIGIN }
-  before(async () => {
-    smtp = await startSmtpReceiver()
-    env.SMTP_URL = smtp.url
-  })
-  const suite = browserSuite({ env })
-  after(() => smtp?.close())
+  const suite = mailingBrowserSuite()
 
   test('the link opens the campaign page, which confirms the address once', async () => {
     const { app, baseUrl } = suite.server
@@ -37,7 +28,7 @@ describe('campaign page, an address confirmed by the link mailed at a join', () 
     assert.equal(joined.statusCode, 201, joined.body)
     const person = json(joined).token as string
 
-    const mail = await smtp!.waitForMessage(email)
+    const mail = await suite.smtp.waitForMessage(email)
     const link = /https?:\/\/\S+#verify=[A-Za-z0-9_-]+/.exec(mail.text)?.[0]
     assert.ok(link, `a link in the mail: ${mail.text}`)
     assert.ok(link.startsWith(`${baseUrl}/c/${slug}#verify=`), link)
