@@ -5,36 +5,15 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import type { FastifyInstance } from 'fastify'
-import { sql } from 'kysely'
-import type { Db } from '../src/platform/db/database.js'
+import type { LightMyRequestResponse } from 'fastify'
 import { EMAIL_VERIFIED_EVENT } from '../src/modules/campaign/campaign.schema.js'
 import * as verification from '../src/modules/user/email-verification.repo.js'
 import { VERIFY_TTL_MS } from '../src/modules/user/email-verification.js'
 import * as users from '../src/modules/user/user.repo.js'
 import { startSmtpReceiver } from './fixtures/smtp-receiver.js'
-import { buildTestApp, createCampaign, guestToken, json, type TestContext } from './helper.js'
+import { buildTestApp, createCampaign, joinAs, json, type TestContext } from './helper.js'
+import { someoneWaitsOnLock } from './pg-lock-fixtures.js'
 import { waitFor } from './wait-for.js'
-
-/** A passwordless join of `email` to `slug`: with the person's token, else from a new guest session. */
-async function join(app: FastifyInstance, slug: string, email: string, as?: string) {
-  const token = as ?? (await guestToken(app)).token
-  return app.inject({
-    method: 'POST',
-    url: '/api/user/register',
-    headers: { authorization: `Bearer ${token}` },
-    payload: { campaign: slug, name: 'Ada', email },
-  })
-}
-
-/** Resolves once another connection to this database waits for a lock (one this test holds). */
-const someoneWaits = (db: Db) =>
-  waitFor(async () => {
-    const { rows } = await sql<{ n: number }>`
-      select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and wait_event_type = 'Lock'`.execute(db)
-    return rows[0]!.n > 0
-  }, 'a transaction waiting for the lock held')
 
 describe('email verification racing a join and an erasure (postgres)', {
   skip: !process.env.DATABASE_URL && 'DATABASE_URL is not set',
@@ -67,23 +46,23 @@ describe('email verification racing a join and an erasure (postgres)', {
     const first = await createCampaign(app)
     const second = await createCampaign(app)
     const email = `ada.${randomBytes(5).toString('hex')}@example.org`
-    const joined = await join(app, first, email)
+    const joined = await joinAs(app, first, email)
     assert.equal(joined.statusCode, 201, joined.body)
     const id = json(joined).user.id as string
 
     // What a verification link's use runs (EmailVerification.verify), held open while the person
     // joins a second campaign: the join read them unverified, and the verification cannot see a
     // membership not yet committed.
-    let joinedAgain: Awaited<ReturnType<typeof join>> | undefined
+    let joinedAgain: LightMyRequestResponse | undefined
     await db()
       .transaction()
       .execute(async (trx) => {
         const marked = await verification.markVerified(trx, id, email)
         assert.equal(marked?.now, true)
-        const pending = join(app, second, email, json(joined).token).then((res) => {
+        const pending = joinAs(app, second, email, json(joined).token).then((res) => {
           joinedAgain = res
         })
-        await Promise.race([someoneWaits(db()), pending])
+        await Promise.race([someoneWaitsOnLock(db()), pending])
         assert.deepEqual(
           await verification.logVerified(
             trx,
@@ -100,7 +79,7 @@ describe('email verification racing a join and an erasure (postgres)', {
     assert.equal((await verifiedEvents(id, second)).length, 1)
 
     // Joining again logs nothing more.
-    const again = await join(app, second, email, json(joinedAgain!).token)
+    const again = await joinAs(app, second, email, json(joinedAgain!).token)
     assert.equal(again.statusCode, 200, again.body)
     assert.equal((await verifiedEvents(id, second)).length, 1)
   })
@@ -109,7 +88,7 @@ describe('email verification racing a join and an erasure (postgres)', {
     const { app } = ctx
     const slug = await createCampaign(app)
     const email = `grace.${randomBytes(5).toString('hex')}@example.org`
-    const joined = await join(app, slug, email)
+    const joined = await joinAs(app, slug, email)
     assert.equal(joined.statusCode, 201, joined.body)
     const id = json(joined).user.id as string
 
@@ -127,7 +106,7 @@ describe('email verification racing a join and an erasure (postgres)', {
           .then((s) => {
             stored = s
           })
-        await Promise.race([someoneWaits(db()), storing])
+        await Promise.race([someoneWaitsOnLock(db()), storing])
         assert.ok(await users.erase(trx, id))
       })
     await waitFor(() => stored !== undefined, 'the link stored or refused')

@@ -228,6 +228,17 @@ export function sendAction(app: FastifyInstance, slug: string, token: string, ac
   })
 }
 
+/** A passwordless join of `email` to `slug`: with the token `as`, else from a new guest session. */
+export async function joinAs(app: FastifyInstance, slug: string, email: string, as?: string) {
+  const token = as ?? (await guestToken(app)).token
+  return app.inject({
+    method: 'POST',
+    url: '/api/user/register',
+    headers: { authorization: `Bearer ${token}` },
+    payload: { campaign: slug, name: 'Ada', email },
+  })
+}
+
 /** A token of user `userId` (a participant unless `roles` say otherwise), issued without a login. */
 export async function userToken(
   app: FastifyInstance,

@@ -1,4 +1,6 @@
+import { sql } from 'kysely'
 import type pg from 'pg'
+import type { Db } from '../src/platform/db/database.js'
 import { waitFor } from './wait-for.js'
 
 /**
@@ -14,6 +16,18 @@ export async function lockWaiters(client: pg.Client, event?: 'advisory'): Promis
   )
   return rows[0].n
 }
+
+/**
+ * Resolves once a connection to `db`'s database waits on a lock (one the test holds in a
+ * transaction of its own); throws after `waitFor`'s deadline.
+ */
+export const someoneWaitsOnLock = (db: Db, what = 'a transaction waiting for the lock held') =>
+  waitFor(async () => {
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock'`.execute(db)
+    return rows[0]!.n > 0
+  }, what)
 
 /**
  * Runs `request` while `holder` keeps `statement` (an update that locks the rows the request

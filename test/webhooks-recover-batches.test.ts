@@ -5,7 +5,6 @@
 // batch sizes and the repository's per-batch hook make the interleavings deterministic.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { sql } from 'kysely'
 import {
   createDeliveryWorker,
   createSecretBox,
@@ -20,6 +19,7 @@ import {
 } from '../src/modules/notification/webhook.repo.js'
 import type { OutboxStatus } from '../src/platform/db/tables.js'
 import { adminHeaders, DIALECTS, json } from './helper.js'
+import { someoneWaitsOnLock } from './pg-lock-fixtures.js'
 import { FAST_WEBHOOKS, subscribedEndpoint, waitFor, webhookApp } from './webhook-fixtures.js'
 
 const HOUR = 3_600_000
@@ -216,13 +216,7 @@ for (const dialect of DIALECTS) {
         })
       await holding
       const recovery = recover(db(), id, new Date(Date.now() - HOUR))
-      await waitFor(async () => {
-        const { rows } = await sql<{ n: number }>`
-          select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and wait_event_type = 'Lock'
-        `.execute(db())
-        return rows[0]!.n > 0
-      }, 'the recovery waiting for the erased row')
+      await someoneWaitsOnLock(db(), 'the recovery waiting for the erased row')
       commit()
       await erasure
       assert.equal(await recovery, 3)

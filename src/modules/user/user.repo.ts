@@ -343,7 +343,6 @@ export async function displayNames(db: Db, ids: string[]): Promise<Map<string, s
   return new Map(rows.map((r) => [r.id, r.display_name]))
 }
 
-/** Remove every personal field; the row (and every counter pointing at it) stays. */
 /**
  * The lock an erasure's update of the person's row takes, taken at the start of its transaction
  * instead (it blocks no insert referencing them: a foreign key's check takes a weaker one).
@@ -352,6 +351,24 @@ export async function lockForErasure(trx: Db, id: string): Promise<void> {
   await trx.selectFrom('service_user_master').select('id').where('id', '=', id).forNoKeyUpdate().execute()
 }
 
+/**
+ * Whether the person is not erased, read under a share lock held to the end of the caller's
+ * transaction: an erasure (see `lockForErasure`) waits for what the caller writes about them, so
+ * its hooks find it, or commits first and this answers false. A foreign key's own check would not
+ * wait: it takes a lock an erasure's does not block.
+ */
+export async function lockUnerased(trx: Db, id: string): Promise<boolean> {
+  const row = await trx
+    .selectFrom('service_user_master')
+    .select('id')
+    .where('id', '=', id)
+    .where('erased_at', 'is', null)
+    .forShare()
+    .executeTakeFirst()
+  return row !== undefined
+}
+
+/** Remove every personal field; the row (and every counter pointing at it) stays. */
 export async function erase(db: Db, id: string): Promise<Date | undefined> {
   const row = await db
     .updateTable('service_user_master')

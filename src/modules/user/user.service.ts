@@ -424,10 +424,11 @@ export function createUserService(deps: UserServiceDeps): UserService {
 
   /**
    * A guest session a person continues belongs to them from now on, membership or not (a login
-   * makes none): erasure finds its earlier events and uploads, and revokes it.
+   * makes none): erasure finds its earlier events and uploads, and revokes it. In a transaction
+   * holding `repo.lockUnerased`, so an erasure finds the link.
    */
-  async function linkGuestSession(caller: CallerContext, userId: string, sessionId: string) {
-    if (caller.principal?.kind === 'session') await repo.linkSession(db, userId, sessionId)
+  async function linkGuestSession(trx: Db, caller: CallerContext, userId: string, sessionId: string) {
+    if (caller.principal?.kind === 'session') await repo.linkSession(trx, userId, sessionId)
   }
 
   /**
@@ -476,12 +477,19 @@ export function createUserService(deps: UserServiceDeps): UserService {
           await admitExisting(existing, input.password, caller)
           const sessionId = sessionFor(caller, existing.id, fresh)
           const m = await db.transaction().execute(async (trx) => {
+            // Erased since they were read: the address is free, and the next round joins whoever
+            // now has it. Else an erasure waits for this join, and its hooks find the membership.
+            if (!(await repo.lockUnerased(trx, existing.id))) return undefined
             const m = await ensureMembership(trx, campaign.slug, existing.id, sessionId, caller)
+            // A join again from another guest session: the membership names the first one only.
+            if (m.membership.session_id !== sessionId)
+              await linkGuestSession(trx, caller, existing.id, sessionId)
             // Consent given on this join's form is on record, as at a first join.
             if (consent) await repo.recordConsent(trx, existing.id, campaign.slug, consent)
             const join = { campaign, user: existing, newPerson: false, newMember: m.created }
             return { ...m, after: await joining(trx, join) }
           })
+          if (!m) continue
           joined = { user: existing, ...m }
           existed = true
           break
@@ -530,8 +538,6 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const user = joined.user
 
       const sessionId = sessionFor(caller, user.id, fresh)
-      // A join again from another guest session: the membership names the first one only.
-      if (joined.membership.session_id !== sessionId) await linkGuestSession(caller, user.id, sessionId)
       // A join of an existing person admitted by their own token (no password; another campaign's
       // too) proves nothing new: its token keeps that session's age, as a refresh does, or a join
       // now and then would outlive SESSION_MAX_AGE_SECONDS.
@@ -606,7 +612,13 @@ export function createUserService(deps: UserServiceDeps): UserService {
         ? await repo.findMembership(db, caller.campaign.slug, user.id)
         : undefined
       const sessionId = sessionFor(caller, user.id, `sess_${ulid()}`)
-      await linkGuestSession(caller, user.id, sessionId)
+      // Erased since their password was checked: as if the address were unknown.
+      const unerased = await db.transaction().execute(async (trx) => {
+        if (!(await repo.lockUnerased(trx, user.id))) return false
+        await linkGuestSession(trx, caller, user.id, sessionId)
+        return true
+      })
+      if (!unerased) throw new UnauthorizedError('Email or password is wrong', 'INVALID_CREDENTIALS')
       const issued = await deps.tokens.issueUser({
         userId: user.id,
         sessionId,
@@ -659,15 +671,16 @@ export function createUserService(deps: UserServiceDeps): UserService {
         user_id: user.id,
         email: user.email,
         emails: user.email ? storedForms(user.email) : [],
-        session_ids: await repo.sessionIds(db, user.id),
+        session_ids: [],
       }
       let revoked: string[] = []
       const announcements: AfterErase[] = []
       const erasedAt = await db.transaction().execute(async (trx) => {
         // Held until the commit: a writer that checks the person is not erased under a share lock
-        // (a verification link being stored) either commits before the hooks run, so they find what
-        // it wrote, or waits and finds them erased.
+        // (a join, a login's guest session, a verification link being stored) either commits before
+        // the hooks run, so they find what it wrote, or waits and finds them erased.
         await repo.lockForErasure(trx, user.id)
+        person.session_ids = await repo.sessionIds(trx, user.id)
         for (const hook of eraseHooks) {
           const then = await hook(person, trx)
           if (then) announcements.push(then)
