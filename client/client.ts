@@ -250,10 +250,16 @@ export function createClient(options: ClientOptions) {
        * address, working once, for 24 hours (a newer request replaces it). `sent`, or
        * `already_verified` when there is nothing to confirm. A person's token only: a guest session
        * or an API key is 403 `PERSON_REQUIRED`. The server cannot send mail: 503
-       * `MAIL_UNAVAILABLE`; more than 3 an hour: 429 `RATE_LIMITED` (`retryAfter`).
+       * `MAIL_UNAVAILABLE`; more than 3 an hour: 429 `RATE_LIMITED` (`retryAfter`). With
+       * `{ campaign }` (one the person joined, else 404 `NOT_A_MEMBER`) the link opens that
+       * campaign's page, as one mailed at the join does: a page's "send it again".
        */
-      requestEmailVerification: () =>
-        req<C.EmailVerificationRequestResult>('POST', '/api/auth/email/verification'),
+      requestEmailVerification: (body?: C.EmailVerificationRequestInput) =>
+        req<C.EmailVerificationRequestResult>(
+          'POST',
+          '/api/auth/email/verification',
+          body ? { body } : undefined,
+        ),
       /**
        * `POST /api/auth/email/verify`: the token from the mailed link confirms the address
        * (`email_verified_at`). A token unknown, expired, used, replaced by a newer link, or sent

@@ -54,6 +54,7 @@ import type {
   ResetPasswordResponse,
 } from '../src/modules/user/password-reset.schema.js'
 import type {
+  RequestVerificationBody,
   RequestVerificationResponse,
   VerifyEmailBody,
   VerifyEmailResponse,
@@ -87,6 +88,8 @@ export type ForgotPasswordResult = Static<typeof ForgotPasswordResponse>
 export type ResetPasswordInput = ResetPasswordBody
 /** `{ status: 'password_reset' }`. */
 export type ResetPasswordResult = Static<typeof ResetPasswordResponse>
+/** `POST /api/auth/email/verification`: optionally the campaign whose page the link opens. */
+export type EmailVerificationRequestInput = RequestVerificationBody
 /** `POST /api/auth/email/verification`: `sent` (a link is mailed to the address) or `already_verified`. */
 export type EmailVerificationRequestResult = Static<typeof RequestVerificationResponse>
 /** `POST /api/auth/email/verify`: the token from the mailed link (after `#token=`). */

@@ -54,6 +54,15 @@ describe('client email verification (injected fetch)', () => {
     })
   }
 
+  test("requestEmailVerification({ campaign }) asks for a link to that campaign's page", async () => {
+    const seen: Seen[] = []
+    const client = signedIn(answering(202, { status: 'sent' }, seen))
+    assert.deepEqual(await client.users.requestEmailVerification({ campaign: 'launch' }), { status: 'sent' })
+    assert.equal(seen[0]!.url, 'http://ovasabi.test/api/auth/email/verification')
+    assert.deepEqual(JSON.parse(String(seen[0]!.init?.body)), { campaign: 'launch' })
+    assert.equal(headersOf(seen[0]!).authorization, 'Bearer ada.jwt')
+  })
+
   test("verifyEmail() posts the link's token without the client's token, and leaves that as it was", async () => {
     const seen: Seen[] = []
     const answer = { status: 'email_verified', email_verified_at: '2025-12-07T05:38:00.000Z' }

@@ -24,11 +24,13 @@ import { waitFor } from './wait-for.js'
 const PUBLIC_URL = 'https://launch.example.org'
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
-const ask = (app: FastifyInstance, token?: string) =>
+/** Asks for a link (to `campaign`'s page when given, as the page's "send it again" does). */
+const ask = (app: FastifyInstance, token?: string, body?: { campaign: string }) =>
   app.inject({
     method: 'POST',
     url: '/api/auth/email/verification',
     headers: token ? bearer(token) : {},
+    ...(body ? { payload: body } : {}),
   })
 const verify = (app: FastifyInstance, token: string) =>
   app.inject({ method: 'POST', url: '/api/auth/email/verify', payload: { token } })
@@ -55,6 +57,8 @@ async function join(app: FastifyInstance, slug: string, referral_code?: string) 
     token: body.token as string,
     id: body.user.id as string,
     code: body.user.referral_code as string,
+    /** What the join said of a link mailed to confirm the address. */
+    mailed: body.email_verification as string | undefined,
   }
 }
 
@@ -229,9 +233,43 @@ for (const dialect of DIALECTS) {
         metadata: { features: [...FEATURES], custom_rules: { verify_email_at_join: true } },
       })
       const ada = await join(app, asking)
+      assert.equal(ada.mailed, 'mailed', 'the join says a link is on its way')
       const token = linkToken((await nthMail(ada.email, 1)).text, asking)
       assert.equal((await verify(app, token)).statusCode, 200)
       assert.notEqual((await me(app, ada.token)).email_verified_at, null)
+      // A campaign that does not ask mails nothing, and its join says nothing of it.
+      const grace = await join(app, slug)
+      assert.equal(grace.mailed, undefined)
+    })
+
+    it('mails the link again to the page of a campaign the person joined, and to none other', async () => {
+      const { app } = ctx
+      const asking = await createCampaign(app, {
+        metadata: { features: [...FEATURES], custom_rules: { verify_email_at_join: true } },
+      })
+      const ada = await join(app, asking)
+      const first = linkToken((await nthMail(ada.email, 1)).text, asking)
+
+      const elsewhere = await ask(app, ada.token, { campaign: slug })
+      assert.equal(elsewhere.statusCode, 404, elsewhere.body)
+      assert.equal(json(elsewhere).error.code, 'NOT_A_MEMBER')
+      const malformed = await ask(app, ada.token, { campaign: 'Not a slug!' })
+      assert.equal(malformed.statusCode, 400, malformed.body)
+      const unknown = await app.inject({
+        method: 'POST',
+        url: '/api/auth/email/verification',
+        headers: bearer(ada.token),
+        payload: { campaign: asking, to: 'grace@example.org' },
+      })
+      assert.equal(unknown.statusCode, 400, unknown.body)
+
+      const again = await ask(app, ada.token, { campaign: asking })
+      assert.equal(again.statusCode, 202, again.body)
+      const second = linkToken((await nthMail(ada.email, 2)).text, asking)
+      assert.equal(mailsTo(ada.email).length, 2, 'no mail for the requests refused')
+      assert.equal(json(await verify(app, first)).error.code, 'INVALID_VERIFICATION_TOKEN')
+      assert.equal((await verify(app, second)).statusCode, 200)
+      assert.deepEqual(json(await ask(app, ada.token, { campaign: asking })), { status: 'already_verified' })
     })
 
     it('confirms the address with a password reset’s link too', async () => {

@@ -1,12 +1,14 @@
 // A confirmation link mailed at a join, in Chromium: a campaign with `verify_email_at_join` mails
 // whoever joins a link back to its own page (`/c/{slug}#verify=…`), not the admin console; opened
 // in another browser (a phone's mail app), the page confirms the address at once, says so, and
-// takes the token out of the address bar. Opened again, it says the link no longer works.
+// takes the token out of the address bar. Opened again, it says the link no longer works. Joined
+// on the page, the welcome says where the link went and sends it again on request.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, test } from 'node:test'
 import { FEATURES } from '../../src/modules/campaign/campaign.schema.js'
 import { createCampaign, guestToken, json } from '../helper.js'
+import { waitFor } from '../wait-for.js'
 import { mailingBrowserSuite, openPage, PHONE, screenshot } from './harness.js'
 
 describe('campaign page, an address confirmed by the link mailed at a join', () => {
@@ -57,5 +59,59 @@ describe('campaign page, an address confirmed by the link mailed at a join', () 
     const plain = await openPage(await suite.newContext(), `${baseUrl}/c/${slug}`)
     await plain.page.locator('.brand', { hasText: `Test ${slug}` }).waitFor()
     assert.equal(await plain.page.locator('[data-testid="verify-notice"]').count(), 0)
+  })
+
+  test('joined on the page: where the link went, and the link sent again on request', async () => {
+    const { app, baseUrl } = suite.server
+    const slug = await createCampaign(app, {
+      metadata: { features: [...FEATURES], custom_rules: { verify_email_at_join: true } },
+    })
+    const email = `grace.${randomBytes(5).toString('hex')}@example.org`
+    const links = async (n: number) => {
+      const mails = await waitFor(() => {
+        const to = suite.smtp.messages.filter((m) => m.to.includes(email))
+        return to.length >= n && to
+      }, `${n} mails to ${email}`)
+      return mails.map((m) => /https?:\/\/\S+#verify=[A-Za-z0-9_-]+/.exec(m.text)?.[0])
+    }
+
+    const { page, problems } = await openPage(await suite.newContext(PHONE), `${baseUrl}/c/${slug}`)
+    await page.locator('form[data-testid="join-form"]').waitFor()
+    await page.locator('#join-name').fill('Grace')
+    await page.locator('#join-email').fill(email)
+    await page.locator('form[data-testid="join-form"] button[type="submit"]').click()
+    const confirm = page.locator('[data-testid="confirm-address"]')
+    await confirm.locator('p[role="status"]', { hasText: `We sent a link to ${email}` }).waitFor()
+    const [first] = await links(1)
+    await screenshot(page, 'site-verify-email-mailed-phone')
+
+    await confirm.getByRole('button', { name: 'Send the link again' }).click()
+    await page.locator('[data-testid="confirm-address"][data-state="sent"]').waitFor()
+    assert.match((await confirm.locator('p').textContent()) ?? '', /A new link is on its way/)
+    const [, second] = await links(2)
+    assert.ok(second?.startsWith(`${baseUrl}/c/${slug}#verify=`), second)
+    assert.notEqual(first, second)
+
+    // The new link confirms the address (the first no longer would); asked again, the page says so.
+    const phone = await openPage(await suite.newContext(PHONE), second!)
+    await phone.page.locator('[data-testid="verify-notice"][data-state="confirmed"]').waitFor()
+    await confirm.getByRole('button', { name: 'Send the link again' }).click()
+    await page.locator('[data-testid="confirm-address"][data-state="already_verified"]').waitFor()
+    assert.equal(await confirm.getByRole('button').count(), 0)
+    assert.equal(suite.smtp.messages.filter((m) => m.to.includes(email)).length, 2)
+    assert.deepEqual(problems, [])
+    assert.deepEqual(phone.problems, [])
+  })
+
+  test('a campaign that does not ask for it mails nothing and shows no such notice', async () => {
+    const { app, baseUrl } = suite.server
+    const slug = await createCampaign(app)
+    const { page, problems } = await openPage(await suite.newContext(), `${baseUrl}/c/${slug}`)
+    await page.locator('#join-name').fill('Bea')
+    await page.locator('#join-email').fill(`bea.${randomBytes(5).toString('hex')}@example.org`)
+    await page.locator('form[data-testid="join-form"] button[type="submit"]').click()
+    await page.locator('[data-testid="referral-card"]').waitFor()
+    assert.equal(await page.locator('[data-testid="confirm-address"]').count(), 0)
+    assert.deepEqual(problems, [])
   })
 })

@@ -3,7 +3,7 @@ import { type TSchema, Type } from 'typebox'
 import type { Dispatcher } from '../../nexus/dispatcher.js'
 import { dispatchWithPayloadAt } from '../../nexus/payload-paths.js'
 import { idempotencyKeyHeader, requestIdFor } from '../../nexus/routes.js'
-import { errors, SecuredBy } from '../../platform/http/schemas.js'
+import { absentBodyAsEmpty, errors, SecuredBy } from '../../platform/http/schemas.js'
 import { Slug } from '../campaign/campaign.schema.js'
 import { Title } from './live.actions.js'
 import { StreamCreated, StreamKeyReset, StreamStep } from './stream.schema.js'
@@ -13,9 +13,6 @@ export interface LifecycleRoutesOptions {
 }
 
 const StreamParams = Type.Object({ slug: Slug, id: Type.String({ pattern: '^[0-9]{1,15}$' }) })
-const emptyBody = async (request: FastifyRequest) => {
-  if (request.body === undefined || request.body === null) request.body = {}
-}
 const StartBody = Type.Object({ title: Type.Optional(Title) }, { additionalProperties: false })
 const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
@@ -56,7 +53,7 @@ export function registerLifecycleRoutes(app: FastifyInstance, { dispatcher }: Li
       {
         onRequest: app.authenticate,
         // A create may come without a body: it is `{}` (no title).
-        ...(s.body ? { preValidation: emptyBody } : {}),
+        ...(s.body ? { preValidation: absentBodyAsEmpty } : {}),
         schema: {
           operationId: s.operationId,
           tags: ['stream'],

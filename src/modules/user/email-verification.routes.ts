@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { errors, SecuredBy } from '../../platform/http/schemas.js'
+import { absentBodyAsEmpty, errors, SecuredBy } from '../../platform/http/schemas.js'
 import type { EmailVerification } from './email-verification.js'
 import {
+  type RequestVerificationBody,
+  RequestVerificationBody as RequestVerificationBodySchema,
   RequestVerificationResponse,
   type VerifyEmailBody,
   VerifyEmailBody as VerifyEmailBodySchema,
@@ -18,6 +20,7 @@ export const emailVerificationRoutes: FastifyPluginAsync<{ emailVerification: Em
     '/api/auth/email/verification',
     {
       onRequest: app.authenticate,
+      preValidation: absentBodyAsEmpty,
       schema: {
         operationId: 'requestEmailVerification',
         tags,
@@ -29,16 +32,22 @@ export const emailVerificationRoutes: FastifyPluginAsync<{ emailVerification: Em
           'the latest sent works. 3 mails per person an hour, those sent at a join included (429 ' +
           '`RATE_LIMITED` with Retry-After). A guest session or an API key: 403 `PERSON_REQUIRED`. Without ' +
           'SMTP_URL, or with nowhere to link to, 503 `MAIL_UNAVAILABLE`. A campaign with ' +
-          '`custom_rules.verify_email_at_join` mails the link to whoever joins it unverified.',
+          '`custom_rules.verify_email_at_join` mails the link to whoever joins it unverified (the join answers ' +
+          '`email_verification: mailed`). With `{campaign}`, one the person joined, the link opens that ' +
+          "campaign's page (PUBLIC_URL/c/{slug}#verify=…, unless EMAIL_VERIFY_URL is set) and the campaign's " +
+          'catalog words the mail, as at the join: a page\'s "send it again". A campaign they did not join: ' +
+          "404 `NOT_A_MEMBER`. No body asks for the console's page.",
+        body: RequestVerificationBodySchema,
         response: {
           200: RequestVerificationResponse,
           202: RequestVerificationResponse,
-          ...errors(401, 403, 429, 503),
+          ...errors(400, 401, 403, 404, 429, 503),
         },
       },
     },
     async (request, reply) => {
-      const status = await emailVerification.request(request.principal!)
+      const { campaign } = request.body as RequestVerificationBody
+      const status = await emailVerification.request(request.principal!, { campaign })
       return reply.status(status === 'sent' ? 202 : 200).send({ status })
     },
   )

@@ -1,4 +1,14 @@
 import { type Static, Type } from 'typebox'
+import { Slug } from '../campaign/campaign.schema.js'
+
+export const RequestVerificationBody = Type.Object(
+  {
+    /** A campaign the person joined: the link opens its page, and its catalog words the mail. */
+    campaign: Type.Optional(Slug),
+  },
+  { additionalProperties: false },
+)
+export type RequestVerificationBody = Static<typeof RequestVerificationBody>
 
 export const RequestVerificationResponse = Type.Object({
   status: Type.Union([Type.Literal('sent'), Type.Literal('already_verified')]),

@@ -6,6 +6,7 @@ import { clientNetwork } from '../../platform/http/client-network.js'
 import {
   BadRequestError,
   ForbiddenError,
+  NotFoundError,
   ServiceUnavailableError,
   TooManyRequestsError,
   UnauthorizedError,
@@ -17,8 +18,8 @@ import { EMAIL_VERIFIED_EVENT } from '../campaign/campaign.schema.js'
 import { withAsciiDomain } from './email.js'
 import { type MailTranslator, mailWords } from './mail-text.js'
 import * as repo from './email-verification.repo.js'
-import { findById } from './user.repo.js'
-import type { Joining } from './user.service.js'
+import { findById, findMembership } from './user.repo.js'
+import type { JoinFollowUp, Joining } from './user.service.js'
 
 /** How long a link works. */
 export const VERIFY_TTL_MS = 24 * 60 * 60_000
@@ -62,8 +63,11 @@ export interface EmailVerificationDeps {
 }
 
 export interface EmailVerification {
-  /** `POST /api/auth/email/verification`: mails the caller a link, unless verified already. */
-  request(principal: Principal): Promise<'sent' | 'already_verified'>
+  /**
+   * `POST /api/auth/email/verification`: mails the caller a link, unless verified already; to the
+   * page of `campaign` (one they joined), as a link mailed at that join is.
+   */
+  request(principal: Principal, options?: { campaign?: string }): Promise<'sent' | 'already_verified'>
   /** `POST /api/auth/email/verify`: the link's address is verified. */
   verify(token: string, caller: { ip: string }): Promise<{ email_verified_at: Date }>
   /**
@@ -73,7 +77,7 @@ export interface EmailVerification {
    * `custom_rules.verify_email_at_join`, and mail, they are mailed a link once the join has
    * committed (within their budget). A new person, or a join again needing no mail, costs no query.
    */
-  joining(trx: Db, join: Joining): Promise<(() => void) | undefined>
+  joining(trx: Db, join: Joining): Promise<JoinFollowUp | undefined>
   /**
    * Inside a transaction whose mailed link proved the person reads `email` (a password reset):
    * verifies it as a verification link would. Run what it returns once that has committed.
@@ -182,7 +186,7 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
   }
 
   return {
-    async request(principal) {
+    async request(principal, options = {}) {
       if (principal.kind !== 'user') {
         throw new ForbiddenError('Only a person signed in has an address to verify', 'PERSON_REQUIRED')
       }
@@ -197,10 +201,14 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
       // Erased since the authenticator's last look: refused as their token now is.
       if (!user?.email || user.erased_at)
         throw new UnauthorizedError('Token has been revoked', 'TOKEN_REVOKED')
+      const { campaign } = options
+      // Else anyone's link could open, and be worded by, a campaign they never saw.
+      if (campaign !== undefined && !(await findMembership(db, campaign, user.id)))
+        throw new NotFoundError(`You have not joined the campaign ${campaign}`, 'NOT_A_MEMBER')
       if (user.email_verified_at) return 'already_verified'
       const wait = await budget(user.id)
       if (wait !== undefined) throw new TooManyRequestsError(wait, 'Too many verification mails asked for')
-      inBackground(sendLink({ id: user.id, email: user.email, locale: user.locale }, mail))
+      inBackground(sendLink({ id: user.id, email: user.email, locale: user.locale }, mail, campaign))
       return 'sent'
     },
 
@@ -229,18 +237,21 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
       if (verifiedAt) {
         if (!newMember) return undefined
         const logged = await repo.logVerified(trx, user.id, EMAIL_VERIFIED_EVENT, eventId, campaign.slug)
-        return logged.length > 0 ? () => told(user.id, logged) : undefined
+        return logged.length > 0 ? { after: () => told(user.id, logged) } : undefined
       }
       const mail = deps.mail
       if (!mail || !verifiesAtJoin(campaign)) return undefined
-      return () =>
-        inBackground(
-          (async () => {
-            // Out of budget (joins again and again): the links already sent still work.
-            if ((await budget(user.id)) !== undefined) return
-            await sendLink({ id: user.id, email, locale: user.locale }, mail, campaign.slug)
-          })(),
-        )
+      return {
+        // Out of budget (joins again and again): no new one, but the links already sent still work.
+        linkMailed: true,
+        after: () =>
+          inBackground(
+            (async () => {
+              if ((await budget(user.id)) !== undefined) return
+              await sendLink({ id: user.id, email, locale: user.locale }, mail, campaign.slug)
+            })(),
+          ),
+      }
     },
 
     async proved(trx, userId, email) {

@@ -139,6 +139,11 @@ export const AuthResponse = Type.Object({
   /** False when this join repeated an earlier one (same person, same code). */
   created: Type.Optional(Type.Boolean()),
   referral: Type.Optional(ReferralOutcome),
+  /**
+   * `mailed`: a link confirming the address is on its way (the campaign's
+   * `custom_rules.verify_email_at_join`, the address not confirmed yet). Absent otherwise.
+   */
+  email_verification: Type.Optional(Type.Literal('mailed')),
 })
 export type AuthResponse = Static<typeof AuthResponse>
 

@@ -84,12 +84,16 @@ export interface Joining {
   /** Their membership of `campaign` was made by this join (not a join again). */
   newMember: boolean
 }
-/**
- * Runs in a join's transaction `trx` (a failure fails the join); what it returns runs once the
- * join has committed and must not throw (email verification's event and mail).
- */
+/** What a join hook asks for once the join has committed. */
+export interface JoinFollowUp {
+  /** Runs after the commit and must not throw (email verification's event and mail). */
+  after?: () => void
+  /** A link confirming the address is being mailed: the answer says so (`email_verification`). */
+  linkMailed?: boolean
+}
+/** Runs in a join's transaction `trx` (a failure fails the join). */
 // biome-ignore lint/suspicious/noConfusingVoidType: a hook with nothing to do after is any `async` function
-export type JoinHook = (trx: Db, joining: Joining) => Promise<void | (() => void)>
+export type JoinHook = (trx: Db, joining: Joining) => Promise<void | JoinFollowUp>
 
 /** Applies a referral code given at join (the referral module provides it). */
 
@@ -260,14 +264,16 @@ export function createUserService(deps: UserServiceDeps): UserService {
   let joinReferral: JoinReferralHook | undefined
   const joinHooks: JoinHook[] = []
 
-  /** The join hooks, in the join's transaction; what they asked to run after its commit. */
-  async function joining(trx: Db, join: Joining): Promise<Array<() => void>> {
+  /** The join hooks, in the join's transaction; what they asked for after its commit. */
+  async function joining(trx: Db, join: Joining) {
     const after: Array<() => void> = []
+    let linkMailed = false
     for (const hook of joinHooks) {
       const then = await hook(trx, join)
-      if (then) after.push(then)
+      if (then?.after) after.push(then.after)
+      linkMailed ||= then?.linkMailed === true
     }
-    return after
+    return { after, linkMailed }
   }
 
   /**
@@ -468,7 +474,13 @@ export function createUserService(deps: UserServiceDeps): UserService {
         ? { text_version: input.consent.text_version.trim(), at: new Date().toISOString() }
         : undefined
       let joined:
-        | { user: repo.UserRow; membership: repo.MembershipRow; created: boolean; after: Array<() => void> }
+        | {
+            user: repo.UserRow
+            membership: repo.MembershipRow
+            created: boolean
+            after: Array<() => void>
+            linkMailed: boolean
+          }
         | undefined
       let existed = false
       for (let attempt = 0; attempt < 3 && !joined; attempt++) {
@@ -487,7 +499,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
             // Consent given on this join's form is on record, as at a first join.
             if (consent) await repo.recordConsent(trx, existing.id, campaign.slug, consent)
             const join = { campaign, user: existing, newPerson: false, newMember: m.created }
-            return { ...m, after: await joining(trx, join) }
+            return { ...m, ...(await joining(trx, join)) }
           })
           if (!m) continue
           joined = { user: existing, ...m }
@@ -530,7 +542,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
           return {
             user,
             ...m,
-            after: await joining(trx, { campaign, user, newPerson: true, newMember: m.created }),
+            ...(await joining(trx, { campaign, user, newPerson: true, newMember: m.created })),
           }
         })
       }
@@ -594,6 +606,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
         expires_at: new Date(issued.principal.exp! * 1000).toISOString(),
         created: joined.created,
         ...(referral ? { referral } : {}),
+        ...(joined.linkMailed ? { email_verification: 'mailed' as const } : {}),
       }
     },
 

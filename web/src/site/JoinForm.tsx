@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { AuthResult, OvasabiClient } from '../../../client/index.js'
 import { loadUser, type StoredUser, saveToken, saveUser, withMembership } from '../shared/session.js'
+import { ConfirmAddress } from './ConfirmAddress.js'
 import { hueFor } from './Cursors.js'
 import { InputField } from './Field.js'
 import { FormStatus } from './FormStatus.js'
@@ -66,6 +67,8 @@ export function JoinForm(props: {
   const [name, setName] = useState('')
   /** Why the code given with the join was not applied (kept for the referral card). */
   const [refused, setRefused] = useState<StringKey>()
+  /** The address a link to confirm it was mailed to by this join. */
+  const [mailedTo, setMailedTo] = useState<string>()
   const ref = new URLSearchParams(location.search).get('ref') ?? ''
   const form = useRef<HTMLFormElement>(null)
   const [attempt, setAttempt] = useState(0)
@@ -90,6 +93,7 @@ export function JoinForm(props: {
     )
     if (!res) return
     setRefused(v.referral_code ? referralProblem(res.referral) : undefined)
+    setMailedTo(res.email_verification === 'mailed' ? res.user.email : undefined)
     saveToken(res.token)
     // This campaign's membership, beside the ones this person joined before on other campaigns'
     // pages: each has its own referral code.
@@ -103,7 +107,12 @@ export function JoinForm(props: {
   }
 
   if (props.user)
-    return <ReferralCard campaign={props.campaign} user={props.user} refused={refused} focus={attempt > 0} />
+    return (
+      <>
+        <ReferralCard campaign={props.campaign} user={props.user} refused={refused} focus={attempt > 0} />
+        {mailedTo && <ConfirmAddress client={props.client} campaign={props.campaign} email={mailedTo} />}
+      </>
+    )
   // The server's field messages are replaced by ours, so no schema wording reaches the visitor.
   const hasLocal = Object.keys(local).length > 0
   const err: Partial<Record<JoinField, string>> = {}

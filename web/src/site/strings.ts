@@ -136,6 +136,11 @@ export const STRINGS = {
     'This confirmation link no longer works: it expired, was used already, or a newer one was sent.',
   'verify.failed': 'Your email address could not be confirmed just now.',
   'verify.retry': 'Try again',
+  // After a join that mailed such a link.
+  'verify.mailed': 'We sent a link to {email}: open it to confirm your address.',
+  'verify.resend': 'Send the link again',
+  'verify.resent': 'A new link is on its way to {email}. Only the newest one works.',
+  'verify.already': 'Your email address is already confirmed.',
   'cursor.guest': 'Guest {id}',
   /** `document.title`: the campaign's own title, then what the page is. */
   'page.title': '{title}: live campaigns',
