@@ -355,6 +355,19 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onFallback: (err) =>
       app.log.warn({ err }, 'rate limits: Redis failed; each node counts on its own until it answers'),
   })
+  const translations = localization.createLocalizationService({
+    db,
+    config,
+    registry: platform.metrics.registry,
+  })
+  // Mails and the welcome go in their reader's locale, worded by a campaign's catalog or
+  // translated (else English).
+  const mailLanguage = {
+    translate: localization.mailTranslator(translations),
+    // Expected without LibreTranslate (a catalog may still word it); a fault with it.
+    onUntranslated: (err: unknown) =>
+      app.log[config.LIBRETRANSLATE_URL ? 'warn' : 'debug']({ err }, 'sent in English: not translated'),
+  }
   const users = user.createUserService({
     db,
     tokens: platform.tokens,
@@ -364,19 +377,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sessionMaxAgeSeconds: config.SESSION_MAX_AGE_SECONDS,
     onRehashError: (err) =>
       app.log.warn({ err }, 'password rehash at login not stored; the old hash still verifies'),
+    ...mailLanguage,
   })
-  const translations = localization.createLocalizationService({
-    db,
-    config,
-    registry: platform.metrics.registry,
-  })
-  // Mails go in their reader's locale, worded by a campaign's catalog or translated (else English).
-  const mailLanguage = {
-    translate: localization.mailTranslator(translations),
-    // Expected without LibreTranslate (a catalog may still word it); a fault with it.
-    onUntranslated: (err: unknown) =>
-      app.log[config.LIBRETRANSLATE_URL ? 'warn' : 'debug']({ err }, 'mail sent in English: not translated'),
-  }
   const mailer = config.SMTP_URL
     ? await createMailer(config.SMTP_URL, config.MAIL_FROM ?? defaultSender(config.PUBLIC_URL))
     : undefined

@@ -1,7 +1,8 @@
-// Mails in their reader's language: a verification or password reset mail goes in the locale the
-// person joined with, worded by the campaign's catalog (`mail.verify.*`) where it has the key,
-// else translated by LibreTranslate (a local fake speaking its API); in English, whole, for a
-// person without a locale, and when translation fails. The link is never translated.
+// Mails in their reader's language: a verification or password reset mail (and the welcome
+// notification at a join) goes in the locale the person joined with, worded by the campaign's
+// catalog (`mail.verify.*`) where it has the key, else translated by LibreTranslate (a local fake
+// speaking its API); in English, whole, for a person without a locale, and when translation fails.
+// The link is never translated.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
@@ -11,6 +12,7 @@ import { startSmtpReceiver } from './fixtures/smtp-receiver.js'
 import {
   adminHeaders,
   buildTestApp,
+  captureFrames,
   createCampaign,
   DIALECTS,
   guestToken,
@@ -124,6 +126,45 @@ for (const dialect of DIALECTS) {
         assert.match(english.text, /works once, for 24 hours/)
       } finally {
         upstream.down = false
+      }
+    })
+
+    it("welcomes a new member's sockets in the locale joined with: the catalog's words, else translated, else English", async () => {
+      const welcomes: string[] = []
+      const stop = await captureFrames(ctx.app, ({ frame }) => {
+        const f = frame as { type: string; event?: string; message?: string }
+        if (f.type === 'notification' && f.event === 'user.welcome') welcomes.push(f.message!)
+      })
+      try {
+        const slug = await createCampaign(ctx.app)
+        const put = await ctx.app.inject({
+          method: 'PUT',
+          url: `/api/campaign/${slug}/catalog`,
+          headers: adminHeaders,
+          payload: { 'notification.welcome.message': { fr: 'Bienvenue sur {campaign}, {name} !' } },
+        })
+        assert.equal(put.statusCode, 200, put.body)
+        const welcomed = (n: number) => waitFor(() => welcomes.length >= n, `welcome ${n}`)
+        await join(ctx.app, slug, 'de')
+        await welcomed(1)
+        // The title and the name are arguments: filled in as written, after translation.
+        assert.equal(welcomes[0], `[de] WELCOME TO Test ${slug}, Ada!`)
+        await join(ctx.app, slug, 'fr')
+        await welcomed(2)
+        assert.equal(welcomes[1], `Bienvenue sur Test ${slug}, Ada !`)
+        await join(ctx.app, slug)
+        await welcomed(3)
+        assert.equal(welcomes[2], `Welcome to Test ${slug}, Ada!`)
+        upstream.down = true
+        try {
+          await join(ctx.app, slug, 'it')
+          await welcomed(4)
+          assert.equal(welcomes[3], `Welcome to Test ${slug}, Ada!`)
+        } finally {
+          upstream.down = false
+        }
+      } finally {
+        await stop()
       }
     })
 

@@ -268,7 +268,7 @@ export const StreamEventFrame = Type.Union(
 
 /**
  * A notification for the user: a lead's status moved (`quote.service.ts` notifySubmitter), or the
- * welcome on joining (`user.service.ts`).
+ * welcome on joining (`user.service.ts`, its `message` in the locale joined with).
  */
 export const NotificationFrame = Type.Union(
   [

@@ -9,11 +9,11 @@ export type MailTranslator = (
   campaign?: string,
 ) => Promise<Record<string, string>>
 
-/** A mail's words: a subject and its paragraphs, each an ICU message with `{name}` arguments. */
-export interface MailWords {
-  subject: string
-  [sentence: string]: string
-}
+/**
+ * A mail's words (a subject and its paragraphs) or a notification's: each an ICU message with
+ * `{name}` arguments.
+ */
+export type MailWords = Record<string, string>
 
 /**
  * Each `{name}` in `text` given its value, if it has one of its own (`{constructor}` is no argument);

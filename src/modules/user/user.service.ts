@@ -18,6 +18,7 @@ import {
 import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
+import { type MailTranslator, mailWords } from './mail-text.js'
 import { canonicalLocale } from '../localization/locale.js'
 import { accountEmail, holdsEmailAddress, NAME_HOLDS_EMAIL_HINT, storedForms } from './email.js'
 import { burnPasswordCheck, hashPassword } from '../../platform/auth/password-hash.js'
@@ -197,7 +198,14 @@ export interface UserServiceDeps {
    * (the login goes on; the old hash still verifies, and the next login tries again).
    */
   onRehashError?: (err: unknown) => void
+  /** The welcome in the person's locale, as their mails are (see `mailWords`); English without it. */
+  translate?: MailTranslator
+  /** A welcome sent in English because its words could not be translated. */
+  onUntranslated?: (err: unknown) => void
 }
+
+/** The welcome notification a new member's sockets get, keyed `notification.welcome.*` in a catalog. */
+export const WELCOME_NOTIFICATION = { message: 'Welcome to {campaign}, {name}!' }
 
 export interface LoginLimits {
   /** Attempts from one client network, whatever the addresses. */
@@ -443,6 +451,35 @@ export function createUserService(deps: UserServiceDeps): UserService {
    */
   const findByEmail = (typed: string, email: string) => repo.findAccount(db, typed, email)
 
+  /**
+   * The new member's sockets are welcomed in the locale they joined with: the campaign's catalog
+   * (`notification.welcome.message`), else translated; in English without a locale, or when it
+   * could not be. The campaign's title and the person's name go in as written.
+   */
+  async function welcome(campaign: Campaign, user: repo.UserRow, referralCode: string) {
+    const words = await mailWords(
+      WELCOME_NOTIFICATION,
+      { campaign: campaign.title, name: user.display_name },
+      {
+        locale: user.locale,
+        translate: deps.translate,
+        prefix: 'notification.welcome',
+        campaign: campaign.slug,
+      },
+      deps.onUntranslated,
+    )
+    await deps.publisher.publish(
+      { scope: 'user', campaign: campaign.slug, user_id: user.id },
+      {
+        type: 'notification',
+        event: 'user.welcome',
+        campaign: campaign.slug,
+        message: words.message,
+        referral_code: referralCode,
+      },
+    )
+  }
+
   function view(user: repo.UserRow, membership?: repo.MembershipRow): UserView {
     return {
       id: user.id,
@@ -585,20 +622,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
         }
       }
       for (const then of joined.after) then()
-      if (joined.created) {
-        void deps.publisher
-          .publish(
-            { scope: 'user', campaign: campaign.slug, user_id: user.id },
-            {
-              type: 'notification',
-              event: 'user.welcome',
-              campaign: campaign.slug,
-              message: `Welcome to ${campaign.title}, ${user.display_name}!`,
-              referral_code: joined.membership.referral_code,
-            },
-          )
-          .catch(() => {})
-      }
+      if (joined.created) void welcome(campaign, user, joined.membership.referral_code).catch(() => {})
       return {
         user: view(user, joined.membership),
         token: issued.token,
