@@ -360,10 +360,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
     registry: platform.metrics.registry,
   })
-  // Mails and the welcome go in their reader's locale, worded by a campaign's catalog or
-  // translated (else English).
-  const mailLanguage = {
-    translate: localization.mailTranslator(translations),
+  // Mails and notifications to one person (the welcome, a lead's status) go in their locale,
+  // worded by a campaign's catalog or translated (else English).
+  const readerLanguage = {
+    translate: localization.readerTranslator(translations),
     // Expected without LibreTranslate (a catalog may still word it); a fault with it.
     onUntranslated: (err: unknown) =>
       app.log[config.LIBRETRANSLATE_URL ? 'warn' : 'debug']({ err }, 'sent in English: not translated'),
@@ -377,7 +377,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sessionMaxAgeSeconds: config.SESSION_MAX_AGE_SECONDS,
     onRehashError: (err) =>
       app.log.warn({ err }, 'password rehash at login not stored; the old hash still verifies'),
-    ...mailLanguage,
+    ...readerLanguage,
   })
   const mailer = config.SMTP_URL
     ? await createMailer(config.SMTP_URL, config.MAIL_FROM ?? defaultSender(config.PUBLIC_URL))
@@ -397,7 +397,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...(mailer && verifyUrl
       ? { mail: { mailer, verifyUrl, ...(campaignPage ? { campaignPage } : {}) } }
       : {}),
-    ...mailLanguage,
+    ...readerLanguage,
     onError: (err) => app.log.error({ err }, 'email verification mail not sent'),
   })
   users.onJoin(emailVerification.joining)
@@ -412,7 +412,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         .passwordResetFrom(email, ip)
         .catch((err) => app.log.warn({ err }, 'login budget not restored after a password reset')),
     ...(mailer && resetUrl ? { mail: { mailer, resetUrl } } : {}),
-    ...mailLanguage,
+    ...readerLanguage,
     onError: (err) => app.log.error({ err }, 'password reset mail not sent'),
   })
   users.onErase((person, trx) => passwordReset.forget(person.user_id, trx))
@@ -499,7 +499,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onError: (err) => app.log.warn({ err }, 'a notice to the other nodes’ webhook workers was not sent'),
   })
   const stopFollowing = await notification.followWorkerNotices(platform.bus, deliveryWorker)
-  const quotes = quote.createQuoteService({ db, limiter, publisher, webhooks })
+  const quotes = quote.createQuoteService({ db, limiter, publisher, webhooks, ...readerLanguage })
   quote.registerActions(actions, quotes)
   users.onErase(async (person, trx) => {
     await quotes.eraseByUser(person.user_id, trx)

@@ -1,8 +1,8 @@
-// Mails in their reader's language: a verification or password reset mail (and the welcome
-// notification at a join) goes in the locale the person joined with, worded by the campaign's
-// catalog (`mail.verify.*`) where it has the key, else translated by LibreTranslate (a local fake
-// speaking its API); in English, whole, for a person without a locale, and when translation fails.
-// The link is never translated.
+// Mails and notifications in their reader's language: a verification or password reset mail, the
+// welcome at a join and a lead's status notification go in the locale the person joined (or sent
+// the lead) with, worded by the campaign's catalog (`mail.verify.*`, `notification.*`) where it has
+// the key, else translated by LibreTranslate (a local fake speaking its API); in English, whole,
+// without a locale, and when translation fails. The link is never translated.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
@@ -163,6 +163,62 @@ for (const dialect of DIALECTS) {
         } finally {
           upstream.down = false
         }
+      } finally {
+        await stop()
+      }
+    })
+
+    it("tells a lead's submitter of its status in the locale it was sent with", async () => {
+      const told: string[] = []
+      const stop = await captureFrames(ctx.app, ({ frame }) => {
+        const f = frame as { type: string; kind?: string; message?: string }
+        if (f.type === 'notification' && f.kind === 'quote.status') told.push(f.message!)
+      })
+      try {
+        const slug = await createCampaign(ctx.app)
+        const put = await ctx.app.inject({
+          method: 'PUT',
+          url: `/api/campaign/${slug}/catalog`,
+          headers: adminHeaders,
+          payload: { 'notification.quote.won.message': { fr: 'Votre devis est accepté' } },
+        })
+        assert.equal(put.statusCode, 200, put.body)
+        const moved = async (locale: string | undefined, ...statuses: string[]) => {
+          const { token } = await guestToken(ctx.app)
+          const sent = await ctx.app.inject({
+            method: 'POST',
+            url: '/api/quote',
+            headers: { authorization: `Bearer ${token}` },
+            payload: {
+              campaign: slug,
+              name: 'Ada',
+              email: `ada.${randomBytes(5).toString('hex')}@example.org`,
+              ...(locale ? { locale } : {}),
+            },
+          })
+          assert.equal(sent.statusCode, 200, sent.body)
+          const id = JSON.stringify(json(sent)).match(/"(?:lead_id|id)":"([^"]+)"/)![1]
+          const before = told.length
+          for (const status of statuses) {
+            const res = await ctx.app.inject({
+              method: 'PATCH',
+              url: `/api/campaign/${slug}/leads/${id}`,
+              headers: adminHeaders,
+              payload: { status },
+            })
+            assert.equal(res.statusCode, 200, res.body)
+          }
+          // Each status to the lead's guest session (no person behind it): one notification each.
+          await waitFor(() => told.length >= before + statuses.length, 'the status notifications')
+          return told.slice(before)
+        }
+        assert.deepEqual(await moved('de', 'contacted'), ['[de] YOUR QUOTE IS BEING PROCESSED'])
+        assert.deepEqual(await moved('fr', 'contacted', 'qualified', 'won'), [
+          '[fr] YOUR QUOTE IS BEING PROCESSED',
+          '[fr] YOUR QUOTE IS BEING PROCESSED',
+          'Votre devis est accepté',
+        ])
+        assert.deepEqual(await moved(undefined, 'contacted'), ['Your quote is being processed'])
       } finally {
         await stop()
       }

@@ -2,4 +2,4 @@ export { registerLocalizationActions as registerActions } from './localization.a
 export { localizationManifest as manifest } from './localization.manifest.js'
 export { localizationRoutes as routes } from './localization.routes.js'
 export { createLocalizationService, type LocalizationService } from './localization.service.js'
-export { mailTranslator } from './mail-translator.js'
+export { readerTranslator } from './reader-translator.js'

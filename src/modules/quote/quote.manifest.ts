@@ -7,7 +7,7 @@ export const quoteManifest: ModuleManifest = {
   description:
     'Leads (QuoteService): validated capture with spam defences, 24 h dedupe, lifecycle, admin list and CSV export',
   capabilities: ['quote.submit', 'quote.lifecycle', 'quote.list', 'quote.export', 'quote.erase'],
-  dependencies: ['nexus', 'campaign', 'notification', 'realtime', 'database', 'ratelimit'],
+  dependencies: ['nexus', 'campaign', 'notification', 'realtime', 'database', 'ratelimit', 'localization'],
   endpoints: [
     { method: 'POST', path: '/api/quote', auth: 'session', summary: 'Submit a lead' },
     { method: 'GET', path: '/api/quote/:id', auth: 'session', summary: "Read one's own lead status" },

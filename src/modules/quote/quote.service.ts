@@ -17,6 +17,7 @@ import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { HandedRow } from '../notification/delivery-worker.js'
 import type { WebhookService } from '../notification/webhook.service.js'
 import { scrubSubmitterEvents } from '../analytics/analytics.erase.js'
+import { type ReaderTranslator, readerWords } from '../localization/reader-words.js'
 import { isDisposableEmail } from '../user/email.js'
 import { leadEmail } from './lead-email.js'
 import * as repo from './quote.repo.js'
@@ -74,6 +75,10 @@ export interface QuoteServiceDeps {
   limiter: RateLimiter
   publisher: RealtimePublisher
   webhooks: Pick<WebhookService, 'enqueue' | 'deliver' | 'scrubSubjects' | 'nudge'>
+  /** A status notification in the lead's locale (see `readerWords`); English without it. */
+  translate?: ReaderTranslator
+  /** A status notification sent in English because its words could not be translated. */
+  onUntranslated?: (err: unknown) => void
 }
 
 interface RateRule {
@@ -265,14 +270,29 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
     )
   }
 
+  /**
+   * The submitter's sockets are told their lead moved, in the locale the lead was sent with: the
+   * campaign's catalog (`notification.quote.{status}.message`), else translated, else English.
+   */
   async function notifySubmitter(lead: repo.LeadRow) {
+    const words = await readerWords(
+      { message: STATUS_MESSAGES[lead.status] },
+      {},
+      {
+        locale: lead.locale,
+        translate: deps.translate,
+        prefix: `notification.quote.${lead.status}`,
+        campaign: lead.campaign_slug,
+      },
+      deps.onUntranslated,
+    )
     const frame = {
       type: 'notification',
       campaign_id: lead.campaign_slug,
       kind: 'quote.status',
       lead_id: lead.id,
       status: lead.status,
-      message: STATUS_MESSAGES[lead.status],
+      message: words.message,
       timestamp: new Date().toISOString(),
     }
     const sends = [

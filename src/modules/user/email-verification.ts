@@ -16,7 +16,7 @@ import type { Mailer } from '../../platform/mail.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
 import { EMAIL_VERIFIED_EVENT } from '../campaign/campaign.schema.js'
 import { withAsciiDomain } from './email.js'
-import { type MailTranslator, mailWords } from './mail-text.js'
+import { type ReaderTranslator, readerWords } from '../localization/reader-words.js'
 import * as repo from './email-verification.repo.js'
 import { findById, findMembership } from './user.repo.js'
 import type { JoinFollowUp, Joining } from './user.service.js'
@@ -54,8 +54,8 @@ export interface EmailVerificationDeps {
    */
   mail?: { mailer: Mailer; verifyUrl: string; campaignPage?: (slug: string) => string }
   limits?: VerifyLimits
-  /** Mails in the person's locale (see `mailWords`); English without it. */
-  translate?: MailTranslator
+  /** Mails in the person's locale (see `readerWords`); English without it. */
+  translate?: ReaderTranslator
   /** A link that could not be made or mailed (the caller was answered before it was tried). */
   onError?: (err: unknown) => void
   /** A mail sent in English because its words could not be translated. */
@@ -166,7 +166,7 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
     if (!stored) return
     const page = campaign && mail.campaignPage ? mail.campaignPage(campaign) : undefined
     const link = page ? `${page}#verify=${token}` : `${mail.verifyUrl}#token=${token}`
-    const words = await mailWords(
+    const words = await readerWords(
       VERIFY_MAIL,
       { site: new URL(link).host, email: user.email, hours: VERIFY_TTL_MS / 3_600_000 },
       { locale: user.locale, translate: deps.translate, prefix: 'mail.verify', campaign },

@@ -6,7 +6,7 @@ import { BadRequestError, ServiceUnavailableError, TooManyRequestsError } from '
 import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { Mailer } from '../../platform/mail.js'
 import { accountEmail, withAsciiDomain } from './email.js'
-import { type MailTranslator, mailWords } from './mail-text.js'
+import { type ReaderTranslator, readerWords } from '../localization/reader-words.js'
 import type { EmailVerification } from './email-verification.js'
 import { endEverySession } from './logout.js'
 import { assertStrongPassword } from './password.js'
@@ -51,8 +51,8 @@ export interface PasswordResetDeps {
   /** A reset link proves the person reads the address's mail: it verifies the address too. */
   emailVerification?: Pick<EmailVerification, 'proved'>
   limits?: ResetLimits
-  /** Mails in the person's locale (see `mailWords`); English without it. */
-  translate?: MailTranslator
+  /** Mails in the person's locale (see `readerWords`); English without it. */
+  translate?: ReaderTranslator
   /** A link that could not be made or mailed (the caller was answered before it was tried). */
   onError?: (err: unknown) => void
   /** A mail sent in English because its words could not be translated. */
@@ -141,7 +141,7 @@ export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
     if (!user?.email || user.erased_at) return
     const token = randomBytes(32).toString('base64url')
     await repo.storeResetToken(db, user.id, sha256(token), RESET_TTL_MS)
-    const words = await mailWords(
+    const words = await readerWords(
       RESET_MAIL,
       { site: new URL(mail.resetUrl).host, email: user.email, minutes: RESET_TTL_MS / 60_000 },
       { locale: user.locale, translate: deps.translate, prefix: 'mail.reset' },

@@ -18,7 +18,7 @@ import {
 import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { RealtimePublisher } from '../../realtime/publish.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
-import { type MailTranslator, mailWords } from './mail-text.js'
+import { type ReaderTranslator, readerWords } from '../localization/reader-words.js'
 import { canonicalLocale } from '../localization/locale.js'
 import { accountEmail, holdsEmailAddress, NAME_HOLDS_EMAIL_HINT, storedForms } from './email.js'
 import { burnPasswordCheck, hashPassword } from '../../platform/auth/password-hash.js'
@@ -198,8 +198,8 @@ export interface UserServiceDeps {
    * (the login goes on; the old hash still verifies, and the next login tries again).
    */
   onRehashError?: (err: unknown) => void
-  /** The welcome in the person's locale, as their mails are (see `mailWords`); English without it. */
-  translate?: MailTranslator
+  /** The welcome in the person's locale, as their mails are (see `readerWords`); English without it. */
+  translate?: ReaderTranslator
   /** A welcome sent in English because its words could not be translated. */
   onUntranslated?: (err: unknown) => void
 }
@@ -457,7 +457,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
    * could not be. The campaign's title and the person's name go in as written.
    */
   async function welcome(campaign: Campaign, user: repo.UserRow, referralCode: string) {
-    const words = await mailWords(
+    const words = await readerWords(
       WELCOME_NOTIFICATION,
       { campaign: campaign.title, name: user.display_name },
       {

@@ -1,7 +1,7 @@
-// A mail's words: arguments filled in after translation, and English, whole, when translation fails.
+// A mail's or notification's words: arguments filled in after translation, and English, whole, when translation fails.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { fillIn, type MailTranslator, mailWords } from '../src/modules/user/mail-text.js'
+import { fillIn, type ReaderTranslator, readerWords } from '../src/modules/localization/reader-words.js'
 
 const ENGLISH = { subject: 'Hello {name}', body: 'Your address is {email}.' }
 
@@ -17,11 +17,11 @@ describe('mail words', () => {
 
   it('asks the translator with keys under the prefix, in the reader locale, for the campaign', async () => {
     const asked: unknown[] = []
-    const translate: MailTranslator = async (english, locale, campaign) => {
+    const translate: ReaderTranslator = async (english, locale, campaign) => {
       asked.push({ english, locale, campaign })
       return Object.fromEntries(Object.entries(english).map(([k, v]) => [k, `${locale}: ${v}`]))
     }
-    const words = await mailWords(
+    const words = await readerWords(
       ENGLISH,
       { name: 'Ada', email: 'ada@example.org' },
       { locale: 'de', translate, prefix: 'mail.test', campaign: 'launch' },
@@ -40,26 +40,29 @@ describe('mail words', () => {
     const values = { name: 'Ada', email: 'ada@example.org' }
     const english = { subject: 'Hello Ada', body: 'Your address is ada@example.org.' }
     let calls = 0
-    const counting: MailTranslator = async (e) => {
+    const counting: ReaderTranslator = async (e) => {
       calls++
       return e
     }
     assert.deepEqual(
-      await mailWords(ENGLISH, values, { locale: null, translate: counting, prefix: 'm' }),
+      await readerWords(ENGLISH, values, { locale: null, translate: counting, prefix: 'm' }),
       english,
     )
     assert.equal(calls, 0)
     assert.deepEqual(
-      await mailWords(ENGLISH, values, { locale: 'fr', translate: undefined, prefix: 'm' }),
+      await readerWords(ENGLISH, values, { locale: 'fr', translate: undefined, prefix: 'm' }),
       english,
     )
 
     const errors: unknown[] = []
-    const failing: MailTranslator = async () => {
+    const failing: ReaderTranslator = async () => {
       throw new Error('upstream down')
     }
-    const words = await mailWords(ENGLISH, values, { locale: 'fr', translate: failing, prefix: 'm' }, (err) =>
-      errors.push(err),
+    const words = await readerWords(
+      ENGLISH,
+      values,
+      { locale: 'fr', translate: failing, prefix: 'm' },
+      (err) => errors.push(err),
     )
     assert.deepEqual(words, english)
     assert.equal(errors.length, 1)

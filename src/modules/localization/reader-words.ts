@@ -1,9 +1,9 @@
 /**
- * Translates a mail's sentences, keyed, from English into a reader's locale: the localization
- * module provides it (a campaign's catalog entry for the key first, then the cache and
+ * Translates a mail's or notification's sentences, keyed, from English into a reader's locale: the
+ * localization module provides it (a campaign's catalog entry for the key first, then the cache and
  * LibreTranslate). Throws when it cannot.
  */
-export type MailTranslator = (
+export type ReaderTranslator = (
   english: Record<string, string>,
   locale: string,
   campaign?: string,
@@ -13,7 +13,7 @@ export type MailTranslator = (
  * A mail's words (a subject and its paragraphs) or a notification's: each an ICU message with
  * `{name}` arguments.
  */
-export type MailWords = Record<string, string>
+export type ReaderWords = Record<string, string>
 
 /**
  * Each `{name}` in `text` given its value, if it has one of its own (`{constructor}` is no argument);
@@ -29,12 +29,17 @@ export function fillIn(text: string, values: Record<string, string | number>): s
  * `english` in the reader's `locale` when there is one and a translator, keyed `{prefix}.{key}`
  * (what a campaign's catalog names them by), then filled in with `values`. English, whole, when
  * anything could not be translated: a mail half in one language reads worse than one in English,
- * and the mail goes either way.
+ * and the mail (or notification) goes either way.
  */
-export async function mailWords<W extends MailWords>(
+export async function readerWords<W extends ReaderWords>(
   english: W,
   values: Record<string, string | number>,
-  reader: { locale: string | null; translate: MailTranslator | undefined; prefix: string; campaign?: string },
+  reader: {
+    locale: string | null
+    translate: ReaderTranslator | undefined
+    prefix: string
+    campaign?: string
+  },
   onError?: (err: unknown) => void,
 ): Promise<W> {
   let words: Record<string, string> = english
