@@ -5,15 +5,13 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import type { LightMyRequestResponse } from 'fastify'
 import { EMAIL_VERIFIED_EVENT } from '../src/modules/campaign/campaign.schema.js'
 import * as verification from '../src/modules/user/email-verification.repo.js'
 import { VERIFY_TTL_MS } from '../src/modules/user/email-verification.js'
 import * as users from '../src/modules/user/user.repo.js'
 import { startSmtpReceiver } from './fixtures/smtp-receiver.js'
-import { buildTestApp, createCampaign, joinAs, json, type TestContext } from './helper.js'
-import { someoneWaitsOnLock } from './pg-lock-fixtures.js'
-import { waitFor } from './wait-for.js'
+import { buildTestApp, createCampaign, joinAs, json, newMember, type TestContext } from './helper.js'
+import { requestWhileHolding } from './pg-lock-fixtures.js'
 
 describe('email verification racing a join and an erasure (postgres)', {
   skip: !process.env.DATABASE_URL && 'DATABASE_URL is not set',
@@ -45,41 +43,35 @@ describe('email verification racing a join and an erasure (postgres)', {
     const { app } = ctx
     const first = await createCampaign(app)
     const second = await createCampaign(app)
-    const email = `ada.${randomBytes(5).toString('hex')}@example.org`
-    const joined = await joinAs(app, first, email)
-    assert.equal(joined.statusCode, 201, joined.body)
-    const id = json(joined).user.id as string
+    const { email, id, token } = await newMember(app, first, 'ada')
 
     // What a verification link's use runs (EmailVerification.verify), held open while the person
     // joins a second campaign: the join read them unverified, and the verification cannot see a
     // membership not yet committed.
-    let joinedAgain: LightMyRequestResponse | undefined
-    await db()
-      .transaction()
-      .execute(async (trx) => {
+    const joinedAgain = await requestWhileHolding(
+      db(),
+      async (trx) => {
         const marked = await verification.markVerified(trx, id, email)
         assert.equal(marked?.now, true)
-        const pending = joinAs(app, second, email, json(joined).token).then((res) => {
-          joinedAgain = res
-        })
-        await Promise.race([someoneWaitsOnLock(db()), pending])
-        assert.deepEqual(
-          await verification.logVerified(
-            trx,
-            id,
-            EMAIL_VERIFIED_EVENT,
-            () => `evt_${randomBytes(8).toString('hex')}`,
-          ),
-          [first],
+      },
+      () => joinAs(app, second, email, token),
+      async (trx) => {
+        const logged = await verification.logVerified(
+          trx,
+          id,
+          EMAIL_VERIFIED_EVENT,
+          () => `evt_${randomBytes(8).toString('hex')}`,
         )
-      })
-    await waitFor(() => joinedAgain, 'the second join')
-    assert.equal(joinedAgain!.statusCode, 201, joinedAgain!.body)
+        assert.deepEqual(logged, [first])
+      },
+      'the second join',
+    )
+    assert.equal(joinedAgain.statusCode, 201, joinedAgain.body)
     assert.equal((await verifiedEvents(id, first)).length, 1)
     assert.equal((await verifiedEvents(id, second)).length, 1)
 
     // Joining again logs nothing more.
-    const again = await joinAs(app, second, email, json(joinedAgain!).token)
+    const again = await joinAs(app, second, email, json(joinedAgain).token)
     assert.equal(again.statusCode, 200, again.body)
     assert.equal((await verifiedEvents(id, second)).length, 1)
   })
@@ -87,29 +79,22 @@ describe('email verification racing a join and an erasure (postgres)', {
   it('stores no link, and mails none, for a person erased while it was being stored', async () => {
     const { app } = ctx
     const slug = await createCampaign(app)
-    const email = `grace.${randomBytes(5).toString('hex')}@example.org`
-    const joined = await joinAs(app, slug, email)
-    assert.equal(joined.statusCode, 201, joined.body)
-    const id = json(joined).user.id as string
+    const { email, id } = await newMember(app, slug, 'grace')
 
-    let stored: boolean | undefined
-    await db()
-      .transaction()
-      .execute(async (trx) => {
-        await users.lockForErasure(trx, id)
-        const storing = verification
-          .storeVerifyToken(
-            db(),
-            { userId: id, email, tokenHash: randomBytes(32).toString('hex') },
-            VERIFY_TTL_MS,
-          )
-          .then((s) => {
-            stored = s
-          })
-        await Promise.race([someoneWaitsOnLock(db()), storing])
+    const stored = await requestWhileHolding(
+      db(),
+      (trx) => users.lockForErasure(trx, id),
+      () =>
+        verification.storeVerifyToken(
+          db(),
+          { userId: id, email, tokenHash: randomBytes(32).toString('hex') },
+          VERIFY_TTL_MS,
+        ),
+      async (trx) => {
         assert.ok(await users.erase(trx, id))
-      })
-    await waitFor(() => stored !== undefined, 'the link stored or refused')
+      },
+      'storing the link',
+    )
     assert.equal(stored, false)
     const links = await db()
       .selectFrom('service_user_email_verification')

@@ -3,13 +3,18 @@
 // erased: the address is free, so it joins a new person. An erasure waiting for a join's lock finds
 // what the join wrote, and revokes the guest session it linked.
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import type { LightMyRequestResponse } from 'fastify'
 import * as users from '../src/modules/user/user.repo.js'
-import { buildTestApp, createCampaign, guestToken, joinAs, json, type TestContext } from './helper.js'
-import { someoneWaitsOnLock } from './pg-lock-fixtures.js'
-import { waitFor } from './wait-for.js'
+import {
+  buildTestApp,
+  createCampaign,
+  guestToken,
+  joinAs,
+  json,
+  newMember,
+  type TestContext,
+} from './helper.js'
+import { requestWhileHolding } from './pg-lock-fixtures.js'
 
 describe('erasure racing a join (postgres)', {
   skip: !process.env.DATABASE_URL && 'DATABASE_URL is not set',
@@ -29,27 +34,21 @@ describe('erasure racing a join (postgres)', {
     const { app } = ctx
     const first = await createCampaign(app)
     const second = await createCampaign(app)
-    const email = `ada.${randomBytes(5).toString('hex')}@example.org`
-    const joined = await joinAs(app, first, email)
-    assert.equal(joined.statusCode, 201, joined.body)
-    const id = json(joined).user.id as string
+    const { email, id, token } = await newMember(app, first, 'ada')
 
     // The erasure's own steps (UserService.erase), held open while the person joins a second
     // campaign with their token, which was still valid when the join read them.
-    let joinedAgain: LightMyRequestResponse | undefined
-    await db()
-      .transaction()
-      .execute(async (trx) => {
-        await users.lockForErasure(trx, id)
-        const pending = joinAs(app, second, email, json(joined).token).then((res) => {
-          joinedAgain = res
-        })
-        await Promise.race([someoneWaitsOnLock(db(), 'the join waiting for the erasure'), pending])
+    const joinedAgain = await requestWhileHolding(
+      db(),
+      (trx) => users.lockForErasure(trx, id),
+      () => joinAs(app, second, email, token),
+      async (trx) => {
         assert.ok(await users.erase(trx, id))
-      })
-    await waitFor(() => joinedAgain, 'the join')
-    assert.equal(joinedAgain!.statusCode, 201, joinedAgain!.body)
-    const joiner = json(joinedAgain!).user
+      },
+      'the join',
+    )
+    assert.equal(joinedAgain.statusCode, 201, joinedAgain.body)
+    const joiner = json(joinedAgain).user
     assert.notEqual(joiner.id, id, 'not the person erased')
     assert.equal(joiner.email, email, 'the address, free once they were erased')
     assert.equal(await memberIn(id, second), false)
@@ -61,34 +60,26 @@ describe('erasure racing a join (postgres)', {
   it('an erasure waiting for a join finds what it wrote and revokes the guest session it linked', async () => {
     const { app } = ctx
     const slug = await createCampaign(app)
-    const email = `grace.${randomBytes(5).toString('hex')}@example.org`
-    const joined = await joinAs(app, slug, email)
-    assert.equal(joined.statusCode, 201, joined.body)
-    const id = json(joined).user.id as string
+    const { id, token } = await newMember(app, slug, 'grace')
     const guest = await guestToken(app)
 
     // A join again from another guest session (UserService.register's steps), held open while the
     // person erases themself: the erasure waits for it.
-    let erasure: LightMyRequestResponse | undefined
-    await db()
-      .transaction()
-      .execute(async (trx) => {
+    const erasure = await requestWhileHolding(
+      db(),
+      async (trx) => {
         assert.equal(await users.lockUnerased(trx, id), true)
-        await users.linkSession(trx, id, guest.session_id)
-        const pending = app
-          .inject({
-            method: 'DELETE',
-            url: `/api/user/${id}`,
-            headers: { authorization: `Bearer ${json(joined).token}` },
-          })
-          .then((res) => {
-            erasure = res
-          })
-        await Promise.race([someoneWaitsOnLock(db(), 'the erasure waiting for the join'), pending])
-        assert.equal(erasure, undefined, 'the erasure waited for the join')
-      })
-    await waitFor(() => erasure, 'the erasure')
-    assert.equal(erasure!.statusCode, 200, erasure!.body)
+      },
+      () =>
+        app.inject({
+          method: 'DELETE',
+          url: `/api/user/${id}`,
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      (trx) => users.linkSession(trx, id, guest.session_id),
+      'the erasure',
+    )
+    assert.equal(erasure.statusCode, 200, erasure.body)
     const revoked = await db()
       .selectFrom('service_user_revoked_session')
       .select('session_id')

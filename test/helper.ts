@@ -239,6 +239,14 @@ export async function joinAs(app: FastifyInstance, slug: string, email: string, 
   })
 }
 
+/** Someone new (`name` and a fresh address) who joined `slug` without a password, from a guest session. */
+export async function newMember(app: FastifyInstance, slug: string, name = 'ada') {
+  const email = `${name}.${randomBytes(5).toString('hex')}@example.org`
+  const res = await joinAs(app, slug, email)
+  assert.equal(res.statusCode, 201, res.body)
+  return { email, id: json(res).user.id as string, token: json(res).token as string }
+}
+
 /** A token of user `userId` (a participant unless `roles` say otherwise), issued without a login. */
 export async function userToken(
   app: FastifyInstance,

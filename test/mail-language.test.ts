@@ -38,6 +38,30 @@ async function join(app: FastifyInstance, slug: string, locale?: string) {
   return { email, token: json(res).token as string }
 }
 
+/** Pushes onto `into` the message of each notification `pick` takes, until the returned stop. */
+const notifications = (
+  app: FastifyInstance,
+  pick: (frame: { event?: string; kind?: string }) => boolean,
+  into: string[],
+) =>
+  captureFrames(app, ({ frame }) => {
+    const f = frame as { type: string; event?: string; kind?: string; message?: string }
+    if (f.type === 'notification' && pick(f)) into.push(f.message!)
+  })
+
+/** A new campaign whose catalog words `key` in French as `fr`. */
+async function wordedIn(app: FastifyInstance, key: string, fr: string): Promise<string> {
+  const slug = await createCampaign(app)
+  const put = await app.inject({
+    method: 'PUT',
+    url: `/api/campaign/${slug}/catalog`,
+    headers: adminHeaders,
+    payload: { [key]: { fr } },
+  })
+  assert.equal(put.statusCode, 200, put.body)
+  return slug
+}
+
 for (const dialect of DIALECTS) {
   describe(`mails in their reader's language (${dialect})`, () => {
     let ctx: TestContext
@@ -131,19 +155,13 @@ for (const dialect of DIALECTS) {
 
     it("welcomes a new member's sockets in the locale joined with: the catalog's words, else translated, else English", async () => {
       const welcomes: string[] = []
-      const stop = await captureFrames(ctx.app, ({ frame }) => {
-        const f = frame as { type: string; event?: string; message?: string }
-        if (f.type === 'notification' && f.event === 'user.welcome') welcomes.push(f.message!)
-      })
+      const stop = await notifications(ctx.app, (f) => f.event === 'user.welcome', welcomes)
       try {
-        const slug = await createCampaign(ctx.app)
-        const put = await ctx.app.inject({
-          method: 'PUT',
-          url: `/api/campaign/${slug}/catalog`,
-          headers: adminHeaders,
-          payload: { 'notification.welcome.message': { fr: 'Bienvenue sur {campaign}, {name} !' } },
-        })
-        assert.equal(put.statusCode, 200, put.body)
+        const slug = await wordedIn(
+          ctx.app,
+          'notification.welcome.message',
+          'Bienvenue sur {campaign}, {name} !',
+        )
         const welcomed = (n: number) => waitFor(() => welcomes.length >= n, `welcome ${n}`)
         await join(ctx.app, slug, 'de')
         await welcomed(1)
@@ -170,19 +188,9 @@ for (const dialect of DIALECTS) {
 
     it("tells a lead's submitter of its status in the locale it was sent with", async () => {
       const told: string[] = []
-      const stop = await captureFrames(ctx.app, ({ frame }) => {
-        const f = frame as { type: string; kind?: string; message?: string }
-        if (f.type === 'notification' && f.kind === 'quote.status') told.push(f.message!)
-      })
+      const stop = await notifications(ctx.app, (f) => f.kind === 'quote.status', told)
       try {
-        const slug = await createCampaign(ctx.app)
-        const put = await ctx.app.inject({
-          method: 'PUT',
-          url: `/api/campaign/${slug}/catalog`,
-          headers: adminHeaders,
-          payload: { 'notification.quote.won.message': { fr: 'Votre devis est accepté' } },
-        })
-        assert.equal(put.statusCode, 200, put.body)
+        const slug = await wordedIn(ctx.app, 'notification.quote.won.message', 'Votre devis est accepté')
         const moved = async (locale: string | undefined, ...statuses: string[]) => {
           const { token } = await guestToken(ctx.app)
           const sent = await ctx.app.inject({

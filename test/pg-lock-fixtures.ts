@@ -17,17 +17,47 @@ export async function lockWaiters(client: pg.Client, event?: 'advisory'): Promis
   return rows[0].n
 }
 
+/** How many connections to `db`'s database wait on a lock right now. */
+const lockWaitersOn = async (db: Db) => {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and wait_event_type = 'Lock'`.execute(db)
+  return rows[0]!.n
+}
+
 /**
  * Resolves once a connection to `db`'s database waits on a lock (one the test holds in a
  * transaction of its own); throws after `waitFor`'s deadline.
  */
 export const someoneWaitsOnLock = (db: Db, what = 'a transaction waiting for the lock held') =>
-  waitFor(async () => {
-    const { rows } = await sql<{ n: number }>`
-      select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and wait_event_type = 'Lock'`.execute(db)
-    return rows[0]!.n > 0
-  }, what)
+  waitFor(async () => (await lockWaitersOn(db)) > 0, what)
+
+/**
+ * Runs `request` while a transaction of the test's holds what `hold` locked: once the request
+ * waits on it, `finish` runs in that transaction, which then commits; returns the request's
+ * answer. A request that ended without waiting fails the test (it did not race).
+ */
+export async function requestWhileHolding<T>(
+  db: Db,
+  hold: (trx: Db) => Promise<void>,
+  request: () => Promise<T>,
+  finish: (trx: Db) => Promise<void>,
+  what: string,
+): Promise<T> {
+  let pending: Promise<T> | undefined
+  let settled = false
+  await db.transaction().execute(async (trx) => {
+    await hold(trx)
+    pending = request().finally(() => {
+      settled = true
+    })
+    pending.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
+    await waitFor(async () => settled || (await lockWaitersOn(db)) > 0, `${what} waiting on the lock held`)
+    if (settled) throw new Error(`${what} ended without waiting on the lock held`)
+    await finish(trx)
+  })
+  return pending!
+}
 
 /**
  * Runs `request` while `holder` keeps `statement` (an update that locks the rows the request
