@@ -10,6 +10,7 @@ import { closeRedis, createRedis } from '../../src/platform/redis.js'
 import { createRedisPresence } from '../../src/realtime/presence-redis.js'
 import type { PresenceBackend } from '../../src/realtime/presence.js'
 import { REDIS_URL, uniqueSlug } from '../helper.js'
+import { monitorConnection } from '../redis-monitor.js'
 import { waitUntil } from './client.js'
 
 // Presence on Redis Cluster. Its scripts passed keys of several slots (a campaign's users and a
@@ -101,7 +102,6 @@ async function countOf(presence: PresenceBackend, campaign: string, n: number, w
 
 describe('presence on Redis Cluster', { skip: !redisServer && 'no redis-server binary' }, () => {
   let cluster: Awaited<ReturnType<typeof startCluster>>
-  let base: Redis
   let monitor: Redis
   let found: string[]
   const clients: Cluster[] = []
@@ -116,14 +116,12 @@ describe('presence on Redis Cluster', { skip: !redisServer && 'no redis-server b
   }
   before(async () => {
     cluster = await startCluster()
-    base = new Redis(cluster.port, '127.0.0.1')
-    monitor = await base.monitor()
+    monitor = await monitorConnection(`redis://127.0.0.1:${cluster.port}`)
     found = undeclaredKeys(monitor)
   })
   after(() => {
     for (const c of clients) c.disconnect()
     monitor?.disconnect()
-    base?.disconnect()
     cluster?.stop()
   })
 
