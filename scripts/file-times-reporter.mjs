@@ -29,7 +29,13 @@ export default async function* fileTimes(source) {
   const total = [...files.values()].reduce((a, b) => a + b, 0)
   const rows = [...files].sort((a, b) => b[1] - a[1]).slice(0, SHOWN)
   const cwd = `${process.cwd()}/`
-  const relative = (file) => (file ?? '(no file)').replace(cwd, '')
+  // a file of the compiled tree `npm test` runs (scripts/test-tree.mjs) is named by its source
+  const tree = process.env.OVASABI_TEST_TREE ? `${process.env.OVASABI_TEST_TREE}/` : undefined
+  const relative = (file) => {
+    if (!file) return '(no file)'
+    if (tree && file.startsWith(tree)) return file.slice(tree.length).replace(/\.js$/, '.ts')
+    return file.replace(cwd, '')
+  }
   yield `\n# slowest test files (of ${files.size}; ${Math.round(total / 1000)} s in all, run two at a time):\n`
   for (const [file, ms] of rows) yield `#   ${(ms / 1000).toFixed(1).padStart(6)} s  ${relative(file)}\n`
   if (failures.length === 0) return

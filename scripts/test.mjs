@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// `npm test`: every test file under node's test runner (through tsx). PostgreSQL and Redis
-// suites run when DATABASE_URL / REDIS_URL are set; otherwise this says plainly what it skipped.
+// `npm test`: every test file under node's test runner, compiled to JavaScript first
+// (scripts/test-tree.mjs). PostgreSQL and Redis suites run when DATABASE_URL / REDIS_URL are set;
+// otherwise this says plainly what it skipped. `npm test -- test/x.test.ts …` runs only those.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { buildTestTree, compiledPath } from './test-tree.mjs'
 
 function find(dir, out = []) {
   if (!existsSync(dir)) return out
@@ -22,12 +24,13 @@ const skipped = []
 if (!process.env.DATABASE_URL) skipped.push('PostgreSQL suites (set DATABASE_URL=postgres://… to run them)')
 if (!process.env.REDIS_URL) skipped.push('Redis suites (set REDIS_URL=redis://… to run them)')
 for (const s of skipped) console.log(`SKIPPING: ${s}`)
+for (const file of files) if (!existsSync(file)) throw new Error(`no such test file: ${file}`)
+const tree = await buildTestTree()
 
 const result = spawnSync(
   process.execPath,
   [
-    '--import',
-    'tsx',
+    '--enable-source-maps',
     '--test',
     '--test-concurrency=2',
     '--test-timeout=900000',
@@ -35,9 +38,11 @@ const result = spawnSync(
     '--test-reporter-destination=stdout',
     '--test-reporter=./scripts/file-times-reporter.mjs',
     '--test-reporter-destination=stdout',
-    ...files,
+    ...files.map((file) => compiledPath(tree, file)),
   ],
-  { stdio: 'inherit', env: process.env },
+  // the reporter names each file by its source
+  { stdio: 'inherit', env: { ...process.env, OVASABI_TEST_TREE: tree } },
 )
+rmSync(tree, { recursive: true, force: true })
 if (skipped.length > 0) console.log(`\nSkipped: ${skipped.join('; ')}`)
 process.exit(result.status ?? 1)

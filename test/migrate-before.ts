@@ -1,7 +1,5 @@
-import { readdirSync } from 'node:fs'
 import { type Kysely, type Migration, Migrator } from 'kysely'
-
-const MIGRATIONS_DIR = new URL('../src/platform/db/migrations/', import.meta.url)
+import { migrations as all } from '../src/platform/db/migrate.js'
 
 /**
  * Applies the migrations whose names sort before `name` only: the schema a database had before
@@ -10,10 +8,7 @@ const MIGRATIONS_DIR = new URL('../src/platform/db/migrations/', import.meta.url
  */
 export async function migrateBefore(db: Kysely<any>, name: string): Promise<void> {
   const migrations: Record<string, Migration> = {}
-  for (const file of readdirSync(MIGRATIONS_DIR).sort()) {
-    const migration = file.replace(/\.ts$/, '')
-    if (migration < name) migrations[migration] = await import(new URL(file, MIGRATIONS_DIR).href)
-  }
+  for (const [migration, steps] of Object.entries(all)) if (migration < name) migrations[migration] = steps
   const { error } = await new Migrator({
     db,
     provider: { getMigrations: async () => migrations },

@@ -9,6 +9,7 @@ import { newWebhookSecret } from '../src/modules/notification/signing.js'
 import { MAX_PREVIOUS_SECRETS } from '../src/modules/notification/webhook.service.js'
 import { createDatabase } from '../src/platform/db/database.js'
 import { migrateToLatest } from '../src/platform/db/migrate.js'
+import * as m025 from '../src/platform/db/migrations/025_webhook_previous_secrets.js'
 import {
   adminHeaders,
   buildTestApp,
@@ -34,8 +35,6 @@ import {
 } from './webhook-fixtures.js'
 
 const FAST = FAST_WEBHOOKS
-
-const MIGRATIONS_DIR = new URL('../src/platform/db/migrations/', import.meta.url)
 
 /** The schema a database had before this change (migration 025). */
 const migrateBefore025 = (db: Kysely<any>) => migrateBefore(db, '025')
@@ -160,7 +159,6 @@ for (const dialect of DIALECTS) {
         assert.equal(new Date(byId.wh_grace.previous_secret_expires_at).getTime(), until.getTime())
         for (const r of rows) assert.deepEqual(r.older_secrets, [], r.id)
         // And back down: the column goes, the rest stays.
-        const m025 = await import(new URL('025_webhook_previous_secrets.ts', MIGRATIONS_DIR).href)
         await m025.down(db)
         const left = await sql<{ n: number }>`
           select count(*)::int as n from information_schema.columns

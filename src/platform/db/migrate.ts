@@ -48,7 +48,7 @@ import * as m044 from './migrations/044_email_verification.js'
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
  * migrator holds an advisory lock, so processes starting together apply each migration once.
  */
-const migrations: Record<string, Migration> = {
+export const migrations: Readonly<Record<string, Migration>> = {
   '001_foundation': m001,
   '003_users_referrals': m003,
   '004_leads_webhooks': m004,
