@@ -49,17 +49,46 @@ const notifications = (
     if (f.type === 'notification' && pick(f)) into.push(f.message!)
   })
 
-/** A new campaign whose catalog words `key` in French as `fr`. */
-async function wordedIn(app: FastifyInstance, key: string, fr: string): Promise<string> {
+/** A new campaign whose catalog words `key` as `words` in `locale` (French unless given). */
+async function wordedIn(app: FastifyInstance, key: string, words: string, locale = 'fr'): Promise<string> {
   const slug = await createCampaign(app)
   const put = await app.inject({
     method: 'PUT',
     url: `/api/campaign/${slug}/catalog`,
     headers: adminHeaders,
-    payload: { [key]: { fr } },
+    payload: { [key]: { [locale]: words } },
   })
   assert.equal(put.statusCode, 200, put.body)
   return slug
+}
+
+/** A lead sent to `slug` by a new guest, in `locale` when given; its id. */
+async function leadIn(app: FastifyInstance, slug: string, locale?: string): Promise<string> {
+  const { token } = await guestToken(app)
+  const sent = await app.inject({
+    method: 'POST',
+    url: '/api/quote',
+    headers: { authorization: `Bearer ${token}` },
+    payload: {
+      campaign: slug,
+      name: 'Ada',
+      email: `ada.${randomBytes(5).toString('hex')}@example.org`,
+      ...(locale ? { locale } : {}),
+    },
+  })
+  assert.equal(sent.statusCode, 200, sent.body)
+  return JSON.stringify(json(sent)).match(/"(?:lead_id|id)":"([^"]+)"/)![1]!
+}
+
+/** An editor moves the lead to `status`. */
+async function moveLead(app: FastifyInstance, slug: string, id: string, status: string) {
+  const res = await app.inject({
+    method: 'PATCH',
+    url: `/api/campaign/${slug}/leads/${id}`,
+    headers: adminHeaders,
+    payload: { status },
+  })
+  assert.equal(res.statusCode, 200, res.body)
 }
 
 for (const dialect of DIALECTS) {
@@ -192,30 +221,9 @@ for (const dialect of DIALECTS) {
       try {
         const slug = await wordedIn(ctx.app, 'notification.quote.won.message', 'Votre devis est accepté')
         const moved = async (locale: string | undefined, ...statuses: string[]) => {
-          const { token } = await guestToken(ctx.app)
-          const sent = await ctx.app.inject({
-            method: 'POST',
-            url: '/api/quote',
-            headers: { authorization: `Bearer ${token}` },
-            payload: {
-              campaign: slug,
-              name: 'Ada',
-              email: `ada.${randomBytes(5).toString('hex')}@example.org`,
-              ...(locale ? { locale } : {}),
-            },
-          })
-          assert.equal(sent.statusCode, 200, sent.body)
-          const id = JSON.stringify(json(sent)).match(/"(?:lead_id|id)":"([^"]+)"/)![1]
+          const id = await leadIn(ctx.app, slug, locale)
           const before = told.length
-          for (const status of statuses) {
-            const res = await ctx.app.inject({
-              method: 'PATCH',
-              url: `/api/campaign/${slug}/leads/${id}`,
-              headers: adminHeaders,
-              payload: { status },
-            })
-            assert.equal(res.statusCode, 200, res.body)
-          }
+          for (const status of statuses) await moveLead(ctx.app, slug, id, status)
           // Each status to the lead's guest session (no person behind it): one notification each.
           await waitFor(() => told.length >= before + statuses.length, 'the status notifications')
           return told.slice(before)
@@ -228,6 +236,32 @@ for (const dialect of DIALECTS) {
         ])
         assert.deepEqual(await moved(undefined, 'contacted'), ['Your quote is being processed'])
       } finally {
+        await stop()
+      }
+    })
+
+    it("answers an editor's change without waiting for the translation, and keeps the notifications in order", async () => {
+      const told: string[] = []
+      const stop = await notifications(ctx.app, (f) => f.kind === 'quote.status', told)
+      const release = upstream.hold()
+      try {
+        const slug = await wordedIn(ctx.app, 'notification.quote.won.message', 'Presupuesto aceptado', 'es')
+        const id = await leadIn(ctx.app, slug, 'es')
+        const calls = upstream.calls
+        // Each change answered while LibreTranslate holds the words of the first two.
+        for (const status of ['contacted', 'qualified', 'won']) await moveLead(ctx.app, slug, id, status)
+        await waitFor(() => upstream.calls > calls, 'the call to LibreTranslate')
+        // The catalog's words for "won" were ready at once: they wait their turn.
+        assert.deepEqual(told, [])
+        release()
+        await waitFor(() => told.length >= 3, 'the status notifications')
+        assert.deepEqual(told, [
+          '[es] YOUR QUOTE IS BEING PROCESSED',
+          '[es] YOUR QUOTE IS BEING PROCESSED',
+          'Presupuesto aceptado',
+        ])
+      } finally {
+        release()
         await stop()
       }
     })

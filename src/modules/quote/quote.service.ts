@@ -270,12 +270,18 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
     )
   }
 
+  /** Each lead's last status notification still to go out: the next one goes after it. */
+  const notifying = new Map<string, Promise<void>>()
+
   /**
    * The submitter's sockets are told their lead moved, in the locale the lead was sent with: the
    * campaign's catalog (`notification.quote.{status}.message`), else translated, else English.
+   * The editor's change does not wait for it (a translation may wait on LibreTranslate): the
+   * words are found at once, and each lead's notifications go out in the order of its changes,
+   * so a slow "being processed" never follows a quick "accepted".
    */
-  async function notifySubmitter(lead: repo.LeadRow) {
-    const words = await readerWords(
+  function notifySubmitter(lead: repo.LeadRow): void {
+    const words = readerWords(
       { message: STATUS_MESSAGES[lead.status] },
       {},
       {
@@ -286,27 +292,35 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       },
       deps.onUntranslated,
     )
-    const frame = {
-      type: 'notification',
-      campaign_id: lead.campaign_slug,
-      kind: 'quote.status',
-      lead_id: lead.id,
-      status: lead.status,
-      message: words.message,
-      timestamp: new Date().toISOString(),
-    }
-    const sends = [
-      publisher.publish(
-        { scope: 'session', campaign: lead.campaign_slug, session_id: lead.session_id },
-        frame,
-      ),
-    ]
-    if (lead.user_id !== 'guest') {
-      sends.push(
-        publisher.publish({ scope: 'user', campaign: lead.campaign_slug, user_id: lead.user_id }, frame),
-      )
-    }
-    await Promise.all(sends)
+    const sent = (notifying.get(lead.id) ?? Promise.resolve())
+      .then(async () => {
+        const frame = {
+          type: 'notification',
+          campaign_id: lead.campaign_slug,
+          kind: 'quote.status',
+          lead_id: lead.id,
+          status: lead.status,
+          message: (await words).message,
+          timestamp: new Date().toISOString(),
+        }
+        const sends = [
+          publisher.publish(
+            { scope: 'session', campaign: lead.campaign_slug, session_id: lead.session_id },
+            frame,
+          ),
+        ]
+        if (lead.user_id !== 'guest') {
+          sends.push(
+            publisher.publish({ scope: 'user', campaign: lead.campaign_slug, user_id: lead.user_id }, frame),
+          )
+        }
+        await Promise.all(sends)
+      })
+      .catch(() => {})
+    notifying.set(lead.id, sent)
+    void sent.then(() => {
+      if (notifying.get(lead.id) === sent) notifying.delete(lead.id)
+    })
   }
 
   return {
@@ -447,10 +461,10 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       })
       if (!queued) return toLeadView(lead)
       deps.webhooks.deliver(queued)
-      await Promise.all([
-        notifySubmitter(lead),
-        announce(lead, 'lead.updated', { change: { field: 'status', from, to, by: actor } }),
-      ]).catch(() => {})
+      notifySubmitter(lead)
+      await announce(lead, 'lead.updated', { change: { field: 'status', from, to, by: actor } }).catch(
+        () => {},
+      )
       return toLeadView(lead)
     },
 
