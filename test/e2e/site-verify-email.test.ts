@@ -2,7 +2,9 @@
 // whoever joins a link back to its own page (`/c/{slug}#verify=…`), not the admin console; opened
 // in another browser (a phone's mail app), the page confirms the address at once, says so, and
 // takes the token out of the address bar. Opened again, it says the link no longer works. Joined
-// on the page, the welcome says where the link went and sends it again on request.
+// on the page, the welcome says where the link went and sends it again on request, after a reload
+// too, until the page learns the address is confirmed (asking the server as it opens, or
+// confirming it itself).
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { describe, test } from 'node:test'
@@ -75,15 +77,21 @@ describe('campaign page, an address confirmed by the link mailed at a join', () 
       return mails.map((m) => /https?:\/\/\S+#verify=[A-Za-z0-9_-]+/.exec(m.text)?.[0])
     }
 
-    const { page, problems } = await openPage(await suite.newContext(PHONE), `${baseUrl}/c/${slug}`)
+    const browser = await suite.newContext(PHONE)
+    const { page, problems } = await openPage(browser, `${baseUrl}/c/${slug}`)
     await page.locator('form[data-testid="join-form"]').waitFor()
     await page.locator('#join-name').fill('Grace')
     await page.locator('#join-email').fill(email)
     await page.locator('form[data-testid="join-form"] button[type="submit"]').click()
-    const confirm = page.locator('[data-testid="confirm-address"]')
-    await confirm.locator('p[role="status"]', { hasText: `We sent a link to ${email}` }).waitFor()
+    const mailed = `We sent a link to ${email}`
+    await page.locator('[data-testid="confirm-address"] p[role="status"]', { hasText: mailed }).waitFor()
     const [first] = await links(1)
     await screenshot(page, 'site-verify-email-mailed-phone')
+
+    // A reload still says where the link went, and offers it again.
+    await page.reload()
+    const confirm = page.locator('[data-testid="confirm-address"]')
+    await confirm.locator('p[role="status"]', { hasText: mailed }).waitFor()
 
     await confirm.getByRole('button', { name: 'Send the link again' }).click()
     await page.locator('[data-testid="confirm-address"][data-state="sent"]').waitFor()
@@ -92,15 +100,55 @@ describe('campaign page, an address confirmed by the link mailed at a join', () 
     assert.ok(second?.startsWith(`${baseUrl}/c/${slug}#verify=`), second)
     assert.notEqual(first, second)
 
-    // The new link confirms the address (the first no longer would); asked again, the page says so.
+    // The new link confirms the address in another browser (the first link no longer would). This
+    // browser's page, opened again, asks the server and no longer offers the link.
     const phone = await openPage(await suite.newContext(PHONE), second!)
     await phone.page.locator('[data-testid="verify-notice"][data-state="confirmed"]').waitFor()
+    const later = await openPage(browser, `${baseUrl}/c/${slug}`)
+    await later.page.locator('[data-testid="referral-card"]').waitFor()
+    await waitFor(
+      async () => (await later.page.locator('[data-testid="confirm-address"]').count()) === 0,
+      'the notice gone',
+    )
+    // The page left open, asked again, says it is done.
     await confirm.getByRole('button', { name: 'Send the link again' }).click()
     await page.locator('[data-testid="confirm-address"][data-state="already_verified"]').waitFor()
     assert.equal(await confirm.getByRole('button').count(), 0)
     assert.equal(suite.smtp.messages.filter((m) => m.to.includes(email)).length, 2)
     assert.deepEqual(problems, [])
     assert.deepEqual(phone.problems, [])
+    assert.deepEqual(later.problems, [])
+  })
+
+  test('the link opened in the browser that joined: confirmed, and the link no longer offered', async () => {
+    const { app, baseUrl } = suite.server
+    const slug = await createCampaign(app, {
+      metadata: { features: [...FEATURES], custom_rules: { verify_email_at_join: true } },
+    })
+    const email = `mary.${randomBytes(5).toString('hex')}@example.org`
+    const browser = await suite.newContext()
+    const { page, problems } = await openPage(browser, `${baseUrl}/c/${slug}`)
+    await page.locator('#join-name').fill('Mary')
+    await page.locator('#join-email').fill(email)
+    await page.locator('form[data-testid="join-form"] button[type="submit"]').click()
+    await page.locator('[data-testid="confirm-address"]').waitFor()
+    const mail = await suite.smtp.waitForMessage(email)
+    const link = /https?:\/\/\S+#verify=[A-Za-z0-9_-]+/.exec(mail.text)?.[0]
+    assert.ok(link, mail.text)
+
+    const opened = await openPage(browser, link)
+    await opened.page.locator('[data-testid="verify-notice"][data-state="confirmed"]').waitFor()
+    await opened.page.locator('[data-testid="referral-card"]').waitFor()
+    await waitFor(
+      async () => (await opened.page.locator('[data-testid="confirm-address"]').count()) === 0,
+      'the notice gone',
+    )
+    // And it stays gone.
+    await opened.page.reload()
+    await opened.page.locator('[data-testid="referral-card"]').waitFor()
+    assert.equal(await opened.page.locator('[data-testid="confirm-address"]').count(), 0)
+    assert.deepEqual(problems, [])
+    assert.deepEqual(opened.problems, [])
   })
 
   test('a campaign that does not ask for it mails nothing and shows no such notice', async () => {

@@ -15,6 +15,12 @@ export interface StoredUser {
    * per campaign.
    */
   codes?: Record<string, string>
+  /**
+   * The address a join from this browser mailed a link to confirm (the campaign's
+   * `verify_email_at_join`), until the page learns it is confirmed: a reload still says where the
+   * link went and offers to send it again.
+   */
+  confirming?: string
 }
 
 /**
@@ -27,7 +33,13 @@ export function memberOf(user: StoredUser | undefined, campaign: string): Stored
   // Own keys only: a campaign may be called `constructor`.
   const code = Object.hasOwn(user.codes, campaign) ? user.codes[campaign] : undefined
   if (typeof code !== 'string') return undefined
-  return { id: user.id, name: user.name, codes: user.codes, ...(code ? { referral_code: code } : {}) }
+  return {
+    id: user.id,
+    name: user.name,
+    codes: user.codes,
+    ...(code ? { referral_code: code } : {}),
+    ...(user.confirming ? { confirming: user.confirming } : {}),
+  }
 }
 
 /**
@@ -37,11 +49,45 @@ export function memberOf(user: StoredUser | undefined, campaign: string): Stored
 export function withMembership(
   before: StoredUser | undefined,
   campaign: string,
-  joined: { id: string; name: string; referral_code?: string },
+  joined: { id: string; name: string; referral_code?: string; confirming?: string },
 ): StoredUser {
-  const codes = before?.id === joined.id ? { ...before.codes } : {}
+  const same = before?.id === joined.id
+  const codes = same ? { ...before.codes } : {}
   codes[campaign] = joined.referral_code ?? ''
-  return { id: joined.id, name: joined.name, codes }
+  const confirming = joined.confirming ?? (same ? before.confirming : undefined)
+  return { id: joined.id, name: joined.name, codes, ...(confirming ? { confirming } : {}) }
+}
+
+/**
+ * The stored person, their address confirmed: no longer `confirming`. Undefined when the stored
+ * person is not `id` or was not waiting.
+ */
+export function addressConfirmed(id: string): StoredUser | undefined {
+  const stored = loadUser()
+  if (stored?.id !== id || !stored.confirming) return undefined
+  const { confirming: _, ...rest } = stored
+  saveUser(rest)
+  return rest
+}
+
+/**
+ * The stored person without `confirming` when the server says the address is confirmed by now (a
+ * link opened in another browser, or on this page), for the client's own person token; undefined
+ * when it is not, or the page cannot tell (a guest's token, a refusal, the network), and goes on
+ * offering the link.
+ */
+export async function settleConfirming(client: OvasabiClient): Promise<StoredUser | undefined> {
+  const stored = loadUser()
+  if (!stored?.confirming || sessionUserId(client) !== stored.id) return undefined
+  try {
+    const me = await client.auth.me()
+    if (me.user?.id !== stored.id) return undefined
+    // An address changed since is not this browser's link to confirm any more either.
+    if (me.user.email_verified_at === null && me.user.email === stored.confirming) return undefined
+  } catch {
+    return undefined
+  }
+  return addressConfirmed(stored.id)
 }
 
 /** The page's client, talking to the server that served it. */

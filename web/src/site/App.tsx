@@ -10,6 +10,7 @@ import {
   pageClient,
   renewSession,
   sessionUserId,
+  settleConfirming,
   type StoredUser,
 } from '../shared/session.js'
 import { currentCampaign } from './campaign.js'
@@ -167,7 +168,11 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
               )}
             </div>
             <p class="hero-hint">{t('hero.hint')}</p>
-            <VerifyNotice client={client} />
+            <VerifyNotice
+              client={client}
+              // This browser's person may be the one who waited: no "send the link again" then.
+              onConfirmed={() => void settleConfirming(client).then((u) => u && setUser(u))}
+            />
             {loaded.kind === 'error' && (
               <p class="notice" data-tone="danger" role="alert" data-testid="campaign-error">
                 {t('campaign.loadFailed')}

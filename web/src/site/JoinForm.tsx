@@ -67,8 +67,6 @@ export function JoinForm(props: {
   const [name, setName] = useState('')
   /** Why the code given with the join was not applied (kept for the referral card). */
   const [refused, setRefused] = useState<StringKey>()
-  /** The address a link to confirm it was mailed to by this join. */
-  const [mailedTo, setMailedTo] = useState<string>()
   const ref = new URLSearchParams(location.search).get('ref') ?? ''
   const form = useRef<HTMLFormElement>(null)
   const [attempt, setAttempt] = useState(0)
@@ -93,7 +91,6 @@ export function JoinForm(props: {
     )
     if (!res) return
     setRefused(v.referral_code ? referralProblem(res.referral) : undefined)
-    setMailedTo(res.email_verification === 'mailed' ? res.user.email : undefined)
     saveToken(res.token)
     // This campaign's membership, beside the ones this person joined before on other campaigns'
     // pages: each has its own referral code.
@@ -101,6 +98,7 @@ export function JoinForm(props: {
       id: String(res.user.id),
       name: res.user.display_name,
       referral_code: res.user.referral_code ?? undefined,
+      ...(res.email_verification === 'mailed' ? { confirming: res.user.email } : {}),
     })
     saveUser(user)
     props.onJoined(user)
@@ -110,7 +108,15 @@ export function JoinForm(props: {
     return (
       <>
         <ReferralCard campaign={props.campaign} user={props.user} refused={refused} focus={attempt > 0} />
-        {mailedTo && <ConfirmAddress client={props.client} campaign={props.campaign} email={mailedTo} />}
+        {props.user.confirming && (
+          <ConfirmAddress
+            client={props.client}
+            campaign={props.campaign}
+            person={props.user.id}
+            email={props.user.confirming}
+            onConfirmed={props.onJoined}
+          />
+        )}
       </>
     )
   // The server's field messages are replaced by ours, so no schema wording reaches the visitor.

@@ -21,9 +21,9 @@ function takeToken(): string | undefined {
  * "Your email address is confirmed", on the campaign page a confirmation link opened (mailed at a
  * join with the campaign's `verify_email_at_join`): the token is sent as the page opens, whether
  * or not this browser is the one that joined. A refusal that may pass (a rate limit, the network)
- * offers to try again; a link that no longer works says so.
+ * offers to try again; a link that no longer works says so. `onConfirmed` follows a confirmation.
  */
-export function VerifyNotice({ client }: { client: OvasabiClient }) {
+export function VerifyNotice({ client, onConfirmed }: { client: OvasabiClient; onConfirmed: () => void }) {
   const { t } = useI18n()
   const [token] = useState(takeToken)
   const [state, setState] = useState<State | undefined>(token ? 'checking' : undefined)
@@ -34,6 +34,7 @@ export function VerifyNotice({ client }: { client: OvasabiClient }) {
     try {
       await client.users.verifyEmail({ token })
       setState('confirmed')
+      onConfirmed()
     } catch (err) {
       setState(
         err instanceof OvasabiError && err.code === 'INVALID_VERIFICATION_TOKEN' ? 'invalid' : 'failed',
