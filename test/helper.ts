@@ -247,6 +247,28 @@ export async function newMember(app: FastifyInstance, slug: string, name = 'ada'
   return { email, id: json(res).user.id as string, token: json(res).token as string }
 }
 
+/** A lead sent to campaign `slug` by a new guest session: a name, a new address, `fields`; its id. */
+export async function guestLead(
+  app: FastifyInstance,
+  slug: string,
+  fields: Record<string, unknown> = {},
+): Promise<string> {
+  const { token } = await guestToken(app)
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/quote',
+    headers: { authorization: `Bearer ${token}` },
+    payload: {
+      campaign: slug,
+      name: 'Ada',
+      email: `ada.${randomBytes(5).toString('hex')}@example.org`,
+      ...fields,
+    },
+  })
+  assert.equal(res.statusCode, 200, res.body)
+  return json(res).result.lead_id as string
+}
+
 /** A token of user `userId` (a participant unless `roles` say otherwise), issued without a login. */
 export async function userToken(
   app: FastifyInstance,

@@ -15,6 +15,7 @@ import {
   captureFrames,
   createCampaign,
   DIALECTS,
+  guestLead,
   guestToken,
   json,
   type TestContext,
@@ -60,24 +61,6 @@ async function wordedIn(app: FastifyInstance, key: string, words: string, locale
   })
   assert.equal(put.statusCode, 200, put.body)
   return slug
-}
-
-/** A lead sent to `slug` by a new guest, in `locale` when given; its id. */
-async function leadIn(app: FastifyInstance, slug: string, locale?: string): Promise<string> {
-  const { token } = await guestToken(app)
-  const sent = await app.inject({
-    method: 'POST',
-    url: '/api/quote',
-    headers: { authorization: `Bearer ${token}` },
-    payload: {
-      campaign: slug,
-      name: 'Ada',
-      email: `ada.${randomBytes(5).toString('hex')}@example.org`,
-      ...(locale ? { locale } : {}),
-    },
-  })
-  assert.equal(sent.statusCode, 200, sent.body)
-  return JSON.stringify(json(sent)).match(/"(?:lead_id|id)":"([^"]+)"/)![1]!
 }
 
 /** An editor moves the lead to `status`. */
@@ -221,7 +204,7 @@ for (const dialect of DIALECTS) {
       try {
         const slug = await wordedIn(ctx.app, 'notification.quote.won.message', 'Votre devis est accepté')
         const moved = async (locale: string | undefined, ...statuses: string[]) => {
-          const id = await leadIn(ctx.app, slug, locale)
+          const id = await guestLead(ctx.app, slug, locale ? { locale } : {})
           const before = told.length
           for (const status of statuses) await moveLead(ctx.app, slug, id, status)
           // Each status to the lead's guest session (no person behind it): one notification each.
@@ -246,7 +229,7 @@ for (const dialect of DIALECTS) {
       const release = upstream.hold()
       try {
         const slug = await wordedIn(ctx.app, 'notification.quote.won.message', 'Presupuesto aceptado', 'es')
-        const id = await leadIn(ctx.app, slug, 'es')
+        const id = await guestLead(ctx.app, slug, { locale: 'es' })
         const calls = upstream.calls
         // Each change answered while LibreTranslate holds the words of the first two.
         for (const status of ['contacted', 'qualified', 'won']) await moveLead(ctx.app, slug, id, status)

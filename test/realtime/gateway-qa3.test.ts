@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it, mock } from 'node:test'
-import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import type { Principal, Role } from '../../src/platform/auth/principal.js'
-import { ADMIN_KEY, createCampaign, DIALECTS, guestToken, json } from '../helper.js'
+import { ADMIN_KEY, createCampaign, DIALECTS, guestLead } from '../helper.js'
 import type { TestClient } from './client.js'
 import { realtimeSuite } from './fixtures.js'
 
@@ -22,24 +21,6 @@ async function until(cond: () => boolean, what: string, tries = 2000) {
     if (i >= tries) throw new Error(`gave up waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 25))
   }
-}
-
-/** A lead submitted to campaign `slug` by a new guest: admins' sockets get `lead.created`. */
-async function submitLead(app: FastifyInstance, slug: string): Promise<string> {
-  const { token } = await guestToken(app)
-  const res = await app.inject({
-    method: 'POST',
-    url: '/api/quote',
-    headers: { authorization: `Bearer ${token}` },
-    payload: {
-      campaign: slug,
-      name: 'Ada Lovelace',
-      email: `ada.${randomBytes(4).toString('hex')}@example.com`,
-      message: 'We need 40 stands',
-    },
-  })
-  assert.equal(res.statusCode, 200, res.body)
-  return json(res).result.lead_id as string
 }
 
 const isLead = (leadId: string) => (f: any) =>
@@ -127,7 +108,7 @@ for (const dialect of DIALECTS) {
       const promoted = await keySocket(slug, 'editor')
 
       // Before: the admin key's socket gets the admin-only lead event, the editor key's does not.
-      const first = await submitLead(app, slug)
+      const first = await guestLead(app, slug, { name: 'Ada Lovelace', message: 'We need 40 stands' })
       await control.next(isLead(first))
       await demoted.socket.next(isLead(first))
       await answersPing(promoted.socket)
@@ -137,7 +118,7 @@ for (const dialect of DIALECTS) {
       await setRole(promoted.id, 'admin')
       await recheck([ADMIN_KEY, demoted.key, promoted.key])
 
-      const second = await submitLead(app, slug)
+      const second = await guestLead(app, slug, { name: 'Ada Lovelace', message: 'We need 40 stands' })
       await control.next(isLead(second))
       await promoted.socket.next(isLead(second))
       // Delivered to every target at once: a ping answered after it shows the demoted socket got none.
