@@ -2,7 +2,7 @@
 // `npm test`: every test file under node's test runner, compiled to JavaScript first
 // (scripts/test-tree.mjs). PostgreSQL and Redis suites run when DATABASE_URL / REDIS_URL are set;
 // otherwise this says plainly what it skipped. `npm test -- test/x.test.ts …` runs only those.
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildTestTree, compiledPath } from './test-tree.mjs'
@@ -27,7 +27,7 @@ for (const s of skipped) console.log(`SKIPPING: ${s}`)
 for (const file of files) if (!existsSync(file)) throw new Error(`no such test file: ${file}`)
 const tree = await buildTestTree()
 
-const result = spawnSync(
+const runner = spawn(
   process.execPath,
   [
     '--enable-source-maps',
@@ -43,6 +43,9 @@ const result = spawnSync(
   // the reporter names each file by its source
   { stdio: 'inherit', env: { ...process.env, OVASABI_TEST_TREE: tree } },
 )
+// Stopped (Ctrl-C, a CI's timeout): the runner stops its files, then the tree goes all the same.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => runner.kill(signal))
+const status = await new Promise((resolve) => runner.on('exit', (code) => resolve(code ?? 1)))
 rmSync(tree, { recursive: true, force: true })
 if (skipped.length > 0) console.log(`\nSkipped: ${skipped.join('; ')}`)
-process.exit(result.status ?? 1)
+process.exit(status)
