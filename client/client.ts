@@ -209,6 +209,13 @@ export function createClient(options: ClientOptions) {
        * (401 `TOKEN_REVOKED`): a cheap way to check the token still works.
        */
       me: () => req<C.Me>('GET', '/api/auth/me'),
+      /**
+       * `PATCH /api/auth/me`: the client's person changes their display name (the leaderboard shows
+       * it from then on) or locale (their mails' and notifications' language); answered as `me()`.
+       * A guest session or an API key: 403 `PERSON_REQUIRED`; a field not allowed or not valid:
+       * 400 `VALIDATION_FAILED`.
+       */
+      updateMe: (body: C.MeUpdate) => req<C.Me>('PATCH', '/api/auth/me', { body }),
     },
 
     users: {

@@ -45,6 +45,7 @@ import type {
   LogoutResponse,
   MeResponse,
   RegisterPayload,
+  UpdateMeBody,
   UserView,
 } from '../src/modules/user/user.schema.js'
 import type {
@@ -101,6 +102,11 @@ export type VerifyEmailResult = Static<typeof VerifyEmailResponse>
  * a person's own token; null for a guest session or an API key.
  */
 export type Me = MeResponse
+/**
+ * `PATCH /api/auth/me`: a person's own `display_name` (trimmed) or `locale` (null: English); at
+ * least one, nothing else.
+ */
+export type MeUpdate = UpdateMeBody
 /** `GET /api/users` (admin): people to give a role, newest first; `has_more` says another page follows. */
 export type PeopleQuery = ServerPeopleQuery
 export type PeopleList = ServerPeopleList

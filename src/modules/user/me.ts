@@ -1,8 +1,9 @@
 import type { Principal } from '../../platform/auth/principal.js'
 import type { Db } from '../../platform/db/database.js'
-import { UnauthorizedError } from '../../platform/http/errors.js'
+import { ForbiddenError, UnauthorizedError } from '../../platform/http/errors.js'
+import { canonicalLocale } from '../localization/locale.js'
 import * as repo from './user.repo.js'
-import type { MeResponse } from './user.schema.js'
+import type { MeResponse, UpdateMeBody } from './user.schema.js'
 
 /**
  * `GET /api/auth/me`: the caller as the authenticator resolved them, and, for a person's token,
@@ -41,4 +42,24 @@ export async function whoAmI(db: Db, principal: Principal): Promise<MeResponse> 
       })),
     },
   }
+}
+
+/**
+ * `PATCH /api/auth/me`: a person changes their own display name (trimmed, as at a join; the
+ * leaderboard and milestones show it from then on) or locale (their mails and notifications'
+ * language; null for English). Only their own, by their own token: a guest session or an API key
+ * has no profile (403 `PERSON_REQUIRED`). One statement that skips an erased row, so an erasure
+ * committed first leaves nothing to write and the token is refused as it then is.
+ */
+export async function updateMe(db: Db, principal: Principal, input: UpdateMeBody): Promise<MeResponse> {
+  if (principal.kind !== 'user')
+    throw new ForbiddenError('Only a person signed in has a profile to change', 'PERSON_REQUIRED')
+  const changed = await repo.updateProfile(db, principal.user_id, {
+    ...(input.display_name !== undefined ? { display_name: input.display_name.trim() } : {}),
+    ...(input.locale !== undefined
+      ? { locale: input.locale === null ? null : canonicalLocale(input.locale) }
+      : {}),
+  })
+  if (!changed) throw new UnauthorizedError('Token has been revoked', 'TOKEN_REVOKED')
+  return whoAmI(db, principal)
 }

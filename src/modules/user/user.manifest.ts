@@ -29,6 +29,12 @@ export const userManifest: ModuleManifest = {
       summary: 'A new token for a person’s token: fresh expiry, current role',
     },
     { method: 'GET', path: '/api/auth/me', auth: 'session', summary: 'Who the caller is (own data only)' },
+    {
+      method: 'PATCH',
+      path: '/api/auth/me',
+      auth: 'participant',
+      summary: 'A person changes their own display name or locale',
+    },
     { method: 'POST', path: '/api/auth/logout', auth: 'session', summary: "End the caller's session" },
     {
       method: 'POST',

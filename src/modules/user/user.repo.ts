@@ -351,6 +351,21 @@ export async function lockForErasure(trx: Db, id: string): Promise<void> {
   await trx.selectFrom('service_user_master').select('id').where('id', '=', id).forNoKeyUpdate().execute()
 }
 
+/** Sets a person's display name or locale; false when there is no such person, or they are erased. */
+export async function updateProfile(
+  db: Db,
+  id: string,
+  set: { display_name?: string; locale?: string | null },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('service_user_master')
+    .set({ ...set, updated_at: new Date() })
+    .where('id', '=', id)
+    .where('erased_at', 'is', null)
+    .executeTakeFirst()
+  return result.numUpdatedRows > 0n
+}
+
 /**
  * Whether the person is not erased, read under a share lock held to the end of the caller's
  * transaction: an erasure (see `lockForErasure`) waits for what the caller writes about them, so

@@ -16,6 +16,7 @@ import {
   type RegisterPayload,
   SetRoleBody,
   SetRoleResponse,
+  UpdateMeBody,
 } from './user.schema.js'
 import type { UserService } from './user.service.js'
 
@@ -140,6 +141,30 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
     },
     async (request, reply) => {
       const me = await users.me(request.principal!)
+      return reply.header('cache-control', 'no-store').send(me)
+    },
+  )
+
+  app.patch(
+    '/api/auth/me',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        operationId: 'updateMe',
+        tags,
+        security: SecuredBy,
+        description:
+          'A person changes their own profile, by their own token: `display_name` (trimmed; the leaderboard and ' +
+          'milestone announcements show it from then on) and `locale` (the language of their mails and ' +
+          'notifications, stored in BCP 47 case; null for English). At least one; nothing else (an address is ' +
+          'not changed here). Answers as `GET /api/auth/me`. A guest session or an API key: 403 ' +
+          '`PERSON_REQUIRED`; a token logged out or of a person erased: 401 `TOKEN_REVOKED`.',
+        body: UpdateMeBody,
+        response: { 200: MeResponse, ...errors(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const me = await users.updateMe(request.principal!, request.body as UpdateMeBody)
       return reply.header('cache-control', 'no-store').send(me)
     },
   )

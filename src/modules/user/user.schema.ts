@@ -53,6 +53,12 @@ const DisplayName = Type.String({
     'must show something, on one line, without control characters, bidirectional overrides or more than 4 combining marks on a character',
 })
 
+const LanguageTag = Type.String({
+  pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$',
+  description: 'A language tag (`pt-BR`, `pt_br`); stored and answered in BCP 47 case (`pt-BR`)',
+  errorMessage: 'must be a language tag such as en, pt-BR or zh_Hant_TW',
+})
+
 /**
  * Which text a person agreed to (`site-2025-01`): the record must name it, so something visible
  * is required, and control and invisible characters (a line break forging a second line in an
@@ -79,13 +85,7 @@ export const RegisterPayload = Type.Object(
     email: JoinEmail,
     name: DisplayName,
     password: Type.Optional(Password),
-    locale: Type.Optional(
-      Type.String({
-        pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$',
-        description: 'A language tag (`pt-BR`, `pt_br`); stored and answered in BCP 47 case (`pt-BR`)',
-        errorMessage: 'must be a language tag such as en, pt-BR or zh_Hant_TW',
-      }),
-    ),
+    locale: Type.Optional(LanguageTag),
     consent: Type.Optional(Type.Object({ text_version: ConsentVersion }, { additionalProperties: false })),
     referral_code: Type.Optional(Type.String({ minLength: 4, maxLength: 32 })),
     metadata: Type.Optional(
@@ -100,6 +100,23 @@ export const RegisterBody = Type.Object(
   { campaign: Slug, ...RegisterPayload.properties },
   { additionalProperties: false },
 )
+
+/**
+ * `PATCH /api/auth/me`: what a person may change of their own profile. Their address is not among
+ * it (a join or a login names it; erasure must find everything sent under it).
+ */
+export const UpdateMeBody = Type.Object(
+  {
+    display_name: Type.Optional(DisplayName),
+    locale: Type.Optional(
+      Type.Union([LanguageTag, Type.Null()], {
+        description: 'The language their mails and notifications are in; null: English',
+      }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+export type UpdateMeBody = Static<typeof UpdateMeBody>
 
 export const LoginBody = Type.Object(
   { email: Email, password: Password, campaign: Type.Optional(Slug) },

@@ -37,13 +37,14 @@ import { logOut } from './logout.js'
 import { listPeople } from './people.repo.js'
 import type { PeopleList, PeopleQuery } from './people.schema.js'
 import { changeRole, type RoleChange } from './role.js'
-import { whoAmI } from './me.js'
+import { updateMe, whoAmI } from './me.js'
 import * as repo from './user.repo.js'
 import {
   type AuthResponse,
   type LoginBody,
   type LogoutResponse,
   type MeResponse,
+  type UpdateMeBody,
   type PersonRole,
   type ReferralOutcome,
   type RegisterPayload,
@@ -131,6 +132,8 @@ export interface UserService {
   logout(principal: Principal, options: { all: boolean }): Promise<LogoutResponse>
   /** `GET /api/auth/me`: the caller as the server sees them (a person's own profile only to them). */
   me(principal: Principal): Promise<MeResponse>
+  /** `PATCH /api/auth/me`: a person's own display name or locale (see `updateMe`). */
+  updateMe(principal: Principal, input: UpdateMeBody): Promise<MeResponse>
   /** `PUT /api/user/{id}/role`: an admin (key or person) gives a person a role (see `changeRole`). */
   setRole(userId: string, role: PersonRole, actor: Principal): Promise<RoleChange>
   /** `GET /api/users`: people not erased, newest first, a page at a time (see `listPeople`). */
@@ -750,6 +753,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       return { status: 'logged_out', all, ...(cutOff ? { tokens_valid_after: cutOff.toISOString() } : {}) }
     },
     me: (principal) => whoAmI(db, principal),
+    updateMe: (principal, input) => updateMe(db, principal, input),
     setRole: (userId, role, actor) =>
       changeRole(db, { id: userId }, role, { actor, revocations: deps.revocations }),
     listPeople: (filters, perPage) => listPeople(db, filters, perPage),

@@ -39,14 +39,20 @@ function requestPart(context: string | undefined): RequestPart {
 }
 
 /**
- * One detail per violation, except a union of constants (TypeBox's `Union([Literal…])`): Ajv says
- * "must be equal to constant" once per branch and then "must match a schema in anyOf"; those
- * become one "must be one of: a, b, c" at that path. Paths are Ajv's `instancePath`, a JSON
- * Pointer into the part, as our own checks name them; the part is `in`.
+ * One detail per violation, except in two unions. Of constants (TypeBox's `Union([Literal…])`):
+ * Ajv says "must be equal to constant" once per branch and then "must match a schema in anyOf";
+ * those become one "must be one of: a, b, c" at that path. Of a value or null (a nullable field):
+ * Ajv adds "must be null" and "must match a schema in anyOf" to the value's own problem, which
+ * then says "…, or null" alone. Paths are Ajv's `instancePath`, a JSON Pointer into the part, as
+ * our own checks name them; the part is `in`.
  */
 function validationDetails(violations: Violation[], part: RequestPart) {
+  const notNull = (v: Violation) => v.keyword === 'type' && (v.params as { type?: unknown }).type === 'null'
   const constants = new Map<string, unknown[]>()
+  /** Paths of a value that may be null: its problems say so. */
+  const nullable = new Set<string>()
   for (const v of violations) {
+    if (notNull(v)) nullable.add(v.instancePath)
     if (v.keyword !== 'const') continue
     const allowed = constants.get(v.instancePath) ?? []
     allowed.push((v.params as { allowedValue?: unknown }).allowedValue)
@@ -67,22 +73,26 @@ function validationDetails(violations: Violation[], part: RequestPart) {
       if (told.has(v.instancePath)) continue
       told.add(v.instancePath)
       const values = allowed.map((a) => String(a)).join(', ')
+      const message = allowed.length > 1 ? `must be one of: ${values}` : `must be ${values}`
       details.push({
         in: part,
         path,
-        message: allowed.length > 1 ? `must be one of: ${values}` : `must be ${values}`,
+        message: nullable.has(v.instancePath) ? `${message}, or null` : message,
       })
       continue
     }
+    const orNull = !key && nullable.has(v.instancePath)
+    if (orNull && (v.keyword === 'anyOf' || notNull(v))) continue
     const missing = (v.params as { missingProperty?: unknown } | undefined)?.missingProperty
+    const message = key
+      ? 'is not a known property'
+      : v.keyword === 'pattern'
+        ? patternMessage((v as { parentSchema?: unknown }).parentSchema, v.message ?? 'is invalid')
+        : (enumMessage(v) ?? v.message ?? 'is invalid')
     details.push({
       in: part,
       path,
-      message: key
-        ? 'is not a known property'
-        : v.keyword === 'pattern'
-          ? patternMessage((v as { parentSchema?: unknown }).parentSchema, v.message ?? 'is invalid')
-          : (enumMessage(v) ?? v.message ?? 'is invalid'),
+      message: orNull ? `${message}, or null` : message,
       ...(missing ? { missing } : {}),
     })
   }
