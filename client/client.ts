@@ -253,6 +253,20 @@ export function createClient(options: ClientOptions) {
       resetPassword: (body: C.ResetPasswordInput) =>
         req<C.ResetPasswordResult>('POST', '/api/auth/password/reset', { body, auth: false }),
       /**
+       * `POST /api/auth/password`: the client's person changes their password, with the current
+       * one. Every session of theirs ends, this client's too, and the answer's token (a new session)
+       * replaces the current one, open sockets included, as a login's does; the person's other
+       * devices sign in again. A wrong current password: 403 `WRONG_PASSWORD` (counted as a login's
+       * guess); a new one too easy to guess: 400 `WEAK_PASSWORD`; an account without a password:
+       * 409 `PASSWORD_NOT_SET` (`forgotPassword` mails a link to set one); a guest session or an
+       * API key: 403 `PERSON_REQUIRED`; too many changes: 429 `RATE_LIMITED` (`retryAfter`).
+       */
+      async changePassword(body: C.ChangePasswordInput): Promise<C.AuthResult> {
+        const r = await req<C.AuthResult>('POST', '/api/auth/password', { body })
+        if (r?.token) adopt(r.token, r.user.id)
+        return r
+      },
+      /**
        * `POST /api/auth/email/verification`: mails the client's person a link to confirm their
        * address, working once, for 24 hours (a newer request replaces it). `sent`, or
        * `already_verified` when there is nothing to confirm. A person's token only: a guest session

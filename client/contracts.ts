@@ -49,6 +49,7 @@ import type {
   UserView,
 } from '../src/modules/user/user.schema.js'
 import type {
+  ChangePasswordBody,
   ForgotPasswordBody,
   ForgotPasswordResponse,
   ResetPasswordBody,
@@ -89,6 +90,8 @@ export type ForgotPasswordResult = Static<typeof ForgotPasswordResponse>
 export type ResetPasswordInput = ResetPasswordBody
 /** `{ status: 'password_reset' }`. */
 export type ResetPasswordResult = Static<typeof ResetPasswordResponse>
+/** `POST /api/auth/password`: the password signed in with now (`current_password`) and the new one. */
+export type ChangePasswordInput = ChangePasswordBody
 /** `POST /api/auth/email/verification`: optionally the campaign whose page the link opens. */
 export type EmailVerificationRequestInput = RequestVerificationBody
 /** `POST /api/auth/email/verification`: `sent` (a link is mailed to the address) or `already_verified`. */

@@ -377,6 +377,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sessionMaxAgeSeconds: config.SESSION_MAX_AGE_SECONDS,
     onRehashError: (err) =>
       app.log.warn({ err }, 'password rehash at login not stored; the old hash still verifies'),
+    // The notice is passwordReset's, made below with the mailer: called only once a change commits.
+    onPasswordChanged: (person) => passwordReset.changed(person),
     ...readerLanguage,
   })
   const mailer = config.SMTP_URL

@@ -17,3 +17,15 @@ export const ResetPasswordBody = Type.Object(
 export type ResetPasswordBody = Static<typeof ResetPasswordBody>
 
 export const ResetPasswordResponse = Type.Object({ status: Type.Literal('password_reset') })
+
+/** `POST /api/auth/password`: a person signed in changes their password. */
+export const ChangePasswordBody = Type.Object(
+  {
+    /** The password they sign in with now: whoever holds their session does not know it. */
+    current_password: Password,
+    /** The new one, under the join's strength rule. */
+    password: Password,
+  },
+  { additionalProperties: false },
+)
+export type ChangePasswordBody = Static<typeof ChangePasswordBody>

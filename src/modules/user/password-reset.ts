@@ -8,7 +8,7 @@ import type { Mailer } from '../../platform/mail.js'
 import { accountEmail, withAsciiDomain } from './email.js'
 import { type ReaderTranslator, readerWords } from '../localization/reader-words.js'
 import type { EmailVerification } from './email-verification.js'
-import { endEverySession } from './logout.js'
+import { endEverySession, type LoggedOut } from './logout.js'
 import { assertStrongPassword } from './password.js'
 import * as repo from './password-reset.repo.js'
 import { findAccount } from './user.repo.js'
@@ -67,11 +67,29 @@ export const RESET_MAIL = {
   ignore: 'If you did not ask, ignore this mail: nothing changes.',
 }
 
+/**
+ * The notice a change while signed in mails: whoever took a person's session and changed their
+ * password learns nothing from it, but the owner learns, and how to win the account back.
+ */
+export const CHANGED_MAIL = {
+  subject: 'Your password was changed',
+  intro:
+    'The password of {email} on {site} was just changed, and every device signed in with it was signed out.',
+  action: 'If it was you, there is nothing to do.',
+  ignore:
+    'If it was not, choose a new password at once with "Forgot your password?" where you sign in: a link comes to this address.',
+}
+
 export interface PasswordReset {
   /** `POST /api/auth/password/forgot`: answers at once; the mail, if any, goes after. */
   forgot(email: string, caller: { ip: string }): Promise<void>
   /** `POST /api/auth/password/reset`: the new password, and every session of the person ends. */
   reset(token: string, password: string, caller: { ip: string }): Promise<void>
+  /**
+   * A person changed their password while signed in: they are mailed a notice (`CHANGED_MAIL`) in
+   * their locale, after this returns; nothing without mail. Never throws.
+   */
+  changed(person: { email: string; locale: string | null }): void
   /** Erasure: the person's links go. */
   forget(userId: string, trx: Db): Promise<void>
   /** Resolves once every mail asked for so far was sent or failed (shutdown waits for it). */
@@ -105,15 +123,16 @@ async function consume(limiter: RateLimiter, key: string, limit: number, windowM
  * Gives a person a new password (the join's strength rule, else 400 `WEAK_PASSWORD`), takes their
  * reset links, and ends every session of theirs as "log out everywhere" does, other nodes told
  * once it has committed. `claim` runs first in the transaction, and false from it changes
- * nothing (a reset link used or replaced meanwhile). False when the person was erased meanwhile.
- * A reset link, and `ovasabi user password`, come here.
+ * nothing (a reset link used or replaced meanwhile). What it ended, or `undefined` when the
+ * person was erased meanwhile. A reset link, a change while signed in and `ovasabi user password`
+ * come here.
  */
 export async function setPassword(
   deps: { db: Db; revocations?: Revocations },
   user: { id: string; email: string },
   password: string,
   claim?: (trx: Db) => Promise<boolean>,
-): Promise<boolean> {
+): Promise<LoggedOut | undefined> {
   assertStrongPassword(password, user.email)
   const hash = await hashPassword(password)
   const ended = await deps.db.transaction().execute(async (trx) => {
@@ -122,13 +141,13 @@ export async function setPassword(
     await repo.forgetResetTokens(trx, user.id)
     return endEverySession(trx, user.id, 'password_set')
   })
-  if (!ended) return false
+  if (!ended) return undefined
   await deps.revocations?.revoked({
     user_id: ended.user_id,
     session_ids: ended.session_ids,
     all: ended.tokens_valid_after !== undefined,
   })
-  return true
+  return ended
 }
 
 export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
@@ -155,6 +174,30 @@ export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
     })
   }
 
+  /** Runs `send` after the caller is answered; `idle` waits for it, a failure goes to `onError`. */
+  function later(send: () => Promise<void>): void {
+    const sent = send().catch((err) => deps.onError?.(err))
+    pending.add(sent)
+    void sent.finally(() => pending.delete(sent))
+  }
+
+  async function sendChangedNotice(
+    person: { email: string; locale: string | null },
+    mail: NonNullable<PasswordResetDeps['mail']>,
+  ): Promise<void> {
+    const words = await readerWords(
+      CHANGED_MAIL,
+      { site: new URL(mail.resetUrl).host, email: person.email },
+      { locale: person.locale, translate: deps.translate, prefix: 'mail.password_changed' },
+      deps.onUntranslated,
+    )
+    await mail.mailer.send({
+      to: withAsciiDomain(person.email),
+      subject: words.subject,
+      text: [words.intro, '', words.action, words.ignore].join('\n'),
+    })
+  }
+
   return {
     async forgot(typed, caller) {
       const mail = deps.mail
@@ -172,9 +215,12 @@ export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
       )
       const emailKey = `reset:email:${sha256(accountEmail(typed)).slice(0, 32)}`
       await consume(limiter, emailKey, limits.requestsPerEmail, limits.requestWindowMs)
-      const sent = sendLink(typed, mail).catch((err) => deps.onError?.(err))
-      pending.add(sent)
-      void sent.finally(() => pending.delete(sent))
+      later(() => sendLink(typed, mail))
+    },
+
+    changed(person) {
+      const mail = deps.mail
+      if (mail) later(() => sendChangedNotice(person, mail))
     },
 
     async reset(token, password, caller) {

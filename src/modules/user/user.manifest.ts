@@ -44,6 +44,12 @@ export const userManifest: ModuleManifest = {
     },
     {
       method: 'POST',
+      path: '/api/auth/password',
+      auth: 'participant',
+      summary: 'Change the password with the current one; every session ends, a new one is answered',
+    },
+    {
+      method: 'POST',
       path: '/api/auth/password/forgot',
       auth: 'public',
       summary: 'Mail a link to choose a new password (the same answer whether or not the account exists)',

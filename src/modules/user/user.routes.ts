@@ -19,6 +19,7 @@ import {
   UpdateMeBody,
 } from './user.schema.js'
 import type { UserService } from './user.service.js'
+import { ChangePasswordBody } from './password-reset.schema.js'
 
 export interface UserRoutesOptions {
   users: UserService
@@ -166,6 +167,36 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
     async (request, reply) => {
       const me = await users.updateMe(request.principal!, request.body as UpdateMeBody)
       return reply.header('cache-control', 'no-store').send(me)
+    },
+  )
+
+  app.post(
+    '/api/auth/password',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        operationId: 'changePassword',
+        tags,
+        security: SecuredBy,
+        description:
+          'A person signed in changes their password: `current_password` (whoever holds their session does ' +
+          'not know it) and the new `password`, under the join’s strength rule (400 `WEAK_PASSWORD`, a ' +
+          '`details` entry per problem). Every session of theirs ends as with `POST /api/auth/logout/all`, ' +
+          'this one too, and reset links sent before stop working; the answer is a login’s, a token of a new ' +
+          'session, and a notice is mailed to the address (when the server sends mail). A wrong current ' +
+          'password: 403 `WRONG_PASSWORD`, counted against the login rate limit as a login’s guess is; an ' +
+          'account without a password: 409 `PASSWORD_NOT_SET` (one is set with a mailed link, ' +
+          '`POST /api/auth/password/forgot`); a guest session or an API key: 403 `PERSON_REQUIRED`. ' +
+          '10 changes per person per hour, then 429 `RATE_LIMITED` with Retry-After.',
+        body: ChangePasswordBody,
+        response: { 200: AuthResponse, ...errors(400, 401, 403, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const result = await users.changePassword(request.principal!, request.body as ChangePasswordBody, {
+        ip: request.ip,
+      })
+      return reply.header('cache-control', 'no-store').send(result)
     },
   )
 

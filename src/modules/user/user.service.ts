@@ -24,6 +24,8 @@ import { accountEmail, holdsEmailAddress, NAME_HOLDS_EMAIL_HINT, storedForms } f
 import { burnPasswordCheck, hashPassword } from '../../platform/auth/password-hash.js'
 import { assertStrongPassword } from './password.js'
 import { checkPassword } from './password-check.js'
+import type { ChangePasswordBody } from './password-reset.schema.js'
+import { setPassword } from './password-reset.js'
 import {
   DEFAULT_REFRESH_LIMITS,
   DEFAULT_SESSION_MAX_AGE_SECONDS,
@@ -134,6 +136,15 @@ export interface UserService {
   me(principal: Principal): Promise<MeResponse>
   /** `PATCH /api/auth/me`: a person's own display name or locale (see `updateMe`). */
   updateMe(principal: Principal, input: UpdateMeBody): Promise<MeResponse>
+  /**
+   * `POST /api/auth/password`: a person signed in changes their password with the current one.
+   * Every session of theirs ends, this one too, and the answer is a login's, of a new session.
+   */
+  changePassword(
+    principal: Principal,
+    input: ChangePasswordBody,
+    caller: { ip: string },
+  ): Promise<AuthResponse>
   /** `PUT /api/user/{id}/role`: an admin (key or person) gives a person a role (see `changeRole`). */
   setRole(userId: string, role: PersonRole, actor: Principal): Promise<RoleChange>
   /** `GET /api/users`: people not erased, newest first, a page at a time (see `listPeople`). */
@@ -201,6 +212,10 @@ export interface UserServiceDeps {
    * (the login goes on; the old hash still verifies, and the next login tries again).
    */
   onRehashError?: (err: unknown) => void
+  /** Password changes per person and window; defaults in `DEFAULT_PASSWORD_CHANGE_LIMITS`. */
+  passwordChangeLimits?: { perPerson: number; windowMs: number }
+  /** After a password change has committed (the person is mailed a notice); must not throw. */
+  onPasswordChanged?: (person: { email: string; locale: string | null }) => void
   /** The welcome in the person's locale, as their mails are (see `readerWords`); English without it. */
   translate?: ReaderTranslator
   /** A welcome sent in English because its words could not be translated. */
@@ -236,6 +251,12 @@ const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   passwordJoinsPerNetwork: 30,
   joinWindowMs: 60_000,
 }
+
+/**
+ * Each change costs two password hashes and a right password refunds the login budget, so a
+ * person's own changes have a budget of their own: a token cannot be used to keep a node hashing.
+ */
+const DEFAULT_PASSWORD_CHANGE_LIMITS = { perPerson: 10, windowMs: 60 * 60_000 }
 
 const MAX_CODE_ATTEMPTS = 8
 
@@ -751,6 +772,53 @@ export function createUserService(deps: UserServiceDeps): UserService {
       })
       const cutOff = ended.tokens_valid_after
       return { status: 'logged_out', all, ...(cutOff ? { tokens_valid_after: cutOff.toISOString() } : {}) }
+    },
+    async changePassword(principal, input, caller) {
+      if (principal.kind !== 'user')
+        throw new ForbiddenError('Only a person signed in has a password to change', 'PERSON_REQUIRED')
+      const budget = deps.passwordChangeLimits ?? DEFAULT_PASSWORD_CHANGE_LIMITS
+      const r = await deps.limiter.consume(
+        `password:change:${principal.user_id}`,
+        budget.perPerson,
+        budget.windowMs,
+      )
+      if (!r.allowed) throw new TooManyRequestsError(r.retryAfter, 'Too many password changes; retry later')
+      const user = await repo.findById(db, principal.user_id)
+      if (!user?.email || user.erased_at)
+        throw new UnauthorizedError('Token has been revoked', 'TOKEN_REVOKED')
+      if (!user.password_hash) {
+        throw new ConflictError(
+          'This account has no password yet: ask for one by mail (POST /api/auth/password/forgot)',
+          'PASSWORD_NOT_SET',
+        )
+      }
+      // A guess with a stolen token counts as a login's does, against the same budgets.
+      const endsBy = await countPasswordAttempt(caller.ip, user.email)
+      if (!(await checkPassword(db, user, input.current_password, deps.onRehashError)))
+        throw new ForbiddenError('The current password is wrong', 'WRONG_PASSWORD')
+      await passwordAccepted(user.email, caller.ip, endsBy)
+      const person = { id: user.id, email: user.email }
+      const ended = await setPassword({ db, revocations: deps.revocations }, person, input.password)
+      if (!ended) throw new UnauthorizedError('Token has been revoked', 'TOKEN_REVOKED')
+      // Read after the cut-off, so the role and cut-off are the row's as they are now (a role
+      // lowered meanwhile included), as a login reads them.
+      const now = await repo.findById(db, user.id)
+      if (!now || now.erased_at) throw new UnauthorizedError('Token has been revoked', 'TOKEN_REVOKED')
+      const issued = await deps.tokens.issueUser({
+        userId: now.id,
+        // Every session of theirs was just revoked, this one included: the new token opens its own.
+        sessionId: `sess_${ulid()}`,
+        roles: [now.role],
+        validAfter: now.tokens_valid_after,
+        ...newSession(),
+      })
+      deps.onPasswordChanged?.({ email: user.email, locale: now.locale })
+      return {
+        user: view(now),
+        token: issued.token,
+        session_id: issued.principal.session_id,
+        expires_at: new Date(issued.principal.exp! * 1000).toISOString(),
+      }
     },
     me: (principal) => whoAmI(db, principal),
     updateMe: (principal, input) => updateMe(db, principal, input),
