@@ -282,9 +282,21 @@ export function createClient(options: ClientOptions) {
           body ? { body } : undefined,
         ),
       /**
+       * `POST /api/auth/email`: the client's person asks to move their account to another address,
+       * with their password. `{status: 'sent', email}`: a link confirming it went to the new
+       * address, and `verifyEmail` with its token makes it the account's (until then nothing
+       * changes). Codes: `WRONG_PASSWORD` (403, counted as a login's guess), `EMAIL_UNCHANGED`
+       * (400), `EMAIL_TAKEN` and `PASSWORD_NOT_SET` (409), `PERSON_REQUIRED` (403),
+       * `RATE_LIMITED` (429: 3 an hour), `MAIL_UNAVAILABLE` (503).
+       */
+      changeEmail: (body: C.ChangeEmailInput) =>
+        req<C.ChangeEmailResult>('POST', '/api/auth/email', { body }),
+      /**
        * `POST /api/auth/email/verify`: the token from the mailed link confirms the address
        * (`email_verified_at`). A token unknown, expired, used, replaced by a newer link, or sent
-       * to an address the person has since changed: 400 `INVALID_VERIFICATION_TOKEN`; too many
+       * to an address the person has since changed: 400 `INVALID_VERIFICATION_TOKEN`; the link of
+       * an address change (`changeEmail`) whose address another account took meanwhile: 409
+       * `EMAIL_TAKEN`; too many
        * tries: 429 `RATE_LIMITED`. Sent without the client's credential (the link may be opened in
        * any browser), whose token stays as it is.
        */

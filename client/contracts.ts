@@ -56,6 +56,8 @@ import type {
   ResetPasswordResponse,
 } from '../src/modules/user/password-reset.schema.js'
 import type {
+  ChangeEmailBody,
+  ChangeEmailResponse,
   RequestVerificationBody,
   RequestVerificationResponse,
   VerifyEmailBody,
@@ -96,6 +98,10 @@ export type ChangePasswordInput = ChangePasswordBody
 export type EmailVerificationRequestInput = RequestVerificationBody
 /** `POST /api/auth/email/verification`: `sent` (a link is mailed to the address) or `already_verified`. */
 export type EmailVerificationRequestResult = Static<typeof RequestVerificationResponse>
+/** `POST /api/auth/email`: the new address and the password signed in with (`current_password`). */
+export type ChangeEmailInput = ChangeEmailBody
+/** `{ status: 'sent', email }`: a link confirming the new address (as stored) was mailed to it. */
+export type ChangeEmailResult = Static<typeof ChangeEmailResponse>
 /** `POST /api/auth/email/verify`: the token from the mailed link (after `#token=`). */
 export type VerifyEmailInput = VerifyEmailBody
 /** `{ status: 'email_verified', email_verified_at }`: when the address was confirmed (ISO date-time). */

@@ -393,9 +393,20 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // the operator named one page for every link.
   const campaignPage =
     !config.EMAIL_VERIFY_URL && site ? (slug: string) => `${site}/c/${encodeURIComponent(slug)}` : undefined
+  // A change of address is confirmed by a link to the new one, opened on the confirmation page.
+  const emailChange = user.createEmailChange({
+    db,
+    limiter,
+    confirmPassword: users.confirmPassword,
+    ...(mailer && verifyUrl ? { mail: { mailer, verifyUrl } } : {}),
+    ...readerLanguage,
+    onError: (err) => app.log.error({ err }, 'address change mail not sent'),
+  })
+  users.onErase((person, trx) => emailChange.forget(person.user_id, trx))
   const emailVerification = user.createEmailVerification({
     db,
     limiter,
+    changes: emailChange,
     ...(mailer && verifyUrl
       ? { mail: { mailer, verifyUrl, ...(campaignPage ? { campaignPage } : {}) } }
       : {}),
@@ -555,7 +566,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(user.routes, { users, campaigns })
   await app.register(user.peopleRoutes, { users })
   await app.register(user.passwordResetRoutes, { passwordReset })
-  await app.register(user.emailVerificationRoutes, { emailVerification })
+  await app.register(user.emailVerificationRoutes, { emailVerification, emailChange })
   await app.register(apiKeyRoutes, { apiKeys: platform.apiKeys, campaigns })
   await app.register(referral.routes, { referrals, campaigns })
   await app.register(localization.routes, { localization: translations, campaigns })
@@ -673,8 +684,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await stopRevocations()
     await deliveryWorker.stop()
     await referrals.stop()
-    // Reset links asked for before the close are mailed (each bounded by the SMTP timeouts).
+    // Reset links, change links and notices asked for before the close are mailed (each bounded
+    // by the SMTP timeouts).
     await passwordReset.idle()
+    await emailChange.idle()
     mailer?.close()
   })
   // After the hook above: the snapshot includes the default campaign.

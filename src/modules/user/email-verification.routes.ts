@@ -1,7 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { absentBodyAsEmpty, errors, SecuredBy } from '../../platform/http/schemas.js'
+import type { EmailChange } from './email-change.js'
 import type { EmailVerification } from './email-verification.js'
 import {
+  ChangeEmailBody,
+  ChangeEmailResponse,
   type RequestVerificationBody,
   RequestVerificationBody as RequestVerificationBodySchema,
   RequestVerificationResponse,
@@ -10,11 +13,43 @@ import {
   VerifyEmailResponse,
 } from './email-verification.schema.js'
 
-export const emailVerificationRoutes: FastifyPluginAsync<{ emailVerification: EmailVerification }> = async (
-  app,
-  { emailVerification },
-) => {
+export const emailVerificationRoutes: FastifyPluginAsync<{
+  emailVerification: EmailVerification
+  emailChange: EmailChange
+}> = async (app, { emailVerification, emailChange }) => {
   const tags = ['user']
+
+  app.post(
+    '/api/auth/email',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        operationId: 'changeEmail',
+        tags,
+        security: SecuredBy,
+        description:
+          'A person signed in asks to move their account to another address: `email` and their ' +
+          '`current_password` (whoever holds their session does not know it; a wrong one is 403 ' +
+          '`WRONG_PASSWORD`, counted against the login rate limit as a login’s guess). 202 `sent`: a link ' +
+          'confirming the new address is mailed to it (EMAIL_VERIFY_URL, default PUBLIC_URL/admin/verify-email, ' +
+          'with the token after `#token=`; it works once, for 24 hours, only the latest), and `POST ' +
+          '/api/auth/email/verify` with its token makes it the account’s: verified, the old address kept among ' +
+          'the former ones (an erasure finds what was stored under it), the reset and confirmation links mailed ' +
+          'to the old one void, and the old one told. Until then nothing changes. Sessions go on. The ' +
+          'account’s address already: 400 `EMAIL_UNCHANGED`; another account’s: 409 `EMAIL_TAKEN`; an ' +
+          'account without a password: 409 `PASSWORD_NOT_SET`; a guest session or an API key: 403 ' +
+          '`PERSON_REQUIRED`; 3 asks a person an hour past the password check (429 `RATE_LIMITED`); without mail 503 `MAIL_UNAVAILABLE`.',
+        body: ChangeEmailBody,
+        response: { 202: ChangeEmailResponse, ...errors(400, 401, 403, 409, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const email = await emailChange.request(request.principal!, request.body as ChangeEmailBody, {
+        ip: request.ip,
+      })
+      return reply.status(202).send({ status: 'sent' as const, email })
+    },
+  )
 
   app.post(
     '/api/auth/email/verification',
@@ -63,10 +98,12 @@ export const emailVerificationRoutes: FastifyPluginAsync<{ emailVerification: Em
           "reset's, which confirms it too); no credential needed. The person's `email_verified_at` is set, and " +
           'every campaign they joined logs `email_verified` (a referral rule may qualify on it: ' +
           '`referral_qualifies_on: email_verified`). A token unknown, expired, used, replaced by a newer link, ' +
-          'or for an address no longer the person’s is 400 `INVALID_VERIFICATION_TOKEN`. Rate-limited: 30 per ' +
-          'client network per 15 min (429 `RATE_LIMITED` with Retry-After).',
+          'or for an address no longer the person’s is 400 `INVALID_VERIFICATION_TOKEN`. The link of an address ' +
+          'change (`POST /api/auth/email`) comes here too: its address becomes the person’s, confirmed (409 ' +
+          '`EMAIL_TAKEN` when another account has it by now). Rate-limited: 30 per client network per 15 min ' +
+          '(429 `RATE_LIMITED` with Retry-After).',
         body: VerifyEmailBodySchema,
-        response: { 200: VerifyEmailResponse, ...errors(400, 429) },
+        response: { 200: VerifyEmailResponse, ...errors(400, 409, 429) },
       },
     },
     async (request) => {

@@ -17,6 +17,7 @@ import type { Campaign } from '../campaign/campaign.schema.js'
 import { EMAIL_VERIFIED_EVENT } from '../campaign/campaign.schema.js'
 import { withAsciiDomain } from './email.js'
 import { type ReaderTranslator, readerWords } from '../localization/reader-words.js'
+import type { EmailChange } from './email-change.js'
 import * as repo from './email-verification.repo.js'
 import { findById, findMembership } from './user.repo.js'
 import type { JoinFollowUp, Joining } from './user.service.js'
@@ -54,6 +55,8 @@ export interface EmailVerificationDeps {
    */
   mail?: { mailer: Mailer; verifyUrl: string; campaignPage?: (slug: string) => string }
   limits?: VerifyLimits
+  /** A change of address confirmed by the same link route (see `EmailChange.take`). */
+  changes?: Pick<EmailChange, 'take' | 'changed'>
   /** Mails in the person's locale (see `readerWords`); English without it. */
   translate?: ReaderTranslator
   /** A link that could not be made or mailed (the caller was answered before it was tried). */
@@ -219,12 +222,18 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
         limits.useWindowMs,
       )
       if (!r.allowed) throw new TooManyRequestsError(r.retryAfter, 'Too many verification attempts')
+      const tokenHash = sha256(token)
       const done = await db.transaction().execute(async (trx) => {
-        const link = await repo.takeVerifyToken(trx, sha256(token))
-        return link ? { userId: link.user_id, ...(await confirm(trx, link.user_id, link.email)) } : undefined
+        const link = await repo.takeVerifyToken(trx, tokenHash)
+        if (link) return { userId: link.user_id, ...(await confirm(trx, link.user_id, link.email)) }
+        // A change's link confirms its new address, which becomes the person's.
+        const changed = await deps.changes?.take(trx, tokenHash)
+        if (!changed) return undefined
+        return { userId: changed.userId, changed, ...(await confirm(trx, changed.userId, changed.email)) }
       })
       if (!done?.at) throw invalidLink()
       if (done.campaigns) told(done.userId, done.campaigns)
+      if ('changed' in done) deps.changes?.changed(done.changed)
       return { email_verified_at: done.at }
     },
 

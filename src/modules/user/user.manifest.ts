@@ -62,6 +62,12 @@ export const userManifest: ModuleManifest = {
     },
     {
       method: 'POST',
+      path: '/api/auth/email',
+      auth: 'participant',
+      summary: 'Move the account to another address, with the password and a link mailed there',
+    },
+    {
+      method: 'POST',
       path: '/api/auth/email/verification',
       auth: 'participant',
       summary: 'Mail the caller a link confirming their address',
@@ -116,6 +122,8 @@ export const userManifest: ModuleManifest = {
     'service_user_session',
     'service_user_password_reset',
     'service_user_email_verification',
+    'service_user_email_change',
+    'service_user_former_email',
     'service_analytics_event',
   ],
   features: ['registration'],

@@ -23,6 +23,7 @@ import { canonicalLocale } from '../localization/locale.js'
 import { accountEmail, holdsEmailAddress, NAME_HOLDS_EMAIL_HINT, storedForms } from './email.js'
 import { burnPasswordCheck, hashPassword } from '../../platform/auth/password-hash.js'
 import { assertStrongPassword } from './password.js'
+import { formerEmails } from './email-change.repo.js'
 import { checkPassword } from './password-check.js'
 import type { ChangePasswordBody } from './password-reset.schema.js'
 import { setPassword } from './password-reset.js'
@@ -145,6 +146,11 @@ export interface UserService {
     input: ChangePasswordBody,
     caller: { ip: string },
   ): Promise<AuthResponse>
+  /**
+   * The caller is a person who typed their own password (a guess counted as a login's): their row.
+   * Before what only they should do with their account (see `EmailChange`).
+   */
+  confirmPassword(principal: Principal, password: string, caller: { ip: string }): Promise<repo.UserRow>
   /** `PUT /api/user/{id}/role`: an admin (key or person) gives a person a role (see `changeRole`). */
   setRole(userId: string, role: PersonRole, actor: Principal): Promise<RoleChange>
   /** `GET /api/users`: people not erased, newest first, a page at a time (see `listPeople`). */
@@ -516,6 +522,30 @@ export function createUserService(deps: UserServiceDeps): UserService {
     }
   }
 
+  /**
+   * The caller is a person (else 403 `PERSON_REQUIRED`) who typed their own password: a guess with
+   * a stolen token counts as a login's does, against the same budgets, and a right one gives the
+   * attempt back. A wrong one is 403 `WRONG_PASSWORD` (not 401: the token is fine); an account
+   * without a password 409 `PASSWORD_NOT_SET`; a person erased 401 `TOKEN_REVOKED`.
+   */
+  async function confirmPassword(principal: Principal, password: string, caller: { ip: string }) {
+    if (principal.kind !== 'user')
+      throw new ForbiddenError('Only a person signed in has a password', 'PERSON_REQUIRED')
+    const user = await repo.findById(db, principal.user_id)
+    if (!user?.email || user.erased_at) throw new UnauthorizedError('Token has been revoked', 'TOKEN_REVOKED')
+    if (!user.password_hash) {
+      throw new ConflictError(
+        'This account has no password yet: ask for one by mail (POST /api/auth/password/forgot)',
+        'PASSWORD_NOT_SET',
+      )
+    }
+    const endsBy = await countPasswordAttempt(caller.ip, user.email)
+    if (!(await checkPassword(db, user, password, deps.onRehashError)))
+      throw new ForbiddenError('The current password is wrong', 'WRONG_PASSWORD')
+    await passwordAccepted(user.email, caller.ip, endsBy)
+    return user
+  }
+
   return {
     async register(campaign, input, caller) {
       if (input.metadata && Buffer.byteLength(JSON.stringify(input.metadata)) > USER_METADATA_MAX_BYTES) {
@@ -742,6 +772,9 @@ export function createUserService(deps: UserServiceDeps): UserService {
         // the hooks run, so they find what it wrote, or waits and finds them erased.
         await repo.lockForErasure(trx, user.id)
         person.session_ids = await repo.sessionIds(trx, user.id)
+        // What was stored under an address they had before a change is theirs too.
+        const former = (await formerEmails(trx, user.id)).flatMap(storedForms)
+        person.emails = [...new Set([...person.emails, ...former])]
         for (const hook of eraseHooks) {
           const then = await hook(person, trx)
           if (then) announcements.push(then)
@@ -773,31 +806,20 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const cutOff = ended.tokens_valid_after
       return { status: 'logged_out', all, ...(cutOff ? { tokens_valid_after: cutOff.toISOString() } : {}) }
     },
+    confirmPassword,
+
     async changePassword(principal, input, caller) {
-      if (principal.kind !== 'user')
-        throw new ForbiddenError('Only a person signed in has a password to change', 'PERSON_REQUIRED')
       const budget = deps.passwordChangeLimits ?? DEFAULT_PASSWORD_CHANGE_LIMITS
-      const r = await deps.limiter.consume(
-        `password:change:${principal.user_id}`,
-        budget.perPerson,
-        budget.windowMs,
-      )
-      if (!r.allowed) throw new TooManyRequestsError(r.retryAfter, 'Too many password changes; retry later')
-      const user = await repo.findById(db, principal.user_id)
-      if (!user?.email || user.erased_at)
-        throw new UnauthorizedError('Token has been revoked', 'TOKEN_REVOKED')
-      if (!user.password_hash) {
-        throw new ConflictError(
-          'This account has no password yet: ask for one by mail (POST /api/auth/password/forgot)',
-          'PASSWORD_NOT_SET',
+      if (principal.kind === 'user') {
+        const r = await deps.limiter.consume(
+          `password:change:${principal.user_id}`,
+          budget.perPerson,
+          budget.windowMs,
         )
+        if (!r.allowed) throw new TooManyRequestsError(r.retryAfter, 'Too many password changes; retry later')
       }
-      // A guess with a stolen token counts as a login's does, against the same budgets.
-      const endsBy = await countPasswordAttempt(caller.ip, user.email)
-      if (!(await checkPassword(db, user, input.current_password, deps.onRehashError)))
-        throw new ForbiddenError('The current password is wrong', 'WRONG_PASSWORD')
-      await passwordAccepted(user.email, caller.ip, endsBy)
-      const person = { id: user.id, email: user.email }
+      const user = await confirmPassword(principal, input.current_password, caller)
+      const person = { id: user.id, email: user.email! }
       const ended = await setPassword({ db, revocations: deps.revocations }, person, input.password)
       if (!ended) throw new UnauthorizedError('Token has been revoked', 'TOKEN_REVOKED')
       // Read after the cut-off, so the role and cut-off are the row's as they are now (a role
@@ -812,7 +834,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
         validAfter: now.tokens_valid_after,
         ...newSession(),
       })
-      deps.onPasswordChanged?.({ email: user.email, locale: now.locale })
+      deps.onPasswordChanged?.({ email: person.email, locale: now.locale })
       return {
         user: view(now),
         token: issued.token,

@@ -43,6 +43,7 @@ import * as m041 from './migrations/041_api_key_campaigns.js'
 import * as m042 from './migrations/042_outbox_fillfactor.js'
 import * as m043 from './migrations/043_password_reset.js'
 import * as m044 from './migrations/044_email_verification.js'
+import * as m045 from './migrations/045_email_change.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -92,6 +93,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '042_outbox_fillfactor': m042,
   '043_password_reset': m043,
   '044_email_verification': m044,
+  '045_email_change': m045,
 }
 
 const TABLE = 'service_schema_migration'

@@ -143,6 +143,22 @@ export interface UserEmailVerificationTable {
   expires_at: Date
 }
 
+export interface UserEmailChangeTable {
+  token_hash: string
+  user_id: string
+  /** The new address the link was mailed to: using it makes that the person's. */
+  email: string
+  created_at: CreatedAt
+  expires_at: Date
+}
+
+/** An address a person had before a change: what an erasure also looks for. */
+export interface UserFormerEmailTable {
+  user_id: string
+  email: string
+  until: Generated<Date>
+}
+
 export interface UserRevokedSessionTable {
   session_id: string
   reason: string
@@ -439,6 +455,8 @@ export interface Database {
   service_user_session: UserSessionTable
   service_user_password_reset: UserPasswordResetTable
   service_user_email_verification: UserEmailVerificationTable
+  service_user_email_change: UserEmailChangeTable
+  service_user_former_email: UserFormerEmailTable
   service_referral_main: ReferralMainTable
   service_referral_audit: ReferralAuditTable
   service_referral_counter: ReferralCounterTable

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { type Campaign, type OvasabiClient, OvasabiError } from '../../../client/index.js'
+import { type AuthResult, type Campaign, type OvasabiClient, OvasabiError } from '../../../client/index.js'
 import { Logo } from '../shared/Logo.js'
+import { Account } from './Account.js'
 import { adminClient, errorText, mayUseConsole, storeCredential, storedCredential, useLoad } from './api.js'
 import { ApiKeys } from './ApiKeys.js'
 import { CampaignCards } from './CampaignCards.js'
@@ -26,6 +27,8 @@ const RENEW_RETRY_MS = 30_000
 export function Console() {
   const [credential, setCredential] = useState(storedCredential())
   const [signedOut, setSignedOut] = useState<SignedOut>()
+  // Bumped when a password change replaced the token: the renewal below waits for the new expiry.
+  const [reissued, setReissued] = useState(0)
   const current = useRef(credential)
   current.current = credential
   const signOut = (why?: SignedOut) => {
@@ -102,7 +105,7 @@ export function Console() {
       stopped = true
       clearTimeout(timer)
     }
-  }, [credential, client])
+  }, [credential, client, reissued])
   if (!client || !credential)
     return (
       <Login
@@ -117,6 +120,16 @@ export function Console() {
     <Shell
       client={client}
       person={credential.kind === 'token'}
+      onNewToken={(auth) => {
+        // A password change ended every session of the person, this one too: the client has taken
+        // the answer's token (a new session), which the tab keeps, as a renewal's, so a reload
+        // stays signed in.
+        if (credential.kind !== 'token' || current.current !== credential) return
+        credential.token = auth.token
+        credential.expiresAt = auth.expires_at
+        storeCredential(credential)
+        setReissued((n) => n + 1)
+      }}
       onNoRole={() => signOut('no-role')}
       onLogout={async () => {
         // A person's session ends on the server too; a key stays valid (an admin revokes keys).
@@ -131,12 +144,18 @@ export function Console() {
 function Shell({
   client,
   person,
+  onNewToken,
   onLogout,
   onNoRole,
 }: {
   client: OvasabiClient
-  /** Signed in as a person (email and password), not with a key: what the Streams wall calls the caller. */
+  /**
+   * Signed in as a person (email and password), not with a key: what the Streams wall calls the
+   * caller, and whether there is an account to show.
+   */
   person: boolean
+  /** The person's password changed: the answer's token is the sign-in from now on. */
+  onNewToken: (auth: AuthResult) => void
   onLogout: () => void
   onNoRole: () => void
 }) {
@@ -216,6 +235,7 @@ function Shell({
             people: 'People',
             apikeys: 'API keys',
             graph: 'Service graph',
+            account: 'Your account',
           }[route.page]
     document.title = `${what} · Ovasabi console`
   }, [route, current?.title])
@@ -305,6 +325,13 @@ function Shell({
               </a>
             </li>
           )}
+          {person && (
+            <li>
+              <a {...link({ page: 'account' })} aria-current={route.page === 'account' ? 'page' : undefined}>
+                Your account
+              </a>
+            </li>
+          )}
         </ul>
         <button class="btn btn-sm btn-ghost side-logout" type="button" onClick={onLogout}>
           Sign out
@@ -360,6 +387,7 @@ function Shell({
             {() => <GraphView client={client} />}
           </AdminOnly>
         )}
+        {route.page === 'account' && <Account client={client} person={person} onNewToken={onNewToken} />}
       </main>
     </div>
   )

@@ -10,7 +10,7 @@ const CHANGED = 'Your password is changed. Sign in with it.'
 const MISMATCH = 'The two passwords differ: type the same one in both fields.'
 
 /** The server's reasons for `WEAK_PASSWORD`, one a problem; its message when it names none. */
-function weaknesses(err: OvasabiError): string[] {
+export function weaknesses(err: OvasabiError): string[] {
   const issues = Array.isArray(err.details) ? (err.details as unknown[]) : []
   const said = issues
     .map((d) => (d as { message?: unknown } | null)?.message)

@@ -68,10 +68,13 @@ export const adminClient = (credential: string | Credential, onRefused?: () => v
     baseUrl: '',
     ...(c.kind === 'key' ? { apiKey: c.key } : { token: c.token }),
     fetch: async (input, init) => {
+      // The token this request carries: a refusal of one replaced since (a renewal, a password
+      // change, which ends every older session of the person) is not the sign-in's.
+      const sent = c.kind === 'token' ? c.token : undefined
       const res = await globalThis.fetch(input, init)
       // The StreamSource registry (`/api/v1`) takes a person's token as every other route does:
       // its 401 refuses the sign-in too.
-      if (res.status === 401) onRefused?.()
+      if (res.status === 401 && (c.kind !== 'token' || sent === c.token)) onRefused?.()
       return res
     },
   })

@@ -1,4 +1,7 @@
-/** `/admin`, `/admin/new`, `/admin/c/{slug}/{tab}`, `/admin/streams`, `/admin/people`, `/admin/apikeys`, `/admin/graph`. */
+/**
+ * `/admin`, `/admin/new`, `/admin/c/{slug}/{tab}`, `/admin/streams`, `/admin/people`, `/admin/apikeys`,
+ * `/admin/graph`, `/admin/account`.
+ */
 export type Route =
   | { page: 'home' }
   | { page: 'new' }
@@ -7,6 +10,7 @@ export type Route =
   | { page: 'people' }
   | { page: 'apikeys' }
   | { page: 'graph' }
+  | { page: 'account' }
 export const TABS = ['dashboard', 'settings', 'leads', 'webhooks'] as const
 export type Tab = (typeof TABS)[number]
 
@@ -49,6 +53,7 @@ export function parseRoute(path: string): Route {
   if (path.startsWith('/admin/people')) return { page: 'people' }
   if (path.startsWith('/admin/apikeys')) return { page: 'apikeys' }
   if (path.startsWith('/admin/graph')) return { page: 'graph' }
+  if (path.startsWith('/admin/account')) return { page: 'account' }
   return { page: 'home' }
 }
 
