@@ -10,7 +10,17 @@
 // import.meta.url)`) therefore names the same file as in the sources, and a child process a test
 // starts through tsx on a `.ts` file still can. Each run builds its own tree (about a second),
 // so two runs side by side never share one and no run executes a file whose source is gone.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
@@ -48,9 +58,47 @@ export function compiledPath(tree, file) {
   return join(tree, file.replace(/\.tsx?$/, '.js'))
 }
 
+const PREFIX = 'ovasabi-tree-'
+/** The file naming the process whose tree it is (the run that removes it when it ends). */
+const OWNER = '.ovasabi-test-run'
+/** A tree from before owners were written: left this long, it is nobody's. */
+const UNOWNED_MS = 24 * 3_600_000
+
+/** Whether process `pid` runs (one of another user's too: only a missing one is `ESRCH`). */
+function alive(pid) {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return err.code !== 'ESRCH'
+  }
+}
+
+/**
+ * Removes the trees of runs that ended without removing theirs (killed with SIGKILL, a machine
+ * that lost power): each names the process whose it is, and one whose process is gone goes.
+ */
+function sweepAbandonedTrees() {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(PREFIX)) continue
+    const tree = join(tmpdir(), name)
+    try {
+      const owner = join(tree, OWNER)
+      const abandoned = existsSync(owner)
+        ? !alive(Number(readFileSync(owner, 'utf8')))
+        : Date.now() - statSync(tree).mtimeMs > UNOWNED_MS
+      if (abandoned) rmSync(tree, { recursive: true, force: true })
+    } catch {
+      // Removed meanwhile by its own run, or not ours to read: left alone.
+    }
+  }
+}
+
 /** Builds a tree of the working directory's sources in a new temporary directory; returns its path. */
 export async function buildTestTree() {
-  const tree = mkdtempSync(join(tmpdir(), 'ovasabi-tree-'))
+  sweepAbandonedTrees()
+  const tree = mkdtempSync(join(tmpdir(), PREFIX))
+  writeFileSync(join(tree, OWNER), String(process.pid))
   const sources = []
   for (const name of readdirSync('.')) if (name !== '.git') place(tree, name, sources)
   await build({

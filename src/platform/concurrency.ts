@@ -13,3 +13,22 @@ export async function eachLimited<T>(
   }
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }
+
+/**
+ * Work begun after its caller was answered (a mail, say): `run` starts it, a failure goes to
+ * `onError`, and `idle` resolves once everything started so far has ended, which a shutdown waits
+ * for before closing what the work uses.
+ */
+export function backgroundWork(onError?: (err: unknown) => void) {
+  const pending = new Set<Promise<void>>()
+  return {
+    run(work: Promise<void>): void {
+      const done = work.catch((err) => onError?.(err))
+      pending.add(done)
+      void done.finally(() => pending.delete(done))
+    },
+    async idle(): Promise<void> {
+      await Promise.all(pending)
+    },
+  }
+}

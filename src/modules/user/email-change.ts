@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Principal } from '../../platform/auth/principal.js'
+import { backgroundWork } from '../../platform/concurrency.js'
 import type { Db } from '../../platform/db/database.js'
 import {
   BadRequestError,
@@ -111,13 +112,7 @@ const isUniqueViolation = (err: unknown) => (err as { code?: unknown } | null)?.
 export function createEmailChange(deps: EmailChangeDeps): EmailChange {
   const { db, limiter } = deps
   const limits = deps.limits ?? DEFAULT_LIMITS
-  const pending = new Set<Promise<void>>()
-
-  function later(send: () => Promise<void>): void {
-    const sent = send().catch((err) => deps.onError?.(err))
-    pending.add(sent)
-    void sent.finally(() => pending.delete(sent))
-  }
+  const background = backgroundWork((err) => deps.onError?.(err))
 
   async function sendLink(user: UserRow, email: string, mail: NonNullable<EmailChangeDeps['mail']>) {
     const token = randomBytes(32).toString('base64url')
@@ -177,7 +172,7 @@ export function createEmailChange(deps: EmailChangeDeps): EmailChange {
       const holder = await findAccount(db, input.email, email)
       if (holder?.id === user.id) throw new BadRequestError('This is already your address', 'EMAIL_UNCHANGED')
       if (holder) throw taken()
-      later(() => sendLink(user, email, mail))
+      background.run(sendLink(user, email, mail))
       return email
     },
 
@@ -209,13 +204,11 @@ export function createEmailChange(deps: EmailChangeDeps): EmailChange {
 
     changed(change) {
       const mail = deps.mail
-      if (mail && change.previous !== change.email) later(() => sendNotice(change, mail))
+      if (mail && change.previous !== change.email) background.run(sendNotice(change, mail))
     },
 
     forget: (userId, trx) => repo.forgetEmailChanges(trx, userId),
 
-    async idle() {
-      await Promise.all(pending)
-    },
+    idle: background.idle,
   }
 }

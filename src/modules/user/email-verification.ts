@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { ulid } from 'ulid'
 import type { Principal } from '../../platform/auth/principal.js'
+import { backgroundWork } from '../../platform/concurrency.js'
 import type { Db } from '../../platform/db/database.js'
 import { clientNetwork } from '../../platform/http/client-network.js'
 import {
@@ -131,7 +132,7 @@ export function verifiesAtJoin(campaign: Pick<Campaign, 'metadata'>): boolean {
 export function createEmailVerification(deps: EmailVerificationDeps): EmailVerification {
   const { db, limiter } = deps
   const limits = deps.limits ?? DEFAULT_LIMITS
-  const pending = new Set<Promise<void>>()
+  const background = backgroundWork((err) => deps.onError?.(err))
   const hooks: VerifiedHook[] = []
 
   function told(userId: string, campaigns: string[]) {
@@ -182,12 +183,6 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
     })
   }
 
-  function inBackground(work: Promise<void>) {
-    const sent = work.catch((err) => deps.onError?.(err))
-    pending.add(sent)
-    void sent.finally(() => pending.delete(sent))
-  }
-
   return {
     async request(principal, options = {}) {
       if (principal.kind !== 'user') {
@@ -211,7 +206,7 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
       if (user.email_verified_at) return 'already_verified'
       const wait = await budget(user.id)
       if (wait !== undefined) throw new TooManyRequestsError(wait, 'Too many verification mails asked for')
-      inBackground(sendLink({ id: user.id, email: user.email, locale: user.locale }, mail, campaign))
+      background.run(sendLink({ id: user.id, email: user.email, locale: user.locale }, mail, campaign))
       return 'sent'
     },
 
@@ -254,7 +249,7 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
         // Out of budget (joins again and again): no new one, but the links already sent still work.
         linkMailed: true,
         after: () =>
-          inBackground(
+          background.run(
             (async () => {
               if ((await budget(user.id)) !== undefined) return
               await sendLink({ id: user.id, email, locale: user.locale }, mail, campaign.slug)
@@ -277,8 +272,6 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
 
     forget: (userId, trx) => repo.forgetVerifyTokens(trx, userId),
 
-    async idle() {
-      await Promise.all(pending)
-    },
+    idle: background.idle,
   }
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { hashPassword } from '../../platform/auth/password-hash.js'
+import { backgroundWork } from '../../platform/concurrency.js'
 import type { Db } from '../../platform/db/database.js'
 import { clientNetwork } from '../../platform/http/client-network.js'
 import { BadRequestError, ServiceUnavailableError, TooManyRequestsError } from '../../platform/http/errors.js'
@@ -111,15 +112,6 @@ async function consume(limiter: RateLimiter, key: string, limit: number, windowM
 }
 
 /**
- * Password reset by mail. Asking never tells whether an account has the address: the answer is
- * the same, and comes before the account is even looked up (the look-up, the link and the mail
- * happen after it), so its timing tells nothing either. The link carries a random 256-bit token
- * that only its SHA-256 is stored of; it works once, for 30 minutes, and only the latest sent
- * does. Using it sets the password and ends every session of the person, as "log out everywhere"
- * does: whoever held their account before is out. A passwordless account gets a password this
- * way, so an address someone else joined with is won back by the mailbox's owner.
- */
-/**
  * Gives a person a new password (the join's strength rule, else 400 `WEAK_PASSWORD`), takes their
  * reset links, and ends every session of theirs as "log out everywhere" does, other nodes told
  * once it has committed. `claim` runs first in the transaction, and false from it changes
@@ -150,10 +142,19 @@ export async function setPassword(
   return ended
 }
 
+/**
+ * Password reset by mail. Asking never tells whether an account has the address: the answer is
+ * the same, and comes before the account is even looked up (the look-up, the link and the mail
+ * happen after it), so its timing tells nothing either. The link carries a random 256-bit token
+ * that only its SHA-256 is stored of; it works once, for 30 minutes, and only the latest sent
+ * does. Using it sets the password and ends every session of the person, as "log out everywhere"
+ * does: whoever held their account before is out. A passwordless account gets a password this
+ * way, so an address someone else joined with is won back by the mailbox's owner.
+ */
 export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
   const { db, limiter } = deps
   const limits = deps.limits ?? DEFAULT_LIMITS
-  const pending = new Set<Promise<void>>()
+  const background = backgroundWork((err) => deps.onError?.(err))
 
   async function sendLink(typed: string, mail: NonNullable<PasswordResetDeps['mail']>): Promise<void> {
     const user = await findAccount(db, typed)
@@ -172,13 +173,6 @@ export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
       subject: words.subject,
       text: [words.intro, '', words.action, `${mail.resetUrl}#token=${token}`, '', words.ignore].join('\n'),
     })
-  }
-
-  /** Runs `send` after the caller is answered; `idle` waits for it, a failure goes to `onError`. */
-  function later(send: () => Promise<void>): void {
-    const sent = send().catch((err) => deps.onError?.(err))
-    pending.add(sent)
-    void sent.finally(() => pending.delete(sent))
   }
 
   async function sendChangedNotice(
@@ -215,12 +209,12 @@ export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
       )
       const emailKey = `reset:email:${sha256(accountEmail(typed)).slice(0, 32)}`
       await consume(limiter, emailKey, limits.requestsPerEmail, limits.requestWindowMs)
-      later(() => sendLink(typed, mail))
+      background.run(sendLink(typed, mail))
     },
 
     changed(person) {
       const mail = deps.mail
-      if (mail) later(() => sendChangedNotice(person, mail))
+      if (mail) background.run(sendChangedNotice(person, mail))
     },
 
     async reset(token, password, caller) {
@@ -247,8 +241,6 @@ export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
 
     forget: (userId, trx) => repo.forgetResetTokens(trx, userId),
 
-    async idle() {
-      await Promise.all(pending)
-    },
+    idle: background.idle,
   }
 }

@@ -1,10 +1,9 @@
 import { useRef, useState } from 'preact/hooks'
 import { type AuthResult, type OvasabiClient, OvasabiError } from '../../../client/index.js'
 import { Alert, refusalText } from './LoginCard.js'
-import { weaknesses } from './ResetPassword.js'
+import { NewPasswordFields, passwordsDiffer, weaknesses } from './NewPasswordFields.js'
 
 const WRONG = 'The current password is wrong.'
-const MISMATCH = 'The two new passwords differ: type the same one in both fields.'
 export const NOT_SET =
   'This account has no password yet. To set one, sign out and use “Forgot your password?” on the ' +
   'sign-in page: a link to choose one is mailed to you.'
@@ -38,8 +37,7 @@ export function PasswordCard(props: {
     setWeak(undefined)
     setError(undefined)
     setChanged(false)
-    // Refused here: a typo in a password no one can see would lock the person out of every device.
-    const differ = password !== String(data.get('confirm') ?? '')
+    const differ = passwordsDiffer(data)
     setMismatch(differ)
     if (differ) return
     busy.current = true
@@ -93,54 +91,7 @@ export function PasswordCard(props: {
           {WRONG}
         </p>
       )}
-      <div class="field">
-        <label for="account-new">New password</label>
-        <input
-          id="account-new"
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          required
-          aria-invalid={weak ? 'true' : undefined}
-          aria-describedby={weak ? 'account-new-hint account-weak' : 'account-new-hint'}
-        />
-        <span class="hint" id="account-new-hint">
-          At least 10 characters, with a letter and a digit or a symbol.
-        </span>
-      </div>
-      {weak && (
-        <div class="notice" data-tone="danger" role="alert" id="account-weak" data-testid="account-weak">
-          <p>This password is too easy to guess. A new password:</p>
-          <ul class="login-issues">
-            {weak.map((reason) => (
-              <li key={reason}>{reason}</li>
-            ))}
-          </ul>
-        </div>
-      )}
-      <div class="field">
-        <label for="account-confirm">New password again</label>
-        <input
-          id="account-confirm"
-          name="confirm"
-          type="password"
-          autocomplete="new-password"
-          required
-          aria-invalid={mismatch ? 'true' : undefined}
-          aria-describedby={mismatch ? 'account-mismatch' : undefined}
-        />
-      </div>
-      {mismatch && (
-        <p
-          class="notice"
-          data-tone="danger"
-          role="alert"
-          id="account-mismatch"
-          data-testid="account-mismatch"
-        >
-          {MISMATCH}
-        </p>
-      )}
+      <NewPasswordFields prefix="account" weak={weak} mismatch={mismatch} />
       <Alert text={error} testid="account-password-error" />
       {changed && (
         <p class="notice" data-tone="ok" role="status" data-testid="account-password-done">

@@ -2,21 +2,12 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { OvasabiError } from '../../../client/index.js'
 import { signInClient } from './api.js'
 import { Alert, LoginCard, refusalText } from './LoginCard.js'
+import { NewPasswordFields, passwordsDiffer, weaknesses } from './NewPasswordFields.js'
 import { FORGOT_PASSWORD_PATH } from './route.js'
 
 const INVALID =
   'This link is no longer valid (it expired, was used, or a newer one was sent). Ask for a new one.'
 const CHANGED = 'Your password is changed. Sign in with it.'
-const MISMATCH = 'The two passwords differ: type the same one in both fields.'
-
-/** The server's reasons for `WEAK_PASSWORD`, one a problem; its message when it names none. */
-export function weaknesses(err: OvasabiError): string[] {
-  const issues = Array.isArray(err.details) ? (err.details as unknown[]) : []
-  const said = issues
-    .map((d) => (d as { message?: unknown } | null)?.message)
-    .filter((m): m is string => typeof m === 'string' && m.length > 0)
-  return said.length > 0 ? said : [err.message]
-}
 
 /**
  * "Choose a new password", where a reset mail's link lands: shown whether or not this tab is signed
@@ -44,8 +35,7 @@ export function ResetPassword({ token }: { token: string | undefined }) {
     const password = String(data.get('password') ?? '')
     setError(undefined)
     setWeak(undefined)
-    // Refused here: a typo in a password no one can see would lock the person out again.
-    const differ = password !== String(data.get('confirm') ?? '')
+    const differ = passwordsDiffer(data)
     setMismatch(differ)
     if (differ || !token) return
     setPending(true)
@@ -101,54 +91,7 @@ export function ResetPassword({ token }: { token: string | undefined }) {
         )}
         {outcome === 'choosing' && (
           <form onSubmit={submit} data-testid="reset-form">
-            <div class="field">
-              <label for="reset-new">New password</label>
-              <input
-                id="reset-new"
-                name="password"
-                type="password"
-                autocomplete="new-password"
-                required
-                aria-invalid={weak ? 'true' : undefined}
-                aria-describedby={weak ? 'reset-hint reset-weak' : 'reset-hint'}
-              />
-              <span class="hint" id="reset-hint">
-                At least 10 characters, with a letter and a digit or a symbol.
-              </span>
-            </div>
-            {weak && (
-              <div class="notice" data-tone="danger" role="alert" id="reset-weak" data-testid="reset-weak">
-                <p>This password is too easy to guess. A new password:</p>
-                <ul class="login-issues">
-                  {weak.map((reason) => (
-                    <li key={reason}>{reason}</li>
-                  ))}
-                </ul>
-              </div>
-            )}
-            <div class="field">
-              <label for="reset-confirm">New password again</label>
-              <input
-                id="reset-confirm"
-                name="confirm"
-                type="password"
-                autocomplete="new-password"
-                required
-                aria-invalid={mismatch ? 'true' : undefined}
-                aria-describedby={mismatch ? 'reset-mismatch' : undefined}
-              />
-            </div>
-            {mismatch && (
-              <p
-                class="notice"
-                data-tone="danger"
-                role="alert"
-                id="reset-mismatch"
-                data-testid="reset-mismatch"
-              >
-                {MISMATCH}
-              </p>
-            )}
+            <NewPasswordFields prefix="reset" weak={weak} mismatch={mismatch} />
             <Alert text={error} testid="reset-error" />
             <button class="btn btn-primary" type="submit" disabled={pending}>
               Change the password
