@@ -216,6 +216,27 @@ export function createClient(options: ClientOptions) {
        * 400 `VALIDATION_FAILED`.
        */
       updateMe: (body: C.MeUpdate) => req<C.Me>('PATCH', '/api/auth/me', { body }),
+      /**
+       * `GET /api/auth/sessions`: where the client's person is signed in (browser, network, when
+       * signed in and last active), most recently active first; `current` marks this client's.
+       * A guest session or an API key: 403 `PERSON_REQUIRED`.
+       */
+      sessions: () => req<C.SignInList>('GET', '/api/auth/sessions'),
+      /**
+       * `DELETE /api/auth/sessions/{id}`: one of the person's sessions ends, as a logout there
+       * would. Ending this client's own (`current`) forgets its token and closes its sockets, as
+       * `users.logout()` does. One not theirs: 404 `SESSION_NOT_FOUND`.
+       */
+      async endSession(sessionId: string): Promise<C.EndedSession> {
+        const sent = http.token
+        const r = await req<C.EndedSession>('DELETE', `/api/auth/sessions/${enc(sessionId)}`)
+        if (r?.current && http.token === sent) {
+          http.token = undefined
+          for (const s of sockets) s.close()
+          sockets.clear()
+        }
+        return r
+      },
     },
 
     users: {

@@ -41,10 +41,12 @@ import type {
 import type { StreamJson } from '../src/modules/stream/stream.schema.js'
 import type {
   AuthResponse,
+  EndSignInResponse,
   LoginBody,
   LogoutResponse,
   MeResponse,
   RegisterPayload,
+  SignInList as ServerSignInList,
   UpdateMeBody,
   UserView,
 } from '../src/modules/user/user.schema.js'
@@ -116,6 +118,11 @@ export type Me = MeResponse
  * least one, nothing else.
  */
 export type MeUpdate = UpdateMeBody
+/** `GET /api/auth/sessions`: where the person is signed in, most recently active first. */
+export type SignInList = ServerSignInList
+export type SignIn = ServerSignInList['sessions'][number]
+/** `DELETE /api/auth/sessions/{id}`: `current` when it was the caller's own. */
+export type EndedSession = Static<typeof EndSignInResponse>
 /** `GET /api/users` (admin): people to give a role, newest first; `has_more` says another page follows. */
 export type PeopleQuery = ServerPeopleQuery
 export type PeopleList = ServerPeopleList

@@ -374,6 +374,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     publisher,
     limiter,
     revocations: revocations,
+    tokenTtlSeconds: config.SESSION_TTL_SECONDS,
     sessionMaxAgeSeconds: config.SESSION_MAX_AGE_SECONDS,
     onRehashError: (err) =>
       app.log.warn({ err }, 'password rehash at login not stored; the old hash still verifies'),
@@ -567,6 +568,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(user.peopleRoutes, { users })
   await app.register(user.passwordResetRoutes, { passwordReset })
   await app.register(user.emailVerificationRoutes, { emailVerification, emailChange })
+  await app.register(user.signInRoutes, { users })
   await app.register(apiKeyRoutes, { apiKeys: platform.apiKeys, campaigns })
   await app.register(referral.routes, { referrals, campaigns })
   await app.register(localization.routes, { localization: translations, campaigns })

@@ -245,6 +245,44 @@ describe('admin console, Your account', () => {
     assert.deepEqual(problems, [])
   })
 
+  test('lists where the person is signed in, and signs another browser out', async () => {
+    const person = await editor()
+    const phone = await suite.server.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      headers: {
+        'user-agent':
+          'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Version/18.1 Mobile/15E148 Safari/604.1',
+        'x-forwarded-for': '198.51.100.77',
+      },
+      payload: { email: person.email, password: PASSWORD },
+    })
+    assert.equal(phone.statusCode, 200, phone.body)
+    const { page, problems } = await signedIn(person.email)
+    await page.locator('.sidebar a', { hasText: 'Your account' }).click()
+    const table = page.locator('[data-testid="account-sessions-table"]')
+    const other = table.locator(`tr[data-session-id="${json(phone).session_id}"]`)
+    await other.getByText('Safari on iPhone').waitFor()
+    await other.getByText('198.51.100.77').waitFor()
+    const own = table.locator('tr[data-current="true"]')
+    await own.getByText('this console').waitFor()
+    assert.equal(
+      await own.getByRole('button', { name: 'Sign out' }).count(),
+      0,
+      'this one signs out from the sidebar',
+    )
+
+    await other.getByRole('button', { name: 'Sign out' }).click()
+    await other.waitFor({ state: 'detached' })
+    assert.equal((await me(json(phone).token)).status, 401, 'the phone is signed out')
+    assert.equal((await me(await storedToken(page))).status, 200, 'the console is not')
+    await page.reload()
+    await own.waitFor()
+    assert.equal(await table.locator(`tr[data-session-id="${json(phone).session_id}"]`).count(), 0)
+    await screenshot(page, 'admin-account-sessions')
+    assert.deepEqual(problems, [])
+  })
+
   test('with an API key there is no account: no link, and the page says why', async () => {
     const context = await suite.newContext()
     await context.addInitScript((key) => sessionStorage.setItem('ovasabi.admin.apiKey', key), ADMIN_KEY)

@@ -43,6 +43,18 @@ export const userManifest: ModuleManifest = {
       summary: "End all of the caller's sessions",
     },
     {
+      method: 'GET',
+      path: '/api/auth/sessions',
+      auth: 'participant',
+      summary: 'Where the caller is signed in: browser, network, when signed in and last active',
+    },
+    {
+      method: 'DELETE',
+      path: '/api/auth/sessions/:id',
+      auth: 'participant',
+      summary: "End one of the caller's sessions, as a logout there would",
+    },
+    {
       method: 'POST',
       path: '/api/auth/password',
       auth: 'participant',
@@ -124,6 +136,7 @@ export const userManifest: ModuleManifest = {
     'service_user_email_verification',
     'service_user_email_change',
     'service_user_former_email',
+    'service_user_signin',
     'service_analytics_event',
   ],
   features: ['registration'],

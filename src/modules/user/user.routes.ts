@@ -18,7 +18,7 @@ import {
   SetRoleResponse,
   UpdateMeBody,
 } from './user.schema.js'
-import type { UserService } from './user.service.js'
+import type { CallerContext, UserService } from './user.service.js'
 import { ChangePasswordBody } from './password-reset.schema.js'
 
 export interface UserRoutesOptions {
@@ -35,6 +35,12 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
    * is ignored, not refused: the email and password are what these routes check, and a client
    * left holding a dead token must still be able to log in or join as a newcomer.
    */
+  /** Who asks, from where, in which browser: where a person signs in is listed as such. */
+  const caller = (request: FastifyRequest): CallerContext => ({
+    principal: request.principal,
+    ip: request.ip,
+    userAgent: request.headers['user-agent'],
+  })
   const maybeAuthenticate = async (request: FastifyRequest) => {
     try {
       if (credentialFrom(request)) await app.authenticate(request)
@@ -67,7 +73,7 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
       const { campaign: slug, ...input } = request.body as RegisterPayload & { campaign: string }
       const campaign = await campaigns.get(slug)
       assertActionAllowed(campaign, 'registration')
-      const result = await users.register(campaign, input, { principal: request.principal, ip: request.ip })
+      const result = await users.register(campaign, input, caller(request))
       return reply.status(result.created ? 201 : 200).send(result)
     },
   )
@@ -91,7 +97,7 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
     async (request) => {
       const body = request.body as LoginBody
       const campaign = body.campaign ? await campaigns.get(body.campaign) : undefined
-      return users.login(body, { principal: request.principal, ip: request.ip, campaign })
+      return users.login(body, { ...caller(request), campaign })
     },
   )
 
@@ -120,7 +126,7 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
         response: { 200: AuthResponse, ...errors(401, 403, 429) },
       },
     },
-    async (request) => users.refresh(request.principal!, { ip: request.ip }),
+    async (request) => users.refresh(request.principal!, caller(request)),
   )
 
   app.get(
@@ -193,9 +199,8 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
       },
     },
     async (request, reply) => {
-      const result = await users.changePassword(request.principal!, request.body as ChangePasswordBody, {
-        ip: request.ip,
-      })
+      const body = request.body as ChangePasswordBody
+      const result = await users.changePassword(request.principal!, body, caller(request))
       return reply.header('cache-control', 'no-store').send(result)
     },
   )

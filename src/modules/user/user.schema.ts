@@ -256,3 +256,30 @@ export const SetRoleResponse = Type.Object({
   tokens_valid_after: Type.Optional(Type.String({ format: 'date-time' })),
 })
 export type SetRoleResponse = Static<typeof SetRoleResponse>
+
+/** `GET /api/auth/sessions`: where the caller is signed in, most recently active first. */
+export const SignInList = Type.Object({
+  sessions: Type.Array(
+    Type.Object({
+      session_id: Type.String(),
+      /** The session of the token that asked. */
+      current: Type.Boolean(),
+      /** The browser's User-Agent as it last sent it (cut to 300 characters); null when it sent none. */
+      user_agent: Type.Union([Type.String(), Type.Null()]),
+      /** The client network it last came from: an IPv4 address, or an IPv6 /64. */
+      network: Type.Union([Type.String(), Type.Null()]),
+      /** When the session was authenticated (a join or login; a refresh keeps it). */
+      signed_in_at: Type.String({ format: 'date-time' }),
+      /** When it was last given a token (a refresh renews it). */
+      last_active_at: Type.String({ format: 'date-time' }),
+    }),
+  ),
+})
+export type SignInList = Static<typeof SignInList>
+
+export const EndSignInResponse = Type.Object({
+  status: Type.Literal('ended'),
+  session_id: Type.String(),
+  /** It was the caller's own: their token is refused from now on too. */
+  current: Type.Boolean(),
+})

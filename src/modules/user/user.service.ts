@@ -24,6 +24,7 @@ import { accountEmail, holdsEmailAddress, NAME_HOLDS_EMAIL_HINT, storedForms } f
 import { burnPasswordCheck, hashPassword } from '../../platform/auth/password-hash.js'
 import { assertStrongPassword } from './password.js'
 import { formerEmails } from './email-change.repo.js'
+import { activeSignIns, forgetSignIns, isSignInOf, purgeSignIns, recordSignIn } from './signins.repo.js'
 import { checkPassword } from './password-check.js'
 import type { ChangePasswordBody } from './password-reset.schema.js'
 import { setPassword } from './password-reset.js'
@@ -51,6 +52,7 @@ import {
   type PersonRole,
   type ReferralOutcome,
   type RegisterPayload,
+  type SignInList,
   USER_METADATA_MAX_BYTES,
   type UserView,
 } from './user.schema.js'
@@ -60,6 +62,8 @@ export interface CallerContext {
   /** The guest session being upgraded (or the caller's current token); absent for anonymous REST calls. */
   principal?: Principal
   ip: string
+  /** The browser's User-Agent header: where the person signs in, as "Your account" lists it. */
+  userAgent?: string
 }
 
 /** What an erasure hook receives: enough to find the person's rows before their email is gone. */
@@ -126,7 +130,7 @@ export interface UserService {
    * `POST /api/auth/refresh`: a new token for the person whose token `principal` is, of the same
    * session, with a fresh expiry and their current role (see `refreshToken`).
    */
-  refresh(principal: Principal, caller: { ip: string }): Promise<AuthResponse>
+  refresh(principal: Principal, caller: CallerContext): Promise<AuthResponse>
   /**
    * `POST /api/auth/logout`: the caller's session ends, every token of it (user and guest alike).
    * With `all`, so do the person's other sessions: every user token of theirs issued before now is
@@ -144,13 +148,20 @@ export interface UserService {
   changePassword(
     principal: Principal,
     input: ChangePasswordBody,
-    caller: { ip: string },
+    caller: CallerContext,
   ): Promise<AuthResponse>
   /**
    * The caller is a person who typed their own password (a guess counted as a login's): their row.
    * Before what only they should do with their account (see `EmailChange`).
    */
   confirmPassword(principal: Principal, password: string, caller: { ip: string }): Promise<repo.UserRow>
+  /** `GET /api/auth/sessions`: where the caller (a person) is signed in (see `activeSignIns`). */
+  signIns(principal: Principal): Promise<SignInList>
+  /**
+   * `DELETE /api/auth/sessions/{id}`: one of the caller's sessions ends, as a logout there would
+   * (their current one too); 404 `SESSION_NOT_FOUND` for one not theirs.
+   */
+  endSignIn(principal: Principal, sessionId: string): Promise<{ session_id: string; current: boolean }>
   /** `PUT /api/user/{id}/role`: an admin (key or person) gives a person a role (see `changeRole`). */
   setRole(userId: string, role: PersonRole, actor: Principal): Promise<RoleChange>
   /** `GET /api/users`: people not erased, newest first, a page at a time (see `listPeople`). */
@@ -211,6 +222,8 @@ export interface UserServiceDeps {
   loginLimits?: LoginLimits
   /** Token refreshes per window; defaults in `DEFAULT_REFRESH_LIMITS`. */
   refreshLimits?: RefreshLimits
+  /** SESSION_TTL_SECONDS (default a day): a session whose last token is older has none working. */
+  tokenTtlSeconds?: number
   /** SESSION_MAX_AGE_SECONDS (default 30 days): no token is refreshed past a login's this long. */
   sessionMaxAgeSeconds?: number
   /**
@@ -263,6 +276,9 @@ const DEFAULT_LOGIN_LIMITS: LoginLimits = {
  * person's own changes have a budget of their own: a token cannot be used to keep a node hashing.
  */
 const DEFAULT_PASSWORD_CHANGE_LIMITS = { perPerson: 10, windowMs: 60 * 60_000 }
+
+/** SESSION_TTL_SECONDS' default: how long a token works. */
+const DEFAULT_TOKEN_TTL_SECONDS = 86_400
 
 const MAX_CODE_ATTEMPTS = 8
 
@@ -522,6 +538,19 @@ export function createUserService(deps: UserServiceDeps): UserService {
     }
   }
 
+  /** A user token was issued: the session is one the person is signed in at, from this browser. */
+  async function signedIn(principal: Principal, caller: CallerContext) {
+    await recordSignIn(db, {
+      userId: principal.user_id,
+      sessionId: principal.session_id,
+      userAgent: caller.userAgent,
+      network: caller.ip ? clientNetwork(caller.ip) : undefined,
+      signedInAt: new Date((principal.auth_time ?? Math.floor(Date.now() / 1000)) * 1000),
+      issuedAt: new Date(principal.issued_at ?? Date.now()),
+      cutOff: principal.valid_after ? new Date(principal.valid_after) : null,
+    })
+  }
+
   /**
    * The caller is a person (else 403 `PERSON_REQUIRED`) who typed their own password: a guess with
    * a stolen token counts as a login's does, against the same budgets, and a right one gives the
@@ -657,6 +686,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
         validAfter: user.tokens_valid_after,
         ...sameSession,
       })
+      await signedIn(issued.principal, caller)
       let referral: ReferralOutcome | undefined
       if (input.referral_code !== undefined && joinReferral) {
         const p = caller.principal
@@ -718,6 +748,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
         validAfter: user.tokens_valid_after,
         ...newSession(),
       })
+      await signedIn(issued.principal, caller)
       return {
         user: view(user, membership),
         token: issued.token,
@@ -738,6 +769,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
         principal,
         caller.ip,
       )
+      await signedIn(issued.principal, caller)
       return {
         user: view(user),
         token: issued.token,
@@ -780,6 +812,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
           if (then) announcements.push(then)
         }
         // A session another person also joined from stays theirs (see sessionFor).
+        await forgetSignIns(trx, user.id)
         const shared = new Set(await repo.sessionsSharedWithOthers(trx, person.session_ids, user.id))
         revoked = person.session_ids.filter((id) => !shared.has(id))
         await repo.revokeSessions(trx, revoked, 'erased')
@@ -808,6 +841,35 @@ export function createUserService(deps: UserServiceDeps): UserService {
     },
     confirmPassword,
 
+    async signIns(principal) {
+      if (principal.kind !== 'user')
+        throw new ForbiddenError('Only a person signed in has sessions to list', 'PERSON_REQUIRED')
+      const rows = await activeSignIns(db, principal.user_id, {
+        ttlSeconds: deps.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS,
+        maxAgeSeconds,
+      })
+      return {
+        sessions: rows.map((r) => ({
+          session_id: r.session_id,
+          current: r.session_id === principal.session_id,
+          user_agent: r.user_agent,
+          network: r.network,
+          signed_in_at: r.signed_in_at.toISOString(),
+          last_active_at: r.last_active_at.toISOString(),
+        })),
+      }
+    },
+
+    async endSignIn(principal, sessionId) {
+      if (principal.kind !== 'user')
+        throw new ForbiddenError('Only a person signed in has sessions to end', 'PERSON_REQUIRED')
+      if (!(await isSignInOf(db, principal.user_id, sessionId)))
+        throw new NotFoundError('You have no such session', 'SESSION_NOT_FOUND')
+      await repo.revokeSessions(db, [sessionId], 'ended')
+      await deps.revocations?.revoked({ user_id: principal.user_id, session_ids: [sessionId], all: false })
+      return { session_id: sessionId, current: sessionId === principal.session_id }
+    },
+
     async changePassword(principal, input, caller) {
       const budget = deps.passwordChangeLimits ?? DEFAULT_PASSWORD_CHANGE_LIMITS
       if (principal.kind === 'user') {
@@ -834,6 +896,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
         validAfter: now.tokens_valid_after,
         ...newSession(),
       })
+      await signedIn(issued.principal, caller)
       deps.onPasswordChanged?.({ email: person.email, locale: now.locale })
       return {
         user: view(now),
@@ -863,6 +926,10 @@ export function createUserService(deps: UserServiceDeps): UserService {
     findMember: (campaign, by) => repo.findMember(db, campaign, by),
     displayNames: (ids) => repo.displayNames(db, ids),
     sessionIds: (userId) => repo.sessionIds(db, userId),
-    purgeRevokedSessions: (ttl) => repo.purgeRevokedSessions(db, revocationRetentionSeconds(ttl)),
+    async purgeRevokedSessions(ttl) {
+      // A sign-in whose last token expired (and the clock skew) lists nothing a person could end.
+      await purgeSignIns(db, revocationRetentionSeconds(ttl))
+      return repo.purgeRevokedSessions(db, revocationRetentionSeconds(ttl))
+    },
   }
 }

@@ -44,6 +44,7 @@ import * as m042 from './migrations/042_outbox_fillfactor.js'
 import * as m043 from './migrations/043_password_reset.js'
 import * as m044 from './migrations/044_email_verification.js'
 import * as m045 from './migrations/045_email_change.js'
+import * as m046 from './migrations/046_user_signins.js'
 
 /**
  * Every migration, in order. One list serves PGlite and PostgreSQL. On PostgreSQL, Kysely's
@@ -94,6 +95,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '043_password_reset': m043,
   '044_email_verification': m044,
   '045_email_change': m045,
+  '046_user_signins': m046,
 }
 
 const TABLE = 'service_schema_migration'

@@ -159,6 +159,22 @@ export interface UserFormerEmailTable {
   until: Generated<Date>
 }
 
+/** A session a person's user token was issued for: where they are signed in (see migration 046). */
+export interface UserSigninTable {
+  user_id: string
+  session_id: string
+  /** The browser's User-Agent header as it last sent it, cut to 300 characters. */
+  user_agent: string | null
+  /** The client network it last came from: an IPv4 address, or an IPv6 /64. */
+  network: string | null
+  /** When the session was authenticated (its tokens' `auth_time`). */
+  signed_in_at: Date
+  /** When it was last given a token (the token's issue time, by the clock of the node that issued it). */
+  last_active_at: Generated<Date>
+  /** The person's cut-off that token was issued under (its `va`); null when they had none then. */
+  cut_off: Date | null
+}
+
 export interface UserRevokedSessionTable {
   session_id: string
   reason: string
@@ -457,6 +473,7 @@ export interface Database {
   service_user_email_verification: UserEmailVerificationTable
   service_user_email_change: UserEmailChangeTable
   service_user_former_email: UserFormerEmailTable
+  service_user_signin: UserSigninTable
   service_referral_main: ReferralMainTable
   service_referral_audit: ReferralAuditTable
   service_referral_counter: ReferralCounterTable

@@ -8,6 +8,7 @@ import {
 } from '../../../client/index.js'
 import { EmailCard } from './AccountEmail.js'
 import { PasswordCard } from './AccountPassword.js'
+import { SessionsCard } from './AccountSessions.js'
 import { useLoad } from './api.js'
 import { refusalText } from './LoginCard.js'
 import { LoadView } from './ui.js'
@@ -40,7 +41,7 @@ const savedText = (p: Profile) =>
 
 /**
  * "Your account": the signed-in person's own profile (name and language), address (confirmed, or
- * changed with a link mailed to the new one) and password. An API key has no account, so the page says so instead. `onNewToken`
+ * changed with a link mailed to the new one), password, and where they are signed in. An API key has no account, so the page says so instead. `onNewToken`
  * hears the token a password change answers with: every session of the person ended, this one
  * too, so the console keeps working only on that token.
  */
@@ -74,6 +75,8 @@ function AccountCards({
   onNewToken: (a: AuthResult) => void
 }) {
   const [me] = useLoad(() => client.auth.me(), [client])
+  // A password change ended every other session: the list is read again (a new one, by its key).
+  const [reissued, setReissued] = useState(0)
   return (
     <LoadView value={me} what="your account">
       {(d) =>
@@ -81,7 +84,15 @@ function AccountCards({
           <>
             <ProfileCard client={client} user={d.user} />
             <EmailCard client={client} user={d.user} />
-            <PasswordCard client={client} email={d.user.email} onNewToken={onNewToken} />
+            <PasswordCard
+              client={client}
+              email={d.user.email}
+              onNewToken={(auth) => {
+                onNewToken(auth)
+                setReissued((n) => n + 1)
+              }}
+            />
+            <SessionsCard key={reissued} client={client} />
           </>
         ) : (
           <p class="notice" data-tone="danger" role="alert">
