@@ -6,10 +6,11 @@
 // guests, keys and bodies that are not a change are refused, each changing nothing.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { createClient, OvasabiError } from '../client/index.js'
-import { type ReceivedMail, startSmtpReceiver } from './fixtures/smtp-receiver.js'
+import { MAIL_PUBLIC_URL as PUBLIC_URL, mailingSuite } from './fixtures/mailing-suite.js'
+import type { ReceivedMail } from './fixtures/smtp-receiver.js'
 import {
   ADMIN_KEY,
   adminHeaders,
@@ -23,11 +24,8 @@ import {
   listenLocally,
   type Member,
   newMember,
-  type TestContext,
 } from './helper.js'
 import { waitFor } from './wait-for.js'
-
-const PUBLIC_URL = 'https://launch.example.org'
 
 /** Each test's own client network, so no test spends another's login budget. */
 const network = () => `203.0.113.${1 + Math.floor(Math.random() * 250)}`
@@ -50,24 +48,10 @@ const me = async (app: FastifyInstance, token: string) =>
 
 for (const dialect of DIALECTS) {
   describe(`POST /api/auth/email (${dialect})`, () => {
-    let ctx: TestContext
-    let smtp: Awaited<ReturnType<typeof startSmtpReceiver>>
-    let slug: string
-    before(async () => {
-      smtp = await startSmtpReceiver()
-      ctx = await buildTestApp({
-        dialect,
-        env: { SMTP_URL: smtp.url, PUBLIC_URL, MAIL_FROM: 'Launch <no-reply@launch.example.org>' },
-      })
-      slug = await createCampaign(ctx.app)
-    })
-    after(async () => {
-      await ctx?.close()
-      await smtp?.close()
-    })
-    const db = () => ctx.app.platform.database.db
+    const suite = mailingSuite(dialect)
+    const db = suite.db
     const mails = (to: string, subject: string) =>
-      smtp.messages.filter((m) => m.to.includes(to) && m.subject === subject)
+      suite.smtp.messages.filter((m) => m.to.includes(to) && m.subject === subject)
     const mailTo = (to: string, subject: string, nth = 1): Promise<ReceivedMail> =>
       waitFor(() => mails(to, subject)[nth - 1], `mail ${nth} "${subject}" to ${to}`)
     const linkIn = (mail: ReceivedMail) => {
@@ -87,14 +71,14 @@ for (const dialect of DIALECTS) {
       ).length
     /** Asks for a change of `member`'s address to `next` and returns the mailed link's token. */
     async function asked(member: Member, next: string, nth = 1): Promise<string> {
-      const res = await ask(ctx.app, member.token, { email: next, current_password: member.password })
+      const res = await ask(suite.ctx.app, member.token, { email: next, current_password: member.password })
       assert.equal(res.statusCode, 202, res.body)
       return linkIn(await mailTo(next.toLowerCase(), 'Confirm your new email address', nth))
     }
 
     it('moves the account once the link mailed to the new address is used, and tells the old one', async () => {
-      const { app } = ctx
-      const member = await joinWithPassword(app, slug)
+      const { app } = suite.ctx
+      const member = await joinWithPassword(app, suite.slug)
       const id = (await me(app, member.token)).user_id
       const next = fresh()
       const res = await ask(app, member.token, {
@@ -129,8 +113,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('keeps a confirmed address confirmed, logging no second confirmation', async () => {
-      const { app } = ctx
-      const member = await joinWithPassword(app, slug)
+      const { app } = suite.ctx
+      const member = await joinWithPassword(app, suite.slug)
       const id = (await me(app, member.token)).user_id
       const requested = await app.inject({
         method: 'POST',
@@ -151,8 +135,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('voids the links mailed to the old address, and honours only the latest change link', async () => {
-      const { app } = ctx
-      const member = await joinWithPassword(app, slug)
+      const { app } = suite.ctx
+      const member = await joinWithPassword(app, suite.slug)
       const forgot = await app.inject({
         method: 'POST',
         url: '/api/auth/password/forgot',
@@ -182,9 +166,9 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses an address another account has, asked for or taken meanwhile, changing nothing', async () => {
-      const { app } = ctx
-      const member = await joinWithPassword(app, slug)
-      const other = await newMember(app, slug, 'other')
+      const { app } = suite.ctx
+      const member = await joinWithPassword(app, suite.slug)
+      const other = await newMember(app, suite.slug, 'other')
       const takenRes = await ask(app, member.token, {
         email: other.email.toUpperCase(),
         current_password: member.password,
@@ -195,7 +179,7 @@ for (const dialect of DIALECTS) {
       const next = fresh()
       const link = await asked(member, next)
       // Someone joins with the address before the link is used.
-      assert.equal((await joinAs(app, slug, next)).statusCode, 201)
+      assert.equal((await joinAs(app, suite.slug, next)).statusCode, 201)
       const late = await verify(app, link)
       assert.equal(late.statusCode, 409, late.body)
       assert.equal(json(late).error.code, 'EMAIL_TAKEN')
@@ -205,8 +189,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses a wrong password as a login’s guess, the same address, and more than 3 an hour', async () => {
-      const { app } = ctx
-      const member = await joinWithPassword(app, slug)
+      const { app } = suite.ctx
+      const member = await joinWithPassword(app, suite.slug)
       const wrong = await ask(app, member.token, { email: fresh(), current_password: 'not the password 1' })
       assert.equal(wrong.statusCode, 403, wrong.body)
       assert.equal(json(wrong).error.code, 'WRONG_PASSWORD')
@@ -228,8 +212,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('is for a person with a password, and refuses a body that is not a change', async () => {
-      const { app } = ctx
-      const passwordless = await newMember(app, slug)
+      const { app } = suite.ctx
+      const passwordless = await newMember(app, suite.slug)
       const none = await ask(app, passwordless.token, { email: fresh(), current_password: 'anything 12345' })
       assert.equal(none.statusCode, 409, none.body)
       assert.equal(json(none).error.code, 'PASSWORD_NOT_SET')
@@ -245,7 +229,7 @@ for (const dialect of DIALECTS) {
       assert.equal(asKey.statusCode, 403, asKey.body)
       assert.equal(json(asKey).error.code, 'PERSON_REQUIRED')
 
-      const member = await joinWithPassword(app, slug)
+      const member = await joinWithPassword(app, suite.slug)
       const bodies: unknown[] = [
         {},
         { email: fresh() },
@@ -266,7 +250,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('erases what was stored under an address the person had before', async () => {
-      const { app } = ctx
+      const { app } = suite.ctx
       const campaign = await createCampaign(app)
       const member = await joinWithPassword(app, campaign)
       const id = (await me(app, member.token)).user_id
@@ -310,8 +294,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('is the SDK’s users.changeEmail, confirmed with users.verifyEmail', async () => {
-      const member = await joinWithPassword(ctx.app, slug)
-      const client = createClient({ baseUrl: await listenLocally(ctx.app), token: member.token })
+      const member = await joinWithPassword(suite.ctx.app, suite.slug)
+      const client = createClient({ baseUrl: await listenLocally(suite.ctx.app), token: member.token })
       await assert.rejects(
         client.users.changeEmail({ email: member.email, current_password: member.password }),
         (err: unknown) => err instanceof OvasabiError && err.status === 400 && err.code === 'EMAIL_UNCHANGED',

@@ -5,23 +5,14 @@
 // (`referral_qualifies_on: email_verified`) qualifies their referral on it.
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import { FEATURES } from '../src/modules/campaign/campaign.schema.js'
+import { MAIL_PUBLIC_URL as PUBLIC_URL, mailingSuite } from './fixtures/mailing-suite.js'
 import { startSmtpReceiver } from './fixtures/smtp-receiver.js'
-import {
-  adminHeaders,
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  json,
-  type TestContext,
-} from './helper.js'
+import { adminHeaders, buildTestApp, createCampaign, DIALECTS, guestToken, json } from './helper.js'
 import { waitFor } from './wait-for.js'
-
-const PUBLIC_URL = 'https://launch.example.org'
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 /** Asks for a link (to `campaign`'s page when given, as the page's "send it again" does). */
@@ -127,28 +118,14 @@ describe('EMAIL_VERIFY_URL', () => {
 
 for (const dialect of DIALECTS) {
   describe(`email verification by mail (${dialect})`, () => {
-    let ctx: TestContext
-    let smtp: Awaited<ReturnType<typeof startSmtpReceiver>>
-    let slug: string
-    before(async () => {
-      smtp = await startSmtpReceiver()
-      ctx = await buildTestApp({
-        dialect,
-        env: { SMTP_URL: smtp.url, PUBLIC_URL, MAIL_FROM: 'Launch <no-reply@launch.example.org>' },
-      })
-      slug = await createCampaign(ctx.app)
-    })
-    after(async () => {
-      await ctx?.close()
-      await smtp?.close()
-    })
-    const db = () => ctx.app.platform.database.db
-    const mailsTo = (to: string) => smtp.messages.filter((m) => m.to.includes(to))
+    const suite = mailingSuite(dialect)
+    const db = suite.db
+    const mailsTo = (to: string) => suite.smtp.messages.filter((m) => m.to.includes(to))
     const nthMail = (to: string, n: number) => waitFor(() => mailsTo(to)[n - 1], `mail ${n} to ${to}`)
 
     it('mails a link that confirms the address once; the person, the people list and the log show it', async () => {
-      const { app } = ctx
-      const ada = await join(app, slug)
+      const { app } = suite.ctx
+      const ada = await join(app, suite.slug)
       assert.equal((await me(app, ada.token)).email_verified_at, null)
 
       const asked = await ask(app, ada.token)
@@ -196,12 +173,12 @@ for (const dialect of DIALECTS) {
         .where('user_id', '=', ada.id)
         .where('event', '=', 'email_verified')
         .execute()
-      assert.deepEqual(logged, [{ campaign_slug: slug, event: 'email_verified' }])
+      assert.deepEqual(logged, [{ campaign_slug: suite.slug, event: 'email_verified' }])
     })
 
     it('honours only the latest link, none past 24 hours, and mails a person 3 links an hour', async () => {
-      const { app } = ctx
-      const ada = await join(app, slug)
+      const { app } = suite.ctx
+      const ada = await join(app, suite.slug)
       assert.equal((await ask(app, ada.token)).statusCode, 202)
       const first = linkToken((await nthMail(ada.email, 1)).text)
       assert.equal((await ask(app, ada.token)).statusCode, 202)
@@ -228,7 +205,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('mails the link at a join when the campaign asks (verify_email_at_join)', async () => {
-      const { app } = ctx
+      const { app } = suite.ctx
       const asking = await createCampaign(app, {
         metadata: { features: [...FEATURES], custom_rules: { verify_email_at_join: true } },
       })
@@ -238,22 +215,22 @@ for (const dialect of DIALECTS) {
       assert.equal((await verify(app, token)).statusCode, 200)
       assert.notEqual((await me(app, ada.token)).email_verified_at, null)
       // A campaign that does not ask mails nothing, and its join says nothing of it.
-      const grace = await join(app, slug)
+      const grace = await join(app, suite.slug)
       assert.equal(grace.mailed, undefined)
     })
 
     it('mails the link again to the page of a campaign the person joined, and to none other', async () => {
-      const { app } = ctx
+      const { app } = suite.ctx
       const asking = await createCampaign(app, {
         metadata: { features: [...FEATURES], custom_rules: { verify_email_at_join: true } },
       })
       const ada = await join(app, asking)
       const first = linkToken((await nthMail(ada.email, 1)).text, asking)
 
-      const elsewhere = await ask(app, ada.token, { campaign: slug })
+      const elsewhere = await ask(app, ada.token, { campaign: suite.slug })
       assert.equal(elsewhere.statusCode, 404, elsewhere.body)
       assert.equal(json(elsewhere).error.code, 'NOT_A_MEMBER')
-      const malformed = await ask(app, ada.token, { campaign: 'Not a slug!' })
+      const malformed = await ask(app, ada.token, { campaign: 'Not a suite.slug!' })
       assert.equal(malformed.statusCode, 400, malformed.body)
       const unknown = await app.inject({
         method: 'POST',
@@ -273,8 +250,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('confirms the address with a password reset’s link too', async () => {
-      const { app } = ctx
-      const ada = await join(app, slug)
+      const { app } = suite.ctx
+      const ada = await join(app, suite.slug)
       const forgot = await app.inject({
         method: 'POST',
         url: '/api/auth/password/forgot',
@@ -299,7 +276,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('qualifies a referral when the referred person confirms their address (referral_qualifies_on)', async () => {
-      const { app } = ctx
+      const { app } = suite.ctx
       const drive = await createCampaign(app, {
         metadata: { features: [...FEATURES], custom_rules: { referral_qualifies_on: 'email_verified' } },
       })
@@ -356,8 +333,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('forgets the confirmation and the links at erasure', async () => {
-      const { app } = ctx
-      const ada = await join(app, slug)
+      const { app } = suite.ctx
+      const ada = await join(app, suite.slug)
       assert.equal((await ask(app, ada.token)).statusCode, 202)
       const token = linkToken((await nthMail(ada.email, 1)).text)
       const erased = await app.inject({ method: 'DELETE', url: `/api/user/${ada.id}`, headers: adminHeaders })
@@ -378,7 +355,7 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses a malformed body with 400 and an unknown token with INVALID_VERIFICATION_TOKEN', async () => {
-      const { app } = ctx
+      const { app } = suite.ctx
       for (const payload of [
         {},
         { token: '' },

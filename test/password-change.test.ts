@@ -5,14 +5,12 @@
 // that is not a change are refused, each changing nothing.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { createClient, OvasabiError } from '../client/index.js'
-import { startSmtpReceiver } from './fixtures/smtp-receiver.js'
+import { mailingSuite } from './fixtures/mailing-suite.js'
 import {
   ADMIN_KEY,
-  buildTestApp,
-  createCampaign,
   DIALECTS,
   guestToken,
   joinWithPassword,
@@ -20,11 +18,9 @@ import {
   listenLocally,
   logInElsewhere,
   newMember,
-  type TestContext,
 } from './helper.js'
 import { waitFor } from './wait-for.js'
 
-const PUBLIC_URL = 'https://launch.example.org'
 const NEW_PASSWORD = 'a brand new passphrase 7'
 
 /** Each test's own client network, so no test spends another's login budget. */
@@ -44,26 +40,12 @@ const me = (app: FastifyInstance, token: string) =>
 
 for (const dialect of DIALECTS) {
   describe(`POST /api/auth/password (${dialect})`, () => {
-    let ctx: TestContext
-    let smtp: Awaited<ReturnType<typeof startSmtpReceiver>>
-    let slug: string
-    before(async () => {
-      smtp = await startSmtpReceiver()
-      ctx = await buildTestApp({
-        dialect,
-        env: { SMTP_URL: smtp.url, PUBLIC_URL, MAIL_FROM: 'Launch <no-reply@launch.example.org>' },
-      })
-      slug = await createCampaign(ctx.app)
-    })
-    after(async () => {
-      await ctx?.close()
-      await smtp?.close()
-    })
+    const suite = mailingSuite(dialect)
 
     it('sets the new password, ends every session of the person and answers with a new one', async () => {
-      const { app } = ctx
-      const member = await joinWithPassword(app, slug)
-      const phone = await logInElsewhere(app, slug, member)
+      const { app } = suite.ctx
+      const member = await joinWithPassword(app, suite.slug)
+      const phone = await logInElsewhere(app, suite.slug, member)
       // A reset link asked for before the change works no more after it.
       const asked = await app.inject({
         method: 'POST',
@@ -72,7 +54,7 @@ for (const dialect of DIALECTS) {
         payload: { email: member.email },
       })
       assert.equal(asked.statusCode, 202, asked.body)
-      const link = (await smtp.waitForMessage(member.email)).text.match(/#token=(\S+)/)?.[1]
+      const link = (await suite.smtp.waitForMessage(member.email)).text.match(/#token=(\S+)/)?.[1]
       assert.ok(link)
 
       const res = await change(app, member.token, {
@@ -110,7 +92,9 @@ for (const dialect of DIALECTS) {
 
       const notice = await waitFor(
         () =>
-          smtp.messages.find((m) => m.to.includes(member.email) && m.subject === 'Your password was changed'),
+          suite.smtp.messages.find(
+            (m) => m.to.includes(member.email) && m.subject === 'Your password was changed',
+          ),
         'the notice',
       )
       assert.match(
@@ -122,8 +106,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses a wrong current password as a login’s guess, and changes nothing', async () => {
-      const { app } = ctx
-      const member = await joinWithPassword(app, slug)
+      const { app } = suite.ctx
+      const member = await joinWithPassword(app, suite.slug)
       const ip = network()
       // The address's budget on one network is 5 guesses, whichever route they come by.
       for (let i = 0; i < 5; i++) {
@@ -150,8 +134,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses a new password too easy to guess, naming each problem, and changes nothing', async () => {
-      const { app } = ctx
-      const member = await joinWithPassword(app, slug)
+      const { app } = suite.ctx
+      const member = await joinWithPassword(app, suite.slug)
       const weak = await change(app, member.token, {
         current_password: member.password,
         password: 'aaaaaaaa',
@@ -166,8 +150,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('is for a person with a password: not an account without one, a guest session or an API key', async () => {
-      const { app } = ctx
-      const passwordless = await newMember(app, slug)
+      const { app } = suite.ctx
+      const passwordless = await newMember(app, suite.slug)
       const none = await change(app, passwordless.token, {
         current_password: 'anything at all 1',
         password: NEW_PASSWORD,
@@ -201,8 +185,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('refuses a body that is not a change, and an erased person’s token', async () => {
-      const { app } = ctx
-      const member = await joinWithPassword(app, slug)
+      const { app } = suite.ctx
+      const member = await joinWithPassword(app, suite.slug)
       const bodies: unknown[] = [
         {},
         { password: NEW_PASSWORD },
@@ -234,8 +218,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('allows a person 10 changes an hour', async () => {
-      const { app } = ctx
-      const member = await joinWithPassword(app, slug)
+      const { app } = suite.ctx
+      const member = await joinWithPassword(app, suite.slug)
       let { token, password } = member
       for (let i = 0; i < 10; i++) {
         const next = `${NEW_PASSWORD} number ${i}`
@@ -254,8 +238,8 @@ for (const dialect of DIALECTS) {
     })
 
     it('is the SDK’s users.changePassword, which takes the new token', async () => {
-      const member = await joinWithPassword(ctx.app, slug)
-      const client = createClient({ baseUrl: await listenLocally(ctx.app), token: member.token })
+      const member = await joinWithPassword(suite.ctx.app, suite.slug)
+      const client = createClient({ baseUrl: await listenLocally(suite.ctx.app), token: member.token })
       await assert.rejects(
         client.users.changePassword({
           current_password: `wrong ${randomBytes(3).toString('hex')} 1`,

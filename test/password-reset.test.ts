@@ -4,22 +4,14 @@
 // with someone's address is won back by the mailbox's owner.
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { sql } from 'kysely'
 import type { FastifyInstance } from 'fastify'
-import { startSmtpReceiver } from './fixtures/smtp-receiver.js'
-import {
-  buildTestApp,
-  createCampaign,
-  DIALECTS,
-  guestToken,
-  joinWithPassword,
-  json,
-  type TestContext,
-} from './helper.js'
+import { MAIL_PUBLIC_URL as PUBLIC_URL, mailingSuite } from './fixtures/mailing-suite.js'
+import type { startSmtpReceiver } from './fixtures/smtp-receiver.js'
+import { buildTestApp, DIALECTS, guestToken, joinWithPassword, json } from './helper.js'
 import { waitFor } from './wait-for.js'
 
-const PUBLIC_URL = 'https://launch.example.org'
 const NEW_PASSWORD = 'a brand new passphrase 7'
 
 const ask = (app: FastifyInstance, email: string, ip = '198.51.100.7') =>
@@ -62,26 +54,12 @@ describe('password reset without mail configured', () => {
 
 for (const dialect of DIALECTS) {
   describe(`password reset by mail (${dialect})`, () => {
-    let ctx: TestContext
-    let smtp: Awaited<ReturnType<typeof startSmtpReceiver>>
-    let slug: string
-    before(async () => {
-      smtp = await startSmtpReceiver()
-      ctx = await buildTestApp({
-        dialect,
-        env: { SMTP_URL: smtp.url, PUBLIC_URL, MAIL_FROM: 'Launch <no-reply@launch.example.org>' },
-      })
-      slug = await createCampaign(ctx.app)
-    })
-    after(async () => {
-      await ctx?.close()
-      await smtp?.close()
-    })
-    const db = () => ctx.app.platform.database.db
+    const suite = mailingSuite(dialect)
+    const db = suite.db
 
     it('mails a link that sets the password once, and ends every session of the person', async () => {
-      const { app } = ctx
-      const member = await joinWithPassword(app, slug)
+      const { app } = suite.ctx
+      const member = await joinWithPassword(app, suite.slug)
       const stranger = `nobody_${randomBytes(4).toString('hex')}@example.org`
       const unknown = await ask(app, stranger)
       assert.equal(unknown.statusCode, 202, unknown.body)
@@ -90,13 +68,17 @@ for (const dialect of DIALECTS) {
       assert.equal(known.statusCode, 202, known.body)
       assert.deepEqual(json(known), json(unknown), 'the same answer whether or not an account has it')
 
-      const mail = await smtp.waitForMessage(member.email)
+      const mail = await suite.smtp.waitForMessage(member.email)
       assert.deepEqual(mail.to, [member.email])
       assert.equal(mail.from, 'no-reply@launch.example.org')
       assert.equal(mail.subject, 'Choose a new password')
       assert.match(mail.text, /works once, for 30 minutes/)
       const token = linkToken(mail.text)
-      assert.equal(smtp.messages.filter((m) => m.to.includes(stranger)).length, 0, 'no mail for no account')
+      assert.equal(
+        suite.smtp.messages.filter((m) => m.to.includes(stranger)).length,
+        0,
+        'no mail for no account',
+      )
 
       // Only a hash of the token is stored.
       const rows = await db().selectFrom('service_user_password_reset').selectAll().execute()
@@ -128,12 +110,12 @@ for (const dialect of DIALECTS) {
     })
 
     it('honours only the latest link, none past 30 minutes, and counts the asks per address', async () => {
-      const { app } = ctx
-      const member = await joinWithPassword(app, slug)
+      const { app } = suite.ctx
+      const member = await joinWithPassword(app, suite.slug)
       assert.equal((await ask(app, member.email, '203.0.113.1')).statusCode, 202)
-      const first = linkToken((await smtp.waitForMessage(member.email)).text)
+      const first = linkToken((await suite.smtp.waitForMessage(member.email)).text)
       assert.equal((await ask(app, member.email, '203.0.113.2')).statusCode, 202)
-      const second = linkToken((await waitForNth(smtp, member.email, 2)).text)
+      const second = linkToken((await waitForNth(suite.smtp, member.email, 2)).text)
       assert.notEqual(first, second)
       assert.equal(json(await reset(app, first, NEW_PASSWORD)).error.code, 'INVALID_RESET_TOKEN')
 
@@ -152,20 +134,20 @@ for (const dialect of DIALECTS) {
     })
 
     it('gives the mailbox owner an account someone joined with their address, and ends the squatter', async () => {
-      const { app } = ctx
+      const { app } = suite.ctx
       const email = `owner_${randomBytes(4).toString('hex')}@example.org`
       const { token: guest } = await guestToken(app)
       const squat = await app.inject({
         method: 'POST',
         url: '/api/user/register',
         headers: { authorization: `Bearer ${guest}` },
-        payload: { campaign: slug, name: 'Not the owner', email },
+        payload: { campaign: suite.slug, name: 'Not the owner', email },
       })
       assert.equal(squat.statusCode, 201, squat.body)
       assert.equal((await me(app, json(squat).token)).statusCode, 200)
 
       assert.equal((await ask(app, email)).statusCode, 202)
-      const token = linkToken((await smtp.waitForMessage(email)).text)
+      const token = linkToken((await suite.smtp.waitForMessage(email)).text)
       assert.equal((await reset(app, token, NEW_PASSWORD)).statusCode, 200)
       assert.equal((await me(app, json(squat).token)).statusCode, 401, 'the squatter is out')
       assert.equal((await me(app, guest)).statusCode, 401, 'and so is the guest session they joined from')
@@ -173,8 +155,8 @@ for (const dialect of DIALECTS) {
     })
 
     it("starts the address's login budget again on the network the reset was made from", async () => {
-      const { app } = ctx
-      const member = await joinWithPassword(app, slug)
+      const { app } = suite.ctx
+      const member = await joinWithPassword(app, suite.slug)
       const ip = '198.51.100.99'
       const loginFrom = (password: string) =>
         app
@@ -188,7 +170,7 @@ for (const dialect of DIALECTS) {
       // Someone (the owner, forgetful) spent most of the address's budget on this network: 5.
       for (let i = 0; i < 4; i++) assert.equal(await loginFrom('not it at all 1'), 401)
       assert.equal((await ask(app, member.email, ip)).statusCode, 202)
-      const token = linkToken((await smtp.waitForMessage(member.email)).text)
+      const token = linkToken((await suite.smtp.waitForMessage(member.email)).text)
       const done = await app.inject({
         method: 'POST',
         url: '/api/auth/password/reset',
@@ -201,10 +183,10 @@ for (const dialect of DIALECTS) {
     })
 
     it('sends nothing for an erased person, and their link stops working', async () => {
-      const { app } = ctx
-      const member = await joinWithPassword(app, slug)
+      const { app } = suite.ctx
+      const member = await joinWithPassword(app, suite.slug)
       assert.equal((await ask(app, member.email)).statusCode, 202)
-      const token = linkToken((await smtp.waitForMessage(member.email)).text)
+      const token = linkToken((await suite.smtp.waitForMessage(member.email)).text)
       const id = json(await me(app, member.token)).user.id
       const erased = await app.inject({
         method: 'DELETE',
@@ -219,17 +201,17 @@ for (const dialect of DIALECTS) {
         .execute()
       assert.deepEqual(left, [], 'erasure takes the links')
       assert.equal(json(await reset(app, token, NEW_PASSWORD)).error.code, 'INVALID_RESET_TOKEN')
-      const before = smtp.messages.length
+      const before = suite.smtp.messages.length
       assert.equal((await ask(app, member.email)).statusCode, 202)
       // A later mail to someone else arrives after whatever that ask would have sent.
-      const other = await joinWithPassword(app, slug)
+      const other = await joinWithPassword(app, suite.slug)
       assert.equal((await ask(app, other.email, '192.0.2.9')).statusCode, 202)
-      await smtp.waitForMessage(other.email)
-      assert.equal(smtp.messages.length, before + 1)
+      await suite.smtp.waitForMessage(other.email)
+      assert.equal(suite.smtp.messages.length, before + 1)
     })
 
     it('mails an address with an internationalised domain at its ASCII form', async () => {
-      const { app } = ctx
+      const { app } = suite.ctx
       const local = `jose_${randomBytes(4).toString('hex')}`
       const { token: guest } = await guestToken(app)
       const joined = await app.inject({
@@ -237,7 +219,7 @@ for (const dialect of DIALECTS) {
         url: '/api/user/register',
         headers: { authorization: `Bearer ${guest}` },
         payload: {
-          campaign: slug,
+          campaign: suite.slug,
           name: 'José',
           email: `${local}@exämple.org`,
           password: 'the old passphrase 1',
@@ -245,15 +227,15 @@ for (const dialect of DIALECTS) {
       })
       assert.equal(joined.statusCode, 201, joined.body)
       assert.equal((await ask(app, `${local}@exämple.org`, '192.0.2.33')).statusCode, 202)
-      // The receiver reads the envelope's domain back to Unicode (as smtp-server does); the header
+      // The receiver reads the envelope's domain back to Unicode (as suite.smtp-server does); the header
       // shows what was sent.
-      const mail = await smtp.waitForMessage(`${local}@exämple.org`)
+      const mail = await suite.smtp.waitForMessage(`${local}@exämple.org`)
       assert.match(mail.headers, new RegExp(`^To: ${local}@xn--exmple-cua\\.org$`, 'm'))
       assert.equal((await reset(app, linkToken(mail.text), NEW_PASSWORD)).statusCode, 200)
     })
 
     it('refuses bad input with clear codes', async () => {
-      const { app } = ctx
+      const { app } = suite.ctx
       for (const payload of [{}, { email: 'not an address' }, { email: 'a@b.c', extra: 1 }]) {
         const res = await app.inject({ method: 'POST', url: '/api/auth/password/forgot', payload })
         assert.equal(res.statusCode, 400, res.body)
