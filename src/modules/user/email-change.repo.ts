@@ -1,5 +1,8 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
+import { forgetLinks, replaceLink, takeLink } from './mailed-link.repo.js'
+
+const LINKS = 'service_user_email_change'
 
 /**
  * A new link confirming `email` as `userId`'s next address, replacing any change they asked for
@@ -21,17 +24,7 @@ export async function storeChangeToken(
       .forShare()
       .executeTakeFirst()
     if (!person) return false
-    await trx.deleteFrom('service_user_email_change').where('user_id', '=', link.userId).execute()
-    await trx.deleteFrom('service_user_email_change').where('expires_at', '<=', sql<Date>`now()`).execute()
-    await trx
-      .insertInto('service_user_email_change')
-      .values({
-        token_hash: link.tokenHash,
-        user_id: link.userId,
-        email: link.email,
-        expires_at: sql<Date>`now() + ${`${ttlMs} milliseconds`}::interval`,
-      })
-      .execute()
+    await replaceLink(trx, LINKS, link, ttlMs)
     return true
   })
 }
@@ -40,14 +33,7 @@ export async function storeChangeToken(
  * Uses a link: it goes, and the person and the address it confirms come back; `undefined` when it
  * is unknown, was used or replaced meanwhile, or expired. One of two uses racing on it gets it.
  */
-export async function takeChangeToken(trx: Db, tokenHash: string) {
-  return trx
-    .deleteFrom('service_user_email_change')
-    .where('token_hash', '=', tokenHash)
-    .where('expires_at', '>', sql<Date>`now()`)
-    .returning(['user_id', 'email'])
-    .executeTakeFirst()
-}
+export const takeChangeToken = (trx: Db, tokenHash: string) => takeLink(trx, LINKS, tokenHash)
 
 /**
  * Makes `email` the person's address, locking their row (an erasure waits, or has committed and
@@ -97,6 +83,6 @@ export async function formerEmails(db: Db, userId: string): Promise<string[]> {
 
 /** Erasure: the person's pending change and their former addresses go with their address. */
 export async function forgetEmailChanges(trx: Db, userId: string): Promise<void> {
-  await trx.deleteFrom('service_user_email_change').where('user_id', '=', userId).execute()
+  await forgetLinks(trx, LINKS, userId)
   await trx.deleteFrom('service_user_former_email').where('user_id', '=', userId).execute()
 }

@@ -10,8 +10,8 @@ import {
 } from '../../platform/http/errors.js'
 import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { Mailer } from '../../platform/mail.js'
-import { type ReaderTranslator, readerWords } from '../localization/reader-words.js'
-import { accountEmail, withAsciiDomain } from './email.js'
+import { type AccountMailTranslation, sendAccountMail } from './account-mail.js'
+import { accountEmail } from './email.js'
 import * as repo from './email-change.repo.js'
 import { forgetVerifyTokens } from './email-verification.repo.js'
 import { forgetResetTokens } from './password-reset.repo.js'
@@ -54,7 +54,7 @@ export interface ConfirmedChange {
   locale: string | null
 }
 
-export interface EmailChangeDeps {
+export interface EmailChangeDeps extends AccountMailTranslation {
   db: Db
   limiter: RateLimiter
   /** The caller's own password checked as a login's guess is (see `UserService.confirmPassword`). */
@@ -62,12 +62,8 @@ export interface EmailChangeDeps {
   /** Unset (no `SMTP_URL`, or nowhere to link to): asking is 503 `MAIL_UNAVAILABLE`. */
   mail?: { mailer: Mailer; verifyUrl: string }
   limits?: ChangeLimits
-  /** Mails in the person's locale (see `readerWords`); English without it. */
-  translate?: ReaderTranslator
   /** A mail that could not be made or sent (the caller was answered before it was tried). */
   onError?: (err: unknown) => void
-  /** A mail sent in English because its words could not be translated. */
-  onUntranslated?: (err: unknown) => void
 }
 
 export interface EmailChange {
@@ -122,31 +118,32 @@ export function createEmailChange(deps: EmailChangeDeps): EmailChange {
     )
       return
     const link = `${mail.verifyUrl}#token=${token}`
-    const words = await readerWords(
+    await sendAccountMail(
+      mail.mailer,
       CHANGE_MAIL,
-      { site: new URL(link).host, email, hours: CHANGE_TTL_MS / 3_600_000 },
-      { locale: user.locale, translate: deps.translate, prefix: 'mail.email_change' },
-      deps.onUntranslated,
+      {
+        to: email,
+        locale: user.locale,
+        prefix: 'mail.email_change',
+        values: { site: new URL(link).host, email, hours: CHANGE_TTL_MS / 3_600_000 },
+        link,
+      },
+      deps,
     )
-    await mail.mailer.send({
-      to: withAsciiDomain(email),
-      subject: words.subject,
-      text: [words.intro, '', words.action, link, '', words.ignore].join('\n'),
-    })
   }
 
   async function sendNotice(change: ConfirmedChange, mail: NonNullable<EmailChangeDeps['mail']>) {
-    const words = await readerWords(
+    await sendAccountMail(
+      mail.mailer,
       CHANGED_MAIL,
-      { site: new URL(mail.verifyUrl).host, email: change.email, previous: change.previous },
-      { locale: change.locale, translate: deps.translate, prefix: 'mail.email_changed' },
-      deps.onUntranslated,
+      {
+        to: change.previous,
+        locale: change.locale,
+        prefix: 'mail.email_changed',
+        values: { site: new URL(mail.verifyUrl).host, email: change.email, previous: change.previous },
+      },
+      deps,
     )
-    await mail.mailer.send({
-      to: withAsciiDomain(change.previous),
-      subject: words.subject,
-      text: [words.intro, '', words.action, words.ignore].join('\n'),
-    })
   }
 
   return {

@@ -1,5 +1,8 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
+import { forgetLinks, replaceLink, takeLink } from './mailed-link.repo.js'
+
+const LINKS = 'service_user_email_verification'
 
 /**
  * A new link for `userId`'s `email`, replacing any they were sent before (only the latest works),
@@ -24,20 +27,7 @@ export async function storeVerifyToken(
       .forShare()
       .executeTakeFirst()
     if (!person) return false
-    await trx.deleteFrom('service_user_email_verification').where('user_id', '=', link.userId).execute()
-    await trx
-      .deleteFrom('service_user_email_verification')
-      .where('expires_at', '<=', sql<Date>`now()`)
-      .execute()
-    await trx
-      .insertInto('service_user_email_verification')
-      .values({
-        token_hash: link.tokenHash,
-        user_id: link.userId,
-        email: link.email,
-        expires_at: sql<Date>`now() + ${`${ttlMs} milliseconds`}::interval`,
-      })
-      .execute()
+    await replaceLink(trx, LINKS, link, ttlMs)
     return true
   })
 }
@@ -62,14 +52,7 @@ export async function lockVerifiedAt(trx: Db, userId: string): Promise<Date | nu
  * Uses a link: it goes, and the person and address it was sent for come back; `undefined` when
  * it is unknown, was used or replaced meanwhile, or expired. One of two uses racing on it gets it.
  */
-export async function takeVerifyToken(trx: Db, tokenHash: string) {
-  return trx
-    .deleteFrom('service_user_email_verification')
-    .where('token_hash', '=', tokenHash)
-    .where('expires_at', '>', sql<Date>`now()`)
-    .returning(['user_id', 'email'])
-    .executeTakeFirst()
-}
+export const takeVerifyToken = (trx: Db, tokenHash: string) => takeLink(trx, LINKS, tokenHash)
 
 /**
  * The person proved they read `email`'s mail: when it is still their address and they are not
@@ -158,6 +141,4 @@ export async function logVerified(
 }
 
 /** Erasure: the person's links go with their address. */
-export async function forgetVerifyTokens(trx: Db, userId: string): Promise<void> {
-  await trx.deleteFrom('service_user_email_verification').where('user_id', '=', userId).execute()
-}
+export const forgetVerifyTokens = (trx: Db, userId: string) => forgetLinks(trx, LINKS, userId)

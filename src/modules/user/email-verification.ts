@@ -16,8 +16,7 @@ import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { Mailer } from '../../platform/mail.js'
 import type { Campaign } from '../campaign/campaign.schema.js'
 import { EMAIL_VERIFIED_EVENT } from '../campaign/campaign.schema.js'
-import { withAsciiDomain } from './email.js'
-import { type ReaderTranslator, readerWords } from '../localization/reader-words.js'
+import { type AccountMailTranslation, sendAccountMail } from './account-mail.js'
 import type { EmailChange } from './email-change.js'
 import * as repo from './email-verification.repo.js'
 import { findById, findMembership } from './user.repo.js'
@@ -46,7 +45,7 @@ const DEFAULT_LIMITS: VerifyLimits = {
 /** After a verification committed: the campaigns (the person's) that logged the event. */
 export type VerifiedHook = (verified: { userId: string; campaigns: string[] }) => void
 
-export interface EmailVerificationDeps {
+export interface EmailVerificationDeps extends AccountMailTranslation {
   db: Db
   limiter: RateLimiter
   /**
@@ -58,12 +57,8 @@ export interface EmailVerificationDeps {
   limits?: VerifyLimits
   /** A change of address confirmed by the same link route (see `EmailChange.take`). */
   changes?: Pick<EmailChange, 'take' | 'changed'>
-  /** Mails in the person's locale (see `readerWords`); English without it. */
-  translate?: ReaderTranslator
   /** A link that could not be made or mailed (the caller was answered before it was tried). */
   onError?: (err: unknown) => void
-  /** A mail sent in English because its words could not be translated. */
-  onUntranslated?: (err: unknown) => void
 }
 
 export interface EmailVerification {
@@ -170,17 +165,19 @@ export function createEmailVerification(deps: EmailVerificationDeps): EmailVerif
     if (!stored) return
     const page = campaign && mail.campaignPage ? mail.campaignPage(campaign) : undefined
     const link = page ? `${page}#verify=${token}` : `${mail.verifyUrl}#token=${token}`
-    const words = await readerWords(
+    await sendAccountMail(
+      mail.mailer,
       VERIFY_MAIL,
-      { site: new URL(link).host, email: user.email, hours: VERIFY_TTL_MS / 3_600_000 },
-      { locale: user.locale, translate: deps.translate, prefix: 'mail.verify', campaign },
-      deps.onUntranslated,
+      {
+        to: user.email,
+        locale: user.locale,
+        prefix: 'mail.verify',
+        values: { site: new URL(link).host, email: user.email, hours: VERIFY_TTL_MS / 3_600_000 },
+        link,
+        campaign,
+      },
+      deps,
     )
-    await mail.mailer.send({
-      to: withAsciiDomain(user.email),
-      subject: words.subject,
-      text: [words.intro, '', words.action, link, '', words.ignore].join('\n'),
-    })
   }
 
   return {

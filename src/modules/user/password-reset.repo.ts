@@ -1,5 +1,8 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
+import { forgetLinks, replaceLink, takeLink } from './mailed-link.repo.js'
+
+const LINKS = 'service_user_password_reset'
 
 /**
  * A new link for `userId`, replacing any they were sent before (only the latest works), and
@@ -11,18 +14,7 @@ export async function storeResetToken(
   tokenHash: string,
   ttlMs: number,
 ): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('service_user_password_reset').where('user_id', '=', userId).execute()
-    await trx.deleteFrom('service_user_password_reset').where('expires_at', '<=', sql<Date>`now()`).execute()
-    await trx
-      .insertInto('service_user_password_reset')
-      .values({
-        token_hash: tokenHash,
-        user_id: userId,
-        expires_at: sql<Date>`now() + ${`${ttlMs} milliseconds`}::interval`,
-      })
-      .execute()
-  })
+  await db.transaction().execute((trx) => replaceLink(trx, LINKS, { userId, tokenHash }, ttlMs))
 }
 
 /** The person a link that has not expired is for, if they are not erased; `undefined` otherwise. */
@@ -43,14 +35,9 @@ export async function findResetToken(db: Db, tokenHash: string) {
  * link gets it.
  */
 export async function takeResetToken(trx: Db, tokenHash: string): Promise<string | undefined> {
-  const taken = await trx
-    .deleteFrom('service_user_password_reset')
-    .where('token_hash', '=', tokenHash)
-    .where('expires_at', '>', sql<Date>`now()`)
-    .returning('user_id')
-    .executeTakeFirst()
+  const taken = await takeLink(trx, LINKS, tokenHash)
   if (!taken) return undefined
-  await trx.deleteFrom('service_user_password_reset').where('user_id', '=', taken.user_id).execute()
+  await forgetLinks(trx, LINKS, taken.user_id)
   return taken.user_id
 }
 
@@ -66,6 +53,4 @@ export async function setPasswordHash(trx: Db, userId: string, hash: string): Pr
 }
 
 /** Erasure: the person's links go with their address. */
-export async function forgetResetTokens(trx: Db, userId: string): Promise<void> {
-  await trx.deleteFrom('service_user_password_reset').where('user_id', '=', userId).execute()
-}
+export const forgetResetTokens = (trx: Db, userId: string) => forgetLinks(trx, LINKS, userId)

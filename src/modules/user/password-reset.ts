@@ -6,8 +6,8 @@ import { clientNetwork } from '../../platform/http/client-network.js'
 import { BadRequestError, ServiceUnavailableError, TooManyRequestsError } from '../../platform/http/errors.js'
 import type { RateLimiter } from '../../platform/http/rate-limiter.js'
 import type { Mailer } from '../../platform/mail.js'
-import { accountEmail, withAsciiDomain } from './email.js'
-import { type ReaderTranslator, readerWords } from '../localization/reader-words.js'
+import { type AccountMailTranslation, sendAccountMail } from './account-mail.js'
+import { accountEmail } from './email.js'
 import type { EmailVerification } from './email-verification.js'
 import { endEverySession, type LoggedOut } from './logout.js'
 import { assertStrongPassword } from './password.js'
@@ -38,7 +38,7 @@ const DEFAULT_LIMITS: ResetLimits = {
   resetWindowMs: 15 * 60_000,
 }
 
-export interface PasswordResetDeps {
+export interface PasswordResetDeps extends AccountMailTranslation {
   db: Db
   limiter: RateLimiter
   /** Unset (no `SMTP_URL`, or nowhere to link to): asking for a link is 503 `MAIL_UNAVAILABLE`. */
@@ -52,12 +52,8 @@ export interface PasswordResetDeps {
   /** A reset link proves the person reads the address's mail: it verifies the address too. */
   emailVerification?: Pick<EmailVerification, 'proved'>
   limits?: ResetLimits
-  /** Mails in the person's locale (see `readerWords`); English without it. */
-  translate?: ReaderTranslator
   /** A link that could not be made or mailed (the caller was answered before it was tried). */
   onError?: (err: unknown) => void
-  /** A mail sent in English because its words could not be translated. */
-  onUntranslated?: (err: unknown) => void
 }
 
 /** The reset mail (no campaign's: a person resets one password for all of them). */
@@ -161,35 +157,35 @@ export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
     if (!user?.email || user.erased_at) return
     const token = randomBytes(32).toString('base64url')
     await repo.storeResetToken(db, user.id, sha256(token), RESET_TTL_MS)
-    const words = await readerWords(
+    await sendAccountMail(
+      mail.mailer,
       RESET_MAIL,
-      { site: new URL(mail.resetUrl).host, email: user.email, minutes: RESET_TTL_MS / 60_000 },
-      { locale: user.locale, translate: deps.translate, prefix: 'mail.reset' },
-      deps.onUntranslated,
+      {
+        to: user.email,
+        locale: user.locale,
+        prefix: 'mail.reset',
+        values: { site: new URL(mail.resetUrl).host, email: user.email, minutes: RESET_TTL_MS / 60_000 },
+        link: `${mail.resetUrl}#token=${token}`,
+      },
+      deps,
     )
-    await mail.mailer.send({
-      // An internationalised domain in the form every mail server routes (IDNA's ASCII).
-      to: withAsciiDomain(user.email),
-      subject: words.subject,
-      text: [words.intro, '', words.action, `${mail.resetUrl}#token=${token}`, '', words.ignore].join('\n'),
-    })
   }
 
   async function sendChangedNotice(
     person: { email: string; locale: string | null },
     mail: NonNullable<PasswordResetDeps['mail']>,
   ): Promise<void> {
-    const words = await readerWords(
+    await sendAccountMail(
+      mail.mailer,
       CHANGED_MAIL,
-      { site: new URL(mail.resetUrl).host, email: person.email },
-      { locale: person.locale, translate: deps.translate, prefix: 'mail.password_changed' },
-      deps.onUntranslated,
+      {
+        to: person.email,
+        locale: person.locale,
+        prefix: 'mail.password_changed',
+        values: { site: new URL(mail.resetUrl).host, email: person.email },
+      },
+      deps,
     )
-    await mail.mailer.send({
-      to: withAsciiDomain(person.email),
-      subject: words.subject,
-      text: [words.intro, '', words.action, words.ignore].join('\n'),
-    })
   }
 
   return {
