@@ -47,6 +47,11 @@ export interface DispatchInput {
   body: EnvelopeInput | SeedInput
   principal: Principal
   ip: string
+  /**
+   * The client's User-Agent header (for a WebSocket, the upgrade request's): used only to say
+   * where a person signed in (a join's sign-in row, as "Your account" lists it).
+   */
+  userAgent?: string
   /** From the `Idempotency-Key` header. */
   idempotencyKey?: string
   /** The id to use when the body names none: the HTTP request id the client sent (`X-Request-Id`). */
@@ -393,6 +398,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       principal: input.principal,
       campaign,
       ip: input.ip,
+      userAgent: input.userAgent,
       recorded: !key.keyless,
       defer(w) {
         writes.push(w)

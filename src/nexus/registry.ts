@@ -15,6 +15,11 @@ export interface ActionContext {
   /** Client IP, for rate limits and fraud rules. */
   ip: string
   /**
+   * The client's User-Agent header (for a WebSocket, the upgrade request's): used only to say
+   * where a person signed in (a join's sign-in row, as "Your account" lists it).
+   */
+  userAgent?: string
+  /**
    * Whether the answer is kept for retries (an idempotency record under the client's request id);
    * false when the client named no id, so no copy of the request can ask for it again.
    */

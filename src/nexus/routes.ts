@@ -178,6 +178,7 @@ export const nexusRoutes: FastifyPluginAsync<{ dispatcher: Dispatcher }> = async
           body,
           principal: request.principal!,
           ip: request.ip,
+          userAgent: request.headers['user-agent'],
           idempotencyKey: header,
           // The HTTP request id: named by the client (`X-Request-Id`), or this server's (no record).
           ...requestIdFor(request.headers, request.id, key !== undefined),

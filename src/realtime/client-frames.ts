@@ -236,6 +236,7 @@ export class ClientFrames {
         body,
         principal: this.principal(conn),
         ip: conn.ip,
+        userAgent: conn.userAgent,
         serverRequestId: named ? undefined : requestId,
         // The bus did not take the ack (Redis down): this socket, which waits for it, still gets it.
         ackLocally: (frame) => this.ackLocally(conn, frame),

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws'
 import type { Principal, Role } from '../platform/auth/principal.js'
+import { keptUserAgent } from '../platform/http/user-agent.js'
 import { burstOf, msUntilToken, type TokenBucket, takeToken } from '../platform/token-bucket.js'
 import { encode } from './frames.js'
 import type { SocketInfo } from './inbound.js'
@@ -93,6 +94,11 @@ export class Connection implements SocketInfo, TokenBucket {
    */
   authApplied = 0
   ip: string
+  /**
+   * The upgrade request's User-Agent, for a join sent over the socket (its sign-in row names the
+   * browser). Cut as the sign-in row cuts it, so a socket holds no more of it than is stored.
+   */
+  readonly userAgent: string | undefined
 
   /** Presence: the next tick sends a full snapshot instead of a delta. */
   needsSnapshot = true
@@ -142,6 +148,7 @@ export class Connection implements SocketInfo, TokenBucket {
       token: string
       expiresAt: number
       ip: string
+      userAgent?: string
       messagesPerSecond: number
     },
   ) {
@@ -156,6 +163,7 @@ export class Connection implements SocketInfo, TokenBucket {
     this.token = init.token
     this.expiresAt = init.expiresAt
     this.ip = init.ip
+    this.userAgent = keptUserAgent(init.userAgent)
     this.messagesPerSecond = init.messagesPerSecond
     this.tokens = this.burst
     this.lastRefill = Date.now()

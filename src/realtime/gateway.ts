@@ -101,7 +101,9 @@ export class Gateway {
       ...deps,
       closing: () => this.closing,
       accept: (req, socket, head, grant, ip) =>
-        this.wss.handleUpgrade(req, socket, head, (ws) => void this.open(ws, grant, ip, socket)),
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          void this.open(ws, grant, { ip, userAgent: req.headers['user-agent'] }, socket)
+        }),
     })
     this.limits = sendLimits(deps.config.WS_SLOW_CLIENT_GRACE_MS)
     this.wss = new WebSocketServer({
@@ -198,7 +200,12 @@ export class Gateway {
     this.admission.refuseUnknownPath(socket)
   }
 
-  private async open(ws: WebSocket, grant: UpgradeGrant, ip: string, socket: Duplex) {
+  private async open(
+    ws: WebSocket,
+    grant: UpgradeGrant,
+    client: { ip: string; userAgent?: string },
+    socket: Duplex,
+  ) {
     // `connected` comes first (section 4): the client's frames stay unread (in the kernel's
     // buffers, so a flood pushes back on the client) until it and any replay went out. Paused
     // before anything was read: the handshake's callback runs before the socket's first read.
@@ -215,7 +222,8 @@ export class Gateway {
       kind: principal.kind,
       token: grant.token,
       expiresAt: principal.exp ? principal.exp * 1000 : 0,
-      ip,
+      ip: client.ip,
+      userAgent: client.userAgent,
       messagesPerSecond: this.deps.config.WS_MESSAGES_PER_SECOND,
     })
     this.tcp.set(conn, socket)

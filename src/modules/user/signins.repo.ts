@@ -1,8 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
-
-/** The longest User-Agent kept: enough to name a browser and system, not a place to store a body. */
-export const USER_AGENT_MAX = 300
+import { keptUserAgent } from '../../platform/http/user-agent.js'
 
 /**
  * A user token was issued to `userId` for `sessionId`: the session is where they are signed in,
@@ -24,7 +22,7 @@ export async function recordSignIn(
   },
 ): Promise<void> {
   const values = {
-    user_agent: signin.userAgent?.slice(0, USER_AGENT_MAX) || null,
+    user_agent: keptUserAgent(signin.userAgent) ?? null,
     network: signin.network || null,
     signed_in_at: signin.signedInAt,
     last_active_at: signin.issuedAt,

@@ -17,7 +17,11 @@ export function registerUserActions(registry: ActionRegistry, users: UserService
     sensitive: ['password', 'email', 'name', 'metadata'],
     writes: 'immediate',
     handler: async (ctx, payload) => {
-      const result = await users.register(ctx.campaign, payload, { principal: ctx.principal, ip: ctx.ip })
+      const result = await users.register(ctx.campaign, payload, {
+        principal: ctx.principal,
+        ip: ctx.ip,
+        userAgent: ctx.userAgent,
+      })
       // The stored answer (kept 24 h for retries) holds this person's email, name, code and token,
       // under the sender's key: it names them, so erasing them finds it whoever sent the join.
       // A join without a client's request id keeps no answer: nothing to name.
