@@ -457,7 +457,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   users.onErase((person, trx) => referrals.forget(person.user_id, trx))
   // The gateway's replay history: campaign_events naming the person are replayed to no one.
   users.onErase(async (person) => {
-    await publisher.forget?.([person.user_id, ...person.emails])
+    await publisher.forget?.([person.user_id, ...person.emails, ...person.former_emails.map((f) => f.email)])
   })
   users.onErase(async (person, trx) => {
     await nexus.forgetResponses(
@@ -517,7 +517,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   quote.registerActions(actions, quotes)
   users.onErase(async (person, trx) => {
     await quotes.eraseByUser(person.user_id, trx)
-    for (const email of person.emails) await quotes.eraseByEmail(email, undefined, trx)
+    for (const email of person.emails) await quotes.eraseByEmail(email, { trx })
+    // Under an address they had before: what was sent while it was theirs, not since (someone
+    // else may have joined with it after).
+    for (const { email, until } of person.former_emails)
+      await quotes.eraseByEmail(email, { sentBy: until, trx })
   })
   const liveStreams = stream.createLive(streamModule, { publisher, redis: platform.redis, log: app.log })
   stream.registerLiveActions(actions, liveStreams)

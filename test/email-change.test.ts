@@ -249,7 +249,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await me(app, member.token)).user.email, member.email)
     })
 
-    it('erases what was stored under an address the person had before', async () => {
+    it('erases what was stored under an address the person had before, while it was theirs', async () => {
       const { app } = suite.ctx
       const campaign = await createCampaign(app)
       const member = await joinWithPassword(app, campaign)
@@ -263,6 +263,15 @@ for (const dialect of DIALECTS) {
       })
       assert.equal(lead.statusCode, 200, lead.body)
       assert.equal((await verify(app, await asked(member, fresh()))).statusCode, 200)
+      // Sent under the old address once it was no longer theirs (someone else's, maybe): kept.
+      const later = await createCampaign(app)
+      const since = await app.inject({
+        method: 'POST',
+        url: '/api/quote',
+        headers: bearer((await guestToken(app)).token),
+        payload: { campaign: later, name: 'Alan Turing', email: member.email },
+      })
+      assert.equal(since.statusCode, 200, since.body)
       assert.equal(
         (
           await db()
@@ -285,6 +294,10 @@ for (const dialect of DIALECTS) {
       )
       assert.ok(!leads.includes(member.email), `the lead still names the old address: ${leads}`)
       assert.ok(!leads.includes('Grace Hopper'), leads)
+      const sinceLeads = JSON.stringify(
+        json(await app.inject({ url: `/api/campaign/${later}/leads`, headers: adminHeaders })),
+      )
+      assert.ok(sinceLeads.includes('Alan Turing'), `a lead sent after the change was erased: ${sinceLeads}`)
       const kept = await db()
         .selectFrom('service_user_former_email')
         .select('email')

@@ -337,6 +337,8 @@ const ERASED = {
 export interface EraseWhere {
   /** Any of these addresses (as stored). */
   emails?: string[]
+  /** First sent at or before this time. */
+  createdBy?: Date
   user_id?: string
   campaign?: string
   id?: string
@@ -353,6 +355,7 @@ export async function eraseWhere(db: Db, where: EraseWhere) {
     .where('erased_at', 'is', null)
   if (where.id !== undefined) q = q.where('id', '=', where.id)
   if (where.emails !== undefined) q = q.where('email', 'in', where.emails)
+  if (where.createdBy !== undefined) q = q.where('created_at', '<=', where.createdBy)
   if (where.user_id !== undefined) q = q.where('user_id', '=', where.user_id)
   if (where.campaign !== undefined) q = q.where('campaign_slug', '=', where.campaign)
   return q.returning(['id', 'campaign_slug', 'erased_at', 'session_id', 'user_id']).execute()

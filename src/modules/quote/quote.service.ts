@@ -64,8 +64,11 @@ export interface QuoteService {
    * row and every counter stay. Erasing an erased lead changes nothing.
    */
   erase(campaign: string, id: string, actor: string): Promise<LeadView>
-  /** GDPR erasure by email (all campaigns, or one): PII cleared, rows and counters kept. */
-  eraseByEmail(email: string, campaign?: string, trx?: Db): Promise<number>
+  /**
+   * GDPR erasure by email (all campaigns, or one; with `sentBy`, the leads first sent by then):
+   * PII cleared, rows and counters kept.
+   */
+  eraseByEmail(email: string, options?: { campaign?: string; sentBy?: Date; trx?: Db }): Promise<number>
   /** Erasure of every lead a user submitted (the users module's erase calls this). */
   eraseByUser(userId: string, trx?: Db): Promise<number>
 }
@@ -486,12 +489,12 @@ export function createQuoteService(deps: QuoteServiceDeps): QuoteService {
       return toLeadView(lead.row)
     },
 
-    async eraseByEmail(email, campaign, trx) {
+    async eraseByEmail(email, { campaign, sentBy, trx } = {}) {
       const typed = email.trim().toLowerCase()
       if (!typed) return 0
       // The stored form of what was given (a look-alike finds its lead), and the address as given.
       const emails = [...new Set([leadEmail(email), typed])]
-      return inTransaction(trx, (t) => eraseLeads(t, { emails, campaign }))
+      return inTransaction(trx, (t) => eraseLeads(t, { emails, campaign, createdBy: sentBy }))
     },
 
     async eraseByUser(userId, trx) {

@@ -70,15 +70,14 @@ export async function swapEmail(trx: Db, userId: string, email: string) {
   return { previous: person.email, wasVerified: person.email_verified_at !== null, locale: person.locale }
 }
 
-/** The addresses a person had before their changes, oldest first. */
-export async function formerEmails(db: Db, userId: string): Promise<string[]> {
-  const rows = await db
+/** The addresses a person had before their changes, and until when each was theirs, oldest first. */
+export async function formerEmails(db: Db, userId: string): Promise<Array<{ email: string; until: Date }>> {
+  return db
     .selectFrom('service_user_former_email')
-    .select('email')
+    .select(['email', 'until'])
     .where('user_id', '=', userId)
     .orderBy('until')
     .execute()
-  return rows.map((r) => r.email)
 }
 
 /** Erasure: the person's pending change and their former addresses go with their address. */

@@ -72,6 +72,11 @@ export interface ErasedPerson {
   email: string | null
   /** `email` in every form another module may have stored it under (see `storedForms`); empty without one. */
   emails: string[]
+  /**
+   * The addresses they had before a change (see `EmailChange`), each in every stored form, with
+   * when it stopped being theirs: what was stored under one until then is theirs too.
+   */
+  former_emails: Array<{ email: string; until: Date }>
   session_ids: string[]
 }
 /**
@@ -794,6 +799,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
         user_id: user.id,
         email: user.email,
         emails: user.email ? storedForms(user.email) : [],
+        former_emails: [],
         session_ids: [],
       }
       let revoked: string[] = []
@@ -804,9 +810,9 @@ export function createUserService(deps: UserServiceDeps): UserService {
         // the hooks run, so they find what it wrote, or waits and finds them erased.
         await repo.lockForErasure(trx, user.id)
         person.session_ids = await repo.sessionIds(trx, user.id)
-        // What was stored under an address they had before a change is theirs too.
-        const former = (await formerEmails(trx, user.id)).flatMap(storedForms)
-        person.emails = [...new Set([...person.emails, ...former])]
+        person.former_emails = (await formerEmails(trx, user.id)).flatMap(({ email, until }) =>
+          storedForms(email).map((form) => ({ email: form, until })),
+        )
         for (const hook of eraseHooks) {
           const then = await hook(person, trx)
           if (then) announcements.push(then)
