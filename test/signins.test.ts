@@ -6,6 +6,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { createClient, OvasabiError } from '../client/index.js'
+import { recordSignIn } from '../src/modules/user/signins.repo.js'
+import { erase, lockForErasure } from '../src/modules/user/user.repo.js'
 import {
   ADMIN_KEY,
   buildTestApp,
@@ -19,6 +21,7 @@ import {
   newMember,
   type TestContext,
 } from './helper.js'
+import { requestWhileHolding } from './pg-lock-fixtures.js'
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0'
 const PHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148'
@@ -193,6 +196,48 @@ for (const dialect of DIALECTS) {
         .where('user_id', '=', id)
         .execute()
       assert.deepEqual(rows, [])
+    })
+
+    it('records no sign-in for an erased person, nor for one whose erasure commits meanwhile', async () => {
+      const db = ctx.app.platform.database.db
+      const signIn = (userId: string) =>
+        recordSignIn(db, {
+          userId,
+          sessionId: `sess_late_${userId}`,
+          userAgent: FIREFOX,
+          network: '198.51.100.0',
+          signedInAt: new Date(),
+          issuedAt: new Date(),
+          cutOff: null,
+        })
+      const rowsOf = (userId: string) =>
+        db.selectFrom('service_user_signin').select('session_id').where('user_id', '=', userId).execute()
+      const gone = await joinWithPassword(ctx.app, slug)
+      const goneId = json(await me(ctx.app, gone.token)).user_id
+      const erased = await ctx.app.inject({
+        method: 'DELETE',
+        url: `/api/user/${goneId}`,
+        headers: as(gone.token),
+      })
+      assert.equal(erased.statusCode, 200, erased.body)
+      await signIn(goneId)
+      assert.deepEqual(await rowsOf(goneId), [])
+      // A login's token issued just before the erasure took the person's row: its sign-in waits
+      // for the erasure, then finds them erased. (One connection on PGlite: nothing can race.)
+      if (dialect !== 'postgres') return
+      const racing = await joinWithPassword(ctx.app, slug)
+      const racingId = json(await me(ctx.app, racing.token)).user_id
+      await requestWhileHolding(
+        db,
+        (trx) => lockForErasure(trx, racingId),
+        () => signIn(racingId),
+        async (trx) => {
+          await trx.deleteFrom('service_user_signin').where('user_id', '=', racingId).execute()
+          await erase(trx, racingId)
+        },
+        'a sign-in racing an erasure',
+      )
+      assert.deepEqual(await rowsOf(racingId), [])
     })
 
     it('is the SDK’s auth.sessions and auth.endSession, which forgets its own token', async () => {

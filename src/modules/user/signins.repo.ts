@@ -5,7 +5,9 @@ import { keptUserAgent } from '../../platform/http/user-agent.js'
 /**
  * A user token was issued to `userId` for `sessionId`: the session is where they are signed in,
  * from this browser and network now, authenticated at `signedInAt` (the tokens' `auth_time`). One
- * row per person and session, the latest issue's.
+ * row per person and session, the latest issue's. Written only while the person is not erased,
+ * read under a share lock: an erasure (see `lockForErasure`) either waits for this row and removes
+ * it, or has committed and nothing is written, so no browser or network outlives the person.
  */
 export async function recordSignIn(
   db: Db,
@@ -21,17 +23,34 @@ export async function recordSignIn(
     cutOff: Date | null
   },
 ): Promise<void> {
-  const values = {
-    user_agent: keptUserAgent(signin.userAgent) ?? null,
-    network: signin.network || null,
-    signed_in_at: signin.signedInAt,
-    last_active_at: signin.issuedAt,
-    cut_off: signin.cutOff,
-  }
   await db
     .insertInto('service_user_signin')
-    .values({ user_id: signin.userId, session_id: signin.sessionId, ...values })
-    .onConflict((oc) => oc.columns(['user_id', 'session_id']).doUpdateSet(values))
+    .columns(['user_id', 'session_id', 'user_agent', 'network', 'signed_in_at', 'last_active_at', 'cut_off'])
+    .expression((eb) =>
+      eb
+        .selectFrom('service_user_master')
+        .select([
+          'id',
+          sql<string>`${signin.sessionId}::text`.as('session_id'),
+          sql<string | null>`${keptUserAgent(signin.userAgent) ?? null}::text`.as('user_agent'),
+          sql<string | null>`${signin.network || null}::text`.as('network'),
+          sql<Date>`${signin.signedInAt}::timestamptz`.as('signed_in_at'),
+          sql<Date>`${signin.issuedAt}::timestamptz`.as('last_active_at'),
+          sql<Date | null>`${signin.cutOff}::timestamptz`.as('cut_off'),
+        ])
+        .where('id', '=', signin.userId)
+        .where('erased_at', 'is', null)
+        .forShare(),
+    )
+    .onConflict((oc) =>
+      oc.columns(['user_id', 'session_id']).doUpdateSet((eb) => ({
+        user_agent: eb.ref('excluded.user_agent'),
+        network: eb.ref('excluded.network'),
+        signed_in_at: eb.ref('excluded.signed_in_at'),
+        last_active_at: eb.ref('excluded.last_active_at'),
+        cut_off: eb.ref('excluded.cut_off'),
+      })),
+    )
     .execute()
 }
 
