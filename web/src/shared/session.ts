@@ -172,6 +172,45 @@ export function credentialRefused(err: unknown): boolean {
   return isOvasabiError(err) && err.status === 401
 }
 
+/**
+ * This browser no longer holds the person (they signed out, or erased themself): their stored
+ * name, referral links and token are forgotten, and a new guest session is started, so the page's
+ * live features (its socket, the cursors) go on as a guest's. Without the server (the network
+ * down) the page holds no token until the next `ensureSession` starts one.
+ */
+export async function forgetPerson(client: OvasabiClient): Promise<void> {
+  forgetUser()
+  forgetToken()
+  client.setToken(undefined)
+  await ensureSession(client).catch(() => {})
+}
+
+/**
+ * How a sign-out went: `ended` on the server (every token of the session refused from now on), or
+ * only `forgotten` by this browser because the server could not be reached.
+ */
+export type SignOutOutcome = 'ended' | 'forgotten'
+
+/**
+ * "Not you? Sign out": ends the session on the server and forgets the person in this browser.
+ *
+ * They are forgotten here even when the server cannot be reached: on a shared computer the next
+ * visitor must not find the page signed in as them, and the token is then in no browser any
+ * more (it stops working when it expires). The page says which of the two happened, so nobody
+ * believes a session ended that did not. A 401 means the server had refused the token already
+ * (logged out elsewhere, expired): ended all the same.
+ */
+export async function signOut(client: OvasabiClient): Promise<SignOutOutcome> {
+  let outcome: SignOutOutcome = 'ended'
+  try {
+    await client.users.logout()
+  } catch (err) {
+    if (!credentialRefused(err)) outcome = 'forgotten'
+  }
+  await forgetPerson(client)
+  return outcome
+}
+
 export function saveToken(token: string): void {
   try {
     localStorage.setItem(TOKEN_KEY, token)
@@ -200,6 +239,14 @@ export function saveUser(user: StoredUser): void {
 function forgetUser(): void {
   try {
     localStorage.removeItem(USER_KEY)
+  } catch {
+    // see saveToken
+  }
+}
+
+function forgetToken(): void {
+  try {
+    localStorage.removeItem(TOKEN_KEY)
   } catch {
     // see saveToken
   }

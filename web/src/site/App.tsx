@@ -206,6 +206,7 @@ function Site({ client, campaign }: { client: ReturnType<typeof pageClient>; cam
                     campaign={campaign}
                     user={memberOf(user, campaign)}
                     onJoined={setUser}
+                    onLeft={() => setUser(undefined)}
                   />
                 </Card>
               )}

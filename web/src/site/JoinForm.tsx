@@ -7,6 +7,7 @@ import { InputField } from './Field.js'
 import { FormStatus } from './FormStatus.js'
 import { formValues, useFocusFirstInvalid, useSubmit } from './forms.js'
 import { useI18n } from './i18n.js'
+import { type Departure, DepartureNotice, Participant } from './Participant.js'
 import type { StringKey } from './strings.js'
 
 /** The version of the consent sentence shown next to the checkbox (`join.consent`), recorded with it. */
@@ -59,6 +60,8 @@ export function JoinForm(props: {
   campaign: string
   user?: StoredUser
   onJoined: (user: StoredUser) => void
+  /** The person signed out or erased themself: this browser no longer holds them. */
+  onLeft: () => void
 }) {
   const { t, lang } = useI18n()
   const { state, run } = useSubmit(props.client, FIELDS)
@@ -71,6 +74,16 @@ export function JoinForm(props: {
   const form = useRef<HTMLFormElement>(null)
   const [attempt, setAttempt] = useState(0)
   useFocusFirstInvalid(form, attempt, state.pending)
+  /** How the last person left, said above the form that comes back. */
+  const [left, setLeft] = useState<Departure>()
+
+  function leave(how: Departure) {
+    setLeft(how)
+    // The form comes back empty: on a shared computer the next visitor does not find the name.
+    setName('')
+    setRefused(undefined)
+    props.onLeft()
+  }
 
   async function submit(e: Event) {
     e.preventDefault()
@@ -117,6 +130,7 @@ export function JoinForm(props: {
             onConfirmed={props.onJoined}
           />
         )}
+        <Participant client={props.client} user={props.user} onLeft={leave} />
       </>
     )
   // The server's field messages are replaced by ours, so no schema wording reaches the visitor.
@@ -128,6 +142,7 @@ export function JoinForm(props: {
   }
   return (
     <form data-testid="join-form" class="card-form" onSubmit={submit} noValidate ref={form}>
+      {left && <DepartureNotice how={left} />}
       <InputField
         id="join-name"
         name="name"

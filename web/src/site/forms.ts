@@ -36,9 +36,16 @@ export interface SubmitState {
 const IDLE: SubmitState = { pending: false, fieldErrors: {}, unavailable: false }
 
 /**
+ * The page's own sentence for a refusal, by its HTTP status, for a form whose refusals the server
+ * words for developers ("Only the person themself or an admin can erase an account").
+ */
+export type Refusals = Partial<Record<number, TextKey>>
+
+/**
  * Runs a submit through `client`, mapping the server's validation details onto fields (inline
  * errors). `fields` names the form's fields: when one of them carries an error, that is the
- * message, and the server's summary ("Request body is invalid") is not shown as well.
+ * message, and the server's summary ("Request body is invalid") is not shown as well. `refusals`
+ * words the refusals whose server text is not for a visitor.
  *
  * One attempt at a time: a second submit while one is on its way (a double click, Enter pressed
  * twice) is not sent, and after a 429 none is sent until its `Retry-After` has passed.
@@ -46,7 +53,7 @@ const IDLE: SubmitState = { pending: false, fieldErrors: {}, unavailable: false 
  * The forms show before the page's guest session exists (the page does not wait for it to draw):
  * a submit in that moment waits for the session instead of going out without a token.
  */
-export function useSubmit(client: OvasabiClient, fields?: readonly string[]) {
+export function useSubmit(client: OvasabiClient, fields?: readonly string[], refusals: Refusals = {}) {
   const [state, setState] = useState<SubmitState>(IDLE)
   /** Read synchronously: two submits in one moment both see the first one's claim. */
   const busy = useRef(false)
@@ -82,7 +89,7 @@ export function useSubmit(client: OvasabiClient, fields?: readonly string[]) {
       setState({
         pending: false,
         fieldErrors,
-        formError: e.unavailable || onField ? undefined : friendly(e),
+        formError: e.unavailable || onField ? undefined : friendly(e, refusals),
         unavailable: e.unavailable,
         ...(wait > 0 ? { retryAt: retryAt.current } : {}),
       })
@@ -103,8 +110,10 @@ export const canSubmit = (s: SubmitState) => !s.pending && s.retryAt === undefin
 
 const waitSeconds = (e: OvasabiError) => Math.max(1, Math.ceil(e.retryAfter ?? 60))
 
-function friendly(e: OvasabiError): FormNotice {
+function friendly(e: OvasabiError, refusals: Refusals): FormNotice {
   if (e.code === 'RATE_LIMITED') return { key: 'form.error.rateLimited', params: { seconds: waitSeconds(e) } }
+  const own = refusals[e.status]
+  if (own) return { key: own }
   // The server's message names the slug ("Campaign launch-2025 is ended"): a visitor reads this.
   if (e.code === 'CAMPAIGN_NOT_ACTIVE') {
     const status = (e.details as { status?: unknown } | undefined)?.status

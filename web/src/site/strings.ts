@@ -141,6 +141,21 @@ export const STRINGS = {
   'verify.resend': 'Send the link again',
   'verify.resent': 'A new link is on its way to {email}. Only the newest one works.',
   'verify.already': 'Your email address is already confirmed.',
+  // Under the welcome: who this browser is signed in as, signing out, and erasing one's data.
+  'account.signedInAs': 'Signed in as {name}.',
+  'account.notYou': 'Not you?',
+  'account.signOut': 'Sign out',
+  'account.signedOut': 'You are signed out on this browser.',
+  'account.signedOutHere':
+    'You are signed out on this browser. The server could not be reached, so your session there ends by itself when it expires.',
+  'account.erase': 'Delete my data',
+  'account.erase.explain':
+    'This erases your name, your email address and what you sent (quote requests, pictures) on every campaign you joined, and signs you out. Counts such as visitors and referrals stay, without your name. This cannot be undone.',
+  'account.erase.confirm': 'Erase my data',
+  'account.erase.cancel': 'Keep my data',
+  'account.erase.refused':
+    'This browser is no longer signed in as you, so it cannot erase your data. Sign out here, and ask the campaign team to erase it.',
+  'account.erased': 'Your data was erased. This browser is signed out.',
   'cursor.guest': 'Guest {id}',
   /** `document.title`: the campaign's own title, then what the page is. */
   'page.title': '{title}: live campaigns',
