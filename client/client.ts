@@ -337,7 +337,13 @@ export function createClient(options: ClientOptions) {
         if (r?.token) adopt(r.token, r.user.id)
         return r
       },
-      erase: (userId: string) => req<unknown>('DELETE', `/api/user/${enc(userId)}`),
+      /**
+       * `DELETE /api/user/{id}`: the person (themself, or anyone by an admin) is erased: their
+       * personal data goes from their account, leads, media, streams and analytics; counters stay.
+       * Another person's id without the admin role: 403; an unknown one: 404 `USER_NOT_FOUND`;
+       * Redis unreachable: 503 `REDIS_UNAVAILABLE`, nothing erased (retry after `Retry-After`).
+       */
+      erase: (userId: string) => req<C.EraseResult>('DELETE', `/api/user/${enc(userId)}`),
       /**
        * `POST /api/auth/logout`: every token of this session stops working (user and guest alike).
        * The client forgets its token and closes the sockets `connect()` opened on it.

@@ -42,6 +42,7 @@ import type { StreamJson } from '../src/modules/stream/stream.schema.js'
 import type {
   AuthResponse,
   EndSignInResponse,
+  EraseResponse,
   LoginBody,
   LogoutResponse,
   MeResponse,
@@ -84,6 +85,8 @@ export type RegisterInput = RegisterPayload & { campaign: string }
 export type User = UserView
 export type AuthResult = AuthResponse
 export type LoginInput = LoginBody
+/** `DELETE /api/user/{id}`: whom, and when they were erased (the first time, for a repeat). */
+export type EraseResult = Static<typeof EraseResponse>
 /** `POST /api/auth/logout` and `/api/auth/logout/all`. */
 export type LogoutResult = LogoutResponse
 /** `POST /api/auth/password/forgot`: the address a reset link is mailed to, if an account has it. */
