@@ -237,6 +237,17 @@ export function createClient(options: ClientOptions) {
         }
         return r
       },
+      /**
+       * `POST /api/auth/logout/others`: every other session of the client's person ends (every
+       * token of theirs issued before now, as `users.logoutEverywhere()`), and this client goes on
+       * with the new token answered, sockets included. A guest session or an API key: 403
+       * `PERSON_REQUIRED`.
+       */
+      async logoutOthers(): Promise<C.AuthResult> {
+        const r = await req<C.AuthResult>('POST', '/api/auth/logout/others')
+        if (r?.token) adopt(r.token, r.user.id)
+        return r
+      },
     },
 
     users: {

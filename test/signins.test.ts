@@ -119,6 +119,70 @@ for (const dialect of DIALECTS) {
       assert.equal((await me(app, laptop.token)).statusCode, 401)
     })
 
+    it('signs out everywhere else, going on with a new token of the same session', async () => {
+      const { app } = ctx
+      const member = await joinWithPassword(app, slug)
+      const laptop = await logIn(app, member, FIREFOX, '198.51.100.81')
+      const phone = await logIn(app, member, PHONE, '198.51.100.82')
+      const before = json(await list(app, laptop.token)).sessions.find((s: { current: boolean }) => s.current)
+      const out = await app.inject({
+        method: 'POST',
+        url: '/api/auth/logout/others',
+        headers: as(laptop.token, { 'user-agent': FIREFOX }),
+      })
+      assert.equal(out.statusCode, 200, out.body)
+      assert.equal(out.headers['cache-control'], 'no-store')
+      const going = json(out)
+      assert.equal(going.session_id, laptop.session)
+      assert.notEqual(going.token, laptop.token)
+      for (const gone of [phone.token, member.token, laptop.token]) {
+        const refused = await me(app, gone)
+        assert.equal(refused.statusCode, 401, refused.body)
+        assert.equal(json(refused).error.code, 'TOKEN_REVOKED')
+      }
+      assert.equal((await me(app, going.token)).statusCode, 200)
+      const listed = json(await list(app, going.token)).sessions
+      assert.deepEqual(
+        listed.map((s: { session_id: string; current: boolean; user_agent: string }) => [
+          s.session_id,
+          s.current,
+          s.user_agent,
+        ]),
+        [[laptop.session, true, FIREFOX]],
+      )
+      // The session goes on as it was: signed in when it was (its maximum age counts from then).
+      assert.equal(listed[0].signed_in_at, before.signed_in_at)
+      // The sessions ended stay ended: their guest tokens do not join them again either.
+      const again = await app.inject({ method: 'POST', url: '/api/auth/refresh', headers: as(phone.token) })
+      assert.equal(again.statusCode, 401, again.body)
+    })
+
+    it('lets only a person sign out elsewhere, a few times a quarter hour', async () => {
+      const { app } = ctx
+      const { token: guest } = await guestToken(app)
+      const key = await app.inject({
+        method: 'POST',
+        url: '/api/auth/logout/others',
+        headers: { 'x-api-key': ADMIN_KEY },
+      })
+      const asGuest = await app.inject({ method: 'POST', url: '/api/auth/logout/others', headers: as(guest) })
+      for (const res of [key, asGuest]) {
+        assert.equal(res.statusCode, 403, res.body)
+        assert.equal(json(res).error.code, 'PERSON_REQUIRED')
+      }
+      const member = await joinWithPassword(app, slug)
+      let token = member.token
+      for (let i = 0; i < 10; i++) {
+        const res = await app.inject({ method: 'POST', url: '/api/auth/logout/others', headers: as(token) })
+        assert.equal(res.statusCode, 200, res.body)
+        token = json(res).token
+      }
+      const over = await app.inject({ method: 'POST', url: '/api/auth/logout/others', headers: as(token) })
+      assert.equal(over.statusCode, 429, over.body)
+      assert.ok(Number(over.headers['retry-after']) > 0)
+      assert.equal((await me(app, token)).statusCode, 200, 'a refusal ends nothing')
+    })
+
     it('lists only what log out everywhere and a password change left', async () => {
       const { app } = ctx
       const member = await joinWithPassword(app, slug)
@@ -240,13 +304,20 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await rowsOf(racingId), [])
     })
 
-    it('is the SDK’s auth.sessions and auth.endSession, which forgets its own token', async () => {
+    it('is the SDK’s auth.sessions, auth.logoutOthers and auth.endSession, which forgets its own token', async () => {
       const member = await joinWithPassword(ctx.app, slug)
       const laptop = await logIn(ctx.app, member, FIREFOX, '198.51.100.71')
+      const phone = await logIn(ctx.app, member, PHONE, '198.51.100.72')
       const client = createClient({ baseUrl: await listenLocally(ctx.app), token: laptop.token })
+      const going = await client.auth.logoutOthers()
+      assert.equal(going.session_id, laptop.session)
+      assert.equal((await me(ctx.app, phone.token)).statusCode, 401)
+      // The client goes on with the token answered.
       const { sessions } = await client.auth.sessions()
-      const own = sessions.find((s) => s.current)
-      assert.equal(own?.session_id, laptop.session)
+      assert.deepEqual(
+        sessions.map((s) => [s.session_id, s.current]),
+        [[laptop.session, true]],
+      )
       const ended = await client.auth.endSession(laptop.session)
       assert.equal(ended.current, true)
       await assert.rejects(

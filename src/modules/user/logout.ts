@@ -30,7 +30,7 @@ export async function logOut(db: Db, principal: Principal, all: boolean): Promis
   }
   const person = principal.kind === 'user' ? principal.user_id : undefined
   return db.transaction().execute(async (trx) => {
-    if (all && person) return endEverySession(trx, person, 'logout_all', principal.session_id)
+    if (all && person) return endEverySession(trx, person, 'logout_all', { current: principal.session_id })
     await repo.revokeSessions(trx, [principal.session_id], 'logout')
     return { user_id: principal.user_id, session_ids: [principal.session_id] }
   })
@@ -40,20 +40,22 @@ export async function logOut(db: Db, principal: Principal, all: boolean): Promis
  * Every user token of `person` issued before now is refused from now on (their cut-off), and the
  * sessions they joined or logged in from are revoked for `reason`, with `current` (the caller's
  * own, whatever it is) — but one another person also joined from, which stays theirs, as at
- * erasure. Run it in a transaction (`trx`); tell `Revocations` once it has committed.
+ * erasure, and `kept` (the caller's own, which goes on with a token issued after the cut-off).
+ * Run it in a transaction (`trx`); tell `Revocations` once it has committed.
  */
 export async function endEverySession(
   trx: Db,
   person: string,
   reason: string,
-  current?: string,
+  sessions: { current?: string; kept?: string } = {},
 ): Promise<LoggedOut> {
+  const { current, kept } = sessions
   const tokens_valid_after = await repo.cutOffTokens(trx, person, new Date())
   const mine = await repo.sessionIds(trx, person)
   const shared = new Set(await repo.sessionsSharedWithOthers(trx, mine, person))
   const session_ids = [
     ...(current ? [current] : []),
-    ...mine.filter((id) => id !== current && !shared.has(id)),
+    ...mine.filter((id) => id !== current && id !== kept && !shared.has(id)),
   ]
   await repo.revokeSessions(trx, session_ids, reason)
   return { user_id: person, session_ids, ...(tokens_valid_after ? { tokens_valid_after } : {}) }

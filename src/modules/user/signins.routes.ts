@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
-import { EndSignInResponse, SignInList } from './user.schema.js'
+import { AuthResponse, EndSignInResponse, SignInList } from './user.schema.js'
 import type { UserService } from './user.service.js'
 
-/** Where a person is signed in, and ending one of those sessions: "Your account"'s list. */
+/** Where a person is signed in, and ending one or all but this of those sessions: "Your account"'s list. */
 export const signInRoutes: FastifyPluginAsync<{ users: UserService }> = async (app, { users }) => {
   const tags = ['user']
 
@@ -54,6 +54,34 @@ export const signInRoutes: FastifyPluginAsync<{ users: UserService }> = async (a
       const { id } = request.params as { id: string }
       const ended = await users.endSignIn(request.principal!, id)
       return { status: 'ended' as const, ...ended }
+    },
+  )
+
+  app.post(
+    '/api/auth/logout/others',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        operationId: 'logoutOthers',
+        tags,
+        security: SecuredBy,
+        description:
+          'Sign out everywhere else: every user token of the caller issued before now stops working (401 ' +
+          '`TOKEN_REVOKED`) on every node, and so does every session they joined or logged in from (its guest ' +
+          'tokens too) but this one and one another person also joined from, as with `/api/auth/logout/all`. ' +
+          'The caller goes on: the answer is a login’s, a new token of the same session, which keeps its age ' +
+          '(SESSION_MAX_AGE_SECONDS counts from the sign-in); its sockets take it with an `auth` frame or ' +
+          'reconnect. A guest session or an API key: 403 `PERSON_REQUIRED`; 10 a person in 15 minutes (429).',
+        response: { 200: AuthResponse, ...errors(401, 403, 429) },
+      },
+    },
+    async (request, reply) => {
+      const result = await users.logoutOthers(request.principal!, {
+        principal: request.principal,
+        ip: request.ip,
+        userAgent: request.headers['user-agent'],
+      })
+      return reply.header('cache-control', 'no-store').send(result)
     },
   )
 }

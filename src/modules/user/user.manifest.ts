@@ -56,6 +56,12 @@ export const userManifest: ModuleManifest = {
     },
     {
       method: 'POST',
+      path: '/api/auth/logout/others',
+      auth: 'participant',
+      summary: "End every other session of the caller's; theirs goes on with a new token",
+    },
+    {
+      method: 'POST',
       path: '/api/auth/password',
       auth: 'participant',
       summary: 'Change the password with the current one; every session ends, a new one is answered',

@@ -37,7 +37,7 @@ import {
 } from './refresh.js'
 import { generateReferralCode } from './referral-code.js'
 import type { Revocations } from './revocations.js'
-import { logOut } from './logout.js'
+import { endEverySession, logOut } from './logout.js'
 import { listPeople } from './people.repo.js'
 import type { PeopleList, PeopleQuery } from './people.schema.js'
 import { changeRole, type RoleChange } from './role.js'
@@ -160,6 +160,11 @@ export interface UserService {
    * Before what only they should do with their account (see `EmailChange`).
    */
   confirmPassword(principal: Principal, password: string, caller: { ip: string }): Promise<repo.UserRow>
+  /**
+   * `POST /api/auth/logout/others`: every other session of the caller (a person) ends, as with
+   * `logout/all`; theirs goes on with a new token, its age kept (see `endEverySession`).
+   */
+  logoutOthers(principal: Principal, caller: CallerContext): Promise<AuthResponse>
   /** `GET /api/auth/sessions`: where the caller (a person) is signed in (see `activeSignIns`). */
   signIns(principal: Principal): Promise<SignInList>
   /**
@@ -281,6 +286,9 @@ const DEFAULT_LOGIN_LIMITS: LoginLimits = {
  * person's own changes have a budget of their own: a token cannot be used to keep a node hashing.
  */
 const DEFAULT_PASSWORD_CHANGE_LIMITS = { perPerson: 10, windowMs: 60 * 60_000 }
+
+/** Sign-outs elsewhere per person and window: each mints a token and cuts every other one off. */
+const LOGOUT_OTHERS_LIMITS = { perPerson: 10, windowMs: 15 * 60_000 }
 
 /** SESSION_TTL_SECONDS' default: how long a token works. */
 const DEFAULT_TOKEN_TTL_SECONDS = 86_400
@@ -531,6 +539,15 @@ export function createUserService(deps: UserServiceDeps): UserService {
     )
   }
 
+  /** A token issued, as an AuthResponse carries it. */
+  function issuedToken(issued: { token: string; principal: Principal }) {
+    return {
+      token: issued.token,
+      session_id: issued.principal.session_id,
+      expires_at: new Date(issued.principal.exp! * 1000).toISOString(),
+    }
+  }
+
   function view(user: repo.UserRow, membership?: repo.MembershipRow): UserView {
     return {
       id: user.id,
@@ -714,9 +731,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       if (joined.created) void welcome(campaign, user, joined.membership.referral_code).catch(() => {})
       return {
         user: view(user, joined.membership),
-        token: issued.token,
-        session_id: issued.principal.session_id,
-        expires_at: new Date(issued.principal.exp! * 1000).toISOString(),
+        ...issuedToken(issued),
         created: joined.created,
         ...(referral ? { referral } : {}),
         ...(joined.linkMailed ? { email_verification: 'mailed' as const } : {}),
@@ -756,9 +771,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       await signedIn(issued.principal, caller)
       return {
         user: view(user, membership),
-        token: issued.token,
-        session_id: issued.principal.session_id,
-        expires_at: new Date(issued.principal.exp! * 1000).toISOString(),
+        ...issuedToken(issued),
       }
     },
 
@@ -777,9 +790,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       await signedIn(issued.principal, caller)
       return {
         user: view(user),
-        token: issued.token,
-        session_id: issued.principal.session_id,
-        expires_at: new Date(issued.principal.exp! * 1000).toISOString(),
+        ...issuedToken(issued),
       }
     },
 
@@ -847,6 +858,42 @@ export function createUserService(deps: UserServiceDeps): UserService {
     },
     confirmPassword,
 
+    async logoutOthers(principal, caller) {
+      if (principal.kind !== 'user')
+        throw new ForbiddenError('Only a person signed in has other sessions to end', 'PERSON_REQUIRED')
+      const r = await deps.limiter.consume(
+        `logout:others:${principal.user_id}`,
+        LOGOUT_OTHERS_LIMITS.perPerson,
+        LOGOUT_OTHERS_LIMITS.windowMs,
+      )
+      if (!r.allowed)
+        throw new TooManyRequestsError(r.retryAfter, 'Too many sign-outs elsewhere; retry later')
+      // The session goes on as it is: its new token ends when a refresh's would.
+      const { authTime, notAfter } = sessionAge(principal, maxAgeSeconds)
+      const ended = await db.transaction().execute(async (trx) => {
+        // Erased, or this session ended meanwhile (a logout here racing): nothing goes on.
+        const going =
+          (await repo.lockUnerased(trx, principal.user_id)) &&
+          !(await repo.isSessionRevoked(trx, principal.session_id))
+        if (!going) throw new UnauthorizedError('Token has been revoked', 'TOKEN_REVOKED')
+        return endEverySession(trx, principal.user_id, 'logout_others', { kept: principal.session_id })
+      })
+      await deps.revocations?.revoked({ user_id: ended.user_id, session_ids: ended.session_ids, all: true })
+      // Read after the cut-off, as a password change reads it: the role and cut-off as they are now.
+      const now = await repo.findById(db, principal.user_id)
+      if (!now || now.erased_at) throw new UnauthorizedError('Token has been revoked', 'TOKEN_REVOKED')
+      const issued = await deps.tokens.issueUser({
+        userId: now.id,
+        sessionId: principal.session_id,
+        roles: [now.role],
+        validAfter: now.tokens_valid_after,
+        authTime,
+        notAfter,
+      })
+      await signedIn(issued.principal, caller)
+      return { user: view(now), ...issuedToken(issued) }
+    },
+
     async signIns(principal) {
       if (principal.kind !== 'user')
         throw new ForbiddenError('Only a person signed in has sessions to list', 'PERSON_REQUIRED')
@@ -906,9 +953,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
       deps.onPasswordChanged?.({ email: person.email, locale: now.locale })
       return {
         user: view(now),
-        token: issued.token,
-        session_id: issued.principal.session_id,
-        expires_at: new Date(issued.principal.exp! * 1000).toISOString(),
+        ...issuedToken(issued),
       }
     },
     me: (principal) => whoAmI(db, principal),
