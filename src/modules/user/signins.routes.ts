@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from 'typebox'
 import { errors, SecuredBy } from '../../platform/http/schemas.js'
+import { callerOf } from './user.routes.js'
 import { AuthResponse, EndSignInResponse, SignInList } from './user.schema.js'
 import type { UserService } from './user.service.js'
 
@@ -76,11 +77,7 @@ export const signInRoutes: FastifyPluginAsync<{ users: UserService }> = async (a
       },
     },
     async (request, reply) => {
-      const result = await users.logoutOthers(request.principal!, {
-        principal: request.principal,
-        ip: request.ip,
-        userAgent: request.headers['user-agent'],
-      })
+      const result = await users.logoutOthers(request.principal!, callerOf(request))
       return reply.header('cache-control', 'no-store').send(result)
     },
   )

@@ -26,21 +26,22 @@ export interface UserRoutesOptions {
   campaigns: Pick<CampaignService, 'get'>
 }
 
+/** Who asks, from where, in which browser: where a person signs in is listed as such. */
+export const callerOf = (request: FastifyRequest): CallerContext => ({
+  principal: request.principal,
+  ip: request.ip,
+  userAgent: request.headers['user-agent'],
+})
+
 export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { users, campaigns }) => {
   const tags = ['user']
-  /** Anyone may join or log in; a guest token, when sent, is the session that gets upgraded. */
   /**
-   * A join or login continues the caller's session when their credential still works. One that
+   * Anyone may join or log in; a guest token, when sent, is the session that gets upgraded. A
+   * join or login continues the caller's session when their credential still works. One that
    * does not (expired, logged out, its person erased, or the cookie sent by another site's page)
    * is ignored, not refused: the email and password are what these routes check, and a client
    * left holding a dead token must still be able to log in or join as a newcomer.
    */
-  /** Who asks, from where, in which browser: where a person signs in is listed as such. */
-  const caller = (request: FastifyRequest): CallerContext => ({
-    principal: request.principal,
-    ip: request.ip,
-    userAgent: request.headers['user-agent'],
-  })
   const maybeAuthenticate = async (request: FastifyRequest) => {
     try {
       if (credentialFrom(request)) await app.authenticate(request)
@@ -73,7 +74,7 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
       const { campaign: slug, ...input } = request.body as RegisterPayload & { campaign: string }
       const campaign = await campaigns.get(slug)
       assertActionAllowed(campaign, 'registration')
-      const result = await users.register(campaign, input, caller(request))
+      const result = await users.register(campaign, input, callerOf(request))
       return reply.status(result.created ? 201 : 200).send(result)
     },
   )
@@ -97,7 +98,7 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
     async (request) => {
       const body = request.body as LoginBody
       const campaign = body.campaign ? await campaigns.get(body.campaign) : undefined
-      return users.login(body, { ...caller(request), campaign })
+      return users.login(body, { ...callerOf(request), campaign })
     },
   )
 
@@ -126,7 +127,7 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
         response: { 200: AuthResponse, ...errors(401, 403, 429) },
       },
     },
-    async (request) => users.refresh(request.principal!, caller(request)),
+    async (request) => users.refresh(request.principal!, callerOf(request)),
   )
 
   app.get(
@@ -200,7 +201,7 @@ export const userRoutes: FastifyPluginAsync<UserRoutesOptions> = async (app, { u
     },
     async (request, reply) => {
       const body = request.body as ChangePasswordBody
-      const result = await users.changePassword(request.principal!, body, caller(request))
+      const result = await users.changePassword(request.principal!, body, callerOf(request))
       return reply.header('cache-control', 'no-store').send(result)
     },
   )
