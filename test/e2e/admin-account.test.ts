@@ -1,8 +1,10 @@
 // The console's "Your account" page, in Chromium: a person signed in changes their display name and
 // language (only what changed is sent; a field the server refuses is marked), then their password:
 // a wrong current one, a mistyped confirmation and a weak new one change nothing, a good one ends
-// their other sessions while the console goes on (and survives a reload) on the new token. A
-// console signed in with an API key has no account to show.
+// their other sessions while the console goes on (and survives a reload) on the new token. Where
+// the person is signed in is listed; one browser is signed out there, or every one but this
+// console, which goes on (and survives a reload) on the token that answers. A console signed in
+// with an API key has no account to show.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Page } from 'playwright-core'
@@ -280,6 +282,127 @@ describe('admin console, Your account', () => {
     await own.waitFor()
     assert.equal(await table.locator(`tr[data-session-id="${json(phone).session_id}"]`).count(), 0)
     await screenshot(page, 'admin-account-sessions')
+    assert.deepEqual(problems, [])
+  })
+
+  test('signs out everywhere else: the other browsers end, the console goes on with a new token', async () => {
+    const person = await editor()
+    // The fixture's own sign-ins (its registration and login) end first: three sessions are listed.
+    const fresh = await suite.server.app.inject({
+      method: 'POST',
+      url: '/api/auth/logout/all',
+      headers: { authorization: `Bearer ${person.token}` },
+    })
+    assert.equal(fresh.statusCode, 200, fresh.body)
+    /** A login through the API from another browser (its User-Agent) and network. */
+    const elsewhere = async (userAgent: string, ip: string) => {
+      const res = await suite.server.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        headers: { 'user-agent': userAgent, 'x-forwarded-for': ip },
+        payload: { email: person.email, password: PASSWORD },
+      })
+      assert.equal(res.statusCode, 200, res.body)
+      return json(res) as { token: string; session_id: string }
+    }
+    const phone = await elsewhere(
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Version/18.1 Mobile/15E148 Safari/604.1',
+      '198.51.100.78',
+    )
+    const laptop = await elsewhere(
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0',
+      '203.0.113.79',
+    )
+    const { page, problems } = await signedIn(person.email)
+    await page.locator('.sidebar a', { hasText: 'Your account' }).click()
+    const card = page.locator('[data-testid="account-sessions"]')
+    const rows = card.locator('[data-testid="account-sessions-table"] tr[data-session-id]')
+    const own = card.locator('tr[data-current="true"]')
+    await own.getByText('this console').waitFor()
+    await card.locator(`tr[data-session-id="${laptop.session_id}"]`).getByText('Firefox').waitFor()
+    assert.equal(await rows.count(), 3)
+    const ownSession = await own.getAttribute('data-session-id')
+    const consoleToken = await storedToken(page)
+    const button = card.getByRole('button', { name: 'Sign out everywhere else' })
+
+    // Too many tries: said with the wait, and nothing reached the server.
+    await page.route('**/api/auth/logout/others', (route) =>
+      route.fulfill({
+        status: 429,
+        headers: { 'retry-after': '120' },
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'RATE_LIMITED', message: 'refused' } }),
+      }),
+    )
+    await button.click()
+    const error = card.locator('[data-testid="account-sessions-error"]')
+    await error.getByText('try again in 2 minutes').waitFor()
+    assert.equal((await me(phone.token)).status, 200)
+    assert.equal(await rows.count(), 3)
+    await page.unroute('**/api/auth/logout/others')
+
+    // While the server answers, the button cannot be pressed again.
+    let answer = () => {}
+    const held = new Promise<void>((resolve) => {
+      answer = resolve
+    })
+    await page.route('**/api/auth/logout/others', async (route) => {
+      await held
+      await route.continue()
+    })
+    await button.click()
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('button')].find((b) => b.textContent === 'Sign out everywhere else')
+          ?.disabled === true,
+    )
+    answer()
+    const done = card.locator('[data-testid="account-sessions-done"]')
+    await done.waitFor()
+    assert.equal(
+      (await done.textContent())?.trim(),
+      'Signed out of 2 other sessions; only this console is still signed in.',
+    )
+    assert.equal(await done.getAttribute('role'), 'status')
+    assert.equal(await error.count(), 0)
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-session-id]').length === 1)
+    assert.equal(await own.getAttribute('data-session-id'), ownSession)
+    assert.equal(await button.count(), 0, 'nothing else to sign out of')
+    await screenshot(page, 'admin-account-signed-out-elsewhere')
+
+    // The other browsers and the console's old token are refused; the tab keeps the new one.
+    assert.equal((await me(phone.token)).status, 401)
+    assert.equal((await me(laptop.token)).status, 401)
+    assert.equal((await me(consoleToken)).status, 401)
+    const { token: newToken, expires } = await page.evaluate(() => ({
+      token: sessionStorage.getItem('ovasabi.admin.token'),
+      expires: sessionStorage.getItem('ovasabi.admin.token.expires'),
+    }))
+    assert.ok(newToken && newToken !== consoleToken)
+    assert.equal((await me(newToken)).status, 200)
+    assert.ok(expires && Date.parse(expires) > Date.now(), String(expires))
+    const listed = await suite.server.app.inject({
+      url: '/api/auth/sessions',
+      headers: { authorization: `Bearer ${newToken}` },
+    })
+    assert.deepEqual(
+      json(listed).sessions.map((s: { session_id: string; current: boolean }) => [s.session_id, s.current]),
+      [[ownSession, true]],
+    )
+
+    // The console goes on: its pages load their data on the new token, without signing out.
+    await page.locator('.side-brand').click()
+    await page.locator('[data-testid="campaign-list"] a', { hasText: 'ovasabi_website' }).waitFor()
+    await page.locator('.sidebar a', { hasText: 'Your account' }).click()
+    await own.getByText('this console').waitFor()
+    assert.equal(await rows.count(), 1)
+
+    // A reload stays signed in, on the new token.
+    await page.reload({ waitUntil: 'domcontentloaded' })
+    await own.getByText('this console').waitFor()
+    assert.equal(await rows.count(), 1)
+    assert.equal(await page.locator('form[data-testid="password-form"]').count(), 0)
+    assert.equal(await storedToken(page), newToken)
     assert.deepEqual(problems, [])
   })
 

@@ -1,4 +1,4 @@
-import { useRef, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import {
   type AuthResult,
   type Me,
@@ -12,6 +12,7 @@ import { SessionsCard } from './AccountSessions.js'
 import { useLoad } from './api.js'
 import { refusalText } from './LoginCard.js'
 import { LoadView } from './ui.js'
+import { useOneAtATime } from './one-at-a-time.js'
 
 type Profile = NonNullable<Me['user']>
 /** The profile fields a person changes here, as `PATCH /api/auth/me` names them. */
@@ -42,8 +43,8 @@ const savedText = (p: Profile) =>
 /**
  * "Your account": the signed-in person's own profile (name and language), address (confirmed, or
  * changed with a link mailed to the new one), password, and where they are signed in. An API key has no account, so the page says so instead. `onNewToken`
- * hears the token a password change answers with: every session of the person ended, this one
- * too, so the console keeps working only on that token.
+ * hears the token a password change or "Sign out everywhere else" answers with: every older token
+ * of the person is refused from then on, this console's too, so it keeps working only on that one.
  */
 export function Account(props: {
   client: OvasabiClient
@@ -92,7 +93,8 @@ function AccountCards({
                 setReissued((n) => n + 1)
               }}
             />
-            <SessionsCard key={reissued} client={client} />
+            {/* Signing out everywhere else keeps this session: the card stays, saying what it did. */}
+            <SessionsCard key={reissued} client={client} onNewToken={onNewToken} />
           </>
         ) : (
           <p class="notice" data-tone="danger" role="alert">
@@ -110,8 +112,7 @@ function ProfileCard({ client, user }: { client: OvasabiClient; user: Profile })
   const [locale, setLocale] = useState(user.locale ?? '')
   const [problems, setProblems] = useState<Partial<Record<ProfileField, string>>>({})
   const [message, setMessage] = useState<{ tone: 'danger' | 'ok'; text: string }>()
-  const [pending, setPending] = useState(false)
-  const busy = useRef(false)
+  const work = useOneAtATime()
 
   const show = (p: Profile) => {
     setSaved(p)
@@ -121,7 +122,7 @@ function ProfileCard({ client, user }: { client: OvasabiClient; user: Profile })
 
   const save = async (e: Event) => {
     e.preventDefault()
-    if (busy.current) return
+    if (work.busy()) return
     // Only what differs from the saved profile is sent: an unchanged field is not rewritten.
     const change: MeUpdate = {}
     const typedName = name.trim()
@@ -134,24 +135,21 @@ function ProfileCard({ client, user }: { client: OvasabiClient; user: Profile })
       setMessage({ tone: 'ok', text: NOTHING })
       return
     }
-    busy.current = true
-    setPending(true)
     setMessage(undefined)
-    try {
-      const me = await client.auth.updateMe(change)
-      if (me.user) {
-        show(me.user)
-        setMessage({ tone: 'ok', text: savedText(me.user) })
+    await work.run(async () => {
+      try {
+        const me = await client.auth.updateMe(change)
+        if (me.user) {
+          show(me.user)
+          setMessage({ tone: 'ok', text: savedText(me.user) })
+        }
+      } catch (err) {
+        const found = fieldProblems(err)
+        setProblems(found)
+        // A refusal about the fields is said beside them; anything else here.
+        if (Object.keys(found).length === 0) setMessage({ tone: 'danger', text: refusalText(err) })
       }
-    } catch (err) {
-      const found = fieldProblems(err)
-      setProblems(found)
-      // A refusal about the fields is said beside them; anything else here.
-      if (Object.keys(found).length === 0) setMessage({ tone: 'danger', text: refusalText(err) })
-    } finally {
-      busy.current = false
-      setPending(false)
-    }
+    })
   }
 
   return (
@@ -224,7 +222,7 @@ function ProfileCard({ client, user }: { client: OvasabiClient; user: Profile })
           {message.text}
         </p>
       )}
-      <button class="btn btn-primary" type="submit" disabled={pending}>
+      <button class="btn btn-primary" type="submit" disabled={work.pending}>
         Save
       </button>
     </form>

@@ -1,8 +1,9 @@
-import { useRef, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { type Me, type OvasabiClient, OvasabiError } from '../../../client/index.js'
 import { NOT_SET } from './AccountPassword.js'
 import { Alert, refusalText } from './LoginCard.js'
 import { localTime } from './ui.js'
+import { useOneAtATime } from './one-at-a-time.js'
 
 /** What a refusal of a change of address says, by its code; any other, as every refusal is said. */
 const REFUSED: Record<string, string> = {
@@ -18,36 +19,32 @@ const REFUSED: Record<string, string> = {
  * new one makes it the account's. Until it is opened nothing changes, which the card says.
  */
 export function EmailCard({ client, user }: { client: OvasabiClient; user: NonNullable<Me['user']> }) {
-  const [pending, setPending] = useState(false)
+  const work = useOneAtATime()
   const [sentTo, setSentTo] = useState<string>()
   const [error, setError] = useState<string>()
   const [confirming, setConfirming] = useState<'sent' | 'already_verified'>()
   const [confirmError, setConfirmError] = useState<string>()
-  const busy = useRef(false)
 
   const change = async (e: Event) => {
     e.preventDefault()
-    if (busy.current) return
+    if (work.busy()) return
     const form = e.currentTarget as HTMLFormElement
     const data = new FormData(form)
-    busy.current = true
-    setPending(true)
     setError(undefined)
     setSentTo(undefined)
-    try {
-      const sent = await client.users.changeEmail({
-        email: String(data.get('email') ?? ''),
-        current_password: String(data.get('current') ?? ''),
-      })
-      form.reset()
-      setSentTo(sent.email)
-    } catch (err) {
-      const code = err instanceof OvasabiError ? err.code : undefined
-      setError((code && REFUSED[code]) ?? refusalText(err))
-    } finally {
-      busy.current = false
-      setPending(false)
-    }
+    await work.run(async () => {
+      try {
+        const sent = await client.users.changeEmail({
+          email: String(data.get('email') ?? ''),
+          current_password: String(data.get('current') ?? ''),
+        })
+        form.reset()
+        setSentTo(sent.email)
+      } catch (err) {
+        const code = err instanceof OvasabiError ? err.code : undefined
+        setError((code && REFUSED[code]) ?? refusalText(err))
+      }
+    })
   }
 
   const sendConfirmation = async () => {
@@ -134,7 +131,7 @@ export function EmailCard({ client, user }: { client: OvasabiClient; user: NonNu
           you sign in with {user.email}.
         </p>
       )}
-      <button class="btn btn-primary" type="submit" disabled={pending}>
+      <button class="btn btn-primary" type="submit" disabled={work.pending}>
         Change the address
       </button>
     </form>

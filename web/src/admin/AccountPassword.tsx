@@ -1,7 +1,8 @@
-import { useRef, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { type AuthResult, type OvasabiClient, OvasabiError } from '../../../client/index.js'
 import { Alert, refusalText } from './LoginCard.js'
 import { NewPasswordFields, passwordsDiffer, weaknesses } from './NewPasswordFields.js'
+import { useOneAtATime } from './one-at-a-time.js'
 
 const WRONG = 'The current password is wrong.'
 export const NOT_SET =
@@ -19,17 +20,16 @@ export function PasswordCard(props: {
   email: string
   onNewToken: (auth: AuthResult) => void
 }) {
-  const [pending, setPending] = useState(false)
+  const work = useOneAtATime()
   const [wrong, setWrong] = useState(false)
   const [mismatch, setMismatch] = useState(false)
   const [weak, setWeak] = useState<string[]>()
   const [error, setError] = useState<string>()
   const [changed, setChanged] = useState(false)
-  const busy = useRef(false)
 
   const change = async (e: Event) => {
     e.preventDefault()
-    if (busy.current) return
+    if (work.busy()) return
     const form = e.currentTarget as HTMLFormElement
     const data = new FormData(form)
     const password = String(data.get('password') ?? '')
@@ -40,27 +40,24 @@ export function PasswordCard(props: {
     const differ = passwordsDiffer(data)
     setMismatch(differ)
     if (differ) return
-    busy.current = true
-    setPending(true)
-    try {
-      const auth = await props.client.users.changePassword({
-        current_password: String(data.get('current') ?? ''),
-        password,
-      })
-      // The old token is refused from now on: the console goes on with the new one.
-      props.onNewToken(auth)
-      form.reset()
-      setChanged(true)
-    } catch (err) {
-      const code = err instanceof OvasabiError ? err.code : undefined
-      if (code === 'WRONG_PASSWORD') setWrong(true)
-      else if (code === 'WEAK_PASSWORD') setWeak(weaknesses(err as OvasabiError))
-      else if (code === 'PASSWORD_NOT_SET') setError(NOT_SET)
-      else setError(refusalText(err))
-    } finally {
-      busy.current = false
-      setPending(false)
-    }
+    await work.run(async () => {
+      try {
+        const auth = await props.client.users.changePassword({
+          current_password: String(data.get('current') ?? ''),
+          password,
+        })
+        // The old token is refused from now on: the console goes on with the new one.
+        props.onNewToken(auth)
+        form.reset()
+        setChanged(true)
+      } catch (err) {
+        const code = err instanceof OvasabiError ? err.code : undefined
+        if (code === 'WRONG_PASSWORD') setWrong(true)
+        else if (code === 'WEAK_PASSWORD') setWeak(weaknesses(err as OvasabiError))
+        else if (code === 'PASSWORD_NOT_SET') setError(NOT_SET)
+        else setError(refusalText(err))
+      }
+    })
   }
 
   return (
@@ -98,7 +95,7 @@ export function PasswordCard(props: {
           {CHANGED}
         </p>
       )}
-      <button class="btn btn-primary" type="submit" disabled={pending}>
+      <button class="btn btn-primary" type="submit" disabled={work.pending}>
         Change the password
       </button>
     </form>

@@ -1,8 +1,9 @@
-import { useRef, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import type { ApiKeyInput, ApiKeySummary, CreatedApiKey, OvasabiClient } from '../../../client/index.js'
 import { errorText, useLoad } from './api.js'
 import { allCampaigns } from './all-campaigns.js'
 import { type Column, DataTable, FilterSelect, LoadView, localTime, ShownOnce } from './ui.js'
+import { useOneAtATime } from './one-at-a-time.js'
 
 const ROLES: readonly ApiKeyInput['role'][] = ['participant', 'editor', 'admin']
 const STATUSES: readonly ApiKeySummary['status'][] = ['active', 'revoked', 'expired']
@@ -84,28 +85,24 @@ export function ApiKeys({ client }: { client: OvasabiClient }) {
   const choices = campaigns.state === 'ready' ? campaigns.data : []
   const [message, setMessage] = useState<{ tone: 'danger' | 'ok'; text: string }>()
   const [created, setCreated] = useState<CreatedApiKey>()
-  const [pending, setPending] = useState(false)
-  const busy = useRef(false)
+  const work = useOneAtATime()
 
   const create = async (e: Event) => {
     e.preventDefault()
-    if (busy.current) return
+    if (work.busy()) return
     const form = e.currentTarget as HTMLFormElement
     const input = keyInput(form)
     if (typeof input === 'string') return setMessage({ tone: 'danger', text: input })
-    busy.current = true
-    setPending(true)
     setMessage(undefined)
-    try {
-      setCreated(await client.apiKeys.create(input))
-      form.reset()
-      reload()
-    } catch (err) {
-      setMessage({ tone: 'danger', text: errorText(err) })
-    } finally {
-      busy.current = false
-      setPending(false)
-    }
+    await work.run(async () => {
+      try {
+        setCreated(await client.apiKeys.create(input))
+        form.reset()
+        reload()
+      } catch (err) {
+        setMessage({ tone: 'danger', text: errorText(err) })
+      }
+    })
   }
 
   const revoke = async (k: ApiKeySummary) => {
@@ -188,7 +185,11 @@ export function ApiKeys({ client }: { client: OvasabiClient }) {
           )}
         </div>
         {/* Not before the campaigns are read: an empty picker made a key for every campaign. */}
-        <button class="btn btn-primary" type="submit" disabled={pending || campaigns.state === 'loading'}>
+        <button
+          class="btn btn-primary"
+          type="submit"
+          disabled={work.pending || campaigns.state === 'loading'}
+        >
           Create key
         </button>
       </form>

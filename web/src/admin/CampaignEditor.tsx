@@ -1,4 +1,4 @@
-import { useRef, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { type Campaign, OvasabiError, type OvasabiClient } from '../../../client/index.js'
 import { FEATURES } from '../../../src/modules/campaign/features.js'
 import { errorText } from './api.js'
@@ -6,6 +6,7 @@ import { removeMetadataKeys } from './campaign-merge-patch.js'
 import { OtherMetadataKeys } from './OtherMetadataKeys.js'
 import { ScheduleFields, scheduleValue } from './ScheduleFields.js'
 import { localTime } from './ui.js'
+import { useOneAtATime } from './one-at-a-time.js'
 
 interface EditorProps {
   client: OvasabiClient
@@ -73,8 +74,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
   const [message, setMessage] = useState<{ tone: string; text: string }>()
   // The version a save was refused at: the latest can be loaded once the reload has brought it.
   const [conflictAt, setConflictAt] = useState<number>()
-  const [pending, setPending] = useState(false)
-  const busy = useRef(false)
+  const work = useOneAtATime()
   const archived = c.status === 'archived'
   // Set once the server refused this key a restore: only an admin's key may unarchive.
   const [restoreRefused, setRestoreRefused] = useState(false)
@@ -87,7 +87,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
   async function save(e: Event) {
     e.preventDefault()
     // A double click sent the same version twice: the second was refused as a conflict with the first.
-    if (busy.current) return
+    if (work.busy()) return
     const f = new FormData(e.currentTarget as HTMLFormElement)
     let customRules: Record<string, unknown>
     try {
@@ -142,19 +142,16 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
    * the refusal given to `failed` (by default `refused`).
    */
   async function change(run: () => Promise<unknown>, ok: string, failed: (err: unknown) => void = refused) {
-    busy.current = true
-    setPending(true)
-    try {
-      await run()
-      setMessage({ tone: 'ok', text: ok })
-      setConflictAt(undefined)
-      props.onSaved()
-    } catch (err) {
-      failed(err)
-    } finally {
-      busy.current = false
-      setPending(false)
-    }
+    await work.run(async () => {
+      try {
+        await run()
+        setMessage({ tone: 'ok', text: ok })
+        setConflictAt(undefined)
+        props.onSaved()
+      } catch (err) {
+        failed(err)
+      }
+    })
   }
 
   /**
@@ -186,7 +183,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
    * `null` on the version shown (`If-Match`): the form's own save sends them back as it found them.
    */
   async function removeKeys(keys: string[]) {
-    if (busy.current) return
+    if (work.busy()) return
     if (!confirm(`Remove ${keys.join(', ')} from the metadata of ${c.slug}?`)) return
     await change(
       () => removeMetadataKeys(props.client, c.slug, keys, c.version),
@@ -196,7 +193,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
 
   /** Archives the campaign as shown (`If-Match`): one changed meanwhile is left for a second look. */
   async function archive() {
-    if (busy.current) return
+    if (work.busy()) return
     if (!confirm(`Archive ${c.slug}? Its page stays readable; its actions stop.`)) return
     await change(
       () => props.client.campaigns.archive(c.slug, { ifMatch: c.version }),
@@ -210,7 +207,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
   }
 
   async function restore() {
-    if (busy.current) return
+    if (work.busy()) return
     await change(
       // As shown (`If-Match`): a campaign restored and changed again meanwhile is not restored blind.
       () => props.client.campaigns.unarchive(c.slug, { ifMatch: c.version }),
@@ -253,7 +250,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
               class="btn btn-sm btn-primary"
               type="button"
               onClick={restore}
-              disabled={pending}
+              disabled={work.pending}
               data-testid="restore-campaign"
             >
               Restore
@@ -329,7 +326,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
             e.g. referral_milestones, max_referrals_per_ip, block_disposable_emails, max_cursors
           </span>
         </div>
-        <OtherMetadataKeys campaign={c} disabled={pending} onRemove={removeKeys} />
+        <OtherMetadataKeys campaign={c} disabled={work.pending} onRemove={removeKeys} />
       </fieldset>
       {message && (
         <p
@@ -357,7 +354,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
       )}
       <div class="actions">
         {!archived && (
-          <button class="btn btn-primary" type="submit" disabled={pending}>
+          <button class="btn btn-primary" type="submit" disabled={work.pending}>
             Save changes
           </button>
         )}
@@ -367,7 +364,7 @@ function EditorForm(props: EditorProps & { onReset: () => void }) {
             class="btn btn-danger push-right"
             type="button"
             onClick={archive}
-            disabled={pending}
+            disabled={work.pending}
             data-testid="archive-campaign"
           >
             Archive

@@ -121,9 +121,9 @@ export function Console() {
       client={client}
       person={credential.kind === 'token'}
       onNewToken={(auth) => {
-        // A password change ended every session of the person, this one too: the client has taken
-        // the answer's token (a new session), which the tab keeps, as a renewal's, so a reload
-        // stays signed in.
+        // A password change (a new session) or "sign out everywhere else" (this one's) cut off
+        // every token of the person, this console's too: the client has taken the answer's token,
+        // which the tab keeps, as a renewal's, so a reload stays signed in.
         if (credential.kind !== 'token' || current.current !== credential) return
         credential.token = auth.token
         credential.expiresAt = auth.expires_at

@@ -1,38 +1,35 @@
-import { useRef, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import type { OvasabiClient } from '../../../client/index.js'
 import { errorText } from './api.js'
+import { useOneAtATime } from './one-at-a-time.js'
 
 /** Slug and title: a new campaign starts with presence and analytics, then opens in its settings. */
 export function NewCampaign(props: { client: OvasabiClient; onCreated: (slug: string) => void }) {
   const [error, setError] = useState<string>()
-  const [pending, setPending] = useState(false)
-  const busy = useRef(false)
+  const work = useOneAtATime()
   async function submit(e: Event) {
     e.preventDefault()
     // A second click while the first is on its way would be refused as CAMPAIGN_EXISTS.
-    if (busy.current) return
+    if (work.busy()) return
     const f = new FormData(e.currentTarget as HTMLFormElement)
     const title = String(f.get('title') ?? '').trim()
     if (!title) {
       setError('Give the campaign a title.')
       return
     }
-    busy.current = true
-    setPending(true)
-    try {
-      const c = await props.client.campaigns.create({
-        slug: String(f.get('slug')),
-        title,
-        draft: f.get('draft') === 'on',
-        metadata: { features: ['presence', 'analytics'], scheduling: { frequency: 1 } },
-      })
-      props.onCreated(c.slug)
-    } catch (err) {
-      setError(errorText(err))
-    } finally {
-      busy.current = false
-      setPending(false)
-    }
+    await work.run(async () => {
+      try {
+        const c = await props.client.campaigns.create({
+          slug: String(f.get('slug')),
+          title,
+          draft: f.get('draft') === 'on',
+          metadata: { features: ['presence', 'analytics'], scheduling: { frequency: 1 } },
+        })
+        props.onCreated(c.slug)
+      } catch (err) {
+        setError(errorText(err))
+      }
+    })
   }
   return (
     <section>
@@ -61,7 +58,7 @@ export function NewCampaign(props: { client: OvasabiClient; onCreated: (slug: st
             {error}
           </p>
         )}
-        <button class="btn btn-primary" type="submit" disabled={pending}>
+        <button class="btn btn-primary" type="submit" disabled={work.pending}>
           Create
         </button>
       </form>

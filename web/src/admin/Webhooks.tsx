@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import {
   OvasabiError,
   type OvasabiClient,
@@ -10,6 +10,7 @@ import { errorText, useLoad } from './api.js'
 import { type Column, DataTable, LoadView, localTime, ShownOnce } from './ui.js'
 import { CircuitBadge } from './WebhookCircuit.js'
 import { RecoverMessages } from './WebhookRecover.js'
+import { useOneAtATime } from './one-at-a-time.js'
 
 /** The events a CRM endpoint can subscribe to (`WEBHOOK_EVENTS` in the notification module). */
 const EVENTS: WebhookInput['events'] = ['lead.created', 'lead.updated', 'lead.erased', '*']
@@ -80,8 +81,7 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
   const [editing, setEditing] = useState<string>()
   // Bumped after a call that adds deliveries (test, replay, enable): the open log reloads.
   const [sent, setSent] = useState(0)
-  const [pending, setPending] = useState(false)
-  const busy = useRef(false)
+  const work = useOneAtATime()
 
   async function add(e: Event) {
     e.preventDefault()
@@ -128,7 +128,7 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
    * signing beside it for the grace period. A stray click rotated at once.
    */
   async function rotate(h: Webhook) {
-    if (busy.current) return
+    if (work.busy()) return
     if (
       !confirm(
         `Rotate the signing secret of ${h.url}? The new secret is shown only once: store it where your ` +
@@ -170,25 +170,22 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
    * One at a time: a double click on "Add webhook" added the endpoint twice.
    */
   async function act<T>(fn: () => Promise<T>, done: string | ((result: T) => string)): Promise<boolean> {
-    if (busy.current) return false
-    busy.current = true
-    setPending(true)
-    try {
-      const result = await fn()
-      setMessage({ tone: 'ok', text: typeof done === 'string' ? done : done(result) })
-      reload()
-      setSent((n) => n + 1)
-      return true
-    } catch (err) {
-      setMessage({ tone: 'danger', text: refusal(err) })
-      // A 409 means the endpoint changed under the page (disabled by a 410 since it was read):
-      // show it as it is now, so the buttons match.
-      if (err instanceof OvasabiError && err.status === 409) reload()
-      return false
-    } finally {
-      busy.current = false
-      setPending(false)
-    }
+    const succeeded = await work.run(async () => {
+      try {
+        const result = await fn()
+        setMessage({ tone: 'ok', text: typeof done === 'string' ? done : done(result) })
+        reload()
+        setSent((n) => n + 1)
+        return true
+      } catch (err) {
+        setMessage({ tone: 'danger', text: refusal(err) })
+        // A 409 means the endpoint changed under the page (disabled by a 410 since it was read):
+        // show it as it is now, so the buttons match.
+        if (err instanceof OvasabiError && err.status === 409) reload()
+        return false
+      }
+    })
+    return succeeded === true
   }
 
   return (
@@ -220,7 +217,7 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
             <form class="panel" onSubmit={add} data-testid="webhook-form">
               <h2>Add endpoint</h2>
               <EndpointFields idPrefix="wh" />
-              <button class="btn btn-primary btn-sm" type="submit" disabled={pending}>
+              <button class="btn btn-primary btn-sm" type="submit" disabled={work.pending}>
                 Add webhook
               </button>
             </form>
@@ -264,7 +261,7 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
                   <button
                     class="btn btn-soft btn-sm"
                     type="button"
-                    disabled={pending}
+                    disabled={work.pending}
                     onClick={() => rotate(h)}
                   >
                     Rotate secret
@@ -281,14 +278,14 @@ export function Webhooks({ client, slug }: { client: OvasabiClient; slug: string
                     Remove
                   </button>
                 </div>
-                <RecoverMessages hook={h} pending={pending} onRecover={(since) => recover(h, since)} />
+                <RecoverMessages hook={h} pending={work.pending} onRecover={(since) => recover(h, since)} />
                 {h.previous_secrets.length > 0 && (
-                  <PreviousSecrets hook={h} pending={pending} onEnd={() => endGrace(h)} />
+                  <PreviousSecrets hook={h} pending={work.pending} onEnd={() => endGrace(h)} />
                 )}
                 {editing === h.id && (
                   <form class="stack" onSubmit={(e) => save(e, h.id)} data-testid="webhook-edit">
                     <EndpointFields idPrefix={`wh-${h.id}`} hook={h} />
-                    <button class="btn btn-primary btn-sm" type="submit" disabled={pending}>
+                    <button class="btn btn-primary btn-sm" type="submit" disabled={work.pending}>
                       Save
                     </button>
                   </form>

@@ -69,7 +69,8 @@ export const adminClient = (credential: string | Credential, onRefused?: () => v
     ...(c.kind === 'key' ? { apiKey: c.key } : { token: c.token }),
     fetch: async (input, init) => {
       // The token this request carries: a refusal of one replaced since (a renewal, a password
-      // change, which ends every older session of the person) is not the sign-in's.
+      // change or a sign-out everywhere else, which cut off every older token of the person) is not
+      // the sign-in's.
       const sent = c.kind === 'token' ? c.token : undefined
       const res = await globalThis.fetch(input, init)
       // The StreamSource registry (`/api/v1`) takes a person's token as every other route does:
