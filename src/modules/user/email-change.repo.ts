@@ -1,33 +1,20 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
-import { forgetLinks, replaceLink, takeLink } from './mailed-link.repo.js'
+import { forgetLinks, replaceLinkIf, takeLink } from './mailed-link.repo.js'
+import { lockUnerased } from './user.repo.js'
 
 const LINKS = 'service_user_email_change'
 
 /**
  * A new link confirming `email` as `userId`'s next address, replacing any change they asked for
  * before (only the latest works), and sweeping the links everyone let expire. Stored only while the
- * person is not erased (`false` then, and nothing is to be mailed): their row is share-locked until
- * the commit, so an erasure either finds the link and removes it, or is waited for and stops it.
+ * person is not erased (`false` then, and nothing is to be mailed; see `replaceLinkIf`).
  */
-export async function storeChangeToken(
+export const storeChangeToken = (
   db: Db,
   link: { userId: string; email: string; tokenHash: string },
   ttlMs: number,
-): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const person = await trx
-      .selectFrom('service_user_master')
-      .select('id')
-      .where('id', '=', link.userId)
-      .where('erased_at', 'is', null)
-      .forShare()
-      .executeTakeFirst()
-    if (!person) return false
-    await replaceLink(trx, LINKS, link, ttlMs)
-    return true
-  })
-}
+): Promise<boolean> => replaceLinkIf(db, LINKS, link, ttlMs, (trx) => lockUnerased(trx, link.userId))
 
 /**
  * Uses a link: it goes, and the person and the address it confirms come back; `undefined` when it

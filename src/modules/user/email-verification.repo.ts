@@ -1,22 +1,21 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
-import { forgetLinks, replaceLink, takeLink } from './mailed-link.repo.js'
+import { forgetLinks, replaceLinkIf, takeLink } from './mailed-link.repo.js'
 
 const LINKS = 'service_user_email_verification'
 
 /**
  * A new link for `userId`'s `email`, replacing any they were sent before (only the latest works),
  * and sweeping the links everyone let expire. Stored only while `email` is still the person's,
- * unverified, and they are not erased (`false` then, and nothing is to be mailed): their row is
- * share-locked until the commit, so an erasure (which locks it first) either finds the link and
- * removes it, or is waited for and stops it.
+ * unverified, and they are not erased (`false` then, and nothing is to be mailed; see
+ * `replaceLinkIf`).
  */
 export async function storeVerifyToken(
   db: Db,
   link: { userId: string; email: string; tokenHash: string },
   ttlMs: number,
 ): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
+  return replaceLinkIf(db, LINKS, link, ttlMs, async (trx) => {
     const person = await trx
       .selectFrom('service_user_master')
       .select('id')
@@ -26,9 +25,7 @@ export async function storeVerifyToken(
       .where('email_verified_at', 'is', null)
       .forShare()
       .executeTakeFirst()
-    if (!person) return false
-    await replaceLink(trx, LINKS, link, ttlMs)
-    return true
+    return person !== undefined
   })
 }
 

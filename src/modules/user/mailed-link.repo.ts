@@ -23,7 +23,7 @@ export interface NewLink {
  * In `trx`: the link replaces any the person was sent before in `table` (only the latest works),
  * and the links everyone let expire there are swept.
  */
-export async function replaceLink(trx: Db, table: LinkTable, link: NewLink, ttlMs: number): Promise<void> {
+async function replaceLink(trx: Db, table: LinkTable, link: NewLink, ttlMs: number): Promise<void> {
   await trx.deleteFrom(table).where('user_id', '=', link.userId).execute()
   await trx.deleteFrom(table).where('expires_at', '<=', sql<Date>`now()`).execute()
   await trx
@@ -35,6 +35,26 @@ export async function replaceLink(trx: Db, table: LinkTable, link: NewLink, ttlM
       expires_at: sql<Date>`now() + ${`${ttlMs} milliseconds`}::interval`,
     })
     .execute()
+}
+
+/**
+ * `replaceLink` in a transaction of its own, only while `wanted` (read in it) holds: whether the
+ * link was stored (`false`: nothing is to be mailed). `wanted` reads the person's row under a
+ * share lock held to the commit, so an erasure (which locks the row first) either finds the link
+ * and removes it, or is waited for and stops it.
+ */
+export async function replaceLinkIf(
+  db: Db,
+  table: LinkTable,
+  link: NewLink,
+  ttlMs: number,
+  wanted: (trx: Db) => Promise<boolean>,
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    if (!(await wanted(trx))) return false
+    await replaceLink(trx, table, link, ttlMs)
+    return true
+  })
 }
 
 /**

@@ -1,21 +1,17 @@
 import { sql } from 'kysely'
 import type { Db } from '../../platform/db/database.js'
-import { forgetLinks, replaceLink, takeLink } from './mailed-link.repo.js'
+import { forgetLinks, replaceLinkIf, takeLink } from './mailed-link.repo.js'
+import { lockUnerased } from './user.repo.js'
 
 const LINKS = 'service_user_password_reset'
 
 /**
  * A new link for `userId`, replacing any they were sent before (only the latest works), and
- * sweeping the links everyone let expire.
+ * sweeping the links everyone let expire. Stored only while the person is not erased (`false`
+ * then, and nothing is to be mailed; see `replaceLinkIf`).
  */
-export async function storeResetToken(
-  db: Db,
-  userId: string,
-  tokenHash: string,
-  ttlMs: number,
-): Promise<void> {
-  await db.transaction().execute((trx) => replaceLink(trx, LINKS, { userId, tokenHash }, ttlMs))
-}
+export const storeResetToken = (db: Db, userId: string, tokenHash: string, ttlMs: number): Promise<boolean> =>
+  replaceLinkIf(db, LINKS, { userId, tokenHash }, ttlMs, (trx) => lockUnerased(trx, userId))
 
 /** The person a link that has not expired is for, if they are not erased; `undefined` otherwise. */
 export async function findResetToken(db: Db, tokenHash: string) {

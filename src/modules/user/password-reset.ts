@@ -156,7 +156,8 @@ export function createPasswordReset(deps: PasswordResetDeps): PasswordReset {
     const user = await findAccount(db, typed)
     if (!user?.email || user.erased_at) return
     const token = randomBytes(32).toString('base64url')
-    await repo.storeResetToken(db, user.id, sha256(token), RESET_TTL_MS)
+    // Erased since: nothing to reset.
+    if (!(await repo.storeResetToken(db, user.id, sha256(token), RESET_TTL_MS))) return
     await sendAccountMail(
       mail.mailer,
       RESET_MAIL,
